@@ -1,0 +1,201 @@
+"""Signing in: passwords with throttling and lockout, client credentials with scopes,
+rotating refresh-token families."""
+
+from __future__ import annotations
+
+import logging
+import math
+import uuid
+from datetime import date, datetime, timedelta
+
+from redis.asyncio import Redis
+from sqlalchemy import or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mediation.auth.contracts import TokenOut
+from mediation.auth.models import ApiClient, RefreshToken, User
+from mediation.auth.passwords import DUMMY_HASH, verify_password
+from mediation.auth.policy import CLIENT_GRANTABLE, Permission, permissions_for
+from mediation.auth.principal import Principal
+from mediation.auth.tokens import TokenService, hash_refresh_token, new_refresh_token
+from mediation.errors import Forbidden, TooManyRequests, Unauthorized
+from mediation.org.enums import Role
+from mediation.org.models import Person, RoleAssignment, Unit
+from mediation.settings import Settings
+
+log = logging.getLogger("mediation.auth")
+
+THROTTLE_AFTER = 3  # failures before each further attempt must wait
+LOCK_AFTER = 10  # failures before the name is locked for LOCK_MINUTES
+LOCK_MINUTES = 15
+BAD_CREDENTIALS = "The username or password is wrong."
+
+
+class AuthService:
+    def __init__(self, session: AsyncSession, tokens: TokenService, redis: Redis,
+                 settings: Settings, now: datetime) -> None:
+        self.session = session
+        self.tokens = tokens
+        self.redis = redis
+        self.settings = settings
+        self.now = now
+
+    # --- people -----------------------------------------------------------------------
+    async def password_grant(self, username: str, password: str) -> TokenOut:
+        await self._check_throttle(username)
+        user = (await self.session.scalars(
+            select(User).where(User.username == username))).one_or_none()
+        # Verify against a dummy hash for unknown names: same time, same answer.
+        ok = verify_password(user.password_hash if user else DUMMY_HASH, password)
+        if not ok or user is None or not user.active:
+            await self._record_failure(username)
+            log.info("failed sign-in", extra={"ctx_username": username})
+            raise Unauthorized(BAD_CREDENTIALS, error="invalid_grant")
+        await self._clear_failures(username)
+        user.last_login_at = self.now
+        principal = await self.user_principal(user)
+        return await self._issue_with_refresh(user, principal, family=uuid.uuid4())
+
+    async def refresh(self, token: str) -> TokenOut:
+        row = (await self.session.scalars(
+            select(RefreshToken).where(RefreshToken.token_hash == hash_refresh_token(token))
+            .with_for_update())).one_or_none()
+        if row is None:
+            raise Unauthorized("The refresh token is not valid.", error="invalid_grant")
+        if row.used_at is not None or row.revoked_at is not None:
+            # Reuse of a spent token means it leaked: revoke the whole family.
+            await self._revoke_family(row.family_id)
+            log.warning("refresh token reuse; family revoked",
+                        extra={"ctx_family": str(row.family_id)})
+            raise Unauthorized("The refresh token was already used; sign in again.",
+                               error="invalid_grant")
+        if row.expires_at <= self.now:
+            raise Unauthorized("The refresh token has expired; sign in again.",
+                               error="invalid_grant")
+        row.used_at = self.now
+        user = await self.session.get(User, row.user_id)
+        if user is None or not user.active:
+            await self._revoke_family(row.family_id)
+            raise Unauthorized("The account is disabled.", error="invalid_grant")
+        principal = await self.user_principal(user)
+        return await self._issue_with_refresh(user, principal, family=row.family_id)
+
+    async def logout(self, token: str, principal: Principal) -> None:
+        row = (await self.session.scalars(select(RefreshToken).where(
+            RefreshToken.token_hash == hash_refresh_token(token)))).one_or_none()
+        # Only the owner can revoke; anything else looks like an unknown token.
+        if row is not None and principal.kind == "user" and row.user_id == principal.id:
+            await self._revoke_family(row.family_id)
+
+    async def user_principal(self, user: User) -> Principal:
+        grants = await self.active_grants(user.person_id, self.now.date())
+        roles = frozenset(role for role, _ in grants)
+        person = await self.session.get(Person, user.person_id)
+        return Principal(
+            kind="user", id=user.id, name=person.name if person else user.username,
+            roles=roles, permissions=permissions_for(set(roles)),
+            scope_paths=_minimal_prefixes([u.path for _, u in grants]),
+            person_id=user.person_id,
+        )
+
+    async def active_grants(self, person_id: uuid.UUID, today: date) -> list[tuple[Role, Unit]]:
+        rows = await self.session.execute(
+            select(RoleAssignment.role, Unit).join(Unit, Unit.id == RoleAssignment.unit_id).where(
+                RoleAssignment.person_id == person_id,
+                RoleAssignment.starts_on <= today,
+                or_(RoleAssignment.ends_on.is_(None), RoleAssignment.ends_on >= today),
+                Unit.active.is_(True),
+            ))
+        return [(r, u) for r, u in rows.all()]
+
+    # --- other systems ------------------------------------------------------------------
+    async def client_grant(self, client_id: str, secret: str, scope: str | None) -> TokenOut:
+        client = (await self.session.scalars(
+            select(ApiClient).where(ApiClient.client_id == client_id))).one_or_none()
+        ok = verify_password(client.secret_hash if client else DUMMY_HASH, secret)
+        if not ok or client is None or not client.active:
+            raise Unauthorized("The client credentials are wrong.", error="invalid_client")
+        granted = {Permission(s) for s in client.scopes if s in Permission._value2member_map_}
+        granted &= CLIENT_GRANTABLE
+        if scope:
+            asked = set(scope.split())
+            unknown = asked - {p.value for p in granted}
+            if unknown:
+                raise Forbidden(f"Scopes not granted to this client: {' '.join(sorted(unknown))}.",
+                                error="invalid_scope")
+            granted = {Permission(s) for s in asked}
+        unit = await self.session.get(Unit, client.unit_id)
+        principal = Principal(
+            kind="client", id=client.id, name=client.name, roles=frozenset(),
+            permissions=frozenset(granted), scope_paths=(unit.path,) if unit else (),
+            client_id=client.client_id,
+        )
+        token, ttl = self.tokens.issue(principal, self.now)
+        return TokenOut(access_token=token, expires_in=ttl,
+                        scope=" ".join(sorted(p.value for p in granted)))
+
+    # --- internals ----------------------------------------------------------------------
+    async def _issue_with_refresh(self, user: User, principal: Principal,
+                                  family: uuid.UUID) -> TokenOut:
+        access, ttl = self.tokens.issue(principal, self.now)
+        refresh, digest = new_refresh_token()
+        self.session.add(RefreshToken(
+            user_id=user.id, family_id=family, token_hash=digest, issued_at=self.now,
+            expires_at=self.now + timedelta(days=self.settings.refresh_token_days)))
+        return TokenOut(access_token=access, expires_in=ttl, refresh_token=refresh)
+
+    async def _revoke_family(self, family_id: uuid.UUID) -> None:
+        await self.session.execute(
+            update(RefreshToken).where(RefreshToken.family_id == family_id,
+                                       RefreshToken.revoked_at.is_(None))
+            .values(revoked_at=self.now))
+
+    def _key(self, username: str) -> str:
+        return f"{self.settings.arq_queue}:login-failures:{username.lower()}"
+
+    async def _check_throttle(self, username: str) -> None:
+        try:
+            raw = await self.redis.hgetall(self._key(username))
+        except Exception:  # Redis down: sign-in still works, without throttling
+            log.warning("login throttle unavailable")
+            return
+        if not raw:
+            return
+        count = int(raw.get(b"count", 0))
+        last = float(raw.get(b"last", 0))
+        if count >= LOCK_AFTER:
+            wait = last + LOCK_MINUTES * 60 - self.now.timestamp()
+        elif count >= THROTTLE_AFTER:
+            wait = last + 2 ** (count - THROTTLE_AFTER) - self.now.timestamp()
+        else:
+            return
+        if wait > 0:
+            raise TooManyRequests(
+                "Too many failed sign-ins; wait before trying again.",
+                headers={"Retry-After": str(math.ceil(wait))}, error="slow_down")
+
+    async def _record_failure(self, username: str) -> None:
+        key = self._key(username)
+        try:
+            pipe = self.redis.pipeline()
+            pipe.hincrby(key, "count", 1)
+            pipe.hset(key, "last", str(self.now.timestamp()))
+            pipe.expire(key, LOCK_MINUTES * 60 * 2)
+            await pipe.execute()
+        except Exception:
+            log.warning("could not record failed sign-in")
+
+    async def _clear_failures(self, username: str) -> None:
+        try:
+            await self.redis.delete(self._key(username))
+        except Exception:
+            log.warning("could not clear failed sign-ins")
+
+
+def _minimal_prefixes(paths: list[str]) -> tuple[str, ...]:
+    """Drop paths inside another path of the list: the scope check stays short."""
+    out: list[str] = []
+    for p in sorted(set(paths), key=len):
+        if not any(p.startswith(q) for q in out):
+            out.append(p)
+    return tuple(out)

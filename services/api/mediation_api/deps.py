@@ -1,0 +1,91 @@
+"""Dependencies every router uses: the request's transaction, the caller, the clock, ETags."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Coroutine
+from typing import Annotated, Any
+
+from fastapi import Depends, Header, Request
+from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlowPassword, OAuthFlows
+from fastapi.security import OAuth2
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mediation.auth.policy import Permission
+from mediation.auth.principal import Principal
+from mediation.clock import Clock
+from mediation.errors import Forbidden, Unauthorized
+from mediation.settings import Settings
+from mediation_api.state import AppState
+
+TOKEN_URL = "/api/v1/auth/token"
+
+oauth2 = OAuth2(
+    flows=OAuthFlows(
+        password=OAuthFlowPassword(tokenUrl=TOKEN_URL, refreshUrl="/api/v1/auth/refresh"),
+        clientCredentials=OAuthFlowClientCredentials(tokenUrl=TOKEN_URL),
+    ),
+    scheme_name="oauth2",
+    description="Staff sign in with the password flow; other systems with client credentials.",
+    auto_error=False,
+)
+
+
+def app_state(request: Request) -> AppState:
+    state: AppState = request.app.state.mediation
+    return state
+
+
+State = Annotated[AppState, Depends(app_state)]
+
+
+def get_settings_dep(state: State) -> Settings:
+    return state.settings
+
+
+def get_clock(state: State) -> Clock:
+    return state.clock
+
+
+async def get_session(state: State) -> AsyncIterator[AsyncSession]:
+    """The request's one transaction: committed when the endpoint returns without error,
+    before the response is sent (scope="function"), rolled back otherwise."""
+    async with state.sessions() as session, session.begin():
+        yield session
+
+
+Session = Annotated[AsyncSession, Depends(get_session, scope="function")]
+ClockDep = Annotated[Clock, Depends(get_clock)]
+
+
+async def get_principal(
+    request: Request, state: State, token: Annotated[str | None, Depends(oauth2)]
+) -> Principal:
+    if not token:
+        raise Unauthorized("Sign in first: send `Authorization: Bearer <access token>`.",
+                           headers={"WWW-Authenticate": "Bearer"})
+    if token.lower().startswith("bearer "):
+        token = token[7:]
+    principal = state.tokens.verify(token, state.clock.now())
+    request.state.principal = principal
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+
+
+def require(permission: Permission) -> Callable[..., Coroutine[Any, Any, Principal]]:
+    """Dependency: the caller must hold `permission` (403 otherwise)."""
+
+    async def dependency(principal: CurrentPrincipal) -> Principal:
+        if not principal.can(permission):
+            raise Forbidden(f"This action needs the permission `{permission.value}`.")
+        return principal
+
+    dependency.permission = permission  # type: ignore[attr-defined]  # read by the access matrix
+    return dependency
+
+
+IfMatch = Annotated[
+    str | None,
+    Header(alias="If-Match", description="The ETag you last read; required to change a resource."),
+]

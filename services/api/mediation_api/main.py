@@ -1,0 +1,151 @@
+"""The FastAPI application factory and the `mediation-api` entry point."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+from fastapi.routing import APIRoute
+from redis.asyncio import Redis
+
+from mediation.auth.tokens import TokenService
+from mediation.clock import Clock, SystemClock
+from mediation.contracts.common import Problem
+from mediation.db import create_engine, session_factory
+from mediation.logs import configure_logging
+from mediation.settings import Settings, get_settings
+from mediation_api import docs, problems
+from mediation_api.auth.router import router as auth_router
+from mediation_api.middleware import RequestContextMiddleware
+from mediation_api.ops.router import router as ops_router
+from mediation_api.reference.router import router as reference_router
+from mediation_api.state import AppState
+
+API_PREFIX = "/api/v1"
+
+DESCRIPTION = """
+Backend of a district dispute-resolution center (综治中心): dispute cases (矛盾纠纷),
+mediation sessions (调解会), the psychological hotline (心理热线), outreach and monthly
+statistics (月报).
+
+* Times are RFC 3339 with an offset; the center's zone is Asia/Shanghai.
+* Errors are `application/problem+json` (RFC 9457).
+* Lists use cursor pagination: `limit` and `cursor`, answer `{items, next_cursor}`.
+* Changing a resource needs `If-Match` with its ETag.
+"""
+
+
+def _routers() -> list[APIRouter]:
+    return [auth_router, reference_router]
+
+
+def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    clock = clock or SystemClock()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_engine(settings)
+        # Connects lazily: the API starts and takes writes while Redis is down.
+        redis = Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
+        app.state.mediation = AppState(
+            settings=settings,
+            engine=engine,
+            sessions=session_factory(engine),
+            redis=redis,
+            clock=clock,
+            tokens=TokenService(settings.jwt_keyring(),
+                                timedelta(minutes=settings.access_token_minutes)),
+        )
+        try:
+            yield
+        finally:
+            await redis.aclose()
+            await engine.dispose()
+
+    app = FastAPI(
+        title="综治中心 矛盾纠纷排查化解 API",
+        version="1.0.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_tags=TAGS,
+        separate_input_output_schemas=False,
+    )
+    problems.install(app)
+    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
+    docs.install(app)
+    app.include_router(ops_router)
+    for router in _routers():
+        app.include_router(router, prefix=API_PREFIX)
+    _finish_openapi(app)
+    return app
+
+
+TAGS: list[dict[str, Any]] = [
+    {"name": "operations", "description": "Health, readiness and metrics."},
+    {"name": "auth", "description": "Sign-in for staff and other systems."},
+    {"name": "reference", "description": "Reference lists (dispute categories...) and labels."},
+]
+
+
+def _finish_openapi(app: FastAPI) -> None:
+    """Problem schema in components, so every declared error response can point at it."""
+    original = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = original()
+        comps = schema.setdefault("components", {}).setdefault("schemas", {})
+        for name, sub in Problem.model_json_schema(
+                ref_template="#/components/schemas/{model}").pop("$defs", {}).items():
+            comps.setdefault(name, sub)
+        comps.setdefault("Problem", Problem.model_json_schema(
+            ref_template="#/components/schemas/{model}"))
+        comps["Problem"].pop("$defs", None)
+        for path in schema.get("paths", {}).values():
+            for op in path.values():
+                for status, resp in op.get("responses", {}).items():
+                    content = resp.get("content", {})
+                    if problems.PROBLEM_JSON in content:
+                        content.pop("application/json", None)
+                    if status == "422":
+                        resp["content"] = {problems.PROBLEM_JSON: {
+                            "schema": {"$ref": "#/components/schemas/Problem"}}}
+                        resp["description"] = "Invalid request"
+        comps.pop("HTTPValidationError", None)
+        comps.pop("ValidationError", None)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def operation_ids(app: FastAPI) -> list[str]:
+    return [r.operation_id for r in app.routes if isinstance(r, APIRoute) and r.operation_id]
+
+
+def run() -> None:
+    import uvicorn
+
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    uvicorn.run(
+        "mediation_api.main:create_app",
+        factory=True,
+        host=os.environ.get("HOST", "127.0.0.1"),
+        port=int(os.environ.get("PORT", "8000")),
+        log_config=None,
+        proxy_headers=True,
+        access_log=False,
+    )
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,95 @@
+"""Pure ASGI middleware (cheaper than BaseHTTPMiddleware): request id, body size limit,
+Prometheus metrics and one JSON access-log line per request."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from typing import Any
+
+from prometheus_client import Counter, Histogram
+from starlette.requests import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from mediation.errors import PayloadTooLarge
+from mediation.logs import request_id_var
+from mediation_api.problems import problem_response
+
+log = logging.getLogger("mediation.api.access")
+
+REQUESTS = Counter("http_requests_total", "HTTP requests", ["method", "route", "status"])
+LATENCY = Histogram(
+    "http_request_duration_seconds",
+    "HTTP request latency",
+    ["method", "route"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+_RID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+class RequestContextMiddleware:
+    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        given = headers.get(b"x-request-id", b"").decode("latin-1")
+        rid = given if _RID.match(given) else uuid.uuid4().hex
+        token = request_id_var.set(rid)
+        start = time.perf_counter()
+        status = 500
+        limit = scope.get("state", {}).get("max_body_bytes", self.max_body_bytes)
+
+        length = headers.get(b"content-length")
+        if length is not None and length.isdigit() and int(length) > limit:
+            response = problem_response(
+                413, PayloadTooLarge.title, f"The body exceeds {limit} bytes.", Request(scope),
+                PayloadTooLarge.type_uri(), headers={"x-request-id": rid})
+            await response(scope, receive, send)
+            self._observe(scope, 413, start)
+            request_id_var.reset(token)
+            return
+
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise PayloadTooLarge(f"The body exceeds {limit} bytes.")
+            return message
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-request-id", rid.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, send_wrapper)
+        finally:
+            self._observe(scope, status, start)
+            request_id_var.reset(token)
+
+    @staticmethod
+    def _observe(scope: Scope, status: int, start: float) -> None:
+        elapsed = time.perf_counter() - start
+        route: Any = scope.get("route")
+        template = getattr(route, "path", None) or "unmatched"
+        REQUESTS.labels(scope["method"], template, str(status)).inc()
+        LATENCY.labels(scope["method"], template).observe(elapsed)
+        log.info(
+            "%s %s %s", scope["method"], scope["path"], status,
+            extra={"ctx_status": status, "ctx_ms": round(elapsed * 1000, 2),
+                   "ctx_route": template},
+        )

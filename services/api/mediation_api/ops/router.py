@@ -1,0 +1,78 @@
+"""Liveness, readiness and metrics."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import APIRouter, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel, Field
+from sqlalchemy import text
+
+from mediation.health import heartbeat_key
+from mediation_api.deps import State
+from mediation_api.problems import responses
+
+router = APIRouter(tags=["operations"])
+
+
+class Health(BaseModel):
+    """The process answers."""
+
+    status: str = Field(description="Always `ok` when the process is alive.")
+
+
+class Readiness(BaseModel):
+    """Whether the service can do its work, and each dependency's state."""
+
+    status: str = Field(description="`ready` or `not_ready`.")
+    checks: dict[str, str] = Field(
+        description="`database`, `redis`, `worker`: `ok` or what is wrong."
+    )
+
+
+@router.get("/healthz", operation_id="ops-healthz", summary="Liveness",
+            description="Answers 200 while the process runs; checks nothing else.")
+async def healthz() -> Health:
+    return Health(status="ok")
+
+
+@router.get("/readyz", operation_id="ops-readyz", summary="Readiness",
+            description="200 when PostgreSQL, Redis and a worker with a fresh heartbeat answer; "
+                        "503 with the failing checks otherwise.",
+            responses={503: {"model": Readiness, "description": "Not ready"}})
+async def readyz(state: State) -> Any:
+    checks: dict[str, str] = {}
+
+    async def db() -> None:
+        async with state.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    try:
+        await asyncio.wait_for(db(), 3)
+        checks["database"] = "ok"
+    except Exception as exc:  # any failure means not ready; say which
+        checks["database"] = f"error: {type(exc).__name__}"
+    try:
+        beat = await asyncio.wait_for(
+            state.redis.get(heartbeat_key(state.settings.arq_queue)), 3)
+        checks["redis"] = "ok"
+        checks["worker"] = "ok" if beat else "no recent heartbeat"
+    except Exception as exc:
+        checks["redis"] = f"error: {type(exc).__name__}"
+        checks["worker"] = "unknown (redis unavailable)"
+    ready = all(v == "ok" for v in checks.values())
+    body = Readiness(status="ready" if ready else "not_ready", checks=checks)
+    return JSONResponse(body.model_dump(), status_code=200 if ready else 503)
+
+
+@router.get("/metrics", operation_id="ops-metrics", summary="Prometheus metrics",
+            description="Request counts by route and status, latency histograms.",
+            response_class=Response, responses={200: {"content": {"text/plain": {}}}})
+async def metrics() -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+__all__ = ["responses", "router"]

@@ -1,0 +1,105 @@
+"""Every error leaves the service as RFC 9457 application/problem+json."""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from mediation.contracts.common import Problem
+from mediation.errors import PROBLEM_BASE, DomainError
+from mediation.logs import request_id_var
+
+log = logging.getLogger("mediation.api")
+
+PROBLEM_JSON = "application/problem+json"
+
+
+def problem_response(
+    status: int,
+    title: str,
+    detail: str | None,
+    request: Request | None,
+    type_: str | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": type_ or (PROBLEM_BASE + HTTPStatus(status).phrase.lower().replace(" ", "-")),
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": request.url.path if request is not None else None,
+        "request_id": request_id_var.get(),
+    }
+    body.update({k: v for k, v in extra.items() if v is not None})
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _loc(loc: tuple[Any, ...] | list[Any]) -> str:
+    return ".".join(str(p) for p in loc)
+
+
+async def _domain(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DomainError)
+    headers = exc.extra.pop("headers", None)
+    return problem_response(exc.status, exc.title, exc.detail, request, exc.type_uri(),
+                            headers=headers, **exc.extra)
+
+
+async def _validation(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [{"field": _loc(e["loc"]), "message": e["msg"]} for e in exc.errors()]
+    return problem_response(422, "Invalid request", "The request has invalid fields; see errors.",
+                            request, PROBLEM_BASE + "validation", errors=errors)
+
+
+async def _http(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    phrase = HTTPStatus(exc.status_code).phrase
+    detail = exc.detail if isinstance(exc.detail, str) and exc.detail != phrase else None
+    if exc.status_code == 404 and detail is None:
+        detail = "No resource at this address."
+    if exc.status_code == 405:
+        detail = f"{request.method} is not allowed here."
+    return problem_response(exc.status_code, phrase, detail, request,
+                            headers=getattr(exc, "headers", None))
+
+
+async def _integrity(request: Request, exc: Exception) -> JSONResponse:
+    # A constraint the code did not check first (a race): a conflict, never a 500.
+    log.warning("integrity error: %s", exc)
+    return problem_response(409, "Conflict", "The change conflicts with existing data.", request,
+                            PROBLEM_BASE + "conflict")
+
+
+async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return problem_response(500, "Internal server error",
+                            "Something went wrong on our side; quote the request id.", request)
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(DomainError, _domain)
+    app.add_exception_handler(RequestValidationError, _validation)
+    app.add_exception_handler(StarletteHTTPException, _http)
+    app.add_exception_handler(IntegrityError, _integrity)
+    app.add_exception_handler(Exception, _unhandled)
+
+
+def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """`responses=` for a route: the problem+json schema for each error it can return."""
+    out: dict[int | str, dict[str, Any]] = {}
+    for status in statuses:
+        out[status] = {
+            "model": Problem,
+            "description": HTTPStatus(status).phrase,
+            "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+    return out

@@ -1,0 +1,45 @@
+"""Every query on reference data."""
+
+from __future__ import annotations
+
+from sqlalchemy import Select, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mediation.reference.data import ReferenceKind
+from mediation.reference.models import ReferenceItem
+
+
+class ReferenceRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def _base(self, kind: ReferenceKind) -> Select[tuple[ReferenceItem]]:
+        # Reference lists are the same for every jurisdiction: no scope filter.
+        return select(ReferenceItem).where(ReferenceItem.kind == kind.value)
+
+    async def page(
+        self, kind: ReferenceKind, *, enabled: bool | None, after: tuple[int, str] | None,
+        limit: int,
+    ) -> list[ReferenceItem]:
+        stmt = self._base(kind)
+        if enabled is not None:
+            stmt = stmt.where(ReferenceItem.enabled.is_(enabled))
+        if after is not None:
+            stmt = stmt.where(tuple_(ReferenceItem.view_order, ReferenceItem.code) > after)
+        stmt = stmt.order_by(ReferenceItem.view_order, ReferenceItem.code).limit(limit + 1)
+        return list((await self.session.scalars(stmt)).all())
+
+    async def get(self, kind: ReferenceKind, code: str, *, for_update: bool = False
+                  ) -> ReferenceItem | None:
+        stmt = self._base(kind).where(ReferenceItem.code == code)
+        if for_update:
+            stmt = stmt.with_for_update()
+        return (await self.session.scalars(stmt)).one_or_none()
+
+    async def enabled_codes(self, kind: ReferenceKind) -> set[str]:
+        stmt = select(ReferenceItem.code).where(
+            ReferenceItem.kind == kind.value, ReferenceItem.enabled.is_(True))
+        return set((await self.session.scalars(stmt)).all())
+
+    def add(self, item: ReferenceItem) -> None:
+        self.session.add(item)

@@ -1,0 +1,76 @@
+"""Changing reference data: validation, versioning and the outbox event, in the caller's
+transaction (services never commit)."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mediation.auth.principal import Principal
+from mediation.clock import Clock
+from mediation.contracts.etag import check_if_match
+from mediation.errors import Conflict, NotFound, Unprocessable
+from mediation.logs import request_id_var
+from mediation.outbox.events import emit
+from mediation.reference.contracts import ReferenceItemCreate, ReferenceItemUpdate
+from mediation.reference.data import ReferenceKind
+from mediation.reference.models import ReferenceItem
+from mediation_api.reference.repository import ReferenceRepository
+
+
+class ReferenceService:
+    def __init__(self, session: AsyncSession, clock: Clock) -> None:
+        self.session = session
+        self.repo = ReferenceRepository(session)
+        self.clock = clock
+
+    async def get(self, kind: ReferenceKind, code: str) -> ReferenceItem:
+        item = await self.repo.get(kind, code)
+        if item is None:
+            raise NotFound(f"No entry `{code}` in {kind.value}.")
+        return item
+
+    async def require_enabled(self, kind: ReferenceKind, code: str, field: str) -> None:
+        """For other domains: a reference a record names must exist and be enabled."""
+        item = await self.repo.get(kind, code)
+        if item is None or not item.enabled:
+            raise Unprocessable(f"`{code}` is not an enabled entry of {kind.value}.", field=field)
+
+    async def create(self, kind: ReferenceKind, body: ReferenceItemCreate, actor: Principal
+                     ) -> ReferenceItem:
+        if await self.repo.get(kind, body.code) is not None:
+            raise Conflict(f"{kind.value} already has an entry `{body.code}`.")
+        item = ReferenceItem(kind=kind.value, **body.model_dump())
+        self.repo.add(item)
+        await self.session.flush()
+        await self._emit("reference.item_created", item, actor)
+        return item
+
+    async def update(self, kind: ReferenceKind, code: str, body: ReferenceItemUpdate,
+                     actor: Principal, if_match: str | None) -> ReferenceItem:
+        item = await self.repo.get(kind, code, for_update=True)
+        if item is None:
+            raise NotFound(f"No entry `{code}` in {kind.value}.")
+        check_if_match(if_match, item.id, item.version)
+        changes = body.model_dump(exclude_unset=True)
+        for field in ("label_zh", "label_en", "enabled", "is_default", "view_order"):
+            if field in changes and changes[field] is None:
+                raise Unprocessable(f"`{field}` cannot be null.", field=f"body.{field}")
+        for key, value in changes.items():
+            setattr(item, key, value)
+        item.version += 1
+        await self.session.flush()
+        await self._emit("reference.item_updated", item, actor, changed=sorted(changes))
+        return item
+
+    async def _emit(self, type_: str, item: ReferenceItem, actor: Principal,
+                    **extra: object) -> None:
+        await emit(
+            self.session,
+            type=type_,
+            aggregate_type="reference_item",
+            aggregate_id=item.id,
+            occurred_at=self.clock.now(),
+            payload={"kind": item.kind, "code": item.code, "label_zh": item.label_zh, **extra},
+            actor_id=actor.id,
+            request_id=request_id_var.get(),
+        )

@@ -1,0 +1,22 @@
+"""Process-wide objects the API builds once at start-up."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from mediation.auth.tokens import TokenService
+from mediation.clock import Clock
+from mediation.settings import Settings
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    redis: Redis
+    clock: Clock
+    tokens: TokenService

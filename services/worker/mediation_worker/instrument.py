@@ -1,0 +1,44 @@
+"""Wraps each job: request id carried from the event into logs, outcome counted in Redis so
+the API's /metrics can show jobs by name and outcome across all workers."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from mediation.jobs import metrics_key
+from mediation.logs import request_id_var
+from mediation_worker.context import wctx
+
+log = logging.getLogger("mediation.worker")
+
+Job = Callable[..., Awaitable[Any]]
+
+
+def instrumented(func: Job) -> Job:
+    @functools.wraps(func)
+    async def wrapper(ctx: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        rid = kwargs.pop("request_id", None) or ctx.get("job_id")
+        token = request_id_var.set(rid)
+        start = time.perf_counter()
+        outcome = "error"
+        try:
+            result = await func(ctx, *args, **kwargs)
+            outcome = "success"
+            return result
+        finally:
+            elapsed = round((time.perf_counter() - start) * 1000, 2)
+            log.info("job %s %s", func.__name__, outcome,
+                     extra={"ctx_job": func.__name__, "ctx_outcome": outcome, "ctx_ms": elapsed})
+            try:
+                redis = wctx(ctx).redis
+                await redis.hincrby(metrics_key(wctx(ctx).settings.arq_queue),
+                                    f"{func.__name__}|{outcome}", 1)
+            except Exception:  # metrics must never fail a job
+                log.warning("could not record job metrics", exc_info=True)
+            request_id_var.reset(token)
+
+    return wrapper

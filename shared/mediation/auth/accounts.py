@@ -1,0 +1,55 @@
+"""Creating people with accounts and roles (CLI `create-user`, demo data, admin API)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mediation.auth.models import User
+from mediation.auth.passwords import hash_password
+from mediation.db import create_engine, session_factory, unit_of_work
+from mediation.errors import Conflict, NotFound
+from mediation.org.enums import Role
+from mediation.org.models import Person, RoleAssignment
+from mediation.org.tree import unit_by_code
+from mediation.settings import Settings
+
+
+async def add_account(session: AsyncSession, *, username: str, name: str, role: Role,
+                      unit_id: uuid.UUID, password: str | None, starts_on: date,
+                      password_hash: str | None = None,
+                      phone: str | None = None, qualifications: list[str] | None = None) -> User:
+    if (await session.scalars(select(User.id).where(User.username == username))).first():
+        raise Conflict(f"The username `{username}` is taken.")
+    person = Person(name=name, phone=phone, qualifications=qualifications or [])
+    session.add(person)
+    await session.flush()
+    session.add(RoleAssignment(person_id=person.id, unit_id=unit_id, role=role,
+                               starts_on=starts_on))
+    if password_hash is None:
+        if password is None:
+            raise ValueError("a password or its hash is required")
+        password_hash = hash_password(password)
+    user = User(username=username, password_hash=password_hash, person_id=person.id)
+    session.add(user)
+    await session.flush()
+    return user
+
+
+async def create_user(settings: Settings, *, username: str, name: str, role: Role,
+                      unit_code: str, password: str) -> uuid.UUID:
+    engine = create_engine(settings)
+    try:
+        async with unit_of_work(session_factory(engine)) as session:
+            unit = await unit_by_code(session, unit_code)
+            if unit is None:
+                raise NotFound(f"No unit with code `{unit_code}`.")
+            user = await add_account(session, username=username, name=name, role=role,
+                                     unit_id=unit.id, password=password,
+                                     starts_on=date.today())
+            return user.id
+    finally:
+        await engine.dispose()

@@ -1,0 +1,78 @@
+"""Accounts for people, clients for other systems, refresh tokens and the access log."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, Text, Uuid, func
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from mediation.db import Base, IdMixin, TimestampMixin
+
+
+class User(IdMixin, TimestampMixin, Base):
+    """A person's sign-in account; roles and scope come from the person's role assignments."""
+
+    __tablename__ = "users"
+
+    username: Mapped[str] = mapped_column(String(60), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("people.id"), unique=True)
+    active: Mapped[bool] = mapped_column(default=True)
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None]
+    last_login_at: Mapped[datetime | None]
+    version: Mapped[int] = mapped_column(default=1)
+
+
+class ApiClient(IdMixin, TimestampMixin, Base):
+    """Another government system calling the API with client credentials."""
+
+    __tablename__ = "api_clients"
+
+    client_id: Mapped[str] = mapped_column(String(80), unique=True)
+    secret_hash: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(200))
+    scopes: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
+    unit_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("units.id"))
+    active: Mapped[bool] = mapped_column(default=True)
+    version: Mapped[int] = mapped_column(default=1)
+
+
+class RefreshToken(IdMixin, Base):
+    """One link of a rotating refresh-token family; a reused link revokes the family."""
+
+    __tablename__ = "refresh_tokens"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
+    family_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    issued_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+
+class AccessLogEntry(IdMixin, Base):
+    """Who read unmasked personal data or a hotline record, when, and through which request."""
+
+    __tablename__ = "access_log"
+    __table_args__ = (
+        Index("ix_access_log_record", "record_type", "record_id"),
+        Index("ix_access_log_actor_at", "actor_id", "at"),
+        Index("ix_access_log_subject_ids", "subject_ids", postgresql_using="gin"),
+    )
+
+    at: Mapped[datetime] = mapped_column(server_default=func.now(), index=True)
+    actor_id: Mapped[uuid.UUID | None]
+    actor_kind: Mapped[str] = mapped_column(String(10))
+    actor_name: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(40))
+    record_type: Mapped[str] = mapped_column(String(40))
+    record_id: Mapped[uuid.UUID | None]
+    # People whose personal data was shown (parties, callers...), to answer "who saw X's data".
+    subject_ids: Mapped[list[uuid.UUID]] = mapped_column(ARRAY(Uuid), default=list)
+    detail: Mapped[dict[str, object]] = mapped_column(JSONB, default=dict)
+    request_id: Mapped[str | None] = mapped_column(String(64))

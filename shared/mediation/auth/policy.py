@@ -1,0 +1,87 @@
+"""The authorization policy, written once: which role may do what. Scope (which subtree) is
+separate and comes from where the role is held."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from mediation.org.enums import Role
+
+
+class Permission(StrEnum):
+    reference_write = "reference:write"
+    units_read = "units:read"
+    units_write = "units:write"
+    people_read = "people:read"
+    people_write = "people:write"
+    users_write = "users:write"
+    clients_write = "clients:write"
+    access_log_read = "access_log:read"
+    pii_read = "pii:read"
+    cases_read = "cases:read"
+    cases_create = "cases:create"
+    cases_dispatch = "cases:dispatch"
+    cases_handle = "cases:handle"
+    cases_close = "cases:close"
+    sessions_read = "sessions:read"
+    sessions_write = "sessions:write"
+    hotline_read = "hotline:read"
+    hotline_write = "hotline:write"
+    hotline_review = "hotline:review"
+    outreach_read = "outreach:read"
+    outreach_write = "outreach:write"
+    opinions_write = "opinions:write"
+    stats_read = "stats:read"
+    stats_compute = "stats:compute"
+    webhooks_manage = "webhooks:manage"
+    notifications_read = "notifications:read"
+
+
+P = Permission
+
+_CASE_WORKER = {P.units_read, P.cases_read, P.sessions_read, P.notifications_read, P.outreach_read}
+_HANDLER = _CASE_WORKER | {P.cases_handle, P.sessions_write, P.pii_read, P.people_read}
+_HEAD = {P.units_read, P.cases_read, P.cases_create, P.notifications_read, P.outreach_read,
+         P.opinions_write}
+_HOTLINE = {P.units_read, P.notifications_read, P.hotline_read, P.hotline_write}
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.admin: frozenset(
+        {P.reference_write, P.units_read, P.units_write, P.people_read, P.people_write,
+         P.users_write, P.clients_write, P.access_log_read, P.stats_read, P.stats_compute,
+         P.webhooks_manage, P.notifications_read, P.cases_read, P.sessions_read, P.outreach_read}
+    ),
+    Role.supervisor: frozenset(
+        _HANDLER | {P.cases_create, P.cases_dispatch, P.cases_close, P.stats_read,
+                    P.stats_compute, P.outreach_write}
+    ),
+    Role.dispatcher: frozenset(
+        _HANDLER | {P.cases_create, P.cases_dispatch, P.cases_close, P.stats_read,
+                    P.outreach_write}
+    ),
+    Role.grid_head: frozenset(_HEAD | {P.pii_read, P.outreach_write}),
+    Role.building_head: frozenset(_HEAD),
+    Role.unit_head: frozenset(_HEAD),
+    Role.owners_committee: frozenset(_HEAD - {P.cases_create}),
+    Role.police: frozenset(_HANDLER | {P.cases_create, P.outreach_write}),
+    Role.legal_advisor: frozenset(_HANDLER | {P.outreach_write}),
+    Role.mediator: frozenset(_HANDLER | {P.cases_create}),
+    Role.judicial_mediator: frozenset(_HANDLER),
+    Role.counselor: frozenset(_HOTLINE | {P.cases_read, P.cases_create, P.outreach_write}),
+    Role.hotline_supervisor: frozenset(
+        _HOTLINE | {P.hotline_review, P.cases_read, P.cases_create, P.stats_read,
+                    P.outreach_write}
+    ),
+}
+
+# What another government system may be granted as OAuth scopes.
+CLIENT_GRANTABLE: frozenset[Permission] = frozenset(
+    {P.units_read, P.cases_read, P.cases_create, P.sessions_read, P.stats_read, P.outreach_read}
+)
+
+
+def permissions_for(roles: set[Role]) -> frozenset[Permission]:
+    out: set[Permission] = set()
+    for role in roles:
+        out |= ROLE_PERMISSIONS[role]
+    return frozenset(out)

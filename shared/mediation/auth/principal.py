@@ -1,0 +1,35 @@
+"""Who is calling: a signed-in person or another system, with permissions and a scope."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+from mediation.auth.policy import Permission
+from mediation.org.enums import Role
+
+
+@dataclass(frozen=True)
+class Principal:
+    kind: str  # "user" | "client"
+    id: uuid.UUID
+    name: str
+    roles: frozenset[Role]
+    permissions: frozenset[Permission]
+    # Unit paths whose subtrees this principal may see; a record is in scope when its
+    # unit path starts with one of them.
+    scope_paths: tuple[str, ...]
+    person_id: uuid.UUID | None = None
+    client_id: str | None = None
+    token_id: str | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def can(self, permission: Permission) -> bool:
+        return permission in self.permissions
+
+    def in_scope(self, unit_path: str | None) -> bool:
+        return unit_path is not None and any(unit_path.startswith(p) for p in self.scope_paths)
+
+    @property
+    def actor_label(self) -> str:
+        return f"{self.kind}:{self.client_id or self.name}"

@@ -1,0 +1,92 @@
+"""`mediation` command: migrate, seed-demo, create-user, run, check-migrations.
+
+(The OpenAPI document is printed by `python -m mediation_api.openapi`: the shared package
+imports no service.)"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import sys
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    from mediation.migrate import upgrade
+
+    upgrade(revision=args.revision)
+    print("migrations applied")
+    return 0
+
+
+def _check_migrations(args: argparse.Namespace) -> int:
+    from mediation.migrate import check
+
+    check()
+    print("no drift between models and migrations")
+    return 0
+
+
+def _seed_demo(args: argparse.Namespace) -> int:
+    from mediation.demo import seed_demo
+    from mediation.settings import get_settings
+
+    settings = get_settings()
+    created = asyncio.run(seed_demo(settings))
+    print(f"demo data ready ({created})")
+    return 0
+
+
+def _create_user(args: argparse.Namespace) -> int:
+    from mediation.auth.accounts import create_user
+    from mediation.org.enums import Role
+    from mediation.settings import get_settings
+
+    password = sys.stdin.readline().rstrip("\n") if not sys.stdin.isatty() else getpass.getpass()
+    if len(password) < 8:
+        print("password must have at least 8 characters", file=sys.stderr)
+        return 2
+    user_id = asyncio.run(create_user(get_settings(), username=args.username, name=args.name or
+                                      args.username, role=Role(args.role), unit_code=args.unit,
+                                      password=password))
+    print(f"created user {args.username} ({user_id})")
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from mediation.devrun import main as devrun_main
+
+    return devrun_main(args.rest)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="mediation", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("migrate", help="apply Alembic migrations")
+    p.add_argument("--revision", default="heads")
+    p.set_defaults(func=_migrate)
+
+    p = sub.add_parser("check-migrations", help="fail if models and migrations drift")
+    p.set_defaults(func=_check_migrations)
+
+    p = sub.add_parser("seed-demo", help="load the demo district and one account per role")
+    p.set_defaults(func=_seed_demo)
+
+    p = sub.add_parser("create-user", help="create an account; the password is read from stdin")
+    p.add_argument("username")
+    p.add_argument("--role", required=True)
+    p.add_argument("--unit", required=True, help="code of the unit where the role is held")
+    p.add_argument("--name", help="the person's name (default: the username)")
+    p.set_defaults(func=_create_user)
+
+    p = sub.add_parser("run", help="start PostgreSQL and Redis if needed, migrate, API, worker")
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+    p.set_defaults(func=_run)
+
+    args = parser.parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,64 @@
+"""Contract pieces every resource uses: pages, problems, cursors."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from mediation.errors import Unprocessable
+
+T = TypeVar("T")
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 200
+
+
+class Contract(BaseModel):
+    model_config = ConfigDict(from_attributes=True, use_enum_values=False)
+
+
+class Page(Contract, Generic[T]):
+    """One page of a keyset-paginated list."""
+
+    items: list[T] = Field(description="The records on this page, in the requested order.")
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` to get the next page; null on the last page."
+    )
+
+
+class FieldError(BaseModel):
+    field: str = Field(description="Dotted path of the offending field, e.g. `body.parties.0.id_number`.")
+    message: str = Field(description="What is wrong with it.")
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem document; every error the service returns has this shape."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field(description="URI identifying the problem type.")
+    title: str = Field(description="Short, human-readable summary of the problem type.")
+    status: int = Field(description="The HTTP status code.")
+    detail: str | None = Field(None, description="Explanation specific to this occurrence.")
+    instance: str | None = Field(None, description="The request path that produced it.")
+    request_id: str | None = Field(None, description="Quote this when reporting a problem.")
+    errors: list[FieldError] | None = Field(None, description="Field errors (validation problems).")
+
+
+def encode_cursor(values: dict[str, Any]) -> str:
+    raw = json.dumps(values, separators=(",", ":"), default=str).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> dict[str, Any]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        value = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (ValueError, json.JSONDecodeError) as exc:
+        raise Unprocessable("The cursor is not one this service issued.", field="query.cursor") from exc
+    if not isinstance(value, dict):
+        raise Unprocessable("The cursor is not one this service issued.", field="query.cursor")
+    return value

@@ -1,0 +1,96 @@
+"""Typed domain errors. Each carries its HTTP status and problem type, so services raise
+meaning and the API renders RFC 9457 problem+json without a lookup table."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+PROBLEM_BASE = "https://mediation.example.gov.cn/problems/"
+
+
+class DomainError(Exception):
+    status: ClassVar[int] = 400
+    slug: ClassVar[str] = "bad-request"
+    title: ClassVar[str] = "Bad request"
+
+    def __init__(self, detail: str, **extra: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extra = extra
+
+    @classmethod
+    def type_uri(cls) -> str:
+        return PROBLEM_BASE + cls.slug
+
+
+class NotFound(DomainError):
+    status = 404
+    slug = "not-found"
+    title = "Not found"
+
+
+class Conflict(DomainError):
+    status = 409
+    slug = "conflict"
+    title = "Conflict"
+
+
+class InvalidTransition(Conflict):
+    slug = "invalid-transition"
+    title = "Action not allowed in the current state"
+
+
+class Unprocessable(DomainError):
+    """Well-formed input that breaks a domain rule (unknown reference, bad checksum...)."""
+
+    status = 422
+    slug = "unprocessable"
+    title = "The request breaks a rule"
+
+    def __init__(self, detail: str, field: str | None = None, **extra: Any) -> None:
+        errors = extra.pop("errors", None) or (
+            [{"field": field, "message": detail}] if field else []
+        )
+        super().__init__(detail, errors=errors, **extra)
+
+
+class Unauthorized(DomainError):
+    status = 401
+    slug = "unauthorized"
+    title = "Not signed in"
+
+
+class Forbidden(DomainError):
+    status = 403
+    slug = "forbidden"
+    title = "Not allowed"
+
+
+class PreconditionRequired(DomainError):
+    status = 428
+    slug = "precondition-required"
+    title = "If-Match header required"
+
+
+class PreconditionFailed(DomainError):
+    status = 412
+    slug = "precondition-failed"
+    title = "The resource changed since you read it"
+
+
+class TooManyRequests(DomainError):
+    status = 429
+    slug = "rate-limited"
+    title = "Too many requests"
+
+
+class PayloadTooLarge(DomainError):
+    status = 413
+    slug = "payload-too-large"
+    title = "Request body too large"
+
+
+class UnsupportedMediaType(DomainError):
+    status = 415
+    slug = "unsupported-media-type"
+    title = "Unsupported media type"

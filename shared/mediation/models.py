@@ -1,0 +1,23 @@
+"""Imports every model so `Base.metadata` is complete (Alembic, tests)."""
+
+from mediation.auth.models import AccessLogEntry, ApiClient, RefreshToken, User
+from mediation.db import Base
+from mediation.notifications.models import Notification
+from mediation.org.models import Person, RoleAssignment, Unit
+from mediation.outbox.models import Delivery, OutboxEvent
+from mediation.reference.models import ReferenceItem
+
+__all__ = [
+    "AccessLogEntry",
+    "ApiClient",
+    "Base",
+    "Delivery",
+    "Notification",
+    "OutboxEvent",
+    "Person",
+    "ReferenceItem",
+    "RefreshToken",
+    "RoleAssignment",
+    "Unit",
+    "User",
+]

@@ -1,0 +1,54 @@
+"""The transactional outbox: events written with the change they report, relayed by the worker."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import Index, String, func, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from mediation.db import Base, IdMixin
+
+
+class OutboxEvent(IdMixin, Base):
+    __tablename__ = "outbox_events"
+    __table_args__ = (
+        # The relay only ever scans what is still waiting.
+        Index("ix_outbox_events_pending", "id", postgresql_where=text("relayed_at IS NULL")),
+    )
+
+    type: Mapped[str] = mapped_column(String(80))
+    aggregate_type: Mapped[str] = mapped_column(String(40))
+    aggregate_id: Mapped[uuid.UUID | None]
+    unit_path: Mapped[str | None] = mapped_column(String(400))
+    payload: Mapped[dict[str, object]] = mapped_column(JSONB, default=dict)
+    actor_id: Mapped[uuid.UUID | None]
+    request_id: Mapped[str | None] = mapped_column(String(64))
+    occurred_at: Mapped[datetime]
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    relayed_at: Mapped[datetime | None]
+    relay_attempts: Mapped[int] = mapped_column(default=0)
+    processed_at: Mapped[datetime | None]
+
+
+class Delivery(IdMixin, Base):
+    """One side effect of one event for one consumer/recipient/channel. The unique key makes a
+    second run of the same job a no-op; retries and final failure are visible here."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        Index("ix_deliveries_due", "next_attempt_at", postgresql_where=text("status = 'pending'")),
+    )
+
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    event_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    recipient: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(String(2000))
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    delivered_at: Mapped[datetime | None]
