@@ -42,8 +42,9 @@ check: install
 	$(BIN)/mediation check-migrations
 	$(BIN)/pytest -q tests/test_openapi.py
 
+# The document is built by the API package (the shared package imports no service).
 openapi: install
-	$(BIN)/mediation openapi > openapi.json.tmp || { rm -f openapi.json.tmp; exit 1; }
+	$(BIN)/python -m mediation_api.openapi > openapi.json.tmp || { rm -f openapi.json.tmp; exit 1; }
 	mv openapi.json.tmp openapi.json
 
 bench: install

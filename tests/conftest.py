@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import os
-import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -42,15 +40,10 @@ def servers() -> Iterator[tuple[str, str]]:
     if db_url and redis_url:
         yield _plain(db_url), redis_url
         return
-    from mediation.devservices import DevServices
+    from mediation.devservices import temporary_services
 
-    with tempfile.TemporaryDirectory(prefix="mediation-test-") as tmp:
-        services = DevServices(Path(tmp), pg_port=0, redis_port=0)
-        urls = services.start()
-        try:
-            yield _plain(db_url or urls.database_url), redis_url or urls.redis_url
-        finally:
-            services.stop()
+    with temporary_services(postgres=not db_url, redis=not redis_url) as services:
+        yield (_plain(db_url or services.database_url), redis_url or services.redis_url)
 
 
 @pytest.fixture(scope="session")
@@ -98,13 +91,28 @@ async def clean_state(settings: Settings) -> AsyncIterator[None]:
     yield
     conn = await asyncpg.connect(_plain(settings.database_url))
     try:
-        await conn.execute(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE")
+        present = {
+            r[0]
+            for r in await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+        }
+        tables = [t for t in TABLES if t in present]
+        await conn.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
         rows = seed_rows()
         await conn.executemany(
             "INSERT INTO reference_items (id, kind, code, label_zh, label_en, view_order, "
             "is_default, enabled, version) VALUES ($1,$2,$3,$4,$5,$6,$7,true,1)",
-            [(uuid.uuid4(), r["kind"], r["code"], r["label_zh"], r["label_en"], r["view_order"],
-              r["is_default"]) for r in rows],
+            [
+                (
+                    uuid.uuid4(),
+                    r["kind"],
+                    r["code"],
+                    r["label_zh"],
+                    r["label_en"],
+                    r["view_order"],
+                    r["is_default"],
+                )
+                for r in rows
+            ],
         )
     finally:
         await conn.close()
@@ -174,10 +182,17 @@ def run_worker(settings: Settings, clock: MovableClock) -> Any:
             await pool.enqueue_job("sweep_outbox")
             await pool.aclose()
         worker = Worker(
-            functions=ws.functions, on_startup=ws.on_startup, on_shutdown=ws.on_shutdown,
-            redis_settings=ws.redis_settings, queue_name=ws.queue_name, burst=True,
-            poll_delay=0.05, max_jobs=ws.max_jobs, job_timeout=ws.job_timeout,
-            keep_result=0, handle_signals=False,
+            functions=ws.functions,
+            on_startup=ws.on_startup,
+            on_shutdown=ws.on_shutdown,
+            redis_settings=ws.redis_settings,
+            queue_name=ws.queue_name,
+            burst=True,
+            poll_delay=0.05,
+            max_jobs=ws.max_jobs,
+            job_timeout=ws.job_timeout,
+            keep_result=0,
+            handle_signals=False,
         )
         try:
             await worker.main()

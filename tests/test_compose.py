@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 import yaml
+from pydantic import ValidationError
 
 from mediation import cli, devrun
-from mediation.settings import DEV_SECRET
+from mediation.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -87,4 +88,6 @@ def test_env_example_placeholders_are_refused_in_production() -> None:
         if line and not line.startswith("#")
     )
     for key in ("MEDIATION_SECRET_KEY", "MEDIATION_PII_HASH_KEY", "MEDIATION_ENCRYPTION_KEYS"):
-        assert DEV_SECRET in values[key], key
+        assert key in values, key
+    with pytest.raises(ValidationError, match="development default"):
+        Settings(_env_file=None, **{**values, "MEDIATION_ENV": "production"})  # type: ignore[arg-type]

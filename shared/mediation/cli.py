@@ -20,9 +20,20 @@ def _migrate(args: argparse.Namespace) -> int:
 
 
 def _check_migrations(args: argparse.Namespace) -> int:
-    from mediation.migrate import check
+    """On a scratch database: the server of TEST_DATABASE_URL or DATABASE_URL, else a
+    throwaway embedded PostgreSQL."""
+    import os
 
-    check()
+    from mediation.migrate import check_on_scratch
+
+    server = os.environ.get("TEST_DATABASE_URL") or os.environ.get("DATABASE_URL")
+    if server:
+        check_on_scratch(server)
+    else:
+        from mediation.devservices import temporary_services
+
+        with temporary_services(redis=False) as services:
+            check_on_scratch(services.database_url)
     print("no drift between models and migrations")
     return 0
 
@@ -46,11 +57,24 @@ def _create_user(args: argparse.Namespace) -> int:
     if len(password) < 8:
         print("password must have at least 8 characters", file=sys.stderr)
         return 2
-    user_id = asyncio.run(create_user(get_settings(), username=args.username, name=args.name or
-                                      args.username, role=Role(args.role), unit_code=args.unit,
-                                      password=password))
+    user_id = asyncio.run(
+        create_user(
+            get_settings(),
+            username=args.username,
+            name=args.name or args.username,
+            role=Role(args.role),
+            unit_code=args.unit,
+            password=password,
+        )
+    )
     print(f"created user {args.username} ({user_id})")
     return 0
+
+
+def _dev_services(args: argparse.Namespace) -> int:
+    from mediation.devservices import main as services_main
+
+    return services_main(args.rest)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -79,6 +103,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--unit", required=True, help="code of the unit where the role is held")
     p.add_argument("--name", help="the person's name (default: the username)")
     p.set_defaults(func=_create_user)
+
+    p = sub.add_parser("dev-services", help="embedded PostgreSQL and Redis: up|start|stop|status")
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+    p.set_defaults(func=_dev_services)
 
     p = sub.add_parser("run", help="start PostgreSQL and Redis if needed, migrate, API, worker")
     p.add_argument("rest", nargs=argparse.REMAINDER)

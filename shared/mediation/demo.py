@@ -71,10 +71,18 @@ async def load(session: AsyncSession, password: str, today: date) -> int:
         exists = (await session.scalars(select(User.id).where(User.username == role.value))).first()
         if exists:
             continue
-        await add_account(session, username=role.value, name=name, role=role,
-                          unit_id=units[unit_code].id, password=None, password_hash=shared_hash,
-                          starts_on=today,
-                          phone="13800000000", qualifications=quals)
+        await add_account(
+            session,
+            username=role.value,
+            name=name,
+            role=role,
+            unit_id=units[unit_code].id,
+            password=None,
+            password_hash=shared_hash,
+            starts_on=today,
+            phone="13800000000",
+            qualifications=quals,
+        )
         created += 1
     return created
 

@@ -11,7 +11,9 @@ from alembic.config import Config
 
 def alembic_config(database_url: str | None = None) -> Config:
     candidates = [
-        Path(os.environ["MEDIATION_ALEMBIC_INI"]) if "MEDIATION_ALEMBIC_INI" in os.environ else None,
+        Path(os.environ["MEDIATION_ALEMBIC_INI"])
+        if "MEDIATION_ALEMBIC_INI" in os.environ
+        else None,
         Path(__file__).resolve().parents[2] / "alembic.ini",
         Path.cwd() / "alembic.ini",
     ]
@@ -32,3 +34,32 @@ def upgrade(database_url: str | None = None, revision: str = "heads") -> None:
 def check(database_url: str | None = None) -> None:
     """Raises if the models and the migrations disagree."""
     command.check(alembic_config(database_url))
+
+
+def check_on_scratch(server_url: str) -> None:
+    """Builds a scratch database on the server from the migrations and compares it with the
+    models; the scratch database is dropped afterwards."""
+    import asyncio
+    import uuid
+
+    import asyncpg
+
+    from mediation.settings import to_async_url
+
+    plain = server_url.replace("postgresql+asyncpg://", "postgresql://")
+    name = f"mediation_check_{uuid.uuid4().hex[:8]}"
+
+    async def admin(sql: str) -> None:
+        conn = await asyncpg.connect(plain)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    try:
+        url = to_async_url(plain.rsplit("/", 1)[0] + "/" + name)
+        upgrade(url)
+        check(url)
+    finally:
+        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

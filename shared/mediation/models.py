@@ -1,8 +1,18 @@
 """Imports every model so `Base.metadata` is complete (Alembic, tests)."""
 
 from mediation.auth.models import AccessLogEntry, ApiClient, RefreshToken, User
+from mediation.cases.models import CalendarDay, Case, CaseEvent, CaseParty  # noqa: F401
 from mediation.db import Base
+from mediation.hotline.models import HotlineCall, HotlineCallEvent, HotlineDutyShift  # noqa: F401
+from mediation.idempotency import IdempotencyKey  # noqa: F401
 from mediation.notifications.models import Notification
+from mediation.notifications.models import (  # noqa: F401
+    DeliveryAttempt,
+    NotificationRule,
+    NotificationTemplate,
+    SweepMark,
+    WebhookSubscription,
+)
 from mediation.org.models import Person, RoleAssignment, Unit
 from mediation.outbox.models import Delivery, OutboxEvent
 from mediation.reference.models import ReferenceItem

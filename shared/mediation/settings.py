@@ -44,6 +44,7 @@ class Settings(BaseSettings):
     access_token_minutes: int = Field(15, alias="MEDIATION_ACCESS_TOKEN_MINUTES", ge=1)
     refresh_token_days: int = Field(14, alias="MEDIATION_REFRESH_TOKEN_DAYS", ge=1)
     max_body_bytes: int = Field(1_048_576, alias="MEDIATION_MAX_BODY_BYTES", ge=1024)
+    max_import_bytes: int = Field(64 * 1_048_576, alias="MEDIATION_MAX_IMPORT_BYTES", ge=1024)
     rate_limit_per_minute: int = Field(600, alias="MEDIATION_RATE_LIMIT_PER_MINUTE", ge=1)
     db_pool_size: int = Field(10, alias="MEDIATION_DB_POOL_SIZE", ge=1)
 
@@ -53,6 +54,53 @@ class Settings(BaseSettings):
         60, alias="MEDIATION_WORKER_HEARTBEAT_MAX_AGE_SECONDS", ge=1
     )
     outbox_poll_seconds: float = Field(1.0, alias="MEDIATION_OUTBOX_POLL_SECONDS", gt=0)
+    # Days after a hotline call before the retention job removes its callback number and
+    # de-identifies the caller. Hotline guidelines keep records 3 years: 1096 days (3 years
+    # including a leap day) is the floor; a lower value refuses to start.
+    hotline_retention_days: int = Field(1096, alias="MEDIATION_HOTLINE_RETENTION_DAYS", ge=1096)
+
+    # --- notifications (worker) ---
+    # SMTP relay for the email channel; empty host: email deliveries are recorded as skipped.
+    smtp_host: str = Field("", alias="MEDIATION_SMTP_HOST")
+    smtp_port: int = Field(25, alias="MEDIATION_SMTP_PORT", ge=1, le=65535)
+    # Sender address of notification emails.
+    smtp_from: str = Field("noreply@mediation.example.gov.cn", alias="MEDIATION_SMTP_FROM")
+    smtp_username: str = Field("", alias="MEDIATION_SMTP_USERNAME")  # empty: no AUTH
+    smtp_password: SecretStr = Field(SecretStr(""), alias="MEDIATION_SMTP_PASSWORD")
+    # "none", "starttls" (submission, port 587) or "tls" (implicit TLS, port 465).
+    smtp_security: str = Field(
+        "none", alias="MEDIATION_SMTP_SECURITY", pattern="^(none|starttls|tls)$"
+    )
+    # SMS gateway: POST JSON {"phone", "message", "urgent", "id"} to this URL; 2xx is sent.
+    # Empty: SMS deliveries are recorded as skipped.
+    sms_gateway_url: str = Field("", alias="MEDIATION_SMS_GATEWAY_URL")
+    # Sent as `Authorization: Bearer <token>` to the gateway when set.
+    sms_gateway_token: SecretStr = Field(SecretStr(""), alias="MEDIATION_SMS_GATEWAY_TOKEN")
+    # Signature (短信签名) put in front of every text, e.g. 【铁西区综治中心】.
+    sms_signature: str = Field("【综治中心】", alias="MEDIATION_SMS_SIGNATURE")
+    # No SMS in this window (center time) except for urgent events; held until it ends.
+    sms_quiet_hours: str = Field(
+        "22:00-07:00", alias="MEDIATION_SMS_QUIET_HOURS", pattern=r"^(\d{2}:\d{2}-\d{2}:\d{2})?$"
+    )
+    # WeCom (企业微信) group robot webhook, https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=...
+    # Empty: WeCom deliveries are recorded as skipped.
+    wecom_webhook_url: str = Field("", alias="MEDIATION_WECOM_WEBHOOK_URL")
+    # Seconds to wait for an SMTP server, SMS gateway, WeCom or webhook receiver.
+    notify_timeout_seconds: float = Field(10.0, alias="MEDIATION_NOTIFY_TIMEOUT_SECONDS", gt=0)
+    # Webhook receivers on this machine (127.0.0.1, localhost): off outside tests and demos.
+    webhook_allow_loopback: bool = Field(False, alias="MEDIATION_WEBHOOK_ALLOW_LOOPBACK")
+    # Sends one worker process runs at once (each holds a database connection while sending).
+    delivery_concurrency: int = Field(8, alias="MEDIATION_DELIVERY_CONCURRENCY", ge=1, le=200)
+    # How often each worker looks for due retries (and deliveries a crash left behind).
+    delivery_poll_seconds: float = Field(1.0, alias="MEDIATION_DELIVERY_POLL_SECONDS", gt=0)
+    # An event relayed this long ago and still unprocessed is relayed again (its job was lost).
+    outbox_stale_seconds: int = Field(60, alias="MEDIATION_OUTBOX_STALE_SECONDS", ge=5)
+    # Retention: processed outbox events and finished deliveries (days), read inbox items.
+    outbox_retention_days: int = Field(30, alias="MEDIATION_OUTBOX_RETENTION_DAYS", ge=1)
+    delivery_retention_days: int = Field(90, alias="MEDIATION_DELIVERY_RETENTION_DAYS", ge=1)
+    notification_retention_days: int = Field(
+        365, alias="MEDIATION_NOTIFICATION_RETENTION_DAYS", ge=1
+    )
 
     timezone: str = Field("Asia/Shanghai", alias="MEDIATION_TIMEZONE")
     log_level: str = Field("INFO", alias="MEDIATION_LOG_LEVEL")

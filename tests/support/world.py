@@ -32,8 +32,10 @@ class World:
 
     async def token(self, username: str, password: str = PASSWORD) -> str:
         if username not in self._tokens:
-            r = await self.client.post("/api/v1/auth/token", data={
-                "grant_type": "password", "username": username, "password": password})
+            r = await self.client.post(
+                "/api/v1/auth/token",
+                data={"grant_type": "password", "username": username, "password": password},
+            )
             assert r.status_code == 200, r.text
             self._tokens[username] = r.json()["access_token"]
         return self._tokens[username]

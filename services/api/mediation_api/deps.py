@@ -61,8 +61,10 @@ async def get_principal(
     request: Request, state: State, token: Annotated[str | None, Depends(oauth2)]
 ) -> Principal:
     if not token:
-        raise Unauthorized("Sign in first: send `Authorization: Bearer <access token>`.",
-                           headers={"WWW-Authenticate": "Bearer"})
+        raise Unauthorized(
+            "Sign in first: send `Authorization: Bearer <access token>`.",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
     if token.lower().startswith("bearer "):
         token = token[7:]
     principal = state.tokens.verify(token, state.clock.now())

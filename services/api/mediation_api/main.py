@@ -19,9 +19,15 @@ from mediation.db import create_engine, session_factory
 from mediation.logs import configure_logging
 from mediation.settings import Settings, get_settings
 from mediation_api import docs, problems
+from mediation_api.auth.admin_router import router as admin_router
 from mediation_api.auth.router import router as auth_router
+from mediation_api.cases.calendar_router import router as calendar_router
+from mediation_api.cases.router import router as cases_router
+from mediation_api.hotline.router import router as hotline_router
 from mediation_api.middleware import RequestContextMiddleware
+from mediation_api.notifications.router import routers as notification_routers
 from mediation_api.ops.router import router as ops_router
+from mediation_api.org.router import router as org_router
 from mediation_api.reference.router import router as reference_router
 from mediation_api.state import AppState
 
@@ -40,7 +46,16 @@ statistics (月报).
 
 
 def _routers() -> list[APIRouter]:
-    return [auth_router, reference_router]
+    return [
+        auth_router,
+        org_router,
+        admin_router,
+        reference_router,
+        hotline_router,
+        cases_router,
+        calendar_router,
+        *notification_routers,
+    ]
 
 
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
@@ -58,8 +73,9 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             sessions=session_factory(engine),
             redis=redis,
             clock=clock,
-            tokens=TokenService(settings.jwt_keyring(),
-                                timedelta(minutes=settings.access_token_minutes)),
+            tokens=TokenService(
+                settings.jwt_keyring(), timedelta(minutes=settings.access_token_minutes)
+            ),
         )
         try:
             yield
@@ -78,7 +94,11 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         separate_input_output_schemas=False,
     )
     problems.install(app)
-    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        RequestContextMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        path_limits={f"{API_PREFIX}/units/import": settings.max_import_bytes},
+    )
     docs.install(app)
     app.include_router(ops_router)
     for router in _routers():
@@ -90,7 +110,18 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
 TAGS: list[dict[str, Any]] = [
     {"name": "operations", "description": "Health, readiness and metrics."},
     {"name": "auth", "description": "Sign-in for staff and other systems."},
+    {"name": "jurisdiction", "description": "The jurisdiction tree, people and their roles."},
+    {"name": "administration", "description": "Accounts, integration clients, access log."},
     {"name": "reference", "description": "Reference lists (dispute categories...) and labels."},
+    {"name": "hotline", "description": "Psychological hotline: call logs, duty roster."},
+    {"name": "cases", "description": "Dispute cases (矛盾纠纷): intake, life cycle, deadlines."},
+    {"name": "calendar", "description": "Working-day calendar (调休) and deadline rules."},
+    {"name": "notifications", "description": "The caller's in-app inbox (站内消息)."},
+    {
+        "name": "webhooks",
+        "description": "Standard Webhooks to other systems: subscriptions, deliveries, redelivery.",
+    },
+    {"name": "notification-config", "description": "Notification rules, templates, event types."},
 ]
 
 
@@ -103,11 +134,15 @@ def _finish_openapi(app: FastAPI) -> None:
             return app.openapi_schema
         schema = original()
         comps = schema.setdefault("components", {}).setdefault("schemas", {})
-        for name, sub in Problem.model_json_schema(
-                ref_template="#/components/schemas/{model}").pop("$defs", {}).items():
+        for name, sub in (
+            Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+            .pop("$defs", {})
+            .items()
+        ):
             comps.setdefault(name, sub)
-        comps.setdefault("Problem", Problem.model_json_schema(
-            ref_template="#/components/schemas/{model}"))
+        comps.setdefault(
+            "Problem", Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+        )
         comps["Problem"].pop("$defs", None)
         for path in schema.get("paths", {}).values():
             for op in path.values():
@@ -116,8 +151,11 @@ def _finish_openapi(app: FastAPI) -> None:
                     if problems.PROBLEM_JSON in content:
                         content.pop("application/json", None)
                     if status == "422":
-                        resp["content"] = {problems.PROBLEM_JSON: {
-                            "schema": {"$ref": "#/components/schemas/Problem"}}}
+                        resp["content"] = {
+                            problems.PROBLEM_JSON: {
+                                "schema": {"$ref": "#/components/schemas/Problem"}
+                            }
+                        }
                         resp["description"] = "Invalid request"
         comps.pop("HTTPValidationError", None)
         comps.pop("ValidationError", None)

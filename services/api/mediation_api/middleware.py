@@ -30,9 +30,13 @@ _RID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
 class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, max_body_bytes: int, path_limits: dict[str, int] | None = None
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        # Routes that take large bodies (imports, uploads) by path prefix.
+        self.path_limits = path_limits or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -42,15 +46,25 @@ class RequestContextMiddleware:
         given = headers.get(b"x-request-id", b"").decode("latin-1")
         rid = given if _RID.match(given) else uuid.uuid4().hex
         token = request_id_var.set(rid)
+        # Also on the scope: the 500 handler runs outside this middleware, after the reset.
+        scope.setdefault("state", {})["request_id"] = rid
         start = time.perf_counter()
         status = 500
-        limit = scope.get("state", {}).get("max_body_bytes", self.max_body_bytes)
+        limit = next(
+            (v for p, v in self.path_limits.items() if scope["path"].startswith(p)),
+            self.max_body_bytes,
+        )
 
         length = headers.get(b"content-length")
         if length is not None and length.isdigit() and int(length) > limit:
             response = problem_response(
-                413, PayloadTooLarge.title, f"The body exceeds {limit} bytes.", Request(scope),
-                PayloadTooLarge.type_uri(), headers={"x-request-id": rid})
+                413,
+                PayloadTooLarge.title,
+                f"The body exceeds {limit} bytes.",
+                Request(scope),
+                PayloadTooLarge.type_uri(),
+                headers={"x-request-id": rid},
+            )
             await response(scope, receive, send)
             self._observe(scope, 413, start)
             request_id_var.reset(token)
@@ -89,7 +103,9 @@ class RequestContextMiddleware:
         REQUESTS.labels(scope["method"], template, str(status)).inc()
         LATENCY.labels(scope["method"], template).observe(elapsed)
         log.info(
-            "%s %s %s", scope["method"], scope["path"], status,
-            extra={"ctx_status": status, "ctx_ms": round(elapsed * 1000, 2),
-                   "ctx_route": template},
+            "%s %s %s",
+            scope["method"],
+            scope["path"],
+            status,
+            extra={"ctx_status": status, "ctx_ms": round(elapsed * 1000, 2), "ctx_route": template},
         )

@@ -29,8 +29,9 @@ def cursor_values(cursor: str | None, *keys: str) -> dict[str, Any] | None:
     return values
 
 
-def build_page(rows: Sequence[T], limit: int, key: Callable[[T], dict[str, Any]]
-               ) -> tuple[list[T], str | None]:
+def build_page(
+    rows: Sequence[T], limit: int, key: Callable[[T], dict[str, Any]]
+) -> tuple[list[T], str | None]:
     """`rows` holds up to limit+1 records; the extra one only says a next page exists."""
     items = list(rows[:limit])
     next_cursor = encode_cursor(key(items[-1])) if len(rows) > limit and items else None

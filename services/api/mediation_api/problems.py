@@ -36,7 +36,8 @@ def problem_response(
         "status": status,
         "detail": detail,
         "instance": request.url.path if request is not None else None,
-        "request_id": request_id_var.get(),
+        "request_id": request_id_var.get()
+        or (request.scope.get("state", {}).get("request_id") if request is not None else None),
     }
     body.update({k: v for k, v in extra.items() if v is not None})
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
@@ -49,15 +50,22 @@ def _loc(loc: tuple[Any, ...] | list[Any]) -> str:
 async def _domain(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
     headers = exc.extra.pop("headers", None)
-    return problem_response(exc.status, exc.title, exc.detail, request, exc.type_uri(),
-                            headers=headers, **exc.extra)
+    return problem_response(
+        exc.status, exc.title, exc.detail, request, exc.type_uri(), headers=headers, **exc.extra
+    )
 
 
 async def _validation(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = [{"field": _loc(e["loc"]), "message": e["msg"]} for e in exc.errors()]
-    return problem_response(422, "Invalid request", "The request has invalid fields; see errors.",
-                            request, PROBLEM_BASE + "validation", errors=errors)
+    return problem_response(
+        422,
+        "Invalid request",
+        "The request has invalid fields; see errors.",
+        request,
+        PROBLEM_BASE + "validation",
+        errors=errors,
+    )
 
 
 async def _http(request: Request, exc: Exception) -> JSONResponse:
@@ -68,21 +76,33 @@ async def _http(request: Request, exc: Exception) -> JSONResponse:
         detail = "No resource at this address."
     if exc.status_code == 405:
         detail = f"{request.method} is not allowed here."
-    return problem_response(exc.status_code, phrase, detail, request,
-                            headers=getattr(exc, "headers", None))
+    return problem_response(
+        exc.status_code, phrase, detail, request, headers=getattr(exc, "headers", None)
+    )
 
 
 async def _integrity(request: Request, exc: Exception) -> JSONResponse:
     # A constraint the code did not check first (a race): a conflict, never a 500.
     log.warning("integrity error: %s", exc)
-    return problem_response(409, "Conflict", "The change conflicts with existing data.", request,
-                            PROBLEM_BASE + "conflict")
+    return problem_response(
+        409,
+        "Conflict",
+        "The change conflicts with existing data.",
+        request,
+        PROBLEM_BASE + "conflict",
+    )
 
 
 async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
-    return problem_response(500, "Internal server error",
-                            "Something went wrong on our side; quote the request id.", request)
+    rid = request.scope.get("state", {}).get("request_id")
+    return problem_response(
+        500,
+        "Internal server error",
+        "Something went wrong on our side; quote the request id.",
+        request,
+        headers={"x-request-id": rid} if rid else None,
+    )
 
 
 def install(app: FastAPI) -> None:

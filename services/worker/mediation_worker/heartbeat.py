@@ -12,8 +12,11 @@ log = logging.getLogger("mediation.worker.heartbeat")
 
 
 async def beat_once(c: WorkerContext) -> None:
-    await c.redis.set(heartbeat_key(c.settings.arq_queue), c.clock.now().isoformat(),
-                      ex=c.settings.worker_heartbeat_max_age_seconds)
+    await c.redis.set(
+        heartbeat_key(c.settings.arq_queue),
+        c.clock.now().isoformat(),
+        ex=c.settings.worker_heartbeat_max_age_seconds,
+    )
 
 
 async def heartbeat_loop(c: WorkerContext, stop: asyncio.Event) -> None:

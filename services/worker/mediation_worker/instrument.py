@@ -31,12 +31,17 @@ def instrumented(func: Job) -> Job:
             return result
         finally:
             elapsed = round((time.perf_counter() - start) * 1000, 2)
-            log.info("job %s %s", func.__name__, outcome,
-                     extra={"ctx_job": func.__name__, "ctx_outcome": outcome, "ctx_ms": elapsed})
+            log.info(
+                "job %s %s",
+                func.__name__,
+                outcome,
+                extra={"ctx_job": func.__name__, "ctx_outcome": outcome, "ctx_ms": elapsed},
+            )
             try:
                 redis = wctx(ctx).redis
-                await redis.hincrby(metrics_key(wctx(ctx).settings.arq_queue),
-                                    f"{func.__name__}|{outcome}", 1)
+                await redis.hincrby(
+                    metrics_key(wctx(ctx).settings.arq_queue), f"{func.__name__}|{outcome}", 1
+                )
             except Exception:  # metrics must never fail a job
                 log.warning("could not record job metrics", exc_info=True)
             request_id_var.reset(token)

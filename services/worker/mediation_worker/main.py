@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from typing import Any, ClassVar
+from zoneinfo import ZoneInfo
 
 from arq import cron
 from arq.connections import RedisSettings
-from arq.worker import run_worker
 
 from mediation.clock import Clock, SystemClock
 from mediation.db import create_engine, session_factory
@@ -16,13 +16,20 @@ from mediation.logs import configure_logging
 from mediation.settings import Settings, get_settings
 from mediation_worker.context import WorkerContext
 from mediation_worker.heartbeat import beat_once, heartbeat_loop
+from mediation_worker.hotline.retention import hotline_retention
+from mediation_worker.notifications import runtime as notifications
+from mediation_worker.notifications.deliver import delivery_loop, sweep_deliveries
+from mediation_worker.notifications.retention import notification_retention
+from mediation_worker.notifications.sweeps import sweep_reminders
 from mediation_worker.outbox.dispatch import process_event
 from mediation_worker.outbox.relay import listen_and_relay, sweep_outbox
 from mediation_worker.reference import handlers as _reference_handlers  # noqa: F401
+from mediation_worker.supervisor import supervise
 
 
-def build_settings(settings: Settings | None = None, clock: Clock | None = None,
-                   background: bool = True) -> type:
+def build_settings(
+    settings: Settings | None = None, clock: Clock | None = None, background: bool = True
+) -> type:
     """WorkerSettings for arq. Tests pass their own settings and clock and turn the
     background loops off (burst mode runs only queued jobs)."""
     settings = settings or get_settings()
@@ -30,31 +37,52 @@ def build_settings(settings: Settings | None = None, clock: Clock | None = None,
 
     async def startup(ctx: dict[str, Any]) -> None:
         engine = create_engine(settings)
-        c = WorkerContext(settings=settings, engine=engine, sessions=session_factory(engine),
-                          clock=clock, redis=ctx["redis"])
+        c = WorkerContext(
+            settings=settings,
+            engine=engine,
+            sessions=session_factory(engine),
+            clock=clock,
+            redis=ctx["redis"],
+        )
         ctx["mediation"] = c
         stop = asyncio.Event()
         ctx["stop"] = stop
         ctx["tasks"] = []
         await beat_once(c)
         if background:
+            rt = notifications.runtime(ctx)
             ctx["tasks"] = [
                 asyncio.create_task(heartbeat_loop(c, stop)),
-                asyncio.create_task(listen_and_relay(c, stop)),
+                asyncio.create_task(listen_and_relay(c, stop, rt.wake.set)),
+                asyncio.create_task(delivery_loop(c, rt, stop)),
             ]
 
     async def shutdown(ctx: dict[str, Any]) -> None:
         ctx["stop"].set()
-        for task in ctx.get("tasks", []):
+        tasks = ctx.get("tasks", [])
+        if tasks:  # loops finish the send in hand (graceful), then stop
+            await asyncio.wait(tasks, timeout=settings.notify_timeout_seconds + 5)
+        for task in tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        await notifications.close(ctx)
         await ctx["mediation"].engine.dispose()
 
     class WorkerSettings:
-        functions: ClassVar[list[Any]] = [process_event, sweep_outbox]
+        functions: ClassVar[list[Any]] = [
+            process_event,
+            sweep_outbox,
+            sweep_deliveries,
+            sweep_reminders,
+            notification_retention,
+        ]
         cron_jobs: ClassVar[list[Any]] = [
             cron(sweep_outbox, second=30, unique=True, run_at_startup=False),
+            cron(hotline_retention, hour={3}, minute={17}, unique=True),  # nightly
+            cron(sweep_deliveries, second={0, 20, 40}, unique=True, run_at_startup=False),
+            cron(sweep_reminders, second=5, unique=True, run_at_startup=False),  # every minute
+            cron(notification_retention, hour={3}, minute={41}, unique=True),  # nightly
         ]
         on_startup = startup
         on_shutdown = shutdown
@@ -65,6 +93,8 @@ def build_settings(settings: Settings | None = None, clock: Clock | None = None,
         max_tries = 5
         keep_result = 60
         health_check_interval = settings.worker_heartbeat_seconds
+        timezone = ZoneInfo(settings.timezone)  # cron hours are the center's (Asia/Shanghai)
+        job_completion_wait = 20  # SIGTERM: running jobs get this long before being handed back
         # Redis may be down when the worker starts: keep retrying instead of dying.
         redis_settings.conn_retries = 1_000_000
         redis_settings.conn_retry_delay = 2
@@ -75,7 +105,7 @@ def build_settings(settings: Settings | None = None, clock: Clock | None = None,
 def run() -> None:
     settings = get_settings()
     configure_logging(settings.log_level)
-    run_worker(build_settings(settings))  # type: ignore[arg-type]
+    asyncio.run(supervise(build_settings(settings)))  # restarts the worker when Redis returns
 
 
 if __name__ == "__main__":

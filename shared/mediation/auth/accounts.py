@@ -18,17 +18,27 @@ from mediation.org.tree import unit_by_code
 from mediation.settings import Settings
 
 
-async def add_account(session: AsyncSession, *, username: str, name: str, role: Role,
-                      unit_id: uuid.UUID, password: str | None, starts_on: date,
-                      password_hash: str | None = None,
-                      phone: str | None = None, qualifications: list[str] | None = None) -> User:
+async def add_account(
+    session: AsyncSession,
+    *,
+    username: str,
+    name: str,
+    role: Role,
+    unit_id: uuid.UUID,
+    password: str | None,
+    starts_on: date,
+    password_hash: str | None = None,
+    phone: str | None = None,
+    qualifications: list[str] | None = None,
+) -> User:
     if (await session.scalars(select(User.id).where(User.username == username))).first():
         raise Conflict(f"The username `{username}` is taken.")
     person = Person(name=name, phone=phone, qualifications=qualifications or [])
     session.add(person)
     await session.flush()
-    session.add(RoleAssignment(person_id=person.id, unit_id=unit_id, role=role,
-                               starts_on=starts_on))
+    session.add(
+        RoleAssignment(person_id=person.id, unit_id=unit_id, role=role, starts_on=starts_on)
+    )
     if password_hash is None:
         if password is None:
             raise ValueError("a password or its hash is required")
@@ -39,17 +49,24 @@ async def add_account(session: AsyncSession, *, username: str, name: str, role: 
     return user
 
 
-async def create_user(settings: Settings, *, username: str, name: str, role: Role,
-                      unit_code: str, password: str) -> uuid.UUID:
+async def create_user(
+    settings: Settings, *, username: str, name: str, role: Role, unit_code: str, password: str
+) -> uuid.UUID:
     engine = create_engine(settings)
     try:
         async with unit_of_work(session_factory(engine)) as session:
             unit = await unit_by_code(session, unit_code)
             if unit is None:
                 raise NotFound(f"No unit with code `{unit_code}`.")
-            user = await add_account(session, username=username, name=name, role=role,
-                                     unit_id=unit.id, password=password,
-                                     starts_on=date.today())
+            user = await add_account(
+                session,
+                username=username,
+                name=name,
+                role=role,
+                unit_id=unit.id,
+                password=password,
+                starts_on=date.today(),
+            )
             return user.id
     finally:
         await engine.dispose()

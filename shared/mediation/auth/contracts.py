@@ -17,7 +17,8 @@ class TokenOut(Contract):
     token_type: str = Field("bearer", description="Always `bearer`.")
     expires_in: int = Field(description="Seconds until the access token expires.")
     refresh_token: str | None = Field(
-        None, description="Single-use token for /auth/refresh (people only); rotates on use.")
+        None, description="Single-use token for /auth/refresh (people only); rotates on use."
+    )
     scope: str | None = Field(None, description="Granted scopes, space-separated (clients).")
 
 

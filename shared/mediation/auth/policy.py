@@ -35,29 +35,57 @@ class Permission(StrEnum):
     stats_compute = "stats:compute"
     webhooks_manage = "webhooks:manage"
     notifications_read = "notifications:read"
+    notifications_configure = "notifications:configure"  # notification rules and templates
 
 
 P = Permission
 
 _CASE_WORKER = {P.units_read, P.cases_read, P.sessions_read, P.notifications_read, P.outreach_read}
 _HANDLER = _CASE_WORKER | {P.cases_handle, P.sessions_write, P.pii_read, P.people_read}
-_HEAD = {P.units_read, P.cases_read, P.cases_create, P.notifications_read, P.outreach_read,
-         P.opinions_write}
+_HEAD = {
+    P.units_read,
+    P.cases_read,
+    P.cases_create,
+    P.notifications_read,
+    P.outreach_read,
+    P.opinions_write,
+}
 _HOTLINE = {P.units_read, P.notifications_read, P.hotline_read, P.hotline_write}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.admin: frozenset(
-        {P.reference_write, P.units_read, P.units_write, P.people_read, P.people_write,
-         P.users_write, P.clients_write, P.access_log_read, P.stats_read, P.stats_compute,
-         P.webhooks_manage, P.notifications_read, P.cases_read, P.sessions_read, P.outreach_read}
+        {
+            P.reference_write,
+            P.units_read,
+            P.units_write,
+            P.people_read,
+            P.people_write,
+            P.users_write,
+            P.clients_write,
+            P.access_log_read,
+            P.stats_read,
+            P.stats_compute,
+            P.webhooks_manage,
+            P.notifications_read,
+            P.cases_read,
+            P.sessions_read,
+            P.outreach_read,
+            P.notifications_configure,
+        }
     ),
     Role.supervisor: frozenset(
-        _HANDLER | {P.cases_create, P.cases_dispatch, P.cases_close, P.stats_read,
-                    P.stats_compute, P.outreach_write}
+        _HANDLER
+        | {
+            P.cases_create,
+            P.cases_dispatch,
+            P.cases_close,
+            P.stats_read,
+            P.stats_compute,
+            P.outreach_write,
+        }
     ),
     Role.dispatcher: frozenset(
-        _HANDLER | {P.cases_create, P.cases_dispatch, P.cases_close, P.stats_read,
-                    P.outreach_write}
+        _HANDLER | {P.cases_create, P.cases_dispatch, P.cases_close, P.stats_read, P.outreach_write}
     ),
     Role.grid_head: frozenset(_HEAD | {P.pii_read, P.outreach_write}),
     Role.building_head: frozenset(_HEAD),
@@ -69,8 +97,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.judicial_mediator: frozenset(_HANDLER),
     Role.counselor: frozenset(_HOTLINE | {P.cases_read, P.cases_create, P.outreach_write}),
     Role.hotline_supervisor: frozenset(
-        _HOTLINE | {P.hotline_review, P.cases_read, P.cases_create, P.stats_read,
-                    P.outreach_write}
+        _HOTLINE | {P.hotline_review, P.cases_read, P.cases_create, P.stats_read, P.outreach_write}
     ),
 }
 

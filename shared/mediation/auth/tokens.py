@@ -45,8 +45,9 @@ class TokenService:
             claims["person_id"] = str(principal.person_id)
         if principal.client_id:
             claims["client_id"] = principal.client_id
-        token = jwt.encode(claims, self._keys[self._signing_kid], ALGORITHM,
-                           headers={"kid": self._signing_kid})
+        token = jwt.encode(
+            claims, self._keys[self._signing_kid], ALGORITHM, headers={"kid": self._signing_kid}
+        )
         return token, int(self.access_ttl.total_seconds())
 
     def verify(self, token: str, now: datetime) -> Principal:
@@ -58,8 +59,13 @@ class TokenService:
         if key is None:
             raise Unauthorized("The access token was signed with an unknown key.")
         try:
-            claims = jwt.decode(token, key, algorithms=[ALGORITHM], issuer=ISSUER,
-                                options={"verify_exp": False, "require": ["exp", "sub", "iat"]})
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=[ALGORITHM],
+                issuer=ISSUER,
+                options={"verify_exp": False, "require": ["exp", "sub", "iat"]},
+            )
         except jwt.PyJWTError as exc:
             raise Unauthorized("The access token is invalid.") from exc
         # Expiry against the service clock (movable in tests), not the wall clock.

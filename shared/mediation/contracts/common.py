@@ -30,7 +30,9 @@ class Page(Contract, Generic[T]):
 
 
 class FieldError(BaseModel):
-    field: str = Field(description="Dotted path of the offending field, e.g. `body.parties.0.id_number`.")
+    field: str = Field(
+        description="Dotted path of the offending field, e.g. `body.parties.0.id_number`."
+    )
     message: str = Field(description="What is wrong with it.")
 
 
@@ -58,7 +60,9 @@ def decode_cursor(cursor: str) -> dict[str, Any]:
         padded = cursor + "=" * (-len(cursor) % 4)
         value = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (ValueError, json.JSONDecodeError) as exc:
-        raise Unprocessable("The cursor is not one this service issued.", field="query.cursor") from exc
+        raise Unprocessable(
+            "The cursor is not one this service issued.", field="query.cursor"
+        ) from exc
     if not isinstance(value, dict):
         raise Unprocessable("The cursor is not one this service issued.", field="query.cursor")
     return value

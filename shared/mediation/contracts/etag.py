@@ -15,5 +15,6 @@ def check_if_match(if_match: str | None, ident: object, version: int) -> None:
     current = etag_of(ident, version)
     candidates = {c.strip().removeprefix("W/") for c in if_match.split(",")}
     if current not in candidates and "*" not in candidates:
-        raise PreconditionFailed("The resource changed since you read it; read it again.",
-                                 current_etag=current)
+        raise PreconditionFailed(
+            "The resource changed since you read it; read it again.", current_etag=current
+        )

@@ -14,8 +14,14 @@ from mediation.org.enums import Role, UnitLevel
 
 
 def enum_type(enum: type, name: str) -> Enum:
-    return Enum(enum, name=name, values_callable=lambda e: [m.value for m in e],
-                native_enum=False, length=40, validate_strings=True)
+    return Enum(
+        enum,
+        name=name,
+        values_callable=lambda e: [m.value for m in e],
+        native_enum=False,
+        length=40,
+        validate_strings=True,
+    )
 
 
 UNIT_SEQ = Sequence("units_seq")

@@ -33,12 +33,19 @@ def check_child_level(parent: Unit | None, level: UnitLevel) -> None:
         )
 
 
-async def add_unit(session: AsyncSession, *, parent: Unit | None, level: UnitLevel, code: str,
-                   name: str) -> Unit:
+async def add_unit(
+    session: AsyncSession, *, parent: Unit | None, level: UnitLevel, code: str, name: str
+) -> Unit:
     check_child_level(parent, level)
     seq = await next_seq(session)
-    unit = Unit(seq=seq, parent_id=parent.id if parent else None, level=level, code=code,
-                name=name, path=child_path(parent.path if parent else None, seq))
+    unit = Unit(
+        seq=seq,
+        parent_id=parent.id if parent else None,
+        level=level,
+        code=code,
+        name=name,
+        path=child_path(parent.path if parent else None, seq),
+    )
     session.add(unit)
     await session.flush()
     return unit

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Index, String, func, text
+from sqlalchemy import ForeignKey, Index, String, false, func, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -17,6 +17,9 @@ class OutboxEvent(IdMixin, Base):
     __table_args__ = (
         # The relay only ever scans what is still waiting.
         Index("ix_outbox_events_pending", "id", postgresql_where=text("relayed_at IS NULL")),
+        # The sweeper re-relays events whose job was lost (relayed long ago, never processed).
+        Index("ix_outbox_events_unprocessed", "relayed_at",
+              postgresql_where=text("processed_at IS NULL")),
     )
 
     type: Mapped[str] = mapped_column(String(80))
@@ -40,6 +43,7 @@ class Delivery(IdMixin, Base):
     __tablename__ = "deliveries"
     __table_args__ = (
         Index("ix_deliveries_due", "next_attempt_at", postgresql_where=text("status = 'pending'")),
+        Index("ix_deliveries_subscription_id_id", "subscription_id", "id"),
     )
 
     key: Mapped[str] = mapped_column(String(200), unique=True)
@@ -52,3 +56,15 @@ class Delivery(IdMixin, Base):
     last_error: Mapped[str | None] = mapped_column(String(2000))
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
     delivered_at: Mapped[datetime | None]
+    # Added by the notifications migration (0004): what to send, to which subscription, and
+    # how many tries it gets (a manual redelivery adds one).
+    event_type: Mapped[str | None] = mapped_column(String(80))
+    rule_code: Mapped[str | None] = mapped_column(String(80))
+    subscription_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("webhook_subscriptions.id", ondelete="CASCADE"))
+    urgent: Mapped[bool] = mapped_column(default=False, server_default=false())
+    message: Mapped[dict[str, object]] = mapped_column(JSONB, default=dict,
+                                                        server_default=text("'{}'::jsonb"))
+    max_attempts: Mapped[int] = mapped_column(default=1, server_default=text("1"))
+    last_attempt_at: Mapped[datetime | None]
+    last_status_code: Mapped[int | None]

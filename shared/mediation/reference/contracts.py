@@ -32,12 +32,20 @@ class ReferenceItemOut(Contract):
 class ReferenceItemCreate(Contract):
     """A new entry of a reference list."""
 
-    code: str = Field(pattern=CODE_PATTERN, description="Lower-case ASCII code, unique in the list.",
-                      examples=["community_governance"])
-    label_zh: str = Field(min_length=1, max_length=100, description="Chinese label.",
-                          examples=["社区治理"])
-    label_en: str = Field(min_length=1, max_length=100, description="English label.",
-                          examples=["Community governance"])
+    code: str = Field(
+        pattern=CODE_PATTERN,
+        description="Lower-case ASCII code, unique in the list.",
+        examples=["community_governance"],
+    )
+    label_zh: str = Field(
+        min_length=1, max_length=100, description="Chinese label.", examples=["社区治理"]
+    )
+    label_en: str = Field(
+        min_length=1,
+        max_length=100,
+        description="English label.",
+        examples=["Community governance"],
+    )
     description: str | None = Field(None, max_length=2000, description="Optional explanation.")
     enabled: bool = Field(True, description="Whether it can be chosen now.")
     is_default: bool = Field(False, description="Pre-selected in forms.")
@@ -46,8 +54,12 @@ class ReferenceItemCreate(Contract):
     model_config = {
         "json_schema_extra": {
             "examples": [
-                {"code": "community_governance", "label_zh": "社区治理",
-                 "label_en": "Community governance", "view_order": 160}
+                {
+                    "code": "community_governance",
+                    "label_zh": "社区治理",
+                    "label_en": "Community governance",
+                    "view_order": 160,
+                }
             ]
         }
     }

@@ -30,7 +30,9 @@ def _service(session: Session, state: State) -> AuthService:
 
 
 @router.post(
-    "/auth/token", operation_id="auth-token", summary="Get an access token",
+    "/auth/token",
+    operation_id="auth-token",
+    summary="Get an access token",
     description="OAuth2 token endpoint (form-encoded). `grant_type=password` with `username` "
     "and `password` for staff: an access token and a refresh token. "
     "`grant_type=client_credentials` with `client_id`, `client_secret` and optional `scope` "
@@ -39,58 +41,83 @@ def _service(session: Session, state: State) -> AuthService:
     responses=responses(401, 403, 422, 429),
 )
 async def token(
-    session: Session, state: State, response: Response,
+    session: Session,
+    state: State,
+    response: Response,
     grant_type: Annotated[GrantType, Form(description="`password` or `client_credentials`.")],
     username: Annotated[str | None, Form(max_length=60, description="Password grant.")] = None,
     password: Annotated[str | None, Form(max_length=200, description="Password grant.")] = None,
     client_id: Annotated[str | None, Form(max_length=80, description="Client grant.")] = None,
-    client_secret: Annotated[str | None, Form(max_length=200, description="Client grant.")]
-    = None,
-    scope: Annotated[str | None, Form(max_length=500, description="Space-separated scopes.")]
-    = None,
+    client_secret: Annotated[str | None, Form(max_length=200, description="Client grant.")] = None,
+    scope: Annotated[
+        str | None, Form(max_length=500, description="Space-separated scopes.")
+    ] = None,
 ) -> TokenOut:
     response.headers["Cache-Control"] = "no-store"
     service = _service(session, state)
     if grant_type is GrantType.password:
         if not username or not password:
-            raise Unprocessable("The password grant needs username and password.",
-                                field="body.username")
+            raise Unprocessable(
+                "The password grant needs username and password.", field="body.username"
+            )
         return await service.password_grant(username, password)
     if not client_id or not client_secret:
-        raise Unprocessable("The client grant needs client_id and client_secret.",
-                            field="body.client_id")
+        raise Unprocessable(
+            "The client grant needs client_id and client_secret.", field="body.client_id"
+        )
     return await service.client_grant(client_id, client_secret, scope)
 
 
-@router.post("/auth/refresh", operation_id="auth-refresh", summary="Rotate a refresh token",
-             description="Exchanges a refresh token for a new access token and a new refresh "
-             "token. A refresh token works once; using one twice revokes its whole family.",
-             responses=responses(401, 422))
-async def refresh(body: RefreshIn, session: Session, state: State,
-                  response: Response) -> TokenOut:
+@router.post(
+    "/auth/refresh",
+    operation_id="auth-refresh",
+    summary="Rotate a refresh token",
+    description="Exchanges a refresh token for a new access token and a new refresh "
+    "token. A refresh token works once; using one twice revokes its whole family.",
+    responses=responses(401, 422),
+)
+async def refresh(body: RefreshIn, session: Session, state: State, response: Response) -> TokenOut:
     response.headers["Cache-Control"] = "no-store"
     return await _service(session, state).refresh(body.refresh_token)
 
 
-@router.post("/auth/logout", operation_id="auth-logout", summary="Sign out",
-             description="Revokes the refresh token's family. The access token expires soon.",
-             status_code=204, responses=responses(401, 422))
-async def logout(body: RefreshIn, session: Session, state: State,
-                 principal: CurrentPrincipal) -> Response:
+@router.post(
+    "/auth/logout",
+    operation_id="auth-logout",
+    summary="Sign out",
+    description="Revokes the refresh token's family. The access token expires soon.",
+    status_code=204,
+    responses=responses(401, 422),
+)
+async def logout(
+    body: RefreshIn, session: Session, state: State, principal: CurrentPrincipal
+) -> Response:
     await _service(session, state).logout(body.refresh_token, principal)
     return Response(status_code=204)
 
 
-@router.get("/me", operation_id="me-get", summary="Who am I",
-            description="The caller's identity, roles, permissions and where roles are held.",
-            responses=responses(401))
+@router.get(
+    "/me",
+    operation_id="me-get",
+    summary="Who am I",
+    description="The caller's identity, roles, permissions and where roles are held.",
+    responses=responses(401),
+)
 async def me(principal: CurrentPrincipal, session: Session, state: State) -> MeOut:
     grants: list[RoleGrant] = []
     if principal.kind == "user" and principal.person_id:
         user = (await session.scalars(select(User).where(User.id == principal.id))).one()
         svc = _service(session, state)
-        grants = [RoleGrant(role=r, unit_id=u.id, unit_name=u.name, unit_level=u.level)
-                  for r, u in await svc.active_grants(user.person_id, state.clock.now().date())]
-    return MeOut(kind=principal.kind, id=principal.id, name=principal.name,
-                 person_id=principal.person_id, roles=sorted(principal.roles),
-                 permissions=sorted(p.value for p in principal.permissions), grants=grants)
+        grants = [
+            RoleGrant(role=r, unit_id=u.id, unit_name=u.name, unit_level=u.level)
+            for r, u in await svc.active_grants(user.person_id, state.clock.now().date())
+        ]
+    return MeOut(
+        kind=principal.kind,
+        id=principal.id,
+        name=principal.name,
+        person_id=principal.person_id,
+        roles=sorted(principal.roles),
+        permissions=sorted(p.value for p in principal.permissions),
+        grants=grants,
+    )

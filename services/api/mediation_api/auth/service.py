@@ -32,8 +32,14 @@ BAD_CREDENTIALS = "The username or password is wrong."
 
 
 class AuthService:
-    def __init__(self, session: AsyncSession, tokens: TokenService, redis: Redis,
-                 settings: Settings, now: datetime) -> None:
+    def __init__(
+        self,
+        session: AsyncSession,
+        tokens: TokenService,
+        redis: Redis,
+        settings: Settings,
+        now: datetime,
+    ) -> None:
         self.session = session
         self.tokens = tokens
         self.redis = redis
@@ -43,8 +49,9 @@ class AuthService:
     # --- people -----------------------------------------------------------------------
     async def password_grant(self, username: str, password: str) -> TokenOut:
         await self._check_throttle(username)
-        user = (await self.session.scalars(
-            select(User).where(User.username == username))).one_or_none()
+        user = (
+            await self.session.scalars(select(User).where(User.username == username))
+        ).one_or_none()
         # Verify against a dummy hash for unknown names: same time, same answer.
         ok = verify_password(user.password_hash if user else DUMMY_HASH, password)
         if not ok or user is None or not user.active:
@@ -57,32 +64,43 @@ class AuthService:
         return await self._issue_with_refresh(user, principal, family=uuid.uuid4())
 
     async def refresh(self, token: str) -> TokenOut:
-        row = (await self.session.scalars(
-            select(RefreshToken).where(RefreshToken.token_hash == hash_refresh_token(token))
-            .with_for_update())).one_or_none()
+        row = (
+            await self.session.scalars(
+                select(RefreshToken)
+                .where(RefreshToken.token_hash == hash_refresh_token(token))
+                .with_for_update()
+            )
+        ).one_or_none()
         if row is None:
             raise Unauthorized("The refresh token is not valid.", error="invalid_grant")
         if row.used_at is not None or row.revoked_at is not None:
-            # Reuse of a spent token means it leaked: revoke the whole family.
-            await self._revoke_family(row.family_id)
-            log.warning("refresh token reuse; family revoked",
-                        extra={"ctx_family": str(row.family_id)})
-            raise Unauthorized("The refresh token was already used; sign in again.",
-                               error="invalid_grant")
+            # Reuse of a spent token means it leaked: revoke the whole family, for good,
+            # although this request fails.
+            await self._revoke_family_now(row.family_id)
+            log.warning(
+                "refresh token reuse; family revoked", extra={"ctx_family": str(row.family_id)}
+            )
+            raise Unauthorized(
+                "The refresh token was already used; sign in again.", error="invalid_grant"
+            )
         if row.expires_at <= self.now:
-            raise Unauthorized("The refresh token has expired; sign in again.",
-                               error="invalid_grant")
+            raise Unauthorized(
+                "The refresh token has expired; sign in again.", error="invalid_grant"
+            )
         row.used_at = self.now
         user = await self.session.get(User, row.user_id)
         if user is None or not user.active:
-            await self._revoke_family(row.family_id)
+            await self._revoke_family_now(row.family_id)
             raise Unauthorized("The account is disabled.", error="invalid_grant")
         principal = await self.user_principal(user)
         return await self._issue_with_refresh(user, principal, family=row.family_id)
 
     async def logout(self, token: str, principal: Principal) -> None:
-        row = (await self.session.scalars(select(RefreshToken).where(
-            RefreshToken.token_hash == hash_refresh_token(token)))).one_or_none()
+        row = (
+            await self.session.scalars(
+                select(RefreshToken).where(RefreshToken.token_hash == hash_refresh_token(token))
+            )
+        ).one_or_none()
         # Only the owner can revoke; anything else looks like an unknown token.
         if row is not None and principal.kind == "user" and row.user_id == principal.id:
             await self._revoke_family(row.family_id)
@@ -92,26 +110,33 @@ class AuthService:
         roles = frozenset(role for role, _ in grants)
         person = await self.session.get(Person, user.person_id)
         return Principal(
-            kind="user", id=user.id, name=person.name if person else user.username,
-            roles=roles, permissions=permissions_for(set(roles)),
+            kind="user",
+            id=user.id,
+            name=person.name if person else user.username,
+            roles=roles,
+            permissions=permissions_for(set(roles)),
             scope_paths=_minimal_prefixes([u.path for _, u in grants]),
             person_id=user.person_id,
         )
 
     async def active_grants(self, person_id: uuid.UUID, today: date) -> list[tuple[Role, Unit]]:
         rows = await self.session.execute(
-            select(RoleAssignment.role, Unit).join(Unit, Unit.id == RoleAssignment.unit_id).where(
+            select(RoleAssignment.role, Unit)
+            .join(Unit, Unit.id == RoleAssignment.unit_id)
+            .where(
                 RoleAssignment.person_id == person_id,
                 RoleAssignment.starts_on <= today,
                 or_(RoleAssignment.ends_on.is_(None), RoleAssignment.ends_on >= today),
                 Unit.active.is_(True),
-            ))
+            )
+        )
         return [(r, u) for r, u in rows.all()]
 
     # --- other systems ------------------------------------------------------------------
     async def client_grant(self, client_id: str, secret: str, scope: str | None) -> TokenOut:
-        client = (await self.session.scalars(
-            select(ApiClient).where(ApiClient.client_id == client_id))).one_or_none()
+        client = (
+            await self.session.scalars(select(ApiClient).where(ApiClient.client_id == client_id))
+        ).one_or_none()
         ok = verify_password(client.secret_hash if client else DUMMY_HASH, secret)
         if not ok or client is None or not client.active:
             raise Unauthorized("The client credentials are wrong.", error="invalid_client")
@@ -121,34 +146,55 @@ class AuthService:
             asked = set(scope.split())
             unknown = asked - {p.value for p in granted}
             if unknown:
-                raise Forbidden(f"Scopes not granted to this client: {' '.join(sorted(unknown))}.",
-                                error="invalid_scope")
+                raise Forbidden(
+                    f"Scopes not granted to this client: {' '.join(sorted(unknown))}.",
+                    error="invalid_scope",
+                )
             granted = {Permission(s) for s in asked}
         unit = await self.session.get(Unit, client.unit_id)
         principal = Principal(
-            kind="client", id=client.id, name=client.name, roles=frozenset(),
-            permissions=frozenset(granted), scope_paths=(unit.path,) if unit else (),
+            kind="client",
+            id=client.id,
+            name=client.name,
+            roles=frozenset(),
+            permissions=frozenset(granted),
+            scope_paths=(unit.path,) if unit else (),
             client_id=client.client_id,
         )
         token, ttl = self.tokens.issue(principal, self.now)
-        return TokenOut(access_token=token, expires_in=ttl,
-                        scope=" ".join(sorted(p.value for p in granted)))
+        return TokenOut(
+            access_token=token, expires_in=ttl, scope=" ".join(sorted(p.value for p in granted))
+        )
 
     # --- internals ----------------------------------------------------------------------
-    async def _issue_with_refresh(self, user: User, principal: Principal,
-                                  family: uuid.UUID) -> TokenOut:
+    async def _issue_with_refresh(
+        self, user: User, principal: Principal, family: uuid.UUID
+    ) -> TokenOut:
         access, ttl = self.tokens.issue(principal, self.now)
         refresh, digest = new_refresh_token()
-        self.session.add(RefreshToken(
-            user_id=user.id, family_id=family, token_hash=digest, issued_at=self.now,
-            expires_at=self.now + timedelta(days=self.settings.refresh_token_days)))
+        self.session.add(
+            RefreshToken(
+                user_id=user.id,
+                family_id=family,
+                token_hash=digest,
+                issued_at=self.now,
+                expires_at=self.now + timedelta(days=self.settings.refresh_token_days),
+            )
+        )
         return TokenOut(access_token=access, expires_in=ttl, refresh_token=refresh)
 
     async def _revoke_family(self, family_id: uuid.UUID) -> None:
         await self.session.execute(
-            update(RefreshToken).where(RefreshToken.family_id == family_id,
-                                       RefreshToken.revoked_at.is_(None))
-            .values(revoked_at=self.now))
+            update(RefreshToken)
+            .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
+            .values(revoked_at=self.now)
+        )
+
+    async def _revoke_family_now(self, family_id: uuid.UUID) -> None:
+        """The one place a request commits before its end: the revocation must hold although
+        the request answers with an error (which would roll the transaction back)."""
+        await self._revoke_family(family_id)
+        await self.session.commit()
 
     def _key(self, username: str) -> str:
         return f"{self.settings.arq_queue}:login-failures:{username.lower()}"
@@ -172,7 +218,9 @@ class AuthService:
         if wait > 0:
             raise TooManyRequests(
                 "Too many failed sign-ins; wait before trying again.",
-                headers={"Retry-After": str(math.ceil(wait))}, error="slow_down")
+                headers={"Retry-After": str(math.ceil(wait))},
+                error="slow_down",
+            )
 
     async def _record_failure(self, username: str) -> None:
         key = self._key(username)

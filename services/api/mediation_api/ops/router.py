@@ -33,16 +33,24 @@ class Readiness(BaseModel):
     )
 
 
-@router.get("/healthz", operation_id="ops-healthz", summary="Liveness",
-            description="Answers 200 while the process runs; checks nothing else.")
+@router.get(
+    "/healthz",
+    operation_id="ops-healthz",
+    summary="Liveness",
+    description="Answers 200 while the process runs; checks nothing else.",
+)
 async def healthz() -> Health:
     return Health(status="ok")
 
 
-@router.get("/readyz", operation_id="ops-readyz", summary="Readiness",
-            description="200 when PostgreSQL, Redis and a worker with a fresh heartbeat answer; "
-                        "503 with the failing checks otherwise.",
-            responses={503: {"model": Readiness, "description": "Not ready"}})
+@router.get(
+    "/readyz",
+    operation_id="ops-readyz",
+    summary="Readiness",
+    description="200 when PostgreSQL, Redis and a worker with a fresh heartbeat answer; "
+    "503 with the failing checks otherwise.",
+    responses={503: {"model": Readiness, "description": "Not ready"}},
+)
 async def readyz(state: State) -> Any:
     checks: dict[str, str] = {}
 
@@ -56,8 +64,7 @@ async def readyz(state: State) -> Any:
     except Exception as exc:  # any failure means not ready; say which
         checks["database"] = f"error: {type(exc).__name__}"
     try:
-        beat = await asyncio.wait_for(
-            state.redis.get(heartbeat_key(state.settings.arq_queue)), 3)
+        beat = await asyncio.wait_for(state.redis.get(heartbeat_key(state.settings.arq_queue)), 3)
         checks["redis"] = "ok"
         checks["worker"] = "ok" if beat else "no recent heartbeat"
     except Exception as exc:
@@ -68,9 +75,14 @@ async def readyz(state: State) -> Any:
     return JSONResponse(body.model_dump(), status_code=200 if ready else 503)
 
 
-@router.get("/metrics", operation_id="ops-metrics", summary="Prometheus metrics",
-            description="Request counts by route and status, latency histograms.",
-            response_class=Response, responses={200: {"content": {"text/plain": {}}}})
+@router.get(
+    "/metrics",
+    operation_id="ops-metrics",
+    summary="Prometheus metrics",
+    description="Request counts by route and status, latency histograms.",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {}}}},
+)
 async def metrics() -> Response:
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 

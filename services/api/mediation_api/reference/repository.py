@@ -18,7 +18,11 @@ class ReferenceRepository:
         return select(ReferenceItem).where(ReferenceItem.kind == kind.value)
 
     async def page(
-        self, kind: ReferenceKind, *, enabled: bool | None, after: tuple[int, str] | None,
+        self,
+        kind: ReferenceKind,
+        *,
+        enabled: bool | None,
+        after: tuple[int, str] | None,
         limit: int,
     ) -> list[ReferenceItem]:
         stmt = self._base(kind)
@@ -29,8 +33,9 @@ class ReferenceRepository:
         stmt = stmt.order_by(ReferenceItem.view_order, ReferenceItem.code).limit(limit + 1)
         return list((await self.session.scalars(stmt)).all())
 
-    async def get(self, kind: ReferenceKind, code: str, *, for_update: bool = False
-                  ) -> ReferenceItem | None:
+    async def get(
+        self, kind: ReferenceKind, code: str, *, for_update: bool = False
+    ) -> ReferenceItem | None:
         stmt = self._base(kind).where(ReferenceItem.code == code)
         if for_update:
             stmt = stmt.with_for_update()
@@ -38,7 +43,8 @@ class ReferenceRepository:
 
     async def enabled_codes(self, kind: ReferenceKind) -> set[str]:
         stmt = select(ReferenceItem.code).where(
-            ReferenceItem.kind == kind.value, ReferenceItem.enabled.is_(True))
+            ReferenceItem.kind == kind.value, ReferenceItem.enabled.is_(True)
+        )
         return set((await self.session.scalars(stmt)).all())
 
     def add(self, item: ReferenceItem) -> None:

@@ -32,61 +32,113 @@ KindPath = Annotated[ReferenceKind, Path(description="Which reference list.")]
 Admin = Annotated[object, Depends(require(Permission.reference_write))]
 
 
-@router.get("/enums", operation_id="reference-enums", summary="Enumerations and their labels",
-            description="Every enumeration of the contract with Chinese and English labels.",
-            responses=responses(401))
+@router.get(
+    "/enums",
+    operation_id="reference-enums",
+    summary="Enumerations and their labels",
+    description="Every enumeration of the contract with Chinese and English labels.",
+    responses=responses(401),
+)
 async def list_enums(principal: CurrentPrincipal) -> list[EnumOut]:
     return [
-        EnumOut(name=name, values=[EnumValueOut(value=m.value, label_zh=m.label_zh,
-                                                label_en=m.label_en) for m in enum])
+        EnumOut(
+            name=name,
+            values=[
+                EnumValueOut(value=m.value, label_zh=m.label_zh, label_en=m.label_en) for m in enum
+            ],
+        )
         for name, enum in sorted(REGISTRY.items())
     ]
 
 
-@router.get("/{kind}", operation_id="reference-list", summary="List a reference list",
-            description="Entries in display order. Any signed-in caller may read them.",
-            responses=responses(401, 422))
+@router.get(
+    "/{kind}",
+    operation_id="reference-list",
+    summary="List a reference list",
+    description="Entries in display order. Any signed-in caller may read them.",
+    responses=responses(401, 422),
+)
 async def list_items(
-    kind: KindPath, session: Session, principal: CurrentPrincipal,
-    enabled: Annotated[bool | None, Query(description="Only enabled (or disabled) entries.")]
-    = None,
-    limit: Limit = DEFAULT, cursor: Cursor = None,
+    kind: KindPath,
+    session: Session,
+    principal: CurrentPrincipal,
+    enabled: Annotated[
+        bool | None, Query(description="Only enabled (or disabled) entries.")
+    ] = None,
+    limit: Limit = DEFAULT,
+    cursor: Cursor = None,
 ) -> Page[ReferenceItemOut]:
     after = cursor_values(cursor, "o", "c")
     rows = await ReferenceRepository(session).page(
-        kind, enabled=enabled, after=(after["o"], after["c"]) if after else None, limit=limit)
+        kind, enabled=enabled, after=(after["o"], after["c"]) if after else None, limit=limit
+    )
     items, next_cursor = build_page(rows, limit, lambda r: {"o": r.view_order, "c": r.code})
     return Page[ReferenceItemOut](
-        items=[ReferenceItemOut.model_validate(i) for i in items], next_cursor=next_cursor)
+        items=[ReferenceItemOut.model_validate(i) for i in items], next_cursor=next_cursor
+    )
 
 
-@router.get("/{kind}/{code}", operation_id="reference-get", summary="Read one entry",
-            description="The entry with its ETag.", responses=responses(401, 404, 422))
-async def get_item(kind: KindPath, code: Code, session: Session, clock: ClockDep,
-                   principal: CurrentPrincipal, response: Response) -> ReferenceItemOut:
+@router.get(
+    "/{kind}/{code}",
+    operation_id="reference-get",
+    summary="Read one entry",
+    description="The entry with its ETag.",
+    responses=responses(401, 404, 422),
+)
+async def get_item(
+    kind: KindPath,
+    code: Code,
+    session: Session,
+    clock: ClockDep,
+    principal: CurrentPrincipal,
+    response: Response,
+) -> ReferenceItemOut:
     item = await ReferenceService(session, clock).get(kind, code)
     response.headers["ETag"] = etag_of(item.id, item.version)
     return ReferenceItemOut.model_validate(item)
 
 
-@router.post("/{kind}", operation_id="reference-create", summary="Add an entry",
-             description="Administrators extend a list. The code must be new in the list.",
-             status_code=201, responses=responses(401, 403, 409, 422))
-async def create_item(kind: KindPath, body: ReferenceItemCreate, session: Session,
-                      clock: ClockDep, principal: CurrentPrincipal, _: Admin,
-                      response: Response) -> ReferenceItemOut:
+@router.post(
+    "/{kind}",
+    operation_id="reference-create",
+    summary="Add an entry",
+    description="Administrators extend a list. The code must be new in the list.",
+    status_code=201,
+    responses=responses(401, 403, 409, 422),
+)
+async def create_item(
+    kind: KindPath,
+    body: ReferenceItemCreate,
+    session: Session,
+    clock: ClockDep,
+    principal: CurrentPrincipal,
+    _: Admin,
+    response: Response,
+) -> ReferenceItemOut:
     item = await ReferenceService(session, clock).create(kind, body, principal)
     response.headers["ETag"] = etag_of(item.id, item.version)
     response.headers["Location"] = f"/api/v1/reference/{kind.value}/{item.code}"
     return ReferenceItemOut.model_validate(item)
 
 
-@router.patch("/{kind}/{code}", operation_id="reference-update", summary="Change an entry",
-              description="Needs If-Match with the current ETag (428 without, 412 if stale).",
-              responses=responses(401, 403, 404, 412, 422, 428))
-async def update_item(kind: KindPath, code: Code, body: ReferenceItemUpdate, session: Session,
-                      clock: ClockDep, principal: CurrentPrincipal, _: Admin,
-                      response: Response, if_match: IfMatch = None) -> ReferenceItemOut:
+@router.patch(
+    "/{kind}/{code}",
+    operation_id="reference-update",
+    summary="Change an entry",
+    description="Needs If-Match with the current ETag (428 without, 412 if stale).",
+    responses=responses(401, 403, 404, 412, 422, 428),
+)
+async def update_item(
+    kind: KindPath,
+    code: Code,
+    body: ReferenceItemUpdate,
+    session: Session,
+    clock: ClockDep,
+    principal: CurrentPrincipal,
+    _: Admin,
+    response: Response,
+    if_match: IfMatch = None,
+) -> ReferenceItemOut:
     item = await ReferenceService(session, clock).update(kind, code, body, principal, if_match)
     response.headers["ETag"] = etag_of(item.id, item.version)
     return ReferenceItemOut.model_validate(item)

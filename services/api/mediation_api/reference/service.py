@@ -35,8 +35,9 @@ class ReferenceService:
         if item is None or not item.enabled:
             raise Unprocessable(f"`{code}` is not an enabled entry of {kind.value}.", field=field)
 
-    async def create(self, kind: ReferenceKind, body: ReferenceItemCreate, actor: Principal
-                     ) -> ReferenceItem:
+    async def create(
+        self, kind: ReferenceKind, body: ReferenceItemCreate, actor: Principal
+    ) -> ReferenceItem:
         if await self.repo.get(kind, body.code) is not None:
             raise Conflict(f"{kind.value} already has an entry `{body.code}`.")
         item = ReferenceItem(kind=kind.value, **body.model_dump())
@@ -45,8 +46,14 @@ class ReferenceService:
         await self._emit("reference.item_created", item, actor)
         return item
 
-    async def update(self, kind: ReferenceKind, code: str, body: ReferenceItemUpdate,
-                     actor: Principal, if_match: str | None) -> ReferenceItem:
+    async def update(
+        self,
+        kind: ReferenceKind,
+        code: str,
+        body: ReferenceItemUpdate,
+        actor: Principal,
+        if_match: str | None,
+    ) -> ReferenceItem:
         item = await self.repo.get(kind, code, for_update=True)
         if item is None:
             raise NotFound(f"No entry `{code}` in {kind.value}.")
@@ -62,8 +69,9 @@ class ReferenceService:
         await self._emit("reference.item_updated", item, actor, changed=sorted(changes))
         return item
 
-    async def _emit(self, type_: str, item: ReferenceItem, actor: Principal,
-                    **extra: object) -> None:
+    async def _emit(
+        self, type_: str, item: ReferenceItem, actor: Principal, **extra: object
+    ) -> None:
         await emit(
             self.session,
             type=type_,

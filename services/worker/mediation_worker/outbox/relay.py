@@ -1,12 +1,19 @@
 """The outbox relay: claims unrelayed rows with FOR UPDATE SKIP LOCKED (several workers never
 take the same row) and enqueues one arq job per event with a job id derived from the row.
-If Redis is down the batch rolls back and the rows wait; nothing is lost."""
+If Redis is down the batch rolls back and the rows wait; nothing is lost.
+
+An event relayed long ago and still unprocessed lost its job (a worker killed mid-job keeps
+it "in progress" in arq until the longest job timeout passes; Redis may have lost it): the
+sweeper relays it again under a new job id. Running it twice is safe: process_event locks the
+row and finds it processed."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+import time
+from collections.abc import Callable
 from typing import Any
 
 import asyncpg
@@ -19,6 +26,8 @@ from mediation_worker.instrument import instrumented
 log = logging.getLogger("mediation.worker.relay")
 
 BATCH = 500
+# Woken by the API when a delivery should go now (a redelivery by hand).
+DELIVERIES_CHANNEL = "deliveries"
 
 CLAIM = """
 SELECT id, request_id FROM outbox_events
@@ -28,53 +37,84 @@ LIMIT $1
 FOR UPDATE SKIP LOCKED
 """
 
+CLAIM_STALE = """
+SELECT id, request_id, relay_attempts FROM outbox_events
+WHERE processed_at IS NULL AND relayed_at < now() - make_interval(secs => $2)
+ORDER BY relayed_at
+LIMIT $1
+FOR UPDATE SKIP LOCKED
+"""
 
-async def relay_once(c: WorkerContext) -> int:
-    """Relays everything pending; returns how many events were enqueued."""
+MARK = ("UPDATE outbox_events SET relayed_at = now(), relay_attempts = relay_attempts + 1 "
+        "WHERE id = ANY($1::uuid[])")
+
+
+async def _relay(c: WorkerContext, claim: str, *args: Any, stale: bool = False) -> int:
     total = 0
     while True:
         async with c.engine.connect() as conn:
             raw = await conn.get_raw_connection()
             pg: asyncpg.Connection = raw.driver_connection  # type: ignore[assignment]
             async with pg.transaction():
-                rows = await pg.fetch(CLAIM, BATCH)
+                rows = await pg.fetch(claim, BATCH, *args)
                 if not rows:
                     return total
                 for row in rows:
+                    job_id = event_job_id(row["id"])
+                    if stale:
+                        job_id = f"{job_id}:again{row['relay_attempts']}"
                     await c.redis.enqueue_job(
                         PROCESS_EVENT, str(row["id"]), request_id=row["request_id"],
-                        _job_id=event_job_id(row["id"]),
+                        _job_id=job_id,
                     )
-                await pg.execute(
-                    "UPDATE outbox_events SET relayed_at = now(), "
-                    "relay_attempts = relay_attempts + 1 WHERE id = ANY($1::uuid[])",
-                    [r["id"] for r in rows],
-                )
+                await pg.execute(MARK, [r["id"] for r in rows])
             total += len(rows)
             if len(rows) < BATCH:
                 return total
 
 
+async def relay_once(c: WorkerContext) -> int:
+    """Relays everything pending; returns how many events were enqueued."""
+    return await _relay(c, CLAIM)
+
+
+async def relay_stale(c: WorkerContext) -> int:
+    n = await _relay(c, CLAIM_STALE, float(c.settings.outbox_stale_seconds), stale=True)
+    if n:
+        log.warning("relayed %d events again whose jobs were lost", n)
+    return n
+
+
 @instrumented
 async def sweep_outbox(ctx: dict[str, Any]) -> int:
-    """Cron safety net: relays whatever the listener missed."""
-    return await relay_once(wctx(ctx))
+    """Cron safety net: relays whatever the listener missed, and events whose job was lost."""
+    c = wctx(ctx)
+    return await relay_once(c) + await relay_stale(c)
 
 
-async def listen_and_relay(c: WorkerContext, stop: asyncio.Event) -> None:
+async def listen_and_relay(c: WorkerContext, stop: asyncio.Event,
+                           on_deliveries: Callable[[], None] | None = None) -> None:
     """Background loop: wake on NOTIFY (or every poll interval), relay, repeat. Survives
-    PostgreSQL and Redis outages by retrying with a capped backoff."""
+    PostgreSQL and Redis outages by retrying with a capped backoff. The same connection
+    listens for `deliveries` and calls `on_deliveries`."""
     wake = asyncio.Event()
     backoff = 0.5
     while not stop.is_set():
         conn: asyncpg.Connection | None = None
         try:
-            conn = await asyncpg.connect(c.settings.sync_database_url)
+            conn = await asyncpg.connect(c.settings.sync_database_url, timeout=10)
             await conn.add_listener(NOTIFY_CHANNEL, lambda *_: wake.set())
+            if on_deliveries is not None:
+                await conn.add_listener(DELIVERIES_CHANNEL, lambda *_: on_deliveries())
             backoff = 0.5
+            stale_every = max(2.0, c.settings.outbox_stale_seconds / 4)
+            next_stale = time.monotonic() + stale_every
             while not stop.is_set():
-                await relay_once(c)
                 wake.clear()
+                await relay_once(c)
+                if time.monotonic() >= next_stale:
+                    await relay_stale(c)
+                    next_stale = time.monotonic() + stale_every
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(wake.wait(), c.settings.outbox_poll_seconds)
                 if conn.is_closed():
@@ -83,7 +123,8 @@ async def listen_and_relay(c: WorkerContext, stop: asyncio.Event) -> None:
             raise
         except Exception as exc:
             log.warning("relay loop error, retrying in %.1fs: %s", backoff, exc)
-            await asyncio.sleep(backoff)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), backoff)
             backoff = min(backoff * 2, 10)
         finally:
             if conn is not None and not conn.is_closed():

@@ -25,13 +25,18 @@ TITLES = {
 @on("reference.")
 async def notify_admins(session: AsyncSession, event: OutboxEvent, c: WorkerContext) -> None:
     today: date = c.clock.now().date()
-    admins = select(User.id).join(RoleAssignment, RoleAssignment.person_id == User.person_id).where(
-        RoleAssignment.role == Role.admin,
-        RoleAssignment.starts_on <= today,
-        or_(RoleAssignment.ends_on.is_(None), RoleAssignment.ends_on >= today),
-        User.active.is_(True),
-        and_(User.id != event.actor_id) if event.actor_id else True,
-    ).distinct()
+    admins = (
+        select(User.id)
+        .join(RoleAssignment, RoleAssignment.person_id == User.person_id)
+        .where(
+            RoleAssignment.role == Role.admin,
+            RoleAssignment.starts_on <= today,
+            or_(RoleAssignment.ends_on.is_(None), RoleAssignment.ends_on >= today),
+            User.active.is_(True),
+            and_(User.id != event.actor_id) if event.actor_id else True,
+        )
+        .distinct()
+    )
     user_ids = list((await session.scalars(admins)).all())
     if not user_ids:
         return
@@ -39,8 +44,14 @@ async def notify_admins(session: AsyncSession, event: OutboxEvent, c: WorkerCont
     title = TITLES.get(event.type, "参考数据变更").format(label=payload.get("label_zh", ""))
     body = f"列表 {payload.get('kind')} 的条目 {payload.get('code')} 已变更。"
     rows = [
-        {"user_id": uid, "event_id": event.id, "type": event.type, "title": title, "body": body,
-         "link": f"/api/v1/reference/{payload.get('kind')}/{payload.get('code')}"}
+        {
+            "user_id": uid,
+            "event_id": event.id,
+            "type": event.type,
+            "title": title,
+            "body": body,
+            "link": f"/api/v1/reference/{payload.get('kind')}/{payload.get('code')}",
+        }
         for uid in user_ids
     ]
     await session.execute(insert(Notification).values(rows).on_conflict_do_nothing())

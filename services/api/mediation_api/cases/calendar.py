@@ -1,0 +1,196 @@
+"""The working-day calendar and the deadline rules as data administrators change: loading a
+year's official schedule recomputes every running deadline it affects."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mediation.auth.principal import Principal
+from mediation.cases.calendar import DayInfo, package_year, year_from_schedule
+from mediation.cases.contracts import (
+    CalendarYearIn,
+    CalendarYearOut,
+    DeadlineRuleIn,
+    DeadlineRuleOut,
+    NamedDate,
+)
+from mediation.cases.deadlines import DEFAULT_RULES
+from mediation.cases.enums import CaseEventType, Complexity, DeadlineStage
+from mediation.cases.models import DeadlineRule
+from mediation.clock import CENTER_TZ, Clock
+from mediation.contracts.etag import check_if_match
+from mediation.errors import Unprocessable
+from mediation.logs import request_id_var
+from mediation.outbox.events import emit
+from mediation.settings import Settings
+from mediation_api.cases.deadlines import DeadlineKeeper
+from mediation_api.cases.repository import CaseRepository
+from mediation_api.cases.service import CaseService
+
+MIN_YEAR, MAX_YEAR = 2000, 2100
+
+
+def rule_key(stage: DeadlineStage, complexity: Complexity) -> str:
+    return f"{stage.value}:{complexity.value}"
+
+
+def year_out(year: int, days: list[DayInfo], recomputed: int = 0) -> CalendarYearOut:
+    holidays = [
+        NamedDate(date=d.day, name=d.name or "休息日")
+        for d in days
+        if not d.working and (d.day.weekday() < 5 or d.name)
+    ]
+    moved = [
+        NamedDate(date=d.day, name=d.name or "调休上班")
+        for d in days
+        if d.working and d.day.weekday() >= 5
+    ]
+    sources = sorted({d.source for d in days})
+    return CalendarYearOut(
+        year=year,
+        provisional=any(d.provisional for d in days),
+        source="; ".join(sources),
+        working_days=sum(1 for d in days if d.working),
+        holidays=holidays,
+        working_weekends=moved,
+        recomputed_cases=recomputed,
+    )
+
+
+class CalendarService:
+    def __init__(
+        self, session: AsyncSession, clock: Clock, settings: Settings, principal: Principal
+    ) -> None:
+        self.session = session
+        self.clock = clock
+        self.settings = settings
+        self.principal = principal
+        self.repo = CaseRepository(session)
+
+    async def year(self, year: int) -> CalendarYearOut:
+        rows = await self.repo.calendar_year(year)
+        by_day = {
+            r.day: DayInfo(r.day, r.is_working_day, r.provisional, r.source, r.name) for r in rows
+        }
+        # Days the table lacks show what deadlines would use for them: the package data.
+        days = [by_day.get(d.day, d) for d in package_year(year)]
+        return year_out(year, days)
+
+    async def load_year(self, year: int, body: CalendarYearIn) -> CalendarYearOut:
+        """Replace a year with the official schedule and recompute affected deadlines."""
+        if not MIN_YEAR <= year <= MAX_YEAR:
+            raise Unprocessable(
+                f"The year must be between {MIN_YEAR} and {MAX_YEAR}.", field="path.year"
+            )
+        holidays: dict[date, str] = {}
+        for i, h in enumerate(body.holidays):
+            if h.date.year != year:
+                raise Unprocessable(f"{h.date} is not in {year}.", field=f"body.holidays.{i}")
+            holidays[h.date] = h.name
+        moved: dict[date, str] = {}
+        for i, w in enumerate(body.working_weekends):
+            field = f"body.working_weekends.{i}"
+            if w.date.year != year:
+                raise Unprocessable(f"{w.date} is not in {year}.", field=field)
+            if w.date.weekday() < 5:
+                raise Unprocessable(
+                    f"{w.date} is a weekday; only weekend days are moved working days.", field=field
+                )
+            if w.date in holidays:
+                raise Unprocessable(f"{w.date} cannot be a holiday and a working day.", field=field)
+            moved[w.date] = w.name
+        days = year_from_schedule(year, holidays, moved, body.source)
+        await self.repo.replace_calendar_year(year, days)
+        recomputed = await self.recompute(datetime.combine(date(year, 1, 1), time(0), CENTER_TZ))
+        await emit(
+            self.session,
+            type="calendar.year_loaded",
+            aggregate_type="calendar",
+            aggregate_id=None,
+            occurred_at=self.clock.now(),
+            actor_id=self.principal.id,
+            request_id=request_id_var.get(),
+            payload={"year": year, "source": body.source, "recomputed_cases": recomputed},
+        )
+        return year_out(year, days, recomputed)
+
+    async def recompute(self, since: datetime) -> int:
+        """Recompute running deadlines that are provisional or end after `since`; each case
+        whose due time changes gets a timeline entry, an event and a new version."""
+        await self.session.flush()
+        keeper = DeadlineKeeper(self.repo)
+        cases = CaseService(self.session, self.clock, self.settings, self.principal)
+        changed = 0
+        for d, case in await self.repo.deadlines_to_recompute(since):
+            before, was_provisional = d.due_at, d.provisional
+            if not await keeper.compute(d):
+                continue
+            keeper.mirror(case, d)
+            case.version += 1
+            changed += 1
+            info = {
+                "stage": d.stage.value,
+                "previous_due_at": before,
+                "previous_provisional": was_provisional,
+                "due_at": d.due_at,
+                "provisional": d.provisional,
+            }
+            await cases.record(case, CaseEventType.deadline_recomputed, data=info, payload=info)
+        return changed
+
+    # --- rules --------------------------------------------------------------------------
+    async def rules(self) -> list[tuple[DeadlineRuleOut, str]]:
+        stored = {(r.stage, r.complexity): r for r in await self.repo.rules()}
+        out = []
+        for (stage, complexity), default in DEFAULT_RULES.items():
+            row = stored.get((stage, complexity))
+            rule = DeadlineRuleOut(
+                stage=stage,
+                complexity=complexity,
+                unit=row.unit if row else default.unit,
+                amount=row.amount if row else default.amount,
+                version=row.version if row else 0,
+            )
+            out.append((rule, rule_key(stage, complexity)))
+        return out
+
+    async def set_rule(
+        self,
+        stage: DeadlineStage,
+        complexity: Complexity,
+        body: DeadlineRuleIn,
+        if_match: str | None,
+    ) -> DeadlineRuleOut:
+        row = await self.repo.rule(stage, complexity)
+        check_if_match(if_match, rule_key(stage, complexity), row.version if row else 0)
+        if row is None:  # a default never stored yet
+            row = DeadlineRule(stage=stage, complexity=complexity, version=0)
+            self.session.add(row)
+        row.unit, row.amount = body.unit, body.amount
+        row.version += 1
+        row.updated_by = self.principal.name
+        await self.session.flush()
+        await emit(
+            self.session,
+            type="deadline_rule.updated",
+            aggregate_type="deadline_rule",
+            aggregate_id=None,
+            occurred_at=self.clock.now(),
+            actor_id=self.principal.id,
+            request_id=request_id_var.get(),
+            payload={
+                "stage": stage.value,
+                "complexity": complexity.value,
+                "unit": body.unit.value,
+                "amount": body.amount,
+            },
+        )
+        return DeadlineRuleOut(
+            stage=stage,
+            complexity=complexity,
+            unit=row.unit,
+            amount=row.amount,
+            version=row.version,
+        )

@@ -1,0 +1,116 @@
+"""The working-day calendar and the deadline rules, as data administrators maintain."""
+
+from __future__ import annotations
+
+import zlib
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Response
+
+from mediation.auth.policy import Permission
+from mediation.auth.principal import Principal
+from mediation.cases.contracts import (
+    CalendarYearIn,
+    CalendarYearOut,
+    DeadlineRuleIn,
+    DeadlineRuleOut,
+)
+from mediation.cases.enums import Complexity, DeadlineStage
+from mediation.contracts.etag import check_if_match, etag_of
+from mediation_api.cases.calendar import CalendarService, rule_key
+from mediation_api.deps import CurrentPrincipal, IfMatch, Session, State, require
+from mediation_api.problems import responses
+
+router = APIRouter(tags=["calendar"])
+
+Year = Annotated[int, Path(ge=2000, le=2100, description="The year, e.g. 2027.")]
+Admin = Annotated[Principal, Depends(require(Permission.reference_write))]
+
+
+def _year_version(out: CalendarYearOut) -> int:
+    """A content-derived version: the ETag changes exactly when the year's days change."""
+    raw = out.model_dump_json(include={"holidays", "working_weekends", "provisional"})
+    return zlib.crc32(raw.encode())
+
+
+@router.get(
+    "/calendar/{year}",
+    operation_id="calendar-get",
+    summary="A year's calendar",
+    description="Holidays and moved working days (调休) of a year, where they come "
+    "from, and whether the year is provisional (not yet officially published: "
+    "deadlines running into it are marked provisional).",
+    responses=responses(401, 422),
+)
+async def get_year(
+    year: Year, session: Session, state: State, principal: CurrentPrincipal, response: Response
+) -> CalendarYearOut:
+    out = await CalendarService(session, state.clock, state.settings, principal).year(year)
+    response.headers["ETag"] = etag_of(f"calendar-{year}", _year_version(out))
+    return out
+
+
+@router.put(
+    "/calendar/{year}",
+    operation_id="calendar-load",
+    summary="Load a year's official schedule",
+    description="Replaces the year with the State Council's schedule (holidays and "
+    "weekend working days) and recomputes every running deadline it affects; those "
+    "cases get a `deadline_recomputed` timeline entry. Administrators; needs If-Match "
+    "with the ETag of `calendar-get` (or `*`).",
+    responses=responses(401, 403, 412, 422, 428),
+)
+async def load_year(
+    year: Year,
+    body: CalendarYearIn,
+    session: Session,
+    state: State,
+    principal: Admin,
+    response: Response,
+    if_match: IfMatch = None,
+) -> CalendarYearOut:
+    service = CalendarService(session, state.clock, state.settings, principal)
+    current = await service.year(year)
+    check_if_match(if_match, f"calendar-{year}", _year_version(current))
+    out = await service.load_year(year, body)
+    response.headers["ETag"] = etag_of(f"calendar-{year}", _year_version(out))
+    return out
+
+
+@router.get(
+    "/deadline-rules",
+    operation_id="deadline-rules-list",
+    summary="Deadline rules",
+    description="How long each stage may take per complexity. Each rule's ETag is "
+    '`"<stage>:<complexity>-<version>"`.',
+    responses=responses(401),
+)
+async def list_rules(
+    session: Session, state: State, principal: CurrentPrincipal
+) -> list[DeadlineRuleOut]:
+    service = CalendarService(session, state.clock, state.settings, principal)
+    return [rule for rule, _ in await service.rules()]
+
+
+@router.put(
+    "/deadline-rules/{stage}/{complexity}",
+    operation_id="deadline-rules-update",
+    summary="Change a deadline rule",
+    description="Applies to stages that start from now on (running deadlines keep the "
+    "rule they started with). Administrators; needs If-Match.",
+    responses=responses(401, 403, 412, 422, 428),
+)
+async def set_rule(
+    stage: Annotated[DeadlineStage, Path(description="Stage.")],
+    complexity: Annotated[Complexity, Path(description="Complexity.")],
+    body: DeadlineRuleIn,
+    session: Session,
+    state: State,
+    principal: Admin,
+    response: Response,
+    if_match: IfMatch = None,
+) -> DeadlineRuleOut:
+    service = CalendarService(session, state.clock, state.settings, principal)
+    out = await service.set_rule(stage, complexity, body, if_match)
+    response.headers["ETag"] = etag_of(rule_key(stage, complexity), out.version)
+    return out

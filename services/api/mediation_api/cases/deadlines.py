@@ -1,0 +1,115 @@
+"""Running deadlines: start, pause, resume, extend, finish and recompute them against the rule
+table and the calendar table (pure counting rules in `mediation.cases.deadlines`)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from mediation.cases.calendar import WorkingCalendar
+from mediation.cases.deadlines import DEFAULT_RULES, Rule, due_time, horizon_days, pause_shift
+from mediation.cases.enums import Complexity, DeadlineStage, DeadlineUnit
+from mediation.cases.models import Case, CaseDeadline
+from mediation.clock import CENTER_TZ
+from mediation_api.cases.repository import CaseRepository
+
+
+class DeadlineKeeper:
+    def __init__(self, repo: CaseRepository) -> None:
+        self.repo = repo
+
+    async def rule(self, stage: DeadlineStage, complexity: Complexity) -> Rule:
+        row = await self.repo.rule(stage, complexity)
+        # A missing row (a freshly emptied table) falls back to the built-in default.
+        return Rule(row.unit, row.amount) if row else DEFAULT_RULES[(stage, complexity)]
+
+    async def calendar_for(
+        self, start: datetime, unit: DeadlineUnit, total: int, extra_until: datetime | None = None
+    ) -> WorkingCalendar:
+        first = start.astimezone(CENTER_TZ).date()
+        last = first + timedelta(days=horizon_days(unit, total))
+        if extra_until is not None:
+            last = max(last, extra_until.astimezone(CENTER_TZ).date() + timedelta(days=1))
+        return await self.repo.calendar(first, last)
+
+    async def compute(self, d: CaseDeadline) -> bool:
+        """Recompute `d.due_at` and `d.provisional`; True when either changed."""
+        total = d.amount + d.extended_by + d.paused_by
+        cal = await self.calendar_for(d.started_at, d.unit, total)
+        due, provisional = due_time(d.started_at, d.unit, total, cal)
+        changed = (due != d.due_at) or (provisional != d.provisional)
+        d.due_at, d.provisional = due, provisional
+        return changed
+
+    async def start(self, case: Case, stage: DeadlineStage, at: datetime) -> CaseDeadline:
+        rule = await self.rule(stage, case.complexity)
+        d = CaseDeadline(
+            case_id=case.id,
+            stage=stage,
+            unit=rule.unit,
+            amount=rule.amount,
+            extended_by=0,
+            paused_by=0,
+            started_at=at,
+            due_at=at,
+            provisional=False,
+        )
+        await self.compute(d)
+        self.repo.session.add(d)
+        self.mirror(case, d)
+        return d
+
+    @staticmethod
+    def mirror(case: Case, d: CaseDeadline | None) -> None:
+        """Copy the running deadline onto the case row (lists, filters, sweeps)."""
+        running = d is not None and d.met_at is None and d.cancelled_at is None
+        case.current_stage = d.stage if running and d else None
+        case.due_at = d.due_at if running and d else None
+        case.due_provisional = bool(running and d and d.provisional)
+
+    async def finish(self, case: Case, at: datetime, *, cancelled: bool = False) -> None:
+        d = await self.repo.running_deadline(case.id)
+        if d is not None:
+            if d.paused_since is not None:  # finishing while paused: count the pause too
+                await self._absorb_pause(d, at)
+            if cancelled:
+                d.cancelled_at = at
+            else:
+                d.met_at = at
+        self.mirror(case, None)
+
+    async def pause(self, case: Case, at: datetime) -> None:
+        d = await self.repo.running_deadline(case.id)
+        if d is not None:
+            d.paused_since = at
+
+    async def resume(self, case: Case, at: datetime) -> CaseDeadline | None:
+        d = await self.repo.running_deadline(case.id)
+        if d is not None and d.paused_since is not None:
+            await self._absorb_pause(d, at)
+            await self.compute(d)
+            self.mirror(case, d)
+        return d
+
+    async def _absorb_pause(self, d: CaseDeadline, at: datetime) -> None:
+        assert d.paused_since is not None
+        cal = await self.calendar_for(d.paused_since, DeadlineUnit.calendar_days, 0, extra_until=at)
+        d.paused_by += pause_shift(d.unit, d.paused_since, at, cal)
+        d.paused_since = None
+
+    async def extend(self, case: Case, by: int) -> CaseDeadline | None:
+        d = await self.repo.running_deadline(case.id)
+        if d is not None:
+            d.extended_by += by
+            await self.compute(d)
+            self.mirror(case, d)
+        return d
+
+    async def rebase(self, case: Case) -> CaseDeadline | None:
+        """After a complexity change: the running stage takes the new complexity's rule."""
+        d = await self.repo.running_deadline(case.id)
+        if d is not None:
+            rule = await self.rule(d.stage, case.complexity)
+            d.unit, d.amount = rule.unit, rule.amount
+            await self.compute(d)
+            self.mirror(case, d)
+        return d

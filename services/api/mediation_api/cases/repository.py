@@ -1,0 +1,453 @@
+"""Every query of the case domain. Scoping is written once, in `readable`: a case is visible
+when the place it happened lies in one of the caller's subtrees. Handlers are only ever people
+whose role covers that place (checked on assignment), so they see their cases through the
+same rule and no second visibility path is needed."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import Select, and_, func, literal, or_, select, text, tuple_, union_all
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mediation.auth.principal import Principal
+from mediation.auth.scope import in_scope
+from mediation.cases.calendar import DayInfo, WorkingCalendar
+from mediation.cases.enums import (
+    CaseSort,
+    CaseSource,
+    CaseStatus,
+    Complexity,
+    DeadlineStage,
+    MediationChannel,
+    RepeatReason,
+    RiskColour,
+)
+from mediation.cases.models import (
+    AgreementPerformance,
+    CalendarDay,
+    Case,
+    CaseAgreement,
+    CaseDeadline,
+    CaseEvent,
+    CaseFollowUp,
+    CaseHandler,
+    CaseLink,
+    CaseNumberCounter,
+    CaseParty,
+    DeadlineRule,
+)
+from mediation.org.enums import Role
+from mediation.org.models import Person, RoleAssignment, Unit
+
+REPEAT_WINDOW = timedelta(days=180)
+
+
+@dataclass
+class CaseFilters:
+    status: list[CaseStatus] = field(default_factory=list)
+    category: list[str] = field(default_factory=list)
+    source: list[CaseSource] = field(default_factory=list)
+    channel: list[MediationChannel] = field(default_factory=list)
+    risk_colour: list[RiskColour] = field(default_factory=list)
+    complexity: list[Complexity] = field(default_factory=list)
+    subtree_path: str | None = None
+    handler: uuid.UUID | None = None
+    overdue: bool | None = None
+    due_before: datetime | None = None
+    received_from: datetime | None = None
+    received_to: datetime | None = None
+    closed_from: datetime | None = None
+    closed_to: datetime | None = None
+    repeat: bool | None = None
+    q: str | None = None
+    search_party_names: bool = False
+
+
+def _like(q: str) -> str:
+    return "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+class CaseRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    # --- cases --------------------------------------------------------------------------
+    @staticmethod
+    def readable(principal: Principal) -> Select[tuple[Case]]:
+        return select(Case).where(in_scope(Case.unit_path, principal))
+
+    async def get(
+        self, case_id: uuid.UUID, principal: Principal, *, for_update: bool = False
+    ) -> Case | None:
+        stmt = self.readable(principal).where(Case.id == case_id)
+        if for_update:
+            stmt = stmt.with_for_update()
+        return (await self.session.scalars(stmt)).one_or_none()
+
+    async def by_external_ref(self, client_id: uuid.UUID, ref: str) -> Case | None:
+        stmt = select(Case).where(Case.external_client_id == client_id, Case.external_ref == ref)
+        return (await self.session.scalars(stmt)).one_or_none()
+
+    async def lock_external_ref(self, client_id: uuid.UUID, ref: str) -> None:
+        """Serialises concurrent intakes of the same external reference (transaction-scoped)."""
+        await self.session.execute(
+            select(
+                func.pg_advisory_xact_lock(
+                    func.hashtextextended(f"case-external-ref:{client_id}:{ref}", 0)
+                )
+            )
+        )
+
+    async def page(
+        self,
+        principal: Principal,
+        f: CaseFilters,
+        sort: CaseSort,
+        after: dict[str, object] | None,
+        limit: int,
+        now: datetime,
+    ) -> list[Case]:
+        stmt = self.readable(principal)
+        conds = []
+        if f.status:
+            conds.append(Case.status.in_(f.status))
+        if f.category:
+            conds.append(Case.category_code.in_(f.category))
+        if f.source:
+            conds.append(Case.source.in_(f.source))
+        if f.risk_colour:
+            conds.append(Case.risk_colour.in_(f.risk_colour))
+        if f.complexity:
+            conds.append(Case.complexity.in_(f.complexity))
+        if f.channel:
+            conds.append(Case.channels.overlap([c.value for c in f.channel]))
+        if f.subtree_path:
+            conds.append(Case.unit_path.like(f.subtree_path.replace("_", "\\_") + "%", escape="\\"))
+        if f.handler:
+            conds.append(Case.handler_person_ids.contains([f.handler]))
+        overdue = and_(Case.due_at < now, Case.paused_at.is_(None))
+        if f.overdue is True:
+            conds.append(overdue)
+        elif f.overdue is False:
+            conds.append(
+                or_(Case.due_at.is_(None), Case.due_at >= now, Case.paused_at.is_not(None))
+            )
+        if f.due_before:
+            conds.append(Case.due_at < f.due_before)
+        if f.received_from:
+            conds.append(Case.received_at >= f.received_from)
+        if f.received_to:
+            conds.append(Case.received_at < f.received_to)
+        if f.closed_from:
+            conds.append(Case.closed_at >= f.closed_from)
+        if f.closed_to:
+            conds.append(Case.closed_at < f.closed_to)
+        if f.repeat is not None:
+            conds.append(Case.is_repeat.is_(f.repeat))
+        if f.q:
+            pattern = _like(f.q)
+            text_match = Case.search_text.ilike(pattern, escape="\\")
+            conds.append(
+                or_(text_match, Case.party_names.ilike(pattern, escape="\\"))
+                if f.search_party_names
+                else text_match
+            )
+        stmt = stmt.where(*conds)
+        if sort is CaseSort.due_soonest:
+            # Only cases whose deadline is running have a due time to sort by.
+            stmt = stmt.where(Case.due_at.is_not(None))
+            if after is not None:
+                key = (datetime.fromisoformat(str(after["d"])), uuid.UUID(str(after["i"])))
+                stmt = stmt.where(tuple_(Case.due_at, Case.id) > key)
+            stmt = stmt.order_by(Case.due_at.asc(), Case.id.asc())
+        else:
+            newest = sort is CaseSort.newest
+            if after is not None:
+                key = (datetime.fromisoformat(str(after["r"])), uuid.UUID(str(after["i"])))
+                cmp = tuple_(Case.received_at, Case.id)
+                stmt = stmt.where(cmp < key if newest else cmp > key)
+            stmt = stmt.order_by(
+                *(
+                    (Case.received_at.desc(), Case.id.desc())
+                    if newest
+                    else (Case.received_at.asc(), Case.id.asc())
+                )
+            )
+        return list((await self.session.scalars(stmt.limit(limit + 1))).all())
+
+    async def next_seq(self, district_id: uuid.UUID, year: int) -> int:
+        """The next number of the district's year: the counter row is locked until the intake
+        commits, so concurrent intakes get consecutive numbers and never the same one."""
+        stmt = insert(CaseNumberCounter).values(district_id=district_id, year=year, last_value=1)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[CaseNumberCounter.district_id, CaseNumberCounter.year],
+            set_={"last_value": CaseNumberCounter.last_value + 1},
+        ).returning(CaseNumberCounter.last_value)
+        return int((await self.session.execute(stmt)).scalar_one())
+
+    # --- things hanging off a case ------------------------------------------------------
+    async def parties(self, case_id: uuid.UUID) -> list[CaseParty]:
+        stmt = (
+            select(CaseParty)
+            .where(CaseParty.case_id == case_id)
+            .order_by(CaseParty.position, CaseParty.id)
+        )
+        return list((await self.session.scalars(stmt)).all())
+
+    async def party(self, case_id: uuid.UUID, party_id: uuid.UUID) -> CaseParty | None:
+        stmt = select(CaseParty).where(CaseParty.case_id == case_id, CaseParty.id == party_id)
+        return (await self.session.scalars(stmt)).one_or_none()
+
+    async def active_handlers(self, case_id: uuid.UUID) -> list[tuple[CaseHandler, str]]:
+        stmt = (
+            select(CaseHandler, Person.name)
+            .join(Person, Person.id == CaseHandler.person_id)
+            .where(CaseHandler.case_id == case_id, CaseHandler.renounced_at.is_(None))
+            .order_by(CaseHandler.is_lead.desc(), CaseHandler.assumed_at, CaseHandler.id)
+        )
+        return [(h, n) for h, n in (await self.session.execute(stmt)).all()]
+
+    async def deadlines(self, case_id: uuid.UUID) -> list[CaseDeadline]:
+        stmt = (
+            select(CaseDeadline)
+            .where(CaseDeadline.case_id == case_id, CaseDeadline.cancelled_at.is_(None))
+            .order_by(CaseDeadline.started_at, CaseDeadline.id)
+        )
+        return list((await self.session.scalars(stmt)).all())
+
+    async def running_deadline(self, case_id: uuid.UUID) -> CaseDeadline | None:
+        stmt = (
+            select(CaseDeadline)
+            .where(
+                CaseDeadline.case_id == case_id,
+                CaseDeadline.met_at.is_(None),
+                CaseDeadline.cancelled_at.is_(None),
+            )
+            .order_by(CaseDeadline.started_at.desc())
+        )
+        return (await self.session.scalars(stmt.limit(1))).first()
+
+    async def agreement(self, case_id: uuid.UUID) -> CaseAgreement | None:
+        stmt = select(CaseAgreement).where(CaseAgreement.case_id == case_id)
+        return (await self.session.scalars(stmt)).one_or_none()
+
+    async def performances(self, case_id: uuid.UUID) -> list[AgreementPerformance]:
+        stmt = (
+            select(AgreementPerformance)
+            .where(AgreementPerformance.case_id == case_id)
+            .order_by(AgreementPerformance.performed_on, AgreementPerformance.id)
+        )
+        return list((await self.session.scalars(stmt)).all())
+
+    async def follow_ups(self, case_id: uuid.UUID) -> list[CaseFollowUp]:
+        stmt = (
+            select(CaseFollowUp)
+            .where(CaseFollowUp.case_id == case_id)
+            .order_by(CaseFollowUp.visited_at, CaseFollowUp.id)
+        )
+        return list((await self.session.scalars(stmt)).all())
+
+    async def events(
+        self, case_id: uuid.UUID, *, types: list[str] | None, after: uuid.UUID | None, limit: int
+    ) -> list[CaseEvent]:
+        stmt = select(CaseEvent).where(CaseEvent.case_id == case_id)
+        if types:
+            stmt = stmt.where(CaseEvent.type.in_(types))
+        if after is not None:
+            stmt = stmt.where(CaseEvent.id > after)
+        stmt = stmt.order_by(CaseEvent.id).limit(limit + 1)
+        return list((await self.session.scalars(stmt)).all())
+
+    async def related(
+        self, case_id: uuid.UUID, principal: Principal
+    ) -> list[tuple[Case, list[RepeatReason]]]:
+        """Linked repeat-dispute cases in both directions, limited to the reader's scope."""
+        links = union_all(
+            select(CaseLink.related_case_id.label("other"), CaseLink.reason).where(
+                CaseLink.case_id == case_id
+            ),
+            select(CaseLink.case_id.label("other"), CaseLink.reason).where(
+                CaseLink.related_case_id == case_id
+            ),
+        ).subquery()
+        stmt = (
+            self.readable(principal)
+            .add_columns(links.c.reason)
+            .join(links, links.c.other == Case.id)
+            .order_by(Case.received_at, Case.id)
+        )
+        out: dict[uuid.UUID, tuple[Case, list[RepeatReason]]] = {}
+        for case, reason in (await self.session.execute(stmt)).all():
+            out.setdefault(case.id, (case, []))[1].append(RepeatReason(reason))
+        return list(out.values())
+
+    async def links_from(self, case_id: uuid.UUID) -> list[CaseLink]:
+        rows = await self.session.scalars(select(CaseLink).where(CaseLink.case_id == case_id))
+        return list(rows.all())
+
+    async def repeat_candidates(
+        self, case: Case, phone_hashes: set[str], id_hashes: set[str]
+    ) -> list[tuple[uuid.UUID, RepeatReason]]:
+        """Earlier cases within 180 days sharing a party's phone or ID number, or the building."""
+        since = case.received_at - REPEAT_WINDOW
+        parts = []
+        base = (
+            select(CaseParty.case_id)
+            .join(Case, Case.id == CaseParty.case_id)
+            .where(
+                Case.id != case.id, Case.received_at >= since, Case.received_at <= case.received_at
+            )
+        )
+        if phone_hashes:
+            parts.append(
+                base.where(CaseParty.phone_hash.in_(phone_hashes)).add_columns(
+                    literal(RepeatReason.same_phone.value).label("reason")
+                )
+            )
+        if id_hashes:
+            parts.append(
+                base.where(CaseParty.id_hash.in_(id_hashes)).add_columns(
+                    literal(RepeatReason.same_id_number.value).label("reason")
+                )
+            )
+        if case.building_id is not None:
+            parts.append(
+                select(Case.id, literal(RepeatReason.same_building.value).label("reason")).where(
+                    Case.building_id == case.building_id,
+                    Case.id != case.id,
+                    Case.received_at >= since,
+                    Case.received_at <= case.received_at,
+                )
+            )
+        if not parts:
+            return []
+        rows = (await self.session.execute(union_all(*parts).limit(200))).all()
+        return sorted({(r[0], RepeatReason(r[1])) for r in rows})
+
+    # --- units and people ---------------------------------------------------------------
+    async def unit_in_scope(self, unit_id: uuid.UUID, principal: Principal) -> Unit | None:
+        stmt = select(Unit).where(Unit.id == unit_id, in_scope(Unit.path, principal))
+        return (await self.session.scalars(stmt)).one_or_none()
+
+    async def units(self, ids: set[uuid.UUID]) -> dict[uuid.UUID, Unit]:
+        if not ids:
+            return {}
+        rows = await self.session.scalars(select(Unit).where(Unit.id.in_(ids)))
+        return {u.id: u for u in rows.all()}
+
+    async def lineage(self, path: str) -> list[Unit]:
+        """The node of `path` and its ancestors, from the root down."""
+        seqs = [int(p) for p in path.split(".") if p]
+        rows = await self.session.scalars(select(Unit).where(Unit.seq.in_(seqs)))
+        by_seq = {u.seq: u for u in rows.all()}
+        return [by_seq[s] for s in seqs if s in by_seq]
+
+    async def role_units(
+        self, person_ids: set[uuid.UUID], roles: set[Role], today: date
+    ) -> dict[uuid.UUID, list[str]]:
+        """Paths of the units where each person holds one of `roles` today."""
+        stmt = (
+            select(RoleAssignment.person_id, Unit.path)
+            .join(Unit, Unit.id == RoleAssignment.unit_id)
+            .where(
+                RoleAssignment.person_id.in_(person_ids),
+                RoleAssignment.role.in_(roles),
+                RoleAssignment.starts_on <= today,
+                or_(RoleAssignment.ends_on.is_(None), RoleAssignment.ends_on >= today),
+                Unit.active.is_(True),
+            )
+        )
+        out: dict[uuid.UUID, list[str]] = {}
+        for person_id, path in (await self.session.execute(stmt)).all():
+            out.setdefault(person_id, []).append(path)
+        return out
+
+    async def people_at(
+        self, unit_ids: list[uuid.UUID], roles: set[Role], today: date
+    ) -> dict[uuid.UUID, list[uuid.UUID]]:
+        """Who holds one of `roles` exactly at each unit today."""
+        stmt = (
+            select(RoleAssignment.unit_id, RoleAssignment.person_id)
+            .where(
+                RoleAssignment.unit_id.in_(unit_ids),
+                RoleAssignment.role.in_(roles),
+                RoleAssignment.starts_on <= today,
+                or_(RoleAssignment.ends_on.is_(None), RoleAssignment.ends_on >= today),
+            )
+            .order_by(RoleAssignment.person_id)
+        )
+        out: dict[uuid.UUID, list[uuid.UUID]] = {}
+        for unit_id, person_id in (await self.session.execute(stmt)).all():
+            if person_id not in out.setdefault(unit_id, []):
+                out[unit_id].append(person_id)
+        return out
+
+    async def person_names(self, ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
+        if not ids:
+            return {}
+        rows = await self.session.execute(select(Person.id, Person.name).where(Person.id.in_(ids)))
+        return {i: n for i, n in rows.all()}
+
+    # --- deadlines: rules, calendar, recomputation ------------------------------------------
+    async def rule(self, stage: DeadlineStage, complexity: Complexity) -> DeadlineRule | None:
+        return await self.session.get(DeadlineRule, (stage, complexity))
+
+    async def rules(self) -> list[DeadlineRule]:
+        return list((await self.session.scalars(select(DeadlineRule))).all())
+
+    async def calendar(self, start: date, end: date) -> WorkingCalendar:
+        rows = await self.session.scalars(
+            select(CalendarDay).where(CalendarDay.day >= start, CalendarDay.day <= end)
+        )
+        return WorkingCalendar(
+            {
+                r.day: DayInfo(r.day, r.is_working_day, r.provisional, r.source, r.name)
+                for r in rows.all()
+            }
+        )
+
+    async def calendar_year(self, year: int) -> list[CalendarDay]:
+        stmt = (
+            select(CalendarDay)
+            .where(CalendarDay.day >= date(year, 1, 1), CalendarDay.day <= date(year, 12, 31))
+            .order_by(CalendarDay.day)
+        )
+        return list((await self.session.scalars(stmt)).all())
+
+    async def replace_calendar_year(self, year: int, days: list[DayInfo]) -> None:
+        await self.session.execute(
+            text("DELETE FROM calendar_days WHERE day BETWEEN :a AND :b"),
+            {"a": date(year, 1, 1), "b": date(year, 12, 31)},
+        )
+        await self.session.execute(
+            insert(CalendarDay),
+            [
+                {
+                    "day": d.day,
+                    "is_working_day": d.working,
+                    "name": d.name,
+                    "provisional": d.provisional,
+                    "source": d.source,
+                }
+                for d in days
+            ],
+        )
+
+    async def deadlines_to_recompute(self, since: datetime) -> list[tuple[CaseDeadline, Case]]:
+        """Running deadlines that are provisional or end on or after `since` (a changed year)."""
+        stmt = (
+            select(CaseDeadline, Case)
+            .join(Case, Case.id == CaseDeadline.case_id)
+            .where(
+                CaseDeadline.met_at.is_(None),
+                CaseDeadline.cancelled_at.is_(None),
+                or_(CaseDeadline.provisional.is_(True), CaseDeadline.due_at >= since),
+            )
+            .order_by(Case.id)
+            .with_for_update(of=Case)
+        )
+        return [(d, c) for d, c in (await self.session.execute(stmt)).all()]

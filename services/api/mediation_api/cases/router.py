@@ -1,0 +1,783 @@
+"""Dispute cases: intake, lists, one typed endpoint per life-cycle action, parties, agreement,
+follow-ups, timeline and comments."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query, Response
+from pydantic import AwareDatetime
+
+from mediation.auth.access_log import record_access
+from mediation.auth.policy import Permission
+from mediation.auth.principal import Principal
+from mediation.cases.contracts import (
+    CATEGORY_CODE,
+    AcceptIn,
+    AgreementOut,
+    AssignIn,
+    CaseCreate,
+    CaseEventOut,
+    CaseListItem,
+    CaseOut,
+    CaseUpdate,
+    CommentIn,
+    EscalateIn,
+    ExtendIn,
+    FailIn,
+    FollowUpIn,
+    FollowUpOut,
+    JudicialConfirmationIn,
+    NoteIn,
+    PartyIn,
+    PartyOut,
+    PartyUpdate,
+    PerformanceIn,
+    PerformanceOut,
+    ReasonIn,
+    ResolveIn,
+    TransferIn,
+)
+from mediation.cases.enums import (
+    CaseEventType,
+    CaseSort,
+    CaseSource,
+    CaseStatus,
+    Complexity,
+    MediationChannel,
+    RiskColour,
+)
+from mediation.cases.models import Case, CaseEvent
+from mediation.clock import Clock
+from mediation.contracts.common import Page
+from mediation.contracts.etag import etag_of
+from mediation.errors import NotFound, Unprocessable
+from mediation.settings import Settings
+from mediation_api.cases.repository import CaseFilters
+from mediation_api.cases.service import CaseService
+from mediation_api.cases.views import case_out, list_item, party_out
+from mediation_api.deps import IfMatch, Session, State, require
+from mediation_api.idempotency import Idempotency, IdempotencyGuard
+from mediation_api.pagination import DEFAULT, Cursor, Limit, build_page, cursor_values
+from mediation_api.problems import responses
+
+router = APIRouter(prefix="/cases", tags=["cases"])
+
+CaseId = Annotated[uuid.UUID, Path(description="The case's id.")]
+PartyId = Annotated[uuid.UUID, Path(description="The party's id.")]
+
+ACTION_ERRORS = responses(401, 403, 404, 409, 412, 422, 428)
+CHANGE_ERRORS = responses(401, 403, 404, 409, 412, 422, 428)
+READ_ERRORS = responses(401, 403, 404, 422)
+
+
+@dataclass
+class CaseContext:
+    """What every case route needs: the transaction, the clock, the caller."""
+
+    session: Session
+    clock: Clock
+    settings: Settings
+    principal: Principal
+
+    @property
+    def service(self) -> CaseService:
+        return CaseService(self.session, self.clock, self.settings, self.principal)
+
+    async def out(self, case: Case) -> CaseOut:
+        await self.session.flush()  # server-set columns (updated_at) come back by RETURNING
+        service = self.service
+        return await case_out(self.session, service.repo, case, self.principal, self.clock.now())
+
+    async def respond(
+        self, idem: IdempotencyGuard, case: Case, status_code: int = 200, location: bool = False
+    ) -> Response:
+        headers = {"ETag": etag_of(case.id, case.version)}
+        if location:
+            headers["Location"] = f"/api/v1/cases/{case.id}"
+        return await idem.respond(
+            self.session, await self.out(case), status_code=status_code, headers=headers
+        )
+
+
+ReadPrincipal = Annotated[Principal, Depends(require(Permission.cases_read))]
+CreatePrincipal = Annotated[Principal, Depends(require(Permission.cases_create))]
+
+
+async def _reader(session: Session, state: State, principal: ReadPrincipal) -> CaseContext:
+    return CaseContext(session, state.clock, state.settings, principal)
+
+
+async def _creator(session: Session, state: State, principal: CreatePrincipal) -> CaseContext:
+    return CaseContext(session, state.clock, state.settings, principal)
+
+
+Reader = Annotated[CaseContext, Depends(_reader)]
+Creator = Annotated[CaseContext, Depends(_creator)]
+
+
+# --- intake and reading -------------------------------------------------------------------
+@router.post(
+    "",
+    operation_id="cases-create",
+    summary="Register a dispute",
+    description="Intake from any source. The case gets a number unique per district and "
+    "year (e.g. 铁西调〔2026〕0001号), its first-response deadline, and links to earlier "
+    "cases within 180 days sharing a party's phone or ID number or the building (repeat "
+    "dispute). An integration client repeating an `external_ref` gets its earlier case "
+    "(200) instead of a new one. Supports `Idempotency-Key`.",
+    status_code=201,
+    response_model=CaseOut,
+    responses={
+        **responses(401, 403, 409, 422),
+        200: {
+            "model": CaseOut,
+            "description": "The case this client already sent with the same external_ref.",
+        },
+    },
+)
+async def create_case(body: CaseCreate, ctx: Creator, idem: Idempotency) -> Response:
+    if (replay := await idem.replay()) is not None:
+        return replay
+    case, created = await ctx.service.create(body)
+    return await ctx.respond(idem, case, 201 if created else 200, location=True)
+
+
+@router.get(
+    "",
+    operation_id="cases-list",
+    summary="List cases",
+    description="Cases in the caller's jurisdiction, filtered by typed parameters (repeat a "
+    "parameter for several values) and searched with `q` over title, facts and claims — and "
+    "party names for readers allowed personal data. Cursor pagination.",
+    responses=responses(401, 403, 422),
+)
+async def list_cases(
+    ctx: Reader,
+    status: Annotated[list[CaseStatus] | None, Query(description="Statuses.")] = None,
+    category: Annotated[
+        list[Annotated[str, Query(pattern=CATEGORY_CODE)]] | None,
+        Query(description="Category codes."),
+    ] = None,
+    source: Annotated[list[CaseSource] | None, Query(description="Sources.")] = None,
+    channel: Annotated[list[MediationChannel] | None, Query(description="Channels.")] = None,
+    risk_colour: Annotated[list[RiskColour] | None, Query(description="Risk colours.")] = None,
+    complexity: Annotated[list[Complexity] | None, Query(description="Complexities.")] = None,
+    unit_id: Annotated[uuid.UUID | None, Query(description="Only this subtree.")] = None,
+    handler: Annotated[uuid.UUID | None, Query(description="Handled by this person.")] = None,
+    overdue: Annotated[bool | None, Query(description="Running deadline passed.")] = None,
+    due_before: Annotated[AwareDatetime | None, Query(description="Due before.")] = None,
+    received_from: Annotated[
+        AwareDatetime | None, Query(description="Received at or after.")
+    ] = None,
+    received_to: Annotated[AwareDatetime | None, Query(description="Received before.")] = None,
+    closed_from: Annotated[AwareDatetime | None, Query(description="Closed at or after.")] = None,
+    closed_to: Annotated[AwareDatetime | None, Query(description="Closed before.")] = None,
+    repeat: Annotated[bool | None, Query(description="Repeat disputes only (or none).")] = None,
+    q: Annotated[
+        str | None, Query(min_length=1, max_length=100, description="Text to find (Chinese works).")
+    ] = None,
+    sort: Annotated[
+        CaseSort, Query(description="Order; `due_soonest` lists cases with a running deadline.")
+    ] = CaseSort.newest,
+    limit: Limit = DEFAULT,
+    cursor: Cursor = None,
+) -> Page[CaseListItem]:
+    subtree = None
+    if unit_id is not None:
+        unit = await ctx.service.repo.unit_in_scope(unit_id, ctx.principal)
+        if unit is None:
+            raise Unprocessable("No unit with this id in your jurisdiction.", field="query.unit_id")
+        subtree = unit.path
+    after = cursor_values(cursor, "s", "i")
+    if after is not None and after["s"] != sort.value:
+        raise Unprocessable("The cursor belongs to another sort order.", field="query.cursor")
+    filters = CaseFilters(
+        status=status or [],
+        category=category or [],
+        source=source or [],
+        channel=channel or [],
+        risk_colour=risk_colour or [],
+        complexity=complexity or [],
+        subtree_path=subtree,
+        handler=handler,
+        overdue=overdue,
+        due_before=due_before,
+        received_from=received_from,
+        received_to=received_to,
+        closed_from=closed_from,
+        closed_to=closed_to,
+        repeat=repeat,
+        q=q.strip() if q else None,
+        search_party_names=ctx.principal.can(Permission.pii_read),
+    )
+    now = ctx.clock.now()
+    rows = await ctx.service.repo.page(ctx.principal, filters, sort, after, limit, now)
+
+    def key(c: Case) -> dict[str, object]:
+        if sort is CaseSort.due_soonest:
+            assert c.due_at is not None  # the due sort lists running deadlines only
+            return {"s": sort.value, "d": c.due_at.isoformat(), "i": str(c.id)}
+        return {"s": sort.value, "r": c.received_at.isoformat(), "i": str(c.id)}
+
+    items, next_cursor = build_page(rows, limit, key)
+    return Page[CaseListItem](items=[list_item(c, now) for c in items], next_cursor=next_cursor)
+
+
+@router.get(
+    "/{case_id}",
+    operation_id="cases-get",
+    summary="Read a case",
+    description="The case with parties (masked unless the caller may read personal "
+    "data; unmasked reads are logged), handlers, deadlines, agreement and related "
+    "cases. ETag for later changes.",
+    responses=READ_ERRORS,
+)
+async def get_case(case_id: CaseId, ctx: Reader, response: Response) -> CaseOut:
+    case = await ctx.service.get(case_id)
+    response.headers["ETag"] = etag_of(case.id, case.version)
+    return await ctx.out(case)
+
+
+@router.patch(
+    "/{case_id}",
+    operation_id="cases-update",
+    summary="Change a case's details",
+    description="Title, facts, claims, category, complexity (recomputes the running "
+    "deadline), risk colour, place details, amount, prevention flags. Needs "
+    "If-Match. Status changes use the action endpoints.",
+    response_model=CaseOut,
+    responses=CHANGE_ERRORS,
+)
+async def update_case(
+    case_id: CaseId, body: CaseUpdate, ctx: Reader, idem: Idempotency, if_match: IfMatch = None
+) -> Response:
+    if (replay := await idem.replay()) is not None:
+        return replay
+    return await ctx.respond(idem, await ctx.service.update(case_id, body, if_match))
+
+
+# --- actions: one endpoint per transition ---------------------------------------------------
+_ACTION_NOTE = (
+    " Needs If-Match (428 without, 412 if stale); an action the case's state does "
+    "not allow is a 409 whose `allowed_actions` lists what is allowed now. "
+    "Supports `Idempotency-Key`."
+)
+
+
+def _action_doc(text: str) -> str:
+    return text + _ACTION_NOTE
+
+
+@router.post(
+    "/{case_id}/accept",
+    operation_id="cases-accept",
+    summary="Accept (受理)",
+    description=_action_doc(
+        "received → accepted. Meets the first-response "
+        "deadline and starts the mediation deadline. Dispatchers."
+    ),
+    response_model=CaseOut,
+    responses=ACTION_ERRORS,
+)
+async def accept(
+    case_id: CaseId, body: AcceptIn, ctx: Reader, idem: Idempotency, if_match: IfMatch = None
+) -> Response:
+    if (replay := await idem.replay()) is not None:
+        return replay
+    return await ctx.respond(idem, await ctx.service.accept(case_id, body, if_match))
+
+
+@router.post(
+    "/{case_id}/reject",
+    operation_id="cases-reject",
+    summary="Reject (不予受理)",
+    description=_action_doc("received → rejected, with a reason. Dispatchers."),
+    response_model=CaseOut,
+    responses=ACTION_ERRORS,
+)
+async def reject(
+    case_id: CaseId, body: ReasonIn, ctx: Reader, idem: Idempotency, if_match: IfMatch = None
+) -> Response:
+    if (replay := await idem.replay()) is not None:
+        return replay
+    return await ctx.respond(idem, await ctx.service.reject(case_id, body, if_match))
+
+
+@router.post(
+    "/{case_id}/assign",
+    operation_id="cases-assign",
+    summary="Assign (分派)",
+    description=_action_doc(
+        "accepted → assigned: one or more handlers, each through "
+        "a channel; handlers must hold a handling role covering "
+        "the case's place. Dispatchers."
+    ),
+    response_model=CaseOut,
+    responses=ACTION_ERRORS,
+)
+async def assign(
+    case_id: CaseId, body: AssignIn, ctx: Reader, idem: Idempotency, if_match: IfMatch = None
+) -> Response:
+    if (replay := await idem.replay()) is not None:
+        return replay
+    return await ctx.respond(idem, await ctx.service.assign(case_id, body, if_match))
+
+
+@router.post(
+    "/{case_id}/transfer",
+    operation_id="cases-transfer",
+    summary="Transfer (移交)",
+    description=_action_doc(
+        "Hands the case to other handlers (assigned or in "
+        "mediation → assigned). Dispatchers or its handlers."
+    ),
+    response_model=CaseOut,
+    responses=ACTION_ERRORS,
+)
+async def transfer(
+    case_id: CaseId, body: TransferIn, ctx: Reader, idem: Idempotency, if_match: IfMatch = None
+) -> Response:
+    if (replay := await idem.replay()) is not None:
+        return replay
+    return await ctx.respond(idem, await ctx.service.transfer(case_id, body, if_match))
+
+
+@router.post(
+    "/{case_id}/escalate",
+    operation_id="cases-escalate",
+    summary="Escalate (上报)",
+    description=_action_doc(
+        "Moves the handling up the tree to the nearest higher "
+        "level with dispatchers (or `target_unit_id`); handlers "
+        "step down and that level assigns it again. Dispatchers "
+        "or its handlers."
+    ),
+    response_model=CaseOut,
+    responses=ACTION_ERRORS,
+)
+async def escalate(
+    case_id: CaseId, body: EscalateIn, ctx: Reader, idem: Idempotency, if_match: IfMatch = None
+) -> Response:
+    if (replay := await idem.replay()) is not None:
+        return replay
+    return await ctx.respond(idem, await ctx.service.escalate(case_id, body, if_match))
+
+
+@router.post(
+    "/{case_id}/start-mediation",
+    operation_id="cases-start-mediation",
+    summary="Start mediation (开始调解)",
+    description=_action_doc("assigned → in_mediation. Dispatchers or its handlers."),
+    response_model=CaseOut,
+    responses=ACTION_ERRORS,
+)
+async def start_mediation(
+    case_id: CaseId, body: NoteIn, ctx: Reader, idem: Idempotency, if_match: IfMatch = None
+) -> Response:
+    if (replay := await idem.replay()) is not None:
+        return replay
+    return await ctx.respond(idem, await ctx.service.start_mediation(case_id, body, if_match))
+
+
+@router.post(
+    "/{case_id}/resolve",
+    operation_id="cases-resolve",
+    summary="Resolve with an agreement (调解成功)",
+    description=_action_doc(
+        "in_mediation → resolved, recording the agreement; the "
+        "follow-up deadline starts and the 30-day window for "
+        "judicial confirmation opens. Dispatchers or handlers."
+    ),
+    response_model=CaseOut,
+    responses=ACTION_ERRORS,
+)
+async def resolve(
+    case_id: CaseId, body: ResolveIn, ctx: Reader, idem: Idempotency, if_match: IfMatch = None
+) -> Response:
+    if (replay := await idem.replay()) is not None:
+        return replay
+    return await ctx.respond(idem, await ctx.service.resolve(case_id, body, if_match))
+
+
+@router.post(
+    "/{case_id}/fail",
+    operation_id="cases-fail",
+    summary="Fail and refer on (调解不成)",
+    description=_action_doc(
+        "in_mediation → failed, naming where the case goes "
+        "(litigation, arbitration, another department). "
+        "Dispatchers or its handlers."
+    ),
+    response_model=CaseOut,
+    responses=ACTION_ERRORS,
+)
+async def fail(
+    case_id: CaseId, body: FailIn, ctx: Reader, idem: Idempotency, if_match: IfMatch = None
+) -> Response:
+    if (replay := await idem.replay()) is not None:
+        return replay
+    return await ctx.respond(idem, await ctx.service.fail(case_id, body, if_match))
+
+
+@router.post(
+    "/{case_id}/withdraw",
+    operation_id="cases-withdraw",
+    summary="Withdraw (撤回)",
+    description=_action_doc(
+        "Any open status → withdrawn, with a reason. Dispatchers or its handlers."
+    ),
+    response_model=CaseOut,
+    responses=ACTION_ERRORS,
+)
+async def withdraw(
+    case_id: CaseId, body: ReasonIn, ctx: Reader, idem: Idempotency, if_match: IfMatch = None
+) -> Response:
+    if (replay := await idem.replay()) is not None:
+        return replay
+    return await ctx.respond(idem, await ctx.service.withdraw(case_id, body, if_match))
+
+
+@router.post(
+    "/{case_id}/follow-ups",
+    operation_id="cases-follow-up",
+    summary="Record a follow-up visit (回访)",
+    description=_action_doc(
+        "resolved or failed → followed_up: performance, "
+        "satisfaction, risk of flare-up. Meets the follow-up "
+        "deadline. Dispatchers or its handlers."
+    ),
+    response_model=CaseOut,
+    responses=ACTION_ERRORS,
+)
+async def follow_up(
+    case_id: CaseId, body: FollowUpIn, ctx: Reader, idem: Idempotency, if_match: IfMatch = None
+) -> Response:
+    if (replay := await idem.replay()) is not None:
+        return replay
+    return await ctx.respond(idem, await ctx.service.follow_up(case_id, body, if_match))
+
+
+@router.post(
+    "/{case_id}/close",
+    operation_id="cases-close",
+    summary="Close (结案)",
+    description=_action_doc("followed_up (or failed) → closed. Needs `cases:close`."),
+    response_model=CaseOut,
+    responses=ACTION_ERRORS,
+)
+async def close(
+    case_id: CaseId, body: NoteIn, ctx: Reader, idem: Idempotency, if_match: IfMatch = None
+) -> Response:
+    if (replay := await idem.replay()) is not None:
+        return replay
+    return await ctx.respond(idem, await ctx.service.close(case_id, body, if_match))
+
+
+@router.post(
+    "/{case_id}/reopen",
+    operation_id="cases-reopen",
+    summary="Reopen",
+    description=_action_doc(
+        "closed → accepted; rejected or withdrawn → received. A new deadline starts. Dispatchers."
+    ),
+    response_model=CaseOut,
+    responses=ACTION_ERRORS,
+)
+async def reopen(
+    case_id: CaseId, body: ReasonIn, ctx: Reader, idem: Idempotency, if_match: IfMatch = None
+) -> Response:
+    if (replay := await idem.replay()) is not None:
+        return replay
+    return await ctx.respond(idem, await ctx.service.reopen(case_id, body, if_match))
+
+
+@router.post(
+    "/{case_id}/pause",
+    operation_id="cases-pause",
+    summary="Pause the clock (waiting on a party)",
+    description=_action_doc(
+        "The running deadline stops until `resume`; the time "
+        "paused is added to it. Dispatchers or its handlers."
+    ),
+    response_model=CaseOut,
+    responses=ACTION_ERRORS,
+)
+async def pause(
+    case_id: CaseId, body: ReasonIn, ctx: Reader, idem: Idempotency, if_match: IfMatch = None
+) -> Response:
+    if (replay := await idem.replay()) is not None:
+        return replay
+    return await ctx.respond(idem, await ctx.service.pause(case_id, body, if_match))
+
+
+@router.post(
+    "/{case_id}/resume",
+    operation_id="cases-resume",
+    summary="Resume the clock",
+    description=_action_doc(
+        "The deadline moves by the working days paused. Dispatchers or its handlers."
+    ),
+    response_model=CaseOut,
+    responses=ACTION_ERRORS,
+)
+async def resume(
+    case_id: CaseId, body: NoteIn, ctx: Reader, idem: Idempotency, if_match: IfMatch = None
+) -> Response:
+    if (replay := await idem.replay()) is not None:
+        return replay
+    return await ctx.respond(idem, await ctx.service.resume(case_id, body, if_match))
+
+
+@router.post(
+    "/{case_id}/extend-deadline",
+    operation_id="cases-extend-deadline",
+    summary="Extend the running deadline",
+    description=_action_doc(
+        "Adds time in the rule's unit, with a reason; mediation "
+        "needs both parties' agreement. Dispatchers or handlers."
+    ),
+    response_model=CaseOut,
+    responses=ACTION_ERRORS,
+)
+async def extend_deadline(
+    case_id: CaseId, body: ExtendIn, ctx: Reader, idem: Idempotency, if_match: IfMatch = None
+) -> Response:
+    if (replay := await idem.replay()) is not None:
+        return replay
+    return await ctx.respond(idem, await ctx.service.extend(case_id, body, if_match))
+
+
+# --- sub-resources --------------------------------------------------------------------------
+@router.get(
+    "/{case_id}/timeline",
+    operation_id="cases-timeline",
+    summary="Timeline",
+    description="Every change in order: who, when, what, through which client.",
+    responses=READ_ERRORS,
+)
+async def timeline(
+    case_id: CaseId,
+    ctx: Reader,
+    type: Annotated[list[CaseEventType] | None, Query(description="Only these types.")] = None,
+    limit: Limit = DEFAULT,
+    cursor: Cursor = None,
+) -> Page[CaseEventOut]:
+    return await _events(ctx, case_id, [t.value for t in type] if type else None, limit, cursor)
+
+
+async def _events(
+    ctx: CaseContext, case_id: uuid.UUID, types: list[str] | None, limit: int, cursor: str | None
+) -> Page[CaseEventOut]:
+    case = await ctx.service.get(case_id)
+    after = cursor_values(cursor, "i")
+    rows = await ctx.service.repo.events(
+        case.id, types=types, limit=limit, after=uuid.UUID(str(after["i"])) if after else None
+    )
+    items, next_cursor = build_page(rows, limit, lambda e: {"i": str(e.id)})
+    return Page[CaseEventOut](items=[_event_out(e) for e in items], next_cursor=next_cursor)
+
+
+def _event_out(e: CaseEvent) -> CaseEventOut:
+    return CaseEventOut(
+        id=e.id,
+        type=e.type,
+        at=e.at,
+        from_status=e.from_status,
+        to_status=e.to_status,
+        body=e.body,
+        data=e.data,
+        actor={
+            "kind": e.actor_kind,
+            "id": e.actor_id,
+            "name": e.actor_name,  # type: ignore[arg-type]
+            "client_id": e.client_id,
+        },
+    )
+
+
+@router.get(
+    "/{case_id}/comments",
+    operation_id="cases-comments-list",
+    summary="Comments",
+    description="The comments of the timeline.",
+    responses=READ_ERRORS,
+)
+async def list_comments(
+    case_id: CaseId, ctx: Reader, limit: Limit = DEFAULT, cursor: Cursor = None
+) -> Page[CaseEventOut]:
+    return await _events(ctx, case_id, [CaseEventType.commented.value], limit, cursor)
+
+
+@router.post(
+    "/{case_id}/comments",
+    operation_id="cases-comments-create",
+    summary="Comment",
+    description="Adds a comment to the timeline. Any reader of the case; no If-Match "
+    "(comments do not change the case's version). Supports `Idempotency-Key`.",
+    status_code=201,
+    response_model=CaseEventOut,
+    responses=responses(401, 403, 404, 409, 422),
+)
+async def add_comment(case_id: CaseId, body: CommentIn, ctx: Reader, idem: Idempotency) -> Response:
+    if (replay := await idem.replay()) is not None:
+        return replay
+    event = await ctx.service.comment(case_id, body)
+    return await idem.respond(ctx.session, _event_out(event), status_code=201)
+
+
+@router.get(
+    "/{case_id}/parties",
+    operation_id="cases-parties-list",
+    summary="Parties",
+    description="Masked unless the caller may read personal data (then logged).",
+    responses=READ_ERRORS,
+)
+async def list_parties(case_id: CaseId, ctx: Reader) -> list[PartyOut]:
+    case = await ctx.service.get(case_id)
+    parties = await ctx.service.repo.parties(case.id)
+    unmasked = ctx.principal.can(Permission.pii_read)
+    if unmasked and parties:
+        record_access(
+            ctx.session,
+            ctx.principal,
+            action="read_unmasked",
+            record_type="case",
+            record_id=case.id,
+            subject_ids=[p.id for p in parties],
+            case_number=case.number,
+        )
+    return [party_out(p, unmasked) for p in parties]
+
+
+@router.post(
+    "/{case_id}/parties",
+    operation_id="cases-parties-add",
+    summary="Add a party",
+    description="Needs If-Match with the case's ETag; answers the case.",
+    response_model=CaseOut,
+    responses=CHANGE_ERRORS,
+)
+async def add_party(
+    case_id: CaseId, body: PartyIn, ctx: Reader, idem: Idempotency, if_match: IfMatch = None
+) -> Response:
+    if (replay := await idem.replay()) is not None:
+        return replay
+    return await ctx.respond(idem, await ctx.service.add_party(case_id, body, if_match))
+
+
+@router.patch(
+    "/{case_id}/parties/{party_id}",
+    operation_id="cases-parties-update",
+    summary="Change a party",
+    description="Needs If-Match with the case's ETag; the case keeps at least one applicant.",
+    response_model=CaseOut,
+    responses=CHANGE_ERRORS,
+)
+async def update_party(
+    case_id: CaseId,
+    party_id: PartyId,
+    body: PartyUpdate,
+    ctx: Reader,
+    idem: Idempotency,
+    if_match: IfMatch = None,
+) -> Response:
+    if (replay := await idem.replay()) is not None:
+        return replay
+    return await ctx.respond(
+        idem, await ctx.service.update_party(case_id, party_id, body, if_match)
+    )
+
+
+@router.delete(
+    "/{case_id}/parties/{party_id}",
+    operation_id="cases-parties-remove",
+    summary="Remove a party",
+    description="Needs If-Match with the case's ETag; the last applicant cannot be removed.",
+    response_model=CaseOut,
+    responses=CHANGE_ERRORS,
+)
+async def remove_party(
+    case_id: CaseId, party_id: PartyId, ctx: Reader, idem: Idempotency, if_match: IfMatch = None
+) -> Response:
+    if (replay := await idem.replay()) is not None:
+        return replay
+    return await ctx.respond(idem, await ctx.service.remove_party(case_id, party_id, if_match))
+
+
+@router.get(
+    "/{case_id}/agreement",
+    operation_id="cases-agreement-get",
+    summary="The agreement",
+    description="404 while the case has none.",
+    responses=READ_ERRORS,
+)
+async def get_agreement(case_id: CaseId, ctx: Reader) -> AgreementOut:
+    case = await ctx.service.get(case_id)
+    agreement = await ctx.service.repo.agreement(case.id)
+    if agreement is None:
+        raise NotFound("The case has no agreement.")
+    return AgreementOut.model_validate(agreement)
+
+
+@router.get(
+    "/{case_id}/agreement/performances",
+    operation_id="cases-performances-list",
+    summary="Performance records",
+    description="How the agreement was performed.",
+    responses=READ_ERRORS,
+)
+async def list_performances(case_id: CaseId, ctx: Reader) -> list[PerformanceOut]:
+    case = await ctx.service.get(case_id)
+    return [PerformanceOut.model_validate(p) for p in await ctx.service.repo.performances(case.id)]
+
+
+@router.post(
+    "/{case_id}/agreement/performances",
+    operation_id="cases-performances-add",
+    summary="Record performance (履行情况)",
+    description="Needs If-Match with the case's ETag; answers the case.",
+    response_model=CaseOut,
+    responses=CHANGE_ERRORS,
+)
+async def add_performance(
+    case_id: CaseId, body: PerformanceIn, ctx: Reader, idem: Idempotency, if_match: IfMatch = None
+) -> Response:
+    if (replay := await idem.replay()) is not None:
+        return replay
+    return await ctx.respond(idem, await ctx.service.add_performance(case_id, body, if_match))
+
+
+@router.post(
+    "/{case_id}/agreement/judicial-confirmation",
+    operation_id="cases-judicial-confirmation",
+    summary="Record an application for judicial confirmation (司法确认)",
+    description="Within 30 days of the agreement taking effect (People's Mediation "
+    "Law Art. 33), written agreements only. Needs If-Match; answers the case.",
+    response_model=CaseOut,
+    responses=CHANGE_ERRORS,
+)
+async def judicial_confirmation(
+    case_id: CaseId,
+    body: JudicialConfirmationIn,
+    ctx: Reader,
+    idem: Idempotency,
+    if_match: IfMatch = None,
+) -> Response:
+    if (replay := await idem.replay()) is not None:
+        return replay
+    return await ctx.respond(idem, await ctx.service.judicial_confirmation(case_id, body, if_match))
+
+
+@router.get(
+    "/{case_id}/follow-ups",
+    operation_id="cases-follow-ups-list",
+    summary="Follow-up visits",
+    description="In visiting order.",
+    responses=READ_ERRORS,
+)
+async def list_follow_ups(case_id: CaseId, ctx: Reader) -> list[FollowUpOut]:
+    case = await ctx.service.get(case_id)
+    return [FollowUpOut.model_validate(f) for f in await ctx.service.repo.follow_ups(case.id)]

@@ -1,0 +1,914 @@
+"""Orchestrating case requests: intake, the life-cycle actions, parties, agreement, follow-ups
+and comments. Every change bumps the case's version, writes a typed timeline entry and an
+outbox event, all in the request's transaction (services never commit)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mediation.auth.policy import Permission
+from mediation.auth.principal import Principal
+from mediation.cases import lifecycle
+from mediation.cases.contracts import (
+    AcceptIn,
+    AssignIn,
+    CaseCreate,
+    CaseUpdate,
+    CommentIn,
+    EscalateIn,
+    ExtendIn,
+    FailIn,
+    FollowUpIn,
+    HandlerIn,
+    JudicialConfirmationIn,
+    NoteIn,
+    PartyIn,
+    PartyUpdate,
+    PerformanceIn,
+    PreventionFlag,
+    ReasonIn,
+    ResolveIn,
+    TransferIn,
+)
+from mediation.cases.deadlines import JUDICIAL_CONFIRMATION_DAYS
+from mediation.cases.enums import (
+    AgreementForm,
+    CaseAction,
+    CaseEventType,
+    CaseStatus,
+    Complexity,
+    DeadlineStage,
+    PartyKind,
+    PartySide,
+    PerformanceStatus,
+)
+from mediation.cases.models import (
+    AgreementPerformance,
+    Case,
+    CaseAgreement,
+    CaseEvent,
+    CaseFollowUp,
+    CaseHandler,
+    CaseLink,
+    CaseParty,
+)
+from mediation.cases.numbers import case_number, case_number_ascii
+from mediation.clock import CENTER_TZ, Clock
+from mediation.contracts.etag import check_if_match
+from mediation.errors import Conflict, Forbidden, NotFound, Unprocessable
+from mediation.ids import uuid7
+from mediation.logs import request_id_var
+from mediation.org.enums import Role, UnitLevel
+from mediation.org.models import Unit
+from mediation.outbox.events import emit
+from mediation.privacy import keyed_hash
+from mediation.reference.data import ReferenceKind
+from mediation.settings import Settings
+from mediation_api.cases.deadlines import DeadlineKeeper
+from mediation_api.cases.repository import CaseRepository
+from mediation_api.cases.views import PREVENTION_COLUMNS
+from mediation_api.reference.service import ReferenceService
+
+A = CaseAction
+S = CaseStatus
+E = CaseEventType
+
+# Who may be named a handler: the roles that work cases (counselors for psychological help).
+HANDLER_ROLES = {
+    Role.supervisor,
+    Role.dispatcher,
+    Role.police,
+    Role.legal_advisor,
+    Role.mediator,
+    Role.judicial_mediator,
+    Role.counselor,
+}
+DISPATCHER_ROLES = {Role.dispatcher, Role.supervisor}
+# The level that handles a case of each complexity (DOMAIN.md).
+HANDLING_LEVEL = {
+    Complexity.simple: UnitLevel.grid,
+    Complexity.complex: UnitLevel.street,
+    Complexity.difficult: UnitLevel.district,
+}
+NOT_FOUND = "No case with this id in your jurisdiction."
+
+
+def _j(value: Any) -> Any:
+    """JSON-safe form of ids, times and amounts for event payloads."""
+    if isinstance(value, uuid.UUID | Decimal):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.astimezone(CENTER_TZ).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, list | tuple | set):
+        return [_j(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _j(v) for k, v in value.items()}
+    return value
+
+
+def _birth_date(id_number: str) -> date:
+    return date(int(id_number[6:10]), int(id_number[10:12]), int(id_number[12:14]))
+
+
+def _age(born: date, today: date) -> int:
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+
+def handling_unit(lineage: list[Unit], complexity: Complexity) -> Unit:
+    """The node at the complexity's level above (or at) the place; the place itself when it
+    sits higher than that level."""
+    level = HANDLING_LEVEL[complexity]
+    return next((u for u in lineage if u.level is level), lineage[-1])
+
+
+class CaseService:
+    def __init__(
+        self, session: AsyncSession, clock: Clock, settings: Settings, principal: Principal
+    ) -> None:
+        self.session = session
+        self.clock = clock
+        self.settings = settings
+        self.principal = principal
+        self.repo = CaseRepository(session)
+        self.deadlines = DeadlineKeeper(self.repo)
+
+    # --- reading ------------------------------------------------------------------------
+    async def get(self, case_id: uuid.UUID) -> Case:
+        case = await self.repo.get(case_id, self.principal)
+        if case is None:
+            raise NotFound(NOT_FOUND)
+        return case
+
+    # --- intake -------------------------------------------------------------------------
+    async def create(self, body: CaseCreate) -> tuple[Case, bool]:
+        """(case, created). An integration client's repeated `external_ref` gives the case
+        it created before."""
+        p = self.principal
+        now = self.clock.now()
+        if body.external_ref is not None:
+            if p.kind != "client":
+                raise Unprocessable(
+                    "`external_ref` is the reference of an integration "
+                    "client's own system; people do not send it.",
+                    field="body.external_ref",
+                )
+            await self.repo.lock_external_ref(p.id, body.external_ref)
+            existing = await self.repo.by_external_ref(p.id, body.external_ref)
+            if existing is not None:
+                if not p.in_scope(existing.unit_path):
+                    raise Conflict("This external_ref belongs to a case outside your jurisdiction.")
+                return existing, False
+        await ReferenceService(self.session, self.clock).require_enabled(
+            ReferenceKind.dispute_category, body.category, "body.category"
+        )
+        place = await self.repo.unit_in_scope(body.unit_id, p)
+        if place is None or not place.active:
+            raise Unprocessable(
+                "No active unit with this id in your jurisdiction.", field="body.unit_id"
+            )
+        lineage = await self.repo.lineage(place.path)
+        district = next((u for u in lineage if u.level is UnitLevel.district), None)
+        if district is None:
+            raise Unprocessable(
+                "A case is placed at district level or below.", field="body.unit_id"
+            )
+        local = now.astimezone(CENTER_TZ)
+        parties = [
+            self._new_party(pi, local.date(), f"body.parties.{i}", i)
+            for i, pi in enumerate(body.parties)
+        ]
+
+        seq = await self.repo.next_seq(district.id, local.year)
+        handling = handling_unit(lineage, body.complexity)
+        building = next((u for u in reversed(lineage) if u.level is UnitLevel.building), None)
+        case = Case(
+            id=uuid7(),
+            number=case_number(district.name, local.year, seq),
+            number_ascii=case_number_ascii(district.code, local.year, seq),
+            district_id=district.id,
+            year=local.year,
+            seq=seq,
+            title=body.title,
+            facts=body.facts,
+            claims=body.claims,
+            category_code=body.category,
+            source=body.source,
+            complexity=body.complexity,
+            risk_colour=body.risk_colour,
+            status=S.received,
+            unit_id=place.id,
+            unit_path=place.path,
+            building_id=building.id if building else None,
+            handling_unit_id=handling.id,
+            handling_unit_path=handling.path,
+            address=body.address,
+            occurred_at=body.occurred_at,
+            amount_involved=body.amount_involved,
+            channels=[],
+            handler_person_ids=[],
+            external_client_id=p.id if body.external_ref else None,
+            external_ref=body.external_ref,
+            reported_by_kind=p.kind,
+            reported_by_id=p.id,
+            reported_by_name=p.client_id or p.name,
+            is_repeat=False,
+            received_at=now,
+            party_names=_names(parties),
+            due_provisional=False,
+            version=1,
+        )
+        self._set_prevention(case, body.prevention)
+        self.session.add(case)
+        await self.session.flush()
+        for party in parties:
+            party.case_id = case.id
+            self.session.add(party)
+        await self.deadlines.start(case, DeadlineStage.first_response, now)
+        await self.session.flush()
+        related = await self._detect_repeats(case, parties)
+        await self.record(
+            case,
+            E.created,
+            transition=(None, S.received),
+            data={"source": body.source.value, "parties": len(parties)},
+            payload={
+                "source": body.source.value,
+                "title": case.title,
+                "is_repeat": case.is_repeat,
+                "related_case_ids": sorted({str(r) for r in related}),
+            },
+        )
+        return case, True
+
+    def _new_party(self, pi: PartyIn, today: date, field: str, position: int) -> CaseParty:
+        party = CaseParty(id=uuid7(), position=position, kind=pi.kind, side=pi.side)
+        self._apply_party(party, pi.model_dump(), today, field)
+        return party
+
+    def _apply_party(
+        self, party: CaseParty, values: dict[str, Any], today: date, field: str
+    ) -> None:
+        for key in ("side", "name", "phone", "id_number", "org_code", "address"):
+            if key in values:
+                setattr(party, key, values[key])
+        minor = bool(values.get("is_minor", party.is_minor))
+        if party.kind is PartyKind.person and party.id_number:
+            minor = minor or _age(_birth_date(party.id_number), today) < 18
+        party.is_minor = minor
+        if "guardian" in values:
+            g = values["guardian"] or {}
+            party.guardian_name, party.guardian_phone = g.get("name"), g.get("phone")
+            party.guardian_id_number, party.guardian_relation = (
+                g.get("id_number"),
+                g.get("relation"),
+            )
+        if party.kind is PartyKind.organisation and (party.id_number or party.guardian_name):
+            raise Unprocessable(
+                "An organisation has no resident ID number or guardian.", field=field
+            )
+        if party.kind is PartyKind.person and party.org_code:
+            raise Unprocessable(
+                "A person has no unified social credit code.", field=f"{field}.org_code"
+            )
+        if minor and not party.guardian_name:
+            raise Unprocessable(
+                "A minor party needs a guardian (监护人).", field=f"{field}.guardian"
+            )
+        key = self.settings.pii_hash_key.get_secret_value()
+        party.phone_hash = keyed_hash(key, "phone", party.phone) if party.phone else None
+        party.id_hash = keyed_hash(key, "id", party.id_number) if party.id_number else None
+
+    async def _detect_repeats(self, case: Case, parties: list[CaseParty]) -> list[uuid.UUID]:
+        phones = {p.phone_hash for p in parties if p.phone_hash}
+        ids = {p.id_hash for p in parties if p.id_hash}
+        found = await self.repo.repeat_candidates(case, phones, ids)
+        existing = {(r.related_case_id, r.reason) for r in await self.repo.links_from(case.id)}
+        new = [(other, reason) for other, reason in found if (other, reason) not in existing]
+        for other, reason in new:
+            self.session.add(CaseLink(case_id=case.id, related_case_id=other, reason=reason))
+        if new:
+            case.is_repeat = True
+            await self.record(
+                case,
+                E.repeat_detected,
+                data={"links": [{"case_id": str(o), "reason": r.value} for o, r in new]},
+                emit_event=False,
+            )
+        return [o for o, _ in new]
+
+    @staticmethod
+    def _set_prevention(case: Case, flags: list[PreventionFlag]) -> None:
+        given = {f.kind: f.people for f in flags}
+        for kind, column in PREVENTION_COLUMNS.items():
+            setattr(case, column, given.get(kind))
+
+    # --- timeline and outbox ------------------------------------------------------------
+    def _payload(self, case: Case) -> dict[str, Any]:
+        return {
+            "case_id": case.id,
+            "case_number": case.number,
+            "unit_id": case.unit_id,
+            "unit_path": case.unit_path,
+            "handling_unit_id": case.handling_unit_id,
+            "status": case.status.value,
+            "risk_colour": case.risk_colour.value,
+            "complexity": case.complexity.value,
+            "category": case.category_code,
+            "handler_person_ids": list(case.handler_person_ids),
+            "actor_id": self.principal.id,
+            "actor_kind": self.principal.kind,
+            "actor_person_id": self.principal.person_id,
+            "current_stage": case.current_stage.value if case.current_stage else None,
+            "due_at": case.due_at,
+        }
+
+    async def record(
+        self,
+        case: Case,
+        type_: CaseEventType,
+        *,
+        transition: tuple[CaseStatus | None, CaseStatus] | None = None,
+        body: str | None = None,
+        data: dict[str, Any] | None = None,
+        payload: dict[str, Any] | None = None,
+        emit_event: bool = True,
+    ) -> CaseEvent:
+        p = self.principal
+        now = self.clock.now()
+        event = CaseEvent(
+            id=uuid7(),
+            case_id=case.id,
+            type=type_,
+            at=now,
+            actor_kind=p.kind,
+            actor_id=p.id,
+            actor_name=p.name,
+            client_id=p.client_id,
+            request_id=request_id_var.get(),
+            from_status=transition[0] if transition else None,
+            to_status=transition[1] if transition else None,
+            body=body,
+            data=_j(data or {}),
+        )
+        self.session.add(event)
+        if emit_event:
+            await emit(
+                self.session,
+                type=f"case.{type_.value}",
+                aggregate_type="case",
+                aggregate_id=case.id,
+                occurred_at=now,
+                unit_path=case.unit_path,
+                actor_id=p.id,
+                request_id=request_id_var.get(),
+                payload=_j({**self._payload(case), "event_id": event.id, **(payload or {})}),
+            )
+        return event
+
+    # --- loading for a change -----------------------------------------------------------
+    def _is_handler(self, case: Case) -> bool:
+        pid = self.principal.person_id
+        return pid is not None and pid in case.handler_person_ids
+
+    async def _for_change(
+        self, case_id: uuid.UUID, if_match: str | None, action: CaseAction | None = None
+    ) -> Case:
+        case = await self.repo.get(case_id, self.principal, for_update=True)
+        if case is None:
+            raise NotFound(NOT_FOUND)
+        check_if_match(if_match, case.id, case.version)
+        is_handler = self._is_handler(case)
+        if action is not None:
+            if not lifecycle.may_perform(action, self.principal.permissions, is_handler):
+                raise Forbidden(
+                    f"`{action.value}` is for dispatchers"
+                    + (
+                        ""
+                        if action in lifecycle.DISPATCH_ONLY
+                        else " and the case's current handlers"
+                    )
+                    + "."
+                )
+        elif not (
+            self.principal.can(Permission.cases_dispatch)
+            or (is_handler and self.principal.can(Permission.cases_handle))
+        ):
+            raise Forbidden("Changing a case is for dispatchers and its current handlers.")
+        return case
+
+    def _move(self, case: Case, action: CaseAction) -> CaseStatus:
+        before = case.status
+        case.status = lifecycle.next_status(case.status, action, case.paused_at is not None)
+        case.version += 1
+        return before
+
+    async def _act(
+        self, case_id: uuid.UUID, action: CaseAction, if_match: str | None
+    ) -> tuple[Case, CaseStatus, datetime]:
+        case = await self._for_change(case_id, if_match, action)
+        before = self._move(case, action)
+        return case, before, self.clock.now()
+
+    # --- actions ------------------------------------------------------------------------
+    async def accept(self, case_id: uuid.UUID, body: AcceptIn, if_match: str | None) -> Case:
+        case, before, now = await self._act(case_id, A.accept, if_match)
+        if body.complexity is not None and body.complexity is not case.complexity:
+            case.complexity = body.complexity
+            handling = handling_unit(await self.repo.lineage(case.unit_path), case.complexity)
+            case.handling_unit_id, case.handling_unit_path = handling.id, handling.path
+        if body.risk_colour is not None:
+            case.risk_colour = body.risk_colour
+        case.accepted_at = now
+        await self.deadlines.finish(case, now)
+        await self.deadlines.start(case, DeadlineStage.mediation, now)
+        await self.record(
+            case,
+            E.accepted,
+            transition=(before, case.status),
+            body=body.note,
+            data={"complexity": case.complexity.value, "risk_colour": case.risk_colour.value},
+        )
+        return case
+
+    async def reject(self, case_id: uuid.UUID, body: ReasonIn, if_match: str | None) -> Case:
+        case, before, now = await self._act(case_id, A.reject, if_match)
+        case.rejected_at, case.reason = now, body.reason
+        await self.deadlines.finish(case, now)
+        await self.record(case, E.rejected, transition=(before, case.status), body=body.reason)
+        return case
+
+    async def _check_handlers(self, case: Case, handlers: list[HandlerIn]) -> None:
+        today = self.clock.now().astimezone(CENTER_TZ).date()
+        paths = await self.repo.role_units({h.person_id for h in handlers}, HANDLER_ROLES, today)
+        for i, h in enumerate(handlers):
+            if not any(case.unit_path.startswith(p) for p in paths.get(h.person_id, [])):
+                raise Unprocessable(
+                    "This person holds no handling role whose jurisdiction covers the case.",
+                    field=f"body.handlers.{i}.person_id",
+                )
+
+    async def _replace_handlers(
+        self, case: Case, handlers: list[HandlerIn], now: datetime
+    ) -> list[uuid.UUID]:
+        previous = await self._renounce_all(case, now)
+        lead_given = any(h.lead for h in handlers)
+        for i, h in enumerate(handlers):
+            self.session.add(
+                CaseHandler(
+                    case_id=case.id,
+                    person_id=h.person_id,
+                    channel=h.channel,
+                    is_lead=h.lead or (not lead_given and i == 0),
+                    assumed_at=now,
+                    assigned_by_id=self.principal.id,
+                )
+            )
+        case.handler_person_ids = [h.person_id for h in handlers]
+        case.channels = sorted({h.channel.value for h in handlers})
+        return previous
+
+    async def _renounce_all(self, case: Case, now: datetime) -> list[uuid.UUID]:
+        previous = []
+        for h, _ in await self.repo.active_handlers(case.id):
+            h.renounced_at = now
+            previous.append(h.person_id)
+        case.handler_person_ids, case.channels = [], []
+        return previous
+
+    async def assign(self, case_id: uuid.UUID, body: AssignIn, if_match: str | None) -> Case:
+        case, before, now = await self._act(case_id, A.assign, if_match)
+        await self._check_handlers(case, body.handlers)
+        await self._replace_handlers(case, body.handlers, now)
+        case.assigned_at = now
+        handlers = [h.model_dump(mode="json") for h in body.handlers]
+        await self.record(
+            case,
+            E.assigned,
+            transition=(before, case.status),
+            body=body.note,
+            data={"handlers": handlers},
+            payload={"channels": case.channels, "handlers": handlers},
+        )
+        return case
+
+    async def transfer(self, case_id: uuid.UUID, body: TransferIn, if_match: str | None) -> Case:
+        case, before, now = await self._act(case_id, A.transfer, if_match)
+        await self._check_handlers(case, body.handlers)
+        previous = await self._replace_handlers(case, body.handlers, now)
+        case.assigned_at = now
+        handlers = [h.model_dump(mode="json") for h in body.handlers]
+        await self.record(
+            case,
+            E.transferred,
+            transition=(before, case.status),
+            body=body.reason,
+            data={"handlers": handlers, "previous_handler_person_ids": previous},
+            payload={
+                "channels": case.channels,
+                "handlers": handlers,
+                "previous_handler_person_ids": previous,
+            },
+        )
+        return case
+
+    async def escalate(self, case_id: uuid.UUID, body: EscalateIn, if_match: str | None) -> Case:
+        case, before, now = await self._act(case_id, A.escalate, if_match)
+        above = (await self.repo.lineage(case.handling_unit_path))[:-1]
+        if not above:
+            raise Conflict("The case is handled at the top of the tree; it cannot go higher.")
+        today = now.astimezone(CENTER_TZ).date()
+        dispatchers = await self.repo.people_at([u.id for u in above], DISPATCHER_ROLES, today)
+        if body.target_unit_id is not None:
+            target = next((u for u in above if u.id == body.target_unit_id), None)
+            if target is None:
+                raise Unprocessable(
+                    "The target must be a node above the current handling level.",
+                    field="body.target_unit_id",
+                )
+        else:  # the nearest level up that has someone to dispatch it
+            target = next((u for u in reversed(above) if dispatchers.get(u.id)), above[-1])
+        source_unit_id = case.handling_unit_id
+        previous = await self._renounce_all(case, now)
+        case.handling_unit_id, case.handling_unit_path = target.id, target.path
+        if body.complexity is not None and body.complexity is not case.complexity:
+            case.complexity = body.complexity
+            await self.deadlines.rebase(case)
+        extra = {
+            "from_unit_id": source_unit_id,
+            "target_unit_id": target.id,
+            "target_unit_name": target.name,
+            "target_unit_path": target.path,
+            "target_dispatcher_person_ids": dispatchers.get(target.id, []),
+            "previous_handler_person_ids": previous,
+        }
+        await self.record(
+            case,
+            E.escalated,
+            transition=(before, case.status),
+            body=body.reason,
+            data=extra,
+            payload=extra,
+        )
+        return case
+
+    async def start_mediation(self, case_id: uuid.UUID, body: NoteIn, if_match: str | None) -> Case:
+        case, before, now = await self._act(case_id, A.start_mediation, if_match)
+        case.mediation_started_at = now
+        await self.record(
+            case, E.mediation_started, transition=(before, case.status), body=body.note
+        )
+        return case
+
+    async def resolve(self, case_id: uuid.UUID, body: ResolveIn, if_match: str | None) -> Case:
+        case, before, now = await self._act(case_id, A.resolve, if_match)
+        a = body.agreement
+        effective = a.effective_on or now.astimezone(CENTER_TZ).date()
+        agreement = await self.repo.agreement(case.id)
+        if agreement is None:  # a reopened case resolved again keeps one agreement row
+            agreement = CaseAgreement(case_id=case.id)
+            self.session.add(agreement)
+        agreement.form, agreement.terms, agreement.amount = a.form, a.terms, a.amount
+        agreement.performance_method = a.performance_method
+        agreement.performance_due_on = a.performance_due_on
+        agreement.effective_on = effective
+        agreement.signed_by_parties = a.signed_by_parties
+        agreement.mediator_person_ids = list(case.handler_person_ids)
+        agreement.judicial_confirmation_until = effective + timedelta(
+            days=JUDICIAL_CONFIRMATION_DAYS
+        )
+        agreement.judicial_confirmation_requested_on = None
+        agreement.judicial_confirmation_court = None
+        agreement.performance_status = PerformanceStatus.pending
+        case.resolved_at = now
+        await self.deadlines.finish(case, now)
+        await self.deadlines.start(case, DeadlineStage.follow_up, now)
+        info = {
+            "form": a.form.value,
+            "amount": a.amount,
+            "effective_on": effective,
+            "judicial_confirmation_until": agreement.judicial_confirmation_until,
+        }
+        await self.record(
+            case,
+            E.resolved,
+            transition=(before, case.status),
+            body=body.note,
+            data={"agreement": info},
+            payload={"agreement": info},
+        )
+        return case
+
+    async def fail(self, case_id: uuid.UUID, body: FailIn, if_match: str | None) -> Case:
+        case, before, now = await self._act(case_id, A.fail, if_match)
+        case.failed_at, case.reason, case.referral_target = now, body.reason, body.referral
+        await self.deadlines.finish(case, now)
+        await self.record(
+            case,
+            E.failed,
+            transition=(before, case.status),
+            body=body.reason,
+            data={"referral": body.referral.value},
+            payload={"referral": body.referral.value},
+        )
+        return case
+
+    async def withdraw(self, case_id: uuid.UUID, body: ReasonIn, if_match: str | None) -> Case:
+        case, before, now = await self._act(case_id, A.withdraw, if_match)
+        case.withdrawn_at, case.reason = now, body.reason
+        case.paused_at, case.pause_reason = None, None
+        await self.deadlines.finish(case, now, cancelled=True)
+        await self.record(case, E.withdrawn, transition=(before, case.status), body=body.reason)
+        return case
+
+    async def follow_up(self, case_id: uuid.UUID, body: FollowUpIn, if_match: str | None) -> Case:
+        case, before, now = await self._act(case_id, A.follow_up, if_match)
+        visit = CaseFollowUp(
+            case_id=case.id,
+            visited_at=body.visited_at or now,
+            method=body.method,
+            performance=body.performance,
+            satisfaction=body.satisfaction,
+            flare_up_risk=body.flare_up_risk,
+            notes=body.notes,
+            recorded_at=now,
+            recorded_by_id=self.principal.id,
+            recorded_by_name=self.principal.name,
+        )
+        self.session.add(visit)
+        case.followed_up_at = now
+        agreement = await self.repo.agreement(case.id)
+        if agreement is not None and body.performance is not PerformanceStatus.pending:
+            agreement.performance_status = body.performance
+        await self.deadlines.finish(case, now)
+        info = {
+            "method": body.method.value,
+            "performance": body.performance.value,
+            "satisfaction": body.satisfaction.value,
+            "flare_up_risk": body.flare_up_risk.value,
+        }
+        await self.record(
+            case,
+            E.followed_up,
+            transition=(before, case.status),
+            body=body.notes,
+            data=info,
+            payload=info,
+        )
+        return case
+
+    async def close(self, case_id: uuid.UUID, body: NoteIn, if_match: str | None) -> Case:
+        case, before, now = await self._act(case_id, A.close, if_match)
+        case.closed_at = now
+        await self.deadlines.finish(case, now, cancelled=True)
+        await self.record(case, E.closed, transition=(before, case.status), body=body.note)
+        return case
+
+    async def reopen(self, case_id: uuid.UUID, body: ReasonIn, if_match: str | None) -> Case:
+        case, before, now = await self._act(case_id, A.reopen, if_match)
+        case.reopened_at, case.reason = now, body.reason
+        # The status left is no longer current: lists "closed between" must not show it.
+        if before is S.closed:
+            case.closed_at = None
+        await self._renounce_all(case, now)
+        stage = lifecycle.STAGE_OF_STATUS[case.status]
+        await self.deadlines.start(case, stage, now)
+        await self.record(case, E.reopened, transition=(before, case.status), body=body.reason)
+        return case
+
+    async def pause(self, case_id: uuid.UUID, body: ReasonIn, if_match: str | None) -> Case:
+        case, before, now = await self._act(case_id, A.pause, if_match)
+        case.paused_at, case.pause_reason = now, body.reason
+        await self.deadlines.pause(case, now)
+        await self.record(case, E.paused, transition=(before, case.status), body=body.reason)
+        return case
+
+    async def resume(self, case_id: uuid.UUID, body: NoteIn, if_match: str | None) -> Case:
+        case, before, now = await self._act(case_id, A.resume, if_match)
+        case.paused_at, case.pause_reason = None, None
+        d = await self.deadlines.resume(case, now)
+        info = {"due_at": d.due_at if d else None, "paused_by": d.paused_by if d else 0}
+        await self.record(
+            case, E.resumed, transition=(before, case.status), body=body.note, data=info
+        )
+        return case
+
+    async def extend(self, case_id: uuid.UUID, body: ExtendIn, if_match: str | None) -> Case:
+        case, before, _ = await self._act(case_id, A.extend_deadline, if_match)
+        if case.current_stage is DeadlineStage.mediation and not body.parties_agreed:
+            raise Unprocessable(
+                "Mediation is extended only when both parties agree.", field="body.parties_agreed"
+            )
+        d = await self.deadlines.extend(case, body.by)
+        info = {
+            "stage": d.stage.value if d else None,
+            "by": body.by,
+            "unit": d.unit.value if d else None,
+            "due_at": d.due_at if d else None,
+        }
+        await self.record(
+            case,
+            E.deadline_extended,
+            transition=(before, case.status),
+            body=body.reason,
+            data=info,
+            payload=info,
+        )
+        return case
+
+    # --- details, parties ----------------------------------------------------------------
+    def _open_for_edit(self, case: Case) -> None:
+        if case.status in lifecycle.TERMINAL:
+            raise Conflict(
+                f"A {case.status.value} case cannot be changed; reopen it first.",
+                allowed_actions=[a.value for a in lifecycle.allowed_actions(case.status)],
+            )
+
+    async def update(self, case_id: uuid.UUID, body: CaseUpdate, if_match: str | None) -> Case:
+        case = await self._for_change(case_id, if_match)
+        self._open_for_edit(case)
+        changes = body.model_dump(exclude_unset=True)
+        for name in ("title", "facts", "category", "complexity", "risk_colour", "prevention"):
+            if name in changes and changes[name] is None:
+                raise Unprocessable(f"`{name}` cannot be null.", field=f"body.{name}")
+        if "category" in changes:
+            await ReferenceService(self.session, self.clock).require_enabled(
+                ReferenceKind.dispute_category, changes["category"], "body.category"
+            )
+            case.category_code = changes.pop("category")
+        if "prevention" in changes:
+            changes.pop("prevention")
+            self._set_prevention(case, body.prevention or [])
+        complexity_changed = (
+            "complexity" in changes and changes["complexity"] is not case.complexity
+        )
+        for name, value in changes.items():
+            setattr(case, name, value)
+        if complexity_changed:
+            await self.deadlines.rebase(case)
+        case.version += 1
+        changed = sorted(body.model_dump(exclude_unset=True))
+        await self.record(case, E.updated, data={"changed": changed}, payload={"changed": changed})
+        return case
+
+    async def add_party(self, case_id: uuid.UUID, body: PartyIn, if_match: str | None) -> Case:
+        case = await self._for_change(case_id, if_match)
+        self._open_for_edit(case)
+        parties = await self.repo.parties(case.id)
+        today = self.clock.now().astimezone(CENTER_TZ).date()
+        party = self._new_party(
+            body, today, "body", max((q.position for q in parties), default=-1) + 1
+        )
+        party.case_id = case.id
+        self.session.add(party)
+        case.party_names = _names([*parties, party])
+        case.version += 1
+        await self.session.flush()
+        await self._detect_repeats(case, [party])
+        await self.record(
+            case,
+            E.party_added,
+            data={"party_id": party.id, "side": party.side.value, "kind": party.kind.value},
+        )
+        return case
+
+    async def update_party(
+        self, case_id: uuid.UUID, party_id: uuid.UUID, body: PartyUpdate, if_match: str | None
+    ) -> Case:
+        case = await self._for_change(case_id, if_match)
+        self._open_for_edit(case)
+        parties = await self.repo.parties(case.id)
+        party = next((q for q in parties if q.id == party_id), None)
+        if party is None:
+            raise NotFound("No party with this id on the case.")
+        changes = body.model_dump(exclude_unset=True)
+        for name in ("side", "name", "is_minor"):
+            if name in changes and changes[name] is None:
+                raise Unprocessable(f"`{name}` cannot be null.", field=f"body.{name}")
+        today = self.clock.now().astimezone(CENTER_TZ).date()
+        self._apply_party(party, changes, today, "body")
+        if not any(q.side is PartySide.applicant for q in parties):
+            raise Unprocessable(
+                "The case must keep at least one applicant (申请人).", field="body.side"
+            )
+        case.party_names = _names(parties)
+        case.version += 1
+        await self.session.flush()
+        await self._detect_repeats(case, [party])
+        await self.record(
+            case, E.party_updated, data={"party_id": party.id, "changed": sorted(changes)}
+        )
+        return case
+
+    async def remove_party(
+        self, case_id: uuid.UUID, party_id: uuid.UUID, if_match: str | None
+    ) -> Case:
+        case = await self._for_change(case_id, if_match)
+        self._open_for_edit(case)
+        parties = await self.repo.parties(case.id)
+        party = next((q for q in parties if q.id == party_id), None)
+        if party is None:
+            raise NotFound("No party with this id on the case.")
+        rest = [q for q in parties if q.id != party_id]
+        if not any(q.side is PartySide.applicant for q in rest):
+            raise Unprocessable(
+                "The case must keep at least one applicant (申请人).", field="path.party_id"
+            )
+        await self.session.delete(party)
+        case.party_names = _names(rest)
+        case.version += 1
+        await self.record(
+            case, E.party_removed, data={"party_id": party.id, "side": party.side.value}
+        )
+        return case
+
+    # --- agreement ----------------------------------------------------------------------
+    async def _agreement_for_change(
+        self, case_id: uuid.UUID, if_match: str | None
+    ) -> tuple[Case, CaseAgreement]:
+        case = await self._for_change(case_id, if_match)
+        agreement = await self.repo.agreement(case.id)
+        if agreement is None or case.status not in (S.resolved, S.followed_up, S.closed):
+            raise Conflict(
+                "The case has no agreement in force (it is not resolved).",
+                case_status=case.status.value,
+            )
+        return case, agreement
+
+    async def add_performance(
+        self, case_id: uuid.UUID, body: PerformanceIn, if_match: str | None
+    ) -> Case:
+        case, agreement = await self._agreement_for_change(case_id, if_match)
+        if body.performed_on < agreement.effective_on:
+            raise Unprocessable(
+                "Performance cannot precede the agreement taking effect.", field="body.performed_on"
+            )
+        now = self.clock.now()
+        record = AgreementPerformance(
+            case_id=case.id,
+            performed_on=body.performed_on,
+            status=body.status,
+            amount=body.amount,
+            note=body.note,
+            recorded_at=now,
+            recorded_by_name=self.principal.name,
+        )
+        self.session.add(record)
+        agreement.performance_status = body.status
+        case.version += 1
+        info = {
+            "status": body.status.value,
+            "performed_on": body.performed_on,
+            "amount": body.amount,
+        }
+        await self.record(case, E.performance_recorded, body=body.note, data=info, payload=info)
+        return case
+
+    async def judicial_confirmation(
+        self, case_id: uuid.UUID, body: JudicialConfirmationIn, if_match: str | None
+    ) -> Case:
+        case, agreement = await self._agreement_for_change(case_id, if_match)
+        if agreement.form is not AgreementForm.written:
+            raise Unprocessable(
+                "Only a written agreement can be judicially confirmed.", field="body"
+            )
+        if body.requested_on < agreement.effective_on:
+            raise Unprocessable(
+                "The application cannot precede the agreement taking effect.",
+                field="body.requested_on",
+            )
+        if body.requested_on > agreement.judicial_confirmation_until:
+            raise Unprocessable(
+                "The 30-day window for judicial confirmation closed on "
+                f"{agreement.judicial_confirmation_until.isoformat()} (People's Mediation "
+                "Law Art. 33).",
+                field="body.requested_on",
+            )
+        agreement.judicial_confirmation_requested_on = body.requested_on
+        agreement.judicial_confirmation_court = body.court
+        case.version += 1
+        info = {"requested_on": body.requested_on, "court": body.court}
+        await self.record(case, E.judicial_confirmation, data=info, payload=info)
+        return case
+
+    # --- comments -----------------------------------------------------------------------
+    async def comment(self, case_id: uuid.UUID, body: CommentIn) -> CaseEvent:
+        """Any reader in scope may comment; comments do not change the case's version, so
+        they never make someone else's If-Match stale."""
+        case = await self.get(case_id)
+        return await self.record(case, E.commented, body=body.body)
+
+
+def _names(parties: list[CaseParty]) -> str:
+    names = []
+    for p in parties:
+        names.append(p.name)
+        if p.guardian_name:
+            names.append(p.guardian_name)
+    return " ".join(names)

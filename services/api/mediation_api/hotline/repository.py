@@ -1,0 +1,298 @@
+"""Every query of the hotline. Calls and shifts are always filtered by the hotline scope
+(the subtrees where the caller holds a counselor or workstation-supervisor role)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import Select, and_, func, or_, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mediation.hotline.enums import CallSort, CallType, DutyRole, RiskLevel
+from mediation.hotline.models import HotlineCall, HotlineCallEvent, HotlineDutyShift
+from mediation.hotline.rules import ancestor_paths
+from mediation.org.enums import Role
+from mediation.org.models import Person, RoleAssignment, Unit
+
+HOTLINE_ROLES = (Role.counselor, Role.hotline_supervisor)
+
+
+def _paths_filter(column: object, paths: Sequence[str]) -> object:
+    if not paths:
+        return False
+    # Paths are digits and dots: no LIKE wildcard to escape. Uses the text_pattern_ops index.
+    return or_(*(column.like(p + "%") for p in paths))  # type: ignore[attr-defined]
+
+
+def _active_on(today: date) -> object:
+    return and_(
+        RoleAssignment.starts_on <= today,
+        or_(RoleAssignment.ends_on.is_(None), RoleAssignment.ends_on >= today),
+    )
+
+
+@dataclass(frozen=True)
+class CallFilters:
+    unit_id: uuid.UUID | None = None
+    counselor_id: uuid.UUID | None = None
+    started_from: datetime | None = None
+    started_before: datetime | None = None
+    call_type: CallType | None = None
+    risk_level: RiskLevel | None = None
+    imminent: bool | None = None
+    flagged: bool | None = None
+    follow_up_pending: bool | None = None
+    topic: str | None = None
+    caller_hash: str | None = None
+    minor: bool | None = None
+
+
+class HotlineRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    # --- who may see what ---------------------------------------------------------------
+    async def hotline_units(
+        self, person_id: uuid.UUID | None, today: date, roles: Sequence[Role] = HOTLINE_ROLES
+    ) -> list[Unit]:
+        """Units where the person holds a hotline role today (their workstations)."""
+        if person_id is None:
+            return []
+        stmt = (
+            select(Unit)
+            .join(RoleAssignment, RoleAssignment.unit_id == Unit.id)
+            .where(
+                RoleAssignment.person_id == person_id,
+                RoleAssignment.role.in_(roles),
+                _active_on(today),
+                Unit.active.is_(True),
+            )
+            .distinct()
+            .order_by(Unit.path)
+        )
+        return list((await self.session.scalars(stmt)).all())
+
+    async def unit(self, unit_id: uuid.UUID) -> Unit | None:
+        return await self.session.get(Unit, unit_id)
+
+    async def holds_role_over(
+        self, person_id: uuid.UUID, unit_path: str, roles: Sequence[Role], today: date
+    ) -> bool:
+        """The person holds one of `roles` today at the unit or above it."""
+        stmt = (
+            select(RoleAssignment.id)
+            .join(Unit, Unit.id == RoleAssignment.unit_id)
+            .where(
+                RoleAssignment.person_id == person_id,
+                RoleAssignment.role.in_(roles),
+                _active_on(today),
+                Unit.active.is_(True),
+                Unit.path.in_(ancestor_paths(unit_path)),
+            )
+            .limit(1)
+        )
+        return (await self.session.scalar(stmt)) is not None
+
+    async def role_holders_over(self, unit_path: str, role: Role, today: date) -> list[uuid.UUID]:
+        """People holding `role` today at the unit or above it (the workstation's supervisors)."""
+        stmt = (
+            select(RoleAssignment.person_id)
+            .join(Unit, Unit.id == RoleAssignment.unit_id)
+            .where(
+                RoleAssignment.role == role,
+                _active_on(today),
+                Unit.active.is_(True),
+                Unit.path.in_(ancestor_paths(unit_path)),
+            )
+            .distinct()
+        )
+        return sorted((await self.session.scalars(stmt)).all(), key=str)
+
+    async def names(self, person_ids: set[uuid.UUID | None]) -> dict[uuid.UUID, str]:
+        ids = [p for p in person_ids if p is not None]
+        if not ids:
+            return {}
+        rows = await self.session.execute(select(Person.id, Person.name).where(Person.id.in_(ids)))
+        return {pid: name for pid, name in rows.all()}
+
+    # --- calls ----------------------------------------------------------------------------
+    def _calls(self, paths: Sequence[str]) -> Select[tuple[HotlineCall]]:
+        return select(HotlineCall).where(_paths_filter(HotlineCall.unit_path, paths))
+
+    async def call(
+        self, paths: Sequence[str], call_id: uuid.UUID, *, for_update: bool = False
+    ) -> HotlineCall | None:
+        stmt = self._calls(paths).where(HotlineCall.id == call_id)
+        if for_update:
+            stmt = stmt.with_for_update()
+        return (await self.session.scalars(stmt)).one_or_none()
+
+    async def page(
+        self,
+        paths: Sequence[str],
+        f: CallFilters,
+        sort: CallSort,
+        after: tuple[datetime, uuid.UUID] | None,
+        limit: int,
+    ) -> list[HotlineCall]:
+        stmt = self._calls(paths)
+        if f.unit_id is not None:
+            stmt = stmt.where(HotlineCall.unit_id == f.unit_id)
+        if f.counselor_id is not None:
+            stmt = stmt.where(HotlineCall.counselor_id == f.counselor_id)
+        if f.started_from is not None:
+            stmt = stmt.where(HotlineCall.started_at >= f.started_from)
+        if f.started_before is not None:
+            stmt = stmt.where(HotlineCall.started_at < f.started_before)
+        if f.call_type is not None:
+            stmt = stmt.where(HotlineCall.call_type == f.call_type)
+        if f.risk_level is not None:
+            stmt = stmt.where(HotlineCall.risk_level == f.risk_level)
+        if f.imminent is not None:
+            stmt = stmt.where(HotlineCall.imminent_risk.is_(f.imminent))
+        if f.flagged is True:
+            stmt = stmt.where(
+                HotlineCall.flagged_at.is_not(None), HotlineCall.acknowledged_at.is_(None)
+            )
+        elif f.flagged is False:
+            stmt = stmt.where(
+                or_(HotlineCall.flagged_at.is_(None), HotlineCall.acknowledged_at.is_not(None))
+            )
+        if f.follow_up_pending is True:
+            stmt = stmt.where(
+                HotlineCall.follow_up_due.is_not(None), HotlineCall.follow_up_done_at.is_(None)
+            )
+        elif f.follow_up_pending is False:
+            stmt = stmt.where(
+                or_(HotlineCall.follow_up_due.is_(None), HotlineCall.follow_up_done_at.is_not(None))
+            )
+        if f.topic is not None:
+            stmt = stmt.where(HotlineCall.topics.any(f.topic))
+        if f.caller_hash is not None:
+            stmt = stmt.where(HotlineCall.caller_hash == f.caller_hash)
+        if f.minor is not None:
+            stmt = stmt.where(HotlineCall.caller_is_minor.is_(f.minor))
+        key = tuple_(HotlineCall.started_at, HotlineCall.id)
+        if sort is CallSort.newest:
+            if after is not None:
+                stmt = stmt.where(key < after)
+            stmt = stmt.order_by(HotlineCall.started_at.desc(), HotlineCall.id.desc())
+        else:
+            if after is not None:
+                stmt = stmt.where(key > after)
+            stmt = stmt.order_by(HotlineCall.started_at, HotlineCall.id)
+        return list((await self.session.scalars(stmt.limit(limit + 1))).all())
+
+    async def callers_seen_elsewhere(
+        self, paths: Sequence[str], calls: Sequence[HotlineCall]
+    ) -> set[uuid.UUID]:
+        """Ids among `calls` whose caller also made another call (in scope)."""
+        hashes = {c.caller_hash for c in calls if c.caller_hash}
+        if not hashes:
+            return set()
+        stmt = (
+            select(HotlineCall.caller_hash, func.count())
+            .where(_paths_filter(HotlineCall.unit_path, paths), HotlineCall.caller_hash.in_(hashes))
+            .group_by(HotlineCall.caller_hash)
+        )
+        counts = {h: n for h, n in (await self.session.execute(stmt)).all()}
+        return {c.id for c in calls if c.caller_hash and counts.get(c.caller_hash, 0) > 1}
+
+    async def caller_history(self, paths: Sequence[str], call: HotlineCall) -> tuple[int, int]:
+        """(earlier calls, all other calls) from the same number, in scope."""
+        if not call.caller_hash:
+            return 0, 0
+        base = (
+            _paths_filter(HotlineCall.unit_path, paths),
+            HotlineCall.caller_hash == call.caller_hash,
+            HotlineCall.id != call.id,
+        )
+        earlier = func.count().filter(
+            tuple_(HotlineCall.started_at, HotlineCall.id) < (call.started_at, call.id)
+        )
+        row = (await self.session.execute(select(earlier, func.count()).where(*base))).one()
+        return int(row[0]), int(row[1])
+
+    async def timeline(self, call_id: uuid.UUID) -> list[HotlineCallEvent]:
+        stmt = (
+            select(HotlineCallEvent)
+            .where(HotlineCallEvent.call_id == call_id)
+            .order_by(HotlineCallEvent.seq)
+        )
+        return list((await self.session.scalars(stmt)).all())
+
+    # --- duty roster ----------------------------------------------------------------------
+    def _shifts(self, paths: Sequence[str]) -> Select[tuple[HotlineDutyShift]]:
+        return select(HotlineDutyShift).where(_paths_filter(HotlineDutyShift.unit_path, paths))
+
+    async def shift(
+        self, paths: Sequence[str], shift_id: uuid.UUID, *, for_update: bool = False
+    ) -> HotlineDutyShift | None:
+        stmt = self._shifts(paths).where(HotlineDutyShift.id == shift_id)
+        if for_update:
+            stmt = stmt.with_for_update()
+        return (await self.session.scalars(stmt)).one_or_none()
+
+    async def shift_page(
+        self,
+        paths: Sequence[str],
+        *,
+        unit_id: uuid.UUID | None,
+        person_id: uuid.UUID | None,
+        duty_role: DutyRole | None,
+        ends_after: datetime | None,
+        starts_before: datetime | None,
+        after: tuple[datetime, uuid.UUID] | None,
+        limit: int,
+    ) -> list[HotlineDutyShift]:
+        stmt = self._shifts(paths)
+        if unit_id is not None:
+            stmt = stmt.where(HotlineDutyShift.unit_id == unit_id)
+        if person_id is not None:
+            stmt = stmt.where(HotlineDutyShift.person_id == person_id)
+        if duty_role is not None:
+            stmt = stmt.where(HotlineDutyShift.duty_role == duty_role)
+        if ends_after is not None:
+            stmt = stmt.where(HotlineDutyShift.ends_at > ends_after)
+        if starts_before is not None:
+            stmt = stmt.where(HotlineDutyShift.starts_at < starts_before)
+        if after is not None:
+            stmt = stmt.where(tuple_(HotlineDutyShift.starts_at, HotlineDutyShift.id) > after)
+        stmt = stmt.order_by(HotlineDutyShift.starts_at, HotlineDutyShift.id).limit(limit + 1)
+        return list((await self.session.scalars(stmt)).all())
+
+    async def shifts_covering(
+        self, unit_path: str, start: datetime, end: datetime, duty_role: DutyRole | None = None
+    ) -> list[HotlineDutyShift]:
+        """Shifts overlapping [start, end) held at the unit or at a unit above it (a roster
+        kept at a higher level covers the workstations below)."""
+        stmt = select(HotlineDutyShift).where(
+            HotlineDutyShift.unit_path.in_(ancestor_paths(unit_path)),
+            HotlineDutyShift.starts_at < end,
+            HotlineDutyShift.ends_at > start,
+        )
+        if duty_role is not None:
+            stmt = stmt.where(HotlineDutyShift.duty_role == duty_role)
+        stmt = stmt.order_by(HotlineDutyShift.starts_at, HotlineDutyShift.id)
+        return list((await self.session.scalars(stmt)).all())
+
+    async def overlapping_shift(
+        self, person_id: uuid.UUID, start: datetime, end: datetime, exclude: uuid.UUID | None = None
+    ) -> HotlineDutyShift | None:
+        stmt = select(HotlineDutyShift).where(
+            HotlineDutyShift.person_id == person_id,
+            HotlineDutyShift.starts_at < end,
+            HotlineDutyShift.ends_at > start,
+        )
+        if exclude is not None:
+            stmt = stmt.where(HotlineDutyShift.id != exclude)
+        return (await self.session.scalars(stmt.limit(1))).first()
+
+    def add(self, row: object) -> None:
+        self.session.add(row)
+
+    async def delete(self, row: object) -> None:
+        await self.session.delete(row)

@@ -1,0 +1,497 @@
+"""The psychological hotline (心理热线): call logs, their timeline, the high-risk flag, supervisor
+review, and the duty roster.
+
+Who sees what: only counselors and workstation supervisors (permission `hotline:read`), and
+only the calls of their own workstations. Nobody else can learn that a call exists: without
+`hotline:read`, list routes answer 403 (there is no list for you) and every route about one
+call or shift answers 404, exactly as for an id that does not exist; a call of another
+workstation is a 404 too. Every call shown, in a list or alone, is written to the access log."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Coroutine
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query, Response
+from pydantic import AwareDatetime
+
+from mediation.auth.policy import Permission
+from mediation.auth.principal import Principal
+from mediation.contracts.common import Page
+from mediation.contracts.etag import etag_of
+from mediation.errors import NotFound, Unprocessable
+from mediation.hotline.contracts import (
+    AcknowledgeIn,
+    CallCreate,
+    CallEventOut,
+    CallListItem,
+    CallOut,
+    CallUpdate,
+    CoverageOut,
+    DutyNowOut,
+    DutyShiftCreate,
+    DutyShiftOut,
+    DutyShiftUpdate,
+    OpenCaseIn,
+    OpenCaseOut,
+    ReviewIn,
+)
+from mediation.hotline.enums import CallSort, CallType, DutyRole, RiskLevel
+from mediation_api.deps import ClockDep, CurrentPrincipal, IfMatch, Session, State, require
+from mediation_api.hotline.repository import CallFilters
+from mediation_api.hotline.service import CALL_NOT_FOUND, SHIFT_NOT_FOUND, HotlineService
+from mediation_api.idempotency import Idempotency
+from mediation_api.pagination import DEFAULT, Cursor, Limit, build_page, cursor_values
+from mediation_api.problems import responses
+
+router = APIRouter(prefix="/hotline", tags=["hotline"])
+
+P = Permission
+
+
+def hidden_unless(
+    permission: Permission, detail: str
+) -> Callable[..., Coroutine[Any, Any, Principal]]:
+    """Like `require`, but answers 404: for routes about one record, a caller without the
+    permission must not tell "forbidden" from "does not exist"."""
+
+    async def dependency(principal: CurrentPrincipal) -> Principal:
+        if not principal.can(permission):
+            raise NotFound(detail)
+        return principal
+
+    dependency.permission = permission  # type: ignore[attr-defined]  # read by the access matrix
+    dependency.hidden = True  # type: ignore[attr-defined]
+    return dependency
+
+
+def _service(
+    session: Session, clock: ClockDep, state: State, principal: CurrentPrincipal
+) -> HotlineService:
+    return HotlineService(session, clock, state.settings, principal)
+
+
+Svc = Annotated[HotlineService, Depends(_service)]
+Reader = Annotated[Principal, Depends(require(P.hotline_read))]
+Writer = Annotated[Principal, Depends(require(P.hotline_write))]
+Rosterer = Annotated[Principal, Depends(require(P.hotline_review))]
+CallReader = Annotated[Principal, Depends(hidden_unless(P.hotline_read, CALL_NOT_FOUND))]
+CallWriter = Annotated[Principal, Depends(require(P.hotline_write))]
+CallReviewer = Annotated[Principal, Depends(require(P.hotline_review))]
+CaseCreator = Annotated[Principal, Depends(require(P.cases_create))]
+ShiftReader = Annotated[Principal, Depends(hidden_unless(P.hotline_read, SHIFT_NOT_FOUND))]
+CallId = Annotated[uuid.UUID, Path(description="The call's id.")]
+ShiftId = Annotated[uuid.UUID, Path(description="The shift's id.")]
+UnitQuery = Annotated[
+    uuid.UUID | None,
+    Query(description="The workstation (unit); defaults to yours when you have exactly one."),
+]
+
+HIDDEN = (
+    "Callers without `hotline:read` get 404, as for a call that does not exist or "
+    "belongs to another workstation."
+)
+
+
+# --- calls --------------------------------------------------------------------------------
+@router.get(
+    "/calls",
+    operation_id="hotline-calls-list",
+    summary="List call logs",
+    description="Calls of your workstations, newest first by default. Callback numbers are "
+    "masked; no record text or assessment details. Each call listed is written to the access "
+    "log. Without `hotline:read`: 403.",
+    responses=responses(401, 403, 404, 422),
+)
+async def list_calls(
+    principal: Reader,
+    service: Svc,
+    unit_id: Annotated[uuid.UUID | None, Query(description="Only this workstation.")] = None,
+    counselor_id: Annotated[uuid.UUID | None, Query(description="Taken by this person.")] = None,
+    started_from: Annotated[AwareDatetime | None, Query(description="Started at or after.")] = None,
+    started_before: Annotated[AwareDatetime | None, Query(description="Started before.")] = None,
+    call_type: Annotated[CallType | None, Query(description="Kind of call.")] = None,
+    risk_level: Annotated[RiskLevel | None, Query(description="Risk level.")] = None,
+    imminent: Annotated[bool | None, Query(description="Imminent risk.")] = None,
+    flagged: Annotated[
+        bool | None, Query(description="true: flagged and waiting for acknowledgement.")
+    ] = None,
+    follow_up_pending: Annotated[
+        bool | None, Query(description="true: a follow-up is due and not done.")
+    ] = None,
+    topic: Annotated[str | None, Query(max_length=60, description="Has this topic code.")] = None,
+    minor: Annotated[bool | None, Query(description="Caller is a minor.")] = None,
+    same_caller_as: Annotated[
+        uuid.UUID | None,
+        Query(
+            description="Calls from the same number as this call (recognised by keyed hash; "
+            "none when that call has no number or was de-identified); 404 if that call is not "
+            "visible to you."
+        ),
+    ] = None,
+    sort: Annotated[CallSort, Query(description="Order.")] = CallSort.newest,
+    limit: Limit = DEFAULT,
+    cursor: Cursor = None,
+) -> Page[CallListItem]:
+    after_values = cursor_values(cursor, "s", "i", "o")
+    after = None
+    if after_values:
+        if after_values["o"] != sort.value:
+            raise Unprocessable("The cursor belongs to another sort order.", field="query.cursor")
+        try:
+            after = (datetime.fromisoformat(after_values["s"]), uuid.UUID(after_values["i"]))
+        except (TypeError, ValueError) as exc:
+            raise Unprocessable(
+                "The cursor is not one this service issued.", field="query.cursor"
+            ) from exc
+    caller_hash = await service.same_caller_hash(same_caller_as) if same_caller_as else None
+    filters = CallFilters(
+        unit_id=unit_id,
+        counselor_id=counselor_id,
+        started_from=started_from,
+        started_before=started_before,
+        call_type=call_type,
+        risk_level=risk_level,
+        imminent=imminent,
+        flagged=flagged,
+        follow_up_pending=follow_up_pending,
+        topic=topic,
+        caller_hash=caller_hash,
+        minor=minor,
+    )
+    rows = await service.page(filters, sort, after, limit)
+    items, next_cursor = build_page(
+        rows, limit, lambda c: {"s": c.started_at.isoformat(), "i": str(c.id), "o": sort.value}
+    )
+    return Page[CallListItem](items=await service.list_items(items), next_cursor=next_cursor)
+
+
+@router.post(
+    "/calls",
+    operation_id="hotline-calls-create",
+    summary="Log a call",
+    description="Logs a call of your workstation. Rules (422 with field errors, nothing "
+    "written): the end is not before the start; a risk level or imminent risk needs an "
+    "assessment; the level is not below what the assessment implies; imminent risk is high "
+    "risk; a callback number needs consent; a minor needs a minor's age band. The incoming "
+    "number is only hashed (repeat callers); the callback number is stored encrypted. High or "
+    "imminent risk flags the call and notifies the supervisors on duty at once "
+    "(outbox event `hotline.high_risk`). The answer shows the callback number masked. "
+    "`Idempotency-Key`: a repeat with the same key and body returns the stored answer.",
+    status_code=201,
+    response_model=CallOut,
+    responses=responses(401, 403, 409, 422),
+)
+async def create_call(
+    body: CallCreate, principal: Writer, service: Svc, session: Session, idem: Idempotency
+) -> Response:
+    if (replay := await idem.replay()) is not None:
+        return replay
+    call = await service.create(body)
+    # The answer is kept with the Idempotency-Key (in plain text, 24 hours): the callback
+    # number stays masked in it; read the call to see the number.
+    out = await service.call_out(call, action="create", unmask=False)
+    return await idem.respond(
+        session,
+        out,
+        status_code=201,
+        headers={
+            "ETag": etag_of(call.id, call.version),
+            "Location": f"/api/v1/hotline/calls/{call.id}",
+        },
+    )
+
+
+@router.get(
+    "/calls/{call_id}",
+    operation_id="hotline-calls-get",
+    summary="Read a call log",
+    description="The whole call with its ETag; the callback number unmasked. The read is "
+    "written to the access log. " + HIDDEN,
+    responses=responses(401, 404, 422),
+)
+async def get_call(
+    call_id: CallId, principal: CallReader, service: Svc, response: Response
+) -> CallOut:
+    out = await service.read(call_id)
+    response.headers["ETag"] = etag_of(out.id, out.version)
+    return out
+
+
+@router.patch(
+    "/calls/{call_id}",
+    operation_id="hotline-calls-update",
+    summary="Change a call log",
+    description="Corrections and additions (follow-up done, assessment...). Only the counselor "
+    "who took the call or a supervisor (403 otherwise). Needs If-Match (428/412). Same rules "
+    "as logging (422). Raising the risk to high, or to imminent, flags the call again and "
+    "notifies the supervisors on duty. " + HIDDEN,
+    responses=responses(401, 403, 404, 409, 412, 422, 428),
+)
+async def update_call(
+    call_id: CallId,
+    body: CallUpdate,
+    _: CallReader,
+    principal: CallWriter,
+    service: Svc,
+    response: Response,
+    if_match: IfMatch = None,
+) -> CallOut:
+    call = await service.update(call_id, body, if_match)
+    response.headers["ETag"] = etag_of(call.id, call.version)
+    return await service.call_out(call, action="update")
+
+
+@router.post(
+    "/calls/{call_id}/acknowledge",
+    operation_id="hotline-calls-acknowledge",
+    summary="Acknowledge a flagged call",
+    description="A workstation supervisor takes charge of a high-risk call; the flag clears "
+    "and the timeline records who and when. 409 if the call is not flagged or already "
+    "acknowledged. Needs If-Match. Counselors: 403. " + HIDDEN,
+    responses=responses(401, 403, 404, 409, 412, 422, 428),
+)
+async def acknowledge_call(
+    call_id: CallId,
+    body: AcknowledgeIn,
+    _: CallReader,
+    principal: CallReviewer,
+    service: Svc,
+    response: Response,
+    if_match: IfMatch = None,
+) -> CallOut:
+    call = await service.acknowledge(call_id, body, if_match)
+    response.headers["ETag"] = etag_of(call.id, call.version)
+    return await service.call_out(call, action="acknowledge")
+
+
+@router.post(
+    "/calls/{call_id}/review",
+    operation_id="hotline-calls-review",
+    summary="Review a call",
+    description="A workstation supervisor's review (a later review replaces the earlier one; "
+    "the timeline keeps both). Not of a call you took yourself (403). Needs If-Match. "
+    "Counselors: 403. " + HIDDEN,
+    responses=responses(401, 403, 404, 412, 422, 428),
+)
+async def review_call(
+    call_id: CallId,
+    body: ReviewIn,
+    _: CallReader,
+    principal: CallReviewer,
+    service: Svc,
+    response: Response,
+    if_match: IfMatch = None,
+) -> CallOut:
+    call = await service.review(call_id, body, if_match)
+    response.headers["ETag"] = etag_of(call.id, call.version)
+    return await service.call_out(call, action="review")
+
+
+@router.post(
+    "/calls/{call_id}/open-case",
+    operation_id="hotline-calls-open-case",
+    summary="Open a dispute case from a call",
+    description="Registers a dispute case with source `hotline` (same rules as `cases-create`: "
+    "category, place in your jurisdiction, at least one applicant) and links call and case "
+    "both ways. Nothing is copied from the call: the facts and parties are what you send, "
+    "without the caller's mental health. One case per call (409). Needs If-Match (the call's "
+    "ETag) and `cases:create`. Supports `Idempotency-Key`. " + HIDDEN,
+    status_code=201,
+    response_model=OpenCaseOut,
+    responses=responses(401, 403, 404, 409, 412, 422, 428),
+)
+async def open_case(
+    call_id: CallId,
+    body: OpenCaseIn,
+    _: CallReader,
+    __: CallWriter,
+    principal: CaseCreator,
+    service: Svc,
+    session: Session,
+    idem: Idempotency,
+    if_match: IfMatch = None,
+) -> Response:
+    if (replay := await idem.replay()) is not None:
+        return replay
+    call, case = await service.open_case(call_id, body, if_match)
+    out = OpenCaseOut(
+        case_id=case.id,
+        case_number=case.number,
+        call=await service.call_out(call, action="open_case", unmask=False),
+    )
+    return await idem.respond(
+        session,
+        out,
+        status_code=201,
+        headers={"ETag": etag_of(call.id, call.version), "Location": f"/api/v1/cases/{case.id}"},
+    )
+
+
+@router.get(
+    "/calls/{call_id}/timeline",
+    operation_id="hotline-calls-timeline",
+    summary="A call's timeline",
+    description="Who did what and when (logged, changed, flagged, acknowledged, reviewed, "
+    "follow-up done, case opened, de-identified), oldest first. Written to the access log. "
+    + HIDDEN,
+    responses=responses(401, 404, 422),
+)
+async def call_timeline(call_id: CallId, principal: CallReader, service: Svc) -> list[CallEventOut]:
+    return await service.timeline(call_id)
+
+
+# --- duty roster --------------------------------------------------------------------------
+@router.get(
+    "/duty-shifts",
+    operation_id="hotline-duty-list",
+    summary="List the duty roster",
+    description="Shifts of your workstations in start order. Without `hotline:read`: 403.",
+    responses=responses(401, 403, 422),
+)
+async def list_shifts(
+    principal: Reader,
+    service: Svc,
+    unit_id: Annotated[uuid.UUID | None, Query(description="Only this workstation.")] = None,
+    person_id: Annotated[uuid.UUID | None, Query(description="Only this person.")] = None,
+    duty_role: Annotated[DutyRole | None, Query(description="Supervisor or counselor.")] = None,
+    ends_after: Annotated[
+        AwareDatetime | None, Query(alias="from", description="Shifts ending after this instant.")
+    ] = None,
+    starts_before: Annotated[
+        AwareDatetime | None, Query(alias="to", description="Shifts starting before this instant.")
+    ] = None,
+    limit: Limit = DEFAULT,
+    cursor: Cursor = None,
+) -> Page[DutyShiftOut]:
+    values = cursor_values(cursor, "s", "i")
+    after = None
+    if values:
+        try:
+            after = (datetime.fromisoformat(values["s"]), uuid.UUID(values["i"]))
+        except (TypeError, ValueError) as exc:
+            raise Unprocessable(
+                "The cursor is not one this service issued.", field="query.cursor"
+            ) from exc
+    rows = await service.shift_page(
+        unit_id=unit_id,
+        person_id=person_id,
+        duty_role=duty_role,
+        ends_after=ends_after,
+        starts_before=starts_before,
+        after=after,
+        limit=limit,
+    )
+    items, nxt = build_page(rows, limit, lambda s: {"s": s.starts_at.isoformat(), "i": str(s.id)})
+    return Page[DutyShiftOut](items=await service.shifts_out(items), next_cursor=nxt)
+
+
+@router.post(
+    "/duty-shifts",
+    operation_id="hotline-duty-create",
+    summary="Add a shift",
+    description="Workstation supervisors keep the roster. The person must hold the role at "
+    "the workstation (supervisor duty: the supervisor role) on the start date, and have no "
+    "overlapping shift (409).",
+    status_code=201,
+    responses=responses(401, 403, 409, 422),
+)
+async def create_shift(
+    body: DutyShiftCreate, principal: Rosterer, service: Svc, response: Response
+) -> DutyShiftOut:
+    shift = await service.create_shift(body)
+    response.headers["ETag"] = etag_of(shift.id, shift.version)
+    response.headers["Location"] = f"/api/v1/hotline/duty-shifts/{shift.id}"
+    return (await service.shifts_out([shift]))[0]
+
+
+@router.get(
+    "/duty-shifts/{shift_id}",
+    operation_id="hotline-duty-get",
+    summary="Read a shift",
+    description="One shift with its ETag. Without `hotline:read`: 404.",
+    responses=responses(401, 404, 422),
+)
+async def get_shift(
+    shift_id: ShiftId, principal: ShiftReader, service: Svc, response: Response
+) -> DutyShiftOut:
+    shift = await service.get_shift(shift_id)
+    response.headers["ETag"] = etag_of(shift.id, shift.version)
+    return (await service.shifts_out([shift]))[0]
+
+
+@router.patch(
+    "/duty-shifts/{shift_id}",
+    operation_id="hotline-duty-update",
+    summary="Change a shift",
+    description="Supervisors only (403). Needs If-Match. Same rules as adding. Without "
+    "`hotline:read`: 404.",
+    responses=responses(401, 403, 404, 409, 412, 422, 428),
+)
+async def update_shift(
+    shift_id: ShiftId,
+    body: DutyShiftUpdate,
+    _: ShiftReader,
+    principal: Rosterer,
+    service: Svc,
+    response: Response,
+    if_match: IfMatch = None,
+) -> DutyShiftOut:
+    shift = await service.update_shift(shift_id, body, if_match)
+    response.headers["ETag"] = etag_of(shift.id, shift.version)
+    return (await service.shifts_out([shift]))[0]
+
+
+@router.delete(
+    "/duty-shifts/{shift_id}",
+    operation_id="hotline-duty-delete",
+    summary="Remove a shift",
+    description="Supervisors only (403). Needs If-Match. Without `hotline:read`: 404.",
+    status_code=204,
+    responses=responses(401, 403, 404, 412, 422, 428),
+)
+async def delete_shift(
+    shift_id: ShiftId, _: ShiftReader, principal: Rosterer, service: Svc, if_match: IfMatch = None
+) -> Response:
+    await service.delete_shift(shift_id, if_match)
+    return Response(status_code=204)
+
+
+@router.get(
+    "/duty/now",
+    operation_id="hotline-duty-now",
+    summary="Who is on duty now",
+    description="Supervisors and counselors on duty at this instant at a workstation (shifts "
+    "kept at the workstation or above it). `coverage_gap` is true when no supervisor is on "
+    "duty. Without `hotline:read`: 403.",
+    responses=responses(401, 403, 404, 422),
+)
+async def duty_now(principal: Reader, service: Svc, unit_id: UnitQuery = None) -> DutyNowOut:
+    return await service.on_duty(unit_id)
+
+
+@router.get(
+    "/duty/coverage",
+    operation_id="hotline-duty-coverage",
+    summary="24-hour coverage gaps",
+    description="The spans of a window (default: the next 7 days; at most 31) when nobody is "
+    "on the given duty (default: supervisor). A 24-hour hotline needs none. Without "
+    "`hotline:read`: 403.",
+    responses=responses(401, 403, 404, 422),
+)
+async def duty_coverage(
+    principal: Reader,
+    service: Svc,
+    unit_id: UnitQuery = None,
+    start: Annotated[
+        AwareDatetime | None, Query(alias="from", description="Window start; default now.")
+    ] = None,
+    end: Annotated[
+        AwareDatetime | None,
+        Query(alias="to", description="Window end; default 7 days after the start."),
+    ] = None,
+    duty_role: Annotated[DutyRole, Query(description="Which duty to check.")] = DutyRole.supervisor,
+) -> CoverageOut:
+    return await service.coverage(unit_id, start, end, duty_role)

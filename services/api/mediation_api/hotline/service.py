@@ -1,0 +1,856 @@
+"""The hotline's use cases: logging and changing calls, the high-risk flag and its
+acknowledgement, supervisor review, the duty roster. Runs in the request's transaction (never
+commits). Every call returned to a reader is written to the access log."""
+
+from __future__ import annotations
+
+import logging
+import math
+import uuid
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mediation.auth.access_log import record_access
+from mediation.auth.policy import Permission
+from mediation.auth.principal import Principal
+from mediation.cases.enums import CaseEventType
+from mediation.cases.models import Case
+from mediation.clock import CENTER_TZ, Clock
+from mediation.contracts.etag import check_if_match
+from mediation.errors import Conflict, Forbidden, InvalidTransition, NotFound, Unprocessable
+from mediation.hotline.contracts import (
+    AcknowledgeIn,
+    CallCreate,
+    CallerOut,
+    CallEventOut,
+    CallListItem,
+    CallOut,
+    CallUpdate,
+    CoverageGapOut,
+    CoverageOut,
+    DutyNowOut,
+    DutyShiftCreate,
+    DutyShiftOut,
+    DutyShiftUpdate,
+    FlagOut,
+    HighRiskPayload,
+    OnDutyOut,
+    OpenCaseIn,
+    ReviewIn,
+    ReviewOut,
+    RiskAssessment,
+)
+from mediation.hotline.crypto import DecryptionError, FieldCipher, Sealed
+from mediation.hotline.enums import CallEventKind, CallSort, DutyRole
+from mediation.hotline.models import HotlineCall, HotlineCallEvent, HotlineDutyShift
+from mediation.hotline.rules import (
+    Assessment,
+    CallFacts,
+    check_call,
+    coverage_gaps,
+    is_flagged_risk,
+    minimum_level,
+)
+from mediation.ids import uuid7
+from mediation.logs import request_id_var
+from mediation.org.enums import Role
+from mediation.org.models import Unit
+from mediation.outbox.events import emit
+from mediation.privacy import keyed_hash, mask_phone
+from mediation.reference.data import ReferenceKind
+from mediation.settings import Settings
+from mediation_api.cases.service import CaseService
+from mediation_api.hotline.repository import CallFilters, HotlineRepository
+from mediation_api.reference.repository import ReferenceRepository
+
+log = logging.getLogger("mediation.hotline")
+
+# One answer for "no such call" and "not yours to see": nobody learns a call exists.
+CALL_NOT_FOUND = "No hotline call with this id."
+SHIFT_NOT_FOUND = "No duty shift with this id."
+UNIT_NOT_FOUND = "No hotline workstation with this id in your scope."
+RECORD_TYPE = "hotline_call"
+HIGH_RISK_EVENT = "hotline.high_risk"
+# The case's side of the link: where it came from, nothing of what was said.
+CASE_LINK_NOTE = "由心理热线来电转立；来电记录仅心理工作站可查阅。"
+MAX_SHIFT = timedelta(days=7)
+MAX_COVERAGE_WINDOW = timedelta(days=31)
+
+
+def _minimal(paths: list[str]) -> list[str]:
+    out: list[str] = []
+    for p in sorted(set(paths), key=len):
+        if not any(p.startswith(q) for q in out):
+            out.append(p)
+    return out
+
+
+def _assessment(ra: RiskAssessment | None) -> Assessment | None:
+    if ra is None:
+        return None
+    return Assessment(
+        suicidal_desire=ra.suicidal_desire,
+        desire_factors=tuple(f.value for f in ra.desire_factors),
+        suicidal_capability=ra.suicidal_capability,
+        capability_factors=tuple(f.value for f in ra.capability_factors),
+        suicidal_intent=ra.suicidal_intent,
+        intent_factors=tuple(f.value for f in ra.intent_factors),
+    )
+
+
+def _stored_assessment(call: HotlineCall) -> RiskAssessment | None:
+    return RiskAssessment.model_validate(call.risk_assessment) if call.risk_assessment else None
+
+
+class HotlineService:
+    def __init__(
+        self, session: AsyncSession, clock: Clock, settings: Settings, principal: Principal
+    ) -> None:
+        self.session = session
+        self.clock = clock
+        self.principal = principal
+        self.settings = settings
+        self.repo = HotlineRepository(session)
+        self.cipher = FieldCipher.from_setting(settings.encryption_keys.get_secret_value())
+        self.hash_key = settings.pii_hash_key.get_secret_value()
+        self._units: list[Unit] | None = None
+
+    # --- scope ----------------------------------------------------------------------------
+    @property
+    def today(self) -> date:
+        return self.clock.now().astimezone(CENTER_TZ).date()
+
+    async def units(self) -> list[Unit]:
+        """The caller's workstations. Hotline scope comes from the hotline roles alone, not
+        from every role the person holds (a counselor who is also a street mediator sees
+        only the calls of the workstation)."""
+        if self._units is None:
+            self._units = await self.repo.hotline_units(self.principal.person_id, self.today)
+        return self._units
+
+    async def paths(self) -> list[str]:
+        if not self.principal.can(Permission.hotline_read):
+            return []
+        return _minimal([u.path for u in await self.units()])
+
+    async def _workstation(self, unit_id: uuid.UUID | None, field: str | None) -> Unit:
+        """The unit a record goes to: the given one if in scope, else the caller's only
+        workstation. `field` set: a body reference (422); unset: a query (404)."""
+        paths = await self.paths()
+        if unit_id is None:
+            units = await self.units()
+            if len(units) == 1:
+                return units[0]
+            message = "You work at several workstations: say which (unit_id)."
+            raise Unprocessable(message, field=field or "query.unit_id")
+        unit = await self.repo.unit(unit_id)
+        if unit is None or not unit.active or not any(unit.path.startswith(p) for p in paths):
+            if field:
+                raise Unprocessable("Not a workstation you work at.", field=field)
+            raise NotFound(UNIT_NOT_FOUND)
+        return unit
+
+    # --- reading calls --------------------------------------------------------------------
+    async def get_call(self, call_id: uuid.UUID, *, for_update: bool = False) -> HotlineCall:
+        call = await self.repo.call(await self.paths(), call_id, for_update=for_update)
+        if call is None:
+            raise NotFound(CALL_NOT_FOUND)
+        return call
+
+    async def read(self, call_id: uuid.UUID) -> CallOut:
+        call = await self.get_call(call_id)
+        return await self.call_out(call, action="read")
+
+    async def page(
+        self,
+        filters: CallFilters,
+        sort: CallSort,
+        after: tuple[datetime, uuid.UUID] | None,
+        limit: int,
+    ) -> list[HotlineCall]:
+        return await self.repo.page(await self.paths(), filters, sort, after, limit)
+
+    async def same_caller_hash(self, call_id: uuid.UUID) -> str:
+        """For `?same_caller_as=`: the hash of a visible call ("" if it has none)."""
+        call = await self.get_call(call_id)
+        return call.caller_hash or ""
+
+    async def list_items(self, calls: list[HotlineCall]) -> list[CallListItem]:
+        paths = await self.paths()
+        repeat = await self.repo.callers_seen_elsewhere(paths, calls)
+        names = await self.repo.names({c.counselor_id for c in calls})
+        items = []
+        for c in calls:
+            # The list is a read of each call shown: one access-log entry per call.
+            self._log("list", c.id)
+            items.append(
+                CallListItem(
+                    id=c.id,
+                    unit_id=c.unit_id,
+                    counselor_id=c.counselor_id,
+                    counselor_name=names.get(c.counselor_id),
+                    started_at=c.started_at,
+                    ended_at=c.ended_at,
+                    duration_seconds=c.duration_seconds,
+                    channel=c.channel,
+                    call_type=c.call_type,
+                    caller_anonymous=c.caller_anonymous,
+                    caller_age_band=c.caller_age_band,
+                    caller_is_minor=c.caller_is_minor,
+                    callback_number_masked=mask_phone(self._callback_number(c)),
+                    repeat_caller=c.id in repeat,
+                    topics=list(c.topics),
+                    risk_level=c.risk_level,
+                    imminent_risk=c.imminent_risk,
+                    flagged=c.flagged,
+                    follow_up_due=c.follow_up_due,
+                    follow_up_done_at=c.follow_up_done_at,
+                    reviewed=c.reviewed_at is not None,
+                    case_id=c.case_id,
+                )
+            )
+        return items
+
+    async def call_out(self, call: HotlineCall, *, action: str, unmask: bool = True) -> CallOut:
+        """The full call, the callback number unmasked unless `unmask` is false; the read is
+        logged."""
+        earlier, others = await self.repo.caller_history(await self.paths(), call)
+        names = await self.repo.names({call.counselor_id, call.acknowledged_by, call.reviewed_by})
+        number = self._callback_number(call)
+        self._log(action, call.id, callback_number_unmasked=unmask and number is not None)
+        ra = _stored_assessment(call)
+        review = None
+        if call.reviewed_at is not None and call.reviewed_by is not None and call.review_outcome:
+            review = ReviewOut(
+                reviewed_at=call.reviewed_at,
+                reviewed_by=call.reviewed_by,
+                reviewed_by_name=names.get(call.reviewed_by),
+                outcome=call.review_outcome,
+                comment=call.review_comment,
+            )
+        return CallOut(
+            id=call.id,
+            unit_id=call.unit_id,
+            counselor_id=call.counselor_id,
+            counselor_name=names.get(call.counselor_id),
+            started_at=call.started_at,
+            ended_at=call.ended_at,
+            duration_seconds=call.duration_seconds,
+            channel=call.channel,
+            call_type=call.call_type,
+            caller=CallerOut(
+                anonymous=call.caller_anonymous,
+                alias=call.caller_alias,
+                age_band=call.caller_age_band,
+                gender=call.caller_gender,
+                is_minor=call.caller_is_minor,
+                callback_consent=call.callback_consent,
+                callback_number=number if unmask else None,
+                callback_number_masked=mask_phone(number),
+                repeat_caller=others > 0,
+                previous_calls=earlier,
+            ),
+            topics=list(call.topics),
+            risk_level=call.risk_level,
+            imminent_risk=call.imminent_risk,
+            risk_assessment=ra,
+            minimum_risk_level=minimum_level(_assessment(ra)) if ra else None,  # type: ignore[arg-type]
+            actions=list(call.actions),  # type: ignore[arg-type]
+            referral_to=call.referral_to,
+            summary=call.summary,
+            follow_up_due=call.follow_up_due,
+            follow_up_done_at=call.follow_up_done_at,
+            follow_up_note=call.follow_up_note,
+            flag=FlagOut(
+                flagged=call.flagged,
+                flagged_at=call.flagged_at,
+                acknowledged_at=call.acknowledged_at,
+                acknowledged_by=call.acknowledged_by,
+                acknowledged_by_name=names.get(call.acknowledged_by)
+                if call.acknowledged_by
+                else None,
+                note=call.acknowledge_note,
+            ),
+            review=review,
+            case_id=call.case_id,
+            deidentified_at=call.deidentified_at,
+            version=call.version,
+            created_at=call.created_at,
+            updated_at=call.updated_at,
+        )
+
+    async def timeline(self, call_id: uuid.UUID) -> list[CallEventOut]:
+        call = await self.get_call(call_id)
+        self._log("timeline", call.id)
+        return [CallEventOut.model_validate(e) for e in await self.repo.timeline(call.id)]
+
+    # --- changing calls -------------------------------------------------------------------
+    async def create(self, body: CallCreate) -> HotlineCall:
+        unit = await self._workstation(body.unit_id, "body.unit_id")
+        counselor_id = await self._counselor(body.counselor_id, unit)
+        c = body.caller
+        facts = CallFacts(
+            started_at=body.started_at,
+            ended_at=body.ended_at,
+            caller_anonymous=c.anonymous,
+            caller_alias=c.alias,
+            age_band=c.age_band,
+            is_minor=c.is_minor,
+            callback_consent=c.callback_consent,
+            has_callback_number=c.callback_number is not None,
+            risk_level=body.risk_level,
+            imminent_risk=body.imminent_risk,
+            assessment=_assessment(body.risk_assessment),
+            follow_up_due=body.follow_up_due,
+        )
+        errors = check_call(facts, self.clock.now()) + await self._topic_errors(body.topics)
+        if errors:
+            raise Unprocessable("The call log is not consistent; see errors.", errors=errors)
+        call = HotlineCall(
+            id=uuid7(),
+            unit_id=unit.id,
+            unit_path=unit.path,
+            counselor_id=counselor_id,
+            created_by=self.principal.id,
+            started_at=body.started_at,
+            ended_at=body.ended_at,
+            channel=body.channel,
+            call_type=body.call_type,
+            caller_anonymous=c.anonymous,
+            caller_alias=c.alias,
+            caller_age_band=c.age_band,
+            caller_gender=c.gender,
+            caller_is_minor=c.is_minor,
+            callback_consent=c.callback_consent,
+            topics=list(dict.fromkeys(body.topics)),
+            risk_level=body.risk_level,
+            imminent_risk=body.imminent_risk,
+            risk_assessment=body.risk_assessment.model_dump(mode="json")
+            if body.risk_assessment
+            else None,
+            actions=[a.value for a in dict.fromkeys(body.actions)],
+            referral_to=body.referral_to,
+            summary=body.summary,
+            follow_up_due=body.follow_up_due,
+            version=1,
+        )
+        call.duration_seconds = self._duration(call)
+        call.caller_hash = self._hash(c.number or c.callback_number)
+        self._seal(call, c.callback_number)
+        self.repo.add(call)
+        await self.session.flush()
+        self._event(call, CallEventKind.created)
+        if is_flagged_risk(call.risk_level, call.imminent_risk):
+            await self._flag(call)
+        return call
+
+    async def update(
+        self, call_id: uuid.UUID, body: CallUpdate, if_match: str | None
+    ) -> HotlineCall:
+        call = await self.get_call(call_id, for_update=True)
+        check_if_match(if_match, call.id, call.version)
+        if call.counselor_id != self.principal.person_id and not self.principal.can(
+            Permission.hotline_review
+        ):
+            raise Forbidden("Only the counselor who took the call or a supervisor may change it.")
+        if call.deidentified_at is not None:
+            raise InvalidTransition(
+                "The call was de-identified after the retention period; it can no longer change."
+            )
+        changes = body.model_dump(exclude_unset=True)
+        caller = changes.pop("caller", None) or {}
+        not_null = ("started_at", "channel", "call_type", "topics", "imminent_risk", "actions")
+        errors = [
+            {"field": f"body.{k}", "message": "Cannot be null."}
+            for k in not_null
+            if k in changes and changes[k] is None
+        ]
+        errors += [
+            {"field": f"body.caller.{k}", "message": "Cannot be null."}
+            for k in ("anonymous", "callback_consent")
+            if k in caller and caller[k] is None
+        ]
+        if errors:
+            raise Unprocessable("Some fields cannot be null; see errors.", errors=errors)
+
+        def new(field: str, current: Any) -> Any:
+            return changes[field] if field in changes else current
+
+        def new_caller(field: str, current: Any) -> Any:
+            return caller[field] if field in caller else current
+
+        ra = body.risk_assessment if "risk_assessment" in changes else _stored_assessment(call)
+        consent = new_caller("callback_consent", call.callback_consent)
+        # Withdrawing consent deletes the number; so does an explicit null.
+        if "callback_number" in caller:
+            number = caller["callback_number"]
+        elif consent:
+            number = self._callback_number(call)
+        else:
+            number = None
+        facts = CallFacts(
+            started_at=new("started_at", call.started_at),
+            ended_at=new("ended_at", call.ended_at),
+            caller_anonymous=new_caller("anonymous", call.caller_anonymous),
+            caller_alias=new_caller("alias", call.caller_alias),
+            age_band=new_caller("age_band", call.caller_age_band),
+            is_minor=new_caller("is_minor", call.caller_is_minor),
+            callback_consent=consent,
+            has_callback_number=number is not None,
+            risk_level=new("risk_level", call.risk_level),
+            imminent_risk=new("imminent_risk", call.imminent_risk),
+            assessment=_assessment(ra),
+            follow_up_due=new("follow_up_due", call.follow_up_due),
+        )
+        errors = check_call(facts, self.clock.now())
+        done_at = changes.get("follow_up_done_at")
+        if done_at is not None and done_at < facts.started_at:
+            errors.append(
+                {
+                    "field": "body.follow_up_done_at",
+                    "message": "A follow-up cannot be done before the call.",
+                }
+            )
+        if "topics" in changes:
+            errors += await self._topic_errors(changes["topics"])
+        if errors:
+            raise Unprocessable("The call log is not consistent; see errors.", errors=errors)
+
+        was_flagged_risk = is_flagged_risk(call.risk_level, call.imminent_risk)
+        was_imminent = call.imminent_risk
+        follow_up_was_done = call.follow_up_done_at is not None
+        for field in (
+            "started_at",
+            "ended_at",
+            "channel",
+            "call_type",
+            "risk_level",
+            "imminent_risk",
+            "referral_to",
+            "summary",
+            "follow_up_due",
+            "follow_up_done_at",
+            "follow_up_note",
+        ):
+            if field in changes:
+                setattr(call, field, changes[field])
+        if "topics" in changes:
+            call.topics = list(dict.fromkeys(changes["topics"]))
+        if "actions" in changes:
+            call.actions = [str(a) for a in dict.fromkeys(changes["actions"])]
+        if "risk_assessment" in changes:
+            call.risk_assessment = ra.model_dump(mode="json") if ra else None
+        for field in ("anonymous", "alias", "age_band", "gender", "is_minor"):
+            if field in caller:
+                setattr(call, f"caller_{field}", caller[field])
+        call.callback_consent = consent
+        if "number" in caller:  # an explicit null forgets the caller's hash
+            call.caller_hash = self._hash(caller["number"])
+        elif "callback_number" in caller and caller["callback_number"] and not call.caller_hash:
+            call.caller_hash = self._hash(caller["callback_number"])
+        self._seal(call, number)
+        call.duration_seconds = self._duration(call)
+        call.version += 1
+        changed = sorted(set(changes) | {f"caller.{k}" for k in caller})
+        self._event(call, CallEventKind.updated, fields=changed)
+        if call.follow_up_done_at is not None and not follow_up_was_done:
+            self._event(call, CallEventKind.follow_up_done)
+        now_flagged_risk = is_flagged_risk(call.risk_level, call.imminent_risk)
+        # Raised to high risk, or newly imminent: the supervisor on duty hears again.
+        if now_flagged_risk and (not was_flagged_risk or (call.imminent_risk and not was_imminent)):
+            await self._flag(call)
+        await self.session.flush()
+        return call
+
+    async def acknowledge(
+        self, call_id: uuid.UUID, body: AcknowledgeIn, if_match: str | None
+    ) -> HotlineCall:
+        call = await self.get_call(call_id, for_update=True)
+        check_if_match(if_match, call.id, call.version)
+        if call.flagged_at is None:
+            raise InvalidTransition("The call is not flagged; there is nothing to acknowledge.")
+        if call.acknowledged_at is not None:
+            raise InvalidTransition(
+                "The flag was already acknowledged.",
+                acknowledged_at=call.acknowledged_at.isoformat(),
+            )
+        call.acknowledged_at = self.clock.now()
+        call.acknowledged_by = self.principal.person_id
+        call.acknowledge_note = body.note
+        call.version += 1
+        self._event(
+            call,
+            CallEventKind.acknowledged,
+            flagged_at=call.flagged_at.isoformat(),
+            minutes_to_acknowledge=math.ceil(
+                (call.acknowledged_at - call.flagged_at).total_seconds() / 60
+            ),
+        )
+        await self.session.flush()
+        return call
+
+    async def review(self, call_id: uuid.UUID, body: ReviewIn, if_match: str | None) -> HotlineCall:
+        call = await self.get_call(call_id, for_update=True)
+        check_if_match(if_match, call.id, call.version)
+        if call.counselor_id == self.principal.person_id:
+            raise Forbidden("A supervisor cannot review a call they took themselves.")
+        call.reviewed_at = self.clock.now()
+        call.reviewed_by = self.principal.person_id
+        call.review_outcome = body.outcome
+        call.review_comment = body.comment
+        call.version += 1
+        self._event(call, CallEventKind.reviewed, outcome=body.outcome.value)
+        await self.session.flush()
+        return call
+
+    async def open_case(
+        self, call_id: uuid.UUID, body: OpenCaseIn, if_match: str | None
+    ) -> tuple[HotlineCall, Case]:
+        """Registers a dispute case (source hotline) through the cases service and links the
+        two both ways: the call keeps `case_id`, the case's timeline names the call. Only what
+        the counselor writes for the case goes into it; nothing is copied from the call."""
+        call = await self.get_call(call_id, for_update=True)
+        check_if_match(if_match, call.id, call.version)
+        if call.case_id is not None:
+            raise Conflict("A case was already opened from this call.", case_id=str(call.case_id))
+        if call.deidentified_at is not None:
+            raise InvalidTransition("The call was de-identified after the retention period.")
+        cases = CaseService(self.session, self.clock, self.settings, self.principal)
+        case, _ = await cases.create(body)
+        await cases.record(
+            case,
+            CaseEventType.commented,
+            body=CASE_LINK_NOTE,
+            data={"hotline_call_id": str(call.id)},
+            emit_event=False,
+        )
+        call.case_id = case.id
+        call.version += 1
+        self._event(call, CallEventKind.case_opened, case_id=str(case.id), case_number=case.number)
+        await self.session.flush()
+        return call, case
+
+    # --- duty roster ----------------------------------------------------------------------
+    async def get_shift(self, shift_id: uuid.UUID, *, for_update: bool = False) -> HotlineDutyShift:
+        shift = await self.repo.shift(await self.paths(), shift_id, for_update=for_update)
+        if shift is None:
+            raise NotFound(SHIFT_NOT_FOUND)
+        return shift
+
+    async def shifts_out(self, shifts: list[HotlineDutyShift]) -> list[DutyShiftOut]:
+        names = await self.repo.names({s.person_id for s in shifts})
+        return [
+            DutyShiftOut(
+                id=s.id,
+                unit_id=s.unit_id,
+                person_id=s.person_id,
+                person_name=names.get(s.person_id),
+                duty_role=s.duty_role,
+                starts_at=s.starts_at,
+                ends_at=s.ends_at,
+                note=s.note,
+                version=s.version,
+                created_at=s.created_at,
+                updated_at=s.updated_at,
+            )
+            for s in shifts
+        ]
+
+    async def shift_page(self, **kwargs: Any) -> list[HotlineDutyShift]:
+        return await self.repo.shift_page(await self.paths(), **kwargs)
+
+    async def create_shift(self, body: DutyShiftCreate) -> HotlineDutyShift:
+        unit = await self._workstation(body.unit_id, "body.unit_id")
+        await self._check_shift(
+            unit, body.person_id, body.duty_role, body.starts_at, body.ends_at, exclude=None
+        )
+        shift = HotlineDutyShift(
+            unit_id=unit.id,
+            unit_path=unit.path,
+            person_id=body.person_id,
+            duty_role=body.duty_role,
+            starts_at=body.starts_at,
+            ends_at=body.ends_at,
+            note=body.note,
+            created_by=self.principal.id,
+            version=1,
+        )
+        self.repo.add(shift)
+        await self.session.flush()
+        return shift
+
+    async def update_shift(
+        self, shift_id: uuid.UUID, body: DutyShiftUpdate, if_match: str | None
+    ) -> HotlineDutyShift:
+        shift = await self.get_shift(shift_id, for_update=True)
+        check_if_match(if_match, shift.id, shift.version)
+        changes = body.model_dump(exclude_unset=True)
+        nulls = [
+            {"field": f"body.{k}", "message": "Cannot be null."}
+            for k in ("person_id", "duty_role", "starts_at", "ends_at")
+            if k in changes and changes[k] is None
+        ]
+        if nulls:
+            raise Unprocessable("Some fields cannot be null; see errors.", errors=nulls)
+        unit = await self.repo.unit(shift.unit_id)
+        assert unit is not None
+        merged = {
+            k: changes.get(k, getattr(shift, k))
+            for k in ("person_id", "duty_role", "starts_at", "ends_at")
+        }
+        await self._check_shift(
+            unit,
+            merged["person_id"],
+            merged["duty_role"],
+            merged["starts_at"],
+            merged["ends_at"],
+            exclude=shift.id,
+        )
+        for key, value in changes.items():
+            setattr(shift, key, value)
+        shift.version += 1
+        await self.session.flush()
+        return shift
+
+    async def delete_shift(self, shift_id: uuid.UUID, if_match: str | None) -> None:
+        shift = await self.get_shift(shift_id, for_update=True)
+        check_if_match(if_match, shift.id, shift.version)
+        await self.repo.delete(shift)
+        await self.session.flush()
+
+    async def on_duty(self, unit_id: uuid.UUID | None) -> DutyNowOut:
+        unit = await self._workstation(unit_id, None)
+        now = self.clock.now()
+        shifts = await self.repo.shifts_covering(unit.path, now, now + timedelta(microseconds=1))
+        names = await self.repo.names({s.person_id for s in shifts})
+
+        def out(role: DutyRole) -> list[OnDutyOut]:
+            return [
+                OnDutyOut(
+                    person_id=s.person_id,
+                    name=names.get(s.person_id),
+                    duty_role=s.duty_role,
+                    shift_id=s.id,
+                    starts_at=s.starts_at,
+                    ends_at=s.ends_at,
+                )
+                for s in shifts
+                if s.duty_role is role
+            ]
+
+        supervisors = out(DutyRole.supervisor)
+        return DutyNowOut(
+            unit_id=unit.id,
+            at=now,
+            supervisors=supervisors,
+            counselors=out(DutyRole.counselor),
+            coverage_gap=not supervisors,
+        )
+
+    async def coverage(
+        self,
+        unit_id: uuid.UUID | None,
+        start: datetime | None,
+        end: datetime | None,
+        duty_role: DutyRole,
+    ) -> CoverageOut:
+        unit = await self._workstation(unit_id, None)
+        start = start or self.clock.now()
+        end = end or start + timedelta(days=7)
+        if end <= start:
+            raise Unprocessable("The window must end after it starts.", field="query.to")
+        if end - start > MAX_COVERAGE_WINDOW:
+            raise Unprocessable("The window can span at most 31 days.", field="query.to")
+        shifts = await self.repo.shifts_covering(unit.path, start, end, duty_role)
+        gaps = coverage_gaps(start, end, [(s.starts_at, s.ends_at) for s in shifts])
+        uncovered = sum((e - s).total_seconds() for s, e in gaps)
+        return CoverageOut(
+            unit_id=unit.id,
+            duty_role=duty_role,
+            starts_at=start,
+            ends_at=end,
+            fully_covered=not gaps,
+            covered_minutes=int(((end - start).total_seconds() - uncovered) // 60),
+            gaps=[
+                CoverageGapOut(
+                    starts_at=s, ends_at=e, minutes=math.ceil((e - s).total_seconds() / 60)
+                )
+                for s, e in gaps
+            ],
+        )
+
+    # --- internals ------------------------------------------------------------------------
+    async def _counselor(self, counselor_id: uuid.UUID | None, unit: Unit) -> uuid.UUID:
+        me = self.principal.person_id
+        if counselor_id is None or counselor_id == me:
+            if me is None:
+                raise Forbidden("Only people take hotline calls.")
+            return me
+        if not self.principal.can(Permission.hotline_review):
+            raise Forbidden("Only a supervisor may log a call for another counselor.")
+        if not await self.repo.holds_role_over(
+            counselor_id, unit.path, (Role.counselor, Role.hotline_supervisor), self.today
+        ):
+            raise Unprocessable(
+                "That person is not a counselor of this workstation.", field="body.counselor_id"
+            )
+        return counselor_id
+
+    async def _topic_errors(self, topics: list[str]) -> list[dict[str, str]]:
+        if not topics:
+            return []
+        enabled = await ReferenceRepository(self.session).enabled_codes(ReferenceKind.hotline_topic)
+        return [
+            {
+                "field": f"body.topics.{i}",
+                "message": f"`{t}` is not an enabled entry of hotline_topic.",
+            }
+            for i, t in enumerate(topics)
+            if t not in enabled
+        ]
+
+    async def _check_shift(
+        self,
+        unit: Unit,
+        person_id: uuid.UUID,
+        duty_role: DutyRole,
+        starts_at: datetime,
+        ends_at: datetime,
+        exclude: uuid.UUID | None,
+    ) -> None:
+        errors = []
+        if ends_at <= starts_at:
+            errors.append({"field": "body.ends_at", "message": "A shift ends after it starts."})
+        elif ends_at - starts_at > MAX_SHIFT:
+            errors.append({"field": "body.ends_at", "message": "A shift lasts at most 7 days."})
+        roles = (
+            (Role.hotline_supervisor,)
+            if duty_role is DutyRole.supervisor
+            else (Role.counselor, Role.hotline_supervisor)
+        )
+        day = starts_at.astimezone(CENTER_TZ).date()
+        if not await self.repo.holds_role_over(person_id, unit.path, roles, day):
+            errors.append(
+                {
+                    "field": "body.person_id",
+                    "message": f"That person holds no {' or '.join(roles)} role at this "
+                    f"workstation on {day.isoformat()}.",
+                }
+            )
+        if errors:
+            raise Unprocessable("The shift is not valid; see errors.", errors=errors)
+        clash = await self.repo.overlapping_shift(person_id, starts_at, ends_at, exclude)
+        if clash is not None:
+            raise Conflict(
+                "That person already has a shift overlapping this one.", shift_id=str(clash.id)
+            )
+
+    async def _flag(self, call: HotlineCall) -> None:
+        """Flag the call and, in the same transaction, tell the worker to notify the
+        supervisors on duty now (or every supervisor of the workstation if none is)."""
+        now = self.clock.now()
+        call.flagged_at = now
+        call.acknowledged_at = None
+        call.acknowledged_by = None
+        call.acknowledge_note = None
+        on_duty = await self.repo.shifts_covering(
+            call.unit_path, now, now + timedelta(microseconds=1), DutyRole.supervisor
+        )
+        recipients = sorted({s.person_id for s in on_duty}, key=str)
+        gap = not recipients
+        if gap:
+            recipients = await self.repo.role_holders_over(
+                call.unit_path, Role.hotline_supervisor, self.today
+            )
+        payload = HighRiskPayload(
+            call_id=call.id,
+            unit_id=call.unit_id,
+            risk_level=call.risk_level,
+            imminent=call.imminent_risk,
+            urgent=True,
+            recipient_person_ids=recipients,
+            coverage_gap=gap,
+        )
+        await emit(
+            self.session,
+            type=HIGH_RISK_EVENT,
+            aggregate_type=RECORD_TYPE,
+            aggregate_id=call.id,
+            occurred_at=now,
+            payload=payload.model_dump(mode="json"),
+            unit_path=call.unit_path,
+            actor_id=self.principal.id,
+            request_id=request_id_var.get(),
+        )
+        self._event(
+            call,
+            CallEventKind.flagged,
+            risk_level=call.risk_level.value if call.risk_level else None,
+            imminent=call.imminent_risk,
+            recipients=len(recipients),
+            coverage_gap=gap,
+        )
+        if gap:
+            log.warning(
+                "high-risk call with no supervisor on duty",
+                extra={"ctx_call_id": str(call.id), "ctx_unit_id": str(call.unit_id)},
+            )
+
+    def _event(self, call: HotlineCall, kind: CallEventKind, **detail: Any) -> None:
+        p = self.principal
+        self.session.add(
+            HotlineCallEvent(
+                call_id=call.id,
+                at=self.clock.now(),
+                kind=kind,
+                actor_id=p.id,
+                actor_person_id=p.person_id,
+                actor_name=(p.client_id or p.name)[:100],
+                detail=detail,
+            )
+        )
+
+    def _log(self, action: str, call_id: uuid.UUID, **detail: Any) -> None:
+        record_access(
+            self.session,
+            self.principal,
+            action=f"hotline.{action}",
+            record_type=RECORD_TYPE,
+            record_id=call_id,
+            **detail,
+        )
+
+    def _hash(self, number: str | None) -> str | None:
+        return keyed_hash(self.hash_key, "phone", number) if number else None
+
+    def _seal(self, call: HotlineCall, number: str | None) -> None:
+        if number is None:
+            call.callback_number_enc = None
+            call.callback_key_id = None
+            return
+        sealed = self.cipher.encrypt(number, context=call.id.bytes)
+        call.callback_number_enc = sealed.blob
+        call.callback_key_id = sealed.key_id
+
+    def _callback_number(self, call: HotlineCall) -> str | None:
+        if call.callback_number_enc is None or call.callback_key_id is None:
+            return None
+        try:
+            return self.cipher.decrypt(
+                Sealed(call.callback_key_id, call.callback_number_enc), context=call.id.bytes
+            )
+        except DecryptionError:
+            # A retired key removed too early: the read still works, the number is missing.
+            log.error(
+                "cannot decrypt a callback number",
+                extra={"ctx_call_id": str(call.id), "ctx_key_id": call.callback_key_id},
+            )
+            return None
+
+    @staticmethod
+    def _duration(call: HotlineCall) -> int | None:
+        if call.ended_at is None:
+            return None
+        return int((call.ended_at - call.started_at).total_seconds())

@@ -1,0 +1,208 @@
+"""`Idempotency-Key` for POSTs that create or act (API.md), stored in PostgreSQL.
+
+Per caller and key: the first request claims the key in its own short transaction (so a
+concurrent duplicate sees it at once and gets 409); the response is stored in the request's
+own transaction, so a stored response exists exactly when the change was committed. The same
+key with the same method, path and body replays the stored response (header
+`Idempotent-Replayed: true`); with anything else it is a 422. A request that fails releases
+its key, so the caller can retry. Keys are kept 24 hours.
+
+Use in a route::
+
+    async def create(body: XIn, session: Session, idem: Idempotency, ...) -> Response:
+        if (replay := await idem.replay()) is not None:
+            return replay
+        ... change things ...
+        return await idem.respond(session, XOut(...), status_code=201, headers={...})
+
+Declare `response_model=XOut` on the route so the contract documents the body.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import Depends, Header, Request, Response
+from fastapi.encoders import jsonable_encoder
+from pydantic import BaseModel
+from sqlalchemy import delete, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mediation.auth.principal import Principal
+from mediation.errors import Conflict, Unprocessable
+from mediation.idempotency import KEEP_HOURS, IdempotencyKey
+from mediation_api.deps import CurrentPrincipal, State
+
+log = logging.getLogger("mediation.api.idempotency")
+
+HEADER = "Idempotency-Key"
+REPLAYED = "Idempotent-Replayed"
+# A claim older than this belongs to a request that died without releasing it.
+STALE_AFTER = timedelta(minutes=2)
+_KEPT_HEADERS = ("etag", "location")
+
+
+class IdempotencyGuard:
+    def __init__(
+        self, request: Request, state: State, principal: Principal, key: str | None
+    ) -> None:
+        self.request = request
+        self.state = state
+        self.owner = f"{principal.kind}:{principal.id}"
+        self.key = key
+        self.claimed = False
+        self.completed = False
+        self._hash: str | None = None
+
+    async def _request_hash(self) -> str:
+        raw = await self.request.body()
+        try:  # the same JSON in another key order or spacing is the same body
+            canonical = json.dumps(
+                json.loads(raw), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+            ).encode()
+        except (ValueError, UnicodeDecodeError):
+            canonical = raw
+        digest = hashlib.sha256()
+        digest.update(f"{self.request.method} {self.request.url.path}\n".encode())
+        digest.update(canonical)
+        return digest.hexdigest()
+
+    async def replay(self) -> Response | None:
+        """The stored response of an earlier identical request, or None after claiming the
+        key for this one (or when no key was sent)."""
+        if self.key is None:
+            return None
+        self._hash = await self._request_hash()
+        now = self.state.clock.now()
+        async with self.state.sessions() as s, s.begin():
+            claimed = await s.scalar(
+                insert(IdempotencyKey)
+                .values(
+                    owner=self.owner,
+                    key=self.key,
+                    method=self.request.method,
+                    path=self.request.url.path,
+                    request_hash=self._hash,
+                    state="in_progress",
+                    headers={},
+                    created_at=now,
+                    locked_at=now,
+                    expires_at=now + timedelta(hours=KEEP_HOURS),
+                )
+                .on_conflict_do_nothing()
+                .returning(IdempotencyKey.key)
+            )
+            if claimed is not None:
+                self.claimed = True
+                return None
+            row = (
+                await s.scalars(
+                    select(IdempotencyKey)
+                    .where(IdempotencyKey.owner == self.owner, IdempotencyKey.key == self.key)
+                    .with_for_update()
+                )
+            ).one()
+            expired = row.expires_at <= now
+            stale = row.state == "in_progress" and row.locked_at <= now - STALE_AFTER
+            if expired or (stale and row.request_hash == self._hash):
+                row.method, row.path = self.request.method, self.request.url.path
+                row.request_hash, row.state = self._hash, "in_progress"
+                row.status_code, row.headers, row.body = None, {}, None
+                row.created_at = row.locked_at = now
+                row.expires_at = now + timedelta(hours=KEEP_HOURS)
+                self.claimed = True
+                return None
+            if row.request_hash != self._hash:
+                raise Unprocessable(
+                    f"This {HEADER} was already used for another request; use a new key.",
+                    field=f"header.{HEADER}",
+                )
+            if row.state != "completed" or row.body is None or row.status_code is None:
+                raise Conflict(
+                    f"A request with this {HEADER} is still in progress; retry in a moment.",
+                    headers={"Retry-After": "1"},
+                )
+            headers = {**row.headers, REPLAYED: "true"}
+            return Response(
+                row.body,
+                status_code=row.status_code,
+                headers=headers,
+                media_type="application/json",
+            )
+
+    async def respond(
+        self,
+        session: AsyncSession,
+        body: BaseModel,
+        *,
+        status_code: int = 200,
+        headers: dict[str, str] | None = None,
+    ) -> Response:
+        """The response for `body`; stored with the request's transaction when a key is held."""
+        content = json.dumps(
+            jsonable_encoder(body), ensure_ascii=False, separators=(",", ":")
+        ).encode()
+        response = Response(
+            content, status_code=status_code, headers=headers, media_type="application/json"
+        )
+        if self.claimed:
+            kept = {k: v for k, v in (headers or {}).items() if k.lower() in _KEPT_HEADERS}
+            await session.execute(
+                update(IdempotencyKey)
+                .where(IdempotencyKey.owner == self.owner, IdempotencyKey.key == self.key)
+                .values(state="completed", status_code=status_code, headers=kept, body=content)
+            )
+            self.completed = True
+        return response
+
+    async def release(self) -> None:
+        """Forget the claim of a request that failed, so the caller can retry with the key."""
+        if not self.claimed or self.key is None:
+            return
+        try:
+            async with self.state.sessions() as s, s.begin():
+                await s.execute(
+                    delete(IdempotencyKey).where(
+                        IdempotencyKey.owner == self.owner,
+                        IdempotencyKey.key == self.key,
+                        IdempotencyKey.state == "in_progress",
+                        IdempotencyKey.request_hash == self._hash,
+                    )
+                )
+        except Exception:  # the claim then expires by STALE_AFTER
+            log.warning("could not release idempotency key", exc_info=True)
+
+
+async def idempotency_guard(
+    request: Request,
+    state: State,
+    principal: CurrentPrincipal,
+    key: Annotated[
+        str | None,
+        Header(
+            alias=HEADER,
+            min_length=1,
+            max_length=200,
+            pattern=r"^[\x21-\x7e]+$",
+            description="A unique key per intended change (e.g. a UUID). Repeating a request with "
+            "the same key and body returns the stored response; kept 24 hours.",
+        ),
+    ] = None,
+) -> AsyncIterator[IdempotencyGuard]:
+    guard = IdempotencyGuard(request, state, principal, key)
+    try:
+        yield guard
+    except BaseException:
+        await guard.release()
+        raise
+    if guard.claimed and not guard.completed:
+        await guard.release()  # the route answered without storing: nothing to replay
+
+
+Idempotency = Annotated[IdempotencyGuard, Depends(idempotency_guard)]

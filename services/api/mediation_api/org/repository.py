@@ -1,0 +1,162 @@
+"""Every query on the tree, people and assignments, each limited to the caller's subtree."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+from sqlalchemy import Select, exists, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mediation.auth.principal import Principal
+from mediation.auth.scope import in_scope
+from mediation.org.enums import Role, UnitLevel
+from mediation.org.models import Person, RoleAssignment, Unit
+
+
+def active_on(day: date) -> object:
+    return (RoleAssignment.starts_on <= day) & or_(
+        RoleAssignment.ends_on.is_(None), RoleAssignment.ends_on >= day
+    )
+
+
+class OrgRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    # --- units ---
+    def readable_units(self, principal: Principal) -> Select[tuple[Unit]]:
+        return select(Unit).where(in_scope(Unit.path, principal))
+
+    async def unit(
+        self, principal: Principal, unit_id: uuid.UUID, *, for_update: bool = False
+    ) -> Unit | None:
+        stmt = self.readable_units(principal).where(Unit.id == unit_id)
+        if for_update:
+            stmt = stmt.with_for_update()
+        return (await self.session.scalars(stmt)).one_or_none()
+
+    async def units_page(
+        self,
+        principal: Principal,
+        *,
+        parent_id: uuid.UUID | None,
+        level: UnitLevel | None,
+        active: bool | None,
+        q: str | None,
+        after: uuid.UUID | None,
+        limit: int,
+    ) -> list[Unit]:
+        stmt = self.readable_units(principal)
+        if parent_id is not None:
+            stmt = stmt.where(Unit.parent_id == parent_id)
+        if level is not None:
+            stmt = stmt.where(Unit.level == level)
+        if active is not None:
+            stmt = stmt.where(Unit.active.is_(active))
+        if q:
+            stmt = stmt.where(Unit.name.contains(q, autoescape=True))
+        if after is not None:
+            stmt = stmt.where(Unit.id > after)
+        return list((await self.session.scalars(stmt.order_by(Unit.id).limit(limit + 1))).all())
+
+    async def units_by_code(self, codes: list[str]) -> dict[str, Unit]:
+        if not codes:
+            return {}
+        rows = await self.session.scalars(select(Unit).where(Unit.code.in_(codes)))
+        return {u.code: u for u in rows.all()}
+
+    async def coverage_gaps(
+        self, principal: Principal, day: date, roles: tuple[Role, ...]
+    ) -> list[tuple[Unit, list[Role]]]:
+        communities = (
+            await self.session.scalars(
+                self.readable_units(principal)
+                .where(Unit.level == UnitLevel.community, Unit.active.is_(True))
+                .order_by(Unit.code)
+            )
+        ).all()
+        held = await self.session.execute(
+            select(RoleAssignment.unit_id, RoleAssignment.role).where(
+                RoleAssignment.unit_id.in_([c.id for c in communities]),
+                RoleAssignment.role.in_(roles),
+                active_on(day),
+            )
+        )
+        have: dict[uuid.UUID, set[Role]] = {}
+        for unit_id, role in held.all():
+            have.setdefault(unit_id, set()).add(role)
+        out = []
+        for c in communities:
+            missing = [r for r in roles if r not in have.get(c.id, set())]
+            if missing:
+                out.append((c, missing))
+        return out
+
+    # --- people ---
+    @staticmethod
+    def person_id_column() -> object:
+        return Person.id
+
+    def readable_people(self, principal: Principal) -> Select[tuple[Person]]:
+        assigned_here = exists().where(
+            RoleAssignment.person_id == Person.id,
+            RoleAssignment.unit_id == Unit.id,
+            in_scope(Unit.path, principal),
+        )
+        return select(Person).where(assigned_here)
+
+    async def person(
+        self, principal: Principal, person_id: uuid.UUID, *, for_update: bool = False
+    ) -> Person | None:
+        stmt = self.readable_people(principal).where(Person.id == person_id)
+        if for_update:
+            stmt = stmt.with_for_update(of=Person)
+        return (await self.session.scalars(stmt)).one_or_none()
+
+    async def people_page(
+        self,
+        principal: Principal,
+        *,
+        role: Role | None,
+        unit_id: uuid.UUID | None,
+        q: str | None,
+        after: uuid.UUID | None,
+        limit: int,
+        day: date,
+    ) -> list[Person]:
+        stmt = self.readable_people(principal)
+        if role is not None or unit_id is not None:
+            cond = [RoleAssignment.person_id == Person.id, active_on(day)]
+            if role is not None:
+                cond.append(RoleAssignment.role == role)
+            if unit_id is not None:
+                cond.append(RoleAssignment.unit_id == unit_id)
+            stmt = stmt.where(exists().where(*cond))
+        if q:
+            stmt = stmt.where(Person.name.contains(q, autoescape=True))
+        if after is not None:
+            stmt = stmt.where(Person.id > after)
+        return list((await self.session.scalars(stmt.order_by(Person.id).limit(limit + 1))).all())
+
+    async def assignments(self, person_id: uuid.UUID) -> list[RoleAssignment]:
+        return list(
+            (
+                await self.session.scalars(
+                    select(RoleAssignment)
+                    .where(RoleAssignment.person_id == person_id)
+                    .order_by(RoleAssignment.starts_on, RoleAssignment.id)
+                )
+            ).all()
+        )
+
+    async def assignment(
+        self, principal: Principal, assignment_id: uuid.UUID
+    ) -> RoleAssignment | None:
+        stmt = (
+            select(RoleAssignment)
+            .join(Unit, Unit.id == RoleAssignment.unit_id)
+            .where(RoleAssignment.id == assignment_id, in_scope(Unit.path, principal))
+            .with_for_update(of=RoleAssignment)
+        )
+        return (await self.session.scalars(stmt)).one_or_none()

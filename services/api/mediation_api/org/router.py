@@ -1,0 +1,410 @@
+"""The jurisdiction tree, people and their roles."""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import ValidationError
+
+from mediation.auth.access_log import record_access
+from mediation.auth.policy import Permission
+from mediation.auth.principal import Principal
+from mediation.contracts.common import Page
+from mediation.contracts.etag import etag_of
+from mediation.errors import Unprocessable, UnsupportedMediaType
+from mediation.org.contracts import (
+    AssignmentCreate,
+    AssignmentEnd,
+    AssignmentOut,
+    CoverageGap,
+    PersonCreate,
+    PersonOut,
+    PersonUpdate,
+    UnitCreate,
+    UnitImport,
+    UnitImportResult,
+    UnitImportRow,
+    UnitOut,
+    UnitUpdate,
+)
+from mediation.org.enums import Role, UnitLevel
+from mediation.org.models import Person
+from mediation.privacy import mask_phone
+from mediation_api.deps import ClockDep, IfMatch, Session, require
+from mediation_api.org.repository import OrgRepository
+from mediation_api.org.service import OrgService
+from mediation_api.pagination import DEFAULT, Cursor, Limit, build_page, cursor_values
+from mediation_api.problems import responses
+
+router = APIRouter(tags=["jurisdiction"])
+
+Reader = Annotated[Principal, Depends(require(Permission.units_read))]
+UnitWriter = Annotated[Principal, Depends(require(Permission.units_write))]
+PeopleReader = Annotated[Principal, Depends(require(Permission.people_read))]
+PeopleWriter = Annotated[Principal, Depends(require(Permission.people_write))]
+
+
+def _unit_out(response: Response, unit: object) -> UnitOut:
+    out = UnitOut.model_validate(unit)
+    response.headers["ETag"] = etag_of(out.id, out.version)
+    return out
+
+
+@router.get(
+    "/units",
+    operation_id="units-list",
+    summary="List units",
+    description="Nodes of the tree inside the caller's subtree, by id.",
+    responses=responses(401, 403, 422),
+)
+async def list_units(
+    session: Session,
+    principal: Reader,
+    parent_id: Annotated[uuid.UUID | None, Query(description="Children of this node.")] = None,
+    level: Annotated[UnitLevel | None, Query(description="Only this level.")] = None,
+    active: Annotated[bool | None, Query(description="Only active (or inactive) nodes.")] = None,
+    q: Annotated[str | None, Query(max_length=50, description="Name contains.")] = None,
+    limit: Limit = DEFAULT,
+    cursor: Cursor = None,
+) -> Page[UnitOut]:
+    after = cursor_values(cursor, "id")
+    rows = await OrgRepository(session).units_page(
+        principal,
+        parent_id=parent_id,
+        level=level,
+        active=active,
+        q=q,
+        after=uuid.UUID(after["id"]) if after else None,
+        limit=limit,
+    )
+    items, nxt = build_page(rows, limit, lambda u: {"id": str(u.id)})
+    return Page[UnitOut](items=[UnitOut.model_validate(u) for u in items], next_cursor=nxt)
+
+
+@router.get(
+    "/units/coverage-gaps",
+    operation_id="units-coverage-gaps",
+    summary="Communities without their police officer or legal advisor",
+    description="一村(社区)一警、一村(社区)一顾问: every active community or village in the "
+    "caller's subtree where nobody holds the police or legal-advisor role today.",
+    responses=responses(401, 403),
+)
+async def coverage_gaps(session: Session, principal: Reader, clock: ClockDep) -> list[CoverageGap]:
+    gaps = await OrgRepository(session).coverage_gaps(
+        principal, clock.now().date(), (Role.police, Role.legal_advisor)
+    )
+    return [CoverageGap(unit_id=u.id, code=u.code, name=u.name, missing=m) for u, m in gaps]
+
+
+@router.get(
+    "/units/{unit_id}",
+    operation_id="units-get",
+    summary="Read a unit",
+    description="One node with its ETag.",
+    responses=responses(401, 403, 404, 422),
+)
+async def get_unit(
+    unit_id: uuid.UUID, session: Session, principal: Reader, clock: ClockDep, response: Response
+) -> UnitOut:
+    return _unit_out(response, await OrgService(session, clock, principal).get_unit(unit_id))
+
+
+@router.post(
+    "/units",
+    operation_id="units-create",
+    summary="Add a unit",
+    status_code=201,
+    description="Adds a node right below its parent's level.",
+    responses=responses(401, 403, 409, 422),
+)
+async def create_unit(
+    body: UnitCreate, session: Session, principal: UnitWriter, clock: ClockDep, response: Response
+) -> UnitOut:
+    unit = await OrgService(session, clock, principal).create_unit(body)
+    response.headers["Location"] = f"/api/v1/units/{unit.id}"
+    return _unit_out(response, unit)
+
+
+@router.patch(
+    "/units/{unit_id}",
+    operation_id="units-rename",
+    summary="Rename a unit",
+    description="Only the name changes; needs If-Match.",
+    responses=responses(401, 403, 404, 412, 422, 428),
+)
+async def rename_unit(
+    unit_id: uuid.UUID,
+    body: UnitUpdate,
+    session: Session,
+    principal: UnitWriter,
+    clock: ClockDep,
+    response: Response,
+    if_match: IfMatch = None,
+) -> UnitOut:
+    unit = await OrgService(session, clock, principal).rename_unit(unit_id, body.name, if_match)
+    return _unit_out(response, unit)
+
+
+@router.post(
+    "/units/{unit_id}/deactivate",
+    operation_id="units-deactivate",
+    summary="Deactivate a unit and its subtree",
+    description="Units are never deleted: records point to them. Needs If-Match.",
+    responses=responses(401, 403, 404, 409, 412, 428),
+)
+async def deactivate_unit(
+    unit_id: uuid.UUID,
+    session: Session,
+    principal: UnitWriter,
+    clock: ClockDep,
+    response: Response,
+    if_match: IfMatch = None,
+) -> UnitOut:
+    unit = await OrgService(session, clock, principal).deactivate_unit(unit_id, if_match)
+    return _unit_out(response, unit)
+
+
+IMPORT_BODY = {
+    "requestBody": {
+        "required": True,
+        "description": "JSON `{units: [...]}` or CSV with the header `code,name,level,"
+        "parent_code` (UTF-8, a BOM is allowed).",
+        "content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/UnitImport"}},
+            "text/csv": {
+                "schema": {"type": "string"},
+                "example": "code,name,level,parent_code\n220303,铁东区,district,220300\n",
+            },
+        },
+    }
+}
+
+
+@router.post(
+    "/units/import",
+    operation_id="units-import",
+    summary="Import many units",
+    description="All rows or none: a 422 lists every bad row (field "
+    "`units.<row>.<column>`) and nothing is written.",
+    status_code=201,
+    openapi_extra=IMPORT_BODY,
+    responses=responses(401, 403, 413, 415, 422),
+)
+async def import_units(
+    request: Request, session: Session, principal: UnitWriter, clock: ClockDep
+) -> UnitImportResult:
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    raw = await request.body()
+    try:
+        if ctype == "application/json":
+            rows = UnitImport.model_validate_json(raw).units
+        elif ctype in ("text/csv", "application/csv"):
+            rows = _csv_rows(raw)
+        else:
+            raise UnsupportedMediaType("Send application/json or text/csv.")
+    except ValidationError as exc:
+        raise Unprocessable(
+            "The import is malformed.",
+            errors=[
+                {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]}
+                for e in exc.errors()
+            ],
+        ) from exc
+    created = await OrgService(session, clock, principal).import_units(rows)
+    return UnitImportResult(created=created)
+
+
+def _csv_rows(raw: bytes) -> list[UnitImportRow]:
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise Unprocessable("The CSV is not UTF-8.") from exc
+    reader = csv.DictReader(io.StringIO(text))
+    need = {"code", "name", "level", "parent_code"}
+    if not reader.fieldnames or not need <= set(reader.fieldnames):
+        raise Unprocessable("The CSV header must be code,name,level,parent_code.")
+    rows = [
+        UnitImportRow(
+            code=(r["code"] or "").strip(),
+            name=(r["name"] or "").strip(),
+            level=(r["level"] or "").strip(),
+            parent_code=(r["parent_code"] or "").strip() or None,
+        )
+        for r in reader
+    ]
+    if not rows:
+        raise Unprocessable("The CSV has no rows.")
+    return rows
+
+
+# --- people -------------------------------------------------------------------------------
+
+
+def _person_out(
+    person: Person, principal: Principal, session: Session, response: Response | None = None
+) -> PersonOut:
+    out = PersonOut.model_validate(person)
+    if not principal.can(Permission.pii_read):
+        out.phone = mask_phone(out.phone)
+    elif out.phone and response is not None:
+        record_access(
+            session,
+            principal,
+            action="read",
+            record_type="person",
+            record_id=person.id,
+            subject_ids=[person.id],
+        )
+    if response is not None:
+        response.headers["ETag"] = etag_of(out.id, out.version)
+    return out
+
+
+@router.get(
+    "/people",
+    operation_id="people-list",
+    summary="List people",
+    description="People holding a role somewhere in the caller's subtree. Phones masked.",
+    responses=responses(401, 403, 422),
+)
+async def list_people(
+    session: Session,
+    principal: PeopleReader,
+    clock: ClockDep,
+    role: Annotated[Role | None, Query(description="Holding this role today.")] = None,
+    unit_id: Annotated[uuid.UUID | None, Query(description="Holding a role at this node.")] = None,
+    q: Annotated[str | None, Query(max_length=50, description="Name contains.")] = None,
+    limit: Limit = DEFAULT,
+    cursor: Cursor = None,
+) -> Page[PersonOut]:
+    after = cursor_values(cursor, "id")
+    rows = await OrgRepository(session).people_page(
+        principal,
+        role=role,
+        unit_id=unit_id,
+        q=q,
+        after=uuid.UUID(after["id"]) if after else None,
+        limit=limit,
+        day=clock.now().date(),
+    )
+    items, nxt = build_page(rows, limit, lambda p: {"id": str(p.id)})
+    out = [PersonOut.model_validate(p) for p in items]
+    for p in out:
+        p.phone = mask_phone(p.phone)
+    return Page[PersonOut](items=out, next_cursor=nxt)
+
+
+@router.get(
+    "/people/{person_id}",
+    operation_id="people-get",
+    summary="Read a person",
+    description="Unmasked phone for roles that need it (logged in the access log).",
+    responses=responses(401, 403, 404, 422),
+)
+async def get_person(
+    person_id: uuid.UUID,
+    session: Session,
+    principal: PeopleReader,
+    clock: ClockDep,
+    response: Response,
+) -> PersonOut:
+    person = await OrgService(session, clock, principal).get_person(person_id)
+    return _person_out(person, principal, session, response)
+
+
+@router.post(
+    "/people",
+    operation_id="people-create",
+    summary="Add a person",
+    description="A person with their first role.",
+    status_code=201,
+    responses=responses(401, 403, 409, 422),
+)
+async def create_person(
+    body: PersonCreate,
+    session: Session,
+    principal: PeopleWriter,
+    clock: ClockDep,
+    response: Response,
+) -> PersonOut:
+    person = await OrgService(session, clock, principal).create_person(body)
+    response.headers["Location"] = f"/api/v1/people/{person.id}"
+    return _person_out(person, principal, session, response)
+
+
+@router.patch(
+    "/people/{person_id}",
+    operation_id="people-update",
+    summary="Change a person",
+    description="Needs If-Match.",
+    responses=responses(401, 403, 404, 412, 422, 428),
+)
+async def update_person(
+    person_id: uuid.UUID,
+    body: PersonUpdate,
+    session: Session,
+    principal: PeopleWriter,
+    clock: ClockDep,
+    response: Response,
+    if_match: IfMatch = None,
+) -> PersonOut:
+    person = await OrgService(session, clock, principal).update_person(person_id, body, if_match)
+    return _person_out(person, principal, session, response)
+
+
+@router.get(
+    "/people/{person_id}/assignments",
+    operation_id="people-assignments-list",
+    summary="A person's roles",
+    description="Past, present and future assignments.",
+    responses=responses(401, 403, 404, 422),
+)
+async def list_assignments(
+    person_id: uuid.UUID, session: Session, principal: PeopleReader, clock: ClockDep
+) -> list[AssignmentOut]:
+    person = await OrgService(session, clock, principal).get_person(person_id)
+    return [
+        AssignmentOut.model_validate(a) for a in await OrgRepository(session).assignments(person.id)
+    ]
+
+
+@router.post(
+    "/people/{person_id}/assignments",
+    operation_id="people-assignments-create",
+    summary="Give a person a role",
+    status_code=201,
+    description="The unit must be in the caller's subtree and active.",
+    responses=responses(401, 403, 404, 409, 422),
+)
+async def add_assignment(
+    person_id: uuid.UUID,
+    body: AssignmentCreate,
+    session: Session,
+    principal: PeopleWriter,
+    clock: ClockDep,
+) -> AssignmentOut:
+    service = OrgService(session, clock, principal)
+    person = await service.get_person(person_id)
+    return AssignmentOut.model_validate(await service.add_assignment(person, body))
+
+
+@router.post(
+    "/assignments/{assignment_id}/end",
+    operation_id="assignments-end",
+    summary="End a role",
+    description="Sets the last day the role is held.",
+    responses=responses(401, 403, 404, 422),
+)
+async def end_assignment(
+    assignment_id: uuid.UUID,
+    body: AssignmentEnd,
+    session: Session,
+    principal: PeopleWriter,
+    clock: ClockDep,
+) -> AssignmentOut:
+    service = OrgService(session, clock, principal)
+    return AssignmentOut.model_validate(await service.end_assignment(assignment_id, body.ends_on))

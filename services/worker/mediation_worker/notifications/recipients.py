@@ -1,0 +1,139 @@
+"""Resolving a rule's recipient selectors to persons, generically: ids from the payload, role
+holders relative to a unit of the tree, fixed persons."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mediation.auth.models import User
+from mediation.notifications.enums import RoleScope
+from mediation.notifications.rules import FixedPeople, PayloadPeople, RoleHolders, RuleSpec
+from mediation.org.models import Person, RoleAssignment, Unit
+from mediation.outbox.models import OutboxEvent
+
+
+@dataclass(frozen=True)
+class Recipient:
+    person_id: uuid.UUID
+    name: str
+    email: str | None
+    phone: str | None
+    user_id: uuid.UUID | None  # an active account: needed for the in-app inbox
+
+
+def _uuids(value: Any) -> list[uuid.UUID]:
+    """A payload field holding one id or a list of them; anything malformed is ignored (a bad
+    payload must not stop the other recipients)."""
+    items = value if isinstance(value, list | tuple) else [value]
+    out: list[uuid.UUID] = []
+    for item in items:
+        try:
+            out.append(item if isinstance(item, uuid.UUID) else uuid.UUID(str(item)))
+        except (ValueError, TypeError, AttributeError):
+            continue
+    return out
+
+
+def ancestor_paths(path: str) -> list[str]:
+    """"1.17.342." -> ["1.", "1.17.", "1.17.342."] (root first)."""
+    parts = [p for p in path.split(".") if p]
+    return [".".join(parts[: i + 1]) + "." for i in range(len(parts))]
+
+
+class Resolver:
+    """Caches unit lookups for one event's fan-out."""
+
+    def __init__(self, session: AsyncSession, event: OutboxEvent, today: date) -> None:
+        self.session = session
+        self.event = event
+        self.today = today
+        self._unit_paths: dict[uuid.UUID, str | None] = {}
+        self._unit_name: str | None = None
+
+    async def _unit_path(self, sel: RoleHolders) -> str | None:
+        if sel.unit_field is None:
+            return self.event.unit_path
+        ids = _uuids(self.event.payload.get(sel.unit_field))
+        if not ids:
+            return None
+        uid = ids[0]
+        if uid not in self._unit_paths:
+            self._unit_paths[uid] = await self.session.scalar(
+                select(Unit.path).where(Unit.id == uid))
+        return self._unit_paths[uid]
+
+    async def _role_holders(self, sel: RoleHolders) -> set[uuid.UUID]:
+        active = and_(RoleAssignment.role == sel.role, RoleAssignment.starts_on <= self.today,
+                      or_(RoleAssignment.ends_on.is_(None), RoleAssignment.ends_on >= self.today))
+        if sel.scope is RoleScope.anywhere:
+            rows = await self.session.scalars(select(RoleAssignment.person_id).where(active))
+            return set(rows.all())
+        path = await self._unit_path(sel)
+        if not path:
+            return set()
+        chain = ancestor_paths(path)
+        if sel.scope is RoleScope.unit:
+            paths = chain[-1:]
+        elif sel.scope is RoleScope.parent:
+            paths = chain[-2:-1]
+        else:
+            paths = chain
+        if not paths:
+            return set()
+        rows = (await self.session.execute(
+            select(RoleAssignment.person_id, Unit.path)
+            .join(Unit, Unit.id == RoleAssignment.unit_id)
+            .where(active, Unit.path.in_(paths)))).all()
+        if sel.scope is RoleScope.nearest:
+            # The deepest unit of the chain where somebody holds the role.
+            for candidate in reversed(paths):
+                found = {pid for pid, p in rows if p == candidate}
+                if found:
+                    return found
+            return set()
+        return {pid for pid, _ in rows}
+
+    async def person_ids(self, rule: RuleSpec) -> set[uuid.UUID]:
+        out: set[uuid.UUID] = set()
+        for sel in rule.recipients:
+            if isinstance(sel, PayloadPeople):
+                out.update(_uuids(self.event.payload.get(sel.field)))
+            elif isinstance(sel, FixedPeople):
+                out.update(sel.person_ids)
+            elif isinstance(sel, RoleHolders):
+                out.update(await self._role_holders(sel))
+        return out
+
+    async def actor_person(self) -> uuid.UUID | None:
+        """The person behind the event's actor (a user id), if any: rules may skip them."""
+        if self.event.actor_id is None:
+            return None
+        return await self.session.scalar(
+            select(User.person_id).where(User.id == self.event.actor_id))
+
+    async def details(self, person_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Recipient]:
+        ids = list(set(person_ids))
+        if not ids:
+            return {}
+        rows = (await self.session.execute(
+            select(Person.id, Person.name, Person.email, Person.phone, User.id)
+            .outerjoin(User, and_(User.person_id == Person.id, User.active.is_(True)))
+            .where(Person.id.in_(ids)))).all()
+        return {pid: Recipient(pid, name, email, phone, uid)
+                for pid, name, email, phone, uid in rows}
+
+    async def unit_name(self) -> str:
+        if self._unit_name is None:
+            name = None
+            if self.event.unit_path:
+                name = await self.session.scalar(
+                    select(Unit.name).where(Unit.path == self.event.unit_path))
+            self._unit_name = name or ""
+        return self._unit_name

@@ -1,0 +1,58 @@
+"""Personal information: masking for readers whose role does not need it, and keyed hashes
+that recognise the same phone or ID number without storing it in plain text."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+
+
+def mask_name(name: str | None) -> str | None:
+    if not name:
+        return name
+    return name[0] + "*" * max(1, len(name) - 1)
+
+
+def mask_phone(phone: str | None) -> str | None:
+    if not phone:
+        return phone
+    digits = re.sub(r"\D", "", phone)
+    if len(digits) < 7:
+        return "*" * len(digits)
+    return digits[:3] + "****" + digits[-4:]
+
+
+def mask_id_number(value: str | None) -> str | None:
+    if not value:
+        return value
+    return value[:6] + "*" * (len(value) - 10) + value[-4:] if len(value) > 10 else "*" * len(value)
+
+
+def normalise_phone(phone: str) -> str:
+    digits = re.sub(r"\D", "", phone)
+    return digits[-11:] if len(digits) > 11 and digits.startswith("86") else digits
+
+
+def keyed_hash(key: str, kind: str, value: str) -> str:
+    """HMAC-SHA256 of a normalised value; `kind` keeps phone and ID hashes apart."""
+    normalised = normalise_phone(value) if kind == "phone" else value.strip().upper()
+    return hmac.new(key.encode(), f"{kind}:{normalised}".encode(), hashlib.sha256).hexdigest()
+
+
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ID_CHECK = "10X98765432"
+
+
+def valid_resident_id(value: str) -> bool:
+    """18-digit resident identity number (GB 11643-1999): format, birth date and checksum."""
+    if not re.fullmatch(r"\d{17}[\dX]", value):
+        return False
+    from datetime import date
+
+    try:
+        date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
+    except ValueError:
+        return False
+    total = sum(int(d) * w for d, w in zip(value[:17], _ID_WEIGHTS, strict=True))
+    return _ID_CHECK[total % 11] == value[17]

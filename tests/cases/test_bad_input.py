@@ -1,0 +1,187 @@
+"""Bad input is a clear problem+json and writes nothing; concurrency rules hold."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.cases.conftest import (
+    CASES,
+    MINOR_ID,
+    OTHER_GRID,
+    VALID_ID,
+    act,
+    case_body,
+    person_id,
+)
+from tests.support.world import World
+
+COUNTS = (
+    "SELECT (SELECT count(*) FROM cases), (SELECT count(*) FROM case_parties), "
+    "(SELECT count(*) FROM case_events), (SELECT count(*) FROM outbox_events), "
+    "(SELECT count(*) FROM case_number_counters)"
+)
+
+
+def _problem(r: httpx.Response, status: int) -> dict[str, Any]:
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    body = r.json()
+    assert body["status"] == status and body["type"] and body["title"]
+    return body
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"category": "astrology"}, "body.category"),
+        (
+            {
+                "parties": [
+                    {
+                        "kind": "person",
+                        "side": "applicant",
+                        "name": "张三",
+                        "id_number": "110105194912310021",
+                    }
+                ]
+            },
+            "body.parties.0.id_number",
+        ),
+        ({"parties": [{"kind": "person", "side": "respondent", "name": "李四"}]}, "body.parties"),
+        (
+            {
+                "parties": [
+                    {"kind": "person", "side": "applicant", "name": "小明", "id_number": MINOR_ID}
+                ]
+            },
+            "body.parties.0.guardian",
+        ),
+        ({"unit_id": "OTHER_GRID"}, "body.unit_id"),
+        ({"external_ref": "X-1"}, "body.external_ref"),
+    ],
+)
+async def test_bad_intake_writes_nothing(
+    client: httpx.AsyncClient, world: World, sql: Any, change: dict[str, Any], field: str
+) -> None:
+    if change.get("unit_id") == "OTHER_GRID":
+        change = {"unit_id": str(world.unit(OTHER_GRID).id)}
+    before = await sql(COUNTS)
+    r = await client.post(
+        CASES, headers=await world.headers("grid_head"), json=case_body(world, **change)
+    )
+    body = _problem(r, 422)
+    assert field in {e["field"] for e in body["errors"]}, body
+    assert await sql(COUNTS) == before
+
+
+async def test_wrong_state_lists_allowed_actions(
+    client: httpx.AsyncClient, world: World, sql: Any
+) -> None:
+    r = await client.post(CASES, headers=await world.headers("grid_head"), json=case_body(world))
+    case = r.json()
+    dispatcher = await world.headers("dispatcher")
+    before = await sql(COUNTS)
+    r = await client.post(
+        f"{CASES}/{case['id']}/close",
+        json={},
+        headers={**dispatcher, "If-Match": r.headers["etag"]},
+    )
+    body = _problem(r, 409)
+    assert body["type"].endswith("/invalid-transition")
+    assert body["case_status"] == "received"
+    assert body["allowed_actions"] == [
+        "accept",
+        "reject",
+        "escalate",
+        "withdraw",
+        "extend_deadline",
+    ]
+    assert await sql(COUNTS) == before
+    got = (await client.get(f"{CASES}/{case['id']}", headers=dispatcher)).json()
+    assert got["status"] == "received" and got["version"] == 1
+
+
+async def test_etag_required_and_checked(client: httpx.AsyncClient, world: World, sql: Any) -> None:
+    r = await client.post(CASES, headers=await world.headers("grid_head"), json=case_body(world))
+    case = r.json()
+    dispatcher = await world.headers("dispatcher")
+    _problem(await client.post(f"{CASES}/{case['id']}/accept", json={}, headers=dispatcher), 428)
+    accepted = await act(client, dispatcher, case, "accept")
+    before = await sql(COUNTS)
+    stale = await client.post(
+        f"{CASES}/{case['id']}/reject",
+        json={"reason": "x"},
+        headers={**dispatcher, "If-Match": f'"{case["id"]}-1"'},
+    )
+    assert _problem(stale, 412)["current_etag"] == f'"{case["id"]}-{accepted["version"]}"'
+    patch = await client.patch(
+        f"{CASES}/{case['id']}",
+        json={"risk_colour": "red"},
+        headers={**dispatcher, "If-Match": f'"{case["id"]}-1"'},
+    )
+    _problem(patch, 412)
+    assert await sql(COUNTS) == before
+
+
+async def test_permissions_and_handlers(client: httpx.AsyncClient, world: World, sql: Any) -> None:
+    r = await client.post(CASES, headers=await world.headers("grid_head"), json=case_body(world))
+    case = r.json()
+    # A grid head reports but does not accept; a police officer not handling it cannot act.
+    for user in ("grid_head", "police"):
+        r = await client.post(
+            f"{CASES}/{case['id']}/accept",
+            json={},
+            headers={**await world.headers(user), "If-Match": f'"{case["id"]}-1"'},
+        )
+        _problem(r, 403)
+    r = await client.post(
+        CASES, headers=await world.headers("owners_committee"), json=case_body(world)
+    )
+    _problem(r, 403)
+    dispatcher = await world.headers("dispatcher")
+    case = await act(client, dispatcher, case, "accept")
+    # The hotline counselor of 西园社区 does not cover 先锋社区.
+    counselor = await person_id(world, "counselor")
+    before = await sql(COUNTS)
+    r = await client.post(
+        f"{CASES}/{case['id']}/assign",
+        json={"handlers": [{"person_id": str(counselor), "channel": "psychological"}]},
+        headers={**dispatcher, "If-Match": f'"{case["id"]}-{case["version"]}"'},
+    )
+    assert _problem(r, 422)["errors"][0]["field"] == "body.handlers.0.person_id"
+    assert await sql(COUNTS) == before
+
+
+async def test_parties_keep_an_applicant(client: httpx.AsyncClient, world: World) -> None:
+    r = await client.post(CASES, headers=await world.headers("grid_head"), json=case_body(world))
+    case = r.json()
+    dispatcher = await world.headers("dispatcher")
+    applicant = case["parties"][0]["id"]
+    etag = {"If-Match": f'"{case["id"]}-1"'}
+    r = await client.delete(
+        f"{CASES}/{case['id']}/parties/{applicant}", headers={**dispatcher, **etag}
+    )
+    _problem(r, 422)
+    r = await client.post(
+        f"{CASES}/{case['id']}/parties",
+        headers={**dispatcher, **etag},
+        json={
+            "kind": "organisation",
+            "side": "third_party",
+            "name": "某物业服务有限公司",
+            "org_code": "91220300MA0000000X",
+        },
+    )
+    assert r.status_code == 200, r.text
+    assert [p["name"] for p in r.json()["parties"]][-1] == "某物业服务有限公司"
+    second = r.json()
+    r = await client.patch(
+        f"{CASES}/{case['id']}/parties/{applicant}",
+        json={"id_number": VALID_ID[:-1] + "1"},
+        headers={**dispatcher, "If-Match": f'"{case["id"]}-2"'},
+    )
+    _problem(r, 422)
+    assert second["version"] == 2

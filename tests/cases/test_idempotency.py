@@ -1,0 +1,137 @@
+"""Idempotency-Key on create and actions; external_ref makes another system's repeat one case."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import httpx
+
+from mediation.clock import CENTER_TZ
+from tests.cases.conftest import CASES, case_body
+from tests.support.world import World
+
+
+async def test_same_key_replays_other_body_is_rejected(
+    client: httpx.AsyncClient, world: World, sql: Any
+) -> None:
+    h = {**await world.headers("grid_head"), "Idempotency-Key": "intake-0001"}
+    first = await client.post(CASES, headers=h, json=case_body(world))
+    assert first.status_code == 201
+    again = await client.post(CASES, headers=h, json=case_body(world))
+    assert again.status_code == 201
+    assert again.headers["idempotent-replayed"] == "true"
+    assert again.json() == first.json()
+    assert again.headers["etag"] == first.headers["etag"]
+    assert (await sql("SELECT count(*) FROM cases"))[0][0] == 1
+
+    other = await client.post(CASES, headers=h, json=case_body(world, title="另一件纠纷"))
+    assert other.status_code == 422
+    assert other.json()["errors"][0]["field"] == "header.Idempotency-Key"
+    # Another caller's identical key is its own.
+    mine = await client.post(
+        CASES,
+        json=case_body(world),
+        headers={**await world.headers("dispatcher"), "Idempotency-Key": "intake-0001"},
+    )
+    assert mine.status_code == 201
+    assert (await sql("SELECT count(*) FROM cases"))[0][0] == 2
+
+
+async def test_key_in_progress_is_409_and_failed_request_frees_it(
+    client: httpx.AsyncClient, world: World, sql: Any
+) -> None:
+    h = await world.headers("grid_head")
+    user_id = (await sql("SELECT id FROM users WHERE username = 'grid_head'"))[0][0]
+    now = world.clock.now()
+    async with world.db() as session, session.begin():
+        from mediation.idempotency import IdempotencyKey
+
+        session.add(
+            IdempotencyKey(
+                owner=f"user:{user_id}",
+                key="busy",
+                method="POST",
+                path=CASES,
+                request_hash="x" * 64,
+                state="in_progress",
+                headers={},
+                created_at=now,
+                locked_at=now,
+                expires_at=now + timedelta(hours=24),
+            )
+        )
+    r = await client.post(CASES, headers={**h, "Idempotency-Key": "busy"}, json=case_body(world))
+    assert r.status_code == 422  # another body under a key in use
+    # A request that fails (unknown category) releases its key: a corrected retry works.
+    bad = await client.post(
+        CASES, headers={**h, "Idempotency-Key": "k2"}, json=case_body(world, category="astrology")
+    )
+    assert bad.status_code == 422
+    assert (await sql("SELECT count(*) FROM idempotency_keys WHERE key = 'k2'"))[0][0] == 0
+    good = await client.post(CASES, headers={**h, "Idempotency-Key": "k2"}, json=case_body(world))
+    assert good.status_code == 201
+    row = (await sql("SELECT state, expires_at FROM idempotency_keys WHERE key = 'k2'"))[0]
+    assert row[0] == "completed"
+    assert row[1].astimezone(CENTER_TZ) == world.clock.now() + timedelta(hours=24)
+
+
+async def test_same_body_in_progress_is_409(
+    client: httpx.AsyncClient, world: World, sql: Any
+) -> None:
+    h = {**await world.headers("grid_head"), "Idempotency-Key": "slow"}
+    first = await client.post(CASES, headers=h, json=case_body(world))
+    assert first.status_code == 201
+    # Pretend the first request is still running: the stored row goes back to in progress.
+    await _exec(
+        world, "UPDATE idempotency_keys SET state = 'in_progress', body = NULL WHERE key = 'slow'"
+    )
+    r = await client.post(CASES, headers=h, json=case_body(world))
+    assert r.status_code == 409
+    assert r.headers["retry-after"] == "1"
+
+
+async def _exec(world: World, statement: str) -> None:
+    from sqlalchemy import text
+
+    async with world.db() as session, session.begin():
+        await session.execute(text(statement))
+
+
+async def test_action_replay_returns_the_stored_answer(
+    client: httpx.AsyncClient, world: World, sql: Any
+) -> None:
+    case = (
+        await client.post(CASES, headers=await world.headers("grid_head"), json=case_body(world))
+    ).json()
+    h = {
+        **await world.headers("dispatcher"),
+        "If-Match": f'"{case["id"]}-1"',
+        "Idempotency-Key": "accept-1",
+    }
+    first = await client.post(f"{CASES}/{case['id']}/accept", json={"note": "受理"}, headers=h)
+    assert first.status_code == 200
+    # The same request again (If-Match now stale) is the same answer, not a 412 or 409.
+    second = await client.post(f"{CASES}/{case['id']}/accept", json={"note": "受理"}, headers=h)
+    assert second.status_code == 200 and second.json() == first.json()
+    assert (await sql("SELECT count(*) FROM case_events WHERE type = 'accepted'"))[0][0] == 1
+
+
+async def test_external_ref_gives_one_case_per_client(
+    client: httpx.AsyncClient, world: World, sql: Any, integration_client: dict[str, str]
+) -> None:
+    body = case_body(world, source="police_referral", external_ref="110-20261126-0042")
+    first = await client.post(CASES, headers=integration_client, json=body)
+    assert first.status_code == 201, first.text
+    assert first.json()["intake_mode"] == "referral"
+    assert first.json()["reported_by"]["name"] == "police-110"
+    assert first.json()["pii_masked"] is True  # clients are not granted personal data
+    again = await client.post(CASES, headers=integration_client, json=body)
+    assert again.status_code == 200
+    assert again.json()["id"] == first.json()["id"]
+    assert (await sql("SELECT count(*) FROM cases"))[0][0] == 1
+    timeline = await client.get(
+        f"{CASES}/{first.json()['id']}/timeline", headers=await world.headers("dispatcher")
+    )
+    actor = timeline.json()["items"][0]["actor"]
+    assert actor["kind"] == "client" and actor["client_id"] == "police-110"

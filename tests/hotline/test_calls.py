@@ -1,0 +1,346 @@
+"""Logging and reading calls: what a counselor sees, what lists show, what is logged, and
+bad input that writes nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.hotline.conftest import CALLS, call_body, person_of
+from tests.support.world import World
+
+
+async def test_counselor_logs_a_call_in_one_request(
+    client: httpx.AsyncClient, world: World, sql: Any
+) -> None:
+    h = await world.headers("counselor")
+    r = await client.post(CALLS, headers=h, json=call_body())
+    assert r.status_code == 201, r.text
+    call = r.json()
+    assert r.headers["location"] == f"{CALLS}/{call['id']}"
+    assert r.headers["etag"] == f'"{call["id"]}-1"'
+    assert call["counselor_id"] == str(await person_of(world, "counselor"))
+    assert call["counselor_name"] == "褚咨询"
+    assert call["unit_id"] == str(world.unit("220302001002").id)
+    assert call["duration_seconds"] == 18 * 60 + 30
+    assert call["summary"] == "来电者因婚姻矛盾情绪低落，经疏导后情绪平稳。"
+    # the answer is stored with an Idempotency-Key: the number stays masked in it
+    assert call["caller"]["callback_number"] is None
+    assert call["caller"]["callback_number_masked"] == "139****5678"
+    assert call["caller"]["repeat_caller"] is False
+    assert call["risk_level"] == "low" and call["minimum_risk_level"] == "low"
+    assert call["flag"]["flagged"] is False
+    assert call["review"] is None
+
+    got = await client.get(f"{CALLS}/{call['id']}", headers=h)
+    assert got.status_code == 200
+    assert got.headers["etag"] == r.headers["etag"]
+    assert got.json()["caller"]["callback_number"] == "13912345678"
+    assert got.json()["started_at"].startswith("2026-11-26T01:40:00")  # stored in UTC
+
+    listed = await client.get(CALLS, headers=h)
+    assert listed.status_code == 200
+    [item] = listed.json()["items"]
+    assert item["id"] == call["id"]
+    assert item["callback_number_masked"] == "139****5678"
+    assert "13912345678" not in listed.text
+    assert "summary" not in item and "risk_assessment" not in item
+
+    log = await sql(
+        "SELECT action, record_id::text, actor_name, detail FROM access_log "
+        "WHERE record_type = 'hotline_call' ORDER BY at, id"
+    )
+    assert [(a, rid) for a, rid, _, _ in log] == [
+        ("hotline.create", call["id"]),
+        ("hotline.read", call["id"]),
+        ("hotline.list", call["id"]),
+    ]
+    assert {name for _, _, name, _ in log} == {"褚咨询"}
+    assert [d for _, _, _, d in log[:2]] == [
+        {"callback_number_unmasked": False},
+        {"callback_number_unmasked": True},
+    ]
+
+
+async def test_supervisor_of_the_workstation_sees_it_too(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    r = await client.post(CALLS, headers=await world.headers("counselor"), json=call_body())
+    sup = await world.headers("hotline_supervisor")
+    got = await client.get(f"{CALLS}/{r.json()['id']}", headers=sup)
+    assert got.status_code == 200
+    assert got.json()["caller"]["callback_number"] == "13912345678"
+    assert [i["id"] for i in (await client.get(CALLS, headers=sup)).json()["items"]] == [
+        r.json()["id"]
+    ]
+
+
+async def test_other_workstation_counselor_sees_nothing(
+    client: httpx.AsyncClient, world: World, other_counselor: str
+) -> None:
+    r = await client.post(CALLS, headers=await world.headers("counselor"), json=call_body())
+    h = await world.headers(other_counselor)
+    assert (await client.get(CALLS, headers=h)).json() == {"items": [], "next_cursor": None}
+    got = await client.get(f"{CALLS}/{r.json()['id']}", headers=h)
+    assert got.status_code == 404
+    same = await client.get(CALLS, headers=h, params={"same_caller_as": r.json()["id"]})
+    assert same.status_code == 404
+    # and it cannot log calls for a workstation it does not work at
+    bad = await client.post(
+        CALLS, headers=h, json=call_body(unit_id=str(world.unit("220302001002").id))
+    )
+    assert bad.status_code == 422
+    assert bad.json()["errors"][0]["field"] == "body.unit_id"
+
+
+BAD_INPUT = [
+    ("end before start", {"ended_at": "2026-11-26T09:30:00+08:00"}, "body.ended_at"),
+    (
+        "risk level without an assessment",
+        {"risk_assessment": None, "risk_level": "medium"},
+        "body.risk_level",
+    ),
+    (
+        "imminent without an assessment",
+        {"risk_assessment": None, "risk_level": None, "imminent_risk": True},
+        "body.imminent_risk",
+    ),
+    (
+        "callback number without consent",
+        {"caller": {"callback_number": "13912345678", "callback_consent": False}},
+        "body.caller.callback_number",
+    ),
+    ("minor without an age band", {"caller": {"is_minor": True}}, "body.caller.age_band"),
+    (
+        "minor with an adult age band",
+        {"caller": {"is_minor": True, "age_band": "30_44"}},
+        "body.caller.age_band",
+    ),
+    (
+        "level below what the assessment implies",
+        {
+            "risk_level": "low",
+            "risk_assessment": {
+                "suicidal_desire": True,
+                "suicidal_capability": True,
+                "suicidal_intent": True,
+            },
+        },
+        "body.risk_level",
+    ),
+    ("imminent but not high", {"imminent_risk": True, "risk_level": "medium"}, "body.risk_level"),
+    ("assessment without a level", {"risk_level": None}, "body.risk_level"),
+    ("unknown topic", {"topics": ["astrology"]}, "body.topics.0"),
+    ("naive time", {"started_at": "2026-11-26T09:40:00"}, "body.started_at"),
+    (
+        "start in the future",
+        {"started_at": "2026-11-26T12:00:00+08:00", "ended_at": None},
+        "body.started_at",
+    ),
+    ("bad enum", {"call_type": "angry"}, "body.call_type"),
+]
+
+
+@pytest.mark.parametrize(("case", "change", "field"), BAD_INPUT, ids=[c[0] for c in BAD_INPUT])
+async def test_bad_input_is_a_problem_and_writes_nothing(
+    client: httpx.AsyncClient, world: World, sql: Any, case: str, change: dict[str, Any], field: str
+) -> None:
+    h = await world.headers("counselor")
+    r = await client.post(CALLS, headers=h, json=call_body(**change))
+    assert r.status_code == 422, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    body = r.json()
+    assert body["status"] == 422 and body["title"] and body["request_id"]
+    assert field in {e["field"] for e in body["errors"]}, body["errors"]
+    for table in ("hotline_calls", "hotline_call_events", "outbox_events", "access_log"):
+        assert (await sql(f"SELECT count(*) FROM {table}"))[0][0] == 0, table
+
+
+async def test_all_rule_errors_come_at_once(client: httpx.AsyncClient, world: World) -> None:
+    r = await client.post(
+        CALLS,
+        headers=await world.headers("counselor"),
+        json=call_body(
+            ended_at="2026-11-26T09:00:00+08:00",
+            risk_assessment=None,
+            caller={"is_minor": True, "callback_number": "13800000000"},
+        ),
+    )
+    assert r.status_code == 422
+    assert {e["field"] for e in r.json()["errors"]} == {
+        "body.ended_at",
+        "body.risk_level",
+        "body.caller.age_band",
+        "body.caller.callback_number",
+    }
+
+
+async def test_minimal_anonymous_call_and_a_minor(client: httpx.AsyncClient, world: World) -> None:
+    h = await world.headers("counselor")
+    r = await client.post(
+        CALLS, headers=h, json={"started_at": "2026-11-26T09:00:00+08:00", "call_type": "silent"}
+    )
+    assert r.status_code == 201, r.text
+    assert r.json()["caller"] == {
+        "anonymous": True,
+        "alias": None,
+        "age_band": None,
+        "gender": None,
+        "is_minor": None,
+        "callback_consent": False,
+        "callback_number": None,
+        "callback_number_masked": None,
+        "repeat_caller": False,
+        "previous_calls": 0,
+    }
+    minor = await client.post(
+        CALLS,
+        headers=h,
+        json=call_body(
+            caller={"is_minor": True, "age_band": "under_14"}, topics=["minors_mental_health"]
+        ),
+    )
+    assert minor.status_code == 201, minor.text
+    listed = await client.get(CALLS, headers=h, params={"minor": True})
+    assert [i["id"] for i in listed.json()["items"]] == [minor.json()["id"]]
+
+
+async def test_changes_need_the_current_etag(
+    client: httpx.AsyncClient, world: World, sql: Any
+) -> None:
+    h = await world.headers("counselor")
+    call = (await client.post(CALLS, headers=h, json=call_body())).json()
+    url = f"{CALLS}/{call['id']}"
+    change = {"follow_up_done_at": "2026-11-26T09:59:00+08:00", "follow_up_note": "已回访"}
+    assert (await client.patch(url, headers=h, json=change)).status_code == 428
+    r = await client.patch(url, headers={**h, "If-Match": f'"{call["id"]}-1"'}, json=change)
+    assert r.status_code == 200, r.text
+    assert r.json()["version"] == 2 and r.json()["follow_up_done_at"]
+    assert r.headers["etag"] == f'"{call["id"]}-2"'
+    stale = await client.patch(
+        url, headers={**h, "If-Match": f'"{call["id"]}-1"'}, json={"summary": "x"}
+    )
+    assert stale.status_code == 412
+    bad = await client.patch(
+        url, headers={**h, "If-Match": r.headers["etag"]}, json={"risk_assessment": None}
+    )
+    assert bad.status_code == 422
+    assert bad.json()["errors"][0]["field"] == "body.risk_level"
+    withdrawn = await client.patch(
+        url,
+        headers={**h, "If-Match": r.headers["etag"]},
+        json={"caller": {"callback_consent": False}},
+    )
+    assert withdrawn.status_code == 200
+    assert withdrawn.json()["caller"]["callback_number"] is None
+    assert (await sql("SELECT callback_number_enc FROM hotline_calls"))[0][0] is None
+    kinds = [e["kind"] for e in (await client.get(f"{url}/timeline", headers=h)).json()]
+    assert kinds == ["created", "updated", "follow_up_done", "updated"]
+
+
+async def test_only_the_counselor_or_a_supervisor_changes_a_call(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    from datetime import date
+
+    from mediation.auth.accounts import add_account
+    from mediation.org.enums import Role
+
+    async with world.db() as session, session.begin():
+        await add_account(
+            session,
+            username="counselor_b",
+            name="许咨询",
+            role=Role.counselor,
+            unit_id=world.unit("220302001002").id,
+            password="demo-password",
+            starts_on=date(2020, 1, 1),
+        )
+    call = (
+        await client.post(CALLS, headers=await world.headers("counselor"), json=call_body())
+    ).json()
+    url = f"{CALLS}/{call['id']}"
+    colleague = await world.headers("counselor_b")
+    assert (await client.get(url, headers=colleague)).status_code == 200
+    r = await client.patch(
+        url, headers={**colleague, "If-Match": f'"{call["id"]}-1"'}, json={"summary": "改"}
+    )
+    assert r.status_code == 403
+    r = await client.patch(
+        url,
+        headers={**await world.headers("hotline_supervisor"), "If-Match": f'"{call["id"]}-1"'},
+        json={"summary": "督导补充"},
+    )
+    assert r.status_code == 200 and r.json()["summary"] == "督导补充"
+
+
+async def test_supervisor_review(client: httpx.AsyncClient, world: World) -> None:
+    call = (
+        await client.post(CALLS, headers=await world.headers("counselor"), json=call_body())
+    ).json()
+    url = f"{CALLS}/{call['id']}/review"
+    body = {"outcome": "appropriate", "comment": "评估完整，处置得当。"}
+    r = await client.post(
+        url,
+        headers={**await world.headers("counselor"), "If-Match": f'"{call["id"]}-1"'},
+        json=body,
+    )
+    assert r.status_code == 403
+    sup = await world.headers("hotline_supervisor")
+    assert (await client.post(url, headers=sup, json=body)).status_code == 428
+    r = await client.post(url, headers={**sup, "If-Match": f'"{call["id"]}-1"'}, json=body)
+    assert r.status_code == 200, r.text
+    review = r.json()["review"]
+    assert review["outcome"] == "appropriate" and review["reviewed_by_name"] == "卫督导"
+    assert review["comment"] == "评估完整，处置得当。"
+    # a supervisor's own call is reviewed by someone else
+    own = (await client.post(CALLS, headers=sup, json=call_body())).json()
+    r = await client.post(
+        f"{CALLS}/{own['id']}/review", headers={**sup, "If-Match": f'"{own["id"]}-1"'}, json=body
+    )
+    assert r.status_code == 403
+
+
+async def test_list_filters_sort_and_pages(client: httpx.AsyncClient, world: World) -> None:
+    h = await world.headers("counselor")
+    ids = []
+    for minute in range(5):
+        r = await client.post(
+            CALLS,
+            headers=h,
+            json=call_body(
+                started_at=f"2026-11-26T08:0{minute}:00+08:00",
+                ended_at=None,
+                call_type="prank" if minute == 2 else "valid",
+            ),
+        )
+        ids.append(r.json()["id"])
+    first = await client.get(CALLS, headers=h, params={"limit": 2})
+    assert [i["id"] for i in first.json()["items"]] == ids[:2:-1][:2]
+    rest = await client.get(
+        CALLS, headers=h, params={"limit": 10, "cursor": first.json()["next_cursor"]}
+    )
+    assert [i["id"] for i in rest.json()["items"]] == [ids[2], ids[1], ids[0]]
+    assert rest.json()["next_cursor"] is None
+    oldest = await client.get(CALLS, headers=h, params={"sort": "oldest", "limit": 1})
+    assert oldest.json()["items"][0]["id"] == ids[0]
+    wrong = await client.get(
+        CALLS, headers=h, params={"sort": "oldest", "cursor": first.json()["next_cursor"]}
+    )
+    assert wrong.status_code == 422
+    pranks = await client.get(CALLS, headers=h, params={"call_type": "prank"})
+    assert [i["id"] for i in pranks.json()["items"]] == [ids[2]]
+    pending = await client.get(CALLS, headers=h, params={"follow_up_pending": True})
+    assert len(pending.json()["items"]) == 5
+
+
+async def test_enum_labels_are_served_in_chinese(client: httpx.AsyncClient, world: World) -> None:
+    r = await client.get("/api/v1/reference/enums", headers=await world.headers("counselor"))
+    enums = {e["name"]: {v["value"]: v["label_zh"] for v in e["values"]} for e in r.json()}
+    assert enums["CallType"]["valid"] == "有效来电"
+    assert enums["CallType"]["wrong_number"] == "打错电话"
+    assert enums["RiskLevel"]["high"] == "高风险"
+    assert enums["CallAction"]["ambulance_contacted"] == "联系急救（120）"
+    assert enums["AgeBand"]["14_17"] == "14–17岁"

@@ -1,0 +1,166 @@
+"""The duty roster: who is on duty now and gaps in 24-hour coverage."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from tests.hotline.conftest import SHIFTS, person_of
+from tests.support.world import World
+
+NOW = "/api/v1/hotline/duty/now"
+COVERAGE = "/api/v1/hotline/duty/coverage"
+
+
+async def _add(
+    client: httpx.AsyncClient, h: dict[str, str], person: Any, role: str, start: str, end: str
+) -> httpx.Response:
+    return await client.post(
+        SHIFTS,
+        headers=h,
+        json={"person_id": str(person), "duty_role": role, "starts_at": start, "ends_at": end},
+    )
+
+
+async def test_roster_who_is_on_duty_now_and_coverage_gaps(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    sup = await world.headers("hotline_supervisor")
+    me = await person_of(world, "hotline_supervisor")
+    counselor = await person_of(world, "counselor")
+    day = await _add(
+        client, sup, me, "supervisor", "2026-11-26T08:00:00+08:00", "2026-11-26T20:00:00+08:00"
+    )
+    assert day.status_code == 201, day.text
+    assert day.json()["person_name"] == "卫督导"
+    night = await _add(
+        client, sup, me, "supervisor", "2026-11-26T22:00:00+08:00", "2026-11-27T08:00:00+08:00"
+    )
+    assert night.status_code == 201
+    c = await _add(
+        client,
+        sup,
+        counselor,
+        "counselor",
+        "2026-11-26T09:00:00+08:00",
+        "2026-11-26T17:00:00+08:00",
+    )
+    assert c.status_code == 201
+
+    now = await client.get(NOW, headers=await world.headers("counselor"))
+    assert now.status_code == 200
+    body = now.json()
+    assert [p["name"] for p in body["supervisors"]] == ["卫督导"]
+    assert [p["name"] for p in body["counselors"]] == ["褚咨询"]
+    assert body["coverage_gap"] is False
+
+    cov = await client.get(
+        COVERAGE,
+        headers=sup,
+        params={"from": "2026-11-26T08:00:00+08:00", "to": "2026-11-27T08:00:00+08:00"},
+    )
+    assert cov.status_code == 200, cov.text
+    report = cov.json()
+    assert report["fully_covered"] is False
+    assert [(g["starts_at"], g["ends_at"], g["minutes"]) for g in report["gaps"]] == [
+        ("2026-11-26T12:00:00Z", "2026-11-26T14:00:00Z", 120)
+    ]
+    assert report["covered_minutes"] == 22 * 60
+
+    # fill the gap: fully covered
+    fill = await _add(
+        client, sup, me, "supervisor", "2026-11-26T20:00:00+08:00", "2026-11-26T22:00:00+08:00"
+    )
+    assert fill.status_code == 201
+    cov = await client.get(
+        COVERAGE,
+        headers=sup,
+        params={"from": "2026-11-26T08:00:00+08:00", "to": "2026-11-27T08:00:00+08:00"},
+    )
+    assert cov.json()["fully_covered"] is True and cov.json()["gaps"] == []
+
+    listed = await client.get(SHIFTS, headers=sup, params={"duty_role": "supervisor"})
+    assert [s["starts_at"] for s in listed.json()["items"]] == [
+        "2026-11-26T00:00:00Z",
+        "2026-11-26T12:00:00Z",
+        "2026-11-26T14:00:00Z",
+    ]
+
+
+async def test_nobody_on_duty_is_a_gap(client: httpx.AsyncClient, world: World) -> None:
+    r = await client.get(NOW, headers=await world.headers("hotline_supervisor"))
+    assert r.json()["coverage_gap"] is True and r.json()["supervisors"] == []
+    cov = await client.get(COVERAGE, headers=await world.headers("hotline_supervisor"))
+    assert cov.json()["gaps"][0]["minutes"] == 7 * 24 * 60
+
+
+async def test_roster_rules(client: httpx.AsyncClient, world: World, sql: Any) -> None:
+    sup = await world.headers("hotline_supervisor")
+    me = await person_of(world, "hotline_supervisor")
+    counselor = await person_of(world, "counselor")
+    r = await _add(
+        client,
+        sup,
+        counselor,
+        "supervisor",
+        "2026-11-26T08:00:00+08:00",
+        "2026-11-26T20:00:00+08:00",
+    )
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["field"] == "body.person_id"
+    r = await _add(
+        client, sup, me, "supervisor", "2026-11-26T20:00:00+08:00", "2026-11-26T08:00:00+08:00"
+    )
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "body.ends_at"
+    dispatcher = await person_of(world, "dispatcher")
+    r = await _add(
+        client,
+        sup,
+        dispatcher,
+        "counselor",
+        "2026-11-26T08:00:00+08:00",
+        "2026-11-26T20:00:00+08:00",
+    )
+    assert r.status_code == 422
+    assert await sql("SELECT count(*) FROM hotline_duty_shifts") == [(0,)]
+
+    ok = await _add(
+        client, sup, me, "supervisor", "2026-11-26T08:00:00+08:00", "2026-11-26T20:00:00+08:00"
+    )
+    clash = await _add(
+        client, sup, me, "supervisor", "2026-11-26T19:00:00+08:00", "2026-11-26T23:00:00+08:00"
+    )
+    assert clash.status_code == 409
+    # counselors read the roster but do not keep it
+    h = await world.headers("counselor")
+    assert (
+        await _add(
+            client,
+            h,
+            counselor,
+            "counselor",
+            "2026-11-27T08:00:00+08:00",
+            "2026-11-27T20:00:00+08:00",
+        )
+    ).status_code == 403
+    url = f"{SHIFTS}/{ok.json()['id']}"
+    assert (await client.get(url, headers=h)).status_code == 200
+    assert (
+        await client.patch(url, headers={**h, "If-Match": ok.headers["etag"]}, json={"note": "x"})
+    ).status_code == 403
+    # changing and removing need the ETag
+    assert (await client.patch(url, headers=sup, json={"note": "x"})).status_code == 428
+    r = await client.patch(
+        url,
+        headers={**sup, "If-Match": ok.headers["etag"]},
+        json={"ends_at": "2026-11-26T21:00:00+08:00", "note": "延长一小时"},
+    )
+    assert r.status_code == 200 and r.json()["version"] == 2
+    assert (
+        await client.delete(url, headers={**sup, "If-Match": ok.headers["etag"]})
+    ).status_code == 412
+    assert (
+        await client.delete(url, headers={**sup, "If-Match": r.headers["etag"]})
+    ).status_code == 204
+    assert (await client.get(url, headers=sup)).status_code == 404

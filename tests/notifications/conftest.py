@@ -1,0 +1,111 @@
+"""Fixtures of the notification tests: real local peers (SMTP, SMS gateway, WeCom robot,
+webhook receivers), settings pointing the worker at them, helpers to emit events and run the
+delivery pass."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from arq import create_pool
+
+from mediation.outbox.events import emit
+from mediation.settings import Settings
+from tests.notifications.peers import HttpPeer, SmtpPeer
+
+
+@pytest.fixture(scope="session")
+def http_peer() -> Iterator[HttpPeer]:
+    peer = HttpPeer().start()
+    try:
+        yield peer
+    finally:
+        peer.stop()
+
+
+@pytest.fixture(scope="session")
+def smtp_peer() -> Iterator[SmtpPeer]:
+    peer = SmtpPeer().start()
+    try:
+        yield peer
+    finally:
+        peer.stop()
+
+
+@pytest.fixture(scope="session")
+def settings(settings: Settings, http_peer: HttpPeer, smtp_peer: SmtpPeer) -> Settings:
+    """The suite's settings with every channel pointed at a local peer."""
+    return settings.model_copy(update={
+        "smtp_host": "127.0.0.1", "smtp_port": smtp_peer.port,
+        "sms_gateway_url": http_peer.url("/sms"), "wecom_webhook_url": http_peer.url("/wecom"),
+        "webhook_allow_loopback": True, "notify_timeout_seconds": 5.0,
+    })
+
+
+@pytest.fixture(autouse=True)
+def _reset_peers(http_peer: HttpPeer, smtp_peer: SmtpPeer) -> None:
+    http_peer.reset()
+    smtp_peer.reset()
+
+
+@pytest.fixture
+def deliver_due(settings: Settings, run_worker: Any) -> Any:
+    """One pass of the delivery loop (retries that are due, SMS held overnight...)."""
+
+    async def run() -> int:
+        pool = await create_pool(run_worker_redis(settings), default_queue_name=settings.arq_queue)
+        try:
+            await pool.enqueue_job("sweep_deliveries", _job_id=f"test-sweep-{uuid.uuid4()}")
+        finally:
+            await pool.aclose()
+        return int(await run_worker(relay=False))
+
+    return run
+
+
+def run_worker_redis(settings: Settings) -> Any:
+    from arq.connections import RedisSettings
+
+    return RedisSettings.from_dsn(settings.redis_url)
+
+
+@pytest.fixture
+def emit_event(db: Any, clock: Any) -> Any:
+    """Write an outbox event as a producer would (committed)."""
+
+    async def run(type_: str, payload: dict[str, Any], *, unit_path: str | None = None,
+                  actor_id: uuid.UUID | None = None, aggregate_type: str = "test") -> uuid.UUID:
+        async with db() as session, session.begin():
+            event = await emit(session, type=type_, aggregate_type=aggregate_type,
+                               aggregate_id=uuid.uuid4(), occurred_at=clock.now(),
+                               payload=payload, unit_path=unit_path, actor_id=actor_id)
+            await session.flush()
+            return event.id
+
+    return run
+
+
+@pytest.fixture
+async def worker_ctx(settings: Settings, clock: Any) -> Any:
+    """A worker's job context (what arq passes to jobs), without running a worker: tests call
+    jobs and relay functions directly, several at once."""
+    from mediation_worker.main import build_settings
+
+    made: list[tuple[Any, dict[str, Any]]] = []
+
+    async def make() -> dict[str, Any]:
+        ws = build_settings(settings, clock, background=False)
+        pool = await create_pool(ws.redis_settings, default_queue_name=settings.arq_queue)
+        ctx: dict[str, Any] = {"redis": pool}
+        await ws.on_startup(ctx)
+        made.append((ws, ctx))
+        return ctx
+
+    try:
+        yield make
+    finally:
+        for ws, ctx in made:
+            await ws.on_shutdown(ctx)
+            await ctx["redis"].aclose()

@@ -1,0 +1,279 @@
+"""The jurisdiction tree and the people in it, scoped to the caller's subtree."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from tests.support.world import World
+
+UNITS = "/api/v1/units"
+
+
+async def test_tree_is_scoped_to_the_callers_subtree(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    grid = world.unit("220302001001G01")
+    other = world.unit("220302001001G02")
+    h = await world.headers("grid_head")
+    r = await client.get(UNITS, headers=h, params={"limit": 200})
+    codes = {u["code"] for u in r.json()["items"]}
+    assert codes == {
+        "220302001001G01",
+        "220302001001G01B01",
+        "220302001001G01B02",
+        "220302001001G01B01U01",
+        "220302001001G01B01U02",
+        "220302001001G01B02U01",
+    }
+    assert (await client.get(f"{UNITS}/{grid.id}", headers=h)).status_code == 200
+    assert (await client.get(f"{UNITS}/{other.id}", headers=h)).status_code == 404
+    r = await client.get(
+        UNITS, headers=await world.headers("dispatcher"), params={"level": "community"}
+    )
+    assert {u["name"] for u in r.json()["items"]} == {"先锋社区", "西园社区"}
+
+
+async def test_admin_creates_renames_and_deactivates(
+    client: httpx.AsyncClient, world: World, sql: Any
+) -> None:
+    h = await world.headers("admin")
+    community = world.unit("220302001001")
+    r = await client.post(
+        UNITS,
+        headers=h,
+        json={
+            "parent_id": str(community.id),
+            "level": "grid",
+            "code": "220302001001G03",
+            "name": "先锋社区第三网格",
+        },
+    )
+    assert r.status_code == 201, r.text
+    unit = r.json()
+    assert unit["path"].startswith(community.path)
+    bad_level = await client.post(
+        UNITS,
+        headers=h,
+        json={"parent_id": str(community.id), "level": "building", "code": "X1", "name": "楼"},
+    )
+    assert bad_level.status_code == 422
+    dup = await client.post(
+        UNITS,
+        headers=h,
+        json={
+            "parent_id": str(community.id),
+            "level": "grid",
+            "code": "220302001001G03",
+            "name": "重",
+        },
+    )
+    assert dup.status_code == 409
+
+    r = await client.patch(
+        f"{UNITS}/{unit['id']}",
+        headers={**h, "If-Match": r.headers["etag"]},
+        json={"name": "先锋社区三网格"},
+    )
+    assert r.status_code == 200 and r.json()["name"] == "先锋社区三网格"
+    r = await client.post(
+        f"{UNITS}/{unit['id']}/deactivate", headers={**h, "If-Match": r.headers["etag"]}
+    )
+    assert r.status_code == 200 and r.json()["active"] is False
+    child = await client.post(
+        UNITS,
+        headers=h,
+        json={"parent_id": unit["id"], "level": "building", "code": "B9", "name": "9号楼"},
+    )
+    assert child.status_code == 422
+    assert (await sql("SELECT count(*) FROM units WHERE code = '220302001001G03'"))[0][0] == 1
+
+
+async def test_import_is_all_or_nothing_with_a_report(
+    client: httpx.AsyncClient, world: World, sql: Any
+) -> None:
+    h = {**await world.headers("admin"), "content-type": "text/csv"}
+    before = (await sql("SELECT count(*) FROM units"))[0][0]
+    bad = (
+        "\ufeffcode,name,level,parent_code\n"
+        "220303,铁东区,district,220300\n"
+        "220303001,解放街道,street,220303\n"
+        "220303001001,,community,220303001\n"  # no name
+        "220303001002,新华社区,grid,220303001\n"  # wrong level
+        "220303001003,北山社区,community,999\n"  # unknown parent
+        "220303,重复,district,220300\n"
+    )  # duplicate code
+    r = await client.post(f"{UNITS}/import", headers=h, content=bad.encode())
+    assert r.status_code == 422
+    fields = {e["field"] for e in r.json()["errors"]}
+    assert {"units.3.name", "units.4.level", "units.5.parent_code", "units.6.code"} <= fields
+    assert (await sql("SELECT count(*) FROM units"))[0][0] == before
+
+    good = (
+        "code,name,level,parent_code\n"
+        "220303001001,胜利社区,community,220303001\n"  # child listed before its parent
+        "220303,铁东区,district,220300\n"
+        "220303001,解放街道,street,220303\n"
+    )
+    r = await client.post(f"{UNITS}/import", headers=h, content=good.encode())
+    assert r.status_code == 201, r.text
+    assert r.json() == {"created": 3}
+    rows = await sql(
+        "SELECT c.path LIKE p.path || '%' FROM units c JOIN units p "
+        "ON p.code = '220303' WHERE c.code = '220303001001'"
+    )
+    assert rows == [(True,)]
+    # JSON works too, and the district's dispatcher does not see the new district
+    r = await client.post(
+        f"{UNITS}/import",
+        headers=await world.headers("admin"),
+        json={
+            "units": [
+                {
+                    "code": "220303001001G01",
+                    "name": "胜利一网格",
+                    "level": "grid",
+                    "parent_code": "220303001001",
+                }
+            ]
+        },
+    )
+    assert r.status_code == 201
+    seen = await client.get(UNITS, headers=await world.headers("dispatcher"), params={"limit": 200})
+    assert not any(u["code"].startswith("220303") for u in seen.json()["items"])
+
+
+async def test_communities_without_police_or_legal_advisor_are_reported(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    r = await client.get(f"{UNITS}/coverage-gaps", headers=await world.headers("dispatcher"))
+    assert r.status_code == 200
+    gaps = {g["name"]: sorted(g["missing"]) for g in r.json()}
+    # 先锋社区 has both (demo police and legal advisor); 西园社区 has neither
+    assert gaps == {"西园社区": ["legal_advisor", "police"]}
+
+
+async def test_people_roles_masking_and_access_log(
+    client: httpx.AsyncClient, world: World, clock: Any
+) -> None:
+    admin = await world.headers("admin")
+    xiyuan = world.unit("220302001002")
+    r = await client.post(
+        "/api/v1/people",
+        headers=admin,
+        json={
+            "name": "何警官",
+            "phone": "13912345678",
+            "assignment": {"unit_id": str(xiyuan.id), "role": "police", "starts_on": "2026-01-01"},
+        },
+    )
+    assert r.status_code == 201, r.text
+    person = r.json()
+    gaps = await client.get(f"{UNITS}/coverage-gaps", headers=admin)
+    assert {g["name"]: g["missing"] for g in gaps.json()} == {"西园社区": ["legal_advisor"]}
+
+    # the list masks phones; the item read by a role that needs them is unmasked and logged
+    disp = await world.headers("dispatcher")
+    lst = await client.get("/api/v1/people", headers=disp, params={"role": "police"})
+    phones = {p["name"]: p["phone"] for p in lst.json()["items"]}
+    assert phones["何警官"] == "139****5678"
+    one = await client.get(f"/api/v1/people/{person['id']}", headers=disp)
+    assert one.json()["phone"] == "13912345678"
+    log = await client.get("/api/v1/access-log", headers=admin, params={"subject_id": person["id"]})
+    assert log.status_code == 200
+    entries = log.json()["items"]
+    assert len(entries) == 1 and entries[0]["actor_name"] == "钱调度"
+    assert (await client.get("/api/v1/access-log", headers=disp)).status_code == 403
+
+    # the grid head of 先锋 does not see a person who only works in 西园
+    gh = await client.get(
+        f"/api/v1/people/{person['id']}", headers=await world.headers("grid_head")
+    )
+    assert gh.status_code in (403, 404)
+
+    # ending the assignment reopens the gap
+    assignments = await client.get(f"/api/v1/people/{person['id']}/assignments", headers=admin)
+    aid = assignments.json()[0]["id"]
+    r = await client.post(
+        f"/api/v1/assignments/{aid}/end", headers=admin, json={"ends_on": "2026-11-01"}
+    )
+    assert r.status_code == 200
+    gaps = await client.get(f"{UNITS}/coverage-gaps", headers=admin)
+    assert {g["name"]: sorted(g["missing"]) for g in gaps.json()} == {
+        "西园社区": ["legal_advisor", "police"]
+    }
+
+
+async def test_accounts_and_clients(client: httpx.AsyncClient, world: World) -> None:
+    admin = await world.headers("admin")
+    xiyuan = world.unit("220302001002")
+    person = (
+        await client.post(
+            "/api/v1/people",
+            headers=admin,
+            json={
+                "name": "刘调解",
+                "assignment": {
+                    "unit_id": str(xiyuan.id),
+                    "role": "mediator",
+                    "starts_on": "2026-01-01",
+                },
+            },
+        )
+    ).json()
+    r = await client.post(
+        "/api/v1/users",
+        headers=admin,
+        json={"username": "liu.mediator", "person_id": person["id"], "password": "long-password-1"},
+    )
+    assert r.status_code == 201
+    token = await client.post(
+        "/api/v1/auth/token",
+        data={"grant_type": "password", "username": "liu.mediator", "password": "long-password-1"},
+    )
+    assert token.status_code == 200
+    r = await client.patch(
+        f"/api/v1/users/{r.json()['id']}",
+        headers={**admin, "If-Match": r.headers["etag"]},
+        json={"active": False},
+    )
+    assert r.status_code == 200
+    token = await client.post(
+        "/api/v1/auth/token",
+        data={"grant_type": "password", "username": "liu.mediator", "password": "long-password-1"},
+    )
+    assert token.status_code == 401
+
+    r = await client.post(
+        "/api/v1/clients",
+        headers=admin,
+        json={
+            "client_id": "court-link",
+            "name": "四平中院诉调对接",
+            "scopes": ["cases:create"],
+            "unit_id": str(world.unit("220302").id),
+        },
+    )
+    assert r.status_code == 201
+    secret = r.json()["client_secret"]
+    t = await client.post(
+        "/api/v1/auth/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": "court-link",
+            "client_secret": secret,
+        },
+    )
+    assert t.status_code == 200 and t.json()["scope"] == "cases:create"
+    bad = await client.post(
+        "/api/v1/clients",
+        headers=admin,
+        json={
+            "client_id": "greedy",
+            "name": "x",
+            "scopes": ["users:write"],
+            "unit_id": str(world.unit("220302").id),
+        },
+    )
+    assert bad.status_code == 422
