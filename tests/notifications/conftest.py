@@ -37,11 +37,16 @@ def smtp_peer() -> Iterator[SmtpPeer]:
 @pytest.fixture(scope="session")
 def settings(settings: Settings, http_peer: HttpPeer, smtp_peer: SmtpPeer) -> Settings:
     """The suite's settings with every channel pointed at a local peer."""
-    return settings.model_copy(update={
-        "smtp_host": "127.0.0.1", "smtp_port": smtp_peer.port,
-        "sms_gateway_url": http_peer.url("/sms"), "wecom_webhook_url": http_peer.url("/wecom"),
-        "webhook_allow_loopback": True, "notify_timeout_seconds": 5.0,
-    })
+    return settings.model_copy(
+        update={
+            "smtp_host": "127.0.0.1",
+            "smtp_port": smtp_peer.port,
+            "sms_gateway_url": http_peer.url("/sms"),
+            "wecom_webhook_url": http_peer.url("/wecom"),
+            "webhook_allow_loopback": True,
+            "notify_timeout_seconds": 5.0,
+        }
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -75,12 +80,25 @@ def run_worker_redis(settings: Settings) -> Any:
 def emit_event(db: Any, clock: Any) -> Any:
     """Write an outbox event as a producer would (committed)."""
 
-    async def run(type_: str, payload: dict[str, Any], *, unit_path: str | None = None,
-                  actor_id: uuid.UUID | None = None, aggregate_type: str = "test") -> uuid.UUID:
+    async def run(
+        type_: str,
+        payload: dict[str, Any],
+        *,
+        unit_path: str | None = None,
+        actor_id: uuid.UUID | None = None,
+        aggregate_type: str = "test",
+    ) -> uuid.UUID:
         async with db() as session, session.begin():
-            event = await emit(session, type=type_, aggregate_type=aggregate_type,
-                               aggregate_id=uuid.uuid4(), occurred_at=clock.now(),
-                               payload=payload, unit_path=unit_path, actor_id=actor_id)
+            event = await emit(
+                session,
+                type=type_,
+                aggregate_type=aggregate_type,
+                aggregate_id=uuid.uuid4(),
+                occurred_at=clock.now(),
+                payload=payload,
+                unit_path=unit_path,
+                actor_id=actor_id,
+            )
             await session.flush()
             return event.id
 

@@ -61,9 +61,23 @@ class RedisServer:
 
     def start(self) -> None:
         self.proc = subprocess.Popen(
-            [redis_binary(), "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(self.dir)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+            [
+                redis_binary(),
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.dir),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         wait_for(lambda: port_open(self.port), 20, "redis-server")
 
     def stop(self) -> None:
@@ -92,13 +106,21 @@ class Service:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        env = {k: v for k, v in os.environ.items()
-               if not k.startswith(("TEST_", "MEDIATION_", "DATABASE_URL", "REDIS_URL"))}
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("TEST_", "MEDIATION_", "DATABASE_URL", "REDIS_URL"))
+        }
         env.update(self.env)
         with self.log.open("ab") as out:
-            self.proc = subprocess.Popen([sys.executable, "-m", self.module], cwd=ROOT, env=env,
-                                         stdout=out, stderr=subprocess.STDOUT,
-                                         start_new_session=True)
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", self.module],
+                cwd=ROOT,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
@@ -135,9 +157,15 @@ class Service:
 
 def worker_env(database_url: str, redis_url: str, queue: str, **extra: str) -> dict[str, str]:
     return {
-        "MEDIATION_ENV": "test", "DATABASE_URL": database_url, "REDIS_URL": redis_url,
-        "MEDIATION_ARQ_QUEUE": queue, "MEDIATION_WEBHOOK_ALLOW_LOOPBACK": "true",
-        "MEDIATION_OUTBOX_POLL_SECONDS": "0.5", "MEDIATION_OUTBOX_STALE_SECONDS": "5",
-        "MEDIATION_DELIVERY_POLL_SECONDS": "0.5", "MEDIATION_LOG_LEVEL": "WARNING",
-        "MEDIATION_DB_POOL_SIZE": "10", **extra,
+        "MEDIATION_ENV": "test",
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "MEDIATION_ARQ_QUEUE": queue,
+        "MEDIATION_WEBHOOK_ALLOW_LOOPBACK": "true",
+        "MEDIATION_OUTBOX_POLL_SECONDS": "0.5",
+        "MEDIATION_OUTBOX_STALE_SECONDS": "5",
+        "MEDIATION_DELIVERY_POLL_SECONDS": "0.5",
+        "MEDIATION_LOG_LEVEL": "WARNING",
+        "MEDIATION_DB_POOL_SIZE": "10",
+        **extra,
     }

@@ -8,10 +8,12 @@ import asyncio
 from typing import Any
 
 import httpx
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from mediation.jobs import event_job_id
+from mediation.outbox.models import OutboxEvent
 from mediation_worker.notifications.deliver import deliver_many, due_ids
+from mediation_worker.notifications.fanout import fan_out
 from mediation_worker.notifications.runtime import runtime
 from mediation_worker.outbox.dispatch import process_event
 from mediation_worker.outbox.relay import relay_once, sweep_outbox
@@ -20,15 +22,15 @@ from tests.notifications.test_webhooks import subscribe
 from tests.support.world import World
 
 
-async def test_two_relays_enqueue_each_event_once(world: World, worker_ctx: Any,
-                                                  emit_event: Any, sql: Any,
-                                                  settings: Any) -> None:
+async def test_two_relays_enqueue_each_event_once(
+    world: World, worker_ctx: Any, emit_event: Any, sql: Any, settings: Any
+) -> None:
     for n in range(300):
-        await emit_event("reference.item_updated", {"kind": "k", "code": f"c{n}",
-                                                    "label_zh": "x"})
+        await emit_event("reference.item_updated", {"kind": "k", "code": f"c{n}", "label_zh": "x"})
     a, b = await worker_ctx(), await worker_ctx()
-    counts = await asyncio.gather(relay_once(a["mediation"]), relay_once(b["mediation"]),
-                                  relay_once(a["mediation"]))
+    counts = await asyncio.gather(
+        relay_once(a["mediation"]), relay_once(b["mediation"]), relay_once(a["mediation"])
+    )
     assert sum(counts) == 300
     queued = await a["redis"].zcard(settings.arq_queue)
     assert queued == 300
@@ -36,14 +38,19 @@ async def test_two_relays_enqueue_each_event_once(world: World, worker_ctx: Any,
 
 
 async def test_a_job_that_runs_twice_sends_once(
-        client: httpx.AsyncClient, world: World, worker_ctx: Any, emit_event: Any, sql: Any,
-        http_peer: HttpPeer) -> None:
+    client: httpx.AsyncClient,
+    world: World,
+    worker_ctx: Any,
+    emit_event: Any,
+    sql: Any,
+    http_peer: HttpPeer,
+) -> None:
     await subscribe(client, world, http_peer.url("/hooks/twice"))
-    event_id = await emit_event("reference.item_created", {"kind": "k", "code": "c",
-                                                           "label_zh": "x"})
+    event_id = await emit_event(
+        "reference.item_created", {"kind": "k", "code": "c", "label_zh": "x"}
+    )
     a, b = await worker_ctx(), await worker_ctx()
-    results = await asyncio.gather(process_event(a, str(event_id)),
-                                   process_event(b, str(event_id)))
+    results = await asyncio.gather(process_event(a, str(event_id)), process_event(b, str(event_id)))
     assert sorted(results) == ["already processed", "processed"]
     assert await process_event(a, str(event_id)) == "already processed"
     assert len(http_peer.at("/hooks/twice")) == 1
@@ -51,52 +58,63 @@ async def test_a_job_that_runs_twice_sends_once(
 
 
 async def test_two_workers_sending_the_same_deliveries_send_each_once(
-        client: httpx.AsyncClient, world: World, worker_ctx: Any, emit_event: Any, sql: Any,
-        http_peer: HttpPeer, db: Any) -> None:
+    client: httpx.AsyncClient,
+    world: World,
+    worker_ctx: Any,
+    emit_event: Any,
+    sql: Any,
+    http_peer: HttpPeer,
+    db: Any,
+) -> None:
     await subscribe(client, world, http_peer.url("/hooks/race"))
     http_peer.delay = 0.05  # slow receiver: the sends overlap
     a, b = await worker_ctx(), await worker_ctx()
     for n in range(40):
-        await emit_event("reference.item_created", {"kind": "k", "code": f"c{n}",
-                                                    "label_zh": "x"})
+        await emit_event("reference.item_created", {"kind": "k", "code": f"c{n}", "label_zh": "x"})
     # Fan out only (as if the workers died right after), then two delivery passes race.
-    async with db() as session, session.begin():
-        await session.execute(text("SELECT 1"))
-    from mediation_worker.notifications.fanout import fan_out
-    from mediation.outbox.models import OutboxEvent
-    from sqlalchemy import select
-
     async with db() as session, session.begin():
         for event in (await session.scalars(select(OutboxEvent))).all():
             await fan_out(session, event, a["mediation"].settings, a["mediation"].clock.now())
             event.processed_at = a["mediation"].clock.now()
     ids = await due_ids(a["mediation"])
     assert len(ids) == 40
-    await asyncio.gather(deliver_many(a["mediation"], runtime(a), ids),
-                         deliver_many(b["mediation"], runtime(b), list(reversed(ids))))
+    await asyncio.gather(
+        deliver_many(a["mediation"], runtime(a), ids),
+        deliver_many(b["mediation"], runtime(b), list(reversed(ids))),
+    )
     got = http_peer.at("/hooks/race")
     assert len(got) == 40 == len({r.headers["webhook-id"] for r in got})
-    assert (await sql("SELECT count(*) FROM deliveries WHERE status = 'delivered' "
-                      "AND attempts = 1"))[0][0] == 40
+    assert (
+        await sql("SELECT count(*) FROM deliveries WHERE status = 'delivered' AND attempts = 1")
+    )[0][0] == 40
 
 
 async def test_a_lost_job_is_relayed_again(
-        client: httpx.AsyncClient, world: World, worker_ctx: Any, emit_event: Any, sql: Any,
-        http_peer: HttpPeer, run_worker: Any, settings: Any) -> None:
+    client: httpx.AsyncClient,
+    world: World,
+    worker_ctx: Any,
+    emit_event: Any,
+    sql: Any,
+    http_peer: HttpPeer,
+    run_worker: Any,
+    settings: Any,
+) -> None:
     await subscribe(client, world, http_peer.url("/hooks/lost"))
-    event_id = await emit_event("reference.item_created", {"kind": "k", "code": "c",
-                                                           "label_zh": "x"})
+    event_id = await emit_event(
+        "reference.item_created", {"kind": "k", "code": "c", "label_zh": "x"}
+    )
     ctx = await worker_ctx()
     assert await relay_once(ctx["mediation"]) == 1
     # Redis loses the job (a flushed or failed-over Redis; a worker killed mid-job keeps it
     # "in progress" for the job timeout): the row says relayed, nobody processes it.
     await ctx["redis"].delete(f"arq:job:{event_job_id(event_id)}")
     await ctx["redis"].zrem(settings.arq_queue, event_job_id(event_id))
-    await sql("SELECT 1")
     async with world.db() as s, s.begin():
         await s.execute(text("UPDATE outbox_events SET relayed_at = now() - interval '5 min'"))
     assert await sweep_outbox(ctx) == 1
     await run_worker(relay=False)
     assert len(http_peer.at("/hooks/lost")) == 1
-    assert (await sql("SELECT relay_attempts, processed_at IS NOT NULL FROM outbox_events"))[
-        0] == (2, True)
+    assert (await sql("SELECT relay_attempts, processed_at IS NOT NULL FROM outbox_events"))[0] == (
+        2,
+        True,
+    )

@@ -16,16 +16,30 @@ async def person_of(sql: Any, username: str) -> Any:
 
 
 async def test_assignment_reaches_the_handlers_inbox_and_phone_once(
-        client: httpx.AsyncClient, world: World, sql: Any, run_worker: Any, emit_event: Any,
-        http_peer: HttpPeer) -> None:
+    client: httpx.AsyncClient,
+    world: World,
+    sql: Any,
+    run_worker: Any,
+    emit_event: Any,
+    http_peer: HttpPeer,
+) -> None:
     handler, _ = await person_of(sql, "grid_head")
     _, dispatcher_user = await person_of(sql, "dispatcher")
     unit = world.unit("220302001001G01")
-    await emit_event("case.assigned", {
-        "case_id": "0193a1b2-0000-7000-8000-00000000ca5e", "case_number": "铁西调〔2026〕0007号",
-        "title": "楼上漏水纠纷", "unit_id": str(unit.id), "risk_colour": "yellow",
-        "handler_person_ids": [str(handler)], "actor_id": str(dispatcher_user)},
-        unit_path=unit.path, actor_id=dispatcher_user)
+    await emit_event(
+        "case.assigned",
+        {
+            "case_id": "0193a1b2-0000-7000-8000-00000000ca5e",
+            "case_number": "铁西调〔2026〕0007号",
+            "title": "楼上漏水纠纷",
+            "unit_id": str(unit.id),
+            "risk_colour": "yellow",
+            "handler_person_ids": [str(handler)],
+            "actor_id": str(dispatcher_user),
+        },
+        unit_path=unit.path,
+        actor_id=dispatcher_user,
+    )
 
     await run_worker()
     await run_worker()  # a second run sends nothing more
@@ -50,42 +64,57 @@ async def test_assignment_reaches_the_handlers_inbox_and_phone_once(
 
 
 async def test_inbox_counts_marks_read_and_stays_private(
-        client: httpx.AsyncClient, world: World, sql: Any, run_worker: Any,
-        emit_event: Any) -> None:
+    client: httpx.AsyncClient, world: World, sql: Any, run_worker: Any, emit_event: Any
+) -> None:
     handler, _ = await person_of(sql, "mediator")
     unit = world.unit("220302001")
     for n in range(3):
-        await emit_event("case.transferred", {
-            "case_id": "0193a1b2-0000-7000-8000-00000000ca5e", "case_number": f"C-{n}",
-            "title": "t", "unit_id": str(unit.id), "risk_colour": "red" if n == 2 else "yellow",
-            "handler_person_ids": [str(handler)]}, unit_path=unit.path)
+        await emit_event(
+            "case.transferred",
+            {
+                "case_id": "0193a1b2-0000-7000-8000-00000000ca5e",
+                "case_number": f"C-{n}",
+                "title": "t",
+                "unit_id": str(unit.id),
+                "risk_colour": "red" if n == 2 else "yellow",
+                "handler_person_ids": [str(handler)],
+            },
+            unit_path=unit.path,
+        )
     await run_worker()
     h = await world.headers("mediator")
     count = (await client.get("/api/v1/me/notifications/unread-count", headers=h)).json()
     assert count == {"unread": 3, "urgent_unread": 1}
 
-    page = (await client.get("/api/v1/me/notifications", headers=h,
-                             params={"limit": 2})).json()
+    page = (await client.get("/api/v1/me/notifications", headers=h, params={"limit": 2})).json()
     assert [i["title"] for i in page["items"]] == ["纠纷移交：C-2", "纠纷移交：C-1"]
     assert page["items"][0]["urgent"] is True
-    rest = (await client.get("/api/v1/me/notifications", headers=h,
-                             params={"limit": 2, "cursor": page["next_cursor"]})).json()
+    rest = (
+        await client.get(
+            "/api/v1/me/notifications",
+            headers=h,
+            params={"limit": 2, "cursor": page["next_cursor"]},
+        )
+    ).json()
     assert [i["title"] for i in rest["items"]] == ["纠纷移交：C-0"] and rest["next_cursor"] is None
 
     newest = page["items"][0]["id"]
     r = await client.post(f"/api/v1/me/notifications/{newest}/read", headers=h)
     assert r.status_code == 200 and r.json()["read_at"] is not None
     # somebody else's message does not exist for you
-    other = await client.post(f"/api/v1/me/notifications/{newest}/read",
-                              headers=await world.headers("police"))
+    other = await client.post(
+        f"/api/v1/me/notifications/{newest}/read", headers=await world.headers("police")
+    )
     assert other.status_code == 404
     assert other.headers["content-type"].startswith("application/problem+json")
 
-    unread = (await client.get("/api/v1/me/notifications", headers=h,
-                               params={"unread": True})).json()["items"]
+    unread = (
+        await client.get("/api/v1/me/notifications", headers=h, params={"unread": True})
+    ).json()["items"]
     assert len(unread) == 2
-    r = await client.post("/api/v1/me/notifications/read-all", headers=h,
-                          json={"up_to": unread[-1]["id"]})
+    r = await client.post(
+        "/api/v1/me/notifications/read-all", headers=h, json={"up_to": unread[-1]["id"]}
+    )
     assert r.json() == {"marked": 1}
     r = await client.post("/api/v1/me/notifications/read-all", headers=h, json={})
     assert r.json() == {"marked": 1}

@@ -15,7 +15,6 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
-import pytest
 from sqlalchemy import select
 
 from mediation.db import create_engine, session_factory
@@ -33,29 +32,32 @@ from tests.notifications.test_webhooks import subscribe
 from tests.support.world import PASSWORD, World
 
 
-
 def ids(peer: HttpPeer, path: str) -> list[str]:
     return [r.headers["webhook-id"] for r in peer.at(path)]
 
 
-async def until(check: Callable[[], bool], timeout: float, what: str,
-                *procs: Service) -> None:
-    deadline = time.monotonic() + timeout
+async def until(check: Callable[[], bool], seconds: float, what: str, *procs: Service) -> None:
+    deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if check():
             return
         await asyncio.sleep(0.1)
     logs = "\n".join(f"--- {p.module} ---\n{p.tail()}" for p in procs)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}\n{logs}")
+    raise AssertionError(f"timed out after {seconds:.0f}s waiting for {what}\n{logs}")
 
 
 async def emit_many(factory: Any, n: int, path: str = "/x", prefix: str = "e") -> None:
     async with factory() as session, session.begin():
         for i in range(n):
-            await emit(session, type="reference.item_updated", aggregate_type="test",
-                       aggregate_id=uuid.uuid4(), occurred_at=_now(), unit_path=None,
-                       payload={"kind": "dispute_category", "code": f"{prefix}{i}",
-                                "label_zh": "测试"})
+            await emit(
+                session,
+                type="reference.item_updated",
+                aggregate_type="test",
+                aggregate_id=uuid.uuid4(),
+                occurred_at=_now(),
+                unit_path=None,
+                payload={"kind": "dispute_category", "code": f"{prefix}{i}", "label_zh": "测试"},
+            )
 
 
 def _now() -> Any:
@@ -65,8 +67,13 @@ def _now() -> Any:
 
 
 async def test_worker_killed_mid_1000_notifications_loses_none(
-        client: httpx.AsyncClient, world: World, settings: Settings, http_peer: HttpPeer,
-        db: Any, sql: Any) -> None:
+    client: httpx.AsyncClient,
+    world: World,
+    settings: Settings,
+    http_peer: HttpPeer,
+    db: Any,
+    sql: Any,
+) -> None:
     await subscribe(client, world, http_peer.url("/hooks/kill"), ["reference.*"])
     await emit_many(db, 1000)
     redis = RedisServer()
@@ -75,15 +82,23 @@ async def test_worker_killed_mid_1000_notifications_loses_none(
     first, second = Service("mediation_worker.main", env, "w1"), None
     try:
         first.start()
-        await until(lambda: len(set(ids(http_peer, "/hooks/kill"))) >= 250, 90,
-                    "the first deliveries", first)
+        await until(
+            lambda: len(set(ids(http_peer, "/hooks/kill"))) >= 250,
+            90,
+            "the first deliveries",
+            first,
+        )
         first.kill()  # SIGKILL in the middle: no shutdown code runs
         at_kill = len(set(ids(http_peer, "/hooks/kill")))
         assert at_kill < 1000, "the worker finished before it could be killed"
         second = Service("mediation_worker.main", env, "w2")
         second.start()
-        await until(lambda: len(set(ids(http_peer, "/hooks/kill"))) == 1000, 120,
-                    "every delivery after the restart", second)
+        await until(
+            lambda: len(set(ids(http_peer, "/hooks/kill"))) == 1000,
+            120,
+            "every delivery after the restart",
+            second,
+        )
         await asyncio.sleep(1.0)  # anything still arriving would be a duplicate: count it too
     finally:
         for proc in (first, second):
@@ -97,11 +112,13 @@ async def test_worker_killed_mid_1000_notifications_loses_none(
     print(f"killed after {at_kill} deliveries; {repeats} repeated after the restart")
     assert max(seen.values()) <= 2 and repeats <= 40, (at_kill, repeats)
     assert await sql("SELECT status, count(*) FROM deliveries GROUP BY status") == [
-        ("delivered", 1000)]
+        ("delivered", 1000)
+    ]
 
 
 async def test_redis_down_30s_while_200_records_are_created(
-        world: World, settings: Settings, http_peer: HttpPeer, sql: Any) -> None:
+    world: World, settings: Settings, http_peer: HttpPeer, sql: Any
+) -> None:
     redis = RedisServer()
     redis.start()
     port = free_port()
@@ -114,45 +131,62 @@ async def test_redis_down_30s_while_200_records_are_created(
         worker.start()
         await until(lambda: port_open(port), 60, "the API", api)
         async with httpx.AsyncClient(base_url=base, timeout=10) as http:
-            r = await http.post("/auth/token", data={"grant_type": "password",
-                                                     "username": "admin", "password": PASSWORD})
+            r = await http.post(
+                "/auth/token",
+                data={"grant_type": "password", "username": "admin", "password": PASSWORD},
+            )
             assert r.status_code == 200, r.text
             h = {"Authorization": f"Bearer {r.json()['access_token']}"}
-            r = await http.post("/webhooks", headers=h, json={
-                "name": "市平台", "url": http_peer.url("/hooks/redis"),
-                "event_types": ["reference.item_created"]})
+            r = await http.post(
+                "/webhooks",
+                headers=h,
+                json={
+                    "name": "市平台",
+                    "url": http_peer.url("/hooks/redis"),
+                    "event_types": ["reference.item_created"],
+                },
+            )
             assert r.status_code == 201, r.text
 
             redis.stop()
             down_at = time.monotonic()
             statuses = []
             for n in range(200):
-                r = await http.post("/reference/dispute_category", headers=h, json={
-                    "code": f"outage_{n}", "label_zh": f"类别{n}", "label_en": f"c{n}"})
+                r = await http.post(
+                    "/reference/dispute_category",
+                    headers=h,
+                    json={"code": f"outage_{n}", "label_zh": f"类别{n}", "label_en": f"c{n}"},
+                )
                 statuses.append(r.status_code)
                 await asyncio.sleep(0.1)
             assert statuses == [201] * 200  # the API never needed Redis to take a write
             assert http_peer.at("/hooks/redis") == []
             await asyncio.sleep(max(0.0, 30 - (time.monotonic() - down_at)))
             redis.start()  # same port, empty: the queue is rebuilt from PostgreSQL
-        await until(lambda: len(set(ids(http_peer, "/hooks/redis"))) == 200, 90,
-                    "the 200 notifications after Redis returned", worker)
+        await until(
+            lambda: len(set(ids(http_peer, "/hooks/redis"))) == 200,
+            90,
+            "the 200 notifications after Redis returned",
+            worker,
+        )
         assert worker.alive(), worker.tail()
-        print(worker.tail(15))
     finally:
         api.close()
         worker.close()
         redis.close()
     assert len(ids(http_peer, "/hooks/redis")) == 200
     assert (await sql("SELECT count(*) FROM reference_items WHERE code LIKE 'outage_%'"))[0][
-        0] == 200
+        0
+    ] == 200
 
 
 async def test_worker_recovers_from_a_postgresql_restart(
-        settings: Settings, http_peer: HttpPeer) -> None:
+    settings: Settings, http_peer: HttpPeer
+) -> None:
     data = tempfile.mkdtemp(prefix="notif-pg-")
-    services = DevServices(data, 0, 0, redis=False, ephemeral=True, stop_with_parent=True,
-                           remove_data_dir=True)
+    services = DevServices(
+        data, 0, 0, redis=False, ephemeral=True, stop_with_parent=True, remove_data_dir=True
+    )
     redis = RedisServer()
     worker: Service | None = None
     engine = None
@@ -164,18 +198,31 @@ async def test_worker_recovers_from_a_postgresql_restart(
         engine = create_engine(own)
         factory = session_factory(engine)
         async with factory() as s, s.begin():
-            unit = await add_unit(s, parent=None, level=UnitLevel.district, code="D",
-                                  name="区")
-            s.add(WebhookSubscription(name="r", url=http_peer.url("/hooks/pg"),
-                                      secret=new_secret(), event_types=["*"], unit_id=unit.id,
-                                      unit_path=unit.path))
+            unit = await add_unit(s, parent=None, level=UnitLevel.district, code="D", name="区")
+            s.add(
+                WebhookSubscription(
+                    name="r",
+                    url=http_peer.url("/hooks/pg"),
+                    secret=new_secret(),
+                    event_types=["*"],
+                    unit_id=unit.id,
+                    unit_path=unit.path,
+                )
+            )
         redis.start()
-        worker = Service("mediation_worker.main",
-                         worker_env(url, redis.url, f"pg-{uuid.uuid4().hex[:8]}"), "worker")
+        worker = Service(
+            "mediation_worker.main",
+            worker_env(url, redis.url, f"pg-{uuid.uuid4().hex[:8]}"),
+            "worker",
+        )
         worker.start()
         await emit_many(factory, 30, prefix="a")
-        await until(lambda: len(set(ids(http_peer, "/hooks/pg"))) == 30, 60,
-                    "deliveries before the restart", worker)
+        await until(
+            lambda: len(set(ids(http_peer, "/hooks/pg"))) == 30,
+            60,
+            "deliveries before the restart",
+            worker,
+        )
 
         await emit_many(factory, 30, prefix="b")  # some of these are in flight at the restart
         assert services.postgres is not None
@@ -184,8 +231,12 @@ async def test_worker_recovers_from_a_postgresql_restart(
         services.postgres.start()
         await engine.dispose()  # the test's own pool; the worker has to find its way alone
         await emit_many(factory, 30, prefix="c")
-        await until(lambda: len(set(ids(http_peer, "/hooks/pg"))) == 90, 90,
-                    "deliveries after the restart", worker)
+        await until(
+            lambda: len(set(ids(http_peer, "/hooks/pg"))) == 90,
+            90,
+            "deliveries after the restart",
+            worker,
+        )
         assert worker.alive(), worker.tail()
         async with factory() as s:
             subs = (await s.scalars(select(WebhookSubscription))).all()

@@ -18,32 +18,54 @@ from mediation_worker.notifications import sweeps
 from mediation_worker.notifications.sweeps import ZERO, DueSweep, Stage, sweep_all
 from tests.support.world import World
 
-items = Table("test_due_items", MetaData(), Column("id", Uuid, primary_key=True),
-              Column("unit_path", String(400)), Column("due_at", DateTime(timezone=True)),
-              Column("done", Boolean), Column("handler", Uuid))
+items = Table(
+    "test_due_items",
+    MetaData(),
+    Column("id", Uuid, primary_key=True),
+    Column("unit_path", String(400)),
+    Column("due_at", DateTime(timezone=True)),
+    Column("done", Boolean),
+    Column("handler", Uuid),
+)
 
 
 def _payload(row: Any, stage: Stage) -> dict[str, Any]:
-    return {"case_id": str(row.id), "case_number": "S-1", "title": "t",
-            "handler_person_ids": [str(row.handler)], "deadline_label": "调解期限",
-            "due_at": row.due_at.isoformat()}
+    return {
+        "case_id": str(row.id),
+        "case_number": "S-1",
+        "title": "t",
+        "handler_person_ids": [str(row.handler)],
+        "deadline_label": "调解期限",
+        "due_at": row.due_at.isoformat(),
+    }
 
 
 SWEEP = DueSweep(
-    name="test.deadline", table=items, due_column="due_at", aggregate_type="test",
-    required=("done", "handler"), where=lambda t: t.c.done.is_(False),
-    stages=(Stage("due_soon", "case.deadline_due_soon", -timedelta(hours=24), until=ZERO),
-            Stage("overdue", "case.deadline_overdue", ZERO),
-            Stage("escalated", "case.deadline_escalated", timedelta(days=1))),
-    payload=_payload)
+    name="test.deadline",
+    table=items,
+    due_column="due_at",
+    aggregate_type="test",
+    required=("done", "handler"),
+    where=lambda t: t.c.done.is_(False),
+    stages=(
+        Stage("due_soon", "case.deadline_due_soon", -timedelta(hours=24), until=ZERO),
+        Stage("overdue", "case.deadline_overdue", ZERO),
+        Stage("escalated", "case.deadline_escalated", timedelta(days=1)),
+    ),
+    payload=_payload,
+)
 
 
 @pytest.fixture
 async def due_table(db: Any) -> Any:
     async with db() as s, s.begin():
-        await s.execute(text("CREATE TABLE IF NOT EXISTS test_due_items (id uuid PRIMARY KEY, "
-                             "unit_path varchar(400), due_at timestamptz, done boolean, "
-                             "handler uuid)"))
+        await s.execute(
+            text(
+                "CREATE TABLE IF NOT EXISTS test_due_items (id uuid PRIMARY KEY, "
+                "unit_path varchar(400), due_at timestamptz, done boolean, "
+                "handler uuid)"
+            )
+        )
     saved = list(sweeps.REGISTRY)
     sweeps.REGISTRY[:] = [SWEEP]
     try:
@@ -59,15 +81,24 @@ async def events(sql: Any) -> list[str]:
 
 
 async def test_stages_fire_once_in_order_and_again_when_the_due_time_moves(
-        world: World, due_table: Any, worker_ctx: Any, clock: MovableClock, sql: Any,
-        db: Any, run_worker: Any) -> None:
+    world: World,
+    due_table: Any,
+    worker_ctx: Any,
+    clock: MovableClock,
+    sql: Any,
+    db: Any,
+    run_worker: Any,
+) -> None:
     handler = (await sql("SELECT person_id FROM users WHERE username = 'mediator'"))[0][0]
     unit = world.unit("220302001")
     item = uuid.uuid4()
     due = clock.now() + timedelta(hours=30)
     async with db() as s, s.begin():
-        await s.execute(items.insert().values(id=item, unit_path=unit.path, due_at=due,
-                                              done=False, handler=handler))
+        await s.execute(
+            items.insert().values(
+                id=item, unit_path=unit.path, due_at=due, done=False, handler=handler
+            )
+        )
     a, b = await worker_ctx(), await worker_ctx()
     assert await sweep_all(a["mediation"]) == 0  # 30 h ahead: nothing yet
     clock.advance(timedelta(hours=7))
@@ -79,15 +110,23 @@ async def test_stages_fire_once_in_order_and_again_when_the_due_time_moves(
     await sweep_all(b["mediation"])
     clock.advance(timedelta(days=1))  # still not done a day later: the supervisor
     await sweep_all(a["mediation"])
-    assert await events(sql) == ["case.deadline_due_soon", "case.deadline_overdue",
-                                 "case.deadline_escalated"]
+    assert await events(sql) == [
+        "case.deadline_due_soon",
+        "case.deadline_overdue",
+        "case.deadline_escalated",
+    ]
     # the handler is told first, then the supervisor
     clock.set(clock.now())
     await run_worker()
-    rows = await sql("SELECT u.username, n.title FROM notifications n JOIN users u "
-                     "ON u.id = n.user_id ORDER BY n.id")
-    assert rows == [("mediator", "期限将至：S-1"), ("mediator", "已超期：S-1"),
-                    ("supervisor", "超期督办：S-1")]
+    rows = await sql(
+        "SELECT u.username, n.title FROM notifications n JOIN users u "
+        "ON u.id = n.user_id ORDER BY n.id"
+    )
+    assert rows == [
+        ("mediator", "期限将至：S-1"),
+        ("mediator", "已超期：S-1"),
+        ("supervisor", "超期督办：S-1"),
+    ]
     # an extension moves the due time: the reminders start again; done rows are left alone
     async with db() as s, s.begin():
         await s.execute(items.update().values(due_at=clock.now() + timedelta(hours=2)))
@@ -99,8 +138,14 @@ async def test_stages_fire_once_in_order_and_again_when_the_due_time_moves(
 
 
 async def test_sweeps_over_missing_tables_are_skipped(worker_ctx: Any) -> None:
-    ghost = DueSweep(name="ghost", table="no_such_table", due_column="due_at", stages=(),
-                     payload=_payload, aggregate_type="x")
+    ghost = DueSweep(
+        name="ghost",
+        table="no_such_table",
+        due_column="due_at",
+        stages=(),
+        payload=_payload,
+        aggregate_type="x",
+    )
     saved = list(sweeps.REGISTRY)
     sweeps.REGISTRY[:] = [ghost]
     try:
@@ -111,25 +156,44 @@ async def test_sweeps_over_missing_tables_are_skipped(worker_ctx: Any) -> None:
 
 @pytest.mark.skipif("hotline_calls" not in Base.metadata.tables, reason="no hotline tables")
 async def test_hotline_follow_up_and_unacknowledged_high_risk(
-        world: World, worker_ctx: Any, clock: MovableClock, sql: Any, db: Any,
-        run_worker: Any) -> None:
+    world: World, worker_ctx: Any, clock: MovableClock, sql: Any, db: Any, run_worker: Any
+) -> None:
     calls = Base.metadata.tables["hotline_calls"]
     counselor = (await sql("SELECT person_id FROM users WHERE username = 'counselor'"))[0][0]
     unit = world.unit("220302001002")
     now = clock.now()
     async with db() as s, s.begin():
-        await s.execute(calls.insert().values(
-            id=uuid.uuid4(), unit_id=unit.id, unit_path=unit.path, counselor_id=counselor,
-            started_at=now - timedelta(hours=1), channel="phone", call_type="valid",
-            caller_anonymous=True, callback_consent=False, topics=[], imminent_risk=False,
-            actions=[], version=1, follow_up_due=now + timedelta(hours=1),
-            flagged_at=now - timedelta(minutes=20)))
+        await s.execute(
+            calls.insert().values(
+                id=uuid.uuid4(),
+                unit_id=unit.id,
+                unit_path=unit.path,
+                counselor_id=counselor,
+                started_at=now - timedelta(hours=1),
+                channel="phone",
+                call_type="valid",
+                caller_anonymous=True,
+                callback_consent=False,
+                topics=[],
+                imminent_risk=False,
+                actions=[],
+                version=1,
+                follow_up_due=now + timedelta(hours=1),
+                flagged_at=now - timedelta(minutes=20),
+            )
+        )
     await sweep_all((await worker_ctx())["mediation"])
-    assert sorted(await events(sql)) == ["hotline.follow_up_due",
-                                         "hotline.high_risk_unacknowledged"]
+    assert sorted(await events(sql)) == [
+        "hotline.follow_up_due",
+        "hotline.high_risk_unacknowledged",
+    ]
     await run_worker()
-    rows = await sql("SELECT u.username, n.title, n.urgent FROM notifications n JOIN users u "
-                     "ON u.id = n.user_id ORDER BY 1, 2")
-    assert rows == [("counselor", "热线回访到期", False),
-                    ("hotline_supervisor", "高风险来电仍未确认", True)]
+    rows = await sql(
+        "SELECT u.username, n.title, n.urgent FROM notifications n JOIN users u "
+        "ON u.id = n.user_id ORDER BY 1, 2"
+    )
+    assert rows == [
+        ("counselor", "热线回访到期", False),
+        ("hotline_supervisor", "高风险来电仍未确认", True),
+    ]
     assert isinstance(now, datetime)

@@ -20,30 +20,41 @@ REF = "/api/v1/reference/dispute_category"
 HOOKS = "/api/v1/webhooks"
 
 
-async def subscribe(client: httpx.AsyncClient, world: World, url: str,
-                    types: list[str] | None = None, **extra: Any) -> dict[str, Any]:
-    r = await client.post(HOOKS, headers=await world.headers("admin"), json={
-        "name": "市综治平台", "url": url, "event_types": types or ["reference.*"], **extra})
+async def subscribe(
+    client: httpx.AsyncClient, world: World, url: str, types: list[str] | None = None, **extra: Any
+) -> dict[str, Any]:
+    r = await client.post(
+        HOOKS,
+        headers=await world.headers("admin"),
+        json={"name": "市综治平台", "url": url, "event_types": types or ["reference.*"], **extra},
+    )
     assert r.status_code == 201, r.text
     return dict(r.json())
 
 
 async def set_email(world: World, username: str, email: str) -> None:
     async with world.db() as s, s.begin():
-        await s.execute(text("UPDATE people SET email = :e WHERE id = "
-                             "(SELECT person_id FROM users WHERE username = :u)"),
-                        {"e": email, "u": username})
+        await s.execute(
+            text(
+                "UPDATE people SET email = :e WHERE id = "
+                "(SELECT person_id FROM users WHERE username = :u)"
+            ),
+            {"e": email, "u": username},
+        )
 
 
 async def add_category(client: httpx.AsyncClient, world: World, code: str) -> None:
-    r = await client.post(REF, headers=await world.headers("admin"), json={
-        "code": code, "label_zh": "教育", "label_en": "Education"})
+    r = await client.post(
+        REF,
+        headers=await world.headers("admin"),
+        json={"code": code, "label_zh": "教育", "label_en": "Education"},
+    )
     assert r.status_code == 201, r.text
 
 
 async def test_event_reaches_the_receiver_signed_per_standard_webhooks(
-        client: httpx.AsyncClient, world: World, run_worker: Any, http_peer: HttpPeer,
-        sql: Any) -> None:
+    client: httpx.AsyncClient, world: World, run_worker: Any, http_peer: HttpPeer, sql: Any
+) -> None:
     sub = await subscribe(client, world, http_peer.url("/hooks/a"))
     assert sub["secret"].startswith("whsec_")
     await add_category(client, world, "education")
@@ -61,7 +72,8 @@ async def test_event_reaches_the_receiver_signed_per_standard_webhooks(
     h = await world.headers("admin")
     listed = (await client.get(f"{HOOKS}/{sub['id']}/deliveries", headers=h)).json()["items"]
     assert [(d["status"], d["attempts"], d["last_status_code"]) for d in listed] == [
-        ("delivered", 1, 200)]
+        ("delivered", 1, 200)
+    ]
     assert listed[0]["webhook_id"] == got[0].headers["webhook-id"]
     # the secret is not shown again
     r = await client.get(f"{HOOKS}/{sub['id']}", headers=h)
@@ -69,26 +81,46 @@ async def test_event_reaches_the_receiver_signed_per_standard_webhooks(
 
 
 async def test_only_subscribed_types_and_own_subtree(
-        client: httpx.AsyncClient, world: World, run_worker: Any, http_peer: HttpPeer,
-        emit_event: Any) -> None:
+    client: httpx.AsyncClient, world: World, run_worker: Any, http_peer: HttpPeer, emit_event: Any
+) -> None:
     street = world.unit("220302001")
     other = world.unit("220302001002")
-    await subscribe(client, world, http_peer.url("/hooks/cases"), ["case.assigned"],
-                    unit_id=str(world.unit("220302001001").id))
-    base = {"case_id": "0193a1b2-0000-7000-8000-00000000ca5e", "case_number": "X",
-            "title": "t", "handler_person_ids": []}
-    await emit_event("case.assigned", {**base, "unit_id": str(street.id)},
-                     unit_path=world.unit("220302001001G01").path)  # inside: sent
-    await emit_event("case.assigned", {**base, "unit_id": str(other.id)},
-                     unit_path=other.path)  # another community: not sent
+    await subscribe(
+        client,
+        world,
+        http_peer.url("/hooks/cases"),
+        ["case.assigned"],
+        unit_id=str(world.unit("220302001001").id),
+    )
+    base = {
+        "case_id": "0193a1b2-0000-7000-8000-00000000ca5e",
+        "case_number": "X",
+        "title": "t",
+        "handler_person_ids": [],
+    }
+    await emit_event(
+        "case.assigned",
+        {**base, "unit_id": str(street.id)},
+        unit_path=world.unit("220302001001G01").path,
+    )  # inside: sent
+    await emit_event(
+        "case.assigned", {**base, "unit_id": str(other.id)}, unit_path=other.path
+    )  # another community: not sent
     await emit_event("case.resolved", base, unit_path=world.unit("220302001001").path)
     await run_worker()
     assert len(http_peer.at("/hooks/cases")) == 1
 
 
 async def test_failures_retry_on_schedule_then_fail_and_disable_and_tell_the_owner(
-        client: httpx.AsyncClient, world: World, run_worker: Any, deliver_due: Any,
-        http_peer: HttpPeer, clock: MovableClock, sql: Any, smtp_peer: Any) -> None:
+    client: httpx.AsyncClient,
+    world: World,
+    run_worker: Any,
+    deliver_due: Any,
+    http_peer: HttpPeer,
+    clock: MovableClock,
+    sql: Any,
+    smtp_peer: Any,
+) -> None:
     await set_email(world, "admin", "admin@example.gov.cn")
     sub = await subscribe(client, world, http_peer.url("/hooks/down"))
     http_peer.answer("/hooks/down", *([500] * 20))
@@ -98,8 +130,12 @@ async def test_failures_retry_on_schedule_then_fail_and_disable_and_tell_the_own
     expected = [5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400]
     start = clock.now()
     for i, seconds in enumerate(expected, start=1):
-        row = (await sql("SELECT status, attempts, next_attempt_at, last_attempt_at "
-                         "FROM deliveries WHERE channel = 'webhook'"))[0]
+        row = (
+            await sql(
+                "SELECT status, attempts, next_attempt_at, last_attempt_at "
+                "FROM deliveries WHERE channel = 'webhook'"
+            )
+        )[0]
         assert row[0] == "pending" and row[1] == i
         delay = (row[2] - row[3]).total_seconds()
         assert seconds * 0.9 <= delay <= seconds * 1.1, (i, delay)  # +-10 % jitter
@@ -109,8 +145,9 @@ async def test_failures_retry_on_schedule_then_fail_and_disable_and_tell_the_own
         await deliver_due()
 
     assert len(http_peer.at("/hooks/down")) == 10
-    row = (await sql("SELECT status, attempts, last_error FROM deliveries "
-                     "WHERE channel = 'webhook'"))[0]
+    row = (
+        await sql("SELECT status, attempts, last_error FROM deliveries WHERE channel = 'webhook'")
+    )[0]
     assert row[:2] == ("failed", 10) and "500" in row[2]
     # Days passed on the test clock; tokens are checked against real time too: back to now.
     clock.set(start)
@@ -118,9 +155,12 @@ async def test_failures_retry_on_schedule_then_fail_and_disable_and_tell_the_own
     h = await world.headers("admin")
     got = (await client.get(f"{HOOKS}/{sub['id']}", headers=h)).json()
     assert got["enabled"] is False and got["disabled_reason"] == "failing"
-    detail = (await client.get(
-        f"{HOOKS}/{sub['id']}/deliveries/{(await sql('SELECT id FROM deliveries'))[0][0]}",
-        headers=h)).json()
+    detail = (
+        await client.get(
+            f"{HOOKS}/{sub['id']}/deliveries/{(await sql('SELECT id FROM deliveries'))[0][0]}",
+            headers=h,
+        )
+    ).json()
     assert [a["outcome"] for a in detail["attempt_log"]] == ["retry"] * 9 + ["failed"]
     assert detail["body"]["type"] == "reference.item_created"
 
@@ -131,16 +171,18 @@ async def test_failures_retry_on_schedule_then_fail_and_disable_and_tell_the_own
 
 
 async def test_410_disables_at_once_and_cancels_what_waits(
-        client: httpx.AsyncClient, world: World, run_worker: Any, http_peer: HttpPeer,
-        sql: Any) -> None:
+    client: httpx.AsyncClient, world: World, run_worker: Any, http_peer: HttpPeer, sql: Any
+) -> None:
     sub = await subscribe(client, world, http_peer.url("/hooks/gone"))
     http_peer.answer("/hooks/gone", 500, 410)
     await add_category(client, world, "education")
     await run_worker()  # 500: waits for its retry
     await add_category(client, world, "sports")
     await run_worker()  # 410: the subscription goes, the waiting one is cancelled
-    statuses = [r[0] for r in await sql(
-        "SELECT status FROM deliveries WHERE channel = 'webhook' ORDER BY id")]
+    statuses = [
+        r[0]
+        for r in await sql("SELECT status FROM deliveries WHERE channel = 'webhook' ORDER BY id")
+    ]
     assert statuses == ["cancelled", "failed"]
     got = (await client.get(f"{HOOKS}/{sub['id']}", headers=await world.headers("admin"))).json()
     assert got["enabled"] is False and got["disabled_reason"] == "gone"
@@ -148,8 +190,13 @@ async def test_410_disables_at_once_and_cancels_what_waits(
 
 
 async def test_redelivery_by_hand_sends_the_same_message_again(
-        client: httpx.AsyncClient, world: World, run_worker: Any, deliver_due: Any,
-        http_peer: HttpPeer, sql: Any) -> None:
+    client: httpx.AsyncClient,
+    world: World,
+    run_worker: Any,
+    deliver_due: Any,
+    http_peer: HttpPeer,
+    sql: Any,
+) -> None:
     sub = await subscribe(client, world, http_peer.url("/hooks/r"))
     await add_category(client, world, "education")
     await run_worker()
@@ -165,20 +212,25 @@ async def test_redelivery_by_hand_sends_the_same_message_again(
     got = http_peer.at("/hooks/r")
     assert len(got) == 2 and got[0].headers["webhook-id"] == got[1].headers["webhook-id"]
     Webhook(sub["secret"]).verify(got[1].body, got[1].headers)
-    detail = (await client.get(f"{HOOKS}/{sub['id']}/deliveries/{delivery['id']}",
-                               headers=h)).json()
+    detail = (
+        await client.get(f"{HOOKS}/{sub['id']}/deliveries/{delivery['id']}", headers=h)
+    ).json()
     assert [(a["attempt"], a["manual"], a["outcome"]) for a in detail["attempt_log"]] == [
-        (1, False, "delivered"), (2, True, "delivered")]
+        (1, False, "delivered"),
+        (2, True, "delivered"),
+    ]
 
 
-async def test_ping_and_secret_rotation(client: httpx.AsyncClient, world: World,
-                                        run_worker: Any, http_peer: HttpPeer) -> None:
+async def test_ping_and_secret_rotation(
+    client: httpx.AsyncClient, world: World, run_worker: Any, http_peer: HttpPeer
+) -> None:
     sub = await subscribe(client, world, http_peer.url("/hooks/p"))
     await subscribe(client, world, http_peer.url("/hooks/other"), ["*"])
     h = await world.headers("admin")
     etag = (await client.get(f"{HOOKS}/{sub['id']}", headers=h)).headers["etag"]
-    rotated = await client.post(f"{HOOKS}/{sub['id']}/rotate-secret",
-                                headers={**h, "If-Match": etag})
+    rotated = await client.post(
+        f"{HOOKS}/{sub['id']}/rotate-secret", headers={**h, "If-Match": etag}
+    )
     assert rotated.status_code == 200 and rotated.json()["secret"] != sub["secret"]
     r = await client.post(f"{HOOKS}/{sub['id']}/ping", headers=h)
     assert r.status_code == 202
@@ -189,20 +241,27 @@ async def test_ping_and_secret_rotation(client: httpx.AsyncClient, world: World,
     assert body["type"] == "webhook.ping"
 
 
-@pytest.mark.parametrize(("url", "words"), [
-    ("ftp://receiver.example.gov.cn/x", "http"),
-    ("http://169.254.169.254/latest/meta-data/", "metadata"),
-    ("http://[::ffff:169.254.169.254]/", "metadata"),
-    ("http://[fe80::1]/hook", "link-local"),
-    ("http://100.100.100.200/latest/meta-data", "metadata"),
-    ("http://metadata.google.internal/computeMetadata/v1/", "metadata"),
-    ("https://user:pw@receiver.example.gov.cn/x", "credentials"),
-    ("not a url", "http"),
-])
-async def test_bad_urls_are_refused_when_saved(client: httpx.AsyncClient, world: World,
-                                               sql: Any, url: str, words: str) -> None:
-    r = await client.post(HOOKS, headers=await world.headers("admin"), json={
-        "name": "x", "url": url, "event_types": ["case.*"]})
+@pytest.mark.parametrize(
+    ("url", "words"),
+    [
+        ("ftp://receiver.example.gov.cn/x", "http"),
+        ("http://169.254.169.254/latest/meta-data/", "metadata"),
+        ("http://[::ffff:169.254.169.254]/", "metadata"),
+        ("http://[fe80::1]/hook", "link-local"),
+        ("http://100.100.100.200/latest/meta-data", "metadata"),
+        ("http://metadata.google.internal/computeMetadata/v1/", "metadata"),
+        ("https://user:pw@receiver.example.gov.cn/x", "credentials"),
+        ("not a url", "http"),
+    ],
+)
+async def test_bad_urls_are_refused_when_saved(
+    client: httpx.AsyncClient, world: World, sql: Any, url: str, words: str
+) -> None:
+    r = await client.post(
+        HOOKS,
+        headers=await world.headers("admin"),
+        json={"name": "x", "url": url, "event_types": ["case.*"]},
+    )
     assert r.status_code == 422, r.text
     assert r.headers["content-type"].startswith("application/problem+json")
     assert words in r.json()["detail"]
@@ -210,33 +269,49 @@ async def test_bad_urls_are_refused_when_saved(client: httpx.AsyncClient, world:
     assert (await sql("SELECT count(*) FROM webhook_subscriptions"))[0][0] == 0
 
 
-async def test_unknown_event_types_are_refused(client: httpx.AsyncClient, world: World,
-                                               http_peer: HttpPeer) -> None:
-    r = await client.post(HOOKS, headers=await world.headers("admin"), json={
-        "name": "x", "url": http_peer.url("/hooks/x"),
-        "event_types": ["case.assigned", "case.asigned"]})
+async def test_unknown_event_types_are_refused(
+    client: httpx.AsyncClient, world: World, http_peer: HttpPeer
+) -> None:
+    r = await client.post(
+        HOOKS,
+        headers=await world.headers("admin"),
+        json={
+            "name": "x",
+            "url": http_peer.url("/hooks/x"),
+            "event_types": ["case.assigned", "case.asigned"],
+        },
+    )
     assert r.status_code == 422
     assert r.json()["errors"] == [{"field": "body.event_types.1", "message": r.json()["detail"]}]
-    r = await client.post(HOOKS, headers=await world.headers("admin"), json={
-        "name": "x", "url": http_peer.url("/hooks/x"), "event_types": ["nothing.*"]})
+    r = await client.post(
+        HOOKS,
+        headers=await world.headers("admin"),
+        json={"name": "x", "url": http_peer.url("/hooks/x"), "event_types": ["nothing.*"]},
+    )
     assert r.status_code == 422
 
 
 async def test_only_webhook_managers_and_only_in_scope(
-        client: httpx.AsyncClient, world: World, http_peer: HttpPeer) -> None:
-    r = await client.post(HOOKS, headers=await world.headers("dispatcher"), json={
-        "name": "x", "url": http_peer.url("/hooks/x"), "event_types": ["*"]})
+    client: httpx.AsyncClient, world: World, http_peer: HttpPeer
+) -> None:
+    r = await client.post(
+        HOOKS,
+        headers=await world.headers("dispatcher"),
+        json={"name": "x", "url": http_peer.url("/hooks/x"), "event_types": ["*"]},
+    )
     assert r.status_code == 403
     sub = await subscribe(client, world, http_peer.url("/hooks/x"))
     h = await world.headers("admin")
     etag = (await client.get(f"{HOOKS}/{sub['id']}", headers=h)).headers["etag"]
     r = await client.patch(f"{HOOKS}/{sub['id']}", headers=h, json={"enabled": False})
     assert r.status_code == 428
-    r = await client.patch(f"{HOOKS}/{sub['id']}", headers={**h, "If-Match": etag},
-                           json={"enabled": False})
+    r = await client.patch(
+        f"{HOOKS}/{sub['id']}", headers={**h, "If-Match": etag}, json={"enabled": False}
+    )
     assert r.status_code == 200 and r.json()["disabled_reason"] == "manual"
     r = await client.delete(f"{HOOKS}/{sub['id']}", headers={**h, "If-Match": etag})
     assert r.status_code == 412
-    r = await client.delete(f"{HOOKS}/{sub['id']}",
-                            headers={**h, "If-Match": r.json()["current_etag"]})
+    r = await client.delete(
+        f"{HOOKS}/{sub['id']}", headers={**h, "If-Match": r.json()["current_etag"]}
+    )
     assert r.status_code == 204

@@ -67,7 +67,9 @@ async def get_principal(
         )
     if token.lower().startswith("bearer "):
         token = token[7:]
-    principal = state.tokens.verify(token, state.clock.now())
+    now = state.clock.now()
+    principal = state.tokens.verify(token, now)
+    await state.limiter.hit(f"{principal.kind}:{principal.id}", now.timestamp())
     request.state.principal = principal
     return principal
 

@@ -25,6 +25,7 @@ from mediation_api.cases.calendar_router import router as calendar_router
 from mediation_api.cases.router import router as cases_router
 from mediation_api.hotline.router import router as hotline_router
 from mediation_api.middleware import RequestContextMiddleware
+from mediation_api.ratelimit import RateLimiter
 from mediation_api.notifications.router import routers as notification_routers
 from mediation_api.ops.router import router as ops_router
 from mediation_api.org.router import router as org_router
@@ -76,6 +77,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             tokens=TokenService(
                 settings.jwt_keyring(), timedelta(minutes=settings.access_token_minutes)
             ),
+            limiter=RateLimiter(redis, settings.arq_queue, settings.rate_limit_per_minute),
         )
         try:
             yield

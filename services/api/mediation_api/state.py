@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from mediation.auth.tokens import TokenService
 from mediation.clock import Clock
 from mediation.settings import Settings
+from mediation_api.ratelimit import RateLimiter
 
 
 @dataclass
@@ -20,3 +21,4 @@ class AppState:
     redis: Redis
     clock: Clock
     tokens: TokenService
+    limiter: RateLimiter

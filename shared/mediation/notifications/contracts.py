@@ -57,21 +57,42 @@ class MarkedRead(Contract):
 class WebhookCreate(Contract):
     """A system to notify by Standard Webhooks. The answer carries the signing secret once."""
 
-    name: str = Field(min_length=1, max_length=100, description="Who receives, e.g. 市综治平台.",
-                      examples=["市综治平台"])
+    name: str = Field(
+        min_length=1,
+        max_length=100,
+        description="Who receives, e.g. 市综治平台.",
+        examples=["市综治平台"],
+    )
     description: str | None = Field(None, max_length=2000, description="Notes.")
-    url: str = Field(min_length=8, max_length=2000, description="http(s) URL of the receiver; "
-                     "not a link-local or metadata address.",
-                     examples=["https://receiver.example.gov.cn/hooks/mediation"])
-    event_types: list[str] = Field(min_length=1, max_length=50, description="Event types: exact "
-                                   "(`case.assigned`), a prefix (`case.*`) or `*`.",
-                                   examples=[["case.*", "hotline.high_risk"]])
-    unit_id: uuid.UUID | None = Field(None, description="Only events of this unit's subtree "
-                                      "(default: the top of the caller's jurisdiction).")
+    url: str = Field(
+        min_length=8,
+        max_length=2000,
+        description="http(s) URL of the receiver; not a link-local or metadata address.",
+        examples=["https://receiver.example.gov.cn/hooks/mediation"],
+    )
+    event_types: list[str] = Field(
+        min_length=1,
+        max_length=50,
+        description="Event types: exact (`case.assigned`), a prefix (`case.*`) or `*`.",
+        examples=[["case.*", "hotline.high_risk"]],
+    )
+    unit_id: uuid.UUID | None = Field(
+        None,
+        description="Only events of this unit's subtree "
+        "(default: the top of the caller's jurisdiction).",
+    )
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "name": "市综治平台", "url": "https://receiver.example.gov.cn/hooks/mediation",
-        "event_types": ["case.*"]}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "市综治平台",
+                    "url": "https://receiver.example.gov.cn/hooks/mediation",
+                    "event_types": ["case.*"],
+                }
+            ]
+        }
+    )
 
 
 class WebhookUpdate(Contract):
@@ -80,8 +101,9 @@ class WebhookUpdate(Contract):
     name: str | None = Field(None, min_length=1, max_length=100, description="Name.")
     description: str | None = Field(None, max_length=2000, description="Notes.")
     url: str | None = Field(None, min_length=8, max_length=2000, description="Receiver URL.")
-    event_types: list[str] | None = Field(None, min_length=1, max_length=50,
-                                          description="Event types or patterns.")
+    event_types: list[str] | None = Field(
+        None, min_length=1, max_length=50, description="Event types or patterns."
+    )
     unit_id: uuid.UUID | None = Field(None, description="Subtree whose events it receives.")
     enabled: bool | None = Field(None, description="Stop or resume deliveries.")
 
@@ -121,8 +143,10 @@ class DeliveryAttemptOut(Contract):
     attempt: int = Field(description="1 for the first try.")
     started_at: datetime = Field(description="When it started.")
     duration_ms: int = Field(description="How long it took.")
-    outcome: str = Field(description="`delivered`, `retry` (will be tried again), `failed`, "
-                                     "`gone` (410: the subscription was disabled).")
+    outcome: str = Field(
+        description="`delivered`, `retry` (will be tried again), `failed`, "
+        "`gone` (410: the subscription was disabled)."
+    )
     status_code: int | None = Field(description="HTTP status the receiver answered, if any.")
     error: str | None = Field(description="What went wrong.")
     response_excerpt: str | None = Field(description="Start of the receiver's answer.")
@@ -154,6 +178,14 @@ class DeliveryDetail(DeliveryOut):
     attempt_log: list[DeliveryAttemptOut] = Field(description="Every try, oldest first.")
 
 
+class PingQueued(Contract):
+    """A test message was queued for one subscription."""
+
+    event_id: uuid.UUID = Field(
+        description="The `webhook.ping` event; its delivery shows in the subscription's deliveries."
+    )
+
+
 class Redelivery(Contract):
     """A redelivery was scheduled; the worker makes one try at once."""
 
@@ -166,28 +198,51 @@ class Redelivery(Contract):
 class RuleCreate(Contract):
     """A notification rule of an administrator's own."""
 
-    code: str = Field(pattern=CODE_PATTERN, description="Stable code, unique.",
-                      examples=["case.escalated.supervisor-email"])
+    code: str = Field(
+        pattern=CODE_PATTERN,
+        description="Stable code, unique.",
+        examples=["case.escalated.supervisor-email"],
+    )
     name: str = Field(min_length=1, max_length=100, description="Chinese name.")
     description: str | None = Field(None, max_length=2000, description="What it is for.")
     event_type: str = Field(max_length=80, description="The event type it reacts to.")
-    recipients: list[Selector] = Field(default_factory=list, max_length=20,
-                                       description="Who receives it.")
-    channels: list[Channel] = Field(min_length=1, max_length=4,
-                                    description="inbox, email, sms, wecom.")
-    payload_match: dict[str, list[Scalar]] = Field(default_factory=dict, description=(
-        "Only events whose payload field holds one of the values, e.g. "
-        "`{\"risk_colour\": [\"red\"]}`."))
+    recipients: list[Selector] = Field(
+        default_factory=list, max_length=20, description="Who receives it."
+    )
+    channels: list[Channel] = Field(
+        min_length=1, max_length=4, description="inbox, email, sms, wecom."
+    )
+    payload_match: dict[str, list[Scalar]] = Field(
+        default_factory=dict,
+        description=(
+            "Only events whose payload field holds one of the values, e.g. "
+            '`{"risk_colour": ["red"]}`.'
+        ),
+    )
     urgent: bool = Field(False, description="Send SMS even in quiet hours (22:00-07:00).")
     exclude_actor: bool = Field(True, description="Do not notify whoever caused the event.")
     enabled: bool = Field(True, description="Whether it applies.")
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "code": "case.escalated.supervisor-email", "name": "上报抄送督办（邮件）",
-        "event_type": "case.escalated",
-        "recipients": [{"kind": "role", "role": "supervisor", "scope": "nearest",
-                        "unit_field": "target_unit_id"}],
-        "channels": ["email"]}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "code": "case.escalated.supervisor-email",
+                    "name": "上报抄送督办（邮件）",
+                    "event_type": "case.escalated",
+                    "recipients": [
+                        {
+                            "kind": "role",
+                            "role": "supervisor",
+                            "scope": "nearest",
+                            "unit_field": "target_unit_id",
+                        }
+                    ],
+                    "channels": ["email"],
+                }
+            ]
+        }
+    )
 
 
 class RuleUpdate(Contract):
@@ -197,8 +252,9 @@ class RuleUpdate(Contract):
     name: str | None = Field(None, min_length=1, max_length=100, description="Name.")
     description: str | None = Field(None, max_length=2000, description="Notes.")
     recipients: list[Selector] | None = Field(None, max_length=20, description="Recipients.")
-    channels: list[Channel] | None = Field(None, min_length=1, max_length=4,
-                                           description="Channels.")
+    channels: list[Channel] | None = Field(
+        None, min_length=1, max_length=4, description="Channels."
+    )
     payload_match: dict[str, list[Scalar]] | None = Field(None, description="Payload filter.")
     urgent: bool | None = Field(None, description="Urgent.")
     exclude_actor: bool | None = Field(None, description="Skip whoever caused it.")
@@ -221,8 +277,9 @@ class RuleOut(Contract):
     exclude_actor: bool = Field(description="Skips whoever caused the event.")
     enabled: bool = Field(description="Applies.")
     builtin: bool = Field(description="Ships with the service.")
-    customised: bool = Field(description="A stored version replaces the built-in one; "
-                                         "DELETE reverts to it.")
+    customised: bool = Field(
+        description="A stored version replaces the built-in one; DELETE reverts to it."
+    )
     version: int = Field(description="0 for an unchanged built-in rule (ETag).")
 
 
@@ -233,14 +290,22 @@ class TemplatePut(Contract):
     """The text of one event type on one channel: Jinja2 with the event's variables (see
     `GET /notification-event-types`) and the filter `local` for times."""
 
-    subject: str | None = Field(None, max_length=400, description="Inbox title or email "
-                                "subject; unused by SMS and WeCom.")
+    subject: str | None = Field(
+        None, max_length=400, description="Inbox title or email subject; unused by SMS and WeCom."
+    )
     body: str = Field(min_length=1, max_length=20000, description="The message.")
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "subject": "新分派纠纷：{{ case_number }}",
-        "body": "{{ recipient_name }}，纠纷{{ case_number }}已分派给您，请于{{ occurred_at|local }}"
-                "后尽快受理。"}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "subject": "新分派纠纷：{{ case_number }}",
+                    "body": "{{ recipient_name }}，纠纷{{ case_number }}已分派给您，"
+                    "请尽快受理（{{ occurred_at|local }}）。",
+                }
+            ]
+        }
+    )
 
 
 class TemplateOut(Contract):
@@ -250,8 +315,9 @@ class TemplateOut(Contract):
     channel: Channel = Field(description="Channel.")
     subject: str | None = Field(description="Title or subject.")
     body: str = Field(description="Body.")
-    source: Literal["stored", "builtin"] = Field(description="`stored`: an administrator's "
-                                                 "text; `builtin`: the default.")
+    source: Literal["stored", "builtin"] = Field(
+        description="`stored`: an administrator's text; `builtin`: the default."
+    )
     version: int = Field(description="0 for the built-in text (ETag).")
 
 
@@ -262,12 +328,19 @@ class TemplatePreview(Contract):
     channel: Channel = Field(description="Channel.")
     subject: str | None = Field(None, max_length=400, description="Title or subject.")
     body: str = Field(min_length=1, max_length=20000, description="Body.")
-    payload: dict[str, Any] | None = Field(None, description="Values to use instead of the "
-                                           "sample.")
+    payload: dict[str, Any] | None = Field(None, description="Values to use instead of the sample.")
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "event_type": "case.assigned", "channel": "sms",
-        "body": "纠纷{{ case_number }}已分派给您。"}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "event_type": "case.assigned",
+                    "channel": "sms",
+                    "body": "纠纷{{ case_number }}已分派给您。",
+                }
+            ]
+        }
+    )
 
 
 class Rendered(Contract):
@@ -287,10 +360,13 @@ class EventTypeOut(Contract):
     label_zh: str = Field(description="Chinese label.")
     description: str = Field(description="When it is emitted.")
     variables: dict[str, Any] = Field(description="Template variables with a sample value.")
-    person_fields: list[str] = Field(description="Payload fields with person ids "
-                                                 "(`payload_people` selectors).")
-    unit_fields: list[str] = Field(description="Payload fields with unit ids "
-                                               "(`role` selectors' `unit_field`).")
+    person_fields: list[str] = Field(
+        description="Payload fields with person ids (`payload_people` selectors)."
+    )
+    unit_fields: list[str] = Field(
+        description="Payload fields with unit ids (`role` selectors' `unit_field`)."
+    )
     unit_scoped: bool = Field(description="The event belongs to a unit of the tree.")
-    internal: bool = Field(description="Emitted by the worker itself; not sent to wildcard "
-                                       "webhook subscriptions.")
+    internal: bool = Field(
+        description="Emitted by the worker itself; not sent to wildcard webhook subscriptions."
+    )

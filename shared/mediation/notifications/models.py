@@ -76,8 +76,11 @@ class WebhookSubscription(IdMixin, TimestampMixin, Base):
 
     __tablename__ = "webhook_subscriptions"
     __table_args__ = (
-        Index("ix_webhook_subscriptions_unit_path_prefix", "unit_path",
-              postgresql_ops={"unit_path": "text_pattern_ops"}),
+        Index(
+            "ix_webhook_subscriptions_unit_path_prefix",
+            "unit_path",
+            postgresql_ops={"unit_path": "text_pattern_ops"},
+        ),
     )
 
     name: Mapped[str] = mapped_column(String(100))
@@ -91,7 +94,8 @@ class WebhookSubscription(IdMixin, TimestampMixin, Base):
     enabled: Mapped[bool] = mapped_column(default=True)
     disabled_at: Mapped[datetime | None]
     disabled_reason: Mapped[DisabledReason | None] = mapped_column(
-        enum_type(DisabledReason, "webhook_disabled_reason"))
+        enum_type(DisabledReason, "webhook_disabled_reason")
+    )
     owner_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
     consecutive_failures: Mapped[int] = mapped_column(default=0)
     last_success_at: Mapped[datetime | None]
@@ -105,8 +109,7 @@ class DeliveryAttempt(IdMixin, Base):
     __tablename__ = "delivery_attempts"
     __table_args__ = (UniqueConstraint("delivery_id", "attempt"),)
 
-    delivery_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("deliveries.id", ondelete="CASCADE"))
+    delivery_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("deliveries.id", ondelete="CASCADE"))
     attempt: Mapped[int]
     started_at: Mapped[datetime]
     duration_ms: Mapped[int]

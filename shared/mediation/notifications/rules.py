@@ -31,8 +31,11 @@ class PayloadPeople(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     kind: Literal["payload_people"] = "payload_people"
-    field: str = Field(description="Payload field holding a person id or a list of them, e.g. "
-                                   "`handler_person_ids`.", examples=["handler_person_ids"])
+    field: str = Field(
+        description="Payload field holding a person id or a list of them, e.g. "
+        "`handler_person_ids`.",
+        examples=["handler_person_ids"],
+    )
 
 
 class RoleHolders(BaseModel):
@@ -42,11 +45,13 @@ class RoleHolders(BaseModel):
     model_config = ConfigDict(extra="forbid")
     kind: Literal["role"] = "role"
     role: Role = Field(description="The role to look for.")
-    scope: RoleScope = Field(RoleScope.nearest, description="Where to look, relative to the "
-                                                            "unit.")
-    unit_field: str | None = Field(None, description="Payload field holding the unit id to "
-                                   "start from (e.g. `target_unit_id`); default: the event's "
-                                   "own unit.")
+    scope: RoleScope = Field(RoleScope.nearest, description="Where to look, relative to the unit.")
+    unit_field: str | None = Field(
+        None,
+        description="Payload field holding the unit id to "
+        "start from (e.g. `target_unit_id`); default: the event's "
+        "own unit.",
+    )
 
 
 class FixedPeople(BaseModel):
@@ -54,8 +59,7 @@ class FixedPeople(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     kind: Literal["people"] = "people"
-    person_ids: list[uuid.UUID] = Field(min_length=1, max_length=100,
-                                        description="Person ids.")
+    person_ids: list[uuid.UUID] = Field(min_length=1, max_length=100, description="Person ids.")
 
 
 Selector = Annotated[PayloadPeople | RoleHolders | FixedPeople, Field(discriminator="kind")]
@@ -84,8 +88,12 @@ class RuleSpec(BaseModel):
         return all(payload.get(k) in values for k, values in self.payload_match.items())
 
 
-def validate_rule(event_type: str, recipients: list[Any], channels: list[Channel],
-                  payload_match: dict[str, list[Scalar]]) -> None:
+def validate_rule(
+    event_type: str,
+    recipients: list[Any],
+    channels: list[Channel],
+    payload_match: dict[str, list[Scalar]],
+) -> None:
     """Raise Unprocessable (422) with every problem of a rule, checked against the catalogue."""
     spec = catalog.require_known(event_type, "body.event_type")
     errors: list[dict[str, str]] = []
@@ -93,32 +101,67 @@ def validate_rule(event_type: str, recipients: list[Any], channels: list[Channel
         errors.append({"field": "body.channels", "message": "Name at least one channel."})
     for i, ch in enumerate(channels):
         if ch not in RULE_CHANNELS:
-            errors.append({"field": f"body.channels.{i}", "message": (
-                f"`{ch.value}` is not a rule channel; webhooks follow subscriptions.")})
+            errors.append(
+                {
+                    "field": f"body.channels.{i}",
+                    "message": (
+                        f"`{ch.value}` is not a rule channel; webhooks follow subscriptions."
+                    ),
+                }
+            )
     if len(set(channels)) != len(channels):
         errors.append({"field": "body.channels", "message": "A channel is listed twice."})
     personal = [c for c in channels if c is not Channel.wecom]
     if personal and not recipients:
-        errors.append({"field": "body.recipients",
-                       "message": "Personal channels need at least one recipient selector."})
+        errors.append(
+            {
+                "field": "body.recipients",
+                "message": "Personal channels need at least one recipient selector.",
+            }
+        )
     for i, sel in enumerate(recipients):
         where = f"body.recipients.{i}"
         if isinstance(sel, PayloadPeople) and sel.field not in spec.person_fields:
-            errors.append({"field": f"{where}.field", "message": (
-                f"{event_type} carries person ids in "
-                f"{', '.join(spec.person_fields) or 'no field'}, not `{sel.field}`.")})
+            errors.append(
+                {
+                    "field": f"{where}.field",
+                    "message": (
+                        f"{event_type} carries person ids in "
+                        f"{', '.join(spec.person_fields) or 'no field'}, not `{sel.field}`."
+                    ),
+                }
+            )
         if isinstance(sel, RoleHolders):
             if sel.unit_field is not None and sel.unit_field not in spec.unit_fields:
-                errors.append({"field": f"{where}.unit_field", "message": (
-                    f"{event_type} carries unit ids in "
-                    f"{', '.join(spec.unit_fields) or 'no field'}, not `{sel.unit_field}`.")})
-            if (sel.unit_field is None and not spec.unit_scoped
-                    and sel.scope is not RoleScope.anywhere):
-                errors.append({"field": f"{where}.scope", "message": (
-                    f"{event_type} belongs to no unit: only scope `anywhere` applies.")})
+                errors.append(
+                    {
+                        "field": f"{where}.unit_field",
+                        "message": (
+                            f"{event_type} carries unit ids in "
+                            f"{', '.join(spec.unit_fields) or 'no field'}, not `{sel.unit_field}`."
+                        ),
+                    }
+                )
+            if (
+                sel.unit_field is None
+                and not spec.unit_scoped
+                and sel.scope is not RoleScope.anywhere
+            ):
+                errors.append(
+                    {
+                        "field": f"{where}.scope",
+                        "message": (
+                            f"{event_type} belongs to no unit: only scope `anywhere` applies."
+                        ),
+                    }
+                )
     for name in payload_match:
         if name not in spec.variables:
-            errors.append({"field": f"body.payload_match.{name}", "message": (
-                f"{event_type} has no payload field `{name}`.")})
+            errors.append(
+                {
+                    "field": f"body.payload_match.{name}",
+                    "message": (f"{event_type} has no payload field `{name}`."),
+                }
+            )
     if errors:
         raise Unprocessable("The rule cannot be used; see errors.", errors=errors)

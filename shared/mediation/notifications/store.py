@@ -17,10 +17,17 @@ BUILTIN_CODES = {r.code for r in BUILTIN_RULES}
 
 def from_row(row: NotificationRule) -> RuleSpec:
     return RuleSpec(
-        code=row.code, name=row.name, description=row.description, event_type=row.event_type,
-        recipients=row.recipients, channels=[Channel(c) for c in row.channels],  # type: ignore[arg-type]
-        payload_match=row.payload_match, urgent=row.urgent,  # type: ignore[arg-type]
-        exclude_actor=row.exclude_actor, enabled=row.enabled, version=row.version,
+        code=row.code,
+        name=row.name,
+        description=row.description,
+        event_type=row.event_type,
+        recipients=row.recipients,
+        channels=[Channel(c) for c in row.channels],  # type: ignore[arg-type]
+        payload_match=row.payload_match,
+        urgent=row.urgent,  # type: ignore[arg-type]
+        exclude_actor=row.exclude_actor,
+        enabled=row.enabled,
+        version=row.version,
         builtin=row.code in BUILTIN_CODES,
     )
 
@@ -36,15 +43,23 @@ def merge(stored: list[NotificationRule], builtins: list[RuleSpec]) -> list[Rule
 
 async def rules_for(session: AsyncSession, event_type: str) -> list[RuleSpec]:
     """The effective, enabled rules of one event type."""
-    stored = list((await session.scalars(
-        select(NotificationRule).where(NotificationRule.event_type == event_type)
-        .order_by(NotificationRule.id))).all())
+    stored = list(
+        (
+            await session.scalars(
+                select(NotificationRule)
+                .where(NotificationRule.event_type == event_type)
+                .order_by(NotificationRule.id)
+            )
+        ).all()
+    )
     builtins = [r for r in BUILTIN_RULES if r.event_type == event_type]
     return [r for r in merge(stored, builtins) if r.enabled]
 
 
-async def stored_templates(session: AsyncSession, event_type: str
-                           ) -> dict[Channel, TemplateText]:
-    rows = (await session.scalars(
-        select(NotificationTemplate).where(NotificationTemplate.event_type == event_type))).all()
+async def stored_templates(session: AsyncSession, event_type: str) -> dict[Channel, TemplateText]:
+    rows = (
+        await session.scalars(
+            select(NotificationTemplate).where(NotificationTemplate.event_type == event_type)
+        )
+    ).all()
     return {Channel(r.channel): TemplateText(r.subject, r.body) for r in rows}

@@ -33,8 +33,9 @@ def _local(value: Any, fmt: str = "%Y-%m-%d %H:%M") -> str:
 
 
 def _environment() -> SandboxedEnvironment:
-    env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False,
-                               trim_blocks=True, lstrip_blocks=True)
+    env = SandboxedEnvironment(
+        undefined=StrictUndefined, autoescape=False, trim_blocks=True, lstrip_blocks=True
+    )
     env.filters["local"] = _local
     return env
 
@@ -69,30 +70,55 @@ def validate(event_type: str, channel: Channel, subject: str | None, body: str) 
         try:
             names = meta.find_undeclared_variables(ENV.parse(source))
         except TemplateSyntaxError as exc:
-            errors.append({"field": field, "message": f"Template syntax error on line "
-                                                      f"{exc.lineno}: {exc.message}"})
+            errors.append(
+                {
+                    "field": field,
+                    "message": f"Template syntax error on line {exc.lineno}: {exc.message}",
+                }
+            )
             continue
         unknown = sorted(names - set(allowed))
         if unknown:
-            errors.append({"field": field, "message": (
-                f"Unknown variable(s) {', '.join(unknown)} for {event_type}; "
-                f"available: {', '.join(sorted(allowed))}.")})
+            errors.append(
+                {
+                    "field": field,
+                    "message": (
+                        f"Unknown variable(s) {', '.join(unknown)} for {event_type}; "
+                        f"available: {', '.join(sorted(allowed))}."
+                    ),
+                }
+            )
             continue
         try:
             rendered[field] = _compile(source).render(allowed)
         except Exception as exc:  # any render failure is the template's fault: say so now
-            errors.append({"field": field, "message": f"Does not render with a sample "
-                                                      f"{event_type} event: {exc}"})
+            errors.append(
+                {
+                    "field": field,
+                    "message": f"Does not render with a sample {event_type} event: {exc}",
+                }
+            )
     if not errors:
         if len(rendered.get("body.subject", "")) > MAX_SUBJECT:
-            errors.append({"field": "body.subject",
-                           "message": f"Renders longer than {MAX_SUBJECT} characters."})
+            errors.append(
+                {
+                    "field": "body.subject",
+                    "message": f"Renders longer than {MAX_SUBJECT} characters.",
+                }
+            )
         if len(rendered.get("body.body", "")) > MAX_BODY[channel]:
-            errors.append({"field": "body.body", "message": (
-                f"Renders longer than {MAX_BODY[channel]} characters for {channel.value}.")})
+            errors.append(
+                {
+                    "field": "body.body",
+                    "message": (
+                        f"Renders longer than {MAX_BODY[channel]} characters for {channel.value}."
+                    ),
+                }
+            )
     if channel in (Channel.inbox, Channel.email) and not (subject or "").strip():
-        errors.append({"field": "body.subject",
-                       "message": f"A {channel.value} template needs a subject."})
+        errors.append(
+            {"field": "body.subject", "message": f"A {channel.value} template needs a subject."}
+        )
     if errors:
         raise Unprocessable("The template cannot be used; see errors.", errors=errors)
 
@@ -105,8 +131,7 @@ def render(text: TemplateText, context: dict[str, Any]) -> tuple[str, str]:
     return subject[:MAX_SUBJECT], body
 
 
-def context_for(event_type: str, payload: dict[str, Any], common: dict[str, Any]
-                ) -> dict[str, Any]:
+def context_for(event_type: str, payload: dict[str, Any], common: dict[str, Any]) -> dict[str, Any]:
     """Every variable of the event type: the payload's value, else an empty string."""
     names = catalog.template_variables(event_type)
     ctx: dict[str, Any] = {name: "" for name in names}

@@ -23,8 +23,14 @@ SECRET_PREFIX = "whsec_"
 
 # API.md: retries at about 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 14 h, 20 h, 24 h, then failed.
 WEBHOOK_RETRIES: tuple[timedelta, ...] = (
-    timedelta(seconds=5), timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2),
-    timedelta(hours=5), timedelta(hours=10), timedelta(hours=14), timedelta(hours=20),
+    timedelta(seconds=5),
+    timedelta(minutes=5),
+    timedelta(minutes=30),
+    timedelta(hours=2),
+    timedelta(hours=5),
+    timedelta(hours=10),
+    timedelta(hours=14),
+    timedelta(hours=20),
     timedelta(hours=24),
 )
 # People: a message that arrives half a day late is worth little; give up sooner.
@@ -40,8 +46,9 @@ def max_attempts(channel: Channel) -> int:
     return 1 + len(retries_for(channel))
 
 
-def retry_delay(channel: Channel, failed_attempts: int, rng: random.Random | None = None
-                ) -> timedelta | None:
+def retry_delay(
+    channel: Channel, failed_attempts: int, rng: random.Random | None = None
+) -> timedelta | None:
     """Delay before the next attempt after `failed_attempts` failures; None when none is left."""
     schedule = retries_for(channel)
     if failed_attempts < 1 or failed_attempts > len(schedule):
@@ -78,17 +85,29 @@ def headers(secret: str, msg_id: str, timestamp: int, body: bytes) -> dict[str, 
 # -------------------------------------------------------------------------- URLs
 
 # This service's own metadata and link-local addresses: a webhook must never reach them.
-_BLOCKED = [ipaddress.ip_network(n) for n in (
-    "0.0.0.0/8",            # "this host"
-    "169.254.0.0/16",       # link-local, cloud metadata (169.254.169.254, Tencent 169.254.0.23)
-    "100.100.100.200/32",   # Alibaba Cloud metadata
-    "224.0.0.0/4", "240.0.0.0/4", "255.255.255.255/32",
-    "::/128", "fe80::/10", "ff00::/8",
-    "fd00:ec2::254/128",    # AWS metadata over IPv6
-)]
+_BLOCKED = [
+    ipaddress.ip_network(n)
+    for n in (
+        "0.0.0.0/8",  # "this host"
+        "169.254.0.0/16",  # link-local, cloud metadata (169.254.169.254, Tencent 169.254.0.23)
+        "100.100.100.200/32",  # Alibaba Cloud metadata
+        "224.0.0.0/4",
+        "240.0.0.0/4",
+        "255.255.255.255/32",
+        "::/128",
+        "fe80::/10",
+        "ff00::/8",
+        "fd00:ec2::254/128",  # AWS metadata over IPv6
+    )
+]
 _LOOPBACK = [ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128")]
-_BLOCKED_HOSTS = {"metadata", "metadata.google.internal", "metadata.tencentyun.com",
-                  "instance-data", "instance-data.ec2.internal"}
+_BLOCKED_HOSTS = {
+    "metadata",
+    "metadata.google.internal",
+    "metadata.tencentyun.com",
+    "instance-data",
+    "instance-data.ec2.internal",
+}
 
 
 def blocked_address(addr: str, allow_loopback: bool) -> str | None:
@@ -119,11 +138,17 @@ def resolve(host: str, port: int) -> list[str]:
     return sorted({str(info[4][0]) for info in infos})
 
 
-def check_url(url: str, *, allow_loopback: bool, field: str = "body.url",
-              addresses: Iterable[str] | None = None) -> str:
+def check_url(
+    url: str,
+    *,
+    allow_loopback: bool,
+    field: str = "body.url",
+    addresses: Iterable[str] | None = None,
+) -> str:
     """Raise Unprocessable unless `url` is an absolute http(s) URL whose host is not a
     metadata, link-local or (unless allowed) loopback address. `addresses`: what the host
     resolves to, if known (the worker re-checks at delivery time)."""
+
     def bad(message: str) -> Unprocessable:
         return Unprocessable(f"The webhook URL is not acceptable: {message}.", field=field)
 
@@ -159,7 +184,7 @@ def check_url(url: str, *, allow_loopback: bool, field: str = "body.url",
 
 
 def parse_quiet_hours(spec: str) -> tuple[time, time] | None:
-    """"22:00-07:00" -> (22:00, 07:00); "" -> None (no quiet hours)."""
+    """ "22:00-07:00" -> (22:00, 07:00); "" -> None (no quiet hours)."""
     spec = spec.strip()
     if not spec:
         return None
@@ -167,8 +192,7 @@ def parse_quiet_hours(spec: str) -> tuple[time, time] | None:
     return time.fromisoformat(start.strip()), time.fromisoformat(end.strip())
 
 
-def quiet_until(now: datetime, window: tuple[time, time] | None, tz: ZoneInfo
-                ) -> datetime | None:
+def quiet_until(now: datetime, window: tuple[time, time] | None, tz: ZoneInfo) -> datetime | None:
     """When the quiet window that contains `now` ends, or None if `now` is outside it."""
     if window is None:
         return None

@@ -18,8 +18,11 @@ class OutboxEvent(IdMixin, Base):
         # The relay only ever scans what is still waiting.
         Index("ix_outbox_events_pending", "id", postgresql_where=text("relayed_at IS NULL")),
         # The sweeper re-relays events whose job was lost (relayed long ago, never processed).
-        Index("ix_outbox_events_unprocessed", "relayed_at",
-              postgresql_where=text("processed_at IS NULL")),
+        Index(
+            "ix_outbox_events_unprocessed",
+            "relayed_at",
+            postgresql_where=text("processed_at IS NULL"),
+        ),
     )
 
     type: Mapped[str] = mapped_column(String(80))
@@ -61,10 +64,12 @@ class Delivery(IdMixin, Base):
     event_type: Mapped[str | None] = mapped_column(String(80))
     rule_code: Mapped[str | None] = mapped_column(String(80))
     subscription_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("webhook_subscriptions.id", ondelete="CASCADE"))
+        ForeignKey("webhook_subscriptions.id", ondelete="CASCADE")
+    )
     urgent: Mapped[bool] = mapped_column(default=False, server_default=false())
-    message: Mapped[dict[str, object]] = mapped_column(JSONB, default=dict,
-                                                        server_default=text("'{}'::jsonb"))
+    message: Mapped[dict[str, object]] = mapped_column(
+        JSONB, default=dict, server_default=text("'{}'::jsonb")
+    )
     max_attempts: Mapped[int] = mapped_column(default=1, server_default=text("1"))
     last_attempt_at: Mapped[datetime | None]
     last_status_code: Mapped[int | None]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Response
+from fastapi import APIRouter, Form, Request, Response
 from sqlalchemy import select
 
 from mediation.auth.contracts import MeOut, RefreshIn, RoleGrant, TokenOut
@@ -41,6 +41,7 @@ def _service(session: Session, state: State) -> AuthService:
     responses=responses(401, 403, 422, 429),
 )
 async def token(
+    request: Request,
     session: Session,
     state: State,
     response: Response,
@@ -54,6 +55,8 @@ async def token(
     ] = None,
 ) -> TokenOut:
     response.headers["Cache-Control"] = "no-store"
+    caller = request.client.host if request.client else "unknown"
+    await state.limiter.hit(f"ip:{caller}", state.clock.now().timestamp())
     service = _service(session, state)
     if grant_type is GrantType.password:
         if not username or not password:

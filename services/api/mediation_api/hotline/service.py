@@ -350,11 +350,11 @@ class HotlineService:
         self, call_id: uuid.UUID, body: CallUpdate, if_match: str | None
     ) -> HotlineCall:
         call = await self.get_call(call_id, for_update=True)
-        check_if_match(if_match, call.id, call.version)
         if call.counselor_id != self.principal.person_id and not self.principal.can(
             Permission.hotline_review
         ):
             raise Forbidden("Only the counselor who took the call or a supervisor may change it.")
+        check_if_match(if_match, call.id, call.version)
         if call.deidentified_at is not None:
             raise InvalidTransition(
                 "The call was de-identified after the retention period; it can no longer change."

@@ -27,9 +27,16 @@ class InboxRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def page(self, user_id: uuid.UUID, *, unread: bool | None, urgent: bool | None,
-                   type_: str | None, before: uuid.UUID | None, limit: int
-                   ) -> list[Notification]:
+    async def page(
+        self,
+        user_id: uuid.UUID,
+        *,
+        unread: bool | None,
+        urgent: bool | None,
+        type_: str | None,
+        before: uuid.UUID | None,
+        limit: int,
+    ) -> list[Notification]:
         stmt = select(Notification).where(Notification.user_id == user_id)
         if unread is True:
             stmt = stmt.where(Notification.read_at.is_(None))
@@ -45,19 +52,30 @@ class InboxRepository:
         return list((await self.session.scalars(stmt)).all())
 
     async def unread_counts(self, user_id: uuid.UUID) -> tuple[int, int]:
-        row = (await self.session.execute(
-            select(func.count(), func.count().filter(Notification.urgent.is_(True)))
-            .where(Notification.user_id == user_id, Notification.read_at.is_(None)))).one()
+        row = (
+            await self.session.execute(
+                select(func.count(), func.count().filter(Notification.urgent.is_(True))).where(
+                    Notification.user_id == user_id, Notification.read_at.is_(None)
+                )
+            )
+        ).one()
         return int(row[0]), int(row[1])
 
     async def get(self, user_id: uuid.UUID, ident: uuid.UUID) -> Notification | None:
-        return (await self.session.scalars(select(Notification).where(
-            Notification.id == ident, Notification.user_id == user_id))).one_or_none()
+        return (
+            await self.session.scalars(
+                select(Notification).where(
+                    Notification.id == ident, Notification.user_id == user_id
+                )
+            )
+        ).one_or_none()
 
     async def mark_all(self, user_id: uuid.UUID, up_to: uuid.UUID | None, now: datetime) -> int:
-        stmt = (update(Notification)
-                .where(Notification.user_id == user_id, Notification.read_at.is_(None))
-                .values(read_at=now))
+        stmt = (
+            update(Notification)
+            .where(Notification.user_id == user_id, Notification.read_at.is_(None))
+            .values(read_at=now)
+        )
         if up_to is not None:
             stmt = stmt.where(Notification.id <= up_to)
         result = await self.session.execute(stmt)
@@ -69,11 +87,11 @@ class WebhookRepository:
         self.session = session
 
     def _readable(self, principal: Principal) -> Select[tuple[WebhookSubscription]]:
-        return select(WebhookSubscription).where(
-            in_scope(WebhookSubscription.unit_path, principal))
+        return select(WebhookSubscription).where(in_scope(WebhookSubscription.unit_path, principal))
 
-    async def page(self, principal: Principal, *, enabled: bool | None,
-                   after: uuid.UUID | None, limit: int) -> list[WebhookSubscription]:
+    async def page(
+        self, principal: Principal, *, enabled: bool | None, after: uuid.UUID | None, limit: int
+    ) -> list[WebhookSubscription]:
         stmt = self._readable(principal)
         if enabled is not None:
             stmt = stmt.where(WebhookSubscription.enabled.is_(enabled))
@@ -82,8 +100,9 @@ class WebhookRepository:
         stmt = stmt.order_by(WebhookSubscription.id).limit(limit + 1)
         return list((await self.session.scalars(stmt)).all())
 
-    async def get(self, principal: Principal, ident: uuid.UUID, *, for_update: bool = False
-                  ) -> WebhookSubscription | None:
+    async def get(
+        self, principal: Principal, ident: uuid.UUID, *, for_update: bool = False
+    ) -> WebhookSubscription | None:
         stmt = self._readable(principal).where(WebhookSubscription.id == ident)
         if for_update:
             stmt = stmt.with_for_update()
@@ -101,8 +120,14 @@ class WebhookRepository:
     async def delete(self, sub: WebhookSubscription) -> None:
         await self.session.delete(sub)
 
-    async def deliveries(self, sub_id: uuid.UUID, *, status: DeliveryStatus | None,
-                         before: uuid.UUID | None, limit: int) -> list[Delivery]:
+    async def deliveries(
+        self,
+        sub_id: uuid.UUID,
+        *,
+        status: DeliveryStatus | None,
+        before: uuid.UUID | None,
+        limit: int,
+    ) -> list[Delivery]:
         stmt = select(Delivery).where(Delivery.subscription_id == sub_id)
         if status is not None:
             stmt = stmt.where(Delivery.status == status.value)
@@ -111,17 +136,24 @@ class WebhookRepository:
         stmt = stmt.order_by(Delivery.id.desc()).limit(limit + 1)
         return list((await self.session.scalars(stmt)).all())
 
-    async def delivery(self, sub_id: uuid.UUID, ident: uuid.UUID, *, for_update: bool = False
-                       ) -> Delivery | None:
+    async def delivery(
+        self, sub_id: uuid.UUID, ident: uuid.UUID, *, for_update: bool = False
+    ) -> Delivery | None:
         stmt = select(Delivery).where(Delivery.id == ident, Delivery.subscription_id == sub_id)
         if for_update:
             stmt = stmt.with_for_update()
         return (await self.session.scalars(stmt)).one_or_none()
 
     async def attempts(self, delivery_id: uuid.UUID) -> list[DeliveryAttempt]:
-        return list((await self.session.scalars(
-            select(DeliveryAttempt).where(DeliveryAttempt.delivery_id == delivery_id)
-            .order_by(DeliveryAttempt.attempt))).all())
+        return list(
+            (
+                await self.session.scalars(
+                    select(DeliveryAttempt)
+                    .where(DeliveryAttempt.delivery_id == delivery_id)
+                    .order_by(DeliveryAttempt.attempt)
+                )
+            ).all()
+        )
 
 
 class ConfigRepository:
@@ -145,10 +177,12 @@ class ConfigRepository:
     async def templates(self) -> list[NotificationTemplate]:
         return list((await self.session.scalars(select(NotificationTemplate))).all())
 
-    async def template(self, event_type: str, channel: Channel, *, for_update: bool = False
-                       ) -> NotificationTemplate | None:
-        stmt = select(NotificationTemplate).where(NotificationTemplate.event_type == event_type,
-                                                  NotificationTemplate.channel == channel)
+    async def template(
+        self, event_type: str, channel: Channel, *, for_update: bool = False
+    ) -> NotificationTemplate | None:
+        stmt = select(NotificationTemplate).where(
+            NotificationTemplate.event_type == event_type, NotificationTemplate.channel == channel
+        )
         if for_update:
             stmt = stmt.with_for_update()
         return (await self.session.scalars(stmt)).one_or_none()

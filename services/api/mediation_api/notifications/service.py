@@ -77,16 +77,26 @@ class InboxService:
 
 def delivery_out(d: Delivery) -> DeliveryOut:
     return DeliveryOut(
-        id=d.id, webhook_id=d.message.get("webhook_id"), event_id=d.event_id,  # type: ignore[arg-type]
-        event_type=d.event_type, status=DeliveryStatus(d.status), attempts=d.attempts,
-        max_attempts=d.max_attempts, next_attempt_at=d.next_attempt_at,
-        last_attempt_at=d.last_attempt_at, last_status_code=d.last_status_code,
-        last_error=d.last_error, created_at=d.created_at, delivered_at=d.delivered_at)
+        id=d.id,
+        webhook_id=d.message.get("webhook_id"),
+        event_id=d.event_id,  # type: ignore[arg-type]
+        event_type=d.event_type,
+        status=DeliveryStatus(d.status),
+        attempts=d.attempts,
+        max_attempts=d.max_attempts,
+        next_attempt_at=d.next_attempt_at,
+        last_attempt_at=d.last_attempt_at,
+        last_status_code=d.last_status_code,
+        last_error=d.last_error,
+        created_at=d.created_at,
+        delivered_at=d.delivered_at,
+    )
 
 
 class WebhookService:
-    def __init__(self, session: AsyncSession, clock: Clock, settings: Settings,
-                 principal: Principal) -> None:
+    def __init__(
+        self, session: AsyncSession, clock: Clock, settings: Settings, principal: Principal
+    ) -> None:
         self.session = session
         self.repo = WebhookRepository(session)
         self.clock = clock
@@ -116,8 +126,9 @@ class WebhookService:
             top = min(self.principal.scope_paths, key=len, default=None)
             unit = await self.repo.unit_by_path(top) if top else None
             if unit is None:
-                raise Unprocessable("You have no jurisdiction to subscribe to; name a unit.",
-                                    field="body.unit_id")
+                raise Unprocessable(
+                    "You have no jurisdiction to subscribe to; name a unit.", field="body.unit_id"
+                )
             return unit.id, unit.path
         unit = await self.repo.unit(unit_id)
         if unit is None or not self.principal.in_scope(unit.path):
@@ -135,17 +146,23 @@ class WebhookService:
         types = self._check_types(body.event_types)
         unit_id, unit_path = await self._unit(body.unit_id)
         sub = WebhookSubscription(
-            name=body.name, description=body.description, url=url,
-            secret=webhooks.new_secret(), event_types=types, unit_id=unit_id,
-            unit_path=unit_path, owner_id=self.principal.id if self.principal.kind == "user"
-            else None)
+            name=body.name,
+            description=body.description,
+            url=url,
+            secret=webhooks.new_secret(),
+            event_types=types,
+            unit_id=unit_id,
+            unit_path=unit_path,
+            owner_id=self.principal.id if self.principal.kind == "user" else None,
+        )
         self.repo.add(sub)
         await self.session.flush()
         await self.session.refresh(sub)
         return sub
 
-    async def update(self, ident: uuid.UUID, body: WebhookUpdate, if_match: str | None
-                     ) -> WebhookSubscription:
+    async def update(
+        self, ident: uuid.UUID, body: WebhookUpdate, if_match: str | None
+    ) -> WebhookSubscription:
         sub = await self.get(ident, for_update=True)
         check_if_match(if_match, sub.id, sub.version)
         changes = body.model_dump(exclude_unset=True)
@@ -198,9 +215,11 @@ class WebhookService:
             body = json.loads(str(d.message.get("body") or "null"))
         except ValueError:
             body = d.message.get("body")
-        return DeliveryDetail(**delivery_out(d).model_dump(), body=body,
-                              attempt_log=[DeliveryAttemptOut.model_validate(a)
-                                           for a in attempts])
+        return DeliveryDetail(
+            **delivery_out(d).model_dump(),
+            body=body,
+            attempt_log=[DeliveryAttemptOut.model_validate(a) for a in attempts],
+        )
 
     async def redeliver(self, sub_id: uuid.UUID, delivery_id: uuid.UUID) -> Delivery:
         sub = await self.get(sub_id)
@@ -210,8 +229,10 @@ class WebhookService:
         if d is None:
             raise NotFound("No such delivery of this subscription.")
         if d.status == DeliveryStatus.pending.value:
-            raise Conflict("The delivery is still pending; it will be tried at "
-                           f"{d.next_attempt_at.isoformat() if d.next_attempt_at else 'once'}.")
+            raise Conflict(
+                "The delivery is still pending; it will be tried at "
+                f"{d.next_attempt_at.isoformat() if d.next_attempt_at else 'once'}."
+            )
         # One more try, now, by a worker (the API never calls receivers itself).
         d.status = DeliveryStatus.pending.value
         d.next_attempt_at = self.clock.now()
@@ -225,10 +246,17 @@ class WebhookService:
         sub = await self.get(sub_id)
         if not sub.enabled:
             raise Conflict("The subscription is disabled; enable it first (PATCH enabled).")
-        event = await emit(self.session, type="webhook.ping", aggregate_type="webhook_subscription",
-                           aggregate_id=sub.id, occurred_at=self.clock.now(), unit_path=None,
-                           payload={"subscription_id": str(sub.id), "message": "ping"},
-                           actor_id=self.principal.id, request_id=request_id_var.get())
+        event = await emit(
+            self.session,
+            type="webhook.ping",
+            aggregate_type="webhook_subscription",
+            aggregate_id=sub.id,
+            occurred_at=self.clock.now(),
+            unit_path=None,
+            payload={"subscription_id": str(sub.id), "message": "ping"},
+            actor_id=self.principal.id,
+            request_id=request_id_var.get(),
+        )
         await self.session.flush()
         return event.id
 
@@ -237,12 +265,21 @@ class WebhookService:
 
 
 def rule_out(spec: RuleSpec, customised: bool) -> RuleOut:
-    return RuleOut(code=spec.code, name=spec.name, description=spec.description,
-                   event_type=spec.event_type, recipients=spec.recipients,
-                   channels=spec.channels, payload_match=spec.payload_match, urgent=spec.urgent,
-                   exclude_actor=spec.exclude_actor, enabled=spec.enabled,
-                   builtin=spec.code in store.BUILTIN_CODES, customised=customised,
-                   version=spec.version)
+    return RuleOut(
+        code=spec.code,
+        name=spec.name,
+        description=spec.description,
+        event_type=spec.event_type,
+        recipients=spec.recipients,
+        channels=spec.channels,
+        payload_match=spec.payload_match,
+        urgent=spec.urgent,
+        exclude_actor=spec.exclude_actor,
+        enabled=spec.enabled,
+        builtin=spec.code in store.BUILTIN_CODES,
+        customised=customised,
+        version=spec.version,
+    )
 
 
 class RuleService:
@@ -253,8 +290,9 @@ class RuleService:
 
     async def all(self, event_type: str | None) -> list[RuleOut]:
         stored = await self.repo.rules(event_type)
-        builtins = [r for r in defaults.BUILTIN_RULES
-                    if event_type is None or r.event_type == event_type]
+        builtins = [
+            r for r in defaults.BUILTIN_RULES if event_type is None or r.event_type == event_type
+        ]
         codes = {r.code for r in stored}
         return [rule_out(r, r.builtin and r.code in codes) for r in store.merge(stored, builtins)]
 
@@ -272,12 +310,18 @@ class RuleService:
             raise Conflict(f"A rule `{body.code}` exists already.")
         validate_rule(body.event_type, body.recipients, body.channels, body.payload_match)
         row = NotificationRule(
-            code=body.code, name=body.name, description=body.description,
+            code=body.code,
+            name=body.name,
+            description=body.description,
             event_type=body.event_type,
             recipients=[r.model_dump(mode="json", exclude_none=True) for r in body.recipients],
-            channels=[c.value for c in body.channels], payload_match=body.payload_match,
-            urgent=body.urgent, exclude_actor=body.exclude_actor, enabled=body.enabled,
-            updated_by=self.principal.id)
+            channels=[c.value for c in body.channels],
+            payload_match=body.payload_match,
+            urgent=body.urgent,
+            exclude_actor=body.exclude_actor,
+            enabled=body.enabled,
+            updated_by=self.principal.id,
+        )
         self.repo.add(row)
         await self.session.flush()
         return rule_out(store.from_row(row), False)
@@ -289,24 +333,33 @@ class RuleService:
             raise NotFound(f"No notification rule `{code}`.")
         check_if_match(if_match, code, current.version)
         changes = body.model_dump(exclude_unset=True)
-        for name in ("name", "recipients", "channels", "payload_match", "urgent",
-                     "exclude_actor", "enabled"):
+        for name in (
+            "name",
+            "recipients",
+            "channels",
+            "payload_match",
+            "urgent",
+            "exclude_actor",
+            "enabled",
+        ):
             if name in changes and changes[name] is None:
                 raise Unprocessable(f"`{name}` cannot be null.", field=f"body.{name}")
-        merged = current.model_copy(update={
-            k: getattr(body, k) for k in changes if k not in ("recipients",)})
+        merged = current.model_copy(
+            update={k: getattr(body, k) for k in changes if k not in ("recipients",)}
+        )
         if "recipients" in changes:
             merged = merged.model_copy(update={"recipients": body.recipients})
-        validate_rule(merged.event_type, merged.recipients, merged.channels,
-                      merged.payload_match)
+        validate_rule(merged.event_type, merged.recipients, merged.channels, merged.payload_match)
         values: dict[str, Any] = {
-            "name": merged.name, "description": merged.description,
+            "name": merged.name,
+            "description": merged.description,
             "event_type": merged.event_type,
-            "recipients": [r.model_dump(mode="json", exclude_none=True)
-                           for r in merged.recipients],
+            "recipients": [r.model_dump(mode="json", exclude_none=True) for r in merged.recipients],
             "channels": [c.value for c in merged.channels],
-            "payload_match": merged.payload_match, "urgent": merged.urgent,
-            "exclude_actor": merged.exclude_actor, "enabled": merged.enabled,
+            "payload_match": merged.payload_match,
+            "urgent": merged.urgent,
+            "exclude_actor": merged.exclude_actor,
+            "enabled": merged.enabled,
             "updated_by": self.principal.id,
         }
         if row is None:  # the first change of a built-in rule: store a copy
@@ -323,8 +376,9 @@ class RuleService:
         row = await self.repo.rule(code, for_update=True)
         if row is None:
             if defaults.builtin_rule(code) is not None:
-                raise Conflict("A built-in rule cannot be deleted; disable it with "
-                               "PATCH {\"enabled\": false}.")
+                raise Conflict(
+                    'A built-in rule cannot be deleted; disable it with PATCH {"enabled": false}.'
+                )
             raise NotFound(f"No notification rule `{code}`.")
         check_if_match(if_match, code, row.version)
         await self.repo.delete(row)
@@ -347,56 +401,96 @@ class TemplateService:
     def _check(event_type: str, channel: Channel) -> None:
         catalog.require_known(event_type, "path.event_type")
         if channel not in RULE_CHANNELS:
-            raise Unprocessable("Webhooks send the event as JSON; they have no template.",
-                                field="path.channel")
+            raise Unprocessable(
+                "Webhooks send the event as JSON; they have no template.", field="path.channel"
+            )
 
     async def all(self) -> list[TemplateOut]:
         stored = {(r.event_type, Channel(r.channel)): r for r in await self.repo.templates()}
-        keys = sorted(set(defaults.BUILTIN_TEMPLATES) | set(stored),
-                      key=lambda k: (k[0], k[1].value))
+        keys = sorted(
+            set(defaults.BUILTIN_TEMPLATES) | set(stored), key=lambda k: (k[0], k[1].value)
+        )
         out = []
         for event_type, channel in keys:
             row = stored.get((event_type, channel))
             if row is not None:
-                out.append(TemplateOut(event_type=event_type, channel=channel,
-                                       subject=row.subject, body=row.body, source="stored",
-                                       version=row.version))
+                out.append(
+                    TemplateOut(
+                        event_type=event_type,
+                        channel=channel,
+                        subject=row.subject,
+                        body=row.body,
+                        source="stored",
+                        version=row.version,
+                    )
+                )
             else:
                 text_ = defaults.BUILTIN_TEMPLATES[(event_type, channel)]
-                out.append(TemplateOut(event_type=event_type, channel=channel,
-                                       subject=text_.subject, body=text_.body,
-                                       source="builtin", version=0))
+                out.append(
+                    TemplateOut(
+                        event_type=event_type,
+                        channel=channel,
+                        subject=text_.subject,
+                        body=text_.body,
+                        source="builtin",
+                        version=0,
+                    )
+                )
         return out
 
     async def get(self, event_type: str, channel: Channel) -> TemplateOut:
         self._check(event_type, channel)
         row = await self.repo.template(event_type, channel)
         if row is not None:
-            return TemplateOut(event_type=event_type, channel=channel, subject=row.subject,
-                               body=row.body, source="stored", version=row.version)
+            return TemplateOut(
+                event_type=event_type,
+                channel=channel,
+                subject=row.subject,
+                body=row.body,
+                source="stored",
+                version=row.version,
+            )
         stored = await store.stored_templates(self.session, event_type)
         text_ = defaults.resolve(event_type, channel, stored)
-        return TemplateOut(event_type=event_type, channel=channel, subject=text_.subject,
-                           body=text_.body, source="builtin", version=0)
+        return TemplateOut(
+            event_type=event_type,
+            channel=channel,
+            subject=text_.subject,
+            body=text_.body,
+            source="builtin",
+            version=0,
+        )
 
-    async def put(self, event_type: str, channel: Channel, body: TemplatePut,
-                  if_match: str | None) -> TemplateOut:
+    async def put(
+        self, event_type: str, channel: Channel, body: TemplatePut, if_match: str | None
+    ) -> TemplateOut:
         self._check(event_type, channel)
         row = await self.repo.template(event_type, channel, for_update=True)
         check_if_match(if_match, template_key(event_type, channel), row.version if row else 0)
         subject = body.subject if channel in (Channel.inbox, Channel.email) else None
         templates.validate(event_type, channel, subject, body.body)
         if row is None:
-            row = NotificationTemplate(event_type=event_type, channel=channel, subject=subject,
-                                       body=body.body, updated_by=self.principal.id)
+            row = NotificationTemplate(
+                event_type=event_type,
+                channel=channel,
+                subject=subject,
+                body=body.body,
+                updated_by=self.principal.id,
+            )
             self.repo.add(row)
         else:
             row.subject, row.body = subject, body.body
             row.version += 1
             row.updated_by = self.principal.id
         await self.session.flush()
-        return TemplateOut(event_type=event_type, channel=channel, subject=row.subject,
-                           body=row.body, source="stored", version=row.version)
+        return TemplateOut(
+            event_type=event_type,
+            channel=channel,
+            subject=row.subject,
+            body=row.body,
+            source="stored",
+            version=row.version,
+        )
 
     async def delete(self, event_type: str, channel: Channel, if_match: str | None) -> None:
         self._check(event_type, channel)
@@ -407,8 +501,13 @@ class TemplateService:
         await self.repo.delete(row)
 
     @staticmethod
-    def preview(event_type: str, channel: Channel, subject: str | None, body: str,
-                payload: dict[str, Any] | None) -> tuple[str, str]:
+    def preview(
+        event_type: str,
+        channel: Channel,
+        subject: str | None,
+        body: str,
+        payload: dict[str, Any] | None,
+    ) -> tuple[str, str]:
         catalog.require_known(event_type, "body.event_type")
         templates.validate(event_type, channel, subject, body)
         sample = catalog.template_variables(event_type)
@@ -416,5 +515,6 @@ class TemplateService:
         try:
             return templates.render(templates.TemplateText(subject, body), ctx)
         except Exception as exc:  # the caller's own payload values broke it
-            raise Unprocessable(f"Does not render with that payload: {exc}",
-                                field="body.payload") from exc
+            raise Unprocessable(
+                f"Does not render with that payload: {exc}", field="body.payload"
+            ) from exc

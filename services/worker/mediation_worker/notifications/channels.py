@@ -55,8 +55,12 @@ def _smtp_send(settings: Settings, message: EmailMessage) -> None:
     timeout = settings.notify_timeout_seconds
     smtp: smtplib.SMTP
     if settings.smtp_security == "tls":
-        smtp = smtplib.SMTP_SSL(settings.smtp_host, settings.smtp_port, timeout=timeout,
-                                context=ssl.create_default_context())
+        smtp = smtplib.SMTP_SSL(
+            settings.smtp_host,
+            settings.smtp_port,
+            timeout=timeout,
+            context=ssl.create_default_context(),
+        )
     else:
         smtp = smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=timeout)
     with smtp:
@@ -81,13 +85,19 @@ async def send_email(rt: Runtime, d: Delivery) -> Outcome:
         await asyncio.to_thread(_smtp_send, s, msg)
     except smtplib.SMTPRecipientsRefused as exc:
         codes = [code for code, _ in exc.recipients.values()]
-        return Outcome(False, status_code=codes[0] if codes else None,
-                       error=f"recipient refused: {exc.recipients}"[:2000],
-                       permanent=all(c >= 500 for c in codes))
+        return Outcome(
+            False,
+            status_code=codes[0] if codes else None,
+            error=f"recipient refused: {exc.recipients}"[:2000],
+            permanent=all(c >= 500 for c in codes),
+        )
     except smtplib.SMTPResponseException as exc:
-        return Outcome(False, status_code=exc.smtp_code,
-                       error=f"SMTP {exc.smtp_code}: {exc.smtp_error!r}"[:2000],
-                       permanent=exc.smtp_code >= 500)
+        return Outcome(
+            False,
+            status_code=exc.smtp_code,
+            error=f"SMTP {exc.smtp_code}: {exc.smtp_error!r}"[:2000],
+            permanent=exc.smtp_code >= 500,
+        )
     except (smtplib.SMTPException, OSError) as exc:
         return _http_failure(exc)
     return Outcome(True, status_code=250)
@@ -102,8 +112,12 @@ async def send_sms(rt: Runtime, d: Delivery) -> Outcome:
     token = s.sms_gateway_token.get_secret_value()
     if token:
         headers["Authorization"] = f"Bearer {token}"
-    body = {"id": str(d.id), "phone": d.message.get("to"),
-            "message": s.sms_signature + str(d.message.get("body") or ""), "urgent": d.urgent}
+    body = {
+        "id": str(d.id),
+        "phone": d.message.get("to"),
+        "message": s.sms_signature + str(d.message.get("body") or ""),
+        "urgent": d.urgent,
+    }
     try:
         r = await rt.http.post(s.sms_gateway_url, json=body, headers=headers)
     except httpx.HTTPError as exc:
@@ -112,8 +126,13 @@ async def send_sms(rt: Runtime, d: Delivery) -> Outcome:
         return Outcome(True, status_code=r.status_code, excerpt=_excerpt(r))
     # 4xx (a bad number, a rejected text) will not pass on retry; 408/429 and 5xx may.
     permanent = 400 <= r.status_code < 500 and r.status_code not in (408, 425, 429)
-    return Outcome(False, status_code=r.status_code, error=f"gateway answered {r.status_code}",
-                   excerpt=_excerpt(r), permanent=permanent)
+    return Outcome(
+        False,
+        status_code=r.status_code,
+        error=f"gateway answered {r.status_code}",
+        excerpt=_excerpt(r),
+        permanent=permanent,
+    )
 
 
 # --------------------------------------------------------------------------- WeCom robot
@@ -137,19 +156,29 @@ async def send_wecom(rt: Runtime, d: Delivery) -> Outcome:
     except httpx.HTTPError as exc:
         return _http_failure(exc)
     if not 200 <= r.status_code < 300:
-        return Outcome(False, status_code=r.status_code, error=f"WeCom answered {r.status_code}",
-                       excerpt=_excerpt(r))
+        return Outcome(
+            False,
+            status_code=r.status_code,
+            error=f"WeCom answered {r.status_code}",
+            excerpt=_excerpt(r),
+        )
     try:
         answer: Any = r.json()
         code = int(answer.get("errcode", -1))
         errmsg = str(answer.get("errmsg", ""))
     except (ValueError, AttributeError, TypeError):
-        return Outcome(False, status_code=r.status_code, error="WeCom answer is not JSON",
-                       excerpt=_excerpt(r))
+        return Outcome(
+            False, status_code=r.status_code, error="WeCom answer is not JSON", excerpt=_excerpt(r)
+        )
     if code == 0:
         return Outcome(True, status_code=r.status_code, excerpt=_excerpt(r))
-    return Outcome(False, status_code=r.status_code, error=f"WeCom errcode {code}: {errmsg}",
-                   excerpt=_excerpt(r), permanent=code not in _WECOM_RETRYABLE)
+    return Outcome(
+        False,
+        status_code=r.status_code,
+        error=f"WeCom errcode {code}: {errmsg}",
+        excerpt=_excerpt(r),
+        permanent=code not in _WECOM_RETRYABLE,
+    )
 
 
 # --------------------------------------------------------------------------- webhooks
@@ -173,8 +202,7 @@ async def _blocked(url: str, allow_loopback: bool) -> str | None:
         return hit[1]
     reason: str | None = None
     try:
-        infos = await asyncio.get_running_loop().getaddrinfo(host, port,
-                                                              proto=socket.IPPROTO_TCP)
+        infos = await asyncio.get_running_loop().getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
         for info in infos:
             reason = webhooks.blocked_address(str(info[4][0]), allow_loopback)
             if reason:
@@ -198,5 +226,10 @@ async def send_webhook(rt: Runtime, d: Delivery, sub: WebhookSubscription) -> Ou
         return _http_failure(exc)
     if 200 <= r.status_code < 300:
         return Outcome(True, status_code=r.status_code, excerpt=_excerpt(r))
-    return Outcome(False, status_code=r.status_code, error=f"receiver answered {r.status_code}",
-                   excerpt=_excerpt(r), gone=r.status_code == 410)
+    return Outcome(
+        False,
+        status_code=r.status_code,
+        error=f"receiver answered {r.status_code}",
+        excerpt=_excerpt(r),
+        gone=r.status_code == 410,
+    )

@@ -37,45 +37,83 @@ log = logging.getLogger("mediation.worker.deliveries")
 PUMP_BATCH = 200
 
 
-async def disable_subscription(session: AsyncSession, sub_id: uuid.UUID, reason: DisabledReason,
-                               now: datetime, detail: str) -> bool:
+async def disable_subscription(
+    session: AsyncSession, sub_id: uuid.UUID, reason: DisabledReason, now: datetime, detail: str
+) -> bool:
     """Disable a subscription once (whoever flips `enabled` tells the owner), cancel what is
     still waiting for it, and emit the event that reaches the owner's inbox and email."""
     await session.flush()  # the failing delivery's own state first: it is not "waiting"
-    row = (await session.execute(
-        update(WebhookSubscription)
-        .where(WebhookSubscription.id == sub_id, WebhookSubscription.enabled.is_(True))
-        .values(enabled=False, disabled_at=now, disabled_reason=reason,
-                version=WebhookSubscription.version + 1)
-        .returning(WebhookSubscription.name, WebhookSubscription.url,
-                   WebhookSubscription.owner_id, WebhookSubscription.unit_path))).one_or_none()
+    row = (
+        await session.execute(
+            update(WebhookSubscription)
+            .where(WebhookSubscription.id == sub_id, WebhookSubscription.enabled.is_(True))
+            .values(
+                enabled=False,
+                disabled_at=now,
+                disabled_reason=reason,
+                version=WebhookSubscription.version + 1,
+            )
+            .returning(
+                WebhookSubscription.name,
+                WebhookSubscription.url,
+                WebhookSubscription.owner_id,
+                WebhookSubscription.unit_path,
+            )
+        )
+    ).one_or_none()
     if row is None:
         return False
     name, url, owner_id, _unit_path = row
     # Rows another worker is sending right now are skipped (no lock wait, no deadlock): they
     # are recorded by that worker and then cancelled when next tried.
-    waiting = (select(Delivery.id)
-               .where(Delivery.subscription_id == sub_id,
-                      Delivery.status == DeliveryStatus.pending.value)
-               .with_for_update(skip_locked=True).scalar_subquery())
+    waiting = (
+        select(Delivery.id)
+        .where(Delivery.subscription_id == sub_id, Delivery.status == DeliveryStatus.pending.value)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
     await session.execute(
-        update(Delivery).where(Delivery.id.in_(waiting))
-        .values(status=DeliveryStatus.cancelled.value, next_attempt_at=None,
-                last_error="The subscription was disabled."))
+        update(Delivery)
+        .where(Delivery.id.in_(waiting))
+        .values(
+            status=DeliveryStatus.cancelled.value,
+            next_attempt_at=None,
+            last_error="The subscription was disabled.",
+        )
+    )
     owner_person = None
     if owner_id is not None:
         owner_person = await session.scalar(select(User.person_id).where(User.id == owner_id))
-    await emit(session, type="webhook.subscription_disabled", aggregate_type="webhook_subscription",
-               aggregate_id=sub_id, occurred_at=now, unit_path=None, payload={
-                   "subscription_id": str(sub_id), "name": name, "url": url,
-                   "reason": reason.value, "reason_label": reason.label_zh, "detail": detail,
-                   "recipient_person_ids": [str(owner_person)] if owner_person else []})
+    await emit(
+        session,
+        type="webhook.subscription_disabled",
+        aggregate_type="webhook_subscription",
+        aggregate_id=sub_id,
+        occurred_at=now,
+        unit_path=None,
+        payload={
+            "subscription_id": str(sub_id),
+            "name": name,
+            "url": url,
+            "reason": reason.value,
+            "reason_label": reason.label_zh,
+            "detail": detail,
+            "recipient_person_ids": [str(owner_person)] if owner_person else [],
+        },
+    )
     log.warning("webhook subscription %s disabled: %s", sub_id, reason.value)
     return True
 
 
-async def _record(session: AsyncSession, d: Delivery, outcome: Outcome, started: datetime,
-                  ms: int, sub: WebhookSubscription | None, manual: bool) -> str:
+async def _record(
+    session: AsyncSession,
+    d: Delivery,
+    outcome: Outcome,
+    started: datetime,
+    ms: int,
+    sub: WebhookSubscription | None,
+    manual: bool,
+) -> str:
     """Write the attempt and the delivery's new state. Returns the outcome's name."""
     attempt = d.attempts + 1
     d.attempts = attempt
@@ -98,40 +136,64 @@ async def _record(session: AsyncSession, d: Delivery, outcome: Outcome, started:
         else:
             d.next_attempt_at = started + delay
             result = "retry"
-    session.add(DeliveryAttempt(delivery_id=d.id, attempt=attempt, started_at=started,
-                                duration_ms=ms, outcome=result, status_code=outcome.status_code,
-                                error=None if outcome.ok else d.last_error,
-                                response_excerpt=outcome.excerpt, manual=manual))
+    session.add(
+        DeliveryAttempt(
+            delivery_id=d.id,
+            attempt=attempt,
+            started_at=started,
+            duration_ms=ms,
+            outcome=result,
+            status_code=outcome.status_code,
+            error=None if outcome.ok else d.last_error,
+            response_excerpt=outcome.excerpt,
+            manual=manual,
+        )
+    )
     if sub is not None:
         if outcome.ok:
             # A busy subscription is not rewritten on every success (its row would become a
             # point every delivery to it waits on): only when it recovers or every 10 s.
-            await session.execute(update(WebhookSubscription).where(
-                WebhookSubscription.id == sub.id,
-                or_(WebhookSubscription.consecutive_failures != 0,
-                    WebhookSubscription.last_success_at.is_(None),
-                    WebhookSubscription.last_success_at < started - timedelta(seconds=10)))
-                .values(consecutive_failures=0, last_success_at=started))
+            await session.execute(
+                update(WebhookSubscription)
+                .where(
+                    WebhookSubscription.id == sub.id,
+                    or_(
+                        WebhookSubscription.consecutive_failures != 0,
+                        WebhookSubscription.last_success_at.is_(None),
+                        WebhookSubscription.last_success_at < started - timedelta(seconds=10),
+                    ),
+                )
+                .values(consecutive_failures=0, last_success_at=started)
+            )
         else:
-            await session.execute(update(WebhookSubscription).where(
-                WebhookSubscription.id == sub.id).values(
+            await session.execute(
+                update(WebhookSubscription)
+                .where(WebhookSubscription.id == sub.id)
+                .values(
                     consecutive_failures=WebhookSubscription.consecutive_failures + 1,
-                    last_failure_at=started))
+                    last_failure_at=started,
+                )
+            )
             if outcome.gone:
-                await disable_subscription(session, sub.id, DisabledReason.gone, started,
-                                           d.last_error)
+                await disable_subscription(
+                    session, sub.id, DisabledReason.gone, started, d.last_error
+                )
             elif result == "failed" and not manual:
-                await disable_subscription(session, sub.id, DisabledReason.failing, started,
-                                           d.last_error)
+                await disable_subscription(
+                    session, sub.id, DisabledReason.failing, started, d.last_error
+                )
     return result
 
 
 async def deliver_one(c: WorkerContext, rt: Runtime, delivery_id: uuid.UUID) -> str:
     async with c.sessions() as session, session.begin():
-        d = (await session.scalars(
-            select(Delivery)
-            .where(Delivery.id == delivery_id, Delivery.status == DeliveryStatus.pending.value)
-            .with_for_update(skip_locked=True))).one_or_none()
+        d = (
+            await session.scalars(
+                select(Delivery)
+                .where(Delivery.id == delivery_id, Delivery.status == DeliveryStatus.pending.value)
+                .with_for_update(skip_locked=True)
+            )
+        ).one_or_none()
         if d is None:
             return "taken"  # sent already, or another worker is sending it right now
         now = c.clock.now()
@@ -146,8 +208,11 @@ async def deliver_one(c: WorkerContext, rt: Runtime, delivery_id: uuid.UUID) -> 
                 return "held"
         sub: WebhookSubscription | None = None
         if channel is Channel.webhook:
-            sub = await session.get(WebhookSubscription, d.subscription_id) \
-                if d.subscription_id else None
+            sub = (
+                await session.get(WebhookSubscription, d.subscription_id)
+                if d.subscription_id
+                else None
+            )
             if sub is None or not sub.enabled:
                 d.status = DeliveryStatus.cancelled.value
                 d.next_attempt_at = None
@@ -181,8 +246,7 @@ async def _guarded(c: WorkerContext, rt: Runtime, delivery_id: uuid.UUID) -> str
         except asyncio.CancelledError:
             raise
         except Exception:  # the database went away mid-send: the row stays pending
-            log.warning("delivery %s not recorded; it will be retried", delivery_id,
-                        exc_info=True)
+            log.warning("delivery %s not recorded; it will be retried", delivery_id, exc_info=True)
             return "error"
 
 
@@ -206,9 +270,13 @@ async def due_ids(c: WorkerContext, limit: int = PUMP_BATCH) -> list[uuid.UUID]:
     async with c.sessions() as session:
         rows = await session.scalars(
             select(Delivery.id)
-            .where(Delivery.status == DeliveryStatus.pending.value,
-                   Delivery.next_attempt_at <= c.clock.now())
-            .order_by(Delivery.next_attempt_at).limit(limit))
+            .where(
+                Delivery.status == DeliveryStatus.pending.value,
+                Delivery.next_attempt_at <= c.clock.now(),
+            )
+            .order_by(Delivery.next_attempt_at)
+            .limit(limit)
+        )
         return list(rows.all())
 
 

@@ -56,8 +56,9 @@ def _urgent(rule: RuleSpec, payload: dict[str, Any]) -> bool:
     return rule.urgent or payload.get("urgent") is True or payload.get("risk_colour") == "red"
 
 
-def _subscription_wants(sub: WebhookSubscription, event: OutboxEvent,
-                        spec: catalog.EventSpec | None) -> bool:
+def _subscription_wants(
+    sub: WebhookSubscription, event: OutboxEvent, spec: catalog.EventSpec | None
+) -> bool:
     if event.type == "webhook.ping":
         return str(sub.id) == str(event.payload.get("subscription_id"))
     if spec is not None and spec.internal:
@@ -68,8 +69,9 @@ def _subscription_wants(sub: WebhookSubscription, event: OutboxEvent,
 
 
 class FanOut:
-    def __init__(self, session: AsyncSession, event: OutboxEvent, settings: Settings,
-                 now: datetime) -> None:
+    def __init__(
+        self, session: AsyncSession, event: OutboxEvent, settings: Settings, now: datetime
+    ) -> None:
         self.session = session
         self.event = event
         self.settings = settings
@@ -80,22 +82,43 @@ class FanOut:
         self.notifications: list[dict[str, Any]] = []
         self._keys: set[str] = set()
 
-    def _delivery(self, key: str, channel: Channel, recipient: str, *, rule: str | None,
-                  urgent: bool, message: dict[str, Any], status: DeliveryStatus =
-                  DeliveryStatus.pending, error: str | None = None,
-                  subscription_id: uuid.UUID | None = None) -> None:
+    def _delivery(
+        self,
+        key: str,
+        channel: Channel,
+        recipient: str,
+        *,
+        rule: str | None,
+        urgent: bool,
+        message: dict[str, Any],
+        status: DeliveryStatus = DeliveryStatus.pending,
+        error: str | None = None,
+        subscription_id: uuid.UUID | None = None,
+    ) -> None:
         if key in self._keys:  # a second rule naming the same person and channel: once
             return
         self._keys.add(key)
         final = status is not DeliveryStatus.pending
-        self.deliveries.append({
-            "id": uuid7(), "key": key, "event_id": self.event.id, "event_type": self.event.type,
-            "channel": channel.value, "recipient": recipient, "status": status.value,
-            "attempts": 0, "next_attempt_at": None if final else self.now,
-            "delivered_at": self.now if status is DeliveryStatus.delivered else None,
-            "last_error": error, "rule_code": rule, "subscription_id": subscription_id,
-            "urgent": urgent, "message": message, "max_attempts": max_attempts(channel),
-        })
+        self.deliveries.append(
+            {
+                "id": uuid7(),
+                "key": key,
+                "event_id": self.event.id,
+                "event_type": self.event.type,
+                "channel": channel.value,
+                "recipient": recipient,
+                "status": status.value,
+                "attempts": 0,
+                "next_attempt_at": None if final else self.now,
+                "delivered_at": self.now if status is DeliveryStatus.delivered else None,
+                "last_error": error,
+                "rule_code": rule,
+                "subscription_id": subscription_id,
+                "urgent": urgent,
+                "message": message,
+                "max_attempts": max_attempts(channel),
+            }
+        )
 
     async def _context(self, recipient_name: str, urgent: bool) -> dict[str, Any]:
         event = self.event
@@ -112,18 +135,25 @@ class FanOut:
             return common
         return context_for(event.type, event.payload, common)
 
-    def _render(self, rule: RuleSpec, channel: Channel, ctx: dict[str, Any],
-                stored: dict[Channel, Any]) -> tuple[str, str]:
+    def _render(
+        self, rule: RuleSpec, channel: Channel, ctx: dict[str, Any], stored: dict[Channel, Any]
+    ) -> tuple[str, str]:
         text = defaults.resolve(self.event.type, channel, stored)
         try:
             return render(text, ctx)
         except Exception:  # validated at configuration; a failure here must not lose the send
-            log.exception("template of %s/%s failed; using the generic text",
-                          self.event.type, channel.value)
+            log.exception(
+                "template of %s/%s failed; using the generic text", self.event.type, channel.value
+            )
             return render(defaults.GENERIC, ctx)
 
-    async def _apply_rule(self, rule: RuleSpec, stored: dict[Channel, Any],
-                          people: dict[uuid.UUID, Recipient], actor: uuid.UUID | None) -> None:
+    async def _apply_rule(
+        self,
+        rule: RuleSpec,
+        stored: dict[Channel, Any],
+        people: dict[uuid.UUID, Recipient],
+        actor: uuid.UUID | None,
+    ) -> None:
         event = self.event
         urgent = _urgent(rule, event.payload)
         ids = await self.resolver.person_ids(rule)
@@ -139,12 +169,25 @@ class FanOut:
                 _, body = self._render(rule, channel, ctx, stored)
                 key = f"{event.id}:wecom:{rule.code}"
                 if not self.settings.wecom_webhook_url:
-                    self._delivery(key, channel, "wecom", rule=rule.code, urgent=urgent,
-                                   message={"markdown": body}, status=DeliveryStatus.skipped,
-                                   error="WeCom is not configured (MEDIATION_WECOM_WEBHOOK_URL)")
+                    self._delivery(
+                        key,
+                        channel,
+                        "wecom",
+                        rule=rule.code,
+                        urgent=urgent,
+                        message={"markdown": body},
+                        status=DeliveryStatus.skipped,
+                        error="WeCom is not configured (MEDIATION_WECOM_WEBHOOK_URL)",
+                    )
                 else:
-                    self._delivery(key, channel, "wecom", rule=rule.code, urgent=urgent,
-                                   message={"markdown": body})
+                    self._delivery(
+                        key,
+                        channel,
+                        "wecom",
+                        rule=rule.code,
+                        urgent=urgent,
+                        message={"markdown": body},
+                    )
                 continue
             for pid in sorted(ids, key=str):
                 person = people.get(pid)
@@ -156,39 +199,80 @@ class FanOut:
                 subject, body = self._render(rule, channel, ctx, stored)
                 if channel is Channel.inbox:
                     if person.user_id is None:
-                        self._delivery(key, channel, who, rule=rule.code, urgent=urgent,
-                                       message={}, status=DeliveryStatus.skipped,
-                                       error="The person has no active account.")
+                        self._delivery(
+                            key,
+                            channel,
+                            who,
+                            rule=rule.code,
+                            urgent=urgent,
+                            message={},
+                            status=DeliveryStatus.skipped,
+                            error="The person has no active account.",
+                        )
                         continue
-                    self.notifications.append({
-                        "id": uuid7(), "user_id": person.user_id, "event_id": event.id,
-                        "type": event.type, "title": subject[:200] or body[:200], "body": body,
-                        "link": link, "urgent": urgent})
-                    self._delivery(key, channel, who, rule=rule.code, urgent=urgent,
-                                   message={"title": subject, "user_id": str(person.user_id)},
-                                   status=DeliveryStatus.delivered)
+                    self.notifications.append(
+                        {
+                            "id": uuid7(),
+                            "user_id": person.user_id,
+                            "event_id": event.id,
+                            "type": event.type,
+                            "title": subject[:200] or body[:200],
+                            "body": body,
+                            "link": link,
+                            "urgent": urgent,
+                        }
+                    )
+                    self._delivery(
+                        key,
+                        channel,
+                        who,
+                        rule=rule.code,
+                        urgent=urgent,
+                        message={"title": subject, "user_id": str(person.user_id)},
+                        status=DeliveryStatus.delivered,
+                    )
                 elif channel is Channel.email:
-                    problem = (None if self.settings.smtp_host else
-                               "Email is not configured (MEDIATION_SMTP_HOST)")
+                    problem = (
+                        None
+                        if self.settings.smtp_host
+                        else "Email is not configured (MEDIATION_SMTP_HOST)"
+                    )
                     problem = problem or (None if person.email else "The person has no email.")
-                    self._delivery(key, channel, who, rule=rule.code, urgent=urgent,
-                                   message={"to": person.email, "subject": subject,
-                                            "body": body},
-                                   status=DeliveryStatus.skipped if problem else
-                                   DeliveryStatus.pending, error=problem)
+                    self._delivery(
+                        key,
+                        channel,
+                        who,
+                        rule=rule.code,
+                        urgent=urgent,
+                        message={"to": person.email, "subject": subject, "body": body},
+                        status=DeliveryStatus.skipped if problem else DeliveryStatus.pending,
+                        error=problem,
+                    )
                 elif channel is Channel.sms:
-                    problem = (None if self.settings.sms_gateway_url else
-                               "SMS is not configured (MEDIATION_SMS_GATEWAY_URL)")
+                    problem = (
+                        None
+                        if self.settings.sms_gateway_url
+                        else "SMS is not configured (MEDIATION_SMS_GATEWAY_URL)"
+                    )
                     problem = problem or (None if person.phone else "The person has no phone.")
-                    self._delivery(key, channel, who, rule=rule.code, urgent=urgent,
-                                   message={"to": person.phone, "body": body},
-                                   status=DeliveryStatus.skipped if problem else
-                                   DeliveryStatus.pending, error=problem)
+                    self._delivery(
+                        key,
+                        channel,
+                        who,
+                        rule=rule.code,
+                        urgent=urgent,
+                        message={"to": person.phone, "body": body},
+                        status=DeliveryStatus.skipped if problem else DeliveryStatus.pending,
+                        error=problem,
+                    )
 
     async def _webhooks(self) -> None:
         event = self.event
-        subs = (await self.session.scalars(
-            select(WebhookSubscription).where(WebhookSubscription.enabled.is_(True)))).all()
+        subs = (
+            await self.session.scalars(
+                select(WebhookSubscription).where(WebhookSubscription.enabled.is_(True))
+            )
+        ).all()
         wanted = [s for s in subs if _subscription_wants(s, event, self.spec)]
         if not wanted:
             return
@@ -196,16 +280,24 @@ class FanOut:
         for sub in wanted:
             delivery_key = f"{event.id}:webhook:{sub.id}"
             msg_id = "msg_" + uuid.uuid5(uuid.NAMESPACE_URL, delivery_key).hex
-            self._delivery(delivery_key, Channel.webhook, f"subscription:{sub.id}", rule=None,
-                           urgent=bool(event.payload.get("urgent")),
-                           message={"webhook_id": msg_id, "body": body},
-                           subscription_id=sub.id)
+            self._delivery(
+                delivery_key,
+                Channel.webhook,
+                f"subscription:{sub.id}",
+                rule=None,
+                urgent=bool(event.payload.get("urgent")),
+                message={"webhook_id": msg_id, "body": body},
+                subscription_id=sub.id,
+            )
 
     async def run(self) -> list[uuid.UUID]:
         """Writes the rows; returns the ids of the deliveries to send now."""
         if self.spec is not None:
-            rules = [r for r in await store.rules_for(self.session, self.event.type)
-                     if r.matches(self.event.payload)]
+            rules = [
+                r
+                for r in await store.rules_for(self.session, self.event.type)
+                if r.matches(self.event.payload)
+            ]
             if rules:
                 stored = await store.stored_templates(self.session, self.event.type)
                 actor = await self.resolver.actor_person()
@@ -215,15 +307,22 @@ class FanOut:
         await self._webhooks()
         if self.notifications:
             await self.session.execute(
-                insert(Notification).values(self.notifications).on_conflict_do_nothing())
+                insert(Notification).values(self.notifications).on_conflict_do_nothing()
+            )
         if not self.deliveries:
             return []
-        rows = (await self.session.execute(
-            insert(Delivery).values(self.deliveries).on_conflict_do_nothing(
-                index_elements=["key"]).returning(Delivery.id, Delivery.status))).all()
+        rows = (
+            await self.session.execute(
+                insert(Delivery)
+                .values(self.deliveries)
+                .on_conflict_do_nothing(index_elements=["key"])
+                .returning(Delivery.id, Delivery.status)
+            )
+        ).all()
         return [i for i, status in rows if status == DeliveryStatus.pending.value]
 
 
-async def fan_out(session: AsyncSession, event: OutboxEvent, settings: Settings,
-                  now: datetime) -> list[uuid.UUID]:
+async def fan_out(
+    session: AsyncSession, event: OutboxEvent, settings: Settings, now: datetime
+) -> list[uuid.UUID]:
     return await FanOut(session, event, settings, now).run()

@@ -42,7 +42,7 @@ def _uuids(value: Any) -> list[uuid.UUID]:
 
 
 def ancestor_paths(path: str) -> list[str]:
-    """"1.17.342." -> ["1.", "1.17.", "1.17.342."] (root first)."""
+    """ "1.17.342." -> ["1.", "1.17.", "1.17.342."] (root first)."""
     parts = [p for p in path.split(".") if p]
     return [".".join(parts[: i + 1]) + "." for i in range(len(parts))]
 
@@ -66,12 +66,16 @@ class Resolver:
         uid = ids[0]
         if uid not in self._unit_paths:
             self._unit_paths[uid] = await self.session.scalar(
-                select(Unit.path).where(Unit.id == uid))
+                select(Unit.path).where(Unit.id == uid)
+            )
         return self._unit_paths[uid]
 
     async def _role_holders(self, sel: RoleHolders) -> set[uuid.UUID]:
-        active = and_(RoleAssignment.role == sel.role, RoleAssignment.starts_on <= self.today,
-                      or_(RoleAssignment.ends_on.is_(None), RoleAssignment.ends_on >= self.today))
+        active = and_(
+            RoleAssignment.role == sel.role,
+            RoleAssignment.starts_on <= self.today,
+            or_(RoleAssignment.ends_on.is_(None), RoleAssignment.ends_on >= self.today),
+        )
         if sel.scope is RoleScope.anywhere:
             rows = await self.session.scalars(select(RoleAssignment.person_id).where(active))
             return set(rows.all())
@@ -87,10 +91,13 @@ class Resolver:
             paths = chain
         if not paths:
             return set()
-        rows = (await self.session.execute(
-            select(RoleAssignment.person_id, Unit.path)
-            .join(Unit, Unit.id == RoleAssignment.unit_id)
-            .where(active, Unit.path.in_(paths)))).all()
+        rows = (
+            await self.session.execute(
+                select(RoleAssignment.person_id, Unit.path)
+                .join(Unit, Unit.id == RoleAssignment.unit_id)
+                .where(active, Unit.path.in_(paths))
+            )
+        ).all()
         if sel.scope is RoleScope.nearest:
             # The deepest unit of the chain where somebody holds the role.
             for candidate in reversed(paths):
@@ -116,24 +123,30 @@ class Resolver:
         if self.event.actor_id is None:
             return None
         return await self.session.scalar(
-            select(User.person_id).where(User.id == self.event.actor_id))
+            select(User.person_id).where(User.id == self.event.actor_id)
+        )
 
     async def details(self, person_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Recipient]:
         ids = list(set(person_ids))
         if not ids:
             return {}
-        rows = (await self.session.execute(
-            select(Person.id, Person.name, Person.email, Person.phone, User.id)
-            .outerjoin(User, and_(User.person_id == Person.id, User.active.is_(True)))
-            .where(Person.id.in_(ids)))).all()
-        return {pid: Recipient(pid, name, email, phone, uid)
-                for pid, name, email, phone, uid in rows}
+        rows = (
+            await self.session.execute(
+                select(Person.id, Person.name, Person.email, Person.phone, User.id)
+                .outerjoin(User, and_(User.person_id == Person.id, User.active.is_(True)))
+                .where(Person.id.in_(ids))
+            )
+        ).all()
+        return {
+            pid: Recipient(pid, name, email, phone, uid) for pid, name, email, phone, uid in rows
+        }
 
     async def unit_name(self) -> str:
         if self._unit_name is None:
             name = None
             if self.event.unit_path:
                 name = await self.session.scalar(
-                    select(Unit.name).where(Unit.path == self.event.unit_path))
+                    select(Unit.name).where(Unit.path == self.event.unit_path)
+                )
             self._unit_name = name or ""
         return self._unit_name

@@ -19,13 +19,13 @@ CHUNK = 5000
 
 _DELETES = {
     "outbox_events": "DELETE FROM outbox_events WHERE id IN (SELECT id FROM outbox_events "
-                     "WHERE processed_at < :before LIMIT :n)",
+    "WHERE processed_at < :before LIMIT :n)",
     "deliveries": "DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries WHERE "
-                  "status <> 'pending' AND created_at < :before LIMIT :n)",
+    "status <> 'pending' AND created_at < :before LIMIT :n)",
     "notifications": "DELETE FROM notifications WHERE id IN (SELECT id FROM notifications "
-                     "WHERE read_at < :before LIMIT :n)",
+    "WHERE read_at < :before LIMIT :n)",
     "sweep_marks": "DELETE FROM sweep_marks WHERE id IN (SELECT id FROM sweep_marks WHERE "
-                   "due_at < :before LIMIT :n)",
+    "due_at < :before LIMIT :n)",
 }
 
 
@@ -34,8 +34,12 @@ async def notification_retention(ctx: dict[str, Any]) -> dict[str, int]:
     c = wctx(ctx)
     s = c.settings
     now = c.clock.now()
-    ages = {"outbox_events": s.outbox_retention_days, "deliveries": s.delivery_retention_days,
-            "notifications": s.notification_retention_days, "sweep_marks": 90}
+    ages = {
+        "outbox_events": s.outbox_retention_days,
+        "deliveries": s.delivery_retention_days,
+        "notifications": s.notification_retention_days,
+        "sweep_marks": 90,
+    }
     removed: dict[str, int] = {}
     for table, statement in _DELETES.items():
         before = now - timedelta(days=ages[table])

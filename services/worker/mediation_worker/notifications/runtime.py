@@ -54,14 +54,23 @@ class Runtime:
 
 
 def build(settings: Settings) -> Runtime:
-    limits = httpx.Limits(max_connections=max(20, settings.delivery_concurrency * 4),
-                          max_keepalive_connections=max(10, settings.delivery_concurrency * 2))
-    http = httpx.AsyncClient(timeout=httpx.Timeout(settings.notify_timeout_seconds),
-                             limits=limits, follow_redirects=False, trust_env=False)
-    return Runtime(settings=settings, http=http,
-                   sends=asyncio.Semaphore(settings.delivery_concurrency),
-                   tz=ZoneInfo(settings.timezone),
-                   quiet_hours=parse_quiet_hours(settings.sms_quiet_hours))
+    limits = httpx.Limits(
+        max_connections=max(20, settings.delivery_concurrency * 4),
+        max_keepalive_connections=max(10, settings.delivery_concurrency * 2),
+    )
+    http = httpx.AsyncClient(
+        timeout=httpx.Timeout(settings.notify_timeout_seconds),
+        limits=limits,
+        follow_redirects=False,
+        trust_env=False,
+    )
+    return Runtime(
+        settings=settings,
+        http=http,
+        sends=asyncio.Semaphore(settings.delivery_concurrency),
+        tz=ZoneInfo(settings.timezone),
+        quiet_hours=parse_quiet_hours(settings.sms_quiet_hours),
+    )
 
 
 def runtime(ctx: dict[str, Any]) -> Runtime:

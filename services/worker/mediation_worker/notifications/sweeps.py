@@ -90,13 +90,13 @@ def register(sweep: DueSweep) -> DueSweep:
 
 
 def _table(sweep: DueSweep) -> Table | None:
-    table = (sweep.table if isinstance(sweep.table, Table)
-             else Base.metadata.tables.get(sweep.table))
+    table = sweep.table if isinstance(sweep.table, Table) else Base.metadata.tables.get(sweep.table)
     needed = {sweep.due_column, sweep.unit_path_column, "id", *sweep.required}
     if table is None or not needed <= set(table.c.keys()):
         if not sweep.skipped_logged[0]:
-            log.info("sweep %s skipped: table %s or its columns are not here", sweep.name,
-                     sweep.table)
+            log.info(
+                "sweep %s skipped: table %s or its columns are not here", sweep.name, sweep.table
+            )
             sweep.skipped_logged[0] = True
         return None
     return table
@@ -113,10 +113,17 @@ async def run_sweep(session: AsyncSession, sweep: DueSweep, now: datetime) -> in
         cond.append(sweep.where(table))
     # Rows whose last stage was sent are done: keeps the candidate list short.
     last = sweep.stages[-1].name
-    cond.append(~exists().where(SweepMark.sweep == sweep.name, SweepMark.record_id == table.c.id,
-                                SweepMark.stage == last, SweepMark.due_at == due))
-    rows = (await session.execute(select(table).where(and_(*cond)).order_by(due).limit(BATCH)
-                                  )).all()
+    cond.append(
+        ~exists().where(
+            SweepMark.sweep == sweep.name,
+            SweepMark.record_id == table.c.id,
+            SweepMark.stage == last,
+            SweepMark.due_at == due,
+        )
+    )
+    rows = (
+        await session.execute(select(table).where(and_(*cond)).order_by(due).limit(BATCH))
+    ).all()
     emitted = 0
     for row in rows:
         due_at: datetime = getattr(row, sweep.due_column)
@@ -125,16 +132,25 @@ async def run_sweep(session: AsyncSession, sweep: DueSweep, now: datetime) -> in
                 continue
             if stage.until is not None and now >= due_at + stage.until:
                 continue
-            mark = (await session.execute(
-                insert(SweepMark).values(sweep=sweep.name, record_id=row.id, stage=stage.name,
-                                         due_at=due_at)
-                .on_conflict_do_nothing().returning(SweepMark.id))).scalar_one_or_none()
+            mark = (
+                await session.execute(
+                    insert(SweepMark)
+                    .values(sweep=sweep.name, record_id=row.id, stage=stage.name, due_at=due_at)
+                    .on_conflict_do_nothing()
+                    .returning(SweepMark.id)
+                )
+            ).scalar_one_or_none()
             if mark is None:
                 continue  # sent before (by this worker or another)
-            await emit(session, type=stage.event_type, aggregate_type=sweep.aggregate_type,
-                       aggregate_id=row.id, occurred_at=now,
-                       unit_path=getattr(row, sweep.unit_path_column),
-                       payload=sweep.payload(row, stage))
+            await emit(
+                session,
+                type=stage.event_type,
+                aggregate_type=sweep.aggregate_type,
+                aggregate_id=row.id,
+                occurred_at=now,
+                unit_path=getattr(row, sweep.unit_path_column),
+                payload=sweep.payload(row, stage),
+            )
             emitted += 1
     return emitted
 
@@ -170,21 +186,38 @@ def _ids(value: Any) -> list[str]:
 
 
 _STAGE_LABELS = {"first_response": "首次响应期限", "mediation": "调解期限", "follow_up": "回访期限"}
-_CASE_LEAD = {"first_response": timedelta(hours=4), "mediation": timedelta(days=1),
-              "follow_up": timedelta(days=1)}
+_CASE_LEAD = {
+    "first_response": timedelta(hours=4),
+    "mediation": timedelta(days=1),
+    "follow_up": timedelta(days=1),
+}
 CASE_ESCALATION_GRACE = timedelta(days=1)
-_CASE_COLUMNS = ("number", "title", "handler_person_ids", "current_stage", "paused_at",
-                 "handling_unit_id", "handling_unit_path", "risk_colour", "closed_at")
+_CASE_COLUMNS = (
+    "number",
+    "title",
+    "handler_person_ids",
+    "current_stage",
+    "paused_at",
+    "handling_unit_id",
+    "handling_unit_path",
+    "risk_colour",
+    "closed_at",
+)
 
 
 def _case_payload(row: Row[Any], stage: Stage) -> dict[str, Any]:
     kind = getattr(row.current_stage, "value", row.current_stage)
     return {
-        "case_id": str(row.id), "case_number": row.number, "title": row.title,
-        "unit_id": str(row.handling_unit_id), "handler_person_ids": _ids(row.handler_person_ids),
+        "case_id": str(row.id),
+        "case_number": row.number,
+        "title": row.title,
+        "unit_id": str(row.handling_unit_id),
+        "handler_person_ids": _ids(row.handler_person_ids),
         "risk_colour": getattr(row.risk_colour, "value", row.risk_colour),
-        "deadline_kind": kind, "deadline_label": _STAGE_LABELS.get(str(kind), "办理期限"),
-        "due_at": _iso(row.due_at), "stage": stage.name,
+        "deadline_kind": kind,
+        "deadline_label": _STAGE_LABELS.get(str(kind), "办理期限"),
+        "due_at": _iso(row.due_at),
+        "stage": stage.name,
     }
 
 
@@ -198,27 +231,43 @@ def _running(t: Table) -> ColumnElement[bool]:
     return and_(t.c.paused_at.is_(None), t.c.closed_at.is_(None), t.c.current_stage.is_not(None))
 
 
-register(DueSweep(
-    name="case.deadline", table="cases", due_column="due_at", required=_CASE_COLUMNS,
-    unit_path_column="handling_unit_path", aggregate_type="case",
-    where=lambda t: and_(_running(t), t.c.current_stage != "follow_up"),
-    stages=(
-        Stage("due_soon", "case.deadline_due_soon", _case_lead, until=ZERO),
-        Stage("overdue", "case.deadline_overdue", ZERO),  # the handlers first
-        Stage("escalated", "case.deadline_escalated", CASE_ESCALATION_GRACE),  # then the supervisor
-    ),
-    payload=_case_payload))
+register(
+    DueSweep(
+        name="case.deadline",
+        table="cases",
+        due_column="due_at",
+        required=_CASE_COLUMNS,
+        unit_path_column="handling_unit_path",
+        aggregate_type="case",
+        where=lambda t: and_(_running(t), t.c.current_stage != "follow_up"),
+        stages=(
+            Stage("due_soon", "case.deadline_due_soon", _case_lead, until=ZERO),
+            Stage("overdue", "case.deadline_overdue", ZERO),  # the handlers first
+            Stage(
+                "escalated", "case.deadline_escalated", CASE_ESCALATION_GRACE
+            ),  # then the supervisor
+        ),
+        payload=_case_payload,
+    )
+)
 
-register(DueSweep(
-    name="case.follow_up", table="cases", due_column="due_at", required=_CASE_COLUMNS,
-    unit_path_column="handling_unit_path", aggregate_type="case",
-    where=lambda t: and_(_running(t), t.c.current_stage == "follow_up"),
-    stages=(
-        Stage("due_soon", "case.follow_up_due", _case_lead, until=ZERO),
-        Stage("overdue", "case.deadline_overdue", ZERO),
-        Stage("escalated", "case.deadline_escalated", CASE_ESCALATION_GRACE),
-    ),
-    payload=_case_payload))
+register(
+    DueSweep(
+        name="case.follow_up",
+        table="cases",
+        due_column="due_at",
+        required=_CASE_COLUMNS,
+        unit_path_column="handling_unit_path",
+        aggregate_type="case",
+        where=lambda t: and_(_running(t), t.c.current_stage == "follow_up"),
+        stages=(
+            Stage("due_soon", "case.follow_up_due", _case_lead, until=ZERO),
+            Stage("overdue", "case.deadline_overdue", ZERO),
+            Stage("escalated", "case.deadline_escalated", CASE_ESCALATION_GRACE),
+        ),
+        payload=_case_payload,
+    )
+)
 
 HOTLINE_FOLLOW_UP_LEAD = timedelta(hours=2)
 HOTLINE_FOLLOW_UP_GRACE = timedelta(days=1)
@@ -227,32 +276,56 @@ HOTLINE_ACK_AFTER = timedelta(minutes=15)
 
 def _hotline_payload(row: Row[Any], stage: Stage) -> dict[str, Any]:
     return {
-        "call_id": str(row.id), "unit_id": str(row.unit_id),
+        "call_id": str(row.id),
+        "unit_id": str(row.unit_id),
         "risk_level": getattr(row.risk_level, "value", row.risk_level),
-        "imminent": bool(row.imminent_risk), "urgent": stage.name == "unacknowledged",
-        "flagged_at": _iso(row.flagged_at), "follow_up_due": _iso(row.follow_up_due),
+        "imminent": bool(row.imminent_risk),
+        "urgent": stage.name == "unacknowledged",
+        "flagged_at": _iso(row.flagged_at),
+        "follow_up_due": _iso(row.follow_up_due),
         "counselor_person_id": str(row.counselor_id),
         "recipient_person_ids": [str(row.counselor_id)] if stage.name == "due" else [],
         "stage": stage.name,
     }
 
 
-_HOTLINE_COLUMNS = ("unit_id", "counselor_id", "risk_level", "imminent_risk", "flagged_at",
-                    "acknowledged_at", "follow_up_due", "follow_up_done_at", "deidentified_at")
+_HOTLINE_COLUMNS = (
+    "unit_id",
+    "counselor_id",
+    "risk_level",
+    "imminent_risk",
+    "flagged_at",
+    "acknowledged_at",
+    "follow_up_due",
+    "follow_up_done_at",
+    "deidentified_at",
+)
 
-register(DueSweep(
-    name="hotline.follow_up", table="hotline_calls", due_column="follow_up_due",
-    required=_HOTLINE_COLUMNS, aggregate_type="hotline_call",
-    where=lambda t: and_(t.c.follow_up_done_at.is_(None), t.c.deidentified_at.is_(None)),
-    stages=(
-        Stage("due", "hotline.follow_up_due", -HOTLINE_FOLLOW_UP_LEAD, until=ZERO),
-        Stage("overdue", "hotline.follow_up_overdue", HOTLINE_FOLLOW_UP_GRACE),
-    ),
-    payload=_hotline_payload))
+register(
+    DueSweep(
+        name="hotline.follow_up",
+        table="hotline_calls",
+        due_column="follow_up_due",
+        required=_HOTLINE_COLUMNS,
+        aggregate_type="hotline_call",
+        where=lambda t: and_(t.c.follow_up_done_at.is_(None), t.c.deidentified_at.is_(None)),
+        stages=(
+            Stage("due", "hotline.follow_up_due", -HOTLINE_FOLLOW_UP_LEAD, until=ZERO),
+            Stage("overdue", "hotline.follow_up_overdue", HOTLINE_FOLLOW_UP_GRACE),
+        ),
+        payload=_hotline_payload,
+    )
+)
 
-register(DueSweep(
-    name="hotline.high_risk_ack", table="hotline_calls", due_column="flagged_at",
-    required=_HOTLINE_COLUMNS, aggregate_type="hotline_call",
-    where=lambda t: t.c.acknowledged_at.is_(None),
-    stages=(Stage("unacknowledged", "hotline.high_risk_unacknowledged", HOTLINE_ACK_AFTER),),
-    payload=_hotline_payload))
+register(
+    DueSweep(
+        name="hotline.high_risk_ack",
+        table="hotline_calls",
+        due_column="flagged_at",
+        required=_HOTLINE_COLUMNS,
+        aggregate_type="hotline_call",
+        where=lambda t: t.c.acknowledged_at.is_(None),
+        stages=(Stage("unacknowledged", "hotline.high_risk_unacknowledged", HOTLINE_ACK_AFTER),),
+        payload=_hotline_payload,
+    )
+)

@@ -46,19 +46,28 @@ async def process_event(ctx: dict[str, Any], event_id: str) -> str:
     c = wctx(ctx)
     ident = uuid.UUID(event_id)
     async with c.sessions() as session, session.begin():
-        event = (await session.scalars(
-            select(OutboxEvent).where(OutboxEvent.id == ident).with_for_update()
-        )).one_or_none()
+        event = (
+            await session.scalars(
+                select(OutboxEvent).where(OutboxEvent.id == ident).with_for_update()
+            )
+        ).one_or_none()
         if event is None:
             log.warning("event %s not found", event_id)
             return "missing"
         if event.processed_at is not None:
             # A repeat (a lost job relayed again): send what the first run may have left.
             outcome = "already processed"
-            to_send = list((await session.scalars(select(Delivery.id).where(
-                Delivery.event_id == ident,
-                Delivery.status == DeliveryStatus.pending.value,
-                Delivery.attempts == 0))).all())
+            to_send = list(
+                (
+                    await session.scalars(
+                        select(Delivery.id).where(
+                            Delivery.event_id == ident,
+                            Delivery.status == DeliveryStatus.pending.value,
+                            Delivery.attempts == 0,
+                        )
+                    )
+                ).all()
+            )
         else:
             outcome = "processed"
             for handler in handlers_for(event.type):

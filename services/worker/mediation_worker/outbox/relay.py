@@ -45,8 +45,10 @@ LIMIT $1
 FOR UPDATE SKIP LOCKED
 """
 
-MARK = ("UPDATE outbox_events SET relayed_at = now(), relay_attempts = relay_attempts + 1 "
-        "WHERE id = ANY($1::uuid[])")
+MARK = (
+    "UPDATE outbox_events SET relayed_at = now(), relay_attempts = relay_attempts + 1 "
+    "WHERE id = ANY($1::uuid[])"
+)
 
 
 async def _relay(c: WorkerContext, claim: str, *args: Any, stale: bool = False) -> int:
@@ -64,7 +66,9 @@ async def _relay(c: WorkerContext, claim: str, *args: Any, stale: bool = False) 
                     if stale:
                         job_id = f"{job_id}:again{row['relay_attempts']}"
                     await c.redis.enqueue_job(
-                        PROCESS_EVENT, str(row["id"]), request_id=row["request_id"],
+                        PROCESS_EVENT,
+                        str(row["id"]),
+                        request_id=row["request_id"],
                         _job_id=job_id,
                     )
                 await pg.execute(MARK, [r["id"] for r in rows])
@@ -92,8 +96,9 @@ async def sweep_outbox(ctx: dict[str, Any]) -> int:
     return await relay_once(c) + await relay_stale(c)
 
 
-async def listen_and_relay(c: WorkerContext, stop: asyncio.Event,
-                           on_deliveries: Callable[[], None] | None = None) -> None:
+async def listen_and_relay(
+    c: WorkerContext, stop: asyncio.Event, on_deliveries: Callable[[], None] | None = None
+) -> None:
     """Background loop: wake on NOTIFY (or every poll interval), relay, repeat. Survives
     PostgreSQL and Redis outages by retrying with a capped backoff. The same connection
     listens for `deliveries` and calls `on_deliveries`."""
