@@ -24,7 +24,9 @@ def _url() -> str:
     return to_async_url(url or get_settings().database_url)
 
 
-def _include_object(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
+def _include_object(
+    obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
+) -> bool:
     # Indexes created in raw SQL for extensions (trigram search) are declared in the models too;
     # nothing to exclude yet, the hook is here so such exceptions have one place.
     return True

@@ -21,12 +21,23 @@ from tests.support.factories import FACTORIES
 from tests.support.world import World
 
 # Routes anyone may call, and routes any signed-in caller may call.
-PUBLIC = {("POST", "/api/v1/auth/token"), ("POST", "/api/v1/auth/refresh"),
-          ("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics")}
-SIGNED_IN = {("GET", "/api/v1/me"), ("POST", "/api/v1/auth/logout"),
-             ("GET", "/api/v1/reference/enums"), ("GET", "/api/v1/reference/{kind}"),
-             ("GET", "/api/v1/reference/{kind}/{code}"), ("GET", "/api/v1/calendar/{year}"),
-             ("GET", "/api/v1/deadline-rules"), ("GET", "/api/v1/notification-event-types")}
+PUBLIC = {
+    ("POST", "/api/v1/auth/token"),
+    ("POST", "/api/v1/auth/refresh"),
+    ("GET", "/healthz"),
+    ("GET", "/readyz"),
+    ("GET", "/metrics"),
+}
+SIGNED_IN = {
+    ("GET", "/api/v1/me"),
+    ("POST", "/api/v1/auth/logout"),
+    ("GET", "/api/v1/reference/enums"),
+    ("GET", "/api/v1/reference/{kind}"),
+    ("GET", "/api/v1/reference/{kind}/{code}"),
+    ("GET", "/api/v1/calendar/{year}"),
+    ("GET", "/api/v1/deadline-rules"),
+    ("GET", "/api/v1/notification-event-types"),
+}
 # Path parameters that are not records: a fixed valid value.
 VALUES = {"kind": "dispute_category", "code": "neighbourhood", "year": "2026"}
 ROLES = [role for role, *_ in ACCOUNTS]
@@ -71,22 +82,28 @@ def _example(route: Any) -> Any:
 
 
 def test_every_route_is_covered_by_the_policy() -> None:
-    uncovered = [f"{m} {p}" for m, p, r in ROUTES
-                 if (m, p) not in PUBLIC | SIGNED_IN and not _permissions(r)]
+    uncovered = [
+        f"{m} {p}" for m, p, r in ROUTES if (m, p) not in PUBLIC | SIGNED_IN and not _permissions(r)
+    ]
     assert not uncovered, f"routes with no permission in the policy: {uncovered}"
     params = {name for _, p, _ in ROUTES for name in re.findall(r"{(\w+)}", p)}
     missing = sorted(params - set(FACTORIES) - set(VALUES))
-    assert not missing, f"path parameters without a factory in tests/support/factories.py: " \
-                        f"{missing}"
+    assert not missing, (
+        f"path parameters without a factory in tests/support/factories.py: {missing}"
+    )
 
 
 def _fill(path: str, ids: dict[str, str]) -> str:
-    return re.sub(r"{(\w+)}", lambda m: ids.get(m.group(1)) or VALUES.get(m.group(1))
-                  or str(uuid.uuid4()), path)
+    return re.sub(
+        r"{(\w+)}",
+        lambda m: ids.get(m.group(1)) or VALUES.get(m.group(1)) or str(uuid.uuid4()),
+        path,
+    )
 
 
-async def _call(client: httpx.AsyncClient, method: str, path: str, route: Any,
-                headers: dict[str, str]) -> httpx.Response:
+async def _call(
+    client: httpx.AsyncClient, method: str, path: str, route: Any, headers: dict[str, str]
+) -> httpx.Response:
     body = _example(route)
     h = {**headers, "If-Match": "*"}
     if body is None:
@@ -95,9 +112,11 @@ async def _call(client: httpx.AsyncClient, method: str, path: str, route: Any,
 
 
 async def test_roles_without_the_permission_are_refused_and_nothing_changes(
-        client: httpx.AsyncClient, world: World, sql: Any) -> None:
-    before = await sql("SELECT (SELECT count(*) FROM outbox_events), "
-                       "(SELECT count(*) FROM access_log)")
+    client: httpx.AsyncClient, world: World, sql: Any
+) -> None:
+    before = await sql(
+        "SELECT (SELECT count(*) FROM outbox_events), (SELECT count(*) FROM access_log)"
+    )
     checked = 0
     for role in ROLES:
         headers = await world.headers(role.value)
@@ -110,13 +129,15 @@ async def test_roles_without_the_permission_are_refused_and_nothing_changes(
             assert r.headers["content-type"].startswith("application/problem+json")
             checked += 1
     assert checked > 50
-    after = await sql("SELECT (SELECT count(*) FROM outbox_events), "
-                      "(SELECT count(*) FROM access_log)")
+    after = await sql(
+        "SELECT (SELECT count(*) FROM outbox_events), (SELECT count(*) FROM access_log)"
+    )
     assert after == before
 
 
 async def test_anonymous_callers_get_401_everywhere_but_public_routes(
-        client: httpx.AsyncClient) -> None:
+    client: httpx.AsyncClient,
+) -> None:
     for method, path, route in ROUTES:
         if (method, path) in PUBLIC:
             continue
@@ -133,29 +154,34 @@ async def elsewhere(world: World) -> Unit:
         from mediation.org.tree import unit_by_code
 
         city = await unit_by_code(session, "220300")
-        district = await add_unit(session, parent=city, level=UnitLevel.district,
-                                  code="220303", name="铁东区")
-        street = await add_unit(session, parent=district, level=UnitLevel.street,
-                                code="220303001", name="解放街道")
+        district = await add_unit(
+            session, parent=city, level=UnitLevel.district, code="220303", name="铁东区"
+        )
+        street = await add_unit(
+            session, parent=district, level=UnitLevel.street, code="220303001", name="解放街道"
+        )
         return street
 
 
-async def test_records_outside_the_subtree_do_not_exist(client: httpx.AsyncClient, world: World,
-                                                         elsewhere: Unit) -> None:
+async def test_records_outside_the_subtree_do_not_exist(
+    client: httpx.AsyncClient, world: World, elsewhere: Unit
+) -> None:
     """Every GET of one record, for every role allowed to call it: a record at the role's
     own unit is found; the same kind of record in another district is a 404; lists never
     show the other one."""
-    item_routes = [(m, p, r) for m, p, r in ROUTES
-                   if m == "GET" and re.search(r"{\w+}$", p) and _permissions(r)]
-    list_routes = {p: r for m, p, r in ROUTES if m == "GET" and "{" not in p
-                   and _permissions(r)}
+    item_routes = [
+        (m, p, r)
+        for m, p, r in ROUTES
+        if m == "GET" and re.search(r"{\w+}$", p) and _permissions(r)
+    ]
+    list_routes = {p: r for m, p, r in ROUTES if m == "GET" and "{" not in p and _permissions(r)}
     checked = 0
     for role in ROLES:
         if role is Role.admin:
             continue  # the city administrator's subtree holds both districts
         headers = await world.headers(role.value)
         home = world.unit(HOME[role])
-        for method, path, route in item_routes:
+        for _method, path, route in item_routes:
             if not _permissions(route) <= ROLE_PERMISSIONS[role]:
                 continue
             params = re.findall(r"{(\w+)}", path)
@@ -168,8 +194,9 @@ async def test_records_outside_the_subtree_do_not_exist(client: httpx.AsyncClien
             checked += 1
             listing = list_routes.get(path.rsplit("/", 1)[0])
             if listing is not None:
-                page = await client.get(path.rsplit("/", 1)[0], headers=headers,
-                                        params={"limit": 200})
+                page = await client.get(
+                    path.rsplit("/", 1)[0], headers=headers, params={"limit": 200}
+                )
                 assert page.status_code == 200
                 ids = {str(i.get("id")) for i in page.json()["items"]}
                 assert not set(far.values()) & ids, (role.value, path)

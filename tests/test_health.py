@@ -113,8 +113,9 @@ def test_production_refuses_default_secrets() -> None:
         Settings(MEDIATION_ENV="production", _env_file=None)
 
 
-async def test_rate_limit_answers_429_with_retry_after(app: Any, client: httpx.AsyncClient,
-                                                       world: Any) -> None:
+async def test_rate_limit_answers_429_with_retry_after(
+    app: Any, client: httpx.AsyncClient, world: Any
+) -> None:
     h = await world.headers("dispatcher")
     app.state.mediation.limiter.per_minute = 5
     codes = [(await client.get("/api/v1/me", headers=h)).status_code for _ in range(7)]
@@ -128,6 +129,7 @@ def test_readme_documents_every_setting() -> None:
     from pathlib import Path
 
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
-    missing = [f.alias for f in Settings.model_fields.values()
-               if f.alias and f"`{f.alias}`" not in readme]
+    missing = [
+        f.alias for f in Settings.model_fields.values() if f.alias and f"`{f.alias}`" not in readme
+    ]
     assert not missing, f"settings missing from the README: {missing}"

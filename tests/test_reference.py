@@ -127,3 +127,16 @@ async def test_change_reaches_other_admins_inbox_through_the_worker(
     )
     assert rows == [("admin2", "参考数据新增：教育")]
     assert (await sql("SELECT count(*) FROM outbox_events WHERE processed_at IS NULL"))[0][0] == 0
+
+
+async def test_worker_job_counts_show_in_metrics(
+    client: httpx.AsyncClient, world: World, run_worker: Any
+) -> None:
+    h = await world.headers("admin")
+    await client.post(
+        BASE, headers=h, json={"code": "tourism", "label_zh": "旅游", "label_en": "Tourism"}
+    )
+    await run_worker()
+    text = (await client.get("/metrics")).text
+    assert 'worker_jobs_total{name="process_event",outcome="success"} 1' in text
+    assert 'worker_jobs_total{name="sweep_outbox",outcome="success"}' in text

@@ -5,9 +5,9 @@ from mediation.cases.models import CalendarDay, Case, CaseEvent, CaseParty  # no
 from mediation.db import Base
 from mediation.hotline.models import HotlineCall, HotlineCallEvent, HotlineDutyShift  # noqa: F401
 from mediation.idempotency import IdempotencyKey  # noqa: F401
-from mediation.notifications.models import Notification
 from mediation.notifications.models import (  # noqa: F401
     DeliveryAttempt,
+    Notification,
     NotificationRule,
     NotificationTemplate,
     SweepMark,

@@ -35,8 +35,11 @@ async def _person(world: World, unit: Unit, role: Role = Role.mediator) -> Perso
         person = Person(name="矩阵测试", phone="13700000000", qualifications=[])
         session.add(person)
         await session.flush()
-        session.add(RoleAssignment(person_id=person.id, unit_id=unit.id, role=role,
-                                   starts_on=date(2020, 1, 1)))
+        session.add(
+            RoleAssignment(
+                person_id=person.id, unit_id=unit.id, role=role, starts_on=date(2020, 1, 1)
+            )
+        )
         return person
 
 
@@ -51,24 +54,39 @@ async def make_assignment(world: World, unit: Unit) -> str:
     async with world.db() as session:
         from sqlalchemy import select
 
-        return str(await session.scalar(
-            select(RoleAssignment.id).where(RoleAssignment.person_id == person.id)))
+        return str(
+            await session.scalar(
+                select(RoleAssignment.id).where(RoleAssignment.person_id == person.id)
+            )
+        )
 
 
 @factory("user_id")
 async def make_user(world: World, unit: Unit) -> str:
     async with world.db() as session, session.begin():
-        user = await add_account(session, username=f"m{uuid.uuid4().hex[:10]}", name="矩阵",
-                                 role=Role.mediator, unit_id=unit.id, password=None,
-                                 password_hash="x", starts_on=date(2020, 1, 1))
+        user = await add_account(
+            session,
+            username=f"m{uuid.uuid4().hex[:10]}",
+            name="矩阵",
+            role=Role.mediator,
+            unit_id=unit.id,
+            password=None,
+            password_hash="x",
+            starts_on=date(2020, 1, 1),
+        )
         return str(user.id)
 
 
 @factory("client_uuid")
 async def make_client(world: World, unit: Unit) -> str:
     async with world.db() as session, session.begin():
-        client = ApiClient(client_id=f"c{uuid.uuid4().hex[:10]}", name="矩阵", secret_hash="x",
-                           scopes=["cases:read"], unit_id=unit.id)
+        client = ApiClient(
+            client_id=f"c{uuid.uuid4().hex[:10]}",
+            name="矩阵",
+            secret_hash="x",
+            scopes=["cases:read"],
+            unit_id=unit.id,
+        )
         session.add(client)
         await session.flush()
         return str(client.id)

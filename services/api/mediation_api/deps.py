@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Annotated, Any
 
@@ -16,6 +17,8 @@ from mediation.clock import Clock
 from mediation.errors import Forbidden, Unauthorized
 from mediation.settings import Settings
 from mediation_api.state import AppState
+
+log = logging.getLogger("mediation.api.auth")
 
 TOKEN_URL = "/api/v1/auth/token"
 
@@ -68,7 +71,12 @@ async def get_principal(
     if token.lower().startswith("bearer "):
         token = token[7:]
     now = state.clock.now()
-    principal = state.tokens.verify(token, now)
+    try:
+        principal = state.tokens.verify(token, now)
+    except Unauthorized as exc:
+        client = request.client.host if request.client else "unknown"
+        log.warning("rejected token: %s", exc.detail, extra={"ctx_client": client})
+        raise
     await state.limiter.hit(f"{principal.kind}:{principal.id}", now.timestamp())
     request.state.principal = principal
     return principal

@@ -25,10 +25,10 @@ from mediation_api.cases.calendar_router import router as calendar_router
 from mediation_api.cases.router import router as cases_router
 from mediation_api.hotline.router import router as hotline_router
 from mediation_api.middleware import RequestContextMiddleware
-from mediation_api.ratelimit import RateLimiter
 from mediation_api.notifications.router import routers as notification_routers
 from mediation_api.ops.router import router as ops_router
 from mediation_api.org.router import router as org_router
+from mediation_api.ratelimit import RateLimiter
 from mediation_api.reference.router import router as reference_router
 from mediation_api.state import AppState
 

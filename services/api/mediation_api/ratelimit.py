@@ -42,4 +42,5 @@ class RateLimiter:
             retry = max(1, math.ceil((window + 1) * 60 - now))
             raise TooManyRequests(
                 f"More than {self.per_minute} requests a minute; slow down.",
-                headers={"Retry-After": str(retry)})
+                headers={"Retry-After": str(retry)},
+            )

@@ -59,7 +59,7 @@ class Person(IdMixin, TimestampMixin, Base):
 
 
 class RoleAssignment(IdMixin, TimestampMixin, Base):
-    """A person holds a role at a unit from `starts_on` until `ends_on` (inclusive; open if null)."""
+    """A person holds a role at a unit from `starts_on` to `ends_on` (inclusive; null: open)."""
 
     __tablename__ = "role_assignments"
     __table_args__ = (

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import text
 
 from mediation.health import heartbeat_key
+from mediation.jobs import metrics_key
 from mediation_api.deps import State
 from mediation_api.problems import responses
 
@@ -83,8 +84,27 @@ async def readyz(state: State) -> Any:
     response_class=Response,
     responses={200: {"content": {"text/plain": {}}}},
 )
-async def metrics() -> Response:
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+async def metrics(state: State) -> Response:
+    body = generate_latest().decode()
+    return Response(body + await _worker_jobs(state), media_type=CONTENT_TYPE_LATEST)
+
+
+async def _worker_jobs(state: State) -> str:
+    """Job counts the workers keep in Redis (all workers together), as one more family."""
+    try:
+        counts = await asyncio.wait_for(
+            state.redis.hgetall(metrics_key(state.settings.arq_queue)), 2
+        )
+    except Exception:
+        return ""
+    lines = [
+        "# HELP worker_jobs_total Worker jobs by name and outcome (all workers).",
+        "# TYPE worker_jobs_total counter",
+    ]
+    for field, value in sorted(counts.items()):
+        name, _, outcome = field.decode().partition("|")
+        lines.append(f'worker_jobs_total{{name="{name}",outcome="{outcome}"}} {int(value)}')
+    return "\n".join(lines) + "\n"
 
 
 __all__ = ["responses", "router"]
