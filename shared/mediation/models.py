@@ -15,6 +15,7 @@ from mediation.notifications.models import (  # noqa: F401
 )
 from mediation.org.models import Person, RoleAssignment, Unit
 from mediation.outbox.models import Delivery, OutboxEvent
+from mediation.outreach.models import DutySlot, MicroClass, ResidentOpinion  # noqa: F401
 from mediation.reference.models import ReferenceItem
 
 __all__ = [

@@ -115,21 +115,5 @@ async def integration_client(world: World, client: httpx.AsyncClient) -> dict[st
     return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
 
-@pytest.fixture(autouse=True)
-def _iat_on_service_clock(monkeypatch: pytest.MonkeyPatch) -> None:
-    """TokenService.verify checks expiry on the service clock but lets PyJWT check `iat`
-    against the wall clock, so a token issued after the test clock moved past the real time
-    is refused. Until that is fixed in mediation.auth.tokens, skip the wall-clock iat check."""
-    import jwt
-
-    real = jwt.decode
-
-    def decode(*args: Any, **kwargs: Any) -> Any:
-        kwargs["options"] = {**kwargs.get("options", {}), "verify_iat": False}
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(jwt, "decode", decode)
-
-
 def advance(world: World, delta: timedelta) -> None:
     at(world, world.clock.now() + delta)

@@ -9,9 +9,10 @@ from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, iter_route_contexts
 from redis.asyncio import Redis
 
+from mediation.auth.policy import Permission
 from mediation.auth.tokens import TokenService
 from mediation.clock import Clock, SystemClock
 from mediation.contracts.common import Problem
@@ -28,6 +29,7 @@ from mediation_api.middleware import RequestContextMiddleware
 from mediation_api.notifications.router import routers as notification_routers
 from mediation_api.ops.router import router as ops_router
 from mediation_api.org.router import router as org_router
+from mediation_api.outreach.router import routers as outreach_routers
 from mediation_api.ratelimit import RateLimiter
 from mediation_api.reference.router import router as reference_router
 from mediation_api.state import AppState
@@ -56,6 +58,7 @@ def _routers() -> list[APIRouter]:
         cases_router,
         calendar_router,
         *notification_routers,
+        *outreach_routers,
     ]
 
 
@@ -124,11 +127,41 @@ TAGS: list[dict[str, Any]] = [
         "description": "Standard Webhooks to other systems: subscriptions, deliveries, redelivery.",
     },
     {"name": "notification-config", "description": "Notification rules, templates, event types."},
+    {"name": "outreach", "description": "Legal-awareness activities, micro-classes, counts."},
+    {"name": "opinions", "description": "Residents' opinions and requests (民意), answers."},
+    {"name": "duty-rota", "description": "Duty rota of the grids' self-governance offices."},
 ]
 
 
+# What each client-credentials scope allows (the scopes are permissions; staff get theirs
+# from their roles).
+SCOPES: dict[Permission, str] = {
+    Permission.units_read: "Read the jurisdiction tree (units).",
+    Permission.cases_read: "Read cases in the client's jurisdiction: status, timeline, parties "
+    "(masked).",
+    Permission.cases_create: "Register cases (send your own `external_ref`).",
+    Permission.sessions_read: "Read mediation sessions.",
+    Permission.stats_read: "Read monthly statistics.",
+    Permission.outreach_read: "Read outreach activities and classes.",
+}
+
+
+def _permissions(route: APIRoute) -> list[str]:
+    """The permissions a route's `require(...)` dependencies demand."""
+    found: set[str] = set()
+    stack = [route.dependant]
+    while stack:
+        dep = stack.pop()
+        permission = getattr(dep.call, "permission", None)
+        if permission is not None:
+            found.add(permission.value)
+        stack.extend(dep.dependencies)
+    return sorted(found)
+
+
 def _finish_openapi(app: FastAPI) -> None:
-    """Problem schema in components, so every declared error response can point at it."""
+    """Problem schema in components, so every declared error response can point at it; the
+    errors every route shares (401, 413, 429); the permission (scope) each operation needs."""
     original = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -146,8 +179,30 @@ def _finish_openapi(app: FastAPI) -> None:
             "Problem", Problem.model_json_schema(ref_template="#/components/schemas/{model}")
         )
         comps["Problem"].pop("$defs", None)
-        for path in schema.get("paths", {}).values():
-            for op in path.values():
+        if "FieldError" in comps:
+            comps["FieldError"].setdefault("description", "One invalid field of a request.")
+        for name, sub in comps.items():
+            if name.startswith("Page_") and not sub.get("description"):
+                sub["description"] = (
+                    f"One page of {name[5:].strip('_')} records: pass `next_cursor` as "
+                    "`cursor` for the next page."
+                )
+        flows = schema["components"].get("securitySchemes", {}).get("oauth2", {}).get("flows", {})
+        if "clientCredentials" in flows:
+            flows["clientCredentials"]["scopes"] = {p.value: t for p, t in SCOPES.items()}
+        needs = {
+            (method.lower(), ctx.path): _permissions(ctx.original_route)
+            for ctx in iter_route_contexts(app.routes)
+            if isinstance(ctx.original_route, APIRoute)
+            for method in ctx.methods or ()
+        }
+        for path, item in schema.get("paths", {}).items():
+            for method, op in item.items():
+                if op.get("security") and needs.get((method, path)):
+                    op["security"] = [{"oauth2": needs[(method, path)]}]
+                problems.declare_common_errors(
+                    op, rate_limited=bool(op.get("security")) or path == f"{API_PREFIX}/auth/token"
+                )
                 for status, resp in op.get("responses", {}).items():
                     content = resp.get("content", {})
                     if problems.PROBLEM_JSON in content:

@@ -113,6 +113,42 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(Exception, _unhandled)
 
 
+# Errors any route can give, declared centrally so every operation lists them: 401 where a
+# token is needed, 429 where a caller is counted (every signed-in call and the token request),
+# 413 where there is a body (RequestContextMiddleware).
+COMMON_ERRORS: dict[str, str] = {
+    "401": "Not signed in, or the token expired: get a new access token.",
+    "413": "The request body is larger than the limit.",
+    "429": "Too many requests from this caller: wait `Retry-After` seconds.",
+}
+RETRY_AFTER = {
+    "description": "Seconds to wait before trying again.",
+    "schema": {"type": "integer", "minimum": 1},
+}
+
+
+def declare_common_errors(op: dict[str, Any], rate_limited: bool) -> None:
+    """Adds the cross-cutting problem responses to one operation of the OpenAPI document."""
+    responses_ = op.setdefault("responses", {})
+    wanted = []
+    if op.get("security"):
+        wanted.append("401")
+    if op.get("requestBody"):
+        wanted.append("413")
+    if rate_limited:
+        wanted.append("429")
+    for status in wanted:
+        resp = responses_.setdefault(
+            status,
+            {
+                "description": COMMON_ERRORS[status],
+                "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+            },
+        )
+        if status == "429":
+            resp.setdefault("headers", {})["Retry-After"] = RETRY_AFTER
+
+
 def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """`responses=` for a route: the problem+json schema for each error it can return."""
     out: dict[int | str, dict[str, Any]] = {}

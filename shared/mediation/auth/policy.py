@@ -95,7 +95,10 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.legal_advisor: frozenset(_HANDLER | {P.outreach_write}),
     Role.mediator: frozenset(_HANDLER | {P.cases_create}),
     Role.judicial_mediator: frozenset(_HANDLER),
-    Role.counselor: frozenset(_HOTLINE | {P.cases_read, P.cases_create, P.outreach_write}),
+    # Counselors handle cases on the psychological-counseling channel.
+    Role.counselor: frozenset(
+        _HOTLINE | {P.cases_read, P.cases_create, P.cases_handle, P.outreach_write}
+    ),
     Role.hotline_supervisor: frozenset(
         _HOTLINE | {P.hotline_review, P.cases_read, P.cases_create, P.stats_read, P.outreach_write}
     ),

@@ -64,11 +64,15 @@ class TokenService:
                 key,
                 algorithms=[ALGORITHM],
                 issuer=ISSUER,
-                options={"verify_exp": False, "require": ["exp", "sub", "iat"]},
+                options={
+                    "verify_exp": False,
+                    "verify_iat": False,
+                    "require": ["exp", "sub", "iat"],
+                },
             )
         except jwt.PyJWTError as exc:
             raise Unauthorized("The access token is invalid.") from exc
-        # Expiry against the service clock (movable in tests), not the wall clock.
+        # Expiry (and issue time) against the service clock, movable in tests, not the wall clock.
         if claims["exp"] <= now.timestamp():
             raise Unauthorized("The access token has expired.")
         try:

@@ -1,0 +1,363 @@
+"""Every query of outreach, opinions and the duty rota, each limited to the caller's subtree."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import ColumnElement, Select, func, or_, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+
+from mediation.auth.principal import Principal
+from mediation.auth.scope import in_scope
+from mediation.org.enums import Role, UnitLevel
+from mediation.org.models import Person, RoleAssignment, Unit
+from mediation.outreach.enums import ActivityVenue, OpinionStatus
+from mediation.outreach.models import (
+    ClassSeries,
+    DutySlot,
+    MicroClass,
+    OutreachActivity,
+    ResidentOpinion,
+)
+from mediation.outreach.stats import local_bounds
+from mediation.reference.data import ReferenceKind
+from mediation.reference.models import ReferenceItem
+
+M = TypeVar("M")
+
+
+def _keyset(
+    stmt: Select[tuple[M]],
+    key: InstrumentedAttribute[Any],
+    ident: InstrumentedAttribute[uuid.UUID],
+    *,
+    descending: bool,
+    after: tuple[Any, uuid.UUID] | None,
+    limit: int,
+) -> Select[tuple[M]]:
+    """Order by (key, id) in one direction and continue after the cursor's pair."""
+    if after is not None:
+        pair = tuple_(key, ident)
+        stmt = stmt.where(pair < tuple_(*after) if descending else pair > tuple_(*after))
+    order = (key.desc(), ident.desc()) if descending else (key.asc(), ident.asc())
+    return stmt.order_by(*order).limit(limit + 1)
+
+
+def _subtree(column: InstrumentedAttribute[str], path: str | None) -> list[ColumnElement[bool]]:
+    return [column.startswith(path, autoescape=True)] if path else []
+
+
+@dataclass
+class ActivityFilters:
+    subtree_path: str | None = None
+    venue: list[ActivityVenue] = field(default_factory=list)
+    held_from: date | None = None
+    held_to: date | None = None
+
+
+@dataclass
+class OpinionFilters:
+    subtree_path: str | None = None
+    status: list[OpinionStatus] = field(default_factory=list)
+    category: list[str] = field(default_factory=list)
+    collector_id: uuid.UUID | None = None
+    collected_from: date | None = None
+    collected_to: date | None = None
+    converted: bool | None = None
+
+
+class OutreachRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def add(self, record: object) -> None:
+        self.session.add(record)
+
+    # --- the tree and people ------------------------------------------------------------
+    async def unit_in_scope(self, unit_id: uuid.UUID, principal: Principal) -> Unit | None:
+        stmt = select(Unit).where(Unit.id == unit_id, in_scope(Unit.path, principal))
+        return (await self.session.scalars(stmt)).one_or_none()
+
+    async def units(self, ids: set[uuid.UUID]) -> dict[uuid.UUID, Unit]:
+        if not ids:
+            return {}
+        rows = await self.session.scalars(select(Unit).where(Unit.id.in_(ids)))
+        return {u.id: u for u in rows.all()}
+
+    async def person_names(self, ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
+        if not ids:
+            return {}
+        rows = await self.session.execute(select(Person.id, Person.name).where(Person.id.in_(ids)))
+        return {pid: name for pid, name in rows.all()}
+
+    async def roles_held(
+        self, person_ids: set[uuid.UUID], roles: tuple[Role, ...], first: date, last: date
+    ) -> list[tuple[uuid.UUID, Role, str, date, date | None]]:
+        """(person, role, unit path, starts_on, ends_on) of assignments to `roles` overlapping
+        the days `first`..`last`."""
+        if not person_ids:
+            return []
+        stmt = (
+            select(
+                RoleAssignment.person_id,
+                RoleAssignment.role,
+                Unit.path,
+                RoleAssignment.starts_on,
+                RoleAssignment.ends_on,
+            )
+            .join(Unit, Unit.id == RoleAssignment.unit_id)
+            .where(
+                RoleAssignment.person_id.in_(person_ids),
+                RoleAssignment.role.in_(roles),
+                RoleAssignment.starts_on <= last,
+                or_(RoleAssignment.ends_on.is_(None), RoleAssignment.ends_on >= first),
+            )
+        )
+        return [tuple(r) for r in (await self.session.execute(stmt)).all()]  # type: ignore[misc]
+
+    async def active_grids(self, principal: Principal, subtree_path: str | None) -> list[Unit]:
+        stmt = (
+            select(Unit)
+            .where(
+                in_scope(Unit.path, principal),
+                Unit.level == UnitLevel.grid,
+                Unit.active.is_(True),
+                *_subtree(Unit.path, subtree_path),
+            )
+            .order_by(Unit.code)
+        )
+        return list((await self.session.scalars(stmt)).all())
+
+    async def category_labels(self, kind: ReferenceKind) -> dict[str, str]:
+        rows = await self.session.execute(
+            select(ReferenceItem.code, ReferenceItem.label_zh).where(
+                ReferenceItem.kind == kind.value
+            )
+        )
+        return {code: label for code, label in rows.all()}
+
+    # --- activities ---------------------------------------------------------------------
+    async def activity(
+        self, principal: Principal, activity_id: uuid.UUID, *, for_update: bool = False
+    ) -> OutreachActivity | None:
+        stmt = select(OutreachActivity).where(
+            OutreachActivity.id == activity_id, in_scope(OutreachActivity.unit_path, principal)
+        )
+        if for_update:
+            stmt = stmt.with_for_update()
+        return (await self.session.scalars(stmt)).one_or_none()
+
+    async def activity_page(
+        self,
+        principal: Principal,
+        filters: ActivityFilters,
+        *,
+        descending: bool,
+        after: tuple[date, uuid.UUID] | None,
+        limit: int,
+    ) -> list[OutreachActivity]:
+        a = OutreachActivity
+        stmt = select(a).where(
+            in_scope(a.unit_path, principal), *_subtree(a.unit_path, filters.subtree_path)
+        )
+        if filters.venue:
+            stmt = stmt.where(a.venue.in_(filters.venue))
+        if filters.held_from is not None:
+            stmt = stmt.where(a.held_on >= filters.held_from)
+        if filters.held_to is not None:
+            stmt = stmt.where(a.held_on <= filters.held_to)
+        stmt = _keyset(stmt, a.held_on, a.id, descending=descending, after=after, limit=limit)
+        return list((await self.session.scalars(stmt)).all())
+
+    # --- micro-class series and classes -------------------------------------------------
+    async def series(
+        self, principal: Principal, series_id: uuid.UUID, *, for_update: bool = False
+    ) -> ClassSeries | None:
+        stmt = select(ClassSeries).where(
+            ClassSeries.id == series_id, in_scope(ClassSeries.unit_path, principal)
+        )
+        if for_update:
+            stmt = stmt.with_for_update()
+        return (await self.session.scalars(stmt)).one_or_none()
+
+    async def series_page(
+        self,
+        principal: Principal,
+        *,
+        subtree_path: str | None,
+        after: uuid.UUID | None,
+        limit: int,
+    ) -> list[ClassSeries]:
+        s = ClassSeries
+        stmt = select(s).where(
+            in_scope(s.unit_path, principal), *_subtree(s.unit_path, subtree_path)
+        )
+        if after is not None:
+            stmt = stmt.where(s.id > after)
+        return list((await self.session.scalars(stmt.order_by(s.id).limit(limit + 1))).all())
+
+    async def series_totals(
+        self, series_ids: set[uuid.UUID]
+    ) -> dict[uuid.UUID, tuple[int, int, int, datetime | None]]:
+        """Per series: (classes, participants, minutes, last class), from the classes."""
+        if not series_ids:
+            return {}
+        c = MicroClass
+        rows = await self.session.execute(
+            select(
+                c.series_id,
+                func.count(),
+                func.coalesce(func.sum(c.participants), 0),
+                func.coalesce(func.sum(c.duration_minutes), 0),
+                func.max(c.held_at),
+            )
+            .where(c.series_id.in_(series_ids))
+            .group_by(c.series_id)
+        )
+        return {sid: (int(n), int(p), int(m), last) for sid, n, p, m, last in rows.all()}
+
+    async def series_titles(self, ids: set[uuid.UUID]) -> dict[uuid.UUID, ClassSeries]:
+        if not ids:
+            return {}
+        rows = await self.session.scalars(select(ClassSeries).where(ClassSeries.id.in_(ids)))
+        return {s.id: s for s in rows.all()}
+
+    async def micro_class(
+        self, principal: Principal, class_id: uuid.UUID, *, for_update: bool = False
+    ) -> MicroClass | None:
+        stmt = select(MicroClass).where(
+            MicroClass.id == class_id, in_scope(MicroClass.unit_path, principal)
+        )
+        if for_update:
+            stmt = stmt.with_for_update()
+        return (await self.session.scalars(stmt)).one_or_none()
+
+    async def class_at(self, series_id: uuid.UUID, held_at: datetime) -> uuid.UUID | None:
+        return await self.session.scalar(
+            select(MicroClass.id).where(
+                MicroClass.series_id == series_id, MicroClass.held_at == held_at
+            )
+        )
+
+    async def class_page(
+        self,
+        principal: Principal,
+        *,
+        series_id: uuid.UUID | None,
+        subtree_path: str | None,
+        held_from: date | None,
+        held_to: date | None,
+        descending: bool,
+        after: tuple[datetime, uuid.UUID] | None,
+        limit: int,
+    ) -> list[MicroClass]:
+        c = MicroClass
+        stmt = select(c).where(
+            in_scope(c.unit_path, principal), *_subtree(c.unit_path, subtree_path)
+        )
+        if series_id is not None:
+            stmt = stmt.where(c.series_id == series_id)
+        if held_from is not None:
+            stmt = stmt.where(c.held_at >= local_bounds(held_from, held_from)[0])
+        if held_to is not None:
+            stmt = stmt.where(c.held_at < local_bounds(held_to, held_to)[1])
+        stmt = _keyset(stmt, c.held_at, c.id, descending=descending, after=after, limit=limit)
+        return list((await self.session.scalars(stmt)).all())
+
+    # --- opinions -----------------------------------------------------------------------
+    async def opinion(
+        self, principal: Principal, opinion_id: uuid.UUID, *, for_update: bool = False
+    ) -> ResidentOpinion | None:
+        stmt = select(ResidentOpinion).where(
+            ResidentOpinion.id == opinion_id, in_scope(ResidentOpinion.unit_path, principal)
+        )
+        if for_update:
+            stmt = stmt.with_for_update()
+        return (await self.session.scalars(stmt)).one_or_none()
+
+    async def opinion_page(
+        self,
+        principal: Principal,
+        filters: OpinionFilters,
+        *,
+        descending: bool,
+        after: tuple[date, uuid.UUID] | None,
+        limit: int,
+    ) -> list[ResidentOpinion]:
+        o = ResidentOpinion
+        stmt = select(o).where(
+            in_scope(o.unit_path, principal), *_subtree(o.unit_path, filters.subtree_path)
+        )
+        if filters.status:
+            stmt = stmt.where(o.status.in_(filters.status))
+        if filters.category:
+            stmt = stmt.where(o.category.in_(filters.category))
+        if filters.collector_id is not None:
+            stmt = stmt.where(o.collector_id == filters.collector_id)
+        if filters.collected_from is not None:
+            stmt = stmt.where(o.collected_on >= filters.collected_from)
+        if filters.collected_to is not None:
+            stmt = stmt.where(o.collected_on <= filters.collected_to)
+        if filters.converted is not None:
+            stmt = stmt.where(o.case_id.is_not(None) if filters.converted else o.case_id.is_(None))
+        stmt = _keyset(stmt, o.collected_on, o.id, descending=descending, after=after, limit=limit)
+        return list((await self.session.scalars(stmt)).all())
+
+    # --- duty rota ----------------------------------------------------------------------
+    async def slot(
+        self, principal: Principal, slot_id: uuid.UUID, *, for_update: bool = False
+    ) -> DutySlot | None:
+        stmt = select(DutySlot).where(
+            DutySlot.id == slot_id, in_scope(DutySlot.unit_path, principal)
+        )
+        if for_update:
+            stmt = stmt.with_for_update()
+        return (await self.session.scalars(stmt)).one_or_none()
+
+    async def slot_taken(
+        self, unit_id: uuid.UUID, day: date, person_id: uuid.UUID, exclude: uuid.UUID | None
+    ) -> bool:
+        stmt = select(DutySlot.id).where(
+            DutySlot.unit_id == unit_id, DutySlot.duty_date == day, DutySlot.person_id == person_id
+        )
+        if exclude is not None:
+            stmt = stmt.where(DutySlot.id != exclude)
+        return (await self.session.scalar(stmt)) is not None
+
+    async def slot_page(
+        self,
+        principal: Principal,
+        *,
+        subtree_path: str | None,
+        person_id: uuid.UUID | None,
+        date_from: date | None,
+        date_to: date | None,
+        after: tuple[date, uuid.UUID] | None,
+        limit: int,
+    ) -> list[DutySlot]:
+        d = DutySlot
+        stmt = select(d).where(
+            in_scope(d.unit_path, principal), *_subtree(d.unit_path, subtree_path)
+        )
+        if person_id is not None:
+            stmt = stmt.where(d.person_id == person_id)
+        if date_from is not None:
+            stmt = stmt.where(d.duty_date >= date_from)
+        if date_to is not None:
+            stmt = stmt.where(d.duty_date <= date_to)
+        stmt = _keyset(stmt, d.duty_date, d.id, descending=False, after=after, limit=limit)
+        return list((await self.session.scalars(stmt)).all())
+
+    async def slots_of_grids(
+        self, grid_ids: list[uuid.UUID], first: date, last: date
+    ) -> list[DutySlot]:
+        if not grid_ids:
+            return []
+        stmt = select(DutySlot).where(
+            DutySlot.unit_id.in_(grid_ids), DutySlot.duty_date >= first, DutySlot.duty_date <= last
+        )
+        return list((await self.session.scalars(stmt.order_by(DutySlot.duty_date))).all())

@@ -1,0 +1,760 @@
+"""Outreach (法治宣传 activities, the 公益微课 micro-class series and classes, the summary the
+monthly statistics count), residents' opinions (民意), and the duty rota of the grids'
+self-governance offices (三长之家).
+
+Everything is scoped by the tree: a record outside the caller's jurisdiction is a 404 and never
+appears in a list. Readers need `outreach:read`; activities, classes and the rota need
+`outreach:write`; collecting and handling opinions needs `opinions:write` (the three heads and
+the owners' committee)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query, Response
+
+from mediation.auth.policy import Permission
+from mediation.auth.principal import Principal
+from mediation.contracts.common import Page
+from mediation.contracts.etag import etag_of
+from mediation.outreach.contracts import (
+    CODE_PATTERN,
+    ActivityCreate,
+    ActivityOut,
+    ActivityUpdate,
+    ClassCreate,
+    ClassOut,
+    ClassUpdate,
+    DutyGapReport,
+    DutySlotCreate,
+    DutySlotOut,
+    DutySlotUpdate,
+    OpinionAnswer,
+    OpinionClose,
+    OpinionCreate,
+    OpinionForward,
+    OpinionOut,
+    OpinionToCase,
+    OpinionToCaseOut,
+    OpinionUpdate,
+    OutreachSummary,
+    SeriesCreate,
+    SeriesOut,
+    SeriesUpdate,
+)
+from mediation.outreach.enums import (
+    ActivitySort,
+    ActivityVenue,
+    OpinionSort,
+    OpinionStatus,
+    Weekday,
+)
+from mediation_api.deps import CurrentPrincipal, IfMatch, Session, State, require
+from mediation_api.idempotency import Idempotency, IdempotencyGuard
+from mediation_api.outreach.repository import ActivityFilters, OpinionFilters
+from mediation_api.outreach.service import OutreachService
+from mediation_api.pagination import DEFAULT, Cursor, Limit, build_page, cursor_values
+from mediation_api.problems import responses
+
+P = Permission
+API = "/api/v1"
+
+outreach = APIRouter(prefix="/outreach", tags=["outreach"])
+opinions = APIRouter(prefix="/opinions", tags=["opinions"])
+rota = APIRouter(prefix="/duty-rota", tags=["duty-rota"])
+
+
+def _service(session: Session, state: State, principal: CurrentPrincipal) -> OutreachService:
+    return OutreachService(session, state.clock, state.settings, principal)
+
+
+Svc = Annotated[OutreachService, Depends(_service)]
+Reader = Annotated[Principal, Depends(require(P.outreach_read))]
+Writer = Annotated[Principal, Depends(require(P.outreach_write))]
+OpinionWriter = Annotated[Principal, Depends(require(P.opinions_write))]
+CaseCreator = Annotated[Principal, Depends(require(P.cases_create))]
+UnitFilter = Annotated[
+    uuid.UUID | None,
+    Query(description="Only this subtree (422 if the unit is not in your jurisdiction)."),
+]
+IDEM = " Supports `Idempotency-Key`."
+
+
+def _key(cursor: str | None) -> tuple[str, uuid.UUID] | None:
+    values = cursor_values(cursor, "k", "id")
+    return (values["k"], uuid.UUID(values["id"])) if values else None
+
+
+def _date_key(cursor: str | None) -> tuple[date, uuid.UUID] | None:
+    key = _key(cursor)
+    return (date.fromisoformat(key[0]), key[1]) if key else None
+
+
+def _page_key(value: date | datetime, ident: uuid.UUID) -> dict[str, Any]:
+    return {"k": value.isoformat(), "id": str(ident)}
+
+
+async def _created(idem: IdempotencyGuard, session: Session, out: Any, location: str) -> Response:
+    return await idem.respond(
+        session,
+        out,
+        status_code=201,
+        headers={"ETag": etag_of(out.id, out.version), "Location": location},
+    )
+
+
+# --- legal-awareness activities -----------------------------------------------------------
+@outreach.get(
+    "/activities",
+    operation_id="outreach-activities-list",
+    summary="List legal-awareness activities",
+    description="Activities (法治宣传) in your jurisdiction, most recent first by default.",
+    responses=responses(401, 403, 422),
+)
+async def list_activities(
+    _: Reader,
+    service: Svc,
+    unit_id: UnitFilter = None,
+    venue: Annotated[list[ActivityVenue] | None, Query(description="Venue types.")] = None,
+    held_from: Annotated[date | None, Query(description="Held on or after this day.")] = None,
+    held_to: Annotated[date | None, Query(description="Held on or before this day.")] = None,
+    sort: Annotated[ActivitySort, Query(description="Order.")] = ActivitySort.newest,
+    limit: Limit = DEFAULT,
+    cursor: Cursor = None,
+) -> Page[ActivityOut]:
+    root = await service.subtree(unit_id)
+    rows = await service.repo.activity_page(
+        service.principal,
+        ActivityFilters(
+            subtree_path=root.path if root else None,
+            venue=venue or [],
+            held_from=held_from,
+            held_to=held_to,
+        ),
+        descending=sort is ActivitySort.newest,
+        after=_date_key(cursor),
+        limit=limit,
+    )
+    items, nxt = build_page(rows, limit, lambda a: _page_key(a.held_on, a.id))
+    return Page[ActivityOut](items=await service.activities_out(items), next_cursor=nxt)
+
+
+@outreach.post(
+    "/activities",
+    operation_id="outreach-activities-create",
+    summary="Record a legal-awareness activity",
+    description="An activity that took place (not in the future), at a node of your "
+    "jurisdiction. Partners named by `person_id` must hold their role (police officer, legal "
+    "advisor) on the place's line of the tree that day. Participants are 0 or more." + IDEM,
+    status_code=201,
+    response_model=ActivityOut,
+    responses=responses(401, 403, 409, 422),
+)
+async def create_activity(
+    body: ActivityCreate, _: Writer, service: Svc, session: Session, idem: Idempotency
+) -> Response:
+    if (replay := await idem.replay()) is not None:
+        return replay
+    activity = await service.create_activity(body)
+    (out,) = await service.activities_out([activity])
+    return await _created(idem, session, out, f"{API}/outreach/activities/{activity.id}")
+
+
+ActivityId = Annotated[uuid.UUID, Path(description="The activity's id.")]
+
+
+@outreach.get(
+    "/activities/{activity_id}",
+    operation_id="outreach-activities-get",
+    summary="Read an activity",
+    description="One activity with its ETag.",
+    responses=responses(401, 403, 404, 422),
+)
+async def get_activity(
+    activity_id: ActivityId, _: Reader, service: Svc, response: Response
+) -> ActivityOut:
+    activity = await service.get_activity(activity_id)
+    response.headers["ETag"] = etag_of(activity.id, activity.version)
+    return (await service.activities_out([activity]))[0]
+
+
+@outreach.patch(
+    "/activities/{activity_id}",
+    operation_id="outreach-activities-update",
+    summary="Correct an activity",
+    description="Omitted fields stay; `partners` replaces the whole list. Needs If-Match.",
+    responses=responses(401, 403, 404, 412, 422, 428),
+)
+async def update_activity(
+    activity_id: ActivityId,
+    body: ActivityUpdate,
+    _: Writer,
+    service: Svc,
+    response: Response,
+    if_match: IfMatch = None,
+) -> ActivityOut:
+    activity = await service.update_activity(activity_id, body, if_match)
+    response.headers["ETag"] = etag_of(activity.id, activity.version)
+    return (await service.activities_out([activity]))[0]
+
+
+# --- micro-class series -------------------------------------------------------------------
+@outreach.get(
+    "/class-series",
+    operation_id="outreach-class-series-list",
+    summary="List micro-class series",
+    description="Series (公益微课) in your jurisdiction with their weekly schedule (Beijing "
+    "time) and running totals counted from the recorded classes.",
+    responses=responses(401, 403, 422),
+)
+async def list_series(
+    _: Reader,
+    service: Svc,
+    unit_id: UnitFilter = None,
+    limit: Limit = DEFAULT,
+    cursor: Cursor = None,
+) -> Page[SeriesOut]:
+    root = await service.subtree(unit_id)
+    after = cursor_values(cursor, "id")
+    rows = await service.repo.series_page(
+        service.principal,
+        subtree_path=root.path if root else None,
+        after=uuid.UUID(after["id"]) if after else None,
+        limit=limit,
+    )
+    items, nxt = build_page(rows, limit, lambda s: {"id": str(s.id)})
+    return Page[SeriesOut](items=await service.series_out(items), next_cursor=nxt)
+
+
+@outreach.post(
+    "/class-series",
+    operation_id="outreach-class-series-create",
+    summary="Start a micro-class series",
+    description="Weekly schedule in Beijing time: Wednesdays at 19:30 unless given. The usual "
+    "length is 30 to 60 minutes." + IDEM,
+    status_code=201,
+    response_model=SeriesOut,
+    responses=responses(401, 403, 409, 422),
+)
+async def create_series(
+    body: SeriesCreate, _: Writer, service: Svc, session: Session, idem: Idempotency
+) -> Response:
+    if (replay := await idem.replay()) is not None:
+        return replay
+    series = await service.create_series(body)
+    (out,) = await service.series_out([series])
+    return await _created(idem, session, out, f"{API}/outreach/class-series/{series.id}")
+
+
+SeriesId = Annotated[uuid.UUID, Path(description="The series' id.")]
+
+
+@outreach.get(
+    "/class-series/{series_id}",
+    operation_id="outreach-class-series-get",
+    summary="Read a micro-class series",
+    description="The series, its next scheduled class and its running totals (classes held, "
+    "people reached), counted from the classes.",
+    responses=responses(401, 403, 404, 422),
+)
+async def get_series(series_id: SeriesId, _: Reader, service: Svc, response: Response) -> SeriesOut:
+    series = await service.get_series(series_id)
+    response.headers["ETag"] = etag_of(series.id, series.version)
+    return (await service.series_out([series]))[0]
+
+
+@outreach.patch(
+    "/class-series/{series_id}",
+    operation_id="outreach-class-series-update",
+    summary="Change a micro-class series",
+    description="Schedule, description, or `ends_on` to end it (not before its last class). "
+    "Needs If-Match.",
+    responses=responses(401, 403, 404, 412, 422, 428),
+)
+async def update_series(
+    series_id: SeriesId,
+    body: SeriesUpdate,
+    _: Writer,
+    service: Svc,
+    response: Response,
+    if_match: IfMatch = None,
+) -> SeriesOut:
+    series = await service.update_series(series_id, body, if_match)
+    response.headers["ETag"] = etag_of(series.id, series.version)
+    return (await service.series_out([series]))[0]
+
+
+# --- micro-classes ------------------------------------------------------------------------
+@outreach.get(
+    "/classes",
+    operation_id="outreach-classes-list",
+    summary="List micro-classes",
+    description="Classes held, most recent first by default. Days are Beijing days.",
+    responses=responses(401, 403, 422),
+)
+async def list_classes(
+    _: Reader,
+    service: Svc,
+    series_id: Annotated[uuid.UUID | None, Query(description="Only this series.")] = None,
+    unit_id: UnitFilter = None,
+    held_from: Annotated[date | None, Query(description="Held on or after this day.")] = None,
+    held_to: Annotated[date | None, Query(description="Held on or before this day.")] = None,
+    sort: Annotated[ActivitySort, Query(description="Order.")] = ActivitySort.newest,
+    limit: Limit = DEFAULT,
+    cursor: Cursor = None,
+) -> Page[ClassOut]:
+    root = await service.subtree(unit_id)
+    key = _key(cursor)
+    rows = await service.repo.class_page(
+        service.principal,
+        series_id=series_id,
+        subtree_path=root.path if root else None,
+        held_from=held_from,
+        held_to=held_to,
+        descending=sort is ActivitySort.newest,
+        after=(datetime.fromisoformat(key[0]), key[1]) if key else None,
+        limit=limit,
+    )
+    items, nxt = build_page(rows, limit, lambda c: _page_key(c.held_at, c.id))
+    return Page[ClassOut](items=await service.classes_out(items), next_cursor=nxt)
+
+
+@outreach.post(
+    "/classes",
+    operation_id="outreach-classes-create",
+    summary="Record a micro-class that was held",
+    description="A class of a series in your jurisdiction: topic, lecturer, length (30 to 60 "
+    "minutes; default the series' usual length) and participants (0 or more). Not in the "
+    "future, within the series' dates; one class per series and start time (409)." + IDEM,
+    status_code=201,
+    response_model=ClassOut,
+    responses=responses(401, 403, 409, 422),
+)
+async def create_class(
+    body: ClassCreate, _: Writer, service: Svc, session: Session, idem: Idempotency
+) -> Response:
+    if (replay := await idem.replay()) is not None:
+        return replay
+    mc = await service.create_class(body)
+    (out,) = await service.classes_out([mc])
+    return await _created(idem, session, out, f"{API}/outreach/classes/{mc.id}")
+
+
+ClassId = Annotated[uuid.UUID, Path(description="The class's id.")]
+
+
+@outreach.get(
+    "/classes/{class_id}",
+    operation_id="outreach-classes-get",
+    summary="Read a micro-class",
+    description="One class with its ETag.",
+    responses=responses(401, 403, 404, 422),
+)
+async def get_class(class_id: ClassId, _: Reader, service: Svc, response: Response) -> ClassOut:
+    mc = await service.get_class(class_id)
+    response.headers["ETag"] = etag_of(mc.id, mc.version)
+    return (await service.classes_out([mc]))[0]
+
+
+@outreach.patch(
+    "/classes/{class_id}",
+    operation_id="outreach-classes-update",
+    summary="Correct a micro-class",
+    description="Omitted fields stay; the same rules as recording it. Needs If-Match.",
+    responses=responses(401, 403, 404, 409, 412, 422, 428),
+)
+async def update_class(
+    class_id: ClassId,
+    body: ClassUpdate,
+    _: Writer,
+    service: Svc,
+    response: Response,
+    if_match: IfMatch = None,
+) -> ClassOut:
+    mc = await service.update_class(class_id, body, if_match)
+    response.headers["ETag"] = etag_of(mc.id, mc.version)
+    return (await service.classes_out([mc]))[0]
+
+
+@outreach.get(
+    "/summary",
+    operation_id="outreach-summary",
+    summary="Outreach counts for a period",
+    description="What the monthly statistics count, for any period and subtree: activities "
+    "and participants (by venue), micro-classes and participants, opinions collected (by "
+    "current status). Days are Beijing days; default the current month to today.",
+    responses=responses(401, 403, 422),
+)
+async def summary(
+    _: Reader,
+    service: Svc,
+    unit_id: UnitFilter = None,
+    date_from: Annotated[date | None, Query(description="First day.")] = None,
+    date_to: Annotated[date | None, Query(description="Last day, inclusive.")] = None,
+) -> OutreachSummary:
+    return await service.summary(unit_id, date_from, date_to)
+
+
+# --- residents' opinions ------------------------------------------------------------------
+OpinionId = Annotated[uuid.UUID, Path(description="The opinion's id.")]
+MASKED = (
+    " The resident's name and phone are masked in this answer; read the opinion to see them "
+    "if your role allows."
+)
+
+
+@opinions.get(
+    "",
+    operation_id="opinions-list",
+    summary="List residents' opinions",
+    description="Opinions (民意) in your jurisdiction, most recently collected first by "
+    "default. Residents' names and phones are always masked in lists.",
+    responses=responses(401, 403, 422),
+)
+async def list_opinions(
+    _: Reader,
+    service: Svc,
+    unit_id: UnitFilter = None,
+    status: Annotated[list[OpinionStatus] | None, Query(description="Statuses.")] = None,
+    category: Annotated[
+        list[Annotated[str, Query(pattern=CODE_PATTERN)]] | None,
+        Query(description="Category codes (`opinion_category`)."),
+    ] = None,
+    collector_id: Annotated[uuid.UUID | None, Query(description="Collected by.")] = None,
+    collected_from: Annotated[date | None, Query(description="Collected on or after.")] = None,
+    collected_to: Annotated[date | None, Query(description="Collected on or before.")] = None,
+    converted: Annotated[
+        bool | None, Query(description="true: turned into a dispute case.")
+    ] = None,
+    sort: Annotated[OpinionSort, Query(description="Order.")] = OpinionSort.newest,
+    limit: Limit = DEFAULT,
+    cursor: Cursor = None,
+) -> Page[OpinionOut]:
+    root = await service.subtree(unit_id)
+    rows = await service.repo.opinion_page(
+        service.principal,
+        OpinionFilters(
+            subtree_path=root.path if root else None,
+            status=status or [],
+            category=category or [],
+            collector_id=collector_id,
+            collected_from=collected_from,
+            collected_to=collected_to,
+            converted=converted,
+        ),
+        descending=sort is OpinionSort.newest,
+        after=_date_key(cursor),
+        limit=limit,
+    )
+    items, nxt = build_page(rows, limit, lambda o: _page_key(o.collected_on, o.id))
+    return Page[OpinionOut](items=await service.opinions_out(items), next_cursor=nxt)
+
+
+@opinions.post(
+    "",
+    operation_id="opinions-create",
+    summary="Record a resident's opinion",
+    description="Collected by a grid, building or unit head or an owners' committee member "
+    "(`collector_id`, default you), who must hold that role on the place's line of the tree "
+    "that day. Category from the `opinion_category` list. Status `received`." + MASKED + IDEM,
+    status_code=201,
+    response_model=OpinionOut,
+    responses=responses(401, 403, 409, 422),
+)
+async def create_opinion(
+    body: OpinionCreate, _: OpinionWriter, service: Svc, session: Session, idem: Idempotency
+) -> Response:
+    if (replay := await idem.replay()) is not None:
+        return replay
+    opinion = await service.create_opinion(body)
+    (out,) = await service.opinions_out([opinion])
+    return await _created(idem, session, out, f"{API}/opinions/{opinion.id}")
+
+
+@opinions.get(
+    "/{opinion_id}",
+    operation_id="opinions-get",
+    summary="Read an opinion",
+    description="The opinion with its ETag. The resident's name and phone are shown to roles "
+    "that need personal data (and the reading is written to the access log), masked otherwise.",
+    responses=responses(401, 403, 404, 422),
+)
+async def get_opinion(
+    opinion_id: OpinionId, _: Reader, service: Svc, response: Response
+) -> OpinionOut:
+    opinion = await service.get_opinion(opinion_id)
+    response.headers["ETag"] = etag_of(opinion.id, opinion.version)
+    return (await service.opinions_out([opinion], single=True))[0]
+
+
+@opinions.patch(
+    "/{opinion_id}",
+    operation_id="opinions-update",
+    summary="Correct an opinion",
+    description="Only while `received` (409 afterwards). Needs If-Match." + MASKED,
+    responses=responses(401, 403, 404, 409, 412, 422, 428),
+)
+async def update_opinion(
+    opinion_id: OpinionId,
+    body: OpinionUpdate,
+    _: OpinionWriter,
+    service: Svc,
+    response: Response,
+    if_match: IfMatch = None,
+) -> OpinionOut:
+    opinion = await service.update_opinion(opinion_id, body, if_match)
+    response.headers["ETag"] = etag_of(opinion.id, opinion.version)
+    return (await service.opinions_out([opinion]))[0]
+
+
+async def _acted(
+    idem: IdempotencyGuard, session: Session, service: OutreachService, opinion: Any
+) -> Response:
+    (out,) = await service.opinions_out([opinion])
+    return await idem.respond(session, out, headers={"ETag": etag_of(opinion.id, opinion.version)})
+
+
+ACTION_ERRORS = responses(401, 403, 404, 409, 412, 422, 428)
+
+
+@opinions.post(
+    "/{opinion_id}/forward",
+    operation_id="opinions-forward",
+    summary="Forward an opinion",
+    description="received → forwarded, to the body that can act on it. Needs If-Match; 409 "
+    "from any other status." + MASKED + IDEM,
+    response_model=OpinionOut,
+    responses=ACTION_ERRORS,
+)
+async def forward_opinion(
+    opinion_id: OpinionId,
+    body: OpinionForward,
+    _: OpinionWriter,
+    service: Svc,
+    session: Session,
+    idem: Idempotency,
+    if_match: IfMatch = None,
+) -> Response:
+    if (replay := await idem.replay()) is not None:
+        return replay
+    opinion = await service.forward(opinion_id, body, if_match)
+    return await _acted(idem, session, service, opinion)
+
+
+@opinions.post(
+    "/{opinion_id}/answer",
+    operation_id="opinions-answer",
+    summary="Record the answer",
+    description="received or forwarded → answered, with the answer given to the resident. "
+    "Needs If-Match; 409 from any other status." + MASKED + IDEM,
+    response_model=OpinionOut,
+    responses=ACTION_ERRORS,
+)
+async def answer_opinion(
+    opinion_id: OpinionId,
+    body: OpinionAnswer,
+    _: OpinionWriter,
+    service: Svc,
+    session: Session,
+    idem: Idempotency,
+    if_match: IfMatch = None,
+) -> Response:
+    if (replay := await idem.replay()) is not None:
+        return replay
+    opinion = await service.answer(opinion_id, body, if_match)
+    return await _acted(idem, session, service, opinion)
+
+
+@opinions.post(
+    "/{opinion_id}/close",
+    operation_id="opinions-close",
+    summary="Close an opinion",
+    description="answered → closed. Needs If-Match; 409 from any other status." + MASKED + IDEM,
+    response_model=OpinionOut,
+    responses=ACTION_ERRORS,
+)
+async def close_opinion(
+    opinion_id: OpinionId,
+    body: OpinionClose,
+    _: OpinionWriter,
+    service: Svc,
+    session: Session,
+    idem: Idempotency,
+    if_match: IfMatch = None,
+) -> Response:
+    if (replay := await idem.replay()) is not None:
+        return replay
+    opinion = await service.close(opinion_id, body, if_match)
+    return await _acted(idem, session, service, opinion)
+
+
+@opinions.post(
+    "/{opinion_id}/convert-to-case",
+    operation_id="opinions-convert-to-case",
+    summary="Turn an opinion into a dispute case",
+    description="For an opinion that is really a dispute: registers a case (source "
+    "`grid_report`, same rules as `cases-create`; title, facts and place default to the "
+    "opinion's) and links both ways: the opinion keeps `case_id` and becomes `forwarded` to "
+    "the case, the case's timeline names the opinion. From received or forwarded; one case "
+    "per opinion (409). Needs If-Match (the opinion's ETag), `opinions:write` and "
+    "`cases:create`." + MASKED + IDEM,
+    status_code=201,
+    response_model=OpinionToCaseOut,
+    responses=ACTION_ERRORS,
+)
+async def convert_to_case(
+    opinion_id: OpinionId,
+    body: OpinionToCase,
+    _: OpinionWriter,
+    __: CaseCreator,
+    service: Svc,
+    session: Session,
+    idem: Idempotency,
+    if_match: IfMatch = None,
+) -> Response:
+    if (replay := await idem.replay()) is not None:
+        return replay
+    opinion, case = await service.convert_to_case(opinion_id, body, if_match)
+    (out,) = await service.opinions_out([opinion])
+    return await idem.respond(
+        session,
+        OpinionToCaseOut(case_id=case.id, case_number=case.number, opinion=out),
+        status_code=201,
+        headers={
+            "ETag": etag_of(opinion.id, opinion.version),
+            "Location": f"{API}/cases/{case.id}",
+        },
+    )
+
+
+# --- duty rota ----------------------------------------------------------------------------
+SlotId = Annotated[uuid.UUID, Path(description="The slot's id.")]
+
+
+@rota.get(
+    "",
+    operation_id="duty-rota-list",
+    summary="The duty rota",
+    description="Who is on duty in the self-governance offices (三长之家) of the grids in "
+    "your jurisdiction, by day.",
+    responses=responses(401, 403, 422),
+)
+async def list_slots(
+    _: Reader,
+    service: Svc,
+    unit_id: UnitFilter = None,
+    person_id: Annotated[uuid.UUID | None, Query(description="Only this person.")] = None,
+    date_from: Annotated[date | None, Query(description="On or after this day.")] = None,
+    date_to: Annotated[date | None, Query(description="On or before this day.")] = None,
+    limit: Limit = DEFAULT,
+    cursor: Cursor = None,
+) -> Page[DutySlotOut]:
+    root = await service.subtree(unit_id)
+    rows = await service.repo.slot_page(
+        service.principal,
+        subtree_path=root.path if root else None,
+        person_id=person_id,
+        date_from=date_from,
+        date_to=date_to,
+        after=_date_key(cursor),
+        limit=limit,
+    )
+    items, nxt = build_page(rows, limit, lambda s: _page_key(s.duty_date, s.id))
+    return Page[DutySlotOut](items=await service.slots_out(items), next_cursor=nxt)
+
+
+@rota.post(
+    "",
+    operation_id="duty-rota-create",
+    summary="Put someone on duty",
+    description="A day of duty in a grid's office. Only the grid's three heads (grid, "
+    "building, unit head) and owners' committee members take turns: anyone else is a 422. "
+    "The same person twice on a day is a 409." + IDEM,
+    status_code=201,
+    response_model=DutySlotOut,
+    responses=responses(401, 403, 409, 422),
+)
+async def create_slot(
+    body: DutySlotCreate, _: Writer, service: Svc, session: Session, idem: Idempotency
+) -> Response:
+    if (replay := await idem.replay()) is not None:
+        return replay
+    slot = await service.create_slot(body)
+    (out,) = await service.slots_out([slot])
+    return await _created(idem, session, out, f"{API}/duty-rota/{slot.id}")
+
+
+@rota.get(
+    "/gaps",
+    operation_id="duty-rota-gaps",
+    summary="Gaps in the duty rota",
+    description="For every active grid in your jurisdiction (or under `unit_id`): the days "
+    "from `date_from` (default today) to `date_to` (default a week) on which nobody is on "
+    "duty, counting only slots whose person still holds a head or committee role in the grid "
+    "that day (the others are listed as invalid). At most 92 days.",
+    responses=responses(401, 403, 422),
+)
+async def gaps(
+    _: Reader,
+    service: Svc,
+    unit_id: UnitFilter = None,
+    date_from: Annotated[date | None, Query(description="First day; default today.")] = None,
+    date_to: Annotated[date | None, Query(description="Last day; default 6 days later.")] = None,
+    weekday: Annotated[
+        list[Weekday] | None, Query(description="Days of the week the office opens; default all.")
+    ] = None,
+) -> DutyGapReport:
+    return await service.gap_report(unit_id, date_from, date_to, weekday)
+
+
+@rota.get(
+    "/{slot_id}",
+    operation_id="duty-rota-get",
+    summary="Read a duty slot",
+    description="One slot with its ETag.",
+    responses=responses(401, 403, 404, 422),
+)
+async def get_slot(slot_id: SlotId, _: Reader, service: Svc, response: Response) -> DutySlotOut:
+    slot = await service.get_slot(slot_id)
+    response.headers["ETag"] = etag_of(slot.id, slot.version)
+    return (await service.slots_out([slot]))[0]
+
+
+@rota.patch(
+    "/{slot_id}",
+    operation_id="duty-rota-update",
+    summary="Change a duty slot",
+    description="Swap the day or the person (same rules as adding). Needs If-Match.",
+    responses=responses(401, 403, 404, 409, 412, 422, 428),
+)
+async def update_slot(
+    slot_id: SlotId,
+    body: DutySlotUpdate,
+    _: Writer,
+    service: Svc,
+    response: Response,
+    if_match: IfMatch = None,
+) -> DutySlotOut:
+    slot = await service.update_slot(slot_id, body, if_match)
+    response.headers["ETag"] = etag_of(slot.id, slot.version)
+    return (await service.slots_out([slot]))[0]
+
+
+@rota.delete(
+    "/{slot_id}",
+    operation_id="duty-rota-delete",
+    summary="Remove a duty slot",
+    description="Needs If-Match. The day may then show up as a gap.",
+    status_code=204,
+    responses=responses(401, 403, 404, 412, 428),
+)
+async def delete_slot(
+    slot_id: SlotId, _: Writer, service: Svc, if_match: IfMatch = None
+) -> Response:
+    await service.delete_slot(slot_id, if_match)
+    return Response(status_code=204)
+
+
+routers = [outreach, opinions, rota]
