@@ -17,6 +17,8 @@ from mediation.org.models import Person, RoleAssignment, Unit
 from mediation.outbox.models import Delivery, OutboxEvent
 from mediation.outreach.models import DutySlot, MicroClass, ResidentOpinion  # noqa: F401
 from mediation.reference.models import ReferenceItem
+from mediation.sessions.models import MediationSession, SessionBooking  # noqa: F401
+from mediation.stats.models import Job, StatsBreakdown, StatsReport, StatsRow  # noqa: F401
 
 __all__ = [
     "AccessLogEntry",

@@ -58,6 +58,23 @@ class Settings(BaseSettings):
     # de-identifies the caller. Hotline guidelines keep records 3 years: 1096 days (3 years
     # including a leap day) is the floor; a lower value refuses to start.
     hotline_retention_days: int = Field(1096, alias="MEDIATION_HOTLINE_RETENTION_DAYS", ge=1096)
+    stats_live_minutes: int = Field(5, alias="MEDIATION_STATS_LIVE_MINUTES", ge=1, le=60)  # refresh
+
+    # --- case files (attachments, documents) ---
+    # Where attachments are kept: "local" (files under MEDIATION_DATA_DIR/files, one machine)
+    # or "s3" (an S3-compatible store shared by several API machines; the settings below).
+    storage_backend: str = Field("local", alias="MEDIATION_STORAGE_BACKEND", pattern="^(local|s3)$")
+    s3_endpoint_url: str = Field("", alias="MEDIATION_S3_ENDPOINT_URL")  # e.g. http://s3.intra:8333
+    s3_bucket: str = Field("mediation-casefiles", alias="MEDIATION_S3_BUCKET")  # created by ops
+    s3_access_key: str = Field("", alias="MEDIATION_S3_ACCESS_KEY")
+    s3_secret_key: SecretStr = Field(SecretStr(""), alias="MEDIATION_S3_SECRET_KEY")
+    s3_region: str = Field("us-east-1", alias="MEDIATION_S3_REGION")  # most servers ignore it
+    # Largest attachment accepted (bytes); a larger upload is refused with 413.
+    max_upload_bytes: int = Field(25 * 1_048_576, alias="MEDIATION_MAX_UPLOAD_BYTES", ge=1024)
+    # How long a signed download link works (seconds).
+    download_link_seconds: int = Field(300, alias="MEDIATION_DOWNLOAD_LINK_SECONDS", ge=10, le=86400)
+    # A folder of document templates that replace the shipped ones file by file (empty: shipped).
+    document_templates_dir: Path | None = Field(None, alias="MEDIATION_DOCUMENT_TEMPLATES_DIR")
 
     # --- notifications (worker) ---
     # SMTP relay for the email channel; empty host: email deliveries are recorded as skipped.

@@ -129,7 +129,7 @@ async def test_redis_down_30s_while_200_records_are_created(
     try:
         api.start()
         worker.start()
-        await until(lambda: port_open(port), 60, "the API", api)
+        await until(lambda: port_open(port), 120, "the API", api)
         async with httpx.AsyncClient(base_url=base, timeout=10) as http:
             r = await http.post(
                 "/auth/token",
@@ -165,7 +165,7 @@ async def test_redis_down_30s_while_200_records_are_created(
             redis.start()  # same port, empty: the queue is rebuilt from PostgreSQL
         await until(
             lambda: len(set(ids(http_peer, "/hooks/redis"))) == 200,
-            90,
+            150,
             "the 200 notifications after Redis returned",
             worker,
         )

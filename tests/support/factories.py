@@ -90,3 +90,114 @@ async def make_client(world: World, unit: Unit) -> str:
         session.add(client)
         await session.flush()
         return str(client.id)
+
+
+# --- outreach (issue 9): records written straight to the tables, at any level of the tree ---
+async def _outreach(world: World, record: object) -> str:
+    async with world.db() as session, session.begin():
+        session.add(record)
+        await session.flush()
+        return str(record.id)  # type: ignore[attr-defined]
+
+
+@factory("activity_id")
+async def make_activity(world: World, unit: Unit) -> str:
+    from mediation.outreach.enums import ActivityVenue
+    from mediation.outreach.models import OutreachActivity
+
+    return await _outreach(
+        world,
+        OutreachActivity(
+            unit_id=unit.id,
+            unit_path=unit.path,
+            venue=ActivityVenue.community,
+            title="矩阵宣传",
+            held_on=date(2026, 11, 1),
+            organiser="矩阵",
+            partners=[],
+            participants=10,
+        ),
+    )
+
+
+async def _series(world: World, unit: Unit) -> object:
+    from datetime import time
+
+    from mediation.outreach.enums import Weekday
+    from mediation.outreach.models import ClassSeries
+
+    return ClassSeries(
+        id=uuid.uuid4(),
+        unit_id=unit.id,
+        unit_path=unit.path,
+        title="矩阵微课",
+        weekday=Weekday.wednesday,
+        start_time=time(19, 30),
+        default_duration_minutes=45,
+        starts_on=date(2026, 1, 1),
+    )
+
+
+@factory("series_id")
+async def make_series(world: World, unit: Unit) -> str:
+    return await _outreach(world, await _series(world, unit))
+
+
+@factory("class_id")
+async def make_class(world: World, unit: Unit) -> str:
+    from datetime import UTC, datetime
+
+    from mediation.outreach.models import MicroClass
+
+    series_id = uuid.UUID(await make_series(world, unit))
+    return await _outreach(
+        world,
+        MicroClass(
+            series_id=series_id,
+            unit_id=unit.id,
+            unit_path=unit.path,
+            held_at=datetime(2026, 11, 25, 11, 30, tzinfo=UTC),
+            topic="矩阵",
+            lecturer="矩阵",
+            duration_minutes=45,
+            participants=10,
+        ),
+    )
+
+
+@factory("opinion_id")
+async def make_opinion(world: World, unit: Unit) -> str:
+    from mediation.outreach.enums import OpinionStatus
+    from mediation.outreach.models import ResidentOpinion
+
+    person = await _person(world, unit, Role.grid_head)
+    return await _outreach(
+        world,
+        ResidentOpinion(
+            unit_id=unit.id,
+            unit_path=unit.path,
+            collector_id=person.id,
+            collector_role=Role.grid_head,
+            collected_on=date(2026, 11, 1),
+            category="other",
+            text="矩阵意见",
+            status=OpinionStatus.received,
+        ),
+    )
+
+
+@factory("slot_id")
+async def make_slot(world: World, unit: Unit) -> str:
+    from mediation.outreach.models import DutySlot
+
+    person = await _person(world, unit, Role.grid_head)
+    return await _outreach(
+        world,
+        DutySlot(
+            unit_id=unit.id,
+            unit_path=unit.path,
+            duty_date=date(2026, 11, 30),
+            person_id=person.id,
+            role=Role.grid_head,
+        ),
+    )

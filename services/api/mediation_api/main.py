@@ -32,6 +32,7 @@ from mediation_api.org.router import router as org_router
 from mediation_api.outreach.router import routers as outreach_routers
 from mediation_api.ratelimit import RateLimiter
 from mediation_api.reference.router import router as reference_router
+from mediation_api.sessions.router import routers as session_routers
 from mediation_api.state import AppState
 
 API_PREFIX = "/api/v1"
@@ -57,6 +58,7 @@ def _routers() -> list[APIRouter]:
         hotline_router,
         cases_router,
         calendar_router,
+        *session_routers,
         *notification_routers,
         *outreach_routers,
     ]
@@ -121,6 +123,7 @@ TAGS: list[dict[str, Any]] = [
     {"name": "hotline", "description": "Psychological hotline: call logs, duty roster."},
     {"name": "cases", "description": "Dispute cases (矛盾纠纷): intake, life cycle, deadlines."},
     {"name": "calendar", "description": "Working-day calendar (调休) and deadline rules."},
+    {"name": "sessions", "description": "Mediation sessions (调解会), reminders, iCalendar feeds."},
     {"name": "notifications", "description": "The caller's in-app inbox (站内消息)."},
     {
         "name": "webhooks",

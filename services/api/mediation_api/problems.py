@@ -115,8 +115,9 @@ def install(app: FastAPI) -> None:
 
 # Errors any route can give, declared centrally so every operation lists them: 401 where a
 # token is needed, 429 where a caller is counted (every signed-in call and the token request),
-# 413 where there is a body (RequestContextMiddleware).
+# 400 (unparsable) and 413 (RequestContextMiddleware) where there is a body.
 COMMON_ERRORS: dict[str, str] = {
+    "400": "The body cannot be parsed: not well-formed JSON (or form data), or not UTF-8.",
     "401": "Not signed in, or the token expired: get a new access token.",
     "413": "The request body is larger than the limit.",
     "429": "Too many requests from this caller: wait `Retry-After` seconds.",
@@ -134,7 +135,7 @@ def declare_common_errors(op: dict[str, Any], rate_limited: bool) -> None:
     if op.get("security"):
         wanted.append("401")
     if op.get("requestBody"):
-        wanted.append("413")
+        wanted += ["400", "413"]
     if rate_limited:
         wanted.append("429")
     for status in wanted:

@@ -30,7 +30,7 @@ def opinion_transition(status: OpinionStatus, action: str) -> OpinionStatus:
         raise InvalidTransition(
             f"Cannot {action.replace('_', ' ')} an opinion that is {status.value} "
             f"(only when {allowed}).",
-            status=status.value,
+            current_status=status.value,
         )
     return target
 

@@ -187,15 +187,18 @@ async def _record(
 
 async def deliver_one(c: WorkerContext, rt: Runtime, delivery_id: uuid.UUID) -> str:
     async with c.sessions() as session, session.begin():
-        d = (
-            await session.scalars(
-                select(Delivery)
+        # The row and its subscription in one round trip; only the delivery row is locked.
+        found = (
+            await session.execute(
+                select(Delivery, WebhookSubscription)
+                .outerjoin(WebhookSubscription, WebhookSubscription.id == Delivery.subscription_id)
                 .where(Delivery.id == delivery_id, Delivery.status == DeliveryStatus.pending.value)
-                .with_for_update(skip_locked=True)
+                .with_for_update(of=Delivery, skip_locked=True)
             )
         ).one_or_none()
-        if d is None:
+        if found is None:
             return "taken"  # sent already, or another worker is sending it right now
+        d, sub = found.tuple()
         now = c.clock.now()
         if d.next_attempt_at is not None and d.next_attempt_at > now:
             return "not due"
@@ -206,13 +209,7 @@ async def deliver_one(c: WorkerContext, rt: Runtime, delivery_id: uuid.UUID) -> 
                 d.next_attempt_at = held  # 22:00-07:00: wait for the morning, no try counted
                 rt.count(channel.value, "held")
                 return "held"
-        sub: WebhookSubscription | None = None
         if channel is Channel.webhook:
-            sub = (
-                await session.get(WebhookSubscription, d.subscription_id)
-                if d.subscription_id
-                else None
-            )
             if sub is None or not sub.enabled:
                 d.status = DeliveryStatus.cancelled.value
                 d.next_attempt_at = None

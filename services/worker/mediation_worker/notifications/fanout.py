@@ -12,19 +12,19 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mediation.ids import uuid7
-from mediation.notifications import catalog, defaults, store
+from mediation.notifications import catalog, defaults
 from mediation.notifications.enums import Channel, DeliveryStatus
-from mediation.notifications.models import Notification, WebhookSubscription
+from mediation.notifications.models import Notification
 from mediation.notifications.rules import RuleSpec
 from mediation.notifications.templates import context_for, render
 from mediation.notifications.webhooks import max_attempts
 from mediation.outbox.models import Delivery, OutboxEvent
 from mediation.settings import Settings
+from mediation_worker.notifications.cache import ConfigCache, Subscription, uncached
 from mediation_worker.notifications.recipients import Recipient, Resolver
 
 log = logging.getLogger("mediation.worker.notifications")
@@ -57,7 +57,7 @@ def _urgent(rule: RuleSpec, payload: dict[str, Any]) -> bool:
 
 
 def _subscription_wants(
-    sub: WebhookSubscription, event: OutboxEvent, spec: catalog.EventSpec | None
+    sub: Subscription, event: OutboxEvent, spec: catalog.EventSpec | None
 ) -> bool:
     if event.type == "webhook.ping":
         return str(sub.id) == str(event.payload.get("subscription_id"))
@@ -70,12 +70,18 @@ def _subscription_wants(
 
 class FanOut:
     def __init__(
-        self, session: AsyncSession, event: OutboxEvent, settings: Settings, now: datetime
+        self,
+        session: AsyncSession,
+        event: OutboxEvent,
+        settings: Settings,
+        now: datetime,
+        cache: ConfigCache | None = None,
     ) -> None:
         self.session = session
         self.event = event
         self.settings = settings
         self.now = now
+        self.cache = cache or uncached()
         self.spec = catalog.EVENTS.get(event.type)
         self.resolver = Resolver(session, event, now.astimezone(ZoneInfo(settings.timezone)).date())
         self.deliveries: list[dict[str, Any]] = []
@@ -268,11 +274,7 @@ class FanOut:
 
     async def _webhooks(self) -> None:
         event = self.event
-        subs = (
-            await self.session.scalars(
-                select(WebhookSubscription).where(WebhookSubscription.enabled.is_(True))
-            )
-        ).all()
+        subs = await self.cache.subscriptions(self.session)
         wanted = [s for s in subs if _subscription_wants(s, event, self.spec)]
         if not wanted:
             return
@@ -295,34 +297,38 @@ class FanOut:
         if self.spec is not None:
             rules = [
                 r
-                for r in await store.rules_for(self.session, self.event.type)
+                for r in await self.cache.rules(self.session, self.event.type)
                 if r.matches(self.event.payload)
             ]
             if rules:
-                stored = await store.stored_templates(self.session, self.event.type)
+                stored = await self.cache.templates(self.session, self.event.type)
                 actor = await self.resolver.actor_person()
                 people: dict[uuid.UUID, Recipient] = {}
                 for rule in rules:
                     await self._apply_rule(rule, stored, people, actor)
         await self._webhooks()
+        # Parameter lists, not .values(list): the statements compile once and stay cached.
         if self.notifications:
-            await self.session.execute(
-                insert(Notification).values(self.notifications).on_conflict_do_nothing()
-            )
+            await self.session.execute(_INSERT_NOTIFICATION, self.notifications)
         if not self.deliveries:
             return []
-        rows = (
-            await self.session.execute(
-                insert(Delivery)
-                .values(self.deliveries)
-                .on_conflict_do_nothing(index_elements=["key"])
-                .returning(Delivery.id, Delivery.status)
-            )
-        ).all()
+        rows = (await self.session.execute(_INSERT_DELIVERY, self.deliveries)).all()
         return [i for i, status in rows if status == DeliveryStatus.pending.value]
 
 
+_INSERT_NOTIFICATION = insert(Notification).on_conflict_do_nothing()
+_INSERT_DELIVERY = (
+    insert(Delivery)
+    .on_conflict_do_nothing(index_elements=["key"])
+    .returning(Delivery.id, Delivery.status)
+)
+
+
 async def fan_out(
-    session: AsyncSession, event: OutboxEvent, settings: Settings, now: datetime
+    session: AsyncSession,
+    event: OutboxEvent,
+    settings: Settings,
+    now: datetime,
+    cache: ConfigCache | None = None,
 ) -> list[uuid.UUID]:
-    return await FanOut(session, event, settings, now).run()
+    return await FanOut(session, event, settings, now, cache).run()

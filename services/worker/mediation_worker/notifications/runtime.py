@@ -18,6 +18,7 @@ from mediation.jobs import metrics_key
 from mediation.notifications.webhooks import parse_quiet_hours
 from mediation.settings import Settings
 from mediation_worker.context import WorkerContext, wctx
+from mediation_worker.notifications.cache import ConfigCache
 
 log = logging.getLogger("mediation.worker.notifications")
 
@@ -35,6 +36,7 @@ class Runtime:
     counts: Counter[str] = field(default_factory=Counter)
     # Deliveries being sent by this process right now (shutdown waits for them).
     in_flight: set[asyncio.Task[Any]] = field(default_factory=set)
+    cache: ConfigCache = field(default_factory=ConfigCache)
 
     def count(self, channel: str, outcome: str) -> None:
         self.counts[f"deliver:{channel}|{outcome}"] += 1

@@ -72,7 +72,7 @@ async def process_event(ctx: dict[str, Any], event_id: str) -> str:
             outcome = "processed"
             for handler in handlers_for(event.type):
                 await handler(session, event, c)
-            to_send = await fan_out(session, event, c.settings, c.clock.now())
+            to_send = await fan_out(session, event, c.settings, c.clock.now(), runtime(ctx).cache)
             event.processed_at = c.clock.now()
     if to_send:
         await deliver_many(c, runtime(ctx), to_send)

@@ -1,0 +1,335 @@
+"""Mediation sessions: scheduling under a case, lists (by case, mediator, place, date range),
+reading, changes, reschedule, cancel, outcome. The iCalendar feed is in `feed.py`."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query, Response
+from pydantic import AwareDatetime
+
+from mediation.auth.policy import Permission
+from mediation.auth.principal import Principal
+from mediation.clock import Clock
+from mediation.contracts.common import Page
+from mediation.contracts.etag import etag_of
+from mediation.errors import Unprocessable
+from mediation.sessions.contracts import (
+    CancelIn,
+    OutcomeIn,
+    RescheduleIn,
+    SessionCreate,
+    SessionListItem,
+    SessionOut,
+    SessionUpdate,
+)
+from mediation.sessions.enums import SessionKind, SessionMode, SessionSort, SessionStatus
+from mediation.sessions.models import MediationSession
+from mediation.sessions.rules import place_key
+from mediation.settings import Settings
+from mediation_api.deps import IfMatch, Session, State, require
+from mediation_api.idempotency import Idempotency, IdempotencyGuard
+from mediation_api.pagination import DEFAULT, Cursor, Limit, build_page, cursor_values
+from mediation_api.problems import responses
+from mediation_api.sessions.feed import router as feed_router
+from mediation_api.sessions.repository import SessionFilters
+from mediation_api.sessions.service import SessionService
+from mediation_api.sessions.views import list_item, session_out
+
+router = APIRouter(tags=["sessions"])
+
+CaseId = Annotated[uuid.UUID, Path(description="The case's id.")]
+SessionId = Annotated[uuid.UUID, Path(description="The session's id.")]
+
+CHANGE_ERRORS = responses(401, 403, 404, 409, 412, 422, 428)
+READ_ERRORS = responses(401, 403, 404, 422)
+_DOUBLE = (
+    " A mediator or room already booked at an overlapping time is a 409 `double-booking` "
+    "problem naming the other session "
+    "(`conflicting_session_id`); the database refuses it, so two requests at the same moment "
+    "cannot both win."
+)
+_CHANGE_NOTE = " Needs If-Match (428 without, 412 if stale)." + _DOUBLE
+
+
+@dataclass
+class SessionContext:
+    session: Session
+    clock: Clock
+    settings: Settings
+    principal: Principal
+
+    @property
+    def service(self) -> SessionService:
+        return SessionService(self.session, self.clock, self.settings, self.principal)
+
+    async def out(self, ms: MediationSession) -> SessionOut:
+        await self.session.flush()  # server-set columns (updated_at) come back by RETURNING
+        return await session_out(self.session, self.service.repo, ms, self.principal)
+
+    async def respond(
+        self,
+        idem: IdempotencyGuard,
+        ms: MediationSession,
+        status_code: int = 200,
+        location: bool = False,
+    ) -> Response:
+        headers = {"ETag": etag_of(ms.id, ms.version)}
+        if location:
+            headers["Location"] = f"/api/v1/sessions/{ms.id}"
+        return await idem.respond(
+            self.session, await self.out(ms), status_code=status_code, headers=headers
+        )
+
+
+ReadPrincipal = Annotated[Principal, Depends(require(Permission.sessions_read))]
+WritePrincipal = Annotated[Principal, Depends(require(Permission.sessions_write))]
+
+
+async def _reader(session: Session, state: State, principal: ReadPrincipal) -> SessionContext:
+    return SessionContext(session, state.clock, state.settings, principal)
+
+
+async def _writer(session: Session, state: State, principal: WritePrincipal) -> SessionContext:
+    return SessionContext(session, state.clock, state.settings, principal)
+
+
+Reader = Annotated[SessionContext, Depends(_reader)]
+Writer = Annotated[SessionContext, Depends(_writer)]
+
+StatusQ = Annotated[list[SessionStatus] | None, Query(description="Statuses.")]
+KindQ = Annotated[list[SessionKind] | None, Query(description="Kinds of mediation.")]
+ModeQ = Annotated[list[SessionMode] | None, Query(description="Modes.")]
+FromQ = Annotated[
+    AwareDatetime | None, Query(description="Sessions still running at or after this time.")
+]
+ToQ = Annotated[AwareDatetime | None, Query(description="Sessions starting before this time.")]
+SortQ = Annotated[SessionSort, Query(description="Order by start time.")]
+
+
+async def _page(
+    ctx: SessionContext, filters: SessionFilters, sort: SessionSort, limit: int, cursor: str | None
+) -> Page[SessionListItem]:
+    if (
+        filters.starts_from is not None
+        and filters.starts_to is not None
+        and filters.starts_to <= filters.starts_from
+    ):
+        raise Unprocessable("`starts_to` must be after `starts_from`.", field="query.starts_to")
+    after = cursor_values(cursor, "s", "t", "i")
+    if after is not None and after["s"] != sort.value:
+        raise Unprocessable("The cursor belongs to another sort order.", field="query.cursor")
+    rows = await ctx.service.repo.page(ctx.principal, filters, sort, after, limit)
+    items, next_cursor = build_page(
+        rows,
+        limit,
+        lambda m: {"s": sort.value, "t": m.starts_at.isoformat(), "i": str(m.id)},
+    )
+    return Page[SessionListItem](items=[list_item(m) for m in items], next_cursor=next_cursor)
+
+
+# --- under a case ---------------------------------------------------------------------------
+@router.post(
+    "/cases/{case_id}/sessions",
+    operation_id="sessions-create",
+    summary="Schedule a session (安排调解会)",
+    description="A session of an accepted, assigned or in-mediation case (another status is a "
+    "409 naming it). Mediators must hold a mediating role covering the case's place: people's "
+    "mediator, judicial mediator, community police officer, legal advisor or counselor "
+    "(422 otherwise); 警民联调 needs a police officer, judicial and pre-litigation mediation a "
+    "judicial mediator. End before start is a 422. Mediators and invited parties are told "
+    "(`session.scheduled`) and reminded a day and an hour before. Dispatchers, the case's "
+    "handlers. Supports `Idempotency-Key`." + _DOUBLE,
+    status_code=201,
+    response_model=SessionOut,
+    responses=responses(401, 403, 404, 409, 422),
+)
+async def create_session(
+    case_id: CaseId, body: SessionCreate, ctx: Writer, idem: Idempotency
+) -> Response:
+    if (replay := await idem.replay()) is not None:
+        return replay
+    ms = await ctx.service.create(case_id, body)
+    return await ctx.respond(idem, ms, 201, location=True)
+
+
+@router.get(
+    "/cases/{case_id}/sessions",
+    operation_id="sessions-list-for-case",
+    summary="Sessions of a case",
+    description="Every session of the case, earliest first unless `sort` says otherwise.",
+    responses=READ_ERRORS,
+)
+async def list_case_sessions(
+    case_id: CaseId,
+    ctx: Reader,
+    status: StatusQ = None,
+    sort: SortQ = SessionSort.soonest,
+    limit: Limit = DEFAULT,
+    cursor: Cursor = None,
+) -> Page[SessionListItem]:
+    await ctx.service.case(case_id)  # 404 outside the jurisdiction
+    filters = SessionFilters(case_id=case_id, status=status or [])
+    return await _page(ctx, filters, sort, limit, cursor)
+
+
+# --- sessions ---------------------------------------------------------------------------
+@router.get(
+    "/sessions",
+    operation_id="sessions-list",
+    summary="List sessions",
+    description="Sessions in the caller's jurisdiction: by case, by mediator, by place (the "
+    "room as the booking rule compares it: spaces and letter case do not matter), by date "
+    "range (sessions overlapping [`starts_from`, `starts_to`)), status, kind, mode, subtree. "
+    "Cursor pagination.",
+    responses=responses(401, 403, 422),
+)
+async def list_sessions(
+    ctx: Reader,
+    case_id: Annotated[uuid.UUID | None, Query(description="Sessions of this case.")] = None,
+    mediator: Annotated[
+        uuid.UUID | None, Query(description="Sessions this person mediates.")
+    ] = None,
+    place: Annotated[
+        str | None, Query(min_length=1, max_length=200, description="Room or place.")
+    ] = None,
+    starts_from: FromQ = None,
+    starts_to: ToQ = None,
+    status: StatusQ = None,
+    kind: KindQ = None,
+    mode: ModeQ = None,
+    unit_id: Annotated[uuid.UUID | None, Query(description="Only this subtree.")] = None,
+    sort: SortQ = SessionSort.soonest,
+    limit: Limit = DEFAULT,
+    cursor: Cursor = None,
+) -> Page[SessionListItem]:
+    subtree = None
+    if unit_id is not None:
+        unit = await ctx.service.repo.unit_in_scope(unit_id, ctx.principal)
+        if unit is None:
+            raise Unprocessable("No unit with this id in your jurisdiction.", field="query.unit_id")
+        subtree = unit.path
+    filters = SessionFilters(
+        case_id=case_id,
+        mediator=mediator,
+        place_key=place_key(place),
+        status=status or [],
+        kind=kind or [],
+        mode=mode or [],
+        starts_from=starts_from,
+        starts_to=starts_to,
+        subtree_path=subtree,
+    )
+    return await _page(ctx, filters, sort, limit, cursor)
+
+
+@router.get(
+    "/sessions/{session_id}",
+    operation_id="sessions-get",
+    summary="Read a session",
+    description="The session with its mediators, invited parties (masked unless the caller "
+    "may read personal data; unmasked reads are logged), outcome and history. ETag for "
+    "later changes.",
+    responses=READ_ERRORS,
+)
+async def get_session(session_id: SessionId, ctx: Reader, response: Response) -> SessionOut:
+    ms = await ctx.service.get(session_id)
+    response.headers["ETag"] = etag_of(ms.id, ms.version)
+    return await ctx.out(ms)
+
+
+@router.patch(
+    "/sessions/{session_id}",
+    operation_id="sessions-update",
+    summary="Change a scheduled session's details",
+    description="Kind, mediators (booked again; new ones are told, removed ones told it is "
+    "off for them), invited parties, public or private, recording consent, rights notice, "
+    "notes. Time and place change through `reschedule`." + _CHANGE_NOTE,
+    response_model=SessionOut,
+    responses=CHANGE_ERRORS,
+)
+async def update_session(
+    session_id: SessionId,
+    body: SessionUpdate,
+    ctx: Writer,
+    idem: Idempotency,
+    if_match: IfMatch = None,
+) -> Response:
+    if (replay := await idem.replay()) is not None:
+        return replay
+    return await ctx.respond(idem, await ctx.service.update(session_id, body, if_match))
+
+
+@router.post(
+    "/sessions/{session_id}/reschedule",
+    operation_id="sessions-reschedule",
+    summary="Move a session (改期)",
+    description="New time (and place or mode), with a reason. The history keeps the old "
+    "time; participants are told (`session.rescheduled`); reminders follow the new time "
+    "only." + _CHANGE_NOTE + " Supports `Idempotency-Key`.",
+    response_model=SessionOut,
+    responses=CHANGE_ERRORS,
+)
+async def reschedule_session(
+    session_id: SessionId,
+    body: RescheduleIn,
+    ctx: Writer,
+    idem: Idempotency,
+    if_match: IfMatch = None,
+) -> Response:
+    if (replay := await idem.replay()) is not None:
+        return replay
+    return await ctx.respond(idem, await ctx.service.reschedule(session_id, body, if_match))
+
+
+@router.post(
+    "/sessions/{session_id}/cancel",
+    operation_id="sessions-cancel",
+    summary="Cancel a session (取消)",
+    description="With a reason. Mediators and room are free again; participants are told "
+    "(`session.cancelled`); no reminder follows; the calendar feed drops it. Needs If-Match. "
+    "Supports `Idempotency-Key`.",
+    response_model=SessionOut,
+    responses=CHANGE_ERRORS,
+)
+async def cancel_session(
+    session_id: SessionId,
+    body: CancelIn,
+    ctx: Writer,
+    idem: Idempotency,
+    if_match: IfMatch = None,
+) -> Response:
+    if (replay := await idem.replay()) is not None:
+        return replay
+    return await ctx.respond(idem, await ctx.service.cancel(session_id, body, if_match))
+
+
+@router.post(
+    "/sessions/{session_id}/outcome",
+    operation_id="sessions-record-outcome",
+    summary="Record attendance, minutes and outcome",
+    description="Once the session has started: who attended, the summary of the mediation "
+    "record (调解笔录), outcome (agreement, partial, none, postponed) and next step. The "
+    "outcome `agreement` records the agreement on the case and resolves it (starting "
+    "mediation first if the case is still `assigned`) in the same transaction; when the case "
+    "cannot be resolved (its state, the caller's rights) nothing is written. Needs If-Match. "
+    "Supports `Idempotency-Key`.",
+    response_model=SessionOut,
+    responses=CHANGE_ERRORS,
+)
+async def record_outcome(
+    session_id: SessionId,
+    body: OutcomeIn,
+    ctx: Writer,
+    idem: Idempotency,
+    if_match: IfMatch = None,
+) -> Response:
+    if (replay := await idem.replay()) is not None:
+        return replay
+    return await ctx.respond(idem, await ctx.service.record_outcome(session_id, body, if_match))
+
+
+# The feed's fixed path first, so no `/sessions/{session_id}...` route ever shadows it.
+routers = [feed_router, router]

@@ -1,0 +1,568 @@
+"""Orchestrating session requests: scheduling (with the database refusing double bookings),
+changes, reschedules, cancellations and outcomes. An `agreement` outcome resolves the case
+through the cases service in the same transaction. Services never commit."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mediation.auth.policy import Permission
+from mediation.auth.principal import Principal
+from mediation.cases.contracts import NoteIn, ResolveIn
+from mediation.cases.enums import CaseStatus
+from mediation.cases.models import Case
+from mediation.clock import CENTER_TZ, Clock
+from mediation.contracts.etag import check_if_match, etag_of
+from mediation.errors import Conflict, Forbidden, NotFound, Unprocessable
+from mediation.ids import uuid7
+from mediation.logs import request_id_var
+from mediation.org.enums import Role
+from mediation.outbox.events import emit
+from mediation.sessions import events
+from mediation.sessions.contracts import (
+    CancelIn,
+    MediatorIn,
+    OutcomeIn,
+    RescheduleIn,
+    SessionCreate,
+    SessionUpdate,
+)
+from mediation.sessions.enums import (
+    MEDIATING_ROLES,
+    NextStep,
+    SessionEventType,
+    SessionKind,
+    SessionMode,
+    SessionOutcome,
+    SessionStatus,
+)
+from mediation.sessions.models import MediationSession, SessionMediator
+from mediation.sessions.rules import PAST_SLACK, SCHEDULABLE, DoubleBooking, place_key
+from mediation.settings import Settings
+from mediation_api.cases.repository import CaseRepository
+from mediation_api.cases.service import CaseService
+from mediation_api.sessions.repository import SessionRepository
+
+E = SessionEventType
+NOT_FOUND = "No session with this id in your jurisdiction."
+EXCLUSION_VIOLATION = "23P01"
+
+# Which mediating role a person sits for when they hold several, by kind of session.
+_ROLE_PREFERENCE: dict[SessionKind, tuple[Role, ...]] = {
+    SessionKind.people: (Role.mediator, Role.legal_advisor, Role.police, Role.counselor),
+    SessionKind.police_joint: (Role.police, Role.mediator, Role.legal_advisor, Role.counselor),
+    SessionKind.judicial: (Role.judicial_mediator, Role.mediator, Role.legal_advisor),
+    SessionKind.pre_litigation: (Role.judicial_mediator, Role.mediator, Role.legal_advisor),
+}
+# A kind of mediation needs a mediator of its body: 警民联调 has a police officer at the table,
+# judicial and pre-litigation mediation a judicial mediator.
+_KIND_NEEDS: dict[SessionKind, Role] = {
+    SessionKind.police_joint: Role.police,
+    SessionKind.judicial: Role.judicial_mediator,
+    SessionKind.pre_litigation: Role.judicial_mediator,
+}
+
+
+_OFF_FOR_YOU = "调解员调整，您不再参加本次调解会"
+
+
+def _local(value: datetime) -> str:
+    return value.astimezone(CENTER_TZ).strftime("%Y-%m-%d %H:%M")
+
+
+class SessionService:
+    def __init__(
+        self, session: AsyncSession, clock: Clock, settings: Settings, principal: Principal
+    ) -> None:
+        self.session = session
+        self.clock = clock
+        self.settings = settings
+        self.principal = principal
+        self.repo = SessionRepository(session)
+
+    @property
+    def actor(self) -> events.Actor:
+        p = self.principal
+        return events.Actor(p.kind, p.id, p.name, p.client_id, request_id_var.get())
+
+    # --- reading ------------------------------------------------------------------------
+    async def get(self, session_id: uuid.UUID) -> MediationSession:
+        ms = await self.repo.get(session_id, self.principal)
+        if ms is None:
+            raise NotFound(NOT_FOUND)
+        return ms
+
+    async def case(self, case_id: uuid.UUID) -> Case:
+        case = await self.repo.case(case_id, self.principal)
+        if case is None:
+            raise NotFound("No case with this id in your jurisdiction.")
+        return case
+
+    # --- checks -------------------------------------------------------------------------
+    def _may_organise(self, case: Case, ms: MediationSession | None = None) -> None:
+        """Dispatchers organise any session in their jurisdiction; otherwise the case's
+        handlers and the session's own mediators."""
+        p = self.principal
+        if p.can(Permission.cases_dispatch):
+            return
+        pid = p.person_id
+        if pid is not None and (
+            pid in case.handler_person_ids or (ms is not None and pid in ms.mediator_person_ids)
+        ):
+            return
+        raise Forbidden(
+            "Sessions are organised by dispatchers, the case's handlers and the session's "
+            "mediators."
+        )
+
+    @staticmethod
+    def _schedulable(case: Case) -> None:
+        if case.status not in SCHEDULABLE:
+            raise Conflict(
+                f"The case is {case.status.value} ({case.status.label_zh}): sessions are "
+                "planned only for accepted, assigned or in-mediation cases.",
+                case_status=case.status.value,
+            )
+
+    def _not_past(self, starts_at: datetime, field: str) -> None:
+        if starts_at < self.clock.now() - PAST_SLACK:
+            raise Unprocessable("A session is planned for a time still to come.", field=field)
+
+    async def _mediator_rows(
+        self, case: Case, kind: SessionKind, mediators: list[MediatorIn], field: str
+    ) -> list[SessionMediator]:
+        """Each mediator must hold a mediating role whose jurisdiction covers the case's
+        place; the role they sit for (and so their body) is recorded."""
+        today = self.clock.now().astimezone(CENTER_TZ).date()
+        held = await self.repo.role_units(
+            {m.person_id for m in mediators}, set(MEDIATING_ROLES), today
+        )
+        lead_given = any(m.lead for m in mediators)
+        rows = []
+        for i, m in enumerate(mediators):
+            roles = held.get(m.person_id, [])
+            covering = [r for r, path in roles if case.unit_path.startswith(path)]
+            if not covering:
+                detail = (
+                    "This person's mediating role does not cover the case's place."
+                    if roles
+                    else "This person holds no mediating role (people's mediator, judicial "
+                    "mediator, community police officer, legal advisor or counselor)."
+                )
+                raise Unprocessable(detail, field=f"{field}.{i}.person_id")
+            role = next((r for r in _ROLE_PREFERENCE[kind] if r in covering), covering[0])
+            rows.append(
+                SessionMediator(
+                    id=uuid7(),
+                    person_id=m.person_id,
+                    role=role,
+                    body=MEDIATING_ROLES[role],
+                    is_lead=m.lead or (not lead_given and i == 0),
+                    position=i,
+                )
+            )
+        needed = _KIND_NEEDS.get(kind)
+        if needed is not None and not any(r.role is needed for r in rows):
+            raise Unprocessable(
+                f"{kind.label_zh} needs a {needed.label_en.lower()} ({needed.label_zh}) among "
+                "the mediators.",
+                field=field,
+            )
+        return rows
+
+    async def _party_ids(
+        self, case: Case, party_ids: list[uuid.UUID] | None, field: str
+    ) -> list[uuid.UUID]:
+        known = [p.id for p in await self.repo.parties(case.id)]
+        if party_ids is None:
+            return known
+        for i, pid in enumerate(party_ids):
+            if pid not in known:
+                raise Unprocessable("No party with this id on the case.", field=f"{field}.{i}")
+        return list(party_ids)
+
+    async def _book(self, ms: MediationSession) -> None:
+        """Hold the mediators and the room. The exclusion constraints decide; this runs in a
+        savepoint so that after a refusal the other session can still be looked up and
+        named in the problem."""
+        args = (ms.id, list(ms.mediator_person_ids), ms.place_key, ms.starts_at, ms.ends_at)
+        try:
+            async with self.session.begin_nested():
+                await self.repo.book(*args)
+        except IntegrityError as exc:
+            if getattr(exc.orig, "sqlstate", None) != EXCLUSION_VIOLATION:
+                raise
+            clash = await self.repo.clash(*args)
+            if clash is None:  # the other session let go in the meantime
+                raise Conflict(
+                    "A mediator or the room was booked at the same moment; try again."
+                ) from exc
+            visible = self.principal.in_scope(clash.unit_path)
+            if clash.person_id is not None:
+                names = await self.repo.person_names({clash.person_id})
+                what = f"Mediator {names.get(clash.person_id, clash.person_id)}"
+                resource = {"resource": "mediator", "person_id": str(clash.person_id)}
+            else:
+                what = f"The room {ms.place}"
+                resource = {"resource": "place", "place": ms.place}
+            raise DoubleBooking(
+                f"{what} is already booked from {_local(clash.starts_at)} to "
+                f"{_local(clash.ends_at)} by session {clash.session_id}"
+                + (f" (case {clash.case_number})" if visible else "")
+                + ".",
+                conflicting_session_id=str(clash.session_id),
+                conflicting_starts_at=clash.starts_at.astimezone(CENTER_TZ).isoformat(),
+                conflicting_ends_at=clash.ends_at.astimezone(CENTER_TZ).isoformat(),
+                conflicting_case_number=clash.case_number if visible else None,
+                **resource,
+            ) from exc
+
+    async def _for_change(self, session_id: uuid.UUID, if_match: str | None) -> MediationSession:
+        ms = await self.repo.get(session_id, self.principal, for_update=True)
+        if ms is None:
+            raise NotFound(NOT_FOUND)
+        check_if_match(if_match, ms.id, ms.version)
+        return ms
+
+    def _still_scheduled(self, ms: MediationSession) -> None:
+        if ms.status is not SessionStatus.scheduled:
+            raise Conflict(
+                f"The session is {ms.status.value} ({ms.status.label_zh}); only a scheduled "
+                "session changes.",
+                session_status=ms.status.value,
+            )
+
+    # --- scheduling ---------------------------------------------------------------------
+    async def create(self, case_id: uuid.UUID, body: SessionCreate) -> MediationSession:
+        # Share-locked: the case cannot be closed or withdrawn under a session being planned.
+        case = await self.repo.case(case_id, self.principal, share_lock=True)
+        if case is None:
+            raise NotFound("No case with this id in your jurisdiction.")
+        self._may_organise(case)
+        self._schedulable(case)
+        self._not_past(body.starts_at, "body.starts_at")
+        mediators = await self._mediator_rows(case, body.kind, body.mediators, "body.mediators")
+        party_ids = await self._party_ids(case, body.party_ids, "body.party_ids")
+        now = self.clock.now()
+        ms = MediationSession(
+            id=uuid7(),
+            case_id=case.id,
+            case_number=case.number,
+            unit_id=case.unit_id,
+            unit_path=case.unit_path,
+            kind=body.kind,
+            mode=body.mode,
+            status=SessionStatus.scheduled,
+            starts_at=body.starts_at,
+            ends_at=body.ends_at,
+            place=body.place,
+            place_key=place_key(body.place) if body.mode is SessionMode.on_site else None,
+            meeting_info=body.meeting_info,
+            mediator_person_ids=[m.person_id for m in mediators],
+            party_ids=party_ids,
+            is_public=body.is_public,
+            privacy_reason=body.privacy_reason,
+            privacy_note=body.privacy_note,
+            recording_consent=body.recording_consent,
+            rights_notice_given=body.rights_notice_given,
+            notes=body.notes,
+            attended_person_ids=[],
+            attended_party_ids=[],
+            reschedule_count=0,
+            created_by_name=self.principal.client_id or self.principal.name,
+            version=1,
+        )
+        self.session.add(ms)
+        await self.session.flush()
+        for m in mediators:
+            m.session_id = ms.id
+        self.session.add_all(mediators)
+        await self._book(ms)
+        await events.record(
+            self.session,
+            ms,
+            E.scheduled,
+            actor=self.actor,
+            now=now,
+            data={"starts_at": ms.starts_at, "ends_at": ms.ends_at, "place": ms.place},
+        )
+        return ms
+
+    async def update(
+        self, session_id: uuid.UUID, body: SessionUpdate, if_match: str | None
+    ) -> MediationSession:
+        ms = await self._for_change(session_id, if_match)
+        case = await self.case(ms.case_id)
+        self._may_organise(case, ms)
+        self._still_scheduled(ms)
+        changes = body.model_dump(exclude_unset=True)
+        for name in ("kind", "mediators", "party_ids", "is_public", "recording_consent"):
+            if name in changes and changes[name] is None:
+                raise Unprocessable(f"`{name}` cannot be null.", field=f"body.{name}")
+        for name in ("rights_notice_given",):
+            if name in changes and changes[name] is None:
+                raise Unprocessable(f"`{name}` cannot be null.", field=f"body.{name}")
+        is_public = changes.get("is_public", ms.is_public)
+        reason = changes.get("privacy_reason", ms.privacy_reason)
+        if "is_public" in changes and is_public and "privacy_reason" not in changes:
+            reason = None  # going public drops the reason for privacy
+        if not is_public and reason is None:
+            raise Unprocessable(
+                "A private session needs `privacy_reason`.", field="body.privacy_reason"
+            )
+        if is_public and reason is not None:
+            raise Unprocessable(
+                "A public session has no `privacy_reason`.", field="body.privacy_reason"
+            )
+        ms.is_public, ms.privacy_reason = is_public, reason
+        for name in ("meeting_info", "privacy_note", "recording_consent", "notes"):
+            if name in changes:
+                setattr(ms, name, changes[name])
+        if "rights_notice_given" in changes:
+            ms.rights_notice_given = changes["rights_notice_given"]
+        kind = changes.get("kind") or ms.kind
+        before_mediators = list(ms.mediator_person_ids)
+        before_parties = list(ms.party_ids)
+        if body.mediators is not None or kind is not ms.kind:
+            if body.mediators is None:  # a new kind is checked against the current mediators
+                current = await self.repo.mediators(ms.id)
+                given = [MediatorIn(person_id=m.person_id, lead=m.is_lead) for m, _ in current]
+            else:
+                given = body.mediators
+            self._schedulable(case)
+            rows = await self._mediator_rows(case, kind, given, "body.mediators")
+            for r in rows:
+                r.session_id = ms.id
+            await self.repo.replace_mediators(ms.id, rows)
+            ms.mediator_person_ids = [r.person_id for r in rows]
+        ms.kind = kind
+        if body.party_ids is not None:
+            ms.party_ids = await self._party_ids(case, body.party_ids, "body.party_ids")
+        ms.version += 1
+        if ms.mediator_person_ids != before_mediators:
+            await self._book(ms)
+        now = self.clock.now()
+        added = [p for p in ms.mediator_person_ids if p not in before_mediators]
+        removed = [p for p in before_mediators if p not in ms.mediator_person_ids]
+        new_parties = [p for p in ms.party_ids if p not in before_parties]
+        await events.record(
+            self.session,
+            ms,
+            E.updated,
+            actor=self.actor,
+            now=now,
+            data={
+                "changed": sorted(changes),
+                "mediators_added": added,
+                "mediators_removed": removed,
+                "parties_invited": new_parties,
+            },
+            emit_event=False,
+        )
+        # Newly named mediators and newly invited parties learn of the session; mediators
+        # taken off it learn it is off for them. Nobody else is told twice.
+        if added or new_parties:
+            await self._emit(
+                ms,
+                "session.scheduled",
+                now,
+                events.payload(ms, recipients=added, notify_parties=new_parties),
+            )
+        if removed:
+            await self._emit(
+                ms,
+                "session.cancelled",
+                now,
+                events.payload(ms, recipients=removed, notify_parties=[], reason=_OFF_FOR_YOU),
+            )
+        return ms
+
+    async def _emit(
+        self, ms: MediationSession, type_: str, now: datetime, payload: dict[str, Any]
+    ) -> None:
+        await emit(
+            self.session,
+            type=type_,
+            aggregate_type="session",
+            aggregate_id=ms.id,
+            occurred_at=now,
+            unit_path=ms.unit_path,
+            actor_id=self.principal.id if self.principal.kind == "user" else None,
+            request_id=request_id_var.get(),
+            payload=payload,
+        )
+
+    async def reschedule(
+        self, session_id: uuid.UUID, body: RescheduleIn, if_match: str | None
+    ) -> MediationSession:
+        ms = await self._for_change(session_id, if_match)
+        case = await self.case(ms.case_id)
+        self._may_organise(case, ms)
+        self._still_scheduled(ms)
+        self._schedulable(case)
+        self._not_past(body.starts_at, "body.starts_at")
+        mode = body.mode or ms.mode
+        place = body.place if body.place is not None else ms.place
+        if mode is SessionMode.on_site and not place:
+            raise Unprocessable("An on-site session needs a `place`.", field="body.place")
+        before = {
+            "starts_at": ms.starts_at,
+            "ends_at": ms.ends_at,
+            "place": ms.place,
+            "mode": ms.mode,
+        }
+        if (body.starts_at, body.ends_at, place, mode) == (
+            ms.starts_at,
+            ms.ends_at,
+            ms.place,
+            ms.mode,
+        ):
+            raise Unprocessable(
+                "The session is already planned for this time and place.", field="body"
+            )
+        ms.starts_at, ms.ends_at, ms.mode, ms.place = body.starts_at, body.ends_at, mode, place
+        ms.place_key = place_key(place) if mode is SessionMode.on_site else None
+        if body.meeting_info is not None:
+            ms.meeting_info = body.meeting_info
+        ms.reschedule_count += 1
+        ms.version += 1
+        await self._book(ms)
+        await events.record(
+            self.session,
+            ms,
+            E.rescheduled,
+            actor=self.actor,
+            now=self.clock.now(),
+            body=body.reason,
+            data={
+                "before": before,
+                "after": {
+                    "starts_at": ms.starts_at,
+                    "ends_at": ms.ends_at,
+                    "place": ms.place,
+                    "mode": ms.mode,
+                },
+            },
+            event_payload=events.payload(
+                ms,
+                previous_starts_at=before["starts_at"],
+                previous_ends_at=before["ends_at"],
+                previous_place=before["place"] or "",
+                reason=body.reason,
+            ),
+        )
+        return ms
+
+    async def cancel(
+        self, session_id: uuid.UUID, body: CancelIn, if_match: str | None
+    ) -> MediationSession:
+        ms = await self._for_change(session_id, if_match)
+        case = await self.case(ms.case_id)
+        self._may_organise(case, ms)
+        self._still_scheduled(ms)
+        await events.cancel(self.session, ms, body.reason, actor=self.actor, now=self.clock.now())
+        return ms
+
+    # --- after the session --------------------------------------------------------------
+    async def record_outcome(
+        self, session_id: uuid.UUID, body: OutcomeIn, if_match: str | None
+    ) -> MediationSession:
+        ms = await self._for_change(session_id, if_match)
+        case = await self.case(ms.case_id)
+        self._may_organise(case, ms)
+        self._still_scheduled(ms)
+        now = self.clock.now()
+        if now < ms.starts_at:
+            raise Conflict(
+                f"The session starts at {_local(ms.starts_at)}; record its outcome afterwards.",
+                starts_at=ms.starts_at.astimezone(CENTER_TZ).isoformat(),
+            )
+        attended = (
+            list(ms.mediator_person_ids)
+            if body.attended_person_ids is None
+            else list(body.attended_person_ids)
+        )
+        for i, pid in enumerate(attended):
+            if pid not in ms.mediator_person_ids:
+                raise Unprocessable(
+                    "Not a mediator of this session.", field=f"body.attended_person_ids.{i}"
+                )
+        if not attended:
+            raise Unprocessable(
+                "A session is held by at least one of its mediators.",
+                field="body.attended_person_ids",
+            )
+        for i, pid in enumerate(body.attended_party_ids):
+            if pid not in ms.party_ids:
+                raise Unprocessable(
+                    "Not a party invited to this session.", field=f"body.attended_party_ids.{i}"
+                )
+        if body.ended_at is not None and not ms.starts_at < body.ended_at <= now:
+            raise Unprocessable(
+                "`ended_at` lies after the start and not in the future.", field="body.ended_at"
+            )
+        ms.status = SessionStatus.held
+        ms.attended_person_ids = attended
+        ms.attended_party_ids = list(body.attended_party_ids)
+        ms.held_ended_at = body.ended_at
+        ms.minutes = body.minutes
+        ms.outcome = body.outcome
+        ms.next_step = body.next_step or (
+            NextStep.another_session if body.outcome is SessionOutcome.postponed else None
+        )
+        ms.next_step_note = body.next_step_note
+        ms.outcome_recorded_at = now
+        ms.version += 1
+        case_status: CaseStatus | None = None
+        if body.outcome is SessionOutcome.agreement:
+            assert body.agreement is not None  # the contract pairs them
+            case_status = await self._resolve_case(case, ms, body)
+        info = {
+            "outcome": body.outcome,
+            "next_step": ms.next_step,
+            "attended_person_ids": attended,
+            "attended_party_ids": ms.attended_party_ids,
+            "case_status": case_status,
+        }
+        await events.record(
+            self.session,
+            ms,
+            E.outcome_recorded,
+            actor=self.actor,
+            now=now,
+            body=body.next_step_note,
+            data=info,
+            event_payload=events.payload(ms, notify_parties=[], **info),
+        )
+        return ms
+
+    async def _resolve_case(self, case: Case, ms: MediationSession, body: OutcomeIn) -> CaseStatus:
+        """The agreement goes on the case and the case is resolved, through the cases service
+        (its rules, timeline, deadlines and events), in this same transaction: if the case
+        cannot be resolved, nothing of the outcome is written either. A case still `assigned`
+        starts mediation first: the session was its mediation."""
+        cases = CaseService(self.session, self.clock, self.settings, self.principal)
+        when = _local(ms.starts_at)
+        if case.status is CaseStatus.assigned:
+            await cases.start_mediation(
+                case.id, NoteIn(note=f"{when}调解会"), etag_of(case.id, case.version)
+            )
+        assert body.agreement is not None
+        resolved = await cases.resolve(
+            case.id,
+            ResolveIn(agreement=body.agreement, note=f"{when}调解会达成协议（调解会 {ms.id}）"),
+            etag_of(case.id, case.version),
+        )
+        # The agreement is signed by the mediators who held the session (the cases service
+        # names the case's handlers; no hook there takes the session's mediators).
+        agreement = await CaseRepository(self.session).agreement(resolved.id)
+        if agreement is not None:
+            agreement.mediator_person_ids = list(
+                dict.fromkeys([*ms.attended_person_ids, *agreement.mediator_person_ids])
+            )
+        return resolved.status

@@ -1,0 +1,128 @@
+"""What a reader sees of a session: party names masked unless the reader's role needs them
+(and logged when shown), the mediators with their bodies, the history."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mediation.auth.access_log import record_access
+from mediation.auth.policy import Permission
+from mediation.auth.principal import Principal
+from mediation.cases.enums import PartyKind
+from mediation.privacy import mask_name
+from mediation.sessions.contracts import (
+    MediatorOut,
+    SessionEventOut,
+    SessionListItem,
+    SessionOut,
+    SessionPartyOut,
+)
+from mediation.sessions.enums import SessionStatus
+from mediation.sessions.models import MediationSession
+from mediation_api.sessions.repository import SessionRepository
+
+
+def list_item(ms: MediationSession) -> SessionListItem:
+    return SessionListItem(
+        id=ms.id,
+        case_id=ms.case_id,
+        case_number=ms.case_number,
+        unit_id=ms.unit_id,
+        kind=ms.kind,
+        mode=ms.mode,
+        status=ms.status,
+        starts_at=ms.starts_at,
+        ends_at=ms.ends_at,
+        place=ms.place,
+        mediator_person_ids=list(ms.mediator_person_ids),
+        party_ids=list(ms.party_ids),
+        outcome=ms.outcome,
+        version=ms.version,
+    )
+
+
+async def session_out(
+    db: AsyncSession, repo: SessionRepository, ms: MediationSession, principal: Principal
+) -> SessionOut:
+    held = ms.status is SessionStatus.held
+    invited = [p for p in await repo.parties(ms.case_id) if p.id in set(ms.party_ids)]
+    unmasked = principal.can(Permission.pii_read)
+    if unmasked and invited:
+        record_access(
+            db,
+            principal,
+            action="read_unmasked",
+            record_type="session",
+            record_id=ms.id,
+            subject_ids=[p.id for p in invited],
+            case_number=ms.case_number,
+        )
+    parties = [
+        SessionPartyOut(
+            party_id=p.id,
+            side=p.side,
+            name=p.name
+            if unmasked or p.kind is PartyKind.organisation
+            else (mask_name(p.name) or ""),
+            attended=(p.id in ms.attended_party_ids) if held else None,
+        )
+        for p in invited
+    ]
+    mediators = [
+        MediatorOut(
+            person_id=m.person_id,
+            name=name,
+            role=m.role,
+            body=m.body,
+            lead=m.is_lead,
+            attended=(m.person_id in ms.attended_person_ids) if held else None,
+        )
+        for m, name in await repo.mediators(ms.id)
+    ]
+    history = [
+        SessionEventOut(
+            id=e.id,
+            type=e.type,
+            at=e.at,
+            actor_name=e.actor_name,
+            client_id=e.client_id,
+            body=e.body,
+            data=e.data,
+        )
+        for e in await repo.events(ms.id)
+    ]
+    return SessionOut(
+        id=ms.id,
+        case_id=ms.case_id,
+        case_number=ms.case_number,
+        unit_id=ms.unit_id,
+        kind=ms.kind,
+        mode=ms.mode,
+        status=ms.status,
+        starts_at=ms.starts_at,
+        ends_at=ms.ends_at,
+        place=ms.place,
+        meeting_info=ms.meeting_info,
+        mediators=mediators,
+        parties=parties,
+        pii_masked=not unmasked,
+        is_public=ms.is_public,
+        privacy_reason=ms.privacy_reason,
+        privacy_note=ms.privacy_note,
+        recording_consent=ms.recording_consent,
+        rights_notice_given=ms.rights_notice_given,
+        notes=ms.notes,
+        minutes=ms.minutes,
+        outcome=ms.outcome,
+        next_step=ms.next_step,
+        next_step_note=ms.next_step_note,
+        held_ended_at=ms.held_ended_at,
+        outcome_recorded_at=ms.outcome_recorded_at,
+        cancelled_at=ms.cancelled_at,
+        cancel_reason=ms.cancel_reason,
+        reschedule_count=ms.reschedule_count,
+        history=history,
+        version=ms.version,
+        created_at=ms.created_at,
+        updated_at=ms.updated_at,
+    )

@@ -1,0 +1,1 @@
+"""Mediation sessions (调解会): scheduling, participants, outcomes, reminders, calendars."""

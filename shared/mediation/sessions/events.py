@@ -1,0 +1,152 @@
+"""A session's history entry and its outbox event, written together in the caller's
+transaction. Shared by the API (requests) and the worker (sessions of a case that ended are
+called off), so both write the same history and the same payload."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mediation.clock import CENTER_TZ
+from mediation.ids import uuid7
+from mediation.outbox.events import emit
+from mediation.sessions.enums import SessionEventType, SessionMode, SessionStatus
+from mediation.sessions.models import MediationSession, SessionBooking, SessionEvent
+
+# Event types whose payload the notification rules send to `recipient_person_ids`.
+EVENT_PREFIX = "session."
+
+
+@dataclass(frozen=True)
+class Actor:
+    kind: str  # "user" | "client" | "system"
+    id: uuid.UUID | None
+    name: str
+    client_id: str | None = None
+    request_id: str | None = None
+
+
+SYSTEM = Actor("system", None, "系统")
+
+
+def jsonable(value: Any) -> Any:
+    """JSON-safe ids, times (in the center's zone) and amounts for payloads and history."""
+    if isinstance(value, uuid.UUID | Decimal):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.astimezone(CENTER_TZ).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if hasattr(value, "value") and isinstance(value.value, str):  # enums
+        return value.value
+    if isinstance(value, list | tuple | set | frozenset):
+        return [jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: jsonable(v) for k, v in value.items()}
+    return value
+
+
+def payload(
+    ms: MediationSession,
+    *,
+    recipients: list[uuid.UUID] | None = None,
+    notify_parties: list[uuid.UUID] | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """What every `session.*` event carries. `recipient_person_ids` are the people this event
+    reaches (default: the mediators); `notify_party_ids` the invited parties told by SMS
+    (default: every invited party)."""
+    return jsonable(
+        {
+            "session_id": ms.id,
+            "case_id": ms.case_id,
+            "case_number": ms.case_number,
+            "unit_id": ms.unit_id,
+            "kind": ms.kind,
+            "mode": ms.mode,
+            "online": ms.mode is not SessionMode.on_site,
+            "status": ms.status,
+            "starts_at": ms.starts_at,
+            "ends_at": ms.ends_at,
+            "place": ms.place or "",
+            "meeting_info": ms.meeting_info or "",
+            "mediator_person_ids": list(ms.mediator_person_ids),
+            "party_ids": list(ms.party_ids),
+            "recipient_person_ids": list(
+                ms.mediator_person_ids if recipients is None else recipients
+            ),
+            "notify_party_ids": list(ms.party_ids if notify_parties is None else notify_parties),
+            "version": ms.version,
+            **extra,
+        }
+    )
+
+
+async def record(
+    db: AsyncSession,
+    ms: MediationSession,
+    type_: SessionEventType,
+    *,
+    actor: Actor,
+    now: datetime,
+    body: str | None = None,
+    data: dict[str, Any] | None = None,
+    event_payload: dict[str, Any] | None = None,
+    emit_event: bool = True,
+) -> SessionEvent:
+    """The history entry, and unless told otherwise the outbox event `session.<type>`."""
+    entry = SessionEvent(
+        id=uuid7(),
+        session_id=ms.id,
+        type=type_,
+        at=now,
+        actor_kind=actor.kind,
+        actor_id=actor.id,
+        actor_name=actor.name,
+        client_id=actor.client_id,
+        request_id=actor.request_id,
+        body=body,
+        data=jsonable(data or {}),
+    )
+    db.add(entry)
+    if emit_event:
+        await emit(
+            db,
+            type=f"{EVENT_PREFIX}{type_.value}",
+            aggregate_type="session",
+            aggregate_id=ms.id,
+            occurred_at=now,
+            unit_path=ms.unit_path,
+            actor_id=actor.id if actor.kind == "user" else None,
+            request_id=actor.request_id,
+            payload={**(event_payload or payload(ms)), "event_id": str(entry.id)},
+        )
+    return entry
+
+
+async def cancel(
+    db: AsyncSession, ms: MediationSession, reason: str, *, actor: Actor, now: datetime
+) -> None:
+    """Call a scheduled session off: its mediators and room are free again (the bookings
+    stay, inactive, as a record), participants are told, no reminder follows."""
+    ms.status = SessionStatus.cancelled
+    ms.cancelled_at, ms.cancel_reason = now, reason
+    ms.version += 1
+    await db.execute(
+        update(SessionBooking).where(SessionBooking.session_id == ms.id).values(active=False)
+    )
+    await record(
+        db,
+        ms,
+        SessionEventType.cancelled,
+        actor=actor,
+        now=now,
+        body=reason,
+        event_payload=payload(ms, reason=reason),
+    )

@@ -1,0 +1,358 @@
+"""Fuzzing every operation of the contract with schemathesis, in-process and signed in: no
+response is a 5xx, and every response conforms to what its operation declares (status code,
+content type, body schema, headers).
+
+Each operation is called as a demo account holding the permission it needs (admin and
+dispatcher for most; the hotline roles for the hotline). Path parameters, and id fields in
+bodies and queries, are mostly replaced by ids of records that exist (read from the lists
+before the run and from what the run creates), so the fuzz reaches past the 404s.
+
+CI runs a small fixed number of examples per operation with a fixed seed, so a run is
+deterministic. On demand (`make fuzz`), many more with a random seed:
+
+    CONTRACT_FUZZ_EXAMPLES=200 CONTRACT_FUZZ_SEED=random pytest tests/contract/test_fuzz.py
+
+The fuzz has its own database (migrated at the start, dropped at the end) and its own Redis
+namespace, so it neither sees nor leaves data for the other tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import json
+import os
+import re
+import uuid
+import zlib
+from collections import Counter, defaultdict
+from collections.abc import Coroutine, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+import pytest
+import schemathesis
+from schemathesis.checks import not_a_server_error
+from schemathesis.python import asgi
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from mediation.auth.policy import ROLE_PERMISSIONS
+from mediation.clock import CENTER_TZ, MovableClock
+from mediation.migrate import upgrade
+from mediation.org.enums import Role
+from mediation.settings import Settings, to_async_url
+from mediation_api.openapi import document
+
+EXAMPLES = int(os.environ.get("CONTRACT_FUZZ_EXAMPLES", "6"))
+_SEED = os.environ.get("CONTRACT_FUZZ_SEED", "20261126")
+SEED = None if _SEED == "random" else int(_SEED)
+PASSWORD = "demo-password"
+START = datetime(2026, 11, 26, 10, 0, tzinfo=CENTER_TZ)
+# Who calls an operation: the first of these holding every permission it needs.
+CALLERS = [Role.admin, Role.dispatcher, Role.hotline_supervisor, Role.counselor]
+# Answers a probe may give by design (no worker runs during the fuzz).
+DESIGNED_5XX = {("GET", "/readyz", 503)}
+CHECKS = [
+    response_schema_conformance,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+]
+
+CONFIG = schemathesis.Config.from_dict(
+    {
+        **({"seed": SEED} if SEED is not None else {}),
+        "suppress-health-check": ["all"],
+        "generation": {
+            "max-examples": EXAMPLES,
+            "deterministic": SEED is not None,
+            "database": "none",
+            "no-shrink": SEED is not None,
+        },
+        "phases": {
+            "examples": {"enabled": True},
+            "fuzzing": {"enabled": True},
+            "coverage": {"enabled": False},
+            "stateful": {"enabled": False},
+        },
+    }
+)
+DOC = document()
+SCHEMA = schemathesis.openapi.from_dict(DOC, config=CONFIG)
+
+
+@dataclass
+class Fuzz:
+    app: Any
+    client: Any
+    tokens: dict[Role, str]
+    pools: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    # collection path → the path parameter naming one of its items
+    items: dict[str, str] = field(default_factory=dict)
+    statuses: dict[str, Counter[int]] = field(default_factory=lambda: defaultdict(Counter))
+    seed_errors: dict[str, str] = field(default_factory=dict)
+
+    def caller(self, op: dict[str, Any]) -> Role | None:
+        security = op.get("security")
+        if not security:
+            return None
+        needed = {scope for req in security for scope in req.get("oauth2", [])}
+        for role in CALLERS:
+            if needed <= {p.value for p in ROLE_PERMISSIONS[role]}:
+                return role
+        return Role.admin
+
+    def headers(self, op: dict[str, Any]) -> dict[str, str]:
+        role = self.caller(op)
+        return {"Authorization": f"Bearer {self.tokens[role]}"} if role else {}
+
+    # ---------------------------------------------------------------- real ids
+
+    def pick(self, name: str, generated: Any) -> Any:
+        """Mostly an existing record's id for `name`; now and then the generated value."""
+        pool = self.pools.get(name)
+        if not pool:
+            return generated
+        h = zlib.crc32(json.dumps(generated, default=str, sort_keys=True).encode())
+        if h % 5 == 0:
+            return generated
+        return pool[h % len(pool)]
+
+    def swap(self, value: Any, nth: int | None = None) -> Any:
+        """`value` with its id fields replaced (by the nth id of each pool, if given)."""
+        if isinstance(value, dict):
+            out = {}
+            for k, v in value.items():
+                if isinstance(v, str) and self.pools.get(k):
+                    pool = self.pools[k]
+                    out[k] = self.pick(k, v) if nth is None else pool[nth % len(pool)]
+                else:
+                    out[k] = self.swap(v, nth)
+            return out
+        if isinstance(value, list):
+            return [self.swap(v, nth) for v in value]
+        return value
+
+    def prepare(self, case: schemathesis.Case) -> None:
+        if case.path_parameters:
+            for name, value in list(case.path_parameters.items()):
+                case.path_parameters[name] = self.pick(name, value)
+        if isinstance(case.query, dict):
+            for name, value in list(case.query.items()):
+                if name in self.pools and isinstance(value, str):
+                    case.query[name] = self.pick(name, value)
+        if isinstance(case.body, dict | list):
+            case.body = self.swap(case.body)
+        declared = {
+            p.get("name", "").lower() for p in case.operation.definition.raw.get("parameters", [])
+        }
+        if "if-match" in declared:
+            # Mostly the wildcard, so a change gets past the ETag check to its validation.
+            h = zlib.crc32(repr((case.path_parameters, case.body)).encode())
+            if h % 5:
+                case.headers = {**(case.headers or {}), "If-Match": "*"}
+
+    def learn(self, path: str, filled: str, body: Any) -> None:
+        """Ids of records a response shows, for the operations that address them."""
+        param = self.items.get(path)
+        if param is None:
+            return
+        records = body.get("items") if isinstance(body, dict) and "items" in body else [body]
+        for record in records if isinstance(records, list) else []:
+            if not isinstance(record, dict):
+                continue
+            key = param if param in record and not param.endswith(("_id", "_uuid")) else "id"
+            value = record.get(key)
+            if isinstance(value, str | int) and str(value) not in self.pools[param]:
+                self.pools[param].append(str(value))
+
+
+def _collections(doc: dict[str, Any]) -> dict[str, str]:
+    out = {}
+    for path in doc["paths"]:
+        m = re.match(r"^(.*)/\{(\w+)\}$", path)
+        if m and m.group(1) in doc["paths"]:
+            out[m.group(1)] = m.group(2)
+    return out
+
+
+def _fill(path: str, pools: dict[str, list[str]]) -> str | None:
+    names = re.findall(r"{(\w+)}", path)
+    if any(not pools.get(n) for n in names):
+        return None
+    return re.sub(r"{(\w+)}", lambda m: pools[m.group(1)][0], path)
+
+
+def _harvest(env: Fuzz) -> None:
+    """Ids of the records the lists show."""
+    for _ in range(3):  # nested collections need the ids of the outer ones
+        for collection in env.items:
+            filled = _fill(collection, env.pools)
+            op = DOC["paths"][collection].get("get")
+            if filled is None or op is None:
+                continue
+            r = env.client.get(filled, params={"limit": 200}, headers=env.headers(op))
+            if r.status_code == 200:
+                env.learn(collection, filled, r.json())
+
+
+def _example(op: dict[str, Any]) -> Any:
+    content = op.get("requestBody", {}).get("content", {}).get("application/json")
+    if content is None:
+        return None
+    if "example" in content:
+        return content["example"]
+    for example in (content.get("examples") or {}).values():
+        return example.get("value")
+    schema = content.get("schema", {})
+    if "$ref" in schema:
+        schema = DOC["components"]["schemas"].get(schema["$ref"].rsplit("/", 1)[-1], {})
+    return (schema.get("examples") or [None])[0]
+
+
+def _seed(env: Fuzz) -> None:
+    """A record per collection, from the example of its create operation (ids swapped for
+    existing ones), so operations on one record have something to work on."""
+    for _ in range(2):  # nested records need their parents first
+        for collection in env.items:
+            op = DOC["paths"][collection].get("post")
+            filled = _fill(collection, env.pools)
+            example = _example(op) if op else None
+            if filled is None or example is None:
+                continue
+            for nth in range(5):  # the first units may lie outside the caller's subtree
+                r = env.client.post(
+                    filled,
+                    json=env.swap(example, nth),
+                    headers={**env.headers(op), "Idempotency-Key": uuid.uuid4().hex},
+                )
+                env.statuses[f"(seed) POST {collection}"][r.status_code] += 1
+                if r.status_code < 300:
+                    env.learn(collection, filled, r.json())
+                    break
+                env.seed_errors[collection] = r.text[:300]
+
+
+def _in_thread(coro: Coroutine[Any, Any, Any]) -> Any:
+    """Runs a coroutine on its own loop (the test session's loop is not running here)."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
+async def _admin_sql(server: str, sql: str) -> None:
+    conn = await asyncpg.connect(server)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+async def _load_demo(settings: Settings) -> None:
+    from mediation.db import create_engine, session_factory
+    from mediation.demo import load
+
+    engine = create_engine(settings)
+    try:
+        async with session_factory(engine)() as session, session.begin():
+            await load(session, PASSWORD, START.date().replace(year=2020))
+    finally:
+        await engine.dispose()
+
+
+async def _drop_redis(settings: Settings) -> None:
+    from redis.asyncio import Redis
+
+    redis = Redis.from_url(settings.redis_url)
+    try:
+        keys = [k async for k in redis.scan_iter(f"{settings.arq_queue}*")]
+        if keys:
+            await redis.delete(*keys)
+    finally:
+        await redis.aclose()
+
+
+@pytest.fixture
+def clean_state() -> Iterator[None]:
+    """The fuzz has its own database and Redis namespace: nothing of the shared test
+    database to clean after each operation."""
+    yield
+
+
+@pytest.fixture(scope="module")
+def fuzz(servers: tuple[str, str], settings: Settings) -> Iterator[Fuzz]:
+    from mediation.notifications import webhooks
+    from mediation_api.main import create_app
+
+    server = servers[0]
+    name = f"mediation_fuzz_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    _in_thread(_admin_sql(server, f'CREATE DATABASE "{name}"'))
+    url = server.rsplit("/", 1)[0] + "/" + name
+    fuzz_settings = settings.model_copy(
+        update={
+            "database_url": to_async_url(url),
+            "arq_queue": f"mediation-fuzz-{uuid.uuid4().hex[:8]}",
+            "rate_limit_per_minute": 1_000_000,
+        }
+    )
+    # Webhook URLs are checked by resolving their host: no DNS look-ups for made-up names.
+    resolve = webhooks.resolve
+    webhooks.resolve = lambda host, port: []  # type: ignore[assignment]
+    try:
+        upgrade(to_async_url(url))
+        _in_thread(_load_demo(fuzz_settings))
+        app = create_app(fuzz_settings, MovableClock(START))
+        with asgi.get_client(app) as client:
+            tokens = {}
+            for role in CALLERS:
+                r = client.post(
+                    "/api/v1/auth/token",
+                    data={"grant_type": "password", "username": role.value, "password": PASSWORD},
+                )
+                assert r.status_code == 200, r.text
+                tokens[role] = r.json()["access_token"]
+            env = Fuzz(app, client, tokens, items=_collections(DOC))
+            _harvest(env)
+            _seed(env)
+            _harvest(env)
+            yield env
+            if os.environ.get("CONTRACT_FUZZ_REPORT"):
+                _report(env)
+        asgi.shutdown_lifespans()
+    finally:
+        webhooks.resolve = resolve  # type: ignore[assignment]
+        _in_thread(_drop_redis(fuzz_settings))
+        _in_thread(_admin_sql(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def _report(env: Fuzz) -> None:
+    """Which answers each operation gave: where the fuzz got past validation and 404s."""
+    lines = ["", "statuses per operation (CONTRACT_FUZZ_REPORT):"]
+    for label, counts in sorted(env.statuses.items()):
+        shown = " ".join(f"{s}×{n}" for s, n in sorted(counts.items()))
+        ok = sum(n for s, n in counts.items() if s < 300)
+        lines.append(f"  {'  ' if ok else '! '}{label}: {shown}")
+    lines += [f"  seed {path}: {text}" for path, text in sorted(env.seed_errors.items())]
+    print("\n".join(lines))
+
+
+@SCHEMA.parametrize()
+def test_operation(case: schemathesis.Case, fuzz: Fuzz) -> None:
+    op = case.operation.definition.raw
+    fuzz.prepare(case)
+    response = case.call(
+        app=fuzz.app, session=fuzz.client, headers=fuzz.headers(op), base_url="http://testserver"
+    )
+    fuzz.statuses[f"{case.method.upper()} {case.path}"][response.status_code] += 1
+    designed = (case.method.upper(), case.path, response.status_code) in DESIGNED_5XX
+    if not designed:
+        case.validate_response(response, checks=[not_a_server_error])
+    case.validate_response(response, checks=CHECKS)
+    if 200 <= response.status_code < 300 and "json" in response.headers.get("content-type", ""):
+        fuzz.learn(case.path, case.formatted_path, response.json())
