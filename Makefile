@@ -16,7 +16,8 @@ PORT ?= 8000
 DEMO ?=
 PYTEST_ARGS ?=
 
-.PHONY: install run test lint check openapi bench clean distclean
+.PHONY: install run test lint check openapi bench clean distclean contract contract-diff \
+	contract-baseline contract-lint fuzz ts-check
 
 install: $(STAMP)
 
@@ -46,6 +47,32 @@ check: install
 openapi: install
 	$(BIN)/python -m mediation_api.openapi > openapi.json.tmp || { rm -f openapi.json.tmp; exit 1; }
 	mv openapi.json.tmp openapi.json
+
+# The contract (tests/contract): quality rules and the breaking-change check, fast.
+contract: install
+	$(BIN)/pytest -q tests/contract/test_quality.py tests/contract/test_breaking.py
+
+# Breaking changes of the served contract against the last release and the previous commit.
+contract-diff: install
+	$(BIN)/python -m tests.contract.breaking
+
+# At a release (see docs/contract-changelog.md): the committed contract becomes the baseline.
+contract-baseline: openapi
+	mkdir -p contract && cp openapi.json contract/baseline.json
+
+# Quality defects of the contract, with the file that defines each route or schema.
+contract-lint: install
+	$(BIN)/python -m tests.contract.quality
+
+# The long fuzz run (CI runs a short deterministic one inside `make test`).
+FUZZ_EXAMPLES ?= 100
+fuzz: install
+	CONTRACT_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) CONTRACT_FUZZ_SEED=$${CONTRACT_FUZZ_SEED:-random} \
+		CONTRACT_FUZZ_REPORT=1 $(BIN)/pytest -q -s tests/contract/test_fuzz.py $(PYTEST_ARGS)
+
+# TypeScript types generated from openapi.json, and the typed example, compile.
+ts-check:
+	cd clients/typescript && npm ci --no-audit --no-fund && npm run ts-check
 
 bench: install
 	@if [ -f bench/run.sh ]; then bash bench/run.sh; else echo "bench/run.sh not present: nothing to run"; fi

@@ -43,8 +43,10 @@ from itertools import accumulate
 from typing import Any
 
 import asyncpg
+from asyncpg.pgproto.pgproto import UUID as PgUUID
 
 from bench import textpool as tp
+from bench.textpool import Weighted as W
 from bench.config import OUT_DIR, PASSWORD, PG_SERVER, SCALES, Scale, async_url, database_url
 from mediation.auth.passwords import hash_password
 from mediation.cases.calendar import DayInfo, WorkingCalendar
@@ -63,6 +65,8 @@ SLICE_CASES = 25_000  # cases per job (one process, one connection)
 SLICE_CALLS = 50_000
 BATCH = 5_000  # cases (or calls) per COPY round
 
+# Mediation sessions: loaded when the schema has them (after the cases, from the cases).
+SESSION_TABLES = ["mediation_sessions", "session_mediators", "session_bookings", "session_events"]
 # Tables whose secondary indexes are dropped during the load and rebuilt after it.
 BULK_TABLES = [
     "cases",
@@ -75,9 +79,8 @@ BULK_TABLES = [
     "case_links",
     "hotline_calls",
     "hotline_call_events",
+    *SESSION_TABLES,
 ]
-# Tables a sessions domain might use; loaded only when present (see `sessions_table`).
-SESSION_TABLE_CANDIDATES = ["mediation_sessions", "case_sessions", "sessions"]
 
 
 def log(msg: str) -> None:
@@ -86,14 +89,16 @@ def log(msg: str) -> None:
 
 # --- ids and times ------------------------------------------------------------------------
 def uuid7_at(ms: int, rnd: int) -> uuid.UUID:
-    """A version-7 UUID for the instant `ms` (so keyset order follows creation order)."""
-    return uuid.UUID(
-        int=((ms & ((1 << 48) - 1)) << 80)
+    """A version-7 UUID for the instant `ms` (so keyset order follows creation order).
+    asyncpg's own UUID type (a uuid.UUID) is several times cheaper to make."""
+    value = (
+        ((ms & ((1 << 48) - 1)) << 80)
         | (0x7 << 76)
         | (((rnd >> 62) & 0xFFF) << 64)
         | (0b10 << 62)
         | (rnd & ((1 << 62) - 1))
     )
+    return PgUUID(value.to_bytes(16, "big"))
 
 
 def new_id(rng: random.Random, t: float) -> uuid.UUID:
@@ -204,6 +209,7 @@ class Staff:
     users: list[tuple[Any, ...]] = field(default_factory=list)
     user_of: dict[uuid.UUID, uuid.UUID] = field(default_factory=dict)  # person → user
     name_of: dict[uuid.UUID, str] = field(default_factory=dict)  # person → name
+    role_of: dict[uuid.UUID, str] = field(default_factory=dict)  # person → role
     at: dict[tuple[str, int], list[uuid.UUID]] = field(default_factory=lambda: defaultdict(list))
     accounts: list[dict[str, Any]] = field(default_factory=list)  # bench sign-in accounts
 
@@ -230,6 +236,7 @@ class Staff:
         )
         self.user_of[person] = user
         self.name_of[person] = name
+        self.role_of[person] = role
         self.at[(role, unit)].append(person)
         return person
 
@@ -259,6 +266,9 @@ def build_staff(rng: random.Random, tree: Tree, t: float, weights: list[float]) 
         for _ in range(3):
             staff.add(rng, t, tree, "mediator", s, quals=["人民调解员证"])
     for c in tree.by_level["community"]:
+        # Every community has its people's mediation committee (人民调解委员会).
+        for _ in range(2):
+            staff.add(rng, t, tree, "mediator", c, quals=["人民调解员证"])
         if rng.random() < 0.97:  # a few communities lack one: the staffing report shows them
             staff.add(rng, t, tree, "police", c)
         if rng.random() < 0.95:
@@ -360,6 +370,12 @@ COMPLEXITY_CUM = {
 }
 RISKS = ["yellow", "orange", "red"]
 RISK_CUM = list(accumulate([0.80, 0.16, 0.04]))
+N_PARTIES = W((1, 2, 3, 4, 6), (3, 72, 15, 6, 4))
+CHANNEL = W(("people", "police_joint", "judicial", "psychological"), (70, 15, 10, 5))
+PERFORMANCE = W(("full", "partial", "pending", "none"), (70, 10, 15, 5))
+PERFORMED = W(("full", "partial", "none"), (82, 13, 5))
+SATISFACTION = W(("very_satisfied", "satisfied", "neutral", "dissatisfied"), (45, 40, 11, 4))
+FLARE_UP = W(("low", "medium", "high"), (85, 12, 3))
 MEDIATION_DAYS = {"simple": 2.0, "complex": 4.5, "difficult": 14.0}
 HOUR_WEIGHTS = [0.3, 0.2, 0.15, 0.1, 0.1, 0.2, 0.5, 1.2, 3.0, 4.5, 4.8, 4.0, 2.5, 3.0, 4.2,
                 4.4, 4.0, 3.2, 2.0, 1.6, 1.3, 1.0, 0.7, 0.5]  # fmt: skip
@@ -542,7 +558,7 @@ class CaseMaker:
         reporter_user, reporter_name = self.user(reporter)
 
         # Parties.
-        n_parties = rng.choices((1, 2, 3, 4, 6), (3, 72, 15, 6, 4))[0]
+        n_parties = N_PARTIES(rng)
         if cat in ("labour", "land_acquisition") and rng.random() < 0.4:
             n_parties += rng.randint(2, 8)
         parties = []
@@ -650,9 +666,9 @@ class CaseMaker:
             if step(rng.expovariate(1 / 5)):
                 status = "assigned"
                 stamps["assigned_at"] = t
-                lead_channel = rng.choices(("people", "police_joint", "judicial", "psychological"), (70, 15, 10, 5))[0]  # noqa: E501
+                lead_channel = CHANNEL(rng)
                 pool = {
-                    "people": staff.at[("mediator", street)],
+                    "people": staff.at[("mediator", community)] + staff.at[("mediator", street)],
                     "police_joint": staff.at[("police", community)] or staff.at[("mediator", street)],  # noqa: E501
                     "judicial": self.judicial,
                     "psychological": staff.at[("counselor", community)] or staff.at[("mediator", street)],  # noqa: E501
@@ -802,7 +818,7 @@ class CaseMaker:
              effective + timedelta(days=rng.randint(3, 30)) if amount else None, effective,
              rng.random() < 0.9, [h for h, _ in handlers], effective + timedelta(days=30), requested,
              rng.choice(tp.COURTS) if requested else None,
-             rng.choices(("full", "partial", "pending", "none"), (70, 10, 15, 5))[0], ts(t), ts(t))  # fmt: skip
+             PERFORMANCE(rng), ts(t), ts(t))  # fmt: skip
         )
 
     def follow_up(self, case_id: uuid.UUID, t: float, lead: uuid.UUID) -> None:
@@ -810,17 +826,25 @@ class CaseMaker:
         user, name = self.user(lead)
         self.rows["case_follow_ups"].append(
             (new_id(rng, t), case_id, ts(t - 7200), rng.choice(("visit", "phone", "phone", "online")),
-             rng.choices(("full", "partial", "none"), (82, 13, 5))[0],
-             rng.choices(("very_satisfied", "satisfied", "neutral", "dissatisfied"), (45, 40, 11, 4))[0],
-             rng.choices(("low", "medium", "high"), (85, 12, 3))[0], "当事人表示协议已履行，关系缓和。",
+             PERFORMED(rng),
+             SATISFACTION(rng),
+             FLARE_UP(rng), "当事人表示协议已履行，关系缓和。",
              ts(t), user, name)  # fmt: skip
         )
 
 
 # --- hotline ------------------------------------------------------------------------------
-TOPICS = ["emotional_distress", "marriage_family", "study_work_stress", "interpersonal",
-          "minors_mental_health", "special_family", "other"]  # fmt: skip
-TOPIC_W = [30, 20, 15, 12, 10, 5, 8]
+TOPIC = W(
+    ["emotional_distress", "marriage_family", "study_work_stress", "interpersonal",
+     "minors_mental_health", "special_family", "other"],
+    [30, 20, 15, 12, 10, 5, 8],
+)  # fmt: skip
+CALL_TYPE = W(("valid", "silent", "hang_up", "prank", "wrong_number", "abusive"), (68, 10, 9, 5, 5, 3))
+CALL_CHANNEL = W(("phone", "wechat", "online", "other"), (78, 12, 8, 2))
+AGE_BAND = W(
+    ("under_14", "14_17", "18_29", "30_44", "45_59", "60_plus", "unknown"), (4, 9, 24, 26, 18, 9, 10)
+)
+RISK_LEVEL = W(("none", "low", "medium", "high"), (70, 18, 8, 4))
 
 
 class CallMaker:
@@ -841,11 +865,10 @@ class CallMaker:
         supervisor = staff.at[("hotline_supervisor", ws)][0]
         c_user, c_name = staff.user_of[counselor], staff.name_of[counselor]
         call_id = new_id(rng, t0)
-        call_type = rng.choices(("valid", "silent", "hang_up", "prank", "wrong_number", "abusive"),
-                                (68, 10, 9, 5, 5, 3))[0]  # fmt: skip
+        call_type = CALL_TYPE(rng)
         valid = call_type == "valid"
         duration = int(rng.lognormvariate(7.2, 0.6)) if valid else rng.randint(5, 120)
-        channel = rng.choices(("phone", "wechat", "online", "other"), (78, 12, 8, 2))[0]
+        channel = CALL_CHANNEL(rng)
         anonymous = not valid or rng.random() < 0.6
         number = None
         if channel == "phone" and rng.random() < 0.7:
@@ -855,14 +878,13 @@ class CallMaker:
             h = self.hmac_base.copy()
             h.update(f"phone:{number}".encode())
             caller_hash = h.hexdigest()
-        age = rng.choices(("under_14", "14_17", "18_29", "30_44", "45_59", "60_plus", "unknown"),
-                          (4, 9, 24, 26, 18, 9, 10))[0] if valid else None  # fmt: skip
+        age = AGE_BAND(rng) if valid else None
         consent = valid and not anonymous and number is not None and rng.random() < 0.25
         enc = key_id = None
         if consent:
             sealed = self.cipher.encrypt(number, context=call_id.bytes)  # type: ignore[arg-type]
             enc, key_id = sealed.blob, sealed.key_id
-        risk = rng.choices(("none", "low", "medium", "high"), (70, 18, 8, 4))[0] if valid else None
+        risk = RISK_LEVEL(rng) if valid else None
         assessment = None
         if risk is not None:
             assessment = json.dumps(
@@ -884,7 +906,7 @@ class CallMaker:
         reviewed = ts(t0 + rng.uniform(1, 7) * DAY) if valid and rng.random() < 0.1 and t0 + 7 * DAY < w.end else None  # noqa: E501
         follow_due = ts(t0 + 3 * DAY) if risk in ("medium", "high") else None
         follow_done = ts(t0 + rng.uniform(1, 3) * DAY) if follow_due and t0 + 3 * DAY < w.end and rng.random() < 0.9 else None  # noqa: E501
-        topics = sorted(set(rng.choices(TOPICS, TOPIC_W, k=rng.choice((1, 1, 2))))) if valid else []
+        topics = sorted({TOPIC(rng) for _ in range(rng.choice((1, 1, 2)))}) if valid else []
         actions = ["counseling"] + (["safety_plan", "crisis_intervention"] if risk == "high" else [])
         last = max(x.timestamp() for x in (ended, acked, reviewed, follow_done) if x is not None)
         self.rows["hotline_calls"].append(
@@ -912,6 +934,173 @@ class CallMaker:
             ev.append((new_id(rng, reviewed.timestamp()), call_id, reviewed, "reviewed", s_user, supervisor, s_name, "{}"))  # noqa: E501
         if follow_done:
             ev.append((new_id(rng, follow_done.timestamp()), call_id, follow_done, "follow_up_done", c_user, counselor, c_name, "{}"))  # noqa: E501
+
+
+# --- mediation sessions -------------------------------------------------------------------
+SESSION_COLUMNS = [
+    "id", "case_id", "case_number", "unit_id", "unit_path", "kind", "mode", "status",
+    "starts_at", "ends_at", "place", "place_key", "meeting_info", "mediator_person_ids",
+    "party_ids", "is_public", "privacy_reason", "privacy_note", "recording_consent",
+    "rights_notice_given", "notes", "attended_person_ids", "attended_party_ids",
+    "held_ended_at", "minutes", "outcome", "next_step", "next_step_note",
+    "outcome_recorded_at", "cancelled_at", "cancel_reason", "reschedule_count",
+    "created_by_name", "version", "created_at", "updated_at",
+]  # fmt: skip
+SESSION_MEDIATOR_COLUMNS = ["id", "session_id", "person_id", "role", "body", "is_lead", "position"]
+BOOKING_COLUMNS = ["id", "session_id", "person_id", "place_key", "during", "active"]
+SESSION_EVENT_COLUMNS = [
+    "id", "session_id", "type", "at", "actor_kind", "actor_id", "actor_name", "client_id",
+    "request_id", "body", "data",
+]  # fmt: skip
+COLUMNS.update(
+    mediation_sessions=SESSION_COLUMNS,
+    session_mediators=SESSION_MEDIATOR_COLUMNS,
+    session_bookings=BOOKING_COLUMNS,
+    session_events=SESSION_EVENT_COLUMNS,
+)
+BODY_OF_ROLE = {
+    "mediator": "mediation_committee",
+    "judicial_mediator": "court",
+    "police": "police",
+    "legal_advisor": "legal_service",
+    "counselor": "counseling",
+}
+KIND_OF_ROLE = {"police": "police_joint", "judicial_mediator": "judicial"}
+# Sessions start at fixed times of a working day (1.5 hours each, back to back).
+SLOTS = [(9, 0), (10, 30), (14, 0), (15, 30)]
+SESSION_MODE = W(("on_site", "video", "telephone"), (85, 8, 7))
+
+
+async def _load_sessions(url: str, w: World, n: int) -> dict[str, int]:
+    """About `n` sessions for a sample of the cases that reached mediation (held, some
+    cancelled) and of the running ones (scheduled ahead). A greedy allocator gives each its
+    slot, so no mediator and no room is booked twice at once: the exclusion constraints
+    rebuilt after the load hold."""
+    from asyncpg import Range
+
+    from mediation.sessions.rules import place_key
+
+    rng = random.Random(f"{w.seed}:sessions")
+    tree, staff = w.tree, w.staff
+    index_of = {u: i for i, u in enumerate(tree.ids)}
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute("SET session_replication_role = replica; SET synchronous_commit = off")
+        eligible = await conn.fetchval(
+            "SELECT count(*) FROM cases WHERE mediation_started_at IS NOT NULL "
+            "OR status IN ('accepted', 'assigned')"
+        )
+        per_mille = max(1, min(1000, round(1000 * n / (max(1, eligible) * 1.15))))
+        rows = await conn.fetch(
+            """
+            SELECT c.id, c.number, c.unit_id, c.unit_path, c.status, c.received_at,
+                   c.mediation_started_at, c.assigned_at, c.accepted_at,
+                   coalesce(c.resolved_at, c.failed_at, c.withdrawn_at) AS ended,
+                   c.handler_person_ids,
+                   (SELECT array_agg(p.id ORDER BY p.position) FROM case_parties p
+                     WHERE p.case_id = c.id) AS parties
+            FROM cases c
+            WHERE (c.mediation_started_at IS NOT NULL OR c.status IN ('accepted', 'assigned'))
+              AND abs(hashtext(c.id::text)) % 1000 < $1
+            ORDER BY c.received_at, c.id
+            """,
+            per_mille,
+        )
+        dispatchers = staff.at[("dispatcher", tree.by_level["district"][0])]
+        busy: set[tuple[Any, int, int]] = set()
+        out: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
+        end_day = local_day(w.end)
+        for r in rows:
+            place_ix = index_of[r["unit_id"]]
+            community = tree.community_of[place_ix]
+            street = tree.street_of[place_ix]
+            mediators = list(r["handler_person_ids"]) or (
+                staff.at[("mediator", community)] or staff.at[("mediator", street)]
+            )[:1]
+            parties = list(r["parties"] or [])
+            running = r["ended"] is None and r["status"] in ("accepted", "assigned", "in_mediation")
+            for k in range(2 if rng.random() < 0.15 else 1):
+                start_t = (r["mediation_started_at"] or r["assigned_at"] or r["accepted_at"]).timestamp()  # noqa: E501
+                stop_t = r["ended"].timestamp() if r["ended"] else w.end + 20 * DAY
+                day = local_day(start_t) + (1 if running else 0) + k * 3
+                if running:
+                    day = max(day, end_day + rng.randint(0, 10))
+                mode = SESSION_MODE(rng)
+                room = f"{tree.name[community]}调解室" if mode == "on_site" else None
+                key = place_key(room)
+                slot = None
+                for d in range(day, day + 30):
+                    if day_date(d).weekday() >= 5 and rng.random() < 0.8:
+                        continue
+                    for s in rng.sample(range(len(SLOTS)), len(SLOTS)):
+                        if all((m, d, s) not in busy for m in mediators) and (
+                            key is None or (key, d, s) not in busy
+                        ):
+                            slot = (d, s)
+                            break
+                    if slot:
+                        break
+                if slot is None:
+                    continue
+                d, s = slot
+                for m in mediators:
+                    busy.add((m, d, s))
+                if key:
+                    busy.add((key, d, s))
+                hh, mm = SLOTS[s]
+                starts = datetime(*day_date(d).timetuple()[:3], hh, mm, tzinfo=CENTER_TZ)
+                ends = starts + timedelta(minutes=90)
+                st = starts.timestamp()
+                scheduled_at = min(st - rng.uniform(1, 3) * DAY, max(start_t, st - 3600))
+                held = st + 5400 < min(w.end, stop_t + 2 * DAY) and not running
+                cancelled = rng.random() < 0.04
+                status = "cancelled" if cancelled else ("held" if held else "scheduled")
+                sid = new_id(rng, scheduled_at)
+                lead_role = staff.role_of[mediators[0]]
+                kind = KIND_OF_ROLE.get(lead_role, "people")
+                public = rng.random() < 0.2
+                outcome = next_step = None
+                if status == "held":
+                    outcome = "agreement" if r["status"] in ("resolved", "followed_up", "closed") and rng.random() < 0.85 else rng.choice(("none", "partial", "postponed"))  # noqa: E501
+                    next_step = {"agreement": "performance", "partial": "another_session",
+                                 "postponed": "another_session", "none": "litigation"}[outcome]  # fmt: skip
+                actor = rng.choice(dispatchers)
+                a_user, a_name = staff.user_of[actor], staff.name_of[actor]
+                done = ts(st + 5400) if status == "held" else None
+                cancelled_at = ts(st - rng.uniform(1, 20) * HOUR) if cancelled else None
+                last = max(scheduled_at, done.timestamp() if done else 0,
+                           cancelled_at.timestamp() if cancelled_at else 0)  # fmt: skip
+                out["mediation_sessions"].append(
+                    (sid, r["id"], r["number"], r["unit_id"], r["unit_path"], kind, mode, status,
+                     starts, ends, room, key, None if room else "腾讯会议 123-456-789",
+                     mediators, parties, public, None if public else "party_request", None,
+                     rng.random() < 0.6, True, None,
+                     mediators if done else [], parties if done else [], done,
+                     "双方陈述事实及诉求，调解员释法明理。" if done else None, outcome, next_step,
+                     None, done, cancelled_at, "当事人临时有事，另行安排。" if cancelled else None,
+                     0, a_name, 1 + (done is not None) + cancelled, ts(scheduled_at), ts(last))  # fmt: skip
+                )
+                for pos, m in enumerate(mediators):
+                    role = staff.role_of[m]
+                    out["session_mediators"].append(
+                        (new_id(rng, scheduled_at), sid, m, role, BODY_OF_ROLE.get(role, "mediation_committee"), pos == 0, pos)  # noqa: E501
+                    )
+                    out["session_bookings"].append(
+                        (new_id(rng, scheduled_at), sid, m, None, Range(starts, ends), not cancelled)
+                    )
+                if key:
+                    out["session_bookings"].append(
+                        (new_id(rng, scheduled_at), sid, None, key, Range(starts, ends), not cancelled)  # noqa: E501
+                    )
+                ev = out["session_events"]
+                ev.append((new_id(rng, scheduled_at), sid, "scheduled", ts(scheduled_at), "user", a_user, a_name, None, None, None, "{}"))  # noqa: E501
+                if done:
+                    ev.append((new_id(rng, done.timestamp()), sid, "outcome_recorded", done, "user", a_user, a_name, None, None, None, "{}"))  # noqa: E501
+                if cancelled_at:
+                    ev.append((new_id(rng, cancelled_at.timestamp()), sid, "cancelled", cancelled_at, "user", a_user, a_name, None, None, "当事人临时有事。", "{}"))  # noqa: E501
+        return await _copy(conn, out)
+    finally:
+        await conn.close()
 
 
 # --- loading ------------------------------------------------------------------------------
@@ -960,7 +1149,7 @@ async def _indexes(conn: asyncpg.Connection, tables: list[str]) -> list[dict[str
         FROM pg_index x
         JOIN pg_class i ON i.oid = x.indexrelid
         JOIN pg_class t ON t.oid = x.indrelid
-        LEFT JOIN pg_constraint con ON con.conindid = i.oid AND con.contype IN ('p', 'u')
+        LEFT JOIN pg_constraint con ON con.conindid = i.oid AND con.contype IN ('p', 'u', 'x')
         WHERE t.relname = ANY($1::text[]) AND t.relnamespace = 'public'::regnamespace
         """,
         tables,
@@ -1042,10 +1231,7 @@ async def _prepare(url: str, scale: Scale, seed: int, end: float) -> tuple[World
             seqs.append(per_year[y])
         calls = scale.calls if await _table_exists(conn, "hotline_calls") else 0
         call_times = arrival_times(rng, calls, end, cal, CALL_HOUR_WEIGHTS, office=False)
-        sessions_table = None
-        for name in SESSION_TABLE_CANDIDATES:
-            if await _table_exists(conn, name):
-                sessions_table = name
+        sessions_table = "mediation_sessions" if await _table_exists(conn, "mediation_sessions") else None  # noqa: E501
 
         # The tree, staff and accounts (small: one COPY each, indexes kept).
         now = ts(setup_t)
@@ -1187,9 +1373,19 @@ def generate(
     timings["load"] = time.monotonic() - mark
 
     mark = time.monotonic()
-    log(f"rebuilding {len(idx)} indexes and constraints")
-    asyncio.run(_rebuild(url, idx, jobs))
+    later = [r for r in idx if r["table"] in SESSION_TABLES]
+    now_idx = [r for r in idx if r["table"] not in SESSION_TABLES]
+    log(f"rebuilding {len(now_idx)} indexes and constraints")
+    asyncio.run(_rebuild(url, now_idx, jobs))
     timings["indexes"] = time.monotonic() - mark
+
+    if WORLD.sessions_table and scale.sessions:
+        mark = time.monotonic()
+        log(f"loading about {scale.sessions} mediation sessions")
+        for table, n in asyncio.run(_load_sessions(url, WORLD, scale.sessions)).items():
+            totals[table] += n
+        asyncio.run(_rebuild(url, later, jobs))
+        timings["sessions"] = time.monotonic() - mark
 
     async def finish() -> None:
         conn = await asyncpg.connect(url)

@@ -3,11 +3,31 @@ the facts, claims and titles of disputes by category. Only variety matters here,
 
 from __future__ import annotations
 
+import bisect
 import random
+from collections.abc import Sequence
+from itertools import accumulate
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+
+class Weighted(Generic[T]):
+    """A weighted choice with the cumulative weights computed once (rng.choices recomputes
+    them on every call)."""
+
+    def __init__(self, items: Sequence[T], weights: Sequence[float]) -> None:
+        self.items = list(items)
+        self.cum = list(accumulate(weights))
+        self.total = self.cum[-1]
+
+    def __call__(self, rng: random.Random) -> T:
+        return self.items[bisect.bisect(self.cum, rng.random() * self.total)]
+
 
 # Common surnames, most frequent first (weights roughly follow their share of the population).
 SURNAMES = list("王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕苏卢蒋蔡贾丁魏薛叶阎余潘杜戴夏钟汪田任姜范方石姚谭廖邹熊金陆郝孔白崔康毛邱秦江史顾侯邵孟龙万段漕钱汤尹黎易常武乔贺赖龚文")  # noqa: E501
-SURNAME_WEIGHTS = [max(1.0, 30.0 / (i + 1) ** 0.7) for i in range(len(SURNAMES))]
+SURNAME = Weighted(SURNAMES, [max(1.0, 30.0 / (i + 1) ** 0.7) for i in range(len(SURNAMES))])
 GIVEN = list("伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华玉兰萍红建国志强海燕鹏飞宇浩然子涵梓轩欣怡晨雨佳琪俊杰文博晓东淑珍凤兰玉梅德福春生秋菊冬梅国庆丽娟")  # noqa: E501
 
 STREETS = [
@@ -197,7 +217,7 @@ COURTS = ["铁西区人民法院", "四平市中级人民法院"]
 
 
 def person_name(rng: random.Random) -> str:
-    surname = rng.choices(SURNAMES, SURNAME_WEIGHTS)[0]
+    surname = SURNAME(rng)
     return surname + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2, 2, 2))))
 
 

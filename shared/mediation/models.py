@@ -1,6 +1,7 @@
 """Imports every model so `Base.metadata` is complete (Alembic, tests)."""
 
 from mediation.auth.models import AccessLogEntry, ApiClient, RefreshToken, User
+from mediation.casefiles.models import Attachment  # noqa: F401
 from mediation.cases.models import CalendarDay, Case, CaseEvent, CaseParty  # noqa: F401
 from mediation.db import Base
 from mediation.hotline.models import HotlineCall, HotlineCallEvent, HotlineDutyShift  # noqa: F401

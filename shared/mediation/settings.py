@@ -72,7 +72,7 @@ class Settings(BaseSettings):
     # Largest attachment accepted (bytes); a larger upload is refused with 413.
     max_upload_bytes: int = Field(25 * 1_048_576, alias="MEDIATION_MAX_UPLOAD_BYTES", ge=1024)
     # How long a signed download link works (seconds).
-    download_link_seconds: int = Field(300, alias="MEDIATION_DOWNLOAD_LINK_SECONDS", ge=10, le=86400)
+    download_link_seconds: int = Field(300, alias="MEDIATION_DOWNLOAD_LINK_SECONDS", ge=10, le=3600)
     # A folder of document templates that replace the shipped ones file by file (empty: shipped).
     document_templates_dir: Path | None = Field(None, alias="MEDIATION_DOCUMENT_TEMPLATES_DIR")
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import functools
 import json
 import os
 import re
@@ -56,7 +57,7 @@ SEED = None if _SEED == "random" else int(_SEED)
 PASSWORD = "demo-password"
 START = datetime(2026, 11, 26, 10, 0, tzinfo=CENTER_TZ)
 # Who calls an operation: the first of these holding every permission it needs.
-CALLERS = [Role.admin, Role.dispatcher, Role.hotline_supervisor, Role.counselor]
+CALLERS = [Role.admin, Role.dispatcher, Role.hotline_supervisor, Role.counselor, *Role]
 # Answers a probe may give by design (no worker runs during the fuzz).
 DESIGNED_5XX = {("GET", "/readyz", 503)}
 CHECKS = [
@@ -98,16 +99,14 @@ class Fuzz:
     items: dict[str, str] = field(default_factory=dict)
     statuses: dict[str, Counter[int]] = field(default_factory=lambda: defaultdict(Counter))
     seed_errors: dict[str, str] = field(default_factory=dict)
+    samples: dict[str, str] = field(default_factory=dict)
 
     def caller(self, op: dict[str, Any]) -> Role | None:
         security = op.get("security")
         if not security:
             return None
         needed = {scope for req in security for scope in req.get("oauth2", [])}
-        for role in CALLERS:
-            if needed <= {p.value for p in ROLE_PERMISSIONS[role]}:
-                return role
-        return Role.admin
+        return _caller(frozenset(needed))
 
     def headers(self, op: dict[str, Any]) -> dict[str, str]:
         role = self.caller(op)
@@ -174,6 +173,24 @@ class Fuzz:
                 self.pools[param].append(str(value))
 
 
+@functools.cache
+def _caller(needed: frozenset[str]) -> Role:
+    for role in CALLERS:
+        if needed <= {p.value for p in ROLE_PERMISSIONS[role]}:
+            return role
+    return Role.admin
+
+
+def _callers() -> set[Role]:
+    """Every account the run signs in as."""
+    needed = set()
+    for item in DOC["paths"].values():
+        for op in item.values():
+            for req in op.get("security") or []:
+                needed.add(_caller(frozenset(req.get("oauth2", []))))
+    return needed
+
+
 def _collections(doc: dict[str, Any]) -> dict[str, str]:
     out = {}
     for path in doc["paths"]:
@@ -231,7 +248,11 @@ def _seed(env: Fuzz) -> None:
                 r = env.client.post(
                     filled,
                     json=env.swap(example, nth),
-                    headers={**env.headers(op), "Idempotency-Key": uuid.uuid4().hex},
+                    headers={
+                        **env.headers(op),
+                        "Idempotency-Key": uuid.uuid4().hex,
+                        "If-Match": "*",
+                    },
                 )
                 env.statuses[f"(seed) POST {collection}"][r.status_code] += 1
                 if r.status_code < 300:
@@ -310,7 +331,7 @@ def fuzz(servers: tuple[str, str], settings: Settings) -> Iterator[Fuzz]:
         app = create_app(fuzz_settings, MovableClock(START))
         with asgi.get_client(app) as client:
             tokens = {}
-            for role in CALLERS:
+            for role in sorted(_callers()):
                 r = client.post(
                     "/api/v1/auth/token",
                     data={"grant_type": "password", "username": role.value, "password": PASSWORD},
@@ -338,6 +359,8 @@ def _report(env: Fuzz) -> None:
         shown = " ".join(f"{s}×{n}" for s, n in sorted(counts.items()))
         ok = sum(n for s, n in counts.items() if s < 300)
         lines.append(f"  {'  ' if ok else '! '}{label}: {shown}")
+        if not ok and label in env.samples:
+            lines.append(f"      e.g. {env.samples[label]}")
     lines += [f"  seed {path}: {text}" for path, text in sorted(env.seed_errors.items())]
     print("\n".join(lines))
 
@@ -349,7 +372,10 @@ def test_operation(case: schemathesis.Case, fuzz: Fuzz) -> None:
     response = case.call(
         app=fuzz.app, session=fuzz.client, headers=fuzz.headers(op), base_url="http://testserver"
     )
-    fuzz.statuses[f"{case.method.upper()} {case.path}"][response.status_code] += 1
+    label = f"{case.method.upper()} {case.path}"
+    fuzz.statuses[label][response.status_code] += 1
+    if response.status_code not in (404, 422):
+        fuzz.samples[label] = f"{response.status_code} {response.text[:160]}"
     designed = (case.method.upper(), case.path, response.status_code) in DESIGNED_5XX
     if not designed:
         case.validate_response(response, checks=[not_a_server_error])

@@ -277,3 +277,34 @@ async def test_accounts_and_clients(client: httpx.AsyncClient, world: World) -> 
         },
     )
     assert bad.status_code == 422
+
+
+async def test_hotline_reads_are_audited_inside_the_workstation_only(
+    client: httpx.AsyncClient, world: World, db: Any
+) -> None:
+    from mediation.auth.access_log import record_access
+    from mediation.auth.principal import Principal
+
+    async with db() as session, session.begin():
+        who = Principal(
+            kind="user",
+            id=world.unit("220302").id,
+            name="褚咨询",
+            roles=frozenset(),
+            permissions=frozenset(),
+            scope_paths=(),
+        )
+        record_access(
+            session,
+            who,
+            action="read",
+            record_type="hotline_call",
+            record_id=world.unit("220302").id,
+        )
+        record_access(
+            session, who, action="read", record_type="person", record_id=world.unit("220302").id
+        )
+    admin = await client.get("/api/v1/access-log", headers=await world.headers("admin"))
+    assert [e["record_type"] for e in admin.json()["items"]] == ["person"]
+    sup = await client.get("/api/v1/access-log", headers=await world.headers("hotline_supervisor"))
+    assert [e["record_type"] for e in sup.json()["items"]] == ["hotline_call"]

@@ -192,3 +192,19 @@ async def test_list_filters_and_pages(client: httpx.AsyncClient, world: World) -
         params={"unit_id": unit_id(world, GRID2)},
     )
     assert r.status_code == 422 and "query.unit_id" in field_errors(r.json())
+
+
+async def test_a_repeated_request_with_the_same_key_is_counted_once(
+    client: httpx.AsyncClient, world: World, counts: Any
+) -> None:
+    headers = {**await world.headers("grid_head"), "Idempotency-Key": new_key()}
+    first = await client.post(ACTIVITIES, headers=headers, json=activity(world))
+    again = await client.post(ACTIVITIES, headers=headers, json=activity(world))
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.json()["id"] == first.json()["id"]
+    assert (await counts("outreach_activities"))[0] == 1
+    other_body = await client.post(
+        ACTIVITIES, headers=headers, json=activity(world, participants=5)
+    )
+    assert other_body.status_code == 422

@@ -195,6 +195,9 @@ async def test_a_series_of_another_community_does_not_exist_for_its_neighbour(
     mc = await client.post(CLASSES, headers=counselor, json=a_class(series_id))
     assert mc.status_code == 201
 
+    # The workstation reads its own series, with the class counted.
+    own = await client.get(f"{SERIES}/{series_id}", headers=counselor)
+    assert own.status_code == 200 and own.json()["totals"]["classes_held"] == 1
     police = await world.headers("police")  # 先锋社区
     assert (await client.get(f"{SERIES}/{series_id}", headers=police)).status_code == 404
     assert (await client.get(f"{CLASSES}/{mc.json()['id']}", headers=police)).status_code == 404

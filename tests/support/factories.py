@@ -201,3 +201,23 @@ async def make_slot(world: World, unit: Unit) -> str:
             role=Role.grid_head,
         ),
     )
+
+
+@factory("job_id")
+async def make_job(world: World, unit: Unit) -> str:
+    from mediation.stats.enums import JobKind, JobStatus, ReportTrigger
+    from mediation.stats.models import Job
+
+    async with world.db() as session, session.begin():
+        job = Job(
+            kind=JobKind.stats_monthly,
+            status=JobStatus.queued,
+            trigger=ReportTrigger.on_demand,
+            unit_id=unit.id,
+            unit_path=unit.path,
+            year=2026,
+            month=10,
+        )
+        session.add(job)
+        await session.flush()
+        return str(job.id)

@@ -22,6 +22,7 @@ from mediation.settings import Settings, get_settings
 from mediation_api import docs, problems
 from mediation_api.auth.admin_router import router as admin_router
 from mediation_api.auth.router import router as auth_router
+from mediation_api.casefiles.router import router as casefiles_router
 from mediation_api.cases.calendar_router import router as calendar_router
 from mediation_api.cases.router import router as cases_router
 from mediation_api.hotline.router import router as hotline_router
@@ -34,6 +35,7 @@ from mediation_api.ratelimit import RateLimiter
 from mediation_api.reference.router import router as reference_router
 from mediation_api.sessions.router import routers as session_routers
 from mediation_api.state import AppState
+from mediation_api.stats.router import router as stats_router
 
 API_PREFIX = "/api/v1"
 
@@ -58,9 +60,11 @@ def _routers() -> list[APIRouter]:
         hotline_router,
         cases_router,
         calendar_router,
+        casefiles_router,
         *session_routers,
         *notification_routers,
         *outreach_routers,
+        stats_router,
     ]
 
 
@@ -104,7 +108,12 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.add_middleware(
         RequestContextMiddleware,
         max_body_bytes=settings.max_body_bytes,
-        path_limits={f"{API_PREFIX}/units/import": settings.max_import_bytes},
+        path_limits={
+            f"{API_PREFIX}/units/import": settings.max_import_bytes,
+            # Attachment uploads: the file's own limit (checked exactly while streaming) plus
+            # room for the multipart framing and form fields.
+            f"{API_PREFIX}/uploads/": settings.max_upload_bytes + 64 * 1024,
+        },
     )
     docs.install(app)
     app.include_router(ops_router)
@@ -123,6 +132,11 @@ TAGS: list[dict[str, Any]] = [
     {"name": "hotline", "description": "Psychological hotline: call logs, duty roster."},
     {"name": "cases", "description": "Dispute cases (矛盾纠纷): intake, life cycle, deadlines."},
     {"name": "calendar", "description": "Working-day calendar (调休) and deadline rules."},
+    {
+        "name": "case-files",
+        "description": "Case files (卷宗): attachments, signed download links, printable "
+        "documents (受理登记表, 调解笔录, 调解协议书, 回访记录, the whole file).",
+    },
     {"name": "sessions", "description": "Mediation sessions (调解会), reminders, iCalendar feeds."},
     {"name": "notifications", "description": "The caller's in-app inbox (站内消息)."},
     {
@@ -133,6 +147,7 @@ TAGS: list[dict[str, Any]] = [
     {"name": "outreach", "description": "Legal-awareness activities, micro-classes, counts."},
     {"name": "opinions", "description": "Residents' opinions and requests (民意), answers."},
     {"name": "duty-rota", "description": "Duty rota of the grids' self-governance offices."},
+    {"name": "statistics", "description": "Monthly statistics (月报), exports, jobs."},
 ]
 
 

@@ -50,7 +50,7 @@ _HEAD = {
     P.outreach_read,
     P.opinions_write,
 }
-_HOTLINE = {P.units_read, P.notifications_read, P.hotline_read, P.hotline_write}
+_HOTLINE = {P.units_read, P.notifications_read, P.hotline_read, P.hotline_write, P.outreach_read}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.admin: frozenset(
@@ -100,7 +100,17 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         _HOTLINE | {P.cases_read, P.cases_create, P.cases_handle, P.outreach_write}
     ),
     Role.hotline_supervisor: frozenset(
-        _HOTLINE | {P.hotline_review, P.cases_read, P.cases_create, P.stats_read, P.outreach_write}
+        # The workstation's supervisor audits reads of hotline records (and only those:
+        # the access-log route filters by record type).
+        _HOTLINE
+        | {
+            P.hotline_review,
+            P.cases_read,
+            P.cases_create,
+            P.stats_read,
+            P.outreach_write,
+            P.access_log_read,
+        }
     ),
 }
 

@@ -21,7 +21,12 @@ class Attachment(IdMixin, TimestampMixin, Base):
         # The owner's list, newest last (UUIDv7 ids follow creation order).
         Index("ix_attachments_owner", "owner_type", "owner_id", "id"),
         # Everything of one case file: the case's own, its follow-ups' and sessions'.
-        Index("ix_attachments_case_id_id", "case_id", "id", postgresql_where=text("case_id IS NOT NULL")),
+        Index(
+            "ix_attachments_case_id_id",
+            "case_id",
+            "id",
+            postgresql_where=text("case_id IS NOT NULL"),
+        ),
         Index(
             "ix_attachments_unit_path_prefix",
             "unit_path",

@@ -90,6 +90,7 @@ class Storage(ABC):
         if local is not None:
             yield local
             return
+
         def make() -> Path:
             fd, name = tempfile.mkstemp(dir=self.ensure_spool_dir(), prefix="get-")
             os.close(fd)
@@ -219,7 +220,7 @@ class S3Storage(Storage):
         try:
             await anyio.to_thread.run_sync(upload)
         finally:
-            source.unlink(missing_ok=True)
+            await anyio.to_thread.run_sync(lambda: source.unlink(missing_ok=True))
 
     async def stream(self, key: str) -> AsyncIterator[bytes]:  # type: ignore[override]
         def open_body() -> Any:

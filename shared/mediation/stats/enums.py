@@ -69,7 +69,7 @@ class TrendIndicator(LabelledEnum):
     accepted = "accepted", "受理数", "Cases accepted"
     resolved = "resolved", "调解成功数", "Cases resolved"
     failed = "failed", "调解不成数", "Mediations failed"
-    success_rate = "success_rate", "调解成功率", "Success rate (change in percentage points)"
+    success_rate = "success_rate", "调解成功率", "Success rate (changes are differences of rates)"
     agreement_amount = "agreement_amount", "协议涉及金额", "Amount covered by agreements"
     overdue = "overdue", "超期数", "Cases with a missed deadline"
     prevented_cases = "prevented_cases", "预防案件数", "Prevention cases"

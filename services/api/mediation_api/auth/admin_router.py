@@ -249,6 +249,13 @@ async def access_log(
     cursor: Cursor = None,
 ) -> Page[AccessLogOut]:
     stmt = select(AccessLogEntry)
+    # Reads of hotline records are audited inside the workstation only: nobody outside it
+    # may learn that a call exists, administrators included.
+    hotline = AccessLogEntry.record_type.like("hotline%")
+    if not principal.can(Permission.hotline_review):
+        stmt = stmt.where(~hotline)
+    if not principal.can(Permission.users_write):
+        stmt = stmt.where(hotline)
     if subject_id:
         stmt = stmt.where(AccessLogEntry.subject_ids.any(subject_id))
     if record_type:

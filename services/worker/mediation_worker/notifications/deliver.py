@@ -18,9 +18,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import or_, select, update
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mediation.auth.models import User
+from mediation.ids import uuid7
 from mediation.notifications.enums import Channel, DeliveryStatus, DisabledReason
 from mediation.notifications.models import DeliveryAttempt, WebhookSubscription
 from mediation.notifications.webhooks import quiet_until, retry_delay
@@ -114,43 +116,59 @@ async def _record(
     sub: WebhookSubscription | None,
     manual: bool,
 ) -> str:
-    """Write the attempt and the delivery's new state. Returns the outcome's name."""
+    """Write the attempt and the delivery's new state in one statement (an INSERT in a CTE of
+    the UPDATE: the hot path is round trips). Returns the outcome's name."""
     attempt = d.attempts + 1
-    d.attempts = attempt
-    d.last_attempt_at = started
-    d.last_status_code = outcome.status_code
     channel = Channel(d.channel)
+    error: str | None = None
+    delivered_at: datetime | None = None
+    next_at: datetime | None = None
     if outcome.ok:
-        d.status = DeliveryStatus.delivered.value
-        d.delivered_at = started
-        d.next_attempt_at = None
-        d.last_error = None
-        result = "delivered"
+        status, result, delivered_at = DeliveryStatus.delivered, "delivered", started
     else:
-        d.last_error = (outcome.error or "failed")[:2000]
+        error = (outcome.error or "failed")[:2000]
         delay = None if (outcome.permanent or outcome.gone) else retry_delay(channel, attempt)
         if delay is None or attempt >= d.max_attempts:
-            d.status = DeliveryStatus.failed.value
-            d.next_attempt_at = None
-            result = "gone" if outcome.gone else "failed"
+            status, result = DeliveryStatus.failed, "gone" if outcome.gone else "failed"
         else:
-            d.next_attempt_at = started + delay
-            result = "retry"
-    session.add(
-        DeliveryAttempt(
+            status, result, next_at = DeliveryStatus.pending, "retry", started + delay
+    values: dict[str, Any] = {
+        "attempts": attempt,
+        "last_attempt_at": started,
+        "last_status_code": outcome.status_code,
+        "status": status.value,
+        "delivered_at": delivered_at,
+        "next_attempt_at": next_at,
+        "last_error": error,
+    }
+    if manual:  # the redelivery's one try is spent
+        values["message"] = {k: v for k, v in d.message.items() if k != "manual"}
+    attempt_row = (
+        insert(DeliveryAttempt)
+        .values(
+            id=uuid7(),
             delivery_id=d.id,
             attempt=attempt,
             started_at=started,
             duration_ms=ms,
             outcome=result,
             status_code=outcome.status_code,
-            error=None if outcome.ok else d.last_error,
+            error=error,
             response_excerpt=outcome.excerpt,
             manual=manual,
         )
+        .cte("attempt_row")
+    )
+    await session.execute(
+        update(Delivery).where(Delivery.id == d.id).values(**values).add_cte(attempt_row)
     )
     if sub is not None:
-        if outcome.ok:
+        healthy = (
+            sub.consecutive_failures == 0
+            and sub.last_success_at is not None
+            and sub.last_success_at >= started - timedelta(seconds=10)
+        )
+        if outcome.ok and not healthy:
             # A busy subscription is not rewritten on every success (its row would become a
             # point every delivery to it waits on): only when it recovers or every 10 s.
             await session.execute(
@@ -165,7 +183,7 @@ async def _record(
                 )
                 .values(consecutive_failures=0, last_success_at=started)
             )
-        else:
+        elif not outcome.ok:
             await session.execute(
                 update(WebhookSubscription)
                 .where(WebhookSubscription.id == sub.id)
@@ -176,11 +194,11 @@ async def _record(
             )
             if outcome.gone:
                 await disable_subscription(
-                    session, sub.id, DisabledReason.gone, started, d.last_error
+                    session, sub.id, DisabledReason.gone, started, error or ""
                 )
             elif result == "failed" and not manual:
                 await disable_subscription(
-                    session, sub.id, DisabledReason.failing, started, d.last_error
+                    session, sub.id, DisabledReason.failing, started, error or ""
                 )
     return result
 
@@ -229,9 +247,8 @@ async def deliver_one(c: WorkerContext, rt: Runtime, delivery_id: uuid.UUID) -> 
         else:
             outcome = Outcome(False, error=f"channel {d.channel} cannot be sent", permanent=True)
         ms = int((time.perf_counter() - t0) * 1000)
+        session.expunge(d)  # written by _record's statement, not by a flush
         result = await _record(session, d, outcome, now, ms, sub, manual)
-        if manual:
-            d.message = {k: v for k, v in d.message.items() if k != "manual"}
     rt.count(channel.value, result)
     return result
 

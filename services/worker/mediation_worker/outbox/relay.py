@@ -17,6 +17,8 @@ from collections.abc import Callable
 from typing import Any
 
 import asyncpg
+from arq.constants import expires_extra_ms
+from arq.jobs import serialize_job
 
 from mediation.jobs import PROCESS_EVENT, event_job_id
 from mediation.outbox.events import NOTIFY_CHANNEL
@@ -51,6 +53,40 @@ MARK = (
 )
 
 
+# Enqueues a batch of arq jobs in one round trip, with arq's own semantics: a job whose key or
+# result already exists (the same event queued, running or just done) is not queued again.
+_ENQUEUE_MANY = """
+local queue, score, ttl = KEYS[1], ARGV[1], ARGV[2]
+local n = 0
+for i = 3, #ARGV, 2 do
+  local id = ARGV[i]
+  if redis.call('EXISTS', 'arq:job:' .. id, 'arq:result:' .. id) == 0 then
+    redis.call('SET', 'arq:job:' .. id, ARGV[i + 1], 'PX', ttl)
+    redis.call('ZADD', queue, score, id)
+    n = n + 1
+  end
+end
+return n
+"""
+
+
+async def enqueue_events(c: WorkerContext, rows: list[Any], *, stale: bool = False) -> int:
+    """One `process_event` job per row, job id derived from the row (a retry of a lost job
+    gets a new id). Same job layout as `ArqRedis.enqueue_job`."""
+    now = int(time.time() * 1000)
+    args: list[Any] = [now, expires_extra_ms]
+    for row in rows:
+        job_id = event_job_id(row["id"])
+        if stale:
+            job_id = f"{job_id}:again{row['relay_attempts']}"
+        job = serialize_job(
+            PROCESS_EVENT, (str(row["id"]),), {"request_id": row["request_id"]}, None, now
+        )
+        args += [job_id, job]
+    script = c.redis.register_script(_ENQUEUE_MANY)
+    return int(await script(keys=[c.settings.arq_queue], args=args))
+
+
 async def _relay(c: WorkerContext, claim: str, *args: Any, stale: bool = False) -> int:
     total = 0
     while True:
@@ -61,16 +97,8 @@ async def _relay(c: WorkerContext, claim: str, *args: Any, stale: bool = False) 
                 rows = await pg.fetch(claim, BATCH, *args)
                 if not rows:
                     return total
-                for row in rows:
-                    job_id = event_job_id(row["id"])
-                    if stale:
-                        job_id = f"{job_id}:again{row['relay_attempts']}"
-                    await c.redis.enqueue_job(
-                        PROCESS_EVENT,
-                        str(row["id"]),
-                        request_id=row["request_id"],
-                        _job_id=job_id,
-                    )
+                # Redis down: this raises, the transaction rolls back, the rows wait.
+                await enqueue_events(c, rows, stale=stale)
                 await pg.execute(MARK, [r["id"] for r in rows])
             total += len(rows)
             if len(rows) < BATCH:

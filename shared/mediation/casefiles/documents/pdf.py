@@ -100,6 +100,11 @@ class _Html(HTML2FPDF):
         self.embeds = embeds
         self.overlays = overlays
 
+    def _new_paragraph(self, *args: Any, line_height: float | None = 1.0, **kw: Any) -> None:
+        # Chinese body text reads better with air between lines: 1.5 unless a template
+        # sets `line-height` itself.
+        super()._new_paragraph(*args, line_height=1.5 if line_height == 1.0 else line_height, **kw)
+
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag == "pagebreak":
             self._end_paragraph()
@@ -177,13 +182,20 @@ class _Html(HTML2FPDF):
 
 _TAG_STYLES = {
     "h1": TextStyle(
-        font_family=FAMILY, font_style="B", font_size_pt=20, color=0, t_margin=2, b_margin=4,
+        font_family=FAMILY,
+        font_style="B",
+        font_size_pt=20,
+        color=0,
+        t_margin=2,
+        b_margin=4,
         l_margin=Align.C,
     ),
-    "h2": TextStyle(font_family=FAMILY, font_style="B", font_size_pt=14, color=0, t_margin=4,
-                    b_margin=2),
-    "h3": TextStyle(font_family=FAMILY, font_style="B", font_size_pt=12, color=0, t_margin=3,
-                    b_margin=1),
+    "h2": TextStyle(
+        font_family=FAMILY, font_style="B", font_size_pt=14, color=0, t_margin=4, b_margin=2
+    ),
+    "h3": TextStyle(
+        font_family=FAMILY, font_style="B", font_size_pt=12, color=0, t_margin=3, b_margin=1
+    ),
     "p": TextStyle(font_family=FAMILY, t_margin=1, b_margin=1),
     "i": FontFace(),
     "em": FontFace(),

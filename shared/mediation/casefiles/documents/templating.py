@@ -20,6 +20,38 @@ _UNITS = ["", "拾", "佰", "仟"]
 _GROUPS = ["", "万", "亿", "万亿"]
 
 
+def _group(n: int) -> str:
+    """0 < n < 10000 in capitals, with 零 for zeros inside (1001 → 壹仟零壹)."""
+    out, zero = "", False
+    for i in (3, 2, 1, 0):
+        d = n // 10**i % 10
+        if d:
+            out += ("零" if zero and out else "") + _DIGITS[d] + _UNITS[i]
+            zero = False
+        else:
+            zero = True
+    return out
+
+
+def _integer(n: int) -> str:
+    groups: list[int] = []
+    while n:
+        n, g = divmod(n, 10000)
+        groups.append(g)
+    out, gap = "", False
+    for idx in reversed(range(len(groups))):
+        g = groups[idx]
+        if not g:
+            gap = bool(out)
+            continue
+        # A zero between groups is read: 30020 → 叁万零贰拾.
+        if out and (gap or g < 1000):
+            out += "零"
+        out += _group(g) + _GROUPS[idx]
+        gap = False
+    return out
+
+
 def rmb_upper(amount: Decimal | int | float | str | None) -> str:
     """An amount in capital Chinese numerals (大写金额), as agreements and receipts write it:
     1234.50 → 人民币壹仟贰佰叁拾肆元伍角整."""
@@ -28,30 +60,9 @@ def rmb_upper(amount: Decimal | int | float | str | None) -> str:
     value = Decimal(str(amount)).quantize(Decimal("0.01"))
     if value < 0:
         return "负" + rmb_upper(-value)
-    fen_total = int(value * 100)
-    yuan, jiao, fen = fen_total // 100, fen_total // 10 % 10, fen_total % 10
-    out = ""
-    if yuan:
-        groups: list[str] = []
-        g = 0
-        while yuan:
-            yuan, part = divmod(yuan, 10000)
-            text, zero = "", False
-            for i in range(3, -1, -1):
-                d = part // 10**i % 10
-                if d:
-                    if zero and text:
-                        text += "零"
-                    text += _DIGITS[d] + _UNITS[i]
-                    zero = False
-                else:
-                    zero = True
-            groups.insert(0, (text + _GROUPS[g]) if text else "零")
-            g += 1
-        out = "".join(groups)
-        while "零零" in out:
-            out = out.replace("零零", "零")
-        out = out.strip("零").replace("零万", "万").replace("零亿", "亿") + "元"
+    cents = int(value * 100)
+    yuan_part, jiao, fen = cents // 100, cents // 10 % 10, cents % 10
+    out = _integer(yuan_part) + "元" if yuan_part else ""
     if jiao:
         out += _DIGITS[jiao] + "角"
     elif fen and out:

@@ -1,0 +1,538 @@
+"""The ceiling: the same SQL as the service, behind bare Starlette + asyncpg endpoints.
+
+    DATABASE_URL=postgresql://... python -m bench.ceiling --port 8100
+
+No framework beyond Starlette, no ORM, no validation, no auth: each endpoint runs the
+statements the real endpoint runs (captured from SQLAlchemy's log, in the same order and the
+same transaction) and answers JSON (orjson). It listens on the same paths as the API, so the
+load runs replay the same request lines against both. What the API learns from the access
+token, the ceiling reads from three headers the runner adds to every line (the API ignores
+them): `x-bench-scope` (the caller's subtree path), `x-bench-actor` (user id, name) and
+`x-bench-pii` (1 when the caller's role reads personal data, so the read is logged).
+
+`/lookup/api/v1/cases/{id}` is the bare lookup the issue measured before any code existed:
+one scoped SELECT by id.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import hmac
+import json
+import os
+import uuid
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import asyncpg
+import orjson
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from mediation.cases.calendar import DayInfo, WorkingCalendar
+from mediation.cases.deadlines import due_time, horizon_days
+from mediation.cases.enums import DeadlineUnit
+from mediation.clock import CENTER_TZ
+from mediation.ids import uuid7
+from mediation.sessions.rules import place_key
+from mediation.settings import Settings
+
+CASE_COLUMNS = (
+    "number, number_ascii, district_id, year, seq, title, facts, claims, search_text, "
+    "party_names, category_code, source, complexity, risk_colour, status, unit_id, unit_path, "
+    "building_id, handling_unit_id, handling_unit_path, address, occurred_at, amount_involved, "
+    "prevent_criminal, prevent_group_petition, prevent_suicide, prevent_group_fight, channels, "
+    "handler_person_ids, external_client_id, external_ref, reported_by_kind, reported_by_id, "
+    "reported_by_name, is_repeat, received_at, accepted_at, rejected_at, assigned_at, "
+    "mediation_started_at, resolved_at, failed_at, followed_up_at, closed_at, withdrawn_at, "
+    "reopened_at, reason, referral_target, paused_at, pause_reason, current_stage, due_at, "
+    "due_provisional, version, id, created_at, updated_at"
+)
+C = ", ".join(f"cases.{c.strip()}" for c in CASE_COLUMNS.split(","))
+UNIT_COLUMNS = "seq, parent_id, level, code, name, path, active, version, id, created_at, updated_at"
+LIST_FIELDS = (
+    "id", "number", "title", "category_code", "source", "complexity", "risk_colour", "status",
+    "unit_id", "handling_unit_id", "channels", "handler_person_ids", "is_repeat", "received_at",
+    "closed_at", "current_stage", "due_at", "paused_at", "version",
+)  # fmt: skip
+
+SQL = {
+    "case": f"SELECT {C} FROM cases WHERE cases.unit_path LIKE $1 ESCAPE '\\' AND cases.id = $2",
+    "parties": "SELECT * FROM case_parties WHERE case_id = $1 ORDER BY position, id",
+    "handlers": (
+        "SELECT h.*, people.name FROM case_handlers h JOIN people ON people.id = h.person_id "
+        "WHERE h.case_id = $1 AND h.renounced_at IS NULL "
+        "ORDER BY h.is_lead DESC, h.assumed_at, h.id"
+    ),
+    "deadlines": (
+        "SELECT * FROM case_deadlines WHERE case_id = $1 AND cancelled_at IS NULL "
+        "ORDER BY started_at, id"
+    ),
+    "agreement": "SELECT * FROM case_agreements WHERE case_id = $1",
+    "related": (
+        f"SELECT {C}, anon_1.reason AS reason_1 FROM cases JOIN ("
+        "SELECT related_case_id AS other, reason FROM case_links WHERE case_id = $1 UNION ALL "
+        "SELECT case_id AS other, reason FROM case_links WHERE related_case_id = $2) AS anon_1 "
+        "ON anon_1.other = cases.id WHERE cases.unit_path LIKE $3 ESCAPE '\\' "
+        "ORDER BY cases.received_at, cases.id"
+    ),
+    "units": f"SELECT {UNIT_COLUMNS} FROM units WHERE id = ANY($1::uuid[])",
+    "access_log": (
+        "INSERT INTO access_log (actor_id, actor_kind, actor_name, action, record_type, "
+        "record_id, subject_ids, detail, request_id, id) "
+        "VALUES ($1, 'user', $2, $3, $4, $5, $6, $7, $8, $9) RETURNING at"
+    ),
+    "reference": (
+        "SELECT * FROM reference_items WHERE kind = 'dispute_category' AND code = $1"
+    ),
+    "unit_in_scope": f"SELECT {UNIT_COLUMNS} FROM units WHERE id = $1 AND path LIKE $2 ESCAPE '\\'",
+    "lineage": f"SELECT {UNIT_COLUMNS} FROM units WHERE seq = ANY($1::bigint[])",
+    "counter": (
+        "INSERT INTO case_number_counters (district_id, year, last_value) VALUES ($1, $2, 1) "
+        "ON CONFLICT (district_id, year) DO UPDATE "
+        "SET last_value = case_number_counters.last_value + 1 RETURNING last_value"
+    ),
+    "insert_case": (
+        "INSERT INTO cases (id, number, number_ascii, district_id, year, seq, title, facts, "
+        "claims, party_names, category_code, source, complexity, risk_colour, status, unit_id, "
+        "unit_path, building_id, handling_unit_id, handling_unit_path, address, channels, "
+        "handler_person_ids, reported_by_kind, reported_by_id, reported_by_name, is_repeat, "
+        "received_at, due_provisional, version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, "
+        "$11, $12, $13, $14, 'received', $15, $16, $17, $18, $19, $20, '{}', '{}', 'user', $21, "
+        "$22, false, $23, false, 1) RETURNING created_at, updated_at"
+    ),
+    "rule": "SELECT * FROM deadline_rules WHERE stage = $1 AND complexity = $2",
+    "calendar": "SELECT * FROM calendar_days WHERE day >= $1 AND day <= $2",
+    "mirror_due": (
+        "UPDATE cases SET current_stage = $1, due_at = $2, updated_at = now() WHERE id = $3 "
+        "RETURNING search_text, updated_at"
+    ),
+    "insert_deadline": (
+        "INSERT INTO case_deadlines (case_id, stage, unit, amount, extended_by, paused_by, "
+        "started_at, due_at, provisional, id) VALUES ($1, $2, $3, $4, 0, 0, $5, $6, $7, $8)"
+    ),
+    "insert_parties": (
+        "INSERT INTO case_parties (case_id, position, kind, side, name, phone, id_number, "
+        "is_minor, phone_hash, id_hash, id) SELECT $1, * FROM unnest($2::int[], $3::text[], "
+        "$4::text[], $5::text[], $6::text[], $7::text[], $8::bool[], $9::text[], $10::text[], "
+        "$11::uuid[]) RETURNING created_at, updated_at, id"
+    ),
+    "repeats": (
+        "SELECT case_parties.case_id, 'same_phone' AS reason FROM case_parties "
+        "JOIN cases ON cases.id = case_parties.case_id WHERE cases.id != $1 "
+        "AND cases.received_at >= $2 AND cases.received_at <= $3 "
+        "AND case_parties.phone_hash = ANY($4::text[]) UNION ALL "
+        "SELECT case_parties.case_id, 'same_id_number' FROM case_parties "
+        "JOIN cases ON cases.id = case_parties.case_id WHERE cases.id != $1 "
+        "AND cases.received_at >= $2 AND cases.received_at <= $3 "
+        "AND case_parties.id_hash = ANY($5::text[]) UNION ALL "
+        "SELECT cases.id, 'same_building' FROM cases WHERE cases.building_id = $6 "
+        "AND cases.id != $1 AND cases.received_at >= $2 AND cases.received_at <= $3 LIMIT 200"
+    ),
+    "links_from": "SELECT * FROM case_links WHERE case_id = $1",
+    "notify": "SELECT pg_notify('outbox', '')",
+    "mark_repeat": (
+        "UPDATE cases SET is_repeat = true, updated_at = now() WHERE id = $1 "
+        "RETURNING search_text, updated_at"
+    ),
+    "insert_event": (
+        "INSERT INTO case_events (case_id, type, at, actor_kind, actor_id, actor_name, "
+        "request_id, to_status, data, id) VALUES ($1, $2, $3, 'user', $4, $5, $6, $7, $8, $9)"
+    ),
+    "insert_links": (
+        "INSERT INTO case_links (case_id, related_case_id, reason, id) "
+        "SELECT $1, * FROM unnest($2::uuid[], $3::text[], $4::uuid[]) RETURNING created_at, id"
+    ),
+    "outbox": (
+        "INSERT INTO outbox_events (type, aggregate_type, aggregate_id, unit_path, payload, "
+        "actor_id, request_id, occurred_at, relay_attempts, id) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9) RETURNING created_at"
+    ),
+    "case_for_share": (
+        f"SELECT {C} FROM cases WHERE cases.id = $1 AND cases.unit_path LIKE $2 ESCAPE '\\' "
+        "FOR SHARE"
+    ),
+    "role_units": (
+        "SELECT ra.person_id, ra.role, units.path FROM role_assignments ra "
+        "JOIN units ON units.id = ra.unit_id WHERE ra.person_id = ANY($1::uuid[]) "
+        "AND ra.role = ANY($2::text[]) AND ra.starts_on <= $3 "
+        "AND (ra.ends_on IS NULL OR ra.ends_on >= $3) AND units.active IS true"
+    ),
+    "insert_session": (
+        "INSERT INTO mediation_sessions (case_id, case_number, unit_id, unit_path, kind, mode, "
+        "status, starts_at, ends_at, place, place_key, mediator_person_ids, party_ids, "
+        "is_public, recording_consent, rights_notice_given, attended_person_ids, "
+        "attended_party_ids, reschedule_count, created_by_name, version, id) VALUES ($1, $2, "
+        "$3, $4, $5, $6, 'scheduled', $7, $8, $9, $10, $11, $12, $13, false, false, '{}', '{}', "
+        "0, $14, 1, $15) RETURNING created_at, updated_at"
+    ),
+    "insert_session_mediator": (
+        "INSERT INTO session_mediators (session_id, person_id, role, body, is_lead, position, "
+        "id) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+    ),
+    "clear_bookings": "DELETE FROM session_bookings WHERE session_id = $1",
+    "book_person": (
+        "INSERT INTO session_bookings (session_id, person_id, during, active, id) "
+        "VALUES ($1, $2, tstzrange($3, $4), true, $5)"
+    ),
+    "book_place": (
+        "INSERT INTO session_bookings (session_id, place_key, during, active, id) "
+        "VALUES ($1, $2, tstzrange($3, $4), true, $5)"
+    ),
+    "insert_session_event": (
+        "INSERT INTO session_events (session_id, type, at, actor_kind, actor_id, actor_name, "
+        "request_id, data, id) VALUES ($1, 'scheduled', $2, 'user', $3, $4, $5, $6, $7)"
+    ),
+    "session_mediators": (
+        "SELECT sm.*, people.name FROM session_mediators sm JOIN people "
+        "ON people.id = sm.person_id WHERE sm.session_id = $1 ORDER BY sm.position, sm.id"
+    ),
+    "session_events": "SELECT * FROM session_events WHERE session_id = $1 ORDER BY id",
+}
+MEDIATING = {
+    "mediator": "mediation_committee",
+    "judicial_mediator": "court",
+    "police": "police",
+    "legal_advisor": "legal_service",
+    "counselor": "counseling",
+}
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, asyncpg.Range):
+        return [value.lower, value.upper]
+    return str(value)
+
+
+def _json(data: Any, status: int = 200) -> Response:
+    return Response(
+        orjson.dumps(data, default=_default), status_code=status, media_type="application/json"
+    )
+
+
+class Caller:
+    __slots__ = ("id", "name", "person_id", "pii", "scope")
+
+    def __init__(self, request: Request) -> None:
+        h = request.headers
+        self.scope = h.get("x-bench-scope", "")
+        actor = h.get("x-bench-actor", "")
+        ident, _, rest = actor.partition(",")
+        person, _, name = rest.partition(",")
+        self.id = uuid.UUID(ident) if ident else None
+        self.person_id = uuid.UUID(person) if person else None
+        self.name = name
+        self.pii = h.get("x-bench-pii") == "1"
+
+
+def _like(path: str) -> str:
+    return path.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+async def lookup(request: Request) -> Response:
+    """One scoped SELECT by id: the bare lookup."""
+    caller = Caller(request)
+    pool: asyncpg.Pool = request.app.state.pool
+    row = await pool.fetchrow(SQL["case"], _like(caller.scope), request.path_params["id"])
+    if row is None:
+        return _json({"status": 404}, 404)
+    return _json(dict(row))
+
+
+async def _case_out(conn: asyncpg.Connection, case: asyncpg.Record, caller: Caller) -> dict[str, Any]:
+    """The reads the API's case view makes, in its order; the access-log row when unmasked."""
+    cid = case["id"]
+    parties = await conn.fetch(SQL["parties"], cid)
+    handlers = await conn.fetch(SQL["handlers"], cid)
+    deadlines = await conn.fetch(SQL["deadlines"], cid)
+    agreement = await conn.fetchrow(SQL["agreement"], cid)
+    related = await conn.fetch(SQL["related"], cid, cid, _like(caller.scope))
+    units = await conn.fetch(SQL["units"], [case["unit_id"], case["handling_unit_id"]])
+    if caller.pii and parties:
+        await conn.fetchval(
+            SQL["access_log"], caller.id, caller.name, "read_unmasked", "case", cid,
+            [p["id"] for p in parties], json.dumps({"case_number": case["number"]}), None,
+            uuid7(),
+        )  # fmt: skip
+    out = dict(case)
+    out.pop("search_text", None)
+    out["parties"] = [dict(p) for p in parties]
+    out["handlers"] = [dict(h) for h in handlers]
+    out["deadlines"] = [dict(d) for d in deadlines]
+    out["agreement"] = dict(agreement) if agreement else None
+    out["related_cases"] = [{"id": r["id"], "number": r["number"]} for r in related]
+    out["units"] = [dict(u) for u in units]
+    return out
+
+
+async def read_case(request: Request) -> Response:
+    caller = Caller(request)
+    pool: asyncpg.Pool = request.app.state.pool
+    async with pool.acquire() as conn, conn.transaction():
+        case = await conn.fetchrow(SQL["case"], _like(caller.scope), request.path_params["id"])
+        if case is None:
+            return _json({"status": 404}, 404)
+        out = await _case_out(conn, case, caller)
+    return _json(out)
+
+
+async def list_cases(request: Request) -> Response:
+    """The first page of a filtered list: the API's WHERE, ORDER BY and LIMIT."""
+    caller = Caller(request)
+    q = request.query_params
+    args: list[Any] = [_like(caller.scope)]
+    where = ["cases.unit_path LIKE $1 ESCAPE '\\'"]
+
+    def arg(value: Any) -> str:
+        args.append(value)
+        return f"${len(args)}"
+
+    for name, column in (
+        ("status", "status"),
+        ("category", "category_code"),
+        ("source", "source"),
+        ("risk_colour", "risk_colour"),
+    ):
+        values = q.getlist(name)
+        if values:
+            where.append(f"cases.{column} IN ({', '.join(arg(v) for v in values)})")
+    now = datetime.now(CENTER_TZ)
+    if q.get("overdue") == "true":
+        where.append(f"cases.due_at < {arg(now)} AND cases.paused_at IS NULL")
+    if q.get("received_from"):
+        where.append(f"cases.received_at >= {arg(datetime.fromisoformat(q['received_from']))}")
+    if q.get("q"):
+        pattern = "%" + q["q"].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        text = f"cases.search_text ILIKE {arg(pattern)} ESCAPE '\\'"
+        if caller.pii:
+            text = f"({text} OR cases.party_names ILIKE ${len(args)} ESCAPE '\\')"
+        where.append(text)
+    limit = int(q.get("limit", "20"))
+    sql = (
+        f"SELECT {C} FROM cases WHERE {' AND '.join(where)} "
+        f"ORDER BY cases.received_at DESC, cases.id DESC LIMIT {arg(limit + 1)}"
+    )
+    pool: asyncpg.Pool = request.app.state.pool
+    async with pool.acquire() as conn, conn.transaction():
+        rows = await conn.fetch(sql, *args)
+    items = [{k: r[k] for k in LIST_FIELDS} for r in rows[:limit]]
+    return _json({"items": items, "next_cursor": "more" if len(rows) > limit else None})
+
+
+def _hash(key: bytes, kind: str, value: str) -> str:
+    return hmac.new(key, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()
+
+
+async def create_case(request: Request) -> Response:  # noqa: PLR0915 - the intake, in order
+    """Intake: the API's statements in its order (reference, place, lineage, number, case,
+    deadline, parties, repeat detection, timeline, links, outbox), then its response reads."""
+    caller = Caller(request)
+    body = orjson.loads(await request.body())
+    app = request.app
+    pool: asyncpg.Pool = app.state.pool
+    now = datetime.now(CENTER_TZ)
+    key = app.state.hash_key
+    async with pool.acquire() as conn, conn.transaction():
+        ref = await conn.fetchrow(SQL["reference"], body["category"])
+        if ref is None:
+            return _json({"status": 422}, 422)
+        place = await conn.fetchrow(SQL["unit_in_scope"], uuid.UUID(body["unit_id"]), _like(caller.scope))  # noqa: E501
+        if place is None:
+            return _json({"status": 422}, 422)
+        seqs = [int(s) for s in place["path"].split(".") if s]
+        lineage = sorted(await conn.fetch(SQL["lineage"], seqs), key=lambda u: seqs.index(u["seq"]))
+        district = next(u for u in lineage if u["level"] == "district")
+        level = {"simple": "grid", "complex": "street", "difficult": "district"}[body.get("complexity", "simple")]  # noqa: E501
+        handling = next((u for u in lineage if u["level"] == level), lineage[-1])
+        building = next((u for u in reversed(lineage) if u["level"] == "building"), None)
+        seq = await conn.fetchval(SQL["counter"], district["id"], now.year)
+        cid = uuid7()
+        parties = body["parties"]
+        names = " ".join(p["name"] for p in parties)
+        complexity = body.get("complexity", "simple")
+        await conn.fetchrow(
+            SQL["insert_case"], cid, f"铁西调〔{now.year}〕{seq:04d}号",
+            f"{district['code']}-{now.year}-{seq:04d}", district["id"], now.year, seq,
+            body["title"], body["facts"], body.get("claims"), names, body["category"],
+            body["source"], complexity, body.get("risk_colour", "yellow"), place["id"],
+            place["path"], building["id"] if building else None, handling["id"], handling["path"],
+            body.get("address"), caller.id, caller.name, now,
+        )  # fmt: skip
+        rule = await conn.fetchrow(SQL["rule"], "first_response", complexity)
+        unit = DeadlineUnit(rule["unit"])
+        first = now.date()
+        days = await conn.fetch(
+            SQL["calendar"], first, first + timedelta(days=horizon_days(unit, rule["amount"]))
+        )
+        cal = WorkingCalendar(
+            {d["day"]: DayInfo(d["day"], d["is_working_day"], d["provisional"], d["source"], d["name"]) for d in days}  # noqa: E501
+        )
+        due, provisional = due_time(now, unit, rule["amount"], cal)
+        await conn.fetchrow(SQL["mirror_due"], "first_response", due, cid)
+        await conn.execute(
+            SQL["insert_deadline"], cid, "first_response", rule["unit"], rule["amount"], now, due,
+            provisional, uuid7(),
+        )  # fmt: skip
+        phones = [p.get("phone") for p in parties]
+        ids = [p.get("id_number") for p in parties]
+        phone_hashes = [_hash(key, "phone", p) if p else None for p in phones]
+        id_hashes = [_hash(key, "id", i) if i else None for i in ids]
+        await conn.fetch(
+            SQL["insert_parties"], cid, list(range(len(parties))), [p["kind"] for p in parties],
+            [p["side"] for p in parties], [p["name"] for p in parties], phones, ids,
+            [False] * len(parties), phone_hashes, id_hashes, [uuid7() for _ in parties],
+        )  # fmt: skip
+        found = await conn.fetch(
+            SQL["repeats"], cid, now - timedelta(days=180), now,
+            [h for h in phone_hashes if h], [h for h in id_hashes if h],
+            building["id"] if building else None,
+        )  # fmt: skip
+        existing = {(r["related_case_id"], r["reason"]) for r in await conn.fetch(SQL["links_from"], cid)}  # noqa: E501
+        new = sorted({(r[0], r[1]) for r in found} - existing)
+        event_id = uuid7()
+        if new:
+            await conn.fetchval(SQL["notify"])
+            await conn.fetchrow(SQL["mark_repeat"], cid)
+            await conn.execute(
+                SQL["insert_event"], cid, "repeat_detected", now, caller.id, caller.name, None,
+                None, json.dumps({"links": len(new)}), uuid7(),
+            )  # fmt: skip
+        await conn.execute(
+            SQL["insert_event"], cid, "created", now, caller.id, caller.name, None, "received",
+            json.dumps({"source": body["source"], "parties": len(parties)}), event_id,
+        )  # fmt: skip
+        if new:
+            await conn.fetch(
+                SQL["insert_links"], cid, [o for o, _ in new], [r for _, r in new],
+                [uuid7() for _ in new],
+            )  # fmt: skip
+        await conn.fetchval(
+            SQL["outbox"], "case.created", "case", cid, place["path"],
+            json.dumps({"case_id": str(cid), "event_id": str(event_id), "status": "received"}),
+            caller.id, None, now, uuid7(),
+        )  # fmt: skip
+        case = await conn.fetchrow(SQL["case"], _like(caller.scope), cid)
+        out = await _case_out(conn, case, caller)
+    return _json(out, 201)
+
+
+async def create_session(request: Request) -> Response:
+    """Booking a mediation session: the API's statements in its order."""
+    caller = Caller(request)
+    body = orjson.loads(await request.body())
+    pool: asyncpg.Pool = request.app.state.pool
+    now = datetime.now(CENTER_TZ)
+    async with pool.acquire() as conn, conn.transaction():
+        case = await conn.fetchrow(SQL["case_for_share"], request.path_params["id"], _like(caller.scope))  # noqa: E501
+        if case is None:
+            return _json({"status": 404}, 404)
+        persons = [uuid.UUID(m["person_id"]) for m in body["mediators"]]
+        held = await conn.fetch(SQL["role_units"], persons, list(MEDIATING), now.date())
+        roles = {r["person_id"]: r["role"] for r in held if case["unit_path"].startswith(r["path"])}  # noqa: E501
+        if set(roles) != set(persons):
+            return _json({"status": 422}, 422)
+        parties = await conn.fetch(SQL["parties"], case["id"])
+        starts = datetime.fromisoformat(body["starts_at"])
+        ends = datetime.fromisoformat(body["ends_at"])
+        key = place_key(body.get("place"))
+        sid = uuid7()
+        await conn.fetchrow(
+            SQL["insert_session"], case["id"], case["number"], case["unit_id"], case["unit_path"],
+            body["kind"], body.get("mode", "on_site"), starts, ends, body.get("place"), key,
+            persons, [p["id"] for p in parties], body.get("is_public", False), caller.name, sid,
+        )  # fmt: skip
+        for i, p in enumerate(persons):
+            await conn.execute(
+                SQL["insert_session_mediator"], sid, p, roles[p], MEDIATING[roles[p]], i == 0, i,
+                uuid7(),
+            )  # fmt: skip
+        async with conn.transaction():  # the savepoint around the bookings
+            await conn.execute(SQL["clear_bookings"], sid)
+            for p in persons:
+                await conn.execute(SQL["book_person"], sid, p, starts, ends, uuid7())
+            if key:
+                await conn.execute(SQL["book_place"], sid, key, starts, ends, uuid7())
+        await conn.fetchval(SQL["notify"])
+        await conn.fetchval(
+            SQL["outbox"], "session.scheduled", "session", sid, case["unit_path"],
+            json.dumps({"session_id": str(sid)}), caller.id, None, now, uuid7(),
+        )  # fmt: skip
+        await conn.execute(
+            SQL["insert_session_event"], sid, now, caller.id, caller.name, None,
+            json.dumps({"starts_at": body["starts_at"]}), uuid7(),
+        )  # fmt: skip
+        parties = await conn.fetch(SQL["parties"], case["id"])
+        mediators = await conn.fetch(SQL["session_mediators"], sid)
+        events = await conn.fetch(SQL["session_events"], sid)
+        if caller.pii and parties:
+            await conn.fetchval(
+                SQL["access_log"], caller.id, caller.name, "read_unmasked", "session", sid,
+                [p["id"] for p in parties], "{}", None, uuid7(),
+            )  # fmt: skip
+    return _json(
+        {
+            "id": sid,
+            "case_id": case["id"],
+            "starts_at": starts,
+            "ends_at": ends,
+            "mediators": [dict(m) for m in mediators],
+            "parties": [dict(p) for p in parties],
+            "history": [dict(e) for e in events],
+        },
+        201,
+    )
+
+
+async def healthz(request: Request) -> Response:
+    return _json({"status": "ok"})
+
+
+def create_app(database_url: str, pool_size: int = 10) -> Starlette:
+    async def lifespan(app: Starlette):  # type: ignore[no-untyped-def]
+        async def init(conn: asyncpg.Connection) -> None:
+            await conn.set_type_codec("jsonb", encoder=str, decoder=orjson.loads, schema="pg_catalog")  # noqa: E501
+
+        # The same number of connections as the API's pool (pool_size, as many overflow).
+        app.state.pool = await asyncpg.create_pool(
+            database_url, min_size=pool_size, max_size=2 * pool_size, init=init
+        )
+        app.state.hash_key = Settings().pii_hash_key.get_secret_value().encode()
+        try:
+            yield
+        finally:
+            await app.state.pool.close()
+
+    return Starlette(
+        routes=[
+            Route("/healthz", healthz),
+            Route("/lookup/api/v1/cases/{id:uuid}", lookup),
+            Route("/api/v1/cases/{id:uuid}", read_case),
+            Route("/api/v1/cases", list_cases, methods=["GET"]),
+            Route("/api/v1/cases", create_case, methods=["POST"]),
+            Route("/api/v1/cases/{id:uuid}/sessions", create_session, methods=["POST"]),
+        ],
+        lifespan=lifespan,
+    )
+
+
+def main() -> None:
+    import uvicorn
+
+    p = argparse.ArgumentParser(description="The ceiling app (bare Starlette + asyncpg).")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8100)
+    a = p.parse_args()
+    url = os.environ["DATABASE_URL"].replace("postgresql+asyncpg://", "postgresql://")
+    pool = int(os.environ.get("MEDIATION_DB_POOL_SIZE", "10"))
+    # Served like the API: one uvicorn process, uvloop and httptools, no access log.
+    uvicorn.run(create_app(url, pool), host=a.host, port=a.port, log_level="warning", access_log=False)  # noqa: E501
+
+
+if __name__ == "__main__":
+    main()

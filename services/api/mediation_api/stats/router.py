@@ -1,0 +1,269 @@
+"""Monthly statistics (月报): reports by node and channel, their versions, the 12-month trend,
+the month-to-date view, CSV and XLSX exports, recomputation as a job, and the job resource."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi.concurrency import run_in_threadpool
+
+from mediation.auth.policy import Permission
+from mediation.auth.principal import Principal
+from mediation.contracts.common import Page
+from mediation.stats.contracts import (
+    JobOut,
+    LiveStatsOut,
+    MonthlyReportOut,
+    ReportVersionOut,
+    TrendOut,
+)
+from mediation.stats.enums import StatsChannel
+from mediation.stats.periods import FIRST_YEAR, LAST_YEAR, MONTH_PATTERN
+from mediation_api.deps import ClockDep, Session, require
+from mediation_api.idempotency import Idempotency
+from mediation_api.pagination import DEFAULT, Cursor, Limit, build_page, cursor_values
+from mediation_api.problems import responses
+from mediation_api.stats import exports
+from mediation_api.stats.service import StatsService, job_out
+
+router = APIRouter(tags=["statistics"])
+
+Reader = Annotated[Principal, Depends(require(Permission.stats_read))]
+Computer = Annotated[Principal, Depends(require(Permission.stats_compute))]
+
+MonthQuery = Annotated[
+    str | None,
+    Query(
+        pattern=MONTH_PATTERN,
+        description="The month, YYYY-MM (Beijing time); default: the month just ended.",
+        examples=["2026-10"],
+    ),
+]
+UnitQuery = Annotated[
+    uuid.UUID | None,
+    Query(description="The node (its whole subtree); default: the top of your jurisdiction."),
+]
+VersionQuery = Annotated[
+    int | None, Query(ge=1, description="A version of the report; default: the latest.")
+]
+ChannelQuery = Annotated[
+    StatsChannel, Query(description="The channel of the children's (or exported) figures.")
+]
+DepthQuery = Annotated[
+    int,
+    Query(ge=1, le=3, description="Levels below the node listed in the export (default 2)."),
+]
+Year = Annotated[int, Path(ge=FIRST_YEAR, le=LAST_YEAR, description="Year, e.g. 2026.")]
+Month = Annotated[int, Path(ge=1, le=12, description="Month, 1 to 12.")]
+JobId = Annotated[uuid.UUID, Path(description="The job's id.")]
+
+_REPORT = (
+    "Cases count at the node where they happened, rolled up the tree (a street's figures "
+    "include its communities'); months are Asia/Shanghai calendar months. A node outside "
+    "your jurisdiction is a 404; a node without any record in the month has zeros."
+)
+
+
+@router.get(
+    "/stats/monthly",
+    operation_id="stats-monthly-get",
+    summary="A month's report for a node",
+    description="Every indicator for the node, per mediation channel, and for its direct "
+    f"children (for `channel`), from the latest version unless `version` is given. {_REPORT}",
+    responses=responses(401, 403, 404, 422),
+)
+async def get_monthly(
+    session: Session,
+    clock: ClockDep,
+    principal: Reader,
+    month: MonthQuery = None,
+    unit_id: UnitQuery = None,
+    version: VersionQuery = None,
+    channel: ChannelQuery = StatsChannel.all,
+) -> MonthlyReportOut:
+    return await StatsService(session, clock, principal).monthly(month, unit_id, version, channel)
+
+
+@router.get(
+    "/stats/monthly/versions",
+    operation_id="stats-monthly-versions",
+    summary="Versions of a month's report",
+    description="Each computation of the month, newest first. Versions never change; the "
+    "latest is the one served by default.",
+    responses=responses(401, 403, 422),
+)
+async def list_versions(
+    session: Session,
+    clock: ClockDep,
+    principal: Reader,
+    month: Annotated[str, Query(pattern=MONTH_PATTERN, description="The month, YYYY-MM.")],
+    limit: Limit = DEFAULT,
+    cursor: Cursor = None,
+) -> Page[ReportVersionOut]:
+    after = cursor_values(cursor, "v")
+    rows = await StatsService(session, clock, principal).versions(
+        month, int(after["v"]) if after else None, limit
+    )
+    items, next_cursor = build_page(rows, limit, lambda r: {"v": r.version})
+    return Page[ReportVersionOut](
+        items=[ReportVersionOut.model_validate(r) for r in items], next_cursor=next_cursor
+    )
+
+
+@router.get(
+    "/stats/monthly/trend",
+    operation_id="stats-monthly-trend",
+    summary="Twelve-month trend of a node",
+    description="Cases received and resolved in each of the 12 months ending with `month`, "
+    "from each month's latest report (counted from the cases for a month without one).",
+    responses=responses(401, 403, 404, 422),
+)
+async def get_trend(
+    session: Session,
+    clock: ClockDep,
+    principal: Reader,
+    month: MonthQuery = None,
+    unit_id: UnitQuery = None,
+    channel: ChannelQuery = StatsChannel.all,
+) -> TrendOut:
+    return await StatsService(session, clock, principal).trend(month, unit_id, channel)
+
+
+@router.get(
+    "/stats/live",
+    operation_id="stats-live",
+    summary="Month to date, for dashboards",
+    description="The current month so far, per channel for the node and for its children, "
+    "compared with the same stretch of the previous month and of last year. Read from the "
+    "snapshot the worker refreshes every few minutes (`as_of`), so it is cheap on every page "
+    f"load. {_REPORT}",
+    responses=responses(401, 403, 404, 422),
+)
+async def get_live(
+    session: Session,
+    clock: ClockDep,
+    principal: Reader,
+    response: Response,
+    unit_id: UnitQuery = None,
+    channel: ChannelQuery = StatsChannel.all,
+) -> LiveStatsOut:
+    response.headers["Cache-Control"] = "private, max-age=60"
+    return await StatsService(session, clock, principal).live(unit_id, channel)
+
+
+def _file_responses(media_type: str, what: str) -> dict[int | str, dict[str, object]]:
+    return {
+        200: {
+            "description": what,
+            "content": {media_type: {"schema": {"type": "string", "format": "binary"}}},
+        },
+        **responses(401, 403, 404, 422),
+    }
+
+
+@router.get(
+    "/stats/monthly/export.csv",
+    operation_id="stats-monthly-export-csv",
+    summary="Export a month's report as CSV",
+    description="UTF-8 with a byte-order mark (Excel shows the Chinese), Chinese headers; the "
+    "title line and the file name carry the district's name and the month (RFC 6266 "
+    "`filename*`). One row for the node, then its subtree down to `depth` levels, for "
+    f"`channel`; then the node's cases by category, intake mode and source. {_REPORT}",
+    response_class=Response,
+    responses=_file_responses("text/csv", "The report as CSV."),
+)
+async def export_csv(
+    session: Session,
+    clock: ClockDep,
+    principal: Reader,
+    month: MonthQuery = None,
+    unit_id: UnitQuery = None,
+    version: VersionQuery = None,
+    channel: ChannelQuery = StatsChannel.all,
+    depth: DepthQuery = 2,
+) -> Response:
+    view = await StatsService(session, clock, principal).view(
+        month, unit_id, version, channel, depth
+    )
+    return Response(
+        exports.to_csv(view),
+        media_type=exports.CSV_TYPE,
+        headers={"Content-Disposition": exports.content_disposition(exports.naming(view), "csv")},
+    )
+
+
+@router.get(
+    "/stats/monthly/export.xlsx",
+    operation_id="stats-monthly-export-xlsx",
+    summary="Export a month's report as XLSX",
+    description="An Excel workbook with Chinese headers and the district's name and the month "
+    "in the title and file name (RFC 6266 `filename*`): the node and its subtree, cases by "
+    "category with a native column chart, the 12-month trend of received and resolved with a "
+    f"native line chart, the node per channel, hotline and outreach. {_REPORT}",
+    response_class=Response,
+    responses=_file_responses(exports.XLSX_TYPE, "The report as an Excel workbook."),
+)
+async def export_xlsx(
+    session: Session,
+    clock: ClockDep,
+    principal: Reader,
+    month: MonthQuery = None,
+    unit_id: UnitQuery = None,
+    version: VersionQuery = None,
+    channel: ChannelQuery = StatsChannel.all,
+    depth: DepthQuery = 2,
+) -> Response:
+    service = StatsService(session, clock, principal)
+    view = await service.view(month, unit_id, version, channel, depth)
+    trend = await service.trend(None, view.node.id, StatsChannel.all, pinned=view.report)
+    body = await run_in_threadpool(exports.to_xlsx, view, trend)  # CPU work off the loop
+    return Response(
+        body,
+        media_type=exports.XLSX_TYPE,
+        headers={"Content-Disposition": exports.content_disposition(exports.naming(view), "xlsx")},
+    )
+
+
+@router.post(
+    "/stats/monthly/{year}/{month}/recompute",
+    operation_id="stats-monthly-recompute",
+    summary="Recompute a month's report",
+    description="Queues a computation of the month for the whole tree; the result is a new "
+    "version (older ones stay readable). Answers 202 with the job to poll (`Location`); a job "
+    "of the same month already queued or running is returned instead of a second one. The "
+    "month must have ended. Supports `Idempotency-Key`.",
+    status_code=202,
+    response_model=JobOut,
+    responses=responses(401, 403, 404, 409, 422),
+)
+async def recompute(
+    year: Year,
+    month: Month,
+    session: Session,
+    clock: ClockDep,
+    principal: Computer,
+    idem: Idempotency,
+) -> Response:
+    if (replay := await idem.replay()) is not None:
+        return replay
+    job, _ = await StatsService(session, clock, principal).recompute(year, month)
+    return await idem.respond(
+        session,
+        job_out(job),
+        status_code=202,
+        headers={"Location": f"/api/v1/jobs/{job.id}"},
+    )
+
+
+@router.get(
+    "/jobs/{job_id}",
+    operation_id="jobs-get",
+    summary="A background job",
+    description="Status, progress (0 to 100), the current step and, once finished, the "
+    "result (the report version made) or the error. Poll it after a 202.",
+    responses=responses(401, 403, 404, 422),
+)
+async def get_job(job_id: JobId, session: Session, clock: ClockDep, principal: Reader) -> JobOut:
+    return job_out(await StatsService(session, clock, principal).job(job_id))

@@ -1,0 +1,185 @@
+"""Bad input is a clear problem+json and writes nothing: end before start, a session for a
+case that is not being handled, a mediator without a mediating role (or whose role does not
+cover the case), a double booking of a mediator or a room, and the rest."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.sessions.conftest import (
+    CASES,
+    DAY,
+    at_time,
+    case_action,
+    new_case,
+    person_id,
+    schedule,
+    session_body,
+)
+from tests.support.world import World
+
+COUNTS = (
+    "SELECT (SELECT count(*) FROM mediation_sessions), (SELECT count(*) FROM session_bookings),"
+    " (SELECT count(*) FROM session_mediators), (SELECT count(*) FROM session_events),"
+    " (SELECT count(*) FROM outbox_events WHERE type LIKE 'session.%')"
+)
+
+
+async def refused(
+    client: httpx.AsyncClient,
+    world: World,
+    sql: Any,
+    case: dict[str, Any],
+    body: dict[str, Any],
+    status: int,
+) -> dict[str, Any]:
+    before = await sql(COUNTS)
+    r = await client.post(
+        f"{CASES}/{case['id']}/sessions", json=body, headers=await world.headers("dispatcher")
+    )
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    problem = r.json()
+    assert problem["status"] == status and problem["detail"]
+    assert await sql(COUNTS) == before, "a refused request wrote something"
+    return problem
+
+
+def fields(problem: dict[str, Any]) -> list[str]:
+    return [e["field"] for e in problem.get("errors") or []]
+
+
+async def test_times_privacy_and_place_are_checked_before_anything_is_read(
+    client: httpx.AsyncClient, world: World, sql: Any
+) -> None:
+    case = await new_case(client, world)
+    mediator = await person_id(world, "mediator")
+    start = at_time(DAY, 9)
+    p = await refused(
+        client,
+        world,
+        sql,
+        case,
+        session_body([mediator], start, ends_at=(start - timedelta(hours=1)).isoformat()),
+        422,
+    )
+    assert "`ends_at` must be after `starts_at`" in str(p["errors"])
+    p = await refused(client, world, sql, case, session_body([mediator], start, minutes=13 * 60), 422)
+    assert "12 hours" in str(p["errors"])
+    p = await refused(
+        client, world, sql, case, session_body([mediator], start, privacy_reason=None), 422
+    )
+    assert "privacy_reason" in str(p["errors"])
+    p = await refused(client, world, sql, case, session_body([mediator], start, place=None), 422)
+    assert "place" in str(p["errors"])
+    p = await refused(client, world, sql, case, session_body([mediator, mediator], start), 422)
+    assert "once" in str(p["errors"])
+    no_offset = session_body([mediator], start)
+    no_offset["starts_at"] = "2026-11-28T09:00:00"
+    await refused(client, world, sql, case, no_offset, 422)
+    past = session_body([mediator], at_time(DAY - timedelta(days=3), 9))
+    assert fields(await refused(client, world, sql, case, past, 422)) == ["body.starts_at"]
+
+
+@pytest.mark.parametrize("status", ["received", "withdrawn", "closed"])
+async def test_a_case_that_is_not_being_handled_gets_no_session(
+    client: httpx.AsyncClient, world: World, sql: Any, status: str
+) -> None:
+    h = await world.headers("dispatcher")
+    case = await new_case(client, world, status="received" if status == "received" else "assigned")
+    if status == "withdrawn":
+        case = await case_action(client, h, case, "withdraw", {"reason": "当事人已自行和解"})
+    if status == "closed":
+        case = await case_action(client, h, case, "start-mediation")
+        case = await case_action(
+            client, h, case, "fail", {"referral": "litigation", "reason": "双方分歧较大"}
+        )
+        case = await case_action(client, h, case, "close")
+    assert case["status"] == status
+    body = session_body([await person_id(world, "mediator")], at_time(DAY, 9))
+    problem = await refused(client, world, sql, case, body, 409)
+    assert problem["case_status"] == status
+
+
+async def test_mediators_need_a_mediating_role_covering_the_case(
+    client: httpx.AsyncClient, world: World, sql: Any
+) -> None:
+    case = await new_case(client, world)
+    start = at_time(DAY, 9)
+    mediator = await person_id(world, "mediator")
+    # The dispatcher organises sessions but holds no mediating role.
+    dispatcher = await person_id(world, "dispatcher")
+    p = await refused(client, world, sql, case, session_body([mediator, dispatcher], start), 422)
+    assert fields(p) == ["body.mediators.1.person_id"]
+    assert "holds no mediating role" in p["detail"]
+    # The counselor mediates, but in 西园社区, not where this case happened.
+    counselor = await person_id(world, "counselor")
+    p = await refused(client, world, sql, case, session_body([counselor], start), 422)
+    assert fields(p) == ["body.mediators.0.person_id"]
+    assert "does not cover" in p["detail"]
+    # 警民联调 needs a police officer at the table; judicial mediation a judicial mediator.
+    p = await refused(
+        client, world, sql, case, session_body([mediator], start, kind="police_joint"), 422
+    )
+    assert fields(p) == ["body.mediators"]
+    p = await refused(
+        client, world, sql, case, session_body([mediator], start, kind="judicial"), 422
+    )
+    assert fields(p) == ["body.mediators"]
+    # Parties must be the case's own.
+    p = await refused(
+        client,
+        world,
+        sql,
+        case,
+        session_body([mediator], start, party_ids=["0195f7a2-8c1e-7000-8000-0000000000a1"]),
+        422,
+    )
+    assert fields(p) == ["body.party_ids.0"]
+
+
+async def test_a_double_booking_is_a_409_naming_the_other_session(
+    client: httpx.AsyncClient, world: World, sql: Any
+) -> None:
+    h = await world.headers("dispatcher")
+    a, b = await new_case(client, world), await new_case(client, world)
+    mediator, police = await person_id(world, "mediator"), await person_id(world, "police")
+    first = await schedule(client, h, a, session_body([mediator], at_time(DAY, 9)))
+    # The same mediator half an hour into that session, elsewhere.
+    p = await refused(
+        client,
+        world,
+        sql,
+        b,
+        session_body([police, mediator], at_time(DAY, 9, 30), place="北沟街道调解室"),
+        409,
+    )
+    assert p["type"].endswith("/double-booking")
+    assert p["conflicting_session_id"] == first["id"]
+    assert p["resource"] == "mediator" and p["person_id"] == mediator
+    assert p["conflicting_starts_at"] == "2026-11-28T09:00:00+08:00"
+    assert p["conflicting_case_number"] == a["number"]
+    assert "冯调解" in p["detail"] and first["id"] in p["detail"]
+    # The same room (written differently) with other mediators.
+    p = await refused(
+        client,
+        world,
+        sql,
+        b,
+        session_body([police], at_time(DAY, 10), place="先锋社区 调解室"),
+        409,
+    )
+    assert p["resource"] == "place" and p["conflicting_session_id"] == first["id"]
+    # Back to back is fine: the first ends at 10:30.
+    await schedule(client, h, b, session_body([mediator], at_time(DAY, 10, 30)))
+    # A video session books the mediator but no room.
+    await schedule(
+        client,
+        h,
+        b,
+        session_body([police], at_time(DAY, 9), mode="video", place=None, meeting_info="腾讯会议 123"),
+    )

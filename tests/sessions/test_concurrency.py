@@ -1,0 +1,107 @@
+"""Two dispatchers booking the same mediator (or room) at the same moment from two clients:
+exactly one session, one clear conflict. The database decides, not Python."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import timedelta
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+
+from tests.sessions.conftest import CASES, DAY, at_time, new_case, person_id, session_body
+from tests.support.world import World
+
+
+async def test_two_dispatchers_booking_the_same_mediator_at_once_get_one_session(
+    client: httpx.AsyncClient, world: World, sql: Any
+) -> None:
+    mediator = await person_id(world, "mediator")
+    dispatcher, supervisor = await world.headers("dispatcher"), await world.headers("supervisor")
+    for round_ in range(4):
+        a, b = await new_case(client, world), await new_case(client, world)
+        start = at_time(DAY + timedelta(days=round_), 9)
+        # Two clients, the same mediator, overlapping times, different rooms: only the
+        # mediator can collide.
+        one = session_body([mediator], start, place=f"第{round_}会议室甲")
+        two = session_body([mediator], start + timedelta(minutes=30), place=f"第{round_}会议室乙")
+        r1, r2 = await asyncio.gather(
+            client.post(f"{CASES}/{a['id']}/sessions", json=one, headers=dispatcher),
+            client.post(f"{CASES}/{b['id']}/sessions", json=two, headers=supervisor),
+        )
+        assert sorted([r1.status_code, r2.status_code]) == [201, 409], (r1.text, r2.text)
+        won, lost = (r1, r2) if r1.status_code == 201 else (r2, r1)
+        problem = lost.json()
+        assert lost.headers["content-type"].startswith("application/problem+json")
+        assert problem["type"].endswith("/double-booking")
+        assert problem["conflicting_session_id"] == won.json()["id"]
+        assert problem["resource"] == "mediator" and problem["person_id"] == mediator
+        rows = await sql(
+            "SELECT id::text FROM mediation_sessions WHERE starts_at::date = :d OR id = :w",
+            d=start.date(),
+            w=won.json()["id"],
+        )
+        assert [r[0] for r in rows] == [won.json()["id"]]
+    total = await sql(
+        "SELECT (SELECT count(*) FROM mediation_sessions), "
+        "(SELECT count(*) FROM session_bookings WHERE person_id IS NOT NULL), "
+        "(SELECT count(*) FROM outbox_events WHERE type = 'session.scheduled')"
+    )
+    assert total == [(4, 4, 4)]
+
+
+async def test_the_same_room_at_once_from_two_clients(
+    client: httpx.AsyncClient, world: World, sql: Any
+) -> None:
+    a, b = await new_case(client, world), await new_case(client, world)
+    mediator, police = await person_id(world, "mediator"), await person_id(world, "police")
+    start = at_time(DAY, 14)
+    r1, r2 = await asyncio.gather(
+        client.post(
+            f"{CASES}/{a['id']}/sessions",
+            json=session_body([mediator], start),
+            headers=await world.headers("dispatcher"),
+        ),
+        client.post(
+            f"{CASES}/{b['id']}/sessions",
+            json=session_body([police], start, place="先锋社区调解室"),
+            headers=await world.headers("supervisor"),
+        ),
+    )
+    assert sorted([r1.status_code, r2.status_code]) == [201, 409]
+    lost = r1 if r1.status_code == 409 else r2
+    assert lost.json()["resource"] == "place"
+    assert (await sql("SELECT count(*) FROM mediation_sessions"))[0][0] == 1
+
+
+async def test_the_database_itself_refuses_overlapping_bookings(
+    client: httpx.AsyncClient, world: World, settings: Any
+) -> None:
+    """Even a writer that skips the service (a script, a bug) cannot double-book."""
+    case = await new_case(client, world)
+    mediator = await person_id(world, "mediator")
+    await client.post(
+        f"{CASES}/{case['id']}/sessions",
+        json=session_body([mediator], at_time(DAY, 9)),
+        headers=await world.headers("dispatcher"),
+    )
+    conn = await asyncpg.connect(settings.sync_database_url)
+    try:
+        session_id = await conn.fetchval("SELECT id FROM mediation_sessions")
+        insert = (
+            "INSERT INTO session_bookings (id, session_id, person_id, place_key, during, active)"
+            " VALUES (gen_random_uuid(), $1, $2, $3, tstzrange($4, $5, '[)'), $6)"
+        )
+        t0, t1 = at_time(DAY, 10), at_time(DAY, 11)
+        with pytest.raises(asyncpg.exceptions.ExclusionViolationError):
+            await conn.execute(insert, session_id, uuid.UUID(mediator), None, t0, t1, True)
+        with pytest.raises(asyncpg.exceptions.ExclusionViolationError):
+            await conn.execute(insert, session_id, None, "先锋社区调解室", t0, t1, True)
+        # Inactive rows (a cancelled session) take no part; touching ranges do not overlap.
+        await conn.execute(insert, session_id, uuid.UUID(mediator), None, t0, t1, False)
+        await conn.execute(insert, session_id, None, "先锋社区调解室", at_time(DAY, 10, 30), t1, True)
+    finally:
+        await conn.close()
