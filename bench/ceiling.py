@@ -53,12 +53,30 @@ CASE_COLUMNS = (
     "due_provisional, version, id, created_at, updated_at"
 )
 C = ", ".join(f"cases.{c.strip()}" for c in CASE_COLUMNS.split(","))
-UNIT_COLUMNS = "seq, parent_id, level, code, name, path, active, version, id, created_at, updated_at"
+UNIT_COLUMNS = (
+    "seq, parent_id, level, code, name, path, active, version, id, created_at, updated_at"
+)
 LIST_FIELDS = (
-    "id", "number", "title", "category_code", "source", "complexity", "risk_colour", "status",
-    "unit_id", "handling_unit_id", "channels", "handler_person_ids", "is_repeat", "received_at",
-    "closed_at", "current_stage", "due_at", "paused_at", "version",
-)  # fmt: skip
+    "id",
+    "number",
+    "title",
+    "category_code",
+    "source",
+    "complexity",
+    "risk_colour",
+    "status",
+    "unit_id",
+    "handling_unit_id",
+    "channels",
+    "handler_person_ids",
+    "is_repeat",
+    "received_at",
+    "closed_at",
+    "current_stage",
+    "due_at",
+    "paused_at",
+    "version",
+)
 
 SQL = {
     "case": f"SELECT {C} FROM cases WHERE cases.unit_path LIKE $1 ESCAPE '\\' AND cases.id = $2",
@@ -86,9 +104,7 @@ SQL = {
         "record_id, subject_ids, detail, request_id, id) "
         "VALUES ($1, 'user', $2, $3, $4, $5, $6, $7, $8, $9) RETURNING at"
     ),
-    "reference": (
-        "SELECT * FROM reference_items WHERE kind = 'dispute_category' AND code = $1"
-    ),
+    "reference": ("SELECT * FROM reference_items WHERE kind = 'dispute_category' AND code = $1"),
     "unit_in_scope": f"SELECT {UNIT_COLUMNS} FROM units WHERE id = $1 AND path LIKE $2 ESCAPE '\\'",
     "lineage": f"SELECT {UNIT_COLUMNS} FROM units WHERE seq = ANY($1::bigint[])",
     "counter": (
@@ -245,7 +261,9 @@ async def lookup(request: Request) -> Response:
     return _json(dict(row))
 
 
-async def _case_out(conn: asyncpg.Connection, case: asyncpg.Record, caller: Caller) -> dict[str, Any]:
+async def _case_out(
+    conn: asyncpg.Connection, case: asyncpg.Record, caller: Caller
+) -> dict[str, Any]:
     """The reads the API's case view makes, in its order; the access-log row when unmasked."""
     cid = case["id"]
     parties = await conn.fetch(SQL["parties"], cid)
@@ -256,10 +274,17 @@ async def _case_out(conn: asyncpg.Connection, case: asyncpg.Record, caller: Call
     units = await conn.fetch(SQL["units"], [case["unit_id"], case["handling_unit_id"]])
     if caller.pii and parties:
         await conn.fetchval(
-            SQL["access_log"], caller.id, caller.name, "read_unmasked", "case", cid,
-            [p["id"] for p in parties], json.dumps({"case_number": case["number"]}), None,
+            SQL["access_log"],
+            caller.id,
+            caller.name,
+            "read_unmasked",
+            "case",
+            cid,
+            [p["id"] for p in parties],
+            json.dumps({"case_number": case["number"]}),
+            None,
             uuid7(),
-        )  # fmt: skip
+        )
     out = dict(case)
     out.pop("search_text", None)
     out["parties"] = [dict(p) for p in parties]
@@ -329,7 +354,7 @@ def _hash(key: bytes, kind: str, value: str) -> str:
     return hmac.new(key, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()
 
 
-async def create_case(request: Request) -> Response:  # noqa: PLR0915 - the intake, in order
+async def create_case(request: Request) -> Response:
     """Intake: the API's statements in its order (reference, place, lineage, number, case,
     deadline, parties, repeat detection, timeline, links, outbox), then its response reads."""
     caller = Caller(request)
@@ -342,13 +367,17 @@ async def create_case(request: Request) -> Response:  # noqa: PLR0915 - the inta
         ref = await conn.fetchrow(SQL["reference"], body["category"])
         if ref is None:
             return _json({"status": 422}, 422)
-        place = await conn.fetchrow(SQL["unit_in_scope"], uuid.UUID(body["unit_id"]), _like(caller.scope))  # noqa: E501
+        place = await conn.fetchrow(
+            SQL["unit_in_scope"], uuid.UUID(body["unit_id"]), _like(caller.scope)
+        )
         if place is None:
             return _json({"status": 422}, 422)
         seqs = [int(s) for s in place["path"].split(".") if s]
         lineage = sorted(await conn.fetch(SQL["lineage"], seqs), key=lambda u: seqs.index(u["seq"]))
         district = next(u for u in lineage if u["level"] == "district")
-        level = {"simple": "grid", "complex": "street", "difficult": "district"}[body.get("complexity", "simple")]  # noqa: E501
+        level = {"simple": "grid", "complex": "street", "difficult": "district"}[
+            body.get("complexity", "simple")
+        ]
         handling = next((u for u in lineage if u["level"] == level), lineage[-1])
         building = next((u for u in reversed(lineage) if u["level"] == "building"), None)
         seq = await conn.fetchval(SQL["counter"], district["id"], now.year)
@@ -357,13 +386,31 @@ async def create_case(request: Request) -> Response:  # noqa: PLR0915 - the inta
         names = " ".join(p["name"] for p in parties)
         complexity = body.get("complexity", "simple")
         await conn.fetchrow(
-            SQL["insert_case"], cid, f"铁西调〔{now.year}〕{seq:04d}号",
-            f"{district['code']}-{now.year}-{seq:04d}", district["id"], now.year, seq,
-            body["title"], body["facts"], body.get("claims"), names, body["category"],
-            body["source"], complexity, body.get("risk_colour", "yellow"), place["id"],
-            place["path"], building["id"] if building else None, handling["id"], handling["path"],
-            body.get("address"), caller.id, caller.name, now,
-        )  # fmt: skip
+            SQL["insert_case"],
+            cid,
+            f"铁西调〔{now.year}〕{seq:04d}号",
+            f"{district['code']}-{now.year}-{seq:04d}",
+            district["id"],
+            now.year,
+            seq,
+            body["title"],
+            body["facts"],
+            body.get("claims"),
+            names,
+            body["category"],
+            body["source"],
+            complexity,
+            body.get("risk_colour", "yellow"),
+            place["id"],
+            place["path"],
+            building["id"] if building else None,
+            handling["id"],
+            handling["path"],
+            body.get("address"),
+            caller.id,
+            caller.name,
+            now,
+        )
         rule = await conn.fetchrow(SQL["rule"], "first_response", complexity)
         unit = DeadlineUnit(rule["unit"])
         first = now.date()
@@ -371,52 +418,105 @@ async def create_case(request: Request) -> Response:  # noqa: PLR0915 - the inta
             SQL["calendar"], first, first + timedelta(days=horizon_days(unit, rule["amount"]))
         )
         cal = WorkingCalendar(
-            {d["day"]: DayInfo(d["day"], d["is_working_day"], d["provisional"], d["source"], d["name"]) for d in days}  # noqa: E501
+            {
+                d["day"]: DayInfo(
+                    d["day"], d["is_working_day"], d["provisional"], d["source"], d["name"]
+                )
+                for d in days
+            }
         )
         due, provisional = due_time(now, unit, rule["amount"], cal)
         await conn.fetchrow(SQL["mirror_due"], "first_response", due, cid)
         await conn.execute(
-            SQL["insert_deadline"], cid, "first_response", rule["unit"], rule["amount"], now, due,
-            provisional, uuid7(),
-        )  # fmt: skip
+            SQL["insert_deadline"],
+            cid,
+            "first_response",
+            rule["unit"],
+            rule["amount"],
+            now,
+            due,
+            provisional,
+            uuid7(),
+        )
         phones = [p.get("phone") for p in parties]
         ids = [p.get("id_number") for p in parties]
         phone_hashes = [_hash(key, "phone", p) if p else None for p in phones]
         id_hashes = [_hash(key, "id", i) if i else None for i in ids]
         await conn.fetch(
-            SQL["insert_parties"], cid, list(range(len(parties))), [p["kind"] for p in parties],
-            [p["side"] for p in parties], [p["name"] for p in parties], phones, ids,
-            [False] * len(parties), phone_hashes, id_hashes, [uuid7() for _ in parties],
-        )  # fmt: skip
+            SQL["insert_parties"],
+            cid,
+            list(range(len(parties))),
+            [p["kind"] for p in parties],
+            [p["side"] for p in parties],
+            [p["name"] for p in parties],
+            phones,
+            ids,
+            [False] * len(parties),
+            phone_hashes,
+            id_hashes,
+            [uuid7() for _ in parties],
+        )
         found = await conn.fetch(
-            SQL["repeats"], cid, now - timedelta(days=180), now,
-            [h for h in phone_hashes if h], [h for h in id_hashes if h],
+            SQL["repeats"],
+            cid,
+            now - timedelta(days=180),
+            now,
+            [h for h in phone_hashes if h],
+            [h for h in id_hashes if h],
             building["id"] if building else None,
-        )  # fmt: skip
-        existing = {(r["related_case_id"], r["reason"]) for r in await conn.fetch(SQL["links_from"], cid)}  # noqa: E501
+        )
+        existing = {
+            (r["related_case_id"], r["reason"]) for r in await conn.fetch(SQL["links_from"], cid)
+        }
         new = sorted({(r[0], r[1]) for r in found} - existing)
         event_id = uuid7()
         if new:
             await conn.fetchval(SQL["notify"])
             await conn.fetchrow(SQL["mark_repeat"], cid)
             await conn.execute(
-                SQL["insert_event"], cid, "repeat_detected", now, caller.id, caller.name, None,
-                None, json.dumps({"links": len(new)}), uuid7(),
-            )  # fmt: skip
+                SQL["insert_event"],
+                cid,
+                "repeat_detected",
+                now,
+                caller.id,
+                caller.name,
+                None,
+                None,
+                json.dumps({"links": len(new)}),
+                uuid7(),
+            )
         await conn.execute(
-            SQL["insert_event"], cid, "created", now, caller.id, caller.name, None, "received",
-            json.dumps({"source": body["source"], "parties": len(parties)}), event_id,
-        )  # fmt: skip
+            SQL["insert_event"],
+            cid,
+            "created",
+            now,
+            caller.id,
+            caller.name,
+            None,
+            "received",
+            json.dumps({"source": body["source"], "parties": len(parties)}),
+            event_id,
+        )
         if new:
             await conn.fetch(
-                SQL["insert_links"], cid, [o for o, _ in new], [r for _, r in new],
+                SQL["insert_links"],
+                cid,
+                [o for o, _ in new],
+                [r for _, r in new],
                 [uuid7() for _ in new],
-            )  # fmt: skip
+            )
         await conn.fetchval(
-            SQL["outbox"], "case.created", "case", cid, place["path"],
+            SQL["outbox"],
+            "case.created",
+            "case",
+            cid,
+            place["path"],
             json.dumps({"case_id": str(cid), "event_id": str(event_id), "status": "received"}),
-            caller.id, None, now, uuid7(),
-        )  # fmt: skip
+            caller.id,
+            None,
+            now,
+            uuid7(),
+        )
         case = await conn.fetchrow(SQL["case"], _like(caller.scope), cid)
         out = await _case_out(conn, case, caller)
     return _json(out, 201)
@@ -429,12 +529,14 @@ async def create_session(request: Request) -> Response:
     pool: asyncpg.Pool = request.app.state.pool
     now = datetime.now(CENTER_TZ)
     async with pool.acquire() as conn, conn.transaction():
-        case = await conn.fetchrow(SQL["case_for_share"], request.path_params["id"], _like(caller.scope))  # noqa: E501
+        case = await conn.fetchrow(
+            SQL["case_for_share"], request.path_params["id"], _like(caller.scope)
+        )
         if case is None:
             return _json({"status": 404}, 404)
         persons = [uuid.UUID(m["person_id"]) for m in body["mediators"]]
         held = await conn.fetch(SQL["role_units"], persons, list(MEDIATING), now.date())
-        roles = {r["person_id"]: r["role"] for r in held if case["unit_path"].startswith(r["path"])}  # noqa: E501
+        roles = {r["person_id"]: r["role"] for r in held if case["unit_path"].startswith(r["path"])}
         if set(roles) != set(persons):
             return _json({"status": 422}, 422)
         parties = await conn.fetch(SQL["parties"], case["id"])
@@ -443,15 +545,34 @@ async def create_session(request: Request) -> Response:
         key = place_key(body.get("place"))
         sid = uuid7()
         await conn.fetchrow(
-            SQL["insert_session"], case["id"], case["number"], case["unit_id"], case["unit_path"],
-            body["kind"], body.get("mode", "on_site"), starts, ends, body.get("place"), key,
-            persons, [p["id"] for p in parties], body.get("is_public", False), caller.name, sid,
-        )  # fmt: skip
+            SQL["insert_session"],
+            case["id"],
+            case["number"],
+            case["unit_id"],
+            case["unit_path"],
+            body["kind"],
+            body.get("mode", "on_site"),
+            starts,
+            ends,
+            body.get("place"),
+            key,
+            persons,
+            [p["id"] for p in parties],
+            body.get("is_public", False),
+            caller.name,
+            sid,
+        )
         for i, p in enumerate(persons):
             await conn.execute(
-                SQL["insert_session_mediator"], sid, p, roles[p], MEDIATING[roles[p]], i == 0, i,
+                SQL["insert_session_mediator"],
+                sid,
+                p,
+                roles[p],
+                MEDIATING[roles[p]],
+                i == 0,
+                i,
                 uuid7(),
-            )  # fmt: skip
+            )
         async with conn.transaction():  # the savepoint around the bookings
             await conn.execute(SQL["clear_bookings"], sid)
             for p in persons:
@@ -460,21 +581,43 @@ async def create_session(request: Request) -> Response:
                 await conn.execute(SQL["book_place"], sid, key, starts, ends, uuid7())
         await conn.fetchval(SQL["notify"])
         await conn.fetchval(
-            SQL["outbox"], "session.scheduled", "session", sid, case["unit_path"],
-            json.dumps({"session_id": str(sid)}), caller.id, None, now, uuid7(),
-        )  # fmt: skip
+            SQL["outbox"],
+            "session.scheduled",
+            "session",
+            sid,
+            case["unit_path"],
+            json.dumps({"session_id": str(sid)}),
+            caller.id,
+            None,
+            now,
+            uuid7(),
+        )
         await conn.execute(
-            SQL["insert_session_event"], sid, now, caller.id, caller.name, None,
-            json.dumps({"starts_at": body["starts_at"]}), uuid7(),
-        )  # fmt: skip
+            SQL["insert_session_event"],
+            sid,
+            now,
+            caller.id,
+            caller.name,
+            None,
+            json.dumps({"starts_at": body["starts_at"]}),
+            uuid7(),
+        )
         parties = await conn.fetch(SQL["parties"], case["id"])
         mediators = await conn.fetch(SQL["session_mediators"], sid)
         events = await conn.fetch(SQL["session_events"], sid)
         if caller.pii and parties:
             await conn.fetchval(
-                SQL["access_log"], caller.id, caller.name, "read_unmasked", "session", sid,
-                [p["id"] for p in parties], "{}", None, uuid7(),
-            )  # fmt: skip
+                SQL["access_log"],
+                caller.id,
+                caller.name,
+                "read_unmasked",
+                "session",
+                sid,
+                [p["id"] for p in parties],
+                "{}",
+                None,
+                uuid7(),
+            )
     return _json(
         {
             "id": sid,
@@ -496,7 +639,9 @@ async def healthz(request: Request) -> Response:
 def create_app(database_url: str, pool_size: int = 10) -> Starlette:
     async def lifespan(app: Starlette):  # type: ignore[no-untyped-def]
         async def init(conn: asyncpg.Connection) -> None:
-            await conn.set_type_codec("jsonb", encoder=str, decoder=orjson.loads, schema="pg_catalog")  # noqa: E501
+            await conn.set_type_codec(
+                "jsonb", encoder=str, decoder=orjson.loads, schema="pg_catalog"
+            )
 
         # The same number of connections as the API's pool (pool_size, as many overflow).
         app.state.pool = await asyncpg.create_pool(
@@ -531,7 +676,9 @@ def main() -> None:
     url = os.environ["DATABASE_URL"].replace("postgresql+asyncpg://", "postgresql://")
     pool = int(os.environ.get("MEDIATION_DB_POOL_SIZE", "10"))
     # Served like the API: one uvicorn process, uvloop and httptools, no access log.
-    uvicorn.run(create_app(url, pool), host=a.host, port=a.port, log_level="warning", access_log=False)  # noqa: E501
+    uvicorn.run(
+        create_app(url, pool), host=a.host, port=a.port, log_level="warning", access_log=False
+    )
 
 
 if __name__ == "__main__":

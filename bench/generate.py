@@ -28,7 +28,6 @@ import bisect
 import hashlib
 import hmac
 import json
-import math
 import multiprocessing as mp
 import random
 import sys
@@ -40,14 +39,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from itertools import accumulate
+from pathlib import Path
 from typing import Any
 
 import asyncpg
 from asyncpg.pgproto.pgproto import UUID as PgUUID
 
 from bench import textpool as tp
-from bench.textpool import Weighted as W
 from bench.config import OUT_DIR, PASSWORD, PG_SERVER, SCALES, Scale, async_url, database_url
+from bench.textpool import Weighted as W
 from mediation.auth.passwords import hash_password
 from mediation.cases.calendar import DayInfo, WorkingCalendar
 from mediation.cases.deadlines import due_time
@@ -135,7 +135,9 @@ class Tree:
     by_level: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
     children: dict[int, list[int]] = field(default_factory=lambda: defaultdict(list))
 
-    def add(self, rng: random.Random, t: float, parent: int, level: str, code: str, name: str) -> int:
+    def add(
+        self, rng: random.Random, t: float, parent: int, level: str, code: str, name: str
+    ) -> int:
         i = len(self.ids)
         seq = i + 1
         self.ids.append(new_id(rng, t))
@@ -226,13 +228,26 @@ class Staff:
         person = new_id(rng, t)
         name = tp.person_name(rng)
         now = ts(t)
-        self.people.append((person, name, tp.phone(rng), None, None, quals or [], None, 1, now, now))
+        self.people.append(
+            (person, name, tp.phone(rng), None, None, quals or [], None, 1, now, now)
+        )
         start = day_date(local_day(t))
         self.roles.append((new_id(rng, t), person, tree.ids[unit], role, start, None, now, now))
         user = new_id(rng, t)
         self.users.append(
-            (user, username or f"{role}_{tree.code[unit]}_{len(self.users)}", None, person, True,
-             0, None, None, 1, now, now)
+            (
+                user,
+                username or f"{role}_{tree.code[unit]}_{len(self.users)}",
+                None,
+                person,
+                True,
+                0,
+                None,
+                None,
+                1,
+                now,
+                now,
+            )
         )
         self.user_of[person] = user
         self.name_of[person] = name
@@ -251,7 +266,9 @@ def grid_weights(rng: random.Random, tree: Tree) -> list[float]:
     return [street_factor[tree.street_of[g]] / r**0.55 for g, r in zip(grids, ranks, strict=True)]
 
 
-def build_staff(rng: random.Random, tree: Tree, t: float, weights: list[float]) -> tuple[Staff, dict[str, Any]]:
+def build_staff(
+    rng: random.Random, tree: Tree, t: float, weights: list[float]
+) -> tuple[Staff, dict[str, Any]]:
     staff = Staff()
     district = tree.by_level["district"][0]
     city = tree.by_level["city"][0]
@@ -377,10 +394,58 @@ PERFORMED = W(("full", "partial", "none"), (82, 13, 5))
 SATISFACTION = W(("very_satisfied", "satisfied", "neutral", "dissatisfied"), (45, 40, 11, 4))
 FLARE_UP = W(("low", "medium", "high"), (85, 12, 3))
 MEDIATION_DAYS = {"simple": 2.0, "complex": 4.5, "difficult": 14.0}
-HOUR_WEIGHTS = [0.3, 0.2, 0.15, 0.1, 0.1, 0.2, 0.5, 1.2, 3.0, 4.5, 4.8, 4.0, 2.5, 3.0, 4.2,
-                4.4, 4.0, 3.2, 2.0, 1.6, 1.3, 1.0, 0.7, 0.5]  # fmt: skip
-CALL_HOUR_WEIGHTS = [2.0, 1.6, 1.2, 0.9, 0.6, 0.5, 0.6, 0.8, 1.2, 1.6, 1.8, 1.8, 1.6, 1.6, 1.8,
-                     1.9, 2.0, 2.1, 2.4, 2.8, 3.2, 3.4, 3.2, 2.6]  # fmt: skip
+HOUR_WEIGHTS = [
+    0.3,
+    0.2,
+    0.15,
+    0.1,
+    0.1,
+    0.2,
+    0.5,
+    1.2,
+    3.0,
+    4.5,
+    4.8,
+    4.0,
+    2.5,
+    3.0,
+    4.2,
+    4.4,
+    4.0,
+    3.2,
+    2.0,
+    1.6,
+    1.3,
+    1.0,
+    0.7,
+    0.5,
+]
+CALL_HOUR_WEIGHTS = [
+    2.0,
+    1.6,
+    1.2,
+    0.9,
+    0.6,
+    0.5,
+    0.6,
+    0.8,
+    1.2,
+    1.6,
+    1.8,
+    1.8,
+    1.6,
+    1.6,
+    1.8,
+    1.9,
+    2.0,
+    2.1,
+    2.4,
+    2.8,
+    3.2,
+    3.4,
+    3.2,
+    2.6,
+]
 
 
 def arrival_times(
@@ -414,58 +479,210 @@ def arrival_times(
 
 # --- cases --------------------------------------------------------------------------------
 CASE_COLUMNS = [
-    "id", "number", "number_ascii", "district_id", "year", "seq", "title", "facts", "claims",
-    "party_names", "category_code", "source", "complexity", "risk_colour", "status", "unit_id",
-    "unit_path", "building_id", "handling_unit_id", "handling_unit_path", "address",
-    "occurred_at", "amount_involved", "prevent_criminal", "prevent_group_petition",
-    "prevent_suicide", "prevent_group_fight", "channels", "handler_person_ids",
-    "external_client_id", "external_ref", "reported_by_kind", "reported_by_id",
-    "reported_by_name", "is_repeat", "received_at", "accepted_at", "rejected_at", "assigned_at",
-    "mediation_started_at", "resolved_at", "failed_at", "followed_up_at", "closed_at",
-    "withdrawn_at", "reopened_at", "reason", "referral_target", "paused_at", "pause_reason",
-    "current_stage", "due_at", "due_provisional", "version", "created_at", "updated_at",
-]  # fmt: skip
+    "id",
+    "number",
+    "number_ascii",
+    "district_id",
+    "year",
+    "seq",
+    "title",
+    "facts",
+    "claims",
+    "party_names",
+    "category_code",
+    "source",
+    "complexity",
+    "risk_colour",
+    "status",
+    "unit_id",
+    "unit_path",
+    "building_id",
+    "handling_unit_id",
+    "handling_unit_path",
+    "address",
+    "occurred_at",
+    "amount_involved",
+    "prevent_criminal",
+    "prevent_group_petition",
+    "prevent_suicide",
+    "prevent_group_fight",
+    "channels",
+    "handler_person_ids",
+    "external_client_id",
+    "external_ref",
+    "reported_by_kind",
+    "reported_by_id",
+    "reported_by_name",
+    "is_repeat",
+    "received_at",
+    "accepted_at",
+    "rejected_at",
+    "assigned_at",
+    "mediation_started_at",
+    "resolved_at",
+    "failed_at",
+    "followed_up_at",
+    "closed_at",
+    "withdrawn_at",
+    "reopened_at",
+    "reason",
+    "referral_target",
+    "paused_at",
+    "pause_reason",
+    "current_stage",
+    "due_at",
+    "due_provisional",
+    "version",
+    "created_at",
+    "updated_at",
+]
 PARTY_COLUMNS = [
-    "id", "case_id", "position", "kind", "side", "name", "phone", "id_number", "org_code",
-    "is_minor", "address", "guardian_name", "guardian_phone", "guardian_id_number",
-    "guardian_relation", "phone_hash", "id_hash", "created_at", "updated_at",
-]  # fmt: skip
+    "id",
+    "case_id",
+    "position",
+    "kind",
+    "side",
+    "name",
+    "phone",
+    "id_number",
+    "org_code",
+    "is_minor",
+    "address",
+    "guardian_name",
+    "guardian_phone",
+    "guardian_id_number",
+    "guardian_relation",
+    "phone_hash",
+    "id_hash",
+    "created_at",
+    "updated_at",
+]
 EVENT_COLUMNS = [
-    "id", "case_id", "type", "at", "actor_kind", "actor_id", "actor_name", "client_id",
-    "request_id", "from_status", "to_status", "body", "data",
-]  # fmt: skip
+    "id",
+    "case_id",
+    "type",
+    "at",
+    "actor_kind",
+    "actor_id",
+    "actor_name",
+    "client_id",
+    "request_id",
+    "from_status",
+    "to_status",
+    "body",
+    "data",
+]
 DEADLINE_COLUMNS = [
-    "id", "case_id", "stage", "unit", "amount", "extended_by", "paused_by", "started_at",
-    "due_at", "provisional", "paused_since", "met_at", "cancelled_at",
-]  # fmt: skip
+    "id",
+    "case_id",
+    "stage",
+    "unit",
+    "amount",
+    "extended_by",
+    "paused_by",
+    "started_at",
+    "due_at",
+    "provisional",
+    "paused_since",
+    "met_at",
+    "cancelled_at",
+]
 HANDLER_COLUMNS = [
-    "id", "case_id", "person_id", "channel", "is_lead", "assumed_at", "renounced_at",
+    "id",
+    "case_id",
+    "person_id",
+    "channel",
+    "is_lead",
+    "assumed_at",
+    "renounced_at",
     "assigned_by_id",
-]  # fmt: skip
+]
 AGREEMENT_COLUMNS = [
-    "id", "case_id", "form", "terms", "amount", "performance_method", "performance_due_on",
-    "effective_on", "signed_by_parties", "mediator_person_ids", "judicial_confirmation_until",
-    "judicial_confirmation_requested_on", "judicial_confirmation_court", "performance_status",
-    "created_at", "updated_at",
-]  # fmt: skip
+    "id",
+    "case_id",
+    "form",
+    "terms",
+    "amount",
+    "performance_method",
+    "performance_due_on",
+    "effective_on",
+    "signed_by_parties",
+    "mediator_person_ids",
+    "judicial_confirmation_until",
+    "judicial_confirmation_requested_on",
+    "judicial_confirmation_court",
+    "performance_status",
+    "created_at",
+    "updated_at",
+]
 FOLLOW_UP_COLUMNS = [
-    "id", "case_id", "visited_at", "method", "performance", "satisfaction", "flare_up_risk",
-    "notes", "recorded_at", "recorded_by_id", "recorded_by_name",
-]  # fmt: skip
+    "id",
+    "case_id",
+    "visited_at",
+    "method",
+    "performance",
+    "satisfaction",
+    "flare_up_risk",
+    "notes",
+    "recorded_at",
+    "recorded_by_id",
+    "recorded_by_name",
+]
 LINK_COLUMNS = ["id", "case_id", "related_case_id", "reason", "created_at"]
 CALL_COLUMNS = [
-    "id", "unit_id", "unit_path", "counselor_id", "created_by", "started_at", "ended_at",
-    "duration_seconds", "channel", "call_type", "caller_anonymous", "caller_alias",
-    "caller_age_band", "caller_gender", "caller_is_minor", "caller_hash", "callback_consent",
-    "callback_number_enc", "callback_key_id", "topics", "risk_level", "imminent_risk",
-    "risk_assessment", "actions", "referral_to", "summary", "follow_up_due",
-    "follow_up_done_at", "follow_up_note", "flagged_at", "acknowledged_at", "acknowledged_by",
-    "acknowledge_note", "reviewed_at", "reviewed_by", "review_outcome", "review_comment",
-    "case_id", "deidentified_at", "version", "created_at", "updated_at",
-]  # fmt: skip
+    "id",
+    "unit_id",
+    "unit_path",
+    "counselor_id",
+    "created_by",
+    "started_at",
+    "ended_at",
+    "duration_seconds",
+    "channel",
+    "call_type",
+    "caller_anonymous",
+    "caller_alias",
+    "caller_age_band",
+    "caller_gender",
+    "caller_is_minor",
+    "caller_hash",
+    "callback_consent",
+    "callback_number_enc",
+    "callback_key_id",
+    "topics",
+    "risk_level",
+    "imminent_risk",
+    "risk_assessment",
+    "actions",
+    "referral_to",
+    "summary",
+    "follow_up_due",
+    "follow_up_done_at",
+    "follow_up_note",
+    "flagged_at",
+    "acknowledged_at",
+    "acknowledged_by",
+    "acknowledge_note",
+    "reviewed_at",
+    "reviewed_by",
+    "review_outcome",
+    "review_comment",
+    "case_id",
+    "deidentified_at",
+    "version",
+    "created_at",
+    "updated_at",
+]
 CALL_EVENT_COLUMNS = [
-    "id", "call_id", "at", "kind", "actor_id", "actor_person_id", "actor_name", "detail",
-]  # fmt: skip
+    "id",
+    "call_id",
+    "at",
+    "kind",
+    "actor_id",
+    "actor_person_id",
+    "actor_name",
+    "detail",
+]
 
 COLUMNS = {
     "cases": CASE_COLUMNS,
@@ -528,7 +745,7 @@ class CaseMaker:
         due, provisional = self.w.due[(local_day(start), unit, amount)]
         return unit, amount, due, provisional
 
-    def make(self, i: int) -> None:  # noqa: C901, PLR0912, PLR0915 - one case, start to end
+    def make(self, i: int) -> None:
         w, rng, tree, staff = self.w, self.rng, self.w.tree, self.w.staff
         rows = self.rows
         t0 = w.case_times[i]
@@ -566,12 +783,41 @@ class CaseMaker:
         repeat_of: list[tuple[uuid.UUID, str]] = []
         recent = self.recent_parties[grid]
         for pos in range(n_parties):
-            side = "applicant" if pos == 0 else ("respondent" if pos == 1 else rng.choice(("applicant", "third_party")))  # noqa: E501
+            side = (
+                "applicant"
+                if pos == 0
+                else ("respondent" if pos == 1 else rng.choice(("applicant", "third_party")))
+            )
             pid = new_id(rng, t0)
-            if side == "respondent" and cat in ("property_management", "labour", "contract", "consumer") and rng.random() < 0.6:  # noqa: E501
+            if (
+                side == "respondent"
+                and cat in ("property_management", "labour", "contract", "consumer")
+                and rng.random() < 0.6
+            ):
                 oname, code = tp.org(rng)
-                parties.append((pid, case_id, pos, "organisation", side, oname, tp.phone(rng), None,
-                                code, False, None, None, None, None, None, None, None, received, received))  # fmt: skip
+                parties.append(
+                    (
+                        pid,
+                        case_id,
+                        pos,
+                        "organisation",
+                        side,
+                        oname,
+                        tp.phone(rng),
+                        None,
+                        code,
+                        False,
+                        None,
+                        None,
+                        None,
+                        None,
+                        None,
+                        None,
+                        None,
+                        received,
+                        received,
+                    )
+                )
                 names.append(oname)
                 continue
             name = tp.person_name(rng)
@@ -582,16 +828,41 @@ class CaseMaker:
                     repeat_of.append((prev_case, "same_phone"))
             if phone is None and rng.random() < 0.9:
                 phone = tp.phone(rng)
-            id_number = tp.resident_id(rng, rng.randint(1945, 2004)) if rng.random() < 0.55 else None
+            id_number = (
+                tp.resident_id(rng, rng.randint(1945, 2004)) if rng.random() < 0.55 else None
+            )
             minor = rng.random() < 0.02
-            guardian = (tp.person_name(rng), tp.phone(rng), rng.choice(tp.RELATIONS)) if minor else None  # noqa: E501
-            address = f"{tree.name[building]}{rng.choice(tp.ROOMS)}室" if building >= 0 and rng.random() < 0.6 else None  # noqa: E501
-            parties.append((pid, case_id, pos, "person", side, name, phone, id_number, None, minor,
-                            address, guardian[0] if guardian else None, guardian[1] if guardian else None,
-                            None, guardian[2] if guardian else None,
-                            self.keyed("phone", phone) if phone else None,
-                            self.keyed("id", id_number) if id_number else None,
-                            received, received))  # fmt: skip
+            guardian = (
+                (tp.person_name(rng), tp.phone(rng), rng.choice(tp.RELATIONS)) if minor else None
+            )
+            address = (
+                f"{tree.name[building]}{rng.choice(tp.ROOMS)}室"
+                if building >= 0 and rng.random() < 0.6
+                else None
+            )
+            parties.append(
+                (
+                    pid,
+                    case_id,
+                    pos,
+                    "person",
+                    side,
+                    name,
+                    phone,
+                    id_number,
+                    None,
+                    minor,
+                    address,
+                    guardian[0] if guardian else None,
+                    guardian[1] if guardian else None,
+                    None,
+                    guardian[2] if guardian else None,
+                    self.keyed("phone", phone) if phone else None,
+                    self.keyed("id", id_number) if id_number else None,
+                    received,
+                    received,
+                )
+            )
             names.append(name)
             if guardian:
                 names.append(guardian[0])
@@ -608,12 +879,21 @@ class CaseMaker:
         repeat_of = list(dict.fromkeys(repeat_of))
 
         # The life cycle up to now.
-        events: list[tuple[str, float, uuid.UUID | None, str, str | None, str | None, str | None, str]] = []  # noqa: E501
+        events: list[
+            tuple[str, float, uuid.UUID | None, str, str | None, str | None, str | None, str]
+        ] = []
         stamps: dict[str, float] = {}
         deadlines: list[list[Any]] = []
 
-        def event(kind: str, t: float, person: uuid.UUID | None, frm: str | None, to: str | None,
-                  body: str | None = None, data: str = "{}") -> None:  # fmt: skip
+        def event(
+            kind: str,
+            t: float,
+            person: uuid.UUID | None,
+            frm: str | None,
+            to: str | None,
+            body: str | None = None,
+            data: str = "{}",
+        ) -> None:
             if person is None:
                 events.append((kind, t, reporter_user, reporter_name, frm, to, body, data))
             else:
@@ -622,12 +902,32 @@ class CaseMaker:
 
         def start_deadline(stage: str, t: float) -> list[Any]:
             unit, amount, due, provisional = self.due(stage, complexity, t)
-            d = [new_id(rng, t), case_id, stage, unit, amount, 0, 0, ts(t), due, provisional, None, None, None]  # noqa: E501
+            d = [
+                new_id(rng, t),
+                case_id,
+                stage,
+                unit,
+                amount,
+                0,
+                0,
+                ts(t),
+                due,
+                provisional,
+                None,
+                None,
+                None,
+            ]
             deadlines.append(d)
             return d
 
-        event("created", t0, None, None, "received",
-              data=json.dumps({"source": source, "parties": len(parties)}))  # fmt: skip
+        event(
+            "created",
+            t0,
+            None,
+            None,
+            "received",
+            data=json.dumps({"source": source, "parties": len(parties)}),
+        )
         if repeat_of:
             links = [{"case_id": str(c), "reason": r} for c, r in repeat_of]
             event("repeat_detected", t0, None, None, None, data=json.dumps({"links": links}))
@@ -669,24 +969,39 @@ class CaseMaker:
                 lead_channel = CHANNEL(rng)
                 pool = {
                     "people": staff.at[("mediator", community)] + staff.at[("mediator", street)],
-                    "police_joint": staff.at[("police", community)] or staff.at[("mediator", street)],  # noqa: E501
+                    "police_joint": staff.at[("police", community)]
+                    or staff.at[("mediator", street)],
                     "judicial": self.judicial,
-                    "psychological": staff.at[("counselor", community)] or staff.at[("mediator", street)],  # noqa: E501
+                    "psychological": staff.at[("counselor", community)]
+                    or staff.at[("mediator", street)],
                 }[lead_channel]
                 if lead_channel == "psychological" and not staff.at[("counselor", community)]:
                     lead_channel = "people"
                 handlers.append((rng.choice(pool), lead_channel))
                 if rng.random() < 0.12 and staff.at[("legal_advisor", community)]:
                     handlers.append((staff.at[("legal_advisor", community)][0], "people"))
-                event("assigned", t, dispatcher, "accepted", "assigned",
-                      data=json.dumps({"handlers": [str(h) for h, _ in handlers]}))  # fmt: skip
+                event(
+                    "assigned",
+                    t,
+                    dispatcher,
+                    "accepted",
+                    "assigned",
+                    data=json.dumps({"handlers": [str(h) for h, _ in handlers]}),
+                )
                 lead = handlers[0][0]
                 if step(rng.expovariate(1 / 18)):
                     status = "in_mediation"
                     stamps["mediation_started_at"] = t
                     event("mediation_started", t, lead, "assigned", "in_mediation")
                     if rng.random() < 0.2:
-                        event("commented", t + 600, lead, None, None, body="已与双方当事人电话沟通，约定调解时间。")  # noqa: E501
+                        event(
+                            "commented",
+                            t + 600,
+                            lead,
+                            None,
+                            None,
+                            body="已与双方当事人电话沟通，约定调解时间。",
+                        )
                     took = rng.expovariate(1 / (MEDIATION_DAYS[complexity] * 24))
                     if outcome < 0.82 and step(took):
                         status = "resolved"
@@ -712,7 +1027,9 @@ class CaseMaker:
                         running[11] = ts(t)
                         running = None
                         reason = "双方分歧较大，调解不成。"
-                        referral = rng.choice(("litigation", "arbitration", "administrative", "other_department"))  # noqa: E501
+                        referral = rng.choice(
+                            ("litigation", "arbitration", "administrative", "other_department")
+                        )
                         event("failed", t, lead, "in_mediation", "failed", body=reason)
                         if step(rng.expovariate(1 / 60)):
                             status = "closed"
@@ -727,7 +1044,11 @@ class CaseMaker:
                         event("withdrawn", t, lead, "in_mediation", "withdrawn", body=reason)
 
         paused_at = None
-        if running is not None and status in ("accepted", "assigned", "in_mediation") and rng.random() < 0.03:  # noqa: E501
+        if (
+            running is not None
+            and status in ("accepted", "assigned", "in_mediation")
+            and rng.random() < 0.03
+        ):
             paused_at = ts(t + 3600)
             if paused_at.timestamp() < now:
                 running[10] = paused_at
@@ -739,17 +1060,42 @@ class CaseMaker:
             rows["case_deadlines"].append(tuple(d))
         for kind, at, actor, actor_name, frm, to, body, data in events:
             rows["case_events"].append(
-                (new_id(rng, at), case_id, kind, ts(at), "user", actor, actor_name, None, None,
-                 frm, to, body, data)  # fmt: skip
+                (
+                    new_id(rng, at),
+                    case_id,
+                    kind,
+                    ts(at),
+                    "user",
+                    actor,
+                    actor_name,
+                    None,
+                    None,
+                    frm,
+                    to,
+                    body,
+                    data,
+                )
             )
         channels = sorted({c for _, c in handlers})
         handler_ids = [h for h, _ in handlers]
         for k, (person, channel) in enumerate(handlers):
             rows["case_handlers"].append(
-                (new_id(rng, stamps["assigned_at"]), case_id, person, channel, k == 0,
-                 ts(stamps["assigned_at"]), None, self.user(dispatcher)[0])  # fmt: skip
+                (
+                    new_id(rng, stamps["assigned_at"]),
+                    case_id,
+                    person,
+                    channel,
+                    k == 0,
+                    ts(stamps["assigned_at"]),
+                    None,
+                    self.user(dispatcher)[0],
+                )
             )
-        amount = Decimal(rng.choice((500, 1000, 2000, 3000, 5000, 8000, 20000, 50000))) if rng.random() < 0.45 else None  # noqa: E501
+        amount = (
+            Decimal(rng.choice((500, 1000, 2000, 3000, 5000, 8000, 20000, 50000)))
+            if rng.random() < 0.45
+            else None
+        )
         prevention = [None, None, None, None]
         if risk != "yellow" and rng.random() < 0.5:
             prevention[rng.choice((0, 1, 3))] = rng.randint(2, 12)
@@ -789,9 +1135,20 @@ class CaseMaker:
                 reporter_name,
                 bool(repeat_of),
                 received,
-                *(ts(stamps[k]) if k in stamps else None for k in (
-                    "accepted_at", "rejected_at", "assigned_at", "mediation_started_at",
-                    "resolved_at", "failed_at", "followed_up_at", "closed_at", "withdrawn_at")),
+                *(
+                    ts(stamps[k]) if k in stamps else None
+                    for k in (
+                        "accepted_at",
+                        "rejected_at",
+                        "assigned_at",
+                        "mediation_started_at",
+                        "resolved_at",
+                        "failed_at",
+                        "followed_up_at",
+                        "closed_at",
+                        "withdrawn_at",
+                    )
+                ),
                 None,  # reopened_at
                 reason,
                 referral,
@@ -803,46 +1160,77 @@ class CaseMaker:
                 len(events),
                 received,
                 ts(last),
-            )  # fmt: skip
+            )
         )
 
-    def agreement(self, case_id: uuid.UUID, t: float, handlers: list[tuple[uuid.UUID, str]], cat: str) -> None:  # noqa: E501
+    def agreement(
+        self, case_id: uuid.UUID, t: float, handlers: list[tuple[uuid.UUID, str]], cat: str
+    ) -> None:
         rng = self.rng
         effective = day_date(local_day(t))
         amount = Decimal(rng.choice((800, 1500, 3000, 6000, 12000))) if rng.random() < 0.5 else None
         requested = effective + timedelta(days=rng.randint(3, 25)) if rng.random() < 0.08 else None
         self.rows["case_agreements"].append(
-            (new_id(rng, t), case_id, "written" if rng.random() < 0.62 else "oral",
-             "双方自愿达成如下协议：一、责任方于约定期限内履行义务；二、双方今后互谅互让，不再因此事发生纠纷。",
-             amount, "一次性现金支付" if amount else "按协议约定履行",
-             effective + timedelta(days=rng.randint(3, 30)) if amount else None, effective,
-             rng.random() < 0.9, [h for h, _ in handlers], effective + timedelta(days=30), requested,
-             rng.choice(tp.COURTS) if requested else None,
-             PERFORMANCE(rng), ts(t), ts(t))  # fmt: skip
+            (
+                new_id(rng, t),
+                case_id,
+                "written" if rng.random() < 0.62 else "oral",
+                "双方自愿达成如下协议：一、责任方于约定期限内履行义务；二、双方今后互谅互让，不再因此事发生纠纷。",
+                amount,
+                "一次性现金支付" if amount else "按协议约定履行",
+                effective + timedelta(days=rng.randint(3, 30)) if amount else None,
+                effective,
+                rng.random() < 0.9,
+                [h for h, _ in handlers],
+                effective + timedelta(days=30),
+                requested,
+                rng.choice(tp.COURTS) if requested else None,
+                PERFORMANCE(rng),
+                ts(t),
+                ts(t),
+            )
         )
 
     def follow_up(self, case_id: uuid.UUID, t: float, lead: uuid.UUID) -> None:
         rng = self.rng
         user, name = self.user(lead)
         self.rows["case_follow_ups"].append(
-            (new_id(rng, t), case_id, ts(t - 7200), rng.choice(("visit", "phone", "phone", "online")),
-             PERFORMED(rng),
-             SATISFACTION(rng),
-             FLARE_UP(rng), "当事人表示协议已履行，关系缓和。",
-             ts(t), user, name)  # fmt: skip
+            (
+                new_id(rng, t),
+                case_id,
+                ts(t - 7200),
+                rng.choice(("visit", "phone", "phone", "online")),
+                PERFORMED(rng),
+                SATISFACTION(rng),
+                FLARE_UP(rng),
+                "当事人表示协议已履行，关系缓和。",
+                ts(t),
+                user,
+                name,
+            )
         )
 
 
 # --- hotline ------------------------------------------------------------------------------
 TOPIC = W(
-    ["emotional_distress", "marriage_family", "study_work_stress", "interpersonal",
-     "minors_mental_health", "special_family", "other"],
+    [
+        "emotional_distress",
+        "marriage_family",
+        "study_work_stress",
+        "interpersonal",
+        "minors_mental_health",
+        "special_family",
+        "other",
+    ],
     [30, 20, 15, 12, 10, 5, 8],
-)  # fmt: skip
-CALL_TYPE = W(("valid", "silent", "hang_up", "prank", "wrong_number", "abusive"), (68, 10, 9, 5, 5, 3))
+)
+CALL_TYPE = W(
+    ("valid", "silent", "hang_up", "prank", "wrong_number", "abusive"), (68, 10, 9, 5, 5, 3)
+)
 CALL_CHANNEL = W(("phone", "wechat", "online", "other"), (78, 12, 8, 2))
 AGE_BAND = W(
-    ("under_14", "14_17", "18_29", "30_44", "45_59", "60_plus", "unknown"), (4, 9, 24, 26, 18, 9, 10)
+    ("under_14", "14_17", "18_29", "30_44", "45_59", "60_plus", "unknown"),
+    (4, 9, 24, 26, 18, 9, 10),
 )
 RISK_LEVEL = W(("none", "low", "medium", "high"), (70, 18, 8, 4))
 
@@ -857,7 +1245,7 @@ class CallMaker:
         self.regulars = [tp.phone(rng) for _ in range(max(10, len(w.call_times) // 250))]
         self.rows: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
 
-    def make(self, i: int) -> None:  # noqa: PLR0915 - one call, start to end
+    def make(self, i: int) -> None:
         w, rng, staff, tree = self.w, self.rng, self.w.staff, self.w.tree
         t0 = w.call_times[i]
         ws = w.workstations[int(rng.random() ** 1.6 * len(w.workstations))]
@@ -902,56 +1290,175 @@ class CallMaker:
         imminent = risk == "high" and rng.random() < 0.2
         started, ended = ts(t0), ts(t0 + duration)
         flagged = ts(t0 + duration) if risk == "high" else None
-        acked = ts(t0 + duration + rng.uniform(300, 7200)) if flagged and t0 + 8000 < w.end else None
-        reviewed = ts(t0 + rng.uniform(1, 7) * DAY) if valid and rng.random() < 0.1 and t0 + 7 * DAY < w.end else None  # noqa: E501
+        acked = (
+            ts(t0 + duration + rng.uniform(300, 7200)) if flagged and t0 + 8000 < w.end else None
+        )
+        reviewed = (
+            ts(t0 + rng.uniform(1, 7) * DAY)
+            if valid and rng.random() < 0.1 and t0 + 7 * DAY < w.end
+            else None
+        )
         follow_due = ts(t0 + 3 * DAY) if risk in ("medium", "high") else None
-        follow_done = ts(t0 + rng.uniform(1, 3) * DAY) if follow_due and t0 + 3 * DAY < w.end and rng.random() < 0.9 else None  # noqa: E501
+        follow_done = (
+            ts(t0 + rng.uniform(1, 3) * DAY)
+            if follow_due and t0 + 3 * DAY < w.end and rng.random() < 0.9
+            else None
+        )
         topics = sorted({TOPIC(rng) for _ in range(rng.choice((1, 1, 2)))}) if valid else []
-        actions = ["counseling"] + (["safety_plan", "crisis_intervention"] if risk == "high" else [])
+        actions = ["counseling"] + (
+            ["safety_plan", "crisis_intervention"] if risk == "high" else []
+        )
         last = max(x.timestamp() for x in (ended, acked, reviewed, follow_done) if x is not None)
         self.rows["hotline_calls"].append(
-            (call_id, tree.ids[ws], tree.path[ws], counselor, c_user, started, ended, duration,
-             channel, call_type, anonymous, None if anonymous else tp.person_name(rng)[0] + "先生",
-             age, rng.choice(("female", "male", "unknown")) if valid else None,
-             age in ("under_14", "14_17") if age else None, caller_hash, consent, enc, key_id,
-             topics, risk, imminent, assessment, actions if valid else [],
-             "市心理卫生中心" if risk == "high" and rng.random() < 0.5 else None,
-             "来电者倾诉近期压力较大，经疏导情绪平稳。" if valid else None, follow_due, follow_done,
-             "已回访，情绪稳定。" if follow_done else None, flagged, acked,
-             supervisor if acked else None, "已确认并跟进。" if acked else None, reviewed,
-             supervisor if reviewed else None, "appropriate" if reviewed else None, None, None,
-             None, 1 + (acked is not None) + (reviewed is not None) + (follow_done is not None),
-             started, ts(last))  # fmt: skip
+            (
+                call_id,
+                tree.ids[ws],
+                tree.path[ws],
+                counselor,
+                c_user,
+                started,
+                ended,
+                duration,
+                channel,
+                call_type,
+                anonymous,
+                None if anonymous else tp.person_name(rng)[0] + "先生",
+                age,
+                rng.choice(("female", "male", "unknown")) if valid else None,
+                age in ("under_14", "14_17") if age else None,
+                caller_hash,
+                consent,
+                enc,
+                key_id,
+                topics,
+                risk,
+                imminent,
+                assessment,
+                actions if valid else [],
+                "市心理卫生中心" if risk == "high" and rng.random() < 0.5 else None,
+                "来电者倾诉近期压力较大，经疏导情绪平稳。" if valid else None,
+                follow_due,
+                follow_done,
+                "已回访，情绪稳定。" if follow_done else None,
+                flagged,
+                acked,
+                supervisor if acked else None,
+                "已确认并跟进。" if acked else None,
+                reviewed,
+                supervisor if reviewed else None,
+                "appropriate" if reviewed else None,
+                None,
+                None,
+                None,
+                1 + (acked is not None) + (reviewed is not None) + (follow_done is not None),
+                started,
+                ts(last),
+            )
         )
         ev = self.rows["hotline_call_events"]
-        ev.append((new_id(rng, t0 + duration), call_id, ended, "created", c_user, counselor, c_name, "{}"))  # noqa: E501
+        ev.append(
+            (new_id(rng, t0 + duration), call_id, ended, "created", c_user, counselor, c_name, "{}")
+        )
         s_user, s_name = staff.user_of[supervisor], staff.name_of[supervisor]
         if flagged:
-            ev.append((new_id(rng, t0 + duration), call_id, flagged, "flagged", None, None, "系统", "{}"))  # noqa: E501
+            ev.append(
+                (new_id(rng, t0 + duration), call_id, flagged, "flagged", None, None, "系统", "{}")
+            )
         if acked:
-            ev.append((new_id(rng, acked.timestamp()), call_id, acked, "acknowledged", s_user, supervisor, s_name, "{}"))  # noqa: E501
+            ev.append(
+                (
+                    new_id(rng, acked.timestamp()),
+                    call_id,
+                    acked,
+                    "acknowledged",
+                    s_user,
+                    supervisor,
+                    s_name,
+                    "{}",
+                )
+            )
         if reviewed:
-            ev.append((new_id(rng, reviewed.timestamp()), call_id, reviewed, "reviewed", s_user, supervisor, s_name, "{}"))  # noqa: E501
+            ev.append(
+                (
+                    new_id(rng, reviewed.timestamp()),
+                    call_id,
+                    reviewed,
+                    "reviewed",
+                    s_user,
+                    supervisor,
+                    s_name,
+                    "{}",
+                )
+            )
         if follow_done:
-            ev.append((new_id(rng, follow_done.timestamp()), call_id, follow_done, "follow_up_done", c_user, counselor, c_name, "{}"))  # noqa: E501
+            ev.append(
+                (
+                    new_id(rng, follow_done.timestamp()),
+                    call_id,
+                    follow_done,
+                    "follow_up_done",
+                    c_user,
+                    counselor,
+                    c_name,
+                    "{}",
+                )
+            )
 
 
 # --- mediation sessions -------------------------------------------------------------------
 SESSION_COLUMNS = [
-    "id", "case_id", "case_number", "unit_id", "unit_path", "kind", "mode", "status",
-    "starts_at", "ends_at", "place", "place_key", "meeting_info", "mediator_person_ids",
-    "party_ids", "is_public", "privacy_reason", "privacy_note", "recording_consent",
-    "rights_notice_given", "notes", "attended_person_ids", "attended_party_ids",
-    "held_ended_at", "minutes", "outcome", "next_step", "next_step_note",
-    "outcome_recorded_at", "cancelled_at", "cancel_reason", "reschedule_count",
-    "created_by_name", "version", "created_at", "updated_at",
-]  # fmt: skip
+    "id",
+    "case_id",
+    "case_number",
+    "unit_id",
+    "unit_path",
+    "kind",
+    "mode",
+    "status",
+    "starts_at",
+    "ends_at",
+    "place",
+    "place_key",
+    "meeting_info",
+    "mediator_person_ids",
+    "party_ids",
+    "is_public",
+    "privacy_reason",
+    "privacy_note",
+    "recording_consent",
+    "rights_notice_given",
+    "notes",
+    "attended_person_ids",
+    "attended_party_ids",
+    "held_ended_at",
+    "minutes",
+    "outcome",
+    "next_step",
+    "next_step_note",
+    "outcome_recorded_at",
+    "cancelled_at",
+    "cancel_reason",
+    "reschedule_count",
+    "created_by_name",
+    "version",
+    "created_at",
+    "updated_at",
+]
 SESSION_MEDIATOR_COLUMNS = ["id", "session_id", "person_id", "role", "body", "is_lead", "position"]
 BOOKING_COLUMNS = ["id", "session_id", "person_id", "place_key", "during", "active"]
 SESSION_EVENT_COLUMNS = [
-    "id", "session_id", "type", "at", "actor_kind", "actor_id", "actor_name", "client_id",
-    "request_id", "body", "data",
-]  # fmt: skip
+    "id",
+    "session_id",
+    "type",
+    "at",
+    "actor_kind",
+    "actor_id",
+    "actor_name",
+    "client_id",
+    "request_id",
+    "body",
+    "data",
+]
 COLUMNS.update(
     mediation_sessions=SESSION_COLUMNS,
     session_mediators=SESSION_MEDIATOR_COLUMNS,
@@ -1014,13 +1521,16 @@ async def _load_sessions(url: str, w: World, n: int) -> dict[str, int]:
             place_ix = index_of[r["unit_id"]]
             community = tree.community_of[place_ix]
             street = tree.street_of[place_ix]
-            mediators = list(r["handler_person_ids"]) or (
-                staff.at[("mediator", community)] or staff.at[("mediator", street)]
-            )[:1]
+            mediators = (
+                list(r["handler_person_ids"])
+                or (staff.at[("mediator", community)] or staff.at[("mediator", street)])[:1]
+            )
             parties = list(r["parties"] or [])
             running = r["ended"] is None and r["status"] in ("accepted", "assigned", "in_mediation")
             for k in range(2 if rng.random() < 0.15 else 1):
-                start_t = (r["mediation_started_at"] or r["assigned_at"] or r["accepted_at"]).timestamp()  # noqa: E501
+                start_t = (
+                    r["mediation_started_at"] or r["assigned_at"] or r["accepted_at"]
+                ).timestamp()
                 stop_t = r["ended"].timestamp() if r["ended"] else w.end + 20 * DAY
                 day = local_day(start_t) + (1 if running else 0) + k * 3
                 if running:
@@ -1061,43 +1571,149 @@ async def _load_sessions(url: str, w: World, n: int) -> dict[str, int]:
                 public = rng.random() < 0.2
                 outcome = next_step = None
                 if status == "held":
-                    outcome = "agreement" if r["status"] in ("resolved", "followed_up", "closed") and rng.random() < 0.85 else rng.choice(("none", "partial", "postponed"))  # noqa: E501
-                    next_step = {"agreement": "performance", "partial": "another_session",
-                                 "postponed": "another_session", "none": "litigation"}[outcome]  # fmt: skip
+                    outcome = (
+                        "agreement"
+                        if r["status"] in ("resolved", "followed_up", "closed")
+                        and rng.random() < 0.85
+                        else rng.choice(("none", "partial", "postponed"))
+                    )
+                    next_step = {
+                        "agreement": "performance",
+                        "partial": "another_session",
+                        "postponed": "another_session",
+                        "none": "litigation",
+                    }[outcome]
                 actor = rng.choice(dispatchers)
                 a_user, a_name = staff.user_of[actor], staff.name_of[actor]
                 done = ts(st + 5400) if status == "held" else None
                 cancelled_at = ts(st - rng.uniform(1, 20) * HOUR) if cancelled else None
-                last = max(scheduled_at, done.timestamp() if done else 0,
-                           cancelled_at.timestamp() if cancelled_at else 0)  # fmt: skip
+                last = max(
+                    scheduled_at,
+                    done.timestamp() if done else 0,
+                    cancelled_at.timestamp() if cancelled_at else 0,
+                )
                 out["mediation_sessions"].append(
-                    (sid, r["id"], r["number"], r["unit_id"], r["unit_path"], kind, mode, status,
-                     starts, ends, room, key, None if room else "腾讯会议 123-456-789",
-                     mediators, parties, public, None if public else "party_request", None,
-                     rng.random() < 0.6, True, None,
-                     mediators if done else [], parties if done else [], done,
-                     "双方陈述事实及诉求，调解员释法明理。" if done else None, outcome, next_step,
-                     None, done, cancelled_at, "当事人临时有事，另行安排。" if cancelled else None,
-                     0, a_name, 1 + (done is not None) + cancelled, ts(scheduled_at), ts(last))  # fmt: skip
+                    (
+                        sid,
+                        r["id"],
+                        r["number"],
+                        r["unit_id"],
+                        r["unit_path"],
+                        kind,
+                        mode,
+                        status,
+                        starts,
+                        ends,
+                        room,
+                        key,
+                        None if room else "腾讯会议 123-456-789",
+                        mediators,
+                        parties,
+                        public,
+                        None if public else "party_request",
+                        None,
+                        rng.random() < 0.6,
+                        True,
+                        None,
+                        mediators if done else [],
+                        parties if done else [],
+                        done,
+                        "双方陈述事实及诉求，调解员释法明理。" if done else None,
+                        outcome,
+                        next_step,
+                        None,
+                        done,
+                        cancelled_at,
+                        "当事人临时有事，另行安排。" if cancelled else None,
+                        0,
+                        a_name,
+                        1 + (done is not None) + cancelled,
+                        ts(scheduled_at),
+                        ts(last),
+                    )
                 )
                 for pos, m in enumerate(mediators):
                     role = staff.role_of[m]
                     out["session_mediators"].append(
-                        (new_id(rng, scheduled_at), sid, m, role, BODY_OF_ROLE.get(role, "mediation_committee"), pos == 0, pos)  # noqa: E501
+                        (
+                            new_id(rng, scheduled_at),
+                            sid,
+                            m,
+                            role,
+                            BODY_OF_ROLE.get(role, "mediation_committee"),
+                            pos == 0,
+                            pos,
+                        )
                     )
                     out["session_bookings"].append(
-                        (new_id(rng, scheduled_at), sid, m, None, Range(starts, ends), not cancelled)
+                        (
+                            new_id(rng, scheduled_at),
+                            sid,
+                            m,
+                            None,
+                            Range(starts, ends),
+                            not cancelled,
+                        )
                     )
                 if key:
                     out["session_bookings"].append(
-                        (new_id(rng, scheduled_at), sid, None, key, Range(starts, ends), not cancelled)  # noqa: E501
+                        (
+                            new_id(rng, scheduled_at),
+                            sid,
+                            None,
+                            key,
+                            Range(starts, ends),
+                            not cancelled,
+                        )
                     )
                 ev = out["session_events"]
-                ev.append((new_id(rng, scheduled_at), sid, "scheduled", ts(scheduled_at), "user", a_user, a_name, None, None, None, "{}"))  # noqa: E501
+                ev.append(
+                    (
+                        new_id(rng, scheduled_at),
+                        sid,
+                        "scheduled",
+                        ts(scheduled_at),
+                        "user",
+                        a_user,
+                        a_name,
+                        None,
+                        None,
+                        None,
+                        "{}",
+                    )
+                )
                 if done:
-                    ev.append((new_id(rng, done.timestamp()), sid, "outcome_recorded", done, "user", a_user, a_name, None, None, None, "{}"))  # noqa: E501
+                    ev.append(
+                        (
+                            new_id(rng, done.timestamp()),
+                            sid,
+                            "outcome_recorded",
+                            done,
+                            "user",
+                            a_user,
+                            a_name,
+                            None,
+                            None,
+                            None,
+                            "{}",
+                        )
+                    )
                 if cancelled_at:
-                    ev.append((new_id(rng, cancelled_at.timestamp()), sid, "cancelled", cancelled_at, "user", a_user, a_name, None, None, "当事人临时有事。", "{}"))  # noqa: E501
+                    ev.append(
+                        (
+                            new_id(rng, cancelled_at.timestamp()),
+                            sid,
+                            "cancelled",
+                            cancelled_at,
+                            "user",
+                            a_user,
+                            a_name,
+                            None,
+                            None,
+                            "当事人临时有事。",
+                            "{}",
+                        )
+                    )
         return await _copy(conn, out)
     finally:
         await conn.close()
@@ -1200,9 +1816,16 @@ async def _prepare(url: str, scale: Scale, seed: int, end: float) -> tuple[World
     try:
         rng = random.Random(f"{seed}:tree")
         settings = Settings()
-        cal_rows = await conn.fetch("SELECT day, is_working_day, provisional, source, name FROM calendar_days")  # noqa: E501
+        cal_rows = await conn.fetch(
+            "SELECT day, is_working_day, provisional, source, name FROM calendar_days"
+        )
         cal = WorkingCalendar(
-            {r["day"]: DayInfo(r["day"], r["is_working_day"], r["provisional"], r["source"], r["name"]) for r in cal_rows}  # noqa: E501
+            {
+                r["day"]: DayInfo(
+                    r["day"], r["is_working_day"], r["provisional"], r["source"], r["name"]
+                )
+                for r in cal_rows
+            }
         )
         rules = {
             (r["stage"], r["complexity"]): (r["unit"], r["amount"])
@@ -1231,39 +1854,92 @@ async def _prepare(url: str, scale: Scale, seed: int, end: float) -> tuple[World
             seqs.append(per_year[y])
         calls = scale.calls if await _table_exists(conn, "hotline_calls") else 0
         call_times = arrival_times(rng, calls, end, cal, CALL_HOUR_WEIGHTS, office=False)
-        sessions_table = "mediation_sessions" if await _table_exists(conn, "mediation_sessions") else None  # noqa: E501
+        sessions_table = (
+            "mediation_sessions" if await _table_exists(conn, "mediation_sessions") else None
+        )
 
         # The tree, staff and accounts (small: one COPY each, indexes kept).
         now = ts(setup_t)
         await conn.copy_records_to_table(
             "units",
             records=[
-                (tree.ids[i], tree.seqs[i], tree.ids[tree.parent[i]] if tree.parent[i] >= 0 else None,
-                 tree.level[i], tree.code[i], tree.name[i], tree.path[i], True, 1, now, now)
+                (
+                    tree.ids[i],
+                    tree.seqs[i],
+                    tree.ids[tree.parent[i]] if tree.parent[i] >= 0 else None,
+                    tree.level[i],
+                    tree.code[i],
+                    tree.name[i],
+                    tree.path[i],
+                    True,
+                    1,
+                    now,
+                    now,
+                )
                 for i in range(len(tree.ids))
-            ],  # fmt: skip
-            columns=["id", "seq", "parent_id", "level", "code", "name", "path", "active",
-                     "version", "created_at", "updated_at"],  # fmt: skip
+            ],
+            columns=[
+                "id",
+                "seq",
+                "parent_id",
+                "level",
+                "code",
+                "name",
+                "path",
+                "active",
+                "version",
+                "created_at",
+                "updated_at",
+            ],
         )
         await conn.execute("SELECT setval('units_seq', $1)", len(tree.ids))
         await conn.copy_records_to_table(
             "people",
             records=staff.people,
-            columns=["id", "name", "phone", "email", "organisation", "qualifications", "notes",
-                     "version", "created_at", "updated_at"],  # fmt: skip
+            columns=[
+                "id",
+                "name",
+                "phone",
+                "email",
+                "organisation",
+                "qualifications",
+                "notes",
+                "version",
+                "created_at",
+                "updated_at",
+            ],
         )
         await conn.copy_records_to_table(
             "role_assignments",
             records=staff.roles,
-            columns=["id", "person_id", "unit_id", "role", "starts_on", "ends_on", "created_at",
-                     "updated_at"],  # fmt: skip
+            columns=[
+                "id",
+                "person_id",
+                "unit_id",
+                "role",
+                "starts_on",
+                "ends_on",
+                "created_at",
+                "updated_at",
+            ],
         )
         shared_hash = hash_password(PASSWORD)  # one hash for every account: fast to load
         await conn.copy_records_to_table(
             "users",
             records=[(u[0], u[1], shared_hash, *u[3:]) for u in staff.users],
-            columns=["id", "username", "password_hash", "person_id", "active", "failed_logins",
-                     "locked_until", "last_login_at", "version", "created_at", "updated_at"],  # fmt: skip
+            columns=[
+                "id",
+                "username",
+                "password_hash",
+                "person_id",
+                "active",
+                "failed_logins",
+                "locked_until",
+                "last_login_at",
+                "version",
+                "created_at",
+                "updated_at",
+            ],
         )
         world = World(
             seed=seed,
@@ -1330,6 +2006,7 @@ def generate(
     end: date | None = None,
     jobs: int = 2,
     server: str = PG_SERVER,
+    out_dir: Path = OUT_DIR,
 ) -> dict[str, Any]:
     """Creates `database` from scratch, migrates it and loads the data; returns the manifest."""
     end = end or default_end()
@@ -1359,7 +2036,10 @@ def generate(
 
     idx = asyncio.run(drop())
     mark = time.monotonic()
-    work = [("cases", lo, min(scale.cases, lo + SLICE_CASES)) for lo in range(0, scale.cases, SLICE_CASES)]  # noqa: E501
+    work = [
+        ("cases", lo, min(scale.cases, lo + SLICE_CASES))
+        for lo in range(0, scale.cases, SLICE_CASES)
+    ]
     calls = len(WORLD.call_times)
     work += [("calls", lo, min(calls, lo + SLICE_CALLS)) for lo in range(0, calls, SLICE_CALLS)]
     totals: dict[str, int] = defaultdict(int)
@@ -1415,7 +2095,9 @@ def generate(
         "seed": seed,
         "end": end.isoformat(),
         "rows": {"units": len(WORLD.tree.ids), "people": meta["people"], **dict(totals)},
-        "sessions": "loaded" if WORLD.sessions_table else "skipped: no sessions table in the schema",  # noqa: E501
+        "sessions": "loaded"
+        if WORLD.sessions_table
+        else "skipped: no sessions table in the schema",
         "timings_s": {k: round(v, 1) for k, v in timings.items()},
         "database_bytes": asyncio.run(size()),
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -1423,8 +2105,8 @@ def generate(
     }
     comment = json.dumps(manifest, ensure_ascii=False).replace("'", "''")
     asyncio.run(_admin(f"COMMENT ON DATABASE \"{database}\" IS '{comment}'", server))
-    OUT_DIR.mkdir(parents=True, exist_ok=True)
-    (OUT_DIR / f"{database}.manifest.json").write_text(
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / f"{database}.manifest.json").write_text(
         json.dumps(manifest, ensure_ascii=False, indent=2)
     )
     WORLD = None

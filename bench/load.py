@@ -160,7 +160,7 @@ def run_python(
     n = len(latencies)
     mean = sum(latencies) / n * 1e6 if n else 0.0
     result = {
-        "requests": n + errors["status"] * 0,
+        "requests": n,
         "duration_us": elapsed * 1e6,
         "errors": errors,
         "latency_us": {

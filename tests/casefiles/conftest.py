@@ -33,6 +33,12 @@ def settings(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Se
     )
 
 
+@pytest.fixture(autouse=True)
+def _empty_store(settings: Settings) -> None:
+    """Each test starts with no stored file (the database is emptied the same way)."""
+    shutil.rmtree(files_dir(settings), ignore_errors=True)
+
+
 def files_dir(settings: Settings) -> Path:
     return settings.data_dir.resolve() / "files"
 

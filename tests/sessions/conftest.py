@@ -190,16 +190,21 @@ async def worker_ctx(settings: Settings, clock: Any) -> Any:
 
 
 @pytest.fixture
-def worker(worker_ctx: Any, run_worker: Any) -> Any:
+def worker(worker_ctx: Any, run_worker: Any, sql: Any) -> Any:
     """Everything the worker would do by now: sweep reminders, relay and process the outbox
-    (handlers, fan-out, fast-path sends), then one pass of the delivery loop."""
+    (handlers, fan-out, fast-path sends) until no event waits (handlers emit events too),
+    then one pass of the delivery loop. Returns how many reminders the sweep emitted."""
     from mediation_worker.notifications.deliver import pump_once
     from mediation_worker.notifications.runtime import runtime
     from mediation_worker.notifications.sweeps import sweep_all
 
     async def run(sweep: bool = True) -> int:
         emitted = await sweep_all(worker_ctx["mediation"]) if sweep else 0
-        await run_worker()
+        for _ in range(5):
+            await run_worker()
+            waiting = await sql("SELECT count(*) FROM outbox_events WHERE processed_at IS NULL")
+            if waiting[0][0] == 0:
+                break
         await pump_once(worker_ctx["mediation"], runtime(worker_ctx))
         return emitted
 

@@ -79,13 +79,22 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.cases_create,
             P.cases_dispatch,
             P.cases_close,
+            P.opinions_write,
             P.stats_read,
             P.stats_compute,
             P.outreach_write,
         }
     ),
     Role.dispatcher: frozenset(
-        _HANDLER | {P.cases_create, P.cases_dispatch, P.cases_close, P.stats_read, P.outreach_write}
+        _HANDLER
+        | {
+            P.cases_create,
+            P.cases_dispatch,
+            P.cases_close,
+            P.stats_read,
+            P.outreach_write,
+            P.opinions_write,
+        }
     ),
     Role.grid_head: frozenset(_HEAD | {P.pii_read, P.outreach_write}),
     Role.building_head: frozenset(_HEAD),

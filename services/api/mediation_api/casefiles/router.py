@@ -89,10 +89,10 @@ class Ctx:
 
 
 def _ctx(permission: Permission) -> Any:
+    # The permission is bound as a default value: annotations are strings here (PEP 563) and
+    # cannot name a closure variable.
     async def build(
-        session: Session,
-        state: State,
-        principal: Annotated[Principal, Depends(require(permission))],
+        session: Session, state: State, principal: Principal = Depends(require(permission))
     ) -> Ctx:
         return Ctx(session, state, principal)
 

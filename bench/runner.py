@@ -1,0 +1,937 @@
+"""Runs the benchmark end to end and writes the report.
+
+    python -m bench.runner --scale full            # what `make bench` runs (see run.sh)
+
+1. The dataset: generated once into its own database (`mediation_bench_<scale>`), reused while
+   its manifest (the database's COMMENT) says the same scale and seed.
+2. The real service as deployed: `mediation-api` (one uvicorn process) and `mediation-worker`,
+   against that database and the machine's Redis (its own db number and queue name); beside
+   them the ceiling app (bench/ceiling.py).
+3. The accounts of the manifest sign in for real (password grant); request lines are built
+   from the data (ids in each caller's scope, filters, intake bodies, session bookings).
+4. Each scenario: a warm-up, then a fixed-duration wrk run against the API and the same
+   lines against the ceiling, one after the other. Resident memory and CPU of the API, the
+   worker, the ceiling and the benchmark database's PostgreSQL backends are sampled during
+   each run (psutil). After a run that writes, the worker drains the outbox before the next.
+5. Optionally py-spy records the API during a repeat of the profiled scenarios.
+6. Results go to bench/out/results-<scale>.json and the report into docs/performance.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import collections
+import json
+import os
+import platform
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import psutil
+
+from bench import report
+from bench.config import (
+    OUT_DIR,
+    PASSWORD,
+    PG_SERVER,
+    REDIS_URL,
+    ROOT,
+    SCALES,
+    Scale,
+    database_url,
+)
+from bench.generate import generate, read_manifest
+from bench.load import Line, have_wrk, run_load, write_lines
+from mediation.clock import CENTER_TZ
+
+VENV_BIN = Path(sys.executable).parent
+API_PREFIX = "/api/v1"
+RATE_LIMIT = 1_000_000_000  # the limiter still runs (a Redis round trip a request); it never trips
+
+
+def log(msg: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+# --- processes ----------------------------------------------------------------------------
+@dataclass
+class Stack:
+    """The API, the worker and the ceiling app, started as they are deployed."""
+
+    database: str
+    out: Path
+    server: str = PG_SERVER
+    redis_url: str = REDIS_URL
+    api_port: int = field(default_factory=free_port)
+    ceiling_port: int = field(default_factory=free_port)
+    queue: str = field(default_factory=lambda: f"bench:{uuid.uuid4().hex[:8]}")
+    procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    @property
+    def env(self) -> dict[str, str]:
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("MEDIATION_", "DATABASE_", "REDIS_"))
+        }
+        env.update(
+            DATABASE_URL=database_url(self.database, self.server),
+            REDIS_URL=self.redis_url,
+            MEDIATION_ARQ_QUEUE=self.queue,
+            MEDIATION_RATE_LIMIT_PER_MINUTE=str(RATE_LIMIT),
+            MEDIATION_ACCESS_TOKEN_MINUTES="600",
+            PYTHONUNBUFFERED="1",
+        )
+        return env
+
+    def _spawn(self, name: str, cmd: list[str], **extra: str) -> None:
+        log_file = (self.out / f"{name}.log").open("wb")
+        self.procs[name] = subprocess.Popen(
+            cmd,
+            env={**self.env, **extra},
+            cwd=ROOT,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def start(self) -> None:
+        self.out.mkdir(parents=True, exist_ok=True)
+        self._spawn(
+            "api", [str(VENV_BIN / "mediation-api")], HOST="127.0.0.1", PORT=str(self.api_port)
+        )
+        self._spawn("worker", [str(VENV_BIN / "mediation-worker")])
+        self._spawn(
+            "ceiling", [sys.executable, "-m", "bench.ceiling", "--port", str(self.ceiling_port)]
+        )
+        for name, url in (
+            ("api", self.api_url + "/healthz"),
+            ("ceiling", self.ceiling_url + "/healthz"),
+        ):
+            self._wait(name, url)
+
+    def _wait(self, name: str, url: str, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.procs[name].poll() is not None:
+                raise RuntimeError(f"{name} exited; see {self.out / (name + '.log')}")
+            try:
+                if httpx.get(url, timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.3)
+        raise RuntimeError(f"{name} did not start in {timeout}s")
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.api_port}"
+
+    @property
+    def ceiling_url(self) -> str:
+        return f"http://127.0.0.1:{self.ceiling_port}"
+
+    def pid(self, name: str) -> int:
+        return self.procs[name].pid
+
+    def stop(self) -> None:
+        for p in self.procs.values():
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        for p in self.procs.values():
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        self.procs.clear()
+
+
+class Monitor:
+    """Samples resident memory and CPU of the processes under test while a run lasts."""
+
+    def __init__(self, pids: dict[str, int], database: str, interval: float = 0.25) -> None:
+        self.procs = {n: psutil.Process(p) for n, p in pids.items()}
+        self.database = database
+        self.interval = interval
+        self.rss: dict[str, list[int]] = collections.defaultdict(list)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def _family(self, name: str) -> list[psutil.Process]:
+        p = self.procs[name]
+        try:
+            return [p, *p.children(recursive=True)]
+        except psutil.Error:
+            return []
+
+    def _pg(self) -> list[psutil.Process]:
+        out = []
+        for p in psutil.process_iter(["name", "cmdline"]):
+            cmd = " ".join(p.info["cmdline"] or [])
+            if p.info["name"] == "postgres" and f" {self.database} " in cmd:
+                out.append(p)
+        return out
+
+    @staticmethod
+    def _cpu(procs: list[psutil.Process]) -> dict[int, float]:
+        out = {}
+        for p in procs:
+            try:
+                t = p.cpu_times()
+                out[p.pid] = t.user + t.system
+            except psutil.Error:
+                pass
+        return out
+
+    def _snapshot(self) -> dict[str, dict[int, float]]:
+        snap = {n: self._cpu(self._family(n)) for n in self.procs}
+        snap["postgres"] = self._cpu(self._pg())
+        return snap
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            for name in self.procs:
+                total = 0
+                for p in self._family(name):
+                    try:
+                        total += p.memory_info().rss
+                    except psutil.Error:
+                        pass
+                self.rss[name].append(total)
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> Monitor:
+        self.load_before = os.getloadavg()[0]
+        self.sys_before = psutil.cpu_times()
+        self.cpu_before = self._snapshot()
+        self.t0 = time.monotonic()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.elapsed = time.monotonic() - self.t0
+        self.cpu_after = self._snapshot()
+        self.sys_after = psutil.cpu_times()
+
+    def result(self) -> dict[str, Any]:
+        def busy(t: Any) -> float:
+            return float(
+                t.user
+                + t.system
+                + getattr(t, "nice", 0)
+                + getattr(t, "irq", 0)
+                + getattr(t, "softirq", 0)
+            )
+
+        cpu = {}
+        for name, after in self.cpu_after.items():
+            before = self.cpu_before.get(name, {})
+            cpu[name] = sum(v - before.get(pid, 0.0) for pid, v in after.items())
+        machine = busy(self.sys_after) - busy(self.sys_before)
+        cores = psutil.cpu_count() or 1
+        share = {k: round(100 * v / (self.elapsed * cores), 1) for k, v in cpu.items()}
+        share["everything_else"] = round(
+            100 * (machine - sum(cpu.values())) / (self.elapsed * cores), 1
+        )
+        return {
+            "rss_mb": {
+                n: {"max": round(max(v) / 2**20, 1), "mean": round(sum(v) / len(v) / 2**20, 1)}
+                for n, v in self.rss.items()
+                if v
+            },
+            "cpu_share_pct": share,  # of the whole machine (all cores) over the run
+            "load_before": round(self.load_before, 2),
+        }
+
+
+# --- accounts and request lines -----------------------------------------------------------
+@dataclass
+class Account:
+    username: str
+    role: str
+    level: str
+    unit_path: str
+    unit_name: str
+    token: str = ""
+    user_id: str = ""
+    person_id: str = ""
+    pii: bool = False
+
+    def headers(self, json_body: bool = False) -> dict[str, str]:
+        h = {
+            "Authorization": f"Bearer {self.token}",
+            "x-bench-scope": self.unit_path,
+            "x-bench-actor": f"{self.user_id},{self.person_id},{self.username}",
+            "x-bench-pii": "1" if self.pii else "0",
+        }
+        if json_body:
+            h["Content-Type"] = "application/json"
+        return h
+
+
+def sign_in(api_url: str, accounts: list[Account]) -> None:
+    with httpx.Client(base_url=api_url, timeout=30) as c:
+        for a in accounts:
+            r = c.post(
+                f"{API_PREFIX}/auth/token",
+                data={"grant_type": "password", "username": a.username, "password": PASSWORD},
+            )
+            r.raise_for_status()
+            a.token = r.json()["access_token"]
+            me = c.get(f"{API_PREFIX}/me", headers={"Authorization": f"Bearer {a.token}"}).json()
+            a.user_id, a.person_id = me["id"], me["person_id"] or ""
+            a.pii = "pii:read" in me["permissions"]
+
+
+LIST_FILTERS: list[dict[str, Any]] = [
+    {"status": ["assigned", "in_mediation"]},  # the open work list
+    {"status": ["received"]},  # waiting to be accepted
+    {"category": ["neighbourhood"]},
+    {"risk_colour": ["red", "orange"]},
+    {"overdue": "true"},
+    {"received_from": "{month_ago}"},
+    {"source": ["grid_report"], "status": ["closed"]},
+]
+SEARCH_TERMS = ["漏水", "工资", "噪音", "赡养", "物业费", "宅基地"]
+
+
+def _query(params: dict[str, Any], month_ago: str) -> str:
+    items = [
+        (k, str(item).replace("{month_ago}", month_ago))
+        for k, v in params.items()
+        for item in (v if isinstance(v, list) else [v])
+    ]
+    return str(httpx.QueryParams(items))
+
+
+@dataclass
+class Scenario:
+    name: str
+    title: str
+    connections: int
+    lines: list[Line]
+    ceilings: list[tuple[str, str]]  # (label, path prefix on the ceiling app)
+    writes: bool = False
+    target: str = ""
+    who: str = ""
+
+
+async def build_scenarios(
+    url: str, accounts: list[Account], scale: Scale, rng: random.Random
+) -> list[Scenario]:
+    by_level: dict[str, list[Account]] = collections.defaultdict(list)
+    for a in accounts:
+        by_level[a.level].append(a)
+    district, street, grid = by_level["district"], by_level["street"], by_level["grid"]
+    conn = await asyncpg.connect(url)
+    try:
+        n_ids = min(20_000, max(200, scale.cases // 20))
+        # Ids spread over the whole street, older and newer alike.
+        ids = [
+            r["id"]
+            for r in await conn.fetch(
+                "SELECT id FROM cases WHERE unit_path LIKE $1 ORDER BY md5(id::text) LIMIT $2",
+                street[0].unit_path + "%",
+                n_ids,
+            )
+        ]
+        month_ago = (datetime.now(CENTER_TZ) - timedelta(days=30)).isoformat(timespec="seconds")
+
+        def get(a: Account, cid: Any) -> Line:
+            return Line("GET", f"{API_PREFIX}/cases/{cid}", a.headers())
+
+        by_id = [get(street[i % len(street)], cid) for i, cid in enumerate(ids)]
+
+        def lists(group: list[Account]) -> list[Line]:
+            return [
+                Line("GET", f"{API_PREFIX}/cases?{_query(f, month_ago)}", a.headers())
+                for a in group
+                for f in LIST_FILTERS
+            ]
+
+        search = [
+            Line("GET", f"{API_PREFIX}/cases?{httpx.QueryParams({'q': term})}", a.headers())
+            for a in street
+            for term in SEARCH_TERMS
+        ]
+
+        # Intake: grid heads report disputes in their grids (buildings and units).
+        intake = []
+        categories = [
+            r["code"]
+            for r in await conn.fetch(
+                "SELECT code FROM reference_items WHERE kind = 'dispute_category' AND enabled"
+            )
+        ]
+        known_phones = [
+            r["phone"]
+            for r in await conn.fetch(
+                "SELECT phone FROM case_parties WHERE phone IS NOT NULL "
+                "ORDER BY md5(id::text) LIMIT 500"
+            )
+        ]
+        from bench import textpool as tp
+
+        for a in grid:
+            places = [
+                r["id"]
+                for r in await conn.fetch(
+                    "SELECT id FROM units WHERE path LIKE $1 AND level IN ('building', 'unit')",
+                    a.unit_path + "_%",
+                )
+            ] or [None]
+            for _ in range(500):
+                place = rng.choice(places)
+                unit_id = place or (
+                    await conn.fetchval("SELECT id FROM units WHERE path = $1", a.unit_path)
+                )
+                category = rng.choice(categories)
+                applicant = tp.person_name(rng)
+                title, facts, claims = tp.case_text(rng, category, applicant)
+                phone = (
+                    rng.choice(known_phones)
+                    if known_phones and rng.random() < 0.1
+                    else tp.phone(rng)
+                )
+                body = {
+                    "title": title,
+                    "facts": facts,
+                    "claims": claims,
+                    "category": category,
+                    "source": "grid_report",
+                    "complexity": rng.choice(("simple", "simple", "simple", "complex")),
+                    "risk_colour": rng.choice(("yellow", "yellow", "orange")),
+                    "unit_id": str(unit_id),
+                    "parties": [
+                        {
+                            "kind": "person",
+                            "side": "applicant",
+                            "name": applicant,
+                            "phone": phone,
+                            "id_number": tp.resident_id(rng, rng.randint(1950, 2000)),
+                        },
+                        {
+                            "kind": "person",
+                            "side": "respondent",
+                            "name": tp.person_name(rng),
+                            "phone": tp.phone(rng),
+                        },
+                    ],
+                }
+                intake.append(
+                    Line(
+                        "POST",
+                        f"{API_PREFIX}/cases",
+                        a.headers(json_body=True),
+                        json.dumps(body, ensure_ascii=False, separators=(",", ":")),
+                    )
+                )
+
+        # Session booking: dispatchers book the handlers of running cases, at an hour no
+        # other request takes (requests.lua fills {{START}} and {{END}}).
+        sessions = []
+        if await conn.fetchval("SELECT to_regclass('public.mediation_sessions') IS NOT NULL"):
+            rows = await conn.fetch(
+                "SELECT id, handler_person_ids FROM cases "
+                "WHERE status IN ('assigned', 'in_mediation') "
+                "AND cardinality(handler_person_ids) > 0 "
+                "ORDER BY md5(id::text) LIMIT 2000"
+            )
+            for i, r in enumerate(rows):
+                a = district[i % len(district)]
+                body = {
+                    "kind": "people",
+                    "mode": "on_site",
+                    "starts_at": "{{START}}",
+                    "ends_at": "{{END}}",
+                    "place": "铁西区综治中心第一调解室",
+                    "mediators": [
+                        {"person_id": str(p), "lead": k == 0}
+                        for k, p in enumerate(r["handler_person_ids"])
+                    ],
+                    "is_public": True,
+                }
+                sessions.append(
+                    Line(
+                        "POST",
+                        f"{API_PREFIX}/cases/{r['id']}/sessions",
+                        a.headers(json_body=True),
+                        json.dumps(body, ensure_ascii=False, separators=(",", ":")),
+                    )
+                )
+    finally:
+        await conn.close()
+
+    def sample(lines: list[Line], n: int) -> list[Line]:
+        return [rng.choice(lines) for _ in range(n)] if lines else []
+
+    mixed = (
+        sample(by_id, 500)
+        + sample(lists(district) + lists(street) + lists(grid), 300)
+        + sample(search, 50)
+        + sample(intake, 100)
+        + sample(sessions, 50)
+    )
+    both = [("same SQL, bare", "")]
+    street_name = street[0].unit_name
+    out = [
+        Scenario(
+            "case_by_id",
+            "Case by id",
+            32,
+            by_id,
+            [("bare lookup (1 query)", "/lookup"), *both],
+            target="≥ ½ of the bare lookup's throughput",
+            who=f"street-level mediators ({street_name}), PII shown and logged",
+        ),
+        Scenario(
+            "case_by_id_c8",
+            "Case by id, moderate concurrency",
+            8,
+            by_id,
+            [("bare lookup (1 query)", "/lookup"), *both],
+            target="p95 < 10 ms",
+            who=f"street-level mediators ({street_name})",
+        ),
+        Scenario(
+            "list_street",
+            "First page of a filtered list, street",
+            8,
+            lists(street),
+            both,
+            target="p95 < 50 ms",
+            who=f"street-level mediators ({street_name})",
+        ),
+        Scenario(
+            "list_grid",
+            "First page of a filtered list, grid",
+            8,
+            lists(grid),
+            both,
+            who="grid heads of the four busiest grids",
+        ),
+        Scenario(
+            "list_district",
+            "First page of a filtered list, district",
+            8,
+            lists(district),
+            both,
+            who="district dispatchers",
+        ),
+        Scenario(
+            "search",
+            "Text search (q=), street",
+            8,
+            search,
+            both,
+            who=f"street-level mediators ({street_name})",
+        ),
+        Scenario(
+            "intake",
+            "Intake (POST /cases)",
+            16,
+            intake,
+            both,
+            writes=True,
+            target="≥ 300 cases/s",
+            who="grid heads, in their grids",
+        ),
+    ]
+    if sessions:
+        out.append(
+            Scenario(
+                "session_booking",
+                "Session booking (POST /cases/{id}/sessions)",
+                16,
+                sessions,
+                both,
+                writes=True,
+                who="district dispatchers",
+            )
+        )
+    out.append(
+        Scenario(
+            "mixed",
+            "Mixed workload",
+            32,
+            mixed,
+            both,
+            writes=True,
+            who="50% by id, 30% lists (three levels), 5% search, 10% intake, 5% booking",
+        )
+    )
+    return out
+
+
+# --- running ------------------------------------------------------------------------------
+async def _drain(url: str, wait: float = 120) -> int:
+    """Waits until the worker has processed the outbox; returns what is still pending."""
+    conn = await asyncpg.connect(url)
+    try:
+        deadline = time.monotonic() + wait
+        while True:
+            pending = int(
+                await conn.fetchval("SELECT count(*) FROM outbox_events WHERE processed_at IS NULL")
+            )
+            if pending == 0 or time.monotonic() > deadline:
+                return pending
+            await asyncio.sleep(1)
+    finally:
+        await conn.close()
+
+
+class SlotClock:
+    """Hands each load run its own range of hours for session bookings."""
+
+    def __init__(self) -> None:
+        start = datetime.now(UTC) + timedelta(days=400)
+        self.next = int(start.replace(minute=0, second=0, microsecond=0).timestamp())
+
+    def take(self) -> int:
+        base = self.next
+        self.next += 200_000 * 3600
+        return base
+
+
+def run_one(
+    stack: Stack,
+    target: str,
+    scenario: Scenario,
+    lines_file: Path,
+    prefix: str,
+    duration: float,
+    warmup: float,
+    tool: str,
+    slots: SlotClock,
+) -> dict[str, Any]:
+    url = stack.api_url if target == "api" else stack.ceiling_url
+    if warmup > 0:
+        run_load(
+            tool,
+            url,
+            lines_file,
+            duration=warmup,
+            connections=scenario.connections,
+            prefix=prefix,
+            slot_base=slots.take(),
+        )
+    pids = {"api": stack.pid("api"), "worker": stack.pid("worker"), "ceiling": stack.pid("ceiling")}
+    with Monitor(pids, stack.database) as mon:
+        result = run_load(
+            tool,
+            url,
+            lines_file,
+            duration=duration,
+            connections=scenario.connections,
+            prefix=prefix,
+            slot_base=slots.take(),
+        )
+    result.update(mon.result())
+    return result
+
+
+def profile(
+    stack: Stack, scenario: Scenario, lines_file: Path, duration: float, tool: str, slots: SlotClock
+) -> dict[str, Any] | None:
+    """py-spy samples the API while the scenario runs again; returns the top frames."""
+    spy = shutil.which("py-spy") or str(VENV_BIN / "py-spy")
+    if not Path(spy).exists():
+        log("py-spy not installed (pip install py-spy into .venv): no profile")
+        return None
+    raw = stack.out / f"profile-{scenario.name}.txt"
+    cmd = [
+        spy,
+        "record",
+        "-p",
+        str(stack.pid("api")),
+        "-d",
+        str(int(duration)),
+        "-r",
+        "250",
+        "--nonblocking",
+        "-f",
+        "raw",
+        "-o",
+        str(raw),
+    ]
+    spy_proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    time.sleep(1.0)
+    run_load(
+        tool,
+        stack.api_url,
+        lines_file,
+        duration=duration - 2,
+        connections=scenario.connections,
+        slot_base=slots.take(),
+    )
+    try:
+        _, err = spy_proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        spy_proc.kill()
+        err = b""
+    if spy_proc.returncode or not raw.exists():
+        log(f"py-spy failed: {err.decode(errors='replace')[-300:]}")
+        return None
+    return report.summarise_profile(raw)
+
+
+def machine_info(url: str, redis_url: str) -> dict[str, Any]:
+    async def pg() -> dict[str, Any]:
+        conn = await asyncpg.connect(url)
+        try:
+            info = {"version": await conn.fetchval("SHOW server_version")}
+            for s in (
+                "shared_buffers",
+                "work_mem",
+                "effective_cache_size",
+                "max_connections",
+                "synchronous_commit",
+                "random_page_cost",
+                "jit",
+            ):
+                info[s] = await conn.fetchval(f"SHOW {s}")
+            return info
+        finally:
+            await conn.close()
+
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    versions = {}
+    for pkg in (
+        "fastapi",
+        "starlette",
+        "uvicorn",
+        "sqlalchemy",
+        "asyncpg",
+        "pydantic",
+        "uvloop",
+        "httptools",
+        "redis",
+    ):
+        try:
+            from importlib.metadata import version
+
+            versions[pkg] = version(pkg)
+        except Exception:
+            pass
+    wrk = ""
+    if have_wrk():
+        out = subprocess.run(["wrk", "-v"], capture_output=True, text=True)
+        wrk = (out.stdout or out.stderr).splitlines()[0] if (out.stdout or out.stderr) else ""
+    return {
+        "cpu": cpu,
+        "cores": psutil.cpu_count(),
+        "ram_gb": round(psutil.virtual_memory().total / 2**30, 1),
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "postgres": asyncio.run(pg()),
+        "redis": redis_url.rsplit("/", 1)[0] + " db " + redis_url.rsplit("/", 1)[1],
+        "packages": versions,
+        "wrk": wrk,
+    }
+
+
+def ensure_dataset(
+    scale: Scale, database: str, seed: int, regenerate: bool, server: str, out_dir: Path
+) -> dict[str, Any]:
+    manifest = asyncio.run(read_manifest(database, server))
+    if (
+        not regenerate
+        and manifest
+        and manifest.get("scale", {}).get("cases") == scale.cases
+        and manifest.get("seed") == seed
+    ):
+        log(f"reusing {database} (generated {manifest.get('generated_at')})")
+        return manifest
+    log(f"generating {scale.name} dataset into {database}")
+    return generate(scale, database, seed=seed, server=server, out_dir=out_dir)
+
+
+def run(
+    scale: Scale,
+    *,
+    database: str | None = None,
+    seed: int = 11,
+    regenerate: bool = False,
+    duration: float | None = None,
+    warmup: float | None = None,
+    only: list[str] | None = None,
+    tool: str | None = None,
+    profile_names: list[str] | None = None,
+    report_path: Path | None = None,
+    results_path: Path | None = None,
+    label: str = "",
+    server: str = PG_SERVER,
+    redis_url: str = REDIS_URL,
+    out_dir: Path = OUT_DIR,
+) -> dict[str, Any]:
+    database = database or f"mediation_bench_{scale.name}"
+    duration = scale.duration if duration is None else duration
+    warmup = scale.warmup if warmup is None else warmup
+    tool = tool or ("wrk" if have_wrk() else "python")
+    out = out_dir / scale.name
+    out.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    manifest = ensure_dataset(scale, database, seed, regenerate, server, out_dir)
+    url = database_url(database, server)
+    accounts = [
+        Account(a["username"], a["role"], a["level"], a["unit_path"], a["unit_name"])
+        for a in manifest["accounts"]
+        if a["level"] in ("district", "street", "grid")
+    ]
+    stack = Stack(database, out, server, redis_url)
+    results: dict[str, Any] = {
+        "label": label,
+        "scale": scale.as_dict(),
+        "database": database,
+        "manifest": {
+            k: manifest.get(k)
+            for k in (
+                "rows",
+                "timings_s",
+                "database_bytes",
+                "sessions",
+                "busiest_street",
+                "levels",
+                "seed",
+                "end",
+            )
+        },
+        "machine": machine_info(url, redis_url),
+        "tool": tool,
+        "duration_s": duration,
+        "warmup_s": warmup,
+        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "scenarios": [],
+    }
+    stack.start()
+    try:
+        sign_in(stack.api_url, accounts)
+        rng = random.Random(seed)
+        scenarios = asyncio.run(build_scenarios(url, accounts, scale, rng))
+        slots = SlotClock()
+        for sc in scenarios:
+            if only and sc.name not in only:
+                continue
+            lines_file = write_lines(out / f"lines-{sc.name}.tsv", sc.lines)
+            entry: dict[str, Any] = {
+                "name": sc.name,
+                "title": sc.title,
+                "connections": sc.connections,
+                "target": sc.target,
+                "who": sc.who,
+                "writes": sc.writes,
+                "runs": {},
+            }
+            log(f"{sc.name}: api, c={sc.connections}, {duration}s")
+            entry["runs"]["api"] = run_one(
+                stack, "api", sc, lines_file, "", duration, warmup, tool, slots
+            )
+            if sc.writes:
+                entry["outbox_pending_after"] = asyncio.run(_drain(url))
+            for label_, prefix in sc.ceilings:
+                log(f"{sc.name}: ceiling ({label_})")
+                entry["runs"][label_] = run_one(
+                    stack, "ceiling", sc, lines_file, prefix, duration, warmup, tool, slots
+                )
+            if sc.writes:
+                asyncio.run(_drain(url))
+            api = entry["runs"]["api"]
+            log(
+                f"  api {api['rps']} req/s p95 {api['latency_ms']['p95']} ms, "
+                f"errors {api['error_count']}; "
+                + "; ".join(f"{k} {v['rps']} req/s" for k, v in entry["runs"].items() if k != "api")
+            )
+            results["scenarios"].append(entry)
+        for name in profile_names or []:
+            sc = next((s for s in scenarios if s.name == name), None)
+            if sc is None:
+                continue
+            log(f"profiling the API under {name}")
+            prof = profile(stack, sc, out / f"lines-{sc.name}.tsv", max(8.0, duration), tool, slots)
+            if prof:
+                results.setdefault("profiles", {})[name] = prof
+    finally:
+        stack.stop()
+    results["elapsed_s"] = round(time.monotonic() - started, 1)
+    results_path = results_path or out_dir / f"results-{scale.name}.json"
+    results_path.write_text(json.dumps(results, ensure_ascii=False, indent=2, default=str))
+    if report_path is not None:
+        report.write(report_path, results)
+        log(f"report written to {report_path}")
+    return results
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description="Runs the benchmark and writes the report.")
+    p.add_argument(
+        "--scale", choices=sorted(SCALES), default=os.environ.get("BENCH_SCALE", "small")
+    )
+    p.add_argument("--database", default=os.environ.get("BENCH_DATABASE"))
+    p.add_argument("--seed", type=int, default=int(os.environ.get("BENCH_SEED", "11")))
+    p.add_argument(
+        "--regenerate", action="store_true", default=os.environ.get("BENCH_REGENERATE") == "1"
+    )
+    p.add_argument("--duration", type=float, default=_env_float("BENCH_DURATION"))
+    p.add_argument("--warmup", type=float, default=_env_float("BENCH_WARMUP"))
+    p.add_argument(
+        "--only", default=os.environ.get("BENCH_ONLY", ""), help="scenario names, comma-separated"
+    )
+    p.add_argument("--tool", choices=("wrk", "python"), default=os.environ.get("BENCH_TOOL"))
+    p.add_argument("--profile", default=os.environ.get("BENCH_PROFILE", "case_by_id,intake"))
+    p.add_argument(
+        "--report", default=os.environ.get("BENCH_REPORT", str(ROOT / "docs" / "performance.md"))
+    )
+    p.add_argument("--no-report", action="store_true")
+    p.add_argument("--label", default=os.environ.get("BENCH_LABEL", ""))
+    a = p.parse_args(argv)
+    run(
+        SCALES[a.scale],
+        database=a.database,
+        seed=a.seed,
+        regenerate=a.regenerate,
+        duration=a.duration,
+        warmup=a.warmup,
+        only=[s for s in a.only.split(",") if s] or None,
+        tool=a.tool,
+        profile_names=[s for s in a.profile.split(",") if s],
+        report_path=None if a.no_report else Path(a.report),
+        label=a.label,
+    )
+
+
+def _env_float(name: str) -> float | None:
+    value = os.environ.get(name)
+    return float(value) if value else None
+
+
+if __name__ == "__main__":
+    main()
