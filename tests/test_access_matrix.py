@@ -39,7 +39,13 @@ SIGNED_IN = {
     ("GET", "/api/v1/notification-event-types"),
 }
 # Path parameters that are not records: a fixed valid value.
-VALUES = {"kind": "dispute_category", "code": "neighbourhood", "year": "2026", "month": "10"}
+VALUES = {
+    "kind": "dispute_category",
+    "code": "neighbourhood",
+    "year": "2026",
+    "month": "10",
+    "document_kind": "intake",
+}
 ROLES = [role for role, *_ in ACCOUNTS]
 HOME = {role: unit_code for role, _, unit_code, _ in ACCOUNTS}
 

@@ -158,7 +158,9 @@ async def mediating_case(client: httpx.AsyncClient, world: World, **over: Any) -
 
 AGREEMENT = {
     "form": "written",
-    "terms": "一、502室业主李四于2026年12月3日前修复卫生间漏水。\n二、李四赔偿402室张三维修费用2000元。",
+    "terms": (
+        "一、502室业主李四于2026年12月3日前修复卫生间漏水。\n二、李四赔偿402室张三维修费用2000元。"
+    ),
     "amount": "2000.00",
     "performance_method": "现金一次性支付",
     "performance_due_on": "2026-12-03",
@@ -189,11 +191,51 @@ async def upload(
 
 # --- reading documents back -----------------------------------------------------------------
 def pdf_pages(content: bytes) -> list[str]:
-    """Each page's text with whitespace removed: pypdf puts spaces between CJK glyphs."""
-    from pypdf import PdfReader
+    """Each page's text, whitespace removed (line breaks fall anywhere in Chinese text).
 
-    reader = PdfReader(io.BytesIO(content))
-    return [re.sub(r"\s+", "", page.extract_text() or "") for page in reader.pages]
+    Read with PDFium (pypdfium2, Chrome's PDF engine): fpdf2 writes CID-keyed CFF fonts (Noto
+    CJK) with an embedded encoding CMap, which PDFium and poppler decode but pypdf and
+    pdfminer.six do not (they read the 2-byte codes as single bytes)."""
+    import pypdfium2 as pdfium
+
+    doc = pdfium.PdfDocument(content)
+    try:
+        return [re.sub(r"\s+", "", doc[i].get_textpage().get_text_range()) for i in range(len(doc))]
+    finally:
+        doc.close()
+
+
+def pdf_lines(content: bytes) -> list[tuple[int, float, float, str]]:
+    """(page, left, right, text) of every line of text, from the characters' boxes (points)."""
+    import pypdfium2 as pdfium
+
+    doc = pdfium.PdfDocument(content)
+    out: list[tuple[int, float, float, str]] = []
+    try:
+        for p in range(len(doc)):
+            tp = doc[p].get_textpage()
+            chars = []
+            for i in range(tp.count_chars()):
+                ch = tp.get_text_range(i, 1)
+                if ch.strip():
+                    left, bottom, right, top = tp.get_charbox(i)
+                    chars.append(((bottom + top) / 2, left, right, ch))
+            # One line: characters whose vertical centres lie within 7 pt (digits, CJK glyphs
+            # and punctuation of one line have different boxes; lines are 18 pt apart).
+            chars.sort(key=lambda c: -c[0])
+            line: list[tuple[float, float, float, str]] = []
+            for c in [*chars, None]:
+                if line and (c is None or abs(c[0] - line[0][0]) > 7):
+                    line.sort(key=lambda x: x[1])
+                    out.append(
+                        (p, line[0][1], max(x[2] for x in line), "".join(x[3] for x in line))
+                    )
+                    line = []
+                if c is not None:
+                    line.append(c)
+    finally:
+        doc.close()
+    return out
 
 
 def render_png(content: bytes, name: str) -> list[Path]:

@@ -11,7 +11,6 @@ from typing import Any
 import httpx
 
 from mediation.clock import CENTER_TZ
-from tests.cases.conftest import CASES, person_id
 from tests.casefiles.conftest import (
     ATTACHMENTS,
     mediating_case,
@@ -19,6 +18,7 @@ from tests.casefiles.conftest import (
     pdf_bytes,
     upload,
 )
+from tests.cases.conftest import CASES, person_id
 from tests.hotline.conftest import CALLS, call_body
 from tests.support.world import World
 
@@ -39,7 +39,9 @@ async def add_session(
 
         c = await session.get(Case, uuid.UUID(case["id"]))
         assert c is not None
-        parties = (await session.scalars(select(CaseParty.id).where(CaseParty.case_id == c.id))).all()
+        parties = (
+            await session.scalars(select(CaseParty.id).where(CaseParty.case_id == c.id))
+        ).all()
         ms = MediationSession(
             case_id=c.id,
             case_number=c.number,
@@ -72,8 +74,15 @@ async def test_session_attachments(client: httpx.AsyncClient, world: World, sql:
     no_consent = await add_session(world, case, consent=False)
     with_consent = await add_session(world, case, consent=True)
 
-    r = await upload(client, med, f"sessions/{no_consent}", mp3_bytes(), "录音.mp3", "audio/mpeg",
-                     recording_consent="true")
+    r = await upload(
+        client,
+        med,
+        f"sessions/{no_consent}",
+        mp3_bytes(),
+        "录音.mp3",
+        "audio/mpeg",
+        recording_consent="true",
+    )
     assert r.status_code == 415, r.text
     assert "session does not record" in r.json()["detail"]
     r = await upload(client, med, f"sessions/{with_consent}", mp3_bytes(), "录音.mp3", "audio/mpeg")
@@ -109,8 +118,14 @@ async def test_hotline_attachments_follow_the_hotline(
     r = await upload(client, counselor, path, mp3_bytes(), "来电录音.mp3", "audio/mpeg")
     assert r.status_code == 415
     r = await upload(
-        client, counselor, path, mp3_bytes(), "来电录音.mp3", "audio/mpeg",
-        recording_consent="true", consent_note="来电者同意录音",
+        client,
+        counselor,
+        path,
+        mp3_bytes(),
+        "来电录音.mp3",
+        "audio/mpeg",
+        recording_consent="true",
+        consent_note="来电者同意录音",
     )
     assert r.status_code == 201, r.text
     a = r.json()

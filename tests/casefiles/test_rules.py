@@ -89,7 +89,9 @@ def test_signed_links() -> None:
     secret = "s" * 40
     now = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
     aid = uuid.uuid4()
-    grant = links.LinkGrant(aid, int((now + timedelta(minutes=5)).timestamp()), "user", uuid.uuid4(), "冯调解")
+    grant = links.LinkGrant(
+        aid, int((now + timedelta(minutes=5)).timestamp()), "user", uuid.uuid4(), "冯调解"
+    )
     token = links.sign(secret, grant)
     assert links.verify(secret, token, aid, now) == grant
     with pytest.raises(links.BadLink, match="expired"):
@@ -98,8 +100,10 @@ def test_signed_links() -> None:
         links.verify("t" * 40, token, aid, now)  # another key
     with pytest.raises(links.BadLink):
         links.verify(secret, token, uuid.uuid4(), now)  # another attachment
-    body, sig = token.split(".")
-    forged = links.sign("x" * 40, links.LinkGrant(aid, grant.expires + 3600, "user", grant.actor_id, "x"))
+    _, sig = token.split(".")
+    forged = links.sign(
+        "x" * 40, links.LinkGrant(aid, grant.expires + 3600, "user", grant.actor_id, "x")
+    )
     with pytest.raises(links.BadLink):
         links.verify(secret, forged.split(".")[0] + "." + sig, aid, now)  # longer life, old MAC
     with pytest.raises(links.BadLink):

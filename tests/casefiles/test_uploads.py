@@ -14,7 +14,6 @@ from urllib.parse import parse_qs, urlparse
 import httpx
 
 from mediation.settings import Settings
-from tests.cases.conftest import CASES, OTHER_GRID, act
 from tests.casefiles.conftest import (
     ATTACHMENTS,
     LIMIT,
@@ -33,6 +32,7 @@ from tests.casefiles.conftest import (
     upload,
     wav_bytes,
 )
+from tests.cases.conftest import CASES, OTHER_GRID, act
 from tests.support.world import World
 
 PROBLEM = "application/problem+json"
@@ -49,8 +49,14 @@ async def test_upload_list_link_download(
     med = await world.headers("mediator")
     content = pdf_bytes("Repair quote", pages=2)
     r = await upload(
-        client, med, f"cases/{case['id']}", content, "维修报价单.pdf", "application/pdf",
-        category="evidence", title="维修报价单",
+        client,
+        med,
+        f"cases/{case['id']}",
+        content,
+        "维修报价单.pdf",
+        "application/pdf",
+        category="evidence",
+        title="维修报价单",
     )
     assert r.status_code == 201, r.text
     a = r.json()
@@ -99,7 +105,10 @@ async def test_upload_list_link_download(
     assert len(log) == before + 1
     name, action, record_type, record_id, detail = log[-1]
     assert (name, action, record_type, str(record_id)) == (
-        "孙网格", "attachment_download", "case", case["id"]
+        "孙网格",
+        "attachment_download",
+        "case",
+        case["id"],
     )
     assert detail["attachment_id"] == a["id"] and detail["sha256"] == a["sha256"]
 
@@ -119,7 +128,9 @@ async def test_signed_links_expire_and_cannot_be_altered(
 ) -> None:
     case = await mediating_case(client, world)
     med = await world.headers("mediator")
-    a = (await upload(client, med, f"cases/{case['id']}", png_bytes(), "现场.png", "image/png")).json()
+    a = (
+        await upload(client, med, f"cases/{case['id']}", png_bytes(), "现场.png", "image/png")
+    ).json()
     url = (await client.post(f"{ATTACHMENTS}/{a['id']}/link", headers=med)).json()["url"]
     token = parse_qs(urlparse(url).query)["token"][0]
     other = await upload(client, med, f"cases/{case['id']}", jpeg_bytes(), "b.jpg", "image/jpeg")
@@ -192,8 +203,14 @@ async def test_audio_needs_recording_consent(
     assert r.json()["errors"][0]["field"] == "body.recording_consent"
     assert await _count(sql) == 0
     r = await upload(
-        client, med, path, wav_bytes(), "调解录音.wav", "audio/wav",
-        recording_consent="true", consent_note="双方当事人口头同意录音，已记入笔录",
+        client,
+        med,
+        path,
+        wav_bytes(),
+        "调解录音.wav",
+        "audio/wav",
+        recording_consent="true",
+        consent_note="双方当事人口头同意录音，已记入笔录",
     )
     assert r.status_code == 201, r.text
     a = r.json()
@@ -236,8 +253,8 @@ async def test_size_limit(
 
 def _multipart(boundary: str, content: bytes, close: bool = True) -> bytes:
     head = (
-        f"--{boundary}\r\nContent-Disposition: form-data; name=\"category\"\r\n\r\nevidence\r\n"
-        f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.pdf\"\r\n"
+        f'--{boundary}\r\nContent-Disposition: form-data; name="category"\r\n\r\nevidence\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.pdf"\r\n'
         "Content-Type: application/pdf\r\n\r\n"
     ).encode()
     return head + content + (f"\r\n--{boundary}--\r\n".encode() if close else b"")
@@ -306,7 +323,8 @@ async def test_an_upload_cut_off_halfway_leaves_nothing(
 
     # And the same upload, whole, goes through.
     r = await client.post(
-        url, headers={**med, "Content-Type": f"multipart/form-data; boundary={boundary}"},
+        url,
+        headers={**med, "Content-Type": f"multipart/form-data; boundary={boundary}"},
         content=full,
     )
     assert r.status_code == 201, r.text
@@ -340,7 +358,9 @@ async def test_who_may_add_and_see(client: httpx.AsyncClient, world: World, sql:
     r = await upload(client, await world.headers("mediator"), f"cases/{uuid.uuid4()}", pdf_bytes())
     assert r.status_code == 404
     elsewhere = await new_case(client, world, unit_id=str(world.unit(OTHER_GRID).id))
-    r = await upload(client, await world.headers("dispatcher"), f"cases/{elsewhere['id']}", pdf_bytes())
+    r = await upload(
+        client, await world.headers("dispatcher"), f"cases/{elsewhere['id']}", pdf_bytes()
+    )
     assert r.status_code == 201  # the dispatcher's subtree is the district
     a = r.json()
     # The building head of 先锋社区 1号楼 sees neither the case nor its attachment.
@@ -359,13 +379,26 @@ async def test_follow_up_attachments_and_removal(
     med = await world.headers("mediator")
     case = await act(client, med, case, "resolve", {"agreement": AGREEMENT})
     case = await act(
-        client, med, case, "follow-ups",
-        {"method": "visit", "performance": "full", "satisfaction": "satisfied",
-         "flare_up_risk": "low", "notes": "已履行"},
+        client,
+        med,
+        case,
+        "follow-ups",
+        {
+            "method": "visit",
+            "performance": "full",
+            "satisfaction": "satisfied",
+            "flare_up_risk": "low",
+            "notes": "已履行",
+        },
     )
     fu = (await client.get(f"{CASES}/{case['id']}/follow-ups", headers=med)).json()[0]
     r = await upload(
-        client, med, f"follow-ups/{fu['id']}", jpeg_bytes(), "收据.jpg", "image/jpeg",
+        client,
+        med,
+        f"follow-ups/{fu['id']}",
+        jpeg_bytes(),
+        "收据.jpg",
+        "image/jpeg",
         category="performance_proof",
     )
     assert r.status_code == 201, r.text
@@ -386,7 +419,9 @@ async def test_follow_up_attachments_and_removal(
     assert r.status_code == 428
     r = await client.delete(url, headers={**med, "If-Match": '"x-1"'}, params={"reason": "误传"})
     assert r.status_code == 412
-    r = await client.delete(url, headers={**med, "If-Match": f'"{a["id"]}-1"'}, params={"reason": "误传"})
+    r = await client.delete(
+        url, headers={**med, "If-Match": f'"{a["id"]}-1"'}, params={"reason": "误传"}
+    )
     assert r.status_code == 204
     assert stored_files(settings) == []
     assert (await client.get(url, headers=med)).status_code == 404

@@ -23,8 +23,19 @@ PROBLEM_JSON = "application/problem+json"
 PROBLEM_REF = "#/components/schemas/Problem"
 TOKEN_URL = "/api/v1/auth/token"
 OPERATION_ID = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
-# Operations anyone may call: no `security`, no 401.
-PUBLIC = {"auth-token", "auth-refresh", "ops-healthz", "ops-readyz", "ops-metrics"}
+# Operations anyone may call: no `security`, no 401. The last two carry their own
+# credential in the URL: a short-lived signed download link, a mediator's calendar feed token.
+PUBLIC = {
+    "auth-token",
+    "auth-refresh",
+    "ops-healthz",
+    "ops-readyz",
+    "ops-metrics",
+    "attachments-download",
+    "sessions-calendar-feed",
+}
+# File uploads: an example cannot show the file.
+NO_EXAMPLE_MEDIA = {"multipart/form-data", "application/octet-stream"}
 METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
 
 
@@ -207,6 +218,8 @@ def _body(doc: dict[str, Any], where: str, op: dict[str, Any]) -> Iterator[Defec
             examples = list(target.get("examples") or [])
             if "example" in target:
                 examples.append(target["example"])
+        if not examples and media in NO_EXAMPLE_MEDIA:
+            continue
         if not examples:
             yield Defect(where, "request-body-without-example", media)
             continue

@@ -25,7 +25,7 @@ import httpx
 import pytest
 
 from mediation.settings import Settings
-from mediation_api.openapi import document
+from tests.contract import served
 
 ROOT = Path(__file__).resolve().parents[2]
 GUIDE = ROOT / "docs" / "integration.md"
@@ -49,7 +49,7 @@ def blocks(text: str) -> list[Block]:
 
 def missing_routes(text: str) -> list[str]:
     """Operations the guide lists that the served contract does not have."""
-    paths = document()["paths"]
+    paths = served()["paths"]
     return [
         f"{method} {path}"
         for method, path in ENDPOINT.findall(text)

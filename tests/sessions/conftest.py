@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from arq import create_pool
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from mediation.auth.models import User
 from mediation.clock import CENTER_TZ
@@ -198,13 +198,28 @@ def worker(worker_ctx: Any, run_worker: Any, sql: Any) -> Any:
     from mediation_worker.notifications.runtime import runtime
     from mediation_worker.notifications.sweeps import sweep_all
 
+    from mediation_worker.outbox.relay import relay_stale
+
+    c = worker_ctx["mediation"]
+
     async def run(sweep: bool = True) -> int:
-        emitted = await sweep_all(worker_ctx["mediation"]) if sweep else 0
+        emitted = await sweep_all(c) if sweep else 0
+        await run_worker()
         for _ in range(5):
-            await run_worker()
             waiting = await sql("SELECT count(*) FROM outbox_events WHERE processed_at IS NULL")
             if waiting[0][0] == 0:
                 break
+            # New events written by handlers, or a job a burst worker left behind: relay what
+            # is new, and what was relayed but not processed as the stale sweep would.
+            async with c.engine.begin() as conn:
+                await conn.execute(
+                    text(
+                        "UPDATE outbox_events SET relayed_at = now() - interval '1 hour' "
+                        "WHERE processed_at IS NULL AND relayed_at IS NOT NULL"
+                    )
+                )
+            await relay_stale(c)
+            await run_worker()
         await pump_once(worker_ctx["mediation"], runtime(worker_ctx))
         return emitted
 

@@ -149,7 +149,6 @@ async def test_cancelled_sessions_and_ended_cases_remind_nobody(
     assert await reminders(sql) == []
     # The withdrawn case's session was called off by the worker.
     status = await sql("SELECT status FROM mediation_sessions WHERE id = :i", i=withdrawn["id"])
-    print(await sql("SELECT type, processed_at, relay_attempts FROM outbox_events ORDER BY created_at"))
     assert status == [("cancelled",)]
 
 

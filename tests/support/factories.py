@@ -221,3 +221,93 @@ async def make_job(world: World, unit: Unit) -> str:
         session.add(job)
         await session.flush()
         return str(job.id)
+
+
+# --- case files (issue 12): a bare case at the unit, then what hangs off it ---
+async def _bare_case(world: World, unit: Unit) -> uuid.UUID:
+    from datetime import UTC, datetime
+
+    from mediation.cases.enums import CaseSource, CaseStatus, Complexity, RiskColour
+    from mediation.cases.models import Case
+
+    tag = uuid.uuid4().hex[:12]
+    async with world.db() as session, session.begin():
+        case = Case(
+            number=f"矩阵{tag}",
+            number_ascii=f"m-{tag}",
+            district_id=unit.id,
+            year=2026,
+            seq=int(tag[:7], 16),
+            title="矩阵案件",
+            facts="矩阵",
+            category_code="neighbourhood",
+            source=CaseSource.walk_in,
+            complexity=Complexity.simple,
+            risk_colour=RiskColour.yellow,
+            status=CaseStatus.received,
+            unit_id=unit.id,
+            unit_path=unit.path,
+            handling_unit_id=unit.id,
+            handling_unit_path=unit.path,
+            reported_by_kind="user",
+            reported_by_id=uuid.uuid4(),
+            reported_by_name="矩阵",
+            received_at=datetime(2026, 11, 26, 2, 0, tzinfo=UTC),
+        )
+        session.add(case)
+        await session.flush()
+        return case.id
+
+
+@factory("follow_up_id")
+async def make_follow_up(world: World, unit: Unit) -> str:
+    from datetime import UTC, datetime
+
+    from mediation.cases.enums import FlareUpRisk, FollowUpMethod, PerformanceStatus, Satisfaction
+    from mediation.cases.models import CaseFollowUp
+
+    case_id = await _bare_case(world, unit)
+    async with world.db() as session, session.begin():
+        follow_up = CaseFollowUp(
+            case_id=case_id,
+            visited_at=datetime(2026, 11, 26, 2, 0, tzinfo=UTC),
+            method=FollowUpMethod.phone,
+            performance=PerformanceStatus.full,
+            satisfaction=Satisfaction.satisfied,
+            flare_up_risk=FlareUpRisk.low,
+            recorded_at=datetime(2026, 11, 26, 2, 0, tzinfo=UTC),
+            recorded_by_name="矩阵",
+        )
+        session.add(follow_up)
+        await session.flush()
+        return str(follow_up.id)
+
+
+@factory("attachment_id")
+async def make_attachment(world: World, unit: Unit) -> str:
+    from mediation.casefiles.enums import AttachmentCategory, FileType, OwnerType
+    from mediation.casefiles.models import Attachment
+
+    case_id = await _bare_case(world, unit)
+    async with world.db() as session, session.begin():
+        attachment = Attachment(
+            owner_type=OwnerType.case,
+            owner_id=case_id,
+            case_id=case_id,
+            unit_id=unit.id,
+            unit_path=unit.path,
+            category=AttachmentCategory.evidence,
+            file_name="矩阵.pdf",
+            file_type=FileType.pdf,
+            media_type="application/pdf",
+            size_bytes=8,
+            sha256="0" * 64,
+            storage_backend="local",
+            storage_key=f"attachments/matrix/{uuid.uuid4()}",
+            uploaded_by_kind="user",
+            uploaded_by_id=uuid.uuid4(),
+            uploaded_by_name="矩阵",
+        )
+        session.add(attachment)
+        await session.flush()
+        return str(attachment.id)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import traceback
 import uuid
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
@@ -169,7 +170,13 @@ class DocumentService:
             await anyio.to_thread.run_sync(fn, *args, limiter=_RENDERING)
         except TemplateError as exc:
             # An administrator's edit broke a template: say which and why, not a stack trace.
-            name = getattr(exc, "name", None) or getattr(exc, "filename", None) or "?"
+            name = getattr(exc, "name", None) or getattr(exc, "filename", None)
+            if not name:  # a runtime error: Jinja puts the template in the traceback
+                frames = traceback.extract_tb(exc.__traceback__)
+                name = next(
+                    (Path(f.filename).name for f in reversed(frames) if f.filename.endswith(".j2")),
+                    "?",
+                )
             raise TemplateBroken(f"The template {name} cannot be used: {exc}") from exc
 
     def _pdf(

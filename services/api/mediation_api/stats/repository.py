@@ -9,6 +9,7 @@ from collections import defaultdict
 from datetime import datetime
 
 from sqlalchemy import func, select, text
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mediation.auth.principal import Principal
@@ -109,7 +110,7 @@ class StatsRepository:
                 ),
             )
             .order_by(StatsReport.year, StatsReport.month, StatsReport.version.desc())
-            .distinct(StatsReport.year, StatsReport.month)
+            .ext(distinct_on(StatsReport.year, StatsReport.month))
         )
         return {(r.year, r.month): r for r in (await self.session.scalars(stmt)).all()}
 

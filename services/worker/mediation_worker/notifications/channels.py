@@ -5,26 +5,36 @@ not a crashed job."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import json
 import smtplib
 import socket
 import ssl
 import time
+import uuid
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
-
 from mediation.notifications import webhooks
-from mediation.notifications.models import WebhookSubscription
-from mediation.outbox.models import Delivery
 from mediation.settings import Settings
+from mediation_worker.notifications.http import HttpError, Response
 from mediation_worker.notifications.runtime import Runtime
 
 EXCERPT = 500
+
+
+@dataclass(frozen=True)
+class Pending:
+    """What a send needs of a delivery row (and of its subscription, for webhooks)."""
+
+    id: uuid.UUID
+    channel: str
+    message: dict[str, Any]
+    urgent: bool
+    url: str | None = None
+    secret: str | None = None
 
 
 @dataclass(frozen=True)
@@ -37,15 +47,17 @@ class Outcome:
     gone: bool = False  # webhook receiver answered 410: disable the subscription
 
 
-def _excerpt(response: httpx.Response) -> str | None:
-    with contextlib.suppress(Exception):
-        return response.text[:EXCERPT] or None
-    return None
+def _excerpt(response: Response) -> str | None:
+    return response.text[:EXCERPT] or None
 
 
-def _http_failure(exc: Exception) -> Outcome:
+def _failure(exc: Exception) -> Outcome:
     kind = type(exc).__name__
-    return Outcome(False, error=f"{kind}: {exc}"[:2000] if str(exc) else kind)
+    return Outcome(False, error=(f"{kind}: {exc}" if str(exc) else kind)[:2000])
+
+
+def _json(payload: Any) -> bytes:
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 # --------------------------------------------------------------------------- email
@@ -71,7 +83,7 @@ def _smtp_send(settings: Settings, message: EmailMessage) -> None:
         smtp.send_message(message)
 
 
-async def send_email(rt: Runtime, d: Delivery) -> Outcome:
+async def send_email(rt: Runtime, d: Pending) -> Outcome:
     s = rt.settings
     msg = EmailMessage()
     msg["From"] = s.smtp_from
@@ -81,7 +93,7 @@ async def send_email(rt: Runtime, d: Delivery) -> Outcome:
     # The same id on every try: a receiving system can recognise a repeat.
     msg["Message-ID"] = f"<{d.id}@{s.smtp_from.rpartition('@')[2] or 'mediation'}>"
     msg.set_content(str(d.message.get("body") or ""), charset="utf-8")
-    try:
+    try:  # smtplib blocks: in a thread, so the loop keeps serving the other sends
         await asyncio.to_thread(_smtp_send, s, msg)
     except smtplib.SMTPRecipientsRefused as exc:
         codes = [code for code, _ in exc.recipients.values()]
@@ -99,16 +111,16 @@ async def send_email(rt: Runtime, d: Delivery) -> Outcome:
             permanent=exc.smtp_code >= 500,
         )
     except (smtplib.SMTPException, OSError) as exc:
-        return _http_failure(exc)
+        return _failure(exc)
     return Outcome(True, status_code=250)
 
 
 # --------------------------------------------------------------------------- SMS gateway
 
 
-async def send_sms(rt: Runtime, d: Delivery) -> Outcome:
+async def send_sms(rt: Runtime, d: Pending) -> Outcome:
     s = rt.settings
-    headers = {"Idempotency-Key": str(d.id)}
+    headers = {"Content-Type": "application/json", "Idempotency-Key": str(d.id)}
     token = s.sms_gateway_token.get_secret_value()
     if token:
         headers["Authorization"] = f"Bearer {token}"
@@ -119,17 +131,17 @@ async def send_sms(rt: Runtime, d: Delivery) -> Outcome:
         "urgent": d.urgent,
     }
     try:
-        r = await rt.http.post(s.sms_gateway_url, json=body, headers=headers)
-    except httpx.HTTPError as exc:
-        return _http_failure(exc)
-    if 200 <= r.status_code < 300:
-        return Outcome(True, status_code=r.status_code, excerpt=_excerpt(r))
+        r = await rt.http.post(s.sms_gateway_url, _json(body), headers)
+    except HttpError as exc:
+        return _failure(exc)
+    if 200 <= r.status < 300:
+        return Outcome(True, status_code=r.status, excerpt=_excerpt(r))
     # 4xx (a bad number, a rejected text) will not pass on retry; 408/429 and 5xx may.
-    permanent = 400 <= r.status_code < 500 and r.status_code not in (408, 425, 429)
+    permanent = 400 <= r.status < 500 and r.status not in (408, 425, 429)
     return Outcome(
         False,
-        status_code=r.status_code,
-        error=f"gateway answered {r.status_code}",
+        status_code=r.status,
+        error=f"gateway answered {r.status}",
         excerpt=_excerpt(r),
         permanent=permanent,
     )
@@ -148,33 +160,32 @@ def _fit(text: str, limit: int) -> str:
     return raw[: limit - 3].decode(errors="ignore") + "..."
 
 
-async def send_wecom(rt: Runtime, d: Delivery) -> Outcome:
+async def send_wecom(rt: Runtime, d: Pending) -> Outcome:
     content = _fit(str(d.message.get("markdown") or ""), _WECOM_MAX_BYTES)
     body = {"msgtype": "markdown", "markdown": {"content": content}}
     try:
-        r = await rt.http.post(rt.settings.wecom_webhook_url, json=body)
-    except httpx.HTTPError as exc:
-        return _http_failure(exc)
-    if not 200 <= r.status_code < 300:
+        r = await rt.http.post(
+            rt.settings.wecom_webhook_url, _json(body), {"Content-Type": "application/json"}
+        )
+    except HttpError as exc:
+        return _failure(exc)
+    if not 200 <= r.status < 300:
         return Outcome(
-            False,
-            status_code=r.status_code,
-            error=f"WeCom answered {r.status_code}",
-            excerpt=_excerpt(r),
+            False, status_code=r.status, error=f"WeCom answered {r.status}", excerpt=_excerpt(r)
         )
     try:
-        answer: Any = r.json()
+        answer: Any = json.loads(r.body)
         code = int(answer.get("errcode", -1))
         errmsg = str(answer.get("errmsg", ""))
     except (ValueError, AttributeError, TypeError):
         return Outcome(
-            False, status_code=r.status_code, error="WeCom answer is not JSON", excerpt=_excerpt(r)
+            False, status_code=r.status, error="WeCom answer is not JSON", excerpt=_excerpt(r)
         )
     if code == 0:
-        return Outcome(True, status_code=r.status_code, excerpt=_excerpt(r))
+        return Outcome(True, status_code=r.status, excerpt=_excerpt(r))
     return Outcome(
         False,
-        status_code=r.status_code,
+        status_code=r.status,
         error=f"WeCom errcode {code}: {errmsg}",
         excerpt=_excerpt(r),
         permanent=code not in _WECOM_RETRYABLE,
@@ -192,16 +203,13 @@ async def _blocked(url: str, allow_loopback: bool) -> str | None:
     parts = urlsplit(url)
     host = (parts.hostname or "").strip("[]")
     port = parts.port or (443 if parts.scheme == "https" else 80)
-    try:
-        webhooks.check_url(url, allow_loopback=allow_loopback)
-    except Exception as exc:
-        return str(exc)
     key = (host, port)
     hit = _dns_cache.get(key)
     if hit is not None and hit[0] > time.monotonic():
         return hit[1]
     reason: str | None = None
     try:
+        webhooks.check_url(url, allow_loopback=allow_loopback)
         infos = await asyncio.get_running_loop().getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
         for info in infos:
             reason = webhooks.blocked_address(str(info[4][0]), allow_loopback)
@@ -209,27 +217,33 @@ async def _blocked(url: str, allow_loopback: bool) -> str | None:
                 break
     except OSError:
         reason = None  # unresolvable: the request fails on its own and is retried
+    except Exception as exc:  # check_url refused it
+        reason = str(exc)
     _dns_cache[key] = (time.monotonic() + _DNS_TTL, reason)
     return reason
 
 
-async def send_webhook(rt: Runtime, d: Delivery, sub: WebhookSubscription) -> Outcome:
-    why = await _blocked(sub.url, rt.settings.webhook_allow_loopback)
+async def send_webhook(rt: Runtime, d: Pending) -> Outcome:
+    assert d.url is not None and d.secret is not None
+    why = await _blocked(d.url, rt.settings.webhook_allow_loopback)
     if why:
         return Outcome(False, error=f"blocked: {why}"[:2000])
     body = str(d.message["body"]).encode()
     # Signed with the real time of this try: receivers reject old timestamps (replay guard).
-    headers = webhooks.headers(sub.secret, str(d.message["webhook_id"]), int(time.time()), body)
+    headers = webhooks.headers(d.secret, str(d.message["webhook_id"]), int(time.time()), body)
     try:
-        r = await rt.http.post(sub.url, content=body, headers=headers)
-    except httpx.HTTPError as exc:
-        return _http_failure(exc)
-    if 200 <= r.status_code < 300:
-        return Outcome(True, status_code=r.status_code, excerpt=_excerpt(r))
+        r = await rt.http.post(d.url, body, headers)
+    except HttpError as exc:
+        return _failure(exc)
+    if 200 <= r.status < 300:
+        return Outcome(True, status_code=r.status, excerpt=_excerpt(r))
     return Outcome(
         False,
-        status_code=r.status_code,
-        error=f"receiver answered {r.status_code}",
+        status_code=r.status,
+        error=f"receiver answered {r.status}",
         excerpt=_excerpt(r),
-        gone=r.status_code == 410,
+        gone=r.status == 410,
     )
+
+
+SENDERS = {"email": send_email, "sms": send_sms, "wecom": send_wecom, "webhook": send_webhook}

@@ -5,121 +5,146 @@ releases the row to the next one (the receiver then sees a repeat with the same 
 
 Retries are ours, visible in the table: `next_attempt_at` with backoff and jitter, `failed`
 after the last one. Every worker runs a loop that sends what is due; the cron job
-`sweep_deliveries` does one pass of the same (tests, and workers started without the loop)."""
+`sweep_deliveries` does one pass of the same (tests, and workers started without the loop).
+
+This is the hot path of the worker, so it speaks SQL to asyncpg directly (prepared statements,
+one round trip for the row and its subscription, one to record the try)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
-from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
+import asyncpg
 
-from mediation.auth.models import User
 from mediation.ids import uuid7
 from mediation.notifications.enums import Channel, DeliveryStatus, DisabledReason
-from mediation.notifications.models import DeliveryAttempt, WebhookSubscription
 from mediation.notifications.webhooks import quiet_until, retry_delay
-from mediation.outbox.events import emit
-from mediation.outbox.models import Delivery
+from mediation.outbox.events import NOTIFY_CHANNEL
 from mediation_worker.context import WorkerContext, wctx
 from mediation_worker.instrument import instrumented
-from mediation_worker.notifications import channels
-from mediation_worker.notifications.channels import Outcome
+from mediation_worker.notifications.channels import SENDERS, Outcome, Pending
 from mediation_worker.notifications.runtime import Runtime, runtime
 
 log = logging.getLogger("mediation.worker.deliveries")
 
 PUMP_BATCH = 200
+HEALTH_EVERY = timedelta(seconds=10)
+
+LOAD = """
+SELECT d.id, d.channel, d.attempts, d.max_attempts, d.next_attempt_at, d.urgent, d.message,
+       d.subscription_id, s.url, s.secret, s.enabled, s.consecutive_failures, s.last_success_at
+FROM deliveries d LEFT JOIN webhook_subscriptions s ON s.id = d.subscription_id
+WHERE d.id = $1 AND d.status = 'pending'
+FOR UPDATE OF d SKIP LOCKED
+"""
+
+# The try and the delivery's new state in one statement.
+RECORD = """
+WITH attempt_row AS (
+  INSERT INTO delivery_attempts (id, delivery_id, attempt, started_at, duration_ms, outcome,
+                                 status_code, error, response_excerpt, manual)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+)
+UPDATE deliveries SET attempts = $3, last_attempt_at = $4, last_status_code = $7,
+  last_error = $8, status = $11, delivered_at = $12, next_attempt_at = $13,
+  message = CASE WHEN $10 THEN message - 'manual' ELSE message END
+WHERE id = $2
+"""
+
+SUB_OK = (
+    "UPDATE webhook_subscriptions SET consecutive_failures = 0, last_success_at = $2 WHERE id = $1"
+)
+SUB_FAILED = (
+    "UPDATE webhook_subscriptions SET consecutive_failures = consecutive_failures "
+    "+ 1, last_failure_at = $2 WHERE id = $1"
+)
+HOLD = "UPDATE deliveries SET next_attempt_at = $2 WHERE id = $1"
+CANCEL = (
+    "UPDATE deliveries SET status = 'cancelled', next_attempt_at = NULL, last_error = $2 "
+    "WHERE id = $1"
+)
+
+DISABLE = """
+UPDATE webhook_subscriptions
+SET enabled = false, disabled_at = $2, disabled_reason = $3, version = version + 1
+WHERE id = $1 AND enabled
+RETURNING name, url, (SELECT person_id FROM users WHERE users.id = owner_id) AS owner_person
+"""
+# Rows another worker is sending right now are skipped (no lock wait, no deadlock): that
+# worker records its try, and the row is cancelled when it is next tried.
+CANCEL_WAITING = """
+UPDATE deliveries SET status = 'cancelled', next_attempt_at = NULL,
+  last_error = 'The subscription was disabled.'
+WHERE id IN (SELECT id FROM deliveries WHERE subscription_id = $1 AND status = 'pending'
+             FOR UPDATE SKIP LOCKED)
+"""
+EMIT = """
+INSERT INTO outbox_events (id, type, aggregate_type, aggregate_id, unit_path, payload,
+                           occurred_at, relay_attempts)
+VALUES ($1, $2, $3, $4, NULL, $5, $6, 0)
+"""
+
+
+def _json_value(value: Any) -> dict[str, Any]:
+    """JSONB through SQLAlchemy's asyncpg codec arrives as text."""
+    if isinstance(value, str):
+        loaded: dict[str, Any] = json.loads(value)
+        return loaded
+    return dict(value or {})
 
 
 async def disable_subscription(
-    session: AsyncSession, sub_id: uuid.UUID, reason: DisabledReason, now: datetime, detail: str
+    pg: asyncpg.Connection, sub_id: uuid.UUID, reason: DisabledReason, now: datetime, detail: str
 ) -> bool:
     """Disable a subscription once (whoever flips `enabled` tells the owner), cancel what is
-    still waiting for it, and emit the event that reaches the owner's inbox and email."""
-    await session.flush()  # the failing delivery's own state first: it is not "waiting"
-    row = (
-        await session.execute(
-            update(WebhookSubscription)
-            .where(WebhookSubscription.id == sub_id, WebhookSubscription.enabled.is_(True))
-            .values(
-                enabled=False,
-                disabled_at=now,
-                disabled_reason=reason,
-                version=WebhookSubscription.version + 1,
-            )
-            .returning(
-                WebhookSubscription.name,
-                WebhookSubscription.url,
-                WebhookSubscription.owner_id,
-                WebhookSubscription.unit_path,
-            )
-        )
-    ).one_or_none()
+    still waiting for it, and emit the event (the outbox, same transaction) that reaches the
+    owner's inbox and email."""
+    row = await pg.fetchrow(DISABLE, sub_id, now, reason.value)
     if row is None:
         return False
-    name, url, owner_id, _unit_path = row
-    # Rows another worker is sending right now are skipped (no lock wait, no deadlock): they
-    # are recorded by that worker and then cancelled when next tried.
-    waiting = (
-        select(Delivery.id)
-        .where(Delivery.subscription_id == sub_id, Delivery.status == DeliveryStatus.pending.value)
-        .with_for_update(skip_locked=True)
-        .scalar_subquery()
+    await pg.execute(CANCEL_WAITING, sub_id)
+    owner = row["owner_person"]
+    payload = {
+        "subscription_id": str(sub_id),
+        "name": row["name"],
+        "url": row["url"],
+        "reason": reason.value,
+        "reason_label": reason.label_zh,
+        "detail": detail,
+        "recipient_person_ids": [str(owner)] if owner else [],
+    }
+    await pg.execute(
+        EMIT,
+        uuid7(),
+        "webhook.subscription_disabled",
+        "webhook_subscription",
+        sub_id,
+        json.dumps(payload, ensure_ascii=False),
+        now,
     )
-    await session.execute(
-        update(Delivery)
-        .where(Delivery.id.in_(waiting))
-        .values(
-            status=DeliveryStatus.cancelled.value,
-            next_attempt_at=None,
-            last_error="The subscription was disabled.",
-        )
-    )
-    owner_person = None
-    if owner_id is not None:
-        owner_person = await session.scalar(select(User.person_id).where(User.id == owner_id))
-    await emit(
-        session,
-        type="webhook.subscription_disabled",
-        aggregate_type="webhook_subscription",
-        aggregate_id=sub_id,
-        occurred_at=now,
-        unit_path=None,
-        payload={
-            "subscription_id": str(sub_id),
-            "name": name,
-            "url": url,
-            "reason": reason.value,
-            "reason_label": reason.label_zh,
-            "detail": detail,
-            "recipient_person_ids": [str(owner_person)] if owner_person else [],
-        },
-    )
+    await pg.execute("SELECT pg_notify($1, '')", NOTIFY_CHANNEL)  # wakes the relay at commit
     log.warning("webhook subscription %s disabled: %s", sub_id, reason.value)
     return True
 
 
 async def _record(
-    session: AsyncSession,
-    d: Delivery,
+    pg: asyncpg.Connection,
+    row: asyncpg.Record,
     outcome: Outcome,
     started: datetime,
     ms: int,
-    sub: WebhookSubscription | None,
     manual: bool,
 ) -> str:
-    """Write the attempt and the delivery's new state in one statement (an INSERT in a CTE of
-    the UPDATE: the hot path is round trips). Returns the outcome's name."""
-    attempt = d.attempts + 1
-    channel = Channel(d.channel)
+    """Write the try and the delivery's new state; update the subscription's health."""
+    attempt = row["attempts"] + 1
+    channel = Channel(row["channel"])
     error: str | None = None
     delivered_at: datetime | None = None
     next_at: datetime | None = None
@@ -128,128 +153,85 @@ async def _record(
     else:
         error = (outcome.error or "failed")[:2000]
         delay = None if (outcome.permanent or outcome.gone) else retry_delay(channel, attempt)
-        if delay is None or attempt >= d.max_attempts:
+        if delay is None or attempt >= row["max_attempts"]:
             status, result = DeliveryStatus.failed, "gone" if outcome.gone else "failed"
         else:
             status, result, next_at = DeliveryStatus.pending, "retry", started + delay
-    values: dict[str, Any] = {
-        "attempts": attempt,
-        "last_attempt_at": started,
-        "last_status_code": outcome.status_code,
-        "status": status.value,
-        "delivered_at": delivered_at,
-        "next_attempt_at": next_at,
-        "last_error": error,
-    }
-    if manual:  # the redelivery's one try is spent
-        values["message"] = {k: v for k, v in d.message.items() if k != "manual"}
-    attempt_row = (
-        insert(DeliveryAttempt)
-        .values(
-            id=uuid7(),
-            delivery_id=d.id,
-            attempt=attempt,
-            started_at=started,
-            duration_ms=ms,
-            outcome=result,
-            status_code=outcome.status_code,
-            error=error,
-            response_excerpt=outcome.excerpt,
-            manual=manual,
-        )
-        .cte("attempt_row")
+    await pg.execute(
+        RECORD,
+        uuid7(),
+        row["id"],
+        attempt,
+        started,
+        ms,
+        result,
+        outcome.status_code,
+        error,
+        outcome.excerpt,
+        manual,
+        status.value,
+        delivered_at,
+        next_at,
     )
-    await session.execute(
-        update(Delivery).where(Delivery.id == d.id).values(**values).add_cte(attempt_row)
-    )
-    if sub is not None:
-        healthy = (
-            sub.consecutive_failures == 0
-            and sub.last_success_at is not None
-            and sub.last_success_at >= started - timedelta(seconds=10)
-        )
-        if outcome.ok and not healthy:
-            # A busy subscription is not rewritten on every success (its row would become a
-            # point every delivery to it waits on): only when it recovers or every 10 s.
-            await session.execute(
-                update(WebhookSubscription)
-                .where(
-                    WebhookSubscription.id == sub.id,
-                    or_(
-                        WebhookSubscription.consecutive_failures != 0,
-                        WebhookSubscription.last_success_at.is_(None),
-                        WebhookSubscription.last_success_at < started - timedelta(seconds=10),
-                    ),
-                )
-                .values(consecutive_failures=0, last_success_at=started)
-            )
-        elif not outcome.ok:
-            await session.execute(
-                update(WebhookSubscription)
-                .where(WebhookSubscription.id == sub.id)
-                .values(
-                    consecutive_failures=WebhookSubscription.consecutive_failures + 1,
-                    last_failure_at=started,
-                )
-            )
-            if outcome.gone:
-                await disable_subscription(
-                    session, sub.id, DisabledReason.gone, started, error or ""
-                )
-            elif result == "failed" and not manual:
-                await disable_subscription(
-                    session, sub.id, DisabledReason.failing, started, error or ""
-                )
+    sub_id = row["subscription_id"]
+    if sub_id is None:
+        return result
+    if outcome.ok:
+        # A busy subscription is not rewritten on every success (its row would become a
+        # point every delivery to it waits on): only when it recovers or every 10 s.
+        last = row["last_success_at"]
+        if row["consecutive_failures"] or last is None or last < started - HEALTH_EVERY:
+            await pg.execute(SUB_OK, sub_id, started)
+        return result
+    await pg.execute(SUB_FAILED, sub_id, started)
+    if outcome.gone:
+        await disable_subscription(pg, sub_id, DisabledReason.gone, started, error or "")
+    elif result == "failed" and not manual:
+        await disable_subscription(pg, sub_id, DisabledReason.failing, started, error or "")
     return result
 
 
 async def deliver_one(c: WorkerContext, rt: Runtime, delivery_id: uuid.UUID) -> str:
-    async with c.sessions() as session, session.begin():
-        # The row and its subscription in one round trip; only the delivery row is locked.
-        found = (
-            await session.execute(
-                select(Delivery, WebhookSubscription)
-                .outerjoin(WebhookSubscription, WebhookSubscription.id == Delivery.subscription_id)
-                .where(Delivery.id == delivery_id, Delivery.status == DeliveryStatus.pending.value)
-                .with_for_update(of=Delivery, skip_locked=True)
-            )
-        ).one_or_none()
-        if found is None:
-            return "taken"  # sent already, or another worker is sending it right now
-        d, sub = found.tuple()
-        now = c.clock.now()
-        if d.next_attempt_at is not None and d.next_attempt_at > now:
-            return "not due"
-        channel = Channel(d.channel)
-        if channel is Channel.sms and not d.urgent:
-            held = quiet_until(now, rt.quiet_hours, rt.tz)
-            if held is not None:
-                d.next_attempt_at = held  # 22:00-07:00: wait for the morning, no try counted
-                rt.count(channel.value, "held")
-                return "held"
-        if channel is Channel.webhook:
-            if sub is None or not sub.enabled:
-                d.status = DeliveryStatus.cancelled.value
-                d.next_attempt_at = None
-                d.last_error = "The subscription is disabled or deleted."
-                rt.count(channel.value, "cancelled")
+    async with c.engine.connect() as conn:
+        raw = await conn.get_raw_connection()
+        pg: asyncpg.Connection = raw.driver_connection  # type: ignore[assignment]
+        async with pg.transaction():
+            row = await pg.fetchrow(LOAD, delivery_id)
+            if row is None:
+                return "taken"  # sent already, or another worker is sending it right now
+            now = c.clock.now()
+            if row["next_attempt_at"] is not None and row["next_attempt_at"] > now:
+                return "not due"
+            channel = row["channel"]
+            if channel == Channel.sms.value and not row["urgent"]:
+                held = quiet_until(now, rt.quiet_hours, rt.tz)
+                if held is not None:  # 22:00-07:00: wait for the morning, no try counted
+                    await pg.execute(HOLD, delivery_id, held)
+                    rt.count(channel, "held")
+                    return "held"
+            if channel == Channel.webhook.value and not row["enabled"]:
+                await pg.execute(CANCEL, delivery_id, "The subscription is disabled or deleted.")
+                rt.count(channel, "cancelled")
                 return "cancelled"
-        manual = bool(d.message.get("manual"))  # set by a redelivery by hand: one try
-        t0 = time.perf_counter()
-        if channel is Channel.email:
-            outcome = await channels.send_email(rt, d)
-        elif channel is Channel.sms:
-            outcome = await channels.send_sms(rt, d)
-        elif channel is Channel.wecom:
-            outcome = await channels.send_wecom(rt, d)
-        elif channel is Channel.webhook and sub is not None:
-            outcome = await channels.send_webhook(rt, d, sub)
-        else:
-            outcome = Outcome(False, error=f"channel {d.channel} cannot be sent", permanent=True)
-        ms = int((time.perf_counter() - t0) * 1000)
-        session.expunge(d)  # written by _record's statement, not by a flush
-        result = await _record(session, d, outcome, now, ms, sub, manual)
-    rt.count(channel.value, result)
+            message = _json_value(row["message"])
+            manual = bool(message.get("manual"))  # a redelivery by hand: one try
+            pending = Pending(
+                id=row["id"],
+                channel=channel,
+                message=message,
+                urgent=row["urgent"],
+                url=row["url"],
+                secret=row["secret"],
+            )
+            send = SENDERS.get(channel)
+            t0 = time.perf_counter()
+            if send is None:
+                outcome = Outcome(False, error=f"channel {channel} cannot be sent", permanent=True)
+            else:
+                outcome = await send(rt, pending)
+            ms = int((time.perf_counter() - t0) * 1000)
+            result = await _record(pg, row, outcome, now, ms, manual)
+    rt.count(channel, result)
     return result
 
 
@@ -280,18 +262,17 @@ async def deliver_many(c: WorkerContext, rt: Runtime, ids: list[uuid.UUID]) -> d
     return out
 
 
+DUE = (
+    "SELECT id FROM deliveries WHERE status = 'pending' AND next_attempt_at <= $1 "
+    "ORDER BY next_attempt_at LIMIT $2"
+)
+
+
 async def due_ids(c: WorkerContext, limit: int = PUMP_BATCH) -> list[uuid.UUID]:
-    async with c.sessions() as session:
-        rows = await session.scalars(
-            select(Delivery.id)
-            .where(
-                Delivery.status == DeliveryStatus.pending.value,
-                Delivery.next_attempt_at <= c.clock.now(),
-            )
-            .order_by(Delivery.next_attempt_at)
-            .limit(limit)
-        )
-        return list(rows.all())
+    async with c.engine.connect() as conn:
+        raw = await conn.get_raw_connection()
+        pg: asyncpg.Connection = raw.driver_connection  # type: ignore[assignment]
+        return [r["id"] for r in await pg.fetch(DUE, c.clock.now(), limit)]
 
 
 async def pump_once(c: WorkerContext, rt: Runtime) -> int:

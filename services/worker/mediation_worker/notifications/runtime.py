@@ -12,13 +12,12 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import httpx
-
 from mediation.jobs import metrics_key
 from mediation.notifications.webhooks import parse_quiet_hours
 from mediation.settings import Settings
 from mediation_worker.context import WorkerContext, wctx
 from mediation_worker.notifications.cache import ConfigCache
+from mediation_worker.notifications.http import Client
 
 log = logging.getLogger("mediation.worker.notifications")
 
@@ -28,7 +27,7 @@ KEY = "notifications"
 @dataclass
 class Runtime:
     settings: Settings
-    http: httpx.AsyncClient
+    http: Client
     sends: asyncio.Semaphore
     tz: ZoneInfo
     quiet_hours: Any
@@ -56,15 +55,8 @@ class Runtime:
 
 
 def build(settings: Settings) -> Runtime:
-    limits = httpx.Limits(
-        max_connections=max(20, settings.delivery_concurrency * 4),
-        max_keepalive_connections=max(10, settings.delivery_concurrency * 2),
-    )
-    http = httpx.AsyncClient(
-        timeout=httpx.Timeout(settings.notify_timeout_seconds),
-        limits=limits,
-        follow_redirects=False,
-        trust_env=False,
+    http = Client(
+        timeout=settings.notify_timeout_seconds, per_host=max(16, settings.delivery_concurrency * 2)
     )
     return Runtime(
         settings=settings,

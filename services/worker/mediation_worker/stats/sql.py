@@ -89,7 +89,8 @@ TREND: tuple[str, ...] = (
 
 
 def _in(column: str, window: str = "w") -> str:
-    return f"({column} >= {window}.s AND {column} < {window}.e)"
+    # coalesce: a step not taken (NULL time) is "not in the period", never NULL.
+    return f"coalesce({column} >= {window}.s AND {column} < {window}.e, false)"
 
 
 def _sources_of(mode: IntakeMode) -> str:
@@ -207,11 +208,14 @@ def _hotline_branch() -> dict[str, str]:
         "hotline_valid_calls": f"({started} AND h.call_type = 'valid')::int",
         "hotline_risk_unassessed": f"({started} AND h.risk_level IS NULL)::int",
         # High risk as the hotline rules flag it: level high, or imminent risk.
-        "hotline_high_risk": f"({started} AND (h.risk_level = 'high' OR h.imminent_risk))::int",
+        "hotline_high_risk": f"({started} AND coalesce(h.risk_level = 'high' OR h.imminent_risk, "
+        "false))::int",
         "hotline_follow_ups": f"{_in('h.follow_up_done_at')}::int",
     }
     for level in ("none", "low", "medium", "high"):
-        fig[f"hotline_risk_{level}"] = f"({started} AND h.risk_level = '{level}')::int"
+        fig[f"hotline_risk_{level}"] = (
+            f"({started} AND coalesce(h.risk_level = '{level}', false))::int"
+        )
     from_ = f"""hotline_calls h
     JOIN win w ON {started} OR {_in("h.follow_up_done_at")}
     JOIN units u ON u.id = h.unit_id"""

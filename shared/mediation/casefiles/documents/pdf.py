@@ -186,17 +186,17 @@ _TAG_STYLES = {
         font_style="B",
         font_size_pt=20,
         color=0,
-        t_margin=2,
-        b_margin=4,
+        t_margin=0,
+        b_margin=2,
         l_margin=Align.C,
     ),
     "h2": TextStyle(
-        font_family=FAMILY, font_style="B", font_size_pt=14, color=0, t_margin=4, b_margin=2
+        font_family=FAMILY, font_style="B", font_size_pt=14, color=0, t_margin=3, b_margin=0
     ),
     "h3": TextStyle(
-        font_family=FAMILY, font_style="B", font_size_pt=12, color=0, t_margin=3, b_margin=1
+        font_family=FAMILY, font_style="B", font_size_pt=12, color=0, t_margin=2, b_margin=0
     ),
-    "p": TextStyle(font_family=FAMILY, t_margin=1, b_margin=1),
+    "p": TextStyle(font_family=FAMILY, t_margin=0.5, b_margin=0.5),
     "i": FontFace(),
     "em": FontFace(),
 }
