@@ -206,26 +206,26 @@ def render(results: dict[str, Any]) -> str:
         cells += [f"{rss.get('worker', {}).get('max', 0):.0f}"]
         cells += [f"{ceil.get('ceiling', {}).get('max', 0):.0f}", str(api.get("load_before", 0))]
         add(_row(cells))
-    same_cpu = [
-        (sc["title"], sc["runs"]["same SQL, bare"].get("cpu_share_pct", {}))
-        for sc in results["scenarios"]
-        if "same SQL, bare" in sc["runs"]
-    ]
-    if same_cpu:
-        add("")
-        add("The ceiling's runs, for comparison:")
-        add("")
-        add(_row(["scenario", "ceiling", "PostgreSQL", "worker", "else"]))
-        add(_row(["---", *["--:"] * 4]))
-        for title, cpu in same_cpu:
-            add(
-                _row(
-                    [
-                        *[title, pct(cpu, "ceiling"), pct(cpu, "postgres")],
-                        *[pct(cpu, "worker"), pct(cpu, "everything_else")],
-                    ]
-                )
-            )
+    add("")
+    add(
+        "CPU time per request (ms): what one request costs the server process and the "
+        "database, whatever else runs on the machine — the steadiest comparison on a shared "
+        "machine."
+    )
+    add("")
+    add(_row(["scenario", "API", "its PostgreSQL", "ceiling", "its PostgreSQL", "API ÷ ceiling"]))
+    add(_row(["---", *["--:"] * 5]))
+    for sc in results["scenarios"]:
+        api = sc["runs"]["api"]
+        same = sc["runs"].get("same SQL, bare")
+        a_ms, a_pg = _per_request(api, "api"), _per_request(api, "postgres")
+        cells = [sc["title"], _ms(a_ms), _ms(a_pg)]
+        if same:
+            c_ms, c_pg = _per_request(same, "ceiling"), _per_request(same, "postgres")
+            cells += [_ms(c_ms), _ms(c_pg), f"{a_ms / c_ms:.1f}" if c_ms else "–"]
+        else:
+            cells += ["–", "–", "–"]
+        add(_row(cells))
     for name, prof in (results.get("profiles") or {}).items():
         add("")
         add(f"### Profile of the API under `{name}` (py-spy, {prof['samples']:,} samples)")
@@ -250,6 +250,11 @@ def render(results: dict[str, Any]) -> str:
         f"`bench/out/{results['scale']['name']}/`."
     )
     return "\n".join(lines)
+
+
+def _per_request(run: dict[str, Any], who: str) -> float:
+    requests = run.get("requests") or 0
+    return 1000 * run.get("cpu_seconds", {}).get(who, 0.0) / requests if requests else 0.0
 
 
 def _row(cells: list[str]) -> str:

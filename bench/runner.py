@@ -102,6 +102,11 @@ class Stack:
             MEDIATION_ACCESS_TOKEN_MINUTES="600",
             PYTHONUNBUFFERED="1",
         )
+        # Experiments: BENCH_API_ENV="MEDIATION_DB_POOL_SIZE=20,..." (API and worker).
+        for item in os.environ.get("BENCH_API_ENV", "").split(","):
+            key, sep, value = item.partition("=")
+            if sep and key.strip():
+                env[key.strip()] = value.strip()
         return env
 
     def _spawn(self, name: str, cmd: list[str], **extra: str) -> None:
@@ -262,6 +267,7 @@ class Monitor:
                 if v
             },
             "cpu_share_pct": share,  # of the whole machine (all cores) over the run
+            "cpu_seconds": {k: round(v, 2) for k, v in cpu.items()},
             "load_before": round(self.load_before, 2),
         }
 

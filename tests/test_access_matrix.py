@@ -27,6 +27,7 @@ PUBLIC = {
     ("GET", "/healthz"),
     ("GET", "/readyz"),
     ("GET", "/metrics"),
+    ("GET", "/api/v1/sessions/calendar/{feed_token}.ics"),  # the secret address is the credential
 }
 SIGNED_IN = {
     ("GET", "/api/v1/me"),
@@ -45,6 +46,7 @@ VALUES = {
     "year": "2026",
     "month": "10",
     "document_kind": "intake",
+    "feed_token": "matrix-no-such-feed-token",
 }
 ROLES = [role for role, *_ in ACCOUNTS]
 HOME = {role: unit_code for role, _, unit_code, _ in ACCOUNTS}

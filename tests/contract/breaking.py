@@ -7,7 +7,7 @@ always present; or when a field's type changes in the direction a client notices
 field accepting fewer types, a response field giving more).
 
 Each change has a key such as `field-removed CaseOut.title`. A breaking change is intended
-when docs/contract-changelog.md names its key in backticks.
+when docs/contract-changelog.md names its key in backticks under a "Breaking" heading.
 
 The old documents (`references`): `contract/baseline.json`, the contract as last released,
 and the `openapi.json` of the previous commit in git (HEAD when the served document differs
@@ -395,9 +395,16 @@ def references(served: dict[str, Any]) -> list[Reference]:
 
 
 def recorded(changelog: str | None = None) -> set[str]:
-    """Keys the changelog names in backticks."""
+    """Keys the changelog names in backticks under a `Breaking` heading."""
     text = changelog if changelog is not None else CHANGELOG.read_text(encoding="utf-8")
-    return {m.strip() for m in re.findall(r"`([^`\n]+)`", text)}
+    keys: set[str] = set()
+    breaking = False
+    for line in text.splitlines():
+        if line.startswith("#"):
+            breaking = "breaking" in line.lower()
+        elif breaking:
+            keys |= {m.strip() for m in re.findall(r"`([^`\n]+)`", line)}
+    return keys
 
 
 def unrecorded(served: dict[str, Any]) -> dict[str, list[Change]]:

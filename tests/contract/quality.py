@@ -224,7 +224,11 @@ def _body(doc: dict[str, Any], where: str, op: dict[str, Any]) -> Iterator[Defec
             yield Defect(where, "request-body-without-example", media)
             continue
         if media.endswith("json"):
-            validator = _validator(doc, schema)
+            try:
+                validator = _validator(doc, schema)
+            except Exception as exc:  # a schema jsonschema cannot compile: reported as such
+                yield Defect(where, "request-body-schema-invalid", str(exc)[:200])
+                continue
             for i, example in enumerate(examples):
                 errors = [e.message for e in validator.iter_errors(example)]
                 if errors:

@@ -248,7 +248,10 @@ def test_breaking_changes_are_found(edit: Any, expected: list[str]) -> None:
     assert _keys(old, new) == expected
 
 
-def test_the_changelog_records_keys_in_backticks() -> None:
-    text = "## Unreleased\n### Breaking\n- `field-removed Out.title`: use `name`.\n"
+def test_the_changelog_records_keys_in_backticks_under_breaking() -> None:
+    text = (
+        "## Unreleased\n### Changed\n- `field-removed Out.name` was merged into `title`.\n"
+        "### Breaking\n- `field-removed Out.title`: use `name`.\n## 1.0.0\n"
+    )
     assert "field-removed Out.title" in recorded(text)
     assert "field-removed Out.name" not in recorded(text)

@@ -148,6 +148,19 @@ async def services(settings: Settings, db: Any, tmp_path: Path) -> AsyncIterator
     finally:
         _stop(worker)
         _stop(api)
+        await _drop_keys(settings.redis_url, env["MEDIATION_ARQ_QUEUE"])
+
+
+async def _drop_keys(redis_url: str, prefix: str) -> None:
+    from redis.asyncio import Redis
+
+    redis = Redis.from_url(redis_url)
+    try:
+        keys = [k async for k in redis.scan_iter(f"{prefix}*")]
+        if keys:
+            await redis.delete(*keys)
+    finally:
+        await redis.aclose()
 
 
 def _run(found: list[Block], namespace: dict[str, Any]) -> None:

@@ -4,7 +4,6 @@ SMS gateway to see what parties and mediators were texted."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -197,7 +196,6 @@ def worker(worker_ctx: Any, run_worker: Any, sql: Any) -> Any:
     from mediation_worker.notifications.deliver import pump_once
     from mediation_worker.notifications.runtime import runtime
     from mediation_worker.notifications.sweeps import sweep_all
-
     from mediation_worker.outbox.relay import relay_stale
 
     c = worker_ctx["mediation"]
@@ -224,7 +222,3 @@ def worker(worker_ctx: Any, run_worker: Any, sql: Any) -> Any:
         return emitted
 
     return run
-
-
-def new_key() -> str:
-    return str(uuid.uuid4())

@@ -68,7 +68,9 @@ async def test_times_privacy_and_place_are_checked_before_anything_is_read(
         422,
     )
     assert "`ends_at` must be after `starts_at`" in str(p["errors"])
-    p = await refused(client, world, sql, case, session_body([mediator], start, minutes=13 * 60), 422)
+    p = await refused(
+        client, world, sql, case, session_body([mediator], start, minutes=13 * 60), 422
+    )
     assert "12 hours" in str(p["errors"])
     p = await refused(
         client, world, sql, case, session_body([mediator], start, privacy_reason=None), 422
@@ -181,5 +183,7 @@ async def test_a_double_booking_is_a_409_naming_the_other_session(
         client,
         h,
         b,
-        session_body([police], at_time(DAY, 9), mode="video", place=None, meeting_info="腾讯会议 123"),
+        session_body(
+            [police], at_time(DAY, 9), mode="video", place=None, meeting_info="腾讯会议 123"
+        ),
     )

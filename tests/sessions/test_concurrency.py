@@ -102,6 +102,8 @@ async def test_the_database_itself_refuses_overlapping_bookings(
             await conn.execute(insert, session_id, None, "先锋社区调解室", t0, t1, True)
         # Inactive rows (a cancelled session) take no part; touching ranges do not overlap.
         await conn.execute(insert, session_id, uuid.UUID(mediator), None, t0, t1, False)
-        await conn.execute(insert, session_id, None, "先锋社区调解室", at_time(DAY, 10, 30), t1, True)
+        await conn.execute(
+            insert, session_id, None, "先锋社区调解室", at_time(DAY, 10, 30), t1, True
+        )
     finally:
         await conn.close()

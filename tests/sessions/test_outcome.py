@@ -149,7 +149,9 @@ async def test_when_the_case_cannot_be_resolved_nothing_is_written(
     r = await client.post(
         f"{SESSIONS}/{ms['id']}/outcome",
         json=outcome(
-            ms, outcome="none", agreement=None,
+            ms,
+            outcome="none",
+            agreement=None,
             attended_party_ids=["0195f7a2-8c1e-7000-8000-0000000000a1"],
         ),
         headers={**await world.headers("dispatcher"), "If-Match": etag(ms)},

@@ -176,4 +176,3 @@ async def test_a_reminder_overtaken_by_a_cancellation_reaches_nobody(
     assert len(await inbox(sql, "mediator", "session.cancelled")) == 1
     sent = await sql("SELECT count(*) FROM deliveries WHERE event_type = 'session.reminder'")
     assert sent == [(0,)]
-

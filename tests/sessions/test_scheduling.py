@@ -15,7 +15,6 @@ from tests.sessions.conftest import (
     at_time,
     etag,
     new_case,
-    new_key,
     person_id,
     schedule,
     session_action,
@@ -176,7 +175,8 @@ async def test_lists_by_case_mediator_place_and_date_range_within_the_jurisdicti
     assert (await client.get(f"{SESSIONS}/{s3['id']}", headers=p)).status_code == 404
     assert (await client.get(f"{CASES}/{b['id']}/sessions", headers=p)).status_code == 404
     bad = await client.get(
-        SESSIONS, params={"starts_from": window["starts_to"], "starts_to": window["starts_from"]},
+        SESSIONS,
+        params={"starts_from": window["starts_to"], "starts_to": window["starts_from"]},
         headers=h,
     )
     assert bad.status_code == 422
@@ -208,14 +208,16 @@ async def test_reschedule_keeps_the_history_and_needs_the_current_etag(
     assert last["type"] == "rescheduled" and last["body"] == "被申请人出差，申请改期"
     assert last["data"]["before"]["starts_at"] == "2026-11-28T09:00:00+08:00"
     assert last["data"]["before"]["place"] == "先锋社区调解室"
-    payload = (
-        await sql("SELECT payload FROM outbox_events WHERE type = 'session.rescheduled'")
-    )[0][0]
+    payload = (await sql("SELECT payload FROM outbox_events WHERE type = 'session.rescheduled'"))[
+        0
+    ][0]
     assert payload["previous_starts_at"] == "2026-11-28T09:00:00+08:00"
     assert payload["starts_at"] == "2026-11-29T14:00:00+08:00"
     assert payload["reason"] == "被申请人出差，申请改期"
     # An old ETag no longer works.
-    assert (await client.post(url, json=move, headers={**h, "If-Match": etag(ms)})).status_code == 412
+    assert (
+        await client.post(url, json=move, headers={**h, "If-Match": etag(ms)})
+    ).status_code == 412
 
 
 async def test_cancel_frees_the_mediator_and_the_room(
@@ -234,7 +236,8 @@ async def test_cancel_frees_the_mediator_and_the_room(
     assert again["status"] == "scheduled"
     # A cancelled session cannot change any more.
     r = await client.post(
-        f"{SESSIONS}/{ms['id']}/cancel", json={"reason": "再次取消"},
+        f"{SESSIONS}/{ms['id']}/cancel",
+        json={"reason": "再次取消"},
         headers={**h, "If-Match": etag(off)},
     )
     assert r.status_code == 409 and r.json()["session_status"] == "cancelled"
@@ -265,8 +268,10 @@ async def test_changing_mediators_books_them_and_tells_only_who_changed(
     r = await client.patch(
         f"{SESSIONS}/{ms['id']}",
         json={
-            "mediators": [{"person_id": mediator, "lead": True},
-                          {"person_id": await person_id(world, "judicial_mediator")}],
+            "mediators": [
+                {"person_id": mediator, "lead": True},
+                {"person_id": await person_id(world, "judicial_mediator")},
+            ],
             "is_public": True,
         },
         headers={**h, "If-Match": etag(ms)},

@@ -311,3 +311,39 @@ async def make_attachment(world: World, unit: Unit) -> str:
         session.add(attachment)
         await session.flush()
         return str(attachment.id)
+
+
+# --- sessions (issue 5): a bare case, and a scheduled session of it, at the unit ---
+@factory("case_id")
+async def make_case(world: World, unit: Unit) -> str:
+    return str(await _bare_case(world, unit))
+
+
+@factory("session_id")
+async def make_session(world: World, unit: Unit) -> str:
+    from datetime import UTC, datetime
+
+    from mediation.sessions.enums import SessionKind, SessionMode, SessionStatus
+    from mediation.sessions.models import MediationSession
+
+    case_id = await _bare_case(world, unit)
+    async with world.db() as session, session.begin():
+        ms = MediationSession(
+            case_id=case_id,
+            case_number="矩阵",
+            unit_id=unit.id,
+            unit_path=unit.path,
+            kind=SessionKind.people,
+            mode=SessionMode.video,
+            status=SessionStatus.scheduled,
+            starts_at=datetime(2026, 11, 28, 1, 30, tzinfo=UTC),
+            ends_at=datetime(2026, 11, 28, 3, 0, tzinfo=UTC),
+            mediator_person_ids=[],
+            party_ids=[],
+            attended_person_ids=[],
+            attended_party_ids=[],
+            created_by_name="矩阵",
+        )
+        session.add(ms)
+        await session.flush()
+        return str(ms.id)

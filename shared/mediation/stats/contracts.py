@@ -81,7 +81,8 @@ class CaseFigures(Contract):
         description="Mediation sessions held in the month; null where sessions are not counted."
     )
     intake: list[Share] = Field(
-        description="Cases received by intake mode (主动调解 / 申请调解 / 委托移送), share of received."
+        description="Cases received by intake mode (主动调解, 申请调解, 委托移送), share of "
+        "received."
     )
     sources: list[Share] = Field(description="Cases received by source, share of received.")
     categories: list[Share] = Field(

@@ -94,7 +94,7 @@ def current_month(now: datetime) -> tuple[int, int]:
 
 
 def label(year: int, month: int) -> str:
-    """"2026-10": how the API and the notifications name a month."""
+    """How the API and the notifications name a month: "2026-10"."""
     return f"{year:04d}-{month:02d}"
 
 

@@ -191,54 +191,66 @@ async def _record(
     return result
 
 
-async def deliver_one(c: WorkerContext, rt: Runtime, delivery_id: uuid.UUID) -> str:
+async def deliver_one(
+    c: WorkerContext, rt: Runtime, delivery_id: uuid.UUID, pg: asyncpg.Connection | None = None
+) -> str:
+    """Send one delivery; `pg`: a connection the caller holds (no second checkout)."""
+    if pg is not None:
+        return await _deliver_on(pg, c, rt, delivery_id)
     async with c.engine.connect() as conn:
         raw = await conn.get_raw_connection()
-        pg: asyncpg.Connection = raw.driver_connection  # type: ignore[assignment]
-        async with pg.transaction():
-            row = await pg.fetchrow(LOAD, delivery_id)
-            if row is None:
-                return "taken"  # sent already, or another worker is sending it right now
-            now = c.clock.now()
-            if row["next_attempt_at"] is not None and row["next_attempt_at"] > now:
-                return "not due"
-            channel = row["channel"]
-            if channel == Channel.sms.value and not row["urgent"]:
-                held = quiet_until(now, rt.quiet_hours, rt.tz)
-                if held is not None:  # 22:00-07:00: wait for the morning, no try counted
-                    await pg.execute(HOLD, delivery_id, held)
-                    rt.count(channel, "held")
-                    return "held"
-            if channel == Channel.webhook.value and not row["enabled"]:
-                await pg.execute(CANCEL, delivery_id, "The subscription is disabled or deleted.")
-                rt.count(channel, "cancelled")
-                return "cancelled"
-            message = _json_value(row["message"])
-            manual = bool(message.get("manual"))  # a redelivery by hand: one try
-            pending = Pending(
-                id=row["id"],
-                channel=channel,
-                message=message,
-                urgent=row["urgent"],
-                url=row["url"],
-                secret=row["secret"],
-            )
-            send = SENDERS.get(channel)
-            t0 = time.perf_counter()
-            if send is None:
-                outcome = Outcome(False, error=f"channel {channel} cannot be sent", permanent=True)
-            else:
-                outcome = await send(rt, pending)
-            ms = int((time.perf_counter() - t0) * 1000)
-            result = await _record(pg, row, outcome, now, ms, manual)
+        return await _deliver_on(raw.driver_connection, c, rt, delivery_id)  # type: ignore[arg-type]
+
+
+async def _deliver_on(
+    pg: asyncpg.Connection, c: WorkerContext, rt: Runtime, delivery_id: uuid.UUID
+) -> str:
+    async with pg.transaction():
+        row = await pg.fetchrow(LOAD, delivery_id)
+        if row is None:
+            return "taken"  # sent already, or another worker is sending it right now
+        now = c.clock.now()
+        if row["next_attempt_at"] is not None and row["next_attempt_at"] > now:
+            return "not due"
+        channel = row["channel"]
+        if channel == Channel.sms.value and not row["urgent"]:
+            held = quiet_until(now, rt.quiet_hours, rt.tz)
+            if held is not None:  # 22:00-07:00: wait for the morning, no try counted
+                await pg.execute(HOLD, delivery_id, held)
+                rt.count(channel, "held")
+                return "held"
+        if channel == Channel.webhook.value and not row["enabled"]:
+            await pg.execute(CANCEL, delivery_id, "The subscription is disabled or deleted.")
+            rt.count(channel, "cancelled")
+            return "cancelled"
+        message = _json_value(row["message"])
+        manual = bool(message.get("manual"))  # a redelivery by hand: one try
+        pending = Pending(
+            id=row["id"],
+            channel=channel,
+            message=message,
+            urgent=row["urgent"],
+            url=row["url"],
+            secret=row["secret"],
+        )
+        send = SENDERS.get(channel)
+        t0 = time.perf_counter()
+        if send is None:
+            outcome = Outcome(False, error=f"channel {channel} cannot be sent", permanent=True)
+        else:
+            outcome = await send(rt, pending)
+        ms = int((time.perf_counter() - t0) * 1000)
+        result = await _record(pg, row, outcome, now, ms, manual)
     rt.count(channel, result)
     return result
 
 
-async def _guarded(c: WorkerContext, rt: Runtime, delivery_id: uuid.UUID) -> str:
+async def _guarded(
+    c: WorkerContext, rt: Runtime, delivery_id: uuid.UUID, pg: asyncpg.Connection | None = None
+) -> str:
     async with rt.sends:
         try:
-            return await deliver_one(c, rt, delivery_id)
+            return await deliver_one(c, rt, delivery_id, pg)
         except asyncio.CancelledError:
             raise
         except Exception:  # the database went away mid-send: the row stays pending
@@ -246,10 +258,15 @@ async def _guarded(c: WorkerContext, rt: Runtime, delivery_id: uuid.UUID) -> str
             return "error"
 
 
-async def deliver_many(c: WorkerContext, rt: Runtime, ids: list[uuid.UUID]) -> dict[str, int]:
-    """Send these deliveries concurrently (bounded per process); counts by outcome."""
+async def deliver_many(
+    c: WorkerContext, rt: Runtime, ids: list[uuid.UUID], pg: asyncpg.Connection | None = None
+) -> dict[str, int]:
+    """Send these deliveries concurrently (bounded per process); counts by outcome. With `pg`
+    (a connection the caller holds) and a single delivery, it is sent on that connection."""
     if not ids:
         return {}
+    if pg is not None and len(ids) == 1:
+        return {await _guarded(c, rt, ids[0], pg): 1}
     tasks = [asyncio.create_task(_guarded(c, rt, i)) for i in ids]
     rt.in_flight.update(tasks)
     try:

@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mediation.notifications.enums import DeliveryStatus
@@ -41,39 +41,46 @@ def handlers_for(event_type: str) -> list[Handler]:
     return [h for prefix, h in _HANDLERS if event_type.startswith(prefix)]
 
 
+# Claims the event and marks it processed in one statement: a concurrent run of the same
+# event waits on the row and then finds it processed; a failed run rolls the mark back.
+_CLAIM = (
+    update(OutboxEvent)
+    .where(OutboxEvent.id == bindparam("ident"), OutboxEvent.processed_at.is_(None))
+    .values(processed_at=bindparam("now"))
+    .returning(*OutboxEvent.__table__.c)
+)
+_LEFT_OVER = select(Delivery.id).where(
+    Delivery.event_id == bindparam("ident"),
+    Delivery.status == DeliveryStatus.pending.value,
+    Delivery.attempts == 0,
+)
+
+
 @instrumented
 async def process_event(ctx: dict[str, Any], event_id: str) -> str:
     c = wctx(ctx)
     ident = uuid.UUID(event_id)
-    async with c.sessions() as session, session.begin():
-        event = (
-            await session.scalars(
-                select(OutboxEvent).where(OutboxEvent.id == ident).with_for_update()
-            )
-        ).one_or_none()
-        if event is None:
-            log.warning("event %s not found", event_id)
-            return "missing"
-        if event.processed_at is not None:
-            # A repeat (a lost job relayed again): send what the first run may have left.
-            outcome = "already processed"
-            to_send = list(
-                (
-                    await session.scalars(
-                        select(Delivery.id).where(
-                            Delivery.event_id == ident,
-                            Delivery.status == DeliveryStatus.pending.value,
-                            Delivery.attempts == 0,
-                        )
-                    )
-                ).all()
-            )
-        else:
-            outcome = "processed"
-            for handler in handlers_for(event.type):
-                await handler(session, event, c)
-            to_send = await fan_out(session, event, c.settings, c.clock.now(), runtime(ctx).cache)
-            event.processed_at = c.clock.now()
-    if to_send:
-        await deliver_many(c, runtime(ctx), to_send)
+    now = c.clock.now()
+    # One connection for the event's transaction and then its first send (one checkout).
+    async with c.engine.connect() as conn:
+        async with AsyncSession(bind=conn, expire_on_commit=False, autoflush=False) as session:
+            async with session.begin():
+                row = (await session.execute(_CLAIM, {"ident": ident, "now": now})).one_or_none()
+                if row is None:
+                    if await session.get(OutboxEvent, ident) is None:
+                        log.warning("event %s not found", event_id)
+                        return "missing"
+                    # A repeat (a lost job relayed again): send what the first run left.
+                    outcome = "already processed"
+                    to_send = list((await session.scalars(_LEFT_OVER, {"ident": ident})).all())
+                else:
+                    outcome = "processed"
+                    # Handlers read the event: a detached copy (the row is updated already).
+                    event = OutboxEvent(**row._mapping)
+                    for handler in handlers_for(event.type):
+                        await handler(session, event, c)
+                    to_send = await fan_out(session, event, c.settings, now, runtime(ctx).cache)
+        if to_send:
+            raw = await conn.get_raw_connection()
+            await deliver_many(c, runtime(ctx), to_send, raw.driver_connection)  # type: ignore[arg-type]
     return outcome

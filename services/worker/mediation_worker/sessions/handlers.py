@@ -19,7 +19,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -160,13 +160,17 @@ async def _text_parties(db: AsyncSession, event: OutboxEvent, c: WorkerContext) 
 @on("session.")
 async def on_session_event(db: AsyncSession, event: OutboxEvent, c: WorkerContext) -> None:
     if event.type == "session.reminder" and await _stale(db, event):
-        # Kept as a record, but it reaches nobody (the fan-out reads this payload next).
+        # It reaches nobody: the fan-out reads this payload next. The row keeps the mark
+        # (written explicitly: the dispatcher may hand handlers a detached copy).
         event.payload = {
             **event.payload,
             "recipient_person_ids": [],
             "notify_party_ids": [],
             "stale": True,
         }
+        await db.execute(
+            update(OutboxEvent).where(OutboxEvent.id == event.id).values(payload=event.payload)
+        )
         return
     if event.type in PARTY_EVENTS:
         await _text_parties(db, event, c)

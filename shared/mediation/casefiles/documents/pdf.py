@@ -139,13 +139,19 @@ class _Html(HTML2FPDF):
         if embed.kind == "image":
             self._caption(embed.caption)
             try:
+                from PIL import Image
+
+                with Image.open(embed.path) as im:
+                    px_w, px_h = im.size
+                # Fitted to the box, centred across, from the top (under the caption).
+                scale = min(box_w / px_w, box_h / px_h)
+                w, h = px_w * scale, px_h * scale
                 pdf.image(
                     str(embed.path),
-                    x=pdf.l_margin,
+                    x=pdf.l_margin + (box_w - w) / 2,
                     y=pdf.t_margin + CAPTION_MM,
-                    w=box_w,
-                    h=box_h,
-                    keep_aspect_ratio=True,
+                    w=w,
+                    h=h,
                 )
             except Exception:  # a damaged image must not lose the whole case file
                 log.warning("could not embed image %s", embed.path, exc_info=True)
@@ -159,6 +165,9 @@ class _Html(HTML2FPDF):
             self.overlays.append(_Overlay(page=pdf.page_no(), source=embed.path, source_page=i))
 
     def render_toc(self, pdf: Any, outline: list[OutlineSection]) -> None:
+        # Runs when the document is written, after the last page: set every state it uses.
+        pdf.set_text_color(0)
+        pdf.set_xy(pdf.l_margin, pdf.t_margin)
         pdf.set_font(FAMILY, "B", 16)
         pdf.cell(pdf.epw, 12, "卷 内 目 录", align="C", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         pdf.ln(4)
