@@ -181,24 +181,32 @@ def run_worker(settings: Settings, clock: MovableClock) -> Any:
             pool = await create_pool(redis_settings, default_queue_name=settings.arq_queue)
             await pool.enqueue_job("sweep_outbox")
             await pool.aclose()
-        worker = Worker(
-            functions=ws.functions,
-            on_startup=ws.on_startup,
-            on_shutdown=ws.on_shutdown,
-            redis_settings=ws.redis_settings,
-            queue_name=ws.queue_name,
-            burst=True,
-            poll_delay=0.05,
-            max_jobs=ws.max_jobs,
-            job_timeout=ws.job_timeout,
-            keep_result=0,
-            handle_signals=False,
-        )
-        try:
-            await worker.main()
-        finally:
-            await worker.close()
-        return worker.jobs_complete
+        # arq's burst mode stops once the queue is empty and the running jobs finish, so
+        # jobs those jobs enqueue (the relay's) wait for another round.
+        done = 0
+        for _ in range(10):
+            worker = Worker(
+                functions=ws.functions,
+                on_startup=ws.on_startup,
+                on_shutdown=ws.on_shutdown,
+                redis_settings=ws.redis_settings,
+                queue_name=ws.queue_name,
+                burst=True,
+                poll_delay=0.05,
+                max_jobs=ws.max_jobs,
+                job_timeout=ws.job_timeout,
+                keep_result=0,
+                handle_signals=False,
+            )
+            try:
+                await worker.main()
+                left = await worker.pool.zcard(ws.queue_name)
+            finally:
+                await worker.close()
+            done += worker.jobs_complete
+            if not left:
+                break
+        return done
 
     return run
 

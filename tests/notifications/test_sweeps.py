@@ -197,3 +197,12 @@ async def test_hotline_follow_up_and_unacknowledged_high_risk(
         ("hotline_supervisor", "高风险来电仍未确认", True),
     ]
     assert isinstance(now, datetime)
+
+
+def test_built_in_sweeps_find_the_columns_they_read() -> None:
+    """Where the cases and hotline tables exist, the sweeps' column expectations hold (a
+    renamed column there would silently stop the reminders otherwise)."""
+    for sweep in sweeps.REGISTRY:
+        name = sweep.table if isinstance(sweep.table, str) else sweep.table.name
+        if name in Base.metadata.tables:
+            assert sweeps._table(sweep) is not None, sweep.name

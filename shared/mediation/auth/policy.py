@@ -106,7 +106,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.judicial_mediator: frozenset(_HANDLER),
     # Counselors handle cases on the psychological-counseling channel.
     Role.counselor: frozenset(
-        _HOTLINE | {P.cases_read, P.cases_create, P.cases_handle, P.outreach_write}
+        _HOTLINE | {P.cases_read, P.cases_create, P.cases_handle, P.sessions_read, P.outreach_write}
     ),
     Role.hotline_supervisor: frozenset(
         # The workstation's supervisor audits reads of hotline records (and only those:
