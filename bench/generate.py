@@ -1473,8 +1473,10 @@ BODY_OF_ROLE = {
     "counselor": "counseling",
 }
 KIND_OF_ROLE = {"police": "police_joint", "judicial_mediator": "judicial"}
-# Sessions start at fixed times of a working day (1.5 hours each, back to back).
-SLOTS = [(9, 0), (10, 30), (14, 0), (15, 30)]
+# Sessions start at fixed times of the day (an hour each, back to back), so a greedy
+# allocator can keep every mediator and room to one session at a time.
+SLOTS = [(8, 30), (9, 30), (10, 30), (13, 30), (14, 30), (15, 30), (16, 30), (18, 30)]
+SESSION_MINUTES = 60
 SESSION_MODE = W(("on_site", "video", "telephone"), (85, 8, 7))
 
 
@@ -1497,7 +1499,9 @@ async def _load_sessions(url: str, w: World, n: int) -> dict[str, int]:
             "SELECT count(*) FROM cases WHERE mediation_started_at IS NOT NULL "
             "OR status IN ('accepted', 'assigned')"
         )
-        per_mille = max(1, min(1000, round(1000 * n / (max(1, eligible) * 1.15))))
+        # 1.15 sessions a sampled case; about one in eight finds no free slot within 60 days
+        # for its mediators and room (busy street mediators) and is dropped.
+        per_mille = max(1, min(1000, round(1000 * n / (max(1, eligible) * 1.15 * 0.87))))
         rows = await conn.fetch(
             """
             SELECT c.id, c.number, c.unit_id, c.unit_path, c.status, c.received_at,
@@ -1539,7 +1543,7 @@ async def _load_sessions(url: str, w: World, n: int) -> dict[str, int]:
                 room = f"{tree.name[community]}调解室" if mode == "on_site" else None
                 key = place_key(room)
                 slot = None
-                for d in range(day, day + 30):
+                for d in range(day, day + 60):
                     if day_date(d).weekday() >= 5 and rng.random() < 0.8:
                         continue
                     for s in rng.sample(range(len(SLOTS)), len(SLOTS)):
@@ -1559,10 +1563,11 @@ async def _load_sessions(url: str, w: World, n: int) -> dict[str, int]:
                     busy.add((key, d, s))
                 hh, mm = SLOTS[s]
                 starts = datetime(*day_date(d).timetuple()[:3], hh, mm, tzinfo=CENTER_TZ)
-                ends = starts + timedelta(minutes=90)
+                ends = starts + timedelta(minutes=SESSION_MINUTES)
                 st = starts.timestamp()
                 scheduled_at = min(st - rng.uniform(1, 3) * DAY, max(start_t, st - 3600))
-                held = st + 5400 < min(w.end, stop_t + 2 * DAY) and not running
+                length = SESSION_MINUTES * 60
+                held = st + length < min(w.end, stop_t + 2 * DAY) and not running
                 cancelled = rng.random() < 0.04
                 status = "cancelled" if cancelled else ("held" if held else "scheduled")
                 sid = new_id(rng, scheduled_at)
@@ -1585,7 +1590,7 @@ async def _load_sessions(url: str, w: World, n: int) -> dict[str, int]:
                     }[outcome]
                 actor = rng.choice(dispatchers)
                 a_user, a_name = staff.user_of[actor], staff.name_of[actor]
-                done = ts(st + 5400) if status == "held" else None
+                done = ts(st + length) if status == "held" else None
                 cancelled_at = ts(st - rng.uniform(1, 20) * HOUR) if cancelled else None
                 last = max(
                     scheduled_at,
@@ -1811,7 +1816,9 @@ async def _table_exists(conn: asyncpg.Connection, name: str) -> bool:
     return bool(await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", f"public.{name}"))
 
 
-async def _prepare(url: str, scale: Scale, seed: int, end: float) -> tuple[World, dict[str, Any]]:
+async def _prepare(
+    url: str, scale: Scale, seed: int, end: float, copy: bool = True
+) -> tuple[World, dict[str, Any]]:
     conn = await asyncpg.connect(url)
     try:
         rng = random.Random(f"{seed}:tree")
@@ -1860,87 +1867,6 @@ async def _prepare(url: str, scale: Scale, seed: int, end: float) -> tuple[World
 
         # The tree, staff and accounts (small: one COPY each, indexes kept).
         now = ts(setup_t)
-        await conn.copy_records_to_table(
-            "units",
-            records=[
-                (
-                    tree.ids[i],
-                    tree.seqs[i],
-                    tree.ids[tree.parent[i]] if tree.parent[i] >= 0 else None,
-                    tree.level[i],
-                    tree.code[i],
-                    tree.name[i],
-                    tree.path[i],
-                    True,
-                    1,
-                    now,
-                    now,
-                )
-                for i in range(len(tree.ids))
-            ],
-            columns=[
-                "id",
-                "seq",
-                "parent_id",
-                "level",
-                "code",
-                "name",
-                "path",
-                "active",
-                "version",
-                "created_at",
-                "updated_at",
-            ],
-        )
-        await conn.execute("SELECT setval('units_seq', $1)", len(tree.ids))
-        await conn.copy_records_to_table(
-            "people",
-            records=staff.people,
-            columns=[
-                "id",
-                "name",
-                "phone",
-                "email",
-                "organisation",
-                "qualifications",
-                "notes",
-                "version",
-                "created_at",
-                "updated_at",
-            ],
-        )
-        await conn.copy_records_to_table(
-            "role_assignments",
-            records=staff.roles,
-            columns=[
-                "id",
-                "person_id",
-                "unit_id",
-                "role",
-                "starts_on",
-                "ends_on",
-                "created_at",
-                "updated_at",
-            ],
-        )
-        shared_hash = hash_password(PASSWORD)  # one hash for every account: fast to load
-        await conn.copy_records_to_table(
-            "users",
-            records=[(u[0], u[1], shared_hash, *u[3:]) for u in staff.users],
-            columns=[
-                "id",
-                "username",
-                "password_hash",
-                "person_id",
-                "active",
-                "failed_logins",
-                "locked_until",
-                "last_login_at",
-                "version",
-                "created_at",
-                "updated_at",
-            ],
-        )
         world = World(
             seed=seed,
             end=end,
@@ -1965,6 +1891,88 @@ async def _prepare(url: str, scale: Scale, seed: int, end: float) -> tuple[World
             "people": len(staff.people),
             "sessions_table": sessions_table,
         }
+        if copy:
+            await conn.copy_records_to_table(
+                "units",
+                records=[
+                    (
+                        tree.ids[i],
+                        tree.seqs[i],
+                        tree.ids[tree.parent[i]] if tree.parent[i] >= 0 else None,
+                        tree.level[i],
+                        tree.code[i],
+                        tree.name[i],
+                        tree.path[i],
+                        True,
+                        1,
+                        now,
+                        now,
+                    )
+                    for i in range(len(tree.ids))
+                ],
+                columns=[
+                    "id",
+                    "seq",
+                    "parent_id",
+                    "level",
+                    "code",
+                    "name",
+                    "path",
+                    "active",
+                    "version",
+                    "created_at",
+                    "updated_at",
+                ],
+            )
+            await conn.execute("SELECT setval('units_seq', $1)", len(tree.ids))
+            await conn.copy_records_to_table(
+                "people",
+                records=staff.people,
+                columns=[
+                    "id",
+                    "name",
+                    "phone",
+                    "email",
+                    "organisation",
+                    "qualifications",
+                    "notes",
+                    "version",
+                    "created_at",
+                    "updated_at",
+                ],
+            )
+            await conn.copy_records_to_table(
+                "role_assignments",
+                records=staff.roles,
+                columns=[
+                    "id",
+                    "person_id",
+                    "unit_id",
+                    "role",
+                    "starts_on",
+                    "ends_on",
+                    "created_at",
+                    "updated_at",
+                ],
+            )
+            shared_hash = hash_password(PASSWORD)  # one hash for every account: fast to load
+            await conn.copy_records_to_table(
+                "users",
+                records=[(u[0], u[1], shared_hash, *u[3:]) for u in staff.users],
+                columns=[
+                    "id",
+                    "username",
+                    "password_hash",
+                    "person_id",
+                    "active",
+                    "failed_logins",
+                    "locked_until",
+                    "last_login_at",
+                    "version",
+                    "created_at",
+                    "updated_at",
+                ],
+            )
         return world, meta
     finally:
         await conn.close()
@@ -2113,6 +2121,48 @@ def generate(
     return manifest
 
 
+def reload_sessions(
+    database: str, *, jobs: int = 2, server: str = PG_SERVER, out_dir: Path = OUT_DIR
+) -> dict[str, Any]:
+    """Makes the mediation sessions of an existing benchmark database again (what a full run
+    of this generator would make: the world is rebuilt from the manifest's scale, seed and
+    end date, the sessions from the cases in the database)."""
+    global WORLD
+    manifest = asyncio.run(read_manifest(database, server))
+    if not manifest:
+        raise SystemExit(f"{database} has no manifest: generate it first")
+    scale = SCALES[manifest["scale"]["name"]]
+    end = date.fromisoformat(manifest["end"])
+    end_t = datetime(end.year, end.month, end.day, tzinfo=CENTER_TZ).timestamp()
+    url = database_url(database, server)
+    started = time.monotonic()
+    WORLD, _ = asyncio.run(_prepare(url, scale, manifest["seed"], end_t, copy=False))
+
+    async def reset() -> list[dict[str, Any]]:
+        conn = await asyncpg.connect(url)
+        try:
+            idx = await _indexes(conn, SESSION_TABLES)
+            await _drop(conn, idx)
+            await conn.execute(f"TRUNCATE {', '.join(SESSION_TABLES)}")
+            return idx
+        finally:
+            await conn.close()
+
+    idx = asyncio.run(reset())
+    counts = asyncio.run(_load_sessions(url, WORLD, scale.sessions))
+    asyncio.run(_rebuild(url, idx, jobs))
+    asyncio.run(_admin(f"VACUUM (ANALYZE) {', '.join(SESSION_TABLES)}", url))
+    manifest["rows"].update(counts)
+    manifest["timings_s"]["sessions"] = round(time.monotonic() - started, 1)
+    comment = json.dumps(manifest, ensure_ascii=False).replace("'", "''")
+    asyncio.run(_admin(f"COMMENT ON DATABASE \"{database}\" IS '{comment}'", server))
+    (out_dir / f"{database}.manifest.json").write_text(
+        json.dumps(manifest, ensure_ascii=False, indent=2)
+    )
+    WORLD = None
+    return manifest
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--scale", choices=sorted(SCALES), default="small")
@@ -2121,7 +2171,18 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--end", type=date.fromisoformat, default=None, help="last day (default today)")
     p.add_argument("--jobs", type=int, default=2, help="loading processes")
     p.add_argument("--server", default=PG_SERVER)
+    p.add_argument(
+        "--sessions-only",
+        action="store_true",
+        help="make the sessions of an existing database again (keeps everything else)",
+    )
     a = p.parse_args(argv)
+    if a.sessions_only:
+        manifest = reload_sessions(
+            a.database or f"mediation_bench_{a.scale}", jobs=a.jobs, server=a.server
+        )
+        log(json.dumps({k: manifest["rows"][k] for k in SESSION_TABLES if k in manifest["rows"]}))
+        return
     manifest = generate(
         SCALES[a.scale],
         a.database or f"mediation_bench_{a.scale}",

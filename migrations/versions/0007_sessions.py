@@ -13,9 +13,9 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = '0007'
-down_revision: str | Sequence[str] | None = '0001'
+down_revision: str | Sequence[str] | None = '0003'
 branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = ('0003',)
+depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:

@@ -338,6 +338,8 @@ def locate(doc: dict[str, Any], defect: Defect) -> str:
         return _route_files().get(op_id, "?")
     if where.startswith("schema "):
         name = where.split()[1].split(".")[0].split("[")[0]
+        if name.startswith("Body_"):  # FastAPI's schema of an operation's form fields
+            return _route_files().get(name[5:], "?")
         return _class_files().get(_model_name(name), "?")
     return "services/api/mediation_api/main.py"
 

@@ -35,7 +35,8 @@ async def test_rules_list_the_built_in_ones_and_need_the_permission(
     assert "case.assigned.handlers" in codes and codes == sorted(codes)
     one = (await client.get(RULES, headers=h, params={"event_type": "case.escalated"})).json()
     assert one["items"][0]["recipients"] == [
-        {"kind": "role", "role": "dispatcher", "scope": "nearest", "unit_field": "target_unit_id"}
+        {"kind": "payload_people", "field": "target_dispatcher_person_ids"},
+        {"kind": "role", "role": "dispatcher", "scope": "nearest", "unit_field": "target_unit_id"},
     ]
     assert (await client.get(RULES, headers=await world.headers("dispatcher"))).status_code == 403
     types = (

@@ -118,7 +118,7 @@ def test_missing_payload_fields_render_empty_not_fail() -> None:
     )
     text = defaults.resolve("case.assigned", Channel.inbox)
     subject, body = templates.render(text, ctx)
-    assert subject == "新分派纠纷：X" and "纠纷「」" in body
+    assert subject == "新分派纠纷：X" and "纠纷X（）" in body and "「" not in body
     due = templates.context_for("case.deadline_due_soon", {"due_at": "2026-11-27T02:00:00Z"}, {})
     assert templates.render(templates.TemplateText(None, "{{ due_at|local }}"), due)[1] == (
         "2026-11-27 10:00"

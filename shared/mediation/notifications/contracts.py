@@ -118,7 +118,10 @@ class WebhookOut(Contract):
     description: str | None = Field(description="Notes.")
     url: str = Field(description="Receiver URL.")
     event_types: list[str] = Field(description="Event types or patterns it receives.")
-    unit_id: uuid.UUID = Field(description="Only events of this unit's subtree reach it.")
+    unit_id: uuid.UUID = Field(
+        description="Only events of this unit's subtree reach it (and events that belong to no "
+        "unit: reference data, the calendar)."
+    )
     enabled: bool = Field(description="Whether deliveries are made.")
     disabled_at: datetime | None = Field(description="When it stopped, if it did.")
     disabled_reason: DisabledReason | None = Field(description="Why it stopped.")

@@ -77,7 +77,11 @@ BUILTIN_RULES: list[RuleSpec] = [
         "case.escalated.dispatchers",
         "上报通知上级综治中心",
         "case.escalated",
-        [_role(Role.dispatcher, RoleScope.nearest, "target_unit_id")],
+        # The dispatchers the cases service found at the target, else the nearest ones there.
+        [
+            _people("target_dispatcher_person_ids"),
+            _role(Role.dispatcher, RoleScope.nearest, "target_unit_id"),
+        ],
         [IN, SM],
     ),
     _rule(
@@ -191,7 +195,8 @@ BUILTIN_RULES: list[RuleSpec] = [
     ),
 ]
 
-_CASE_BODY = "纠纷「{{ title }}」（{{ case_number }}，{{ unit_name }}）"
+# The cases service's events carry the number, not the title (the worker's reminders add it).
+_CASE_BODY = "纠纷{{ case_number }}{% if title %}「{{ title }}」{% endif %}（{{ unit_name }}）"
 
 # (event type, channel) -> template. Email falls back to the inbox text, WeCom to the inbox text
 # as markdown, and any event without a text to a generic one.
@@ -230,8 +235,7 @@ BUILTIN_TEMPLATES: dict[tuple[str, Channel], TemplateText] = {
     ),
     ("case.escalated", IN): TemplateText(
         "纠纷上报：{{ case_number }}",
-        _CASE_BODY + "已上报至{{ target_unit_name or '上级' }}，请及时分派。"
-        "{% if reason %}上报原因：{{ reason }}{% endif %}",
+        _CASE_BODY + "已上报至{{ target_unit_name or '上级' }}，请及时分派。",
     ),
     ("case.escalated", SM): TemplateText(
         None, "{{ unit_name }}上报纠纷{{ case_number }}，请登录系统及时分派。"
