@@ -137,15 +137,17 @@ SQL = {
         "$4::text[], $5::text[], $6::text[], $7::text[], $8::bool[], $9::text[], $10::text[], "
         "$11::uuid[]) RETURNING created_at, updated_at, id"
     ),
+    # As the repository writes it since the profile of issue 11: the 180-day window checked
+    # per matching party (LATERAL ... LIMIT 1), so a generic plan still starts from the hash.
     "repeats": (
         "SELECT case_parties.case_id, 'same_phone' AS reason FROM case_parties "
-        "JOIN cases ON cases.id = case_parties.case_id WHERE cases.id != $1 "
-        "AND cases.received_at >= $2 AND cases.received_at <= $3 "
-        "AND case_parties.phone_hash = ANY($4::text[]) UNION ALL "
+        "JOIN LATERAL (SELECT 1 FROM cases WHERE cases.id = case_parties.case_id "
+        "AND cases.id != $1 AND cases.received_at >= $2 AND cases.received_at <= $3 LIMIT 1) "
+        "AS in_window ON true WHERE case_parties.phone_hash = ANY($4::text[]) UNION ALL "
         "SELECT case_parties.case_id, 'same_id_number' FROM case_parties "
-        "JOIN cases ON cases.id = case_parties.case_id WHERE cases.id != $1 "
-        "AND cases.received_at >= $2 AND cases.received_at <= $3 "
-        "AND case_parties.id_hash = ANY($5::text[]) UNION ALL "
+        "JOIN LATERAL (SELECT 1 FROM cases WHERE cases.id = case_parties.case_id "
+        "AND cases.id != $1 AND cases.received_at >= $2 AND cases.received_at <= $3 LIMIT 1) "
+        "AS in_window ON true WHERE case_parties.id_hash = ANY($5::text[]) UNION ALL "
         "SELECT cases.id, 'same_building' FROM cases WHERE cases.building_id = $6 "
         "AND cases.id != $1 AND cases.received_at >= $2 AND cases.received_at <= $3 LIMIT 200"
     ),

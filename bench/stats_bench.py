@@ -254,6 +254,7 @@ async def _hand(pg: asyncpg.Connection, args: list[Any]) -> tuple[float, int]:
     async with pg.transaction():
         # Its best settings too: JIT compilation alone costs seconds for this statement.
         await pg.execute("SET LOCAL jit = off")
+        await pg.execute("SET LOCAL work_mem = '256MB'")
         await pg.execute(HAND_QUERY, *args)
         rows = await pg.fetchval("SELECT count(*) FROM hand_result")
     return time.perf_counter() - start, int(rows)

@@ -178,10 +178,9 @@ async def fetch_arrivals(port: int) -> tuple[dict[str, tuple[float, str]], int]:
 
 async def bench(args: argparse.Namespace) -> dict[str, Any]:
     import asyncpg
-
-    from mediation.db import create_engine, session_factory
     from sqlalchemy import text
 
+    from mediation.db import create_engine, session_factory
     from mediation.models import Base
     from mediation.notifications.models import WebhookSubscription
     from mediation.notifications.webhooks import new_secret
@@ -308,7 +307,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         rate = min(overall, steady)
 
         # ---- phase 2: one event per transaction at half the rate, commit -> arrival
-        target = rate / 2
+        target = args.rate or rate / 2
         period = 1 / target
         commits: dict[str, float] = {}
         total = int(target * args.seconds)
@@ -383,6 +382,7 @@ def main() -> None:
     parser.add_argument("--pool", type=int, default=10, help="database pool per worker")
     parser.add_argument("--burst", type=int, default=5000)
     parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--rate", type=float, help="phase 2 rate (default: half of phase 1)")
     parser.add_argument("--receiver", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.receiver:

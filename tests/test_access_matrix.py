@@ -28,6 +28,7 @@ PUBLIC = {
     ("GET", "/readyz"),
     ("GET", "/metrics"),
     ("GET", "/api/v1/sessions/calendar/{feed_token}.ics"),  # the secret address is the credential
+    ("GET", "/api/v1/attachments/{attachment_id}/content"),  # the signed link is the credential
 }
 SIGNED_IN = {
     ("GET", "/api/v1/me"),
@@ -46,6 +47,10 @@ VALUES = {
     "year": "2026",
     "month": "10",
     "document_kind": "intake",
+    "stage": "first_response",
+    "complexity": "simple",
+    "event_type": "case.assigned",
+    "channel": "inbox",
     "feed_token": "matrix-no-such-feed-token",
 }
 ROLES = [role for role, *_ in ACCOUNTS]

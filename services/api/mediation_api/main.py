@@ -10,6 +10,7 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
+from pydantic import BaseModel
 from redis.asyncio import Redis
 
 from mediation.auth.policy import Permission
@@ -18,6 +19,7 @@ from mediation.clock import Clock, SystemClock
 from mediation.contracts.common import Problem
 from mediation.db import create_engine, session_factory
 from mediation.logs import configure_logging
+from mediation.org.contracts import UnitImport
 from mediation.settings import Settings, get_settings
 from mediation_api import docs, problems
 from mediation_api.auth.admin_router import router as admin_router
@@ -177,6 +179,9 @@ def _permissions(route: APIRoute) -> list[str]:
     return sorted(found)
 
 
+EXTRA_SCHEMAS: list[type[BaseModel]] = [UnitImport]
+
+
 def _finish_openapi(app: FastAPI) -> None:
     """Problem schema in components, so every declared error response can point at it; the
     errors every route shares (401, 413, 429); the permission (scope) each operation needs."""
@@ -197,6 +202,12 @@ def _finish_openapi(app: FastAPI) -> None:
             "Problem", Problem.model_json_schema(ref_template="#/components/schemas/{model}")
         )
         comps["Problem"].pop("$defs", None)
+        # Bodies read by hand (JSON or CSV) that routes reference from `openapi_extra`.
+        for model in EXTRA_SCHEMAS:
+            sub = model.model_json_schema(ref_template="#/components/schemas/{model}")
+            for name, part in sub.pop("$defs", {}).items():
+                comps.setdefault(name, part)
+            comps.setdefault(model.__name__, sub)
         if "FieldError" in comps:
             comps["FieldError"].setdefault("description", "One invalid field of a request.")
         for name, sub in comps.items():

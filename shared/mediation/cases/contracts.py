@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from datetime import date, datetime
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Annotated, Self
 
@@ -33,7 +33,6 @@ from mediation.cases.enums import (
     RiskColour,
     Satisfaction,
 )
-from mediation.clock import CENTER_TZ
 from mediation.contracts.common import Contract
 from mediation.org.enums import UnitLevel
 from mediation.privacy import valid_resident_id
@@ -42,12 +41,24 @@ CATEGORY_CODE = r"^[a-z][a-z0-9_]{1,59}$"
 
 # Instants leave the service in the center's zone (+08:00), whether just computed or read
 # back from PostgreSQL (which answers in UTC): deadlines read as "23:59:59+08:00".
+# Rendered at the fixed China Standard Time offset: the zone database's historic offsets
+# (local mean time, 1986–91 summer time) are not what a reader expects, and LMT's
+# seconds offset is not valid RFC 3339.
+CST = timezone(timedelta(hours=8))
 Instant = Annotated[
     datetime,
-    PlainSerializer(
-        lambda v: v.astimezone(CENTER_TZ).isoformat(), return_type=str, when_used="json"
-    ),
+    PlainSerializer(lambda v: v.astimezone(CST).isoformat(), return_type=str, when_used="json"),
 ]
+
+
+def _plausible(value: datetime) -> datetime:
+    if not 1900 <= value.year <= 2100:
+        raise ValueError("must be between the years 1900 and 2100")
+    return value
+
+
+# A time a person enters (when a dispute happened...): timezone-aware and plausible.
+EnteredInstant = Annotated[AwareDatetime, AfterValidator(_plausible)]
 PHONE = r"^\+?[0-9][0-9 -]{4,28}$"
 
 
@@ -204,7 +215,7 @@ class CaseCreate(Contract):
     risk_colour: RiskColour = Field(RiskColour.yellow, description="Risk colour.")
     unit_id: uuid.UUID = Field(description="Node of the jurisdiction tree where it happened.")
     address: str | None = Field(None, max_length=300, description="Detailed place.")
-    occurred_at: AwareDatetime | None = Field(None, description="When it happened.")
+    occurred_at: EnteredInstant | None = Field(None, description="When it happened.")
     amount_involved: Money | None = Field(None, description="Amount involved in yuan.")
     prevention: Annotated[list[PreventionFlag], AfterValidator(_unique_flags)] = Field(
         default_factory=list, max_length=4, description="Prevention flags."
@@ -265,7 +276,7 @@ class CaseUpdate(Contract):
     complexity: Complexity | None = Field(None, description="Complexity (recomputes limits).")
     risk_colour: RiskColour | None = Field(None, description="Risk colour.")
     address: str | None = Field(None, max_length=300, description="Detailed place.")
-    occurred_at: AwareDatetime | None = Field(None, description="When it happened.")
+    occurred_at: EnteredInstant | None = Field(None, description="When it happened.")
     amount_involved: Money | None = Field(None, description="Amount involved in yuan.")
     prevention: Annotated[list[PreventionFlag], AfterValidator(_unique_flags)] | None = Field(
         None, max_length=4, description="Replaces all prevention flags."

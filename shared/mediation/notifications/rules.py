@@ -30,7 +30,10 @@ class PayloadPeople(BaseModel):
     """The persons whose ids an event's payload carries in `field`."""
 
     model_config = ConfigDict(extra="forbid")
-    kind: Literal["payload_people"] = "payload_people"
+    kind: Literal["payload_people"] = Field(
+        "payload_people",
+        description="Selector kind: `payload_people`, the persons named in a payload field.",
+    )
     field: str = Field(
         description="Payload field holding a person id or a list of them, e.g. "
         "`handler_person_ids`.",
@@ -43,7 +46,9 @@ class RoleHolders(BaseModel):
     payload carries in `unit_field`), on the day the event is processed."""
 
     model_config = ConfigDict(extra="forbid")
-    kind: Literal["role"] = "role"
+    kind: Literal["role"] = Field(
+        "role", description="Selector kind: `role`, the holders of a role relative to a unit."
+    )
     role: Role = Field(description="The role to look for.")
     scope: RoleScope = Field(RoleScope.nearest, description="Where to look, relative to the unit.")
     unit_field: str | None = Field(
@@ -58,7 +63,9 @@ class FixedPeople(BaseModel):
     """These persons, always."""
 
     model_config = ConfigDict(extra="forbid")
-    kind: Literal["people"] = "people"
+    kind: Literal["people"] = Field(
+        "people", description="Selector kind: `people`, a fixed list of persons."
+    )
     person_ids: list[uuid.UUID] = Field(min_length=1, max_length=100, description="Person ids.")
 
 

@@ -123,7 +123,7 @@ class ActivityUpdate(Contract):
     address: str | None = Field(None, max_length=300, description="Detailed place.")
     organiser: Text200 | None = Field(None, description="Organising body.")
     partners: list[PartnerIn] | None = Field(None, max_length=20, description="All partners.")
-    participants: Participants | None = None
+    participants: Participants | None = Field(None, description="Number of participants.")
     notes: str | None = Field(None, max_length=5000, description="Notes.")
 
     model_config = {"json_schema_extra": {"examples": [{"participants": 135}]}}
@@ -199,7 +199,9 @@ class SeriesUpdate(Contract):
     platform: str | None = Field(None, max_length=100, description="Platform.")
     weekday: Weekday | None = Field(None, description="Day of the week.")
     start_time: time | None = Field(None, description="Local start time (HH:MM).")
-    default_duration_minutes: Duration | None = None
+    default_duration_minutes: Duration | None = Field(
+        None, description="Usual length of a class, 30 to 60 minutes."
+    )
     ends_on: date | None = Field(None, description="Last day (null: open-ended).")
 
     _local = field_validator("start_time")(_naive_local)
@@ -274,8 +276,8 @@ class ClassUpdate(Contract):
     held_at: AwareDatetime | None = Field(None, description="When it started.")
     topic: Text200 | None = Field(None, description="Topic.")
     lecturer: str | None = Field(None, min_length=1, max_length=100, description="Lecturer.")
-    duration_minutes: Duration | None = None
-    participants: Participants | None = None
+    duration_minutes: Duration | None = Field(None, description="Length, 30 to 60 minutes.")
+    participants: Participants | None = Field(None, description="Number of participants.")
     notes: str | None = Field(None, max_length=5000, description="Notes.")
 
     model_config = {"json_schema_extra": {"examples": [{"participants": 410}]}}

@@ -6,7 +6,12 @@ from enum import StrEnum
 
 
 class ReferenceKind(StrEnum):
-    """Which list a reference item belongs to."""
+    """Which list a reference item belongs to.
+
+    - `dispute_category`: 纠纷类别 (dispute category, as in the monthly report)
+    - `hotline_topic`: 热线主题 (hotline call topic)
+    - `opinion_category`: 意见类别 (opinion / feedback category)
+    """
 
     dispute_category = "dispute_category"
     hotline_topic = "hotline_topic"

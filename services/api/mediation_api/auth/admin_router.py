@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Response
 from sqlalchemy import select
 
 from mediation.auth.models import AccessLogEntry, ApiClient, User
@@ -39,6 +39,8 @@ router = APIRouter(tags=["administration"])
 UserAdmin = Annotated[Principal, Depends(require(Permission.users_write))]
 ClientAdmin = Annotated[Principal, Depends(require(Permission.clients_write))]
 LogReader = Annotated[Principal, Depends(require(Permission.access_log_read))]
+UserId = Annotated[uuid.UUID, Path(description="The user account's id.")]
+ClientUuid = Annotated[uuid.UUID, Path(description="The API client's id (not its `client_id`).")]
 
 
 def _check_scopes(scopes: list[str]) -> None:
@@ -118,7 +120,7 @@ async def create_user(
     responses=responses(401, 403, 404, 412, 422, 428),
 )
 async def update_user(
-    user_id: uuid.UUID,
+    user_id: UserId,
     body: UserUpdate,
     session: Session,
     principal: UserAdmin,
@@ -198,7 +200,7 @@ async def create_client(
     responses=responses(401, 403, 404, 412, 422, 428),
 )
 async def update_client(
-    client_uuid: uuid.UUID,
+    client_uuid: ClientUuid,
     body: ClientUpdate,
     session: Session,
     principal: ClientAdmin,

@@ -6,6 +6,7 @@ from enum import StrEnum
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request, Response
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from mediation.auth.contracts import MeOut, RefreshIn, RoleGrant, TokenOut
@@ -19,10 +20,56 @@ router = APIRouter(tags=["auth"])
 
 
 class GrantType(StrEnum):
-    """OAuth2 grant types this service accepts."""
+    """OAuth2 grant types this service accepts.
+
+    - `password`: staff sign-in with `username` and `password`; returns an access token and a
+      refresh token.
+    - `client_credentials`: another system signs in with `client_id`, `client_secret` and an
+      optional `scope`; returns an access token only.
+    """
 
     password = "password"
     client_credentials = "client_credentials"
+
+
+class TokenRequest(BaseModel):
+    """The OAuth2 token request (form-encoded). `grant_type=password` needs `username` and
+    `password`; `grant_type=client_credentials` needs `client_id` and `client_secret`, and may
+    ask for a `scope`. Fields the grant does not use are ignored."""
+
+    grant_type: GrantType = Field(description="`password` or `client_credentials`.")
+    username: str | None = Field(
+        None, max_length=60, description="Password grant: the staff member's user name."
+    )
+    password: str | None = Field(
+        None, max_length=200, description="Password grant: the staff member's password."
+    )
+    client_id: str | None = Field(
+        None, max_length=80, description="Client grant: the API client's id."
+    )
+    client_secret: str | None = Field(
+        None, max_length=200, description="Client grant: the API client's secret."
+    )
+    scope: str | None = Field(
+        None,
+        max_length=500,
+        description="Client grant: space-separated scopes to ask for (default: all the "
+        "client's scopes).",
+    )
+
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {"grant_type": "password", "username": "zhang.tiaojie", "password": "s3cret-pass"},
+                {
+                    "grant_type": "client_credentials",
+                    "client_id": "hotline-12345",
+                    "client_secret": "client-secret-value",
+                    "scope": "cases:read",
+                },
+            ]
+        }
+    }
 
 
 def _service(session: Session, state: State) -> AuthService:
@@ -45,30 +92,23 @@ async def token(
     session: Session,
     state: State,
     response: Response,
-    grant_type: Annotated[GrantType, Form(description="`password` or `client_credentials`.")],
-    username: Annotated[str | None, Form(max_length=60, description="Password grant.")] = None,
-    password: Annotated[str | None, Form(max_length=200, description="Password grant.")] = None,
-    client_id: Annotated[str | None, Form(max_length=80, description="Client grant.")] = None,
-    client_secret: Annotated[str | None, Form(max_length=200, description="Client grant.")] = None,
-    scope: Annotated[
-        str | None, Form(max_length=500, description="Space-separated scopes.")
-    ] = None,
+    form: Annotated[TokenRequest, Form()],
 ) -> TokenOut:
     response.headers["Cache-Control"] = "no-store"
     caller = request.client.host if request.client else "unknown"
     await state.limiter.hit(f"ip:{caller}", state.clock.now().timestamp())
     service = _service(session, state)
-    if grant_type is GrantType.password:
-        if not username or not password:
+    if form.grant_type is GrantType.password:
+        if not form.username or not form.password:
             raise Unprocessable(
                 "The password grant needs username and password.", field="body.username"
             )
-        return await service.password_grant(username, password)
-    if not client_id or not client_secret:
+        return await service.password_grant(form.username, form.password)
+    if not form.client_id or not form.client_secret:
         raise Unprocessable(
             "The client grant needs client_id and client_secret.", field="body.client_id"
         )
-    return await service.client_grant(client_id, client_secret, scope)
+    return await service.client_grant(form.client_id, form.client_secret, form.scope)
 
 
 @router.post(

@@ -9,7 +9,19 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Select, and_, func, literal, or_, select, text, tuple_, union_all
+from sqlalchemy import (
+    Select,
+    and_,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    text,
+    true,
+    tuple_,
+    union_all,
+)
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -295,13 +307,21 @@ class CaseRepository:
         """Earlier cases within 180 days sharing a party's phone or ID number, or the building."""
         since = case.received_at - REPEAT_WINDOW
         parts = []
-        base = (
-            select(CaseParty.case_id)
-            .join(Case, Case.id == CaseParty.case_id)
+        # The window is checked per matching party (LATERAL ... LIMIT 1), so the plan starts
+        # from the hash index even as the generic plan of a prepared statement. As a plain
+        # join, the generic plan scans every case of the last 180 days (bench, issue 11).
+        in_window = (
+            select(literal_column("1"))
             .where(
-                Case.id != case.id, Case.received_at >= since, Case.received_at <= case.received_at
+                Case.id == CaseParty.case_id,
+                Case.id != case.id,
+                Case.received_at >= since,
+                Case.received_at <= case.received_at,
             )
+            .limit(literal_column("1"))
+            .lateral("in_window")
         )
+        base = select(CaseParty.case_id).join(in_window, true())
         if phone_hashes:
             parts.append(
                 base.where(CaseParty.phone_hash.in_(phone_hashes)).add_columns(

@@ -123,7 +123,12 @@ async def unread_count(session: Session, principal: Reader) -> UnreadCount:
     responses=responses(401, 403, 404, 422),
 )
 async def mark_read(
-    notification_id: uuid.UUID, session: Session, clock: ClockDep, principal: Reader
+    notification_id: Annotated[
+        uuid.UUID, Path(description="The notification (one of the caller's own).")
+    ],
+    session: Session,
+    clock: ClockDep,
+    principal: Reader,
 ) -> NotificationOut:
     item = await InboxService(session, clock, principal).mark_read(notification_id)
     return NotificationOut.model_validate(item)

@@ -7,7 +7,7 @@ import io
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import ValidationError
 
 from mediation.auth.access_log import record_access
@@ -46,6 +46,9 @@ Reader = Annotated[Principal, Depends(require(Permission.units_read))]
 UnitWriter = Annotated[Principal, Depends(require(Permission.units_write))]
 PeopleReader = Annotated[Principal, Depends(require(Permission.people_read))]
 PeopleWriter = Annotated[Principal, Depends(require(Permission.people_write))]
+UnitId = Annotated[uuid.UUID, Path(description="The unit's id.")]
+PersonId = Annotated[uuid.UUID, Path(description="The person's id.")]
+AssignmentId = Annotated[uuid.UUID, Path(description="The role assignment's id.")]
 
 
 def _unit_out(response: Response, unit: object) -> UnitOut:
@@ -108,7 +111,7 @@ async def coverage_gaps(session: Session, principal: Reader, clock: ClockDep) ->
     responses=responses(401, 403, 404, 422),
 )
 async def get_unit(
-    unit_id: uuid.UUID, session: Session, principal: Reader, clock: ClockDep, response: Response
+    unit_id: UnitId, session: Session, principal: Reader, clock: ClockDep, response: Response
 ) -> UnitOut:
     return _unit_out(response, await OrgService(session, clock, principal).get_unit(unit_id))
 
@@ -137,7 +140,7 @@ async def create_unit(
     responses=responses(401, 403, 404, 412, 422, 428),
 )
 async def rename_unit(
-    unit_id: uuid.UUID,
+    unit_id: UnitId,
     body: UnitUpdate,
     session: Session,
     principal: UnitWriter,
@@ -157,7 +160,7 @@ async def rename_unit(
     responses=responses(401, 403, 404, 409, 412, 428),
 )
 async def deactivate_unit(
-    unit_id: uuid.UUID,
+    unit_id: UnitId,
     session: Session,
     principal: UnitWriter,
     clock: ClockDep,
@@ -306,7 +309,7 @@ async def list_people(
     responses=responses(401, 403, 404, 422),
 )
 async def get_person(
-    person_id: uuid.UUID,
+    person_id: PersonId,
     session: Session,
     principal: PeopleReader,
     clock: ClockDep,
@@ -344,7 +347,7 @@ async def create_person(
     responses=responses(401, 403, 404, 412, 422, 428),
 )
 async def update_person(
-    person_id: uuid.UUID,
+    person_id: PersonId,
     body: PersonUpdate,
     session: Session,
     principal: PeopleWriter,
@@ -364,7 +367,7 @@ async def update_person(
     responses=responses(401, 403, 404, 422),
 )
 async def list_assignments(
-    person_id: uuid.UUID, session: Session, principal: PeopleReader, clock: ClockDep
+    person_id: PersonId, session: Session, principal: PeopleReader, clock: ClockDep
 ) -> list[AssignmentOut]:
     person = await OrgService(session, clock, principal).get_person(person_id)
     return [
@@ -381,7 +384,7 @@ async def list_assignments(
     responses=responses(401, 403, 404, 409, 422),
 )
 async def add_assignment(
-    person_id: uuid.UUID,
+    person_id: PersonId,
     body: AssignmentCreate,
     session: Session,
     principal: PeopleWriter,
@@ -400,7 +403,7 @@ async def add_assignment(
     responses=responses(401, 403, 404, 422),
 )
 async def end_assignment(
-    assignment_id: uuid.UUID,
+    assignment_id: AssignmentId,
     body: AssignmentEnd,
     session: Session,
     principal: PeopleWriter,

@@ -97,6 +97,31 @@ def _sources_of(mode: IntakeMode) -> str:
     return ", ".join(f"'{s.value}'" for s in CaseSource if s.intake_mode is mode)
 
 
+PERIODS = ("cur", "pm", "py")  # the month, the month before, the same month a year before
+
+
+def _range(column: str, period: str, dates: bool = False) -> str:
+    """`column` in one period, with the bounds as parameters: the planner sees their values
+    (custom plans), estimates the rows and uses the time indexes."""
+    kind, s, e = ("date", "ds", "de") if dates else ("timestamptz", "s", "e")
+    return (
+        f"({column} >= CAST(:{period}_{s} AS {kind}) AND {column} < CAST(:{period}_{e} AS {kind}))"
+    )
+
+
+def _any(*columns: str, dates: bool = False) -> str:
+    """Any of the columns in any of the periods: the filter on the base table."""
+    return "(" + " OR ".join(_range(c, p, dates) for c in columns for p in PERIODS) + ")"
+
+
+def _period_of(column: str, dates: bool = False) -> str:
+    """The period a time falls in (the periods never overlap)."""
+    return (
+        f"CASE WHEN {_range(column, 'cur', dates)} THEN 0 "
+        f"WHEN {_range(column, 'pm', dates)} THEN 1 ELSE 2 END"
+    )
+
+
 def _case_branch() -> dict[str, str]:
     """Cases with a step in the period. `x` holds the step flags of the period."""
     r, s = "x.r = 1", "x.s = 1"
@@ -142,7 +167,7 @@ def _case_branch() -> dict[str, str]:
     CROSS JOIN LATERAL (SELECT w.period, {flags} FROM win w) x
     JOIN units u ON u.id = c.unit_id
     LEFT JOIN case_agreements ag ON ag.case_id = c.id
-    WHERE {any_step} > 0"""
+    WHERE {_any(*steps.values())} AND {any_step} > 0"""
     return {
         "_from": from_,
         "_path": "u.path",
@@ -156,13 +181,12 @@ def _overdue_branch() -> dict[str, str]:
     """Cases with a deadline that fell due in the period and was missed: still not met when
     computed (or met late), not cancelled before it fell due, not paused at the time."""
     from_ = f"""(
-        SELECT d.case_id, w.period
-        FROM case_deadlines d JOIN win w ON {_in("d.due_at")}
-        WHERE d.due_at < CAST(:now AS timestamptz)
+        SELECT DISTINCT d.case_id, {_period_of("d.due_at")} AS period
+        FROM case_deadlines d
+        WHERE {_any("d.due_at")} AND d.due_at < CAST(:now AS timestamptz)
           AND (d.met_at IS NULL OR d.met_at > d.due_at)
           AND (d.cancelled_at IS NULL OR d.cancelled_at > d.due_at)
           AND (d.paused_since IS NULL OR d.paused_since > d.due_at)
-        GROUP BY d.case_id, w.period
     ) o
     JOIN cases c ON c.id = o.case_id
     JOIN units u ON u.id = c.unit_id"""
@@ -178,24 +202,30 @@ def _overdue_branch() -> dict[str, str]:
 def _follow_up_branch() -> dict[str, str]:
     """Follow-up visits (回访) made in the month, at the case's node."""
     from_ = f"""case_follow_ups fu
-    JOIN win w ON w.period = 0 AND {_in("fu.visited_at")}
     JOIN cases c ON c.id = fu.case_id
-    JOIN units u ON u.id = c.unit_id"""
-    return {"_from": from_, "_path": "u.path", "_channels": "c.channels::text[]", "follow_ups": "1"}
+    JOIN units u ON u.id = c.unit_id
+    WHERE {_range("fu.visited_at", "cur")}"""
+    return {
+        "_from": from_,
+        "_path": "u.path",
+        "_channels": "c.channels::text[]",
+        "_period": "0",
+        "follow_ups": "1",
+    }
 
 
 def _session_branch() -> dict[str, str]:
     """Mediation sessions held (outcome recorded) that were planned in the period, counted
     like their case: at its node, in its channels."""
     from_ = f"""mediation_sessions ms
-    JOIN win w ON {_in("ms.starts_at")}
     JOIN cases c ON c.id = ms.case_id
     JOIN units u ON u.id = c.unit_id
-    WHERE ms.status = 'held'"""
+    WHERE ms.status = 'held' AND {_any("ms.starts_at")}"""
     return {
         "_from": from_,
         "_path": "u.path",
         "_channels": "c.channels::text[]",
+        "_period": _period_of("ms.starts_at"),
         "sessions_held": "1",
     }
 
@@ -218,18 +248,20 @@ def _hotline_branch() -> dict[str, str]:
         )
     from_ = f"""hotline_calls h
     JOIN win w ON {started} OR {_in("h.follow_up_done_at")}
-    JOIN units u ON u.id = h.unit_id"""
+    JOIN units u ON u.id = h.unit_id
+    WHERE {_any("h.started_at", "h.follow_up_done_at")}"""
     return {"_from": from_, "_path": "u.path", **fig}
 
 
 def _activity_branch() -> dict[str, str]:
     """Legal-awareness activities, on the Beijing day they were held."""
-    from_ = """outreach_activities oa
-    JOIN win w ON oa.held_on >= w.ds AND oa.held_on < w.de
-    JOIN units u ON u.id = oa.unit_id"""
+    from_ = f"""outreach_activities oa
+    JOIN units u ON u.id = oa.unit_id
+    WHERE {_any("oa.held_on", dates=True)}"""
     return {
         "_from": from_,
         "_path": "u.path",
+        "_period": _period_of("oa.held_on", dates=True),
         "outreach_activities": "1",
         "outreach_participants": "oa.participants",
     }
@@ -238,11 +270,12 @@ def _activity_branch() -> dict[str, str]:
 def _class_branch() -> dict[str, str]:
     """Micro-classes held in the period, where their series sits."""
     from_ = f"""outreach_classes mc
-    JOIN win w ON {_in("mc.held_at")}
-    JOIN units u ON u.id = mc.unit_id"""
+    JOIN units u ON u.id = mc.unit_id
+    WHERE {_any("mc.held_at")}"""
     return {
         "_from": from_,
         "_path": "u.path",
+        "_period": _period_of("mc.held_at"),
         "micro_classes": "1",
         "micro_class_participants": "mc.participants",
     }
@@ -297,60 +330,102 @@ def _windows() -> str:
     return f"win(period, s, e, ds, de) AS (VALUES\n    {rows})"
 
 
-def _trend_json(alias: str) -> str:
+def _trend_json(period: int) -> str:
     parts = []
     for name in TREND:
-        value = f"coalesce({alias}.{name}, 0)"
+        value = f"coalesce(sum({name}) FILTER (WHERE period = {period}), 0)"
         if name == AMOUNT:  # exact decimal, as a string
             value = f"({value})::numeric(16, 2)::text"
         parts.append(f"'{name}', {value}")
     return "jsonb_build_object(" + ", ".join(parts) + ")"
 
 
+def _prefix(k: int) -> str:
+    return ", ".join(f"l{i}" for i in range(1, k + 1))
+
+
 @cache
 def rows_statement(sources: frozenset[str]) -> str:
-    """INSERT of every node's figures for report :report_id."""
+    """INSERT of every node's figures for report :report_id.
+
+    Sums climb the tree one level at a time: the facts are summed per node and period once
+    (`g`), then each level is its own nodes' sums plus its children's level (`lv7` .. `lv1`),
+    so a fact is aggregated once, not once per ancestor. Medians cannot be added up: they come
+    from a ROLLUP over the month's resolved cases only (`med`), a small set."""
     union = "\n  UNION ALL\n  ".join(_select(b) for b in _branches(sources))
-    sums = ",\n    ".join(f"sum({n}) AS {n}" for n in (*INT_FIGURES, AMOUNT))
     node = _node()
     figures = [*INT_FIGURES, AMOUNT]
-    insert_cols = ", ".join(figures)
-    select_cols = ",\n  ".join(
+    cols = ", ".join(figures)
+    sums = ", ".join(f"sum({n}) AS {n}" for n in figures)
+    levels = []
+    for k in range(DEPTH, 0, -1):
+        below = f"\n    UNION ALL SELECT ch, period, {_prefix(k)}, {cols} FROM lv{k + 1}"
+        levels.append(
+            f"""lv{k} AS (
+  SELECT ch, period, {_prefix(k)}, {sums}
+  FROM (SELECT ch, period, {_prefix(k)}, {cols} FROM g WHERE depth = {k}"""
+            + (below if k < DEPTH else "")
+            + f""") t
+  GROUP BY ch, period, {_prefix(k)}
+)"""
+        )
+    every = "\n  UNION ALL ".join(
+        f"SELECT ch, period, l{k} AS node, {cols} FROM lv{k}" for k in range(1, DEPTH + 1)
+    )
+    pivot = ",\n    ".join(
         # Sessions: NULL, not 0, while their domain is not in this database.
-        "NULL" if n == "sessions_held" and "sessions" not in sources else f"coalesce(a0.{n}, 0)"
+        f"NULL::bigint AS {n}"
+        if n == "sessions_held" and "sessions" not in sources
+        else f"coalesce(sum({n}) FILTER (WHERE period = 0), 0) AS {n}"
         for n in figures
     )
+    level_list = ",\n".join(levels)
     return f"""
 WITH {_windows()},
 b AS (
   {union}
 ),
 f AS (
-  SELECT ch, b.period, {_levels()},
+  SELECT ch, b.period,
+    length(b.path) - length(replace(b.path, '.', '')) AS depth, {_levels()},
     {", ".join(f"b.{n}" for n in (*INT_FIGURES, AMOUNT, DAYS))}
   FROM b CROSS JOIN LATERAL unnest(ARRAY['all']::text[] || b.channels) AS ch
 ),
+g AS (
+  SELECT ch, period, depth, {_prefix(DEPTH)}, {sums}
+  FROM f
+  GROUP BY ch, period, depth, {_prefix(DEPTH)}
+),
+{level_list},
+every AS (
+  {every}
+),
 agg AS (
-  SELECT ch, period, {node} AS node,
-    {sums},
+  SELECT ch, node,
+    {pivot},
+    {_trend_json(1)} AS previous_month,
+    {_trend_json(2)} AS previous_year
+  FROM every
+  GROUP BY ch, node
+),
+med AS (
+  SELECT ch, {node} AS node,
     percentile_cont(0.5) WITHIN GROUP (ORDER BY {DAYS}) AS days_median,
     avg({DAYS}) AS days_mean
   FROM f
-  GROUP BY ch, period, {_rollup()}
+  WHERE period = 0 AND {DAYS} IS NOT NULL
+  GROUP BY ch, {_rollup()}
   HAVING {node} IS NOT NULL
-),
-k AS (SELECT node, ch FROM agg GROUP BY node, ch)
-INSERT INTO stats_rows (report_id, unit_id, channel, unit_path, {insert_cols},
+)
+INSERT INTO stats_rows (report_id, unit_id, channel, unit_path, {cols},
   resolution_days_median, resolution_days_mean, previous_month, previous_year)
-SELECT CAST(:report_id AS uuid), u.id, k.ch, u.path,
-  {select_cols},
-  round(a0.days_median::numeric, 2), round(a0.days_mean::numeric, 2),
-  {_trend_json("a1")}, {_trend_json("a2")}
-FROM k
-JOIN units u ON u.seq = k.node
-LEFT JOIN agg a0 ON a0.node = k.node AND a0.ch = k.ch AND a0.period = 0
-LEFT JOIN agg a1 ON a1.node = k.node AND a1.ch = k.ch AND a1.period = 1
-LEFT JOIN agg a2 ON a2.node = k.node AND a2.ch = k.ch AND a2.period = 2
+SELECT CAST(:report_id AS uuid), u.id, agg.ch, u.path,
+  {", ".join(f"agg.{n}" for n in figures)},
+  round(med.days_median::numeric, 2), round(med.days_mean::numeric, 2),
+  agg.previous_month, agg.previous_year
+FROM agg
+JOIN units u ON u.seq = agg.node
+LEFT JOIN med ON med.node = agg.node AND med.ch = agg.ch
 """
 
 
