@@ -118,3 +118,25 @@ async def test_a_lost_job_is_relayed_again(
         2,
         True,
     )
+
+
+async def test_a_waiting_job_is_not_queued_twice_but_a_dead_workers_is(
+    world: World, worker_ctx: Any, emit_event: Any, sql: Any, settings: Any
+) -> None:
+    event_id = await emit_event("unit.renamed", {"name": "x"})
+    ctx = await worker_ctx()
+    assert await relay_once(ctx["mediation"]) == 1
+
+    async def age() -> None:
+        async with world.db() as s, s.begin():
+            await s.execute(text("UPDATE outbox_events SET relayed_at = now() - interval '5 min'"))
+
+    await age()
+    assert await sweep_outbox(ctx) == 0  # a backlog, not a loss: its job still waits
+    assert await ctx["redis"].zcard(settings.arq_queue) == 1
+    # The worker that took it was killed: arq keeps it "in progress" for the job timeout.
+    await ctx["redis"].set(f"arq:in-progress:{event_job_id(event_id)}", b"1")
+    await age()
+    assert await sweep_outbox(ctx) == 1
+    assert await ctx["redis"].zcard(settings.arq_queue) == 2
+    assert (await sql("SELECT relay_attempts FROM outbox_events"))[0][0] == 2

@@ -180,7 +180,7 @@ async def test_bad_input_writes_nothing(
         assert r.headers["content-type"].startswith("application/problem+json")
         assert field in field_errors(r.json()), (field, r.json())
     # Roles without opinions:write.
-    for role in ("dispatcher", "police", "mediator"):
+    for role in ("police", "mediator", "legal_advisor"):
         r = await client.post(OPINIONS, headers=await world.headers(role), json=opinion(world))
         assert r.status_code == 403, role
     assert await counts("resident_opinions") == before

@@ -47,4 +47,5 @@ def test_the_sql_writes_every_stored_figure() -> None:
     statement = sql.rows_statement(frozenset({"hotline", "outreach", "sessions"}))
     assert "ROLLUP(l1, l2, l3, l4, l5, l6, l7)" in statement
     # Without the sessions table the figure is NULL, not 0.
-    assert "NULL,\n" in sql.rows_statement(frozenset())
+    assert "NULL::bigint AS sessions_held" in sql.rows_statement(frozenset())
+    assert "NULL::bigint AS sessions_held" not in statement

@@ -238,7 +238,11 @@ async def _deliver_on(
         if send is None:
             outcome = Outcome(False, error=f"channel {channel} cannot be sent", permanent=True)
         else:
-            outcome = await send(rt, pending)
+            try:
+                outcome = await send(rt, pending)
+            except Exception as exc:  # a bug or a surprise: a failed try with backoff, never
+                log.exception("sending delivery %s failed unexpectedly", pending.id)  # a loop
+                outcome = Outcome(False, error=f"internal error: {type(exc).__name__}: {exc}")
         ms = int((time.perf_counter() - t0) * 1000)
         result = await _record(pg, row, outcome, now, ms, manual)
     rt.count(channel, result)

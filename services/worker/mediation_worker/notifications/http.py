@@ -79,7 +79,7 @@ class Client:
         conn = self._idle[key].pop() if reused else await self._open(key)
         try:
             response, keep = await self._send(conn, request)
-        except (OSError, asyncio.IncompleteReadError, HttpError) as exc:
+        except (OSError, EOFError, ValueError, HttpError) as exc:  # EOF: IncompleteReadError
             self._close(conn)
             if not reused:
                 raise HttpError(f"{type(exc).__name__}: {exc}") from exc
@@ -87,9 +87,12 @@ class Client:
             conn = await self._open(key)
             try:
                 response, keep = await self._send(conn, request)
-            except (OSError, asyncio.IncompleteReadError, HttpError) as exc2:
+            except (OSError, EOFError, ValueError, HttpError) as exc2:
                 self._close(conn)
                 raise HttpError(f"{type(exc2).__name__}: {exc2}") from exc2
+            except BaseException:
+                self._close(conn)
+                raise
         except BaseException:
             self._close(conn)  # cancelled mid-exchange: the connection state is unknown
             raise

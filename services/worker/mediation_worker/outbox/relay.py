@@ -4,8 +4,8 @@ If Redis is down the batch rolls back and the rows wait; nothing is lost.
 
 An event relayed long ago and still unprocessed lost its job (a worker killed mid-job keeps
 it "in progress" in arq until the longest job timeout passes; Redis may have lost it): the
-sweeper relays it again under a new job id. Running it twice is safe: process_event locks the
-row and finds it processed."""
+sweeper relays it again under a new job id, unless that job merely waits in a backlog. Running
+it twice is safe: process_event claims the row and finds it processed."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ BATCH = 500
 DELIVERIES_CHANNEL = "deliveries"
 
 CLAIM = """
-SELECT id, request_id FROM outbox_events
+SELECT id, request_id, relay_attempts FROM outbox_events
 WHERE relayed_at IS NULL
 ORDER BY id
 LIMIT $1
@@ -47,6 +47,7 @@ LIMIT $1
 FOR UPDATE SKIP LOCKED
 """
 
+TOUCH = "UPDATE outbox_events SET relayed_at = now() WHERE id = ANY($1::uuid[])"
 MARK = (
     "UPDATE outbox_events SET relayed_at = now(), relay_attempts = relay_attempts + 1 "
     "WHERE id = ANY($1::uuid[])"
@@ -57,34 +58,49 @@ MARK = (
 # result already exists (the same event queued, running or just done) is not queued again.
 _ENQUEUE_MANY = """
 local queue, score, ttl = KEYS[1], ARGV[1], ARGV[2]
-local n = 0
-for i = 3, #ARGV, 2 do
-  local id = ARGV[i]
-  if redis.call('EXISTS', 'arq:job:' .. id, 'arq:result:' .. id) == 0 then
-    redis.call('SET', 'arq:job:' .. id, ARGV[i + 1], 'PX', ttl)
+local queued = {}
+for i = 3, #ARGV, 3 do
+  local id, job, previous = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+  -- A stale row whose previous job still waits in the queue (a backlog, not a loss) and
+  -- is not marked in progress (a killed worker's) is left alone.
+  local waiting = previous ~= '' and redis.call('ZSCORE', queue, previous)
+    and redis.call('EXISTS', 'arq:in-progress:' .. previous) == 0
+  if not waiting and redis.call('EXISTS', 'arq:job:' .. id, 'arq:result:' .. id) == 0 then
+    redis.call('SET', 'arq:job:' .. id, job, 'PX', ttl)
     redis.call('ZADD', queue, score, id)
-    n = n + 1
+    queued[#queued + 1] = id
+  elseif not waiting then
+    queued[#queued + 1] = id  -- queued already under this id: as good as done
   end
 end
-return n
+return queued
 """
 
 
-async def enqueue_events(c: WorkerContext, rows: list[Any], *, stale: bool = False) -> int:
-    """One `process_event` job per row, job id derived from the row (a retry of a lost job
-    gets a new id). Same job layout as `ArqRedis.enqueue_job`."""
+def _job_id(row: Any, relays: int) -> str:
+    """The job id of the row's `relays`-th relay: `event:<id>`, then `event:<id>:againN`."""
+    base = event_job_id(row["id"])
+    return base if relays <= 1 else f"{base}:again{relays - 1}"
+
+
+async def enqueue_events(c: WorkerContext, rows: list[Any], *, stale: bool = False) -> set[str]:
+    """One `process_event` job per row, job id derived from the row (a relay of a lost job
+    gets a new id). Same job layout as `ArqRedis.enqueue_job`. Returns the ids of the rows
+    now queued (a stale row whose job merely waits in a backlog is not queued twice)."""
     now = int(time.time() * 1000)
     args: list[Any] = [now, expires_extra_ms]
+    ids: dict[str, str] = {}
     for row in rows:
-        job_id = event_job_id(row["id"])
-        if stale:
-            job_id = f"{job_id}:again{row['relay_attempts']}"
+        relays = row["relay_attempts"] + 1 if stale else 1
+        job_id = _job_id(row, relays)
+        ids[job_id] = str(row["id"])
         job = serialize_job(
             PROCESS_EVENT, (str(row["id"]),), {"request_id": row["request_id"]}, None, now
         )
-        args += [job_id, job]
+        args += [job_id, job, _job_id(row, relays - 1) if stale else ""]
     script = c.redis.register_script(_ENQUEUE_MANY)
-    return int(await script(keys=[c.settings.arq_queue], args=args))
+    queued = await script(keys=[c.settings.arq_queue], args=args)
+    return {ids[q.decode() if isinstance(q, bytes) else q] for q in queued}
 
 
 async def _relay(c: WorkerContext, claim: str, *args: Any, stale: bool = False) -> int:
@@ -98,9 +114,12 @@ async def _relay(c: WorkerContext, claim: str, *args: Any, stale: bool = False) 
                 if not rows:
                     return total
                 # Redis down: this raises, the transaction rolls back, the rows wait.
-                await enqueue_events(c, rows, stale=stale)
-                await pg.execute(MARK, [r["id"] for r in rows])
-            total += len(rows)
+                queued = await enqueue_events(c, rows, stale=stale)
+                await pg.execute(MARK, [r["id"] for r in rows if str(r["id"]) in queued])
+                waiting = [r["id"] for r in rows if str(r["id"]) not in queued]
+                if waiting:  # checked again one stale period later
+                    await pg.execute(TOUCH, waiting)
+            total += len(queued)
             if len(rows) < BATCH:
                 return total
 

@@ -1,0 +1,1 @@
+"""The in-app inbox, webhook subscriptions and deliveries, notification rules and templates."""
