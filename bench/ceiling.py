@@ -674,7 +674,12 @@ def main() -> None:
     p = argparse.ArgumentParser(description="The ceiling app (bare Starlette + asyncpg).")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8100)
+    p.add_argument("--variant", default=None, help="old SQL of a bench/variants.py variant")
     a = p.parse_args()
+    if a.variant:
+        from bench.variants import ceiling_sql
+
+        SQL.update(ceiling_sql(a.variant))
     url = os.environ["DATABASE_URL"].replace("postgresql+asyncpg://", "postgresql://")
     pool = int(os.environ.get("MEDIATION_DB_POOL_SIZE", "10"))
     # Served like the API: one uvicorn process, uvloop and httptools, no access log.

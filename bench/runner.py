@@ -122,13 +122,15 @@ class Stack:
 
     def start(self) -> None:
         self.out.mkdir(parents=True, exist_ok=True)
-        self._spawn(
-            "api", [str(VENV_BIN / "mediation-api")], HOST="127.0.0.1", PORT=str(self.api_port)
-        )
-        self._spawn("worker", [str(VENV_BIN / "mediation-worker")])
-        self._spawn(
-            "ceiling", [sys.executable, "-m", "bench.ceiling", "--port", str(self.ceiling_port)]
-        )
+        # BENCH_VARIANT: old code put back in memory first (bench/variants.py), for "before".
+        variant = os.environ.get("BENCH_VARIANT", "")
+        old = [sys.executable, "-m", "bench.variants", variant] if variant else []
+        api = [*old, "api"] if variant else [str(VENV_BIN / "mediation-api")]
+        worker = [*old, "worker"] if variant else [str(VENV_BIN / "mediation-worker")]
+        self._spawn("api", api, HOST="127.0.0.1", PORT=str(self.api_port))
+        self._spawn("worker", worker)
+        ceiling = [sys.executable, "-m", "bench.ceiling", "--port", str(self.ceiling_port)]
+        self._spawn("ceiling", [*ceiling, "--variant", variant] if variant else ceiling)
         for name, url in (
             ("api", self.api_url + "/healthz"),
             ("ceiling", self.ceiling_url + "/healthz"),
@@ -383,7 +385,9 @@ async def build_scenarios(
             for term in SEARCH_TERMS
         ]
 
-        # Intake: grid heads report disputes in their grids (buildings and units).
+        # Intake: center staff register disputes anywhere in the district (walk-ins, hotline,
+        # referrals: three lines in four), grid heads report in their grids (one in four).
+        # Spread out, so new cases link to as many earlier ones as generated cases do.
         intake = []
         categories = [
             r["code"]
@@ -398,62 +402,71 @@ async def build_scenarios(
                 "ORDER BY md5(id::text) LIMIT 500"
             )
         ]
-        from bench import textpool as tp
-
+        anywhere = [
+            r["id"]
+            for r in await conn.fetch(
+                "SELECT id FROM units WHERE level IN ('building', 'unit') "
+                "ORDER BY md5(id::text) LIMIT 4000"
+            )
+        ]
+        in_grid: dict[str, list[Any]] = {}
         for a in grid:
-            places = [
+            in_grid[a.username] = [
                 r["id"]
                 for r in await conn.fetch(
                     "SELECT id FROM units WHERE path LIKE $1 AND level IN ('building', 'unit')",
                     a.unit_path + "_%",
                 )
-            ] or [None]
-            for _ in range(500):
-                place = rng.choice(places)
-                unit_id = place or (
-                    await conn.fetchval("SELECT id FROM units WHERE path = $1", a.unit_path)
+            ]
+        from bench import textpool as tp
+
+        for k in range(2000):
+            if k % 4 == 0 and in_grid.get(grid[k // 4 % len(grid)].username):
+                a = grid[k // 4 % len(grid)]
+                unit_id, source = rng.choice(in_grid[a.username]), "grid_report"
+            else:
+                a = district[k % len(district)]
+                unit_id = rng.choice(anywhere)
+                source = rng.choice(("walk_in", "hotline", "police_referral", "online"))
+            category = rng.choice(categories)
+            applicant = tp.person_name(rng)
+            title, facts, claims = tp.case_text(rng, category, applicant)
+            phone = (
+                rng.choice(known_phones) if known_phones and rng.random() < 0.1 else tp.phone(rng)
+            )
+            body = {
+                "title": title,
+                "facts": facts,
+                "claims": claims,
+                "category": category,
+                "source": source,
+                "complexity": rng.choice(("simple", "simple", "simple", "complex")),
+                "risk_colour": rng.choice(("yellow", "yellow", "orange")),
+                "unit_id": str(unit_id),
+                "parties": [
+                    {
+                        "kind": "person",
+                        "side": "applicant",
+                        "name": applicant,
+                        "phone": phone,
+                        "id_number": tp.resident_id(rng, rng.randint(1950, 2000)),
+                    },
+                    {
+                        "kind": "person",
+                        "side": "respondent",
+                        "name": tp.person_name(rng),
+                        "phone": tp.phone(rng),
+                    },
+                ],
+            }
+            intake.append(
+                Line(
+                    "POST",
+                    f"{API_PREFIX}/cases",
+                    a.headers(json_body=True),
+                    json.dumps(body, ensure_ascii=False, separators=(",", ":")),
                 )
-                category = rng.choice(categories)
-                applicant = tp.person_name(rng)
-                title, facts, claims = tp.case_text(rng, category, applicant)
-                phone = (
-                    rng.choice(known_phones)
-                    if known_phones and rng.random() < 0.1
-                    else tp.phone(rng)
-                )
-                body = {
-                    "title": title,
-                    "facts": facts,
-                    "claims": claims,
-                    "category": category,
-                    "source": "grid_report",
-                    "complexity": rng.choice(("simple", "simple", "simple", "complex")),
-                    "risk_colour": rng.choice(("yellow", "yellow", "orange")),
-                    "unit_id": str(unit_id),
-                    "parties": [
-                        {
-                            "kind": "person",
-                            "side": "applicant",
-                            "name": applicant,
-                            "phone": phone,
-                            "id_number": tp.resident_id(rng, rng.randint(1950, 2000)),
-                        },
-                        {
-                            "kind": "person",
-                            "side": "respondent",
-                            "name": tp.person_name(rng),
-                            "phone": tp.phone(rng),
-                        },
-                    ],
-                }
-                intake.append(
-                    Line(
-                        "POST",
-                        f"{API_PREFIX}/cases",
-                        a.headers(json_body=True),
-                        json.dumps(body, ensure_ascii=False, separators=(",", ":")),
-                    )
-                )
+            )
 
         # Session booking: dispatchers book the handlers of running cases, at an hour no
         # other request takes (requests.lua fills {{START}} and {{END}}).
@@ -562,7 +575,7 @@ async def build_scenarios(
             both,
             writes=True,
             target="≥ 300 cases/s",
-            who="grid heads, in their grids",
+            who="dispatchers anywhere (¾), grid heads in their grids (¼)",
         ),
     ]
     if sessions:
@@ -608,17 +621,75 @@ async def _drain(url: str, wait: float = 120) -> int:
         await conn.close()
 
 
-class SlotClock:
-    """Hands each load run its own range of hours for session bookings."""
+RESET_SQL = [
+    # What earlier runs wrote, newest first: the dataset's own rows are older than its
+    # manifest (the generator dates them in the past), everything a run writes is newer.
+    "CREATE TEMP TABLE run_cases AS SELECT id FROM cases WHERE created_at > $1",
+    "CREATE TEMP TABLE run_sessions AS SELECT id FROM mediation_sessions "
+    "WHERE created_at > $1 OR case_id IN (SELECT id FROM run_cases)",
+    "DELETE FROM session_bookings WHERE session_id IN (SELECT id FROM run_sessions)",
+    "DELETE FROM session_events WHERE session_id IN (SELECT id FROM run_sessions)",
+    "DELETE FROM session_mediators WHERE session_id IN (SELECT id FROM run_sessions)",
+    "DELETE FROM mediation_sessions WHERE id IN (SELECT id FROM run_sessions)",
+    "DELETE FROM case_links WHERE case_id IN (SELECT id FROM run_cases) "
+    "OR related_case_id IN (SELECT id FROM run_cases)",
+    *(
+        f"DELETE FROM {t} WHERE case_id IN (SELECT id FROM run_cases)"
+        for t in ("case_events", "case_parties", "case_deadlines", "case_handlers")
+    ),
+    "DELETE FROM cases WHERE id IN (SELECT id FROM run_cases)",
+    "DELETE FROM access_log WHERE at > $1",
+    "DELETE FROM idempotency_keys WHERE created_at > $1",
+    "DELETE FROM refresh_tokens WHERE issued_at > $1",
+    "DELETE FROM outbox_events WHERE created_at > $1",
+]
 
-    def __init__(self) -> None:
+
+async def reset_dataset(url: str, generated_at: str) -> dict[str, int]:
+    """Deletes what earlier runs wrote, so every run starts from the generated data (intake
+    runs would otherwise pile thousands of cases into the same buildings, and each later
+    intake would link to all of them)."""
+    since = datetime.fromisoformat(generated_at)
+    conn = await asyncpg.connect(url)
+    removed: dict[str, int] = {}
+    try:
+        async with conn.transaction():
+            for sql in RESET_SQL:
+                status = await conn.execute(sql, since) if "$1" in sql else await conn.execute(sql)
+                if status.startswith("DELETE"):
+                    table = sql.split()[2]
+                    removed[table] = removed.get(table, 0) + int(status.split()[-1])
+        if sum(removed.values()):
+            await conn.execute("VACUUM (ANALYZE) cases, case_links, case_events, case_parties")
+    finally:
+        await conn.close()
+    return {k: v for k, v in removed.items() if v}
+
+
+class SlotClock:
+    """Hands each load run its own range of hours for session bookings, after every session
+    already in the database (earlier runs booked theirs for good)."""
+
+    def __init__(self, latest: datetime | None = None) -> None:
         start = datetime.now(UTC) + timedelta(days=400)
+        if latest is not None:
+            start = max(start, latest + timedelta(days=1))
         self.next = int(start.replace(minute=0, second=0, microsecond=0).timestamp())
 
     def take(self) -> int:
         base = self.next
         self.next += 200_000 * 3600
         return base
+
+
+async def _latest_session(url: str) -> datetime | None:
+    conn = await asyncpg.connect(url)
+    try:
+        if not await conn.fetchval("SELECT to_regclass('public.mediation_sessions') IS NOT NULL"):
+            return None
+        return await conn.fetchval("SELECT max(ends_at) FROM mediation_sessions")
+    finally:
+        await conn.close()
 
 
 def run_one(
@@ -815,6 +886,9 @@ def run(
         for a in manifest["accounts"]
         if a["level"] in ("district", "street", "grid")
     ]
+    removed = asyncio.run(reset_dataset(url, manifest["generated_at"]))
+    if removed:
+        log(f"removed what earlier runs wrote: {removed}")
     stack = Stack(database, out, server, redis_url)
     results: dict[str, Any] = {
         "label": label,
@@ -852,7 +926,7 @@ def run(
         if connections:
             for sc in scenarios:
                 sc.connections = connections
-        slots = SlotClock()
+        slots = SlotClock(asyncio.run(_latest_session(url)))
         for sc in scenarios:
             if only and sc.name not in only:
                 continue

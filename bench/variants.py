@@ -1,0 +1,108 @@
+"""Earlier versions of code the benchmark changed, to measure before and after in one tree.
+
+    BENCH_VARIANT=repeat-join make bench BENCH_ONLY=intake
+
+starts the API (and the worker) through `python -m bench.variants <variant> api|worker`, which
+puts the old code back in memory before the service starts; the ceiling app runs the old SQL
+too (`python -m bench.ceiling --variant ...`), so the ratio stays like for like.
+
+* `repeat-join`: repeat-dispute detection as it was before the profile of issue 11: the
+  180-day window as a plain join. As the generic plan of a prepared statement (after five
+  executions on a connection) PostgreSQL scans every case of the last 180 days to find the
+  one or two sharing a phone or ID number.
+"""
+
+from __future__ import annotations
+
+import sys
+import uuid
+from typing import Any
+
+VARIANTS = ("repeat-join",)
+
+REPEATS_JOIN_SQL = (
+    "SELECT case_parties.case_id, 'same_phone' AS reason FROM case_parties "
+    "JOIN cases ON cases.id = case_parties.case_id WHERE cases.id != $1 "
+    "AND cases.received_at >= $2 AND cases.received_at <= $3 "
+    "AND case_parties.phone_hash = ANY($4::text[]) UNION ALL "
+    "SELECT case_parties.case_id, 'same_id_number' FROM case_parties "
+    "JOIN cases ON cases.id = case_parties.case_id WHERE cases.id != $1 "
+    "AND cases.received_at >= $2 AND cases.received_at <= $3 "
+    "AND case_parties.id_hash = ANY($5::text[]) UNION ALL "
+    "SELECT cases.id, 'same_building' FROM cases WHERE cases.building_id = $6 "
+    "AND cases.id != $1 AND cases.received_at >= $2 AND cases.received_at <= $3 LIMIT 200"
+)
+
+
+def _repeat_join() -> None:
+    from sqlalchemy import literal, select, union_all
+
+    from mediation.cases.enums import RepeatReason
+    from mediation.cases.models import Case, CaseParty
+    from mediation_api.cases import repository as repo
+
+    async def repeat_candidates(
+        self: Any, case: Case, phone_hashes: set[str], id_hashes: set[str]
+    ) -> list[tuple[uuid.UUID, RepeatReason]]:
+        since = case.received_at - repo.REPEAT_WINDOW
+        parts = []
+        base = (
+            select(CaseParty.case_id)
+            .join(Case, Case.id == CaseParty.case_id)
+            .where(
+                Case.id != case.id, Case.received_at >= since, Case.received_at <= case.received_at
+            )
+        )
+        if phone_hashes:
+            parts.append(
+                base.where(CaseParty.phone_hash.in_(phone_hashes)).add_columns(
+                    literal(RepeatReason.same_phone.value).label("reason")
+                )
+            )
+        if id_hashes:
+            parts.append(
+                base.where(CaseParty.id_hash.in_(id_hashes)).add_columns(
+                    literal(RepeatReason.same_id_number.value).label("reason")
+                )
+            )
+        if case.building_id is not None:
+            parts.append(
+                select(Case.id, literal(RepeatReason.same_building.value).label("reason")).where(
+                    Case.building_id == case.building_id,
+                    Case.id != case.id,
+                    Case.received_at >= since,
+                    Case.received_at <= case.received_at,
+                )
+            )
+        if not parts:
+            return []
+        rows = (await self.session.execute(union_all(*parts).limit(200))).all()
+        return sorted({(r[0], RepeatReason(r[1])) for r in rows})
+
+    repo.CaseRepository.repeat_candidates = repeat_candidates  # type: ignore[method-assign]
+
+
+def apply(variant: str) -> None:
+    if variant not in VARIANTS:
+        raise SystemExit(f"unknown variant {variant!r}; known: {', '.join(VARIANTS)}")
+    if variant == "repeat-join":
+        _repeat_join()
+
+
+def ceiling_sql(variant: str | None) -> dict[str, str]:
+    """The ceiling's statements that differ in a variant."""
+    return {"repeats": REPEATS_JOIN_SQL} if variant == "repeat-join" else {}
+
+
+def main() -> None:
+    variant, service = sys.argv[1], sys.argv[2]
+    apply(variant)
+    if service == "api":
+        from mediation_api.main import run
+    else:
+        from mediation_worker.main import run
+    run()
+
+
+if __name__ == "__main__":
+    main()
