@@ -1535,7 +1535,6 @@ async def _load_sessions(url: str, w: World, n: int) -> dict[str, int]:
                 start_t = (
                     r["mediation_started_at"] or r["assigned_at"] or r["accepted_at"]
                 ).timestamp()
-                stop_t = r["ended"].timestamp() if r["ended"] else w.end + 20 * DAY
                 day = local_day(start_t) + (1 if running else 0) + k * 3
                 if running:
                     day = max(day, end_day + rng.randint(0, 10))
@@ -1565,9 +1564,11 @@ async def _load_sessions(url: str, w: World, n: int) -> dict[str, int]:
                 starts = datetime(*day_date(d).timetuple()[:3], hh, mm, tzinfo=CENTER_TZ)
                 ends = starts + timedelta(minutes=SESSION_MINUTES)
                 st = starts.timestamp()
+                # Planned a day or three ahead (never after "now"); held if it is over.
                 scheduled_at = min(st - rng.uniform(1, 3) * DAY, max(start_t, st - 3600))
+                scheduled_at = min(scheduled_at, w.end - rng.uniform(60, 3600))
                 length = SESSION_MINUTES * 60
-                held = st + length < min(w.end, stop_t + 2 * DAY) and not running
+                held = st + length < w.end and not running
                 cancelled = rng.random() < 0.04
                 status = "cancelled" if cancelled else ("held" if held else "scheduled")
                 sid = new_id(rng, scheduled_at)

@@ -287,7 +287,7 @@ async def _worker_run(ctx: Any, year: int, month: int, root: tuple[uuid.UUID, st
     outcome = await run_job(ctx, job_id)
     wall = time.perf_counter() - start
     async with ctx.sessions() as s:
-        result = (await s.execute(text("SELECT result FROM jobs WHERE id = :i"), {"i": job_id}))
+        result = await s.execute(text("SELECT result FROM jobs WHERE id = :i"), {"i": job_id})
         res = result.scalar_one()
     assert outcome == "succeeded", outcome
     return {"seconds": wall, **res}
@@ -346,7 +346,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     )
     pg = await asyncpg.connect(url)
     counts = {
-        t: await pg.fetchval(f"SELECT count(*) FROM {t}")  # noqa: S608
+        t: await pg.fetchval(f"SELECT count(*) FROM {t}")
         for t in ("units", "cases", "mediation_sessions", "hotline_calls")
     }
     root = await pg.fetchrow("SELECT id, path FROM units WHERE parent_id IS NULL ORDER BY path")

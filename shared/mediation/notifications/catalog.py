@@ -305,6 +305,8 @@ EVENTS: dict[str, EventSpec] = {
             ("recipient_person_ids", "counselor_person_id"),
             ("unit_id",),
             "/hotline/calls/{call_id}",
+            # Mental-health records never leave the system by webhook.
+            internal=True,
         ),
         EventSpec(
             "hotline.high_risk_unacknowledged",
@@ -314,6 +316,8 @@ EVENTS: dict[str, EventSpec] = {
             ("recipient_person_ids", "counselor_person_id"),
             ("unit_id",),
             "/hotline/calls/{call_id}",
+            # Mental-health records never leave the system by webhook.
+            internal=True,
         ),
         EventSpec(
             "hotline.follow_up_due",
@@ -323,6 +327,8 @@ EVENTS: dict[str, EventSpec] = {
             ("recipient_person_ids", "counselor_person_id"),
             ("unit_id",),
             "/hotline/calls/{call_id}",
+            # Mental-health records never leave the system by webhook.
+            internal=True,
         ),
         EventSpec(
             "hotline.follow_up_overdue",
@@ -332,6 +338,8 @@ EVENTS: dict[str, EventSpec] = {
             ("recipient_person_ids", "counselor_person_id"),
             ("unit_id",),
             "/hotline/calls/{call_id}",
+            # Mental-health records never leave the system by webhook.
+            internal=True,
         ),
         EventSpec(
             "stats.monthly_ready",
