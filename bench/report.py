@@ -243,6 +243,20 @@ def render(results: dict[str, Any]) -> str:
         add("|---|--:|")
         for fname, pct in prof["inclusive"]:
             add(f"| `{fname}` | {pct} |")
+    if results.get("subtree"):
+        add("")
+        add("### Subtree queries on the database (issue 3)")
+        add("")
+        add(
+            "A subtree is a prefix match on the materialised path (`LIKE 'path%'`, btree with "
+            "`text_pattern_ops`). Straight on PostgreSQL (no HTTP), warm, median of five; the "
+            "street and grid are those of the load runs."
+        )
+        add("")
+        add(_row(["level", "query", "rows", "ms"]))
+        add(_row(["---", "---", "--:", "--:"]))
+        for r in results["subtree"]:
+            add(_row([r["level"], r["query"], f"{r['rows']:,}", f"{r['ms']:.1f}"]))
     add("")
     add(
         f"Raw results: `bench/out/results-{results['scale']['name']}.json`; request lines, "

@@ -81,6 +81,9 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "-filer", f"-filer.port={filer}", f"-filer.port.grpc={grpc[2]}",
         f"-filer.localSocket={root / 'filer.sock'}",
         "-s3", f"-s3.port={s3}", f"-s3.port.grpc={grpc[3]}", f"-s3.config={config}",
+        # Its Lance and Iceberg listeners have fixed default ports (9101, 8181): off, so two
+        # runs (or a leftover server) never collide.
+        "-s3.port.lance=0", "-s3.port.iceberg=0",
     ]  # fmt: skip
     log = open(root / "weed.log", "wb")
     proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
