@@ -250,13 +250,16 @@ def render(results: dict[str, Any]) -> str:
         add(
             "A subtree is a prefix match on the materialised path (`LIKE 'path%'`, btree with "
             "`text_pattern_ops`). Straight on PostgreSQL (no HTTP), warm, median of five; the "
-            "street and grid are those of the load runs."
+            "street and grid are those of the load runs. *ms*: planned for the prefix at hand "
+            "(a custom plan); *generic plan*: the plan a prepared statement may switch to after "
+            "five executions, which cannot use the prefix index."
         )
         add("")
-        add(_row(["level", "query", "rows", "ms"]))
-        add(_row(["---", "---", "--:", "--:"]))
+        add(_row(["level", "query", "rows", "ms", "generic plan ms"]))
+        add(_row(["---", "---", "--:", "--:", "--:"]))
         for r in results["subtree"]:
-            add(_row([r["level"], r["query"], f"{r['rows']:,}", f"{r['ms']:.1f}"]))
+            generic = f"{r['generic_ms']:.1f}" if "generic_ms" in r else "–"
+            add(_row([r["level"], r["query"], f"{r['rows']:,}", f"{r['ms']:.1f}", generic]))
     add("")
     add(
         f"Raw results: `bench/out/results-{results['scale']['name']}.json`; request lines, "
