@@ -84,10 +84,22 @@ def summarise_profile(raw: Path, top: int = 15) -> dict[str, Any]:
     def share(c: collections.Counter[str], k: int) -> list[tuple[str, float]]:
         return [(name, round(100 * v / total, 1)) for name, v in c.most_common(k)] if total else []
 
+    # Where in the request the time goes: the app's own functions (and the pool's ping).
+    app = collections.Counter(
+        {
+            k: v
+            for k, v in inclusive.items()
+            if "mediation_api/" in k or "mediation/" in k or "_async_ping" in k
+        }
+    )
+    for spine in ("run (mediation_api/main.py)", "RequestContextMiddleware.__call__"):
+        for k in [k for k in app if k.startswith(spine)]:
+            del app[k]
     return {
         "samples": total,
         "file": str(raw),
         "inclusive": share(inclusive, top),
+        "app": share(app, top),
         "self": share(own, top),
         "layers": share(layers, 20),
     }
@@ -237,11 +249,16 @@ def render(results: dict[str, Any]) -> str:
         for lname, pct in prof["layers"]:
             add(f"| {lname} | {pct} |")
         add("")
-        add("Functions with the most inclusive time:")
+        inside = next((p for f, p in prof["inclusive"] if "RequestContextMiddleware" in f), None)
+        add(
+            "The app's functions with the most inclusive time (share of all samples"
+            + (f"; {inside}% are inside a request" if inside else "")
+            + "):"
+        )
         add("")
         add("| function | inclusive % |")
         add("|---|--:|")
-        for fname, pct in prof["inclusive"]:
+        for fname, pct in prof.get("app") or prof["inclusive"]:
             add(f"| `{fname}` | {pct} |")
     if results.get("subtree"):
         add("")

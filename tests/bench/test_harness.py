@@ -110,6 +110,10 @@ def test_generate_load_and_report(
             assert r["error_count"] == 0, (sc["name"], target, r["errors"])
             assert r["rss_mb"]["api"]["max"] > 0
 
+    # The subtree queries of issue 3 were timed, planned both ways.
+    assert {r["level"] for r in results["subtree"]} == {"district", "street", "community", "grid"}
+    assert all(r["rows"] >= 0 and "generic_ms" in r for r in results["subtree"])
+
     # The report: its own block under its own heading; the other section is untouched.
     text = out_md.read_text()
     assert "## Someone else's section\n\nKept as it is." in text
