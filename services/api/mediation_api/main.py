@@ -34,6 +34,7 @@ from mediation_api.ops.router import router as ops_router
 from mediation_api.org.router import router as org_router
 from mediation_api.outreach.router import routers as outreach_routers
 from mediation_api.ratelimit import RateLimiter
+from mediation_api.readdb import create_read_pool
 from mediation_api.reference.router import router as reference_router
 from mediation_api.sessions.router import routers as session_routers
 from mediation_api.state import AppState
@@ -77,12 +78,14 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_engine(settings)
+        reads = await create_read_pool(settings)
         # Connects lazily: the API starts and takes writes while Redis is down.
         redis = Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
         app.state.mediation = AppState(
             settings=settings,
             engine=engine,
             sessions=session_factory(engine),
+            reads=reads,
             redis=redis,
             clock=clock,
             tokens=TokenService(
@@ -94,6 +97,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             yield
         finally:
             await redis.aclose()
+            await reads.close()
             await engine.dispose()
 
     app = FastAPI(

@@ -18,6 +18,9 @@ from mediation.org.enums import Role
 
 ISSUER = "mediation-center"
 ALGORITHM = "HS256"
+# Verified tokens kept per process: checking a signature and building the principal is a
+# third of a millisecond, paid once per token instead of on every request. Emptied when full.
+VERIFIED_CACHE_SIZE = 10_000
 
 
 class TokenService:
@@ -27,6 +30,7 @@ class TokenService:
         self._keys = dict(keyring)
         self._signing_kid = keyring[0][0]
         self.access_ttl = access_ttl
+        self._verified: dict[str, tuple[float, Principal]] = {}
 
     def issue(self, principal: Principal, now: datetime) -> tuple[str, int]:
         exp = now + self.access_ttl
@@ -51,6 +55,20 @@ class TokenService:
         return token, int(self.access_ttl.total_seconds())
 
     def verify(self, token: str, now: datetime) -> Principal:
+        known = self._verified.get(token)
+        if known is not None:
+            exp, principal = known
+            if exp <= now.timestamp():
+                raise Unauthorized("The access token has expired.")
+            return principal
+        exp, principal = self._verify(token, now)
+        if len(self._verified) >= VERIFIED_CACHE_SIZE:
+            self._verified.clear()
+        self._verified[token] = (exp, principal)
+        return principal
+
+    def _verify(self, token: str, now: datetime) -> tuple[float, Principal]:
+        """(expiry, principal) of a token whose signature, issuer and expiry hold."""
         try:
             kid = jwt.get_unverified_header(token).get("kid")
         except jwt.PyJWTError as exc:
@@ -77,7 +95,7 @@ class TokenService:
             raise Unauthorized("The access token has expired.")
         try:
             kind, _, ident = claims["sub"].partition(":")
-            return Principal(
+            return claims["exp"], Principal(
                 kind=kind,
                 id=uuid.UUID(ident),
                 name=claims.get("name", ""),

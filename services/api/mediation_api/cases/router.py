@@ -7,6 +7,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Annotated
 
+from asyncpg import Record
 from fastapi import APIRouter, Depends, Path, Query, Response
 from pydantic import AwareDatetime
 
@@ -55,13 +56,16 @@ from mediation.contracts.common import Page
 from mediation.contracts.etag import etag_of
 from mediation.errors import NotFound, Unprocessable
 from mediation.settings import Settings
+from mediation_api.cases.reads import case_page, case_view, list_item, unit_path_in_scope
 from mediation_api.cases.repository import CaseFilters
-from mediation_api.cases.service import CaseService
-from mediation_api.cases.views import case_out, list_item, party_out
+from mediation_api.cases.service import NOT_FOUND, CaseService
+from mediation_api.cases.views import party_out
 from mediation_api.deps import IfMatch, Session, State, require
 from mediation_api.idempotency import Idempotency, IdempotencyGuard
 from mediation_api.pagination import DEFAULT, Cursor, Limit, build_page, cursor_values
 from mediation_api.problems import responses
+from mediation_api.readdb import driver_connection
+from mediation_api.state import AppState
 
 router = APIRouter(prefix="/cases", tags=["cases"])
 
@@ -87,9 +91,13 @@ class CaseContext:
         return CaseService(self.session, self.clock, self.settings, self.principal)
 
     async def out(self, case: Case) -> CaseOut:
-        await self.session.flush()  # server-set columns (updated_at) come back by RETURNING
-        service = self.service
-        return await case_out(self.session, service.repo, case, self.principal, self.clock.now())
+        await self.session.flush()
+        # The changed case as the caller sees it, read inside this transaction.
+        # The caller may have just moved it out of their jurisdiction: still show the result.
+        conn = await driver_connection(self.session)
+        view = await case_view(conn, case.id, self.principal, self.clock.now(), scoped=False)
+        assert view is not None  # flushed in this transaction
+        return view
 
     async def respond(
         self, idem: IdempotencyGuard, case: Case, status_code: int = 200, location: bool = False
@@ -115,6 +123,21 @@ async def _creator(session: Session, state: State, principal: CreatePrincipal) -
 
 
 Reader = Annotated[CaseContext, Depends(_reader)]
+
+
+@dataclass
+class PoolReader:
+    """For the hottest reads: the caller and the read pool, no ORM session."""
+
+    state: AppState
+    principal: Principal
+
+
+async def _pool_reader(state: State, principal: ReadPrincipal) -> PoolReader:
+    return PoolReader(state, principal)
+
+
+Lookup = Annotated[PoolReader, Depends(_pool_reader)]
 Creator = Annotated[CaseContext, Depends(_creator)]
 
 
@@ -155,7 +178,7 @@ async def create_case(body: CaseCreate, ctx: Creator, idem: Idempotency) -> Resp
     responses=responses(401, 403, 422),
 )
 async def list_cases(
-    ctx: Reader,
+    lookup: Lookup,
     status: Annotated[list[CaseStatus] | None, Query(description="Statuses.")] = None,
     category: Annotated[
         list[Annotated[str, Query(pattern=CATEGORY_CODE)]] | None,
@@ -185,12 +208,7 @@ async def list_cases(
     limit: Limit = DEFAULT,
     cursor: Cursor = None,
 ) -> Page[CaseListItem]:
-    subtree = None
-    if unit_id is not None:
-        unit = await ctx.service.repo.unit_in_scope(unit_id, ctx.principal)
-        if unit is None:
-            raise Unprocessable("No unit with this id in your jurisdiction.", field="query.unit_id")
-        subtree = unit.path
+    principal = lookup.principal
     after = cursor_values(cursor, "s", "i")
     if after is not None and after["s"] != sort.value:
         raise Unprocessable("The cursor belongs to another sort order.", field="query.cursor")
@@ -201,7 +219,6 @@ async def list_cases(
         channel=channel or [],
         risk_colour=risk_colour or [],
         complexity=complexity or [],
-        subtree_path=subtree,
         handler=handler,
         overdue=overdue,
         due_before=due_before,
@@ -211,16 +228,22 @@ async def list_cases(
         closed_to=closed_to,
         repeat=repeat,
         q=q.strip() if q else None,
-        search_party_names=ctx.principal.can(Permission.pii_read),
+        search_party_names=principal.can(Permission.pii_read),
     )
-    now = ctx.clock.now()
-    rows = await ctx.service.repo.page(ctx.principal, filters, sort, after, limit, now)
+    now = lookup.state.clock.now()
+    async with lookup.state.reads.acquire() as conn:
+        if unit_id is not None:
+            filters.subtree_path = await unit_path_in_scope(conn, unit_id, principal)
+            if filters.subtree_path is None:
+                raise Unprocessable(
+                    "No unit with this id in your jurisdiction.", field="query.unit_id"
+                )
+        rows = await case_page(conn, principal, filters, sort, after, limit, now)
 
-    def key(c: Case) -> dict[str, object]:
+    def key(c: Record) -> dict[str, object]:
         if sort is CaseSort.due_soonest:
-            assert c.due_at is not None  # the due sort lists running deadlines only
-            return {"s": sort.value, "d": c.due_at.isoformat(), "i": str(c.id)}
-        return {"s": sort.value, "r": c.received_at.isoformat(), "i": str(c.id)}
+            return {"s": sort.value, "d": c["due_at"].isoformat(), "i": str(c["id"])}
+        return {"s": sort.value, "r": c["received_at"].isoformat(), "i": str(c["id"])}
 
     items, next_cursor = build_page(rows, limit, key)
     return Page[CaseListItem](items=[list_item(c, now) for c in items], next_cursor=next_cursor)
@@ -233,12 +256,19 @@ async def list_cases(
     description="The case with parties (masked unless the caller may read personal "
     "data; unmasked reads are logged), handlers, deadlines, agreement and related "
     "cases. ETag for later changes.",
+    response_model=CaseOut,
     responses=READ_ERRORS,
 )
-async def get_case(case_id: CaseId, ctx: Reader, response: Response) -> CaseOut:
-    case = await ctx.service.get(case_id)
-    response.headers["ETag"] = etag_of(case.id, case.version)
-    return await ctx.out(case)
+async def get_case(case_id: CaseId, lookup: Lookup) -> Response:
+    async with lookup.state.reads.acquire() as conn:
+        view = await case_view(conn, case_id, lookup.principal, lookup.state.clock.now())
+    if view is None:
+        raise NotFound(NOT_FOUND)
+    return Response(
+        view.model_dump_json(),
+        media_type="application/json",
+        headers={"ETag": etag_of(view.id, view.version)},
+    )
 
 
 @router.patch(

@@ -69,7 +69,7 @@ def party_out(p: CaseParty, unmasked: bool) -> PartyOut:
         relation=p.guardian_relation,
     )
     # An organisation's name and address are not personal information.
-    org = p.kind is PartyKind.organisation
+    org = p.kind == PartyKind.organisation
     return PartyOut(
         id=p.id,
         kind=p.kind,
