@@ -3,12 +3,14 @@
     DATABASE_URL=postgresql://... python -m bench.ceiling --port 8100
 
 No framework beyond Starlette, no ORM, no validation, no auth: each endpoint runs the
-statements the real endpoint runs (captured from SQLAlchemy's log, in the same order and the
-same transaction) and answers JSON (orjson). It listens on the same paths as the API, so the
-load runs replay the same request lines against both. What the API learns from the access
-token, the ceiling reads from three headers the runner adds to every line (the API ignores
-them): `x-bench-scope` (the caller's subtree path), `x-bench-actor` (user id, name) and
-`x-bench-pii` (1 when the caller's role reads personal data, so the read is logged).
+statements the real endpoint runs and answers JSON (orjson). The case view and the list page
+import the API's own statements (`mediation_api.cases.reads`); intake and booking repeat the
+statements captured from SQLAlchemy's log, in the same order and the same transaction. It
+listens on the same paths as the API, so the load runs replay the same request lines against
+both. What the API learns from the access token, the ceiling reads from three headers the
+runner adds to every line (the API ignores them): `x-bench-scope` (the caller's subtree
+path), `x-bench-actor` (user id, name) and `x-bench-pii` (1 when the caller's role reads
+personal data, so the read is logged).
 
 `/lookup/api/v1/cases/{id}` is the bare lookup the issue measured before any code existed:
 one scoped SELECT by id.
@@ -35,11 +37,13 @@ from starlette.routing import Route
 
 from mediation.cases.calendar import DayInfo, WorkingCalendar
 from mediation.cases.deadlines import due_time, horizon_days
-from mediation.cases.enums import DeadlineUnit
+from mediation.cases.enums import CaseSort, CaseSource, CaseStatus, DeadlineUnit, RiskColour
 from mediation.clock import CENTER_TZ
 from mediation.ids import uuid7
 from mediation.sessions.rules import place_key
 from mediation.settings import Settings
+from mediation_api.cases.reads import CASE_VIEW_SQL, page_query
+from mediation_api.cases.repository import CaseFilters
 
 CASE_COLUMNS = (
     "number, number_ascii, district_id, year, seq, title, facts, claims, search_text, "
@@ -56,49 +60,9 @@ C = ", ".join(f"cases.{c.strip()}" for c in CASE_COLUMNS.split(","))
 UNIT_COLUMNS = (
     "seq, parent_id, level, code, name, path, active, version, id, created_at, updated_at"
 )
-LIST_FIELDS = (
-    "id",
-    "number",
-    "title",
-    "category_code",
-    "source",
-    "complexity",
-    "risk_colour",
-    "status",
-    "unit_id",
-    "handling_unit_id",
-    "channels",
-    "handler_person_ids",
-    "is_repeat",
-    "received_at",
-    "closed_at",
-    "current_stage",
-    "due_at",
-    "paused_at",
-    "version",
-)
-
 SQL = {
     "case": f"SELECT {C} FROM cases WHERE cases.unit_path LIKE $1 ESCAPE '\\' AND cases.id = $2",
     "parties": "SELECT * FROM case_parties WHERE case_id = $1 ORDER BY position, id",
-    "handlers": (
-        "SELECT h.*, people.name FROM case_handlers h JOIN people ON people.id = h.person_id "
-        "WHERE h.case_id = $1 AND h.renounced_at IS NULL "
-        "ORDER BY h.is_lead DESC, h.assumed_at, h.id"
-    ),
-    "deadlines": (
-        "SELECT * FROM case_deadlines WHERE case_id = $1 AND cancelled_at IS NULL "
-        "ORDER BY started_at, id"
-    ),
-    "agreement": "SELECT * FROM case_agreements WHERE case_id = $1",
-    "related": (
-        f"SELECT {C}, anon_1.reason AS reason_1 FROM cases JOIN ("
-        "SELECT related_case_id AS other, reason FROM case_links WHERE case_id = $1 UNION ALL "
-        "SELECT case_id AS other, reason FROM case_links WHERE related_case_id = $2) AS anon_1 "
-        "ON anon_1.other = cases.id WHERE cases.unit_path LIKE $3 ESCAPE '\\' "
-        "ORDER BY cases.received_at, cases.id"
-    ),
-    "units": f"SELECT {UNIT_COLUMNS} FROM units WHERE id = ANY($1::uuid[])",
     "access_log": (
         "INSERT INTO access_log (actor_id, actor_kind, actor_name, action, record_type, "
         "record_id, subject_ids, detail, request_id, id) "
@@ -263,92 +227,56 @@ async def lookup(request: Request) -> Response:
     return _json(dict(row))
 
 
-async def _case_out(
-    conn: asyncpg.Connection, case: asyncpg.Record, caller: Caller
-) -> dict[str, Any]:
-    """The reads the API's case view makes, in its order; the access-log row when unmasked."""
-    cid = case["id"]
-    parties = await conn.fetch(SQL["parties"], cid)
-    handlers = await conn.fetch(SQL["handlers"], cid)
-    deadlines = await conn.fetch(SQL["deadlines"], cid)
-    agreement = await conn.fetchrow(SQL["agreement"], cid)
-    related = await conn.fetch(SQL["related"], cid, cid, _like(caller.scope))
-    units = await conn.fetch(SQL["units"], [case["unit_id"], case["handling_unit_id"]])
-    if caller.pii and parties:
-        await conn.fetchval(
-            SQL["access_log"],
-            caller.id,
-            caller.name,
-            "read_unmasked",
-            "case",
-            cid,
-            [p["id"] for p in parties],
-            json.dumps({"case_number": case["number"]}),
-            None,
-            uuid7(),
-        )
-    out = dict(case)
-    out.pop("search_text", None)
-    out["parties"] = [dict(p) for p in parties]
-    out["handlers"] = [dict(h) for h in handlers]
-    out["deadlines"] = [dict(d) for d in deadlines]
-    out["agreement"] = dict(agreement) if agreement else None
-    out["related_cases"] = [{"id": r["id"], "number": r["number"]} for r in related]
-    out["units"] = [dict(u) for u in units]
-    return out
+async def _view(
+    conn: asyncpg.Connection | asyncpg.Pool, cid: uuid.UUID, caller: Caller, case_scope: list[str]
+) -> asyncpg.Record | None:
+    """The API's case view: the same single statement (mediation_api.cases.reads)."""
+    return await conn.fetchrow(
+        CASE_VIEW_SQL,
+        cid,
+        case_scope,
+        uuid7(),
+        caller.id,
+        "user",
+        caller.name,
+        None,
+        caller.pii,
+        [_like(caller.scope)],
+        datetime.now(CENTER_TZ),
+    )
 
 
 async def read_case(request: Request) -> Response:
     caller = Caller(request)
     pool: asyncpg.Pool = request.app.state.pool
-    async with pool.acquire() as conn, conn.transaction():
-        case = await conn.fetchrow(SQL["case"], _like(caller.scope), request.path_params["id"])
-        if case is None:
-            return _json({"status": 404}, 404)
-        out = await _case_out(conn, case, caller)
-    return _json(out)
+    row = await _view(pool, request.path_params["id"], caller, [_like(caller.scope)])
+    if row is None:
+        return _json({"status": 404}, 404)
+    return _json(dict(row))
 
 
 async def list_cases(request: Request) -> Response:
-    """The first page of a filtered list: the API's WHERE, ORDER BY and LIMIT."""
+    """The first page of a filtered list: the API's statement (mediation_api.cases.reads)."""
     caller = Caller(request)
     q = request.query_params
-    args: list[Any] = [_like(caller.scope)]
-    where = ["cases.unit_path LIKE $1 ESCAPE '\\'"]
-
-    def arg(value: Any) -> str:
-        args.append(value)
-        return f"${len(args)}"
-
-    for name, column in (
-        ("status", "status"),
-        ("category", "category_code"),
-        ("source", "source"),
-        ("risk_colour", "risk_colour"),
-    ):
-        values = q.getlist(name)
-        if values:
-            where.append(f"cases.{column} IN ({', '.join(arg(v) for v in values)})")
-    now = datetime.now(CENTER_TZ)
-    if q.get("overdue") == "true":
-        where.append(f"cases.due_at < {arg(now)} AND cases.paused_at IS NULL")
-    if q.get("received_from"):
-        where.append(f"cases.received_at >= {arg(datetime.fromisoformat(q['received_from']))}")
-    if q.get("q"):
-        pattern = "%" + q["q"].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        text = f"cases.search_text ILIKE {arg(pattern)} ESCAPE '\\'"
-        if caller.pii:
-            text = f"({text} OR cases.party_names ILIKE ${len(args)} ESCAPE '\\')"
-        where.append(text)
-    limit = int(q.get("limit", "20"))
-    sql = (
-        f"SELECT {C} FROM cases WHERE {' AND '.join(where)} "
-        f"ORDER BY cases.received_at DESC, cases.id DESC LIMIT {arg(limit + 1)}"
+    f = CaseFilters(
+        status=[CaseStatus(v) for v in q.getlist("status")],
+        category=q.getlist("category"),
+        source=[CaseSource(v) for v in q.getlist("source")],
+        risk_colour=[RiskColour(v) for v in q.getlist("risk_colour")],
+        overdue=True if q.get("overdue") == "true" else None,
+        received_from=datetime.fromisoformat(q["received_from"])
+        if q.get("received_from")
+        else None,
+        q=q.get("q"),
+        search_party_names=caller.pii,
     )
+    limit = int(q.get("limit", "20"))
+    now = datetime.now(CENTER_TZ)
+    sql, args = page_query([_like(caller.scope)], f, CaseSort.newest, None, limit, now)
     pool: asyncpg.Pool = request.app.state.pool
-    async with pool.acquire() as conn, conn.transaction():
-        rows = await conn.fetch(sql, *args)
-    items = [{k: r[k] for k in LIST_FIELDS} for r in rows[:limit]]
+    rows = await pool.fetch(sql, *args)
+    items = [dict(r) for r in rows[:limit]]
     return _json({"items": items, "next_cursor": "more" if len(rows) > limit else None})
 
 
@@ -519,9 +447,8 @@ async def create_case(request: Request) -> Response:
             now,
             uuid7(),
         )
-        case = await conn.fetchrow(SQL["case"], _like(caller.scope), cid)
-        out = await _case_out(conn, case, caller)
-    return _json(out, 201)
+        row = await _view(conn, cid, caller, ["%"])
+    return _json(dict(row), 201)
 
 
 async def create_session(request: Request) -> Response:
@@ -644,10 +571,16 @@ def create_app(database_url: str, pool_size: int = 10) -> Starlette:
             await conn.set_type_codec(
                 "jsonb", encoder=str, decoder=orjson.loads, schema="pg_catalog"
             )
+            await conn.set_type_codec(
+                "json", encoder=str, decoder=orjson.loads, schema="pg_catalog"
+            )
 
         # The same number of connections as the API's pool (pool_size, as many overflow).
         app.state.pool = await asyncpg.create_pool(
-            database_url, min_size=pool_size, max_size=2 * pool_size, init=init
+            database_url,
+            min_size=pool_size,
+            max_size=2 * pool_size,
+            init=init,
         )
         app.state.hash_key = Settings().pii_hash_key.get_secret_value().encode()
         try:

@@ -55,13 +55,14 @@ statistics (月报).
 
 
 def _routers() -> list[APIRouter]:
+    # Routes are matched in this order, one by one: the busiest (cases) go first.
     return [
+        cases_router,
         auth_router,
         org_router,
         admin_router,
         reference_router,
         hotline_router,
-        cases_router,
         calendar_router,
         casefiles_router,
         *session_routers,

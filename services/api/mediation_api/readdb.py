@@ -48,9 +48,6 @@ async def create_read_pool(settings: Settings) -> asyncpg.Pool:
         min_size=0,
         max_size=settings.db_pool_size,
         init=_codecs,
-        # Plans for the actual scope and filter values: a generic plan of `unit_path LIKE $1`
-        # cannot use the prefix index (measured: a grid's count 87 ms instead of 4 ms).
-        server_settings={"plan_cache_mode": "force_custom_plan"},
     )
     return pool
 

@@ -67,7 +67,7 @@ def hidden_unless(
     return dependency
 
 
-def _service(
+async def _service(
     session: Session, clock: ClockDep, state: State, principal: CurrentPrincipal
 ) -> HotlineService:
     return HotlineService(session, clock, state.settings, principal)

@@ -155,7 +155,7 @@ SubId = Annotated[uuid.UUID, Path(description="The subscription.")]
 DeliveryId = Annotated[uuid.UUID, Path(description="The delivery.")]
 
 
-def _svc(
+async def _svc(
     session: Session, clock: ClockDep, settings: SettingsDep, principal: Manager
 ) -> WebhookService:
     return WebhookService(session, clock, settings, principal)

@@ -66,7 +66,7 @@ opinions = APIRouter(prefix="/opinions", tags=["opinions"])
 rota = APIRouter(prefix="/duty-rota", tags=["duty-rota"])
 
 
-def _service(session: Session, state: State, principal: CurrentPrincipal) -> OutreachService:
+async def _service(session: Session, state: State, principal: CurrentPrincipal) -> OutreachService:
     return OutreachService(session, state.clock, state.settings, principal)
 
 
