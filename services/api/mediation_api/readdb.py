@@ -36,6 +36,12 @@ async def _codecs(conn: asyncpg.Connection) -> None:
     )
 
 
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """Nothing to undo on release: these reads are single autocommit statements that never
+    LISTEN, SET or lock (asyncpg still rolls back an open transaction first). The default
+    reset is one more round trip per request (RESET ALL, UNLISTEN *, ...)."""
+
+
 def libpq_dsn(settings: Settings) -> str:
     url = make_url(settings.async_database_url).set(drivername="postgresql")
     return url.render_as_string(hide_password=False)
@@ -48,6 +54,7 @@ async def create_read_pool(settings: Settings) -> asyncpg.Pool:
         min_size=0,
         max_size=settings.db_pool_size,
         init=_codecs,
+        reset=_keep_session,
     )
     return pool
 
