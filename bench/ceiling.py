@@ -68,28 +68,29 @@ SQL = {
         "record_id, subject_ids, detail, request_id, id) "
         "VALUES ($1, 'user', $2, $3, $4, $5, $6, $7, $8, $9) RETURNING at"
     ),
-    "reference": ("SELECT * FROM reference_items WHERE kind = 'dispute_category' AND code = $1"),
-    "unit_in_scope": f"SELECT {UNIT_COLUMNS} FROM units WHERE id = $1 AND path LIKE $2 ESCAPE '\\'",
-    "lineage": f"SELECT {UNIT_COLUMNS} FROM units WHERE seq = ANY($1::bigint[])",
-    "counter": (
-        "INSERT INTO case_number_counters (district_id, year, last_value) VALUES ($1, $2, 1) "
-        "ON CONFLICT (district_id, year) DO UPDATE "
-        "SET last_value = case_number_counters.last_value + 1 RETURNING last_value"
+    # Intake (issue 4): the category check and the place with its ancestors in one statement.
+    "intake_place": (
+        "SELECT EXISTS (SELECT 1 FROM reference_items WHERE kind = 'dispute_category' "
+        f"AND code = $1 AND enabled) AS category_ok, {UNIT_COLUMNS} FROM (SELECT 1) AS anchor "
+        "LEFT JOIN units ON units.seq = ANY(CAST(array_remove(string_to_array((SELECT u.path "
+        "FROM units AS u WHERE u.id = $2 AND u.path LIKE $3 ESCAPE '\\'), '.'), '') AS bigint[]))"
     ),
+    "counter": "SELECT case_number_next($1, $2)",
     "insert_case": (
         "INSERT INTO cases (id, number, number_ascii, district_id, year, seq, title, facts, "
         "claims, party_names, category_code, source, complexity, risk_colour, status, unit_id, "
         "unit_path, building_id, handling_unit_id, handling_unit_path, address, channels, "
         "handler_person_ids, reported_by_kind, reported_by_id, reported_by_name, is_repeat, "
-        "received_at, due_provisional, version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, "
-        "$11, $12, $13, $14, 'received', $15, $16, $17, $18, $19, $20, '{}', '{}', 'user', $21, "
-        "$22, false, $23, false, 1) RETURNING created_at, updated_at"
+        "received_at, due_provisional, version, current_stage, due_at) VALUES ($1, $2, $3, $4, "
+        "$5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'received', $15, $16, $17, $18, $19, $20, "
+        "'{}', '{}', 'user', $21, $22, $24, $23, $25, 1, 'first_response', $26) "
+        "RETURNING created_at, updated_at, search_text"
     ),
-    "rule": "SELECT * FROM deadline_rules WHERE stage = $1 AND complexity = $2",
-    "calendar": "SELECT * FROM calendar_days WHERE day >= $1 AND day <= $2",
-    "mirror_due": (
-        "UPDATE cases SET current_stage = $1, due_at = $2, updated_at = now() WHERE id = $3 "
-        "RETURNING search_text, updated_at"
+    # The first deadline's rule and the calendar days it needs in one statement.
+    "rule_calendar": (
+        "SELECT r.unit, r.amount, d.day, d.is_working_day, d.provisional, d.source, d.name "
+        "FROM (SELECT 1) AS anchor LEFT JOIN deadline_rules r ON r.stage = $1 "
+        "AND r.complexity = $2 LEFT JOIN calendar_days d ON d.day >= $3 AND d.day <= $4"
     ),
     "insert_deadline": (
         "INSERT INTO case_deadlines (case_id, stage, unit, amount, extended_by, paused_by, "
@@ -115,12 +116,7 @@ SQL = {
         "SELECT cases.id, 'same_building' FROM cases WHERE cases.building_id = $6 "
         "AND cases.id != $1 AND cases.received_at >= $2 AND cases.received_at <= $3 LIMIT 200"
     ),
-    "links_from": "SELECT * FROM case_links WHERE case_id = $1",
     "notify": "SELECT pg_notify('outbox', '')",
-    "mark_repeat": (
-        "UPDATE cases SET is_repeat = true, updated_at = now() WHERE id = $1 "
-        "RETURNING search_text, updated_at"
-    ),
     "insert_event": (
         "INSERT INTO case_events (case_id, type, at, actor_kind, actor_id, actor_name, "
         "request_id, to_status, data, id) VALUES ($1, $2, $3, 'user', $4, $5, $6, $7, $8, $9)"
@@ -285,8 +281,9 @@ def _hash(key: bytes, kind: str, value: str) -> str:
 
 
 async def create_case(request: Request) -> Response:
-    """Intake: the API's statements in its order (reference, place, lineage, number, case,
-    deadline, parties, repeat detection, timeline, links, outbox), then its response reads."""
+    """Intake: the API's statements in its order (category and place with its lineage, the
+    deadline's rule and calendar, repeat detection, number, then case, parties, deadline,
+    links, timeline, outbox: the case row written once), then its response reads."""
     caller = Caller(request)
     body = orjson.loads(await request.body())
     app = request.app
@@ -294,27 +291,58 @@ async def create_case(request: Request) -> Response:
     now = datetime.now(CENTER_TZ)
     key = app.state.hash_key
     async with pool.acquire() as conn, conn.transaction():
-        ref = await conn.fetchrow(SQL["reference"], body["category"])
-        if ref is None:
-            return _json({"status": 422}, 422)
-        place = await conn.fetchrow(
-            SQL["unit_in_scope"], uuid.UUID(body["unit_id"]), _like(caller.scope)
-        )
-        if place is None:
+        unit_id = uuid.UUID(body["unit_id"])
+        rows = await conn.fetch(SQL["intake_place"], body["category"], unit_id, _like(caller.scope))
+        place = next((u for u in rows if u["id"] == unit_id), None)
+        if not rows[0]["category_ok"] or place is None:
             return _json({"status": 422}, 422)
         seqs = [int(s) for s in place["path"].split(".") if s]
-        lineage = sorted(await conn.fetch(SQL["lineage"], seqs), key=lambda u: seqs.index(u["seq"]))
+        lineage = sorted((u for u in rows if u["seq"] in seqs), key=lambda u: seqs.index(u["seq"]))
         district = next(u for u in lineage if u["level"] == "district")
         level = {"simple": "grid", "complex": "street", "difficult": "district"}[
             body.get("complexity", "simple")
         ]
         handling = next((u for u in lineage if u["level"] == level), lineage[-1])
         building = next((u for u in reversed(lineage) if u["level"] == "building"), None)
-        seq = await conn.fetchval(SQL["counter"], district["id"], now.year)
         cid = uuid7()
         parties = body["parties"]
         names = " ".join(p["name"] for p in parties)
         complexity = body.get("complexity", "simple")
+        first = now.date()
+        days = await conn.fetch(
+            SQL["rule_calendar"],
+            "first_response",
+            complexity,
+            first,
+            first + timedelta(days=horizon_days(DeadlineUnit.working_days, 1)),  # the default
+        )
+        rule = days[0]
+        unit = DeadlineUnit(rule["unit"])
+        cal = WorkingCalendar(
+            {
+                d["day"]: DayInfo(
+                    d["day"], d["is_working_day"], d["provisional"], d["source"], d["name"]
+                )
+                for d in days
+                if d["day"] is not None
+            }
+        )
+        due, provisional = due_time(now, unit, rule["amount"], cal)
+        phones = [p.get("phone") for p in parties]
+        ids = [p.get("id_number") for p in parties]
+        phone_hashes = [_hash(key, "phone", p) if p else None for p in phones]
+        id_hashes = [_hash(key, "id", i) if i else None for i in ids]
+        found = await conn.fetch(
+            SQL["repeats"],
+            cid,
+            now - timedelta(days=180),
+            now,
+            [h for h in phone_hashes if h],
+            [h for h in id_hashes if h],
+            building["id"] if building else None,
+        )
+        new = sorted({(r[0], r[1]) for r in found})
+        seq = await conn.fetchval(SQL["counter"], district["id"], now.year)
         await conn.fetchrow(
             SQL["insert_case"],
             cid,
@@ -340,38 +368,10 @@ async def create_case(request: Request) -> Response:
             caller.id,
             caller.name,
             now,
-        )
-        rule = await conn.fetchrow(SQL["rule"], "first_response", complexity)
-        unit = DeadlineUnit(rule["unit"])
-        first = now.date()
-        days = await conn.fetch(
-            SQL["calendar"], first, first + timedelta(days=horizon_days(unit, rule["amount"]))
-        )
-        cal = WorkingCalendar(
-            {
-                d["day"]: DayInfo(
-                    d["day"], d["is_working_day"], d["provisional"], d["source"], d["name"]
-                )
-                for d in days
-            }
-        )
-        due, provisional = due_time(now, unit, rule["amount"], cal)
-        await conn.fetchrow(SQL["mirror_due"], "first_response", due, cid)
-        await conn.execute(
-            SQL["insert_deadline"],
-            cid,
-            "first_response",
-            rule["unit"],
-            rule["amount"],
-            now,
-            due,
+            bool(new),
             provisional,
-            uuid7(),
+            due,
         )
-        phones = [p.get("phone") for p in parties]
-        ids = [p.get("id_number") for p in parties]
-        phone_hashes = [_hash(key, "phone", p) if p else None for p in phones]
-        id_hashes = [_hash(key, "id", i) if i else None for i in ids]
         await conn.fetch(
             SQL["insert_parties"],
             cid,
@@ -386,23 +386,28 @@ async def create_case(request: Request) -> Response:
             id_hashes,
             [uuid7() for _ in parties],
         )
-        found = await conn.fetch(
-            SQL["repeats"],
+        await conn.execute(
+            SQL["insert_deadline"],
             cid,
-            now - timedelta(days=180),
+            "first_response",
+            rule["unit"],
+            rule["amount"],
             now,
-            [h for h in phone_hashes if h],
-            [h for h in id_hashes if h],
-            building["id"] if building else None,
+            due,
+            provisional,
+            uuid7(),
         )
-        existing = {
-            (r["related_case_id"], r["reason"]) for r in await conn.fetch(SQL["links_from"], cid)
-        }
-        new = sorted({(r[0], r[1]) for r in found} - existing)
-        event_id = uuid7()
         if new:
-            await conn.fetchval(SQL["notify"])
-            await conn.fetchrow(SQL["mark_repeat"], cid)
+            await conn.fetch(
+                SQL["insert_links"],
+                cid,
+                [o for o, _ in new],
+                [r for _, r in new],
+                [uuid7() for _ in new],
+            )
+        event_id = uuid7()
+        await conn.fetchval(SQL["notify"])
+        if new:
             await conn.execute(
                 SQL["insert_event"],
                 cid,
@@ -427,14 +432,6 @@ async def create_case(request: Request) -> Response:
             json.dumps({"source": body["source"], "parties": len(parties)}),
             event_id,
         )
-        if new:
-            await conn.fetch(
-                SQL["insert_links"],
-                cid,
-                [o for o, _ in new],
-                [r for _, r in new],
-                [uuid7() for _ in new],
-            )
         await conn.fetchval(
             SQL["outbox"],
             "case.created",

@@ -63,6 +63,11 @@ class Case(IdMixin, TimestampMixin, Base):
         # (due_at, id): "soonest deadline first" pages walk it in order.
         Index("ix_cases_due_at", "due_at", "id", postgresql_where=text("due_at IS NOT NULL")),
         Index("ix_cases_closed_at", "closed_at", postgresql_where=text("closed_at IS NOT NULL")),
+        # Monthly statistics (issue 8): the cases with a step in a month, found by index.
+        *(
+            Index(f"ix_cases_{col}", col, postgresql_where=text(f"{col} IS NOT NULL"))
+            for col in ("accepted_at", "resolved_at", "failed_at", "withdrawn_at")
+        ),
         Index(
             "ix_cases_building_received",
             "building_id",
@@ -232,6 +237,8 @@ class CaseDeadline(IdMixin, Base):
 
     __tablename__ = "case_deadlines"
     __table_args__ = (
+        # Monthly statistics: the deadlines that fell due in a month.
+        Index("ix_case_deadlines_due_at", "due_at"),
         Index(
             "ix_case_deadlines_open",
             "case_id",
@@ -295,6 +302,8 @@ class CaseFollowUp(IdMixin, Base):
     """A follow-up visit (回访): performance, satisfaction, risk of flare-up."""
 
     __tablename__ = "case_follow_ups"
+    # Monthly statistics: the visits of a month.
+    __table_args__ = (Index("ix_case_follow_ups_visited_at", "visited_at"),)
 
     case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id"), index=True)
     visited_at: Mapped[datetime]

@@ -57,6 +57,21 @@ class HotlineCall(IdMixin, TimestampMixin, Base):
             "flagged_at",
             postgresql_where=text("flagged_at IS NOT NULL AND acknowledged_at IS NULL"),
         ),
+        # Monthly statistics: the follow-ups done in a month.
+        Index(
+            "ix_hotline_calls_follow_up_done_at",
+            "follow_up_done_at",
+            postgresql_where=text("follow_up_done_at IS NOT NULL"),
+        ),
+        # The follow-up reminder sweep: calls whose follow-up is still to do, by due time.
+        Index(
+            "ix_hotline_calls_follow_up_pending",
+            "follow_up_due",
+            postgresql_where=text(
+                "follow_up_due IS NOT NULL AND follow_up_done_at IS NULL "
+                "AND deidentified_at IS NULL"
+            ),
+        ),
         # Retention: calls not yet de-identified, by age.
         Index(
             "ix_hotline_calls_retention",

@@ -41,7 +41,13 @@ class DeadlineKeeper:
         return changed
 
     async def start(self, case: Case, stage: DeadlineStage, at: datetime) -> CaseDeadline:
-        rule = await self.rule(stage, case.complexity)
+        # The rule and the calendar in one read: the days the default rule needs are loaded
+        # with it, and a rule that needs more (an administrator lengthened it) loads again.
+        default = DEFAULT_RULES[(stage, case.complexity)]
+        first = at.astimezone(CENTER_TZ).date()
+        loaded = first + timedelta(days=horizon_days(default.unit, default.amount))
+        row, days = await self.repo.rule_and_calendar(stage, case.complexity, first, loaded)
+        rule = row or default
         d = CaseDeadline(
             case_id=case.id,
             stage=stage,
@@ -53,7 +59,12 @@ class DeadlineKeeper:
             due_at=at,
             provisional=False,
         )
-        await self.compute(d)
+        last = first + timedelta(days=horizon_days(rule.unit, rule.amount))
+        if last <= loaded:  # exactly the days `compute` would load
+            cal = WorkingCalendar({day: info for day, info in days.items() if day <= last})
+            d.due_at, d.provisional = due_time(at, rule.unit, rule.amount, cal)
+        else:
+            await self.compute(d)
         self.repo.session.add(d)
         self.mirror(case, d)
         return d

@@ -10,8 +10,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import (
+    BigInteger,
     Select,
     and_,
+    any_,
+    cast,
     func,
     literal,
     literal_column,
@@ -22,12 +25,13 @@ from sqlalchemy import (
     tuple_,
     union_all,
 )
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mediation.auth.principal import Principal
 from mediation.auth.scope import in_scope
 from mediation.cases.calendar import DayInfo, WorkingCalendar
+from mediation.cases.deadlines import Rule
 from mediation.cases.enums import (
     CaseSort,
     CaseSource,
@@ -48,12 +52,14 @@ from mediation.cases.models import (
     CaseFollowUp,
     CaseHandler,
     CaseLink,
-    CaseNumberCounter,
     CaseParty,
     DeadlineRule,
 )
+from mediation.ids import uuid7
 from mediation.org.enums import Role
 from mediation.org.models import Person, RoleAssignment, Unit
+from mediation.reference.data import ReferenceKind
+from mediation.reference.models import ReferenceItem
 
 REPEAT_WINDOW = timedelta(days=180)
 
@@ -192,13 +198,11 @@ class CaseRepository:
         return list((await self.session.scalars(stmt.limit(limit + 1))).all())
 
     async def next_seq(self, district_id: uuid.UUID, year: int) -> int:
-        """The next number of the district's year: the counter row is locked until the intake
-        commits, so concurrent intakes get consecutive numbers and never the same one."""
-        stmt = insert(CaseNumberCounter).values(district_id=district_id, year=year, last_value=1)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[CaseNumberCounter.district_id, CaseNumberCounter.year],
-            set_={"last_value": CaseNumberCounter.last_value + 1},
-        ).returning(CaseNumberCounter.last_value)
+        """The next number of the district's year, from its own sequence (made on demand by
+        `case_number_next`, migration 0012): no lock is held to commit, so concurrent intakes
+        overlap and never get the same number; a number taken by an intake that fails is
+        skipped (a gap), never given again."""
+        stmt = select(func.case_number_next(district_id, year))
         return int((await self.session.execute(stmt)).scalar_one())
 
     # --- things hanging off a case ------------------------------------------------------
@@ -297,6 +301,27 @@ class CaseRepository:
             out.setdefault(case.id, (case, []))[1].append(RepeatReason(reason))
         return list(out.values())
 
+    async def add_links(
+        self, case_id: uuid.UUID, links: list[tuple[uuid.UUID, RepeatReason]]
+    ) -> None:
+        """A new case's repeat links in one statement, without an ORM object each: an intake
+        in a busy building links to dozens of earlier cases (the case row must be flushed)."""
+        if not links:
+            return
+        await self.session.execute(
+            text(
+                "INSERT INTO case_links (id, case_id, related_case_id, reason) "
+                "SELECT unnest(CAST(:ids AS uuid[])), :case_id, "
+                "unnest(CAST(:others AS uuid[])), unnest(CAST(:reasons AS text[]))"
+            ),
+            {
+                "ids": [uuid7() for _ in links],
+                "case_id": case_id,
+                "others": [other for other, _ in links],
+                "reasons": [reason.value for _, reason in links],
+            },
+        )
+
     async def links_from(self, case_id: uuid.UUID) -> list[CaseLink]:
         rows = await self.session.scalars(select(CaseLink).where(CaseLink.case_id == case_id))
         return list(rows.all())
@@ -366,6 +391,42 @@ class CaseRepository:
         by_seq = {u.seq: u for u in rows.all()}
         return [by_seq[s] for s in seqs if s in by_seq]
 
+    async def intake_place(
+        self, unit_id: uuid.UUID, principal: Principal, category: str
+    ) -> tuple[bool, list[Unit]]:
+        """In one statement, for an intake: whether `category` is an enabled dispute category,
+        and the unit `unit_id` (when it lies in the caller's jurisdiction) with its ancestors,
+        from the root down (empty when it is not in scope)."""
+        path = (
+            select(Unit.path)
+            .where(Unit.id == unit_id, in_scope(Unit.path, principal))
+            .scalar_subquery()
+        )
+        seqs = cast(func.array_remove(func.string_to_array(path, "."), ""), ARRAY(BigInteger))
+        enabled = (
+            select(ReferenceItem.id)
+            .where(
+                ReferenceItem.kind == ReferenceKind.dispute_category.value,
+                ReferenceItem.code == category,
+                ReferenceItem.enabled.is_(True),
+            )
+            .exists()
+        )
+        anchor = select(enabled.label("category_ok")).subquery("anchor")
+        stmt = (
+            select(anchor.c.category_ok, Unit)
+            .select_from(anchor)
+            .outerjoin(Unit, Unit.seq == any_(seqs))
+        )
+        rows = (await self.session.execute(stmt)).all()
+        units = [u for _, u in rows if u is not None]
+        place = next((u for u in units if u.id == unit_id), None)
+        if place is None:
+            return bool(rows[0][0]), []
+        order = {int(s): i for i, s in enumerate(s for s in place.path.split(".") if s)}
+        lineage = sorted((u for u in units if u.seq in order), key=lambda u: order[u.seq])
+        return bool(rows[0][0]), lineage
+
     async def role_units(
         self, person_ids: set[uuid.UUID], roles: set[Role], today: date
     ) -> dict[uuid.UUID, list[str]]:
@@ -415,6 +476,38 @@ class CaseRepository:
     # --- deadlines: rules, calendar, recomputation ------------------------------------------
     async def rule(self, stage: DeadlineStage, complexity: Complexity) -> DeadlineRule | None:
         return await self.session.get(DeadlineRule, (stage, complexity))
+
+    async def rule_and_calendar(
+        self, stage: DeadlineStage, complexity: Complexity, start: date, end: date
+    ) -> tuple[Rule | None, dict[date, DayInfo]]:
+        """A stage's rule row (None when it is missing) and the calendar days from `start` to
+        `end`, in one statement (the first deadline of an intake)."""
+        anchor = select(literal(1).label("one")).subquery("anchor")
+        stmt = (
+            select(
+                DeadlineRule.unit,
+                DeadlineRule.amount,
+                CalendarDay.day,
+                CalendarDay.is_working_day,
+                CalendarDay.provisional,
+                CalendarDay.source,
+                CalendarDay.name,
+            )
+            .select_from(anchor)
+            .outerjoin(
+                DeadlineRule,
+                and_(DeadlineRule.stage == stage, DeadlineRule.complexity == complexity),
+            )
+            .outerjoin(CalendarDay, and_(CalendarDay.day >= start, CalendarDay.day <= end))
+        )
+        rows = (await self.session.execute(stmt)).all()
+        rule = Rule(rows[0].unit, rows[0].amount) if rows and rows[0].unit is not None else None
+        days = {
+            r.day: DayInfo(r.day, r.is_working_day, r.provisional, r.source, r.name)
+            for r in rows
+            if r.day is not None
+        }
+        return rule, days
 
     async def rules(self) -> list[DeadlineRule]:
         return list((await self.session.scalars(select(DeadlineRule))).all())

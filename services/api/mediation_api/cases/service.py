@@ -165,15 +165,17 @@ class CaseService:
                 if not p.in_scope(existing.unit_path):
                     raise Conflict("This external_ref belongs to a case outside your jurisdiction.")
                 return existing, False
-        await ReferenceService(self.session, self.clock).require_enabled(
-            ReferenceKind.dispute_category, body.category, "body.category"
-        )
-        place = await self.repo.unit_in_scope(body.unit_id, p)
+        # The category and the place (with its ancestors) in one read.
+        category_ok, lineage = await self.repo.intake_place(body.unit_id, p, body.category)
+        if not category_ok:  # the reference domain words the problem
+            await ReferenceService(self.session, self.clock).require_enabled(
+                ReferenceKind.dispute_category, body.category, "body.category"
+            )
+        place = lineage[-1] if lineage else None
         if place is None or not place.active:
             raise Unprocessable(
                 "No active unit with this id in your jurisdiction.", field="body.unit_id"
             )
-        lineage = await self.repo.lineage(place.path)
         district = next((u for u in lineage if u.level is UnitLevel.district), None)
         if district is None:
             raise Unprocessable(
@@ -185,16 +187,12 @@ class CaseService:
             for i, pi in enumerate(body.parties)
         ]
 
-        seq = await self.repo.next_seq(district.id, local.year)
         handling = handling_unit(lineage, body.complexity)
         building = next((u for u in reversed(lineage) if u.level is UnitLevel.building), None)
         case = Case(
             id=uuid7(),
-            number=case_number(district.name, local.year, seq),
-            number_ascii=case_number_ascii(district.code, local.year, seq),
             district_id=district.id,
             year=local.year,
-            seq=seq,
             title=body.title,
             facts=body.facts,
             claims=body.claims,
@@ -225,14 +223,32 @@ class CaseService:
             version=1,
         )
         self._set_prevention(case, body.prevention)
+        # Everything the row holds is worked out before it is written, so it is inserted
+        # once: the first deadline (an update of the indexed `due_at` is never HOT, every
+        # index of `cases` would get a second entry) and the repeat flag.
+        await self.deadlines.start(case, DeadlineStage.first_response, now)
+        found = await self.repo.repeat_candidates(
+            case,
+            {q.phone_hash for q in parties if q.phone_hash},
+            {q.id_hash for q in parties if q.id_hash},
+        )
+        case.is_repeat = bool(found)
+        # The number last, once nothing is left to reject (a number taken is never reused).
+        seq = await self.repo.next_seq(district.id, local.year)
+        case.seq = seq
+        case.number = case_number(district.name, local.year, seq)
+        case.number_ascii = case_number_ascii(district.code, local.year, seq)
         self.session.add(case)
-        await self.session.flush()
         for party in parties:
             party.case_id = case.id
-            self.session.add(party)
-        await self.deadlines.start(case, DeadlineStage.first_response, now)
-        await self.session.flush()
-        related = await self._detect_repeats(case, parties)
+        self.session.add_all(parties)
+        if found:
+            await self.record(
+                case,
+                E.repeat_detected,
+                data={"links": [{"case_id": str(o), "reason": r.value} for o, r in found]},
+                emit_event=False,
+            )
         await self.record(
             case,
             E.created,
@@ -242,9 +258,13 @@ class CaseService:
                 "source": body.source.value,
                 "title": case.title,
                 "is_repeat": case.is_repeat,
-                "related_case_ids": sorted({str(r) for r in related}),
+                "related_case_ids": sorted({str(o) for o, _ in found}),
             },
         )
+        # One flush: one INSERT per table (cases, parties, deadline, timeline, outbox) ...
+        await self.session.flush()
+        # ... and one for the links, however many.
+        await self.repo.add_links(case.id, found)
         return case, True
 
     def _new_party(self, pi: PartyIn, today: date, field: str, position: int) -> CaseParty:

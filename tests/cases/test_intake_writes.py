@@ -1,0 +1,80 @@
+"""What one intake writes (issue 4, bench of issue 11): the case row once, one INSERT per
+table, and its number from the district-year sequence without touching a counter row."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+import httpx
+from sqlalchemy import event, text
+
+from tests.cases.conftest import CASES, at, case_body
+from tests.support.world import World
+
+
+@contextmanager
+def statements(app: Any) -> Iterator[list[str]]:
+    """The SQL the API's engine sends while the block runs."""
+    seen: list[str] = []
+    engine = app.state.mediation.engine.sync_engine
+
+    def record(*args: Any) -> None:
+        seen.append(" ".join(str(args[2]).split()))
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+async def test_intake_writes_the_case_row_once(
+    client: httpx.AsyncClient, world: World, app: Any
+) -> None:
+    grid = await world.headers("grid_head")
+    first = await client.post(CASES, headers=grid, json=case_body(world))
+    assert first.status_code == 201, first.text
+    with statements(app) as seen:
+        r = await client.post(CASES, headers=grid, json=case_body(world))
+    assert r.status_code == 201, r.text
+    case = r.json()
+    # A repeat (same phone, ID number and building) with its first deadline running ...
+    assert case["is_repeat"] is True
+    assert case["current_stage"] == "first_response" and case["due_at"]
+    assert {c["id"] for c in case["related_cases"]} == {first.json()["id"]}
+    # ... yet the row was inserted once and never updated.
+    writes = [s for s in seen if s.startswith(("INSERT", "UPDATE", "DELETE"))]
+    tables = [s.split()[2] for s in writes]
+    assert not [s for s in writes if s.startswith("UPDATE cases")], writes
+    for table in ("cases", "case_parties", "case_deadlines", "case_links", "case_events"):
+        assert tables.count(table) == 1, writes
+    assert tables.count("outbox_events") == 1, writes
+    assert not [s for s in seen if "case_number_counters" in s], seen
+
+
+async def test_numbers_continue_a_loaded_counter(
+    client: httpx.AsyncClient, world: World, db: Any, sql: Any
+) -> None:
+    """A year's sequence starts after its counter row (data loads and imports set it) and
+    after the highest number already used."""
+    at(world, datetime(2027, 1, 4, 9, 0))
+    async with db() as session, session.begin():
+        await session.execute(
+            text(
+                "INSERT INTO case_number_counters (district_id, year, last_value) "
+                "VALUES (:d, 2027, 41)"
+            ),
+            {"d": world.unit("220302").id},
+        )
+    grid = await world.headers("grid_head")
+    numbers = []
+    for _ in range(2):
+        r = await client.post(CASES, headers=grid, json=case_body(world))
+        assert r.status_code == 201, r.text
+        numbers.append(r.json()["number_ascii"])
+    assert numbers == ["220302-2027-0042", "220302-2027-0043"]
+    # The counter row is the seed, not a lock every intake takes.
+    assert await sql("SELECT last_value FROM case_number_counters WHERE year = 2027") == [(41,)]
