@@ -22,7 +22,6 @@ from sqlalchemy import (
     select,
     text,
     true,
-    tuple_,
     union_all,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, insert
@@ -33,7 +32,6 @@ from mediation.auth.scope import in_scope
 from mediation.cases.calendar import DayInfo, WorkingCalendar
 from mediation.cases.deadlines import Rule
 from mediation.cases.enums import (
-    CaseSort,
     CaseSource,
     CaseStatus,
     Complexity,
@@ -120,83 +118,6 @@ class CaseRepository:
             )
         )
 
-    async def page(
-        self,
-        principal: Principal,
-        f: CaseFilters,
-        sort: CaseSort,
-        after: dict[str, object] | None,
-        limit: int,
-        now: datetime,
-    ) -> list[Case]:
-        stmt = self.readable(principal)
-        conds = []
-        if f.status:
-            conds.append(Case.status.in_(f.status))
-        if f.category:
-            conds.append(Case.category_code.in_(f.category))
-        if f.source:
-            conds.append(Case.source.in_(f.source))
-        if f.risk_colour:
-            conds.append(Case.risk_colour.in_(f.risk_colour))
-        if f.complexity:
-            conds.append(Case.complexity.in_(f.complexity))
-        if f.channel:
-            conds.append(Case.channels.overlap([c.value for c in f.channel]))
-        if f.subtree_path:
-            conds.append(Case.unit_path.like(f.subtree_path.replace("_", "\\_") + "%", escape="\\"))
-        if f.handler:
-            conds.append(Case.handler_person_ids.contains([f.handler]))
-        overdue = and_(Case.due_at < now, Case.paused_at.is_(None))
-        if f.overdue is True:
-            conds.append(overdue)
-        elif f.overdue is False:
-            conds.append(
-                or_(Case.due_at.is_(None), Case.due_at >= now, Case.paused_at.is_not(None))
-            )
-        if f.due_before:
-            conds.append(Case.due_at < f.due_before)
-        if f.received_from:
-            conds.append(Case.received_at >= f.received_from)
-        if f.received_to:
-            conds.append(Case.received_at < f.received_to)
-        if f.closed_from:
-            conds.append(Case.closed_at >= f.closed_from)
-        if f.closed_to:
-            conds.append(Case.closed_at < f.closed_to)
-        if f.repeat is not None:
-            conds.append(Case.is_repeat.is_(f.repeat))
-        if f.q:
-            pattern = _like(f.q)
-            text_match = Case.search_text.ilike(pattern, escape="\\")
-            conds.append(
-                or_(text_match, Case.party_names.ilike(pattern, escape="\\"))
-                if f.search_party_names
-                else text_match
-            )
-        stmt = stmt.where(*conds)
-        if sort is CaseSort.due_soonest:
-            # Only cases whose deadline is running have a due time to sort by.
-            stmt = stmt.where(Case.due_at.is_not(None))
-            if after is not None:
-                key = (datetime.fromisoformat(str(after["d"])), uuid.UUID(str(after["i"])))
-                stmt = stmt.where(tuple_(Case.due_at, Case.id) > key)
-            stmt = stmt.order_by(Case.due_at.asc(), Case.id.asc())
-        else:
-            newest = sort is CaseSort.newest
-            if after is not None:
-                key = (datetime.fromisoformat(str(after["r"])), uuid.UUID(str(after["i"])))
-                cmp = tuple_(Case.received_at, Case.id)
-                stmt = stmt.where(cmp < key if newest else cmp > key)
-            stmt = stmt.order_by(
-                *(
-                    (Case.received_at.desc(), Case.id.desc())
-                    if newest
-                    else (Case.received_at.asc(), Case.id.asc())
-                )
-            )
-        return list((await self.session.scalars(stmt.limit(limit + 1))).all())
-
     async def next_seq(self, district_id: uuid.UUID, year: int) -> int:
         """The next number of the district's year, from its own sequence (made on demand by
         `case_number_next`, migration 0012): no lock is held to commit, so concurrent intakes
@@ -214,10 +135,6 @@ class CaseRepository:
         )
         return list((await self.session.scalars(stmt)).all())
 
-    async def party(self, case_id: uuid.UUID, party_id: uuid.UUID) -> CaseParty | None:
-        stmt = select(CaseParty).where(CaseParty.case_id == case_id, CaseParty.id == party_id)
-        return (await self.session.scalars(stmt)).one_or_none()
-
     async def active_handlers(self, case_id: uuid.UUID) -> list[tuple[CaseHandler, str]]:
         stmt = (
             select(CaseHandler, Person.name)
@@ -226,14 +143,6 @@ class CaseRepository:
             .order_by(CaseHandler.is_lead.desc(), CaseHandler.assumed_at, CaseHandler.id)
         )
         return [(h, n) for h, n in (await self.session.execute(stmt)).all()]
-
-    async def deadlines(self, case_id: uuid.UUID) -> list[CaseDeadline]:
-        stmt = (
-            select(CaseDeadline)
-            .where(CaseDeadline.case_id == case_id, CaseDeadline.cancelled_at.is_(None))
-            .order_by(CaseDeadline.started_at, CaseDeadline.id)
-        )
-        return list((await self.session.scalars(stmt)).all())
 
     async def running_deadline(self, case_id: uuid.UUID) -> CaseDeadline | None:
         stmt = (
@@ -277,29 +186,6 @@ class CaseRepository:
             stmt = stmt.where(CaseEvent.id > after)
         stmt = stmt.order_by(CaseEvent.id).limit(limit + 1)
         return list((await self.session.scalars(stmt)).all())
-
-    async def related(
-        self, case_id: uuid.UUID, principal: Principal
-    ) -> list[tuple[Case, list[RepeatReason]]]:
-        """Linked repeat-dispute cases in both directions, limited to the reader's scope."""
-        links = union_all(
-            select(CaseLink.related_case_id.label("other"), CaseLink.reason).where(
-                CaseLink.case_id == case_id
-            ),
-            select(CaseLink.case_id.label("other"), CaseLink.reason).where(
-                CaseLink.related_case_id == case_id
-            ),
-        ).subquery()
-        stmt = (
-            self.readable(principal)
-            .add_columns(links.c.reason)
-            .join(links, links.c.other == Case.id)
-            .order_by(Case.received_at, Case.id)
-        )
-        out: dict[uuid.UUID, tuple[Case, list[RepeatReason]]] = {}
-        for case, reason in (await self.session.execute(stmt)).all():
-            out.setdefault(case.id, (case, []))[1].append(RepeatReason(reason))
-        return list(out.values())
 
     async def add_links(
         self, case_id: uuid.UUID, links: list[tuple[uuid.UUID, RepeatReason]]
@@ -374,10 +260,6 @@ class CaseRepository:
         return sorted({(r[0], RepeatReason(r[1])) for r in rows})
 
     # --- units and people ---------------------------------------------------------------
-    async def unit_in_scope(self, unit_id: uuid.UUID, principal: Principal) -> Unit | None:
-        stmt = select(Unit).where(Unit.id == unit_id, in_scope(Unit.path, principal))
-        return (await self.session.scalars(stmt)).one_or_none()
-
     async def units(self, ids: set[uuid.UUID]) -> dict[uuid.UUID, Unit]:
         if not ids:
             return {}
