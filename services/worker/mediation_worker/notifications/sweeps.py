@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Table, and_, exists, select
+from sqlalchemy import ColumnElement, Exists, Row, Select, Table, and_, exists, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -102,28 +102,56 @@ def _table(sweep: DueSweep) -> Table | None:
     return table
 
 
+def _marked(sweep: DueSweep, table: Table, due: ColumnElement[Any], stage: str) -> Exists:
+    return exists().where(
+        SweepMark.sweep == sweep.name,
+        SweepMark.record_id == table.c.id,
+        SweepMark.stage == stage,
+        SweepMark.due_at == due,
+    )
+
+
+def _pending(
+    sweep: DueSweep, table: Table, due: ColumnElement[Any], stage: Stage, now: datetime
+) -> ColumnElement[bool]:
+    """SQL for "this stage may fire now": its time has come (for an offset computed from the
+    row, as early as the sweep's widest lead allows), it has not lapsed (`until`) and it has
+    no mark. A superset of what `run_sweep` then emits, never less; the bounds are computed
+    here, so the comparisons are plain ranges on the due column."""
+    if callable(stage.offset):
+        came = due <= now + sweep.max_lead
+    else:
+        came = due <= now - stage.offset
+    cond = [came]
+    if stage.until is not None:
+        cond.append(due > now - stage.until)  # now < due + until
+    cond.append(~_marked(sweep, table, due, stage.name))
+    return and_(*cond)
+
+
+def candidates(sweep: DueSweep, table: Table, now: datetime) -> Select[Any]:
+    """The rows with a stage to send now, soonest due first (at most BATCH).
+
+    Only rows where some stage has come, has not lapsed and is not marked yet are read: a row
+    whose sent reminders wait for the next stage (overdue sent, escalation a day later) is
+    not read again every minute, so the cost follows the reminders due, not the rows in the
+    window, and such rows can no longer fill a batch and hold back the ones behind them."""
+    due = table.c[sweep.due_column]
+    cond = [due.is_not(None), due <= now + sweep.max_lead, due >= now - sweep.max_lag - LOOKBACK]
+    if sweep.where is not None:
+        cond.append(sweep.where(table))
+    # Rows whose last stage was sent are done.
+    cond.append(~_marked(sweep, table, due, sweep.stages[-1].name))
+    cond.append(or_(*(_pending(sweep, table, due, stage, now) for stage in sweep.stages)))
+    return select(table).where(and_(*cond)).order_by(due).limit(BATCH)
+
+
 async def run_sweep(session: AsyncSession, sweep: DueSweep, now: datetime) -> int:
     """Emit every stage of `sweep` that has come and is not marked yet; returns the count."""
     table = _table(sweep)
     if table is None:
         return 0
-    due = table.c[sweep.due_column]
-    cond = [due.is_not(None), due <= now + sweep.max_lead, due >= now - sweep.max_lag - LOOKBACK]
-    if sweep.where is not None:
-        cond.append(sweep.where(table))
-    # Rows whose last stage was sent are done: keeps the candidate list short.
-    last = sweep.stages[-1].name
-    cond.append(
-        ~exists().where(
-            SweepMark.sweep == sweep.name,
-            SweepMark.record_id == table.c.id,
-            SweepMark.stage == last,
-            SweepMark.due_at == due,
-        )
-    )
-    rows = (
-        await session.execute(select(table).where(and_(*cond)).order_by(due).limit(BATCH))
-    ).all()
+    rows = (await session.execute(candidates(sweep, table, now))).all()
     emitted = 0
     for row in rows:
         due_at: datetime = getattr(row, sweep.due_column)
@@ -248,6 +276,7 @@ register(
             ),  # then the supervisor
         ),
         payload=_case_payload,
+        max_lead=max(_CASE_LEAD.values()),
     )
 )
 
@@ -266,6 +295,7 @@ register(
             Stage("escalated", "case.deadline_escalated", CASE_ESCALATION_GRACE),
         ),
         payload=_case_payload,
+        max_lead=max(_CASE_LEAD.values()),
     )
 )
 
