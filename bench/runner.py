@@ -131,11 +131,15 @@ class Stack:
         self._spawn("worker", worker)
         ceiling = [sys.executable, "-m", "bench.ceiling", "--port", str(self.ceiling_port)]
         self._spawn("ceiling", [*ceiling, "--variant", variant] if variant else ceiling)
-        for name, url in (
-            ("api", self.api_url + "/healthz"),
-            ("ceiling", self.ceiling_url + "/healthz"),
-        ):
-            self._wait(name, url)
+        try:
+            for name, url in (
+                ("api", self.api_url + "/healthz"),
+                ("ceiling", self.ceiling_url + "/healthz"),
+            ):
+                self._wait(name, url)
+        except BaseException:
+            self.stop()  # leave no worker sweeping the benchmark database behind
+            raise
 
     def _wait(self, name: str, url: str, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
