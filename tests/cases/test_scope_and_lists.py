@@ -265,3 +265,26 @@ async def test_concurrent_intake_numbers_are_unique_and_consecutive(
     assert all(r.status_code == 201 for r in results), [r.text for r in results]
     numbers = sorted(r.json()["number"] for r in results)
     assert numbers == [f"铁西调〔2026〕{i:04d}号" for i in range(1, 7)]
+
+
+async def test_a_list_item_says_what_the_case_view_says(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    """Lists are written without the response model (reads.list_page_json): every field of
+    an item must read exactly as the same field of the case, times in +08:00 included."""
+    from mediation.cases.contracts import CaseListItem
+
+    headers = await world.headers("dispatcher")
+    created = (await client.post(CASES, headers=headers, json=case_body(world))).json()
+    page = (await client.get(CASES, headers=headers)).json()
+    [item] = [i for i in page["items"] if i["id"] == created["id"]]
+    assert set(item) == set(CaseListItem.model_fields)
+    view = (await client.get(f"{CASES}/{created['id']}", headers=headers)).json()
+    for field in item:
+        if field in ("unit_id", "handling_unit_id"):
+            assert item[field] == view[field.removesuffix("_id")]["id"]
+        elif field == "handler_person_ids":
+            assert item[field] == [h["person_id"] for h in view["handlers"]]
+        else:
+            assert item[field] == view[field], field
+    assert item["received_at"].endswith("+08:00") and item["due_at"].endswith("+08:00")

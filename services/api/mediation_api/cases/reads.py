@@ -16,10 +16,11 @@ from datetime import datetime
 from types import SimpleNamespace
 
 import asyncpg
+import orjson
 
 from mediation.auth.policy import Permission
 from mediation.auth.principal import Principal
-from mediation.cases.contracts import CaseOut
+from mediation.cases.contracts import CST, CaseOut
 from mediation.cases.enums import CaseSort, CaseSource, CaseStatus
 from mediation.ids import uuid7
 from mediation.logs import request_id_var
@@ -286,17 +287,44 @@ async def case_page(
     return await conn.fetch(sql, *args)
 
 
-def list_items(rows: Sequence[asyncpg.Record], now: datetime) -> list[dict[str, object]]:
-    """List rows as CaseListItem fields (validated once, with the page)."""
+def _cst(value: datetime | None) -> datetime | None:
+    return None if value is None else value.astimezone(CST)
+
+
+def list_page_json(rows: Sequence[asyncpg.Record], next_cursor: str | None, now: datetime) -> bytes:
+    """A page of CaseListItem as JSON, written straight from the rows with orjson: the
+    columns are typed by the schema, so Pydantic's validation and serializer (a third of a
+    list request's CPU) add nothing here. Times in +08:00 like `Instant`; the contract tests
+    and tests/cases check the output against the model."""
     items = []
-    for row in rows:
-        item = dict(row)
-        due_at, paused = item["due_at"], item.pop("paused_at") is not None
-        item["category"] = item.pop("category_code")
-        item["paused"] = paused
-        item["overdue"] = due_at is not None and not paused and due_at < now
-        items.append(item)
-    return items
+    for r in rows:
+        due_at, paused = r["due_at"], r["paused_at"] is not None
+        items.append(
+            {
+                "id": r["id"],
+                "number": r["number"],
+                "title": r["title"],
+                "category": r["category_code"],
+                "source": r["source"],
+                "complexity": r["complexity"],
+                "risk_colour": r["risk_colour"],
+                "status": r["status"],
+                "unit_id": r["unit_id"],
+                "handling_unit_id": r["handling_unit_id"],
+                "channels": r["channels"],
+                "handler_person_ids": r["handler_person_ids"],
+                "is_repeat": r["is_repeat"],
+                "received_at": _cst(r["received_at"]),
+                "closed_at": _cst(r["closed_at"]),
+                "current_stage": r["current_stage"],
+                "due_at": _cst(due_at),
+                "overdue": due_at is not None and not paused and due_at < now,
+                "paused": paused,
+                "version": r["version"],
+            }
+        )
+    # asyncpg's own UUID type is not one orjson knows: `str` gives the canonical form.
+    return orjson.dumps({"items": items, "next_cursor": next_cursor}, default=str)
 
 
 async def unit_path_in_scope(

@@ -56,7 +56,7 @@ from mediation.contracts.common import Page
 from mediation.contracts.etag import etag_of
 from mediation.errors import NotFound, Unprocessable
 from mediation.settings import Settings
-from mediation_api.cases.reads import case_page, case_view, list_items, unit_path_in_scope
+from mediation_api.cases.reads import case_page, case_view, list_page_json, unit_path_in_scope
 from mediation_api.cases.repository import CaseFilters
 from mediation_api.cases.service import NOT_FOUND, CaseService
 from mediation_api.cases.views import party_out
@@ -138,7 +138,6 @@ async def _pool_reader(state: State, principal: ReadPrincipal) -> PoolReader:
 
 
 Lookup = Annotated[PoolReader, Depends(_pool_reader)]
-CasePage = Page[CaseListItem]
 Creator = Annotated[CaseContext, Depends(_creator)]
 
 
@@ -176,7 +175,7 @@ async def create_case(body: CaseCreate, ctx: Creator, idem: Idempotency) -> Resp
     description="Cases in the caller's jurisdiction, filtered by typed parameters (repeat a "
     "parameter for several values) and searched with `q` over title, facts and claims — and "
     "party names for readers allowed personal data. Cursor pagination.",
-    response_model=CasePage,
+    response_model=Page[CaseListItem],
     responses=responses(401, 403, 422),
 )
 async def list_cases(
@@ -248,8 +247,7 @@ async def list_cases(
         return {"s": sort.value, "r": c["received_at"].isoformat(), "i": str(c["id"])}
 
     items, next_cursor = build_page(rows, limit, key)
-    page = CasePage.model_validate({"items": list_items(items, now), "next_cursor": next_cursor})
-    return Response(page.model_dump_json(), media_type="application/json")
+    return Response(list_page_json(items, next_cursor, now), media_type="application/json")
 
 
 @router.get(
