@@ -47,6 +47,7 @@ class Settings(BaseSettings):
     max_import_bytes: int = Field(64 * 1_048_576, alias="MEDIATION_MAX_IMPORT_BYTES", ge=1024)
     rate_limit_per_minute: int = Field(600, alias="MEDIATION_RATE_LIMIT_PER_MINUTE", ge=1)
     db_pool_size: int = Field(10, alias="MEDIATION_DB_POOL_SIZE", ge=1)
+    api_workers: int = Field(1, alias="MEDIATION_API_WORKERS", ge=1)
 
     arq_queue: str = Field("mediation:queue", alias="MEDIATION_ARQ_QUEUE")
     worker_heartbeat_seconds: int = Field(10, alias="MEDIATION_WORKER_HEARTBEAT_SECONDS", ge=1)

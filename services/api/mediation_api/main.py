@@ -273,6 +273,11 @@ def run() -> None:
         log_config=None,
         proxy_headers=True,
         access_log=False,
+        # One process per core: a Python process serves one request's CPU at a time.
+        workers=settings.api_workers,
+        # A worker imports the whole application before it answers the supervisor's
+        # health check; on a busy machine that takes longer than uvicorn's default 5 s.
+        timeout_worker_healthcheck=60,
     )
 
 
