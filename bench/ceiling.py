@@ -35,6 +35,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from mediation.auth.scope import like_prefix
 from mediation.cases.calendar import DayInfo, WorkingCalendar
 from mediation.cases.deadlines import due_time, horizon_days
 from mediation.cases.enums import CaseSort, CaseSource, CaseStatus, DeadlineUnit, RiskColour
@@ -209,8 +210,7 @@ class Caller:
         self.pii = h.get("x-bench-pii") == "1"
 
 
-def _like(path: str) -> str:
-    return path.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+_like = like_prefix  # the service's scoping rule
 
 
 async def lookup(request: Request) -> Response:

@@ -10,11 +10,10 @@ the same Python values there."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import asyncpg
 import orjson
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from mediation.settings import Settings
 
@@ -59,7 +58,7 @@ async def create_read_pool(settings: Settings) -> asyncpg.Pool:
     return pool
 
 
-async def driver_connection(session: Any) -> asyncpg.Connection:
+async def driver_connection(session: AsyncSession) -> asyncpg.Connection:
     """The asyncpg connection under an AsyncSession, inside its transaction."""
     conn = await session.connection()
     raw = await conn.get_raw_connection()

@@ -15,8 +15,9 @@ def in_scope(
     if not principal.scope_paths:
         return false()
     # LIKE 'prefix%' uses the text_pattern_ops index on the path column.
-    return or_(*(unit_path.like(_escape(p) + "%", escape="\\") for p in principal.scope_paths))
+    return or_(*(unit_path.like(like_prefix(p), escape="\\") for p in principal.scope_paths))
 
 
-def _escape(path: str) -> str:
-    return path.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+def like_prefix(path: str) -> str:
+    """The LIKE pattern (escape character backslash) of `path` and everything below it."""
+    return path.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"

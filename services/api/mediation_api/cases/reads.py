@@ -20,6 +20,7 @@ import orjson
 
 from mediation.auth.policy import Permission
 from mediation.auth.principal import Principal
+from mediation.auth.scope import like_prefix
 from mediation.cases.contracts import CST, CaseOut
 from mediation.cases.enums import CaseSort, CaseSource, CaseStatus
 from mediation.ids import uuid7
@@ -30,10 +31,7 @@ from mediation_api.cases.views import available_actions, party_out, prevention
 
 def scope_patterns(principal: Principal) -> list[str]:
     """LIKE patterns of the caller's subtrees (the rule of `mediation.auth.scope`)."""
-    return [
-        p.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        for p in principal.scope_paths
-    ]
+    return [like_prefix(p) for p in principal.scope_paths]
 
 
 CASE_VIEW_SQL = """
@@ -215,7 +213,7 @@ def _filters(w: _Where, patterns: list[str], f: CaseFilters, now: datetime) -> N
     if f.channel:
         w.add(f"channels && {w.arg([c.value for c in f.channel])}::varchar[]")
     if f.subtree_path:
-        w.add(_prefix(w, f.subtree_path.replace("_", "\\_") + "%"))
+        w.add(_prefix(w, like_prefix(f.subtree_path)))
     if f.handler:
         w.add(f"handler_person_ids @> ARRAY[{w.arg(f.handler)}::uuid]")
     if f.overdue is not None:

@@ -13,7 +13,7 @@ from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mediation.auth.principal import Principal
-from mediation.auth.scope import in_scope
+from mediation.auth.scope import in_scope, like_prefix
 from mediation.org.enums import LEVEL_ORDER
 from mediation.org.models import Unit
 from mediation.reference.models import ReferenceItem
@@ -21,10 +21,6 @@ from mediation.stats.enums import JobStatus, ReportKind
 from mediation.stats.models import Job, StatsBreakdown, StatsReport, StatsRow
 
 Key = tuple[uuid.UUID, str]  # (unit id, channel)
-
-
-def _escape(path: str) -> str:
-    return path.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 class StatsRepository:
@@ -50,7 +46,7 @@ class StatsRepository:
         levels = LEVEL_ORDER[start : start + depth + 1]
         rows = await self.session.scalars(
             select(Unit)
-            .where(Unit.path.like(_escape(unit.path) + "%", escape="\\"), Unit.level.in_(levels))
+            .where(Unit.path.like(like_prefix(unit.path), escape="\\"), Unit.level.in_(levels))
             .order_by(Unit.path)
         )
         return list(rows.all())
@@ -178,7 +174,7 @@ class StatsRepository:
             """
         )
         rows = await self.session.execute(
-            stmt, {"prefix": _escape(unit.path) + "%", "s": start, "e": end, "ch": channel}
+            stmt, {"prefix": like_prefix(unit.path), "s": start, "e": end, "ch": channel}
         )
         return {m: (r, s) for m, r, s in rows.all()}
 
