@@ -5,18 +5,50 @@ Revises:
 Create Date: 2026-11-26 13:54:39.131619+00:00
 """
 
+import uuid
 from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-from mediation.reference.data import seed_rows
-
 revision: str = '0001'
 down_revision: str | Sequence[str] | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+
+# The reference lists a fresh database starts with, as literal rows so this migration never
+# changes with the application code: (kind, code, 中文, English, view order, is default).
+REFERENCE_ITEMS: list[tuple[str, str, str, str, int, bool]] = [
+    ("dispute_category", "marriage_family", "婚姻家庭", "Marriage and family", 10, False),
+    ("dispute_category", "neighbourhood", "邻里", "Neighbourhood", 20, False),
+    ("dispute_category", "housing_homestead", "房屋宅基地", "Housing and homestead", 30, False),
+    ("dispute_category", "contract", "合同", "Contract", 40, False),
+    ("dispute_category", "production_business", "生产经营", "Production and business", 50, False),
+    ("dispute_category", "damage_compensation", "损害赔偿", "Damage compensation", 60, False),
+    ("dispute_category", "land_forest", "山林土地", "Land and forest", 70, False),
+    ("dispute_category", "land_acquisition", "征地拆迁", "Land acquisition and demolition", 80, False),
+    ("dispute_category", "environment", "环境污染", "Environmental pollution", 90, False),
+    ("dispute_category", "labour", "劳动争议", "Labour dispute", 100, False),
+    ("dispute_category", "consumer", "消费", "Consumer", 110, False),
+    ("dispute_category", "medical", "医疗", "Medical", 120, False),
+    ("dispute_category", "traffic_accident", "道路交通事故", "Road traffic accident", 130, False),
+    ("dispute_category", "property_management", "物业", "Property management", 140, False),
+    ("dispute_category", "other", "其它", "Other", 150, True),
+    ("hotline_topic", "minors_mental_health", "未成年人心理健康", "Minors' mental health", 10, False),
+    ("hotline_topic", "marriage_family", "婚姻家庭矛盾", "Marriage and family conflict", 20, False),
+    ("hotline_topic", "special_family", "特殊家庭心理疏导", "Families in special circumstances", 30, False),
+    ("hotline_topic", "emotional_distress", "情绪困扰", "Emotional distress", 40, False),
+    ("hotline_topic", "study_work_stress", "学习工作压力", "Study or work stress", 50, False),
+    ("hotline_topic", "interpersonal", "人际关系", "Interpersonal relationships", 60, False),
+    ("hotline_topic", "other", "其它", "Other", 70, True),
+    ("opinion_category", "environment_sanitation", "环境卫生", "Environment and sanitation", 10, False),
+    ("opinion_category", "property_services", "物业服务", "Property services", 20, False),
+    ("opinion_category", "public_facilities", "公共设施", "Public facilities", 30, False),
+    ("opinion_category", "safety", "安全隐患", "Safety hazard", 40, False),
+    ("opinion_category", "policy_consultation", "政策咨询", "Policy consultation", 50, False),
+    ("opinion_category", "other", "其它", "Other", 60, True),
+]
 
 
 def upgrade() -> None:
@@ -214,10 +246,10 @@ def upgrade() -> None:
         sa.column("is_default", sa.Boolean), sa.column("enabled", sa.Boolean),
         sa.column("version", sa.Integer),
     )
-    import uuid
-
     op.bulk_insert(reference, [
-        {**row, "id": uuid.uuid4(), "enabled": True, "version": 1} for row in seed_rows()
+        {"id": uuid.uuid4(), "kind": kind, "code": code, "label_zh": zh, "label_en": en,
+         "view_order": order, "is_default": default, "enabled": True, "version": 1}
+        for kind, code, zh, en, order, default in REFERENCE_ITEMS
     ])
 
 
