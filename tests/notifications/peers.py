@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from mediation.devservices import free_port
+from mediation_dev.services import free_port
 
 
 @dataclass

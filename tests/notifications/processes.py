@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from mediation.devservices import free_port
+from mediation_dev.services import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 

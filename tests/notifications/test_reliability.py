@@ -18,7 +18,6 @@ import httpx
 from sqlalchemy import select
 
 from mediation.db import create_engine, session_factory
-from mediation.devservices import DevServices, free_port
 from mediation.migrate import upgrade
 from mediation.notifications.models import WebhookSubscription
 from mediation.notifications.webhooks import new_secret
@@ -26,6 +25,7 @@ from mediation.org.enums import UnitLevel
 from mediation.org.tree import add_unit
 from mediation.outbox.events import emit
 from mediation.settings import Settings, to_async_url
+from mediation_dev.services import DevServices, free_port
 from tests.notifications.peers import HttpPeer
 from tests.notifications.processes import RedisServer, Service, port_open, worker_env
 from tests.notifications.test_webhooks import subscribe

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 
-from mediation.devservices import DevServices, DevServicesError
+from mediation_dev.services import DevServices, DevServicesError
 
 __all__ = ["API_MODULE", "CLI_MODULE", "WORKER_MODULE", "main"]
 

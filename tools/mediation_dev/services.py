@@ -837,7 +837,7 @@ class DevServices:
         args = [
             sys.executable,
             "-m",
-            "mediation.devservices",
+            "mediation_dev.services",
             "--data-dir",
             str(self.data_dir),
             "--pg-port",
