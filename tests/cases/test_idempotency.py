@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 
 from mediation.clock import CENTER_TZ
-from tests.cases.conftest import CASES, case_body
+from tests.cases.conftest import CASES, advance, case_body
 from tests.support.world import World
 
 
@@ -135,3 +135,49 @@ async def test_external_ref_gives_one_case_per_client(
     )
     actor = timeline.json()["items"][0]["actor"]
     assert actor["kind"] == "client" and actor["client_id"] == "police-110"
+
+
+async def test_the_worker_purges_keys_past_their_24_hours(
+    client: httpx.AsyncClient, world: World, sql: Any, run_worker: Any, settings: Any
+) -> None:
+    from arq import create_pool
+    from arq.connections import RedisSettings
+
+    async def purge() -> None:
+        pool = await create_pool(
+            RedisSettings.from_dsn(settings.redis_url), default_queue_name=settings.arq_queue
+        )
+        try:
+            await pool.enqueue_job("purge_idempotency_keys")
+        finally:
+            await pool.aclose()
+        assert await run_worker(relay=False) == 1
+
+    async def keys() -> list[str]:
+        return [r[0] for r in await sql("SELECT key FROM idempotency_keys ORDER BY key")]
+
+    h = await world.headers("grid_head")
+    r = await client.post(CASES, headers={**h, "Idempotency-Key": "old"}, json=case_body(world))
+    assert r.status_code == 201
+    advance(world, timedelta(hours=20))
+    h = await world.headers("grid_head")
+    body = case_body(world, title="另一件纠纷")
+    r = await client.post(CASES, headers={**h, "Idempotency-Key": "new"}, json=body)
+    assert r.status_code == 201
+
+    advance(world, timedelta(hours=3, minutes=59))  # "old" is 23:59 old: kept
+    await purge()
+    assert await keys() == ["new", "old"]
+
+    advance(world, timedelta(minutes=2))  # 24:01: gone, the younger key stays
+    await purge()
+    assert await keys() == ["new"]
+    assert (await sql("SELECT count(*) FROM cases"))[0][0] == 2
+
+
+def test_the_purge_is_scheduled_hourly() -> None:
+    from mediation_worker.main import build_settings
+
+    jobs = {c.name: c for c in build_settings().cron_jobs}
+    assert jobs["cron:purge_idempotency_keys"].minute == {23}
+    assert jobs["cron:purge_idempotency_keys"].hour is None

@@ -17,6 +17,7 @@ from mediation.settings import Settings, get_settings
 from mediation_worker.context import WorkerContext
 from mediation_worker.heartbeat import beat_once, heartbeat_loop
 from mediation_worker.hotline.retention import hotline_retention
+from mediation_worker.idempotency import purge_idempotency_keys
 from mediation_worker.notifications import runtime as notifications
 from mediation_worker.notifications.deliver import delivery_loop, sweep_deliveries
 from mediation_worker.notifications.retention import notification_retention
@@ -79,6 +80,7 @@ def build_settings(
             sweep_deliveries,
             sweep_reminders,
             notification_retention,
+            purge_idempotency_keys,
             *stats_functions(),
         ]
         cron_jobs: ClassVar[list[Any]] = [
@@ -87,6 +89,7 @@ def build_settings(
             cron(sweep_deliveries, second={0, 20, 40}, unique=True, run_at_startup=False),
             cron(sweep_reminders, second=5, unique=True, run_at_startup=False),  # every minute
             cron(notification_retention, hour={3}, minute={41}, unique=True),  # nightly
+            cron(purge_idempotency_keys, minute={23}, unique=True, run_at_startup=False),  # hourly
             *stats_cron(settings),  # monthly report 01:00 on the 1st, live refresh
         ]
         on_startup = startup
