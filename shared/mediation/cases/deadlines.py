@@ -1,7 +1,7 @@
 """Deadline rules: how long each stage may take, and the due time on the working-day calendar.
 
 The amounts are data (table `deadline_rules`, changed by administrators through the API);
-DEFAULT_RULES are only the values a fresh database starts with and the stand-in for a rule
+DEFAULT_RULES are the values migration 0003 seeded and the stand-in for a rule
 row that does not exist. Common practice (DOMAIN.md): feedback on an ordinary dispute within
 a working day, a complex one settled within 5 working days, people's mediation generally
 concluded within one month (司法部《人民调解工作若干规定》Art. 33).
@@ -85,18 +85,3 @@ def pause_shift(
     if unit is DeadlineUnit.calendar_days:
         return (b - a).days
     return cal.working_days_between(a, b)
-
-
-def default_rule_rows() -> list[dict[str, object]]:
-    """Rows of `deadline_rules` a fresh database starts with."""
-    return [
-        {
-            "stage": stage.value,
-            "complexity": complexity.value,
-            "unit": rule.unit.value,
-            "amount": rule.amount,
-            "version": 1,
-            "updated_by": "migration",
-        }
-        for (stage, complexity), rule in DEFAULT_RULES.items()
-    ]

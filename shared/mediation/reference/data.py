@@ -61,21 +61,3 @@ SEED: dict[ReferenceKind, list[tuple[str, str, str]]] = {
     ReferenceKind.hotline_topic: HOTLINE_TOPICS,
     ReferenceKind.opinion_category: OPINION_CATEGORIES,
 }
-
-
-def seed_rows() -> list[dict[str, object]]:
-    """Rows for the initial data migration and the test reset."""
-    rows: list[dict[str, object]] = []
-    for kind, items in SEED.items():
-        for order, (code, zh, en) in enumerate(items):
-            rows.append(
-                {
-                    "kind": kind.value,
-                    "code": code,
-                    "label_zh": zh,
-                    "label_en": en,
-                    "view_order": (order + 1) * 10,
-                    "is_default": code == "other",
-                }
-            )
-    return rows
