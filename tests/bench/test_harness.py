@@ -11,7 +11,6 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import asyncpg
 import pytest
@@ -20,6 +19,7 @@ from bench import report
 from bench.config import SCALES, database_url
 from bench.generate import read_manifest
 from bench.runner import run
+from tests.support.redis_claim import RedisClaim
 
 
 async def _admin(server: str, sql: str) -> None:
@@ -39,11 +39,10 @@ def bench_database(servers: tuple[str, str]) -> Iterator[str]:
 
 
 def test_generate_load_and_report(
-    servers: tuple[str, str], bench_database: str, tmp_path: Path
+    servers: tuple[str, str], redis_claim: RedisClaim, bench_database: str, tmp_path: Path
 ) -> None:
-    server, redis_url = servers
-    # Its own Redis database: other test sessions clear `arq:*` keys in theirs while they run.
-    redis_url = urlsplit(redis_url)._replace(path="/12").geturl()
+    server, _ = servers
+    redis_url = redis_claim.url  # the session's own database, emptied after the test
     out_md = tmp_path / "performance.md"
     out_md.write_text("# Performance\n\n## Someone else's section\n\nKept as it is.\n")
 

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import select
 
 from mediation.db import create_engine, session_factory
@@ -30,6 +31,9 @@ from tests.notifications.peers import HttpPeer
 from tests.notifications.processes import RedisServer, Service, port_open, worker_env
 from tests.notifications.test_webhooks import subscribe
 from tests.support.world import PASSWORD, World
+
+# About a minute of real waiting: `-m "not reliability"` leaves them out of a quick run.
+pytestmark = pytest.mark.reliability
 
 
 def ids(peer: HttpPeer, path: str) -> list[str]:

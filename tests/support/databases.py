@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import graphlib
 import io
 import tempfile
 from collections.abc import Iterator
@@ -80,8 +81,25 @@ def clone_template(server: str, template: str, name: str) -> str:
     return on_server(server, name)
 
 
-def drop(server: str, *names: str) -> None:
-    asyncio.run(_admin(server, *(f"DROP DATABASE IF EXISTS {_q(n)} WITH (FORCE)" for n in names)))
+async def _drop_all(server: str, names: list[str], prefix: str | None) -> None:
+    if prefix is not None:
+        conn = await asyncpg.connect(plain(server))
+        try:
+            rows = await conn.fetch(
+                "SELECT datname FROM pg_database WHERE starts_with(datname, $1)", prefix
+            )
+        finally:
+            await conn.close()
+        names = [*names, *(r[0] for r in rows if r[0] not in names)]
+    # Each DROP DATABASE waits for a checkpoint; sent together, they share one.
+    await asyncio.gather(
+        *(_admin(server, f"DROP DATABASE IF EXISTS {_q(n)} WITH (FORCE)") for n in names)
+    )
+
+
+def drop(server: str, *names: str, prefix: str | None = None) -> None:
+    """Drops the databases named, and those whose name starts with `prefix`."""
+    asyncio.run(_drop_all(server, list(names), prefix))
 
 
 def _fingerprint_sql(tables: list[str]) -> str:
@@ -92,13 +110,36 @@ def _fingerprint_sql(tables: list[str]) -> str:
     )
 
 
+async def _deletion_order(conn: asyncpg.Connection, tables: list[str]) -> list[str] | None:
+    """The tables, each after every table whose foreign keys point at it (None: a cycle)."""
+    rows = await conn.fetch(
+        "SELECT c.relname AS child, p.relname AS parent FROM pg_constraint k "
+        "JOIN pg_class c ON c.oid = k.conrelid JOIN pg_class p ON p.oid = k.confrelid "
+        "WHERE k.contype = 'f' AND k.connamespace = current_schema()::regnamespace"
+    )
+    referrers: dict[str, set[str]] = {t: set() for t in tables}
+    for r in rows:
+        if r["child"] != r["parent"] and r["parent"] in referrers:
+            referrers[r["parent"]].add(r["child"])
+    try:
+        return list(graphlib.TopologicalSorter(referrers).static_order())
+    except graphlib.CycleError:
+        return None
+
+
 @dataclass
 class Baseline:
-    """The state of a freshly cloned database, to return to after each test."""
+    """The state of a freshly cloned database, to return to after each test.
 
-    tables: list[str]  # every table but alembic_version
+    Tables are emptied with DELETE, children first: for the few rows a test writes it is
+    several times faster than TRUNCATE, which makes and syncs new files for every table it
+    cascades to."""
+
+    tables: list[str]  # every table but alembic_version, in deletion order when there is one
     seeded: dict[str, bytes]  # table -> its rows (COPY binary)
     sequences: dict[str, int | None]  # name -> last_value (None: never called)
+    ordered: bool = True  # False: foreign keys in a cycle, TRUNCATE ... CASCADE instead
+    superuser: bool = False  # may skip foreign-key checks (all rows go anyway)
     fingerprints: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     @classmethod
@@ -117,7 +158,9 @@ class Baseline:
                 out = io.BytesIO()
                 await conn.copy_from_table(table, output=out, format="binary")
                 seeded[table] = out.getvalue()
-        baseline = cls(tables, seeded, await _sequences(conn))
+        order = await _deletion_order(conn, tables)
+        baseline = cls(order or tables, seeded, await _sequences(conn), ordered=order is not None)
+        baseline.superuser = await conn.fetchval("SELECT current_setting('is_superuser') = 'on'")
         baseline.fingerprints = await baseline._fingerprints(conn)
         return baseline
 
@@ -144,12 +187,15 @@ class Baseline:
         )
         dirty = [data[r[0]] for r in await conn.fetch(probe)] if data else []
         async with conn.transaction():
-            if dirty:
-                await conn.execute(f"TRUNCATE {', '.join(map(_q, dirty))} RESTART IDENTITY CASCADE")
+            # Nobody waits on this commit being durable.
+            await conn.execute("SET LOCAL synchronous_commit = off")
+            if self.superuser:  # no foreign-key checks: every row goes anyway
+                await conn.execute("SET LOCAL session_replication_role = replica")
+            await self._empty(conn, dirty)
             now = await self._fingerprints(conn)
             changed = [t for t in self.seeded if now.get(t) != self.fingerprints.get(t)]
             if changed:
-                await conn.execute(f"TRUNCATE {', '.join(map(_q, changed))} CASCADE")
+                await self._empty(conn, changed)
                 for table in changed:
                     await conn.copy_to_table(
                         table, source=io.BytesIO(self.seeded[table]), format="binary"
@@ -157,6 +203,15 @@ class Baseline:
             await self._reset_sequences(conn)
         if changed:
             self.fingerprints = await self._fingerprints(conn)
+
+    async def _empty(self, conn: asyncpg.Connection, tables: list[str]) -> None:
+        if not tables:
+            return
+        if self.ordered:
+            chosen = set(tables)
+            await conn.execute(";".join(f"DELETE FROM {_q(t)}" for t in self.tables if t in chosen))
+        else:
+            await conn.execute(f"TRUNCATE {', '.join(map(_q, tables))} CASCADE")
 
     async def _reset_sequences(self, conn: asyncpg.Connection) -> None:
         now = await _sequences(conn)
