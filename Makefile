@@ -34,7 +34,7 @@ run: install
 		$(if $(filter 1 true yes,$(DEMO)),--demo)
 
 test: install
-	$(BIN)/pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

@@ -13,7 +13,7 @@ import contextlib
 import os
 import threading
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -129,6 +129,20 @@ def database_url(servers: tuple[str, str]) -> Iterator[str]:
         # A distributed run's main process drops them all at its end.
         if not os.environ.get(DISTRIBUTED):
             databases.drop(server, name, _template())
+
+
+@pytest.fixture(scope="session")
+def clone_database(servers: tuple[str, str], database_url: str) -> Callable[[str], str]:
+    """Makes another database like the session's (a clone of the run's template) for tests
+    that need one of their own; returns its URL. The caller drops it (a distributed run's
+    main process drops any left at its end)."""
+
+    def clone(label: str) -> str:
+        return databases.clone_template(
+            servers[0], _template(), f"{_clone_prefix()}{_worker()}_{label}"
+        )
+
+    return clone
 
 
 @pytest.fixture(scope="session")

@@ -27,7 +27,7 @@ import re
 import uuid
 import zlib
 from collections import Counter, defaultdict
-from collections.abc import Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -46,7 +46,6 @@ from schemathesis.specs.openapi.checks import (
 
 from mediation.auth.policy import ROLE_PERMISSIONS
 from mediation.clock import CENTER_TZ, MovableClock
-from mediation.migrate import upgrade
 from mediation.org.enums import Role
 from mediation.settings import Settings, to_async_url
 from tests.contract import served
@@ -309,14 +308,15 @@ def clean_state() -> Iterator[None]:
 
 
 @pytest.fixture(scope="module")
-def fuzz(servers: tuple[str, str], settings: Settings) -> Iterator[Fuzz]:
+def fuzz(
+    servers: tuple[str, str], settings: Settings, clone_database: Callable[[str], str]
+) -> Iterator[Fuzz]:
     from mediation.notifications import webhooks
     from mediation_api.main import create_app
 
     server = servers[0]
-    name = f"mediation_fuzz_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    _in_thread(_admin_sql(server, f'CREATE DATABASE "{name}"'))
-    url = server.rsplit("/", 1)[0] + "/" + name
+    url = clone_database("fuzz")  # migrated, as the session's own database
+    name = url.rsplit("/", 1)[1]
     fuzz_settings = settings.model_copy(
         update={
             "database_url": to_async_url(url),
@@ -328,7 +328,6 @@ def fuzz(servers: tuple[str, str], settings: Settings) -> Iterator[Fuzz]:
     resolve = webhooks.resolve
     webhooks.resolve = lambda host, port: []  # type: ignore[assignment]
     try:
-        upgrade(to_async_url(url))
         _in_thread(_load_demo(fuzz_settings))
         app = create_app(fuzz_settings, MovableClock(START))
         with asgi.get_client(app) as client:
