@@ -126,16 +126,16 @@ def database_url(servers: tuple[str, str]) -> Iterator[str]:
     try:
         yield url
     finally:
-        # A distributed run's main process drops them all at its end.
+        # With any clones made for single tests: all at once, sharing one checkpoint (each
+        # DROP DATABASE waits for one). A distributed run's main process does it at its end.
         if not os.environ.get(DISTRIBUTED):
-            databases.drop(server, name, _template())
+            databases.drop(server, name, _template(), prefix=_clone_prefix())
 
 
 @pytest.fixture(scope="session")
 def clone_database(servers: tuple[str, str], database_url: str) -> Callable[[str], str]:
     """Makes another database like the session's (a clone of the run's template) for tests
-    that need one of their own; returns its URL. The caller drops it (a distributed run's
-    main process drops any left at its end)."""
+    that need one of their own; returns its URL. Dropped with the session's own database."""
 
     def clone(label: str) -> str:
         return databases.clone_template(

@@ -32,7 +32,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import asyncpg
 import pytest
 import schemathesis
 from schemathesis.checks import not_a_server_error
@@ -268,14 +267,6 @@ def _in_thread(coro: Coroutine[Any, Any, Any]) -> Any:
         return pool.submit(asyncio.run, coro).result()
 
 
-async def _admin_sql(server: str, sql: str) -> None:
-    conn = await asyncpg.connect(server)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
 async def _load_demo(settings: Settings) -> None:
     from mediation.db import create_engine, session_factory
     from mediation.demo import load
@@ -308,15 +299,11 @@ def clean_state() -> Iterator[None]:
 
 
 @pytest.fixture(scope="module")
-def fuzz(
-    servers: tuple[str, str], settings: Settings, clone_database: Callable[[str], str]
-) -> Iterator[Fuzz]:
+def fuzz(settings: Settings, clone_database: Callable[[str], str]) -> Iterator[Fuzz]:
     from mediation.notifications import webhooks
     from mediation_api.main import create_app
 
-    server = servers[0]
     url = clone_database("fuzz")  # migrated, as the session's own database
-    name = url.rsplit("/", 1)[1]
     fuzz_settings = settings.model_copy(
         update={
             "database_url": to_async_url(url),
@@ -349,8 +336,7 @@ def fuzz(
         asgi.shutdown_lifespans()
     finally:
         webhooks.resolve = resolve  # type: ignore[assignment]
-        _in_thread(_drop_redis(fuzz_settings))
-        _in_thread(_admin_sql(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        _in_thread(_drop_redis(fuzz_settings))  # the database goes with the session's
 
 
 def _report(env: Fuzz) -> None:
