@@ -8,7 +8,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
-# Dependencies first, pinned by constraints.txt, so a code change reuses this layer.
+# Dependencies first, pinned by constraints.txt, so a code change reuses this layer. Only the
+# production ones: the dev extra (embedded servers, test tools) and tools/ stay out.
 COPY pyproject.toml constraints.txt ./
 RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" \
         > /tmp/requirements.txt \
