@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel
 from redis.asyncio import Redis
@@ -33,6 +33,7 @@ from mediation_api.notifications.router import routers as notification_routers
 from mediation_api.ops.router import router as ops_router
 from mediation_api.org.router import router as org_router
 from mediation_api.outreach.router import routers as outreach_routers
+from mediation_api.query import reject_unknown_query
 from mediation_api.ratelimit import RateLimiter
 from mediation_api.readdb import create_read_pool
 from mediation_api.reference.router import router as reference_router
@@ -110,6 +111,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         redoc_url=None,
         openapi_tags=TAGS,
         separate_input_output_schemas=False,
+        dependencies=[Depends(reject_unknown_query)],
     )
     problems.install(app)
     app.add_middleware(

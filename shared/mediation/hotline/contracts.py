@@ -11,7 +11,7 @@ from pydantic import AwareDatetime, Field, StringConstraints
 
 from mediation.cases.contracts import CaseCreate
 from mediation.cases.enums import CaseSource
-from mediation.contracts.common import Contract
+from mediation.contracts.common import Contract, Input
 from mediation.hotline.enums import (
     AgeBand,
     BufferFactor,
@@ -36,7 +36,7 @@ TopicCode = Annotated[str, StringConstraints(pattern=TOPIC_PATTERN)]
 
 
 # --- the risk assessment ----------------------------------------------------------------
-class RiskAssessment(Contract):
+class RiskAssessment(Input):
     """Structured suicide-risk assessment: desire, capability, intent and buffers. The level
     and imminence are set beside it (`risk_level`, `imminent_risk`)."""
 
@@ -59,7 +59,7 @@ class RiskAssessment(Contract):
 
 
 # --- calls: input -------------------------------------------------------------------------
-class CallerIn(Contract):
+class CallerIn(Input):
     """Who called. Anonymous by default; a callback number is kept only with consent."""
 
     anonymous: bool = Field(True, description="The caller gave no name.")
@@ -85,7 +85,7 @@ class CallerIn(Contract):
     )
 
 
-class CallerUpdate(Contract):
+class CallerUpdate(Input):
     """Changes to the caller; omitted fields stay as they are."""
 
     anonymous: bool | None = Field(None, description="The caller gave no name.")
@@ -133,7 +133,7 @@ _CREATE_EXAMPLE = {
 }
 
 
-class CallCreate(Contract):
+class CallCreate(Input):
     """A new call log."""
 
     unit_id: uuid.UUID | None = Field(
@@ -177,7 +177,7 @@ class CallCreate(Contract):
     model_config = {"json_schema_extra": {"examples": [_CREATE_EXAMPLE]}}
 
 
-class CallUpdate(Contract):
+class CallUpdate(Input):
     """Corrections and additions to a call; omitted fields stay as they are."""
 
     started_at: AwareDatetime | None = Field(None, description="When the call started.")
@@ -218,7 +218,7 @@ class CallUpdate(Contract):
     }
 
 
-class AcknowledgeIn(Contract):
+class AcknowledgeIn(Input):
     """A supervisor takes charge of a flagged call."""
 
     note: str | None = Field(None, max_length=1000, description="What the supervisor did.")
@@ -226,7 +226,7 @@ class AcknowledgeIn(Contract):
     model_config = {"json_schema_extra": {"examples": [{"note": "已电话联系咨询师，跟进中。"}]}}
 
 
-class ReviewIn(Contract):
+class ReviewIn(Input):
     """A supervisor's review of how a call was handled."""
 
     outcome: ReviewOutcome = Field(description="The verdict.")
@@ -358,7 +358,7 @@ class CallEventOut(Contract):
 
 
 # --- duty roster --------------------------------------------------------------------------
-class DutyShiftCreate(Contract):
+class DutyShiftCreate(Input):
     """A person on hotline duty for a time span."""
 
     unit_id: uuid.UUID | None = Field(None, description="The workstation; defaults to yours.")
@@ -387,7 +387,7 @@ class DutyShiftCreate(Contract):
     }
 
 
-class DutyShiftUpdate(Contract):
+class DutyShiftUpdate(Input):
     """Changes to a shift; omitted fields stay as they are."""
 
     person_id: uuid.UUID | None = Field(None, description="Who is on duty.")

@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from pydantic import ConfigDict, Field
 
-from mediation.contracts.common import Contract
+from mediation.contracts.common import Contract, Input
 from mediation.notifications.enums import Channel, DeliveryStatus, DisabledReason
 from mediation.notifications.rules import CODE_PATTERN, Scalar, Selector
 
@@ -36,7 +36,7 @@ class UnreadCount(Contract):
     urgent_unread: int = Field(description="Of which urgent.")
 
 
-class MarkAllRead(Contract):
+class MarkAllRead(Input):
     """Mark every unread message read, optionally only up to a message (the newest one the
     client showed), so one that arrived meanwhile stays unread."""
 
@@ -54,7 +54,7 @@ class MarkedRead(Contract):
 # --------------------------------------------------------------------------- webhooks
 
 
-class WebhookCreate(Contract):
+class WebhookCreate(Input):
     """A system to notify by Standard Webhooks. The answer carries the signing secret once."""
 
     name: str = Field(
@@ -95,7 +95,7 @@ class WebhookCreate(Contract):
     )
 
 
-class WebhookUpdate(Contract):
+class WebhookUpdate(Input):
     """Changes to a subscription; omitted fields stay. Enabling clears the reason it stopped."""
 
     name: str | None = Field(None, min_length=1, max_length=100, description="Name.")
@@ -198,7 +198,7 @@ class Redelivery(Contract):
 # --------------------------------------------------------------------------- rules
 
 
-class RuleCreate(Contract):
+class RuleCreate(Input):
     """A notification rule of an administrator's own."""
 
     code: str = Field(
@@ -248,7 +248,7 @@ class RuleCreate(Contract):
     )
 
 
-class RuleUpdate(Contract):
+class RuleUpdate(Input):
     """Changes to a rule (a built-in rule is copied and the copy changed); omitted fields stay.
     The code and the event type never change."""
 
@@ -289,7 +289,7 @@ class RuleOut(Contract):
 # --------------------------------------------------------------------------- templates
 
 
-class TemplatePut(Contract):
+class TemplatePut(Input):
     """The text of one event type on one channel: Jinja2 with the event's variables (see
     `GET /notification-event-types`) and the filter `local` for times."""
 
@@ -324,7 +324,7 @@ class TemplateOut(Contract):
     version: int = Field(description="0 for the built-in text (ETag).")
 
 
-class TemplatePreview(Contract):
+class TemplatePreview(Input):
     """Render a template against the event type's sample payload (or your own)."""
 
     event_type: str = Field(max_length=80, description="Event type.")

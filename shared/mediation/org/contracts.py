@@ -7,7 +7,7 @@ from datetime import date, datetime
 
 from pydantic import Field, model_validator
 
-from mediation.contracts.common import Contract
+from mediation.contracts.common import Contract, Input
 from mediation.org.enums import Role, UnitLevel
 
 UNIT_CODE = r"^[A-Za-z0-9_-]{1,40}$"
@@ -27,7 +27,7 @@ class UnitOut(Contract):
     updated_at: datetime = Field(description="Last change.")
 
 
-class UnitCreate(Contract):
+class UnitCreate(Input):
     """A new node under `parent_id` (or a root city/district for administrators at the top)."""
 
     parent_id: uuid.UUID | None = Field(None, description="Parent node; null for a root.")
@@ -49,7 +49,7 @@ class UnitCreate(Contract):
     }
 
 
-class UnitUpdate(Contract):
+class UnitUpdate(Input):
     """Rename a node. Codes and places in the tree do not change: records point to them."""
 
     name: str = Field(min_length=1, max_length=100, description="New Chinese name.")
@@ -132,7 +132,7 @@ class PersonOut(Contract):
     version: int = Field(description="Increments on every change.")
 
 
-class PersonCreate(Contract):
+class PersonCreate(Input):
     """A new person."""
 
     name: str = Field(min_length=1, max_length=100, description="Name.")
@@ -168,7 +168,7 @@ class PersonCreate(Contract):
     }
 
 
-class PersonUpdate(Contract):
+class PersonUpdate(Input):
     """Changes to a person; omitted fields stay."""
 
     name: str | None = Field(None, min_length=1, max_length=100, description="Name.")
@@ -191,7 +191,7 @@ class AssignmentOut(Contract):
     ends_on: date | None = Field(description="Last day; null while open.")
 
 
-class AssignmentCreate(Contract):
+class AssignmentCreate(Input):
     """Give a person a role at a node."""
 
     unit_id: uuid.UUID = Field(description="Where the role is held.")
@@ -218,7 +218,7 @@ class AssignmentCreate(Contract):
     }
 
 
-class AssignmentEnd(Contract):
+class AssignmentEnd(Input):
     """End an assignment."""
 
     ends_on: date = Field(description="Last day the role is held.")
@@ -237,7 +237,7 @@ class UserOut(Contract):
     version: int = Field(description="Increments on every change.")
 
 
-class UserCreate(Contract):
+class UserCreate(Input):
     """An account for an existing person."""
 
     username: str = Field(pattern=r"^[a-z][a-z0-9_.-]{2,59}$", description="Sign-in name.")
@@ -257,7 +257,7 @@ class UserCreate(Contract):
     }
 
 
-class UserUpdate(Contract):
+class UserUpdate(Input):
     """Enable or disable an account, or set a new password."""
 
     active: bool | None = Field(None, description="Disable to stop sign-in.")
@@ -284,7 +284,7 @@ class ClientCreated(ClientOut):
     client_secret: str = Field(description="Store it now: it cannot be read again.")
 
 
-class ClientCreate(Contract):
+class ClientCreate(Input):
     """Register another system."""
 
     client_id: str = Field(pattern=r"^[a-z][a-z0-9_.-]{2,79}$", description="Chosen client id.")
@@ -306,7 +306,7 @@ class ClientCreate(Contract):
     }
 
 
-class ClientUpdate(Contract):
+class ClientUpdate(Input):
     """Change a client's scopes or disable it."""
 
     scopes: list[str] | None = Field(None, min_length=1, description="Scopes.")

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from pydantic import Field
 
-from mediation.contracts.common import Contract
+from mediation.contracts.common import Contract, Input
 from mediation.reference.data import ReferenceKind
 
 CODE_PATTERN = r"^[a-z][a-z0-9_]{1,59}$"
@@ -29,7 +29,7 @@ class ReferenceItemOut(Contract):
     updated_at: datetime = Field(description="Last change.")
 
 
-class ReferenceItemCreate(Contract):
+class ReferenceItemCreate(Input):
     """A new entry of a reference list."""
 
     code: str = Field(
@@ -65,7 +65,7 @@ class ReferenceItemCreate(Contract):
     }
 
 
-class ReferenceItemUpdate(Contract):
+class ReferenceItemUpdate(Input):
     """Changes to an entry; omitted fields stay as they are. The code never changes."""
 
     label_zh: str | None = Field(None, min_length=1, max_length=100, description="Chinese label.")
