@@ -102,7 +102,7 @@ async def test_retention_job_deidentifies_old_calls(
     assert got["deidentified_at"] and got["caller"]["callback_number"] is None
     assert got["caller"]["alias"] is None and got["summary"] is None
     assert got["caller"]["repeat_caller"] is False
-    timeline = (await client.get(f"{CALLS}/{old['id']}/timeline", headers=h)).json()
+    timeline = (await client.get(f"{CALLS}/{old['id']}/timeline", headers=h)).json()["items"]
     assert timeline[-1]["kind"] == "deidentified" and timeline[-1]["actor_name"] == "system"
     assert {
         "callback_number_enc",

@@ -689,7 +689,11 @@ class CaseListItem(Contract):
 class CaseEventOut(Contract):
     """A timeline entry."""
 
-    id: uuid.UUID = Field(description="Identifier (time-ordered).")
+    id: uuid.UUID = Field(description="Identifier.")
+    seq: int = Field(
+        description="Its number on the case's timeline (1 is `created`); entries are listed "
+        "in this order."
+    )
     type: CaseEventType = Field(description="What happened.")
     at: Instant = Field(description="When.")
     actor: ActorOut = Field(description="Who, and through which client.")

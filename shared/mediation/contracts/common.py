@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import datetime, timedelta, timezone
+import uuid
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
 from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
@@ -31,6 +33,24 @@ def center_time(value: datetime) -> str:
 
 
 Instant = Annotated[datetime, PlainSerializer(center_time, return_type=str, when_used="json")]
+
+
+def jsonable(value: Any) -> Any:
+    """JSON-safe ids, times (at the center's offset, like `Instant`), amounts and enums, for
+    the stored details of timeline entries and the payloads of outbox events."""
+    if isinstance(value, uuid.UUID | Decimal):
+        return str(value)
+    if isinstance(value, datetime):
+        return center_time(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if hasattr(value, "value") and isinstance(value.value, str):  # enums
+        return value.value
+    if isinstance(value, list | tuple | set | frozenset):
+        return [jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: jsonable(v) for k, v in value.items()}
+    return value
 
 
 class Contract(BaseModel):

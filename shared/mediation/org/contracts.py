@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import date
 
 from pydantic import Field, model_validator
 
-from mediation.contracts.common import Contract, Input
+from mediation.contracts.common import Contract, Input, Instant
 from mediation.org.enums import Role, UnitLevel
 
 UNIT_CODE = r"^[A-Za-z0-9_-]{1,40}$"
@@ -24,7 +24,7 @@ class UnitOut(Contract):
     path: str = Field(description="Chain of ancestor sequence numbers; a subtree shares a prefix.")
     active: bool = Field(description="Deactivated nodes keep their records but take no new ones.")
     version: int = Field(description="Increments on every change.")
-    updated_at: datetime = Field(description="Last change.")
+    updated_at: Instant = Field(description="Last change.")
 
 
 class UnitCreate(Input):
@@ -57,7 +57,7 @@ class UnitUpdate(Input):
     model_config = {"json_schema_extra": {"examples": [{"name": "先锋社区第三网格（新）"}]}}
 
 
-class UnitImportRow(Contract):
+class UnitImportRow(Input):
     """One node of an import; the parent is named by code (in the file or already stored)."""
 
     code: str = Field(description="Unique code.")
@@ -66,7 +66,7 @@ class UnitImportRow(Contract):
     parent_code: str | None = Field(None, description="Code of the parent node.")
 
 
-class UnitImport(Contract):
+class UnitImport(Input):
     """A whole district (or a part of one) to add at once: all rows or none."""
 
     units: list[UnitImportRow] = Field(
@@ -233,7 +233,7 @@ class UserOut(Contract):
     username: str = Field(description="Sign-in name.")
     person_id: uuid.UUID = Field(description="The person.")
     active: bool = Field(description="Inactive accounts cannot sign in.")
-    last_login_at: datetime | None = Field(description="Last successful sign-in.")
+    last_login_at: Instant | None = Field(description="Last successful sign-in.")
     version: int = Field(description="Increments on every change.")
 
 
@@ -319,7 +319,7 @@ class AccessLogOut(Contract):
     """Who read personal data or a hotline record."""
 
     id: uuid.UUID = Field(description="Identifier.")
-    at: datetime = Field(description="When.")
+    at: Instant = Field(description="When.")
     actor_id: uuid.UUID | None = Field(description="User or client id.")
     actor_kind: str = Field(description="`user` or `client`.")
     actor_name: str = Field(description="Name or client id.")

@@ -4,14 +4,14 @@ residents' opinions, the self-governance office's duty rota, and the outreach su
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, time
+from datetime import date, time
 from typing import Annotated, Literal, Self
 
 from pydantic import AwareDatetime, Field, field_validator, model_validator
 
 from mediation.cases.contracts import CaseCreate
 from mediation.cases.enums import CaseSource
-from mediation.contracts.common import Contract, Input
+from mediation.contracts.common import Contract, Input, Instant
 from mediation.org.enums import Role
 from mediation.outreach.enums import (
     ActivityVenue,
@@ -144,8 +144,8 @@ class ActivityOut(Contract):
     participants: int = Field(description="Number of participants.")
     notes: str | None = Field(description="Notes.")
     version: int = Field(description="Increments on every change; the ETag is derived from it.")
-    created_at: datetime = Field(description="Recorded.")
-    updated_at: datetime = Field(description="Last change.")
+    created_at: Instant = Field(description="Recorded.")
+    updated_at: Instant = Field(description="Last change.")
 
 
 # --- micro-class series and classes --------------------------------------------------------
@@ -215,7 +215,7 @@ class SeriesTotals(Contract):
     classes_held: int = Field(description="Classes held so far.")
     participants: int = Field(description="People reached so far (sum over classes).")
     minutes: int = Field(description="Total teaching time in minutes.")
-    last_class_at: datetime | None = Field(description="Most recent class.")
+    last_class_at: Instant | None = Field(description="Most recent class.")
 
 
 class SeriesOut(Contract):
@@ -234,11 +234,11 @@ class SeriesOut(Contract):
     starts_on: date = Field(description="First day.")
     ends_on: date | None = Field(description="Last day, if set.")
     active: bool = Field(description="Not ended as of today.")
-    next_class_at: datetime | None = Field(description="Next scheduled class (+08:00), if any.")
+    next_class_at: Instant | None = Field(description="Next scheduled class (+08:00), if any.")
     totals: SeriesTotals = Field(description="Running totals from the recorded classes.")
     version: int = Field(description="Increments on every change; the ETag is derived from it.")
-    created_at: datetime = Field(description="Created.")
-    updated_at: datetime = Field(description="Last change.")
+    created_at: Instant = Field(description="Created.")
+    updated_at: Instant = Field(description="Last change.")
 
 
 class ClassCreate(Input):
@@ -290,7 +290,7 @@ class ClassOut(Contract):
     series_id: uuid.UUID = Field(description="The series.")
     series_title: str | None = Field(description="Name of the series.")
     unit_id: uuid.UUID = Field(description="The body running the series.")
-    held_at: datetime = Field(description="When it started.")
+    held_at: Instant = Field(description="When it started.")
     topic: str = Field(description="Topic.")
     lecturer: str = Field(description="Lecturer.")
     duration_minutes: int = Field(description="Length in minutes (30–60).")
@@ -298,8 +298,8 @@ class ClassOut(Contract):
     on_schedule: bool = Field(description="Held on the series' weekday and time.")
     notes: str | None = Field(description="Notes.")
     version: int = Field(description="Increments on every change; the ETag is derived from it.")
-    created_at: datetime = Field(description="Recorded.")
-    updated_at: datetime = Field(description="Last change.")
+    created_at: Instant = Field(description="Recorded.")
+    updated_at: Instant = Field(description="Last change.")
 
 
 # --- residents' opinions -------------------------------------------------------------------
@@ -397,15 +397,15 @@ class OpinionOut(Contract):
     resident_phone: str | None = Field(description="Resident's phone (masked, 139****1111).")
     status: OpinionStatus = Field(description="Received, forwarded, answered or closed.")
     forwarded_to: str | None = Field(description="Where it was forwarded.")
-    forwarded_at: datetime | None = Field(description="When.")
+    forwarded_at: Instant | None = Field(description="When.")
     answer: str | None = Field(description="The answer given.")
-    answered_at: datetime | None = Field(description="When.")
-    closed_at: datetime | None = Field(description="When closed.")
+    answered_at: Instant | None = Field(description="When.")
+    closed_at: Instant | None = Field(description="When closed.")
     close_note: str | None = Field(description="Closing note.")
     case_id: uuid.UUID | None = Field(description="The dispute case it was turned into.")
     version: int = Field(description="Increments on every change; the ETag is derived from it.")
-    created_at: datetime = Field(description="Recorded.")
-    updated_at: datetime = Field(description="Last change.")
+    created_at: Instant = Field(description="Recorded.")
+    updated_at: Instant = Field(description="Last change.")
 
 
 class OpinionToCase(CaseCreate):
@@ -494,8 +494,8 @@ class DutySlotOut(Contract):
     role: Role = Field(description="The role they hold in the grid.")
     note: str | None = Field(description="Note.")
     version: int = Field(description="Increments on every change; the ETag is derived from it.")
-    created_at: datetime = Field(description="Created.")
-    updated_at: datetime = Field(description="Last change.")
+    created_at: Instant = Field(description="Created.")
+    updated_at: Instant = Field(description="Last change.")
 
 
 class InvalidSlot(Contract):

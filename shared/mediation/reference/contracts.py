@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 
 from pydantic import Field
 
-from mediation.contracts.common import Contract, Input
+from mediation.contracts.common import Contract, Input, Instant
 from mediation.reference.data import ReferenceKind
 
 CODE_PATTERN = r"^[a-z][a-z0-9_]{1,59}$"
@@ -26,7 +25,7 @@ class ReferenceItemOut(Contract):
     is_default: bool = Field(description="Pre-selected in forms.")
     view_order: int = Field(description="Ascending display order.")
     version: int = Field(description="Increments on every change; the ETag is derived from it.")
-    updated_at: datetime = Field(description="Last change.")
+    updated_at: Instant = Field(description="Last change.")
 
 
 class ReferenceItemCreate(Input):

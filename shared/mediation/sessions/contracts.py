@@ -256,7 +256,11 @@ class SessionPartyOut(Contract):
 class SessionEventOut(Contract):
     """One entry of the session's history."""
 
-    id: uuid.UUID = Field(description="Identifier (time-ordered).")
+    id: uuid.UUID = Field(description="Identifier.")
+    seq: int = Field(
+        description="Its number in the session's history (1 is `scheduled`); entries are "
+        "listed in this order."
+    )
     type: SessionEventType = Field(description="What happened.")
     at: Instant = Field(description="When.")
     actor_name: str = Field(description="Who.")

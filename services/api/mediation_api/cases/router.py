@@ -62,7 +62,14 @@ from mediation_api.cases.service import NOT_FOUND, CaseService
 from mediation_api.cases.views import party_out
 from mediation_api.deps import IfMatch, Session, State, require
 from mediation_api.idempotency import Idempotency, IdempotencyGuard
-from mediation_api.pagination import DEFAULT, Cursor, Limit, build_page, cursor_values
+from mediation_api.pagination import (
+    DEFAULT,
+    Cursor,
+    Limit,
+    build_page,
+    cursor_int,
+    cursor_values,
+)
 from mediation_api.problems import responses
 from mediation_api.readdb import driver_connection
 from mediation_api.state import AppState
@@ -603,17 +610,18 @@ async def _events(
     ctx: CaseContext, case_id: uuid.UUID, types: list[str] | None, limit: int, cursor: str | None
 ) -> Page[CaseEventOut]:
     case = await ctx.service.get(case_id)
-    after = cursor_values(cursor, "i")
+    after = cursor_values(cursor, "s")
     rows = await ctx.service.repo.events(
-        case.id, types=types, limit=limit, after=uuid.UUID(str(after["i"])) if after else None
+        case.id, types=types, limit=limit, after=cursor_int(after, "s")
     )
-    items, next_cursor = build_page(rows, limit, lambda e: {"i": str(e.id)})
+    items, next_cursor = build_page(rows, limit, lambda e: {"s": e.seq})
     return Page[CaseEventOut](items=[_event_out(e) for e in items], next_cursor=next_cursor)
 
 
 def _event_out(e: CaseEvent) -> CaseEventOut:
     return CaseEventOut(
         id=e.id,
+        seq=e.seq,
         type=e.type,
         at=e.at,
         from_status=e.from_status,

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -59,6 +58,7 @@ from mediation.cases.models import (
 )
 from mediation.cases.numbers import case_number, case_number_ascii
 from mediation.clock import CENTER_TZ, Clock
+from mediation.contracts.common import jsonable
 from mediation.contracts.etag import check_if_match
 from mediation.errors import Conflict, Forbidden, NotFound, Unprocessable
 from mediation.ids import uuid7
@@ -69,6 +69,7 @@ from mediation.outbox.events import emit
 from mediation.privacy import keyed_hash
 from mediation.reference.data import ReferenceKind
 from mediation.settings import Settings
+from mediation.timeline import holds_lock, next_seq
 from mediation_api.cases.deadlines import DeadlineKeeper
 from mediation_api.cases.repository import CaseRepository
 from mediation_api.cases.views import PREVENTION_COLUMNS
@@ -96,21 +97,6 @@ HANDLING_LEVEL = {
     Complexity.difficult: UnitLevel.district,
 }
 NOT_FOUND = "No case with this id in your jurisdiction."
-
-
-def _j(value: Any) -> Any:
-    """JSON-safe form of ids, times and amounts for event payloads."""
-    if isinstance(value, uuid.UUID | Decimal):
-        return str(value)
-    if isinstance(value, datetime):
-        return value.astimezone(CENTER_TZ).isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, list | tuple | set):
-        return [_j(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _j(v) for k, v in value.items()}
-    return value
 
 
 def _birth_date(id_number: str) -> date:
@@ -242,25 +228,24 @@ class CaseService:
         for party in parties:
             party.case_id = case.id
         self.session.add_all(parties)
+        # `created` is the first entry of every timeline; what intake found comes after it,
+        # at the same time.
+        await self.record(
+            case,
+            E.created,
+            transition=(None, S.received),
+            data={"source": body.source.value, "parties": len(parties)},
+            payload={"source": body.source.value, "title": case.title, "is_repeat": case.is_repeat},
+            at=now,
+        )
         if found:
             await self.record(
                 case,
                 E.repeat_detected,
                 data={"links": [{"case_id": str(o), "reason": r.value} for o, r in found]},
                 emit_event=False,
+                at=now,
             )
-        await self.record(
-            case,
-            E.created,
-            transition=(None, S.received),
-            data={"source": body.source.value, "parties": len(parties)},
-            payload={
-                "source": body.source.value,
-                "title": case.title,
-                "is_repeat": case.is_repeat,
-                "related_case_ids": sorted({str(o) for o, _ in found}),
-            },
-        )
         # One flush: one INSERT per table (cases, parties, deadline, timeline, outbox) ...
         await self.session.flush()
         # ... and one for the links, however many.
@@ -359,12 +344,16 @@ class CaseService:
         data: dict[str, Any] | None = None,
         payload: dict[str, Any] | None = None,
         emit_event: bool = True,
+        at: datetime | None = None,
     ) -> CaseEvent:
+        """A timeline entry (numbered after the case's last one) and, unless told otherwise,
+        the outbox event `case.<type>`."""
         p = self.principal
-        now = self.clock.now()
+        now = at or self.clock.now()
         event = CaseEvent(
             id=uuid7(),
             case_id=case.id,
+            seq=await next_seq(self.session, case),
             type=type_,
             at=now,
             actor_kind=p.kind,
@@ -375,7 +364,7 @@ class CaseService:
             from_status=transition[0] if transition else None,
             to_status=transition[1] if transition else None,
             body=body,
-            data=_j(data or {}),
+            data=jsonable(data or {}),
         )
         self.session.add(event)
         if emit_event:
@@ -388,7 +377,7 @@ class CaseService:
                 unit_path=case.unit_path,
                 actor_id=p.id,
                 request_id=request_id_var.get(),
-                payload=_j({**self._payload(case), "event_id": event.id, **(payload or {})}),
+                payload=jsonable({**self._payload(case), "event_id": event.id, **(payload or {})}),
             )
         return event
 
@@ -403,6 +392,7 @@ class CaseService:
         case = await self.repo.get(case_id, self.principal, for_update=True)
         if case is None:
             raise NotFound(NOT_FOUND)
+        holds_lock(self.session, case)
         check_if_match(if_match, case.id, case.version)
         is_handler = self._is_handler(case)
         if action is not None:

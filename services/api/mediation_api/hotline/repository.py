@@ -216,12 +216,13 @@ class HotlineRepository:
         row = (await self.session.execute(select(earlier, func.count()).where(*base))).one()
         return int(row[0]), int(row[1])
 
-    async def timeline(self, call_id: uuid.UUID) -> list[HotlineCallEvent]:
-        stmt = (
-            select(HotlineCallEvent)
-            .where(HotlineCallEvent.call_id == call_id)
-            .order_by(HotlineCallEvent.seq)
-        )
+    async def timeline(
+        self, call_id: uuid.UUID, after: int | None, limit: int
+    ) -> list[HotlineCallEvent]:
+        stmt = select(HotlineCallEvent).where(HotlineCallEvent.call_id == call_id)
+        if after is not None:
+            stmt = stmt.where(HotlineCallEvent.seq > after)
+        stmt = stmt.order_by(HotlineCallEvent.seq).limit(limit + 1)
         return list((await self.session.scalars(stmt)).all())
 
     # --- duty roster ----------------------------------------------------------------------

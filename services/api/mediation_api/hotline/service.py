@@ -18,8 +18,10 @@ from mediation.auth.principal import Principal
 from mediation.cases.enums import CaseEventType
 from mediation.cases.models import Case
 from mediation.clock import CENTER_TZ, Clock
+from mediation.contracts.common import center_time
 from mediation.contracts.etag import check_if_match
 from mediation.errors import Conflict, Forbidden, InvalidTransition, NotFound, Unprocessable
+from mediation.hotline import events as call_events
 from mediation.hotline.contracts import (
     AcknowledgeIn,
     CallCreate,
@@ -61,6 +63,7 @@ from mediation.outbox.events import emit
 from mediation.privacy import keyed_hash, mask_phone
 from mediation.reference.data import ReferenceKind
 from mediation.settings import Settings
+from mediation.timeline import holds_lock
 from mediation_api.cases.service import CaseService
 from mediation_api.hotline.repository import CallFilters, HotlineRepository
 from mediation_api.reference.repository import ReferenceRepository
@@ -157,6 +160,8 @@ class HotlineService:
         call = await self.repo.call(await self.paths(), call_id, for_update=for_update)
         if call is None:
             raise NotFound(CALL_NOT_FOUND)
+        if for_update:
+            holds_lock(self.session, call)
         return call
 
     async def read(self, call_id: uuid.UUID) -> CallOut:
@@ -281,10 +286,16 @@ class HotlineService:
             updated_at=call.updated_at,
         )
 
-    async def timeline(self, call_id: uuid.UUID) -> list[CallEventOut]:
+    async def timeline(
+        self, call_id: uuid.UUID, after: int | None, limit: int
+    ) -> list[HotlineCallEvent]:
+        """Up to limit+1 entries of the call's timeline after entry number `after`."""
         call = await self.get_call(call_id)
         self._log("timeline", call.id)
-        return [CallEventOut.model_validate(e) for e in await self.repo.timeline(call.id)]
+        return await self.repo.timeline(call.id, after, limit)
+
+    async def events_out(self, entries: list[HotlineCallEvent]) -> list[CallEventOut]:
+        return [CallEventOut.model_validate(e) for e in entries]
 
     # --- changing calls -------------------------------------------------------------------
     async def create(self, body: CallCreate) -> HotlineCall:
@@ -341,7 +352,8 @@ class HotlineService:
         self._seal(call, c.callback_number)
         self.repo.add(call)
         await self.session.flush()
-        self._event(call, CallEventKind.created)
+        holds_lock(self.session, call)  # new in this transaction: nobody else can write it yet
+        await self._event(call, CallEventKind.created)
         if is_flagged_risk(call.risk_level, call.imminent_risk):
             await self._flag(call)
         return call
@@ -454,9 +466,9 @@ class HotlineService:
         call.duration_seconds = self._duration(call)
         call.version += 1
         changed = sorted(set(changes) | {f"caller.{k}" for k in caller})
-        self._event(call, CallEventKind.updated, fields=changed)
+        await self._event(call, CallEventKind.updated, fields=changed)
         if call.follow_up_done_at is not None and not follow_up_was_done:
-            self._event(call, CallEventKind.follow_up_done)
+            await self._event(call, CallEventKind.follow_up_done)
         now_flagged_risk = is_flagged_risk(call.risk_level, call.imminent_risk)
         # Raised to high risk, or newly imminent: the supervisor on duty hears again.
         if now_flagged_risk and (not was_flagged_risk or (call.imminent_risk and not was_imminent)):
@@ -474,16 +486,16 @@ class HotlineService:
         if call.acknowledged_at is not None:
             raise InvalidTransition(
                 "The flag was already acknowledged.",
-                acknowledged_at=call.acknowledged_at.isoformat(),
+                acknowledged_at=center_time(call.acknowledged_at),
             )
         call.acknowledged_at = self.clock.now()
         call.acknowledged_by = self.principal.person_id
         call.acknowledge_note = body.note
         call.version += 1
-        self._event(
+        await self._event(
             call,
             CallEventKind.acknowledged,
-            flagged_at=call.flagged_at.isoformat(),
+            flagged_at=call.flagged_at,
             minutes_to_acknowledge=math.ceil(
                 (call.acknowledged_at - call.flagged_at).total_seconds() / 60
             ),
@@ -501,7 +513,7 @@ class HotlineService:
         call.review_outcome = body.outcome
         call.review_comment = body.comment
         call.version += 1
-        self._event(call, CallEventKind.reviewed, outcome=body.outcome.value)
+        await self._event(call, CallEventKind.reviewed, outcome=body.outcome.value)
         await self.session.flush()
         return call
 
@@ -528,7 +540,9 @@ class HotlineService:
         )
         call.case_id = case.id
         call.version += 1
-        self._event(call, CallEventKind.case_opened, case_id=str(case.id), case_number=case.number)
+        await self._event(
+            call, CallEventKind.case_opened, case_id=str(case.id), case_number=case.number
+        )
         await self.session.flush()
         return call, case
 
@@ -784,7 +798,7 @@ class HotlineService:
             actor_id=self.principal.id,
             request_id=request_id_var.get(),
         )
-        self._event(
+        await self._event(
             call,
             CallEventKind.flagged,
             risk_level=call.risk_level.value if call.risk_level else None,
@@ -798,18 +812,17 @@ class HotlineService:
                 extra={"ctx_call_id": str(call.id), "ctx_unit_id": str(call.unit_id)},
             )
 
-    def _event(self, call: HotlineCall, kind: CallEventKind, **detail: Any) -> None:
+    async def _event(self, call: HotlineCall, kind: CallEventKind, **detail: Any) -> None:
         p = self.principal
-        self.session.add(
-            HotlineCallEvent(
-                call_id=call.id,
-                at=self.clock.now(),
-                kind=kind,
-                actor_id=p.id,
-                actor_person_id=p.person_id,
-                actor_name=(p.client_id or p.name)[:100],
-                detail=detail,
-            )
+        await call_events.record(
+            self.session,
+            call,
+            kind,
+            at=self.clock.now(),
+            actor_id=p.id,
+            actor_person_id=p.person_id,
+            actor_name=p.client_id or p.name,
+            detail=detail,
         )
 
     def _log(self, action: str, call_id: uuid.UUID, **detail: Any) -> None:

@@ -130,7 +130,7 @@ class SessionRepository:
         stmt = (
             select(SessionEvent)
             .where(SessionEvent.session_id == session_id)
-            .order_by(SessionEvent.id)
+            .order_by(SessionEvent.seq)
         )
         return list((await self.session.scalars(stmt)).all())
 

@@ -44,6 +44,7 @@ from mediation.sessions.enums import (
 from mediation.sessions.models import MediationSession, SessionMediator
 from mediation.sessions.rules import PAST_SLACK, SCHEDULABLE, DoubleBooking, place_key
 from mediation.settings import Settings
+from mediation.timeline import holds_lock
 from mediation_api.cases.repository import CaseRepository
 from mediation_api.cases.service import CaseService
 from mediation_api.sessions.repository import SessionRepository
@@ -226,6 +227,7 @@ class SessionService:
         ms = await self.repo.get(session_id, self.principal, for_update=True)
         if ms is None:
             raise NotFound(NOT_FOUND)
+        holds_lock(self.session, ms)
         check_if_match(if_match, ms.id, ms.version)
         return ms
 

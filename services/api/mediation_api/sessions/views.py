@@ -82,6 +82,7 @@ async def session_out(
     history = [
         SessionEventOut(
             id=e.id,
+            seq=e.seq,
             type=e.type,
             at=e.at,
             actor_name=e.actor_name,

@@ -36,6 +36,7 @@ from mediation.sessions import events
 from mediation.sessions.enums import SessionStatus
 from mediation.sessions.models import MediationSession
 from mediation.sessions.rules import SCHEDULABLE
+from mediation.timeline import holds_lock
 from mediation_worker.context import WorkerContext
 from mediation_worker.outbox.dispatch import on
 from mediation_worker.outbox.relay import DELIVERIES_CHANNEL
@@ -195,6 +196,7 @@ async def on_case_ended(db: AsyncSession, event: OutboxEvent, c: WorkerContext) 
     ).all()
     now = c.clock.now()
     for ms in coming:
+        holds_lock(db, ms)
         await events.cancel(
             db, ms, f"纠纷{status.label_zh}，调解会不再举行", actor=events.SYSTEM, now=now
         )
