@@ -204,6 +204,11 @@ async def test_reschedule_keeps_the_history_and_needs_the_current_etag(
     assert moved["starts_at"] == "2026-11-29T14:00:00+08:00"
     assert moved["place"] == "北沟街道调解室"
     assert moved["reschedule_count"] == 1 and moved["version"] == ms["version"] + 1
+    # The history in its order: each entry numbered within the session (issue 16, item 3).
+    assert [(e["seq"], e["type"]) for e in moved["history"]] == [
+        (1, "scheduled"),
+        (2, "rescheduled"),
+    ]
     last = moved["history"][-1]
     assert last["type"] == "rescheduled" and last["body"] == "被申请人出差，申请改期"
     assert last["data"]["before"]["starts_at"] == "2026-11-28T09:00:00+08:00"
