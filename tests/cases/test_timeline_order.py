@@ -77,9 +77,7 @@ async def test_concurrent_writers_to_one_case_never_share_a_number(
     assert [s for s, _ in rows] == list(range(1, 10)) and rows[0][1] == "created"
 
 
-async def test_a_calls_timeline_is_a_numbered_page(
-    client: httpx.AsyncClient, world: World
-) -> None:
+async def test_a_calls_timeline_is_a_numbered_page(client: httpx.AsyncClient, world: World) -> None:
     h = await world.headers("counselor")
     call = (await client.post(CALLS, headers=h, json=call_body())).json()
     r = await client.patch(

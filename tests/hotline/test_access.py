@@ -180,7 +180,9 @@ async def test_access_matrix(
     unit = str(world.unit("220302001002G01").id)
     for name, method, path, body in _requests(records["call"], records["shift"], person, unit):
         # Changes carry the record's current strong ETag, so what answers is the access rule.
-        r = await client.request(method, path, headers={**h, **await _if_match(sql, path)}, json=body)
+        r = await client.request(
+            method, path, headers={**h, **await _if_match(sql, path)}, json=body
+        )
         got[name] = r.status_code
         if r.status_code >= 400:
             assert r.headers["content-type"].startswith("application/problem+json"), name

@@ -168,6 +168,14 @@ class CalendarService:
         if row is None:  # a default never stored yet
             row = DeadlineRule(stage=stage, complexity=complexity, version=0)
             self.session.add(row)
+        elif (row.unit, row.amount) == (body.unit, body.amount):  # the rule as it is
+            return DeadlineRuleOut(
+                stage=stage,
+                complexity=complexity,
+                unit=row.unit,
+                amount=row.amount,
+                version=row.version,
+            )
         row.unit, row.amount = body.unit, body.amount
         row.version += 1
         row.updated_by = self.principal.name

@@ -58,6 +58,7 @@ from mediation.cases.models import (
 )
 from mediation.cases.numbers import case_number, case_number_ascii
 from mediation.clock import CENTER_TZ, Clock
+from mediation.contracts.changes import changed, modified
 from mediation.contracts.common import jsonable
 from mediation.contracts.etag import check_if_match
 from mediation.errors import Conflict, Forbidden, NotFound, Unprocessable
@@ -72,7 +73,7 @@ from mediation.settings import Settings
 from mediation.timeline import holds_lock, next_seq
 from mediation_api.cases.deadlines import DeadlineKeeper
 from mediation_api.cases.repository import CaseRepository
-from mediation_api.cases.views import PREVENTION_COLUMNS
+from mediation_api.cases.views import PREVENTION_COLUMNS, prevention
 from mediation_api.reference.service import ReferenceService
 
 A = CaseAction
@@ -747,6 +748,21 @@ class CaseService:
         for name in ("title", "facts", "category", "complexity", "risk_colour", "prevention"):
             if name in changes and changes[name] is None:
                 raise Unprocessable(f"`{name}` cannot be null.", field=f"body.{name}")
+        if "prevention" in changes:
+            changes["prevention"] = sorted(changes["prevention"], key=lambda f: f["kind"])
+        changes = changed(
+            case,
+            changes,
+            {
+                "category": lambda: case.category_code,
+                "prevention": lambda: sorted(
+                    (f.model_dump() for f in prevention(case)), key=lambda f: f["kind"]
+                ),
+            },
+        )
+        if not changes:  # nothing differs: nothing changes (no version, entry or event)
+            return case
+        names = sorted(changes)
         if "category" in changes:
             await ReferenceService(self.session, self.clock).require_enabled(
                 ReferenceKind.dispute_category, changes["category"], "body.category"
@@ -763,8 +779,7 @@ class CaseService:
         if complexity_changed:
             await self.deadlines.rebase(case)
         case.version += 1
-        changed = sorted(body.model_dump(exclude_unset=True))
-        await self.record(case, E.updated, data={"changed": changed}, payload={"changed": changed})
+        await self.record(case, E.updated, data={"changed": names}, payload={"changed": names})
         return case
 
     async def add_party(self, case_id: uuid.UUID, body: PartyIn, if_match: str | None) -> Case:
@@ -803,6 +818,8 @@ class CaseService:
                 raise Unprocessable(f"`{name}` cannot be null.", field=f"body.{name}")
         today = self.clock.now().astimezone(CENTER_TZ).date()
         self._apply_party(party, changes, today, "body")
+        if not modified(party):  # every value as it was: nothing changes
+            return case
         if not any(q.side is PartySide.applicant for q in parties):
             raise Unprocessable(
                 "The case must keep at least one applicant (申请人).", field="body.side"

@@ -18,6 +18,7 @@ from mediation.auth.principal import Principal
 from mediation.cases.enums import CaseEventType
 from mediation.cases.models import Case
 from mediation.clock import CENTER_TZ, Clock
+from mediation.contracts.changes import changed, modified
 from mediation.contracts.common import center_time
 from mediation.contracts.etag import check_if_match
 from mediation.errors import Conflict, Forbidden, InvalidTransition, NotFound, Unprocessable
@@ -80,6 +81,20 @@ HIGH_RISK_EVENT = "hotline.high_risk"
 CASE_LINK_NOTE = "由心理热线来电转立；来电记录仅心理工作站可查阅。"
 MAX_SHIFT = timedelta(days=7)
 MAX_COVERAGE_WINDOW = timedelta(days=31)
+
+
+# Stored columns that a change names by the request's field.
+_FIELD_OF = {
+    "caller_anonymous": "caller.anonymous",
+    "caller_alias": "caller.alias",
+    "caller_age_band": "caller.age_band",
+    "caller_gender": "caller.gender",
+    "caller_is_minor": "caller.is_minor",
+    "callback_consent": "caller.callback_consent",
+    "callback_number_enc": "caller.callback_number",
+    "callback_key_id": "caller.callback_number",
+    "caller_hash": "caller.number",
+}
 
 
 def _minimal(paths: list[str]) -> list[str]:
@@ -395,11 +410,12 @@ class HotlineService:
 
         ra = body.risk_assessment if "risk_assessment" in changes else _stored_assessment(call)
         consent = new_caller("callback_consent", call.callback_consent)
+        stored_number = self._callback_number(call)
         # Withdrawing consent deletes the number; so does an explicit null.
         if "callback_number" in caller:
             number = caller["callback_number"]
         elif consent:
-            number = self._callback_number(call)
+            number = stored_number
         else:
             number = None
         facts = CallFacts(
@@ -462,10 +478,13 @@ class HotlineService:
             call.caller_hash = self._hash(caller["number"])
         elif "callback_number" in caller and caller["callback_number"] and not call.caller_hash:
             call.caller_hash = self._hash(caller["callback_number"])
-        self._seal(call, number)
+        if number != stored_number:  # sealing again gives other bytes for the same number
+            self._seal(call, number)
         call.duration_seconds = self._duration(call)
+        changed = sorted({_FIELD_OF.get(c, c) for c in modified(call)} - {"duration_seconds"})
+        if not changed:  # every value as it was: nothing changes, nobody is told
+            return call
         call.version += 1
-        changed = sorted(set(changes) | {f"caller.{k}" for k in caller})
         await self._event(call, CallEventKind.updated, fields=changed)
         if call.follow_up_done_at is not None and not follow_up_was_done:
             await self._event(call, CallEventKind.follow_up_done)
@@ -608,6 +627,9 @@ class HotlineService:
         ]
         if nulls:
             raise Unprocessable("Some fields cannot be null; see errors.", errors=nulls)
+        changes = changed(shift, changes)
+        if not changes:  # the shift as it is: nothing to check, nothing changes
+            return shift
         unit = await self.repo.unit(shift.unit_id)
         assert unit is not None
         merged = {

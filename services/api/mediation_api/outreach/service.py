@@ -17,6 +17,7 @@ from mediation.cases.contracts import CaseCreate
 from mediation.cases.enums import CaseEventType
 from mediation.cases.models import Case
 from mediation.clock import CENTER_TZ, Clock
+from mediation.contracts.changes import modified
 from mediation.contracts.etag import check_if_match
 from mediation.errors import Conflict, NotFound, Unprocessable
 from mediation.logs import request_id_var
@@ -269,6 +270,8 @@ class OutreachService:
             if key in changes:
                 setattr(activity, key, changes[key])
         activity.unit_id, activity.unit_path = place.id, place.path
+        if not modified(activity):  # every value as it was: nothing changes, nobody is told
+            return activity
         activity.version += 1
         await self.session.flush()
         await self._emit(
@@ -386,6 +389,8 @@ class OutreachService:
                 )
         for key, value in changes.items():
             setattr(series, key, value)
+        if not modified(series):
+            return series
         series.version += 1
         await self.session.flush()
         await self._emit(
@@ -512,6 +517,8 @@ class OutreachService:
             await self._check_held_at(series, changes["held_at"], mc.id)
         for key, value in changes.items():
             setattr(mc, key, value)
+        if not modified(mc):
+            return mc
         mc.version += 1
         await self.session.flush()
         await self._emit(
@@ -628,9 +635,12 @@ class OutreachService:
             await self._category(changes["category"], "body.category")
         for key, value in changes.items():
             setattr(opinion, key, value)
+        names = sorted(modified(opinion))
+        if not names:
+            return opinion
         opinion.version += 1
         await self.session.flush()
-        await self._opinion_event("opinion.updated", opinion, changed=sorted(changes))
+        await self._opinion_event("opinion.updated", opinion, changed=names)
         return opinion
 
     async def _act(
@@ -850,9 +860,12 @@ class OutreachService:
                 raise Conflict("This person is already on duty in this grid that day.")
         for key, value in changes.items():
             setattr(slot, key, value)
+        names = sorted(modified(slot))
+        if not names:
+            return slot
         slot.version += 1
         await self.session.flush()
-        await self._slot_event("duty_rota.slot_changed", slot, changed=sorted(changes))
+        await self._slot_event("duty_rota.slot_changed", slot, changed=names)
         return slot
 
     async def delete_slot(self, slot_id: uuid.UUID, if_match: str | None) -> None:

@@ -17,6 +17,7 @@ from mediation.cases.contracts import NoteIn, ResolveIn
 from mediation.cases.enums import CaseStatus
 from mediation.cases.models import Case
 from mediation.clock import CENTER_TZ, Clock
+from mediation.contracts.changes import changed, modified
 from mediation.contracts.etag import check_if_match, etag_of
 from mediation.errors import Conflict, Forbidden, NotFound, Unprocessable
 from mediation.ids import uuid7
@@ -74,6 +75,11 @@ _OFF_FOR_YOU = "调解员调整，您不再参加本次调解会"
 
 def _local(value: datetime) -> str:
     return value.astimezone(CENTER_TZ).strftime("%Y-%m-%d %H:%M")
+
+
+def _seat(m: SessionMediator) -> tuple[Any, ...]:
+    """What a mediator's seat on a session is, for comparing before and after a change."""
+    return (m.person_id, m.role, m.body, m.is_lead, m.position)
 
 
 class SessionService:
@@ -309,6 +315,9 @@ class SessionService:
         for name in ("rights_notice_given",):
             if name in changes and changes[name] is None:
                 raise Unprocessable(f"`{name}` cannot be null.", field=f"body.{name}")
+        # Mediators are rows of their own: compared once they are worked out, below.
+        if not changed(ms, changes, {"mediators": lambda: None}):
+            return ms  # the session as it is: nothing to check, nothing changes
         is_public = changes.get("is_public", ms.is_public)
         reason = changes.get("privacy_reason", ms.privacy_reason)
         if "is_public" in changes and is_public and "privacy_reason" not in changes:
@@ -330,21 +339,26 @@ class SessionService:
         kind = changes.get("kind") or ms.kind
         before_mediators = list(ms.mediator_person_ids)
         before_parties = list(ms.party_ids)
+        mediators_changed = False
         if body.mediators is not None or kind is not ms.kind:
+            current = [m for m, _ in await self.repo.mediators(ms.id)]
             if body.mediators is None:  # a new kind is checked against the current mediators
-                current = await self.repo.mediators(ms.id)
-                given = [MediatorIn(person_id=m.person_id, lead=m.is_lead) for m, _ in current]
+                given = [MediatorIn(person_id=m.person_id, lead=m.is_lead) for m in current]
             else:
                 given = body.mediators
             self._schedulable(case)
             rows = await self._mediator_rows(case, kind, given, "body.mediators")
             for r in rows:
                 r.session_id = ms.id
-            await self.repo.replace_mediators(ms.id, rows)
-            ms.mediator_person_ids = [r.person_id for r in rows]
+            mediators_changed = [_seat(r) for r in rows] != [_seat(m) for m in current]
+            if mediators_changed:
+                await self.repo.replace_mediators(ms.id, rows)
+                ms.mediator_person_ids = [r.person_id for r in rows]
         ms.kind = kind
         if body.party_ids is not None:
             ms.party_ids = await self._party_ids(case, body.party_ids, "body.party_ids")
+        if not mediators_changed and not modified(ms):  # nothing differs: nothing changes
+            return ms
         ms.version += 1
         if ms.mediator_person_ids != before_mediators:
             await self._book(ms)
@@ -359,7 +373,10 @@ class SessionService:
             actor=self.actor,
             now=now,
             data={
-                "changed": sorted(changes),
+                "changed": sorted(
+                    {*modified(ms), *(["mediators"] if mediators_changed else [])}
+                    - {"mediator_person_ids", "version"}
+                ),
                 "mediators_added": added,
                 "mediators_removed": removed,
                 "parties_invited": new_parties,
