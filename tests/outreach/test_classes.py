@@ -120,7 +120,7 @@ async def test_running_totals_come_from_the_classes(
         "classes_held": 3,
         "participants": 600,
         "minutes": 120,
-        "last_class_at": "2026-11-25T11:30:00Z",
+        "last_class_at": "2026-11-25T19:30:00+08:00",
     }
     # A correction changes the totals: they are never stored.
     patched = await client.patch(
