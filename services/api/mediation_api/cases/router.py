@@ -51,7 +51,7 @@ from mediation.cases.enums import (
     RiskColour,
 )
 from mediation.cases.models import Case, CaseEvent
-from mediation.clock import Clock
+from mediation.clock import CENTER_TZ, Clock
 from mediation.contracts.common import Page
 from mediation.contracts.etag import etag_of
 from mediation.errors import NotFound, Unprocessable
@@ -73,6 +73,7 @@ from mediation_api.pagination import (
 from mediation_api.problems import responses
 from mediation_api.readdb import driver_connection
 from mediation_api.state import AppState
+from mediation_api.visibility import Visibility, Visible
 
 router = APIRouter(prefix="/cases", tags=["cases"])
 
@@ -96,6 +97,10 @@ class CaseContext:
     @property
     def service(self) -> CaseService:
         return CaseService(self.session, self.clock, self.settings, self.principal)
+
+    def visibility(self) -> Visibility:
+        today = self.clock.now().astimezone(CENTER_TZ).date()
+        return Visibility(self.session, self.principal, today)
 
     async def out(self, case: Case) -> CaseOut:
         await self.session.flush()
@@ -615,10 +620,13 @@ async def _events(
         case.id, types=types, limit=limit, after=cursor_int(after, "s")
     )
     items, next_cursor = build_page(rows, limit, lambda e: {"s": e.seq})
-    return Page[CaseEventOut](items=[_event_out(e) for e in items], next_cursor=next_cursor)
+    # Entries name other records (repeats, the call or opinion a case came from): the reader
+    # sees only those they may read themselves.
+    seen = await ctx.visibility().of_details(e.data for e in items)
+    return Page[CaseEventOut](items=[_event_out(e, seen) for e in items], next_cursor=next_cursor)
 
 
-def _event_out(e: CaseEvent) -> CaseEventOut:
+def _event_out(e: CaseEvent, seen: Visible) -> CaseEventOut:
     return CaseEventOut(
         id=e.id,
         seq=e.seq,
@@ -627,7 +635,7 @@ def _event_out(e: CaseEvent) -> CaseEventOut:
         from_status=e.from_status,
         to_status=e.to_status,
         body=e.body,
-        data=e.data,
+        data=seen.present(e.data),
         actor={
             "kind": e.actor_kind,
             "id": e.actor_id,
@@ -664,7 +672,7 @@ async def add_comment(case_id: CaseId, body: CommentIn, ctx: Reader, idem: Idemp
     if (replay := await idem.replay()) is not None:
         return replay
     event = await ctx.service.comment(case_id, body)
-    return await idem.respond(ctx.session, _event_out(event), status_code=201)
+    return await idem.respond(ctx.session, _event_out(event, Visible()), status_code=201)
 
 
 @router.get(

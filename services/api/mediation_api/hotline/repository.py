@@ -75,6 +75,17 @@ class HotlineRepository:
         )
         return list((await self.session.scalars(stmt)).all())
 
+    async def readable_call_ids(
+        self, person_id: uuid.UUID | None, today: date, ids: set[uuid.UUID]
+    ) -> set[uuid.UUID]:
+        """Which of `ids` are calls of the person's workstations (the hotline's scope rule,
+        for references to calls from other records)."""
+        paths = [u.path for u in await self.hotline_units(person_id, today)]
+        stmt = select(HotlineCall.id).where(
+            HotlineCall.id.in_(ids), _paths_filter(HotlineCall.unit_path, paths)
+        )
+        return set((await self.session.scalars(stmt)).all())
+
     async def unit(self, unit_id: uuid.UUID) -> Unit | None:
         return await self.session.get(Unit, unit_id)
 

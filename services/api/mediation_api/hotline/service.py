@@ -68,6 +68,7 @@ from mediation.timeline import holds_lock
 from mediation_api.cases.service import CaseService
 from mediation_api.hotline.repository import CallFilters, HotlineRepository
 from mediation_api.reference.repository import ReferenceRepository
+from mediation_api.visibility import Ref, Visibility, Visible
 
 log = logging.getLogger("mediation.hotline")
 
@@ -201,6 +202,7 @@ class HotlineService:
         paths = await self.paths()
         repeat = await self.repo.callers_seen_elsewhere(paths, calls)
         names = await self.repo.names({c.counselor_id for c in calls})
+        seen = await self._cases_seen({c.case_id for c in calls})
         items = []
         for c in calls:
             # The list is a read of each call shown: one access-log entry per call.
@@ -228,7 +230,7 @@ class HotlineService:
                     follow_up_due=c.follow_up_due,
                     follow_up_done_at=c.follow_up_done_at,
                     reviewed=c.reviewed_at is not None,
-                    case_id=c.case_id,
+                    case_id=c.case_id if seen.can_see(Ref.case, c.case_id) else None,
                 )
             )
         return items
@@ -294,7 +296,9 @@ class HotlineService:
                 note=call.acknowledge_note,
             ),
             review=review,
-            case_id=call.case_id,
+            case_id=call.case_id
+            if (await self._cases_seen({call.case_id})).can_see(Ref.case, call.case_id)
+            else None,
             deidentified_at=call.deidentified_at,
             version=call.version,
             created_at=call.created_at,
@@ -309,8 +313,20 @@ class HotlineService:
         self._log("timeline", call.id)
         return await self.repo.timeline(call.id, after, limit)
 
+    def _visibility(self) -> Visibility:
+        return Visibility(self.session, self.principal, self.today)
+
+    async def _cases_seen(self, ids: set[uuid.UUID | None]) -> Visible:
+        """Which of the cases opened from calls the reader may read (a case can lie outside
+        the workstation's colleagues' jurisdiction): only those are named."""
+        return await self._visibility().of({Ref.case: {i for i in ids if i is not None}})
+
     async def events_out(self, entries: list[HotlineCallEvent]) -> list[CallEventOut]:
-        return [CallEventOut.model_validate(e) for e in entries]
+        seen = await self._visibility().of_details(e.detail for e in entries)
+        return [
+            CallEventOut.model_validate(e).model_copy(update={"detail": seen.present(e.detail)})
+            for e in entries
+        ]
 
     # --- changing calls -------------------------------------------------------------------
     async def create(self, body: CallCreate) -> HotlineCall:
@@ -545,7 +561,11 @@ class HotlineService:
         call = await self.get_call(call_id, for_update=True)
         check_if_match(if_match, call.id, call.version)
         if call.case_id is not None:
-            raise Conflict("A case was already opened from this call.", case_id=str(call.case_id))
+            seen = (await self._cases_seen({call.case_id})).can_see(Ref.case, call.case_id)
+            raise Conflict(
+                "A case was already opened from this call.",
+                case_id=str(call.case_id) if seen else None,
+            )
         if call.deidentified_at is not None:
             raise InvalidTransition("The call was de-identified after the retention period.")
         cases = CaseService(self.session, self.clock, self.settings, self.principal)

@@ -217,12 +217,14 @@ class SessionService:
             else:
                 what = f"The room {ms.place}"
                 resource = {"resource": "place", "place": ms.place}
+            # When the mediator or room is busy is what the organiser needs; which session
+            # holds them is named only to a reader of that session.
             raise DoubleBooking(
                 f"{what} is already booked from {_local(clash.starts_at)} to "
-                f"{_local(clash.ends_at)} by session {clash.session_id}"
-                + (f" (case {clash.case_number})" if visible else "")
+                f"{_local(clash.ends_at)}"
+                + (f" by session {clash.session_id} (case {clash.case_number})" if visible else "")
                 + ".",
-                conflicting_session_id=str(clash.session_id),
+                conflicting_session_id=str(clash.session_id) if visible else None,
                 conflicting_starts_at=clash.starts_at.astimezone(CENTER_TZ).isoformat(),
                 conflicting_ends_at=clash.ends_at.astimezone(CENTER_TZ).isoformat(),
                 conflicting_case_number=clash.case_number if visible else None,

@@ -168,6 +168,7 @@ class FanOut:
         missing = ids - people.keys()
         if missing:
             people.update(await self.resolver.details(missing))
+        outside = await self.resolver.outside_scope(ids)
         link = _link(self.spec, event.payload)
         for channel in rule.channels:
             if channel is Channel.wecom:
@@ -201,6 +202,18 @@ class FanOut:
                     continue  # an id that names nobody: nothing to send
                 key = f"{event.id}:{channel.value}:{pid}"
                 who = f"person:{pid}"
+                if pid in outside:
+                    self._delivery(
+                        key,
+                        channel,
+                        who,
+                        rule=rule.code,
+                        urgent=urgent,
+                        message={},
+                        status=DeliveryStatus.skipped,
+                        error="The record lies outside the person's jurisdiction.",
+                    )
+                    continue
                 ctx = await self._context(person.name, urgent)
                 subject, body = self._render(rule, channel, ctx, stored)
                 if channel is Channel.inbox:
