@@ -598,7 +598,9 @@ async def extend_deadline(
     "/{case_id}/timeline",
     operation_id="cases-timeline",
     summary="Timeline",
-    description="Every change in order: who, when, what, through which client.",
+    description="Every change in order (`seq`, 1 is `created`): who, when, what, through "
+    "which client. Details name other records (a repeat's earlier cases, the call or opinion "
+    "the case came from) only to readers of those records.",
     responses=READ_ERRORS,
 )
 async def timeline(

@@ -342,7 +342,9 @@ async def open_case(
     operation_id="hotline-calls-timeline",
     summary="A call's timeline",
     description="Who did what and when (logged, changed, flagged, acknowledged, reviewed, "
-    "follow-up done, case opened, de-identified), oldest first. Written to the access log. "
+    "follow-up done, case opened, de-identified), in order (`seq`), a page at a time. The "
+    "case opened from the call is named only to readers of that case. Written to the access "
+    "log. "
     + HIDDEN,
     responses=responses(401, 404, 422),
 )
