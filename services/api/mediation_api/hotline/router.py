@@ -344,8 +344,7 @@ async def open_case(
     description="Who did what and when (logged, changed, flagged, acknowledged, reviewed, "
     "follow-up done, case opened, de-identified), in order (`seq`), a page at a time. The "
     "case opened from the call is named only to readers of that case. Written to the access "
-    "log. "
-    + HIDDEN,
+    "log. " + HIDDEN,
     responses=responses(401, 404, 422),
 )
 async def call_timeline(

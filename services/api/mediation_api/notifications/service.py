@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from mediation.auth.principal import Principal
 from mediation.clock import Clock
 from mediation.contracts.changes import comparable, modified
+from mediation.contracts.common import center_time
 from mediation.contracts.etag import check_if_match
 from mediation.errors import Conflict, Forbidden, NotFound, Unprocessable
 from mediation.logs import request_id_var
@@ -234,7 +235,7 @@ class WebhookService:
         if d.status == DeliveryStatus.pending.value:
             raise Conflict(
                 "The delivery is still pending; it will be tried at "
-                f"{d.next_attempt_at.isoformat() if d.next_attempt_at else 'once'}."
+                f"{center_time(d.next_attempt_at) if d.next_attempt_at else 'once'}."
             )
         # One more try, now, by a worker (the API never calls receivers itself).
         d.status = DeliveryStatus.pending.value

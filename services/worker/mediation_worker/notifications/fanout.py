@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mediation.contracts.common import center_time
 from mediation.ids import uuid7
 from mediation.notifications import catalog, defaults
 from mediation.notifications.enums import Channel, DeliveryStatus
@@ -39,7 +40,7 @@ def webhook_body(event: OutboxEvent) -> str:
     data.setdefault("aggregate_type", event.aggregate_type)
     if event.aggregate_id is not None:
         data.setdefault("aggregate_id", str(event.aggregate_id))
-    body = {"type": event.type, "timestamp": event.occurred_at.isoformat(), "data": data}
+    body = {"type": event.type, "timestamp": center_time(event.occurred_at), "data": data}
     return json.dumps(body, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
@@ -131,7 +132,7 @@ class FanOut:
         common = {
             "event_type": event.type,
             "event_label": self.spec.label_zh if self.spec else event.type,
-            "occurred_at": event.occurred_at.isoformat(),
+            "occurred_at": center_time(event.occurred_at),
             "recipient_name": recipient_name,
             "unit_name": await self.resolver.unit_name(),
             "link": _link(self.spec, event.payload) or "",

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mediation.cases.enums import CaseStatus
 from mediation.cases.models import Case, CaseParty
+from mediation.contracts.common import center_time
 from mediation.ids import uuid7
 from mediation.notifications import catalog, defaults, store
 from mediation.notifications.enums import Channel, DeliveryStatus
@@ -126,7 +127,7 @@ async def _text_parties(db: AsyncSession, event: OutboxEvent, c: WorkerContext) 
         common = {
             "event_type": event.type,
             "event_label": catalog.spec(event.type).label_zh,
-            "occurred_at": event.occurred_at.isoformat(),
+            "occurred_at": center_time(event.occurred_at),
             "recipient_name": name,
             "unit_name": unit_name,
             "link": "",
