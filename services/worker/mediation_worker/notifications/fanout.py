@@ -30,6 +30,9 @@ from mediation_worker.notifications.recipients import Recipient, Resolver
 
 log = logging.getLogger("mediation.worker.notifications")
 
+NO_ACCOUNT = "The person has no active account."
+OUTSIDE = "The record lies outside the person's jurisdiction."
+
 
 def webhook_body(event: OutboxEvent) -> str:
     """Standard Webhooks body `{type, timestamp, data}`; data is the payload plus the event's
@@ -127,6 +130,21 @@ class FanOut:
             }
         )
 
+    def _skipped(
+        self, key: str, channel: Channel, who: str, rule: RuleSpec, urgent: bool, why: str
+    ) -> None:
+        """A person the rule chose who is not sent this: a final state saying why."""
+        self._delivery(
+            key,
+            channel,
+            who,
+            rule=rule.code,
+            urgent=urgent,
+            message={},
+            status=DeliveryStatus.skipped,
+            error=why,
+        )
+
     async def _context(self, recipient_name: str, urgent: bool) -> dict[str, Any]:
         event = self.event
         common = {
@@ -204,31 +222,13 @@ class FanOut:
                 key = f"{event.id}:{channel.value}:{pid}"
                 who = f"person:{pid}"
                 if pid in outside:
-                    self._delivery(
-                        key,
-                        channel,
-                        who,
-                        rule=rule.code,
-                        urgent=urgent,
-                        message={},
-                        status=DeliveryStatus.skipped,
-                        error="The record lies outside the person's jurisdiction.",
-                    )
+                    self._skipped(key, channel, who, rule, urgent, OUTSIDE)
                     continue
                 ctx = await self._context(person.name, urgent)
                 subject, body = self._render(rule, channel, ctx, stored)
                 if channel is Channel.inbox:
                     if person.user_id is None:
-                        self._delivery(
-                            key,
-                            channel,
-                            who,
-                            rule=rule.code,
-                            urgent=urgent,
-                            message={},
-                            status=DeliveryStatus.skipped,
-                            error="The person has no active account.",
-                        )
+                        self._skipped(key, channel, who, rule, urgent, NO_ACCOUNT)
                         continue
                     self.notifications.append(
                         {
