@@ -1,7 +1,8 @@
 """A change that changes nothing changes nothing (issue 16, item 5), in every domain: a PATCH
 (or PUT) with no field, or with the values the record already has, answers 200 with the
 record and the ETag the caller had; no version, no timeline entry, no event. A body field
-the operation does not take is a 422 naming it. Generated from the route table for every
+the operation does not take is a 422 naming it; only the strong current ETag lets a change
+through (item 12). Generated from the route table for every
 PATCH whose record has an item GET at the same address; the rest are written out below."""
 
 from __future__ import annotations
@@ -91,6 +92,11 @@ async def test_every_patch_of_nothing_changes_nothing(
                 assert empty.status_code == 200, (path, role.value, empty.text)
                 assert empty.headers["etag"] == etag, path
                 await _check_no_op(client, sql, "PATCH", url, h, etag, same)
+            # Only the strong current ETag protects a change (item 12): `*` and a weak tag
+            # are refused as missing preconditions.
+            for loose, status in (("*", 428), (f"W/{etag}", 428), (f'W/{etag}, "x-1"', 412)):
+                r = await client.patch(url, headers={**h, "If-Match": loose}, json=same)
+                assert r.status_code == status, (path, loose, r.status_code)
             unknown = await client.patch(
                 url, headers={**h, "If-Match": etag}, json={**same, "stauts": "closed"}
             )
