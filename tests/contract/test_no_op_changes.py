@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 
 from mediation.auth.policy import ROLE_PERMISSIONS
-from tests.cases.conftest import CASES, case_body
+from tests.cases.conftest import CASES, act, case_body, person_id
 from tests.contract import served
 from tests.support.factories import FACTORIES
 from tests.support.world import World
@@ -214,3 +214,19 @@ async def test_accounts_and_webhooks_given_what_they_have_change_nothing(
     assert user.status_code == 201, user.text
     url = f"/api/v1/users/{user.json()['id']}"
     await _check_no_op(client, sql, "PATCH", url, admin, user.headers["etag"], {"active": True})
+
+
+async def test_an_action_that_changes_nothing_changes_nothing(
+    client: httpx.AsyncClient, world: World, sql: Any
+) -> None:
+    """A transfer to the people handling the case now, as they handle it."""
+    h = await world.headers("dispatcher")
+    case = (await client.post(CASES, headers=h, json=case_body(world))).json()
+    case = await act(client, h, case, "accept")
+    handlers = [{"person_id": str(await person_id(world, "mediator")), "channel": "people"}]
+    case = await act(client, h, case, "assign", {"handlers": handlers})
+    url = f"{CASES}/{case['id']}/transfer"
+    etag = f'"{case["id"]}-{case["version"]}"'
+    body = {"handlers": handlers, "reason": "重新确认"}
+    r = await _check_no_op(client, sql, "POST", url, h, etag, body)
+    assert r.json()["handlers"][0]["assumed_at"] == case["handlers"][0]["assumed_at"]

@@ -485,6 +485,18 @@ class CaseService:
         case.channels = sorted({h.channel.value for h in handlers})
         return previous
 
+    async def _handled_by(self, case: Case, handlers: list[HandlerIn]) -> bool:
+        """Whether `handlers` are exactly the case's current ones (person, channel, lead)."""
+        lead_given = any(h.lead for h in handlers)
+        wanted = {
+            (h.person_id, h.channel, h.lead or (not lead_given and i == 0))
+            for i, h in enumerate(handlers)
+        }
+        current = {
+            (h.person_id, h.channel, h.is_lead) for h, _ in await self.repo.active_handlers(case.id)
+        }
+        return wanted == current
+
     async def _renounce_all(self, case: Case, now: datetime) -> list[uuid.UUID]:
         previous = []
         for h, _ in await self.repo.active_handlers(case.id):
@@ -510,7 +522,10 @@ class CaseService:
         return case
 
     async def transfer(self, case_id: uuid.UUID, body: TransferIn, if_match: str | None) -> Case:
-        case, before, now = await self._act(case_id, A.transfer, if_match)
+        case = await self._for_change(case_id, if_match, A.transfer)
+        if case.status is S.assigned and await self._handled_by(case, body.handlers):
+            return case  # to the people handling it now, as they do: nothing changes
+        before, now = self._move(case, A.transfer), self.clock.now()
         await self._check_handlers(case, body.handlers)
         previous = await self._replace_handlers(case, body.handlers, now)
         case.assigned_at = now
@@ -919,6 +934,8 @@ class CaseService:
             )
         agreement.judicial_confirmation_requested_on = body.requested_on
         agreement.judicial_confirmation_court = body.court
+        if not modified(agreement):  # the application as recorded: nothing changes
+            return case
         case.version += 1
         info = {"requested_on": body.requested_on, "court": body.court}
         await self.record(case, E.judicial_confirmation, data=info, payload=info)

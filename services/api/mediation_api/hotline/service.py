@@ -543,6 +543,12 @@ class HotlineService:
         check_if_match(if_match, call.id, call.version)
         if call.counselor_id == self.principal.person_id:
             raise Forbidden("A supervisor cannot review a call they took themselves.")
+        if (call.reviewed_by, call.review_outcome, call.review_comment) == (
+            self.principal.person_id,
+            body.outcome,
+            body.comment,
+        ):
+            return call  # the same review by the same supervisor: nothing changes
         call.reviewed_at = self.clock.now()
         call.reviewed_by = self.principal.person_id
         call.review_outcome = body.outcome
