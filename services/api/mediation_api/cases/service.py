@@ -251,6 +251,7 @@ class CaseService:
         await self.session.flush()
         # ... and one for the links, however many.
         await self.repo.add_links(case.id, found)
+        holds_lock(self.session, case)  # new in this transaction: nobody else writes it yet
         return case, True
 
     def _new_party(self, pi: PartyIn, today: date, field: str, position: int) -> CaseParty:
