@@ -82,9 +82,9 @@ SQL = {
         "claims, party_names, category_code, source, complexity, risk_colour, status, unit_id, "
         "unit_path, building_id, handling_unit_id, handling_unit_path, address, channels, "
         "handler_person_ids, reported_by_kind, reported_by_id, reported_by_name, is_repeat, "
-        "received_at, due_provisional, version, current_stage, due_at) VALUES ($1, $2, $3, $4, "
-        "$5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'received', $15, $16, $17, $18, $19, $20, "
-        "'{}', '{}', 'user', $21, $22, $24, $23, $25, 1, 'first_response', $26) "
+        "received_at, due_provisional, version, current_stage, due_at, timeline_seq) VALUES ($1, "
+        "$2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'received', $15, $16, $17, $18, "
+        "$19, $20, '{}', '{}', 'user', $21, $22, $24, $23, $25, 1, 'first_response', $26, $27) "
         "RETURNING created_at, updated_at, search_text"
     ),
     # The first deadline's rule and the calendar days it needs in one statement.
@@ -120,7 +120,8 @@ SQL = {
     "notify": "SELECT pg_notify('outbox', '')",
     "insert_event": (
         "INSERT INTO case_events (case_id, type, at, actor_kind, actor_id, actor_name, "
-        "request_id, to_status, data, id) VALUES ($1, $2, $3, 'user', $4, $5, $6, $7, $8, $9)"
+        "request_id, to_status, data, id, seq) "
+        "VALUES ($1, $2, $3, 'user', $4, $5, $6, $7, $8, $9, $10)"
     ),
     "insert_links": (
         "INSERT INTO case_links (case_id, related_case_id, reason, id) "
@@ -145,9 +146,9 @@ SQL = {
         "INSERT INTO mediation_sessions (case_id, case_number, unit_id, unit_path, kind, mode, "
         "status, starts_at, ends_at, place, place_key, mediator_person_ids, party_ids, "
         "is_public, recording_consent, rights_notice_given, attended_person_ids, "
-        "attended_party_ids, reschedule_count, created_by_name, version, id) VALUES ($1, $2, "
-        "$3, $4, $5, $6, 'scheduled', $7, $8, $9, $10, $11, $12, $13, false, false, '{}', '{}', "
-        "0, $14, 1, $15) RETURNING created_at, updated_at"
+        "attended_party_ids, reschedule_count, created_by_name, version, id, timeline_seq) "
+        "VALUES ($1, $2, $3, $4, $5, $6, 'scheduled', $7, $8, $9, $10, $11, $12, $13, false, "
+        "false, '{}', '{}', 0, $14, 1, $15, 1) RETURNING created_at, updated_at"
     ),
     "insert_session_mediator": (
         "INSERT INTO session_mediators (session_id, person_id, role, body, is_lead, position, "
@@ -164,13 +165,13 @@ SQL = {
     ),
     "insert_session_event": (
         "INSERT INTO session_events (session_id, type, at, actor_kind, actor_id, actor_name, "
-        "request_id, data, id) VALUES ($1, 'scheduled', $2, 'user', $3, $4, $5, $6, $7)"
+        "request_id, data, id, seq) VALUES ($1, 'scheduled', $2, 'user', $3, $4, $5, $6, $7, 1)"
     ),
     "session_mediators": (
         "SELECT sm.*, people.name FROM session_mediators sm JOIN people "
         "ON people.id = sm.person_id WHERE sm.session_id = $1 ORDER BY sm.position, sm.id"
     ),
-    "session_events": "SELECT * FROM session_events WHERE session_id = $1 ORDER BY id",
+    "session_events": "SELECT * FROM session_events WHERE session_id = $1 ORDER BY seq",
 }
 MEDIATING = {
     "mediator": "mediation_committee",
@@ -371,6 +372,7 @@ async def create_case(request: Request) -> Response:
             bool(new),
             provisional,
             due,
+            2 if new else 1,  # the timeline's entries: created, then repeat_detected
         )
         await conn.fetch(
             SQL["insert_parties"],
@@ -407,6 +409,19 @@ async def create_case(request: Request) -> Response:
             )
         event_id = uuid7()
         await conn.fetchval(SQL["notify"])
+        await conn.execute(
+            SQL["insert_event"],
+            cid,
+            "created",
+            now,
+            caller.id,
+            caller.name,
+            None,
+            "received",
+            json.dumps({"source": body["source"], "parties": len(parties)}),
+            event_id,
+            1,
+        )
         if new:
             await conn.execute(
                 SQL["insert_event"],
@@ -419,19 +434,8 @@ async def create_case(request: Request) -> Response:
                 None,
                 json.dumps({"links": len(new)}),
                 uuid7(),
+                2,
             )
-        await conn.execute(
-            SQL["insert_event"],
-            cid,
-            "created",
-            now,
-            caller.id,
-            caller.name,
-            None,
-            "received",
-            json.dumps({"source": body["source"], "parties": len(parties)}),
-            event_id,
-        )
         await conn.fetchval(
             SQL["outbox"],
             "case.created",

@@ -1726,9 +1726,42 @@ async def _load_sessions(url: str, w: World, n: int) -> dict[str, int]:
 
 
 # --- loading ------------------------------------------------------------------------------
+# Timelines, as mediation.timeline numbers them: (entries, their record's table, index of the
+# entry's kind and of its time in a row, the kind that comes first). Rows are made without
+# the numbers; they are added here, where a record and all its entries are in one batch.
+TIMELINES = {
+    "case_events": ("cases", 2, 3, "created"),
+    "session_events": ("mediation_sessions", 2, 3, "scheduled"),
+    "hotline_call_events": ("hotline_calls", 3, 2, "created"),
+}
+for _events, (_records, *_) in TIMELINES.items():
+    COLUMNS[_events] = [*COLUMNS[_events], "seq"]
+    COLUMNS[_records] = [*COLUMNS[_records], "timeline_seq"]
+
+
+def _numbered(rows: dict[str, list[tuple[Any, ...]]]) -> dict[str, list[tuple[Any, ...]]]:
+    """Each entry with its number within its record (the first kind first, then by time),
+    each record with its last number."""
+    out = dict(rows)
+    for events, (records, kind, at, first) in TIMELINES.items():
+        by_owner: dict[Any, list[tuple[Any, ...]]] = defaultdict(list)
+        for row in rows.get(events, []):
+            by_owner[row[1]].append(row)
+        numbered, last = [], {}
+        for owner, entries in by_owner.items():
+            entries.sort(key=lambda r: (r[kind] != first, r[at], r[0]))
+            numbered += [(*r, n) for n, r in enumerate(entries, 1)]
+            last[owner] = len(entries)
+        if events in rows:
+            out[events] = numbered
+        if records in rows:
+            out[records] = [(*r, last.get(r[0], 0)) for r in rows[records]]
+    return out
+
+
 async def _copy(conn: asyncpg.Connection, rows: dict[str, list[tuple[Any, ...]]]) -> dict[str, int]:
     counts = {}
-    for table, records in rows.items():
+    for table, records in _numbered(rows).items():
         if records:
             await conn.copy_records_to_table(table, records=records, columns=COLUMNS[table])
             counts[table] = len(records)

@@ -108,13 +108,14 @@ async def test_year_not_yet_published_is_provisional_then_recomputed(
 async def test_bad_calendar_is_rejected(client: httpx.AsyncClient, world: World, sql: Any) -> None:
     admin = await world.headers("admin")
     bad = {"holidays": [], "working_weekends": [{"date": "2027-01-06", "name": "x"}], "source": "x"}
-    r = await client.put("/api/v1/calendar/2027", headers={**admin, "If-Match": "*"}, json=bad)
+    etag = (await client.get("/api/v1/calendar/2027", headers=admin)).headers["etag"]
+    r = await client.put("/api/v1/calendar/2027", headers={**admin, "If-Match": etag}, json=bad)
     assert r.status_code == 422
     assert r.json()["errors"][0]["field"] == "body.working_weekends.0"
     r = await client.put(
         "/api/v1/calendar/2027",
         json=bad,
-        headers={**await world.headers("dispatcher"), "If-Match": "*"},
+        headers={**await world.headers("dispatcher"), "If-Match": etag},
     )
     assert r.status_code == 403
     assert (await sql("SELECT count(*) FROM calendar_days WHERE day >= '2027-01-01'"))[0][0] == 0
@@ -189,7 +190,7 @@ async def test_admin_changes_a_rule_for_new_stages(client: httpx.AsyncClient, wo
     assert stale.status_code == 412
     forbidden = await client.put(
         url,
-        headers={**await world.headers("dispatcher"), "If-Match": "*"},
+        headers={**await world.headers("dispatcher"), "If-Match": r.headers["etag"]},
         json={"unit": "hours", "amount": 48},
     )
     assert forbidden.status_code == 403

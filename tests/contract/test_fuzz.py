@@ -153,10 +153,25 @@ class Fuzz:
             p.get("name", "").lower() for p in case.operation.definition.raw.get("parameters", [])
         }
         if "if-match" in declared:
-            # Mostly the wildcard, so a change gets past the ETag check to its validation.
+            # Mostly the record's current strong ETag, so a change gets past the precondition
+            # to its validation (`*` and weak tags are refused).
             h = zlib.crc32(repr((case.path_parameters, case.body)).encode())
-            if h % 5:
-                case.headers = {**(case.headers or {}), "If-Match": "*"}
+            etag = self.current_etag(
+                case.formatted_path, self.headers(case.operation.definition.raw)
+            )
+            if h % 5 and etag:
+                case.headers = {**(case.headers or {}), "If-Match": etag}
+
+    def current_etag(self, path: str, headers: dict[str, str]) -> str | None:
+        """The ETag of the record an operation changes: its own address, or the nearest one
+        above it that answers with one (`/cases/{id}/accept` changes `/cases/{id}`)."""
+        parts = path.rstrip("/").split("/")
+        while len(parts) > 3:
+            r = self.client.get("/".join(parts), headers=headers)
+            if r.status_code == 200 and r.headers.get("etag"):
+                return str(r.headers["etag"])
+            parts.pop()
+        return None
 
     def learn(self, path: str, filled: str, body: Any) -> None:
         """Ids of records a response shows, for the operations that address them."""
@@ -245,13 +260,15 @@ def _seed(env: Fuzz) -> None:
             if filled is None or example is None:
                 continue
             for nth in range(5):  # the first units may lie outside the caller's subtree
+                # A record added under another (a case's party) needs that record's ETag.
+                etag = env.current_etag(filled, env.headers(op))
                 r = env.client.post(
                     filled,
                     json=env.swap(example, nth),
                     headers={
                         **env.headers(op),
                         "Idempotency-Key": uuid.uuid4().hex,
-                        "If-Match": "*",
+                        **({"If-Match": etag} if etag else {}),
                     },
                 )
                 env.statuses[f"(seed) POST {collection}"][r.status_code] += 1

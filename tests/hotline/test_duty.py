@@ -64,7 +64,7 @@ async def test_roster_who_is_on_duty_now_and_coverage_gaps(
     report = cov.json()
     assert report["fully_covered"] is False
     assert [(g["starts_at"], g["ends_at"], g["minutes"]) for g in report["gaps"]] == [
-        ("2026-11-26T12:00:00Z", "2026-11-26T14:00:00Z", 120)
+        ("2026-11-26T20:00:00+08:00", "2026-11-26T22:00:00+08:00", 120)
     ]
     assert report["covered_minutes"] == 22 * 60
 
@@ -82,9 +82,9 @@ async def test_roster_who_is_on_duty_now_and_coverage_gaps(
 
     listed = await client.get(SHIFTS, headers=sup, params={"duty_role": "supervisor"})
     assert [s["starts_at"] for s in listed.json()["items"]] == [
-        "2026-11-26T00:00:00Z",
-        "2026-11-26T12:00:00Z",
-        "2026-11-26T14:00:00Z",
+        "2026-11-26T08:00:00+08:00",
+        "2026-11-26T20:00:00+08:00",
+        "2026-11-26T22:00:00+08:00",
     ]
 
 

@@ -151,7 +151,7 @@ async def test_flag_stays_until_a_supervisor_acknowledges(
     assert again.status_code == 409
     assert again.headers["content-type"].startswith("application/problem+json")
 
-    timeline = (await client.get(f"{CALLS}/{call['id']}/timeline", headers=sup)).json()
+    timeline = (await client.get(f"{CALLS}/{call['id']}/timeline", headers=sup)).json()["items"]
     assert [(e["kind"], e["actor_name"]) for e in timeline] == [
         ("created", "褚咨询"),
         ("flagged", "褚咨询"),

@@ -63,7 +63,7 @@ async def test_open_a_case_from_a_call(client: httpx.AsyncClient, world: World, 
         "SELECT data FROM case_events WHERE case_id = :c AND type = 'commented'", c=out["case_id"]
     )
     assert data == {"hotline_call_id": call["id"]}
-    timeline = (await client.get(f"{CALLS}/{call['id']}/timeline", headers=h)).json()
+    timeline = (await client.get(f"{CALLS}/{call['id']}/timeline", headers=h)).json()["items"]
     assert timeline[-1]["kind"] == "case_opened"
     assert timeline[-1]["detail"]["case_id"] == out["case_id"]
 

@@ -72,10 +72,20 @@ async def test_a_series_defaults_to_wednesdays_at_half_past_seven_beijing_time(
 async def test_running_totals_come_from_the_classes(
     client: httpx.AsyncClient, world: World, sql: Any
 ) -> None:
-    # A total typed into the body is not a field: it is ignored.
-    series = await make_series(
-        client, world, starts_on="2026-01-07", totals={"classes_held": 75, "participants": 27000}
+    # A total typed into the body is not a field: refused, naming it, and nothing is stored.
+    typed = await client.post(
+        SERIES,
+        headers=await world.headers("dispatcher"),
+        json={
+            "unit_id": unit_id(world, DISTRICT),
+            "title": "心理健康公益微课",
+            "totals": {"classes_held": 75, "participants": 27000},
+        },
     )
+    assert typed.status_code == 422
+    assert [e["field"] for e in typed.json()["errors"]] == ["body.totals"]
+    assert (await sql("SELECT count(*) FROM outreach_class_series"))[0][0] == 0
+    series = await make_series(client, world, starts_on="2026-01-07")
     assert series["totals"]["classes_held"] == 0
     headers = {**await world.headers("dispatcher"), "Idempotency-Key": new_key()}
     first = await client.post(CLASSES, headers=headers, json=a_class(series["id"]))
@@ -110,7 +120,7 @@ async def test_running_totals_come_from_the_classes(
         "classes_held": 3,
         "participants": 600,
         "minutes": 120,
-        "last_class_at": "2026-11-25T11:30:00Z",
+        "last_class_at": "2026-11-25T19:30:00+08:00",
     }
     # A correction changes the totals: they are never stored.
     patched = await client.patch(

@@ -13,6 +13,7 @@ from tests.outreach.conftest import (
     GRID2,
     OPINIONS,
     UNIT1,
+    XIYUAN,
     field_errors,
     new_key,
     person_id,
@@ -280,3 +281,50 @@ async def test_an_opinion_that_is_a_dispute_becomes_a_case_keeping_the_link(
         "SELECT type FROM outbox_events WHERE aggregate_id = :i ORDER BY occurred_at, id",
         i=created.json()["id"],
     ) == [("opinion.received",), ("opinion.converted_to_case",)]
+
+
+async def test_a_case_made_elsewhere_is_not_named_to_the_opinions_grid(
+    client: httpx.AsyncClient, world: World, sql: Any
+) -> None:
+    """The district turns a grid's opinion into a case placed in another community (issue 16,
+    item 4): the grid still sees that its opinion went to a case, never which one; the
+    district sees the link."""
+    created = await record(client, world, "grid_head", category="other")
+    url = f"{OPINIONS}/{created.json()['id']}"
+    dispatcher = await world.headers("dispatcher")
+    r = await client.post(
+        f"{url}/convert-to-case",
+        headers={**dispatcher, "If-Match": created.headers["ETag"]},
+        json={
+            "category": "neighbourhood",
+            "unit_id": unit_id(world, XIYUAN),
+            "parties": [{"kind": "person", "side": "applicant", "name": "张大爷"}],
+        },
+    )
+    assert r.status_code == 201, r.text
+    case_id, number = r.json()["case_id"], r.json()["case_number"]
+
+    grid = await client.get(url, headers=await world.headers("grid_head"))
+    assert grid.json()["status"] == "forwarded" and grid.json()["case_id"] is None
+    assert grid.json()["forwarded_to"] == "矛盾纠纷案件"
+    assert case_id not in grid.text and number not in grid.text
+    listed = await client.get(OPINIONS, headers=await world.headers("grid_head"))
+    assert case_id not in listed.text and number not in listed.text
+    again = await client.post(
+        f"{url}/convert-to-case",
+        headers={**await world.headers("grid_head"), "If-Match": grid.headers["ETag"]},
+        json={
+            "category": "neighbourhood",
+            "parties": [{"kind": "person", "side": "applicant", "name": "张"}],
+        },
+    )
+    assert again.status_code == 409 and case_id not in again.text
+
+    district = await client.get(url, headers=dispatcher)
+    assert district.json()["case_id"] == case_id
+    assert district.json()["forwarded_to"] == f"矛盾纠纷案件 {number}"
+    # The event goes to whoever hears of the grid's opinions: it names no case elsewhere.
+    [(payload,)] = await sql(
+        "SELECT payload FROM outbox_events WHERE type = 'opinion.converted_to_case'"
+    )
+    assert "case_id" not in payload and "case_number" not in payload

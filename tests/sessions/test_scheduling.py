@@ -204,6 +204,17 @@ async def test_reschedule_keeps_the_history_and_needs_the_current_etag(
     assert moved["starts_at"] == "2026-11-29T14:00:00+08:00"
     assert moved["place"] == "北沟街道调解室"
     assert moved["reschedule_count"] == 1 and moved["version"] == ms["version"] + 1
+    # The history in its order: each entry numbered within the session (issue 16, item 3).
+    assert [(e["seq"], e["type"]) for e in moved["history"]] == [
+        (1, "scheduled"),
+        (2, "rescheduled"),
+    ]
+    # ... and as a timeline like every other, a page at a time.
+    timeline = f"{SESSIONS}/{ms['id']}/timeline"
+    first = (await client.get(timeline, headers=h, params={"limit": 1})).json()
+    assert [e["type"] for e in first["items"]] == ["scheduled"] and first["next_cursor"]
+    rest = (await client.get(timeline, headers=h, params={"cursor": first["next_cursor"]})).json()
+    assert rest["items"] == moved["history"][1:] and rest["next_cursor"] is None
     last = moved["history"][-1]
     assert last["type"] == "rescheduled" and last["body"] == "被申请人出差，申请改期"
     assert last["data"]["before"]["starts_at"] == "2026-11-28T09:00:00+08:00"

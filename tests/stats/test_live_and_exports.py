@@ -42,7 +42,7 @@ async def test_month_to_date_comes_from_the_worker_snapshot(
 
     r = await client.get(LIVE, params={"unit_id": street}, headers=h)
     body = r.json()
-    assert (body["month"], body["as_of"]) == ("2026-10", "2026-10-15T04:00:00Z")
+    assert (body["month"], body["as_of"]) == ("2026-10", "2026-10-15T12:00:00+08:00")
     assert r.headers["cache-control"] == "private, max-age=60"
     s = channel(body)["cases"]
     # 10-01 00:00 to 10-15 12:00: C1, C2, C5, C3 received and accepted; C2 resolved;

@@ -117,8 +117,8 @@ async def test_every_indicator_of_a_month_by_hand(
 
     street = await report(client, world, STREET)
     assert street["version"] == 1 and street["latest_version"] == 1
-    assert street["period_start"] == "2026-09-30T16:00:00Z"  # 00:00 Beijing on the 1st
-    assert street["period_end"] == "2026-10-31T16:00:00Z"
+    assert street["period_start"] == "2026-10-01T00:00:00+08:00"  # 00:00 Beijing on the 1st
+    assert street["period_end"] == "2026-11-01T00:00:00+08:00"
     assert set(street["counted"]) == {"cases", "hotline", "outreach", "sessions"}
     s = channel(street)
     # C1 resolved at 23:59 on the 31st counts; C6 resolved 30 s into November does not.

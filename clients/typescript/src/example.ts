@@ -19,6 +19,7 @@ export type SessionCreate = Schemas["SessionCreate"];
 export type SessionOut = Schemas["SessionOut"];
 export type CallCreate = Schemas["CallCreate"];
 export type CallOut = Schemas["CallOut"];
+export type CallEventOut = Schemas["CallEventOut"];
 type TokenForm =
   paths["/api/v1/auth/token"]["post"]["requestBody"]["content"]["application/x-www-form-urlencoded"];
 
@@ -179,6 +180,19 @@ export async function callToCase(api: Api, unitId: string): Promise<{ call: Call
   return { call: opened.data.call, caseNumber: opened.data.case_number };
 }
 
+/** A call's timeline in its order (`seq`), page by page: every timeline is a list. */
+export async function* callTimeline(api: Api, callId: string): AsyncGenerator<CallEventOut> {
+  let cursor: string | undefined;
+  do {
+    const { data, error, response } = await api.GET("/api/v1/hotline/calls/{call_id}/timeline", {
+      params: { path: { call_id: callId }, query: { limit: 200, cursor } },
+    });
+    if (data === undefined) fail(response, error);
+    yield* data.items;
+    cursor = data.next_cursor ?? undefined;
+  } while (cursor !== undefined);
+}
+
 export async function main(baseUrl: string): Promise<void> {
   const dispatcher = await signIn(baseUrl, "dispatcher", "demo-password");
   const me = await dispatcher.GET("/api/v1/me");
@@ -195,6 +209,7 @@ export async function main(baseUrl: string): Promise<void> {
     console.log(await sessionsOf(dispatcher, registered.id));
   }
   const counselor = await signIn(baseUrl, "counselor", "demo-password");
-  const { caseNumber } = await callToCase(counselor, unitId);
+  const { call, caseNumber } = await callToCase(counselor, unitId);
   console.log(`hotline call opened as ${caseNumber}`);
+  for await (const entry of callTimeline(counselor, call.id)) console.log(entry.seq, entry.kind, entry.at);
 }

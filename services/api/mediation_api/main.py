@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel
 from redis.asyncio import Redis
@@ -33,6 +33,7 @@ from mediation_api.notifications.router import routers as notification_routers
 from mediation_api.ops.router import router as ops_router
 from mediation_api.org.router import router as org_router
 from mediation_api.outreach.router import routers as outreach_routers
+from mediation_api.query import reject_unknown_query
 from mediation_api.ratelimit import RateLimiter
 from mediation_api.readdb import create_read_pool
 from mediation_api.reference.router import router as reference_router
@@ -47,10 +48,16 @@ Backend of a district dispute-resolution center (综治中心): dispute cases (�
 mediation sessions (调解会), the psychological hotline (心理热线), outreach and monthly
 statistics (月报).
 
-* Times are RFC 3339 with an offset; the center's zone is Asia/Shanghai.
-* Errors are `application/problem+json` (RFC 9457).
-* Lists use cursor pagination: `limit` and `cursor`, answer `{items, next_cursor}`.
-* Changing a resource needs `If-Match` with its ETag.
+* Times are RFC 3339 with an offset; the center's zone is Asia/Shanghai, and every time in
+  every answer (lists, details, timeline details) is given at +08:00.
+* Errors are `application/problem+json` (RFC 9457). A body field or a query parameter the
+  operation does not take is a 422 naming it (`body.<field>`, `query.<name>`).
+* Lists and timelines use cursor pagination: `limit` and `cursor`, answer
+  `{items, next_cursor}`. Timeline entries carry `seq`, their number within the record, and
+  are listed by it.
+* Changing a resource needs `If-Match` with its current strong ETag (`*` and weak `W/` tags
+  are refused with 428). A change that changes nothing answers the record and the ETag you
+  had: no new version, no timeline entry, no notification.
 """
 
 
@@ -110,6 +117,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         redoc_url=None,
         openapi_tags=TAGS,
         separate_input_output_schemas=False,
+        dependencies=[Depends(reject_unknown_query)],
     )
     problems.install(app)
     app.add_middleware(

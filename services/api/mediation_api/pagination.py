@@ -8,6 +8,7 @@ from typing import Annotated, Any, TypeVar
 from fastapi import Query
 
 from mediation.contracts.common import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, encode_cursor
+from mediation.errors import Unprocessable
 
 T = TypeVar("T")
 
@@ -23,10 +24,18 @@ def cursor_values(cursor: str | None, *keys: str) -> dict[str, Any] | None:
         return None
     values = decode_cursor(cursor)
     if not all(k in values for k in keys):
-        from mediation.errors import Unprocessable
-
         raise Unprocessable("The cursor does not belong to this list.", field="query.cursor")
     return values
+
+
+def cursor_int(values: dict[str, Any] | None, key: str) -> int | None:
+    """An integer position from a decoded cursor (a timeline entry's number)."""
+    if values is None:
+        return None
+    value = values[key]
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise Unprocessable("The cursor is not one this service issued.", field="query.cursor")
+    return value
 
 
 def build_page(

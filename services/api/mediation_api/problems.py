@@ -55,9 +55,15 @@ async def _domain(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def _message(error: Any) -> str:
+    if error["type"] == "extra_forbidden":
+        return "Unknown field: not one this operation accepts (misspelt, or read-only)."
+    return str(error["msg"])
+
+
 async def _validation(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    errors = [{"field": _loc(e["loc"]), "message": e["msg"]} for e in exc.errors()]
+    errors = [{"field": _loc(e["loc"]), "message": _message(e)} for e in exc.errors()]
     return problem_response(
         422,
         "Invalid request",

@@ -6,7 +6,7 @@ import uuid
 
 from pydantic import Field
 
-from mediation.contracts.common import Contract
+from mediation.contracts.common import Contract, Input
 from mediation.org.enums import Role, UnitLevel
 
 
@@ -22,7 +22,7 @@ class TokenOut(Contract):
     scope: str | None = Field(None, description="Granted scopes, space-separated (clients).")
 
 
-class RefreshIn(Contract):
+class RefreshIn(Input):
     """A refresh token to exchange or revoke."""
 
     refresh_token: str = Field(min_length=10, max_length=200, description="The refresh token.")

@@ -7,8 +7,10 @@ import uuid
 from pydantic import Field
 
 from mediation.casefiles.enums import AttachmentCategory, FileType, OwnerType
-from mediation.cases.contracts import Instant  # +08:00 on the way out, like every instant
-from mediation.contracts.common import Contract
+from mediation.contracts.common import (
+    Contract,
+    Instant,  # +08:00 on the way out, like every instant
+)
 
 
 class AttachmentOut(Contract):

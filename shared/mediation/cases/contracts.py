@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Self
 
-from pydantic import AfterValidator, AwareDatetime, Field, PlainSerializer, model_validator
+from pydantic import AfterValidator, AwareDatetime, Field, model_validator
 
 from mediation.cases.enums import (
     AgreementForm,
@@ -33,22 +33,11 @@ from mediation.cases.enums import (
     RiskColour,
     Satisfaction,
 )
-from mediation.contracts.common import Contract
+from mediation.contracts.common import Contract, Input, Instant
 from mediation.org.enums import UnitLevel
 from mediation.privacy import valid_resident_id
 
 CATEGORY_CODE = r"^[a-z][a-z0-9_]{1,59}$"
-
-# Instants leave the service in the center's zone (+08:00), whether just computed or read
-# back from PostgreSQL (which answers in UTC): deadlines read as "23:59:59+08:00".
-# Rendered at the fixed China Standard Time offset: the zone database's historic offsets
-# (local mean time, 1986–91 summer time) are not what a reader expects, and LMT's
-# seconds offset is not valid RFC 3339.
-CST = timezone(timedelta(hours=8))
-Instant = Annotated[
-    datetime,
-    PlainSerializer(lambda v: v.astimezone(CST).isoformat(), return_type=str, when_used="json"),
-]
 
 
 def _plausible(value: datetime) -> datetime:
@@ -81,7 +70,7 @@ Note = Annotated[str | None, Field(None, max_length=2000)]
 
 
 # --- parties --------------------------------------------------------------------------
-class GuardianIn(Contract):
+class GuardianIn(Input):
     """The guardian (监护人) of a minor party."""
 
     name: Text200 = Field(description="Guardian's name.")
@@ -90,7 +79,7 @@ class GuardianIn(Contract):
     relation: str = Field(min_length=1, max_length=40, description="Relation, e.g. 父亲.")
 
 
-class PartyIn(Contract):
+class PartyIn(Input):
     """A party to the dispute. A person may give an 18-digit resident ID number (checked,
     checksum included); a minor (by flag or by the birth date in the ID number) needs a
     guardian. An organisation may give its unified social credit code."""
@@ -138,7 +127,7 @@ class PartyIn(Contract):
         return self
 
 
-class PartyUpdate(Contract):
+class PartyUpdate(Input):
     """Changes to a party; omitted fields stay. Kind cannot change (remove and add instead)."""
 
     side: PartySide | None = Field(None, description="Side.")
@@ -178,7 +167,7 @@ class PartyOut(Contract):
 
 
 # --- intake ---------------------------------------------------------------------------
-class PreventionFlag(Contract):
+class PreventionFlag(Input):
     """A prevention flag with the number of people concerned."""
 
     kind: PreventionKind = Field(description="What may be prevented.")
@@ -198,7 +187,7 @@ def _unique_flags(flags: list[PreventionFlag]) -> list[PreventionFlag]:
     return flags
 
 
-class CaseCreate(Contract):
+class CaseCreate(Input):
     """A new dispute, from any source. `unit_id` places it in the jurisdiction tree (the
     grid, building or unit where it happened) and must lie in the caller's jurisdiction.
     Integration clients send their own `external_ref`: sending the same one again returns the
@@ -266,7 +255,7 @@ class CaseCreate(Contract):
     }
 
 
-class CaseUpdate(Contract):
+class CaseUpdate(Input):
     """Changes to a case's details; omitted fields stay. Status changes use the actions."""
 
     title: Text200 | None = Field(None, description="Title.")
@@ -286,7 +275,7 @@ class CaseUpdate(Contract):
 
 
 # --- actions --------------------------------------------------------------------------
-class HandlerIn(Contract):
+class HandlerIn(Input):
     """A person to handle the case through a channel."""
 
     person_id: uuid.UUID = Field(
@@ -311,7 +300,7 @@ _HANDLER_EXAMPLE = {
 }
 
 
-class AcceptIn(Contract):
+class AcceptIn(Input):
     """Accept (受理) a received case; complexity and risk may be corrected at the same time."""
 
     note: Note = Field(None, description="Note for the timeline.")
@@ -321,7 +310,7 @@ class AcceptIn(Contract):
     model_config = {"json_schema_extra": {"examples": [{"note": "符合受理条件"}]}}
 
 
-class ReasonIn(Contract):
+class ReasonIn(Input):
     """An action that needs a reason (reject, withdraw, reopen, pause)."""
 
     reason: Reason = Field(description="Why.")
@@ -329,7 +318,7 @@ class ReasonIn(Contract):
     model_config = {"json_schema_extra": {"examples": [{"reason": "当事人申请撤回"}]}}
 
 
-class NoteIn(Contract):
+class NoteIn(Input):
     """An action with an optional note."""
 
     note: Note = Field(None, description="Note for the timeline.")
@@ -337,7 +326,7 @@ class NoteIn(Contract):
     model_config = {"json_schema_extra": {"examples": [{"note": "已通知双方当事人"}]}}
 
 
-class AssignIn(Contract):
+class AssignIn(Input):
     """Assign (分派) the case to one or more handlers; several channels make a joint
     mediation (联合调解)."""
 
@@ -347,7 +336,7 @@ class AssignIn(Contract):
     model_config = {"json_schema_extra": {"examples": [{"handlers": [_HANDLER_EXAMPLE]}]}}
 
 
-class TransferIn(Contract):
+class TransferIn(Input):
     """Transfer (移交) the case to other handlers; the current ones step down."""
 
     handlers: Handlers = Field(min_length=1, max_length=10, description="New handlers.")
@@ -360,7 +349,7 @@ class TransferIn(Contract):
     }
 
 
-class EscalateIn(Contract):
+class EscalateIn(Input):
     """Escalate (上报) the case up the tree: by default to the nearest higher level with
     dispatchers; the current handlers step down and that level assigns it again."""
 
@@ -373,7 +362,7 @@ class EscalateIn(Contract):
     model_config = {"json_schema_extra": {"examples": [{"reason": "涉及多方，网格层面无法化解"}]}}
 
 
-class AgreementIn(Contract):
+class AgreementIn(Input):
     """The mediation agreement (调解协议): oral or written, terms, amount, how and when it is
     performed. Judicial confirmation can be requested within 30 days of `effective_on`."""
 
@@ -397,7 +386,7 @@ class AgreementIn(Contract):
         return self
 
 
-class ResolveIn(Contract):
+class ResolveIn(Input):
     """Mediation succeeded (调解成功) with an agreement."""
 
     agreement: AgreementIn = Field(description="The agreement.")
@@ -421,7 +410,7 @@ class ResolveIn(Contract):
     }
 
 
-class FailIn(Contract):
+class FailIn(Input):
     """Mediation failed (调解不成); the case is referred on."""
 
     referral: ReferralTarget = Field(description="Where it goes next.")
@@ -434,7 +423,7 @@ class FailIn(Contract):
     }
 
 
-class FollowUpIn(Contract):
+class FollowUpIn(Input):
     """A follow-up visit (回访)."""
 
     visited_at: AwareDatetime | None = Field(None, description="When (default: now).")
@@ -459,7 +448,7 @@ class FollowUpIn(Contract):
     }
 
 
-class ExtendIn(Contract):
+class ExtendIn(Input):
     """Extend the running deadline, with a reason (mediation: when both parties agree)."""
 
     by: int = Field(ge=1, le=365, description="How much longer, in the rule's unit.")
@@ -475,7 +464,7 @@ class ExtendIn(Contract):
     }
 
 
-class PerformanceIn(Contract):
+class PerformanceIn(Input):
     """A record of performance of the agreement."""
 
     performed_on: date = Field(description="When.")
@@ -490,7 +479,7 @@ class PerformanceIn(Contract):
     }
 
 
-class JudicialConfirmationIn(Contract):
+class JudicialConfirmationIn(Input):
     """The parties applied to a court for judicial confirmation (司法确认)."""
 
     requested_on: date = Field(description="Date of the application.")
@@ -503,7 +492,7 @@ class JudicialConfirmationIn(Contract):
     }
 
 
-class CommentIn(Contract):
+class CommentIn(Input):
     """A comment on the case's timeline."""
 
     body: str = Field(min_length=1, max_length=5000, description="The comment.")
@@ -700,7 +689,11 @@ class CaseListItem(Contract):
 class CaseEventOut(Contract):
     """A timeline entry."""
 
-    id: uuid.UUID = Field(description="Identifier (time-ordered).")
+    id: uuid.UUID = Field(description="Identifier.")
+    seq: int = Field(
+        description="Its number on the case's timeline (1 is `created`); entries are listed "
+        "in this order."
+    )
     type: CaseEventType = Field(description="What happened.")
     at: Instant = Field(description="When.")
     actor: ActorOut = Field(description="Who, and through which client.")
@@ -711,14 +704,14 @@ class CaseEventOut(Contract):
 
 
 # --- calendar and rules -----------------------------------------------------------------
-class NamedDate(Contract):
+class NamedDate(Input):
     """A date with a name (a holiday, or a working day moved to a weekend)."""
 
     date: dt.date = Field(description="The day.")
     name: str = Field(min_length=1, max_length=100, description="e.g. 春节 or 春节调休上班.")
 
 
-class CalendarYearIn(Contract):
+class CalendarYearIn(Input):
     """A year's official schedule as announced by the State Council: the days off (holidays,
     including weekdays given off) and the weekend days that are working days (调休).
     Every other weekday is a working day, every other weekend day a rest day."""
@@ -769,7 +762,7 @@ class DeadlineRuleOut(Contract):
     version: int = Field(description="Version; the ETag derives from it.")
 
 
-class DeadlineRuleIn(Contract):
+class DeadlineRuleIn(Input):
     """A new limit; applies to stages that start from now on."""
 
     unit: DeadlineUnit = Field(description="Unit.")

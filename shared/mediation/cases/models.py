@@ -162,6 +162,8 @@ class Case(IdMixin, TimestampMixin, Base):
     due_at: Mapped[datetime | None]
     due_provisional: Mapped[bool] = mapped_column(default=False)
     version: Mapped[int] = mapped_column(default=1)
+    # The number of the latest timeline entry (mediation.timeline).
+    timeline_seq: Mapped[int] = mapped_column(default=0, server_default=text("0"))
 
 
 class CaseParty(IdMixin, TimestampMixin, Base):
@@ -212,12 +214,14 @@ class CaseHandler(IdMixin, Base):
 
 
 class CaseEvent(IdMixin, Base):
-    """One typed timeline entry: who, when, what, through which client; comments too."""
+    """One typed timeline entry: who, when, what, through which client; comments too. Listed
+    by `seq`, its number within the case (mediation.timeline)."""
 
     __tablename__ = "case_events"
-    __table_args__ = (Index("ix_case_events_case_id_id", "case_id", "id"),)
+    __table_args__ = (UniqueConstraint("case_id", "seq"),)
 
     case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id"))
+    seq: Mapped[int]
     type: Mapped[CaseEventType] = mapped_column(enum_type(CaseEventType, "case_event_type"))
     at: Mapped[datetime]
     actor_kind: Mapped[str] = mapped_column(String(10))

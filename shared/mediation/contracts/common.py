@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import Any, Generic, TypeVar
+import uuid
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
 from mediation.errors import Unprocessable
 
@@ -16,8 +19,50 @@ DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 
 
+# Instants leave the service in the center's zone (+08:00), whether just computed or read
+# back from PostgreSQL (which answers in UTC): one rendering for every time in every answer,
+# lists and details alike, so a 02:30 call never shows on the previous day. Rendered at the
+# fixed China Standard Time offset: the zone database's historic offsets (local mean time,
+# 1986–91 summer time) are not what a reader expects, and LMT's seconds offset is not valid
+# RFC 3339.
+CST = timezone(timedelta(hours=8))
+
+
+def center_time(value: datetime) -> str:
+    return value.astimezone(CST).isoformat()
+
+
+Instant = Annotated[datetime, PlainSerializer(center_time, return_type=str, when_used="json")]
+
+
+def jsonable(value: Any) -> Any:
+    """JSON-safe ids, times (at the center's offset, like `Instant`), amounts and enums, for
+    the stored details of timeline entries and the payloads of outbox events."""
+    if isinstance(value, uuid.UUID | Decimal):
+        return str(value)
+    if isinstance(value, datetime):
+        return center_time(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if hasattr(value, "value") and isinstance(value.value, str):  # enums
+        return value.value
+    if isinstance(value, list | tuple | set | frozenset):
+        return [jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: jsonable(v) for k, v in value.items()}
+    return value
+
+
 class Contract(BaseModel):
     model_config = ConfigDict(from_attributes=True, use_enum_values=False)
+
+
+class Input(Contract):
+    """Every request body (and every object inside one): an unknown or read-only field is a
+    422 naming it, never silently dropped (a misspelt or read-only field would otherwise
+    "succeed" and change nothing the caller meant)."""
+
+    model_config = ConfigDict(extra="forbid")
 
 
 class Page(Contract, Generic[T]):

@@ -4,14 +4,13 @@ the `hotline.high_risk` outbox event."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, Field, StringConstraints
 
 from mediation.cases.contracts import CaseCreate
 from mediation.cases.enums import CaseSource
-from mediation.contracts.common import Contract
+from mediation.contracts.common import Contract, Input, Instant
 from mediation.hotline.enums import (
     AgeBand,
     BufferFactor,
@@ -36,7 +35,7 @@ TopicCode = Annotated[str, StringConstraints(pattern=TOPIC_PATTERN)]
 
 
 # --- the risk assessment ----------------------------------------------------------------
-class RiskAssessment(Contract):
+class RiskAssessment(Input):
     """Structured suicide-risk assessment: desire, capability, intent and buffers. The level
     and imminence are set beside it (`risk_level`, `imminent_risk`)."""
 
@@ -59,7 +58,7 @@ class RiskAssessment(Contract):
 
 
 # --- calls: input -------------------------------------------------------------------------
-class CallerIn(Contract):
+class CallerIn(Input):
     """Who called. Anonymous by default; a callback number is kept only with consent."""
 
     anonymous: bool = Field(True, description="The caller gave no name.")
@@ -85,7 +84,7 @@ class CallerIn(Contract):
     )
 
 
-class CallerUpdate(Contract):
+class CallerUpdate(Input):
     """Changes to the caller; omitted fields stay as they are."""
 
     anonymous: bool | None = Field(None, description="The caller gave no name.")
@@ -133,7 +132,7 @@ _CREATE_EXAMPLE = {
 }
 
 
-class CallCreate(Contract):
+class CallCreate(Input):
     """A new call log."""
 
     unit_id: uuid.UUID | None = Field(
@@ -177,7 +176,7 @@ class CallCreate(Contract):
     model_config = {"json_schema_extra": {"examples": [_CREATE_EXAMPLE]}}
 
 
-class CallUpdate(Contract):
+class CallUpdate(Input):
     """Corrections and additions to a call; omitted fields stay as they are."""
 
     started_at: AwareDatetime | None = Field(None, description="When the call started.")
@@ -218,7 +217,7 @@ class CallUpdate(Contract):
     }
 
 
-class AcknowledgeIn(Contract):
+class AcknowledgeIn(Input):
     """A supervisor takes charge of a flagged call."""
 
     note: str | None = Field(None, max_length=1000, description="What the supervisor did.")
@@ -226,7 +225,7 @@ class AcknowledgeIn(Contract):
     model_config = {"json_schema_extra": {"examples": [{"note": "已电话联系咨询师，跟进中。"}]}}
 
 
-class ReviewIn(Contract):
+class ReviewIn(Input):
     """A supervisor's review of how a call was handled."""
 
     outcome: ReviewOutcome = Field(description="The verdict.")
@@ -265,8 +264,8 @@ class FlagOut(Contract):
     """High or imminent risk: flagged until a supervisor acknowledges."""
 
     flagged: bool = Field(description="Waiting for a supervisor's acknowledgement.")
-    flagged_at: datetime | None = Field(description="When the call was flagged.")
-    acknowledged_at: datetime | None = Field(description="When a supervisor acknowledged it.")
+    flagged_at: Instant | None = Field(description="When the call was flagged.")
+    acknowledged_at: Instant | None = Field(description="When a supervisor acknowledged it.")
     acknowledged_by: uuid.UUID | None = Field(description="Person who acknowledged it.")
     acknowledged_by_name: str | None = Field(description="Their name.")
     note: str | None = Field(description="The acknowledgement note.")
@@ -275,7 +274,7 @@ class FlagOut(Contract):
 class ReviewOut(Contract):
     """A supervisor's review."""
 
-    reviewed_at: datetime = Field(description="When.")
+    reviewed_at: Instant = Field(description="When.")
     reviewed_by: uuid.UUID = Field(description="Person who reviewed.")
     reviewed_by_name: str | None = Field(description="Their name.")
     outcome: ReviewOutcome = Field(description="The verdict.")
@@ -289,8 +288,8 @@ class CallOut(Contract):
     unit_id: uuid.UUID = Field(description="The workstation that took the call.")
     counselor_id: uuid.UUID = Field(description="Person who took the call.")
     counselor_name: str | None = Field(description="Their name.")
-    started_at: datetime = Field(description="Start.")
-    ended_at: datetime | None = Field(description="End.")
+    started_at: Instant = Field(description="Start.")
+    ended_at: Instant | None = Field(description="End.")
     duration_seconds: int | None = Field(description="Length of the call.")
     channel: CallChannel = Field(description="How the call came in.")
     call_type: CallType = Field(description="Kind of call.")
@@ -305,18 +304,18 @@ class CallOut(Contract):
     actions: list[CallAction] = Field(description="What was done.")
     referral_to: str | None = Field(description="Referral.")
     summary: str | None = Field(description="The counselor's record.")
-    follow_up_due: datetime | None = Field(description="When to follow up.")
-    follow_up_done_at: datetime | None = Field(description="When it was done.")
+    follow_up_due: Instant | None = Field(description="When to follow up.")
+    follow_up_done_at: Instant | None = Field(description="When it was done.")
     follow_up_note: str | None = Field(description="Follow-up record.")
     flag: FlagOut = Field(description="High-risk flag and its acknowledgement.")
     review: ReviewOut | None = Field(description="The supervisor's review, once given.")
     case_id: uuid.UUID | None = Field(description="Dispute case opened from this call.")
-    deidentified_at: datetime | None = Field(
+    deidentified_at: Instant | None = Field(
         description="When the retention job removed the callback number and caller details."
     )
     version: int = Field(description="Increments on every change; the ETag derives from it.")
-    created_at: datetime = Field(description="When it was logged.")
-    updated_at: datetime = Field(description="Last change.")
+    created_at: Instant = Field(description="When it was logged.")
+    updated_at: Instant = Field(description="Last change.")
 
 
 class CallListItem(Contract):
@@ -326,8 +325,8 @@ class CallListItem(Contract):
     unit_id: uuid.UUID = Field(description="The workstation.")
     counselor_id: uuid.UUID = Field(description="Person who took the call.")
     counselor_name: str | None = Field(description="Their name.")
-    started_at: datetime = Field(description="Start.")
-    ended_at: datetime | None = Field(description="End.")
+    started_at: Instant = Field(description="Start.")
+    ended_at: Instant | None = Field(description="End.")
     duration_seconds: int | None = Field(description="Length of the call.")
     channel: CallChannel = Field(description="How the call came in.")
     call_type: CallType = Field(description="Kind of call.")
@@ -340,8 +339,8 @@ class CallListItem(Contract):
     risk_level: RiskLevel | None = Field(description="Overall risk level.")
     imminent_risk: bool = Field(description="Imminent risk.")
     flagged: bool = Field(description="Waiting for a supervisor's acknowledgement.")
-    follow_up_due: datetime | None = Field(description="When to follow up.")
-    follow_up_done_at: datetime | None = Field(description="When it was done.")
+    follow_up_due: Instant | None = Field(description="When to follow up.")
+    follow_up_done_at: Instant | None = Field(description="When it was done.")
     reviewed: bool = Field(description="A supervisor has reviewed it.")
     case_id: uuid.UUID | None = Field(description="Dispute case opened from this call.")
 
@@ -350,7 +349,11 @@ class CallEventOut(Contract):
     """An entry of a call's timeline."""
 
     id: uuid.UUID = Field(description="Identifier.")
-    at: datetime = Field(description="When.")
+    seq: int = Field(
+        description="Its number on the call's timeline (1 is `created`); entries are listed "
+        "in this order."
+    )
+    at: Instant = Field(description="When.")
     kind: CallEventKind = Field(description="What happened.")
     actor_person_id: uuid.UUID | None = Field(description="Who (null: the system).")
     actor_name: str = Field(description="Their name, or `system`.")
@@ -358,7 +361,7 @@ class CallEventOut(Contract):
 
 
 # --- duty roster --------------------------------------------------------------------------
-class DutyShiftCreate(Contract):
+class DutyShiftCreate(Input):
     """A person on hotline duty for a time span."""
 
     unit_id: uuid.UUID | None = Field(None, description="The workstation; defaults to yours.")
@@ -387,7 +390,7 @@ class DutyShiftCreate(Contract):
     }
 
 
-class DutyShiftUpdate(Contract):
+class DutyShiftUpdate(Input):
     """Changes to a shift; omitted fields stay as they are."""
 
     person_id: uuid.UUID | None = Field(None, description="Who is on duty.")
@@ -407,12 +410,12 @@ class DutyShiftOut(Contract):
     person_id: uuid.UUID = Field(description="Who is on duty.")
     person_name: str | None = Field(description="Their name.")
     duty_role: DutyRole = Field(description="Supervisor or counselor duty.")
-    starts_at: datetime = Field(description="Start.")
-    ends_at: datetime = Field(description="End (exclusive).")
+    starts_at: Instant = Field(description="Start.")
+    ends_at: Instant = Field(description="End (exclusive).")
     note: str | None = Field(description="Remarks.")
     version: int = Field(description="Increments on every change; the ETag derives from it.")
-    created_at: datetime = Field(description="Created.")
-    updated_at: datetime = Field(description="Last change.")
+    created_at: Instant = Field(description="Created.")
+    updated_at: Instant = Field(description="Last change.")
 
 
 class OnDutyOut(Contract):
@@ -422,15 +425,15 @@ class OnDutyOut(Contract):
     name: str | None = Field(description="Their name.")
     duty_role: DutyRole = Field(description="Supervisor or counselor duty.")
     shift_id: uuid.UUID = Field(description="Their shift.")
-    starts_at: datetime = Field(description="Shift start.")
-    ends_at: datetime = Field(description="Shift end.")
+    starts_at: Instant = Field(description="Shift start.")
+    ends_at: Instant = Field(description="Shift end.")
 
 
 class DutyNowOut(Contract):
     """Who is on duty at a workstation right now."""
 
     unit_id: uuid.UUID = Field(description="The workstation.")
-    at: datetime = Field(description="The instant asked about.")
+    at: Instant = Field(description="The instant asked about.")
     supervisors: list[OnDutyOut] = Field(description="Supervisors on duty.")
     counselors: list[OnDutyOut] = Field(description="Counselors on duty.")
     coverage_gap: bool = Field(
@@ -442,8 +445,8 @@ class DutyNowOut(Contract):
 class CoverageGapOut(Contract):
     """A span nobody covers."""
 
-    starts_at: datetime = Field(description="Start of the gap.")
-    ends_at: datetime = Field(description="End of the gap.")
+    starts_at: Instant = Field(description="Start of the gap.")
+    ends_at: Instant = Field(description="End of the gap.")
     minutes: int = Field(description="Length in minutes (rounded up).")
 
 
@@ -452,8 +455,8 @@ class CoverageOut(Contract):
 
     unit_id: uuid.UUID = Field(description="The workstation.")
     duty_role: DutyRole = Field(description="Which duty was checked.")
-    starts_at: datetime = Field(description="Window start.")
-    ends_at: datetime = Field(description="Window end.")
+    starts_at: Instant = Field(description="Window start.")
+    ends_at: Instant = Field(description="Window end.")
     fully_covered: bool = Field(description="No gap in the window.")
     covered_minutes: int = Field(description="Minutes covered by at least one shift.")
     gaps: list[CoverageGapOut] = Field(description="Uncovered spans, in order.")

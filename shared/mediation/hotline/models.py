@@ -10,14 +10,13 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import (
-    BigInteger,
     CheckConstraint,
     ForeignKey,
-    Identity,
     Index,
     LargeBinary,
     String,
     Text,
+    UniqueConstraint,
     text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
@@ -141,6 +140,8 @@ class HotlineCall(IdMixin, TimestampMixin, Base):
     case_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
     deidentified_at: Mapped[datetime | None]
     version: Mapped[int] = mapped_column(default=1)
+    # The number of the latest timeline entry (mediation.timeline).
+    timeline_seq: Mapped[int] = mapped_column(default=0, server_default=text("0"))
 
     @property
     def flagged(self) -> bool:
@@ -152,12 +153,10 @@ class HotlineCallEvent(IdMixin, Base):
     """A call's timeline: who did what and when (never the mental-health content itself)."""
 
     __tablename__ = "hotline_call_events"
-    __table_args__ = (Index("ix_hotline_call_events_call_id_seq", "call_id", "seq"),)
+    __table_args__ = (UniqueConstraint("call_id", "seq"),)
 
     call_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("hotline_calls.id"))
-    # Insertion order: several entries of one request share `at`, and ids of one
-    # millisecond are not ordered.
-    seq: Mapped[int] = mapped_column(BigInteger, Identity(), unique=True)
+    seq: Mapped[int]  # its number within the call (mediation.timeline)
     at: Mapped[datetime]
     kind: Mapped[CallEventKind] = mapped_column(enum_type(CallEventKind, "hotline_event_kind"))
     actor_id: Mapped[uuid.UUID | None]  # user id; null for the worker

@@ -4,12 +4,11 @@ notification rules and templates, the event catalogue."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import ConfigDict, Field
 
-from mediation.contracts.common import Contract
+from mediation.contracts.common import Contract, Input, Instant
 from mediation.notifications.enums import Channel, DeliveryStatus, DisabledReason
 from mediation.notifications.rules import CODE_PATTERN, Scalar, Selector
 
@@ -25,8 +24,8 @@ class NotificationOut(Contract):
     body: str = Field(description="The message.")
     link: str | None = Field(description="API path of what it is about, if any.")
     urgent: bool = Field(description="Urgent (red risk, high-risk hotline call...).")
-    created_at: datetime = Field(description="When it arrived.")
-    read_at: datetime | None = Field(description="When the caller marked it read; null if unread.")
+    created_at: Instant = Field(description="When it arrived.")
+    read_at: Instant | None = Field(description="When the caller marked it read; null if unread.")
 
 
 class UnreadCount(Contract):
@@ -36,7 +35,7 @@ class UnreadCount(Contract):
     urgent_unread: int = Field(description="Of which urgent.")
 
 
-class MarkAllRead(Contract):
+class MarkAllRead(Input):
     """Mark every unread message read, optionally only up to a message (the newest one the
     client showed), so one that arrived meanwhile stays unread."""
 
@@ -54,7 +53,7 @@ class MarkedRead(Contract):
 # --------------------------------------------------------------------------- webhooks
 
 
-class WebhookCreate(Contract):
+class WebhookCreate(Input):
     """A system to notify by Standard Webhooks. The answer carries the signing secret once."""
 
     name: str = Field(
@@ -95,7 +94,7 @@ class WebhookCreate(Contract):
     )
 
 
-class WebhookUpdate(Contract):
+class WebhookUpdate(Input):
     """Changes to a subscription; omitted fields stay. Enabling clears the reason it stopped."""
 
     name: str | None = Field(None, min_length=1, max_length=100, description="Name.")
@@ -123,15 +122,15 @@ class WebhookOut(Contract):
         "unit: reference data, the calendar)."
     )
     enabled: bool = Field(description="Whether deliveries are made.")
-    disabled_at: datetime | None = Field(description="When it stopped, if it did.")
+    disabled_at: Instant | None = Field(description="When it stopped, if it did.")
     disabled_reason: DisabledReason | None = Field(description="Why it stopped.")
     consecutive_failures: int = Field(description="Failed attempts since the last success.")
-    last_success_at: datetime | None = Field(description="Last delivered attempt.")
-    last_failure_at: datetime | None = Field(description="Last failed attempt.")
+    last_success_at: Instant | None = Field(description="Last delivered attempt.")
+    last_failure_at: Instant | None = Field(description="Last failed attempt.")
     owner_id: uuid.UUID | None = Field(description="User told when it is disabled.")
     version: int = Field(description="Increments on every change (ETag).")
-    created_at: datetime = Field(description="Created.")
-    updated_at: datetime = Field(description="Last changed.")
+    created_at: Instant = Field(description="Created.")
+    updated_at: Instant = Field(description="Last changed.")
 
 
 class WebhookWithSecret(WebhookOut):
@@ -144,7 +143,7 @@ class DeliveryAttemptOut(Contract):
     """One try of a delivery."""
 
     attempt: int = Field(description="1 for the first try.")
-    started_at: datetime = Field(description="When it started.")
+    started_at: Instant = Field(description="When it started.")
     duration_ms: int = Field(description="How long it took.")
     outcome: str = Field(
         description="`delivered`, `retry` (will be tried again), `failed`, "
@@ -166,12 +165,12 @@ class DeliveryOut(Contract):
     status: DeliveryStatus = Field(description="Where it stands.")
     attempts: int = Field(description="Tries so far.")
     max_attempts: int = Field(description="Tries it gets before it fails.")
-    next_attempt_at: datetime | None = Field(description="Next try, while pending.")
-    last_attempt_at: datetime | None = Field(description="Last try.")
+    next_attempt_at: Instant | None = Field(description="Next try, while pending.")
+    last_attempt_at: Instant | None = Field(description="Last try.")
     last_status_code: int | None = Field(description="HTTP status of the last try.")
     last_error: str | None = Field(description="What went wrong last.")
-    created_at: datetime = Field(description="Created.")
-    delivered_at: datetime | None = Field(description="When it was delivered.")
+    created_at: Instant = Field(description="Created.")
+    delivered_at: Instant | None = Field(description="When it was delivered.")
 
 
 class DeliveryDetail(DeliveryOut):
@@ -198,7 +197,7 @@ class Redelivery(Contract):
 # --------------------------------------------------------------------------- rules
 
 
-class RuleCreate(Contract):
+class RuleCreate(Input):
     """A notification rule of an administrator's own."""
 
     code: str = Field(
@@ -248,7 +247,7 @@ class RuleCreate(Contract):
     )
 
 
-class RuleUpdate(Contract):
+class RuleUpdate(Input):
     """Changes to a rule (a built-in rule is copied and the copy changed); omitted fields stay.
     The code and the event type never change."""
 
@@ -289,7 +288,7 @@ class RuleOut(Contract):
 # --------------------------------------------------------------------------- templates
 
 
-class TemplatePut(Contract):
+class TemplatePut(Input):
     """The text of one event type on one channel: Jinja2 with the event's variables (see
     `GET /notification-event-types`) and the filter `local` for times."""
 
@@ -324,7 +323,7 @@ class TemplateOut(Contract):
     version: int = Field(description="0 for the built-in text (ETag).")
 
 
-class TemplatePreview(Contract):
+class TemplatePreview(Input):
     """Render a template against the event type's sample payload (or your own)."""
 
     event_type: str = Field(max_length=80, description="Event type.")

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import date
 
 from pydantic import Field, model_validator
 
-from mediation.contracts.common import Contract
+from mediation.contracts.common import Contract, Input, Instant
 from mediation.org.enums import Role, UnitLevel
 
 UNIT_CODE = r"^[A-Za-z0-9_-]{1,40}$"
@@ -24,10 +24,10 @@ class UnitOut(Contract):
     path: str = Field(description="Chain of ancestor sequence numbers; a subtree shares a prefix.")
     active: bool = Field(description="Deactivated nodes keep their records but take no new ones.")
     version: int = Field(description="Increments on every change.")
-    updated_at: datetime = Field(description="Last change.")
+    updated_at: Instant = Field(description="Last change.")
 
 
-class UnitCreate(Contract):
+class UnitCreate(Input):
     """A new node under `parent_id` (or a root city/district for administrators at the top)."""
 
     parent_id: uuid.UUID | None = Field(None, description="Parent node; null for a root.")
@@ -49,7 +49,7 @@ class UnitCreate(Contract):
     }
 
 
-class UnitUpdate(Contract):
+class UnitUpdate(Input):
     """Rename a node. Codes and places in the tree do not change: records point to them."""
 
     name: str = Field(min_length=1, max_length=100, description="New Chinese name.")
@@ -57,7 +57,7 @@ class UnitUpdate(Contract):
     model_config = {"json_schema_extra": {"examples": [{"name": "先锋社区第三网格（新）"}]}}
 
 
-class UnitImportRow(Contract):
+class UnitImportRow(Input):
     """One node of an import; the parent is named by code (in the file or already stored)."""
 
     code: str = Field(description="Unique code.")
@@ -66,7 +66,7 @@ class UnitImportRow(Contract):
     parent_code: str | None = Field(None, description="Code of the parent node.")
 
 
-class UnitImport(Contract):
+class UnitImport(Input):
     """A whole district (or a part of one) to add at once: all rows or none."""
 
     units: list[UnitImportRow] = Field(
@@ -132,7 +132,7 @@ class PersonOut(Contract):
     version: int = Field(description="Increments on every change.")
 
 
-class PersonCreate(Contract):
+class PersonCreate(Input):
     """A new person."""
 
     name: str = Field(min_length=1, max_length=100, description="Name.")
@@ -168,7 +168,7 @@ class PersonCreate(Contract):
     }
 
 
-class PersonUpdate(Contract):
+class PersonUpdate(Input):
     """Changes to a person; omitted fields stay."""
 
     name: str | None = Field(None, min_length=1, max_length=100, description="Name.")
@@ -191,7 +191,7 @@ class AssignmentOut(Contract):
     ends_on: date | None = Field(description="Last day; null while open.")
 
 
-class AssignmentCreate(Contract):
+class AssignmentCreate(Input):
     """Give a person a role at a node."""
 
     unit_id: uuid.UUID = Field(description="Where the role is held.")
@@ -218,7 +218,7 @@ class AssignmentCreate(Contract):
     }
 
 
-class AssignmentEnd(Contract):
+class AssignmentEnd(Input):
     """End an assignment."""
 
     ends_on: date = Field(description="Last day the role is held.")
@@ -233,11 +233,11 @@ class UserOut(Contract):
     username: str = Field(description="Sign-in name.")
     person_id: uuid.UUID = Field(description="The person.")
     active: bool = Field(description="Inactive accounts cannot sign in.")
-    last_login_at: datetime | None = Field(description="Last successful sign-in.")
+    last_login_at: Instant | None = Field(description="Last successful sign-in.")
     version: int = Field(description="Increments on every change.")
 
 
-class UserCreate(Contract):
+class UserCreate(Input):
     """An account for an existing person."""
 
     username: str = Field(pattern=r"^[a-z][a-z0-9_.-]{2,59}$", description="Sign-in name.")
@@ -257,7 +257,7 @@ class UserCreate(Contract):
     }
 
 
-class UserUpdate(Contract):
+class UserUpdate(Input):
     """Enable or disable an account, or set a new password."""
 
     active: bool | None = Field(None, description="Disable to stop sign-in.")
@@ -284,7 +284,7 @@ class ClientCreated(ClientOut):
     client_secret: str = Field(description="Store it now: it cannot be read again.")
 
 
-class ClientCreate(Contract):
+class ClientCreate(Input):
     """Register another system."""
 
     client_id: str = Field(pattern=r"^[a-z][a-z0-9_.-]{2,79}$", description="Chosen client id.")
@@ -306,7 +306,7 @@ class ClientCreate(Contract):
     }
 
 
-class ClientUpdate(Contract):
+class ClientUpdate(Input):
     """Change a client's scopes or disable it."""
 
     scopes: list[str] | None = Field(None, min_length=1, description="Scopes.")
@@ -319,7 +319,7 @@ class AccessLogOut(Contract):
     """Who read personal data or a hotline record."""
 
     id: uuid.UUID = Field(description="Identifier.")
-    at: datetime = Field(description="When.")
+    at: Instant = Field(description="When.")
     actor_id: uuid.UUID | None = Field(description="User or client id.")
     actor_kind: str = Field(description="`user` or `client`.")
     actor_name: str = Field(description="Name or client id.")

@@ -4,14 +4,14 @@ residents' opinions, the self-governance office's duty rota, and the outreach su
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, time
+from datetime import date, time
 from typing import Annotated, Literal, Self
 
 from pydantic import AwareDatetime, Field, field_validator, model_validator
 
 from mediation.cases.contracts import CaseCreate
 from mediation.cases.enums import CaseSource
-from mediation.contracts.common import Contract
+from mediation.contracts.common import Contract, Input, Instant
 from mediation.org.enums import Role
 from mediation.outreach.enums import (
     ActivityVenue,
@@ -50,7 +50,7 @@ def _naive_local(value: time | None) -> time | None:
 
 
 # --- legal-awareness activities ------------------------------------------------------------
-class PartnerIn(Contract):
+class PartnerIn(Input):
     """Someone who ran the activity with the organiser: the community's police officer
     (一村(社区)一警), its legal advisor (一村(社区)一顾问), or another partner. Name a person of
     the system by `person_id` (they must hold that role on the activity's line of the tree),
@@ -79,7 +79,7 @@ class PartnerOut(Contract):
     name: str | None = Field(description="Name (of the registered person, or as written).")
 
 
-class ActivityCreate(Contract):
+class ActivityCreate(Input):
     """A legal-awareness activity (法治宣传) that took place."""
 
     unit_id: uuid.UUID = Field(description="Where in the tree it took place (your jurisdiction).")
@@ -113,7 +113,7 @@ class ActivityCreate(Contract):
     }
 
 
-class ActivityUpdate(Contract):
+class ActivityUpdate(Input):
     """Corrections to an activity; omitted fields stay."""
 
     unit_id: uuid.UUID | None = Field(None, description="Place in the tree.")
@@ -144,12 +144,12 @@ class ActivityOut(Contract):
     participants: int = Field(description="Number of participants.")
     notes: str | None = Field(description="Notes.")
     version: int = Field(description="Increments on every change; the ETag is derived from it.")
-    created_at: datetime = Field(description="Recorded.")
-    updated_at: datetime = Field(description="Last change.")
+    created_at: Instant = Field(description="Recorded.")
+    updated_at: Instant = Field(description="Last change.")
 
 
 # --- micro-class series and classes --------------------------------------------------------
-class SeriesCreate(Contract):
+class SeriesCreate(Input):
     """A recurring online public micro-class (公益微课). The schedule is weekly, in Beijing time:
     Wednesdays at 19:30 unless you say otherwise."""
 
@@ -191,7 +191,7 @@ class SeriesCreate(Contract):
         return self
 
 
-class SeriesUpdate(Contract):
+class SeriesUpdate(Input):
     """Changes to a series; omitted fields stay. Set `ends_on` to end it."""
 
     title: Text200 | None = Field(None, description="Name.")
@@ -215,7 +215,7 @@ class SeriesTotals(Contract):
     classes_held: int = Field(description="Classes held so far.")
     participants: int = Field(description="People reached so far (sum over classes).")
     minutes: int = Field(description="Total teaching time in minutes.")
-    last_class_at: datetime | None = Field(description="Most recent class.")
+    last_class_at: Instant | None = Field(description="Most recent class.")
 
 
 class SeriesOut(Contract):
@@ -234,14 +234,14 @@ class SeriesOut(Contract):
     starts_on: date = Field(description="First day.")
     ends_on: date | None = Field(description="Last day, if set.")
     active: bool = Field(description="Not ended as of today.")
-    next_class_at: datetime | None = Field(description="Next scheduled class (+08:00), if any.")
+    next_class_at: Instant | None = Field(description="Next scheduled class (+08:00), if any.")
     totals: SeriesTotals = Field(description="Running totals from the recorded classes.")
     version: int = Field(description="Increments on every change; the ETag is derived from it.")
-    created_at: datetime = Field(description="Created.")
-    updated_at: datetime = Field(description="Last change.")
+    created_at: Instant = Field(description="Created.")
+    updated_at: Instant = Field(description="Last change.")
 
 
-class ClassCreate(Contract):
+class ClassCreate(Input):
     """A class of a series that was held."""
 
     series_id: uuid.UUID = Field(description="The series.")
@@ -270,7 +270,7 @@ class ClassCreate(Contract):
     }
 
 
-class ClassUpdate(Contract):
+class ClassUpdate(Input):
     """Corrections to a class; omitted fields stay."""
 
     held_at: AwareDatetime | None = Field(None, description="When it started.")
@@ -290,7 +290,7 @@ class ClassOut(Contract):
     series_id: uuid.UUID = Field(description="The series.")
     series_title: str | None = Field(description="Name of the series.")
     unit_id: uuid.UUID = Field(description="The body running the series.")
-    held_at: datetime = Field(description="When it started.")
+    held_at: Instant = Field(description="When it started.")
     topic: str = Field(description="Topic.")
     lecturer: str = Field(description="Lecturer.")
     duration_minutes: int = Field(description="Length in minutes (30–60).")
@@ -298,12 +298,12 @@ class ClassOut(Contract):
     on_schedule: bool = Field(description="Held on the series' weekday and time.")
     notes: str | None = Field(description="Notes.")
     version: int = Field(description="Increments on every change; the ETag is derived from it.")
-    created_at: datetime = Field(description="Recorded.")
-    updated_at: datetime = Field(description="Last change.")
+    created_at: Instant = Field(description="Recorded.")
+    updated_at: Instant = Field(description="Last change.")
 
 
 # --- residents' opinions -------------------------------------------------------------------
-class OpinionCreate(Contract):
+class OpinionCreate(Input):
     """A resident's opinion or request (民意) as collected by a grid, building or unit head or a
     member of the owners' committee."""
 
@@ -340,7 +340,7 @@ class OpinionCreate(Contract):
     }
 
 
-class OpinionUpdate(Contract):
+class OpinionUpdate(Input):
     """Corrections while the opinion is still `received`; omitted fields stay."""
 
     category: str | None = Field(None, pattern=CODE_PATTERN, description="Category code.")
@@ -352,7 +352,7 @@ class OpinionUpdate(Contract):
     model_config = {"json_schema_extra": {"examples": [{"category": "safety"}]}}
 
 
-class OpinionForward(Contract):
+class OpinionForward(Input):
     """Forward the opinion to whoever can act on it."""
 
     forwarded_to: Text200 = Field(description="Department or body, e.g. 先锋社区居委会.")
@@ -360,7 +360,7 @@ class OpinionForward(Contract):
     model_config = {"json_schema_extra": {"examples": [{"forwarded_to": "北沟街道城建办"}]}}
 
 
-class OpinionAnswer(Contract):
+class OpinionAnswer(Input):
     """The answer given to the resident."""
 
     answer: str = Field(min_length=1, max_length=5000, description="The answer.")
@@ -370,7 +370,7 @@ class OpinionAnswer(Contract):
     }
 
 
-class OpinionClose(Contract):
+class OpinionClose(Input):
     """Close an answered opinion."""
 
     note: str | None = Field(None, max_length=2000, description="Closing note, e.g. 居民满意.")
@@ -397,15 +397,15 @@ class OpinionOut(Contract):
     resident_phone: str | None = Field(description="Resident's phone (masked, 139****1111).")
     status: OpinionStatus = Field(description="Received, forwarded, answered or closed.")
     forwarded_to: str | None = Field(description="Where it was forwarded.")
-    forwarded_at: datetime | None = Field(description="When.")
+    forwarded_at: Instant | None = Field(description="When.")
     answer: str | None = Field(description="The answer given.")
-    answered_at: datetime | None = Field(description="When.")
-    closed_at: datetime | None = Field(description="When closed.")
+    answered_at: Instant | None = Field(description="When.")
+    closed_at: Instant | None = Field(description="When closed.")
     close_note: str | None = Field(description="Closing note.")
     case_id: uuid.UUID | None = Field(description="The dispute case it was turned into.")
     version: int = Field(description="Increments on every change; the ETag is derived from it.")
-    created_at: datetime = Field(description="Recorded.")
-    updated_at: datetime = Field(description="Last change.")
+    created_at: Instant = Field(description="Recorded.")
+    updated_at: Instant = Field(description="Last change.")
 
 
 class OpinionToCase(CaseCreate):
@@ -448,7 +448,7 @@ class OpinionToCaseOut(Contract):
 
 
 # --- duty rota -----------------------------------------------------------------------------
-class DutySlotCreate(Contract):
+class DutySlotCreate(Input):
     """Someone on duty in a grid's self-governance office (三长之家) on a day. Only the grid's
     three heads (grid, building, unit head) and owners' committee members take turns."""
 
@@ -471,7 +471,7 @@ class DutySlotCreate(Contract):
     }
 
 
-class DutySlotUpdate(Contract):
+class DutySlotUpdate(Input):
     """Changes to a slot (a swap of days or people); omitted fields stay."""
 
     duty_date: date | None = Field(None, description="The day.")
@@ -494,8 +494,8 @@ class DutySlotOut(Contract):
     role: Role = Field(description="The role they hold in the grid.")
     note: str | None = Field(description="Note.")
     version: int = Field(description="Increments on every change; the ETag is derived from it.")
-    created_at: datetime = Field(description="Created.")
-    updated_at: datetime = Field(description="Last change.")
+    created_at: Instant = Field(description="Created.")
+    updated_at: Instant = Field(description="Last change.")
 
 
 class InvalidSlot(Contract):

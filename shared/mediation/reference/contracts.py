@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 
 from pydantic import Field
 
-from mediation.contracts.common import Contract
+from mediation.contracts.common import Contract, Input, Instant
 from mediation.reference.data import ReferenceKind
 
 CODE_PATTERN = r"^[a-z][a-z0-9_]{1,59}$"
@@ -26,10 +25,10 @@ class ReferenceItemOut(Contract):
     is_default: bool = Field(description="Pre-selected in forms.")
     view_order: int = Field(description="Ascending display order.")
     version: int = Field(description="Increments on every change; the ETag is derived from it.")
-    updated_at: datetime = Field(description="Last change.")
+    updated_at: Instant = Field(description="Last change.")
 
 
-class ReferenceItemCreate(Contract):
+class ReferenceItemCreate(Input):
     """A new entry of a reference list."""
 
     code: str = Field(
@@ -65,7 +64,7 @@ class ReferenceItemCreate(Contract):
     }
 
 
-class ReferenceItemUpdate(Contract):
+class ReferenceItemUpdate(Input):
     """Changes to an entry; omitted fields stay as they are. The code never changes."""
 
     label_zh: str | None = Field(None, min_length=1, max_length=100, description="Chinese label.")

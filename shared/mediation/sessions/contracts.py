@@ -9,9 +9,9 @@ from typing import Annotated, Any, Self
 
 from pydantic import AfterValidator, AwareDatetime, Field, model_validator
 
-from mediation.cases.contracts import AgreementIn, Instant
+from mediation.cases.contracts import AgreementIn
 from mediation.cases.enums import PartySide
-from mediation.contracts.common import Contract
+from mediation.contracts.common import Contract, Input, Instant
 from mediation.org.enums import Role
 from mediation.sessions.enums import (
     MediatorBody,
@@ -35,7 +35,7 @@ def _distinct_ids(ids: list[uuid.UUID]) -> list[uuid.UUID]:
     return ids
 
 
-class MediatorIn(Contract):
+class MediatorIn(Input):
     """A mediator of the session: a person holding a mediating role (people's mediator,
     judicial mediator, community police officer, legal advisor or counselor) whose
     jurisdiction covers the case."""
@@ -86,7 +86,7 @@ _EXAMPLE_CREATE: dict[str, Any] = {
 }
 
 
-class SessionCreate(Contract):
+class SessionCreate(Input):
     """A session of a case. An on-site session needs a `place` (the room, named fully, e.g.
     先锋社区调解室: a room cannot hold two sessions at once); a video or telephone session may
     give `meeting_info` instead. Omitting `party_ids` invites every party of the case."""
@@ -125,7 +125,7 @@ class SessionCreate(Contract):
         return self
 
 
-class SessionUpdate(Contract):
+class SessionUpdate(Input):
     """Changes to a scheduled session's details; omitted fields stay. Time and place change
     through `reschedule` (with a reason); a changed mediator list is booked again."""
 
@@ -145,7 +145,7 @@ class SessionUpdate(Contract):
     model_config = {"json_schema_extra": {"examples": [{"rights_notice_given": True}]}}
 
 
-class RescheduleIn(Contract):
+class RescheduleIn(Input):
     """Move a scheduled session, with a reason. Place and mode stay unless given. The old time
     stays in the history; reminders already sent for it are not repeated for it, and the new
     time gets its own."""
@@ -175,7 +175,7 @@ class RescheduleIn(Contract):
         return self
 
 
-class CancelIn(Contract):
+class CancelIn(Input):
     """Cancel a scheduled session, with a reason; its mediators and room are free again."""
 
     reason: Reason = Field(description="Why.")
@@ -183,7 +183,7 @@ class CancelIn(Contract):
     model_config = {"json_schema_extra": {"examples": [{"reason": "申请人撤回调解申请"}]}}
 
 
-class OutcomeIn(Contract):
+class OutcomeIn(Input):
     """After the session: who attended, the summary of the mediation record (调解笔录),
     outcome and next step. `agreement` goes with the outcome `agreement` (and only with it):
     it is recorded on the case, which is resolved, in the same transaction."""
@@ -256,7 +256,11 @@ class SessionPartyOut(Contract):
 class SessionEventOut(Contract):
     """One entry of the session's history."""
 
-    id: uuid.UUID = Field(description="Identifier (time-ordered).")
+    id: uuid.UUID = Field(description="Identifier.")
+    seq: int = Field(
+        description="Its number in the session's history (1 is `scheduled`); entries are "
+        "listed in this order."
+    )
     type: SessionEventType = Field(description="What happened.")
     at: Instant = Field(description="When.")
     actor_name: str = Field(description="Who.")

@@ -6,18 +6,18 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime
-from decimal import Decimal
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mediation.clock import CENTER_TZ
+from mediation.contracts.common import jsonable
 from mediation.ids import uuid7
 from mediation.outbox.events import emit
 from mediation.sessions.enums import SessionEventType, SessionMode, SessionStatus
 from mediation.sessions.models import MediationSession, SessionBooking, SessionEvent
+from mediation.timeline import next_seq
 
 # Event types whose payload the notification rules send to `recipient_person_ids`.
 EVENT_PREFIX = "session."
@@ -33,23 +33,6 @@ class Actor:
 
 
 SYSTEM = Actor("system", None, "系统")
-
-
-def jsonable(value: Any) -> Any:
-    """JSON-safe ids, times (in the center's zone) and amounts for payloads and history."""
-    if isinstance(value, uuid.UUID | Decimal):
-        return str(value)
-    if isinstance(value, datetime):
-        return value.astimezone(CENTER_TZ).isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    if hasattr(value, "value") and isinstance(value.value, str):  # enums
-        return value.value
-    if isinstance(value, list | tuple | set | frozenset):
-        return [jsonable(v) for v in value]
-    if isinstance(value, dict):
-        return {k: jsonable(v) for k, v in value.items()}
-    return value
 
 
 def payload(
@@ -104,6 +87,7 @@ async def record(
     entry = SessionEvent(
         id=uuid7(),
         session_id=ms.id,
+        seq=await next_seq(db, ms),
         type=type_,
         at=now,
         actor_kind=actor.kind,

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Index,
     String,
     Text,
+    UniqueConstraint,
     Uuid,
     text,
 )
@@ -106,6 +107,8 @@ class MediationSession(IdMixin, TimestampMixin, Base):
     reschedule_count: Mapped[int] = mapped_column(default=0)
     created_by_name: Mapped[str] = mapped_column(String(200))
     version: Mapped[int] = mapped_column(default=1)
+    # The number of the latest history entry (mediation.timeline).
+    timeline_seq: Mapped[int] = mapped_column(default=0, server_default=text("0"))
 
 
 class SessionMediator(IdMixin, Base):
@@ -163,11 +166,12 @@ class SessionEvent(IdMixin, Base):
     values in `data`)."""
 
     __tablename__ = "session_events"
-    __table_args__ = (Index("ix_session_events_session_id_id", "session_id", "id"),)
+    __table_args__ = (UniqueConstraint("session_id", "seq"),)
 
     session_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("mediation_sessions.id", ondelete="CASCADE")
     )
+    seq: Mapped[int]  # its number within the session (mediation.timeline)
     type: Mapped[SessionEventType] = mapped_column(
         enum_type(SessionEventType, "session_event_type")
     )

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from decimal import Decimal
 
 from pydantic import Field
 
 from mediation.cases.enums import PreventionKind
-from mediation.contracts.common import Contract
+from mediation.contracts.common import Contract, Instant
 from mediation.org.enums import UnitLevel
 from mediation.stats.enums import (
     JobKind,
@@ -151,9 +150,9 @@ class MonthlyReportOut(Contract):
     version: int = Field(description="This version (1 is the first computation).")
     latest_version: int = Field(description="The newest version of this month.")
     trigger: ReportTrigger = Field(description="Scheduled or recomputed on request.")
-    computed_at: datetime = Field(description="When it was computed.")
-    period_start: datetime = Field(description="Start of the month (inclusive).")
-    period_end: datetime = Field(description="End of the month (exclusive).")
+    computed_at: Instant = Field(description="When it was computed.")
+    period_start: Instant = Field(description="Start of the month (inclusive).")
+    period_end: Instant = Field(description="End of the month (exclusive).")
     counted: list[str] = Field(
         description="Record families counted: cases, hotline, outreach, sessions."
     )
@@ -167,12 +166,12 @@ class LiveStatsOut(Contract):
     compare with the same stretch of the previous month and of the same month last year."""
 
     month: str = Field(description="The current month, YYYY-MM.")
-    as_of: datetime | None = Field(
+    as_of: Instant | None = Field(
         description="When the snapshot was computed; null when none exists for this month yet "
         "(all figures are then zero)."
     )
-    period_start: datetime = Field(description="Start of the month.")
-    period_end: datetime | None = Field(description="The snapshot's end (its `as_of`).")
+    period_start: Instant = Field(description="Start of the month.")
+    period_end: Instant | None = Field(description="The snapshot's end (its `as_of`).")
     unit: StatsUnit = Field(description="The node.")
     figures: list[Figures] = Field(description="The node: channel `all`, then each channel.")
     children: list[Figures] = Field(description="Its direct children, for the channel asked.")
@@ -183,7 +182,7 @@ class ReportVersionOut(Contract):
 
     version: int = Field(description="Version number.")
     trigger: ReportTrigger = Field(description="Scheduled or recomputed on request.")
-    computed_at: datetime = Field(description="When.")
+    computed_at: Instant = Field(description="When.")
     job_id: uuid.UUID | None = Field(description="The job that computed it.")
     row_count: int = Field(description="Rows stored (nodes × channels with any figure).")
     elapsed_ms: int = Field(description="Computation time in milliseconds.")
@@ -231,8 +230,8 @@ class JobOut(Contract):
     month: str = Field(description="The month computed, YYYY-MM.")
     trigger: ReportTrigger = Field(description="Scheduled or on request.")
     requested_by_name: str | None = Field(description="Who asked.")
-    created_at: datetime = Field(description="When it was asked for.")
-    started_at: datetime | None = Field(description="When it started.")
-    finished_at: datetime | None = Field(description="When it finished.")
+    created_at: Instant = Field(description="When it was asked for.")
+    started_at: Instant | None = Field(description="When it started.")
+    finished_at: Instant | None = Field(description="When it finished.")
     result: JobResult | None = Field(description="The report made (when succeeded).")
     error: str | None = Field(description="Why it failed (when failed).")

@@ -15,6 +15,7 @@ from mediation.auth.passwords import hash_password
 from mediation.auth.policy import CLIENT_GRANTABLE, Permission
 from mediation.auth.principal import Principal
 from mediation.auth.scope import in_scope
+from mediation.contracts.changes import modified
 from mediation.contracts.common import Page
 from mediation.contracts.etag import check_if_match, etag_of
 from mediation.errors import Conflict, NotFound, Unprocessable
@@ -133,8 +134,9 @@ async def update_user(
         user.active = body.active
     if body.password is not None:
         user.password_hash = hash_password(body.password)
-    user.version += 1
-    await session.flush()
+    if modified(user):  # a change that changes nothing keeps the version (and the ETag)
+        user.version += 1
+        await session.flush()
     response.headers["ETag"] = etag_of(user.id, user.version)
     return UserOut.model_validate(user)
 
@@ -223,8 +225,9 @@ async def update_client(
         client.scopes = sorted(set(body.scopes))
     if body.active is not None:
         client.active = body.active
-    client.version += 1
-    await session.flush()
+    if modified(client):
+        client.version += 1
+        await session.flush()
     response.headers["ETag"] = etag_of(client.id, client.version)
     return ClientOut.model_validate(client)
 

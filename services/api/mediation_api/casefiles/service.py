@@ -36,8 +36,9 @@ from mediation.cases.models import Case
 from mediation.clock import Clock
 from mediation.contracts.etag import check_if_match
 from mediation.errors import Conflict, Forbidden, NotFound, Unprocessable, UnsupportedMediaType
+from mediation.hotline import events as call_events
 from mediation.hotline.enums import CallEventKind
-from mediation.hotline.models import HotlineCall, HotlineCallEvent
+from mediation.hotline.models import HotlineCall
 from mediation.ids import uuid7
 from mediation.sessions.models import MediationSession
 from mediation.settings import Settings
@@ -280,16 +281,15 @@ class CaseFileService:
         verb = "上传附件" if what == "added" else "删除附件"
         if owner.call is not None:
             p = self.principal
-            self.session.add(
-                HotlineCallEvent(
-                    call_id=owner.call.id,
-                    at=self.clock.now(),
-                    kind=CallEventKind.updated,
-                    actor_id=p.id,
-                    actor_person_id=p.person_id,
-                    actor_name=(p.client_id or p.name)[:100],
-                    detail={f"attachment_{what}": str(a.id), "category": a.category.value},
-                )
+            await call_events.record(
+                self.session,
+                owner.call,
+                CallEventKind.updated,
+                at=self.clock.now(),
+                actor_id=p.id,
+                actor_person_id=p.person_id,
+                actor_name=p.client_id or p.name,
+                detail={f"attachment_{what}": str(a.id), "category": a.category.value},
             )
             return
         assert owner.case is not None

@@ -168,6 +168,8 @@ class CalendarService:
         if row is None:  # a default never stored yet
             row = DeadlineRule(stage=stage, complexity=complexity, version=0)
             self.session.add(row)
+        elif (row.unit, row.amount) == (body.unit, body.amount):  # the rule as it is
+            return _rule_out(row)
         row.unit, row.amount = body.unit, body.amount
         row.version += 1
         row.updated_by = self.principal.name
@@ -187,10 +189,14 @@ class CalendarService:
                 "amount": body.amount,
             },
         )
-        return DeadlineRuleOut(
-            stage=stage,
-            complexity=complexity,
-            unit=row.unit,
-            amount=row.amount,
-            version=row.version,
-        )
+        return _rule_out(row)
+
+
+def _rule_out(row: DeadlineRule) -> DeadlineRuleOut:
+    return DeadlineRuleOut(
+        stage=row.stage,
+        complexity=row.complexity,
+        unit=row.unit,
+        amount=row.amount,
+        version=row.version,
+    )

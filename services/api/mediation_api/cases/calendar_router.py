@@ -57,7 +57,7 @@ async def get_year(
     description="Replaces the year with the State Council's schedule (holidays and "
     "weekend working days) and recomputes every running deadline it affects; those "
     "cases get a `deadline_recomputed` timeline entry. Administrators; needs If-Match "
-    "with the ETag of `calendar-get` (or `*`).",
+    "with the ETag of `calendar-get` (a year never loaded has one too).",
     responses=responses(401, 403, 412, 422, 428),
 )
 async def load_year(

@@ -21,8 +21,9 @@ import orjson
 from mediation.auth.policy import Permission
 from mediation.auth.principal import Principal
 from mediation.auth.scope import like_prefix
-from mediation.cases.contracts import CST, CaseOut
+from mediation.cases.contracts import CaseOut
 from mediation.cases.enums import CaseSort, CaseSource, CaseStatus
+from mediation.contracts.common import CST
 from mediation.ids import uuid7
 from mediation.logs import request_id_var
 from mediation_api.cases.repository import CaseFilters, _like

@@ -177,14 +177,15 @@ class CaseRepository:
         return list((await self.session.scalars(stmt)).all())
 
     async def events(
-        self, case_id: uuid.UUID, *, types: list[str] | None, after: uuid.UUID | None, limit: int
+        self, case_id: uuid.UUID, *, types: list[str] | None, after: int | None, limit: int
     ) -> list[CaseEvent]:
+        """Up to limit+1 entries of the timeline in its order, after entry number `after`."""
         stmt = select(CaseEvent).where(CaseEvent.case_id == case_id)
         if types:
             stmt = stmt.where(CaseEvent.type.in_(types))
         if after is not None:
-            stmt = stmt.where(CaseEvent.id > after)
-        stmt = stmt.order_by(CaseEvent.id).limit(limit + 1)
+            stmt = stmt.where(CaseEvent.seq > after)
+        stmt = stmt.order_by(CaseEvent.seq).limit(limit + 1)
         return list((await self.session.scalars(stmt)).all())
 
     async def add_links(

@@ -51,7 +51,7 @@ from mediation.cases.enums import (
     RiskColour,
 )
 from mediation.cases.models import Case, CaseEvent
-from mediation.clock import Clock
+from mediation.clock import CENTER_TZ, Clock
 from mediation.contracts.common import Page
 from mediation.contracts.etag import etag_of
 from mediation.errors import NotFound, Unprocessable
@@ -62,10 +62,18 @@ from mediation_api.cases.service import NOT_FOUND, CaseService
 from mediation_api.cases.views import party_out
 from mediation_api.deps import IfMatch, Session, State, require
 from mediation_api.idempotency import Idempotency, IdempotencyGuard
-from mediation_api.pagination import DEFAULT, Cursor, Limit, build_page, cursor_values
+from mediation_api.pagination import (
+    DEFAULT,
+    Cursor,
+    Limit,
+    build_page,
+    cursor_int,
+    cursor_values,
+)
 from mediation_api.problems import responses
 from mediation_api.readdb import driver_connection
 from mediation_api.state import AppState
+from mediation_api.visibility import Visibility, Visible
 
 router = APIRouter(prefix="/cases", tags=["cases"])
 
@@ -89,6 +97,10 @@ class CaseContext:
     @property
     def service(self) -> CaseService:
         return CaseService(self.session, self.clock, self.settings, self.principal)
+
+    def visibility(self) -> Visibility:
+        today = self.clock.now().astimezone(CENTER_TZ).date()
+        return Visibility(self.session, self.principal, today)
 
     async def out(self, case: Case) -> CaseOut:
         await self.session.flush()
@@ -586,7 +598,9 @@ async def extend_deadline(
     "/{case_id}/timeline",
     operation_id="cases-timeline",
     summary="Timeline",
-    description="Every change in order: who, when, what, through which client.",
+    description="Every change in order (`seq`, 1 is `created`): who, when, what, through "
+    "which client. Details name other records (a repeat's earlier cases, the call or opinion "
+    "the case came from) only to readers of those records.",
     responses=READ_ERRORS,
 )
 async def timeline(
@@ -603,23 +617,27 @@ async def _events(
     ctx: CaseContext, case_id: uuid.UUID, types: list[str] | None, limit: int, cursor: str | None
 ) -> Page[CaseEventOut]:
     case = await ctx.service.get(case_id)
-    after = cursor_values(cursor, "i")
+    after = cursor_values(cursor, "s")
     rows = await ctx.service.repo.events(
-        case.id, types=types, limit=limit, after=uuid.UUID(str(after["i"])) if after else None
+        case.id, types=types, limit=limit, after=cursor_int(after, "s")
     )
-    items, next_cursor = build_page(rows, limit, lambda e: {"i": str(e.id)})
-    return Page[CaseEventOut](items=[_event_out(e) for e in items], next_cursor=next_cursor)
+    items, next_cursor = build_page(rows, limit, lambda e: {"s": e.seq})
+    # Entries name other records (repeats, the call or opinion a case came from): the reader
+    # sees only those they may read themselves.
+    seen = await ctx.visibility().of_details(e.data for e in items)
+    return Page[CaseEventOut](items=[_event_out(e, seen) for e in items], next_cursor=next_cursor)
 
 
-def _event_out(e: CaseEvent) -> CaseEventOut:
+def _event_out(e: CaseEvent, seen: Visible) -> CaseEventOut:
     return CaseEventOut(
         id=e.id,
+        seq=e.seq,
         type=e.type,
         at=e.at,
         from_status=e.from_status,
         to_status=e.to_status,
         body=e.body,
-        data=e.data,
+        data=seen.present(e.data),
         actor={
             "kind": e.actor_kind,
             "id": e.actor_id,
@@ -656,7 +674,7 @@ async def add_comment(case_id: CaseId, body: CommentIn, ctx: Reader, idem: Idemp
     if (replay := await idem.replay()) is not None:
         return replay
     event = await ctx.service.comment(case_id, body)
-    return await idem.respond(ctx.session, _event_out(event), status_code=201)
+    return await idem.respond(ctx.session, _event_out(event, Visible()), status_code=201)
 
 
 @router.get(

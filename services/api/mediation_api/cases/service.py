@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -59,6 +58,8 @@ from mediation.cases.models import (
 )
 from mediation.cases.numbers import case_number, case_number_ascii
 from mediation.clock import CENTER_TZ, Clock
+from mediation.contracts.changes import changed, modified
+from mediation.contracts.common import jsonable
 from mediation.contracts.etag import check_if_match
 from mediation.errors import Conflict, Forbidden, NotFound, Unprocessable
 from mediation.ids import uuid7
@@ -69,9 +70,10 @@ from mediation.outbox.events import emit
 from mediation.privacy import keyed_hash
 from mediation.reference.data import ReferenceKind
 from mediation.settings import Settings
+from mediation.timeline import holds_lock, next_seq
 from mediation_api.cases.deadlines import DeadlineKeeper
 from mediation_api.cases.repository import CaseRepository
-from mediation_api.cases.views import PREVENTION_COLUMNS
+from mediation_api.cases.views import PREVENTION_COLUMNS, prevention
 from mediation_api.reference.service import ReferenceService
 
 A = CaseAction
@@ -96,21 +98,6 @@ HANDLING_LEVEL = {
     Complexity.difficult: UnitLevel.district,
 }
 NOT_FOUND = "No case with this id in your jurisdiction."
-
-
-def _j(value: Any) -> Any:
-    """JSON-safe form of ids, times and amounts for event payloads."""
-    if isinstance(value, uuid.UUID | Decimal):
-        return str(value)
-    if isinstance(value, datetime):
-        return value.astimezone(CENTER_TZ).isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, list | tuple | set):
-        return [_j(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _j(v) for k, v in value.items()}
-    return value
 
 
 def _birth_date(id_number: str) -> date:
@@ -242,29 +229,29 @@ class CaseService:
         for party in parties:
             party.case_id = case.id
         self.session.add_all(parties)
+        # `created` is the first entry of every timeline; what intake found comes after it,
+        # at the same time.
+        await self.record(
+            case,
+            E.created,
+            transition=(None, S.received),
+            data={"source": body.source.value, "parties": len(parties)},
+            payload={"source": body.source.value, "title": case.title, "is_repeat": case.is_repeat},
+            at=now,
+        )
         if found:
             await self.record(
                 case,
                 E.repeat_detected,
                 data={"links": [{"case_id": str(o), "reason": r.value} for o, r in found]},
                 emit_event=False,
+                at=now,
             )
-        await self.record(
-            case,
-            E.created,
-            transition=(None, S.received),
-            data={"source": body.source.value, "parties": len(parties)},
-            payload={
-                "source": body.source.value,
-                "title": case.title,
-                "is_repeat": case.is_repeat,
-                "related_case_ids": sorted({str(o) for o, _ in found}),
-            },
-        )
         # One flush: one INSERT per table (cases, parties, deadline, timeline, outbox) ...
         await self.session.flush()
         # ... and one for the links, however many.
         await self.repo.add_links(case.id, found)
+        holds_lock(self.session, case)  # new in this transaction: nobody else writes it yet
         return case, True
 
     def _new_party(self, pi: PartyIn, today: date, field: str, position: int) -> CaseParty:
@@ -359,12 +346,16 @@ class CaseService:
         data: dict[str, Any] | None = None,
         payload: dict[str, Any] | None = None,
         emit_event: bool = True,
+        at: datetime | None = None,
     ) -> CaseEvent:
+        """A timeline entry (numbered after the case's last one) and, unless told otherwise,
+        the outbox event `case.<type>`."""
         p = self.principal
-        now = self.clock.now()
+        now = at or self.clock.now()
         event = CaseEvent(
             id=uuid7(),
             case_id=case.id,
+            seq=await next_seq(self.session, case),
             type=type_,
             at=now,
             actor_kind=p.kind,
@@ -375,7 +366,7 @@ class CaseService:
             from_status=transition[0] if transition else None,
             to_status=transition[1] if transition else None,
             body=body,
-            data=_j(data or {}),
+            data=jsonable(data or {}),
         )
         self.session.add(event)
         if emit_event:
@@ -388,7 +379,7 @@ class CaseService:
                 unit_path=case.unit_path,
                 actor_id=p.id,
                 request_id=request_id_var.get(),
-                payload=_j({**self._payload(case), "event_id": event.id, **(payload or {})}),
+                payload=jsonable({**self._payload(case), "event_id": event.id, **(payload or {})}),
             )
         return event
 
@@ -403,6 +394,7 @@ class CaseService:
         case = await self.repo.get(case_id, self.principal, for_update=True)
         if case is None:
             raise NotFound(NOT_FOUND)
+        holds_lock(self.session, case)
         check_if_match(if_match, case.id, case.version)
         is_handler = self._is_handler(case)
         if action is not None:
@@ -494,6 +486,18 @@ class CaseService:
         case.channels = sorted({h.channel.value for h in handlers})
         return previous
 
+    async def _handled_by(self, case: Case, handlers: list[HandlerIn]) -> bool:
+        """Whether `handlers` are exactly the case's current ones (person, channel, lead)."""
+        lead_given = any(h.lead for h in handlers)
+        wanted = {
+            (h.person_id, h.channel, h.lead or (not lead_given and i == 0))
+            for i, h in enumerate(handlers)
+        }
+        current = {
+            (h.person_id, h.channel, h.is_lead) for h, _ in await self.repo.active_handlers(case.id)
+        }
+        return wanted == current
+
     async def _renounce_all(self, case: Case, now: datetime) -> list[uuid.UUID]:
         previous = []
         for h, _ in await self.repo.active_handlers(case.id):
@@ -519,7 +523,10 @@ class CaseService:
         return case
 
     async def transfer(self, case_id: uuid.UUID, body: TransferIn, if_match: str | None) -> Case:
-        case, before, now = await self._act(case_id, A.transfer, if_match)
+        case = await self._for_change(case_id, if_match, A.transfer)
+        if case.status is S.assigned and await self._handled_by(case, body.handlers):
+            return case  # to the people handling it now, as they do: nothing changes
+        before, now = self._move(case, A.transfer), self.clock.now()
         await self._check_handlers(case, body.handlers)
         previous = await self._replace_handlers(case, body.handlers, now)
         case.assigned_at = now
@@ -757,6 +764,21 @@ class CaseService:
         for name in ("title", "facts", "category", "complexity", "risk_colour", "prevention"):
             if name in changes and changes[name] is None:
                 raise Unprocessable(f"`{name}` cannot be null.", field=f"body.{name}")
+        if "prevention" in changes:
+            changes["prevention"] = sorted(changes["prevention"], key=lambda f: f["kind"])
+        changes = changed(
+            case,
+            changes,
+            {
+                "category": lambda: case.category_code,
+                "prevention": lambda: sorted(
+                    (f.model_dump() for f in prevention(case)), key=lambda f: f["kind"]
+                ),
+            },
+        )
+        if not changes:  # nothing differs: nothing changes (no version, entry or event)
+            return case
+        names = sorted(changes)
         if "category" in changes:
             await ReferenceService(self.session, self.clock).require_enabled(
                 ReferenceKind.dispute_category, changes["category"], "body.category"
@@ -773,8 +795,7 @@ class CaseService:
         if complexity_changed:
             await self.deadlines.rebase(case)
         case.version += 1
-        changed = sorted(body.model_dump(exclude_unset=True))
-        await self.record(case, E.updated, data={"changed": changed}, payload={"changed": changed})
+        await self.record(case, E.updated, data={"changed": names}, payload={"changed": names})
         return case
 
     async def add_party(self, case_id: uuid.UUID, body: PartyIn, if_match: str | None) -> Case:
@@ -813,6 +834,8 @@ class CaseService:
                 raise Unprocessable(f"`{name}` cannot be null.", field=f"body.{name}")
         today = self.clock.now().astimezone(CENTER_TZ).date()
         self._apply_party(party, changes, today, "body")
+        if not modified(party):  # every value as it was: nothing changes
+            return case
         if not any(q.side is PartySide.applicant for q in parties):
             raise Unprocessable(
                 "The case must keep at least one applicant (申请人).", field="body.side"
@@ -912,6 +935,8 @@ class CaseService:
             )
         agreement.judicial_confirmation_requested_on = body.requested_on
         agreement.judicial_confirmation_court = body.court
+        if not modified(agreement):  # the application as recorded: nothing changes
+            return case
         case.version += 1
         info = {"requested_on": body.requested_on, "court": body.court}
         await self.record(case, E.judicial_confirmation, data=info, payload=info)

@@ -75,6 +75,17 @@ class HotlineRepository:
         )
         return list((await self.session.scalars(stmt)).all())
 
+    async def readable_call_ids(
+        self, person_id: uuid.UUID | None, today: date, ids: set[uuid.UUID]
+    ) -> set[uuid.UUID]:
+        """Which of `ids` are calls of the person's workstations (the hotline's scope rule,
+        for references to calls from other records)."""
+        paths = [u.path for u in await self.hotline_units(person_id, today)]
+        stmt = select(HotlineCall.id).where(
+            HotlineCall.id.in_(ids), _paths_filter(HotlineCall.unit_path, paths)
+        )
+        return set((await self.session.scalars(stmt)).all())
+
     async def unit(self, unit_id: uuid.UUID) -> Unit | None:
         return await self.session.get(Unit, unit_id)
 
@@ -216,12 +227,13 @@ class HotlineRepository:
         row = (await self.session.execute(select(earlier, func.count()).where(*base))).one()
         return int(row[0]), int(row[1])
 
-    async def timeline(self, call_id: uuid.UUID) -> list[HotlineCallEvent]:
-        stmt = (
-            select(HotlineCallEvent)
-            .where(HotlineCallEvent.call_id == call_id)
-            .order_by(HotlineCallEvent.seq)
-        )
+    async def timeline(
+        self, call_id: uuid.UUID, after: int | None, limit: int
+    ) -> list[HotlineCallEvent]:
+        stmt = select(HotlineCallEvent).where(HotlineCallEvent.call_id == call_id)
+        if after is not None:
+            stmt = stmt.where(HotlineCallEvent.seq > after)
+        stmt = stmt.order_by(HotlineCallEvent.seq).limit(limit + 1)
         return list((await self.session.scalars(stmt)).all())
 
     # --- duty roster ----------------------------------------------------------------------

@@ -43,7 +43,14 @@ from mediation_api.deps import ClockDep, CurrentPrincipal, IfMatch, Session, Sta
 from mediation_api.hotline.repository import CallFilters
 from mediation_api.hotline.service import CALL_NOT_FOUND, SHIFT_NOT_FOUND, HotlineService
 from mediation_api.idempotency import Idempotency
-from mediation_api.pagination import DEFAULT, Cursor, Limit, build_page, cursor_values
+from mediation_api.pagination import (
+    DEFAULT,
+    Cursor,
+    Limit,
+    build_page,
+    cursor_int,
+    cursor_values,
+)
 from mediation_api.problems import responses
 
 router = APIRouter(prefix="/hotline", tags=["hotline"])
@@ -335,12 +342,21 @@ async def open_case(
     operation_id="hotline-calls-timeline",
     summary="A call's timeline",
     description="Who did what and when (logged, changed, flagged, acknowledged, reviewed, "
-    "follow-up done, case opened, de-identified), oldest first. Written to the access log. "
-    + HIDDEN,
+    "follow-up done, case opened, de-identified), in order (`seq`), a page at a time. The "
+    "case opened from the call is named only to readers of that case. Written to the access "
+    "log. " + HIDDEN,
     responses=responses(401, 404, 422),
 )
-async def call_timeline(call_id: CallId, principal: CallReader, service: Svc) -> list[CallEventOut]:
-    return await service.timeline(call_id)
+async def call_timeline(
+    call_id: CallId,
+    principal: CallReader,
+    service: Svc,
+    limit: Limit = DEFAULT,
+    cursor: Cursor = None,
+) -> Page[CallEventOut]:
+    rows = await service.timeline(call_id, cursor_int(cursor_values(cursor, "s"), "s"), limit)
+    items, next_cursor = build_page(rows, limit, lambda e: {"s": e.seq})
+    return Page[CallEventOut](items=await service.events_out(items), next_cursor=next_cursor)
 
 
 # --- duty roster --------------------------------------------------------------------------

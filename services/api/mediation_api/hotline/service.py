@@ -18,8 +18,11 @@ from mediation.auth.principal import Principal
 from mediation.cases.enums import CaseEventType
 from mediation.cases.models import Case
 from mediation.clock import CENTER_TZ, Clock
+from mediation.contracts.changes import changed, modified
+from mediation.contracts.common import center_time
 from mediation.contracts.etag import check_if_match
 from mediation.errors import Conflict, Forbidden, InvalidTransition, NotFound, Unprocessable
+from mediation.hotline import events as call_events
 from mediation.hotline.contracts import (
     AcknowledgeIn,
     CallCreate,
@@ -61,9 +64,11 @@ from mediation.outbox.events import emit
 from mediation.privacy import keyed_hash, mask_phone
 from mediation.reference.data import ReferenceKind
 from mediation.settings import Settings
+from mediation.timeline import holds_lock
 from mediation_api.cases.service import CaseService
 from mediation_api.hotline.repository import CallFilters, HotlineRepository
 from mediation_api.reference.repository import ReferenceRepository
+from mediation_api.visibility import Ref, Visibility, Visible
 
 log = logging.getLogger("mediation.hotline")
 
@@ -77,6 +82,20 @@ HIGH_RISK_EVENT = "hotline.high_risk"
 CASE_LINK_NOTE = "由心理热线来电转立；来电记录仅心理工作站可查阅。"
 MAX_SHIFT = timedelta(days=7)
 MAX_COVERAGE_WINDOW = timedelta(days=31)
+
+
+# Stored columns that a change names by the request's field.
+_FIELD_OF = {
+    "caller_anonymous": "caller.anonymous",
+    "caller_alias": "caller.alias",
+    "caller_age_band": "caller.age_band",
+    "caller_gender": "caller.gender",
+    "caller_is_minor": "caller.is_minor",
+    "callback_consent": "caller.callback_consent",
+    "callback_number_enc": "caller.callback_number",
+    "callback_key_id": "caller.callback_number",
+    "caller_hash": "caller.number",
+}
 
 
 def _minimal(paths: list[str]) -> list[str]:
@@ -157,6 +176,8 @@ class HotlineService:
         call = await self.repo.call(await self.paths(), call_id, for_update=for_update)
         if call is None:
             raise NotFound(CALL_NOT_FOUND)
+        if for_update:
+            holds_lock(self.session, call)
         return call
 
     async def read(self, call_id: uuid.UUID) -> CallOut:
@@ -181,6 +202,7 @@ class HotlineService:
         paths = await self.paths()
         repeat = await self.repo.callers_seen_elsewhere(paths, calls)
         names = await self.repo.names({c.counselor_id for c in calls})
+        seen = await self._cases_seen({c.case_id for c in calls})
         items = []
         for c in calls:
             # The list is a read of each call shown: one access-log entry per call.
@@ -208,7 +230,7 @@ class HotlineService:
                     follow_up_due=c.follow_up_due,
                     follow_up_done_at=c.follow_up_done_at,
                     reviewed=c.reviewed_at is not None,
-                    case_id=c.case_id,
+                    case_id=c.case_id if seen.can_see(Ref.case, c.case_id) else None,
                 )
             )
         return items
@@ -274,17 +296,37 @@ class HotlineService:
                 note=call.acknowledge_note,
             ),
             review=review,
-            case_id=call.case_id,
+            case_id=call.case_id
+            if (await self._cases_seen({call.case_id})).can_see(Ref.case, call.case_id)
+            else None,
             deidentified_at=call.deidentified_at,
             version=call.version,
             created_at=call.created_at,
             updated_at=call.updated_at,
         )
 
-    async def timeline(self, call_id: uuid.UUID) -> list[CallEventOut]:
+    async def timeline(
+        self, call_id: uuid.UUID, after: int | None, limit: int
+    ) -> list[HotlineCallEvent]:
+        """Up to limit+1 entries of the call's timeline after entry number `after`."""
         call = await self.get_call(call_id)
         self._log("timeline", call.id)
-        return [CallEventOut.model_validate(e) for e in await self.repo.timeline(call.id)]
+        return await self.repo.timeline(call.id, after, limit)
+
+    def _visibility(self) -> Visibility:
+        return Visibility(self.session, self.principal, self.today)
+
+    async def _cases_seen(self, ids: set[uuid.UUID | None]) -> Visible:
+        """Which of the cases opened from calls the reader may read (a case can lie outside
+        the workstation's colleagues' jurisdiction): only those are named."""
+        return await self._visibility().of({Ref.case: {i for i in ids if i is not None}})
+
+    async def events_out(self, entries: list[HotlineCallEvent]) -> list[CallEventOut]:
+        seen = await self._visibility().of_details(e.detail for e in entries)
+        return [
+            CallEventOut.model_validate(e).model_copy(update={"detail": seen.present(e.detail)})
+            for e in entries
+        ]
 
     # --- changing calls -------------------------------------------------------------------
     async def create(self, body: CallCreate) -> HotlineCall:
@@ -341,7 +383,8 @@ class HotlineService:
         self._seal(call, c.callback_number)
         self.repo.add(call)
         await self.session.flush()
-        self._event(call, CallEventKind.created)
+        holds_lock(self.session, call)  # new in this transaction: nobody else can write it yet
+        await self._event(call, CallEventKind.created)
         if is_flagged_risk(call.risk_level, call.imminent_risk):
             await self._flag(call)
         return call
@@ -383,11 +426,12 @@ class HotlineService:
 
         ra = body.risk_assessment if "risk_assessment" in changes else _stored_assessment(call)
         consent = new_caller("callback_consent", call.callback_consent)
+        stored_number = self._callback_number(call)
         # Withdrawing consent deletes the number; so does an explicit null.
         if "callback_number" in caller:
             number = caller["callback_number"]
         elif consent:
-            number = self._callback_number(call)
+            number = stored_number
         else:
             number = None
         facts = CallFacts(
@@ -450,13 +494,16 @@ class HotlineService:
             call.caller_hash = self._hash(caller["number"])
         elif "callback_number" in caller and caller["callback_number"] and not call.caller_hash:
             call.caller_hash = self._hash(caller["callback_number"])
-        self._seal(call, number)
+        if number != stored_number:  # sealing again gives other bytes for the same number
+            self._seal(call, number)
         call.duration_seconds = self._duration(call)
+        changed = sorted({_FIELD_OF.get(c, c) for c in modified(call)} - {"duration_seconds"})
+        if not changed:  # every value as it was: nothing changes, nobody is told
+            return call
         call.version += 1
-        changed = sorted(set(changes) | {f"caller.{k}" for k in caller})
-        self._event(call, CallEventKind.updated, fields=changed)
+        await self._event(call, CallEventKind.updated, fields=changed)
         if call.follow_up_done_at is not None and not follow_up_was_done:
-            self._event(call, CallEventKind.follow_up_done)
+            await self._event(call, CallEventKind.follow_up_done)
         now_flagged_risk = is_flagged_risk(call.risk_level, call.imminent_risk)
         # Raised to high risk, or newly imminent: the supervisor on duty hears again.
         if now_flagged_risk and (not was_flagged_risk or (call.imminent_risk and not was_imminent)):
@@ -474,16 +521,16 @@ class HotlineService:
         if call.acknowledged_at is not None:
             raise InvalidTransition(
                 "The flag was already acknowledged.",
-                acknowledged_at=call.acknowledged_at.isoformat(),
+                acknowledged_at=center_time(call.acknowledged_at),
             )
         call.acknowledged_at = self.clock.now()
         call.acknowledged_by = self.principal.person_id
         call.acknowledge_note = body.note
         call.version += 1
-        self._event(
+        await self._event(
             call,
             CallEventKind.acknowledged,
-            flagged_at=call.flagged_at.isoformat(),
+            flagged_at=call.flagged_at,
             minutes_to_acknowledge=math.ceil(
                 (call.acknowledged_at - call.flagged_at).total_seconds() / 60
             ),
@@ -496,12 +543,18 @@ class HotlineService:
         check_if_match(if_match, call.id, call.version)
         if call.counselor_id == self.principal.person_id:
             raise Forbidden("A supervisor cannot review a call they took themselves.")
+        if (call.reviewed_by, call.review_outcome, call.review_comment) == (
+            self.principal.person_id,
+            body.outcome,
+            body.comment,
+        ):
+            return call  # the same review by the same supervisor: nothing changes
         call.reviewed_at = self.clock.now()
         call.reviewed_by = self.principal.person_id
         call.review_outcome = body.outcome
         call.review_comment = body.comment
         call.version += 1
-        self._event(call, CallEventKind.reviewed, outcome=body.outcome.value)
+        await self._event(call, CallEventKind.reviewed, outcome=body.outcome.value)
         await self.session.flush()
         return call
 
@@ -514,7 +567,11 @@ class HotlineService:
         call = await self.get_call(call_id, for_update=True)
         check_if_match(if_match, call.id, call.version)
         if call.case_id is not None:
-            raise Conflict("A case was already opened from this call.", case_id=str(call.case_id))
+            seen = (await self._cases_seen({call.case_id})).can_see(Ref.case, call.case_id)
+            raise Conflict(
+                "A case was already opened from this call.",
+                case_id=str(call.case_id) if seen else None,
+            )
         if call.deidentified_at is not None:
             raise InvalidTransition("The call was de-identified after the retention period.")
         cases = CaseService(self.session, self.clock, self.settings, self.principal)
@@ -528,7 +585,9 @@ class HotlineService:
         )
         call.case_id = case.id
         call.version += 1
-        self._event(call, CallEventKind.case_opened, case_id=str(case.id), case_number=case.number)
+        await self._event(
+            call, CallEventKind.case_opened, case_id=str(case.id), case_number=case.number
+        )
         await self.session.flush()
         return call, case
 
@@ -594,6 +653,9 @@ class HotlineService:
         ]
         if nulls:
             raise Unprocessable("Some fields cannot be null; see errors.", errors=nulls)
+        changes = changed(shift, changes)
+        if not changes:  # the shift as it is: nothing to check, nothing changes
+            return shift
         unit = await self.repo.unit(shift.unit_id)
         assert unit is not None
         merged = {
@@ -784,7 +846,7 @@ class HotlineService:
             actor_id=self.principal.id,
             request_id=request_id_var.get(),
         )
-        self._event(
+        await self._event(
             call,
             CallEventKind.flagged,
             risk_level=call.risk_level.value if call.risk_level else None,
@@ -798,18 +860,17 @@ class HotlineService:
                 extra={"ctx_call_id": str(call.id), "ctx_unit_id": str(call.unit_id)},
             )
 
-    def _event(self, call: HotlineCall, kind: CallEventKind, **detail: Any) -> None:
+    async def _event(self, call: HotlineCall, kind: CallEventKind, **detail: Any) -> None:
         p = self.principal
-        self.session.add(
-            HotlineCallEvent(
-                call_id=call.id,
-                at=self.clock.now(),
-                kind=kind,
-                actor_id=p.id,
-                actor_person_id=p.person_id,
-                actor_name=(p.client_id or p.name)[:100],
-                detail=detail,
-            )
+        await call_events.record(
+            self.session,
+            call,
+            kind,
+            at=self.clock.now(),
+            actor_id=p.id,
+            actor_person_id=p.person_id,
+            actor_name=p.client_id or p.name,
+            detail=detail,
         )
 
     def _log(self, action: str, call_id: uuid.UUID, **detail: Any) -> None:

@@ -15,6 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mediation.auth.principal import Principal
 from mediation.clock import Clock
+from mediation.contracts.changes import comparable, modified
+from mediation.contracts.common import center_time
 from mediation.contracts.etag import check_if_match
 from mediation.errors import Conflict, Forbidden, NotFound, Unprocessable
 from mediation.logs import request_id_var
@@ -186,6 +188,8 @@ class WebhookService:
             else:
                 sub.disabled_at = self.clock.now()
                 sub.disabled_reason = DisabledReason.manual
+        if not modified(sub):  # every value as it was: nothing changes
+            return sub
         sub.version += 1
         await self.session.flush()
         await self.session.refresh(sub)
@@ -231,7 +235,7 @@ class WebhookService:
         if d.status == DeliveryStatus.pending.value:
             raise Conflict(
                 "The delivery is still pending; it will be tried at "
-                f"{d.next_attempt_at.isoformat() if d.next_attempt_at else 'once'}."
+                f"{center_time(d.next_attempt_at) if d.next_attempt_at else 'once'}."
             )
         # One more try, now, by a worker (the API never calls receivers itself).
         d.status = DeliveryStatus.pending.value
@@ -350,6 +354,8 @@ class RuleService:
         if "recipients" in changes:
             merged = merged.model_copy(update={"recipients": body.recipients})
         validate_rule(merged.event_type, merged.recipients, merged.channels, merged.payload_match)
+        if comparable(merged) == comparable(current):  # nothing differs: nothing is stored
+            return rule_out(current, row is not None and row.code in store.BUILTIN_CODES)
         values: dict[str, Any] = {
             "name": merged.name,
             "description": merged.description,
@@ -469,6 +475,9 @@ class TemplateService:
         check_if_match(if_match, template_key(event_type, channel), row.version if row else 0)
         subject = body.subject if channel in (Channel.inbox, Channel.email) else None
         templates.validate(event_type, channel, subject, body.body)
+        in_force = await self.get(event_type, channel)
+        if (in_force.subject, in_force.body) == (subject, body.body):
+            return in_force  # the text in force already: nothing is stored
         if row is None:
             row = NotificationTemplate(
                 event_type=event_type,

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mediation.auth.principal import Principal
 from mediation.clock import Clock
+from mediation.contracts.changes import modified
 from mediation.contracts.etag import check_if_match
 from mediation.errors import Conflict, Forbidden, NotFound, Unprocessable
 from mediation.logs import request_id_var
@@ -88,6 +89,8 @@ class OrgService:
         unit = await self.get_unit(unit_id, for_update=True)
         check_if_match(if_match, unit.id, unit.version)
         unit.name = name
+        if not modified(unit):  # the name it has: nothing changes, nobody is told
+            return unit
         unit.version += 1
         await self.session.flush()
         await self._event("unit.renamed", "unit", unit.id, unit.path, name=name)
@@ -232,6 +235,8 @@ class OrgService:
             changes.pop("qualifications", None)
         for k, v in changes.items():
             setattr(person, k, v)
+        if not modified(person):
+            return person
         person.version += 1
         await self.session.flush()
         return person

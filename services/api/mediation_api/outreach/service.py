@@ -17,6 +17,8 @@ from mediation.cases.contracts import CaseCreate
 from mediation.cases.enums import CaseEventType
 from mediation.cases.models import Case
 from mediation.clock import CENTER_TZ, Clock
+from mediation.contracts.changes import modified
+from mediation.contracts.common import jsonable
 from mediation.contracts.etag import check_if_match
 from mediation.errors import Conflict, NotFound, Unprocessable
 from mediation.logs import request_id_var
@@ -81,6 +83,7 @@ from mediation.settings import Settings
 from mediation_api.cases.service import CaseService
 from mediation_api.outreach.repository import OutreachRepository
 from mediation_api.reference.service import ReferenceService
+from mediation_api.visibility import Ref, Visibility, Visible
 
 # One answer for "no such record" and "not in your jurisdiction" (API.md: outside, a record
 # does not exist).
@@ -100,15 +103,7 @@ def on_line(a: str, b: str) -> bool:
     return a.startswith(b) or b.startswith(a)
 
 
-def _s(value: Any) -> Any:
-    """JSON-safe ids, days and instants for outbox payloads."""
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    if isinstance(value, datetime):
-        return value.astimezone(CENTER_TZ).isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    return value
+CASE_FORWARD = "矛盾纠纷案件"  # where a converted opinion went (the case number follows)
 
 
 def _null_fields(changes: dict[str, Any], fields: tuple[str, ...]) -> None:
@@ -143,7 +138,7 @@ class OutreachService:
             aggregate_type=aggregate,
             aggregate_id=ident,
             occurred_at=self.clock.now(),
-            payload={k: _s(v) for k, v in payload.items()},
+            payload=jsonable(payload),
             unit_path=unit_path,
             actor_id=self.principal.id,
             request_id=request_id_var.get(),
@@ -269,6 +264,8 @@ class OutreachService:
             if key in changes:
                 setattr(activity, key, changes[key])
         activity.unit_id, activity.unit_path = place.id, place.path
+        if not modified(activity):  # every value as it was: nothing changes, nobody is told
+            return activity
         activity.version += 1
         await self.session.flush()
         await self._emit(
@@ -386,6 +383,8 @@ class OutreachService:
                 )
         for key, value in changes.items():
             setattr(series, key, value)
+        if not modified(series):
+            return series
         series.version += 1
         await self.session.flush()
         await self._emit(
@@ -512,6 +511,8 @@ class OutreachService:
             await self._check_held_at(series, changes["held_at"], mc.id)
         for key, value in changes.items():
             setattr(mc, key, value)
+        if not modified(mc):
+            return mc
         mc.version += 1
         await self.session.flush()
         await self._emit(
@@ -628,9 +629,12 @@ class OutreachService:
             await self._category(changes["category"], "body.category")
         for key, value in changes.items():
             setattr(opinion, key, value)
+        names = sorted(modified(opinion))
+        if not names:
+            return opinion
         opinion.version += 1
         await self.session.flush()
-        await self._opinion_event("opinion.updated", opinion, changed=sorted(changes))
+        await self._opinion_event("opinion.updated", opinion, changed=names)
         return opinion
 
     async def _act(
@@ -678,8 +682,10 @@ class OutreachService:
         opinion = await self.get_opinion(opinion_id, for_update=True)
         check_if_match(if_match, opinion.id, opinion.version)
         if opinion.case_id is not None:
+            seen = await self._cases_seen({opinion.case_id})
             raise Conflict(
-                "This opinion was already turned into a case.", case_id=str(opinion.case_id)
+                "This opinion was already turned into a case.",
+                case_id=str(opinion.case_id) if seen.can_see(Ref.case, opinion.case_id) else None,
             )
         status = opinion_transition(opinion.status, "convert_to_case")
         first_line = opinion.text.strip().splitlines()[0] if opinion.text.strip() else "居民意见"
@@ -701,14 +707,25 @@ class OutreachService:
         now = self.clock.now()
         opinion.case_id = case.id
         opinion.status = status
-        opinion.forwarded_to = f"矛盾纠纷案件 {case.number}"[:200]
+        opinion.forwarded_to = f"{CASE_FORWARD} {case.number}"[:200]
         opinion.forwarded_at = now
         opinion.version += 1
         await self.session.flush()
+        # Whoever hears of the opinion (people and systems of its unit and above) may read
+        # the case only when it lies under the opinion's unit: otherwise it is not named.
+        named = case.unit_path.startswith(opinion.unit_path)
         await self._opinion_event(
-            "opinion.converted_to_case", opinion, case_id=case.id, case_number=case.number
+            "opinion.converted_to_case",
+            opinion,
+            **({"case_id": case.id, "case_number": case.number} if named else {}),
         )
         return opinion, case
+
+    async def _cases_seen(self, ids: set[uuid.UUID | None]) -> Visible:
+        """Which of the cases opinions became the reader may read: only those are named (the
+        case may lie in another grid than the opinion)."""
+        visibility = Visibility(self.session, self.principal, self.today())
+        return await visibility.of({Ref.case: {i for i in ids if i is not None}})
 
     def _unmask(self) -> bool:
         return self.principal.can(Permission.pii_read)
@@ -721,6 +738,7 @@ class OutreachService:
         units = await self.repo.units({o.unit_id for o in opinions})
         names = await self.repo.person_names({o.collector_id for o in opinions})
         labels = await self.repo.category_labels(ReferenceKind.opinion_category)
+        seen = await self._cases_seen({o.case_id for o in opinions})
         unmask = single and self._unmask()
         out = []
         for o in opinions:
@@ -750,13 +768,17 @@ class OutreachService:
                     resident_name=o.resident_name if unmask else mask_name(o.resident_name),
                     resident_phone=o.resident_phone if unmask else mask_phone(o.resident_phone),
                     status=o.status,
-                    forwarded_to=o.forwarded_to,
+                    # The case number is part of where it went: named only to readers of
+                    # the case.
+                    forwarded_to=o.forwarded_to
+                    if o.case_id is None or seen.can_see(Ref.case, o.case_id)
+                    else CASE_FORWARD,
                     forwarded_at=o.forwarded_at,
                     answer=o.answer,
                     answered_at=o.answered_at,
                     closed_at=o.closed_at,
                     close_note=o.close_note,
-                    case_id=o.case_id,
+                    case_id=o.case_id if seen.can_see(Ref.case, o.case_id) else None,
                     version=o.version,
                     created_at=o.created_at,
                     updated_at=o.updated_at,
@@ -850,9 +872,12 @@ class OutreachService:
                 raise Conflict("This person is already on duty in this grid that day.")
         for key, value in changes.items():
             setattr(slot, key, value)
+        names = sorted(modified(slot))
+        if not names:
+            return slot
         slot.version += 1
         await self.session.flush()
-        await self._slot_event("duty_rota.slot_changed", slot, changed=sorted(changes))
+        await self._slot_event("duty_rota.slot_changed", slot, changed=names)
         return slot
 
     async def delete_slot(self, slot_id: uuid.UUID, if_match: str | None) -> None:

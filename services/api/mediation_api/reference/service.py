@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mediation.auth.principal import Principal
 from mediation.clock import Clock
+from mediation.contracts.changes import modified
 from mediation.contracts.etag import check_if_match
 from mediation.errors import Conflict, NotFound, Unprocessable
 from mediation.logs import request_id_var
@@ -64,9 +65,12 @@ class ReferenceService:
                 raise Unprocessable(f"`{field}` cannot be null.", field=f"body.{field}")
         for key, value in changes.items():
             setattr(item, key, value)
+        names = sorted(modified(item))
+        if not names:  # every value as it was: nothing changes, nobody is told
+            return item
         item.version += 1
         await self.session.flush()
-        await self._emit("reference.item_updated", item, actor, changed=sorted(changes))
+        await self._emit("reference.item_updated", item, actor, changed=names)
         return item
 
     async def _emit(

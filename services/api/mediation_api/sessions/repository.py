@@ -126,12 +126,16 @@ class SessionRepository:
         )
         self.session.add_all(rows)
 
-    async def events(self, session_id: uuid.UUID) -> list[SessionEvent]:
-        stmt = (
-            select(SessionEvent)
-            .where(SessionEvent.session_id == session_id)
-            .order_by(SessionEvent.id)
-        )
+    async def events(
+        self, session_id: uuid.UUID, after: int | None = None, limit: int | None = None
+    ) -> list[SessionEvent]:
+        """The history in its order; a page: up to limit+1 entries after number `after`."""
+        stmt = select(SessionEvent).where(SessionEvent.session_id == session_id)
+        if after is not None:
+            stmt = stmt.where(SessionEvent.seq > after)
+        stmt = stmt.order_by(SessionEvent.seq)
+        if limit is not None:
+            stmt = stmt.limit(limit + 1)
         return list((await self.session.scalars(stmt)).all())
 
     # --- bookings -----------------------------------------------------------------------

@@ -21,6 +21,7 @@ from mediation.sessions.contracts import (
     OutcomeIn,
     RescheduleIn,
     SessionCreate,
+    SessionEventOut,
     SessionListItem,
     SessionOut,
     SessionUpdate,
@@ -31,12 +32,19 @@ from mediation.sessions.rules import place_key
 from mediation.settings import Settings
 from mediation_api.deps import IfMatch, Session, State, require
 from mediation_api.idempotency import Idempotency, IdempotencyGuard
-from mediation_api.pagination import DEFAULT, Cursor, Limit, build_page, cursor_values
+from mediation_api.pagination import (
+    DEFAULT,
+    Cursor,
+    Limit,
+    build_page,
+    cursor_int,
+    cursor_values,
+)
 from mediation_api.problems import responses
 from mediation_api.sessions.feed import router as feed_router
 from mediation_api.sessions.repository import SessionFilters
 from mediation_api.sessions.service import SessionService
-from mediation_api.sessions.views import list_item, session_out
+from mediation_api.sessions.views import event_out, list_item, session_out
 
 router = APIRouter(tags=["sessions"])
 
@@ -238,6 +246,24 @@ async def get_session(session_id: SessionId, ctx: Reader, response: Response) ->
     ms = await ctx.service.get(session_id)
     response.headers["ETag"] = etag_of(ms.id, ms.version)
     return await ctx.out(ms)
+
+
+@router.get(
+    "/sessions/{session_id}/timeline",
+    operation_id="sessions-timeline",
+    summary="A session's history",
+    description="Everything that happened to the session in order (`seq`, 1 is `scheduled`), "
+    "a page at a time, like every timeline. The session's read also carries it whole.",
+    responses=READ_ERRORS,
+)
+async def session_timeline(
+    session_id: SessionId, ctx: Reader, limit: Limit = DEFAULT, cursor: Cursor = None
+) -> Page[SessionEventOut]:
+    ms = await ctx.service.get(session_id)
+    after = cursor_int(cursor_values(cursor, "s"), "s")
+    rows = await ctx.service.repo.events(ms.id, after, limit)
+    items, next_cursor = build_page(rows, limit, lambda e: {"s": e.seq})
+    return Page[SessionEventOut](items=[event_out(e) for e in items], next_cursor=next_cursor)
 
 
 @router.patch(

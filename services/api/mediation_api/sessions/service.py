@@ -17,6 +17,7 @@ from mediation.cases.contracts import NoteIn, ResolveIn
 from mediation.cases.enums import CaseStatus
 from mediation.cases.models import Case
 from mediation.clock import CENTER_TZ, Clock
+from mediation.contracts.changes import changed, modified
 from mediation.contracts.etag import check_if_match, etag_of
 from mediation.errors import Conflict, Forbidden, NotFound, Unprocessable
 from mediation.ids import uuid7
@@ -44,6 +45,7 @@ from mediation.sessions.enums import (
 from mediation.sessions.models import MediationSession, SessionMediator
 from mediation.sessions.rules import PAST_SLACK, SCHEDULABLE, DoubleBooking, place_key
 from mediation.settings import Settings
+from mediation.timeline import holds_lock
 from mediation_api.cases.repository import CaseRepository
 from mediation_api.cases.service import CaseService
 from mediation_api.sessions.repository import SessionRepository
@@ -73,6 +75,11 @@ _OFF_FOR_YOU = "调解员调整，您不再参加本次调解会"
 
 def _local(value: datetime) -> str:
     return value.astimezone(CENTER_TZ).strftime("%Y-%m-%d %H:%M")
+
+
+def _seat(m: SessionMediator) -> tuple[Any, ...]:
+    """What a mediator's seat on a session is, for comparing before and after a change."""
+    return (m.person_id, m.role, m.body, m.is_lead, m.position)
 
 
 class SessionService:
@@ -210,12 +217,14 @@ class SessionService:
             else:
                 what = f"The room {ms.place}"
                 resource = {"resource": "place", "place": ms.place}
+            # When the mediator or room is busy is what the organiser needs; which session
+            # holds them is named only to a reader of that session.
             raise DoubleBooking(
                 f"{what} is already booked from {_local(clash.starts_at)} to "
-                f"{_local(clash.ends_at)} by session {clash.session_id}"
-                + (f" (case {clash.case_number})" if visible else "")
+                f"{_local(clash.ends_at)}"
+                + (f" by session {clash.session_id} (case {clash.case_number})" if visible else "")
                 + ".",
-                conflicting_session_id=str(clash.session_id),
+                conflicting_session_id=str(clash.session_id) if visible else None,
                 conflicting_starts_at=clash.starts_at.astimezone(CENTER_TZ).isoformat(),
                 conflicting_ends_at=clash.ends_at.astimezone(CENTER_TZ).isoformat(),
                 conflicting_case_number=clash.case_number if visible else None,
@@ -226,6 +235,7 @@ class SessionService:
         ms = await self.repo.get(session_id, self.principal, for_update=True)
         if ms is None:
             raise NotFound(NOT_FOUND)
+        holds_lock(self.session, ms)
         check_if_match(if_match, ms.id, ms.version)
         return ms
 
@@ -307,6 +317,9 @@ class SessionService:
         for name in ("rights_notice_given",):
             if name in changes and changes[name] is None:
                 raise Unprocessable(f"`{name}` cannot be null.", field=f"body.{name}")
+        # Mediators are rows of their own: compared once they are worked out, below.
+        if not changed(ms, changes, {"mediators": lambda: None}):
+            return ms  # the session as it is: nothing to check, nothing changes
         is_public = changes.get("is_public", ms.is_public)
         reason = changes.get("privacy_reason", ms.privacy_reason)
         if "is_public" in changes and is_public and "privacy_reason" not in changes:
@@ -328,21 +341,26 @@ class SessionService:
         kind = changes.get("kind") or ms.kind
         before_mediators = list(ms.mediator_person_ids)
         before_parties = list(ms.party_ids)
+        mediators_changed = False
         if body.mediators is not None or kind is not ms.kind:
+            current = [m for m, _ in await self.repo.mediators(ms.id)]
             if body.mediators is None:  # a new kind is checked against the current mediators
-                current = await self.repo.mediators(ms.id)
-                given = [MediatorIn(person_id=m.person_id, lead=m.is_lead) for m, _ in current]
+                given = [MediatorIn(person_id=m.person_id, lead=m.is_lead) for m in current]
             else:
                 given = body.mediators
             self._schedulable(case)
             rows = await self._mediator_rows(case, kind, given, "body.mediators")
             for r in rows:
                 r.session_id = ms.id
-            await self.repo.replace_mediators(ms.id, rows)
-            ms.mediator_person_ids = [r.person_id for r in rows]
+            mediators_changed = [_seat(r) for r in rows] != [_seat(m) for m in current]
+            if mediators_changed:
+                await self.repo.replace_mediators(ms.id, rows)
+                ms.mediator_person_ids = [r.person_id for r in rows]
         ms.kind = kind
         if body.party_ids is not None:
             ms.party_ids = await self._party_ids(case, body.party_ids, "body.party_ids")
+        if not mediators_changed and not modified(ms):  # nothing differs: nothing changes
+            return ms
         ms.version += 1
         if ms.mediator_person_ids != before_mediators:
             await self._book(ms)
@@ -357,7 +375,10 @@ class SessionService:
             actor=self.actor,
             now=now,
             data={
-                "changed": sorted(changes),
+                "changed": sorted(
+                    {*modified(ms), *(["mediators"] if mediators_changed else [])}
+                    - {"mediator_person_ids", "version"}
+                ),
                 "mediators_added": added,
                 "mediators_removed": removed,
                 "parties_invited": new_parties,

@@ -18,7 +18,7 @@ from mediation.sessions.contracts import (
     SessionPartyOut,
 )
 from mediation.sessions.enums import SessionStatus
-from mediation.sessions.models import MediationSession
+from mediation.sessions.models import MediationSession, SessionEvent
 from mediation_api.sessions.repository import SessionRepository
 
 
@@ -79,18 +79,7 @@ async def session_out(
         )
         for m, name in await repo.mediators(ms.id)
     ]
-    history = [
-        SessionEventOut(
-            id=e.id,
-            type=e.type,
-            at=e.at,
-            actor_name=e.actor_name,
-            client_id=e.client_id,
-            body=e.body,
-            data=e.data,
-        )
-        for e in await repo.events(ms.id)
-    ]
+    history = [event_out(e) for e in await repo.events(ms.id)]
     return SessionOut(
         id=ms.id,
         case_id=ms.case_id,
@@ -125,4 +114,17 @@ async def session_out(
         version=ms.version,
         created_at=ms.created_at,
         updated_at=ms.updated_at,
+    )
+
+
+def event_out(e: SessionEvent) -> SessionEventOut:
+    return SessionEventOut(
+        id=e.id,
+        seq=e.seq,
+        type=e.type,
+        at=e.at,
+        actor_name=e.actor_name,
+        client_id=e.client_id,
+        body=e.body,
+        data=e.data,
     )

@@ -12,16 +12,17 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mediation.hotline import events as call_events
 from mediation.hotline.enums import CallEventKind
-from mediation.hotline.models import HotlineCall, HotlineCallEvent
+from mediation.hotline.models import HotlineCall
 from mediation.hotline.rules import retention_cutoff
+from mediation.timeline import holds_lock
 from mediation_worker.context import wctx
 from mediation_worker.instrument import instrumented
 
 log = logging.getLogger("mediation.worker.hotline")
 
 BATCH = 200
-SYSTEM = "system"
 
 # (column, value once de-identified). Free text may name the caller, so it goes too.
 _CLEARED: tuple[tuple[str, Any], ...] = (
@@ -72,16 +73,13 @@ async def _batch(session: AsyncSession, cutoff: datetime, now: datetime) -> tupl
         had_number = call.callback_number_enc is not None
         removed = deidentify(call, now)
         numbers += int(had_number)
-        session.add(
-            HotlineCallEvent(
-                call_id=call.id,
-                at=now,
-                kind=CallEventKind.deidentified,
-                actor_id=None,
-                actor_person_id=None,
-                actor_name=SYSTEM,
-                detail={"removed": removed, "cutoff": cutoff.isoformat()},
-            )
+        holds_lock(session, call)
+        await call_events.record(
+            session,
+            call,
+            CallEventKind.deidentified,
+            at=now,
+            detail={"removed": removed, "cutoff": cutoff},
         )
     return len(calls), numbers
 

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mediation.contracts.common import center_time
 from mediation.ids import uuid7
 from mediation.notifications import catalog, defaults
 from mediation.notifications.enums import Channel, DeliveryStatus
@@ -29,6 +30,9 @@ from mediation_worker.notifications.recipients import Recipient, Resolver
 
 log = logging.getLogger("mediation.worker.notifications")
 
+NO_ACCOUNT = "The person has no active account."
+OUTSIDE = "The record lies outside the person's jurisdiction."
+
 
 def webhook_body(event: OutboxEvent) -> str:
     """Standard Webhooks body `{type, timestamp, data}`; data is the payload plus the event's
@@ -39,7 +43,7 @@ def webhook_body(event: OutboxEvent) -> str:
     data.setdefault("aggregate_type", event.aggregate_type)
     if event.aggregate_id is not None:
         data.setdefault("aggregate_id", str(event.aggregate_id))
-    body = {"type": event.type, "timestamp": event.occurred_at.isoformat(), "data": data}
+    body = {"type": event.type, "timestamp": center_time(event.occurred_at), "data": data}
     return json.dumps(body, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
@@ -126,12 +130,27 @@ class FanOut:
             }
         )
 
+    def _skipped(
+        self, key: str, channel: Channel, who: str, rule: RuleSpec, urgent: bool, why: str
+    ) -> None:
+        """A person the rule chose who is not sent this: a final state saying why."""
+        self._delivery(
+            key,
+            channel,
+            who,
+            rule=rule.code,
+            urgent=urgent,
+            message={},
+            status=DeliveryStatus.skipped,
+            error=why,
+        )
+
     async def _context(self, recipient_name: str, urgent: bool) -> dict[str, Any]:
         event = self.event
         common = {
             "event_type": event.type,
             "event_label": self.spec.label_zh if self.spec else event.type,
-            "occurred_at": event.occurred_at.isoformat(),
+            "occurred_at": center_time(event.occurred_at),
             "recipient_name": recipient_name,
             "unit_name": await self.resolver.unit_name(),
             "link": _link(self.spec, event.payload) or "",
@@ -168,6 +187,7 @@ class FanOut:
         missing = ids - people.keys()
         if missing:
             people.update(await self.resolver.details(missing))
+        outside = await self.resolver.outside_scope(ids)
         link = _link(self.spec, event.payload)
         for channel in rule.channels:
             if channel is Channel.wecom:
@@ -201,20 +221,14 @@ class FanOut:
                     continue  # an id that names nobody: nothing to send
                 key = f"{event.id}:{channel.value}:{pid}"
                 who = f"person:{pid}"
+                if pid in outside:
+                    self._skipped(key, channel, who, rule, urgent, OUTSIDE)
+                    continue
                 ctx = await self._context(person.name, urgent)
                 subject, body = self._render(rule, channel, ctx, stored)
                 if channel is Channel.inbox:
                     if person.user_id is None:
-                        self._delivery(
-                            key,
-                            channel,
-                            who,
-                            rule=rule.code,
-                            urgent=urgent,
-                            message={},
-                            status=DeliveryStatus.skipped,
-                            error="The person has no active account.",
-                        )
+                        self._skipped(key, channel, who, rule, urgent, NO_ACCOUNT)
                         continue
                     self.notifications.append(
                         {

@@ -107,6 +107,25 @@ class Resolver:
             return set()
         return {pid for pid, _ in rows}
 
+    async def outside_scope(self, person_ids: set[uuid.UUID]) -> set[uuid.UUID]:
+        """Who among `person_ids` holds no role today whose jurisdiction covers the record the
+        event reports: they are not told of it (its title, number and link would name a
+        record they cannot read). Events not placed in the tree reach everyone chosen."""
+        if not person_ids or not self.event.unit_path:
+            return set()
+        today = self.today
+        rows = await self.session.scalars(
+            select(RoleAssignment.person_id)
+            .join(Unit, Unit.id == RoleAssignment.unit_id)
+            .where(
+                RoleAssignment.person_id.in_(person_ids),
+                RoleAssignment.starts_on <= today,
+                or_(RoleAssignment.ends_on.is_(None), RoleAssignment.ends_on >= today),
+                Unit.path.in_(ancestor_paths(self.event.unit_path)),
+            )
+        )
+        return person_ids - set(rows.all())
+
     async def person_ids(self, rule: RuleSpec) -> set[uuid.UUID]:
         out: set[uuid.UUID] = set()
         for sel in rule.recipients:

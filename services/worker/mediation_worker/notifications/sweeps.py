@@ -35,6 +35,7 @@ from sqlalchemy import ColumnElement, Exists, Row, Select, Table, and_, exists, 
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mediation.contracts.common import center_time
 from mediation.db import Base
 from mediation.models import Base as _AllModels  # noqa: F401  (registers every table)
 from mediation.notifications.models import SweepMark
@@ -206,7 +207,7 @@ async def sweep_all(c: WorkerContext) -> int:
 
 
 def _iso(value: Any) -> str | None:
-    return value.isoformat() if isinstance(value, datetime) else None
+    return center_time(value) if isinstance(value, datetime) else None
 
 
 def _ids(value: Any) -> list[str]:

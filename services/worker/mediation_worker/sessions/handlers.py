@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mediation.cases.enums import CaseStatus
 from mediation.cases.models import Case, CaseParty
+from mediation.contracts.common import center_time
 from mediation.ids import uuid7
 from mediation.notifications import catalog, defaults, store
 from mediation.notifications.enums import Channel, DeliveryStatus
@@ -36,6 +37,7 @@ from mediation.sessions import events
 from mediation.sessions.enums import SessionStatus
 from mediation.sessions.models import MediationSession
 from mediation.sessions.rules import SCHEDULABLE
+from mediation.timeline import holds_lock
 from mediation_worker.context import WorkerContext
 from mediation_worker.outbox.dispatch import on
 from mediation_worker.outbox.relay import DELIVERIES_CHANNEL
@@ -125,7 +127,7 @@ async def _text_parties(db: AsyncSession, event: OutboxEvent, c: WorkerContext) 
         common = {
             "event_type": event.type,
             "event_label": catalog.spec(event.type).label_zh,
-            "occurred_at": event.occurred_at.isoformat(),
+            "occurred_at": center_time(event.occurred_at),
             "recipient_name": name,
             "unit_name": unit_name,
             "link": "",
@@ -195,6 +197,7 @@ async def on_case_ended(db: AsyncSession, event: OutboxEvent, c: WorkerContext) 
     ).all()
     now = c.clock.now()
     for ms in coming:
+        holds_lock(db, ms)
         await events.cancel(
             db, ms, f"纠纷{status.label_zh}，调解会不再举行", actor=events.SYSTEM, now=now
         )

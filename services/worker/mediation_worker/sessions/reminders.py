@@ -20,8 +20,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, Row, Table, and_, exists
 
 from mediation.cases.models import Case
+from mediation.contracts.common import jsonable
 from mediation.sessions.enums import SessionStatus
-from mediation.sessions.events import jsonable
 from mediation.sessions.models import MediationSession
 from mediation.sessions.rules import REMINDER_LEADS, SCHEDULABLE
 from mediation_worker.notifications.sweeps import ZERO, DueSweep, Stage, register

@@ -1,0 +1,60 @@
+"""Query strings: a parameter the operation does not declare is refused with 422 naming it.
+Ignoring it would answer a misspelt filter (`?stauts=closed`) with the unfiltered list, which
+looks like a filtered one. Written once, as an app-wide dependency that compares the request's
+keys with the parameters the matched route (and its dependencies) declare."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request
+from fastapi.dependencies.models import Dependant
+from pydantic import BaseModel
+
+from mediation.errors import Unprocessable
+
+# By route identity: the routes are the routers' own, built once at import and never freed.
+_DECLARED: dict[int, frozenset[str]] = {}
+
+
+def _names(dependant: Dependant, into: set[str]) -> set[str]:
+    for param in dependant.query_params:
+        model = param.field_info.annotation
+        if isinstance(model, type) and issubclass(model, BaseModel):  # a query model
+            into.update(f.alias or name for name, f in model.model_fields.items())
+        else:
+            into.add(param.alias)
+    for sub in dependant.dependencies:
+        _names(sub, into)
+    return into
+
+
+def declared(route: Any) -> frozenset[str]:
+    """The query parameter names `route` takes (computed once per route)."""
+    names = _DECLARED.get(id(route))
+    if names is None:
+        names = frozenset(_names(route.dependant, set()))
+        _DECLARED[id(route)] = names
+    return names
+
+
+async def reject_unknown_query(request: Request) -> None:
+    if not request.scope.get("query_string"):
+        return
+    route = request.scope.get("route")
+    if route is None or not getattr(route, "include_in_schema", False):
+        return
+    allowed = declared(route)
+    unknown = sorted(set(request.query_params.keys()) - allowed)
+    if not unknown:
+        return
+    takes = ", ".join(f"`{n}`" for n in sorted(allowed)) or "none"
+    raise Unprocessable(
+        f"Unknown query parameter{'s' if len(unknown) > 1 else ''}: "
+        + ", ".join(f"`{n}`" for n in unknown)
+        + f". This operation takes: {takes}.",
+        errors=[
+            {"field": f"query.{n}", "message": "Unknown query parameter (misspelt?)."}
+            for n in unknown
+        ],
+    )

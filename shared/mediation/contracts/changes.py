@@ -1,0 +1,53 @@
+"""Partial updates: only a value that differs from the record's is a change. A PATCH (or an
+action) whose fields all hold what the record already has changes nothing: no new version,
+no timeline entry, no event, no notification; the caller gets the record and the ETag it
+already had, and nobody else's ETag goes stale."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import inspect
+
+
+def comparable(value: Any) -> Any:
+    """A value in a form that compares by meaning: models as dicts, enums as their values,
+    amounts as numbers (3000 and 3000.00 are equal), times as instants."""
+    if isinstance(value, BaseModel):
+        return comparable(value.model_dump())
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, Mapping):
+        return {k: comparable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [comparable(v) for v in value]
+    if isinstance(value, Decimal):
+        return value.normalize()
+    return value
+
+
+def changed(
+    record: object,
+    wanted: Mapping[str, Any],
+    current: Mapping[str, Callable[[], Any]] | None = None,
+) -> dict[str, Any]:
+    """The entries of `wanted` whose value differs from the record's: its attribute of that
+    name, or `current[name]()` where a field is stored differently."""
+    getters = current or {}
+    out = {}
+    for name, value in wanted.items():
+        now = getters[name]() if name in getters else getattr(record, name)
+        if comparable(now) != comparable(value):
+            out[name] = value
+    return out
+
+
+def modified(record: object) -> set[str]:
+    """The attributes of a loaded record whose value really differs from the stored one (the
+    ORM does not count a value set to what it was). For changes applied through derived
+    fields (hashes, sealed numbers, computed flags): apply, then ask."""
+    return {attr.key for attr in inspect(record).attrs if attr.history.has_changes()}
