@@ -28,7 +28,7 @@ from mediation_api.casefiles.router import router as casefiles_router
 from mediation_api.cases.calendar_router import router as calendar_router
 from mediation_api.cases.router import router as cases_router
 from mediation_api.hotline.router import router as hotline_router
-from mediation_api.middleware import RequestContextMiddleware
+from mediation_api.middleware import RequestContextMiddleware, WindowClockMiddleware
 from mediation_api.notifications.router import routers as notification_routers
 from mediation_api.ops.router import router as ops_router
 from mediation_api.org.router import router as org_router
@@ -112,6 +112,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         separate_input_output_schemas=False,
     )
     problems.install(app)
+    app.add_middleware(WindowClockMiddleware, clock=clock, settings=settings)
     app.add_middleware(
         RequestContextMiddleware,
         max_body_bytes=settings.max_body_bytes,

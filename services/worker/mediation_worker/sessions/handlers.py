@@ -10,7 +10,8 @@ fan-out):
   event's SMS template), when an enabled rule of that event sends SMS. One delivery row per
   event and party (unique key), sent by the delivery loop;
 - when a case ends (resolved, failed, withdrawn, closed, rejected), its sessions still to come
-  are called off, and their participants told.
+  are called off (on the session's history and the case's timeline), and their participants
+  told.
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ from sqlalchemy import select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mediation.cases.enums import CaseStatus
-from mediation.cases.models import Case, CaseParty
+from mediation.cases.enums import CaseEventType, CaseStatus
+from mediation.cases.models import Case, CaseEvent, CaseParty
 from mediation.ids import uuid7
 from mediation.notifications import catalog, defaults, store
 from mediation.notifications.enums import Channel, DeliveryStatus
@@ -194,7 +195,21 @@ async def on_case_ended(db: AsyncSession, event: OutboxEvent, c: WorkerContext) 
         )
     ).all()
     now = c.clock.now()
+    reason = f"纠纷{status.label_zh}，调解会不再举行"
     for ms in coming:
-        await events.cancel(
-            db, ms, f"纠纷{status.label_zh}，调解会不再举行", actor=events.SYSTEM, now=now
+        await events.cancel(db, ms, reason, actor=events.SYSTEM, now=now)
+        # On the case's timeline too, like a cancellation by a person (the API writes those
+        # through the cases service; the worker has no such service).
+        db.add(
+            CaseEvent(
+                id=uuid7(),
+                case_id=ms.case_id,
+                type=CaseEventType.session_cancelled,
+                at=now,
+                actor_kind=events.SYSTEM.kind,
+                actor_id=None,
+                actor_name=events.SYSTEM.name,
+                body=reason,
+                data=events.brief(ms),
+            )
         )
