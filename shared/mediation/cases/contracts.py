@@ -3,7 +3,6 @@ is a 422 before anything is read or written); rules that need data live in the s
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
@@ -34,7 +33,14 @@ from mediation.cases.enums import (
     Satisfaction,
 )
 from mediation.contracts.common import Contract
-from mediation.contracts.windows import DisputeTime, HeldDay, PastDay, PastTime, TermDay
+from mediation.contracts.windows import (
+    CalendarDay,
+    DisputeTime,
+    HeldDay,
+    PastDay,
+    PastTime,
+    TermDay,
+)
 from mediation.org.enums import UnitLevel
 from mediation.privacy import valid_resident_id
 
@@ -714,7 +720,7 @@ class CaseEventOut(Contract):
 class NamedDate(Contract):
     """A date with a name (a holiday, or a working day moved to a weekend)."""
 
-    date: dt.date = Field(description="The day.")
+    date: CalendarDay = Field(description="The day (in the year loaded).")
     name: str = Field(min_length=1, max_length=100, description="e.g. 春节 or 春节调休上班.")
 
 

@@ -33,9 +33,10 @@ CST = timezone(timedelta(hours=8))
 CLOCK_SKEW = timedelta(minutes=5)
 # A term of office or a payment plan: twice the five-year term of a community committee.
 TERM_YEARS = 10
-# Query filters: any reporting range a center could ask for, nothing that overflows.
-QUERY_FROM = datetime(2000, 1, 1, tzinfo=CST)
-QUERY_TO = datetime(2100, 1, 1, tzinfo=CST)
+# Query filters and the official calendar: any reporting range a center could ask for, any
+# year the calendar takes, nothing that overflows.
+FIRST_DAY = datetime(2000, 1, 1, tzinfo=CST)
+LAST_DAY = datetime(2100, 12, 31, 23, 59, 59, tzinfo=CST)
 
 Bound = Callable[[datetime, Settings], datetime]
 D = TypeVar("D", date, datetime)
@@ -190,10 +191,10 @@ TERM = Window(
     _center,
     lambda now, s: years_before(now, -TERM_YEARS),
 )
-QUERY = Window(
-    "a filter's dates lie between the years 2000 and 2100",
-    lambda now, s: QUERY_FROM,
-    lambda now, s: QUERY_TO,
+YEARS = Window(
+    "filters and the official calendar take the years 2000 to 2100",
+    lambda now, s: FIRST_DAY,
+    lambda now, s: LAST_DAY,
 )
 
 DisputeTime = Annotated[AwareDatetime, DISPUTE]
@@ -206,5 +207,6 @@ PastTime = Annotated[AwareDatetime, PAST]
 PastDay = Annotated[date, PAST]
 PlanDay = Annotated[date, PLAN]
 TermDay = Annotated[date, TERM]
-QueryTime = Annotated[AwareDatetime, QUERY]
-QueryDay = Annotated[date, QUERY]
+QueryTime = Annotated[AwareDatetime, YEARS]
+QueryDay = Annotated[date, YEARS]
+CalendarDay = Annotated[date, YEARS]

@@ -379,10 +379,6 @@ async def update_class(
     return (await service.classes_out([mc]))[0]
 
 
-# Days the summary accepts: outside them the Beijing-day bounds would overflow (a 500).
-SUMMARY_FIRST_DAY, SUMMARY_LAST_DAY = date(2000, 1, 1), date(2100, 12, 31)
-
-
 @outreach.get(
     "/summary",
     operation_id="outreach-summary",
@@ -397,20 +393,11 @@ async def summary(
     service: Svc,
     unit_id: UnitFilter = None,
     date_from: Annotated[
-        date | None,
-        Query(
-            ge=SUMMARY_FIRST_DAY,
-            le=SUMMARY_LAST_DAY,
-            description="First day (between 2000-01-01 and 2100-12-31).",
-        ),
+        QueryDay | None, Query(description="First day (between 2000-01-01 and 2100-12-31).")
     ] = None,
     date_to: Annotated[
-        date | None,
-        Query(
-            ge=SUMMARY_FIRST_DAY,
-            le=SUMMARY_LAST_DAY,
-            description="Last day, inclusive (between 2000-01-01 and 2100-12-31).",
-        ),
+        QueryDay | None,
+        Query(description="Last day, inclusive (between 2000-01-01 and 2100-12-31)."),
     ] = None,
 ) -> OutreachSummary:
     return await service.summary(unit_id, date_from, date_to)
