@@ -47,7 +47,8 @@ Backend of a district dispute-resolution center (综治中心): dispute cases (�
 mediation sessions (调解会), the psychological hotline (心理热线), outreach and monthly
 statistics (月报).
 
-* Times are RFC 3339 with an offset; the center's zone is Asia/Shanghai.
+* Times are RFC 3339 with an offset; the center's zone is Asia/Shanghai. Every date or time
+  you enter has a plausible window (`x-window` on the field); outside it is a 422.
 * Errors are `application/problem+json` (RFC 9457).
 * Lists use cursor pagination: `limit` and `cursor`, answer `{items, next_cursor}`.
 * Changing a resource needs `If-Match` with its ETag.
