@@ -36,12 +36,18 @@ def none_reached(ms: dict[str, Any], **over: Any) -> dict[str, Any]:
     return outcome(ms, outcome="none", agreement=None, next_step=None, **over)
 
 
+async def two_cases(
+    client: httpx.AsyncClient, world: World
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, str], str]:
+    """Two cases of the mediator 冯调解, the dispatcher's headers, the mediator's person id."""
+    case, other = await new_case(client, world), await new_case(client, world, title="另一起")
+    return case, other, await world.headers("dispatcher"), await person_id(world, "mediator")
+
+
 async def test_a_session_that_ended_early_frees_the_rest_of_its_time(
     client: httpx.AsyncClient, world: World, sql: Any
 ) -> None:
-    case, other = await new_case(client, world), await new_case(client, world, title="另一起")
-    h = await world.headers("dispatcher")
-    mediator = await person_id(world, "mediator")
+    case, other, h, mediator = await two_cases(client, world)
     ms = await schedule(client, h, case, session_body([mediator], at_time(DAY, 9), minutes=180))
     at(world, at_time(DAY, 10, 30))
     h = await world.headers("dispatcher")
@@ -62,9 +68,7 @@ async def test_a_session_that_ended_early_frees_the_rest_of_its_time(
 async def test_a_session_that_ran_over_books_until_it_ended(
     client: httpx.AsyncClient, world: World, sql: Any
 ) -> None:
-    case, other = await new_case(client, world), await new_case(client, world, title="另一起")
-    h = await world.headers("dispatcher")
-    mediator = await person_id(world, "mediator")
+    case, other, h, mediator = await two_cases(client, world)
     ms = await schedule(client, h, case, session_body([mediator], at_time(DAY, 9), minutes=60))
     at(world, at_time(DAY, 10, 20))
     h = await world.headers("dispatcher")
@@ -85,9 +89,7 @@ async def test_a_session_that_ran_over_books_until_it_ended(
 async def test_an_overrun_into_the_next_session_is_recorded_and_stops_there(
     client: httpx.AsyncClient, world: World, sql: Any
 ) -> None:
-    case, other = await new_case(client, world), await new_case(client, world, title="另一起")
-    h = await world.headers("dispatcher")
-    mediator = await person_id(world, "mediator")
+    case, other, h, mediator = await two_cases(client, world)
     ms = await schedule(client, h, case, session_body([mediator], at_time(DAY, 9), minutes=60))
     nxt = await schedule(
         client, h, other, session_body([mediator], at_time(DAY, 10, 30), minutes=60)

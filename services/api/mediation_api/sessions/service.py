@@ -241,13 +241,17 @@ class SessionService:
             )
 
     # --- scheduling ---------------------------------------------------------------------
-    async def create(self, case_id: uuid.UUID, body: SessionCreate) -> MediationSession:
-        # Share-locked: the case cannot be closed or withdrawn under a session being planned.
+    async def _case_for_new_session(self, case_id: uuid.UUID) -> Case:
+        # Share-locked: the case cannot be closed or withdrawn under a session being added.
         case = await self.repo.case(case_id, self.principal, share_lock=True)
         if case is None:
             raise NotFound("No case with this id in your jurisdiction.")
         self._may_organise(case)
         self._schedulable(case)
+        return case
+
+    async def create(self, case_id: uuid.UUID, body: SessionCreate) -> MediationSession:
+        case = await self._case_for_new_session(case_id)
         mediators = await self._mediator_rows(case, body.kind, body.mediators, "body.mediators")
         party_ids = await self._party_ids(case, body.party_ids, "body.party_ids")
         now = self.clock.now()
@@ -549,11 +553,7 @@ class SessionService:
     async def record_held(self, case_id: uuid.UUID, body: HeldSessionIn) -> MediationSession:
         """A session held already (on the spot), recorded in one action: planned, booked and
         held at once, with the same effects on the case as recording an outcome."""
-        case = await self.repo.case(case_id, self.principal, share_lock=True)
-        if case is None:
-            raise NotFound("No case with this id in your jurisdiction.")
-        self._may_organise(case)
-        self._schedulable(case)
+        case = await self._case_for_new_session(case_id)
         if case.occurred_at is not None and body.starts_at < case.occurred_at:
             raise Unprocessable(
                 f"The dispute happened at {_local(case.occurred_at)}: a session about it is "
