@@ -6,6 +6,7 @@ start while any secret still has its development default.
 
 from __future__ import annotations
 
+from datetime import date
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
@@ -60,6 +61,24 @@ class Settings(BaseSettings):
     # including a leap day) is the floor; a lower value refuses to start.
     hotline_retention_days: int = Field(1096, alias="MEDIATION_HOTLINE_RETENTION_DAYS", ge=1096)
     stats_live_minutes: int = Field(5, alias="MEDIATION_STATS_LIVE_MINUTES", ge=1, le=60)  # refresh
+
+    # --- plausible dates (mediation.contracts.windows): every date a person enters ---
+    # The first day of the center's own records (activities, agreements, roles...).
+    center_opened_on: date = Field(date(2018, 1, 1), alias="MEDIATION_CENTER_OPENED_ON")
+    # The counseling workstation (and so its hotline) opened in April 2020.
+    hotline_opened_on: date = Field(date(2020, 4, 1), alias="MEDIATION_HOTLINE_OPENED_ON")
+    # How long ago a dispute may have happened when it is registered.
+    dispute_max_years_back: int = Field(30, alias="MEDIATION_DISPUTE_MAX_YEARS_BACK", ge=1, le=100)
+    # How far ahead a session is planned, and how long after it was held (on the spot) a
+    # session and its agreement may still be recorded.
+    session_max_days_ahead: int = Field(
+        365, alias="MEDIATION_SESSION_MAX_DAYS_AHEAD", ge=1, le=3660
+    )
+    session_max_days_back: int = Field(90, alias="MEDIATION_SESSION_MAX_DAYS_BACK", ge=1, le=3660)
+    # How far ahead other plans reach: duty rosters, follow-ups due, extended deadlines.
+    planning_max_days_ahead: int = Field(
+        366, alias="MEDIATION_PLANNING_MAX_DAYS_AHEAD", ge=1, le=3660
+    )
 
     # --- case files (attachments, documents) ---
     # Where attachments are kept: "local" (files under MEDIATION_DATA_DIR/files, one machine)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import httpx
 
+from mediation.clock import CENTER_TZ
 from tests.cases.conftest import CASES, act, case_body, person_id
 from tests.support.world import World
 
@@ -181,6 +183,10 @@ async def test_agreement_performance_and_judicial_confirmation_window(
             }
         },
     )
+    # A month later: the application and the performance are recorded once they happened.
+    world.clock.set(datetime(2026, 12, 27, 10, 0, tzinfo=CENTER_TZ))
+    world._tokens.clear()
+    dispatcher = await world.headers("dispatcher")
     etag = {"If-Match": f'"{case["id"]}-{case["version"]}"'}
     late = await client.post(
         f"{CASES}/{case['id']}/agreement/judicial-confirmation",

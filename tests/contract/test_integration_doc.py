@@ -195,6 +195,8 @@ async def test_the_guide_runs_against_a_real_server(
     monkeypatch.setenv("MEDIATION_API", services.url)
     monkeypatch.setenv("MEDIATION_ADMIN_USER", "admin")
     monkeypatch.setenv("MEDIATION_ADMIN_PASSWORD", "demo-password")
+    monkeypatch.setenv("MEDIATION_STAFF_USER", "dispatcher")  # a demo account: 钱调度
+    monkeypatch.setenv("MEDIATION_STAFF_PASSWORD", "demo-password")
     monkeypatch.setenv("RECEIVER_PORT", str(_free_port()))
     namespace: dict[str, Any] = {"__name__": "integration_guide"}
     try:

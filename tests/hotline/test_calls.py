@@ -139,6 +139,17 @@ BAD_INPUT = [
         {"started_at": "2026-11-26T12:00:00+08:00", "ended_at": None},
         "body.started_at",
     ),
+    (
+        "start before the workstation opened",
+        {"started_at": "1900-01-01T09:40:00+08:00", "ended_at": None},
+        "body.started_at",
+    ),
+    (
+        "start past the retention period",
+        {"started_at": "2023-06-01T09:40:00+08:00", "ended_at": None},
+        "body.started_at",
+    ),
+    ("follow-up due in 2999", {"follow_up_due": "2999-01-01T09:00:00+08:00"}, "body.follow_up_due"),
     ("bad enum", {"call_type": "angry"}, "body.call_type"),
 ]
 

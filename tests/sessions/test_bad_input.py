@@ -84,7 +84,9 @@ async def test_times_privacy_and_place_are_checked_before_anything_is_read(
     no_offset["starts_at"] = "2026-11-28T09:00:00"
     await refused(client, world, sql, case, no_offset, 422)
     past = session_body([mediator], at_time(DAY - timedelta(days=3), 9))
-    assert fields(await refused(client, world, sql, case, past, 422)) == ["body.starts_at"]
+    problem = await refused(client, world, sql, case, past, 422)
+    assert fields(problem) == ["body.starts_at", "body.ends_at"]
+    assert "MEDIATION_SESSION_MAX_DAYS_AHEAD" in problem["errors"][0]["message"]
 
 
 @pytest.mark.parametrize("status", ["received", "withdrawn", "closed"])

@@ -28,7 +28,7 @@ from mediation_api.casefiles.router import router as casefiles_router
 from mediation_api.cases.calendar_router import router as calendar_router
 from mediation_api.cases.router import router as cases_router
 from mediation_api.hotline.router import router as hotline_router
-from mediation_api.middleware import RequestContextMiddleware
+from mediation_api.middleware import RequestContextMiddleware, WindowClockMiddleware
 from mediation_api.notifications.router import routers as notification_routers
 from mediation_api.ops.router import router as ops_router
 from mediation_api.org.router import router as org_router
@@ -49,7 +49,8 @@ mediation sessions (调解会), the psychological hotline (心理热线), outrea
 statistics (月报).
 
 * Times are RFC 3339 with an offset; the center's zone is Asia/Shanghai, and every time in
-  every answer (lists, details, timeline details) is given at +08:00.
+  every answer (lists, details, timeline details) is given at +08:00. Every date or time you
+  enter has a plausible window (`x-window` on the field); outside it is a 422.
 * Errors are `application/problem+json` (RFC 9457). A body field or a query parameter the
   operation does not take is a 422 naming it (`body.<field>`, `query.<name>`).
 * Lists and timelines use cursor pagination: `limit` and `cursor`, answer
@@ -120,6 +121,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         dependencies=[Depends(reject_unknown_query)],
     )
     problems.install(app)
+    app.add_middleware(WindowClockMiddleware, clock=clock, settings=settings)
     app.add_middleware(
         RequestContextMiddleware,
         max_body_bytes=settings.max_body_bytes,

@@ -1,5 +1,5 @@
 """Pure ASGI middleware (cheaper than BaseHTTPMiddleware): request id, body size limit,
-Prometheus metrics and one JSON access-log line per request."""
+Prometheus metrics and one JSON access-log line per request; the clock of date windows."""
 
 from __future__ import annotations
 
@@ -13,8 +13,11 @@ from prometheus_client import Counter, Histogram
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from mediation.clock import Clock
+from mediation.contracts.windows import measured_by
 from mediation.errors import PayloadTooLarge
 from mediation.logs import request_id_var
+from mediation.settings import Settings
 from mediation_api.problems import problem_response
 
 log = logging.getLogger("mediation.api.access")
@@ -109,3 +112,17 @@ class RequestContextMiddleware:
             status,
             extra={"ctx_status": status, "ctx_ms": round(elapsed * 1000, 2), "ctx_route": template},
         )
+
+
+class WindowClockMiddleware:
+    """Measures the plausible-date windows of the request's input (`mediation.contracts.
+    windows`) with the service's clock, so a moved clock moves them too."""
+
+    def __init__(self, app: ASGIApp, clock: Clock, settings: Settings) -> None:
+        self.app = app
+        self.clock = clock
+        self.settings = settings
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        with measured_by(self.clock, self.settings):
+            await self.app(scope, receive, send)

@@ -3,13 +3,12 @@ is a 422 before anything is read or written); rules that need data live in the s
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Annotated, Self
 
-from pydantic import AfterValidator, AwareDatetime, Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from mediation.cases.enums import (
     AgreementForm,
@@ -34,20 +33,20 @@ from mediation.cases.enums import (
     Satisfaction,
 )
 from mediation.contracts.common import Contract, Input, Instant
+from mediation.contracts.windows import (
+    CalendarDay,
+    DisputeTime,
+    HeldDay,
+    PastDay,
+    PastTime,
+    TermDay,
+)
 from mediation.org.enums import UnitLevel
 from mediation.privacy import valid_resident_id
 
 CATEGORY_CODE = r"^[a-z][a-z0-9_]{1,59}$"
 
 
-def _plausible(value: datetime) -> datetime:
-    if not 1900 <= value.year <= 2100:
-        raise ValueError("must be between the years 1900 and 2100")
-    return value
-
-
-# A time a person enters (when a dispute happened...): timezone-aware and plausible.
-EnteredInstant = Annotated[AwareDatetime, AfterValidator(_plausible)]
 PHONE = r"^\+?[0-9][0-9 -]{4,28}$"
 
 
@@ -204,7 +203,7 @@ class CaseCreate(Input):
     risk_colour: RiskColour = Field(RiskColour.yellow, description="Risk colour.")
     unit_id: uuid.UUID = Field(description="Node of the jurisdiction tree where it happened.")
     address: str | None = Field(None, max_length=300, description="Detailed place.")
-    occurred_at: EnteredInstant | None = Field(None, description="When it happened.")
+    occurred_at: DisputeTime | None = Field(None, description="When it happened.")
     amount_involved: Money | None = Field(None, description="Amount involved in yuan.")
     prevention: Annotated[list[PreventionFlag], AfterValidator(_unique_flags)] = Field(
         default_factory=list, max_length=4, description="Prevention flags."
@@ -265,7 +264,7 @@ class CaseUpdate(Input):
     complexity: Complexity | None = Field(None, description="Complexity (recomputes limits).")
     risk_colour: RiskColour | None = Field(None, description="Risk colour.")
     address: str | None = Field(None, max_length=300, description="Detailed place.")
-    occurred_at: EnteredInstant | None = Field(None, description="When it happened.")
+    occurred_at: DisputeTime | None = Field(None, description="When it happened.")
     amount_involved: Money | None = Field(None, description="Amount involved in yuan.")
     prevention: Annotated[list[PreventionFlag], AfterValidator(_unique_flags)] | None = Field(
         None, max_length=4, description="Replaces all prevention flags."
@@ -372,8 +371,12 @@ class AgreementIn(Input):
     performance_method: str = Field(
         min_length=1, max_length=2000, description="How it is performed (履行方式)."
     )
-    performance_due_on: date | None = Field(None, description="When it is to be performed.")
-    effective_on: date | None = Field(None, description="When it takes effect (default: today).")
+    performance_due_on: TermDay | None = Field(
+        None, description="When it is to be performed; not before it takes effect."
+    )
+    effective_on: HeldDay | None = Field(
+        None, description="When it took effect, when reached on an earlier day (default: today)."
+    )
     signed_by_parties: bool = Field(False, description="Signed by the parties and mediator.")
 
     @model_validator(mode="after")
@@ -426,7 +429,9 @@ class FailIn(Input):
 class FollowUpIn(Input):
     """A follow-up visit (回访)."""
 
-    visited_at: AwareDatetime | None = Field(None, description="When (default: now).")
+    visited_at: PastTime | None = Field(
+        None, description="When (default: now); not before the agreement took effect."
+    )
     method: FollowUpMethod = Field(description="How.")
     performance: PerformanceStatus = Field(description="How far the agreement is performed.")
     satisfaction: Satisfaction = Field(description="Parties' satisfaction.")
@@ -467,7 +472,7 @@ class ExtendIn(Input):
 class PerformanceIn(Input):
     """A record of performance of the agreement."""
 
-    performed_on: date = Field(description="When.")
+    performed_on: PastDay = Field(description="When; not before the agreement took effect.")
     status: PerformanceStatus = Field(description="Partial, full or none.")
     amount: Money | None = Field(None, description="Amount paid (yuan).")
     note: str | None = Field(None, max_length=2000, description="Note.")
@@ -482,7 +487,9 @@ class PerformanceIn(Input):
 class JudicialConfirmationIn(Input):
     """The parties applied to a court for judicial confirmation (司法确认)."""
 
-    requested_on: date = Field(description="Date of the application.")
+    requested_on: PastDay = Field(
+        description="Date of the application, within 30 days of the agreement taking effect."
+    )
     court: str = Field(min_length=1, max_length=200, description="The court.")
 
     model_config = {
@@ -597,7 +604,7 @@ class RelatedCaseOut(Contract):
 class ActorOut(Contract):
     """Who did something: a person or another system."""
 
-    kind: str = Field(description="`user` or `client`.")
+    kind: str = Field(description="`user`, `client` or `system` (the service itself).")
     id: uuid.UUID | None = Field(description="User or client id.")
     name: str = Field(description="Name.")
     client_id: str | None = Field(description="The integration client, when one acted.")
@@ -707,7 +714,7 @@ class CaseEventOut(Contract):
 class NamedDate(Input):
     """A date with a name (a holiday, or a working day moved to a weekend)."""
 
-    date: dt.date = Field(description="The day.")
+    date: CalendarDay = Field(description="The day (in the year loaded).")
     name: str = Field(min_length=1, max_length=100, description="e.g. 春节 or 春节调休上班.")
 
 

@@ -249,6 +249,23 @@ class CaseEventType(LabelledEnum):
     performance_recorded = "performance_recorded", "履行登记", "Performance recorded"
     judicial_confirmation = "judicial_confirmation", "申请司法确认", "Judicial confirmation"
     repeat_detected = "repeat_detected", "重复纠纷", "Repeat dispute detected"
+    session_scheduled = "session_scheduled", "安排调解会", "Mediation session scheduled"
+    session_updated = "session_updated", "修改调解会", "Mediation session details changed"
+    session_rescheduled = "session_rescheduled", "调解会改期", "Mediation session moved"
+    session_held = "session_held", "召开调解会", "Mediation session held (outcome recorded)"
+    session_cancelled = "session_cancelled", "取消调解会", "Mediation session cancelled"
+
+
+# Timeline entries about the case's sessions: shown to readers who may read sessions.
+SESSION_EVENTS: frozenset[CaseEventType] = frozenset(
+    {
+        CaseEventType.session_scheduled,
+        CaseEventType.session_updated,
+        CaseEventType.session_rescheduled,
+        CaseEventType.session_held,
+        CaseEventType.session_cancelled,
+    }
+)
 
 
 @labelled

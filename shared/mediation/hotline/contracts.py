@@ -6,11 +6,12 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, Field, StringConstraints
+from pydantic import Field, StringConstraints
 
 from mediation.cases.contracts import CaseCreate
 from mediation.cases.enums import CaseSource
 from mediation.contracts.common import Contract, Input, Instant
+from mediation.contracts.windows import CallTime, HotlinePlanTime
 from mediation.hotline.enums import (
     AgeBand,
     BufferFactor,
@@ -145,8 +146,8 @@ class CallCreate(Input):
         description="Person who took the call; defaults to you. Only supervisors log "
         "calls for someone else.",
     )
-    started_at: AwareDatetime = Field(description="When the call started (RFC 3339).")
-    ended_at: AwareDatetime | None = Field(None, description="When it ended; not before start.")
+    started_at: CallTime = Field(description="When the call started (RFC 3339).")
+    ended_at: CallTime | None = Field(None, description="When it ended; not before start.")
     channel: CallChannel = Field(CallChannel.phone, description="How the call came in.")
     call_type: CallType = Field(description="Kind of call.")
     caller: CallerIn = Field(default_factory=CallerIn, description="The caller.")
@@ -171,7 +172,7 @@ class CallCreate(Input):
         None, max_length=200, description="Where the caller was referred, if anywhere."
     )
     summary: str | None = Field(None, max_length=4000, description="The counselor's record.")
-    follow_up_due: AwareDatetime | None = Field(None, description="When to follow up.")
+    follow_up_due: HotlinePlanTime | None = Field(None, description="When to follow up.")
 
     model_config = {"json_schema_extra": {"examples": [_CREATE_EXAMPLE]}}
 
@@ -179,8 +180,8 @@ class CallCreate(Input):
 class CallUpdate(Input):
     """Corrections and additions to a call; omitted fields stay as they are."""
 
-    started_at: AwareDatetime | None = Field(None, description="When the call started.")
-    ended_at: AwareDatetime | None = Field(None, description="When it ended.")
+    started_at: CallTime | None = Field(None, description="When the call started.")
+    ended_at: CallTime | None = Field(None, description="When it ended.")
     channel: CallChannel | None = Field(None, description="How the call came in.")
     call_type: CallType | None = Field(None, description="Kind of call.")
     caller: CallerUpdate | None = Field(None, description="Changes to the caller.")
@@ -191,10 +192,8 @@ class CallUpdate(Input):
     actions: list[CallAction] | None = Field(None, max_length=10, description="What was done.")
     referral_to: str | None = Field(None, max_length=200, description="Referral.")
     summary: str | None = Field(None, max_length=4000, description="The counselor's record.")
-    follow_up_due: AwareDatetime | None = Field(None, description="When to follow up.")
-    follow_up_done_at: AwareDatetime | None = Field(
-        None, description="When the follow-up was done."
-    )
+    follow_up_due: HotlinePlanTime | None = Field(None, description="When to follow up.")
+    follow_up_done_at: CallTime | None = Field(None, description="When the follow-up was done.")
     follow_up_note: str | None = Field(None, max_length=4000, description="Follow-up record.")
 
     model_config = {
@@ -370,8 +369,8 @@ class DutyShiftCreate(Input):
         "supervisor (supervisor duty needs the supervisor role)."
     )
     duty_role: DutyRole = Field(description="On duty as supervisor or counselor.")
-    starts_at: AwareDatetime = Field(description="Start of the shift.")
-    ends_at: AwareDatetime = Field(
+    starts_at: HotlinePlanTime = Field(description="Start of the shift.")
+    ends_at: HotlinePlanTime = Field(
         description="End of the shift (exclusive); after the start, at most 7 days later."
     )
     note: str | None = Field(None, max_length=500, description="Remarks (phone-on-call...).")
@@ -395,8 +394,8 @@ class DutyShiftUpdate(Input):
 
     person_id: uuid.UUID | None = Field(None, description="Who is on duty.")
     duty_role: DutyRole | None = Field(None, description="Supervisor or counselor duty.")
-    starts_at: AwareDatetime | None = Field(None, description="Start.")
-    ends_at: AwareDatetime | None = Field(None, description="End (exclusive).")
+    starts_at: HotlinePlanTime | None = Field(None, description="Start.")
+    ends_at: HotlinePlanTime | None = Field(None, description="End (exclusive).")
     note: str | None = Field(None, max_length=500, description="Remarks.")
 
     model_config = {"json_schema_extra": {"examples": [{"ends_at": "2026-11-26T22:00:00+08:00"}]}}

@@ -8,6 +8,7 @@ from datetime import date
 from pydantic import Field, model_validator
 
 from mediation.contracts.common import Contract, Input, Instant
+from mediation.contracts.windows import PlanDay, TermDay
 from mediation.org.enums import Role, UnitLevel
 
 UNIT_CODE = r"^[A-Za-z0-9_-]{1,40}$"
@@ -196,8 +197,8 @@ class AssignmentCreate(Input):
 
     unit_id: uuid.UUID = Field(description="Where the role is held.")
     role: Role = Field(description="The role.")
-    starts_on: date = Field(description="First day.")
-    ends_on: date | None = Field(None, description="Last day, if known.")
+    starts_on: PlanDay = Field(description="First day.")
+    ends_on: TermDay | None = Field(None, description="Last day, if known.")
 
     @model_validator(mode="after")
     def _ordered(self) -> AssignmentCreate:
@@ -221,7 +222,7 @@ class AssignmentCreate(Input):
 class AssignmentEnd(Input):
     """End an assignment."""
 
-    ends_on: date = Field(description="Last day the role is held.")
+    ends_on: TermDay = Field(description="Last day the role is held.")
 
     model_config = {"json_schema_extra": {"examples": [{"ends_on": "2026-12-31"}]}}
 

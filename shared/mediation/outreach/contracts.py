@@ -7,11 +7,12 @@ import uuid
 from datetime import date, time
 from typing import Annotated, Literal, Self
 
-from pydantic import AwareDatetime, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from mediation.cases.contracts import CaseCreate
 from mediation.cases.enums import CaseSource
 from mediation.contracts.common import Contract, Input, Instant
+from mediation.contracts.windows import PastDay, PastTime, PlanDay
 from mediation.org.enums import Role
 from mediation.outreach.enums import (
     ActivityVenue,
@@ -85,7 +86,7 @@ class ActivityCreate(Input):
     unit_id: uuid.UUID = Field(description="Where in the tree it took place (your jurisdiction).")
     venue: ActivityVenue = Field(description="Family, community, village, school or enterprise.")
     title: Text200 = Field(description="Theme, e.g. 《民法典》进社区.")
-    held_on: date = Field(description="Day it was held (Beijing time); not in the future.")
+    held_on: PastDay = Field(description="Day it was held (Beijing time); not in the future.")
     address: str | None = Field(None, max_length=300, description="Detailed place.")
     organiser: Text200 = Field(description="Organising body, e.g. 北沟街道综治中心.")
     partners: list[PartnerIn] = Field(
@@ -119,7 +120,7 @@ class ActivityUpdate(Input):
     unit_id: uuid.UUID | None = Field(None, description="Place in the tree.")
     venue: ActivityVenue | None = Field(None, description="Venue type.")
     title: Text200 | None = Field(None, description="Theme.")
-    held_on: date | None = Field(None, description="Day it was held; not in the future.")
+    held_on: PastDay | None = Field(None, description="Day it was held; not in the future.")
     address: str | None = Field(None, max_length=300, description="Detailed place.")
     organiser: Text200 | None = Field(None, description="Organising body.")
     partners: list[PartnerIn] | None = Field(None, max_length=20, description="All partners.")
@@ -164,8 +165,8 @@ class SeriesCreate(Input):
         time(19, 30), description="Start time, local Beijing time without offset (HH:MM)."
     )
     default_duration_minutes: Duration = 45
-    starts_on: date | None = Field(None, description="First day of the series; default today.")
-    ends_on: date | None = Field(None, description="Last day, if it has ended or will end.")
+    starts_on: PlanDay | None = Field(None, description="First day of the series; default today.")
+    ends_on: PlanDay | None = Field(None, description="Last day, if it has ended or will end.")
 
     _local = field_validator("start_time")(_naive_local)
 
@@ -202,7 +203,7 @@ class SeriesUpdate(Input):
     default_duration_minutes: Duration | None = Field(
         None, description="Usual length of a class, 30 to 60 minutes."
     )
-    ends_on: date | None = Field(None, description="Last day (null: open-ended).")
+    ends_on: PlanDay | None = Field(None, description="Last day (null: open-ended).")
 
     _local = field_validator("start_time")(_naive_local)
 
@@ -245,7 +246,7 @@ class ClassCreate(Input):
     """A class of a series that was held."""
 
     series_id: uuid.UUID = Field(description="The series.")
-    held_at: AwareDatetime = Field(description="When it started (RFC 3339 with offset).")
+    held_at: PastTime = Field(description="When it started (RFC 3339 with offset).")
     topic: Text200 = Field(description="Topic, e.g. 青少年情绪管理.")
     lecturer: str = Field(min_length=1, max_length=100, description="Lecturer's name.")
     duration_minutes: Duration | None = Field(
@@ -273,7 +274,7 @@ class ClassCreate(Input):
 class ClassUpdate(Input):
     """Corrections to a class; omitted fields stay."""
 
-    held_at: AwareDatetime | None = Field(None, description="When it started.")
+    held_at: PastTime | None = Field(None, description="When it started.")
     topic: Text200 | None = Field(None, description="Topic.")
     lecturer: str | None = Field(None, min_length=1, max_length=100, description="Lecturer.")
     duration_minutes: Duration | None = Field(None, description="Length, 30 to 60 minutes.")
@@ -312,7 +313,7 @@ class OpinionCreate(Input):
         pattern=CODE_PATTERN, description="Code of an enabled `opinion_category` reference entry."
     )
     text: str = Field(min_length=1, max_length=5000, description="What the resident said.")
-    collected_on: date | None = Field(None, description="Day collected; default today.")
+    collected_on: PastDay | None = Field(None, description="Day collected; default today.")
     collector_id: uuid.UUID | None = Field(
         None,
         description="The head or committee member who collected it; default you. They must "
@@ -453,7 +454,7 @@ class DutySlotCreate(Input):
     three heads (grid, building, unit head) and owners' committee members take turns."""
 
     unit_id: uuid.UUID = Field(description="The grid.")
-    duty_date: date = Field(description="The day.")
+    duty_date: PlanDay = Field(description="The day.")
     person_id: uuid.UUID = Field(description="Who is on duty.")
     note: str | None = Field(None, max_length=500, description="Note, e.g. 上午.")
 
@@ -474,7 +475,7 @@ class DutySlotCreate(Input):
 class DutySlotUpdate(Input):
     """Changes to a slot (a swap of days or people); omitted fields stay."""
 
-    duty_date: date | None = Field(None, description="The day.")
+    duty_date: PlanDay | None = Field(None, description="The day.")
     person_id: uuid.UUID | None = Field(None, description="Who is on duty.")
     note: str | None = Field(None, max_length=500, description="Note.")
 

@@ -7,11 +7,12 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any, Self
 
-from pydantic import AfterValidator, AwareDatetime, Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from mediation.cases.contracts import AgreementIn
 from mediation.cases.enums import PartySide
 from mediation.contracts.common import Contract, Input, Instant
+from mediation.contracts.windows import HeldTime, PastTime, SessionPlanTime
 from mediation.org.enums import Role
 from mediation.sessions.enums import (
     MediatorBody,
@@ -53,11 +54,11 @@ Mediators = Annotated[list[MediatorIn], AfterValidator(_distinct_mediators)]
 PartyIds = Annotated[list[uuid.UUID], AfterValidator(_distinct_ids)]
 
 
-def _check_times(starts_at: Any, ends_at: Any) -> None:
+def _check_times(starts_at: Any, ends_at: Any, end: str = "ends_at") -> None:
     if starts_at is None or ends_at is None:
         return
     if ends_at <= starts_at:
-        raise ValueError("`ends_at` must be after `starts_at`")
+        raise ValueError(f"`{end}` must be after `starts_at`")
     if ends_at - starts_at > MAX_DURATION:
         raise ValueError("a session lasts at most 12 hours")
 
@@ -84,17 +85,22 @@ _EXAMPLE_CREATE: dict[str, Any] = {
     "rights_notice_given": True,
     "notes": "请双方携带房屋维修票据",
 }
+_MINUTES = "双方陈述事实，调解员释明相关法律规定，双方同意由502室修复漏水。"
+_AGREEMENT: dict[str, Any] = {
+    "form": "written",
+    "terms": "502室业主于7日内修复漏水并赔偿402室2000元。",
+    "amount": "2000.00",
+    "performance_method": "现金一次性支付",
+    "signed_by_parties": True,
+}
 
 
-class SessionCreate(Input):
-    """A session of a case. An on-site session needs a `place` (the room, named fully, e.g.
-    先锋社区调解室: a room cannot hold two sessions at once); a video or telephone session may
-    give `meeting_info` instead. Omitting `party_ids` invites every party of the case."""
+class _Arrangement(Input):
+    """What a session is and where: kind, mode, place, mediators, invited parties, public or
+    not. Shared by scheduling and by recording a session held already."""
 
     kind: SessionKind = Field(description="Kind of mediation.")
     mode: SessionMode = Field(SessionMode.on_site, description="On site, video or telephone.")
-    starts_at: AwareDatetime = Field(description="Planned start (with an offset).")
-    ends_at: AwareDatetime = Field(description="Planned end; after the start, within 12 hours.")
     place: Place | None = Field(None, description="Room or place (required on site).")
     meeting_info: str | None = Field(
         None, max_length=500, description="Video link, meeting number or dial-in number."
@@ -114,14 +120,54 @@ class SessionCreate(Input):
     )
     notes: str | None = Field(None, max_length=5000, description="Notes for the participants.")
 
+    @model_validator(mode="after")
+    def _arrangement(self) -> Self:
+        _check_privacy(self.is_public, self.privacy_reason)
+        if self.mode is SessionMode.on_site and not self.place:
+            raise ValueError("an on-site session needs a `place`")
+        return self
+
+
+class _Result(Input):
+    """What a session achieved: attendance, the record's summary, outcome, next step and the
+    agreement that goes with the outcome `agreement` (and only with it)."""
+
+    attended_party_ids: PartyIds = Field(
+        default_factory=list, description="Invited parties who attended."
+    )
+    minutes: str = Field(
+        min_length=1, max_length=20_000, description="Summary of the mediation record."
+    )
+    outcome: SessionOutcome = Field(description="What the session achieved.")
+    next_step: NextStep | None = Field(None, description="What happens next.")
+    next_step_note: str | None = Field(None, max_length=2000, description="Details.")
+    agreement: AgreementIn | None = Field(None, description="The agreement (outcome agreement).")
+
+    @model_validator(mode="after")
+    def _result(self) -> Self:
+        if self.outcome is SessionOutcome.agreement and self.agreement is None:
+            raise ValueError("the outcome `agreement` needs the `agreement`")
+        if self.outcome is not SessionOutcome.agreement and self.agreement is not None:
+            raise ValueError("an `agreement` goes only with the outcome `agreement`")
+        return self
+
+
+class SessionCreate(_Arrangement):
+    """A session of a case. An on-site session needs a `place` (the room, named fully, e.g.
+    先锋社区调解室: a room cannot hold two sessions at once); a video or telephone session may
+    give `meeting_info` instead. Omitting `party_ids` invites every party of the case."""
+
+    starts_at: SessionPlanTime = Field(
+        description="Planned start (with an offset); not in the past, at most "
+        "MEDIATION_SESSION_MAX_DAYS_AHEAD (365) days ahead."
+    )
+    ends_at: SessionPlanTime = Field(description="Planned end; after the start, within 12 hours.")
+
     model_config = {"json_schema_extra": {"examples": [_EXAMPLE_CREATE]}}
 
     @model_validator(mode="after")
     def _rules(self) -> Self:
         _check_times(self.starts_at, self.ends_at)
-        _check_privacy(self.is_public, self.privacy_reason)
-        if self.mode is SessionMode.on_site and not self.place:
-            raise ValueError("an on-site session needs a `place`")
         return self
 
 
@@ -150,8 +196,8 @@ class RescheduleIn(Input):
     stays in the history; reminders already sent for it are not repeated for it, and the new
     time gets its own."""
 
-    starts_at: AwareDatetime = Field(description="New start.")
-    ends_at: AwareDatetime = Field(description="New end.")
+    starts_at: SessionPlanTime = Field(description="New start; not in the past.")
+    ends_at: SessionPlanTime = Field(description="New end.")
     mode: SessionMode | None = Field(None, description="New mode.")
     place: Place | None = Field(None, description="New place.")
     meeting_info: str | None = Field(None, max_length=500, description="New link or number.")
@@ -183,41 +229,70 @@ class CancelIn(Input):
     model_config = {"json_schema_extra": {"examples": [{"reason": "申请人撤回调解申请"}]}}
 
 
-class OutcomeIn(Input):
+class OutcomeIn(_Result):
     """After the session: who attended, the summary of the mediation record (调解笔录),
     outcome and next step. `agreement` goes with the outcome `agreement` (and only with it):
-    it is recorded on the case, which is resolved, in the same transaction."""
+    it is recorded on the case, which is resolved, in the same transaction. The mediators and
+    the room stay booked until the real end (`ended_at`, earlier or later than planned); a
+    mediator who did not attend is free for that time."""
 
     attended_person_ids: PartyIds | None = Field(
         None, description="Mediators who attended (default: all)."
     )
-    attended_party_ids: PartyIds = Field(
-        default_factory=list, description="Invited parties who attended."
+    ended_at: PastTime | None = Field(
+        None,
+        description="When it actually ended (default: as planned); after the start, within "
+        "12 hours of it, not in the future.",
     )
-    ended_at: AwareDatetime | None = Field(None, description="When it actually ended.")
-    minutes: str = Field(
-        min_length=1, max_length=20_000, description="Summary of the mediation record."
-    )
-    outcome: SessionOutcome = Field(description="What the session achieved.")
-    next_step: NextStep | None = Field(None, description="What happens next.")
-    next_step_note: str | None = Field(None, max_length=2000, description="Details.")
-    agreement: AgreementIn | None = Field(None, description="The agreement (outcome agreement).")
 
     model_config = {
         "json_schema_extra": {
             "examples": [
                 {
                     "attended_party_ids": ["0195f7a2-8c1e-7000-8000-0000000000a1"],
-                    "minutes": "双方陈述事实，调解员释明相关法律规定，双方同意由502室修复漏水。",
+                    "minutes": _MINUTES,
                     "outcome": "agreement",
                     "next_step": "performance",
-                    "agreement": {
-                        "form": "written",
-                        "terms": "502室业主于7日内修复漏水并赔偿402室2000元。",
-                        "amount": "2000.00",
-                        "performance_method": "现金一次性支付",
-                        "signed_by_parties": True,
-                    },
+                    "agreement": _AGREEMENT,
+                }
+            ]
+        }
+    }
+
+
+class HeldSessionIn(_Arrangement, _Result):
+    """A session that was held already, recorded afterwards in one action: on-the-spot
+    mediation (当场调解/现场调解) or a meeting nobody planned in the system. Who mediated
+    (`mediators`: all of them attended), when (`starts_at`, `ended_at`: in the past, at most
+    MEDIATION_SESSION_MAX_DAYS_BACK days ago), where, who was there, the record's summary and
+    the outcome. It counts as a held session everywhere (statistics, documents, the case's
+    timeline); its mediators and room are booked for that time, so a clash with another
+    session is a 409. The outcome `agreement` resolves the case as recording an outcome does.
+    Nobody is notified of a meeting that is over."""
+
+    starts_at: HeldTime = Field(description="When it started.")
+    ended_at: HeldTime = Field(description="When it ended; after the start, within 12 hours.")
+
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "kind": "people",
+                    "mode": "on_site",
+                    "starts_at": "2026-11-25T15:00:00+08:00",
+                    "ended_at": "2026-11-25T15:40:00+08:00",
+                    "place": "1号楼1单元楼道（现场调解）",
+                    "mediators": [{"person_id": "0195f7a2-8c1e-7000-8000-000000000002"}],
+                    "is_public": True,
+                    "rights_notice_given": True,
+                    "attended_party_ids": [
+                        "0195f7a2-8c1e-7000-8000-0000000000a1",
+                        "0195f7a2-8c1e-7000-8000-0000000000a2",
+                    ],
+                    "minutes": _MINUTES,
+                    "outcome": "agreement",
+                    "next_step": "performance",
+                    "agreement": {**_AGREEMENT, "form": "oral", "signed_by_parties": False},
                 }
             ]
         }
@@ -225,10 +300,7 @@ class OutcomeIn(Input):
 
     @model_validator(mode="after")
     def _rules(self) -> Self:
-        if self.outcome is SessionOutcome.agreement and self.agreement is None:
-            raise ValueError("the outcome `agreement` needs the `agreement`")
-        if self.outcome is not SessionOutcome.agreement and self.agreement is not None:
-            raise ValueError("an `agreement` goes only with the outcome `agreement`")
+        _check_times(self.starts_at, self.ended_at, "ended_at")
         return self
 
 

@@ -35,6 +35,20 @@ class Actor:
 SYSTEM = Actor("system", None, "系统")
 
 
+def brief(ms: MediationSession) -> dict[str, Any]:
+    """The session as its case's timeline names it (JSON-safe)."""
+    return jsonable(
+        {
+            "session_id": ms.id,
+            "kind": ms.kind,
+            "mode": ms.mode,
+            "starts_at": ms.starts_at,
+            "ends_at": ms.ends_at,
+            "place": ms.place,
+        }
+    )
+
+
 def payload(
     ms: MediationSession,
     *,

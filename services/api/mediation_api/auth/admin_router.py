@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Response
@@ -18,6 +17,7 @@ from mediation.auth.scope import in_scope
 from mediation.contracts.changes import modified
 from mediation.contracts.common import Page
 from mediation.contracts.etag import check_if_match, etag_of
+from mediation.contracts.windows import QueryTime
 from mediation.errors import Conflict, NotFound, Unprocessable
 from mediation.org.contracts import (
     AccessLogOut,
@@ -248,8 +248,8 @@ async def access_log(
     record_type: Annotated[str | None, Query(max_length=40, description="E.g. `case`.")] = None,
     record_id: Annotated[uuid.UUID | None, Query(description="The record.")] = None,
     actor_id: Annotated[uuid.UUID | None, Query(description="Who read it.")] = None,
-    since: Annotated[datetime | None, Query(description="At or after (RFC 3339).")] = None,
-    until: Annotated[datetime | None, Query(description="Before (RFC 3339).")] = None,
+    since: Annotated[QueryTime | None, Query(description="At or after (RFC 3339).")] = None,
+    until: Annotated[QueryTime | None, Query(description="Before (RFC 3339).")] = None,
     limit: Limit = DEFAULT,
     cursor: Cursor = None,
 ) -> Page[AccessLogOut]:

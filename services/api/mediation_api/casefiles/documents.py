@@ -30,7 +30,8 @@ from mediation.reference.data import ReferenceKind
 from mediation.sessions.enums import SessionStatus
 from mediation.sessions.models import MediationSession
 from mediation_api.casefiles.service import CASE_OWNERS, CaseFileService
-from mediation_api.cases.views import party_out, prevention
+from mediation_api.casefiles.timeline import session_rows, timeline_rows
+from mediation_api.cases.views import party_out, prevention, timeline_types
 from mediation_api.reference.repository import ReferenceRepository
 
 # Documents are CPU-heavy (font subsetting): at most two render at once per API process, so
@@ -92,6 +93,7 @@ class DocumentService:
         agreement = await self.repo.agreement(case.id)
         follow_ups = await self.repo.follow_ups(case.id)
         sessions = await self._sessions(case) if sessions_visible else []
+        every_session = sessions
 
         if kind is DocumentKind.agreement and agreement is None:
             raise Conflict(
@@ -116,6 +118,7 @@ class DocumentService:
 
         unmasked = self.principal.can(Permission.pii_read)
         context = await self._context(case, agreement, follow_ups, held, unmasked)
+        context["session_list"] = session_rows(every_session)
         if unmasked and context["party_ids"]:
             record_access(
                 self.session,
@@ -145,7 +148,7 @@ class DocumentService:
                     )
                     context["attachments"] = await self._attachments(attachments, embeds, stack)
                     # The contents list one line per document part and attachment.
-                    entries = 12 + len(held) + len(follow_ups) + len(context["attachments"])
+                    entries = 13 + len(held) + len(follow_ups) + len(context["attachments"])
                     context["toc_pages"] = 1 + entries // 28
                 await self._run(self._pdf, kind, context, out, embeds, case.number)
             return Document(out, "application/pdf", stem + ".pdf")
@@ -244,7 +247,10 @@ class DocumentService:
         mediators = (
             [names[i] for i in agreement.mediator_person_ids if i in names] if agreement else []
         ) or handler_names
-        events = await repo.events(case.id, types=None, after=None, limit=5000)
+        types = timeline_types(self.principal, None)
+        events = (
+            await repo.events(case.id, types=types, after=None, limit=5000) if types != [] else []
+        )
         now = self.files.clock.now()
         return {
             "masked": not unmasked,
@@ -373,21 +379,7 @@ class DocumentService:
                 }
                 for s in sessions
             ],
-            "timeline": [
-                {
-                    "at": e.at,
-                    "type": e.type.label_zh,
-                    "actor": e.actor_name,
-                    "body": e.body
-                    or (
-                        f"{e.from_status.label_zh if e.from_status else ''} → "
-                        f"{e.to_status.label_zh}"
-                        if e.to_status
-                        else ""
-                    ),
-                }
-                for e in events
-            ],
+            "timeline": timeline_rows(events),
             "attachments": [],
         }
 

@@ -9,7 +9,6 @@ from typing import Annotated
 
 from asyncpg import Record
 from fastapi import APIRouter, Depends, Path, Query, Response
-from pydantic import AwareDatetime
 
 from mediation.auth.access_log import record_access
 from mediation.auth.policy import Permission
@@ -54,12 +53,13 @@ from mediation.cases.models import Case, CaseEvent
 from mediation.clock import CENTER_TZ, Clock
 from mediation.contracts.common import Page
 from mediation.contracts.etag import etag_of
+from mediation.contracts.windows import QueryTime
 from mediation.errors import NotFound, Unprocessable
 from mediation.settings import Settings
 from mediation_api.cases.reads import case_page, case_view, list_page_json, unit_path_in_scope
 from mediation_api.cases.repository import CaseFilters
 from mediation_api.cases.service import NOT_FOUND, CaseService
-from mediation_api.cases.views import party_out
+from mediation_api.cases.views import party_out, timeline_types
 from mediation_api.deps import IfMatch, Session, State, require
 from mediation_api.idempotency import Idempotency, IdempotencyGuard
 from mediation_api.pagination import (
@@ -204,13 +204,11 @@ async def list_cases(
     unit_id: Annotated[uuid.UUID | None, Query(description="Only this subtree.")] = None,
     handler: Annotated[uuid.UUID | None, Query(description="Handled by this person.")] = None,
     overdue: Annotated[bool | None, Query(description="Running deadline passed.")] = None,
-    due_before: Annotated[AwareDatetime | None, Query(description="Due before.")] = None,
-    received_from: Annotated[
-        AwareDatetime | None, Query(description="Received at or after.")
-    ] = None,
-    received_to: Annotated[AwareDatetime | None, Query(description="Received before.")] = None,
-    closed_from: Annotated[AwareDatetime | None, Query(description="Closed at or after.")] = None,
-    closed_to: Annotated[AwareDatetime | None, Query(description="Closed before.")] = None,
+    due_before: Annotated[QueryTime | None, Query(description="Due before.")] = None,
+    received_from: Annotated[QueryTime | None, Query(description="Received at or after.")] = None,
+    received_to: Annotated[QueryTime | None, Query(description="Received before.")] = None,
+    closed_from: Annotated[QueryTime | None, Query(description="Closed at or after.")] = None,
+    closed_to: Annotated[QueryTime | None, Query(description="Closed before.")] = None,
     repeat: Annotated[bool | None, Query(description="Repeat disputes only (or none).")] = None,
     q: Annotated[
         str | None, Query(min_length=1, max_length=100, description="Text to find (Chinese works).")
@@ -600,7 +598,10 @@ async def extend_deadline(
     summary="Timeline",
     description="Every change in order (`seq`, 1 is `created`): who, when, what, through "
     "which client. Details name other records (a repeat's earlier cases, the call or opinion "
-    "the case came from) only to readers of those records.",
+    "the case came from) only to readers of those records. The case's mediation sessions are "
+    "on it too (`session_scheduled`, `session_updated`, `session_rescheduled`, `session_held`, "
+    "`session_cancelled`, with the session's id, time and place in `data`) for readers who may "
+    "read sessions.",
     responses=READ_ERRORS,
 )
 async def timeline(
@@ -610,16 +611,25 @@ async def timeline(
     limit: Limit = DEFAULT,
     cursor: Cursor = None,
 ) -> Page[CaseEventOut]:
-    return await _events(ctx, case_id, [t.value for t in type] if type else None, limit, cursor)
+    return await _events(ctx, case_id, type, limit, cursor)
 
 
 async def _events(
-    ctx: CaseContext, case_id: uuid.UUID, types: list[str] | None, limit: int, cursor: str | None
+    ctx: CaseContext,
+    case_id: uuid.UUID,
+    asked: list[CaseEventType] | None,
+    limit: int,
+    cursor: str | None,
 ) -> Page[CaseEventOut]:
     case = await ctx.service.get(case_id)
+    types = timeline_types(ctx.principal, asked)
     after = cursor_values(cursor, "s")
-    rows = await ctx.service.repo.events(
-        case.id, types=types, limit=limit, after=cursor_int(after, "s")
+    rows = (
+        await ctx.service.repo.events(
+            case.id, types=types, limit=limit, after=cursor_int(after, "s")
+        )
+        if types != []
+        else []
     )
     items, next_cursor = build_page(rows, limit, lambda e: {"s": e.seq})
     # Entries name other records (repeats, the call or opinion a case came from): the reader
@@ -657,7 +667,7 @@ def _event_out(e: CaseEvent, seen: Visible) -> CaseEventOut:
 async def list_comments(
     case_id: CaseId, ctx: Reader, limit: Limit = DEFAULT, cursor: Cursor = None
 ) -> Page[CaseEventOut]:
-    return await _events(ctx, case_id, [CaseEventType.commented.value], limit, cursor)
+    return await _events(ctx, case_id, [CaseEventType.commented], limit, cursor)
 
 
 @router.post(

@@ -100,6 +100,11 @@ HANDLING_LEVEL = {
 NOT_FOUND = "No case with this id in your jurisdiction."
 
 
+def _day(value: datetime) -> str:
+    """The day of an instant in the center's zone, as people read it."""
+    return value.astimezone(CENTER_TZ).date().isoformat()
+
+
 def _birth_date(id_number: str) -> date:
     return date(int(id_number[6:10]), int(id_number[10:12]), int(id_number[12:14]))
 
@@ -597,6 +602,17 @@ class CaseService:
         case, before, now = await self._act(case_id, A.resolve, if_match)
         a = body.agreement
         effective = a.effective_on or now.astimezone(CENTER_TZ).date()
+        if case.occurred_at is not None and effective.isoformat() < _day(case.occurred_at):
+            raise Unprocessable(
+                "An agreement cannot take effect before the dispute happened "
+                f"({_day(case.occurred_at)}).",
+                field="body.agreement.effective_on",
+            )
+        if a.performance_due_on is not None and a.performance_due_on < effective:
+            raise Unprocessable(
+                f"Performance cannot be due before the agreement takes effect ({effective}).",
+                field="body.agreement.performance_due_on",
+            )
         agreement = await self.repo.agreement(case.id)
         if agreement is None:  # a reopened case resolved again keeps one agreement row
             agreement = CaseAgreement(case_id=case.id)
@@ -656,6 +672,17 @@ class CaseService:
 
     async def follow_up(self, case_id: uuid.UUID, body: FollowUpIn, if_match: str | None) -> Case:
         case, before, now = await self._act(case_id, A.follow_up, if_match)
+        agreement = await self.repo.agreement(case.id)
+        if (
+            body.visited_at is not None
+            and agreement is not None
+            and _day(body.visited_at) < agreement.effective_on.isoformat()
+        ):
+            raise Unprocessable(
+                "A follow-up visit cannot precede the agreement taking effect "
+                f"({agreement.effective_on}).",
+                field="body.visited_at",
+            )
         visit = CaseFollowUp(
             case_id=case.id,
             visited_at=body.visited_at or now,
@@ -670,7 +697,6 @@ class CaseService:
         )
         self.session.add(visit)
         case.followed_up_at = now
-        agreement = await self.repo.agreement(case.id)
         if agreement is not None and body.performance is not PerformanceStatus.pending:
             agreement.performance_status = body.performance
         await self.deadlines.finish(case, now)
@@ -733,6 +759,14 @@ class CaseService:
                 "Mediation is extended only when both parties agree.", field="body.parties_agreed"
             )
         d = await self.deadlines.extend(case, body.by)
+        horizon = self.clock.now() + timedelta(days=self.settings.planning_max_days_ahead)
+        if d is not None and d.due_at > horizon:
+            raise Unprocessable(
+                f"The deadline would fall due on {_day(d.due_at)}, more than "
+                f"{self.settings.planning_max_days_ahead} days ahead "
+                "(MEDIATION_PLANNING_MAX_DAYS_AHEAD): extend by less.",
+                field="body.by",
+            )
         info = {
             "stage": d.stage.value if d else None,
             "by": body.by,

@@ -4,6 +4,7 @@ statement (`reads.py`)."""
 
 from __future__ import annotations
 
+from mediation.auth.policy import Permission
 from mediation.auth.principal import Principal
 from mediation.cases import lifecycle
 from mediation.cases.contracts import (
@@ -11,7 +12,13 @@ from mediation.cases.contracts import (
     PartyOut,
     PreventionFlag,
 )
-from mediation.cases.enums import CaseAction, PartyKind, PreventionKind
+from mediation.cases.enums import (
+    SESSION_EVENTS,
+    CaseAction,
+    CaseEventType,
+    PartyKind,
+    PreventionKind,
+)
 from mediation.cases.models import Case, CaseParty
 from mediation.privacy import mask_id_number, mask_name, mask_phone
 
@@ -85,3 +92,11 @@ def available_actions(case: Case, principal: Principal) -> list[CaseAction]:
         for a in lifecycle.allowed_actions(case.status, case.paused_at is not None)
         if lifecycle.may_perform(a, principal.permissions, is_handler)
     ]
+
+
+def timeline_types(principal: Principal, asked: list[CaseEventType] | None) -> list[str] | None:
+    """The timeline entries a reader sees (None: every type): those about the case's sessions
+    need `sessions:read`, like the sessions themselves. An empty list: none of those asked."""
+    if principal.can(Permission.sessions_read):
+        return [t.value for t in asked] if asked else None
+    return [t.value for t in (asked or list(CaseEventType)) if t not in SESSION_EVENTS]

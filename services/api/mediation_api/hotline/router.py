@@ -15,12 +15,12 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Response
-from pydantic import AwareDatetime
 
 from mediation.auth.policy import Permission
 from mediation.auth.principal import Principal
 from mediation.contracts.common import Page
 from mediation.contracts.etag import etag_of
+from mediation.contracts.windows import QueryTime
 from mediation.errors import NotFound, Unprocessable
 from mediation.hotline.contracts import (
     AcknowledgeIn,
@@ -117,8 +117,8 @@ async def list_calls(
     service: Svc,
     unit_id: Annotated[uuid.UUID | None, Query(description="Only this workstation.")] = None,
     counselor_id: Annotated[uuid.UUID | None, Query(description="Taken by this person.")] = None,
-    started_from: Annotated[AwareDatetime | None, Query(description="Started at or after.")] = None,
-    started_before: Annotated[AwareDatetime | None, Query(description="Started before.")] = None,
+    started_from: Annotated[QueryTime | None, Query(description="Started at or after.")] = None,
+    started_before: Annotated[QueryTime | None, Query(description="Started before.")] = None,
     call_type: Annotated[CallType | None, Query(description="Kind of call.")] = None,
     risk_level: Annotated[RiskLevel | None, Query(description="Risk level.")] = None,
     imminent: Annotated[bool | None, Query(description="Imminent risk.")] = None,
@@ -374,10 +374,10 @@ async def list_shifts(
     person_id: Annotated[uuid.UUID | None, Query(description="Only this person.")] = None,
     duty_role: Annotated[DutyRole | None, Query(description="Supervisor or counselor.")] = None,
     ends_after: Annotated[
-        AwareDatetime | None, Query(alias="from", description="Shifts ending after this instant.")
+        QueryTime | None, Query(alias="from", description="Shifts ending after this instant.")
     ] = None,
     starts_before: Annotated[
-        AwareDatetime | None, Query(alias="to", description="Shifts starting before this instant.")
+        QueryTime | None, Query(alias="to", description="Shifts starting before this instant.")
     ] = None,
     limit: Limit = DEFAULT,
     cursor: Cursor = None,
@@ -502,10 +502,10 @@ async def duty_coverage(
     service: Svc,
     unit_id: UnitQuery = None,
     start: Annotated[
-        AwareDatetime | None, Query(alias="from", description="Window start; default now.")
+        QueryTime | None, Query(alias="from", description="Window start; default now.")
     ] = None,
     end: Annotated[
-        AwareDatetime | None,
+        QueryTime | None,
         Query(alias="to", description="Window end; default 7 days after the start."),
     ] = None,
     duty_role: Annotated[DutyRole, Query(description="Which duty to check.")] = DutyRole.supervisor,

@@ -347,7 +347,7 @@ class HotlineService:
             assessment=_assessment(body.risk_assessment),
             follow_up_due=body.follow_up_due,
         )
-        errors = check_call(facts, self.clock.now()) + await self._topic_errors(body.topics)
+        errors = check_call(facts) + await self._topic_errors(body.topics)
         if errors:
             raise Unprocessable("The call log is not consistent; see errors.", errors=errors)
         call = HotlineCall(
@@ -448,7 +448,7 @@ class HotlineService:
             assessment=_assessment(ra),
             follow_up_due=new("follow_up_due", call.follow_up_due),
         )
-        errors = check_call(facts, self.clock.now())
+        errors = check_call(facts)
         done_at = changes.get("follow_up_done_at")
         if done_at is not None and done_at < facts.started_at:
             errors.append(

@@ -19,6 +19,7 @@ from mediation.auth.policy import Permission
 from mediation.auth.principal import Principal
 from mediation.contracts.common import Page
 from mediation.contracts.etag import etag_of
+from mediation.contracts.windows import QueryDay
 from mediation.outreach.contracts import (
     CODE_PATTERN,
     ActivityCreate,
@@ -118,8 +119,8 @@ async def list_activities(
     service: Svc,
     unit_id: UnitFilter = None,
     venue: Annotated[list[ActivityVenue] | None, Query(description="Venue types.")] = None,
-    held_from: Annotated[date | None, Query(description="Held on or after this day.")] = None,
-    held_to: Annotated[date | None, Query(description="Held on or before this day.")] = None,
+    held_from: Annotated[QueryDay | None, Query(description="Held on or after this day.")] = None,
+    held_to: Annotated[QueryDay | None, Query(description="Held on or before this day.")] = None,
     sort: Annotated[ActivitySort, Query(description="Order.")] = ActivitySort.newest,
     limit: Limit = DEFAULT,
     cursor: Cursor = None,
@@ -299,8 +300,8 @@ async def list_classes(
     service: Svc,
     series_id: Annotated[uuid.UUID | None, Query(description="Only this series.")] = None,
     unit_id: UnitFilter = None,
-    held_from: Annotated[date | None, Query(description="Held on or after this day.")] = None,
-    held_to: Annotated[date | None, Query(description="Held on or before this day.")] = None,
+    held_from: Annotated[QueryDay | None, Query(description="Held on or after this day.")] = None,
+    held_to: Annotated[QueryDay | None, Query(description="Held on or before this day.")] = None,
     sort: Annotated[ActivitySort, Query(description="Order.")] = ActivitySort.newest,
     limit: Limit = DEFAULT,
     cursor: Cursor = None,
@@ -378,10 +379,6 @@ async def update_class(
     return (await service.classes_out([mc]))[0]
 
 
-# Days the summary accepts: outside them the Beijing-day bounds would overflow (a 500).
-SUMMARY_FIRST_DAY, SUMMARY_LAST_DAY = date(2000, 1, 1), date(2100, 12, 31)
-
-
 @outreach.get(
     "/summary",
     operation_id="outreach-summary",
@@ -396,20 +393,11 @@ async def summary(
     service: Svc,
     unit_id: UnitFilter = None,
     date_from: Annotated[
-        date | None,
-        Query(
-            ge=SUMMARY_FIRST_DAY,
-            le=SUMMARY_LAST_DAY,
-            description="First day (between 2000-01-01 and 2100-12-31).",
-        ),
+        QueryDay | None, Query(description="First day (between 2000-01-01 and 2100-12-31).")
     ] = None,
     date_to: Annotated[
-        date | None,
-        Query(
-            ge=SUMMARY_FIRST_DAY,
-            le=SUMMARY_LAST_DAY,
-            description="Last day, inclusive (between 2000-01-01 and 2100-12-31).",
-        ),
+        QueryDay | None,
+        Query(description="Last day, inclusive (between 2000-01-01 and 2100-12-31)."),
     ] = None,
 ) -> OutreachSummary:
     return await service.summary(unit_id, date_from, date_to)
@@ -441,8 +429,8 @@ async def list_opinions(
         Query(description="Category codes (`opinion_category`)."),
     ] = None,
     collector_id: Annotated[uuid.UUID | None, Query(description="Collected by.")] = None,
-    collected_from: Annotated[date | None, Query(description="Collected on or after.")] = None,
-    collected_to: Annotated[date | None, Query(description="Collected on or before.")] = None,
+    collected_from: Annotated[QueryDay | None, Query(description="Collected on or after.")] = None,
+    collected_to: Annotated[QueryDay | None, Query(description="Collected on or before.")] = None,
     converted: Annotated[
         bool | None, Query(description="true: turned into a dispute case.")
     ] = None,
@@ -664,8 +652,8 @@ async def list_slots(
     service: Svc,
     unit_id: UnitFilter = None,
     person_id: Annotated[uuid.UUID | None, Query(description="Only this person.")] = None,
-    date_from: Annotated[date | None, Query(description="On or after this day.")] = None,
-    date_to: Annotated[date | None, Query(description="On or before this day.")] = None,
+    date_from: Annotated[QueryDay | None, Query(description="On or after this day.")] = None,
+    date_to: Annotated[QueryDay | None, Query(description="On or before this day.")] = None,
     limit: Limit = DEFAULT,
     cursor: Cursor = None,
 ) -> Page[DutySlotOut]:
@@ -718,8 +706,10 @@ async def gaps(
     _: Reader,
     service: Svc,
     unit_id: UnitFilter = None,
-    date_from: Annotated[date | None, Query(description="First day; default today.")] = None,
-    date_to: Annotated[date | None, Query(description="Last day; default 6 days later.")] = None,
+    date_from: Annotated[QueryDay | None, Query(description="First day; default today.")] = None,
+    date_to: Annotated[
+        QueryDay | None, Query(description="Last day; default 6 days later.")
+    ] = None,
     weekday: Annotated[
         list[Weekday] | None, Query(description="Days of the week the office opens; default all.")
     ] = None,

@@ -162,10 +162,6 @@ class OutreachService:
         }
         return next((r for r in roles if r in held), None)
 
-    def _not_future(self, day: date, field: str) -> None:
-        if day > self.today():
-            raise Unprocessable("The day is in the future (Beijing time).", field=field)
-
     # --- legal-awareness activities -----------------------------------------------------
     async def get_activity(
         self, activity_id: uuid.UUID, *, for_update: bool = False
@@ -205,7 +201,6 @@ class OutreachService:
 
     async def create_activity(self, body: ActivityCreate) -> OutreachActivity:
         place = await self._place(body.unit_id, "body.unit_id")
-        self._not_future(body.held_on, "body.held_on")
         activity = OutreachActivity(
             unit_id=place.id,
             unit_path=place.path,
@@ -252,7 +247,6 @@ class OutreachService:
             else await self._unit(activity.unit_id)
         )
         day = body.held_on or activity.held_on
-        self._not_future(day, "body.held_on")
         if body.partners is not None:
             activity.partners = await self._partners(body.partners, place, day)
         elif "unit_id" in changes or "held_on" in changes:
@@ -443,11 +437,6 @@ class OutreachService:
     async def _check_held_at(
         self, series: ClassSeries, held_at: datetime, exclude: uuid.UUID | None
     ) -> None:
-        if held_at > self.clock.now():
-            raise Unprocessable(
-                "A class is recorded once it was held; this time is in the future.",
-                field="body.held_at",
-            )
         day = held_at.astimezone(CENTER_TZ).date()
         if day < series.starts_on or (series.ends_on is not None and day > series.ends_on):
             raise Unprocessable(
@@ -571,7 +560,6 @@ class OutreachService:
         place = await self._place(body.unit_id, "body.unit_id")
         await self._category(body.category, "body.category")
         day = body.collected_on or self.today()
-        self._not_future(day, "body.collected_on")
         collector_id = body.collector_id or self.principal.person_id
         if collector_id is None:
             raise Unprocessable("Name who collected it.", field="body.collector_id")

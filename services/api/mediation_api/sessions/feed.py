@@ -78,7 +78,7 @@ def _entry(ms: MediationSession, mediators: list[tuple[SessionMediator, str]]) -
     return CalendarEntry(
         uid=f"{ms.id}@sessions.mediation-center",
         starts_at=ms.starts_at,
-        ends_at=ms.ends_at,
+        ends_at=ms.held_ended_at or ms.ends_at,  # once held: when it really ended
         summary=f"调解会：{ms.case_number}（{ms.kind.label_zh}）",
         updated_at=ms.updated_at,
         sequence=ms.version - 1,

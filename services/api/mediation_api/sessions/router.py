@@ -8,16 +8,17 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Response
-from pydantic import AwareDatetime
 
 from mediation.auth.policy import Permission
 from mediation.auth.principal import Principal
 from mediation.clock import Clock
 from mediation.contracts.common import Page
 from mediation.contracts.etag import etag_of
+from mediation.contracts.windows import QueryTime
 from mediation.errors import Unprocessable
 from mediation.sessions.contracts import (
     CancelIn,
+    HeldSessionIn,
     OutcomeIn,
     RescheduleIn,
     SessionCreate,
@@ -111,9 +112,9 @@ StatusQ = Annotated[list[SessionStatus] | None, Query(description="Statuses.")]
 KindQ = Annotated[list[SessionKind] | None, Query(description="Kinds of mediation.")]
 ModeQ = Annotated[list[SessionMode] | None, Query(description="Modes.")]
 FromQ = Annotated[
-    AwareDatetime | None, Query(description="Sessions still running at or after this time.")
+    QueryTime | None, Query(description="Sessions still running at or after this time.")
 ]
-ToQ = Annotated[AwareDatetime | None, Query(description="Sessions starting before this time.")]
+ToQ = Annotated[QueryTime | None, Query(description="Sessions starting before this time.")]
 SortQ = Annotated[SessionSort, Query(description="Order by start time.")]
 
 
@@ -160,6 +161,34 @@ async def create_session(
     if (replay := await idem.replay()) is not None:
         return replay
     ms = await ctx.service.create(case_id, body)
+    return await ctx.respond(idem, ms, 201, location=True)
+
+
+@router.post(
+    "/cases/{case_id}/sessions/held",
+    operation_id="sessions-record-held",
+    summary="Record a session held already (补录调解会, e.g. 当场调解)",
+    description="On-the-spot mediation (当场调解/现场调解), or any session held without being "
+    "planned here, recorded afterwards in one action: who mediated, when (in the past, at most "
+    "`MEDIATION_SESSION_MAX_DAYS_BACK` days ago, 90 by default; not before the dispute "
+    "happened), where, who attended, the summary of the mediation record and the outcome. The "
+    "session is `held` at once and counts like any held session (statistics, the case's "
+    "timeline, the case file); its mediators and room are booked for that time (a clash with "
+    "another session is a 409 `double-booking`). The outcome `agreement` records the "
+    "agreement and resolves the case (starting mediation first if it is still `assigned`) in "
+    "the same transaction, exactly as `sessions-record-outcome` does; nothing is written when "
+    "the case cannot be resolved. Nobody is notified or reminded of a meeting that is over. "
+    "Dispatchers, the case's handlers. Supports `Idempotency-Key`.",
+    status_code=201,
+    response_model=SessionOut,
+    responses=responses(401, 403, 404, 409, 422),
+)
+async def record_held_session(
+    case_id: CaseId, body: HeldSessionIn, ctx: Writer, idem: Idempotency
+) -> Response:
+    if (replay := await idem.replay()) is not None:
+        return replay
+    ms = await ctx.service.record_held(case_id, body)
     return await ctx.respond(idem, ms, 201, location=True)
 
 
@@ -337,7 +366,11 @@ async def cancel_session(
     operation_id="sessions-record-outcome",
     summary="Record attendance, minutes and outcome",
     description="Once the session has started: who attended, the summary of the mediation "
-    "record (调解笔录), outcome (agreement, partial, none, postponed) and next step. The "
+    "record (调解笔录), outcome (agreement, partial, none, postponed), next step and when it "
+    "really ended (`ended_at`): the bookings follow the real end, so the time of a session "
+    "that ended early is free again, one that ran over holds its mediators and room until it "
+    "ended (an overrun stops where another of their sessions begins), and a mediator who did "
+    "not attend is free for that time. The "
     "outcome `agreement` records the agreement on the case and resolves it (starting "
     "mediation first if the case is still `assigned`) in the same transaction; when the case "
     "cannot be resolved (its state, the caller's rights) nothing is written. Needs If-Match. "

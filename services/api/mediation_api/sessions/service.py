@@ -5,7 +5,7 @@ through the cases service in the same transaction. Services never commit."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -14,10 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from mediation.auth.policy import Permission
 from mediation.auth.principal import Principal
 from mediation.cases.contracts import NoteIn, ResolveIn
-from mediation.cases.enums import CaseStatus
+from mediation.cases.enums import CaseEventType, CaseStatus
 from mediation.cases.models import Case
 from mediation.clock import CENTER_TZ, Clock
 from mediation.contracts.changes import changed, modified
+from mediation.contracts.common import jsonable
 from mediation.contracts.etag import check_if_match, etag_of
 from mediation.errors import Conflict, Forbidden, NotFound, Unprocessable
 from mediation.ids import uuid7
@@ -27,6 +28,7 @@ from mediation.outbox.events import emit
 from mediation.sessions import events
 from mediation.sessions.contracts import (
     CancelIn,
+    HeldSessionIn,
     MediatorIn,
     OutcomeIn,
     RescheduleIn,
@@ -43,7 +45,7 @@ from mediation.sessions.enums import (
     SessionStatus,
 )
 from mediation.sessions.models import MediationSession, SessionMediator
-from mediation.sessions.rules import PAST_SLACK, SCHEDULABLE, DoubleBooking, place_key
+from mediation.sessions.rules import MAX_DURATION, SCHEDULABLE, DoubleBooking, place_key
 from mediation.settings import Settings
 from mediation.timeline import holds_lock
 from mediation_api.cases.repository import CaseRepository
@@ -136,18 +138,20 @@ class SessionService:
                 case_status=case.status.value,
             )
 
-    def _not_past(self, starts_at: datetime, field: str) -> None:
-        if starts_at < self.clock.now() - PAST_SLACK:
-            raise Unprocessable("A session is planned for a time still to come.", field=field)
-
     async def _mediator_rows(
-        self, case: Case, kind: SessionKind, mediators: list[MediatorIn], field: str
+        self,
+        case: Case,
+        kind: SessionKind,
+        mediators: list[MediatorIn],
+        field: str,
+        day: date | None = None,
     ) -> list[SessionMediator]:
         """Each mediator must hold a mediating role whose jurisdiction covers the case's
-        place; the role they sit for (and so their body) is recorded."""
-        today = self.clock.now().astimezone(CENTER_TZ).date()
+        place (today, or on `day` for a session held already); the role they sit for (and
+        so their body) is recorded."""
+        on = day or self.clock.now().astimezone(CENTER_TZ).date()
         held = await self.repo.role_units(
-            {m.person_id for m in mediators}, set(MEDIATING_ROLES), today
+            {m.person_id for m in mediators}, set(MEDIATING_ROLES), on
         )
         lead_given = any(m.lead for m in mediators)
         rows = []
@@ -248,18 +252,43 @@ class SessionService:
             )
 
     # --- scheduling ---------------------------------------------------------------------
-    async def create(self, case_id: uuid.UUID, body: SessionCreate) -> MediationSession:
-        # Share-locked: the case cannot be closed or withdrawn under a session being planned.
+    async def _case_for_new_session(self, case_id: uuid.UUID) -> Case:
+        # Share-locked: the case cannot be closed or withdrawn under a session being added.
         case = await self.repo.case(case_id, self.principal, share_lock=True)
         if case is None:
             raise NotFound("No case with this id in your jurisdiction.")
         self._may_organise(case)
         self._schedulable(case)
-        self._not_past(body.starts_at, "body.starts_at")
+        return case
+
+    async def create(self, case_id: uuid.UUID, body: SessionCreate) -> MediationSession:
+        case = await self._case_for_new_session(case_id)
         mediators = await self._mediator_rows(case, body.kind, body.mediators, "body.mediators")
         party_ids = await self._party_ids(case, body.party_ids, "body.party_ids")
         now = self.clock.now()
-        ms = MediationSession(
+        ms = self._new(case, body, mediators, party_ids, body.starts_at, body.ends_at)
+        await self._add(ms, mediators)
+        await events.record(
+            self.session,
+            ms,
+            E.scheduled,
+            actor=self.actor,
+            now=now,
+            data={"starts_at": ms.starts_at, "ends_at": ms.ends_at, "place": ms.place},
+        )
+        await self._on_timeline(case, ms, CaseEventType.session_scheduled)
+        return ms
+
+    def _new(
+        self,
+        case: Case,
+        body: SessionCreate | HeldSessionIn,
+        mediators: list[SessionMediator],
+        party_ids: list[uuid.UUID],
+        starts_at: datetime,
+        ends_at: datetime,
+    ) -> MediationSession:
+        return MediationSession(
             id=uuid7(),
             case_id=case.id,
             case_number=case.number,
@@ -268,8 +297,8 @@ class SessionService:
             kind=body.kind,
             mode=body.mode,
             status=SessionStatus.scheduled,
-            starts_at=body.starts_at,
-            ends_at=body.ends_at,
+            starts_at=starts_at,
+            ends_at=ends_at,
             place=body.place,
             place_key=place_key(body.place) if body.mode is SessionMode.on_site else None,
             meeting_info=body.meeting_info,
@@ -287,21 +316,34 @@ class SessionService:
             created_by_name=self.principal.client_id or self.principal.name,
             version=1,
         )
+
+    async def _add(self, ms: MediationSession, mediators: list[SessionMediator]) -> None:
+        """Store a new session with its mediators and book them and the room."""
         self.session.add(ms)
         await self.session.flush()
         for m in mediators:
             m.session_id = ms.id
         self.session.add_all(mediators)
         await self._book(ms)
-        await events.record(
-            self.session,
-            ms,
-            E.scheduled,
-            actor=self.actor,
-            now=now,
-            data={"starts_at": ms.starts_at, "ends_at": ms.ends_at, "place": ms.place},
+
+    async def _on_timeline(
+        self,
+        case: Case,
+        ms: MediationSession,
+        type_: CaseEventType,
+        body: str | None = None,
+        **data: Any,
+    ) -> None:
+        """The session's change on its case's timeline, in the same transaction (the
+        session's own `session.*` event already tells the worker: none for the case)."""
+        cases = CaseService(self.session, self.clock, self.settings, self.principal)
+        await cases.record(
+            case,
+            type_,
+            body=body,
+            data={**events.brief(ms), **jsonable(data)},
+            emit_event=False,
         )
-        return ms
 
     async def update(
         self, session_id: uuid.UUID, body: SessionUpdate, if_match: str | None
@@ -368,23 +410,19 @@ class SessionService:
         added = [p for p in ms.mediator_person_ids if p not in before_mediators]
         removed = [p for p in before_mediators if p not in ms.mediator_person_ids]
         new_parties = [p for p in ms.party_ids if p not in before_parties]
+        what = {
+            "changed": sorted(
+                {*modified(ms), *(["mediators"] if mediators_changed else [])}
+                - {"mediator_person_ids", "version"}
+            ),
+            "mediators_added": added,
+            "mediators_removed": removed,
+            "parties_invited": new_parties,
+        }
         await events.record(
-            self.session,
-            ms,
-            E.updated,
-            actor=self.actor,
-            now=now,
-            data={
-                "changed": sorted(
-                    {*modified(ms), *(["mediators"] if mediators_changed else [])}
-                    - {"mediator_person_ids", "version"}
-                ),
-                "mediators_added": added,
-                "mediators_removed": removed,
-                "parties_invited": new_parties,
-            },
-            emit_event=False,
+            self.session, ms, E.updated, actor=self.actor, now=now, data=what, emit_event=False
         )
+        await self._on_timeline(case, ms, CaseEventType.session_updated, **what)
         # Newly named mediators and newly invited parties learn of the session; mediators
         # taken off it learn it is off for them. Nobody else is told twice.
         if added or new_parties:
@@ -426,7 +464,6 @@ class SessionService:
         self._may_organise(case, ms)
         self._still_scheduled(ms)
         self._schedulable(case)
-        self._not_past(body.starts_at, "body.starts_at")
         mode = body.mode or ms.mode
         place = body.place if body.place is not None else ms.place
         if mode is SessionMode.on_site and not place:
@@ -453,6 +490,9 @@ class SessionService:
         ms.reschedule_count += 1
         ms.version += 1
         await self._book(ms)
+        await self._on_timeline(
+            case, ms, CaseEventType.session_rescheduled, body.reason, before=before
+        )
         await events.record(
             self.session,
             ms,
@@ -487,6 +527,7 @@ class SessionService:
         self._may_organise(case, ms)
         self._still_scheduled(ms)
         await events.cancel(self.session, ms, body.reason, actor=self.actor, now=self.clock.now())
+        await self._on_timeline(case, ms, CaseEventType.session_cancelled, body.reason)
         return ms
 
     # --- after the session --------------------------------------------------------------
@@ -518,19 +559,61 @@ class SessionService:
                 "A session is held by at least one of its mediators.",
                 field="body.attended_person_ids",
             )
+        if body.ended_at is not None and not (
+            ms.starts_at < body.ended_at <= ms.starts_at + MAX_DURATION
+        ):
+            raise Unprocessable(
+                f"`ended_at` lies after the start ({_local(ms.starts_at)}) and within 12 hours "
+                "of it.",
+                field="body.ended_at",
+            )
+        await self._hold(case, ms, body, attended, body.ended_at, now)
+        await self._settle_booking(ms)
+        return ms
+
+    async def record_held(self, case_id: uuid.UUID, body: HeldSessionIn) -> MediationSession:
+        """A session held already (on the spot), recorded in one action: planned, booked and
+        held at once, with the same effects on the case as recording an outcome."""
+        case = await self._case_for_new_session(case_id)
+        if case.occurred_at is not None and body.starts_at < case.occurred_at:
+            raise Unprocessable(
+                f"The dispute happened at {_local(case.occurred_at)}: a session about it is "
+                "not held before.",
+                field="body.starts_at",
+            )
+        day = body.starts_at.astimezone(CENTER_TZ).date()
+        mediators = await self._mediator_rows(
+            case, body.kind, body.mediators, "body.mediators", day
+        )
+        party_ids = await self._party_ids(case, body.party_ids, "body.party_ids")
+        ms = self._new(case, body, mediators, party_ids, body.starts_at, body.ended_at)
+        await self._add(ms, mediators)
+        attended = [m.person_id for m in mediators]
+        await self._hold(case, ms, body, attended, body.ended_at, self.clock.now(), afterwards=True)
+        return ms
+
+    async def _hold(
+        self,
+        case: Case,
+        ms: MediationSession,
+        body: OutcomeIn | HeldSessionIn,
+        attended: list[uuid.UUID],
+        ended_at: datetime | None,
+        now: datetime,
+        *,
+        afterwards: bool = False,
+    ) -> None:
+        """The session was held: attendance, record, outcome; on the case's timeline; an
+        agreement resolves the case; the history entry and `session.outcome_recorded`."""
         for i, pid in enumerate(body.attended_party_ids):
             if pid not in ms.party_ids:
                 raise Unprocessable(
                     "Not a party invited to this session.", field=f"body.attended_party_ids.{i}"
                 )
-        if body.ended_at is not None and not ms.starts_at < body.ended_at <= now:
-            raise Unprocessable(
-                "`ended_at` lies after the start and not in the future.", field="body.ended_at"
-            )
         ms.status = SessionStatus.held
         ms.attended_person_ids = attended
         ms.attended_party_ids = list(body.attended_party_ids)
-        ms.held_ended_at = body.ended_at
+        ms.held_ended_at = ended_at
         ms.minutes = body.minutes
         ms.outcome = body.outcome
         ms.next_step = body.next_step or (
@@ -538,14 +621,18 @@ class SessionService:
         )
         ms.next_step_note = body.next_step_note
         ms.outcome_recorded_at = now
-        ms.version += 1
+        if not afterwards:
+            ms.version += 1
+        held = {"outcome": ms.outcome, "next_step": ms.next_step, "recorded_afterwards": afterwards}
+        await self._on_timeline(
+            case, ms, CaseEventType.session_held, ms.next_step_note, ended_at=ended_at, **held
+        )
         case_status: CaseStatus | None = None
         if body.outcome is SessionOutcome.agreement:
             assert body.agreement is not None  # the contract pairs them
             case_status = await self._resolve_case(case, ms, body)
         info = {
-            "outcome": body.outcome,
-            "next_step": ms.next_step,
+            **held,
             "attended_person_ids": attended,
             "attended_party_ids": ms.attended_party_ids,
             "case_status": case_status,
@@ -560,9 +647,27 @@ class SessionService:
             data=info,
             event_payload=events.payload(ms, notify_parties=[], **info),
         )
-        return ms
 
-    async def _resolve_case(self, case: Case, ms: MediationSession, body: OutcomeIn) -> CaseStatus:
+    async def _settle_booking(self, ms: MediationSession) -> None:
+        """Once held, the session books what really happened: its attending mediators and
+        its room until the real end (earlier or later than planned); absent mediators are
+        free for that time. An overrun into a time the mediator or room is booked for
+        another session stops there: that time is booked already, and the facts are
+        recorded rather than refused."""
+        absent = [p for p in ms.mediator_person_ids if p not in ms.attended_person_ids]
+        try:
+            async with self.session.begin_nested():
+                await self.repo.settle(ms.id, absent, ms.held_ended_at or ms.ends_at)
+        except IntegrityError as exc:
+            if getattr(exc.orig, "sqlstate", None) != EXCLUSION_VIOLATION:
+                raise
+            raise Conflict(
+                "A mediator or the room was booked at the same moment; try again."
+            ) from exc
+
+    async def _resolve_case(
+        self, case: Case, ms: MediationSession, body: OutcomeIn | HeldSessionIn
+    ) -> CaseStatus:
         """The agreement goes on the case and the case is resolved, through the cases service
         (its rules, timeline, deadlines and events), in this same transaction: if the case
         cannot be resolved, nothing of the outcome is written either. A case still `assigned`

@@ -10,7 +10,8 @@ fan-out):
   event's SMS template), when an enabled rule of that event sends SMS. One delivery row per
   event and party (unique key), sent by the delivery loop;
 - when a case ends (resolved, failed, withdrawn, closed, rejected), its sessions still to come
-  are called off, and their participants told.
+  are called off (on the session's history and the case's timeline), and their participants
+  told.
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ from sqlalchemy import select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mediation.cases.enums import CaseStatus
-from mediation.cases.models import Case, CaseParty
+from mediation.cases.enums import CaseEventType, CaseStatus
+from mediation.cases.models import Case, CaseEvent, CaseParty
 from mediation.contracts.common import center_time
 from mediation.ids import uuid7
 from mediation.notifications import catalog, defaults, store
@@ -37,7 +38,7 @@ from mediation.sessions import events
 from mediation.sessions.enums import SessionStatus
 from mediation.sessions.models import MediationSession
 from mediation.sessions.rules import SCHEDULABLE
-from mediation.timeline import holds_lock
+from mediation.timeline import holds_lock, next_seq
 from mediation_worker.context import WorkerContext
 from mediation_worker.outbox.dispatch import on
 from mediation_worker.outbox.relay import DELIVERIES_CHANNEL
@@ -196,8 +197,25 @@ async def on_case_ended(db: AsyncSession, event: OutboxEvent, c: WorkerContext) 
         )
     ).all()
     now = c.clock.now()
+    reason = f"纠纷{status.label_zh}，调解会不再举行"
     for ms in coming:
         holds_lock(db, ms)
-        await events.cancel(
-            db, ms, f"纠纷{status.label_zh}，调解会不再举行", actor=events.SYSTEM, now=now
+        await events.cancel(db, ms, reason, actor=events.SYSTEM, now=now)
+        # On the case's timeline too, like a cancellation by a person (the API writes those
+        # through the cases service; the worker has no such service).
+        case = await db.get(Case, ms.case_id)
+        assert case is not None  # a session's case is never deleted
+        db.add(
+            CaseEvent(
+                id=uuid7(),
+                case_id=ms.case_id,
+                seq=await next_seq(db, case),
+                type=CaseEventType.session_cancelled,
+                at=now,
+                actor_kind=events.SYSTEM.kind,
+                actor_id=None,
+                actor_name=events.SYSTEM.name,
+                body=reason,
+                data=events.brief(ms),
+            )
         )

@@ -1,0 +1,180 @@
+"""Dates people enter on a case lie in a plausible window (issue 16, item 1): the absurd ones
+the acceptance run stored are refused, and the rules that need the case's own records hold
+(an agreement not before the dispute, performance due and follow-ups not before the agreement,
+an extension within the planning horizon). A refusal writes nothing."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import httpx
+
+from tests.cases.conftest import CASES, act, at, case_body, person_id
+from tests.support.world import World
+
+AGREEMENT = {
+    "form": "written",
+    "terms": "赔偿2000元",
+    "amount": "2000.00",
+    "performance_method": "转账",
+    "signed_by_parties": True,
+}
+VISIT = {
+    "method": "visit",
+    "performance": "full",
+    "satisfaction": "satisfied",
+    "flare_up_risk": "low",
+}
+SNAPSHOT = (
+    "SELECT (SELECT version FROM cases WHERE id = :c), (SELECT count(*) FROM case_events),"
+    " (SELECT count(*) FROM outbox_events), (SELECT count(*) FROM case_follow_ups),"
+    " (SELECT count(*) FROM agreement_performances), (SELECT count(*) FROM case_agreements)"
+)
+
+
+def etag(case: dict[str, Any]) -> dict[str, str]:
+    return {"If-Match": f'"{case["id"]}-{case["version"]}"'}
+
+
+async def mediating(client: httpx.AsyncClient, world: World, **over: Any) -> dict[str, Any]:
+    h = await world.headers("dispatcher")
+    r = await client.post(CASES, json=case_body(world, **over), headers=h)
+    assert r.status_code == 201, r.text
+    case = await act(client, h, r.json(), "accept")
+    mediator = str(await person_id(world, "mediator"))
+    case = await act(
+        client, h, case, "assign", {"handlers": [{"person_id": mediator, "channel": "people"}]}
+    )
+    return await act(client, h, case, "start-mediation")
+
+
+async def refused(
+    client: httpx.AsyncClient,
+    h: dict[str, str],
+    case: dict[str, Any],
+    action: str,
+    body: dict[str, Any],
+    field: str,
+) -> str:
+    r = await client.post(f"{CASES}/{case['id']}/{action}", json=body, headers={**h, **etag(case)})
+    assert r.status_code == 422, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    errors = {e["field"]: e["message"] for e in r.json()["errors"]}
+    assert field in errors, r.json()
+    return errors[field]
+
+
+async def test_what_the_acceptance_run_stored_is_refused(
+    client: httpx.AsyncClient, world: World, sql: Any
+) -> None:
+    h = await world.headers("dispatcher")
+    now = world.clock.now()
+    # A dispute that happens tomorrow.
+    r = await client.post(
+        CASES,
+        json=case_body(world, occurred_at=(now + timedelta(days=1)).isoformat()),
+        headers=h,
+    )
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["field"] == "body.occurred_at"
+    assert "MEDIATION_DISPUTE_MAX_YEARS_BACK" in r.json()["errors"][0]["message"]
+    assert await sql("SELECT count(*) FROM cases") == [(0,)]
+
+    case = await mediating(client, world)
+    case = await act(client, h, case, "resolve", {"agreement": AGREEMENT})
+    before = await sql(SNAPSHOT, c=case["id"])
+    # A performance dated 2999, follow-up visits dated 2999 and 1900.
+    message = await refused(
+        client,
+        h,
+        case,
+        "agreement/performances",
+        {"performed_on": "2999-01-01", "status": "full"},
+        "body.performed_on",
+    )
+    assert "must lie between 2018-01-01 and 2026-11-26" in message
+    for visited in ("2999-01-01T10:00:00+08:00", "1900-01-01T10:00:00+08:00"):
+        await refused(
+            client, h, case, "follow-ups", {**VISIT, "visited_at": visited}, "body.visited_at"
+        )
+    assert await sql(SNAPSHOT, c=case["id"]) == before
+
+
+async def test_rules_that_need_the_case_records(
+    client: httpx.AsyncClient, world: World, sql: Any
+) -> None:
+    h = await world.headers("dispatcher")
+    happened = world.clock.now() - timedelta(days=10)
+    case = await mediating(client, world, occurred_at=happened.isoformat())
+    before = await sql(SNAPSHOT, c=case["id"])
+    early = (happened - timedelta(days=2)).date().isoformat()
+    message = await refused(
+        client,
+        h,
+        case,
+        "resolve",
+        {"agreement": {**AGREEMENT, "effective_on": early}},
+        "body.agreement.effective_on",
+    )
+    assert "before the dispute happened (2026-11-16)" in message
+    due_first = {**AGREEMENT, "effective_on": "2026-11-25", "performance_due_on": "2026-11-24"}
+    await refused(
+        client, h, case, "resolve", {"agreement": due_first}, "body.agreement.performance_due_on"
+    )
+    assert await sql(SNAPSHOT, c=case["id"]) == before
+
+    # Agreed yesterday (within the days a session may be recorded afterwards), due in a week.
+    agreement = {**AGREEMENT, "effective_on": "2026-11-25", "performance_due_on": "2026-12-02"}
+    case = await act(client, h, case, "resolve", {"agreement": agreement})
+    assert case["agreement"]["judicial_confirmation_until"] == "2026-12-25"
+    before = await sql(SNAPSHOT, c=case["id"])
+    await refused(
+        client,
+        h,
+        case,
+        "follow-ups",
+        {**VISIT, "visited_at": "2026-11-24T15:00:00+08:00"},
+        "body.visited_at",
+    )
+    await refused(
+        client,
+        h,
+        case,
+        "agreement/performances",
+        {"performed_on": "2026-11-24", "status": "partial"},
+        "body.performed_on",
+    )
+    assert await sql(SNAPSHOT, c=case["id"]) == before
+    case = await act(
+        client, h, case, "follow-ups", {**VISIT, "visited_at": "2026-11-25T15:00:00+08:00"}
+    )
+    assert case["status"] == "followed_up"
+
+
+async def test_an_extension_stays_within_the_planning_horizon(
+    client: httpx.AsyncClient, world: World, sql: Any
+) -> None:
+    case = await mediating(client, world)
+    h = await world.headers("dispatcher")
+    before = await sql(SNAPSHOT, c=case["id"])
+    body = {"by": 365, "reason": "双方同意延期", "parties_agreed": True}
+    message = await refused(client, h, case, "extend-deadline", body, "body.by")
+    assert "MEDIATION_PLANNING_MAX_DAYS_AHEAD" in message
+    assert await sql(SNAPSHOT, c=case["id"]) == before
+    extended = await act(client, h, case, "extend-deadline", {**body, "by": 20})
+    assert extended["deadlines"][-1]["extended_by"] == 20
+
+
+async def test_windows_follow_the_service_clock(client: httpx.AsyncClient, world: World) -> None:
+    """A case registered while the clock stands in 2025 may say the dispute happened then;
+    the same time is refused once it lies in the clock's future."""
+    at(world, world.clock.now() - timedelta(days=400))
+    h = await world.headers("dispatcher")
+    then = world.clock.now() - timedelta(hours=2)
+    r = await client.post(CASES, json=case_body(world, occurred_at=then.isoformat()), headers=h)
+    assert r.status_code == 201, r.text
+    at(world, then - timedelta(days=1))
+    h = await world.headers("dispatcher")
+    r = await client.post(CASES, json=case_body(world, occurred_at=then.isoformat()), headers=h)
+    assert r.status_code == 422, r.text
