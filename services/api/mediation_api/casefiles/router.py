@@ -101,6 +101,7 @@ def _ctx(permission: Permission) -> Any:
 
 CaseReader = Annotated[Ctx, _ctx(Permission.cases_read)]
 CaseHandler = Annotated[Ctx, _ctx(Permission.cases_handle)]
+CaseEvidence = Annotated[Ctx, _ctx(Permission.cases_evidence)]
 SessionReader = Annotated[Ctx, _ctx(Permission.sessions_read)]
 SessionWriter = Annotated[Ctx, _ctx(Permission.sessions_write)]
 HotlineReader = Annotated[Ctx, _ctx(Permission.hotline_read)]
@@ -192,10 +193,12 @@ def _upload_route(path: str, op: str, summary: str, text: str) -> Any:
     "/uploads/cases/{case_id}",
     "attachments-upload-case",
     "Add a document to a case file",
-    "Dispatchers and the case's handlers; not on a closed (archived) case.",
+    "Dispatchers and the case's handlers, not on a closed (archived) case; the person who "
+    "reported the case (e.g. a grid head's photo of the scene) while it is open (received, "
+    "accepted, assigned, in mediation), 409 after.",
 )
 async def upload_case(
-    kept: Janitor, case_id: CaseId, request: Request, ctx: CaseHandler, key: IdempotencyKey = None
+    kept: Janitor, case_id: CaseId, request: Request, ctx: CaseEvidence, key: IdempotencyKey = None
 ) -> Response:
     return await _upload(OwnerType.case, case_id, request, ctx, kept, key)
 
@@ -440,7 +443,8 @@ async def download(
     summary="Remove an attachment",
     description="Needs If-Match. The file is deleted from the storage; the record stays in "
     "the case file's history with who removed it and why. The owner's change rules apply "
-    "(dispatchers and handlers; hotline counselors for hotline calls); not on a closed case.",
+    "(dispatchers and handlers; a case's reporter what they added, while the case is open; "
+    "hotline counselors for hotline calls); not on a closed case.",
     status_code=204,
     responses=responses(401, 403, 404, 409, 412, 422, 428),
 )
