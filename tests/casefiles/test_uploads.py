@@ -99,6 +99,8 @@ async def test_upload_list_link_download(
     assert d.headers["content-type"] == "application/pdf"
     assert d.headers["x-content-type-options"] == "nosniff"
     assert "filename*=UTF-8''%E7%BB%B4%E4%BF%AE" in d.headers["content-disposition"]
+    # Clients reading only `filename` get a name, not what is left of the Chinese one (".pdf").
+    assert f'filename="evidence-{a["id"]}.pdf"' in d.headers["content-disposition"]
     log = await sql(
         "SELECT actor_name, action, record_type, record_id, detail FROM access_log ORDER BY at"
     )

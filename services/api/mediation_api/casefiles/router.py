@@ -40,6 +40,7 @@ from mediation_api.casefiles.service import (
 )
 from mediation_api.casefiles.upload import receive_upload
 from mediation_api.deps import IfMatch, Session, State, require
+from mediation_api.disposition import ascii_fallback, content_disposition
 from mediation_api.idempotency import HEADER, IdempotencyGuard
 from mediation_api.pagination import DEFAULT, Cursor, Limit, build_page, cursor_values
 from mediation_api.problems import responses
@@ -387,14 +388,6 @@ async def link(attachment_id: AttachmentId, ctx: CaseReader) -> AttachmentLinkOu
     return AttachmentLinkOut(url=url, expires_at=expires)
 
 
-def _disposition(name: str) -> str:
-    from urllib.parse import quote
-
-    ascii_name = name.encode("ascii", "ignore").decode() or "attachment"
-    ascii_name = ascii_name.replace('"', "").replace("\\", "")
-    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
-
-
 @router.get(
     "/attachments/{attachment_id}/content",
     operation_id="attachments-download",
@@ -417,7 +410,9 @@ async def download(
     a = await download_grant(session, state.settings, state.clock, attachment_id, token)
     storage = storage_for(state.settings)
     headers = {
-        "Content-Disposition": _disposition(a.file_name),
+        "Content-Disposition": content_disposition(
+            a.file_name, ascii_fallback(a.file_name, f"{a.category.value}-{a.id}")
+        ),
         "X-Content-Type-Options": "nosniff",
         "Cache-Control": "private, no-store",
         "Content-Security-Policy": "default-src 'none'; sandbox",
@@ -505,7 +500,7 @@ async def document(
         doc.path,
         media_type=doc.media_type,
         headers={
-            "Content-Disposition": _disposition(doc.file_name),
+            "Content-Disposition": content_disposition(doc.file_name, doc.ascii_name),
             "Cache-Control": "private, no-store",
             "X-Content-Type-Options": "nosniff",
         },

@@ -190,7 +190,7 @@ async def export_csv(
     return Response(
         exports.to_csv(view),
         media_type=exports.CSV_TYPE,
-        headers={"Content-Disposition": exports.content_disposition(exports.naming(view), "csv")},
+        headers={"Content-Disposition": exports.disposition(exports.naming(view), "csv")},
     )
 
 
@@ -222,7 +222,7 @@ async def export_xlsx(
     return Response(
         body,
         media_type=exports.XLSX_TYPE,
-        headers={"Content-Disposition": exports.content_disposition(exports.naming(view), "xlsx")},
+        headers={"Content-Disposition": exports.disposition(exports.naming(view), "xlsx")},
     )
 
 
