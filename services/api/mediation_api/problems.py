@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -39,7 +40,13 @@ def problem_response(
         "request_id": request_id_var.get()
         or (request.scope.get("state", {}).get("request_id") if request is not None else None),
     }
-    body.update({k: v for k, v in extra.items() if v is not None})
+    body.update(
+        {
+            k: v.model_dump(mode="json") if isinstance(v, BaseModel) else v
+            for k, v in extra.items()
+            if v is not None
+        }
+    )
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 

@@ -14,6 +14,9 @@ T = TypeVar("T")
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
+# The largest value an `integer` column holds: every integer a client sends is bounded by it
+# (or less), so a number PostgreSQL cannot store is a 422, not a 500.
+INT32_MAX = 2**31 - 1
 
 
 class Contract(BaseModel):
@@ -36,6 +39,14 @@ class FieldError(BaseModel):
     message: str = Field(description="What is wrong with it.")
 
 
+class Remedy(BaseModel):
+    """A request that gets the caller what the failed one could not (e.g. the figures so far
+    of a month whose report is not made yet)."""
+
+    method: str = Field(description="HTTP method, e.g. GET.")
+    href: str = Field(description="Where to send it, e.g. `/api/v1/stats/live`.")
+
+
 class Problem(BaseModel):
     """An RFC 9457 problem document; every error the service returns has this shape."""
 
@@ -48,6 +59,9 @@ class Problem(BaseModel):
     instance: str | None = Field(None, description="The request path that produced it.")
     request_id: str | None = Field(None, description="Quote this when reporting a problem.")
     errors: list[FieldError] | None = Field(None, description="Field errors (validation problems).")
+    remedy: Remedy | None = Field(
+        None, description="Where some problems point the caller instead (the detail says why)."
+    )
 
 
 def encode_cursor(values: dict[str, Any]) -> str:
