@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel
 from redis.asyncio import Redis
@@ -30,9 +30,11 @@ from mediation_api.cases.router import router as cases_router
 from mediation_api.hotline.router import router as hotline_router
 from mediation_api.middleware import RequestContextMiddleware
 from mediation_api.notifications.router import routers as notification_routers
+from mediation_api.nul import refuse_nul
 from mediation_api.ops.router import router as ops_router
 from mediation_api.org.router import router as org_router
 from mediation_api.outreach.router import routers as outreach_routers
+from mediation_api.pagination import cursor_key
 from mediation_api.ratelimit import RateLimiter
 from mediation_api.readdb import create_read_pool
 from mediation_api.reference.router import router as reference_router
@@ -110,11 +112,14 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         redoc_url=None,
         openapi_tags=TAGS,
         separate_input_output_schemas=False,
+        # Before every route's own dependencies: text PostgreSQL cannot hold is a 422.
+        dependencies=[Depends(refuse_nul)],
     )
     problems.install(app)
     app.add_middleware(
         RequestContextMiddleware,
         max_body_bytes=settings.max_body_bytes,
+        cursor_key=cursor_key(settings.secret_key.get_secret_value()),
         path_limits={
             f"{API_PREFIX}/units/import": settings.max_import_bytes,
             # Attachment uploads: the file's own limit (checked exactly while streaming) plus

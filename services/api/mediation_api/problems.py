@@ -10,7 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mediation.contracts.common import Problem
@@ -100,32 +100,14 @@ async def _integrity(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-# Text PostgreSQL cannot store (the NUL character): bad input, not a server fault.
-_BAD_TEXT = {"22021", "22P05"}  # character_not_in_repertoire, untranslatable_character
-
-
-async def _database(request: Request, exc: Exception) -> JSONResponse:
-    if getattr(getattr(exc, "orig", None), "sqlstate", None) in _BAD_TEXT:
-        return problem_response(
-            422,
-            "Invalid request",
-            "Text must not contain the NUL character (\\u0000).",
-            request,
-            PROBLEM_BASE + "validation",
-            errors=[],
-        )
-    return await _unhandled(request, exc)
-
-
-async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unhandled error on %s %s", request.method, request.url.path)
-    rid = request.scope.get("state", {}).get("request_id")
+def server_error(request: Request) -> JSONResponse:
+    """The 500 of an unhandled error (logged once, with the request id, by the request
+    middleware, which is where it is caught)."""
     return problem_response(
         500,
         "Internal server error",
         "Something went wrong on our side; quote the request id.",
         request,
-        headers={"x-request-id": rid} if rid else None,
     )
 
 
@@ -134,8 +116,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(StarletteHTTPException, _http)
     app.add_exception_handler(IntegrityError, _integrity)
-    app.add_exception_handler(DBAPIError, _database)
-    app.add_exception_handler(Exception, _unhandled)
 
 
 # Errors any route can give, declared centrally so every operation lists them: 401 where a

@@ -1,14 +1,10 @@
-"""Contract pieces every resource uses: pages, problems, cursors."""
+"""Contract pieces every resource uses: pages, problems."""
 
 from __future__ import annotations
 
-import base64
-import json
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
-
-from mediation.errors import Unprocessable
 
 T = TypeVar("T")
 
@@ -62,21 +58,3 @@ class Problem(BaseModel):
     remedy: Remedy | None = Field(
         None, description="Where some problems point the caller instead (the detail says why)."
     )
-
-
-def encode_cursor(values: dict[str, Any]) -> str:
-    raw = json.dumps(values, separators=(",", ":"), default=str).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> dict[str, Any]:
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        value = json.loads(base64.urlsafe_b64decode(padded.encode()))
-    except (ValueError, json.JSONDecodeError) as exc:
-        raise Unprocessable(
-            "The cursor is not one this service issued.", field="query.cursor"
-        ) from exc
-    if not isinstance(value, dict):
-        raise Unprocessable("The cursor is not one this service issued.", field="query.cursor")
-    return value
