@@ -173,3 +173,20 @@ async def test_an_unhandled_error_is_one_error_line_with_the_request_id(
     # The access line says 500, under the same id.
     access = [line for line in lines if line.get("status") == 500]
     assert [line["request_id"] for line in access] == ["quote-me-1"]
+
+
+async def test_a_misspelt_reference_code_in_a_filter_is_a_422_not_an_empty_list(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    dispatcher = await world.headers("dispatcher")
+    for path, name, headers, good in (
+        (CASES, "category", dispatcher, "neighbourhood"),
+        ("/api/v1/opinions", "category", dispatcher, "policy_consultation"),
+        ("/api/v1/hotline/calls", "topic", await world.headers("counselor"), None),
+    ):
+        r = await client.get(path, headers=headers, params={name: "neighbourhod"})
+        assert r.status_code == 422, (path, r.text)
+        assert r.json()["errors"][0]["field"] == f"query.{name}"
+        assert "neighbourhod" in r.json()["detail"]
+        if good:
+            assert (await client.get(path, headers=headers, params={name: good})).status_code == 200
