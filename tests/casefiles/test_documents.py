@@ -525,3 +525,28 @@ async def test_documents_follow_the_case_scope(
 
 def test_agreement_text_is_the_resolved_one() -> None:
     assert AGREEMENT["terms"].startswith("一、502室")
+
+
+async def test_every_field_at_its_longest_prints(client: httpx.AsyncClient, world: World) -> None:
+    """Table cells hold whatever the contract lets a field hold: no row taller than a page
+    (fpdf2 cannot split one), at each field's maximum length."""
+    long_party = {
+        "kind": "person",
+        "side": "applicant",
+        "name": "张" * 200,
+        "phone": "13900001111",
+        "address": "铁西区北沟街道先锋社区" * 27,
+    }
+    case = await mediating_case(
+        client,
+        world,
+        title="纠纷" * 100,
+        address="先锋社区1号楼" * 42,
+        parties=[long_party, {**long_party, "side": "respondent", "name": "李" * 200}],
+    )
+    med = await world.headers("mediator")
+    case = await act(client, med, case, "resolve", {"agreement": AGREEMENT})
+    for kind in ("intake", "agreement", "case_file"):
+        r = await client.get(doc_url(case, kind), headers=med)
+        assert r.status_code == 200, (kind, r.text)
+        assert "张" * 200 in body_text(pdf_pages(r.content)), kind
