@@ -56,7 +56,7 @@ class RequestContextMiddleware:
         token = request_id_var.set(rid)
         # Cursors are signed for the list (path) that issues them.
         cursor_token = cursor_scope.set(CursorScope(self.cursor_key, scope["path"]))
-        # Also on the scope: the 500 handler runs outside this middleware, after the reset.
+        # Also on the scope, for whatever reads it outside this context.
         scope.setdefault("state", {})["request_id"] = rid
         start = time.perf_counter()
         status = 500
