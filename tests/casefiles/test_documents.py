@@ -550,3 +550,28 @@ async def test_every_field_at_its_longest_prints(client: httpx.AsyncClient, worl
         r = await client.get(doc_url(case, kind), headers=med)
         assert r.status_code == 200, (kind, r.text)
         assert "张" * 200 in body_text(pdf_pages(r.content)), kind
+
+
+async def test_texts_with_line_breaks_in_table_cells(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    """A comment or a follow-up note of several lines: each line on its own line of the cell
+    (a `<br>` inside a cell made fpdf2 fail: a 500)."""
+    case = await resolved_case(client, world)
+    med = await world.headers("mediator")
+    r = await client.post(
+        f"{CASES}/{case['id']}/comments",
+        headers=med,
+        json={"body": "电话联系申请人。\n已约定周五上门。"},
+    )
+    assert r.status_code == 201
+    case = (await client.get(f"{CASES}/{case['id']}", headers=med)).json()
+    case = await act(
+        client, med, case, "follow-ups", {**FOLLOW_UP, "notes": "已履行。\n双方关系缓和。"}
+    )
+    for kind in ("follow_up", "case_file"):
+        r = await client.get(doc_url(case, kind), headers=med)
+        assert r.status_code == 200, (kind, r.text)
+        lines = pdf_text_lines(r.content)
+        assert "已履行。" in lines and "双方关系缓和。" in lines, kind
+    assert "电话联系申请人。" in lines and "已约定周五上门。" in lines

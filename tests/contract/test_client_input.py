@@ -190,3 +190,40 @@ async def test_a_misspelt_reference_code_in_a_filter_is_a_422_not_an_empty_list(
         assert "neighbourhod" in r.json()["detail"]
         if good:
             assert (await client.get(path, headers=headers, params={name: good})).status_code == 200
+
+
+async def test_a_number_is_not_a_date(client: httpx.AsyncClient, world: World, sql: Any) -> None:
+    """Pydantic reads a number (or a numeric string) as a Unix time: `held_to=3e-100` was
+    1 January 1970 and a filter that answered 200 (found by the long fuzz run); in a body,
+    `"occurred_at": 1700000000` a date of November 2023. Dates and times are written out."""
+    dispatcher = await world.headers("dispatcher")
+    for path, name in (
+        ("/api/v1/outreach/activities", "held_to"),
+        ("/api/v1/duty-rota", "date_from"),
+        ("/api/v1/access-log", "until"),
+        (CASES, "received_from"),
+    ):
+        headers = await world.headers("admin") if "access-log" in path else dispatcher
+        for value in ("3.0468725229558835e-100", "1700000000", "-2"):
+            r = await client.get(path, headers=headers, params={name: value})
+            assert r.status_code == 422, (path, value, r.text)
+            assert r.json()["errors"][0]["field"] == f"query.{name}"
+    r = await client.get(
+        "/api/v1/outreach/activities", headers=dispatcher, params={"held_to": "2026-11-26"}
+    )
+    assert r.status_code == 200
+    before = await sql("SELECT count(*) FROM cases")
+    for value in (1700000000, 1.5, "1700000000"):
+        r = await client.post(CASES, headers=dispatcher, json=case_body(world, occurred_at=value))
+        assert r.status_code == 422, (value, r.text)
+        assert r.json()["errors"][0]["field"] == "body.occurred_at"
+    # Nested: the agreement's dates inside a resolution.
+    case = await mediating_case(client, world)
+    r = await client.post(
+        f"{CASES}/{case['id']}/resolve",
+        headers={**dispatcher, "If-Match": f'"{case["id"]}-{case["version"]}"'},
+        json={"agreement": {"form": "oral", "terms": "x", "performance_due_on": 20261203}},
+    )
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["field"] == "body.agreement.performance_due_on"
+    assert await sql("SELECT count(*) FROM cases") == [(before[0][0] + 1,)]

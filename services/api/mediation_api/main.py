@@ -28,9 +28,9 @@ from mediation_api.casefiles.router import router as casefiles_router
 from mediation_api.cases.calendar_router import router as calendar_router
 from mediation_api.cases.router import router as cases_router
 from mediation_api.hotline.router import router as hotline_router
+from mediation_api.inputs import refuse_bad_input
 from mediation_api.middleware import RequestContextMiddleware
 from mediation_api.notifications.router import routers as notification_routers
-from mediation_api.nul import refuse_nul
 from mediation_api.ops.router import router as ops_router
 from mediation_api.org.router import router as org_router
 from mediation_api.outreach.router import routers as outreach_routers
@@ -112,8 +112,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         redoc_url=None,
         openapi_tags=TAGS,
         separate_input_output_schemas=False,
-        # Before every route's own dependencies: text PostgreSQL cannot hold is a 422.
-        dependencies=[Depends(refuse_nul)],
+        # Before every route's own dependencies: input validation would misread is a 422.
+        dependencies=[Depends(refuse_bad_input)],
     )
     problems.install(app)
     app.add_middleware(

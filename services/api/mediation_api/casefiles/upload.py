@@ -25,7 +25,7 @@ from starlette.requests import ClientDisconnect, Request
 
 from mediation.casefiles.sniff import HEAD_BYTES
 from mediation.errors import DomainError, PayloadTooLarge, Unprocessable, UnsupportedMediaType
-from mediation_api import nul
+from mediation_api import inputs
 
 log = logging.getLogger("mediation.casefiles.upload")
 
@@ -153,7 +153,7 @@ class _Receiver:
         if not self._is_file and self._name is not None:
             value = self._field.decode("utf-8", "replace")
             if "\x00" in value:
-                raise nul.refuse(f"body.{self._name}")
+                raise inputs.refuse(f"body.{self._name}")
             self.upload.fields[self._name] = value
 
     def on_end(self) -> None:
