@@ -214,3 +214,18 @@ async def test_records_outside_the_subtree_do_not_exist(
                 ids = {str(i.get("id")) for i in page.json()["items"]}
                 assert not set(far.values()) & ids, (role.value, path)
     assert checked >= 10
+
+
+def test_whoever_reports_adds_evidence_to_their_reports() -> None:
+    """The grid's heads and the owners' committee (业委会+三长制) report disputes of their
+    subtree and attach what they gathered, without handling cases; every role that reports
+    or handles may add evidence (the service then checks it is the case's reporter, handler
+    or a dispatcher: tests/casefiles/test_uploads.py)."""
+    grid = {Role.grid_head, Role.building_head, Role.unit_head, Role.owners_committee}
+    for role in grid:
+        held = ROLE_PERMISSIONS[role]
+        assert {Permission.cases_create, Permission.cases_evidence} <= held, role
+        assert Permission.cases_handle not in held, role
+    for role, held in ROLE_PERMISSIONS.items():
+        if held & {Permission.cases_create, Permission.cases_handle}:
+            assert Permission.cases_evidence in held, role

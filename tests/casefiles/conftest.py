@@ -9,6 +9,7 @@ import re
 import shutil
 import subprocess
 import zipfile
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -156,6 +157,13 @@ async def mediating_case(client: httpx.AsyncClient, world: World, **over: Any) -
     return await act(client, await world.headers("mediator"), case, "start-mediation", {})
 
 
+FOLLOW_UP = {
+    "method": "visit",
+    "performance": "full",
+    "satisfaction": "satisfied",
+    "flare_up_risk": "low",
+    "notes": "已履行",
+}
 AGREEMENT = {
     "form": "written",
     "terms": (
@@ -205,12 +213,16 @@ def pdf_pages(content: bytes) -> list[str]:
         doc.close()
 
 
-def pdf_lines(content: bytes) -> list[tuple[int, float, float, str]]:
-    """(page, left, right, text) of every line of text, from the characters' boxes (points)."""
+Char = tuple[float, float, float, str]  # vertical centre, left, right, the character
+
+
+def _pdf_char_lines(content: bytes) -> list[tuple[int, list[Char]]]:
+    """(page, characters left to right) of every line of text, from the characters' boxes
+    (points); a line holds every cell of a table row."""
     import pypdfium2 as pdfium
 
     doc = pdfium.PdfDocument(content)
-    out: list[tuple[int, float, float, str]] = []
+    out: list[tuple[int, list[Char]]] = []
     try:
         for p in range(len(doc)):
             tp = doc[p].get_textpage()
@@ -223,18 +235,38 @@ def pdf_lines(content: bytes) -> list[tuple[int, float, float, str]]:
             # One line: characters whose vertical centres lie within 7 pt (digits, CJK glyphs
             # and punctuation of one line have different boxes; lines are 18 pt apart).
             chars.sort(key=lambda c: -c[0])
-            line: list[tuple[float, float, float, str]] = []
+            line: list[Char] = []
             for c in [*chars, None]:
                 if line and (c is None or abs(c[0] - line[0][0]) > 7):
-                    line.sort(key=lambda x: x[1])
-                    out.append(
-                        (p, line[0][1], max(x[2] for x in line), "".join(x[3] for x in line))
-                    )
+                    out.append((p, sorted(line, key=lambda x: x[1])))
                     line = []
                 if c is not None:
                     line.append(c)
     finally:
         doc.close()
+    return out
+
+
+def pdf_lines(content: bytes) -> list[tuple[int, float, float, str]]:
+    """(page, left, right, text) of every line of text (points)."""
+    return [
+        (p, line[0][1], max(x[2] for x in line), "".join(x[3] for x in line))
+        for p, line in _pdf_char_lines(content)
+    ]
+
+
+def pdf_text_lines(content: bytes) -> list[str]:
+    """Each line of text as a reader sees it, table cells apart: a line split where more
+    than an em of empty space separates two characters."""
+    out: list[str] = []
+    for _, line in _pdf_char_lines(content):
+        run = line[0][3]
+        for (_, _, right, _), (_, left, _, ch) in pairwise(line):
+            if left - right > 14:
+                out.append(run)
+                run = ""
+            run += ch
+        out.append(run)
     return out
 
 

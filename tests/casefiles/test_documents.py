@@ -8,6 +8,7 @@ import io
 import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -16,12 +17,14 @@ from pypdf import PdfReader
 from mediation.settings import Settings
 from tests.casefiles.conftest import (
     AGREEMENT,
+    FOLLOW_UP,
     docx_bytes,
     mediating_case,
     mp3_bytes,
     pdf_bytes,
     pdf_lines,
     pdf_pages,
+    pdf_text_lines,
     png_bytes,
     render_png,
     resolved_case,
@@ -41,6 +44,41 @@ MINUTES = (
     "调解员首先告知双方当事人在调解中享有的权利和承担的义务。申请人张三陈述：楼上漏水已持续一周。"
     "被申请人李四表示愿意维修并承担合理费用。经调解员释法说理，双方达成一致。"
 )
+
+
+def punctuated(clauses: int) -> str:
+    """Clauses of one to nine characters between every kind of punctuation, in brackets,
+    quotes and 书名号, with ID numbers and amounts: lines end next to each of them."""
+    words = "甲乙丙丁戊己庚辛壬癸"
+    marks = ["，", "。", "、", "；", "：", "？", "！", "……", "——"]
+    out = []
+    for i in range(clauses):
+        clause = "".join(words[(i + j) % 10] for j in range(1 + (i * 7) % 9))
+        if i % 5 == 0:
+            clause = f"（{clause}）"
+        elif i % 7 == 0:
+            clause = f"「{clause}」"
+        elif i % 11 == 0:
+            clause = f"《{clause}》"
+        elif i % 13 == 0:
+            clause = f"“{clause}”"
+        elif i % 17 == 0:
+            clause += "11010519491231002X"
+        elif i % 19 == 0:
+            clause += "2000.00元"
+        out.append(clause + marks[i % len(marks)])
+    return "".join(out)
+
+
+def broken_lines(content: bytes, text: str) -> list[str]:
+    """Lines of `text` in the PDF that break a Chinese line-breaking rule (禁则)."""
+    from mediation.casefiles.documents.linebreak import NO_END, NO_START
+
+    lines = [t for t in pdf_text_lines(content) if len(t) > 3 and t in text]
+    assert len(lines) >= 20, lines  # the text did wrap, many times
+    bad = [t for t in lines if t[0] in NO_START or t[-1] in NO_END]
+    bad += [t for t in lines if t.startswith(("—", "…")) and not t.startswith(("——", "……"))]
+    return bad
 
 
 def body_text(pages: list[str]) -> str:
@@ -96,7 +134,9 @@ async def test_intake_registration_wraps_long_chinese_text(
     r = await client.get(doc_url(case, "intake"), headers=dispatcher)
     assert r.status_code == 200, r.text
     assert r.headers["content-type"] == "application/pdf"
-    assert "filename*=UTF-8''220302-2026-0001-" in r.headers["content-disposition"]
+    disposition = r.headers["content-disposition"]
+    assert disposition.startswith('attachment; filename="220302-2026-0001-intake.pdf"; ')
+    assert disposition.endswith(f"filename*=UTF-8''220302-2026-0001-{quote('受理登记表')}.pdf")
     render_png(r.content, "intake")
     pages = pdf_pages(r.content)
     text = body_text(pages)
@@ -121,6 +161,64 @@ async def test_intake_registration_wraps_long_chinese_text(
     assert min(left for left, _, _ in lines) >= margin - 1
     assert max(right for _, right, _ in lines) <= 595.28 - margin + 1
     assert any(name.endswith("NotoSerifSC") for name in fonts_embedded(r.content))
+
+
+async def test_chinese_line_breaking_rules_in_every_pdf(
+    client: httpx.AsyncClient, world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    """No line starts with closing punctuation (，。、；：？！）」』】》…) or ends with
+    opening punctuation (（「『【《), in paragraphs (facts, terms) and in table cells (the
+    case file's process table); and no PDF logs a template warning."""
+    text = punctuated(160)
+    case = await mediating_case(client, world, facts=text, claims=text[:2000])
+    med = await world.headers("mediator")
+    case = await act(client, med, case, "resolve", {"agreement": {**AGREEMENT, "terms": text}})
+    # Long texts in table cells too: taller than a page if they were one row each.
+    r = await client.post(f"{CASES}/{case['id']}/comments", headers=med, json={"body": text})
+    assert r.status_code == 201
+    case = await act(
+        client,
+        med,
+        case,
+        "agreement/performances",
+        {"performed_on": "2026-11-26", "status": "partial", "note": text[:2000]},
+    )
+    case = await act(
+        client,
+        med,
+        case,
+        "follow-ups",
+        {**FOLLOW_UP, "performance": "partial", "notes": text},
+    )
+    caplog.set_level("WARNING")
+    for kind in ("intake", "agreement", "follow_up", "case_file"):
+        r = await client.get(doc_url(case, kind), headers=med)
+        assert r.status_code == 200, r.text
+        render_png(r.content, f"linebreak-{kind}")
+        assert broken_lines(r.content, text) == [], kind
+        # Every character is still there, in order.
+        assert text in body_text(pdf_pages(r.content)), kind
+    assert [rec.getMessage() for rec in caplog.records if rec.levelname == "WARNING"] == []
+
+
+def test_where_a_chinese_line_may_break() -> None:
+    from mediation.casefiles.documents.linebreak import may_break, pull_back
+
+    assert may_break("甲", "乙") and may_break("，", "乙") and may_break("甲", "（")
+    assert not may_break("甲", "，") and not may_break("（", "甲") and not may_break("《", "甲")
+    assert not may_break("—", "—") and not may_break("…", "…")
+    assert not may_break("0", "1") and not may_break("A", "4")
+    # "……甲乙" then "，": 乙 goes with the comma to the next line.
+    assert pull_back("……甲乙", "，") == 1
+    # "甲（" then "乙": the bracket goes to the next line.
+    assert pull_back("甲丙（", "乙") == 1
+    # "甲乙1101" then "0": the number moves whole.
+    assert pull_back("甲乙1101", "0") == 4
+    # A line that is all one number breaks where fpdf2 broke it ...
+    assert pull_back("110105194912", "3") == 0
+    # ... unless punctuation follows: then the number is split, the punctuation not orphaned.
+    assert pull_back("11010519491231002X…", "…") == 2
+    assert pull_back("，，，", "，") == 0  # nothing helps
 
 
 async def test_agreement_pdf_and_editable_docx(
@@ -295,6 +393,8 @@ async def test_the_whole_case_file(client: httpx.AsyncClient, world: World, sql:
     # Cover, then the contents.
     assert "人民调解卷宗" in pages[0] and "铁西调〔2026〕0001号" in pages[0]
     assert "先锋社区人民调解委员会" in pages[0] and "张三、李四" in pages[0]
+    # The cover's 调解结果 is how the mediation ended, not the status (已回访).
+    assert "调解结果调解成功，达成书面协议" in pages[0] and "已回访" not in pages[0]
     assert "卷内目录" in pages[1]
     parts = re.split(r"\.{3,}(\d+)", pages[1])
     entries = {name: int(number) for name, number in zip(parts[::2], parts[1::2], strict=False)}
@@ -425,3 +525,53 @@ async def test_documents_follow_the_case_scope(
 
 def test_agreement_text_is_the_resolved_one() -> None:
     assert AGREEMENT["terms"].startswith("一、502室")
+
+
+async def test_every_field_at_its_longest_prints(client: httpx.AsyncClient, world: World) -> None:
+    """Table cells hold whatever the contract lets a field hold: no row taller than a page
+    (fpdf2 cannot split one), at each field's maximum length."""
+    long_party = {
+        "kind": "person",
+        "side": "applicant",
+        "name": "张" * 200,
+        "phone": "13900001111",
+        "address": "铁西区北沟街道先锋社区" * 27,
+    }
+    case = await mediating_case(
+        client,
+        world,
+        title="纠纷" * 100,
+        address="先锋社区1号楼" * 42,
+        parties=[long_party, {**long_party, "side": "respondent", "name": "李" * 200}],
+    )
+    med = await world.headers("mediator")
+    case = await act(client, med, case, "resolve", {"agreement": AGREEMENT})
+    for kind in ("intake", "agreement", "case_file"):
+        r = await client.get(doc_url(case, kind), headers=med)
+        assert r.status_code == 200, (kind, r.text)
+        assert "张" * 200 in body_text(pdf_pages(r.content)), kind
+
+
+async def test_texts_with_line_breaks_in_table_cells(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    """A comment or a follow-up note of several lines: each line on its own line of the cell
+    (a `<br>` inside a cell made fpdf2 fail: a 500)."""
+    case = await resolved_case(client, world)
+    med = await world.headers("mediator")
+    r = await client.post(
+        f"{CASES}/{case['id']}/comments",
+        headers=med,
+        json={"body": "电话联系申请人。\n已约定周五上门。"},
+    )
+    assert r.status_code == 201
+    case = (await client.get(f"{CASES}/{case['id']}", headers=med)).json()
+    case = await act(
+        client, med, case, "follow-ups", {**FOLLOW_UP, "notes": "已履行。\n双方关系缓和。"}
+    )
+    for kind in ("follow_up", "case_file"):
+        r = await client.get(doc_url(case, kind), headers=med)
+        assert r.status_code == 200, (kind, r.text)
+        lines = pdf_text_lines(r.content)
+        assert "已履行。" in lines and "双方关系缓和。" in lines, kind
+    assert "电话联系申请人。" in lines and "已约定周五上门。" in lines

@@ -136,3 +136,17 @@ def test_file_names_are_only_displayed_and_claim_the_detected_type() -> None:
     assert _extension_ok("现场照片.pdf", FileType.jpeg) == "现场照片.jpg"
     assert _extension_ok("photo.JPEG", FileType.jpeg) == "photo.JPEG"
     assert _extension_ok("协议", FileType.docx) == "协议.docx"
+
+
+def test_ascii_file_names_for_clients_without_filename_star() -> None:
+    from mediation_api.disposition import ascii_fallback, content_disposition
+
+    assert ascii_fallback("现场照片.jpg", "evidence-1") == "evidence-1.jpg"
+    assert ascii_fallback("220302-2026-0001-受理登记表.pdf", "x") == "x.pdf"
+    assert ascii_fallback("维修报价单 v2.pdf", "x") == "v2.pdf"
+    assert ascii_fallback("Repair quote.pdf", "x") == "Repair-quote.pdf"
+    assert ascii_fallback('a"b\\c.pdf', "x") == "a-b-c.pdf"
+    assert ascii_fallback("说明", "x") == "x"
+    assert content_disposition("协议.pdf", "agreement.pdf") == (
+        "attachment; filename=\"agreement.pdf\"; filename*=UTF-8''%E5%8D%8F%E8%AE%AE.pdf"
+    )

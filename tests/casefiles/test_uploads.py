@@ -32,7 +32,7 @@ from tests.casefiles.conftest import (
     upload,
     wav_bytes,
 )
-from tests.cases.conftest import CASES, OTHER_GRID, act
+from tests.cases.conftest import CASES, OTHER_GRID, act, case_body
 from tests.support.world import World
 
 PROBLEM = "application/problem+json"
@@ -99,6 +99,8 @@ async def test_upload_list_link_download(
     assert d.headers["content-type"] == "application/pdf"
     assert d.headers["x-content-type-options"] == "nosniff"
     assert "filename*=UTF-8''%E7%BB%B4%E4%BF%AE" in d.headers["content-disposition"]
+    # Clients reading only `filename` get a name, not what is left of the Chinese one (".pdf").
+    assert f'filename="evidence-{a["id"]}.pdf"' in d.headers["content-disposition"]
     log = await sql(
         "SELECT actor_name, action, record_type, record_id, detail FROM access_log ORDER BY at"
     )
@@ -348,7 +350,7 @@ async def test_idempotent_upload(client: httpx.AsyncClient, world: World, sql: A
 async def test_who_may_add_and_see(client: httpx.AsyncClient, world: World, sql: Any) -> None:
     case = await mediating_case(client, world)
     path = f"cases/{case['id']}"
-    # Grid heads read cases but do not change them.
+    # A grid head who did not report this case (the dispatcher did) does not change it.
     r = await upload(client, await world.headers("grid_head"), path, pdf_bytes())
     assert r.status_code == 403 and r.headers["content-type"] == PROBLEM
     # A handler-capable role that does not handle this case.
@@ -484,3 +486,74 @@ async def test_io_buffers_are_bounded(client: httpx.AsyncClient, world: World) -
     got = await client.get(url)
     assert hashlib.sha256(got.content).hexdigest() == r.json()["sha256"]
     assert io.BytesIO(got.content).getvalue() == content
+
+
+async def test_reporters_add_evidence_while_the_case_is_open(
+    client: httpx.AsyncClient, world: World, sql: Any
+) -> None:
+    """The grid head who reported a dispute attaches the photo they took; the owners'
+    committee (业委会) reports in its grid; neither changes what others added or a case that
+    is no longer open."""
+    grid_head = await world.headers("grid_head")
+    r = await client.post(CASES, headers=grid_head, json=case_body(world))
+    assert r.status_code == 201, r.text
+    case = r.json()
+    photo = await upload(
+        client,
+        grid_head,
+        f"cases/{case['id']}",
+        jpeg_bytes(),
+        "现场照片.jpg",
+        "image/jpeg",
+        category="evidence",
+    )
+    assert photo.status_code == 201, photo.text
+    assert photo.json()["uploaded_by_name"] == "孙网格"
+    timeline = (await client.get(f"{CASES}/{case['id']}/timeline", headers=grid_head)).json()
+    assert timeline["items"][-1]["body"] == "上传附件：证据材料《现场照片.jpg》"
+    # Not the follow-ups or sessions of the case: those belong to its handlers.
+    dispatcher = await world.headers("dispatcher")
+    case = await act(client, dispatcher, case, "accept", {"note": "符合受理条件"})
+    by_dispatcher = await upload(client, dispatcher, f"cases/{case['id']}", pdf_bytes())
+    assert by_dispatcher.status_code == 201
+    # Others' attachments stay; their own goes (while open).
+    r = await client.delete(
+        f"{ATTACHMENTS}/{by_dispatcher.json()['id']}",
+        headers={**grid_head, "If-Match": by_dispatcher.headers["ETag"]},
+        params={"reason": "不是我传的"},
+    )
+    assert r.status_code == 403 and r.headers["content-type"] == PROBLEM
+    # Another reporter-capable role who did not report it.
+    r = await upload(
+        client, await world.headers("owners_committee"), f"cases/{case['id']}", pdf_bytes()
+    )
+    assert r.status_code == 403
+
+    # The owners' committee reports within its grid, and adds to its own report ...
+    committee = await world.headers("owners_committee")
+    r = await client.post(CASES, headers=committee, json=case_body(world, source="grid_report"))
+    assert r.status_code == 201, r.text
+    own = r.json()
+    assert own["reported_by"]["name"] == "吴业委"
+    r = await upload(client, committee, f"cases/{own['id']}", pdf_bytes())
+    assert r.status_code == 201, r.text
+    # ... but not outside it.
+    before = await sql("SELECT count(*) FROM cases")
+    r = await client.post(
+        CASES, headers=committee, json=case_body(world, unit_id=str(world.unit(OTHER_GRID).id))
+    )
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "body.unit_id"
+    assert await sql("SELECT count(*) FROM cases") == before
+
+    # Once the case is no longer open (withdrawn here), the reporter adds nothing: 409.
+    case = await act(client, dispatcher, case, "withdraw", {"reason": "当事人已自行和解"})
+    before = await _count(sql)
+    r = await upload(client, grid_head, f"cases/{case['id']}", pdf_bytes())
+    assert r.status_code == 409 and "open" in r.json()["detail"]
+    r = await client.delete(
+        f"{ATTACHMENTS}/{photo.json()['id']}",
+        headers={**grid_head, "If-Match": photo.headers["ETag"]},
+        params={"reason": "误传"},
+    )
+    assert r.status_code == 409
+    assert await _count(sql) == before

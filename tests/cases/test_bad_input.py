@@ -9,6 +9,7 @@ import pytest
 
 from tests.cases.conftest import (
     CASES,
+    GRID,
     MINOR_ID,
     OTHER_GRID,
     VALID_ID,
@@ -137,10 +138,13 @@ async def test_permissions_and_handlers(client: httpx.AsyncClient, world: World,
             headers={**await world.headers(user), "If-Match": f'"{case["id"]}-1"'},
         )
         _problem(r, 403)
+    # A building head reports, but not outside the building's subtree.
     r = await client.post(
-        CASES, headers=await world.headers("owners_committee"), json=case_body(world)
+        CASES,
+        headers=await world.headers("building_head"),
+        json=case_body(world, unit_id=str(world.unit(GRID).id)),
     )
-    _problem(r, 403)
+    assert _problem(r, 422)["errors"][0]["field"] == "body.unit_id"
     dispatcher = await world.headers("dispatcher")
     case = await act(client, dispatcher, case, "accept")
     # The hotline counselor of 西园社区 does not cover 先锋社区.

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 
 from mediation.clock import CENTER_TZ
-from tests.cases.conftest import CASES, advance, case_body
+from tests.cases.conftest import CASES, OTHER_GRID, advance, case_body
 from tests.support.world import World
 
 
@@ -181,3 +181,47 @@ def test_the_purge_is_scheduled_hourly() -> None:
     jobs = {c.name: c for c in build_settings().cron_jobs}
     assert jobs["cron:purge_idempotency_keys"].minute == {23}
     assert jobs["cron:purge_idempotency_keys"].hour is None
+
+
+async def test_concurrent_retries_of_a_failing_request_never_500(
+    client: httpx.AsyncClient, world: World, sql: Any
+) -> None:
+    """The retry loop of docs/integration.md, eight at once: a request that fails (here a
+    place outside the caller's jurisdiction) releases its key while the others claim, read
+    and release it. Each answer is the request's own failure or a clear 409, never a 500."""
+    import asyncio
+    from collections import Counter
+
+    h = await world.headers("grid_head")
+    body = case_body(world, unit_id=str(world.unit(OTHER_GRID).id))
+    seen: Counter[int] = Counter()
+    for round_ in range(30):
+        key = {"Idempotency-Key": f"retry-{round_}"}
+        answers = await asyncio.gather(
+            *(client.post(CASES, headers={**h, **key}, json=body) for _ in range(8))
+        )
+        for r in answers:
+            seen[r.status_code] += 1
+            assert r.headers["content-type"] == "application/problem+json", r.text
+            if r.status_code == 409:
+                assert r.headers["retry-after"] == "1"
+    assert set(seen) <= {409, 422}, seen
+    assert seen[422] >= 30  # every round, at least one got as far as the request's failure
+    # Nothing kept: no case, and every key released for the next retry.
+    assert await sql("SELECT count(*) FROM cases") == [(0,)]
+    assert await sql("SELECT count(*) FROM idempotency_keys") == [(0,)]
+
+
+async def test_concurrent_retries_of_a_succeeding_request_make_one_case(
+    client: httpx.AsyncClient, world: World, sql: Any
+) -> None:
+    import asyncio
+
+    h = {**await world.headers("grid_head"), "Idempotency-Key": "intake-burst"}
+    answers = await asyncio.gather(
+        *(client.post(CASES, headers=h, json=case_body(world)) for _ in range(8))
+    )
+    created = [r for r in answers if r.status_code == 201]
+    assert {r.status_code for r in answers} <= {201, 409}
+    assert len({r.json()["id"] for r in created}) == 1
+    assert await sql("SELECT count(*) FROM cases") == [(1,)]

@@ -139,3 +139,17 @@ def test_contract_documents_every_case_operation() -> None:
     } <= set(ops)
     enums = schema["components"]["schemas"]["CaseStatus"]["description"]
     assert "`in_mediation`: 调解中" in enums
+
+
+def test_the_outcome_of_the_mediation_outlives_the_status() -> None:
+    """The 卷宗 cover's 调解结果: a followed-up or closed case still says how it ended; after a
+    reopen, the later of resolved and failed."""
+    earlier = datetime(2026, 10, 1, tzinfo=CENTER_TZ)
+    later = datetime(2026, 11, 1, tzinfo=CENTER_TZ)
+    assert lifecycle.outcome(S.in_mediation, None, None) is None
+    assert lifecycle.outcome(S.resolved, later, None) is S.resolved
+    assert lifecycle.outcome(S.withdrawn, None, None) is S.withdrawn
+    assert lifecycle.outcome(S.closed, later, None) is S.resolved
+    assert lifecycle.outcome(S.closed, None, later) is S.failed
+    assert lifecycle.outcome(S.followed_up, earlier, later) is S.failed
+    assert lifecycle.outcome(S.closed, later, earlier) is S.resolved

@@ -1,7 +1,8 @@
 """The OpenAPI quality rules, as a pure function over the document: every operation has a
 readable id, a tag, a summary and a description; every schema, property, parameter and enum
 value is described; every request body has a valid example; every error is problem+json;
-the security schemes offer the password and client-credentials flows.
+the security schemes offer the password and client-credentials flows; every number a client
+sends (parameter or body) has a minimum and a maximum the database can hold.
 
 `python -m tests.contract.quality` prints the defects of the app's document with the source
 file that defines each offending route or schema.
@@ -37,6 +38,7 @@ PUBLIC = {
 # File uploads: an example cannot show the file.
 NO_EXAMPLE_MEDIA = {"multipart/form-data", "application/octet-stream"}
 METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
+INT32_MAX = 2**31 - 1
 
 
 @dataclass(frozen=True, order=True)
@@ -113,6 +115,7 @@ def check(doc: dict[str, Any]) -> list[Defect]:
     out += _security(doc)
     out += _operations(doc)
     out += _schemas(doc)
+    out += _input_numbers(doc)
     return sorted(set(out))
 
 
@@ -325,6 +328,47 @@ def _enum(where: str, node: dict[str, Any], text: str | None) -> Iterator[Defect
 def _validator(doc: dict[str, Any], schema: dict[str, Any]) -> Any:
     root = {**schema, "components": doc.get("components", {})}
     return jsonschema_rs.Draft202012Validator(root)
+
+
+def _input_numbers(doc: dict[str, Any]) -> Iterator[Defect]:
+    """Integers and numbers in parameters and request bodies (following $ref): both bounds,
+    integers within what a PostgreSQL `integer` holds (a larger one was a 500)."""
+    for method, path, op in operations(doc):
+        where = f"operation {op.get('operationId') or method + ' ' + path}"
+        for param in op.get("parameters", []):
+            param = resolve(doc, param)
+            name = f"{param.get('in')}.{param.get('name')}"
+            yield from _numbers(doc, where, name, param.get("schema", {}), set())
+        body = resolve(doc, op.get("requestBody") or {})
+        for content in body.get("content", {}).values():
+            yield from _numbers(doc, where, "body", content.get("schema", {}), set())
+
+
+def _numbers(
+    doc: dict[str, Any], where: str, field: str, node: Any, seen: set[str]
+) -> Iterator[Defect]:
+    if not isinstance(node, dict):
+        return
+    ref = node.get("$ref")
+    if isinstance(ref, str):
+        if ref in seen:
+            return
+        seen = {*seen, ref}
+        node = resolve(doc, node)
+    if node.get("type") in ("integer", "number"):
+        low = node.get("minimum", node.get("exclusiveMinimum"))
+        high = node.get("maximum", node.get("exclusiveMaximum"))
+        if low is None or high is None:
+            yield Defect(where, "unbounded-number", f"{field}: give it ge= and le=")
+        elif node["type"] == "integer" and (high > INT32_MAX or low < -INT32_MAX - 1):
+            yield Defect(where, "number-beyond-integer", f"{field}: within ±{INT32_MAX}")
+    for name, prop in (node.get("properties") or {}).items():
+        yield from _numbers(doc, where, f"{field}.{name}", prop, seen)
+    for key in ("items", "additionalProperties"):
+        yield from _numbers(doc, where, f"{field}[]", node.get(key), seen)
+    for key in ("anyOf", "oneOf", "allOf"):
+        for sub in node.get(key) or []:
+            yield from _numbers(doc, where, field, sub, seen)
 
 
 # --------------------------------------------------------------------------- where to fix

@@ -181,6 +181,18 @@ def test_the_rules_catch_each_defect() -> None:
             ),
             "operation cases-create: dangling-ref",
         ),
+        (
+            lambda d: d["components"]["schemas"]["In"]["properties"].update(
+                count={"type": "integer", "minimum": 0, "description": "Count."}
+            ),
+            "operation cases-create: unbounded-number",
+        ),
+        (
+            lambda d: _at(d, op)["parameters"][0].update(
+                schema={"type": "integer", "minimum": 1, "maximum": 2**31}
+            ),
+            "operation cases-create: number-beyond-integer",
+        ),
     ]
     for edit, expected in cases:
         doc = copy.deepcopy(_good())

@@ -239,6 +239,17 @@ async def test_templates_are_checked_when_saved(
         "subject": "",
         "body": "孙网格：铁西调〔2026〕0123号，2026-11-26 10:00",
     }
+    # Webhooks send the event itself and have no template: a 422 naming the channel (was a
+    # KeyError, a 500), in the preview as on the template's own address.
+    webhook = await client.post(
+        f"{TEMPLATES}/preview",
+        headers=h,
+        json={"event_type": "case.assigned", "channel": "webhook", "body": "x"},
+    )
+    assert webhook.status_code == 422
+    assert webhook.json()["errors"][0]["field"] == "body.channel"
+    r = await client.get(f"{TEMPLATES}/case.assigned/webhook", headers=h)
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "path.channel"
 
 
 async def test_a_stored_template_is_used_and_deleted(

@@ -231,10 +231,11 @@ async def test_an_opinion_that_is_a_dispute_becomes_a_case_keeping_the_link(
             {"kind": "person", "side": "respondent", "name": "王五"},
         ],
     }
-    # The owners' committee may collect but not open cases.
+    # Who neither collects opinions nor reports disputes may not (the owners' committee,
+    # which reports in its grid, may: 业委会+三长制).
     refused = await client.post(
         f"{url}/convert-to-case",
-        headers={**await world.headers("owners_committee"), "If-Match": created.headers["ETag"]},
+        headers={**await world.headers("legal_advisor"), "If-Match": created.headers["ETag"]},
         json=to_case,
     )
     assert refused.status_code == 403

@@ -439,11 +439,6 @@ async def test_an_empty_month_is_zeros_not_an_error(
     assert change(s, "received") == (0, 0, 0, None, None)
     assert change(s, "success_rate") == (None, None, None, None, None)
     assert [core(c) for c in rep["children"]] == [expect(), expect()]
-    # A month never computed is a 404 that says how to get one.
-    r = await client.get(
-        MONTHLY, params={"month": "2026-07"}, headers=await world.headers("supervisor")
-    )
-    assert r.status_code == 404 and "recompute" in r.json()["detail"]
 
 
 async def test_who_may_read_and_compute(
@@ -531,3 +526,74 @@ async def test_a_lost_job_is_queued_again_by_the_sweeper(
     await run_worker(relay=False)
     assert await sql("SELECT status FROM jobs") == [("succeeded",)]
     assert await sql("SELECT count(*) FROM stats_reports") == [(1,)]
+
+
+async def follow(client: httpx.AsyncClient, problem: dict[str, Any], h: dict[str, str]) -> Any:
+    remedy = problem["remedy"]
+    assert (
+        remedy["href"] in problem["detail"] or remedy["href"].split("?")[0] in (problem["detail"])
+    )
+    return await client.request(remedy["method"], remedy["href"], headers=h)
+
+
+async def test_a_month_without_a_report_names_a_remedy_that_works(
+    client: httpx.AsyncClient, world: World, run_worker: Any, sql: Any
+) -> None:
+    """Every 404 of a report says where to go instead, and that request works: the current
+    month (26 November 2026) → its figures so far; an ended month → its recomputation (for
+    those who may compute) or its counts from the cases; a missing version → the versions."""
+    sup = await world.headers("supervisor")
+    disp = await world.headers("dispatcher")
+    street = {"unit_id": str(world.unit(STREET).id)}
+
+    for url in (MONTHLY, f"{MONTHLY}/export.csv", f"{MONTHLY}/export.xlsx"):
+        r = await client.get(url, params={"month": "2026-11", **street}, headers=disp)
+        assert r.status_code == 404 and r.headers["content-type"] == "application/problem+json"
+        problem = r.json()
+        assert problem["remedy"] == {
+            "method": "GET",
+            "href": f"/api/v1/stats/live?unit_id={street['unit_id']}",
+        }
+        live = await follow(client, problem, disp)
+        assert live.status_code == 200 and live.json()["month"] == "2026-11"
+        assert live.json()["unit"]["code"] == STREET
+        # Recomputing the month now is refused, and says the same.
+        r = await client.post(f"{MONTHLY}/2026/11/recompute", headers=sup)
+        assert r.status_code == 422 and "GET /api/v1/stats/live" in r.json()["detail"]
+
+    # A month that has not begun is not a month to ask for.
+    r = await client.get(MONTHLY, params={"month": "2026-12"}, headers=disp)
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "query.month"
+    for month in ("0000-01", "9999-12", "1999-12", "2101-01"):
+        r = await client.get(MONTHLY, params={"month": month}, headers=disp)
+        assert r.status_code == 422, (month, r.text)
+
+    # An ended month: the dispatcher (no stats:compute) is pointed at the counts ...
+    r = await client.get(MONTHLY, params={"month": "2026-07"}, headers=disp)
+    assert r.status_code == 404
+    trend = await follow(client, r.json(), disp)
+    assert trend.status_code == 200 and trend.json()["points"][-1]["month"] == "2026-07"
+    # ... the supervisor at the recomputation, which makes the report.
+    r = await client.get(MONTHLY, params={"month": "2026-07"}, headers=sup)
+    assert r.status_code == 404
+    problem = r.json()
+    assert problem["remedy"] == {
+        "method": "POST",
+        "href": "/api/v1/stats/monthly/2026/7/recompute",
+    }
+    job = await follow(client, problem, sup)
+    assert job.status_code == 202
+    await run_worker()
+    r = await client.get(MONTHLY, params={"month": "2026-07"}, headers=sup)
+    assert r.status_code == 200 and r.json()["version"] == 1
+
+    # A version that does not exist: the list of those that do.
+    for version in (2, 2147483647):
+        r = await client.get(MONTHLY, params={"month": "2026-07", "version": version}, headers=sup)
+        assert r.status_code == 404 and "latest is version 1" in r.json()["detail"]
+        versions = await follow(client, r.json(), sup)
+        assert [v["version"] for v in versions.json()["items"]] == [1]
+    # Beyond what the database holds: a 422, not a 500.
+    for url in (MONTHLY, f"{MONTHLY}/export.csv", f"{MONTHLY}/export.xlsx"):
+        r = await client.get(url, params={"month": "2026-07", "version": 2147483648}, headers=sup)
+        assert r.status_code == 422 and r.json()["errors"][0]["field"] == "query.version"

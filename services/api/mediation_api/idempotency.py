@@ -45,6 +45,7 @@ REPLAYED = "Idempotent-Replayed"
 # A claim older than this belongs to a request that died without releasing it.
 STALE_AFTER = timedelta(minutes=2)
 _KEPT_HEADERS = ("etag", "location")
+_CLAIM_ATTEMPTS = 3
 
 
 class IdempotencyGuard:
@@ -80,33 +81,44 @@ class IdempotencyGuard:
         self._hash = await self._request_hash()
         now = self.state.clock.now()
         async with self.state.sessions() as s, s.begin():
-            claimed = await s.scalar(
-                insert(IdempotencyKey)
-                .values(
-                    owner=self.owner,
-                    key=self.key,
-                    method=self.request.method,
-                    path=self.request.url.path,
-                    request_hash=self._hash,
-                    state="in_progress",
-                    headers={},
-                    created_at=now,
-                    locked_at=now,
-                    expires_at=now + timedelta(hours=KEEP_HOURS),
+            row = None
+            for _ in range(_CLAIM_ATTEMPTS):
+                claimed = await s.scalar(
+                    insert(IdempotencyKey)
+                    .values(
+                        owner=self.owner,
+                        key=self.key,
+                        method=self.request.method,
+                        path=self.request.url.path,
+                        request_hash=self._hash,
+                        state="in_progress",
+                        headers={},
+                        created_at=now,
+                        locked_at=now,
+                        expires_at=now + timedelta(hours=KEEP_HOURS),
+                    )
+                    .on_conflict_do_nothing()
+                    .returning(IdempotencyKey.key)
                 )
-                .on_conflict_do_nothing()
-                .returning(IdempotencyKey.key)
-            )
-            if claimed is not None:
-                self.claimed = True
-                return None
-            row = (
-                await s.scalars(
-                    select(IdempotencyKey)
-                    .where(IdempotencyKey.owner == self.owner, IdempotencyKey.key == self.key)
-                    .with_for_update()
+                if claimed is not None:
+                    self.claimed = True
+                    return None
+                row = (
+                    await s.scalars(
+                        select(IdempotencyKey)
+                        .where(IdempotencyKey.owner == self.owner, IdempotencyKey.key == self.key)
+                        .with_for_update()
+                    )
+                ).one_or_none()
+                if row is not None:
+                    break
+                # The request holding the key failed and released it between the insert and
+                # the read: the key is free again, claim it.
+            if row is None:  # released and taken again, repeatedly: a crowd of retries
+                raise Conflict(
+                    f"A request with this {HEADER} is still in progress; retry in a moment.",
+                    headers={"Retry-After": "1"},
                 )
-            ).one()
             expired = row.expires_at <= now
             stale = row.state == "in_progress" and row.locked_at <= now - STALE_AFTER
             if expired or (stale and row.request_hash == self._hash):

@@ -28,11 +28,13 @@ from mediation_api.casefiles.router import router as casefiles_router
 from mediation_api.cases.calendar_router import router as calendar_router
 from mediation_api.cases.router import router as cases_router
 from mediation_api.hotline.router import router as hotline_router
+from mediation_api.inputs import refuse_bad_input
 from mediation_api.middleware import RequestContextMiddleware, WindowClockMiddleware
 from mediation_api.notifications.router import routers as notification_routers
 from mediation_api.ops.router import router as ops_router
 from mediation_api.org.router import router as org_router
 from mediation_api.outreach.router import routers as outreach_routers
+from mediation_api.pagination import cursor_key
 from mediation_api.query import reject_unknown_query
 from mediation_api.ratelimit import RateLimiter
 from mediation_api.readdb import create_read_pool
@@ -118,13 +120,16 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         redoc_url=None,
         openapi_tags=TAGS,
         separate_input_output_schemas=False,
-        dependencies=[Depends(reject_unknown_query)],
+        # Before every route's own dependencies: input validation would misread, and query
+        # parameters the operation does not take, are a 422.
+        dependencies=[Depends(refuse_bad_input), Depends(reject_unknown_query)],
     )
     problems.install(app)
     app.add_middleware(WindowClockMiddleware, clock=clock, settings=settings)
     app.add_middleware(
         RequestContextMiddleware,
         max_body_bytes=settings.max_body_bytes,
+        cursor_key=cursor_key(settings.secret_key.get_secret_value()),
         path_limits={
             f"{API_PREFIX}/units/import": settings.max_import_bytes,
             # Attachment uploads: the file's own limit (checked exactly while streaming) plus

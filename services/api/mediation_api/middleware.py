@@ -1,5 +1,6 @@
-"""Pure ASGI middleware (cheaper than BaseHTTPMiddleware): request id, body size limit,
-Prometheus metrics and one JSON access-log line per request; the clock of date windows."""
+"""Pure ASGI middleware (cheaper than BaseHTTPMiddleware): request id, body size limit, the
+list cursors' signing scope, unhandled errors (one ERROR line, a 500 problem), Prometheus
+metrics and one JSON access-log line per request; the clock of date windows."""
 
 from __future__ import annotations
 
@@ -18,9 +19,11 @@ from mediation.contracts.windows import measured_by
 from mediation.errors import PayloadTooLarge
 from mediation.logs import request_id_var
 from mediation.settings import Settings
-from mediation_api.problems import problem_response
+from mediation_api.pagination import CursorScope, cursor_scope
+from mediation_api.problems import problem_response, server_error
 
 log = logging.getLogger("mediation.api.access")
+errors = logging.getLogger("mediation.api")
 
 REQUESTS = Counter("http_requests_total", "HTTP requests", ["method", "route", "status"])
 LATENCY = Histogram(
@@ -34,10 +37,15 @@ _RID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 class RequestContextMiddleware:
     def __init__(
-        self, app: ASGIApp, max_body_bytes: int, path_limits: dict[str, int] | None = None
+        self,
+        app: ASGIApp,
+        max_body_bytes: int,
+        cursor_key: bytes,
+        path_limits: dict[str, int] | None = None,
     ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.cursor_key = cursor_key
         # Routes that take large bodies (imports, uploads) by path prefix.
         self.path_limits = path_limits or {}
 
@@ -49,7 +57,9 @@ class RequestContextMiddleware:
         given = headers.get(b"x-request-id", b"").decode("latin-1")
         rid = given if _RID.match(given) else uuid.uuid4().hex
         token = request_id_var.set(rid)
-        # Also on the scope: the 500 handler runs outside this middleware, after the reset.
+        # Cursors are signed for the list (path) that issues them.
+        cursor_token = cursor_scope.set(CursorScope(self.cursor_key, scope["path"]))
+        # Also on the scope, for whatever reads it outside this context.
         scope.setdefault("state", {})["request_id"] = rid
         start = time.perf_counter()
         status = 500
@@ -71,6 +81,7 @@ class RequestContextMiddleware:
             await response(scope, receive, send)
             self._observe(scope, 413, start)
             request_id_var.reset(token)
+            cursor_scope.reset(cursor_token)
             return
 
         received = 0
@@ -92,11 +103,26 @@ class RequestContextMiddleware:
                 message["headers"] = [*message["headers"], (b"x-request-id", rid.encode())]
             await send(message)
 
+        started = False
+
+        async def tracked_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send_wrapper(message)
+
         try:
-            await self.app(scope, limited_receive, send_wrapper)
+            await self.app(scope, limited_receive, tracked_send)
+        except Exception:
+            # Caught here, inside the request's context: one ERROR line with its request id
+            # (the 500 body asks callers to quote it), and nothing re-raised for the server to
+            # log a second time.
+            errors.exception("unhandled error on %s %s", scope["method"], scope["path"])
+            if not started:
+                await server_error(Request(scope))(scope, receive, send_wrapper)
         finally:
             self._observe(scope, status, start)
             request_id_var.reset(token)
+            cursor_scope.reset(cursor_token)
 
     @staticmethod
     def _observe(scope: Scope, status: int, start: float) -> None:

@@ -1,22 +1,86 @@
-"""Keyset pagination parameters and page building, shared by every list route."""
+"""Keyset pagination parameters and page building, shared by every list route.
+
+A cursor is the last row's sort key, signed (HMAC-SHA256 with a key derived from
+`MEDIATION_SECRET_KEY`) together with the list's path: a list accepts only the cursors it
+issued, so an edited or hand-made cursor, or one of another list, is a 422 and never reaches a
+query as values of the wrong kind. The request's key and path are set by the request
+middleware (`cursor_scope`)."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import json
 from collections.abc import Callable, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Query
 
-from mediation.contracts.common import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, encode_cursor
+from mediation.contracts.common import DEFAULT_LIMIT, MAX_LIMIT
 from mediation.errors import Unprocessable
 
 T = TypeVar("T")
 
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size (at most 200).")]
 Cursor = Annotated[
-    str | None, Query(max_length=500, description="`next_cursor` of the previous page.")
+    str | None,
+    Query(
+        min_length=1,
+        max_length=500,
+        pattern=r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$",
+        description="`next_cursor` of the previous page of the same list, unchanged.",
+    ),
 ]
 DEFAULT = DEFAULT_LIMIT
+NOT_OURS = "The cursor is not one this list issued: pass `next_cursor` of its previous page."
+
+
+@dataclass(frozen=True)
+class CursorScope:
+    key: bytes
+    path: str
+
+
+cursor_scope: ContextVar[CursorScope | None] = ContextVar("cursor_scope", default=None)
+
+
+def cursor_key(secret: str) -> bytes:
+    """The signing key of cursors, derived so that it signs nothing else."""
+    return hmac.new(secret.encode(), b"mediation list cursor", hashlib.sha256).digest()
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _scope() -> CursorScope:
+    scope = cursor_scope.get()
+    if scope is None:  # a list answered outside a request: a programming error
+        raise RuntimeError("cursor_scope is set by RequestContextMiddleware")
+    return scope
+
+
+def _signature(scope: CursorScope, body: str) -> str:
+    mac = hmac.new(scope.key, f"{scope.path}\n{body}".encode(), hashlib.sha256).digest()
+    return _b64(mac[:16])
+
+
+def encode_cursor(values: dict[str, Any]) -> str:
+    body = _b64(json.dumps(values, separators=(",", ":"), default=str).encode())
+    return f"{body}.{_signature(_scope(), body)}"
+
+
+def decode_cursor(cursor: str) -> dict[str, Any]:
+    body, _, signature = cursor.partition(".")
+    if not hmac.compare_digest(signature.encode(), _signature(_scope(), body).encode()):
+        raise Unprocessable(NOT_OURS, field="query.cursor")
+    value = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+    if not isinstance(value, dict):  # only a change of this code's cursors gets here
+        raise Unprocessable(NOT_OURS, field="query.cursor")
+    return value
 
 
 def cursor_values(cursor: str | None, *keys: str) -> dict[str, Any] | None:
@@ -24,7 +88,7 @@ def cursor_values(cursor: str | None, *keys: str) -> dict[str, Any] | None:
         return None
     values = decode_cursor(cursor)
     if not all(k in values for k in keys):
-        raise Unprocessable("The cursor does not belong to this list.", field="query.cursor")
+        raise Unprocessable(NOT_OURS, field="query.cursor")
     return values
 
 
@@ -34,7 +98,7 @@ def cursor_int(values: dict[str, Any] | None, key: str) -> int | None:
         return None
     value = values[key]
     if not isinstance(value, int) or isinstance(value, bool):
-        raise Unprocessable("The cursor is not one this service issued.", field="query.cursor")
+        raise Unprocessable(NOT_OURS, field="query.cursor")
     return value
 
 

@@ -9,7 +9,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from pydantic import BaseModel
+from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mediation.contracts.common import Problem
@@ -39,7 +40,13 @@ def problem_response(
         "request_id": request_id_var.get()
         or (request.scope.get("state", {}).get("request_id") if request is not None else None),
     }
-    body.update({k: v for k, v in extra.items() if v is not None})
+    body.update(
+        {
+            k: v.model_dump(mode="json") if isinstance(v, BaseModel) else v
+            for k, v in extra.items()
+            if v is not None
+        }
+    )
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
@@ -99,32 +106,14 @@ async def _integrity(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-# Text PostgreSQL cannot store (the NUL character): bad input, not a server fault.
-_BAD_TEXT = {"22021", "22P05"}  # character_not_in_repertoire, untranslatable_character
-
-
-async def _database(request: Request, exc: Exception) -> JSONResponse:
-    if getattr(getattr(exc, "orig", None), "sqlstate", None) in _BAD_TEXT:
-        return problem_response(
-            422,
-            "Invalid request",
-            "Text must not contain the NUL character (\\u0000).",
-            request,
-            PROBLEM_BASE + "validation",
-            errors=[],
-        )
-    return await _unhandled(request, exc)
-
-
-async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unhandled error on %s %s", request.method, request.url.path)
-    rid = request.scope.get("state", {}).get("request_id")
+def server_error(request: Request) -> JSONResponse:
+    """The 500 of an unhandled error (logged once, with the request id, by the request
+    middleware, which is where it is caught)."""
     return problem_response(
         500,
         "Internal server error",
         "Something went wrong on our side; quote the request id.",
         request,
-        headers={"x-request-id": rid} if rid else None,
     )
 
 
@@ -133,8 +122,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(StarletteHTTPException, _http)
     app.add_exception_handler(IntegrityError, _integrity)
-    app.add_exception_handler(DBAPIError, _database)
-    app.add_exception_handler(Exception, _unhandled)
 
 
 # Errors any route can give, declared centrally so every operation lists them: 401 where a

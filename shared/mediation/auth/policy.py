@@ -22,6 +22,9 @@ class Permission(StrEnum):
     cases_create = "cases:create"
     cases_dispatch = "cases:dispatch"
     cases_handle = "cases:handle"
+    # Adding evidence to a case file: dispatchers and the case's handlers always, the person
+    # who reported it while the case is open (the service checks which of these the caller is).
+    cases_evidence = "cases:evidence"
     cases_close = "cases:close"
     sessions_read = "sessions:read"
     sessions_write = "sessions:write"
@@ -41,11 +44,20 @@ class Permission(StrEnum):
 P = Permission
 
 _CASE_WORKER = {P.units_read, P.cases_read, P.sessions_read, P.notifications_read, P.outreach_read}
-_HANDLER = _CASE_WORKER | {P.cases_handle, P.sessions_write, P.pii_read, P.people_read}
+_HANDLER = _CASE_WORKER | {
+    P.cases_handle,
+    P.cases_evidence,
+    P.sessions_write,
+    P.pii_read,
+    P.people_read,
+}
+# The grid's heads and the owners' committee (业委会+三长制): they collect residents' problems,
+# report disputes of their grid and add the evidence they gathered to what they reported.
 _HEAD = {
     P.units_read,
     P.cases_read,
     P.cases_create,
+    P.cases_evidence,
     P.notifications_read,
     P.outreach_read,
     P.opinions_write,
@@ -99,14 +111,22 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.grid_head: frozenset(_HEAD | {P.pii_read, P.outreach_write}),
     Role.building_head: frozenset(_HEAD),
     Role.unit_head: frozenset(_HEAD),
-    Role.owners_committee: frozenset(_HEAD - {P.cases_create}),
+    Role.owners_committee: frozenset(_HEAD),
     Role.police: frozenset(_HANDLER | {P.cases_create, P.outreach_write}),
     Role.legal_advisor: frozenset(_HANDLER | {P.outreach_write}),
     Role.mediator: frozenset(_HANDLER | {P.cases_create}),
     Role.judicial_mediator: frozenset(_HANDLER),
     # Counselors handle cases on the psychological-counseling channel.
     Role.counselor: frozenset(
-        _HOTLINE | {P.cases_read, P.cases_create, P.cases_handle, P.sessions_read, P.outreach_write}
+        _HOTLINE
+        | {
+            P.cases_read,
+            P.cases_create,
+            P.cases_handle,
+            P.cases_evidence,
+            P.sessions_read,
+            P.outreach_write,
+        }
     ),
     Role.hotline_supervisor: frozenset(
         # The workstation's supervisor audits reads of hotline records (and only those:
@@ -116,6 +136,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.hotline_review,
             P.cases_read,
             P.cases_create,
+            P.cases_evidence,
             P.stats_read,
             P.outreach_write,
             P.access_log_read,

@@ -62,7 +62,10 @@ def _resident_id(value: str | None) -> str | None:
 
 
 ResidentId = Annotated[str, Field(min_length=18, max_length=18), AfterValidator(_resident_id)]
-Money = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2)]
+# What NUMERIC(14, 2) holds; the bound also tells clients (and the contract) the largest.
+Money = Annotated[
+    Decimal, Field(ge=0, le=Decimal("999999999999.99"), max_digits=14, decimal_places=2)
+]
 Text200 = Annotated[str, Field(min_length=1, max_length=200)]
 Reason = Annotated[str, Field(min_length=1, max_length=2000)]
 Note = Annotated[str | None, Field(None, max_length=2000)]

@@ -11,6 +11,8 @@ open statuses, not a status of its own, so the status history stays the business
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from mediation.auth.policy import Permission
 from mediation.cases.enums import CaseAction, CaseStatus, DeadlineStage
 from mediation.errors import InvalidTransition
@@ -109,3 +111,19 @@ def may_perform(action: CaseAction, permissions: frozenset[Permission], is_handl
     if Permission.cases_dispatch in permissions:
         return True
     return is_handler and Permission.cases_handle in permissions
+
+
+def outcome(
+    status: CaseStatus, resolved_at: datetime | None, failed_at: datetime | None
+) -> CaseStatus | None:
+    """How the mediation ended (调解结果), which the status no longer says once the case is
+    followed up or closed: resolved or failed (the later of the two after a reopen), rejected
+    or withdrawn; None while it is still being handled."""
+    if status in (S.resolved, S.failed, S.rejected, S.withdrawn):
+        return status
+    if status in (S.followed_up, S.closed):
+        if resolved_at is not None and (failed_at is None or resolved_at >= failed_at):
+            return S.resolved
+        if failed_at is not None:
+            return S.failed
+    return None

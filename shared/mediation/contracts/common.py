@@ -1,9 +1,7 @@
-"""Contract pieces every resource uses: pages, problems, cursors."""
+"""Contract pieces every resource uses: pages, problems."""
 
 from __future__ import annotations
 
-import base64
-import json
 import uuid
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
@@ -11,12 +9,13 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
-from mediation.errors import Unprocessable
-
 T = TypeVar("T")
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
+# The largest value an `integer` column holds: every integer a client sends is bounded by it
+# (or less), so a number PostgreSQL cannot store is a 422, not a 500.
+INT32_MAX = 2**31 - 1
 
 
 # Instants leave the service in the center's zone (+08:00), whether just computed or read
@@ -81,6 +80,14 @@ class FieldError(BaseModel):
     message: str = Field(description="What is wrong with it.")
 
 
+class Remedy(BaseModel):
+    """A request that gets the caller what the failed one could not (e.g. the figures so far
+    of a month whose report is not made yet)."""
+
+    method: str = Field(description="HTTP method, e.g. GET.")
+    href: str = Field(description="Where to send it, e.g. `/api/v1/stats/live`.")
+
+
 class Problem(BaseModel):
     """An RFC 9457 problem document; every error the service returns has this shape."""
 
@@ -93,21 +100,6 @@ class Problem(BaseModel):
     instance: str | None = Field(None, description="The request path that produced it.")
     request_id: str | None = Field(None, description="Quote this when reporting a problem.")
     errors: list[FieldError] | None = Field(None, description="Field errors (validation problems).")
-
-
-def encode_cursor(values: dict[str, Any]) -> str:
-    raw = json.dumps(values, separators=(",", ":"), default=str).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> dict[str, Any]:
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        value = json.loads(base64.urlsafe_b64decode(padded.encode()))
-    except (ValueError, json.JSONDecodeError) as exc:
-        raise Unprocessable(
-            "The cursor is not one this service issued.", field="query.cursor"
-        ) from exc
-    if not isinstance(value, dict):
-        raise Unprocessable("The cursor is not one this service issued.", field="query.cursor")
-    return value
+    remedy: Remedy | None = Field(
+        None, description="Where some problems point the caller instead (the detail says why)."
+    )

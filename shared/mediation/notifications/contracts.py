@@ -9,7 +9,7 @@ from typing import Any, Literal
 from pydantic import ConfigDict, Field
 
 from mediation.contracts.common import Contract, Input, Instant
-from mediation.notifications.enums import Channel, DeliveryStatus, DisabledReason
+from mediation.notifications.enums import Channel, DeliveryStatus, DisabledReason, MessageChannel
 from mediation.notifications.rules import CODE_PATTERN, Scalar, Selector
 
 # --------------------------------------------------------------------------- inbox
@@ -327,7 +327,7 @@ class TemplatePreview(Input):
     """Render a template against the event type's sample payload (or your own)."""
 
     event_type: str = Field(max_length=80, description="Event type.")
-    channel: Channel = Field(description="Channel.")
+    channel: MessageChannel = Field(description="Channel (webhooks have no template).")
     subject: str | None = Field(None, max_length=400, description="Title or subject.")
     body: str = Field(min_length=1, max_length=20000, description="Body.")
     payload: dict[str, Any] | None = Field(None, description="Values to use instead of the sample.")

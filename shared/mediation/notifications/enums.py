@@ -16,8 +16,23 @@ class Channel(LabelledEnum):
     webhook = "webhook", "系统对接推送", "Integration webhook"
 
 
+@labelled
+class MessageChannel(LabelledEnum):
+    """A channel that carries a written message, from a template; webhooks send the event
+    itself as JSON and have none."""
+
+    inbox = "inbox", "站内消息", "In-app inbox"
+    email = "email", "电子邮件", "Email (SMTP)"
+    sms = "sms", "短信", "SMS through the gateway"
+    wecom = "wecom", "企业微信群机器人", "WeCom group robot"
+
+    @property
+    def channel(self) -> Channel:
+        return Channel(self.value)
+
+
 # Channels a notification rule may name (webhooks follow subscriptions, not rules).
-RULE_CHANNELS = (Channel.inbox, Channel.email, Channel.sms, Channel.wecom)
+RULE_CHANNELS = tuple(m.channel for m in MessageChannel)
 
 
 @labelled

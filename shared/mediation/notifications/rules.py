@@ -23,7 +23,8 @@ from mediation.notifications.enums import RULE_CHANNELS, Channel, RoleScope
 from mediation.org.enums import Role
 
 CODE_PATTERN = r"^[a-z][a-z0-9_.\-]{2,79}$"
-Scalar = str | int | bool
+# Payload values a rule matches; integers within what the service stores anywhere.
+Scalar = str | Annotated[int, Field(ge=-(2**31), le=2**31 - 1)] | bool
 
 
 class PayloadPeople(BaseModel):

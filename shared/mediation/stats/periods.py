@@ -9,9 +9,10 @@ from datetime import date, datetime, time, timedelta
 
 from mediation.clock import CENTER_TZ
 
-MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
 FIRST_YEAR = 2000
 LAST_YEAR = 2100
+# YYYY-MM within FIRST_YEAR..LAST_YEAR (year 0 or 9999 has no neighbouring months to compare).
+MONTH_PATTERN = r"^(20\d{2}|2100)-(0[1-9]|1[0-2])$"
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,8 @@ from mediation.casefiles.documents.docx import render_docx
 from mediation.casefiles.documents.pdf import Embed, pdf_page_count, render_pdf
 from mediation.casefiles.enums import DocumentFormat, DocumentKind, FileType, OwnerType
 from mediation.casefiles.models import Attachment
-from mediation.cases.enums import MediationChannel, PartyKind, PreventionKind
+from mediation.cases import lifecycle
+from mediation.cases.enums import CaseStatus, MediationChannel, PartyKind, PreventionKind
 from mediation.cases.models import Case, CaseAgreement, CaseFollowUp
 from mediation.errors import Conflict, DomainError, Forbidden, NotFound, Unprocessable
 from mediation.org.enums import UnitLevel
@@ -54,7 +55,8 @@ class TemplateBroken(DomainError):
 class Document:
     path: Path
     media_type: str
-    file_name: str
+    file_name: str  # 220302-2026-0001-人民调解协议书.pdf
+    ascii_name: str  # 220302-2026-0001-agreement.pdf, for clients without `filename*`
 
 
 def _cn_number(n: int) -> str:
@@ -63,6 +65,20 @@ def _cn_number(n: int) -> str:
     if n < 20:
         return "十" + _CN_DIGITS[n - 10]
     return str(n)
+
+
+def _result(case: Case, agreement: CaseAgreement | None) -> str:
+    """The cover's 调解结果: how the mediation ended, not where the case stands ("已结案")."""
+    ended = lifecycle.outcome(case.status, case.resolved_at, case.failed_at)
+    if ended is None:
+        return f"尚未办结（{case.status.label_zh}）"
+    if ended is CaseStatus.resolved and agreement is not None:
+        return f"{ended.label_zh}，达成{agreement.form.label_zh}"
+    if ended is CaseStatus.failed and case.referral_target is not None:
+        return f"{ended.label_zh}，{case.referral_target.label_zh}"
+    if ended in (CaseStatus.rejected, CaseStatus.withdrawn) and case.reason:
+        return f"{ended.label_zh}（{case.reason}）"
+    return ended.label_zh
 
 
 class DocumentService:
@@ -131,12 +147,14 @@ class DocumentService:
                 document=kind.value,
                 format=fmt.value,
             )
-        stem = f"{case.number_ascii}-{kind.label_zh}"
-        out = await self._out_file(".docx" if fmt is DocumentFormat.docx else ".pdf")
+        ext = ".docx" if fmt is DocumentFormat.docx else ".pdf"
+        name = f"{case.number_ascii}-{kind.label_zh}{ext}"
+        ascii_name = f"{case.number_ascii}-{kind.value.replace('_', '-')}{ext}"
+        out = await self._out_file(ext)
         try:
             if fmt is DocumentFormat.docx:
                 await self._run(self._docx, context, out)
-                return Document(out, DOCX, stem + ".docx")
+                return Document(out, DOCX, name, ascii_name)
             async with AsyncExitStack() as stack:
                 embeds: dict[str, Embed] = {}
                 if kind is DocumentKind.case_file:
@@ -151,7 +169,7 @@ class DocumentService:
                     entries = 13 + len(held) + len(follow_ups) + len(context["attachments"])
                     context["toc_pages"] = 1 + entries // 28
                 await self._run(self._pdf, kind, context, out, embeds, case.number)
-            return Document(out, "application/pdf", stem + ".pdf")
+            return Document(out, "application/pdf", name, ascii_name)
         except BaseException:
             out.unlink(missing_ok=True)
             raise
@@ -270,6 +288,7 @@ class DocumentService:
                 "complexity": case.complexity.label_zh,
                 "risk_colour": case.risk_colour.label_zh,
                 "status": case.status.label_zh,
+                "result": _result(case, agreement),
                 "place": "".join(u.name for u in lineage),
                 "address": case.address,
                 "occurred_at": case.occurred_at,

@@ -40,6 +40,7 @@ from mediation_api.casefiles.service import (
 )
 from mediation_api.casefiles.upload import receive_upload
 from mediation_api.deps import IfMatch, Session, State, require
+from mediation_api.disposition import ascii_fallback, content_disposition
 from mediation_api.idempotency import HEADER, IdempotencyGuard
 from mediation_api.pagination import DEFAULT, Cursor, Limit, build_page, cursor_values
 from mediation_api.problems import responses
@@ -101,6 +102,7 @@ def _ctx(permission: Permission) -> Any:
 
 CaseReader = Annotated[Ctx, _ctx(Permission.cases_read)]
 CaseHandler = Annotated[Ctx, _ctx(Permission.cases_handle)]
+CaseEvidence = Annotated[Ctx, _ctx(Permission.cases_evidence)]
 SessionReader = Annotated[Ctx, _ctx(Permission.sessions_read)]
 SessionWriter = Annotated[Ctx, _ctx(Permission.sessions_write)]
 HotlineReader = Annotated[Ctx, _ctx(Permission.hotline_read)]
@@ -192,10 +194,12 @@ def _upload_route(path: str, op: str, summary: str, text: str) -> Any:
     "/uploads/cases/{case_id}",
     "attachments-upload-case",
     "Add a document to a case file",
-    "Dispatchers and the case's handlers; not on a closed (archived) case.",
+    "Dispatchers and the case's handlers, not on a closed (archived) case; the person who "
+    "reported the case (e.g. a grid head's photo of the scene) while it is open (received, "
+    "accepted, assigned, in mediation), 409 after.",
 )
 async def upload_case(
-    kept: Janitor, case_id: CaseId, request: Request, ctx: CaseHandler, key: IdempotencyKey = None
+    kept: Janitor, case_id: CaseId, request: Request, ctx: CaseEvidence, key: IdempotencyKey = None
 ) -> Response:
     return await _upload(OwnerType.case, case_id, request, ctx, kept, key)
 
@@ -384,14 +388,6 @@ async def link(attachment_id: AttachmentId, ctx: CaseReader) -> AttachmentLinkOu
     return AttachmentLinkOut(url=url, expires_at=expires)
 
 
-def _disposition(name: str) -> str:
-    from urllib.parse import quote
-
-    ascii_name = name.encode("ascii", "ignore").decode() or "attachment"
-    ascii_name = ascii_name.replace('"', "").replace("\\", "")
-    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
-
-
 @router.get(
     "/attachments/{attachment_id}/content",
     operation_id="attachments-download",
@@ -414,7 +410,9 @@ async def download(
     a = await download_grant(session, state.settings, state.clock, attachment_id, token)
     storage = storage_for(state.settings)
     headers = {
-        "Content-Disposition": _disposition(a.file_name),
+        "Content-Disposition": content_disposition(
+            a.file_name, ascii_fallback(a.file_name, f"{a.category.value}-{a.id}")
+        ),
         "X-Content-Type-Options": "nosniff",
         "Cache-Control": "private, no-store",
         "Content-Security-Policy": "default-src 'none'; sandbox",
@@ -440,7 +438,8 @@ async def download(
     summary="Remove an attachment",
     description="Needs If-Match. The file is deleted from the storage; the record stays in "
     "the case file's history with who removed it and why. The owner's change rules apply "
-    "(dispatchers and handlers; hotline counselors for hotline calls); not on a closed case.",
+    "(dispatchers and handlers; a case's reporter what they added, while the case is open; "
+    "hotline counselors for hotline calls); not on a closed case.",
     status_code=204,
     responses=responses(401, 403, 404, 409, 412, 422, 428),
 )
@@ -501,7 +500,7 @@ async def document(
         doc.path,
         media_type=doc.media_type,
         headers={
-            "Content-Disposition": _disposition(doc.file_name),
+            "Content-Disposition": content_disposition(doc.file_name, doc.ascii_name),
             "Cache-Control": "private, no-store",
             "X-Content-Type-Options": "nosniff",
         },

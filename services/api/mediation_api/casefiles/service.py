@@ -4,6 +4,8 @@ signed download links and the access log. Runs in the request's transaction (nev
 Access follows the owner:
 * a case or one of its follow-ups: read by whoever may read the case (its place in the
   caller's subtree); changed by dispatchers and the case's current handlers, not once closed;
+  the person who reported the case adds to the case itself (not its follow-ups) while it is
+  open and removes what they added;
 * a session: read with `sessions:read` in scope; changed with `sessions:write` by dispatchers,
   the session's mediators and the case's handlers;
 * a hotline call: exactly the hotline's rules (`HotlineService.get_call`: the caller's
@@ -31,6 +33,7 @@ from mediation.casefiles.enums import AttachmentCategory, FileType, OwnerType
 from mediation.casefiles.models import Attachment
 from mediation.casefiles.sniff import NotAllowed, matches_declared, sniff
 from mediation.casefiles.storage import Storage, new_key, storage_for
+from mediation.cases import lifecycle
 from mediation.cases.enums import CaseEventType, CaseStatus
 from mediation.cases.models import Case
 from mediation.clock import Clock
@@ -161,8 +164,10 @@ class CaseFileService:
         call = await self._hotline().get_call(owner_id)  # the hotline's own scope rule
         return Owner(owner_type, call.id, call.unit_id, call.unit_path, call=call)
 
-    async def owner_for_change(self, owner_type: OwnerType, owner_id: uuid.UUID) -> Owner:
-        """The owner if the caller may add or remove its attachments."""
+    async def owner_for_change(
+        self, owner_type: OwnerType, owner_id: uuid.UUID, attachment: Attachment | None = None
+    ) -> Owner:
+        """The owner if the caller may add (or remove `attachment`) to its attachments."""
         owner = await self.owner(owner_type, owner_id)
         p = self.principal
         if owner.call is not None:
@@ -179,14 +184,34 @@ class CaseFileService:
         if owner.session is not None:
             mediator = person is not None and person in owner.session.mediator_person_ids
             allowed = p.can(Permission.sessions_write) and (allowed or mediator)
+        elif not allowed and owner.type is OwnerType.case and self._reported(case):
+            # The reporter (a grid head with the photo they took) adds evidence while the case
+            # is open, and removes only what they added themselves.
+            if attachment is not None and attachment.uploaded_by_id != p.id:
+                raise Forbidden("Reporters remove only the attachments they added themselves.")
+            if case.status not in lifecycle.OPEN:
+                raise Conflict(
+                    f"The case is {case.status.value}: its reporter adds evidence while it is "
+                    "open (received, accepted, assigned, in mediation); ask its handlers or "
+                    "the dispatchers."
+                )
+            return owner
         if not allowed:
             raise Forbidden(
                 "Adding to or removing from a case file is for dispatchers, the case's "
-                "handlers and (for a session) its mediators."
+                "handlers, its reporter while it is open and (for a session) its mediators."
             )
         if case.status in ARCHIVED:
             raise Conflict("The case is closed and its file archived; reopen it first.")
         return owner
+
+    def _reported(self, case: Case) -> bool:
+        p = self.principal
+        return (
+            p.can(Permission.cases_evidence)
+            and case.reported_by_kind == p.kind
+            and case.reported_by_id == p.id
+        )
 
     # --- storing an upload ----------------------------------------------------------------
     async def create(self, owner: Owner, upload: Upload, kept: StoredKeys) -> Attachment:
@@ -367,7 +392,7 @@ class CaseFileService:
         self, attachment_id: uuid.UUID, reason: str, if_match: str | None
     ) -> Attachment:
         a, _ = await self.get(attachment_id, for_update=True)
-        owner = await self.owner_for_change(a.owner_type, a.owner_id)
+        owner = await self.owner_for_change(a.owner_type, a.owner_id, a)
         check_if_match(if_match, a.id, a.version)
         a.deleted_at = self.clock.now()
         a.deleted_by_name = self.principal.client_id or self.principal.name

@@ -25,6 +25,7 @@ from starlette.requests import ClientDisconnect, Request
 
 from mediation.casefiles.sniff import HEAD_BYTES
 from mediation.errors import DomainError, PayloadTooLarge, Unprocessable, UnsupportedMediaType
+from mediation_api import inputs
 
 log = logging.getLogger("mediation.casefiles.upload")
 
@@ -150,7 +151,10 @@ class _Receiver:
 
     def on_part_end(self) -> None:
         if not self._is_file and self._name is not None:
-            self.upload.fields[self._name] = self._field.decode("utf-8", "replace")
+            value = self._field.decode("utf-8", "replace")
+            if "\x00" in value:
+                raise inputs.refuse(f"body.{self._name}")
+            self.upload.fields[self._name] = value
 
     def on_end(self) -> None:
         self.ended = True

@@ -335,3 +335,16 @@ async def unit_path_in_scope(
         scope_patterns(principal),
     )
     return path
+
+
+async def unknown_codes(conn: asyncpg.Connection, kind: str, codes: list[str]) -> list[str]:
+    """The codes that are not entries of reference list `kind` (disabled ones count)."""
+    known = {
+        r["code"]
+        for r in await conn.fetch(
+            "SELECT code FROM reference_items WHERE kind = $1 AND code = ANY($2::text[])",
+            kind,
+            codes,
+        )
+    }
+    return [c for c in codes if c not in known]

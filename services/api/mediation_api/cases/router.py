@@ -55,8 +55,15 @@ from mediation.contracts.common import Page
 from mediation.contracts.etag import etag_of
 from mediation.contracts.windows import QueryTime
 from mediation.errors import NotFound, Unprocessable
+from mediation.reference.data import ReferenceKind
 from mediation.settings import Settings
-from mediation_api.cases.reads import case_page, case_view, list_page_json, unit_path_in_scope
+from mediation_api.cases.reads import (
+    case_page,
+    case_view,
+    list_page_json,
+    unit_path_in_scope,
+    unknown_codes,
+)
 from mediation_api.cases.repository import CaseFilters
 from mediation_api.cases.service import NOT_FOUND, CaseService
 from mediation_api.cases.views import party_out, timeline_types
@@ -72,6 +79,7 @@ from mediation_api.pagination import (
 )
 from mediation_api.problems import responses
 from mediation_api.readdb import driver_connection
+from mediation_api.reference.service import unknown_codes as reference_codes
 from mediation_api.state import AppState
 from mediation_api.visibility import Visibility, Visible
 
@@ -195,7 +203,7 @@ async def list_cases(
     status: Annotated[list[CaseStatus] | None, Query(description="Statuses.")] = None,
     category: Annotated[
         list[Annotated[str, Query(pattern=CATEGORY_CODE)]] | None,
-        Query(description="Category codes."),
+        Query(description="Category codes (`dispute_category`; one that does not exist: 422)."),
     ] = None,
     source: Annotated[list[CaseSource] | None, Query(description="Sources.")] = None,
     channel: Annotated[list[MediationChannel] | None, Query(description="Channels.")] = None,
@@ -243,6 +251,10 @@ async def list_cases(
     )
     now = lookup.state.clock.now()
     async with lookup.state.reads.acquire() as conn:
+        if category and (
+            missing := await unknown_codes(conn, ReferenceKind.dispute_category.value, category)
+        ):
+            raise reference_codes(ReferenceKind.dispute_category, missing, "query.category")
         if unit_id is not None:
             filters.subtree_path = await unit_path_in_scope(conn, unit_id, principal)
             if filters.subtree_path is None:

@@ -39,6 +39,7 @@ from mediation.hotline.contracts import (
     ReviewIn,
 )
 from mediation.hotline.enums import CallSort, CallType, DutyRole, RiskLevel
+from mediation.reference.data import ReferenceKind
 from mediation_api.deps import ClockDep, CurrentPrincipal, IfMatch, Session, State, require
 from mediation_api.hotline.repository import CallFilters
 from mediation_api.hotline.service import CALL_NOT_FOUND, SHIFT_NOT_FOUND, HotlineService
@@ -52,6 +53,7 @@ from mediation_api.pagination import (
     cursor_values,
 )
 from mediation_api.problems import responses
+from mediation_api.reference.service import ReferenceService
 
 router = APIRouter(prefix="/hotline", tags=["hotline"])
 
@@ -128,7 +130,10 @@ async def list_calls(
     follow_up_pending: Annotated[
         bool | None, Query(description="true: a follow-up is due and not done.")
     ] = None,
-    topic: Annotated[str | None, Query(max_length=60, description="Has this topic code.")] = None,
+    topic: Annotated[
+        str | None,
+        Query(max_length=60, description="Has this topic code (`hotline_topic`; unknown: 422)."),
+    ] = None,
     minor: Annotated[bool | None, Query(description="Caller is a minor.")] = None,
     same_caller_as: Annotated[
         uuid.UUID | None,
@@ -153,6 +158,9 @@ async def list_calls(
             raise Unprocessable(
                 "The cursor is not one this service issued.", field="query.cursor"
             ) from exc
+    await ReferenceService(service.session, service.clock).require_known(
+        ReferenceKind.hotline_topic, [topic] if topic else [], "query.topic"
+    )
     caller_hash = await service.same_caller_hash(same_caller_as) if same_caller_as else None
     filters = CallFilters(
         unit_id=unit_id,

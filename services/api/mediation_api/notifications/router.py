@@ -36,7 +36,7 @@ from mediation.notifications.contracts import (
     WebhookUpdate,
     WebhookWithSecret,
 )
-from mediation.notifications.enums import Channel, DeliveryStatus
+from mediation.notifications.enums import Channel, DeliveryStatus, MessageChannel
 from mediation.notifications.rules import CODE_PATTERN
 from mediation.settings import Settings
 from mediation_api.deps import (
@@ -365,7 +365,9 @@ async def redeliver(
 config_router = APIRouter(tags=["notification-config"])
 Code = Annotated[str, Path(pattern=CODE_PATTERN, description="The rule's code.")]
 EventType = Annotated[str, Path(max_length=80, description="Event type, e.g. case.assigned.")]
-ChannelPath = Annotated[Channel, Path(description="inbox, email, sms or wecom.")]
+ChannelPath = Annotated[
+    MessageChannel, Path(description="inbox, email, sms or wecom (webhooks have no template).")
+]
 
 
 @config_router.get(
@@ -529,7 +531,7 @@ async def list_templates(
 )
 async def preview_template(body: TemplatePreview, principal: Configurer) -> Rendered:
     subject, text_ = TemplateService.preview(
-        body.event_type, body.channel, body.subject, body.body, body.payload
+        body.event_type, body.channel.channel, body.subject, body.body, body.payload
     )
     return Rendered(subject=subject, body=text_)
 
@@ -548,8 +550,8 @@ async def get_template(
     principal: Configurer,
     response: Response,
 ) -> TemplateOut:
-    out = await TemplateService(session, principal).get(event_type, channel)
-    response.headers["ETag"] = etag_of(template_key(event_type, channel), out.version)
+    out = await TemplateService(session, principal).get(event_type, channel.channel)
+    response.headers["ETag"] = etag_of(template_key(event_type, channel.channel), out.version)
     return out
 
 
@@ -571,8 +573,9 @@ async def put_template(
     response: Response,
     if_match: IfMatch = None,
 ) -> TemplateOut:
-    out = await TemplateService(session, principal).put(event_type, channel, body, if_match)
-    response.headers["ETag"] = etag_of(template_key(event_type, channel), out.version)
+    service = TemplateService(session, principal)
+    out = await service.put(event_type, channel.channel, body, if_match)
+    response.headers["ETag"] = etag_of(template_key(event_type, channel.channel), out.version)
     return out
 
 
@@ -592,7 +595,7 @@ async def delete_template(
     principal: Configurer,
     if_match: IfMatch = None,
 ) -> Response:
-    await TemplateService(session, principal).delete(event_type, channel, if_match)
+    await TemplateService(session, principal).delete(event_type, channel.channel, if_match)
     return Response(status_code=204)
 
 

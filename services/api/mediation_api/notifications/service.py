@@ -33,7 +33,7 @@ from mediation.notifications.contracts import (
     WebhookCreate,
     WebhookUpdate,
 )
-from mediation.notifications.enums import RULE_CHANNELS, Channel, DeliveryStatus, DisabledReason
+from mediation.notifications.enums import Channel, DeliveryStatus, DisabledReason
 from mediation.notifications.models import (
     Notification,
     NotificationRule,
@@ -405,11 +405,8 @@ class TemplateService:
 
     @staticmethod
     def _check(event_type: str, channel: Channel) -> None:
+        # The channel is a MessageChannel of the contract: never a webhook.
         catalog.require_known(event_type, "path.event_type")
-        if channel not in RULE_CHANNELS:
-            raise Unprocessable(
-                "Webhooks send the event as JSON; they have no template.", field="path.channel"
-            )
 
     async def all(self) -> list[TemplateOut]:
         stored = {(r.event_type, Channel(r.channel)): r for r in await self.repo.templates()}

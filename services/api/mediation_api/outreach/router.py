@@ -52,12 +52,14 @@ from mediation.outreach.enums import (
     OpinionStatus,
     Weekday,
 )
+from mediation.reference.data import ReferenceKind
 from mediation_api.deps import CurrentPrincipal, IfMatch, Session, State, require
 from mediation_api.idempotency import Idempotency, IdempotencyGuard
 from mediation_api.outreach.repository import ActivityFilters, OpinionFilters
 from mediation_api.outreach.service import OutreachService
 from mediation_api.pagination import DEFAULT, Cursor, Limit, build_page, cursor_values
 from mediation_api.problems import responses
+from mediation_api.reference.service import ReferenceService
 
 P = Permission
 API = "/api/v1"
@@ -426,7 +428,7 @@ async def list_opinions(
     status: Annotated[list[OpinionStatus] | None, Query(description="Statuses.")] = None,
     category: Annotated[
         list[Annotated[str, Query(pattern=CODE_PATTERN)]] | None,
-        Query(description="Category codes (`opinion_category`)."),
+        Query(description="Category codes (`opinion_category`; one that does not exist: 422)."),
     ] = None,
     collector_id: Annotated[uuid.UUID | None, Query(description="Collected by.")] = None,
     collected_from: Annotated[QueryDay | None, Query(description="Collected on or after.")] = None,
@@ -439,6 +441,9 @@ async def list_opinions(
     cursor: Cursor = None,
 ) -> Page[OpinionOut]:
     root = await service.subtree(unit_id)
+    await ReferenceService(service.session, service.clock).require_known(
+        ReferenceKind.opinion_category, category or [], "query.category"
+    )
     rows = await service.repo.opinion_page(
         service.principal,
         OpinionFilters(

@@ -41,6 +41,14 @@ class ReferenceRepository:
             stmt = stmt.with_for_update()
         return (await self.session.scalars(stmt)).one_or_none()
 
+    async def unknown(self, kind: ReferenceKind, codes: list[str]) -> list[str]:
+        """The codes that are not (and never were) entries of `kind`."""
+        stmt = select(ReferenceItem.code).where(
+            ReferenceItem.kind == kind.value, ReferenceItem.code.in_(codes)
+        )
+        known = set((await self.session.scalars(stmt)).all())
+        return [c for c in codes if c not in known]
+
     async def enabled_codes(self, kind: ReferenceKind) -> set[str]:
         stmt = select(ReferenceItem.code).where(
             ReferenceItem.kind == kind.value, ReferenceItem.enabled.is_(True)

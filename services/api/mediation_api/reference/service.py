@@ -18,6 +18,14 @@ from mediation.reference.models import ReferenceItem
 from mediation_api.reference.repository import ReferenceRepository
 
 
+def unknown_codes(kind: ReferenceKind, missing: list[str], field: str) -> Unprocessable:
+    return Unprocessable(
+        f"Not entries of {kind.value}: {', '.join(missing)} (see GET /api/v1/reference/"
+        f"{kind.value}).",
+        field=field,
+    )
+
+
 class ReferenceService:
     def __init__(self, session: AsyncSession, clock: Clock) -> None:
         self.session = session
@@ -35,6 +43,12 @@ class ReferenceService:
         item = await self.repo.get(kind, code)
         if item is None or not item.enabled:
             raise Unprocessable(f"`{code}` is not an enabled entry of {kind.value}.", field=field)
+
+    async def require_known(self, kind: ReferenceKind, codes: list[str], field: str) -> None:
+        """For list filters: every code is an entry of `kind` (disabled ones too, for older
+        records), so a misspelt code is a 422 instead of an empty list."""
+        if codes and (missing := await self.repo.unknown(kind, codes)):
+            raise unknown_codes(kind, missing, field)
 
     async def create(
         self, kind: ReferenceKind, body: ReferenceItemCreate, actor: Principal

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
-from urllib.parse import quote
 
 import xlsxwriter
 
@@ -20,6 +19,7 @@ from mediation.clock import CENTER_TZ
 from mediation.org.enums import LEVEL_ORDER
 from mediation.stats.contracts import Figures, Share, TrendOut
 from mediation.stats.enums import TrendIndicator
+from mediation_api.disposition import content_disposition
 from mediation_api.stats.service import ReportView, as_of, month_title, place_name
 
 CSV_TYPE = "text/csv; charset=utf-8"
@@ -116,12 +116,9 @@ def naming(view: ReportView) -> Naming:
     )
 
 
-def content_disposition(n: Naming, ext: str) -> str:
+def disposition(n: Naming, ext: str) -> str:
     """RFC 6266: an ASCII `filename` for old clients, the Chinese name in `filename*`."""
-    return (
-        f'attachment; filename="{n.ascii_filename}.{ext}"; '
-        f"filename*=UTF-8''{quote(f'{n.filename}.{ext}', safe='')}"
-    )
+    return content_disposition(f"{n.filename}.{ext}", f"{n.ascii_filename}.{ext}")
 
 
 def _plain(value: Any, kind: str) -> Any:

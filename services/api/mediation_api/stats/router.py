@@ -11,7 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from mediation.auth.policy import Permission
 from mediation.auth.principal import Principal
-from mediation.contracts.common import Page
+from mediation.contracts.common import INT32_MAX, Page
 from mediation.stats.contracts import (
     JobOut,
     LiveStatsOut,
@@ -37,7 +37,9 @@ MonthQuery = Annotated[
     str | None,
     Query(
         pattern=MONTH_PATTERN,
-        description="The month, YYYY-MM (Beijing time); default: the month just ended.",
+        description="The month, YYYY-MM (Beijing time, 2000-01 to 2100-12); default: the "
+        "month just ended. A month without a report is a 404 whose `remedy` says where to go "
+        "instead (the month so far: `GET /stats/live`; an ended month: its recomputation).",
         examples=["2026-10"],
     ),
 ]
@@ -46,7 +48,8 @@ UnitQuery = Annotated[
     Query(description="The node (its whole subtree); default: the top of your jurisdiction."),
 ]
 VersionQuery = Annotated[
-    int | None, Query(ge=1, description="A version of the report; default: the latest.")
+    int | None,
+    Query(ge=1, le=INT32_MAX, description="A version of the report; default: the latest."),
 ]
 ChannelQuery = Annotated[
     StatsChannel, Query(description="The channel of the children's (or exported) figures.")
@@ -190,7 +193,7 @@ async def export_csv(
     return Response(
         exports.to_csv(view),
         media_type=exports.CSV_TYPE,
-        headers={"Content-Disposition": exports.content_disposition(exports.naming(view), "csv")},
+        headers={"Content-Disposition": exports.disposition(exports.naming(view), "csv")},
     )
 
 
@@ -222,7 +225,7 @@ async def export_xlsx(
     return Response(
         body,
         media_type=exports.XLSX_TYPE,
-        headers={"Content-Disposition": exports.content_disposition(exports.naming(view), "xlsx")},
+        headers={"Content-Disposition": exports.disposition(exports.naming(view), "xlsx")},
     )
 
 

@@ -9,13 +9,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlencode
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mediation.auth.policy import Permission
 from mediation.auth.principal import Principal
 from mediation.cases.enums import CaseSource, IntakeMode, PreventionKind
 from mediation.clock import CENTER_TZ, Clock
-from mediation.errors import NotFound, Unprocessable
+from mediation.contracts.common import Remedy
+from mediation.errors import DomainError, NotFound, Unprocessable
 from mediation.hotline.enums import RiskLevel
 from mediation.ids import uuid7
 from mediation.logs import request_id_var
@@ -54,6 +57,7 @@ from mediation.stats.models import Job, StatsReport, StatsRow
 from mediation_api.stats.repository import StatsRepository
 
 NOT_FOUND_UNIT = "No unit with this id in your jurisdiction."
+API = "/api/v1"
 CHANNELS = [c.value for c in StatsChannel]
 UNASSESSED = "unassessed"
 # Indicators that exist only on channel `all`, or only when their records are counted.
@@ -78,6 +82,10 @@ class Labels:
 
     categories: list[tuple[str, str, bool]] = field(default_factory=list)
     topics: list[tuple[str, str, bool]] = field(default_factory=list)
+
+
+def _remedy(method: str, path: str, query: dict[str, str]) -> Remedy:
+    return Remedy(method=method, href=API + path + (f"?{urlencode(query)}" if query else ""))
 
 
 def unit_out(unit: Unit) -> StatsUnit:
@@ -357,12 +365,7 @@ class StatsService:
         year, mon = self.month(month)
         report = await self.repo.report(ReportKind.monthly, year, mon, version)
         if report is None:
-            which = f"version {version} of " if version is not None else ""
-            raise NotFound(
-                f"There is no {which}report for {periods.label(year, mon)}. Reports are made at "
-                f"01:00 on the 1st for the month just ended; ask for one with POST "
-                f"/api/v1/stats/monthly/{year}/{mon}/recompute."
-            )
+            raise await self._no_report(year, mon, version, unit_id)
         latest = await self.repo.latest_version(ReportKind.monthly, year, mon) or report.version
         labels = await self.labels()
         others = await self.repo.subtree(node, depth) if depth else await self.repo.children(node)
@@ -373,6 +376,46 @@ class StatsService:
             lineage=await self.repo.lineage(node),
             figures=await self._figures(report, [node], list(StatsChannel), labels),
             others=await self._figures(report, others, [channel], labels),
+        )
+
+    async def _no_report(
+        self, year: int, mon: int, version: int | None, unit_id: uuid.UUID | None
+    ) -> DomainError:
+        """Why a month has no report, with a request that works instead (`remedy`)."""
+        month = periods.label(year, mon)
+        now = self.clock.now()
+        node = {"unit_id": str(unit_id)} if unit_id else {}
+        latest = await self.repo.latest_version(ReportKind.monthly, year, mon)
+        if version is not None and latest is not None:
+            return NotFound(
+                f"There is no version {version} of the report for {month}; the latest is "
+                f"version {latest}. Its versions: GET /api/v1/stats/monthly/versions.",
+                remedy=_remedy("GET", "/stats/monthly/versions", {"month": month}),
+            )
+        if not periods.has_ended(year, mon, now):
+            if (year, mon) != periods.current_month(now):
+                return Unprocessable(
+                    f"{month} has not begun; reports cover months up to the current one.",
+                    field="query.month",
+                )
+            return NotFound(
+                f"{month} has not ended: its report is made at 01:00 on the 1st of the next "
+                "month. Its figures so far are at GET /api/v1/stats/live.",
+                remedy=_remedy("GET", "/stats/live", node),
+            )
+        if self.principal.can(Permission.stats_compute):
+            return NotFound(
+                f"There is no report for {month} yet (the scheduled one is made at 01:00 on the "
+                f"1st for the month just ended). Ask for one with POST "
+                f"{API}/stats/monthly/{year}/{mon}/recompute and poll the job it answers.",
+                remedy=_remedy("POST", f"/stats/monthly/{year}/{mon}/recompute", {}),
+            )
+        return NotFound(
+            f"There is no report for {month} yet (the scheduled one is made at 01:00 on the 1st "
+            "for the month just ended); someone holding stats:compute (a supervisor) can make "
+            "one now. Cases received and resolved that month, counted from the cases: "
+            "GET /api/v1/stats/monthly/trend.",
+            remedy=_remedy("GET", "/stats/monthly/trend", {"month": month, **node}),
         )
 
     async def monthly(

@@ -2,7 +2,8 @@
 
 fpdf2 understands a subset of HTML (headings, paragraphs, tables with page-crossing rows and
 repeated header rows, lists, `<font>`, `<br>`, `<hr>`, `<toc>`), which is what an office
-document needs; its line breaking splits Chinese text between any two characters. Three tags
+document needs; its line breaking splits Chinese text between any two characters, which
+`linebreak` corrects by the Chinese rules (no "，" at the start of a line). Three tags
 of our own, for templates:
 
 * `<pagebreak>`: start a new page;
@@ -27,12 +28,15 @@ from fpdf.html import HTML2FPDF
 from fpdf.outline import OutlineSection
 from markupsafe import Markup, escape
 
+from mediation.casefiles.documents import linebreak
 from mediation.casefiles.documents.fonts import FAMILY, font_files
 from mediation.casefiles.documents.templating import environment
 
 log = logging.getLogger("mediation.casefiles.pdf")
 
 CAPTION_MM = 14  # the band above an embedded attachment for its caption
+
+linebreak.install()  # Chinese line-breaking rules (禁则) in every PDF we write
 
 
 @dataclass

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from mediation.casefiles.documents.linebreak import pull_back
 from mediation.clock import CENTER_TZ
 
 SHIPPED = Path(__file__).parent / "templates"
@@ -93,6 +94,30 @@ def cn_datetime(value: datetime | None) -> str:
     return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
 
 
+def cell_parts(text: str | None, per_line: int, lines: int = 20) -> list[str]:
+    """A long text for a table cell, cut into parts of about `lines` lines of `per_line`
+    characters (an estimate: CJK characters are the widest): fpdf2 cannot split one table row
+    across pages, so a long comment or note becomes several rows (a continuation row per part)
+    instead of a row taller than a page. Never empty: an empty text is one empty part."""
+    segments: list[tuple[bool, str]] = []  # (starts a source line, text)
+    for line in (text or "").split("\n"):
+        pieces = [line[i : i + per_line] for i in range(0, len(line), per_line)] or [""]
+        segments += [(i == 0, piece) for i, piece in enumerate(pieces)]
+    parts: list[str] = []
+    for start in range(0, len(segments), lines):
+        chunk = segments[start : start + lines]
+        part = chunk[0][1]
+        for new_line, piece in chunk[1:]:
+            part += ("\n" if new_line else "") + piece
+        if parts and not chunk[0][0] and part:
+            # Cut inside a line: where a line of the PDF may break (no "，" starting a row).
+            moved = pull_back(parts[-1], part[0])
+            if moved:
+                parts[-1], part = parts[-1][:-moved], parts[-1][-moved:] + part
+        parts.append(part)
+    return parts
+
+
 def environment(override_dir: Path | None) -> Environment:
     loaders = [FileSystemLoader(str(override_dir))] if override_dir else []
     env = Environment(
@@ -105,7 +130,13 @@ def environment(override_dir: Path | None) -> Environment:
         lstrip_blocks=True,
         finalize=lambda v: "" if v is None else v,  # an empty field prints nothing, not "None"
     )
-    env.filters.update(cn_date=cn_date, cn_datetime=cn_datetime, yuan=yuan, rmb_upper=rmb_upper)
+    env.filters.update(
+        cn_date=cn_date,
+        cn_datetime=cn_datetime,
+        yuan=yuan,
+        rmb_upper=rmb_upper,
+        cell_parts=cell_parts,
+    )
     return env
 
 

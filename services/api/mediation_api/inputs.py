@@ -1,0 +1,204 @@
+"""Input that validation would store wrongly or misread, refused once for every route before
+its own dependencies run (an application-wide dependency), with a 422 naming the field:
+
+* text PostgreSQL cannot hold: the NUL character (U+0000, `character_not_in_repertoire`) and,
+  in JSON, an unpaired surrogate escape ("\\ud800", no character, not encodable as UTF-8),
+  on the ORM's connections and on the read pool alike: in the path, every query parameter,
+  JSON, form and text bodies (multipart fields: `casefiles/upload.py`; query strings cannot
+  carry a surrogate, they are decoded as UTF-8 with replacement);
+* a number where a date or a time is expected: pydantic reads `3e-100` or `1700000000` as a
+  Unix time, so a filter `held_to=3e-100` meant 1 January 1970. Dates are written
+  `YYYY-MM-DD`, times as RFC 3339, in query parameters and JSON bodies alike."""
+
+from __future__ import annotations
+
+import json
+import re
+import types
+import typing
+from datetime import date, datetime
+from typing import Any
+from urllib.parse import parse_qsl
+
+from fastapi import Request
+from fastapi.routing import APIRoute
+from pydantic import BaseModel
+
+from mediation.errors import Unprocessable
+
+DETAIL = (
+    "Text must not contain the NUL character (\\u0000) or an unpaired surrogate (\\ud800-\\udfff)."
+)
+# A JSON string escape of NUL or of a surrogate after an even number of backslashes.
+_JSON_SUSPECT = re.compile(rb"(?<!\\)(?:\\\\)*\\u(?:0000|[dD][89a-fA-F])")
+_ISO = re.compile(r"^\d{4}-\d{2}-\d{2}")
+_WRITTEN = {
+    "date": "a date is written YYYY-MM-DD, e.g. 2026-11-26",
+    "date-time": "a time is written as RFC 3339, e.g. 2026-11-26T10:00:00+08:00",
+}
+_TEMPORAL_NAMES = {
+    "AwareDatetime": "date-time",
+    "NaiveDatetime": "date-time",
+    "PastDatetime": "date-time",
+    "FutureDatetime": "date-time",
+    "PastDate": "date",
+    "FutureDate": "date",
+}
+
+
+def refuse(field: str) -> Unprocessable:
+    return Unprocessable(DETAIL, field=field)
+
+
+def bad_text(text: str) -> bool:
+    if "\x00" in text:
+        return True
+    try:
+        text.encode()
+    except UnicodeEncodeError:  # an unpaired surrogate
+        return True
+    return False
+
+
+def _in_json(value: Any, path: str) -> str | None:
+    """The dotted path of the first string (or key) PostgreSQL cannot hold."""
+    if isinstance(value, str):
+        return path if bad_text(value) else None
+    if not isinstance(value, dict | list):
+        return None
+    items: Any = value.items() if isinstance(value, dict) else enumerate(value)
+    for key, item in items:
+        if bad_text(str(key)):
+            return f"{path}.{key}"
+        found = _in_json(item, f"{path}.{key}")
+        if found:
+            return found
+    return None
+
+
+def _query_field(encoded: bytes) -> str:
+    """`query.q` for `q=a%00b`: the first parameter holding a NUL."""
+    pairs = parse_qsl(encoded.decode("latin-1"), keep_blank_values=True)
+    name = next((k for k, v in pairs if "\x00" in k + v), None)
+    return f"query.{name}" if name else "query"
+
+
+async def _refuse_bad_text(request: Request, ctype: str) -> None:
+    if "\x00" in request.url.path:
+        raise refuse("path")
+    query = request.scope.get("query_string", b"")
+    if b"%00" in query or b"\x00" in query:
+        raise refuse(_query_field(query))
+    if not ctype:
+        return
+    if ctype.startswith("application/x-www-form-urlencoded"):
+        # FastAPI parsed it already for a form route (cached); reading the raw body now
+        # would find the stream consumed.
+        form = await request.form()
+        name = next((k for k, v in form.multi_items() if bad_text(f"{k}{v}")), None)
+        if name is not None:
+            raise refuse(f"body.{name}")
+        return
+    raw = await request.body()  # cached: the route reads the same bytes
+    if "json" in ctype:
+        if _JSON_SUSPECT.search(raw) is None:
+            return
+        try:
+            found = _in_json(json.loads(raw), "body")
+        except ValueError:  # not JSON after all: the route's own parsing says so
+            return
+        if found is not None:  # (else a paired surrogate escape: an emoji)
+            raise refuse(found)
+        return
+    if b"\x00" in raw:
+        raise refuse("body")
+
+
+# --- dates and times ---------------------------------------------------------------------
+def _temporal(annotation: Any) -> str | None:
+    """ "date" or "date-time" when the annotation (optional or not) is one."""
+    if isinstance(annotation, type):
+        if issubclass(annotation, datetime):
+            return "date-time"
+        if issubclass(annotation, date):
+            return "date"
+        return _TEMPORAL_NAMES.get(annotation.__name__)
+    if typing.get_origin(annotation) is typing.Annotated:
+        return _temporal(typing.get_args(annotation)[0])
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        kinds = {_temporal(a) for a in typing.get_args(annotation) if a is not type(None)}
+        return kinds.pop() if len(kinds) == 1 else None
+    return None
+
+
+def _check_temporal(value: Any, annotation: Any, path: str) -> None:
+    """Walks a JSON value along the model it is validated as."""
+    kind = _temporal(annotation)
+    if kind is not None:
+        if value is not None and not (isinstance(value, str) and _ISO.match(value)):
+            raise Unprocessable(f"Not a {kind}: {_WRITTEN[kind]}.", field=path)
+        return
+    origin = typing.get_origin(annotation)
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    if origin is typing.Annotated or (origin in (typing.Union, types.UnionType) and len(args) == 1):
+        _check_temporal(value, args[0], path)
+    elif isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        if isinstance(value, dict):
+            for name, info in annotation.model_fields.items():
+                key = info.alias or name
+                if key in value:
+                    _check_temporal(value[key], info.annotation, f"{path}.{key}")
+    elif origin in (list, tuple, set, frozenset) and args and isinstance(value, list):
+        for i, item in enumerate(value):
+            _check_temporal(item, args[0], f"{path}.{i}")
+    elif origin is dict and len(args) == 2 and isinstance(value, dict):
+        for key, item in value.items():
+            _check_temporal(item, args[1], f"{path}.{key}")
+
+
+def _temporal_queries(route: APIRoute) -> dict[str, str]:
+    """The route's query parameters that are dates or times: alias → kind (worked out once
+    per route, kept on it)."""
+    found: dict[str, str] | None = getattr(route, "_temporal_queries", None)
+    if found is None:
+        found = {}
+        stack = [route.dependant]
+        while stack:  # the route's own parameters and its dependencies'
+            dependant = stack.pop()
+            stack.extend(dependant.dependencies)
+            for param in dependant.query_params:
+                kind = _temporal(param.field_info.annotation)
+                if kind is not None:
+                    found[param.alias] = kind
+        route._temporal_queries = found  # type: ignore[attr-defined]
+    return found
+
+
+async def _refuse_numbers_as_dates(request: Request, ctype: str) -> None:
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute):
+        return
+    queries = _temporal_queries(route)
+    for name in queries.keys() & request.query_params.keys():
+        for value in request.query_params.getlist(name):
+            if not _ISO.match(value):
+                kind = queries[name]
+                raise Unprocessable(f"Not a {kind}: {_WRITTEN[kind]}.", field=f"query.{name}")
+    if route.body_field is not None and "json" in ctype:
+        try:
+            body = await request.json()  # cached: FastAPI parsed it for the route
+        except ValueError:  # the route's own parsing says what is wrong
+            return
+        _check_temporal(body, route.body_field.field_info.annotation, "body")
+
+
+async def refuse_bad_input(request: Request) -> None:
+    """The application-wide dependency."""
+    ctype = request.headers.get("content-type", "").lower()
+    has_body = (
+        request.headers.get("content-length", "0") != "0" or "transfer-encoding" in request.headers
+    )
+    if ctype.startswith("multipart/") or not has_body:
+        ctype = ""  # no body to look at (multipart: read by the upload route as it streams)
+    await _refuse_bad_text(request, ctype)
+    await _refuse_numbers_as_dates(request, ctype)
