@@ -1,7 +1,7 @@
 -- Replays request lines against the server wrk was given, picked at random, one wrk thread
 -- each with its own generator. A line: METHOD \t PATH \t name:value|name:value \t BODY.
 -- Arguments (after --): the lines file, a path prefix (the ceiling's /lookup), and the first
--- slot for session bookings. A body holding {{START}} and {{END}} gets an hour no other
+-- slot for session bookings. A body holding {{START}} and {{END}} gets five minutes no other
 -- request of this run gets (threads interleave their counters), so bookings never collide.
 -- done() prints one JSON line with the counts and latency percentiles (microseconds).
 
@@ -42,8 +42,8 @@ function request()
   local body = r[4]
   if body and body:find("{{START}}", 1, true) then
     counter = counter + 1
-    local start = slot_base + (counter * nthreads + tid) * 3600
-    body = body:gsub("{{START}}", iso(start)):gsub("{{END}}", iso(start + 3600))
+    local start = slot_base + (counter * nthreads + tid) * 300
+    body = body:gsub("{{START}}", iso(start)):gsub("{{END}}", iso(start + 300))
   end
   return wrk.format(r[1], r[2], r[3], body)
 end

@@ -735,18 +735,28 @@ async def subtree_figures(url: str, accounts: list[Account]) -> list[dict[str, A
 
 
 class SlotClock:
-    """Hands each load run its own range of hours for session bookings, after every session
-    already in the database (earlier runs booked theirs for good)."""
+    """Hands each load run its own range of five-minute slots for session bookings, after
+    every session already in the database and inside the window the API accepts (sessions at
+    most MEDIATION_SESSION_MAX_DAYS_AHEAD, 365, days ahead): a run books at most
+    `PER_RUN` sessions, so about nine runs fit before the range wraps."""
+
+    SLOT = 300  # seconds; requests.lua books one slot per request
+    PER_RUN = 10_000
 
     def __init__(self, latest: datetime | None = None) -> None:
-        start = datetime.now(UTC) + timedelta(days=400)
-        if latest is not None:
-            start = max(start, latest + timedelta(days=1))
+        now = datetime.now(UTC)
+        self.first = now + timedelta(days=1)
+        self.last = now + timedelta(days=360)
+        start = self.first
+        if latest is not None and latest + timedelta(hours=1) < self.last:
+            start = max(start, latest + timedelta(hours=1))
         self.next = int(start.replace(minute=0, second=0, microsecond=0).timestamp())
 
     def take(self) -> int:
+        if self.next + self.PER_RUN * self.SLOT > self.last.timestamp():
+            self.next = int(self.first.replace(minute=0, second=0, microsecond=0).timestamp())
         base = self.next
-        self.next += 200_000 * 3600
+        self.next += self.PER_RUN * self.SLOT
         return base
 
 
