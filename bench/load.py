@@ -92,6 +92,7 @@ def _normalise(r: dict[str, Any], tool: str) -> dict[str, Any]:
         "rps": round(r["requests"] / seconds, 1) if seconds else 0.0,
         "errors": r["errors"],
         "error_count": errors,
+        "refused": r.get("refused", {}),
         "latency_ms": {k: round(v / 1000, 2) for k, v in lat.items()},
     }
 
@@ -116,6 +117,7 @@ def run_python(
         lines.append((method, prefix + path, headers, body))
     latencies: list[float] = []
     errors = {"connect": 0, "read": 0, "write": 0, "status": 0, "timeout": 0}
+    refused: dict[str, str] = {}  # status -> the first answer's body, to say why
     counter = [0]
 
     async def client(k: int) -> None:
@@ -142,6 +144,7 @@ def run_python(
                 latencies.append(time.perf_counter() - t0)
                 if r.status_code >= 400:
                     errors["status"] += 1
+                    refused.setdefault(str(r.status_code), r.text[:500])
 
     async def main() -> float:
         start = time.monotonic()
@@ -163,6 +166,7 @@ def run_python(
         "requests": n,
         "duration_us": elapsed * 1e6,
         "errors": errors,
+        "refused": refused,
         "latency_us": {
             "mean": mean,
             "stdev": 0.0,

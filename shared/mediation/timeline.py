@@ -6,7 +6,11 @@ clock is read once per entry), nor can UUIDv7 ids (random within a millisecond).
 The record keeps the last number given (`timeline_seq`). The next one is taken under the
 record's row lock, so concurrent writers to one record queue on it and never share a number
 (a unique constraint on (record, seq) would refuse it anyway). A new record, not yet
-written, is its own writer's alone."""
+written, is its own writer's alone.
+
+Record locks are FOR NO KEY UPDATE, never FOR UPDATE: a transaction that has already added a
+row referring to the record (a session, a document: a foreign key takes KEY SHARE on the
+record) must not wait for another such transaction's KEY SHARE, or two of them deadlock."""
 
 from __future__ import annotations
 
@@ -45,7 +49,7 @@ async def next_seq(db: AsyncSession, owner: HasTimeline) -> int:
     if not inspect(owner).pending and key not in db.info.get(_LOCKED, ()):
         model: Any = type(owner)
         current = await db.scalar(
-            select(model.timeline_seq).where(model.id == owner.id).with_for_update()
+            select(model.timeline_seq).where(model.id == owner.id).with_for_update(key_share=True)
         )
         set_committed_value(owner, "timeline_seq", current)
         holds_lock(db, owner)

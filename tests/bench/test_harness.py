@@ -106,7 +106,7 @@ def test_generate_load_and_report(
         assert "api" in sc["runs"] and len(sc["runs"]) >= 2, sc["name"]
         for target, r in sc["runs"].items():
             assert r["requests"] > 0, (sc["name"], target)
-            assert r["error_count"] == 0, (sc["name"], target, r["errors"])
+            assert r["error_count"] == 0, (sc["name"], target, r["errors"], r.get("refused"))
             assert r["rss_mb"]["api"]["max"] > 0
 
     # The subtree queries of issue 3 were timed, planned both ways.

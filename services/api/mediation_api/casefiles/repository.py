@@ -29,7 +29,7 @@ class CaseFileRepository:
         """A live attachment by id; the caller then applies its owner's access rule."""
         stmt = self._live().where(Attachment.id == attachment_id)
         if for_update:
-            stmt = stmt.with_for_update()
+            stmt = stmt.with_for_update(key_share=True)
         return (await self.session.scalars(stmt)).one_or_none()
 
     async def of_owner(

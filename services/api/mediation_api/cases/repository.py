@@ -101,7 +101,7 @@ class CaseRepository:
     ) -> Case | None:
         stmt = self.readable(principal).where(Case.id == case_id)
         if for_update:
-            stmt = stmt.with_for_update()
+            stmt = stmt.with_for_update(key_share=True)
         return (await self.session.scalars(stmt)).one_or_none()
 
     async def by_external_ref(self, client_id: uuid.UUID, ref: str) -> Case | None:
@@ -444,6 +444,6 @@ class CaseRepository:
                 or_(CaseDeadline.provisional.is_(True), CaseDeadline.due_at >= since),
             )
             .order_by(Case.id)
-            .with_for_update(of=Case)
+            .with_for_update(of=Case, key_share=True)
         )
         return [(d, c) for d, c in (await self.session.execute(stmt)).all()]

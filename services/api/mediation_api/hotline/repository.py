@@ -138,7 +138,7 @@ class HotlineRepository:
     ) -> HotlineCall | None:
         stmt = self._calls(paths).where(HotlineCall.id == call_id)
         if for_update:
-            stmt = stmt.with_for_update()
+            stmt = stmt.with_for_update(key_share=True)
         return (await self.session.scalars(stmt)).one_or_none()
 
     async def page(
@@ -245,7 +245,7 @@ class HotlineRepository:
     ) -> HotlineDutyShift | None:
         stmt = self._shifts(paths).where(HotlineDutyShift.id == shift_id)
         if for_update:
-            stmt = stmt.with_for_update()
+            stmt = stmt.with_for_update(key_share=True)
         return (await self.session.scalars(stmt)).one_or_none()
 
     async def shift_page(

@@ -69,7 +69,7 @@ class SessionRepository:
     ) -> MediationSession | None:
         stmt = self.readable(principal).where(MediationSession.id == session_id)
         if for_update:
-            stmt = stmt.with_for_update()
+            stmt = stmt.with_for_update(key_share=True)
         return (await self.session.scalars(stmt)).one_or_none()
 
     async def page(
@@ -232,13 +232,13 @@ WHERE b.session_id = :session_id AND b.active"""
 
     # --- the case, its parties, the people ------------------------------------------------
     async def case(
-        self, case_id: uuid.UUID, principal: Principal, *, share_lock: bool = False
+        self, case_id: uuid.UUID, principal: Principal, *, lock: bool = False
     ) -> Case | None:
-        """The case in the caller's scope; `share_lock` keeps its status from changing (a
-        concurrent close waits) until this transaction ends."""
+        """The case in the caller's scope; `lock` holds it (a concurrent close waits, and so
+        does another writer to its timeline) until this transaction ends."""
         stmt = select(Case).where(Case.id == case_id, in_scope(Case.unit_path, principal))
-        if share_lock:
-            stmt = stmt.with_for_update(read=True)
+        if lock:
+            stmt = stmt.with_for_update(key_share=True)
         return (await self.session.scalars(stmt)).one_or_none()
 
     async def parties(self, case_id: uuid.UUID) -> list[CaseParty]:

@@ -253,10 +253,14 @@ class SessionService:
 
     # --- scheduling ---------------------------------------------------------------------
     async def _case_for_new_session(self, case_id: uuid.UUID) -> Case:
-        # Share-locked: the case cannot be closed or withdrawn under a session being added.
-        case = await self.repo.case(case_id, self.principal, share_lock=True)
+        # Locked for update, not share-locked: the case cannot be closed or withdrawn under a
+        # session being added, and the session's entry on the case's timeline takes the next
+        # number under this same lock. (A share lock upgraded later deadlocked two bookings of
+        # one case: each held FOR SHARE and waited for the other's to end.)
+        case = await self.repo.case(case_id, self.principal, lock=True)
         if case is None:
             raise NotFound("No case with this id in your jurisdiction.")
+        holds_lock(self.session, case)
         self._may_organise(case)
         self._schedulable(case)
         return case

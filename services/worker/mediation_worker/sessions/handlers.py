@@ -193,7 +193,7 @@ async def on_case_ended(db: AsyncSession, event: OutboxEvent, c: WorkerContext) 
                 MediationSession.starts_at > event.occurred_at,
             )
             .order_by(MediationSession.starts_at)
-            .with_for_update()
+            .with_for_update(key_share=True)
         )
     ).all()
     now = c.clock.now()
