@@ -7,7 +7,7 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Response
-from sqlalchemy import select
+from sqlalchemy import any_, select
 
 from mediation.auth.models import AccessLogEntry, ApiClient, User
 from mediation.auth.passwords import hash_password
@@ -262,7 +262,7 @@ async def access_log(
     if not principal.can(Permission.users_write):
         stmt = stmt.where(hotline)
     if subject_id:
-        stmt = stmt.where(AccessLogEntry.subject_ids.any(subject_id))
+        stmt = stmt.where(any_(AccessLogEntry.subject_ids) == subject_id)
     if record_type:
         stmt = stmt.where(AccessLogEntry.record_type == record_type)
     if record_id:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import Select, and_, func, or_, select, tuple_
+from sqlalchemy import Select, and_, any_, func, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mediation.hotline.enums import CallSort, CallType, DutyRole, RiskLevel
@@ -181,7 +181,7 @@ class HotlineRepository:
                 or_(HotlineCall.follow_up_due.is_(None), HotlineCall.follow_up_done_at.is_not(None))
             )
         if f.topic is not None:
-            stmt = stmt.where(HotlineCall.topics.any(f.topic))
+            stmt = stmt.where(any_(HotlineCall.topics) == f.topic)
         if f.caller_hash is not None:
             stmt = stmt.where(HotlineCall.caller_hash == f.caller_hash)
         if f.minor is not None:
