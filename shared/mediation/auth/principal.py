@@ -29,7 +29,3 @@ class Principal:
 
     def in_scope(self, unit_path: str | None) -> bool:
         return unit_path is not None and any(unit_path.startswith(p) for p in self.scope_paths)
-
-    @property
-    def actor_label(self) -> str:
-        return f"{self.kind}:{self.client_id or self.name}"

@@ -135,9 +135,10 @@ class HotlineCall(IdMixin, TimestampMixin, Base):
     )
     review_comment: Mapped[str | None] = mapped_column(Text)
 
-    # The dispute case opened from (or linked to) this call. No foreign key: the cases table
-    # lives on another migration branch.
-    case_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    # The dispute case opened from (or linked to) this call.
+    case_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("cases.id", ondelete="SET NULL"), index=True
+    )
     deidentified_at: Mapped[datetime | None]
     version: Mapped[int] = mapped_column(default=1)
     # The number of the latest timeline entry (mediation.timeline).

@@ -39,9 +39,6 @@ class EventSpec:
     # The event carries the unit path of what it reports (roles "at the event's unit" work).
     unit_scoped: bool = True
 
-    def sample_payload(self) -> dict[str, Any]:
-        return dict(self.variables)
-
 
 # case.* as the cases service emits it (CaseService._payload plus per-type extras); `title`
 # and `unit_name` come only with the worker's deadline reminders (templates test for them).

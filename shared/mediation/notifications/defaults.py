@@ -357,10 +357,6 @@ def builtin_rule(code: str) -> RuleSpec | None:
     return next((r for r in BUILTIN_RULES if r.code == code), None)
 
 
-def builtin_template(event_type: str, channel: Channel) -> TemplateText | None:
-    return BUILTIN_TEMPLATES.get((event_type, channel))
-
-
 def resolve(
     event_type: str, channel: Channel, stored: dict[Channel, TemplateText] | None = None
 ) -> TemplateText:

@@ -156,9 +156,10 @@ class ResidentOpinion(IdMixin, TimestampMixin, Base):
     answered_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
     close_note: Mapped[str | None] = mapped_column(Text)
-    # The dispute case it was turned into. No foreign key: `cases` lives on another migration
-    # branch.
-    case_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    # The dispute case it was turned into.
+    case_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("cases.id", ondelete="SET NULL"), index=True
+    )
     created_by: Mapped[uuid.UUID | None]
     version: Mapped[int] = mapped_column(default=1)
 

@@ -28,20 +28,6 @@ async def _nothing(percent: int, step: str) -> None:
     return None
 
 
-async def available_sources(session: AsyncSession) -> frozenset[str]:
-    """Record families whose tables exist in this database (their domain has migrated)."""
-    names = list(sql.OPTIONAL_TABLES)
-    tables = [t for n in names for t in sql.OPTIONAL_TABLES[n]]
-    present = dict(
-        zip(
-            tables,
-            (await session.execute(text(sql.tables_present_statement(tables)))).one(),
-            strict=True,
-        )
-    )
-    return frozenset(n for n in names if all(present[t] for t in sql.OPTIONAL_TABLES[n]))
-
-
 def parameters(periods: Periods, now: datetime, report_id: uuid.UUID) -> dict[str, Any]:
     out: dict[str, Any] = {"report_id": report_id, "now": now}
     for prefix, w in (
@@ -94,7 +80,7 @@ async def compute(
             )
         )
     ) + 1
-    sources = await available_sources(session)
+    sources = sql.SOURCES
     report = StatsReport(
         id=uuid7(),
         kind=kind,

@@ -36,12 +36,8 @@ from mediation.org.enums import UnitLevel
 
 DEPTH = len(UnitLevel)  # city > district > street > community > grid > building > unit
 
-# Sources counted besides cases, each present when its table exists (its domain migrated).
-OPTIONAL_TABLES: dict[str, tuple[str, ...]] = {
-    "hotline": ("hotline_calls",),
-    "outreach": ("outreach_activities", "outreach_classes"),
-    "sessions": ("mediation_sessions",),
-}
+# Record families counted besides cases.
+SOURCES: frozenset[str] = frozenset({"hotline", "outreach", "sessions"})
 
 # Figures summed from the facts, with the SQL type of their zero.
 INT_FIGURES: tuple[str, ...] = (
@@ -531,7 +527,3 @@ INSERT INTO stats_breakdowns (report_id, unit_id, channel, dimension, key, count
 SELECT CAST(:report_id AS uuid), u.id, t.ch, t.dim, t.key, t.n
 FROM tree t JOIN units u ON u.seq = t.node
 """
-
-
-def tables_present_statement(tables: Iterable[str]) -> str:
-    return "SELECT " + ", ".join(f"to_regclass('public.{t}') IS NOT NULL" for t in tables)
