@@ -57,6 +57,7 @@ from mediation.contracts.windows import QueryTime
 from mediation.errors import NotFound, Unprocessable
 from mediation.reference.data import ReferenceKind
 from mediation.settings import Settings
+from mediation_api.actions import ActionCall, Handler, action_route
 from mediation_api.cases.reads import (
     case_page,
     case_view,
@@ -324,283 +325,188 @@ def _action_doc(text: str) -> str:
     return text + _ACTION_NOTE
 
 
-@router.post(
-    "/{case_id}/accept",
-    operation_id="cases-accept",
-    summary="Accept (受理)",
-    description=_action_doc(
-        "received → accepted. Meets the first-response "
-        "deadline and starts the mediation deadline. Dispatchers."
+def _case_action(method: str) -> Handler:
+    """A case action: the service's method of that name, answered with the changed case."""
+
+    async def handle(call: ActionCall) -> Response:
+        ctx: CaseContext = call.deps["ctx"]
+        run = getattr(ctx.service, method)
+        return await ctx.respond(call.idem, await run(call.record_id, call.body, call.if_match))
+
+    return handle
+
+
+# (path, operation, summary, what it does and who may, body, service method)
+CASE_ACTIONS: list[tuple[str, str, str, str, type, str]] = [
+    (
+        "accept",
+        "cases-accept",
+        "Accept (受理)",
+        (
+            "received → accepted. Meets the first-response "
+            "deadline and starts the mediation deadline. Dispatchers."
+        ),
+        AcceptIn,
+        "accept",
     ),
-    response_model=CaseOut,
-    responses=ACTION_ERRORS,
-)
-async def accept(
-    case_id: CaseId, body: AcceptIn, ctx: Reader, idem: Idempotency, if_match: IfMatch = None
-) -> Response:
-    if (replay := await idem.replay()) is not None:
-        return replay
-    return await ctx.respond(idem, await ctx.service.accept(case_id, body, if_match))
-
-
-@router.post(
-    "/{case_id}/reject",
-    operation_id="cases-reject",
-    summary="Reject (不予受理)",
-    description=_action_doc("received → rejected, with a reason. Dispatchers."),
-    response_model=CaseOut,
-    responses=ACTION_ERRORS,
-)
-async def reject(
-    case_id: CaseId, body: ReasonIn, ctx: Reader, idem: Idempotency, if_match: IfMatch = None
-) -> Response:
-    if (replay := await idem.replay()) is not None:
-        return replay
-    return await ctx.respond(idem, await ctx.service.reject(case_id, body, if_match))
-
-
-@router.post(
-    "/{case_id}/assign",
-    operation_id="cases-assign",
-    summary="Assign (分派)",
-    description=_action_doc(
-        "accepted → assigned: one or more handlers, each through "
-        "a channel; handlers must hold a handling role covering "
-        "the case's place. Dispatchers."
+    (
+        "reject",
+        "cases-reject",
+        "Reject (不予受理)",
+        "received → rejected, with a reason. Dispatchers.",
+        ReasonIn,
+        "reject",
     ),
-    response_model=CaseOut,
-    responses=ACTION_ERRORS,
-)
-async def assign(
-    case_id: CaseId, body: AssignIn, ctx: Reader, idem: Idempotency, if_match: IfMatch = None
-) -> Response:
-    if (replay := await idem.replay()) is not None:
-        return replay
-    return await ctx.respond(idem, await ctx.service.assign(case_id, body, if_match))
-
-
-@router.post(
-    "/{case_id}/transfer",
-    operation_id="cases-transfer",
-    summary="Transfer (移交)",
-    description=_action_doc(
-        "Hands the case to other handlers (assigned or in "
-        "mediation → assigned). Dispatchers or its handlers."
+    (
+        "assign",
+        "cases-assign",
+        "Assign (分派)",
+        (
+            "accepted → assigned: one or more handlers, each through "
+            "a channel; handlers must hold a handling role covering "
+            "the case's place. Dispatchers."
+        ),
+        AssignIn,
+        "assign",
     ),
-    response_model=CaseOut,
-    responses=ACTION_ERRORS,
-)
-async def transfer(
-    case_id: CaseId, body: TransferIn, ctx: Reader, idem: Idempotency, if_match: IfMatch = None
-) -> Response:
-    if (replay := await idem.replay()) is not None:
-        return replay
-    return await ctx.respond(idem, await ctx.service.transfer(case_id, body, if_match))
-
-
-@router.post(
-    "/{case_id}/escalate",
-    operation_id="cases-escalate",
-    summary="Escalate (上报)",
-    description=_action_doc(
-        "Moves the handling up the tree to the nearest higher "
-        "level with dispatchers (or `target_unit_id`); handlers "
-        "step down and that level assigns it again. Dispatchers "
-        "or its handlers."
+    (
+        "transfer",
+        "cases-transfer",
+        "Transfer (移交)",
+        (
+            "Hands the case to other handlers (assigned or in "
+            "mediation → assigned). Dispatchers or its handlers."
+        ),
+        TransferIn,
+        "transfer",
     ),
-    response_model=CaseOut,
-    responses=ACTION_ERRORS,
-)
-async def escalate(
-    case_id: CaseId, body: EscalateIn, ctx: Reader, idem: Idempotency, if_match: IfMatch = None
-) -> Response:
-    if (replay := await idem.replay()) is not None:
-        return replay
-    return await ctx.respond(idem, await ctx.service.escalate(case_id, body, if_match))
-
-
-@router.post(
-    "/{case_id}/start-mediation",
-    operation_id="cases-start-mediation",
-    summary="Start mediation (开始调解)",
-    description=_action_doc("assigned → in_mediation. Dispatchers or its handlers."),
-    response_model=CaseOut,
-    responses=ACTION_ERRORS,
-)
-async def start_mediation(
-    case_id: CaseId, body: NoteIn, ctx: Reader, idem: Idempotency, if_match: IfMatch = None
-) -> Response:
-    if (replay := await idem.replay()) is not None:
-        return replay
-    return await ctx.respond(idem, await ctx.service.start_mediation(case_id, body, if_match))
-
-
-@router.post(
-    "/{case_id}/resolve",
-    operation_id="cases-resolve",
-    summary="Resolve with an agreement (调解成功)",
-    description=_action_doc(
-        "in_mediation → resolved, recording the agreement; the "
-        "follow-up deadline starts and the 30-day window for "
-        "judicial confirmation opens. Dispatchers or handlers."
+    (
+        "escalate",
+        "cases-escalate",
+        "Escalate (上报)",
+        (
+            "Moves the handling up the tree to the nearest higher "
+            "level with dispatchers (or `target_unit_id`); handlers "
+            "step down and that level assigns it again. Dispatchers "
+            "or its handlers."
+        ),
+        EscalateIn,
+        "escalate",
     ),
-    response_model=CaseOut,
-    responses=ACTION_ERRORS,
-)
-async def resolve(
-    case_id: CaseId, body: ResolveIn, ctx: Reader, idem: Idempotency, if_match: IfMatch = None
-) -> Response:
-    if (replay := await idem.replay()) is not None:
-        return replay
-    return await ctx.respond(idem, await ctx.service.resolve(case_id, body, if_match))
-
-
-@router.post(
-    "/{case_id}/fail",
-    operation_id="cases-fail",
-    summary="Fail and refer on (调解不成)",
-    description=_action_doc(
-        "in_mediation → failed, naming where the case goes "
-        "(litigation, arbitration, another department). "
-        "Dispatchers or its handlers."
+    (
+        "start-mediation",
+        "cases-start-mediation",
+        "Start mediation (开始调解)",
+        "assigned → in_mediation. Dispatchers or its handlers.",
+        NoteIn,
+        "start_mediation",
     ),
-    response_model=CaseOut,
-    responses=ACTION_ERRORS,
-)
-async def fail(
-    case_id: CaseId, body: FailIn, ctx: Reader, idem: Idempotency, if_match: IfMatch = None
-) -> Response:
-    if (replay := await idem.replay()) is not None:
-        return replay
-    return await ctx.respond(idem, await ctx.service.fail(case_id, body, if_match))
-
-
-@router.post(
-    "/{case_id}/withdraw",
-    operation_id="cases-withdraw",
-    summary="Withdraw (撤回)",
-    description=_action_doc(
-        "Any open status → withdrawn, with a reason. Dispatchers or its handlers."
+    (
+        "resolve",
+        "cases-resolve",
+        "Resolve with an agreement (调解成功)",
+        (
+            "in_mediation → resolved, recording the agreement; the "
+            "follow-up deadline starts and the 30-day window for "
+            "judicial confirmation opens. Dispatchers or handlers."
+        ),
+        ResolveIn,
+        "resolve",
     ),
-    response_model=CaseOut,
-    responses=ACTION_ERRORS,
-)
-async def withdraw(
-    case_id: CaseId, body: ReasonIn, ctx: Reader, idem: Idempotency, if_match: IfMatch = None
-) -> Response:
-    if (replay := await idem.replay()) is not None:
-        return replay
-    return await ctx.respond(idem, await ctx.service.withdraw(case_id, body, if_match))
-
-
-@router.post(
-    "/{case_id}/follow-ups",
-    operation_id="cases-follow-up",
-    summary="Record a follow-up visit (回访)",
-    description=_action_doc(
-        "resolved or failed → followed_up: performance, "
-        "satisfaction, risk of flare-up. Meets the follow-up "
-        "deadline. Dispatchers or its handlers."
+    (
+        "fail",
+        "cases-fail",
+        "Fail and refer on (调解不成)",
+        (
+            "in_mediation → failed, naming where the case goes "
+            "(litigation, arbitration, another department). "
+            "Dispatchers or its handlers."
+        ),
+        FailIn,
+        "fail",
     ),
-    response_model=CaseOut,
-    responses=ACTION_ERRORS,
-)
-async def follow_up(
-    case_id: CaseId, body: FollowUpIn, ctx: Reader, idem: Idempotency, if_match: IfMatch = None
-) -> Response:
-    if (replay := await idem.replay()) is not None:
-        return replay
-    return await ctx.respond(idem, await ctx.service.follow_up(case_id, body, if_match))
-
-
-@router.post(
-    "/{case_id}/close",
-    operation_id="cases-close",
-    summary="Close (结案)",
-    description=_action_doc("followed_up (or failed) → closed. Needs `cases:close`."),
-    response_model=CaseOut,
-    responses=ACTION_ERRORS,
-)
-async def close(
-    case_id: CaseId, body: NoteIn, ctx: Reader, idem: Idempotency, if_match: IfMatch = None
-) -> Response:
-    if (replay := await idem.replay()) is not None:
-        return replay
-    return await ctx.respond(idem, await ctx.service.close(case_id, body, if_match))
-
-
-@router.post(
-    "/{case_id}/reopen",
-    operation_id="cases-reopen",
-    summary="Reopen",
-    description=_action_doc(
-        "closed → accepted; rejected or withdrawn → received. A new deadline starts. Dispatchers."
+    (
+        "withdraw",
+        "cases-withdraw",
+        "Withdraw (撤回)",
+        "Any open status → withdrawn, with a reason. Dispatchers or its handlers.",
+        ReasonIn,
+        "withdraw",
     ),
-    response_model=CaseOut,
-    responses=ACTION_ERRORS,
-)
-async def reopen(
-    case_id: CaseId, body: ReasonIn, ctx: Reader, idem: Idempotency, if_match: IfMatch = None
-) -> Response:
-    if (replay := await idem.replay()) is not None:
-        return replay
-    return await ctx.respond(idem, await ctx.service.reopen(case_id, body, if_match))
-
-
-@router.post(
-    "/{case_id}/pause",
-    operation_id="cases-pause",
-    summary="Pause the clock (waiting on a party)",
-    description=_action_doc(
-        "The running deadline stops until `resume`; the time "
-        "paused is added to it. Dispatchers or its handlers."
+    (
+        "follow-ups",
+        "cases-follow-up",
+        "Record a follow-up visit (回访)",
+        (
+            "resolved or failed → followed_up: performance, "
+            "satisfaction, risk of flare-up. Meets the follow-up "
+            "deadline. Dispatchers or its handlers."
+        ),
+        FollowUpIn,
+        "follow_up",
     ),
-    response_model=CaseOut,
-    responses=ACTION_ERRORS,
-)
-async def pause(
-    case_id: CaseId, body: ReasonIn, ctx: Reader, idem: Idempotency, if_match: IfMatch = None
-) -> Response:
-    if (replay := await idem.replay()) is not None:
-        return replay
-    return await ctx.respond(idem, await ctx.service.pause(case_id, body, if_match))
-
-
-@router.post(
-    "/{case_id}/resume",
-    operation_id="cases-resume",
-    summary="Resume the clock",
-    description=_action_doc(
-        "The deadline moves by the working days paused. Dispatchers or its handlers."
+    (
+        "close",
+        "cases-close",
+        "Close (结案)",
+        "followed_up (or failed) → closed. Needs `cases:close`.",
+        NoteIn,
+        "close",
     ),
-    response_model=CaseOut,
-    responses=ACTION_ERRORS,
-)
-async def resume(
-    case_id: CaseId, body: NoteIn, ctx: Reader, idem: Idempotency, if_match: IfMatch = None
-) -> Response:
-    if (replay := await idem.replay()) is not None:
-        return replay
-    return await ctx.respond(idem, await ctx.service.resume(case_id, body, if_match))
-
-
-@router.post(
-    "/{case_id}/extend-deadline",
-    operation_id="cases-extend-deadline",
-    summary="Extend the running deadline",
-    description=_action_doc(
-        "Adds time in the rule's unit, with a reason; mediation "
-        "needs both parties' agreement. Dispatchers or handlers."
+    (
+        "reopen",
+        "cases-reopen",
+        "Reopen",
+        "closed → accepted; rejected or withdrawn → received. A new deadline starts. Dispatchers.",
+        ReasonIn,
+        "reopen",
     ),
-    response_model=CaseOut,
-    responses=ACTION_ERRORS,
-)
-async def extend_deadline(
-    case_id: CaseId, body: ExtendIn, ctx: Reader, idem: Idempotency, if_match: IfMatch = None
-) -> Response:
-    if (replay := await idem.replay()) is not None:
-        return replay
-    return await ctx.respond(idem, await ctx.service.extend(case_id, body, if_match))
+    (
+        "pause",
+        "cases-pause",
+        "Pause the clock (waiting on a party)",
+        (
+            "The running deadline stops until `resume`; the time "
+            "paused is added to it. Dispatchers or its handlers."
+        ),
+        ReasonIn,
+        "pause",
+    ),
+    (
+        "resume",
+        "cases-resume",
+        "Resume the clock",
+        "The deadline moves by the working days paused. Dispatchers or its handlers.",
+        NoteIn,
+        "resume",
+    ),
+    (
+        "extend-deadline",
+        "cases-extend-deadline",
+        "Extend the running deadline",
+        (
+            "Adds time in the rule's unit, with a reason; mediation "
+            "needs both parties' agreement. Dispatchers or handlers."
+        ),
+        ExtendIn,
+        "extend",
+    ),
+]
+for path, operation, summary, doc, body_type, method in CASE_ACTIONS:
+    action_route(
+        router,
+        f"/{{case_id}}/{path}",
+        id_name="case_id",
+        id_description="The case's id.",
+        body=body_type,
+        deps=[("ctx", Reader)],
+        handle=_case_action(method),
+        operation_id=operation,
+        summary=summary,
+        description=_action_doc(doc),
+        response_model=CaseOut,
+        responses=ACTION_ERRORS,
+    )
 
 
 # --- sub-resources --------------------------------------------------------------------------

@@ -1,0 +1,83 @@
+"""Life-cycle actions declared, not written out: `POST /{record}/{id}/{action}` with a typed
+body, an If-Match precondition and an Idempotency-Key is the same request in every domain.
+A router says what differs (the path, the body type, who may act, what the service does, how
+the record is shown) and `action_route` writes the endpoint: replay a stored answer for a
+repeated key, else run the change and answer it with its ETag, stored for the key.
+
+The endpoint's signature is built, not written, so that FastAPI sees real parameters (the
+path id under its own name, the body's model, the dependencies) and the contract is exactly
+what a hand-written endpoint gives."""
+
+import inspect
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Response
+
+from mediation_api.deps import IfMatch
+from mediation_api.idempotency import Idempotency, IdempotencyGuard
+
+
+@dataclass(frozen=True)
+class ActionCall:
+    """One call of an action: the record's id, the body, the precondition, the idempotency
+    guard, and the dependencies the route asked for, by name."""
+
+    record_id: uuid.UUID
+    body: Any
+    if_match: str | None
+    idem: IdempotencyGuard
+    deps: dict[str, Any] = field(default_factory=dict)
+
+
+Handler = Callable[[ActionCall], Awaitable[Response]]
+
+
+def action_route(
+    router: APIRouter,
+    path: str,
+    *,
+    id_name: str,
+    id_description: str,
+    body: type,
+    deps: Sequence[tuple[str, Any]],
+    handle: Handler,
+    **route: Any,
+) -> None:
+    """Register `POST path` running `handle` once per intended change. `deps` are
+    (name, annotated dependency) pairs in the order the endpoint lists them; `route` is what
+    `router.post` takes (operation_id, summary, description, responses, ...)."""
+
+    async def endpoint(**kw: Any) -> Response:
+        idem: IdempotencyGuard = kw["idem"]
+        if (replay := await idem.replay()) is not None:
+            return replay
+        call = ActionCall(
+            record_id=kw[id_name],
+            body=kw["body"],
+            if_match=kw["if_match"],
+            idem=idem,
+            deps={name: kw[name] for name, _ in deps},
+        )
+        return await handle(call)
+
+    def param(name: str, annotation: Any, default: Any = inspect.Parameter.empty) -> Any:
+        return inspect.Parameter(
+            name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default
+        )
+
+    record_id = Annotated[uuid.UUID, Path(description=id_description)]
+    endpoint.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [
+            param(id_name, record_id),
+            param("body", body),
+            *(param(name, annotation) for name, annotation in deps),
+            param("idem", Idempotency),
+            param("if_match", IfMatch, None),
+        ],
+        return_annotation=Response,
+    )
+    endpoint.__name__ = route["operation_id"].replace("-", "_")
+    router.post(path, **route)(endpoint)
