@@ -44,11 +44,12 @@ def action_route(
     body: type,
     deps: Sequence[tuple[str, Any]],
     handle: Handler,
+    method: str = "post",
     **route: Any,
 ) -> None:
-    """Register `POST path` running `handle` once per intended change. `deps` are
-    (name, annotated dependency) pairs in the order the endpoint lists them; `route` is what
-    `router.post` takes (operation_id, summary, description, responses, ...)."""
+    """Register `POST path` (or `method`) running `handle` once per intended change. `deps`
+    are (name, annotated dependency) pairs in the order the endpoint lists them; `route` is
+    what `router.post` takes (operation_id, summary, description, responses, ...)."""
 
     async def endpoint(**kw: Any) -> Response:
         idem: IdempotencyGuard = kw["idem"]
@@ -80,4 +81,20 @@ def action_route(
         return_annotation=Response,
     )
     endpoint.__name__ = route["operation_id"].replace("-", "_")
-    router.post(path, **route)(endpoint)
+    getattr(router, method)(path, **route)(endpoint)
+
+
+def context_action(method: str) -> Handler:
+    """The usual handler: the route's context `ctx` (a domain's transaction, caller and
+    service) runs its service's method of that name on (id, body, If-Match) and answers
+    with the changed record (`ctx.respond`: the record as the caller sees it, its ETag)."""
+
+    async def handle(call: ActionCall) -> Response:
+        ctx = call.deps["ctx"]
+        run = getattr(ctx.service, method)
+        response: Response = await ctx.respond(
+            call.idem, await run(call.record_id, call.body, call.if_match)
+        )
+        return response
+
+    return handle

@@ -57,7 +57,7 @@ from mediation.contracts.windows import QueryTime
 from mediation.errors import NotFound, Unprocessable
 from mediation.reference.data import ReferenceKind
 from mediation.settings import Settings
-from mediation_api.actions import ActionCall, Handler, action_route
+from mediation_api.actions import action_route, context_action
 from mediation_api.cases.reads import (
     case_page,
     case_view,
@@ -295,8 +295,15 @@ async def get_case(case_id: CaseId, lookup: Lookup) -> Response:
     )
 
 
-@router.patch(
+action_route(
+    router,
     "/{case_id}",
+    method="patch",
+    id_name="case_id",
+    id_description="The case's id.",
+    body=CaseUpdate,
+    deps=[("ctx", Reader)],
+    handle=context_action("update"),
     operation_id="cases-update",
     summary="Change a case's details",
     description="Title, facts, claims, category, complexity (recomputes the running "
@@ -305,12 +312,6 @@ async def get_case(case_id: CaseId, lookup: Lookup) -> Response:
     response_model=CaseOut,
     responses=CHANGE_ERRORS,
 )
-async def update_case(
-    case_id: CaseId, body: CaseUpdate, ctx: Reader, idem: Idempotency, if_match: IfMatch = None
-) -> Response:
-    if (replay := await idem.replay()) is not None:
-        return replay
-    return await ctx.respond(idem, await ctx.service.update(case_id, body, if_match))
 
 
 # --- actions: one endpoint per transition ---------------------------------------------------
@@ -323,17 +324,6 @@ _ACTION_NOTE = (
 
 def _action_doc(text: str) -> str:
     return text + _ACTION_NOTE
-
-
-def _case_action(method: str) -> Handler:
-    """A case action: the service's method of that name, answered with the changed case."""
-
-    async def handle(call: ActionCall) -> Response:
-        ctx: CaseContext = call.deps["ctx"]
-        run = getattr(ctx.service, method)
-        return await ctx.respond(call.idem, await run(call.record_id, call.body, call.if_match))
-
-    return handle
 
 
 # (path, operation, summary, what it does and who may, body, service method)
@@ -500,7 +490,7 @@ for path, operation, summary, doc, body_type, method in CASE_ACTIONS:
         id_description="The case's id.",
         body=body_type,
         deps=[("ctx", Reader)],
-        handle=_case_action(method),
+        handle=context_action(method),
         operation_id=operation,
         summary=summary,
         description=_action_doc(doc),

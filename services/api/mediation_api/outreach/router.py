@@ -53,6 +53,7 @@ from mediation.outreach.enums import (
     Weekday,
 )
 from mediation.reference.data import ReferenceKind
+from mediation_api.actions import ActionCall, Handler, action_route
 from mediation_api.deps import CurrentPrincipal, IfMatch, Session, State, require
 from mediation_api.idempotency import Idempotency, IdempotencyGuard
 from mediation_api.outreach.repository import ActivityFilters, OpinionFilters
@@ -406,7 +407,8 @@ async def summary(
 
 
 # --- residents' opinions ------------------------------------------------------------------
-OpinionId = Annotated[uuid.UUID, Path(description="The opinion's id.")]
+OPINION_ID_DOC = "The opinion's id."
+OpinionId = Annotated[uuid.UUID, Path(description=OPINION_ID_DOC)]
 MASKED = (
     " The resident's name and phone are masked in this answer; read the opinion to see them "
     "if your role allows."
@@ -530,75 +532,61 @@ async def _acted(
 ACTION_ERRORS = responses(401, 403, 404, 409, 412, 422, 428)
 
 
-@opinions.post(
-    "/{opinion_id}/forward",
-    operation_id="opinions-forward",
-    summary="Forward an opinion",
-    description="received → forwarded, to the body that can act on it. Needs If-Match; 409 "
-    "from any other status." + MASKED + IDEM,
-    response_model=OpinionOut,
-    responses=ACTION_ERRORS,
-)
-async def forward_opinion(
-    opinion_id: OpinionId,
-    body: OpinionForward,
-    _: OpinionWriter,
-    service: Svc,
-    session: Session,
-    idem: Idempotency,
-    if_match: IfMatch = None,
-) -> Response:
-    if (replay := await idem.replay()) is not None:
-        return replay
-    opinion = await service.forward(opinion_id, body, if_match)
-    return await _acted(idem, session, service, opinion)
+def _opinion_action(method: str) -> Handler:
+    """An opinion's step: the service's method of that name, answered with the opinion."""
+
+    async def handle(call: ActionCall) -> Response:
+        service: OutreachService = call.deps["service"]
+        opinion = await getattr(service, method)(call.record_id, call.body, call.if_match)
+        return await _acted(call.idem, call.deps["session"], service, opinion)
+
+    return handle
 
 
-@opinions.post(
-    "/{opinion_id}/answer",
-    operation_id="opinions-answer",
-    summary="Record the answer",
-    description="received or forwarded → answered, with the answer given to the resident. "
-    "Needs If-Match; 409 from any other status." + MASKED + IDEM,
-    response_model=OpinionOut,
-    responses=ACTION_ERRORS,
-)
-async def answer_opinion(
-    opinion_id: OpinionId,
-    body: OpinionAnswer,
-    _: OpinionWriter,
-    service: Svc,
-    session: Session,
-    idem: Idempotency,
-    if_match: IfMatch = None,
-) -> Response:
-    if (replay := await idem.replay()) is not None:
-        return replay
-    opinion = await service.answer(opinion_id, body, if_match)
-    return await _acted(idem, session, service, opinion)
-
-
-@opinions.post(
-    "/{opinion_id}/close",
-    operation_id="opinions-close",
-    summary="Close an opinion",
-    description="answered → closed. Needs If-Match; 409 from any other status." + MASKED + IDEM,
-    response_model=OpinionOut,
-    responses=ACTION_ERRORS,
-)
-async def close_opinion(
-    opinion_id: OpinionId,
-    body: OpinionClose,
-    _: OpinionWriter,
-    service: Svc,
-    session: Session,
-    idem: Idempotency,
-    if_match: IfMatch = None,
-) -> Response:
-    if (replay := await idem.replay()) is not None:
-        return replay
-    opinion = await service.close(opinion_id, body, if_match)
-    return await _acted(idem, session, service, opinion)
+# (path, operation, summary, description, body, service method)
+OPINION_ACTIONS: list[tuple[str, str, str, str, type, str]] = [
+    (
+        "forward",
+        "opinions-forward",
+        "Forward an opinion",
+        "received → forwarded, to the body that can act on it. Needs If-Match; 409 "
+        "from any other status." + MASKED + IDEM,
+        OpinionForward,
+        "forward",
+    ),
+    (
+        "answer",
+        "opinions-answer",
+        "Record the answer",
+        "received or forwarded → answered, with the answer given to the resident. "
+        "Needs If-Match; 409 from any other status." + MASKED + IDEM,
+        OpinionAnswer,
+        "answer",
+    ),
+    (
+        "close",
+        "opinions-close",
+        "Close an opinion",
+        "answered → closed. Needs If-Match; 409 from any other status." + MASKED + IDEM,
+        OpinionClose,
+        "close",
+    ),
+]
+for path, operation, summary, doc, body_type, method in OPINION_ACTIONS:
+    action_route(
+        opinions,
+        f"/{{opinion_id}}/{path}",
+        id_name="opinion_id",
+        id_description=OPINION_ID_DOC,
+        body=body_type,
+        deps=[("_", OpinionWriter), ("service", Svc), ("session", Session)],
+        handle=_opinion_action(method),
+        operation_id=operation,
+        summary=summary,
+        description=doc,
+        response_model=OpinionOut,
+        responses=ACTION_ERRORS,
+    )
 
 
 @opinions.post(

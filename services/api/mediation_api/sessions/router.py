@@ -31,7 +31,8 @@ from mediation.sessions.enums import SessionKind, SessionMode, SessionSort, Sess
 from mediation.sessions.models import MediationSession
 from mediation.sessions.rules import place_key
 from mediation.settings import Settings
-from mediation_api.deps import IfMatch, Session, State, require
+from mediation_api.actions import action_route, context_action
+from mediation_api.deps import Session, State, require
 from mediation_api.idempotency import Idempotency, IdempotencyGuard
 from mediation_api.pagination import (
     DEFAULT,
@@ -50,7 +51,8 @@ from mediation_api.sessions.views import event_out, list_item, session_out
 router = APIRouter(tags=["sessions"])
 
 CaseId = Annotated[uuid.UUID, Path(description="The case's id.")]
-SessionId = Annotated[uuid.UUID, Path(description="The session's id.")]
+SESSION_ID_DOC = "The session's id."
+SessionId = Annotated[uuid.UUID, Path(description=SESSION_ID_DOC)]
 
 CHANGE_ERRORS = responses(401, 403, 404, 409, 412, 422, 428)
 READ_ERRORS = responses(401, 403, 404, 422)
@@ -295,8 +297,15 @@ async def session_timeline(
     return Page[SessionEventOut](items=[event_out(e) for e in items], next_cursor=next_cursor)
 
 
-@router.patch(
+action_route(
+    router,
     "/sessions/{session_id}",
+    method="patch",
+    id_name="session_id",
+    id_description=SESSION_ID_DOC,
+    body=SessionUpdate,
+    deps=[("ctx", Writer)],
+    handle=context_action("update"),
     operation_id="sessions-update",
     summary="Change a scheduled session's details",
     description="Kind, mediators (booked again; new ones are told, removed ones told it is "
@@ -305,89 +314,63 @@ async def session_timeline(
     response_model=SessionOut,
     responses=CHANGE_ERRORS,
 )
-async def update_session(
-    session_id: SessionId,
-    body: SessionUpdate,
-    ctx: Writer,
-    idem: Idempotency,
-    if_match: IfMatch = None,
-) -> Response:
-    if (replay := await idem.replay()) is not None:
-        return replay
-    return await ctx.respond(idem, await ctx.service.update(session_id, body, if_match))
 
 
-@router.post(
-    "/sessions/{session_id}/reschedule",
-    operation_id="sessions-reschedule",
-    summary="Move a session (改期)",
-    description="New time (and place or mode), with a reason. The history keeps the old "
-    "time; participants are told (`session.rescheduled`); reminders follow the new time "
-    "only." + _CHANGE_NOTE + " Supports `Idempotency-Key`.",
-    response_model=SessionOut,
-    responses=CHANGE_ERRORS,
-)
-async def reschedule_session(
-    session_id: SessionId,
-    body: RescheduleIn,
-    ctx: Writer,
-    idem: Idempotency,
-    if_match: IfMatch = None,
-) -> Response:
-    if (replay := await idem.replay()) is not None:
-        return replay
-    return await ctx.respond(idem, await ctx.service.reschedule(session_id, body, if_match))
-
-
-@router.post(
-    "/sessions/{session_id}/cancel",
-    operation_id="sessions-cancel",
-    summary="Cancel a session (取消)",
-    description="With a reason. Mediators and room are free again; participants are told "
-    "(`session.cancelled`); no reminder follows; the calendar feed drops it. Needs If-Match. "
-    "Supports `Idempotency-Key`.",
-    response_model=SessionOut,
-    responses=CHANGE_ERRORS,
-)
-async def cancel_session(
-    session_id: SessionId,
-    body: CancelIn,
-    ctx: Writer,
-    idem: Idempotency,
-    if_match: IfMatch = None,
-) -> Response:
-    if (replay := await idem.replay()) is not None:
-        return replay
-    return await ctx.respond(idem, await ctx.service.cancel(session_id, body, if_match))
-
-
-@router.post(
-    "/sessions/{session_id}/outcome",
-    operation_id="sessions-record-outcome",
-    summary="Record attendance, minutes and outcome",
-    description="Once the session has started: who attended, the summary of the mediation "
-    "record (调解笔录), outcome (agreement, partial, none, postponed), next step and when it "
-    "really ended (`ended_at`): the bookings follow the real end, so the time of a session "
-    "that ended early is free again, one that ran over holds its mediators and room until it "
-    "ended (an overrun stops where another of their sessions begins), and a mediator who did "
-    "not attend is free for that time. The "
-    "outcome `agreement` records the agreement on the case and resolves it (starting "
-    "mediation first if the case is still `assigned`) in the same transaction; when the case "
-    "cannot be resolved (its state, the caller's rights) nothing is written. Needs If-Match. "
-    "Supports `Idempotency-Key`.",
-    response_model=SessionOut,
-    responses=CHANGE_ERRORS,
-)
-async def record_outcome(
-    session_id: SessionId,
-    body: OutcomeIn,
-    ctx: Writer,
-    idem: Idempotency,
-    if_match: IfMatch = None,
-) -> Response:
-    if (replay := await idem.replay()) is not None:
-        return replay
-    return await ctx.respond(idem, await ctx.service.record_outcome(session_id, body, if_match))
+# (path, operation, summary, description, body, service method)
+SESSION_ACTIONS: list[tuple[str, str, str, str, type, str]] = [
+    (
+        "reschedule",
+        "sessions-reschedule",
+        "Move a session (改期)",
+        "New time (and place or mode), with a reason. The history keeps the old time; "
+        "participants are told (`session.rescheduled`); reminders follow the new time only."
+        + _CHANGE_NOTE
+        + " Supports `Idempotency-Key`.",
+        RescheduleIn,
+        "reschedule",
+    ),
+    (
+        "cancel",
+        "sessions-cancel",
+        "Cancel a session (取消)",
+        "With a reason. Mediators and room are free again; participants are told "
+        "(`session.cancelled`); no reminder follows; the calendar feed drops it. Needs "
+        "If-Match. Supports `Idempotency-Key`.",
+        CancelIn,
+        "cancel",
+    ),
+    (
+        "outcome",
+        "sessions-record-outcome",
+        "Record attendance, minutes and outcome",
+        "Once the session has started: who attended, the summary of the mediation record "
+        "(调解笔录), outcome (agreement, partial, none, postponed), next step and when it really "
+        "ended (`ended_at`): the bookings follow the real end, so the time of a session that "
+        "ended early is free again, one that ran over holds its mediators and room until it "
+        "ended (an overrun stops where another of their sessions begins), and a mediator who "
+        "did not attend is free for that time. The outcome `agreement` records the agreement "
+        "on the case and resolves it (starting mediation first if the case is still "
+        "`assigned`) in the same transaction; when the case cannot be resolved (its state, the "
+        "caller's rights) nothing is written. Needs If-Match. Supports `Idempotency-Key`.",
+        OutcomeIn,
+        "record_outcome",
+    ),
+]
+for path, operation, summary, doc, body_type, method in SESSION_ACTIONS:
+    action_route(
+        router,
+        f"/sessions/{{session_id}}/{path}",
+        id_name="session_id",
+        id_description=SESSION_ID_DOC,
+        body=body_type,
+        deps=[("ctx", Writer)],
+        handle=context_action(method),
+        operation_id=operation,
+        summary=summary,
+        description=doc,
+        response_model=SessionOut,
+        responses=CHANGE_ERRORS,
+    )
 
 
 # The feed's fixed path first, so no `/sessions/{session_id}...` route ever shadows it.
