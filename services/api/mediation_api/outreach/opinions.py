@@ -1,0 +1,282 @@
+"""Residents' opinions (民意): collected, forwarded, answered, closed, or turned into a
+dispute case."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from mediation.auth.access_log import record_access
+from mediation.auth.policy import Permission
+from mediation.cases.contracts import CaseCreate
+from mediation.cases.enums import CaseEventType
+from mediation.cases.models import Case
+from mediation.contracts.changes import modified
+from mediation.contracts.etag import check_if_match
+from mediation.errors import Conflict, NotFound, Unprocessable
+from mediation.outreach.contracts import (
+    OpinionAnswer,
+    OpinionClose,
+    OpinionCreate,
+    OpinionForward,
+    OpinionOut,
+    OpinionToCase,
+    OpinionUpdate,
+)
+from mediation.outreach.enums import (
+    COLLECTOR_ROLES,
+    OpinionStatus,
+)
+from mediation.outreach.models import (
+    ResidentOpinion,
+)
+from mediation.outreach.rules import (
+    opinion_transition,
+)
+from mediation.privacy import mask_name, mask_phone
+from mediation.reference.data import ReferenceKind
+from mediation_api.cases.service import CaseService
+from mediation_api.outreach.base import (
+    CASE_FORWARD,
+    OPINION_NOT_FOUND,
+    OPINION_RECORD,
+    OutreachBase,
+    _null_fields,
+)
+from mediation_api.reference.service import ReferenceService
+from mediation_api.visibility import Ref, Visibility, Visible
+
+
+class OpinionService(OutreachBase):
+    async def get_opinion(
+        self, opinion_id: uuid.UUID, *, for_update: bool = False
+    ) -> ResidentOpinion:
+        opinion = await self.repo.opinion(self.principal, opinion_id, for_update=for_update)
+        if opinion is None:
+            raise NotFound(OPINION_NOT_FOUND)
+        return opinion
+
+    async def _category(self, code: str, field: str) -> None:
+        await ReferenceService(self.session, self.clock).require_enabled(
+            ReferenceKind.opinion_category, code, field
+        )
+
+    async def create_opinion(self, body: OpinionCreate) -> ResidentOpinion:
+        place = await self._place(body.unit_id, "body.unit_id")
+        await self._category(body.category, "body.category")
+        day = body.collected_on or self.today()
+        collector_id = body.collector_id or self.principal.person_id
+        if collector_id is None:
+            raise Unprocessable("Name who collected it.", field="body.collector_id")
+        role = await self._role_on_line(collector_id, COLLECTOR_ROLES, place.path, day)
+        if role is None:
+            raise Unprocessable(
+                "Opinions are collected by the grid, building and unit heads and the owners' "
+                f"committee; this person holds none of those roles here on {day.isoformat()}.",
+                field="body.collector_id",
+            )
+        opinion = ResidentOpinion(
+            unit_id=place.id,
+            unit_path=place.path,
+            collector_id=collector_id,
+            collector_role=role,
+            collected_on=day,
+            category=body.category,
+            text=body.text,
+            address=body.address,
+            resident_name=body.resident_name,
+            resident_phone=body.resident_phone,
+            status=OpinionStatus.received,
+            created_by=self.principal.id,
+            version=1,
+        )
+        self.repo.add(opinion)
+        await self.session.flush()
+        # No resident data in events: they travel to webhooks and inboxes.
+        await self._opinion_event("opinion.received", opinion, collector_id=collector_id)
+        return opinion
+
+    async def _opinion_event(self, type_: str, opinion: ResidentOpinion, **extra: Any) -> None:
+        await self._emit(
+            type_,
+            "resident_opinion",
+            opinion.id,
+            opinion.unit_path,
+            opinion_id=opinion.id,
+            unit_id=opinion.unit_id,
+            category=opinion.category,
+            status=opinion.status.value,
+            **extra,
+        )
+
+    async def update_opinion(
+        self, opinion_id: uuid.UUID, body: OpinionUpdate, if_match: str | None
+    ) -> ResidentOpinion:
+        opinion = await self.get_opinion(opinion_id, for_update=True)
+        check_if_match(if_match, opinion.id, opinion.version)
+        if opinion.status is not OpinionStatus.received:
+            raise Conflict("Only an opinion not yet forwarded or answered can be corrected.")
+        changes = body.model_dump(exclude_unset=True)
+        _null_fields(changes, ("category", "text"))
+        if "category" in changes:
+            await self._category(changes["category"], "body.category")
+        for key, value in changes.items():
+            setattr(opinion, key, value)
+        names = sorted(modified(opinion))
+        if not names:
+            return opinion
+        opinion.version += 1
+        await self.session.flush()
+        await self._opinion_event("opinion.updated", opinion, changed=names)
+        return opinion
+
+    async def _act(
+        self, opinion_id: uuid.UUID, action: str, if_match: str | None
+    ) -> ResidentOpinion:
+        opinion = await self.get_opinion(opinion_id, for_update=True)
+        check_if_match(if_match, opinion.id, opinion.version)
+        opinion.status = opinion_transition(opinion.status, action)
+        opinion.version += 1
+        return opinion
+
+    async def forward(
+        self, opinion_id: uuid.UUID, body: OpinionForward, if_match: str | None
+    ) -> ResidentOpinion:
+        opinion = await self._act(opinion_id, "forward", if_match)
+        opinion.forwarded_to, opinion.forwarded_at = body.forwarded_to, self.clock.now()
+        await self.session.flush()
+        await self._opinion_event("opinion.forwarded", opinion, forwarded_to=body.forwarded_to)
+        return opinion
+
+    async def answer(
+        self, opinion_id: uuid.UUID, body: OpinionAnswer, if_match: str | None
+    ) -> ResidentOpinion:
+        opinion = await self._act(opinion_id, "answer", if_match)
+        opinion.answer, opinion.answered_at = body.answer, self.clock.now()
+        await self.session.flush()
+        await self._opinion_event("opinion.answered", opinion)
+        return opinion
+
+    async def close(
+        self, opinion_id: uuid.UUID, body: OpinionClose, if_match: str | None
+    ) -> ResidentOpinion:
+        opinion = await self._act(opinion_id, "close", if_match)
+        opinion.closed_at, opinion.close_note = self.clock.now(), body.note
+        await self.session.flush()
+        await self._opinion_event("opinion.closed", opinion)
+        return opinion
+
+    async def convert_to_case(
+        self, opinion_id: uuid.UUID, body: OpinionToCase, if_match: str | None
+    ) -> tuple[ResidentOpinion, Case]:
+        """Registers a dispute case (source grid report) through the cases service and links
+        both ways: the opinion keeps `case_id` and is forwarded to the case; the case's
+        timeline names the opinion."""
+        opinion = await self.get_opinion(opinion_id, for_update=True)
+        check_if_match(if_match, opinion.id, opinion.version)
+        if opinion.case_id is not None:
+            seen = await self._cases_seen({opinion.case_id})
+            raise Conflict(
+                "This opinion was already turned into a case.",
+                case_id=str(opinion.case_id) if seen.can_see(Ref.case, opinion.case_id) else None,
+            )
+        status = opinion_transition(opinion.status, "convert_to_case")
+        first_line = opinion.text.strip().splitlines()[0] if opinion.text.strip() else "居民意见"
+        values = body.model_dump(exclude_none=True)
+        values.update(
+            title=body.title or first_line[:60],
+            facts=body.facts or opinion.text,
+            unit_id=body.unit_id or opinion.unit_id,
+        )
+        cases = CaseService(self.session, self.clock, self.settings, self.principal)
+        case, _ = await cases.create(CaseCreate.model_validate(values))
+        await cases.record(
+            case,
+            CaseEventType.commented,
+            body="由居民意见（民意）转立。",
+            data={"opinion_id": str(opinion.id)},
+            emit_event=False,
+        )
+        now = self.clock.now()
+        opinion.case_id = case.id
+        opinion.status = status
+        opinion.forwarded_to = f"{CASE_FORWARD} {case.number}"[:200]
+        opinion.forwarded_at = now
+        opinion.version += 1
+        await self.session.flush()
+        # Whoever hears of the opinion (people and systems of its unit and above) may read
+        # the case only when it lies under the opinion's unit: otherwise it is not named.
+        named = case.unit_path.startswith(opinion.unit_path)
+        await self._opinion_event(
+            "opinion.converted_to_case",
+            opinion,
+            **({"case_id": case.id, "case_number": case.number} if named else {}),
+        )
+        return opinion, case
+
+    async def _cases_seen(self, ids: set[uuid.UUID | None]) -> Visible:
+        """Which of the cases opinions became the reader may read: only those are named (the
+        case may lie in another grid than the opinion)."""
+        visibility = Visibility(self.session, self.principal, self.today())
+        return await visibility.of({Ref.case: {i for i in ids if i is not None}})
+
+    def _unmask(self) -> bool:
+        return self.principal.can(Permission.pii_read)
+
+    async def opinions_out(
+        self, opinions: list[ResidentOpinion], *, single: bool = False
+    ) -> list[OpinionOut]:
+        """Resident name and phone unmasked only for a single record to a reader whose role
+        needs them (and then written to the access log); lists always mask."""
+        units = await self.repo.units({o.unit_id for o in opinions})
+        names = await self.repo.person_names({o.collector_id for o in opinions})
+        labels = await self.repo.category_labels(ReferenceKind.opinion_category)
+        seen = await self._cases_seen({o.case_id for o in opinions})
+        unmask = single and self._unmask()
+        out = []
+        for o in opinions:
+            has_pii = bool(o.resident_name or o.resident_phone)
+            if unmask and has_pii:
+                record_access(
+                    self.session,
+                    self.principal,
+                    action="read",
+                    record_type=OPINION_RECORD,
+                    record_id=o.id,
+                )
+            unit = units.get(o.unit_id)
+            out.append(
+                OpinionOut(
+                    id=o.id,
+                    unit_id=o.unit_id,
+                    unit_name=unit.name if unit else None,
+                    collector_id=o.collector_id,
+                    collector_name=names.get(o.collector_id),
+                    collector_role=o.collector_role,
+                    collected_on=o.collected_on,
+                    category=o.category,
+                    category_label=labels.get(o.category),
+                    text=o.text,
+                    address=o.address,
+                    resident_name=o.resident_name if unmask else mask_name(o.resident_name),
+                    resident_phone=o.resident_phone if unmask else mask_phone(o.resident_phone),
+                    status=o.status,
+                    # The case number is part of where it went: named only to readers of
+                    # the case.
+                    forwarded_to=o.forwarded_to
+                    if o.case_id is None or seen.can_see(Ref.case, o.case_id)
+                    else CASE_FORWARD,
+                    forwarded_at=o.forwarded_at,
+                    answer=o.answer,
+                    answered_at=o.answered_at,
+                    closed_at=o.closed_at,
+                    close_note=o.close_note,
+                    case_id=o.case_id if seen.can_see(Ref.case, o.case_id) else None,
+                    version=o.version,
+                    created_at=o.created_at,
+                    updated_at=o.updated_at,
+                )
+            )
+        return out
+
+    # --- duty rota ----------------------------------------------------------------------
