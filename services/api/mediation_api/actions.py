@@ -25,7 +25,7 @@ class ActionCall:
     """One call of an action: the record's id, the body, the precondition, the idempotency
     guard, and the dependencies the route asked for, by name."""
 
-    record_id: uuid.UUID
+    record_id: uuid.UUID | None
     body: Any
     if_match: str | None
     idem: IdempotencyGuard
@@ -39,26 +39,29 @@ def action_route(
     router: APIRouter,
     path: str,
     *,
-    id_name: str,
-    id_description: str,
+    id_name: str | None = None,
+    id_description: str = "",
     body: type,
+    precondition: bool = True,
     deps: Sequence[tuple[str, Any]],
     handle: Handler,
     method: str = "post",
     **route: Any,
 ) -> None:
-    """Register `POST path` (or `method`) running `handle` once per intended change. `deps`
-    are (name, annotated dependency) pairs in the order the endpoint lists them; `route` is
-    what `router.post` takes (operation_id, summary, description, responses, ...)."""
+    """Register `POST path` (or `method`) running `handle` once per intended change. A change
+    of a record names its id parameter (`id_name`) and needs If-Match; a creation has
+    neither (`precondition=False`). `deps` are (name, annotated dependency) pairs in the
+    order the endpoint lists them; `route` is what `router.post` takes (operation_id,
+    summary, description, responses, ...)."""
 
     async def endpoint(**kw: Any) -> Response:
         idem: IdempotencyGuard = kw["idem"]
         if (replay := await idem.replay()) is not None:
             return replay
         call = ActionCall(
-            record_id=kw[id_name],
+            record_id=kw[id_name] if id_name else None,
             body=kw["body"],
-            if_match=kw["if_match"],
+            if_match=kw.get("if_match"),
             idem=idem,
             deps={name: kw[name] for name, _ in deps},
         )
@@ -69,16 +72,15 @@ def action_route(
             name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default
         )
 
-    record_id = Annotated[uuid.UUID, Path(description=id_description)]
+    params = []
+    if id_name:
+        params.append(param(id_name, Annotated[uuid.UUID, Path(description=id_description)]))
+    params += [param("body", body), *(param(name, annotation) for name, annotation in deps)]
+    params.append(param("idem", Idempotency))
+    if precondition:
+        params.append(param("if_match", IfMatch, None))
     endpoint.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-        [
-            param(id_name, record_id),
-            param("body", body),
-            *(param(name, annotation) for name, annotation in deps),
-            param("idem", Idempotency),
-            param("if_match", IfMatch, None),
-        ],
-        return_annotation=Response,
+        params, return_annotation=Response
     )
     endpoint.__name__ = route["operation_id"].replace("-", "_")
     getattr(router, method)(path, **route)(endpoint)

@@ -109,6 +109,19 @@ async def _created(idem: IdempotencyGuard, session: Session, out: Any, location:
     )
 
 
+def _create(method: str, out_method: str, location: str) -> Handler:
+    """A new outreach record: the service's `method`, shown by `out_method`, at
+    `location` + its id."""
+
+    async def handle(call: ActionCall) -> Response:
+        service: OutreachService = call.deps["service"]
+        record = await getattr(service, method)(call.body)
+        (out,) = await getattr(service, out_method)([record])
+        return await _created(call.idem, call.deps["session"], out, f"{API}{location}{record.id}")
+
+    return handle
+
+
 # --- legal-awareness activities -----------------------------------------------------------
 @outreach.get(
     "/activities",
@@ -145,8 +158,13 @@ async def list_activities(
     return Page[ActivityOut](items=await service.activities_out(items), next_cursor=nxt)
 
 
-@outreach.post(
+action_route(
+    outreach,
     "/activities",
+    body=ActivityCreate,
+    precondition=False,
+    deps=[("_", Writer), ("service", Svc), ("session", Session)],
+    handle=_create("create_activity", "activities_out", "/outreach/activities/"),
     operation_id="outreach-activities-create",
     summary="Record a legal-awareness activity",
     description="An activity that took place (not in the future), at a node of your "
@@ -156,14 +174,6 @@ async def list_activities(
     response_model=ActivityOut,
     responses=responses(401, 403, 409, 422),
 )
-async def create_activity(
-    body: ActivityCreate, _: Writer, service: Svc, session: Session, idem: Idempotency
-) -> Response:
-    if (replay := await idem.replay()) is not None:
-        return replay
-    activity = await service.create_activity(body)
-    (out,) = await service.activities_out([activity])
-    return await _created(idem, session, out, f"{API}/outreach/activities/{activity.id}")
 
 
 ActivityId = Annotated[uuid.UUID, Path(description="The activity's id.")]
@@ -232,8 +242,13 @@ async def list_series(
     return Page[SeriesOut](items=await service.series_out(items), next_cursor=nxt)
 
 
-@outreach.post(
+action_route(
+    outreach,
     "/class-series",
+    body=SeriesCreate,
+    precondition=False,
+    deps=[("_", Writer), ("service", Svc), ("session", Session)],
+    handle=_create("create_series", "series_out", "/outreach/class-series/"),
     operation_id="outreach-class-series-create",
     summary="Start a micro-class series",
     description="Weekly schedule in Beijing time: Wednesdays at 19:30 unless given. The usual "
@@ -242,14 +257,6 @@ async def list_series(
     response_model=SeriesOut,
     responses=responses(401, 403, 409, 422),
 )
-async def create_series(
-    body: SeriesCreate, _: Writer, service: Svc, session: Session, idem: Idempotency
-) -> Response:
-    if (replay := await idem.replay()) is not None:
-        return replay
-    series = await service.create_series(body)
-    (out,) = await service.series_out([series])
-    return await _created(idem, session, out, f"{API}/outreach/class-series/{series.id}")
 
 
 SeriesId = Annotated[uuid.UUID, Path(description="The series' id.")]
@@ -325,8 +332,13 @@ async def list_classes(
     return Page[ClassOut](items=await service.classes_out(items), next_cursor=nxt)
 
 
-@outreach.post(
+action_route(
+    outreach,
     "/classes",
+    body=ClassCreate,
+    precondition=False,
+    deps=[("_", Writer), ("service", Svc), ("session", Session)],
+    handle=_create("create_class", "classes_out", "/outreach/classes/"),
     operation_id="outreach-classes-create",
     summary="Record a micro-class that was held",
     description="A class of a series in your jurisdiction: topic, lecturer, length (30 to 60 "
@@ -336,14 +348,6 @@ async def list_classes(
     response_model=ClassOut,
     responses=responses(401, 403, 409, 422),
 )
-async def create_class(
-    body: ClassCreate, _: Writer, service: Svc, session: Session, idem: Idempotency
-) -> Response:
-    if (replay := await idem.replay()) is not None:
-        return replay
-    mc = await service.create_class(body)
-    (out,) = await service.classes_out([mc])
-    return await _created(idem, session, out, f"{API}/outreach/classes/{mc.id}")
 
 
 ClassId = Annotated[uuid.UUID, Path(description="The class's id.")]
@@ -465,8 +469,13 @@ async def list_opinions(
     return Page[OpinionOut](items=await service.opinions_out(items), next_cursor=nxt)
 
 
-@opinions.post(
+action_route(
+    opinions,
     "",
+    body=OpinionCreate,
+    precondition=False,
+    deps=[("_", OpinionWriter), ("service", Svc), ("session", Session)],
+    handle=_create("create_opinion", "opinions_out", "/opinions/"),
     operation_id="opinions-create",
     summary="Record a resident's opinion",
     description="Collected by a grid, building or unit head or an owners' committee member "
@@ -476,14 +485,6 @@ async def list_opinions(
     response_model=OpinionOut,
     responses=responses(401, 403, 409, 422),
 )
-async def create_opinion(
-    body: OpinionCreate, _: OpinionWriter, service: Svc, session: Session, idem: Idempotency
-) -> Response:
-    if (replay := await idem.replay()) is not None:
-        return replay
-    opinion = await service.create_opinion(body)
-    (out,) = await service.opinions_out([opinion])
-    return await _created(idem, session, out, f"{API}/opinions/{opinion.id}")
 
 
 @opinions.get(
@@ -664,8 +665,13 @@ async def list_slots(
     return Page[DutySlotOut](items=await service.slots_out(items), next_cursor=nxt)
 
 
-@rota.post(
+action_route(
+    rota,
     "",
+    body=DutySlotCreate,
+    precondition=False,
+    deps=[("_", Writer), ("service", Svc), ("session", Session)],
+    handle=_create("create_slot", "slots_out", "/duty-rota/"),
     operation_id="duty-rota-create",
     summary="Put someone on duty",
     description="A day of duty in a grid's office. Only the grid's three heads (grid, "
@@ -675,14 +681,6 @@ async def list_slots(
     response_model=DutySlotOut,
     responses=responses(401, 403, 409, 422),
 )
-async def create_slot(
-    body: DutySlotCreate, _: Writer, service: Svc, session: Session, idem: Idempotency
-) -> Response:
-    if (replay := await idem.replay()) is not None:
-        return replay
-    slot = await service.create_slot(body)
-    (out,) = await service.slots_out([slot])
-    return await _created(idem, session, out, f"{API}/duty-rota/{slot.id}")
 
 
 @rota.get(
