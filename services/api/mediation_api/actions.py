@@ -16,6 +16,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Response
 
+from mediation.contracts.etag import etag_of
 from mediation_api.deps import IfMatch
 from mediation_api.idempotency import Idempotency, IdempotencyGuard
 
@@ -100,3 +101,98 @@ def context_action(method: str) -> Handler:
         return response
 
     return handle
+
+
+def context_create(method: str) -> Handler:
+    """The usual creation: `ctx.service.<method>` on the body (and the parent's id, for a
+    record made under another), answered 201 with the new record and its Location."""
+
+    async def handle(call: ActionCall) -> Response:
+        ctx = call.deps["ctx"]
+        run = getattr(ctx.service, method)
+        args = (call.body,) if call.record_id is None else (call.record_id, call.body)
+        response: Response = await ctx.respond(call.idem, await run(*args), 201, location=True)
+        return response
+
+    return handle
+
+
+# --- reading and plain changes of one record ------------------------------------------------
+Shown = tuple[Any, Any]  # (the record, what the caller sees of it)
+
+
+def _signature(params: list[inspect.Parameter], out: Any) -> inspect.Signature:
+    return inspect.Signature(params, return_annotation=out)
+
+
+def _kw(name: str, annotation: Any, default: Any = inspect.Parameter.empty) -> inspect.Parameter:
+    return inspect.Parameter(
+        name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default
+    )
+
+
+def read_route(
+    router: APIRouter,
+    path: str,
+    *,
+    id_name: str,
+    id_description: str,
+    deps: Sequence[tuple[str, Any]],
+    show: Callable[[dict[str, Any], uuid.UUID], Awaitable[Shown]],
+    out: Any,
+    **route: Any,
+) -> None:
+    """`GET path`: one record in the caller's scope (`show` loads it, 404 outside), with its
+    ETag."""
+
+    async def endpoint(**kw: Any) -> Any:
+        record, shown = await show({name: kw[name] for name, _ in deps}, kw[id_name])
+        kw["response"].headers["ETag"] = etag_of(record.id, record.version)
+        return shown
+
+    endpoint.__signature__ = _signature(  # type: ignore[attr-defined]
+        [
+            _kw(id_name, Annotated[uuid.UUID, Path(description=id_description)]),
+            *(_kw(name, annotation) for name, annotation in deps),
+            _kw("response", Response),
+        ],
+        out,
+    )
+    endpoint.__name__ = route["operation_id"].replace("-", "_")
+    router.get(path, **route)(endpoint)
+
+
+def change_route(
+    router: APIRouter,
+    path: str,
+    *,
+    id_name: str,
+    id_description: str,
+    body: type,
+    deps: Sequence[tuple[str, Any]],
+    change: Callable[[dict[str, Any], uuid.UUID, Any, str | None], Awaitable[Shown]],
+    out: Any,
+    method: str = "patch",
+    **route: Any,
+) -> None:
+    """`PATCH path` (or `method`): a change of one record under If-Match, answered with the
+    record and its new ETag. For changes a retry may repeat safely (no Idempotency-Key)."""
+
+    async def endpoint(**kw: Any) -> Any:
+        deps_of = {name: kw[name] for name, _ in deps}
+        record, shown = await change(deps_of, kw[id_name], kw["body"], kw["if_match"])
+        kw["response"].headers["ETag"] = etag_of(record.id, record.version)
+        return shown
+
+    endpoint.__signature__ = _signature(  # type: ignore[attr-defined]
+        [
+            _kw(id_name, Annotated[uuid.UUID, Path(description=id_description)]),
+            _kw("body", body),
+            *(_kw(name, annotation) for name, annotation in deps),
+            _kw("response", Response),
+            _kw("if_match", IfMatch, None),
+        ],
+        out,
+    )
+    endpoint.__name__ = route["operation_id"].replace("-", "_")
+    getattr(router, method)(path, **route)(endpoint)

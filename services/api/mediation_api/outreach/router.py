@@ -10,6 +10,7 @@ the owners' committee)."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from typing import Annotated, Any
 
@@ -53,7 +54,14 @@ from mediation.outreach.enums import (
     Weekday,
 )
 from mediation.reference.data import ReferenceKind
-from mediation_api.actions import ActionCall, Handler, action_route
+from mediation_api.actions import (
+    ActionCall,
+    Handler,
+    Shown,
+    action_route,
+    change_route,
+    read_route,
+)
 from mediation_api.deps import CurrentPrincipal, IfMatch, Session, State, require
 from mediation_api.idempotency import Idempotency, IdempotencyGuard
 from mediation_api.outreach.repository import ActivityFilters, OpinionFilters
@@ -107,6 +115,30 @@ async def _created(idem: IdempotencyGuard, session: Session, out: Any, location:
         status_code=201,
         headers={"ETag": etag_of(out.id, out.version), "Location": location},
     )
+
+
+def _shown(get: str, out_method: str, **options: Any) -> Callable[..., Awaitable[Shown]]:
+    """Reads a record with the service's `get` and shows it with `out_method`."""
+
+    async def show(deps: dict[str, Any], record_id: uuid.UUID) -> Shown:
+        service: OutreachService = deps["service"]
+        record = await getattr(service, get)(record_id)
+        return record, (await getattr(service, out_method)([record], **options))[0]
+
+    return show
+
+
+def _changed(method: str, out_method: str) -> Callable[..., Awaitable[Shown]]:
+    """Changes a record with the service's `method` and shows it with `out_method`."""
+
+    async def change(
+        deps: dict[str, Any], record_id: uuid.UUID, body: Any, if_match: str | None
+    ) -> Shown:
+        service: OutreachService = deps["service"]
+        record = await getattr(service, method)(record_id, body, if_match)
+        return record, (await getattr(service, out_method)([record]))[0]
+
+    return change
 
 
 def _create(method: str, out_method: str, location: str) -> Handler:
@@ -179,39 +211,35 @@ action_route(
 ActivityId = Annotated[uuid.UUID, Path(description="The activity's id.")]
 
 
-@outreach.get(
+read_route(
+    outreach,
     "/activities/{activity_id}",
+    id_name="activity_id",
+    id_description="The activity's id.",
+    deps=[("_", Reader), ("service", Svc)],
+    show=_shown("get_activity", "activities_out"),
+    out=ActivityOut,
     operation_id="outreach-activities-get",
     summary="Read an activity",
     description="One activity with its ETag.",
     responses=responses(401, 403, 404, 422),
 )
-async def get_activity(
-    activity_id: ActivityId, _: Reader, service: Svc, response: Response
-) -> ActivityOut:
-    activity = await service.get_activity(activity_id)
-    response.headers["ETag"] = etag_of(activity.id, activity.version)
-    return (await service.activities_out([activity]))[0]
 
 
-@outreach.patch(
+change_route(
+    outreach,
     "/activities/{activity_id}",
+    id_name="activity_id",
+    id_description="The activity's id.",
+    body=ActivityUpdate,
+    deps=[("_", Writer), ("service", Svc)],
+    change=_changed("update_activity", "activities_out"),
+    out=ActivityOut,
     operation_id="outreach-activities-update",
     summary="Correct an activity",
     description="Omitted fields stay; `partners` replaces the whole list. Needs If-Match.",
     responses=responses(401, 403, 404, 412, 422, 428),
 )
-async def update_activity(
-    activity_id: ActivityId,
-    body: ActivityUpdate,
-    _: Writer,
-    service: Svc,
-    response: Response,
-    if_match: IfMatch = None,
-) -> ActivityOut:
-    activity = await service.update_activity(activity_id, body, if_match)
-    response.headers["ETag"] = etag_of(activity.id, activity.version)
-    return (await service.activities_out([activity]))[0]
 
 
 # --- micro-class series -------------------------------------------------------------------
@@ -262,39 +290,37 @@ action_route(
 SeriesId = Annotated[uuid.UUID, Path(description="The series' id.")]
 
 
-@outreach.get(
+read_route(
+    outreach,
     "/class-series/{series_id}",
+    id_name="series_id",
+    id_description="The series' id.",
+    deps=[("_", Reader), ("service", Svc)],
+    show=_shown("get_series", "series_out"),
+    out=SeriesOut,
     operation_id="outreach-class-series-get",
     summary="Read a micro-class series",
     description="The series, its next scheduled class and its running totals (classes held, "
     "people reached), counted from the classes.",
     responses=responses(401, 403, 404, 422),
 )
-async def get_series(series_id: SeriesId, _: Reader, service: Svc, response: Response) -> SeriesOut:
-    series = await service.get_series(series_id)
-    response.headers["ETag"] = etag_of(series.id, series.version)
-    return (await service.series_out([series]))[0]
 
 
-@outreach.patch(
+change_route(
+    outreach,
     "/class-series/{series_id}",
+    id_name="series_id",
+    id_description="The series' id.",
+    body=SeriesUpdate,
+    deps=[("_", Writer), ("service", Svc)],
+    change=_changed("update_series", "series_out"),
+    out=SeriesOut,
     operation_id="outreach-class-series-update",
     summary="Change a micro-class series",
     description="Schedule, description, or `ends_on` to end it (not before its last class). "
     "Needs If-Match.",
     responses=responses(401, 403, 404, 412, 422, 428),
 )
-async def update_series(
-    series_id: SeriesId,
-    body: SeriesUpdate,
-    _: Writer,
-    service: Svc,
-    response: Response,
-    if_match: IfMatch = None,
-) -> SeriesOut:
-    series = await service.update_series(series_id, body, if_match)
-    response.headers["ETag"] = etag_of(series.id, series.version)
-    return (await service.series_out([series]))[0]
 
 
 # --- micro-classes ------------------------------------------------------------------------
@@ -353,37 +379,35 @@ action_route(
 ClassId = Annotated[uuid.UUID, Path(description="The class's id.")]
 
 
-@outreach.get(
+read_route(
+    outreach,
     "/classes/{class_id}",
+    id_name="class_id",
+    id_description="The class's id.",
+    deps=[("_", Reader), ("service", Svc)],
+    show=_shown("get_class", "classes_out"),
+    out=ClassOut,
     operation_id="outreach-classes-get",
     summary="Read a micro-class",
     description="One class with its ETag.",
     responses=responses(401, 403, 404, 422),
 )
-async def get_class(class_id: ClassId, _: Reader, service: Svc, response: Response) -> ClassOut:
-    mc = await service.get_class(class_id)
-    response.headers["ETag"] = etag_of(mc.id, mc.version)
-    return (await service.classes_out([mc]))[0]
 
 
-@outreach.patch(
+change_route(
+    outreach,
     "/classes/{class_id}",
+    id_name="class_id",
+    id_description="The class's id.",
+    body=ClassUpdate,
+    deps=[("_", Writer), ("service", Svc)],
+    change=_changed("update_class", "classes_out"),
+    out=ClassOut,
     operation_id="outreach-classes-update",
     summary="Correct a micro-class",
     description="Omitted fields stay; the same rules as recording it. Needs If-Match.",
     responses=responses(401, 403, 404, 409, 412, 422, 428),
 )
-async def update_class(
-    class_id: ClassId,
-    body: ClassUpdate,
-    _: Writer,
-    service: Svc,
-    response: Response,
-    if_match: IfMatch = None,
-) -> ClassOut:
-    mc = await service.update_class(class_id, body, if_match)
-    response.headers["ETag"] = etag_of(mc.id, mc.version)
-    return (await service.classes_out([mc]))[0]
 
 
 @outreach.get(
@@ -487,40 +511,36 @@ action_route(
 )
 
 
-@opinions.get(
+read_route(
+    opinions,
     "/{opinion_id}",
+    id_name="opinion_id",
+    id_description=OPINION_ID_DOC,
+    deps=[("_", Reader), ("service", Svc)],
+    show=_shown("get_opinion", "opinions_out", single=True),
+    out=OpinionOut,
     operation_id="opinions-get",
     summary="Read an opinion",
     description="The opinion with its ETag. The resident's name and phone are shown to roles "
     "that need personal data (and the reading is written to the access log), masked otherwise.",
     responses=responses(401, 403, 404, 422),
 )
-async def get_opinion(
-    opinion_id: OpinionId, _: Reader, service: Svc, response: Response
-) -> OpinionOut:
-    opinion = await service.get_opinion(opinion_id)
-    response.headers["ETag"] = etag_of(opinion.id, opinion.version)
-    return (await service.opinions_out([opinion], single=True))[0]
 
 
-@opinions.patch(
+change_route(
+    opinions,
     "/{opinion_id}",
+    id_name="opinion_id",
+    id_description=OPINION_ID_DOC,
+    body=OpinionUpdate,
+    deps=[("_", OpinionWriter), ("service", Svc)],
+    change=_changed("update_opinion", "opinions_out"),
+    out=OpinionOut,
     operation_id="opinions-update",
     summary="Correct an opinion",
     description="Only while `received` (409 afterwards). Needs If-Match." + MASKED,
     responses=responses(401, 403, 404, 409, 412, 422, 428),
 )
-async def update_opinion(
-    opinion_id: OpinionId,
-    body: OpinionUpdate,
-    _: OpinionWriter,
-    service: Svc,
-    response: Response,
-    if_match: IfMatch = None,
-) -> OpinionOut:
-    opinion = await service.update_opinion(opinion_id, body, if_match)
-    response.headers["ETag"] = etag_of(opinion.id, opinion.version)
-    return (await service.opinions_out([opinion]))[0]
 
 
 async def _acted(
@@ -708,37 +728,35 @@ async def gaps(
     return await service.gap_report(unit_id, date_from, date_to, weekday)
 
 
-@rota.get(
+read_route(
+    rota,
     "/{slot_id}",
+    id_name="slot_id",
+    id_description="The slot's id.",
+    deps=[("_", Reader), ("service", Svc)],
+    show=_shown("get_slot", "slots_out"),
+    out=DutySlotOut,
     operation_id="duty-rota-get",
     summary="Read a duty slot",
     description="One slot with its ETag.",
     responses=responses(401, 403, 404, 422),
 )
-async def get_slot(slot_id: SlotId, _: Reader, service: Svc, response: Response) -> DutySlotOut:
-    slot = await service.get_slot(slot_id)
-    response.headers["ETag"] = etag_of(slot.id, slot.version)
-    return (await service.slots_out([slot]))[0]
 
 
-@rota.patch(
+change_route(
+    rota,
     "/{slot_id}",
+    id_name="slot_id",
+    id_description="The slot's id.",
+    body=DutySlotUpdate,
+    deps=[("_", Writer), ("service", Svc)],
+    change=_changed("update_slot", "slots_out"),
+    out=DutySlotOut,
     operation_id="duty-rota-update",
     summary="Change a duty slot",
     description="Swap the day or the person (same rules as adding). Needs If-Match.",
     responses=responses(401, 403, 404, 409, 412, 422, 428),
 )
-async def update_slot(
-    slot_id: SlotId,
-    body: DutySlotUpdate,
-    _: Writer,
-    service: Svc,
-    response: Response,
-    if_match: IfMatch = None,
-) -> DutySlotOut:
-    slot = await service.update_slot(slot_id, body, if_match)
-    response.headers["ETag"] = etag_of(slot.id, slot.version)
-    return (await service.slots_out([slot]))[0]
 
 
 @rota.delete(

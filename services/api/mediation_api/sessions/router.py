@@ -31,9 +31,9 @@ from mediation.sessions.enums import SessionKind, SessionMode, SessionSort, Sess
 from mediation.sessions.models import MediationSession
 from mediation.sessions.rules import place_key
 from mediation.settings import Settings
-from mediation_api.actions import action_route, context_action
+from mediation_api.actions import action_route, context_action, context_create
 from mediation_api.deps import Session, State, require
-from mediation_api.idempotency import Idempotency, IdempotencyGuard
+from mediation_api.idempotency import IdempotencyGuard
 from mediation_api.pagination import (
     DEFAULT,
     Cursor,
@@ -142,8 +142,15 @@ async def _page(
 
 
 # --- under a case ---------------------------------------------------------------------------
-@router.post(
+action_route(
+    router,
     "/cases/{case_id}/sessions",
+    id_name="case_id",
+    id_description="The case's id.",
+    body=SessionCreate,
+    precondition=False,
+    deps=[("ctx", Writer)],
+    handle=context_create("create"),
     operation_id="sessions-create",
     summary="Schedule a session (安排调解会)",
     description="A session of an accepted, assigned or in-mediation case (another status is a "
@@ -157,17 +164,17 @@ async def _page(
     response_model=SessionOut,
     responses=responses(401, 403, 404, 409, 422),
 )
-async def create_session(
-    case_id: CaseId, body: SessionCreate, ctx: Writer, idem: Idempotency
-) -> Response:
-    if (replay := await idem.replay()) is not None:
-        return replay
-    ms = await ctx.service.create(case_id, body)
-    return await ctx.respond(idem, ms, 201, location=True)
 
 
-@router.post(
+action_route(
+    router,
     "/cases/{case_id}/sessions/held",
+    id_name="case_id",
+    id_description="The case's id.",
+    body=HeldSessionIn,
+    precondition=False,
+    deps=[("ctx", Writer)],
+    handle=context_create("record_held"),
     operation_id="sessions-record-held",
     summary="Record a session held already (补录调解会, e.g. 当场调解)",
     description="On-the-spot mediation (当场调解/现场调解), or any session held without being "
@@ -185,13 +192,6 @@ async def create_session(
     response_model=SessionOut,
     responses=responses(401, 403, 404, 409, 422),
 )
-async def record_held_session(
-    case_id: CaseId, body: HeldSessionIn, ctx: Writer, idem: Idempotency
-) -> Response:
-    if (replay := await idem.replay()) is not None:
-        return replay
-    ms = await ctx.service.record_held(case_id, body)
-    return await ctx.respond(idem, ms, 201, location=True)
 
 
 @router.get(
