@@ -10,7 +10,7 @@ workstation is a 404 too. Every call shown, in a list or alone, is written to th
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -40,6 +40,7 @@ from mediation.hotline.contracts import (
 )
 from mediation.hotline.enums import CallSort, CallType, DutyRole, RiskLevel
 from mediation.reference.data import ReferenceKind
+from mediation_api.actions import Shown, change_route, read_route
 from mediation_api.deps import ClockDep, CurrentPrincipal, IfMatch, Session, State, require
 from mediation_api.hotline.repository import CallFilters
 from mediation_api.hotline.service import CALL_NOT_FOUND, SHIFT_NOT_FOUND, HotlineService
@@ -105,6 +106,43 @@ HIDDEN = (
 
 
 # --- calls --------------------------------------------------------------------------------
+def _changed(method: str, out_method: str) -> Callable[..., Awaitable[Shown]]:
+    """Changes a record with the service's `method` and shows it with `out_method`."""
+
+    async def change(
+        deps: dict[str, Any], record_id: uuid.UUID, body: Any, if_match: str | None
+    ) -> Shown:
+        service: HotlineService = deps["service"]
+        record = await getattr(service, method)(record_id, body, if_match)
+        return record, (await getattr(service, out_method)([record]))[0]
+
+    return change
+
+
+def _call_changed(method: str, action: str) -> Callable[..., Awaitable[Shown]]:
+    """Changes a call with the service's `method`; the answer's read is logged as `action`."""
+
+    async def change(
+        deps: dict[str, Any], record_id: uuid.UUID, body: Any, if_match: str | None
+    ) -> Shown:
+        service: HotlineService = deps["service"]
+        call = await getattr(service, method)(record_id, body, if_match)
+        return call, await service.call_out(call, action=action)
+
+    return change
+
+
+def _shown(get: str, out_method: str) -> Callable[..., Awaitable[Shown]]:
+    """Reads a record with the service's `get` and shows it with `out_method`."""
+
+    async def show(deps: dict[str, Any], record_id: uuid.UUID) -> Shown:
+        service: HotlineService = deps["service"]
+        record = await getattr(service, get)(record_id)
+        return record, (await getattr(service, out_method)([record]))[0]
+
+    return show
+
+
 @router.get(
     "/calls",
     operation_id="hotline-calls-list",
@@ -235,8 +273,16 @@ async def get_call(
     return out
 
 
-@router.patch(
+change_route(
+    router,
     "/calls/{call_id}",
+    method="patch",
+    id_name="call_id",
+    id_description="The call's id.",
+    body=CallUpdate,
+    deps=[("_", CallReader), ("principal", CallWriter), ("service", Svc)],
+    change=_call_changed("update", "update"),
+    out=CallOut,
     operation_id="hotline-calls-update",
     summary="Change a call log",
     description="Corrections and additions (follow-up done, assessment...). Only the counselor "
@@ -245,22 +291,18 @@ async def get_call(
     "notifies the supervisors on duty. " + HIDDEN,
     responses=responses(401, 403, 404, 409, 412, 422, 428),
 )
-async def update_call(
-    call_id: CallId,
-    body: CallUpdate,
-    _: CallReader,
-    principal: CallWriter,
-    service: Svc,
-    response: Response,
-    if_match: IfMatch = None,
-) -> CallOut:
-    call = await service.update(call_id, body, if_match)
-    response.headers["ETag"] = etag_of(call.id, call.version)
-    return await service.call_out(call, action="update")
 
 
-@router.post(
+change_route(
+    router,
     "/calls/{call_id}/acknowledge",
+    method="post",
+    id_name="call_id",
+    id_description="The call's id.",
+    body=AcknowledgeIn,
+    deps=[("_", CallReader), ("principal", CallReviewer), ("service", Svc)],
+    change=_call_changed("acknowledge", "acknowledge"),
+    out=CallOut,
     operation_id="hotline-calls-acknowledge",
     summary="Acknowledge a flagged call",
     description="A workstation supervisor takes charge of a high-risk call; the flag clears "
@@ -268,22 +310,18 @@ async def update_call(
     "acknowledged. Needs If-Match. Counselors: 403. " + HIDDEN,
     responses=responses(401, 403, 404, 409, 412, 422, 428),
 )
-async def acknowledge_call(
-    call_id: CallId,
-    body: AcknowledgeIn,
-    _: CallReader,
-    principal: CallReviewer,
-    service: Svc,
-    response: Response,
-    if_match: IfMatch = None,
-) -> CallOut:
-    call = await service.acknowledge(call_id, body, if_match)
-    response.headers["ETag"] = etag_of(call.id, call.version)
-    return await service.call_out(call, action="acknowledge")
 
 
-@router.post(
+change_route(
+    router,
     "/calls/{call_id}/review",
+    method="post",
+    id_name="call_id",
+    id_description="The call's id.",
+    body=ReviewIn,
+    deps=[("_", CallReader), ("principal", CallReviewer), ("service", Svc)],
+    change=_call_changed("review", "review"),
+    out=CallOut,
     operation_id="hotline-calls-review",
     summary="Review a call",
     description="A workstation supervisor's review (a later review replaces the earlier one; "
@@ -291,18 +329,6 @@ async def acknowledge_call(
     "Counselors: 403. " + HIDDEN,
     responses=responses(401, 403, 404, 412, 422, 428),
 )
-async def review_call(
-    call_id: CallId,
-    body: ReviewIn,
-    _: CallReader,
-    principal: CallReviewer,
-    service: Svc,
-    response: Response,
-    if_match: IfMatch = None,
-) -> CallOut:
-    call = await service.review(call_id, body, if_match)
-    response.headers["ETag"] = etag_of(call.id, call.version)
-    return await service.call_out(call, action="review")
 
 
 @router.post(
@@ -431,41 +457,37 @@ async def create_shift(
     return (await service.shifts_out([shift]))[0]
 
 
-@router.get(
+read_route(
+    router,
     "/duty-shifts/{shift_id}",
+    id_name="shift_id",
+    id_description="The shift's id.",
+    deps=[("principal", ShiftReader), ("service", Svc)],
+    show=_shown("get_shift", "shifts_out"),
+    out=DutyShiftOut,
     operation_id="hotline-duty-get",
     summary="Read a shift",
     description="One shift with its ETag. Without `hotline:read`: 404.",
     responses=responses(401, 404, 422),
 )
-async def get_shift(
-    shift_id: ShiftId, principal: ShiftReader, service: Svc, response: Response
-) -> DutyShiftOut:
-    shift = await service.get_shift(shift_id)
-    response.headers["ETag"] = etag_of(shift.id, shift.version)
-    return (await service.shifts_out([shift]))[0]
 
 
-@router.patch(
+change_route(
+    router,
     "/duty-shifts/{shift_id}",
+    method="patch",
+    id_name="shift_id",
+    id_description="The shift's id.",
+    body=DutyShiftUpdate,
+    deps=[("_", ShiftReader), ("principal", Rosterer), ("service", Svc)],
+    change=_changed("update_shift", "shifts_out"),
+    out=DutyShiftOut,
     operation_id="hotline-duty-update",
     summary="Change a shift",
     description="Supervisors only (403). Needs If-Match. Same rules as adding. Without "
     "`hotline:read`: 404.",
     responses=responses(401, 403, 404, 409, 412, 422, 428),
 )
-async def update_shift(
-    shift_id: ShiftId,
-    body: DutyShiftUpdate,
-    _: ShiftReader,
-    principal: Rosterer,
-    service: Svc,
-    response: Response,
-    if_match: IfMatch = None,
-) -> DutyShiftOut:
-    shift = await service.update_shift(shift_id, body, if_match)
-    response.headers["ETag"] = etag_of(shift.id, shift.version)
-    return (await service.shifts_out([shift]))[0]
 
 
 @router.delete(
