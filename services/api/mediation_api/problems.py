@@ -6,7 +6,7 @@ import logging
 from http import HTTPStatus
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, params
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
@@ -68,8 +68,60 @@ def _message(error: Any) -> str:
     return str(error["msg"])
 
 
+def _expected_media(request: Request) -> str | None:
+    """The media type the matched route reads its body as (None: it takes no body)."""
+    route = request.scope.get("route")
+    body_field = getattr(route, "body_field", None)
+    if body_field is None:
+        return None
+    if isinstance(body_field.field_info, params.File):
+        return "multipart/form-data"
+    if isinstance(body_field.field_info, params.Form):
+        return "application/x-www-form-urlencoded"
+    return "application/json"
+
+
+def malformed_body(request: Request, where: str | None) -> JSONResponse:
+    return problem_response(
+        400,
+        "Malformed body",
+        "The body is not well-formed JSON in UTF-8" + (f" ({where})" if where else "") + ".",
+        request,
+        PROBLEM_BASE + "malformed-body",
+    )
+
+
+def _is_json(media_type: str) -> bool:
+    return media_type == "application/json" or (
+        media_type.startswith("application/") and media_type.endswith("+json")
+    )
+
+
+def _unreadable_body(request: Request, errors: list[Any]) -> JSONResponse | None:
+    """400 for a body that is not well-formed JSON, 415 for a JSON route sent another media
+    type: the fault is the envelope, not a field, and the answer says what was expected."""
+    position = next((e for e in errors if e.get("type") == "json_invalid"), None)
+    if position is not None:
+        return malformed_body(request, position.get("ctx", {}).get("error"))
+    sent = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    expected = _expected_media(request)
+    body_errors = any(e["loc"] and e["loc"][0] == "body" for e in errors)
+    if expected == "application/json" and sent and not _is_json(sent) and body_errors:
+        return problem_response(
+            415,
+            "Unsupported media type",
+            f"The body was sent as {sent}; this operation reads application/json.",
+            request,
+            PROBLEM_BASE + "unsupported-media-type",
+            expected_media_type=expected,
+        )
+    return None
+
+
 async def _validation(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
+    if (unreadable := _unreadable_body(request, list(exc.errors()))) is not None:
+        return unreadable
     errors = [{"field": _loc(e["loc"]), "message": _message(e)} for e in exc.errors()]
     return problem_response(
         422,
@@ -89,6 +141,9 @@ async def _http(request: Request, exc: Exception) -> JSONResponse:
         detail = "No resource at this address."
     if exc.status_code == 405:
         detail = f"{request.method} is not allowed here."
+    if exc.status_code == 400 and detail == "There was an error parsing the body":
+        # FastAPI's own answer to a body it could not decode (not JSON, not UTF-8).
+        return malformed_body(request, None)
     return problem_response(
         exc.status_code, phrase, detail, request, headers=getattr(exc, "headers", None)
     )
@@ -126,9 +181,11 @@ def install(app: FastAPI) -> None:
 
 # Errors any route can give, declared centrally so every operation lists them: 401 where a
 # token is needed, 429 where a caller is counted (every signed-in call and the token request),
-# 400 (unparsable) and 413 (RequestContextMiddleware) where there is a body.
+# 400 (unparsable) and 413 (RequestContextMiddleware) where there is a body, 415 where the
+# body is JSON.
 COMMON_ERRORS: dict[str, str] = {
     "400": "The body cannot be parsed: not well-formed JSON (or form data), or not UTF-8.",
+    "415": "The body is not in the media type the operation reads (application/json).",
     "401": "Not signed in, or the token expired: get a new access token.",
     "413": "The request body is larger than the limit.",
     "429": "Too many requests from this caller: wait `Retry-After` seconds.",
@@ -147,6 +204,8 @@ def declare_common_errors(op: dict[str, Any], rate_limited: bool) -> None:
         wanted.append("401")
     if op.get("requestBody"):
         wanted += ["400", "413"]
+        if "application/json" in op["requestBody"].get("content", {}):
+            wanted.append("415")
     if rate_limited:
         wanted.append("429")
     for status in wanted:
