@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(1_048_576, alias="MEDIATION_MAX_BODY_BYTES", ge=1024)
     max_import_bytes: int = Field(64 * 1_048_576, alias="MEDIATION_MAX_IMPORT_BYTES", ge=1024)
     rate_limit_per_minute: int = Field(600, alias="MEDIATION_RATE_LIMIT_PER_MINUTE", ge=1)
+    # Browser applications on other origins that may call the API (exact origins, comma
+    # separated, e.g. "http://localhost:5173,https://zz.example.gov.cn"); empty: none.
+    cors_origins: str = Field("", alias="MEDIATION_CORS_ORIGINS")
     db_pool_size: int = Field(10, alias="MEDIATION_DB_POOL_SIZE", ge=1)
     api_workers: int = Field(1, alias="MEDIATION_API_WORKERS", ge=1)
 
@@ -154,6 +157,9 @@ class Settings(BaseSettings):
                         "outside development"
                     )
         return self
+
+    def cors_origin_list(self) -> list[str]:
+        return [o.strip().rstrip("/") for o in self.cors_origins.split(",") if o.strip()]
 
     def jwt_keyring(self) -> list[tuple[str, str]]:
         raw = self.jwt_keys.get_secret_value().strip()

@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel
 from redis.asyncio import Redis
@@ -82,6 +83,26 @@ def _routers() -> list[APIRouter]:
     ]
 
 
+CORS_REQUEST_HEADERS = [
+    "Authorization",
+    "Content-Type",
+    "If-Match",
+    "If-None-Match",
+    "Idempotency-Key",
+    "X-Request-Id",
+]
+CORS_EXPOSED_HEADERS = [
+    "ETag",
+    "Location",
+    "Retry-After",
+    "RateLimit",
+    "RateLimit-Policy",
+    "X-Request-Id",
+    "Idempotent-Replayed",
+    "Content-Disposition",
+]
+
+
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
     settings = settings or get_settings()
     clock = clock or SystemClock()
@@ -137,6 +158,18 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             f"{API_PREFIX}/uploads/": settings.max_upload_bytes + 64 * 1024,
         },
     )
+    if origins := settings.cors_origin_list():
+        # Outermost: a preflight is answered before anything counts or checks it, and every
+        # answer (errors included) carries the CORS headers a browser needs to read it.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_credentials=False,  # bearer tokens, never cookies
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=CORS_REQUEST_HEADERS,
+            expose_headers=CORS_EXPOSED_HEADERS,
+            max_age=600,
+        )
     docs.install(app)
     app.include_router(ops_router)
     for router in _routers():
@@ -249,9 +282,10 @@ def _finish_openapi(app: FastAPI) -> None:
             for method, op in item.items():
                 if op.get("security") and needs.get((method, path)):
                     op["security"] = [{"oauth2": needs[(method, path)]}]
-                problems.declare_common_errors(
-                    op, rate_limited=bool(op.get("security")) or path == f"{API_PREFIX}/auth/token"
-                )
+                rate_limited = bool(op.get("security")) or path == f"{API_PREFIX}/auth/token"
+                problems.declare_common_errors(op, rate_limited=rate_limited)
+                if rate_limited:
+                    problems.declare_rate_limit_headers(op)
                 for status, resp in op.get("responses", {}).items():
                     content = resp.get("content", {})
                     if problems.PROBLEM_JSON in content:
@@ -263,6 +297,7 @@ def _finish_openapi(app: FastAPI) -> None:
                             }
                         }
                         resp["description"] = "Invalid request"
+        schema["components"]["headers"] = problems.COMPONENT_HEADERS
         comps.pop("HTTPValidationError", None)
         comps.pop("ValidationError", None)
         app.openapi_schema = schema

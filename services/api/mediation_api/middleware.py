@@ -21,6 +21,7 @@ from mediation.logs import request_id_var
 from mediation.settings import Settings
 from mediation_api.pagination import CursorScope, cursor_scope
 from mediation_api.problems import problem_response, server_error
+from mediation_api.ratelimit import Quota, quota_holder
 
 log = logging.getLogger("mediation.api.access")
 errors = logging.getLogger("mediation.api")
@@ -85,6 +86,8 @@ class RequestContextMiddleware:
             return
 
         received = 0
+        quotas: list[Quota] = []
+        quota_token = quota_holder.set(quotas)
 
         async def limited_receive() -> Message:
             nonlocal received
@@ -100,7 +103,15 @@ class RequestContextMiddleware:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], (b"x-request-id", rid.encode())]
+                extra = [(b"x-request-id", rid.encode())]
+                if quotas:  # the caller was counted: announce what is left
+                    present = {k.lower() for k, _ in message["headers"]}
+                    extra += [
+                        (k.lower().encode(), v.encode())
+                        for k, v in quotas[-1].headers().items()
+                        if k.lower().encode() not in present
+                    ]
+                message["headers"] = [*message["headers"], *extra]
             await send(message)
 
         started = False
@@ -121,6 +132,7 @@ class RequestContextMiddleware:
                 await server_error(Request(scope))(scope, receive, send_wrapper)
         finally:
             self._observe(scope, status, start)
+            quota_holder.reset(quota_token)
             request_id_var.reset(token)
             cursor_scope.reset(cursor_token)
 

@@ -196,6 +196,31 @@ RETRY_AFTER = {
 }
 
 
+# Headers declared once (components/headers) and referenced by every counted response.
+COMPONENT_HEADERS: dict[str, Any] = {
+    "RateLimit-Policy": {
+        "description": 'The quota this caller is counted against (IETF draft "RateLimit '
+        'header fields for HTTP"): `"minute";q=<requests>;w=60`.',
+        "schema": {"type": "string", "maxLength": 100, "example": '"minute";q=600;w=60'},
+    },
+    "RateLimit": {
+        "description": 'What is left of the quota: `"minute";r=<requests left>;t=<seconds '
+        "until the window resets>`.",
+        "schema": {"type": "string", "maxLength": 100, "example": '"minute";r=597;t=42'},
+    },
+}
+_RATE_LIMIT_REFS = {name: {"$ref": f"#/components/headers/{name}"} for name in COMPONENT_HEADERS}
+
+
+def declare_rate_limit_headers(op: dict[str, Any]) -> None:
+    """Every answer to a counted caller says what is left; the contract declares it where
+    clients read it, on success and on 429 (errors carry it too, undeclared, to keep the
+    document small)."""
+    for status, resp in op.get("responses", {}).items():
+        if status.startswith("2") or status == "429":
+            resp.setdefault("headers", {}).update(_RATE_LIMIT_REFS)
+
+
 def declare_common_errors(op: dict[str, Any], rate_limited: bool) -> None:
     """Adds the cross-cutting problem responses to one operation of the OpenAPI document."""
     responses_ = op.setdefault("responses", {})

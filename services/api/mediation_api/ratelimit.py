@@ -1,12 +1,19 @@
 """Per-caller rate limit in Redis (fixed one-minute windows, shared by all API replicas).
 When Redis is unreachable the limit is skipped for a few seconds instead of slowing or
-failing requests: the API keeps taking writes while Redis is down."""
+failing requests: the API keeps taking writes while Redis is down.
+
+Every counted response announces the quota (IETF draft "RateLimit header fields for HTTP"):
+`RateLimit-Policy: "minute";q=600;w=60` and `RateLimit: "minute";r=<left>;t=<seconds to
+the next window>`. The request middleware opens a `quota_holder` per request; a count
+fills it, wherever in the request it happens."""
 
 from __future__ import annotations
 
 import logging
 import math
 import time
+from contextvars import ContextVar
+from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
@@ -15,6 +22,26 @@ from mediation.errors import TooManyRequests
 log = logging.getLogger("mediation.api.ratelimit")
 
 BREAKER_SECONDS = 5.0
+POLICY = "minute"
+WINDOW_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class Quota:
+    limit: int
+    remaining: int
+    reset: int  # seconds until the window ends
+
+    def headers(self) -> dict[str, str]:
+        return {
+            "RateLimit-Policy": f'"{POLICY}";q={self.limit};w={WINDOW_SECONDS}',
+            "RateLimit": f'"{POLICY}";r={self.remaining};t={self.reset}',
+        }
+
+
+# A list per request (mutated, never re-set, so the middleware sees a count made in any
+# task the request runs); None outside a request.
+quota_holder: ContextVar[list[Quota] | None] = ContextVar("quota_holder", default=None)
 
 
 class RateLimiter:
@@ -38,9 +65,13 @@ class RateLimiter:
             self._skip_until = time.monotonic() + BREAKER_SECONDS
             log.warning("rate limit unavailable: %s", exc)
             return
+        reset = max(1, math.ceil((window + 1) * WINDOW_SECONDS - now))
+        quota = Quota(self.per_minute, max(0, self.per_minute - int(count)), reset)
+        holder = quota_holder.get()
+        if holder is not None:
+            holder.append(quota)
         if int(count) > self.per_minute:
-            retry = max(1, math.ceil((window + 1) * 60 - now))
             raise TooManyRequests(
                 f"More than {self.per_minute} requests a minute; slow down.",
-                headers={"Retry-After": str(retry)},
+                headers={"Retry-After": str(reset), **quota.headers()},
             )
