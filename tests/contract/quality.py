@@ -253,7 +253,9 @@ def _responses(doc: dict[str, Any], where: str, path: str, op: dict[str, Any]) -
         if not (resp.get("description") or "").strip():
             yield Defect(where, "response-without-description", status)
         content = resp.get("content", {})
-        if status in errors and path.startswith("/api/"):
+        # The OAuth2 token endpoint answers its 400/401 as RFC 6749 §5.2 has it.
+        oauth = op.get("operationId") == "auth-token" and status in ("400", "401")
+        if status in errors and path.startswith("/api/") and not oauth:
             schema = content.get(PROBLEM_JSON, {}).get("schema", {})
             if schema.get("$ref") != PROBLEM_REF:
                 yield Defect(where, "error-not-problem-json", f"{status} is not {PROBLEM_JSON}")

@@ -47,22 +47,25 @@ async def test_wrong_password_and_unknown_user_look_the_same(
 ) -> None:
     a = await sign_in(client, "dispatcher", "wrong-password")
     b = await sign_in(client, "nobody-here", "wrong-password")
-    assert a.status_code == b.status_code == 401
-    assert a.json()["detail"] == b.json()["detail"]
-    assert a.headers["content-type"].startswith("application/problem+json")
+    # RFC 6749 §5.2: a wrong resource-owner credential is a 400 `invalid_grant`.
+    assert a.status_code == b.status_code == 400
+    assert a.json() == b.json()
+    assert a.json()["error"] == "invalid_grant"
+    assert a.headers["content-type"].startswith("application/json")
+    assert a.headers["cache-control"] == "no-store"
 
 
 async def test_failures_slow_down_then_lock(
     client: httpx.AsyncClient, world: World, clock: Any
 ) -> None:
     for _ in range(3):
-        assert (await sign_in(client, "mediator", "bad-password")).status_code == 401
+        assert (await sign_in(client, "mediator", "bad-password")).status_code == 400
     r = await sign_in(client, "mediator")
     assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1
     # keep failing after each wait until locked
     for _ in range(7):
         clock.advance(timedelta(seconds=600))
-        assert (await sign_in(client, "mediator", "bad-password")).status_code == 401
+        assert (await sign_in(client, "mediator", "bad-password")).status_code == 400
     clock.advance(timedelta(minutes=5))
     locked = await sign_in(client, "mediator")  # even the right password waits
     assert locked.status_code == 429
@@ -167,7 +170,8 @@ async def test_client_credentials_with_scopes(
             "scope": "cases:read users:write",
         },
     )
-    assert r.status_code == 403 and "users:write" in r.json()["detail"]
+    assert r.status_code == 400 and r.json()["error"] == "invalid_scope"
+    assert "users:write" in r.json()["error_description"]
     r = await client.post(
         TOKEN,
         data={
@@ -176,4 +180,5 @@ async def test_client_credentials_with_scopes(
             "client_secret": "nope-nope",
         },
     )
-    assert r.status_code == 401
+    assert r.status_code == 401 and r.json()["error"] == "invalid_client"
+    assert r.headers["www-authenticate"].startswith("Basic")

@@ -243,7 +243,7 @@ async def test_accounts_and_clients(client: httpx.AsyncClient, world: World) -> 
         "/api/v1/auth/token",
         data={"grant_type": "password", "username": "liu.mediator", "password": "long-password-1"},
     )
-    assert token.status_code == 401
+    assert token.status_code == 400 and token.json()["error"] == "invalid_grant"
 
     r = await client.post(
         "/api/v1/clients",

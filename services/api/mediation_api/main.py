@@ -282,6 +282,9 @@ def _finish_openapi(app: FastAPI) -> None:
             for method, op in item.items():
                 if op.get("security") and needs.get((method, path)):
                     op["security"] = [{"oauth2": needs[(method, path)]}]
+                if op.get("operationId") == problems.OAUTH_ROUTE:
+                    # RFC 6749: a malformed token request is a 400 `invalid_request`.
+                    op["responses"].pop("422", None)
                 rate_limited = bool(op.get("security")) or path == f"{API_PREFIX}/auth/token"
                 problems.declare_common_errors(op, rate_limited=rate_limited)
                 if rate_limited:

@@ -91,6 +91,32 @@ def malformed_body(request: Request, where: str | None) -> JSONResponse:
     )
 
 
+OAUTH_ROUTE = "auth-token"
+OAUTH_REALM = 'Basic realm="mediation", charset="UTF-8"'
+
+
+def oauth_error(error: str, description: str) -> JSONResponse:
+    """A token endpoint error as RFC 6749 §5.2 has it: 401 with WWW-Authenticate when the
+    client failed to authenticate, else 400."""
+    status = 401 if error == "invalid_client" else 400
+    headers = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+    if status == 401:
+        headers["WWW-Authenticate"] = OAUTH_REALM
+    return JSONResponse(
+        {"error": error, "error_description": description}, status_code=status, headers=headers
+    )
+
+
+def _oauth_validation(errors: list[Any]) -> JSONResponse:
+    grant = next((e for e in errors if tuple(e["loc"][-1:]) == ("grant_type",)), None)
+    if grant is not None and grant["type"] != "missing":
+        return oauth_error(
+            "unsupported_grant_type", "grant_type is password or client_credentials."
+        )
+    fields = ", ".join(sorted({str(e["loc"][-1]) for e in errors}))
+    return oauth_error("invalid_request", f"The token request is malformed ({fields}).")
+
+
 def _is_json(media_type: str) -> bool:
     return media_type == "application/json" or (
         media_type.startswith("application/") and media_type.endswith("+json")
@@ -120,6 +146,8 @@ def _unreadable_body(request: Request, errors: list[Any]) -> JSONResponse | None
 
 async def _validation(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
+    if getattr(request.scope.get("route"), "operation_id", None) == OAUTH_ROUTE:
+        return _oauth_validation(list(exc.errors()))
     if (unreadable := _unreadable_body(request, list(exc.errors()))) is not None:
         return unreadable
     errors = [{"field": _loc(e["loc"]), "message": _message(e)} for e in exc.errors()]

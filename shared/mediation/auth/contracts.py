@@ -22,6 +22,28 @@ class TokenOut(Contract):
     scope: str | None = Field(None, description="Granted scopes, space-separated (clients).")
 
 
+class OAuthErrorOut(Contract):
+    """A token endpoint error (RFC 6749 §5.2): what OAuth2 client libraries read."""
+
+    error: str = Field(
+        description="`invalid_request`, `invalid_client`, `invalid_grant`, "
+        "`unsupported_grant_type` or `invalid_scope`.",
+        max_length=40,
+    )
+    error_description: str = Field(description="For people: what was wrong.", max_length=500)
+
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "error": "invalid_grant",
+                    "error_description": "The user name or password is wrong.",
+                }
+            ]
+        }
+    }
+
+
 class RefreshIn(Input):
     """A refresh token to exchange or revoke."""
 

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from enum import StrEnum
 from typing import Annotated
+from urllib.parse import unquote
 
 from fastapi import APIRouter, Form, Request, Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from mediation.auth.contracts import MeOut, RefreshIn, RoleGrant, TokenOut
+from mediation.auth.contracts import MeOut, OAuthErrorOut, RefreshIn, RoleGrant, TokenOut
 from mediation.auth.models import User
-from mediation.errors import Unprocessable
+from mediation.errors import DomainError, Forbidden, Unauthorized, Unprocessable
 from mediation_api.auth.service import AuthService
 from mediation_api.deps import CurrentPrincipal, Session, State
-from mediation_api.problems import responses
+from mediation_api.problems import oauth_error, responses
 
 router = APIRouter(tags=["auth"])
 
@@ -76,16 +80,59 @@ def _service(session: Session, state: State) -> AuthService:
     return AuthService(session, state.tokens, state.redis, state.settings, state.clock.now())
 
 
+def _basic_client(request: Request) -> tuple[str, str] | None:
+    """Client credentials from HTTP Basic (RFC 6749 §2.3.1)."""
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError) as exc:
+        raise Unauthorized(
+            "The Basic credentials cannot be decoded.", error="invalid_client"
+        ) from exc
+    client_id, sep, secret = decoded.partition(":")
+    if not sep:
+        raise Unauthorized("The Basic credentials need client_id:secret.", error="invalid_client")
+    # RFC 6749 form-encodes both parts; common clients (Authlib, requests) send them raw. A
+    # part with a percent escape is decoded; anything else ("+" included) is taken as sent.
+    return _decoded(client_id), _decoded(secret)
+
+
+def _decoded(part: str) -> str:
+    return unquote(part) if "%" in part else part
+
+
+_OAUTH_ERRORS = {
+    400: {
+        "model": OAuthErrorOut,
+        "description": "RFC 6749 §5.2: `invalid_request` (a field missing or malformed, two "
+        "client authentications), `invalid_grant` (wrong user name or password, a locked "
+        "account), `unsupported_grant_type`, `invalid_scope`.",
+    },
+    401: {
+        "model": OAuthErrorOut,
+        "description": "`invalid_client`: the client credentials are wrong (with "
+        "`WWW-Authenticate: Basic`).",
+    },
+}
+
+
 @router.post(
     "/auth/token",
     operation_id="auth-token",
     summary="Get an access token",
-    description="OAuth2 token endpoint (form-encoded). `grant_type=password` with `username` "
-    "and `password` for staff: an access token and a refresh token. "
-    "`grant_type=client_credentials` with `client_id`, `client_secret` and optional `scope` "
-    "for other systems: an access token only. Repeated failures are throttled (429 with "
-    "Retry-After) and then locked for 15 minutes.",
-    responses=responses(401, 403, 422, 429),
+    description="OAuth2 token endpoint (RFC 6749, form-encoded). `grant_type=password` with "
+    "`username` and `password` for staff: an access token and a refresh token. "
+    "`grant_type=client_credentials` for other systems, authenticating with HTTP Basic "
+    "(`client_secret_basic`: `Authorization: Basic base64(client_id:client_secret)`) or with "
+    "`client_id` and `client_secret` in the form (`client_secret_post`), and an optional "
+    "`scope`: an access token only. Errors are RFC 6749 §5.2 bodies "
+    "(`{error, error_description}`) that OAuth2 client libraries read. Repeated failures are "
+    "throttled (429 problem with Retry-After) and then locked for 15 minutes.",
+    response_model=TokenOut,
+    responses={**_OAUTH_ERRORS, **responses(429)},
 )
 async def token(
     request: Request,
@@ -93,22 +140,37 @@ async def token(
     state: State,
     response: Response,
     form: Annotated[TokenRequest, Form()],
-) -> TokenOut:
+) -> TokenOut | Response:
     response.headers["Cache-Control"] = "no-store"
+    response.headers["Pragma"] = "no-cache"
     caller = request.client.host if request.client else "unknown"
     await state.limiter.hit(f"ip:{caller}", state.clock.now().timestamp())
     service = _service(session, state)
-    if form.grant_type is GrantType.password:
-        if not form.username or not form.password:
-            raise Unprocessable(
-                "The password grant needs username and password.", field="body.username"
+    try:
+        if form.grant_type is GrantType.password:
+            if not form.username or not form.password:
+                raise Unprocessable("The password grant needs username and password.")
+            return await service.password_grant(form.username, form.password)
+        basic = _basic_client(request)
+        if basic is not None and (form.client_secret or form.client_id not in (None, basic[0])):
+            raise Unprocessable("Authenticate the client one way: Basic or the form, not both.")
+        client_id, secret = basic or (form.client_id, form.client_secret)
+        if not client_id or not secret:
+            raise Unauthorized(
+                "The client grant needs client credentials: HTTP Basic, or client_id and "
+                "client_secret in the form.",
+                error="invalid_client",
             )
-        return await service.password_grant(form.username, form.password)
-    if not form.client_id or not form.client_secret:
-        raise Unprocessable(
-            "The client grant needs client_id and client_secret.", field="body.client_id"
-        )
-    return await service.client_grant(form.client_id, form.client_secret, form.scope)
+        return await service.client_grant(client_id, secret, form.scope)
+    except (Unauthorized, Forbidden, Unprocessable) as exc:
+        return _as_oauth(exc)
+
+
+def _as_oauth(exc: DomainError) -> JSONResponse:
+    code = exc.extra.get("error")
+    if not isinstance(code, str):
+        code = "invalid_request"
+    return oauth_error(code, exc.detail)
 
 
 @router.post(
