@@ -21,6 +21,7 @@ from mediation.db import create_engine, session_factory
 from mediation.logs import configure_logging
 from mediation.org.contracts import UnitImport
 from mediation.settings import Settings, get_settings
+from mediation.tracing import start as start_tracing
 from mediation_api import docs, problems
 from mediation_api.auth.admin_router import router as admin_router
 from mediation_api.auth.router import router as auth_router
@@ -42,6 +43,7 @@ from mediation_api.reference.router import router as reference_router
 from mediation_api.sessions.router import routers as session_routers
 from mediation_api.state import AppState
 from mediation_api.stats.router import router as stats_router
+from mediation_api.tracing import instrument_app
 
 API_PREFIX = "/api/v1"
 
@@ -85,6 +87,7 @@ def _routers() -> list[APIRouter]:
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
     settings = settings or get_settings()
     clock = clock or SystemClock()
+    tracing = start_tracing(settings, "mediation-api")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -92,6 +95,9 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         reads = await create_read_pool(settings)
         # Connects lazily: the API starts and takes writes while Redis is down.
         redis = Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
+        tracing.instrument_engine(engine)
+        tracing.instrument_redis(redis)
+        tracing.instrument_httpx()
         app.state.mediation = AppState(
             settings=settings,
             engine=engine,
@@ -110,6 +116,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             await redis.aclose()
             await reads.close()
             await engine.dispose()
+            tracing.shutdown()
 
     app = FastAPI(
         title="综治中心 矛盾纠纷排查化解 API",
@@ -138,6 +145,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         },
     )
     docs.install(app)
+    app.state.tracing = tracing  # flushed and shut down with the lifespan
+    instrument_app(app, tracing)
     app.include_router(ops_router)
     for router in _routers():
         app.include_router(router, prefix=API_PREFIX)
