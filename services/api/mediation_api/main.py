@@ -32,6 +32,7 @@ from mediation_api.hotline.router import router as hotline_router
 from mediation_api.inputs import refuse_bad_input
 from mediation_api.middleware import RequestContextMiddleware, WindowClockMiddleware
 from mediation_api.notifications.router import routers as notification_routers
+from mediation_api.ops.metrics import release_pool, watch_pool
 from mediation_api.ops.router import router as ops_router
 from mediation_api.org.router import router as org_router
 from mediation_api.outreach.router import routers as outreach_routers
@@ -95,6 +96,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         reads = await create_read_pool(settings)
         # Connects lazily: the API starts and takes writes while Redis is down.
         redis = Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
+        pool_max = settings.db_pool_size * 2  # pool size plus as many overflow (db.py)
+        watch_pool(engine, pool_max)
         tracing.instrument_engine(engine)
         tracing.instrument_redis(redis)
         tracing.instrument_httpx()
@@ -116,6 +119,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             await redis.aclose()
             await reads.close()
             await engine.dispose()
+            release_pool(pool_max)
             tracing.shutdown()
 
     app = FastAPI(

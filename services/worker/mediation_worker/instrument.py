@@ -13,7 +13,7 @@ from typing import Any
 
 from opentelemetry.trace import SpanKind
 
-from mediation.jobs import metrics_key
+from mediation.jobs import duration_bucket, durations_key, metrics_key
 from mediation.logs import request_id_var
 from mediation.tracing import extract
 from mediation_worker.context import wctx
@@ -61,11 +61,14 @@ async def _run(
             outcome,
             extra={"ctx_job": func.__name__, "ctx_outcome": outcome, "ctx_ms": elapsed},
         )
-        try:
-            redis = wctx(ctx).redis
-            await redis.hincrby(
-                metrics_key(wctx(ctx).settings.arq_queue), f"{func.__name__}|{outcome}", 1
-            )
+        try:  # one round trip: the outcome and the duration
+            queue = wctx(ctx).settings.arq_queue
+            seconds = time.perf_counter() - start
+            pipe = wctx(ctx).redis.pipeline(transaction=False)
+            pipe.hincrby(metrics_key(queue), f"{func.__name__}|{outcome}", 1)
+            pipe.hincrby(durations_key(queue), f"{func.__name__}|{duration_bucket(seconds)}", 1)
+            pipe.hincrbyfloat(durations_key(queue), f"{func.__name__}|sum", seconds)
+            await pipe.execute()
         except Exception:  # metrics must never fail a job
             log.warning("could not record job metrics", exc_info=True)
         request_id_var.reset(token)
