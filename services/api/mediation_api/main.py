@@ -32,7 +32,12 @@ from mediation_api.hotline.router import router as hotline_router
 from mediation_api.inputs import refuse_bad_input
 from mediation_api.middleware import RequestContextMiddleware, WindowClockMiddleware
 from mediation_api.notifications.router import routers as notification_routers
-from mediation_api.ops.metrics import release_pool, watch_pool
+from mediation_api.ops.metrics import (
+    process_exits,
+    release_pool,
+    share_metrics_between_processes,
+    watch_pool,
+)
 from mediation_api.ops.router import router as ops_router
 from mediation_api.org.router import router as org_router
 from mediation_api.outreach.router import routers as outreach_routers
@@ -120,6 +125,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             await reads.close()
             await engine.dispose()
             release_pool(pool_max)
+            process_exits()
             tracing.shutdown()
 
     app = FastAPI(
@@ -293,6 +299,8 @@ def run() -> None:
 
     settings = get_settings()
     configure_logging(settings.log_level)
+    if settings.api_workers > 1:
+        share_metrics_between_processes()
     uvicorn.run(
         "mediation_api.main:create_app",
         factory=True,

@@ -16,8 +16,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import tempfile
 from collections.abc import Iterable, Iterator
 from datetime import datetime
+from pathlib import Path
 
 from prometheus_client import CollectorRegistry, Gauge, generate_latest
 from prometheus_client.core import (
@@ -26,7 +28,7 @@ from prometheus_client.core import (
     HistogramMetricFamily,
     Metric,
 )
-from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 from prometheus_client.registry import REGISTRY, Collector
 from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -276,6 +278,27 @@ async def render(state: AppState) -> bytes:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(_Prepared([*families, up]))
     return _process_metrics() + generate_latest(registry)
+
+
+def share_metrics_between_processes() -> None:
+    """Several API processes behind one port: a scrape reaches one of them, so each keeps its
+    request and pool metrics in files of a shared directory and every scrape sums them all
+    (prometheus_client's multiprocess mode). Called by the parent before the processes start;
+    an operator's own PROMETHEUS_MULTIPROC_DIR is used (and emptied) if set."""
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if folder:
+        for old in Path(folder).glob("*.db"):  # a previous run's figures
+            old.unlink()
+    else:
+        folder = tempfile.mkdtemp(prefix="mediation-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
+    log.info("API processes share their metrics in %s", folder)
+
+
+def process_exits() -> None:
+    """A stopping API process takes its live gauges (pool use) out of the sums."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        mark_process_dead(os.getpid())
 
 
 def _process_metrics() -> bytes:
