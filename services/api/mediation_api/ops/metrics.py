@@ -198,15 +198,13 @@ async def _redis(state: AppState) -> list[Metric]:
         ),
     ]
     seen = _parse_time(beat) if beat else None
-    if seen is not None:
-        age = max((state.clock.now() - seen).total_seconds(), 0.0)
-        out.append(
-            _gauge(
-                "mediation_worker_heartbeat_age_seconds",
-                "Seconds since the last worker heartbeat.",
-                age,
-            )
+    out.append(
+        _gauge(  # no sample while no heartbeat is kept (it expires)
+            "mediation_worker_heartbeat_age_seconds",
+            "Seconds since the last worker heartbeat.",
+            None if seen is None else max((state.clock.now() - seen).total_seconds(), 0.0),
         )
+    )
     jobs = CounterMetricFamily(
         "worker_jobs", "Worker jobs by name and outcome (all workers).", labels=["name", "outcome"]
     )
