@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -295,12 +296,19 @@ def operation_ids(app: FastAPI) -> list[str]:
 
 
 def run() -> None:
-    import uvicorn
-
     settings = get_settings()
     configure_logging(settings.log_level)
-    if settings.api_workers > 1:
-        share_metrics_between_processes()
+    shared = share_metrics_between_processes() if settings.api_workers > 1 else None
+    try:
+        _serve(settings)
+    finally:
+        if shared:
+            shutil.rmtree(shared, ignore_errors=True)
+
+
+def _serve(settings: Settings) -> None:
+    import uvicorn
+
     uvicorn.run(
         "mediation_api.main:create_app",
         factory=True,

@@ -278,19 +278,22 @@ async def render(state: AppState) -> bytes:
     return _process_metrics() + generate_latest(registry)
 
 
-def share_metrics_between_processes() -> None:
+def share_metrics_between_processes() -> str | None:
     """Several API processes behind one port: a scrape reaches one of them, so each keeps its
     request and pool metrics in files of a shared directory and every scrape sums them all
     (prometheus_client's multiprocess mode). Called by the parent before the processes start;
-    an operator's own PROMETHEUS_MULTIPROC_DIR is used (and emptied) if set."""
+    an operator's own PROMETHEUS_MULTIPROC_DIR is used (and emptied) if set. Returns the
+    directory made here (the caller removes it at exit), None for the operator's."""
     folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    made = None
     if folder:
         for old in Path(folder).glob("*.db"):  # a previous run's figures
             old.unlink()
     else:
-        folder = tempfile.mkdtemp(prefix="mediation-metrics-")
+        folder = made = tempfile.mkdtemp(prefix="mediation-metrics-")
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
     log.info("API processes share their metrics in %s", folder)
+    return made
 
 
 def process_exits() -> None:
