@@ -60,8 +60,10 @@ def build_settings(
         ctx["stop"] = stop
         ctx["tasks"] = []
         await beat_once(c)
+        # Built here, not by the first job: arq gives each job a copy of ctx, so a runtime made
+        # inside a job (and its delivery counts) would never reach the shutdown's flush.
+        rt = notifications.runtime(ctx)
         if background:
-            rt = notifications.runtime(ctx)
             ctx["tasks"] = [
                 asyncio.create_task(heartbeat_loop(c, stop)),
                 asyncio.create_task(listen_and_relay(c, stop, rt.wake.set)),
