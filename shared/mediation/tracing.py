@@ -140,11 +140,13 @@ def current_context() -> dict[str, str] | None:
 
 def extract(carrier: dict[str, str] | str | None) -> Context | None:
     """The context stored by `current_context()` (JSONB may arrive as text), or None."""
-    if not carrier:
-        return None
     if isinstance(carrier, str):
         import json
 
-        carrier = json.loads(carrier)
-    assert isinstance(carrier, dict)
+        try:
+            carrier = json.loads(carrier)
+        except ValueError:
+            carrier = None
+    if not carrier or not isinstance(carrier, dict):
+        return None  # nothing usable: the work starts a trace of its own, never fails
     return propagate.extract(carrier)

@@ -136,3 +136,12 @@ def test_log_lines_carry_trace_and_span_ids_while_a_span_is_active() -> None:
     ctx = span.get_span_context()
     assert f'"trace_id": "{ctx.trace_id:032x}"' in line
     assert f'"span_id": "{ctx.span_id:016x}"' in line
+
+
+def test_a_stored_context_that_is_unusable_starts_afresh() -> None:
+    from mediation.tracing import extract
+
+    for stored in (None, "", "null", "not json", "[]", {}):
+        assert extract(stored) is None  # type: ignore[arg-type]
+    ctx = extract('{"traceparent": "00-' + "ab" * 16 + "-" + "cd" * 8 + '-01"}')
+    assert ctx is not None
