@@ -19,7 +19,7 @@ PYTEST_ARGS ?=
 TEST_WORKERS ?= auto
 
 .PHONY: install run test lint check openapi bench clean distclean contract contract-diff \
-	contract-baseline contract-lint fuzz ts-check
+	contract-baseline contract-lint fuzz ts-check monitoring-check
 
 install: $(STAMP)
 
@@ -71,6 +71,13 @@ FUZZ_EXAMPLES ?= 100
 fuzz: install
 	CONTRACT_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) CONTRACT_FUZZ_SEED=$${CONTRACT_FUZZ_SEED:-random} \
 		CONTRACT_FUZZ_REPORT=1 $(BIN)/pytest -q -s tests/contract/test_fuzz.py $(PYTEST_ARGS)
+
+# Alert rules: syntax and their unit tests (promtool: Debian's `prometheus` package). The
+# dashboard and the rules' metric names are checked against /metrics by tests/test_monitoring.py.
+monitoring-check:
+	@command -v promtool >/dev/null || { echo "promtool not found: apt-get install prometheus"; exit 1; }
+	promtool check rules deploy/monitoring/alerts.yml
+	cd deploy/monitoring && promtool test rules alerts.test.yml
 
 # TypeScript types generated from openapi.json, and the typed example, compile.
 ts-check:

@@ -146,6 +146,15 @@ class Settings(BaseSettings):
     log_level: str = Field("INFO", alias="MEDIATION_LOG_LEVEL")
     demo_password: SecretStr = Field(SecretStr("demo-password"), alias="MEDIATION_DEMO_PASSWORD")
 
+    # OpenTelemetry tracing, by the standard variables (mediation.tracing): off unless an OTLP
+    # endpoint or OTEL_TRACES_EXPORTER=otlp is given. The SDK reads the other OTEL_* variables
+    # (headers, timeouts, sampler, resource attributes) itself.
+    otel_exporter_otlp_endpoint: str = Field("", alias="OTEL_EXPORTER_OTLP_ENDPOINT")
+    otel_exporter_otlp_traces_endpoint: str = Field("", alias="OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+    otel_traces_exporter: str = Field("", alias="OTEL_TRACES_EXPORTER")
+    otel_sdk_disabled: bool = Field(False, alias="OTEL_SDK_DISABLED")
+    otel_service_name: str = Field("", alias="OTEL_SERVICE_NAME")
+
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Settings:
         if self.env is Environment.production:

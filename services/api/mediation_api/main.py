@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -22,6 +23,7 @@ from mediation.db import create_engine, session_factory
 from mediation.logs import configure_logging
 from mediation.org.contracts import UnitImport
 from mediation.settings import Settings, get_settings
+from mediation.tracing import start as start_tracing
 from mediation_api import docs, problems
 from mediation_api.auth.admin_router import router as admin_router
 from mediation_api.auth.router import router as auth_router
@@ -32,6 +34,12 @@ from mediation_api.hotline.router import router as hotline_router
 from mediation_api.inputs import refuse_bad_input
 from mediation_api.middleware import RequestContextMiddleware, WindowClockMiddleware
 from mediation_api.notifications.router import routers as notification_routers
+from mediation_api.ops.metrics import (
+    process_exits,
+    release_pool,
+    share_metrics_between_processes,
+    watch_pool,
+)
 from mediation_api.ops.router import router as ops_router
 from mediation_api.org.router import router as org_router
 from mediation_api.outreach.router import routers as outreach_routers
@@ -43,6 +51,7 @@ from mediation_api.reference.router import router as reference_router
 from mediation_api.sessions.router import routers as session_routers
 from mediation_api.state import AppState
 from mediation_api.stats.router import router as stats_router
+from mediation_api.tracing import instrument_app
 
 API_PREFIX = "/api/v1"
 
@@ -106,6 +115,7 @@ CORS_EXPOSED_HEADERS = [
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
     settings = settings or get_settings()
     clock = clock or SystemClock()
+    tracing = start_tracing(settings, "mediation-api")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -113,6 +123,11 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         reads = await create_read_pool(settings)
         # Connects lazily: the API starts and takes writes while Redis is down.
         redis = Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
+        pool_max = settings.db_pool_size * 2  # pool size plus as many overflow (db.py)
+        watch_pool(engine, pool_max)
+        tracing.instrument_engine(engine)
+        tracing.instrument_redis(redis)
+        tracing.instrument_httpx()
         app.state.mediation = AppState(
             settings=settings,
             engine=engine,
@@ -131,6 +146,9 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             await redis.aclose()
             await reads.close()
             await engine.dispose()
+            release_pool(pool_max)
+            process_exits()
+            tracing.shutdown()
 
     app = FastAPI(
         title="综治中心 矛盾纠纷排查化解 API",
@@ -171,6 +189,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             max_age=600,
         )
     docs.install(app)
+    app.state.tracing = tracing  # flushed and shut down with the lifespan
+    instrument_app(app, tracing)
     app.include_router(ops_router)
     for router in _routers():
         app.include_router(router, prefix=API_PREFIX)
@@ -314,10 +334,19 @@ def operation_ids(app: FastAPI) -> list[str]:
 
 
 def run() -> None:
-    import uvicorn
-
     settings = get_settings()
     configure_logging(settings.log_level)
+    shared = share_metrics_between_processes() if settings.api_workers > 1 else None
+    try:
+        _serve(settings)
+    finally:
+        if shared:
+            shutil.rmtree(shared, ignore_errors=True)
+
+
+def _serve(settings: Settings) -> None:
+    import uvicorn
+
     uvicorn.run(
         "mediation_api.main:create_app",
         factory=True,

@@ -30,7 +30,7 @@ REQUESTS = Counter("http_requests_total", "HTTP requests", ["method", "route", "
 LATENCY = Histogram(
     "http_request_duration_seconds",
     "HTTP request latency",
-    ["method", "route"],
+    ["method", "route", "status"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 _RID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -142,7 +142,7 @@ class RequestContextMiddleware:
         route: Any = scope.get("route")
         template = getattr(route, "path", None) or "unmatched"
         REQUESTS.labels(scope["method"], template, str(status)).inc()
-        LATENCY.labels(scope["method"], template).observe(elapsed)
+        LATENCY.labels(scope["method"], template, str(status)).observe(elapsed)
         log.info(
             "%s %s %s",
             scope["method"],

@@ -1,8 +1,8 @@
-"""What every job gets: settings, the session factory, the clock, Redis."""
+"""What every job gets: settings, the session factory, the clock, Redis, the tracer."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from arq.connections import ArqRedis
@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from mediation.clock import Clock
 from mediation.settings import Settings
+from mediation.tracing import Tracing
 
 
 @dataclass
@@ -19,6 +20,7 @@ class WorkerContext:
     sessions: async_sessionmaker[AsyncSession]
     clock: Clock
     redis: ArqRedis
+    tracing: Tracing = field(default_factory=Tracing)  # off: a no-op tracer
 
 
 def wctx(ctx: dict[str, Any]) -> WorkerContext:

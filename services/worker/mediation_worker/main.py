@@ -14,6 +14,7 @@ from mediation.clock import Clock, SystemClock
 from mediation.db import create_engine, session_factory
 from mediation.logs import configure_logging
 from mediation.settings import Settings, get_settings
+from mediation.tracing import start as start_tracing
 from mediation_worker.context import WorkerContext
 from mediation_worker.heartbeat import beat_once, heartbeat_loop
 from mediation_worker.hotline.retention import hotline_retention
@@ -41,20 +42,28 @@ def build_settings(
 
     async def startup(ctx: dict[str, Any]) -> None:
         engine = create_engine(settings)
+        tracing = start_tracing(settings, "mediation-worker")
+        # arq's own Redis connection is not instrumented: its polling (every 20 ms) would
+        # bury the spans that matter.
+        tracing.instrument_engine(engine)
+        tracing.instrument_httpx()
         c = WorkerContext(
             settings=settings,
             engine=engine,
             sessions=session_factory(engine),
             clock=clock,
             redis=ctx["redis"],
+            tracing=tracing,
         )
         ctx["mediation"] = c
         stop = asyncio.Event()
         ctx["stop"] = stop
         ctx["tasks"] = []
         await beat_once(c)
+        # Built here, not by the first job: arq gives each job a copy of ctx, so a runtime made
+        # inside a job (and its delivery counts) would never reach the shutdown's flush.
+        rt = notifications.runtime(ctx)
         if background:
-            rt = notifications.runtime(ctx)
             ctx["tasks"] = [
                 asyncio.create_task(heartbeat_loop(c, stop)),
                 asyncio.create_task(listen_and_relay(c, stop, rt.wake.set)),
@@ -72,6 +81,7 @@ def build_settings(
                 await task
         await notifications.close(ctx)
         await ctx["mediation"].engine.dispose()
+        ctx["mediation"].tracing.shutdown()
 
     class WorkerSettings:
         functions: ClassVar[list[Any]] = [

@@ -10,6 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mediation.outbox.models import OutboxEvent
+from mediation.tracing import current_context
 
 NOTIFY_CHANNEL = "outbox"
 
@@ -35,6 +36,7 @@ async def emit(
         actor_id=actor_id,
         request_id=request_id,
         occurred_at=occurred_at,
+        trace_context=current_context(),
     )
     session.add(event)
     # Delivered by PostgreSQL only if the transaction commits: wakes the relay at once.

@@ -37,6 +37,9 @@ class OutboxEvent(IdMixin, Base):
     relayed_at: Mapped[datetime | None]
     relay_attempts: Mapped[int] = mapped_column(default=0)
     processed_at: Mapped[datetime | None]
+    # W3C trace context of the request that wrote the event (traceparent, tracestate): the
+    # worker continues that trace. NULL when tracing is off.
+    trace_context: Mapped[dict[str, str] | None] = mapped_column(JSONB(none_as_null=True))
 
 
 class Delivery(IdMixin, Base):
@@ -73,3 +76,5 @@ class Delivery(IdMixin, Base):
     max_attempts: Mapped[int] = mapped_column(default=1, server_default=text("1"))
     last_attempt_at: Mapped[datetime | None]
     last_status_code: Mapped[int | None]
+    # The trace of the fan-out that made the row: every send (retries too) continues it.
+    trace_context: Mapped[dict[str, str] | None] = mapped_column(JSONB(none_as_null=True))

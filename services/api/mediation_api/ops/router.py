@@ -7,13 +7,13 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel, Field
 from sqlalchemy import text
 
 from mediation.health import heartbeat_key
-from mediation.jobs import metrics_key
 from mediation_api.deps import State
+from mediation_api.ops.metrics import render
 from mediation_api.problems import responses
 
 router = APIRouter(tags=["operations"])
@@ -85,26 +85,7 @@ async def readyz(state: State) -> Any:
     responses={200: {"content": {"text/plain": {}}}},
 )
 async def metrics(state: State) -> Response:
-    body = generate_latest().decode()
-    return Response(body + await _worker_jobs(state), media_type=CONTENT_TYPE_LATEST)
-
-
-async def _worker_jobs(state: State) -> str:
-    """Job counts the workers keep in Redis (all workers together), as one more family."""
-    try:
-        counts = await asyncio.wait_for(
-            state.redis.hgetall(metrics_key(state.settings.arq_queue)), 2
-        )
-    except Exception:
-        return ""
-    lines = [
-        "# HELP worker_jobs_total Worker jobs by name and outcome (all workers).",
-        "# TYPE worker_jobs_total counter",
-    ]
-    for field, value in sorted(counts.items()):
-        name, _, outcome = field.decode().partition("|")
-        lines.append(f'worker_jobs_total{{name="{name}",outcome="{outcome}"}} {int(value)}')
-    return "\n".join(lines) + "\n"
+    return Response(await render(state), media_type=CONTENT_TYPE_LATEST)
 
 
 __all__ = ["responses", "router"]

@@ -17,6 +17,8 @@ from email.utils import formatdate
 from typing import Any
 from urllib.parse import urlsplit
 
+from opentelemetry import propagate
+
 from mediation.notifications import webhooks
 from mediation.settings import Settings
 from mediation_worker.notifications.http import HttpError, Response
@@ -121,6 +123,7 @@ async def send_email(rt: Runtime, d: Pending) -> Outcome:
 async def send_sms(rt: Runtime, d: Pending) -> Outcome:
     s = rt.settings
     headers = {"Content-Type": "application/json", "Idempotency-Key": str(d.id)}
+    propagate.inject(headers)
     token = s.sms_gateway_token.get_secret_value()
     if token:
         headers["Authorization"] = f"Bearer {token}"
@@ -231,6 +234,7 @@ async def send_webhook(rt: Runtime, d: Pending) -> Outcome:
     body = str(d.message["body"]).encode()
     # Signed with the real time of this try: receivers reject old timestamps (replay guard).
     headers = webhooks.headers(d.secret, str(d.message["webhook_id"]), int(time.time()), body)
+    propagate.inject(headers)  # traceparent of this try's span (nothing when tracing is off)
     try:
         r = await rt.http.post(d.url, body, headers)
     except HttpError as exc:

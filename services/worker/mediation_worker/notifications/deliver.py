@@ -22,11 +22,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
+from opentelemetry import context
+from opentelemetry.trace import SpanKind, StatusCode, set_span_in_context
 
 from mediation.ids import uuid7
 from mediation.notifications.enums import Channel, DeliveryStatus, DisabledReason
 from mediation.notifications.webhooks import quiet_until, retry_delay
 from mediation.outbox.events import NOTIFY_CHANNEL
+from mediation.tracing import current_context, extract
 from mediation_worker.context import WorkerContext, wctx
 from mediation_worker.instrument import instrumented
 from mediation_worker.notifications.channels import SENDERS, Outcome, Pending
@@ -39,7 +42,8 @@ HEALTH_EVERY = timedelta(seconds=10)
 
 LOAD = """
 SELECT d.id, d.channel, d.attempts, d.max_attempts, d.next_attempt_at, d.urgent, d.message,
-       d.subscription_id, s.url, s.secret, s.enabled, s.consecutive_failures, s.last_success_at
+       d.trace_context, d.subscription_id, s.url, s.secret, s.enabled, s.consecutive_failures,
+       s.last_success_at
 FROM deliveries d LEFT JOIN webhook_subscriptions s ON s.id = d.subscription_id
 WHERE d.id = $1 AND d.status = 'pending'
 FOR UPDATE OF d SKIP LOCKED
@@ -87,9 +91,13 @@ WHERE id IN (SELECT id FROM deliveries WHERE subscription_id = $1 AND status = '
 """
 EMIT = """
 INSERT INTO outbox_events (id, type, aggregate_type, aggregate_id, unit_path, payload,
-                           occurred_at, relay_attempts)
-VALUES ($1, $2, $3, $4, NULL, $5, $6, 0)
+                           occurred_at, relay_attempts, trace_context)
+VALUES ($1, $2, $3, $4, NULL, $5, $6, 0, $7)
 """
+
+
+def _json_or_none(value: dict[str, str] | None) -> str | None:
+    return None if value is None else json.dumps(value)
 
 
 def _json_value(value: Any) -> dict[str, Any]:
@@ -128,6 +136,7 @@ async def disable_subscription(
         sub_id,
         json.dumps(payload, ensure_ascii=False),
         now,
+        _json_or_none(current_context()),  # the send that failed last: its trace goes on
     )
     await pg.execute("SELECT pg_notify($1, '')", NOTIFY_CHANNEL)  # wakes the relay at commit
     log.warning("webhook subscription %s disabled: %s", sub_id, reason.value)
@@ -233,20 +242,58 @@ async def _deliver_on(
             url=row["url"],
             secret=row["secret"],
         )
-        send = SENDERS.get(channel)
-        t0 = time.perf_counter()
-        if send is None:
-            outcome = Outcome(False, error=f"channel {channel} cannot be sent", permanent=True)
-        else:
-            try:
-                outcome = await send(rt, pending)
-            except Exception as exc:  # a bug or a surprise: a failed try with backoff, never
-                log.exception("sending delivery %s failed unexpectedly", pending.id)  # a loop
-                outcome = Outcome(False, error=f"internal error: {type(exc).__name__}: {exc}")
-        ms = int((time.perf_counter() - t0) * 1000)
-        result = await _record(pg, row, outcome, now, ms, manual)
+        with _SendSpan(c, row) as span:
+            outcome = await _send(rt, pending)
+            ms = int((time.perf_counter() - span.t0) * 1000)
+            result = await _record(pg, row, outcome, now, ms, manual)
+            span.done(outcome, result)
     rt.count(channel, result)
     return result
+
+
+async def _send(rt: Runtime, pending: Pending) -> Outcome:
+    send = SENDERS.get(pending.channel)
+    if send is None:
+        return Outcome(False, error=f"channel {pending.channel} cannot be sent", permanent=True)
+    try:
+        return await send(rt, pending)
+    except Exception as exc:  # a bug or a surprise: a failed try with backoff, never a loop
+        log.exception("sending delivery %s failed unexpectedly", pending.id)
+        return Outcome(False, error=f"internal error: {type(exc).__name__}: {exc}")
+
+
+class _SendSpan:
+    """The span of one try (when tracing is on), child of the fan-out that made the row: a
+    retry sent by the delivery loop joins the same trace. Times the try either way."""
+
+    def __init__(self, c: WorkerContext, row: asyncpg.Record) -> None:
+        self.span: Any = None
+        if c.tracing.on:
+            self.span = c.tracing.tracer.start_span(
+                f"send {row['channel']}",
+                context=extract(row["trace_context"]),
+                kind=SpanKind.CLIENT,
+                attributes={"delivery.id": str(row["id"]), "delivery.attempt": row["attempts"] + 1},
+            )
+            self._token = context.attach(set_span_in_context(self.span))
+        self.t0 = time.perf_counter()
+
+    def done(self, outcome: Outcome, result: str) -> None:
+        if self.span is None:
+            return
+        self.span.set_attribute("delivery.result", result)
+        if outcome.status_code is not None:
+            self.span.set_attribute("http.response.status_code", outcome.status_code)
+        if not outcome.ok:
+            self.span.set_status(StatusCode.ERROR, outcome.error)
+
+    def __enter__(self) -> _SendSpan:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.span is not None:
+            context.detach(self._token)
+            self.span.end()
 
 
 async def _guarded(

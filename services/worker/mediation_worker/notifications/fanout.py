@@ -25,6 +25,7 @@ from mediation.notifications.templates import context_for, render
 from mediation.notifications.webhooks import max_attempts
 from mediation.outbox.models import Delivery, OutboxEvent
 from mediation.settings import Settings
+from mediation.tracing import current_context
 from mediation_worker.notifications.cache import ConfigCache, Subscription, uncached
 from mediation_worker.notifications.recipients import Recipient, Resolver
 
@@ -326,6 +327,10 @@ class FanOut:
             await self.session.execute(_INSERT_NOTIFICATION, self.notifications)
         if not self.deliveries:
             return []
+        trace_context = current_context()
+        if trace_context:  # each send continues the fan-out's trace (retries too)
+            for row in self.deliveries:
+                row["trace_context"] = trace_context
         rows = (await self.session.execute(_INSERT_DELIVERY, self.deliveries)).all()
         return [i for i, status in rows if status == DeliveryStatus.pending.value]
 

@@ -79,7 +79,8 @@ async def process_event(ctx: dict[str, Any], event_id: str) -> str:
                     event = OutboxEvent(**row._mapping)
                     for handler in handlers_for(event.type):
                         await handler(session, event, c)
-                    to_send = await fan_out(session, event, c.settings, now, runtime(ctx).cache)
+                    with c.tracing.tracer.start_as_current_span("fan-out"):
+                        to_send = await fan_out(session, event, c.settings, now, runtime(ctx).cache)
         if to_send:
             raw = await conn.get_raw_connection()
             await deliver_many(c, runtime(ctx), to_send, raw.driver_connection)  # type: ignore[arg-type]

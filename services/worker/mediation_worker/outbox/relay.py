@@ -19,9 +19,12 @@ from typing import Any
 import asyncpg
 from arq.constants import expires_extra_ms
 from arq.jobs import serialize_job
+from opentelemetry import propagate
+from opentelemetry.trace import Span, SpanKind, set_span_in_context
 
 from mediation.jobs import PROCESS_EVENT, event_job_id
 from mediation.outbox.events import NOTIFY_CHANNEL
+from mediation.tracing import extract
 from mediation_worker.context import WorkerContext, wctx
 from mediation_worker.instrument import instrumented
 
@@ -32,7 +35,7 @@ BATCH = 500
 DELIVERIES_CHANNEL = "deliveries"
 
 CLAIM = """
-SELECT id, request_id, relay_attempts FROM outbox_events
+SELECT id, request_id, relay_attempts, trace_context FROM outbox_events
 WHERE relayed_at IS NULL
 ORDER BY id
 LIMIT $1
@@ -40,7 +43,7 @@ FOR UPDATE SKIP LOCKED
 """
 
 CLAIM_STALE = """
-SELECT id, request_id, relay_attempts FROM outbox_events
+SELECT id, request_id, relay_attempts, trace_context FROM outbox_events
 WHERE processed_at IS NULL AND relayed_at < now() - make_interval(secs => $2)
 ORDER BY relayed_at
 LIMIT $1
@@ -90,16 +93,32 @@ async def enqueue_events(c: WorkerContext, rows: list[Any], *, stale: bool = Fal
     now = int(time.time() * 1000)
     args: list[Any] = [now, expires_extra_ms]
     ids: dict[str, str] = {}
+    spans: list[Span] = []
     for row in rows:
         relays = row["relay_attempts"] + 1 if stale else 1
         job_id = _job_id(row, relays)
         ids[job_id] = str(row["id"])
-        job = serialize_job(
-            PROCESS_EVENT, (str(row["id"]),), {"request_id": row["request_id"]}, None, now
-        )
+        kwargs: dict[str, Any] = {"request_id": row["request_id"]}
+        if c.tracing.on and row["trace_context"]:
+            # The request's trace goes on: a span for the relay, whose context the job gets.
+            span = c.tracing.tracer.start_span(
+                "outbox relay",
+                context=extract(row["trace_context"]),
+                kind=SpanKind.PRODUCER,
+                attributes={"messaging.system": "arq", "messaging.message.id": job_id},
+            )
+            spans.append(span)
+            carrier: dict[str, str] = {}
+            propagate.inject(carrier, context=set_span_in_context(span))
+            kwargs["trace_context"] = carrier
+        job = serialize_job(PROCESS_EVENT, (str(row["id"]),), kwargs, None, now)
         args += [job_id, job, _job_id(row, relays - 1) if stale else ""]
     script = c.redis.register_script(_ENQUEUE_MANY)
-    queued = await script(keys=[c.settings.arq_queue], args=args)
+    try:
+        queued = await script(keys=[c.settings.arq_queue], args=args)
+    finally:
+        for span in spans:
+            span.end()
     return {ids[q.decode() if isinstance(q, bytes) else q] for q in queued}
 
 
