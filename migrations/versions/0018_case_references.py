@@ -6,7 +6,7 @@ reference to a case that does not exist (none can be made through the API) is cl
 first, so the constraint validates on any database.
 
 Revision ID: 0018
-Revises: 0013
+Revises: 0017
 Create Date: 2026-12-05 14:00:00+00:00
 """
 
@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0018"
-down_revision: str | Sequence[str] | None = "0013"
+down_revision: str | Sequence[str] | None = "0017"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
