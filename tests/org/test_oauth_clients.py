@@ -103,3 +103,13 @@ async def test_the_password_grant_with_a_standard_client(app: Any, world: World)
         with pytest.raises(OAuthError) as caught:
             await c.fetch_token(TOKEN, username="dispatcher", password="wrong-password")
         assert caught.value.error == "invalid_grant"
+
+
+async def test_text_no_database_can_hold_is_an_invalid_request(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    r = await client.post(
+        TOKEN, data={"grant_type": "password", "username": "disp\x00atcher", "password": "x"}
+    )
+    assert r.status_code == 400 and r.json()["error"] == "invalid_request", r.text
+    assert "NUL" in r.json()["error_description"]

@@ -56,6 +56,10 @@ def _loc(loc: tuple[Any, ...] | list[Any]) -> str:
 
 async def _domain(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
+    if _is_oauth(request) and exc.status in (400, 401, 403, 422):
+        # Refused before the token route ran (e.g. NUL in a form field): still RFC 6749.
+        code = exc.extra.get("error")
+        return oauth_error(code if isinstance(code, str) else "invalid_request", exc.detail)
     headers = exc.extra.pop("headers", None)
     return problem_response(
         exc.status, exc.title, exc.detail, request, exc.type_uri(), headers=headers, **exc.extra
@@ -93,6 +97,10 @@ def malformed_body(request: Request, where: str | None) -> JSONResponse:
 
 OAUTH_ROUTE = "auth-token"
 OAUTH_REALM = 'Basic realm="mediation", charset="UTF-8"'
+
+
+def _is_oauth(request: Request) -> bool:
+    return getattr(request.scope.get("route"), "operation_id", None) == OAUTH_ROUTE
 
 
 def oauth_error(error: str, description: str) -> JSONResponse:
@@ -146,7 +154,7 @@ def _unreadable_body(request: Request, errors: list[Any]) -> JSONResponse | None
 
 async def _validation(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    if getattr(request.scope.get("route"), "operation_id", None) == OAUTH_ROUTE:
+    if _is_oauth(request):
         return _oauth_validation(list(exc.errors()))
     if (unreadable := _unreadable_body(request, list(exc.errors()))) is not None:
         return unreadable
