@@ -93,8 +93,10 @@ class CaseWriter:
             if group is unnumbered and numbered:
                 await self._advance_sequences(numbered)
             for start in range(0, len(group), BATCH):
-                for row_no, rec in group[start : start + BATCH]:
-                    await self._case(row_no, rec)
+                batch = group[start : start + BATCH]
+                numbers = await self._numbers([rec for _, rec in batch if not rec["number_parts"]])
+                for row_no, rec in batch:
+                    await self._case(row_no, rec, numbers)
                 # Cases first, then what refers to them (no ORM relationships to order them).
                 await self.session.flush()
                 self.session.add_all(self.children)
@@ -123,7 +125,30 @@ class CaseWriter:
                     {"top": top},
                 )
 
-    async def _case(self, row_no: int, rec: dict[str, Any]) -> None:
+    async def _numbers(
+        self, unnumbered: list[dict[str, Any]]
+    ) -> dict[tuple[uuid.UUID, int], list[int]]:
+        """The next numbers of each district-year sequence the rows need, one statement per
+        district-year (taken in row order, so a year's rows are numbered as they come)."""
+        need: dict[tuple[uuid.UUID, int], int] = {}
+        for rec in unnumbered:
+            key = (rec["unit"].district_id, rec["received_on"].year)
+            need[key] = need.get(key, 0) + 1
+        out: dict[tuple[uuid.UUID, int], list[int]] = {}
+        for (district, year), n in need.items():
+            rows = await self.session.execute(
+                text(
+                    "SELECT case_number_next(:d, :y) FROM generate_series(1, :n) AS g(i) ORDER BY 1"
+                ),
+                {"d": district, "y": year, "n": n},
+            )
+            out[(district, year)] = [int(r[0]) for r in rows.all()]
+            out[(district, year)].reverse()  # popped from the end: smallest first
+        return out
+
+    async def _case(
+        self, row_no: int, rec: dict[str, Any], numbers: dict[tuple[uuid.UUID, int], list[int]]
+    ) -> None:
         unit: UnitRef = rec["unit"]
         assert unit.district_id is not None and unit.district_code and unit.district_name
         received = rec["received_on"]
@@ -132,13 +157,7 @@ class CaseWriter:
             number, number_ascii = rec["number"], rec["number_ascii"]
         else:
             year = received.year
-            seq = int(
-                (
-                    await self.session.execute(
-                        select(func.case_number_next(unit.district_id, year))
-                    )
-                ).scalar_one()
-            )
+            seq = numbers[(unit.district_id, year)].pop()
             number = case_number(unit.district_name, year, seq)
             number_ascii = case_number_ascii(unit.district_code, year, seq)
         outcome: CaseStatus = rec["outcome"]
