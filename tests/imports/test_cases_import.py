@@ -191,6 +191,8 @@ async def test_gbk_csv_is_validated_then_imported_as_history_once(
     assert tl[0]["at"].startswith("2021-03-05")
     case = (await client.get(f"/api/v1/cases/{case_id}", headers=h)).json()
     assert case["overdue"] is False and case["agreement"]["performance_status"] == "full"
+    assert case["historical"] is True
+    assert case["imported_from"] == {"import_id": imp["id"], "filename": "台账.csv", "row": 2}
 
     # The same bytes again (a second upload): valid, and its commit creates nothing.
     again = await validated(client, world, run_worker, content, "text/csv")
@@ -310,3 +312,25 @@ async def test_only_administrators_and_dispatchers_import(
         headers={**await world.headers("admin"), "Content-Type": "application/pdf"},
     )
     assert r.status_code == 415
+
+
+async def test_statistics_of_a_past_month_count_the_imported_cases(
+    client: httpx.AsyncClient, world: World, run_worker: Any
+) -> None:
+    from tests.stats.conftest import recompute
+
+    imp = await validated(client, world, run_worker, csv_bytes(GOOD), "text/csv")
+    await committed(client, world, run_worker, imp["id"])
+    job = await recompute(client, world, run_worker, 2021, 3)
+    assert job["result"]["month"] == "2021-03"
+    h = await world.headers("supervisor")
+    r = await client.get(
+        "/api/v1/stats/monthly",
+        params={"month": "2021-03", "unit_id": str(world.unit("220302").id)},
+        headers=h,
+    )
+    assert r.status_code == 200, r.text
+    figures = next(f for f in r.json()["figures"] if f["channel"] == "all")
+    # Row 2 of GOOD: received 5 March 2021 and resolved on the 20th, nothing overdue.
+    assert figures["cases"]["received"] == 1 and figures["cases"]["resolved"] == 1
+    assert figures["cases"]["overdue"] == 0

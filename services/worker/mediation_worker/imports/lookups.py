@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import or_, select
+from sqlalchemy import String, any_, cast, or_, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mediation.cases.models import Case
@@ -71,10 +72,11 @@ async def numbers_used(session: AsyncSession, sha256: str, numbers: set[str]) ->
     """Those of `numbers` that cases not imported from this very file already carry."""
     if not numbers:
         return set()
-    wanted = list(numbers)
+    # One array parameter (a file can hold 100,000 numbers: too many for IN (...)).
+    wanted = cast(list(numbers), ARRAY(String))
     rows = await session.execute(
         select(Case.number, Case.number_ascii).where(
-            or_(Case.number.in_(wanted), Case.number_ascii.in_(wanted)),
+            or_(Case.number == any_(wanted), Case.number_ascii == any_(wanted)),
             Case.import_sha256.is_distinct_from(sha256),
         )
     )
