@@ -56,4 +56,9 @@ class ImportJobResult(Contract):
     rows: int = Field(description="Data rows.")
     problem_count: int = Field(description="Problems found.")
     created: int | None = Field(description="Records created (commit only).")
+    recomputed_months: list[str] = Field(
+        default_factory=list,
+        description="Past months (YYYY-MM) whose monthly report the commit queued again, "
+        "because imported records fall in them (commit only).",
+    )
     href: str = Field(description="Where to read the import.")

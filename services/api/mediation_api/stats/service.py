@@ -277,6 +277,7 @@ def job_out(job: Job) -> JobOut:
             rows=int(r["rows"]),
             problem_count=int(r["problem_count"]),
             created=r.get("created"),
+            recomputed_months=list(r.get("recomputed_months") or []),
             href=f"/api/v1/imports/{job.import_id}",
         )
     elif job.status is JobStatus.succeeded and job.result:

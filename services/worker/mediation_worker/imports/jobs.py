@@ -27,6 +27,7 @@ from mediation.stats.models import Job
 from mediation_worker.context import WorkerContext, wctx
 from mediation_worker.imports.cases import CaseWriter
 from mediation_worker.imports.lookups import load_lookups, numbers_used, unit_ids
+from mediation_worker.imports.recompute import months_of, queue_recomputes
 from mediation_worker.instrument import instrumented
 
 log = logging.getLogger("mediation.worker.imports")
@@ -185,6 +186,7 @@ async def run_commit(c: WorkerContext, job: Job) -> None:
             await _progress(c, job.id, 50 + n * 45 // total, f"写入第 {n} 条")
 
         created = await writer.write(todo, progress) if todo else 0
+        recomputed = await queue_recomputes(session, imp, months_of(todo), now) if todo else []
         await session.execute(
             update(ImportFile)
             .where(ImportFile.id == imp.id)
@@ -208,6 +210,7 @@ async def run_commit(c: WorkerContext, job: Job) -> None:
                     "rows": outcome.rows,
                     "problem_count": 0,
                     "created": created,
+                    "recomputed_months": recomputed,
                 },
             )
         )
