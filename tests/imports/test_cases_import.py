@@ -295,6 +295,16 @@ async def test_wrong_template_is_refused_clearly(
     assert p["row"] == 1 and "模板" in p["message_zh"] and "template" in p["message_en"]
 
 
+async def test_an_old_xls_file_is_refused_with_what_to_do(
+    client: httpx.AsyncClient, world: World, run_worker: Any
+) -> None:
+    content = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 512
+    imp = await validated(client, world, run_worker, content, "application/vnd.ms-excel")
+    assert imp["status"] == "invalid" and imp["problem_count"] == 1
+    assert ".xlsx" in imp["problems"][0]["message_zh"]
+    assert imp["annotated_href"] is None and imp["problems"][0]["row"] == 1
+
+
 async def test_only_administrators_and_dispatchers_import(
     client: httpx.AsyncClient, world: World
 ) -> None:

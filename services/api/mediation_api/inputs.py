@@ -192,7 +192,12 @@ async def _refuse_numbers_as_dates(request: Request, ctype: str) -> None:
         _check_temporal(body, route.body_field.field_info.annotation, "body")
 
 
-_BINARY = ("multipart/", "application/vnd.openxmlformats", "application/octet-stream")
+_BINARY = (
+    "multipart/",
+    "application/vnd.openxmlformats",
+    "application/vnd.ms-excel",
+    "application/octet-stream",
+)
 
 
 async def refuse_bad_input(request: Request) -> None:

@@ -75,6 +75,11 @@ def _clean(value: Cell) -> Cell:
 
 
 def read_sheet(content: bytes) -> Sheet:
+    if content[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":  # the pre-2007 binary format
+        raise UnreadableFile(
+            "这是旧版 Excel（.xls）文件：请在 Excel 中“另存为” .xlsx 或 CSV 后再上传。",
+            "This is an old Excel (.xls) file: save it as .xlsx or CSV in Excel and upload that.",
+        )
     if is_xlsx(content):
         from openpyxl import load_workbook
 

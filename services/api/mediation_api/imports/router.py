@@ -30,6 +30,7 @@ ImportId = Annotated[uuid.UUID, Path(description="The import's id.")]
 Kind = Annotated[ImportKind, Path(description="What the file holds.")]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_TYPES = {"text/csv", "application/csv", "text/plain"}
+XLS = "application/vnd.ms-excel"  # what browsers send for .xls and often for .csv
 
 UPLOAD_BODY = {
     "requestBody": {
@@ -115,7 +116,7 @@ async def upload(
     content = await request.body()
     if ctype == XLSX or (ctype == "application/octet-stream" and is_xlsx(content)):
         name = filename or "upload.xlsx"
-    elif ctype in CSV_TYPES:
+    elif ctype in CSV_TYPES or ctype == XLS:
         name = filename or "upload.csv"
     else:
         raise UnsupportedMediaType(f"Send the file as {XLSX} or text/csv.")

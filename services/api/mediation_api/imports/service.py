@@ -45,7 +45,10 @@ def import_out(imp: ImportFile) -> ImportOut:
         created_at=imp.created_at,
         validate_job_id=imp.validate_job_id,
         commit_job_id=imp.commit_job_id,
-        annotated_href=(f"/api/v1/imports/{imp.id}/annotated" if imp.problem_count else None),
+        # Made when rows were read and some had problems (a file refused whole has none).
+        annotated_href=(
+            f"/api/v1/imports/{imp.id}/annotated" if imp.problem_count and imp.rows else None
+        ),
     )
 
 

@@ -111,7 +111,7 @@ async def run_validate(c: WorkerContext, job: Job) -> None:
         session.expunge(imp)
     outcome = await _check(c, job, imp, content)
     notes = None
-    if outcome.problems and outcome.header:
+    if outcome.problems and outcome.rows:  # (a file-level refusal has no rows to mark)
         await _progress(c, job.id, 80, "生成标注表格")
         by_row: dict[int, list[dict[str, Any]]] = {}
         for p in outcome.problems:
