@@ -7,6 +7,7 @@ import uuid
 
 PROCESS_EVENT = "process_event"
 SWEEP_OUTBOX = "sweep_outbox"
+RUN_IMPORT_JOB = "run_import_job"
 
 
 def event_job_id(event_id: uuid.UUID) -> str:

@@ -6,6 +6,7 @@ from mediation.cases.models import CalendarDay, Case, CaseEvent, CaseParty  # no
 from mediation.db import Base
 from mediation.hotline.models import HotlineCall, HotlineCallEvent, HotlineDutyShift  # noqa: F401
 from mediation.idempotency import IdempotencyKey  # noqa: F401
+from mediation.imports.models import ImportFile  # noqa: F401
 from mediation.notifications.models import (  # noqa: F401
     DeliveryAttempt,
     Notification,

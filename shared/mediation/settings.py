@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     refresh_token_days: int = Field(14, alias="MEDIATION_REFRESH_TOKEN_DAYS", ge=1)
     max_body_bytes: int = Field(1_048_576, alias="MEDIATION_MAX_BODY_BYTES", ge=1024)
     max_import_bytes: int = Field(64 * 1_048_576, alias="MEDIATION_MAX_IMPORT_BYTES", ge=1024)
+    # Rows of one history import file (issue 20); larger registers are split.
+    import_max_rows: int = Field(200_000, alias="MEDIATION_IMPORT_MAX_ROWS", ge=1, le=1_000_000)
     rate_limit_per_minute: int = Field(600, alias="MEDIATION_RATE_LIMIT_PER_MINUTE", ge=1)
     # Browser applications on other origins that may call the API (exact origins, comma
     # separated, e.g. "http://localhost:5173,https://zz.example.gov.cn"); empty: none.

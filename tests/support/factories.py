@@ -223,6 +223,35 @@ async def make_job(world: World, unit: Unit) -> str:
         return str(job.id)
 
 
+@factory("import_id")
+async def make_import(world: World, unit: Unit) -> str:
+    """An import with problems (so its annotated sheet exists) placed at the unit."""
+    from mediation.imports.enums import ImportKind, ImportStatus
+    from mediation.imports.models import ImportFile
+
+    async with world.db() as session, session.begin():
+        imp = ImportFile(
+            kind=ImportKind.cases,
+            status=ImportStatus.invalid,
+            filename="matrix.csv",
+            sha256="0" * 64,
+            size=1,
+            content=b"x",
+            unit_id=unit.id,
+            unit_path=unit.path,
+            scope_paths=[unit.path],
+            uploaded_by_id=unit.id,
+            uploaded_by_name="矩阵测试",
+            rows=1,
+            problem_count=1,
+            problems=[],
+            annotated=b"PK",
+        )
+        session.add(imp)
+        await session.flush()
+        return str(imp.id)
+
+
 # --- case files (issue 12): a bare case at the unit, then what hangs off it ---
 async def _bare_case(world: World, unit: Unit) -> uuid.UUID:
     from datetime import UTC, datetime

@@ -192,13 +192,23 @@ async def _refuse_numbers_as_dates(request: Request, ctype: str) -> None:
         _check_temporal(body, route.body_field.field_info.annotation, "body")
 
 
+_BINARY = (
+    "multipart/",
+    "application/vnd.openxmlformats",
+    "application/vnd.ms-excel",
+    "application/octet-stream",
+)
+
+
 async def refuse_bad_input(request: Request) -> None:
     """The application-wide dependency."""
     ctype = request.headers.get("content-type", "").lower()
     has_body = (
         request.headers.get("content-length", "0") != "0" or "transfer-encoding" in request.headers
     )
-    if ctype.startswith("multipart/") or not has_body:
-        ctype = ""  # no body to look at (multipart: read by the upload route as it streams)
+    if ctype.startswith(_BINARY) or not has_body:
+        # No text body to look at (multipart: read by the upload route as it streams; a
+        # workbook is binary, its cells are checked by the import's validation).
+        ctype = ""
     await _refuse_bad_text(request, ctype)
     await _refuse_numbers_as_dates(request, ctype)

@@ -31,6 +31,7 @@ from mediation_api.casefiles.router import router as casefiles_router
 from mediation_api.cases.calendar_router import router as calendar_router
 from mediation_api.cases.router import router as cases_router
 from mediation_api.hotline.router import router as hotline_router
+from mediation_api.imports.router import router as imports_router
 from mediation_api.inputs import refuse_bad_input
 from mediation_api.middleware import RequestContextMiddleware, WindowClockMiddleware
 from mediation_api.notifications.router import routers as notification_routers
@@ -89,6 +90,7 @@ def _routers() -> list[APIRouter]:
         *notification_routers,
         *outreach_routers,
         stats_router,
+        imports_router,
     ]
 
 
@@ -171,6 +173,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         cursor_key=cursor_key(settings.secret_key.get_secret_value()),
         path_limits={
             f"{API_PREFIX}/units/import": settings.max_import_bytes,
+            f"{API_PREFIX}/imports/": settings.max_import_bytes,
             # Attachment uploads: the file's own limit (checked exactly while streaming) plus
             # room for the multipart framing and form fields.
             f"{API_PREFIX}/uploads/": settings.max_upload_bytes + 64 * 1024,
@@ -223,6 +226,11 @@ TAGS: list[dict[str, Any]] = [
     {"name": "opinions", "description": "Residents' opinions and requests (民意), answers."},
     {"name": "duty-rota", "description": "Duty rota of the grids' self-governance offices."},
     {"name": "statistics", "description": "Monthly statistics (月报), exports, jobs."},
+    {
+        "name": "imports",
+        "description": "Bringing a center's history in from spreadsheets (templates, "
+        "validation, commit as jobs).",
+    },
 ]
 
 

@@ -19,6 +19,8 @@ from mediation_worker.context import WorkerContext
 from mediation_worker.heartbeat import beat_once, heartbeat_loop
 from mediation_worker.hotline.retention import hotline_retention
 from mediation_worker.idempotency import purge_idempotency_keys
+from mediation_worker.imports import handlers as _import_handlers  # noqa: F401
+from mediation_worker.imports.jobs import import_functions
 from mediation_worker.notifications import runtime as notifications
 from mediation_worker.notifications.deliver import delivery_loop, sweep_deliveries
 from mediation_worker.notifications.retention import notification_retention
@@ -92,6 +94,7 @@ def build_settings(
             notification_retention,
             purge_idempotency_keys,
             *stats_functions(),
+            *import_functions(),
         ]
         cron_jobs: ClassVar[list[Any]] = [
             cron(sweep_outbox, second=30, unique=True, run_at_startup=False),

@@ -38,6 +38,7 @@ class Permission(StrEnum):
     stats_compute = "stats:compute"
     webhooks_manage = "webhooks:manage"
     notifications_read = "notifications:read"
+    imports_write = "imports:write"  # bring a center's history in (issue 20)
     notifications_configure = "notifications:configure"  # notification rules and templates
 
 
@@ -83,6 +84,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.sessions_read,
             P.outreach_read,
             P.notifications_configure,
+            P.imports_write,
         }
     ),
     Role.supervisor: frozenset(
@@ -106,6 +108,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.stats_read,
             P.outreach_write,
             P.opinions_write,
+            P.imports_write,
         }
     ),
     Role.grid_head: frozenset(_HEAD | {P.pii_read, P.outreach_write}),

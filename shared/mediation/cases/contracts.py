@@ -613,6 +613,14 @@ class ActorOut(Contract):
     client_id: str | None = Field(description="The integration client, when one acted.")
 
 
+class ImportedFrom(Contract):
+    """Where a historical case came from."""
+
+    import_id: uuid.UUID = Field(description="The import (`/imports/{id}`).")
+    filename: str = Field(description="The uploaded file's name.")
+    row: int = Field(description="Its row in the sheet (the header is row 1).")
+
+
 class CaseOut(Contract):
     """A case with its parties, handlers, deadlines and agreement."""
 
@@ -641,6 +649,14 @@ class CaseOut(Contract):
     external_ref: str | None = Field(description="The integration client's reference.")
     reported_by: ActorOut = Field(description="Who registered it.")
     is_repeat: bool = Field(description="Linked to earlier cases as a repeat dispute.")
+    historical: bool = Field(
+        False,
+        description="Imported from a register (issue 20): no deadlines ran, no notifications "
+        "were sent; its timeline has the register's dates and one `imported` entry.",
+    )
+    imported_from: ImportedFrom | None = Field(
+        None, description="The import file and row it came from (historical cases)."
+    )
     related_cases: list[RelatedCaseOut] = Field(description="Linked repeat-dispute cases.")
     received_at: Instant = Field(description="Received.")
     accepted_at: Instant | None = Field(description="Accepted.")

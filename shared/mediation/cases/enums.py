@@ -254,6 +254,7 @@ class CaseEventType(LabelledEnum):
     session_rescheduled = "session_rescheduled", "调解会改期", "Mediation session moved"
     session_held = "session_held", "召开调解会", "Mediation session held (outcome recorded)"
     session_cancelled = "session_cancelled", "取消调解会", "Mediation session cancelled"
+    imported = "imported", "历史导入", "Imported from a register (historical record)"
 
 
 # Timeline entries about the case's sessions: shown to readers who may read sessions.

@@ -53,6 +53,8 @@ class Case(IdMixin, TimestampMixin, Base):
     __table_args__ = (
         UniqueConstraint("district_id", "year", "seq"),
         UniqueConstraint("external_client_id", "external_ref"),
+        # An imported case is its file's row: the same file imported again creates nothing.
+        UniqueConstraint("import_sha256", "import_row"),
         Index(
             "ix_cases_unit_path_prefix",
             "unit_path",
@@ -164,6 +166,11 @@ class Case(IdMixin, TimestampMixin, Base):
     version: Mapped[int] = mapped_column(default=1)
     # The number of the latest timeline entry (mediation.timeline).
     timeline_seq: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    # Imported from a register (issue 20): no deadlines, no notifications; its source.
+    historical: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
+    import_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("import_files.id"))
+    import_sha256: Mapped[str | None] = mapped_column(String(64))
+    import_row: Mapped[int | None]
 
 
 class CaseParty(IdMixin, TimestampMixin, Base):

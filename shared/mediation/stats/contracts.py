@@ -9,6 +9,7 @@ from pydantic import Field
 
 from mediation.cases.enums import PreventionKind
 from mediation.contracts.common import Contract, Instant
+from mediation.imports.contracts import ImportJobResult
 from mediation.org.enums import UnitLevel
 from mediation.stats.enums import (
     JobKind,
@@ -227,11 +228,14 @@ class JobOut(Contract):
     status: JobStatus = Field(description="Where it stands.")
     progress: int = Field(description="0 to 100.")
     step: str | None = Field(description="What it is doing now (Chinese).")
-    month: str = Field(description="The month computed, YYYY-MM.")
-    trigger: ReportTrigger = Field(description="Scheduled or on request.")
+    month: str | None = Field(description="The month computed, YYYY-MM (statistics jobs).")
+    trigger: ReportTrigger | None = Field(description="Scheduled or on request (statistics).")
     requested_by_name: str | None = Field(description="Who asked.")
     created_at: Instant = Field(description="When it was asked for.")
     started_at: Instant | None = Field(description="When it started.")
     finished_at: Instant | None = Field(description="When it finished.")
     result: JobResult | None = Field(description="The report made (when succeeded).")
+    import_result: ImportJobResult | None = Field(
+        None, description="What an import job did (import jobs, when finished)."
+    )
     error: str | None = Field(description="Why it failed (when failed).")

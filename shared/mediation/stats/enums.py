@@ -40,6 +40,8 @@ class JobKind(LabelledEnum):
     """What a background job does."""
 
     stats_monthly = "stats_monthly", "月报计算", "Compute a monthly report"
+    import_validate = "import_validate", "导入校验", "Validate an import file (dry run)"
+    import_commit = "import_commit", "导入提交", "Import a validated file"
 
 
 @labelled

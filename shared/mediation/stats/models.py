@@ -56,11 +56,15 @@ class Job(IdMixin, TimestampMixin, Base):
 
     kind: Mapped[JobKind] = mapped_column(enum_type(JobKind, "job_kind"))
     status: Mapped[JobStatus] = mapped_column(enum_type(JobStatus, "job_status"))
-    trigger: Mapped[ReportTrigger] = mapped_column(enum_type(ReportTrigger, "report_trigger"))
+    # The month and trigger of a statistics job; imports have none (`import_id` instead).
+    trigger: Mapped[ReportTrigger | None] = mapped_column(
+        enum_type(ReportTrigger, "report_trigger")
+    )
     unit_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("units.id"))
     unit_path: Mapped[str] = mapped_column(String(400))
-    year: Mapped[int]
-    month: Mapped[int]
+    year: Mapped[int | None]
+    month: Mapped[int | None]
+    import_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("import_files.id"))
     progress: Mapped[int] = mapped_column(default=0)
     step: Mapped[str | None] = mapped_column(String(200))
     result: Mapped[dict[str, Any] | None] = mapped_column(JSONB)

@@ -60,7 +60,12 @@ SELECT c.id, c.number, c.number_ascii, c.title, c.facts, c.claims,
        c.category_code AS category, c.source, c.complexity, c.risk_colour, c.status, c.address,
        c.occurred_at, c.amount_involved, c.prevent_criminal, c.prevent_group_petition,
        c.prevent_suicide, c.prevent_group_fight, c.channels, c.handler_person_ids,
-       c.external_ref, c.is_repeat, c.received_at, c.accepted_at, c.rejected_at,
+       c.external_ref, c.is_repeat, c.historical,
+       CASE WHEN c.import_id IS NOT NULL THEN json_build_object(
+           'import_id', c.import_id, 'row', c.import_row,
+           'filename', (SELECT f.filename FROM import_files f WHERE f.id = c.import_id))
+       END AS imported_from,
+       c.received_at, c.accepted_at, c.rejected_at,
        c.assigned_at, c.mediation_started_at, c.resolved_at, c.failed_at, c.followed_up_at,
        c.closed_at, c.withdrawn_at, c.reopened_at, c.reason, c.referral_target, c.paused_at,
        c.pause_reason, c.current_stage, c.due_at, c.due_provisional, c.version, c.created_at,

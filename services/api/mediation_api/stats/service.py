@@ -21,6 +21,8 @@ from mediation.contracts.common import Remedy
 from mediation.errors import DomainError, NotFound, Unprocessable
 from mediation.hotline.enums import RiskLevel
 from mediation.ids import uuid7
+from mediation.imports.contracts import ImportJobResult
+from mediation.imports.enums import ImportStatus
 from mediation.logs import request_id_var
 from mediation.org.enums import UnitLevel
 from mediation.org.models import Unit
@@ -266,7 +268,19 @@ class ReportView:
 
 def job_out(job: Job) -> JobOut:
     result = None
-    if job.status is JobStatus.succeeded and job.result:
+    imported = None
+    if job.import_id is not None and job.result:
+        r = job.result
+        imported = ImportJobResult(
+            import_id=job.import_id,
+            status=ImportStatus(str(r["status"])),
+            rows=int(r["rows"]),
+            problem_count=int(r["problem_count"]),
+            created=r.get("created"),
+            recomputed_months=list(r.get("recomputed_months") or []),
+            href=f"/api/v1/imports/{job.import_id}",
+        )
+    elif job.status is JobStatus.succeeded and job.result:
         r = job.result
         result = JobResult(
             report_id=uuid.UUID(str(r["report_id"])),
@@ -282,13 +296,14 @@ def job_out(job: Job) -> JobOut:
         status=job.status,
         progress=job.progress,
         step=job.step,
-        month=periods.label(job.year, job.month),
+        month=periods.label(job.year, job.month) if job.year and job.month else None,
         trigger=job.trigger,
         requested_by_name=job.requested_by_name,
         created_at=job.created_at,
         started_at=job.started_at,
         finished_at=job.finished_at,
         result=result,
+        import_result=imported,
         error=job.error,
     )
 

@@ -20,6 +20,7 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mediation.jobs import RUN_IMPORT_JOB
 from mediation.org.enums import UnitLevel
 from mediation.org.models import Unit
 from mediation.outbox.events import emit
@@ -139,6 +140,7 @@ async def run_job(c: WorkerContext, job_id: uuid.UUID) -> str:
     job = await _claim(c, job_id)
     if job is None:
         return "not queued"
+    assert job.year is not None and job.month is not None and job.trigger is not None
 
     async def progress(percent: int, step: str) -> None:
         await _set_progress(c, job_id, percent, step)
@@ -283,15 +285,15 @@ async def sweep_stats_jobs(ctx: dict[str, Any]) -> int:
         )
         rows = (
             await session.execute(
-                select(Job.id, Job.attempts).where(
+                select(Job.id, Job.attempts, Job.kind).where(
                     Job.status == JobStatus.queued, Job.created_at < now - STALE_QUEUED
                 )
             )
         ).all()
-    for job_id, attempts in rows:
-        await c.redis.enqueue_job(
-            COMPUTE_MONTHLY_STATS, str(job_id), _job_id=arq_job_id(job_id, attempts + 1)
-        )
+    for job_id, attempts, kind in rows:
+        # Import jobs run under their own function (mediation_worker.imports.jobs).
+        name = COMPUTE_MONTHLY_STATS if kind is JobKind.stats_monthly else RUN_IMPORT_JOB
+        await c.redis.enqueue_job(name, str(job_id), _job_id=arq_job_id(job_id, attempts + 1))
     return len(rows)
 
 

@@ -1,0 +1,173 @@
+"""Imports: store an uploaded file and queue its dry run; queue the commit of a valid one.
+The work itself runs in the worker (mediation_worker.imports.jobs)."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mediation.auth.principal import Principal
+from mediation.auth.scope import in_scope
+from mediation.clock import Clock
+from mediation.errors import Conflict, Forbidden, NotFound, Unprocessable
+from mediation.ids import uuid7
+from mediation.imports.contracts import ImportOut, ImportProblem
+from mediation.imports.enums import ImportKind, ImportStatus
+from mediation.imports.events import JOB_REQUESTED
+from mediation.imports.models import ImportFile
+from mediation.logs import request_id_var
+from mediation.org.models import Unit
+from mediation.outbox.events import emit
+from mediation.stats.enums import JobKind, JobStatus
+from mediation.stats.models import Job
+
+NOT_FOUND = "No import with this id in your jurisdiction."
+
+
+def import_out(imp: ImportFile) -> ImportOut:
+    return ImportOut(
+        id=imp.id,
+        kind=imp.kind,
+        status=imp.status,
+        filename=imp.filename,
+        sha256=imp.sha256,
+        size=imp.size,
+        encoding=imp.encoding,
+        rows=imp.rows,
+        problem_count=imp.problem_count,
+        problems=[ImportProblem(**p) for p in imp.problems or []],
+        created=imp.created,
+        skipped=imp.skipped,
+        uploaded_by_name=imp.uploaded_by_name,
+        created_at=imp.created_at,
+        validate_job_id=imp.validate_job_id,
+        commit_job_id=imp.commit_job_id,
+        # Made when rows were read and some had problems (a file refused whole has none).
+        annotated_href=(
+            f"/api/v1/imports/{imp.id}/annotated" if imp.problem_count and imp.rows else None
+        ),
+    )
+
+
+class ImportService:
+    def __init__(self, session: AsyncSession, clock: Clock, principal: Principal) -> None:
+        self.session, self.clock, self.principal = session, clock, principal
+
+    async def get(self, import_id: uuid.UUID) -> ImportFile:
+        imp = (
+            await self.session.scalars(
+                select(ImportFile).where(
+                    ImportFile.id == import_id, in_scope(ImportFile.unit_path, self.principal)
+                )
+            )
+        ).one_or_none()
+        if imp is None:
+            raise NotFound(NOT_FOUND)
+        return imp
+
+    async def annotated(self, import_id: uuid.UUID) -> bytes:
+        imp = await self.get(import_id)
+        data = await self.session.scalar(
+            select(ImportFile.annotated).where(ImportFile.id == imp.id)
+        )
+        if data is None:
+            raise NotFound("This import has no problems to mark (or is not validated yet).")
+        return data
+
+    async def upload(self, kind: ImportKind, filename: str, content: bytes) -> ImportFile:
+        p = self.principal
+        if not content:
+            raise Unprocessable("The file is empty.", field="body")
+        home = (
+            await self.session.scalars(
+                select(Unit).where(Unit.path.in_(p.scope_paths)).order_by(Unit.path)
+            )
+        ).first()
+        if home is None:
+            raise Forbidden("You have no jurisdiction to import into.")
+        now = self.clock.now()
+        imp = ImportFile(
+            id=uuid7(),
+            kind=kind,
+            status=ImportStatus.validating,
+            filename=filename,
+            sha256=hashlib.sha256(content).hexdigest(),
+            size=len(content),
+            content=content,
+            unit_id=home.id,
+            unit_path=home.path,
+            scope_paths=list(p.scope_paths),
+            uploaded_by_id=p.id,
+            uploaded_by_name=p.client_id or p.name,
+            created_at=now,
+            updated_at=now,
+        )
+        self.session.add(imp)
+        await self.session.flush()
+        job = await self._job(imp, JobKind.import_validate)
+        imp.validate_job_id = job.id
+        return imp
+
+    async def commit(self, import_id: uuid.UUID) -> tuple[ImportFile, Job]:
+        imp = await self.get(import_id)
+        if imp.commit_job_id is not None:  # asked before: the same job
+            job = await self.session.get(Job, imp.commit_job_id)
+            assert job is not None
+            return imp, job
+        if imp.status is ImportStatus.validating:
+            raise Conflict("The file is still being validated: poll its job, then commit.")
+        if imp.status is not ImportStatus.valid:
+            raise Conflict(
+                "The file has problems (see `problems` or the annotated sheet): nothing can be "
+                "imported from it. Correct it and upload it again."
+            )
+        job = await self._job(imp, JobKind.import_commit)
+        imp.commit_job_id = job.id
+        imp.status = ImportStatus.committing
+        imp.updated_at = self.clock.now()
+        return imp, job
+
+    async def _job(self, imp: ImportFile, kind: JobKind) -> Job:
+        p, now = self.principal, self.clock.now()
+        job = Job(
+            id=uuid7(),
+            kind=kind,
+            status=JobStatus.queued,
+            trigger=None,
+            unit_id=imp.unit_id,
+            unit_path=imp.unit_path,
+            import_id=imp.id,
+            progress=0,
+            step="排队中",
+            requested_by_kind=p.kind,
+            requested_by_id=p.id,
+            requested_by_name=p.client_id or p.name,
+            attempts=0,
+            created_at=now,
+            updated_at=now,
+        )
+        self.session.add(job)
+        await self.session.flush()
+        # Also the audit trail: who asked to validate or import which file, when.
+        await emit(
+            self.session,
+            type=JOB_REQUESTED,
+            aggregate_type="import",
+            aggregate_id=imp.id,
+            occurred_at=now,
+            unit_path=imp.unit_path,
+            actor_id=p.id,
+            request_id=request_id_var.get(),
+            payload={
+                "job_id": str(job.id),
+                "import_id": str(imp.id),
+                "kind": imp.kind.value,
+                "mode": kind.value,
+                "filename": imp.filename,
+                "sha256": imp.sha256,
+            },
+        )
+        return job

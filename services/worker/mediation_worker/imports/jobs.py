@@ -1,0 +1,257 @@
+"""The import jobs: validate a file (dry run) and commit it (all or nothing).
+
+Like the statistics jobs, a job is a row in `jobs` and arq carries only its id; it is
+claimed by moving it from queued to running in one statement. Progress is written in its
+own short transactions so pollers of `/jobs/{id}` see it. The commit validates again in its
+own transaction and writes nothing unless every row is good."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import uuid
+from typing import Any
+
+from arq.worker import Function, func
+from sqlalchemy import select, update
+
+from mediation.cases.models import Case
+from mediation.imports.enums import ImportStatus
+from mediation.imports.models import ImportFile
+from mediation.imports.reading import read_sheet
+from mediation.imports.template import annotated
+from mediation.imports.validate import MAX_STORED_PROBLEMS, Outcome, validate
+from mediation.jobs import RUN_IMPORT_JOB
+from mediation.stats.enums import JobKind, JobStatus
+from mediation.stats.models import Job
+from mediation_worker.context import WorkerContext, wctx
+from mediation_worker.imports.cases import CaseWriter
+from mediation_worker.imports.lookups import load_lookups, numbers_used, unit_ids
+from mediation_worker.imports.recompute import months_of, queue_recomputes
+from mediation_worker.instrument import instrumented
+
+log = logging.getLogger("mediation.worker.imports")
+JOB_TIMEOUT = 1800  # seconds: a 100,000-row file takes a few minutes (bench/)
+
+
+async def _claim(c: WorkerContext, job_id: uuid.UUID) -> Job | None:
+    async with c.sessions() as session, session.begin():
+        return (
+            await session.scalars(
+                update(Job)
+                .where(Job.id == job_id, Job.status == JobStatus.queued)
+                .values(
+                    status=JobStatus.running,
+                    started_at=c.clock.now(),
+                    attempts=Job.attempts + 1,
+                    progress=1,
+                    step="读取文件",
+                    error=None,
+                )
+                .returning(Job)
+            )
+        ).one_or_none()
+
+
+async def _progress(c: WorkerContext, job_id: uuid.UUID, percent: int, step: str) -> None:
+    async with c.sessions() as session, session.begin():
+        await session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.status == JobStatus.running)
+            .values(progress=max(1, min(percent, 99)), step=step)
+        )
+
+
+def _problems(outcome: Outcome) -> list[dict[str, Any]]:
+    return [p.out() for p in outcome.problems[:MAX_STORED_PROBLEMS]]
+
+
+async def _finish(
+    c: WorkerContext, job: Job, imp_values: dict[str, Any], result: dict[str, Any]
+) -> None:
+    async with c.sessions() as session, session.begin():
+        await session.execute(
+            update(ImportFile).where(ImportFile.id == job.import_id).values(**imp_values)
+        )
+        await session.execute(
+            update(Job)
+            .where(Job.id == job.id)
+            .values(
+                status=JobStatus.succeeded,
+                progress=100,
+                step="已完成",
+                finished_at=c.clock.now(),
+                result=result,
+            )
+        )
+
+
+async def _check(c: WorkerContext, job: Job, imp: ImportFile, content: bytes) -> Outcome:
+    async with c.sessions() as session:
+        lookups = await load_lookups(session, tuple(imp.scope_paths))
+
+        async def used(numbers: set[str]) -> set[str]:
+            return await numbers_used(session, imp.sha256, numbers)
+
+        async def progress(rows: int) -> None:
+            await _progress(
+                c, job.id, 5 + min(40, rows * 40 // max(1, rows + 20000)), f"校验第 {rows} 行"
+            )
+
+        return await validate(content, lookups, used, progress, c.settings.import_max_rows)
+
+
+async def run_validate(c: WorkerContext, job: Job) -> None:
+    async with c.sessions() as session:
+        imp = await session.get(ImportFile, job.import_id)
+        assert imp is not None
+        content = (
+            await session.scalars(select(ImportFile.content).where(ImportFile.id == imp.id))
+        ).one()
+        session.expunge(imp)
+    outcome = await _check(c, job, imp, content)
+    notes = None
+    if outcome.problems and outcome.rows:  # (a file-level refusal has no rows to mark)
+        await _progress(c, job.id, 80, "生成标注表格")
+        by_row: dict[int, list[dict[str, Any]]] = {}
+        for p in outcome.problems:
+            by_row.setdefault(p.row, []).append(p.out())
+        notes = annotated(outcome.header, read_sheet(content).rows, by_row)
+    status = ImportStatus.invalid if outcome.problems else ImportStatus.valid
+    await _finish(
+        c,
+        job,
+        {
+            "status": status,
+            "encoding": outcome.encoding,
+            "rows": outcome.rows,
+            "problem_count": len(outcome.problems),
+            "problems": _problems(outcome),
+            "annotated": notes,
+            "updated_at": c.clock.now(),
+        },
+        {
+            "status": status.value,
+            "rows": outcome.rows,
+            "problem_count": len(outcome.problems),
+        },
+    )
+
+
+async def run_commit(c: WorkerContext, job: Job) -> None:
+    async with c.sessions() as session:
+        imp = await session.get(ImportFile, job.import_id)
+        assert imp is not None
+        content = (
+            await session.scalars(select(ImportFile.content).where(ImportFile.id == imp.id))
+        ).one()
+        session.expunge(imp)
+    if hashlib.sha256(content).hexdigest() != imp.sha256:
+        raise RuntimeError("stored file does not match its hash")
+    outcome = await _check(c, job, imp, content)
+    if outcome.problems:  # the data changed since the dry run (a number taken meanwhile...)
+        await _finish(
+            c,
+            job,
+            {
+                "status": ImportStatus.invalid,
+                "rows": outcome.rows,
+                "problem_count": len(outcome.problems),
+                "problems": _problems(outcome),
+                "updated_at": c.clock.now(),
+            },
+            {"status": "invalid", "rows": outcome.rows, "problem_count": len(outcome.problems)},
+        )
+        return
+    now = c.clock.now()
+    async with c.sessions() as session, session.begin():
+        # One import of a file at a time: a second commit of the same bytes waits, then
+        # finds its rows and creates nothing.
+        await session.execute(select(1).where(ImportFile.sha256 == imp.sha256).with_for_update())
+        done = set(
+            (
+                await session.scalars(
+                    select(Case.import_row).where(Case.import_sha256 == imp.sha256)
+                )
+            ).all()
+        )
+        todo = [(r, x) for r, x in outcome.records if r not in done]
+        lookups_units = unit_ids(await load_lookups(session, tuple(imp.scope_paths)))
+        writer = CaseWriter(
+            session, imp, lookups_units, c.settings.pii_hash_key.get_secret_value(), now
+        )
+        total = max(1, len(todo))
+
+        async def progress(n: int) -> None:
+            await _progress(c, job.id, 50 + n * 45 // total, f"写入第 {n} 条")
+
+        created = await writer.write(todo, progress) if todo else 0
+        recomputed = await queue_recomputes(session, imp, months_of(todo), now) if todo else []
+        await session.execute(
+            update(ImportFile)
+            .where(ImportFile.id == imp.id)
+            .values(
+                status=ImportStatus.committed,
+                created=created,
+                skipped=len(outcome.records) - created,
+                updated_at=now,
+            )
+        )
+        await session.execute(
+            update(Job)
+            .where(Job.id == job.id)
+            .values(
+                status=JobStatus.succeeded,
+                progress=100,
+                step="已完成",
+                finished_at=c.clock.now(),
+                result={
+                    "status": ImportStatus.committed.value,
+                    "rows": outcome.rows,
+                    "problem_count": 0,
+                    "created": created,
+                    "recomputed_months": recomputed,
+                },
+            )
+        )
+
+
+async def _fail(c: WorkerContext, job: Job, exc: BaseException) -> None:
+    async with c.sessions() as session, session.begin():
+        await session.execute(
+            update(Job)
+            .where(Job.id == job.id)
+            .values(
+                status=JobStatus.failed,
+                step="失败",
+                error=f"{type(exc).__name__}: {exc}"[:2000],
+                finished_at=c.clock.now(),
+            )
+        )
+        await session.execute(
+            update(ImportFile)
+            .where(ImportFile.id == job.import_id)
+            .values(status=ImportStatus.failed, updated_at=c.clock.now())
+        )
+
+
+@instrumented
+async def run_import_job(ctx: dict[str, Any], job_id: str) -> str:
+    c = wctx(ctx)
+    job = await _claim(c, uuid.UUID(job_id))
+    if job is None:
+        return "not queued"
+    try:
+        if job.kind is JobKind.import_commit:
+            await run_commit(c, job)
+        else:
+            await run_validate(c, job)
+    except Exception as exc:  # the job and the import are failed; nothing was written
+        log.exception("import job %s failed", job_id)
+        await _fail(c, job, exc)
+        return "failed"
+    return "succeeded"
+
+
+def import_functions() -> list[Function]:
+    return [func(run_import_job, name=RUN_IMPORT_JOB, timeout=JOB_TIMEOUT)]

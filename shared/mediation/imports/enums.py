@@ -1,0 +1,24 @@
+"""Enumerations of imports (bringing a center's history in from spreadsheets)."""
+
+from __future__ import annotations
+
+from mediation.enums import LabelledEnum, labelled
+
+
+@labelled
+class ImportKind(LabelledEnum):
+    """What a file holds; each kind has its template (`GET /imports/templates/{kind}`)."""
+
+    cases = "cases", "矛盾纠纷案件", "Past dispute cases"
+
+
+@labelled
+class ImportStatus(LabelledEnum):
+    """Where an uploaded file stands."""
+
+    validating = "validating", "校验中", "Being validated"
+    invalid = "invalid", "校验未通过", "Has problems: nothing can be imported"
+    valid = "valid", "校验通过", "Valid: ready to commit"
+    committing = "committing", "导入中", "Being imported"
+    committed = "committed", "已导入", "Imported"
+    failed = "failed", "失败", "The job failed (see the job's error)"

@@ -1,0 +1,127 @@
+"""Reading one cell as a typed value, or a problem in Chinese and English.
+
+Dates come as Excel dates, Excel serial numbers (45123), 2021-03-05, 2021/3/5, 2021.3.5,
+20210305 or 2021年3月5日. ID numbers that Excel turned into 2.20302E+17 have lost their last
+digits for good: they are refused, with how to avoid it."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import TypeVar
+
+from mediation.enums import LabelledEnum
+from mediation.privacy import valid_resident_id
+
+Cell = object
+E = TypeVar("E", bound=LabelledEnum)
+
+_EXCEL_EPOCH = date(1899, 12, 30)  # serial 1 = 1900-01-01 with Excel's 1900 leap-year bug
+_CJK_DATE = re.compile(r"^(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日?$")
+_SEP_DATE = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?$")
+_SCIENTIFIC = re.compile(r"^\d(?:\.\d+)?[eE]\+?\d+$")
+_PHONE = re.compile(r"^\+?[0-9][0-9 -]{4,28}$")
+
+
+class BadValue(Exception):
+    def __init__(self, zh: str, en: str) -> None:
+        super().__init__(en)
+        self.zh, self.en = zh, en
+
+
+def text(value: Cell, limit: int) -> str:
+    s = str(value).strip() if not isinstance(value, float) else _number_text(value)
+    if len(s) > limit:
+        raise BadValue(
+            f"内容过长（最多 {limit} 个字）。", f"Too long (at most {limit} characters)."
+        )
+    return s
+
+
+def _number_text(value: float) -> str:
+    return str(int(value)) if value.is_integer() else str(value)
+
+
+def day(value: Cell) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return _serial(float(value))
+    s = str(value).strip()
+    if re.fullmatch(r"\d{5}(\.\d+)?", s):  # a serial date that went through CSV
+        return _serial(float(s))
+    m = _CJK_DATE.match(s) or _SEP_DATE.match(s)
+    if m is None and re.fullmatch(r"\d{8}", s):
+        m = re.match(r"(\d{4})(\d{2})(\d{2})", s)
+    if m is None:
+        raise BadValue(
+            f"无法识别的日期“{s}”：请写成 2021-03-05 或 2021年3月5日。",
+            f"Unrecognised date {s!r}: write it as 2021-03-05 or 2021年3月5日.",
+        )
+    try:
+        return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    except ValueError:
+        raise BadValue(f"日期“{s}”不存在。", f"The date {s!r} does not exist.") from None
+
+
+def _serial(n: float) -> date:
+    if not 1 <= n < 2958466:
+        raise BadValue(f"无法识别的日期“{n}”。", f"Unrecognised date {n!r}.")
+    return _EXCEL_EPOCH + timedelta(days=int(n))
+
+
+def amount(value: Cell) -> Decimal:
+    s = str(value).strip().replace(",", "").replace("，", "").removesuffix("元")
+    try:
+        d = Decimal(s)
+    except InvalidOperation:
+        raise BadValue(f"金额“{s}”不是数字。", f"The amount {s!r} is not a number.") from None
+    if not d.is_finite() or d < 0 or d > Decimal("999999999999.99"):
+        raise BadValue(
+            "金额须在 0 到 999999999999.99 之间。", "An amount lies between 0 and 999999999999.99."
+        )
+    return d.quantize(Decimal("0.01"))
+
+
+def resident_id(value: Cell) -> str:
+    if isinstance(value, float) or _SCIENTIFIC.match(str(value).strip()):
+        shown = f"{value:.5E}" if isinstance(value, float) else str(value).strip()
+        raise BadValue(
+            f"身份证号被 Excel 转成了科学计数法（{shown}），后几位已丢失，无法恢复："
+            "请把该列设为“文本”格式后重新填写原号码。",
+            f"Excel turned this ID number into a number ({shown}) and its last digits are "
+            "lost: format the column as Text and type the original number again.",
+        )
+    s = str(value).strip().upper()
+    if isinstance(value, int) or not valid_resident_id(s):
+        if isinstance(value, int):
+            s = str(value)
+        if not valid_resident_id(s):
+            raise BadValue(
+                f"身份证号“{s}”无效（应为18位，且校验位正确）。",
+                f"The ID number {s!r} is not valid (18 characters with a correct check digit).",
+            )
+    return s
+
+
+def phone(value: Cell) -> str:
+    s = _number_text(value) if isinstance(value, float) else str(value).strip()
+    if not _PHONE.match(s):
+        raise BadValue(f"电话号码“{s}”无效。", f"The phone number {s!r} is not valid.")
+    return s
+
+
+def choice(enum: type[E], value: Cell) -> E:
+    """A code (resolved) or its Chinese or English label (调解成功)."""
+    s = str(value).strip()
+    for member in enum:
+        if s in (member.value, member.label_zh) or s.lower() == member.label_en.lower():
+            return member
+    options = "、".join(m.label_zh for m in enum)
+    raise BadValue(
+        f"“{s}”不是可选值（可选：{options}）。",
+        f"{s!r} is not one of the allowed values ({', '.join(m.value for m in enum)}).",
+    )

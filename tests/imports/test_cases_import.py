@@ -1,0 +1,356 @@
+"""Importing past cases from a register: template, dry run, commit, and bad input."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import httpx
+from openpyxl import Workbook, load_workbook
+
+from tests.support.world import World
+
+IMPORTS = "/api/v1/imports"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+HEAD = [
+    "原案号",
+    "案件名称",
+    "纠纷事实",
+    "纠纷类型",
+    "来源",
+    "复杂程度",
+    "风险等级",
+    "发生地（单位）",
+    "登记日期",
+    "受理日期",
+    "办理结果",
+    "办结日期",
+    "申请人姓名",
+    "申请人电话",
+    "申请人身份证号",
+    "协议内容",
+    "履行情况",
+    "回访日期",
+    "回访满意度",
+    "结案日期",
+]
+GOOD = [
+    [
+        "铁西调〔2021〕0005号",
+        "张某与李某邻里噪音纠纷",
+        "装修噪音",
+        "邻里",
+        "来访",
+        "简单",
+        "黄色",
+        "四平市/铁西区/北沟街道/先锋社区",
+        "2021年3月5日",
+        "2021-03-06",
+        "调解成功",
+        "2021/3/20",
+        "张三",
+        "13900000001",
+        "11010519491231002X",
+        "李某赔偿500元",
+        "已履行",
+        "2021-04-10",
+        "满意",
+        "2021-04-15",
+    ],
+    [
+        "",
+        "王某劳动报酬纠纷",
+        "拖欠工资",
+        "labour",
+        "walk_in",
+        "complex",
+        "orange",
+        "220302001",
+        "2021-05-01",
+        "",
+        "调解不成",
+        "2021-05-20",
+        "王五",
+        "13900000001",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+    ],
+]
+
+
+def csv_bytes(rows: list[list[str]], encoding: str = "utf-8") -> bytes:
+    lines = [",".join(HEAD)] + [",".join(r) for r in rows]
+    return ("\r\n".join(lines) + "\r\n").encode(encoding)
+
+
+async def upload(
+    client: httpx.AsyncClient, headers: dict[str, str], content: bytes, ctype: str
+) -> dict[str, Any]:
+    r = await client.post(
+        f"{IMPORTS}/cases",
+        content=content,
+        params={"filename": "台账.csv"},
+        headers={**headers, "Content-Type": ctype},
+    )
+    assert r.status_code == 202, r.text
+    assert r.headers["location"].startswith("/api/v1/jobs/")
+    return {**r.json(), "location": r.headers["location"]}
+
+
+async def validated(
+    client: httpx.AsyncClient, world: World, run_worker: Any, content: bytes, ctype: str
+) -> dict[str, Any]:
+    h = await world.headers("dispatcher")
+    imp = await upload(client, h, content, ctype)
+    await run_worker()
+    job = (await client.get(imp["location"], headers=h)).json()
+    assert job["status"] == "succeeded", job
+    assert job["kind"] == "import_validate" and job["month"] is None
+    r = await client.get(f"{IMPORTS}/{imp['id']}", headers=h)
+    assert r.status_code == 200
+    return r.json()
+
+
+async def committed(
+    client: httpx.AsyncClient, world: World, run_worker: Any, import_id: str
+) -> dict[str, Any]:
+    h = await world.headers("dispatcher")
+    r = await client.post(f"{IMPORTS}/{import_id}/commit", headers=h)
+    assert r.status_code == 202, r.text
+    await run_worker()
+    job = (await client.get(r.headers["location"], headers=h)).json()
+    assert job["status"] == "succeeded", job
+    assert job["import_result"]["status"] == "committed"
+    return (await client.get(f"{IMPORTS}/{import_id}", headers=h)).json()
+
+
+async def test_template_is_xlsx_with_chinese_headers_and_drop_downs(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    r = await client.get(f"{IMPORTS}/templates/cases", headers=await world.headers("dispatcher"))
+    assert r.status_code == 200
+    assert r.headers["content-type"] == XLSX
+    wb = load_workbook(io.BytesIO(r.content))
+    ws = wb["导入数据"]
+    header = [c.value for c in ws[1]]
+    assert "案件名称" in header and "登记日期" in header
+    lists = {str(dv.sqref).split(":")[0] for dv in ws.data_validations.dataValidation}
+    source_col = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"[header.index("来源")]
+    assert f"{source_col}2" in lists
+    assert wb["示例"]["B2"].value == "张某与李某邻里噪音纠纷"
+    assert wb["代码表"].sheet_state == "hidden"
+
+
+async def test_gbk_csv_is_validated_then_imported_as_history_once(
+    client: httpx.AsyncClient, world: World, run_worker: Any, sql: Any
+) -> None:
+    content = csv_bytes(GOOD, "gbk")
+    imp = await validated(client, world, run_worker, content, "text/csv")
+    assert imp["status"] == "valid", imp
+    assert imp["encoding"] == "gbk" and imp["rows"] == 2 and imp["problem_count"] == 0
+    # The dry run wrote no case.
+    assert (await sql("SELECT count(*) FROM cases WHERE historical"))[0][0] == 0
+    outbox_before = (await sql("SELECT count(*) FROM outbox_events WHERE type LIKE 'case.%'"))[0][0]
+
+    done = await committed(client, world, run_worker, imp["id"])
+    assert done["status"] == "committed" and done["created"] == 2
+    rows = await sql(
+        "SELECT number, status, received_at, due_at, import_row, historical, is_repeat "
+        "FROM cases WHERE import_id = :i ORDER BY import_row",
+        i=imp["id"],
+    )
+    first, second = rows
+    assert first.number == "铁西调〔2021〕0005号" and first.status == "closed"
+    assert first.due_at is None and first.historical and first.import_row == 2
+    # Without a number: the next one of its year's sequence, after the register's 0005.
+    assert second.number == "铁西调〔2021〕0006号" and second.status == "failed"
+    # Same applicant phone within 180 days: the later one is a repeat dispute.
+    assert second.is_repeat and not first.is_repeat
+    # No notifications, webhooks or deadlines: no case events in the outbox.
+    outbox_after = (await sql("SELECT count(*) FROM outbox_events WHERE type LIKE 'case.%'"))[0][0]
+    assert outbox_after == outbox_before
+    assert (
+        await sql(
+            "SELECT count(*) FROM case_deadlines d JOIN cases c ON c.id = d.case_id "
+            "WHERE c.historical"
+        )
+    )[0][0] == 0
+
+    # The timeline has the register's dates and one `imported` entry.
+    h = await world.headers("dispatcher")
+    case_id = (
+        await sql("SELECT id FROM cases WHERE import_row = 2 AND import_id = :i", i=imp["id"])
+    )[0][0]
+    tl = (await client.get(f"/api/v1/cases/{case_id}/timeline", headers=h)).json()["items"]
+    types = [e["type"] for e in tl]
+    assert types == ["created", "accepted", "resolved", "followed_up", "closed", "imported"]
+    assert tl[0]["at"].startswith("2021-03-05")
+    case = (await client.get(f"/api/v1/cases/{case_id}", headers=h)).json()
+    assert case["overdue"] is False and case["agreement"]["performance_status"] == "full"
+    assert case["historical"] is True
+    assert case["imported_from"] == {"import_id": imp["id"], "filename": "台账.csv", "row": 2}
+
+    # The same bytes again (a second upload): valid, and its commit creates nothing.
+    again = await validated(client, world, run_worker, content, "text/csv")
+    assert again["status"] == "valid", again
+    done2 = await committed(client, world, run_worker, again["id"])
+    assert done2["created"] == 0 and done2["skipped"] == 2
+    assert (await sql("SELECT count(*) FROM cases WHERE historical"))[0][0] == 2
+
+
+async def test_bad_rows_are_each_reported_and_nothing_is_written(
+    client: httpx.AsyncClient, world: World, run_worker: Any, sql: Any
+) -> None:
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.append(HEAD)
+    ok = list(GOOD[0])
+    ok[8] = 44260  # an Excel serial date: 2021-03-05
+    ws.append(ok)
+    mangled = list(GOOD[1])
+    mangled[14] = 2.20302e17  # Excel turned the ID number into a number
+    ws.append(mangled)
+    outside = list(GOOD[1])
+    outside[1] = "另一纠纷"
+    outside[7] = "220300"  # the city: outside the dispatcher's district
+    ws.append(outside)
+    dup = list(GOOD[0])
+    dup[0] = ""
+    dup[8] = "2021年3月5日"
+    ws.append(dup)  # the same case as row 2
+    ws.append(
+        [
+            "",
+            "合并",
+            "x",
+            "邻里",
+            "来访",
+            "简单",
+            "黄色",
+            "220302001",
+            "2021-1-1",
+            "",
+            "调解成功",
+            "2021-1-2",
+            "赵六",
+        ]
+    )
+    ws.append(
+        [
+            "",
+            "合并2",
+            "x",
+            "邻里",
+            "来访",
+            "简单",
+            "黄色",
+            "220302001",
+            None,
+            "",
+            "调解成功",
+            "2021-1-2",
+            "钱七",
+        ]
+    )
+    ws.merge_cells("I7:I8")
+    buf = io.BytesIO()
+    wb.save(buf)
+
+    imp = await validated(client, world, run_worker, buf.getvalue(), XLSX)
+    assert imp["status"] == "invalid"
+    problems = imp["problems"]
+    by_cell = {p["cell"]: p for p in problems if p["cell"]}
+    assert "科学计数法" in by_cell["O3"]["message_zh"] and "Excel" in by_cell["O3"]["message_en"]
+    assert "管辖范围" in by_cell["H4"]["message_zh"]
+    assert any(p["row"] == 5 and "重复" in p["message_zh"] for p in problems)
+    assert any("合并单元格" in p["message_zh"] and p["row"] == 7 for p in problems)
+    assert not any(p["row"] == 2 for p in problems)  # the serial date was understood
+
+    h = await world.headers("dispatcher")
+    r = await client.get(imp["annotated_href"], headers=h)
+    assert r.status_code == 200
+    sheet = load_workbook(io.BytesIO(r.content)).active
+    assert sheet is not None
+    assert sheet.cell(row=1, column=len(HEAD) + 1).value == "问题 / Problems"
+    assert "科学计数法" in str(sheet.cell(row=3, column=len(HEAD) + 1).value)
+
+    r = await client.post(f"{IMPORTS}/{imp['id']}/commit", headers=h)
+    assert r.status_code == 409
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert (await sql("SELECT count(*) FROM cases WHERE historical"))[0][0] == 0
+
+
+async def test_wrong_template_is_refused_clearly(
+    client: httpx.AsyncClient, world: World, run_worker: Any
+) -> None:
+    content = "姓名,电话,金额\n张三,139,5\n".encode()
+    imp = await validated(client, world, run_worker, content, "text/csv")
+    assert imp["status"] == "invalid" and imp["problem_count"] == 1
+    p = imp["problems"][0]
+    assert p["row"] == 1 and "模板" in p["message_zh"] and "template" in p["message_en"]
+
+
+async def test_an_old_xls_file_is_refused_with_what_to_do(
+    client: httpx.AsyncClient, world: World, run_worker: Any
+) -> None:
+    content = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 512
+    imp = await validated(client, world, run_worker, content, "application/vnd.ms-excel")
+    assert imp["status"] == "invalid" and imp["problem_count"] == 1
+    assert ".xlsx" in imp["problems"][0]["message_zh"]
+    assert imp["annotated_href"] is None and imp["problems"][0]["row"] == 1
+
+
+async def test_only_administrators_and_dispatchers_import(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    r = await client.post(
+        f"{IMPORTS}/cases",
+        content=csv_bytes(GOOD),
+        headers={**await world.headers("mediator"), "Content-Type": "text/csv"},
+    )
+    assert r.status_code == 403
+    r = await client.get(f"{IMPORTS}/templates/cases", headers=await world.headers("admin"))
+    assert r.status_code == 200
+    r = await client.post(
+        f"{IMPORTS}/cases",
+        content=b"%PDF-1.4",
+        headers={**await world.headers("admin"), "Content-Type": "application/pdf"},
+    )
+    assert r.status_code == 415
+
+
+async def test_statistics_of_a_past_month_count_the_imported_cases(
+    client: httpx.AsyncClient, world: World, run_worker: Any
+) -> None:
+    from tests.stats.conftest import recompute
+
+    h = await world.headers("supervisor")
+    params = {"month": "2021-03", "unit_id": str(world.unit("220302").id)}
+
+    def cases(report: dict[str, Any]) -> dict[str, Any]:
+        return next(f for f in report["figures"] if f["channel"] == "all")["cases"]
+
+    # March 2021 was reported before the history came in: nothing then.
+    await recompute(client, world, run_worker, 2021, 3)
+    before = (await client.get("/api/v1/stats/monthly", params=params, headers=h)).json()
+    assert before["version"] == 1 and cases(before)["received"] == 0
+
+    imp = await validated(client, world, run_worker, csv_bytes(GOOD), "text/csv")
+    d = await world.headers("dispatcher")
+    r = await client.post(f"{IMPORTS}/{imp['id']}/commit", headers=d)
+    await run_worker()  # the commit, which asks for the recomputation (an outbox event)
+    await run_worker()  # ... relayed and run
+    job = (await client.get(r.headers["location"], headers=d)).json()
+    # The commit queued March 2021 again (April and May 2021 were never reported).
+    assert job["import_result"]["recomputed_months"] == ["2021-03"]
+
+    after = (await client.get("/api/v1/stats/monthly", params=params, headers=h)).json()
+    # Row 2 of GOOD: received 5 March 2021 and resolved on the 20th, nothing overdue.
+    assert after["version"] == 2
+    assert cases(after)["received"] == 1 and cases(after)["resolved"] == 1
+    assert cases(after)["overdue"] == 0
