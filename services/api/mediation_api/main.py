@@ -11,7 +11,6 @@ from typing import Any
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel
-from redis.asyncio import Redis
 
 from mediation.auth.policy import Permission
 from mediation.auth.tokens import TokenService
@@ -20,6 +19,7 @@ from mediation.contracts.common import Problem
 from mediation.db import create_engine, session_factory
 from mediation.logs import configure_logging
 from mediation.org.contracts import UnitImport
+from mediation.redisconn import redis_client
 from mediation.settings import Settings, get_settings
 from mediation_api import docs, problems
 from mediation_api.auth.admin_router import router as admin_router
@@ -91,7 +91,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         engine = create_engine(settings)
         reads = await create_read_pool(settings)
         # Connects lazily: the API starts and takes writes while Redis is down.
-        redis = Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
+        redis = redis_client(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
         app.state.mediation = AppState(
             settings=settings,
             engine=engine,

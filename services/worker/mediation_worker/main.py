@@ -8,11 +8,11 @@ from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 from arq import cron
-from arq.connections import RedisSettings
 
 from mediation.clock import Clock, SystemClock
 from mediation.db import create_engine, session_factory
 from mediation.logs import configure_logging
+from mediation.redisconn import arq_settings
 from mediation.settings import Settings, get_settings
 from mediation_worker.context import WorkerContext
 from mediation_worker.cronlease import once_per_slot
@@ -102,7 +102,7 @@ def build_settings(
         ]
         on_startup = startup
         on_shutdown = shutdown
-        redis_settings = RedisSettings.from_dsn(settings.redis_url)
+        redis_settings = arq_settings(settings.redis_url)  # redis:// or redis+sentinel://
         queue_name = settings.arq_queue
         max_jobs = 40
         # arq starts new jobs only when it polls: at its default 0.5 s a worker tops out near
