@@ -19,7 +19,7 @@ PYTEST_ARGS ?=
 TEST_WORKERS ?= auto
 
 .PHONY: install run test lint check openapi bench clean distclean contract contract-diff \
-	contract-baseline contract-lint fuzz ts-check monitoring-check
+	contract-baseline contract-lint fuzz ts-check monitoring-check deploy-check
 
 install: $(STAMP)
 
@@ -44,6 +44,10 @@ lint: install
 check: install
 	$(BIN)/mediation check-migrations
 	$(BIN)/pytest -q tests/test_openapi.py
+
+# The Helm chart (deploy/helm) rendered and validated against the Kubernetes schemas, offline.
+deploy-check: install
+	tools/deploy_check.sh
 
 # The document is built by the API package (the shared package imports no service).
 openapi: install

@@ -52,6 +52,10 @@ class TimestampMixin:
 
 
 def create_engine(settings: Settings, **kwargs: object) -> AsyncEngine:
+    """Several hosts in DATABASE_URL: each new connection goes to the writable primary
+    (mediation.dburls); connections to a failed primary are dropped at checkout below."""
+    kwargs.setdefault("pool_timeout", settings.db_connect_timeout_seconds)
+    kwargs.setdefault("connect_args", {"timeout": settings.db_connect_timeout_seconds})
     engine = create_async_engine(
         settings.async_database_url,
         pool_size=settings.db_pool_size,

@@ -3,6 +3,7 @@
 from mediation.auth.models import AccessLogEntry, ApiClient, RefreshToken, User
 from mediation.casefiles.models import Attachment  # noqa: F401
 from mediation.cases.models import CalendarDay, Case, CaseEvent, CaseParty  # noqa: F401
+from mediation.cronruns import CronRun  # noqa: F401
 from mediation.db import Base
 from mediation.hotline.models import HotlineCall, HotlineCallEvent, HotlineDutyShift  # noqa: F401
 from mediation.idempotency import IdempotencyKey  # noqa: F401

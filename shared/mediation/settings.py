@@ -14,6 +14,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from mediation import dburls
+
 DEV_SECRET = "dev-only-secret-change-me-before-deploying"
 
 
@@ -53,6 +55,11 @@ class Settings(BaseSettings):
     # separated, e.g. "http://localhost:5173,https://zz.example.gov.cn"); empty: none.
     cors_origins: str = Field("", alias="MEDIATION_CORS_ORIGINS")
     db_pool_size: int = Field(10, alias="MEDIATION_DB_POOL_SIZE", ge=1)
+    # Bounds the wait for a database connection (connecting, or a free one from the pool), so
+    # a request during a failover answers 503 instead of hanging.
+    db_connect_timeout_seconds: float = Field(
+        5.0, alias="MEDIATION_DB_CONNECT_TIMEOUT_SECONDS", gt=0
+    )
     api_workers: int = Field(1, alias="MEDIATION_API_WORKERS", ge=1)
 
     arq_queue: str = Field("mediation:queue", alias="MEDIATION_ARQ_QUEUE")
@@ -190,19 +197,13 @@ class Settings(BaseSettings):
 
     @property
     def sync_database_url(self) -> str:
-        """A plain libpq URL (for asyncpg.connect and psql)."""
-        url = self.database_url
-        for prefix in ("postgresql+asyncpg://", "postgres://"):
-            if url.startswith(prefix):
-                return "postgresql://" + url[len(prefix) :]
-        return url
+        """A plain libpq URL (for asyncpg.connect and psql); several hosts stay a list."""
+        return dburls.plain_url(self.database_url)
 
 
 def to_async_url(url: str) -> str:
-    for prefix in ("postgresql://", "postgres://"):
-        if url.startswith(prefix):
-            return "postgresql+asyncpg://" + url[len(prefix) :]
-    return url
+    """SQLAlchemy's form; several hosts (`h1:5432,h2:5432`) find the writable primary."""
+    return dburls.async_url(url)
 
 
 @lru_cache

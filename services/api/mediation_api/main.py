@@ -13,7 +13,6 @@ from fastapi import APIRouter, Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel
-from redis.asyncio import Redis
 
 from mediation.auth.policy import Permission
 from mediation.auth.tokens import TokenService
@@ -22,6 +21,7 @@ from mediation.contracts.common import Problem
 from mediation.db import create_engine, session_factory
 from mediation.logs import configure_logging
 from mediation.org.contracts import UnitImport
+from mediation.redisconn import redis_client
 from mediation.settings import Settings, get_settings
 from mediation.tracing import start as start_tracing
 from mediation_api import docs, problems
@@ -124,7 +124,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         engine = create_engine(settings)
         reads = await create_read_pool(settings)
         # Connects lazily: the API starts and takes writes while Redis is down.
-        redis = Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
+        redis = redis_client(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
         pool_max = settings.db_pool_size * 2  # pool size plus as many overflow (db.py)
         watch_pool(engine, pool_max)
         tracing.instrument_engine(engine)

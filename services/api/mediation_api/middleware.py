@@ -19,8 +19,9 @@ from mediation.contracts.windows import measured_by
 from mediation.errors import PayloadTooLarge
 from mediation.logs import request_id_var
 from mediation.settings import Settings
+from mediation.unavailable import database_unavailable
 from mediation_api.pagination import CursorScope, cursor_scope
-from mediation_api.problems import problem_response, server_error
+from mediation_api.problems import problem_response, server_error, unavailable
 from mediation_api.ratelimit import Quota, quota_holder
 
 log = logging.getLogger("mediation.api.access")
@@ -123,7 +124,14 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, limited_receive, tracked_send)
-        except Exception:
+        except Exception as error:
+            if database_unavailable(error):  # raised outside a route (or by asyncpg itself)
+                errors.warning(
+                    "database unavailable on %s %s: %s", scope["method"], scope["path"], error
+                )
+                if not started:
+                    await unavailable(Request(scope))(scope, receive, send_wrapper)
+                return
             # Caught here, inside the request's context: one ERROR line with its request id
             # (the 500 body asks callers to quote it), and nothing re-raised for the server to
             # log a second time.

@@ -10,12 +10,14 @@ from fastapi import FastAPI, Request, params
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mediation.contracts.common import Problem
 from mediation.errors import PROBLEM_BASE, DomainError
 from mediation.logs import request_id_var
+from mediation.unavailable import RETRY_AFTER_SECONDS, database_unavailable
 
 log = logging.getLogger("mediation.api")
 
@@ -197,6 +199,26 @@ async def _integrity(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def unavailable(request: Request) -> JSONResponse:
+    """No writable database just now (failover, primary down): retry shortly."""
+    return problem_response(
+        503,
+        "Service unavailable",
+        "The database is not reachable just now (e.g. a failover in progress); nothing was "
+        "changed by this request unless it was answered. Retry after the given seconds.",
+        request,
+        PROBLEM_BASE + "unavailable",
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
+async def _database(request: Request, exc: Exception) -> JSONResponse:
+    if database_unavailable(exc):
+        log.warning("database unavailable: %s", exc)
+        return unavailable(request)
+    raise exc  # a real bug: the request middleware logs it and answers 500
+
+
 def server_error(request: Request) -> JSONResponse:
     """The 500 of an unhandled error (logged once, with the request id, by the request
     middleware, which is where it is caught)."""
@@ -213,6 +235,8 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(StarletteHTTPException, _http)
     app.add_exception_handler(IntegrityError, _integrity)
+    app.add_exception_handler(DBAPIError, _database)
+    app.add_exception_handler(PoolTimeout, _database)
 
 
 # Errors any route can give, declared centrally so every operation lists them: 401 where a

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncpg
 import orjson
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mediation.settings import Settings
@@ -42,8 +41,7 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
 
 
 def libpq_dsn(settings: Settings) -> str:
-    url = make_url(settings.async_database_url).set(drivername="postgresql")
-    return url.render_as_string(hide_password=False)
+    return settings.sync_database_url
 
 
 async def create_read_pool(settings: Settings) -> asyncpg.Pool:
@@ -53,6 +51,7 @@ async def create_read_pool(settings: Settings) -> asyncpg.Pool:
         min_size=0,
         max_size=settings.db_pool_size,
         init=_codecs,
+        timeout=settings.db_connect_timeout_seconds,
         reset=_keep_session,
     )
     return pool

@@ -8,14 +8,15 @@ from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 from arq import cron
-from arq.connections import RedisSettings
 
 from mediation.clock import Clock, SystemClock
 from mediation.db import create_engine, session_factory
 from mediation.logs import configure_logging
+from mediation.redisconn import arq_settings
 from mediation.settings import Settings, get_settings
 from mediation.tracing import start as start_tracing
 from mediation_worker.context import WorkerContext
+from mediation_worker.cronlease import once_per_slot
 from mediation_worker.heartbeat import beat_once, heartbeat_loop
 from mediation_worker.hotline.retention import hotline_retention
 from mediation_worker.idempotency import purge_idempotency_keys
@@ -98,16 +99,23 @@ def build_settings(
         ]
         cron_jobs: ClassVar[list[Any]] = [
             cron(sweep_outbox, second=30, unique=True, run_at_startup=False),
-            cron(hotline_retention, hour={3}, minute={17}, unique=True),  # nightly
+            cron(once_per_slot(hotline_retention), hour={3}, minute={17}, unique=True),  # nightly
             cron(sweep_deliveries, second={0, 20, 40}, unique=True, run_at_startup=False),
             cron(sweep_reminders, second=5, unique=True, run_at_startup=False),  # every minute
-            cron(notification_retention, hour={3}, minute={41}, unique=True),  # nightly
-            cron(purge_idempotency_keys, minute={23}, unique=True, run_at_startup=False),  # hourly
+            cron(
+                once_per_slot(notification_retention), hour={3}, minute={41}, unique=True
+            ),  # nightly
+            cron(
+                once_per_slot(purge_idempotency_keys),
+                minute={23},
+                unique=True,
+                run_at_startup=False,
+            ),  # hourly
             *stats_cron(settings),  # monthly report 01:00 on the 1st, live refresh
         ]
         on_startup = startup
         on_shutdown = shutdown
-        redis_settings = RedisSettings.from_dsn(settings.redis_url)
+        redis_settings = arq_settings(settings.redis_url)  # redis:// or redis+sentinel://
         queue_name = settings.arq_queue
         max_jobs = 40
         # arq starts new jobs only when it polls: at its default 0.5 s a worker tops out near

@@ -1,0 +1,103 @@
+"""Several workers on the same databases (issue 21, item 5): a cron slot runs once, however
+many workers' schedulers queue it. (Deliveries and relays: tests/notifications/
+test_exactly_once.py.) Real arq workers, run at the same time."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from arq import create_pool
+from arq.worker import Worker, func
+
+from mediation.clock import MovableClock
+from mediation.settings import Settings
+from mediation_worker.main import build_settings
+from tests.support.world import World
+
+SLOT = datetime(2026, 11, 26, 2, 15, 15, tzinfo=UTC)
+
+
+async def _workers(settings: Settings, clock: MovableClock, count: int = 2) -> None:
+    """Workers, as several machines would run them, draining the queue side by side."""
+    ws = build_settings(settings, clock, background=False)
+
+    def worker() -> Worker:
+        return Worker(
+            # The cron jobs as plain functions under their cron names: what the schedulers
+            # queue is run, and these workers schedule nothing of their own.
+            functions=[*ws.functions, *(func(c.coroutine, name=c.name) for c in ws.cron_jobs)],
+            on_startup=ws.on_startup,
+            on_shutdown=ws.on_shutdown,
+            redis_settings=ws.redis_settings,
+            queue_name=ws.queue_name,
+            burst=True,
+            poll_delay=0.02,
+            keep_result=60,
+            handle_signals=False,
+        )
+
+    workers = [worker() for _ in range(count)]
+    try:
+        await asyncio.gather(*(w.main() for w in workers))
+    finally:
+        for w in workers:
+            await w.close()
+
+
+async def test_a_cron_slot_queued_by_two_schedulers_runs_once(
+    settings: Settings, clock: MovableClock, world: World, sql: Any, caplog: Any
+) -> None:
+    # What two workers' schedulers do for a cron without a Redis-unique id: each queues the
+    # run for the same scheduled time under an id of its own.
+    caplog.set_level(logging.INFO, logger="mediation.worker.cron")
+    pool = await create_pool(
+        build_settings(settings, clock, background=False).redis_settings,
+        default_queue_name=settings.arq_queue,
+    )
+    try:
+        for scheduler in ("a", "b"):
+            await pool.enqueue_job(
+                "cron:refresh_live_stats",
+                _job_id=f"live-{scheduler}",
+                _defer_until=SLOT,
+                _expires=timedelta(hours=1),
+            )
+        await _workers(settings, clock)
+    finally:
+        await pool.aclose()
+    assert len(_skips(caplog, "refresh_live_stats")) == 1
+    assert [
+        r.n for r in await sql("select count(*) as n from stats_reports where kind = 'live'")
+    ] == [1]
+    rows = await sql("select job, slot from cron_runs")
+    assert [(r.job, r.slot) for r in rows] == [("refresh_live_stats", SLOT.replace(second=0))]
+
+
+def _skips(caplog: Any, job: str) -> list[str]:
+    return [m for m in caplog.messages if m.startswith(f"cron {job} ") and "another worker" in m]
+
+
+async def test_a_nightly_slot_runs_once_even_when_redis_forgot_it(
+    settings: Settings, clock: MovableClock, world: World, sql: Any, caplog: Any
+) -> None:
+    # A unique cron id queued again after its first run is gone from Redis (a Redis failover
+    # loses the last writes; the clocks of two machines a little apart).
+    caplog.set_level(logging.INFO, logger="mediation.worker.cron")
+    job_id = f"cron:hotline_retention:{int(SLOT.timestamp() * 1000)}"
+    pool = await create_pool(
+        build_settings(settings, clock, background=False).redis_settings,
+        default_queue_name=settings.arq_queue,
+    )
+    try:
+        for _ in range(2):
+            assert await pool.enqueue_job("cron:hotline_retention", _job_id=job_id) is not None
+            await _workers(settings, clock, 1)  # another worker each time
+            await pool.delete(f"arq:result:{job_id}")  # Redis forgets the run
+    finally:
+        await pool.aclose()
+    assert len(_skips(caplog, "hotline_retention")) == 1
+    rows = await sql("select job, slot from cron_runs")
+    assert [(r.job, r.slot) for r in rows] == [("hotline_retention", SLOT)]
