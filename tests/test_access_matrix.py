@@ -11,7 +11,7 @@ import httpx
 import pytest
 from fastapi.routing import APIRoute, iter_route_contexts
 
-from mediation.auth.policy import ROLE_PERMISSIONS, Permission
+from mediation.auth.policy import ADMIN_ROLES, ROLE_PERMISSIONS, Permission
 from mediation.demo import ACCOUNTS
 from mediation.org.enums import Role
 from mediation.org.models import Unit
@@ -195,8 +195,8 @@ async def test_records_outside_the_subtree_do_not_exist(
     list_routes = {p: r for m, p, r in ROUTES if m == "GET" and "{" not in p and _permissions(r)}
     checked = 0
     for role in ROLES:
-        if role is Role.admin:
-            continue  # the city administrator's subtree holds both districts
+        if role in ADMIN_ROLES:
+            continue  # the city administrators' subtree holds both districts
         headers = await world.headers(role.value)
         home = world.unit(HOME[role])
         for _method, path, route in item_routes:
@@ -234,3 +234,78 @@ def test_whoever_reports_adds_evidence_to_their_reports() -> None:
     for role, held in ROLE_PERMISSIONS.items():
         if held & {Permission.cases_create, Permission.cases_handle}:
             assert Permission.cases_evidence in held, role
+
+
+CONTENT = {
+    Permission.cases_read,
+    Permission.sessions_read,
+    Permission.hotline_read,
+    Permission.outreach_read,
+    Permission.pii_read,
+}
+
+
+def test_three_administrators_split_the_duties() -> None:
+    """三员分立: accounts and roles belong to the security administrator only, the audit
+    trail to the audit administrator only, the system's configuration to the system
+    administrator only; none of them reads case, session, hotline or outreach content, and
+    the audit administrator changes nothing."""
+    system, security, audit = (
+        ROLE_PERMISSIONS[Role.system_admin],
+        ROLE_PERMISSIONS[Role.security_admin],
+        ROLE_PERMISSIONS[Role.audit_admin],
+    )
+    for role in ADMIN_ROLES:
+        assert not ROLE_PERMISSIONS[role] & CONTENT, role
+    for held, only in (
+        (security, {Permission.users_write, Permission.roles_assign}),
+        (audit, {Permission.audit_read}),
+        (
+            system,
+            {
+                Permission.reference_write,
+                Permission.units_write,
+                Permission.clients_write,
+                Permission.webhooks_manage,
+                Permission.notifications_configure,
+            },
+        ),
+    ):
+        assert only <= held
+        holders = {r for r, p in ROLE_PERMISSIONS.items() if p & only}
+        assert len(holders & ADMIN_ROLES) == 1 and not holders - ADMIN_ROLES, holders
+    writes = {p for p in Permission if p.value.split(":")[1] not in ("read",)}
+    assert not audit & writes
+
+
+async def test_administrators_read_no_content_and_cannot_combine_roles(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    """Every route needing content permissions refuses each administrator, and no person may
+    hold an administrator role with any other role."""
+    content_routes = [(m, p, r) for m, p, r in ROUTES if m == "GET" and _permissions(r) & CONTENT]
+    assert content_routes
+    for role in ADMIN_ROLES:
+        headers = await world.headers(role.value)
+        for method, path, route in content_routes:
+            r = await _call(client, method, _fill(path, {}), route, headers)
+            assert r.status_code in (403, 404), (role.value, path, r.status_code)
+    security = await world.headers("security_admin")
+    me = (await client.get("/api/v1/me", headers=await world.headers("system_admin"))).json()
+    person_id = me["person_id"]
+    top = world.unit("220300")
+    for role in ("security_admin", "dispatcher"):
+        r = await client.post(
+            f"/api/v1/people/{person_id}/assignments",
+            headers=security,
+            json={"unit_id": str(top.id), "role": role, "starts_on": "2026-01-01"},
+        )
+        assert r.status_code == 409, (role, r.text)
+        assert "三员分立" in r.json()["detail"]
+    # The system administrator no longer gives roles.
+    r = await client.post(
+        f"/api/v1/people/{person_id}/assignments",
+        headers=await world.headers("system_admin"),
+        json={"unit_id": str(top.id), "role": "mediator", "starts_on": "2026-01-01"},
+    )
+    assert r.status_code == 403

@@ -75,7 +75,7 @@ async def test_unknown_route_and_wrong_method(client: httpx.AsyncClient) -> None
 async def test_validation_lists_the_fields(client: httpx.AsyncClient, world: Any) -> None:
     r = await client.get(
         "/api/v1/reference/dispute_category",
-        headers=await world.headers("admin"),
+        headers=await world.headers("system_admin"),
         params={"limit": 0},
     )
     body = _is_problem(r, 422)
@@ -88,7 +88,7 @@ async def test_body_over_the_limit_is_413(
     big = "x" * (settings.max_body_bytes + 1)
     r = await client.post(
         "/api/v1/reference/dispute_category",
-        headers={**await world.headers("admin"), "content-type": "application/json"},
+        headers={**await world.headers("system_admin"), "content-type": "application/json"},
         content=big,
     )
     _is_problem(r, 413)

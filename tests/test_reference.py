@@ -31,7 +31,7 @@ async def test_categories_listed_in_order_with_chinese_labels(
 async def test_admin_adds_and_edits_a_category_with_etag(
     client: httpx.AsyncClient, world: World
 ) -> None:
-    h = await world.headers("admin")
+    h = await world.headers("system_admin")
     r = await client.post(
         BASE,
         headers=h,
@@ -79,7 +79,7 @@ async def test_only_admins_change_reference_data(client: httpx.AsyncClient, worl
 
 
 async def test_bad_input_changes_nothing(client: httpx.AsyncClient, world: World, sql: Any) -> None:
-    h = await world.headers("admin")
+    h = await world.headers("system_admin")
     before = await sql("SELECT count(*) FROM reference_items")
     r = await client.post(BASE, headers=h, json={"code": "Bad Code", "label_zh": ""})
     assert r.status_code == 422
@@ -96,7 +96,7 @@ async def test_bad_input_changes_nothing(client: httpx.AsyncClient, world: World
 async def test_change_reaches_other_admins_inbox_through_the_worker(
     client: httpx.AsyncClient, world: World, sql: Any, run_worker: Any
 ) -> None:
-    h = await world.headers("admin")
+    h = await world.headers("system_admin")
     # a second administrator, who should hear about the first one's change
     async with world.db() as session, session.begin():
         from datetime import date
@@ -108,7 +108,7 @@ async def test_change_reaches_other_admins_inbox_through_the_worker(
             session,
             username="admin2",
             name="第二管理员",
-            role=Role.admin,
+            role=Role.system_admin,
             unit_id=world.unit("220300").id,
             password="demo-password",
             starts_on=date(2020, 1, 1),
@@ -132,7 +132,7 @@ async def test_change_reaches_other_admins_inbox_through_the_worker(
 async def test_worker_job_counts_show_in_metrics(
     client: httpx.AsyncClient, world: World, run_worker: Any
 ) -> None:
-    h = await world.headers("admin")
+    h = await world.headers("system_admin")
     await client.post(
         BASE, headers=h, json={"code": "tourism", "label_zh": "旅游", "label_en": "Tourism"}
     )

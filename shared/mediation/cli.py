@@ -58,6 +58,18 @@ def _check_migrations(args: argparse.Namespace) -> int:
     return 0
 
 
+def _audit_verify(args: argparse.Namespace) -> int:
+    from mediation.audit.chain import verify_with_settings
+    from mediation.settings import get_settings
+
+    verdict = asyncio.run(verify_with_settings(get_settings()))
+    if verdict.ok:
+        print(f"audit chain intact ({verdict.checked} entries)")
+        return 0
+    print(f"audit chain broken at entry {verdict.first_bad_seq}: {verdict.problem}")
+    return 1
+
+
 def _seed_demo(args: argparse.Namespace) -> int:
     from mediation.demo import seed_demo
     from mediation.settings import get_settings
@@ -111,6 +123,10 @@ def main(argv: list[str] | None = None) -> int:
 
     p = sub.add_parser("check-migrations", help="fail if models and migrations drift")
     p.set_defaults(func=_check_migrations)
+
+    p = sub.add_parser("audit", help="the audit trail: `audit verify` checks its hash chain")
+    p.add_argument("action", choices=["verify"])
+    p.set_defaults(func=_audit_verify)
 
     p = sub.add_parser("seed-demo", help="load the demo district and one account per role")
     p.set_defaults(func=_seed_demo)

@@ -40,7 +40,9 @@ TREE: list[tuple[str, str, UnitLevel, str | None]] = [
 
 # (username = role, person's name, unit code, qualifications)
 ACCOUNTS: list[tuple[Role, str, str, list[str]]] = [
-    (Role.admin, "系统管理员", "220300", []),
+    (Role.system_admin, "系统管理员", "220300", []),
+    (Role.security_admin, "安全管理员", "220300", []),
+    (Role.audit_admin, "审计管理员", "220300", []),
     (Role.supervisor, "赵督办", "220302", []),
     (Role.dispatcher, "钱调度", "220302", []),
     (Role.grid_head, "孙网格", "220302001001G01", []),

@@ -1,5 +1,6 @@
 """Imports every model so `Base.metadata` is complete (Alembic, tests)."""
 
+from mediation.audit.models import AuditEvent  # noqa: F401
 from mediation.auth.models import AccessLogEntry, ApiClient, RefreshToken, User
 from mediation.casefiles.models import Attachment  # noqa: F401
 from mediation.cases.models import CalendarDay, Case, CaseEvent, CaseParty  # noqa: F401

@@ -152,7 +152,7 @@ async def test_hotline_attachments_follow_the_hotline(
     assert events[-1][0] == "updated" and events[-1][1]["attachment_added"] == a["id"]
 
     # Everyone outside the workstation: the attachment does not exist.
-    for role in ("dispatcher", "supervisor", "mediator", "admin"):
+    for role in ("dispatcher", "supervisor", "mediator", "police"):
         h = await world.headers(role)
         assert (await client.get(f"{ATTACHMENTS}/{a['id']}", headers=h)).status_code == 404, role
         assert (await client.post(f"{ATTACHMENTS}/{a['id']}/link", headers=h)).status_code == 404

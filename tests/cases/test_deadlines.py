@@ -60,7 +60,7 @@ async def test_difficult_case_calendar_month_ends_on_next_working_day(
 async def test_year_not_yet_published_is_provisional_then_recomputed(
     client: httpx.AsyncClient, world: World, sql: Any
 ) -> None:
-    admin = await world.headers("admin")
+    admin = await world.headers("system_admin")
     r = await client.get("/api/v1/calendar/2027", headers=admin)
     assert r.status_code == 200
     assert r.json()["provisional"] is True and "estimate" in r.json()["source"]
@@ -73,7 +73,7 @@ async def test_year_not_yet_published_is_provisional_then_recomputed(
     assert case["due_at"] == "2027-01-07T23:59:59+08:00"
     assert case["due_provisional"] is True
 
-    admin = await world.headers("admin")
+    admin = await world.headers("system_admin")
     etag = (await client.get("/api/v1/calendar/2027", headers=admin)).headers["etag"]
     schedule = {
         "holidays": [{"date": f"2027-01-0{d}", "name": "元旦"} for d in (1, 2, 3, 4)],
@@ -97,7 +97,8 @@ async def test_year_not_yet_published_is_provisional_then_recomputed(
     assert got["due_at"] == "2027-01-08T23:59:59+08:00"
     assert got["due_provisional"] is False
     assert got["version"] == case["version"] + 1
-    timeline = (await client.get(f"{CASES}/{case['id']}/timeline", headers=admin)).json()["items"]
+    staff = await world.headers("dispatcher")  # the administrators read no case content
+    timeline = (await client.get(f"{CASES}/{case['id']}/timeline", headers=staff)).json()["items"]
     assert timeline[-1]["type"] == "deadline_recomputed"
     assert timeline[-1]["data"]["previous_due_at"].startswith("2027-01-07")
     assert (
@@ -106,7 +107,7 @@ async def test_year_not_yet_published_is_provisional_then_recomputed(
 
 
 async def test_bad_calendar_is_rejected(client: httpx.AsyncClient, world: World, sql: Any) -> None:
-    admin = await world.headers("admin")
+    admin = await world.headers("system_admin")
     bad = {"holidays": [], "working_weekends": [{"date": "2027-01-06", "name": "x"}], "source": "x"}
     etag = (await client.get("/api/v1/calendar/2027", headers=admin)).headers["etag"]
     r = await client.put("/api/v1/calendar/2027", headers={**admin, "If-Match": etag}, json=bad)
@@ -171,7 +172,7 @@ async def test_pause_stops_the_clock_and_overdue_shows(
 
 
 async def test_admin_changes_a_rule_for_new_stages(client: httpx.AsyncClient, world: World) -> None:
-    admin = await world.headers("admin")
+    admin = await world.headers("system_admin")
     rules = (await client.get("/api/v1/deadline-rules", headers=admin)).json()
     simple = next(r for r in rules if r["stage"] == "mediation" and r["complexity"] == "simple")
     assert (simple["unit"], simple["amount"]) == ("working_days", 3)

@@ -75,7 +75,7 @@ async def test_notifications_reach_only_people_whose_jurisdiction_covers_the_cas
 ) -> None:
     """A rule naming people by hand: the one whose jurisdiction covers the case is told; the
     police officer of 先锋社区 is not told of a case in 西园社区 (a skipped delivery says why)."""
-    admin = await world.headers("admin")
+    admin = await world.headers("system_admin")
     inside = await person_id(world, "supervisor")  # 铁西区
     outside = await person_id(world, "police")  # 先锋社区
     rule = await client.post(

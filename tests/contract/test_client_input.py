@@ -96,7 +96,7 @@ async def test_nul_and_lone_surrogates_in_bodies_paths_and_forms_change_nothing(
     # CSV for the unit import.
     r = await client.post(
         "/api/v1/units/import",
-        headers={**await world.headers("admin"), "Content-Type": "text/csv"},
+        headers={**await world.headers("system_admin"), "Content-Type": "text/csv"},
         content="code,name,level,parent_code\n220302001009,新\x00社区,community,220302001\n",
     )
     _refused(r, "body")
@@ -203,7 +203,7 @@ async def test_a_number_is_not_a_date(client: httpx.AsyncClient, world: World, s
         ("/api/v1/access-log", "until"),
         (CASES, "received_from"),
     ):
-        headers = await world.headers("admin") if "access-log" in path else dispatcher
+        headers = await world.headers("audit_admin") if "access-log" in path else dispatcher
         for value in ("3.0468725229558835e-100", "1700000000", "-2"):
             r = await client.get(path, headers=headers, params={name: value})
             assert r.status_code == 422, (path, value, r.text)

@@ -15,7 +15,7 @@ async def test_text_with_a_nul_character_is_a_422_not_a_500(
 ) -> None:
     r = await client.post(
         REF,
-        headers=await world.headers("admin"),
+        headers=await world.headers("system_admin"),
         json={"code": "nul_test", "label_zh": "教\u0000育", "label_en": "Education"},
     )
     assert r.status_code == 422, r.text
@@ -28,7 +28,7 @@ async def test_a_body_that_is_not_json_is_a_400_problem(
 ) -> None:
     r = await client.post(
         REF,
-        headers={**await world.headers("admin"), "Content-Type": "application/json"},
+        headers={**await world.headers("system_admin"), "Content-Type": "application/json"},
         content=b"\xff{not json",
     )
     assert r.status_code in (400, 422), r.text

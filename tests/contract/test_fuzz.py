@@ -67,7 +67,7 @@ PASSWORD = "demo-password"
 START = datetime(2026, 11, 26, 10, 0, tzinfo=CENTER_TZ)
 # Who calls an operation: the first of these holding every permission it needs (the
 # dispatcher works cases; the administrator the configuration; the hotline roles the hotline).
-CALLERS = [Role.dispatcher, Role.admin, Role.hotline_supervisor, Role.counselor, *Role]
+CALLERS = [Role.dispatcher, Role.system_admin, Role.hotline_supervisor, Role.counselor, *Role]
 # The second user every operation is called as: a small subtree, few permissions.
 GRID_HEAD = Role.grid_head
 # Answers a probe may give by design (no worker runs during the fuzz).
@@ -267,7 +267,7 @@ def _caller(needed: frozenset[str]) -> Role:
     for role in CALLERS:
         if needed <= {p.value for p in ROLE_PERMISSIONS[role]}:
             return role
-    return Role.admin
+    return Role.system_admin
 
 
 def _callers() -> set[Role]:

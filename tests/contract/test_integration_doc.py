@@ -193,7 +193,7 @@ async def test_the_guide_runs_against_a_real_server(
     missing = missing_routes(text)
     assert not missing, f"docs/integration.md needs routes the API lacks: {', '.join(missing)}"
     monkeypatch.setenv("MEDIATION_API", services.url)
-    monkeypatch.setenv("MEDIATION_ADMIN_USER", "admin")
+    monkeypatch.setenv("MEDIATION_ADMIN_USER", "system_admin")
     monkeypatch.setenv("MEDIATION_ADMIN_PASSWORD", "demo-password")
     monkeypatch.setenv("MEDIATION_STAFF_USER", "dispatcher")  # a demo account: 钱调度
     monkeypatch.setenv("MEDIATION_STAFF_PASSWORD", "demo-password")

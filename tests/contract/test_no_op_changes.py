@@ -163,7 +163,7 @@ async def test_configuration_put_again_changes_nothing(
 ) -> None:
     """A deadline rule, a notification template and a notification rule given what they
     already say."""
-    admin = await world.headers("admin")
+    admin = await world.headers("system_admin")
     url = "/api/v1/deadline-rules/mediation/simple"
     rules = (await client.get("/api/v1/deadline-rules", headers=admin)).json()
     rule = next(r for r in rules if (r["stage"], r["complexity"]) == ("mediation", "simple"))
@@ -194,7 +194,7 @@ async def test_configuration_put_again_changes_nothing(
 async def test_accounts_and_webhooks_given_what_they_have_change_nothing(
     client: httpx.AsyncClient, world: World, sql: Any
 ) -> None:
-    admin = await world.headers("admin")
+    admin = await world.headers("system_admin")
     hook = await client.post(
         "/api/v1/webhooks",
         headers=admin,
@@ -206,14 +206,15 @@ async def test_accounts_and_webhooks_given_what_they_have_change_nothing(
     await _check_no_op(client, sql, "PATCH", url, admin, hook.headers["etag"], same)
 
     person = await FACTORIES["person_id"](world, world.unit(HOME[ROLES[0]]))
+    security = await world.headers("security_admin")
     user = await client.post(
         "/api/v1/users",
-        headers=admin,
+        headers=security,
         json={"username": "noop.user", "person_id": person, "password": "a-long-password-1"},
     )
     assert user.status_code == 201, user.text
     url = f"/api/v1/users/{user.json()['id']}"
-    await _check_no_op(client, sql, "PATCH", url, admin, user.headers["etag"], {"active": True})
+    await _check_no_op(client, sql, "PATCH", url, security, user.headers["etag"], {"active": True})
 
 
 async def test_an_action_that_changes_nothing_changes_nothing(

@@ -20,7 +20,9 @@ XIANFENG = "220302001001"  # 先锋社区: another community
 
 HOTLINE_ROLES = {"counselor", "hotline_supervisor"}
 OTHER_ROLES = [
-    "admin",
+    "system_admin",
+    "security_admin",
+    "audit_admin",
     "supervisor",
     "dispatcher",
     "grid_head",

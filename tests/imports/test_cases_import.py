@@ -314,12 +314,12 @@ async def test_only_administrators_and_dispatchers_import(
         headers={**await world.headers("mediator"), "Content-Type": "text/csv"},
     )
     assert r.status_code == 403
-    r = await client.get(f"{IMPORTS}/templates/cases", headers=await world.headers("admin"))
+    r = await client.get(f"{IMPORTS}/templates/cases", headers=await world.headers("system_admin"))
     assert r.status_code == 200
     r = await client.post(
         f"{IMPORTS}/cases",
         content=b"%PDF-1.4",
-        headers={**await world.headers("admin"), "Content-Type": "application/pdf"},
+        headers={**await world.headers("system_admin"), "Content-Type": "application/pdf"},
     )
     assert r.status_code == 415
 

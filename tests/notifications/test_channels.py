@@ -21,12 +21,12 @@ async def add_rule(client: httpx.AsyncClient, world: World, **body: Any) -> dict
         "code": "reference.admins",
         "name": "参考数据变更通知",
         "event_type": "reference.item_created",
-        "recipients": [{"kind": "role", "role": "admin", "scope": "anywhere"}],
+        "recipients": [{"kind": "role", "role": "system_admin", "scope": "anywhere"}],
         "channels": ["email", "sms", "wecom"],
         "exclude_actor": False,
         **body,
     }
-    r = await client.post(RULES, headers=await world.headers("admin"), json=payload)
+    r = await client.post(RULES, headers=await world.headers("system_admin"), json=payload)
     assert r.status_code == 201, r.text
     return dict(r.json())
 
@@ -39,7 +39,7 @@ async def test_email_sms_and_wecom_reach_real_peers(
     smtp_peer: SmtpPeer,
     sql: Any,
 ) -> None:
-    await set_email(world, "admin", "admin@example.gov.cn")
+    await set_email(world, "system_admin", "admin@example.gov.cn")
     await add_rule(client, world)
     await add_category(client, world, "education")
     await run_worker()
@@ -69,14 +69,14 @@ async def test_email_sms_and_wecom_reach_real_peers(
 async def test_a_refused_mailbox_fails_at_once_and_no_address_is_skipped(
     client: httpx.AsyncClient, world: World, run_worker: Any, smtp_peer: SmtpPeer, sql: Any
 ) -> None:
-    await set_email(world, "admin", "gone@example.gov.cn")
+    await set_email(world, "system_admin", "gone@example.gov.cn")
     smtp_peer.refuse.add("gone@example.gov.cn")
     await add_rule(
         client,
         world,
         channels=["email"],
         recipients=[
-            {"kind": "role", "role": "admin", "scope": "anywhere"},
+            {"kind": "role", "role": "system_admin", "scope": "anywhere"},
             {"kind": "role", "role": "supervisor", "scope": "anywhere"},
         ],
     )

@@ -20,7 +20,7 @@ TEMPLATES = "/api/v1/notification-templates"
 async def test_rules_list_the_built_in_ones_and_need_the_permission(
     client: httpx.AsyncClient, world: World
 ) -> None:
-    h = await world.headers("admin")
+    h = await world.headers("system_admin")
     codes: list[str] = []
     cursor = None
     while True:
@@ -75,11 +75,11 @@ async def test_bad_rules_are_refused(
         "code": "x.rule",
         "name": "x",
         "event_type": "reference.item_created",
-        "recipients": [{"kind": "role", "role": "admin", "scope": "anywhere"}],
+        "recipients": [{"kind": "role", "role": "system_admin", "scope": "anywhere"}],
         "channels": ["inbox"],
         **body,
     }
-    r = await client.post(RULES, headers=await world.headers("admin"), json=payload)
+    r = await client.post(RULES, headers=await world.headers("system_admin"), json=payload)
     assert r.status_code == 422, r.text
     assert r.headers["content-type"].startswith("application/problem+json")
     errors = r.json()["errors"]
@@ -92,7 +92,7 @@ async def test_unknown_role_and_selector_kind_are_validation_errors(
 ) -> None:
     r = await client.post(
         RULES,
-        headers=await world.headers("admin"),
+        headers=await world.headers("system_admin"),
         json={
             "code": "x.rule",
             "name": "x",
@@ -110,7 +110,7 @@ async def test_unknown_role_and_selector_kind_are_validation_errors(
 async def test_a_built_in_rule_is_disabled_and_reverted(
     client: httpx.AsyncClient, world: World, run_worker: Any, emit_event: Any, sql: Any
 ) -> None:
-    h = await world.headers("admin")
+    h = await world.headers("system_admin")
     url = f"{RULES}/case.assigned.handlers"
     r = await client.get(url, headers=h)
     assert r.json()["version"] == 0 and r.json()["customised"] is False
@@ -197,7 +197,7 @@ async def test_payload_match_and_wecom_for_red_cases(
 async def test_templates_are_checked_when_saved(
     client: httpx.AsyncClient, world: World, sql: Any
 ) -> None:
-    h = await world.headers("admin")
+    h = await world.headers("system_admin")
     url = f"{TEMPLATES}/case.assigned/sms"
     r = await client.get(url, headers=h)
     assert r.json()["source"] == "builtin"
@@ -260,7 +260,7 @@ async def test_a_stored_template_is_used_and_deleted(
     sql: Any,
     http_peer: Any,
 ) -> None:
-    h = await world.headers("admin")
+    h = await world.headers("system_admin")
     url = f"{TEMPLATES}/case.assigned/sms"
     etag = (await client.get(url, headers=h)).headers["etag"]
     r = await client.put(

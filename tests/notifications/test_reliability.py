@@ -137,7 +137,7 @@ async def test_redis_down_30s_while_200_records_are_created(
         async with httpx.AsyncClient(base_url=base, timeout=10) as http:
             r = await http.post(
                 "/auth/token",
-                data={"grant_type": "password", "username": "admin", "password": PASSWORD},
+                data={"grant_type": "password", "username": "system_admin", "password": PASSWORD},
             )
             assert r.status_code == 200, r.text
             h = {"Authorization": f"Bearer {r.json()['access_token']}"}

@@ -54,7 +54,10 @@ async def test_one_trace_spans_request_outbox_job_and_webhook_delivery(
     trace_id, caller_span = secrets.token_hex(16), secrets.token_hex(8)
     r = await client.post(
         REF,
-        headers={**await world.headers("admin"), "traceparent": f"00-{trace_id}-{caller_span}-01"},
+        headers={
+            **await world.headers("system_admin"),
+            "traceparent": f"00-{trace_id}-{caller_span}-01",
+        },
         json={"code": "traced", "label_zh": "教育", "label_en": "Education"},
     )
     assert r.status_code == 201, r.text
@@ -114,7 +117,10 @@ async def test_tracing_off_stores_no_context_and_sends_no_traceparent(
     trace_id = secrets.token_hex(16)
     r = await client.post(
         REF,
-        headers={**await world.headers("admin"), "traceparent": f"00-{trace_id}-{'1' * 16}-01"},
+        headers={
+            **await world.headers("system_admin"),
+            "traceparent": f"00-{trace_id}-{'1' * 16}-01",
+        },
         json={"code": "plain", "label_zh": "教育", "label_en": "Education"},
     )
     assert r.status_code == 201, r.text

@@ -25,7 +25,7 @@ async def subscribe(
 ) -> dict[str, Any]:
     r = await client.post(
         HOOKS,
-        headers=await world.headers("admin"),
+        headers=await world.headers("system_admin"),
         json={"name": "市综治平台", "url": url, "event_types": types or ["reference.*"], **extra},
     )
     assert r.status_code == 201, r.text
@@ -46,7 +46,7 @@ async def set_email(world: World, username: str, email: str) -> None:
 async def add_category(client: httpx.AsyncClient, world: World, code: str) -> None:
     r = await client.post(
         REF,
-        headers=await world.headers("admin"),
+        headers=await world.headers("system_admin"),
         json={"code": code, "label_zh": "教育", "label_en": "Education"},
     )
     assert r.status_code == 201, r.text
@@ -69,7 +69,7 @@ async def test_event_reaches_the_receiver_signed_per_standard_webhooks(
     assert payload["data"]["code"] == "education" and payload["data"]["label_zh"] == "教育"
     assert got[0].headers["webhook-id"].startswith("msg_")
 
-    h = await world.headers("admin")
+    h = await world.headers("system_admin")
     listed = (await client.get(f"{HOOKS}/{sub['id']}/deliveries", headers=h)).json()["items"]
     assert [(d["status"], d["attempts"], d["last_status_code"]) for d in listed] == [
         ("delivered", 1, 200)
@@ -121,7 +121,7 @@ async def test_failures_retry_on_schedule_then_fail_and_disable_and_tell_the_own
     sql: Any,
     smtp_peer: Any,
 ) -> None:
-    await set_email(world, "admin", "admin@example.gov.cn")
+    await set_email(world, "system_admin", "admin@example.gov.cn")
     sub = await subscribe(client, world, http_peer.url("/hooks/down"))
     http_peer.answer("/hooks/down", *([500] * 20))
     await add_category(client, world, "education")
@@ -152,7 +152,7 @@ async def test_failures_retry_on_schedule_then_fail_and_disable_and_tell_the_own
     # Days passed on the test clock; tokens are checked against real time too: back to now.
     clock.set(start)
     world._tokens.clear()
-    h = await world.headers("admin")
+    h = await world.headers("system_admin")
     got = (await client.get(f"{HOOKS}/{sub['id']}", headers=h)).json()
     assert got["enabled"] is False and got["disabled_reason"] == "failing"
     detail = (
@@ -184,7 +184,9 @@ async def test_410_disables_at_once_and_cancels_what_waits(
         for r in await sql("SELECT status FROM deliveries WHERE channel = 'webhook' ORDER BY id")
     ]
     assert statuses == ["cancelled", "failed"]
-    got = (await client.get(f"{HOOKS}/{sub['id']}", headers=await world.headers("admin"))).json()
+    got = (
+        await client.get(f"{HOOKS}/{sub['id']}", headers=await world.headers("system_admin"))
+    ).json()
     assert got["enabled"] is False and got["disabled_reason"] == "gone"
     assert len(http_peer.at("/hooks/gone")) == 2
 
@@ -200,7 +202,7 @@ async def test_redelivery_by_hand_sends_the_same_message_again(
     sub = await subscribe(client, world, http_peer.url("/hooks/r"))
     await add_category(client, world, "education")
     await run_worker()
-    h = await world.headers("admin")
+    h = await world.headers("system_admin")
     delivery = (await client.get(f"{HOOKS}/{sub['id']}/deliveries", headers=h)).json()["items"][0]
     url = f"{HOOKS}/{sub['id']}/deliveries/{delivery['id']}/redeliver"
     r = await client.post(url, headers=h)
@@ -226,7 +228,7 @@ async def test_ping_and_secret_rotation(
 ) -> None:
     sub = await subscribe(client, world, http_peer.url("/hooks/p"))
     await subscribe(client, world, http_peer.url("/hooks/other"), ["*"])
-    h = await world.headers("admin")
+    h = await world.headers("system_admin")
     etag = (await client.get(f"{HOOKS}/{sub['id']}", headers=h)).headers["etag"]
     rotated = await client.post(
         f"{HOOKS}/{sub['id']}/rotate-secret", headers={**h, "If-Match": etag}
@@ -259,7 +261,7 @@ async def test_bad_urls_are_refused_when_saved(
 ) -> None:
     r = await client.post(
         HOOKS,
-        headers=await world.headers("admin"),
+        headers=await world.headers("system_admin"),
         json={"name": "x", "url": url, "event_types": ["case.*"]},
     )
     assert r.status_code == 422, r.text
@@ -274,7 +276,7 @@ async def test_unknown_event_types_are_refused(
 ) -> None:
     r = await client.post(
         HOOKS,
-        headers=await world.headers("admin"),
+        headers=await world.headers("system_admin"),
         json={
             "name": "x",
             "url": http_peer.url("/hooks/x"),
@@ -285,7 +287,7 @@ async def test_unknown_event_types_are_refused(
     assert r.json()["errors"] == [{"field": "body.event_types.1", "message": r.json()["detail"]}]
     r = await client.post(
         HOOKS,
-        headers=await world.headers("admin"),
+        headers=await world.headers("system_admin"),
         json={"name": "x", "url": http_peer.url("/hooks/x"), "event_types": ["nothing.*"]},
     )
     assert r.status_code == 422
@@ -301,7 +303,7 @@ async def test_only_webhook_managers_and_only_in_scope(
     )
     assert r.status_code == 403
     sub = await subscribe(client, world, http_peer.url("/hooks/x"))
-    h = await world.headers("admin")
+    h = await world.headers("system_admin")
     etag = (await client.get(f"{HOOKS}/{sub['id']}", headers=h)).headers["etag"]
     r = await client.patch(f"{HOOKS}/{sub['id']}", headers=h, json={"enabled": False})
     assert r.status_code == 428

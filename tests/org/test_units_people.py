@@ -38,7 +38,7 @@ async def test_tree_is_scoped_to_the_callers_subtree(
 async def test_admin_creates_renames_and_deactivates(
     client: httpx.AsyncClient, world: World, sql: Any
 ) -> None:
-    h = await world.headers("admin")
+    h = await world.headers("system_admin")
     community = world.unit("220302001001")
     r = await client.post(
         UNITS,
@@ -93,7 +93,7 @@ async def test_admin_creates_renames_and_deactivates(
 async def test_import_is_all_or_nothing_with_a_report(
     client: httpx.AsyncClient, world: World, sql: Any
 ) -> None:
-    h = {**await world.headers("admin"), "content-type": "text/csv"}
+    h = {**await world.headers("system_admin"), "content-type": "text/csv"}
     before = (await sql("SELECT count(*) FROM units"))[0][0]
     bad = (
         "\ufeffcode,name,level,parent_code\n"
@@ -127,7 +127,7 @@ async def test_import_is_all_or_nothing_with_a_report(
     # JSON works too, and the district's dispatcher does not see the new district
     r = await client.post(
         f"{UNITS}/import",
-        headers=await world.headers("admin"),
+        headers=await world.headers("system_admin"),
         json={
             "units": [
                 {
@@ -157,7 +157,7 @@ async def test_communities_without_police_or_legal_advisor_are_reported(
 async def test_people_roles_masking_and_access_log(
     client: httpx.AsyncClient, world: World, clock: Any
 ) -> None:
-    admin = await world.headers("admin")
+    admin = await world.headers("system_admin")
     xiyuan = world.unit("220302001002")
     r = await client.post(
         "/api/v1/people",
@@ -180,7 +180,10 @@ async def test_people_roles_masking_and_access_log(
     assert phones["何警官"] == "139****5678"
     one = await client.get(f"/api/v1/people/{person['id']}", headers=disp)
     assert one.json()["phone"] == "13912345678"
-    log = await client.get("/api/v1/access-log", headers=admin, params={"subject_id": person["id"]})
+    auditor = await world.headers("audit_admin")
+    log = await client.get(
+        "/api/v1/access-log", headers=auditor, params={"subject_id": person["id"]}
+    )
     assert log.status_code == 200
     entries = log.json()["items"]
     assert len(entries) == 1 and entries[0]["actor_name"] == "钱调度"
@@ -196,7 +199,9 @@ async def test_people_roles_masking_and_access_log(
     assignments = await client.get(f"/api/v1/people/{person['id']}/assignments", headers=admin)
     aid = assignments.json()[0]["id"]
     r = await client.post(
-        f"/api/v1/assignments/{aid}/end", headers=admin, json={"ends_on": "2026-11-01"}
+        f"/api/v1/assignments/{aid}/end",
+        headers=await world.headers("security_admin"),
+        json={"ends_on": "2026-11-01"},
     )
     assert r.status_code == 200
     gaps = await client.get(f"{UNITS}/coverage-gaps", headers=admin)
@@ -206,7 +211,7 @@ async def test_people_roles_masking_and_access_log(
 
 
 async def test_accounts_and_clients(client: httpx.AsyncClient, world: World) -> None:
-    admin = await world.headers("admin")
+    admin = await world.headers("system_admin")
     xiyuan = world.unit("220302001002")
     person = (
         await client.post(
@@ -222,9 +227,10 @@ async def test_accounts_and_clients(client: httpx.AsyncClient, world: World) -> 
             },
         )
     ).json()
+    security = await world.headers("security_admin")  # accounts are the security admin's
     r = await client.post(
         "/api/v1/users",
-        headers=admin,
+        headers=security,
         json={"username": "liu.mediator", "person_id": person["id"], "password": "long-password-1"},
     )
     assert r.status_code == 201
@@ -235,7 +241,7 @@ async def test_accounts_and_clients(client: httpx.AsyncClient, world: World) -> 
     assert token.status_code == 200
     r = await client.patch(
         f"/api/v1/users/{r.json()['id']}",
-        headers={**admin, "If-Match": r.headers["etag"]},
+        headers={**security, "If-Match": r.headers["etag"]},
         json={"active": False},
     )
     assert r.status_code == 200
@@ -304,7 +310,7 @@ async def test_hotline_reads_are_audited_inside_the_workstation_only(
         record_access(
             session, who, action="read", record_type="person", record_id=world.unit("220302").id
         )
-    admin = await client.get("/api/v1/access-log", headers=await world.headers("admin"))
+    admin = await client.get("/api/v1/access-log", headers=await world.headers("audit_admin"))
     assert [e["record_type"] for e in admin.json()["items"]] == ["person"]
     sup = await client.get("/api/v1/access-log", headers=await world.headers("hotline_supervisor"))
     assert [e["record_type"] for e in sup.json()["items"]] == ["hotline_call"]

@@ -14,6 +14,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel
 
+import mediation.audit.chain  # noqa: F401  (audits every write: hooks on every session)
 from mediation.auth.policy import Permission
 from mediation.auth.tokens import TokenService
 from mediation.clock import Clock, SystemClock
@@ -25,6 +26,7 @@ from mediation.redisconn import redis_client
 from mediation.settings import Settings, get_settings
 from mediation.tracing import start as start_tracing
 from mediation_api import docs, problems
+from mediation_api.audit.router import router as audit_router
 from mediation_api.auth.admin_router import router as admin_router
 from mediation_api.auth.router import router as auth_router
 from mediation_api.casefiles.router import router as casefiles_router
@@ -82,6 +84,7 @@ def _routers() -> list[APIRouter]:
         auth_router,
         org_router,
         admin_router,
+        audit_router,
         reference_router,
         hotline_router,
         calendar_router,

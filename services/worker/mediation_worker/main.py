@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from arq import cron
 
+import mediation.audit.chain  # noqa: F401  (audits every write: hooks on every session)
 from mediation.clock import Clock, SystemClock
 from mediation.db import create_engine, session_factory
 from mediation.logs import configure_logging

@@ -5,17 +5,42 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mediation.auth.models import User
 from mediation.auth.passwords import hash_password
+from mediation.auth.policy import ADMIN_ROLES
 from mediation.db import create_engine, session_factory, unit_of_work
 from mediation.errors import Conflict, NotFound
 from mediation.org.enums import Role
 from mediation.org.models import Person, RoleAssignment
 from mediation.org.tree import unit_by_code
 from mediation.settings import Settings
+
+
+async def check_separation_of_duties(
+    session: AsyncSession, person_id: uuid.UUID, role: Role
+) -> None:
+    """三员分立: whoever holds an administrator role (system, security, audit) holds no other
+    role, so no account combines two administrators or administers and reads content."""
+    held = (
+        await session.scalars(
+            select(RoleAssignment.role).where(
+                RoleAssignment.person_id == person_id,
+                RoleAssignment.role != role,
+                or_(
+                    RoleAssignment.ends_on.is_(None), RoleAssignment.ends_on >= func.current_date()
+                ),
+            )
+        )
+    ).all()
+    clash = sorted({r.value for r in held if r in ADMIN_ROLES or role in ADMIN_ROLES})
+    if clash:
+        raise Conflict(
+            f"Separation of duties (三员分立): `{role.value}` cannot be combined with the "
+            f"role(s) the person holds: {', '.join(clash)}. End those first."
+        )
 
 
 async def add_account(

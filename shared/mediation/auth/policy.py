@@ -15,6 +15,10 @@ class Permission(StrEnum):
     people_read = "people:read"
     people_write = "people:write"
     users_write = "users:write"
+    # Giving and ending roles: the security administrator's (三员分立), not the system's.
+    roles_assign = "roles:assign"
+    # The audit trail: the audit administrator reads and exports it and changes nothing.
+    audit_read = "audit:read"
     clients_write = "clients:write"
     access_log_read = "access_log:read"
     pii_read = "pii:read"
@@ -66,26 +70,32 @@ _HEAD = {
 _HOTLINE = {P.units_read, P.notifications_read, P.hotline_read, P.hotline_write, P.outreach_read}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
-    Role.admin: frozenset(
+    # 三员分立 (GB/T 22239-2019 8.1.4.2): three administrators no account may combine
+    # (`ADMIN_ROLES`), none of whom reads case, session, hotline or outreach content.
+    # 系统管理员: the organisation, reference data and the system's configuration.
+    Role.system_admin: frozenset(
         {
             P.reference_write,
             P.units_read,
             P.units_write,
             P.people_read,
             P.people_write,
-            P.users_write,
             P.clients_write,
-            P.access_log_read,
             P.stats_read,
             P.stats_compute,
             P.webhooks_manage,
             P.notifications_read,
-            P.cases_read,
-            P.sessions_read,
-            P.outreach_read,
             P.notifications_configure,
             P.imports_write,
         }
+    ),
+    # 安全管理员: accounts, role assignments, unlocking and resetting credentials.
+    Role.security_admin: frozenset(
+        {P.units_read, P.people_read, P.users_write, P.roles_assign, P.notifications_read}
+    ),
+    # 审计管理员: reads and exports the audit trail and the access log; changes nothing.
+    Role.audit_admin: frozenset(
+        {P.units_read, P.access_log_read, P.audit_read, P.notifications_read}
     ),
     Role.supervisor: frozenset(
         _HANDLER
@@ -158,3 +168,7 @@ def permissions_for(roles: set[Role]) -> frozenset[Permission]:
     for role in roles:
         out |= ROLE_PERMISSIONS[role]
     return frozenset(out)
+
+
+# The three administrators of 三员分立: a person holding one of them holds no other role.
+ADMIN_ROLES: frozenset[Role] = frozenset({Role.system_admin, Role.security_admin, Role.audit_admin})

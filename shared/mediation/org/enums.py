@@ -28,7 +28,9 @@ def child_level(level: UnitLevel) -> UnitLevel | None:
 class Role(LabelledEnum):
     """A role a person holds at a node of the tree; it applies to that node's subtree."""
 
-    admin = "admin", "系统管理员", "Administrator"
+    system_admin = "system_admin", "系统管理员", "System administrator"
+    security_admin = "security_admin", "安全管理员", "Security administrator"
+    audit_admin = "audit_admin", "审计管理员", "Audit administrator"
     supervisor = "supervisor", "督办负责人", "Supervisor"
     dispatcher = "dispatcher", "综治中心工作人员", "Dispatcher (center staff)"
     grid_head = "grid_head", "网格长", "Grid head"

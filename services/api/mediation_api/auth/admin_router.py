@@ -259,7 +259,7 @@ async def access_log(
     hotline = AccessLogEntry.record_type.like("hotline%")
     if not principal.can(Permission.hotline_review):
         stmt = stmt.where(~hotline)
-    if not principal.can(Permission.users_write):
+    if not principal.can(Permission.audit_read):
         stmt = stmt.where(hotline)
     if subject_id:
         stmt = stmt.where(any_(AccessLogEntry.subject_ids) == subject_id)

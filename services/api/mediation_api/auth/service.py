@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mediation.audit import chain as audit
 from mediation.auth.contracts import TokenOut
 from mediation.auth.models import ApiClient, RefreshToken, User
 from mediation.auth.passwords import DUMMY_HASH, verify_password
@@ -55,11 +56,14 @@ class AuthService:
         # Verify against a dummy hash for unknown names: same time, same answer.
         ok = verify_password(user.password_hash if user else DUMMY_HASH, password)
         if not ok or user is None or not user.active:
+            reason = "unknown_account" if user is None else "bad_password" if not ok else "disabled"
+            await self._audit_failure(username, user.id if user else None, reason)
             await self._record_failure(username)
             log.info("failed sign-in", extra={"ctx_username": username})
             raise Unauthorized(BAD_CREDENTIALS, error="invalid_grant")
         await self._clear_failures(username)
         user.last_login_at = self.now
+        audit.record(self.session, action="auth.sign_in", actor_id=user.id, actor_name=username)
         principal = await self.user_principal(user)
         return await self._issue_with_refresh(user, principal, family=uuid.uuid4())
 
@@ -220,6 +224,19 @@ class AuthService:
                 "Too many failed sign-ins; wait before trying again.",
                 headers={"Retry-After": str(math.ceil(wait))},
                 error="slow_down",
+            )
+
+    async def _audit_failure(self, username: str, user_id: uuid.UUID | None, reason: str) -> None:
+        """The request's transaction rolls back with the refusal: the failure is recorded in a
+        transaction of its own (the reason is for the auditor, never for the caller)."""
+        async with AsyncSession(self.session.bind) as own, own.begin():
+            audit.record(
+                own,
+                action="auth.sign_in",
+                result="failure",
+                actor_id=user_id,
+                actor_name=username[:100],
+                reason=reason,
             )
 
     async def _record_failure(self, username: str) -> None:

@@ -46,6 +46,7 @@ Reader = Annotated[Principal, Depends(require(Permission.units_read))]
 UnitWriter = Annotated[Principal, Depends(require(Permission.units_write))]
 PeopleReader = Annotated[Principal, Depends(require(Permission.people_read))]
 PeopleWriter = Annotated[Principal, Depends(require(Permission.people_write))]
+RoleAssigner = Annotated[Principal, Depends(require(Permission.roles_assign))]
 UnitId = Annotated[uuid.UUID, Path(description="The unit's id.")]
 PersonId = Annotated[uuid.UUID, Path(description="The person's id.")]
 AssignmentId = Annotated[uuid.UUID, Path(description="The role assignment's id.")]
@@ -387,7 +388,7 @@ async def add_assignment(
     person_id: PersonId,
     body: AssignmentCreate,
     session: Session,
-    principal: PeopleWriter,
+    principal: RoleAssigner,
     clock: ClockDep,
 ) -> AssignmentOut:
     service = OrgService(session, clock, principal)
@@ -406,7 +407,7 @@ async def end_assignment(
     assignment_id: AssignmentId,
     body: AssignmentEnd,
     session: Session,
-    principal: PeopleWriter,
+    principal: RoleAssigner,
     clock: ClockDep,
 ) -> AssignmentOut:
     service = OrgService(session, clock, principal)

@@ -8,6 +8,8 @@ from datetime import date
 from sqlalchemy import insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mediation.auth.accounts import check_separation_of_duties
+from mediation.auth.policy import ADMIN_ROLES, Permission
 from mediation.auth.principal import Principal
 from mediation.clock import Clock
 from mediation.contracts.changes import modified
@@ -217,6 +219,10 @@ class OrgService:
         unit = await self.repo.unit(self.principal, body.assignment.unit_id)
         if unit is None:
             raise Unprocessable("The unit does not exist.", field="body.assignment.unit_id")
+        if body.assignment.role in ADMIN_ROLES and not self.principal.can(Permission.roles_assign):
+            # A new person's first role may be a working role; appointing an administrator
+            # is the security administrator's (三员分立).
+            raise Forbidden("Only the security administrator appoints administrators.")
         person = Person(**body.model_dump(exclude={"assignment"}))
         self.session.add(person)
         await self.session.flush()
@@ -260,6 +266,7 @@ class OrgService:
         ).first()
         if overlapping:
             raise Conflict("The person already holds this role there in that period.")
+        await check_separation_of_duties(self.session, person.id, body.role)
         assignment = RoleAssignment(person_id=person.id, **body.model_dump())
         self.session.add(assignment)
         await self.session.flush()

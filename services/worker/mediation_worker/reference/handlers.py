@@ -29,7 +29,7 @@ async def notify_admins(session: AsyncSession, event: OutboxEvent, c: WorkerCont
         select(User.id)
         .join(RoleAssignment, RoleAssignment.person_id == User.person_id)
         .where(
-            RoleAssignment.role == Role.admin,
+            RoleAssignment.role == Role.system_admin,
             RoleAssignment.starts_on <= today,
             or_(RoleAssignment.ends_on.is_(None), RoleAssignment.ends_on >= today),
             User.active.is_(True),

@@ -1,0 +1,39 @@
+"""The audit trail (安全审计): append-only, each entry chained to the previous by a hash."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import BigInteger, DateTime, Index, String
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from mediation.db import Base
+
+
+class AuditEvent(Base):
+    """One security event or write. `seq` has no gaps (given under a lock at commit), so a
+    deleted entry shows as a gap; `hash` covers `prev_hash` and the entry's content, so an
+    altered or inserted entry breaks the chain. A trigger refuses UPDATE and DELETE."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (
+        Index("ix_audit_events_actor_at", "actor_id", "at"),
+        Index("ix_audit_events_record", "record_type", "record_id"),
+        Index("ix_audit_events_action", "action"),
+    )
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    actor_id: Mapped[uuid.UUID | None]
+    actor_name: Mapped[str | None] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(80))
+    record_type: Mapped[str | None] = mapped_column(String(40))
+    record_id: Mapped[uuid.UUID | None]
+    result: Mapped[str] = mapped_column(String(20))
+    client_ip: Mapped[str | None] = mapped_column(String(64))
+    request_id: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[dict[str, object]] = mapped_column(JSONB, default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
