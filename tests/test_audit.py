@@ -30,8 +30,8 @@ async def _sign_in(client: httpx.AsyncClient, username: str, password: str) -> i
 async def test_sign_ins_and_writes_are_recorded_for_the_audit_admin_only(
     client: httpx.AsyncClient, world: World
 ) -> None:
-    assert await _sign_in(client, "dispatcher", "wrong-password") == 401
-    assert await _sign_in(client, "nobody-here", "wrong-password") == 401
+    assert await _sign_in(client, "dispatcher", "wrong-password") == 400
+    assert await _sign_in(client, "nobody-here", "wrong-password") == 400
     assert await _sign_in(client, "dispatcher", PASSWORD) == 200
     admin = await world.headers("system_admin")
     r = await client.post(
@@ -97,7 +97,7 @@ async def test_the_chain_names_the_first_altered_inserted_or_deleted_entry(
     problem: str,
 ) -> None:
     for _ in range(3):
-        assert await _sign_in(client, "mediator", "wrong-password") == 401
+        assert await _sign_in(client, "mediator", "wrong-password") == 400
     conn = await asyncpg.connect(databases.plain(database_url))
     try:
         with pytest.raises(asyncpg.PostgresError, match="append-only"):
