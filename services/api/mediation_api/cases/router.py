@@ -68,6 +68,7 @@ from mediation_api.cases.reads import (
 from mediation_api.cases.repository import CaseFilters
 from mediation_api.cases.service import NOT_FOUND, CaseService
 from mediation_api.cases.views import party_out, timeline_types
+from mediation_api.conditional import NOT_MODIFIED, IfNoneMatch, not_modified
 from mediation_api.deps import IfMatch, Session, State, require
 from mediation_api.idempotency import Idempotency, IdempotencyGuard
 from mediation_api.pagination import (
@@ -281,17 +282,16 @@ async def list_cases(
     "data; unmasked reads are logged), handlers, deadlines, agreement and related "
     "cases. ETag for later changes.",
     response_model=CaseOut,
-    responses=READ_ERRORS,
+    responses={**NOT_MODIFIED, **READ_ERRORS},
 )
-async def get_case(case_id: CaseId, lookup: Lookup) -> Response:
+async def get_case(case_id: CaseId, lookup: Lookup, if_none_match: IfNoneMatch = None) -> Response:
     async with lookup.state.reads.acquire() as conn:
         view = await case_view(conn, case_id, lookup.principal, lookup.state.clock.now())
     if view is None:
         raise NotFound(NOT_FOUND)
-    return Response(
-        view.model_dump_json(),
-        media_type="application/json",
-        headers={"ETag": etag_of(view.id, view.version)},
+    etag = etag_of(view.id, view.version)
+    return not_modified(if_none_match, etag) or Response(
+        view.model_dump_json(), media_type="application/json", headers={"ETag": etag}
     )
 
 
