@@ -220,6 +220,16 @@ async def list_cases(
     closed_from: Annotated[QueryTime | None, Query(description="Closed at or after.")] = None,
     closed_to: Annotated[QueryTime | None, Query(description="Closed before.")] = None,
     repeat: Annotated[bool | None, Query(description="Repeat disputes only (or none).")] = None,
+    external_ref: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=100,
+            pattern=r"^[\x21-\x7e]+$",
+            description="The case an integration client registered with this `external_ref` "
+            "(its own references; staff: any client's).",
+        ),
+    ] = None,
     q: Annotated[
         str | None, Query(min_length=1, max_length=100, description="Text to find (Chinese works).")
     ] = None,
@@ -250,6 +260,8 @@ async def list_cases(
         repeat=repeat,
         q=q.strip() if q else None,
         search_party_names=principal.can(Permission.pii_read),
+        external_ref=external_ref,
+        external_client=principal.id if principal.kind == "client" else None,
     )
     now = lookup.state.clock.now()
     async with lookup.state.reads.acquire() as conn:
