@@ -11,6 +11,8 @@ import type { components, paths } from "./generated/schema";
 
 type Schemas = components["schemas"];
 export type Problem = Schemas["Problem"];
+/** The token endpoint's errors: RFC 6749 §5.2 `{error, error_description}`, not problem+json. */
+export type OAuthError = Schemas["OAuthErrorOut"];
 export type CaseCreate = Schemas["CaseCreate"];
 export type CaseOut = Schemas["CaseOut"];
 export type CaseListItem = Schemas["CaseListItem"];
@@ -45,6 +47,18 @@ function fail(response: Response, problem: Problem | undefined): never {
   throw new ApiProblem(response.status, problem ?? { type: "about:blank", title: response.statusText, status: response.status });
 }
 
+function isOAuthError(error: OAuthError | Problem | undefined): error is OAuthError {
+  return error !== undefined && typeof error.error === "string" && !("status" in error);
+}
+
+/** A refused token request: its OAuth2 error (or a 429 problem) as an ApiProblem. */
+function failSignIn(response: Response, error: OAuthError | Problem | undefined): never {
+  if (isOAuthError(error)) {
+    fail(response, { type: `urn:ietf:params:oauth:error:${error.error}`, title: error.error, status: response.status, detail: error.error_description });
+  }
+  fail(response, error);
+}
+
 /** OAuth2 token request (form-encoded): the password grant for staff. */
 export async function signIn(baseUrl: string, username: string, password: string): Promise<Api> {
   const anonymous = createClient<paths>({ baseUrl });
@@ -54,7 +68,7 @@ export async function signIn(baseUrl: string, username: string, password: string
     bodySerializer: (body) => new URLSearchParams(Object.entries(body).filter(([, v]) => v != null) as [string, string][]),
     headers: { "Content-Type": "application/x-www-form-urlencoded" },
   });
-  if (data === undefined) fail(response, error);
+  if (data === undefined) failSignIn(response, error);
   return createClient<paths>({ baseUrl, headers: { Authorization: `Bearer ${data.access_token}` } });
 }
 
@@ -71,7 +85,7 @@ export async function signInAsSystem(baseUrl: string, clientId: string, secret: 
     body: form,
     bodySerializer: (body) => new URLSearchParams(Object.entries(body).filter(([, v]) => v != null) as [string, string][]),
   });
-  if (data === undefined) fail(response, error);
+  if (data === undefined) failSignIn(response, error);
   return createClient<paths>({ baseUrl, headers: { Authorization: `Bearer ${data.access_token}` } });
 }
 

@@ -17,6 +17,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Response
 
 from mediation.contracts.etag import etag_of
+from mediation_api.conditional import NOT_MODIFIED, IfNoneMatch, not_modified
 from mediation_api.deps import IfMatch
 from mediation_api.idempotency import Idempotency, IdempotencyGuard
 
@@ -143,11 +144,15 @@ def read_route(
     **route: Any,
 ) -> None:
     """`GET path`: one record in the caller's scope (`show` loads it, 404 outside), with its
-    ETag."""
+    ETag; 304 when `If-None-Match` names the current one."""
 
     async def endpoint(**kw: Any) -> Any:
         record, shown = await show({name: kw[name] for name, _ in deps}, kw[id_name])
-        kw["response"].headers["ETag"] = etag_of(record.id, record.version)
+        etag = etag_of(record.id, record.version)
+        unchanged = not_modified(kw["if_none_match"], etag)
+        if unchanged is not None:
+            return unchanged
+        kw["response"].headers["ETag"] = etag
         return shown
 
     endpoint.__signature__ = _signature(  # type: ignore[attr-defined]
@@ -155,10 +160,12 @@ def read_route(
             _kw(id_name, Annotated[uuid.UUID, Path(description=id_description)]),
             *(_kw(name, annotation) for name, annotation in deps),
             _kw("response", Response),
+            _kw("if_none_match", IfNoneMatch, None),
         ],
         out,
     )
     endpoint.__name__ = route["operation_id"].replace("-", "_")
+    route["responses"] = {**NOT_MODIFIED, **route.get("responses", {})}
     router.get(path, **route)(endpoint)
 
 

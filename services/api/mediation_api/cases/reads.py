@@ -237,6 +237,10 @@ def _filters(w: _Where, patterns: list[str], f: CaseFilters, now: datetime) -> N
             w.add(f"{column} {op} {w.arg(value)}")
     if f.repeat is not None:
         w.add(f"is_repeat = {w.arg(f.repeat)}")
+    if f.external_ref is not None:
+        w.add(f"external_ref = {w.arg(f.external_ref)}")
+        if f.external_client is not None:
+            w.add(f"external_client_id = {w.arg(f.external_client)}")
     if f.q:
         pattern = w.arg(_like(f.q))
         text_match = f"search_text ILIKE {pattern}"

@@ -81,6 +81,10 @@ class CaseFilters:
     repeat: bool | None = None
     q: str | None = None
     search_party_names: bool = False
+    external_ref: str | None = None
+    # An integration client's references are its own: its filter is on its cases (and uses
+    # the (external_client_id, external_ref) unique index).
+    external_client: uuid.UUID | None = None
 
 
 def _like(q: str) -> str:

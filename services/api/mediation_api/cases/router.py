@@ -68,6 +68,7 @@ from mediation_api.cases.reads import (
 from mediation_api.cases.repository import CaseFilters
 from mediation_api.cases.service import NOT_FOUND, CaseService
 from mediation_api.cases.views import party_out, timeline_types
+from mediation_api.conditional import NOT_MODIFIED, IfNoneMatch, not_modified
 from mediation_api.deps import IfMatch, Session, State, require
 from mediation_api.idempotency import Idempotency, IdempotencyGuard
 from mediation_api.pagination import (
@@ -219,6 +220,16 @@ async def list_cases(
     closed_from: Annotated[QueryTime | None, Query(description="Closed at or after.")] = None,
     closed_to: Annotated[QueryTime | None, Query(description="Closed before.")] = None,
     repeat: Annotated[bool | None, Query(description="Repeat disputes only (or none).")] = None,
+    external_ref: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=100,
+            pattern=r"^[\x21-\x7e]+$",
+            description="The case an integration client registered with this `external_ref` "
+            "(its own references; staff: any client's).",
+        ),
+    ] = None,
     q: Annotated[
         str | None, Query(min_length=1, max_length=100, description="Text to find (Chinese works).")
     ] = None,
@@ -249,6 +260,8 @@ async def list_cases(
         repeat=repeat,
         q=q.strip() if q else None,
         search_party_names=principal.can(Permission.pii_read),
+        external_ref=external_ref,
+        external_client=principal.id if principal.kind == "client" else None,
     )
     now = lookup.state.clock.now()
     async with lookup.state.reads.acquire() as conn:
@@ -281,17 +294,16 @@ async def list_cases(
     "data; unmasked reads are logged), handlers, deadlines, agreement and related "
     "cases. ETag for later changes.",
     response_model=CaseOut,
-    responses=READ_ERRORS,
+    responses={**NOT_MODIFIED, **READ_ERRORS},
 )
-async def get_case(case_id: CaseId, lookup: Lookup) -> Response:
+async def get_case(case_id: CaseId, lookup: Lookup, if_none_match: IfNoneMatch = None) -> Response:
     async with lookup.state.reads.acquire() as conn:
         view = await case_view(conn, case_id, lookup.principal, lookup.state.clock.now())
     if view is None:
         raise NotFound(NOT_FOUND)
-    return Response(
-        view.model_dump_json(),
-        media_type="application/json",
-        headers={"ETag": etag_of(view.id, view.version)},
+    etag = etag_of(view.id, view.version)
+    return not_modified(if_none_match, etag) or Response(
+        view.model_dump_json(), media_type="application/json", headers={"ETag": etag}
     )
 
 
