@@ -110,3 +110,16 @@ async def test_another_origin_gets_no_cors_and_none_is_allowed_by_default(
     # The default: no origin is allowed, a preflight is not answered as one.
     r = await client.options("/api/v1/cases", headers=_preflight(FRONTEND))
     assert "access-control-allow-origin" not in r.headers
+
+
+async def test_large_answers_are_compressed_for_clients_that_ask(
+    client: httpx.AsyncClient, world: Any
+) -> None:
+    h = await world.headers("dispatcher")
+    big = await client.get("/openapi.json", headers={"Accept-Encoding": "gzip"})
+    assert big.headers["content-encoding"] == "gzip"
+    assert int(big.headers["content-length"]) < len(big.content) / 4  # httpx decoded it
+    plain = await client.get("/openapi.json", headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers and plain.json() == big.json()
+    small = await client.get("/api/v1/me", headers={**h, "Accept-Encoding": "gzip"})
+    assert small.status_code == 200 and "content-encoding" not in small.headers

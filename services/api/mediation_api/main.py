@@ -11,8 +11,10 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel
+from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES
 
 import mediation.audit.chain  # noqa: F401  (audits every write: hooks on every session)
 from mediation.auth.policy import Permission
@@ -97,6 +99,13 @@ def _routers() -> list[APIRouter]:
     ]
 
 
+FILE_TYPES = (
+    "application/pdf",
+    "application/octet-stream",
+    "application/msword",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+)
 CORS_REQUEST_HEADERS = [
     "Authorization",
     "Content-Type",
@@ -181,6 +190,14 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             # room for the multipart framing and form fields.
             f"{API_PREFIX}/uploads/": settings.max_upload_bytes + 64 * 1024,
         },
+    )
+    # Large answers (lists, CSV exports, the contract) compressed for clients that ask; small
+    # ones are not worth it, and files (PDF, Office, uploads) keep their Content-Length.
+    app.add_middleware(
+        GZipMiddleware,
+        minimum_size=1024,
+        compresslevel=5,
+        exclude_content_types=(*DEFAULT_EXCLUDED_CONTENT_TYPES, *FILE_TYPES),
     )
     if origins := settings.cors_origin_list():
         # Outermost: a preflight is answered before anything counts or checks it, and every
