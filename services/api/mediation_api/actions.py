@@ -203,3 +203,29 @@ def change_route(
     )
     endpoint.__name__ = route["operation_id"].replace("-", "_")
     getattr(router, method)(path, **route)(endpoint)
+
+
+def service_show(get: str, out_method: str, **options: Any) -> Callable[..., Awaitable[Shown]]:
+    """`show` for read_route: the route's `service` reads the record with `get` and shows it
+    with `out_method` (which takes a list)."""
+
+    async def show(deps: dict[str, Any], record_id: uuid.UUID) -> Shown:
+        service = deps["service"]
+        record = await getattr(service, get)(record_id)
+        return record, (await getattr(service, out_method)([record], **options))[0]
+
+    return show
+
+
+def service_change(method: str, out_method: str) -> Callable[..., Awaitable[Shown]]:
+    """`change` for change_route: the route's `service` changes the record with `method`
+    (id, body, If-Match) and shows it with `out_method` (which takes a list)."""
+
+    async def change(
+        deps: dict[str, Any], record_id: uuid.UUID, body: Any, if_match: str | None
+    ) -> Shown:
+        service = deps["service"]
+        record = await getattr(service, method)(record_id, body, if_match)
+        return record, (await getattr(service, out_method)([record]))[0]
+
+    return change

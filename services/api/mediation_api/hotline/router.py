@@ -40,7 +40,7 @@ from mediation.hotline.contracts import (
 )
 from mediation.hotline.enums import CallSort, CallType, DutyRole, RiskLevel
 from mediation.reference.data import ReferenceKind
-from mediation_api.actions import Shown, change_route, read_route
+from mediation_api.actions import Shown, change_route, read_route, service_change, service_show
 from mediation_api.deps import ClockDep, CurrentPrincipal, IfMatch, Session, State, require
 from mediation_api.hotline.repository import CallFilters
 from mediation_api.hotline.service import CALL_NOT_FOUND, SHIFT_NOT_FOUND, HotlineService
@@ -106,17 +106,6 @@ HIDDEN = (
 
 
 # --- calls --------------------------------------------------------------------------------
-def _changed(method: str, out_method: str) -> Callable[..., Awaitable[Shown]]:
-    """Changes a record with the service's `method` and shows it with `out_method`."""
-
-    async def change(
-        deps: dict[str, Any], record_id: uuid.UUID, body: Any, if_match: str | None
-    ) -> Shown:
-        service: HotlineService = deps["service"]
-        record = await getattr(service, method)(record_id, body, if_match)
-        return record, (await getattr(service, out_method)([record]))[0]
-
-    return change
 
 
 def _call_changed(method: str, action: str) -> Callable[..., Awaitable[Shown]]:
@@ -130,17 +119,6 @@ def _call_changed(method: str, action: str) -> Callable[..., Awaitable[Shown]]:
         return call, await service.call_out(call, action=action)
 
     return change
-
-
-def _shown(get: str, out_method: str) -> Callable[..., Awaitable[Shown]]:
-    """Reads a record with the service's `get` and shows it with `out_method`."""
-
-    async def show(deps: dict[str, Any], record_id: uuid.UUID) -> Shown:
-        service: HotlineService = deps["service"]
-        record = await getattr(service, get)(record_id)
-        return record, (await getattr(service, out_method)([record]))[0]
-
-    return show
 
 
 @router.get(
@@ -463,7 +441,7 @@ read_route(
     id_name="shift_id",
     id_description="The shift's id.",
     deps=[("principal", ShiftReader), ("service", Svc)],
-    show=_shown("get_shift", "shifts_out"),
+    show=service_show("get_shift", "shifts_out"),
     out=DutyShiftOut,
     operation_id="hotline-duty-get",
     summary="Read a shift",
@@ -480,7 +458,7 @@ change_route(
     id_description="The shift's id.",
     body=DutyShiftUpdate,
     deps=[("_", ShiftReader), ("principal", Rosterer), ("service", Svc)],
-    change=_changed("update_shift", "shifts_out"),
+    change=service_change("update_shift", "shifts_out"),
     out=DutyShiftOut,
     operation_id="hotline-duty-update",
     summary="Change a shift",

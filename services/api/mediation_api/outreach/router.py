@@ -10,7 +10,6 @@ the owners' committee)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from typing import Annotated, Any
 
@@ -57,10 +56,11 @@ from mediation.reference.data import ReferenceKind
 from mediation_api.actions import (
     ActionCall,
     Handler,
-    Shown,
     action_route,
     change_route,
     read_route,
+    service_change,
+    service_show,
 )
 from mediation_api.deps import CurrentPrincipal, IfMatch, Session, State, require
 from mediation_api.idempotency import Idempotency, IdempotencyGuard
@@ -115,30 +115,6 @@ async def _created(idem: IdempotencyGuard, session: Session, out: Any, location:
         status_code=201,
         headers={"ETag": etag_of(out.id, out.version), "Location": location},
     )
-
-
-def _shown(get: str, out_method: str, **options: Any) -> Callable[..., Awaitable[Shown]]:
-    """Reads a record with the service's `get` and shows it with `out_method`."""
-
-    async def show(deps: dict[str, Any], record_id: uuid.UUID) -> Shown:
-        service: OutreachService = deps["service"]
-        record = await getattr(service, get)(record_id)
-        return record, (await getattr(service, out_method)([record], **options))[0]
-
-    return show
-
-
-def _changed(method: str, out_method: str) -> Callable[..., Awaitable[Shown]]:
-    """Changes a record with the service's `method` and shows it with `out_method`."""
-
-    async def change(
-        deps: dict[str, Any], record_id: uuid.UUID, body: Any, if_match: str | None
-    ) -> Shown:
-        service: OutreachService = deps["service"]
-        record = await getattr(service, method)(record_id, body, if_match)
-        return record, (await getattr(service, out_method)([record]))[0]
-
-    return change
 
 
 def _create(method: str, out_method: str, location: str) -> Handler:
@@ -217,7 +193,7 @@ read_route(
     id_name="activity_id",
     id_description="The activity's id.",
     deps=[("_", Reader), ("service", Svc)],
-    show=_shown("get_activity", "activities_out"),
+    show=service_show("get_activity", "activities_out"),
     out=ActivityOut,
     operation_id="outreach-activities-get",
     summary="Read an activity",
@@ -233,7 +209,7 @@ change_route(
     id_description="The activity's id.",
     body=ActivityUpdate,
     deps=[("_", Writer), ("service", Svc)],
-    change=_changed("update_activity", "activities_out"),
+    change=service_change("update_activity", "activities_out"),
     out=ActivityOut,
     operation_id="outreach-activities-update",
     summary="Correct an activity",
@@ -296,7 +272,7 @@ read_route(
     id_name="series_id",
     id_description="The series' id.",
     deps=[("_", Reader), ("service", Svc)],
-    show=_shown("get_series", "series_out"),
+    show=service_show("get_series", "series_out"),
     out=SeriesOut,
     operation_id="outreach-class-series-get",
     summary="Read a micro-class series",
@@ -313,7 +289,7 @@ change_route(
     id_description="The series' id.",
     body=SeriesUpdate,
     deps=[("_", Writer), ("service", Svc)],
-    change=_changed("update_series", "series_out"),
+    change=service_change("update_series", "series_out"),
     out=SeriesOut,
     operation_id="outreach-class-series-update",
     summary="Change a micro-class series",
@@ -385,7 +361,7 @@ read_route(
     id_name="class_id",
     id_description="The class's id.",
     deps=[("_", Reader), ("service", Svc)],
-    show=_shown("get_class", "classes_out"),
+    show=service_show("get_class", "classes_out"),
     out=ClassOut,
     operation_id="outreach-classes-get",
     summary="Read a micro-class",
@@ -401,7 +377,7 @@ change_route(
     id_description="The class's id.",
     body=ClassUpdate,
     deps=[("_", Writer), ("service", Svc)],
-    change=_changed("update_class", "classes_out"),
+    change=service_change("update_class", "classes_out"),
     out=ClassOut,
     operation_id="outreach-classes-update",
     summary="Correct a micro-class",
@@ -517,7 +493,7 @@ read_route(
     id_name="opinion_id",
     id_description=OPINION_ID_DOC,
     deps=[("_", Reader), ("service", Svc)],
-    show=_shown("get_opinion", "opinions_out", single=True),
+    show=service_show("get_opinion", "opinions_out", single=True),
     out=OpinionOut,
     operation_id="opinions-get",
     summary="Read an opinion",
@@ -534,7 +510,7 @@ change_route(
     id_description=OPINION_ID_DOC,
     body=OpinionUpdate,
     deps=[("_", OpinionWriter), ("service", Svc)],
-    change=_changed("update_opinion", "opinions_out"),
+    change=service_change("update_opinion", "opinions_out"),
     out=OpinionOut,
     operation_id="opinions-update",
     summary="Correct an opinion",
@@ -734,7 +710,7 @@ read_route(
     id_name="slot_id",
     id_description="The slot's id.",
     deps=[("_", Reader), ("service", Svc)],
-    show=_shown("get_slot", "slots_out"),
+    show=service_show("get_slot", "slots_out"),
     out=DutySlotOut,
     operation_id="duty-rota-get",
     summary="Read a duty slot",
@@ -750,7 +726,7 @@ change_route(
     id_description="The slot's id.",
     body=DutySlotUpdate,
     deps=[("_", Writer), ("service", Svc)],
-    change=_changed("update_slot", "slots_out"),
+    change=service_change("update_slot", "slots_out"),
     out=DutySlotOut,
     operation_id="duty-rota-update",
     summary="Change a duty slot",
