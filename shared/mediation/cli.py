@@ -82,23 +82,25 @@ def _seed_demo(args: argparse.Namespace) -> int:
 
 def _create_user(args: argparse.Namespace) -> int:
     from mediation.auth.accounts import create_user
+    from mediation.errors import DomainError
     from mediation.org.enums import Role
     from mediation.settings import get_settings
 
     password = sys.stdin.readline().rstrip("\n") if not sys.stdin.isatty() else getpass.getpass()
-    if len(password) < 8:
-        print("password must have at least 8 characters", file=sys.stderr)
-        return 2
-    user_id = asyncio.run(
-        create_user(
-            get_settings(),
-            username=args.username,
-            name=args.name or args.username,
-            role=Role(args.role),
-            unit_code=args.unit,
-            password=password,
+    try:
+        user_id = asyncio.run(
+            create_user(
+                get_settings(),
+                username=args.username,
+                name=args.name or args.username,
+                role=Role(args.role),
+                unit_code=args.unit,
+                password=password,
+            )
         )
-    )
+    except DomainError as exc:  # the password policy, a taken name, an unknown unit
+        print(exc.detail, file=sys.stderr)
+        return 2
     print(f"created user {args.username} ({user_id})")
     return 0
 

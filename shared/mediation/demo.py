@@ -3,11 +3,12 @@ one account per role, username = role name. Safe to run twice."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mediation.auth import mfa
 from mediation.auth.accounts import add_account
 from mediation.auth.models import User
 from mediation.auth.passwords import hash_password
@@ -15,7 +16,7 @@ from mediation.db import create_engine, session_factory, unit_of_work
 from mediation.org.enums import Role, UnitLevel
 from mediation.org.models import Unit
 from mediation.org.tree import add_unit, unit_by_code
-from mediation.settings import Settings
+from mediation.settings import Settings, get_settings
 
 # (code, name, level, parent code)
 TREE: list[tuple[str, str, UnitLevel, str | None]] = [
@@ -59,9 +60,20 @@ ACCOUNTS: list[tuple[Role, str, str, list[str]]] = [
 
 
 async def load(
-    session: AsyncSession, password: str, today: date, *, password_hash: str | None = None
+    session: AsyncSession,
+    password: str,
+    today: date,
+    *,
+    password_hash: str | None = None,
+    settings: Settings | None = None,
 ) -> int:
-    """`password_hash`, when given, is that of `password` (a caller loading often hashes once)."""
+    """`password_hash`, when given, is that of `password` (a caller loading often hashes once).
+
+    Demo passwords never expire and need no first change (`password_changed_at` NULL); the
+    accounts that must have a second factor (the administrators, and the roles
+    MEDIATION_MFA_REQUIRED_ROLES names) are enrolled with MEDIATION_DEMO_TOTP_SECRET."""
+    settings = settings or get_settings()
+    totp_secret = settings.demo_totp_secret.get_secret_value()
     created = 0
     # One hash for all demo accounts: fast to load.
     shared_hash = password_hash or hash_password(password)
@@ -77,7 +89,7 @@ async def load(
         exists = (await session.scalars(select(User.id).where(User.username == role.value))).first()
         if exists:
             continue
-        await add_account(
+        user = await add_account(
             session,
             username=role.value,
             name=name,
@@ -89,6 +101,8 @@ async def load(
             phone="13800000000",
             qualifications=quals,
         )
+        if mfa.required_for(frozenset({role}), settings):
+            mfa.enrol_confirmed(user, totp_secret, settings, datetime.now(UTC))
         created += 1
     return created
 
@@ -97,6 +111,11 @@ async def seed_demo(settings: Settings) -> int:
     engine = create_engine(settings)
     try:
         async with unit_of_work(session_factory(engine)) as session:
-            return await load(session, settings.demo_password.get_secret_value(), date(2020, 1, 1))
+            return await load(
+                session,
+                settings.demo_password.get_secret_value(),
+                date(2020, 1, 1),
+                settings=settings,
+            )
     finally:
         await engine.dispose()

@@ -12,6 +12,9 @@ class DomainError(Exception):
     status: ClassVar[int] = 400
     slug: ClassVar[str] = "bad-request"
     title: ClassVar[str] = "Bad request"
+    # On the token endpoint a refusal is an RFC 6749 error body, except the sign-in steps
+    # that OAuth2 has no code for (a second factor needed...): those stay problem+json.
+    oauth: ClassVar[bool] = True
 
     def __init__(self, detail: str, **extra: Any) -> None:
         super().__init__(detail)
@@ -64,6 +67,34 @@ class Forbidden(DomainError):
     status = 403
     slug = "forbidden"
     title = "Not allowed"
+
+
+class SecondFactorRequired(Unauthorized):
+    """The password was right; the account needs a second factor (`otp`) too."""
+
+    slug = "mfa-required"
+    title = "A second factor is needed"
+    oauth = False
+
+
+class SecondFactorWrong(Unauthorized):
+    slug = "mfa-invalid"
+    title = "The second factor is wrong"
+    oauth = False
+
+
+class PasswordExpired(Forbidden):
+    """A token limited to changing the password was used for anything else."""
+
+    slug = "password-expired"
+    title = "The password must be changed first"
+
+
+class EnrolmentRequired(Forbidden):
+    """A token limited to enrolling a second factor was used for anything else."""
+
+    slug = "mfa-enrolment-required"
+    title = "A second factor must be enrolled first"
 
 
 class PreconditionRequired(DomainError):

@@ -17,6 +17,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from mediation import dburls
 
 DEV_SECRET = "dev-only-secret-change-me-before-deploying"
+# Base32, 32 characters: the demo accounts' authenticator secret (development only).
+DEMO_TOTP_SECRET = "MEDIATIONDEMOTOTPDEVELOPMENTONLY"
 
 
 class Environment(StrEnum):
@@ -151,6 +153,27 @@ class Settings(BaseSettings):
         365, alias="MEDIATION_NOTIFICATION_RETENTION_DAYS", ge=1
     )
 
+    # --- sign-in security (issue 18, items 2-4; docs/security.md) ---
+    # Password policy: length, character classes (lower, upper, digit, other) of which a
+    # password needs this many, how many previous passwords may not come back, and the days
+    # after which a password must be changed (0: never).
+    password_min_length: int = Field(8, alias="MEDIATION_PASSWORD_MIN_LENGTH", ge=8, le=128)
+    password_min_classes: int = Field(3, alias="MEDIATION_PASSWORD_MIN_CLASSES", ge=1, le=4)
+    password_history: int = Field(5, alias="MEDIATION_PASSWORD_HISTORY", ge=0, le=24)
+    password_max_age_days: int = Field(90, alias="MEDIATION_PASSWORD_MAX_AGE_DAYS", ge=0, le=3660)
+    # Roles that need a second factor besides the three administrators (who always do),
+    # comma separated, e.g. "counselor,hotline_supervisor".
+    mfa_required_roles: str = Field("", alias="MEDIATION_MFA_REQUIRED_ROLES")
+    # The TOTP secret of the demo accounts that have a second factor (`seed-demo` only, printed
+    # by `make run DEMO=1`): a fixed base32 value for development, never for real accounts.
+    demo_totp_secret: SecretStr = Field(
+        SecretStr(DEMO_TOTP_SECRET), alias="MEDIATION_DEMO_TOTP_SECRET"
+    )
+    # Sessions (one per sign-in, kept alive by refreshing): refused after this many minutes
+    # without a refresh, and after this many hours whatever happens.
+    session_idle_minutes: int = Field(30, alias="MEDIATION_SESSION_IDLE_MINUTES", ge=1, le=1440)
+    session_max_hours: int = Field(12, alias="MEDIATION_SESSION_MAX_HOURS", ge=1, le=720)
+
     timezone: str = Field("Asia/Shanghai", alias="MEDIATION_TIMEZONE")
     log_level: str = Field("INFO", alias="MEDIATION_LOG_LEVEL")
     demo_password: SecretStr = Field(SecretStr("demo-password"), alias="MEDIATION_DEMO_PASSWORD")
@@ -175,6 +198,21 @@ class Settings(BaseSettings):
                         "outside development"
                     )
         return self
+
+    @model_validator(mode="after")
+    def _known_mfa_roles(self) -> Settings:
+        self.mfa_required_role_set()
+        return self
+
+    def mfa_required_role_set(self) -> frozenset[str]:
+        """The roles of MEDIATION_MFA_REQUIRED_ROLES (the administrators are added where used)."""
+        from mediation.org.enums import Role
+
+        names = {r.strip() for r in self.mfa_required_roles.split(",") if r.strip()}
+        unknown = sorted(names - {r.value for r in Role})
+        if unknown:
+            raise ValueError(f"MEDIATION_MFA_REQUIRED_ROLES names unknown roles: {unknown}")
+        return frozenset(names)
 
     def cors_origin_list(self) -> list[str]:
         return [o.strip().rstrip("/") for o in self.cors_origins.split(",") if o.strip()]

@@ -56,6 +56,7 @@ from mediation.clock import CENTER_TZ, MovableClock
 from mediation.org.enums import Role
 from mediation.settings import Settings, to_async_url
 from tests.contract import served
+from tests.support.world import demo_otp
 
 EXAMPLES = int(os.environ.get("CONTRACT_FUZZ_EXAMPLES", "6"))
 # Stateful scenarios (chains of linked operations) per user; steps per scenario.
@@ -382,7 +383,7 @@ async def _load_demo(settings: Settings) -> None:
     engine = create_engine(settings)
     try:
         async with session_factory(engine)() as session, session.begin():
-            await load(session, PASSWORD, START.date().replace(year=2020))
+            await load(session, PASSWORD, START.date().replace(year=2020), settings=settings)
     finally:
         await engine.dispose()
 
@@ -430,7 +431,12 @@ def fuzz(settings: Settings, clone_database: Callable[[str], str]) -> Iterator[F
             for role in sorted(_callers()):
                 r = client.post(
                     "/api/v1/auth/token",
-                    data={"grant_type": "password", "username": role.value, "password": PASSWORD},
+                    data={
+                        "grant_type": "password",
+                        "username": role.value,
+                        "password": PASSWORD,
+                        "otp": demo_otp(START),  # the administrators' second factor
+                    },
                 )
                 assert r.status_code == 200, r.text
                 tokens[role] = r.json()["access_token"]

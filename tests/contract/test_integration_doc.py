@@ -17,7 +17,7 @@ import traceback
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ import pytest
 
 from mediation.settings import Settings
 from tests.contract import served
+from tests.support.world import demo_otp
 
 ROOT = Path(__file__).resolve().parents[2]
 GUIDE = ROOT / "docs" / "integration.md"
@@ -195,6 +196,8 @@ async def test_the_guide_runs_against_a_real_server(
     monkeypatch.setenv("MEDIATION_API", services.url)
     monkeypatch.setenv("MEDIATION_ADMIN_USER", "system_admin")
     monkeypatch.setenv("MEDIATION_ADMIN_PASSWORD", "demo-password")
+    # The server runs on the real clock: the code the demo administrator's app shows now.
+    monkeypatch.setenv("MEDIATION_ADMIN_OTP", demo_otp(datetime.now(UTC)))
     monkeypatch.setenv("MEDIATION_STAFF_USER", "dispatcher")  # a demo account: 钱调度
     monkeypatch.setenv("MEDIATION_STAFF_PASSWORD", "demo-password")
     monkeypatch.setenv("RECEIVER_PORT", str(_free_port()))

@@ -12,6 +12,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -30,7 +31,7 @@ from mediation_dev.services import DevServices, free_port
 from tests.notifications.peers import HttpPeer
 from tests.notifications.processes import RedisServer, Service, port_open, worker_env
 from tests.notifications.test_webhooks import subscribe
-from tests.support.world import PASSWORD, World
+from tests.support.world import PASSWORD, World, demo_otp
 
 # About a minute of real waiting: `-m "not reliability"` leaves them out of a quick run.
 pytestmark = pytest.mark.reliability
@@ -137,7 +138,12 @@ async def test_redis_down_30s_while_200_records_are_created(
         async with httpx.AsyncClient(base_url=base, timeout=10) as http:
             r = await http.post(
                 "/auth/token",
-                data={"grant_type": "password", "username": "system_admin", "password": PASSWORD},
+                data={
+                    "grant_type": "password",
+                    "username": "system_admin",
+                    "password": PASSWORD,
+                    "otp": demo_otp(datetime.now(UTC)),  # the server runs on the real clock
+                },
             )
             assert r.status_code == 200, r.text
             h = {"Authorization": f"Bearer {r.json()['access_token']}"}

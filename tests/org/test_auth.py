@@ -10,17 +10,18 @@ import jwt
 
 from mediation.auth.models import ApiClient
 from mediation.auth.passwords import hash_password
-from tests.support.world import PASSWORD, World
+from tests.support.world import PASSWORD, World, demo_otp
 
 TOKEN = "/api/v1/auth/token"
 
 
 async def sign_in(
-    client: httpx.AsyncClient, username: str, password: str = PASSWORD
+    client: httpx.AsyncClient, username: str, password: str = PASSWORD, otp: str | None = None
 ) -> httpx.Response:
-    return await client.post(
-        TOKEN, data={"grant_type": "password", "username": username, "password": password}
-    )
+    data = {"grant_type": "password", "username": username, "password": password}
+    if otp is not None:
+        data["otp"] = otp
+    return await client.post(TOKEN, data=data)
 
 
 async def test_every_demo_role_signs_in_with_its_role(
@@ -29,7 +30,7 @@ async def test_every_demo_role_signs_in_with_its_role(
     from mediation.demo import ACCOUNTS
 
     for role, name, _, _ in ACCOUNTS:
-        r = await sign_in(client, role.value)
+        r = await sign_in(client, role.value, otp=demo_otp(world.clock.now()))
         assert r.status_code == 200, r.text
         body = r.json()
         assert body["token_type"] == "bearer" and body["refresh_token"]

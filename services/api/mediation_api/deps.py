@@ -14,8 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from mediation.auth.policy import Permission
 from mediation.auth.principal import Principal
 from mediation.clock import Clock
-from mediation.errors import Forbidden, Unauthorized
+from mediation.errors import EnrolmentRequired, Forbidden, PasswordExpired, Unauthorized
 from mediation.settings import Settings
+from mediation_api.auth import sessions
 from mediation_api.state import AppState
 
 log = logging.getLogger("mediation.api.auth")
@@ -80,8 +81,34 @@ async def get_principal(
         log.warning("rejected token: %s", exc.detail, extra={"ctx_client": client})
         raise
     await state.limiter.hit(f"{principal.kind}:{principal.id}", now.timestamp())
+    ended = await sessions.refusal(state.redis, state.settings, principal)
+    if ended is not None:
+        raise Unauthorized(ended, headers={"WWW-Authenticate": "Bearer"})
+    if principal.restriction is not None:
+        _check_step(request, principal.restriction)
     request.state.principal = principal
     return principal
+
+
+# What a token limited to one step before a full sign-in may reach (besides /me).
+_STEP_ROUTES = {
+    "password_change": ({"me-get", "auth-password-change"}, PasswordExpired),
+    "mfa_enrolment": ({"me-get", "auth-mfa-enrol", "auth-mfa-confirm"}, EnrolmentRequired),
+}
+
+
+def _check_step(request: Request, restriction: str) -> None:
+    allowed, refusal = _STEP_ROUTES.get(restriction, (set(), Forbidden))
+    if getattr(request.scope.get("route"), "operation_id", None) not in allowed:
+        raise refusal(
+            "This token only allows "
+            + (
+                "changing the password (POST /api/v1/auth/password)"
+                if restriction == "password_change"
+                else "enrolling a second factor (POST /api/v1/auth/mfa/enrolment, then .../confirm)"
+            )
+            + "; then sign in again."
+        )
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]

@@ -29,6 +29,7 @@ from mediation.settings import Settings, get_settings
 from mediation.tracing import start as start_tracing
 from mediation_api import docs, problems
 from mediation_api.audit.router import router as audit_router
+from mediation_api.auth.account_router import router as account_router
 from mediation_api.auth.admin_router import router as admin_router
 from mediation_api.auth.router import router as auth_router
 from mediation_api.casefiles.router import router as casefiles_router
@@ -84,6 +85,7 @@ def _routers() -> list[APIRouter]:
     return [
         cases_router,
         auth_router,
+        account_router,
         org_router,
         admin_router,
         audit_router,
@@ -339,7 +341,11 @@ def _finish_openapi(app: FastAPI) -> None:
                     problems.declare_rate_limit_headers(op)
                 for status, resp in op.get("responses", {}).items():
                     content = resp.get("content", {})
-                    if problems.PROBLEM_JSON in content:
+                    # The token route's 401 is either an RFC 6749 body or a sign-in step's
+                    # problem (mfa-required): both stay.
+                    if problems.PROBLEM_JSON in content and (
+                        op.get("operationId") != problems.OAUTH_ROUTE or status != "401"
+                    ):
                         content.pop("application/json", None)
                     if status == "422":
                         resp["content"] = {

@@ -58,7 +58,7 @@ def _loc(loc: tuple[Any, ...] | list[Any]) -> str:
 
 async def _domain(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
-    if _is_oauth(request) and exc.status in (400, 401, 403, 422):
+    if _is_oauth(request) and exc.oauth and exc.status in (400, 401, 403, 422):
         # Refused before the token route ran (e.g. NUL in a form field): still RFC 6749.
         code = exc.extra.get("error")
         return oauth_error(code if isinstance(code, str) else "invalid_request", exc.detail)

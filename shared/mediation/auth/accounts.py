@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import UTC, date, datetime
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mediation.auth import password_policy
 from mediation.auth.models import User
 from mediation.auth.passwords import hash_password
 from mediation.auth.policy import ADMIN_ROLES
@@ -55,7 +56,9 @@ async def add_account(
     password_hash: str | None = None,
     phone: str | None = None,
     qualifications: list[str] | None = None,
+    password_changed_at: datetime | None = None,
 ) -> User:
+    """`password_changed_at` None: the password never expires (demo accounts only)."""
     if (await session.scalars(select(User.id).where(User.username == username))).first():
         raise Conflict(f"The username `{username}` is taken.")
     person = Person(name=name, phone=phone, qualifications=qualifications or [])
@@ -68,7 +71,12 @@ async def add_account(
         if password is None:
             raise ValueError("a password or its hash is required")
         password_hash = hash_password(password)
-    user = User(username=username, password_hash=password_hash, person_id=person.id)
+    user = User(
+        username=username,
+        password_hash=password_hash,
+        person_id=person.id,
+        password_changed_at=password_changed_at,
+    )
     session.add(user)
     await session.flush()
     return user
@@ -83,6 +91,7 @@ async def create_user(
             unit = await unit_by_code(session, unit_code)
             if unit is None:
                 raise NotFound(f"No unit with code `{unit_code}`.")
+            password_policy.check(password, None, username, settings, "password")
             user = await add_account(
                 session,
                 username=username,
@@ -91,7 +100,10 @@ async def create_user(
                 unit_id=unit.id,
                 password=password,
                 starts_on=date.today(),
+                password_changed_at=datetime.now(UTC),
             )
+            # Set by an operator: the person chooses their own at first sign-in.
+            user.must_change_password = True
             return user.id
     finally:
         await engine.dispose()

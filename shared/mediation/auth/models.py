@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, Uuid, func
+from sqlalchemy import BigInteger, ForeignKey, Index, LargeBinary, String, Text, Uuid, func
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -25,6 +25,47 @@ class User(IdMixin, TimestampMixin, Base):
     locked_until: Mapped[datetime | None]
     last_login_at: Mapped[datetime | None]
     version: Mapped[int] = mapped_column(default=1)
+    # Password policy (mediation.auth.password_policy). NULL: the password never expires,
+    # which only the demo seeding writes (development accounts keep `demo-password`).
+    password_changed_at: Mapped[datetime | None]
+    # Set by an administrator setting the password: the owner changes it at first sign-in.
+    must_change_password: Mapped[bool] = mapped_column(default=False, server_default="false")
+    # Argon2 hashes of the previous passwords, newest first (as many as the policy compares).
+    password_history: Mapped[list[str]] = mapped_column(
+        ARRAY(Text), default=list, server_default="{}"
+    )
+    # Second factor (mediation.auth.mfa): the TOTP secret sealed with the field key ring,
+    # confirmed once the owner typed a code; the last time step used (a code works once);
+    # SHA-256 hashes of the unused recovery codes.
+    totp_key_id: Mapped[str | None] = mapped_column(String(40))
+    totp_secret: Mapped[bytes | None] = mapped_column(LargeBinary)
+    totp_confirmed_at: Mapped[datetime | None]
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
+    recovery_codes: Mapped[list[str]] = mapped_column(
+        ARRAY(Text), default=list, server_default="{}"
+    )
+
+    @property
+    def mfa_enrolled(self) -> bool:
+        return self.totp_confirmed_at is not None
+
+
+class AuthSession(IdMixin, Base):
+    """One sign-in, kept alive by refreshing: its id is the refresh-token family's and the
+    `sid` claim of its access tokens, so revoking it ends both at once."""
+
+    __tablename__ = "auth_sessions"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime]
+    last_used_at: Mapped[datetime]
+    expires_at: Mapped[datetime]  # the absolute lifetime
+    revoked_at: Mapped[datetime | None]
+    # signed_out, revoked_by_owner, revoked_by_admin, account_disabled, idle, reuse...
+    revoked_reason: Mapped[str | None] = mapped_column(String(40))
+    second_factor: Mapped[str | None] = mapped_column(String(20))  # totp | recovery_code
+    client_ip: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(200))
 
 
 class ApiClient(IdMixin, TimestampMixin, Base):

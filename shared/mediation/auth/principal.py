@@ -22,6 +22,13 @@ class Principal:
     person_id: uuid.UUID | None = None
     client_id: str | None = None
     token_id: str | None = None
+    # The sign-in session (auth_sessions.id) the token belongs to; None for clients and for
+    # tokens limited to a first step.
+    session_id: uuid.UUID | None = None
+    # A token that may only do one thing before a full sign-in: "password_change" or
+    # "mfa_enrolment" (mediation.auth.restrictions); it carries no roles or permissions.
+    restriction: str | None = None
+    issued_at: int = 0
     extra: dict[str, str] = field(default_factory=dict)
 
     def can(self, permission: Permission) -> bool:

@@ -49,6 +49,10 @@ class TokenService:
             claims["person_id"] = str(principal.person_id)
         if principal.client_id:
             claims["client_id"] = principal.client_id
+        if principal.session_id:
+            claims["sid"] = str(principal.session_id)
+        if principal.restriction:
+            claims["restrict"] = principal.restriction
         token = jwt.encode(
             claims, self._keys[self._signing_kid], ALGORITHM, headers={"kid": self._signing_kid}
         )
@@ -105,6 +109,9 @@ class TokenService:
                 person_id=uuid.UUID(claims["person_id"]) if claims.get("person_id") else None,
                 client_id=claims.get("client_id"),
                 token_id=claims.get("jti"),
+                session_id=uuid.UUID(claims["sid"]) if claims.get("sid") else None,
+                restriction=claims.get("restrict"),
+                issued_at=int(claims["iat"]),
             )
         except (ValueError, KeyError) as exc:
             raise Unauthorized("The access token is invalid.") from exc

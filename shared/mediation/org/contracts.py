@@ -236,6 +236,13 @@ class UserOut(Contract):
     active: bool = Field(description="Inactive accounts cannot sign in.")
     last_login_at: Instant | None = Field(description="Last successful sign-in.")
     version: int = Field(description="Increments on every change.")
+    password_changed_at: Instant | None = Field(
+        description="When the password was set (null: it never expires, demo accounts only)."
+    )
+    must_change_password: bool = Field(
+        description="An administrator set the password: the owner changes it at next sign-in."
+    )
+    mfa_enrolled: bool = Field(description="A second factor (TOTP) is in force.")
 
 
 class UserCreate(Input):
@@ -243,7 +250,12 @@ class UserCreate(Input):
 
     username: str = Field(pattern=r"^[a-z][a-z0-9_.-]{2,59}$", description="Sign-in name.")
     person_id: uuid.UUID = Field(description="The person.")
-    password: str = Field(min_length=10, max_length=200, description="Initial password.")
+    password: str = Field(
+        min_length=1,
+        max_length=200,
+        description="Initial password, under the password policy (422 names the rule); the "
+        "owner must change it at first sign-in.",
+    )
 
     model_config = {
         "json_schema_extra": {
@@ -251,7 +263,7 @@ class UserCreate(Input):
                 {
                     "username": "liu.mediator",
                     "person_id": "0195f7a2-8c1e-7000-8000-0000000000aa",
-                    "password": "a-long-initial-password",
+                    "password": "Tiexi#Harbor-2026",
                 }
             ]
         }
@@ -261,8 +273,16 @@ class UserCreate(Input):
 class UserUpdate(Input):
     """Enable or disable an account, or set a new password."""
 
-    active: bool | None = Field(None, description="Disable to stop sign-in.")
-    password: str | None = Field(None, min_length=10, max_length=200, description="New password.")
+    active: bool | None = Field(
+        None, description="Disable to stop sign-in; the account's sessions and tokens end at once."
+    )
+    password: str | None = Field(
+        None,
+        min_length=1,
+        max_length=200,
+        description="New password, under the password policy (422 names the rule); the owner "
+        "must change it at the next sign-in, and the account's sessions end.",
+    )
 
     model_config = {"json_schema_extra": {"examples": [{"active": False}]}}
 

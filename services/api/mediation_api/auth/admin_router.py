@@ -9,6 +9,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Response
 from sqlalchemy import any_, select
 
+from mediation.audit import chain as audit
+from mediation.auth import mfa, password_policy
 from mediation.auth.models import AccessLogEntry, ApiClient, User
 from mediation.auth.passwords import hash_password
 from mediation.auth.policy import CLIENT_GRANTABLE, Permission
@@ -30,7 +32,8 @@ from mediation.org.contracts import (
     UserUpdate,
 )
 from mediation.org.models import Unit
-from mediation_api.deps import ClockDep, IfMatch, Session, require
+from mediation_api.auth import sessions
+from mediation_api.deps import ClockDep, IfMatch, Session, State, require
 from mediation_api.org.repository import OrgRepository
 from mediation_api.pagination import DEFAULT, Cursor, Limit, build_page, cursor_values
 from mediation_api.problems import responses
@@ -95,7 +98,7 @@ async def list_users(
     responses=responses(401, 403, 409, 422),
 )
 async def create_user(
-    body: UserCreate, session: Session, principal: UserAdmin, response: Response
+    body: UserCreate, session: Session, principal: UserAdmin, response: Response, state: State
 ) -> UserOut:
     if await OrgRepository(session).person(principal, body.person_id) is None:
         raise Unprocessable("The person does not exist.", field="body.person_id")
@@ -104,11 +107,18 @@ async def create_user(
     )
     if taken:
         raise Conflict("The username is taken or the person already has an account.")
+    password_policy.check(body.password, None, body.username, state.settings, "body.password")
+    now = state.clock.now()
     user = User(
-        username=body.username, person_id=body.person_id, password_hash=hash_password(body.password)
+        username=body.username,
+        person_id=body.person_id,
+        password_hash=hash_password(body.password),
+        password_changed_at=now,
+        must_change_password=True,  # set by an administrator: changed at first sign-in
     )
     session.add(user)
     await session.flush()
+    _audit(session, principal, "account.created", user)
     response.headers["ETag"] = etag_of(user.id, user.version)
     return UserOut.model_validate(user)
 
@@ -117,7 +127,8 @@ async def create_user(
     "/users/{user_id}",
     operation_id="users-update",
     summary="Change an account",
-    description="Disable, enable or set a new password. Needs If-Match.",
+    description="Disable (its sessions and tokens end at once), enable, or set a new password "
+    "(under the password policy; the owner changes it at the next sign-in). Needs If-Match.",
     responses=responses(401, 403, 404, 412, 422, 428),
 )
 async def update_user(
@@ -126,19 +137,91 @@ async def update_user(
     session: Session,
     principal: UserAdmin,
     response: Response,
+    state: State,
     if_match: IfMatch = None,
 ) -> UserOut:
     user = await _user_in_scope(session, principal, user_id)
     check_if_match(if_match, user.id, user.version)
+    now = state.clock.now()
+    if body.password is not None:
+        password_policy.check(body.password, user, user.username, state.settings, "body.password")
+    disabling = body.active is False and user.active
+    enabling = body.active is True and not user.active
     if body.active is not None:
         user.active = body.active
     if body.password is not None:
-        user.password_hash = hash_password(body.password)
+        password_policy.set_password(user, body.password, state.settings, now, by_admin=True)
+        _audit(session, principal, "account.password_set", user)
+        await sessions.revoke_all(session, state.redis, state.settings, now, user, "password_set")
+    if disabling:
+        _audit(session, principal, "account.disabled", user)
+        await sessions.revoke_all(
+            session, state.redis, state.settings, now, user, "account_disabled"
+        )
+        # Tokens without a session (limited to a first step) end too.
+        await sessions.deny(state.redis, state.settings, now, user_id=user.id)
+    if enabling:
+        _audit(session, principal, "account.enabled", user)
     if modified(user):  # a change that changes nothing keeps the version (and the ETag)
         user.version += 1
         await session.flush()
     response.headers["ETag"] = etag_of(user.id, user.version)
     return UserOut.model_validate(user)
+
+
+@router.delete(
+    "/users/{user_id}/mfa",
+    operation_id="users-mfa-reset",
+    summary="Reset an account's second factor",
+    description="The security administrator removes a lost second factor: its secret and "
+    "recovery codes stop working and the account's sessions end. An account that must have "
+    "one enrols anew at its next sign-in (a token limited to `mfa_enrolment`).",
+    status_code=204,
+    responses=responses(401, 403, 404),
+)
+async def reset_mfa(
+    user_id: UserId, session: Session, principal: UserAdmin, state: State
+) -> Response:
+    user = await _user_in_scope(session, principal, user_id)
+    if user.totp_secret is None and not user.recovery_codes:
+        return Response(status_code=204)  # nothing to reset: nothing changes
+    mfa.clear(user)
+    user.version += 1
+    _audit(session, principal, "account.mfa_reset", user)
+    now = state.clock.now()
+    await sessions.revoke_all(session, state.redis, state.settings, now, user, "mfa_reset")
+    return Response(status_code=204)
+
+
+@router.delete(
+    "/users/{user_id}/sessions",
+    operation_id="users-sessions-revoke",
+    summary="End all sessions of an account",
+    description="Every session of the account ends: refresh tokens and access tokens stop "
+    "working at once. The person can sign in again.",
+    status_code=204,
+    responses=responses(401, 403, 404),
+)
+async def revoke_sessions(
+    user_id: UserId, session: Session, principal: UserAdmin, state: State
+) -> Response:
+    user = await _user_in_scope(session, principal, user_id)
+    await sessions.revoke_all(
+        session, state.redis, state.settings, state.clock.now(), user, "revoked_by_admin"
+    )
+    return Response(status_code=204)
+
+
+def _audit(session: Session, principal: Principal, action: str, user: User) -> None:
+    audit.record(
+        session,
+        action=action,
+        actor_id=principal.id,
+        actor_name=principal.name,
+        record_type="user",
+        record_id=user.id,
+        username=user.username,
+    )
 
 
 @router.get(

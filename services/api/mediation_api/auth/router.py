@@ -18,7 +18,7 @@ from mediation.auth.models import User
 from mediation.errors import DomainError, Forbidden, Unauthorized, Unprocessable
 from mediation_api.auth.service import AuthService
 from mediation_api.deps import CurrentPrincipal, Session, State
-from mediation_api.problems import oauth_error, responses
+from mediation_api.problems import PROBLEM_JSON, oauth_error, responses
 
 router = APIRouter(tags=["auth"])
 
@@ -59,6 +59,12 @@ class TokenRequest(BaseModel):
         max_length=500,
         description="Client grant: space-separated scopes to ask for (default: all the "
         "client's scopes).",
+    )
+    otp: str | None = Field(
+        None,
+        max_length=20,
+        description="Password grant: the second factor, for accounts that have one (always "
+        "the administrators): the six digits of the authenticator app, or a recovery code.",
     )
 
     model_config = {
@@ -130,9 +136,23 @@ _OAUTH_ERRORS = {
     "`client_id` and `client_secret` in the form (`client_secret_post`), and an optional "
     "`scope`: an access token only. Errors are RFC 6749 §5.2 bodies "
     "(`{error, error_description}`) that OAuth2 client libraries read. Repeated failures are "
-    "throttled (429 problem with Retry-After) and then locked for 15 minutes.",
+    "throttled (429 problem with Retry-After) and then locked for 15 minutes. An account with "
+    "a second factor (administrators always) also sends `otp`: without it the answer is a 401 "
+    "problem `mfa-required`, with a wrong or used code `mfa-invalid`, and no token. An "
+    "expired or administrator-set password, or a required second factor not yet enrolled, "
+    "gets a token limited to that step (`restricted_to`).",
     response_model=TokenOut,
-    responses={**_OAUTH_ERRORS, **responses(429)},
+    responses={
+        **_OAUTH_ERRORS,
+        **responses(429),
+        401: {
+            "model": OAuthErrorOut,
+            "description": "`invalid_client` (RFC 6749, with `WWW-Authenticate: Basic`), or "
+            "a problem+json `mfa-required` / `mfa-invalid`: the password was right, the "
+            "second factor is missing or wrong.",
+            "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        },
+    },
 )
 async def token(
     request: Request,
@@ -150,7 +170,13 @@ async def token(
         if form.grant_type is GrantType.password:
             if not form.username or not form.password:
                 raise Unprocessable("The password grant needs username and password.")
-            return await service.password_grant(form.username, form.password)
+            return await service.password_grant(
+                form.username,
+                form.password,
+                form.otp,
+                client_ip=caller,
+                user_agent=request.headers.get("user-agent"),
+            )
         basic = _basic_client(request)
         if basic is not None and (form.client_secret or form.client_id not in (None, basic[0])):
             raise Unprocessable("Authenticate the client one way: Basic or the form, not both.")
@@ -163,6 +189,8 @@ async def token(
             )
         return await service.client_grant(client_id, secret, form.scope)
     except (Unauthorized, Forbidden, Unprocessable) as exc:
+        if not exc.oauth:  # a sign-in step OAuth2 has no code for: problem+json
+            raise
         return _as_oauth(exc)
 
 

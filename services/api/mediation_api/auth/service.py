@@ -6,23 +6,34 @@ from __future__ import annotations
 import logging
 import math
 import uuid
+from dataclasses import replace
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from redis.asyncio import Redis
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mediation.audit import chain as audit
+from mediation.auth import mfa, password_policy
 from mediation.auth.contracts import TokenOut
-from mediation.auth.models import ApiClient, RefreshToken, User
+from mediation.auth.models import ApiClient, AuthSession, RefreshToken, User
 from mediation.auth.passwords import DUMMY_HASH, verify_password
 from mediation.auth.policy import CLIENT_GRANTABLE, Permission, permissions_for
 from mediation.auth.principal import Principal
 from mediation.auth.tokens import TokenService, hash_refresh_token, new_refresh_token
-from mediation.errors import Forbidden, TooManyRequests, Unauthorized
+from mediation.errors import (
+    Forbidden,
+    SecondFactorRequired,
+    SecondFactorWrong,
+    TooManyRequests,
+    Unauthorized,
+    Unprocessable,
+)
 from mediation.org.enums import Role
 from mediation.org.models import Person, RoleAssignment, Unit
 from mediation.settings import Settings
+from mediation_api.auth import sessions
 
 log = logging.getLogger("mediation.auth")
 
@@ -30,6 +41,9 @@ THROTTLE_AFTER = 3  # failures before each further attempt must wait
 LOCK_AFTER = 10  # failures before the name is locked for LOCK_MINUTES
 LOCK_MINUTES = 15
 BAD_CREDENTIALS = "The username or password is wrong."
+# What a limited token may do (Principal.restriction).
+PASSWORD_CHANGE = "password_change"
+MFA_ENROLMENT = "mfa_enrolment"
 
 
 class AuthService:
@@ -48,7 +62,18 @@ class AuthService:
         self.now = now
 
     # --- people -----------------------------------------------------------------------
-    async def password_grant(self, username: str, password: str) -> TokenOut:
+    async def password_grant(
+        self,
+        username: str,
+        password: str,
+        otp: str | None = None,
+        *,
+        client_ip: str | None = None,
+        user_agent: str | None = None,
+    ) -> TokenOut:
+        """Password, then the second factor, then what must happen first (enrolling a
+        required second factor, changing an expired or administrator-set password: a token
+        limited to that), else a full sign-in with a session."""
         await self._check_throttle(username)
         user = (
             await self.session.scalars(select(User).where(User.username == username))
@@ -57,15 +82,84 @@ class AuthService:
         ok = verify_password(user.password_hash if user else DUMMY_HASH, password)
         if not ok or user is None or not user.active:
             reason = "unknown_account" if user is None else "bad_password" if not ok else "disabled"
-            await self._audit_failure(username, user.id if user else None, reason)
-            await self._record_failure(username)
-            log.info("failed sign-in", extra={"ctx_username": username})
+            await self._sign_in_failed(username, user, reason, client_ip)
             raise Unauthorized(BAD_CREDENTIALS, error="invalid_grant")
+        principal = await self.user_principal(user)
+        factor = await self._second_factor(user, otp, client_ip)
+        restriction = None
+        if factor is None and mfa.required_for(principal.roles, self.settings):
+            restriction = MFA_ENROLMENT
+        elif password_policy.change_needed(user, self.settings, self.now):
+            restriction = PASSWORD_CHANGE
         await self._clear_failures(username)
         user.last_login_at = self.now
-        audit.record(self.session, action="auth.sign_in", actor_id=user.id, actor_name=username)
-        principal = await self.user_principal(user)
-        return await self._issue_with_refresh(user, principal, family=uuid.uuid4())
+        audit.record(
+            self.session,
+            action="auth.sign_in",
+            actor_id=user.id,
+            actor_name=username,
+            client_ip=client_ip,
+            second_factor=factor,
+            restricted_to=restriction,
+        )
+        if restriction is not None:
+            limited = replace(
+                principal,
+                roles=frozenset(),
+                permissions=frozenset(),
+                scope_paths=(),
+                restriction=restriction,
+            )
+            access, ttl = self.tokens.issue(limited, self.now)
+            return TokenOut(access_token=access, expires_in=ttl, restricted_to=restriction)
+        row = sessions.open_session(
+            self.session,
+            user,
+            self.settings,
+            self.now,
+            second_factor=factor,
+            client_ip=client_ip,
+            user_agent=user_agent,
+        )
+        principal = replace(principal, session_id=row.id)
+        return await self._issue_with_refresh(user, principal, family=row.id)
+
+    async def _second_factor(
+        self, user: User, otp: str | None, client_ip: str | None
+    ) -> str | None:
+        """`totp` or `recovery_code` when the account has a confirmed factor and `otp` is
+        right (the code is then spent); None for an account without one."""
+        if user.totp_confirmed_at is None:
+            return None
+        if not otp:
+            await self.audit_alone(
+                action="auth.sign_in",
+                result="failure",
+                actor_id=user.id,
+                actor_name=user.username,
+                client_ip=client_ip,
+                reason="mfa_required",
+            )
+            raise SecondFactorRequired(
+                "This account needs a second factor: send the code of your authenticator app "
+                "(or a recovery code) in the form field `otp`."
+            )
+        if mfa.use_totp(user, otp, self.settings, self.now):
+            return "totp"
+        if mfa.use_recovery_code(user, otp):
+            audit.record(
+                self.session,
+                action="auth.recovery_code_used",
+                actor_id=user.id,
+                actor_name=user.username,
+                client_ip=client_ip,
+                remaining=len(user.recovery_codes),
+            )
+            return "recovery_code"
+        await self._sign_in_failed(user.username, user, "bad_otp", client_ip)
+        raise SecondFactorWrong(
+            "The second factor is wrong, or that code was already used; wait for the next code."
+        )
 
     async def refresh(self, token: str) -> TokenOut:
         row = (
@@ -77,26 +171,36 @@ class AuthService:
         ).one_or_none()
         if row is None:
             raise Unauthorized("The refresh token is not valid.", error="invalid_grant")
+        sign_in = await self.session.get(AuthSession, row.family_id, with_for_update=True)
         if row.used_at is not None or row.revoked_at is not None:
             # Reuse of a spent token means it leaked: revoke the whole family, for good,
             # although this request fails.
-            await self._revoke_family_now(row.family_id)
+            await self._end_now(row.family_id, sign_in, "refresh_reuse")
             log.warning(
                 "refresh token reuse; family revoked", extra={"ctx_family": str(row.family_id)}
             )
             raise Unauthorized(
                 "The refresh token was already used; sign in again.", error="invalid_grant"
             )
-        if row.expires_at <= self.now:
+        if sign_in is None or sign_in.revoked_at is not None:
+            raise Unauthorized("The session was ended; sign in again.", error="invalid_grant")
+        if row.expires_at <= self.now or sign_in.expires_at <= self.now:
+            await self._end_now(row.family_id, sign_in, "expired")
+            raise Unauthorized("The session has expired; sign in again.", error="invalid_grant")
+        if self.now - sign_in.last_used_at > sessions.idle_limit(self.settings):
+            await self._end_now(row.family_id, sign_in, "idle")
             raise Unauthorized(
-                "The refresh token has expired; sign in again.", error="invalid_grant"
+                f"The session was idle for more than {self.settings.session_idle_minutes} "
+                "minutes; sign in again.",
+                error="invalid_grant",
             )
         row.used_at = self.now
+        sign_in.last_used_at = self.now
         user = await self.session.get(User, row.user_id)
         if user is None or not user.active:
-            await self._revoke_family_now(row.family_id)
+            await self._end_now(row.family_id, sign_in, "account_disabled")
             raise Unauthorized("The account is disabled.", error="invalid_grant")
-        principal = await self.user_principal(user)
+        principal = replace(await self.user_principal(user), session_id=sign_in.id)
         return await self._issue_with_refresh(user, principal, family=row.family_id)
 
     async def logout(self, token: str, principal: Principal) -> None:
@@ -108,6 +212,61 @@ class AuthService:
         # Only the owner can revoke; anything else looks like an unknown token.
         if row is not None and principal.kind == "user" and row.user_id == principal.id:
             await self._revoke_family(row.family_id)
+            sign_in = await self.session.get(AuthSession, row.family_id, with_for_update=True)
+            if sign_in is not None:
+                await sessions.revoke(
+                    self.session, self.redis, self.settings, self.now, [sign_in], "signed_out"
+                )
+
+    async def change_password(
+        self, principal: Principal, current: str, new: str, client_ip: str | None
+    ) -> None:
+        """The owner's change: the current password again (a stolen access token is not
+        enough), the policy, then every other session of the account ends."""
+        user = await self.session.get(User, principal.id, with_for_update=True)
+        if user is None or not user.active:
+            raise Unauthorized("The account is disabled.")
+        if not verify_password(user.password_hash, current):
+            await self._sign_in_failed(
+                user.username, user, "bad_password", client_ip, action="auth.password_change"
+            )
+            raise Unprocessable(
+                "The current password is wrong.",
+                field="body.current_password",
+                rule="current_password",
+            )
+        try:
+            password_policy.check(new, user, user.username, self.settings, "body.new_password")
+        except Unprocessable as exc:
+            await self.audit_alone(
+                action="auth.password_change",
+                result="failure",
+                actor_id=user.id,
+                actor_name=user.username,
+                client_ip=client_ip,
+                reason=exc.extra.get("rule"),
+            )
+            raise
+        password_policy.set_password(user, new, self.settings, self.now, by_admin=False)
+        user.version += 1
+        audit.record(
+            self.session,
+            action="auth.password_change",
+            actor_id=user.id,
+            actor_name=user.username,
+            record_type="user",
+            record_id=user.id,
+            client_ip=client_ip,
+        )
+        await sessions.revoke_all(
+            self.session,
+            self.redis,
+            self.settings,
+            self.now,
+            user,
+            "password_changed",
+            keep=principal.session_id,
+        )
 
     async def user_principal(self, user: User) -> Principal:
         grants = await self.active_grants(user.person_id, self.now.date())
@@ -194,10 +353,24 @@ class AuthService:
             .values(revoked_at=self.now)
         )
 
-    async def _revoke_family_now(self, family_id: uuid.UUID) -> None:
+    async def _end_now(
+        self, family_id: uuid.UUID, sign_in: AuthSession | None, reason: str
+    ) -> None:
         """The one place a request commits before its end: the revocation must hold although
         the request answers with an error (which would roll the transaction back)."""
         await self._revoke_family(family_id)
+        if sign_in is not None and sign_in.revoked_at is None:
+            await sessions.revoke(
+                self.session, self.redis, self.settings, self.now, [sign_in], reason
+            )
+            audit.record(
+                self.session,
+                action="auth.session_ended",
+                actor_id=sign_in.user_id,
+                record_type="auth_session",
+                record_id=sign_in.id,
+                reason=reason,
+            )
         await self.session.commit()
 
     def _key(self, username: str) -> str:
@@ -226,18 +399,31 @@ class AuthService:
                 error="slow_down",
             )
 
-    async def _audit_failure(self, username: str, user_id: uuid.UUID | None, reason: str) -> None:
+    async def _sign_in_failed(
+        self,
+        username: str,
+        user: User | None,
+        reason: str,
+        client_ip: str | None,
+        action: str = "auth.sign_in",
+    ) -> None:
+        """A wrong credential: on the audit trail and the failure counter, nothing else."""
+        await self.audit_alone(
+            action=action,
+            result="failure",
+            actor_id=user.id if user else None,
+            actor_name=username[:100],
+            client_ip=client_ip,
+            reason=reason,
+        )
+        await self._record_failure(username)
+        log.info("failed sign-in", extra={"ctx_username": username})
+
+    async def audit_alone(self, **entry: Any) -> None:
         """The request's transaction rolls back with the refusal: the failure is recorded in a
         transaction of its own (the reason is for the auditor, never for the caller)."""
         async with AsyncSession(self.session.bind) as own, own.begin():
-            audit.record(
-                own,
-                action="auth.sign_in",
-                result="failure",
-                actor_id=user_id,
-                actor_name=username[:100],
-                reason=reason,
-            )
+            audit.record(own, **entry)
 
     async def _record_failure(self, username: str) -> None:
         key = self._key(username)
