@@ -39,6 +39,12 @@ SIGNED_IN = {
     ("GET", "/api/v1/calendar/{year}"),
     ("GET", "/api/v1/deadline-rules"),
     ("GET", "/api/v1/notification-event-types"),
+    # One's own sign-in security: password, second factor, sessions (people only).
+    ("POST", "/api/v1/auth/password"),
+    ("POST", "/api/v1/auth/mfa/enrolment"),
+    ("POST", "/api/v1/auth/mfa/enrolment/confirm"),
+    ("GET", "/api/v1/auth/sessions"),
+    ("DELETE", "/api/v1/auth/sessions/{session_id}"),
 }
 # Path parameters that are not records: a fixed valid value.
 VALUES = {
