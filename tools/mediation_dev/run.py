@@ -91,6 +91,19 @@ def _client_host(host: str) -> str:
     return host
 
 
+def _announce_demo(env: dict[str, str]) -> None:
+    """The demo credentials, second factor included (development values only)."""
+    from mediation.settings import DEMO_TOTP_SECRET
+
+    secret = env.get("MEDIATION_DEMO_TOTP_SECRET") or DEMO_TOTP_SECRET
+    password = env.get("MEDIATION_DEMO_PASSWORD") or "demo-password"
+    _log(f"demo accounts: username = role, password {password!r}")
+    _log(
+        f"demo administrators' TOTP secret (development only): {secret}  "
+        f"(otpauth://totp/demo?secret={secret}&issuer=mediation)"
+    )
+
+
 def _url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
@@ -210,6 +223,8 @@ class _Supervisor:
             if code != 0:
                 _log(f"error: {name} failed with exit code {code}")
                 return code
+        if args.demo:
+            _announce_demo(env)
 
         if self.stopping:
             return 0
