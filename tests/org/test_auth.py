@@ -10,18 +10,10 @@ import jwt
 
 from mediation.auth.models import ApiClient
 from mediation.auth.passwords import hash_password
-from tests.support.world import PASSWORD, World, demo_otp
+from tests.org.security_helpers import sign_in
+from tests.support.world import World, demo_otp
 
 TOKEN = "/api/v1/auth/token"
-
-
-async def sign_in(
-    client: httpx.AsyncClient, username: str, password: str = PASSWORD, otp: str | None = None
-) -> httpx.Response:
-    data = {"grant_type": "password", "username": username, "password": password}
-    if otp is not None:
-        data["otp"] = otp
-    return await client.post(TOKEN, data=data)
 
 
 async def test_every_demo_role_signs_in_with_its_role(

@@ -35,6 +35,19 @@ def _caller_ip(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
+def _audit_own(session: Session, user: User, action: str, request: Request) -> None:
+    """A change the person made to their own account."""
+    audit.record(
+        session,
+        action=action,
+        actor_id=user.id,
+        actor_name=user.username,
+        record_type="user",
+        record_id=user.id,
+        client_ip=_caller_ip(request),
+    )
+
+
 async def _own_account(session: Session, principal: Principal) -> User:
     if principal.kind != "user":
         raise Forbidden("Only people have passwords, second factors and sessions.")
@@ -90,15 +103,7 @@ async def start_enrolment(
         )
     secret = mfa.new_secret()
     mfa.store_secret(user, secret, state.settings)
-    audit.record(
-        session,
-        action="auth.mfa_enrolment_started",
-        actor_id=user.id,
-        actor_name=user.username,
-        record_type="user",
-        record_id=user.id,
-        client_ip=_caller_ip(request),
-    )
+    _audit_own(session, user, "auth.mfa_enrolment_started", request)
     uri = mfa.provisioning_uri(secret, user.username)
     return EnrolmentOut(secret=secret, provisioning_uri=uri, qr_svg=mfa.qr_svg(uri))
 
@@ -140,15 +145,7 @@ async def confirm_enrolment(
     user.totp_confirmed_at = now
     codes = mfa.new_recovery_codes(user)
     user.version += 1
-    audit.record(
-        session,
-        action="auth.mfa_enrolled",
-        actor_id=user.id,
-        actor_name=user.username,
-        record_type="user",
-        record_id=user.id,
-        client_ip=_caller_ip(request),
-    )
+    _audit_own(session, user, "auth.mfa_enrolled", request)
     return RecoveryCodesOut(recovery_codes=codes)
 
 
