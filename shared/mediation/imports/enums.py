@@ -10,6 +10,7 @@ class ImportKind(LabelledEnum):
     """What a file holds; each kind has its template (`GET /imports/templates/{kind}`)."""
 
     cases = "cases", "矛盾纠纷案件", "Past dispute cases"
+    hotline_calls = "hotline_calls", "心理热线来电", "Past hotline calls"
 
 
 @labelled

@@ -38,9 +38,10 @@ from mediation.cases.models import (
 from mediation.cases.numbers import case_number, case_number_ascii
 from mediation.clock import CENTER_TZ
 from mediation.ids import uuid7
-from mediation.imports.cases import UnitRef
 from mediation.imports.models import ImportFile
+from mediation.imports.rows import Lookups, UnitRef
 from mediation.privacy import keyed_hash
+from mediation.settings import Settings
 
 REGISTER = "历史台账"  # who the register's own entries are attributed to
 BATCH = 2000
@@ -73,11 +74,13 @@ class CaseWriter:
         self,
         session: AsyncSession,
         imp: ImportFile,
-        units: dict[uuid.UUID, UnitRef],
-        pii_key: str,
+        lookups: Lookups,
+        settings: Settings,
         now: datetime,
     ) -> None:
-        self.session, self.imp, self.units, self.key, self.now = session, imp, units, pii_key, now
+        self.session, self.imp, self.now = session, imp, now
+        self.units: dict[uuid.UUID, UnitRef] = {u.id: u for u in lookups.units_by_code.values()}
+        self.key = settings.pii_hash_key.get_secret_value()
         self.children: list[Any] = []
         self.timeline: list[dict[str, Any]] = []
 

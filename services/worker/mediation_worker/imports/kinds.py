@@ -1,0 +1,55 @@
+"""What the commit needs of each import kind: its writer, the table its records go to (the
+rows of a file already imported are found by hash and row there), and the dates of a record
+whose months the monthly statistics count."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mediation.cases.models import Case
+from mediation.hotline.models import HotlineCall
+from mediation.imports.enums import ImportKind
+from mediation.imports.models import ImportFile
+from mediation.imports.rows import Lookups
+from mediation.settings import Settings
+from mediation_worker.imports.cases import CaseWriter
+from mediation_worker.imports.hotline import CallWriter
+
+Records = list[tuple[int, dict[str, Any]]]
+
+
+class Writer(Protocol):
+    def __init__(
+        self,
+        session: AsyncSession,
+        imp: ImportFile,
+        lookups: Lookups,
+        settings: Settings,
+        now: datetime,
+    ) -> None: ...
+
+    async def write(self, records: Records, progress: Callable[[int], Awaitable[None]]) -> int:
+        """Writes every record (in the caller's transaction); returns how many."""
+        ...
+
+
+@dataclass(frozen=True)
+class WriterSpec:
+    writer: type[Writer]
+    table: Any  # a model with import_sha256 and import_row
+    dates: tuple[str, ...]
+
+
+WRITERS: dict[ImportKind, WriterSpec] = {
+    ImportKind.cases: WriterSpec(
+        CaseWriter,
+        Case,
+        ("received_on", "accepted_on", "outcome_on", "followed_up_on", "closed_on"),
+    ),
+    ImportKind.hotline_calls: WriterSpec(CallWriter, HotlineCall, ("started_at",)),
+}
