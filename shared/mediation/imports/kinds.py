@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from mediation.imports import cases, hotline
+from mediation.imports import cases, hotline, outreach
 from mediation.imports.columns import Column
 from mediation.imports.enums import ImportKind
 from mediation.imports.rows import RowChecker
@@ -35,4 +35,5 @@ KINDS: dict[ImportKind, KindSpec] = {
         hotline.CallChecker,
         {"topics": ReferenceKind.hotline_topic},
     ),
+    ImportKind.outreach: KindSpec(ImportKind.outreach, outreach.COLUMNS, outreach.OutreachChecker),
 }

@@ -173,14 +173,15 @@ async def run_commit(c: WorkerContext, job: Job) -> None:
         # One import of a file at a time: a second commit of the same bytes waits, then
         # finds its rows and creates nothing.
         await session.execute(select(1).where(ImportFile.sha256 == imp.sha256).with_for_update())
-        table = spec.table
-        done = set(
-            (
-                await session.scalars(
-                    select(table.import_row).where(table.import_sha256 == imp.sha256)
-                )
-            ).all()
-        )
+        done: set[int] = set()
+        for table in spec.tables:
+            done.update(
+                (
+                    await session.scalars(
+                        select(table.import_row).where(table.import_sha256 == imp.sha256)
+                    )
+                ).all()
+            )
         todo = [(r, x) for r, x in outcome.records if r not in done]
         lookups = await load_lookups(session, tuple(imp.scope_paths), imp.kind)
         writer = spec.writer(session, imp, lookups, c.settings, now)

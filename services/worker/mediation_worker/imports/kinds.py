@@ -1,4 +1,4 @@
-"""What the commit needs of each import kind: its writer, the table its records go to (the
+"""What the commit needs of each import kind: its writer, the tables its records go to (the
 rows of a file already imported are found by hash and row there), and the dates of a record
 whose months the monthly statistics count."""
 
@@ -16,9 +16,11 @@ from mediation.hotline.models import HotlineCall
 from mediation.imports.enums import ImportKind
 from mediation.imports.models import ImportFile
 from mediation.imports.rows import Lookups
+from mediation.outreach.models import MicroClass, OutreachActivity
 from mediation.settings import Settings
 from mediation_worker.imports.cases import CaseWriter
 from mediation_worker.imports.hotline import CallWriter
+from mediation_worker.imports.outreach import OutreachWriter
 
 Records = list[tuple[int, dict[str, Any]]]
 
@@ -41,15 +43,16 @@ class Writer(Protocol):
 @dataclass(frozen=True)
 class WriterSpec:
     writer: type[Writer]
-    table: Any  # a model with import_sha256 and import_row
+    tables: tuple[Any, ...]  # models with import_sha256 and import_row
     dates: tuple[str, ...]
 
 
 WRITERS: dict[ImportKind, WriterSpec] = {
     ImportKind.cases: WriterSpec(
         CaseWriter,
-        Case,
+        (Case,),
         ("received_on", "accepted_on", "outcome_on", "followed_up_on", "closed_on"),
     ),
-    ImportKind.hotline_calls: WriterSpec(CallWriter, HotlineCall, ("started_at",)),
+    ImportKind.hotline_calls: WriterSpec(CallWriter, (HotlineCall,), ("started_at",)),
+    ImportKind.outreach: WriterSpec(OutreachWriter, (OutreachActivity, MicroClass), ("held",)),
 }
