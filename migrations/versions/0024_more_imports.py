@@ -1,6 +1,6 @@
-"""more imports: hotline calls and outreach from registers (issue 20)
+"""more imports: hotline calls, outreach and sessions from registers (issue 20)
 
-Hotline calls, outreach activities and micro-classes gain `historical` and their source (file, hash, row; unique on hash + row, so
+Hotline calls, outreach activities, micro-classes and mediation sessions gain `historical` and their source (file, hash, row; unique on hash + row, so
 the same file imported twice creates nothing new), like imported cases.
 
 Revision ID: 0024
@@ -18,7 +18,7 @@ down_revision: str | Sequence[str] | None = "0021"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-SOURCED = ("hotline_calls", "outreach_activities", "outreach_classes")
+SOURCED = ("hotline_calls", "outreach_activities", "outreach_classes", "mediation_sessions")
 
 
 def upgrade() -> None:

@@ -20,7 +20,7 @@ from mediation.cases.enums import (
 )
 from mediation.imports import values as v
 from mediation.imports.columns import Column
-from mediation.imports.rows import Lookups, NumbersUsed, Problem, RowChecker, UnitRef
+from mediation.imports.rows import Finder, Lookups, Problem, RowChecker, UnitRef
 
 OUTCOMES = (CaseStatus.resolved, CaseStatus.failed, CaseStatus.withdrawn, CaseStatus.rejected)
 
@@ -186,11 +186,11 @@ class CaseChecker(RowChecker):
         out["number_ascii"] = ascii_
         self.seen_numbers[number] = (row_no, ascii_)
 
-    async def finish(self, numbers_used: NumbersUsed) -> list[Problem]:
+    async def finish(self, finder: Finder) -> list[Problem]:
         """Numbers of the file that other cases (not this file's) already have."""
         if not self.seen_numbers:
             return []
-        used = await numbers_used(
+        used = await finder.numbers_used(
             set(self.seen_numbers) | {a for _, a in self.seen_numbers.values() if a is not None}
         )
         return [

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from mediation.imports import cases, hotline, outreach
+from mediation.imports import cases, hotline, outreach, sessions
 from mediation.imports.columns import Column
 from mediation.imports.enums import ImportKind
 from mediation.imports.rows import RowChecker
@@ -36,4 +36,5 @@ KINDS: dict[ImportKind, KindSpec] = {
         {"topics": ReferenceKind.hotline_topic},
     ),
     ImportKind.outreach: KindSpec(ImportKind.outreach, outreach.COLUMNS, outreach.OutreachChecker),
+    ImportKind.sessions: KindSpec(ImportKind.sessions, sessions.COLUMNS, sessions.SessionChecker),
 }

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, Protocol
 
 from mediation.imports import values as v
 from mediation.imports.columns import Column, letter
@@ -63,8 +63,27 @@ class Problem:
         }
 
 
-# Given the numbers a file carries, those other records already have (cases only).
-NumbersUsed = Callable[[set[str]], Awaitable[set[str]]]
+@dataclass
+class CaseRef:
+    """A case a row names by its number (sessions)."""
+
+    id: uuid.UUID
+    number: str
+    unit_id: uuid.UUID
+    unit_path: str
+    received_on: date | None
+
+
+class Finder(Protocol):
+    """What checking needs to look up in the database once every row is read."""
+
+    async def numbers_used(self, numbers: set[str]) -> set[str]:
+        """Those of `numbers` (or their ASCII forms) other cases than this file's carry."""
+        ...
+
+    async def cases(self, numbers: set[str]) -> dict[str, CaseRef]:
+        """The cases of these numbers (as typed, or ASCII forms), by the number given."""
+        ...
 
 
 def find_unit(lookups: Lookups, value: str) -> UnitRef | None:
@@ -152,7 +171,7 @@ class RowChecker:
     def check(self, row_no: int, cells: list[Any]) -> tuple[dict[str, Any] | None, list[Problem]]:
         raise NotImplementedError
 
-    async def finish(self, numbers_used: NumbersUsed) -> list[Problem]:
+    async def finish(self, finder: Finder) -> list[Problem]:
         """Problems found only against the database once every row is read."""
         return []
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from mediation.imports.kinds import KindSpec
 from mediation.imports.reading import UnreadableFile, read_sheet
-from mediation.imports.rows import Lookups, NumbersUsed, Problem
+from mediation.imports.rows import Finder, Lookups, Problem
 
 Progress = Callable[[int], Awaitable[None]]
 MAX_STORED_PROBLEMS = 10_000
@@ -63,7 +63,7 @@ async def validate(
     spec: KindSpec,
     content: bytes,
     lookups: Lookups,
-    numbers_used: NumbersUsed,
+    finder: Finder,
     progress: Progress,
     max_rows: int,
 ) -> Outcome:
@@ -110,6 +110,6 @@ async def validate(
             await progress(out.rows)
     if out.rows == 0:
         out.file_problem("文件中没有数据行。", "The file has no data rows.")
-    out.problems.extend(await checker.finish(numbers_used))
+    out.problems.extend(await checker.finish(finder))
     out.problems.sort(key=lambda p: (p.row, p.letter or ""))
     return out

@@ -27,7 +27,7 @@ from mediation.stats.enums import JobKind, JobStatus
 from mediation.stats.models import Job
 from mediation_worker.context import WorkerContext, wctx
 from mediation_worker.imports.kinds import WRITERS
-from mediation_worker.imports.lookups import load_lookups, numbers_used
+from mediation_worker.imports.lookups import DbFinder, load_lookups
 from mediation_worker.imports.recompute import months_of, queue_recomputes
 from mediation_worker.instrument import instrumented
 
@@ -92,16 +92,18 @@ async def _check(c: WorkerContext, job: Job, imp: ImportFile, content: bytes) ->
         lookups = await load_lookups(session, tuple(imp.scope_paths), imp.kind)
         lookups.today = c.clock.now().astimezone(CENTER_TZ).date()
 
-        async def used(numbers: set[str]) -> set[str]:
-            return await numbers_used(session, imp.sha256, numbers)
-
         async def progress(rows: int) -> None:
             await _progress(
                 c, job.id, 5 + min(40, rows * 40 // max(1, rows + 20000)), f"校验第 {rows} 行"
             )
 
         return await validate(
-            KINDS[imp.kind], content, lookups, used, progress, c.settings.import_max_rows
+            KINDS[imp.kind],
+            content,
+            lookups,
+            DbFinder(session, imp.sha256),
+            progress,
+            c.settings.import_max_rows,
         )
 
 

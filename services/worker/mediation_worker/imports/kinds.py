@@ -17,10 +17,12 @@ from mediation.imports.enums import ImportKind
 from mediation.imports.models import ImportFile
 from mediation.imports.rows import Lookups
 from mediation.outreach.models import MicroClass, OutreachActivity
+from mediation.sessions.models import MediationSession
 from mediation.settings import Settings
 from mediation_worker.imports.cases import CaseWriter
 from mediation_worker.imports.hotline import CallWriter
 from mediation_worker.imports.outreach import OutreachWriter
+from mediation_worker.imports.sessions import SessionWriter
 
 Records = list[tuple[int, dict[str, Any]]]
 
@@ -55,4 +57,5 @@ WRITERS: dict[ImportKind, WriterSpec] = {
     ),
     ImportKind.hotline_calls: WriterSpec(CallWriter, (HotlineCall,), ("started_at",)),
     ImportKind.outreach: WriterSpec(OutreachWriter, (OutreachActivity, MicroClass), ("held",)),
+    ImportKind.sessions: WriterSpec(SessionWriter, (MediationSession,), ("starts_at",)),
 }

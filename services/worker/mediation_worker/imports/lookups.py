@@ -10,8 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mediation.auth.models import User
 from mediation.cases.models import Case
+from mediation.clock import CENTER_TZ
 from mediation.imports.enums import ImportKind
-from mediation.imports.rows import Lookups, UnitRef
+from mediation.imports.rows import CaseRef, Lookups, UnitRef
 from mediation.org.enums import Role, UnitLevel
 from mediation.org.models import Person, RoleAssignment, Unit
 from mediation.reference.data import ReferenceKind
@@ -100,16 +101,50 @@ async def _counselors(session: AsyncSession, lookups: Lookups) -> None:
             people.append(person_id)
 
 
-async def numbers_used(session: AsyncSession, sha256: str, numbers: set[str]) -> set[str]:
-    """Those of `numbers` that cases not imported from this very file already carry."""
-    if not numbers:
-        return set()
-    # One array parameter (a file can hold 100,000 numbers: too many for IN (...)).
-    wanted = cast(list(numbers), ARRAY(String))
-    rows = await session.execute(
-        select(Case.number, Case.number_ascii).where(
-            or_(Case.number == any_(wanted), Case.number_ascii == any_(wanted)),
-            Case.import_sha256.is_distinct_from(sha256),
+class DbFinder:
+    """The database looked up once a file's rows are read (`mediation.imports.rows.Finder`)."""
+
+    def __init__(self, session: AsyncSession, sha256: str) -> None:
+        self.session, self.sha256 = session, sha256
+
+    async def numbers_used(self, numbers: set[str]) -> set[str]:
+        """Those of `numbers` that cases not imported from this very file already carry."""
+        if not numbers:
+            return set()
+        # One array parameter (a file can hold 100,000 numbers: too many for IN (...)).
+        wanted = cast(list(numbers), ARRAY(String))
+        rows = await self.session.execute(
+            select(Case.number, Case.number_ascii).where(
+                or_(Case.number == any_(wanted), Case.number_ascii == any_(wanted)),
+                Case.import_sha256.is_distinct_from(self.sha256),
+            )
         )
-    )
-    return {x for r in rows.all() for x in r} & numbers
+        return {x for r in rows.all() for x in r} & numbers
+
+    async def cases(self, numbers: set[str]) -> dict[str, CaseRef]:
+        if not numbers:
+            return {}
+        wanted = cast(list(numbers), ARRAY(String))
+        rows = await self.session.execute(
+            select(
+                Case.id,
+                Case.number,
+                Case.number_ascii,
+                Case.unit_id,
+                Case.unit_path,
+                Case.received_at,
+            ).where(or_(Case.number == any_(wanted), Case.number_ascii == any_(wanted)))
+        )
+        out: dict[str, CaseRef] = {}
+        for r in rows.all():
+            ref = CaseRef(
+                r.id,
+                r.number,
+                r.unit_id,
+                r.unit_path,
+                r.received_at.astimezone(CENTER_TZ).date() if r.received_at else None,
+            )
+            for key in (r.number, r.number_ascii):
+                if key in numbers:
+                    out[key] = ref
+        return out
