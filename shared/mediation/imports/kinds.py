@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from mediation.imports import cases, hotline, outreach, sessions
+from mediation.imports import balances, cases, hotline, outreach, sessions
 from mediation.imports.columns import Column
 from mediation.imports.enums import ImportKind
 from mediation.imports.rows import RowChecker
@@ -37,4 +37,7 @@ KINDS: dict[ImportKind, KindSpec] = {
     ),
     ImportKind.outreach: KindSpec(ImportKind.outreach, outreach.COLUMNS, outreach.OutreachChecker),
     ImportKind.sessions: KindSpec(ImportKind.sessions, sessions.COLUMNS, sessions.SessionChecker),
+    ImportKind.opening_balances: KindSpec(
+        ImportKind.opening_balances, balances.COLUMNS, balances.BalanceChecker
+    ),
 }

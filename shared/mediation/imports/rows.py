@@ -85,6 +85,10 @@ class Finder(Protocol):
         """The cases of these numbers (as typed, or ASCII forms), by the number given."""
         ...
 
+    async def balances_taken(self, keys: set[tuple[uuid.UUID, date]]) -> set[Any]:
+        """Those (unit, month) that have an opening balance not from this file."""
+        ...
+
 
 def find_unit(lookups: Lookups, value: str) -> UnitRef | None:
     s = value.strip()

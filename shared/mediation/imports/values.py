@@ -203,3 +203,25 @@ def in_order(
         if last is not None and d < last[0]:
             bad(key, f"{zh}早于{last[1]}。", f"{key} is before the {last[1]} date.")
         last = (d, zh)
+
+
+_MONTH = re.compile(r"^(\d{4})\s*(?:[-/.]|年)\s*(\d{1,2})\s*月?$")
+
+
+def month(value: Cell) -> date:
+    """A month as its first day: 2022-11, 2022/11, 2022年11月, or any date of it."""
+    if isinstance(value, datetime | date) or isinstance(value, int | float):
+        return day(value).replace(day=1)
+    s = str(value).strip()
+    m = _MONTH.match(s) or (re.fullmatch(r"(\d{4})(\d{2})", s) and re.match(r"(\d{4})(\d{2})", s))
+    if m is None:
+        try:
+            return day(s).replace(day=1)
+        except BadValue:
+            raise BadValue(
+                f"无法识别的月份“{s}”：请写成 2022-11 或 2022年11月。",
+                f"Unrecognised month {s!r}: write it as 2022-11 or 2022年11月.",
+            ) from None
+    if not 1 <= int(m.group(2)) <= 12:
+        raise BadValue(f"月份“{s}”不存在。", f"The month {s!r} does not exist.")
+    return date(int(m.group(1)), int(m.group(2)), 1)

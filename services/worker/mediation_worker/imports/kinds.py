@@ -19,6 +19,8 @@ from mediation.imports.rows import Lookups
 from mediation.outreach.models import MicroClass, OutreachActivity
 from mediation.sessions.models import MediationSession
 from mediation.settings import Settings
+from mediation.stats.balances import OpeningBalance
+from mediation_worker.imports.balances import BalanceWriter
 from mediation_worker.imports.cases import CaseWriter
 from mediation_worker.imports.hotline import CallWriter
 from mediation_worker.imports.outreach import OutreachWriter
@@ -58,4 +60,5 @@ WRITERS: dict[ImportKind, WriterSpec] = {
     ImportKind.hotline_calls: WriterSpec(CallWriter, (HotlineCall,), ("started_at",)),
     ImportKind.outreach: WriterSpec(OutreachWriter, (OutreachActivity, MicroClass), ("held",)),
     ImportKind.sessions: WriterSpec(SessionWriter, (MediationSession,), ("starts_at",)),
+    ImportKind.opening_balances: WriterSpec(BalanceWriter, (OpeningBalance,), ("month_start",)),
 }

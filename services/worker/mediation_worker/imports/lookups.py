@@ -4,7 +4,11 @@ numbers already used."""
 
 from __future__ import annotations
 
-from sqlalchemy import String, any_, cast, or_, select
+import uuid
+from datetime import date
+from typing import Any
+
+from sqlalchemy import String, any_, cast, or_, select, tuple_
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,6 +21,7 @@ from mediation.org.enums import Role, UnitLevel
 from mediation.org.models import Person, RoleAssignment, Unit
 from mediation.reference.data import ReferenceKind
 from mediation.reference.models import ReferenceItem
+from mediation.stats.balances import OpeningBalance
 
 
 async def load_lookups(
@@ -148,3 +153,14 @@ class DbFinder:
                 if key in numbers:
                     out[key] = ref
         return out
+
+    async def balances_taken(self, keys: set[tuple[uuid.UUID, date]]) -> set[Any]:
+        if not keys:
+            return set()
+        rows = await self.session.execute(
+            select(OpeningBalance.unit_id, OpeningBalance.month_start).where(
+                tuple_(OpeningBalance.unit_id, OpeningBalance.month_start).in_(sorted(keys)),
+                OpeningBalance.import_sha256.is_distinct_from(self.sha256),
+            )
+        )
+        return {(r.unit_id, r.month_start) for r in rows.all()}
