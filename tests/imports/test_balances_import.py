@@ -98,3 +98,54 @@ async def test_bad_balance_rows_are_each_reported_and_nothing_is_written(
     assert "管辖范围" in by_cell["A5"]["message_zh"]
     assert any(p["row"] == 7 and "重复" in p["message_zh"] for p in imp["problems"])
     assert (await sql("SELECT count(*) FROM opening_balances"))[0][0] == 0
+
+
+BALANCES = "/api/v1/stats/opening-balances"
+
+
+async def test_an_administrator_enters_a_balance_and_the_reported_month_is_recomputed(
+    client: httpx.AsyncClient, world: World, run_worker: Any, sql: Any
+) -> None:
+    from tests.stats.conftest import recompute
+
+    await recompute(client, world, run_worker, 2022, 10)
+    admin = await world.headers("system_admin")
+    body = {
+        "unit_id": str(world.unit("220302").id),
+        "month": "2022-10",
+        "received": 4,
+        "resolved": 3,
+        "categories": {"neighbourhood": 2},
+        "note": "2022年只有月度合计",
+    }
+    r = await client.post(BALANCES, json=body, headers=admin)
+    assert r.status_code == 201, r.text
+    made = r.json()
+    assert made["month"] == "2022-10" and made["source"]["import_id"] is None
+    assert made["recompute_job_id"] is not None
+    await run_worker()
+    h = await world.headers("supervisor")
+    params = {"month": "2022-10", "unit_id": body["unit_id"]}
+    report = (await client.get("/api/v1/stats/monthly", params=params, headers=h)).json()
+    assert report["version"] == 2
+    assert _all(report)["opening_balances"] == 1 and _all(report)["cases"]["received"] == 4
+    listed = (await client.get(BALANCES, headers=h)).json()["items"]
+    assert [b["id"] for b in listed] == [made["id"]]
+
+    # One per unit and month; bad totals and months change nothing.
+    r = await client.post(BALANCES, json=body, headers=admin)
+    assert r.status_code == 409 and r.headers["content-type"].startswith("application/problem")
+    for change, field in (
+        ({"month": "2026-11"}, "body.month"),
+        ({"month": "2022-09", "categories": {"nothing": 1}}, "body.categories.nothing"),
+        ({"month": "2022-09", "categories": {"neighbourhood": 9}}, "body.categories"),
+        ({"month": "2022-09", "received": 0, "resolved": 0, "categories": {}}, "body"),
+        ({"month": "2022-09", "unit_id": str(world.unit("220300").id)}, "body.unit_id"),
+    ):
+        who = await world.headers("dispatcher")
+        r = await client.post(BALANCES, json={**body, **change}, headers=who)
+        assert r.status_code == 422, (change, r.text)
+        assert field in [e["field"] for e in r.json()["errors"]], r.json()
+    r = await client.post(BALANCES, json=body, headers=await world.headers("mediator"))
+    assert r.status_code == 403
+    assert (await sql("SELECT count(*) FROM opening_balances"))[0][0] == 1
