@@ -25,9 +25,8 @@ from mediation.imports.models import ImportFile
 from mediation.imports.rows import Lookups
 from mediation.privacy import keyed_hash
 from mediation.settings import Settings
+from mediation_worker.imports.writing import BATCH, REGISTER, Writer
 
-REGISTER = "历史台账"
-BATCH = 2000
 # The register gives a level, not the structured assessment: all dimensions unrecorded.
 _LEVEL_ONLY = RiskAssessment(
     suicidal_desire=False,
@@ -37,7 +36,7 @@ _LEVEL_ONLY = RiskAssessment(
 ).model_dump(mode="json")
 
 
-class CallWriter:
+class CallWriter(Writer):
     def __init__(
         self,
         session: AsyncSession,
@@ -46,7 +45,7 @@ class CallWriter:
         settings: Settings,
         now: datetime,
     ) -> None:
-        self.session, self.imp, self.now = session, imp, now
+        super().__init__(session, imp, lookups, settings, now)
         self.cipher = FieldCipher.from_setting(settings.encryption_keys.get_secret_value())
         self.key = settings.pii_hash_key.get_secret_value()
 
@@ -109,18 +108,7 @@ class CallWriter:
             "summary": rec["summary"],
             "version": 1,
             "timeline_seq": 2,
-            "historical": True,
-            "import_id": self.imp.id,
-            "import_sha256": self.imp.sha256,
-            "import_row": row_no,
-            "created_at": self.now,
-            "updated_at": self.now,
-        }
-        source = {
-            "import_id": str(self.imp.id),
-            "filename": self.imp.filename,
-            "row": row_no,
-            "sha256": self.imp.sha256,
+            **self.sourced(row_no),
         }
         events = [
             self._event(call_id, 1, CallEventKind.created, started, None, REGISTER, {}),
@@ -131,7 +119,7 @@ class CallWriter:
                 self.now,
                 self.imp.uploaded_by_id,
                 self.imp.uploaded_by_name,
-                {**source, "deidentified": rec["deidentified"]},
+                {**self.source(row_no), "deidentified": rec["deidentified"]},
             ),
         ]
         return call, events

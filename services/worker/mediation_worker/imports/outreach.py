@@ -6,35 +6,19 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from mediation.clock import CENTER_TZ
 from mediation.ids import uuid7
-from mediation.imports.models import ImportFile
 from mediation.imports.outreach import OutreachRecord
-from mediation.imports.rows import Lookups
 from mediation.outreach.enums import Weekday
 from mediation.outreach.models import ClassSeries, MicroClass, OutreachActivity
-from mediation.settings import Settings
-
-BATCH = 2000
+from mediation_worker.imports.writing import BATCH, Writer
 
 
-class OutreachWriter:
-    def __init__(
-        self,
-        session: AsyncSession,
-        imp: ImportFile,
-        lookups: Lookups,
-        settings: Settings,
-        now: datetime,
-    ) -> None:
-        self.session, self.imp, self.now = session, imp, now
-
+class OutreachWriter(Writer):
     async def write(
         self,
         records: list[tuple[int, dict[str, Any]]],
@@ -63,16 +47,7 @@ class OutreachWriter:
         return done
 
     def _source(self, row_no: int) -> dict[str, Any]:
-        return {
-            "historical": True,
-            "import_id": self.imp.id,
-            "import_sha256": self.imp.sha256,
-            "import_row": row_no,
-            "created_by": self.imp.uploaded_by_id,
-            "version": 1,
-            "created_at": self.now,
-            "updated_at": self.now,
-        }
+        return {"created_by": self.imp.uploaded_by_id, "version": 1, **self.sourced(row_no)}
 
     def _activity(self, row_no: int, rec: dict[str, Any]) -> dict[str, Any]:
         return {

@@ -12,33 +12,18 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, text
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from mediation.cases.enums import CaseEventType
 from mediation.cases.models import CaseEvent
 from mediation.clock import CENTER_TZ
 from mediation.ids import uuid7
-from mediation.imports.models import ImportFile
-from mediation.imports.rows import CaseRef, Lookups
+from mediation.imports.rows import CaseRef
 from mediation.sessions.enums import SessionEventType, SessionStatus
 from mediation.sessions.models import MediationSession, SessionEvent
-from mediation.settings import Settings
-
-REGISTER = "历史台账"
-BATCH = 2000
+from mediation_worker.imports.writing import BATCH, REGISTER, Writer
 
 
-class SessionWriter:
-    def __init__(
-        self,
-        session: AsyncSession,
-        imp: ImportFile,
-        lookups: Lookups,
-        settings: Settings,
-        now: datetime,
-    ) -> None:
-        self.session, self.imp, self.now = session, imp, now
-
+class SessionWriter(Writer):
     async def write(
         self,
         records: list[tuple[int, dict[str, Any]]],
@@ -126,18 +111,7 @@ class SessionWriter:
             "created_by_name": self.imp.uploaded_by_name,
             "version": 1,
             "timeline_seq": 3,
-            "historical": True,
-            "import_id": self.imp.id,
-            "import_sha256": self.imp.sha256,
-            "import_row": row_no,
-            "created_at": self.now,
-            "updated_at": self.now,
-        }
-        source = {
-            "import_id": str(self.imp.id),
-            "filename": self.imp.filename,
-            "row": row_no,
-            "sha256": self.imp.sha256,
+            **self.sourced(row_no),
         }
         history = [
             self._event(session_id, 1, SessionEventType.scheduled, starts, None, REGISTER, {}),
@@ -149,7 +123,7 @@ class SessionWriter:
                 self.now,
                 self.imp.uploaded_by_id,
                 self.imp.uploaded_by_name,
-                source,
+                self.source(row_no),
             ),
         ]
         return row, history
