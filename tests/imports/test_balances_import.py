@@ -123,6 +123,9 @@ async def test_an_administrator_enters_a_balance_and_the_reported_month_is_recom
     made = r.json()
     assert made["month"] == "2022-10" and made["source"]["import_id"] is None
     assert made["recompute_job_id"] is not None
+    # The entry is in the audit trail (every write's outbox event is).
+    audited = await sql("SELECT action FROM audit_events WHERE record_id = :id", id=made["id"])
+    assert [a.action for a in audited] == ["stats.opening_balance_recorded"]
     await run_worker()
     h = await world.headers("supervisor")
     params = {"month": "2022-10", "unit_id": body["unit_id"]}
