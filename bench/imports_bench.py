@@ -1,13 +1,18 @@
-"""A history import at scale: a 100,000-row cases file validated and committed by the
-worker's own job functions, timed, with the process's peak memory.
+"""A history import at scale: a 100,000-row file (cases, or hotline calls with `--kind
+hotline_calls`) validated and committed by the worker's own job functions, timed, with the
+process's peak memory.
 
-    python -m bench.imports_bench [--rows 100000] [--format csv|xlsx] [--database NAME]
+    python -m bench.imports_bench [--kind cases|hotline_calls] [--rows 100000]
+        [--format csv|xlsx] [--database NAME]
 
 Makes the database afresh on the machine's server (migrations, the demo district), writes a
 register of `--rows` past cases (2021-2025, every row valid: a third with original numbers,
 dates in the three spellings, GBK-encoded for CSV), stores it as an upload would, then runs
 `run_import_job` for the validation and for the commit (no Redis: the jobs do not touch it).
-Writes bench/out/imports-<format>-<rows>.json and prints the figures."""
+A calls register has calls from 2021 to 2025 at two workstations' counselors, a third with
+consent and a callback number, topics and actions as lists. Writes
+bench/out/imports-<format>-<rows>.json (imports-<kind>-<format>-<rows>.json for another kind)
+and prints the figures."""
 
 from __future__ import annotations
 
@@ -28,7 +33,9 @@ from bench.config import OUT_DIR, PG_SERVER, database_url
 from mediation.clock import MovableClock
 from mediation.db import create_engine, session_factory
 from mediation.demo import seed_demo
+from mediation.imports import hotline
 from mediation.imports.cases import COLUMNS
+from mediation.imports.columns import Column
 from mediation.imports.enums import ImportKind, ImportStatus
 from mediation.imports.models import ImportFile
 from mediation.migrate import upgrade
@@ -78,8 +85,44 @@ def register(rows: int) -> list[list[Any]]:
     return out
 
 
-def to_bytes(rows: list[list[Any]], fmt: str) -> bytes:
-    header = [c.zh for c in COLUMNS]
+def calls_register(rows: int) -> list[list[Any]]:
+    keys = [c.key for c in hotline.COLUMNS]
+    out = []
+    start = datetime(2021, 1, 4, 8, 0)
+    for i in range(rows):
+        at = start + timedelta(minutes=i * (1800 * 24 * 60) // rows)
+        consent = i % 3 == 0
+        values = {
+            "unit": "220302001002" if i % 2 else "四平市/铁西区/北沟街道/西园社区",
+            "started_at": at.strftime("%Y-%m-%d %H:%M")
+            if i % 2
+            else f"{at.year}年{at.month}月{at.day}日 {at.hour}时{at.minute}分",
+            "duration_minutes": str(5 + i % 50),
+            "channel": ["电话", "微信", "online"][i % 3],
+            "call_type": "有效来电" if i % 7 else "沉默来电",
+            "topics": ["情绪困扰、人际关系", "marriage_family", "学习工作压力"][i % 3],
+            "risk_level": ["无风险", "低风险", "中风险", "高风险"][i % 4],
+            "actions": "心理疏导" if i % 4 else "心理疏导、转介医疗机构",
+            "counselor": "褚咨询" if i % 2 else "hotline_supervisor",
+            "consent": "是" if consent else "否",
+            "callback_number": f"139{i % 10_000_000:08d}",
+            "caller_alias": f"来电人{i}",
+            "caller_age_band": "30–44岁",
+            "summary": "情绪低落，疏导后平稳。",
+        }
+        out.append([values.get(k) for k in keys])
+    return out
+
+
+# kind -> (its columns, a register of n valid rows, the table its records go to)
+KINDS: dict[str, tuple[tuple[Column, ...], Any, str]] = {
+    "cases": (COLUMNS, register, "cases"),
+    "hotline_calls": (hotline.COLUMNS, calls_register, "hotline_calls"),
+}
+
+
+def to_bytes(rows: list[list[Any]], fmt: str, columns: tuple[Column, ...] = COLUMNS) -> bytes:
+    header = [c.zh for c in columns]
     if fmt == "csv":
         import csv
 
@@ -117,8 +160,9 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     settings = Settings(DATABASE_URL=url, MEDIATION_DB_POOL_SIZE=3, _env_file=None)
     await seed_demo(settings)
 
+    columns, make_register, table = KINDS[args.kind]
     t = time.perf_counter()
-    content = to_bytes(register(args.rows), args.format)
+    content = to_bytes(make_register(args.rows), args.format, columns)
     made = time.perf_counter() - t
     print(f"file: {len(content) / 2**20:.1f} MiB {args.format}, made in {made:.1f} s")
 
@@ -134,7 +178,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         s.add(
             ImportFile(
                 id=import_id,
-                kind=ImportKind.cases,
+                kind=ImportKind(args.kind),
                 status=ImportStatus.validating,
                 filename=f"bench.{args.format}",
                 sha256=hashlib.sha256(content).hexdigest(),
@@ -148,7 +192,12 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             )
         )
     rss0 = _rss_mb()
-    figures: dict[str, Any] = {"rows": args.rows, "format": args.format, "bytes": len(content)}
+    figures: dict[str, Any] = {
+        "kind": args.kind,
+        "rows": args.rows,
+        "format": args.format,
+        "bytes": len(content),
+    }
     for kind in (JobKind.import_validate, JobKind.import_commit):
         job_id = uuid.uuid4()
         async with sessions() as s, s.begin():
@@ -181,19 +230,23 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         }
         print(kind.value, figures[kind.value])
     figures["rss_before_mb"] = round(rss0)
-    figures["cases"] = await pg.fetchval("SELECT count(*) FROM cases WHERE historical")
-    figures["timeline_entries"] = await pg.fetchval(
-        "SELECT count(*) FROM case_events e JOIN cases c ON c.id = e.case_id WHERE c.historical"
-    )
+    figures[table] = await pg.fetchval(f"SELECT count(*) FROM {table} WHERE historical")
+    if table == "cases":
+        figures["timeline_entries"] = await pg.fetchval(
+            "SELECT count(*) FROM case_events e JOIN cases c ON c.id = e.case_id WHERE c.historical"
+        )
     await pg.close()
     await engine.dispose()
     OUT_DIR.mkdir(parents=True, exist_ok=True)
-    (OUT_DIR / f"imports-{args.format}-{args.rows}.json").write_text(json.dumps(figures, indent=2))
+    name = "" if args.kind == "cases" else f"{args.kind}-"
+    out = OUT_DIR / f"imports-{name}{args.format}-{args.rows}.json"
+    out.write_text(json.dumps(figures, indent=2))
     return figures
 
 
 def cli() -> None:
     p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--kind", choices=sorted(KINDS), default="cases")
     p.add_argument("--rows", type=int, default=100_000)
     p.add_argument("--format", choices=["csv", "xlsx"], default="csv")
     p.add_argument("--database", default="mediation_bench_imports")

@@ -22,6 +22,7 @@ from mediation.outbox.models import Delivery, OutboxEvent
 from mediation.outreach.models import DutySlot, MicroClass, ResidentOpinion  # noqa: F401
 from mediation.reference.models import ReferenceItem
 from mediation.sessions.models import MediationSession, SessionBooking  # noqa: F401
+from mediation.stats.balances import OpeningBalance  # noqa: F401
 from mediation.stats.models import Job, StatsBreakdown, StatsReport, StatsRow  # noqa: F401
 
 __all__ = [

@@ -56,6 +56,7 @@ from mediation_api.readdb import create_read_pool
 from mediation_api.reference.router import router as reference_router
 from mediation_api.sessions.router import routers as session_routers
 from mediation_api.state import AppState
+from mediation_api.stats.balances_router import router as balances_router
 from mediation_api.stats.router import router as stats_router
 from mediation_api.tracing import instrument_app
 
@@ -97,6 +98,7 @@ def _routers() -> list[APIRouter]:
         *notification_routers,
         *outreach_routers,
         stats_router,
+        balances_router,
         imports_router,
     ]
 

@@ -162,6 +162,7 @@ class CallEventKind(LabelledEnum):
     follow_up_done = "follow_up_done", "完成回访", "Follow-up done"
     case_opened = "case_opened", "转立纠纷案件", "Dispute case opened"
     deidentified = "deidentified", "到期去标识化", "De-identified after the retention period"
+    imported = "imported", "历史数据导入", "Imported from a register"
 
 
 @labelled

@@ -33,12 +33,14 @@ from mediation.hotline.enums import (
     ReviewOutcome,
     RiskLevel,
 )
+from mediation.imports.source import ImportSource
 from mediation.org.models import enum_type
 
 
-class HotlineCall(IdMixin, TimestampMixin, Base):
+class HotlineCall(IdMixin, TimestampMixin, ImportSource, Base):
     __tablename__ = "hotline_calls"
     __table_args__ = (
+        UniqueConstraint("import_sha256", "import_row"),
         Index(
             "ix_hotline_calls_unit_path_prefix",
             "unit_path",

@@ -10,6 +10,10 @@ class ImportKind(LabelledEnum):
     """What a file holds; each kind has its template (`GET /imports/templates/{kind}`)."""
 
     cases = "cases", "矛盾纠纷案件", "Past dispute cases"
+    hotline_calls = "hotline_calls", "心理热线来电", "Past hotline calls"
+    outreach = "outreach", "法治宣传与公益微课", "Past outreach activities and micro-classes"
+    sessions = "sessions", "调解会", "Past mediation sessions of cases"
+    opening_balances = "opening_balances", "期初汇总数", "Totals of months without records"
 
 
 @labelled

@@ -9,8 +9,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from mediation.imports.cases import COLUMNS, Lookups, Problem, RowChecker
+from mediation.imports.kinds import KindSpec
 from mediation.imports.reading import UnreadableFile, read_sheet
+from mediation.imports.rows import Finder, Lookups, Problem
 
 Progress = Callable[[int], Awaitable[None]]
 MAX_STORED_PROBLEMS = 10_000
@@ -28,8 +29,9 @@ class Outcome:
         self.problems.append(Problem(1, None, None, zh, en))
 
 
-def match_header(header: list[str], out: Outcome) -> dict[str, int] | None:
-    by_name = {c.zh: c.key for c in COLUMNS} | {c.key: c.key for c in COLUMNS}
+def match_header(spec: KindSpec, header: list[str], out: Outcome) -> dict[str, int] | None:
+    columns = spec.columns
+    by_name = {c.zh: c.key for c in columns} | {c.key: c.key for c in columns}
     positions: dict[str, int] = {}
     unknown = []
     for i, h in enumerate(header):
@@ -42,10 +44,10 @@ def match_header(header: list[str], out: Outcome) -> dict[str, int] | None:
             out.file_problem(f"列“{h}”出现了两次。", f"The column {h!r} appears twice.")
         else:
             positions[key] = i
-    missing = [c.zh for c in COLUMNS if c.required and c.key not in positions]
+    missing = [c.zh for c in columns if c.required and c.key not in positions]
     if missing or unknown:
-        zh = "这不是案件导入模板（请先下载模板）："
-        en = "This is not the cases template (download it first): "
+        zh = f"这不是“{spec.kind.label_zh}”导入模板（请先下载模板）："
+        en = f"This is not the {spec.kind.value} template (download it first): "
         if missing:
             zh += "缺少必填列 " + "、".join(missing) + "；"
             en += "missing required columns " + ", ".join(missing) + "; "
@@ -58,9 +60,10 @@ def match_header(header: list[str], out: Outcome) -> dict[str, int] | None:
 
 
 async def validate(
+    spec: KindSpec,
     content: bytes,
     lookups: Lookups,
-    numbers_used: Callable[[set[str]], Awaitable[set[str]]],
+    finder: Finder,
     progress: Progress,
     max_rows: int,
 ) -> Outcome:
@@ -72,7 +75,7 @@ async def validate(
         return out
     out.encoding = sheet.encoding
     out.header = sheet.header
-    positions = match_header(sheet.header, out)
+    positions = match_header(spec, sheet.header, out)
     if positions is None:
         return out
     for ref in sheet.merged:
@@ -88,7 +91,7 @@ async def validate(
                 f"Merged cells {ref}: unmerge them and fill in every row.",
             )
         )
-    checker = RowChecker(lookups, positions, sheet.header)
+    checker = spec.checker(lookups, positions, sheet.header)
     for row_no, cells in enumerate(sheet.rows, start=2):
         if all(c is None for c in cells):
             continue  # blank lines (Excel keeps formatted empty rows) are not records
@@ -107,11 +110,6 @@ async def validate(
             await progress(out.rows)
     if out.rows == 0:
         out.file_problem("文件中没有数据行。", "The file has no data rows.")
-    if checker.seen_numbers:
-        used = await numbers_used(
-            set(checker.seen_numbers)
-            | {a for _, a in checker.seen_numbers.values() if a is not None}
-        )
-        out.problems.extend(checker.used_number_problems(used))
+    out.problems.extend(await checker.finish(finder))
     out.problems.sort(key=lambda p: (p.row, p.letter or ""))
     return out

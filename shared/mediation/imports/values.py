@@ -7,9 +7,10 @@ digits for good: they are refused, with how to avoid it."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from mediation.enums import LabelledEnum
 from mediation.privacy import valid_resident_id
@@ -125,3 +126,102 @@ def choice(enum: type[E], value: Cell) -> E:
         f"“{s}”不是可选值（可选：{options}）。",
         f"{s!r} is not one of the allowed values ({', '.join(m.value for m in enum)}).",
     )
+
+
+_TIME = re.compile(r"^(.+?)[ T]+(\d{1,2})[:：](\d{2})(?:[:：](\d{2}))?$")
+_CJK_TIME = re.compile(r"^(.+日)\s*(\d{1,2})\s*[时点:：]\s*(\d{1,2})\s*分?$")
+
+
+def moment(value: Cell) -> datetime:
+    """A date with a time of day (naive: the center's local time). Excel date-times, serials
+    with a fraction (44260.5 = noon), `2021-03-05 14:30`, `2021年3月5日 14时30分`; a date
+    alone is the start of that day."""
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=None, microsecond=0)
+    if isinstance(value, date):
+        return datetime.combine(value, datetime.min.time())
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return _serial_moment(float(value))
+    s = str(value).strip()
+    if re.fullmatch(r"\d{5}(\.\d+)?", s):
+        return _serial_moment(float(s))
+    m = _CJK_TIME.match(s) or _TIME.match(s)
+    if m is None:
+        return datetime.combine(day(s), datetime.min.time())
+    d = day(m.group(1))
+    hour, minute = int(m.group(2)), int(m.group(3))
+    second = int(m.group(4)) if m.lastindex and m.lastindex >= 4 and m.group(4) else 0
+    if hour > 23 or minute > 59 or second > 59:
+        raise BadValue(f"时间“{s}”不存在。", f"The time {s!r} does not exist.")
+    return datetime(d.year, d.month, d.day, hour, minute, second)
+
+
+def _serial_moment(n: float) -> datetime:
+    d = _serial(n)
+    seconds = round((n - int(n)) * 86400)
+    return datetime.combine(d, datetime.min.time()) + timedelta(seconds=min(seconds, 86399))
+
+
+def whole(value: Cell, low: int = 0, high: int = 1_000_000) -> int:
+    """A whole number between `low` and `high` (Excel gives 12.0 for 12)."""
+    s = _number_text(value) if isinstance(value, float) else str(value).strip().replace(",", "")
+    if not re.fullmatch(r"\d+", s):
+        raise BadValue(f"“{s}”不是整数。", f"{s!r} is not a whole number.")
+    n = int(s)
+    if not low <= n <= high:
+        raise BadValue(f"须在 {low} 到 {high} 之间。", f"It lies between {low} and {high}.")
+    return n
+
+
+_YES = {"是", "有", "同意", "y", "yes", "true", "1"}
+_NO = {"否", "无", "不同意", "n", "no", "false", "0"}
+
+
+def yes_no(value: Cell) -> bool:
+    s = (_number_text(value) if isinstance(value, float) else str(value)).strip().lower()
+    if s in _YES:
+        return True
+    if s in _NO:
+        return False
+    raise BadValue(f"“{s}”应填“是”或“否”。", f"{s!r}: write 是 (yes) or 否 (no).")
+
+
+def several(value: Cell) -> list[str]:
+    """A list typed in one cell: 情绪困扰、人际关系 (also , ， ; ；)."""
+    return [p.strip() for p in re.split(r"[、,，;；]", str(value)) if p.strip()]
+
+
+def in_order(
+    out: dict[str, Any], order: Sequence[tuple[str, str]], bad: Callable[[str, str, str], None]
+) -> None:
+    """Refuses a date before an earlier step's (`order`: (key, Chinese name) in sequence)."""
+    last: tuple[date, str] | None = None
+    for key, zh in order:
+        d = out.get(key)
+        if d is None:
+            continue
+        if last is not None and d < last[0]:
+            bad(key, f"{zh}早于{last[1]}。", f"{key} is before the {last[1]} date.")
+        last = (d, zh)
+
+
+_MONTH = re.compile(r"^(\d{4})\s*(?:[-/.]|年)\s*(\d{1,2})\s*月?$")
+
+
+def month(value: Cell) -> date:
+    """A month as its first day: 2022-11, 2022/11, 2022年11月, or any date of it."""
+    if isinstance(value, datetime | date) or isinstance(value, int | float):
+        return day(value).replace(day=1)
+    s = str(value).strip()
+    m = _MONTH.match(s) or (re.fullmatch(r"(\d{4})(\d{2})", s) and re.match(r"(\d{4})(\d{2})", s))
+    if m is None:
+        try:
+            return day(s).replace(day=1)
+        except BadValue:
+            raise BadValue(
+                f"无法识别的月份“{s}”：请写成 2022-11 或 2022年11月。",
+                f"Unrecognised month {s!r}: write it as 2022-11 or 2022年11月.",
+            ) from None
+    if not 1 <= int(m.group(2)) <= 12:
+        raise BadValue(f"月份“{s}”不存在。", f"The month {s!r} does not exist.")
+    return date(int(m.group(1)), int(m.group(2)), 1)

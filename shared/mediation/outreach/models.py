@@ -16,6 +16,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mediation.db import Base, IdMixin, TimestampMixin
+from mediation.imports.source import ImportSource
 from mediation.org.enums import Role
 from mediation.org.models import enum_type
 from mediation.outreach.enums import ActivityVenue, OpinionStatus, Weekday
@@ -43,13 +44,14 @@ def _stats_index(table: str, column: str) -> Index:
     )
 
 
-class OutreachActivity(IdMixin, TimestampMixin, Base):
+class OutreachActivity(IdMixin, TimestampMixin, ImportSource, Base):
     """A legal-awareness activity (法治宣传) held on a day at a place of the tree."""
 
     __tablename__ = "outreach_activities"
     __table_args__ = (
         _prefix_index("outreach_activities"),
         _stats_index("outreach_activities", "held_on"),
+        UniqueConstraint("import_sha256", "import_row"),
         CheckConstraint("participants >= 0", name="participants_not_negative"),
     )
 
@@ -96,7 +98,7 @@ class ClassSeries(IdMixin, TimestampMixin, Base):
     version: Mapped[int] = mapped_column(default=1)
 
 
-class MicroClass(IdMixin, TimestampMixin, Base):
+class MicroClass(IdMixin, TimestampMixin, ImportSource, Base):
     """One class of a series that was held. It sits where its series sits."""
 
     __tablename__ = "outreach_classes"
@@ -105,6 +107,7 @@ class MicroClass(IdMixin, TimestampMixin, Base):
         _stats_index("outreach_classes", "held_at"),
         # The same class recorded twice would inflate the running totals.
         UniqueConstraint("series_id", "held_at"),
+        UniqueConstraint("import_sha256", "import_row"),
         CheckConstraint(
             f"duration_minutes BETWEEN {CLASS_MIN_MINUTES} AND {CLASS_MAX_MINUTES}",
             name="duration_in_bounds",

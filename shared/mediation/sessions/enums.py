@@ -90,6 +90,7 @@ class SessionEventType(LabelledEnum):
     rescheduled = "rescheduled", "调解会改期", "Moved to another time or place"
     cancelled = "cancelled", "取消调解会", "Cancelled"
     outcome_recorded = "outcome_recorded", "登记调解结果", "Attendance, minutes, outcome recorded"
+    imported = "imported", "历史数据导入", "Imported from a register"
 
 
 @labelled

@@ -27,6 +27,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSTZRANGE, ExcludeConst
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mediation.db import Base, IdMixin, TimestampMixin
+from mediation.imports.source import ImportSource
 from mediation.org.enums import Role
 from mediation.org.models import enum_type
 from mediation.sessions.enums import (
@@ -41,7 +42,7 @@ from mediation.sessions.enums import (
 )
 
 
-class MediationSession(IdMixin, TimestampMixin, Base):
+class MediationSession(IdMixin, TimestampMixin, ImportSource, Base):
     """One planned meeting of a case. `unit_*` is copied from the case (scoping); the
     mediators' and invited parties' ids are denormalised into arrays for lists, reminders and
     the calendar feed (the rows of `session_mediators` hold their roles)."""
@@ -49,6 +50,7 @@ class MediationSession(IdMixin, TimestampMixin, Base):
     __tablename__ = "mediation_sessions"
     __table_args__ = (
         CheckConstraint("ends_at > starts_at", name="ends_after_start"),
+        UniqueConstraint("import_sha256", "import_row"),
         Index(
             "ix_mediation_sessions_unit_path_prefix",
             "unit_path",

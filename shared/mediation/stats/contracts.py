@@ -141,6 +141,11 @@ class Figures(Contract):
     hotline: HotlineFigures | None = Field(description="Hotline (channel `all` only).")
     outreach: OutreachFigures | None = Field(description="Outreach (channel `all` only).")
     changes: list[Change] = Field(description="Month-on-month and year-on-year changes.")
+    opening_balances: int = Field(
+        description="How many opening balances (a unit's month kept only as totals: "
+        "`/stats/opening-balances`) the figures include; reports then say 含期初汇总数. 0: "
+        "the figures count records only."
+    )
 
 
 class MonthlyReportOut(Contract):

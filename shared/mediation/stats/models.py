@@ -165,6 +165,8 @@ class StatsRow(Base):
     outreach_participants: Mapped[int] = _count()
     micro_classes: Mapped[int] = _count()
     micro_class_participants: Mapped[int] = _count()
+    # Opening balances (totals of months without records) the figures include: 含期初汇总数.
+    opening_balances: Mapped[int] = _count()
     # The trend indicators (TrendIndicator) of the previous month and of the same month a
     # year before, computed in the same run: {"received": 3, "agreement_amount": "500.00"}.
     previous_month: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)

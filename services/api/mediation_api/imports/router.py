@@ -9,16 +9,16 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
+from sqlalchemy import select
 
 from mediation.auth.policy import Permission
 from mediation.auth.principal import Principal
 from mediation.errors import UnsupportedMediaType
-from mediation.imports import cases
 from mediation.imports.contracts import ImportOut
 from mediation.imports.enums import ImportKind
+from mediation.imports.kinds import KINDS
 from mediation.imports.reading import is_xlsx
 from mediation.imports.template import template
-from mediation.reference.data import ReferenceKind
 from mediation.reference.models import ReferenceItem
 from mediation_api.deps import ClockDep, Session, require
 from mediation_api.imports.service import ImportService, import_out
@@ -73,19 +73,19 @@ def _xlsx(data: bytes, name: str) -> Response:
     response_class=Response,
 )
 async def get_template(import_kind: Kind, session: Session, principal: Importer) -> Response:
-    from sqlalchemy import select
-
-    labels = (
-        await session.scalars(
-            select(ReferenceItem.label_zh)
-            .where(
-                ReferenceItem.kind == ReferenceKind.dispute_category.value,
-                ReferenceItem.enabled.is_(True),
-            )
-            .order_by(ReferenceItem.code)
+    spec = KINDS[import_kind]
+    lists: dict[str, list[str]] = {}
+    for key, ref_kind in spec.reference_lists.items():
+        lists[key] = list(
+            (
+                await session.scalars(
+                    select(ReferenceItem.label_zh)
+                    .where(ReferenceItem.kind == ref_kind.value, ReferenceItem.enabled.is_(True))
+                    .order_by(ReferenceItem.code)
+                )
+            ).all()
         )
-    ).all()
-    data = await run_in_threadpool(template, cases.COLUMNS, {"category": list(labels)})
+    data = await run_in_threadpool(template, spec.columns, lists)
     return _xlsx(data, f"导入模板-{import_kind.label_zh}.xlsx")
 
 

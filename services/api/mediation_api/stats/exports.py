@@ -83,6 +83,8 @@ COLUMNS: list[Column] = [
     Column("宣传参与人数", lambda f: f.outreach.participants if f.outreach else None),
     Column("公益微课（节）", lambda f: f.outreach.micro_classes if f.outreach else None),
     Column("微课参与人数", lambda f: f.outreach.micro_class_participants if f.outreach else None),
+    # Totals of months kept only as totals (opening balances) counted in the row.
+    Column("含期初汇总数（条）", lambda f: f.opening_balances, "int", 12),
     Column("收案数环比", _change(TrendIndicator.received, "month_on_month"), "pct"),
     Column("收案数同比", _change(TrendIndicator.received, "year_on_year"), "pct"),
     Column("调解成功数环比", _change(TrendIndicator.resolved, "month_on_month"), "pct"),
@@ -104,12 +106,15 @@ def naming(view: ReportView) -> Naming:
     month = month_title(r.year, r.month)
     first = r.period_start.astimezone(CENTER_TZ).date()
     last = (r.period_end.astimezone(CENTER_TZ) - timedelta(days=1)).date()
+    balances = view.figures[0].opening_balances if view.figures else 0
+    # A report counting totals of months without records says so where it is read first.
+    note = f"　含期初汇总数（{balances}条）" if balances else ""
     return Naming(
         title=f"{place}{month}矛盾纠纷排查化解月报",
         subtitle=(
             f"统计周期：{first:%Y年%m月%d日}至{last:%Y年%m月%d日}（北京时间）"
             f"　版本：第{r.version}版（共{view.latest_version}版）"
-            f"　生成时间：{as_of(r.computed_at)}"
+            f"　生成时间：{as_of(r.computed_at)}{note}"
         ),
         filename=f"{place}{month}矛盾纠纷排查化解月报（第{r.version}版）",
         ascii_filename=f"stats-{view.node.code}-{r.year:04d}-{r.month:02d}-v{r.version}",

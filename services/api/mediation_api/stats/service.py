@@ -251,6 +251,7 @@ def build_figures(
         hotline=hotline,
         outreach=outreach,
         changes=_changes(r, channel, counted),
+        opening_balances=r.opening_balances,
     )
 
 

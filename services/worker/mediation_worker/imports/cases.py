@@ -38,12 +38,12 @@ from mediation.cases.models import (
 from mediation.cases.numbers import case_number, case_number_ascii
 from mediation.clock import CENTER_TZ
 from mediation.ids import uuid7
-from mediation.imports.cases import UnitRef
 from mediation.imports.models import ImportFile
+from mediation.imports.rows import Lookups, UnitRef
 from mediation.privacy import keyed_hash
+from mediation.settings import Settings
+from mediation_worker.imports.writing import BATCH, REGISTER, Writer
 
-REGISTER = "历史台账"  # who the register's own entries are attributed to
-BATCH = 2000
 # The level that handles a case of each complexity (as at intake).
 _HANDLING = {
     Complexity.simple: "grid",
@@ -68,16 +68,18 @@ def _age(id_number: str, on: date) -> int:
     return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
 
 
-class CaseWriter:
+class CaseWriter(Writer):
     def __init__(
         self,
         session: AsyncSession,
         imp: ImportFile,
-        units: dict[uuid.UUID, UnitRef],
-        pii_key: str,
+        lookups: Lookups,
+        settings: Settings,
         now: datetime,
     ) -> None:
-        self.session, self.imp, self.units, self.key, self.now = session, imp, units, pii_key, now
+        super().__init__(session, imp, lookups, settings, now)
+        self.units: dict[uuid.UUID, UnitRef] = {u.id: u for u in lookups.units_by_code.values()}
+        self.key = settings.pii_hash_key.get_secret_value()
         self.children: list[Any] = []
         self.timeline: list[dict[str, Any]] = []
 
@@ -353,12 +355,7 @@ class CaseWriter:
                 self.now,
                 None,
                 None,
-                {
-                    "import_id": str(self.imp.id),
-                    "filename": self.imp.filename,
-                    "row": row_no,
-                    "sha256": self.imp.sha256,
-                },
+                self.source(row_no),
             )
         )
         return steps

@@ -15,8 +15,9 @@ from typing import Any
 from arq.worker import Function, func
 from sqlalchemy import select, update
 
-from mediation.cases.models import Case
+from mediation.clock import CENTER_TZ
 from mediation.imports.enums import ImportStatus
+from mediation.imports.kinds import KINDS
 from mediation.imports.models import ImportFile
 from mediation.imports.reading import read_sheet
 from mediation.imports.template import annotated
@@ -25,8 +26,8 @@ from mediation.jobs import RUN_IMPORT_JOB
 from mediation.stats.enums import JobKind, JobStatus
 from mediation.stats.models import Job
 from mediation_worker.context import WorkerContext, wctx
-from mediation_worker.imports.cases import CaseWriter
-from mediation_worker.imports.lookups import load_lookups, numbers_used, unit_ids
+from mediation_worker.imports.kinds import WRITERS
+from mediation_worker.imports.lookups import DbFinder, load_lookups
 from mediation_worker.imports.recompute import months_of, queue_recomputes
 from mediation_worker.instrument import instrumented
 
@@ -88,17 +89,22 @@ async def _finish(
 
 async def _check(c: WorkerContext, job: Job, imp: ImportFile, content: bytes) -> Outcome:
     async with c.sessions() as session:
-        lookups = await load_lookups(session, tuple(imp.scope_paths))
-
-        async def used(numbers: set[str]) -> set[str]:
-            return await numbers_used(session, imp.sha256, numbers)
+        lookups = await load_lookups(session, tuple(imp.scope_paths), imp.kind)
+        lookups.today = c.clock.now().astimezone(CENTER_TZ).date()
 
         async def progress(rows: int) -> None:
             await _progress(
                 c, job.id, 5 + min(40, rows * 40 // max(1, rows + 20000)), f"校验第 {rows} 行"
             )
 
-        return await validate(content, lookups, used, progress, c.settings.import_max_rows)
+        return await validate(
+            KINDS[imp.kind],
+            content,
+            lookups,
+            DbFinder(session, imp.sha256),
+            progress,
+            c.settings.import_max_rows,
+        )
 
 
 async def run_validate(c: WorkerContext, job: Job) -> None:
@@ -164,29 +170,32 @@ async def run_commit(c: WorkerContext, job: Job) -> None:
         )
         return
     now = c.clock.now()
+    spec = WRITERS[imp.kind]
     async with c.sessions() as session, session.begin():
         # One import of a file at a time: a second commit of the same bytes waits, then
         # finds its rows and creates nothing.
         await session.execute(select(1).where(ImportFile.sha256 == imp.sha256).with_for_update())
-        done = set(
-            (
-                await session.scalars(
-                    select(Case.import_row).where(Case.import_sha256 == imp.sha256)
-                )
-            ).all()
-        )
+        done: set[int] = set()
+        for table in spec.tables:
+            done.update(
+                (
+                    await session.scalars(
+                        select(table.import_row).where(table.import_sha256 == imp.sha256)
+                    )
+                ).all()
+            )
         todo = [(r, x) for r, x in outcome.records if r not in done]
-        lookups_units = unit_ids(await load_lookups(session, tuple(imp.scope_paths)))
-        writer = CaseWriter(
-            session, imp, lookups_units, c.settings.pii_hash_key.get_secret_value(), now
-        )
+        lookups = await load_lookups(session, tuple(imp.scope_paths), imp.kind)
+        writer = spec.writer(session, imp, lookups, c.settings, now)
         total = max(1, len(todo))
 
         async def progress(n: int) -> None:
             await _progress(c, job.id, 50 + n * 45 // total, f"写入第 {n} 条")
 
         created = await writer.write(todo, progress) if todo else 0
-        recomputed = await queue_recomputes(session, imp, months_of(todo), now) if todo else []
+        recomputed = (
+            await queue_recomputes(session, imp, months_of(todo, spec.dates), now) if todo else []
+        )
         await session.execute(
             update(ImportFile)
             .where(ImportFile.id == imp.id)

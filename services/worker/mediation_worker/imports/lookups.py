@@ -1,23 +1,32 @@
 """What validating a file needs from the database: the units (by code and by path of
-names), the dispute categories, the numbers already used."""
+names), the dispute categories and hotline topics, the counselors of the jurisdiction, the
+numbers already used."""
 
 from __future__ import annotations
 
 import uuid
+from datetime import date
+from typing import Any
 
-from sqlalchemy import String, any_, cast, or_, select
+from sqlalchemy import String, any_, cast, or_, select, tuple_
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mediation.auth.models import User
 from mediation.cases.models import Case
-from mediation.imports.cases import Lookups, UnitRef
-from mediation.org.enums import UnitLevel
-from mediation.org.models import Unit
+from mediation.clock import CENTER_TZ
+from mediation.imports.enums import ImportKind
+from mediation.imports.rows import CaseRef, Lookups, UnitRef
+from mediation.org.enums import Role, UnitLevel
+from mediation.org.models import Person, RoleAssignment, Unit
 from mediation.reference.data import ReferenceKind
 from mediation.reference.models import ReferenceItem
+from mediation.stats.balances import OpeningBalance
 
 
-async def load_lookups(session: AsyncSession, scope_paths: tuple[str, ...]) -> Lookups:
+async def load_lookups(
+    session: AsyncSession, scope_paths: tuple[str, ...], kind: ImportKind = ImportKind.cases
+) -> Lookups:
     units = (
         await session.execute(
             select(
@@ -51,37 +60,107 @@ async def load_lookups(session: AsyncSession, scope_paths: tuple[str, ...]) -> L
         if len(chain) > 1 and u.name.startswith(chain[-2].name):
             short = u.name[len(chain[-2].name) :]
             by_names.setdefault("/".join([*(x.name for x in chain[:-1]), short]), ref)
+    lookups = Lookups(
+        units_by_code=by_code,
+        units_by_names=by_names,
+        categories=await _reference(session, ReferenceKind.dispute_category),
+        scope_paths=scope_paths,
+    )
+    if kind is ImportKind.hotline_calls:
+        lookups.topics = await _reference(session, ReferenceKind.hotline_topic)
+        await _counselors(session, lookups)
+    return lookups
+
+
+async def _reference(session: AsyncSession, kind: ReferenceKind) -> dict[str, str]:
+    """Code or Chinese label -> code, of the enabled entries."""
     items = (
         await session.execute(
             select(ReferenceItem.code, ReferenceItem.label_zh).where(
-                ReferenceItem.kind == ReferenceKind.dispute_category.value,
-                ReferenceItem.enabled.is_(True),
+                ReferenceItem.kind == kind.value, ReferenceItem.enabled.is_(True)
             )
         )
     ).all()
-    categories = {code: code for code, _ in items} | {zh: code for code, zh in items}
-    return Lookups(
-        units_by_code=by_code,
-        units_by_names=by_names,
-        categories=categories,
-        scope_paths=scope_paths,
-    )
+    return {code: code for code, _ in items} | {zh: code for code, zh in items}
 
 
-async def numbers_used(session: AsyncSession, sha256: str, numbers: set[str]) -> set[str]:
-    """Those of `numbers` that cases not imported from this very file already carry."""
-    if not numbers:
-        return set()
-    # One array parameter (a file can hold 100,000 numbers: too many for IN (...)).
-    wanted = cast(list(numbers), ARRAY(String))
-    rows = await session.execute(
-        select(Case.number, Case.number_ascii).where(
-            or_(Case.number == any_(wanted), Case.number_ascii == any_(wanted)),
-            Case.import_sha256.is_distinct_from(sha256),
+async def _counselors(session: AsyncSession, lookups: Lookups) -> None:
+    """Whoever holds or held a counselor or hotline supervisor role at a unit of the
+    jurisdiction, by account and by name (a register names the counselor, years later)."""
+    in_scope = or_(*(Unit.path.startswith(p) for p in lookups.scope_paths))
+    rows = (
+        await session.execute(
+            select(Person.id, Person.name, User.username)
+            .join(RoleAssignment, RoleAssignment.person_id == Person.id)
+            .join(Unit, Unit.id == RoleAssignment.unit_id)
+            .outerjoin(User, User.person_id == Person.id)
+            .where(RoleAssignment.role.in_([Role.counselor, Role.hotline_supervisor]), in_scope)
+            .distinct()
         )
-    )
-    return {x for r in rows.all() for x in r} & numbers
+    ).all()
+    for person_id, name, username in rows:
+        if username:
+            lookups.counselor_accounts[username] = person_id
+        people = lookups.counselor_names.setdefault(name, [])
+        if person_id not in people:
+            people.append(person_id)
 
 
-def unit_ids(lookups: Lookups) -> dict[uuid.UUID, UnitRef]:
-    return {u.id: u for u in lookups.units_by_code.values()}
+class DbFinder:
+    """The database looked up once a file's rows are read (`mediation.imports.rows.Finder`)."""
+
+    def __init__(self, session: AsyncSession, sha256: str) -> None:
+        self.session, self.sha256 = session, sha256
+
+    async def numbers_used(self, numbers: set[str]) -> set[str]:
+        """Those of `numbers` that cases not imported from this very file already carry."""
+        if not numbers:
+            return set()
+        # One array parameter (a file can hold 100,000 numbers: too many for IN (...)).
+        wanted = cast(list(numbers), ARRAY(String))
+        rows = await self.session.execute(
+            select(Case.number, Case.number_ascii).where(
+                or_(Case.number == any_(wanted), Case.number_ascii == any_(wanted)),
+                Case.import_sha256.is_distinct_from(self.sha256),
+            )
+        )
+        return {x for r in rows.all() for x in r} & numbers
+
+    async def cases(self, numbers: set[str]) -> dict[str, CaseRef]:
+        if not numbers:
+            return {}
+        wanted = cast(list(numbers), ARRAY(String))
+        rows = await self.session.execute(
+            select(
+                Case.id,
+                Case.number,
+                Case.number_ascii,
+                Case.unit_id,
+                Case.unit_path,
+                Case.received_at,
+            ).where(or_(Case.number == any_(wanted), Case.number_ascii == any_(wanted)))
+        )
+        out: dict[str, CaseRef] = {}
+        for r in rows.all():
+            ref = CaseRef(
+                r.id,
+                r.number,
+                r.unit_id,
+                r.unit_path,
+                r.received_at.astimezone(CENTER_TZ).date() if r.received_at else None,
+            )
+            for key in (r.number, r.number_ascii):
+                if key in numbers:
+                    out[key] = ref
+        return out
+
+    async def balances_taken(self, keys: set[tuple[uuid.UUID, date]]) -> set[Any]:
+        if not keys:
+            return set()
+        rows = await self.session.execute(
+            select(OpeningBalance.unit_id, OpeningBalance.month_start).where(
+                tuple_(OpeningBalance.unit_id, OpeningBalance.month_start).in_(sorted(keys)),
+                OpeningBalance.import_sha256.is_distinct_from(self.sha256),
+            )
+        )
+        return {(r.unit_id, r.month_start) for r in rows.all()}

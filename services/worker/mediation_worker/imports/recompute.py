@@ -19,13 +19,14 @@ from mediation.stats.enums import JobKind, JobStatus, ReportKind, ReportTrigger
 from mediation.stats.events import RECOMPUTE_REQUESTED
 from mediation.stats.models import Job, StatsReport
 
-DATES = ("received_on", "accepted_on", "outcome_on", "followed_up_on", "closed_on")
 
-
-def months_of(records: list[tuple[int, dict[str, Any]]]) -> set[tuple[int, int]]:
+def months_of(
+    records: list[tuple[int, dict[str, Any]]], dates: tuple[str, ...]
+) -> set[tuple[int, int]]:
+    """The months of the records' `dates` (dates or local date-times)."""
     out = set()
     for _, rec in records:
-        for key in DATES:
+        for key in dates:
             d: date | None = rec.get(key)
             if d is not None:
                 out.add((d.year, d.month))

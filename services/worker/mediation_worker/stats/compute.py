@@ -102,7 +102,7 @@ async def compute(
     await progress(70, "按纠纷类型、来源和热线主题分类")
     await session.execute(
         text(sql.breakdowns_statement(sources)),
-        {k: params[k] for k in ("report_id", "cur_s", "cur_e")},
+        {k: params[k] for k in ("report_id", "cur_s", "cur_e", "cur_ds", "cur_de")},
     )
     report.row_count = rows.rowcount  # type: ignore[attr-defined]
     report.elapsed_ms = round((time.perf_counter() - started) * 1000)

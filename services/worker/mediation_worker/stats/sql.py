@@ -33,6 +33,7 @@ from functools import cache
 
 from mediation.cases.enums import CaseSource, IntakeMode, PreventionKind
 from mediation.org.enums import UnitLevel
+from mediation.stats.balances import COUNTS as BALANCE_COUNTS
 
 DEPTH = len(UnitLevel)  # city > district > street > community > grid > building > unit
 
@@ -70,6 +71,7 @@ INT_FIGURES: tuple[str, ...] = (
     "outreach_participants",
     "micro_classes",
     "micro_class_participants",
+    "opening_balances",
 )
 AMOUNT = "agreement_amount"
 DAYS = "resolution_days"
@@ -305,8 +307,24 @@ def _class_branch(periods: tuple[str, ...]) -> Branch:
     )
 
 
+def _balance_branch(periods: tuple[str, ...]) -> Branch:
+    """Opening balances: the totals of a unit's month kept only as totals, added to its
+    figures (channel `all`); `opening_balances` counts them so reports say so."""
+    from_ = f"""opening_balances ob
+    WHERE {_any(["ob.month_start"], periods, dates=True)}"""
+    figures = {name: f"ob.{name}" for name in BALANCE_COUNTS}
+    return Branch(
+        "opening_balances",
+        "ob.unit_id",
+        from_,
+        _period_of("ob.month_start", periods, dates=True),
+        {**figures, "opening_balances": "1"},
+        periods,
+    )
+
+
 def _branches(sources: frozenset[str], periods: tuple[str, ...]) -> list[Branch]:
-    out = [_case_branch(periods), _overdue_branch(periods)]
+    out = [_case_branch(periods), _overdue_branch(periods), _balance_branch(periods)]
     if periods == CURRENT:  # visits are counted in the month only
         out.append(_follow_up_branch(periods))
     if "sessions" in sources:
@@ -508,6 +526,14 @@ def breakdowns_statement(sources: frozenset[str]) -> str:
     WHERE {_CURRENT.format(col="c.received_at")}
     GROUP BY c.unit_id, c.channels, d.dim, d.key"""
     ]
+    # Opening balances' cases by category (channel `all`).
+    branches.append(
+        f"""SELECT ob.unit_id, ARRAY[]::text[], 'category', kv.key, sum(kv.value::int)::int
+    FROM opening_balances ob
+    CROSS JOIN LATERAL jsonb_each_text(ob.categories) AS kv(key, value)
+    WHERE {_range("ob.month_start", "cur", dates=True)}
+    GROUP BY ob.unit_id, kv.key"""
+    )
     if "hotline" in sources:
         branches.append(
             f"""SELECT h.unit_id, ARRAY[]::text[], 'hotline_topic', t.topic::text, count(*)::int

@@ -1,0 +1,81 @@
+"""Routes of opening balances: list them, and enter one by hand (importing a sheet of them
+is `POST /imports/opening_balances`)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Response
+
+from mediation.auth.policy import Permission
+from mediation.auth.principal import Principal
+from mediation.contracts.common import Page
+from mediation.org.models import Unit
+from mediation.stats.balance_contracts import OpeningBalanceCreate, OpeningBalanceOut
+from mediation_api.actions import ActionCall, action_route
+from mediation_api.deps import ClockDep, Session, require
+from mediation_api.pagination import DEFAULT, Cursor, Limit, build_page, cursor_values
+from mediation_api.problems import responses
+from mediation_api.stats.balances import BalanceService, balance_out
+
+router = APIRouter(tags=["statistics"])
+Reader = Annotated[Principal, Depends(require(Permission.stats_read))]
+Importer = Annotated[Principal, Depends(require(Permission.imports_write))]
+PATH = "/stats/opening-balances"
+
+
+@router.get(
+    PATH,
+    operation_id="stats-opening-balances-list",
+    summary="List opening balances",
+    description="The totals of months kept only as totals (期初汇总数), in your jurisdiction, "
+    "oldest recorded first: entered by hand or imported (`source`). The monthly statistics "
+    "add them; reports that include any say 含期初汇总数.",
+    responses=responses(401, 403, 422),
+)
+async def list_balances(
+    session: Session,
+    clock: ClockDep,
+    principal: Reader,
+    unit_id: Annotated[
+        uuid.UUID | None, Query(description="Only this unit and the units below it.")
+    ] = None,
+    limit: Limit = DEFAULT,
+    cursor: Cursor = None,
+) -> Page[OpeningBalanceOut]:
+    path = None
+    if unit_id is not None:
+        unit = await session.get(Unit, unit_id)
+        path = unit.path if unit is not None else "-"  # an unknown unit has no balances
+    after = cursor_values(cursor, "id")
+    rows = await BalanceService(session, clock, principal).page(
+        path, uuid.UUID(after["id"]) if after else None, limit
+    )
+    items, nxt = build_page(rows, limit, lambda b: {"id": str(b.id)})
+    return Page[OpeningBalanceOut](items=[balance_out(b) for b in items], next_cursor=nxt)
+
+
+async def _create(call: ActionCall) -> Response:
+    d = call.deps
+    balance, job = await BalanceService(d["session"], d["clock"], d["principal"]).create(call.body)
+    return await call.idem.respond(d["session"], balance_out(balance, job), status_code=201)
+
+
+action_route(
+    router,
+    PATH,
+    body=OpeningBalanceCreate,
+    precondition=False,
+    deps=[("principal", Importer), ("session", Session), ("clock", ClockDep)],
+    handle=_create,
+    operation_id="stats-opening-balances-create",
+    summary="Enter an opening balance",
+    description="For a unit of your jurisdiction and a month before this one whose records "
+    "were never kept one by one: its totals (at least one above 0; the cases by category add "
+    "up to at most `received`). One per unit and month (409). When the month's report "
+    "exists it is recomputed (`recompute_job_id`). Supports `Idempotency-Key`.",
+    status_code=201,
+    response_model=OpeningBalanceOut,
+    responses=responses(401, 403, 409, 422),
+)
