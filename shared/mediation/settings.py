@@ -61,6 +61,18 @@ class Settings(BaseSettings):
         5.0, alias="MEDIATION_DB_CONNECT_TIMEOUT_SECONDS", gt=0
     )
     api_workers: int = Field(1, alias="MEDIATION_API_WORKERS", ge=1)
+    # Read replicas (docs/deployment.md): lists, search, statistics reads and exports read
+    # from one of these (comma-separated URLs) when it is fit; empty: everything on the primary.
+    database_replica_urls: str = Field("", alias="DATABASE_REPLICA_URLS")
+    # A replica further behind the primary than this is skipped until it catches up.
+    replica_max_lag_seconds: float = Field(5.0, alias="MEDIATION_REPLICA_MAX_LAG_SECONDS", gt=0)
+    replica_check_seconds: float = Field(1.0, alias="MEDIATION_REPLICA_CHECK_SECONDS", gt=0)
+    # Read-your-writes: how long a caller's next list waits for a replica to replay past the
+    # caller's last write before reading the primary, and how long that write is remembered.
+    replica_wait_ms: int = Field(200, alias="MEDIATION_REPLICA_WAIT_MS", ge=0, le=5000)
+    replica_read_your_writes_seconds: int = Field(
+        60, alias="MEDIATION_REPLICA_READ_YOUR_WRITES_SECONDS", ge=1
+    )
 
     arq_queue: str = Field("mediation:queue", alias="MEDIATION_ARQ_QUEUE")
     worker_heartbeat_seconds: int = Field(10, alias="MEDIATION_WORKER_HEARTBEAT_SECONDS", ge=1)
