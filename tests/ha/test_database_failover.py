@@ -4,6 +4,8 @@ that goes down and comes back."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -96,3 +98,57 @@ async def test_the_api_reconnects_when_the_primary_returns(
         assert await conn.fetchval("select count(*) from cases") == 2
     finally:
         await conn.close()
+
+
+async def test_a_key_held_when_the_primary_went_away_is_free_once_it_is_back(
+    settings: Settings, clock: Any, world: World, second: DevServices
+) -> None:
+    """A request that claimed an Idempotency-Key and then lost the database cannot release
+    the key at once; it does so as soon as the database answers again, so the client's retry
+    with the same key goes through instead of a 409 until the claim is stale (2 minutes)."""
+    from starlette.requests import Request
+
+    from mediation_api.idempotency import IdempotencyGuard
+    from mediation_api.main import create_app
+
+    _, database = _session_db(settings)
+    grid = await world.headers("grid_head")
+    await _admin(second, f'CREATE DATABASE "{database}"')
+    _copy(settings, second, database)
+    assert second.postgres is not None
+    url = _url([f"127.0.0.1:{_port(second)}"], database)
+    app = create_app(settings.model_copy(update={"database_url": url}), clock)
+    body = case_body(world)
+    raw = json.dumps(body).encode()
+    async with app.router.lifespan_context(app):
+        state = app.state.mediation
+        principal = state.tokens.verify(grid["Authorization"].removeprefix("Bearer "), clock.now())
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": raw, "more_body": False}
+
+        scope = {
+            "type": "http",
+            "method": "POST",
+            "path": CASES,
+            "headers": [],
+            "query_string": b"",
+        }
+        guard = IdempotencyGuard(Request(scope, receive), state, principal, "retry-me")
+        assert await guard.replay() is None  # claimed, as the request's first step
+        second.postgres.stop()  # ...then the primary goes away and the request fails
+        await guard.release()
+        second.postgres.start()
+
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            headers = {**grid, "Idempotency-Key": "retry-me"}
+            statuses = []
+            for _ in range(40):
+                r = await client.post(CASES, headers=headers, json=body)
+                statuses.append(r.status_code)
+                if r.status_code != 409:
+                    break
+                await asyncio.sleep(0.25)
+    assert statuses[-1] == 201, statuses
+    assert len(statuses) < 40  # seconds, not the two minutes of a stale claim
