@@ -100,6 +100,7 @@ async def drill(cluster: Cluster, plan: Plan) -> tuple[int, str]:
         cluster.kill("worker1")
         await asyncio.sleep(plan.tail_s)
         stop.set()
+        load.outcomes.stopped_at = time.monotonic()
         await running
         o = load.outcomes
         say(

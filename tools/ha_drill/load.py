@@ -79,10 +79,14 @@ class Outcomes:
     _waiting_since: float | None = None
     examples: list[str] = field(default_factory=list)
     successes: list[float] = field(default_factory=list)  # monotonic times of accepted writes
+    stopped_at: float | None = None  # when the clients were told to stop starting writes
 
     def silent_s(self, threshold: float = 1.0) -> float:
-        """Seconds in which no write was accepted at all (gaps longer than `threshold`)."""
-        times = sorted(self.successes)
+        """Seconds of the load in which no write was accepted at all (gaps longer than
+        `threshold`), up to the stop (after it, only the last writes' retries run)."""
+        end = self.stopped_at or time.monotonic()
+        times = sorted(t for t in self.successes if t <= end)
+        times.append(end)
         return sum(b - a - threshold for a, b in itertools.pairwise(times) if b - a > threshold)
 
     def failed(self) -> None:
