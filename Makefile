@@ -19,7 +19,7 @@ PYTEST_ARGS ?=
 TEST_WORKERS ?= auto
 
 .PHONY: install run test lint check openapi bench clean distclean contract contract-diff \
-	contract-baseline contract-lint fuzz ts-check monitoring-check deploy-check
+	contract-baseline contract-lint fuzz ts-check monitoring-check deploy-check ha-drill
 
 install: $(STAMP)
 
@@ -99,3 +99,10 @@ clean:
 distclean: clean
 	@if [ -x $(BIN)/python ] && [ -d .data ]; then $(BIN)/python -m mediation_dev.services stop || true; fi
 	rm -rf $(VENV) .data
+
+# The HA drill (issue 21, tools/ha_drill): etcd + Patroni, PgBouncer, Redis + Sentinels,
+# HAProxy, two API processes and two workers on this machine, parts killed under load.
+# HA_DRILL=short (a few minutes, CI) or HA_DRILL=long. Installs the Debian packages if missing.
+HA_DRILL ?= short
+ha-drill: install
+	HA_DRILL='$(HA_DRILL)' PYTHONPATH=tools $(BIN)/python -m ha_drill

@@ -21,7 +21,10 @@ target_metadata = Base.metadata
 
 def _url() -> str:
     url = config.attributes.get("url") or context.get_x_argument(as_dictionary=True).get("url")
-    return to_async_url(url or get_settings().database_url)
+    # Migrations bypass a transaction-mode pooler (DATABASE_DIRECT_URL): DDL, CREATE INDEX
+    # CONCURRENTLY and Alembic's prepared statements want one session throughout.
+    settings = get_settings()
+    return to_async_url(url or settings.database_direct_url or settings.database_url)
 
 
 def _include_object(

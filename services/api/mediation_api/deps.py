@@ -17,6 +17,8 @@ from mediation.clock import Clock
 from mediation.errors import EnrolmentRequired, Forbidden, PasswordExpired, Unauthorized
 from mediation.settings import Settings
 from mediation_api.auth import sessions
+
+from mediation_api.replicas import list_sessions
 from mediation_api.state import AppState
 
 log = logging.getLogger("mediation.api.auth")
@@ -112,6 +114,19 @@ def _check_step(request: Request, restriction: str) -> None:
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+
+
+async def get_list_session(
+    state: State, principal: CurrentPrincipal
+) -> AsyncIterator[AsyncSession]:
+    """For statistics reads and exports: a read-only transaction on a replica fit for this
+    caller (DATABASE_REPLICA_URLS, mediation_api/replicas.py), else on the primary."""
+    factory = await list_sessions(state, principal)
+    async with factory() as session, session.begin():
+        yield session
+
+
+ListSession = Annotated[AsyncSession, Depends(get_list_session, scope="function")]
 
 
 def require(permission: Permission) -> Callable[..., Coroutine[Any, Any, Principal]]:

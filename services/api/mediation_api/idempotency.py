@@ -20,9 +20,11 @@ Declare `response_model=XOut` on the route so the contract documents the body.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
+import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Annotated
@@ -46,6 +48,10 @@ REPLAYED = "Idempotent-Replayed"
 STALE_AFTER = timedelta(minutes=2)
 _KEPT_HEADERS = ("etag", "location")
 _CLAIM_ATTEMPTS = 3
+# Releases that failed (no database: a failover) are tried again this often until they
+# succeed or the claim is stale anyway; the set keeps those tasks from the garbage collector.
+RELEASE_RETRY_SECONDS = 1.0
+_RELEASES: set[asyncio.Task[None]] = set()
 
 
 class IdempotencyGuard:
@@ -173,9 +179,21 @@ class IdempotencyGuard:
         return response
 
     async def release(self) -> None:
-        """Forget the claim of a request that failed, so the caller can retry with the key."""
+        """Forget the claim of a request that failed, so the caller can retry with the key.
+        When the database cannot be reached (the request failed because the primary went
+        away), the release is tried again in the background until a primary answers: the
+        caller's retry then finds the key free within moments of the failover, instead of a
+        409 until the claim is stale (STALE_AFTER). Only an unfinished claim is deleted: a
+        request whose commit went through stored its response in the same transaction."""
         if not self.claimed or self.key is None:
             return
+        if await self._delete_claim():
+            return
+        task = asyncio.create_task(self._release_later(), name="idempotency-release")
+        _RELEASES.add(task)
+        task.add_done_callback(_RELEASES.discard)
+
+    async def _delete_claim(self, *, quiet: bool = False) -> bool:
         try:
             async with self.state.sessions() as s, s.begin():
                 await s.execute(
@@ -186,8 +204,19 @@ class IdempotencyGuard:
                         IdempotencyKey.request_hash == self._hash,
                     )
                 )
-        except Exception:  # the claim then expires by STALE_AFTER
-            log.warning("could not release idempotency key", exc_info=True)
+            return True
+        except Exception:
+            if not quiet:
+                log.warning("could not release idempotency key, retrying", exc_info=True)
+            return False
+
+    async def _release_later(self) -> None:
+        deadline = time.monotonic() + STALE_AFTER.total_seconds()
+        while time.monotonic() < deadline:
+            await asyncio.sleep(RELEASE_RETRY_SECONDS)
+            if await self._delete_claim(quiet=True):
+                log.info("idempotency key released after the database came back")
+                return
 
 
 async def idempotency_guard(

@@ -54,6 +54,7 @@ from mediation_api.query import reject_unknown_query
 from mediation_api.ratelimit import RateLimiter
 from mediation_api.readdb import create_read_pool
 from mediation_api.reference.router import router as reference_router
+from mediation_api.replicas import CommitPosition, ReplicaSet
 from mediation_api.sessions.router import routers as session_routers
 from mediation_api.state import AppState
 from mediation_api.stats.balances_router import router as balances_router
@@ -127,6 +128,7 @@ CORS_EXPOSED_HEADERS = [
     "X-Request-Id",
     "Idempotent-Replayed",
     "Content-Disposition",
+    "X-Commit-LSN",
 ]
 
 
@@ -139,6 +141,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_engine(settings)
         reads = await create_read_pool(settings)
+        replicas = await ReplicaSet.open(settings, reads)
         # Connects lazily: the API starts and takes writes while Redis is down.
         redis = redis_client(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
         pool_max = settings.db_pool_size * 2  # pool size plus as many overflow (db.py)
@@ -157,10 +160,13 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
                 settings.jwt_keyring(), timedelta(minutes=settings.access_token_minutes)
             ),
             limiter=RateLimiter(redis, settings.arq_queue, settings.rate_limit_per_minute),
+            replicas=replicas,
         )
         try:
             yield
         finally:
+            if replicas is not None:
+                await replicas.close()
             await redis.aclose()
             await reads.close()
             await engine.dispose()
@@ -182,6 +188,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         dependencies=[Depends(refuse_bad_input), Depends(reject_unknown_query)],
     )
     problems.install(app)
+    if settings.database_replica_urls.strip():
+        app.add_middleware(CommitPosition)  # read-your-writes across replicas
     app.add_middleware(WindowClockMiddleware, clock=clock, settings=settings)
     app.add_middleware(
         RequestContextMiddleware,

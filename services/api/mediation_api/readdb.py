@@ -53,6 +53,9 @@ async def create_read_pool(settings: Settings) -> asyncpg.Pool:
         init=_codecs,
         timeout=settings.db_connect_timeout_seconds,
         reset=_keep_session,
+        # Behind PgBouncer: unnamed statements only. asyncpg parses, binds and executes one
+        # without a Sync in between, so PgBouncer keeps it on one server connection.
+        statement_cache_size=0 if settings.behind_pgbouncer else 100,
     )
     return pool
 

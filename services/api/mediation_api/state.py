@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import asyncpg
 from redis.asyncio import Redis
@@ -12,6 +13,9 @@ from mediation.auth.tokens import TokenService
 from mediation.clock import Clock
 from mediation.settings import Settings
 from mediation_api.ratelimit import RateLimiter
+
+if TYPE_CHECKING:
+    from mediation_api.replicas import ReplicaSet
 
 
 @dataclass
@@ -24,3 +28,4 @@ class AppState:
     clock: Clock
     tokens: TokenService
     limiter: RateLimiter
+    replicas: ReplicaSet | None = None  # DATABASE_REPLICA_URLS (mediation_api/replicas.py)

@@ -82,6 +82,7 @@ from mediation_api.pagination import (
 from mediation_api.problems import responses
 from mediation_api.readdb import driver_connection
 from mediation_api.reference.service import unknown_codes as reference_codes
+from mediation_api.replicas import list_connection
 from mediation_api.state import AppState
 from mediation_api.visibility import Visibility, Visible
 
@@ -264,7 +265,7 @@ async def list_cases(
         external_client=principal.id if principal.kind == "client" else None,
     )
     now = lookup.state.clock.now()
-    async with lookup.state.reads.acquire() as conn:
+    async with list_connection(lookup.state, principal) as conn:  # a replica when one is fit
         if category and (
             missing := await unknown_codes(conn, ReferenceKind.dispute_category.value, category)
         ):

@@ -252,6 +252,29 @@ class _Prepared(Collector):
         yield from self.families
 
 
+def _read_replicas(state: AppState) -> list[Metric]:
+    """DATABASE_REPLICA_URLS as this process last checked them (mediation_api/replicas.py)."""
+    if state.replicas is None:
+        return []
+    lag = GaugeMetricFamily(
+        "mediation_db_read_replica_lag_seconds",
+        "How long ago the primary passed the position each read replica has replayed to "
+        "(absent: unreachable or promoted).",
+        labels=["replica"],
+    )
+    used = GaugeMetricFamily(
+        "mediation_db_read_replica_in_use",
+        "1 when lists and statistics may read from the replica, 0 when it is skipped "
+        "(unreachable, promoted, or lagging past MEDIATION_REPLICA_MAX_LAG_SECONDS).",
+        labels=["replica"],
+    )
+    for replica in state.replicas.replicas:
+        if replica.lag_seconds is not None:
+            lag.add_metric([replica.name], replica.lag_seconds)
+        used.add_metric([replica.name], 1.0 if replica.fit else 0.0)
+    return [lag, used]
+
+
 async def render(state: AppState) -> bytes:
     """The whole exposition: this process's (or, in multiprocess mode, every API process's)
     request and pool metrics, then the service's state."""
@@ -274,7 +297,7 @@ async def render(state: AppState) -> bytes:
             up.add_metric([source], 1.0)
             families += result
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(_Prepared([*families, up]))
+    registry.register(_Prepared([*families, *_read_replicas(state), up]))
     return _process_metrics() + generate_latest(registry)
 
 

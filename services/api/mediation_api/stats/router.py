@@ -21,7 +21,7 @@ from mediation.stats.contracts import (
 )
 from mediation.stats.enums import StatsChannel
 from mediation.stats.periods import FIRST_YEAR, LAST_YEAR, MONTH_PATTERN
-from mediation_api.deps import ClockDep, Session, require
+from mediation_api.deps import ClockDep, ListSession, Session, require
 from mediation_api.idempotency import Idempotency
 from mediation_api.pagination import DEFAULT, Cursor, Limit, build_page, cursor_values
 from mediation_api.problems import responses
@@ -78,7 +78,7 @@ _REPORT = (
     responses=responses(401, 403, 404, 422),
 )
 async def get_monthly(
-    session: Session,
+    session: ListSession,
     clock: ClockDep,
     principal: Reader,
     month: MonthQuery = None,
@@ -98,7 +98,7 @@ async def get_monthly(
     responses=responses(401, 403, 422),
 )
 async def list_versions(
-    session: Session,
+    session: ListSession,
     clock: ClockDep,
     principal: Reader,
     month: Annotated[str, Query(pattern=MONTH_PATTERN, description="The month, YYYY-MM.")],
@@ -124,7 +124,7 @@ async def list_versions(
     responses=responses(401, 403, 404, 422),
 )
 async def get_trend(
-    session: Session,
+    session: ListSession,
     clock: ClockDep,
     principal: Reader,
     month: MonthQuery = None,
@@ -145,7 +145,7 @@ async def get_trend(
     responses=responses(401, 403, 404, 422),
 )
 async def get_live(
-    session: Session,
+    session: ListSession,
     clock: ClockDep,
     principal: Reader,
     response: Response,
@@ -178,7 +178,7 @@ def _file_responses(media_type: str, what: str) -> dict[int | str, dict[str, obj
     responses=_file_responses("text/csv", "The report as CSV."),
 )
 async def export_csv(
-    session: Session,
+    session: ListSession,
     clock: ClockDep,
     principal: Reader,
     month: MonthQuery = None,
@@ -209,7 +209,7 @@ async def export_csv(
     responses=_file_responses(exports.XLSX_TYPE, "The report as an Excel workbook."),
 )
 async def export_xlsx(
-    session: Session,
+    session: ListSession,
     clock: ClockDep,
     principal: Reader,
     month: MonthQuery = None,

@@ -173,7 +173,8 @@ async def listen_and_relay(
     while not stop.is_set():
         conn: asyncpg.Connection | None = None
         try:
-            conn = await asyncpg.connect(c.settings.sync_database_url, timeout=10)
+            # LISTEN needs a session of its own: never through a transaction-mode pooler.
+            conn = await asyncpg.connect(c.settings.direct_database_url, timeout=10)
             await conn.add_listener(NOTIFY_CHANNEL, lambda *_: wake.set())
             if on_deliveries is not None:
                 await conn.add_listener(DELIVERIES_CHANNEL, lambda *_: on_deliveries())
