@@ -17,7 +17,6 @@ from mediation.clock import Clock
 from mediation.errors import EnrolmentRequired, Forbidden, PasswordExpired, Unauthorized
 from mediation.settings import Settings
 from mediation_api.auth import sessions
-
 from mediation_api.replicas import list_sessions
 from mediation_api.state import AppState
 
