@@ -7,7 +7,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import httpx
+import pytest
 
+from mediation.errors import Unprocessable
+from mediation.org.enums import Role
+from mediation.settings import Settings
 from tests.org.security_helpers import (
     account,
     audit_events,
@@ -142,3 +146,30 @@ async def test_a_password_set_by_an_administrator_is_changed_at_first_sign_in(
     assert full["restricted_to"] is None
     set_events = await audit_events(world, action="account.password_set")
     assert [e["detail"]["username"] for e in set_events] == ["supervisor"]
+
+
+async def test_create_user_on_the_command_line_follows_the_policy(
+    client: httpx.AsyncClient, world: World, settings: Settings
+) -> None:
+    from mediation.auth.accounts import create_user
+
+    with pytest.raises(Unprocessable) as refused:
+        await create_user(
+            settings,
+            username="zhao.security",
+            name="赵安全",
+            role=Role.mediator,
+            unit_code="220302",
+            password="short1A",
+        )
+    assert refused.value.extra["rule"] == "min_length"
+    await create_user(
+        settings,
+        username="zhao.security",
+        name="赵安全",
+        role=Role.mediator,
+        unit_code="220302",
+        password="Operator#2026-set",
+    )
+    first = (await sign_in(client, "zhao.security", "Operator#2026-set")).json()
+    assert first["restricted_to"] == "password_change"
