@@ -84,6 +84,8 @@ async def test_past_sessions_are_imported_held_on_their_cases_once(
     history = r.json()["items"]
     assert [e["type"] for e in history] == ["scheduled", "outcome_recorded", "imported"]
     assert history[0]["at"].startswith("2021-03-10T09:00")
+    session = (await client.get(f"/api/v1/sessions/{first.id}", headers=h)).json()
+    assert session["historical"] is True and session["status"] == "held"
     tl = (await client.get(f"/api/v1/cases/{first.case_id}/timeline", headers=h)).json()["items"]
     held = [e for e in tl if e["type"] == "session_held"]
     assert len(held) == 1 and held[0]["at"].startswith("2021-03-10T10:30")
