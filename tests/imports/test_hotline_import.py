@@ -125,7 +125,7 @@ async def test_calls_are_imported_historical_de_identified_without_consent_and_o
     assert [e["kind"] for e in tl] == ["created", "imported"]
     assert tl[0]["at"].startswith("2021-03-05T14:30") and tl[0]["actor_name"] == "历史台账"
     call = (await client.get(f"/api/v1/hotline/calls/{first.id}", headers=h)).json()
-    assert call["caller"]["callback_number"] == "13912345678"
+    assert call["caller"]["callback_number"] == "13912345678" and call["historical"] is True
     assert call["risk_assessment"]["notes"].startswith("历史台账导入")
 
     again = await validated(client, world, run_worker, content, "text/csv", "hotline_calls")

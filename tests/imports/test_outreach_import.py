@@ -143,7 +143,8 @@ async def test_bad_outreach_rows_are_each_reported_and_nothing_is_written(
     assert imp["status"] == "invalid"
     by_cell = {p["cell"]: p for p in imp["problems"] if p["cell"]}
     assert "宣传形式" in by_cell["F2"]["message_zh"] and "组织单位" in by_cell["G2"]["message_zh"]
-    assert "整数" in by_cell["E3"]["message_zh"] and "30 到 60" in by_cell["I3"]["message_zh"]
+    assert "0 到 1000000" in by_cell["E3"]["message_zh"]  # -3 participants
+    assert "30 到 60" in by_cell["I3"]["message_zh"]
     assert "可选" in by_cell["A4"]["message_zh"] and "管辖范围" in by_cell["B4"]["message_zh"]
     # Two classes of one series at the same time.
     assert any(p["row"] == 6 and "重复" in p["message_zh"] for p in imp["problems"])

@@ -84,6 +84,8 @@ async def test_past_sessions_are_imported_held_on_their_cases_once(
     history = r.json()["items"]
     assert [e["type"] for e in history] == ["scheduled", "outcome_recorded", "imported"]
     assert history[0]["at"].startswith("2021-03-10T09:00")
+    session = (await client.get(f"/api/v1/sessions/{first.id}", headers=h)).json()
+    assert session["historical"] is True and session["status"] == "held"
     tl = (await client.get(f"/api/v1/cases/{first.case_id}/timeline", headers=h)).json()["items"]
     held = [e for e in tl if e["type"] == "session_held"]
     assert len(held) == 1 and held[0]["at"].startswith("2021-03-10T10:30")
@@ -127,4 +129,30 @@ async def test_bad_session_rows_are_each_reported_and_nothing_is_written(
         f"{IMPORTS}/{imp['id']}/commit", headers=await world.headers("dispatcher")
     )
     assert r.status_code == 409
+    assert (await sql("SELECT count(*) FROM mediation_sessions"))[0][0] == 0
+
+
+async def test_a_case_outside_the_jurisdiction_reads_as_unknown(
+    client: httpx.AsyncClient, world: World, run_worker: Any, sql: Any
+) -> None:
+    from datetime import UTC, datetime
+
+    from sqlalchemy import update
+
+    from mediation.cases.models import Case
+    from tests.support.factories import make_case
+
+    # A case of the city (above the dispatcher's district), received in 2021.
+    case_id = await make_case(world, world.unit("220300"))
+    async with world.db() as session, session.begin():
+        await session.execute(
+            update(Case)
+            .where(Case.id == case_id)
+            .values(number="四平调〔2021〕0001号", received_at=datetime(2021, 1, 4, tzinfo=UTC))
+        )
+    rows = [["四平调〔2021〕0001号", "2021-01-10 15:00", "", "", "", "", "达成协议", ""]]
+    imp = await validated(client, world, run_worker, csv_of(HEAD, rows), "text/csv", "sessions")
+    assert imp["status"] == "invalid"
+    (problem,) = imp["problems"]
+    assert problem["cell"] == "A2" and "管辖范围内没有" in problem["message_zh"]
     assert (await sql("SELECT count(*) FROM mediation_sessions"))[0][0] == 0

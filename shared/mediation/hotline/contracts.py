@@ -27,6 +27,7 @@ from mediation.hotline.enums import (
     ReviewOutcome,
     RiskLevel,
 )
+from mediation.imports.contracts import historical_field
 
 PHONE_PATTERN = r"^\+?[0-9][0-9 \-]{5,24}$"
 TOPIC_PATTERN = r"^[a-z][a-z0-9_]{1,59}$"
@@ -284,6 +285,7 @@ class CallOut(Contract):
     """One call log, as read by a counselor or supervisor of its workstation."""
 
     id: uuid.UUID = Field(description="Identifier.")
+    historical: bool = historical_field()
     unit_id: uuid.UUID = Field(description="The workstation that took the call.")
     counselor_id: uuid.UUID = Field(description="Person who took the call.")
     counselor_name: str | None = Field(description="Their name.")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from pydantic import Field
 
@@ -62,3 +63,13 @@ class ImportJobResult(Contract):
         "because imported records fall in them (commit only).",
     )
     href: str = Field(description="Where to read the import.")
+
+
+def historical_field() -> Any:
+    """`historical` of a record that can be imported (hotline calls, outreach, sessions)."""
+    return Field(
+        False,
+        description="Imported from a register (issue 20): no notifications were sent and "
+        "nothing fell due; where it has a timeline, it shows the register's times and one "
+        "`imported` entry.",
+    )

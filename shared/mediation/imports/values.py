@@ -165,7 +165,7 @@ def _serial_moment(n: float) -> datetime:
 def whole(value: Cell, low: int = 0, high: int = 1_000_000) -> int:
     """A whole number between `low` and `high` (Excel gives 12.0 for 12)."""
     s = _number_text(value) if isinstance(value, float) else str(value).strip().replace(",", "")
-    if not re.fullmatch(r"\d+", s):
+    if not re.fullmatch(r"-?\d+", s):
         raise BadValue(f"“{s}”不是整数。", f"{s!r} is not a whole number.")
     n = int(s)
     if not low <= n <= high:

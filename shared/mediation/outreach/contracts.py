@@ -13,6 +13,7 @@ from mediation.cases.contracts import CaseCreate
 from mediation.cases.enums import CaseSource
 from mediation.contracts.common import Contract, Input, Instant
 from mediation.contracts.windows import PastDay, PastTime, PlanDay
+from mediation.imports.contracts import historical_field
 from mediation.org.enums import Role
 from mediation.outreach.enums import (
     ActivityVenue,
@@ -134,6 +135,7 @@ class ActivityOut(Contract):
     """A legal-awareness activity."""
 
     id: uuid.UUID = Field(description="Identifier.")
+    historical: bool = historical_field()
     unit_id: uuid.UUID = Field(description="Place in the tree.")
     unit_name: str | None = Field(description="Name of that node.")
     venue: ActivityVenue = Field(description="Venue type.")
@@ -288,6 +290,7 @@ class ClassOut(Contract):
     """A class that was held."""
 
     id: uuid.UUID = Field(description="Identifier.")
+    historical: bool = historical_field()
     series_id: uuid.UUID = Field(description="The series.")
     series_title: str | None = Field(description="Name of the series.")
     unit_id: uuid.UUID = Field(description="The body running the series.")

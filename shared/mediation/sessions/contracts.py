@@ -13,6 +13,7 @@ from mediation.cases.contracts import AgreementIn
 from mediation.cases.enums import PartySide
 from mediation.contracts.common import Contract, Input, Instant
 from mediation.contracts.windows import HeldTime, PastTime, SessionPlanTime
+from mediation.imports.contracts import historical_field
 from mediation.org.enums import Role
 from mediation.sessions.enums import (
     MediatorBody,
@@ -345,6 +346,7 @@ class SessionOut(Contract):
     """A mediation session with its mediators, invited parties, outcome and history."""
 
     id: uuid.UUID = Field(description="Identifier.")
+    historical: bool = historical_field()
     case_id: uuid.UUID = Field(description="The case.")
     case_number: str = Field(description="The case's number.")
     unit_id: uuid.UUID = Field(description="The case's place in the tree (decides who sees it).")

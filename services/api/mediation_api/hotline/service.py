@@ -254,6 +254,7 @@ class HotlineService:
             )
         return CallOut(
             id=call.id,
+            historical=call.historical,
             unit_id=call.unit_id,
             counselor_id=call.counselor_id,
             counselor_name=names.get(call.counselor_id),

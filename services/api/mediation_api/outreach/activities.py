@@ -169,6 +169,7 @@ class ActivityService(OutreachBase):
             out.append(
                 ActivityOut(
                     id=a.id,
+                    historical=a.historical,
                     unit_id=a.unit_id,
                     unit_name=unit.name if unit else None,
                     venue=a.venue,

@@ -243,6 +243,7 @@ class ClassService(OutreachBase):
             out.append(
                 ClassOut(
                     id=c.id,
+                    historical=c.historical,
                     series_id=c.series_id,
                     series_title=s.title if s else None,
                     unit_id=c.unit_id,

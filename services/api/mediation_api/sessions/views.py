@@ -82,6 +82,7 @@ async def session_out(
     history = [event_out(e) for e in await repo.events(ms.id)]
     return SessionOut(
         id=ms.id,
+        historical=ms.historical,
         case_id=ms.case_id,
         case_number=ms.case_number,
         unit_id=ms.unit_id,
