@@ -171,6 +171,8 @@ async def drill(cluster: Cluster, plan: Plan) -> tuple[int, str]:
             (m.get("name"), m.get("role"), m.get("state")) for m in cluster_state.get("members", [])
         ]
         say(f"Patroni members now: {roles}")
+        if cluster.restarts:
+            say(f"restarted by the drill's supervisor (as systemd would): {cluster.restarts}")
         last = (
             f"ha drill: accepted={verdict.accepted} found={verdict.found} lost={verdict.lost} "
             f"duplicated={verdict.duplicated} notifications={verdict.notifications} "
