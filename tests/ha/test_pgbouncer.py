@@ -9,14 +9,15 @@ import subprocess
 from typing import Any
 
 from arq import create_pool
-from arq.worker import Worker, func
 
 from mediation.clock import MovableClock
+from mediation.redisconn import arq_settings
 from mediation.settings import Settings
 from mediation_dev.pgbouncer import pgbouncer
 from mediation_worker.main import build_settings
 from tests.cases.conftest import CASES, case_body
 from tests.ha.pgservers import BIN, api_client, session_db
+from tests.ha.workers import run_workers
 from tests.support.world import World
 
 
@@ -60,6 +61,14 @@ def _transactions(port: int, database: str) -> int:
     return sum(int(row[1]) for row in header_free if row[0] == database)
 
 
+async def _queued(settings: Settings) -> int:
+    pool = await create_pool(arq_settings(settings.redis_url))
+    try:
+        return int(await pool.zcard(settings.arq_queue))
+    finally:
+        await pool.aclose()
+
+
 async def _worker(settings: Settings, clock: MovableClock) -> int:
     """A real arq worker (burst) on `settings`: the outbox sweep, what it queues, and a cron
     job that takes a lease and computes statistics (SET LOCAL, advisory transaction lock)."""
@@ -71,26 +80,11 @@ async def _worker(settings: Settings, clock: MovableClock) -> int:
     finally:
         await pool.aclose()
     done = 0
-    for _ in range(5):
-        worker = Worker(
-            functions=[*ws.functions, *(func(c.coroutine, name=c.name) for c in ws.cron_jobs)],
-            on_startup=ws.on_startup,
-            on_shutdown=ws.on_shutdown,
-            redis_settings=ws.redis_settings,
-            queue_name=ws.queue_name,
-            burst=True,
-            poll_delay=0.05,
-            keep_result=0,
-            handle_signals=False,
-        )
-        try:
-            await worker.main()
-            left = await worker.pool.zcard(ws.queue_name)
-        finally:
-            await worker.close()
+    for _ in range(5):  # jobs queued by jobs (the relay's) wait for another round
+        (worker,) = await run_workers(settings, clock, 1)
         done += worker.jobs_complete
         assert worker.jobs_failed == 0
-        if not left:
+        if not await _queued(settings):
             break
     return done
 

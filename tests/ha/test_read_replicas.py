@@ -165,7 +165,7 @@ async def test_a_replica_lagging_past_the_setting_is_skipped(
         await _replay(cluster["replica"], run=True)
         await _until(lambda: _in_use(client, 1.0))  # caught up: in use again
         lag = _gauge((await client.get("/metrics")).text, "mediation_db_read_replica_lag_seconds")
-        assert lag == 0.0
+        assert lag is not None and lag <= 0.5  # within the setting (the primary keeps writing)
 
 
 async def test_an_unreachable_replica_is_skipped(

@@ -4,47 +4,23 @@ test_exactly_once.py.) Real arq workers, run at the same time."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from arq import create_pool
-from arq.worker import Worker, func
 
 from mediation.clock import MovableClock
 from mediation.settings import Settings
 from mediation_worker.main import build_settings
+from tests.ha.workers import run_workers
 from tests.support.world import World
 
 SLOT = datetime(2026, 11, 26, 2, 15, 15, tzinfo=UTC)
 
 
 async def _workers(settings: Settings, clock: MovableClock, count: int = 2) -> None:
-    """Workers, as several machines would run them, draining the queue side by side."""
-    ws = build_settings(settings, clock, background=False)
-
-    def worker() -> Worker:
-        return Worker(
-            # The cron jobs as plain functions under their cron names: what the schedulers
-            # queue is run, and these workers schedule nothing of their own.
-            functions=[*ws.functions, *(func(c.coroutine, name=c.name) for c in ws.cron_jobs)],
-            on_startup=ws.on_startup,
-            on_shutdown=ws.on_shutdown,
-            redis_settings=ws.redis_settings,
-            queue_name=ws.queue_name,
-            burst=True,
-            poll_delay=0.02,
-            keep_result=60,
-            handle_signals=False,
-        )
-
-    workers = [worker() for _ in range(count)]
-    try:
-        await asyncio.gather(*(w.main() for w in workers))
-    finally:
-        for w in workers:
-            await w.close()
+    await run_workers(settings, clock, count)
 
 
 async def test_a_cron_slot_queued_by_two_schedulers_runs_once(

@@ -8,6 +8,7 @@ import signal
 import sys
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -46,6 +47,30 @@ async def _recovered(load: Load, since: int, seconds: float, what: str) -> float
             return took
         await asyncio.sleep(0.2)
     raise RuntimeError(f"writes did not resume within {seconds:.0f} s after {what}")
+
+
+async def _queue_a_slot_twice(redis_url: str, queue: str) -> datetime:
+    """What two workers' schedulers do when Redis lost the unique cron id in its failover:
+    each queues the same slot under an id of its own. The lease in PostgreSQL
+    (`cron_runs`) must let exactly one of them run it."""
+    from arq import create_pool
+
+    from mediation.redisconn import arq_settings
+
+    slot = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(minutes=1)
+    pool = await create_pool(arq_settings(redis_url), default_queue_name=queue)
+    try:
+        for scheduler in ("a", "b"):
+            await pool.enqueue_job(
+                "cron:refresh_live_stats",
+                _job_id=f"drill-live-{scheduler}-{slot.timestamp():.0f}",
+                _defer_until=slot,
+                _expires=timedelta(minutes=10),
+            )
+    finally:
+        await pool.aclose()
+    say(f"queued the live statistics slot {slot:%H:%M} twice, as two schedulers would")
+    return slot
 
 
 async def drill(cluster: Cluster, plan: Plan) -> tuple[int, str]:
@@ -93,6 +118,7 @@ async def drill(cluster: Cluster, plan: Plan) -> tuple[int, str]:
         wait_for(lambda: cluster.redis_master_name() not in (None, master), 60, "Sentinel failover")
         say(f"Sentinels promoted {cluster.redis_master_name()}")
         await _recovered(load, before, 60, "the Redis master died")
+        slot = await _queue_a_slot_twice(env["REDIS_URL"], cluster.queue)
         await asyncio.sleep(plan.between_s)
 
         say("killing api1 and worker1 mid-load (SIGKILL)")
@@ -110,7 +136,17 @@ async def drill(cluster: Cluster, plan: Plan) -> tuple[int, str]:
             "requests that died with api1 (409 until the claim is stale, 2 min)"
         )
 
+        # The slot queued twice must have come (and gone) before the verdict.
+        await asyncio.sleep(max(0.0, (slot - datetime.now(UTC)).total_seconds() + 15))
         verdict = await verify(env["DATABASE_DIRECT_URL"], load.outcomes, receiver, plan.settle_s)
+        conn = await asyncpg.connect(env["DATABASE_DIRECT_URL"])
+        twice = await conn.fetchval(
+            "SELECT count(*) FROM cron_runs WHERE job = 'refresh_live_stats' AND slot = $1", slot
+        )
+        await conn.close()
+        if twice != 1:  # cron_runs' key allows one row: 0 means it never ran
+            verdict.cron_missed += 1
+            verdict.notes.append(f"the slot queued twice ran {twice} times (expected once)")
         skipped = sum(
             cluster.procs[w].log.read_text(errors="replace").count("another worker has it")
             for w in ("worker1", "worker2")
@@ -122,7 +158,8 @@ async def drill(cluster: Cluster, plan: Plan) -> tuple[int, str]:
             for example in load.outcomes.examples:
                 say(f"  e.g. {example}")
         say(
-            f"cron slots run={verdict.cron_runs} doubled={verdict.cron_doubled}, "
+            f"cron slots run={verdict.cron_runs} doubled={verdict.cron_doubled} (the slot "
+            f"queued twice: {twice} run), "
             f"slots a worker skipped because another had it={skipped}; "
             "messages resent with the same id after a worker died mid-send (receivers drop "
             f"them by webhook-id / Idempotency-Key)={verdict.redelivered}"
@@ -134,6 +171,8 @@ async def drill(cluster: Cluster, plan: Plan) -> tuple[int, str]:
             (m.get("name"), m.get("role"), m.get("state")) for m in cluster_state.get("members", [])
         ]
         say(f"Patroni members now: {roles}")
+        if cluster.restarts:
+            say(f"restarted by the drill's supervisor (as systemd would): {cluster.restarts}")
         last = (
             f"ha drill: accepted={verdict.accepted} found={verdict.found} lost={verdict.lost} "
             f"duplicated={verdict.duplicated} notifications={verdict.notifications} "

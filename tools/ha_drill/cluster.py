@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from collections.abc import Callable
@@ -88,6 +89,8 @@ class Cluster:
     procs: dict[str, Proc] = field(default_factory=dict)
     ports: dict[str, int] = field(default_factory=dict)
     queue: str = field(default_factory=lambda: f"mediation-drill-{os.getpid()}")
+    restarts: dict[str, int] = field(default_factory=dict)  # by the drill's supervisor
+    stopping: bool = False
 
     def __post_init__(self) -> None:
         self.root.chmod(0o755)
@@ -167,6 +170,7 @@ class Cluster:
                 pass
 
     def stop_all(self) -> None:
+        self.stopping = True
         for proc in reversed(list(self.procs.values())):
             if proc.popen.poll() is None:
                 try:
@@ -381,6 +385,18 @@ listen api
             args = [args[0], "-u", PG_USER, str(ini)]
         self.start("pgbouncer", args)
         wait_for(lambda: port_open(self.ports["pgbouncer"]), 20, "pgbouncer")
+        self._pgbouncer_args = args
+        threading.Thread(target=self._supervise_pgbouncer, daemon=True).start()
+
+    def _supervise_pgbouncer(self) -> None:
+        """Restarts PgBouncer when it exits, as systemd (Restart=on-failure) or Kubernetes
+        would: Debian's 1.18 can die on a burst of cancel requests ("bad client state")."""
+        while not self.stopping:
+            proc = self.procs["pgbouncer"]
+            if proc.popen.poll() is not None and not self.stopping:
+                self.restarts["pgbouncer"] = self.restarts.get("pgbouncer", 0) + 1
+                self.start("pgbouncer", self._pgbouncer_args)
+            time.sleep(0.5)
 
     def start_redis(self) -> None:
         for name, extra in (
