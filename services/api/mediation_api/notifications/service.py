@@ -19,7 +19,6 @@ from mediation.contracts.changes import comparable, modified
 from mediation.contracts.common import center_time
 from mediation.contracts.etag import check_if_match
 from mediation.errors import Conflict, Forbidden, NotFound, Unprocessable
-from mediation.logs import request_id_var
 from mediation.notifications import catalog, defaults, store, templates, webhooks
 from mediation.notifications.contracts import (
     DeliveryAttemptOut,
@@ -34,6 +33,7 @@ from mediation.notifications.contracts import (
     WebhookUpdate,
 )
 from mediation.notifications.enums import Channel, DeliveryStatus, DisabledReason
+from mediation.notifications.events import WebhookPing
 from mediation.notifications.models import (
     Notification,
     NotificationRule,
@@ -252,14 +252,10 @@ class WebhookService:
             raise Conflict("The subscription is disabled; enable it first (PATCH enabled).")
         event = await emit(
             self.session,
-            type="webhook.ping",
-            aggregate_type="webhook_subscription",
+            WebhookPing(subscription_id=sub.id, message="ping"),
             aggregate_id=sub.id,
             occurred_at=self.clock.now(),
-            unit_path=None,
-            payload={"subscription_id": str(sub.id), "message": "ping"},
             actor_id=self.principal.id,
-            request_id=request_id_var.get(),
         )
         await self.session.flush()
         return event.id

@@ -14,6 +14,8 @@ from mediation.cases.models import Case
 from mediation.contracts.changes import modified
 from mediation.contracts.etag import check_if_match
 from mediation.errors import Conflict, NotFound, Unprocessable
+from mediation.outbox.events import emit
+from mediation.outbox.registry import model_for
 from mediation.outreach.contracts import (
     OpinionAnswer,
     OpinionClose,
@@ -27,6 +29,7 @@ from mediation.outreach.enums import (
     COLLECTOR_ROLES,
     OpinionStatus,
 )
+from mediation.outreach.events import OpinionPayload
 from mediation.outreach.models import (
     ResidentOpinion,
 )
@@ -97,16 +100,21 @@ class OpinionService(OutreachBase):
         return opinion
 
     async def _opinion_event(self, type_: str, opinion: ResidentOpinion, **extra: Any) -> None:
-        await self._emit(
-            type_,
-            "resident_opinion",
-            opinion.id,
-            opinion.unit_path,
+        payload = model_for(type_, OpinionPayload)(
             opinion_id=opinion.id,
             unit_id=opinion.unit_id,
             category=opinion.category,
-            status=opinion.status.value,
+            status=opinion.status,
             **extra,
+        )
+        await emit(
+            self.session,
+            payload,
+            type=type_,
+            aggregate_id=opinion.id,
+            occurred_at=self.clock.now(),
+            unit_path=opinion.unit_path,
+            actor_id=self.principal.id,
         )
 
     async def update_opinion(
