@@ -469,7 +469,7 @@ class CaseService:
         today = self.clock.now().astimezone(CENTER_TZ).date()
         paths = await self.repo.role_units({h.person_id for h in handlers}, HANDLER_ROLES, today)
         for i, h in enumerate(handlers):
-            if not any(case.unit_path.startswith(p) for p in paths.get(h.person_id, [])):
+            if not any(case.unit_path.startswith(p) for _, p in paths.get(h.person_id, [])):
                 raise Unprocessable(
                     "This person holds no handling role whose jurisdiction covers the case.",
                     field=f"body.handlers.{i}.person_id",

@@ -14,7 +14,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from mediation.auth.principal import Principal
 from mediation.auth.scope import in_scope
 from mediation.org.enums import Role, UnitLevel
-from mediation.org.models import Person, RoleAssignment, Unit
+from mediation.org.models import RoleAssignment, Unit
 from mediation.outreach.enums import ActivityVenue, OpinionStatus
 from mediation.outreach.models import (
     ClassSeries,
@@ -26,6 +26,7 @@ from mediation.outreach.models import (
 from mediation.outreach.stats import local_bounds
 from mediation.reference.data import ReferenceKind
 from mediation.reference.models import ReferenceItem
+from mediation_api.org.lookups import TreeLookups
 
 M = TypeVar("M")
 
@@ -70,7 +71,7 @@ class OpinionFilters:
     converted: bool | None = None
 
 
-class OutreachRepository:
+class OutreachRepository(TreeLookups):
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
@@ -78,22 +79,6 @@ class OutreachRepository:
         self.session.add(record)
 
     # --- the tree and people ------------------------------------------------------------
-    async def unit_in_scope(self, unit_id: uuid.UUID, principal: Principal) -> Unit | None:
-        stmt = select(Unit).where(Unit.id == unit_id, in_scope(Unit.path, principal))
-        return (await self.session.scalars(stmt)).one_or_none()
-
-    async def units(self, ids: set[uuid.UUID]) -> dict[uuid.UUID, Unit]:
-        if not ids:
-            return {}
-        rows = await self.session.scalars(select(Unit).where(Unit.id.in_(ids)))
-        return {u.id: u for u in rows.all()}
-
-    async def person_names(self, ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
-        if not ids:
-            return {}
-        rows = await self.session.execute(select(Person.id, Person.name).where(Person.id.in_(ids)))
-        return {pid: name for pid, name in rows.all()}
-
     async def roles_held(
         self, person_ids: set[uuid.UUID], roles: tuple[Role, ...], first: date, last: date
     ) -> list[tuple[uuid.UUID, Role, str, date, date | None]]:
