@@ -12,7 +12,9 @@ from mediation.auth.principal import Principal
 from mediation.contracts.common import Page
 from mediation.contracts.etag import etag_of
 from mediation.contracts.windows import QueryTime
-from mediation.org.contracts import (
+from mediation_api.auth.admin_service import AdminService
+from mediation_api.deps import ClockDep, IfMatch, Session, require
+from mediation_api.org.contracts import (
     AccessLogOut,
     ClientCreate,
     ClientCreated,
@@ -22,8 +24,6 @@ from mediation.org.contracts import (
     UserOut,
     UserUpdate,
 )
-from mediation_api.auth.admin_service import AdminService
-from mediation_api.deps import ClockDep, IfMatch, Session, require
 from mediation_api.pagination import DEFAULT, Cursor, Limit
 from mediation_api.problems import responses
 

@@ -19,8 +19,8 @@ from mediation.auth.scope import in_scope
 from mediation.contracts.changes import modified
 from mediation.contracts.etag import check_if_match
 from mediation.errors import Conflict, NotFound, Unprocessable
-from mediation.org.contracts import ClientCreate, ClientUpdate, UserCreate, UserUpdate
 from mediation.org.models import Unit
+from mediation_api.org.contracts import ClientCreate, ClientUpdate, UserCreate, UserUpdate
 from mediation_api.org.repository import OrgRepository
 from mediation_api.pagination import build_page, cursor_values
 

@@ -20,18 +20,6 @@ from mediation.contracts.common import center_time
 from mediation.contracts.etag import check_if_match
 from mediation.errors import Conflict, Forbidden, NotFound, Unprocessable
 from mediation.notifications import catalog, defaults, store, templates, webhooks
-from mediation.notifications.contracts import (
-    DeliveryAttemptOut,
-    DeliveryDetail,
-    DeliveryOut,
-    RuleCreate,
-    RuleOut,
-    RuleUpdate,
-    TemplateOut,
-    TemplatePut,
-    WebhookCreate,
-    WebhookUpdate,
-)
 from mediation.notifications.enums import Channel, DeliveryStatus, DisabledReason
 from mediation.notifications.events import WebhookPing
 from mediation.notifications.models import (
@@ -44,6 +32,18 @@ from mediation.notifications.rules import RuleSpec, validate_rule
 from mediation.outbox.events import emit
 from mediation.outbox.models import Delivery
 from mediation.settings import Settings
+from mediation_api.notifications.contracts import (
+    DeliveryAttemptOut,
+    DeliveryDetail,
+    DeliveryOut,
+    RuleCreate,
+    RuleOut,
+    RuleUpdate,
+    TemplateOut,
+    TemplatePut,
+    WebhookCreate,
+    WebhookUpdate,
+)
 from mediation_api.notifications.repository import (
     ConfigRepository,
     InboxRepository,

@@ -16,7 +16,11 @@ from mediation.auth.principal import Principal
 from mediation.contracts.common import Page
 from mediation.contracts.etag import etag_of
 from mediation.errors import Unprocessable, UnsupportedMediaType
-from mediation.org.contracts import (
+from mediation.org.enums import Role, UnitLevel
+from mediation.org.models import Person
+from mediation.privacy import mask_phone
+from mediation_api.deps import ClockDep, IfMatch, Session, require
+from mediation_api.org.contracts import (
     AssignmentCreate,
     AssignmentEnd,
     AssignmentOut,
@@ -31,10 +35,6 @@ from mediation.org.contracts import (
     UnitOut,
     UnitUpdate,
 )
-from mediation.org.enums import Role, UnitLevel
-from mediation.org.models import Person
-from mediation.privacy import mask_phone
-from mediation_api.deps import ClockDep, IfMatch, Session, require
 from mediation_api.org.repository import OrgRepository
 from mediation_api.org.service import OrgService
 from mediation_api.pagination import DEFAULT, Cursor, Limit, build_page, cursor_values

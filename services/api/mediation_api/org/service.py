@@ -15,13 +15,6 @@ from mediation.clock import Clock
 from mediation.contracts.changes import modified
 from mediation.contracts.etag import check_if_match
 from mediation.errors import Conflict, Forbidden, NotFound, Unprocessable
-from mediation.org.contracts import (
-    AssignmentCreate,
-    PersonCreate,
-    PersonUpdate,
-    UnitCreate,
-    UnitImportRow,
-)
 from mediation.org.enums import LEVEL_ORDER, UnitLevel, child_level
 from mediation.org.events import (
     RoleAssigned,
@@ -33,6 +26,13 @@ from mediation.org.events import (
 from mediation.org.models import Person, RoleAssignment, Unit
 from mediation.org.tree import add_unit, child_path
 from mediation.outbox.events import emit
+from mediation_api.org.contracts import (
+    AssignmentCreate,
+    PersonCreate,
+    PersonUpdate,
+    UnitCreate,
+    UnitImportRow,
+)
 from mediation_api.org.repository import OrgRepository
 
 CODE_CHARS = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")

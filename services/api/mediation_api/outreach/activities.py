@@ -11,16 +11,6 @@ from mediation.contracts.etag import check_if_match
 from mediation.errors import NotFound, Unprocessable
 from mediation.org.models import Unit
 from mediation.outbox.events import emit
-from mediation.outreach.contracts import (
-    ActivityCreate,
-    ActivityOut,
-    ActivityUpdate,
-    OutreachSummary,
-    PartnerIn,
-    PartnerOut,
-    StatusCount,
-    VenueTotals,
-)
 from mediation.outreach.enums import (
     ActivityVenue,
     OpinionStatus,
@@ -36,6 +26,16 @@ from mediation_api.outreach.base import (
     PARTNER_ROLES,
     OutreachBase,
     _null_fields,
+)
+from mediation_api.outreach.contracts import (
+    ActivityCreate,
+    ActivityOut,
+    ActivityUpdate,
+    OutreachSummary,
+    PartnerIn,
+    PartnerOut,
+    StatusCount,
+    VenueTotals,
 )
 
 

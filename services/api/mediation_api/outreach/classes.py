@@ -10,15 +10,6 @@ from mediation.contracts.changes import modified
 from mediation.contracts.etag import check_if_match
 from mediation.errors import Conflict, NotFound, Unprocessable
 from mediation.outbox.events import emit
-from mediation.outreach.contracts import (
-    ClassCreate,
-    ClassOut,
-    ClassUpdate,
-    SeriesCreate,
-    SeriesOut,
-    SeriesTotals,
-    SeriesUpdate,
-)
 from mediation.outreach.events import ClassHeld, ClassUpdated, SeriesCreated, SeriesUpdated
 from mediation.outreach.models import (
     ClassSeries,
@@ -33,6 +24,15 @@ from mediation_api.outreach.base import (
     SERIES_NOT_FOUND,
     OutreachBase,
     _null_fields,
+)
+from mediation_api.outreach.contracts import (
+    ClassCreate,
+    ClassOut,
+    ClassUpdate,
+    SeriesCreate,
+    SeriesOut,
+    SeriesTotals,
+    SeriesUpdate,
 )
 
 

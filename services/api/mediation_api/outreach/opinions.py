@@ -16,15 +16,6 @@ from mediation.contracts.etag import check_if_match
 from mediation.errors import Conflict, NotFound, Unprocessable
 from mediation.outbox.events import emit
 from mediation.outbox.registry import model_for
-from mediation.outreach.contracts import (
-    OpinionAnswer,
-    OpinionClose,
-    OpinionCreate,
-    OpinionForward,
-    OpinionOut,
-    OpinionToCase,
-    OpinionUpdate,
-)
 from mediation.outreach.enums import (
     COLLECTOR_ROLES,
     OpinionStatus,
@@ -45,6 +36,15 @@ from mediation_api.outreach.base import (
     OPINION_RECORD,
     OutreachBase,
     _null_fields,
+)
+from mediation_api.outreach.contracts import (
+    OpinionAnswer,
+    OpinionClose,
+    OpinionCreate,
+    OpinionForward,
+    OpinionOut,
+    OpinionToCase,
+    OpinionUpdate,
 )
 from mediation_api.reference.service import ReferenceService
 from mediation_api.visibility import Ref, Visibility, Visible

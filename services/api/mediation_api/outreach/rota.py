@@ -12,14 +12,6 @@ from mediation.errors import Conflict, NotFound, Unprocessable
 from mediation.org.enums import Role, UnitLevel
 from mediation.org.models import Unit
 from mediation.outbox.events import emit
-from mediation.outreach.contracts import (
-    DutyGapReport,
-    DutySlotCreate,
-    DutySlotOut,
-    DutySlotUpdate,
-    GridDutyGaps,
-    InvalidSlot,
-)
 from mediation.outreach.enums import (
     COLLECTOR_ROLES,
     Weekday,
@@ -37,6 +29,14 @@ from mediation_api.outreach.base import (
     SLOT_NOT_FOUND,
     OutreachBase,
     _null_fields,
+)
+from mediation_api.outreach.contracts import (
+    DutyGapReport,
+    DutySlotCreate,
+    DutySlotOut,
+    DutySlotUpdate,
+    GridDutyGaps,
+    InvalidSlot,
 )
 
 

@@ -12,10 +12,10 @@ from mediation.contracts.etag import check_if_match
 from mediation.errors import Conflict, NotFound, Unprocessable
 from mediation.outbox.events import emit
 from mediation.outbox.payloads import EventPayload
-from mediation.reference.contracts import ReferenceItemCreate, ReferenceItemUpdate
 from mediation.reference.data import ReferenceKind
 from mediation.reference.events import ReferenceItemCreated, ReferenceItemUpdated
 from mediation.reference.models import ReferenceItem
+from mediation_api.reference.contracts import ReferenceItemCreate, ReferenceItemUpdate
 from mediation_api.reference.repository import ReferenceRepository
 
 

@@ -26,15 +26,6 @@ from mediation.logs import request_id_var
 from mediation.org.enums import Role
 from mediation.outbox.events import emit
 from mediation.sessions import events
-from mediation.sessions.contracts import (
-    CancelIn,
-    HeldSessionIn,
-    MediatorIn,
-    OutcomeIn,
-    RescheduleIn,
-    SessionCreate,
-    SessionUpdate,
-)
 from mediation.sessions.enums import (
     MEDIATING_ROLES,
     NextStep,
@@ -51,6 +42,15 @@ from mediation.settings import Settings
 from mediation.timeline import holds_lock
 from mediation_api.cases.repository import CaseRepository
 from mediation_api.cases.service import CaseService
+from mediation_api.sessions.contracts import (
+    CancelIn,
+    HeldSessionIn,
+    MediatorIn,
+    OutcomeIn,
+    RescheduleIn,
+    SessionCreate,
+    SessionUpdate,
+)
 from mediation_api.sessions.repository import SessionRepository
 
 E = SessionEventType

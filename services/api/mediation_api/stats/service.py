@@ -28,7 +28,18 @@ from mediation.org.models import Unit
 from mediation.outbox.events import emit
 from mediation.reference.data import ReferenceKind
 from mediation.stats import periods
-from mediation.stats.contracts import (
+from mediation.stats.enums import (
+    BreakdownDimension,
+    JobKind,
+    JobStatus,
+    ReportKind,
+    ReportTrigger,
+    StatsChannel,
+    TrendIndicator,
+)
+from mediation.stats.events import RecomputeRequested
+from mediation.stats.models import Job, StatsReport, StatsRow
+from mediation_api.stats.contracts import (
     CaseFigures,
     Change,
     Figures,
@@ -44,17 +55,6 @@ from mediation.stats.contracts import (
     TrendOut,
     TrendPoint,
 )
-from mediation.stats.enums import (
-    BreakdownDimension,
-    JobKind,
-    JobStatus,
-    ReportKind,
-    ReportTrigger,
-    StatsChannel,
-    TrendIndicator,
-)
-from mediation.stats.events import RecomputeRequested
-from mediation.stats.models import Job, StatsReport, StatsRow
 from mediation_api.stats.repository import StatsRepository
 
 NOT_FOUND_UNIT = "No unit with this id in your jurisdiction."
