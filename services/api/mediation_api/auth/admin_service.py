@@ -6,7 +6,6 @@ from __future__ import annotations
 import secrets
 import uuid
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Select, any_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,7 +21,7 @@ from mediation.errors import Conflict, NotFound, Unprocessable
 from mediation.org.models import Unit
 from mediation_api.org.contracts import ClientCreate, ClientUpdate, UserCreate, UserUpdate
 from mediation_api.org.repository import OrgRepository
-from mediation_api.pagination import build_page, cursor_values
+from mediation_api.pagination import id_page
 
 
 def _check_scopes(scopes: list[str]) -> None:
@@ -42,26 +41,14 @@ class AdminService:
         self.principal = principal
         self.org = OrgRepository(session)
 
-    async def _page(
-        self, stmt: Select[Any], column: Any, limit: int, cursor: str | None, newest: bool = False
-    ) -> tuple[list[Any], str | None]:
-        """One page by id (oldest first, or newest first)."""
-        after = cursor_values(cursor, "id")
-        if after:
-            ident = uuid.UUID(after["id"])
-            stmt = stmt.where(column < ident if newest else column > ident)
-        stmt = stmt.order_by(column.desc() if newest else column).limit(limit + 1)
-        rows = list((await self.session.scalars(stmt)).all())
-        return build_page(rows, limit, lambda r: {"id": str(r.id)})
-
     # --- accounts ---
     async def users(self, limit: int, cursor: str | None) -> tuple[list[User], str | None]:
         """Accounts of people holding a role in the caller's subtree."""
         people = self.org.readable_people(self.principal).with_only_columns(
             OrgRepository.person_id_column()
         )
-        return await self._page(
-            select(User).where(User.person_id.in_(people)), User.id, limit, cursor
+        return await id_page(
+            self.session, select(User).where(User.person_id.in_(people)), User.id, limit, cursor
         )
 
     async def _user_for_change(self, user_id: uuid.UUID) -> User:
@@ -111,7 +98,7 @@ class AdminService:
         )
 
     async def clients(self, limit: int, cursor: str | None) -> tuple[list[ApiClient], str | None]:
-        return await self._page(self._clients(), ApiClient.id, limit, cursor)
+        return await id_page(self.session, self._clients(), ApiClient.id, limit, cursor)
 
     async def create_client(self, body: ClientCreate) -> tuple[ApiClient, str]:
         """The client and its secret (shown once)."""
@@ -189,4 +176,4 @@ class AdminService:
             stmt = stmt.where(AccessLogEntry.at >= since)
         if until:
             stmt = stmt.where(AccessLogEntry.at < until)
-        return await self._page(stmt, AccessLogEntry.id, limit, cursor, newest=True)
+        return await id_page(self.session, stmt, AccessLogEntry.id, limit, cursor, newest=True)

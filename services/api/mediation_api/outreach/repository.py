@@ -27,6 +27,7 @@ from mediation.outreach.stats import local_bounds
 from mediation.reference.data import ReferenceKind
 from mediation.reference.models import ReferenceItem
 from mediation_api.org.lookups import TreeLookups
+from mediation_api.pagination import id_page
 
 M = TypeVar("M")
 
@@ -174,16 +175,14 @@ class OutreachRepository(TreeLookups):
         principal: Principal,
         *,
         subtree_path: str | None,
-        after: uuid.UUID | None,
         limit: int,
-    ) -> list[ClassSeries]:
+        cursor: str | None,
+    ) -> tuple[list[ClassSeries], str | None]:
         s = ClassSeries
         stmt = select(s).where(
             in_scope(s.unit_path, principal), *_subtree(s.unit_path, subtree_path)
         )
-        if after is not None:
-            stmt = stmt.where(s.id > after)
-        return list((await self.session.scalars(stmt.order_by(s.id).limit(limit + 1))).all())
+        return await id_page(self.session, stmt, s.id, limit, cursor)
 
     async def series_totals(
         self, series_ids: set[uuid.UUID]

@@ -235,14 +235,9 @@ async def list_series(
     cursor: Cursor = None,
 ) -> Page[SeriesOut]:
     root = await service.subtree(unit_id)
-    after = cursor_values(cursor, "id")
-    rows = await service.repo.series_page(
-        service.principal,
-        subtree_path=root.path if root else None,
-        after=uuid.UUID(after["id"]) if after else None,
-        limit=limit,
+    items, nxt = await service.repo.series_page(
+        service.principal, subtree_path=root.path if root else None, limit=limit, cursor=cursor
     )
-    items, nxt = build_page(rows, limit, lambda s: {"id": str(s.id)})
     return Page[SeriesOut](items=await service.series_out(items), next_cursor=nxt)
 
 
