@@ -4,6 +4,7 @@ deliveries, disabled subscriptions, overdue cases, unacknowledged high-risk call
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -12,6 +13,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
 
+from mediation.notifications.events import WebhookPing
 from mediation.outbox.events import emit
 from tests.cases.conftest import CASES, advance, case_body
 from tests.hotline.conftest import CALLS, HIGH_RISK, call_body
@@ -41,13 +43,8 @@ async def test_outbox_backlog_queue_and_jobs(
     assert value(m, "mediation_metrics_source_up", source="database") == 1
     async with db() as session, session.begin():
         for _ in range(3):
-            await emit(
-                session,
-                type="test.ping",
-                aggregate_type="test",
-                aggregate_id=None,
-                occurred_at=clock.now(),
-            )
+            ping = WebhookPing(subscription_id=uuid.uuid4(), message="ping")
+            await emit(session, ping, aggregate_id=None, occurred_at=clock.now())
     m = await scrape(client)
     assert value(m, "mediation_outbox_backlog_events") == 3
     assert value(m, "mediation_outbox_unprocessed_events") == 3

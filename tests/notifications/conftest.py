@@ -12,7 +12,9 @@ import pytest
 from arq import create_pool
 from sqlalchemy import text
 
-from mediation.outbox.events import emit
+from mediation.notifications import catalog
+from mediation.outbox.events import EVENT_MODELS, emit
+from mediation.outbox.payloads import EventPayload
 from mediation.settings import Settings
 from tests.notifications.peers import HttpPeer, SmtpPeer
 
@@ -103,26 +105,35 @@ def deliver_due(settings: Settings, clock: Any) -> Any:
     return run
 
 
+def example_payload(type_: str, **fields: Any) -> EventPayload:
+    """A valid payload of `type_` (its model from `EVENT_MODELS`): the given fields, the rest
+    the catalogue's sample values."""
+    model = EVENT_MODELS[type_]
+    sample = {k: v for k, v in catalog.spec(type_).variables.items() if k in model.model_fields}
+    return model.model_validate({**sample, **fields})
+
+
 @pytest.fixture
 def emit_event(db: Any, clock: Any) -> Any:
-    """Write an outbox event as a producer would (committed)."""
+    """Write an outbox event as a producer would (committed): a payload model, or the fields
+    to set on the type's sample payload (`example_payload`)."""
 
     async def run(
         type_: str,
-        payload: dict[str, Any],
+        payload: EventPayload | dict[str, Any],
         *,
         unit_path: str | None = None,
         actor_id: uuid.UUID | None = None,
-        aggregate_type: str = "test",
     ) -> uuid.UUID:
+        if isinstance(payload, dict):
+            payload = example_payload(type_, **payload)
         async with db() as session, session.begin():
             event = await emit(
                 session,
+                payload,
                 type=type_,
-                aggregate_type=aggregate_type,
                 aggregate_id=uuid.uuid4(),
                 occurred_at=clock.now(),
-                payload=payload,
                 unit_path=unit_path,
                 actor_id=actor_id,
             )

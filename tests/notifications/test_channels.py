@@ -103,7 +103,6 @@ async def test_no_sms_at_night_unless_urgent(
     unit = world.unit("220302001001G01")
     base = {
         "case_id": "0193a1b2-0000-7000-8000-00000000ca5e",
-        "title": "t",
         "unit_id": str(unit.id),
         "handler_person_ids": [str(person)],
     }

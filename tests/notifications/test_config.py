@@ -144,10 +144,10 @@ async def test_rules_by_role_reach_the_next_level_up(
         "case.escalated",
         {
             "case_number": "E-1",
-            "title": "t",
             "unit_id": str(community.id),
             "target_unit_id": str(street.id),
             "target_unit_name": "北沟街道",
+            "target_dispatcher_person_ids": [],
             "handler_person_ids": [],
         },
         unit_path=community.path,
@@ -266,7 +266,7 @@ async def test_a_stored_template_is_used_and_deleted(
     r = await client.put(
         url,
         headers={**h, "If-Match": etag},
-        json={"body": "请办理{{ case_number }}（{{ risk_colour }}）"},
+        json={"body": "请办理{{ case_number }}（{{ title }}）"},
     )
     assert r.status_code == 200 and r.json()["source"] == "stored"
     person = (await sql("SELECT person_id FROM users WHERE username = 'grid_head'"))[0][0]
@@ -277,7 +277,7 @@ async def test_a_stored_template_is_used_and_deleted(
         unit_path=unit.path,
     )
     await run_worker()
-    # risk_colour is missing from this payload: an empty string, not a failure
+    # an assignment carries no title (only reminders do): an empty string, not a failure
     assert [m.json()["message"] for m in http_peer.at("/sms")] == ["【综治中心】请办理T-1（）"]
     r = await client.delete(url, headers={**h, "If-Match": r.headers["etag"]})
     assert r.status_code == 204

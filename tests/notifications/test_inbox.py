@@ -6,6 +6,9 @@ from typing import Any
 
 import httpx
 
+from mediation.cases.enums import MediationChannel, RiskColour
+from mediation.cases.events import CaseAssigned, HandlerBrief
+from tests.notifications.conftest import example_payload
 from tests.notifications.peers import HttpPeer
 from tests.support.world import World
 
@@ -26,20 +29,18 @@ async def test_assignment_reaches_the_handlers_inbox_and_phone_once(
     handler, _ = await person_of(sql, "grid_head")
     _, dispatcher_user = await person_of(sql, "dispatcher")
     unit = world.unit("220302001001G01")
-    await emit_event(
+    assigned = example_payload(
         "case.assigned",
-        {
-            "case_id": "0193a1b2-0000-7000-8000-00000000ca5e",
-            "case_number": "铁西调〔2026〕0007号",
-            "title": "楼上漏水纠纷",
-            "unit_id": str(unit.id),
-            "risk_colour": "yellow",
-            "handler_person_ids": [str(handler)],
-            "actor_id": str(dispatcher_user),
-        },
-        unit_path=unit.path,
+        case_id="0193a1b2-0000-7000-8000-00000000ca5e",
+        case_number="铁西调〔2026〕0007号",
+        unit_id=unit.id,
+        risk_colour=RiskColour.yellow,
+        handler_person_ids=[handler],
+        handlers=[HandlerBrief(person_id=handler, channel=MediationChannel.people, lead=True)],
         actor_id=dispatcher_user,
     )
+    assert isinstance(assigned, CaseAssigned)
+    await emit_event("case.assigned", assigned, unit_path=unit.path, actor_id=dispatcher_user)
 
     await run_worker()
     await run_worker()  # a second run sends nothing more
@@ -49,7 +50,7 @@ async def test_assignment_reaches_the_handlers_inbox_and_phone_once(
     assert r.status_code == 200, r.text
     items = r.json()["items"]
     assert [i["title"] for i in items] == ["新分派纠纷：铁西调〔2026〕0007号"]
-    assert "孙网格，您好" in items[0]["body"] and "楼上漏水纠纷" in items[0]["body"]
+    assert "孙网格，您好" in items[0]["body"] and "已分派给您办理" in items[0]["body"]
     assert items[0]["link"] == "/api/v1/cases/0193a1b2-0000-7000-8000-00000000ca5e"
     sms = http_peer.at("/sms")
     assert len(sms) == 1
@@ -69,18 +70,14 @@ async def test_inbox_counts_marks_read_and_stays_private(
     handler, _ = await person_of(sql, "mediator")
     unit = world.unit("220302001")
     for n in range(3):
-        await emit_event(
+        transferred = example_payload(
             "case.transferred",
-            {
-                "case_id": "0193a1b2-0000-7000-8000-00000000ca5e",
-                "case_number": f"C-{n}",
-                "title": "t",
-                "unit_id": str(unit.id),
-                "risk_colour": "red" if n == 2 else "yellow",
-                "handler_person_ids": [str(handler)],
-            },
-            unit_path=unit.path,
+            case_number=f"C-{n}",
+            unit_id=unit.id,
+            risk_colour=RiskColour.red if n == 2 else RiskColour.yellow,
+            handler_person_ids=[handler],
         )
+        await emit_event("case.transferred", transferred, unit_path=unit.path)
     await run_worker()
     h = await world.headers("mediator")
     count = (await client.get("/api/v1/me/notifications/unread-count", headers=h)).json()

@@ -26,6 +26,7 @@ from mediation.notifications.webhooks import new_secret
 from mediation.org.enums import UnitLevel
 from mediation.org.tree import add_unit
 from mediation.outbox.events import emit
+from mediation.reference.events import ReferenceItemUpdated
 from mediation.settings import Settings, to_async_url
 from mediation_dev.services import DevServices, free_port
 from tests.notifications.peers import HttpPeer
@@ -54,15 +55,10 @@ async def until(check: Callable[[], bool], seconds: float, what: str, *procs: Se
 async def emit_many(factory: Any, n: int, path: str = "/x", prefix: str = "e") -> None:
     async with factory() as session, session.begin():
         for i in range(n):
-            await emit(
-                session,
-                type="reference.item_updated",
-                aggregate_type="test",
-                aggregate_id=uuid.uuid4(),
-                occurred_at=_now(),
-                unit_path=None,
-                payload={"kind": "dispute_category", "code": f"{prefix}{i}", "label_zh": "测试"},
+            payload = ReferenceItemUpdated(
+                kind="dispute_category", code=f"{prefix}{i}", label_zh="测试", changed=["label_zh"]
             )
+            await emit(session, payload, aggregate_id=uuid.uuid4(), occurred_at=_now())
 
 
 def _now() -> Any:

@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 from sqlalchemy import Boolean, Column, DateTime, MetaData, String, Table, Uuid, text
 
+from mediation.cases.enums import DeadlineStage, RiskColour
+from mediation.cases.events import CaseDeadlineReminder
 from mediation.clock import MovableClock
 from mediation.db import Base
 
@@ -33,22 +35,25 @@ items = Table(
 )
 
 
-def _payload(row: Any, stage: Stage) -> dict[str, Any]:
-    return {
-        "case_id": str(row.id),
-        "case_number": "S-1",
-        "title": "t",
-        "handler_person_ids": [str(row.handler)],
-        "deadline_label": "调解期限",
-        "due_at": row.due_at.isoformat(),
-    }
+def _payload(row: Any, stage: Stage) -> CaseDeadlineReminder:
+    return CaseDeadlineReminder(
+        case_id=row.id,
+        case_number="S-1",
+        title="t",
+        unit_id=uuid.uuid4(),
+        handler_person_ids=[row.handler],
+        risk_colour=RiskColour.yellow,
+        deadline_kind=DeadlineStage.mediation,
+        deadline_label="调解期限",
+        due_at=row.due_at,
+        stage=stage.name,
+    )
 
 
 SWEEP = DueSweep(
     name="test.deadline",
     table=items,
     due_column="due_at",
-    aggregate_type="test",
     required=("done", "handler"),
     where=lambda t: t.c.done.is_(False),
     stages=(
@@ -148,7 +153,6 @@ async def test_sweeps_over_missing_tables_are_skipped(worker_ctx: Any) -> None:
         due_column="due_at",
         stages=(),
         payload=_payload,
-        aggregate_type="x",
     )
     saved = list(sweeps.REGISTRY)
     sweeps.REGISTRY[:] = [ghost]

@@ -95,7 +95,6 @@ async def test_only_subscribed_types_and_own_subtree(
     base = {
         "case_id": "0193a1b2-0000-7000-8000-00000000ca5e",
         "case_number": "X",
-        "title": "t",
         "handler_person_ids": [],
     }
     await emit_event(

@@ -23,7 +23,6 @@ from mediation.clock import Clock, SystemClock
 from mediation.contracts.common import Problem
 from mediation.db import create_engine, session_factory
 from mediation.logs import configure_logging
-from mediation.org.contracts import UnitImport
 from mediation.redisconn import redis_client
 from mediation.settings import Settings, get_settings
 from mediation.tracing import start as start_tracing
@@ -47,6 +46,7 @@ from mediation_api.ops.metrics import (
     watch_pool,
 )
 from mediation_api.ops.router import router as ops_router
+from mediation_api.org.contracts import UnitImport
 from mediation_api.org.router import router as org_router
 from mediation_api.outreach.router import routers as outreach_routers
 from mediation_api.pagination import cursor_key

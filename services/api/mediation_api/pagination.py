@@ -12,12 +12,15 @@ import base64
 import hashlib
 import hmac
 import json
+import uuid
 from collections.abc import Callable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Query
+from sqlalchemy import Select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from mediation.contracts.common import DEFAULT_LIMIT, MAX_LIMIT
 from mediation.errors import Unprocessable
@@ -109,3 +112,24 @@ def build_page(
     items = list(rows[:limit])
     next_cursor = encode_cursor(key(items[-1])) if len(rows) > limit and items else None
     return items, next_cursor
+
+
+async def id_page(
+    session: AsyncSession,
+    stmt: Select[Any],
+    column: Any,
+    limit: int,
+    cursor: str | None,
+    *,
+    newest: bool = False,
+) -> tuple[list[Any], str | None]:
+    """A page of `stmt` ordered by a UUIDv7 id `column` (creation order; newest first when
+    asked): the rows after the cursor's id, at most `limit`, and the next page's cursor."""
+
+    after = cursor_values(cursor, "id")
+    if after:
+        ident = uuid.UUID(after["id"])
+        stmt = stmt.where(column < ident if newest else column > ident)
+    stmt = stmt.order_by(column.desc() if newest else column).limit(limit + 1)
+    rows = list((await session.scalars(stmt)).all())
+    return build_page(rows, limit, lambda r: {"id": str(r.id)})

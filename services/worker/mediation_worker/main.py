@@ -16,9 +16,11 @@ from mediation.logs import configure_logging
 from mediation.redisconn import arq_settings
 from mediation.settings import Settings, get_settings
 from mediation.tracing import start as start_tracing
+from mediation_worker import cases as _cases  # noqa: F401  (case handlers and reminders)
 from mediation_worker.context import WorkerContext
 from mediation_worker.cronlease import once_per_slot
 from mediation_worker.heartbeat import beat_once, heartbeat_loop
+from mediation_worker.hotline import reminders as _hotline_reminders  # noqa: F401
 from mediation_worker.hotline.retention import hotline_retention
 from mediation_worker.idempotency import purge_idempotency_keys
 from mediation_worker.imports import handlers as _import_handlers  # noqa: F401

@@ -463,22 +463,6 @@ class CoverageOut(Contract):
     gaps: list[CoverageGapOut] = Field(description="Uncovered spans, in order.")
 
 
-# --- events -------------------------------------------------------------------------------
-class HighRiskPayload(Contract):
-    """Payload of the outbox event `hotline.high_risk` (urgent notification). It names the
-    call and who must be told, nothing of its content."""
-
-    call_id: uuid.UUID = Field(description="The call.")
-    unit_id: uuid.UUID = Field(description="Its workstation.")
-    risk_level: RiskLevel | None = Field(description="Level at the time of flagging.")
-    imminent: bool = Field(description="Imminent risk.")
-    urgent: bool = Field(True, description="Always true: deliver at once.")
-    recipient_person_ids: list[uuid.UUID] = Field(
-        description="Supervisors on duty now; if none, every hotline supervisor of the workstation."
-    )
-    coverage_gap: bool = Field(description="Nobody was on supervisor duty.")
-
-
 # --- opening a dispute case from a call ---------------------------------------------------
 class OpenCaseIn(CaseCreate):
     """The dispute case to open from a call: the same body as registering a case, with the

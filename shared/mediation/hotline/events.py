@@ -1,22 +1,66 @@
 """A hotline call's timeline entry, written the same way by the API (requests, attachments)
 and the worker (retention): numbered within the call (mediation.timeline), details JSON-safe
-with times at the center's offset."""
+with times at the center's offset. And the payloads of the `hotline.*` outbox events: they
+name the call and who must be told, never anything of its content."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
+from pydantic import Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mediation.contracts.common import jsonable
-from mediation.hotline.enums import CallEventKind
+from mediation.contracts.common import Instant, jsonable
+from mediation.hotline.enums import CallEventKind, RiskLevel
 from mediation.hotline.models import HotlineCall, HotlineCallEvent
 from mediation.ids import uuid7
+from mediation.outbox.payloads import EventPayload, PersonId, PersonIds, UnitId
 from mediation.timeline import next_seq
 
 SYSTEM = "system"
+HIGH_RISK = "hotline.high_risk"
+
+
+class HighRiskPayload(EventPayload):
+    """`hotline.high_risk` (urgent notification)."""
+
+    aggregate_type: ClassVar[str] = "hotline_call"
+    event_types: ClassVar[tuple[str, ...]] = (HIGH_RISK,)
+
+    call_id: uuid.UUID = Field(description="The call.")
+    unit_id: UnitId = Field(description="Its workstation.")
+    risk_level: RiskLevel | None = Field(description="Level at the time of flagging.")
+    imminent: bool = Field(description="Imminent risk.")
+    urgent: bool = Field(description="Always true: deliver at once.")
+    recipient_person_ids: PersonIds = Field(
+        description="Supervisors on duty now; if none, every hotline supervisor of the workstation."
+    )
+    coverage_gap: bool = Field(description="Nobody was on supervisor duty.")
+
+
+class HotlineReminder(EventPayload):
+    """The worker's sweeps: a follow-up due (to the counselor) or overdue, a high-risk call
+    nobody acknowledged (`stage`: due, overdue, unacknowledged)."""
+
+    aggregate_type: ClassVar[str] = "hotline_call"
+    event_types: ClassVar[tuple[str, ...]] = (
+        "hotline.high_risk_unacknowledged",
+        "hotline.follow_up_due",
+        "hotline.follow_up_overdue",
+    )
+
+    call_id: uuid.UUID
+    unit_id: UnitId
+    risk_level: RiskLevel | None
+    imminent: bool
+    urgent: bool
+    flagged_at: Instant | None
+    follow_up_due: Instant | None
+    counselor_person_id: PersonId
+    recipient_person_ids: PersonIds
+    stage: str
 
 
 async def record(

@@ -3,7 +3,10 @@ sample value, used to check templates when they are configured), which fields ho
 and unit ids. Rules, templates and webhook subscriptions may only name types listed here, so a
 typo is a 422 at configuration time instead of a silent nothing at delivery time.
 
-Producers: add an entry when you emit a new type or a new payload field."""
+Producers: add an entry when you emit a new type, and a sample value for a new payload field.
+Which fields hold person and unit ids comes from the type's payload model
+(`mediation.outbox.registry.EVENT_MODELS`); the catalogue and the models are checked against
+each other when this module loads."""
 
 from __future__ import annotations
 
@@ -11,6 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mediation.errors import Unprocessable
+from mediation.outbox import payloads
+from mediation.outbox.payloads import EventPayload
+from mediation.outbox.registry import EVENT_MODELS
 
 _CASE = "0193a1b2-0000-7000-8000-00000000ca5e"
 _UNIT = "0193a1b2-0000-7000-8000-0000000000a1"
@@ -28,16 +34,26 @@ class EventSpec:
     description: str
     # Payload fields and a sample value each: the names templates may use.
     variables: dict[str, Any] = field(default_factory=dict)
-    # Payload fields holding a person id or a list of them (recipients by id).
-    person_fields: tuple[str, ...] = ()
-    # Payload fields holding a unit id (recipients by role at that unit).
-    unit_fields: tuple[str, ...] = ()
     # Where the in-app notification points, formatted with the payload.
     link: str | None = None
     # Only the worker emits it; never sent to webhook subscriptions by a wildcard.
     internal: bool = False
     # The event carries the unit path of what it reports (roles "at the event's unit" work).
     unit_scoped: bool = True
+
+    @property
+    def model(self) -> type[EventPayload]:
+        return EVENT_MODELS[self.type]
+
+    @property
+    def person_fields(self) -> tuple[str, ...]:
+        """Payload fields holding a person id or a list of them (recipients by id)."""
+        return payloads.person_fields(self.model)
+
+    @property
+    def unit_fields(self) -> tuple[str, ...]:
+        """Payload fields holding a unit id (recipients by role at that unit)."""
+        return payloads.unit_fields(self.model)
 
 
 # case.* as the cases service emits it (CaseService._payload plus per-type extras); `title`
@@ -61,18 +77,18 @@ _CASE_VARS: dict[str, Any] = {
     "due_at": "2026-11-27T10:00:00+08:00",
     "title": "邻里噪音纠纷",
 }
-_CASE_PEOPLE = (
-    "handler_person_ids",
-    "actor_person_id",
-    "previous_handler_person_ids",
-    "target_dispatcher_person_ids",
-    "supervisor_person_ids",
-)
-_CASE_UNITS = ("unit_id", "handling_unit_id", "from_unit_id", "target_unit_id")
 _CASE_LINK = "/cases/{case_id}"
-_HANDLERS = {"channels": ["people"], "handlers": [{"person_id": _PERSON, "channel": "people"}]}
+_HANDLERS = {
+    "channels": ["people"],
+    "handlers": [{"person_id": _PERSON, "channel": "people", "lead": True}],
+}
 _CASE_TYPES: list[tuple[str, str, str, dict[str, Any]]] = [
-    ("created", "纠纷登记", "A dispute case was registered.", {}),
+    (
+        "created",
+        "纠纷登记",
+        "A dispute case was registered.",
+        {"source": "walk_in", "is_repeat": False},
+    ),
     ("accepted", "纠纷受理", "A case was accepted (受理).", {}),
     ("rejected", "不予受理", "A case was rejected (不予受理).", {}),
     ("assigned", "纠纷分派", "A case was assigned to handlers.", _HANDLERS),
@@ -96,7 +112,19 @@ _CASE_TYPES: list[tuple[str, str, str, dict[str, Any]]] = [
         },
     ),
     ("mediation_started", "开始调解", "Mediation started.", {}),
-    ("resolved", "调解成功", "A case was resolved with an agreement.", {"agreement": {}}),
+    (
+        "resolved",
+        "调解成功",
+        "A case was resolved with an agreement.",
+        {
+            "agreement": {
+                "form": "written",
+                "amount": "3000.00",
+                "effective_on": "2026-11-26",
+                "judicial_confirmation_until": "2026-12-26",
+            }
+        },
+    ),
     (
         "failed",
         "调解不成",
@@ -104,20 +132,55 @@ _CASE_TYPES: list[tuple[str, str, str, dict[str, Any]]] = [
         {"referral": "litigation"},
     ),
     ("withdrawn", "纠纷撤回", "The applicant withdrew the case.", {}),
-    ("followed_up", "完成回访", "A follow-up visit was recorded.", {}),
+    (
+        "followed_up",
+        "完成回访",
+        "A follow-up visit was recorded.",
+        {
+            "method": "phone",
+            "performance": "partial",
+            "satisfaction": "satisfied",
+            "flare_up_risk": "low",
+        },
+    ),
     ("closed", "纠纷结案", "A case was closed.", {}),
     ("reopened", "重新办理", "A closed case was reopened.", {}),
     ("paused", "暂停计时", "The deadline clock stopped (waiting for a party).", {}),
     ("resumed", "恢复计时", "The deadline clock runs again.", {}),
-    ("deadline_extended", "延长期限", "A deadline was extended.", {}),
-    ("deadline_recomputed", "期限重算", "Deadlines were recomputed (calendar change).", {}),
+    (
+        "deadline_extended",
+        "延长期限",
+        "A deadline was extended.",
+        {"stage": "mediation", "by": 5, "unit": "working_days"},
+    ),
+    (
+        "deadline_recomputed",
+        "期限重算",
+        "Deadlines were recomputed (calendar change).",
+        {
+            "stage": "mediation",
+            "previous_due_at": "2026-11-26T10:00:00+08:00",
+            "previous_provisional": True,
+            "provisional": False,
+        },
+    ),
     ("updated", "纠纷修改", "Details of a case changed.", {"changed": ["facts"]}),
     ("party_added", "增加当事人", "A party was added.", {}),
     ("party_updated", "修改当事人", "A party changed.", {}),
     ("party_removed", "删除当事人", "A party was removed.", {}),
     ("commented", "备注", "A comment was added.", {}),
-    ("performance_recorded", "履行登记", "Performance of an agreement was recorded.", {}),
-    ("judicial_confirmation", "申请司法确认", "Judicial confirmation was requested.", {}),
+    (
+        "performance_recorded",
+        "履行登记",
+        "Performance of an agreement was recorded.",
+        {"status": "partial", "performed_on": "2026-11-30", "amount": "3000.00"},
+    ),
+    (
+        "judicial_confirmation",
+        "申请司法确认",
+        "Judicial confirmation was requested.",
+        {"requested_on": "2026-11-30", "court": "铁西区人民法院"},
+    ),
 ]
 _DEADLINE_VARS: dict[str, Any] = {
     **_CASE_VARS,
@@ -126,7 +189,6 @@ _DEADLINE_VARS: dict[str, Any] = {
     "deadline_kind": "mediation",
     "deadline_label": "调解期限",
     "due_at": "2026-11-27T10:00:00+08:00",
-    "supervisor_person_ids": [_PERSON2],
 }
 # session.* as mediation.sessions.events.payload writes it (reminders add lead and stage).
 _SESSION_VARS: dict[str, Any] = {
@@ -134,7 +196,7 @@ _SESSION_VARS: dict[str, Any] = {
     "case_id": _CASE,
     "case_number": "铁西调〔2026〕0123号",
     "unit_id": _UNIT,
-    "kind": "mediation",
+    "kind": "people",
     "mode": "on_site",
     "online": False,
     "status": "scheduled",
@@ -155,7 +217,6 @@ _SESSION_VARS: dict[str, Any] = {
     "lead": "1天",
     "stage": "day_before",
 }
-_SESSION_PEOPLE = ("recipient_person_ids", "mediator_person_ids")
 
 # hotline.high_risk as the hotline service emits it (mediation.hotline.contracts.HighRiskPayload),
 # plus what the worker's follow-up and acknowledgement sweeps add. Never the call's content.
@@ -171,6 +232,7 @@ _HOTLINE_VARS: dict[str, Any] = {
     "flagged_at": "2026-11-26T23:40:00+08:00",
     "follow_up_due": "2026-11-27T10:00:00+08:00",
     "counselor_person_id": _PERSON,
+    "stage": "due",
 }
 
 EVENTS: dict[str, EventSpec] = {
@@ -219,89 +281,69 @@ EVENTS: dict[str, EventSpec] = {
             "人员任职",
             "A person was given a role at a unit.",
             {"role": "mediator", "unit_id": _UNIT},
-            (),
-            ("unit_id",),
         ),
         EventSpec(
             "case.deadline_due_soon",
             "期限即将到期",
             "A stage deadline of a case is near (sent to the handlers).",
             _DEADLINE_VARS,
-            ("handler_person_ids", "supervisor_person_ids"),
-            ("unit_id",),
-            _CASE_LINK,
+            link=_CASE_LINK,
         ),
         EventSpec(
             "case.deadline_overdue",
             "期限已超期",
             "A stage deadline passed (sent to the handlers first).",
             _DEADLINE_VARS,
-            ("handler_person_ids", "supervisor_person_ids"),
-            ("unit_id",),
-            _CASE_LINK,
+            link=_CASE_LINK,
         ),
         EventSpec(
             "case.deadline_escalated",
             "超期督办",
             "A deadline is still missed after the grace period: the supervisor is told.",
             _DEADLINE_VARS,
-            ("handler_person_ids", "supervisor_person_ids"),
-            ("unit_id",),
-            _CASE_LINK,
+            link=_CASE_LINK,
         ),
         EventSpec(
             "case.follow_up_due",
             "回访到期",
             "A follow-up visit (回访) of a resolved case is due.",
             {**_DEADLINE_VARS, "deadline_kind": "follow_up", "deadline_label": "回访期限"},
-            ("handler_person_ids", "supervisor_person_ids"),
-            ("unit_id",),
-            _CASE_LINK,
+            link=_CASE_LINK,
         ),
         EventSpec(
             "session.scheduled",
             "调解会安排",
             "A mediation session was scheduled.",
             _SESSION_VARS,
-            _SESSION_PEOPLE,
-            ("unit_id",),
-            "/sessions/{session_id}",
+            link="/sessions/{session_id}",
         ),
         EventSpec(
             "session.rescheduled",
             "调解会改期",
             "A mediation session moved.",
             _SESSION_VARS,
-            _SESSION_PEOPLE,
-            ("unit_id",),
-            "/sessions/{session_id}",
+            link="/sessions/{session_id}",
         ),
         EventSpec(
             "session.cancelled",
             "调解会取消",
             "A mediation session was cancelled.",
             _SESSION_VARS,
-            _SESSION_PEOPLE,
-            ("unit_id",),
-            "/sessions/{session_id}",
+            link="/sessions/{session_id}",
         ),
         EventSpec(
             "session.reminder",
             "调解会提醒",
             "A session is about to start (reminder to mediators and parties).",
             _SESSION_VARS,
-            _SESSION_PEOPLE,
-            ("unit_id",),
-            "/sessions/{session_id}",
+            link="/sessions/{session_id}",
         ),
         EventSpec(
             "hotline.high_risk",
             "高风险来电",
             "A hotline call was assessed high risk; the on-duty supervisors must act.",
             _HOTLINE_VARS,
-            ("recipient_person_ids", "counselor_person_id"),
-            ("unit_id",),
-            "/hotline/calls/{call_id}",
+            link="/hotline/calls/{call_id}",
             # Mental-health records never leave the system by webhook.
             internal=True,
         ),
@@ -310,9 +352,7 @@ EVENTS: dict[str, EventSpec] = {
             "高风险来电未确认",
             "Nobody acknowledged a high-risk call in time.",
             _HOTLINE_VARS,
-            ("recipient_person_ids", "counselor_person_id"),
-            ("unit_id",),
-            "/hotline/calls/{call_id}",
+            link="/hotline/calls/{call_id}",
             # Mental-health records never leave the system by webhook.
             internal=True,
         ),
@@ -321,9 +361,7 @@ EVENTS: dict[str, EventSpec] = {
             "热线回访到期",
             "A hotline follow-up is due (to the counselor).",
             _HOTLINE_VARS,
-            ("recipient_person_ids", "counselor_person_id"),
-            ("unit_id",),
-            "/hotline/calls/{call_id}",
+            link="/hotline/calls/{call_id}",
             # Mental-health records never leave the system by webhook.
             internal=True,
         ),
@@ -332,9 +370,7 @@ EVENTS: dict[str, EventSpec] = {
             "热线回访超期",
             "A hotline follow-up is overdue (to the workstation supervisor).",
             _HOTLINE_VARS,
-            ("recipient_person_ids", "counselor_person_id"),
-            ("unit_id",),
-            "/hotline/calls/{call_id}",
+            link="/hotline/calls/{call_id}",
             # Mental-health records never leave the system by webhook.
             internal=True,
         ),
@@ -349,19 +385,17 @@ EVENTS: dict[str, EventSpec] = {
                 "month": "2026-11",
                 "version": 1,
                 "report_id": _CASE,
-                "trigger": "schedule",
+                "trigger": "scheduled",
                 "job_id": _CASE,
                 "unit_ids": [_UNIT],
             },
-            (),
-            ("unit_id",),
-            "/stats/monthly?month={month}",
+            link="/stats/monthly?month={month}",
         ),
         EventSpec(
             "stats.recompute_requested",
             "月报重算请求",
             "Internal: the API asks the worker to run a queued statistics job.",
-            {"job_id": _CASE, "year": 2026, "month": 11},
+            {"job_id": _CASE, "year": 2026, "month": "2026-11"},
             internal=True,
             unit_scoped=False,
         ),
@@ -370,18 +404,22 @@ EVENTS: dict[str, EventSpec] = {
             "调解会修改",
             "Details of a session changed.",
             _SESSION_VARS,
-            _SESSION_PEOPLE,
-            ("unit_id",),
-            "/sessions/{session_id}",
+            link="/sessions/{session_id}",
         ),
         EventSpec(
             "session.outcome_recorded",
             "调解会结果登记",
             "Attendance, minutes and outcome of a session were recorded.",
-            _SESSION_VARS,
-            _SESSION_PEOPLE,
-            ("unit_id",),
-            "/sessions/{session_id}",
+            {
+                **_SESSION_VARS,
+                "outcome": "agreement",
+                "next_step": "performance",
+                "recorded_afterwards": False,
+                "attended_person_ids": [_PERSON],
+                "attended_party_ids": [_PERSON2],
+                "case_status": "resolved",
+            },
+            link="/sessions/{session_id}",
         ),
         EventSpec(
             "calendar.year_loaded",
@@ -408,11 +446,10 @@ EVENTS: dict[str, EventSpec] = {
                 "url": "https://receiver.example.gov.cn/hooks",
                 "reason": "gone",
                 "reason_label": "对方返回410",
+                "detail": "410 Gone",
                 "recipient_person_ids": [_PERSON],
             },
-            ("recipient_person_ids",),
-            (),
-            "/webhooks/{subscription_id}",
+            link="/webhooks/{subscription_id}",
             internal=True,
             unit_scoped=False,
         ),
@@ -421,9 +458,6 @@ EVENTS: dict[str, EventSpec] = {
             "推送测试",
             "A test message an administrator sent to one subscription.",
             {"subscription_id": _CASE, "message": "ping"},
-            (),
-            (),
-            None,
             internal=True,
             unit_scoped=False,
         ),
@@ -437,9 +471,7 @@ EVENTS.update(
             label,
             description,
             {**_CASE_VARS, **extra},
-            _CASE_PEOPLE,
-            _CASE_UNITS,
-            _CASE_LINK,
+            link=_CASE_LINK,
         )
         for name, label, description, extra in _CASE_TYPES
     }
@@ -466,6 +498,29 @@ _PLAIN: list[tuple[str, str, str]] = [
     ("duty_rota.slot_removed", "值班安排删除", "A duty slot was removed."),
 ]
 EVENTS.update({t: EventSpec(t, label, description) for t, label, description in _PLAIN})
+
+# Types with a payload model that rules, templates and subscriptions never name.
+UNLISTED = frozenset({"import.job_requested"})
+
+
+def _check() -> None:
+    """Every listed type has a payload model and a sample of each field it always carries,
+    which together make a valid payload; every model's type is listed (or knowingly not)."""
+    missing = set(EVENT_MODELS) - set(EVENTS) - UNLISTED
+    unmodelled = set(EVENTS) - set(EVENT_MODELS)
+    if missing or unmodelled:
+        raise TypeError(f"catalogue and payload models disagree: {missing or unmodelled}")
+    for t, entry in EVENTS.items():
+        always = {n for n, f in entry.model.model_fields.items() if f.is_required()}
+        if entry.variables and (gaps := always - set(entry.variables)):
+            raise TypeError(f"{t}: no sample value for {sorted(gaps)}")
+        if entry.variables:  # the samples are a payload of the type (raises if not)
+            entry.model.model_validate(
+                {k: v for k, v in entry.variables.items() if k in entry.model.model_fields}
+            )
+
+
+_check()
 
 # Variables every template may use besides the payload's.
 COMMON_VARIABLES: dict[str, Any] = {

@@ -4,10 +4,23 @@ reverts by deleting the stored copy. Hotline texts never carry the content of a 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
+from mediation.cases.events import (
+    CaseAssigned,
+    CaseDeadlineReminder,
+    CaseEscalated,
+    CaseTransferred,
+)
+from mediation.hotline.events import HighRiskPayload, HotlineReminder
 from mediation.notifications.enums import Channel, RoleScope
-from mediation.notifications.rules import PayloadPeople, RoleHolders, RuleSpec
+from mediation.notifications.events import SubscriptionDisabled
+from mediation.notifications.rules import PayloadPeople, RoleHolders, RuleSpec, validate_rule
 from mediation.notifications.templates import TemplateText
 from mediation.org.enums import Role
+from mediation.outbox.payloads import EventPayload, field_of
+from mediation.sessions.events import SessionPayload
 
 IN, EM, SM, WC = Channel.inbox, Channel.email, Channel.sms, Channel.wecom
 
@@ -16,10 +29,13 @@ def _rule(
     code: str,
     name: str,
     event_type: str,
-    recipients: list[object],
+    recipients: list[PayloadPeople | RoleHolders],
     channels: list[Channel],
     **kw: object,
 ) -> RuleSpec:
+    # Checked like a rule an administrator writes, when this module loads: the payload model
+    # of `event_type` must carry each person field and unit field named.
+    validate_rule(event_type, recipients, channels, {})
     return RuleSpec(
         code=code,
         name=name,
@@ -31,14 +47,22 @@ def _rule(
     )  # type: ignore[arg-type]
 
 
-def _people(field: str) -> PayloadPeople:
-    return PayloadPeople(field=field)
+M = TypeVar("M", bound=EventPayload)
+
+
+def _people(model: type[M], pick: Callable[[M], object]) -> PayloadPeople:
+    """The persons in the field `pick` reads of the payload `model` (a typed lookup)."""
+    return PayloadPeople(field=field_of(model, pick))
 
 
 def _role(
-    role: Role, scope: RoleScope = RoleScope.nearest, unit_field: str | None = None
+    role: Role,
+    scope: RoleScope = RoleScope.nearest,
+    unit_field: tuple[type[M], Callable[[M], object]] | None = None,
 ) -> RoleHolders:
-    return RoleHolders(role=role, scope=scope, unit_field=unit_field)
+    """Holders of `role` relative to the event's unit, or to the unit in `unit_field`."""
+    named = field_of(*unit_field) if unit_field is not None else None
+    return RoleHolders(role=role, scope=scope, unit_field=named)
 
 
 BUILTIN_RULES: list[RuleSpec] = [
@@ -63,14 +87,14 @@ BUILTIN_RULES: list[RuleSpec] = [
         "case.assigned.handlers",
         "分派通知承办人",
         "case.assigned",
-        [_people("handler_person_ids")],
+        [_people(CaseAssigned, lambda p: p.handler_person_ids)],
         [IN, SM],
     ),
     _rule(
         "case.transferred.handlers",
         "移交通知新承办人",
         "case.transferred",
-        [_people("handler_person_ids")],
+        [_people(CaseTransferred, lambda p: p.handler_person_ids)],
         [IN, SM],
     ),
     _rule(
@@ -79,8 +103,8 @@ BUILTIN_RULES: list[RuleSpec] = [
         "case.escalated",
         # The dispatchers the cases service found at the target, else the nearest ones there.
         [
-            _people("target_dispatcher_person_ids"),
-            _role(Role.dispatcher, RoleScope.nearest, "target_unit_id"),
+            _people(CaseEscalated, lambda p: p.target_dispatcher_person_ids),
+            _role(Role.dispatcher, RoleScope.nearest, (CaseEscalated, lambda p: p.target_unit_id)),
         ],
         [IN, SM],
     ),
@@ -95,63 +119,63 @@ BUILTIN_RULES: list[RuleSpec] = [
         "case.deadline_due_soon.handlers",
         "期限将至提醒承办人",
         "case.deadline_due_soon",
-        [_people("handler_person_ids")],
+        [_people(CaseDeadlineReminder, lambda p: p.handler_person_ids)],
         [IN, SM],
     ),
     _rule(
         "case.deadline_overdue.handlers",
         "超期提醒承办人",
         "case.deadline_overdue",
-        [_people("handler_person_ids")],
+        [_people(CaseDeadlineReminder, lambda p: p.handler_person_ids)],
         [IN, SM],
     ),
     _rule(
         "case.deadline_escalated.supervisors",
         "超期督办",
         "case.deadline_escalated",
-        [_people("supervisor_person_ids"), _role(Role.supervisor)],
+        [_role(Role.supervisor)],
         [IN, SM, EM],
     ),
     _rule(
         "case.follow_up_due.handlers",
         "回访到期提醒",
         "case.follow_up_due",
-        [_people("handler_person_ids")],
+        [_people(CaseDeadlineReminder, lambda p: p.handler_person_ids)],
         [IN],
     ),
     _rule(
         "session.scheduled.participants",
         "调解会安排通知",
         "session.scheduled",
-        [_people("recipient_person_ids")],
+        [_people(SessionPayload, lambda p: p.recipient_person_ids)],
         [IN, SM],
     ),
     _rule(
         "session.rescheduled.participants",
         "调解会改期通知",
         "session.rescheduled",
-        [_people("recipient_person_ids")],
+        [_people(SessionPayload, lambda p: p.recipient_person_ids)],
         [IN, SM],
     ),
     _rule(
         "session.cancelled.participants",
         "调解会取消通知",
         "session.cancelled",
-        [_people("recipient_person_ids")],
+        [_people(SessionPayload, lambda p: p.recipient_person_ids)],
         [IN, SM],
     ),
     _rule(
         "session.reminder.participants",
         "调解会提醒",
         "session.reminder",
-        [_people("recipient_person_ids")],
+        [_people(SessionPayload, lambda p: p.recipient_person_ids)],
         [IN, SM],
     ),
     _rule(
         "hotline.high_risk.duty",
         "高风险来电通知值班督导",
         "hotline.high_risk",
-        [_people("recipient_person_ids")],
+        [_people(HighRiskPayload, lambda p: p.recipient_person_ids)],
         [IN, SM],
         urgent=True,
     ),
@@ -159,7 +183,10 @@ BUILTIN_RULES: list[RuleSpec] = [
         "hotline.high_risk_unacknowledged.supervisors",
         "高风险来电未确认升级",
         "hotline.high_risk_unacknowledged",
-        [_people("recipient_person_ids"), _role(Role.hotline_supervisor, RoleScope.ancestors)],
+        [
+            _people(HotlineReminder, lambda p: p.recipient_person_ids),
+            _role(Role.hotline_supervisor, RoleScope.ancestors),
+        ],
         [IN, SM],
         urgent=True,
     ),
@@ -167,7 +194,7 @@ BUILTIN_RULES: list[RuleSpec] = [
         "hotline.follow_up_due.counselor",
         "热线回访提醒",
         "hotline.follow_up_due",
-        [_people("counselor_person_id")],
+        [_people(HotlineReminder, lambda p: p.counselor_person_id)],
         [IN],
     ),
     _rule(
@@ -189,7 +216,7 @@ BUILTIN_RULES: list[RuleSpec] = [
         "webhook.subscription_disabled.owner",
         "推送订阅停用告知",
         "webhook.subscription_disabled",
-        [_people("recipient_person_ids")],
+        [_people(SubscriptionDisabled, lambda p: p.recipient_person_ids)],
         [IN, EM],
         exclude_actor=False,
     ),

@@ -1,40 +1,52 @@
-"""Writing an outbox event: always in the caller's transaction, never committed here."""
+"""Writing an outbox event: always in the caller's transaction, never committed here.
+
+`emit` is the one way to write one: it takes the event's typed payload
+(`mediation.outbox.payloads.EventPayload`), whose model names the event type and the kind of
+record it reports. `EVENT_MODELS` (event type -> payload model, `mediation.outbox.registry`)
+is loaded on first use: the domains' payload modules import this one."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mediation.logs import request_id_var
 from mediation.outbox.models import OutboxEvent
+from mediation.outbox.payloads import EventPayload
 from mediation.tracing import current_context
 
+if TYPE_CHECKING:
+    EVENT_MODELS: dict[str, type[EventPayload]]
+
 NOTIFY_CHANNEL = "outbox"
+_FROM_CONTEXT = "from the request"
 
 
 async def emit(
     session: AsyncSession,
+    payload: EventPayload,
     *,
-    type: str,
-    aggregate_type: str,
     aggregate_id: uuid.UUID | None,
     occurred_at: datetime,
-    payload: dict[str, Any] | None = None,
+    type: str | None = None,
     unit_path: str | None = None,
     actor_id: uuid.UUID | None = None,
-    request_id: str | None = None,
+    request_id: str | None = _FROM_CONTEXT,
 ) -> OutboxEvent:
+    """Write the event `type` (default: the payload model's only type). The request id is the
+    current request's (or the job's) unless given."""
     event = OutboxEvent(
-        type=type,
-        aggregate_type=aggregate_type,
+        type=payload.type_for(type),
+        aggregate_type=payload.aggregate_type,
         aggregate_id=aggregate_id,
-        payload=payload or {},
+        payload=payload.dump(),
         unit_path=unit_path,
         actor_id=actor_id,
-        request_id=request_id,
+        request_id=request_id_var.get() if request_id is _FROM_CONTEXT else request_id,
         occurred_at=occurred_at,
         trace_context=current_context(),
     )
@@ -42,3 +54,11 @@ async def emit(
     # Delivered by PostgreSQL only if the transaction commits: wakes the relay at once.
     await session.execute(text("SELECT pg_notify(:c, '')"), {"c": NOTIFY_CHANNEL})
     return event
+
+
+def __getattr__(name: str) -> Any:
+    if name == "EVENT_MODELS":
+        from mediation.outbox.registry import EVENT_MODELS
+
+        return EVENT_MODELS
+    raise AttributeError(name)

@@ -7,20 +7,30 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mediation.contracts.common import jsonable
+from mediation.cases.enums import CaseStatus
+from mediation.contracts.common import Instant, jsonable
 from mediation.ids import uuid7
 from mediation.outbox.events import emit
-from mediation.sessions.enums import SessionEventType, SessionMode, SessionStatus
+from mediation.outbox.payloads import EventPayload, PersonIds, UnitId
+from mediation.sessions.enums import (
+    NextStep,
+    SessionEventType,
+    SessionKind,
+    SessionMode,
+    SessionOutcome,
+    SessionStatus,
+)
 from mediation.sessions.models import MediationSession, SessionBooking, SessionEvent
 from mediation.timeline import next_seq
 
 # Event types whose payload the notification rules send to `recipient_person_ids`.
 EVENT_PREFIX = "session."
+REMINDER_TYPE = "session.reminder"
 
 
 @dataclass(frozen=True)
@@ -49,39 +59,100 @@ def brief(ms: MediationSession) -> dict[str, Any]:
     )
 
 
+class SessionPayload(EventPayload):
+    """What every `session.*` event carries. `recipient_person_ids` are the people this event
+    reaches (default: the mediators); `notify_party_ids` the invited parties told by SMS
+    (default: every invited party; parties are a case's parties, not persons)."""
+
+    aggregate_type: ClassVar[str] = "session"
+    event_types: ClassVar[tuple[str, ...]] = (
+        f"{EVENT_PREFIX}{SessionEventType.scheduled.value}",
+        f"{EVENT_PREFIX}{SessionEventType.updated.value}",
+    )
+
+    session_id: uuid.UUID
+    case_id: uuid.UUID
+    case_number: str
+    unit_id: UnitId
+    kind: SessionKind
+    mode: SessionMode
+    online: bool
+    status: SessionStatus
+    starts_at: Instant
+    ends_at: Instant
+    place: str
+    meeting_info: str
+    mediator_person_ids: PersonIds
+    party_ids: list[uuid.UUID]
+    recipient_person_ids: PersonIds
+    notify_party_ids: list[uuid.UUID]
+    version: int
+    # The session's history entry, when the event comes with one.
+    event_id: uuid.UUID | None = None
+
+
+class SessionRescheduled(SessionPayload):
+    event_types = (f"{EVENT_PREFIX}{SessionEventType.rescheduled.value}",)
+    previous_starts_at: Instant
+    previous_ends_at: Instant
+    previous_place: str
+    reason: str | None
+
+
+class SessionCancelled(SessionPayload):
+    event_types = (f"{EVENT_PREFIX}{SessionEventType.cancelled.value}",)
+    reason: str
+
+
+class SessionOutcomeRecorded(SessionPayload):
+    event_types = (f"{EVENT_PREFIX}{SessionEventType.outcome_recorded.value}",)
+    outcome: SessionOutcome | None
+    next_step: NextStep | None
+    recorded_afterwards: bool
+    attended_person_ids: list[uuid.UUID]
+    attended_party_ids: list[uuid.UUID]
+    # The case's status when the outcome resolved it, else null.
+    case_status: CaseStatus | None
+
+
+class SessionReminder(SessionPayload):
+    """The worker's reminder: `lead` in words, `stage` day_before or hour_before. A reminder
+    that no longer holds (the session moved or was called off) is emptied: `stale`."""
+
+    event_types = (REMINDER_TYPE,)
+    lead: str
+    stage: str
+    stale: bool | None = None
+
+
 def payload(
     ms: MediationSession,
+    model: type[SessionPayload] = SessionPayload,
     *,
     recipients: list[uuid.UUID] | None = None,
     notify_parties: list[uuid.UUID] | None = None,
     **extra: Any,
-) -> dict[str, Any]:
-    """What every `session.*` event carries. `recipient_person_ids` are the people this event
-    reaches (default: the mediators); `notify_party_ids` the invited parties told by SMS
-    (default: every invited party)."""
-    return jsonable(
-        {
-            "session_id": ms.id,
-            "case_id": ms.case_id,
-            "case_number": ms.case_number,
-            "unit_id": ms.unit_id,
-            "kind": ms.kind,
-            "mode": ms.mode,
-            "online": ms.mode is not SessionMode.on_site,
-            "status": ms.status,
-            "starts_at": ms.starts_at,
-            "ends_at": ms.ends_at,
-            "place": ms.place or "",
-            "meeting_info": ms.meeting_info or "",
-            "mediator_person_ids": list(ms.mediator_person_ids),
-            "party_ids": list(ms.party_ids),
-            "recipient_person_ids": list(
-                ms.mediator_person_ids if recipients is None else recipients
-            ),
-            "notify_party_ids": list(ms.party_ids if notify_parties is None else notify_parties),
-            "version": ms.version,
-            **extra,
-        }
+) -> SessionPayload:
+    """The session's `model` payload (see `SessionPayload`), with the type's own fields."""
+    return model(
+        session_id=ms.id,
+        case_id=ms.case_id,
+        case_number=ms.case_number,
+        unit_id=ms.unit_id,
+        kind=ms.kind,
+        mode=ms.mode,
+        online=ms.mode is not SessionMode.on_site,
+        status=ms.status,
+        starts_at=ms.starts_at,
+        ends_at=ms.ends_at,
+        place=ms.place or "",
+        meeting_info=ms.meeting_info or "",
+        mediator_person_ids=list(ms.mediator_person_ids),
+        party_ids=list(ms.party_ids),
+        recipient_person_ids=list(ms.mediator_person_ids if recipients is None else recipients),
+        notify_party_ids=list(ms.party_ids if notify_parties is None else notify_parties),
+        version=ms.version,
+        **extra,
     )
 
 
@@ -94,7 +165,7 @@ async def record(
     now: datetime,
     body: str | None = None,
     data: dict[str, Any] | None = None,
-    event_payload: dict[str, Any] | None = None,
+    event_payload: SessionPayload | None = None,
     emit_event: bool = True,
 ) -> SessionEvent:
     """The history entry, and unless told otherwise the outbox event `session.<type>`."""
@@ -116,14 +187,13 @@ async def record(
     if emit_event:
         await emit(
             db,
+            (event_payload or payload(ms)).model_copy(update={"event_id": entry.id}),
             type=f"{EVENT_PREFIX}{type_.value}",
-            aggregate_type="session",
             aggregate_id=ms.id,
             occurred_at=now,
             unit_path=ms.unit_path,
             actor_id=actor.id if actor.kind == "user" else None,
             request_id=actor.request_id,
-            payload={**(event_payload or payload(ms)), "event_id": str(entry.id)},
         )
     return entry
 
@@ -146,5 +216,5 @@ async def cancel(
         actor=actor,
         now=now,
         body=reason,
-        event_payload=payload(ms, reason=reason),
+        event_payload=payload(ms, SessionCancelled, reason=reason),
     )

@@ -20,17 +20,17 @@ from starlette.background import BackgroundTask
 from mediation.auth.access_log import record_access
 from mediation.auth.policy import Permission
 from mediation.auth.principal import Principal
-from mediation.casefiles.contracts import (
-    UPLOAD_FORM_SCHEMA,
-    AttachmentLinkOut,
-    AttachmentOut,
-)
 from mediation.casefiles.enums import DocumentFormat, DocumentKind, OwnerType
 from mediation.casefiles.models import Attachment
 from mediation.casefiles.storage import storage_for
 from mediation.contracts.common import Page
 from mediation.contracts.etag import etag_of
 from mediation.errors import NotFound
+from mediation_api.casefiles.contracts import (
+    UPLOAD_FORM_SCHEMA,
+    AttachmentLinkOut,
+    AttachmentOut,
+)
 from mediation_api.casefiles.documents import DocumentService
 from mediation_api.casefiles.service import (
     CASE_OWNERS,

@@ -18,11 +18,11 @@ from mediation.cases.contracts import (
 )
 from mediation.cases.deadlines import DEFAULT_RULES
 from mediation.cases.enums import CaseEventType, Complexity, DeadlineStage
+from mediation.cases.events import CalendarYearLoaded, DeadlineRuleUpdated
 from mediation.cases.models import DeadlineRule
 from mediation.clock import CENTER_TZ, Clock
 from mediation.contracts.etag import check_if_match
 from mediation.errors import Unprocessable
-from mediation.logs import request_id_var
 from mediation.outbox.events import emit
 from mediation.settings import Settings
 from mediation_api.cases.deadlines import DeadlineKeeper
@@ -106,13 +106,10 @@ class CalendarService:
         recomputed = await self.recompute(datetime.combine(date(year, 1, 1), time(0), CENTER_TZ))
         await emit(
             self.session,
-            type="calendar.year_loaded",
-            aggregate_type="calendar",
+            CalendarYearLoaded(year=year, source=body.source, recomputed_cases=recomputed),
             aggregate_id=None,
             occurred_at=self.clock.now(),
             actor_id=self.principal.id,
-            request_id=request_id_var.get(),
-            payload={"year": year, "source": body.source, "recomputed_cases": recomputed},
         )
         return year_out(year, days, recomputed)
 
@@ -137,7 +134,7 @@ class CalendarService:
                 "due_at": d.due_at,
                 "provisional": d.provisional,
             }
-            await cases.record(case, CaseEventType.deadline_recomputed, data=info, payload=info)
+            await cases.record(case, CaseEventType.deadline_recomputed, data=info, extra=info)
         return changed
 
     # --- rules --------------------------------------------------------------------------
@@ -176,18 +173,12 @@ class CalendarService:
         await self.session.flush()
         await emit(
             self.session,
-            type="deadline_rule.updated",
-            aggregate_type="deadline_rule",
+            DeadlineRuleUpdated(
+                stage=stage, complexity=complexity, unit=body.unit, amount=body.amount
+            ),
             aggregate_id=None,
             occurred_at=self.clock.now(),
             actor_id=self.principal.id,
-            request_id=request_id_var.get(),
-            payload={
-                "stage": stage.value,
-                "complexity": complexity.value,
-                "unit": body.unit.value,
-                "amount": body.amount,
-            },
         )
         return _rule_out(row)
 

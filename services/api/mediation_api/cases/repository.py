@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import (
     BigInteger,
     Select,
-    and_,
     any_,
     cast,
     func,
@@ -24,25 +23,21 @@ from sqlalchemy import (
     true,
     union_all,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, insert
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mediation.auth.principal import Principal
 from mediation.auth.scope import in_scope
-from mediation.cases.calendar import DayInfo, WorkingCalendar
-from mediation.cases.deadlines import Rule
 from mediation.cases.enums import (
     CaseSource,
     CaseStatus,
     Complexity,
-    DeadlineStage,
     MediationChannel,
     RepeatReason,
     RiskColour,
 )
 from mediation.cases.models import (
     AgreementPerformance,
-    CalendarDay,
     Case,
     CaseAgreement,
     CaseDeadline,
@@ -51,13 +46,13 @@ from mediation.cases.models import (
     CaseHandler,
     CaseLink,
     CaseParty,
-    DeadlineRule,
 )
 from mediation.ids import uuid7
-from mediation.org.enums import Role
-from mediation.org.models import Person, RoleAssignment, Unit
+from mediation.org.models import Person, Unit
 from mediation.reference.data import ReferenceKind
 from mediation.reference.models import ReferenceItem
+from mediation_api.cases.calendar_repository import CalendarRepository
+from mediation_api.org.lookups import TreeLookups
 
 REPEAT_WINDOW = timedelta(days=180)
 
@@ -91,7 +86,9 @@ def _like(q: str) -> str:
     return "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-class CaseRepository:
+class CaseRepository(TreeLookups, CalendarRepository):
+    """The case queries; the tree's lookups and the calendar's queries are inherited."""
+
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
@@ -264,20 +261,7 @@ class CaseRepository:
         rows = (await self.session.execute(union_all(*parts).limit(200))).all()
         return sorted({(r[0], RepeatReason(r[1])) for r in rows})
 
-    # --- units and people ---------------------------------------------------------------
-    async def units(self, ids: set[uuid.UUID]) -> dict[uuid.UUID, Unit]:
-        if not ids:
-            return {}
-        rows = await self.session.scalars(select(Unit).where(Unit.id.in_(ids)))
-        return {u.id: u for u in rows.all()}
-
-    async def lineage(self, path: str) -> list[Unit]:
-        """The node of `path` and its ancestors, from the root down."""
-        seqs = [int(p) for p in path.split(".") if p]
-        rows = await self.session.scalars(select(Unit).where(Unit.seq.in_(seqs)))
-        by_seq = {u.seq: u for u in rows.all()}
-        return [by_seq[s] for s in seqs if s in by_seq]
-
+    # --- the place of an intake ----------------------------------------------------------
     async def intake_place(
         self, unit_id: uuid.UUID, principal: Principal, category: str
     ) -> tuple[bool, list[Unit]]:
@@ -314,129 +298,7 @@ class CaseRepository:
         lineage = sorted((u for u in units if u.seq in order), key=lambda u: order[u.seq])
         return bool(rows[0][0]), lineage
 
-    async def role_units(
-        self, person_ids: set[uuid.UUID], roles: set[Role], today: date
-    ) -> dict[uuid.UUID, list[str]]:
-        """Paths of the units where each person holds one of `roles` today."""
-        stmt = (
-            select(RoleAssignment.person_id, Unit.path)
-            .join(Unit, Unit.id == RoleAssignment.unit_id)
-            .where(
-                RoleAssignment.person_id.in_(person_ids),
-                RoleAssignment.role.in_(roles),
-                RoleAssignment.starts_on <= today,
-                or_(RoleAssignment.ends_on.is_(None), RoleAssignment.ends_on >= today),
-                Unit.active.is_(True),
-            )
-        )
-        out: dict[uuid.UUID, list[str]] = {}
-        for person_id, path in (await self.session.execute(stmt)).all():
-            out.setdefault(person_id, []).append(path)
-        return out
-
-    async def people_at(
-        self, unit_ids: list[uuid.UUID], roles: set[Role], today: date
-    ) -> dict[uuid.UUID, list[uuid.UUID]]:
-        """Who holds one of `roles` exactly at each unit today."""
-        stmt = (
-            select(RoleAssignment.unit_id, RoleAssignment.person_id)
-            .where(
-                RoleAssignment.unit_id.in_(unit_ids),
-                RoleAssignment.role.in_(roles),
-                RoleAssignment.starts_on <= today,
-                or_(RoleAssignment.ends_on.is_(None), RoleAssignment.ends_on >= today),
-            )
-            .order_by(RoleAssignment.person_id)
-        )
-        out: dict[uuid.UUID, list[uuid.UUID]] = {}
-        for unit_id, person_id in (await self.session.execute(stmt)).all():
-            if person_id not in out.setdefault(unit_id, []):
-                out[unit_id].append(person_id)
-        return out
-
-    async def person_names(self, ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
-        if not ids:
-            return {}
-        rows = await self.session.execute(select(Person.id, Person.name).where(Person.id.in_(ids)))
-        return {i: n for i, n in rows.all()}
-
-    # --- deadlines: rules, calendar, recomputation ------------------------------------------
-    async def rule(self, stage: DeadlineStage, complexity: Complexity) -> DeadlineRule | None:
-        return await self.session.get(DeadlineRule, (stage, complexity))
-
-    async def rule_and_calendar(
-        self, stage: DeadlineStage, complexity: Complexity, start: date, end: date
-    ) -> tuple[Rule | None, dict[date, DayInfo]]:
-        """A stage's rule row (None when it is missing) and the calendar days from `start` to
-        `end`, in one statement (the first deadline of an intake)."""
-        anchor = select(literal(1).label("one")).subquery("anchor")
-        stmt = (
-            select(
-                DeadlineRule.unit,
-                DeadlineRule.amount,
-                CalendarDay.day,
-                CalendarDay.is_working_day,
-                CalendarDay.provisional,
-                CalendarDay.source,
-                CalendarDay.name,
-            )
-            .select_from(anchor)
-            .outerjoin(
-                DeadlineRule,
-                and_(DeadlineRule.stage == stage, DeadlineRule.complexity == complexity),
-            )
-            .outerjoin(CalendarDay, and_(CalendarDay.day >= start, CalendarDay.day <= end))
-        )
-        rows = (await self.session.execute(stmt)).all()
-        rule = Rule(rows[0].unit, rows[0].amount) if rows and rows[0].unit is not None else None
-        days = {
-            r.day: DayInfo(r.day, r.is_working_day, r.provisional, r.source, r.name)
-            for r in rows
-            if r.day is not None
-        }
-        return rule, days
-
-    async def rules(self) -> list[DeadlineRule]:
-        return list((await self.session.scalars(select(DeadlineRule))).all())
-
-    async def calendar(self, start: date, end: date) -> WorkingCalendar:
-        rows = await self.session.scalars(
-            select(CalendarDay).where(CalendarDay.day >= start, CalendarDay.day <= end)
-        )
-        return WorkingCalendar(
-            {
-                r.day: DayInfo(r.day, r.is_working_day, r.provisional, r.source, r.name)
-                for r in rows.all()
-            }
-        )
-
-    async def calendar_year(self, year: int) -> list[CalendarDay]:
-        stmt = (
-            select(CalendarDay)
-            .where(CalendarDay.day >= date(year, 1, 1), CalendarDay.day <= date(year, 12, 31))
-            .order_by(CalendarDay.day)
-        )
-        return list((await self.session.scalars(stmt)).all())
-
-    async def replace_calendar_year(self, year: int, days: list[DayInfo]) -> None:
-        await self.session.execute(
-            text("DELETE FROM calendar_days WHERE day BETWEEN :a AND :b"),
-            {"a": date(year, 1, 1), "b": date(year, 12, 31)},
-        )
-        await self.session.execute(
-            insert(CalendarDay),
-            [
-                {
-                    "day": d.day,
-                    "is_working_day": d.working,
-                    "name": d.name,
-                    "provisional": d.provisional,
-                    "source": d.source,
-                }
-                for d in days
-            ],
-        )
-
+    # --- deadlines to recompute (a changed calendar) --------------------------------------
     async def deadlines_to_recompute(self, since: datetime) -> list[tuple[CaseDeadline, Case]]:
         """Running deadlines that are provisional or end on or after `since` (a changed year)."""
         stmt = (

@@ -46,6 +46,7 @@ from mediation.cases.enums import (
     PartySide,
     PerformanceStatus,
 )
+from mediation.cases.events import case_type
 from mediation.cases.models import (
     AgreementPerformance,
     Case,
@@ -67,6 +68,7 @@ from mediation.logs import request_id_var
 from mediation.org.enums import Role, UnitLevel
 from mediation.org.models import Unit
 from mediation.outbox.events import emit
+from mediation.outbox.registry import EVENT_MODELS
 from mediation.privacy import keyed_hash
 from mediation.reference.data import ReferenceKind
 from mediation.settings import Settings
@@ -241,7 +243,7 @@ class CaseService:
             E.created,
             transition=(None, S.received),
             data={"source": body.source.value, "parties": len(parties)},
-            payload={"source": body.source.value, "title": case.title, "is_repeat": case.is_repeat},
+            extra={"source": body.source.value, "title": case.title, "is_repeat": case.is_repeat},
             at=now,
         )
         if found:
@@ -323,21 +325,22 @@ class CaseService:
 
     # --- timeline and outbox ------------------------------------------------------------
     def _payload(self, case: Case) -> dict[str, Any]:
+        """The fields of `CasePayload` every `case.*` event of a change carries."""
         return {
             "case_id": case.id,
             "case_number": case.number,
             "unit_id": case.unit_id,
             "unit_path": case.unit_path,
             "handling_unit_id": case.handling_unit_id,
-            "status": case.status.value,
-            "risk_colour": case.risk_colour.value,
-            "complexity": case.complexity.value,
+            "status": case.status,
+            "risk_colour": case.risk_colour,
+            "complexity": case.complexity,
             "category": case.category_code,
             "handler_person_ids": list(case.handler_person_ids),
             "actor_id": self.principal.id,
             "actor_kind": self.principal.kind,
             "actor_person_id": self.principal.person_id,
-            "current_stage": case.current_stage.value if case.current_stage else None,
+            "current_stage": case.current_stage,
             "due_at": case.due_at,
         }
 
@@ -349,12 +352,13 @@ class CaseService:
         transition: tuple[CaseStatus | None, CaseStatus] | None = None,
         body: str | None = None,
         data: dict[str, Any] | None = None,
-        payload: dict[str, Any] | None = None,
+        extra: dict[str, Any] | None = None,
         emit_event: bool = True,
         at: datetime | None = None,
     ) -> CaseEvent:
         """A timeline entry (numbered after the case's last one) and, unless told otherwise,
-        the outbox event `case.<type>`."""
+        the outbox event `case.<type>`: its payload model (`mediation.cases.events`) gets the
+        case's fields and the type's own (`extra`); a missing or unknown one is an error."""
         p = self.principal
         now = at or self.clock.now()
         event = CaseEvent(
@@ -375,16 +379,16 @@ class CaseService:
         )
         self.session.add(event)
         if emit_event:
+            event_type = case_type(type_)
+            model = EVENT_MODELS[event_type]
             await emit(
                 self.session,
-                type=f"case.{type_.value}",
-                aggregate_type="case",
+                model(**{**self._payload(case), "event_id": event.id, **(extra or {})}),
+                type=event_type,
                 aggregate_id=case.id,
                 occurred_at=now,
                 unit_path=case.unit_path,
                 actor_id=p.id,
-                request_id=request_id_var.get(),
-                payload=jsonable({**self._payload(case), "event_id": event.id, **(payload or {})}),
             )
         return event
 
@@ -465,7 +469,7 @@ class CaseService:
         today = self.clock.now().astimezone(CENTER_TZ).date()
         paths = await self.repo.role_units({h.person_id for h in handlers}, HANDLER_ROLES, today)
         for i, h in enumerate(handlers):
-            if not any(case.unit_path.startswith(p) for p in paths.get(h.person_id, [])):
+            if not any(case.unit_path.startswith(p) for _, p in paths.get(h.person_id, [])):
                 raise Unprocessable(
                     "This person holds no handling role whose jurisdiction covers the case.",
                     field=f"body.handlers.{i}.person_id",
@@ -523,7 +527,7 @@ class CaseService:
             transition=(before, case.status),
             body=body.note,
             data={"handlers": handlers},
-            payload={"channels": case.channels, "handlers": handlers},
+            extra={"channels": case.channels, "handlers": handlers},
         )
         return case
 
@@ -542,7 +546,7 @@ class CaseService:
             transition=(before, case.status),
             body=body.reason,
             data={"handlers": handlers, "previous_handler_person_ids": previous},
-            payload={
+            extra={
                 "channels": case.channels,
                 "handlers": handlers,
                 "previous_handler_person_ids": previous,
@@ -586,7 +590,7 @@ class CaseService:
             transition=(before, case.status),
             body=body.reason,
             data=extra,
-            payload=extra,
+            extra=extra,
         )
         return case
 
@@ -644,7 +648,7 @@ class CaseService:
             transition=(before, case.status),
             body=body.note,
             data={"agreement": info},
-            payload={"agreement": info},
+            extra={"agreement": info},
         )
         return case
 
@@ -658,7 +662,7 @@ class CaseService:
             transition=(before, case.status),
             body=body.reason,
             data={"referral": body.referral.value},
-            payload={"referral": body.referral.value},
+            extra={"referral": body.referral.value},
         )
         return case
 
@@ -712,7 +716,7 @@ class CaseService:
             transition=(before, case.status),
             body=body.notes,
             data=info,
-            payload=info,
+            extra=info,
         )
         return case
 
@@ -779,7 +783,7 @@ class CaseService:
             transition=(before, case.status),
             body=body.reason,
             data=info,
-            payload=info,
+            extra=info,
         )
         return case
 
@@ -829,7 +833,7 @@ class CaseService:
         if complexity_changed:
             await self.deadlines.rebase(case)
         case.version += 1
-        await self.record(case, E.updated, data={"changed": names}, payload={"changed": names})
+        await self.record(case, E.updated, data={"changed": names}, extra={"changed": names})
         return case
 
     async def add_party(self, case_id: uuid.UUID, body: PartyIn, if_match: str | None) -> Case:
@@ -944,7 +948,7 @@ class CaseService:
             "performed_on": body.performed_on,
             "amount": body.amount,
         }
-        await self.record(case, E.performance_recorded, body=body.note, data=info, payload=info)
+        await self.record(case, E.performance_recorded, body=body.note, data=info, extra=info)
         return case
 
     async def judicial_confirmation(
@@ -973,7 +977,7 @@ class CaseService:
             return case
         case.version += 1
         info = {"requested_on": body.requested_on, "court": body.court}
-        await self.record(case, E.judicial_confirmation, data=info, payload=info)
+        await self.record(case, E.judicial_confirmation, data=info, extra=info)
         return case
 
     # --- comments -----------------------------------------------------------------------

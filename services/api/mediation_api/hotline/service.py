@@ -38,7 +38,6 @@ from mediation.hotline.contracts import (
     DutyShiftOut,
     DutyShiftUpdate,
     FlagOut,
-    HighRiskPayload,
     OnDutyOut,
     OpenCaseIn,
     ReviewIn,
@@ -47,6 +46,7 @@ from mediation.hotline.contracts import (
 )
 from mediation.hotline.crypto import DecryptionError, FieldCipher, Sealed
 from mediation.hotline.enums import CallEventKind, CallSort, DutyRole
+from mediation.hotline.events import HighRiskPayload
 from mediation.hotline.models import HotlineCall, HotlineCallEvent, HotlineDutyShift
 from mediation.hotline.rules import (
     Assessment,
@@ -57,7 +57,6 @@ from mediation.hotline.rules import (
     minimum_level,
 )
 from mediation.ids import uuid7
-from mediation.logs import request_id_var
 from mediation.org.enums import Role
 from mediation.org.models import Unit
 from mediation.outbox.events import emit
@@ -77,7 +76,6 @@ CALL_NOT_FOUND = "No hotline call with this id."
 SHIFT_NOT_FOUND = "No duty shift with this id."
 UNIT_NOT_FOUND = "No hotline workstation with this id in your scope."
 RECORD_TYPE = "hotline_call"
-HIGH_RISK_EVENT = "hotline.high_risk"
 # The case's side of the link: where it came from, nothing of what was said.
 CASE_LINK_NOTE = "由心理热线来电转立；来电记录仅心理工作站可查阅。"
 MAX_SHIFT = timedelta(days=7)
@@ -838,14 +836,11 @@ class HotlineService:
         )
         await emit(
             self.session,
-            type=HIGH_RISK_EVENT,
-            aggregate_type=RECORD_TYPE,
+            payload,
             aggregate_id=call.id,
             occurred_at=now,
-            payload=payload.model_dump(mode="json"),
             unit_path=call.unit_path,
             actor_id=self.principal.id,
-            request_id=request_id_var.get(),
         )
         await self._event(
             call,

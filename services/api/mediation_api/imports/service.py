@@ -16,9 +16,8 @@ from mediation.errors import Conflict, Forbidden, NotFound, Unprocessable
 from mediation.ids import uuid7
 from mediation.imports.contracts import ImportOut, ImportProblem
 from mediation.imports.enums import ImportKind, ImportStatus
-from mediation.imports.events import JOB_REQUESTED
+from mediation.imports.events import ImportJobRequested
 from mediation.imports.models import ImportFile
-from mediation.logs import request_id_var
 from mediation.org.models import Unit
 from mediation.outbox.events import emit
 from mediation.stats.enums import JobKind, JobStatus
@@ -154,20 +153,17 @@ class ImportService:
         # Also the audit trail: who asked to validate or import which file, when.
         await emit(
             self.session,
-            type=JOB_REQUESTED,
-            aggregate_type="import",
+            ImportJobRequested(
+                job_id=job.id,
+                import_id=imp.id,
+                kind=imp.kind,
+                mode=kind,
+                filename=imp.filename,
+                sha256=imp.sha256,
+            ),
             aggregate_id=imp.id,
             occurred_at=now,
             unit_path=imp.unit_path,
             actor_id=p.id,
-            request_id=request_id_var.get(),
-            payload={
-                "job_id": str(job.id),
-                "import_id": str(imp.id),
-                "kind": imp.kind.value,
-                "mode": kind.value,
-                "filename": imp.filename,
-                "sha256": imp.sha256,
-            },
         )
         return job

@@ -14,7 +14,19 @@ from mediation.auth.principal import Principal
 from mediation.contracts.common import Page
 from mediation.contracts.etag import etag_of
 from mediation.notifications import catalog
-from mediation.notifications.contracts import (
+from mediation.notifications.enums import Channel, DeliveryStatus, MessageChannel
+from mediation.notifications.rules import CODE_PATTERN
+from mediation.settings import Settings
+from mediation_api.deps import (
+    ClockDep,
+    CurrentPrincipal,
+    IfMatch,
+    Session,
+    get_settings_dep,
+    require,
+)
+from mediation_api.idempotency import Idempotency
+from mediation_api.notifications.contracts import (
     DeliveryDetail,
     DeliveryOut,
     EventTypeOut,
@@ -36,18 +48,6 @@ from mediation.notifications.contracts import (
     WebhookUpdate,
     WebhookWithSecret,
 )
-from mediation.notifications.enums import Channel, DeliveryStatus, MessageChannel
-from mediation.notifications.rules import CODE_PATTERN
-from mediation.settings import Settings
-from mediation_api.deps import (
-    ClockDep,
-    CurrentPrincipal,
-    IfMatch,
-    Session,
-    get_settings_dep,
-    require,
-)
-from mediation_api.idempotency import Idempotency
 from mediation_api.notifications.repository import InboxRepository, WebhookRepository
 from mediation_api.notifications.service import (
     InboxService,

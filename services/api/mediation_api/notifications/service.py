@@ -19,9 +19,20 @@ from mediation.contracts.changes import comparable, modified
 from mediation.contracts.common import center_time
 from mediation.contracts.etag import check_if_match
 from mediation.errors import Conflict, Forbidden, NotFound, Unprocessable
-from mediation.logs import request_id_var
 from mediation.notifications import catalog, defaults, store, templates, webhooks
-from mediation.notifications.contracts import (
+from mediation.notifications.enums import Channel, DeliveryStatus, DisabledReason
+from mediation.notifications.events import WebhookPing
+from mediation.notifications.models import (
+    Notification,
+    NotificationRule,
+    NotificationTemplate,
+    WebhookSubscription,
+)
+from mediation.notifications.rules import RuleSpec, validate_rule
+from mediation.outbox.events import emit
+from mediation.outbox.models import Delivery
+from mediation.settings import Settings
+from mediation_api.notifications.contracts import (
     DeliveryAttemptOut,
     DeliveryDetail,
     DeliveryOut,
@@ -33,17 +44,6 @@ from mediation.notifications.contracts import (
     WebhookCreate,
     WebhookUpdate,
 )
-from mediation.notifications.enums import Channel, DeliveryStatus, DisabledReason
-from mediation.notifications.models import (
-    Notification,
-    NotificationRule,
-    NotificationTemplate,
-    WebhookSubscription,
-)
-from mediation.notifications.rules import RuleSpec, validate_rule
-from mediation.outbox.events import emit
-from mediation.outbox.models import Delivery
-from mediation.settings import Settings
 from mediation_api.notifications.repository import (
     ConfigRepository,
     InboxRepository,
@@ -252,14 +252,10 @@ class WebhookService:
             raise Conflict("The subscription is disabled; enable it first (PATCH enabled).")
         event = await emit(
             self.session,
-            type="webhook.ping",
-            aggregate_type="webhook_subscription",
+            WebhookPing(subscription_id=sub.id, message="ping"),
             aggregate_id=sub.id,
             occurred_at=self.clock.now(),
-            unit_path=None,
-            payload={"subscription_id": str(sub.id), "message": "ping"},
             actor_id=self.principal.id,
-            request_id=request_id_var.get(),
         )
         await self.session.flush()
         return event.id

@@ -12,6 +12,7 @@ from mediation.auth.principal import Principal
 from mediation.auth.scope import in_scope
 from mediation.org.enums import Role, UnitLevel
 from mediation.org.models import Person, RoleAssignment, Unit
+from mediation_api.pagination import id_page
 
 
 def active_on(day: date) -> object:
@@ -44,9 +45,9 @@ class OrgRepository:
         level: UnitLevel | None,
         active: bool | None,
         q: str | None,
-        after: uuid.UUID | None,
         limit: int,
-    ) -> list[Unit]:
+        cursor: str | None,
+    ) -> tuple[list[Unit], str | None]:
         stmt = self.readable_units(principal)
         if parent_id is not None:
             stmt = stmt.where(Unit.parent_id == parent_id)
@@ -56,9 +57,7 @@ class OrgRepository:
             stmt = stmt.where(Unit.active.is_(active))
         if q:
             stmt = stmt.where(Unit.name.contains(q, autoescape=True))
-        if after is not None:
-            stmt = stmt.where(Unit.id > after)
-        return list((await self.session.scalars(stmt.order_by(Unit.id).limit(limit + 1))).all())
+        return await id_page(self.session, stmt, Unit.id, limit, cursor)
 
     async def units_by_code(self, codes: list[str]) -> dict[str, Unit]:
         if not codes:
@@ -121,10 +120,10 @@ class OrgRepository:
         role: Role | None,
         unit_id: uuid.UUID | None,
         q: str | None,
-        after: uuid.UUID | None,
         limit: int,
+        cursor: str | None,
         day: date,
-    ) -> list[Person]:
+    ) -> tuple[list[Person], str | None]:
         stmt = self.readable_people(principal)
         if role is not None or unit_id is not None:
             cond = [RoleAssignment.person_id == Person.id, active_on(day)]
@@ -135,9 +134,7 @@ class OrgRepository:
             stmt = stmt.where(exists().where(*cond))
         if q:
             stmt = stmt.where(Person.name.contains(q, autoescape=True))
-        if after is not None:
-            stmt = stmt.where(Person.id > after)
-        return list((await self.session.scalars(stmt.order_by(Person.id).limit(limit + 1))).all())
+        return await id_page(self.session, stmt, Person.id, limit, cursor)
 
     async def assignments(self, person_id: uuid.UUID) -> list[RoleAssignment]:
         return list(

@@ -16,7 +16,11 @@ from mediation.auth.principal import Principal
 from mediation.contracts.common import Page
 from mediation.contracts.etag import etag_of
 from mediation.errors import Unprocessable, UnsupportedMediaType
-from mediation.org.contracts import (
+from mediation.org.enums import Role, UnitLevel
+from mediation.org.models import Person
+from mediation.privacy import mask_phone
+from mediation_api.deps import ClockDep, IfMatch, Session, require
+from mediation_api.org.contracts import (
     AssignmentCreate,
     AssignmentEnd,
     AssignmentOut,
@@ -31,13 +35,9 @@ from mediation.org.contracts import (
     UnitOut,
     UnitUpdate,
 )
-from mediation.org.enums import Role, UnitLevel
-from mediation.org.models import Person
-from mediation.privacy import mask_phone
-from mediation_api.deps import ClockDep, IfMatch, Session, require
 from mediation_api.org.repository import OrgRepository
 from mediation_api.org.service import OrgService
-from mediation_api.pagination import DEFAULT, Cursor, Limit, build_page, cursor_values
+from mediation_api.pagination import DEFAULT, Cursor, Limit
 from mediation_api.problems import responses
 
 router = APIRouter(tags=["jurisdiction"])
@@ -75,17 +75,9 @@ async def list_units(
     limit: Limit = DEFAULT,
     cursor: Cursor = None,
 ) -> Page[UnitOut]:
-    after = cursor_values(cursor, "id")
-    rows = await OrgRepository(session).units_page(
-        principal,
-        parent_id=parent_id,
-        level=level,
-        active=active,
-        q=q,
-        after=uuid.UUID(after["id"]) if after else None,
-        limit=limit,
+    items, nxt = await OrgRepository(session).units_page(
+        principal, parent_id=parent_id, level=level, active=active, q=q, limit=limit, cursor=cursor
     )
-    items, nxt = build_page(rows, limit, lambda u: {"id": str(u.id)})
     return Page[UnitOut](items=[UnitOut.model_validate(u) for u in items], next_cursor=nxt)
 
 
@@ -285,17 +277,15 @@ async def list_people(
     limit: Limit = DEFAULT,
     cursor: Cursor = None,
 ) -> Page[PersonOut]:
-    after = cursor_values(cursor, "id")
-    rows = await OrgRepository(session).people_page(
+    items, nxt = await OrgRepository(session).people_page(
         principal,
         role=role,
         unit_id=unit_id,
         q=q,
-        after=uuid.UUID(after["id"]) if after else None,
         limit=limit,
+        cursor=cursor,
         day=clock.now().date(),
     )
-    items, nxt = build_page(rows, limit, lambda p: {"id": str(p.id)})
     out = [PersonOut.model_validate(p) for p in items]
     for p in out:
         p.phone = mask_phone(p.phone)

@@ -15,18 +15,24 @@ from mediation.clock import Clock
 from mediation.contracts.changes import modified
 from mediation.contracts.etag import check_if_match
 from mediation.errors import Conflict, Forbidden, NotFound, Unprocessable
-from mediation.logs import request_id_var
-from mediation.org.contracts import (
+from mediation.org.enums import LEVEL_ORDER, UnitLevel, child_level
+from mediation.org.events import (
+    RoleAssigned,
+    UnitCreated,
+    UnitDeactivated,
+    UnitRenamed,
+    UnitsImported,
+)
+from mediation.org.models import Person, RoleAssignment, Unit
+from mediation.org.tree import add_unit, child_path
+from mediation.outbox.events import emit
+from mediation_api.org.contracts import (
     AssignmentCreate,
     PersonCreate,
     PersonUpdate,
     UnitCreate,
     UnitImportRow,
 )
-from mediation.org.enums import LEVEL_ORDER, UnitLevel, child_level
-from mediation.org.models import Person, RoleAssignment, Unit
-from mediation.org.tree import add_unit, child_path
-from mediation.outbox.events import emit
 from mediation_api.org.repository import OrgRepository
 
 CODE_CHARS = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
@@ -38,21 +44,6 @@ class OrgService:
         self.repo = OrgRepository(session)
         self.clock = clock
         self.principal = principal
-
-    async def _event(
-        self, type_: str, aggregate: str, ident: uuid.UUID, path: str | None, **payload: object
-    ) -> None:
-        await emit(
-            self.session,
-            type=type_,
-            aggregate_type=aggregate,
-            aggregate_id=ident,
-            occurred_at=self.clock.now(),
-            payload=payload,
-            unit_path=path,
-            actor_id=self.principal.id,
-            request_id=request_id_var.get(),
-        )
 
     # --- units ---
     async def get_unit(self, unit_id: uuid.UUID, *, for_update: bool = False) -> Unit:
@@ -76,14 +67,13 @@ class OrgService:
         unit = await add_unit(
             self.session, parent=parent, level=body.level, code=body.code, name=body.name
         )
-        await self._event(
-            "unit.created",
-            "unit",
-            unit.id,
-            unit.path,
-            code=unit.code,
-            name=unit.name,
-            level=unit.level.value,
+        await emit(
+            self.session,
+            UnitCreated(code=unit.code, name=unit.name, level=unit.level),
+            aggregate_id=unit.id,
+            occurred_at=self.clock.now(),
+            unit_path=unit.path,
+            actor_id=self.principal.id,
         )
         return unit
 
@@ -95,7 +85,14 @@ class OrgService:
             return unit
         unit.version += 1
         await self.session.flush()
-        await self._event("unit.renamed", "unit", unit.id, unit.path, name=name)
+        await emit(
+            self.session,
+            UnitRenamed(name=name),
+            aggregate_id=unit.id,
+            occurred_at=self.clock.now(),
+            unit_path=unit.path,
+            actor_id=self.principal.id,
+        )
         return unit
 
     async def deactivate_unit(self, unit_id: uuid.UUID, if_match: str | None) -> Unit:
@@ -112,7 +109,14 @@ class OrgService:
             {"p": unit.path},
         )
         await self.session.refresh(unit)
-        await self._event("unit.deactivated", "unit", unit.id, unit.path)
+        await emit(
+            self.session,
+            UnitDeactivated(),
+            aggregate_id=unit.id,
+            occurred_at=self.clock.now(),
+            unit_path=unit.path,
+            actor_id=self.principal.id,
+        )
         return unit
 
     async def import_units(self, rows: list[UnitImportRow]) -> int:
@@ -205,7 +209,14 @@ class OrgService:
             )
         for start in range(0, len(values), 5000):
             await self.session.execute(insert(Unit), values[start : start + 5000])
-        await self._event("unit.imported", "unit", ids[ordered[0].code], None, count=len(values))
+        await emit(
+            self.session,
+            UnitsImported(count=len(values)),
+            aggregate_id=ids[ordered[0].code],
+            occurred_at=self.clock.now(),
+            unit_path=None,
+            actor_id=self.principal.id,
+        )
         return len(values)
 
     # --- people ---
@@ -270,13 +281,13 @@ class OrgService:
         assignment = RoleAssignment(person_id=person.id, **body.model_dump())
         self.session.add(assignment)
         await self.session.flush()
-        await self._event(
-            "person.role_assigned",
-            "person",
-            person.id,
-            unit.path,
-            role=body.role.value,
-            unit_id=str(unit.id),
+        await emit(
+            self.session,
+            RoleAssigned(role=body.role, unit_id=unit.id),
+            aggregate_id=person.id,
+            occurred_at=self.clock.now(),
+            unit_path=unit.path,
+            actor_id=self.principal.id,
         )
         return assignment
 

@@ -10,21 +10,13 @@ from mediation.contracts.changes import modified
 from mediation.contracts.etag import check_if_match
 from mediation.errors import NotFound, Unprocessable
 from mediation.org.models import Unit
-from mediation.outreach.contracts import (
-    ActivityCreate,
-    ActivityOut,
-    ActivityUpdate,
-    OutreachSummary,
-    PartnerIn,
-    PartnerOut,
-    StatusCount,
-    VenueTotals,
-)
+from mediation.outbox.events import emit
 from mediation.outreach.enums import (
     ActivityVenue,
     OpinionStatus,
     PartnerRole,
 )
+from mediation.outreach.events import ActivityRecorded, ActivityUpdated
 from mediation.outreach.models import (
     OutreachActivity,
 )
@@ -34,6 +26,16 @@ from mediation_api.outreach.base import (
     PARTNER_ROLES,
     OutreachBase,
     _null_fields,
+)
+from mediation_api.outreach.contracts import (
+    ActivityCreate,
+    ActivityOut,
+    ActivityUpdate,
+    OutreachSummary,
+    PartnerIn,
+    PartnerOut,
+    StatusCount,
+    VenueTotals,
 )
 
 
@@ -92,17 +94,20 @@ class ActivityService(OutreachBase):
         )
         self.repo.add(activity)
         await self.session.flush()
-        await self._emit(
-            "outreach.activity_recorded",
-            "outreach_activity",
-            activity.id,
-            activity.unit_path,
-            activity_id=activity.id,
-            unit_id=activity.unit_id,
-            venue=activity.venue.value,
-            title=activity.title,
-            held_on=activity.held_on,
-            participants=activity.participants,
+        await emit(
+            self.session,
+            ActivityRecorded(
+                activity_id=activity.id,
+                unit_id=activity.unit_id,
+                venue=activity.venue,
+                title=activity.title,
+                held_on=activity.held_on,
+                participants=activity.participants,
+            ),
+            aggregate_id=activity.id,
+            occurred_at=self.clock.now(),
+            unit_path=activity.unit_path,
+            actor_id=self.principal.id,
         )
         return activity
 
@@ -137,15 +142,18 @@ class ActivityService(OutreachBase):
             return activity
         activity.version += 1
         await self.session.flush()
-        await self._emit(
-            "outreach.activity_updated",
-            "outreach_activity",
-            activity.id,
-            activity.unit_path,
-            activity_id=activity.id,
-            unit_id=activity.unit_id,
-            changed=sorted(changes),
-            participants=activity.participants,
+        await emit(
+            self.session,
+            ActivityUpdated(
+                activity_id=activity.id,
+                unit_id=activity.unit_id,
+                changed=sorted(changes),
+                participants=activity.participants,
+            ),
+            aggregate_id=activity.id,
+            occurred_at=self.clock.now(),
+            unit_path=activity.unit_path,
+            actor_id=self.principal.id,
         )
         return activity
 

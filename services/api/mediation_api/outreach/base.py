@@ -12,12 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mediation.auth.principal import Principal
 from mediation.clock import CENTER_TZ, Clock
-from mediation.contracts.common import jsonable
 from mediation.errors import Unprocessable
-from mediation.logs import request_id_var
 from mediation.org.enums import Role
 from mediation.org.models import Unit
-from mediation.outbox.events import emit
 from mediation.outreach.enums import (
     PartnerRole,
 )
@@ -67,21 +64,6 @@ class OutreachBase:
 
     def today(self) -> date:
         return self.clock.now().astimezone(CENTER_TZ).date()
-
-    async def _emit(
-        self, type_: str, aggregate: str, ident: uuid.UUID, unit_path: str, **payload: Any
-    ) -> None:
-        await emit(
-            self.session,
-            type=type_,
-            aggregate_type=aggregate,
-            aggregate_id=ident,
-            occurred_at=self.clock.now(),
-            payload=jsonable(payload),
-            unit_path=unit_path,
-            actor_id=self.principal.id,
-            request_id=request_id_var.get(),
-        )
 
     async def _place(self, unit_id: uuid.UUID, field: str) -> Unit:
         """A node of the caller's jurisdiction that takes new records."""

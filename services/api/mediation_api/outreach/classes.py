@@ -9,15 +9,8 @@ from mediation.clock import CENTER_TZ
 from mediation.contracts.changes import modified
 from mediation.contracts.etag import check_if_match
 from mediation.errors import Conflict, NotFound, Unprocessable
-from mediation.outreach.contracts import (
-    ClassCreate,
-    ClassOut,
-    ClassUpdate,
-    SeriesCreate,
-    SeriesOut,
-    SeriesTotals,
-    SeriesUpdate,
-)
+from mediation.outbox.events import emit
+from mediation.outreach.events import ClassHeld, ClassUpdated, SeriesCreated, SeriesUpdated
 from mediation.outreach.models import (
     ClassSeries,
     MicroClass,
@@ -31,6 +24,15 @@ from mediation_api.outreach.base import (
     SERIES_NOT_FOUND,
     OutreachBase,
     _null_fields,
+)
+from mediation_api.outreach.contracts import (
+    ClassCreate,
+    ClassOut,
+    ClassUpdate,
+    SeriesCreate,
+    SeriesOut,
+    SeriesTotals,
+    SeriesUpdate,
 )
 
 
@@ -62,16 +64,19 @@ class ClassService(OutreachBase):
         )
         self.repo.add(series)
         await self.session.flush()
-        await self._emit(
-            "outreach.series_created",
-            "outreach_class_series",
-            series.id,
-            series.unit_path,
-            series_id=series.id,
-            unit_id=series.unit_id,
-            title=series.title,
-            weekday=series.weekday.value,
-            start_time=series.start_time.strftime("%H:%M"),
+        await emit(
+            self.session,
+            SeriesCreated(
+                series_id=series.id,
+                unit_id=series.unit_id,
+                title=series.title,
+                weekday=series.weekday,
+                start_time=series.start_time.strftime("%H:%M"),
+            ),
+            aggregate_id=series.id,
+            occurred_at=self.clock.now(),
+            unit_path=series.unit_path,
+            actor_id=self.principal.id,
         )
         return series
 
@@ -99,14 +104,13 @@ class ClassService(OutreachBase):
             return series
         series.version += 1
         await self.session.flush()
-        await self._emit(
-            "outreach.series_updated",
-            "outreach_class_series",
-            series.id,
-            series.unit_path,
-            series_id=series.id,
-            unit_id=series.unit_id,
-            changed=sorted(changes),
+        await emit(
+            self.session,
+            SeriesUpdated(series_id=series.id, unit_id=series.unit_id, changed=sorted(changes)),
+            aggregate_id=series.id,
+            occurred_at=self.clock.now(),
+            unit_path=series.unit_path,
+            actor_id=self.principal.id,
         )
         return series
 
@@ -186,22 +190,25 @@ class ClassService(OutreachBase):
         self.repo.add(mc)
         await self.session.flush()
         n, people, _, _ = (await self.repo.series_totals({series.id}))[series.id]
-        await self._emit(
-            "outreach.class_held",
-            "outreach_class",
-            mc.id,
-            mc.unit_path,
-            class_id=mc.id,
-            series_id=series.id,
-            series_title=series.title,
-            unit_id=mc.unit_id,
-            held_at=mc.held_at,
-            topic=mc.topic,
-            lecturer=mc.lecturer,
-            duration_minutes=mc.duration_minutes,
-            participants=mc.participants,
-            classes_held=n,
-            participants_total=people,
+        await emit(
+            self.session,
+            ClassHeld(
+                class_id=mc.id,
+                series_id=series.id,
+                series_title=series.title,
+                unit_id=mc.unit_id,
+                held_at=mc.held_at,
+                topic=mc.topic,
+                lecturer=mc.lecturer,
+                duration_minutes=mc.duration_minutes,
+                participants=mc.participants,
+                classes_held=n,
+                participants_total=people,
+            ),
+            aggregate_id=mc.id,
+            occurred_at=self.clock.now(),
+            unit_path=mc.unit_path,
+            actor_id=self.principal.id,
         )
         return mc
 
@@ -222,16 +229,19 @@ class ClassService(OutreachBase):
             return mc
         mc.version += 1
         await self.session.flush()
-        await self._emit(
-            "outreach.class_updated",
-            "outreach_class",
-            mc.id,
-            mc.unit_path,
-            class_id=mc.id,
-            series_id=mc.series_id,
-            unit_id=mc.unit_id,
-            changed=sorted(changes),
-            participants=mc.participants,
+        await emit(
+            self.session,
+            ClassUpdated(
+                class_id=mc.id,
+                series_id=mc.series_id,
+                unit_id=mc.unit_id,
+                changed=sorted(changes),
+                participants=mc.participants,
+            ),
+            aggregate_id=mc.id,
+            occurred_at=self.clock.now(),
+            unit_path=mc.unit_path,
+            actor_id=self.principal.id,
         )
         return mc
 

@@ -14,19 +14,13 @@ from mediation.cases.models import Case
 from mediation.contracts.changes import modified
 from mediation.contracts.etag import check_if_match
 from mediation.errors import Conflict, NotFound, Unprocessable
-from mediation.outreach.contracts import (
-    OpinionAnswer,
-    OpinionClose,
-    OpinionCreate,
-    OpinionForward,
-    OpinionOut,
-    OpinionToCase,
-    OpinionUpdate,
-)
+from mediation.outbox.events import emit
+from mediation.outbox.registry import model_for
 from mediation.outreach.enums import (
     COLLECTOR_ROLES,
     OpinionStatus,
 )
+from mediation.outreach.events import OpinionPayload
 from mediation.outreach.models import (
     ResidentOpinion,
 )
@@ -42,6 +36,15 @@ from mediation_api.outreach.base import (
     OPINION_RECORD,
     OutreachBase,
     _null_fields,
+)
+from mediation_api.outreach.contracts import (
+    OpinionAnswer,
+    OpinionClose,
+    OpinionCreate,
+    OpinionForward,
+    OpinionOut,
+    OpinionToCase,
+    OpinionUpdate,
 )
 from mediation_api.reference.service import ReferenceService
 from mediation_api.visibility import Ref, Visibility, Visible
@@ -97,16 +100,21 @@ class OpinionService(OutreachBase):
         return opinion
 
     async def _opinion_event(self, type_: str, opinion: ResidentOpinion, **extra: Any) -> None:
-        await self._emit(
-            type_,
-            "resident_opinion",
-            opinion.id,
-            opinion.unit_path,
+        payload = model_for(type_, OpinionPayload)(
             opinion_id=opinion.id,
             unit_id=opinion.unit_id,
             category=opinion.category,
-            status=opinion.status.value,
+            status=opinion.status,
             **extra,
+        )
+        await emit(
+            self.session,
+            payload,
+            type=type_,
+            aggregate_id=opinion.id,
+            occurred_at=self.clock.now(),
+            unit_path=opinion.unit_path,
+            actor_id=self.principal.id,
         )
 
     async def update_opinion(

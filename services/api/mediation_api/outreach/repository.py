@@ -14,7 +14,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from mediation.auth.principal import Principal
 from mediation.auth.scope import in_scope
 from mediation.org.enums import Role, UnitLevel
-from mediation.org.models import Person, RoleAssignment, Unit
+from mediation.org.models import RoleAssignment, Unit
 from mediation.outreach.enums import ActivityVenue, OpinionStatus
 from mediation.outreach.models import (
     ClassSeries,
@@ -26,6 +26,8 @@ from mediation.outreach.models import (
 from mediation.outreach.stats import local_bounds
 from mediation.reference.data import ReferenceKind
 from mediation.reference.models import ReferenceItem
+from mediation_api.org.lookups import TreeLookups
+from mediation_api.pagination import id_page
 
 M = TypeVar("M")
 
@@ -70,7 +72,7 @@ class OpinionFilters:
     converted: bool | None = None
 
 
-class OutreachRepository:
+class OutreachRepository(TreeLookups):
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
@@ -78,22 +80,6 @@ class OutreachRepository:
         self.session.add(record)
 
     # --- the tree and people ------------------------------------------------------------
-    async def unit_in_scope(self, unit_id: uuid.UUID, principal: Principal) -> Unit | None:
-        stmt = select(Unit).where(Unit.id == unit_id, in_scope(Unit.path, principal))
-        return (await self.session.scalars(stmt)).one_or_none()
-
-    async def units(self, ids: set[uuid.UUID]) -> dict[uuid.UUID, Unit]:
-        if not ids:
-            return {}
-        rows = await self.session.scalars(select(Unit).where(Unit.id.in_(ids)))
-        return {u.id: u for u in rows.all()}
-
-    async def person_names(self, ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
-        if not ids:
-            return {}
-        rows = await self.session.execute(select(Person.id, Person.name).where(Person.id.in_(ids)))
-        return {pid: name for pid, name in rows.all()}
-
     async def roles_held(
         self, person_ids: set[uuid.UUID], roles: tuple[Role, ...], first: date, last: date
     ) -> list[tuple[uuid.UUID, Role, str, date, date | None]]:
@@ -189,16 +175,14 @@ class OutreachRepository:
         principal: Principal,
         *,
         subtree_path: str | None,
-        after: uuid.UUID | None,
         limit: int,
-    ) -> list[ClassSeries]:
+        cursor: str | None,
+    ) -> tuple[list[ClassSeries], str | None]:
         s = ClassSeries
         stmt = select(s).where(
             in_scope(s.unit_path, principal), *_subtree(s.unit_path, subtree_path)
         )
-        if after is not None:
-            stmt = stmt.where(s.id > after)
-        return list((await self.session.scalars(stmt.order_by(s.id).limit(limit + 1))).all())
+        return await id_page(self.session, stmt, s.id, limit, cursor)
 
     async def series_totals(
         self, series_ids: set[uuid.UUID]

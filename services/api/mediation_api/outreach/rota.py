@@ -11,18 +11,12 @@ from mediation.contracts.etag import check_if_match
 from mediation.errors import Conflict, NotFound, Unprocessable
 from mediation.org.enums import Role, UnitLevel
 from mediation.org.models import Unit
-from mediation.outreach.contracts import (
-    DutyGapReport,
-    DutySlotCreate,
-    DutySlotOut,
-    DutySlotUpdate,
-    GridDutyGaps,
-    InvalidSlot,
-)
+from mediation.outbox.events import emit
 from mediation.outreach.enums import (
     COLLECTOR_ROLES,
     Weekday,
 )
+from mediation.outreach.events import DutySlotPayload
 from mediation.outreach.models import (
     DutySlot,
 )
@@ -35,6 +29,14 @@ from mediation_api.outreach.base import (
     SLOT_NOT_FOUND,
     OutreachBase,
     _null_fields,
+)
+from mediation_api.outreach.contracts import (
+    DutyGapReport,
+    DutySlotCreate,
+    DutySlotOut,
+    DutySlotUpdate,
+    GridDutyGaps,
+    InvalidSlot,
 )
 
 
@@ -95,17 +97,22 @@ class RotaService(OutreachBase):
         return slot
 
     async def _slot_event(self, type_: str, slot: DutySlot, **extra: Any) -> None:
-        await self._emit(
-            type_,
-            "duty_slot",
-            slot.id,
-            slot.unit_path,
+        payload = DutySlotPayload(
             slot_id=slot.id,
             unit_id=slot.unit_id,
             duty_date=slot.duty_date,
             person_id=slot.person_id,
-            role=slot.role.value,
+            role=slot.role,
             **extra,
+        )
+        await emit(
+            self.session,
+            payload,
+            type=type_,
+            aggregate_id=slot.id,
+            occurred_at=self.clock.now(),
+            unit_path=slot.unit_path,
+            actor_id=self.principal.id,
         )
 
     async def update_slot(

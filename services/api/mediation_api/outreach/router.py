@@ -20,7 +20,26 @@ from mediation.auth.principal import Principal
 from mediation.contracts.common import Page
 from mediation.contracts.etag import etag_of
 from mediation.contracts.windows import QueryDay
-from mediation.outreach.contracts import (
+from mediation.outreach.enums import (
+    ActivitySort,
+    ActivityVenue,
+    OpinionSort,
+    OpinionStatus,
+    Weekday,
+)
+from mediation.reference.data import ReferenceKind
+from mediation_api.actions import (
+    ActionCall,
+    Handler,
+    action_route,
+    change_route,
+    read_route,
+    service_change,
+    service_show,
+)
+from mediation_api.deps import CurrentPrincipal, IfMatch, Session, State, require
+from mediation_api.idempotency import Idempotency, IdempotencyGuard
+from mediation_api.outreach.contracts import (
     CODE_PATTERN,
     ActivityCreate,
     ActivityOut,
@@ -45,25 +64,6 @@ from mediation.outreach.contracts import (
     SeriesOut,
     SeriesUpdate,
 )
-from mediation.outreach.enums import (
-    ActivitySort,
-    ActivityVenue,
-    OpinionSort,
-    OpinionStatus,
-    Weekday,
-)
-from mediation.reference.data import ReferenceKind
-from mediation_api.actions import (
-    ActionCall,
-    Handler,
-    action_route,
-    change_route,
-    read_route,
-    service_change,
-    service_show,
-)
-from mediation_api.deps import CurrentPrincipal, IfMatch, Session, State, require
-from mediation_api.idempotency import Idempotency, IdempotencyGuard
 from mediation_api.outreach.repository import ActivityFilters, OpinionFilters
 from mediation_api.outreach.service import OutreachService
 from mediation_api.pagination import DEFAULT, Cursor, Limit, build_page, cursor_values
@@ -235,14 +235,9 @@ async def list_series(
     cursor: Cursor = None,
 ) -> Page[SeriesOut]:
     root = await service.subtree(unit_id)
-    after = cursor_values(cursor, "id")
-    rows = await service.repo.series_page(
-        service.principal,
-        subtree_path=root.path if root else None,
-        after=uuid.UUID(after["id"]) if after else None,
-        limit=limit,
+    items, nxt = await service.repo.series_page(
+        service.principal, subtree_path=root.path if root else None, limit=limit, cursor=cursor
     )
-    items, nxt = build_page(rows, limit, lambda s: {"id": str(s.id)})
     return Page[SeriesOut](items=await service.series_out(items), next_cursor=nxt)
 
 

@@ -10,7 +10,11 @@ from mediation.auth.policy import Permission
 from mediation.contracts.common import Page
 from mediation.contracts.etag import etag_of
 from mediation.enums import REGISTRY
-from mediation.reference.contracts import (
+from mediation.reference.data import ReferenceKind
+from mediation_api.deps import ClockDep, CurrentPrincipal, IfMatch, Session, require
+from mediation_api.pagination import DEFAULT, Cursor, Limit, build_page, cursor_values
+from mediation_api.problems import responses
+from mediation_api.reference.contracts import (
     CODE_PATTERN,
     EnumOut,
     EnumValueOut,
@@ -18,10 +22,6 @@ from mediation.reference.contracts import (
     ReferenceItemOut,
     ReferenceItemUpdate,
 )
-from mediation.reference.data import ReferenceKind
-from mediation_api.deps import ClockDep, CurrentPrincipal, IfMatch, Session, require
-from mediation_api.pagination import DEFAULT, Cursor, Limit, build_page, cursor_values
-from mediation_api.problems import responses
 from mediation_api.reference.repository import ReferenceRepository
 from mediation_api.reference.service import ReferenceService
 

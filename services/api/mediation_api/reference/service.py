@@ -10,11 +10,12 @@ from mediation.clock import Clock
 from mediation.contracts.changes import modified
 from mediation.contracts.etag import check_if_match
 from mediation.errors import Conflict, NotFound, Unprocessable
-from mediation.logs import request_id_var
 from mediation.outbox.events import emit
-from mediation.reference.contracts import ReferenceItemCreate, ReferenceItemUpdate
+from mediation.outbox.payloads import EventPayload
 from mediation.reference.data import ReferenceKind
+from mediation.reference.events import ReferenceItemCreated, ReferenceItemUpdated
 from mediation.reference.models import ReferenceItem
+from mediation_api.reference.contracts import ReferenceItemCreate, ReferenceItemUpdate
 from mediation_api.reference.repository import ReferenceRepository
 
 
@@ -58,7 +59,11 @@ class ReferenceService:
         item = ReferenceItem(kind=kind.value, **body.model_dump())
         self.repo.add(item)
         await self.session.flush()
-        await self._emit("reference.item_created", item, actor)
+        await self._emit(
+            ReferenceItemCreated(kind=item.kind, code=item.code, label_zh=item.label_zh),
+            item,
+            actor,
+        )
         return item
 
     async def update(
@@ -84,19 +89,20 @@ class ReferenceService:
             return item
         item.version += 1
         await self.session.flush()
-        await self._emit("reference.item_updated", item, actor, changed=names)
+        await self._emit(
+            ReferenceItemUpdated(
+                kind=item.kind, code=item.code, label_zh=item.label_zh, changed=names
+            ),
+            item,
+            actor,
+        )
         return item
 
-    async def _emit(
-        self, type_: str, item: ReferenceItem, actor: Principal, **extra: object
-    ) -> None:
+    async def _emit(self, payload: EventPayload, item: ReferenceItem, actor: Principal) -> None:
         await emit(
             self.session,
-            type=type_,
-            aggregate_type="reference_item",
+            payload,
             aggregate_id=item.id,
             occurred_at=self.clock.now(),
-            payload={"kind": item.kind, "code": item.code, "label_zh": item.label_zh, **extra},
             actor_id=actor.id,
-            request_id=request_id_var.get(),
         )

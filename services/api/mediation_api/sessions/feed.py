@@ -27,13 +27,13 @@ from mediation.auth.policy import Permission
 from mediation.auth.principal import Principal
 from mediation.errors import Forbidden, NotFound, Unprocessable
 from mediation.org.models import Person
-from mediation.sessions.contracts import CalendarFeedOut
 from mediation.sessions.enums import MEDIATING_ROLES
 from mediation.sessions.ical import CalendarEntry, render_calendar
 from mediation.sessions.models import MediationSession, SessionMediator
 from mediation_api.deps import Session, State, require
 from mediation_api.idempotency import Idempotency
 from mediation_api.problems import responses
+from mediation_api.sessions.contracts import CalendarFeedOut
 from mediation_api.sessions.repository import SessionRepository
 
 router = APIRouter(tags=["sessions"])

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 
 from sqlalchemy import Select, delete, func, or_, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import Range, insert
@@ -15,7 +15,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from mediation.auth.principal import Principal
 from mediation.auth.scope import in_scope
 from mediation.cases.models import Case, CaseParty
-from mediation.org.enums import Role
 from mediation.org.models import Person, RoleAssignment, Unit
 from mediation.sessions.enums import SessionKind, SessionMode, SessionSort, SessionStatus
 from mediation.sessions.models import (
@@ -25,6 +24,7 @@ from mediation.sessions.models import (
     SessionEvent,
     SessionMediator,
 )
+from mediation_api.org.lookups import TreeLookups
 
 
 @dataclass
@@ -55,7 +55,7 @@ def _prefix(path: str) -> str:
     return path.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-class SessionRepository:
+class SessionRepository(TreeLookups):
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
@@ -248,36 +248,6 @@ WHERE b.session_id = :session_id AND b.active"""
             .order_by(CaseParty.position, CaseParty.id)
         )
         return list((await self.session.scalars(stmt)).all())
-
-    async def role_units(
-        self, person_ids: set[uuid.UUID], roles: set[Role], today: date
-    ) -> dict[uuid.UUID, list[tuple[Role, str]]]:
-        """(role, unit path) of every one of `roles` each person holds today."""
-        stmt = (
-            select(RoleAssignment.person_id, RoleAssignment.role, Unit.path)
-            .join(Unit, Unit.id == RoleAssignment.unit_id)
-            .where(
-                RoleAssignment.person_id.in_(person_ids),
-                RoleAssignment.role.in_(roles),
-                RoleAssignment.starts_on <= today,
-                or_(RoleAssignment.ends_on.is_(None), RoleAssignment.ends_on >= today),
-                Unit.active.is_(True),
-            )
-        )
-        out: dict[uuid.UUID, list[tuple[Role, str]]] = {}
-        for person_id, role, path in (await self.session.execute(stmt)).all():
-            out.setdefault(person_id, []).append((Role(role), path))
-        return out
-
-    async def person_names(self, ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
-        if not ids:
-            return {}
-        rows = await self.session.execute(select(Person.id, Person.name).where(Person.id.in_(ids)))
-        return {i: n for i, n in rows.all()}
-
-    async def unit_in_scope(self, unit_id: uuid.UUID, principal: Principal) -> Unit | None:
-        stmt = select(Unit).where(Unit.id == unit_id, in_scope(Unit.path, principal))
-        return (await self.session.scalars(stmt)).one_or_none()
 
     async def person_in_scope(self, person_id: uuid.UUID, principal: Principal) -> Person | None:
         """A person holding a role somewhere in the caller's jurisdiction."""

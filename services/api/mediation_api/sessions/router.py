@@ -16,17 +16,6 @@ from mediation.contracts.common import Page
 from mediation.contracts.etag import etag_of
 from mediation.contracts.windows import QueryTime
 from mediation.errors import Unprocessable
-from mediation.sessions.contracts import (
-    CancelIn,
-    HeldSessionIn,
-    OutcomeIn,
-    RescheduleIn,
-    SessionCreate,
-    SessionEventOut,
-    SessionListItem,
-    SessionOut,
-    SessionUpdate,
-)
 from mediation.sessions.enums import SessionKind, SessionMode, SessionSort, SessionStatus
 from mediation.sessions.models import MediationSession
 from mediation.sessions.rules import place_key
@@ -43,6 +32,17 @@ from mediation_api.pagination import (
     cursor_values,
 )
 from mediation_api.problems import responses
+from mediation_api.sessions.contracts import (
+    CancelIn,
+    HeldSessionIn,
+    OutcomeIn,
+    RescheduleIn,
+    SessionCreate,
+    SessionEventOut,
+    SessionListItem,
+    SessionOut,
+    SessionUpdate,
+)
 from mediation_api.sessions.feed import router as feed_router
 from mediation_api.sessions.repository import SessionFilters
 from mediation_api.sessions.service import SessionService

@@ -26,15 +26,6 @@ from mediation.logs import request_id_var
 from mediation.org.enums import Role
 from mediation.outbox.events import emit
 from mediation.sessions import events
-from mediation.sessions.contracts import (
-    CancelIn,
-    HeldSessionIn,
-    MediatorIn,
-    OutcomeIn,
-    RescheduleIn,
-    SessionCreate,
-    SessionUpdate,
-)
 from mediation.sessions.enums import (
     MEDIATING_ROLES,
     NextStep,
@@ -44,12 +35,22 @@ from mediation.sessions.enums import (
     SessionOutcome,
     SessionStatus,
 )
+from mediation.sessions.events import SessionCancelled, SessionPayload
 from mediation.sessions.models import MediationSession, SessionMediator
 from mediation.sessions.rules import MAX_DURATION, SCHEDULABLE, DoubleBooking, place_key
 from mediation.settings import Settings
 from mediation.timeline import holds_lock
 from mediation_api.cases.repository import CaseRepository
 from mediation_api.cases.service import CaseService
+from mediation_api.sessions.contracts import (
+    CancelIn,
+    HeldSessionIn,
+    MediatorIn,
+    OutcomeIn,
+    RescheduleIn,
+    SessionCreate,
+    SessionUpdate,
+)
 from mediation_api.sessions.repository import SessionRepository
 
 E = SessionEventType
@@ -429,36 +430,30 @@ class SessionService:
         await self._on_timeline(case, ms, CaseEventType.session_updated, **what)
         # Newly named mediators and newly invited parties learn of the session; mediators
         # taken off it learn it is off for them. Nobody else is told twice.
+        told: list[tuple[str, SessionPayload]] = []
         if added or new_parties:
-            await self._emit(
-                ms,
-                "session.scheduled",
-                now,
-                events.payload(ms, recipients=added, notify_parties=new_parties),
+            told.append(
+                (
+                    "session.scheduled",
+                    events.payload(ms, recipients=added, notify_parties=new_parties),
+                )
             )
         if removed:
-            await self._emit(
-                ms,
-                "session.cancelled",
-                now,
-                events.payload(ms, recipients=removed, notify_parties=[], reason=_OFF_FOR_YOU),
+            off = events.payload(
+                ms, SessionCancelled, recipients=removed, notify_parties=[], reason=_OFF_FOR_YOU
+            )
+            told.append(("session.cancelled", off))
+        for type_, payload in told:  # no history entry of their own: the history says updated
+            await emit(
+                self.session,
+                payload,
+                type=type_,
+                aggregate_id=ms.id,
+                occurred_at=now,
+                unit_path=ms.unit_path,
+                actor_id=self.principal.id if self.principal.kind == "user" else None,
             )
         return ms
-
-    async def _emit(
-        self, ms: MediationSession, type_: str, now: datetime, payload: dict[str, Any]
-    ) -> None:
-        await emit(
-            self.session,
-            type=type_,
-            aggregate_type="session",
-            aggregate_id=ms.id,
-            occurred_at=now,
-            unit_path=ms.unit_path,
-            actor_id=self.principal.id if self.principal.kind == "user" else None,
-            request_id=request_id_var.get(),
-            payload=payload,
-        )
 
     async def reschedule(
         self, session_id: uuid.UUID, body: RescheduleIn, if_match: str | None
@@ -515,6 +510,7 @@ class SessionService:
             },
             event_payload=events.payload(
                 ms,
+                events.SessionRescheduled,
                 previous_starts_at=before["starts_at"],
                 previous_ends_at=before["ends_at"],
                 previous_place=before["place"] or "",
@@ -649,7 +645,9 @@ class SessionService:
             now=now,
             body=body.next_step_note,
             data=info,
-            event_payload=events.payload(ms, notify_parties=[], **info),
+            event_payload=events.payload(
+                ms, events.SessionOutcomeRecorded, notify_parties=[], **info
+            ),
         )
 
     async def _settle_booking(self, ms: MediationSession) -> None:

@@ -10,15 +10,15 @@ from mediation.auth.policy import Permission
 from mediation.auth.principal import Principal
 from mediation.cases.enums import PartyKind
 from mediation.privacy import mask_name
-from mediation.sessions.contracts import (
+from mediation.sessions.enums import SessionStatus
+from mediation.sessions.models import MediationSession, SessionEvent
+from mediation_api.sessions.contracts import (
     MediatorOut,
     SessionEventOut,
     SessionListItem,
     SessionOut,
     SessionPartyOut,
 )
-from mediation.sessions.enums import SessionStatus
-from mediation.sessions.models import MediationSession, SessionEvent
 from mediation_api.sessions.repository import SessionRepository
 
 

@@ -16,7 +16,6 @@ from mediation.auth.scope import in_scope
 from mediation.clock import CENTER_TZ, Clock
 from mediation.errors import Conflict, Unprocessable
 from mediation.ids import uuid7
-from mediation.logs import request_id_var
 from mediation.org.models import Unit
 from mediation.outbox.events import emit
 from mediation.reference.data import ReferenceKind
@@ -28,7 +27,7 @@ from mediation.stats.balance_contracts import (
 )
 from mediation.stats.balances import COUNTS, OpeningBalance
 from mediation.stats.enums import ReportKind
-from mediation.stats.events import OPENING_BALANCE_RECORDED
+from mediation.stats.events import OpeningBalanceRecorded
 from mediation.stats.models import Job, StatsReport
 from mediation_api.reference.repository import ReferenceRepository
 from mediation_api.stats.service import StatsService
@@ -115,14 +114,11 @@ class BalanceService:
         await self.session.flush()
         await emit(
             self.session,
-            type=OPENING_BALANCE_RECORDED,
-            aggregate_type="opening_balance",
+            OpeningBalanceRecorded(balance_id=balance.id, unit_id=unit.id, month=body.month),
             aggregate_id=balance.id,
             occurred_at=now,
             unit_path=unit.path,
             actor_id=p.id,
-            request_id=request_id_var.get(),
-            payload={"balance_id": str(balance.id), "unit_id": str(unit.id), "month": body.month},
         )
         job = None
         reported = await self.session.scalar(

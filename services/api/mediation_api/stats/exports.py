@@ -17,9 +17,9 @@ import xlsxwriter
 from mediation.cases.enums import PreventionKind
 from mediation.clock import CENTER_TZ
 from mediation.org.enums import LEVEL_ORDER
-from mediation.stats.contracts import Figures, Share, TrendOut
 from mediation.stats.enums import TrendIndicator
 from mediation_api.disposition import content_disposition
+from mediation_api.stats.contracts import Figures, Share, TrendOut
 from mediation_api.stats.service import ReportView, as_of, month_title, place_name
 
 CSV_TYPE = "text/csv; charset=utf-8"

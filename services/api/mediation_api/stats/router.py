@@ -12,13 +12,6 @@ from fastapi.concurrency import run_in_threadpool
 from mediation.auth.policy import Permission
 from mediation.auth.principal import Principal
 from mediation.contracts.common import INT32_MAX, Page
-from mediation.stats.contracts import (
-    JobOut,
-    LiveStatsOut,
-    MonthlyReportOut,
-    ReportVersionOut,
-    TrendOut,
-)
 from mediation.stats.enums import StatsChannel
 from mediation.stats.periods import FIRST_YEAR, LAST_YEAR, MONTH_PATTERN
 from mediation_api.deps import ClockDep, ListSession, Session, require
@@ -26,6 +19,13 @@ from mediation_api.idempotency import Idempotency
 from mediation_api.pagination import DEFAULT, Cursor, Limit, build_page, cursor_values
 from mediation_api.problems import responses
 from mediation_api.stats import exports
+from mediation_api.stats.contracts import (
+    JobOut,
+    LiveStatsOut,
+    MonthlyReportOut,
+    ReportVersionOut,
+    TrendOut,
+)
 from mediation_api.stats.service import StatsService, job_out
 
 router = APIRouter(tags=["statistics"])

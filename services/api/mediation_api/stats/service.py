@@ -23,13 +23,23 @@ from mediation.hotline.enums import RiskLevel
 from mediation.ids import uuid7
 from mediation.imports.contracts import ImportJobResult
 from mediation.imports.enums import ImportStatus
-from mediation.logs import request_id_var
 from mediation.org.enums import UnitLevel
 from mediation.org.models import Unit
 from mediation.outbox.events import emit
 from mediation.reference.data import ReferenceKind
 from mediation.stats import periods
-from mediation.stats.contracts import (
+from mediation.stats.enums import (
+    BreakdownDimension,
+    JobKind,
+    JobStatus,
+    ReportKind,
+    ReportTrigger,
+    StatsChannel,
+    TrendIndicator,
+)
+from mediation.stats.events import RecomputeRequested
+from mediation.stats.models import Job, StatsReport, StatsRow
+from mediation_api.stats.contracts import (
     CaseFigures,
     Change,
     Figures,
@@ -45,17 +55,6 @@ from mediation.stats.contracts import (
     TrendOut,
     TrendPoint,
 )
-from mediation.stats.enums import (
-    BreakdownDimension,
-    JobKind,
-    JobStatus,
-    ReportKind,
-    ReportTrigger,
-    StatsChannel,
-    TrendIndicator,
-)
-from mediation.stats.events import RECOMPUTE_REQUESTED
-from mediation.stats.models import Job, StatsReport, StatsRow
 from mediation_api.stats.repository import StatsRepository
 
 NOT_FOUND_UNIT = "No unit with this id in your jurisdiction."
@@ -567,14 +566,11 @@ class StatsService:
         await self.session.flush()
         await emit(
             self.session,
-            type=RECOMPUTE_REQUESTED,
-            aggregate_type="job",
+            RecomputeRequested(job_id=job.id, year=year, month=periods.label(year, month)),
             aggregate_id=job.id,
             occurred_at=now,
             unit_path=job.unit_path,
             actor_id=p.id,
-            request_id=request_id_var.get(),
-            payload={"job_id": str(job.id), "year": year, "month": periods.label(year, month)},
         )
         return job, True
 

@@ -16,7 +16,7 @@ from mediation.imports.models import ImportFile
 from mediation.outbox.events import emit
 from mediation.stats import periods
 from mediation.stats.enums import JobKind, JobStatus, ReportKind, ReportTrigger
-from mediation.stats.events import RECOMPUTE_REQUESTED
+from mediation.stats.events import RecomputeRequested
 from mediation.stats.models import Job, StatsReport
 
 
@@ -88,18 +88,13 @@ async def queue_recomputes(
         await session.flush()
         await emit(
             session,
-            type=RECOMPUTE_REQUESTED,
-            aggregate_type="job",
+            RecomputeRequested(
+                job_id=job_id, year=year, month=periods.label(year, month), import_id=imp.id
+            ),
             aggregate_id=job_id,
             occurred_at=now,
             unit_path=imp.unit_path,
             actor_id=imp.uploaded_by_id,
-            payload={
-                "job_id": str(job_id),
-                "year": year,
-                "month": periods.label(year, month),
-                "import_id": str(imp.id),
-            },
         )
         queued.append(periods.label(year, month))
     return queued

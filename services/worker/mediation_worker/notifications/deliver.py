@@ -27,6 +27,7 @@ from opentelemetry.trace import SpanKind, StatusCode, set_span_in_context
 
 from mediation.ids import uuid7
 from mediation.notifications.enums import Channel, DeliveryStatus, DisabledReason
+from mediation.notifications.events import SubscriptionDisabled
 from mediation.notifications.webhooks import quiet_until, retry_delay
 from mediation.outbox.events import NOTIFY_CHANNEL
 from mediation.tracing import current_context, extract
@@ -119,22 +120,23 @@ async def disable_subscription(
         return False
     await pg.execute(CANCEL_WAITING, sub_id)
     owner = row["owner_person"]
-    payload = {
-        "subscription_id": str(sub_id),
-        "name": row["name"],
-        "url": row["url"],
-        "reason": reason.value,
-        "reason_label": reason.label_zh,
-        "detail": detail,
-        "recipient_person_ids": [str(owner)] if owner else [],
-    }
+    payload = SubscriptionDisabled(
+        subscription_id=sub_id,
+        name=row["name"],
+        url=row["url"],
+        reason=reason.value,
+        reason_label=reason.label_zh,
+        detail=detail,
+        recipient_person_ids=[owner] if owner else [],
+    )
+    # Written on the delivery loop's own connection (asyncpg), not through `emit`.
     await pg.execute(
         EMIT,
         uuid7(),
-        "webhook.subscription_disabled",
-        "webhook_subscription",
+        payload.type_for(None),
+        payload.aggregate_type,
         sub_id,
-        json.dumps(payload, ensure_ascii=False),
+        json.dumps(payload.dump(), ensure_ascii=False),
         now,
         _json_or_none(current_context()),  # the send that failed last: its trace goes on
     )

@@ -8,7 +8,9 @@ Sweeps read the tables through `Base.metadata`, so they run only where the ownin
 tables exist (a sweep whose table or columns are missing is skipped), and import none of its
 code.
 
-Extension point (sessions): register a `DueSweep` for the sessions table, e.g.
+The domains register theirs: `mediation_worker.cases.reminders` (deadlines, follow-ups),
+`mediation_worker.hotline.reminders` (follow-ups, unacknowledged high-risk calls) and
+`mediation_worker.sessions.reminders`, e.g.
 
     register(DueSweep(
         name="session.reminder", table="sessions", due_column="starts_at",
@@ -16,8 +18,7 @@ Extension point (sessions): register a `DueSweep` for the sessions table, e.g.
         where=lambda t: t.c.status == "scheduled",
         stages=(Stage("day_before", "session.reminder", timedelta(days=-1), until=ZERO),
                 Stage("hour_before", "session.reminder", timedelta(hours=-1), until=ZERO)),
-        payload=lambda row, stage: {"session_id": str(row.id), ..., "recipient_person_ids": [...]},
-        aggregate_type="session"))
+        payload=lambda row, stage: SessionReminder(session_id=row.id, ...)))
 
 The rule `session.reminder.participants` already sends `session.reminder` to
 `recipient_person_ids` by inbox and SMS.
@@ -35,11 +36,11 @@ from sqlalchemy import ColumnElement, Exists, Row, Select, Table, and_, exists, 
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mediation.contracts.common import center_time
 from mediation.db import Base
 from mediation.models import Base as _AllModels  # noqa: F401  (registers every table)
 from mediation.notifications.models import SweepMark
 from mediation.outbox.events import emit
+from mediation.outbox.payloads import EventPayload
 from mediation_worker.context import WorkerContext, wctx
 from mediation_worker.instrument import instrumented
 
@@ -71,8 +72,8 @@ class DueSweep:
     table: str | Table  # a table name looked up in the models, or a Table
     due_column: str
     stages: tuple[Stage, ...]
-    payload: Callable[[Row[Any], Stage], dict[str, Any]]
-    aggregate_type: str
+    # The event's typed payload (its model names the kind of record it reports).
+    payload: Callable[[Row[Any], Stage], EventPayload]
     required: tuple[str, ...] = ()
     where: Callable[[Table], ColumnElement[bool]] | None = None
     unit_path_column: str = "unit_path"
@@ -173,12 +174,11 @@ async def run_sweep(session: AsyncSession, sweep: DueSweep, now: datetime) -> in
                 continue  # sent before (by this worker or another)
             await emit(
                 session,
+                sweep.payload(row, stage),
                 type=stage.event_type,
-                aggregate_type=sweep.aggregate_type,
                 aggregate_id=row.id,
                 occurred_at=now,
                 unit_path=getattr(row, sweep.unit_path_column),
-                payload=sweep.payload(row, stage),
             )
             emitted += 1
     return emitted
@@ -201,162 +201,3 @@ async def sweep_all(c: WorkerContext) -> int:
         except Exception:  # one broken sweep must not stop the others
             log.exception("sweep %s failed", sweep.name)
     return total
-
-
-# --------------------------------------------------------------------------- built-in sweeps
-
-
-def _iso(value: Any) -> str | None:
-    return center_time(value) if isinstance(value, datetime) else None
-
-
-def _ids(value: Any) -> list[str]:
-    return [str(v) for v in (value or [])]
-
-
-_STAGE_LABELS = {"first_response": "首次响应期限", "mediation": "调解期限", "follow_up": "回访期限"}
-_CASE_LEAD = {
-    "first_response": timedelta(hours=4),
-    "mediation": timedelta(days=1),
-    "follow_up": timedelta(days=1),
-}
-CASE_ESCALATION_GRACE = timedelta(days=1)
-_CASE_COLUMNS = (
-    "number",
-    "title",
-    "handler_person_ids",
-    "current_stage",
-    "paused_at",
-    "handling_unit_id",
-    "handling_unit_path",
-    "risk_colour",
-    "closed_at",
-)
-
-
-def _case_payload(row: Row[Any], stage: Stage) -> dict[str, Any]:
-    kind = getattr(row.current_stage, "value", row.current_stage)
-    return {
-        "case_id": str(row.id),
-        "case_number": row.number,
-        "title": row.title,
-        "unit_id": str(row.handling_unit_id),
-        "handler_person_ids": _ids(row.handler_person_ids),
-        "risk_colour": getattr(row.risk_colour, "value", row.risk_colour),
-        "deadline_kind": kind,
-        "deadline_label": _STAGE_LABELS.get(str(kind), "办理期限"),
-        "due_at": _iso(row.due_at),
-        "stage": stage.name,
-    }
-
-
-def _case_lead(row: Row[Any]) -> timedelta:
-    kind = str(getattr(row.current_stage, "value", row.current_stage))
-    return -_CASE_LEAD.get(kind, timedelta(days=1))
-
-
-def _running(t: Table) -> ColumnElement[bool]:
-    # A paused case (waiting for a party) has a stopped clock; a closed one none.
-    return and_(t.c.paused_at.is_(None), t.c.closed_at.is_(None), t.c.current_stage.is_not(None))
-
-
-register(
-    DueSweep(
-        name="case.deadline",
-        table="cases",
-        due_column="due_at",
-        required=_CASE_COLUMNS,
-        unit_path_column="handling_unit_path",
-        aggregate_type="case",
-        where=lambda t: and_(_running(t), t.c.current_stage != "follow_up"),
-        stages=(
-            Stage("due_soon", "case.deadline_due_soon", _case_lead, until=ZERO),
-            Stage("overdue", "case.deadline_overdue", ZERO),  # the handlers first
-            Stage(
-                "escalated", "case.deadline_escalated", CASE_ESCALATION_GRACE
-            ),  # then the supervisor
-        ),
-        payload=_case_payload,
-        max_lead=max(_CASE_LEAD.values()),
-    )
-)
-
-register(
-    DueSweep(
-        name="case.follow_up",
-        table="cases",
-        due_column="due_at",
-        required=_CASE_COLUMNS,
-        unit_path_column="handling_unit_path",
-        aggregate_type="case",
-        where=lambda t: and_(_running(t), t.c.current_stage == "follow_up"),
-        stages=(
-            Stage("due_soon", "case.follow_up_due", _case_lead, until=ZERO),
-            Stage("overdue", "case.deadline_overdue", ZERO),
-            Stage("escalated", "case.deadline_escalated", CASE_ESCALATION_GRACE),
-        ),
-        payload=_case_payload,
-        max_lead=max(_CASE_LEAD.values()),
-    )
-)
-
-HOTLINE_FOLLOW_UP_LEAD = timedelta(hours=2)
-HOTLINE_FOLLOW_UP_GRACE = timedelta(days=1)
-HOTLINE_ACK_AFTER = timedelta(minutes=15)
-
-
-def _hotline_payload(row: Row[Any], stage: Stage) -> dict[str, Any]:
-    return {
-        "call_id": str(row.id),
-        "unit_id": str(row.unit_id),
-        "risk_level": getattr(row.risk_level, "value", row.risk_level),
-        "imminent": bool(row.imminent_risk),
-        "urgent": stage.name == "unacknowledged",
-        "flagged_at": _iso(row.flagged_at),
-        "follow_up_due": _iso(row.follow_up_due),
-        "counselor_person_id": str(row.counselor_id),
-        "recipient_person_ids": [str(row.counselor_id)] if stage.name == "due" else [],
-        "stage": stage.name,
-    }
-
-
-_HOTLINE_COLUMNS = (
-    "unit_id",
-    "counselor_id",
-    "risk_level",
-    "imminent_risk",
-    "flagged_at",
-    "acknowledged_at",
-    "follow_up_due",
-    "follow_up_done_at",
-    "deidentified_at",
-)
-
-register(
-    DueSweep(
-        name="hotline.follow_up",
-        table="hotline_calls",
-        due_column="follow_up_due",
-        required=_HOTLINE_COLUMNS,
-        aggregate_type="hotline_call",
-        where=lambda t: and_(t.c.follow_up_done_at.is_(None), t.c.deidentified_at.is_(None)),
-        stages=(
-            Stage("due", "hotline.follow_up_due", -HOTLINE_FOLLOW_UP_LEAD, until=ZERO),
-            Stage("overdue", "hotline.follow_up_overdue", HOTLINE_FOLLOW_UP_GRACE),
-        ),
-        payload=_hotline_payload,
-    )
-)
-
-register(
-    DueSweep(
-        name="hotline.high_risk_ack",
-        table="hotline_calls",
-        due_column="flagged_at",
-        required=_HOTLINE_COLUMNS,
-        aggregate_type="hotline_call",
-        where=lambda t: t.c.acknowledged_at.is_(None),
-        stages=(Stage("unacknowledged", "hotline.high_risk_unacknowledged", HOTLINE_ACK_AFTER),),
-        payload=_hotline_payload,
-    )
-)

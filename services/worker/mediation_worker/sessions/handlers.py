@@ -8,24 +8,18 @@ fan-out):
   `reminder`. Parties are not people of the organisation (no account, no person id), so the
   notification rules cannot name them; they get the same SMS text as the mediators (the
   event's SMS template), when an enabled rule of that event sends SMS. One delivery row per
-  event and party (unique key), sent by the delivery loop;
-- when a case ends (resolved, failed, withdrawn, closed, rejected), its sessions still to come
-  are called off (on the session's history and the case's timeline), and their participants
-  told.
+  event and party (unique key), sent by the delivery loop.
+
+(The sessions of a case that ended are called off by `mediation_worker.cases.handlers`.)
 """
 
 from __future__ import annotations
-
-import uuid
-from datetime import datetime
-from typing import Any
 
 from sqlalchemy import select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mediation.cases.enums import CaseEventType, CaseStatus
-from mediation.cases.models import Case, CaseEvent, CaseParty
+from mediation.cases.models import Case, CaseParty
 from mediation.contracts.common import center_time
 from mediation.ids import uuid7
 from mediation.notifications import catalog, defaults, store
@@ -34,11 +28,11 @@ from mediation.notifications.templates import context_for, render
 from mediation.notifications.webhooks import max_attempts
 from mediation.org.models import Unit
 from mediation.outbox.models import Delivery, OutboxEvent
-from mediation.sessions import events
+from mediation.outbox.registry import read_payload
 from mediation.sessions.enums import SessionStatus
+from mediation.sessions.events import REMINDER_TYPE, SessionPayload
 from mediation.sessions.models import MediationSession
 from mediation.sessions.rules import SCHEDULABLE
-from mediation.timeline import holds_lock, next_seq
 from mediation_worker.context import WorkerContext
 from mediation_worker.outbox.dispatch import on
 from mediation_worker.outbox.relay import DELIVERIES_CHANNEL
@@ -47,41 +41,14 @@ PARTY_EVENTS = frozenset(
     {"session.scheduled", "session.rescheduled", "session.cancelled", "session.reminder"}
 )
 PARTY_RULE = "session.parties.sms"  # recorded on the delivery rows
-# Case events after which no session of the case is still to be held.
-ENDING = {
-    "case.resolved": CaseStatus.resolved,
-    "case.failed": CaseStatus.failed,
-    "case.withdrawn": CaseStatus.withdrawn,
-    "case.closed": CaseStatus.closed,
-    "case.rejected": CaseStatus.rejected,
-}
 
 
-def _uuids(value: Any) -> list[uuid.UUID]:
-    out = []
-    for item in value if isinstance(value, list) else []:
-        try:
-            out.append(uuid.UUID(str(item)))
-        except ValueError:
-            continue
-    return out
-
-
-def _same_instant(a: Any, b: datetime) -> bool:
-    try:
-        return datetime.fromisoformat(str(a)) == b
-    except ValueError:
-        return False
-
-
-async def _stale(db: AsyncSession, event: OutboxEvent) -> bool:
+async def _stale(db: AsyncSession, event: OutboxEvent, p: SessionPayload) -> bool:
     """Whether the reminder no longer describes the session as it is planned."""
-    ms = await db.get(MediationSession, event.aggregate_id) if event.aggregate_id else None
+    ms = await db.get(MediationSession, p.session_id)
     if ms is None or ms.status is not SessionStatus.scheduled:
         return True
-    if not _same_instant(event.payload.get("starts_at"), ms.starts_at):
-        return True
-    if (event.payload.get("place") or "") != (ms.place or ""):
+    if p.starts_at != ms.starts_at or p.place != (ms.place or ""):
         return True
     status = await db.scalar(select(Case.status).where(Case.id == ms.case_id))
     return status not in SCHEDULABLE
@@ -96,19 +63,18 @@ def _phone(p: CaseParty) -> tuple[str | None, str]:
     return p.guardian_phone, p.guardian_name or p.name
 
 
-async def _text_parties(db: AsyncSession, event: OutboxEvent, c: WorkerContext) -> None:
-    party_ids = _uuids(event.payload.get("notify_party_ids"))
+async def _text_parties(
+    db: AsyncSession, event: OutboxEvent, p: SessionPayload, c: WorkerContext
+) -> None:
+    party_ids = p.notify_party_ids
     if not party_ids or not catalog.known(event.type):
         return
     rules = await store.rules_for(db, event.type)
     if not any(Channel.sms in r.channels and r.matches(event.payload) for r in rules):
         return  # an administrator turned SMS off for this event: parties are not texted
-    case_id = event.payload.get("case_id")
     parties = (
         await db.scalars(
-            select(CaseParty).where(
-                CaseParty.id.in_(party_ids), CaseParty.case_id == uuid.UUID(str(case_id))
-            )
+            select(CaseParty).where(CaseParty.id.in_(party_ids), CaseParty.case_id == p.case_id)
         )
     ).all()
     if not parties:
@@ -123,8 +89,8 @@ async def _text_parties(db: AsyncSession, event: OutboxEvent, c: WorkerContext) 
     now = c.clock.now()
     configured = bool(c.settings.sms_gateway_url)
     rows = []
-    for p in sorted(parties, key=lambda q: (q.position, str(q.id))):
-        phone, name = _phone(p)
+    for party in sorted(parties, key=lambda q: (q.position, str(q.id))):
+        phone, name = _phone(party)
         common = {
             "event_type": event.type,
             "event_label": catalog.spec(event.type).label_zh,
@@ -140,11 +106,11 @@ async def _text_parties(db: AsyncSession, event: OutboxEvent, c: WorkerContext) 
         rows.append(
             {
                 "id": uuid7(),
-                "key": f"{event.id}:sms:party:{p.id}",
+                "key": f"{event.id}:sms:party:{party.id}",
                 "event_id": event.id,
                 "event_type": event.type,
                 "channel": Channel.sms.value,
-                "recipient": f"party:{p.id}",
+                "recipient": f"party:{party.id}",
                 "status": (DeliveryStatus.skipped if problem else DeliveryStatus.pending).value,
                 "attempts": 0,
                 "next_attempt_at": None if problem else now,
@@ -162,7 +128,8 @@ async def _text_parties(db: AsyncSession, event: OutboxEvent, c: WorkerContext) 
 
 @on("session.")
 async def on_session_event(db: AsyncSession, event: OutboxEvent, c: WorkerContext) -> None:
-    if event.type == "session.reminder" and await _stale(db, event):
+    p = read_payload(event, SessionPayload)
+    if event.type == REMINDER_TYPE and await _stale(db, event, p):
         # It reaches nobody: the fan-out reads this payload next. The row keeps the mark
         # (written explicitly: the dispatcher may hand handlers a detached copy).
         event.payload = {
@@ -176,46 +143,4 @@ async def on_session_event(db: AsyncSession, event: OutboxEvent, c: WorkerContex
         )
         return
     if event.type in PARTY_EVENTS:
-        await _text_parties(db, event, c)
-
-
-@on("case.")
-async def on_case_ended(db: AsyncSession, event: OutboxEvent, c: WorkerContext) -> None:
-    status = ENDING.get(event.type)
-    if status is None or event.aggregate_id is None:
-        return
-    coming = (
-        await db.scalars(
-            select(MediationSession)
-            .where(
-                MediationSession.case_id == event.aggregate_id,
-                MediationSession.status == SessionStatus.scheduled,
-                MediationSession.starts_at > event.occurred_at,
-            )
-            .order_by(MediationSession.starts_at)
-            .with_for_update(key_share=True)
-        )
-    ).all()
-    now = c.clock.now()
-    reason = f"纠纷{status.label_zh}，调解会不再举行"
-    for ms in coming:
-        holds_lock(db, ms)
-        await events.cancel(db, ms, reason, actor=events.SYSTEM, now=now)
-        # On the case's timeline too, like a cancellation by a person (the API writes those
-        # through the cases service; the worker has no such service).
-        case = await db.get(Case, ms.case_id)
-        assert case is not None  # a session's case is never deleted
-        db.add(
-            CaseEvent(
-                id=uuid7(),
-                case_id=ms.case_id,
-                seq=await next_seq(db, case),
-                type=CaseEventType.session_cancelled,
-                at=now,
-                actor_kind=events.SYSTEM.kind,
-                actor_id=None,
-                actor_name=events.SYSTEM.name,
-                body=reason,
-                data=events.brief(ms),
-            )
-        )
+        await _text_parties(db, event, p, c)

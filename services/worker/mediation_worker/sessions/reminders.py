@@ -14,20 +14,19 @@ one); the scheduling notice told everyone already."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Row, Table, and_, exists
 
 from mediation.cases.models import Case
-from mediation.contracts.common import jsonable
 from mediation.sessions.enums import SessionStatus
+from mediation.sessions.events import REMINDER_TYPE, SessionReminder
 from mediation.sessions.models import MediationSession
 from mediation.sessions.rules import REMINDER_LEADS, SCHEDULABLE
 from mediation_worker.notifications.sweeps import ZERO, DueSweep, Stage, register
 
 SWEEP_NAME = "session.reminder"
-EVENT_TYPE = "session.reminder"
+EVENT_TYPE = REMINDER_TYPE
 _DAY, _ = REMINDER_LEADS["day_before"]
 _HOUR, _ = REMINDER_LEADS["hour_before"]
 
@@ -36,33 +35,30 @@ def _value(v: Any) -> Any:
     return getattr(v, "value", v)
 
 
-def reminder_payload(row: Row[Any], stage: Stage) -> dict[str, Any]:
+def reminder_payload(row: Row[Any], stage: Stage) -> SessionReminder:
     """The `session.*` payload (as the API writes it), plus the lead and stage."""
     mediators = list(row.mediator_person_ids or [])
     parties = list(row.party_ids or [])
-    starts_at: datetime = row.starts_at
-    return jsonable(
-        {
-            "session_id": row.id,
-            "case_id": row.case_id,
-            "case_number": row.case_number,
-            "unit_id": row.unit_id,
-            "kind": _value(row.kind),
-            "mode": _value(row.mode),
-            "online": _value(row.mode) != "on_site",
-            "status": _value(row.status),
-            "starts_at": starts_at,
-            "ends_at": row.ends_at,
-            "place": row.place or "",
-            "meeting_info": row.meeting_info or "",
-            "mediator_person_ids": mediators,
-            "party_ids": parties,
-            "recipient_person_ids": mediators,
-            "notify_party_ids": parties,
-            "version": row.version,
-            "lead": REMINDER_LEADS[stage.name][1],
-            "stage": stage.name,
-        }
+    return SessionReminder(
+        session_id=row.id,
+        case_id=row.case_id,
+        case_number=row.case_number,
+        unit_id=row.unit_id,
+        kind=row.kind,
+        mode=row.mode,
+        online=_value(row.mode) != "on_site",
+        status=row.status,
+        starts_at=row.starts_at,
+        ends_at=row.ends_at,
+        place=row.place or "",
+        meeting_info=row.meeting_info or "",
+        mediator_person_ids=mediators,
+        party_ids=parties,
+        recipient_person_ids=mediators,
+        notify_party_ids=parties,
+        version=row.version,
+        lead=REMINDER_LEADS[stage.name][1],
+        stage=stage.name,
     )
 
 
@@ -95,6 +91,5 @@ SWEEP = register(
             Stage("hour_before", EVENT_TYPE, -_HOUR, until=ZERO),
         ),
         payload=reminder_payload,
-        aggregate_type="session",
     )
 )

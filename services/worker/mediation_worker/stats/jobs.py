@@ -26,7 +26,7 @@ from mediation.org.models import Unit
 from mediation.outbox.events import emit
 from mediation.settings import Settings
 from mediation.stats.enums import JobKind, JobStatus, ReportKind, ReportTrigger
-from mediation.stats.events import MONTHLY_READY
+from mediation.stats.events import MonthlyReady
 from mediation.stats.models import Job, StatsReport
 from mediation.stats.periods import (
     current_month,
@@ -116,23 +116,21 @@ async def announce(session: AsyncSession, report: StatsReport, job: Job, now: da
     for unit_id, name, path in tops:
         await emit(
             session,
-            type=MONTHLY_READY,
-            aggregate_type="stats_report",
+            MonthlyReady(
+                year=report.year,
+                month=label(report.year, report.month),
+                version=report.version,
+                report_id=report.id,
+                trigger=report.trigger,
+                job_id=job.id,
+                unit_id=unit_id,
+                unit_name=name,
+                unit_ids=ids,
+            ),
             aggregate_id=report.id,
             occurred_at=now,
             unit_path=path,
             actor_id=job.requested_by_id if job.requested_by_kind == "user" else None,
-            payload={
-                "year": report.year,
-                "month": label(report.year, report.month),
-                "version": report.version,
-                "report_id": str(report.id),
-                "trigger": report.trigger.value,
-                "job_id": str(job.id),
-                "unit_id": str(unit_id),
-                "unit_name": name,
-                "unit_ids": ids,
-            },
         )
     return len(tops)
 
