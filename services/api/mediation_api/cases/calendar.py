@@ -3,6 +3,7 @@ year's official schedule recomputes every running deadline it affects."""
 
 from __future__ import annotations
 
+import zlib
 from datetime import date, datetime, time
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,7 +22,7 @@ from mediation.cases.enums import CaseEventType, Complexity, DeadlineStage
 from mediation.cases.events import CalendarYearLoaded, DeadlineRuleUpdated
 from mediation.cases.models import DeadlineRule
 from mediation.clock import CENTER_TZ, Clock
-from mediation.contracts.etag import check_if_match
+from mediation.contracts.etag import check_if_match, etag_of
 from mediation.errors import Unprocessable
 from mediation.outbox.events import emit
 from mediation.settings import Settings
@@ -59,6 +60,16 @@ def year_out(year: int, days: list[DayInfo], recomputed: int = 0) -> CalendarYea
     )
 
 
+def year_version(out: CalendarYearOut) -> int:
+    """A content-derived version: the ETag changes exactly when the year's days change."""
+    raw = out.model_dump_json(include={"holidays", "working_weekends", "provisional"})
+    return zlib.crc32(raw.encode())
+
+
+def year_etag(year: int, out: CalendarYearOut) -> str:
+    return etag_of(f"calendar-{year}", year_version(out))
+
+
 class CalendarService:
     def __init__(
         self, session: AsyncSession, clock: Clock, settings: Settings, principal: Principal
@@ -78,8 +89,12 @@ class CalendarService:
         days = [by_day.get(d.day, d) for d in package_year(year)]
         return year_out(year, days)
 
-    async def load_year(self, year: int, body: CalendarYearIn) -> CalendarYearOut:
-        """Replace a year with the official schedule and recompute affected deadlines."""
+    async def load_year(
+        self, year: int, body: CalendarYearIn, if_match: str | None
+    ) -> CalendarYearOut:
+        """Replace a year with the official schedule and recompute affected deadlines; the
+        precondition is the ETag of the year as it is (`year_etag`)."""
+        check_if_match(if_match, f"calendar-{year}", year_version(await self.year(year)))
         if not MIN_YEAR <= year <= MAX_YEAR:
             raise Unprocessable(
                 f"The year must be between {MIN_YEAR} and {MAX_YEAR}.", field="path.year"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import zlib
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Response
@@ -16,8 +15,8 @@ from mediation.cases.contracts import (
     DeadlineRuleOut,
 )
 from mediation.cases.enums import Complexity, DeadlineStage
-from mediation.contracts.etag import check_if_match, etag_of
-from mediation_api.cases.calendar import CalendarService, rule_key
+from mediation.contracts.etag import etag_of
+from mediation_api.cases.calendar import CalendarService, rule_key, year_etag
 from mediation_api.deps import CurrentPrincipal, IfMatch, Session, State, require
 from mediation_api.problems import responses
 
@@ -25,12 +24,6 @@ router = APIRouter(tags=["calendar"])
 
 Year = Annotated[int, Path(ge=2000, le=2100, description="The year, e.g. 2027.")]
 Admin = Annotated[Principal, Depends(require(Permission.reference_write))]
-
-
-def _year_version(out: CalendarYearOut) -> int:
-    """A content-derived version: the ETag changes exactly when the year's days change."""
-    raw = out.model_dump_json(include={"holidays", "working_weekends", "provisional"})
-    return zlib.crc32(raw.encode())
 
 
 @router.get(
@@ -46,7 +39,7 @@ async def get_year(
     year: Year, session: Session, state: State, principal: CurrentPrincipal, response: Response
 ) -> CalendarYearOut:
     out = await CalendarService(session, state.clock, state.settings, principal).year(year)
-    response.headers["ETag"] = etag_of(f"calendar-{year}", _year_version(out))
+    response.headers["ETag"] = year_etag(year, out)
     return out
 
 
@@ -70,10 +63,8 @@ async def load_year(
     if_match: IfMatch = None,
 ) -> CalendarYearOut:
     service = CalendarService(session, state.clock, state.settings, principal)
-    current = await service.year(year)
-    check_if_match(if_match, f"calendar-{year}", _year_version(current))
-    out = await service.load_year(year, body)
-    response.headers["ETag"] = etag_of(f"calendar-{year}", _year_version(out))
+    out = await service.load_year(year, body, if_match)
+    response.headers["ETag"] = year_etag(year, out)
     return out
 
 
