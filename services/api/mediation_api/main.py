@@ -34,6 +34,7 @@ from mediation_api.auth.router import router as auth_router
 from mediation_api.casefiles.router import router as casefiles_router
 from mediation_api.cases.calendar_router import router as calendar_router
 from mediation_api.cases.router import router as cases_router
+from mediation_api.hardening import SecurityHeadersMiddleware
 from mediation_api.hotline.router import router as hotline_router
 from mediation_api.imports.router import router as imports_router
 from mediation_api.inputs import refuse_bad_input
@@ -211,7 +212,10 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             expose_headers=CORS_EXPOSED_HEADERS,
             max_age=600,
         )
-    docs.install(app)
+    # Outermost of all: every answer, a CORS preflight and a 500 included, carries them.
+    app.add_middleware(
+        SecurityHeadersMiddleware, page_csp=docs.install(app), no_store_prefix=API_PREFIX
+    )
     app.state.tracing = tracing  # flushed and shut down with the lifespan
     instrument_app(app, tracing)
     app.include_router(ops_router)
@@ -383,6 +387,8 @@ def _serve(settings: Settings) -> None:
         log_config=None,
         proxy_headers=True,
         access_log=False,
+        # No `server: uvicorn` on answers: versions and products are for no caller to see.
+        server_header=False,
         # One process per core: a Python process serves one request's CPU at a time.
         workers=settings.api_workers,
         # A worker imports the whole application before it answers the supervisor's
