@@ -54,6 +54,12 @@ class Settings(BaseSettings):
     # Browser applications on other origins that may call the API (exact origins, comma
     # separated, e.g. "http://localhost:5173,https://zz.example.gov.cn"); empty: none.
     cors_origins: str = Field("", alias="MEDIATION_CORS_ORIGINS")
+    # CIDRs of our reverse proxies / load balancers: X-Forwarded-For is believed only from
+    # them (the sign-in throttle and the audit trail use the address it gives).
+    trusted_proxies: str = Field("127.0.0.1/32, ::1/128", alias="MEDIATION_TRUSTED_PROXIES")
+    # Bearer token the Prometheus scraper sends to /metrics. Empty: /metrics answers anyone
+    # (development only; production must set it, docs/security.md).
+    metrics_token: SecretStr = Field(SecretStr(""), alias="MEDIATION_METRICS_TOKEN")
     db_pool_size: int = Field(10, alias="MEDIATION_DB_POOL_SIZE", ge=1)
     # Bounds the wait for a database connection (connecting, or a free one from the pool), so
     # a request during a failover answers 503 instead of hanging.

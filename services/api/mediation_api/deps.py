@@ -11,6 +11,7 @@ from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlowPassword
 from fastapi.security import OAuth2
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mediation.audit.context import Actor, actor_var
 from mediation.auth.policy import Permission
 from mediation.auth.principal import Principal
 from mediation.clock import Clock
@@ -81,6 +82,8 @@ async def get_principal(
         raise
     await state.limiter.hit(f"{principal.kind}:{principal.id}", now.timestamp())
     request.state.principal = principal
+    # Every audit entry of this request names the caller's roles and client (if a system).
+    actor_var.set(Actor(tuple(sorted(principal.roles)), principal.client_id))
     return principal
 
 

@@ -34,6 +34,7 @@ from mediation_api.auth.router import router as auth_router
 from mediation_api.casefiles.router import router as casefiles_router
 from mediation_api.cases.calendar_router import router as calendar_router
 from mediation_api.cases.router import router as cases_router
+from mediation_api.clientip import parse_networks
 from mediation_api.hardening import SecurityHeadersMiddleware
 from mediation_api.hotline.router import router as hotline_router
 from mediation_api.imports.router import router as imports_router
@@ -184,6 +185,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         RequestContextMiddleware,
         max_body_bytes=settings.max_body_bytes,
         cursor_key=cursor_key(settings.secret_key.get_secret_value()),
+        trusted_proxies=parse_networks(settings.trusted_proxies),
         path_limits={
             f"{API_PREFIX}/units/import": settings.max_import_bytes,
             f"{API_PREFIX}/imports/": settings.max_import_bytes,
@@ -385,7 +387,9 @@ def _serve(settings: Settings) -> None:
         host=os.environ.get("HOST", "127.0.0.1"),
         port=int(os.environ.get("PORT", "8000")),
         log_config=None,
-        proxy_headers=True,
+        # X-Forwarded-For is read by the application, from MEDIATION_TRUSTED_PROXIES only
+        # (mediation_api.clientip): one setting for the throttle, the audit trail and logs.
+        proxy_headers=False,
         access_log=False,
         # No `server: uvicorn` on answers: versions and products are for no caller to see.
         server_header=False,

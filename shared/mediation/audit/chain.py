@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import event, insert, select, text
 from sqlalchemy.orm import Session
 
+from mediation.audit.context import actor_var, client_ip_var
 from mediation.audit.models import AuditEvent
 from mediation.logs import request_id_var
 
@@ -40,8 +41,15 @@ def record(
     client_ip: str | None = None,
     **detail: Any,
 ) -> None:
-    """Queue an entry on `session` (sync or async); written when it commits."""
+    """Queue an entry on `session` (sync or async); written when it commits. Where the
+    request came from and the caller's roles and client id come from the request's context
+    (mediation.audit.context) unless given."""
     sync = getattr(session, "sync_session", session)
+    actor = actor_var.get()
+    if actor is not None:
+        detail.setdefault("actor_roles", list(actor.roles))
+        if actor.client_id:
+            detail.setdefault("client_id", actor.client_id)
     sync.info.setdefault(_QUEUE, []).append(
         {
             "at": datetime.now(UTC),
@@ -51,7 +59,7 @@ def record(
             "record_type": record_type,
             "record_id": record_id,
             "result": result,
-            "client_ip": client_ip,
+            "client_ip": client_ip or client_ip_var.get(),
             "request_id": request_id_var.get(),
             "detail": json.loads(json.dumps(detail, default=str)),
         }
