@@ -77,6 +77,9 @@ class Settings(BaseSettings):
     # Days after a hotline call before the retention job removes its callback number and
     # de-identifies the caller. Hotline guidelines keep records 3 years: 1096 days (3 years
     # including a leap day) is the floor; a lower value refuses to start.
+    # The audit trail is kept at least 180 days in the table (网络安全法 Art. 21); older entries
+    # may be archived to a file (`mediation audit archive`). Less than 180 is refused.
+    audit_retention_days: int = Field(180, alias="MEDIATION_AUDIT_RETENTION_DAYS", ge=180)
     hotline_retention_days: int = Field(1096, alias="MEDIATION_HOTLINE_RETENTION_DAYS", ge=1096)
     stats_live_minutes: int = Field(5, alias="MEDIATION_STATS_LIVE_MINUTES", ge=1, le=60)  # refresh
 
