@@ -21,11 +21,26 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+# Hashes of the national profile carry an `sm3:` prefix, SM4 key ids an `sm4:` prefix.
+_WIDER = [
+    ("audit_events", "prev_hash", 64, 80),
+    ("audit_events", "hash", 64, 80),
+    ("hotline_calls", "caller_hash", 64, 80),
+    ("hotline_calls", "callback_key_id", 40, 48),
+    ("case_parties", "phone_hash", 64, 80),
+    ("case_parties", "id_hash", 64, 80),
+]
+
+
 def upgrade() -> None:
+    for table, column, old, new in _WIDER:
+        op.alter_column(
+            table, column, type_=sa.String(length=new), existing_type=sa.String(length=old)
+        )
     op.create_table(
         "audit_anchors",
         sa.Column("seq", sa.BigInteger(), autoincrement=False, nullable=False),
-        sa.Column("hash", sa.String(length=64), nullable=False),
+        sa.Column("hash", sa.String(length=80), nullable=False),
         sa.Column("archived_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("file", sa.String(length=500), nullable=False),
         sa.Column("entries", sa.BigInteger(), nullable=False),
@@ -68,3 +83,7 @@ def downgrade() -> None:
         " ON audit_events FOR EACH STATEMENT EXECUTE FUNCTION audit_events_append_only()"
     )
     op.drop_table("audit_anchors")
+    for table, column, old, new in _WIDER:
+        op.alter_column(
+            table, column, type_=sa.String(length=old), existing_type=sa.String(length=new)
+        )

@@ -15,6 +15,7 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from mediation import dburls
+from mediation.gmcrypto import CryptoProfile
 
 DEV_SECRET = "dev-only-secret-change-me-before-deploying"
 
@@ -43,6 +44,9 @@ class Settings(BaseSettings):
 
     # "kid:secret,kid:secret": the first signs new tokens, all verify, so a key can be rotated
     # without signing everybody out. Empty: one key "k1" derived from the secret key.
+    # `gm`: SM4-GCM field encryption, HMAC-SM3 keyed hashes, SM3 audit chain (密评); `default`:
+    # AES-256-GCM, HMAC-SHA256, SHA-256. Stored values say which made them (gmcrypto.py).
+    crypto_profile: CryptoProfile = Field(CryptoProfile.default, alias="MEDIATION_CRYPTO_PROFILE")
     jwt_keys: SecretStr = Field(SecretStr(""), alias="MEDIATION_JWT_KEYS")
     access_token_minutes: int = Field(15, alias="MEDIATION_ACCESS_TOKEN_MINUTES", ge=1)
     refresh_token_days: int = Field(14, alias="MEDIATION_REFRESH_TOKEN_DAYS", ge=1)

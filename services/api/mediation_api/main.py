@@ -16,7 +16,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel
 from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES
 
-import mediation.audit.chain  # noqa: F401  (audits every write: hooks on every session)
+import mediation.audit.chain  # audits every write: hooks on every session
 from mediation.auth.policy import Permission
 from mediation.auth.tokens import TokenService
 from mediation.clock import Clock, SystemClock
@@ -131,6 +131,7 @@ CORS_EXPOSED_HEADERS = [
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
     settings = settings or get_settings()
     clock = clock or SystemClock()
+    mediation.audit.chain.use_profile(settings.crypto_profile)  # SM3 chain when `gm`
     tracing = start_tracing(settings, "mediation-api")
 
     @asynccontextmanager

@@ -9,7 +9,6 @@ holding row locks of their own."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import uuid
@@ -25,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from mediation.audit.context import actor_var, client_ip_var
 from mediation.audit.models import AuditAnchor, AuditEvent
+from mediation.gmcrypto import CryptoProfile, chain_hash, chain_hash_like
 from mediation.logs import request_id_var
 
 GENESIS = "0" * 64
@@ -69,7 +69,7 @@ def record(
     )
 
 
-def digest(prev_hash: str, row: dict[str, Any]) -> str:
+def digest(prev_hash: str, row: dict[str, Any], stored: str | None = None) -> str:
     content = {
         "seq": row["seq"],
         "at": row["at"].astimezone(UTC).isoformat(timespec="microseconds"),
@@ -84,7 +84,17 @@ def digest(prev_hash: str, row: dict[str, Any]) -> str:
         "detail": row["detail"],
     }
     canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256((prev_hash + canonical).encode()).hexdigest()
+    data = (prev_hash + canonical).encode()
+    # Verifying: the algorithm that made the stored hash; writing: the configured profile.
+    return chain_hash_like(stored, data) if stored is not None else chain_hash(data, _PROFILE[0])
+
+
+# The profile new entries are chained with (`use_profile`, from the settings at start-up).
+_PROFILE: list[CryptoProfile] = [CryptoProfile.default]
+
+
+def use_profile(profile: CryptoProfile) -> None:
+    _PROFILE[0] = profile
 
 
 # Configuration and accounts (issue 18 item 5): their changes are recorded field by field,
@@ -247,7 +257,7 @@ def verify(
             return Verdict(False, checked, expected_seq, "deleted")
         if e.prev_hash != prev:
             return Verdict(False, checked, e.seq, "inserted")
-        if digest(prev, row) != e.hash:
+        if digest(prev, row, e.hash) != e.hash:
             return Verdict(False, checked, e.seq, "altered")
         prev, expected_seq, checked = e.hash, expected_seq + 1, checked + 1
     return Verdict(True, checked)

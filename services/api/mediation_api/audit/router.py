@@ -46,7 +46,10 @@ class AuditEventOut(BaseModel):
     request_id: str | None = Field(description="The request (links the access log).")
     detail: dict[str, object] = Field(description="Reason, links (`access_log_id`...).")
     prev_hash: str = Field(description="The previous entry's hash.")
-    hash: str = Field(description="SHA-256 over `prev_hash` and this entry.")
+    hash: str = Field(
+        description="SHA-256 (hex) or, in the national profile, SM3 (`sm3:` + hex) over "
+        "`prev_hash` and this entry."
+    )
 
     model_config = {"from_attributes": True}
 

@@ -37,6 +37,7 @@ from mediation.cases.models import (
 )
 from mediation.cases.numbers import case_number, case_number_ascii
 from mediation.clock import CENTER_TZ
+from mediation.gmcrypto import CryptoProfile
 from mediation.ids import uuid7
 from mediation.imports.cases import UnitRef
 from mediation.imports.models import ImportFile
@@ -76,8 +77,10 @@ class CaseWriter:
         units: dict[uuid.UUID, UnitRef],
         pii_key: str,
         now: datetime,
+        profile: CryptoProfile = CryptoProfile.default,
     ) -> None:
         self.session, self.imp, self.units, self.key, self.now = session, imp, units, pii_key, now
+        self.profile = profile
         self.children: list[Any] = []
         self.timeline: list[dict[str, Any]] = []
 
@@ -267,8 +270,10 @@ class CaseWriter:
                     phone=phone,
                     id_number=idn,
                     is_minor=bool(idn and _age(idn, received) < 18),
-                    phone_hash=keyed_hash(self.key, "phone", phone) if phone else None,
-                    id_hash=keyed_hash(self.key, "id", idn) if idn else None,
+                    phone_hash=keyed_hash(self.key, "phone", phone, self.profile)
+                    if phone
+                    else None,
+                    id_hash=keyed_hash(self.key, "id", idn, self.profile) if idn else None,
                 )
             )
         return out

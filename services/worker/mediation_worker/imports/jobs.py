@@ -178,7 +178,12 @@ async def run_commit(c: WorkerContext, job: Job) -> None:
         todo = [(r, x) for r, x in outcome.records if r not in done]
         lookups_units = unit_ids(await load_lookups(session, tuple(imp.scope_paths)))
         writer = CaseWriter(
-            session, imp, lookups_units, c.settings.pii_hash_key.get_secret_value(), now
+            session,
+            imp,
+            lookups_units,
+            c.settings.pii_hash_key.get_secret_value(),
+            now,
+            c.settings.crypto_profile,
         )
         total = max(1, len(todo))
 
