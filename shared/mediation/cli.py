@@ -138,6 +138,32 @@ def _audit_archive(args: argparse.Namespace) -> int:
     return 0
 
 
+def _crypto_rekey(args: argparse.Namespace) -> int:
+    from mediation.db import create_engine, session_factory
+    from mediation.rekey import Progress, rekey
+    from mediation.settings import get_settings
+
+    settings = get_settings()
+
+    def report(p: Progress) -> None:
+        print(f"batch done: {p.callback_numbers} callback numbers, {p.party_hashes} party hashes")
+        sys.stdout.flush()
+
+    async def run() -> Progress:
+        engine = create_engine(settings)
+        try:
+            return await rekey(session_factory(engine), settings, args.batch, report)
+        finally:
+            await engine.dispose()
+
+    done = asyncio.run(run())
+    print(
+        f"rekeyed to the {settings.crypto_profile.value} profile: "
+        f"{done.callback_numbers} callback numbers, {done.party_hashes} party hashes"
+    )
+    return 0
+
+
 def _seed_demo(args: argparse.Namespace) -> int:
     from mediation.demo import seed_demo
     from mediation.settings import get_settings
@@ -201,6 +227,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--archive", help="verify this archive file (JSON lines) instead")
     p.add_argument("--file", help="archive: the file to write")
     p.set_defaults(func=lambda a: _audit_archive(a) if a.action == "archive" else _audit_verify(a))
+
+    p = sub.add_parser(
+        "crypto",
+        help="`crypto rekey`: re-encrypt and re-hash stored data for the current "
+        "MEDIATION_CRYPTO_PROFILE and keys (batches; resumable; safe to interrupt)",
+    )
+    p.add_argument("action", choices=["rekey"])
+    p.add_argument("--batch", type=int, default=500, help="rows per transaction")
+    p.set_defaults(func=_crypto_rekey)
 
     p = sub.add_parser("seed-demo", help="load the demo district and one account per role")
     p.set_defaults(func=_seed_demo)
