@@ -22,6 +22,7 @@ from mediation.hotline.crypto import FieldCipher
 from mediation.privacy import keyed_hash
 from mediation.settings import Settings
 from tests.hotline.conftest import CALLS, call_body
+from tests.security.apps import client_with
 from tests.support.world import World
 
 KEYRING = [("k1", "a-secret-of-sixteen-plus")]
@@ -79,13 +80,7 @@ def gm_chain() -> Iterator[None]:
 async def gm_client(
     settings: Settings, clock: MovableClock, gm_chain: None
 ) -> AsyncIterator[httpx.AsyncClient]:
-    from mediation_api.main import create_app
-
-    app = create_app(settings.model_copy(update={"crypto_profile": CryptoProfile.gm}), clock)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c,
-    ):
+    async with client_with(settings, clock, crypto_profile=CryptoProfile.gm) as c:
         yield c
 
 

@@ -16,6 +16,7 @@ from pydantic import SecretStr
 from mediation.clock import MovableClock
 from mediation.settings import Settings
 from mediation_api.clientip import client_ip, parse_networks
+from tests.security.apps import client_with
 from tests.support.world import PASSWORD, World
 
 TOKEN = "/api/v1/auth/token"
@@ -109,13 +110,7 @@ def test_forwarded_for_counts_only_from_trusted_proxies() -> None:
 async def untrusting_client(
     settings: Settings, clock: MovableClock
 ) -> AsyncIterator[httpx.AsyncClient]:
-    from mediation_api.main import create_app
-
-    app = create_app(settings.model_copy(update={"trusted_proxies": "10.0.0.0/8"}), clock)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c,
-    ):
+    async with client_with(settings, clock, trusted_proxies="10.0.0.0/8") as c:
         yield c
 
 
@@ -133,15 +128,7 @@ async def test_a_forged_forwarded_for_does_not_escape_the_throttle(
 async def scraped_client(
     settings: Settings, clock: MovableClock
 ) -> AsyncIterator[httpx.AsyncClient]:
-    from mediation_api.main import create_app
-
-    app = create_app(
-        settings.model_copy(update={"metrics_token": SecretStr("scraper-token-0123")}), clock
-    )
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c,
-    ):
+    async with client_with(settings, clock, metrics_token=SecretStr("scraper-token-0123")) as c:
         yield c
 
 
