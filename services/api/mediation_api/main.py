@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 from collections.abc import AsyncIterator
@@ -25,7 +26,7 @@ from mediation.db import create_engine, session_factory
 from mediation.logs import configure_logging
 from mediation.org.contracts import UnitImport
 from mediation.redisconn import redis_client
-from mediation.settings import Settings, get_settings
+from mediation.settings import Environment, Settings, get_settings
 from mediation.tracing import start as start_tracing
 from mediation_api import docs, problems
 from mediation_api.audit.router import router as audit_router
@@ -59,6 +60,8 @@ from mediation_api.sessions.router import routers as session_routers
 from mediation_api.state import AppState
 from mediation_api.stats.router import router as stats_router
 from mediation_api.tracing import instrument_app
+
+log = logging.getLogger("mediation.api")
 
 API_PREFIX = "/api/v1"
 
@@ -132,6 +135,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     settings = settings or get_settings()
     clock = clock or SystemClock()
     mediation.audit.chain.use_profile(settings.crypto_profile)  # SM3 chain when `gm`
+    if settings.env is Environment.production and not settings.metrics_token.get_secret_value():
+        log.warning("MEDIATION_METRICS_TOKEN is not set: /metrics answers anyone")
     tracing = start_tracing(settings, "mediation-api")
 
     @asynccontextmanager
