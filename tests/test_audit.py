@@ -106,9 +106,9 @@ async def test_the_chain_names_the_first_altered_inserted_or_deleted_entry(
             await conn.execute("DELETE FROM audit_events")
         # Someone with the database owner's powers goes around the trigger.
         async with conn.transaction():
-            await conn.execute("ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only")
+            await conn.execute("ALTER TABLE audit_events DISABLE TRIGGER USER")
             await conn.execute(tamper)
-            await conn.execute("ALTER TABLE audit_events ENABLE TRIGGER audit_events_append_only")
+            await conn.execute("ALTER TABLE audit_events ENABLE TRIGGER USER")
     finally:
         await conn.close()
     verdict = await client.get(f"{EVENTS}/verify", headers=await world.headers("audit_admin"))

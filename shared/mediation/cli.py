@@ -10,7 +10,9 @@ import asyncio
 import getpass
 import importlib
 import sys
+from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 DEV_EXTRA_MISSING = (
     "`mediation {command}` is development tooling (package mediation_dev), installed with the "
@@ -62,12 +64,104 @@ def _audit_verify(args: argparse.Namespace) -> int:
     from mediation.audit.chain import verify_with_settings
     from mediation.settings import get_settings
 
+    if args.archive:
+        return _audit_verify_archive(Path(args.archive))
     verdict = asyncio.run(verify_with_settings(get_settings()))
     if verdict.ok:
         print(f"audit chain intact ({verdict.checked} entries)")
         return 0
     print(f"audit chain broken at entry {verdict.first_bad_seq}: {verdict.problem}")
     return 1
+
+
+def _audit_verify_archive(path: Path) -> int:
+    """The file's own chain, and that its last entry is the anchor the database keeps."""
+    from sqlalchemy import select
+
+    from mediation.audit.archive import verify_file
+    from mediation.audit.models import AuditAnchor
+    from mediation.db import create_engine, session_factory
+    from mediation.settings import get_settings
+
+    result = verify_file(path)
+    v = result.verdict
+    if not v.ok:
+        print(f"archive chain broken at entry {v.first_bad_seq}: {v.problem}")
+        return 1
+
+    async def anchored() -> str | None:
+        engine = create_engine(get_settings())
+        try:
+            async with session_factory(engine)() as session:
+                return await session.scalar(
+                    select(AuditAnchor.hash).where(AuditAnchor.seq == result.last_seq)
+                )
+        finally:
+            await engine.dispose()
+
+    anchor = asyncio.run(anchored())
+    if anchor != result.last_hash:
+        print(f"archive chain intact but entry {result.last_seq} is not the database's anchor")
+        return 1
+    print(f"archive chain intact ({v.checked} entries, up to the anchor at {result.last_seq})")
+    return 0
+
+
+def _audit_archive(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from mediation.audit.archive import archive
+    from mediation.db import create_engine, session_factory
+    from mediation.settings import get_settings
+
+    settings = get_settings()
+    path = Path(args.file or "")
+
+    async def run() -> Any:
+        engine = create_engine(settings)
+        try:
+            async with session_factory(engine)() as session:
+                return await archive(
+                    session, path, settings.audit_retention_days, datetime.now(UTC)
+                )
+        finally:
+            await engine.dispose()
+
+    if not args.file:
+        print("audit archive needs --file", file=sys.stderr)
+        return 2
+    done = asyncio.run(run())
+    if not done.entries:
+        print(f"nothing older than {settings.audit_retention_days} days to archive")
+        return 0
+    print(f"archived entries {done.first_seq}-{done.last_seq} ({done.entries}) to {path}")
+    return 0
+
+
+def _crypto_rekey(args: argparse.Namespace) -> int:
+    from mediation.db import create_engine, session_factory
+    from mediation.rekey import Progress, rekey
+    from mediation.settings import get_settings
+
+    settings = get_settings()
+
+    def report(p: Progress) -> None:
+        print(f"batch done: {p.callback_numbers} callback numbers, {p.party_hashes} party hashes")
+        sys.stdout.flush()
+
+    async def run() -> Progress:
+        engine = create_engine(settings)
+        try:
+            return await rekey(session_factory(engine), settings, args.batch, report)
+        finally:
+            await engine.dispose()
+
+    done = asyncio.run(run())
+    print(
+        f"rekeyed to the {settings.crypto_profile.value} profile: "
+        f"{done.callback_numbers} callback numbers, {done.party_hashes} party hashes"
+    )
+    return 0
 
 
 def _seed_demo(args: argparse.Namespace) -> int:
@@ -126,9 +220,24 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("check-migrations", help="fail if models and migrations drift")
     p.set_defaults(func=_check_migrations)
 
-    p = sub.add_parser("audit", help="the audit trail: `audit verify` checks its hash chain")
-    p.add_argument("action", choices=["verify"])
-    p.set_defaults(func=_audit_verify)
+    p = sub.add_parser(
+        "audit",
+        help="the audit trail: `audit verify [--archive FILE]` checks a hash chain, `audit "
+        "archive --file FILE` moves entries older than MEDIATION_AUDIT_RETENTION_DAYS to a file",
+    )
+    p.add_argument("action", choices=["verify", "archive"])
+    p.add_argument("--archive", help="verify this archive file (JSON lines) instead")
+    p.add_argument("--file", help="archive: the file to write")
+    p.set_defaults(func=lambda a: _audit_archive(a) if a.action == "archive" else _audit_verify(a))
+
+    p = sub.add_parser(
+        "crypto",
+        help="`crypto rekey`: re-encrypt and re-hash stored data for the current "
+        "MEDIATION_CRYPTO_PROFILE and keys (batches; resumable; safe to interrupt)",
+    )
+    p.add_argument("action", choices=["rekey"])
+    p.add_argument("--batch", type=int, default=500, help="rows per transaction")
+    p.set_defaults(func=_crypto_rekey)
 
     p = sub.add_parser("seed-demo", help="load the demo district and one account per role")
     p.set_defaults(func=_seed_demo)

@@ -3,9 +3,9 @@ that recognise the same phone or ID number without storing it in plain text."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import re
+
+from mediation.gmcrypto import CryptoProfile, keyed
 
 
 def mask_name(name: str | None) -> str | None:
@@ -34,10 +34,13 @@ def normalise_phone(phone: str) -> str:
     return digits[-11:] if len(digits) > 11 and digits.startswith("86") else digits
 
 
-def keyed_hash(key: str, kind: str, value: str) -> str:
-    """HMAC-SHA256 of a normalised value; `kind` keeps phone and ID hashes apart."""
+def keyed_hash(
+    key: str, kind: str, value: str, profile: CryptoProfile = CryptoProfile.default
+) -> str:
+    """HMAC of a normalised value; `kind` keeps phone and ID hashes apart. HMAC-SHA256 (plain
+    hex) by default, HMAC-SM3 (`sm3:` + hex) in the national profile."""
     normalised = normalise_phone(value) if kind == "phone" else value.strip().upper()
-    return hmac.new(key.encode(), f"{kind}:{normalised}".encode(), hashlib.sha256).hexdigest()
+    return keyed(key.encode(), f"{kind}:{normalised}".encode(), profile)
 
 
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)

@@ -15,6 +15,7 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from mediation import dburls
+from mediation.gmcrypto import CryptoProfile
 
 DEV_SECRET = "dev-only-secret-change-me-before-deploying"
 # Base32, 32 characters: the demo accounts' authenticator secret (development only).
@@ -45,6 +46,9 @@ class Settings(BaseSettings):
 
     # "kid:secret,kid:secret": the first signs new tokens, all verify, so a key can be rotated
     # without signing everybody out. Empty: one key "k1" derived from the secret key.
+    # `gm`: SM4-GCM field encryption, HMAC-SM3 keyed hashes, SM3 audit chain (密评); `default`:
+    # AES-256-GCM, HMAC-SHA256, SHA-256. Stored values say which made them (gmcrypto.py).
+    crypto_profile: CryptoProfile = Field(CryptoProfile.default, alias="MEDIATION_CRYPTO_PROFILE")
     jwt_keys: SecretStr = Field(SecretStr(""), alias="MEDIATION_JWT_KEYS")
     access_token_minutes: int = Field(15, alias="MEDIATION_ACCESS_TOKEN_MINUTES", ge=1)
     refresh_token_days: int = Field(14, alias="MEDIATION_REFRESH_TOKEN_DAYS", ge=1)
@@ -56,6 +60,12 @@ class Settings(BaseSettings):
     # Browser applications on other origins that may call the API (exact origins, comma
     # separated, e.g. "http://localhost:5173,https://zz.example.gov.cn"); empty: none.
     cors_origins: str = Field("", alias="MEDIATION_CORS_ORIGINS")
+    # CIDRs of our reverse proxies / load balancers: X-Forwarded-For is believed only from
+    # them (the sign-in throttle and the audit trail use the address it gives).
+    trusted_proxies: str = Field("127.0.0.1/32, ::1/128", alias="MEDIATION_TRUSTED_PROXIES")
+    # Bearer token the Prometheus scraper sends to /metrics. Empty: /metrics answers anyone
+    # (development only; production must set it, docs/security.md).
+    metrics_token: SecretStr = Field(SecretStr(""), alias="MEDIATION_METRICS_TOKEN")
     db_pool_size: int = Field(10, alias="MEDIATION_DB_POOL_SIZE", ge=1)
     # Bounds the wait for a database connection (connecting, or a free one from the pool), so
     # a request during a failover answers 503 instead of hanging.
@@ -91,6 +101,9 @@ class Settings(BaseSettings):
     # Days after a hotline call before the retention job removes its callback number and
     # de-identifies the caller. Hotline guidelines keep records 3 years: 1096 days (3 years
     # including a leap day) is the floor; a lower value refuses to start.
+    # The audit trail is kept at least 180 days in the table (网络安全法 Art. 21); older entries
+    # may be archived to a file (`mediation audit archive`). Less than 180 is refused.
+    audit_retention_days: int = Field(180, alias="MEDIATION_AUDIT_RETENTION_DAYS", ge=180)
     hotline_retention_days: int = Field(1096, alias="MEDIATION_HOTLINE_RETENTION_DAYS", ge=1096)
     stats_live_minutes: int = Field(5, alias="MEDIATION_STATS_LIVE_MINUTES", ge=1, le=60)  # refresh
 

@@ -11,6 +11,7 @@ from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlowPassword
 from fastapi.security import OAuth2
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mediation.audit.context import Actor, actor_var
 from mediation.auth.policy import Permission
 from mediation.auth.principal import Principal
 from mediation.clock import Clock
@@ -88,6 +89,8 @@ async def get_principal(
     if principal.restriction is not None:
         _check_step(request, principal.restriction)
     request.state.principal = principal
+    # Every audit entry of this request names the caller's roles and client (if a system).
+    actor_var.set(Actor(tuple(sorted(principal.roles)), principal.client_id))
     return principal
 
 

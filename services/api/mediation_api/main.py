@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 from collections.abc import AsyncIterator
@@ -16,7 +17,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel
 from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES
 
-import mediation.audit.chain  # noqa: F401  (audits every write: hooks on every session)
+import mediation.audit.chain  # audits every write: hooks on every session
 from mediation.auth.policy import Permission
 from mediation.auth.tokens import TokenService
 from mediation.clock import Clock, SystemClock
@@ -24,7 +25,7 @@ from mediation.contracts.common import Problem
 from mediation.db import create_engine, session_factory
 from mediation.logs import configure_logging
 from mediation.redisconn import redis_client
-from mediation.settings import Settings, get_settings
+from mediation.settings import Environment, Settings, get_settings
 from mediation.tracing import start as start_tracing
 from mediation_api import docs, problems
 from mediation_api.audit.router import router as audit_router
@@ -34,6 +35,8 @@ from mediation_api.auth.router import router as auth_router
 from mediation_api.casefiles.router import router as casefiles_router
 from mediation_api.cases.calendar_router import router as calendar_router
 from mediation_api.cases.router import router as cases_router
+from mediation_api.clientip import parse_networks
+from mediation_api.hardening import SecurityHeadersMiddleware
 from mediation_api.hotline.router import router as hotline_router
 from mediation_api.imports.router import router as imports_router
 from mediation_api.inputs import refuse_bad_input
@@ -60,6 +63,8 @@ from mediation_api.state import AppState
 from mediation_api.stats.balances_router import router as balances_router
 from mediation_api.stats.router import router as stats_router
 from mediation_api.tracing import instrument_app
+
+log = logging.getLogger("mediation.api")
 
 API_PREFIX = "/api/v1"
 
@@ -135,6 +140,9 @@ CORS_EXPOSED_HEADERS = [
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
     settings = settings or get_settings()
     clock = clock or SystemClock()
+    mediation.audit.chain.use_profile(settings.crypto_profile)  # SM3 chain when `gm`
+    if settings.env is Environment.production and not settings.metrics_token.get_secret_value():
+        log.warning("MEDIATION_METRICS_TOKEN is not set: /metrics answers anyone")
     tracing = start_tracing(settings, "mediation-api")
 
     @asynccontextmanager
@@ -195,6 +203,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         RequestContextMiddleware,
         max_body_bytes=settings.max_body_bytes,
         cursor_key=cursor_key(settings.secret_key.get_secret_value()),
+        trusted_proxies=parse_networks(settings.trusted_proxies),
         path_limits={
             f"{API_PREFIX}/units/import": settings.max_import_bytes,
             f"{API_PREFIX}/imports/": settings.max_import_bytes,
@@ -223,7 +232,10 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             expose_headers=CORS_EXPOSED_HEADERS,
             max_age=600,
         )
-    docs.install(app)
+    # Outermost of all: every answer, a CORS preflight and a 500 included, carries them.
+    app.add_middleware(
+        SecurityHeadersMiddleware, page_csp=docs.install(app), no_store_prefix=API_PREFIX
+    )
     app.state.tracing = tracing  # flushed and shut down with the lifespan
     instrument_app(app, tracing)
     app.include_router(ops_router)
@@ -397,8 +409,12 @@ def _serve(settings: Settings) -> None:
         host=os.environ.get("HOST", "127.0.0.1"),
         port=int(os.environ.get("PORT", "8000")),
         log_config=None,
-        proxy_headers=True,
+        # X-Forwarded-For is read by the application, from MEDIATION_TRUSTED_PROXIES only
+        # (mediation_api.clientip): one setting for the throttle, the audit trail and logs.
+        proxy_headers=False,
         access_log=False,
+        # No `server: uvicorn` on answers: versions and products are for no caller to see.
+        server_header=False,
         # One process per core: a Python process serves one request's CPU at a time.
         workers=settings.api_workers,
         # A worker imports the whole application before it answers the supervisor's

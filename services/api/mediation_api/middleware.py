@@ -14,12 +14,14 @@ from prometheus_client import Counter, Histogram
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from mediation.audit.context import client_ip_var
 from mediation.clock import Clock
 from mediation.contracts.windows import measured_by
 from mediation.errors import PayloadTooLarge
 from mediation.logs import request_id_var
 from mediation.settings import Settings
 from mediation.unavailable import database_unavailable
+from mediation_api.clientip import Network, client_ip
 from mediation_api.pagination import CursorScope, cursor_scope
 from mediation_api.problems import problem_response, server_error, unavailable
 from mediation_api.ratelimit import Quota, quota_holder
@@ -44,8 +46,10 @@ class RequestContextMiddleware:
         max_body_bytes: int,
         cursor_key: bytes,
         path_limits: dict[str, int] | None = None,
+        trusted_proxies: tuple[Network, ...] = (),
     ) -> None:
         self.app = app
+        self.trusted_proxies = trusted_proxies
         self.max_body_bytes = max_body_bytes
         self.cursor_key = cursor_key
         # Routes that take large bodies (imports, uploads) by path prefix.
@@ -59,6 +63,9 @@ class RequestContextMiddleware:
         given = headers.get(b"x-request-id", b"").decode("latin-1")
         rid = given if _RID.match(given) else uuid.uuid4().hex
         token = request_id_var.set(rid)
+        peer = scope["client"][0] if scope.get("client") else None
+        forwarded = headers.get(b"x-forwarded-for", b"").decode("latin-1")
+        ip_token = client_ip_var.set(client_ip(peer, forwarded, self.trusted_proxies))
         # Cursors are signed for the list (path) that issues them.
         cursor_token = cursor_scope.set(CursorScope(self.cursor_key, scope["path"]))
         # Also on the scope, for whatever reads it outside this context.
@@ -83,6 +90,7 @@ class RequestContextMiddleware:
             await response(scope, receive, send)
             self._observe(scope, 413, start)
             request_id_var.reset(token)
+            client_ip_var.reset(ip_token)
             cursor_scope.reset(cursor_token)
             return
 
@@ -142,6 +150,7 @@ class RequestContextMiddleware:
             self._observe(scope, status, start)
             quota_holder.reset(quota_token)
             request_id_var.reset(token)
+            client_ip_var.reset(ip_token)
             cursor_scope.reset(cursor_token)
 
     @staticmethod

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from arq import cron
 
-import mediation.audit.chain  # noqa: F401  (audits every write: hooks on every session)
+import mediation.audit.chain  # audits every write: hooks on every session
 from mediation.clock import Clock, SystemClock
 from mediation.db import create_engine, session_factory
 from mediation.logs import configure_logging
@@ -45,6 +45,7 @@ def build_settings(
     background loops off (burst mode runs only queued jobs)."""
     settings = settings or get_settings()
     clock = clock or SystemClock()
+    mediation.audit.chain.use_profile(settings.crypto_profile)  # SM3 chain when `gm`
 
     async def startup(ctx: dict[str, Any]) -> None:
         engine = create_engine(settings)

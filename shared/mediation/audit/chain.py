@@ -9,18 +9,22 @@ holding row locks of their own."""
 
 from __future__ import annotations
 
-import hashlib
 import json
+import re
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import event, insert, select, text
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session
 
-from mediation.audit.models import AuditEvent
+from mediation.audit.context import actor_var, client_ip_var
+from mediation.audit.models import AuditAnchor, AuditEvent
+from mediation.gmcrypto import CryptoProfile, chain_hash, chain_hash_like
 from mediation.logs import request_id_var
 
 GENESIS = "0" * 64
@@ -40,8 +44,15 @@ def record(
     client_ip: str | None = None,
     **detail: Any,
 ) -> None:
-    """Queue an entry on `session` (sync or async); written when it commits."""
+    """Queue an entry on `session` (sync or async); written when it commits. Where the
+    request came from and the caller's roles and client id come from the request's context
+    (mediation.audit.context) unless given."""
     sync = getattr(session, "sync_session", session)
+    actor = actor_var.get()
+    if actor is not None:
+        detail.setdefault("actor_roles", list(actor.roles))
+        if actor.client_id:
+            detail.setdefault("client_id", actor.client_id)
     sync.info.setdefault(_QUEUE, []).append(
         {
             "at": datetime.now(UTC),
@@ -51,14 +62,14 @@ def record(
             "record_type": record_type,
             "record_id": record_id,
             "result": result,
-            "client_ip": client_ip,
+            "client_ip": client_ip or client_ip_var.get(),
             "request_id": request_id_var.get(),
             "detail": json.loads(json.dumps(detail, default=str)),
         }
     )
 
 
-def digest(prev_hash: str, row: dict[str, Any]) -> str:
+def digest(prev_hash: str, row: dict[str, Any], stored: str | None = None) -> str:
     content = {
         "seq": row["seq"],
         "at": row["at"].astimezone(UTC).isoformat(timespec="microseconds"),
@@ -73,13 +84,101 @@ def digest(prev_hash: str, row: dict[str, Any]) -> str:
         "detail": row["detail"],
     }
     canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256((prev_hash + canonical).encode()).hexdigest()
+    data = (prev_hash + canonical).encode()
+    # Verifying: the algorithm that made the stored hash; writing: the configured profile.
+    return chain_hash_like(stored, data) if stored is not None else chain_hash(data, _PROFILE[0])
+
+
+# The profile new entries are chained with (`use_profile`, from the settings at start-up).
+_PROFILE: list[CryptoProfile] = [CryptoProfile.default]
+
+
+def use_profile(profile: CryptoProfile) -> None:
+    _PROFILE[0] = profile
+
+
+# Configuration and accounts (issue 18 item 5): their changes are recorded field by field,
+# old and new value. Secrets and hashes show only that they changed.
+CONFIG_TABLES = frozenset(
+    {
+        "units",
+        "people",
+        "role_assignments",
+        "users",
+        "api_clients",
+        "reference_items",
+        "deadline_rules",
+        "calendar_days",
+        "notification_rules",
+        "notification_templates",
+        "webhook_subscriptions",
+    }
+)
+_SECRET = re.compile(r"secret|hash|token|password|totp|recovery|otp")
+HIDDEN = "***"
+# Columns a sign-in or the service moves by itself: not someone's change of configuration.
+NOT_CONFIGURATION = frozenset({"last_login_at"})
+
+
+def _value(key: str, value: Any) -> Any:
+    return HIDDEN if value is not None and _SECRET.search(key) else value
+
+
+def changes(obj: Any, operation: str) -> dict[str, list[Any]]:
+    """{column: [old, new]} of a flushed object: every column when created or deleted, the
+    changed ones when updated."""
+    state = sa_inspect(obj)
+    out: dict[str, list[Any]] = {}
+    for attr in state.mapper.column_attrs:
+        key = attr.key
+        if key in NOT_CONFIGURATION:
+            continue
+        if operation == "create":
+            old, new = None, state.dict.get(key)  # never loads: no I/O inside a flush
+        elif operation == "delete":
+            old, new = state.dict.get(key), None
+        else:
+            hist = state.attrs[key].history
+            if not hist.added and not hist.deleted:
+                continue
+            old = hist.deleted[0] if hist.deleted else None
+            new = hist.added[0] if hist.added else None
+            if old == new:
+                continue
+        out[key] = [_value(key, old), _value(key, new)]
+    return {k: v for k, v in out.items() if not (v[0] is None and v[1] is None)}
+
+
+def _record_config_changes(session: Session) -> None:
+    for operation, objects in (
+        ("create", session.new),
+        ("update", session.dirty),
+        ("delete", session.deleted),
+    ):
+        for obj in objects:
+            table = getattr(obj, "__tablename__", None)
+            if table not in CONFIG_TABLES:
+                continue
+            diff = changes(obj, operation)
+            if not diff:
+                continue
+            record_id = getattr(obj, "id", None)
+            record(
+                session,
+                action="config.changed",
+                record_type=table,
+                record_id=record_id if isinstance(record_id, uuid.UUID) else None,
+                operation=operation,
+                changes=diff,
+            )
 
 
 @event.listens_for(Session, "after_flush")
 def _writes_are_audited(session: Session, _flush: Any) -> None:
     from mediation.auth.models import AccessLogEntry
     from mediation.outbox.models import OutboxEvent
+
+    _record_config_changes(session)
 
     for obj in session.new:
         if isinstance(obj, OutboxEvent):
@@ -114,6 +213,10 @@ def _chain_on_commit(session: Session) -> None:
     last = session.execute(
         select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
     ).first()
+    if last is None:  # everything archived: the chain goes on from the newest anchor
+        last = session.execute(
+            select(AuditAnchor.seq, AuditAnchor.hash).order_by(AuditAnchor.seq.desc()).limit(1)
+        ).first()
     seq, prev = (last[0], last[1]) if last else (0, GENESIS)
     rows = []
     for entry in queued:
@@ -137,25 +240,41 @@ class Verdict:
     problem: str | None = None  # altered | inserted | deleted
 
 
-def verify(rows: Iterable[AuditEvent]) -> Verdict:
-    """Walks the chain in `seq` order and names the first entry that breaks it."""
-    expected_seq, prev, checked = 1, GENESIS, 0
-    for e in rows:
-        row = {c: getattr(e, c) for c in AuditEvent.__table__.columns.keys()}
+def verify(
+    rows: Iterable[AuditEvent | dict[str, Any]], after_seq: int = 0, after_hash: str = GENESIS
+) -> Verdict:
+    """Walks the chain in `seq` order from the entry after (`after_seq`, `after_hash`) (the
+    start, or an archive's anchor) and names the first entry that breaks it."""
+    expected_seq, prev, checked = after_seq + 1, after_hash, 0
+    for item in rows:
+        row = (
+            item
+            if isinstance(item, dict)
+            else {c: getattr(item, c) for c in AuditEvent.__table__.columns.keys()}
+        )
+        e = SimpleNamespace(**row)
         if e.seq != expected_seq:
             return Verdict(False, checked, expected_seq, "deleted")
         if e.prev_hash != prev:
             return Verdict(False, checked, e.seq, "inserted")
-        if digest(prev, row) != e.hash:
+        if digest(prev, row, e.hash) != e.hash:
             return Verdict(False, checked, e.seq, "altered")
         prev, expected_seq, checked = e.hash, expected_seq + 1, checked + 1
     return Verdict(True, checked)
 
 
 async def verify_database(session: Any) -> Verdict:
-    """Verifies the whole chain, streaming it in `seq` order."""
-    rows = await session.stream_scalars(select(AuditEvent).order_by(AuditEvent.seq))
-    return verify([e async for e in rows])
+    """Verifies the table's chain in `seq` order, from the newest archive anchor if any."""
+    anchor = (
+        await session.execute(
+            select(AuditAnchor.seq, AuditAnchor.hash).order_by(AuditAnchor.seq.desc()).limit(1)
+        )
+    ).first()
+    after_seq, after_hash = (anchor[0], anchor[1]) if anchor else (0, GENESIS)
+    rows = await session.stream_scalars(
+        select(AuditEvent).where(AuditEvent.seq > after_seq).order_by(AuditEvent.seq)
+    )
+    return verify([e async for e in rows], after_seq, after_hash)
 
 
 async def verify_with_settings(settings: Any) -> Verdict:

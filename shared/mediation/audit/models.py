@@ -35,5 +35,21 @@ class AuditEvent(Base):
     client_ip: Mapped[str | None] = mapped_column(String(64))
     request_id: Mapped[str | None] = mapped_column(String(64))
     detail: Mapped[dict[str, object]] = mapped_column(JSONB, default=dict)
-    prev_hash: Mapped[str] = mapped_column(String(64))
-    hash: Mapped[str] = mapped_column(String(64))
+    # Hex SHA-256, or `sm3:` + hex SM3 in the national profile (mediation.gmcrypto).
+    prev_hash: Mapped[str] = mapped_column(String(80))
+    hash: Mapped[str] = mapped_column(String(80))
+
+
+class AuditAnchor(Base):
+    """Where the table's chain starts after archiving: the last archived entry's `seq` and
+    hash. Verifying the table starts from the newest anchor; the archive file verifies up to
+    it. Append-only like the trail; the trigger lets an entry be deleted only at or below the
+    newest anchor (once it is in an archive)."""
+
+    __tablename__ = "audit_anchors"
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    hash: Mapped[str] = mapped_column(String(80))
+    archived_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    file: Mapped[str] = mapped_column(String(500))
+    entries: Mapped[int] = mapped_column(BigInteger)

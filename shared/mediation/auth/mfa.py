@@ -33,7 +33,9 @@ def required_for(roles: frozenset[Role], settings: Settings) -> bool:
 
 
 def _cipher(settings: Settings) -> FieldCipher:
-    return FieldCipher.from_setting(settings.encryption_keys.get_secret_value())
+    return FieldCipher.from_setting(
+        settings.encryption_keys.get_secret_value(), settings.crypto_profile
+    )
 
 
 def _context(user: User) -> bytes:

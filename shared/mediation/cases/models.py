@@ -193,8 +193,9 @@ class CaseParty(IdMixin, TimestampMixin, Base):
     guardian_phone: Mapped[str | None] = mapped_column(String(30))
     guardian_id_number: Mapped[str | None] = mapped_column(String(18))
     guardian_relation: Mapped[str | None] = mapped_column(String(40))
-    phone_hash: Mapped[str | None] = mapped_column(String(64), index=True)
-    id_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    # HMAC-SHA256 hex, or `sm3:` + HMAC-SM3 hex in the national profile.
+    phone_hash: Mapped[str | None] = mapped_column(String(80), index=True)
+    id_hash: Mapped[str | None] = mapped_column(String(80), index=True)
 
 
 class CaseHandler(IdMixin, Base):

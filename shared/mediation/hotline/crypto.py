@@ -1,7 +1,11 @@
 """Encrypting callback numbers at rest: AES-256-GCM with a key ring from
 `settings.encryption_keys` ("kid:secret,kid:secret"). The first key encrypts, every key
 decrypts, and the key id is stored beside the ciphertext, so a key can be rotated by putting a
-new one first and keeping the old one until nothing uses it."""
+new one first and keeping the old one until nothing uses it.
+
+In the national profile (`MEDIATION_CRYPTO_PROFILE=gm`) new ciphertexts are SM4-GCM under a
+128-bit key derived with HKDF-SM3, and their stored key id is `sm4:<kid>`: a key id without
+the prefix is AES-256-GCM, so both kinds decrypt whatever the current profile."""
 
 from __future__ import annotations
 
@@ -12,6 +16,8 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from mediation.gmcrypto import SM4_PREFIX, SM4GCM, CryptoProfile
 
 NONCE_BYTES = 12
 # Separates these keys from anything else derived from the same secrets.
@@ -24,6 +30,10 @@ class KeyringError(ValueError):
 
 class DecryptionError(Exception):
     """Unknown key id, or the ciphertext was altered or belongs to another record."""
+
+
+def _derive_sm4(secret: str) -> bytes:
+    return HKDF(algorithm=hashes.SM3(), length=16, salt=None, info=_INFO).derive(secret.encode())
 
 
 def _derive(secret: str) -> bytes:
@@ -57,15 +67,21 @@ class Sealed:
 
 
 class FieldCipher:
-    def __init__(self, keyring: list[tuple[str, str]]) -> None:
+    def __init__(
+        self, keyring: list[tuple[str, str]], profile: CryptoProfile = CryptoProfile.default
+    ) -> None:
         if not keyring:
             raise KeyringError("at least one key is required")
-        self._keys = {kid: AESGCM(_derive(secret)) for kid, secret in keyring}
-        self.current_key_id = keyring[0][0]
+        self._keys: dict[str, AESGCM | SM4GCM] = {}
+        for kid, secret in keyring:
+            self._keys[kid] = AESGCM(_derive(secret))
+            self._keys[SM4_PREFIX + kid] = SM4GCM(_derive_sm4(secret))
+        gm = profile is CryptoProfile.gm
+        self.current_key_id = (SM4_PREFIX if gm else "") + keyring[0][0]
 
     @classmethod
-    def from_setting(cls, raw: str) -> FieldCipher:
-        return cls(parse_keyring(raw))
+    def from_setting(cls, raw: str, profile: CryptoProfile = CryptoProfile.default) -> FieldCipher:
+        return cls(parse_keyring(raw), profile)
 
     def encrypt(self, plaintext: str, *, context: bytes) -> Sealed:
         """`context` (associated data, e.g. the record id) binds the ciphertext to its row:

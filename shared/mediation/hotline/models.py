@@ -107,11 +107,11 @@ class HotlineCall(IdMixin, TimestampMixin, ImportSource, Base):
     caller_is_minor: Mapped[bool | None]
     # HMAC-SHA256 of the normalised number (mediation.privacy.keyed_hash): recognises a
     # repeat caller without keeping the number.
-    caller_hash: Mapped[str | None] = mapped_column(String(64))
+    caller_hash: Mapped[str | None] = mapped_column(String(80))  # `sm3:` + hex when gm
     callback_consent: Mapped[bool] = mapped_column(default=False)
     # AES-GCM nonce || ciphertext, and the id of the key that sealed it (rotation).
     callback_number_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
-    callback_key_id: Mapped[str | None] = mapped_column(String(40))
+    callback_key_id: Mapped[str | None] = mapped_column(String(48))  # `sm4:<kid>` when SM4
 
     topics: Mapped[list[str]] = mapped_column(ARRAY(String(60)), default=list)
     risk_level: Mapped[RiskLevel | None] = mapped_column(enum_type(RiskLevel, "risk_level"))

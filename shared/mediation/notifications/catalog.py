@@ -454,6 +454,21 @@ EVENTS: dict[str, EventSpec] = {
             unit_scoped=False,
         ),
         EventSpec(
+            "security.sign_in_locked",
+            "登录锁定告警",
+            "Repeated failed sign-ins from one address locked that address out of an account "
+            "(to the security administrators).",
+            {
+                "username": "duty-counselor",
+                "source_ip": "203.0.113.7",
+                "failures": 10,
+                "locked_until": "2026-11-27T02:15:00+08:00",
+                "recipient_person_ids": [_PERSON],
+            },
+            internal=True,
+            unit_scoped=False,
+        ),
+        EventSpec(
             "webhook.ping",
             "推送测试",
             "A test message an administrator sent to one subscription.",
@@ -500,7 +515,7 @@ _PLAIN: list[tuple[str, str, str]] = [
 EVENTS.update({t: EventSpec(t, label, description) for t, label, description in _PLAIN})
 
 # Types with a payload model that rules, templates and subscriptions never name.
-UNLISTED = frozenset({"import.job_requested"})
+UNLISTED = frozenset({"import.job_requested", "stats.opening_balance_recorded"})
 
 
 def _check() -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
+from mediation.auth.events import SignInLocked
 from mediation.cases.events import (
     CaseAssigned,
     CaseDeadlineReminder,
@@ -213,6 +214,15 @@ BUILTIN_RULES: list[RuleSpec] = [
         exclude_actor=False,
     ),
     _rule(
+        "security.sign_in_locked.security_admins",
+        "登录锁定告警安全管理员",
+        "security.sign_in_locked",
+        [_people(SignInLocked, lambda p: p.recipient_person_ids)],
+        [IN],
+        urgent=True,
+        exclude_actor=False,
+    ),
+    _rule(
         "webhook.subscription_disabled.owner",
         "推送订阅停用告知",
         "webhook.subscription_disabled",
@@ -363,6 +373,11 @@ BUILTIN_TEMPLATES: dict[tuple[str, Channel], TemplateText] = {
     ("stats.monthly_ready", IN): TemplateText(
         "{{ month }}月报已生成",
         "{{ unit_name }}{{ month }}的矛盾纠纷排查化解月报已生成，可查看和导出。",
+    ),
+    ("security.sign_in_locked", IN): TemplateText(
+        "登录锁定告警：{{ username }}",
+        "来自 {{ source_ip }} 的登录连续失败 {{ failures }} 次，该地址对账号 {{ username }} 的登录"
+        "已锁定至 {{ locked_until|local }}；其他地址的登录不受影响。请核查是否为攻击。",
     ),
     ("webhook.subscription_disabled", IN): TemplateText(
         "推送订阅已停用：{{ name }}",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TypeVar
 
+from mediation.auth.events import SignInLocked
 from mediation.cases.events import CASE_PAYLOADS, CalendarYearLoaded, DeadlineRuleUpdated
 from mediation.hotline.events import HighRiskPayload, HotlineReminder
 from mediation.imports.events import ImportJobRequested
@@ -26,7 +27,7 @@ from mediation.sessions.events import (
     SessionReminder,
     SessionRescheduled,
 )
-from mediation.stats.events import MonthlyReady, RecomputeRequested
+from mediation.stats.events import MonthlyReady, OpeningBalanceRecorded, RecomputeRequested
 
 MODELS: tuple[type[EventPayload], ...] = (
     *CASE_PAYLOADS,
@@ -45,9 +46,11 @@ MODELS: tuple[type[EventPayload], ...] = (
     ReferenceItemUpdated,
     MonthlyReady,
     RecomputeRequested,
+    OpeningBalanceRecorded,
     ImportJobRequested,
     SubscriptionDisabled,
     WebhookPing,
+    SignInLocked,
 )
 
 

@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import uuid
+from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, Field
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
+from mediation.audit import chain as audit
 from mediation.audit.chain import verify_database
 from mediation.audit.models import AuditEvent
 from mediation.auth.policy import Permission
 from mediation.auth.principal import Principal
+from mediation.clock import CENTER_TZ
 from mediation.contracts.common import Instant, Page
 from mediation.contracts.windows import QueryTime
+from mediation.errors import Unprocessable
 from mediation_api.deps import Session, require
 from mediation_api.pagination import DEFAULT, Cursor, Limit, build_page, cursor_values
 from mediation_api.problems import responses
@@ -39,7 +46,10 @@ class AuditEventOut(BaseModel):
     request_id: str | None = Field(description="The request (links the access log).")
     detail: dict[str, object] = Field(description="Reason, links (`access_log_id`...).")
     prev_hash: str = Field(description="The previous entry's hash.")
-    hash: str = Field(description="SHA-256 over `prev_hash` and this entry.")
+    hash: str = Field(
+        description="SHA-256 (hex) or, in the national profile, SM3 (`sm3:` + hex) over "
+        "`prev_hash` and this entry."
+    )
 
     model_config = {"from_attributes": True}
 
@@ -75,6 +85,28 @@ async def list_audit_events(
     limit: Limit = DEFAULT,
     cursor: Cursor = None,
 ) -> Page[AuditEventOut]:
+    stmt = _filtered(action, result, actor_id, record_type, record_id, since, until)
+    after = cursor_values(cursor, "seq")
+    if after:
+        stmt = stmt.where(AuditEvent.seq < int(after["seq"]))
+    rows = list(
+        (await session.scalars(stmt.order_by(AuditEvent.seq.desc()).limit(limit + 1))).all()
+    )
+    items, nxt = build_page(rows, limit, lambda e: {"seq": str(e.seq)})
+    return Page[AuditEventOut](
+        items=[AuditEventOut.model_validate(e) for e in items], next_cursor=nxt
+    )
+
+
+def _filtered(
+    action: str | None,
+    result: str | None,
+    actor_id: uuid.UUID | None,
+    record_type: str | None,
+    record_id: uuid.UUID | None,
+    since: datetime | None,
+    until: datetime | None,
+) -> Select[tuple[AuditEvent]]:
     stmt = select(AuditEvent)
     if action:
         stmt = stmt.where(AuditEvent.action == action)
@@ -90,15 +122,123 @@ async def list_audit_events(
         stmt = stmt.where(AuditEvent.at >= since)
     if until:
         stmt = stmt.where(AuditEvent.at < until)
-    after = cursor_values(cursor, "seq")
-    if after:
-        stmt = stmt.where(AuditEvent.seq < int(after["seq"]))
-    rows = list(
-        (await session.scalars(stmt.order_by(AuditEvent.seq.desc()).limit(limit + 1))).all()
+    return stmt
+
+
+EXPORT_MAX = 100_000
+CSV_COLUMNS = (
+    "seq",
+    "at",
+    "actor_id",
+    "actor_name",
+    "actor_roles",
+    "client_id",
+    "action",
+    "record_type",
+    "record_id",
+    "result",
+    "client_ip",
+    "request_id",
+    "detail",
+    "prev_hash",
+    "hash",
+)
+
+
+def _cell(value: object) -> str:
+    """A spreadsheet must not run what an attacker typed as a user name (CSV injection)."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def _csv(rows: list[AuditEvent]) -> bytes:
+    out = io.StringIO()
+    w = csv.writer(out)
+    w.writerow(CSV_COLUMNS)
+    for e in rows:
+        detail = dict(e.detail)
+        roles = detail.get("actor_roles") or []
+        w.writerow(
+            _cell(v)
+            for v in (
+                e.seq,
+                e.at.astimezone(CENTER_TZ).isoformat(),
+                e.actor_id,
+                e.actor_name,
+                " ".join(roles) if isinstance(roles, list) else roles,
+                detail.get("client_id"),
+                e.action,
+                e.record_type,
+                e.record_id,
+                e.result,
+                e.client_ip,
+                e.request_id,
+                json.dumps(detail, ensure_ascii=False, sort_keys=True),
+                e.prev_hash,
+                e.hash,
+            )
+        )
+    return out.getvalue().encode("utf-8-sig")  # BOM: Excel reads UTF-8 only when told
+
+
+@router.get(
+    "/audit-events/export.csv",
+    operation_id="audit-events-export-csv",
+    summary="Export the audit trail as CSV",
+    description="The entries the filters select (as for the list), oldest first, as CSV (UTF-8 "
+    "with a byte-order mark; roles and client id in their own columns). At most "
+    f"{EXPORT_MAX} entries: narrow with `since`/`until` beyond that (422). The export is "
+    "itself recorded in the trail (`audit.exported`).",
+    response_class=Response,
+    responses={
+        200: {"content": {"text/csv": {}}, "description": "The entries as CSV."},
+        **responses(401, 403, 422),
+    },
+)
+async def export_audit_events(
+    session: Session,
+    principal: Auditor,
+    action: Annotated[str | None, Query(max_length=80, description="E.g. `auth.sign_in`.")] = None,
+    result: Annotated[
+        str | None, Query(pattern="^(success|failure)$", description="`success` or `failure`.")
+    ] = None,
+    actor_id: Annotated[uuid.UUID | None, Query(description="Who.")] = None,
+    record_type: Annotated[str | None, Query(max_length=40, description="E.g. `case`.")] = None,
+    record_id: Annotated[uuid.UUID | None, Query(description="The record.")] = None,
+    since: Annotated[QueryTime | None, Query(description="At or after (RFC 3339).")] = None,
+    until: Annotated[QueryTime | None, Query(description="Before (RFC 3339).")] = None,
+) -> Response:
+    stmt = _filtered(action, result, actor_id, record_type, record_id, since, until)
+    rows = list((await session.scalars(stmt.order_by(AuditEvent.seq).limit(EXPORT_MAX + 1))).all())
+    if len(rows) > EXPORT_MAX:
+        raise Unprocessable(
+            f"More than {EXPORT_MAX} entries match; narrow the export with since and until."
+        )
+    filters = {
+        k: v
+        for k, v in {
+            "action": action,
+            "result": result,
+            "actor_id": actor_id,
+            "record_type": record_type,
+            "record_id": record_id,
+            "since": since,
+            "until": until,
+        }.items()
+        if v is not None
+    }
+    audit.record(
+        session,
+        action="audit.exported",
+        actor_id=principal.id,
+        actor_name=principal.name,
+        filters=filters,
+        entries=len(rows),
     )
-    items, nxt = build_page(rows, limit, lambda e: {"seq": str(e.seq)})
-    return Page[AuditEventOut](
-        items=[AuditEventOut.model_validate(e) for e in items], next_cursor=nxt
+    return Response(
+        _csv(rows),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="audit-events.csv"'},
     )
 
 

@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
+from mediation.audit.context import client_ip_var
 from mediation.auth.contracts import MeOut, OAuthErrorOut, RefreshIn, RoleGrant, TokenOut
 from mediation.auth.models import User
 from mediation.errors import DomainError, Forbidden, Unauthorized, Unprocessable
@@ -163,7 +164,7 @@ async def token(
 ) -> TokenOut | Response:
     response.headers["Cache-Control"] = "no-store"
     response.headers["Pragma"] = "no-cache"
-    caller = request.client.host if request.client else "unknown"
+    caller = client_ip_var.get() or "unknown"
     await state.limiter.hit(f"ip:{caller}", state.clock.now().timestamp())
     service = _service(session, state)
     try:

@@ -296,8 +296,9 @@ class CaseService:
                 "A minor party needs a guardian (监护人).", field=f"{field}.guardian"
             )
         key = self.settings.pii_hash_key.get_secret_value()
-        party.phone_hash = keyed_hash(key, "phone", party.phone) if party.phone else None
-        party.id_hash = keyed_hash(key, "id", party.id_number) if party.id_number else None
+        gm = self.settings.crypto_profile
+        party.phone_hash = keyed_hash(key, "phone", party.phone, gm) if party.phone else None
+        party.id_hash = keyed_hash(key, "id", party.id_number, gm) if party.id_number else None
 
     async def _detect_repeats(self, case: Case, parties: list[CaseParty]) -> list[uuid.UUID]:
         phones = {p.phone_hash for p in parties if p.phone_hash}

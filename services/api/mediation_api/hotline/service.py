@@ -130,7 +130,9 @@ class HotlineService:
         self.principal = principal
         self.settings = settings
         self.repo = HotlineRepository(session)
-        self.cipher = FieldCipher.from_setting(settings.encryption_keys.get_secret_value())
+        self.cipher = FieldCipher.from_setting(
+            settings.encryption_keys.get_secret_value(), settings.crypto_profile
+        )
         self.hash_key = settings.pii_hash_key.get_secret_value()
         self._units: list[Unit] | None = None
 
@@ -880,7 +882,8 @@ class HotlineService:
         )
 
     def _hash(self, number: str | None) -> str | None:
-        return keyed_hash(self.hash_key, "phone", number) if number else None
+        profile = self.settings.crypto_profile
+        return keyed_hash(self.hash_key, "phone", number, profile) if number else None
 
     def _seal(self, call: HotlineCall, number: str | None) -> None:
         if number is None:

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel, Field
 from sqlalchemy import text
 
+from mediation.errors import Unauthorized
 from mediation.health import heartbeat_key
 from mediation_api.deps import State
 from mediation_api.ops.metrics import render
@@ -80,11 +82,23 @@ async def readyz(state: State) -> Any:
     "/metrics",
     operation_id="ops-metrics",
     summary="Prometheus metrics",
-    description="Request counts by route and status, latency histograms.",
+    description="Request counts by route and status, latency histograms. Only for the "
+    "configured scraper: `Authorization: Bearer <MEDIATION_METRICS_TOKEN>` (401 otherwise) "
+    "when the token is set.",
     response_class=Response,
-    responses={200: {"content": {"text/plain": {}}}},
+    responses={200: {"content": {"text/plain": {}}}, **responses(401)},
 )
-async def metrics(state: State) -> Response:
+async def metrics(request: Request, state: State) -> Response:
+    expected = state.settings.metrics_token.get_secret_value()
+    if expected:
+        given = request.headers.get("authorization", "")
+        scheme, _, token = given.partition(" ")
+        # Constant time: the comparison tells nothing about how much of a guess was right.
+        if scheme.lower() != "bearer" or not hmac.compare_digest(token.encode(), expected.encode()):
+            raise Unauthorized(
+                "The metrics are for the configured scraper: send its bearer token.",
+                headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+            )
     return Response(await render(state), media_type=CONTENT_TYPE_LATEST)
 
 

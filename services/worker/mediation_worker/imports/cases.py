@@ -80,6 +80,7 @@ class CaseWriter(Writer):
         super().__init__(session, imp, lookups, settings, now)
         self.units: dict[uuid.UUID, UnitRef] = {u.id: u for u in lookups.units_by_code.values()}
         self.key = settings.pii_hash_key.get_secret_value()
+        self.profile = settings.crypto_profile
         self.children: list[Any] = []
         self.timeline: list[dict[str, Any]] = []
 
@@ -269,8 +270,10 @@ class CaseWriter(Writer):
                     phone=phone,
                     id_number=idn,
                     is_minor=bool(idn and _age(idn, received) < 18),
-                    phone_hash=keyed_hash(self.key, "phone", phone) if phone else None,
-                    id_hash=keyed_hash(self.key, "id", idn) if idn else None,
+                    phone_hash=keyed_hash(self.key, "phone", phone, self.profile)
+                    if phone
+                    else None,
+                    id_hash=keyed_hash(self.key, "id", idn, self.profile) if idn else None,
                 )
             )
         return out

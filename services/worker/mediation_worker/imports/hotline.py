@@ -46,7 +46,9 @@ class CallWriter(Writer):
         now: datetime,
     ) -> None:
         super().__init__(session, imp, lookups, settings, now)
-        self.cipher = FieldCipher.from_setting(settings.encryption_keys.get_secret_value())
+        self.cipher = FieldCipher.from_setting(
+            settings.encryption_keys.get_secret_value(), settings.crypto_profile
+        )
         self.key = settings.pii_hash_key.get_secret_value()
 
     async def write(
@@ -95,7 +97,9 @@ class CallWriter(Writer):
             "caller_age_band": band,
             "caller_gender": rec["caller_gender"],
             "caller_is_minor": (band in MINOR_BANDS) if band is not None else None,
-            "caller_hash": keyed_hash(self.key, "phone", number) if number else None,
+            "caller_hash": keyed_hash(self.key, "phone", number, self.settings.crypto_profile)
+            if number
+            else None,
             "callback_consent": rec["consent"],
             "callback_number_enc": sealed.blob if sealed else None,
             "callback_key_id": sealed.key_id if sealed else None,

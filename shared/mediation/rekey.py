@@ -1,0 +1,127 @@
+"""`mediation crypto rekey`: brings stored ciphertexts and keyed hashes to the current profile
+and key (after `MEDIATION_CRYPTO_PROFILE` or the first key of a ring changed).
+
+- hotline callback numbers: decrypted with whatever sealed them (the key id says which
+  algorithm and key), sealed again with the current one, bound to the same call;
+- case parties' phone and ID hashes: computed again from the party's number.
+
+Batches of `batch` rows, each its own transaction, chosen by "not yet in the current form":
+an interrupted run (even kill -9) loses at most the batch in flight, which rolled back, and
+the next run simply carries on. Rows are locked `FOR UPDATE SKIP LOCKED`, so the service keeps
+running meanwhile. A hotline caller's hash cannot be redone: the number is not kept (it was
+hashed so that it need not be), so those hashes stay as they are and still say their
+algorithm."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mediation.audit import chain as audit
+from mediation.cases.models import CaseParty
+from mediation.gmcrypto import SM3_PREFIX, CryptoProfile
+from mediation.hotline.crypto import FieldCipher, Sealed
+from mediation.hotline.models import HotlineCall
+from mediation.privacy import keyed_hash
+from mediation.settings import Settings
+
+log = logging.getLogger("mediation.rekey")
+
+
+@dataclass
+class Progress:
+    callback_numbers: int = 0
+    party_hashes: int = 0
+    batches: list[str] = field(default_factory=list)
+
+
+def _hash_is_current(column: object, gm: bool) -> object:
+    prefixed = column.like(f"{SM3_PREFIX}%")  # type: ignore[attr-defined]
+    return prefixed if gm else ~prefixed
+
+
+async def rekey(
+    sessions: Callable[[], AsyncSession],
+    settings: Settings,
+    batch: int = 500,
+    on_batch: Callable[[Progress], None] | None = None,
+) -> Progress:
+    profile = settings.crypto_profile
+    gm = profile is CryptoProfile.gm
+    cipher = FieldCipher.from_setting(settings.encryption_keys.get_secret_value(), profile)
+    key = settings.pii_hash_key.get_secret_value()
+    done = Progress()
+
+    while True:  # callback numbers not sealed with the current key and algorithm
+        async with sessions() as session, session.begin():
+            calls = list(
+                await session.scalars(
+                    select(HotlineCall)
+                    .where(
+                        HotlineCall.callback_number_enc.is_not(None),
+                        HotlineCall.callback_key_id != cipher.current_key_id,
+                    )
+                    .order_by(HotlineCall.id)
+                    .limit(batch)
+                    .with_for_update(skip_locked=True)
+                )
+            )
+            if not calls:
+                break
+            for call in calls:
+                assert call.callback_key_id and call.callback_number_enc
+                context = call.id.bytes
+                number = cipher.decrypt(
+                    Sealed(call.callback_key_id, call.callback_number_enc), context=context
+                )
+                sealed = cipher.encrypt(number, context=context)
+                call.callback_key_id, call.callback_number_enc = sealed.key_id, sealed.blob
+            audit.record(
+                session,
+                action="crypto.rekeyed",
+                record_type="hotline_calls",
+                rows=len(calls),
+                key_id=cipher.current_key_id,
+            )
+        done.callback_numbers += len(calls)
+        if on_batch:
+            on_batch(done)
+
+    while True:  # party hashes of the other profile
+        async with sessions() as session, session.begin():
+            parties = list(
+                await session.scalars(
+                    select(CaseParty)
+                    .where(
+                        or_(
+                            CaseParty.phone.is_not(None)
+                            & ~_hash_is_current(CaseParty.phone_hash, gm),  # type: ignore[operator]
+                            CaseParty.id_number.is_not(None)
+                            & ~_hash_is_current(CaseParty.id_hash, gm),  # type: ignore[operator]
+                        )
+                    )
+                    .order_by(CaseParty.id)
+                    .limit(batch)
+                    .with_for_update(skip_locked=True)
+                )
+            )
+            if not parties:
+                break
+            for p in parties:
+                p.phone_hash = keyed_hash(key, "phone", p.phone, profile) if p.phone else None
+                p.id_hash = keyed_hash(key, "id", p.id_number, profile) if p.id_number else None
+            audit.record(
+                session,
+                action="crypto.rekeyed",
+                record_type="case_parties",
+                rows=len(parties),
+                profile=profile.value,
+            )
+        done.party_hashes += len(parties)
+        if on_batch:
+            on_batch(done)
+    return done
