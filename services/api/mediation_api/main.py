@@ -27,7 +27,7 @@ from mediation.org.contracts import UnitImport
 from mediation.redisconn import redis_client
 from mediation.settings import Settings, get_settings
 from mediation.tracing import start as start_tracing
-from mediation_api import docs, problems
+from mediation_api import docs, openapi_shared, problems
 from mediation_api.audit.router import router as audit_router
 from mediation_api.auth.admin_router import router as admin_router
 from mediation_api.auth.router import router as auth_router
@@ -334,9 +334,9 @@ def _finish_openapi(app: FastAPI) -> None:
                     # RFC 6749: a malformed token request is a 400 `invalid_request`.
                     op["responses"].pop("422", None)
                 rate_limited = bool(op.get("security")) or path == f"{API_PREFIX}/auth/token"
-                problems.declare_common_errors(op, rate_limited=rate_limited)
+                openapi_shared.declare_common_errors(op, rate_limited=rate_limited)
                 if rate_limited:
-                    problems.declare_rate_limit_headers(op)
+                    openapi_shared.declare_rate_limit_headers(op)
                 for status, resp in op.get("responses", {}).items():
                     content = resp.get("content", {})
                     if problems.PROBLEM_JSON in content:
@@ -348,9 +348,9 @@ def _finish_openapi(app: FastAPI) -> None:
                             }
                         }
                         resp["description"] = "Invalid request"
-        schema["components"]["headers"] = problems.COMPONENT_HEADERS
         comps.pop("HTTPValidationError", None)
         comps.pop("ValidationError", None)
+        openapi_shared.share(schema)
         app.openapi_schema = schema
         return schema
 
