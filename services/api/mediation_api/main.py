@@ -334,9 +334,12 @@ def _finish_openapi(app: FastAPI) -> None:
                     # RFC 6749: a malformed token request is a 400 `invalid_request`.
                     op["responses"].pop("422", None)
                 rate_limited = bool(op.get("security")) or path == f"{API_PREFIX}/auth/token"
-                openapi_shared.declare_common_errors(op, rate_limited=rate_limited)
+                openapi_shared.declare_common_errors(
+                    op, rate_limited=rate_limited, database=path.startswith(API_PREFIX)
+                )
                 if rate_limited:
                     openapi_shared.declare_rate_limit_headers(op)
+                openapi_shared.declare_headers(op, comps)
                 for status, resp in op.get("responses", {}).items():
                     content = resp.get("content", {})
                     if problems.PROBLEM_JSON in content:

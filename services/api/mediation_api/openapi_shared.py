@@ -38,6 +38,20 @@ HEADERS: dict[str, dict[str, Any]] = {
         "resets>`.",
         {"type": "string", "maxLength": 100, "example": '"minute";r=597;t=42'},
     ),
+    "ETag": _header(
+        "The record's strong entity tag: send it as `If-Match` to change the record, or as "
+        "`If-None-Match` to read it again only if it changed.",
+        {"type": "string", "maxLength": 200, "example": '"0195f7a2-8c1e-7000-8000-0000000000c1-3"'},
+    ),
+    "Location": _header(
+        "Where the created record (or the job to poll) is read.",
+        {"type": "string", "format": "uri-reference", "maxLength": 500},
+    ),
+    "Idempotent-Replayed": _header(
+        "`true` when this is the stored answer to an earlier request with the same "
+        "Idempotency-Key (nothing was done again).",
+        {"type": "string", "enum": ["true"]},
+    ),
     "Retry-After": _header(
         "Seconds to wait before trying again.",
         {"type": "integer", "format": "int32", "minimum": 1, "maximum": 86400},
@@ -277,6 +291,38 @@ def _response_name(pair: list[Any]) -> str:
     return base if status == "200" else f"{base}{status}"
 
 
+def _versioned(doc_schemas: dict[str, Any], resp: dict[str, Any]) -> bool:
+    schema = resp.get("content", {}).get("application/json", {}).get("schema", {})
+    ref = schema.get("$ref", "") if isinstance(schema, dict) else ""
+    target = doc_schemas.get(ref.rsplit("/", 1)[-1], {}) if ref else {}
+    return "version" in target.get("properties", {})
+
+
+def declare_headers(op: dict[str, Any], schemas: dict[str, Any]) -> None:
+    """What the write and read helpers (actions.py, idempotency.py) do: If-Match required
+    where a change without it is a 428; the response headers they send: the ETag of a
+    versioned record, Location of what a 201/202 made, Idempotent-Replayed where a key is
+    taken."""
+    if "428" in op.get("responses", {}):
+        for param in op.get("parameters", []):
+            if (param.get("in"), param.get("name", "").lower()) == ("header", "if-match"):
+                param["required"] = True
+    names = {(p.get("in"), p.get("name", "").lower()) for p in op.get("parameters", [])}
+    idempotent = ("header", "idempotency-key") in names
+    for status, resp in op.get("responses", {}).items():
+        if not status.startswith("2") or "$ref" in resp:
+            continue
+        headers = resp.setdefault("headers", {})
+        if _versioned(schemas, resp):
+            headers.setdefault("ETag", header_ref("ETag"))
+        if status in ("201", "202"):
+            headers.setdefault("Location", header_ref("Location"))
+        if idempotent:
+            headers.setdefault("Idempotent-Replayed", header_ref("Idempotent-Replayed"))
+        if not headers:
+            del resp["headers"]
+
+
 def declare_rate_limit_headers(op: dict[str, Any]) -> None:
     """Every answer to a counted caller says what is left; the contract declares it where
     clients read it, on success (the 429 component has it too)."""
@@ -285,11 +331,11 @@ def declare_rate_limit_headers(op: dict[str, Any]) -> None:
             resp.setdefault("headers", {}).update(RATE_LIMIT_HEADERS)
 
 
-def declare_common_errors(op: dict[str, Any], rate_limited: bool) -> None:
+def declare_common_errors(op: dict[str, Any], rate_limited: bool, database: bool) -> None:
     """The cross-cutting problem responses of one operation: 401 where a token is needed,
     429 where a caller is counted (every signed-in call and the token request), 400
     (unparsable) and 413 (RequestContextMiddleware) where there is a body, 415 where the body
-    is JSON."""
+    is JSON, 503 with Retry-After where the database is used (a failover)."""
     responses = op.setdefault("responses", {})
     wanted = []
     if op.get("security"):
@@ -300,6 +346,8 @@ def declare_common_errors(op: dict[str, Any], rate_limited: bool) -> None:
             wanted.append("415")
     if rate_limited:
         wanted.append("429")
+    if database:
+        wanted.append("503")
     for status in wanted:
         responses.setdefault(status, error_ref(status))
 
