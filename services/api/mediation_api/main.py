@@ -53,6 +53,7 @@ from mediation_api.query import reject_unknown_query
 from mediation_api.ratelimit import RateLimiter
 from mediation_api.readdb import create_read_pool
 from mediation_api.reference.router import router as reference_router
+from mediation_api.routing import refuse_captured_literal
 from mediation_api.sessions.router import routers as session_routers
 from mediation_api.state import AppState
 from mediation_api.stats.router import router as stats_router
@@ -175,7 +176,11 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         separate_input_output_schemas=False,
         # Before every route's own dependencies: input validation would misread, and query
         # parameters the operation does not take, are a 422.
-        dependencies=[Depends(refuse_bad_input), Depends(reject_unknown_query)],
+        dependencies=[
+            Depends(refuse_captured_literal),
+            Depends(refuse_bad_input),
+            Depends(reject_unknown_query),
+        ],
     )
     problems.install(app)
     app.add_middleware(WindowClockMiddleware, clock=clock, settings=settings)

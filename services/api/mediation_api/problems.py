@@ -18,6 +18,7 @@ from mediation.contracts.common import Problem
 from mediation.errors import PROBLEM_BASE, DomainError
 from mediation.logs import request_id_var
 from mediation.unavailable import RETRY_AFTER_SECONDS, database_unavailable
+from mediation_api import routing
 
 log = logging.getLogger("mediation.api")
 
@@ -177,14 +178,16 @@ async def _http(request: Request, exc: Exception) -> JSONResponse:
     detail = exc.detail if isinstance(exc.detail, str) and exc.detail != phrase else None
     if exc.status_code == 404 and detail is None:
         detail = "No resource at this address."
+    headers = getattr(exc, "headers", None)
     if exc.status_code == 405:
         detail = f"{request.method} is not allowed here."
+        # Every method the path takes (Starlette names only the first route it found).
+        allowed = routing.allow(request.app, request.scope["path"]) or ""
+        headers = {**(headers or {}), "Allow": allowed}
     if exc.status_code == 400 and detail == "There was an error parsing the body":
         # FastAPI's own answer to a body it could not decode (not JSON, not UTF-8).
         return malformed_body(request, None)
-    return problem_response(
-        exc.status_code, phrase, detail, request, headers=getattr(exc, "headers", None)
-    )
+    return problem_response(exc.status_code, phrase, detail, request, headers=headers)
 
 
 async def _integrity(request: Request, exc: Exception) -> JSONResponse:

@@ -27,10 +27,20 @@ CODE_PATTERN = r"^[a-z][a-z0-9_.\-]{2,79}$"
 Scalar = str | Annotated[int, Field(ge=-(2**31), le=2**31 - 1)] | bool
 
 
+def _kind_required(schema: dict[str, Any]) -> None:
+    """A selector is told apart by `kind`: the server refuses one without it (a 422), so the
+    contract says it is required (the Python default is for code building selectors)."""
+    schema["properties"]["kind"].pop("default", None)
+    schema["required"] = ["kind", *(r for r in schema.get("required", []) if r != "kind")]
+
+
+SELECTOR_CONFIG = ConfigDict(extra="forbid", json_schema_extra=_kind_required)
+
+
 class PayloadPeople(BaseModel):
     """The persons whose ids an event's payload carries in `field`."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = SELECTOR_CONFIG
     kind: Literal["payload_people"] = Field(
         "payload_people",
         description="Selector kind: `payload_people`, the persons named in a payload field.",
@@ -46,7 +56,7 @@ class RoleHolders(BaseModel):
     """Everyone holding `role` at a unit relative to the event's unit (or the unit whose id the
     payload carries in `unit_field`), on the day the event is processed."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = SELECTOR_CONFIG
     kind: Literal["role"] = Field(
         "role", description="Selector kind: `role`, the holders of a role relative to a unit."
     )
@@ -63,7 +73,7 @@ class RoleHolders(BaseModel):
 class FixedPeople(BaseModel):
     """These persons, always."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = SELECTOR_CONFIG
     kind: Literal["people"] = Field(
         "people", description="Selector kind: `people`, a fixed list of persons."
     )
