@@ -54,6 +54,14 @@ class Settings(BaseSettings):
     # Browser applications on other origins that may call the API (exact origins, comma
     # separated, e.g. "http://localhost:5173,https://zz.example.gov.cn"); empty: none.
     cors_origins: str = Field("", alias="MEDIATION_CORS_ORIGINS")
+    # The base of problem `type` URIs (RFC 9457): where the center publishes their pages.
+    # Clients branch on the problem's `code`, which does not depend on it.
+    problem_base_uri: str = Field(
+        "https://mediation.example.gov.cn/problems/",
+        alias="MEDIATION_PROBLEM_BASE_URI",
+        pattern=r"^https?://[^\s]+$",
+        max_length=200,
+    )
     db_pool_size: int = Field(10, alias="MEDIATION_DB_POOL_SIZE", ge=1)
     # Bounds the wait for a database connection (connecting, or a free one from the pool), so
     # a request during a failover answers 503 instead of hanging.

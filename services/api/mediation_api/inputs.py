@@ -27,7 +27,7 @@ from fastapi import Request
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
-from mediation.errors import Unprocessable
+from mediation.errors import VALIDATION, Unprocessable
 
 DETAIL = (
     "Text must not contain the NUL character (\\u0000) or an unpaired surrogate (\\ud800-\\udfff)."
@@ -69,7 +69,7 @@ def _is_json(kind: str, value: Any) -> bool:
 
 
 def refuse(field: str) -> Unprocessable:
-    return Unprocessable(DETAIL, field=field)
+    return Unprocessable(DETAIL, field=field, code=VALIDATION)
 
 
 def bad_text(text: str) -> bool:
@@ -175,12 +175,14 @@ def _check_json(value: Any, annotation: Any, path: str) -> None:
     kind = _temporal(annotation)
     if kind is not None:
         if value is not None and not (isinstance(value, str) and _ISO.match(value)):
-            raise Unprocessable(f"Not a {kind}: {_WRITTEN[kind]}.", field=path)
+            raise Unprocessable(f"Not a {kind}: {_WRITTEN[kind]}.", field=path, code=VALIDATION)
         return
     scalar = _scalar(annotation)
     if scalar is not None:
         if value is not None and not _is_json(scalar, value):
-            raise Unprocessable(f"Not {_A[scalar]}: send a JSON {scalar}.", field=path)
+            raise Unprocessable(
+                f"Not {_A[scalar]}: send a JSON {scalar}.", field=path, code=VALIDATION
+            )
         return
     origin = typing.get_origin(annotation)
     args = [a for a in typing.get_args(annotation) if a is not type(None)]
@@ -227,7 +229,9 @@ async def _refuse_numbers_as_dates(request: Request, ctype: str) -> None:
         for value in request.query_params.getlist(name):
             if not _ISO.match(value):
                 kind = queries[name]
-                raise Unprocessable(f"Not a {kind}: {_WRITTEN[kind]}.", field=f"query.{name}")
+                raise Unprocessable(
+                    f"Not a {kind}: {_WRITTEN[kind]}.", field=f"query.{name}", code=VALIDATION
+                )
     if route.body_field is not None and "json" in ctype:
         try:
             body = await request.json()  # cached: FastAPI parsed it for the route

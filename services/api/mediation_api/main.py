@@ -22,6 +22,7 @@ from mediation.auth.tokens import TokenService
 from mediation.clock import Clock, SystemClock
 from mediation.contracts.common import Problem
 from mediation.db import create_engine, session_factory
+from mediation.errors import CODES
 from mediation.logs import configure_logging
 from mediation.org.contracts import UnitImport
 from mediation.redisconn import redis_client
@@ -182,6 +183,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             Depends(reject_unknown_query),
         ],
     )
+    # The base of problem `type` URIs, read by problems.problem_response.
+    app.state.problem_base = settings.problem_base_uri.rstrip("/") + "/"
     problems.install(app)
     app.add_middleware(WindowClockMiddleware, clock=clock, settings=settings)
     app.add_middleware(
@@ -308,6 +311,12 @@ def _finish_openapi(app: FastAPI) -> None:
             "Problem", Problem.model_json_schema(ref_template="#/components/schemas/{model}")
         )
         comps["Problem"].pop("$defs", None)
+        # Every code the server can answer, so a generated client has them as constants.
+        code = comps["Problem"]["properties"]["code"]
+        code["enum"] = sorted(CODES)
+        code["description"] += "\n\n" + "\n".join(
+            f"- `{c}`: {meaning}" for c, meaning in sorted(CODES.items())
+        )
         # Bodies read by hand (JSON or CSV) that routes reference from `openapi_extra`.
         for model in EXTRA_SCHEMAS:
             sub = model.model_json_schema(ref_template="#/components/schemas/{model}")

@@ -15,7 +15,15 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mediation.contracts.common import Problem
-from mediation.errors import PROBLEM_BASE, DomainError
+from mediation.errors import (
+    CODES,
+    DEFAULT_PROBLEM_BASE,
+    VALIDATION,
+    Conflict,
+    DomainError,
+    UnsupportedMediaType,
+    rule_code,
+)
 from mediation.logs import request_id_var
 from mediation.unavailable import RETRY_AFTER_SECONDS, database_unavailable
 from mediation_api import routing
@@ -25,17 +33,49 @@ log = logging.getLogger("mediation.api")
 PROBLEM_JSON = "application/problem+json"
 
 
+# Problems the API itself answers (the domain's are declared with their error classes).
+MALFORMED_BODY = rule_code("malformed-body", "The body is not well-formed JSON in UTF-8.")
+UNAVAILABLE = rule_code("unavailable", "The database is not reachable just now: retry later.")
+SERVER_ERROR = rule_code("internal-server-error", "A fault on the server: quote request_id.")
+METHOD_NOT_ALLOWED = rule_code(
+    "method-not-allowed", "The path does not take this method; `Allow` lists those it takes."
+)
+
+
+def _status_code(status: int) -> str:
+    """The code of a problem that names only its status: its error class's, else the
+    status's phrase when declared, else the generic code of its class (4xx, 5xx)."""
+    for cls in _error_classes(DomainError):
+        if cls.__base__ is DomainError and cls.status == status:
+            return cls.slug
+    phrase = HTTPStatus(status).phrase.lower().replace(" ", "-")
+    if phrase in CODES:
+        return phrase
+    return DomainError.slug if status < 500 else SERVER_ERROR
+
+
+def _error_classes(cls: type[DomainError]) -> list[type[DomainError]]:
+    return [cls, *(c for sub in cls.__subclasses__() for c in _error_classes(sub))]
+
+
 def problem_response(
     status: int,
     title: str,
     detail: str | None,
     request: Request | None,
-    type_: str | None = None,
+    code: str | None = None,
     headers: dict[str, str] | None = None,
     **extra: Any,
 ) -> JSONResponse:
+    """`code` (a declared problem code, default the status's) names the problem; its `type`
+    is the code under the configured base URI."""
+    code = code or _status_code(status)
+    base = DEFAULT_PROBLEM_BASE
+    if request is not None and "app" in request.scope:
+        base = getattr(request.app.state, "problem_base", base)
     body: dict[str, Any] = {
-        "type": type_ or (PROBLEM_BASE + HTTPStatus(status).phrase.lower().replace(" ", "-")),
+        "type": base + code,
+        "code": code,
         "title": title,
         "status": status,
         "detail": detail,
@@ -65,7 +105,7 @@ async def _domain(request: Request, exc: Exception) -> JSONResponse:
         return oauth_error(code if isinstance(code, str) else "invalid_request", exc.detail)
     headers = exc.extra.pop("headers", None)
     return problem_response(
-        exc.status, exc.title, exc.detail, request, exc.type_uri(), headers=headers, **exc.extra
+        exc.status, exc.title, exc.detail, request, exc.code, headers=headers, **exc.extra
     )
 
 
@@ -94,7 +134,7 @@ def malformed_body(request: Request, where: str | None) -> JSONResponse:
         "Malformed body",
         "The body is not well-formed JSON in UTF-8" + (f" ({where})" if where else "") + ".",
         request,
-        PROBLEM_BASE + "malformed-body",
+        MALFORMED_BODY,
     )
 
 
@@ -149,7 +189,7 @@ def _unreadable_body(request: Request, errors: list[Any]) -> JSONResponse | None
             "Unsupported media type",
             f"The body was sent as {sent}; this operation reads application/json.",
             request,
-            PROBLEM_BASE + "unsupported-media-type",
+            UnsupportedMediaType.slug,
             expected_media_type=expected,
         )
     return None
@@ -167,7 +207,7 @@ async def _validation(request: Request, exc: Exception) -> JSONResponse:
         "Invalid request",
         "The request has invalid fields; see errors.",
         request,
-        PROBLEM_BASE + "validation",
+        VALIDATION,
         errors=errors,
     )
 
@@ -198,7 +238,7 @@ async def _integrity(request: Request, exc: Exception) -> JSONResponse:
         "Conflict",
         "The change conflicts with existing data.",
         request,
-        PROBLEM_BASE + "conflict",
+        Conflict.slug,
     )
 
 
@@ -210,7 +250,7 @@ def unavailable(request: Request) -> JSONResponse:
         "The database is not reachable just now (e.g. a failover in progress); nothing was "
         "changed by this request unless it was answered. Retry after the given seconds.",
         request,
-        PROBLEM_BASE + "unavailable",
+        UNAVAILABLE,
         headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
     )
 
@@ -230,6 +270,7 @@ def server_error(request: Request) -> JSONResponse:
         "Internal server error",
         "Something went wrong on our side; quote the request id.",
         request,
+        SERVER_ERROR,
     )
 
 

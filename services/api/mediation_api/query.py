@@ -11,7 +11,7 @@ from fastapi import Request
 from fastapi.dependencies.models import Dependant
 from pydantic import BaseModel
 
-from mediation.errors import Unprocessable
+from mediation.errors import VALIDATION, Unprocessable
 
 # By route identity: the routes are the routers' own, built once at import and never freed.
 _DECLARED: dict[int, frozenset[str]] = {}
@@ -57,4 +57,5 @@ async def reject_unknown_query(request: Request) -> None:
             {"field": f"query.{n}", "message": "Unknown query parameter (misspelt?)."}
             for n in unknown
         ],
+        code=VALIDATION,
     )

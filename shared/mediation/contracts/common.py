@@ -125,7 +125,13 @@ class Problem(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    type: str = Field(description="URI identifying the problem type.")
+    type: str = Field(
+        description="URI identifying the problem type (under MEDIATION_PROBLEM_BASE_URI)."
+    )
+    code: str = Field(
+        description="Stable, machine-readable code of the problem: branch on it (it does not "
+        "change with the deployment's base URI or the wording of `detail`)."
+    )
     title: str = Field(description="Short, human-readable summary of the problem type.")
     status: int = Field(description="The HTTP status code.")
     detail: str | None = Field(None, description="Explanation specific to this occurrence.")
