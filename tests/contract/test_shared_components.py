@@ -15,9 +15,9 @@ from tests.contract import served
 from tests.contract.breaking import diff
 
 # Compact (json.dumps with separators=(",", ":")) bytes. Issue 19 asks for 400 KB; what the
-# document says (descriptions, examples, schemas) weighs more than that today: the repeated
-# structure is all shared, and this bound keeps it from creeping back.
-MAX_COMPACT_BYTES = 500_000
+# document says (descriptions, examples, schemas, the webhooks section) weighs more than that
+# today: the repeated structure is all shared, and this bound keeps it from creeping back.
+MAX_COMPACT_BYTES = 560_000
 
 
 def _compact(doc: dict[str, Any]) -> int:

@@ -28,7 +28,7 @@ from mediation.org.contracts import UnitImport
 from mediation.redisconn import redis_client
 from mediation.settings import Settings, get_settings
 from mediation.tracing import start as start_tracing
-from mediation_api import docs, openapi_shared, problems
+from mediation_api import docs, openapi_shared, openapi_webhooks, problems
 from mediation_api.audit.router import router as audit_router
 from mediation_api.auth.admin_router import router as admin_router
 from mediation_api.auth.router import router as auth_router
@@ -368,6 +368,7 @@ def _finish_openapi(app: FastAPI) -> None:
         comps.pop("HTTPValidationError", None)
         comps.pop("ValidationError", None)
         openapi_shared.share(schema)
+        openapi_webhooks.add_webhooks(schema)
         app.openapi_schema = schema
         return schema
 
