@@ -28,7 +28,11 @@ oauth2 = OAuth2(
         clientCredentials=OAuthFlowClientCredentials(tokenUrl=TOKEN_URL),
     ),
     scheme_name="oauth2",
-    description="Staff sign in with the password flow; other systems with client credentials.",
+    description="Staff sign in with the password flow; other systems with client credentials. "
+    "Access tokens are JWTs issued and checked as RFC8725 (JWT Best Current Practices) "
+    "asks: one explicit algorithm, issuer and expiry required and checked; they live "
+    "minutes (MEDIATION_ACCESS_TOKEN_MINUTES, 15 by default); staff renew them with the "
+    "refresh token, other systems ask for a new one.",
     auto_error=False,
 )
 

@@ -168,6 +168,16 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
 
     app = FastAPI(
         title="综治中心 矛盾纠纷排查化解 API",
+        contact={"name": "综治中心 platform team", "url": "https://mediation.example.gov.cn/"},
+        servers=[
+            {
+                "url": "/",
+                "description": "This deployment, production or staging alike (paths start "
+                "with /api/v1): for the center's staff apps and the government systems it "
+                "integrates with.",
+                "x-internal": True,
+            }
+        ],
         version="1.0.0",
         description=DESCRIPTION,
         lifespan=lifespan,
@@ -334,6 +344,13 @@ def _finish_openapi(app: FastAPI) -> None:
         flows = schema["components"].get("securitySchemes", {}).get("oauth2", {}).get("flows", {})
         if "clientCredentials" in flows:
             flows["clientCredentials"]["scopes"] = {p.value: t for p, t in SCOPES.items()}
+        if "password" in flows:
+            # Staff hold permissions through their roles; every one an operation requires is
+            # a scope of the password flow, so each operation's requirement is declared.
+            flows["password"]["scopes"] = {
+                p.value: SCOPES.get(p, f"The `{p.value}` permission (given by the user's roles).")
+                for p in sorted(Permission, key=lambda p: p.value)
+            }
         needs = {
             (method.lower(), ctx.path): _permissions(ctx.original_route)
             for ctx in iter_route_contexts(app.routes)
@@ -344,6 +361,8 @@ def _finish_openapi(app: FastAPI) -> None:
             for method, op in item.items():
                 if op.get("security") and needs.get((method, path)):
                     op["security"] = [{"oauth2": needs[(method, path)]}]
+                elif not op.get("security"):
+                    op["security"] = []  # public: said explicitly
                 if op.get("operationId") == problems.OAUTH_ROUTE:
                     # RFC 6749: a malformed token request is a 400 `invalid_request`.
                     op["responses"].pop("422", None)

@@ -108,7 +108,9 @@ ERRORS: dict[str, tuple[str, str]] = {
         "after `Retry-After` seconds.",
     ),
 }
+# A counted caller's error answers carry the quota too (4xx: the caller was counted).
 _ERROR_HEADERS: dict[str, dict[str, Any]] = {
+    **{status: dict(RATE_LIMIT_HEADERS) for status in ERRORS if status.startswith("4")},
     "429": {"Retry-After": header_ref("Retry-After"), **RATE_LIMIT_HEADERS},
     "503": {"Retry-After": header_ref("Retry-After")},
 }
@@ -222,6 +224,7 @@ def _compact(node: Any) -> Any:
         for k, val in node.items()
         if not (k == "title" and isinstance(val, str))
     }
+    _integer_format(out)
     members = out.get("anyOf")
     if isinstance(members, list) and len(members) == 2 and NULL in members:
         other = next(m for m in members if m != NULL)
@@ -231,6 +234,22 @@ def _compact(node: Any) -> Any:
             out.update(other)
             out["type"] = [other["type"], "null"]
     return out
+
+
+INT32 = (-(2**31), 2**31 - 1)
+
+
+def _integer_format(node: dict[str, Any]) -> None:
+    """An integer says its size: int32 when its bounds fit (PostgreSQL `integer`), else
+    int64 (counts and sizes the server computes)."""
+    kind = node.get("type")
+    if not (kind == "integer" or (isinstance(kind, list) and "integer" in kind)):
+        return
+    if "format" in node:
+        return
+    low, high = node.get("minimum"), node.get("maximum")
+    fits = low is not None and high is not None and INT32[0] <= low and high <= INT32[1]
+    node["format"] = "int32" if fits else "int64"
 
 
 def _pascal(name: str) -> str:

@@ -132,6 +132,7 @@ def add_webhooks(doc: dict[str, Any]) -> None:
                 "summary": f"{spec.label_zh} ({event_type})",
                 "description": spec.description,
                 "tags": ["webhooks"],
+                "security": [],  # the receiver checks the signature
                 "requestBody": {
                     "required": True,
                     "content": {"application/json": {"schema": body}},
