@@ -105,5 +105,9 @@ def require(permission: Permission) -> Callable[..., Coroutine[Any, Any, Princip
 
 IfMatch = Annotated[
     str | None,
-    Header(alias="If-Match", description="The ETag you last read; required to change a resource."),
+    Header(
+        alias="If-Match",
+        max_length=1000,
+        description="The ETag you last read; required to change a resource.",
+    ),
 ]

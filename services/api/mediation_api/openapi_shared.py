@@ -15,6 +15,8 @@ import re
 from collections import Counter
 from typing import Any
 
+from mediation_api.query import MAX_REPEATED
+
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_SCHEMA = {"$ref": "#/components/schemas/Problem"}
 NULL = {"type": "null"}
@@ -185,6 +187,8 @@ def _clean_parameter(param: dict[str, Any]) -> dict[str, Any]:
     if "$ref" in param:
         return param
     schema = dict(param.get("schema", {}))
+    if param.get("in") == "query":
+        _bound_list(schema)
     schema.pop("title", None)
     if schema.get("description") == param.get("description"):
         schema.pop("description", None)
@@ -195,6 +199,14 @@ def _clean_parameter(param: dict[str, Any]) -> dict[str, Any]:
     out = {k: v for k, v in param.items() if not (k == "required" and v is False)}
     out["schema"] = schema
     return out
+
+
+def _bound_list(schema: dict[str, Any]) -> None:
+    """A list query parameter repeats at most query.MAX_REPEATED times (query.py refuses
+    more)."""
+    for node in [schema, *schema.get("anyOf", [])]:
+        if isinstance(node, dict) and node.get("type") == "array":
+            node.setdefault("maxItems", MAX_REPEATED)
 
 
 def _key(node: Any) -> str:

@@ -24,7 +24,13 @@ from mediation.org.enums import Role
 
 CODE_PATTERN = r"^[a-z][a-z0-9_.\-]{2,79}$"
 # Payload values a rule matches; integers within what the service stores anywhere.
-Scalar = str | Annotated[int, Field(ge=-(2**31), le=2**31 - 1)] | bool
+Scalar = (
+    Annotated[str, Field(max_length=200)] | Annotated[int, Field(ge=-(2**31), le=2**31 - 1)] | bool
+)
+# A payload filter: field → the values it may hold.
+PayloadMatch = dict[str, Annotated[list[Scalar], Field(max_length=50)]]
+# A payload field's name.
+FieldName = Annotated[str, Field(min_length=1, max_length=80)]
 
 
 def _kind_required(schema: dict[str, Any]) -> None:
@@ -45,7 +51,7 @@ class PayloadPeople(BaseModel):
         "payload_people",
         description="Selector kind: `payload_people`, the persons named in a payload field.",
     )
-    field: str = Field(
+    field: FieldName = Field(
         description="Payload field holding a person id or a list of them, e.g. "
         "`handler_person_ids`.",
         examples=["handler_person_ids"],
@@ -62,7 +68,7 @@ class RoleHolders(BaseModel):
     )
     role: Role = Field(description="The role to look for.")
     scope: RoleScope = Field(RoleScope.nearest, description="Where to look, relative to the unit.")
-    unit_field: str | None = Field(
+    unit_field: FieldName | None = Field(
         None,
         description="Payload field holding the unit id to "
         "start from (e.g. `target_unit_id`); default: the event's "
