@@ -66,9 +66,14 @@ contract-diff: install
 contract-baseline: openapi
 	mkdir -p contract && cp openapi.json contract/baseline.json
 
-# Quality defects of the contract, with the file that defines each route or schema.
+# Quality defects of the contract, with the file that defines each route or schema; then
+# Spectral (spectral:oas + OWASP) and Redocly (recommended) as integrators run them, with the
+# rulesets of contract/lint (each rule switched off says why): zero errors. npm packages
+# pinned in contract/lint/package-lock.json.
 contract-lint: install
 	$(BIN)/python -m tests.contract.quality
+	cd contract/lint && npm ci --no-audit --no-fund --loglevel=error && npm run --silent spectral \
+		&& npm run --silent redocly
 
 # The long fuzz run (CI runs a short deterministic one inside `make test`).
 FUZZ_EXAMPLES ?= 100

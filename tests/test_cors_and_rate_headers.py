@@ -4,6 +4,7 @@ RateLimit header fields) on every counted answer, the 429 included."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import AsyncIterator
 from typing import Any
@@ -13,6 +14,7 @@ import pytest
 
 from mediation.clock import MovableClock
 from mediation.settings import Settings
+from tests.contract import expand_shared
 
 FRONTEND = "http://localhost:5173"
 POLICY = re.compile(r'^"minute";q=(\d+);w=60$')
@@ -44,10 +46,14 @@ async def test_counted_answers_say_what_is_left_and_the_429_too(
 
 
 async def test_the_contract_declares_the_headers_once(client: httpx.AsyncClient) -> None:
-    doc = (await client.get("/openapi.json")).json()
-    assert set(doc["components"]["headers"]) >= {"RateLimit", "RateLimit-Policy"}
+    raw = (await client.get("/openapi.json")).json()
+    headers = raw["components"]["headers"]
+    assert set(headers) >= {"RateLimit", "RateLimit-Policy"}
+    # Defined once: every other mention is a reference.
+    assert json.dumps(raw).count(json.dumps(headers["RateLimit"]["description"])) == 1
+    doc = expand_shared(raw)
     ok = doc["paths"]["/api/v1/cases"]["get"]["responses"]["200"]["headers"]
-    assert ok["RateLimit"] == {"$ref": "#/components/headers/RateLimit"}
+    assert ok["RateLimit"] == headers["RateLimit"]
     too_many = doc["paths"]["/api/v1/cases"]["get"]["responses"]["429"]["headers"]
     assert {"Retry-After", "RateLimit", "RateLimit-Policy"} <= set(too_many)
 

@@ -1,11 +1,28 @@
 """Typed domain errors. Each carries its HTTP status and problem type, so services raise
-meaning and the API renders RFC 9457 problem+json without a lookup table."""
+meaning and the API renders RFC 9457 problem+json without a lookup table.
+
+Every problem also carries a `code`: stable, machine-readable, the same in every deployment
+(the `type` URI starts with the configurable `MEDIATION_PROBLEM_BASE_URI`). By default the
+code is the problem type's (`not-found`, `invalid-transition`); a business rule a client may
+want to branch on gets its own, declared once with `rule_code` and passed as `code=`. Every
+code is in `CODES`, which the contract lists (the enum of `Problem.code`)."""
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
 
-PROBLEM_BASE = "https://mediation.example.gov.cn/problems/"
+DEFAULT_PROBLEM_BASE = "https://mediation.example.gov.cn/problems/"
+
+# code → what it means, for the contract and docs/integration.md.
+CODES: dict[str, str] = {}
+
+
+def rule_code(code: str, meaning: str) -> str:
+    """Declares a problem code (lower-case words joined by `-`) and returns it."""
+    if CODES.get(code, meaning) != meaning:
+        raise ValueError(f"problem code {code!r} is declared twice with different meanings")
+    CODES[code] = meaning
+    return code
 
 
 class DomainError(Exception):
@@ -16,14 +33,26 @@ class DomainError(Exception):
     # that OAuth2 has no code for (a second factor needed...): those stay problem+json.
     oauth: ClassVar[bool] = True
 
-    def __init__(self, detail: str, **extra: Any) -> None:
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "slug" in cls.__dict__:
+            rule_code(cls.slug, cls.title + ".")
+
+    def __init__(self, detail: str, code: str | None = None, **extra: Any) -> None:
         super().__init__(detail)
         self.detail = detail
+        self.code = code or self.slug
+        if self.code not in CODES:
+            raise ValueError(f"problem code {self.code!r} is not declared (rule_code)")
         self.extra = extra
 
     @classmethod
-    def type_uri(cls) -> str:
-        return PROBLEM_BASE + cls.slug
+    def type_uri(cls, base: str = DEFAULT_PROBLEM_BASE) -> str:
+        return base + cls.slug
+
+
+rule_code(DomainError.slug, "The request cannot be read.")
+VALIDATION = rule_code("validation", "Fields are invalid or unknown; `errors` lists them.")
 
 
 class NotFound(DomainError):
@@ -50,11 +79,13 @@ class Unprocessable(DomainError):
     slug = "unprocessable"
     title = "The request breaks a rule"
 
-    def __init__(self, detail: str, field: str | None = None, **extra: Any) -> None:
+    def __init__(
+        self, detail: str, field: str | None = None, code: str | None = None, **extra: Any
+    ) -> None:
         errors = extra.pop("errors", None) or (
             [{"field": field, "message": detail}] if field else []
         )
-        super().__init__(detail, errors=errors, **extra)
+        super().__init__(detail, code=code, errors=errors, **extra)
 
 
 class Unauthorized(DomainError):

@@ -66,6 +66,15 @@ class Settings(BaseSettings):
     # Bearer token the Prometheus scraper sends to /metrics. Empty: /metrics answers anyone
     # (development only; production must set it, docs/security.md).
     metrics_token: SecretStr = Field(SecretStr(""), alias="MEDIATION_METRICS_TOKEN")
+
+    # The base of problem `type` URIs (RFC 9457): where the center publishes their pages.
+    # Clients branch on the problem's `code`, which does not depend on it.
+    problem_base_uri: str = Field(
+        "https://mediation.example.gov.cn/problems/",
+        alias="MEDIATION_PROBLEM_BASE_URI",
+        pattern=r"^https?://[^\s]+$",
+        max_length=200,
+    )
     db_pool_size: int = Field(10, alias="MEDIATION_DB_POOL_SIZE", ge=1)
     # Bounds the wait for a database connection (connecting, or a free one from the pool), so
     # a request during a failover answers 503 instead of hanging.

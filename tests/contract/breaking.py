@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tests.contract import expand_shared
+
 ROOT = Path(__file__).resolve().parents[2]
 BASELINE = ROOT / "contract" / "baseline.json"
 CHANGELOG = ROOT / "docs" / "contract-changelog.md"
@@ -172,6 +174,8 @@ def _usage(doc: dict[str, Any]) -> tuple[set[str], set[str]]:
 
 def diff(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
     """The breaking changes from `old` to `new`, sorted."""
+    # Moving a piece into `components` is no change.
+    old, new = expand_shared(old), expand_shared(new)
     changes: list[Change] = []
     changes += _diff_operations(old, new)
     changes += _diff_schemas(old, new)
@@ -234,10 +238,24 @@ def _diff_parameters(
         now = new_params[name]
         if now.get("required") and not param.get("required"):
             yield Change("parameter-required", where)
-        yield from _diff_inline(where, param.get("schema", {}), now.get("schema", {}), output=False)
+        old_schema, new_schema = _no_null(param.get("schema", {})), _no_null(now.get("schema", {}))
+        yield from _diff_inline(where, old_schema, new_schema, output=False)
     for name, param in new_params.items():
         if name not in old_params and param.get("required"):
             yield Change("parameter-added-required", f"{op_id} {name}")
+
+
+def _no_null(schema: Any) -> Any:
+    """A parameter's schema without a `null` member: a query string or a header cannot carry
+    JSON null (a client leaves the parameter out), so declaring it or not is no change."""
+    if not isinstance(schema, dict):
+        return schema
+    out = dict(schema)
+    if isinstance(out.get("type"), list):
+        out["type"] = [t for t in out["type"] if t != "null"]
+    if isinstance(out.get("anyOf"), list):
+        out["anyOf"] = [m for m in out["anyOf"] if m != {"type": "null"}]
+    return out
 
 
 def _diff_bodies(

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 
 from mediation.auth.policy import ROLE_PERMISSIONS
-from tests.contract import served
+from tests.contract import expand_shared, served
 from tests.support.factories import FACTORIES
 from tests.support.world import World
 from tests.test_access_matrix import HOME, PUBLIC, ROLES, ROUTES, _fill, _permissions
@@ -87,7 +87,7 @@ async def test_an_unknown_query_parameter_is_refused_naming_it(
 
 
 def _params(path: str, method: str) -> list[dict[str, Any]]:
-    op = served()["paths"].get(path, {}).get(method.lower(), {})
+    op = expand_shared(served())["paths"].get(path, {}).get(method.lower(), {})
     return list(op.get("parameters", []))
 
 
@@ -109,7 +109,7 @@ async def test_declared_query_parameters_still_work(
 def test_every_timeline_has_one_shape() -> None:
     """Every timeline operation answers `{items, next_cursor}` and takes `limit` and
     `cursor`, like every other list."""
-    doc = served()
+    doc = expand_shared(served())
     timelines = [
         (path, op)
         for path, item in doc["paths"].items()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from tests.contract import served
+from tests.contract import expand_shared, served
 from tests.contract.quality import check, locate
 
 
@@ -29,7 +29,7 @@ def test_operation_ids_are_stable_and_readable() -> None:
 
 
 def test_security_offers_password_and_client_credentials() -> None:
-    doc = served()
+    doc = expand_shared(served())
     flows = doc["components"]["securitySchemes"]["oauth2"]["flows"]
     assert flows["password"]["tokenUrl"] == "/api/v1/auth/token"
     assert flows["clientCredentials"]["tokenUrl"] == "/api/v1/auth/token"

@@ -43,8 +43,12 @@ export class ApiProblem extends Error {
   }
 }
 
+/** A problem's stable code: what a client branches on (never the prose of `detail`). */
+export type ProblemCode = Problem["code"];
+
 function fail(response: Response, problem: Problem | undefined): never {
-  throw new ApiProblem(response.status, problem ?? { type: "about:blank", title: response.statusText, status: response.status });
+  const code: ProblemCode = response.status >= 500 ? "internal-server-error" : "bad-request";
+  throw new ApiProblem(response.status, problem ?? { type: "about:blank", code, title: response.statusText, status: response.status });
 }
 
 function isOAuthError(error: OAuthError | Problem | undefined): error is OAuthError {
@@ -54,7 +58,8 @@ function isOAuthError(error: OAuthError | Problem | undefined): error is OAuthEr
 /** A refused token request: its OAuth2 error (or a 429 problem) as an ApiProblem. */
 function failSignIn(response: Response, error: OAuthError | Problem | undefined): never {
   if (isOAuthError(error)) {
-    fail(response, { type: `urn:ietf:params:oauth:error:${error.error}`, title: error.error, status: response.status, detail: error.error_description });
+    const code: ProblemCode = error.error === "invalid_client" ? "unauthorized" : "bad-request";
+    fail(response, { type: `urn:ietf:params:oauth:error:${error.error}`, code, title: error.error, status: response.status, detail: error.error_description });
   }
   fail(response, error);
 }
@@ -89,23 +94,23 @@ export async function signInAsSystem(baseUrl: string, clientId: string, secret: 
   return createClient<paths>({ baseUrl, headers: { Authorization: `Bearer ${data.access_token}` } });
 }
 
-/** Registers a dispute; sending the same `external_ref` (or Idempotency-Key) again gives the
- * case already created instead of a second one. */
-export async function registerCase(api: Api, externalRef: string, unitId: string): Promise<CaseOut> {
+/** Registers a dispute; sending the same Idempotency-Key (or, for an integration client, the
+ * same `external_ref`) again gives the case already created instead of a second one. */
+export async function registerCase(api: Api, key: string, unitId: string, externalRef?: string): Promise<CaseOut> {
   const body: CaseCreate = {
     title: "楼上漏水纠纷",
     facts: "1号楼1单元502室卫生间漏水，楼下402室天花板受损，双方协商未果。",
     category: "neighbourhood",
     source: "grid_report",
     unit_id: unitId,
-    external_ref: externalRef,
+    ...(externalRef === undefined ? {} : { external_ref: externalRef }),
     parties: [
       { kind: "person", side: "applicant", name: "张三", phone: "13900001111" },
       { kind: "person", side: "respondent", name: "李四" },
     ],
   };
   const { data, error, response } = await api.POST("/api/v1/cases", {
-    params: { header: { "Idempotency-Key": `case-${externalRef}` } },
+    params: { header: { "Idempotency-Key": key } },
     body,
   });
   if (data === undefined) fail(response, error);
@@ -126,7 +131,7 @@ export async function* openCases(api: Api): AsyncGenerator<CaseListItem> {
   let cursor: string | undefined;
   do {
     const { data, error, response } = await api.GET("/api/v1/cases", {
-      params: { query: { status: ["received", "accepted", "assigned", "in_mediation"], sort: "newest", limit: 200, cursor } },
+      params: { query: { status: ["received", "accepted", "assigned", "in_mediation"], sort: "newest", limit: 50, cursor } },
     });
     if (data === undefined) fail(response, error);
     yield* data.items;
@@ -213,7 +218,19 @@ export async function main(baseUrl: string): Promise<void> {
   if (me.data === undefined) fail(me.response, me.error);
   const unitId = me.data.grants[0]?.unit_id;
   if (unitId === undefined) throw new Error("the dispatcher holds no role");
-  const registered = await registerCase(dispatcher, "WGH-2026-000123", unitId);
+  const key = crypto.randomUUID();
+  let registered: CaseOut;
+  try {
+    // Staff do not send an integration client's `external_ref`: a problem with its own code.
+    registered = await registerCase(dispatcher, crypto.randomUUID(), unitId, "WGH-2026-000123");
+  } catch (problem) {
+    if (!(problem instanceof ApiProblem) || problem.problem.code !== "external-ref-not-for-people") throw problem;
+    console.log(`refused as expected: ${problem.problem.code} (${problem.problem.detail ?? ""})`);
+    registered = await registerCase(dispatcher, key, unitId);
+  }
+  // The same key again: the same case, not a second one.
+  const again = await registerCase(dispatcher, key, unitId);
+  if (again.id !== registered.id) throw new Error("the Idempotency-Key did not replay");
   const { status, due } = await caseStatus(dispatcher, registered.id);
   console.log(`${registered.number}: ${status}, due ${due ?? "-"}`);
   for await (const item of openCases(dispatcher)) console.log(item.number, item.status);

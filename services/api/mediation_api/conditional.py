@@ -13,6 +13,7 @@ IfNoneMatch = Annotated[
     str | None,
     Header(
         alias="If-None-Match",
+        max_length=1000,
         description="The ETag of the copy you hold: 304 without a body while it is current.",
     ),
 ]

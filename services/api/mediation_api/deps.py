@@ -31,7 +31,11 @@ oauth2 = OAuth2(
         clientCredentials=OAuthFlowClientCredentials(tokenUrl=TOKEN_URL),
     ),
     scheme_name="oauth2",
-    description="Staff sign in with the password flow; other systems with client credentials.",
+    description="Staff sign in with the password flow; other systems with client credentials. "
+    "Access tokens are JWTs issued and checked as RFC8725 (JWT Best Current Practices) "
+    "asks: one explicit algorithm, issuer and expiry required and checked; they live "
+    "minutes (MEDIATION_ACCESS_TOKEN_MINUTES, 15 by default); staff renew them with the "
+    "refresh token, other systems ask for a new one.",
     auto_error=False,
 )
 
@@ -145,5 +149,9 @@ def require(permission: Permission) -> Callable[..., Coroutine[Any, Any, Princip
 
 IfMatch = Annotated[
     str | None,
-    Header(alias="If-Match", description="The ETag you last read; required to change a resource."),
+    Header(
+        alias="If-Match",
+        max_length=1000,
+        description="The ETag you last read; required to change a resource.",
+    ),
 ]

@@ -8,7 +8,9 @@ its own dependencies run (an application-wide dependency), with a 422 naming the
   carry a surrogate, they are decoded as UTF-8 with replacement);
 * a number where a date or a time is expected: pydantic reads `3e-100` or `1700000000` as a
   Unix time, so a filter `held_to=3e-100` meant 1 January 1970. Dates are written
-  `YYYY-MM-DD`, times as RFC 3339, in query parameters and JSON bodies alike."""
+  `YYYY-MM-DD`, times as RFC 3339, in query parameters and JSON bodies alike;
+* in JSON, a boolean or a number of another JSON type: pydantic reads `false` as the number
+  0 (`view_order: false`), `"5"` as 5 and `"yes"` or 1 as true."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ import re
 import types
 import typing
 from datetime import date, datetime
+from enum import Enum
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -24,7 +27,7 @@ from fastapi import Request
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
-from mediation.errors import Unprocessable
+from mediation.errors import VALIDATION, Unprocessable
 
 DETAIL = (
     "Text must not contain the NUL character (\\u0000) or an unpaired surrogate (\\ud800-\\udfff)."
@@ -46,8 +49,27 @@ _TEMPORAL_NAMES = {
 }
 
 
+# bool before int: a bool is an int to Python.
+_SCALARS: dict[str, type | tuple[type, ...]] = {
+    "boolean": bool,
+    "integer": int,
+    "number": float,
+}
+_A = {"boolean": "a boolean", "integer": "an integer", "number": "a number"}
+
+
+def _is_json(kind: str, value: Any) -> bool:
+    if kind == "boolean":
+        return isinstance(value, bool)
+    if isinstance(value, bool):
+        return False
+    if kind == "integer":  # 5.0 is an integer to JSON Schema
+        return isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+    return isinstance(value, int | float)
+
+
 def refuse(field: str) -> Unprocessable:
-    return Unprocessable(DETAIL, field=field)
+    return Unprocessable(DETAIL, field=field, code=VALIDATION)
 
 
 def bad_text(text: str) -> bool:
@@ -131,29 +153,53 @@ def _temporal(annotation: Any) -> str | None:
     return None
 
 
-def _check_temporal(value: Any, annotation: Any, path: str) -> None:
-    """Walks a JSON value along the model it is validated as."""
+def _scalar(annotation: Any) -> str | None:
+    """ "boolean", "integer" or "number" when the annotation (optional or not) is one."""
+    if isinstance(annotation, type) and not issubclass(annotation, Enum):
+        for kind, types_ in _SCALARS.items():
+            if issubclass(annotation, types_):
+                return kind
+        return None
+    if typing.get_origin(annotation) is typing.Annotated:
+        return _scalar(typing.get_args(annotation)[0])
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        kinds = {_scalar(a) for a in typing.get_args(annotation) if a is not type(None)}
+        return kinds.pop() if len(kinds) == 1 else None
+    return None
+
+
+def _check_json(value: Any, annotation: Any, path: str) -> None:
+    """Walks a JSON value along the model it is validated as: dates and times are written
+    out, and a boolean or a number is sent as one (pydantic would read `false` as the number
+    0, `"5"` as 5 and `"yes"` or 1 as true)."""
     kind = _temporal(annotation)
     if kind is not None:
         if value is not None and not (isinstance(value, str) and _ISO.match(value)):
-            raise Unprocessable(f"Not a {kind}: {_WRITTEN[kind]}.", field=path)
+            raise Unprocessable(f"Not a {kind}: {_WRITTEN[kind]}.", field=path, code=VALIDATION)
+        return
+    scalar = _scalar(annotation)
+    if scalar is not None:
+        if value is not None and not _is_json(scalar, value):
+            raise Unprocessable(
+                f"Not {_A[scalar]}: send a JSON {scalar}.", field=path, code=VALIDATION
+            )
         return
     origin = typing.get_origin(annotation)
     args = [a for a in typing.get_args(annotation) if a is not type(None)]
     if origin is typing.Annotated or (origin in (typing.Union, types.UnionType) and len(args) == 1):
-        _check_temporal(value, args[0], path)
+        _check_json(value, args[0], path)
     elif isinstance(annotation, type) and issubclass(annotation, BaseModel):
         if isinstance(value, dict):
             for name, info in annotation.model_fields.items():
                 key = info.alias or name
                 if key in value:
-                    _check_temporal(value[key], info.annotation, f"{path}.{key}")
+                    _check_json(value[key], info.annotation, f"{path}.{key}")
     elif origin in (list, tuple, set, frozenset) and args and isinstance(value, list):
         for i, item in enumerate(value):
-            _check_temporal(item, args[0], f"{path}.{i}")
+            _check_json(item, args[0], f"{path}.{i}")
     elif origin is dict and len(args) == 2 and isinstance(value, dict):
         for key, item in value.items():
-            _check_temporal(item, args[1], f"{path}.{key}")
+            _check_json(item, args[1], f"{path}.{key}")
 
 
 def _temporal_queries(route: APIRoute) -> dict[str, str]:
@@ -183,13 +229,15 @@ async def _refuse_numbers_as_dates(request: Request, ctype: str) -> None:
         for value in request.query_params.getlist(name):
             if not _ISO.match(value):
                 kind = queries[name]
-                raise Unprocessable(f"Not a {kind}: {_WRITTEN[kind]}.", field=f"query.{name}")
+                raise Unprocessable(
+                    f"Not a {kind}: {_WRITTEN[kind]}.", field=f"query.{name}", code=VALIDATION
+                )
     if route.body_field is not None and "json" in ctype:
         try:
             body = await request.json()  # cached: FastAPI parsed it for the route
         except ValueError:  # the route's own parsing says what is wrong
             return
-        _check_temporal(body, route.body_field.field_info.annotation, "body")
+        _check_json(body, route.body_field.field_info.annotation, "body")
 
 
 _BINARY = (

@@ -23,11 +23,12 @@ from mediation.auth.tokens import TokenService
 from mediation.clock import Clock, SystemClock
 from mediation.contracts.common import Problem
 from mediation.db import create_engine, session_factory
+from mediation.errors import CODES
 from mediation.logs import configure_logging
 from mediation.redisconn import redis_client
 from mediation.settings import Environment, Settings, get_settings
 from mediation.tracing import start as start_tracing
-from mediation_api import docs, problems
+from mediation_api import docs, openapi_shared, openapi_webhooks, problems
 from mediation_api.audit.router import router as audit_router
 from mediation_api.auth.account_router import router as account_router
 from mediation_api.auth.admin_router import router as admin_router
@@ -58,6 +59,7 @@ from mediation_api.ratelimit import RateLimiter
 from mediation_api.readdb import create_read_pool
 from mediation_api.reference.router import router as reference_router
 from mediation_api.replicas import CommitPosition, ReplicaSet
+from mediation_api.routing import refuse_captured_literal
 from mediation_api.sessions.router import routers as session_routers
 from mediation_api.state import AppState
 from mediation_api.stats.balances_router import router as balances_router
@@ -184,6 +186,16 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
 
     app = FastAPI(
         title="综治中心 矛盾纠纷排查化解 API",
+        contact={"name": "综治中心 platform team", "url": "https://mediation.example.gov.cn/"},
+        servers=[
+            {
+                "url": "/",
+                "description": "This deployment, production or staging alike (paths start "
+                "with /api/v1): for the center's staff apps and the government systems it "
+                "integrates with.",
+                "x-internal": True,
+            }
+        ],
         version="1.0.0",
         description=DESCRIPTION,
         lifespan=lifespan,
@@ -193,8 +205,14 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         separate_input_output_schemas=False,
         # Before every route's own dependencies: input validation would misread, and query
         # parameters the operation does not take, are a 422.
-        dependencies=[Depends(refuse_bad_input), Depends(reject_unknown_query)],
+        dependencies=[
+            Depends(refuse_captured_literal),
+            Depends(refuse_bad_input),
+            Depends(reject_unknown_query),
+        ],
     )
+    # The base of problem `type` URIs, read by problems.problem_response.
+    app.state.problem_base = settings.problem_base_uri.rstrip("/") + "/"
     problems.install(app)
     if settings.database_replica_urls.strip():
         app.add_middleware(CommitPosition)  # read-your-writes across replicas
@@ -327,6 +345,12 @@ def _finish_openapi(app: FastAPI) -> None:
             "Problem", Problem.model_json_schema(ref_template="#/components/schemas/{model}")
         )
         comps["Problem"].pop("$defs", None)
+        # Every code the server can answer, so a generated client has them as constants.
+        code = comps["Problem"]["properties"]["code"]
+        code["enum"] = sorted(CODES)
+        code["description"] += "\n\n" + "\n".join(
+            f"- `{c}`: {meaning}" for c, meaning in sorted(CODES.items())
+        )
         # Bodies read by hand (JSON or CSV) that routes reference from `openapi_extra`.
         for model in EXTRA_SCHEMAS:
             sub = model.model_json_schema(ref_template="#/components/schemas/{model}")
@@ -344,6 +368,13 @@ def _finish_openapi(app: FastAPI) -> None:
         flows = schema["components"].get("securitySchemes", {}).get("oauth2", {}).get("flows", {})
         if "clientCredentials" in flows:
             flows["clientCredentials"]["scopes"] = {p.value: t for p, t in SCOPES.items()}
+        if "password" in flows:
+            # Staff hold permissions through their roles; every one an operation requires is
+            # a scope of the password flow, so each operation's requirement is declared.
+            flows["password"]["scopes"] = {
+                p.value: SCOPES.get(p, f"The `{p.value}` permission (given by the user's roles).")
+                for p in sorted(Permission, key=lambda p: p.value)
+            }
         needs = {
             (method.lower(), ctx.path): _permissions(ctx.original_route)
             for ctx in iter_route_contexts(app.routes)
@@ -354,13 +385,18 @@ def _finish_openapi(app: FastAPI) -> None:
             for method, op in item.items():
                 if op.get("security") and needs.get((method, path)):
                     op["security"] = [{"oauth2": needs[(method, path)]}]
+                elif not op.get("security"):
+                    op["security"] = []  # public: said explicitly
                 if op.get("operationId") == problems.OAUTH_ROUTE:
                     # RFC 6749: a malformed token request is a 400 `invalid_request`.
                     op["responses"].pop("422", None)
                 rate_limited = bool(op.get("security")) or path == f"{API_PREFIX}/auth/token"
-                problems.declare_common_errors(op, rate_limited=rate_limited)
+                openapi_shared.declare_common_errors(
+                    op, rate_limited=rate_limited, database=path.startswith(API_PREFIX)
+                )
                 if rate_limited:
-                    problems.declare_rate_limit_headers(op)
+                    openapi_shared.declare_rate_limit_headers(op)
+                openapi_shared.declare_headers(op, comps)
                 for status, resp in op.get("responses", {}).items():
                     content = resp.get("content", {})
                     # The token route's 401 is either an RFC 6749 body or a sign-in step's
@@ -376,9 +412,10 @@ def _finish_openapi(app: FastAPI) -> None:
                             }
                         }
                         resp["description"] = "Invalid request"
-        schema["components"]["headers"] = problems.COMPONENT_HEADERS
         comps.pop("HTTPValidationError", None)
         comps.pop("ValidationError", None)
+        openapi_shared.share(schema)
+        openapi_webhooks.add_webhooks(schema)
         app.openapi_schema = schema
         return schema
 

@@ -84,7 +84,7 @@ class RequestContextMiddleware:
                 PayloadTooLarge.title,
                 f"The body exceeds {limit} bytes.",
                 Request(scope),
-                PayloadTooLarge.type_uri(),
+                PayloadTooLarge.slug,
                 headers={"x-request-id": rid},
             )
             await response(scope, receive, send)

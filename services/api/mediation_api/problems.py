@@ -15,13 +15,47 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mediation.contracts.common import Problem
-from mediation.errors import PROBLEM_BASE, DomainError
+from mediation.errors import (
+    CODES,
+    DEFAULT_PROBLEM_BASE,
+    VALIDATION,
+    Conflict,
+    DomainError,
+    UnsupportedMediaType,
+    rule_code,
+)
 from mediation.logs import request_id_var
 from mediation.unavailable import RETRY_AFTER_SECONDS, database_unavailable
+from mediation_api import routing
 
 log = logging.getLogger("mediation.api")
 
 PROBLEM_JSON = "application/problem+json"
+
+
+# Problems the API itself answers (the domain's are declared with their error classes).
+MALFORMED_BODY = rule_code("malformed-body", "The body is not well-formed JSON in UTF-8.")
+UNAVAILABLE = rule_code("unavailable", "The database is not reachable just now: retry later.")
+SERVER_ERROR = rule_code("internal-server-error", "A fault on the server: quote request_id.")
+METHOD_NOT_ALLOWED = rule_code(
+    "method-not-allowed", "The path does not take this method; `Allow` lists those it takes."
+)
+
+
+def _status_code(status: int) -> str:
+    """The code of a problem that names only its status: its error class's, else the
+    status's phrase when declared, else the generic code of its class (4xx, 5xx)."""
+    for cls in _error_classes(DomainError):
+        if cls.__base__ is DomainError and cls.status == status:
+            return cls.slug
+    phrase = HTTPStatus(status).phrase.lower().replace(" ", "-")
+    if phrase in CODES:
+        return phrase
+    return DomainError.slug if status < 500 else SERVER_ERROR
+
+
+def _error_classes(cls: type[DomainError]) -> list[type[DomainError]]:
+    return [cls, *(c for sub in cls.__subclasses__() for c in _error_classes(sub))]
 
 
 def problem_response(
@@ -29,12 +63,19 @@ def problem_response(
     title: str,
     detail: str | None,
     request: Request | None,
-    type_: str | None = None,
+    code: str | None = None,
     headers: dict[str, str] | None = None,
     **extra: Any,
 ) -> JSONResponse:
+    """`code` (a declared problem code, default the status's) names the problem; its `type`
+    is the code under the configured base URI."""
+    code = code or _status_code(status)
+    base = DEFAULT_PROBLEM_BASE
+    if request is not None and "app" in request.scope:
+        base = getattr(request.app.state, "problem_base", base)
     body: dict[str, Any] = {
-        "type": type_ or (PROBLEM_BASE + HTTPStatus(status).phrase.lower().replace(" ", "-")),
+        "type": base + code,
+        "code": code,
         "title": title,
         "status": status,
         "detail": detail,
@@ -64,7 +105,7 @@ async def _domain(request: Request, exc: Exception) -> JSONResponse:
         return oauth_error(code if isinstance(code, str) else "invalid_request", exc.detail)
     headers = exc.extra.pop("headers", None)
     return problem_response(
-        exc.status, exc.title, exc.detail, request, exc.type_uri(), headers=headers, **exc.extra
+        exc.status, exc.title, exc.detail, request, exc.code, headers=headers, **exc.extra
     )
 
 
@@ -93,7 +134,7 @@ def malformed_body(request: Request, where: str | None) -> JSONResponse:
         "Malformed body",
         "The body is not well-formed JSON in UTF-8" + (f" ({where})" if where else "") + ".",
         request,
-        PROBLEM_BASE + "malformed-body",
+        MALFORMED_BODY,
     )
 
 
@@ -148,7 +189,7 @@ def _unreadable_body(request: Request, errors: list[Any]) -> JSONResponse | None
             "Unsupported media type",
             f"The body was sent as {sent}; this operation reads application/json.",
             request,
-            PROBLEM_BASE + "unsupported-media-type",
+            UnsupportedMediaType.slug,
             expected_media_type=expected,
         )
     return None
@@ -166,7 +207,7 @@ async def _validation(request: Request, exc: Exception) -> JSONResponse:
         "Invalid request",
         "The request has invalid fields; see errors.",
         request,
-        PROBLEM_BASE + "validation",
+        VALIDATION,
         errors=errors,
     )
 
@@ -177,14 +218,16 @@ async def _http(request: Request, exc: Exception) -> JSONResponse:
     detail = exc.detail if isinstance(exc.detail, str) and exc.detail != phrase else None
     if exc.status_code == 404 and detail is None:
         detail = "No resource at this address."
+    headers = getattr(exc, "headers", None)
     if exc.status_code == 405:
         detail = f"{request.method} is not allowed here."
+        # Every method the path takes (Starlette names only the first route it found).
+        allowed = routing.allow(request.app, request.scope["path"]) or ""
+        headers = {**(headers or {}), "Allow": allowed}
     if exc.status_code == 400 and detail == "There was an error parsing the body":
         # FastAPI's own answer to a body it could not decode (not JSON, not UTF-8).
         return malformed_body(request, None)
-    return problem_response(
-        exc.status_code, phrase, detail, request, headers=getattr(exc, "headers", None)
-    )
+    return problem_response(exc.status_code, phrase, detail, request, headers=headers)
 
 
 async def _integrity(request: Request, exc: Exception) -> JSONResponse:
@@ -195,7 +238,7 @@ async def _integrity(request: Request, exc: Exception) -> JSONResponse:
         "Conflict",
         "The change conflicts with existing data.",
         request,
-        PROBLEM_BASE + "conflict",
+        Conflict.slug,
     )
 
 
@@ -207,7 +250,7 @@ def unavailable(request: Request) -> JSONResponse:
         "The database is not reachable just now (e.g. a failover in progress); nothing was "
         "changed by this request unless it was answered. Retry after the given seconds.",
         request,
-        PROBLEM_BASE + "unavailable",
+        UNAVAILABLE,
         headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
     )
 
@@ -227,6 +270,7 @@ def server_error(request: Request) -> JSONResponse:
         "Internal server error",
         "Something went wrong on our side; quote the request id.",
         request,
+        SERVER_ERROR,
     )
 
 
@@ -237,72 +281,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(IntegrityError, _integrity)
     app.add_exception_handler(DBAPIError, _database)
     app.add_exception_handler(PoolTimeout, _database)
-
-
-# Errors any route can give, declared centrally so every operation lists them: 401 where a
-# token is needed, 429 where a caller is counted (every signed-in call and the token request),
-# 400 (unparsable) and 413 (RequestContextMiddleware) where there is a body, 415 where the
-# body is JSON.
-COMMON_ERRORS: dict[str, str] = {
-    "400": "The body cannot be parsed: not well-formed JSON (or form data), or not UTF-8.",
-    "415": "The body is not in the media type the operation reads (application/json).",
-    "401": "Not signed in, or the token expired: get a new access token.",
-    "413": "The request body is larger than the limit.",
-    "429": "Too many requests from this caller: wait `Retry-After` seconds.",
-}
-RETRY_AFTER = {
-    "description": "Seconds to wait before trying again.",
-    "schema": {"type": "integer", "minimum": 1},
-}
-
-
-# Headers declared once (components/headers) and referenced by every counted response.
-COMPONENT_HEADERS: dict[str, Any] = {
-    "RateLimit-Policy": {
-        "description": 'The quota this caller is counted against (IETF draft "RateLimit '
-        'header fields for HTTP"): `"minute";q=<requests>;w=60`.',
-        "schema": {"type": "string", "maxLength": 100, "example": '"minute";q=600;w=60'},
-    },
-    "RateLimit": {
-        "description": 'What is left of the quota: `"minute";r=<requests left>;t=<seconds '
-        "until the window resets>`.",
-        "schema": {"type": "string", "maxLength": 100, "example": '"minute";r=597;t=42'},
-    },
-}
-_RATE_LIMIT_REFS = {name: {"$ref": f"#/components/headers/{name}"} for name in COMPONENT_HEADERS}
-
-
-def declare_rate_limit_headers(op: dict[str, Any]) -> None:
-    """Every answer to a counted caller says what is left; the contract declares it where
-    clients read it, on success and on 429 (errors carry it too, undeclared, to keep the
-    document small)."""
-    for status, resp in op.get("responses", {}).items():
-        if status.startswith("2") or status == "429":
-            resp.setdefault("headers", {}).update(_RATE_LIMIT_REFS)
-
-
-def declare_common_errors(op: dict[str, Any], rate_limited: bool) -> None:
-    """Adds the cross-cutting problem responses to one operation of the OpenAPI document."""
-    responses_ = op.setdefault("responses", {})
-    wanted = []
-    if op.get("security"):
-        wanted.append("401")
-    if op.get("requestBody"):
-        wanted += ["400", "413"]
-        if "application/json" in op["requestBody"].get("content", {}):
-            wanted.append("415")
-    if rate_limited:
-        wanted.append("429")
-    for status in wanted:
-        resp = responses_.setdefault(
-            status,
-            {
-                "description": COMMON_ERRORS[status],
-                "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
-            },
-        )
-        if status == "429":
-            resp.setdefault("headers", {})["Retry-After"] = RETRY_AFTER
 
 
 def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:

@@ -11,7 +11,11 @@ from fastapi import Request
 from fastapi.dependencies.models import Dependant
 from pydantic import BaseModel
 
-from mediation.errors import Unprocessable
+from mediation.errors import VALIDATION, Unprocessable
+
+# Values one query parameter may repeat (`?status=a&status=b`); the contract says so as the
+# `maxItems` of every list parameter (openapi_shared.py).
+MAX_REPEATED = 50
 
 # By route identity: the routes are the routers' own, built once at import and never freed.
 _DECLARED: dict[int, frozenset[str]] = {}
@@ -47,6 +51,13 @@ async def reject_unknown_query(request: Request) -> None:
     allowed = declared(route)
     unknown = sorted(set(request.query_params.keys()) - allowed)
     if not unknown:
+        for name in request.query_params:
+            if len(request.query_params.getlist(name)) > MAX_REPEATED:
+                raise Unprocessable(
+                    f"`{name}` is repeated more than {MAX_REPEATED} times.",
+                    field=f"query.{name}",
+                    code=VALIDATION,
+                )
         return
     takes = ", ".join(f"`{n}`" for n in sorted(allowed)) or "none"
     raise Unprocessable(
@@ -57,4 +68,5 @@ async def reject_unknown_query(request: Request) -> None:
             {"field": f"query.{n}", "message": "Unknown query parameter (misspelt?)."}
             for n in unknown
         ],
+        code=VALIDATION,
     )

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
-from decimal import Decimal
 from typing import Annotated, Self
 
 from pydantic import AfterValidator, Field, model_validator
@@ -32,7 +31,7 @@ from mediation.cases.enums import (
     RiskColour,
     Satisfaction,
 )
-from mediation.contracts.common import Contract, Input, Instant
+from mediation.contracts.common import Contract, DecimalText, Input, Instant, Money
 from mediation.contracts.windows import (
     CalendarDay,
     DisputeTime,
@@ -62,10 +61,6 @@ def _resident_id(value: str | None) -> str | None:
 
 
 ResidentId = Annotated[str, Field(min_length=18, max_length=18), AfterValidator(_resident_id)]
-# What NUMERIC(14, 2) holds; the bound also tells clients (and the contract) the largest.
-Money = Annotated[
-    Decimal, Field(ge=0, le=Decimal("999999999999.99"), max_digits=14, decimal_places=2)
-]
 Text200 = Annotated[str, Field(min_length=1, max_length=200)]
 Reason = Annotated[str, Field(min_length=1, max_length=2000)]
 Note = Annotated[str | None, Field(None, max_length=2000)]
@@ -554,7 +549,7 @@ class AgreementOut(Contract):
 
     form: AgreementForm = Field(description="Oral or written.")
     terms: str = Field(description="Terms.")
-    amount: Decimal | None = Field(description="Amount (yuan).")
+    amount: DecimalText | None = Field(description="Amount (yuan).")
     performance_method: str = Field(description="How it is performed.")
     performance_due_on: date | None = Field(description="When it is to be performed.")
     effective_on: date = Field(description="When it took effect.")
@@ -573,7 +568,7 @@ class PerformanceOut(Contract):
     id: uuid.UUID = Field(description="Identifier.")
     performed_on: date = Field(description="When.")
     status: PerformanceStatus = Field(description="Status.")
-    amount: Decimal | None = Field(description="Amount.")
+    amount: DecimalText | None = Field(description="Amount.")
     note: str | None = Field(description="Note.")
     recorded_at: Instant = Field(description="Recorded at.")
     recorded_by_name: str = Field(description="Recorded by.")
@@ -640,7 +635,7 @@ class CaseOut(Contract):
     handling_unit: UnitRef = Field(description="The level handling it now.")
     address: str | None = Field(description="Detailed place.")
     occurred_at: Instant | None = Field(description="When it happened.")
-    amount_involved: Decimal | None = Field(description="Amount involved (yuan).")
+    amount_involved: DecimalText | None = Field(description="Amount involved (yuan).")
     prevention: list[PreventionFlag] = Field(description="Prevention flags.")
     parties: list[PartyOut] = Field(description="Parties.")
     pii_masked: bool = Field(description="Whether personal data in this answer is masked.")

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, WithJsonSchema
 
 T = TypeVar("T")
 
@@ -32,6 +33,37 @@ def center_time(value: datetime) -> str:
 
 
 Instant = Annotated[datetime, PlainSerializer(center_time, return_type=str, when_used="json")]
+
+
+# Decimals (amounts in yuan, day counts) travel as strings: a JSON number is a binary float to
+# most clients (2000.1 is not 2000.1), and the contract says one type, not `number|string`.
+DECIMAL_PATTERN = r"^-?[0-9]{1,12}(\.[0-9]{1,4})?$"
+MONEY_PATTERN = r"^[0-9]{1,12}(\.[0-9]{1,2})?$"
+
+
+def _money_text(value: Any) -> Any:
+    if isinstance(value, Decimal) or (
+        isinstance(value, str) and re.fullmatch(MONEY_PATTERN, value)
+    ):
+        return value
+    raise ValueError('an amount is a string of digits with at most 2 decimals, e.g. "2000.00"')
+
+
+DecimalText = Annotated[
+    Decimal,
+    PlainSerializer(str, return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "pattern": DECIMAL_PATTERN}),
+]
+# What NUMERIC(14, 2) holds, sent as a string ("2000.00"); a JSON number is refused.
+Money = Annotated[
+    Decimal,
+    BeforeValidator(_money_text),
+    Field(ge=0, le=Decimal("999999999999.99"), max_digits=14, decimal_places=2),
+    PlainSerializer(str, return_type=str, when_used="json"),
+    WithJsonSchema(
+        {"type": "string", "pattern": MONEY_PATTERN, "maxLength": 15, "examples": ["2000.00"]}
+    ),
+]
 
 
 def jsonable(value: Any) -> Any:
@@ -93,7 +125,13 @@ class Problem(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    type: str = Field(description="URI identifying the problem type.")
+    type: str = Field(
+        description="URI identifying the problem type (under MEDIATION_PROBLEM_BASE_URI)."
+    )
+    code: str = Field(
+        description="Stable, machine-readable code of the problem: branch on it (it does not "
+        "change with the deployment's base URI or the wording of `detail`)."
+    )
     title: str = Field(description="Short, human-readable summary of the problem type.")
     status: int = Field(description="The HTTP status code.")
     detail: str | None = Field(None, description="Explanation specific to this occurrence.")

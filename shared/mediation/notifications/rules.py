@@ -24,18 +24,34 @@ from mediation.org.enums import Role
 
 CODE_PATTERN = r"^[a-z][a-z0-9_.\-]{2,79}$"
 # Payload values a rule matches; integers within what the service stores anywhere.
-Scalar = str | Annotated[int, Field(ge=-(2**31), le=2**31 - 1)] | bool
+Scalar = (
+    Annotated[str, Field(max_length=200)] | Annotated[int, Field(ge=-(2**31), le=2**31 - 1)] | bool
+)
+# A payload filter: field → the values it may hold.
+PayloadMatch = dict[str, Annotated[list[Scalar], Field(max_length=50)]]
+# A payload field's name.
+FieldName = Annotated[str, Field(min_length=1, max_length=80)]
+
+
+def _kind_required(schema: dict[str, Any]) -> None:
+    """A selector is told apart by `kind`: the server refuses one without it (a 422), so the
+    contract says it is required (the Python default is for code building selectors)."""
+    schema["properties"]["kind"].pop("default", None)
+    schema["required"] = ["kind", *(r for r in schema.get("required", []) if r != "kind")]
+
+
+SELECTOR_CONFIG = ConfigDict(extra="forbid", json_schema_extra=_kind_required)
 
 
 class PayloadPeople(BaseModel):
     """The persons whose ids an event's payload carries in `field`."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = SELECTOR_CONFIG
     kind: Literal["payload_people"] = Field(
         "payload_people",
         description="Selector kind: `payload_people`, the persons named in a payload field.",
     )
-    field: str = Field(
+    field: FieldName = Field(
         description="Payload field holding a person id or a list of them, e.g. "
         "`handler_person_ids`.",
         examples=["handler_person_ids"],
@@ -46,13 +62,13 @@ class RoleHolders(BaseModel):
     """Everyone holding `role` at a unit relative to the event's unit (or the unit whose id the
     payload carries in `unit_field`), on the day the event is processed."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = SELECTOR_CONFIG
     kind: Literal["role"] = Field(
         "role", description="Selector kind: `role`, the holders of a role relative to a unit."
     )
     role: Role = Field(description="The role to look for.")
     scope: RoleScope = Field(RoleScope.nearest, description="Where to look, relative to the unit.")
-    unit_field: str | None = Field(
+    unit_field: FieldName | None = Field(
         None,
         description="Payload field holding the unit id to "
         "start from (e.g. `target_unit_id`); default: the event's "
@@ -63,7 +79,7 @@ class RoleHolders(BaseModel):
 class FixedPeople(BaseModel):
     """These persons, always."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = SELECTOR_CONFIG
     kind: Literal["people"] = Field(
         "people", description="Selector kind: `people`, a fixed list of persons."
     )

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mediation.auth.policy import Permission
 from mediation.auth.principal import Principal
-from mediation.cases import lifecycle
+from mediation.cases import lifecycle, problems
 from mediation.cases.contracts import (
     AcceptIn,
     AssignIn,
@@ -152,12 +152,16 @@ class CaseService:
                     "`external_ref` is the reference of an integration "
                     "client's own system; people do not send it.",
                     field="body.external_ref",
+                    code=problems.EXTERNAL_REF_NOT_FOR_PEOPLE,
                 )
             await self.repo.lock_external_ref(p.id, body.external_ref)
             existing = await self.repo.by_external_ref(p.id, body.external_ref)
             if existing is not None:
                 if not p.in_scope(existing.unit_path):
-                    raise Conflict("This external_ref belongs to a case outside your jurisdiction.")
+                    raise Conflict(
+                        "This external_ref belongs to a case outside your jurisdiction.",
+                        code=problems.EXTERNAL_REF_OUT_OF_SCOPE,
+                    )
                 return existing, False
         # The category and the place (with its ancestors) in one read.
         category_ok, lineage = await self.repo.intake_place(body.unit_id, p, body.category)
@@ -168,12 +172,16 @@ class CaseService:
         place = lineage[-1] if lineage else None
         if place is None or not place.active:
             raise Unprocessable(
-                "No active unit with this id in your jurisdiction.", field="body.unit_id"
+                "No active unit with this id in your jurisdiction.",
+                field="body.unit_id",
+                code=problems.UNIT_NOT_IN_JURISDICTION,
             )
         district = next((u for u in lineage if u.level is UnitLevel.district), None)
         if district is None:
             raise Unprocessable(
-                "A case is placed at district level or below.", field="body.unit_id"
+                "A case is placed at district level or below.",
+                field="body.unit_id",
+                code=problems.CASE_ABOVE_DISTRICT,
             )
         local = now.astimezone(CENTER_TZ)
         parties = [
@@ -293,7 +301,9 @@ class CaseService:
             )
         if minor and not party.guardian_name:
             raise Unprocessable(
-                "A minor party needs a guardian (监护人).", field=f"{field}.guardian"
+                "A minor party needs a guardian (监护人).",
+                field=f"{field}.guardian",
+                code=problems.MINOR_WITHOUT_GUARDIAN,
             )
         key = self.settings.pii_hash_key.get_secret_value()
         gm = self.settings.crypto_profile
@@ -559,7 +569,10 @@ class CaseService:
         case, before, now = await self._act(case_id, A.escalate, if_match)
         above = (await self.repo.lineage(case.handling_unit_path))[:-1]
         if not above:
-            raise Conflict("The case is handled at the top of the tree; it cannot go higher.")
+            raise Conflict(
+                "The case is handled at the top of the tree; it cannot go higher.",
+                code=problems.ESCALATION_AT_TOP,
+            )
         today = now.astimezone(CENTER_TZ).date()
         dispatchers = await self.repo.people_at([u.id for u in above], DISPATCHER_ROLES, today)
         if body.target_unit_id is not None:
@@ -612,6 +625,7 @@ class CaseService:
                 "An agreement cannot take effect before the dispute happened "
                 f"({_day(case.occurred_at)}).",
                 field="body.agreement.effective_on",
+                code=problems.AGREEMENT_BEFORE_DISPUTE,
             )
         if a.performance_due_on is not None and a.performance_due_on < effective:
             raise Unprocessable(

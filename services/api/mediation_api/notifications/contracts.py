@@ -4,15 +4,18 @@ notification rules and templates, the event catalogue."""
 from __future__ import annotations
 
 import uuid
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field
 
 from mediation.contracts.common import Contract, Input, Instant
 from mediation.notifications.enums import Channel, DeliveryStatus, DisabledReason, MessageChannel
-from mediation.notifications.rules import CODE_PATTERN, Scalar, Selector
+from mediation.notifications.rules import CODE_PATTERN, PayloadMatch, Scalar, Selector
 
 # --------------------------------------------------------------------------- inbox
+
+# An event type or pattern a subscription names (`case.assigned`, `case.*`, `*`).
+EventTypeName = Annotated[str, Field(min_length=1, max_length=80)]
 
 
 class NotificationOut(Contract):
@@ -69,7 +72,7 @@ class WebhookCreate(Input):
         description="http(s) URL of the receiver; not a link-local or metadata address.",
         examples=["https://receiver.example.gov.cn/hooks/mediation"],
     )
-    event_types: list[str] = Field(
+    event_types: list[EventTypeName] = Field(
         min_length=1,
         max_length=50,
         description="Event types: exact (`case.assigned`), a prefix (`case.*`) or `*`.",
@@ -100,7 +103,7 @@ class WebhookUpdate(Input):
     name: str | None = Field(None, min_length=1, max_length=100, description="Name.")
     description: str | None = Field(None, max_length=2000, description="Notes.")
     url: str | None = Field(None, min_length=8, max_length=2000, description="Receiver URL.")
-    event_types: list[str] | None = Field(
+    event_types: list[EventTypeName] | None = Field(
         None, min_length=1, max_length=50, description="Event types or patterns."
     )
     unit_id: uuid.UUID | None = Field(None, description="Subtree whose events it receives.")
@@ -214,8 +217,9 @@ class RuleCreate(Input):
     channels: list[Channel] = Field(
         min_length=1, max_length=4, description="inbox, email, sms, wecom."
     )
-    payload_match: dict[str, list[Scalar]] = Field(
+    payload_match: PayloadMatch = Field(
         default_factory=dict,
+        max_length=20,
         description=(
             "Only events whose payload field holds one of the values, e.g. "
             '`{"risk_colour": ["red"]}`.'
@@ -257,7 +261,7 @@ class RuleUpdate(Input):
     channels: list[Channel] | None = Field(
         None, min_length=1, max_length=4, description="Channels."
     )
-    payload_match: dict[str, list[Scalar]] | None = Field(None, description="Payload filter.")
+    payload_match: PayloadMatch | None = Field(None, max_length=20, description="Payload filter.")
     urgent: bool | None = Field(None, description="Urgent.")
     exclude_actor: bool | None = Field(None, description="Skip whoever caused it.")
     enabled: bool | None = Field(None, description="Whether it applies.")

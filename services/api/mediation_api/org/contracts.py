@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
+from typing import Annotated
 
 from pydantic import Field, model_validator
 
@@ -12,6 +13,9 @@ from mediation.contracts.windows import PlanDay, TermDay
 from mediation.org.enums import Role, UnitLevel
 
 UNIT_CODE = r"^[A-Za-z0-9_-]{1,40}$"
+# One qualification or scope as a client sends it (bounded like every string it sends).
+Qualification = Annotated[str, Field(min_length=1, max_length=100)]
+ScopeName = Annotated[str, Field(min_length=1, max_length=60)]
 
 
 class UnitOut(Contract):
@@ -61,10 +65,10 @@ class UnitUpdate(Input):
 class UnitImportRow(Input):
     """One node of an import; the parent is named by code (in the file or already stored)."""
 
-    code: str = Field(description="Unique code.")
-    name: str = Field(description="Chinese name.")
-    level: str = Field(description="Level value, e.g. `community`.")
-    parent_code: str | None = Field(None, description="Code of the parent node.")
+    code: str = Field(pattern=UNIT_CODE, description="Unique code.")
+    name: str = Field(min_length=1, max_length=100, description="Chinese name.")
+    level: str = Field(max_length=20, description="Level value, e.g. `community`.")
+    parent_code: str | None = Field(None, pattern=UNIT_CODE, description="Code of the parent node.")
 
 
 class UnitImport(Input):
@@ -142,7 +146,7 @@ class PersonCreate(Input):
         None, max_length=200, pattern=r"^[^@\s]+@[^@\s]+$", description="Email."
     )
     organisation: str | None = Field(None, max_length=200, description="Organisation.")
-    qualifications: list[str] = Field(
+    qualifications: list[Qualification] = Field(
         default_factory=list, max_length=20, description="Qualifications."
     )
     assignment: AssignmentCreate = Field(
@@ -176,7 +180,9 @@ class PersonUpdate(Input):
     phone: str | None = Field(None, pattern=r"^[0-9+\- ]{5,30}$", description="Phone.")
     email: str | None = Field(None, max_length=200, description="Email.")
     organisation: str | None = Field(None, max_length=200, description="Organisation.")
-    qualifications: list[str] | None = Field(None, max_length=20, description="Qualifications.")
+    qualifications: list[Qualification] | None = Field(
+        None, max_length=20, description="Qualifications."
+    )
 
     model_config = {"json_schema_extra": {"examples": [{"phone": "13900000002"}]}}
 
@@ -310,7 +316,9 @@ class ClientCreate(Input):
 
     client_id: str = Field(pattern=r"^[a-z][a-z0-9_.-]{2,79}$", description="Chosen client id.")
     name: str = Field(min_length=1, max_length=200, description="Display name.")
-    scopes: list[str] = Field(min_length=1, description="Scopes it may ask for.")
+    scopes: list[ScopeName] = Field(
+        min_length=1, max_length=50, description="Scopes it may ask for."
+    )
     unit_id: uuid.UUID = Field(description="Its jurisdiction.")
 
     model_config = {
@@ -330,7 +338,7 @@ class ClientCreate(Input):
 class ClientUpdate(Input):
     """Change a client's scopes or disable it."""
 
-    scopes: list[str] | None = Field(None, min_length=1, description="Scopes.")
+    scopes: list[ScopeName] | None = Field(None, min_length=1, max_length=50, description="Scopes.")
     active: bool | None = Field(None, description="Disable to stop new tokens.")
 
     model_config = {"json_schema_extra": {"examples": [{"active": False}]}}

@@ -3,11 +3,12 @@ residents' opinions, the self-governance office's duty rota, and the outreach su
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import date, time
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import BeforeValidator, Field, WithJsonSchema, field_validator, model_validator
 
 from mediation.cases.contracts import CaseCreate
 from mediation.cases.enums import CaseSource
@@ -49,6 +50,22 @@ def _naive_local(value: time | None) -> time | None:
     if value is not None and value.tzinfo is not None:
         raise ValueError("give the local time in Beijing without an offset, e.g. 19:30")
     return value.replace(second=0, microsecond=0) if value is not None else None
+
+
+def _hh_mm(value: Any) -> Any:
+    if isinstance(value, str) and not re.fullmatch(LOCAL_TIME_PATTERN, value):
+        raise ValueError("give the local time in Beijing as HH:MM (or HH:MM:SS), e.g. 19:30")
+    return value
+
+
+# Wall-clock time in Beijing, "19:30" (seconds allowed, dropped). Not `format: time`: that is
+# RFC 3339's full-time, with seconds and an offset, which this field refuses.
+LOCAL_TIME_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$"
+LocalTime = Annotated[
+    time,
+    BeforeValidator(_hh_mm),
+    WithJsonSchema({"type": "string", "pattern": LOCAL_TIME_PATTERN, "examples": ["19:30"]}),
+]
 
 
 # --- legal-awareness activities ------------------------------------------------------------
@@ -163,7 +180,7 @@ class SeriesCreate(Input):
         None, max_length=100, description="Where it is streamed, e.g. 微信视频号."
     )
     weekday: Weekday = Field(Weekday.wednesday, description="Day of the week it is held.")
-    start_time: time = Field(
+    start_time: LocalTime = Field(
         time(19, 30), description="Start time, local Beijing time without offset (HH:MM)."
     )
     default_duration_minutes: Duration = 45
@@ -201,7 +218,7 @@ class SeriesUpdate(Input):
     description: str | None = Field(None, max_length=5000, description="Description.")
     platform: str | None = Field(None, max_length=100, description="Platform.")
     weekday: Weekday | None = Field(None, description="Day of the week.")
-    start_time: time | None = Field(None, description="Local start time (HH:MM).")
+    start_time: LocalTime | None = Field(None, description="Local start time (HH:MM).")
     default_duration_minutes: Duration | None = Field(
         None, description="Usual length of a class, 30 to 60 minutes."
     )

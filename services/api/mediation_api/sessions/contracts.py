@@ -52,7 +52,7 @@ def _distinct_mediators(mediators: list[MediatorIn]) -> list[MediatorIn]:
 
 
 Mediators = Annotated[list[MediatorIn], AfterValidator(_distinct_mediators)]
-PartyIds = Annotated[list[uuid.UUID], AfterValidator(_distinct_ids)]
+PartyIds = Annotated[list[uuid.UUID], Field(max_length=50), AfterValidator(_distinct_ids)]
 
 
 def _check_times(starts_at: Any, ends_at: Any, end: str = "ends_at") -> None:

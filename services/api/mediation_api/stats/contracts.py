@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from decimal import Decimal
 
 from pydantic import Field
 
 from mediation.cases.enums import PreventionKind
-from mediation.contracts.common import Contract, Instant
+from mediation.contracts.common import Contract, DecimalText, Instant
 from mediation.imports.contracts import ImportJobResult
 from mediation.org.enums import UnitLevel
 from mediation.stats.enums import (
@@ -63,16 +62,16 @@ class CaseFigures(Contract):
         "the month; null when none was concluded."
     )
     agreements: int = Field(description="Agreements of the cases resolved in the month.")
-    agreement_amount: Decimal = Field(
+    agreement_amount: DecimalText = Field(
         description="协议涉及金额: amount covered by those agreements (yuan)."
     )
     agreements_performed: int = Field(
         description="Those agreements fully performed (已履行) when the report was computed."
     )
-    resolution_days_median: Decimal | None = Field(
+    resolution_days_median: DecimalText | None = Field(
         description="Median days from receipt to resolution of the cases resolved in the month."
     )
-    resolution_days_mean: Decimal | None = Field(description="Mean of the same.")
+    resolution_days_mean: DecimalText | None = Field(description="Mean of the same.")
     overdue: int = Field(
         description="Cases with a deadline that fell due in the month and was missed."
     )
