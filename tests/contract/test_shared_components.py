@@ -16,8 +16,9 @@ from tests.contract.breaking import diff
 
 # Compact (json.dumps with separators=(",", ":")) bytes. Issue 19 asks for 400 KB; what the
 # document says (descriptions, examples, schemas, the webhooks section) weighs more than that
-# today: the repeated structure is all shared, and this bound keeps it from creeping back.
-MAX_COMPACT_BYTES = 560_000
+# today (587 KB after the sign-in, audit, import and balance routes of 2026-12-05): the
+# repeated structure is all shared, and this bound keeps it from creeping back.
+MAX_COMPACT_BYTES = 600_000
 
 
 def _compact(doc: dict[str, Any]) -> int:
