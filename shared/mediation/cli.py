@@ -159,7 +159,8 @@ def _crypto_rekey(args: argparse.Namespace) -> int:
     done = asyncio.run(run())
     print(
         f"rekeyed to the {settings.crypto_profile.value} profile: "
-        f"{done.callback_numbers} callback numbers, {done.party_hashes} party hashes"
+        f"{done.callback_numbers} callback numbers, {done.party_hashes} party hashes, "
+        f"{done.totp_secrets} second-factor secrets"
     )
     return 0
 

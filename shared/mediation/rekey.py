@@ -3,7 +3,8 @@ and key (after `MEDIATION_CRYPTO_PROFILE` or the first key of a ring changed).
 
 - hotline callback numbers: decrypted with whatever sealed them (the key id says which
   algorithm and key), sealed again with the current one, bound to the same call;
-- case parties' phone and ID hashes: computed again from the party's number.
+- case parties' phone and ID hashes: computed again from the party's number;
+- second-factor (TOTP) secrets of accounts: as the callback numbers, bound to their account.
 
 Batches of `batch` rows, each its own transaction, chosen by "not yet in the current form":
 an interrupted run (even kill -9) loses at most the batch in flight, which rolled back, and
@@ -21,7 +22,9 @@ from dataclasses import dataclass, field
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+import mediation.models  # noqa: F401  (every table registered: foreign keys resolve)
 from mediation.audit import chain as audit
+from mediation.auth.models import User
 from mediation.cases.models import CaseParty
 from mediation.gmcrypto import SM3_PREFIX, CryptoProfile
 from mediation.hotline.crypto import FieldCipher, Sealed
@@ -36,6 +39,7 @@ log = logging.getLogger("mediation.rekey")
 class Progress:
     callback_numbers: int = 0
     party_hashes: int = 0
+    totp_secrets: int = 0
     batches: list[str] = field(default_factory=list)
 
 
@@ -122,6 +126,39 @@ async def rekey(
                 profile=profile.value,
             )
         done.party_hashes += len(parties)
+        if on_batch:
+            on_batch(done)
+
+    while True:  # second-factor secrets not sealed with the current key and algorithm
+        async with sessions() as session, session.begin():
+            users = list(
+                await session.scalars(
+                    select(User)
+                    .where(
+                        User.totp_secret.is_not(None),
+                        User.totp_key_id != cipher.current_key_id,
+                    )
+                    .order_by(User.id)
+                    .limit(batch)
+                    .with_for_update(skip_locked=True)
+                )
+            )
+            if not users:
+                break
+            for user in users:
+                assert user.totp_key_id and user.totp_secret
+                context = b"totp:" + user.id.bytes  # as mediation.auth.mfa seals it
+                secret = cipher.decrypt(Sealed(user.totp_key_id, user.totp_secret), context=context)
+                sealed = cipher.encrypt(secret, context=context)
+                user.totp_key_id, user.totp_secret = sealed.key_id, sealed.blob
+            audit.record(
+                session,
+                action="crypto.rekeyed",
+                record_type="users",
+                rows=len(users),
+                key_id=cipher.current_key_id,
+            )
+        done.totp_secrets += len(users)
         if on_batch:
             on_batch(done)
     return done

@@ -1,5 +1,6 @@
 """`mediation crypto rekey` (issue 18 item 6): after switching to the national profile it
-re-encrypts callback numbers and re-hashes parties' phone and ID numbers in batches; killed
+re-encrypts callback numbers and second-factor secrets and re-hashes parties' phone and ID
+numbers in batches; killed
 with SIGKILL in the middle and run again, it finishes with every value readable, every hash
 consistent and no row lost."""
 
@@ -101,6 +102,18 @@ async def test_rekey_survives_a_kill_and_loses_nothing(
         )
         assert kid.startswith("sm4:")
         assert cipher.decrypt(Sealed(kid, blob), context=cid.bytes) == "13912345678"
+    # The administrators' second-factor secrets too, still bound to their accounts.
+    sealed_secrets = await sql(
+        "SELECT totp_key_id, totp_secret, id FROM users WHERE totp_secret IS NOT NULL"
+    )
+    assert sealed_secrets  # the demo administrators are enrolled
+    for kid, blob, uid in sealed_secrets:
+        assert kid.startswith("sm4:")
+        secret = cipher.decrypt(Sealed(kid, blob), context=b"totp:" + uid.bytes)
+        assert secret == settings.demo_totp_secret.get_secret_value()
     # A third run finds nothing left to do.
     idle = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)  # noqa: ASYNC221
-    assert "0 callback numbers, 0 party hashes" in idle.stdout.splitlines()[-1]
+    assert (
+        "0 callback numbers, 0 party hashes, 0 second-factor secrets"
+        in (idle.stdout.splitlines()[-1])
+    )
