@@ -19,7 +19,8 @@ PYTEST_ARGS ?=
 TEST_WORKERS ?= auto
 
 .PHONY: install run test lint check openapi bench clean distclean contract contract-diff \
-	contract-baseline contract-lint fuzz ts-check monitoring-check deploy-check ha-drill
+	contract-baseline contract-lint fuzz ts-check py-client-check monitoring-check deploy-check \
+	ha-drill
 
 install: $(STAMP)
 
@@ -87,6 +88,10 @@ monitoring-check:
 	@command -v promtool >/dev/null || { echo "promtool not found: apt-get install prometheus"; exit 1; }
 	promtool check rules deploy/monitoring/alerts.yml
 	cd deploy/monitoring && promtool test rules alerts.test.yml
+
+# The Python client generated from openapi.json (openapi-python-client) passes mypy --strict.
+py-client-check:
+	clients/python/check.sh
 
 # TypeScript types generated from openapi.json, and the typed example, compile.
 ts-check:

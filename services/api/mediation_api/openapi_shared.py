@@ -390,6 +390,10 @@ def share(doc: dict[str, Any]) -> None:
     for op in ops:
         if "parameters" in op:
             op["parameters"] = [_clean_parameter(p) for p in op["parameters"]]
+        for media, content in op.get("requestBody", {}).get("content", {}).items():
+            schema = content.get("schema", {})
+            if media == "text/csv" and schema.get("type") == "string":
+                schema.setdefault("format", "binary")  # a CSV file is sent as it is
     # The named parameter is its most common definition; a route declaring it otherwise
     # (another description) keeps its own.
     variants: dict[str, Counter[str]] = {}

@@ -65,10 +65,10 @@ class UnitUpdate(Input):
 class UnitImportRow(Input):
     """One node of an import; the parent is named by code (in the file or already stored)."""
 
-    code: str = Field(pattern=UNIT_CODE, description="Unique code.")
-    name: str = Field(min_length=1, max_length=100, description="Chinese name.")
+    code: str = Field(max_length=40, description="Unique code.")
+    name: str = Field(max_length=100, description="Chinese name.")
     level: str = Field(max_length=20, description="Level value, e.g. `community`.")
-    parent_code: str | None = Field(None, pattern=UNIT_CODE, description="Code of the parent node.")
+    parent_code: str | None = Field(None, max_length=40, description="Code of the parent node.")
 
 
 class UnitImport(Input):
