@@ -128,6 +128,23 @@ async def test_trend_and_exports(
         ("北沟街道", 6),
     ]
     assert ws.cell(7, 1).value is None  # depth 1: the district and its streets
+
+    # Both exports are on the audit trail: who took which report out, in which form.
+    trail = await client.get(
+        "/api/v1/audit-events",
+        params={"action": "stats.exported"},
+        headers=await world.headers("audit_admin"),
+    )
+    assert trail.status_code == 200, trail.text
+    taken = [
+        (e["actor_name"], e["record_id"], e["detail"]["format"], e["detail"]["month"])
+        for e in trail.json()["items"]
+    ]
+    supervisor = taken[0][0]
+    assert sorted(taken) == [
+        (supervisor, district, "csv", "2026-10"),
+        (supervisor, district, "xlsx", "2026-10"),
+    ]
     wc = wb["纠纷类型"]
     assert (wc["A4"].value, wc["B4"].value) == ("婚姻家庭", 1)
     wt = wb["趋势"]

@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Response
 from fastapi.concurrency import run_in_threadpool
 
+from mediation.audit import chain as audit
 from mediation.auth.policy import Permission
 from mediation.auth.principal import Principal
 from mediation.contracts.common import INT32_MAX, Page
@@ -26,7 +27,7 @@ from mediation_api.stats.contracts import (
     ReportVersionOut,
     TrendOut,
 )
-from mediation_api.stats.service import StatsService, job_out
+from mediation_api.stats.service import ReportView, StatsService, job_out
 
 router = APIRouter(tags=["statistics"])
 
@@ -166,6 +167,22 @@ def _file_responses(media_type: str, what: str) -> dict[int | str, dict[str, obj
     }
 
 
+def _audit_export(session: Session, principal: Principal, view: ReportView, fmt: str) -> None:
+    """Every export is on the audit trail (who took which report out, in which form); written
+    on the primary with the request's transaction (the report itself may come from a replica)."""
+    audit.record(
+        session,
+        action="stats.exported",
+        actor_id=principal.id,
+        actor_name=principal.name,
+        record_type="unit",
+        record_id=view.node.id,
+        format=fmt,
+        month=f"{view.report.year}-{view.report.month:02d}",
+        version=view.report.version,
+    )
+
+
 @router.get(
     "/stats/monthly/export.csv",
     operation_id="stats-monthly-export-csv",
@@ -179,6 +196,7 @@ def _file_responses(media_type: str, what: str) -> dict[int | str, dict[str, obj
 )
 async def export_csv(
     session: ListSession,
+    primary: Session,
     clock: ClockDep,
     principal: Reader,
     month: MonthQuery = None,
@@ -190,6 +208,7 @@ async def export_csv(
     view = await StatsService(session, clock, principal).view(
         month, unit_id, version, channel, depth
     )
+    _audit_export(primary, principal, view, "csv")
     return Response(
         exports.to_csv(view),
         media_type=exports.CSV_TYPE,
@@ -210,6 +229,7 @@ async def export_csv(
 )
 async def export_xlsx(
     session: ListSession,
+    primary: Session,
     clock: ClockDep,
     principal: Reader,
     month: MonthQuery = None,
@@ -222,6 +242,7 @@ async def export_xlsx(
     view = await service.view(month, unit_id, version, channel, depth)
     trend = await service.trend(None, view.node.id, StatsChannel.all, pinned=view.report)
     body = await run_in_threadpool(exports.to_xlsx, view, trend)  # CPU work off the loop
+    _audit_export(primary, principal, view, "xlsx")
     return Response(
         body,
         media_type=exports.XLSX_TYPE,
