@@ -17,7 +17,7 @@ from mediation.clock import MovableClock
 from mediation.settings import Settings
 from mediation_api.clientip import client_ip, parse_networks
 from tests.security.apps import client_with
-from tests.support.world import PASSWORD, World
+from tests.support.world import PASSWORD, World, demo_otp
 
 TOKEN = "/api/v1/auth/token"
 ATTACKER, USER = "203.0.113.7", "198.51.100.20"
@@ -145,3 +145,35 @@ async def test_metrics_only_for_the_configured_scraper(
     assert ok.status_code == 200 and "http_requests_total" in ok.text
     # Unset (development default): as before.
     assert (await client.get("/metrics")).status_code == 200
+
+
+async def test_the_real_user_passes_a_locked_source_with_the_second_factor_only(
+    client: httpx.AsyncClient,
+    clock: MovableClock,
+    world: World,  # the demo accounts, the administrators with their second factor
+) -> None:
+    """An office behind one address: a guessing colleague's source is locked, the
+    administrator at the next desk still signs in with her second factor; an account without
+    one stays locked from that source, even with a code sent along."""
+
+    async def attempt(username: str, password: str, otp: str | None = None) -> httpx.Response:
+        data = {"grant_type": "password", "username": username, "password": password}
+        if otp is not None:
+            data["otp"] = otp
+        return await client.post(TOKEN, data=data, headers={"X-Forwarded-For": ATTACKER})
+
+    for username in ("system_admin", "counselor"):
+        for n in range(10):
+            assert (await attempt(username, f"guess-{n}")).status_code == 400
+            clock.advance(timedelta(seconds=600))
+        assert (await attempt(username, PASSWORD)).status_code == 429  # locked from here
+    clock.advance(timedelta(seconds=30))  # a fresh time step: each code works once
+    # A wrong code with the right password is a failure, the lock stands for plain attempts.
+    wrong = await attempt("system_admin", PASSWORD, "000000")
+    assert wrong.status_code == 401 and wrong.json()["type"].endswith("/mfa-invalid")
+    assert (await attempt("system_admin", PASSWORD)).status_code == 429
+    signed_in = await attempt("system_admin", PASSWORD, demo_otp(clock.now()))
+    assert signed_in.status_code == 200, signed_in.text
+    # No second factor on the account: a code sent along does not open the lock.
+    refused = await attempt("counselor", PASSWORD, "123456")
+    assert refused.status_code == 429 and refused.json()["type"].endswith("/rate-limited")

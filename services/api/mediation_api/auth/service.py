@@ -79,7 +79,9 @@ class AuthService:
         """Password, then the second factor, then what must happen first (enrolling a
         required second factor, changing an expired or administrator-set password: a token
         limited to that), else a full sign-in with a session."""
-        await self._check_throttle(username)
+        # A source locked out of the account may still try with a second factor (the real user
+        # behind a shared address); the lock stands for any account without one.
+        lock = await self._check_throttle(username, second_factor_offered=bool(otp))
         user = (
             await self.session.scalars(select(User).where(User.username == username))
         ).one_or_none()
@@ -89,6 +91,8 @@ class AuthService:
             reason = "unknown_account" if user is None else "bad_password" if not ok else "disabled"
             await self._sign_in_failed(username, user, reason, client_ip)
             raise Unauthorized(BAD_CREDENTIALS, error="invalid_grant")
+        if lock is not None and user.totp_confirmed_at is None:
+            raise lock
         principal = await self.user_principal(user)
         factor = await self._second_factor(user, otp, client_ip)
         restriction = None
@@ -383,14 +387,19 @@ class AuthService:
         source = client_ip_var.get() or "unknown"
         return f"{self.settings.arq_queue}:login-failures:{username.lower()}:{source}"
 
-    async def _check_throttle(self, username: str) -> None:
+    async def _check_throttle(
+        self, username: str, second_factor_offered: bool = False
+    ) -> TooManyRequests | None:
+        """Refuses while this source must wait. A source locked out of the account that sends a
+        second factor is let through to try it: the refusal is returned instead, for the caller
+        to raise if the account has no second factor."""
         try:
             raw = await self.redis.hgetall(self._key(username))
         except Exception:  # Redis down: sign-in still works, without throttling
             log.warning("login throttle unavailable")
-            return
+            return None
         if not raw:
-            return
+            return None
         count = int(raw.get(b"count", 0))
         last = float(raw.get(b"last", 0))
         if count >= LOCK_AFTER:
@@ -398,13 +407,17 @@ class AuthService:
         elif count >= THROTTLE_AFTER:
             wait = last + 2 ** (count - THROTTLE_AFTER) - self.now.timestamp()
         else:
-            return
-        if wait > 0:
-            raise TooManyRequests(
-                "Too many failed sign-ins; wait before trying again.",
-                headers={"Retry-After": str(math.ceil(wait))},
-                error="slow_down",
-            )
+            return None
+        if wait <= 0:
+            return None
+        refusal = TooManyRequests(
+            "Too many failed sign-ins; wait before trying again.",
+            headers={"Retry-After": str(math.ceil(wait))},
+            error="slow_down",
+        )
+        if count >= LOCK_AFTER and second_factor_offered:
+            return refusal
+        raise refusal
 
     async def _sign_in_failed(
         self,
