@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -43,6 +44,70 @@ class Progress:
     batches: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class _Sealed:
+    """Where a kind of ciphertext lives: its key id and blob columns, and what it is bound to."""
+
+    model: Any
+    key_id: str
+    blob: str
+    context: Callable[[Any], bytes]
+
+
+_CALLBACK = _Sealed(
+    HotlineCall, "callback_key_id", "callback_number_enc", lambda call: call.id.bytes
+)
+# As mediation.auth.mfa seals a second-factor secret: bound to its account.
+_TOTP = _Sealed(User, "totp_key_id", "totp_secret", lambda user: b"totp:" + user.id.bytes)
+
+
+def _tick(
+    done: Progress, counter: str, n: int, on_batch: Callable[[Progress], None] | None
+) -> None:
+    setattr(done, counter, getattr(done, counter) + n)
+    if on_batch:
+        on_batch(done)
+
+
+async def _reseal(
+    sessions: Callable[[], AsyncSession],
+    cipher: FieldCipher,
+    where: _Sealed,
+    batch: int,
+    after_batch: Callable[[int], None],
+) -> None:
+    """Ciphertexts not sealed with the current key and algorithm, opened and sealed again,
+    bound to the same record; batch by batch (`after_batch` hears how many each time)."""
+    key_id, blob = getattr(where.model, where.key_id), getattr(where.model, where.blob)
+    while True:
+        async with sessions() as session, session.begin():
+            rows = list(
+                await session.scalars(
+                    select(where.model)
+                    .where(blob.is_not(None), key_id != cipher.current_key_id)
+                    .order_by(where.model.id)
+                    .limit(batch)
+                    .with_for_update(skip_locked=True)
+                )
+            )
+            if not rows:
+                return
+            for row in rows:
+                context = where.context(row)
+                sealed = Sealed(getattr(row, where.key_id), getattr(row, where.blob))
+                again = cipher.encrypt(cipher.decrypt(sealed, context=context), context=context)
+                setattr(row, where.key_id, again.key_id)
+                setattr(row, where.blob, again.blob)
+            audit.record(
+                session,
+                action="crypto.rekeyed",
+                record_type=where.model.__tablename__,
+                rows=len(rows),
+                key_id=cipher.current_key_id,
+            )
+        after_batch(len(rows))
+
+
 def _hash_is_current(column: object, gm: bool) -> object:
     prefixed = column.like(f"{SM3_PREFIX}%")  # type: ignore[attr-defined]
     return prefixed if gm else ~prefixed
@@ -60,41 +125,9 @@ async def rekey(
     key = settings.pii_hash_key.get_secret_value()
     done = Progress()
 
-    while True:  # callback numbers not sealed with the current key and algorithm
-        async with sessions() as session, session.begin():
-            calls = list(
-                await session.scalars(
-                    select(HotlineCall)
-                    .where(
-                        HotlineCall.callback_number_enc.is_not(None),
-                        HotlineCall.callback_key_id != cipher.current_key_id,
-                    )
-                    .order_by(HotlineCall.id)
-                    .limit(batch)
-                    .with_for_update(skip_locked=True)
-                )
-            )
-            if not calls:
-                break
-            for call in calls:
-                assert call.callback_key_id and call.callback_number_enc
-                context = call.id.bytes
-                number = cipher.decrypt(
-                    Sealed(call.callback_key_id, call.callback_number_enc), context=context
-                )
-                sealed = cipher.encrypt(number, context=context)
-                call.callback_key_id, call.callback_number_enc = sealed.key_id, sealed.blob
-            audit.record(
-                session,
-                action="crypto.rekeyed",
-                record_type="hotline_calls",
-                rows=len(calls),
-                key_id=cipher.current_key_id,
-            )
-        done.callback_numbers += len(calls)
-        if on_batch:
-            on_batch(done)
-
+    await _reseal(
+        sessions, cipher, _CALLBACK, batch, lambda n: _tick(done, "callback_numbers", n, on_batch)
+    )
     while True:  # party hashes of the other profile
         async with sessions() as session, session.begin():
             parties = list(
@@ -129,36 +162,7 @@ async def rekey(
         if on_batch:
             on_batch(done)
 
-    while True:  # second-factor secrets not sealed with the current key and algorithm
-        async with sessions() as session, session.begin():
-            users = list(
-                await session.scalars(
-                    select(User)
-                    .where(
-                        User.totp_secret.is_not(None),
-                        User.totp_key_id != cipher.current_key_id,
-                    )
-                    .order_by(User.id)
-                    .limit(batch)
-                    .with_for_update(skip_locked=True)
-                )
-            )
-            if not users:
-                break
-            for user in users:
-                assert user.totp_key_id and user.totp_secret
-                context = b"totp:" + user.id.bytes  # as mediation.auth.mfa seals it
-                secret = cipher.decrypt(Sealed(user.totp_key_id, user.totp_secret), context=context)
-                sealed = cipher.encrypt(secret, context=context)
-                user.totp_key_id, user.totp_secret = sealed.key_id, sealed.blob
-            audit.record(
-                session,
-                action="crypto.rekeyed",
-                record_type="users",
-                rows=len(users),
-                key_id=cipher.current_key_id,
-            )
-        done.totp_secrets += len(users)
-        if on_batch:
-            on_batch(done)
+    await _reseal(
+        sessions, cipher, _TOTP, batch, lambda n: _tick(done, "totp_secrets", n, on_batch)
+    )
     return done
