@@ -32,6 +32,7 @@ from mediation.contracts.windows import (
 from mediation.demo import ACCOUNTS
 from mediation.settings import Settings
 from mediation_api.openapi import document
+from tests.contract import expand_shared
 from tests.support.world import World
 
 DATE_FORMATS = {"date", "date-time"}
@@ -87,7 +88,7 @@ def _dates(
 
 
 def date_inputs() -> list[DateInput]:
-    doc = document()
+    doc = expand_shared(document())
     out: dict[str, DateInput] = {}
     for path, item in doc["paths"].items():
         for method, op in item.items():
