@@ -19,7 +19,7 @@ PYTEST_ARGS ?=
 TEST_WORKERS ?= auto
 
 .PHONY: install run test lint check openapi bench clean distclean contract contract-diff \
-	contract-baseline contract-lint fuzz ts-check py-client-check monitoring-check deploy-check \
+	contract-baseline contract-lint fuzz ts-check ts-example py-client-check monitoring-check deploy-check \
 	ha-drill
 
 install: $(STAMP)
@@ -96,6 +96,14 @@ py-client-check:
 # TypeScript types generated from openapi.json, and the typed example, compile.
 ts-check:
 	cd clients/typescript && npm ci --no-audit --no-fund && npm run ts-check
+
+# The typed example run for real against an API with the demo accounts (`make run DEMO=1`):
+# signs in, registers a case idempotently, pages the list, accepts it, books a session,
+# opens a case from a hotline call. BASE_URL defaults to make run's.
+BASE_URL ?= http://$(HOST):$(PORT)
+ts-example: ts-check
+	cd clients/typescript && npx tsc -p tsconfig.json --noEmit false --outDir .run \
+		&& node run-example.mjs '$(BASE_URL)'
 
 bench: install
 	@if [ -f bench/run.sh ]; then bash bench/run.sh; else echo "bench/run.sh not present: nothing to run"; fi

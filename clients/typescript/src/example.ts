@@ -140,21 +140,48 @@ export async function* openCases(api: Api): AsyncGenerator<CaseListItem> {
 }
 
 /** A mediation session for the case, led by one mediator. */
-export async function scheduleSession(api: Api, caseId: string, mediatorId: string): Promise<SessionOut> {
-  const body: SessionCreate = {
-    kind: "people",
-    mode: "on_site",
-    starts_at: "2026-11-28T09:30:00+08:00",
-    ends_at: "2026-11-28T11:00:00+08:00",
-    place: "先锋社区调解室",
-    mediators: [{ person_id: mediatorId, lead: true }],
-  };
-  const { data, error, response } = await api.POST("/api/v1/cases/{case_id}/sessions", {
-    params: { path: { case_id: caseId }, header: { "Idempotency-Key": crypto.randomUUID() } },
-    body,
+/** Accept (受理) a received case: a life-cycle action, guarded by the ETag just read. */
+export async function acceptCase(api: Api, caseId: string, etag: string): Promise<CaseOut> {
+  const { data, error, response } = await api.POST("/api/v1/cases/{case_id}/accept", {
+    params: {
+      path: { case_id: caseId },
+      header: { "If-Match": etag, "Idempotency-Key": crypto.randomUUID() },
+    },
+    body: { note: "符合受理条件" },
   });
   if (data === undefined) fail(response, error);
   return data;
+}
+
+/** `days` from today at `hour`:`minute` in China Standard Time, as RFC 3339. */
+export function dayAt(days: number, hour: number, minute: number): string {
+  const wall = new Date(Date.now() + 8 * 3_600_000); // UTC+8 wall clock, read with getUTC*
+  const day = Date.UTC(wall.getUTCFullYear(), wall.getUTCMonth(), wall.getUTCDate() + days, hour, minute);
+  return `${new Date(day).toISOString().slice(0, 16)}:00+08:00`;
+}
+
+/** Book the first free morning from tomorrow on: a `double-booking` problem (the mediator or
+ * the room is taken then) moves on to the next day; any other problem is thrown. */
+export async function scheduleSession(api: Api, caseId: string, mediatorId: string): Promise<SessionOut> {
+  for (let days = 1; ; days++) {
+    const body: SessionCreate = {
+      kind: "people",
+      mode: "on_site",
+      starts_at: dayAt(days, 9, 30),
+      ends_at: dayAt(days, 11, 0),
+      // Not public unless said so; a private session names why (人民调解法第二十三条).
+      is_public: false,
+      privacy_reason: "party_request",
+      place: "先锋社区调解室",
+      mediators: [{ person_id: mediatorId, lead: true }],
+    };
+    const { data, error, response } = await api.POST("/api/v1/cases/{case_id}/sessions", {
+      params: { path: { case_id: caseId }, header: { "Idempotency-Key": crypto.randomUUID() } },
+      body,
+    });
+    if (data !== undefined) return data;
+    if (error?.code !== "double-booking" || days >= 30) fail(response, error);
+  }
 }
 
 /** Sessions of one case, soonest first. */
@@ -168,13 +195,21 @@ export async function sessionsOf(api: Api, caseId: string): Promise<string[]> {
 
 /** A hotline call that needs a mediator: logged, then opened as a case (If-Match: its ETag). */
 export async function callToCase(api: Api, unitId: string): Promise<{ call: CallOut; caseNumber: string }> {
+  const minutesAgo = (n: number): string => new Date(Date.now() - n * 60_000).toISOString();
   const call: CallCreate = {
-    started_at: "2026-11-26T09:40:00+08:00",
-    ended_at: "2026-11-26T09:58:00+08:00",
+    started_at: minutesAgo(30),
+    ended_at: minutesAgo(12),
     call_type: "valid",
     channel: "phone",
     risk_level: "low",
-    topics: ["family_relationship"],
+    // A risk level comes with the assessment it rests on.
+    risk_assessment: {
+      suicidal_desire: false,
+      suicidal_capability: false,
+      suicidal_intent: false,
+      buffers: ["social_support"],
+    },
+    topics: ["marriage_family"],
     summary: "来电人与配偶因家庭财产分配发生争执，希望社区调解。",
   };
   const created = await api.POST("/api/v1/hotline/calls", {
@@ -218,29 +253,40 @@ export async function main(baseUrl: string): Promise<void> {
   if (me.data === undefined) fail(me.response, me.error);
   const unitId = me.data.grants[0]?.unit_id;
   if (unitId === undefined) throw new Error("the dispatcher holds no role");
+  // The people's mediator who will lead the session (the demo account `mediator`); the
+  // dispute is registered in the street that mediator serves.
+  const mediatorMe = await (await signIn(baseUrl, "mediator", "demo-password")).GET("/api/v1/me");
+  if (mediatorMe.data === undefined) fail(mediatorMe.response, mediatorMe.error);
+  const street = mediatorMe.data.grants[0]?.unit_id ?? unitId;
   const key = crypto.randomUUID();
   let registered: CaseOut;
   try {
     // Staff do not send an integration client's `external_ref`: a problem with its own code.
-    registered = await registerCase(dispatcher, crypto.randomUUID(), unitId, "WGH-2026-000123");
+    registered = await registerCase(dispatcher, crypto.randomUUID(), street, "WGH-2026-000123");
   } catch (problem) {
     if (!(problem instanceof ApiProblem) || problem.problem.code !== "external-ref-not-for-people") throw problem;
     console.log(`refused as expected: ${problem.problem.code} (${problem.problem.detail ?? ""})`);
-    registered = await registerCase(dispatcher, key, unitId);
+    registered = await registerCase(dispatcher, key, street);
   }
   // The same key again: the same case, not a second one.
-  const again = await registerCase(dispatcher, key, unitId);
+  const again = await registerCase(dispatcher, key, street);
   if (again.id !== registered.id) throw new Error("the Idempotency-Key did not replay");
-  const { status, due } = await caseStatus(dispatcher, registered.id);
+  const { status, due, etag } = await caseStatus(dispatcher, registered.id);
   console.log(`${registered.number}: ${status}, due ${due ?? "-"}`);
   for await (const item of openCases(dispatcher)) console.log(item.number, item.status);
-  const mediator = me.data.person_id;
-  if (mediator) {
+  const mediator = mediatorMe.data.person_id;
+  if (mediator && etag) {
+    // Sessions are planned for accepted cases only.
+    await acceptCase(dispatcher, registered.id, etag);
     await scheduleSession(dispatcher, registered.id, mediator);
     console.log(await sessionsOf(dispatcher, registered.id));
   }
   const counselor = await signIn(baseUrl, "counselor", "demo-password");
-  const { call, caseNumber } = await callToCase(counselor, unitId);
+  // A case opened from a call belongs to the counselor's own jurisdiction (the workstation).
+  const counselorMe = await counselor.GET("/api/v1/me");
+  if (counselorMe.data === undefined) fail(counselorMe.response, counselorMe.error);
+  const workstation = counselorMe.data.grants[0]?.unit_id ?? unitId;
+  const { call, caseNumber } = await callToCase(counselor, workstation);
   console.log(`hotline call opened as ${caseNumber}`);
   for await (const entry of callTimeline(counselor, call.id)) console.log(entry.seq, entry.kind, entry.at);
 }
