@@ -138,9 +138,10 @@ def clone_database(servers: tuple[str, str], database_url: str) -> Callable[[str
     that need one of their own; returns its URL. Dropped with the session's own database."""
 
     def clone(label: str) -> str:
-        return databases.clone_template(
-            servers[0], _template(), f"{_clone_prefix()}{_worker()}_{label}"
-        )
+        # Unique per call: a module fixture set up again on the same worker (xdist's worksteal
+        # can split a module) gets a fresh clone instead of colliding with its first one.
+        name = f"{_clone_prefix()}{_worker()}_{label}_{uuid.uuid4().hex[:6]}"
+        return databases.clone_template(servers[0], _template(), name)
 
     return clone
 
