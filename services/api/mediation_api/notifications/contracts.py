@@ -140,6 +140,12 @@ class WebhookWithSecret(WebhookOut):
     """A subscription with its signing secret: keep it; it is not shown again."""
 
     secret: str = Field(description="`whsec_...`: verify `webhook-signature` with it.")
+    previous_secret_expires_at: Instant | None = Field(
+        None,
+        description="After a rotation: until then deliveries carry a second signature made "
+        "with the old secret (after the new one's). Null on creation and when the old secret "
+        "stopped at once (overlap 0).",
+    )
 
 
 class DeliveryAttemptOut(Contract):
