@@ -265,6 +265,9 @@ async def test_rotation_keeps_the_old_secret_signing_for_the_overlap_window(
     new = rotated.json()["secret"]
     until = datetime.fromisoformat(rotated.json()["previous_secret_expires_at"])
     assert until - start == timedelta(hours=24)  # MEDIATION_WEBHOOK_SECRET_OVERLAP_HOURS
+    shown = (await client.get(f"{HOOKS}/{sub['id']}", headers=h)).json()
+    assert shown["previous_secret_expires_at"] == rotated.json()["previous_secret_expires_at"]
+    assert "secret" not in shown
 
     await client.post(f"{HOOKS}/{sub['id']}/ping", headers=h)
     await run_worker()

@@ -296,11 +296,7 @@ async def rotate_secret(
 ) -> WebhookWithSecret:
     sub = await service.rotate(subscription_id, if_match, overlap_hours)
     response.headers["ETag"] = etag_of(sub.id, sub.version)
-    return WebhookWithSecret(
-        **WebhookOut.model_validate(sub).model_dump(),
-        secret=sub.secret,
-        previous_secret_expires_at=sub.previous_secret_expires_at,
-    )
+    return WebhookWithSecret(**WebhookOut.model_validate(sub).model_dump(), secret=sub.secret)
 
 
 @webhooks_router.post(
