@@ -180,6 +180,10 @@ class Settings(BaseSettings):
     notify_timeout_seconds: float = Field(10.0, alias="MEDIATION_NOTIFY_TIMEOUT_SECONDS", gt=0)
     # Webhook receivers on this machine (127.0.0.1, localhost): off outside tests and demos.
     webhook_allow_loopback: bool = Field(False, alias="MEDIATION_WEBHOOK_ALLOW_LOOPBACK")
+    # After a secret rotation the old secret keeps signing this long (receivers switch over).
+    webhook_secret_overlap_hours: int = Field(
+        24, ge=0, le=168, alias="MEDIATION_WEBHOOK_SECRET_OVERLAP_HOURS"
+    )
     # Sends one worker process runs at once (each holds a database connection while sending).
     delivery_concurrency: int = Field(8, alias="MEDIATION_DELIVERY_CONCURRENCY", ge=1, le=200)
     # How often each worker looks for due retries (and deliveries a crash left behind).

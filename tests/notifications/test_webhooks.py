@@ -4,13 +4,14 @@ redelivery by hand, and bad configuration refused with problem+json."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import text
 from standardwebhooks import Webhook
+from standardwebhooks.webhooks import WebhookVerificationError
 
 from mediation.clock import MovableClock
 from tests.notifications.peers import HttpPeer
@@ -240,6 +241,70 @@ async def test_ping_and_secret_rotation(
     assert len(got) == 1 and http_peer.at("/hooks/other") == []  # only the pinged one
     body = Webhook(rotated.json()["secret"]).verify(got[0].body, got[0].headers)
     assert body["type"] == "webhook.ping"
+
+
+async def test_rotation_keeps_the_old_secret_signing_for_the_overlap_window(
+    client: httpx.AsyncClient,
+    world: World,
+    run_worker: Any,
+    http_peer: HttpPeer,
+    clock: MovableClock,
+) -> None:
+    sub = await subscribe(client, world, http_peer.url("/hooks/o"))
+    h = await world.headers("system_admin")
+    etag = (await client.get(f"{HOOKS}/{sub['id']}", headers=h)).headers["etag"]
+    bad = await client.post(
+        f"{HOOKS}/{sub['id']}/rotate-secret?overlap_hours=169", headers={**h, "If-Match": etag}
+    )
+    assert bad.status_code == 422 and "overlap_hours" in bad.text
+    start = clock.now()
+    rotated = await client.post(
+        f"{HOOKS}/{sub['id']}/rotate-secret", headers={**h, "If-Match": etag}
+    )
+    assert rotated.status_code == 200, rotated.text
+    new = rotated.json()["secret"]
+    until = datetime.fromisoformat(rotated.json()["previous_secret_expires_at"])
+    assert until - start == timedelta(hours=24)  # MEDIATION_WEBHOOK_SECRET_OVERLAP_HOURS
+    shown = (await client.get(f"{HOOKS}/{sub['id']}", headers=h)).json()
+    assert shown["previous_secret_expires_at"] == rotated.json()["previous_secret_expires_at"]
+    assert "secret" not in shown
+
+    await client.post(f"{HOOKS}/{sub['id']}/ping", headers=h)
+    await run_worker()
+    (inside,) = http_peer.at("/hooks/o")
+    assert len(inside.headers["webhook-signature"].split(" ")) == 2  # new first, then old
+    assert Webhook(new).verify(inside.body, inside.headers)["type"] == "webhook.ping"
+    assert Webhook(sub["secret"]).verify(inside.body, inside.headers)["type"] == "webhook.ping"
+
+    await client.post(f"{HOOKS}/{sub['id']}/ping", headers=h)
+    clock.advance(timedelta(hours=24, seconds=1))  # sent once the window is over
+    try:
+        await run_worker()
+    finally:
+        clock.set(start)  # tokens are checked against real time too
+    after = http_peer.at("/hooks/o")[1]
+    assert len(after.headers["webhook-signature"].split(" ")) == 1
+    assert Webhook(new).verify(after.body, after.headers)["type"] == "webhook.ping"
+    with pytest.raises(WebhookVerificationError):
+        Webhook(sub["secret"]).verify(after.body, after.headers)
+
+
+async def test_rotation_without_overlap_stops_the_old_secret_at_once(
+    client: httpx.AsyncClient, world: World, run_worker: Any, http_peer: HttpPeer
+) -> None:
+    sub = await subscribe(client, world, http_peer.url("/hooks/z"))
+    h = await world.headers("system_admin")
+    etag = (await client.get(f"{HOOKS}/{sub['id']}", headers=h)).headers["etag"]
+    rotated = await client.post(
+        f"{HOOKS}/{sub['id']}/rotate-secret?overlap_hours=0", headers={**h, "If-Match": etag}
+    )
+    assert rotated.status_code == 200 and rotated.json()["previous_secret_expires_at"] is None
+    await client.post(f"{HOOKS}/{sub['id']}/ping", headers=h)
+    await run_worker()
+    (got,) = http_peer.at("/hooks/z")
+    Webhook(rotated.json()["secret"]).verify(got.body, got.headers)
+    with pytest.raises(WebhookVerificationError):
+        Webhook(sub["secret"]).verify(got.body, got.headers)
 
 
 @pytest.mark.parametrize(

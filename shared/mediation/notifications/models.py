@@ -88,6 +88,9 @@ class WebhookSubscription(IdMixin, TimestampMixin, Base):
     url: Mapped[str] = mapped_column(String(2000))
     # whsec_...: the receiver verifies signatures with it; it must be readable to sign.
     secret: Mapped[str] = mapped_column(String(100))
+    # The secret before the last rotation: deliveries carry its signature too until it expires.
+    previous_secret: Mapped[str | None] = mapped_column(String(100))
+    previous_secret_expires_at: Mapped[datetime | None]
     event_types: Mapped[list[str]] = mapped_column(ARRAY(String(80)))
     unit_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("units.id"))
     unit_path: Mapped[str] = mapped_column(String(400))

@@ -72,11 +72,14 @@ def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
     return "v1," + base64.b64encode(mac.digest()).decode()
 
 
-def headers(secret: str, msg_id: str, timestamp: int, body: bytes) -> dict[str, str]:
+def headers(secret: str, msg_id: str, timestamp: int, body: bytes, *older: str) -> dict[str, str]:
+    """`older`: secrets still in their overlap window after a rotation; their signatures
+    follow the current one, space-separated, so a receiver on either secret verifies."""
+    signature = " ".join(sign(s, msg_id, timestamp, body) for s in (secret, *older))
     return {
         "webhook-id": msg_id,
         "webhook-timestamp": str(timestamp),
-        "webhook-signature": sign(secret, msg_id, timestamp, body),
+        "webhook-signature": signature,
         "content-type": "application/json",
         "user-agent": "mediation-center-webhooks/1.0",
     }

@@ -130,6 +130,11 @@ class WebhookOut(Contract):
     consecutive_failures: int = Field(description="Failed attempts since the last success.")
     last_success_at: Instant | None = Field(description="Last delivered attempt.")
     last_failure_at: Instant | None = Field(description="Last failed attempt.")
+    previous_secret_expires_at: Instant | None = Field(
+        description="After a rotation: until then deliveries carry a second signature made "
+        "with the old secret (after the new one's). Null before any rotation and when the old "
+        "secret stopped at once (overlap 0)."
+    )
     owner_id: uuid.UUID | None = Field(description="User told when it is disabled.")
     version: int = Field(description="Increments on every change (ETag).")
     created_at: Instant = Field(description="Created.")

@@ -273,14 +273,28 @@ async def delete_webhook(
     "/{subscription_id}/rotate-secret",
     operation_id="webhooks-rotate-secret",
     summary="Rotate the secret",
-    description="Needs If-Match. A new `whsec_` secret signs "
-    "from now on; the old one stops at once.",
+    description="Needs If-Match. A new `whsec_` secret signs from now on; the old one keeps "
+    "signing too until `previous_secret_expires_at` (`overlap_hours`, by default "
+    "`MEDIATION_WEBHOOK_SECRET_OVERLAP_HOURS`): meanwhile `webhook-signature` carries both "
+    "signatures, the new one first. `overlap_hours=0` stops the old secret at once.",
     responses=responses(401, 403, 404, 412, 422, 428),
 )
 async def rotate_secret(
-    subscription_id: SubId, service: WebhookSvc, response: Response, if_match: IfMatch = None
+    subscription_id: SubId,
+    service: WebhookSvc,
+    response: Response,
+    if_match: IfMatch = None,
+    overlap_hours: Annotated[
+        int | None,
+        Query(
+            ge=0,
+            le=168,
+            description="Hours the old secret keeps signing (0..168); "
+            "default: the server setting (24 unless configured).",
+        ),
+    ] = None,
 ) -> WebhookWithSecret:
-    sub = await service.rotate(subscription_id, if_match)
+    sub = await service.rotate(subscription_id, if_match, overlap_hours)
     response.headers["ETag"] = etag_of(sub.id, sub.version)
     return WebhookWithSecret(**WebhookOut.model_validate(sub).model_dump(), secret=sub.secret)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -195,9 +196,22 @@ class WebhookService:
         await self.session.refresh(sub)
         return sub
 
-    async def rotate(self, ident: uuid.UUID, if_match: str | None) -> WebhookSubscription:
+    async def rotate(
+        self, ident: uuid.UUID, if_match: str | None, overlap_hours: int | None = None
+    ) -> WebhookSubscription:
+        """A new secret; the one it replaces keeps signing for `overlap_hours` (the setting
+        when None) so receivers can switch without losing deliveries. Only one old secret is
+        kept: a second rotation inside the window drops the oldest."""
         sub = await self.get(ident, for_update=True)
         check_if_match(if_match, sub.id, sub.version)
+        hours = (
+            self.settings.webhook_secret_overlap_hours if overlap_hours is None else overlap_hours
+        )
+        if hours > 0:
+            sub.previous_secret = sub.secret
+            sub.previous_secret_expires_at = self.clock.now() + timedelta(hours=hours)
+        else:
+            sub.previous_secret = sub.previous_secret_expires_at = None
         sub.secret = webhooks.new_secret()
         sub.version += 1
         await self.session.flush()

@@ -37,6 +37,7 @@ class Pending:
     urgent: bool
     url: str | None = None
     secret: str | None = None
+    previous_secret: str | None = None  # still in its overlap window after a rotation
 
 
 @dataclass(frozen=True)
@@ -233,7 +234,10 @@ async def send_webhook(rt: Runtime, d: Pending) -> Outcome:
         return Outcome(False, error=f"blocked: {why}"[:2000])
     body = str(d.message["body"]).encode()
     # Signed with the real time of this try: receivers reject old timestamps (replay guard).
-    headers = webhooks.headers(d.secret, str(d.message["webhook_id"]), int(time.time()), body)
+    older = (d.previous_secret,) if d.previous_secret else ()
+    headers = webhooks.headers(
+        d.secret, str(d.message["webhook_id"]), int(time.time()), body, *older
+    )
     propagate.inject(headers)  # traceparent of this try's span (nothing when tracing is off)
     try:
         r = await rt.http.post(d.url, body, headers)

@@ -44,7 +44,7 @@ HEALTH_EVERY = timedelta(seconds=10)
 LOAD = """
 SELECT d.id, d.channel, d.attempts, d.max_attempts, d.next_attempt_at, d.urgent, d.message,
        d.trace_context, d.subscription_id, s.url, s.secret, s.enabled, s.consecutive_failures,
-       s.last_success_at
+       s.last_success_at, s.previous_secret, s.previous_secret_expires_at
 FROM deliveries d LEFT JOIN webhook_subscriptions s ON s.id = d.subscription_id
 WHERE d.id = $1 AND d.status = 'pending'
 FOR UPDATE OF d SKIP LOCKED
@@ -243,6 +243,7 @@ async def _deliver_on(
             urgent=row["urgent"],
             url=row["url"],
             secret=row["secret"],
+            previous_secret=_still_signing(row, now),
         )
         with _SendSpan(c, row) as span:
             outcome = await _send(rt, pending)
@@ -402,3 +403,9 @@ async def _first(*events: asyncio.Event) -> None:
     finally:
         for w in waiters:
             w.cancel()
+
+
+def _still_signing(row: Any, now: datetime) -> str | None:
+    """The secret before the last rotation while its overlap window lasts (on the app clock)."""
+    expires = row["previous_secret_expires_at"]
+    return row["previous_secret"] if expires is not None and expires > now else None
