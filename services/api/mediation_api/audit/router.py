@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import uuid
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Annotated
 
@@ -63,6 +64,57 @@ class AuditVerdictOut(BaseModel):
     problem: str | None = Field(description="`altered`, `inserted` or `deleted`.")
 
 
+@dataclass(frozen=True)
+class AuditFilters:
+    """The filters of the list and of the CSV export (the same query parameters)."""
+
+    action: str | None
+    result: str | None
+    actor_id: uuid.UUID | None
+    record_type: str | None
+    record_id: uuid.UUID | None
+    since: datetime | None
+    until: datetime | None
+
+    def select(self) -> Select[tuple[AuditEvent]]:
+        stmt = select(AuditEvent)
+        for column, value in (
+            (AuditEvent.action, self.action),
+            (AuditEvent.result, self.result),
+            (AuditEvent.actor_id, self.actor_id),
+            (AuditEvent.record_type, self.record_type),
+            (AuditEvent.record_id, self.record_id),
+        ):
+            if value:
+                stmt = stmt.where(column == value)
+        if self.since:
+            stmt = stmt.where(AuditEvent.at >= self.since)
+        if self.until:
+            stmt = stmt.where(AuditEvent.at < self.until)
+        return stmt
+
+    def given(self) -> dict[str, object]:
+        """The filters a caller set (recorded with an export)."""
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+
+def _audit_filters(
+    action: Annotated[str | None, Query(max_length=80, description="E.g. `auth.sign_in`.")] = None,
+    result: Annotated[
+        str | None, Query(pattern="^(success|failure)$", description="`success` or `failure`.")
+    ] = None,
+    actor_id: Annotated[uuid.UUID | None, Query(description="Who.")] = None,
+    record_type: Annotated[str | None, Query(max_length=40, description="E.g. `case`.")] = None,
+    record_id: Annotated[uuid.UUID | None, Query(description="The record.")] = None,
+    since: Annotated[QueryTime | None, Query(description="At or after (RFC 3339).")] = None,
+    until: Annotated[QueryTime | None, Query(description="Before (RFC 3339).")] = None,
+) -> AuditFilters:
+    return AuditFilters(action, result, actor_id, record_type, record_id, since, until)
+
+
+Filters = Annotated[AuditFilters, Depends(_audit_filters)]
+
+
 @router.get(
     "/audit-events",
     operation_id="audit-events-list",
@@ -73,19 +125,11 @@ class AuditVerdictOut(BaseModel):
 async def list_audit_events(
     session: Session,
     principal: Auditor,
-    action: Annotated[str | None, Query(max_length=80, description="E.g. `auth.sign_in`.")] = None,
-    result: Annotated[
-        str | None, Query(pattern="^(success|failure)$", description="`success` or `failure`.")
-    ] = None,
-    actor_id: Annotated[uuid.UUID | None, Query(description="Who.")] = None,
-    record_type: Annotated[str | None, Query(max_length=40, description="E.g. `case`.")] = None,
-    record_id: Annotated[uuid.UUID | None, Query(description="The record.")] = None,
-    since: Annotated[QueryTime | None, Query(description="At or after (RFC 3339).")] = None,
-    until: Annotated[QueryTime | None, Query(description="Before (RFC 3339).")] = None,
+    filters: Filters,
     limit: Limit = DEFAULT,
     cursor: Cursor = None,
 ) -> Page[AuditEventOut]:
-    stmt = _filtered(action, result, actor_id, record_type, record_id, since, until)
+    stmt = filters.select()
     after = cursor_values(cursor, "seq")
     if after:
         stmt = stmt.where(AuditEvent.seq < int(after["seq"]))
@@ -96,33 +140,6 @@ async def list_audit_events(
     return Page[AuditEventOut](
         items=[AuditEventOut.model_validate(e) for e in items], next_cursor=nxt
     )
-
-
-def _filtered(
-    action: str | None,
-    result: str | None,
-    actor_id: uuid.UUID | None,
-    record_type: str | None,
-    record_id: uuid.UUID | None,
-    since: datetime | None,
-    until: datetime | None,
-) -> Select[tuple[AuditEvent]]:
-    stmt = select(AuditEvent)
-    if action:
-        stmt = stmt.where(AuditEvent.action == action)
-    if result:
-        stmt = stmt.where(AuditEvent.result == result)
-    if actor_id:
-        stmt = stmt.where(AuditEvent.actor_id == actor_id)
-    if record_type:
-        stmt = stmt.where(AuditEvent.record_type == record_type)
-    if record_id:
-        stmt = stmt.where(AuditEvent.record_id == record_id)
-    if since:
-        stmt = stmt.where(AuditEvent.at >= since)
-    if until:
-        stmt = stmt.where(AuditEvent.at < until)
-    return stmt
 
 
 EXPORT_MAX = 100_000
@@ -198,41 +215,20 @@ def _csv(rows: list[AuditEvent]) -> bytes:
 async def export_audit_events(
     session: Session,
     principal: Auditor,
-    action: Annotated[str | None, Query(max_length=80, description="E.g. `auth.sign_in`.")] = None,
-    result: Annotated[
-        str | None, Query(pattern="^(success|failure)$", description="`success` or `failure`.")
-    ] = None,
-    actor_id: Annotated[uuid.UUID | None, Query(description="Who.")] = None,
-    record_type: Annotated[str | None, Query(max_length=40, description="E.g. `case`.")] = None,
-    record_id: Annotated[uuid.UUID | None, Query(description="The record.")] = None,
-    since: Annotated[QueryTime | None, Query(description="At or after (RFC 3339).")] = None,
-    until: Annotated[QueryTime | None, Query(description="Before (RFC 3339).")] = None,
+    filters: Filters,
 ) -> Response:
-    stmt = _filtered(action, result, actor_id, record_type, record_id, since, until)
+    stmt = filters.select()
     rows = list((await session.scalars(stmt.order_by(AuditEvent.seq).limit(EXPORT_MAX + 1))).all())
     if len(rows) > EXPORT_MAX:
         raise Unprocessable(
             f"More than {EXPORT_MAX} entries match; narrow the export with since and until."
         )
-    filters = {
-        k: v
-        for k, v in {
-            "action": action,
-            "result": result,
-            "actor_id": actor_id,
-            "record_type": record_type,
-            "record_id": record_id,
-            "since": since,
-            "until": until,
-        }.items()
-        if v is not None
-    }
     audit.record(
         session,
         action="audit.exported",
         actor_id=principal.id,
         actor_name=principal.name,
-        filters=filters,
+        filters=filters.given(),
         entries=len(rows),
     )
     return Response(
