@@ -14,11 +14,14 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
+
+from mediation.auth.mfa import demo_code
+from mediation.settings import DEMO_TOTP_SECRET
 
 API = "/api/v1"
 CST = timezone(timedelta(hours=8))
@@ -131,7 +134,13 @@ class Load:
     async def _sign_in(self, c: httpx.AsyncClient, user: str) -> None:
         r = await c.post(
             f"{API}/auth/token",
-            data={"grant_type": "password", "username": user, "password": PASSWORD},
+            data={
+                "grant_type": "password",
+                "username": user,
+                "password": PASSWORD,
+                # The administrators' second factor (the demo secret; ignored by the others).
+                "otp": demo_code(DEMO_TOTP_SECRET, datetime.now(UTC)),
+            },
         )
         r.raise_for_status()
         self.tokens[user] = {"Authorization": f"Bearer {r.json()['access_token']}"}
