@@ -21,6 +21,7 @@ from mediation.notifications.models import (
 )
 from mediation.org.models import Unit
 from mediation.outbox.models import Delivery
+from mediation_api.pagination import id_page
 
 
 class InboxRepository:
@@ -34,9 +35,10 @@ class InboxRepository:
         unread: bool | None,
         urgent: bool | None,
         type_: str | None,
-        before: uuid.UUID | None,
         limit: int,
-    ) -> list[Notification]:
+        cursor: str | None,
+    ) -> tuple[list[Notification], str | None]:
+        """Newest first."""
         stmt = select(Notification).where(Notification.user_id == user_id)
         if unread is True:
             stmt = stmt.where(Notification.read_at.is_(None))
@@ -46,10 +48,7 @@ class InboxRepository:
             stmt = stmt.where(Notification.urgent.is_(urgent))
         if type_ is not None:
             stmt = stmt.where(Notification.type == type_)
-        if before is not None:
-            stmt = stmt.where(Notification.id < before)
-        stmt = stmt.order_by(Notification.id.desc()).limit(limit + 1)
-        return list((await self.session.scalars(stmt)).all())
+        return await id_page(self.session, stmt, Notification.id, limit, cursor, newest=True)
 
     async def unread_counts(self, user_id: uuid.UUID) -> tuple[int, int]:
         row = (
@@ -90,15 +89,13 @@ class WebhookRepository:
         return select(WebhookSubscription).where(in_scope(WebhookSubscription.unit_path, principal))
 
     async def page(
-        self, principal: Principal, *, enabled: bool | None, after: uuid.UUID | None, limit: int
-    ) -> list[WebhookSubscription]:
+        self, principal: Principal, *, enabled: bool | None, limit: int, cursor: str | None
+    ) -> tuple[list[WebhookSubscription], str | None]:
+        """Oldest first."""
         stmt = self._readable(principal)
         if enabled is not None:
             stmt = stmt.where(WebhookSubscription.enabled.is_(enabled))
-        if after is not None:
-            stmt = stmt.where(WebhookSubscription.id > after)
-        stmt = stmt.order_by(WebhookSubscription.id).limit(limit + 1)
-        return list((await self.session.scalars(stmt)).all())
+        return await id_page(self.session, stmt, WebhookSubscription.id, limit, cursor)
 
     async def get(
         self, principal: Principal, ident: uuid.UUID, *, for_update: bool = False
@@ -125,16 +122,14 @@ class WebhookRepository:
         sub_id: uuid.UUID,
         *,
         status: DeliveryStatus | None,
-        before: uuid.UUID | None,
         limit: int,
-    ) -> list[Delivery]:
+        cursor: str | None,
+    ) -> tuple[list[Delivery], str | None]:
+        """Newest first."""
         stmt = select(Delivery).where(Delivery.subscription_id == sub_id)
         if status is not None:
             stmt = stmt.where(Delivery.status == status.value)
-        if before is not None:
-            stmt = stmt.where(Delivery.id < before)
-        stmt = stmt.order_by(Delivery.id.desc()).limit(limit + 1)
-        return list((await self.session.scalars(stmt)).all())
+        return await id_page(self.session, stmt, Delivery.id, limit, cursor, newest=True)
 
     async def delivery(
         self, sub_id: uuid.UUID, ident: uuid.UUID, *, for_update: bool = False

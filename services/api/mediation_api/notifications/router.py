@@ -58,7 +58,7 @@ from mediation_api.notifications.service import (
     require_person,
     template_key,
 )
-from mediation_api.pagination import DEFAULT, Cursor, Limit, build_page, cursor_values
+from mediation_api.pagination import DEFAULT, Cursor, Limit, memory_page, page_of
 from mediation_api.problems import responses
 
 Reader = Annotated[Principal, Depends(require(Permission.notifications_read))]
@@ -87,20 +87,15 @@ async def list_notifications(
     limit: Limit = DEFAULT,
     cursor: Cursor = None,
 ) -> Page[NotificationOut]:
-    user_id = require_person(principal)
-    after = cursor_values(cursor, "i")
-    rows = await InboxRepository(session).page(
-        user_id,
+    page = await InboxRepository(session).page(
+        require_person(principal),
         unread=unread,
         urgent=urgent,
         type_=type,
-        before=uuid.UUID(after["i"]) if after else None,
         limit=limit,
+        cursor=cursor,
     )
-    items, next_cursor = build_page(rows, limit, lambda r: {"i": str(r.id)})
-    return Page[NotificationOut](
-        items=[NotificationOut.model_validate(i) for i in items], next_cursor=next_cursor
-    )
+    return page_of(NotificationOut, page)  # type: ignore[no-any-return]
 
 
 @inbox_router.get(
@@ -178,14 +173,10 @@ async def list_webhooks(
     limit: Limit = DEFAULT,
     cursor: Cursor = None,
 ) -> Page[WebhookOut]:
-    after = cursor_values(cursor, "i")
-    rows = await WebhookRepository(session).page(
-        principal, enabled=enabled, after=uuid.UUID(after["i"]) if after else None, limit=limit
+    page = await WebhookRepository(session).page(
+        principal, enabled=enabled, limit=limit, cursor=cursor
     )
-    items, next_cursor = build_page(rows, limit, lambda r: {"i": str(r.id)})
-    return Page[WebhookOut](
-        items=[WebhookOut.model_validate(i) for i in items], next_cursor=next_cursor
-    )
+    return page_of(WebhookOut, page)  # type: ignore[no-any-return]
 
 
 @webhooks_router.post(
@@ -328,11 +319,9 @@ async def list_deliveries(
     cursor: Cursor = None,
 ) -> Page[DeliveryOut]:
     await service.get(subscription_id)
-    after = cursor_values(cursor, "i")
-    rows = await WebhookRepository(session).deliveries(
-        subscription_id, status=status, before=uuid.UUID(after["i"]) if after else None, limit=limit
+    items, next_cursor = await WebhookRepository(session).deliveries(
+        subscription_id, status=status, limit=limit, cursor=cursor
     )
-    items, next_cursor = build_page(rows, limit, lambda r: {"i": str(r.id)})
     return Page[DeliveryOut](items=[delivery_out(d) for d in items], next_cursor=next_cursor)
 
 
@@ -423,11 +412,8 @@ async def list_rules(
     limit: Limit = DEFAULT,
     cursor: Cursor = None,
 ) -> Page[RuleOut]:
-    after = cursor_values(cursor, "c")
-    rules = sorted(await RuleService(session, principal).all(event_type), key=lambda r: r.code)
-    if after:
-        rules = [r for r in rules if r.code > after["c"]]
-    items, next_cursor = build_page(rules[: limit + 1], limit, lambda r: {"c": r.code})
+    rules = await RuleService(session, principal).all(event_type)
+    items, next_cursor = memory_page(rules, lambda r: r.code, limit, cursor)
     return Page[RuleOut](items=items, next_cursor=next_cursor)
 
 
@@ -520,17 +506,14 @@ async def list_templates(
     limit: Limit = DEFAULT,
     cursor: Cursor = None,
 ) -> Page[TemplateOut]:
-    after = cursor_values(cursor, "k")
     rows = [
         t
         for t in await TemplateService(session, principal).all()
         if (event_type is None or t.event_type == event_type)
         and (channel is None or t.channel == channel)
     ]
-    if after:
-        rows = [t for t in rows if template_key(t.event_type, t.channel) > after["k"]]
-    items, next_cursor = build_page(
-        rows[: limit + 1], limit, lambda t: {"k": template_key(t.event_type, t.channel)}
+    items, next_cursor = memory_page(
+        rows, lambda t: template_key(t.event_type, t.channel), limit, cursor
     )
     return Page[TemplateOut](items=items, next_cursor=next_cursor)
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Select, select, tuple_
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mediation.reference.data import ReferenceKind
 from mediation.reference.models import ReferenceItem
+from mediation_api.pagination import keyset_page
 
 
 class ReferenceRepository:
@@ -22,16 +23,15 @@ class ReferenceRepository:
         kind: ReferenceKind,
         *,
         enabled: bool | None,
-        after: tuple[int, str] | None,
         limit: int,
-    ) -> list[ReferenceItem]:
+        cursor: str | None,
+    ) -> tuple[list[ReferenceItem], str | None]:
+        """In display order (the code breaks ties)."""
         stmt = self._base(kind)
         if enabled is not None:
             stmt = stmt.where(ReferenceItem.enabled.is_(enabled))
-        if after is not None:
-            stmt = stmt.where(tuple_(ReferenceItem.view_order, ReferenceItem.code) > after)
-        stmt = stmt.order_by(ReferenceItem.view_order, ReferenceItem.code).limit(limit + 1)
-        return list((await self.session.scalars(stmt)).all())
+        order = (ReferenceItem.view_order, ReferenceItem.code)
+        return await keyset_page(self.session, stmt, order, limit, cursor)
 
     async def get(
         self, kind: ReferenceKind, code: str, *, for_update: bool = False

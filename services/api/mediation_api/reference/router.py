@@ -12,7 +12,7 @@ from mediation.contracts.etag import etag_of
 from mediation.enums import REGISTRY
 from mediation.reference.data import ReferenceKind
 from mediation_api.deps import ClockDep, CurrentPrincipal, IfMatch, Session, require
-from mediation_api.pagination import DEFAULT, Cursor, Limit, build_page, cursor_values
+from mediation_api.pagination import DEFAULT, Cursor, Limit, page_of
 from mediation_api.problems import responses
 from mediation_api.reference.contracts import (
     CODE_PATTERN,
@@ -68,14 +68,10 @@ async def list_items(
     limit: Limit = DEFAULT,
     cursor: Cursor = None,
 ) -> Page[ReferenceItemOut]:
-    after = cursor_values(cursor, "o", "c")
-    rows = await ReferenceRepository(session).page(
-        kind, enabled=enabled, after=(after["o"], after["c"]) if after else None, limit=limit
+    page = await ReferenceRepository(session).page(
+        kind, enabled=enabled, limit=limit, cursor=cursor
     )
-    items, next_cursor = build_page(rows, limit, lambda r: {"o": r.view_order, "c": r.code})
-    return Page[ReferenceItemOut](
-        items=[ReferenceItemOut.model_validate(i) for i in items], next_cursor=next_cursor
-    )
+    return page_of(ReferenceItemOut, page)  # type: ignore[no-any-return]
 
 
 @router.get(

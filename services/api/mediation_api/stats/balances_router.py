@@ -11,11 +11,10 @@ from fastapi import APIRouter, Depends, Query, Response
 from mediation.auth.policy import Permission
 from mediation.auth.principal import Principal
 from mediation.contracts.common import Page
-from mediation.org.models import Unit
 from mediation.stats.balance_contracts import OpeningBalanceCreate, OpeningBalanceOut
 from mediation_api.actions import ActionCall, action_route
 from mediation_api.deps import ClockDep, Session, require
-from mediation_api.pagination import DEFAULT, Cursor, Limit, build_page, cursor_values
+from mediation_api.pagination import DEFAULT, Cursor, Limit
 from mediation_api.problems import responses
 from mediation_api.stats.balances import BalanceService, balance_out
 
@@ -44,15 +43,7 @@ async def list_balances(
     limit: Limit = DEFAULT,
     cursor: Cursor = None,
 ) -> Page[OpeningBalanceOut]:
-    path = None
-    if unit_id is not None:
-        unit = await session.get(Unit, unit_id)
-        path = unit.path if unit is not None else "-"  # an unknown unit has no balances
-    after = cursor_values(cursor, "id")
-    rows = await BalanceService(session, clock, principal).page(
-        path, uuid.UUID(after["id"]) if after else None, limit
-    )
-    items, nxt = build_page(rows, limit, lambda b: {"id": str(b.id)})
+    items, nxt = await BalanceService(session, clock, principal).page(unit_id, limit, cursor)
     return Page[OpeningBalanceOut](items=[balance_out(b) for b in items], next_cursor=nxt)
 
 

@@ -17,7 +17,7 @@ from mediation.stats.enums import StatsChannel
 from mediation.stats.periods import FIRST_YEAR, LAST_YEAR, MONTH_PATTERN
 from mediation_api.deps import ClockDep, ListSession, Session, require
 from mediation_api.idempotency import Idempotency
-from mediation_api.pagination import DEFAULT, Cursor, Limit, build_page, cursor_values
+from mediation_api.pagination import DEFAULT, Cursor, Limit, page_of
 from mediation_api.problems import responses
 from mediation_api.stats import exports
 from mediation_api.stats.contracts import (
@@ -106,14 +106,8 @@ async def list_versions(
     limit: Limit = DEFAULT,
     cursor: Cursor = None,
 ) -> Page[ReportVersionOut]:
-    after = cursor_values(cursor, "v")
-    rows = await StatsService(session, clock, principal).versions(
-        month, int(after["v"]) if after else None, limit
-    )
-    items, next_cursor = build_page(rows, limit, lambda r: {"v": r.version})
-    return Page[ReportVersionOut](
-        items=[ReportVersionOut.model_validate(r) for r in items], next_cursor=next_cursor
-    )
+    page = await StatsService(session, clock, principal).versions(month, limit, cursor)
+    return page_of(ReportVersionOut, page)  # type: ignore[no-any-return]
 
 
 @router.get(

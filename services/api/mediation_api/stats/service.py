@@ -473,9 +473,11 @@ class StatsService:
             children=await self._figures(report, children, [channel], labels),
         )
 
-    async def versions(self, month: str, before: int | None, limit: int) -> list[StatsReport]:
+    async def versions(
+        self, month: str, limit: int, cursor: str | None
+    ) -> tuple[list[StatsReport], str | None]:
         year, mon = periods.parse(month)
-        return await self.repo.versions(year, mon, before, limit)
+        return await self.repo.versions(year, mon, limit, cursor)
 
     async def trend(
         self,
