@@ -20,6 +20,7 @@ from datetime import date, datetime
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Query
+from pydantic import BaseModel
 from sqlalchemy import Select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,6 +28,7 @@ from mediation.contracts.common import DEFAULT_LIMIT, MAX_LIMIT, Page
 from mediation.errors import Unprocessable
 
 T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
 
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size (at most 200).")]
 Cursor = Annotated[
@@ -183,7 +185,7 @@ def memory_page(
     return build_page(ordered[: limit + 1], limit, lambda r: {"k": key(r)})
 
 
-def page_of(out: Any, page: tuple[Sequence[Any], str | None]) -> Any:
+def page_of(out: type[M], page: tuple[Sequence[Any], str | None]) -> Page[M]:
     """The answer of a list: each row of a (rows, next cursor) page shown as `out`."""
     rows, next_cursor = page
     return Page[out](items=[out.model_validate(r) for r in rows], next_cursor=next_cursor)

@@ -58,16 +58,21 @@ def list_route(
     params: Sequence[Param],
     fetch: Callable[[Args, int, str | None], Awaitable[tuple[Sequence[Any], str | None]]],
     out: type,
+    show: Callable[[Any, Args], Any] | None = None,
     **route: Any,
 ) -> None:
     """`GET path`: a page of `out` (`fetch(args, limit, cursor)` gives the rows and the next
-    cursor); `params` are the dependencies and filters before `limit` and `cursor`."""
+    cursor; each row shown by `show(row, args)` when given); `params` are the dependencies and
+    filters before `limit` and `cursor`."""
 
     async def endpoint(**kw: Any) -> Any:
-        return page_of(out, await fetch(kw, kw["limit"], kw["cursor"]))
+        rows, next_cursor = await fetch(kw, kw["limit"], kw["cursor"])
+        if show is None:
+            return page_of(out, (rows, next_cursor))
+        return Page[out](items=[show(r, kw) for r in rows], next_cursor=next_cursor)
 
     every = [*params, ("limit", Limit, DEFAULT), ("cursor", Cursor, None)]
-    _register(router, "get", path, endpoint, every, Page[out], route)  # type: ignore[valid-type]
+    _register(router, "get", path, endpoint, every, Page[out], route)
 
 
 def record_route(
@@ -79,21 +84,23 @@ def record_route(
     run: Callable[[Args], Awaitable[Any]],
     out: Any,
     show: Callable[[Any, Args], Any] | None = None,
-    etag: Callable[[Any], str] = record_etag,
-    location: Callable[[Any], str] | None = None,
+    etag: Callable[[Any], str] | None = record_etag,
+    location: Callable[[Any, Args], str] | None = None,
     **route: Any,
 ) -> None:
     """`method path`: `run(args)` reads, creates or changes a record; the answer is the record
-    shown as `out` (or by `show(record, args)`) with its ETag, and its `Location` when given.
+    shown as `out` (or by `show(record, args)`) with its ETag (unless `etag=None`), and its
+    `Location` when given.
     `params` are the endpoint's parameters in order (path ids, body, dependencies, If-Match
     last); the response is added."""
 
     async def endpoint(**kw: Any) -> Any:
         record = await run(kw)
         headers = kw["response"].headers
-        headers["ETag"] = etag(record)
+        if etag is not None:
+            headers["ETag"] = etag(record)
         if location is not None:
-            headers["Location"] = location(record)
+            headers["Location"] = location(record, kw)
         return show(record, kw) if show is not None else out.model_validate(record)
 
     every = [*(p for p in params if len(p) == 2), ("response", Response)]

@@ -93,7 +93,7 @@ async def list_audit_events(
     cursor: Cursor = None,
 ) -> Page[AuditEventOut]:
     page = await AuditRepository(session).page(filters, limit, cursor)
-    return page_of(AuditEventOut, page)  # type: ignore[no-any-return]
+    return page_of(AuditEventOut, page)
 
 
 CSV_COLUMNS = (

@@ -107,7 +107,7 @@ async def list_versions(
     cursor: Cursor = None,
 ) -> Page[ReportVersionOut]:
     page = await StatsService(session, clock, principal).versions(month, limit, cursor)
-    return page_of(ReportVersionOut, page)  # type: ignore[no-any-return]
+    return page_of(ReportVersionOut, page)
 
 
 @router.get(
