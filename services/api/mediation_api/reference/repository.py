@@ -55,5 +55,14 @@ class ReferenceRepository:
         )
         return set((await self.session.scalars(stmt)).all())
 
+    async def enabled_labels(self, kind: ReferenceKind) -> list[str]:
+        """The Chinese labels of the enabled entries, by code (an import template's choices)."""
+        stmt = (
+            select(ReferenceItem.label_zh)
+            .where(ReferenceItem.kind == kind.value, ReferenceItem.enabled.is_(True))
+            .order_by(ReferenceItem.code)
+        )
+        return list((await self.session.scalars(stmt)).all())
+
     def add(self, item: ReferenceItem) -> None:
         self.session.add(item)
