@@ -23,8 +23,9 @@ from mediation.imports.reading import read_sheet
 from mediation.imports.template import annotated
 from mediation.imports.validate import MAX_STORED_PROBLEMS, Outcome, validate
 from mediation.jobs import RUN_IMPORT_JOB
-from mediation.stats.enums import JobKind, JobStatus
+from mediation.stats.enums import JobKind
 from mediation.stats.models import Job
+from mediation_worker import jobstate
 from mediation_worker.context import WorkerContext, wctx
 from mediation_worker.imports.kinds import WRITERS
 from mediation_worker.imports.lookups import DbFinder, load_lookups
@@ -35,32 +36,8 @@ log = logging.getLogger("mediation.worker.imports")
 JOB_TIMEOUT = 1800  # seconds: a 100,000-row file takes a few minutes (bench/)
 
 
-async def _claim(c: WorkerContext, job_id: uuid.UUID) -> Job | None:
-    async with c.sessions() as session, session.begin():
-        return (
-            await session.scalars(
-                update(Job)
-                .where(Job.id == job_id, Job.status == JobStatus.queued)
-                .values(
-                    status=JobStatus.running,
-                    started_at=c.clock.now(),
-                    attempts=Job.attempts + 1,
-                    progress=1,
-                    step="读取文件",
-                    error=None,
-                )
-                .returning(Job)
-            )
-        ).one_or_none()
-
-
 async def _progress(c: WorkerContext, job_id: uuid.UUID, percent: int, step: str) -> None:
-    async with c.sessions() as session, session.begin():
-        await session.execute(
-            update(Job)
-            .where(Job.id == job_id, Job.status == JobStatus.running)
-            .values(progress=max(1, min(percent, 99)), step=step)
-        )
+    await jobstate.set_progress(c, job_id, max(1, min(percent, 99)), step)
 
 
 def _problems(outcome: Outcome) -> list[dict[str, Any]]:
@@ -74,17 +51,7 @@ async def _finish(
         await session.execute(
             update(ImportFile).where(ImportFile.id == job.import_id).values(**imp_values)
         )
-        await session.execute(
-            update(Job)
-            .where(Job.id == job.id)
-            .values(
-                status=JobStatus.succeeded,
-                progress=100,
-                step="已完成",
-                finished_at=c.clock.now(),
-                result=result,
-            )
-        )
+        await jobstate.succeed(session, job.id, c.clock.now(), result)
 
 
 async def _check(c: WorkerContext, job: Job, imp: ImportFile, content: bytes) -> Outcome:
@@ -206,37 +173,19 @@ async def run_commit(c: WorkerContext, job: Job) -> None:
                 updated_at=now,
             )
         )
-        await session.execute(
-            update(Job)
-            .where(Job.id == job.id)
-            .values(
-                status=JobStatus.succeeded,
-                progress=100,
-                step="已完成",
-                finished_at=c.clock.now(),
-                result={
-                    "status": ImportStatus.committed.value,
-                    "rows": outcome.rows,
-                    "problem_count": 0,
-                    "created": created,
-                    "recomputed_months": recomputed,
-                },
-            )
-        )
+        result = {
+            "status": ImportStatus.committed.value,
+            "rows": outcome.rows,
+            "problem_count": 0,
+            "created": created,
+            "recomputed_months": recomputed,
+        }
+        await jobstate.succeed(session, job.id, c.clock.now(), result)
 
 
 async def _fail(c: WorkerContext, job: Job, exc: BaseException) -> None:
     async with c.sessions() as session, session.begin():
-        await session.execute(
-            update(Job)
-            .where(Job.id == job.id)
-            .values(
-                status=JobStatus.failed,
-                step="失败",
-                error=f"{type(exc).__name__}: {exc}"[:2000],
-                finished_at=c.clock.now(),
-            )
-        )
+        await jobstate.fail(session, job.id, c.clock.now(), exc, "失败")
         await session.execute(
             update(ImportFile)
             .where(ImportFile.id == job.import_id)
@@ -247,7 +196,7 @@ async def _fail(c: WorkerContext, job: Job, exc: BaseException) -> None:
 @instrumented
 async def run_import_job(ctx: dict[str, Any], job_id: str) -> str:
     c = wctx(ctx)
-    job = await _claim(c, uuid.UUID(job_id))
+    job = await jobstate.claim(c, uuid.UUID(job_id), 1, "读取文件")
     if job is None:
         return "not queued"
     try:
