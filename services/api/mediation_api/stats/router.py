@@ -4,10 +4,12 @@ the month-to-date view, CSV and XLSX exports, recomputation as a job, and the jo
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Response
 from fastapi.concurrency import run_in_threadpool
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from mediation.audit import chain as audit
 from mediation.auth.policy import Permission
@@ -161,20 +163,52 @@ def _file_responses(media_type: str, what: str) -> dict[int | str, dict[str, obj
     }
 
 
-def _audit_export(session: Session, principal: Principal, view: ReportView, fmt: str) -> None:
-    """Every export is on the audit trail (who took which report out, in which form); written
-    on the primary with the request's transaction (the report itself may come from a replica)."""
-    audit.record(
-        session,
-        action="stats.exported",
-        actor_id=principal.id,
-        actor_name=principal.name,
-        record_type="unit",
-        record_id=view.node.id,
-        format=fmt,
-        month=f"{view.report.year}-{view.report.month:02d}",
-        version=view.report.version,
-    )
+@dataclass(frozen=True)
+class Export:
+    """The report an export takes out (read where lists are read), and where its audit entry
+    goes (the primary, with the request's transaction)."""
+
+    service: StatsService
+    view: ReportView
+    primary: AsyncSession
+    principal: Principal
+
+    def file(self, body: bytes | str, media_type: str, fmt: str) -> Response:
+        """The file, once its taking out is on the audit trail (who took which report out, in
+        which form)."""
+        view = self.view
+        audit.record(
+            self.primary,
+            action="stats.exported",
+            actor_id=self.principal.id,
+            actor_name=self.principal.name,
+            record_type="unit",
+            record_id=view.node.id,
+            format=fmt,
+            month=f"{view.report.year}-{view.report.month:02d}",
+            version=view.report.version,
+        )
+        disposition = exports.disposition(exports.naming(view), fmt)
+        return Response(body, media_type=media_type, headers={"Content-Disposition": disposition})
+
+
+async def _export(
+    session: ListSession,
+    primary: Session,
+    clock: ClockDep,
+    principal: Reader,
+    month: MonthQuery = None,
+    unit_id: UnitQuery = None,
+    version: VersionQuery = None,
+    channel: ChannelQuery = StatsChannel.all,
+    depth: DepthQuery = 2,
+) -> Export:
+    service = StatsService(session, clock, principal)
+    view = await service.view(month, unit_id, version, channel, depth)
+    return Export(service, view, primary, principal)
+
+
+ExportDep = Annotated[Export, Depends(_export)]
 
 
 @router.get(
@@ -188,26 +222,8 @@ def _audit_export(session: Session, principal: Principal, view: ReportView, fmt:
     response_class=Response,
     responses=_file_responses("text/csv", "The report as CSV."),
 )
-async def export_csv(
-    session: ListSession,
-    primary: Session,
-    clock: ClockDep,
-    principal: Reader,
-    month: MonthQuery = None,
-    unit_id: UnitQuery = None,
-    version: VersionQuery = None,
-    channel: ChannelQuery = StatsChannel.all,
-    depth: DepthQuery = 2,
-) -> Response:
-    view = await StatsService(session, clock, principal).view(
-        month, unit_id, version, channel, depth
-    )
-    _audit_export(primary, principal, view, "csv")
-    return Response(
-        exports.to_csv(view),
-        media_type=exports.CSV_TYPE,
-        headers={"Content-Disposition": exports.disposition(exports.naming(view), "csv")},
-    )
+async def export_csv(export: ExportDep) -> Response:
+    return export.file(exports.to_csv(export.view), exports.CSV_TYPE, "csv")
 
 
 @router.get(
@@ -221,27 +237,11 @@ async def export_csv(
     response_class=Response,
     responses=_file_responses(exports.XLSX_TYPE, "The report as an Excel workbook."),
 )
-async def export_xlsx(
-    session: ListSession,
-    primary: Session,
-    clock: ClockDep,
-    principal: Reader,
-    month: MonthQuery = None,
-    unit_id: UnitQuery = None,
-    version: VersionQuery = None,
-    channel: ChannelQuery = StatsChannel.all,
-    depth: DepthQuery = 2,
-) -> Response:
-    service = StatsService(session, clock, principal)
-    view = await service.view(month, unit_id, version, channel, depth)
-    trend = await service.trend(None, view.node.id, StatsChannel.all, pinned=view.report)
+async def export_xlsx(export: ExportDep) -> Response:
+    view = export.view
+    trend = await export.service.trend(None, view.node.id, StatsChannel.all, pinned=view.report)
     body = await run_in_threadpool(exports.to_xlsx, view, trend)  # CPU work off the loop
-    _audit_export(primary, principal, view, "xlsx")
-    return Response(
-        body,
-        media_type=exports.XLSX_TYPE,
-        headers={"Content-Disposition": exports.disposition(exports.naming(view), "xlsx")},
-    )
+    return export.file(body, exports.XLSX_TYPE, "xlsx")
 
 
 @router.post(
