@@ -27,7 +27,7 @@ from mediation.outbox.events import emit
 from mediation.settings import Settings
 from mediation.stats.enums import JobKind, JobStatus, ReportKind, ReportTrigger
 from mediation.stats.events import MonthlyReady
-from mediation.stats.models import Job, StatsReport
+from mediation.stats.models import Job, StatsReport, queued_job
 from mediation.stats.periods import (
     current_month,
     label,
@@ -158,21 +158,17 @@ async def _scheduled_job(c: WorkerContext, year: int, month: int) -> uuid.UUID |
         created = await session.scalar(
             insert(Job)
             .values(
-                id=uuid.uuid4(),
-                kind=JobKind.stats_monthly,
-                status=JobStatus.queued,
-                trigger=ReportTrigger.scheduled,
-                unit_id=root.id,
-                unit_path=root.path,
-                year=year,
-                month=month,
-                progress=0,
-                step="排队中",
-                dedupe_key=key,
-                requested_by_name="定时任务",
-                attempts=0,
-                created_at=now,
-                updated_at=now,
+                **queued_job(
+                    JobKind.stats_monthly,
+                    unit_id=root.id,
+                    unit_path=root.path,
+                    requested_by=(None, None, "定时任务"),
+                    now=now,
+                    trigger=ReportTrigger.scheduled,
+                    year=year,
+                    month=month,
+                    dedupe_key=key,
+                )
             )
             .on_conflict_do_nothing(index_elements=[Job.dedupe_key])
             .returning(Job.id)
