@@ -65,6 +65,14 @@ Year = Annotated[int, Path(ge=FIRST_YEAR, le=LAST_YEAR, description="Year, e.g. 
 Month = Annotated[int, Path(ge=1, le=12, description="Month, 1 to 12.")]
 JobId = Annotated[uuid.UUID, Path(description="The job's id.")]
 
+
+async def _stats(session: ListSession, clock: ClockDep, principal: Reader) -> StatsService:
+    """The reports as the caller may read them, from where lists are read (a replica)."""
+    return StatsService(session, clock, principal)
+
+
+Stats = Annotated[StatsService, Depends(_stats)]
+
 _REPORT = (
     "Cases count at the node where they happened, rolled up the tree (a street's figures "
     "include its communities'); months are Asia/Shanghai calendar months. A node outside "
@@ -81,15 +89,13 @@ _REPORT = (
     responses=responses(401, 403, 404, 422),
 )
 async def get_monthly(
-    session: ListSession,
-    clock: ClockDep,
-    principal: Reader,
+    stats: Stats,
     month: MonthQuery = None,
     unit_id: UnitQuery = None,
     version: VersionQuery = None,
     channel: ChannelQuery = StatsChannel.all,
 ) -> MonthlyReportOut:
-    return await StatsService(session, clock, principal).monthly(month, unit_id, version, channel)
+    return await stats.monthly(month, unit_id, version, channel)
 
 
 @router.get(
@@ -101,15 +107,12 @@ async def get_monthly(
     responses=responses(401, 403, 422),
 )
 async def list_versions(
-    session: ListSession,
-    clock: ClockDep,
-    principal: Reader,
+    stats: Stats,
     month: Annotated[str, Query(pattern=MONTH_PATTERN, description="The month, YYYY-MM.")],
     limit: Limit = DEFAULT,
     cursor: Cursor = None,
 ) -> Page[ReportVersionOut]:
-    page = await StatsService(session, clock, principal).versions(month, limit, cursor)
-    return page_of(ReportVersionOut, page)
+    return page_of(ReportVersionOut, await stats.versions(month, limit, cursor))
 
 
 @router.get(
@@ -121,14 +124,12 @@ async def list_versions(
     responses=responses(401, 403, 404, 422),
 )
 async def get_trend(
-    session: ListSession,
-    clock: ClockDep,
-    principal: Reader,
+    stats: Stats,
     month: MonthQuery = None,
     unit_id: UnitQuery = None,
     channel: ChannelQuery = StatsChannel.all,
 ) -> TrendOut:
-    return await StatsService(session, clock, principal).trend(month, unit_id, channel)
+    return await stats.trend(month, unit_id, channel)
 
 
 @router.get(
@@ -142,15 +143,13 @@ async def get_trend(
     responses=responses(401, 403, 404, 422),
 )
 async def get_live(
-    session: ListSession,
-    clock: ClockDep,
-    principal: Reader,
+    stats: Stats,
     response: Response,
     unit_id: UnitQuery = None,
     channel: ChannelQuery = StatsChannel.all,
 ) -> LiveStatsOut:
     response.headers["Cache-Control"] = "private, max-age=60"
-    return await StatsService(session, clock, principal).live(unit_id, channel)
+    return await stats.live(unit_id, channel)
 
 
 def _file_responses(media_type: str, what: str) -> dict[int | str, dict[str, object]]:
@@ -193,19 +192,16 @@ class Export:
 
 
 async def _export(
-    session: ListSession,
+    stats: Stats,
     primary: Session,
-    clock: ClockDep,
-    principal: Reader,
     month: MonthQuery = None,
     unit_id: UnitQuery = None,
     version: VersionQuery = None,
     channel: ChannelQuery = StatsChannel.all,
     depth: DepthQuery = 2,
 ) -> Export:
-    service = StatsService(session, clock, principal)
-    view = await service.view(month, unit_id, version, channel, depth)
-    return Export(service, view, primary, principal)
+    view = await stats.view(month, unit_id, version, channel, depth)
+    return Export(stats, view, primary, stats.principal)
 
 
 ExportDep = Annotated[Export, Depends(_export)]
