@@ -17,12 +17,12 @@ from mediation.audit.models import AuditEvent
 from mediation.auth.policy import Permission
 from mediation.auth.principal import Principal
 from mediation.clock import CENTER_TZ
-from mediation.contracts.common import Instant, Page
+from mediation.contracts.common import Instant
 from mediation.contracts.windows import QueryTime
 from mediation_api.audit.repository import EXPORT_MAX, AuditFilters, AuditRepository
 from mediation_api.deps import Session, require
-from mediation_api.pagination import DEFAULT, Cursor, Limit, page_of
 from mediation_api.problems import responses
+from mediation_api.record_routes import list_route
 
 router = APIRouter(tags=["administration"])
 
@@ -78,22 +78,17 @@ def _audit_filters(
 Filters = Annotated[AuditFilters, Depends(_audit_filters)]
 
 
-@router.get(
+list_route(
+    router,
     "/audit-events",
+    params=[("session", Session), ("principal", Auditor), ("filters", Filters)],
+    fetch=lambda a, limit, cursor: AuditRepository(a["session"]).page(a["filters"], limit, cursor),
+    out=AuditEventOut,
     operation_id="audit-events-list",
     summary="Query the audit trail",
     description="Security events and writes, newest first, by action, actor, record and time.",
     responses=responses(401, 403, 422),
 )
-async def list_audit_events(
-    session: Session,
-    principal: Auditor,
-    filters: Filters,
-    limit: Limit = DEFAULT,
-    cursor: Cursor = None,
-) -> Page[AuditEventOut]:
-    page = await AuditRepository(session).page(filters, limit, cursor)
-    return page_of(AuditEventOut, page)
 
 
 CSV_COLUMNS = (

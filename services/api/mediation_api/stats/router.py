@@ -14,13 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from mediation.audit import chain as audit
 from mediation.auth.policy import Permission
 from mediation.auth.principal import Principal
-from mediation.contracts.common import INT32_MAX, Page
+from mediation.contracts.common import INT32_MAX
 from mediation.stats.enums import StatsChannel
 from mediation.stats.periods import FIRST_YEAR, LAST_YEAR, MONTH_PATTERN
 from mediation_api.deps import ClockDep, ListSession, Session, require
 from mediation_api.idempotency import Idempotency
-from mediation_api.pagination import DEFAULT, Cursor, Limit, page_of
 from mediation_api.problems import responses
+from mediation_api.record_routes import list_route
 from mediation_api.stats import exports
 from mediation_api.stats.contracts import (
     JobOut,
@@ -98,21 +98,21 @@ async def get_monthly(
     return await stats.monthly(month, unit_id, version, channel)
 
 
-@router.get(
+list_route(
+    router,
     "/stats/monthly/versions",
+    params=[
+        ("stats", Stats),
+        ("month", Annotated[str, Query(pattern=MONTH_PATTERN, description="The month, YYYY-MM.")]),
+    ],
+    fetch=lambda a, limit, cursor: a["stats"].versions(a["month"], limit, cursor),
+    out=ReportVersionOut,
     operation_id="stats-monthly-versions",
     summary="Versions of a month's report",
     description="Each computation of the month, newest first. Versions never change; the "
     "latest is the one served by default.",
     responses=responses(401, 403, 422),
 )
-async def list_versions(
-    stats: Stats,
-    month: Annotated[str, Query(pattern=MONTH_PATTERN, description="The month, YYYY-MM.")],
-    limit: Limit = DEFAULT,
-    cursor: Cursor = None,
-) -> Page[ReportVersionOut]:
-    return page_of(ReportVersionOut, await stats.versions(month, limit, cursor))
 
 
 @router.get(
