@@ -49,6 +49,30 @@ async def test_rules_list_the_built_in_ones_and_need_the_permission(
     assert "case_number" in assigned["variables"]
 
 
+async def _walk(client: httpx.AsyncClient, url: str, h: dict[str, str], limit: int) -> list[Any]:
+    items: list[Any] = []
+    cursor = None
+    while True:
+        params: dict[str, Any] = {"limit": limit, **({"cursor": cursor} if cursor else {})}
+        r = await client.get(url, headers=h, params=params)
+        assert r.status_code == 200, r.text
+        items += r.json()["items"]
+        cursor = r.json()["next_cursor"]
+        if cursor is None:
+            return items
+
+
+async def test_templates_list_pages_through_every_template_once(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    h = await world.headers("system_admin")
+    everything = await _walk(client, TEMPLATES, h, 200)
+    paged = await _walk(client, TEMPLATES, h, 3)
+    keys = [(t["event_type"], t["channel"]) for t in paged]
+    assert len(keys) == len(set(keys)) == len(everything)
+    assert set(keys) == {(t["event_type"], t["channel"]) for t in everything}
+
+
 @pytest.mark.parametrize(
     ("body", "field", "words"),
     [

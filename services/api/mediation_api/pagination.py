@@ -41,6 +41,7 @@ Cursor = Annotated[
     ),
 ]
 DEFAULT = DEFAULT_LIMIT
+ORDER = "order"  # the key of a cursor naming its list's sort order
 NOT_OURS = "The cursor is not one this list issued: pass `next_cursor` of its previous page."
 
 
@@ -141,13 +142,17 @@ async def keyset_page(
     cursor: str | None,
     *,
     newest: bool = False,
+    order: str | None = None,
 ) -> tuple[list[Any], str | None]:
     """A page of `stmt` ordered by its sort key `columns` (ORM attributes, the last one unique;
     descending when `newest`): the rows after the cursor's key, at most `limit`, and the next
-    page's cursor. The cursor names each column by its attribute."""
+    page's cursor. The cursor names each column by its attribute; a list with a choice of
+    orders names the one asked for (`order`), and a cursor of another order is a 422."""
 
     names = [c.key for c in columns]
     after = cursor_values(cursor, *names)
+    if after and after.get(ORDER) != order:
+        raise Unprocessable("The cursor belongs to another sort order.", field="query.cursor")
     if after:
         values = [_cursor_value(c, after[n]) for c, n in zip(columns, names, strict=True)]
         key, bound = (
@@ -156,7 +161,8 @@ async def keyset_page(
         stmt = stmt.where(key < bound if newest else key > bound)
     stmt = stmt.order_by(*(c.desc() if newest else c for c in columns)).limit(limit + 1)
     rows = list((await session.scalars(stmt)).all())
-    return build_page(rows, limit, lambda r: {n: getattr(r, n) for n in names})
+    tag = {} if order is None else {ORDER: order}
+    return build_page(rows, limit, lambda r: {**tag, **{n: getattr(r, n) for n in names}})
 
 
 async def id_page(
