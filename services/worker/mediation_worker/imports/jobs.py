@@ -74,7 +74,8 @@ async def _check(c: WorkerContext, job: Job, imp: ImportFile, content: bytes) ->
         )
 
 
-async def run_validate(c: WorkerContext, job: Job) -> None:
+async def _load(c: WorkerContext, job: Job) -> tuple[ImportFile, bytes]:
+    """The job's import (detached) and its file's bytes (loaded only here: they are large)."""
     async with c.sessions() as session:
         imp = await session.get(ImportFile, job.import_id)
         assert imp is not None
@@ -82,6 +83,11 @@ async def run_validate(c: WorkerContext, job: Job) -> None:
             await session.scalars(select(ImportFile.content).where(ImportFile.id == imp.id))
         ).one()
         session.expunge(imp)
+    return imp, content
+
+
+async def run_validate(c: WorkerContext, job: Job) -> None:
+    imp, content = await _load(c, job)
     outcome = await _check(c, job, imp, content)
     notes = None
     if outcome.problems and outcome.rows:  # (a file-level refusal has no rows to mark)
@@ -112,13 +118,7 @@ async def run_validate(c: WorkerContext, job: Job) -> None:
 
 
 async def run_commit(c: WorkerContext, job: Job) -> None:
-    async with c.sessions() as session:
-        imp = await session.get(ImportFile, job.import_id)
-        assert imp is not None
-        content = (
-            await session.scalars(select(ImportFile.content).where(ImportFile.id == imp.id))
-        ).one()
-        session.expunge(imp)
+    imp, content = await _load(c, job)
     if hashlib.sha256(content).hexdigest() != imp.sha256:
         raise RuntimeError("stored file does not match its hash")
     outcome = await _check(c, job, imp, content)
