@@ -11,6 +11,7 @@ import pytest
 
 from tests.notifications.test_channels import add_rule
 from tests.notifications.test_webhooks import add_category
+from tests.support.pages import walk
 from tests.support.world import World
 
 RULES = "/api/v1/notification-rules"
@@ -21,17 +22,7 @@ async def test_rules_list_the_built_in_ones_and_need_the_permission(
     client: httpx.AsyncClient, world: World
 ) -> None:
     h = await world.headers("system_admin")
-    codes: list[str] = []
-    cursor = None
-    while True:
-        params: dict[str, Any] = {"limit": 7, **({"cursor": cursor} if cursor else {})}
-        r = await client.get(RULES, headers=h, params=params)
-        assert r.status_code == 200, r.text
-        page = r.json()
-        codes += [r["code"] for r in page["items"]]
-        cursor = page["next_cursor"]
-        if cursor is None:
-            break
+    codes = [r["code"] for r in await walk(client, RULES, h, 7)]
     assert "case.assigned.handlers" in codes and codes == sorted(codes)
     one = (await client.get(RULES, headers=h, params={"event_type": "case.escalated"})).json()
     assert one["items"][0]["recipients"] == [
@@ -49,25 +40,12 @@ async def test_rules_list_the_built_in_ones_and_need_the_permission(
     assert "case_number" in assigned["variables"]
 
 
-async def _walk(client: httpx.AsyncClient, url: str, h: dict[str, str], limit: int) -> list[Any]:
-    items: list[Any] = []
-    cursor = None
-    while True:
-        params: dict[str, Any] = {"limit": limit, **({"cursor": cursor} if cursor else {})}
-        r = await client.get(url, headers=h, params=params)
-        assert r.status_code == 200, r.text
-        items += r.json()["items"]
-        cursor = r.json()["next_cursor"]
-        if cursor is None:
-            return items
-
-
 async def test_templates_list_pages_through_every_template_once(
     client: httpx.AsyncClient, world: World
 ) -> None:
     h = await world.headers("system_admin")
-    everything = await _walk(client, TEMPLATES, h, 200)
-    paged = await _walk(client, TEMPLATES, h, 3)
+    everything = await walk(client, TEMPLATES, h, 200)
+    paged = await walk(client, TEMPLATES, h, 3)
     keys = [(t["event_type"], t["channel"]) for t in paged]
     assert len(keys) == len(set(keys)) == len(everything)
     assert set(keys) == {(t["event_type"], t["channel"]) for t in everything}
