@@ -22,6 +22,7 @@ from mediation.notifications.models import (
 from mediation.org.models import Unit
 from mediation.outbox.models import Delivery
 from mediation_api.pagination import id_page
+from mediation_api.queries import one_or_none
 
 
 class InboxRepository:
@@ -101,9 +102,7 @@ class WebhookRepository:
         self, principal: Principal, ident: uuid.UUID, *, for_update: bool = False
     ) -> WebhookSubscription | None:
         stmt = self._readable(principal).where(WebhookSubscription.id == ident)
-        if for_update:
-            stmt = stmt.with_for_update()
-        return (await self.session.scalars(stmt)).one_or_none()
+        return await one_or_none(self.session, stmt, for_update=for_update)
 
     async def unit(self, ident: uuid.UUID) -> Unit | None:
         return await self.session.get(Unit, ident)
@@ -135,9 +134,7 @@ class WebhookRepository:
         self, sub_id: uuid.UUID, ident: uuid.UUID, *, for_update: bool = False
     ) -> Delivery | None:
         stmt = select(Delivery).where(Delivery.id == ident, Delivery.subscription_id == sub_id)
-        if for_update:
-            stmt = stmt.with_for_update()
-        return (await self.session.scalars(stmt)).one_or_none()
+        return await one_or_none(self.session, stmt, for_update=for_update)
 
     async def attempts(self, delivery_id: uuid.UUID) -> list[DeliveryAttempt]:
         return list(
@@ -165,9 +162,7 @@ class ConfigRepository:
 
     async def rule(self, code: str, *, for_update: bool = False) -> NotificationRule | None:
         stmt = select(NotificationRule).where(NotificationRule.code == code)
-        if for_update:
-            stmt = stmt.with_for_update()
-        return (await self.session.scalars(stmt)).one_or_none()
+        return await one_or_none(self.session, stmt, for_update=for_update)
 
     async def templates(self) -> list[NotificationTemplate]:
         return list((await self.session.scalars(select(NotificationTemplate))).all())
@@ -178,9 +173,7 @@ class ConfigRepository:
         stmt = select(NotificationTemplate).where(
             NotificationTemplate.event_type == event_type, NotificationTemplate.channel == channel
         )
-        if for_update:
-            stmt = stmt.with_for_update()
-        return (await self.session.scalars(stmt)).one_or_none()
+        return await one_or_none(self.session, stmt, for_update=for_update)
 
     def add(self, row: NotificationRule | NotificationTemplate) -> None:
         self.session.add(row)

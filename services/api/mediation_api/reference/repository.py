@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from mediation.reference.data import ReferenceKind
 from mediation.reference.models import ReferenceItem
 from mediation_api.pagination import keyset_page
+from mediation_api.queries import one_or_none
 
 
 class ReferenceRepository:
@@ -37,9 +38,7 @@ class ReferenceRepository:
         self, kind: ReferenceKind, code: str, *, for_update: bool = False
     ) -> ReferenceItem | None:
         stmt = self._base(kind).where(ReferenceItem.code == code)
-        if for_update:
-            stmt = stmt.with_for_update()
-        return (await self.session.scalars(stmt)).one_or_none()
+        return await one_or_none(self.session, stmt, for_update=for_update)
 
     async def unknown(self, kind: ReferenceKind, codes: list[str]) -> list[str]:
         """The codes that are not (and never were) entries of `kind`."""
