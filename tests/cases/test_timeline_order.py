@@ -11,21 +11,13 @@ import httpx
 
 from tests.cases.conftest import CASES, act, case_body
 from tests.hotline.conftest import CALLS, call_body
+from tests.support.pages import walk
 from tests.support.world import World
 
 
 async def _timeline(client: httpx.AsyncClient, h: dict[str, str], url: str) -> list[Any]:
     """Every entry, walking the pages one entry at a time."""
-    entries: list[Any] = []
-    cursor = None
-    while True:
-        params: dict[str, Any] = {"limit": 1, **({"cursor": cursor} if cursor else {})}
-        page = await client.get(url, headers=h, params=params)
-        assert page.status_code == 200, page.text
-        entries += page.json()["items"]
-        cursor = page.json()["next_cursor"]
-        if cursor is None:
-            return entries
+    return await walk(client, url, h, 1)
 
 
 async def test_a_repeat_case_starts_with_created_and_is_numbered_in_order(

@@ -11,6 +11,7 @@ import pytest
 
 from tests.notifications.test_channels import add_rule
 from tests.notifications.test_webhooks import add_category
+from tests.support.pages import walk
 from tests.support.world import World
 
 RULES = "/api/v1/notification-rules"
@@ -21,17 +22,7 @@ async def test_rules_list_the_built_in_ones_and_need_the_permission(
     client: httpx.AsyncClient, world: World
 ) -> None:
     h = await world.headers("system_admin")
-    codes: list[str] = []
-    cursor = None
-    while True:
-        params: dict[str, Any] = {"limit": 7, **({"cursor": cursor} if cursor else {})}
-        r = await client.get(RULES, headers=h, params=params)
-        assert r.status_code == 200, r.text
-        page = r.json()
-        codes += [r["code"] for r in page["items"]]
-        cursor = page["next_cursor"]
-        if cursor is None:
-            break
+    codes = [r["code"] for r in await walk(client, RULES, h, 7)]
     assert "case.assigned.handlers" in codes and codes == sorted(codes)
     one = (await client.get(RULES, headers=h, params={"event_type": "case.escalated"})).json()
     assert one["items"][0]["recipients"] == [
@@ -47,6 +38,17 @@ async def test_rules_list_the_built_in_ones_and_need_the_permission(
     assigned = next(t for t in types if t["type"] == "case.assigned")
     assert "handler_person_ids" in assigned["person_fields"]
     assert "case_number" in assigned["variables"]
+
+
+async def test_templates_list_pages_through_every_template_once(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    h = await world.headers("system_admin")
+    everything = await walk(client, TEMPLATES, h, 200)
+    paged = await walk(client, TEMPLATES, h, 3)
+    keys = [(t["event_type"], t["channel"]) for t in paged]
+    assert len(keys) == len(set(keys)) == len(everything)
+    assert set(keys) == {(t["event_type"], t["channel"]) for t in everything}
 
 
 @pytest.mark.parametrize(

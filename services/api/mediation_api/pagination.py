@@ -16,16 +16,19 @@ import uuid
 from collections.abc import Callable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Query
-from sqlalchemy import Select
+from pydantic import BaseModel
+from sqlalchemy import Select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mediation.contracts.common import DEFAULT_LIMIT, MAX_LIMIT
+from mediation.contracts.common import DEFAULT_LIMIT, MAX_LIMIT, Page
 from mediation.errors import Unprocessable
 
 T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
 
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size (at most 200).")]
 Cursor = Annotated[
@@ -38,6 +41,7 @@ Cursor = Annotated[
     ),
 ]
 DEFAULT = DEFAULT_LIMIT
+ORDER = "order"  # the key of a cursor naming its list's sort order
 NOT_OURS = "The cursor is not one this list issued: pass `next_cursor` of its previous page."
 
 
@@ -114,6 +118,53 @@ def build_page(
     return items, next_cursor
 
 
+def _cursor_value(column: Any, value: Any) -> Any:
+    """A cursor's value read back as the column's type (a signed cursor holds what
+    `encode_cursor` wrote: ids, dates and times as text)."""
+    kind = column.type.python_type
+    try:
+        if kind is uuid.UUID:
+            return uuid.UUID(value)
+        if kind in (datetime, date):
+            return kind.fromisoformat(value)
+    except (TypeError, ValueError) as exc:
+        raise Unprocessable(NOT_OURS, field="query.cursor") from exc
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
+        raise Unprocessable(NOT_OURS, field="query.cursor")
+    return value
+
+
+async def keyset_page(
+    session: AsyncSession,
+    stmt: Select[Any],
+    columns: Sequence[Any],
+    limit: int,
+    cursor: str | None,
+    *,
+    newest: bool = False,
+    order: str | None = None,
+) -> tuple[list[Any], str | None]:
+    """A page of `stmt` ordered by its sort key `columns` (ORM attributes, the last one unique;
+    descending when `newest`): the rows after the cursor's key, at most `limit`, and the next
+    page's cursor. The cursor names each column by its attribute; a list with a choice of
+    orders names the one asked for (`order`), and a cursor of another order is a 422."""
+
+    names = [c.key for c in columns]
+    after = cursor_values(cursor, *names)
+    if after and after.get(ORDER) != order:
+        raise Unprocessable("The cursor belongs to another sort order.", field="query.cursor")
+    if after:
+        values = [_cursor_value(c, after[n]) for c, n in zip(columns, names, strict=True)]
+        key, bound = (
+            (columns[0], values[0]) if len(columns) == 1 else (tuple_(*columns), tuple_(*values))
+        )
+        stmt = stmt.where(key < bound if newest else key > bound)
+    stmt = stmt.order_by(*(c.desc() if newest else c for c in columns)).limit(limit + 1)
+    rows = list((await session.scalars(stmt)).all())
+    tag = {} if order is None else {ORDER: order}
+    return build_page(rows, limit, lambda r: {**tag, **{n: getattr(r, n) for n in names}})
+
+
 async def id_page(
     session: AsyncSession,
     stmt: Select[Any],
@@ -124,12 +175,23 @@ async def id_page(
     newest: bool = False,
 ) -> tuple[list[Any], str | None]:
     """A page of `stmt` ordered by a UUIDv7 id `column` (creation order; newest first when
-    asked): the rows after the cursor's id, at most `limit`, and the next page's cursor."""
+    asked)."""
+    return await keyset_page(session, stmt, (column,), limit, cursor, newest=newest)
 
-    after = cursor_values(cursor, "id")
+
+def memory_page(
+    rows: Sequence[T], key: Callable[[T], str], limit: int, cursor: str | None
+) -> tuple[list[T], str | None]:
+    """A page of a list held in memory (built-in and stored configuration merged), in the
+    order of its unique text `key`."""
+    after = cursor_values(cursor, "k")
+    ordered = sorted(rows, key=key)
     if after:
-        ident = uuid.UUID(after["id"])
-        stmt = stmt.where(column < ident if newest else column > ident)
-    stmt = stmt.order_by(column.desc() if newest else column).limit(limit + 1)
-    rows = list((await session.scalars(stmt)).all())
-    return build_page(rows, limit, lambda r: {"id": str(r.id)})
+        ordered = [r for r in ordered if key(r) > after["k"]]
+    return build_page(ordered[: limit + 1], limit, lambda r: {"k": key(r)})
+
+
+def page_of(out: type[M], page: tuple[Sequence[Any], str | None]) -> Page[M]:
+    """The answer of a list: each row of a (rows, next cursor) page shown as `out`."""
+    rows, next_cursor = page
+    return Page[out](items=[out.model_validate(r) for r in rows], next_cursor=next_cursor)

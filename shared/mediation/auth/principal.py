@@ -31,6 +31,11 @@ class Principal:
     issued_at: int = 0
     extra: dict[str, str] = field(default_factory=dict)
 
+    @property
+    def requester(self) -> tuple[str, uuid.UUID, str]:
+        """(kind, id, name) as records say who asked (a system by its client id)."""
+        return self.kind, self.id, self.client_id or self.name
+
     def can(self, permission: Permission) -> bool:
         return permission in self.permissions
 

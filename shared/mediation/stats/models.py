@@ -30,6 +30,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mediation.db import Base, IdMixin, TimestampMixin
+from mediation.ids import uuid7
 from mediation.org.models import enum_type
 from mediation.stats.enums import JobKind, JobStatus, ReportKind, ReportTrigger
 
@@ -78,6 +79,37 @@ class Job(IdMixin, TimestampMixin, Base):
     attempts: Mapped[int] = mapped_column(default=0)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+
+
+def queued_job(
+    kind: JobKind,
+    *,
+    unit_id: uuid.UUID,
+    unit_path: str,
+    requested_by: tuple[str | None, uuid.UUID | None, str | None],
+    now: datetime,
+    **fields: Any,
+) -> dict[str, Any]:
+    """The columns of a new job waiting for a worker, asked for at `unit_id` by
+    `requested_by` (kind, id, name); `fields` are the kind's own (year, month, trigger,
+    import_id, dedupe_key)."""
+    by_kind, by_id, by_name = requested_by
+    return {
+        "id": uuid7(),
+        "kind": kind,
+        "status": JobStatus.queued,
+        "unit_id": unit_id,
+        "unit_path": unit_path,
+        "progress": 0,
+        "step": "排队中",
+        "requested_by_kind": by_kind,
+        "requested_by_id": by_id,
+        "requested_by_name": by_name,
+        "attempts": 0,
+        "created_at": now,
+        "updated_at": now,
+        **fields,
+    }
 
 
 class StatsReport(IdMixin, Base):

@@ -6,13 +6,10 @@ import csv
 import io
 import json
 import uuid
-from dataclasses import asdict, dataclass
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, Field
-from sqlalchemy import Select, select
 
 from mediation.audit import chain as audit
 from mediation.audit.chain import verify_database
@@ -20,12 +17,12 @@ from mediation.audit.models import AuditEvent
 from mediation.auth.policy import Permission
 from mediation.auth.principal import Principal
 from mediation.clock import CENTER_TZ
-from mediation.contracts.common import Instant, Page
+from mediation.contracts.common import Instant
 from mediation.contracts.windows import QueryTime
-from mediation.errors import Unprocessable
+from mediation_api.audit.repository import EXPORT_MAX, AuditFilters, AuditRepository
 from mediation_api.deps import Session, require
-from mediation_api.pagination import DEFAULT, Cursor, Limit, build_page, cursor_values
 from mediation_api.problems import responses
+from mediation_api.record_routes import list_route
 
 router = APIRouter(tags=["administration"])
 
@@ -64,40 +61,6 @@ class AuditVerdictOut(BaseModel):
     problem: str | None = Field(description="`altered`, `inserted` or `deleted`.")
 
 
-@dataclass(frozen=True)
-class AuditFilters:
-    """The filters of the list and of the CSV export (the same query parameters)."""
-
-    action: str | None
-    result: str | None
-    actor_id: uuid.UUID | None
-    record_type: str | None
-    record_id: uuid.UUID | None
-    since: datetime | None
-    until: datetime | None
-
-    def select(self) -> Select[tuple[AuditEvent]]:
-        stmt = select(AuditEvent)
-        for column, value in (
-            (AuditEvent.action, self.action),
-            (AuditEvent.result, self.result),
-            (AuditEvent.actor_id, self.actor_id),
-            (AuditEvent.record_type, self.record_type),
-            (AuditEvent.record_id, self.record_id),
-        ):
-            if value:
-                stmt = stmt.where(column == value)
-        if self.since:
-            stmt = stmt.where(AuditEvent.at >= self.since)
-        if self.until:
-            stmt = stmt.where(AuditEvent.at < self.until)
-        return stmt
-
-    def given(self) -> dict[str, object]:
-        """The filters a caller set (recorded with an export)."""
-        return {k: v for k, v in asdict(self).items() if v is not None}
-
-
 def _audit_filters(
     action: Annotated[str | None, Query(max_length=80, description="E.g. `auth.sign_in`.")] = None,
     result: Annotated[
@@ -115,34 +78,19 @@ def _audit_filters(
 Filters = Annotated[AuditFilters, Depends(_audit_filters)]
 
 
-@router.get(
+list_route(
+    router,
     "/audit-events",
+    params=[("session", Session), ("principal", Auditor), ("filters", Filters)],
+    fetch=lambda a, limit, cursor: AuditRepository(a["session"]).page(a["filters"], limit, cursor),
+    out=AuditEventOut,
     operation_id="audit-events-list",
     summary="Query the audit trail",
     description="Security events and writes, newest first, by action, actor, record and time.",
     responses=responses(401, 403, 422),
 )
-async def list_audit_events(
-    session: Session,
-    principal: Auditor,
-    filters: Filters,
-    limit: Limit = DEFAULT,
-    cursor: Cursor = None,
-) -> Page[AuditEventOut]:
-    stmt = filters.select()
-    after = cursor_values(cursor, "seq")
-    if after:
-        stmt = stmt.where(AuditEvent.seq < int(after["seq"]))
-    rows = list(
-        (await session.scalars(stmt.order_by(AuditEvent.seq.desc()).limit(limit + 1))).all()
-    )
-    items, nxt = build_page(rows, limit, lambda e: {"seq": str(e.seq)})
-    return Page[AuditEventOut](
-        items=[AuditEventOut.model_validate(e) for e in items], next_cursor=nxt
-    )
 
 
-EXPORT_MAX = 100_000
 CSV_COLUMNS = (
     "seq",
     "at",
@@ -217,12 +165,7 @@ async def export_audit_events(
     principal: Auditor,
     filters: Filters,
 ) -> Response:
-    stmt = filters.select()
-    rows = list((await session.scalars(stmt.order_by(AuditEvent.seq).limit(EXPORT_MAX + 1))).all())
-    if len(rows) > EXPORT_MAX:
-        raise Unprocessable(
-            f"More than {EXPORT_MAX} entries match; narrow the export with since and until."
-        )
+    rows = await AuditRepository(session).export(filters)
     audit.record(
         session,
         action="audit.exported",

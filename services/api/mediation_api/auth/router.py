@@ -11,11 +11,9 @@ from urllib.parse import unquote
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 
 from mediation.audit.context import client_ip_var
-from mediation.auth.contracts import MeOut, OAuthErrorOut, RefreshIn, RoleGrant, TokenOut
-from mediation.auth.models import User
+from mediation.auth.contracts import MeOut, OAuthErrorOut, RefreshIn, TokenOut
 from mediation.errors import DomainError, Forbidden, Unauthorized, Unprocessable
 from mediation_api.auth.service import AuthService
 from mediation_api.deps import CurrentPrincipal, Session, State
@@ -238,20 +236,4 @@ async def logout(
     responses=responses(401),
 )
 async def me(principal: CurrentPrincipal, session: Session, state: State) -> MeOut:
-    grants: list[RoleGrant] = []
-    if principal.kind == "user" and principal.person_id:
-        user = (await session.scalars(select(User).where(User.id == principal.id))).one()
-        svc = _service(session, state)
-        grants = [
-            RoleGrant(role=r, unit_id=u.id, unit_name=u.name, unit_level=u.level)
-            for r, u in await svc.active_grants(user.person_id, state.clock.now().date())
-        ]
-    return MeOut(
-        kind=principal.kind,
-        id=principal.id,
-        name=principal.name,
-        person_id=principal.person_id,
-        roles=sorted(principal.roles),
-        permissions=sorted(p.value for p in principal.permissions),
-        grants=grants,
-    )
+    return await _service(session, state).me(principal)

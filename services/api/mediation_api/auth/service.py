@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from mediation.audit import chain as audit
 from mediation.audit.context import client_ip_var
 from mediation.auth import mfa, password_policy
-from mediation.auth.contracts import TokenOut
+from mediation.auth.contracts import MeOut, RoleGrant, TokenOut
 from mediation.auth.events import SignInLocked
 from mediation.auth.models import ApiClient, AuthSession, RefreshToken, User
 from mediation.auth.passwords import DUMMY_HASH, verify_password
@@ -290,6 +290,25 @@ class AuthService:
             permissions=permissions_for(set(roles)),
             scope_paths=_minimal_prefixes([u.path for _, u in grants]),
             person_id=user.person_id,
+        )
+
+    async def me(self, principal: Principal) -> MeOut:
+        """The caller's identity, with the roles a person holds today and where."""
+        grants: list[RoleGrant] = []
+        if principal.kind == "user" and principal.person_id:
+            user = (await self.session.scalars(select(User).where(User.id == principal.id))).one()
+            grants = [
+                RoleGrant(role=r, unit_id=u.id, unit_name=u.name, unit_level=u.level)
+                for r, u in await self.active_grants(user.person_id, self.now.date())
+            ]
+        return MeOut(
+            kind=principal.kind,
+            id=principal.id,
+            name=principal.name,
+            person_id=principal.person_id,
+            roles=sorted(principal.roles),
+            permissions=sorted(p.value for p in principal.permissions),
+            grants=grants,
         )
 
     async def active_grants(self, person_id: uuid.UUID, today: date) -> list[tuple[Role, Unit]]:

@@ -9,7 +9,6 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from sqlalchemy import select
 
 from mediation.auth.policy import Permission
 from mediation.auth.principal import Principal
@@ -17,12 +16,13 @@ from mediation.errors import UnsupportedMediaType
 from mediation.imports.contracts import ImportOut
 from mediation.imports.enums import ImportKind
 from mediation.imports.kinds import KINDS
+from mediation.imports.models import ImportFile
 from mediation.imports.reading import is_xlsx
 from mediation.imports.template import template
-from mediation.reference.models import ReferenceItem
 from mediation_api.deps import ClockDep, Session, require
 from mediation_api.imports.service import ImportService, import_out
 from mediation_api.problems import responses
+from mediation_api.reference.repository import ReferenceRepository
 
 router = APIRouter(tags=["imports"])
 Importer = Annotated[Principal, Depends(require(Permission.imports_write))]
@@ -62,6 +62,16 @@ def _xlsx(data: bytes, name: str) -> Response:
     )
 
 
+def _accepted(imp: ImportFile, job_id: uuid.UUID | None) -> Response:
+    """202: the import, and the job that works on it to poll."""
+    return Response(
+        import_out(imp).model_dump_json(),
+        status_code=202,
+        media_type="application/json",
+        headers={"Location": f"/api/v1/jobs/{job_id}"},
+    )
+
+
 @router.get(
     "/imports/templates/{import_kind}",
     operation_id="imports-template",
@@ -74,17 +84,11 @@ def _xlsx(data: bytes, name: str) -> Response:
 )
 async def get_template(import_kind: Kind, session: Session, principal: Importer) -> Response:
     spec = KINDS[import_kind]
-    lists: dict[str, list[str]] = {}
-    for key, ref_kind in spec.reference_lists.items():
-        lists[key] = list(
-            (
-                await session.scalars(
-                    select(ReferenceItem.label_zh)
-                    .where(ReferenceItem.kind == ref_kind.value, ReferenceItem.enabled.is_(True))
-                    .order_by(ReferenceItem.code)
-                )
-            ).all()
-        )
+    references = ReferenceRepository(session)
+    lists = {
+        key: await references.enabled_labels(ref_kind)
+        for key, ref_kind in spec.reference_lists.items()
+    }
     data = await run_in_threadpool(template, spec.columns, lists)
     return _xlsx(data, f"导入模板-{import_kind.label_zh}.xlsx")
 
@@ -121,13 +125,7 @@ async def upload(
     else:
         raise UnsupportedMediaType(f"Send the file as {XLSX} or text/csv.")
     imp = await ImportService(session, clock, principal).upload(import_kind, name, content)
-    body = import_out(imp).model_dump_json()
-    return Response(
-        body,
-        status_code=202,
-        media_type="application/json",
-        headers={"Location": f"/api/v1/jobs/{imp.validate_job_id}"},
-    )
+    return _accepted(imp, imp.validate_job_id)
 
 
 @router.get(
@@ -174,9 +172,4 @@ async def commit(
     import_id: ImportId, session: Session, clock: ClockDep, principal: Importer
 ) -> Response:
     imp, job = await ImportService(session, clock, principal).commit(import_id)
-    return Response(
-        import_out(imp).model_dump_json(),
-        status_code=202,
-        media_type="application/json",
-        headers={"Location": f"/api/v1/jobs/{job.id}"},
-    )
+    return _accepted(imp, job.id)

@@ -20,8 +20,8 @@ from mediation.imports.events import ImportJobRequested
 from mediation.imports.models import ImportFile
 from mediation.org.models import Unit
 from mediation.outbox.events import emit
-from mediation.stats.enums import JobKind, JobStatus
-from mediation.stats.models import Job
+from mediation.stats.enums import JobKind
+from mediation.stats.models import Job, queued_job
 
 NOT_FOUND = "No import with this id in your jurisdiction."
 
@@ -132,21 +132,14 @@ class ImportService:
     async def _job(self, imp: ImportFile, kind: JobKind) -> Job:
         p, now = self.principal, self.clock.now()
         job = Job(
-            id=uuid7(),
-            kind=kind,
-            status=JobStatus.queued,
-            trigger=None,
-            unit_id=imp.unit_id,
-            unit_path=imp.unit_path,
-            import_id=imp.id,
-            progress=0,
-            step="排队中",
-            requested_by_kind=p.kind,
-            requested_by_id=p.id,
-            requested_by_name=p.client_id or p.name,
-            attempts=0,
-            created_at=now,
-            updated_at=now,
+            **queued_job(
+                kind,
+                unit_id=imp.unit_id,
+                unit_path=imp.unit_path,
+                requested_by=p.requester,
+                now=now,
+                import_id=imp.id,
+            )
         )
         self.session.add(job)
         await self.session.flush()

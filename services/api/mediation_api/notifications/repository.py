@@ -21,6 +21,8 @@ from mediation.notifications.models import (
 )
 from mediation.org.models import Unit
 from mediation.outbox.models import Delivery
+from mediation_api.pagination import id_page
+from mediation_api.queries import one_or_none
 
 
 class InboxRepository:
@@ -34,9 +36,10 @@ class InboxRepository:
         unread: bool | None,
         urgent: bool | None,
         type_: str | None,
-        before: uuid.UUID | None,
         limit: int,
-    ) -> list[Notification]:
+        cursor: str | None,
+    ) -> tuple[list[Notification], str | None]:
+        """Newest first."""
         stmt = select(Notification).where(Notification.user_id == user_id)
         if unread is True:
             stmt = stmt.where(Notification.read_at.is_(None))
@@ -46,10 +49,7 @@ class InboxRepository:
             stmt = stmt.where(Notification.urgent.is_(urgent))
         if type_ is not None:
             stmt = stmt.where(Notification.type == type_)
-        if before is not None:
-            stmt = stmt.where(Notification.id < before)
-        stmt = stmt.order_by(Notification.id.desc()).limit(limit + 1)
-        return list((await self.session.scalars(stmt)).all())
+        return await id_page(self.session, stmt, Notification.id, limit, cursor, newest=True)
 
     async def unread_counts(self, user_id: uuid.UUID) -> tuple[int, int]:
         row = (
@@ -90,23 +90,19 @@ class WebhookRepository:
         return select(WebhookSubscription).where(in_scope(WebhookSubscription.unit_path, principal))
 
     async def page(
-        self, principal: Principal, *, enabled: bool | None, after: uuid.UUID | None, limit: int
-    ) -> list[WebhookSubscription]:
+        self, principal: Principal, *, enabled: bool | None, limit: int, cursor: str | None
+    ) -> tuple[list[WebhookSubscription], str | None]:
+        """Oldest first."""
         stmt = self._readable(principal)
         if enabled is not None:
             stmt = stmt.where(WebhookSubscription.enabled.is_(enabled))
-        if after is not None:
-            stmt = stmt.where(WebhookSubscription.id > after)
-        stmt = stmt.order_by(WebhookSubscription.id).limit(limit + 1)
-        return list((await self.session.scalars(stmt)).all())
+        return await id_page(self.session, stmt, WebhookSubscription.id, limit, cursor)
 
     async def get(
         self, principal: Principal, ident: uuid.UUID, *, for_update: bool = False
     ) -> WebhookSubscription | None:
         stmt = self._readable(principal).where(WebhookSubscription.id == ident)
-        if for_update:
-            stmt = stmt.with_for_update()
-        return (await self.session.scalars(stmt)).one_or_none()
+        return await one_or_none(self.session, stmt, for_update=for_update)
 
     async def unit(self, ident: uuid.UUID) -> Unit | None:
         return await self.session.get(Unit, ident)
@@ -125,24 +121,20 @@ class WebhookRepository:
         sub_id: uuid.UUID,
         *,
         status: DeliveryStatus | None,
-        before: uuid.UUID | None,
         limit: int,
-    ) -> list[Delivery]:
+        cursor: str | None,
+    ) -> tuple[list[Delivery], str | None]:
+        """Newest first."""
         stmt = select(Delivery).where(Delivery.subscription_id == sub_id)
         if status is not None:
             stmt = stmt.where(Delivery.status == status.value)
-        if before is not None:
-            stmt = stmt.where(Delivery.id < before)
-        stmt = stmt.order_by(Delivery.id.desc()).limit(limit + 1)
-        return list((await self.session.scalars(stmt)).all())
+        return await id_page(self.session, stmt, Delivery.id, limit, cursor, newest=True)
 
     async def delivery(
         self, sub_id: uuid.UUID, ident: uuid.UUID, *, for_update: bool = False
     ) -> Delivery | None:
         stmt = select(Delivery).where(Delivery.id == ident, Delivery.subscription_id == sub_id)
-        if for_update:
-            stmt = stmt.with_for_update()
-        return (await self.session.scalars(stmt)).one_or_none()
+        return await one_or_none(self.session, stmt, for_update=for_update)
 
     async def attempts(self, delivery_id: uuid.UUID) -> list[DeliveryAttempt]:
         return list(
@@ -170,9 +162,7 @@ class ConfigRepository:
 
     async def rule(self, code: str, *, for_update: bool = False) -> NotificationRule | None:
         stmt = select(NotificationRule).where(NotificationRule.code == code)
-        if for_update:
-            stmt = stmt.with_for_update()
-        return (await self.session.scalars(stmt)).one_or_none()
+        return await one_or_none(self.session, stmt, for_update=for_update)
 
     async def templates(self) -> list[NotificationTemplate]:
         return list((await self.session.scalars(select(NotificationTemplate))).all())
@@ -183,9 +173,7 @@ class ConfigRepository:
         stmt = select(NotificationTemplate).where(
             NotificationTemplate.event_type == event_type, NotificationTemplate.channel == channel
         )
-        if for_update:
-            stmt = stmt.with_for_update()
-        return (await self.session.scalars(stmt)).one_or_none()
+        return await one_or_none(self.session, stmt, for_update=for_update)
 
     def add(self, row: NotificationRule | NotificationTemplate) -> None:
         self.session.add(row)

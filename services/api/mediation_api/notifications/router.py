@@ -11,12 +11,14 @@ from fastapi import APIRouter, Depends, Path, Query, Response
 
 from mediation.auth.policy import Permission
 from mediation.auth.principal import Principal
-from mediation.contracts.common import Page
 from mediation.contracts.etag import etag_of
 from mediation.notifications import catalog
 from mediation.notifications.enums import Channel, DeliveryStatus, MessageChannel
+from mediation.notifications.models import WebhookSubscription
 from mediation.notifications.rules import CODE_PATTERN
+from mediation.outbox.models import Delivery
 from mediation.settings import Settings
+from mediation_api.actions import ActionCall, action_route
 from mediation_api.deps import (
     ClockDep,
     CurrentPrincipal,
@@ -58,8 +60,9 @@ from mediation_api.notifications.service import (
     require_person,
     template_key,
 )
-from mediation_api.pagination import DEFAULT, Cursor, Limit, build_page, cursor_values
+from mediation_api.pagination import memory_page
 from mediation_api.problems import responses
+from mediation_api.record_routes import Args, list_route, record_route, removal_route
 
 Reader = Annotated[Principal, Depends(require(Permission.notifications_read))]
 Manager = Annotated[Principal, Depends(require(Permission.webhooks_manage))]
@@ -71,36 +74,42 @@ SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 inbox_router = APIRouter(prefix="/me/notifications", tags=["notifications"])
 
 
-@inbox_router.get(
+list_route(
+    inbox_router,
     "",
+    params=[
+        ("session", Session),
+        ("principal", Reader),
+        (
+            "unread",
+            Annotated[bool | None, Query(description="Only unread (true) or read (false).")],
+            None,
+        ),
+        (
+            "urgent",
+            Annotated[bool | None, Query(description="Only urgent (or non-urgent) ones.")],
+            None,
+        ),
+        (
+            "type",
+            Annotated[str | None, Query(max_length=80, description="Only this event type.")],
+            None,
+        ),
+    ],
+    fetch=lambda a, limit, cursor: InboxRepository(a["session"]).page(
+        require_person(a["principal"]),
+        unread=a["unread"],
+        urgent=a["urgent"],
+        type_=a["type"],
+        limit=limit,
+        cursor=cursor,
+    ),
+    out=NotificationOut,
     operation_id="notifications-list",
     summary="My notifications",
     description="The caller's in-app messages, newest first. Filters: `unread`, `urgent`, `type`.",
     responses=responses(401, 403, 422),
 )
-async def list_notifications(
-    session: Session,
-    principal: Reader,
-    unread: Annotated[bool | None, Query(description="Only unread (true) or read (false).")] = None,
-    urgent: Annotated[bool | None, Query(description="Only urgent (or non-urgent) ones.")] = None,
-    type: Annotated[str | None, Query(max_length=80, description="Only this event type.")] = None,
-    limit: Limit = DEFAULT,
-    cursor: Cursor = None,
-) -> Page[NotificationOut]:
-    user_id = require_person(principal)
-    after = cursor_values(cursor, "i")
-    rows = await InboxRepository(session).page(
-        user_id,
-        unread=unread,
-        urgent=urgent,
-        type_=type,
-        before=uuid.UUID(after["i"]) if after else None,
-        limit=limit,
-    )
-    items, next_cursor = build_page(rows, limit, lambda r: {"i": str(r.id)})
-    return Page[NotificationOut](
-        items=[NotificationOut.model_validate(i) for i in items], next_cursor=next_cursor
-    )
 
 
 @inbox_router.get(
@@ -115,23 +124,29 @@ async def unread_count(session: Session, principal: Reader) -> UnreadCount:
     return UnreadCount(unread=unread, urgent_unread=urgent)
 
 
-@inbox_router.post(
+record_route(
+    inbox_router,
+    "post",
     "/{notification_id}/read",
+    params=[
+        (
+            "notification_id",
+            Annotated[uuid.UUID, Path(description="The notification (one of the caller's own).")],
+        ),
+        ("session", Session),
+        ("clock", ClockDep),
+        ("principal", Reader),
+    ],
+    run=lambda a: InboxService(a["session"], a["clock"], a["principal"]).mark_read(
+        a["notification_id"]
+    ),
+    out=NotificationOut,
+    etag=None,
     operation_id="notifications-mark-read",
     summary="Mark read",
     description="Marks one of the caller's messages read (again: no change).",
     responses=responses(401, 403, 404, 422),
 )
-async def mark_read(
-    notification_id: Annotated[
-        uuid.UUID, Path(description="The notification (one of the caller's own).")
-    ],
-    session: Session,
-    clock: ClockDep,
-    principal: Reader,
-) -> NotificationOut:
-    item = await InboxService(session, clock, principal).mark_read(notification_id)
-    return NotificationOut.model_validate(item)
 
 
 @inbox_router.post(
@@ -162,34 +177,61 @@ async def _svc(
 
 
 WebhookSvc = Annotated[WebhookService, Depends(_svc)]
+OverlapHours = Annotated[
+    int | None,
+    Query(
+        ge=0,
+        le=168,
+        description="Hours the old secret keeps signing (0..168); "
+        "default: the server setting (24 unless configured).",
+    ),
+]
 
 
-@webhooks_router.get(
+def _with_secret(sub: WebhookSubscription) -> WebhookWithSecret:
+    return WebhookWithSecret(**WebhookOut.model_validate(sub).model_dump(), secret=sub.secret)
+
+
+list_route(
+    webhooks_router,
     "",
+    params=[
+        ("session", Session),
+        ("principal", Manager),
+        (
+            "enabled",
+            Annotated[bool | None, Query(description="Only enabled (or disabled) ones.")],
+            None,
+        ),
+    ],
+    fetch=lambda a, limit, cursor: WebhookRepository(a["session"]).page(
+        a["principal"], enabled=a["enabled"], limit=limit, cursor=cursor
+    ),
+    out=WebhookOut,
     operation_id="webhooks-list",
     summary="Webhook subscriptions",
     description="Subscriptions in the caller's jurisdiction, oldest first.",
     responses=responses(401, 403, 422),
 )
-async def list_webhooks(
-    session: Session,
-    principal: Manager,
-    enabled: Annotated[bool | None, Query(description="Only enabled (or disabled) ones.")] = None,
-    limit: Limit = DEFAULT,
-    cursor: Cursor = None,
-) -> Page[WebhookOut]:
-    after = cursor_values(cursor, "i")
-    rows = await WebhookRepository(session).page(
-        principal, enabled=enabled, after=uuid.UUID(after["i"]) if after else None, limit=limit
-    )
-    items, next_cursor = build_page(rows, limit, lambda r: {"i": str(r.id)})
-    return Page[WebhookOut](
-        items=[WebhookOut.model_validate(i) for i in items], next_cursor=next_cursor
+
+
+async def _create_webhook(call: ActionCall) -> Response:
+    sub = await call.deps["service"].create(call.body)
+    return await call.idem.respond(
+        call.deps["session"],
+        _with_secret(sub),
+        status_code=201,
+        headers={"ETag": etag_of(sub.id, sub.version), "Location": f"/api/v1/webhooks/{sub.id}"},
     )
 
 
-@webhooks_router.post(
+action_route(
+    webhooks_router,
     "",
+    body=WebhookCreate,
+    precondition=False,
+    deps=[("service", WebhookSvc), ("session", Session)],
+    handle=_create_webhook,
     operation_id="webhooks-create",
     summary="Subscribe a system",
     description="Events of the chosen types (exact, `prefix.*` or `*`) in the unit's subtree "
@@ -203,74 +245,61 @@ async def list_webhooks(
     response_model=WebhookWithSecret,
     responses=responses(401, 403, 409, 422),
 )
-async def create_webhook(
-    body: WebhookCreate, service: WebhookSvc, session: Session, idem: Idempotency
-) -> Response:
-    if (replay := await idem.replay()) is not None:
-        return replay
-    sub = await service.create(body)
-    out = WebhookWithSecret(**WebhookOut.model_validate(sub).model_dump(), secret=sub.secret)
-    return await idem.respond(
-        session,
-        out,
-        status_code=201,
-        headers={"ETag": etag_of(sub.id, sub.version), "Location": f"/api/v1/webhooks/{sub.id}"},
-    )
-
-
-@webhooks_router.get(
+record_route(
+    webhooks_router,
+    "get",
     "/{subscription_id}",
+    params=[("subscription_id", SubId), ("service", WebhookSvc)],
+    run=lambda a: a["service"].get(a["subscription_id"]),
+    out=WebhookOut,
     operation_id="webhooks-get",
     summary="Read a subscription",
     description="The subscription with its ETag and delivery health.",
     responses=responses(401, 403, 404, 422),
 )
-async def get_webhook(
-    subscription_id: SubId, service: WebhookSvc, response: Response
-) -> WebhookOut:
-    sub = await service.get(subscription_id)
-    response.headers["ETag"] = etag_of(sub.id, sub.version)
-    return WebhookOut.model_validate(sub)
-
-
-@webhooks_router.patch(
+record_route(
+    webhooks_router,
+    "patch",
     "/{subscription_id}",
+    params=[
+        ("subscription_id", SubId),
+        ("body", WebhookUpdate),
+        ("service", WebhookSvc),
+        ("if_match", IfMatch, None),
+    ],
+    run=lambda a: a["service"].update(a["subscription_id"], a["body"], a["if_match"]),
+    out=WebhookOut,
     operation_id="webhooks-update",
     summary="Change a subscription",
     description="Needs If-Match. `enabled: true` resumes a disabled subscription (deliveries "
     "that failed meanwhile can be redelivered by hand).",
     responses=responses(401, 403, 404, 412, 422, 428),
 )
-async def update_webhook(
-    subscription_id: SubId,
-    body: WebhookUpdate,
-    service: WebhookSvc,
-    response: Response,
-    if_match: IfMatch = None,
-) -> WebhookOut:
-    sub = await service.update(subscription_id, body, if_match)
-    response.headers["ETag"] = etag_of(sub.id, sub.version)
-    return WebhookOut.model_validate(sub)
-
-
-@webhooks_router.delete(
+removal_route(
+    webhooks_router,
+    "delete",
     "/{subscription_id}",
+    params=[("subscription_id", SubId), ("service", WebhookSvc), ("if_match", IfMatch, None)],
+    run=lambda a: a["service"].delete(a["subscription_id"], a["if_match"]),
     operation_id="webhooks-delete",
     summary="Delete a subscription",
     description="Needs If-Match. Its deliveries go with it.",
-    status_code=204,
     response_class=Response,
     responses=responses(401, 403, 404, 412, 422, 428),
 )
-async def delete_webhook(
-    subscription_id: SubId, service: WebhookSvc, if_match: IfMatch = None
-) -> Response:
-    await service.delete(subscription_id, if_match)
-    return Response(status_code=204)
-
-
-@webhooks_router.post(
+record_route(
+    webhooks_router,
+    "post",
     "/{subscription_id}/rotate-secret",
+    params=[
+        ("subscription_id", SubId),
+        ("service", WebhookSvc),
+        ("if_match", IfMatch, None),
+        ("overlap_hours", OverlapHours, None),
+    ],
+    run=lambda a: a["service"].rotate(a["subscription_id"], a["if_match"], a["overlap_hours"]),
+    out=WebhookWithSecret,
+    show=lambda sub, _: _with_secret(sub),
     operation_id="webhooks-rotate-secret",
     summary="Rotate the secret",
     description="Needs If-Match. A new `whsec_` secret signs from now on; the old one keeps "
@@ -279,24 +308,6 @@ async def delete_webhook(
     "signatures, the new one first. `overlap_hours=0` stops the old secret at once.",
     responses=responses(401, 403, 404, 412, 422, 428),
 )
-async def rotate_secret(
-    subscription_id: SubId,
-    service: WebhookSvc,
-    response: Response,
-    if_match: IfMatch = None,
-    overlap_hours: Annotated[
-        int | None,
-        Query(
-            ge=0,
-            le=168,
-            description="Hours the old secret keeps signing (0..168); "
-            "default: the server setting (24 unless configured).",
-        ),
-    ] = None,
-) -> WebhookWithSecret:
-    sub = await service.rotate(subscription_id, if_match, overlap_hours)
-    response.headers["ETag"] = etag_of(sub.id, sub.version)
-    return WebhookWithSecret(**WebhookOut.model_validate(sub).model_dump(), secret=sub.secret)
 
 
 @webhooks_router.post(
@@ -312,28 +323,30 @@ async def ping(subscription_id: SubId, service: WebhookSvc) -> PingQueued:
     return PingQueued(event_id=await service.ping(subscription_id))
 
 
-@webhooks_router.get(
+async def _deliveries(a: Args, limit: int, cursor: str | None) -> tuple[list[Delivery], str | None]:
+    await a["service"].get(a["subscription_id"])  # in the caller's jurisdiction, else 404
+    return await WebhookRepository(a["session"]).deliveries(
+        a["subscription_id"], status=a["status"], limit=limit, cursor=cursor
+    )
+
+
+list_route(
+    webhooks_router,
     "/{subscription_id}/deliveries",
+    params=[
+        ("subscription_id", SubId),
+        ("service", WebhookSvc),
+        ("session", Session),
+        ("status", Annotated[DeliveryStatus | None, Query(description="Only this state.")], None),
+    ],
+    fetch=_deliveries,
+    out=DeliveryOut,
+    show=lambda d, _: delivery_out(d),
     operation_id="webhooks-deliveries-list",
     summary="Deliveries of a subscription",
     description="Newest first, with state, tries and the next try. Filter by `status`.",
     responses=responses(401, 403, 404, 422),
 )
-async def list_deliveries(
-    subscription_id: SubId,
-    service: WebhookSvc,
-    session: Session,
-    status: Annotated[DeliveryStatus | None, Query(description="Only this state.")] = None,
-    limit: Limit = DEFAULT,
-    cursor: Cursor = None,
-) -> Page[DeliveryOut]:
-    await service.get(subscription_id)
-    after = cursor_values(cursor, "i")
-    rows = await WebhookRepository(session).deliveries(
-        subscription_id, status=status, before=uuid.UUID(after["i"]) if after else None, limit=limit
-    )
-    items, next_cursor = build_page(rows, limit, lambda r: {"i": str(r.id)})
-    return Page[DeliveryOut](items=[delivery_out(d) for d in items], next_cursor=next_cursor)
 
 
 @webhooks_router.get(
@@ -382,6 +395,8 @@ EventType = Annotated[str, Path(max_length=80, description="Event type, e.g. cas
 ChannelPath = Annotated[
     MessageChannel, Path(description="inbox, email, sms or wecom (webhooks have no template).")
 ]
+OfType = Annotated[str | None, Query(max_length=80, description="Only this type.")]
+CONFIG = [("session", Session), ("principal", Configurer)]
 
 
 @config_router.get(
@@ -409,30 +424,41 @@ async def event_types(principal: CurrentPrincipal) -> list[EventTypeOut]:
     ]
 
 
-@config_router.get(
+async def _rules(a: Args, limit: int, cursor: str | None) -> tuple[list[RuleOut], str | None]:
+    rules = await RuleService(a["session"], a["principal"]).all(a["event_type"])
+    return memory_page(rules, lambda r: r.code, limit, cursor)
+
+
+def _rule_etag(out: RuleOut) -> str:
+    return etag_of(out.code, out.version)
+
+
+def _rules_of(a: Args) -> RuleService:
+    return RuleService(a["session"], a["principal"])
+
+
+list_route(
+    config_router,
     "/notification-rules",
+    params=[*CONFIG, ("event_type", OfType, None)],
+    fetch=_rules,
+    out=RuleOut,
+    show=lambda rule, _: rule,
     operation_id="notification-rules-list",
     summary="Rules in effect",
     description="Built-in rules (as changed, if changed) and administrators' own, by code.",
     responses=responses(401, 403, 422),
 )
-async def list_rules(
-    session: Session,
-    principal: Configurer,
-    event_type: Annotated[str | None, Query(max_length=80, description="Only this type.")] = None,
-    limit: Limit = DEFAULT,
-    cursor: Cursor = None,
-) -> Page[RuleOut]:
-    after = cursor_values(cursor, "c")
-    rules = sorted(await RuleService(session, principal).all(event_type), key=lambda r: r.code)
-    if after:
-        rules = [r for r in rules if r.code > after["c"]]
-    items, next_cursor = build_page(rules[: limit + 1], limit, lambda r: {"c": r.code})
-    return Page[RuleOut](items=items, next_cursor=next_cursor)
-
-
-@config_router.post(
+record_route(
+    config_router,
+    "post",
     "/notification-rules",
+    params=[("body", RuleCreate), *CONFIG],
+    run=lambda a: _rules_of(a).create(a["body"]),
+    out=RuleOut,
+    show=lambda rule, _: rule,
+    etag=_rule_etag,
+    location=lambda rule, _: f"/api/v1/notification-rules/{rule.code}",
     operation_id="notification-rules-create",
     summary="Add a rule",
     description="Recipients: `payload_people` (a person-id field of the event), `role` (holders "
@@ -442,97 +468,84 @@ async def list_rules(
     status_code=201,
     responses=responses(401, 403, 409, 422),
 )
-async def create_rule(
-    body: RuleCreate, session: Session, principal: Configurer, response: Response
-) -> RuleOut:
-    out = await RuleService(session, principal).create(body)
-    response.headers["ETag"] = etag_of(out.code, out.version)
-    response.headers["Location"] = f"/api/v1/notification-rules/{out.code}"
-    return out
-
-
-@config_router.get(
+record_route(
+    config_router,
+    "get",
     "/notification-rules/{code}",
+    params=[("code", Code), *CONFIG],
+    run=lambda a: _rules_of(a).get(a["code"]),
+    out=RuleOut,
+    show=lambda rule, _: rule,
+    etag=_rule_etag,
     operation_id="notification-rules-get",
     summary="Read a rule",
     description="The rule in effect with its ETag.",
     responses=responses(401, 403, 404, 422),
 )
-async def get_rule(
-    code: Code, session: Session, principal: Configurer, response: Response
-) -> RuleOut:
-    out = await RuleService(session, principal).get(code)
-    response.headers["ETag"] = etag_of(out.code, out.version)
-    return out
-
-
-@config_router.patch(
+record_route(
+    config_router,
+    "patch",
     "/notification-rules/{code}",
+    params=[("code", Code), ("body", RuleUpdate), *CONFIG, ("if_match", IfMatch, None)],
+    run=lambda a: _rules_of(a).update(a["code"], a["body"], a["if_match"]),
+    out=RuleOut,
+    show=lambda rule, _: rule,
+    etag=_rule_etag,
     operation_id="notification-rules-update",
     summary="Change a rule",
     description="Needs If-Match. Changing a built-in rule stores a "
     "copy that replaces it (DELETE reverts). `enabled: false` turns a rule off.",
     responses=responses(401, 403, 404, 412, 422, 428),
 )
-async def update_rule(
-    code: Code,
-    body: RuleUpdate,
-    session: Session,
-    principal: Configurer,
-    response: Response,
-    if_match: IfMatch = None,
-) -> RuleOut:
-    out = await RuleService(session, principal).update(code, body, if_match)
-    response.headers["ETag"] = etag_of(out.code, out.version)
-    return out
-
-
-@config_router.delete(
+removal_route(
+    config_router,
+    "delete",
     "/notification-rules/{code}",
+    params=[("code", Code), *CONFIG, ("if_match", IfMatch, None)],
+    run=lambda a: _rules_of(a).delete(a["code"], a["if_match"]),
     operation_id="notification-rules-delete",
     summary="Delete a rule",
     description="Needs If-Match. Deletes an own rule, or reverts a "
     "changed built-in rule; 409 for an unchanged built-in rule (disable it instead).",
-    status_code=204,
     response_class=Response,
     responses=responses(401, 403, 404, 409, 412, 422, 428),
 )
-async def delete_rule(
-    code: Code, session: Session, principal: Configurer, if_match: IfMatch = None
-) -> Response:
-    await RuleService(session, principal).delete(code, if_match)
-    return Response(status_code=204)
 
 
-@config_router.get(
+def _template_key(out: TemplateOut) -> str:
+    return template_key(out.event_type, out.channel)
+
+
+async def _templates(
+    a: Args, limit: int, cursor: str | None
+) -> tuple[list[TemplateOut], str | None]:
+    event_type, channel = a["event_type"], a["channel"]
+    rows = [
+        t
+        for t in await TemplateService(a["session"], a["principal"]).all()
+        if (event_type is None or t.event_type == event_type)
+        and (channel is None or t.channel == channel)
+    ]
+    return memory_page(rows, _template_key, limit, cursor)
+
+
+list_route(
+    config_router,
     "/notification-templates",
+    params=[
+        *CONFIG,
+        ("event_type", OfType, None),
+        ("channel", Annotated[Channel | None, Query(description="Only this channel.")], None),
+    ],
+    fetch=_templates,
+    out=TemplateOut,
+    show=lambda template, _: template,
     operation_id="notification-templates-list",
     summary="Templates",
     description="Every stored and built-in text, by event type and "
     "channel. Channels without one use the inbox text.",
     responses=responses(401, 403, 422),
 )
-async def list_templates(
-    session: Session,
-    principal: Configurer,
-    event_type: Annotated[str | None, Query(max_length=80, description="Only this type.")] = None,
-    channel: Annotated[Channel | None, Query(description="Only this channel.")] = None,
-    limit: Limit = DEFAULT,
-    cursor: Cursor = None,
-) -> Page[TemplateOut]:
-    after = cursor_values(cursor, "k")
-    rows = [
-        t
-        for t in await TemplateService(session, principal).all()
-        if (event_type is None or t.event_type == event_type)
-        and (channel is None or t.channel == channel)
-    ]
-    if after:
-        rows = [t for t in rows if template_key(t.event_type, t.channel) > after["k"]]
-    items, next_cursor = build_page(
-        rows[: limit + 1], limit, lambda t: {"k": template_key(t.event_type, t.channel)}
-    )
-    return Page[TemplateOut](items=items, next_cursor=next_cursor)
 
 
 @config_router.post(
@@ -550,27 +563,36 @@ async def preview_template(body: TemplatePreview, principal: Configurer) -> Rend
     return Rendered(subject=subject, body=text_)
 
 
-@config_router.get(
+def _templates_of(a: Args) -> TemplateService:
+    return TemplateService(a["session"], a["principal"])
+
+
+TEMPLATE = [("event_type", EventType), ("channel", ChannelPath)]
+record_route(
+    config_router,
+    "get",
     "/notification-templates/{event_type}/{channel}",
+    params=[*TEMPLATE, *CONFIG],
+    run=lambda a: _templates_of(a).get(a["event_type"], a["channel"].channel),
+    out=TemplateOut,
+    show=lambda template, _: template,
+    etag=lambda out: etag_of(_template_key(out), out.version),
     operation_id="notification-templates-get",
     summary="Read a template",
     description="The text in effect (stored, else built-in) with its ETag.",
     responses=responses(401, 403, 404, 422),
 )
-async def get_template(
-    event_type: EventType,
-    channel: ChannelPath,
-    session: Session,
-    principal: Configurer,
-    response: Response,
-) -> TemplateOut:
-    out = await TemplateService(session, principal).get(event_type, channel.channel)
-    response.headers["ETag"] = etag_of(template_key(event_type, channel.channel), out.version)
-    return out
-
-
-@config_router.put(
+record_route(
+    config_router,
+    "put",
     "/notification-templates/{event_type}/{channel}",
+    params=[*TEMPLATE, ("body", TemplatePut), *CONFIG, ("if_match", IfMatch, None)],
+    run=lambda a: _templates_of(a).put(
+        a["event_type"], a["channel"].channel, a["body"], a["if_match"]
+    ),
+    out=TemplateOut,
+    show=lambda template, _: template,
+    etag=lambda out: etag_of(_template_key(out), out.version),
     operation_id="notification-templates-put",
     summary="Set a template",
     description="Needs If-Match (the ETag read, also for a built-in "
@@ -578,39 +600,18 @@ async def get_template(
     "a text that does not render with a sample event or is too long for the channel.",
     responses=responses(401, 403, 412, 422, 428),
 )
-async def put_template(
-    event_type: EventType,
-    channel: ChannelPath,
-    body: TemplatePut,
-    session: Session,
-    principal: Configurer,
-    response: Response,
-    if_match: IfMatch = None,
-) -> TemplateOut:
-    service = TemplateService(session, principal)
-    out = await service.put(event_type, channel.channel, body, if_match)
-    response.headers["ETag"] = etag_of(template_key(event_type, channel.channel), out.version)
-    return out
-
-
-@config_router.delete(
+removal_route(
+    config_router,
+    "delete",
     "/notification-templates/{event_type}/{channel}",
+    params=[*TEMPLATE, *CONFIG, ("if_match", IfMatch, None)],
+    run=lambda a: _templates_of(a).delete(a["event_type"], a["channel"].channel, a["if_match"]),
     operation_id="notification-templates-delete",
     summary="Revert to the built-in text",
     description="Needs If-Match. Removes the stored text.",
-    status_code=204,
     response_class=Response,
     responses=responses(401, 403, 404, 412, 422, 428),
 )
-async def delete_template(
-    event_type: EventType,
-    channel: ChannelPath,
-    session: Session,
-    principal: Configurer,
-    if_match: IfMatch = None,
-) -> Response:
-    await TemplateService(session, principal).delete(event_type, channel.channel, if_match)
-    return Response(status_code=204)
 
 
 routers = [inbox_router, webhooks_router, config_router]

@@ -407,6 +407,30 @@ def template_key(event_type: str, channel: Channel) -> str:
     return f"{event_type}/{channel.value}"
 
 
+def _stored_out(row: NotificationTemplate) -> TemplateOut:
+    """An administrator's text (its version is the ETag's)."""
+    return TemplateOut(
+        event_type=row.event_type,
+        channel=Channel(row.channel),
+        subject=row.subject,
+        body=row.body,
+        source="stored",
+        version=row.version,
+    )
+
+
+def _builtin_out(event_type: str, channel: Channel, text_: templates.TemplateText) -> TemplateOut:
+    """The default text: version 0 (an ETag a first PUT can name)."""
+    return TemplateOut(
+        event_type=event_type,
+        channel=channel,
+        subject=text_.subject,
+        body=text_.body,
+        source="builtin",
+        version=0,
+    )
+
+
 class TemplateService:
     def __init__(self, session: AsyncSession, principal: Principal) -> None:
         self.session = session
@@ -423,56 +447,21 @@ class TemplateService:
         keys = sorted(
             set(defaults.BUILTIN_TEMPLATES) | set(stored), key=lambda k: (k[0], k[1].value)
         )
-        out = []
-        for event_type, channel in keys:
-            row = stored.get((event_type, channel))
-            if row is not None:
-                out.append(
-                    TemplateOut(
-                        event_type=event_type,
-                        channel=channel,
-                        subject=row.subject,
-                        body=row.body,
-                        source="stored",
-                        version=row.version,
-                    )
-                )
-            else:
-                text_ = defaults.BUILTIN_TEMPLATES[(event_type, channel)]
-                out.append(
-                    TemplateOut(
-                        event_type=event_type,
-                        channel=channel,
-                        subject=text_.subject,
-                        body=text_.body,
-                        source="builtin",
-                        version=0,
-                    )
-                )
-        return out
+        builtin = defaults.BUILTIN_TEMPLATES
+        return [
+            _stored_out(row)
+            if (row := stored.get(key)) is not None
+            else _builtin_out(*key, builtin[key])
+            for key in keys
+        ]
 
     async def get(self, event_type: str, channel: Channel) -> TemplateOut:
         self._check(event_type, channel)
         row = await self.repo.template(event_type, channel)
         if row is not None:
-            return TemplateOut(
-                event_type=event_type,
-                channel=channel,
-                subject=row.subject,
-                body=row.body,
-                source="stored",
-                version=row.version,
-            )
+            return _stored_out(row)
         stored = await store.stored_templates(self.session, event_type)
-        text_ = defaults.resolve(event_type, channel, stored)
-        return TemplateOut(
-            event_type=event_type,
-            channel=channel,
-            subject=text_.subject,
-            body=text_.body,
-            source="builtin",
-            version=0,
-        )
+        return _builtin_out(event_type, channel, defaults.resolve(event_type, channel, stored))
 
     async def put(
         self, event_type: str, channel: Channel, body: TemplatePut, if_match: str | None
@@ -499,14 +488,7 @@ class TemplateService:
             row.version += 1
             row.updated_by = self.principal.id
         await self.session.flush()
-        return TemplateOut(
-            event_type=event_type,
-            channel=channel,
-            subject=row.subject,
-            body=row.body,
-            source="stored",
-            version=row.version,
-        )
+        return _stored_out(row)
 
     async def delete(self, event_type: str, channel: Channel, if_match: str | None) -> None:
         self._check(event_type, channel)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 from typing import Any
 
@@ -10,12 +9,11 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel, Field
-from sqlalchemy import text
 
 from mediation.errors import Unauthorized
-from mediation.health import heartbeat_key
 from mediation_api.deps import State
 from mediation_api.ops.metrics import render
+from mediation_api.ops.readiness import readiness_checks
 from mediation_api.problems import responses
 
 router = APIRouter(tags=["operations"])
@@ -55,24 +53,7 @@ async def healthz() -> Health:
     responses={503: {"model": Readiness, "description": "Not ready"}},
 )
 async def readyz(state: State) -> Any:
-    checks: dict[str, str] = {}
-
-    async def db() -> None:
-        async with state.engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
-
-    try:
-        await asyncio.wait_for(db(), 3)
-        checks["database"] = "ok"
-    except Exception as exc:  # any failure means not ready; say which
-        checks["database"] = f"error: {type(exc).__name__}"
-    try:
-        beat = await asyncio.wait_for(state.redis.get(heartbeat_key(state.settings.arq_queue)), 3)
-        checks["redis"] = "ok"
-        checks["worker"] = "ok" if beat else "no recent heartbeat"
-    except Exception as exc:
-        checks["redis"] = f"error: {type(exc).__name__}"
-        checks["worker"] = "unknown (redis unavailable)"
+    checks = await readiness_checks(state)
     ready = all(v == "ok" for v in checks.values())
     body = Readiness(status="ready" if ready else "not_ready", checks=checks)
     return JSONResponse(body.model_dump(), status_code=200 if ready else 503)

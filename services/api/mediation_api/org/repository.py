@@ -13,6 +13,7 @@ from mediation.auth.scope import in_scope
 from mediation.org.enums import Role, UnitLevel
 from mediation.org.models import Person, RoleAssignment, Unit
 from mediation_api.pagination import id_page
+from mediation_api.queries import one_or_none
 
 
 def active_on(day: date) -> object:
@@ -33,9 +34,7 @@ class OrgRepository:
         self, principal: Principal, unit_id: uuid.UUID, *, for_update: bool = False
     ) -> Unit | None:
         stmt = self.readable_units(principal).where(Unit.id == unit_id)
-        if for_update:
-            stmt = stmt.with_for_update()
-        return (await self.session.scalars(stmt)).one_or_none()
+        return await one_or_none(self.session, stmt, for_update=for_update)
 
     async def units_page(
         self,
@@ -109,9 +108,7 @@ class OrgRepository:
         self, principal: Principal, person_id: uuid.UUID, *, for_update: bool = False
     ) -> Person | None:
         stmt = self.readable_people(principal).where(Person.id == person_id)
-        if for_update:
-            stmt = stmt.with_for_update(of=Person)
-        return (await self.session.scalars(stmt)).one_or_none()
+        return await one_or_none(self.session, stmt, for_update=for_update, of=Person)
 
     async def people_page(
         self,

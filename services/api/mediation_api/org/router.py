@@ -7,14 +7,12 @@ import io
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import ValidationError
 
 from mediation.auth.access_log import record_access
 from mediation.auth.policy import Permission
 from mediation.auth.principal import Principal
-from mediation.contracts.common import Page
-from mediation.contracts.etag import etag_of
 from mediation.errors import Unprocessable, UnsupportedMediaType
 from mediation.org.enums import Role, UnitLevel
 from mediation.org.models import Person
@@ -37,8 +35,8 @@ from mediation_api.org.contracts import (
 )
 from mediation_api.org.repository import OrgRepository
 from mediation_api.org.service import OrgService
-from mediation_api.pagination import DEFAULT, Cursor, Limit
 from mediation_api.problems import responses
+from mediation_api.record_routes import Args, list_route, record_route
 
 router = APIRouter(tags=["jurisdiction"])
 
@@ -50,35 +48,48 @@ RoleAssigner = Annotated[Principal, Depends(require(Permission.roles_assign))]
 UnitId = Annotated[uuid.UUID, Path(description="The unit's id.")]
 PersonId = Annotated[uuid.UUID, Path(description="The person's id.")]
 AssignmentId = Annotated[uuid.UUID, Path(description="The role assignment's id.")]
+NameContains = Annotated[str | None, Query(max_length=50, description="Name contains.")]
+UNIT_READ = [("session", Session), ("principal", Reader), ("clock", ClockDep)]
+UNIT_WRITE = [("session", Session), ("principal", UnitWriter), ("clock", ClockDep)]
+PEOPLE_READ = [("session", Session), ("principal", PeopleReader), ("clock", ClockDep)]
+PEOPLE_WRITE = [("session", Session), ("principal", PeopleWriter), ("clock", ClockDep)]
 
 
-def _unit_out(response: Response, unit: object) -> UnitOut:
-    out = UnitOut.model_validate(unit)
-    response.headers["ETag"] = etag_of(out.id, out.version)
-    return out
+def _org(a: Args) -> OrgService:
+    return OrgService(a["session"], a["clock"], a["principal"])
 
 
-@router.get(
+list_route(
+    router,
     "/units",
+    params=[
+        ("session", Session),
+        ("principal", Reader),
+        (
+            "parent_id",
+            Annotated[uuid.UUID | None, Query(description="Children of this node.")],
+            None,
+        ),
+        ("level", Annotated[UnitLevel | None, Query(description="Only this level.")], None),
+        (
+            "active",
+            Annotated[bool | None, Query(description="Only active (or inactive) nodes.")],
+            None,
+        ),
+        ("q", NameContains, None),
+    ],
+    fetch=lambda a, limit, cursor: OrgRepository(a["session"]).units_page(
+        a["principal"],
+        **{k: a[k] for k in ("parent_id", "level", "active", "q")},
+        limit=limit,
+        cursor=cursor,
+    ),
+    out=UnitOut,
     operation_id="units-list",
     summary="List units",
     description="Nodes of the tree inside the caller's subtree, by id.",
     responses=responses(401, 403, 422),
 )
-async def list_units(
-    session: Session,
-    principal: Reader,
-    parent_id: Annotated[uuid.UUID | None, Query(description="Children of this node.")] = None,
-    level: Annotated[UnitLevel | None, Query(description="Only this level.")] = None,
-    active: Annotated[bool | None, Query(description="Only active (or inactive) nodes.")] = None,
-    q: Annotated[str | None, Query(max_length=50, description="Name contains.")] = None,
-    limit: Limit = DEFAULT,
-    cursor: Cursor = None,
-) -> Page[UnitOut]:
-    items, nxt = await OrgRepository(session).units_page(
-        principal, parent_id=parent_id, level=level, active=active, q=q, limit=limit, cursor=cursor
-    )
-    return Page[UnitOut](items=[UnitOut.model_validate(u) for u in items], next_cursor=nxt)
 
 
 @router.get(
@@ -96,72 +107,56 @@ async def coverage_gaps(session: Session, principal: Reader, clock: ClockDep) ->
     return [CoverageGap(unit_id=u.id, code=u.code, name=u.name, missing=m) for u, m in gaps]
 
 
-@router.get(
+record_route(
+    router,
+    "get",
     "/units/{unit_id}",
+    params=[("unit_id", UnitId), *UNIT_READ],
+    run=lambda a: _org(a).get_unit(a["unit_id"]),
+    out=UnitOut,
     operation_id="units-get",
     summary="Read a unit",
     description="One node with its ETag.",
     responses=responses(401, 403, 404, 422),
 )
-async def get_unit(
-    unit_id: UnitId, session: Session, principal: Reader, clock: ClockDep, response: Response
-) -> UnitOut:
-    return _unit_out(response, await OrgService(session, clock, principal).get_unit(unit_id))
-
-
-@router.post(
+record_route(
+    router,
+    "post",
     "/units",
+    params=[("body", UnitCreate), *UNIT_WRITE],
+    run=lambda a: _org(a).create_unit(a["body"]),
+    out=UnitOut,
+    location=lambda unit, _: f"/api/v1/units/{unit.id}",
     operation_id="units-create",
     summary="Add a unit",
     status_code=201,
     description="Adds a node right below its parent's level.",
     responses=responses(401, 403, 409, 422),
 )
-async def create_unit(
-    body: UnitCreate, session: Session, principal: UnitWriter, clock: ClockDep, response: Response
-) -> UnitOut:
-    unit = await OrgService(session, clock, principal).create_unit(body)
-    response.headers["Location"] = f"/api/v1/units/{unit.id}"
-    return _unit_out(response, unit)
-
-
-@router.patch(
+record_route(
+    router,
+    "patch",
     "/units/{unit_id}",
+    params=[("unit_id", UnitId), ("body", UnitUpdate), *UNIT_WRITE, ("if_match", IfMatch, None)],
+    run=lambda a: _org(a).rename_unit(a["unit_id"], a["body"].name, a["if_match"]),
+    out=UnitOut,
     operation_id="units-rename",
     summary="Rename a unit",
     description="Only the name changes; needs If-Match.",
     responses=responses(401, 403, 404, 412, 422, 428),
 )
-async def rename_unit(
-    unit_id: UnitId,
-    body: UnitUpdate,
-    session: Session,
-    principal: UnitWriter,
-    clock: ClockDep,
-    response: Response,
-    if_match: IfMatch = None,
-) -> UnitOut:
-    unit = await OrgService(session, clock, principal).rename_unit(unit_id, body.name, if_match)
-    return _unit_out(response, unit)
-
-
-@router.post(
+record_route(
+    router,
+    "post",
     "/units/{unit_id}/deactivate",
+    params=[("unit_id", UnitId), *UNIT_WRITE, ("if_match", IfMatch, None)],
+    run=lambda a: _org(a).deactivate_unit(a["unit_id"], a["if_match"]),
+    out=UnitOut,
     operation_id="units-deactivate",
     summary="Deactivate a unit and its subtree",
     description="Units are never deleted: records point to them. Needs If-Match.",
     responses=responses(401, 403, 404, 409, 412, 428),
 )
-async def deactivate_unit(
-    unit_id: UnitId,
-    session: Session,
-    principal: UnitWriter,
-    clock: ClockDep,
-    response: Response,
-    if_match: IfMatch = None,
-) -> UnitOut:
-    unit = await OrgService(session, clock, principal).deactivate_unit(unit_id, if_match)
-    return _unit_out(response, unit)
 
 
 IMPORT_BODY = {
@@ -240,114 +235,106 @@ def _csv_rows(raw: bytes) -> list[UnitImportRow]:
 # --- people -------------------------------------------------------------------------------
 
 
-def _person_out(
-    person: Person, principal: Principal, session: Session, response: Response | None = None
-) -> PersonOut:
+def _person_out(person: Person, a: Args) -> PersonOut:
+    """A person as the caller may see them: the phone masked without `pii_read`, else its
+    reading logged."""
+    principal = a["principal"]
     out = PersonOut.model_validate(person)
     if not principal.can(Permission.pii_read):
         out.phone = mask_phone(out.phone)
-    elif out.phone and response is not None:
+    elif out.phone:
         record_access(
-            session,
+            a["session"],
             principal,
             action="read",
             record_type="person",
             record_id=person.id,
             subject_ids=[person.id],
         )
-    if response is not None:
-        response.headers["ETag"] = etag_of(out.id, out.version)
     return out
 
 
-@router.get(
+def _listed_person(person: Person, a: Args) -> PersonOut:
+    out = PersonOut.model_validate(person)
+    out.phone = mask_phone(out.phone)  # a list never shows a phone
+    return out
+
+
+list_route(
+    router,
     "/people",
+    params=[
+        ("session", Session),
+        ("principal", PeopleReader),
+        ("clock", ClockDep),
+        ("role", Annotated[Role | None, Query(description="Holding this role today.")], None),
+        (
+            "unit_id",
+            Annotated[uuid.UUID | None, Query(description="Holding a role at this node.")],
+            None,
+        ),
+        ("q", NameContains, None),
+    ],
+    fetch=lambda a, limit, cursor: OrgRepository(a["session"]).people_page(
+        a["principal"],
+        **{k: a[k] for k in ("role", "unit_id", "q")},
+        limit=limit,
+        cursor=cursor,
+        day=a["clock"].now().date(),
+    ),
+    out=PersonOut,
+    show=_listed_person,
     operation_id="people-list",
     summary="List people",
     description="People holding a role somewhere in the caller's subtree. Phones masked.",
     responses=responses(401, 403, 422),
 )
-async def list_people(
-    session: Session,
-    principal: PeopleReader,
-    clock: ClockDep,
-    role: Annotated[Role | None, Query(description="Holding this role today.")] = None,
-    unit_id: Annotated[uuid.UUID | None, Query(description="Holding a role at this node.")] = None,
-    q: Annotated[str | None, Query(max_length=50, description="Name contains.")] = None,
-    limit: Limit = DEFAULT,
-    cursor: Cursor = None,
-) -> Page[PersonOut]:
-    items, nxt = await OrgRepository(session).people_page(
-        principal,
-        role=role,
-        unit_id=unit_id,
-        q=q,
-        limit=limit,
-        cursor=cursor,
-        day=clock.now().date(),
-    )
-    out = [PersonOut.model_validate(p) for p in items]
-    for p in out:
-        p.phone = mask_phone(p.phone)
-    return Page[PersonOut](items=out, next_cursor=nxt)
-
-
-@router.get(
+record_route(
+    router,
+    "get",
     "/people/{person_id}",
+    params=[("person_id", PersonId), *PEOPLE_READ],
+    run=lambda a: _org(a).get_person(a["person_id"]),
+    out=PersonOut,
+    show=_person_out,
     operation_id="people-get",
     summary="Read a person",
     description="Unmasked phone for roles that need it (logged in the access log).",
     responses=responses(401, 403, 404, 422),
 )
-async def get_person(
-    person_id: PersonId,
-    session: Session,
-    principal: PeopleReader,
-    clock: ClockDep,
-    response: Response,
-) -> PersonOut:
-    person = await OrgService(session, clock, principal).get_person(person_id)
-    return _person_out(person, principal, session, response)
-
-
-@router.post(
+record_route(
+    router,
+    "post",
     "/people",
+    params=[("body", PersonCreate), *PEOPLE_WRITE],
+    run=lambda a: _org(a).create_person(a["body"]),
+    out=PersonOut,
+    show=_person_out,
+    location=lambda person, _: f"/api/v1/people/{person.id}",
     operation_id="people-create",
     summary="Add a person",
     description="A person with their first role.",
     status_code=201,
     responses=responses(401, 403, 409, 422),
 )
-async def create_person(
-    body: PersonCreate,
-    session: Session,
-    principal: PeopleWriter,
-    clock: ClockDep,
-    response: Response,
-) -> PersonOut:
-    person = await OrgService(session, clock, principal).create_person(body)
-    response.headers["Location"] = f"/api/v1/people/{person.id}"
-    return _person_out(person, principal, session, response)
-
-
-@router.patch(
+record_route(
+    router,
+    "patch",
     "/people/{person_id}",
+    params=[
+        ("person_id", PersonId),
+        ("body", PersonUpdate),
+        *PEOPLE_WRITE,
+        ("if_match", IfMatch, None),
+    ],
+    run=lambda a: _org(a).update_person(a["person_id"], a["body"], a["if_match"]),
+    out=PersonOut,
+    show=_person_out,
     operation_id="people-update",
     summary="Change a person",
     description="Needs If-Match.",
     responses=responses(401, 403, 404, 412, 422, 428),
 )
-async def update_person(
-    person_id: PersonId,
-    body: PersonUpdate,
-    session: Session,
-    principal: PeopleWriter,
-    clock: ClockDep,
-    response: Response,
-    if_match: IfMatch = None,
-) -> PersonOut:
-    person = await OrgService(session, clock, principal).update_person(person_id, body, if_match)
-    return _person_out(person, principal, session, response)
 
 
 @router.get(

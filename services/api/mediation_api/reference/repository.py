@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Select, select, tuple_
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mediation.reference.data import ReferenceKind
 from mediation.reference.models import ReferenceItem
+from mediation_api.pagination import keyset_page
+from mediation_api.queries import one_or_none
 
 
 class ReferenceRepository:
@@ -22,24 +24,21 @@ class ReferenceRepository:
         kind: ReferenceKind,
         *,
         enabled: bool | None,
-        after: tuple[int, str] | None,
         limit: int,
-    ) -> list[ReferenceItem]:
+        cursor: str | None,
+    ) -> tuple[list[ReferenceItem], str | None]:
+        """In display order (the code breaks ties)."""
         stmt = self._base(kind)
         if enabled is not None:
             stmt = stmt.where(ReferenceItem.enabled.is_(enabled))
-        if after is not None:
-            stmt = stmt.where(tuple_(ReferenceItem.view_order, ReferenceItem.code) > after)
-        stmt = stmt.order_by(ReferenceItem.view_order, ReferenceItem.code).limit(limit + 1)
-        return list((await self.session.scalars(stmt)).all())
+        order = (ReferenceItem.view_order, ReferenceItem.code)
+        return await keyset_page(self.session, stmt, order, limit, cursor)
 
     async def get(
         self, kind: ReferenceKind, code: str, *, for_update: bool = False
     ) -> ReferenceItem | None:
         stmt = self._base(kind).where(ReferenceItem.code == code)
-        if for_update:
-            stmt = stmt.with_for_update()
-        return (await self.session.scalars(stmt)).one_or_none()
+        return await one_or_none(self.session, stmt, for_update=for_update)
 
     async def unknown(self, kind: ReferenceKind, codes: list[str]) -> list[str]:
         """The codes that are not (and never were) entries of `kind`."""
@@ -54,6 +53,15 @@ class ReferenceRepository:
             ReferenceItem.kind == kind.value, ReferenceItem.enabled.is_(True)
         )
         return set((await self.session.scalars(stmt)).all())
+
+    async def enabled_labels(self, kind: ReferenceKind) -> list[str]:
+        """The Chinese labels of the enabled entries, by code (an import template's choices)."""
+        stmt = (
+            select(ReferenceItem.label_zh)
+            .where(ReferenceItem.kind == kind.value, ReferenceItem.enabled.is_(True))
+            .order_by(ReferenceItem.code)
+        )
+        return list((await self.session.scalars(stmt)).all())
 
     def add(self, item: ReferenceItem) -> None:
         self.session.add(item)

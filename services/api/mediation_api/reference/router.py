@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi import APIRouter, Depends, Path, Query
 
 from mediation.auth.policy import Permission
-from mediation.contracts.common import Page
-from mediation.contracts.etag import etag_of
 from mediation.enums import REGISTRY
 from mediation.reference.data import ReferenceKind
 from mediation_api.deps import ClockDep, CurrentPrincipal, IfMatch, Session, require
-from mediation_api.pagination import DEFAULT, Cursor, Limit, build_page, cursor_values
 from mediation_api.problems import responses
+from mediation_api.record_routes import list_route, record_route
 from mediation_api.reference.contracts import (
     CODE_PATTERN,
     EnumOut,
@@ -30,6 +28,8 @@ router = APIRouter(prefix="/reference", tags=["reference"])
 Code = Annotated[str, Path(pattern=CODE_PATTERN, description="The entry's code.")]
 KindPath = Annotated[ReferenceKind, Path(description="Which reference list.")]
 Admin = Annotated[object, Depends(require(Permission.reference_write))]
+READ = [("session", Session), ("clock", ClockDep), ("principal", CurrentPrincipal)]
+WRITE = [*READ, ("_", Admin)]
 
 
 @router.get(
@@ -51,94 +51,73 @@ async def list_enums(principal: CurrentPrincipal) -> list[EnumOut]:
     ]
 
 
-@router.get(
+list_route(
+    router,
     "/{kind}",
+    params=[
+        ("kind", KindPath),
+        ("session", Session),
+        ("principal", CurrentPrincipal),
+        (
+            "enabled",
+            Annotated[bool | None, Query(description="Only enabled (or disabled) entries.")],
+            None,
+        ),
+    ],
+    fetch=lambda a, limit, cursor: ReferenceRepository(a["session"]).page(
+        a["kind"], enabled=a["enabled"], limit=limit, cursor=cursor
+    ),
+    out=ReferenceItemOut,
     operation_id="reference-list",
     summary="List a reference list",
     description="Entries in display order. Any signed-in caller may read them.",
     responses=responses(401, 422),
 )
-async def list_items(
-    kind: KindPath,
-    session: Session,
-    principal: CurrentPrincipal,
-    enabled: Annotated[
-        bool | None, Query(description="Only enabled (or disabled) entries.")
-    ] = None,
-    limit: Limit = DEFAULT,
-    cursor: Cursor = None,
-) -> Page[ReferenceItemOut]:
-    after = cursor_values(cursor, "o", "c")
-    rows = await ReferenceRepository(session).page(
-        kind, enabled=enabled, after=(after["o"], after["c"]) if after else None, limit=limit
-    )
-    items, next_cursor = build_page(rows, limit, lambda r: {"o": r.view_order, "c": r.code})
-    return Page[ReferenceItemOut](
-        items=[ReferenceItemOut.model_validate(i) for i in items], next_cursor=next_cursor
-    )
-
-
-@router.get(
+record_route(
+    router,
+    "get",
     "/{kind}/{code}",
+    params=[("kind", KindPath), ("code", Code), *READ],
+    run=lambda a: ReferenceService(a["session"], a["clock"]).get(a["kind"], a["code"]),
+    out=ReferenceItemOut,
     operation_id="reference-get",
     summary="Read one entry",
     description="The entry with its ETag.",
     responses=responses(401, 404, 422),
 )
-async def get_item(
-    kind: KindPath,
-    code: Code,
-    session: Session,
-    clock: ClockDep,
-    principal: CurrentPrincipal,
-    response: Response,
-) -> ReferenceItemOut:
-    item = await ReferenceService(session, clock).get(kind, code)
-    response.headers["ETag"] = etag_of(item.id, item.version)
-    return ReferenceItemOut.model_validate(item)
-
-
-@router.post(
+record_route(
+    router,
+    "post",
     "/{kind}",
+    params=[("kind", KindPath), ("body", ReferenceItemCreate), *WRITE],
+    run=lambda a: ReferenceService(a["session"], a["clock"]).create(
+        a["kind"], a["body"], a["principal"]
+    ),
+    out=ReferenceItemOut,
+    location=lambda item, a: f"/api/v1/reference/{a['kind'].value}/{item.code}",
     operation_id="reference-create",
     summary="Add an entry",
     description="Administrators extend a list. The code must be new in the list.",
     status_code=201,
     responses=responses(401, 403, 409, 422),
 )
-async def create_item(
-    kind: KindPath,
-    body: ReferenceItemCreate,
-    session: Session,
-    clock: ClockDep,
-    principal: CurrentPrincipal,
-    _: Admin,
-    response: Response,
-) -> ReferenceItemOut:
-    item = await ReferenceService(session, clock).create(kind, body, principal)
-    response.headers["ETag"] = etag_of(item.id, item.version)
-    response.headers["Location"] = f"/api/v1/reference/{kind.value}/{item.code}"
-    return ReferenceItemOut.model_validate(item)
-
-
-@router.patch(
+record_route(
+    router,
+    "patch",
     "/{kind}/{code}",
+    params=[
+        ("kind", KindPath),
+        ("code", Code),
+        ("body", ReferenceItemUpdate),
+        *WRITE,
+        ("if_match", IfMatch, None),
+    ],
+    run=lambda a: ReferenceService(a["session"], a["clock"]).update(
+        a["kind"], a["code"], a["body"], a["principal"], a["if_match"]
+    ),
+    out=ReferenceItemOut,
     operation_id="reference-update",
     summary="Change an entry",
     description="Needs If-Match with the current ETag (428 without, 412 if stale).",
     responses=responses(401, 403, 404, 412, 422, 428),
 )
-async def update_item(
-    kind: KindPath,
-    code: Code,
-    body: ReferenceItemUpdate,
-    session: Session,
-    clock: ClockDep,
-    principal: CurrentPrincipal,
-    _: Admin,
-    response: Response,
-    if_match: IfMatch = None,
-) -> ReferenceItemOut:
-    item = await ReferenceService(session, clock).update(kind, code, body, principal, if_match)
-    response.headers["ETag"] = etag_of(item.id, item.version)
-    return ReferenceItemOut.model_validate(item)

@@ -5,7 +5,6 @@ month. A month already reported is recomputed, so its report counts the new tota
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from datetime import date
 
 from sqlalchemy import select
@@ -29,6 +28,7 @@ from mediation.stats.balances import COUNTS, OpeningBalance
 from mediation.stats.enums import ReportKind
 from mediation.stats.events import OpeningBalanceRecorded
 from mediation.stats.models import Job, StatsReport
+from mediation_api.pagination import id_page
 from mediation_api.reference.repository import ReferenceRepository
 from mediation_api.stats.service import StatsService
 
@@ -57,14 +57,15 @@ class BalanceService:
         self.session, self.clock, self.principal = session, clock, principal
 
     async def page(
-        self, unit_path: str | None, after: uuid.UUID | None, limit: int
-    ) -> Sequence[OpeningBalance]:
+        self, unit_id: uuid.UUID | None, limit: int, cursor: str | None
+    ) -> tuple[list[OpeningBalance], str | None]:
+        """Oldest recorded first; of the unit's subtree when given."""
         stmt = select(OpeningBalance).where(in_scope(OpeningBalance.unit_path, self.principal))
-        if unit_path is not None:
-            stmt = stmt.where(OpeningBalance.unit_path.startswith(unit_path, autoescape=True))
-        if after is not None:
-            stmt = stmt.where(OpeningBalance.id > after)
-        return (await self.session.scalars(stmt.order_by(OpeningBalance.id).limit(limit + 1))).all()
+        if unit_id is not None:
+            unit = await self.session.get(Unit, unit_id)
+            path = unit.path if unit is not None else "-"  # an unknown unit has no balances
+            stmt = stmt.where(OpeningBalance.unit_path.startswith(path, autoescape=True))
+        return await id_page(self.session, stmt, OpeningBalance.id, limit, cursor)
 
     async def create(self, body: OpeningBalanceCreate) -> tuple[OpeningBalance, Job | None]:
         p, now = self.principal, self.clock.now()

@@ -10,13 +10,11 @@ from fastapi import APIRouter, Depends, Query, Response
 
 from mediation.auth.policy import Permission
 from mediation.auth.principal import Principal
-from mediation.contracts.common import Page
-from mediation.org.models import Unit
 from mediation.stats.balance_contracts import OpeningBalanceCreate, OpeningBalanceOut
 from mediation_api.actions import ActionCall, action_route
 from mediation_api.deps import ClockDep, Session, require
-from mediation_api.pagination import DEFAULT, Cursor, Limit, build_page, cursor_values
 from mediation_api.problems import responses
+from mediation_api.record_routes import list_route
 from mediation_api.stats.balances import BalanceService, balance_out
 
 router = APIRouter(tags=["statistics"])
@@ -25,8 +23,26 @@ Importer = Annotated[Principal, Depends(require(Permission.imports_write))]
 PATH = "/stats/opening-balances"
 
 
-@router.get(
+list_route(
+    router,
     PATH,
+    params=[
+        ("session", Session),
+        ("clock", ClockDep),
+        ("principal", Reader),
+        (
+            "unit_id",
+            Annotated[
+                uuid.UUID | None, Query(description="Only this unit and the units below it.")
+            ],
+            None,
+        ),
+    ],
+    fetch=lambda a, limit, cursor: BalanceService(a["session"], a["clock"], a["principal"]).page(
+        a["unit_id"], limit, cursor
+    ),
+    out=OpeningBalanceOut,
+    show=lambda balance, _: balance_out(balance),
     operation_id="stats-opening-balances-list",
     summary="List opening balances",
     description="The totals of months kept only as totals (期初汇总数), in your jurisdiction, "
@@ -34,26 +50,6 @@ PATH = "/stats/opening-balances"
     "add them; reports that include any say 含期初汇总数.",
     responses=responses(401, 403, 422),
 )
-async def list_balances(
-    session: Session,
-    clock: ClockDep,
-    principal: Reader,
-    unit_id: Annotated[
-        uuid.UUID | None, Query(description="Only this unit and the units below it.")
-    ] = None,
-    limit: Limit = DEFAULT,
-    cursor: Cursor = None,
-) -> Page[OpeningBalanceOut]:
-    path = None
-    if unit_id is not None:
-        unit = await session.get(Unit, unit_id)
-        path = unit.path if unit is not None else "-"  # an unknown unit has no balances
-    after = cursor_values(cursor, "id")
-    rows = await BalanceService(session, clock, principal).page(
-        path, uuid.UUID(after["id"]) if after else None, limit
-    )
-    items, nxt = build_page(rows, limit, lambda b: {"id": str(b.id)})
-    return Page[OpeningBalanceOut](items=[balance_out(b) for b in items], next_cursor=nxt)
 
 
 async def _create(call: ActionCall) -> Response:

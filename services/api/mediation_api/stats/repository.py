@@ -19,6 +19,7 @@ from mediation.org.models import Unit
 from mediation.reference.models import ReferenceItem
 from mediation.stats.enums import JobStatus, ReportKind
 from mediation.stats.models import Job, StatsBreakdown, StatsReport, StatsRow
+from mediation_api.pagination import keyset_page
 
 Key = tuple[uuid.UUID, str]  # (unit id, channel)
 
@@ -76,20 +77,17 @@ class StatsRepository:
         )
 
     async def versions(
-        self, year: int, month: int, before: int | None, limit: int
-    ) -> list[StatsReport]:
-        """Newest first, `limit + 1` rows (the extra one says a next page exists)."""
+        self, year: int, month: int, limit: int, cursor: str | None
+    ) -> tuple[list[StatsReport], str | None]:
+        """Newest first."""
         stmt = select(StatsReport).where(
             StatsReport.kind == ReportKind.monthly,
             StatsReport.year == year,
             StatsReport.month == month,
         )
-        if before is not None:
-            stmt = stmt.where(StatsReport.version < before)
-        rows = await self.session.scalars(
-            stmt.order_by(StatsReport.version.desc()).limit(limit + 1)
+        return await keyset_page(
+            self.session, stmt, (StatsReport.version,), limit, cursor, newest=True
         )
-        return list(rows.all())
 
     async def latest_reports(
         self, months: list[tuple[int, int]]

@@ -4,21 +4,23 @@ the month-to-date view, CSV and XLSX exports, recomputation as a job, and the jo
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Response
 from fastapi.concurrency import run_in_threadpool
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from mediation.audit import chain as audit
 from mediation.auth.policy import Permission
 from mediation.auth.principal import Principal
-from mediation.contracts.common import INT32_MAX, Page
+from mediation.contracts.common import INT32_MAX
 from mediation.stats.enums import StatsChannel
 from mediation.stats.periods import FIRST_YEAR, LAST_YEAR, MONTH_PATTERN
 from mediation_api.deps import ClockDep, ListSession, Session, require
 from mediation_api.idempotency import Idempotency
-from mediation_api.pagination import DEFAULT, Cursor, Limit, build_page, cursor_values
 from mediation_api.problems import responses
+from mediation_api.record_routes import list_route
 from mediation_api.stats import exports
 from mediation_api.stats.contracts import (
     JobOut,
@@ -63,6 +65,14 @@ Year = Annotated[int, Path(ge=FIRST_YEAR, le=LAST_YEAR, description="Year, e.g. 
 Month = Annotated[int, Path(ge=1, le=12, description="Month, 1 to 12.")]
 JobId = Annotated[uuid.UUID, Path(description="The job's id.")]
 
+
+async def _stats(session: ListSession, clock: ClockDep, principal: Reader) -> StatsService:
+    """The reports as the caller may read them, from where lists are read (a replica)."""
+    return StatsService(session, clock, principal)
+
+
+Stats = Annotated[StatsService, Depends(_stats)]
+
 _REPORT = (
     "Cases count at the node where they happened, rolled up the tree (a street's figures "
     "include its communities'); months are Asia/Shanghai calendar months. A node outside "
@@ -79,41 +89,30 @@ _REPORT = (
     responses=responses(401, 403, 404, 422),
 )
 async def get_monthly(
-    session: ListSession,
-    clock: ClockDep,
-    principal: Reader,
+    stats: Stats,
     month: MonthQuery = None,
     unit_id: UnitQuery = None,
     version: VersionQuery = None,
     channel: ChannelQuery = StatsChannel.all,
 ) -> MonthlyReportOut:
-    return await StatsService(session, clock, principal).monthly(month, unit_id, version, channel)
+    return await stats.monthly(month, unit_id, version, channel)
 
 
-@router.get(
+list_route(
+    router,
     "/stats/monthly/versions",
+    params=[
+        ("stats", Stats),
+        ("month", Annotated[str, Query(pattern=MONTH_PATTERN, description="The month, YYYY-MM.")]),
+    ],
+    fetch=lambda a, limit, cursor: a["stats"].versions(a["month"], limit, cursor),
+    out=ReportVersionOut,
     operation_id="stats-monthly-versions",
     summary="Versions of a month's report",
     description="Each computation of the month, newest first. Versions never change; the "
     "latest is the one served by default.",
     responses=responses(401, 403, 422),
 )
-async def list_versions(
-    session: ListSession,
-    clock: ClockDep,
-    principal: Reader,
-    month: Annotated[str, Query(pattern=MONTH_PATTERN, description="The month, YYYY-MM.")],
-    limit: Limit = DEFAULT,
-    cursor: Cursor = None,
-) -> Page[ReportVersionOut]:
-    after = cursor_values(cursor, "v")
-    rows = await StatsService(session, clock, principal).versions(
-        month, int(after["v"]) if after else None, limit
-    )
-    items, next_cursor = build_page(rows, limit, lambda r: {"v": r.version})
-    return Page[ReportVersionOut](
-        items=[ReportVersionOut.model_validate(r) for r in items], next_cursor=next_cursor
-    )
 
 
 @router.get(
@@ -125,14 +124,12 @@ async def list_versions(
     responses=responses(401, 403, 404, 422),
 )
 async def get_trend(
-    session: ListSession,
-    clock: ClockDep,
-    principal: Reader,
+    stats: Stats,
     month: MonthQuery = None,
     unit_id: UnitQuery = None,
     channel: ChannelQuery = StatsChannel.all,
 ) -> TrendOut:
-    return await StatsService(session, clock, principal).trend(month, unit_id, channel)
+    return await stats.trend(month, unit_id, channel)
 
 
 @router.get(
@@ -146,15 +143,13 @@ async def get_trend(
     responses=responses(401, 403, 404, 422),
 )
 async def get_live(
-    session: ListSession,
-    clock: ClockDep,
-    principal: Reader,
+    stats: Stats,
     response: Response,
     unit_id: UnitQuery = None,
     channel: ChannelQuery = StatsChannel.all,
 ) -> LiveStatsOut:
     response.headers["Cache-Control"] = "private, max-age=60"
-    return await StatsService(session, clock, principal).live(unit_id, channel)
+    return await stats.live(unit_id, channel)
 
 
 def _file_responses(media_type: str, what: str) -> dict[int | str, dict[str, object]]:
@@ -167,20 +162,49 @@ def _file_responses(media_type: str, what: str) -> dict[int | str, dict[str, obj
     }
 
 
-def _audit_export(session: Session, principal: Principal, view: ReportView, fmt: str) -> None:
-    """Every export is on the audit trail (who took which report out, in which form); written
-    on the primary with the request's transaction (the report itself may come from a replica)."""
-    audit.record(
-        session,
-        action="stats.exported",
-        actor_id=principal.id,
-        actor_name=principal.name,
-        record_type="unit",
-        record_id=view.node.id,
-        format=fmt,
-        month=f"{view.report.year}-{view.report.month:02d}",
-        version=view.report.version,
-    )
+@dataclass(frozen=True)
+class Export:
+    """The report an export takes out (read where lists are read), and where its audit entry
+    goes (the primary, with the request's transaction)."""
+
+    service: StatsService
+    view: ReportView
+    primary: AsyncSession
+    principal: Principal
+
+    def file(self, body: bytes | str, media_type: str, fmt: str) -> Response:
+        """The file, once its taking out is on the audit trail (who took which report out, in
+        which form)."""
+        view = self.view
+        audit.record(
+            self.primary,
+            action="stats.exported",
+            actor_id=self.principal.id,
+            actor_name=self.principal.name,
+            record_type="unit",
+            record_id=view.node.id,
+            format=fmt,
+            month=f"{view.report.year}-{view.report.month:02d}",
+            version=view.report.version,
+        )
+        disposition = exports.disposition(exports.naming(view), fmt)
+        return Response(body, media_type=media_type, headers={"Content-Disposition": disposition})
+
+
+async def _export(
+    stats: Stats,
+    primary: Session,
+    month: MonthQuery = None,
+    unit_id: UnitQuery = None,
+    version: VersionQuery = None,
+    channel: ChannelQuery = StatsChannel.all,
+    depth: DepthQuery = 2,
+) -> Export:
+    view = await stats.view(month, unit_id, version, channel, depth)
+    return Export(stats, view, primary, stats.principal)
+
+
+ExportDep = Annotated[Export, Depends(_export)]
 
 
 @router.get(
@@ -194,26 +218,8 @@ def _audit_export(session: Session, principal: Principal, view: ReportView, fmt:
     response_class=Response,
     responses=_file_responses("text/csv", "The report as CSV."),
 )
-async def export_csv(
-    session: ListSession,
-    primary: Session,
-    clock: ClockDep,
-    principal: Reader,
-    month: MonthQuery = None,
-    unit_id: UnitQuery = None,
-    version: VersionQuery = None,
-    channel: ChannelQuery = StatsChannel.all,
-    depth: DepthQuery = 2,
-) -> Response:
-    view = await StatsService(session, clock, principal).view(
-        month, unit_id, version, channel, depth
-    )
-    _audit_export(primary, principal, view, "csv")
-    return Response(
-        exports.to_csv(view),
-        media_type=exports.CSV_TYPE,
-        headers={"Content-Disposition": exports.disposition(exports.naming(view), "csv")},
-    )
+async def export_csv(export: ExportDep) -> Response:
+    return export.file(exports.to_csv(export.view), exports.CSV_TYPE, "csv")
 
 
 @router.get(
@@ -227,27 +233,11 @@ async def export_csv(
     response_class=Response,
     responses=_file_responses(exports.XLSX_TYPE, "The report as an Excel workbook."),
 )
-async def export_xlsx(
-    session: ListSession,
-    primary: Session,
-    clock: ClockDep,
-    principal: Reader,
-    month: MonthQuery = None,
-    unit_id: UnitQuery = None,
-    version: VersionQuery = None,
-    channel: ChannelQuery = StatsChannel.all,
-    depth: DepthQuery = 2,
-) -> Response:
-    service = StatsService(session, clock, principal)
-    view = await service.view(month, unit_id, version, channel, depth)
-    trend = await service.trend(None, view.node.id, StatsChannel.all, pinned=view.report)
+async def export_xlsx(export: ExportDep) -> Response:
+    view = export.view
+    trend = await export.service.trend(None, view.node.id, StatsChannel.all, pinned=view.report)
     body = await run_in_threadpool(exports.to_xlsx, view, trend)  # CPU work off the loop
-    _audit_export(primary, principal, view, "xlsx")
-    return Response(
-        body,
-        media_type=exports.XLSX_TYPE,
-        headers={"Content-Disposition": exports.disposition(exports.naming(view), "xlsx")},
-    )
+    return export.file(body, exports.XLSX_TYPE, "xlsx")
 
 
 @router.post(

@@ -20,7 +20,6 @@ from mediation.clock import CENTER_TZ, Clock
 from mediation.contracts.common import Remedy
 from mediation.errors import DomainError, NotFound, Unprocessable
 from mediation.hotline.enums import RiskLevel
-from mediation.ids import uuid7
 from mediation.imports.contracts import ImportJobResult
 from mediation.imports.enums import ImportStatus
 from mediation.org.enums import UnitLevel
@@ -38,7 +37,7 @@ from mediation.stats.enums import (
     TrendIndicator,
 )
 from mediation.stats.events import RecomputeRequested
-from mediation.stats.models import Job, StatsReport, StatsRow
+from mediation.stats.models import Job, StatsReport, StatsRow, queued_job
 from mediation_api.stats.contracts import (
     CaseFigures,
     Change,
@@ -473,9 +472,11 @@ class StatsService:
             children=await self._figures(report, children, [channel], labels),
         )
 
-    async def versions(self, month: str, before: int | None, limit: int) -> list[StatsReport]:
+    async def versions(
+        self, month: str, limit: int, cursor: str | None
+    ) -> tuple[list[StatsReport], str | None]:
         year, mon = periods.parse(month)
-        return await self.repo.versions(year, mon, before, limit)
+        return await self.repo.versions(year, mon, limit, cursor)
 
     async def trend(
         self,
@@ -545,22 +546,16 @@ class StatsService:
         home = await self.node(None)
         p = self.principal
         job = Job(
-            id=uuid7(),
-            kind=JobKind.stats_monthly,
-            status=JobStatus.queued,
-            trigger=ReportTrigger.on_demand,
-            unit_id=home.id,
-            unit_path=home.path,
-            year=year,
-            month=month,
-            progress=0,
-            step="排队中",
-            requested_by_kind=p.kind,
-            requested_by_id=p.id,
-            requested_by_name=p.client_id or p.name,
-            attempts=0,
-            created_at=now,
-            updated_at=now,
+            **queued_job(
+                JobKind.stats_monthly,
+                unit_id=home.id,
+                unit_path=home.path,
+                requested_by=p.requester,
+                now=now,
+                trigger=ReportTrigger.on_demand,
+                year=year,
+                month=month,
+            )
         )
         self.session.add(job)
         await self.session.flush()

@@ -3,22 +3,15 @@ with its source (file and row). The statistics add them when the month is comput
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Any
-
 from sqlalchemy import insert
 
 from mediation.ids import uuid7
 from mediation.stats.balances import COUNTS, OpeningBalance
-from mediation_worker.imports.writing import Writer
+from mediation_worker.imports.writing import Progress, Records, Writer
 
 
 class BalanceWriter(Writer):
-    async def write(
-        self,
-        records: list[tuple[int, dict[str, Any]]],
-        progress: Callable[[int], Awaitable[None]],
-    ) -> int:
+    async def write(self, records: Records, progress: Progress) -> int:
         rows = [
             {
                 "id": uuid7(),

@@ -8,12 +8,10 @@ are numbered in their year's sequence after the kept ones."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import func, insert, select, text
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from mediation.cases.enums import (
     AgreementForm,
@@ -38,11 +36,9 @@ from mediation.cases.models import (
 from mediation.cases.numbers import case_number, case_number_ascii
 from mediation.clock import CENTER_TZ
 from mediation.ids import uuid7
-from mediation.imports.models import ImportFile
-from mediation.imports.rows import Lookups, UnitRef
+from mediation.imports.rows import UnitRef
 from mediation.privacy import keyed_hash
-from mediation.settings import Settings
-from mediation_worker.imports.writing import BATCH, REGISTER, Writer
+from mediation_worker.imports.writing import BATCH, REGISTER, Progress, Records, Writer
 
 # The level that handles a case of each complexity (as at intake).
 _HANDLING = {
@@ -69,26 +65,16 @@ def _age(id_number: str, on: date) -> int:
 
 
 class CaseWriter(Writer):
-    def __init__(
-        self,
-        session: AsyncSession,
-        imp: ImportFile,
-        lookups: Lookups,
-        settings: Settings,
-        now: datetime,
-    ) -> None:
-        super().__init__(session, imp, lookups, settings, now)
-        self.units: dict[uuid.UUID, UnitRef] = {u.id: u for u in lookups.units_by_code.values()}
-        self.key = settings.pii_hash_key.get_secret_value()
-        self.profile = settings.crypto_profile
+    def setup(self) -> None:
+        self.units: dict[uuid.UUID, UnitRef] = {
+            u.id: u for u in self.lookups.units_by_code.values()
+        }
+        self.key = self.settings.pii_hash_key.get_secret_value()
+        self.profile = self.settings.crypto_profile
         self.children: list[Any] = []
         self.timeline: list[dict[str, Any]] = []
 
-    async def write(
-        self,
-        records: list[tuple[int, dict[str, Any]]],
-        progress: Callable[[int], Awaitable[None]],
-    ) -> int:
+    async def write(self, records: Records, progress: Progress) -> int:
         # Numbered rows first, so the year's sequence continues after the register's numbers.
         numbered = [(r, x) for r, x in records if x["number_parts"]]
         unnumbered = [(r, x) for r, x in records if not x["number_parts"]]

@@ -7,12 +7,10 @@ sealed like a live call's."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from mediation.clock import CENTER_TZ
 from mediation.hotline.contracts import RiskAssessment
@@ -21,11 +19,8 @@ from mediation.hotline.enums import MINOR_BANDS, CallEventKind
 from mediation.hotline.models import HotlineCall, HotlineCallEvent
 from mediation.ids import uuid7
 from mediation.imports.hotline import ended
-from mediation.imports.models import ImportFile
-from mediation.imports.rows import Lookups
 from mediation.privacy import keyed_hash
-from mediation.settings import Settings
-from mediation_worker.imports.writing import BATCH, REGISTER, Writer
+from mediation_worker.imports.writing import BATCH, REGISTER, Progress, Records, Writer
 
 # The register gives a level, not the structured assessment: all dimensions unrecorded.
 _LEVEL_ONLY = RiskAssessment(
@@ -37,25 +32,14 @@ _LEVEL_ONLY = RiskAssessment(
 
 
 class CallWriter(Writer):
-    def __init__(
-        self,
-        session: AsyncSession,
-        imp: ImportFile,
-        lookups: Lookups,
-        settings: Settings,
-        now: datetime,
-    ) -> None:
-        super().__init__(session, imp, lookups, settings, now)
+    def setup(self) -> None:
+        settings = self.settings
         self.cipher = FieldCipher.from_setting(
             settings.encryption_keys.get_secret_value(), settings.crypto_profile
         )
         self.key = settings.pii_hash_key.get_secret_value()
 
-    async def write(
-        self,
-        records: list[tuple[int, dict[str, Any]]],
-        progress: Callable[[int], Awaitable[None]],
-    ) -> int:
+    async def write(self, records: Records, progress: Progress) -> int:
         done = 0
         for start in range(0, len(records), BATCH):
             batch = records[start : start + BATCH]

@@ -23,8 +23,9 @@ from mediation.imports.reading import read_sheet
 from mediation.imports.template import annotated
 from mediation.imports.validate import MAX_STORED_PROBLEMS, Outcome, validate
 from mediation.jobs import RUN_IMPORT_JOB
-from mediation.stats.enums import JobKind, JobStatus
+from mediation.stats.enums import JobKind
 from mediation.stats.models import Job
+from mediation_worker import jobstate
 from mediation_worker.context import WorkerContext, wctx
 from mediation_worker.imports.kinds import WRITERS
 from mediation_worker.imports.lookups import DbFinder, load_lookups
@@ -35,32 +36,8 @@ log = logging.getLogger("mediation.worker.imports")
 JOB_TIMEOUT = 1800  # seconds: a 100,000-row file takes a few minutes (bench/)
 
 
-async def _claim(c: WorkerContext, job_id: uuid.UUID) -> Job | None:
-    async with c.sessions() as session, session.begin():
-        return (
-            await session.scalars(
-                update(Job)
-                .where(Job.id == job_id, Job.status == JobStatus.queued)
-                .values(
-                    status=JobStatus.running,
-                    started_at=c.clock.now(),
-                    attempts=Job.attempts + 1,
-                    progress=1,
-                    step="读取文件",
-                    error=None,
-                )
-                .returning(Job)
-            )
-        ).one_or_none()
-
-
 async def _progress(c: WorkerContext, job_id: uuid.UUID, percent: int, step: str) -> None:
-    async with c.sessions() as session, session.begin():
-        await session.execute(
-            update(Job)
-            .where(Job.id == job_id, Job.status == JobStatus.running)
-            .values(progress=max(1, min(percent, 99)), step=step)
-        )
+    await jobstate.set_progress(c, job_id, max(1, min(percent, 99)), step)
 
 
 def _problems(outcome: Outcome) -> list[dict[str, Any]]:
@@ -74,17 +51,7 @@ async def _finish(
         await session.execute(
             update(ImportFile).where(ImportFile.id == job.import_id).values(**imp_values)
         )
-        await session.execute(
-            update(Job)
-            .where(Job.id == job.id)
-            .values(
-                status=JobStatus.succeeded,
-                progress=100,
-                step="已完成",
-                finished_at=c.clock.now(),
-                result=result,
-            )
-        )
+        await jobstate.succeed(session, job.id, c.clock.now(), result)
 
 
 async def _check(c: WorkerContext, job: Job, imp: ImportFile, content: bytes) -> Outcome:
@@ -107,7 +74,8 @@ async def _check(c: WorkerContext, job: Job, imp: ImportFile, content: bytes) ->
         )
 
 
-async def run_validate(c: WorkerContext, job: Job) -> None:
+async def _load(c: WorkerContext, job: Job) -> tuple[ImportFile, bytes]:
+    """The job's import (detached) and its file's bytes (loaded only here: they are large)."""
     async with c.sessions() as session:
         imp = await session.get(ImportFile, job.import_id)
         assert imp is not None
@@ -115,6 +83,11 @@ async def run_validate(c: WorkerContext, job: Job) -> None:
             await session.scalars(select(ImportFile.content).where(ImportFile.id == imp.id))
         ).one()
         session.expunge(imp)
+    return imp, content
+
+
+async def run_validate(c: WorkerContext, job: Job) -> None:
+    imp, content = await _load(c, job)
     outcome = await _check(c, job, imp, content)
     notes = None
     if outcome.problems and outcome.rows:  # (a file-level refusal has no rows to mark)
@@ -145,13 +118,7 @@ async def run_validate(c: WorkerContext, job: Job) -> None:
 
 
 async def run_commit(c: WorkerContext, job: Job) -> None:
-    async with c.sessions() as session:
-        imp = await session.get(ImportFile, job.import_id)
-        assert imp is not None
-        content = (
-            await session.scalars(select(ImportFile.content).where(ImportFile.id == imp.id))
-        ).one()
-        session.expunge(imp)
+    imp, content = await _load(c, job)
     if hashlib.sha256(content).hexdigest() != imp.sha256:
         raise RuntimeError("stored file does not match its hash")
     outcome = await _check(c, job, imp, content)
@@ -206,37 +173,19 @@ async def run_commit(c: WorkerContext, job: Job) -> None:
                 updated_at=now,
             )
         )
-        await session.execute(
-            update(Job)
-            .where(Job.id == job.id)
-            .values(
-                status=JobStatus.succeeded,
-                progress=100,
-                step="已完成",
-                finished_at=c.clock.now(),
-                result={
-                    "status": ImportStatus.committed.value,
-                    "rows": outcome.rows,
-                    "problem_count": 0,
-                    "created": created,
-                    "recomputed_months": recomputed,
-                },
-            )
-        )
+        result = {
+            "status": ImportStatus.committed.value,
+            "rows": outcome.rows,
+            "problem_count": 0,
+            "created": created,
+            "recomputed_months": recomputed,
+        }
+        await jobstate.succeed(session, job.id, c.clock.now(), result)
 
 
 async def _fail(c: WorkerContext, job: Job, exc: BaseException) -> None:
     async with c.sessions() as session, session.begin():
-        await session.execute(
-            update(Job)
-            .where(Job.id == job.id)
-            .values(
-                status=JobStatus.failed,
-                step="失败",
-                error=f"{type(exc).__name__}: {exc}"[:2000],
-                finished_at=c.clock.now(),
-            )
-        )
+        await jobstate.fail(session, job.id, c.clock.now(), exc, "失败")
         await session.execute(
             update(ImportFile)
             .where(ImportFile.id == job.import_id)
@@ -247,7 +196,7 @@ async def _fail(c: WorkerContext, job: Job, exc: BaseException) -> None:
 @instrumented
 async def run_import_job(ctx: dict[str, Any], job_id: str) -> str:
     c = wctx(ctx)
-    job = await _claim(c, uuid.UUID(job_id))
+    job = await jobstate.claim(c, uuid.UUID(job_id), 1, "读取文件")
     if job is None:
         return "not queued"
     try:

@@ -5,7 +5,6 @@ its last class so no class is scheduled from it). Historical: no outbox events."
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy import insert, select
@@ -15,15 +14,11 @@ from mediation.ids import uuid7
 from mediation.imports.outreach import OutreachRecord
 from mediation.outreach.enums import Weekday
 from mediation.outreach.models import ClassSeries, MicroClass, OutreachActivity
-from mediation_worker.imports.writing import BATCH, Writer
+from mediation_worker.imports.writing import BATCH, Progress, Records, Writer
 
 
 class OutreachWriter(Writer):
-    async def write(
-        self,
-        records: list[tuple[int, dict[str, Any]]],
-        progress: Callable[[int], Awaitable[None]],
-    ) -> int:
+    async def write(self, records: Records, progress: Progress) -> int:
         series = await self._series(
             [r for _, r in records if r["record"] is OutreachRecord.micro_class]
         )

@@ -11,13 +11,12 @@ from typing import Any
 from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mediation.ids import uuid7
 from mediation.imports.models import ImportFile
 from mediation.outbox.events import emit
 from mediation.stats import periods
 from mediation.stats.enums import JobKind, JobStatus, ReportKind, ReportTrigger
 from mediation.stats.events import RecomputeRequested
-from mediation.stats.models import Job, StatsReport
+from mediation.stats.models import Job, StatsReport, queued_job
 
 
 def months_of(
@@ -64,27 +63,20 @@ async def queue_recomputes(
         )
         if busy is not None:
             continue  # a computation not yet started will see the imported rows
-        job_id: uuid.UUID = uuid7()
-        session.add(
-            Job(
-                id=job_id,
-                kind=JobKind.stats_monthly,
-                status=JobStatus.queued,
-                trigger=ReportTrigger.on_demand,
+        job = Job(
+            **queued_job(
+                JobKind.stats_monthly,
                 unit_id=imp.unit_id,
                 unit_path=imp.unit_path,
+                requested_by=("user", imp.uploaded_by_id, imp.uploaded_by_name),
+                now=now,
+                trigger=ReportTrigger.on_demand,
                 year=year,
                 month=month,
-                progress=0,
-                step="排队中",
-                requested_by_kind="user",
-                requested_by_id=imp.uploaded_by_id,
-                requested_by_name=imp.uploaded_by_name,
-                attempts=0,
-                created_at=now,
-                updated_at=now,
             )
         )
+        job_id: uuid.UUID = job.id
+        session.add(job)
         await session.flush()
         await emit(
             session,

@@ -7,7 +7,6 @@ entry; its case's timeline shows it held (a change to a case shows on its timeli
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -20,15 +19,11 @@ from mediation.ids import uuid7
 from mediation.imports.rows import CaseRef
 from mediation.sessions.enums import SessionEventType, SessionStatus
 from mediation.sessions.models import MediationSession, SessionEvent
-from mediation_worker.imports.writing import BATCH, REGISTER, Writer
+from mediation_worker.imports.writing import BATCH, REGISTER, Progress, Records, Writer
 
 
 class SessionWriter(Writer):
-    async def write(
-        self,
-        records: list[tuple[int, dict[str, Any]]],
-        progress: Callable[[int], Awaitable[None]],
-    ) -> int:
+    async def write(self, records: Records, progress: Progress) -> int:
         seqs = await self._case_seqs(records)
         done = 0
         for start in range(0, len(records), BATCH):

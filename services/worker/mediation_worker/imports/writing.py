@@ -36,6 +36,10 @@ class Writer:
             settings,
             now,
         )
+        self.setup()
+
+    def setup(self) -> None:
+        """What a writer prepares from its context before writing (keys, caches)."""
 
     async def write(self, records: Records, progress: Progress) -> int:
         """Writes every record (in the caller's transaction); returns how many."""

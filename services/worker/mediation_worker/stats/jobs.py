@@ -27,7 +27,7 @@ from mediation.outbox.events import emit
 from mediation.settings import Settings
 from mediation.stats.enums import JobKind, JobStatus, ReportKind, ReportTrigger
 from mediation.stats.events import MonthlyReady
-from mediation.stats.models import Job, StatsReport
+from mediation.stats.models import Job, StatsReport, queued_job
 from mediation.stats.periods import (
     current_month,
     label,
@@ -35,6 +35,7 @@ from mediation.stats.periods import (
     month_just_ended,
     monthly_periods,
 )
+from mediation_worker import jobstate
 from mediation_worker.context import WorkerContext, wctx
 from mediation_worker.cronlease import once_per_slot
 from mediation_worker.instrument import instrumented
@@ -55,50 +56,6 @@ def arq_job_id(job_id: uuid.UUID | str, attempt: int = 0) -> str:
 
 
 # --------------------------------------------------------------------------- running a job
-async def _claim(c: WorkerContext, job_id: uuid.UUID) -> Job | None:
-    now = c.clock.now()
-    async with c.sessions() as session, session.begin():
-        return (
-            await session.scalars(
-                update(Job)
-                .where(Job.id == job_id, Job.status == JobStatus.queued)
-                .values(
-                    status=JobStatus.running,
-                    started_at=now,
-                    attempts=Job.attempts + 1,
-                    progress=5,
-                    step="开始计算",
-                    error=None,
-                )
-                .returning(Job)
-            )
-        ).one_or_none()
-
-
-async def _set_progress(c: WorkerContext, job_id: uuid.UUID, percent: int, step: str) -> None:
-    # Its own short transaction, so pollers see it while the computation's is still open.
-    async with c.sessions() as session, session.begin():
-        await session.execute(
-            update(Job)
-            .where(Job.id == job_id, Job.status == JobStatus.running)
-            .values(progress=percent, step=step)
-        )
-
-
-async def _fail(c: WorkerContext, job_id: uuid.UUID, exc: BaseException) -> None:
-    async with c.sessions() as session, session.begin():
-        await session.execute(
-            update(Job)
-            .where(Job.id == job_id)
-            .values(
-                status=JobStatus.failed,
-                step="计算失败",
-                error=f"{type(exc).__name__}: {exc}"[:2000],
-                finished_at=c.clock.now(),
-            )
-        )
-
-
 async def announce(session: AsyncSession, report: StatsReport, job: Job, now: datetime) -> int:
     """`stats.monthly_ready`, once per district (and city) node: the rule for supervisors and
     dispatchers looks for them at the event's unit, and webhook subscriptions of a district
@@ -136,13 +93,13 @@ async def announce(session: AsyncSession, report: StatsReport, job: Job, now: da
 
 
 async def run_job(c: WorkerContext, job_id: uuid.UUID) -> str:
-    job = await _claim(c, job_id)
+    job = await jobstate.claim(c, job_id, 5, "开始计算")
     if job is None:
         return "not queued"
     assert job.year is not None and job.month is not None and job.trigger is not None
 
     async def progress(percent: int, step: str) -> None:
-        await _set_progress(c, job_id, percent, step)
+        await jobstate.set_progress(c, job_id, percent, step)
 
     try:
         async with c.sessions() as session, session.begin():
@@ -160,28 +117,20 @@ async def run_job(c: WorkerContext, job_id: uuid.UUID) -> str:
             )
             await progress(90, "保存并通知")
             notified = await announce(session, report, job, now)
-            await session.execute(
-                update(Job)
-                .where(Job.id == job.id)
-                .values(
-                    status=JobStatus.succeeded,
-                    progress=100,
-                    step="已完成",
-                    finished_at=c.clock.now(),
-                    result={
-                        "report_id": str(report.id),
-                        "year": report.year,
-                        "month": label(report.year, report.month),
-                        "version": report.version,
-                        "rows": report.row_count,
-                        "elapsed_ms": report.elapsed_ms,
-                        "notified_units": notified,
-                    },
-                )
-            )
+            result = {
+                "report_id": str(report.id),
+                "year": report.year,
+                "month": label(report.year, report.month),
+                "version": report.version,
+                "rows": report.row_count,
+                "elapsed_ms": report.elapsed_ms,
+                "notified_units": notified,
+            }
+            await jobstate.succeed(session, job.id, c.clock.now(), result)
     except Exception as exc:  # the job is failed in the database; asking again is a new job
         log.exception("statistics job %s failed", job_id)
-        await _fail(c, job_id, exc)
+        async with c.sessions() as session, session.begin():
+            await jobstate.fail(session, job_id, c.clock.now(), exc, "计算失败")
         return "failed"
     return "succeeded"
 
@@ -209,21 +158,17 @@ async def _scheduled_job(c: WorkerContext, year: int, month: int) -> uuid.UUID |
         created = await session.scalar(
             insert(Job)
             .values(
-                id=uuid.uuid4(),
-                kind=JobKind.stats_monthly,
-                status=JobStatus.queued,
-                trigger=ReportTrigger.scheduled,
-                unit_id=root.id,
-                unit_path=root.path,
-                year=year,
-                month=month,
-                progress=0,
-                step="排队中",
-                dedupe_key=key,
-                requested_by_name="定时任务",
-                attempts=0,
-                created_at=now,
-                updated_at=now,
+                **queued_job(
+                    JobKind.stats_monthly,
+                    unit_id=root.id,
+                    unit_path=root.path,
+                    requested_by=(None, None, "定时任务"),
+                    now=now,
+                    trigger=ReportTrigger.scheduled,
+                    year=year,
+                    month=month,
+                    dedupe_key=key,
+                )
             )
             .on_conflict_do_nothing(index_elements=[Job.dedupe_key])
             .returning(Job.id)

@@ -1,0 +1,127 @@
+"""Plain record routes declared, not written out: a list (`Page[Out]` of a keyset page), a read
+or change answered with the record and its ETag (and `Location` for a creation), a removal
+answered 204. A router says what differs (the parameters, who may call, what the service does,
+how the record is shown); these builders write the endpoint.
+
+As in `mediation_api.actions`, the endpoint's signature is built from the declared parameters
+(the same names, annotations and defaults a hand-written endpoint lists, in its order), so the
+contract is exactly what a hand-written endpoint gives. Records changed under an
+`Idempotency-Key` or with a timeline go through `actions.action_route` instead."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from fastapi import APIRouter, Response
+
+from mediation.contracts.common import Page
+from mediation.contracts.etag import etag_of
+from mediation_api.pagination import DEFAULT, Cursor, Limit, page_of
+
+# (name, annotation) or (name, annotation, default): one parameter of the endpoint
+Param = tuple[Any, ...]
+Args = dict[str, Any]
+
+
+def _signature(params: Sequence[Param], out: Any) -> inspect.Signature:
+    def param(name: str, annotation: Any, default: Any = inspect.Parameter.empty) -> Any:
+        kind = inspect.Parameter.KEYWORD_ONLY
+        return inspect.Parameter(name, kind, annotation=annotation, default=default)
+
+    return inspect.Signature([param(*p) for p in params], return_annotation=out)
+
+
+def _register(
+    router: APIRouter,
+    method: str,
+    path: str,
+    endpoint: Callable[..., Awaitable[Any]],
+    params: Sequence[Param],
+    out: Any,
+    route: dict[str, Any],
+) -> None:
+    endpoint.__signature__ = _signature(params, out)  # type: ignore[attr-defined]
+    endpoint.__name__ = route["operation_id"].replace("-", "_")
+    getattr(router, method)(path, **route)(endpoint)
+
+
+def record_etag(record: Any) -> str:
+    return etag_of(record.id, record.version)
+
+
+def list_route(
+    router: APIRouter,
+    path: str,
+    *,
+    params: Sequence[Param],
+    fetch: Callable[[Args, int, str | None], Awaitable[tuple[Sequence[Any], str | None]]],
+    out: type,
+    show: Callable[[Any, Args], Any] | None = None,
+    **route: Any,
+) -> None:
+    """`GET path`: a page of `out` (`fetch(args, limit, cursor)` gives the rows and the next
+    cursor; each row shown by `show(row, args)` when given); `params` are the dependencies and
+    filters before `limit` and `cursor`."""
+
+    async def endpoint(**kw: Any) -> Any:
+        rows, next_cursor = await fetch(kw, kw["limit"], kw["cursor"])
+        if show is None:
+            return page_of(out, (rows, next_cursor))
+        return Page[out](items=[show(r, kw) for r in rows], next_cursor=next_cursor)
+
+    every = [*params, ("limit", Limit, DEFAULT), ("cursor", Cursor, None)]
+    _register(router, "get", path, endpoint, every, Page[out], route)
+
+
+def record_route(
+    router: APIRouter,
+    method: str,
+    path: str,
+    *,
+    params: Sequence[Param],
+    run: Callable[[Args], Awaitable[Any]],
+    out: Any,
+    show: Callable[[Any, Args], Any] | None = None,
+    etag: Callable[[Any], str] | None = record_etag,
+    location: Callable[[Any, Args], str] | None = None,
+    **route: Any,
+) -> None:
+    """`method path`: `run(args)` reads, creates or changes a record; the answer is the record
+    shown as `out` (or by `show(record, args)`) with its ETag (unless `etag=None`), and its
+    `Location` when given.
+    `params` are the endpoint's parameters in order (path ids, body, dependencies, If-Match
+    last); the response is added."""
+
+    async def endpoint(**kw: Any) -> Any:
+        record = await run(kw)
+        headers = kw["response"].headers
+        if etag is not None:
+            headers["ETag"] = etag(record)
+        if location is not None:
+            headers["Location"] = location(record, kw)
+        return show(record, kw) if show is not None else out.model_validate(record)
+
+    every = [*(p for p in params if len(p) == 2), ("response", Response)]
+    every += [p for p in params if len(p) > 2]  # parameters with a default come last
+    _register(router, method, path, endpoint, every, out, route)
+
+
+def removal_route(
+    router: APIRouter,
+    method: str,
+    path: str,
+    *,
+    params: Sequence[Param],
+    run: Callable[[Args], Awaitable[Any]],
+    **route: Any,
+) -> None:
+    """`method path` answered 204 with no body once `run(args)` has removed or ended what the
+    path names."""
+
+    async def endpoint(**kw: Any) -> Response:
+        await run(kw)
+        return Response(status_code=204)
+
+    _register(router, method, path, endpoint, params, Response, {"status_code": 204, **route})
