@@ -19,6 +19,7 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import cached_property
 from typing import Annotated, Any
 
 import anyio.to_thread
@@ -51,6 +52,7 @@ from mediation_api.cases.service import CaseService
 from mediation_api.deps import State
 from mediation_api.hotline.service import HotlineService
 from mediation_api.idempotency import IdempotencyGuard
+from mediation_api.request_service import RequestService
 
 log = logging.getLogger("mediation.casefiles")
 
@@ -122,17 +124,16 @@ def _bool(value: str | None) -> bool:
     return (value or "").strip().lower() in {"true", "1", "yes", "on"}
 
 
-class CaseFileService:
-    def __init__(
-        self, session: AsyncSession, clock: Clock, settings: Settings, principal: Principal
-    ) -> None:
-        self.session = session
-        self.clock = clock
-        self.settings = settings
-        self.principal = principal
-        self.repo = CaseFileRepository(session)
-        self.cases = CaseService(session, clock, settings, principal)
-        self.storage = storage_for(settings)
+class CaseFileService(RequestService[CaseFileRepository]):
+    repository = CaseFileRepository
+
+    @cached_property
+    def cases(self) -> CaseService:
+        return CaseService(self.session, self.clock, self.settings, self.principal)
+
+    @cached_property
+    def storage(self) -> Storage:
+        return storage_for(self.settings)
 
     # --- owners and their rules -----------------------------------------------------------
     def _hotline(self) -> HotlineService:

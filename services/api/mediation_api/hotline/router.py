@@ -41,7 +41,7 @@ from mediation.hotline.contracts import (
 from mediation.hotline.enums import CallSort, CallType, DutyRole, RiskLevel
 from mediation.reference.data import ReferenceKind
 from mediation_api.actions import Shown, change_route, read_route, service_change, service_show
-from mediation_api.deps import ClockDep, CurrentPrincipal, IfMatch, Session, State, require
+from mediation_api.deps import CurrentPrincipal, IfMatch, Session, require
 from mediation_api.hotline.repository import CallFilters
 from mediation_api.hotline.service import CALL_NOT_FOUND, SHIFT_NOT_FOUND, HotlineService
 from mediation_api.idempotency import Idempotency
@@ -55,6 +55,7 @@ from mediation_api.pagination import (
 )
 from mediation_api.problems import responses
 from mediation_api.reference.service import ReferenceService
+from mediation_api.request_service import service_dependency
 
 router = APIRouter(prefix="/hotline", tags=["hotline"])
 
@@ -77,13 +78,7 @@ def hidden_unless(
     return dependency
 
 
-async def _service(
-    session: Session, clock: ClockDep, state: State, principal: CurrentPrincipal
-) -> HotlineService:
-    return HotlineService(session, clock, state.settings, principal)
-
-
-Svc = Annotated[HotlineService, Depends(_service)]
+Svc = Annotated[HotlineService, Depends(service_dependency(HotlineService))]
 Reader = Annotated[Principal, Depends(require(P.hotline_read))]
 Writer = Annotated[Principal, Depends(require(P.hotline_write))]
 Rosterer = Annotated[Principal, Depends(require(P.hotline_review))]

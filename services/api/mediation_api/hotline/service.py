@@ -8,16 +8,14 @@ import logging
 import math
 import uuid
 from datetime import date, datetime, timedelta
+from functools import cached_property
 from typing import Any
-
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from mediation.auth.access_log import record_access
 from mediation.auth.policy import Permission
-from mediation.auth.principal import Principal
 from mediation.cases.enums import CaseEventType
 from mediation.cases.models import Case
-from mediation.clock import CENTER_TZ, Clock
+from mediation.clock import CENTER_TZ
 from mediation.contracts.changes import changed, modified
 from mediation.contracts.common import center_time
 from mediation.contracts.etag import check_if_match
@@ -62,11 +60,11 @@ from mediation.org.models import Unit
 from mediation.outbox.events import emit
 from mediation.privacy import keyed_hash, mask_phone
 from mediation.reference.data import ReferenceKind
-from mediation.settings import Settings
 from mediation.timeline import holds_lock
 from mediation_api.cases.service import CaseService
 from mediation_api.hotline.repository import CallFilters, HotlineRepository
 from mediation_api.reference.repository import ReferenceRepository
+from mediation_api.request_service import RequestService
 from mediation_api.visibility import Ref, Visibility, Visible
 
 log = logging.getLogger("mediation.hotline")
@@ -121,20 +119,19 @@ def _stored_assessment(call: HotlineCall) -> RiskAssessment | None:
     return RiskAssessment.model_validate(call.risk_assessment) if call.risk_assessment else None
 
 
-class HotlineService:
-    def __init__(
-        self, session: AsyncSession, clock: Clock, settings: Settings, principal: Principal
-    ) -> None:
-        self.session = session
-        self.clock = clock
-        self.principal = principal
-        self.settings = settings
-        self.repo = HotlineRepository(session)
-        self.cipher = FieldCipher.from_setting(
-            settings.encryption_keys.get_secret_value(), settings.crypto_profile
+class HotlineService(RequestService[HotlineRepository]):
+    repository = HotlineRepository
+    _units: list[Unit] | None = None  # the caller's workstations, once read
+
+    @cached_property
+    def cipher(self) -> FieldCipher:
+        return FieldCipher.from_setting(
+            self.settings.encryption_keys.get_secret_value(), self.settings.crypto_profile
         )
-        self.hash_key = settings.pii_hash_key.get_secret_value()
-        self._units: list[Unit] | None = None
+
+    @property
+    def hash_key(self) -> str:
+        return self.settings.pii_hash_key.get_secret_value()
 
     # --- scope ----------------------------------------------------------------------------
     @property
