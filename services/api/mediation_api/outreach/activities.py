@@ -6,11 +6,8 @@ import uuid
 from datetime import date
 from typing import Any
 
-from mediation.contracts.changes import modified
-from mediation.contracts.etag import check_if_match
-from mediation.errors import NotFound, Unprocessable
+from mediation.errors import Unprocessable
 from mediation.org.models import Unit
-from mediation.outbox.events import emit
 from mediation.outreach.enums import (
     ActivityVenue,
     OpinionStatus,
@@ -25,7 +22,8 @@ from mediation_api.outreach.base import (
     ACTIVITY_NOT_FOUND,
     PARTNER_ROLES,
     OutreachBase,
-    _null_fields,
+    _changes,
+    _found,
 )
 from mediation_api.outreach.contracts import (
     ActivityCreate,
@@ -44,9 +42,7 @@ class ActivityService(OutreachBase):
         self, activity_id: uuid.UUID, *, for_update: bool = False
     ) -> OutreachActivity:
         activity = await self.repo.activity(self.principal, activity_id, for_update=for_update)
-        if activity is None:
-            raise NotFound(ACTIVITY_NOT_FOUND)
-        return activity
+        return _found(activity, ACTIVITY_NOT_FOUND)
 
     async def _partners(
         self, partners: list[PartnerIn], place: Unit, day: date
@@ -92,11 +88,9 @@ class ActivityService(OutreachBase):
             created_by=self.principal.id,
             version=1,
         )
-        self.repo.add(activity)
-        await self.session.flush()
-        await emit(
-            self.session,
-            ActivityRecorded(
+        return await self._add(
+            activity,
+            lambda: ActivityRecorded(
                 activity_id=activity.id,
                 unit_id=activity.unit_id,
                 venue=activity.venue,
@@ -104,22 +98,14 @@ class ActivityService(OutreachBase):
                 held_on=activity.held_on,
                 participants=activity.participants,
             ),
-            aggregate_id=activity.id,
-            occurred_at=self.clock.now(),
-            unit_path=activity.unit_path,
-            actor_id=self.principal.id,
         )
-        return activity
 
     async def update_activity(
         self, activity_id: uuid.UUID, body: ActivityUpdate, if_match: str | None
     ) -> OutreachActivity:
-        activity = await self.get_activity(activity_id, for_update=True)
-        check_if_match(if_match, activity.id, activity.version)
-        changes = body.model_dump(exclude_unset=True)
-        _null_fields(
-            changes,
-            ("unit_id", "venue", "title", "held_on", "organiser", "partners", "participants"),
+        activity = await self._for_change(self.get_activity, activity_id, if_match)
+        changes = _changes(
+            body, "unit_id", "venue", "title", "held_on", "organiser", "partners", "participants"
         )
         place = (
             await self._place(body.unit_id, "body.unit_id")
@@ -138,24 +124,15 @@ class ActivityService(OutreachBase):
             if key in changes:
                 setattr(activity, key, changes[key])
         activity.unit_id, activity.unit_path = place.id, place.path
-        if not modified(activity):  # every value as it was: nothing changes, nobody is told
-            return activity
-        activity.version += 1
-        await self.session.flush()
-        await emit(
-            self.session,
-            ActivityUpdated(
+        return await self._save(
+            activity,
+            lambda _: ActivityUpdated(
                 activity_id=activity.id,
                 unit_id=activity.unit_id,
                 changed=sorted(changes),
                 participants=activity.participants,
             ),
-            aggregate_id=activity.id,
-            occurred_at=self.clock.now(),
-            unit_path=activity.unit_path,
-            actor_id=self.principal.id,
         )
-        return activity
 
     async def activities_out(self, activities: list[OutreachActivity]) -> list[ActivityOut]:
         units = await self.repo.units({a.unit_id for a in activities})

@@ -6,10 +6,7 @@ import uuid
 from datetime import datetime
 
 from mediation.clock import CENTER_TZ
-from mediation.contracts.changes import modified
-from mediation.contracts.etag import check_if_match
-from mediation.errors import Conflict, NotFound, Unprocessable
-from mediation.outbox.events import emit
+from mediation.errors import Conflict, Unprocessable
 from mediation.outreach.events import ClassHeld, ClassUpdated, SeriesCreated, SeriesUpdated
 from mediation.outreach.models import (
     ClassSeries,
@@ -23,7 +20,8 @@ from mediation_api.outreach.base import (
     CLASS_NOT_FOUND,
     SERIES_NOT_FOUND,
     OutreachBase,
-    _null_fields,
+    _changes,
+    _found,
 )
 from mediation_api.outreach.contracts import (
     ClassCreate,
@@ -39,9 +37,7 @@ from mediation_api.outreach.contracts import (
 class ClassService(OutreachBase):
     async def get_series(self, series_id: uuid.UUID, *, for_update: bool = False) -> ClassSeries:
         series = await self.repo.series(self.principal, series_id, for_update=for_update)
-        if series is None:
-            raise NotFound(SERIES_NOT_FOUND)
-        return series
+        return _found(series, SERIES_NOT_FOUND)
 
     async def create_series(self, body: SeriesCreate) -> ClassSeries:
         place = await self._place(body.unit_id, "body.unit_id")
@@ -62,31 +58,22 @@ class ClassService(OutreachBase):
             created_by=self.principal.id,
             version=1,
         )
-        self.repo.add(series)
-        await self.session.flush()
-        await emit(
-            self.session,
-            SeriesCreated(
+        return await self._add(
+            series,
+            lambda: SeriesCreated(
                 series_id=series.id,
                 unit_id=series.unit_id,
                 title=series.title,
                 weekday=series.weekday,
                 start_time=series.start_time.strftime("%H:%M"),
             ),
-            aggregate_id=series.id,
-            occurred_at=self.clock.now(),
-            unit_path=series.unit_path,
-            actor_id=self.principal.id,
         )
-        return series
 
     async def update_series(
         self, series_id: uuid.UUID, body: SeriesUpdate, if_match: str | None
     ) -> ClassSeries:
-        series = await self.get_series(series_id, for_update=True)
-        check_if_match(if_match, series.id, series.version)
-        changes = body.model_dump(exclude_unset=True)
-        _null_fields(changes, ("title", "weekday", "start_time", "default_duration_minutes"))
+        series = await self._for_change(self.get_series, series_id, if_match)
+        changes = _changes(body, "title", "weekday", "start_time", "default_duration_minutes")
         ends_on = changes.get("ends_on", series.ends_on)
         if ends_on is not None and ends_on < series.starts_on:
             raise Unprocessable("ends_on is before the series starts.", field="body.ends_on")
@@ -100,19 +87,12 @@ class ClassService(OutreachBase):
                 )
         for key, value in changes.items():
             setattr(series, key, value)
-        if not modified(series):
-            return series
-        series.version += 1
-        await self.session.flush()
-        await emit(
-            self.session,
-            SeriesUpdated(series_id=series.id, unit_id=series.unit_id, changed=sorted(changes)),
-            aggregate_id=series.id,
-            occurred_at=self.clock.now(),
-            unit_path=series.unit_path,
-            actor_id=self.principal.id,
+        return await self._save(
+            series,
+            lambda _: SeriesUpdated(
+                series_id=series.id, unit_id=series.unit_id, changed=sorted(changes)
+            ),
         )
-        return series
 
     async def series_out(self, series: list[ClassSeries]) -> list[SeriesOut]:
         units = await self.repo.units({s.unit_id for s in series})
@@ -152,9 +132,7 @@ class ClassService(OutreachBase):
     # --- micro-classes ------------------------------------------------------------------
     async def get_class(self, class_id: uuid.UUID, *, for_update: bool = False) -> MicroClass:
         mc = await self.repo.micro_class(self.principal, class_id, for_update=for_update)
-        if mc is None:
-            raise NotFound(CLASS_NOT_FOUND)
-        return mc
+        return _found(mc, CLASS_NOT_FOUND)
 
     async def _check_held_at(
         self, series: ClassSeries, held_at: datetime, exclude: uuid.UUID | None
@@ -190,9 +168,9 @@ class ClassService(OutreachBase):
         self.repo.add(mc)
         await self.session.flush()
         n, people, _, _ = (await self.repo.series_totals({series.id}))[series.id]
-        await emit(
-            self.session,
-            ClassHeld(
+        await self._tell(
+            mc,
+            lambda: ClassHeld(
                 class_id=mc.id,
                 series_id=series.id,
                 series_title=series.title,
@@ -205,45 +183,30 @@ class ClassService(OutreachBase):
                 classes_held=n,
                 participants_total=people,
             ),
-            aggregate_id=mc.id,
-            occurred_at=self.clock.now(),
-            unit_path=mc.unit_path,
-            actor_id=self.principal.id,
         )
         return mc
 
     async def update_class(
         self, class_id: uuid.UUID, body: ClassUpdate, if_match: str | None
     ) -> MicroClass:
-        mc = await self.get_class(class_id, for_update=True)
-        check_if_match(if_match, mc.id, mc.version)
-        changes = body.model_dump(exclude_unset=True)
-        _null_fields(changes, ("held_at", "topic", "lecturer", "duration_minutes", "participants"))
+        mc = await self._for_change(self.get_class, class_id, if_match)
+        changes = _changes(body, "held_at", "topic", "lecturer", "duration_minutes", "participants")
         if "held_at" in changes:
             series = await self.repo.series(self.principal, mc.series_id)
             assert series is not None  # a class sits where its series sits
             await self._check_held_at(series, changes["held_at"], mc.id)
         for key, value in changes.items():
             setattr(mc, key, value)
-        if not modified(mc):
-            return mc
-        mc.version += 1
-        await self.session.flush()
-        await emit(
-            self.session,
-            ClassUpdated(
+        return await self._save(
+            mc,
+            lambda _: ClassUpdated(
                 class_id=mc.id,
                 series_id=mc.series_id,
                 unit_id=mc.unit_id,
                 changed=sorted(changes),
                 participants=mc.participants,
             ),
-            aggregate_id=mc.id,
-            occurred_at=self.clock.now(),
-            unit_path=mc.unit_path,
-            actor_id=self.principal.id,
         )
-        return mc
 
     async def classes_out(self, classes: list[MicroClass]) -> list[ClassOut]:
         series = await self.repo.series_titles({c.series_id for c in classes})

@@ -6,12 +6,9 @@ import uuid
 from datetime import date, timedelta
 from typing import Any
 
-from mediation.contracts.changes import modified
-from mediation.contracts.etag import check_if_match
-from mediation.errors import Conflict, NotFound, Unprocessable
+from mediation.errors import Conflict, Unprocessable
 from mediation.org.enums import Role, UnitLevel
 from mediation.org.models import Unit
-from mediation.outbox.events import emit
 from mediation.outreach.enums import (
     COLLECTOR_ROLES,
     Weekday,
@@ -28,7 +25,8 @@ from mediation_api.outreach.base import (
     MAX_GAP_WINDOW,
     SLOT_NOT_FOUND,
     OutreachBase,
-    _null_fields,
+    _changes,
+    _found,
 )
 from mediation_api.outreach.contracts import (
     DutyGapReport,
@@ -40,12 +38,22 @@ from mediation_api.outreach.contracts import (
 )
 
 
+def _slot_payload(slot: DutySlot, **extra: Any) -> DutySlotPayload:
+    return DutySlotPayload(
+        slot_id=slot.id,
+        unit_id=slot.unit_id,
+        duty_date=slot.duty_date,
+        person_id=slot.person_id,
+        role=slot.role,
+        **extra,
+    )
+
+
 class RotaService(OutreachBase):
     async def get_slot(self, slot_id: uuid.UUID, *, for_update: bool = False) -> DutySlot:
-        slot = await self.repo.slot(self.principal, slot_id, for_update=for_update)
-        if slot is None:
-            raise NotFound(SLOT_NOT_FOUND)
-        return slot
+        return _found(
+            await self.repo.slot(self.principal, slot_id, for_update=for_update), SLOT_NOT_FOUND
+        )
 
     async def _grid(self, unit_id: uuid.UUID) -> Unit:
         grid = await self._place(unit_id, "body.unit_id")
@@ -91,37 +99,13 @@ class RotaService(OutreachBase):
             created_by=self.principal.id,
             version=1,
         )
-        self.repo.add(slot)
-        await self.session.flush()
-        await self._slot_event("duty_rota.slot_added", slot)
-        return slot
-
-    async def _slot_event(self, type_: str, slot: DutySlot, **extra: Any) -> None:
-        payload = DutySlotPayload(
-            slot_id=slot.id,
-            unit_id=slot.unit_id,
-            duty_date=slot.duty_date,
-            person_id=slot.person_id,
-            role=slot.role,
-            **extra,
-        )
-        await emit(
-            self.session,
-            payload,
-            type=type_,
-            aggregate_id=slot.id,
-            occurred_at=self.clock.now(),
-            unit_path=slot.unit_path,
-            actor_id=self.principal.id,
-        )
+        return await self._add(slot, lambda: _slot_payload(slot), "duty_rota.slot_added")
 
     async def update_slot(
         self, slot_id: uuid.UUID, body: DutySlotUpdate, if_match: str | None
     ) -> DutySlot:
-        slot = await self.get_slot(slot_id, for_update=True)
-        check_if_match(if_match, slot.id, slot.version)
-        changes = body.model_dump(exclude_unset=True)
-        _null_fields(changes, ("duty_date", "person_id"))
+        slot = await self._for_change(self.get_slot, slot_id, if_match)
+        changes = _changes(body, "duty_date", "person_id")
         day = changes.get("duty_date", slot.duty_date)
         person_id = changes.get("person_id", slot.person_id)
         if "duty_date" in changes or "person_id" in changes:
@@ -131,18 +115,13 @@ class RotaService(OutreachBase):
                 raise Conflict("This person is already on duty in this grid that day.")
         for key, value in changes.items():
             setattr(slot, key, value)
-        names = sorted(modified(slot))
-        if not names:
-            return slot
-        slot.version += 1
-        await self.session.flush()
-        await self._slot_event("duty_rota.slot_changed", slot, changed=names)
-        return slot
+        return await self._save(
+            slot, lambda names: _slot_payload(slot, changed=names), "duty_rota.slot_changed"
+        )
 
     async def delete_slot(self, slot_id: uuid.UUID, if_match: str | None) -> None:
-        slot = await self.get_slot(slot_id, for_update=True)
-        check_if_match(if_match, slot.id, slot.version)
-        await self._slot_event("duty_rota.slot_removed", slot)
+        slot = await self._for_change(self.get_slot, slot_id, if_match)
+        await self._tell(slot, lambda: _slot_payload(slot), "duty_rota.slot_removed")
         await self.session.delete(slot)
         await self.session.flush()
 

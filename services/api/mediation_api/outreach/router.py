@@ -37,7 +37,7 @@ from mediation_api.actions import (
     service_change,
     service_show,
 )
-from mediation_api.deps import CurrentPrincipal, IfMatch, Session, State, require
+from mediation_api.deps import IfMatch, Session, require
 from mediation_api.idempotency import Idempotency, IdempotencyGuard
 from mediation_api.outreach.contracts import (
     CODE_PATTERN,
@@ -69,6 +69,7 @@ from mediation_api.outreach.service import OutreachService
 from mediation_api.pagination import DEFAULT, Cursor, Limit, build_page, cursor_values
 from mediation_api.problems import responses
 from mediation_api.reference.service import ReferenceService
+from mediation_api.request_service import service_dependency
 
 P = Permission
 API = "/api/v1"
@@ -78,11 +79,7 @@ opinions = APIRouter(prefix="/opinions", tags=["opinions"])
 rota = APIRouter(prefix="/duty-rota", tags=["duty-rota"])
 
 
-async def _service(session: Session, state: State, principal: CurrentPrincipal) -> OutreachService:
-    return OutreachService(session, state.clock, state.settings, principal)
-
-
-Svc = Annotated[OutreachService, Depends(_service)]
+Svc = Annotated[OutreachService, Depends(service_dependency(OutreachService))]
 Reader = Annotated[Principal, Depends(require(P.outreach_read))]
 Writer = Annotated[Principal, Depends(require(P.outreach_write))]
 OpinionWriter = Annotated[Principal, Depends(require(P.opinions_write))]
