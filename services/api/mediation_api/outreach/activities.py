@@ -23,7 +23,6 @@ from mediation_api.outreach.base import (
     PARTNER_ROLES,
     OutreachBase,
     _changes,
-    _found,
 )
 from mediation_api.outreach.contracts import (
     ActivityCreate,
@@ -41,8 +40,7 @@ class ActivityService(OutreachBase):
     async def get_activity(
         self, activity_id: uuid.UUID, *, for_update: bool = False
     ) -> OutreachActivity:
-        activity = await self.repo.activity(self.principal, activity_id, for_update=for_update)
-        return _found(activity, ACTIVITY_NOT_FOUND)
+        return await self._get(OutreachActivity, activity_id, ACTIVITY_NOT_FOUND, for_update)
 
     async def _partners(
         self, partners: list[PartnerIn], place: Unit, day: date

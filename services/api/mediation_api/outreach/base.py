@@ -69,15 +69,17 @@ def _changes(body: Input, *not_null: str) -> dict[str, Any]:
     return changes
 
 
-def _found(record: R | None, detail: str) -> R:
-    """The record read in the caller's scope; outside it, as for no record, a 404."""
-    if record is None:
-        raise NotFound(detail)
-    return record
-
-
 class OutreachBase(RequestService[OutreachRepository]):
     repository = OutreachRepository
+
+    async def _get(
+        self, model: type[Any], record_id: uuid.UUID, detail: str, for_update: bool
+    ) -> Any:
+        """The record in the caller's jurisdiction; outside it, as for no record, a 404."""
+        record = await self.repo.scoped(model, self.principal, record_id, for_update=for_update)
+        if record is None:
+            raise NotFound(detail)
+        return record
 
     async def _for_change(
         self, get: Callable[..., Awaitable[R]], record_id: uuid.UUID, if_match: str | None

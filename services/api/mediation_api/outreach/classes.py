@@ -21,7 +21,6 @@ from mediation_api.outreach.base import (
     SERIES_NOT_FOUND,
     OutreachBase,
     _changes,
-    _found,
 )
 from mediation_api.outreach.contracts import (
     ClassCreate,
@@ -36,8 +35,7 @@ from mediation_api.outreach.contracts import (
 
 class ClassService(OutreachBase):
     async def get_series(self, series_id: uuid.UUID, *, for_update: bool = False) -> ClassSeries:
-        series = await self.repo.series(self.principal, series_id, for_update=for_update)
-        return _found(series, SERIES_NOT_FOUND)
+        return await self._get(ClassSeries, series_id, SERIES_NOT_FOUND, for_update)
 
     async def create_series(self, body: SeriesCreate) -> ClassSeries:
         place = await self._place(body.unit_id, "body.unit_id")
@@ -131,8 +129,7 @@ class ClassService(OutreachBase):
 
     # --- micro-classes ------------------------------------------------------------------
     async def get_class(self, class_id: uuid.UUID, *, for_update: bool = False) -> MicroClass:
-        mc = await self.repo.micro_class(self.principal, class_id, for_update=for_update)
-        return _found(mc, CLASS_NOT_FOUND)
+        return await self._get(MicroClass, class_id, CLASS_NOT_FOUND, for_update)
 
     async def _check_held_at(
         self, series: ClassSeries, held_at: datetime, exclude: uuid.UUID | None
@@ -148,7 +145,9 @@ class ClassService(OutreachBase):
             raise Conflict("A class of this series is already recorded at that time.")
 
     async def create_class(self, body: ClassCreate) -> MicroClass:
-        series = await self.repo.series(self.principal, body.series_id, for_update=True)
+        series = await self.repo.scoped(
+            ClassSeries, self.principal, body.series_id, for_update=True
+        )
         if series is None:
             raise Unprocessable(SERIES_NOT_FOUND, field="body.series_id")
         await self._check_held_at(series, body.held_at, None)
@@ -192,7 +191,7 @@ class ClassService(OutreachBase):
         mc = await self._for_change(self.get_class, class_id, if_match)
         changes = _changes(body, "held_at", "topic", "lecturer", "duration_minutes", "participants")
         if "held_at" in changes:
-            series = await self.repo.series(self.principal, mc.series_id)
+            series = await self.repo.scoped(ClassSeries, self.principal, mc.series_id)
             assert series is not None  # a class sits where its series sits
             await self._check_held_at(series, changes["held_at"], mc.id)
         for key, value in changes.items():

@@ -33,7 +33,6 @@ from mediation_api.outreach.base import (
     OPINION_RECORD,
     OutreachBase,
     _changes,
-    _found,
 )
 from mediation_api.outreach.contracts import (
     OpinionAnswer,
@@ -62,8 +61,7 @@ class OpinionService(OutreachBase):
     async def get_opinion(
         self, opinion_id: uuid.UUID, *, for_update: bool = False
     ) -> ResidentOpinion:
-        opinion = await self.repo.opinion(self.principal, opinion_id, for_update=for_update)
-        return _found(opinion, OPINION_NOT_FOUND)
+        return await self._get(ResidentOpinion, opinion_id, OPINION_NOT_FOUND, for_update)
 
     async def _category(self, code: str, field: str) -> None:
         await ReferenceService(self.session, self.clock).require_enabled(

@@ -26,7 +26,6 @@ from mediation_api.outreach.base import (
     SLOT_NOT_FOUND,
     OutreachBase,
     _changes,
-    _found,
 )
 from mediation_api.outreach.contracts import (
     DutyGapReport,
@@ -51,9 +50,7 @@ def _slot_payload(slot: DutySlot, **extra: Any) -> DutySlotPayload:
 
 class RotaService(OutreachBase):
     async def get_slot(self, slot_id: uuid.UUID, *, for_update: bool = False) -> DutySlot:
-        return _found(
-            await self.repo.slot(self.principal, slot_id, for_update=for_update), SLOT_NOT_FOUND
-        )
+        return await self._get(DutySlot, slot_id, SLOT_NOT_FOUND, for_update)
 
     async def _grid(self, unit_id: uuid.UUID) -> Unit:
         grid = await self._place(unit_id, "body.unit_id")
