@@ -16,7 +16,7 @@ from mediation.auth.policy import Permission
 from mediation.cases.enums import CaseEventType
 from mediation.cases.models import Case
 from mediation.clock import CENTER_TZ
-from mediation.contracts.changes import changed, modified
+from mediation.contracts.changes import changed, modified, null_errors, patch_fields, refuse_nulls
 from mediation.contracts.common import center_time
 from mediation.contracts.etag import check_if_match
 from mediation.errors import Conflict, Forbidden, InvalidTransition, NotFound, Unprocessable
@@ -403,18 +403,10 @@ class HotlineService(RequestService[HotlineRepository]):
         changes = body.model_dump(exclude_unset=True)
         caller = changes.pop("caller", None) or {}
         not_null = ("started_at", "channel", "call_type", "topics", "imminent_risk", "actions")
-        errors = [
-            {"field": f"body.{k}", "message": "Cannot be null."}
-            for k in not_null
-            if k in changes and changes[k] is None
-        ]
-        errors += [
-            {"field": f"body.caller.{k}", "message": "Cannot be null."}
-            for k in ("anonymous", "callback_consent")
-            if k in caller and caller[k] is None
-        ]
-        if errors:
-            raise Unprocessable("Some fields cannot be null; see errors.", errors=errors)
+        refuse_nulls(
+            null_errors(changes, not_null)
+            + null_errors(caller, ("anonymous", "callback_consent"), "body.caller")
+        )
 
         def new(field: str, current: Any) -> Any:
             return changes[field] if field in changes else current
@@ -643,15 +635,9 @@ class HotlineService(RequestService[HotlineRepository]):
     ) -> HotlineDutyShift:
         shift = await self.get_shift(shift_id, for_update=True)
         check_if_match(if_match, shift.id, shift.version)
-        changes = body.model_dump(exclude_unset=True)
-        nulls = [
-            {"field": f"body.{k}", "message": "Cannot be null."}
-            for k in ("person_id", "duty_role", "starts_at", "ends_at")
-            if k in changes and changes[k] is None
-        ]
-        if nulls:
-            raise Unprocessable("Some fields cannot be null; see errors.", errors=nulls)
-        changes = changed(shift, changes)
+        changes = changed(
+            shift, patch_fields(body, "person_id", "duty_role", "starts_at", "ends_at")
+        )
         if not changes:  # the shift as it is: nothing to check, nothing changes
             return shift
         unit = await self.repo.unit(shift.unit_id)

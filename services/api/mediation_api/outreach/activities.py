@@ -6,6 +6,7 @@ import uuid
 from datetime import date
 from typing import Any
 
+from mediation.contracts.changes import patch_fields
 from mediation.errors import Unprocessable
 from mediation.org.models import Unit
 from mediation.outreach.enums import (
@@ -22,7 +23,6 @@ from mediation_api.outreach.base import (
     ACTIVITY_NOT_FOUND,
     PARTNER_ROLES,
     OutreachBase,
-    _changes,
 )
 from mediation_api.outreach.contracts import (
     ActivityCreate,
@@ -102,7 +102,7 @@ class ActivityService(OutreachBase):
         self, activity_id: uuid.UUID, body: ActivityUpdate, if_match: str | None
     ) -> OutreachActivity:
         activity = await self._for_change(self.get_activity, activity_id, if_match)
-        changes = _changes(
+        changes = patch_fields(
             body, "unit_id", "venue", "title", "held_on", "organiser", "partners", "participants"
         )
         place = (

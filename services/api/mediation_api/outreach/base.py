@@ -11,7 +11,6 @@ from typing import Any, Protocol, TypeVar
 
 from mediation.clock import CENTER_TZ
 from mediation.contracts.changes import modified
-from mediation.contracts.common import Input
 from mediation.contracts.etag import check_if_match
 from mediation.errors import NotFound, Unprocessable
 from mediation.org.enums import Role
@@ -54,19 +53,6 @@ def on_line(a: str, b: str) -> bool:
 
 
 CASE_FORWARD = "矛盾纠纷案件"  # where a converted opinion went (the case number follows)
-
-
-def _changes(body: Input, *not_null: str) -> dict[str, Any]:
-    """The fields a PATCH body sets; 422 naming those of `not_null` it sets to null."""
-    changes = body.model_dump(exclude_unset=True)
-    nulls = [
-        {"field": f"body.{k}", "message": "Cannot be null."}
-        for k in not_null
-        if k in changes and changes[k] is None
-    ]
-    if nulls:
-        raise Unprocessable("Some fields cannot be null; see errors.", errors=nulls)
-    return changes
 
 
 class OutreachBase(RequestService[OutreachRepository]):

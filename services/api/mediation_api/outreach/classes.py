@@ -6,6 +6,7 @@ import uuid
 from datetime import datetime
 
 from mediation.clock import CENTER_TZ
+from mediation.contracts.changes import patch_fields
 from mediation.errors import Conflict, Unprocessable
 from mediation.outreach.events import ClassHeld, ClassUpdated, SeriesCreated, SeriesUpdated
 from mediation.outreach.models import (
@@ -20,7 +21,6 @@ from mediation_api.outreach.base import (
     CLASS_NOT_FOUND,
     SERIES_NOT_FOUND,
     OutreachBase,
-    _changes,
 )
 from mediation_api.outreach.contracts import (
     ClassCreate,
@@ -71,7 +71,7 @@ class ClassService(OutreachBase):
         self, series_id: uuid.UUID, body: SeriesUpdate, if_match: str | None
     ) -> ClassSeries:
         series = await self._for_change(self.get_series, series_id, if_match)
-        changes = _changes(body, "title", "weekday", "start_time", "default_duration_minutes")
+        changes = patch_fields(body, "title", "weekday", "start_time", "default_duration_minutes")
         ends_on = changes.get("ends_on", series.ends_on)
         if ends_on is not None and ends_on < series.starts_on:
             raise Unprocessable("ends_on is before the series starts.", field="body.ends_on")
@@ -189,7 +189,9 @@ class ClassService(OutreachBase):
         self, class_id: uuid.UUID, body: ClassUpdate, if_match: str | None
     ) -> MicroClass:
         mc = await self._for_change(self.get_class, class_id, if_match)
-        changes = _changes(body, "held_at", "topic", "lecturer", "duration_minutes", "participants")
+        changes = patch_fields(
+            body, "held_at", "topic", "lecturer", "duration_minutes", "participants"
+        )
         if "held_at" in changes:
             series = await self.repo.scoped(ClassSeries, self.principal, mc.series_id)
             assert series is not None  # a class sits where its series sits

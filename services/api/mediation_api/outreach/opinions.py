@@ -11,6 +11,7 @@ from mediation.auth.policy import Permission
 from mediation.cases.contracts import CaseCreate
 from mediation.cases.enums import CaseEventType
 from mediation.cases.models import Case
+from mediation.contracts.changes import patch_fields
 from mediation.errors import Conflict, Unprocessable
 from mediation.outbox.registry import model_for
 from mediation.outreach.enums import (
@@ -32,7 +33,6 @@ from mediation_api.outreach.base import (
     OPINION_NOT_FOUND,
     OPINION_RECORD,
     OutreachBase,
-    _changes,
 )
 from mediation_api.outreach.contracts import (
     OpinionAnswer,
@@ -111,7 +111,7 @@ class OpinionService(OutreachBase):
         opinion = await self._for_change(self.get_opinion, opinion_id, if_match)
         if opinion.status is not OpinionStatus.received:
             raise Conflict("Only an opinion not yet forwarded or answered can be corrected.")
-        changes = _changes(body, "category", "text")
+        changes = patch_fields(body, "category", "text")
         if "category" in changes:
             await self._category(changes["category"], "body.category")
         for key, value in changes.items():

@@ -6,6 +6,7 @@ import uuid
 from datetime import date, timedelta
 from typing import Any
 
+from mediation.contracts.changes import patch_fields
 from mediation.errors import Conflict, Unprocessable
 from mediation.org.enums import Role, UnitLevel
 from mediation.org.models import Unit
@@ -25,7 +26,6 @@ from mediation_api.outreach.base import (
     MAX_GAP_WINDOW,
     SLOT_NOT_FOUND,
     OutreachBase,
-    _changes,
 )
 from mediation_api.outreach.contracts import (
     DutyGapReport,
@@ -102,7 +102,7 @@ class RotaService(OutreachBase):
         self, slot_id: uuid.UUID, body: DutySlotUpdate, if_match: str | None
     ) -> DutySlot:
         slot = await self._for_change(self.get_slot, slot_id, if_match)
-        changes = _changes(body, "duty_date", "person_id")
+        changes = patch_fields(body, "duty_date", "person_id")
         day = changes.get("duty_date", slot.duty_date)
         person_id = changes.get("person_id", slot.person_id)
         if "duty_date" in changes or "person_id" in changes:
