@@ -65,6 +65,7 @@ from mediation_api.cases.service import CaseService
 from mediation_api.hotline.repository import CallFilters, HotlineRepository
 from mediation_api.reference.repository import ReferenceRepository
 from mediation_api.request_service import RequestService
+from mediation_api.shown import shown
 from mediation_api.visibility import Ref, Visibility, Visible
 
 log = logging.getLogger("mediation.hotline")
@@ -205,27 +206,12 @@ class HotlineService(RequestService[HotlineRepository]):
             # The list is a read of each call shown: one access-log entry per call.
             self._log("list", c.id)
             items.append(
-                CallListItem(
-                    id=c.id,
-                    unit_id=c.unit_id,
-                    counselor_id=c.counselor_id,
+                shown(
+                    CallListItem,
+                    c,
                     counselor_name=names.get(c.counselor_id),
-                    started_at=c.started_at,
-                    ended_at=c.ended_at,
-                    duration_seconds=c.duration_seconds,
-                    channel=c.channel,
-                    call_type=c.call_type,
-                    caller_anonymous=c.caller_anonymous,
-                    caller_age_band=c.caller_age_band,
-                    caller_is_minor=c.caller_is_minor,
                     callback_number_masked=mask_phone(self._callback_number(c)),
                     repeat_caller=c.id in repeat,
-                    topics=list(c.topics),
-                    risk_level=c.risk_level,
-                    imminent_risk=c.imminent_risk,
-                    flagged=c.flagged,
-                    follow_up_due=c.follow_up_due,
-                    follow_up_done_at=c.follow_up_done_at,
                     reviewed=c.reviewed_at is not None,
                     case_id=c.case_id if seen.can_see(Ref.case, c.case_id) else None,
                 )
@@ -590,22 +576,7 @@ class HotlineService(RequestService[HotlineRepository]):
 
     async def shifts_out(self, shifts: list[HotlineDutyShift]) -> list[DutyShiftOut]:
         names = await self.repo.names({s.person_id for s in shifts})
-        return [
-            DutyShiftOut(
-                id=s.id,
-                unit_id=s.unit_id,
-                person_id=s.person_id,
-                person_name=names.get(s.person_id),
-                duty_role=s.duty_role,
-                starts_at=s.starts_at,
-                ends_at=s.ends_at,
-                note=s.note,
-                version=s.version,
-                created_at=s.created_at,
-                updated_at=s.updated_at,
-            )
-            for s in shifts
-        ]
+        return [shown(DutyShiftOut, s, person_name=names.get(s.person_id)) for s in shifts]
 
     async def shift_page(self, **kwargs: Any) -> list[HotlineDutyShift]:
         return await self.repo.shift_page(await self.paths(), **kwargs)

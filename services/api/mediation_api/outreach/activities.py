@@ -34,6 +34,7 @@ from mediation_api.outreach.contracts import (
     StatusCount,
     VenueTotals,
 )
+from mediation_api.shown import shown
 
 
 class ActivityService(OutreachBase):
@@ -150,23 +151,7 @@ class ActivityService(OutreachBase):
             ]
             unit = units.get(a.unit_id)
             out.append(
-                ActivityOut(
-                    id=a.id,
-                    historical=a.historical,
-                    unit_id=a.unit_id,
-                    unit_name=unit.name if unit else None,
-                    venue=a.venue,
-                    title=a.title,
-                    held_on=a.held_on,
-                    address=a.address,
-                    organiser=a.organiser,
-                    partners=partners,
-                    participants=a.participants,
-                    notes=a.notes,
-                    version=a.version,
-                    created_at=a.created_at,
-                    updated_at=a.updated_at,
-                )
+                shown(ActivityOut, a, unit_name=unit.name if unit else None, partners=partners)
             )
         return out
 

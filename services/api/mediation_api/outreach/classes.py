@@ -31,6 +31,7 @@ from mediation_api.outreach.contracts import (
     SeriesTotals,
     SeriesUpdate,
 )
+from mediation_api.shown import shown
 
 
 class ClassService(OutreachBase):
@@ -101,18 +102,11 @@ class ClassService(OutreachBase):
             n, people, minutes, last = totals.get(s.id, (0, 0, 0, None))
             unit = units.get(s.unit_id)
             out.append(
-                SeriesOut(
-                    id=s.id,
-                    unit_id=s.unit_id,
+                shown(
+                    SeriesOut,
+                    s,
                     unit_name=unit.name if unit else None,
-                    title=s.title,
-                    description=s.description,
-                    platform=s.platform,
-                    weekday=s.weekday,
                     start_time=s.start_time.strftime("%H:%M"),
-                    default_duration_minutes=s.default_duration_minutes,
-                    starts_on=s.starts_on,
-                    ends_on=s.ends_on,
                     active=s.ends_on is None or s.ends_on >= today,
                     next_class_at=next_occurrence(
                         s.weekday, s.start_time, s.starts_on, s.ends_on, now
@@ -120,9 +114,6 @@ class ClassService(OutreachBase):
                     totals=SeriesTotals(
                         classes_held=n, participants=people, minutes=minutes, last_class_at=last
                     ),
-                    version=s.version,
-                    created_at=s.created_at,
-                    updated_at=s.updated_at,
                 )
             )
         return out
@@ -215,22 +206,11 @@ class ClassService(OutreachBase):
         for c in classes:
             s = series.get(c.series_id)
             out.append(
-                ClassOut(
-                    id=c.id,
-                    historical=c.historical,
-                    series_id=c.series_id,
+                shown(
+                    ClassOut,
+                    c,
                     series_title=s.title if s else None,
-                    unit_id=c.unit_id,
-                    held_at=c.held_at,
-                    topic=c.topic,
-                    lecturer=c.lecturer,
-                    duration_minutes=c.duration_minutes,
-                    participants=c.participants,
                     on_schedule=bool(s and on_schedule(c.held_at, s.weekday, s.start_time)),
-                    notes=c.notes,
-                    version=c.version,
-                    created_at=c.created_at,
-                    updated_at=c.updated_at,
                 )
             )
         return out

@@ -44,6 +44,7 @@ from mediation_api.outreach.contracts import (
     OpinionUpdate,
 )
 from mediation_api.reference.service import ReferenceService
+from mediation_api.shown import shown
 from mediation_api.visibility import Ref, Visibility, Visible
 
 
@@ -235,35 +236,20 @@ class OpinionService(OutreachBase):
                 )
             unit = units.get(o.unit_id)
             out.append(
-                OpinionOut(
-                    id=o.id,
-                    unit_id=o.unit_id,
+                shown(
+                    OpinionOut,
+                    o,
                     unit_name=unit.name if unit else None,
-                    collector_id=o.collector_id,
                     collector_name=names.get(o.collector_id),
-                    collector_role=o.collector_role,
-                    collected_on=o.collected_on,
-                    category=o.category,
                     category_label=labels.get(o.category),
-                    text=o.text,
-                    address=o.address,
                     resident_name=o.resident_name if unmask else mask_name(o.resident_name),
                     resident_phone=o.resident_phone if unmask else mask_phone(o.resident_phone),
-                    status=o.status,
                     # The case number is part of where it went: named only to readers of
                     # the case.
                     forwarded_to=o.forwarded_to
                     if o.case_id is None or seen.can_see(Ref.case, o.case_id)
                     else CASE_FORWARD,
-                    forwarded_at=o.forwarded_at,
-                    answer=o.answer,
-                    answered_at=o.answered_at,
-                    closed_at=o.closed_at,
-                    close_note=o.close_note,
                     case_id=o.case_id if seen.can_see(Ref.case, o.case_id) else None,
-                    version=o.version,
-                    created_at=o.created_at,
-                    updated_at=o.updated_at,
                 )
             )
         return out

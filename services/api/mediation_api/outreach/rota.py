@@ -35,6 +35,7 @@ from mediation_api.outreach.contracts import (
     GridDutyGaps,
     InvalidSlot,
 )
+from mediation_api.shown import shown
 
 
 def _slot_payload(slot: DutySlot, **extra: Any) -> DutySlotPayload:
@@ -126,19 +127,12 @@ class RotaService(OutreachBase):
         units = await self.repo.units({s.unit_id for s in slots})
         names = await self.repo.person_names({s.person_id for s in slots})
         return [
-            DutySlotOut(
-                id=s.id,
-                unit_id=s.unit_id,
+            shown(
+                DutySlotOut,
+                s,
                 unit_name=units[s.unit_id].name if s.unit_id in units else None,
-                duty_date=s.duty_date,
                 weekday=Weekday.of(s.duty_date.isoweekday()),
-                person_id=s.person_id,
                 person_name=names.get(s.person_id),
-                role=s.role,
-                note=s.note,
-                version=s.version,
-                created_at=s.created_at,
-                updated_at=s.updated_at,
             )
             for s in slots
         ]
