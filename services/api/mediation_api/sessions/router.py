@@ -142,56 +142,58 @@ async def _page(
 
 
 # --- under a case ---------------------------------------------------------------------------
-action_route(
-    router,
-    "/cases/{case_id}/sessions",
-    id_name="case_id",
-    id_description="The case's id.",
-    body=SessionCreate,
-    precondition=False,
-    deps=[("ctx", Writer)],
-    handle=context_create("create"),
-    operation_id="sessions-create",
-    summary="Schedule a session (安排调解会)",
-    description="A session of an accepted, assigned or in-mediation case (another status is a "
-    "409 naming it). Mediators must hold a mediating role covering the case's place: people's "
-    "mediator, judicial mediator, community police officer, legal advisor or counselor "
-    "(422 otherwise); 警民联调 needs a police officer, judicial and pre-litigation mediation a "
-    "judicial mediator. End before start is a 422. Mediators and invited parties are told "
-    "(`session.scheduled`) and reminded a day and an hour before. Dispatchers, the case's "
-    "handlers. Supports `Idempotency-Key`." + _DOUBLE,
-    status_code=201,
-    response_model=SessionOut,
-    responses=responses(401, 403, 404, 409, 422),
-)
-
-
-action_route(
-    router,
-    "/cases/{case_id}/sessions/held",
-    id_name="case_id",
-    id_description="The case's id.",
-    body=HeldSessionIn,
-    precondition=False,
-    deps=[("ctx", Writer)],
-    handle=context_create("record_held"),
-    operation_id="sessions-record-held",
-    summary="Record a session held already (补录调解会, e.g. 当场调解)",
-    description="On-the-spot mediation (当场调解/现场调解), or any session held without being "
-    "planned here, recorded afterwards in one action: who mediated, when (in the past, at most "
-    "`MEDIATION_SESSION_MAX_DAYS_BACK` days ago, 90 by default; not before the dispute "
-    "happened), where, who attended, the summary of the mediation record and the outcome. The "
-    "session is `held` at once and counts like any held session (statistics, the case's "
-    "timeline, the case file); its mediators and room are booked for that time (a clash with "
-    "another session is a 409 `double-booking`). The outcome `agreement` records the "
-    "agreement and resolves the case (starting mediation first if it is still `assigned`) in "
-    "the same transaction, exactly as `sessions-record-outcome` does; nothing is written when "
-    "the case cannot be resolved. Nobody is notified or reminded of a meeting that is over. "
-    "Dispatchers, the case's handlers. Supports `Idempotency-Key`.",
-    status_code=201,
-    response_model=SessionOut,
-    responses=responses(401, 403, 404, 409, 422),
-)
+# (path under the case, operation, summary, description, body, service method)
+SESSION_CREATES: list[tuple[str, str, str, str, type, str]] = [
+    (
+        "",
+        "sessions-create",
+        "Schedule a session (安排调解会)",
+        "A session of an accepted, assigned or in-mediation case (another status is a "
+        "409 naming it). Mediators must hold a mediating role covering the case's place: people's "
+        "mediator, judicial mediator, community police officer, legal advisor or counselor "
+        "(422 otherwise); 警民联调 needs a police officer, judicial and pre-litigation mediation a "
+        "judicial mediator. End before start is a 422. Mediators and invited parties are told "
+        "(`session.scheduled`) and reminded a day and an hour before. Dispatchers, the case's "
+        "handlers. Supports `Idempotency-Key`." + _DOUBLE,
+        SessionCreate,
+        "create",
+    ),
+    (
+        "/held",
+        "sessions-record-held",
+        "Record a session held already (补录调解会, e.g. 当场调解)",
+        "On-the-spot mediation (当场调解/现场调解), or any session held without being "
+        "planned here, recorded afterwards in one action: who mediated, when (in the past, at most "
+        "`MEDIATION_SESSION_MAX_DAYS_BACK` days ago, 90 by default; not before the dispute "
+        "happened), where, who attended, the summary of the mediation record and the outcome. The "
+        "session is `held` at once and counts like any held session (statistics, the case's "
+        "timeline, the case file); its mediators and room are booked for that time (a clash with "
+        "another session is a 409 `double-booking`). The outcome `agreement` records the "
+        "agreement and resolves the case (starting mediation first if it is still `assigned`) in "
+        "the same transaction, exactly as `sessions-record-outcome` does; nothing is written when "
+        "the case cannot be resolved. Nobody is notified or reminded of a meeting that is over. "
+        "Dispatchers, the case's handlers. Supports `Idempotency-Key`.",
+        HeldSessionIn,
+        "record_held",
+    ),
+]
+for path, operation, summary, doc, body_type, method in SESSION_CREATES:
+    action_route(
+        router,
+        f"/cases/{{case_id}}/sessions{path}",
+        id_name="case_id",
+        id_description="The case's id.",
+        body=body_type,
+        precondition=False,
+        deps=[("ctx", Writer)],
+        handle=context_create(method),
+        operation_id=operation,
+        summary=summary,
+        description=doc,
+        status_code=201,
+        response_model=SessionOut,
+        responses=responses(401, 403, 404, 409, 422),
+    )
 
 
 @router.get(
