@@ -358,18 +358,7 @@ class CaseFileService(RequestService[CaseFileRepository]):
             self._log(a, action)
 
     def _log(self, a: Attachment, action: str, principal: Principal | None = None) -> None:
-        hotline = a.owner_type is OwnerType.hotline_call
-        record_access(
-            self.session,
-            principal or self.principal,
-            action=f"{'hotline.' if hotline else ''}attachment_{action}",
-            record_type="hotline_call" if hotline else "case",
-            record_id=a.owner_id if hotline else a.case_id,
-            attachment_id=str(a.id),
-            owner_type=a.owner_type.value,
-            file_name=a.file_name,
-            sha256=a.sha256,
-        )
+        _log_access(self.session, principal or self.principal, a, action)
 
     async def link(self, attachment_id: uuid.UUID) -> tuple[str, Any]:
         a, owner = await self.get(attachment_id)
@@ -428,17 +417,25 @@ async def download_grant(
         permissions=frozenset(),
         scope_paths=(),
     )
+    _log_access(session, issuer, a, "download", link_expires=grant.expires)
+    return a
+
+
+def _log_access(
+    session: AsyncSession, principal: Principal, a: Attachment, action: str, **extra: Any
+) -> None:
+    """An attachment's use in the access log: under its hotline call (a hotline record) or
+    its case."""
     hotline = a.owner_type is OwnerType.hotline_call
     record_access(
         session,
-        issuer,
-        action=f"{'hotline.' if hotline else ''}attachment_download",
+        principal,
+        action=f"{'hotline.' if hotline else ''}attachment_{action}",
         record_type="hotline_call" if hotline else "case",
         record_id=a.owner_id if hotline else a.case_id,
         attachment_id=str(a.id),
         owner_type=a.owner_type.value,
         file_name=a.file_name,
         sha256=a.sha256,
-        link_expires=grant.expires,
+        **extra,
     )
-    return a
