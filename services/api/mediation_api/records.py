@@ -66,6 +66,17 @@ class RecordRoutes:
             *more,
         ]
 
+    def _one(self, doc: Doc) -> dict[str, Any]:
+        """What a route about one record (`path/{id}`) is given."""
+        return {
+            "router": self.router,
+            "path": f"{self.path}/{{{self.id_name}}}",
+            "id_name": self.id_name,
+            "id_description": self.id_description,
+            "out": self.out,
+            **_route(doc),
+        }
+
     def create(self, body: type, method: str, doc: Doc) -> None:
         """`POST path`: the service's `method` on the body; 201 with the record's Location."""
         shown, location = self.shown, f"{API}{self.router.prefix}{self.path}/"
@@ -125,28 +136,18 @@ class RecordRoutes:
         """`GET path/{id}`: the service's `method` reads the record in the caller's scope;
         `options` go to the service's `shown` method."""
         read_route(
-            self.router,
-            f"{self.path}/{{{self.id_name}}}",
-            id_name=self.id_name,
-            id_description=self.id_description,
             deps=self._deps(self.readers),
             show=service_show(method, self.shown, **options),
-            out=self.out,
-            **_route(doc),
+            **self._one(doc),
         )
 
     def update(self, body: type, method: str, doc: Doc) -> None:
         """`PATCH path/{id}`: the service's `method` (id, body, If-Match) corrects it."""
         change_route(
-            self.router,
-            f"{self.path}/{{{self.id_name}}}",
-            id_name=self.id_name,
-            id_description=self.id_description,
             body=body,
             deps=self._deps(self.writers),
             change=service_change(method, self.shown),
-            out=self.out,
-            **_route(doc),
+            **self._one(doc),
         )
 
 

@@ -39,14 +39,7 @@ from mediation_api.shown import shown
 
 
 def _slot_payload(slot: DutySlot, **extra: Any) -> DutySlotPayload:
-    return DutySlotPayload(
-        slot_id=slot.id,
-        unit_id=slot.unit_id,
-        duty_date=slot.duty_date,
-        person_id=slot.person_id,
-        role=slot.role,
-        **extra,
-    )
+    return shown(DutySlotPayload, slot, slot_id=slot.id, **extra)
 
 
 class RotaService(OutreachBase):

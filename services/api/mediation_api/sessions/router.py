@@ -142,8 +142,36 @@ async def _page(
 
 
 # --- under a case ---------------------------------------------------------------------------
-# (path under the case, operation, summary, description, body, service method)
-SESSION_CREATES: list[tuple[str, str, str, str, type, str]] = [
+# A row: (path after the prefix, operation, summary, description, body, service method)
+Row = tuple[str, str, str, str, type, str]
+
+
+def _declare(rows: list[Row], prefix: str, id_name: str, id_doc: str, *, create: bool) -> None:
+    """Each row a route answered with the session: a creation under a case (201, no
+    If-Match) or a change of a session (If-Match). Both support `Idempotency-Key`."""
+    for path, operation, summary, doc, body_type, method in rows:
+        action_route(
+            router,
+            f"{prefix}{path}",
+            id_name=id_name,
+            id_description=id_doc,
+            body=body_type,
+            precondition=not create,
+            deps=[("ctx", Writer)],
+            handle=(context_create if create else context_action)(method),
+            operation_id=operation,
+            summary=summary,
+            description=doc,
+            response_model=SessionOut,
+            **(
+                {"status_code": 201, "responses": responses(401, 403, 404, 409, 422)}
+                if create
+                else {"responses": CHANGE_ERRORS}
+            ),
+        )
+
+
+SESSION_CREATES: list[Row] = [
     (
         "",
         "sessions-create",
@@ -177,23 +205,7 @@ SESSION_CREATES: list[tuple[str, str, str, str, type, str]] = [
         "record_held",
     ),
 ]
-for path, operation, summary, doc, body_type, method in SESSION_CREATES:
-    action_route(
-        router,
-        f"/cases/{{case_id}}/sessions{path}",
-        id_name="case_id",
-        id_description="The case's id.",
-        body=body_type,
-        precondition=False,
-        deps=[("ctx", Writer)],
-        handle=context_create(method),
-        operation_id=operation,
-        summary=summary,
-        description=doc,
-        status_code=201,
-        response_model=SessionOut,
-        responses=responses(401, 403, 404, 409, 422),
-    )
+_declare(SESSION_CREATES, "/cases/{case_id}/sessions", "case_id", "The case's id.", create=True)
 
 
 @router.get(
@@ -318,8 +330,7 @@ action_route(
 )
 
 
-# (path, operation, summary, description, body, service method)
-SESSION_ACTIONS: list[tuple[str, str, str, str, type, str]] = [
+SESSION_ACTIONS: list[Row] = [
     (
         "reschedule",
         "sessions-reschedule",
@@ -358,21 +369,7 @@ SESSION_ACTIONS: list[tuple[str, str, str, str, type, str]] = [
         "record_outcome",
     ),
 ]
-for path, operation, summary, doc, body_type, method in SESSION_ACTIONS:
-    action_route(
-        router,
-        f"/sessions/{{session_id}}/{path}",
-        id_name="session_id",
-        id_description=SESSION_ID_DOC,
-        body=body_type,
-        deps=[("ctx", Writer)],
-        handle=context_action(method),
-        operation_id=operation,
-        summary=summary,
-        description=doc,
-        response_model=SessionOut,
-        responses=CHANGE_ERRORS,
-    )
+_declare(SESSION_ACTIONS, "/sessions/{session_id}/", "session_id", SESSION_ID_DOC, create=False)
 
 
 # The feed's fixed path first, so no `/sessions/{session_id}...` route ever shadows it.
