@@ -5,13 +5,15 @@ already had, and nobody else's ETag goes stale."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from enum import Enum
 from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy import inspect
+
+from mediation.errors import Unprocessable
 
 
 def comparable(value: Any) -> Any:
@@ -51,3 +53,26 @@ def modified(record: object) -> set[str]:
     ORM does not count a value set to what it was). For changes applied through derived
     fields (hashes, sealed numbers, computed flags): apply, then ask."""
     return {attr.key for attr in inspect(record).attrs if attr.history.has_changes()}
+
+
+def null_errors(
+    values: Mapping[str, Any], fields: Iterable[str], prefix: str = "body"
+) -> list[dict[str, str]]:
+    """One error for each of `fields` that a PATCH sets to null (omitting it keeps it)."""
+    return [
+        {"field": f"{prefix}.{k}", "message": "Cannot be null."}
+        for k in fields
+        if k in values and values[k] is None
+    ]
+
+
+def refuse_nulls(errors: list[dict[str, str]]) -> None:
+    if errors:
+        raise Unprocessable("Some fields cannot be null; see errors.", errors=errors)
+
+
+def patch_fields(body: BaseModel, *not_null: str) -> dict[str, Any]:
+    """The fields a PATCH body sets; a 422 naming those of `not_null` it sets to null."""
+    changes = body.model_dump(exclude_unset=True)
+    refuse_nulls(null_errors(changes, not_null))
+    return changes

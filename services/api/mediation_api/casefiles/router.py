@@ -36,6 +36,7 @@ from mediation_api.casefiles.service import (
     CASE_OWNERS,
     CaseFileService,
     Janitor,
+    Owner,
     download_grant,
 )
 from mediation_api.casefiles.upload import receive_upload
@@ -288,12 +289,18 @@ async def list_case(
     return _page(rows, limit)
 
 
+async def _owner_rows(
+    ctx: Ctx, owner_type: OwnerType, owner_id: uuid.UUID, limit: int, cursor: str | None
+) -> tuple[Owner, list[Attachment]]:
+    """The owner (404 unless the caller may read it) and up to limit+1 of its attachments."""
+    owner = await ctx.files.owner(owner_type, owner_id)
+    return owner, await ctx.files.repo.of_owner(owner_type, owner.id, _after(cursor), limit)
+
+
 async def _owner_list(
     ctx: Ctx, owner_type: OwnerType, owner_id: uuid.UUID, limit: int, cursor: str | None
 ) -> Page[AttachmentOut]:
-    files = ctx.files
-    owner = await files.owner(owner_type, owner_id)
-    rows = await files.repo.of_owner(owner_type, owner.id, _after(cursor), limit)
+    _, rows = await _owner_rows(ctx, owner_type, owner_id, limit, cursor)
     return _page(rows, limit)
 
 
@@ -340,9 +347,7 @@ async def list_session(
 async def list_hotline_call(
     call_id: CallId, ctx: HotlineReader, limit: Limit = DEFAULT, cursor: Cursor = None
 ) -> Page[AttachmentOut]:
-    files = ctx.files
-    owner = await files.owner(OwnerType.hotline_call, call_id)
-    rows = await files.repo.of_owner(OwnerType.hotline_call, owner.id, _after(cursor), limit)
+    owner, rows = await _owner_rows(ctx, OwnerType.hotline_call, call_id, limit, cursor)
     # A hotline read is logged even when the list is empty: someone looked at the call.
     record_access(
         ctx.session,

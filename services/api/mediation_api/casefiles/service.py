@@ -19,6 +19,7 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import cached_property
 from typing import Annotated, Any
 
 import anyio.to_thread
@@ -51,6 +52,7 @@ from mediation_api.cases.service import CaseService
 from mediation_api.deps import State
 from mediation_api.hotline.service import HotlineService
 from mediation_api.idempotency import IdempotencyGuard
+from mediation_api.request_service import RequestService
 
 log = logging.getLogger("mediation.casefiles")
 
@@ -122,17 +124,16 @@ def _bool(value: str | None) -> bool:
     return (value or "").strip().lower() in {"true", "1", "yes", "on"}
 
 
-class CaseFileService:
-    def __init__(
-        self, session: AsyncSession, clock: Clock, settings: Settings, principal: Principal
-    ) -> None:
-        self.session = session
-        self.clock = clock
-        self.settings = settings
-        self.principal = principal
-        self.repo = CaseFileRepository(session)
-        self.cases = CaseService(session, clock, settings, principal)
-        self.storage = storage_for(settings)
+class CaseFileService(RequestService[CaseFileRepository]):
+    repository = CaseFileRepository
+
+    @cached_property
+    def cases(self) -> CaseService:
+        return CaseService(self.session, self.clock, self.settings, self.principal)
+
+    @cached_property
+    def storage(self) -> Storage:
+        return storage_for(self.settings)
 
     # --- owners and their rules -----------------------------------------------------------
     def _hotline(self) -> HotlineService:
@@ -357,18 +358,7 @@ class CaseFileService:
             self._log(a, action)
 
     def _log(self, a: Attachment, action: str, principal: Principal | None = None) -> None:
-        hotline = a.owner_type is OwnerType.hotline_call
-        record_access(
-            self.session,
-            principal or self.principal,
-            action=f"{'hotline.' if hotline else ''}attachment_{action}",
-            record_type="hotline_call" if hotline else "case",
-            record_id=a.owner_id if hotline else a.case_id,
-            attachment_id=str(a.id),
-            owner_type=a.owner_type.value,
-            file_name=a.file_name,
-            sha256=a.sha256,
-        )
+        _log_access(self.session, principal or self.principal, a, action)
 
     async def link(self, attachment_id: uuid.UUID) -> tuple[str, Any]:
         a, owner = await self.get(attachment_id)
@@ -427,17 +417,25 @@ async def download_grant(
         permissions=frozenset(),
         scope_paths=(),
     )
+    _log_access(session, issuer, a, "download", link_expires=grant.expires)
+    return a
+
+
+def _log_access(
+    session: AsyncSession, principal: Principal, a: Attachment, action: str, **extra: Any
+) -> None:
+    """An attachment's use in the access log: under its hotline call (a hotline record) or
+    its case."""
     hotline = a.owner_type is OwnerType.hotline_call
     record_access(
         session,
-        issuer,
-        action=f"{'hotline.' if hotline else ''}attachment_download",
+        principal,
+        action=f"{'hotline.' if hotline else ''}attachment_{action}",
         record_type="hotline_call" if hotline else "case",
         record_id=a.owner_id if hotline else a.case_id,
         attachment_id=str(a.id),
         owner_type=a.owner_type.value,
         file_name=a.file_name,
         sha256=a.sha256,
-        link_expires=grant.expires,
+        **extra,
     )
-    return a

@@ -6,9 +6,6 @@ from __future__ import annotations
 import zlib
 from datetime import date, datetime, time
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from mediation.auth.principal import Principal
 from mediation.cases.calendar import DayInfo, package_year, year_from_schedule
 from mediation.cases.contracts import (
     CalendarYearIn,
@@ -21,14 +18,14 @@ from mediation.cases.deadlines import DEFAULT_RULES
 from mediation.cases.enums import CaseEventType, Complexity, DeadlineStage
 from mediation.cases.events import CalendarYearLoaded, DeadlineRuleUpdated
 from mediation.cases.models import DeadlineRule
-from mediation.clock import CENTER_TZ, Clock
+from mediation.clock import CENTER_TZ
 from mediation.contracts.etag import check_if_match, etag_of
 from mediation.errors import Unprocessable
 from mediation.outbox.events import emit
-from mediation.settings import Settings
 from mediation_api.cases.deadlines import DeadlineKeeper
 from mediation_api.cases.repository import CaseRepository
 from mediation_api.cases.service import CaseService
+from mediation_api.request_service import RequestService
 
 MIN_YEAR, MAX_YEAR = 2000, 2100
 
@@ -70,15 +67,8 @@ def year_etag(year: int, out: CalendarYearOut) -> str:
     return etag_of(f"calendar-{year}", year_version(out))
 
 
-class CalendarService:
-    def __init__(
-        self, session: AsyncSession, clock: Clock, settings: Settings, principal: Principal
-    ) -> None:
-        self.session = session
-        self.clock = clock
-        self.settings = settings
-        self.principal = principal
-        self.repo = CaseRepository(session)
+class CalendarService(RequestService[CaseRepository]):
+    repository = CaseRepository
 
     async def year(self, year: int) -> CalendarYearOut:
         rows = await self.repo.calendar_year(year)

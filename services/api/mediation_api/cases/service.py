@@ -6,12 +6,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime, timedelta
+from functools import cached_property
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from mediation.auth.policy import Permission
-from mediation.auth.principal import Principal
 from mediation.cases import lifecycle, problems
 from mediation.cases.contracts import (
     AcceptIn,
@@ -58,7 +56,7 @@ from mediation.cases.models import (
     CaseParty,
 )
 from mediation.cases.numbers import case_number, case_number_ascii
-from mediation.clock import CENTER_TZ, Clock
+from mediation.clock import CENTER_TZ
 from mediation.contracts.changes import changed, modified
 from mediation.contracts.common import jsonable
 from mediation.contracts.etag import check_if_match
@@ -71,12 +69,12 @@ from mediation.outbox.events import emit
 from mediation.outbox.registry import EVENT_MODELS
 from mediation.privacy import keyed_hash
 from mediation.reference.data import ReferenceKind
-from mediation.settings import Settings
 from mediation.timeline import holds_lock, next_seq
 from mediation_api.cases.deadlines import DeadlineKeeper
 from mediation_api.cases.repository import CaseRepository
 from mediation_api.cases.views import PREVENTION_COLUMNS, prevention
 from mediation_api.reference.service import ReferenceService
+from mediation_api.request_service import RequestService
 
 A = CaseAction
 S = CaseStatus
@@ -122,16 +120,12 @@ def handling_unit(lineage: list[Unit], complexity: Complexity) -> Unit:
     return next((u for u in lineage if u.level is level), lineage[-1])
 
 
-class CaseService:
-    def __init__(
-        self, session: AsyncSession, clock: Clock, settings: Settings, principal: Principal
-    ) -> None:
-        self.session = session
-        self.clock = clock
-        self.settings = settings
-        self.principal = principal
-        self.repo = CaseRepository(session)
-        self.deadlines = DeadlineKeeper(self.repo)
+class CaseService(RequestService[CaseRepository]):
+    repository = CaseRepository
+
+    @cached_property
+    def deadlines(self) -> DeadlineKeeper:
+        return DeadlineKeeper(self.repo)
 
     # --- reading ------------------------------------------------------------------------
     async def get(self, case_id: uuid.UUID) -> Case:

@@ -40,8 +40,8 @@ from mediation.hotline.contracts import (
 )
 from mediation.hotline.enums import CallSort, CallType, DutyRole, RiskLevel
 from mediation.reference.data import ReferenceKind
-from mediation_api.actions import Shown, change_route, read_route, service_change, service_show
-from mediation_api.deps import ClockDep, CurrentPrincipal, IfMatch, Session, State, require
+from mediation_api.actions import Shown, change_route
+from mediation_api.deps import CurrentPrincipal, IfMatch, Session, require
 from mediation_api.hotline.repository import CallFilters
 from mediation_api.hotline.service import CALL_NOT_FOUND, SHIFT_NOT_FOUND, HotlineService
 from mediation_api.idempotency import Idempotency
@@ -54,7 +54,9 @@ from mediation_api.pagination import (
     cursor_values,
 )
 from mediation_api.problems import responses
+from mediation_api.records import Doc, RecordRoutes
 from mediation_api.reference.service import ReferenceService
+from mediation_api.request_service import service_dependency
 
 router = APIRouter(prefix="/hotline", tags=["hotline"])
 
@@ -77,13 +79,7 @@ def hidden_unless(
     return dependency
 
 
-async def _service(
-    session: Session, clock: ClockDep, state: State, principal: CurrentPrincipal
-) -> HotlineService:
-    return HotlineService(session, clock, state.settings, principal)
-
-
-Svc = Annotated[HotlineService, Depends(_service)]
+Svc = Annotated[HotlineService, Depends(service_dependency(HotlineService))]
 Reader = Annotated[Principal, Depends(require(P.hotline_read))]
 Writer = Annotated[Principal, Depends(require(P.hotline_write))]
 Rosterer = Annotated[Principal, Depends(require(P.hotline_review))]
@@ -105,18 +101,31 @@ HIDDEN = (
 )
 
 
+def _time_key(values: dict[str, Any] | None) -> tuple[datetime, uuid.UUID] | None:
+    """The (time, id) a list continues after, from its decoded cursor."""
+    if not values:
+        return None
+    try:
+        return datetime.fromisoformat(values["s"]), uuid.UUID(values["i"])
+    except (TypeError, ValueError) as exc:
+        raise Unprocessable(
+            "The cursor is not one this service issued.", field="query.cursor"
+        ) from exc
+
+
 # --- calls --------------------------------------------------------------------------------
 
 
-def _call_changed(method: str, action: str) -> Callable[..., Awaitable[Shown]]:
-    """Changes a call with the service's `method`; the answer's read is logged as `action`."""
+def _call_changed(method: str) -> Callable[..., Awaitable[Shown]]:
+    """Changes a call with the service's `method`; the answer's read is logged as that
+    action."""
 
     async def change(
         deps: dict[str, Any], record_id: uuid.UUID, body: Any, if_match: str | None
     ) -> Shown:
         service: HotlineService = deps["service"]
         call = await getattr(service, method)(record_id, body, if_match)
-        return call, await service.call_out(call, action=action)
+        return call, await service.call_out(call, action=method)
 
     return change
 
@@ -164,16 +173,9 @@ async def list_calls(
     cursor: Cursor = None,
 ) -> Page[CallListItem]:
     after_values = cursor_values(cursor, "s", "i", "o")
-    after = None
-    if after_values:
-        if after_values["o"] != sort.value:
-            raise Unprocessable("The cursor belongs to another sort order.", field="query.cursor")
-        try:
-            after = (datetime.fromisoformat(after_values["s"]), uuid.UUID(after_values["i"]))
-        except (TypeError, ValueError) as exc:
-            raise Unprocessable(
-                "The cursor is not one this service issued.", field="query.cursor"
-            ) from exc
+    if after_values and after_values["o"] != sort.value:
+        raise Unprocessable("The cursor belongs to another sort order.", field="query.cursor")
+    after = _time_key(after_values)
     await ReferenceService(service.session, service.clock).require_known(
         ReferenceKind.hotline_topic, [topic] if topic else [], "query.topic"
     )
@@ -251,62 +253,66 @@ async def get_call(
     return out
 
 
-change_route(
-    router,
-    "/calls/{call_id}",
-    method="patch",
-    id_name="call_id",
-    id_description="The call's id.",
-    body=CallUpdate,
-    deps=[("_", CallReader), ("principal", CallWriter), ("service", Svc)],
-    change=_call_changed("update", "update"),
-    out=CallOut,
-    operation_id="hotline-calls-update",
-    summary="Change a call log",
-    description="Corrections and additions (follow-up done, assessment...). Only the counselor "
-    "who took the call or a supervisor (403 otherwise). Needs If-Match (428/412). Same rules "
-    "as logging (422). Raising the risk to high, or to imminent, flags the call again and "
-    "notifies the supervisors on duty. " + HIDDEN,
-    responses=responses(401, 403, 404, 409, 412, 422, 428),
-)
-
-
-change_route(
-    router,
-    "/calls/{call_id}/acknowledge",
-    method="post",
-    id_name="call_id",
-    id_description="The call's id.",
-    body=AcknowledgeIn,
-    deps=[("_", CallReader), ("principal", CallReviewer), ("service", Svc)],
-    change=_call_changed("acknowledge", "acknowledge"),
-    out=CallOut,
-    operation_id="hotline-calls-acknowledge",
-    summary="Acknowledge a flagged call",
-    description="A workstation supervisor takes charge of a high-risk call; the flag clears "
-    "and the timeline records who and when. 409 if the call is not flagged or already "
-    "acknowledged. Needs If-Match. Counselors: 403. " + HIDDEN,
-    responses=responses(401, 403, 404, 409, 412, 422, 428),
-)
-
-
-change_route(
-    router,
-    "/calls/{call_id}/review",
-    method="post",
-    id_name="call_id",
-    id_description="The call's id.",
-    body=ReviewIn,
-    deps=[("_", CallReader), ("principal", CallReviewer), ("service", Svc)],
-    change=_call_changed("review", "review"),
-    out=CallOut,
-    operation_id="hotline-calls-review",
-    summary="Review a call",
-    description="A workstation supervisor's review (a later review replaces the earlier one; "
-    "the timeline keeps both). Not of a call you took yourself (403). Needs If-Match. "
-    "Counselors: 403. " + HIDDEN,
-    responses=responses(401, 403, 404, 412, 422, 428),
-)
+# A change of a call: (path, method, body, who may make it, service method, operation,
+# summary, description, problems)
+CALL_CHANGES: list[tuple[str, str, type, Any, str, str, str, str, tuple[int, ...]]] = [
+    (
+        "",
+        "patch",
+        CallUpdate,
+        CallWriter,
+        "update",
+        "hotline-calls-update",
+        "Change a call log",
+        "Corrections and additions (follow-up done, assessment...). Only the counselor who took "
+        "the call or a supervisor (403 otherwise). Needs If-Match (428/412). Same rules as "
+        "logging (422). Raising the risk to high, or to imminent, flags the call again and "
+        "notifies the supervisors on duty. ",
+        (401, 403, 404, 409, 412, 422, 428),
+    ),
+    (
+        "/acknowledge",
+        "post",
+        AcknowledgeIn,
+        CallReviewer,
+        "acknowledge",
+        "hotline-calls-acknowledge",
+        "Acknowledge a flagged call",
+        "A workstation supervisor takes charge of a high-risk call; the flag clears and the "
+        "timeline records who and when. 409 if the call is not flagged or already acknowledged. "
+        "Needs If-Match. Counselors: 403. ",
+        (401, 403, 404, 409, 412, 422, 428),
+    ),
+    (
+        "/review",
+        "post",
+        ReviewIn,
+        CallReviewer,
+        "review",
+        "hotline-calls-review",
+        "Review a call",
+        "A workstation supervisor's review (a later review replaces the earlier one; the "
+        "timeline keeps both). Not of a call you took yourself (403). Needs If-Match. "
+        "Counselors: 403. ",
+        (401, 403, 404, 412, 422, 428),
+    ),
+]
+for path, verb, body_type, guard, change, operation, summary, doc, problems in CALL_CHANGES:
+    change_route(
+        router,
+        f"/calls/{{call_id}}{path}",
+        method=verb,
+        id_name="call_id",
+        id_description="The call's id.",
+        body=body_type,
+        deps=[("_", CallReader), ("principal", guard), ("service", Svc)],
+        change=_call_changed(change),
+        out=CallOut,
+        operation_id=operation,
+        summary=summary,
+        description=doc + HIDDEN,
+        responses=responses(*problems),
+    )
 
 
 @router.post(
@@ -394,22 +400,13 @@ async def list_shifts(
     limit: Limit = DEFAULT,
     cursor: Cursor = None,
 ) -> Page[DutyShiftOut]:
-    values = cursor_values(cursor, "s", "i")
-    after = None
-    if values:
-        try:
-            after = (datetime.fromisoformat(values["s"]), uuid.UUID(values["i"]))
-        except (TypeError, ValueError) as exc:
-            raise Unprocessable(
-                "The cursor is not one this service issued.", field="query.cursor"
-            ) from exc
     rows = await service.shift_page(
         unit_id=unit_id,
         person_id=person_id,
         duty_role=duty_role,
         ends_after=ends_after,
         starts_before=starts_before,
-        after=after,
+        after=_time_key(cursor_values(cursor, "s", "i")),
         limit=limit,
     )
     items, nxt = build_page(rows, limit, lambda s: {"s": s.starts_at.isoformat(), "i": str(s.id)})
@@ -435,36 +432,36 @@ async def create_shift(
     return (await service.shifts_out([shift]))[0]
 
 
-read_route(
+shifts = RecordRoutes(
     router,
-    "/duty-shifts/{shift_id}",
-    id_name="shift_id",
-    id_description="The shift's id.",
-    deps=[("principal", ShiftReader), ("service", Svc)],
-    show=service_show("get_shift", "shifts_out"),
-    out=DutyShiftOut,
-    operation_id="hotline-duty-get",
-    summary="Read a shift",
-    description="One shift with its ETag. Without `hotline:read`: 404.",
-    responses=responses(401, 404, 422),
+    "/duty-shifts",
+    "shift_id",
+    "The shift's id.",
+    DutyShiftOut,
+    "shifts_out",
+    Svc,
+    readers=(ShiftReader,),
+    writers=(ShiftReader, Rosterer),
 )
-
-
-change_route(
-    router,
-    "/duty-shifts/{shift_id}",
-    method="patch",
-    id_name="shift_id",
-    id_description="The shift's id.",
-    body=DutyShiftUpdate,
-    deps=[("_", ShiftReader), ("principal", Rosterer), ("service", Svc)],
-    change=service_change("update_shift", "shifts_out"),
-    out=DutyShiftOut,
-    operation_id="hotline-duty-update",
-    summary="Change a shift",
-    description="Supervisors only (403). Needs If-Match. Same rules as adding. Without "
-    "`hotline:read`: 404.",
-    responses=responses(401, 403, 404, 409, 412, 422, 428),
+shifts.read(
+    "get_shift",
+    Doc(
+        "hotline-duty-get",
+        "Read a shift",
+        "One shift with its ETag. Without `hotline:read`: 404.",
+        responses(401, 404, 422),
+    ),
+)
+shifts.update(
+    DutyShiftUpdate,
+    "update_shift",
+    Doc(
+        "hotline-duty-update",
+        "Change a shift",
+        "Supervisors only (403). Needs If-Match. Same rules as adding. Without "
+        "`hotline:read`: 404.",
+        responses(401, 403, 404, 409, 412, 422, 428),
+    ),
 )
 
 

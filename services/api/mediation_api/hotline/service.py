@@ -8,17 +8,15 @@ import logging
 import math
 import uuid
 from datetime import date, datetime, timedelta
+from functools import cached_property
 from typing import Any
-
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from mediation.auth.access_log import record_access
 from mediation.auth.policy import Permission
-from mediation.auth.principal import Principal
 from mediation.cases.enums import CaseEventType
 from mediation.cases.models import Case
-from mediation.clock import CENTER_TZ, Clock
-from mediation.contracts.changes import changed, modified
+from mediation.clock import CENTER_TZ
+from mediation.contracts.changes import changed, modified, null_errors, patch_fields, refuse_nulls
 from mediation.contracts.common import center_time
 from mediation.contracts.etag import check_if_match
 from mediation.errors import Conflict, Forbidden, InvalidTransition, NotFound, Unprocessable
@@ -62,11 +60,12 @@ from mediation.org.models import Unit
 from mediation.outbox.events import emit
 from mediation.privacy import keyed_hash, mask_phone
 from mediation.reference.data import ReferenceKind
-from mediation.settings import Settings
 from mediation.timeline import holds_lock
 from mediation_api.cases.service import CaseService
 from mediation_api.hotline.repository import CallFilters, HotlineRepository
 from mediation_api.reference.repository import ReferenceRepository
+from mediation_api.request_service import RequestService
+from mediation_api.shown import shown
 from mediation_api.visibility import Ref, Visibility, Visible
 
 log = logging.getLogger("mediation.hotline")
@@ -121,20 +120,19 @@ def _stored_assessment(call: HotlineCall) -> RiskAssessment | None:
     return RiskAssessment.model_validate(call.risk_assessment) if call.risk_assessment else None
 
 
-class HotlineService:
-    def __init__(
-        self, session: AsyncSession, clock: Clock, settings: Settings, principal: Principal
-    ) -> None:
-        self.session = session
-        self.clock = clock
-        self.principal = principal
-        self.settings = settings
-        self.repo = HotlineRepository(session)
-        self.cipher = FieldCipher.from_setting(
-            settings.encryption_keys.get_secret_value(), settings.crypto_profile
+class HotlineService(RequestService[HotlineRepository]):
+    repository = HotlineRepository
+    _units: list[Unit] | None = None  # the caller's workstations, once read
+
+    @cached_property
+    def cipher(self) -> FieldCipher:
+        return FieldCipher.from_setting(
+            self.settings.encryption_keys.get_secret_value(), self.settings.crypto_profile
         )
-        self.hash_key = settings.pii_hash_key.get_secret_value()
-        self._units: list[Unit] | None = None
+
+    @property
+    def hash_key(self) -> str:
+        return self.settings.pii_hash_key.get_secret_value()
 
     # --- scope ----------------------------------------------------------------------------
     @property
@@ -208,27 +206,12 @@ class HotlineService:
             # The list is a read of each call shown: one access-log entry per call.
             self._log("list", c.id)
             items.append(
-                CallListItem(
-                    id=c.id,
-                    unit_id=c.unit_id,
-                    counselor_id=c.counselor_id,
+                shown(
+                    CallListItem,
+                    c,
                     counselor_name=names.get(c.counselor_id),
-                    started_at=c.started_at,
-                    ended_at=c.ended_at,
-                    duration_seconds=c.duration_seconds,
-                    channel=c.channel,
-                    call_type=c.call_type,
-                    caller_anonymous=c.caller_anonymous,
-                    caller_age_band=c.caller_age_band,
-                    caller_is_minor=c.caller_is_minor,
                     callback_number_masked=mask_phone(self._callback_number(c)),
                     repeat_caller=c.id in repeat,
-                    topics=list(c.topics),
-                    risk_level=c.risk_level,
-                    imminent_risk=c.imminent_risk,
-                    flagged=c.flagged,
-                    follow_up_due=c.follow_up_due,
-                    follow_up_done_at=c.follow_up_done_at,
                     reviewed=c.reviewed_at is not None,
                     case_id=c.case_id if seen.can_see(Ref.case, c.case_id) else None,
                 )
@@ -406,18 +389,10 @@ class HotlineService:
         changes = body.model_dump(exclude_unset=True)
         caller = changes.pop("caller", None) or {}
         not_null = ("started_at", "channel", "call_type", "topics", "imminent_risk", "actions")
-        errors = [
-            {"field": f"body.{k}", "message": "Cannot be null."}
-            for k in not_null
-            if k in changes and changes[k] is None
-        ]
-        errors += [
-            {"field": f"body.caller.{k}", "message": "Cannot be null."}
-            for k in ("anonymous", "callback_consent")
-            if k in caller and caller[k] is None
-        ]
-        if errors:
-            raise Unprocessable("Some fields cannot be null; see errors.", errors=errors)
+        refuse_nulls(
+            null_errors(changes, not_null)
+            + null_errors(caller, ("anonymous", "callback_consent"), "body.caller")
+        )
 
         def new(field: str, current: Any) -> Any:
             return changes[field] if field in changes else current
@@ -601,22 +576,7 @@ class HotlineService:
 
     async def shifts_out(self, shifts: list[HotlineDutyShift]) -> list[DutyShiftOut]:
         names = await self.repo.names({s.person_id for s in shifts})
-        return [
-            DutyShiftOut(
-                id=s.id,
-                unit_id=s.unit_id,
-                person_id=s.person_id,
-                person_name=names.get(s.person_id),
-                duty_role=s.duty_role,
-                starts_at=s.starts_at,
-                ends_at=s.ends_at,
-                note=s.note,
-                version=s.version,
-                created_at=s.created_at,
-                updated_at=s.updated_at,
-            )
-            for s in shifts
-        ]
+        return [shown(DutyShiftOut, s, person_name=names.get(s.person_id)) for s in shifts]
 
     async def shift_page(self, **kwargs: Any) -> list[HotlineDutyShift]:
         return await self.repo.shift_page(await self.paths(), **kwargs)
@@ -646,15 +606,9 @@ class HotlineService:
     ) -> HotlineDutyShift:
         shift = await self.get_shift(shift_id, for_update=True)
         check_if_match(if_match, shift.id, shift.version)
-        changes = body.model_dump(exclude_unset=True)
-        nulls = [
-            {"field": f"body.{k}", "message": "Cannot be null."}
-            for k in ("person_id", "duty_role", "starts_at", "ends_at")
-            if k in changes and changes[k] is None
-        ]
-        if nulls:
-            raise Unprocessable("Some fields cannot be null; see errors.", errors=nulls)
-        changes = changed(shift, changes)
+        changes = changed(
+            shift, patch_fields(body, "person_id", "duty_role", "starts_at", "ends_at")
+        )
         if not changes:  # the shift as it is: nothing to check, nothing changes
             return shift
         unit = await self.repo.unit(shift.unit_id)

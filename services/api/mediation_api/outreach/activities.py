@@ -6,11 +6,9 @@ import uuid
 from datetime import date
 from typing import Any
 
-from mediation.contracts.changes import modified
-from mediation.contracts.etag import check_if_match
-from mediation.errors import NotFound, Unprocessable
+from mediation.contracts.changes import patch_fields
+from mediation.errors import Unprocessable
 from mediation.org.models import Unit
-from mediation.outbox.events import emit
 from mediation.outreach.enums import (
     ActivityVenue,
     OpinionStatus,
@@ -25,7 +23,6 @@ from mediation_api.outreach.base import (
     ACTIVITY_NOT_FOUND,
     PARTNER_ROLES,
     OutreachBase,
-    _null_fields,
 )
 from mediation_api.outreach.contracts import (
     ActivityCreate,
@@ -37,16 +34,14 @@ from mediation_api.outreach.contracts import (
     StatusCount,
     VenueTotals,
 )
+from mediation_api.shown import shown
 
 
 class ActivityService(OutreachBase):
     async def get_activity(
         self, activity_id: uuid.UUID, *, for_update: bool = False
     ) -> OutreachActivity:
-        activity = await self.repo.activity(self.principal, activity_id, for_update=for_update)
-        if activity is None:
-            raise NotFound(ACTIVITY_NOT_FOUND)
-        return activity
+        return await self._get(OutreachActivity, activity_id, ACTIVITY_NOT_FOUND, for_update)
 
     async def _partners(
         self, partners: list[PartnerIn], place: Unit, day: date
@@ -92,11 +87,9 @@ class ActivityService(OutreachBase):
             created_by=self.principal.id,
             version=1,
         )
-        self.repo.add(activity)
-        await self.session.flush()
-        await emit(
-            self.session,
-            ActivityRecorded(
+        return await self._add(
+            activity,
+            lambda: ActivityRecorded(
                 activity_id=activity.id,
                 unit_id=activity.unit_id,
                 venue=activity.venue,
@@ -104,22 +97,14 @@ class ActivityService(OutreachBase):
                 held_on=activity.held_on,
                 participants=activity.participants,
             ),
-            aggregate_id=activity.id,
-            occurred_at=self.clock.now(),
-            unit_path=activity.unit_path,
-            actor_id=self.principal.id,
         )
-        return activity
 
     async def update_activity(
         self, activity_id: uuid.UUID, body: ActivityUpdate, if_match: str | None
     ) -> OutreachActivity:
-        activity = await self.get_activity(activity_id, for_update=True)
-        check_if_match(if_match, activity.id, activity.version)
-        changes = body.model_dump(exclude_unset=True)
-        _null_fields(
-            changes,
-            ("unit_id", "venue", "title", "held_on", "organiser", "partners", "participants"),
+        activity = await self._for_change(self.get_activity, activity_id, if_match)
+        changes = patch_fields(
+            body, "unit_id", "venue", "title", "held_on", "organiser", "partners", "participants"
         )
         place = (
             await self._place(body.unit_id, "body.unit_id")
@@ -138,24 +123,15 @@ class ActivityService(OutreachBase):
             if key in changes:
                 setattr(activity, key, changes[key])
         activity.unit_id, activity.unit_path = place.id, place.path
-        if not modified(activity):  # every value as it was: nothing changes, nobody is told
-            return activity
-        activity.version += 1
-        await self.session.flush()
-        await emit(
-            self.session,
-            ActivityUpdated(
+        return await self._save(
+            activity,
+            lambda _: ActivityUpdated(
                 activity_id=activity.id,
                 unit_id=activity.unit_id,
                 changed=sorted(changes),
                 participants=activity.participants,
             ),
-            aggregate_id=activity.id,
-            occurred_at=self.clock.now(),
-            unit_path=activity.unit_path,
-            actor_id=self.principal.id,
         )
-        return activity
 
     async def activities_out(self, activities: list[OutreachActivity]) -> list[ActivityOut]:
         units = await self.repo.units({a.unit_id for a in activities})
@@ -175,23 +151,7 @@ class ActivityService(OutreachBase):
             ]
             unit = units.get(a.unit_id)
             out.append(
-                ActivityOut(
-                    id=a.id,
-                    historical=a.historical,
-                    unit_id=a.unit_id,
-                    unit_name=unit.name if unit else None,
-                    venue=a.venue,
-                    title=a.title,
-                    held_on=a.held_on,
-                    address=a.address,
-                    organiser=a.organiser,
-                    partners=partners,
-                    participants=a.participants,
-                    notes=a.notes,
-                    version=a.version,
-                    created_at=a.created_at,
-                    updated_at=a.updated_at,
-                )
+                shown(ActivityOut, a, unit_name=unit.name if unit else None, partners=partners)
             )
         return out
 

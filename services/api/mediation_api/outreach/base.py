@@ -5,21 +5,23 @@ outbox event."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from mediation.auth.principal import Principal
-from mediation.clock import CENTER_TZ, Clock
-from mediation.errors import Unprocessable
+from mediation.clock import CENTER_TZ
+from mediation.contracts.changes import modified
+from mediation.contracts.etag import check_if_match
+from mediation.errors import NotFound, Unprocessable
 from mediation.org.enums import Role
 from mediation.org.models import Unit
+from mediation.outbox.events import emit
+from mediation.outbox.payloads import EventPayload
 from mediation.outreach.enums import (
     PartnerRole,
 )
-from mediation.settings import Settings
 from mediation_api.outreach.repository import OutreachRepository
+from mediation_api.request_service import RequestService
 
 # One answer for "no such record" and "not in your jurisdiction" (API.md: outside, a record
 # does not exist).
@@ -33,6 +35,17 @@ PARTNER_ROLES = {PartnerRole.police: Role.police, PartnerRole.legal_advisor: Rol
 OPINION_RECORD = "resident_opinion"
 
 
+class Record(Protocol):
+    """An outreach record: placed in the tree, versioned."""
+
+    id: uuid.UUID
+    version: int
+    unit_path: str
+
+
+R = TypeVar("R", bound=Record)
+
+
 def on_line(a: str, b: str) -> bool:
     """One node is an ancestor of (or the same as) the other: the community's police officer
     serves an activity in one of its grids; a building head collects in their building."""
@@ -42,25 +55,62 @@ def on_line(a: str, b: str) -> bool:
 CASE_FORWARD = "矛盾纠纷案件"  # where a converted opinion went (the case number follows)
 
 
-def _null_fields(changes: dict[str, Any], fields: tuple[str, ...]) -> None:
-    nulls = [
-        {"field": f"body.{k}", "message": "Cannot be null."}
-        for k in fields
-        if k in changes and changes[k] is None
-    ]
-    if nulls:
-        raise Unprocessable("Some fields cannot be null; see errors.", errors=nulls)
+class OutreachBase(RequestService[OutreachRepository]):
+    repository = OutreachRepository
 
+    async def _get(
+        self, model: type[Any], record_id: uuid.UUID, detail: str, for_update: bool
+    ) -> Any:
+        """The record in the caller's jurisdiction; outside it, as for no record, a 404."""
+        record = await self.repo.scoped(model, self.principal, record_id, for_update=for_update)
+        if record is None:
+            raise NotFound(detail)
+        return record
 
-class OutreachBase:
-    def __init__(
-        self, session: AsyncSession, clock: Clock, settings: Settings, principal: Principal
+    async def _for_change(
+        self, get: Callable[..., Awaitable[R]], record_id: uuid.UUID, if_match: str | None
+    ) -> R:
+        """The record (read with `get`) locked for the change, if If-Match names it."""
+        record = await get(record_id, for_update=True)
+        check_if_match(if_match, record.id, record.version)
+        return record
+
+    async def _tell(
+        self, record: Any, payload: Callable[[], EventPayload], type_: str | None = None
     ) -> None:
-        self.session = session
-        self.clock = clock
-        self.settings = settings
-        self.principal = principal
-        self.repo = OutreachRepository(session)
+        """The record's outbox event, in this transaction; the payload is built after the
+        flush, which gives a new record its id."""
+        await self.session.flush()
+        await emit(
+            self.session,
+            payload(),
+            type=type_,
+            aggregate_id=record.id,
+            occurred_at=self.clock.now(),
+            unit_path=record.unit_path,
+            actor_id=self.principal.id,
+        )
+
+    async def _add(
+        self, record: R, payload: Callable[[], EventPayload], type_: str | None = None
+    ) -> R:
+        self.repo.add(record)
+        await self._tell(record, payload, type_)
+        return record
+
+    async def _save(
+        self,
+        record: R,
+        payload: Callable[[list[str]], EventPayload],
+        type_: str | None = None,
+    ) -> R:
+        """A change that changes nothing changes nothing: no version, nobody is told.
+        Otherwise the next version and the event (told what changed)."""
+        names = sorted(modified(record))
+        if names:
+            record.version += 1
+            await self._tell(record, lambda: payload(names), type_)
+        return record
 
     def today(self) -> date:
         return self.clock.now().astimezone(CENTER_TZ).date()

@@ -6,10 +6,8 @@ import uuid
 from datetime import datetime
 
 from mediation.clock import CENTER_TZ
-from mediation.contracts.changes import modified
-from mediation.contracts.etag import check_if_match
-from mediation.errors import Conflict, NotFound, Unprocessable
-from mediation.outbox.events import emit
+from mediation.contracts.changes import patch_fields
+from mediation.errors import Conflict, Unprocessable
 from mediation.outreach.events import ClassHeld, ClassUpdated, SeriesCreated, SeriesUpdated
 from mediation.outreach.models import (
     ClassSeries,
@@ -23,7 +21,6 @@ from mediation_api.outreach.base import (
     CLASS_NOT_FOUND,
     SERIES_NOT_FOUND,
     OutreachBase,
-    _null_fields,
 )
 from mediation_api.outreach.contracts import (
     ClassCreate,
@@ -34,14 +31,12 @@ from mediation_api.outreach.contracts import (
     SeriesTotals,
     SeriesUpdate,
 )
+from mediation_api.shown import shown
 
 
 class ClassService(OutreachBase):
     async def get_series(self, series_id: uuid.UUID, *, for_update: bool = False) -> ClassSeries:
-        series = await self.repo.series(self.principal, series_id, for_update=for_update)
-        if series is None:
-            raise NotFound(SERIES_NOT_FOUND)
-        return series
+        return await self._get(ClassSeries, series_id, SERIES_NOT_FOUND, for_update)
 
     async def create_series(self, body: SeriesCreate) -> ClassSeries:
         place = await self._place(body.unit_id, "body.unit_id")
@@ -62,31 +57,22 @@ class ClassService(OutreachBase):
             created_by=self.principal.id,
             version=1,
         )
-        self.repo.add(series)
-        await self.session.flush()
-        await emit(
-            self.session,
-            SeriesCreated(
+        return await self._add(
+            series,
+            lambda: SeriesCreated(
                 series_id=series.id,
                 unit_id=series.unit_id,
                 title=series.title,
                 weekday=series.weekday,
                 start_time=series.start_time.strftime("%H:%M"),
             ),
-            aggregate_id=series.id,
-            occurred_at=self.clock.now(),
-            unit_path=series.unit_path,
-            actor_id=self.principal.id,
         )
-        return series
 
     async def update_series(
         self, series_id: uuid.UUID, body: SeriesUpdate, if_match: str | None
     ) -> ClassSeries:
-        series = await self.get_series(series_id, for_update=True)
-        check_if_match(if_match, series.id, series.version)
-        changes = body.model_dump(exclude_unset=True)
-        _null_fields(changes, ("title", "weekday", "start_time", "default_duration_minutes"))
+        series = await self._for_change(self.get_series, series_id, if_match)
+        changes = patch_fields(body, "title", "weekday", "start_time", "default_duration_minutes")
         ends_on = changes.get("ends_on", series.ends_on)
         if ends_on is not None and ends_on < series.starts_on:
             raise Unprocessable("ends_on is before the series starts.", field="body.ends_on")
@@ -100,19 +86,12 @@ class ClassService(OutreachBase):
                 )
         for key, value in changes.items():
             setattr(series, key, value)
-        if not modified(series):
-            return series
-        series.version += 1
-        await self.session.flush()
-        await emit(
-            self.session,
-            SeriesUpdated(series_id=series.id, unit_id=series.unit_id, changed=sorted(changes)),
-            aggregate_id=series.id,
-            occurred_at=self.clock.now(),
-            unit_path=series.unit_path,
-            actor_id=self.principal.id,
+        return await self._save(
+            series,
+            lambda _: SeriesUpdated(
+                series_id=series.id, unit_id=series.unit_id, changed=sorted(changes)
+            ),
         )
-        return series
 
     async def series_out(self, series: list[ClassSeries]) -> list[SeriesOut]:
         units = await self.repo.units({s.unit_id for s in series})
@@ -123,18 +102,11 @@ class ClassService(OutreachBase):
             n, people, minutes, last = totals.get(s.id, (0, 0, 0, None))
             unit = units.get(s.unit_id)
             out.append(
-                SeriesOut(
-                    id=s.id,
-                    unit_id=s.unit_id,
+                shown(
+                    SeriesOut,
+                    s,
                     unit_name=unit.name if unit else None,
-                    title=s.title,
-                    description=s.description,
-                    platform=s.platform,
-                    weekday=s.weekday,
                     start_time=s.start_time.strftime("%H:%M"),
-                    default_duration_minutes=s.default_duration_minutes,
-                    starts_on=s.starts_on,
-                    ends_on=s.ends_on,
                     active=s.ends_on is None or s.ends_on >= today,
                     next_class_at=next_occurrence(
                         s.weekday, s.start_time, s.starts_on, s.ends_on, now
@@ -142,19 +114,13 @@ class ClassService(OutreachBase):
                     totals=SeriesTotals(
                         classes_held=n, participants=people, minutes=minutes, last_class_at=last
                     ),
-                    version=s.version,
-                    created_at=s.created_at,
-                    updated_at=s.updated_at,
                 )
             )
         return out
 
     # --- micro-classes ------------------------------------------------------------------
     async def get_class(self, class_id: uuid.UUID, *, for_update: bool = False) -> MicroClass:
-        mc = await self.repo.micro_class(self.principal, class_id, for_update=for_update)
-        if mc is None:
-            raise NotFound(CLASS_NOT_FOUND)
-        return mc
+        return await self._get(MicroClass, class_id, CLASS_NOT_FOUND, for_update)
 
     async def _check_held_at(
         self, series: ClassSeries, held_at: datetime, exclude: uuid.UUID | None
@@ -170,7 +136,9 @@ class ClassService(OutreachBase):
             raise Conflict("A class of this series is already recorded at that time.")
 
     async def create_class(self, body: ClassCreate) -> MicroClass:
-        series = await self.repo.series(self.principal, body.series_id, for_update=True)
+        series = await self.repo.scoped(
+            ClassSeries, self.principal, body.series_id, for_update=True
+        )
         if series is None:
             raise Unprocessable(SERIES_NOT_FOUND, field="body.series_id")
         await self._check_held_at(series, body.held_at, None)
@@ -190,9 +158,9 @@ class ClassService(OutreachBase):
         self.repo.add(mc)
         await self.session.flush()
         n, people, _, _ = (await self.repo.series_totals({series.id}))[series.id]
-        await emit(
-            self.session,
-            ClassHeld(
+        await self._tell(
+            mc,
+            lambda: ClassHeld(
                 class_id=mc.id,
                 series_id=series.id,
                 series_title=series.title,
@@ -205,45 +173,32 @@ class ClassService(OutreachBase):
                 classes_held=n,
                 participants_total=people,
             ),
-            aggregate_id=mc.id,
-            occurred_at=self.clock.now(),
-            unit_path=mc.unit_path,
-            actor_id=self.principal.id,
         )
         return mc
 
     async def update_class(
         self, class_id: uuid.UUID, body: ClassUpdate, if_match: str | None
     ) -> MicroClass:
-        mc = await self.get_class(class_id, for_update=True)
-        check_if_match(if_match, mc.id, mc.version)
-        changes = body.model_dump(exclude_unset=True)
-        _null_fields(changes, ("held_at", "topic", "lecturer", "duration_minutes", "participants"))
+        mc = await self._for_change(self.get_class, class_id, if_match)
+        changes = patch_fields(
+            body, "held_at", "topic", "lecturer", "duration_minutes", "participants"
+        )
         if "held_at" in changes:
-            series = await self.repo.series(self.principal, mc.series_id)
+            series = await self.repo.scoped(ClassSeries, self.principal, mc.series_id)
             assert series is not None  # a class sits where its series sits
             await self._check_held_at(series, changes["held_at"], mc.id)
         for key, value in changes.items():
             setattr(mc, key, value)
-        if not modified(mc):
-            return mc
-        mc.version += 1
-        await self.session.flush()
-        await emit(
-            self.session,
-            ClassUpdated(
+        return await self._save(
+            mc,
+            lambda _: ClassUpdated(
                 class_id=mc.id,
                 series_id=mc.series_id,
                 unit_id=mc.unit_id,
                 changed=sorted(changes),
                 participants=mc.participants,
             ),
-            aggregate_id=mc.id,
-            occurred_at=self.clock.now(),
-            unit_path=mc.unit_path,
-            actor_id=self.principal.id,
         )
-        return mc
 
     async def classes_out(self, classes: list[MicroClass]) -> list[ClassOut]:
         series = await self.repo.series_titles({c.series_id for c in classes})
@@ -251,22 +206,11 @@ class ClassService(OutreachBase):
         for c in classes:
             s = series.get(c.series_id)
             out.append(
-                ClassOut(
-                    id=c.id,
-                    historical=c.historical,
-                    series_id=c.series_id,
+                shown(
+                    ClassOut,
+                    c,
                     series_title=s.title if s else None,
-                    unit_id=c.unit_id,
-                    held_at=c.held_at,
-                    topic=c.topic,
-                    lecturer=c.lecturer,
-                    duration_minutes=c.duration_minutes,
-                    participants=c.participants,
                     on_schedule=bool(s and on_schedule(c.held_at, s.weekday, s.start_time)),
-                    notes=c.notes,
-                    version=c.version,
-                    created_at=c.created_at,
-                    updated_at=c.updated_at,
                 )
             )
         return out

@@ -11,10 +11,8 @@ from mediation.auth.policy import Permission
 from mediation.cases.contracts import CaseCreate
 from mediation.cases.enums import CaseEventType
 from mediation.cases.models import Case
-from mediation.contracts.changes import modified
-from mediation.contracts.etag import check_if_match
-from mediation.errors import Conflict, NotFound, Unprocessable
-from mediation.outbox.events import emit
+from mediation.contracts.changes import patch_fields
+from mediation.errors import Conflict, Unprocessable
 from mediation.outbox.registry import model_for
 from mediation.outreach.enums import (
     COLLECTOR_ROLES,
@@ -35,7 +33,6 @@ from mediation_api.outreach.base import (
     OPINION_NOT_FOUND,
     OPINION_RECORD,
     OutreachBase,
-    _null_fields,
 )
 from mediation_api.outreach.contracts import (
     OpinionAnswer,
@@ -47,17 +44,25 @@ from mediation_api.outreach.contracts import (
     OpinionUpdate,
 )
 from mediation_api.reference.service import ReferenceService
+from mediation_api.shown import shown
 from mediation_api.visibility import Ref, Visibility, Visible
+
+
+def _opinion_payload(type_: str, opinion: ResidentOpinion, **extra: Any) -> OpinionPayload:
+    return model_for(type_, OpinionPayload)(
+        opinion_id=opinion.id,
+        unit_id=opinion.unit_id,
+        category=opinion.category,
+        status=opinion.status,
+        **extra,
+    )
 
 
 class OpinionService(OutreachBase):
     async def get_opinion(
         self, opinion_id: uuid.UUID, *, for_update: bool = False
     ) -> ResidentOpinion:
-        opinion = await self.repo.opinion(self.principal, opinion_id, for_update=for_update)
-        if opinion is None:
-            raise NotFound(OPINION_NOT_FOUND)
-        return opinion
+        return await self._get(ResidentOpinion, opinion_id, OPINION_NOT_FOUND, for_update)
 
     async def _category(self, code: str, field: str) -> None:
         await ReferenceService(self.session, self.clock).require_enabled(
@@ -94,55 +99,33 @@ class OpinionService(OutreachBase):
             version=1,
         )
         self.repo.add(opinion)
-        await self.session.flush()
         # No resident data in events: they travel to webhooks and inboxes.
         await self._opinion_event("opinion.received", opinion, collector_id=collector_id)
         return opinion
 
     async def _opinion_event(self, type_: str, opinion: ResidentOpinion, **extra: Any) -> None:
-        payload = model_for(type_, OpinionPayload)(
-            opinion_id=opinion.id,
-            unit_id=opinion.unit_id,
-            category=opinion.category,
-            status=opinion.status,
-            **extra,
-        )
-        await emit(
-            self.session,
-            payload,
-            type=type_,
-            aggregate_id=opinion.id,
-            occurred_at=self.clock.now(),
-            unit_path=opinion.unit_path,
-            actor_id=self.principal.id,
-        )
+        await self._tell(opinion, lambda: _opinion_payload(type_, opinion, **extra), type_)
 
     async def update_opinion(
         self, opinion_id: uuid.UUID, body: OpinionUpdate, if_match: str | None
     ) -> ResidentOpinion:
-        opinion = await self.get_opinion(opinion_id, for_update=True)
-        check_if_match(if_match, opinion.id, opinion.version)
+        opinion = await self._for_change(self.get_opinion, opinion_id, if_match)
         if opinion.status is not OpinionStatus.received:
             raise Conflict("Only an opinion not yet forwarded or answered can be corrected.")
-        changes = body.model_dump(exclude_unset=True)
-        _null_fields(changes, ("category", "text"))
+        changes = patch_fields(body, "category", "text")
         if "category" in changes:
             await self._category(changes["category"], "body.category")
         for key, value in changes.items():
             setattr(opinion, key, value)
-        names = sorted(modified(opinion))
-        if not names:
-            return opinion
-        opinion.version += 1
-        await self.session.flush()
-        await self._opinion_event("opinion.updated", opinion, changed=names)
-        return opinion
+        type_ = "opinion.updated"
+        return await self._save(
+            opinion, lambda names: _opinion_payload(type_, opinion, changed=names), type_
+        )
 
     async def _act(
         self, opinion_id: uuid.UUID, action: str, if_match: str | None
     ) -> ResidentOpinion:
-        opinion = await self.get_opinion(opinion_id, for_update=True)
-        check_if_match(if_match, opinion.id, opinion.version)
+        opinion = await self._for_change(self.get_opinion, opinion_id, if_match)
         opinion.status = opinion_transition(opinion.status, action)
         opinion.version += 1
         return opinion
@@ -180,8 +163,7 @@ class OpinionService(OutreachBase):
         """Registers a dispute case (source grid report) through the cases service and links
         both ways: the opinion keeps `case_id` and is forwarded to the case; the case's
         timeline names the opinion."""
-        opinion = await self.get_opinion(opinion_id, for_update=True)
-        check_if_match(if_match, opinion.id, opinion.version)
+        opinion = await self._for_change(self.get_opinion, opinion_id, if_match)
         if opinion.case_id is not None:
             seen = await self._cases_seen({opinion.case_id})
             raise Conflict(
@@ -254,35 +236,20 @@ class OpinionService(OutreachBase):
                 )
             unit = units.get(o.unit_id)
             out.append(
-                OpinionOut(
-                    id=o.id,
-                    unit_id=o.unit_id,
+                shown(
+                    OpinionOut,
+                    o,
                     unit_name=unit.name if unit else None,
-                    collector_id=o.collector_id,
                     collector_name=names.get(o.collector_id),
-                    collector_role=o.collector_role,
-                    collected_on=o.collected_on,
-                    category=o.category,
                     category_label=labels.get(o.category),
-                    text=o.text,
-                    address=o.address,
                     resident_name=o.resident_name if unmask else mask_name(o.resident_name),
                     resident_phone=o.resident_phone if unmask else mask_phone(o.resident_phone),
-                    status=o.status,
                     # The case number is part of where it went: named only to readers of
                     # the case.
                     forwarded_to=o.forwarded_to
                     if o.case_id is None or seen.can_see(Ref.case, o.case_id)
                     else CASE_FORWARD,
-                    forwarded_at=o.forwarded_at,
-                    answer=o.answer,
-                    answered_at=o.answered_at,
-                    closed_at=o.closed_at,
-                    close_note=o.close_note,
                     case_id=o.case_id if seen.can_see(Ref.case, o.case_id) else None,
-                    version=o.version,
-                    created_at=o.created_at,
-                    updated_at=o.updated_at,
                 )
             )
         return out

@@ -30,6 +30,7 @@ from mediation_api.org.lookups import TreeLookups
 from mediation_api.pagination import id_page
 
 M = TypeVar("M")
+R = TypeVar("R", OutreachActivity, ClassSeries, MicroClass, ResidentOpinion, DutySlot)
 
 
 def _keyset(
@@ -79,6 +80,20 @@ class OutreachRepository(TreeLookups):
     def add(self, record: object) -> None:
         self.session.add(record)
 
+    async def scoped(
+        self,
+        model: type[R],
+        principal: Principal,
+        record_id: uuid.UUID,
+        *,
+        for_update: bool = False,
+    ) -> R | None:
+        """One record by id, only in the caller's jurisdiction; locked for a change."""
+        stmt = select(model).where(model.id == record_id, in_scope(model.unit_path, principal))
+        if for_update:
+            stmt = stmt.with_for_update()
+        return (await self.session.scalars(stmt)).one_or_none()
+
     # --- the tree and people ------------------------------------------------------------
     async def roles_held(
         self, person_ids: set[uuid.UUID], roles: tuple[Role, ...], first: date, last: date
@@ -127,16 +142,6 @@ class OutreachRepository(TreeLookups):
         return {code: label for code, label in rows.all()}
 
     # --- activities ---------------------------------------------------------------------
-    async def activity(
-        self, principal: Principal, activity_id: uuid.UUID, *, for_update: bool = False
-    ) -> OutreachActivity | None:
-        stmt = select(OutreachActivity).where(
-            OutreachActivity.id == activity_id, in_scope(OutreachActivity.unit_path, principal)
-        )
-        if for_update:
-            stmt = stmt.with_for_update()
-        return (await self.session.scalars(stmt)).one_or_none()
-
     async def activity_page(
         self,
         principal: Principal,
@@ -160,16 +165,6 @@ class OutreachRepository(TreeLookups):
         return list((await self.session.scalars(stmt)).all())
 
     # --- micro-class series and classes -------------------------------------------------
-    async def series(
-        self, principal: Principal, series_id: uuid.UUID, *, for_update: bool = False
-    ) -> ClassSeries | None:
-        stmt = select(ClassSeries).where(
-            ClassSeries.id == series_id, in_scope(ClassSeries.unit_path, principal)
-        )
-        if for_update:
-            stmt = stmt.with_for_update()
-        return (await self.session.scalars(stmt)).one_or_none()
-
     async def series_page(
         self,
         principal: Principal,
@@ -210,16 +205,6 @@ class OutreachRepository(TreeLookups):
         rows = await self.session.scalars(select(ClassSeries).where(ClassSeries.id.in_(ids)))
         return {s.id: s for s in rows.all()}
 
-    async def micro_class(
-        self, principal: Principal, class_id: uuid.UUID, *, for_update: bool = False
-    ) -> MicroClass | None:
-        stmt = select(MicroClass).where(
-            MicroClass.id == class_id, in_scope(MicroClass.unit_path, principal)
-        )
-        if for_update:
-            stmt = stmt.with_for_update()
-        return (await self.session.scalars(stmt)).one_or_none()
-
     async def class_at(self, series_id: uuid.UUID, held_at: datetime) -> uuid.UUID | None:
         return await self.session.scalar(
             select(MicroClass.id).where(
@@ -253,16 +238,6 @@ class OutreachRepository(TreeLookups):
         return list((await self.session.scalars(stmt)).all())
 
     # --- opinions -----------------------------------------------------------------------
-    async def opinion(
-        self, principal: Principal, opinion_id: uuid.UUID, *, for_update: bool = False
-    ) -> ResidentOpinion | None:
-        stmt = select(ResidentOpinion).where(
-            ResidentOpinion.id == opinion_id, in_scope(ResidentOpinion.unit_path, principal)
-        )
-        if for_update:
-            stmt = stmt.with_for_update()
-        return (await self.session.scalars(stmt)).one_or_none()
-
     async def opinion_page(
         self,
         principal: Principal,
@@ -292,16 +267,6 @@ class OutreachRepository(TreeLookups):
         return list((await self.session.scalars(stmt)).all())
 
     # --- duty rota ----------------------------------------------------------------------
-    async def slot(
-        self, principal: Principal, slot_id: uuid.UUID, *, for_update: bool = False
-    ) -> DutySlot | None:
-        stmt = select(DutySlot).where(
-            DutySlot.id == slot_id, in_scope(DutySlot.unit_path, principal)
-        )
-        if for_update:
-            stmt = stmt.with_for_update()
-        return (await self.session.scalars(stmt)).one_or_none()
-
     async def slot_taken(
         self, unit_id: uuid.UUID, day: date, person_id: uuid.UUID, exclude: uuid.UUID | None
     ) -> bool:

@@ -6,12 +6,10 @@ import uuid
 from datetime import date, timedelta
 from typing import Any
 
-from mediation.contracts.changes import modified
-from mediation.contracts.etag import check_if_match
-from mediation.errors import Conflict, NotFound, Unprocessable
+from mediation.contracts.changes import patch_fields
+from mediation.errors import Conflict, Unprocessable
 from mediation.org.enums import Role, UnitLevel
 from mediation.org.models import Unit
-from mediation.outbox.events import emit
 from mediation.outreach.enums import (
     COLLECTOR_ROLES,
     Weekday,
@@ -28,7 +26,6 @@ from mediation_api.outreach.base import (
     MAX_GAP_WINDOW,
     SLOT_NOT_FOUND,
     OutreachBase,
-    _null_fields,
 )
 from mediation_api.outreach.contracts import (
     DutyGapReport,
@@ -38,14 +35,16 @@ from mediation_api.outreach.contracts import (
     GridDutyGaps,
     InvalidSlot,
 )
+from mediation_api.shown import shown
+
+
+def _slot_payload(slot: DutySlot, **extra: Any) -> DutySlotPayload:
+    return shown(DutySlotPayload, slot, slot_id=slot.id, **extra)
 
 
 class RotaService(OutreachBase):
     async def get_slot(self, slot_id: uuid.UUID, *, for_update: bool = False) -> DutySlot:
-        slot = await self.repo.slot(self.principal, slot_id, for_update=for_update)
-        if slot is None:
-            raise NotFound(SLOT_NOT_FOUND)
-        return slot
+        return await self._get(DutySlot, slot_id, SLOT_NOT_FOUND, for_update)
 
     async def _grid(self, unit_id: uuid.UUID) -> Unit:
         grid = await self._place(unit_id, "body.unit_id")
@@ -91,37 +90,13 @@ class RotaService(OutreachBase):
             created_by=self.principal.id,
             version=1,
         )
-        self.repo.add(slot)
-        await self.session.flush()
-        await self._slot_event("duty_rota.slot_added", slot)
-        return slot
-
-    async def _slot_event(self, type_: str, slot: DutySlot, **extra: Any) -> None:
-        payload = DutySlotPayload(
-            slot_id=slot.id,
-            unit_id=slot.unit_id,
-            duty_date=slot.duty_date,
-            person_id=slot.person_id,
-            role=slot.role,
-            **extra,
-        )
-        await emit(
-            self.session,
-            payload,
-            type=type_,
-            aggregate_id=slot.id,
-            occurred_at=self.clock.now(),
-            unit_path=slot.unit_path,
-            actor_id=self.principal.id,
-        )
+        return await self._add(slot, lambda: _slot_payload(slot), "duty_rota.slot_added")
 
     async def update_slot(
         self, slot_id: uuid.UUID, body: DutySlotUpdate, if_match: str | None
     ) -> DutySlot:
-        slot = await self.get_slot(slot_id, for_update=True)
-        check_if_match(if_match, slot.id, slot.version)
-        changes = body.model_dump(exclude_unset=True)
-        _null_fields(changes, ("duty_date", "person_id"))
+        slot = await self._for_change(self.get_slot, slot_id, if_match)
+        changes = patch_fields(body, "duty_date", "person_id")
         day = changes.get("duty_date", slot.duty_date)
         person_id = changes.get("person_id", slot.person_id)
         if "duty_date" in changes or "person_id" in changes:
@@ -131,18 +106,13 @@ class RotaService(OutreachBase):
                 raise Conflict("This person is already on duty in this grid that day.")
         for key, value in changes.items():
             setattr(slot, key, value)
-        names = sorted(modified(slot))
-        if not names:
-            return slot
-        slot.version += 1
-        await self.session.flush()
-        await self._slot_event("duty_rota.slot_changed", slot, changed=names)
-        return slot
+        return await self._save(
+            slot, lambda names: _slot_payload(slot, changed=names), "duty_rota.slot_changed"
+        )
 
     async def delete_slot(self, slot_id: uuid.UUID, if_match: str | None) -> None:
-        slot = await self.get_slot(slot_id, for_update=True)
-        check_if_match(if_match, slot.id, slot.version)
-        await self._slot_event("duty_rota.slot_removed", slot)
+        slot = await self._for_change(self.get_slot, slot_id, if_match)
+        await self._tell(slot, lambda: _slot_payload(slot), "duty_rota.slot_removed")
         await self.session.delete(slot)
         await self.session.flush()
 
@@ -150,19 +120,12 @@ class RotaService(OutreachBase):
         units = await self.repo.units({s.unit_id for s in slots})
         names = await self.repo.person_names({s.person_id for s in slots})
         return [
-            DutySlotOut(
-                id=s.id,
-                unit_id=s.unit_id,
+            shown(
+                DutySlotOut,
+                s,
                 unit_name=units[s.unit_id].name if s.unit_id in units else None,
-                duty_date=s.duty_date,
                 weekday=Weekday.of(s.duty_date.isoweekday()),
-                person_id=s.person_id,
                 person_name=names.get(s.person_id),
-                role=s.role,
-                note=s.note,
-                version=s.version,
-                created_at=s.created_at,
-                updated_at=s.updated_at,
             )
             for s in slots
         ]

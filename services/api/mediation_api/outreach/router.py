@@ -28,17 +28,8 @@ from mediation.outreach.enums import (
     Weekday,
 )
 from mediation.reference.data import ReferenceKind
-from mediation_api.actions import (
-    ActionCall,
-    Handler,
-    action_route,
-    change_route,
-    read_route,
-    service_change,
-    service_show,
-)
-from mediation_api.deps import CurrentPrincipal, IfMatch, Session, State, require
-from mediation_api.idempotency import Idempotency, IdempotencyGuard
+from mediation_api.deps import IfMatch, Session, require
+from mediation_api.idempotency import Idempotency
 from mediation_api.outreach.contracts import (
     CODE_PATTERN,
     ActivityCreate,
@@ -68,7 +59,9 @@ from mediation_api.outreach.repository import ActivityFilters, OpinionFilters
 from mediation_api.outreach.service import OutreachService
 from mediation_api.pagination import DEFAULT, Cursor, Limit, build_page, cursor_values
 from mediation_api.problems import responses
+from mediation_api.records import Doc, RecordRoutes
 from mediation_api.reference.service import ReferenceService
+from mediation_api.request_service import service_dependency
 
 P = Permission
 API = "/api/v1"
@@ -78,11 +71,7 @@ opinions = APIRouter(prefix="/opinions", tags=["opinions"])
 rota = APIRouter(prefix="/duty-rota", tags=["duty-rota"])
 
 
-async def _service(session: Session, state: State, principal: CurrentPrincipal) -> OutreachService:
-    return OutreachService(session, state.clock, state.settings, principal)
-
-
-Svc = Annotated[OutreachService, Depends(_service)]
+Svc = Annotated[OutreachService, Depends(service_dependency(OutreachService))]
 Reader = Annotated[Principal, Depends(require(P.outreach_read))]
 Writer = Annotated[Principal, Depends(require(P.outreach_write))]
 OpinionWriter = Annotated[Principal, Depends(require(P.opinions_write))]
@@ -92,6 +81,9 @@ UnitFilter = Annotated[
     Query(description="Only this subtree (422 if the unit is not in your jurisdiction)."),
 ]
 IDEM = " Supports `Idempotency-Key`."
+CREATE_ERRORS = responses(401, 403, 409, 422)
+READ_ERRORS = responses(401, 403, 404, 422)
+CHANGE_ERRORS = responses(401, 403, 404, 409, 412, 422, 428)
 
 
 def _key(cursor: str | None) -> tuple[str, uuid.UUID] | None:
@@ -106,28 +98,6 @@ def _date_key(cursor: str | None) -> tuple[date, uuid.UUID] | None:
 
 def _page_key(value: date | datetime, ident: uuid.UUID) -> dict[str, Any]:
     return {"k": value.isoformat(), "id": str(ident)}
-
-
-async def _created(idem: IdempotencyGuard, session: Session, out: Any, location: str) -> Response:
-    return await idem.respond(
-        session,
-        out,
-        status_code=201,
-        headers={"ETag": etag_of(out.id, out.version), "Location": location},
-    )
-
-
-def _create(method: str, out_method: str, location: str) -> Handler:
-    """A new outreach record: the service's `method`, shown by `out_method`, at
-    `location` + its id."""
-
-    async def handle(call: ActionCall) -> Response:
-        service: OutreachService = call.deps["service"]
-        record = await getattr(service, method)(call.body)
-        (out,) = await getattr(service, out_method)([record])
-        return await _created(call.idem, call.deps["session"], out, f"{API}{location}{record.id}")
-
-    return handle
 
 
 # --- legal-awareness activities -----------------------------------------------------------
@@ -166,55 +136,42 @@ async def list_activities(
     return Page[ActivityOut](items=await service.activities_out(items), next_cursor=nxt)
 
 
-action_route(
+activities = RecordRoutes(
     outreach,
     "/activities",
-    body=ActivityCreate,
-    precondition=False,
-    deps=[("_", Writer), ("service", Svc), ("session", Session)],
-    handle=_create("create_activity", "activities_out", "/outreach/activities/"),
-    operation_id="outreach-activities-create",
-    summary="Record a legal-awareness activity",
-    description="An activity that took place (not in the future), at a node of your "
-    "jurisdiction. Partners named by `person_id` must hold their role (police officer, legal "
-    "advisor) on the place's line of the tree that day. Participants are 0 or more." + IDEM,
-    status_code=201,
-    response_model=ActivityOut,
-    responses=responses(401, 403, 409, 422),
+    "activity_id",
+    "The activity's id.",
+    ActivityOut,
+    "activities_out",
+    Svc,
+    readers=(Reader,),
+    writers=(Writer,),
 )
-
-
-ActivityId = Annotated[uuid.UUID, Path(description="The activity's id.")]
-
-
-read_route(
-    outreach,
-    "/activities/{activity_id}",
-    id_name="activity_id",
-    id_description="The activity's id.",
-    deps=[("_", Reader), ("service", Svc)],
-    show=service_show("get_activity", "activities_out"),
-    out=ActivityOut,
-    operation_id="outreach-activities-get",
-    summary="Read an activity",
-    description="One activity with its ETag.",
-    responses=responses(401, 403, 404, 422),
+activities.create(
+    ActivityCreate,
+    "create_activity",
+    Doc(
+        "outreach-activities-create",
+        "Record a legal-awareness activity",
+        "An activity that took place (not in the future), at a node of your jurisdiction. "
+        "Partners named by `person_id` must hold their role (police officer, legal advisor) on "
+        "the place's line of the tree that day. Participants are 0 or more." + IDEM,
+        CREATE_ERRORS,
+    ),
 )
-
-
-change_route(
-    outreach,
-    "/activities/{activity_id}",
-    id_name="activity_id",
-    id_description="The activity's id.",
-    body=ActivityUpdate,
-    deps=[("_", Writer), ("service", Svc)],
-    change=service_change("update_activity", "activities_out"),
-    out=ActivityOut,
-    operation_id="outreach-activities-update",
-    summary="Correct an activity",
-    description="Omitted fields stay; `partners` replaces the whole list. Needs If-Match.",
-    responses=responses(401, 403, 404, 412, 422, 428),
+activities.read(
+    "get_activity",
+    Doc("outreach-activities-get", "Read an activity", "One activity with its ETag.", READ_ERRORS),
+)
+activities.update(
+    ActivityUpdate,
+    "update_activity",
+    Doc(
+        "outreach-activities-update",
+        "Correct an activity",
+        "Omitted fields stay; `partners` replaces the whole list. Needs If-Match.",
+        responses(401, 403, 404, 412, 422, 428),
+    ),
 )
 
 
@@ -241,56 +198,48 @@ async def list_series(
     return Page[SeriesOut](items=await service.series_out(items), next_cursor=nxt)
 
 
-action_route(
+series = RecordRoutes(
     outreach,
     "/class-series",
-    body=SeriesCreate,
-    precondition=False,
-    deps=[("_", Writer), ("service", Svc), ("session", Session)],
-    handle=_create("create_series", "series_out", "/outreach/class-series/"),
-    operation_id="outreach-class-series-create",
-    summary="Start a micro-class series",
-    description="Weekly schedule in Beijing time: Wednesdays at 19:30 unless given. The usual "
-    "length is 30 to 60 minutes." + IDEM,
-    status_code=201,
-    response_model=SeriesOut,
-    responses=responses(401, 403, 409, 422),
+    "series_id",
+    "The series' id.",
+    SeriesOut,
+    "series_out",
+    Svc,
+    readers=(Reader,),
+    writers=(Writer,),
 )
-
-
-SeriesId = Annotated[uuid.UUID, Path(description="The series' id.")]
-
-
-read_route(
-    outreach,
-    "/class-series/{series_id}",
-    id_name="series_id",
-    id_description="The series' id.",
-    deps=[("_", Reader), ("service", Svc)],
-    show=service_show("get_series", "series_out"),
-    out=SeriesOut,
-    operation_id="outreach-class-series-get",
-    summary="Read a micro-class series",
-    description="The series, its next scheduled class and its running totals (classes held, "
-    "people reached), counted from the classes.",
-    responses=responses(401, 403, 404, 422),
+series.create(
+    SeriesCreate,
+    "create_series",
+    Doc(
+        "outreach-class-series-create",
+        "Start a micro-class series",
+        "Weekly schedule in Beijing time: Wednesdays at 19:30 unless given. The usual length is "
+        "30 to 60 minutes." + IDEM,
+        CREATE_ERRORS,
+    ),
 )
-
-
-change_route(
-    outreach,
-    "/class-series/{series_id}",
-    id_name="series_id",
-    id_description="The series' id.",
-    body=SeriesUpdate,
-    deps=[("_", Writer), ("service", Svc)],
-    change=service_change("update_series", "series_out"),
-    out=SeriesOut,
-    operation_id="outreach-class-series-update",
-    summary="Change a micro-class series",
-    description="Schedule, description, or `ends_on` to end it (not before its last class). "
-    "Needs If-Match.",
-    responses=responses(401, 403, 404, 412, 422, 428),
+series.read(
+    "get_series",
+    Doc(
+        "outreach-class-series-get",
+        "Read a micro-class series",
+        "The series, its next scheduled class and its running totals (classes held, people "
+        "reached), counted from the classes.",
+        READ_ERRORS,
+    ),
+)
+series.update(
+    SeriesUpdate,
+    "update_series",
+    Doc(
+        "outreach-class-series-update",
+        "Change a micro-class series",
+        "Schedule, description, or `ends_on` to end it (not before its last class). "
+        "Needs If-Match.",
+        responses(401, 403, 404, 412, 422, 428),
+    ),
 )
 
 
@@ -329,55 +278,42 @@ async def list_classes(
     return Page[ClassOut](items=await service.classes_out(items), next_cursor=nxt)
 
 
-action_route(
+classes = RecordRoutes(
     outreach,
     "/classes",
-    body=ClassCreate,
-    precondition=False,
-    deps=[("_", Writer), ("service", Svc), ("session", Session)],
-    handle=_create("create_class", "classes_out", "/outreach/classes/"),
-    operation_id="outreach-classes-create",
-    summary="Record a micro-class that was held",
-    description="A class of a series in your jurisdiction: topic, lecturer, length (30 to 60 "
-    "minutes; default the series' usual length) and participants (0 or more). Not in the "
-    "future, within the series' dates; one class per series and start time (409)." + IDEM,
-    status_code=201,
-    response_model=ClassOut,
-    responses=responses(401, 403, 409, 422),
+    "class_id",
+    "The class's id.",
+    ClassOut,
+    "classes_out",
+    Svc,
+    readers=(Reader,),
+    writers=(Writer,),
 )
-
-
-ClassId = Annotated[uuid.UUID, Path(description="The class's id.")]
-
-
-read_route(
-    outreach,
-    "/classes/{class_id}",
-    id_name="class_id",
-    id_description="The class's id.",
-    deps=[("_", Reader), ("service", Svc)],
-    show=service_show("get_class", "classes_out"),
-    out=ClassOut,
-    operation_id="outreach-classes-get",
-    summary="Read a micro-class",
-    description="One class with its ETag.",
-    responses=responses(401, 403, 404, 422),
+classes.create(
+    ClassCreate,
+    "create_class",
+    Doc(
+        "outreach-classes-create",
+        "Record a micro-class that was held",
+        "A class of a series in your jurisdiction: topic, lecturer, length (30 to 60 minutes; "
+        "default the series' usual length) and participants (0 or more). Not in the future, "
+        "within the series' dates; one class per series and start time (409)." + IDEM,
+        CREATE_ERRORS,
+    ),
 )
-
-
-change_route(
-    outreach,
-    "/classes/{class_id}",
-    id_name="class_id",
-    id_description="The class's id.",
-    body=ClassUpdate,
-    deps=[("_", Writer), ("service", Svc)],
-    change=service_change("update_class", "classes_out"),
-    out=ClassOut,
-    operation_id="outreach-classes-update",
-    summary="Correct a micro-class",
-    description="Omitted fields stay; the same rules as recording it. Needs If-Match.",
-    responses=responses(401, 403, 404, 409, 412, 422, 428),
+classes.read(
+    "get_class",
+    Doc("outreach-classes-get", "Read a micro-class", "One class with its ETag.", READ_ERRORS),
+)
+classes.update(
+    ClassUpdate,
+    "update_class",
+    Doc(
+        "outreach-classes-update",
+        "Correct a micro-class",
+        "Omitted fields stay; the same rules as recording it. Needs If-Match.",
+        CHANGE_ERRORS,
+    ),
 )
 
 
@@ -464,120 +400,79 @@ async def list_opinions(
     return Page[OpinionOut](items=await service.opinions_out(items), next_cursor=nxt)
 
 
-action_route(
+opinion_routes = RecordRoutes(
     opinions,
     "",
-    body=OpinionCreate,
-    precondition=False,
-    deps=[("_", OpinionWriter), ("service", Svc), ("session", Session)],
-    handle=_create("create_opinion", "opinions_out", "/opinions/"),
-    operation_id="opinions-create",
-    summary="Record a resident's opinion",
-    description="Collected by a grid, building or unit head or an owners' committee member "
-    "(`collector_id`, default you), who must hold that role on the place's line of the tree "
-    "that day. Category from the `opinion_category` list. Status `received`." + MASKED + IDEM,
-    status_code=201,
-    response_model=OpinionOut,
-    responses=responses(401, 403, 409, 422),
+    "opinion_id",
+    OPINION_ID_DOC,
+    OpinionOut,
+    "opinions_out",
+    Svc,
+    readers=(Reader,),
+    writers=(OpinionWriter,),
+)
+opinion_routes.create(
+    OpinionCreate,
+    "create_opinion",
+    Doc(
+        "opinions-create",
+        "Record a resident's opinion",
+        "Collected by a grid, building or unit head or an owners' committee member "
+        "(`collector_id`, default you), who must hold that role on the place's line of the "
+        "tree that day. Category from the `opinion_category` list. Status `received`."
+        + MASKED
+        + IDEM,
+        CREATE_ERRORS,
+    ),
+)
+opinion_routes.read(
+    "get_opinion",
+    Doc(
+        "opinions-get",
+        "Read an opinion",
+        "The opinion with its ETag. The resident's name and phone are shown to roles that need "
+        "personal data (and the reading is written to the access log), masked otherwise.",
+        READ_ERRORS,
+    ),
+    single=True,
+)
+opinion_routes.update(
+    OpinionUpdate,
+    "update_opinion",
+    Doc(
+        "opinions-update",
+        "Correct an opinion",
+        "Only while `received` (409 afterwards). Needs If-Match." + MASKED,
+        CHANGE_ERRORS,
+    ),
 )
 
 
-read_route(
-    opinions,
-    "/{opinion_id}",
-    id_name="opinion_id",
-    id_description=OPINION_ID_DOC,
-    deps=[("_", Reader), ("service", Svc)],
-    show=service_show("get_opinion", "opinions_out", single=True),
-    out=OpinionOut,
-    operation_id="opinions-get",
-    summary="Read an opinion",
-    description="The opinion with its ETag. The resident's name and phone are shown to roles "
-    "that need personal data (and the reading is written to the access log), masked otherwise.",
-    responses=responses(401, 403, 404, 422),
-)
-
-
-change_route(
-    opinions,
-    "/{opinion_id}",
-    id_name="opinion_id",
-    id_description=OPINION_ID_DOC,
-    body=OpinionUpdate,
-    deps=[("_", OpinionWriter), ("service", Svc)],
-    change=service_change("update_opinion", "opinions_out"),
-    out=OpinionOut,
-    operation_id="opinions-update",
-    summary="Correct an opinion",
-    description="Only while `received` (409 afterwards). Needs If-Match." + MASKED,
-    responses=responses(401, 403, 404, 409, 412, 422, 428),
-)
-
-
-async def _acted(
-    idem: IdempotencyGuard, session: Session, service: OutreachService, opinion: Any
-) -> Response:
-    (out,) = await service.opinions_out([opinion])
-    return await idem.respond(session, out, headers={"ETag": etag_of(opinion.id, opinion.version)})
-
-
-ACTION_ERRORS = responses(401, 403, 404, 409, 412, 422, 428)
-
-
-def _opinion_action(method: str) -> Handler:
-    """An opinion's step: the service's method of that name, answered with the opinion."""
-
-    async def handle(call: ActionCall) -> Response:
-        service: OutreachService = call.deps["service"]
-        opinion = await getattr(service, method)(call.record_id, call.body, call.if_match)
-        return await _acted(call.idem, call.deps["session"], service, opinion)
-
-    return handle
-
-
-# (path, operation, summary, description, body, service method)
-OPINION_ACTIONS: list[tuple[str, str, str, str, type, str]] = [
+for name, body_type, summary, doc in (
     (
         "forward",
-        "opinions-forward",
+        OpinionForward,
         "Forward an opinion",
         "received → forwarded, to the body that can act on it. Needs If-Match; 409 "
-        "from any other status." + MASKED + IDEM,
-        OpinionForward,
-        "forward",
+        "from any other status.",
     ),
     (
         "answer",
-        "opinions-answer",
+        OpinionAnswer,
         "Record the answer",
         "received or forwarded → answered, with the answer given to the resident. "
-        "Needs If-Match; 409 from any other status." + MASKED + IDEM,
-        OpinionAnswer,
-        "answer",
+        "Needs If-Match; 409 from any other status.",
     ),
     (
         "close",
-        "opinions-close",
-        "Close an opinion",
-        "answered → closed. Needs If-Match; 409 from any other status." + MASKED + IDEM,
         OpinionClose,
-        "close",
+        "Close an opinion",
+        "answered → closed. Needs If-Match; 409 from any other status.",
     ),
-]
-for path, operation, summary, doc, body_type, method in OPINION_ACTIONS:
-    action_route(
-        opinions,
-        f"/{{opinion_id}}/{path}",
-        id_name="opinion_id",
-        id_description=OPINION_ID_DOC,
-        body=body_type,
-        deps=[("_", OpinionWriter), ("service", Svc), ("session", Session)],
-        handle=_opinion_action(method),
-        operation_id=operation,
-        summary=summary,
-        description=doc,
-        response_model=OpinionOut,
-        responses=ACTION_ERRORS,
+):
+    # An opinion's step: the service's method of the step's name.
+    opinion_routes.action(
+        name, body_type, name, Doc(f"opinions-{name}", summary, doc + MASKED + IDEM, CHANGE_ERRORS)
     )
 
 
@@ -593,7 +488,7 @@ for path, operation, summary, doc, body_type, method in OPINION_ACTIONS:
     "`cases:create`." + MASKED + IDEM,
     status_code=201,
     response_model=OpinionToCaseOut,
-    responses=ACTION_ERRORS,
+    responses=CHANGE_ERRORS,
 )
 async def convert_to_case(
     opinion_id: OpinionId,
@@ -656,21 +551,28 @@ async def list_slots(
     return Page[DutySlotOut](items=await service.slots_out(items), next_cursor=nxt)
 
 
-action_route(
+slots = RecordRoutes(
     rota,
     "",
-    body=DutySlotCreate,
-    precondition=False,
-    deps=[("_", Writer), ("service", Svc), ("session", Session)],
-    handle=_create("create_slot", "slots_out", "/duty-rota/"),
-    operation_id="duty-rota-create",
-    summary="Put someone on duty",
-    description="A day of duty in a grid's office. Only the grid's three heads (grid, "
-    "building, unit head) and owners' committee members take turns: anyone else is a 422. "
-    "The same person twice on a day is a 409." + IDEM,
-    status_code=201,
-    response_model=DutySlotOut,
-    responses=responses(401, 403, 409, 422),
+    "slot_id",
+    "The slot's id.",
+    DutySlotOut,
+    "slots_out",
+    Svc,
+    readers=(Reader,),
+    writers=(Writer,),
+)
+slots.create(
+    DutySlotCreate,
+    "create_slot",
+    Doc(
+        "duty-rota-create",
+        "Put someone on duty",
+        "A day of duty in a grid's office. Only the grid's three heads (grid, building, unit "
+        "head) and owners' committee members take turns: anyone else is a 422. The same person "
+        "twice on a day is a 409." + IDEM,
+        CREATE_ERRORS,
+    ),
 )
 
 
@@ -699,34 +601,19 @@ async def gaps(
     return await service.gap_report(unit_id, date_from, date_to, weekday)
 
 
-read_route(
-    rota,
-    "/{slot_id}",
-    id_name="slot_id",
-    id_description="The slot's id.",
-    deps=[("_", Reader), ("service", Svc)],
-    show=service_show("get_slot", "slots_out"),
-    out=DutySlotOut,
-    operation_id="duty-rota-get",
-    summary="Read a duty slot",
-    description="One slot with its ETag.",
-    responses=responses(401, 403, 404, 422),
+slots.read(
+    "get_slot",
+    Doc("duty-rota-get", "Read a duty slot", "One slot with its ETag.", READ_ERRORS),
 )
-
-
-change_route(
-    rota,
-    "/{slot_id}",
-    id_name="slot_id",
-    id_description="The slot's id.",
-    body=DutySlotUpdate,
-    deps=[("_", Writer), ("service", Svc)],
-    change=service_change("update_slot", "slots_out"),
-    out=DutySlotOut,
-    operation_id="duty-rota-update",
-    summary="Change a duty slot",
-    description="Swap the day or the person (same rules as adding). Needs If-Match.",
-    responses=responses(401, 403, 404, 409, 412, 422, 428),
+slots.update(
+    DutySlotUpdate,
+    "update_slot",
+    Doc(
+        "duty-rota-update",
+        "Change a duty slot",
+        "Swap the day or the person (same rules as adding). Needs If-Match.",
+        CHANGE_ERRORS,
+    ),
 )
 
 

@@ -142,56 +142,70 @@ async def _page(
 
 
 # --- under a case ---------------------------------------------------------------------------
-action_route(
-    router,
-    "/cases/{case_id}/sessions",
-    id_name="case_id",
-    id_description="The case's id.",
-    body=SessionCreate,
-    precondition=False,
-    deps=[("ctx", Writer)],
-    handle=context_create("create"),
-    operation_id="sessions-create",
-    summary="Schedule a session (安排调解会)",
-    description="A session of an accepted, assigned or in-mediation case (another status is a "
-    "409 naming it). Mediators must hold a mediating role covering the case's place: people's "
-    "mediator, judicial mediator, community police officer, legal advisor or counselor "
-    "(422 otherwise); 警民联调 needs a police officer, judicial and pre-litigation mediation a "
-    "judicial mediator. End before start is a 422. Mediators and invited parties are told "
-    "(`session.scheduled`) and reminded a day and an hour before. Dispatchers, the case's "
-    "handlers. Supports `Idempotency-Key`." + _DOUBLE,
-    status_code=201,
-    response_model=SessionOut,
-    responses=responses(401, 403, 404, 409, 422),
-)
+# A row: (path after the prefix, operation, summary, description, body, service method)
+Row = tuple[str, str, str, str, type, str]
 
 
-action_route(
-    router,
-    "/cases/{case_id}/sessions/held",
-    id_name="case_id",
-    id_description="The case's id.",
-    body=HeldSessionIn,
-    precondition=False,
-    deps=[("ctx", Writer)],
-    handle=context_create("record_held"),
-    operation_id="sessions-record-held",
-    summary="Record a session held already (补录调解会, e.g. 当场调解)",
-    description="On-the-spot mediation (当场调解/现场调解), or any session held without being "
-    "planned here, recorded afterwards in one action: who mediated, when (in the past, at most "
-    "`MEDIATION_SESSION_MAX_DAYS_BACK` days ago, 90 by default; not before the dispute "
-    "happened), where, who attended, the summary of the mediation record and the outcome. The "
-    "session is `held` at once and counts like any held session (statistics, the case's "
-    "timeline, the case file); its mediators and room are booked for that time (a clash with "
-    "another session is a 409 `double-booking`). The outcome `agreement` records the "
-    "agreement and resolves the case (starting mediation first if it is still `assigned`) in "
-    "the same transaction, exactly as `sessions-record-outcome` does; nothing is written when "
-    "the case cannot be resolved. Nobody is notified or reminded of a meeting that is over. "
-    "Dispatchers, the case's handlers. Supports `Idempotency-Key`.",
-    status_code=201,
-    response_model=SessionOut,
-    responses=responses(401, 403, 404, 409, 422),
-)
+def _declare(rows: list[Row], prefix: str, id_name: str, id_doc: str, *, create: bool) -> None:
+    """Each row a route answered with the session: a creation under a case (201, no
+    If-Match) or a change of a session (If-Match). Both support `Idempotency-Key`."""
+    for path, operation, summary, doc, body_type, method in rows:
+        action_route(
+            router,
+            f"{prefix}{path}",
+            id_name=id_name,
+            id_description=id_doc,
+            body=body_type,
+            precondition=not create,
+            deps=[("ctx", Writer)],
+            handle=(context_create if create else context_action)(method),
+            operation_id=operation,
+            summary=summary,
+            description=doc,
+            response_model=SessionOut,
+            **(
+                {"status_code": 201, "responses": responses(401, 403, 404, 409, 422)}
+                if create
+                else {"responses": CHANGE_ERRORS}
+            ),
+        )
+
+
+SESSION_CREATES: list[Row] = [
+    (
+        "",
+        "sessions-create",
+        "Schedule a session (安排调解会)",
+        "A session of an accepted, assigned or in-mediation case (another status is a "
+        "409 naming it). Mediators must hold a mediating role covering the case's place: people's "
+        "mediator, judicial mediator, community police officer, legal advisor or counselor "
+        "(422 otherwise); 警民联调 needs a police officer, judicial and pre-litigation mediation a "
+        "judicial mediator. End before start is a 422. Mediators and invited parties are told "
+        "(`session.scheduled`) and reminded a day and an hour before. Dispatchers, the case's "
+        "handlers. Supports `Idempotency-Key`." + _DOUBLE,
+        SessionCreate,
+        "create",
+    ),
+    (
+        "/held",
+        "sessions-record-held",
+        "Record a session held already (补录调解会, e.g. 当场调解)",
+        "On-the-spot mediation (当场调解/现场调解), or any session held without being "
+        "planned here, recorded afterwards in one action: who mediated, when (in the past, at most "
+        "`MEDIATION_SESSION_MAX_DAYS_BACK` days ago, 90 by default; not before the dispute "
+        "happened), where, who attended, the summary of the mediation record and the outcome. The "
+        "session is `held` at once and counts like any held session (statistics, the case's "
+        "timeline, the case file); its mediators and room are booked for that time (a clash with "
+        "another session is a 409 `double-booking`). The outcome `agreement` records the "
+        "agreement and resolves the case (starting mediation first if it is still `assigned`) in "
+        "the same transaction, exactly as `sessions-record-outcome` does; nothing is written when "
+        "the case cannot be resolved. Nobody is notified or reminded of a meeting that is over. "
+        "Dispatchers, the case's handlers. Supports `Idempotency-Key`.",
+        HeldSessionIn,
+        "record_held",
+    ),
+]
+_declare(SESSION_CREATES, "/cases/{case_id}/sessions", "case_id", "The case's id.", create=True)
 
 
 @router.get(
@@ -316,8 +330,7 @@ action_route(
 )
 
 
-# (path, operation, summary, description, body, service method)
-SESSION_ACTIONS: list[tuple[str, str, str, str, type, str]] = [
+SESSION_ACTIONS: list[Row] = [
     (
         "reschedule",
         "sessions-reschedule",
@@ -356,21 +369,7 @@ SESSION_ACTIONS: list[tuple[str, str, str, str, type, str]] = [
         "record_outcome",
     ),
 ]
-for path, operation, summary, doc, body_type, method in SESSION_ACTIONS:
-    action_route(
-        router,
-        f"/sessions/{{session_id}}/{path}",
-        id_name="session_id",
-        id_description=SESSION_ID_DOC,
-        body=body_type,
-        deps=[("ctx", Writer)],
-        handle=context_action(method),
-        operation_id=operation,
-        summary=summary,
-        description=doc,
-        response_model=SessionOut,
-        responses=CHANGE_ERRORS,
-    )
+_declare(SESSION_ACTIONS, "/sessions/{session_id}/", "session_id", SESSION_ID_DOC, create=False)
 
 
 # The feed's fixed path first, so no `/sessions/{session_id}...` route ever shadows it.

@@ -9,14 +9,12 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from mediation.auth.policy import Permission
-from mediation.auth.principal import Principal
 from mediation.cases.contracts import NoteIn, ResolveIn
 from mediation.cases.enums import CaseEventType, CaseStatus
 from mediation.cases.models import Case
-from mediation.clock import CENTER_TZ, Clock
+from mediation.clock import CENTER_TZ
 from mediation.contracts.changes import changed, modified
 from mediation.contracts.common import jsonable
 from mediation.contracts.etag import check_if_match, etag_of
@@ -38,10 +36,10 @@ from mediation.sessions.enums import (
 from mediation.sessions.events import SessionCancelled, SessionPayload
 from mediation.sessions.models import MediationSession, SessionMediator
 from mediation.sessions.rules import MAX_DURATION, SCHEDULABLE, DoubleBooking, place_key
-from mediation.settings import Settings
 from mediation.timeline import holds_lock
 from mediation_api.cases.repository import CaseRepository
 from mediation_api.cases.service import CaseService
+from mediation_api.request_service import RequestService
 from mediation_api.sessions.contracts import (
     CancelIn,
     HeldSessionIn,
@@ -85,15 +83,8 @@ def _seat(m: SessionMediator) -> tuple[Any, ...]:
     return (m.person_id, m.role, m.body, m.is_lead, m.position)
 
 
-class SessionService:
-    def __init__(
-        self, session: AsyncSession, clock: Clock, settings: Settings, principal: Principal
-    ) -> None:
-        self.session = session
-        self.clock = clock
-        self.settings = settings
-        self.principal = principal
-        self.repo = SessionRepository(session)
+class SessionService(RequestService[SessionRepository]):
+    repository = SessionRepository
 
     @property
     def actor(self) -> events.Actor:

@@ -20,25 +20,11 @@ from mediation_api.sessions.contracts import (
     SessionPartyOut,
 )
 from mediation_api.sessions.repository import SessionRepository
+from mediation_api.shown import shown
 
 
 def list_item(ms: MediationSession) -> SessionListItem:
-    return SessionListItem(
-        id=ms.id,
-        case_id=ms.case_id,
-        case_number=ms.case_number,
-        unit_id=ms.unit_id,
-        kind=ms.kind,
-        mode=ms.mode,
-        status=ms.status,
-        starts_at=ms.starts_at,
-        ends_at=ms.ends_at,
-        place=ms.place,
-        mediator_person_ids=list(ms.mediator_person_ids),
-        party_ids=list(ms.party_ids),
-        outcome=ms.outcome,
-        version=ms.version,
-    )
+    return shown(SessionListItem, ms)
 
 
 async def session_out(
@@ -80,52 +66,15 @@ async def session_out(
         for m, name in await repo.mediators(ms.id)
     ]
     history = [event_out(e) for e in await repo.events(ms.id)]
-    return SessionOut(
-        id=ms.id,
-        historical=ms.historical,
-        case_id=ms.case_id,
-        case_number=ms.case_number,
-        unit_id=ms.unit_id,
-        kind=ms.kind,
-        mode=ms.mode,
-        status=ms.status,
-        starts_at=ms.starts_at,
-        ends_at=ms.ends_at,
-        place=ms.place,
-        meeting_info=ms.meeting_info,
+    return shown(
+        SessionOut,
+        ms,
         mediators=mediators,
         parties=parties,
         pii_masked=not unmasked,
-        is_public=ms.is_public,
-        privacy_reason=ms.privacy_reason,
-        privacy_note=ms.privacy_note,
-        recording_consent=ms.recording_consent,
-        rights_notice_given=ms.rights_notice_given,
-        notes=ms.notes,
-        minutes=ms.minutes,
-        outcome=ms.outcome,
-        next_step=ms.next_step,
-        next_step_note=ms.next_step_note,
-        held_ended_at=ms.held_ended_at,
-        outcome_recorded_at=ms.outcome_recorded_at,
-        cancelled_at=ms.cancelled_at,
-        cancel_reason=ms.cancel_reason,
-        reschedule_count=ms.reschedule_count,
         history=history,
-        version=ms.version,
-        created_at=ms.created_at,
-        updated_at=ms.updated_at,
     )
 
 
 def event_out(e: SessionEvent) -> SessionEventOut:
-    return SessionEventOut(
-        id=e.id,
-        seq=e.seq,
-        type=e.type,
-        at=e.at,
-        actor_name=e.actor_name,
-        client_id=e.client_id,
-        body=e.body,
-        data=e.data,
-    )
+    return shown(SessionEventOut, e)
