@@ -98,6 +98,17 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 
 @asynccontextmanager
+async def standalone(settings: Settings) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """Sessions on an engine of their own, disposed at the end: for a command or a one-off
+    job, not for the services (they keep one engine for their life)."""
+    engine = create_engine(settings)
+    try:
+        yield session_factory(engine)
+    finally:
+        await engine.dispose()
+
+
+@asynccontextmanager
 async def unit_of_work(factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
     """One transaction: commit once at the end, roll back on any error."""
     async with factory() as session, session.begin():

@@ -12,7 +12,7 @@ from mediation.auth import mfa
 from mediation.auth.accounts import add_account
 from mediation.auth.models import User
 from mediation.auth.passwords import hash_password
-from mediation.db import create_engine, session_factory, unit_of_work
+from mediation.db import standalone, unit_of_work
 from mediation.org.enums import Role, UnitLevel
 from mediation.org.models import Unit
 from mediation.org.tree import add_unit, unit_by_code
@@ -108,14 +108,7 @@ async def load(
 
 
 async def seed_demo(settings: Settings) -> int:
-    engine = create_engine(settings)
-    try:
-        async with unit_of_work(session_factory(engine)) as session:
-            return await load(
-                session,
-                settings.demo_password.get_secret_value(),
-                date(2020, 1, 1),
-                settings=settings,
-            )
-    finally:
-        await engine.dispose()
+    async with standalone(settings) as sessions, unit_of_work(sessions) as session:
+        return await load(
+            session, settings.demo_password.get_secret_value(), date(2020, 1, 1), settings=settings
+        )

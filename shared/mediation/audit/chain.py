@@ -278,11 +278,7 @@ async def verify_database(session: Any) -> Verdict:
 
 
 async def verify_with_settings(settings: Any) -> Verdict:
-    from mediation.db import create_engine, session_factory
+    from mediation.db import standalone
 
-    engine = create_engine(settings)
-    try:
-        async with session_factory(engine)() as session:
-            return await verify_database(session)
-    finally:
-        await engine.dispose()
+    async with standalone(settings) as sessions, sessions() as session:
+        return await verify_database(session)
