@@ -29,7 +29,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from mediation.db import Base, IdMixin, TimestampMixin
 from mediation.imports.source import ImportSource
 from mediation.org.enums import Role
-from mediation.org.models import enum_type
+from mediation.org.models import enum_type, unit_path_index
 from mediation.sessions.enums import (
     MediatorBody,
     NextStep,
@@ -51,11 +51,7 @@ class MediationSession(IdMixin, TimestampMixin, ImportSource, Base):
     __table_args__ = (
         CheckConstraint("ends_at > starts_at", name="ends_after_start"),
         UniqueConstraint("import_sha256", "import_row"),
-        Index(
-            "ix_mediation_sessions_unit_path_prefix",
-            "unit_path",
-            postgresql_ops={"unit_path": "text_pattern_ops"},
-        ),
+        unit_path_index("mediation_sessions"),
         Index("ix_mediation_sessions_starts_at_id", "starts_at", "id"),
         Index("ix_mediation_sessions_case_id_starts_at", "case_id", "starts_at"),
         Index(
