@@ -153,11 +153,12 @@ def _crypto_rekey(args: argparse.Namespace) -> int:
 
 
 def _seed_demo(args: argparse.Namespace) -> int:
-    from mediation.demo import seed_demo
     from mediation.settings import get_settings
 
-    settings = get_settings()
-    created = asyncio.run(seed_demo(settings))
+    demo = _dev_tool("demo", "seed-demo")
+    if demo is None:
+        return 2
+    created = asyncio.run(demo.seed_demo(get_settings()))
     print(f"demo data ready ({created})")
     return 0
 

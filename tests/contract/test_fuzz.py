@@ -378,7 +378,7 @@ def _in_thread(coro: Coroutine[Any, Any, Any]) -> Any:
 
 async def _load_demo(settings: Settings) -> None:
     from mediation.db import create_engine, session_factory
-    from mediation.demo import load
+    from mediation_dev.demo import load
 
     engine = create_engine(settings)
     try:
