@@ -91,7 +91,6 @@ router = APIRouter(prefix="/cases", tags=["cases"])
 CaseId = Annotated[uuid.UUID, Path(description="The case's id.")]
 PartyId = Annotated[uuid.UUID, Path(description="The party's id.")]
 
-ACTION_ERRORS = responses(401, 403, 404, 409, 412, 422, 428)
 CHANGE_ERRORS = responses(401, 403, 404, 409, 412, 422, 428)
 READ_ERRORS = responses(401, 403, 404, 422)
 
@@ -495,7 +494,13 @@ CASE_ACTIONS: list[tuple[str, str, str, str, type, str]] = [
         "extend",
     ),
 ]
-for path, operation, summary, doc, body_type, method in CASE_ACTIONS:
+
+
+def _case_change(
+    path: str, operation: str, summary: str, description: str, body_type: type, method: str
+) -> None:
+    """`POST /cases/{case_id}/<path>`: the service's `method` changes the case (If-Match,
+    Idempotency-Key) and the answer is the case."""
     action_route(
         router,
         f"/{{case_id}}/{path}",
@@ -506,10 +511,14 @@ for path, operation, summary, doc, body_type, method in CASE_ACTIONS:
         handle=context_action(method),
         operation_id=operation,
         summary=summary,
-        description=_action_doc(doc),
+        description=description,
         response_model=CaseOut,
-        responses=ACTION_ERRORS,
+        responses=CHANGE_ERRORS,
     )
+
+
+for path, operation, summary, doc, body_type, method in CASE_ACTIONS:
+    _case_change(path, operation, summary, _action_doc(doc), body_type, method)
 
 
 # --- sub-resources --------------------------------------------------------------------------
@@ -632,20 +641,14 @@ async def list_parties(case_id: CaseId, ctx: Reader) -> list[PartyOut]:
     return [party_out(p, unmasked) for p in parties]
 
 
-@router.post(
-    "/{case_id}/parties",
-    operation_id="cases-parties-add",
-    summary="Add a party",
-    description="Needs If-Match with the case's ETag; answers the case.",
-    response_model=CaseOut,
-    responses=CHANGE_ERRORS,
+_case_change(
+    "parties",
+    "cases-parties-add",
+    "Add a party",
+    "Needs If-Match with the case's ETag; answers the case.",
+    PartyIn,
+    "add_party",
 )
-async def add_party(
-    case_id: CaseId, body: PartyIn, ctx: Reader, idem: Idempotency, if_match: IfMatch = None
-) -> Response:
-    if (replay := await idem.replay()) is not None:
-        return replay
-    return await ctx.respond(idem, await ctx.service.add_party(case_id, body, if_match))
 
 
 @router.patch(
@@ -714,41 +717,25 @@ async def list_performances(case_id: CaseId, ctx: Reader) -> list[PerformanceOut
     return [PerformanceOut.model_validate(p) for p in await ctx.service.repo.performances(case.id)]
 
 
-@router.post(
-    "/{case_id}/agreement/performances",
-    operation_id="cases-performances-add",
-    summary="Record performance (履行情况)",
-    description="Needs If-Match with the case's ETag; answers the case.",
-    response_model=CaseOut,
-    responses=CHANGE_ERRORS,
+_case_change(
+    "agreement/performances",
+    "cases-performances-add",
+    "Record performance (履行情况)",
+    "Needs If-Match with the case's ETag; answers the case.",
+    PerformanceIn,
+    "add_performance",
 )
-async def add_performance(
-    case_id: CaseId, body: PerformanceIn, ctx: Reader, idem: Idempotency, if_match: IfMatch = None
-) -> Response:
-    if (replay := await idem.replay()) is not None:
-        return replay
-    return await ctx.respond(idem, await ctx.service.add_performance(case_id, body, if_match))
 
 
-@router.post(
-    "/{case_id}/agreement/judicial-confirmation",
-    operation_id="cases-judicial-confirmation",
-    summary="Record an application for judicial confirmation (司法确认)",
-    description="Within 30 days of the agreement taking effect (People's Mediation "
+_case_change(
+    "agreement/judicial-confirmation",
+    "cases-judicial-confirmation",
+    "Record an application for judicial confirmation (司法确认)",
+    "Within 30 days of the agreement taking effect (People's Mediation "
     "Law Art. 33), written agreements only. Needs If-Match; answers the case.",
-    response_model=CaseOut,
-    responses=CHANGE_ERRORS,
+    JudicialConfirmationIn,
+    "judicial_confirmation",
 )
-async def judicial_confirmation(
-    case_id: CaseId,
-    body: JudicialConfirmationIn,
-    ctx: Reader,
-    idem: Idempotency,
-    if_match: IfMatch = None,
-) -> Response:
-    if (replay := await idem.replay()) is not None:
-        return replay
-    return await ctx.respond(idem, await ctx.service.judicial_confirmation(case_id, body, if_match))
 
 
 @router.get(
