@@ -26,6 +26,18 @@ Year = Annotated[int, Path(ge=2000, le=2100, description="The year, e.g. 2027.")
 Admin = Annotated[Principal, Depends(require(Permission.reference_write))]
 
 
+async def _reading(session: Session, state: State, principal: CurrentPrincipal) -> CalendarService:
+    return CalendarService(session, state.clock, state.settings, principal)
+
+
+async def _administering(session: Session, state: State, principal: Admin) -> CalendarService:
+    return CalendarService(session, state.clock, state.settings, principal)
+
+
+Reading = Annotated[CalendarService, Depends(_reading)]
+Administering = Annotated[CalendarService, Depends(_administering)]
+
+
 @router.get(
     "/calendar/{year}",
     operation_id="calendar-get",
@@ -35,10 +47,8 @@ Admin = Annotated[Principal, Depends(require(Permission.reference_write))]
     "deadlines running into it are marked provisional).",
     responses=responses(401, 422),
 )
-async def get_year(
-    year: Year, session: Session, state: State, principal: CurrentPrincipal, response: Response
-) -> CalendarYearOut:
-    out = await CalendarService(session, state.clock, state.settings, principal).year(year)
+async def get_year(year: Year, service: Reading, response: Response) -> CalendarYearOut:
+    out = await service.year(year)
     response.headers["ETag"] = year_etag(year, out)
     return out
 
@@ -56,13 +66,10 @@ async def get_year(
 async def load_year(
     year: Year,
     body: CalendarYearIn,
-    session: Session,
-    state: State,
-    principal: Admin,
+    service: Administering,
     response: Response,
     if_match: IfMatch = None,
 ) -> CalendarYearOut:
-    service = CalendarService(session, state.clock, state.settings, principal)
     out = await service.load_year(year, body, if_match)
     response.headers["ETag"] = year_etag(year, out)
     return out
@@ -76,10 +83,7 @@ async def load_year(
     '`"<stage>:<complexity>-<version>"`.',
     responses=responses(401),
 )
-async def list_rules(
-    session: Session, state: State, principal: CurrentPrincipal
-) -> list[DeadlineRuleOut]:
-    service = CalendarService(session, state.clock, state.settings, principal)
+async def list_rules(service: Reading) -> list[DeadlineRuleOut]:
     return [rule for rule, _ in await service.rules()]
 
 
@@ -95,13 +99,10 @@ async def set_rule(
     stage: Annotated[DeadlineStage, Path(description="Stage.")],
     complexity: Annotated[Complexity, Path(description="Complexity.")],
     body: DeadlineRuleIn,
-    session: Session,
-    state: State,
-    principal: Admin,
+    service: Administering,
     response: Response,
     if_match: IfMatch = None,
 ) -> DeadlineRuleOut:
-    service = CalendarService(session, state.clock, state.settings, principal)
     out = await service.set_rule(stage, complexity, body, if_match)
     response.headers["ETag"] = etag_of(rule_key(stage, complexity), out.version)
     return out
