@@ -30,7 +30,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mediation.db import Base, IdMixin, TimestampMixin
-from mediation.org.models import enum_type, unit_path_index
+from mediation.org.models import enum_type
 from mediation.stats.enums import JobKind, JobStatus, ReportKind, ReportTrigger
 
 
@@ -40,7 +40,11 @@ class Job(IdMixin, TimestampMixin, Base):
 
     __tablename__ = "jobs"
     __table_args__ = (
-        unit_path_index("jobs"),
+        Index(
+            "ix_jobs_unit_path_prefix",
+            "unit_path",
+            postgresql_ops={"unit_path": "text_pattern_ops"},
+        ),
         # The sweeper only looks at jobs that have not finished.
         Index(
             "ix_jobs_unfinished",
