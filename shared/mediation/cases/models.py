@@ -42,7 +42,7 @@ from mediation.cases.enums import (
     Satisfaction,
 )
 from mediation.db import ActorMixin, Base, IdMixin, TimestampMixin
-from mediation.org.models import enum_type, unit_path_index
+from mediation.org.models import enum_type
 
 
 class Case(IdMixin, TimestampMixin, Base):
@@ -55,7 +55,11 @@ class Case(IdMixin, TimestampMixin, Base):
         UniqueConstraint("external_client_id", "external_ref"),
         # An imported case is its file's row: the same file imported again creates nothing.
         UniqueConstraint("import_sha256", "import_row"),
-        unit_path_index("cases"),
+        Index(
+            "ix_cases_unit_path_prefix",
+            "unit_path",
+            postgresql_ops={"unit_path": "text_pattern_ops"},
+        ),
         Index("ix_cases_received_at_id", "received_at", "id"),
         # Only running deadlines carry a due time: the overdue filter and sweeps stay small.
         # (due_at, id): "soonest deadline first" pages walk it in order.
