@@ -50,13 +50,12 @@ from mediation.cases.enums import (
     RiskColour,
 )
 from mediation.cases.models import Case, CaseEvent
-from mediation.clock import CENTER_TZ, Clock
+from mediation.clock import CENTER_TZ
 from mediation.contracts.common import Page
 from mediation.contracts.etag import etag_of
 from mediation.contracts.windows import QueryTime
 from mediation.errors import NotFound, Unprocessable
 from mediation.reference.data import ReferenceKind
-from mediation.settings import Settings
 from mediation_api.actions import action_route, context_action
 from mediation_api.cases.reads import (
     case_page,
@@ -69,8 +68,8 @@ from mediation_api.cases.repository import CaseFilters
 from mediation_api.cases.service import NOT_FOUND, CaseService
 from mediation_api.cases.views import party_out, timeline_types
 from mediation_api.conditional import NOT_MODIFIED, IfNoneMatch, not_modified
-from mediation_api.deps import IfMatch, Session, State, require
-from mediation_api.idempotency import Idempotency, IdempotencyGuard
+from mediation_api.deps import IfMatch, State, require
+from mediation_api.idempotency import Idempotency
 from mediation_api.pagination import (
     DEFAULT,
     Cursor,
@@ -81,6 +80,7 @@ from mediation_api.pagination import (
 )
 from mediation_api.problems import responses
 from mediation_api.readdb import driver_connection
+from mediation_api.record_context import RecordContext, context_dependency
 from mediation_api.reference.service import unknown_codes as reference_codes
 from mediation_api.replicas import list_connection
 from mediation_api.state import AppState
@@ -96,17 +96,11 @@ READ_ERRORS = responses(401, 403, 404, 422)
 
 
 @dataclass
-class CaseContext:
+class CaseContext(RecordContext[CaseService, Case]):
     """What every case route needs: the transaction, the clock, the caller."""
 
-    session: Session
-    clock: Clock
-    settings: Settings
-    principal: Principal
-
-    @property
-    def service(self) -> CaseService:
-        return CaseService(self.session, self.clock, self.settings, self.principal)
+    service_type = CaseService
+    records_at = "/api/v1/cases"
 
     def visibility(self) -> Visibility:
         today = self.clock.now().astimezone(CENTER_TZ).date()
@@ -121,30 +115,10 @@ class CaseContext:
         assert view is not None  # flushed in this transaction
         return view
 
-    async def respond(
-        self, idem: IdempotencyGuard, case: Case, status_code: int = 200, location: bool = False
-    ) -> Response:
-        headers = {"ETag": etag_of(case.id, case.version)}
-        if location:
-            headers["Location"] = f"/api/v1/cases/{case.id}"
-        return await idem.respond(
-            self.session, await self.out(case), status_code=status_code, headers=headers
-        )
-
 
 ReadPrincipal = Annotated[Principal, Depends(require(Permission.cases_read))]
 CreatePrincipal = Annotated[Principal, Depends(require(Permission.cases_create))]
-
-
-async def _reader(session: Session, state: State, principal: ReadPrincipal) -> CaseContext:
-    return CaseContext(session, state.clock, state.settings, principal)
-
-
-async def _creator(session: Session, state: State, principal: CreatePrincipal) -> CaseContext:
-    return CaseContext(session, state.clock, state.settings, principal)
-
-
-Reader = Annotated[CaseContext, Depends(_reader)]
+Reader = Annotated[CaseContext, Depends(context_dependency(CaseContext, ReadPrincipal))]
 
 
 @dataclass
@@ -160,7 +134,7 @@ async def _pool_reader(state: State, principal: ReadPrincipal) -> PoolReader:
 
 
 Lookup = Annotated[PoolReader, Depends(_pool_reader)]
-Creator = Annotated[CaseContext, Depends(_creator)]
+Creator = Annotated[CaseContext, Depends(context_dependency(CaseContext, CreatePrincipal))]
 
 
 # --- intake and reading -------------------------------------------------------------------
