@@ -4,7 +4,8 @@ caller (`RecordContext`), the domain's service over them, and the answer of a ch
 
 A domain subclasses it with its service class, its records' address and `out` (the record as
 the caller sees it); `context_dependency(TheContext, Caller)` is the route dependency, where
-`Caller` is the permission the routes need (`Annotated[Principal, Depends(require(...))]`)."""
+`Caller` is the permission the routes need (`Annotated[Principal, Depends(require(...))]`).
+A service built the same way is given to routes the same way."""
 
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ class Versioned(Protocol):
 
 S = TypeVar("S")
 R = TypeVar("R", bound=Versioned)
-C = TypeVar("C", bound="RecordContext[Any, Any]")
+T = TypeVar("T")
 
 
 @dataclass
@@ -68,10 +69,13 @@ class RecordContext(Generic[S, R]):
         )
 
 
-def context_dependency(cls: type[C], caller: Any) -> Callable[..., Coroutine[Any, Any, C]]:
-    """The dependency giving routes a `cls` for a caller that passed `caller`."""
+def context_dependency(
+    cls: Callable[[AsyncSession, Clock, Settings, Principal], T], caller: Any
+) -> Callable[..., Coroutine[Any, Any, T]]:
+    """The dependency giving routes a `cls` (a context, or a service built the same way) for
+    the request's transaction and a caller that passed `caller`."""
 
-    async def dependency(session: Any, state: Any, principal: Any) -> C:
+    async def dependency(session: Any, state: Any, principal: Any) -> T:
         return cls(session, state.clock, state.settings, principal)
 
     # Declared through the signature: the caller's annotation is a value, not a name.

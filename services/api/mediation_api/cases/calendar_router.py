@@ -17,8 +17,9 @@ from mediation.cases.contracts import (
 from mediation.cases.enums import Complexity, DeadlineStage
 from mediation.contracts.etag import etag_of
 from mediation_api.cases.calendar import CalendarService, rule_key, year_etag
-from mediation_api.deps import CurrentPrincipal, IfMatch, Session, State, require
+from mediation_api.deps import CurrentPrincipal, IfMatch, require
 from mediation_api.problems import responses
+from mediation_api.record_context import context_dependency
 
 router = APIRouter(tags=["calendar"])
 
@@ -26,16 +27,8 @@ Year = Annotated[int, Path(ge=2000, le=2100, description="The year, e.g. 2027.")
 Admin = Annotated[Principal, Depends(require(Permission.reference_write))]
 
 
-async def _reading(session: Session, state: State, principal: CurrentPrincipal) -> CalendarService:
-    return CalendarService(session, state.clock, state.settings, principal)
-
-
-async def _administering(session: Session, state: State, principal: Admin) -> CalendarService:
-    return CalendarService(session, state.clock, state.settings, principal)
-
-
-Reading = Annotated[CalendarService, Depends(_reading)]
-Administering = Annotated[CalendarService, Depends(_administering)]
+Reading = Annotated[CalendarService, Depends(context_dependency(CalendarService, CurrentPrincipal))]
+Administering = Annotated[CalendarService, Depends(context_dependency(CalendarService, Admin))]
 
 
 @router.get(
