@@ -30,9 +30,7 @@ from typing import Any
 import asyncpg
 
 from bench.config import OUT_DIR, PG_SERVER, database_url
-from mediation.clock import MovableClock
 from mediation.db import create_engine, session_factory
-from mediation.demo import seed_demo
 from mediation.imports import hotline
 from mediation.imports.cases import COLUMNS
 from mediation.imports.columns import Column
@@ -42,6 +40,8 @@ from mediation.migrate import upgrade
 from mediation.settings import Settings
 from mediation.stats.enums import JobKind, JobStatus
 from mediation.stats.models import Job
+from mediation_dev.clock import MovableClock
+from mediation_dev.demo import seed_demo
 
 UNITS = ["220302001001", "220302001002", "220302001001G01", "四平市/铁西区/北沟街道/西园社区"]
 

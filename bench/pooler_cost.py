@@ -36,9 +36,9 @@ import psutil
 
 from bench.config import OUT_DIR, PG_SERVER, REDIS_URL, database_url
 from mediation.clock import SystemClock
-from mediation.demo import seed_demo
 from mediation.migrate import upgrade
 from mediation.settings import Settings
+from mediation_dev.demo import seed_demo
 from mediation_dev.pgbouncer import pgbouncer
 
 DATABASE = "mediation_bench_pooler"

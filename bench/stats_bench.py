@@ -45,7 +45,7 @@ from sqlalchemy import text
 from bench.config import OUT_DIR, PG_SERVER, database_url
 from mediation.auth.policy import ROLE_PERMISSIONS
 from mediation.auth.principal import Principal
-from mediation.clock import CENTER_TZ, MovableClock
+from mediation.clock import CENTER_TZ
 from mediation.db import create_engine, session_factory
 from mediation.migrate import upgrade
 from mediation.org.enums import Role
@@ -53,6 +53,7 @@ from mediation.settings import Settings
 from mediation.stats import periods
 from mediation.stats.enums import JobKind, JobStatus, ReportTrigger, StatsChannel
 from mediation.stats.models import Job
+from mediation_dev.clock import MovableClock
 
 # ---------------------------------------------------------------------------------------------
 # The hand-written single query. Written independently of mediation_worker.stats.sql: every fact

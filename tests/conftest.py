@@ -22,9 +22,10 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from mediation.clock import CENTER_TZ, MovableClock
+from mediation.clock import CENTER_TZ
 from mediation.db import create_engine, session_factory
 from mediation.settings import Settings
+from mediation_dev.clock import MovableClock
 from tests.support import databases
 from tests.support.redis_claim import RedisClaim
 from tests.support.world import World

@@ -12,11 +12,11 @@ import pytest
 from fastapi.routing import APIRoute, iter_route_contexts
 
 from mediation.auth.policy import ADMIN_ROLES, ROLE_PERMISSIONS, Permission
-from mediation.demo import ACCOUNTS
 from mediation.org.enums import Role
 from mediation.org.models import Unit
 from mediation.org.tree import add_unit
 from mediation_api.main import create_app
+from mediation_dev.demo import ACCOUNTS
 from tests.support.factories import FACTORIES
 from tests.support.world import World
 

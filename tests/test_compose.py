@@ -117,12 +117,13 @@ def test_production_installs_no_development_package() -> None:
     assert "-e '.[dev]'" in makefile  # make run / make test install it
 
 
-@pytest.mark.parametrize("command", [["dev-services", "status"], ["run"]])
+@pytest.mark.parametrize("command", [["dev-services", "status"], ["run"], ["seed-demo"]])
 def test_dev_commands_say_how_to_install_the_dev_extra(
     command: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # As on a production install: the dev tooling is not importable.
     monkeypatch.setitem(sys.modules, "mediation_dev.services", None)
     monkeypatch.setitem(sys.modules, "mediation_dev.run", None)
+    monkeypatch.setitem(sys.modules, "mediation_dev.demo", None)
     assert cli.main(command) == 2
     assert "pip install -e '.[dev]'" in capsys.readouterr().err

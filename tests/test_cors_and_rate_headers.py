@@ -12,8 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
-from mediation.clock import MovableClock
 from mediation.settings import Settings
+from mediation_dev.clock import MovableClock
 from tests.contract import expand_shared
 
 FRONTEND = "http://localhost:5173"

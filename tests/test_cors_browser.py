@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 import uvicorn
 
-from mediation.clock import MovableClock
 from mediation.settings import Settings
+from mediation_dev.clock import MovableClock
 from tests.support.world import World
 
 REF = "/api/v1/reference/dispute_category"

@@ -29,9 +29,9 @@ from mediation.contracts.windows import (
     YEARS,
     Window,
 )
-from mediation.demo import ACCOUNTS
 from mediation.settings import Settings
 from mediation_api.openapi import document
+from mediation_dev.demo import ACCOUNTS
 from tests.contract import expand_shared
 from tests.support.world import World
 

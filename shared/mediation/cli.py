@@ -80,7 +80,7 @@ def _audit_verify_archive(path: Path) -> int:
 
     from mediation.audit.archive import verify_file
     from mediation.audit.models import AuditAnchor
-    from mediation.db import create_engine, session_factory
+    from mediation.db import standalone
     from mediation.settings import get_settings
 
     result = verify_file(path)
@@ -90,14 +90,10 @@ def _audit_verify_archive(path: Path) -> int:
         return 1
 
     async def anchored() -> str | None:
-        engine = create_engine(get_settings())
-        try:
-            async with session_factory(engine)() as session:
-                return await session.scalar(
-                    select(AuditAnchor.hash).where(AuditAnchor.seq == result.last_seq)
-                )
-        finally:
-            await engine.dispose()
+        async with standalone(get_settings()) as sessions, sessions() as session:
+            return await session.scalar(
+                select(AuditAnchor.hash).where(AuditAnchor.seq == result.last_seq)
+            )
 
     anchor = asyncio.run(anchored())
     if anchor != result.last_hash:
@@ -111,21 +107,15 @@ def _audit_archive(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
     from mediation.audit.archive import archive
-    from mediation.db import create_engine, session_factory
+    from mediation.db import standalone
     from mediation.settings import get_settings
 
     settings = get_settings()
     path = Path(args.file or "")
 
     async def run() -> Any:
-        engine = create_engine(settings)
-        try:
-            async with session_factory(engine)() as session:
-                return await archive(
-                    session, path, settings.audit_retention_days, datetime.now(UTC)
-                )
-        finally:
-            await engine.dispose()
+        async with standalone(settings) as sessions, sessions() as session:
+            return await archive(session, path, settings.audit_retention_days, datetime.now(UTC))
 
     if not args.file:
         print("audit archive needs --file", file=sys.stderr)
@@ -139,7 +129,7 @@ def _audit_archive(args: argparse.Namespace) -> int:
 
 
 def _crypto_rekey(args: argparse.Namespace) -> int:
-    from mediation.db import create_engine, session_factory
+    from mediation.db import standalone
     from mediation.rekey import Progress, rekey
     from mediation.settings import get_settings
 
@@ -150,11 +140,8 @@ def _crypto_rekey(args: argparse.Namespace) -> int:
         sys.stdout.flush()
 
     async def run() -> Progress:
-        engine = create_engine(settings)
-        try:
-            return await rekey(session_factory(engine), settings, args.batch, report)
-        finally:
-            await engine.dispose()
+        async with standalone(settings) as sessions:
+            return await rekey(sessions, settings, args.batch, report)
 
     done = asyncio.run(run())
     print(
@@ -166,11 +153,12 @@ def _crypto_rekey(args: argparse.Namespace) -> int:
 
 
 def _seed_demo(args: argparse.Namespace) -> int:
-    from mediation.demo import seed_demo
     from mediation.settings import get_settings
 
-    settings = get_settings()
-    created = asyncio.run(seed_demo(settings))
+    demo = _dev_tool("demo", "seed-demo")
+    if demo is None:
+        return 2
+    created = asyncio.run(demo.seed_demo(get_settings()))
     print(f"demo data ready ({created})")
     return 0
 

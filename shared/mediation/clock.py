@@ -1,8 +1,9 @@
-"""Time comes from a clock object so tests can move it instead of sleeping."""
+"""Time comes from a clock object so tests can move it instead of sleeping (their clock:
+`mediation_dev.clock.MovableClock`)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -16,21 +17,3 @@ class Clock(Protocol):
 class SystemClock:
     def now(self) -> datetime:
         return datetime.now(UTC)
-
-
-class MovableClock:
-    """A clock for tests: starts at a given instant and moves only when told."""
-
-    def __init__(self, start: datetime) -> None:
-        if start.tzinfo is None:
-            raise ValueError("clock start must be timezone-aware")
-        self._now = start
-
-    def now(self) -> datetime:
-        return self._now
-
-    def set(self, when: datetime) -> None:
-        self._now = when
-
-    def advance(self, delta: timedelta) -> None:
-        self._now += delta

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, event, exc, func
+from sqlalchemy import DateTime, MetaData, String, event, exc, func
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -49,6 +49,17 @@ class TimestampMixin:
 
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
+
+
+class ActorMixin:
+    """Who made a timeline entry, through which integration client, in which request (the
+    fields of `mediation.sessions.events.Actor`)."""
+
+    actor_kind: Mapped[str] = mapped_column(String(10))  # user, client or system
+    actor_id: Mapped[uuid.UUID | None]
+    actor_name: Mapped[str] = mapped_column(String(200))
+    client_id: Mapped[str | None] = mapped_column(String(80))
+    request_id: Mapped[str | None] = mapped_column(String(64))
 
 
 def create_engine(settings: Settings, **kwargs: object) -> AsyncEngine:
@@ -95,6 +106,17 @@ def _discard_if_closed(dbapi_connection: Any, record: Any, proxy: Any) -> None:
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+@asynccontextmanager
+async def standalone(settings: Settings) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """Sessions on an engine of their own, disposed at the end: for a command or a one-off
+    job, not for the services (they keep one engine for their life)."""
+    engine = create_engine(settings)
+    try:
+        yield session_factory(engine)
+    finally:
+        await engine.dispose()
 
 
 @asynccontextmanager

@@ -14,9 +14,9 @@ from typing import Any
 import httpx
 import pytest
 
-from mediation.clock import MovableClock
 from mediation.logs import JsonFormatter
 from mediation.settings import Settings
+from mediation_dev.clock import MovableClock
 from tests.casefiles.conftest import mediating_case, pdf_bytes, upload
 from tests.cases.conftest import CASES, case_body
 from tests.support.world import World

@@ -52,9 +52,10 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from mediation.auth.policy import ROLE_PERMISSIONS
-from mediation.clock import CENTER_TZ, MovableClock
+from mediation.clock import CENTER_TZ
 from mediation.org.enums import Role
 from mediation.settings import Settings, to_async_url
+from mediation_dev.clock import MovableClock
 from tests.contract import served
 from tests.support.world import demo_otp
 
@@ -378,7 +379,7 @@ def _in_thread(coro: Coroutine[Any, Any, Any]) -> Any:
 
 async def _load_demo(settings: Settings) -> None:
     from mediation.db import create_engine, session_factory
-    from mediation.demo import load
+    from mediation_dev.demo import load
 
     engine = create_engine(settings)
     try:

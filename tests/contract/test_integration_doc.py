@@ -112,7 +112,7 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 @pytest.fixture
 async def services(settings: Settings, db: Any, tmp_path: Path) -> AsyncIterator[Services]:
     """The demo district, and the API and the worker as the center runs them."""
-    from mediation.demo import load
+    from mediation_dev.demo import load
 
     async with db() as session, session.begin():
         await load(session, "demo-password", date(2020, 1, 1))

@@ -10,8 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from mediation.clock import MovableClock
 from mediation.settings import Settings
+from mediation_dev.clock import MovableClock
 from tests.cases.conftest import CASES, case_body
 from tests.contract import served
 from tests.support.world import World

@@ -10,9 +10,9 @@ from typing import Any
 
 from arq import create_pool
 
-from mediation.clock import MovableClock
 from mediation.redisconn import arq_settings
 from mediation.settings import Settings
+from mediation_dev.clock import MovableClock
 from mediation_dev.pgbouncer import pgbouncer
 from mediation_worker.main import build_settings
 from tests.cases.conftest import CASES, case_body

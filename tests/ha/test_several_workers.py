@@ -10,8 +10,8 @@ from typing import Any
 
 from arq import create_pool
 
-from mediation.clock import MovableClock
 from mediation.settings import Settings
+from mediation_dev.clock import MovableClock
 from mediation_worker.main import build_settings
 from tests.ha.workers import run_workers
 from tests.support.world import World

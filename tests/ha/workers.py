@@ -8,8 +8,8 @@ import asyncio
 
 from arq.worker import Worker, func
 
-from mediation.clock import MovableClock
 from mediation.settings import Settings
+from mediation_dev.clock import MovableClock
 from mediation_worker.main import build_settings
 
 

@@ -8,7 +8,8 @@ from typing import Any
 
 import httpx
 
-from mediation.clock import CENTER_TZ, MovableClock
+from mediation.clock import CENTER_TZ
+from mediation_dev.clock import MovableClock
 from tests.notifications.peers import HttpPeer, SmtpPeer
 from tests.notifications.test_webhooks import add_category, set_email
 from tests.support.world import World

@@ -14,8 +14,8 @@ from sqlalchemy import Boolean, Column, DateTime, MetaData, String, Table, Uuid,
 
 from mediation.cases.enums import DeadlineStage, RiskColour
 from mediation.cases.events import CaseDeadlineReminder
-from mediation.clock import MovableClock
 from mediation.db import Base
+from mediation_dev.clock import MovableClock
 
 # Every built-in sweep registers when the worker's modules load: load them all before a test
 # swaps the registry, or one first loaded during the swap would be lost when it is restored.

@@ -13,7 +13,7 @@ from sqlalchemy import text
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
-from mediation.clock import MovableClock
+from mediation_dev.clock import MovableClock
 from tests.notifications.peers import HttpPeer
 from tests.support.world import World
 

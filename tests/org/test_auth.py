@@ -19,7 +19,7 @@ TOKEN = "/api/v1/auth/token"
 async def test_every_demo_role_signs_in_with_its_role(
     client: httpx.AsyncClient, world: World
 ) -> None:
-    from mediation.demo import ACCOUNTS
+    from mediation_dev.demo import ACCOUNTS
 
     for role, name, _, _ in ACCOUNTS:
         r = await sign_in(client, role.value, otp=demo_otp(world.clock.now()))

@@ -8,8 +8,8 @@ from typing import Any
 
 import httpx
 
-from mediation.clock import MovableClock
 from mediation.settings import Settings
+from mediation_dev.clock import MovableClock
 
 
 @contextlib.asynccontextmanager

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from mediation.clock import MovableClock
 from mediation.settings import Settings
+from mediation_dev.clock import MovableClock
 from tests.test_cors_browser import _chromium, _free_port, _serve_api
 
 VIOLATION = re.compile(r"Loading the \w+ '([^']+)' violates|violates the following Content")

@@ -16,11 +16,11 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from mediation.audit import chain
-from mediation.clock import MovableClock
 from mediation.gmcrypto import SM4GCM, CryptoProfile, hmac_sm3, sm3
 from mediation.hotline.crypto import FieldCipher
 from mediation.privacy import keyed_hash
 from mediation.settings import Settings
+from mediation_dev.clock import MovableClock
 from tests.hotline.conftest import CALLS, call_body
 from tests.security.apps import client_with
 from tests.support.world import World

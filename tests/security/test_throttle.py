@@ -13,9 +13,9 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from mediation.clock import MovableClock
 from mediation.settings import Settings
 from mediation_api.clientip import client_ip, parse_networks
+from mediation_dev.clock import MovableClock
 from tests.security.apps import client_with
 from tests.support.world import PASSWORD, World, demo_otp
 

@@ -15,13 +15,12 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 
-from mediation.auth.mfa import demo_code
 from mediation.auth.models import User
 from mediation.auth.passwords import hash_password
-from mediation.clock import MovableClock
-from mediation.demo import load
 from mediation.org.models import Unit
 from mediation.settings import DEMO_TOTP_SECRET
+from mediation_dev.clock import MovableClock
+from mediation_dev.demo import demo_code, load
 
 PASSWORD = "demo-password"
 

@@ -20,8 +20,8 @@ from typing import Any
 
 import httpx
 
-from mediation.auth.mfa import demo_code
 from mediation.settings import DEMO_TOTP_SECRET
+from mediation_dev.demo import demo_code
 
 API = "/api/v1"
 CST = timezone(timedelta(hours=8))

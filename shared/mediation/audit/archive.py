@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import delete, func, select, text
 
-from mediation.audit.chain import _LOCK, GENESIS, Verdict, verify
+from mediation.audit.chain import _LOCK, Verdict, latest_anchor, verify
 from mediation.audit.models import AuditAnchor, AuditEvent
 
 HEADER = "mediation-audit-archive"
@@ -56,12 +56,7 @@ async def archive(session: Any, path: Path, retention_days: int, now: datetime) 
     async with session.begin():
         # One chain, one writer: no entry is chained while the anchor moves.
         await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK})
-        anchor = (
-            await session.execute(
-                select(AuditAnchor.seq, AuditAnchor.hash).order_by(AuditAnchor.seq.desc()).limit(1)
-            )
-        ).first()
-        after_seq, after_hash = (anchor[0], anchor[1]) if anchor else (0, GENESIS)
+        after_seq, after_hash = await latest_anchor(session)
         upto = await session.scalar(
             select(func.max(AuditEvent.seq)).where(
                 AuditEvent.at < cutoff, AuditEvent.seq > after_seq

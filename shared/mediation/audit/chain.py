@@ -263,14 +263,19 @@ def verify(
     return Verdict(True, checked)
 
 
-async def verify_database(session: Any) -> Verdict:
-    """Verifies the table's chain in `seq` order, from the newest archive anchor if any."""
+async def latest_anchor(session: Any) -> tuple[int, str]:
+    """Where the table's chain starts: the newest archive anchor (seq, hash), else the start."""
     anchor = (
         await session.execute(
             select(AuditAnchor.seq, AuditAnchor.hash).order_by(AuditAnchor.seq.desc()).limit(1)
         )
     ).first()
-    after_seq, after_hash = (anchor[0], anchor[1]) if anchor else (0, GENESIS)
+    return (anchor[0], anchor[1]) if anchor else (0, GENESIS)
+
+
+async def verify_database(session: Any) -> Verdict:
+    """Verifies the table's chain in `seq` order, from the newest archive anchor if any."""
+    after_seq, after_hash = await latest_anchor(session)
     rows = await session.stream_scalars(
         select(AuditEvent).where(AuditEvent.seq > after_seq).order_by(AuditEvent.seq)
     )
@@ -278,11 +283,7 @@ async def verify_database(session: Any) -> Verdict:
 
 
 async def verify_with_settings(settings: Any) -> Verdict:
-    from mediation.db import create_engine, session_factory
+    from mediation.db import standalone
 
-    engine = create_engine(settings)
-    try:
-        async with session_factory(engine)() as session:
-            return await verify_database(session)
-    finally:
-        await engine.dispose()
+    async with standalone(settings) as sessions, sessions() as session:
+        return await verify_database(session)

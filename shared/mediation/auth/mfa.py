@@ -51,12 +51,6 @@ def store_secret(user: User, secret: str, settings: Settings) -> None:
     user.recovery_codes = []
 
 
-def enrol_confirmed(user: User, secret: str, settings: Settings, now: datetime) -> None:
-    """An enrolled factor without the confirmation round (demo accounts)."""
-    store_secret(user, secret, settings)
-    user.totp_confirmed_at = now
-
-
 def clear(user: User) -> None:
     user.totp_key_id = user.totp_secret = None
     user.totp_confirmed_at = None
@@ -125,8 +119,3 @@ def _hash(code: str) -> str:
 
 def new_secret() -> str:
     return pyotp.random_base32()
-
-
-def demo_code(secret: str, at: datetime) -> str:
-    """The code an authenticator app shows at `at` (development and tests)."""
-    return pyotp.TOTP(secret).at(at)

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from mediation.casefiles.enums import AttachmentCategory, FileType, OwnerType
 from mediation.db import Base, IdMixin, TimestampMixin
-from mediation.org.models import enum_type
+from mediation.org.models import enum_type, unit_path_index
 
 
 class Attachment(IdMixin, TimestampMixin, Base):
@@ -27,11 +27,7 @@ class Attachment(IdMixin, TimestampMixin, Base):
             "id",
             postgresql_where=text("case_id IS NOT NULL"),
         ),
-        Index(
-            "ix_attachments_unit_path_prefix",
-            "unit_path",
-            postgresql_ops={"unit_path": "text_pattern_ops"},
-        ),
+        unit_path_index("attachments"),
     )
 
     owner_type: Mapped[OwnerType] = mapped_column(enum_type(OwnerType, "attachment_owner_type"))

@@ -41,7 +41,7 @@ from mediation.cases.enums import (
     RiskColour,
     Satisfaction,
 )
-from mediation.db import Base, IdMixin, TimestampMixin
+from mediation.db import ActorMixin, Base, IdMixin, TimestampMixin
 from mediation.org.models import enum_type
 
 
@@ -221,7 +221,7 @@ class CaseHandler(IdMixin, Base):
     assigned_by_id: Mapped[uuid.UUID | None]
 
 
-class CaseEvent(IdMixin, Base):
+class CaseEvent(IdMixin, ActorMixin, Base):
     """One typed timeline entry: who, when, what, through which client; comments too. Listed
     by `seq`, its number within the case (mediation.timeline)."""
 
@@ -232,11 +232,6 @@ class CaseEvent(IdMixin, Base):
     seq: Mapped[int]
     type: Mapped[CaseEventType] = mapped_column(enum_type(CaseEventType, "case_event_type"))
     at: Mapped[datetime]
-    actor_kind: Mapped[str] = mapped_column(String(10))
-    actor_id: Mapped[uuid.UUID | None]
-    actor_name: Mapped[str] = mapped_column(String(200))
-    client_id: Mapped[str | None] = mapped_column(String(80))
-    request_id: Mapped[str | None] = mapped_column(String(64))
     from_status: Mapped[CaseStatus | None] = mapped_column(enum_type(CaseStatus, "from_status"))
     to_status: Mapped[CaseStatus | None] = mapped_column(enum_type(CaseStatus, "to_status"))
     body: Mapped[str | None] = mapped_column(Text)

@@ -23,39 +23,37 @@ SYSTEM = "system"
 HIGH_RISK = "hotline.high_risk"
 
 
-class HighRiskPayload(EventPayload):
-    """`hotline.high_risk` (urgent notification)."""
-
+class _CallEvent(EventPayload):
     aggregate_type: ClassVar[str] = "hotline_call"
-    event_types: ClassVar[tuple[str, ...]] = (HIGH_RISK,)
 
     call_id: uuid.UUID = Field(description="The call.")
     unit_id: UnitId = Field(description="Its workstation.")
     risk_level: RiskLevel | None = Field(description="Level at the time of flagging.")
     imminent: bool = Field(description="Imminent risk.")
-    urgent: bool = Field(description="Always true: deliver at once.")
+    urgent: bool = Field(description="Deliver at once.")
+
+
+class HighRiskPayload(_CallEvent):
+    """`hotline.high_risk` (urgent notification; `urgent` always true)."""
+
+    event_types = (HIGH_RISK,)
+
     recipient_person_ids: PersonIds = Field(
         description="Supervisors on duty now; if none, every hotline supervisor of the workstation."
     )
     coverage_gap: bool = Field(description="Nobody was on supervisor duty.")
 
 
-class HotlineReminder(EventPayload):
+class HotlineReminder(_CallEvent):
     """The worker's sweeps: a follow-up due (to the counselor) or overdue, a high-risk call
     nobody acknowledged (`stage`: due, overdue, unacknowledged)."""
 
-    aggregate_type: ClassVar[str] = "hotline_call"
-    event_types: ClassVar[tuple[str, ...]] = (
+    event_types = (
         "hotline.high_risk_unacknowledged",
         "hotline.follow_up_due",
         "hotline.follow_up_overdue",
     )
 
-    call_id: uuid.UUID
-    unit_id: UnitId
-    risk_level: RiskLevel | None
-    imminent: bool
-    urgent: bool
     flagged_at: Instant | None
     follow_up_due: Instant | None
     counselor_person_id: PersonId

@@ -34,18 +34,14 @@ from mediation.hotline.enums import (
     RiskLevel,
 )
 from mediation.imports.source import ImportSource
-from mediation.org.models import enum_type
+from mediation.org.models import enum_type, unit_path_index
 
 
 class HotlineCall(IdMixin, TimestampMixin, ImportSource, Base):
     __tablename__ = "hotline_calls"
     __table_args__ = (
         UniqueConstraint("import_sha256", "import_row"),
-        Index(
-            "ix_hotline_calls_unit_path_prefix",
-            "unit_path",
-            postgresql_ops={"unit_path": "text_pattern_ops"},
-        ),
+        unit_path_index("hotline_calls"),
         Index("ix_hotline_calls_started_at_id", "started_at", "id"),
         Index(
             "ix_hotline_calls_caller_hash",
@@ -174,11 +170,7 @@ class HotlineDutyShift(IdMixin, TimestampMixin, Base):
 
     __tablename__ = "hotline_duty_shifts"
     __table_args__ = (
-        Index(
-            "ix_hotline_duty_shifts_unit_path_prefix",
-            "unit_path",
-            postgresql_ops={"unit_path": "text_pattern_ops"},
-        ),
+        unit_path_index("hotline_duty_shifts"),
         Index("ix_hotline_duty_shifts_unit_id_starts_at", "unit_id", "starts_at"),
         Index("ix_hotline_duty_shifts_person_id_starts_at", "person_id", "starts_at"),
         CheckConstraint("ends_at > starts_at", name="ends_after_start"),

@@ -6,24 +6,18 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, LargeBinary, String
+from sqlalchemy import ForeignKey, LargeBinary, String
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mediation.db import Base, IdMixin, TimestampMixin
 from mediation.imports.enums import ImportKind, ImportStatus
-from mediation.org.models import enum_type
+from mediation.org.models import enum_type, unit_path_index
 
 
 class ImportFile(IdMixin, TimestampMixin, Base):
     __tablename__ = "import_files"
-    __table_args__ = (
-        Index(
-            "ix_import_files_unit_path_prefix",
-            "unit_path",
-            postgresql_ops={"unit_path": "text_pattern_ops"},
-        ),
-    )
+    __table_args__ = (unit_path_index("import_files"),)
 
     kind: Mapped[ImportKind] = mapped_column(enum_type(ImportKind, "import_kind"))
     status: Mapped[ImportStatus] = mapped_column(enum_type(ImportStatus, "import_status"))

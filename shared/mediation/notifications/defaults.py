@@ -27,18 +27,18 @@ IN, EM, SM, WC = Channel.inbox, Channel.email, Channel.sms, Channel.wecom
 
 
 def _rule(
-    code: str,
-    name: str,
     event_type: str,
+    whom: str,
+    name: str,
     recipients: list[PayloadPeople | RoleHolders],
     channels: list[Channel],
     **kw: object,
 ) -> RuleSpec:
-    # Checked like a rule an administrator writes, when this module loads: the payload model
-    # of `event_type` must carry each person field and unit field named.
+    """The rule `<event_type>.<whom>`. Checked like a rule an administrator writes, when this
+    module loads: the payload model of `event_type` must carry each field named."""
     validate_rule(event_type, recipients, channels, {})
     return RuleSpec(
-        code=code,
+        code=f"{event_type}.{whom}",
         name=name,
         event_type=event_type,
         recipients=recipients,
@@ -68,9 +68,9 @@ def _role(
 
 BUILTIN_RULES: list[RuleSpec] = [
     _rule(
-        "case.created.red",
-        "红色风险纠纷报督办",
         "case.created",
+        "red",
+        "红色风险纠纷报督办",
         [_role(Role.supervisor), _role(Role.dispatcher)],
         [IN, SM, WC],
         payload_match={"risk_colour": ["red"]},
@@ -78,30 +78,30 @@ BUILTIN_RULES: list[RuleSpec] = [
         description="红色风险纠纷登记后立即通知督办负责人和综治中心，并推送企业微信群。",
     ),
     _rule(
-        "case.created.dispatchers",
-        "新纠纷通知综治中心",
         "case.created",
+        "dispatchers",
+        "新纠纷通知综治中心",
         [_role(Role.dispatcher)],
         [IN],
     ),
     _rule(
-        "case.assigned.handlers",
-        "分派通知承办人",
         "case.assigned",
+        "handlers",
+        "分派通知承办人",
         [_people(CaseAssigned, lambda p: p.handler_person_ids)],
         [IN, SM],
     ),
     _rule(
-        "case.transferred.handlers",
-        "移交通知新承办人",
         "case.transferred",
+        "handlers",
+        "移交通知新承办人",
         [_people(CaseTransferred, lambda p: p.handler_person_ids)],
         [IN, SM],
     ),
     _rule(
-        "case.escalated.dispatchers",
-        "上报通知上级综治中心",
         "case.escalated",
+        "dispatchers",
+        "上报通知上级综治中心",
         # The dispatchers the cases service found at the target, else the nearest ones there.
         [
             _people(CaseEscalated, lambda p: p.target_dispatcher_person_ids),
@@ -110,80 +110,68 @@ BUILTIN_RULES: list[RuleSpec] = [
         [IN, SM],
     ),
     _rule(
-        "case.resolved.dispatchers",
-        "调解成功告知综治中心",
         "case.resolved",
+        "dispatchers",
+        "调解成功告知综治中心",
         [_role(Role.dispatcher)],
         [IN],
     ),
     _rule(
-        "case.deadline_due_soon.handlers",
-        "期限将至提醒承办人",
         "case.deadline_due_soon",
+        "handlers",
+        "期限将至提醒承办人",
         [_people(CaseDeadlineReminder, lambda p: p.handler_person_ids)],
         [IN, SM],
     ),
     _rule(
-        "case.deadline_overdue.handlers",
-        "超期提醒承办人",
         "case.deadline_overdue",
+        "handlers",
+        "超期提醒承办人",
         [_people(CaseDeadlineReminder, lambda p: p.handler_person_ids)],
         [IN, SM],
     ),
     _rule(
-        "case.deadline_escalated.supervisors",
-        "超期督办",
         "case.deadline_escalated",
+        "supervisors",
+        "超期督办",
         [_role(Role.supervisor)],
         [IN, SM, EM],
     ),
     _rule(
-        "case.follow_up_due.handlers",
-        "回访到期提醒",
         "case.follow_up_due",
+        "handlers",
+        "回访到期提醒",
         [_people(CaseDeadlineReminder, lambda p: p.handler_person_ids)],
         [IN],
     ),
-    _rule(
-        "session.scheduled.participants",
-        "调解会安排通知",
-        "session.scheduled",
-        [_people(SessionPayload, lambda p: p.recipient_person_ids)],
-        [IN, SM],
+    # Every change of a session reaches its participants alike.
+    *(
+        _rule(
+            f"session.{change}",
+            "participants",
+            name,
+            [_people(SessionPayload, lambda p: p.recipient_person_ids)],
+            [IN, SM],
+        )
+        for change, name in (
+            ("scheduled", "调解会安排通知"),
+            ("rescheduled", "调解会改期通知"),
+            ("cancelled", "调解会取消通知"),
+            ("reminder", "调解会提醒"),
+        )
     ),
     _rule(
-        "session.rescheduled.participants",
-        "调解会改期通知",
-        "session.rescheduled",
-        [_people(SessionPayload, lambda p: p.recipient_person_ids)],
-        [IN, SM],
-    ),
-    _rule(
-        "session.cancelled.participants",
-        "调解会取消通知",
-        "session.cancelled",
-        [_people(SessionPayload, lambda p: p.recipient_person_ids)],
-        [IN, SM],
-    ),
-    _rule(
-        "session.reminder.participants",
-        "调解会提醒",
-        "session.reminder",
-        [_people(SessionPayload, lambda p: p.recipient_person_ids)],
-        [IN, SM],
-    ),
-    _rule(
-        "hotline.high_risk.duty",
-        "高风险来电通知值班督导",
         "hotline.high_risk",
+        "duty",
+        "高风险来电通知值班督导",
         [_people(HighRiskPayload, lambda p: p.recipient_person_ids)],
         [IN, SM],
         urgent=True,
     ),
     _rule(
-        "hotline.high_risk_unacknowledged.supervisors",
-        "高风险来电未确认升级",
         "hotline.high_risk_unacknowledged",
+        "supervisors",
+        "高风险来电未确认升级",
         [
             _people(HotlineReminder, lambda p: p.recipient_person_ids),
             _role(Role.hotline_supervisor, RoleScope.ancestors),
@@ -192,40 +180,40 @@ BUILTIN_RULES: list[RuleSpec] = [
         urgent=True,
     ),
     _rule(
-        "hotline.follow_up_due.counselor",
-        "热线回访提醒",
         "hotline.follow_up_due",
+        "counselor",
+        "热线回访提醒",
         [_people(HotlineReminder, lambda p: p.counselor_person_id)],
         [IN],
     ),
     _rule(
-        "hotline.follow_up_overdue.supervisors",
-        "热线回访超期",
         "hotline.follow_up_overdue",
+        "supervisors",
+        "热线回访超期",
         [_role(Role.hotline_supervisor)],
         [IN],
     ),
     _rule(
-        "stats.monthly_ready.supervisors",
-        "月报生成通知",
         "stats.monthly_ready",
+        "supervisors",
+        "月报生成通知",
         [_role(Role.supervisor, RoleScope.unit), _role(Role.dispatcher, RoleScope.unit)],
         [IN, EM],
         exclude_actor=False,
     ),
     _rule(
-        "security.sign_in_locked.security_admins",
-        "登录锁定告警安全管理员",
         "security.sign_in_locked",
+        "security_admins",
+        "登录锁定告警安全管理员",
         [_people(SignInLocked, lambda p: p.recipient_person_ids)],
         [IN],
         urgent=True,
         exclude_actor=False,
     ),
     _rule(
-        "webhook.subscription_disabled.owner",
-        "推送订阅停用告知",
         "webhook.subscription_disabled",
+        "owner",
+        "推送订阅停用告知",
         [_people(SubscriptionDisabled, lambda p: p.recipient_person_ids)],
         [IN, EM],
         exclude_actor=False,

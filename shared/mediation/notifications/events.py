@@ -8,12 +8,15 @@ from typing import ClassVar
 from mediation.outbox.payloads import EventPayload, PersonIds
 
 
-class SubscriptionDisabled(EventPayload):
+class _SubscriptionEvent(EventPayload):
+    aggregate_type: ClassVar[str] = "webhook_subscription"
+    subscription_id: uuid.UUID
+
+
+class SubscriptionDisabled(_SubscriptionEvent):
     """A subscription was disabled after 410 Gone or persistent failure (to its owner)."""
 
-    aggregate_type: ClassVar[str] = "webhook_subscription"
-    event_types: ClassVar[tuple[str, ...]] = ("webhook.subscription_disabled",)
-    subscription_id: uuid.UUID
+    event_types = ("webhook.subscription_disabled",)
     name: str
     url: str
     reason: str
@@ -22,10 +25,8 @@ class SubscriptionDisabled(EventPayload):
     recipient_person_ids: PersonIds
 
 
-class WebhookPing(EventPayload):
+class WebhookPing(_SubscriptionEvent):
     """A test message an administrator sent to one subscription."""
 
-    aggregate_type: ClassVar[str] = "webhook_subscription"
-    event_types: ClassVar[tuple[str, ...]] = ("webhook.ping",)
-    subscription_id: uuid.UUID
+    event_types = ("webhook.ping",)
     message: str

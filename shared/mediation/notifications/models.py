@@ -12,7 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from mediation.db import Base, IdMixin, TimestampMixin
 from mediation.notifications.enums import Channel, DisabledReason
-from mediation.org.models import enum_type
+from mediation.org.models import enum_type, unit_path_index
 
 
 class Notification(IdMixin, Base):
@@ -75,13 +75,7 @@ class WebhookSubscription(IdMixin, TimestampMixin, Base):
     subtree (and events that belong to no unit) reach it."""
 
     __tablename__ = "webhook_subscriptions"
-    __table_args__ = (
-        Index(
-            "ix_webhook_subscriptions_unit_path_prefix",
-            "unit_path",
-            postgresql_ops={"unit_path": "text_pattern_ops"},
-        ),
-    )
+    __table_args__ = (unit_path_index("webhook_subscriptions"),)
 
     name: Mapped[str] = mapped_column(String(100))
     description: Mapped[str | None] = mapped_column(Text)

@@ -24,6 +24,25 @@ def enum_type(enum: type, name: str) -> Enum:
     )
 
 
+def unit_path_index(table: str) -> Index:
+    """The scoping index of a record of the tree: `in_scope` is a prefix match on unit_path."""
+    return Index(
+        f"ix_{table}_unit_path_prefix",
+        "unit_path",
+        postgresql_ops={"unit_path": "text_pattern_ops"},
+    )
+
+
+def unit_path_range_index(table: str, column: str) -> Index:
+    """Monthly statistics: a range of `column` (a date) first, then the subtree prefix."""
+    return Index(
+        f"ix_{table}_{column}_unit_path",
+        column,
+        "unit_path",
+        postgresql_ops={"unit_path": "text_pattern_ops"},
+    )
+
+
 UNIT_SEQ = Sequence("units_seq")
 
 

@@ -14,51 +14,54 @@ from mediation.outbox.payloads import EventPayload, UnitId
 from mediation.outreach.enums import ActivityVenue, OpinionStatus, Weekday
 
 
-class ActivityRecorded(EventPayload):
+class _ActivityEvent(EventPayload):
     aggregate_type: ClassVar[str] = "outreach_activity"
-    event_types: ClassVar[tuple[str, ...]] = ("outreach.activity_recorded",)
     activity_id: uuid.UUID
     unit_id: UnitId
+
+
+class ActivityRecorded(_ActivityEvent):
+    event_types = ("outreach.activity_recorded",)
     venue: ActivityVenue
     title: str
     held_on: date
     participants: int
 
 
-class ActivityUpdated(EventPayload):
-    aggregate_type: ClassVar[str] = "outreach_activity"
-    event_types: ClassVar[tuple[str, ...]] = ("outreach.activity_updated",)
-    activity_id: uuid.UUID
-    unit_id: UnitId
+class ActivityUpdated(_ActivityEvent):
+    event_types = ("outreach.activity_updated",)
     changed: list[str]
     participants: int
 
 
-class SeriesCreated(EventPayload):
+class _SeriesEvent(EventPayload):
     aggregate_type: ClassVar[str] = "outreach_class_series"
-    event_types: ClassVar[tuple[str, ...]] = ("outreach.series_created",)
     series_id: uuid.UUID
     unit_id: UnitId
+
+
+class SeriesCreated(_SeriesEvent):
+    event_types = ("outreach.series_created",)
     title: str
     weekday: Weekday
     start_time: str  # HH:MM, the center's time
 
 
-class SeriesUpdated(EventPayload):
-    aggregate_type: ClassVar[str] = "outreach_class_series"
-    event_types: ClassVar[tuple[str, ...]] = ("outreach.series_updated",)
-    series_id: uuid.UUID
-    unit_id: UnitId
+class SeriesUpdated(_SeriesEvent):
+    event_types = ("outreach.series_updated",)
     changed: list[str]
 
 
-class ClassHeld(EventPayload):
-    """A class was held; `classes_held` and `participants_total` are the series' totals."""
-
+class _ClassEvent(EventPayload):
     aggregate_type: ClassVar[str] = "outreach_class"
-    event_types: ClassVar[tuple[str, ...]] = ("outreach.class_held",)
     class_id: uuid.UUID
     series_id: uuid.UUID
+
+
+class ClassHeld(_ClassEvent):
+    """A class was held; `classes_held` and `participants_total` are the series' totals."""
+
+    event_types = ("outreach.class_held",)
     series_title: str
     unit_id: UnitId
     held_at: Instant
@@ -70,11 +73,8 @@ class ClassHeld(EventPayload):
     participants_total: int
 
 
-class ClassUpdated(EventPayload):
-    aggregate_type: ClassVar[str] = "outreach_class"
-    event_types: ClassVar[tuple[str, ...]] = ("outreach.class_updated",)
-    class_id: uuid.UUID
-    series_id: uuid.UUID
+class ClassUpdated(_ClassEvent):
+    event_types = ("outreach.class_updated",)
     unit_id: UnitId
     changed: list[str]
     participants: int

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from mediation.db import Base, IdMixin, TimestampMixin
 from mediation.imports.source import ImportSource
 from mediation.org.enums import Role
-from mediation.org.models import enum_type
+from mediation.org.models import enum_type, unit_path_index, unit_path_range_index
 from mediation.outreach.enums import ActivityVenue, OpinionStatus, Weekday
 
 # Bounds of a micro-class (公益微课: 30 to 60 minutes), enforced by the contract and the table.
@@ -26,31 +26,13 @@ CLASS_MIN_MINUTES = 30
 CLASS_MAX_MINUTES = 60
 
 
-def _prefix_index(table: str) -> Index:
-    return Index(
-        f"ix_{table}_unit_path_prefix",
-        "unit_path",
-        postgresql_ops={"unit_path": "text_pattern_ops"},
-    )
-
-
-def _stats_index(table: str, column: str) -> Index:
-    # Monthly statistics: a date range first, then the subtree prefix.
-    return Index(
-        f"ix_{table}_{column}_unit_path",
-        column,
-        "unit_path",
-        postgresql_ops={"unit_path": "text_pattern_ops"},
-    )
-
-
 class OutreachActivity(IdMixin, TimestampMixin, ImportSource, Base):
     """A legal-awareness activity (法治宣传) held on a day at a place of the tree."""
 
     __tablename__ = "outreach_activities"
     __table_args__ = (
-        _prefix_index("outreach_activities"),
-        _stats_index("outreach_activities", "held_on"),
+        unit_path_index("outreach_activities"),
+        unit_path_range_index("outreach_activities", "held_on"),
         UniqueConstraint("import_sha256", "import_row"),
         CheckConstraint("participants >= 0", name="participants_not_negative"),
     )
@@ -76,7 +58,7 @@ class ClassSeries(IdMixin, TimestampMixin, Base):
 
     __tablename__ = "outreach_class_series"
     __table_args__ = (
-        _prefix_index("outreach_class_series"),
+        unit_path_index("outreach_class_series"),
         CheckConstraint(
             f"default_duration_minutes BETWEEN {CLASS_MIN_MINUTES} AND {CLASS_MAX_MINUTES}",
             name="duration_in_bounds",
@@ -103,8 +85,8 @@ class MicroClass(IdMixin, TimestampMixin, ImportSource, Base):
 
     __tablename__ = "outreach_classes"
     __table_args__ = (
-        _prefix_index("outreach_classes"),
-        _stats_index("outreach_classes", "held_at"),
+        unit_path_index("outreach_classes"),
+        unit_path_range_index("outreach_classes", "held_at"),
         # The same class recorded twice would inflate the running totals.
         UniqueConstraint("series_id", "held_at"),
         UniqueConstraint("import_sha256", "import_row"),
@@ -133,8 +115,8 @@ class ResidentOpinion(IdMixin, TimestampMixin, Base):
 
     __tablename__ = "resident_opinions"
     __table_args__ = (
-        _prefix_index("resident_opinions"),
-        _stats_index("resident_opinions", "collected_on"),
+        unit_path_index("resident_opinions"),
+        unit_path_range_index("resident_opinions", "collected_on"),
         Index("ix_resident_opinions_status", "status"),
         CheckConstraint(
             "status NOT IN ('answered', 'closed') OR answer IS NOT NULL", name="answered_has_answer"
@@ -172,7 +154,7 @@ class DutySlot(IdMixin, TimestampMixin, Base):
 
     __tablename__ = "duty_slots"
     __table_args__ = (
-        _prefix_index("duty_slots"),
+        unit_path_index("duty_slots"),
         # Also serves the rota and gap report of a grid over a range of days.
         UniqueConstraint("unit_id", "duty_date", "person_id"),
     )

@@ -26,10 +26,10 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSTZRANGE, ExcludeConstraint, Range
 from sqlalchemy.orm import Mapped, mapped_column
 
-from mediation.db import Base, IdMixin, TimestampMixin
+from mediation.db import ActorMixin, Base, IdMixin, TimestampMixin
 from mediation.imports.source import ImportSource
 from mediation.org.enums import Role
-from mediation.org.models import enum_type
+from mediation.org.models import enum_type, unit_path_index
 from mediation.sessions.enums import (
     MediatorBody,
     NextStep,
@@ -51,11 +51,7 @@ class MediationSession(IdMixin, TimestampMixin, ImportSource, Base):
     __table_args__ = (
         CheckConstraint("ends_at > starts_at", name="ends_after_start"),
         UniqueConstraint("import_sha256", "import_row"),
-        Index(
-            "ix_mediation_sessions_unit_path_prefix",
-            "unit_path",
-            postgresql_ops={"unit_path": "text_pattern_ops"},
-        ),
+        unit_path_index("mediation_sessions"),
         Index("ix_mediation_sessions_starts_at_id", "starts_at", "id"),
         Index("ix_mediation_sessions_case_id_starts_at", "case_id", "starts_at"),
         Index(
@@ -129,6 +125,17 @@ class SessionMediator(IdMixin, Base):
     position: Mapped[int] = mapped_column(default=0)
 
 
+def _no_overlap(column: str, name: str) -> ExcludeConstraint:
+    """Active bookings of one resource (a person, a place) never overlap in time."""
+    return ExcludeConstraint(
+        (column, "="),
+        ("during", "&&"),
+        name=f"ex_session_bookings_{name}_overlap",
+        using="gist",
+        where=text(f"active AND {column} IS NOT NULL"),
+    )
+
+
 class SessionBooking(IdMixin, Base):
     """One resource held by a session for its time: a mediator (`person_id`) or a room
     (`place_key`). Only active rows (sessions not cancelled) take part in the constraints.
@@ -137,20 +144,8 @@ class SessionBooking(IdMixin, Base):
     __tablename__ = "session_bookings"
     __table_args__ = (
         CheckConstraint("(person_id IS NULL) <> (place_key IS NULL)", name="one_resource"),
-        ExcludeConstraint(
-            ("person_id", "="),
-            ("during", "&&"),
-            name="ex_session_bookings_person_overlap",
-            using="gist",
-            where=text("active AND person_id IS NOT NULL"),
-        ),
-        ExcludeConstraint(
-            ("place_key", "="),
-            ("during", "&&"),
-            name="ex_session_bookings_place_overlap",
-            using="gist",
-            where=text("active AND place_key IS NOT NULL"),
-        ),
+        _no_overlap("person_id", "person"),
+        _no_overlap("place_key", "place"),
         Index("ix_session_bookings_session_id", "session_id"),
     )
 
@@ -163,7 +158,7 @@ class SessionBooking(IdMixin, Base):
     active: Mapped[bool] = mapped_column(default=True)
 
 
-class SessionEvent(IdMixin, Base):
+class SessionEvent(IdMixin, ActorMixin, Base):
     """The session's history: who, when, what (reschedules and cancellations keep the old
     values in `data`)."""
 
@@ -178,11 +173,6 @@ class SessionEvent(IdMixin, Base):
         enum_type(SessionEventType, "session_event_type")
     )
     at: Mapped[datetime]
-    actor_kind: Mapped[str] = mapped_column(String(10))
-    actor_id: Mapped[uuid.UUID | None]
-    actor_name: Mapped[str] = mapped_column(String(200))
-    client_id: Mapped[str | None] = mapped_column(String(80))
-    request_id: Mapped[str | None] = mapped_column(String(64))
     body: Mapped[str | None] = mapped_column(Text)
     data: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
 

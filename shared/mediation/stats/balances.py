@@ -17,6 +17,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from mediation.db import Base, IdMixin, TimestampMixin
 from mediation.imports.source import ImportSource
+from mediation.org.models import unit_path_index
 
 # The totals a balance holds, as the statistics name them (stats_rows columns).
 COUNTS: tuple[str, ...] = (
@@ -47,11 +48,7 @@ class OpeningBalance(IdMixin, TimestampMixin, ImportSource, Base):
             "outreach_participants, micro_classes, micro_class_participants) >= 0",
             name="counts_not_negative",
         ),
-        Index(
-            "ix_opening_balances_unit_path_prefix",
-            "unit_path",
-            postgresql_ops={"unit_path": "text_pattern_ops"},
-        ),
+        unit_path_index("opening_balances"),
         # Monthly statistics: a month's balances in a subtree.
         Index("ix_opening_balances_month_start", "month_start"),
     )

@@ -17,13 +17,18 @@ from mediation.cases.contracts import (
 from mediation.cases.enums import Complexity, DeadlineStage
 from mediation.contracts.etag import etag_of
 from mediation_api.cases.calendar import CalendarService, rule_key, year_etag
-from mediation_api.deps import CurrentPrincipal, IfMatch, Session, State, require
+from mediation_api.deps import CurrentPrincipal, IfMatch, require
 from mediation_api.problems import responses
+from mediation_api.record_context import context_dependency
 
 router = APIRouter(tags=["calendar"])
 
 Year = Annotated[int, Path(ge=2000, le=2100, description="The year, e.g. 2027.")]
 Admin = Annotated[Principal, Depends(require(Permission.reference_write))]
+
+
+Reading = Annotated[CalendarService, Depends(context_dependency(CalendarService, CurrentPrincipal))]
+Administering = Annotated[CalendarService, Depends(context_dependency(CalendarService, Admin))]
 
 
 @router.get(
@@ -35,10 +40,8 @@ Admin = Annotated[Principal, Depends(require(Permission.reference_write))]
     "deadlines running into it are marked provisional).",
     responses=responses(401, 422),
 )
-async def get_year(
-    year: Year, session: Session, state: State, principal: CurrentPrincipal, response: Response
-) -> CalendarYearOut:
-    out = await CalendarService(session, state.clock, state.settings, principal).year(year)
+async def get_year(year: Year, service: Reading, response: Response) -> CalendarYearOut:
+    out = await service.year(year)
     response.headers["ETag"] = year_etag(year, out)
     return out
 
@@ -56,13 +59,10 @@ async def get_year(
 async def load_year(
     year: Year,
     body: CalendarYearIn,
-    session: Session,
-    state: State,
-    principal: Admin,
+    service: Administering,
     response: Response,
     if_match: IfMatch = None,
 ) -> CalendarYearOut:
-    service = CalendarService(session, state.clock, state.settings, principal)
     out = await service.load_year(year, body, if_match)
     response.headers["ETag"] = year_etag(year, out)
     return out
@@ -76,10 +76,7 @@ async def load_year(
     '`"<stage>:<complexity>-<version>"`.',
     responses=responses(401),
 )
-async def list_rules(
-    session: Session, state: State, principal: CurrentPrincipal
-) -> list[DeadlineRuleOut]:
-    service = CalendarService(session, state.clock, state.settings, principal)
+async def list_rules(service: Reading) -> list[DeadlineRuleOut]:
     return [rule for rule, _ in await service.rules()]
 
 
@@ -95,13 +92,10 @@ async def set_rule(
     stage: Annotated[DeadlineStage, Path(description="Stage.")],
     complexity: Annotated[Complexity, Path(description="Complexity.")],
     body: DeadlineRuleIn,
-    session: Session,
-    state: State,
-    principal: Admin,
+    service: Administering,
     response: Response,
     if_match: IfMatch = None,
 ) -> DeadlineRuleOut:
-    service = CalendarService(session, state.clock, state.settings, principal)
     out = await service.set_rule(stage, complexity, body, if_match)
     response.headers["ETag"] = etag_of(rule_key(stage, complexity), out.version)
     return out

@@ -50,13 +50,12 @@ from mediation.cases.enums import (
     RiskColour,
 )
 from mediation.cases.models import Case, CaseEvent
-from mediation.clock import CENTER_TZ, Clock
+from mediation.clock import CENTER_TZ
 from mediation.contracts.common import Page
 from mediation.contracts.etag import etag_of
 from mediation.contracts.windows import QueryTime
 from mediation.errors import NotFound, Unprocessable
 from mediation.reference.data import ReferenceKind
-from mediation.settings import Settings
 from mediation_api.actions import action_route, context_action
 from mediation_api.cases.reads import (
     case_page,
@@ -69,8 +68,8 @@ from mediation_api.cases.repository import CaseFilters
 from mediation_api.cases.service import NOT_FOUND, CaseService
 from mediation_api.cases.views import party_out, timeline_types
 from mediation_api.conditional import NOT_MODIFIED, IfNoneMatch, not_modified
-from mediation_api.deps import IfMatch, Session, State, require
-from mediation_api.idempotency import Idempotency, IdempotencyGuard
+from mediation_api.deps import IfMatch, State, require
+from mediation_api.idempotency import Idempotency
 from mediation_api.pagination import (
     DEFAULT,
     Cursor,
@@ -81,6 +80,7 @@ from mediation_api.pagination import (
 )
 from mediation_api.problems import responses
 from mediation_api.readdb import driver_connection
+from mediation_api.record_context import RecordContext, context_dependency
 from mediation_api.reference.service import unknown_codes as reference_codes
 from mediation_api.replicas import list_connection
 from mediation_api.state import AppState
@@ -91,23 +91,16 @@ router = APIRouter(prefix="/cases", tags=["cases"])
 CaseId = Annotated[uuid.UUID, Path(description="The case's id.")]
 PartyId = Annotated[uuid.UUID, Path(description="The party's id.")]
 
-ACTION_ERRORS = responses(401, 403, 404, 409, 412, 422, 428)
 CHANGE_ERRORS = responses(401, 403, 404, 409, 412, 422, 428)
 READ_ERRORS = responses(401, 403, 404, 422)
 
 
 @dataclass
-class CaseContext:
+class CaseContext(RecordContext[CaseService, Case]):
     """What every case route needs: the transaction, the clock, the caller."""
 
-    session: Session
-    clock: Clock
-    settings: Settings
-    principal: Principal
-
-    @property
-    def service(self) -> CaseService:
-        return CaseService(self.session, self.clock, self.settings, self.principal)
+    service_type = CaseService
+    records_at = "/api/v1/cases"
 
     def visibility(self) -> Visibility:
         today = self.clock.now().astimezone(CENTER_TZ).date()
@@ -122,30 +115,10 @@ class CaseContext:
         assert view is not None  # flushed in this transaction
         return view
 
-    async def respond(
-        self, idem: IdempotencyGuard, case: Case, status_code: int = 200, location: bool = False
-    ) -> Response:
-        headers = {"ETag": etag_of(case.id, case.version)}
-        if location:
-            headers["Location"] = f"/api/v1/cases/{case.id}"
-        return await idem.respond(
-            self.session, await self.out(case), status_code=status_code, headers=headers
-        )
-
 
 ReadPrincipal = Annotated[Principal, Depends(require(Permission.cases_read))]
 CreatePrincipal = Annotated[Principal, Depends(require(Permission.cases_create))]
-
-
-async def _reader(session: Session, state: State, principal: ReadPrincipal) -> CaseContext:
-    return CaseContext(session, state.clock, state.settings, principal)
-
-
-async def _creator(session: Session, state: State, principal: CreatePrincipal) -> CaseContext:
-    return CaseContext(session, state.clock, state.settings, principal)
-
-
-Reader = Annotated[CaseContext, Depends(_reader)]
+Reader = Annotated[CaseContext, Depends(context_dependency(CaseContext, ReadPrincipal))]
 
 
 @dataclass
@@ -161,7 +134,7 @@ async def _pool_reader(state: State, principal: ReadPrincipal) -> PoolReader:
 
 
 Lookup = Annotated[PoolReader, Depends(_pool_reader)]
-Creator = Annotated[CaseContext, Depends(_creator)]
+Creator = Annotated[CaseContext, Depends(context_dependency(CaseContext, CreatePrincipal))]
 
 
 # --- intake and reading -------------------------------------------------------------------
@@ -495,7 +468,13 @@ CASE_ACTIONS: list[tuple[str, str, str, str, type, str]] = [
         "extend",
     ),
 ]
-for path, operation, summary, doc, body_type, method in CASE_ACTIONS:
+
+
+def _case_change(
+    path: str, operation: str, summary: str, description: str, body_type: type, method: str
+) -> None:
+    """`POST /cases/{case_id}/<path>`: the service's `method` changes the case (If-Match,
+    Idempotency-Key) and the answer is the case."""
     action_route(
         router,
         f"/{{case_id}}/{path}",
@@ -506,10 +485,14 @@ for path, operation, summary, doc, body_type, method in CASE_ACTIONS:
         handle=context_action(method),
         operation_id=operation,
         summary=summary,
-        description=_action_doc(doc),
+        description=description,
         response_model=CaseOut,
-        responses=ACTION_ERRORS,
+        responses=CHANGE_ERRORS,
     )
+
+
+for path, operation, summary, doc, body_type, method in CASE_ACTIONS:
+    _case_change(path, operation, summary, _action_doc(doc), body_type, method)
 
 
 # --- sub-resources --------------------------------------------------------------------------
@@ -632,20 +615,14 @@ async def list_parties(case_id: CaseId, ctx: Reader) -> list[PartyOut]:
     return [party_out(p, unmasked) for p in parties]
 
 
-@router.post(
-    "/{case_id}/parties",
-    operation_id="cases-parties-add",
-    summary="Add a party",
-    description="Needs If-Match with the case's ETag; answers the case.",
-    response_model=CaseOut,
-    responses=CHANGE_ERRORS,
+_case_change(
+    "parties",
+    "cases-parties-add",
+    "Add a party",
+    "Needs If-Match with the case's ETag; answers the case.",
+    PartyIn,
+    "add_party",
 )
-async def add_party(
-    case_id: CaseId, body: PartyIn, ctx: Reader, idem: Idempotency, if_match: IfMatch = None
-) -> Response:
-    if (replay := await idem.replay()) is not None:
-        return replay
-    return await ctx.respond(idem, await ctx.service.add_party(case_id, body, if_match))
 
 
 @router.patch(
@@ -714,41 +691,25 @@ async def list_performances(case_id: CaseId, ctx: Reader) -> list[PerformanceOut
     return [PerformanceOut.model_validate(p) for p in await ctx.service.repo.performances(case.id)]
 
 
-@router.post(
-    "/{case_id}/agreement/performances",
-    operation_id="cases-performances-add",
-    summary="Record performance (履行情况)",
-    description="Needs If-Match with the case's ETag; answers the case.",
-    response_model=CaseOut,
-    responses=CHANGE_ERRORS,
+_case_change(
+    "agreement/performances",
+    "cases-performances-add",
+    "Record performance (履行情况)",
+    "Needs If-Match with the case's ETag; answers the case.",
+    PerformanceIn,
+    "add_performance",
 )
-async def add_performance(
-    case_id: CaseId, body: PerformanceIn, ctx: Reader, idem: Idempotency, if_match: IfMatch = None
-) -> Response:
-    if (replay := await idem.replay()) is not None:
-        return replay
-    return await ctx.respond(idem, await ctx.service.add_performance(case_id, body, if_match))
 
 
-@router.post(
-    "/{case_id}/agreement/judicial-confirmation",
-    operation_id="cases-judicial-confirmation",
-    summary="Record an application for judicial confirmation (司法确认)",
-    description="Within 30 days of the agreement taking effect (People's Mediation "
+_case_change(
+    "agreement/judicial-confirmation",
+    "cases-judicial-confirmation",
+    "Record an application for judicial confirmation (司法确认)",
+    "Within 30 days of the agreement taking effect (People's Mediation "
     "Law Art. 33), written agreements only. Needs If-Match; answers the case.",
-    response_model=CaseOut,
-    responses=CHANGE_ERRORS,
+    JudicialConfirmationIn,
+    "judicial_confirmation",
 )
-async def judicial_confirmation(
-    case_id: CaseId,
-    body: JudicialConfirmationIn,
-    ctx: Reader,
-    idem: Idempotency,
-    if_match: IfMatch = None,
-) -> Response:
-    if (replay := await idem.replay()) is not None:
-        return replay
-    return await ctx.respond(idem, await ctx.service.judicial_confirmation(case_id, body, if_match))
 
 
 @router.get(

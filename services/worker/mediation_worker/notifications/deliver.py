@@ -31,6 +31,7 @@ from mediation.notifications.events import SubscriptionDisabled
 from mediation.notifications.webhooks import quiet_until, retry_delay
 from mediation.outbox.events import NOTIFY_CHANNEL
 from mediation.tracing import current_context, extract
+from mediation_worker.backoff import Backoff
 from mediation_worker.context import WorkerContext, wctx
 from mediation_worker.instrument import instrumented
 from mediation_worker.notifications.channels import SENDERS, Outcome, Pending
@@ -375,13 +376,13 @@ async def delivery_loop(c: WorkerContext, rt: Runtime, stop: asyncio.Event) -> N
     """Background loop of each worker: send what is due, then sleep until woken (NOTIFY
     `deliveries`, e.g. a manual redelivery) or the poll interval passes. Survives database
     outages with a capped backoff."""
-    backoff = 0.5
+    backoff = Backoff(log, "delivery")
     last_flush = time.monotonic()
     while not stop.is_set():
         try:
             rt.wake.clear()
             await pump_once(c, rt)
-            backoff = 0.5
+            backoff.succeeded()
             if time.monotonic() - last_flush > 5:
                 await rt.flush_counts(c)
                 last_flush = time.monotonic()
@@ -390,10 +391,7 @@ async def delivery_loop(c: WorkerContext, rt: Runtime, stop: asyncio.Event) -> N
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            log.warning("delivery loop error, retrying in %.1fs: %s", backoff, exc)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), backoff)
-            backoff = min(backoff * 2, 10)
+            await backoff.pause(stop, exc)
 
 
 async def _first(*events: asyncio.Event) -> None:

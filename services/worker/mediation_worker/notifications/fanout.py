@@ -61,6 +61,20 @@ def _urgent(rule: RuleSpec, payload: dict[str, Any]) -> bool:
     return rule.urgent or payload.get("urgent") is True or payload.get("risk_colour") == "red"
 
 
+# What an outbound channel needs from settings: (setting, its variable, the channel's name).
+_SETTING = {
+    Channel.email: ("smtp_host", "MEDIATION_SMTP_HOST", "Email"),
+    Channel.sms: ("sms_gateway_url", "MEDIATION_SMS_GATEWAY_URL", "SMS"),
+    Channel.wecom: ("wecom_webhook_url", "MEDIATION_WECOM_WEBHOOK_URL", "WeCom"),
+}
+_ADDRESS = {Channel.email: "email", Channel.sms: "phone"}
+
+
+def _unconfigured(settings: Settings, channel: Channel) -> str | None:
+    attribute, variable, name = _SETTING[channel]
+    return None if getattr(settings, attribute) else f"{name} is not configured ({variable})"
+
+
 def _subscription_wants(
     sub: Subscription, event: OutboxEvent, spec: catalog.EventSpec | None
 ) -> bool:
@@ -135,15 +149,32 @@ class FanOut:
         self, key: str, channel: Channel, who: str, rule: RuleSpec, urgent: bool, why: str
     ) -> None:
         """A person the rule chose who is not sent this: a final state saying why."""
+        self._send_or_skip(key, channel, who, rule, urgent, {}, why)
+
+    def _send_or_skip(
+        self,
+        key: str,
+        channel: Channel,
+        who: str,
+        rule: RuleSpec,
+        urgent: bool,
+        message: dict[str, Any],
+        problem: str | None,
+        *,
+        delivered: bool = False,
+    ) -> None:
+        """Pending, to be sent after the commit (or `delivered` already); skipped (final) when
+        `problem` says why not."""
+        status = DeliveryStatus.delivered if delivered else DeliveryStatus.pending
         self._delivery(
             key,
             channel,
             who,
             rule=rule.code,
             urgent=urgent,
-            message={},
-            status=DeliveryStatus.skipped,
-            error=why,
+            message=message,
+            status=DeliveryStatus.skipped if problem else status,
+            error=problem,
         )
 
     async def _context(self, recipient_name: str, urgent: bool) -> dict[str, Any]:
@@ -195,26 +226,8 @@ class FanOut:
                 ctx = await self._context("", urgent)
                 _, body = self._render(rule, channel, ctx, stored)
                 key = f"{event.id}:wecom:{rule.code}"
-                if not self.settings.wecom_webhook_url:
-                    self._delivery(
-                        key,
-                        channel,
-                        "wecom",
-                        rule=rule.code,
-                        urgent=urgent,
-                        message={"markdown": body},
-                        status=DeliveryStatus.skipped,
-                        error="WeCom is not configured (MEDIATION_WECOM_WEBHOOK_URL)",
-                    )
-                else:
-                    self._delivery(
-                        key,
-                        channel,
-                        "wecom",
-                        rule=rule.code,
-                        urgent=urgent,
-                        message={"markdown": body},
-                    )
+                problem = _unconfigured(self.settings, channel)
+                self._send_or_skip(key, channel, "wecom", rule, urgent, {"markdown": body}, problem)
                 continue
             for pid in sorted(ids, key=str):
                 person = people.get(pid)
@@ -243,49 +256,22 @@ class FanOut:
                             "urgent": urgent,
                         }
                     )
-                    self._delivery(
-                        key,
-                        channel,
-                        who,
-                        rule=rule.code,
-                        urgent=urgent,
-                        message={"title": subject, "user_id": str(person.user_id)},
-                        status=DeliveryStatus.delivered,
+                    # Written above: the inbox row is the delivery.
+                    message = {"title": subject, "user_id": str(person.user_id)}
+                    self._send_or_skip(
+                        key, channel, who, rule, urgent, message, None, delivered=True
                     )
-                elif channel is Channel.email:
-                    problem = (
-                        None
-                        if self.settings.smtp_host
-                        else "Email is not configured (MEDIATION_SMTP_HOST)"
+                elif channel in _ADDRESS:
+                    to = person.email if channel is Channel.email else person.phone
+                    problem = _unconfigured(self.settings, channel) or (
+                        None if to else f"The person has no {_ADDRESS[channel]}."
                     )
-                    problem = problem or (None if person.email else "The person has no email.")
-                    self._delivery(
-                        key,
-                        channel,
-                        who,
-                        rule=rule.code,
-                        urgent=urgent,
-                        message={"to": person.email, "subject": subject, "body": body},
-                        status=DeliveryStatus.skipped if problem else DeliveryStatus.pending,
-                        error=problem,
+                    message = (
+                        {"to": to, "subject": subject, "body": body}
+                        if channel is Channel.email
+                        else {"to": to, "body": body}  # a text message has no subject
                     )
-                elif channel is Channel.sms:
-                    problem = (
-                        None
-                        if self.settings.sms_gateway_url
-                        else "SMS is not configured (MEDIATION_SMS_GATEWAY_URL)"
-                    )
-                    problem = problem or (None if person.phone else "The person has no phone.")
-                    self._delivery(
-                        key,
-                        channel,
-                        who,
-                        rule=rule.code,
-                        urgent=urgent,
-                        message={"to": person.phone, "body": body},
-                        status=DeliveryStatus.skipped if problem else DeliveryStatus.pending,
-                        error=problem,
-                    )
+                    self._send_or_skip(key, channel, who, rule, urgent, message, problem)
 
     async def _webhooks(self) -> None:
         event = self.event

@@ -25,6 +25,7 @@ from opentelemetry.trace import Span, SpanKind, set_span_in_context
 from mediation.jobs import PROCESS_EVENT, event_job_id
 from mediation.outbox.events import NOTIFY_CHANNEL
 from mediation.tracing import extract
+from mediation_worker.backoff import Backoff
 from mediation_worker.context import WorkerContext, wctx
 from mediation_worker.instrument import instrumented
 
@@ -169,7 +170,7 @@ async def listen_and_relay(
     PostgreSQL and Redis outages by retrying with a capped backoff. The same connection
     listens for `deliveries` and calls `on_deliveries`."""
     wake = asyncio.Event()
-    backoff = 0.5
+    backoff = Backoff(log, "relay")
     while not stop.is_set():
         conn: asyncpg.Connection | None = None
         try:
@@ -178,7 +179,7 @@ async def listen_and_relay(
             await conn.add_listener(NOTIFY_CHANNEL, lambda *_: wake.set())
             if on_deliveries is not None:
                 await conn.add_listener(DELIVERIES_CHANNEL, lambda *_: on_deliveries())
-            backoff = 0.5
+            backoff.succeeded()
             stale_every = max(2.0, c.settings.outbox_stale_seconds / 4)
             next_stale = time.monotonic() + stale_every
             while not stop.is_set():
@@ -194,10 +195,7 @@ async def listen_and_relay(
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            log.warning("relay loop error, retrying in %.1fs: %s", backoff, exc)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), backoff)
-            backoff = min(backoff * 2, 10)
+            await backoff.pause(stop, exc)
         finally:
             if conn is not None and not conn.is_closed():
                 with contextlib.suppress(Exception):

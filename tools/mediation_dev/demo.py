@@ -1,10 +1,12 @@
 """Demo data: the district of the seed article (四平市铁西区北沟街道, 先锋社区 and 西园社区) and
-one account per role, username = role name. Safe to run twice."""
+one account per role, username = role name. Safe to run twice. Loaded by `mediation seed-demo`
+(`make run DEMO=1`) and the tests' `world`; production loads its own tree and accounts."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+import pyotp
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -12,7 +14,7 @@ from mediation.auth import mfa
 from mediation.auth.accounts import add_account
 from mediation.auth.models import User
 from mediation.auth.passwords import hash_password
-from mediation.db import create_engine, session_factory, unit_of_work
+from mediation.db import standalone, unit_of_work
 from mediation.org.enums import Role, UnitLevel
 from mediation.org.models import Unit
 from mediation.org.tree import add_unit, unit_by_code
@@ -102,20 +104,20 @@ async def load(
             qualifications=quals,
         )
         if mfa.required_for(frozenset({role}), settings):
-            mfa.enrol_confirmed(user, totp_secret, settings, datetime.now(UTC))
+            # Enrolled without the confirmation round an authenticator app would need.
+            mfa.store_secret(user, totp_secret, settings)
+            user.totp_confirmed_at = datetime.now(UTC)
         created += 1
     return created
 
 
 async def seed_demo(settings: Settings) -> int:
-    engine = create_engine(settings)
-    try:
-        async with unit_of_work(session_factory(engine)) as session:
-            return await load(
-                session,
-                settings.demo_password.get_secret_value(),
-                date(2020, 1, 1),
-                settings=settings,
-            )
-    finally:
-        await engine.dispose()
+    async with standalone(settings) as sessions, unit_of_work(sessions) as session:
+        return await load(
+            session, settings.demo_password.get_secret_value(), date(2020, 1, 1), settings=settings
+        )
+
+
+def demo_code(secret: str, at: datetime) -> str:
+    """The code an authenticator app shows at `at` for a demo account's secret."""
+    return pyotp.TOTP(secret).at(at)

@@ -1,0 +1,89 @@
+"""What the routes of a domain's records share: the request's transaction, clock, settings and
+caller (`RecordContext`), the domain's service over them, and the answer of a changed record
+(its view, its ETag, its Location when created, stored for an `Idempotency-Key`).
+
+A domain subclasses it with its service class, its records' address and `out` (the record as
+the caller sees it); `context_dependency(TheContext, Caller)` is the route dependency, where
+`Caller` is the permission the routes need (`Annotated[Principal, Depends(require(...))]`).
+A service built the same way is given to routes the same way."""
+
+from __future__ import annotations
+
+import inspect
+import uuid
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
+
+from fastapi import Response
+from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mediation.auth.principal import Principal
+from mediation.clock import Clock
+from mediation.contracts.etag import etag_of
+from mediation.settings import Settings
+from mediation_api.deps import Session, State
+from mediation_api.idempotency import IdempotencyGuard
+
+
+class Versioned(Protocol):
+    id: uuid.UUID
+    version: int
+
+
+S = TypeVar("S")
+R = TypeVar("R", bound=Versioned)
+T = TypeVar("T")
+
+
+@dataclass
+class RecordContext(Generic[S, R]):
+    session: AsyncSession
+    clock: Clock
+    settings: Settings
+    principal: Principal
+
+    # The domain's service class (built with the four fields above) and where its records
+    # are read, e.g. "/api/v1/cases" (the Location of a created one).
+    service_type: ClassVar[Callable[..., Any]]
+    records_at: ClassVar[str]
+
+    @property
+    def service(self) -> S:
+        service: S = self.service_type(self.session, self.clock, self.settings, self.principal)
+        return service
+
+    async def out(self, record: R) -> BaseModel:
+        """The changed record as the caller sees it, read in this transaction."""
+        raise NotImplementedError
+
+    async def respond(
+        self, idem: IdempotencyGuard, record: R, status_code: int = 200, location: bool = False
+    ) -> Response:
+        headers = {"ETag": etag_of(record.id, record.version)}
+        if location:
+            headers["Location"] = f"{self.records_at}/{record.id}"
+        return await idem.respond(
+            self.session, await self.out(record), status_code=status_code, headers=headers
+        )
+
+
+def context_dependency(
+    cls: Callable[[AsyncSession, Clock, Settings, Principal], T], caller: Any
+) -> Callable[..., Coroutine[Any, Any, T]]:
+    """The dependency giving routes a `cls` (a context, or a service built the same way) for
+    the request's transaction and a caller that passed `caller`."""
+
+    async def dependency(session: Any, state: Any, principal: Any) -> T:
+        return cls(session, state.clock, state.settings, principal)
+
+    # Declared through the signature: the caller's annotation is a value, not a name.
+    dependency.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [
+            inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation)
+            for name, annotation in (("session", Session), ("state", State), ("principal", caller))
+        ],
+        return_annotation=cls,
+    )
+    return dependency
