@@ -297,11 +297,10 @@ def _inlined(
     schema on the other (or to components of other names): both are read inline, so moving a
     schema into components (or renaming its component) is no change by itself."""
     old_name, new_name = _component(old), _component(new)
-    if old_name == new_name:
-        return old, new
-    if old_name is not None:
+    # A side that references the same component (perhaps with `null`) is compared as it is.
+    if old_name is not None and f"ref:{old_name}" not in _types(new):
         old = old_doc.get("components", {}).get("schemas", {}).get(old_name, old)
-    if new_name is not None:
+    if new_name is not None and f"ref:{new_name}" not in _types(old):
         new = new_doc.get("components", {}).get("schemas", {}).get(new_name, new)
     return old, new
 
