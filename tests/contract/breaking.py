@@ -213,6 +213,7 @@ def _diff_operations(old: dict[str, Any], new: dict[str, Any]) -> Iterator[Chang
             for media in sorted(old_media & new_media):
                 o = op["responses"][status]["content"][media].get("schema", {})
                 n = new_op["responses"][status]["content"][media].get("schema", {})
+                o, n = _inlined(old, new, o, n)
                 yield from _diff_inline(f"{op_id} {status}", o, n, output=True)
 
 
@@ -238,7 +239,8 @@ def _diff_parameters(
         now = new_params[name]
         if now.get("required") and not param.get("required"):
             yield Change("parameter-required", where)
-        old_schema, new_schema = _no_null(param.get("schema", {})), _no_null(now.get("schema", {}))
+        old_schema, new_schema = _inlined(old, new, param.get("schema", {}), now.get("schema", {}))
+        old_schema, new_schema = _no_null(old_schema), _no_null(new_schema)
         yield from _diff_inline(where, old_schema, new_schema, output=False)
     for name, param in new_params.items():
         if name not in old_params and param.get("required"):
@@ -275,8 +277,32 @@ def _diff_bodies(
         if media not in after.get("content", {}):
             yield Change("request-media-type-removed", f"{op_id} {media}")
             continue
-        now = after["content"][media].get("schema", {})
-        yield from _diff_inline(f"{op_id} body", content.get("schema", {}), now, output=False)
+        was, now = _inlined(old, new, content.get("schema", {}), after["content"][media]["schema"])
+        yield from _diff_inline(f"{op_id} body", was, now, output=False)
+
+
+SCHEMA_REF = "#/components/schemas/"
+
+
+def _component(node: Any) -> str | None:
+    """The component schema a lone `$ref` names, else None."""
+    ref = node.get("$ref") if isinstance(node, dict) and len(node) == 1 else None
+    return ref[len(SCHEMA_REF) :] if isinstance(ref, str) and ref.startswith(SCHEMA_REF) else None
+
+
+def _inlined(
+    old_doc: dict[str, Any], new_doc: dict[str, Any], old: Any, new: Any
+) -> tuple[Any, Any]:
+    """An operation's schema written inline on one side and as a reference to a component
+    schema on the other (or to components of other names): both are read inline, so moving a
+    schema into components (or renaming its component) is no change by itself."""
+    old_name, new_name = _component(old), _component(new)
+    # A side that references the same component (perhaps with `null`) is compared as it is.
+    if old_name is not None and f"ref:{old_name}" not in _types(new):
+        old = old_doc.get("components", {}).get("schemas", {}).get(old_name, old)
+    if new_name is not None and f"ref:{new_name}" not in _types(old):
+        new = new_doc.get("components", {}).get("schemas", {}).get(new_name, new)
+    return old, new
 
 
 def _diff_inline(where: str, old: Any, new: Any, output: bool) -> Iterator[Change]:

@@ -255,3 +255,19 @@ def test_the_changelog_records_keys_in_backticks_under_breaking() -> None:
     )
     assert "field-removed Out.title" in recorded(text)
     assert "field-removed Out.name" not in recorded(text)
+
+
+def test_moving_a_schema_into_components_is_no_change() -> None:
+    """A body written inline and the same body as a component schema (issue 19, item 4: the
+    contract shares what routes repeat) are one contract; a change inside it still counts."""
+    old = _doc()
+    body = old["paths"]["/cases"]["post"]["requestBody"]["content"]["application/json"]
+    body["schema"] = old["components"]["schemas"].pop("In")
+    new = copy.deepcopy(_doc())
+    new["components"]["schemas"]["CaseForm"] = new["components"]["schemas"].pop("In")
+    new["paths"]["/cases"]["post"]["requestBody"]["content"]["application/json"]["schema"] = {
+        "$ref": "#/components/schemas/CaseForm"
+    }
+    assert _keys(old, new) == [] and _keys(new, old) == ["schema-removed CaseForm"]
+    new["components"]["schemas"]["CaseForm"]["required"].append("note")
+    assert _keys(old, new) == ["field-required cases-create body.note"]

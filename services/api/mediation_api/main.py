@@ -33,6 +33,7 @@ from mediation_api.audit.router import router as audit_router
 from mediation_api.auth.account_router import router as account_router
 from mediation_api.auth.admin_router import router as admin_router
 from mediation_api.auth.router import router as auth_router
+from mediation_api.casefiles.contracts import UPLOAD_FORM, UPLOAD_FORM_SCHEMA
 from mediation_api.casefiles.router import router as casefiles_router
 from mediation_api.cases.calendar_router import router as calendar_router
 from mediation_api.cases.router import router as cases_router
@@ -323,6 +324,8 @@ def _permissions(route: APIRoute) -> list[str]:
 
 
 EXTRA_SCHEMAS: list[type[BaseModel]] = [UnitImport]
+# Forms read by hand, declared as JSON Schema (one component for the routes that share one).
+FORM_SCHEMAS: dict[str, dict[str, Any]] = {UPLOAD_FORM: UPLOAD_FORM_SCHEMA}
 
 
 def _finish_openapi(app: FastAPI) -> None:
@@ -357,6 +360,8 @@ def _finish_openapi(app: FastAPI) -> None:
             for name, part in sub.pop("$defs", {}).items():
                 comps.setdefault(name, part)
             comps.setdefault(model.__name__, sub)
+        for name, form in FORM_SCHEMAS.items():
+            comps.setdefault(name, form)
         if "FieldError" in comps:
             comps["FieldError"].setdefault("description", "One invalid field of a request.")
         for name, sub in comps.items():

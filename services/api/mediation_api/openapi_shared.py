@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
+from http import HTTPStatus
 from typing import Any
 
 from mediation_api.query import MAX_REPEATED
@@ -146,8 +147,6 @@ def error_ref(status: str) -> dict[str, str]:
 
 def _generic(status: str, description: str) -> bool:
     """A description that says no more than the shared response does."""
-    from http import HTTPStatus
-
     phrase = HTTPStatus(int(status)).phrase
     return description in ("", phrase, ERRORS[status][1], "Invalid request", "Not ready")
 
@@ -271,9 +270,9 @@ def _pascal(name: str) -> str:
 def _share_repeated(
     ops: list[dict[str, Any]], comps: dict[str, Any], section: str, namer: Any
 ) -> None:
-    """Every parameter or success response that several operations declare identically goes
-    to `components/<section>` once (the most common definition of a name gets the plain
-    name, others a number)."""
+    """Every parameter or success (or 304) response that several operations declare
+    identically goes to `components/<section>` once (the most common definition of a name
+    gets the plain name, others a number)."""
     field = "parameters" if section == "parameters" else "responses"
     seen: Counter[str] = Counter()
     for op in ops:
@@ -281,7 +280,7 @@ def _share_repeated(
         for item in items if isinstance(items, list) else items.items():
             if field == "responses":
                 status, resp = item
-                if status.startswith("2") and "$ref" not in resp:
+                if status.startswith(("2", "3")) and "$ref" not in resp:
                     seen[_key([status, resp])] += 1
             elif "$ref" not in item:
                 seen[_key(item)] += 1
@@ -318,6 +317,8 @@ def _parameter_name(param: dict[str, Any]) -> str:
 def _response_name(pair: list[Any]) -> str:
     status, resp = pair
     refs = re.findall(r"#/components/schemas/([A-Za-z0-9_.-]+)", _key(resp.get("content", {})))
+    if not refs and status.startswith("3"):
+        return _pascal(HTTPStatus(int(status)).phrase)  # NotModified
     base = _pascal(refs[0]) if refs else "Empty"
     return base if status == "200" else f"{base}{status}"
 

@@ -60,8 +60,12 @@ class AttachmentRemoveIn(Contract):
     }
 
 
+# The four upload routes read the same form: declared once in components (main.py).
+UPLOAD_FORM = "AttachmentUpload"
+UPLOAD_FORM_REF = f"#/components/schemas/{UPLOAD_FORM}"
 UPLOAD_FORM_SCHEMA: dict[str, object] = {
     "type": "object",
+    "description": "The multipart form of an upload: the file and what it is.",
     "required": ["file"],
     "properties": {
         "file": {

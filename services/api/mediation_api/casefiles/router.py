@@ -27,7 +27,7 @@ from mediation.contracts.common import Page
 from mediation.contracts.etag import etag_of
 from mediation.errors import NotFound
 from mediation_api.casefiles.contracts import (
-    UPLOAD_FORM_SCHEMA,
+    UPLOAD_FORM_REF,
     AttachmentLinkOut,
     AttachmentOut,
 )
@@ -183,7 +183,7 @@ def _upload_route(path: str, op: str, summary: str, text: str) -> Any:
         openapi_extra={
             "requestBody": {
                 "required": True,
-                "content": {"multipart/form-data": {"schema": UPLOAD_FORM_SCHEMA}},
+                "content": {"multipart/form-data": {"schema": {"$ref": UPLOAD_FORM_REF}}},
             }
         },
     )
