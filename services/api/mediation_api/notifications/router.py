@@ -22,6 +22,7 @@ from mediation_api.deps import (
     CurrentPrincipal,
     IfMatch,
     Session,
+    State,
     get_settings_dep,
     require,
 )
@@ -48,6 +49,7 @@ from mediation_api.notifications.contracts import (
     WebhookUpdate,
     WebhookWithSecret,
 )
+from mediation_api.notifications.reads import inbox_page, inbox_page_json
 from mediation_api.notifications.repository import InboxRepository, WebhookRepository
 from mediation_api.notifications.service import (
     InboxService,
@@ -60,6 +62,7 @@ from mediation_api.notifications.service import (
 )
 from mediation_api.pagination import DEFAULT, Cursor, Limit, build_page, cursor_values
 from mediation_api.problems import responses
+from mediation_api.replicas import list_connection
 
 Reader = Annotated[Principal, Depends(require(Permission.notifications_read))]
 Manager = Annotated[Principal, Depends(require(Permission.webhooks_manage))]
@@ -76,31 +79,33 @@ inbox_router = APIRouter(prefix="/me/notifications", tags=["notifications"])
     operation_id="notifications-list",
     summary="My notifications",
     description="The caller's in-app messages, newest first. Filters: `unread`, `urgent`, `type`.",
+    response_model=Page[NotificationOut],
     responses=responses(401, 403, 422),
 )
 async def list_notifications(
-    session: Session,
+    state: State,
     principal: Reader,
     unread: Annotated[bool | None, Query(description="Only unread (true) or read (false).")] = None,
     urgent: Annotated[bool | None, Query(description="Only urgent (or non-urgent) ones.")] = None,
     type: Annotated[str | None, Query(max_length=80, description="Only this event type.")] = None,
     limit: Limit = DEFAULT,
     cursor: Cursor = None,
-) -> Page[NotificationOut]:
+) -> Response:
     user_id = require_person(principal)
     after = cursor_values(cursor, "i")
-    rows = await InboxRepository(session).page(
-        user_id,
-        unread=unread,
-        urgent=urgent,
-        type_=type,
-        before=uuid.UUID(after["i"]) if after else None,
-        limit=limit,
-    )
-    items, next_cursor = build_page(rows, limit, lambda r: {"i": str(r.id)})
-    return Page[NotificationOut](
-        items=[NotificationOut.model_validate(i) for i in items], next_cursor=next_cursor
-    )
+    # One statement on the read pool (or a fit replica): no ORM transaction for a list.
+    async with list_connection(state, principal) as conn:
+        rows = await inbox_page(
+            conn,
+            user_id,
+            unread=unread,
+            urgent=urgent,
+            type_=type,
+            before=uuid.UUID(after["i"]) if after else None,
+            limit=limit,
+        )
+    items, next_cursor = build_page(rows, limit, lambda r: {"i": str(r["id"])})
+    return Response(inbox_page_json(items, next_cursor), media_type="application/json")
 
 
 @inbox_router.get(
