@@ -12,8 +12,7 @@ import orjson
 from mediation_api.cases.reads import _cst, _Where
 
 
-async def inbox_page(
-    conn: asyncpg.Connection,
+def inbox_query(
     user_id: uuid.UUID,
     *,
     unread: bool | None,
@@ -21,8 +20,8 @@ async def inbox_page(
     type_: str | None,
     before: uuid.UUID | None,
     limit: int,
-) -> Sequence[asyncpg.Record]:
-    """Up to limit+1 of the user's messages, newest first (UUIDv7 ids: creation order)."""
+) -> tuple[str, list[object]]:
+    """The statement of a page of the user's inbox and its arguments."""
     w = _Where()
     w.add(f"user_id = {w.arg(user_id)}")
     if unread is not None:
@@ -37,7 +36,24 @@ async def inbox_page(
         "SELECT id, type, title, body, link, urgent, created_at, read_at FROM notifications "
         f"WHERE {' AND '.join(w.terms)} ORDER BY id DESC LIMIT {w.arg(limit + 1)}"
     )
-    return await conn.fetch(sql, *w.args)
+    return sql, w.args
+
+
+async def inbox_page(
+    conn: asyncpg.Connection,
+    user_id: uuid.UUID,
+    *,
+    unread: bool | None,
+    urgent: bool | None,
+    type_: str | None,
+    before: uuid.UUID | None,
+    limit: int,
+) -> Sequence[asyncpg.Record]:
+    """Up to limit+1 of the user's messages, newest first (UUIDv7 ids: creation order)."""
+    sql, args = inbox_query(
+        user_id, unread=unread, urgent=urgent, type_=type_, before=before, limit=limit
+    )
+    return await conn.fetch(sql, *args)
 
 
 def inbox_page_json(rows: Sequence[asyncpg.Record], next_cursor: str | None) -> bytes:
