@@ -41,10 +41,14 @@ from mediation.cases.deadlines import due_time, horizon_days
 from mediation.cases.enums import CaseSort, CaseSource, CaseStatus, DeadlineUnit, RiskColour
 from mediation.clock import CENTER_TZ
 from mediation.ids import uuid7
+from mediation.sessions.enums import SessionSort, SessionStatus
 from mediation.sessions.rules import place_key
 from mediation.settings import Settings
 from mediation_api.cases.reads import CASE_VIEW_SQL, page_query
 from mediation_api.cases.repository import CaseFilters
+from mediation_api.notifications.reads import inbox_query
+from mediation_api.sessions.reads import page_query as session_page_query
+from mediation_api.sessions.repository import SessionFilters
 
 CASE_COLUMNS = (
     "number, number_ascii, district_id, year, seq, title, facts, claims, search_text, "
@@ -273,6 +277,42 @@ async def list_cases(request: Request) -> Response:
     sql, args = page_query([_like(caller.scope)], f, CaseSort.newest, None, limit, now)
     pool: asyncpg.Pool = request.app.state.pool
     rows = await pool.fetch(sql, *args)
+    items = [dict(r) for r in rows[:limit]]
+    return _json({"items": items, "next_cursor": "more" if len(rows) > limit else None})
+
+
+async def list_sessions(request: Request) -> Response:
+    """A page of sessions: the API's statement (mediation_api.sessions.reads)."""
+    caller = Caller(request)
+    q = request.query_params
+    f = SessionFilters(
+        mediator=uuid.UUID(q["mediator"]) if q.get("mediator") else None,
+        status=[SessionStatus(v) for v in q.getlist("status")],
+        starts_from=datetime.fromisoformat(q["starts_from"]) if q.get("starts_from") else None,
+    )
+    sort = SessionSort(q.get("sort", SessionSort.soonest.value))
+    limit = int(q.get("limit", "20"))
+    sql, args = session_page_query([_like(caller.scope)], f, sort, None, limit)
+    rows = await request.app.state.pool.fetch(sql, *args)
+    items = [dict(r) for r in rows[:limit]]
+    return _json({"items": items, "next_cursor": "more" if len(rows) > limit else None})
+
+
+async def list_inbox(request: Request) -> Response:
+    """A page of the caller's inbox: the API's statement (mediation_api.notifications.reads)."""
+    caller = Caller(request)
+    q = request.query_params
+    limit = int(q.get("limit", "20"))
+    assert caller.id is not None
+    sql, args = inbox_query(
+        caller.id,
+        unread=True if q.get("unread") == "true" else None,
+        urgent=None,
+        type_=None,
+        before=None,
+        limit=limit,
+    )
+    rows = await request.app.state.pool.fetch(sql, *args)
     items = [dict(r) for r in rows[:limit]]
     return _json({"items": items, "next_cursor": "more" if len(rows) > limit else None})
 
@@ -597,6 +637,8 @@ def create_app(database_url: str, pool_size: int = 10) -> Starlette:
             Route("/api/v1/cases", list_cases, methods=["GET"]),
             Route("/api/v1/cases", create_case, methods=["POST"]),
             Route("/api/v1/cases/{id:uuid}/sessions", create_session, methods=["POST"]),
+            Route("/api/v1/sessions", list_sessions, methods=["GET"]),
+            Route("/api/v1/me/notifications", list_inbox, methods=["GET"]),
         ],
         lifespan=lifespan,
     )

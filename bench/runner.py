@@ -102,6 +102,10 @@ class Stack:
             MEDIATION_ACCESS_TOKEN_MINUTES="600",
             PYTHONUNBUFFERED="1",
         )
+        # BENCH_API_WORKERS=2: that many API processes behind the port (uvicorn --workers);
+        # the monitor sums the CPU of the API's process tree.
+        if workers := os.environ.get("BENCH_API_WORKERS", "").strip():
+            env["MEDIATION_API_WORKERS"] = workers
         # Experiments: BENCH_API_ENV="MEDIATION_DB_POOL_SIZE=20,..." (API and worker).
         for item in os.environ.get("BENCH_API_ENV", "").split(","):
             key, sep, value = item.partition("=")
@@ -504,6 +508,7 @@ async def build_scenarios(
                         json.dumps(body, ensure_ascii=False, separators=(",", ":")),
                     )
                 )
+        others = await _other_lists(conn, district + street, month_ago)
     finally:
         await conn.close()
 
@@ -594,6 +599,11 @@ async def build_scenarios(
                 who="district dispatchers",
             )
         )
+    out += [
+        Scenario(name, title, 8, lines, both, who=who)
+        for name, (title, who, lines) in others.items()
+        if lines
+    ]
     out.append(
         Scenario(
             "mixed",
@@ -606,6 +616,56 @@ async def build_scenarios(
         )
     )
     return out
+
+
+INBOX_SIZE = 60  # messages each signed-in account has (the generator writes none)
+
+
+async def _other_lists(
+    conn: asyncpg.Connection, accounts: list[Account], month_ago: str
+) -> dict[str, tuple[str, str, list[Line]]]:
+    """The other domains' lists (issue 22): sessions and the inbox (one statement each)."""
+    # An inbox to list: the worker writes messages as events happen; a benchmark run needs
+    # them beforehand. Written once per account (a repeat run finds them).
+    for a in accounts:
+        await conn.execute(
+            "INSERT INTO notifications (id, user_id, type, title, body, link, urgent, "
+            "created_at, read_at) SELECT gen_random_uuid(), $1, 'case.assigned', "
+            "'案件已指派 ' || n, '请及时处理案件 ' || n, '/api/v1/cases', n % 10 = 0, "
+            "now() - n * interval '1 hour', CASE WHEN n % 3 = 0 THEN now() END "
+            "FROM generate_series(1, $2 - (SELECT count(*) FROM notifications "
+            "WHERE user_id = $1)::int) AS n",
+            uuid.UUID(a.user_id),
+            INBOX_SIZE,
+        )
+    sessions, inbox = [], []
+    if await conn.fetchval("SELECT to_regclass('public.mediation_sessions') IS NOT NULL"):
+        for a in accounts:
+            for params in (
+                {},
+                {"status": "scheduled"},
+                {"starts_from": month_ago},
+                {"sort": "latest"},
+                *([{"mediator": a.person_id}] if a.person_id else []),
+            ):
+                path = f"{API_PREFIX}/sessions?{httpx.QueryParams(params)}".rstrip("?")
+                sessions.append(Line("GET", path, a.headers()))
+    for a in accounts:
+        for path in ("/me/notifications", "/me/notifications?unread=true"):
+            inbox.append(Line("GET", API_PREFIX + path, a.headers()))
+    return {
+        "list_sessions": (
+            "Sessions list (GET /sessions)",
+            "district dispatchers and street mediators: all, scheduled, last 30 days, latest, "
+            "their own",
+            sessions,
+        ),
+        "list_inbox": (
+            "Notification inbox (GET /me/notifications)",
+            f"district dispatchers and street mediators ({INBOX_SIZE} messages each)",
+            inbox,
+        ),
+    }
 
 
 # --- running ------------------------------------------------------------------------------

@@ -168,6 +168,10 @@ async def test_lists_by_case_mediator_place_and_date_range_within_the_jurisdicti
     assert rest == [s3["id"]]
     r = await client.get(f"{CASES}/{a['id']}/sessions", headers=h)
     assert [i["id"] for i in r.json()["items"]] == [s1["id"], s2["id"]]
+    # The list is written from the rows (sessions/reads.py), the case's list through the
+    # model: every field reads the same, times in +08:00 included.
+    assert first["items"] == r.json()["items"]
+    assert first["items"][0]["starts_at"].endswith("+08:00")
 
     # The community police officer of 先锋社区 does not see 西园's case or its session.
     p = await world.headers("police")

@@ -86,8 +86,13 @@ async def get_principal(
         client = request.client.host if request.client else "unknown"
         log.warning("rejected token: %s", exc.detail, extra={"ctx_client": client})
         raise
-    await state.limiter.hit(f"{principal.kind}:{principal.id}", now.timestamp())
-    ended = await sessions.refusal(state.redis, state.settings, principal)
+    # The rate count and the session deny-list in one Redis round trip.
+    keys = sessions.deny_keys(state.settings, principal)
+    values = await state.limiter.hit(f"{principal.kind}:{principal.id}", now.timestamp(), keys)
+    if values is None:  # the limiter was skipped: the deny-list is still asked
+        ended = await sessions.refusal(state.redis, state.settings, principal)
+    else:
+        ended = sessions.refused(principal, values)
     if ended is not None:
         raise Unauthorized(ended, headers={"WWW-Authenticate": "Bearer"})
     if principal.restriction is not None:

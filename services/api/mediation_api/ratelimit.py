@@ -12,8 +12,10 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import Any
 
 from redis.asyncio import Redis
 
@@ -51,20 +53,24 @@ class RateLimiter:
         self.per_minute = per_minute
         self._skip_until = 0.0
 
-    async def hit(self, caller: str, now: float) -> None:
+    async def hit(self, caller: str, now: float, read: Sequence[str] = ()) -> list[Any] | None:
+        """Counts a request of `caller`; 429 past the limit. The values of the keys `read`
+        come back from the same round trip (None: Redis was not asked or did not answer)."""
         if time.monotonic() < self._skip_until:
-            return
+            return None
         window = int(now // 60)
         key = f"{self.namespace}:rate:{caller}:{window}"
         try:
             pipe = self.redis.pipeline(transaction=False)
             pipe.incr(key)
             pipe.expire(key, 120)
-            count, _ = await pipe.execute()
+            if read:
+                pipe.mget(read)
+            count, _, *values = await pipe.execute()
         except Exception as exc:
             self._skip_until = time.monotonic() + BREAKER_SECONDS
             log.warning("rate limit unavailable: %s", exc)
-            return
+            return None
         reset = max(1, math.ceil((window + 1) * WINDOW_SECONDS - now))
         quota = Quota(self.per_minute, max(0, self.per_minute - int(count)), reset)
         holder = quota_holder.get()
@@ -75,3 +81,4 @@ class RateLimiter:
                 f"More than {self.per_minute} requests a minute; slow down.",
                 headers={"Retry-After": str(reset), **quota.headers()},
             )
+        return list(values[0]) if values else []

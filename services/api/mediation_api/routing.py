@@ -51,12 +51,47 @@ def allow(app: FastAPI, path: str) -> str | None:
     return ", ".join(methods) or None
 
 
+_SEGMENT = re.compile(r"\{[^}]*\}")
+
+
+def _could_capture(template: str, route_path: str) -> bool:
+    """Whether a path of `route_path` can also be one of `template` (segment by segment: a
+    parameter of the route may be the template's literal; a `:path` parameter spans)."""
+    if ":path}" in template or ":path}" in route_path:
+        return True
+    ours, theirs = route_path.split("/"), template.split("/")
+    return len(ours) == len(theirs) and all(
+        a == b or _SEGMENT.fullmatch(a) is not None or _SEGMENT.fullmatch(b) is not None
+        for a, b in zip(ours, theirs, strict=True)
+    )
+
+
+def _rivals(app: FastAPI, full_path: str) -> list[Template]:
+    """The templates with fewer parameters than `full_path` that could own one of its paths
+    (worked out once per route): only they are matched per request."""
+    cache: dict[str, list[Template]] | None = getattr(app.state, "route_rivals", None)
+    if cache is None:
+        cache = app.state.route_rivals = {}
+    found = cache.get(full_path)
+    if found is None:
+        params = full_path.count("{")
+        found = [
+            t for t in templates(app) if t.params < params and _could_capture(t.path, full_path)
+        ]
+        cache[full_path] = found
+    return found
+
+
 async def refuse_captured_literal(request: Request) -> None:
     """Application-wide dependency: a request for a literal sub-path that reached a route
-    with a path parameter (the literal route does not take its method) is a 405."""
+    with a path parameter (the literal route does not take its method) is a 405. The path
+    is matched against the few templates that could own it, not every route's."""
     route_path = getattr(request.scope.get("route"), "path_format", None)
     if not route_path or "{" not in route_path:
         return
-    owners = answering(request.app, request.scope["path"])
-    if owners and all(t.params < route_path.count("{") for t in owners):
-        raise HTTPException(405, headers={"Allow": allow(request.app, request.scope["path"]) or ""})
+    path: str = request.scope["path"]
+    # The route's template is relative to the routers' prefixes: put the path's prefix back.
+    prefix = path.split("/")[: path.count("/") - route_path.count("/") + 1]
+    full = "/".join(prefix) + route_path
+    if any(t.regex.match(path) for t in _rivals(request.app, full)):
+        raise HTTPException(405, headers={"Allow": allow(request.app, path) or ""})

@@ -12,6 +12,7 @@ import logging
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from redis.asyncio import Redis
 from sqlalchemy import select, update
@@ -162,20 +163,33 @@ async def deny(
         log.warning("could not record revoked sessions on the deny-list")
 
 
-async def refusal(redis: Redis, settings: Settings, principal: Principal) -> str | None:
-    """Why the token of `principal` no longer works (its session or account was ended)."""
+def deny_keys(settings: Settings, principal: Principal) -> list[str]:
+    """The deny-list keys that would end the token of `principal` (none for systems)."""
     if principal.kind != "user":
-        return None
+        return []
     keys = [_user_key(settings, principal.id)]
     if principal.session_id is not None:
         keys.append(_session_key(settings, principal.session_id))
+    return keys
+
+
+def refused(principal: Principal, values: Sequence[Any]) -> str | None:
+    """Why the token of `principal` no longer works, given the values of its `deny_keys`."""
+    if values and values[0] is not None and principal.issued_at <= int(values[0]):
+        return "The account's sessions were ended; sign in again."
+    if len(values) > 1 and values[1] is not None:
+        return "The session was ended; sign in again."
+    return None
+
+
+async def refusal(redis: Redis, settings: Settings, principal: Principal) -> str | None:
+    """Why the token of `principal` no longer works (its session or account was ended)."""
+    keys = deny_keys(settings, principal)
+    if not keys:
+        return None
     try:
         values = await redis.mget(keys)
     except Exception:
         log.warning("session deny-list unavailable")
         return None
-    if values[0] is not None and principal.issued_at <= int(values[0]):
-        return "The account's sessions were ended; sign in again."
-    if len(values) > 1 and values[1] is not None:
-        return "The session was ended; sign in again."
-    return None
+    return refused(principal, values)

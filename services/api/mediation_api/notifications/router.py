@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Path, Query, Response
 
 from mediation.auth.policy import Permission
 from mediation.auth.principal import Principal
+from mediation.contracts.common import Page
 from mediation.contracts.etag import etag_of
 from mediation.notifications import catalog
 from mediation.notifications.enums import Channel, DeliveryStatus, MessageChannel
@@ -24,6 +25,7 @@ from mediation_api.deps import (
     CurrentPrincipal,
     IfMatch,
     Session,
+    State,
     get_settings_dep,
     require,
 )
@@ -50,6 +52,7 @@ from mediation_api.notifications.contracts import (
     WebhookUpdate,
     WebhookWithSecret,
 )
+from mediation_api.notifications.reads import inbox_page, inbox_page_json
 from mediation_api.notifications.repository import InboxRepository, WebhookRepository
 from mediation_api.notifications.service import (
     InboxService,
@@ -60,9 +63,10 @@ from mediation_api.notifications.service import (
     require_person,
     template_key,
 )
-from mediation_api.pagination import memory_page
+from mediation_api.pagination import DEFAULT, Cursor, Limit, build_page, cursor_values, memory_page
 from mediation_api.problems import responses
 from mediation_api.record_routes import Args, list_route, record_route, removal_route
+from mediation_api.replicas import list_connection
 
 Reader = Annotated[Principal, Depends(require(Permission.notifications_read))]
 Manager = Annotated[Principal, Depends(require(Permission.webhooks_manage))]
@@ -74,42 +78,38 @@ SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 inbox_router = APIRouter(prefix="/me/notifications", tags=["notifications"])
 
 
-list_route(
-    inbox_router,
+@inbox_router.get(
     "",
-    params=[
-        ("session", Session),
-        ("principal", Reader),
-        (
-            "unread",
-            Annotated[bool | None, Query(description="Only unread (true) or read (false).")],
-            None,
-        ),
-        (
-            "urgent",
-            Annotated[bool | None, Query(description="Only urgent (or non-urgent) ones.")],
-            None,
-        ),
-        (
-            "type",
-            Annotated[str | None, Query(max_length=80, description="Only this event type.")],
-            None,
-        ),
-    ],
-    fetch=lambda a, limit, cursor: InboxRepository(a["session"]).page(
-        require_person(a["principal"]),
-        unread=a["unread"],
-        urgent=a["urgent"],
-        type_=a["type"],
-        limit=limit,
-        cursor=cursor,
-    ),
-    out=NotificationOut,
     operation_id="notifications-list",
     summary="My notifications",
     description="The caller's in-app messages, newest first. Filters: `unread`, `urgent`, `type`.",
+    response_model=Page[NotificationOut],
     responses=responses(401, 403, 422),
 )
+async def list_notifications(
+    state: State,
+    principal: Reader,
+    unread: Annotated[bool | None, Query(description="Only unread (true) or read (false).")] = None,
+    urgent: Annotated[bool | None, Query(description="Only urgent (or non-urgent) ones.")] = None,
+    type: Annotated[str | None, Query(max_length=80, description="Only this event type.")] = None,
+    limit: Limit = DEFAULT,
+    cursor: Cursor = None,
+) -> Response:
+    user_id = require_person(principal)
+    after = cursor_values(cursor, "i")
+    # One statement on the read pool (or a fit replica): no ORM transaction for a list.
+    async with list_connection(state, principal) as conn:
+        rows = await inbox_page(
+            conn,
+            user_id,
+            unread=unread,
+            urgent=urgent,
+            type_=type,
+            before=uuid.UUID(after["i"]) if after else None,
+            limit=limit,
+        )
+    items, next_cursor = build_page(rows, limit, lambda r: {"i": str(r["id"])})
+    return Response(inbox_page_json(items, next_cursor), media_type="application/json")
 
 
 @inbox_router.get(

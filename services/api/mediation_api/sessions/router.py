@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Annotated
+from datetime import datetime
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Response
 
@@ -21,6 +22,7 @@ from mediation.sessions.models import MediationSession
 from mediation.sessions.rules import place_key
 from mediation.settings import Settings
 from mediation_api.actions import action_route, context_action, context_create
+from mediation_api.cases.reads import unit_path_in_scope
 from mediation_api.deps import Session, State, require
 from mediation_api.idempotency import IdempotencyGuard
 from mediation_api.pagination import (
@@ -32,6 +34,7 @@ from mediation_api.pagination import (
     cursor_values,
 )
 from mediation_api.problems import responses
+from mediation_api.replicas import list_connection
 from mediation_api.sessions.contracts import (
     CancelIn,
     HeldSessionIn,
@@ -44,6 +47,7 @@ from mediation_api.sessions.contracts import (
     SessionUpdate,
 )
 from mediation_api.sessions.feed import router as feed_router
+from mediation_api.sessions.reads import list_page_json, session_page
 from mediation_api.sessions.repository import SessionFilters
 from mediation_api.sessions.service import SessionService
 from mediation_api.sessions.views import event_out, list_item, session_out
@@ -120,9 +124,8 @@ ToQ = Annotated[QueryTime | None, Query(description="Sessions starting before th
 SortQ = Annotated[SessionSort, Query(description="Order by start time.")]
 
 
-async def _page(
-    ctx: SessionContext, filters: SessionFilters, sort: SessionSort, limit: int, cursor: str | None
-) -> Page[SessionListItem]:
+def _after(filters: SessionFilters, sort: SessionSort, cursor: str | None) -> dict[str, Any] | None:
+    """The position a list page starts after (checked), from its cursor."""
     if (
         filters.starts_from is not None
         and filters.starts_to is not None
@@ -132,12 +135,19 @@ async def _page(
     after = cursor_values(cursor, "s", "t", "i")
     if after is not None and after["s"] != sort.value:
         raise Unprocessable("The cursor belongs to another sort order.", field="query.cursor")
+    return after
+
+
+def _key(sort: SessionSort, starts_at: datetime, ident: uuid.UUID) -> dict[str, str]:
+    return {"s": sort.value, "t": starts_at.isoformat(), "i": str(ident)}
+
+
+async def _page(
+    ctx: SessionContext, filters: SessionFilters, sort: SessionSort, limit: int, cursor: str | None
+) -> Page[SessionListItem]:
+    after = _after(filters, sort, cursor)
     rows = await ctx.service.repo.page(ctx.principal, filters, sort, after, limit)
-    items, next_cursor = build_page(
-        rows,
-        limit,
-        lambda m: {"s": sort.value, "t": m.starts_at.isoformat(), "i": str(m.id)},
-    )
+    items, next_cursor = build_page(rows, limit, lambda m: _key(sort, m.starts_at, m.id))
     return Page[SessionListItem](items=[list_item(m) for m in items], next_cursor=next_cursor)
 
 
@@ -237,10 +247,12 @@ async def list_case_sessions(
     "room as the booking rule compares it: spaces and letter case do not matter), by date "
     "range (sessions overlapping [`starts_from`, `starts_to`)), status, kind, mode, subtree. "
     "Cursor pagination.",
+    response_model=Page[SessionListItem],
     responses=responses(401, 403, 422),
 )
 async def list_sessions(
-    ctx: Reader,
+    state: State,
+    principal: ReadPrincipal,
     case_id: Annotated[uuid.UUID | None, Query(description="Sessions of this case.")] = None,
     mediator: Annotated[
         uuid.UUID | None, Query(description="Sessions this person mediates.")
@@ -257,13 +269,7 @@ async def list_sessions(
     sort: SortQ = SessionSort.soonest,
     limit: Limit = DEFAULT,
     cursor: Cursor = None,
-) -> Page[SessionListItem]:
-    subtree = None
-    if unit_id is not None:
-        unit = await ctx.service.repo.unit_in_scope(unit_id, ctx.principal)
-        if unit is None:
-            raise Unprocessable("No unit with this id in your jurisdiction.", field="query.unit_id")
-        subtree = unit.path
+) -> Response:
     filters = SessionFilters(
         case_id=case_id,
         mediator=mediator,
@@ -273,9 +279,19 @@ async def list_sessions(
         mode=mode or [],
         starts_from=starts_from,
         starts_to=starts_to,
-        subtree_path=subtree,
     )
-    return await _page(ctx, filters, sort, limit, cursor)
+    after = _after(filters, sort, cursor)
+    # One statement on the read pool (or a fit replica): no ORM transaction for a list.
+    async with list_connection(state, principal) as conn:
+        if unit_id is not None:
+            filters.subtree_path = await unit_path_in_scope(conn, unit_id, principal)
+            if filters.subtree_path is None:
+                raise Unprocessable(
+                    "No unit with this id in your jurisdiction.", field="query.unit_id"
+                )
+        rows = await session_page(conn, principal, filters, sort, after, limit)
+    items, next_cursor = build_page(rows, limit, lambda r: _key(sort, r["starts_at"], r["id"]))
+    return Response(list_page_json(items, next_cursor), media_type="application/json")
 
 
 @router.get(

@@ -1,0 +1,104 @@
+"""The session lists as one hand-written statement on asyncpg (the read pool or a replica),
+written to JSON with orjson: no ORM unit of work, no transaction of three round trips, no
+model built per row only to be dumped again. `SessionRepository.page` is the ORM's form of
+the same filters (kept for the service's own reads)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+
+import asyncpg
+import orjson
+
+from mediation.auth.principal import Principal
+from mediation.auth.scope import like_prefix
+from mediation.sessions.enums import SessionSort
+
+# The scoping and numbered-parameter helpers of the case lists: one rule for both.
+from mediation_api.cases.reads import _cst, _prefix, _Where, scope_patterns
+from mediation_api.sessions.repository import SessionFilters
+
+_COLUMNS = (
+    "id, case_id, case_number, unit_id, kind, mode, status, starts_at, ends_at, place, "
+    "mediator_person_ids, party_ids, outcome, version"
+)
+
+
+def page_query(
+    patterns: list[str],
+    f: SessionFilters,
+    sort: SessionSort,
+    after: dict[str, object] | None,
+    limit: int,
+) -> tuple[str, list[object]]:
+    """The statement of a page of sessions and its arguments, within `patterns`' subtrees."""
+    w = _Where()
+    w.add("(" + (" OR ".join(_prefix(w, p) for p in patterns) or "false") + ")")
+    if f.case_id is not None:
+        w.add(f"case_id = {w.arg(f.case_id)}")
+    if f.mediator is not None:
+        w.add(f"mediator_person_ids @> ARRAY[{w.arg(f.mediator)}::uuid]")
+    if f.place_key is not None:
+        w.add(f"place_key = {w.arg(f.place_key)}")
+    for column, values in (("status", f.status), ("kind", f.kind), ("mode", f.mode)):
+        if values:  # enums are stored as varchar (enum_type)
+            w.add(f"{column} = ANY ({w.arg([v.value for v in values])}::text[])")
+    # A date range lists the sessions that overlap it (one running across its start is in it).
+    if f.starts_from is not None:
+        w.add(f"ends_at > {w.arg(f.starts_from)}")
+    if f.starts_to is not None:
+        w.add(f"starts_at < {w.arg(f.starts_to)}")
+    if f.subtree_path is not None:
+        w.add(_prefix(w, like_prefix(f.subtree_path)))
+    soonest = sort is SessionSort.soonest
+    if after is not None:
+        at = w.arg(datetime.fromisoformat(str(after["t"])))
+        key = w.arg(uuid.UUID(str(after["i"])))
+        w.add(f"(starts_at, id) {'>' if soonest else '<'} ({at}, {key})")
+    order = "starts_at ASC, id ASC" if soonest else "starts_at DESC, id DESC"
+    sql = (
+        f"SELECT {_COLUMNS} FROM mediation_sessions WHERE {' AND '.join(w.terms)} "
+        f"ORDER BY {order} LIMIT {w.arg(limit + 1)}"
+    )
+    return sql, w.args
+
+
+async def session_page(
+    conn: asyncpg.Connection,
+    principal: Principal,
+    f: SessionFilters,
+    sort: SessionSort,
+    after: dict[str, object] | None,
+    limit: int,
+) -> Sequence[asyncpg.Record]:
+    """Up to limit+1 rows (the extra one says a next page exists), in the caller's scope."""
+    sql, args = page_query(scope_patterns(principal), f, sort, after, limit)
+    return await conn.fetch(sql, *args)
+
+
+def list_page_json(rows: Sequence[asyncpg.Record], next_cursor: str | None) -> bytes:
+    """A page of SessionListItem as JSON, straight from the typed columns (times in +08:00
+    like `Instant`); tests/sessions check it against the model."""
+    items = [
+        {
+            "id": r["id"],
+            "case_id": r["case_id"],
+            "case_number": r["case_number"],
+            "unit_id": r["unit_id"],
+            "kind": r["kind"],
+            "mode": r["mode"],
+            "status": r["status"],
+            "starts_at": _cst(r["starts_at"]),
+            "ends_at": _cst(r["ends_at"]),
+            "place": r["place"],
+            "mediator_person_ids": r["mediator_person_ids"],
+            "party_ids": r["party_ids"],
+            "outcome": r["outcome"],
+            "version": r["version"],
+        }
+        for r in rows
+    ]
+    # asyncpg's own UUID type is not one orjson knows: `str` gives the canonical form.
+    return orjson.dumps({"items": items, "next_cursor": next_cursor}, default=str)
