@@ -94,7 +94,10 @@ class Case(IdMixin, TimestampMixin, Base):
     )
 
     number: Mapped[str] = mapped_column(String(40), unique=True)
-    number_ascii: Mapped[str] = mapped_column(String(40), unique=True)
+    # Not unique on its own (migration 0027): it is the district's code, year and sequence,
+    # which (district_id, year, seq) keeps unique; `number` stays unique (imported files may
+    # carry numbers in any district's form).
+    number_ascii: Mapped[str] = mapped_column(String(40))
     district_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("units.id"))
     year: Mapped[int]
     seq: Mapped[int]
@@ -116,7 +119,7 @@ class Case(IdMixin, TimestampMixin, Base):
     unit_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("units.id"))
     unit_path: Mapped[str] = mapped_column(String(400))
     building_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("units.id"))
-    handling_unit_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("units.id"), index=True)
+    handling_unit_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("units.id"))
     handling_unit_path: Mapped[str] = mapped_column(String(400))
     address: Mapped[str | None] = mapped_column(String(300))
     occurred_at: Mapped[datetime | None]
