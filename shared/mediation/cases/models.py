@@ -52,9 +52,23 @@ class Case(IdMixin, TimestampMixin, Base):
     __tablename__ = "cases"
     __table_args__ = (
         UniqueConstraint("district_id", "year", "seq"),
-        UniqueConstraint("external_client_id", "external_ref"),
+        # Partial (migration 0027): most cases have neither an integration client's reference
+        # nor a file, and an intake then writes no entry into these two.
+        Index(
+            "uq_cases_external_client_id_external_ref",
+            "external_client_id",
+            "external_ref",
+            unique=True,
+            postgresql_where=text("external_ref IS NOT NULL"),
+        ),
         # An imported case is its file's row: the same file imported again creates nothing.
-        UniqueConstraint("import_sha256", "import_row"),
+        Index(
+            "uq_cases_import_sha256_import_row",
+            "import_sha256",
+            "import_row",
+            unique=True,
+            postgresql_where=text("import_sha256 IS NOT NULL"),
+        ),
         Index(
             "ix_cases_unit_path_prefix",
             "unit_path",
