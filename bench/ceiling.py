@@ -44,6 +44,7 @@ from mediation.ids import uuid7
 from mediation.sessions.enums import SessionSort, SessionStatus
 from mediation.sessions.rules import place_key
 from mediation.settings import Settings
+from mediation_api.cases import intake
 from mediation_api.cases.reads import CASE_VIEW_SQL, page_query
 from mediation_api.cases.repository import CaseFilters
 from mediation_api.notifications.reads import inbox_query
@@ -73,64 +74,13 @@ SQL = {
         "record_id, subject_ids, detail, request_id, id) "
         "VALUES ($1, 'user', $2, $3, $4, $5, $6, $7, $8, $9) RETURNING at"
     ),
-    # Intake (issue 4): the category check and the place with its ancestors in one statement.
-    "intake_place": (
-        "SELECT EXISTS (SELECT 1 FROM reference_items WHERE kind = 'dispute_category' "
-        f"AND code = $1 AND enabled) AS category_ok, {UNIT_COLUMNS} FROM (SELECT 1) AS anchor "
-        "LEFT JOIN units ON units.seq = ANY(CAST(array_remove(string_to_array((SELECT u.path "
-        "FROM units AS u WHERE u.id = $2 AND u.path LIKE $3 ESCAPE '\\'), '.'), '') AS bigint[]))"
-    ),
-    "counter": "SELECT case_number_next($1, $2)",
-    "insert_case": (
-        "INSERT INTO cases (id, number, number_ascii, district_id, year, seq, title, facts, "
-        "claims, party_names, category_code, source, complexity, risk_colour, status, unit_id, "
-        "unit_path, building_id, handling_unit_id, handling_unit_path, address, channels, "
-        "handler_person_ids, reported_by_kind, reported_by_id, reported_by_name, is_repeat, "
-        "received_at, due_provisional, version, current_stage, due_at, timeline_seq) VALUES ($1, "
-        "$2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'received', $15, $16, $17, $18, "
-        "$19, $20, '{}', '{}', 'user', $21, $22, $24, $23, $25, 1, 'first_response', $26, $27) "
-        "RETURNING created_at, updated_at, search_text"
-    ),
-    # The first deadline's rule and the calendar days it needs in one statement.
-    "rule_calendar": (
-        "SELECT r.unit, r.amount, d.day, d.is_working_day, d.provisional, d.source, d.name "
-        "FROM (SELECT 1) AS anchor LEFT JOIN deadline_rules r ON r.stage = $1 "
-        "AND r.complexity = $2 LEFT JOIN calendar_days d ON d.day >= $3 AND d.day <= $4"
-    ),
-    "insert_deadline": (
-        "INSERT INTO case_deadlines (case_id, stage, unit, amount, extended_by, paused_by, "
-        "started_at, due_at, provisional, id) VALUES ($1, $2, $3, $4, 0, 0, $5, $6, $7, $8)"
-    ),
-    "insert_parties": (
-        "INSERT INTO case_parties (case_id, position, kind, side, name, phone, id_number, "
-        "is_minor, phone_hash, id_hash, id) SELECT $1, * FROM unnest($2::int[], $3::text[], "
-        "$4::text[], $5::text[], $6::text[], $7::text[], $8::bool[], $9::text[], $10::text[], "
-        "$11::uuid[]) RETURNING created_at, updated_at, id"
-    ),
-    # As the repository writes it since the profile of issue 11: the 180-day window checked
-    # per matching party (LATERAL ... LIMIT 1), so a generic plan still starts from the hash.
-    "repeats": (
-        "SELECT case_parties.case_id, 'same_phone' AS reason FROM case_parties "
-        "JOIN LATERAL (SELECT 1 FROM cases WHERE cases.id = case_parties.case_id "
-        "AND cases.id != $1 AND cases.received_at >= $2 AND cases.received_at <= $3 LIMIT 1) "
-        "AS in_window ON true WHERE case_parties.phone_hash = ANY($4::text[]) UNION ALL "
-        "SELECT case_parties.case_id, 'same_id_number' FROM case_parties "
-        "JOIN LATERAL (SELECT 1 FROM cases WHERE cases.id = case_parties.case_id "
-        "AND cases.id != $1 AND cases.received_at >= $2 AND cases.received_at <= $3 LIMIT 1) "
-        "AS in_window ON true WHERE case_parties.id_hash = ANY($5::text[]) UNION ALL "
-        "SELECT cases.id, 'same_building' FROM cases WHERE cases.building_id = $6 "
-        "AND cases.id != $1 AND cases.received_at >= $2 AND cases.received_at <= $3 LIMIT 200"
-    ),
+    # Intake: the API's own statements (mediation_api.cases.intake).
+    "intake_place": intake.PLACE_SQL,
+    "counter": intake.NUMBER_SQL,
+    "rule_calendar": intake.RULE_CALENDAR_SQL,
+    "repeats": intake.REPEATS_SQL,
+    "write": intake.WRITE_SQL,
     "notify": "SELECT pg_notify('outbox', '')",
-    "insert_event": (
-        "INSERT INTO case_events (case_id, type, at, actor_kind, actor_id, actor_name, "
-        "request_id, to_status, data, id, seq) "
-        "VALUES ($1, $2, $3, 'user', $4, $5, $6, $7, $8, $9, $10)"
-    ),
-    "insert_links": (
-        "INSERT INTO case_links (case_id, related_case_id, reason, id) "
-        "SELECT $1, * FROM unnest($2::uuid[], $3::text[], $4::uuid[]) RETURNING created_at, id"
-    ),
     "outbox": (
         "INSERT INTO outbox_events (type, aggregate_type, aggregate_id, unit_path, payload, "
         "actor_id, request_id, occurred_at, relay_attempts, id) "
@@ -315,6 +265,20 @@ async def list_inbox(request: Request) -> Response:
     rows = await request.app.state.pool.fetch(sql, *args)
     items = [dict(r) for r in rows[:limit]]
     return _json({"items": items, "next_cursor": "more" if len(rows) > limit else None})
+def _entry(
+    cid: uuid.UUID, caller: Caller, now: datetime, seq: int, type_: str, data: dict[str, Any]
+) -> dict[str, Any]:
+    return {
+        "id": uuid7(),
+        "case_id": cid,
+        "seq": seq,
+        "type": type_,
+        "at": now,
+        "actor_kind": "user",
+        "actor_id": caller.id,
+        "actor_name": caller.name,
+        "data": data,
+    }
 
 
 def _hash(key: bytes, kind: str, value: str) -> str:
@@ -333,7 +297,9 @@ async def create_case(request: Request) -> Response:
     key = app.state.hash_key
     async with pool.acquire() as conn, conn.transaction():
         unit_id = uuid.UUID(body["unit_id"])
-        rows = await conn.fetch(SQL["intake_place"], body["category"], unit_id, _like(caller.scope))
+        rows = await conn.fetch(
+            SQL["intake_place"], body["category"], unit_id, [_like(caller.scope)]
+        )
         place = next((u for u in rows if u["id"] == unit_id), None)
         if not rows[0]["category_ok"] or place is None:
             return _json({"status": 422}, 422)
@@ -384,109 +350,92 @@ async def create_case(request: Request) -> Response:
         )
         new = sorted({(r[0], r[1]) for r in found})
         seq = await conn.fetchval(SQL["counter"], district["id"], now.year)
-        await conn.fetchrow(
-            SQL["insert_case"],
-            cid,
-            f"铁西调〔{now.year}〕{seq:04d}号",
-            f"{district['code']}-{now.year}-{seq:04d}",
-            district["id"],
-            now.year,
-            seq,
-            body["title"],
-            body["facts"],
-            body.get("claims"),
-            names,
-            body["category"],
-            body["source"],
-            complexity,
-            body.get("risk_colour", "yellow"),
-            place["id"],
-            place["path"],
-            building["id"] if building else None,
-            handling["id"],
-            handling["path"],
-            body.get("address"),
-            caller.id,
-            caller.name,
-            now,
-            bool(new),
-            provisional,
-            due,
-            2 if new else 1,  # the timeline's entries: created, then repeat_detected
-        )
-        await conn.fetch(
-            SQL["insert_parties"],
-            cid,
-            list(range(len(parties))),
-            [p["kind"] for p in parties],
-            [p["side"] for p in parties],
-            [p["name"] for p in parties],
-            phones,
-            ids,
-            [False] * len(parties),
-            phone_hashes,
-            id_hashes,
-            [uuid7() for _ in parties],
-        )
-        await conn.execute(
-            SQL["insert_deadline"],
-            cid,
-            "first_response",
-            rule["unit"],
-            rule["amount"],
-            now,
-            due,
-            provisional,
-            uuid7(),
-        )
+        created = _entry(cid, caller, now, 1, "created", {"source": body["source"]})
+        created["to_status"], event_id = "received", created["id"]
+        entries = [created]
         if new:
-            await conn.fetch(
-                SQL["insert_links"],
-                cid,
-                [o for o, _ in new],
-                [r for _, r in new],
-                [uuid7() for _ in new],
-            )
-        event_id = uuid7()
-        await conn.fetchval(SQL["notify"])
+            links = [{"case_id": str(o), "reason": r} for o, r in new]
+            entries.append(_entry(cid, caller, now, 2, "repeat_detected", {"links": links}))
+        case = {
+            "id": cid,
+            "number": f"铁西调〔{now.year}〕{seq:04d}号",
+            "number_ascii": f"{district['code']}-{now.year}-{seq:04d}",
+            "district_id": district["id"],
+            "year": now.year,
+            "seq": seq,
+            "title": body["title"],
+            "facts": body["facts"],
+            "claims": body.get("claims"),
+            "party_names": names,
+            "category_code": body["category"],
+            "source": body["source"],
+            "complexity": complexity,
+            "risk_colour": body.get("risk_colour", "yellow"),
+            "status": "received",
+            "unit_id": place["id"],
+            "unit_path": place["path"],
+            "building_id": building["id"] if building else None,
+            "handling_unit_id": handling["id"],
+            "handling_unit_path": handling["path"],
+            "address": body.get("address"),
+            "channels": [],
+            "handler_person_ids": [],
+            "reported_by_kind": "user",
+            "reported_by_id": caller.id,
+            "reported_by_name": caller.name,
+            "is_repeat": bool(new),
+            "received_at": now,
+            "current_stage": "first_response",
+            "due_at": due,
+            "due_provisional": provisional,
+            "version": 1,
+            "timeline_seq": len(entries),
+        }
+        party_rows = [
+            {
+                "id": uuid7(),
+                "case_id": cid,
+                "position": i,
+                "kind": p["kind"],
+                "side": p["side"],
+                "name": p["name"],
+                "phone": phones[i],
+                "id_number": ids[i],
+                "is_minor": False,
+                "phone_hash": phone_hashes[i],
+                "id_hash": id_hashes[i],
+            }
+            for i, p in enumerate(parties)
+        ]
+        deadline = {
+            "id": uuid7(),
+            "case_id": cid,
+            "stage": "first_response",
+            "unit": rule["unit"],
+            "amount": rule["amount"],
+            "extended_by": 0,
+            "paused_by": 0,
+            "started_at": now,
+            "due_at": due,
+            "provisional": provisional,
+        }
+        link_rows = [
+            {"id": uuid7(), "case_id": cid, "related_case_id": o, "reason": r} for o, r in new
+        ]
+        outbox = {
+            "id": uuid7(),
+            "type": "case.created",
+            "aggregate_type": "case",
+            "aggregate_id": cid,
+            "unit_path": place["path"],
+            "payload": {"case_id": str(cid), "event_id": str(event_id), "status": "received"},
+            "actor_id": caller.id,
+            "occurred_at": now,
+            "relay_attempts": 0,
+        }
         await conn.execute(
-            SQL["insert_event"],
-            cid,
-            "created",
-            now,
-            caller.id,
-            caller.name,
-            None,
-            "received",
-            json.dumps({"source": body["source"], "parties": len(parties)}),
-            event_id,
-            1,
-        )
-        if new:
-            await conn.execute(
-                SQL["insert_event"],
-                cid,
-                "repeat_detected",
-                now,
-                caller.id,
-                caller.name,
-                None,
-                None,
-                json.dumps({"links": len(new)}),
-                uuid7(),
-                2,
-            )
-        await conn.fetchval(
-            SQL["outbox"],
-            "case.created",
-            "case",
-            cid,
-            place["path"],
-            json.dumps({"case_id": str(cid), "event_id": str(event_id), "status": "received"}),
-            caller.id,
-            None,
-            now,
-            uuid7(),
+            SQL["write"],
+            *intake.write_args(case, party_rows, deadline, link_rows, entries, outbox),
         )
         row = await _view(conn, cid, caller, ["%"])
     return _json(dict(row), 201)

@@ -52,11 +52,13 @@ from bench.config import (
     ROOT,
     SCALES,
     Scale,
+    async_url,
     database_url,
 )
 from bench.generate import generate, read_manifest
 from bench.load import Line, have_wrk, run_load, write_lines
 from mediation.clock import CENTER_TZ
+from mediation.migrate import upgrade
 
 VENV_BIN = Path(sys.executable).parent
 API_PREFIX = "/api/v1"
@@ -985,6 +987,9 @@ def ensure_dataset(
         and manifest.get("seed") == seed
     ):
         log(f"reusing {database} (generated {manifest.get('generated_at')})")
+        # A dataset made before the latest migrations is brought up to the head, as a deploy
+        # would do it, rather than generated again.
+        upgrade(async_url(database_url(database, server)))
         return manifest
     log(f"generating {scale.name} dataset into {database}")
     return generate(scale, database, seed=seed, server=server, out_dir=out_dir)

@@ -3,11 +3,13 @@ table, and its number from the district-year sequence without touching a counter
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
+import asyncpg
 import httpx
 from sqlalchemy import event, text
 
@@ -17,18 +19,27 @@ from tests.support.world import World
 
 @contextmanager
 def statements(app: Any) -> Iterator[list[str]]:
-    """The SQL the API's engine sends while the block runs."""
+    """The SQL the API sends while the block runs: through its engine, and straight to the
+    driver on the session's connection (`mediation_api.readdb.driver_connection`)."""
     seen: list[str] = []
     engine = app.state.mediation.engine.sync_engine
 
     def record(*args: Any) -> None:
         seen.append(" ".join(str(args[2]).split()))
 
+    original = asyncpg.connection.Connection._execute
+
+    async def driver(self: Any, query: str, *args: Any, **kwargs: Any) -> Any:
+        seen.append(" ".join(query.split()))
+        return await original(self, query, *args, **kwargs)
+
     event.listen(engine, "before_cursor_execute", record)
+    asyncpg.connection.Connection._execute = driver  # type: ignore[method-assign]
     try:
         yield seen
     finally:
         event.remove(engine, "before_cursor_execute", record)
+        asyncpg.connection.Connection._execute = original  # type: ignore[method-assign]
 
 
 async def test_intake_writes_the_case_row_once(
@@ -45,13 +56,15 @@ async def test_intake_writes_the_case_row_once(
     assert case["is_repeat"] is True
     assert case["current_stage"] == "first_response" and case["due_at"]
     assert {c["id"] for c in case["related_cases"]} == {first.json()["id"]}
-    # ... yet the row was inserted once and never updated.
-    writes = [s for s in seen if s.startswith(("INSERT", "UPDATE", "DELETE"))]
-    tables = [s.split()[2] for s in writes]
-    assert not [s for s in writes if s.startswith("UPDATE cases")], writes
+    # ... yet the row was inserted once and never updated: one statement writes the case and
+    # everything hanging off it.
+    writes = [s for s in seen if re.search(r"\b(INSERT INTO|UPDATE|DELETE FROM) ", s)]
+    tables = [t for s in writes for t in re.findall(r"INSERT INTO (\w+)", s)]
+    assert not [s for s in writes if "UPDATE cases" in s], writes
     for table in ("cases", "case_parties", "case_deadlines", "case_links", "case_events"):
         assert tables.count(table) == 1, writes
     assert tables.count("outbox_events") == 1, writes
+    assert len([s for s in writes if "INSERT INTO cases" in s]) == 1, writes
     assert not [s for s in seen if "case_number_counters" in s], seen
 
 

@@ -173,6 +173,19 @@ def _record_config_changes(session: Session) -> None:
             )
 
 
+def audit_outbox(session: Any, event: Any) -> None:
+    """The trail's entry of an outbox event (an `OutboxEvent`, or any object with its
+    columns: a write that inserts its rows itself audits them with this)."""
+    record(
+        session,
+        action=event.type,
+        actor_id=event.actor_id,
+        record_type=event.aggregate_type,
+        record_id=event.aggregate_id,
+        outbox_event_id=str(event.id),
+    )
+
+
 @event.listens_for(Session, "after_flush")
 def _writes_are_audited(session: Session, _flush: Any) -> None:
     from mediation.auth.models import AccessLogEntry
@@ -182,14 +195,7 @@ def _writes_are_audited(session: Session, _flush: Any) -> None:
 
     for obj in session.new:
         if isinstance(obj, OutboxEvent):
-            record(
-                session,
-                action=obj.type,
-                actor_id=obj.actor_id,
-                record_type=obj.aggregate_type,
-                record_id=obj.aggregate_id,
-                outbox_event_id=str(obj.id),
-            )
+            audit_outbox(session, obj)
         elif isinstance(obj, AccessLogEntry):
             # The access log stays as it is and is linked from the trail.
             record(

@@ -52,9 +52,23 @@ class Case(IdMixin, TimestampMixin, Base):
     __tablename__ = "cases"
     __table_args__ = (
         UniqueConstraint("district_id", "year", "seq"),
-        UniqueConstraint("external_client_id", "external_ref"),
+        # Partial (migration 0027): most cases have neither an integration client's reference
+        # nor a file, and an intake then writes no entry into these two.
+        Index(
+            "uq_cases_external_client_id_external_ref",
+            "external_client_id",
+            "external_ref",
+            unique=True,
+            postgresql_where=text("external_ref IS NOT NULL"),
+        ),
         # An imported case is its file's row: the same file imported again creates nothing.
-        UniqueConstraint("import_sha256", "import_row"),
+        Index(
+            "uq_cases_import_sha256_import_row",
+            "import_sha256",
+            "import_row",
+            unique=True,
+            postgresql_where=text("import_sha256 IS NOT NULL"),
+        ),
         Index(
             "ix_cases_unit_path_prefix",
             "unit_path",
@@ -94,7 +108,10 @@ class Case(IdMixin, TimestampMixin, Base):
     )
 
     number: Mapped[str] = mapped_column(String(40), unique=True)
-    number_ascii: Mapped[str] = mapped_column(String(40), unique=True)
+    # Not unique on its own (migration 0027): it is the district's code, year and sequence,
+    # which (district_id, year, seq) keeps unique; `number` stays unique (imported files may
+    # carry numbers in any district's form).
+    number_ascii: Mapped[str] = mapped_column(String(40))
     district_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("units.id"))
     year: Mapped[int]
     seq: Mapped[int]
@@ -116,7 +133,7 @@ class Case(IdMixin, TimestampMixin, Base):
     unit_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("units.id"))
     unit_path: Mapped[str] = mapped_column(String(400))
     building_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("units.id"))
-    handling_unit_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("units.id"), index=True)
+    handling_unit_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("units.id"))
     handling_unit_path: Mapped[str] = mapped_column(String(400))
     address: Mapped[str | None] = mapped_column(String(300))
     occurred_at: Mapped[datetime | None]

@@ -40,20 +40,45 @@ async def emit(
     """Write the event `type` (default: the payload model's only type). The request id is the
     current request's (or the job's) unless given."""
     event = OutboxEvent(
-        type=payload.type_for(type),
-        aggregate_type=payload.aggregate_type,
-        aggregate_id=aggregate_id,
-        payload=payload.dump(),
-        unit_path=unit_path,
-        actor_id=actor_id,
-        request_id=request_id_var.get() if request_id is _FROM_CONTEXT else request_id,
-        occurred_at=occurred_at,
-        trace_context=current_context(),
+        **outbox_fields(
+            payload,
+            aggregate_id=aggregate_id,
+            occurred_at=occurred_at,
+            type=type,
+            unit_path=unit_path,
+            actor_id=actor_id,
+            request_id=request_id,
+        )
     )
     session.add(event)
     # Delivered by PostgreSQL only if the transaction commits: wakes the relay at once.
     await session.execute(text("SELECT pg_notify(:c, '')"), {"c": NOTIFY_CHANNEL})
     return event
+
+
+def outbox_fields(
+    payload: EventPayload,
+    *,
+    aggregate_id: uuid.UUID | None,
+    occurred_at: datetime,
+    type: str | None = None,
+    unit_path: str | None = None,
+    actor_id: uuid.UUID | None = None,
+    request_id: str | None = _FROM_CONTEXT,
+) -> dict[str, Any]:
+    """The columns of an outbox row (but its id): for `emit`, and for a write that inserts its
+    rows itself (then it also audits the event: `mediation.audit.chain.audit_outbox`)."""
+    return {
+        "type": payload.type_for(type),
+        "aggregate_type": payload.aggregate_type,
+        "aggregate_id": aggregate_id,
+        "payload": payload.dump(),
+        "unit_path": unit_path,
+        "actor_id": actor_id,
+        "request_id": request_id_var.get() if request_id is _FROM_CONTEXT else request_id,
+        "occurred_at": occurred_at,
+        "trace_context": current_context(),
+    }
 
 
 def __getattr__(name: str) -> Any:

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import and_, literal, select, text
+from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mediation.cases.calendar import DayInfo, WorkingCalendar
 from mediation.cases.deadlines import Rule
-from mediation.cases.enums import Complexity, DeadlineStage
+from mediation.cases.enums import Complexity, DeadlineStage, DeadlineUnit
 from mediation.cases.models import CalendarDay, DeadlineRule
+from mediation_api.cases.intake import RULE_CALENDAR_SQL
+from mediation_api.readdb import driver_connection
 
 
 class CalendarRepository:
@@ -26,30 +28,18 @@ class CalendarRepository:
     ) -> tuple[Rule | None, dict[date, DayInfo]]:
         """A stage's rule row (None when it is missing) and the calendar days from `start` to
         `end`, in one statement (the first deadline of an intake)."""
-        anchor = select(literal(1).label("one")).subquery("anchor")
-        stmt = (
-            select(
-                DeadlineRule.unit,
-                DeadlineRule.amount,
-                CalendarDay.day,
-                CalendarDay.is_working_day,
-                CalendarDay.provisional,
-                CalendarDay.source,
-                CalendarDay.name,
-            )
-            .select_from(anchor)
-            .outerjoin(
-                DeadlineRule,
-                and_(DeadlineRule.stage == stage, DeadlineRule.complexity == complexity),
-            )
-            .outerjoin(CalendarDay, and_(CalendarDay.day >= start, CalendarDay.day <= end))
-        )
-        rows = (await self.session.execute(stmt)).all()
-        rule = Rule(rows[0].unit, rows[0].amount) if rows and rows[0].unit is not None else None
+        conn = await driver_connection(self.session)
+        rows = await conn.fetch(RULE_CALENDAR_SQL, stage.value, complexity.value, start, end)
+        first = rows[0] if rows else None
+        rule = None
+        if first is not None and first["unit"] is not None:
+            rule = Rule(DeadlineUnit(first["unit"]), first["amount"])
         days = {
-            r.day: DayInfo(r.day, r.is_working_day, r.provisional, r.source, r.name)
+            r["day"]: DayInfo(
+                r["day"], r["is_working_day"], r["provisional"], r["source"], r["name"]
+            )
             for r in rows
-            if r.day is not None
+            if r["day"] is not None
         }
         return rule, days
 

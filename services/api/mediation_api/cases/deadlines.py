@@ -10,6 +10,7 @@ from mediation.cases.deadlines import DEFAULT_RULES, Rule, due_time, horizon_day
 from mediation.cases.enums import Complexity, DeadlineStage, DeadlineUnit
 from mediation.cases.models import Case, CaseDeadline
 from mediation.clock import CENTER_TZ
+from mediation.ids import uuid7
 from mediation_api.cases.repository import CaseRepository
 
 
@@ -41,6 +42,13 @@ class DeadlineKeeper:
         return changed
 
     async def start(self, case: Case, stage: DeadlineStage, at: datetime) -> CaseDeadline:
+        d = await self.worked_out(case, stage, at)
+        self.repo.session.add(d)
+        return d
+
+    async def worked_out(self, case: Case, stage: DeadlineStage, at: datetime) -> CaseDeadline:
+        """The stage's deadline starting `at`, mirrored on the case, not added to the session
+        (an intake inserts it itself)."""
         # The rule and the calendar in one read: the days the default rule needs are loaded
         # with it, and a rule that needs more (an administrator lengthened it) loads again.
         default = DEFAULT_RULES[(stage, case.complexity)]
@@ -49,6 +57,7 @@ class DeadlineKeeper:
         row, days = await self.repo.rule_and_calendar(stage, case.complexity, first, loaded)
         rule = row or default
         d = CaseDeadline(
+            id=uuid7(),
             case_id=case.id,
             stage=stage,
             unit=rule.unit,
@@ -65,7 +74,6 @@ class DeadlineKeeper:
             d.due_at, d.provisional = due_time(at, rule.unit, rule.amount, cal)
         else:
             await self.compute(d)
-        self.repo.session.add(d)
         self.mirror(case, d)
         return d
 

@@ -9,25 +9,18 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+import asyncpg
 from sqlalchemy import (
-    BigInteger,
     Select,
-    any_,
-    cast,
     func,
-    literal,
-    literal_column,
     or_,
     select,
     text,
-    true,
-    union_all,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mediation.auth.principal import Principal
-from mediation.auth.scope import in_scope
+from mediation.auth.scope import in_scope, like_prefix
 from mediation.cases.enums import (
     CaseSource,
     CaseStatus,
@@ -48,13 +41,33 @@ from mediation.cases.models import (
     CaseParty,
 )
 from mediation.ids import uuid7
-from mediation.org.models import Person, Unit
-from mediation.reference.data import ReferenceKind
-from mediation.reference.models import ReferenceItem
+from mediation.org.enums import UnitLevel
+from mediation.org.models import Person
 from mediation_api.cases.calendar_repository import CalendarRepository
+from mediation_api.cases.intake import NUMBER_SQL, PLACE_SQL, REPEATS_SQL
 from mediation_api.org.lookups import TreeLookups
+from mediation_api.readdb import driver_connection
 
 REPEAT_WINDOW = timedelta(days=180)
+
+
+@dataclass(frozen=True)
+class PlaceUnit:
+    """A unit of an intake's place and its ancestors (a row of `PLACE_SQL`)."""
+
+    id: uuid.UUID
+    seq: int
+    level: UnitLevel
+    code: str
+    name: str
+    path: str
+    active: bool
+
+    @classmethod
+    def of(cls, r: asyncpg.Record) -> PlaceUnit:
+        return cls(
+            r["id"], r["seq"], UnitLevel(r["level"]), r["code"], r["name"], r["path"], r["active"]
+        )
 
 
 @dataclass
@@ -124,8 +137,8 @@ class CaseRepository(TreeLookups, CalendarRepository):
         `case_number_next`, migration 0012): no lock is held to commit, so concurrent intakes
         overlap and never get the same number; a number taken by an intake that fails is
         skipped (a gap), never given again."""
-        stmt = select(func.case_number_next(district_id, year))
-        return int((await self.session.execute(stmt)).scalar_one())
+        conn = await driver_connection(self.session)
+        return int(await conn.fetchval(NUMBER_SQL, district_id, year))
 
     # --- things hanging off a case ------------------------------------------------------
     async def parties(self, case_id: uuid.UUID) -> list[CaseParty]:
@@ -218,85 +231,37 @@ class CaseRepository(TreeLookups, CalendarRepository):
         self, case: Case, phone_hashes: set[str], id_hashes: set[str]
     ) -> list[tuple[uuid.UUID, RepeatReason]]:
         """Earlier cases within 180 days sharing a party's phone or ID number, or the building."""
-        since = case.received_at - REPEAT_WINDOW
-        parts = []
-        # The window is checked per matching party (LATERAL ... LIMIT 1), so the plan starts
-        # from the hash index even as the generic plan of a prepared statement. As a plain
-        # join, the generic plan scans every case of the last 180 days (bench, issue 11).
-        in_window = (
-            select(literal_column("1"))
-            .where(
-                Case.id == CaseParty.case_id,
-                Case.id != case.id,
-                Case.received_at >= since,
-                Case.received_at <= case.received_at,
-            )
-            .limit(literal_column("1"))
-            .lateral("in_window")
-        )
-        base = select(CaseParty.case_id).join(in_window, true())
-        if phone_hashes:
-            parts.append(
-                base.where(CaseParty.phone_hash.in_(phone_hashes)).add_columns(
-                    literal(RepeatReason.same_phone.value).label("reason")
-                )
-            )
-        if id_hashes:
-            parts.append(
-                base.where(CaseParty.id_hash.in_(id_hashes)).add_columns(
-                    literal(RepeatReason.same_id_number.value).label("reason")
-                )
-            )
-        if case.building_id is not None:
-            parts.append(
-                select(Case.id, literal(RepeatReason.same_building.value).label("reason")).where(
-                    Case.building_id == case.building_id,
-                    Case.id != case.id,
-                    Case.received_at >= since,
-                    Case.received_at <= case.received_at,
-                )
-            )
-        if not parts:
+        if not (phone_hashes or id_hashes or case.building_id):
             return []
-        rows = (await self.session.execute(union_all(*parts).limit(200))).all()
+        conn = await driver_connection(self.session)
+        rows = await conn.fetch(
+            REPEATS_SQL,
+            case.id,
+            case.received_at - REPEAT_WINDOW,
+            case.received_at,
+            sorted(phone_hashes),
+            sorted(id_hashes),
+            case.building_id,
+        )
         return sorted({(r[0], RepeatReason(r[1])) for r in rows})
 
     # --- the place of an intake ----------------------------------------------------------
     async def intake_place(
         self, unit_id: uuid.UUID, principal: Principal, category: str
-    ) -> tuple[bool, list[Unit]]:
+    ) -> tuple[bool, list[PlaceUnit]]:
         """In one statement, for an intake: whether `category` is an enabled dispute category,
         and the unit `unit_id` (when it lies in the caller's jurisdiction) with its ancestors,
         from the root down (empty when it is not in scope)."""
-        path = (
-            select(Unit.path)
-            .where(Unit.id == unit_id, in_scope(Unit.path, principal))
-            .scalar_subquery()
-        )
-        seqs = cast(func.array_remove(func.string_to_array(path, "."), ""), ARRAY(BigInteger))
-        enabled = (
-            select(ReferenceItem.id)
-            .where(
-                ReferenceItem.kind == ReferenceKind.dispute_category.value,
-                ReferenceItem.code == category,
-                ReferenceItem.enabled.is_(True),
-            )
-            .exists()
-        )
-        anchor = select(enabled.label("category_ok")).subquery("anchor")
-        stmt = (
-            select(anchor.c.category_ok, Unit)
-            .select_from(anchor)
-            .outerjoin(Unit, Unit.seq == any_(seqs))
-        )
-        rows = (await self.session.execute(stmt)).all()
-        units = [u for _, u in rows if u is not None]
+        conn = await driver_connection(self.session)
+        patterns = [like_prefix(p) for p in principal.scope_paths]
+        rows = await conn.fetch(PLACE_SQL, category, unit_id, patterns)
+        units = [PlaceUnit.of(r) for r in rows if r["id"] is not None]
         place = next((u for u in units if u.id == unit_id), None)
         if place is None:
-            return bool(rows[0][0]), []
+            return bool(rows[0]["category_ok"]), []
         order = {int(s): i for i, s in enumerate(s for s in place.path.split(".") if s)}
         lineage = sorted((u for u in units if u.seq in order), key=lambda u: order[u.seq])
-        return bool(rows[0][0]), lineage
+        return bool(rows[0]["category_ok"]), lineage
 
     # --- deadlines to recompute (a changed calendar) --------------------------------------
     async def deadlines_to_recompute(self, since: datetime) -> list[tuple[CaseDeadline, Case]]:

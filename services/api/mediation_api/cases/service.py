@@ -5,10 +5,15 @@ outbox event, all in the request's transaction (services never commit)."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from functools import cached_property
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, Protocol, TypeVar
 
+from sqlalchemy.orm import make_transient_to_detached
+
+from mediation.audit.chain import audit_outbox
 from mediation.auth.policy import Permission
 from mediation.cases import lifecycle, problems
 from mediation.cases.contracts import (
@@ -64,15 +69,18 @@ from mediation.errors import Conflict, Forbidden, NotFound, Unprocessable
 from mediation.ids import uuid7
 from mediation.logs import request_id_var
 from mediation.org.enums import Role, UnitLevel
-from mediation.org.models import Unit
-from mediation.outbox.events import emit
+from mediation.outbox.events import emit, outbox_fields
+from mediation.outbox.payloads import EventPayload
 from mediation.outbox.registry import EVENT_MODELS
 from mediation.privacy import keyed_hash
 from mediation.reference.data import ReferenceKind
 from mediation.timeline import holds_lock, next_seq
+from mediation_api.cases import intake
 from mediation_api.cases.deadlines import DeadlineKeeper
+from mediation_api.cases.intake import fields_of
 from mediation_api.cases.repository import CaseRepository
 from mediation_api.cases.views import PREVENTION_COLUMNS, prevention
+from mediation_api.readdb import driver_connection
 from mediation_api.reference.service import ReferenceService
 from mediation_api.request_service import RequestService
 
@@ -113,7 +121,15 @@ def _age(born: date, today: date) -> int:
     return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
 
-def handling_unit(lineage: list[Unit], complexity: Complexity) -> Unit:
+class _Leveled(Protocol):
+    @property
+    def level(self) -> UnitLevel: ...
+
+
+U = TypeVar("U", bound=_Leveled)
+
+
+def handling_unit(lineage: Sequence[U], complexity: Complexity) -> U:
     """The node at the complexity's level above (or at) the place; the place itself when it
     sits higher than that level."""
     level = HANDLING_LEVEL[complexity]
@@ -219,47 +235,72 @@ class CaseService(RequestService[CaseRepository]):
             version=1,
         )
         self._set_prevention(case, body.prevention)
-        # Everything the row holds is worked out before it is written, so it is inserted
-        # once: the first deadline (an update of the indexed `due_at` is never HOT, every
-        # index of `cases` would get a second entry) and the repeat flag.
-        await self.deadlines.start(case, DeadlineStage.first_response, now)
+        # Everything the rows hold is worked out first, then written by one statement
+        # (`mediation_api.cases.intake`): the first deadline, the repeat links and flag ...
+        for party in parties:
+            party.case_id = case.id
+        deadline = await self.deadlines.worked_out(case, DeadlineStage.first_response, now)
         found = await self.repo.repeat_candidates(
             case,
             {q.phone_hash for q in parties if q.phone_hash},
             {q.id_hash for q in parties if q.id_hash},
         )
         case.is_repeat = bool(found)
-        # The number last, once nothing is left to reject (a number taken is never reused).
+        # ... the number last, once nothing is left to reject (a number taken is never reused).
         seq = await self.repo.next_seq(district.id, local.year)
         case.seq = seq
         case.number = case_number(district.name, local.year, seq)
         case.number_ascii = case_number_ascii(district.code, local.year, seq)
-        self.session.add(case)
-        for party in parties:
-            party.case_id = case.id
-        self.session.add_all(parties)
         # `created` is the first entry of every timeline; what intake found comes after it,
         # at the same time.
-        await self.record(
+        created = self._entry(
             case,
             E.created,
+            seq=1,
             transition=(None, S.received),
             data={"source": body.source.value, "parties": len(parties)},
-            extra={"source": body.source.value, "title": case.title, "is_repeat": case.is_repeat},
             at=now,
         )
+        entries = [created]
         if found:
-            await self.record(
-                case,
-                E.repeat_detected,
-                data={"links": [{"case_id": str(o), "reason": r.value} for o, r in found]},
-                emit_event=False,
-                at=now,
+            links = [{"case_id": str(o), "reason": r.value} for o, r in found]
+            entries.append(
+                self._entry(case, E.repeat_detected, seq=2, data={"links": links}, at=now)
             )
-        # One flush: one INSERT per table (cases, parties, deadline, timeline, outbox) ...
-        await self.session.flush()
-        # ... and one for the links, however many.
-        await self.repo.add_links(case.id, found)
+        case.timeline_seq = len(entries)
+        extra = {"source": body.source.value, "title": case.title, "is_repeat": case.is_repeat}
+        outbox = {
+            "id": uuid7(),
+            "relay_attempts": 0,
+            **outbox_fields(
+                self._event_payload(case, E.created, created["id"], extra),
+                type=case_type(E.created),
+                aggregate_id=case.id,
+                occurred_at=now,
+                unit_path=case.unit_path,
+                actor_id=p.id,
+            ),
+        }
+        conn = await driver_connection(self.session)
+        await conn.execute(
+            intake.WRITE_SQL,
+            *intake.write_args(
+                fields_of(case, intake.CASE_FIELDS),
+                [fields_of(q, intake.PARTY_FIELDS) for q in parties],
+                fields_of(deadline, intake.DEADLINE_FIELDS),
+                [
+                    {"id": uuid7(), "case_id": case.id, "related_case_id": o, "reason": r}
+                    for o, r in found
+                ],
+                entries,
+                outbox,
+            ),
+        )
+        audit_outbox(self.session, SimpleNamespace(**outbox))
+        # The case joins the session as the row now stands, without a statement: a later
+        # change in this transaction (a hotline call's note) goes on from its entries.
+        make_transient_to_detached(case)
+        self.session.add(case)
         holds_lock(self.session, case)  # new in this transaction: nobody else writes it yet
         return case, True
 
@@ -364,38 +405,65 @@ class CaseService(RequestService[CaseRepository]):
         """A timeline entry (numbered after the case's last one) and, unless told otherwise,
         the outbox event `case.<type>`: its payload model (`mediation.cases.events`) gets the
         case's fields and the type's own (`extra`); a missing or unknown one is an error."""
-        p = self.principal
         now = at or self.clock.now()
+        seq = await next_seq(self.session, case)
         event = CaseEvent(
-            id=uuid7(),
-            case_id=case.id,
-            seq=await next_seq(self.session, case),
-            type=type_,
-            at=now,
-            actor_kind=p.kind,
-            actor_id=p.id,
-            actor_name=p.name,
-            client_id=p.client_id,
-            request_id=request_id_var.get(),
-            from_status=transition[0] if transition else None,
-            to_status=transition[1] if transition else None,
-            body=body,
-            data=jsonable(data or {}),
+            **self._entry(case, type_, seq=seq, transition=transition, body=body, data=data, at=now)
         )
         self.session.add(event)
         if emit_event:
-            event_type = case_type(type_)
-            model = EVENT_MODELS[event_type]
             await emit(
                 self.session,
-                model(**{**self._payload(case), "event_id": event.id, **(extra or {})}),
-                type=event_type,
+                self._event_payload(case, type_, event.id, extra),
+                type=case_type(type_),
                 aggregate_id=case.id,
                 occurred_at=now,
                 unit_path=case.unit_path,
-                actor_id=p.id,
+                actor_id=self.principal.id,
             )
         return event
+
+    def _entry(
+        self,
+        case: Case,
+        type_: CaseEventType,
+        *,
+        seq: int,
+        at: datetime,
+        transition: tuple[CaseStatus | None, CaseStatus] | None = None,
+        body: str | None = None,
+        data: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """The columns of a timeline entry by the caller."""
+        p = self.principal
+        return {
+            "id": uuid7(),
+            "case_id": case.id,
+            "seq": seq,
+            "type": type_,
+            "at": at,
+            "actor_kind": p.kind,
+            "actor_id": p.id,
+            "actor_name": p.name,
+            "client_id": p.client_id,
+            "request_id": request_id_var.get(),
+            "from_status": transition[0] if transition else None,
+            "to_status": transition[1] if transition else None,
+            "body": body,
+            "data": jsonable(data or {}),
+        }
+
+    def _event_payload(
+        self,
+        case: Case,
+        type_: CaseEventType,
+        entry_id: uuid.UUID,
+        extra: dict[str, Any] | None,
+    ) -> EventPayload:
+        """The payload of `case.<type>`: its model gets the case's fields and the type's own
+        (`extra`); a missing or unknown one is an error."""
+        model = EVENT_MODELS[case_type(type_)]
+        return model(**{**self._payload(case), "event_id": entry_id, **(extra or {})})
 
     # --- loading for a change -----------------------------------------------------------
     def _is_handler(self, case: Case) -> bool:

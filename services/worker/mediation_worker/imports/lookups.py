@@ -4,11 +4,23 @@ numbers already used."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import date
 from typing import Any
 
-from sqlalchemy import String, any_, cast, or_, select, tuple_
+from sqlalchemy import (
+    CompoundSelect,
+    Integer,
+    String,
+    any_,
+    cast,
+    func,
+    or_,
+    select,
+    tuple_,
+    union,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,6 +34,38 @@ from mediation.org.models import Person, RoleAssignment, Unit
 from mediation.reference.data import ReferenceKind
 from mediation.reference.models import ReferenceItem
 from mediation.stats.balances import OpeningBalance
+
+# The ASCII form of a number: the district's code, the year, the sequence.
+_ASCII_NUMBER = re.compile(r"^(.+)-(\d{4})-(\d{1,9})$")
+
+
+def _numbered(numbers: set[str], *columns: Any) -> CompoundSelect:
+    """`columns` of the cases whose number or ASCII number is one of `numbers`, each case
+    once. The ASCII number has no index of its own (migration 0027: it is the district's
+    code, year and sequence, unique by the (district_id, year, seq) key), so it is looked up
+    by that key; the equality on `number_ascii` keeps the match exact."""
+    wanted = cast(sorted(numbers), ARRAY(String))
+    parsed = [m.groups() for n in sorted(numbers) if (m := _ASCII_NUMBER.match(n))]
+    w = (
+        func.unnest(
+            cast([code for code, _, _ in parsed], ARRAY(String)),
+            cast([int(year) for _, year, _ in parsed], ARRAY(Integer)),
+            cast([int(seq) for _, _, seq in parsed], ARRAY(Integer)),
+        )
+        .table_valued("code", "year", "seq")
+        .render_derived("w")
+    )
+    by_ascii = (
+        select(*columns)
+        .select_from(w)
+        .join(Unit, Unit.code == w.c.code)
+        .join(
+            Case,
+            (Case.district_id == Unit.id) & (Case.year == w.c.year) & (Case.seq == w.c.seq),
+        )
+        .where(Case.number_ascii == any_(wanted))
+    )
+    return union(select(*columns).where(Case.number == any_(wanted)), by_ascii)
 
 
 async def load_lookups(
@@ -116,29 +160,24 @@ class DbFinder:
         """Those of `numbers` that cases not imported from this very file already carry."""
         if not numbers:
             return set()
-        # One array parameter (a file can hold 100,000 numbers: too many for IN (...)).
-        wanted = cast(list(numbers), ARRAY(String))
         rows = await self.session.execute(
-            select(Case.number, Case.number_ascii).where(
-                or_(Case.number == any_(wanted), Case.number_ascii == any_(wanted)),
-                Case.import_sha256.is_distinct_from(self.sha256),
-            )
+            _numbered(numbers, Case.number, Case.number_ascii, Case.import_sha256)
         )
-        return {x for r in rows.all() for x in r} & numbers
+        return {x for r in rows.all() if r[2] != self.sha256 for x in r[:2]} & numbers
 
     async def cases(self, numbers: set[str]) -> dict[str, CaseRef]:
         if not numbers:
             return {}
-        wanted = cast(list(numbers), ARRAY(String))
         rows = await self.session.execute(
-            select(
-                Case.id,
+            _numbered(
+                numbers,
                 Case.number,
                 Case.number_ascii,
+                Case.id,
                 Case.unit_id,
                 Case.unit_path,
                 Case.received_at,
-            ).where(or_(Case.number == any_(wanted), Case.number_ascii == any_(wanted)))
+            )
         )
         out: dict[str, CaseRef] = {}
         for r in rows.all():
