@@ -52,11 +52,12 @@ async def accepted_cases(url: str, n: int, scope: str, accounts: list[Any]) -> l
         async with conn.transaction():
             await conn.execute(
                 "CREATE TEMP TABLE pick ON COMMIT DROP AS "
-                "SELECT c.id AS orig, gen_random_uuid() AS id, row_number() OVER () AS n, "
+                "SELECT orig, gen_random_uuid() AS id, row_number() OVER () AS n, "
+                "handler_person_ids, channels FROM (SELECT c.id AS orig, "
                 "c.handler_person_ids, c.channels FROM cases c "
                 "WHERE c.unit_path LIKE $1 AND cardinality(c.handler_person_ids) > 0 "
                 "AND cardinality(c.channels) > 0 AND c.year < 2999 "
-                "ORDER BY random() LIMIT $2",
+                "ORDER BY random() LIMIT $2) c",
                 scope + "%",
                 n,
             )
@@ -153,10 +154,11 @@ async def scheduled_sessions(url: str, n: int, scope: str, accounts: list[Any]) 
             await conn.execute(
                 "CREATE TEMP TABLE pick ON COMMIT DROP AS "
                 "SELECT orig, gen_random_uuid() AS id, row_number() OVER () AS n, party_ids "
-                "FROM (SELECT DISTINCT ON (case_id) id AS orig, party_ids FROM mediation_sessions "
+                "FROM (SELECT * FROM (SELECT DISTINCT ON (case_id) id AS orig, party_ids "
+                "FROM mediation_sessions "
                 "WHERE unit_path LIKE $1 AND starts_at >= '2010-01-01' "
                 "AND cardinality(mediator_person_ids) > 0 ORDER BY case_id, md5(id::text)) s "
-                "ORDER BY random() LIMIT $2",
+                "ORDER BY random() LIMIT $2) s",
                 scope + "%",
                 n,
             )
