@@ -24,7 +24,7 @@ import hmac
 import json
 import os
 import uuid
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -35,6 +35,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from mediation.audit.chain import _LOCK, GENESIS, digest
 from mediation.auth.scope import like_prefix
 from mediation.cases.calendar import DayInfo, WorkingCalendar
 from mediation.cases.deadlines import due_time, horizon_days
@@ -126,6 +127,15 @@ SQL = {
         "ON people.id = sm.person_id WHERE sm.session_id = $1 ORDER BY sm.position, sm.id"
     ),
     "session_events": "SELECT * FROM session_events WHERE session_id = $1 ORDER BY seq",
+    "audit_lock": f"SELECT pg_advisory_xact_lock({_LOCK})",
+    "audit_last": "SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1",
+    "audit_insert": (
+        "INSERT INTO audit_events (seq, at, actor_id, actor_name, action, record_type, "
+        "record_id, result, client_ip, request_id, detail, prev_hash, hash) "
+        "SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::uuid[], $4::text[], "
+        "$5::text[], $6::text[], $7::uuid[], $8::text[], $9::text[], $10::text[], "
+        "$11::jsonb[], $12::text[], $13::text[])"
+    ),
 }
 MEDIATING = {
     "mediator": "mediation_committee",
@@ -166,6 +176,46 @@ class Caller:
 
 
 _like = like_prefix  # the service's scoping rule
+
+
+async def _audit(
+    conn: asyncpg.Connection, caller: Caller, entries: list[tuple[str, str, Any]]
+) -> None:
+    """The audit chain's entries (action, record type, record id) under its lock, as the
+    API's commit writes them: the newest entry, then the new ones chained to it."""
+    await conn.execute(SQL["audit_lock"])
+    last = await conn.fetchrow(SQL["audit_last"])
+    seq, prev = (last["seq"], last["hash"]) if last else (0, GENESIS)
+    rows = []
+    for action, record_type, record_id in entries:
+        seq += 1
+        row = {
+            "seq": seq,
+            "at": datetime.now(UTC),
+            "actor_id": caller.id,
+            "actor_name": caller.name,
+            "action": action,
+            "record_type": record_type,
+            "record_id": record_id,
+            "result": "success",
+            "client_ip": "127.0.0.1",
+            "request_id": None,
+            "detail": {},
+            "prev_hash": prev,
+        }
+        row["hash"] = prev = digest(prev, row)
+        rows.append(row)
+    cols = ("seq", "at", "actor_id", "actor_name", "action", "record_type", "record_id")
+    await conn.execute(
+        SQL["audit_insert"],
+        *([r[c] for r in rows] for c in cols),
+        [r["result"] for r in rows],
+        [r["client_ip"] for r in rows],
+        [r["request_id"] for r in rows],
+        [json.dumps(r["detail"]) for r in rows],
+        [r["prev_hash"] for r in rows],
+        [r["hash"] for r in rows],
+    )
 
 
 async def lookup(request: Request) -> Response:
@@ -265,6 +315,8 @@ async def list_inbox(request: Request) -> Response:
     rows = await request.app.state.pool.fetch(sql, *args)
     items = [dict(r) for r in rows[:limit]]
     return _json({"items": items, "next_cursor": "more" if len(rows) > limit else None})
+
+
 def _entry(
     cid: uuid.UUID, caller: Caller, now: datetime, seq: int, type_: str, data: dict[str, Any]
 ) -> dict[str, Any]:
@@ -537,6 +589,10 @@ async def create_session(request: Request) -> Response:
                 None,
                 uuid7(),
             )
+        entries = [("session.scheduled", "session", sid)]
+        if caller.pii and parties:
+            entries.append(("read.session", "session", sid))
+        await _audit(conn, caller, entries)  # the audit chain, as the API's commit writes it
     return _json(
         {
             "id": sid,
@@ -578,8 +634,11 @@ def create_app(database_url: str, pool_size: int = 10) -> Starlette:
         finally:
             await app.state.pool.close()
 
+    from bench.ceiling_writes import ROUTES as WRITES  # imports this module
+
     return Starlette(
         routes=[
+            *(Route(path, endpoint, methods=["POST"]) for path, endpoint in WRITES),
             Route("/healthz", healthz),
             Route("/lookup/api/v1/cases/{id:uuid}", lookup),
             Route("/api/v1/cases/{id:uuid}", read_case),

@@ -58,6 +58,7 @@ def run_wrk(
     threads: int = 2,
     prefix: str = "",
     slot_base: int = 0,
+    sequential: bool = False,
 ) -> dict[str, Any]:
     threads = max(1, min(threads, connections))
     cmd = [
@@ -75,6 +76,7 @@ def run_wrk(
         prefix,
         str(slot_base),
         str(threads),
+        "seq" if sequential else "",
     ]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=duration + 60)
     result = json.loads(out.stdout.strip().splitlines()[-1])
@@ -105,6 +107,7 @@ def run_python(
     connections: int,
     prefix: str = "",
     slot_base: int = 0,
+    sequential: bool = False,
     **_: Any,
 ) -> dict[str, Any]:
     """The same closed loop as wrk, in Python (for machines without wrk)."""
@@ -119,13 +122,18 @@ def run_python(
     errors = {"connect": 0, "read": 0, "write": 0, "status": 0, "timeout": 0}
     refused: dict[str, str] = {}  # status -> the first answer's body, to say why
     counter = [0]
+    taken = [0]  # sequential: the next line, each once
 
     async def client(k: int) -> None:
         rng = random.Random(k)
         limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
         async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=10) as c:
             while time.monotonic() < deadline:
-                method, path, headers, body = rng.choice(lines)
+                if sequential:
+                    method, path, headers, body = lines[taken[0] % len(lines)]
+                    taken[0] += 1
+                else:
+                    method, path, headers, body = rng.choice(lines)
                 if "{{START}}" in body:
                     counter[0] += 1
                     start = slot_base + counter[0] * 3600

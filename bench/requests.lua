@@ -3,6 +3,8 @@
 -- Arguments (after --): the lines file, a path prefix (the ceiling's /lookup), and the first
 -- slot for session bookings. A body holding {{START}} and {{END}} gets five minutes no other
 -- request of this run gets (threads interleave their counters), so bookings never collide.
+-- A fifth argument "seq" replays the lines in order, each once (threads interleave): lines
+-- that change a record once (an action under If-Match on a fixture made for this run).
 -- done() prints one JSON line with the counts and latency percentiles (microseconds).
 
 local threads = {}
@@ -16,11 +18,13 @@ local lines = {}
 local counter = 0
 local nthreads = 1
 local slot_base = 0
+local sequential = false
 
 function init(args)
   local prefix = args[2] or ""
   slot_base = tonumber(args[3] or "0") or 0
   nthreads = tonumber(args[4] or "1") or 1
+  sequential = args[5] == "seq"
   for line in io.lines(args[1]) do
     local m, p, h, b = line:match("^([^\t]*)\t([^\t]*)\t([^\t]*)\t(.*)$")
     if m then
@@ -38,7 +42,13 @@ local function iso(t)
 end
 
 function request()
-  local r = lines[math.random(#lines)]
+  local r
+  if sequential then
+    r = lines[(counter * nthreads + tid) % #lines + 1]
+    counter = counter + 1
+  else
+    r = lines[math.random(#lines)]
+  end
   local body = r[4]
   if body and body:find("{{START}}", 1, true) then
     counter = counter + 1

@@ -34,6 +34,7 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -43,7 +44,7 @@ import asyncpg
 import httpx
 import psutil
 
-from bench import report
+from bench import fixtures, report
 from bench.config import (
     OUT_DIR,
     PASSWORD,
@@ -344,6 +345,48 @@ def _query(params: dict[str, Any], month_ago: str) -> str:
     return str(httpx.QueryParams(items))
 
 
+def _call_line(a: Account, rng: random.Random, topics: list[str]) -> Line:
+    """A call logged just after it ended: one in five with a risk assessment (a quarter of
+    those high risk, which notifies the supervisors on duty)."""
+    from bench import textpool as tp
+
+    now = datetime.now(CENTER_TZ)
+    started = now - timedelta(minutes=rng.randint(30, 90))
+    body: dict[str, Any] = {
+        "started_at": started.isoformat(timespec="seconds"),
+        "ended_at": (started + timedelta(minutes=rng.randint(5, 25))).isoformat(timespec="seconds"),
+        "channel": "phone",
+        "call_type": "valid",
+        "caller": {
+            "anonymous": rng.random() < 0.5,
+            "age_band": rng.choice(("18_29", "30_44", "45_59", "60_plus")),
+            "gender": rng.choice(("female", "male")),
+            "number": tp.phone(rng),
+        },
+        "topics": rng.sample(topics, min(len(topics), rng.randint(1, 2))),
+        "actions": ["counseling"],
+        "summary": "来电者倾诉家庭矛盾引起的情绪困扰，已进行情绪疏导。",
+    }
+    if rng.random() < 0.2:
+        high = rng.random() < 0.25
+        body["risk_level"] = "high" if high else "medium"
+        body["risk_assessment"] = {
+            "suicidal_desire": True,
+            "desire_factors": ["hopelessness"],
+            "suicidal_capability": high,
+            "suicidal_intent": True,
+            "intent_factors": ["expressed_intent"],
+            "buffers": ["immediate_support"],
+        }
+        body["actions"] = ["counseling", "safety_plan"]
+    return Line(
+        "POST",
+        f"{API_PREFIX}/hotline/calls",
+        a.headers(json_body=True),
+        json.dumps(body, ensure_ascii=False, separators=(",", ":")),
+    )
+
+
 @dataclass
 class Scenario:
     name: str
@@ -354,6 +397,9 @@ class Scenario:
     writes: bool = False
     target: str = ""
     who: str = ""
+    # For an action that changes a record once: makes `n` fresh records in the action's
+    # starting state and their lines, before every run (replayed in order, each once).
+    fixtures: Callable[[int], Awaitable[list[Line]]] | None = None
 
 
 async def build_scenarios(
@@ -363,6 +409,7 @@ async def build_scenarios(
     for a in accounts:
         by_level[a.level].append(a)
     district, street, grid = by_level["district"], by_level["street"], by_level["grid"]
+    counselors = by_level["community"]
     conn = await asyncpg.connect(url)
     try:
         n_ids = min(20_000, max(200, scale.cases // 20))
@@ -511,6 +558,16 @@ async def build_scenarios(
                     )
                 )
         others = await _other_lists(conn, district + street, month_ago)
+        # Hotline calls: counselors log the calls of their workstation (one in five with a
+        # risk assessment, some of them high: the supervisors on duty are told at once).
+        topics = [
+            r["code"]
+            for r in await conn.fetch(
+                "SELECT code FROM reference_items WHERE kind = 'hotline_topic' AND enabled"
+            )
+        ]
+        calls = [_call_line(counselors[k % len(counselors)], rng, topics) for k in range(500)]
+        calls = calls if counselors else []
     finally:
         await conn.close()
 
@@ -606,6 +663,40 @@ async def build_scenarios(
         for name, (title, who, lines) in others.items()
         if lines
     ]
+    out += [
+        Scenario(
+            "assign",
+            "Life-cycle action: assign (POST /cases/{id}/assign)",
+            16,
+            [],
+            both,
+            writes=True,
+            who="district dispatchers, accepted cases anywhere, If-Match",
+            fixtures=lambda n: fixtures.accepted_cases(url, n, district[0].unit_path, district),
+        ),
+        Scenario(
+            "session_outcome",
+            "Session outcome (POST /sessions/{id}/outcome)",
+            16,
+            [],
+            both,
+            writes=True,
+            who="district dispatchers, sessions that took place, If-Match",
+            fixtures=lambda n: fixtures.scheduled_sessions(url, n, district[0].unit_path, district),
+        ),
+    ]
+    if calls:
+        out.append(
+            Scenario(
+                "hotline_call",
+                "Hotline call (POST /hotline/calls)",
+                16,
+                calls,
+                both,
+                writes=True,
+                who="counselors of a workstation",
+            )
+        )
     out.append(
         Scenario(
             "mixed",
@@ -704,6 +795,11 @@ RESET_SQL = [
         for t in ("case_events", "case_parties", "case_deadlines", "case_handlers")
     ),
     "DELETE FROM cases WHERE id IN (SELECT id FROM run_cases)",
+    # Entries the runs added to generated cases' timelines (a session's outcome) and calls.
+    "DELETE FROM case_events WHERE at > $1",
+    "DELETE FROM hotline_call_events WHERE call_id IN "
+    "(SELECT id FROM hotline_calls WHERE created_at > $1)",
+    "DELETE FROM hotline_calls WHERE created_at > $1",
     "DELETE FROM access_log WHERE at > $1",
     "DELETE FROM idempotency_keys WHERE created_at > $1",
     "DELETE FROM refresh_tokens WHERE issued_at > $1",
@@ -832,6 +928,17 @@ async def _latest_session(url: str) -> datetime | None:
         await conn.close()
 
 
+FIXTURES_PER_SECOND = 700  # more records than any run changes in a second
+
+
+def _lines_for(scenario: Scenario, lines_file: Path, duration: float) -> tuple[Path, bool]:
+    """The lines to replay; for a scenario with fixtures, fresh records for this run."""
+    if scenario.fixtures is None:
+        return lines_file, False
+    n = int(FIXTURES_PER_SECOND * max(duration, 1)) + 100
+    return write_lines(lines_file, asyncio.run(scenario.fixtures(n))), True
+
+
 def run_one(
     stack: Stack,
     target: str,
@@ -845,25 +952,29 @@ def run_one(
 ) -> dict[str, Any]:
     url = stack.api_url if target == "api" else stack.ceiling_url
     if warmup > 0:
+        lines, sequential = _lines_for(scenario, lines_file, warmup)
         run_load(
             tool,
             url,
-            lines_file,
+            lines,
             duration=warmup,
             connections=scenario.connections,
             prefix=prefix,
             slot_base=slots.take(),
+            sequential=sequential,
         )
+    lines, sequential = _lines_for(scenario, lines_file, duration)
     pids = {"api": stack.pid("api"), "worker": stack.pid("worker"), "ceiling": stack.pid("ceiling")}
     with Monitor(pids, stack.database) as mon:
         result = run_load(
             tool,
             url,
-            lines_file,
+            lines,
             duration=duration,
             connections=scenario.connections,
             prefix=prefix,
             slot_base=slots.take(),
+            sequential=sequential,
         )
     result.update(mon.result())
     return result
@@ -893,15 +1004,17 @@ def profile(
         "-o",
         str(raw),
     ]
+    lines, sequential = _lines_for(scenario, lines_file, duration)
     spy_proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     time.sleep(1.0)
     run_load(
         tool,
         stack.api_url,
-        lines_file,
+        lines,
         duration=duration - 2,
         connections=scenario.connections,
         slot_base=slots.take(),
+        sequential=sequential,
     )
     try:
         _, err = spy_proc.communicate(timeout=60)
@@ -1027,7 +1140,7 @@ def run(
     accounts = [
         Account(a["username"], a["role"], a["level"], a["unit_path"], a["unit_name"])
         for a in manifest["accounts"]
-        if a["level"] in ("district", "street", "grid")
+        if a["level"] in ("district", "street", "grid", "community")
     ]
     removed = asyncio.run(reset_dataset(url, manifest["generated_at"]))
     if removed:

@@ -1,0 +1,406 @@
+"""The ceiling's life-cycle writes: a case action (assign), a session's outcome and a hotline
+call, each the fewest statements that do the API's work in one transaction (scoped lock and
+If-Match, the change, the timeline entry numbered by the record's own counter, the outbox
+event, the audit chain's entries under its lock, the access-log row of what is shown, the
+answer's reads). What the API learns from the token comes from the `x-bench-*` headers
+(bench/ceiling.py)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from bench.ceiling import SQL, Caller, _audit, _json, _like, _view
+from mediation.clock import CENTER_TZ
+from mediation.contracts.etag import etag_of
+from mediation.ids import uuid7
+from mediation.privacy import keyed_hash
+
+HANDLER_ROLES = [
+    "supervisor",
+    "dispatcher",
+    "police",
+    "mediator",
+    "judicial_mediator",
+    "legal_advisor",
+    "counselor",
+]
+W = {
+    "case_for_change": (
+        "SELECT id, version, status, unit_path, number, handler_person_ids FROM cases "
+        "WHERE id = $1 AND unit_path LIKE $2 ESCAPE '\\' FOR NO KEY UPDATE"
+    ),
+    "renounce": (
+        "UPDATE case_handlers SET renounced_at = $2 WHERE case_id = $1 AND renounced_at IS NULL"
+    ),
+    "insert_handlers": (
+        "INSERT INTO case_handlers (case_id, person_id, channel, is_lead, assumed_at, "
+        "assigned_by_id, id) SELECT $1, * FROM unnest($2::uuid[], $3::text[], $4::bool[]), "
+        "LATERAL (SELECT $5::timestamptz, $6::uuid, gen_random_uuid()) x"
+    ),
+    "assign_case": (
+        "UPDATE cases SET status = 'assigned', channels = $2, handler_person_ids = $3, "
+        "assigned_at = $4, version = version + 1, timeline_seq = timeline_seq + 1, "
+        "updated_at = now() WHERE id = $1 RETURNING timeline_seq"
+    ),
+    "case_seq": (
+        "UPDATE cases SET timeline_seq = timeline_seq + 1, updated_at = now() "
+        "WHERE id = $1 RETURNING timeline_seq"
+    ),
+    "session_for_change": (
+        "SELECT * FROM mediation_sessions WHERE id = $1 AND unit_path LIKE $2 ESCAPE '\\' "
+        "FOR NO KEY UPDATE"
+    ),
+    "case_of_session": (
+        "SELECT id, status, handler_person_ids FROM cases WHERE id = $1 "
+        "AND unit_path LIKE $2 ESCAPE '\\'"
+    ),
+    "hold_session": (
+        "UPDATE mediation_sessions SET status = 'held', attended_person_ids = $2, "
+        "attended_party_ids = $3, minutes = $4, outcome = $5, next_step = $6, "
+        "outcome_recorded_at = $7, version = version + 1, timeline_seq = timeline_seq + 1, "
+        "updated_at = now() WHERE id = $1 RETURNING timeline_seq, version"
+    ),
+    "insert_session_event": (
+        "INSERT INTO session_events (session_id, seq, type, at, actor_kind, actor_id, "
+        "actor_name, request_id, data, id) VALUES ($1, $2, $3, $4, 'user', $5, $6, $7, $8, $9)"
+    ),
+    "settle": (
+        "UPDATE session_bookings b SET during = tstzrange(lower(b.during), least($2, "
+        "coalesce((SELECT min(lower(o.during)) FROM session_bookings o WHERE o.active "
+        "AND o.session_id <> b.session_id AND (o.person_id = b.person_id "
+        "OR o.place_key = b.place_key) AND o.during && tstzrange(lower(b.during), $2, '[)')), "
+        "$2)), '[)') WHERE b.session_id = $1 AND b.active"
+    ),
+    "workstations": (
+        "SELECT DISTINCT units.id, units.path FROM units JOIN role_assignments ra "
+        "ON ra.unit_id = units.id WHERE ra.person_id = $1 AND ra.role = ANY($2::text[]) "
+        "AND ra.starts_on <= $3 AND (ra.ends_on IS NULL OR ra.ends_on >= $3) "
+        "AND units.active IS true ORDER BY units.path"
+    ),
+    "topics": ("SELECT code FROM reference_items WHERE kind = 'hotline_topic' AND enabled IS true"),
+    "insert_call": (
+        "INSERT INTO hotline_calls (id, unit_id, unit_path, counselor_id, created_by, "
+        "started_at, ended_at, duration_seconds, channel, call_type, caller_anonymous, "
+        "caller_age_band, caller_gender, caller_hash, callback_consent, topics, risk_level, "
+        "imminent_risk, risk_assessment, actions, summary, flagged_at, version, timeline_seq, "
+        "historical) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, "
+        "false, $15, $16, $17, $18, $19, $20, $21, 1, 1, false) "
+        "RETURNING created_at, updated_at"
+    ),
+    "insert_call_event": (
+        "INSERT INTO hotline_call_events (call_id, seq, at, kind, actor_id, actor_person_id, "
+        "actor_name, detail, id) VALUES ($1, 1, $2, 'created', $3, $4, $5, '{}', $6)"
+    ),
+    "caller_history": (
+        "SELECT count(*) FILTER (WHERE (started_at, id) < ($1, $2)) AS earlier, count(*) "
+        "FROM hotline_calls WHERE unit_path LIKE $3 AND caller_hash = $4 AND id != $2"
+    ),
+    "names": "SELECT id, name FROM people WHERE id = ANY($1::uuid[])",
+    "supervisors_on_duty": (
+        "SELECT person_id FROM hotline_duty_shifts WHERE $1 LIKE unit_path || '%' "
+        "AND duty_role = 'supervisor' AND starts_at <= $2 AND ends_at > $2"
+    ),
+}
+
+
+async def _outbox(
+    conn: asyncpg.Connection,
+    type_: str,
+    aggregate: str,
+    record_id: uuid.UUID,
+    unit_path: str,
+    payload: dict[str, Any],
+    caller: Caller,
+    now: datetime,
+) -> uuid.UUID:
+    event_id = uuid7()
+    await conn.fetchval(SQL["notify"])
+    await conn.fetchval(
+        SQL["outbox"],
+        type_,
+        aggregate,
+        record_id,
+        unit_path,
+        json.dumps(payload, default=str),
+        caller.id,
+        None,
+        now,
+        event_id,
+    )
+    return event_id
+
+
+def _precondition(request: Request, record_id: uuid.UUID, version: int) -> bool:
+    return request.headers.get("if-match") == etag_of(record_id, version)
+
+
+async def assign(request: Request) -> Response:
+    """`POST /cases/{id}/assign`: handlers checked, replaced, the case moved, its timeline,
+    the outbox event, the audit entries, the case view (with its access-log row)."""
+    caller = Caller(request)
+    body = orjson.loads(await request.body())
+    now = datetime.now(CENTER_TZ)
+    pool: asyncpg.Pool = request.app.state.pool
+    async with pool.acquire() as conn, conn.transaction():
+        cid = request.path_params["id"]
+        case = await conn.fetchrow(W["case_for_change"], cid, _like(caller.scope))
+        if case is None:
+            return _json({"status": 404}, 404)
+        if not _precondition(request, cid, case["version"]) or case["status"] != "accepted":
+            return _json({"status": 412}, 412)
+        handlers = body["handlers"]
+        persons = [uuid.UUID(h["person_id"]) for h in handlers]
+        held = await conn.fetch(SQL["role_units"], persons, HANDLER_ROLES, now.date())
+        covering = {r["person_id"] for r in held if case["unit_path"].startswith(r["path"])}
+        if covering != set(persons):
+            return _json({"status": 422}, 422)
+        await conn.execute(W["renounce"], cid, now)
+        await conn.execute(
+            W["insert_handlers"],
+            cid,
+            persons,
+            [h["channel"] for h in handlers],
+            [bool(h.get("lead")) or (i == 0) for i, h in enumerate(handlers)],
+            now,
+            caller.id,
+        )
+        channels = sorted({h["channel"] for h in handlers})
+        seq = await conn.fetchval(W["assign_case"], cid, channels, persons, now)
+        event_id = uuid7()
+        await conn.execute(
+            SQL["insert_event"],
+            cid,
+            "assigned",
+            now,
+            caller.id,
+            caller.name,
+            None,
+            "assigned",
+            json.dumps({"handlers": handlers}),
+            event_id,
+            seq,
+        )
+        await _outbox(
+            conn,
+            "case.assigned",
+            "case",
+            cid,
+            case["unit_path"],
+            {"case_id": cid, "event_id": event_id, "handler_person_ids": persons},
+            caller,
+            now,
+        )
+        view = await _view(conn, cid, caller, ["%"])
+        await _audit(conn, caller, [("case.assigned", "case", cid), ("read.case", "case", cid)])
+    return _json(dict(view))
+
+
+async def session_outcome(request: Request) -> Response:
+    """`POST /sessions/{id}/outcome`: the session held, on its case's timeline and its own
+    history, the outbox event, the bookings settled, the answer's reads and access-log row."""
+    caller = Caller(request)
+    body = orjson.loads(await request.body())
+    now = datetime.now(CENTER_TZ)
+    pool: asyncpg.Pool = request.app.state.pool
+    async with pool.acquire() as conn, conn.transaction():
+        sid = request.path_params["id"]
+        ms = await conn.fetchrow(W["session_for_change"], sid, _like(caller.scope))
+        if ms is None:
+            return _json({"status": 404}, 404)
+        if not _precondition(request, sid, ms["version"]) or ms["status"] != "scheduled":
+            return _json({"status": 412}, 412)
+        case = await conn.fetchrow(W["case_of_session"], ms["case_id"], _like(caller.scope))
+        attended_parties = [uuid.UUID(p) for p in body.get("attended_party_ids", [])]
+        case_seq = await conn.fetchval(W["case_seq"], case["id"])
+        await conn.execute(
+            SQL["insert_event"],
+            case["id"],
+            "session_held",
+            now,
+            caller.id,
+            caller.name,
+            None,
+            None,
+            json.dumps({"session_id": str(sid), "outcome": body["outcome"]}),
+            uuid7(),
+            case_seq,
+        )
+        seq, version = await conn.fetchrow(
+            W["hold_session"],
+            sid,
+            ms["mediator_person_ids"],
+            attended_parties,
+            body["minutes"],
+            body["outcome"],
+            body.get("next_step"),
+            now,
+        )
+        event_id = uuid7()
+        await conn.execute(
+            W["insert_session_event"],
+            sid,
+            seq,
+            "outcome_recorded",
+            now,
+            caller.id,
+            caller.name,
+            None,
+            json.dumps({"outcome": body["outcome"]}),
+            event_id,
+        )
+        await _outbox(
+            conn,
+            "session.outcome_recorded",
+            "session",
+            sid,
+            ms["unit_path"],
+            {"session_id": sid, "event_id": event_id, "outcome": body["outcome"]},
+            caller,
+            now,
+        )
+        async with conn.transaction():  # the savepoint around the settled bookings
+            await conn.execute(W["settle"], sid, ms["ends_at"])
+        parties = await conn.fetch(SQL["parties"], case["id"])
+        mediators = await conn.fetch(SQL["session_mediators"], sid)
+        events = await conn.fetch(SQL["session_events"], sid)
+        invited = [p for p in parties if p["id"] in set(ms["party_ids"])]
+        if caller.pii and invited:
+            await conn.fetchval(
+                SQL["access_log"],
+                caller.id,
+                caller.name,
+                "read_unmasked",
+                "session",
+                sid,
+                [p["id"] for p in invited],
+                "{}",
+                None,
+                uuid7(),
+            )
+        entries = [("session.outcome_recorded", "session", sid)]
+        if caller.pii and invited:
+            entries.append(("read.session", "session", sid))
+        await _audit(conn, caller, entries)
+    return _json(
+        {
+            "id": sid,
+            "version": version,
+            "mediators": [dict(m) for m in mediators],
+            "parties": [dict(p) for p in invited],
+            "history": [dict(e) for e in events],
+        }
+    )
+
+
+async def create_call(request: Request) -> Response:
+    """`POST /hotline/calls`: the caller's workstation, the topics, the call with its first
+    history entry, the flag's outbox event when at risk, the answer (repeat-caller count,
+    names) with its access-log row."""
+    caller = Caller(request)
+    body = orjson.loads(await request.body())
+    now = datetime.now(CENTER_TZ)
+    app = request.app
+    pool: asyncpg.Pool = app.state.pool
+    async with pool.acquire() as conn, conn.transaction():
+        units = await conn.fetch(
+            W["workstations"], caller.person_id, ["counselor", "hotline_supervisor"], now.date()
+        )
+        if len(units) != 1:
+            return _json({"status": 422}, 422)
+        unit = units[0]
+        enabled = {r["code"] for r in await conn.fetch(W["topics"])}
+        if any(t not in enabled for t in body.get("topics", [])):
+            return _json({"status": 422}, 422)
+        started = datetime.fromisoformat(body["started_at"])
+        ended = datetime.fromisoformat(body["ended_at"]) if body.get("ended_at") else None
+        who = body.get("caller", {})
+        number = who.get("number")
+        caller_hash = keyed_hash(app.state.hash_key.decode(), "phone", number) if number else None
+        flagged = body.get("risk_level") == "high" or body.get("imminent_risk", False)
+        cid = uuid7()
+        row = await conn.fetchrow(
+            W["insert_call"],
+            cid,
+            unit["id"],
+            unit["path"],
+            caller.person_id,
+            caller.id,
+            started,
+            ended,
+            int((ended - started).total_seconds()) if ended else None,
+            body.get("channel", "phone"),
+            body["call_type"],
+            who.get("anonymous", True),
+            who.get("age_band"),
+            who.get("gender"),
+            caller_hash,
+            body.get("topics", []),
+            body.get("risk_level"),
+            body.get("imminent_risk", False),
+            json.dumps(body["risk_assessment"]) if body.get("risk_assessment") else None,
+            body.get("actions", []),
+            body.get("summary"),
+            now if flagged else None,
+        )
+        await conn.execute(
+            W["insert_call_event"], cid, now, caller.id, caller.person_id, caller.name, uuid7()
+        )
+        entries = []
+        if flagged:
+            on_duty = await conn.fetch(W["supervisors_on_duty"], unit["path"], now)
+            await _outbox(
+                conn,
+                "hotline.high_risk",
+                "hotline_call",
+                cid,
+                unit["path"],
+                {"call_id": cid, "recipient_person_ids": [r[0] for r in on_duty]},
+                caller,
+                now,
+            )
+            entries.append(("hotline.high_risk", "hotline_call", cid))
+        history = (
+            await conn.fetchrow(W["caller_history"], started, cid, unit["path"] + "%", caller_hash)
+            if caller_hash
+            else None
+        )
+        names = await conn.fetch(W["names"], [caller.person_id])
+        await conn.fetchval(
+            SQL["access_log"],
+            caller.id,
+            caller.name,
+            "hotline.create",
+            "hotline_call",
+            cid,
+            [],
+            "{}",
+            None,
+            uuid7(),
+        )
+        entries.append(("read.hotline_call", "hotline_call", cid))
+        await _audit(conn, caller, entries)
+    return _json(
+        {
+            "id": cid,
+            "unit_id": unit["id"],
+            "created_at": row["created_at"],
+            "repeat_caller": bool(history and history[1]),
+            "counselor_name": names[0]["name"] if names else None,
+        },
+        201,
+    )
+
+
+ROUTES = [
+    ("/api/v1/cases/{id:uuid}/assign", assign),
+    ("/api/v1/sessions/{id:uuid}/outcome", session_outcome),
+    ("/api/v1/hotline/calls", create_call),
+]
