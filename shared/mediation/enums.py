@@ -25,10 +25,13 @@ class LabelledEnum(StrEnum):
         return obj
 
 
+def value_table(cls: type[LabelledEnum]) -> str:
+    """One line per value: `- `value`: 中文 (English)`."""
+    return "\n".join(f"- `{m.value}`: {m.label_zh} ({m.label_en})" for m in cls)
+
+
 def labelled(cls: type[E]) -> type[E]:
     """Register the enum and write its value table into the docstring (the schema description)."""
-    lines = [(cls.__doc__ or cls.__name__).strip(), ""]
-    lines += [f"- `{m.value}`: {m.label_zh} ({m.label_en})" for m in cls]
-    cls.__doc__ = "\n".join(lines)
+    cls.__doc__ = f"{(cls.__doc__ or cls.__name__).strip()}\n\n{value_table(cls)}"
     REGISTRY[cls.__name__] = cls
     return cls

@@ -23,26 +23,27 @@ def compact(node: Any) -> int:
 
 
 def _member(key: str, value: Any) -> int:
-    return compact(key) + 1 + compact(value) + 1  # "key":value,
+    return compact(key) + 1 + compact(value)  # "key":value
 
 
 def split(node: Any) -> Counter[str]:
-    """Bytes of `node` by kind: prose, examples, structure (everything else)."""
+    """Bytes of `node` by kind, summing to `compact(node)`: prose, examples, structure
+    (everything else, with the brackets, separators and keys)."""
     out: Counter[str] = Counter()
     if isinstance(node, dict):
-        out["structure"] += 2
+        out["structure"] += 2 + max(len(node) - 1, 0)  # braces, commas
         for key, value in node.items():
             if key in PROSE and isinstance(value, str):
                 out["prose"] += _member(key, value)
             elif key in EXAMPLES:
                 out["examples"] += _member(key, value)
             else:
-                out["structure"] += compact(key) + 2
+                out["structure"] += compact(key) + 1
                 out += split(value)
     elif isinstance(node, list):
-        out["structure"] += 2
+        out["structure"] += 2 + max(len(node) - 1, 0)
         for value in node:
-            out += split(value) + Counter(structure=1)
+            out += split(value)
     else:
         out["structure"] += compact(node)
     return out

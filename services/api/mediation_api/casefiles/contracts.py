@@ -11,6 +11,7 @@ from mediation.contracts.common import (
     Contract,
     Instant,  # +08:00 on the way out, like every instant
 )
+from mediation.enums import value_table
 
 
 class AttachmentOut(Contract):
@@ -79,7 +80,8 @@ UPLOAD_FORM_SCHEMA: dict[str, object] = {
             "type": "string",
             "enum": [c.value for c in AttachmentCategory],
             "default": "other",
-            "description": "What it is in the case file.",
+            # A form field is not a component: the values are described here.
+            "description": f"What it is in the case file.\n\n{value_table(AttachmentCategory)}",
         },
         "title": {"type": "string", "maxLength": 200, "description": "A description."},
         "recording_consent": {
