@@ -31,7 +31,6 @@ class Verdict:
     redelivered: int = 0
     cron_runs: int = 0
     cron_doubled: int = 0
-    cron_missing: int = 0  # slots that had to run and did not
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -40,7 +39,6 @@ class Verdict:
             self.lost == 0
             and self.duplicated == 0
             and self.cron_doubled == 0
-            and self.cron_missing == 0
             and self.delivered == self.notifications
         )
 
