@@ -8,7 +8,7 @@ import json
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel, Field
 
 from mediation.audit import chain as audit
@@ -18,8 +18,8 @@ from mediation.auth.policy import Permission
 from mediation.auth.principal import Principal
 from mediation.clock import CENTER_TZ
 from mediation.contracts.common import Instant
-from mediation.contracts.windows import QueryTime
-from mediation_api.audit.repository import EXPORT_MAX, AuditFilters, AuditRepository
+from mediation_api.audit.filters import AuditFiltersDep
+from mediation_api.audit.repository import EXPORT_MAX, AuditRepository
 from mediation_api.deps import Session, require
 from mediation_api.problems import responses
 from mediation_api.record_routes import list_route
@@ -61,27 +61,10 @@ class AuditVerdictOut(BaseModel):
     problem: str | None = Field(description="`altered`, `inserted` or `deleted`.")
 
 
-def _audit_filters(
-    action: Annotated[str | None, Query(max_length=80, description="E.g. `auth.sign_in`.")] = None,
-    result: Annotated[
-        str | None, Query(pattern="^(success|failure)$", description="`success` or `failure`.")
-    ] = None,
-    actor_id: Annotated[uuid.UUID | None, Query(description="Who.")] = None,
-    record_type: Annotated[str | None, Query(max_length=40, description="E.g. `case`.")] = None,
-    record_id: Annotated[uuid.UUID | None, Query(description="The record.")] = None,
-    since: Annotated[QueryTime | None, Query(description="At or after (RFC 3339).")] = None,
-    until: Annotated[QueryTime | None, Query(description="Before (RFC 3339).")] = None,
-) -> AuditFilters:
-    return AuditFilters(action, result, actor_id, record_type, record_id, since, until)
-
-
-Filters = Annotated[AuditFilters, Depends(_audit_filters)]
-
-
 list_route(
     router,
     "/audit-events",
-    params=[("session", Session), ("principal", Auditor), ("filters", Filters)],
+    params=[("session", Session), ("principal", Auditor), ("filters", AuditFiltersDep)],
     fetch=lambda a, limit, cursor: AuditRepository(a["session"]).page(a["filters"], limit, cursor),
     out=AuditEventOut,
     operation_id="audit-events-list",
@@ -163,7 +146,7 @@ def _csv(rows: list[AuditEvent]) -> bytes:
 async def export_audit_events(
     session: Session,
     principal: Auditor,
-    filters: Filters,
+    filters: AuditFiltersDep,
 ) -> Response:
     rows = await AuditRepository(session).export(filters)
     audit.record(

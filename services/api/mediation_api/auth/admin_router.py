@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Path, Query
 
 from mediation.auth.policy import Permission
 from mediation.auth.principal import Principal
-from mediation.contracts.windows import QueryTime
+from mediation_api.audit.filters import RecordIdQ, RecordTypeQ, SinceQ, UntilQ
 from mediation_api.auth.admin_service import AdminService
 from mediation_api.deps import IfMatch, Session, State, require
 from mediation_api.org.contracts import (
@@ -32,8 +32,6 @@ ClientAdmin = Annotated[Principal, Depends(require(Permission.clients_write))]
 LogReader = Annotated[Principal, Depends(require(Permission.access_log_read))]
 UserId = Annotated[uuid.UUID, Path(description="The user account's id.")]
 ClientUuid = Annotated[uuid.UUID, Path(description="The API client's id (not its `client_id`).")]
-IdQ = uuid.UUID | None
-TimeQ = QueryTime | None
 USER_CHANGE = [("user_id", UserId)]
 USER_DEPS = [("session", Session), ("principal", UserAdmin), ("state", State)]
 ACCESS_FILTERS = ("subject_id", "record_type", "record_id", "actor_id", "since", "until")
@@ -168,15 +166,11 @@ list_route(
             Annotated[uuid.UUID | None, Query(description="Whose data was shown.")],
             None,
         ),
-        (
-            "record_type",
-            Annotated[str | None, Query(max_length=40, description="E.g. `case`.")],
-            None,
-        ),
-        ("record_id", Annotated[uuid.UUID | None, Query(description="The record.")], None),
+        ("record_type", RecordTypeQ, None),
+        ("record_id", RecordIdQ, None),
         ("actor_id", Annotated[uuid.UUID | None, Query(description="Who read it.")], None),
-        ("since", Annotated[QueryTime | None, Query(description="At or after (RFC 3339).")], None),
-        ("until", Annotated[QueryTime | None, Query(description="Before (RFC 3339).")], None),
+        ("since", SinceQ, None),
+        ("until", UntilQ, None),
     ],
     fetch=lambda a, limit, cursor: AdminService(a["session"], a["principal"]).access_log(
         **{k: a[k] for k in ACCESS_FILTERS}, limit=limit, cursor=cursor
