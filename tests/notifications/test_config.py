@@ -47,6 +47,10 @@ async def test_rules_list_the_built_in_ones_and_need_the_permission(
     assigned = next(t for t in types if t["type"] == "case.assigned")
     assert "handler_person_ids" in assigned["person_fields"]
     assert "case_number" in assigned["variables"]
+    # Each type's sample names that type (the case.created one once said case.assigned).
+    created = next(t for t in types if t["type"] == "case.created")
+    assert created["variables"]["event_type"] == "case.created"
+    assert created["variables"]["event_label"] == "纠纷登记"
 
 
 @pytest.mark.parametrize(

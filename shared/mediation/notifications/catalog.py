@@ -561,8 +561,11 @@ def known(event_type: str) -> bool:
 
 
 def template_variables(event_type: str) -> dict[str, Any]:
-    """Every name a template for `event_type` may use, with a sample value."""
-    return {**spec(event_type).variables, **COMMON_VARIABLES}
+    """Every name a template for `event_type` may use, with a sample value (its own type and
+    label: a sample naming another type misleads whoever writes a template)."""
+    entry = spec(event_type)
+    own = {"event_type": entry.type, "event_label": entry.label_zh}
+    return {**entry.variables, **COMMON_VARIABLES, **own}
 
 
 def require_known(event_type: str, field: str) -> EventSpec:
