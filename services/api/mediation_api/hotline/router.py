@@ -46,6 +46,7 @@ from mediation_api.hotline.repository import CallFilters
 from mediation_api.hotline.service import CALL_NOT_FOUND, SHIFT_NOT_FOUND, HotlineService
 from mediation_api.idempotency import Idempotency
 from mediation_api.pagination import (
+    CURSOR_INVALID,
     DEFAULT,
     Cursor,
     Limit,
@@ -167,12 +168,18 @@ async def list_calls(
     after = None
     if after_values:
         if after_values["o"] != sort.value:
-            raise Unprocessable("The cursor belongs to another sort order.", field="query.cursor")
+            raise Unprocessable(
+                "The cursor belongs to another sort order.",
+                field="query.cursor",
+                code=CURSOR_INVALID,
+            )
         try:
             after = (datetime.fromisoformat(after_values["s"]), uuid.UUID(after_values["i"]))
         except (TypeError, ValueError) as exc:
             raise Unprocessable(
-                "The cursor is not one this service issued.", field="query.cursor"
+                "The cursor is not one this service issued.",
+                field="query.cursor",
+                code=CURSOR_INVALID,
             ) from exc
     await ReferenceService(service.session, service.clock).require_known(
         ReferenceKind.hotline_topic, [topic] if topic else [], "query.topic"
@@ -401,7 +408,9 @@ async def list_shifts(
             after = (datetime.fromisoformat(values["s"]), uuid.UUID(values["i"]))
         except (TypeError, ValueError) as exc:
             raise Unprocessable(
-                "The cursor is not one this service issued.", field="query.cursor"
+                "The cursor is not one this service issued.",
+                field="query.cursor",
+                code=CURSOR_INVALID,
             ) from exc
     rows = await service.shift_page(
         unit_id=unit_id,

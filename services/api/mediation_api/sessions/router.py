@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Path, Query, Response
 
 from mediation.auth.policy import Permission
 from mediation.auth.principal import Principal
+from mediation.cases.problems import UNIT_NOT_IN_JURISDICTION
 from mediation.clock import Clock
 from mediation.contracts.common import Page
 from mediation.contracts.etag import etag_of
@@ -24,6 +25,7 @@ from mediation_api.actions import action_route, context_action, context_create
 from mediation_api.deps import Session, State, require
 from mediation_api.idempotency import IdempotencyGuard
 from mediation_api.pagination import (
+    CURSOR_INVALID,
     DEFAULT,
     Cursor,
     Limit,
@@ -32,6 +34,7 @@ from mediation_api.pagination import (
     cursor_values,
 )
 from mediation_api.problems import responses
+from mediation_api.query import WINDOW_INVALID
 from mediation_api.sessions.contracts import (
     CancelIn,
     HeldSessionIn,
@@ -128,10 +131,14 @@ async def _page(
         and filters.starts_to is not None
         and filters.starts_to <= filters.starts_from
     ):
-        raise Unprocessable("`starts_to` must be after `starts_from`.", field="query.starts_to")
+        raise Unprocessable(
+            "`starts_to` must be after `starts_from`.", field="query.starts_to", code=WINDOW_INVALID
+        )
     after = cursor_values(cursor, "s", "t", "i")
     if after is not None and after["s"] != sort.value:
-        raise Unprocessable("The cursor belongs to another sort order.", field="query.cursor")
+        raise Unprocessable(
+            "The cursor belongs to another sort order.", field="query.cursor", code=CURSOR_INVALID
+        )
     rows = await ctx.service.repo.page(ctx.principal, filters, sort, after, limit)
     items, next_cursor = build_page(
         rows,
@@ -248,7 +255,11 @@ async def list_sessions(
     if unit_id is not None:
         unit = await ctx.service.repo.unit_in_scope(unit_id, ctx.principal)
         if unit is None:
-            raise Unprocessable("No unit with this id in your jurisdiction.", field="query.unit_id")
+            raise Unprocessable(
+                "No unit with this id in your jurisdiction.",
+                field="query.unit_id",
+                code=UNIT_NOT_IN_JURISDICTION,
+            )
         subtree = unit.path
     filters = SessionFilters(
         case_id=case_id,
