@@ -10,6 +10,7 @@ from fastapi import APIRouter, Path, Request, Response
 
 from mediation.audit import chain as audit
 from mediation.auth import mfa
+from mediation.auth.accounts import MFA_ENROLLED, MFA_NOT_STARTED
 from mediation.auth.contracts import (
     EnrolmentConfirmIn,
     EnrolmentOut,
@@ -20,7 +21,7 @@ from mediation.auth.contracts import (
 from mediation.auth.models import AuthSession, User
 from mediation.auth.principal import Principal
 from mediation.contracts.common import Page
-from mediation.errors import Conflict, Forbidden, NotFound, Unprocessable
+from mediation.errors import Conflict, Forbidden, NotFound, SecondFactorWrong, Unprocessable
 from mediation_api.auth import sessions
 from mediation_api.auth.service import AuthService
 from mediation_api.deps import CurrentPrincipal, Session, State
@@ -99,7 +100,8 @@ async def start_enrolment(
     user = await _own_account(session, principal)
     if user.totp_confirmed_at is not None:
         raise Conflict(
-            "A second factor is enrolled already; the security administrator resets it first."
+            "A second factor is enrolled already; the security administrator resets it first.",
+            code=MFA_ENROLLED,
         )
     secret = mfa.new_secret()
     mfa.store_secret(user, secret, state.settings)
@@ -126,7 +128,7 @@ async def confirm_enrolment(
 ) -> RecoveryCodesOut:
     user = await _own_account(session, principal)
     if user.totp_confirmed_at is not None or user.totp_secret is None:
-        raise Conflict("Nothing to confirm: start an enrolment first.")
+        raise Conflict("Nothing to confirm: start an enrolment first.", code=MFA_NOT_STARTED)
     now = state.clock.now()
     if not mfa.use_totp(user, body.code, state.settings, now):
         service = AuthService(session, state.tokens, state.redis, state.settings, now)
@@ -141,6 +143,7 @@ async def confirm_enrolment(
         raise Unprocessable(
             "The code is wrong: check the app's clock and type the code it shows now.",
             field="body.code",
+            code=SecondFactorWrong.slug,
         )
     user.totp_confirmed_at = now
     codes = mfa.new_recovery_codes(user)
