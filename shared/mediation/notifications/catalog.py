@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mediation.errors import Unprocessable
+from mediation.notifications.problems import EVENT_TYPE_UNKNOWN
 from mediation.outbox import payloads
 from mediation.outbox.payloads import EventPayload
 from mediation.outbox.registry import EVENT_MODELS
@@ -575,6 +576,7 @@ def require_known(event_type: str, field: str) -> EventSpec:
             f"`{event_type}` is not an event type this service emits; "
             "see GET /api/v1/notification-event-types.",
             field=field,
+            code=EVENT_TYPE_UNKNOWN,
         )
     return found
 
@@ -598,4 +600,5 @@ def require_pattern(pattern: str, field: str) -> None:
             f"`{pattern}` matches no event type this service emits; use an exact type, "
             "`prefix.*` or `*` (see GET /api/v1/notification-event-types).",
             field=field,
+            code=EVENT_TYPE_UNKNOWN,
         )

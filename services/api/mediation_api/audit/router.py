@@ -22,7 +22,7 @@ from mediation.auth.principal import Principal
 from mediation.clock import CENTER_TZ
 from mediation.contracts.common import Instant, Page
 from mediation.contracts.windows import QueryTime
-from mediation.errors import Unprocessable
+from mediation.errors import Unprocessable, rule_code
 from mediation_api.deps import Session, require
 from mediation_api.pagination import DEFAULT, Cursor, Limit, build_page, cursor_values
 from mediation_api.problems import responses
@@ -143,6 +143,9 @@ async def list_audit_events(
 
 
 EXPORT_MAX = 100_000
+EXPORT_TOO_LARGE = rule_code(
+    "export-too-large", "More entries match than one export holds: narrow it with since and until."
+)
 CSV_COLUMNS = (
     "seq",
     "at",
@@ -221,7 +224,8 @@ async def export_audit_events(
     rows = list((await session.scalars(stmt.order_by(AuditEvent.seq).limit(EXPORT_MAX + 1))).all())
     if len(rows) > EXPORT_MAX:
         raise Unprocessable(
-            f"More than {EXPORT_MAX} entries match; narrow the export with since and until."
+            f"More than {EXPORT_MAX} entries match; narrow the export with since and until.",
+            code=EXPORT_TOO_LARGE,
         )
     audit.record(
         session,

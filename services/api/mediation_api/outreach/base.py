@@ -11,8 +11,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mediation.auth.principal import Principal
+from mediation.cases.problems import UNIT_NOT_IN_JURISDICTION
 from mediation.clock import CENTER_TZ, Clock
-from mediation.errors import Unprocessable
+from mediation.errors import VALIDATION, Unprocessable
 from mediation.org.enums import Role
 from mediation.org.models import Unit
 from mediation.outreach.enums import (
@@ -49,7 +50,9 @@ def _null_fields(changes: dict[str, Any], fields: tuple[str, ...]) -> None:
         if k in changes and changes[k] is None
     ]
     if nulls:
-        raise Unprocessable("Some fields cannot be null; see errors.", errors=nulls)
+        raise Unprocessable(
+            "Some fields cannot be null; see errors.", errors=nulls, code=VALIDATION
+        )
 
 
 class OutreachBase:
@@ -69,7 +72,11 @@ class OutreachBase:
         """A node of the caller's jurisdiction that takes new records."""
         unit = await self.repo.unit_in_scope(unit_id, self.principal)
         if unit is None or not unit.active:
-            raise Unprocessable("No active unit with this id in your jurisdiction.", field=field)
+            raise Unprocessable(
+                "No active unit with this id in your jurisdiction.",
+                field=field,
+                code=UNIT_NOT_IN_JURISDICTION,
+            )
         return unit
 
     async def _role_on_line(
@@ -95,5 +102,9 @@ class OutreachBase:
             return None
         unit = await self.repo.unit_in_scope(unit_id, self.principal)
         if unit is None:
-            raise Unprocessable("No unit with this id in your jurisdiction.", field="query.unit_id")
+            raise Unprocessable(
+                "No unit with this id in your jurisdiction.",
+                field="query.unit_id",
+                code=UNIT_NOT_IN_JURISDICTION,
+            )
         return unit

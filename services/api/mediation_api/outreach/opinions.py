@@ -16,6 +16,7 @@ from mediation.contracts.etag import check_if_match
 from mediation.errors import Conflict, NotFound, Unprocessable
 from mediation.outbox.events import emit
 from mediation.outbox.registry import model_for
+from mediation.outreach import rules
 from mediation.outreach.enums import (
     COLLECTOR_ROLES,
     OpinionStatus,
@@ -70,13 +71,16 @@ class OpinionService(OutreachBase):
         day = body.collected_on or self.today()
         collector_id = body.collector_id or self.principal.person_id
         if collector_id is None:
-            raise Unprocessable("Name who collected it.", field="body.collector_id")
+            raise Unprocessable(
+                "Name who collected it.", field="body.collector_id", code=rules.COLLECTOR_INVALID
+            )
         role = await self._role_on_line(collector_id, COLLECTOR_ROLES, place.path, day)
         if role is None:
             raise Unprocessable(
                 "Opinions are collected by the grid, building and unit heads and the owners' "
                 f"committee; this person holds none of those roles here on {day.isoformat()}.",
                 field="body.collector_id",
+                code=rules.COLLECTOR_INVALID,
             )
         opinion = ResidentOpinion(
             unit_id=place.id,
@@ -123,7 +127,10 @@ class OpinionService(OutreachBase):
         opinion = await self.get_opinion(opinion_id, for_update=True)
         check_if_match(if_match, opinion.id, opinion.version)
         if opinion.status is not OpinionStatus.received:
-            raise Conflict("Only an opinion not yet forwarded or answered can be corrected.")
+            raise Conflict(
+                "Only an opinion not yet forwarded or answered can be corrected.",
+                code=rules.OPINION_SETTLED,
+            )
         changes = body.model_dump(exclude_unset=True)
         _null_fields(changes, ("category", "text"))
         if "category" in changes:
@@ -187,6 +194,7 @@ class OpinionService(OutreachBase):
             raise Conflict(
                 "This opinion was already turned into a case.",
                 case_id=str(opinion.case_id) if seen.can_see(Ref.case, opinion.case_id) else None,
+                code=rules.OPINION_HAS_CASE,
             )
         status = opinion_transition(opinion.status, "convert_to_case")
         first_line = opinion.text.strip().splitlines()[0] if opinion.text.strip() else "居民意见"
