@@ -133,7 +133,7 @@ async def test_a_built_in_rule_is_disabled_and_reverted(
     r = await client.delete(url, headers={**h, "If-Match": r.headers["etag"]})
     assert r.status_code == 204
     r = await client.delete(url, headers={**h, "If-Match": '"case.assigned.handlers-0"'})
-    assert r.status_code == 409  # the built-in one cannot go
+    assert r.status_code == 409 and r.json()["code"] == "built-in-rule"  # it cannot go
     await emit_event("case.assigned", {**payload, "case_number": "A-2"}, unit_path=unit.path)
     await run_worker()
     assert (await sql("SELECT title FROM notifications"))[0][0] == "新分派纠纷：A-2"
