@@ -307,6 +307,7 @@ async def test_administrators_read_no_content_and_cannot_combine_roles(
             json={"unit_id": str(top.id), "role": role, "starts_on": "2026-01-01"},
         )
         assert r.status_code == 409, (role, r.text)
+        assert r.json()["code"] == "separation-of-duties"
         assert "三员分立" in r.json()["detail"]
     # The system administrator no longer gives roles.
     r = await client.post(

@@ -88,7 +88,7 @@ async def test_bad_input_changes_nothing(client: httpx.AsyncClient, world: World
     dup = await client.post(
         BASE, headers=h, json={"code": "neighbourhood", "label_zh": "邻里", "label_en": "n"}
     )
-    assert dup.status_code == 409
+    assert dup.status_code == 409 and dup.json()["code"] == "reference-code-taken"
     assert await sql("SELECT count(*) FROM reference_items") == before
     assert (await sql("SELECT count(*) FROM outbox_events"))[0][0] == 0
 

@@ -116,6 +116,7 @@ async def test_documents_that_need_a_record_say_so(
         assert r.json()["detail"]
     r = await client.get(doc_url(case, "agreement"), headers=med, params={"format": "docx"})
     assert r.status_code == 409 and "no agreement" in r.json()["detail"]
+    assert r.json()["code"] == "document-not-ready"
     r = await client.get(doc_url(case, "intake"), headers=med, params={"format": "docx"})
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "query.format"
     r = await client.get(doc_url(case, "verdict"), headers=med)

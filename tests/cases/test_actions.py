@@ -67,7 +67,7 @@ async def test_escalation_goes_to_the_next_dispatchers(
         json={"reason": "再上报"},
         headers={**dispatcher, "If-Match": f'"{case["id"]}-{case["version"]}"'},
     )
-    assert r.status_code == 409
+    assert r.status_code == 409 and r.json()["code"] == "escalation-at-top"
 
 
 async def test_transfer_fail_refer_and_close(

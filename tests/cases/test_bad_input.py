@@ -156,6 +156,7 @@ async def test_permissions_and_handlers(client: httpx.AsyncClient, world: World,
         headers={**dispatcher, "If-Match": f'"{case["id"]}-{case["version"]}"'},
     )
     assert _problem(r, 422)["errors"][0]["field"] == "body.handlers.0.person_id"
+    assert r.json()["code"] == "handler-without-role"
     assert await sql(COUNTS) == before
 
 
@@ -168,7 +169,7 @@ async def test_parties_keep_an_applicant(client: httpx.AsyncClient, world: World
     r = await client.delete(
         f"{CASES}/{case['id']}/parties/{applicant}", headers={**dispatcher, **etag}
     )
-    _problem(r, 422)
+    assert _problem(r, 422)["code"] == "last-applicant"
     r = await client.post(
         f"{CASES}/{case['id']}/parties",
         headers={**dispatcher, **etag},

@@ -160,6 +160,7 @@ async def test_pause_stops_the_clock_and_overdue_shows(
         headers={**dispatcher, "If-Match": f'"{case["id"]}-{late["version"]}"'},
     )
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "body.parties_agreed"
+    assert r.json()["code"] == "extension-without-consent"
     case = await act(
         client,
         dispatcher,

@@ -56,9 +56,11 @@ async def refused(
     action: str,
     body: dict[str, Any],
     field: str,
+    code: str | None = None,
 ) -> str:
     r = await client.post(f"{CASES}/{case['id']}/{action}", json=body, headers={**h, **etag(case)})
     assert r.status_code == 422, r.text
+    assert code is None or r.json()["code"] == code, r.json()
     assert r.headers["content-type"].startswith("application/problem+json")
     errors = {e["field"]: e["message"] for e in r.json()["errors"]}
     assert field in errors, r.json()
@@ -116,11 +118,18 @@ async def test_rules_that_need_the_case_records(
         "resolve",
         {"agreement": {**AGREEMENT, "effective_on": early}},
         "body.agreement.effective_on",
+        "agreement-before-dispute",
     )
     assert "before the dispute happened (2026-11-16)" in message
     due_first = {**AGREEMENT, "effective_on": "2026-11-25", "performance_due_on": "2026-11-24"}
     await refused(
-        client, h, case, "resolve", {"agreement": due_first}, "body.agreement.performance_due_on"
+        client,
+        h,
+        case,
+        "resolve",
+        {"agreement": due_first},
+        "body.agreement.performance_due_on",
+        "before-agreement",
     )
     assert await sql(SNAPSHOT, c=case["id"]) == before
 
@@ -136,6 +145,7 @@ async def test_rules_that_need_the_case_records(
         "follow-ups",
         {**VISIT, "visited_at": "2026-11-24T15:00:00+08:00"},
         "body.visited_at",
+        "before-agreement",
     )
     await refused(
         client,
@@ -144,6 +154,7 @@ async def test_rules_that_need_the_case_records(
         "agreement/performances",
         {"performed_on": "2026-11-24", "status": "partial"},
         "body.performed_on",
+        "before-agreement",
     )
     assert await sql(SNAPSHOT, c=case["id"]) == before
     case = await act(

@@ -28,6 +28,7 @@ async def test_same_key_replays_other_body_is_rejected(
     other = await client.post(CASES, headers=h, json=case_body(world, title="另一件纠纷"))
     assert other.status_code == 422
     assert other.json()["errors"][0]["field"] == "header.Idempotency-Key"
+    assert other.json()["code"] == "idempotency-key-reused"
     # Another caller's identical key is its own.
     mine = await client.post(
         CASES,
@@ -87,7 +88,7 @@ async def test_same_body_in_progress_is_409(
         world, "UPDATE idempotency_keys SET state = 'in_progress', body = NULL WHERE key = 'slow'"
     )
     r = await client.post(CASES, headers=h, json=case_body(world))
-    assert r.status_code == 409
+    assert r.status_code == 409 and r.json()["code"] == "idempotency-key-in-progress"
     assert r.headers["retry-after"] == "1"
 
 

@@ -101,6 +101,7 @@ async def test_a_cursor_belongs_to_its_list_and_cannot_be_edited(
             CASES, headers=dispatcher, params={"cursor": f"{_b64(edited)}.{signature}"}
         )
         assert r.status_code == 422 and r.json()["errors"][0]["field"] == "query.cursor"
+        assert r.json()["code"] == "cursor-invalid"  # the sort order too ("s")
 
     # Another list's cursor (the same keys, "i"), and this list's cursor on another list.
     case_id = page["items"][0]["id"]
@@ -115,6 +116,7 @@ async def test_a_cursor_belongs_to_its_list_and_cannot_be_edited(
     timeline = f"{CASES}/{case_id}/timeline"
     r = await client.get(timeline, headers=dispatcher, params={"cursor": comments["next_cursor"]})
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "query.cursor"
+    assert r.json()["code"] == "cursor-invalid"
     r = await client.get(
         f"{CASES}/{page['items'][0]['id']}/comments", headers=dispatcher, params={"cursor": cursor}
     )

@@ -131,7 +131,7 @@ async def test_roster_rules(client: httpx.AsyncClient, world: World, sql: Any) -
     clash = await _add(
         client, sup, me, "supervisor", "2026-11-26T19:00:00+08:00", "2026-11-26T23:00:00+08:00"
     )
-    assert clash.status_code == 409
+    assert clash.status_code == 409 and clash.json()["code"] == "shift-overlap"
     # counselors read the roster but do not keep it
     h = await world.headers("counselor")
     assert (

@@ -148,7 +148,7 @@ async def test_flag_stays_until_a_supervisor_acknowledges(
     assert flag["flagged"] is False and flag["acknowledged_by_name"] == "卫督导"
     assert flag["note"] == "已接手" and flag["acknowledged_at"]
     again = await client.post(url, headers={**sup, "If-Match": r.headers["etag"]}, json={})
-    assert again.status_code == 409
+    assert again.status_code == 409 and again.json()["code"] == "flag-already-acknowledged"
     assert again.headers["content-type"].startswith("application/problem+json")
 
     timeline = (await client.get(f"{CALLS}/{call['id']}/timeline", headers=sup)).json()["items"]

@@ -70,7 +70,7 @@ async def test_open_a_case_from_a_call(client: httpx.AsyncClient, world: World, 
     again = await client.post(
         url, headers={**h, "If-Match": r.headers["etag"]}, json=case_body(world)
     )
-    assert again.status_code == 409
+    assert again.status_code == 409 and again.json()["code"] == "call-has-case"
     assert (await sql("SELECT count(*) FROM cases")) == [(1,)]
 
     # the district dispatcher sees the case, but still not the call

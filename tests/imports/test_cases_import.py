@@ -238,7 +238,7 @@ async def test_bad_rows_are_each_reported_and_nothing_is_written(
     assert "科学计数法" in str(sheet.cell(row=3, column=len(HEAD) + 1).value)
 
     r = await client.post(f"{IMPORTS}/{imp['id']}/commit", headers=h)
-    assert r.status_code == 409
+    assert r.status_code == 409 and r.json()["code"] == "import-has-problems"
     assert r.headers["content-type"].startswith("application/problem+json")
     assert (await sql("SELECT count(*) FROM cases WHERE historical"))[0][0] == 0
 

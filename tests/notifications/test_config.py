@@ -38,6 +38,10 @@ async def test_rules_list_the_built_in_ones_and_need_the_permission(
     assigned = next(t for t in types if t["type"] == "case.assigned")
     assert "handler_person_ids" in assigned["person_fields"]
     assert "case_number" in assigned["variables"]
+    # Each type's sample names that type (the case.created one once said case.assigned).
+    created = next(t for t in types if t["type"] == "case.created")
+    assert created["variables"]["event_type"] == "case.created"
+    assert created["variables"]["event_label"] == "纠纷登记"
 
 
 async def test_templates_list_pages_through_every_template_once(
@@ -131,7 +135,7 @@ async def test_a_built_in_rule_is_disabled_and_reverted(
     r = await client.delete(url, headers={**h, "If-Match": r.headers["etag"]})
     assert r.status_code == 204
     r = await client.delete(url, headers={**h, "If-Match": '"case.assigned.handlers-0"'})
-    assert r.status_code == 409  # the built-in one cannot go
+    assert r.status_code == 409 and r.json()["code"] == "built-in-rule"  # it cannot go
     await emit_event("case.assigned", {**payload, "case_number": "A-2"}, unit_path=unit.path)
     await run_worker()
     assert (await sql("SELECT title FROM notifications"))[0][0] == "新分派纠纷：A-2"

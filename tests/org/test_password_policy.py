@@ -39,6 +39,7 @@ async def test_weak_passwords_are_refused_naming_the_rule(
         assert r.status_code == 422, (password, r.text)
         body = r.json()
         assert body["rule"] == rule and f"`{rule}`" in body["detail"], body
+        assert body["code"] == "password-policy"
         assert body["errors"][0]["field"] == "body.password"
     # Nothing changed: same version, the old password still signs in.
     assert (await account(world, "dispatcher"))["version"] == before["version"]

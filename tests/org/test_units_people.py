@@ -69,7 +69,7 @@ async def test_admin_creates_renames_and_deactivates(
             "name": "重",
         },
     )
-    assert dup.status_code == 409
+    assert dup.status_code == 409 and dup.json()["code"] == "unit-code-taken"
 
     r = await client.patch(
         f"{UNITS}/{unit['id']}",

@@ -176,7 +176,7 @@ async def test_a_class_lasts_30_to_60_minutes_and_bad_input_writes_nothing(
     twice = await client.post(
         CLASSES, headers=headers, json=a_class(series["id"], held_at="2026-11-25T11:30:00Z")
     )
-    assert twice.status_code == 409
+    assert twice.status_code == 409 and twice.json()["code"] == "class-already-recorded"
     assert await counts("outreach_classes") == before
     # A series' usual length is bounded too.
     r = await client.post(

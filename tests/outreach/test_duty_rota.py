@@ -207,7 +207,7 @@ async def test_swapping_and_removing_slots(
         headers={**headers, "If-Match": swapped.headers["ETag"]},
         json={"duty_date": "2026-12-01"},
     )
-    assert clash.status_code == 409
+    assert clash.status_code == 409 and clash.json()["code"] == "already-on-duty"
 
     assert (await client.delete(url, headers=headers)).status_code == 428
     assert (

@@ -106,7 +106,7 @@ async def test_a_case_that_is_not_being_handled_gets_no_session(
     assert case["status"] == status
     body = session_body([await person_id(world, "mediator")], at_time(DAY, 9))
     problem = await refused(client, world, sql, case, body, 409)
-    assert problem["case_status"] == status
+    assert problem["case_status"] == status and problem["code"] == "case-not-schedulable"
 
 
 async def test_mediators_need_a_mediating_role_covering_the_case(
@@ -119,12 +119,12 @@ async def test_mediators_need_a_mediating_role_covering_the_case(
     dispatcher = await person_id(world, "dispatcher")
     p = await refused(client, world, sql, case, session_body([mediator, dispatcher], start), 422)
     assert fields(p) == ["body.mediators.1.person_id"]
-    assert "holds no mediating role" in p["detail"]
+    assert "holds no mediating role" in p["detail"] and p["code"] == "mediator-without-role"
     # The counselor mediates, but in 西园社区, not where this case happened.
     counselor = await person_id(world, "counselor")
     p = await refused(client, world, sql, case, session_body([counselor], start), 422)
     assert fields(p) == ["body.mediators.0.person_id"]
-    assert "does not cover" in p["detail"]
+    assert "does not cover" in p["detail"] and p["code"] == "mediator-without-role"
     # 警民联调 needs a police officer at the table; judicial mediation a judicial mediator.
     p = await refused(
         client, world, sql, case, session_body([mediator], start, kind="police_joint"), 422
@@ -133,7 +133,7 @@ async def test_mediators_need_a_mediating_role_covering_the_case(
     p = await refused(
         client, world, sql, case, session_body([mediator], start, kind="judicial"), 422
     )
-    assert fields(p) == ["body.mediators"]
+    assert fields(p) == ["body.mediators"] and p["code"] == "session-kind-needs-role"
     # Parties must be the case's own.
     p = await refused(
         client,
@@ -143,7 +143,7 @@ async def test_mediators_need_a_mediating_role_covering_the_case(
         session_body([mediator], start, party_ids=["0195f7a2-8c1e-7000-8000-0000000000a1"]),
         422,
     )
-    assert fields(p) == ["body.party_ids.0"]
+    assert fields(p) == ["body.party_ids.0"] and p["code"] == "party-not-on-case"
 
 
 async def test_a_double_booking_is_a_409_naming_the_other_session(

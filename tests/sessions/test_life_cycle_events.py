@@ -12,7 +12,9 @@ from typing import Any
 import httpx
 
 from mediation.outbox.events import EVENT_MODELS
+from mediation.outbox.models import OutboxEvent
 from tests.cases.conftest import case_body
+from tests.contract.test_webhooks_contract import body_errors
 from tests.sessions.conftest import (
     CASES,
     DAY,
@@ -194,6 +196,12 @@ async def test_every_life_cycle_event_is_its_model_and_reaches_whom_the_rules_na
         parsed = model.model_validate(payload)
         assert parsed.dump() == payload, type_  # the model writes what was stored
         assert aggregate == model.aggregate_type, type_
+    # And the body a webhook subscription gets of each is what the contract says.
+    columns = "id, type, aggregate_type, aggregate_id, payload, occurred_at"
+    rows = await sql(f"SELECT {columns} FROM outbox_events")
+    keys = columns.split(", ")
+    sent = [OutboxEvent(**dict(zip(keys, row, strict=True))) for row in rows]
+    assert [e for event in sent for e in body_errors(event)] == []
     written = {t for _, t, _, _ in events}
     actions = {t for t in EVENT_MODELS if t.split(".")[0] in ("case", "session")}
     assert actions - NOT_BY_ACTIONS - written == set()  # every action was run

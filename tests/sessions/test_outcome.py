@@ -58,7 +58,7 @@ async def test_an_agreement_resolves_the_case_in_the_same_transaction(
     early = await client.post(
         f"{SESSIONS}/{ms['id']}/outcome", json=outcome(ms), headers={**h, "If-Match": etag(ms)}
     )
-    assert early.status_code == 409, early.text
+    assert early.status_code == 409 and early.json()["code"] == "outcome-before-start"
     at(world, at_time(DAY, 11))
     h = await world.headers("dispatcher")
     m = await world.headers("mediator")  # the session's mediator, also the case's handler

@@ -256,6 +256,7 @@ async def test_cancel_frees_the_mediator_and_the_room(
         headers={**h, "If-Match": etag(off)},
     )
     assert r.status_code == 409 and r.json()["session_status"] == "cancelled"
+    assert r.json()["code"] == "session-not-scheduled"
     cancelled = await sql("SELECT payload FROM outbox_events WHERE type = 'session.cancelled'")
     assert cancelled[0][0]["reason"] == "申请人撤回调解申请"
 

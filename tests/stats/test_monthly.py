@@ -560,10 +560,12 @@ async def test_a_month_without_a_report_names_a_remedy_that_works(
         # Recomputing the month now is refused, and says the same.
         r = await client.post(f"{MONTHLY}/2026/11/recompute", headers=sup)
         assert r.status_code == 422 and "GET /api/v1/stats/live" in r.json()["detail"]
+        assert r.json()["code"] == "month-not-ended"
 
     # A month that has not begun is not a month to ask for.
     r = await client.get(MONTHLY, params={"month": "2026-12"}, headers=disp)
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "query.month"
+    assert r.json()["code"] == "month-not-begun"
     for month in ("0000-01", "9999-12", "1999-12", "2101-01"):
         r = await client.get(MONTHLY, params={"month": month}, headers=disp)
         assert r.status_code == 422, (month, r.text)

@@ -36,7 +36,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mediation.auth.principal import Principal
-from mediation.errors import Conflict, Unprocessable
+from mediation.errors import Conflict, Unprocessable, rule_code
 from mediation.idempotency import KEEP_HOURS, IdempotencyKey
 from mediation_api.deps import CurrentPrincipal, State
 
@@ -44,6 +44,13 @@ log = logging.getLogger("mediation.api.idempotency")
 
 HEADER = "Idempotency-Key"
 REPLAYED = "Idempotent-Replayed"
+KEY_IN_PROGRESS = rule_code(
+    "idempotency-key-in-progress",
+    "A request with this Idempotency-Key is still in progress: retry after `Retry-After`.",
+)
+KEY_REUSED = rule_code(
+    "idempotency-key-reused", "This Idempotency-Key was used for another request: use a new key."
+)
 # A claim older than this belongs to a request that died without releasing it.
 STALE_AFTER = timedelta(minutes=2)
 _KEPT_HEADERS = ("etag", "location")
@@ -124,6 +131,7 @@ class IdempotencyGuard:
                 raise Conflict(
                     f"A request with this {HEADER} is still in progress; retry in a moment.",
                     headers={"Retry-After": "1"},
+                    code=KEY_IN_PROGRESS,
                 )
             expired = row.expires_at <= now
             stale = row.state == "in_progress" and row.locked_at <= now - STALE_AFTER
@@ -139,11 +147,13 @@ class IdempotencyGuard:
                 raise Unprocessable(
                     f"This {HEADER} was already used for another request; use a new key.",
                     field=f"header.{HEADER}",
+                    code=KEY_REUSED,
                 )
             if row.state != "completed" or row.body is None or row.status_code is None:
                 raise Conflict(
                     f"A request with this {HEADER} is still in progress; retry in a moment.",
                     headers={"Retry-After": "1"},
+                    code=KEY_IN_PROGRESS,
                 )
             headers = {**row.headers, REPLAYED: "true"}
             return Response(

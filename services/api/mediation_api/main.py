@@ -424,8 +424,8 @@ def _finish_openapi(app: FastAPI) -> None:
                         resp["description"] = "Invalid request"
         comps.pop("HTTPValidationError", None)
         comps.pop("ValidationError", None)
+        openapi_webhooks.add_webhooks(schema)  # before: its schemas are compacted too
         openapi_shared.share(schema)
-        openapi_webhooks.add_webhooks(schema)
         app.openapi_schema = schema
         return schema
 

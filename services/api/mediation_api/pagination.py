@@ -25,7 +25,7 @@ from sqlalchemy import Select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mediation.contracts.common import DEFAULT_LIMIT, MAX_LIMIT, Page
-from mediation.errors import Unprocessable
+from mediation.errors import Unprocessable, rule_code
 
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
@@ -43,6 +43,11 @@ Cursor = Annotated[
 DEFAULT = DEFAULT_LIMIT
 ORDER = "order"  # the key of a cursor naming its list's sort order
 NOT_OURS = "The cursor is not one this list issued: pass `next_cursor` of its previous page."
+CURSOR_INVALID = rule_code(
+    "cursor-invalid",
+    "The cursor is not one this list issued (another list, sort order or service): pass "
+    "`next_cursor` of its previous page, or start again without one.",
+)
 
 
 @dataclass(frozen=True)
@@ -83,10 +88,10 @@ def encode_cursor(values: dict[str, Any]) -> str:
 def decode_cursor(cursor: str) -> dict[str, Any]:
     body, _, signature = cursor.partition(".")
     if not hmac.compare_digest(signature.encode(), _signature(_scope(), body).encode()):
-        raise Unprocessable(NOT_OURS, field="query.cursor")
+        raise Unprocessable(NOT_OURS, field="query.cursor", code=CURSOR_INVALID)
     value = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
     if not isinstance(value, dict):  # only a change of this code's cursors gets here
-        raise Unprocessable(NOT_OURS, field="query.cursor")
+        raise Unprocessable(NOT_OURS, field="query.cursor", code=CURSOR_INVALID)
     return value
 
 
@@ -95,7 +100,7 @@ def cursor_values(cursor: str | None, *keys: str) -> dict[str, Any] | None:
         return None
     values = decode_cursor(cursor)
     if not all(k in values for k in keys):
-        raise Unprocessable(NOT_OURS, field="query.cursor")
+        raise Unprocessable(NOT_OURS, field="query.cursor", code=CURSOR_INVALID)
     return values
 
 
@@ -105,7 +110,7 @@ def cursor_int(values: dict[str, Any] | None, key: str) -> int | None:
         return None
     value = values[key]
     if not isinstance(value, int) or isinstance(value, bool):
-        raise Unprocessable(NOT_OURS, field="query.cursor")
+        raise Unprocessable(NOT_OURS, field="query.cursor", code=CURSOR_INVALID)
     return value
 
 
@@ -152,7 +157,9 @@ async def keyset_page(
     names = [c.key for c in columns]
     after = cursor_values(cursor, *names)
     if after and after.get(ORDER) != order:
-        raise Unprocessable("The cursor belongs to another sort order.", field="query.cursor")
+        raise Unprocessable(
+            "The cursor belongs to another sort order.", field="query.cursor", code=CURSOR_INVALID
+        )
     if after:
         values = [_cursor_value(c, after[n]) for c, n in zip(columns, names, strict=True)]
         key, bound = (

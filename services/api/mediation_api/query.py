@@ -11,11 +11,15 @@ from fastapi import Request
 from fastapi.dependencies.models import Dependant
 from pydantic import BaseModel
 
-from mediation.errors import VALIDATION, Unprocessable
+from mediation.errors import VALIDATION, Unprocessable, rule_code
 
 # Values one query parameter may repeat (`?status=a&status=b`); the contract says so as the
 # `maxItems` of every list parameter (openapi_shared.py).
 MAX_REPEATED = 50
+WINDOW_INVALID = rule_code(
+    "window-invalid",
+    "A query's window (of dates or times) ends before it starts or spans more than allowed.",
+)
 
 # By route identity: the routes are the routers' own, built once at import and never freed.
 _DECLARED: dict[int, frozenset[str]] = {}

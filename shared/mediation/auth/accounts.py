@@ -13,11 +13,33 @@ from mediation.auth.models import User
 from mediation.auth.passwords import hash_password
 from mediation.auth.policy import ADMIN_ROLES
 from mediation.db import standalone, unit_of_work
-from mediation.errors import Conflict, NotFound
+from mediation.errors import Conflict, NotFound, rule_code
 from mediation.org.enums import Role
 from mediation.org.models import Person, RoleAssignment
 from mediation.org.tree import unit_by_code
 from mediation.settings import Settings
+
+# Problem codes of the account rules (see mediation.errors.rule_code).
+SEPARATION_OF_DUTIES = rule_code(
+    "separation-of-duties",
+    "Separation of duties (三员分立): the role cannot be combined with one the person holds.",
+)
+USERNAME_TAKEN = rule_code(
+    "username-taken", "The username is taken, or the person already has an account."
+)
+PERSON_UNKNOWN = rule_code("person-unknown", "No person with this id.")
+CLIENT_ID_TAKEN = rule_code("client-id-taken", "An API client with this client id exists.")
+CLIENT_SCOPES = rule_code(
+    "client-scopes-invalid", "Scopes an integration client cannot hold were asked for."
+)
+MFA_ENROLLED = rule_code(
+    "mfa-already-enrolled",
+    "A second factor is enrolled already; the security administrator resets it first.",
+)
+MFA_NOT_STARTED = rule_code(
+    "mfa-enrolment-not-started", "Nothing to confirm: start an enrolment first."
+)
+CURRENT_PASSWORD_WRONG = rule_code("current-password-wrong", "The current password is wrong.")
 
 
 async def check_separation_of_duties(
@@ -40,7 +62,8 @@ async def check_separation_of_duties(
     if clash:
         raise Conflict(
             f"Separation of duties (三员分立): `{role.value}` cannot be combined with the "
-            f"role(s) the person holds: {', '.join(clash)}. End those first."
+            f"role(s) the person holds: {', '.join(clash)}. End those first.",
+            code=SEPARATION_OF_DUTIES,
         )
 
 
@@ -60,7 +83,7 @@ async def add_account(
 ) -> User:
     """`password_changed_at` None: the password never expires (demo accounts only)."""
     if (await session.scalars(select(User.id).where(User.username == username))).first():
-        raise Conflict(f"The username `{username}` is taken.")
+        raise Conflict(f"The username `{username}` is taken.", code=USERNAME_TAKEN)
     person = Person(name=name, phone=phone, qualifications=qualifications or [])
     session.add(person)
     await session.flush()

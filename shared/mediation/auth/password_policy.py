@@ -12,10 +12,13 @@ from pathlib import Path
 
 from mediation.auth.models import User
 from mediation.auth.passwords import hash_password, verify_password
-from mediation.errors import Unprocessable
+from mediation.errors import Unprocessable, rule_code
 from mediation.settings import Settings
 
 COMMON_PASSWORDS = Path(__file__).with_name("common_passwords.txt")
+PASSWORD_POLICY = rule_code(
+    "password-policy", "The password breaks a rule of the password policy (`rule` names it)."
+)
 
 
 @functools.cache
@@ -36,7 +39,9 @@ def _classes(password: str) -> int:
 
 
 def _refuse(rule: str, message: str, field: str) -> Unprocessable:
-    return Unprocessable(f"Password rule `{rule}`: {message}", field=field, rule=rule)
+    return Unprocessable(
+        f"Password rule `{rule}`: {message}", field=field, rule=rule, code=PASSWORD_POLICY
+    )
 
 
 def check(password: str, user: User | None, username: str, settings: Settings, field: str) -> None:

@@ -25,3 +25,45 @@ ESCALATION_AT_TOP = rule_code(
 AGREEMENT_BEFORE_DISPUTE = rule_code(
     "agreement-before-dispute", "An agreement cannot take effect before the dispute happened."
 )
+PARTY_KIND_MISMATCH = rule_code(
+    "party-kind-mismatch",
+    "A party's fields do not fit its kind: an organisation has no resident ID number or "
+    "guardian, a person no unified social credit code.",
+)
+LAST_APPLICANT = rule_code("last-applicant", "The case must keep at least one applicant (申请人).")
+HANDLER_WITHOUT_ROLE = rule_code(
+    "handler-without-role",
+    "A handler named holds no handling role whose jurisdiction covers the case.",
+)
+ESCALATION_TARGET_NOT_ABOVE = rule_code(
+    "escalation-target-not-above", "An escalation's target is a node above the handling level."
+)
+BEFORE_AGREEMENT = rule_code(
+    "before-agreement",
+    "Performance, a follow-up visit or a judicial confirmation application cannot precede "
+    "the agreement taking effect.",
+)
+EXTENSION_WITHOUT_CONSENT = rule_code(
+    "extension-without-consent", "Mediation is extended only when both parties agree."
+)
+DEADLINE_TOO_FAR = rule_code(
+    "deadline-too-far", "The extended deadline would fall due beyond the planning window."
+)
+CASE_FINISHED = rule_code(
+    "case-finished", "A finished (closed, withdrawn...) case cannot be changed: reopen it first."
+)
+NO_AGREEMENT = rule_code(
+    "no-agreement", "The case has no agreement in force (it is not resolved with one)."
+)
+AGREEMENT_NOT_WRITTEN = rule_code(
+    "agreement-not-written", "Only a written agreement can be judicially confirmed."
+)
+CONFIRMATION_WINDOW_CLOSED = rule_code(
+    "confirmation-window-closed",
+    "The 30-day window for applying for judicial confirmation has closed.",
+)
+CALENDAR_DAY_INVALID = rule_code(
+    "calendar-day-invalid",
+    "A calendar day is outside the year, a moved working day is not a weekend day, or a day "
+    "is both a holiday and a working day.",
+)

@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import BaseModel
 from sqlalchemy import inspect
 
-from mediation.errors import Unprocessable
+from mediation.errors import VALIDATION, Unprocessable
 
 
 def comparable(value: Any) -> Any:
@@ -68,7 +68,9 @@ def null_errors(
 
 def refuse_nulls(errors: list[dict[str, str]]) -> None:
     if errors:
-        raise Unprocessable("Some fields cannot be null; see errors.", errors=errors)
+        raise Unprocessable(
+            "Some fields cannot be null; see errors.", errors=errors, code=VALIDATION
+        )
 
 
 def patch_fields(body: BaseModel, *not_null: str) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from mediation.errors import rule_code
 from mediation.hotline.enums import (
     MINOR_BANDS,
     RISK_ORDER,
@@ -16,6 +17,35 @@ from mediation.hotline.enums import (
 )
 
 MAX_CALL = timedelta(hours=24)
+
+# Problem codes of the hotline rules a client may branch on (see mediation.errors.rule_code).
+WORKSTATION_REQUIRED = rule_code(
+    "workstation-required", "You work at several workstations: say which (`unit_id`)."
+)
+NOT_YOUR_WORKSTATION = rule_code(
+    "not-your-workstation", "The unit is not a workstation you work at."
+)
+CALL_LOG_INCONSISTENT = rule_code(
+    "call-log-inconsistent", "The call log is not consistent; `errors` says where."
+)
+CALL_DEIDENTIFIED = rule_code(
+    "call-deidentified",
+    "The call was de-identified after its retention period: it no longer changes.",
+)
+CALL_NOT_FLAGGED = rule_code(
+    "call-not-flagged", "The call is not flagged: there is nothing to acknowledge."
+)
+FLAG_ACKNOWLEDGED = rule_code(
+    "flag-already-acknowledged", "The call's flag was already acknowledged."
+)
+CALL_HAS_CASE = rule_code("call-has-case", "A case was already opened from this call.")
+NOT_A_COUNSELOR = rule_code(
+    "not-a-counselor", "That person is not a counselor of this workstation."
+)
+SHIFT_INVALID = rule_code("shift-invalid", "The duty shift is not valid; `errors` says why.")
+SHIFT_OVERLAP = rule_code(
+    "shift-overlap", "That person already has a duty shift overlapping this one."
+)
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mediation.errors import Unprocessable
+from mediation.notifications.problems import EVENT_TYPE_UNKNOWN
 from mediation.outbox import payloads
 from mediation.outbox.payloads import EventPayload
 from mediation.outbox.registry import EVENT_MODELS
@@ -561,8 +562,11 @@ def known(event_type: str) -> bool:
 
 
 def template_variables(event_type: str) -> dict[str, Any]:
-    """Every name a template for `event_type` may use, with a sample value."""
-    return {**spec(event_type).variables, **COMMON_VARIABLES}
+    """Every name a template for `event_type` may use, with a sample value (its own type and
+    label: a sample naming another type misleads whoever writes a template)."""
+    entry = spec(event_type)
+    own = {"event_type": entry.type, "event_label": entry.label_zh}
+    return {**entry.variables, **COMMON_VARIABLES, **own}
 
 
 def require_known(event_type: str, field: str) -> EventSpec:
@@ -572,6 +576,7 @@ def require_known(event_type: str, field: str) -> EventSpec:
             f"`{event_type}` is not an event type this service emits; "
             "see GET /api/v1/notification-event-types.",
             field=field,
+            code=EVENT_TYPE_UNKNOWN,
         )
     return found
 
@@ -595,4 +600,5 @@ def require_pattern(pattern: str, field: str) -> None:
             f"`{pattern}` matches no event type this service emits; use an exact type, "
             "`prefix.*` or `*` (see GET /api/v1/notification-event-types).",
             field=field,
+            code=EVENT_TYPE_UNKNOWN,
         )

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from mediation.errors import Unprocessable
 from mediation.notifications import catalog
 from mediation.notifications.enums import RULE_CHANNELS, Channel, RoleScope
+from mediation.notifications.problems import RULE_INVALID
 from mediation.org.enums import Role
 
 CODE_PATTERN = r"^[a-z][a-z0-9_.\-]{2,79}$"
@@ -188,4 +189,6 @@ def validate_rule(
                 }
             )
     if errors:
-        raise Unprocessable("The rule cannot be used; see errors.", errors=errors)
+        raise Unprocessable(
+            "The rule cannot be used; see errors.", errors=errors, code=RULE_INVALID
+        )

@@ -16,6 +16,7 @@ from mediation.clock import CENTER_TZ
 from mediation.errors import Unprocessable
 from mediation.notifications import catalog
 from mediation.notifications.enums import Channel
+from mediation.notifications.problems import TEMPLATE_INVALID
 
 # What a channel can carry: SMS gateways split long texts and bill per part.
 MAX_SUBJECT = 200
@@ -120,7 +121,9 @@ def validate(event_type: str, channel: Channel, subject: str | None, body: str) 
             {"field": "body.subject", "message": f"A {channel.value} template needs a subject."}
         )
     if errors:
-        raise Unprocessable("The template cannot be used; see errors.", errors=errors)
+        raise Unprocessable(
+            "The template cannot be used; see errors.", errors=errors, code=TEMPLATE_INVALID
+        )
 
 
 def render(text: TemplateText, context: dict[str, Any]) -> tuple[str, str]:

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from mediation.errors import Unprocessable
 from mediation.notifications.enums import Channel
+from mediation.notifications.problems import WEBHOOK_URL_REFUSED
 
 SECRET_PREFIX = "whsec_"
 
@@ -153,7 +154,9 @@ def check_url(
     resolves to, if known (the worker re-checks at delivery time)."""
 
     def bad(message: str) -> Unprocessable:
-        return Unprocessable(f"The webhook URL is not acceptable: {message}.", field=field)
+        return Unprocessable(
+            f"The webhook URL is not acceptable: {message}.", field=field, code=WEBHOOK_URL_REFUSED
+        )
 
     try:
         parts = urlsplit(url)

@@ -6,10 +6,44 @@ from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 
 from mediation.clock import CENTER_TZ
-from mediation.errors import InvalidTransition
+from mediation.errors import InvalidTransition, rule_code
 from mediation.outreach.enums import OpinionStatus, Weekday
 
 S = OpinionStatus
+
+# Problem codes of the outreach rules a client may branch on (see mediation.errors.rule_code).
+PARTNER_WITHOUT_ROLE = rule_code(
+    "partner-without-role", "A partner named does not hold their role at the activity's place."
+)
+SERIES_ENDS_BEFORE_CLASS = rule_code(
+    "series-ends-before-class", "A class was held after that day: the series cannot end before."
+)
+SERIES_NOT_RUNNING = rule_code(
+    "series-not-running", "The series was not running on that day (Beijing time)."
+)
+CLASS_RECORDED = rule_code(
+    "class-already-recorded", "A class of this series is already recorded at that time."
+)
+SERIES_UNKNOWN = rule_code("series-unknown", "No micro-class series with this id.")
+COLLECTOR_INVALID = rule_code(
+    "collector-invalid",
+    "An opinion names who collected it: a grid, building or unit head or an owners' "
+    "committee member there.",
+)
+OPINION_SETTLED = rule_code(
+    "opinion-settled", "Only an opinion not yet forwarded or answered can be corrected."
+)
+OPINION_HAS_CASE = rule_code("opinion-has-case", "The opinion was already turned into a case.")
+ROTA_NEEDS_GRID = rule_code(
+    "rota-needs-grid", "The self-governance office's rota is kept per grid: give a grid."
+)
+DUTY_WITHOUT_ROLE = rule_code(
+    "duty-without-role",
+    "Only the grid's heads and owners' committee members take turns on duty.",
+)
+ALREADY_ON_DUTY = rule_code(
+    "already-on-duty", "This person is already on duty in this grid that day."
+)
 
 # action -> (states it may start from, state it leads to)
 OPINION_ACTIONS: dict[str, tuple[frozenset[OpinionStatus], OpinionStatus]] = {

@@ -10,10 +10,13 @@ from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mediation.audit.models import AuditEvent
-from mediation.errors import Unprocessable
+from mediation.errors import Unprocessable, rule_code
 from mediation_api.pagination import keyset_page
 
 EXPORT_MAX = 100_000
+EXPORT_TOO_LARGE = rule_code(
+    "export-too-large", "More entries match than one export holds: narrow it with since and until."
+)
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,7 @@ class AuditRepository:
         rows = list((await self.session.scalars(stmt)).all())
         if len(rows) > EXPORT_MAX:
             raise Unprocessable(
-                f"More than {EXPORT_MAX} entries match; narrow the export with since and until."
+                f"More than {EXPORT_MAX} entries match; narrow the export with since and until.",
+                code=EXPORT_TOO_LARGE,
             )
         return rows

@@ -9,10 +9,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mediation.audit import chain as audit
 from mediation.auth import mfa
+from mediation.auth.accounts import MFA_ENROLLED, MFA_NOT_STARTED
 from mediation.auth.contracts import EnrolmentOut, RecoveryCodesOut, SignInSessionOut
 from mediation.auth.models import AuthSession, User
 from mediation.auth.principal import Principal
-from mediation.errors import Conflict, Forbidden, NotFound, Unprocessable
+from mediation.errors import Conflict, Forbidden, NotFound, SecondFactorWrong, Unprocessable
 from mediation_api.auth import sessions
 from mediation_api.auth.service import AuthService
 from mediation_api.state import AppState
@@ -57,7 +58,8 @@ class AccountService:
         user = await self._own_account()
         if user.totp_confirmed_at is not None:
             raise Conflict(
-                "A second factor is enrolled already; the security administrator resets it first."
+                "A second factor is enrolled already; the security administrator resets it first.",
+                code=MFA_ENROLLED,
             )
         secret = mfa.new_secret()
         mfa.store_secret(user, secret, self.state.settings)
@@ -68,7 +70,7 @@ class AccountService:
     async def confirm_enrolment(self, code: str) -> RecoveryCodesOut:
         user = await self._own_account()
         if user.totp_confirmed_at is not None or user.totp_secret is None:
-            raise Conflict("Nothing to confirm: start an enrolment first.")
+            raise Conflict("Nothing to confirm: start an enrolment first.", code=MFA_NOT_STARTED)
         now = self.state.clock.now()
         if not mfa.use_totp(user, code, self.state.settings, now):
             await self._auth().audit_alone(
@@ -82,6 +84,7 @@ class AccountService:
             raise Unprocessable(
                 "The code is wrong: check the app's clock and type the code it shows now.",
                 field="body.code",
+                code=SecondFactorWrong.slug,
             )
         user.totp_confirmed_at = now
         codes = mfa.new_recovery_codes(user)

@@ -11,7 +11,7 @@ from sqlalchemy import Select, any_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mediation.audit import chain as audit
-from mediation.auth import mfa, password_policy
+from mediation.auth import accounts, mfa, password_policy
 from mediation.auth.models import AccessLogEntry, ApiClient, User
 from mediation.auth.passwords import hash_password
 from mediation.auth.policy import CLIENT_GRANTABLE, Permission
@@ -21,6 +21,7 @@ from mediation.contracts.changes import modified
 from mediation.contracts.etag import check_if_match
 from mediation.errors import Conflict, NotFound, Unprocessable
 from mediation.org.models import Unit
+from mediation.org.tree import UNIT_UNKNOWN
 from mediation_api.auth import sessions
 from mediation_api.org.contracts import ClientCreate, ClientUpdate, UserCreate, UserUpdate
 from mediation_api.org.repository import OrgRepository
@@ -36,6 +37,7 @@ def _check_scopes(scopes: list[str]) -> None:
             f"Scopes a client cannot hold: {', '.join(unknown)}. "
             f"Allowed: {', '.join(sorted(allowed))}.",
             field="body.scopes",
+            code=accounts.CLIENT_SCOPES,
         )
 
 
@@ -81,14 +83,19 @@ class AdminService:
 
     async def create_user(self, body: UserCreate) -> User:
         if await self.org.person(self.principal, body.person_id) is None:
-            raise Unprocessable("The person does not exist.", field="body.person_id")
+            raise Unprocessable(
+                "The person does not exist.", field="body.person_id", code=accounts.PERSON_UNKNOWN
+            )
         taken = await self.session.scalar(
             select(User.id).where(
                 (User.username == body.username) | (User.person_id == body.person_id)
             )
         )
         if taken:
-            raise Conflict("The username is taken or the person already has an account.")
+            raise Conflict(
+                "The username is taken or the person already has an account.",
+                code=accounts.USERNAME_TAKEN,
+            )
         state = self._account_state()
         password_policy.check(body.password, None, body.username, state.settings, "body.password")
         user = User(
@@ -171,11 +178,13 @@ class AdminService:
         """The client and its secret (shown once)."""
         _check_scopes(body.scopes)
         if await self.org.unit(self.principal, body.unit_id) is None:
-            raise Unprocessable("The unit does not exist.", field="body.unit_id")
+            raise Unprocessable("The unit does not exist.", field="body.unit_id", code=UNIT_UNKNOWN)
         if await self.session.scalar(
             select(ApiClient.id).where(ApiClient.client_id == body.client_id)
         ):
-            raise Conflict(f"The client id `{body.client_id}` is taken.")
+            raise Conflict(
+                f"The client id `{body.client_id}` is taken.", code=accounts.CLIENT_ID_TAKEN
+            )
         secret = secrets.token_urlsafe(32)
         client = ApiClient(
             client_id=body.client_id,

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from mediation.audit import chain as audit
 from mediation.audit.context import client_ip_var
 from mediation.auth import mfa, password_policy
+from mediation.auth.accounts import CURRENT_PASSWORD_WRONG
 from mediation.auth.contracts import MeOut, RoleGrant, TokenOut
 from mediation.auth.events import SignInLocked
 from mediation.auth.models import ApiClient, AuthSession, RefreshToken, User
@@ -244,6 +245,7 @@ class AuthService:
                 "The current password is wrong.",
                 field="body.current_password",
                 rule="current_password",
+                code=CURRENT_PASSWORD_WRONG,
             )
         try:
             password_policy.check(new, user, user.username, self.settings, "body.new_password")

@@ -18,6 +18,7 @@ import anyio.to_thread
 
 from mediation.auth.access_log import record_access
 from mediation.auth.policy import Permission
+from mediation.casefiles import problems
 from mediation.casefiles.documents.docx import render_docx
 from mediation.casefiles.documents.pdf import Embed, pdf_page_count, render_pdf
 from mediation.casefiles.enums import DocumentFormat, DocumentKind, FileType, OwnerType
@@ -101,6 +102,7 @@ class DocumentService:
             raise Unprocessable(
                 "Word (DOCX) is offered for the agreement only; the other documents are PDF.",
                 field="query.format",
+                code=problems.DOCX_AGREEMENT_ONLY,
             )
         case = await self.files.cases.get(case_id)
         sessions_visible = self.principal.can(Permission.sessions_read)
@@ -114,23 +116,32 @@ class DocumentService:
         if kind is DocumentKind.agreement and agreement is None:
             raise Conflict(
                 "The case has no agreement yet: the agreement (调解协议书) is printed once the "
-                "case is resolved with one (cases-resolve)."
+                "case is resolved with one (cases-resolve).",
+                code=problems.DOCUMENT_NOT_READY,
             )
         if follow_up_id is not None:
             follow_ups = [f for f in follow_ups if f.id == follow_up_id]
             if not follow_ups:
                 raise NotFound("No follow-up visit with this id on the case.")
         if kind is DocumentKind.follow_up and not follow_ups:
-            raise Conflict("The case has no follow-up visit recorded yet.")
+            raise Conflict(
+                "The case has no follow-up visit recorded yet.", code=problems.DOCUMENT_NOT_READY
+            )
         if session_id is not None:
             sessions = [s for s in sessions if s.id == session_id]
             if not sessions:
                 raise NotFound("No mediation session with this id on the case.")
             if sessions[0].minutes is None:
-                raise Conflict("The session's record (minutes) has not been written yet.")
+                raise Conflict(
+                    "The session's record (minutes) has not been written yet.",
+                    code=problems.DOCUMENT_NOT_READY,
+                )
         held = [s for s in sessions if s.status is SessionStatus.held and s.minutes]
         if kind is DocumentKind.minutes and not held:
-            raise Conflict("The case has no mediation session with a written record yet.")
+            raise Conflict(
+                "The case has no mediation session with a written record yet.",
+                code=problems.DOCUMENT_NOT_READY,
+            )
 
         unmasked = self.principal.can(Permission.pii_read)
         context = await self._context(case, agreement, follow_ups, held, unmasked)

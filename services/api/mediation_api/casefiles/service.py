@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from mediation.auth.access_log import record_access
 from mediation.auth.policy import Permission
 from mediation.auth.principal import Principal
-from mediation.casefiles import links
+from mediation.casefiles import links, problems
 from mediation.casefiles.enums import AttachmentCategory, FileType, OwnerType
 from mediation.casefiles.models import Attachment
 from mediation.casefiles.sniff import NotAllowed, matches_declared, sniff
@@ -37,12 +37,21 @@ from mediation.casefiles.storage import Storage, new_key, storage_for
 from mediation.cases import lifecycle
 from mediation.cases.enums import CaseEventType, CaseStatus
 from mediation.cases.models import Case
+from mediation.cases.problems import CASE_FINISHED
 from mediation.clock import Clock
 from mediation.contracts.etag import check_if_match
-from mediation.errors import Conflict, Forbidden, NotFound, Unprocessable, UnsupportedMediaType
+from mediation.errors import (
+    VALIDATION,
+    Conflict,
+    Forbidden,
+    NotFound,
+    Unprocessable,
+    UnsupportedMediaType,
+)
 from mediation.hotline import events as call_events
 from mediation.hotline.enums import CallEventKind
 from mediation.hotline.models import HotlineCall
+from mediation.hotline.rules import CALL_DEIDENTIFIED
 from mediation.ids import uuid7
 from mediation.sessions.models import MediationSession
 from mediation.settings import Settings
@@ -175,7 +184,9 @@ class CaseFileService(RequestService[CaseFileRepository]):
             if not p.can(Permission.hotline_write):
                 raise Forbidden("Attachments of hotline calls are for the hotline's counselors.")
             if owner.call.deidentified_at is not None:
-                raise Conflict("The call was de-identified after its retention period.")
+                raise Conflict(
+                    "The call was de-identified after its retention period.", code=CALL_DEIDENTIFIED
+                )
             return owner
         case = owner.case
         assert case is not None
@@ -194,7 +205,8 @@ class CaseFileService(RequestService[CaseFileRepository]):
                 raise Conflict(
                     f"The case is {case.status.value}: its reporter adds evidence while it is "
                     "open (received, accepted, assigned, in mediation); ask its handlers or "
-                    "the dispatchers."
+                    "the dispatchers.",
+                    code=problems.EVIDENCE_CASE_NOT_OPEN,
                 )
             return owner
         if not allowed:
@@ -203,7 +215,9 @@ class CaseFileService(RequestService[CaseFileRepository]):
                 "handlers, its reporter while it is open and (for a session) its mediators."
             )
         if case.status in ARCHIVED:
-            raise Conflict("The case is closed and its file archived; reopen it first.")
+            raise Conflict(
+                "The case is closed and its file archived; reopen it first.", code=CASE_FINISHED
+            )
         return owner
 
     def _reported(self, case: Case) -> bool:
@@ -223,7 +237,9 @@ class CaseFileService(RequestService[CaseFileRepository]):
         try:
             category = AttachmentCategory(fields.get("category") or "other")
         except ValueError as exc:
-            raise Unprocessable("Unknown category.", field="body.category") from exc
+            raise Unprocessable(
+                "Unknown category.", field="body.category", code=VALIDATION
+            ) from exc
         title = (fields.get("title") or "").strip()[:200] or None
         note = (fields.get("consent_note") or "").strip()[:500] or None
         consent = _bool(fields.get("recording_consent"))

@@ -23,6 +23,7 @@ from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect, Request
 
+from mediation.casefiles.problems import UPLOAD_PARTS
 from mediation.casefiles.sniff import HEAD_BYTES
 from mediation.errors import DomainError, PayloadTooLarge, Unprocessable, UnsupportedMediaType
 from mediation_api import inputs
@@ -116,7 +117,7 @@ class _Receiver:
         self._name = name.decode("utf-8", "replace")
         if b"filename" in options or self._name == FILE_FIELD:
             if self._name != FILE_FIELD or self.upload.file is not None:
-                raise Unprocessable(self.too_many, field="body.file")
+                raise Unprocessable(self.too_many, field="body.file", code=UPLOAD_PARTS)
             self._is_file = True
             raw_type = self._headers.get(b"content-type")
             filename = options.get(b"filename", b"").decode("utf-8", "replace")
@@ -126,7 +127,7 @@ class _Receiver:
                 declared_type=raw_type.decode("latin-1")[:100] if raw_type else None,
             )
         elif len(self.upload.fields) >= MAX_FIELDS:
-            raise Unprocessable(self.too_many, field="body")
+            raise Unprocessable(self.too_many, field="body", code=UPLOAD_PARTS)
 
     def on_part_data(self, data: bytes, start: int, end: int) -> None:
         chunk = data[start:end]
@@ -136,6 +137,7 @@ class _Receiver:
                 raise Unprocessable(
                     f"The field `{self._name}` is longer than {MAX_FIELD_BYTES} bytes.",
                     field=f"body.{self._name}",
+                    code=UPLOAD_PARTS,
                 )
             return
         f = self.upload.file
@@ -230,7 +232,9 @@ async def receive_upload(
             out = None
         receiver.finish()
         if receiver.upload.file is None:
-            raise Unprocessable("The form has no part named `file`.", field="body.file")
+            raise Unprocessable(
+                "The form has no part named `file`.", field="body.file", code=UPLOAD_PARTS
+            )
         yield receiver.upload
     finally:
         if out is not None:

@@ -18,9 +18,10 @@ from mediation.cases.deadlines import DEFAULT_RULES
 from mediation.cases.enums import CaseEventType, Complexity, DeadlineStage
 from mediation.cases.events import CalendarYearLoaded, DeadlineRuleUpdated
 from mediation.cases.models import DeadlineRule
+from mediation.cases.problems import CALENDAR_DAY_INVALID
 from mediation.clock import CENTER_TZ
 from mediation.contracts.etag import check_if_match, etag_of
-from mediation.errors import Unprocessable
+from mediation.errors import VALIDATION, Unprocessable
 from mediation.outbox.events import emit
 from mediation_api.cases.deadlines import DeadlineKeeper
 from mediation_api.cases.repository import CaseRepository
@@ -87,24 +88,38 @@ class CalendarService(RequestService[CaseRepository]):
         check_if_match(if_match, f"calendar-{year}", year_version(await self.year(year)))
         if not MIN_YEAR <= year <= MAX_YEAR:
             raise Unprocessable(
-                f"The year must be between {MIN_YEAR} and {MAX_YEAR}.", field="path.year"
+                f"The year must be between {MIN_YEAR} and {MAX_YEAR}.",
+                field="path.year",
+                code=VALIDATION,
             )
         holidays: dict[date, str] = {}
         for i, h in enumerate(body.holidays):
             if h.date.year != year:
-                raise Unprocessable(f"{h.date} is not in {year}.", field=f"body.holidays.{i}")
+                raise Unprocessable(
+                    f"{h.date} is not in {year}.",
+                    field=f"body.holidays.{i}",
+                    code=CALENDAR_DAY_INVALID,
+                )
             holidays[h.date] = h.name
         moved: dict[date, str] = {}
         for i, w in enumerate(body.working_weekends):
             field = f"body.working_weekends.{i}"
             if w.date.year != year:
-                raise Unprocessable(f"{w.date} is not in {year}.", field=field)
+                raise Unprocessable(
+                    f"{w.date} is not in {year}.", field=field, code=CALENDAR_DAY_INVALID
+                )
             if w.date.weekday() < 5:
                 raise Unprocessable(
-                    f"{w.date} is a weekday; only weekend days are moved working days.", field=field
+                    f"{w.date} is a weekday; only weekend days are moved working days.",
+                    field=field,
+                    code=CALENDAR_DAY_INVALID,
                 )
             if w.date in holidays:
-                raise Unprocessable(f"{w.date} cannot be a holiday and a working day.", field=field)
+                raise Unprocessable(
+                    f"{w.date} cannot be a holiday and a working day.",
+                    field=field,
+                    code=CALENDAR_DAY_INVALID,
+                )
             moved[w.date] = w.name
         days = year_from_schedule(year, holidays, moved, body.source)
         await self.repo.replace_calendar_year(year, days)

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Path, Query, Response
 from mediation.auth.access_log import record_access
 from mediation.auth.policy import Permission
 from mediation.auth.principal import Principal
+from mediation.cases import problems
 from mediation.cases.contracts import (
     CATEGORY_CODE,
     AcceptIn,
@@ -71,6 +72,7 @@ from mediation_api.conditional import NOT_MODIFIED, IfNoneMatch, not_modified
 from mediation_api.deps import IfMatch, State, require
 from mediation_api.idempotency import Idempotency
 from mediation_api.pagination import (
+    CURSOR_INVALID,
     DEFAULT,
     Cursor,
     Limit,
@@ -216,7 +218,9 @@ async def list_cases(
     principal = lookup.principal
     after = cursor_values(cursor, "s", "i")
     if after is not None and after["s"] != sort.value:
-        raise Unprocessable("The cursor belongs to another sort order.", field="query.cursor")
+        raise Unprocessable(
+            "The cursor belongs to another sort order.", field="query.cursor", code=CURSOR_INVALID
+        )
     filters = CaseFilters(
         status=status or [],
         category=category or [],
@@ -247,7 +251,9 @@ async def list_cases(
             filters.subtree_path = await unit_path_in_scope(conn, unit_id, principal)
             if filters.subtree_path is None:
                 raise Unprocessable(
-                    "No unit with this id in your jurisdiction.", field="query.unit_id"
+                    "No unit with this id in your jurisdiction.",
+                    field="query.unit_id",
+                    code=problems.UNIT_NOT_IN_JURISDICTION,
                 )
         rows = await case_page(conn, principal, filters, sort, after, limit, now)
 

@@ -65,7 +65,7 @@ from mediation.clock import CENTER_TZ
 from mediation.contracts.changes import changed, modified
 from mediation.contracts.common import jsonable
 from mediation.contracts.etag import check_if_match
-from mediation.errors import Conflict, Forbidden, NotFound, Unprocessable
+from mediation.errors import VALIDATION, Conflict, Forbidden, NotFound, Unprocessable
 from mediation.ids import uuid7
 from mediation.logs import request_id_var
 from mediation.org.enums import Role, UnitLevel
@@ -328,11 +328,15 @@ class CaseService(RequestService[CaseRepository]):
             )
         if party.kind is PartyKind.organisation and (party.id_number or party.guardian_name):
             raise Unprocessable(
-                "An organisation has no resident ID number or guardian.", field=field
+                "An organisation has no resident ID number or guardian.",
+                field=field,
+                code=problems.PARTY_KIND_MISMATCH,
             )
         if party.kind is PartyKind.person and party.org_code:
             raise Unprocessable(
-                "A person has no unified social credit code.", field=f"{field}.org_code"
+                "A person has no unified social credit code.",
+                field=f"{field}.org_code",
+                code=problems.PARTY_KIND_MISMATCH,
             )
         if minor and not party.guardian_name:
             raise Unprocessable(
@@ -546,6 +550,7 @@ class CaseService(RequestService[CaseRepository]):
                 raise Unprocessable(
                     "This person holds no handling role whose jurisdiction covers the case.",
                     field=f"body.handlers.{i}.person_id",
+                    code=problems.HANDLER_WITHOUT_ROLE,
                 )
 
     async def _replace_handlers(
@@ -643,6 +648,7 @@ class CaseService(RequestService[CaseRepository]):
                 raise Unprocessable(
                     "The target must be a node above the current handling level.",
                     field="body.target_unit_id",
+                    code=problems.ESCALATION_TARGET_NOT_ABOVE,
                 )
         else:  # the nearest level up that has someone to dispatch it
             target = next((u for u in reversed(above) if dispatchers.get(u.id)), above[-1])
@@ -693,6 +699,7 @@ class CaseService(RequestService[CaseRepository]):
             raise Unprocessable(
                 f"Performance cannot be due before the agreement takes effect ({effective}).",
                 field="body.agreement.performance_due_on",
+                code=problems.BEFORE_AGREEMENT,
             )
         agreement = await self.repo.agreement(case.id)
         if agreement is None:  # a reopened case resolved again keeps one agreement row
@@ -763,6 +770,7 @@ class CaseService(RequestService[CaseRepository]):
                 "A follow-up visit cannot precede the agreement taking effect "
                 f"({agreement.effective_on}).",
                 field="body.visited_at",
+                code=problems.BEFORE_AGREEMENT,
             )
         visit = CaseFollowUp(
             case_id=case.id,
@@ -837,7 +845,9 @@ class CaseService(RequestService[CaseRepository]):
         case, before, _ = await self._act(case_id, A.extend_deadline, if_match)
         if case.current_stage is DeadlineStage.mediation and not body.parties_agreed:
             raise Unprocessable(
-                "Mediation is extended only when both parties agree.", field="body.parties_agreed"
+                "Mediation is extended only when both parties agree.",
+                field="body.parties_agreed",
+                code=problems.EXTENSION_WITHOUT_CONSENT,
             )
         d = await self.deadlines.extend(case, body.by)
         horizon = self.clock.now() + timedelta(days=self.settings.planning_max_days_ahead)
@@ -847,6 +857,7 @@ class CaseService(RequestService[CaseRepository]):
                 f"{self.settings.planning_max_days_ahead} days ahead "
                 "(MEDIATION_PLANNING_MAX_DAYS_AHEAD): extend by less.",
                 field="body.by",
+                code=problems.DEADLINE_TOO_FAR,
             )
         info = {
             "stage": d.stage.value if d else None,
@@ -870,6 +881,7 @@ class CaseService(RequestService[CaseRepository]):
             raise Conflict(
                 f"A {case.status.value} case cannot be changed; reopen it first.",
                 allowed_actions=[a.value for a in lifecycle.allowed_actions(case.status)],
+                code=problems.CASE_FINISHED,
             )
 
     async def update(self, case_id: uuid.UUID, body: CaseUpdate, if_match: str | None) -> Case:
@@ -878,7 +890,9 @@ class CaseService(RequestService[CaseRepository]):
         changes = body.model_dump(exclude_unset=True)
         for name in ("title", "facts", "category", "complexity", "risk_colour", "prevention"):
             if name in changes and changes[name] is None:
-                raise Unprocessable(f"`{name}` cannot be null.", field=f"body.{name}")
+                raise Unprocessable(
+                    f"`{name}` cannot be null.", field=f"body.{name}", code=VALIDATION
+                )
         if "prevention" in changes:
             changes["prevention"] = sorted(changes["prevention"], key=lambda f: f["kind"])
         changes = changed(
@@ -946,14 +960,18 @@ class CaseService(RequestService[CaseRepository]):
         changes = body.model_dump(exclude_unset=True)
         for name in ("side", "name", "is_minor"):
             if name in changes and changes[name] is None:
-                raise Unprocessable(f"`{name}` cannot be null.", field=f"body.{name}")
+                raise Unprocessable(
+                    f"`{name}` cannot be null.", field=f"body.{name}", code=VALIDATION
+                )
         today = self.clock.now().astimezone(CENTER_TZ).date()
         self._apply_party(party, changes, today, "body")
         if not modified(party):  # every value as it was: nothing changes
             return case
         if not any(q.side is PartySide.applicant for q in parties):
             raise Unprocessable(
-                "The case must keep at least one applicant (申请人).", field="body.side"
+                "The case must keep at least one applicant (申请人).",
+                field="body.side",
+                code=problems.LAST_APPLICANT,
             )
         case.party_names = _names(parties)
         case.version += 1
@@ -976,7 +994,9 @@ class CaseService(RequestService[CaseRepository]):
         rest = [q for q in parties if q.id != party_id]
         if not any(q.side is PartySide.applicant for q in rest):
             raise Unprocessable(
-                "The case must keep at least one applicant (申请人).", field="path.party_id"
+                "The case must keep at least one applicant (申请人).",
+                field="path.party_id",
+                code=problems.LAST_APPLICANT,
             )
         await self.session.delete(party)
         case.party_names = _names(rest)
@@ -996,6 +1016,7 @@ class CaseService(RequestService[CaseRepository]):
             raise Conflict(
                 "The case has no agreement in force (it is not resolved).",
                 case_status=case.status.value,
+                code=problems.NO_AGREEMENT,
             )
         return case, agreement
 
@@ -1005,7 +1026,9 @@ class CaseService(RequestService[CaseRepository]):
         case, agreement = await self._agreement_for_change(case_id, if_match)
         if body.performed_on < agreement.effective_on:
             raise Unprocessable(
-                "Performance cannot precede the agreement taking effect.", field="body.performed_on"
+                "Performance cannot precede the agreement taking effect.",
+                field="body.performed_on",
+                code=problems.BEFORE_AGREEMENT,
             )
         now = self.clock.now()
         record = AgreementPerformance(
@@ -1034,12 +1057,15 @@ class CaseService(RequestService[CaseRepository]):
         case, agreement = await self._agreement_for_change(case_id, if_match)
         if agreement.form is not AgreementForm.written:
             raise Unprocessable(
-                "Only a written agreement can be judicially confirmed.", field="body"
+                "Only a written agreement can be judicially confirmed.",
+                field="body",
+                code=problems.AGREEMENT_NOT_WRITTEN,
             )
         if body.requested_on < agreement.effective_on:
             raise Unprocessable(
                 "The application cannot precede the agreement taking effect.",
                 field="body.requested_on",
+                code=problems.BEFORE_AGREEMENT,
             )
         if body.requested_on > agreement.judicial_confirmation_until:
             raise Unprocessable(
@@ -1047,6 +1073,7 @@ class CaseService(RequestService[CaseRepository]):
                 f"{agreement.judicial_confirmation_until.isoformat()} (People's Mediation "
                 "Law Art. 33).",
                 field="body.requested_on",
+                code=problems.CONFIRMATION_WINDOW_CLOSED,
             )
         agreement.judicial_confirmation_requested_on = body.requested_on
         agreement.judicial_confirmation_court = body.court

@@ -46,6 +46,7 @@ from mediation_api.hotline.repository import CallFilters
 from mediation_api.hotline.service import CALL_NOT_FOUND, SHIFT_NOT_FOUND, HotlineService
 from mediation_api.idempotency import Idempotency
 from mediation_api.pagination import (
+    CURSOR_INVALID,
     DEFAULT,
     Cursor,
     Limit,
@@ -109,7 +110,7 @@ def _time_key(values: dict[str, Any] | None) -> tuple[datetime, uuid.UUID] | Non
         return datetime.fromisoformat(values["s"]), uuid.UUID(values["i"])
     except (TypeError, ValueError) as exc:
         raise Unprocessable(
-            "The cursor is not one this service issued.", field="query.cursor"
+            "The cursor is not one this service issued.", field="query.cursor", code=CURSOR_INVALID
         ) from exc
 
 
@@ -174,7 +175,9 @@ async def list_calls(
 ) -> Page[CallListItem]:
     after_values = cursor_values(cursor, "s", "i", "o")
     if after_values and after_values["o"] != sort.value:
-        raise Unprocessable("The cursor belongs to another sort order.", field="query.cursor")
+        raise Unprocessable(
+            "The cursor belongs to another sort order.", field="query.cursor", code=CURSOR_INVALID
+        )
     after = _time_key(after_values)
     await ReferenceService(service.session, service.clock).require_known(
         ReferenceKind.hotline_topic, [topic] if topic else [], "query.topic"

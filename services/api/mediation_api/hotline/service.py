@@ -19,8 +19,15 @@ from mediation.clock import CENTER_TZ
 from mediation.contracts.changes import changed, modified, null_errors, patch_fields, refuse_nulls
 from mediation.contracts.common import center_time
 from mediation.contracts.etag import check_if_match
-from mediation.errors import Conflict, Forbidden, InvalidTransition, NotFound, Unprocessable
+from mediation.errors import (
+    Conflict,
+    Forbidden,
+    InvalidTransition,
+    NotFound,
+    Unprocessable,
+)
 from mediation.hotline import events as call_events
+from mediation.hotline import rules
 from mediation.hotline.contracts import (
     AcknowledgeIn,
     CallCreate,
@@ -63,6 +70,7 @@ from mediation.reference.data import ReferenceKind
 from mediation.timeline import holds_lock
 from mediation_api.cases.service import CaseService
 from mediation_api.hotline.repository import CallFilters, HotlineRepository
+from mediation_api.query import WINDOW_INVALID
 from mediation_api.reference.repository import ReferenceRepository
 from mediation_api.request_service import RequestService
 from mediation_api.shown import shown
@@ -161,11 +169,15 @@ class HotlineService(RequestService[HotlineRepository]):
             if len(units) == 1:
                 return units[0]
             message = "You work at several workstations: say which (unit_id)."
-            raise Unprocessable(message, field=field or "query.unit_id")
+            raise Unprocessable(
+                message, field=field or "query.unit_id", code=rules.WORKSTATION_REQUIRED
+            )
         unit = await self.repo.unit(unit_id)
         if unit is None or not unit.active or not any(unit.path.startswith(p) for p in paths):
             if field:
-                raise Unprocessable("Not a workstation you work at.", field=field)
+                raise Unprocessable(
+                    "Not a workstation you work at.", field=field, code=rules.NOT_YOUR_WORKSTATION
+                )
             raise NotFound(UNIT_NOT_FOUND)
         return unit
 
@@ -333,7 +345,11 @@ class HotlineService(RequestService[HotlineRepository]):
         )
         errors = check_call(facts) + await self._topic_errors(body.topics)
         if errors:
-            raise Unprocessable("The call log is not consistent; see errors.", errors=errors)
+            raise Unprocessable(
+                "The call log is not consistent; see errors.",
+                errors=errors,
+                code=rules.CALL_LOG_INCONSISTENT,
+            )
         call = HotlineCall(
             id=uuid7(),
             unit_id=unit.id,
@@ -384,7 +400,8 @@ class HotlineService(RequestService[HotlineRepository]):
         check_if_match(if_match, call.id, call.version)
         if call.deidentified_at is not None:
             raise InvalidTransition(
-                "The call was de-identified after the retention period; it can no longer change."
+                "The call was de-identified after the retention period; it can no longer change.",
+                code=rules.CALL_DEIDENTIFIED,
             )
         changes = body.model_dump(exclude_unset=True)
         caller = changes.pop("caller", None) or {}
@@ -436,7 +453,11 @@ class HotlineService(RequestService[HotlineRepository]):
         if "topics" in changes:
             errors += await self._topic_errors(changes["topics"])
         if errors:
-            raise Unprocessable("The call log is not consistent; see errors.", errors=errors)
+            raise Unprocessable(
+                "The call log is not consistent; see errors.",
+                errors=errors,
+                code=rules.CALL_LOG_INCONSISTENT,
+            )
 
         was_flagged_risk = is_flagged_risk(call.risk_level, call.imminent_risk)
         was_imminent = call.imminent_risk
@@ -493,11 +514,15 @@ class HotlineService(RequestService[HotlineRepository]):
         call = await self.get_call(call_id, for_update=True)
         check_if_match(if_match, call.id, call.version)
         if call.flagged_at is None:
-            raise InvalidTransition("The call is not flagged; there is nothing to acknowledge.")
+            raise InvalidTransition(
+                "The call is not flagged; there is nothing to acknowledge.",
+                code=rules.CALL_NOT_FLAGGED,
+            )
         if call.acknowledged_at is not None:
             raise InvalidTransition(
                 "The flag was already acknowledged.",
                 acknowledged_at=center_time(call.acknowledged_at),
+                code=rules.FLAG_ACKNOWLEDGED,
             )
         call.acknowledged_at = self.clock.now()
         call.acknowledged_by = self.principal.person_id
@@ -547,9 +572,13 @@ class HotlineService(RequestService[HotlineRepository]):
             raise Conflict(
                 "A case was already opened from this call.",
                 case_id=str(call.case_id) if seen else None,
+                code=rules.CALL_HAS_CASE,
             )
         if call.deidentified_at is not None:
-            raise InvalidTransition("The call was de-identified after the retention period.")
+            raise InvalidTransition(
+                "The call was de-identified after the retention period.",
+                code=rules.CALL_DEIDENTIFIED,
+            )
         cases = CaseService(self.session, self.clock, self.settings, self.principal)
         case, _ = await cases.create(body)
         await cases.record(
@@ -677,9 +706,13 @@ class HotlineService(RequestService[HotlineRepository]):
         start = start or self.clock.now()
         end = end or start + timedelta(days=7)
         if end <= start:
-            raise Unprocessable("The window must end after it starts.", field="query.to")
+            raise Unprocessable(
+                "The window must end after it starts.", field="query.to", code=WINDOW_INVALID
+            )
         if end - start > MAX_COVERAGE_WINDOW:
-            raise Unprocessable("The window can span at most 31 days.", field="query.to")
+            raise Unprocessable(
+                "The window can span at most 31 days.", field="query.to", code=WINDOW_INVALID
+            )
         shifts = await self.repo.shifts_covering(unit.path, start, end, duty_role)
         gaps = coverage_gaps(start, end, [(s.starts_at, s.ends_at) for s in shifts])
         uncovered = sum((e - s).total_seconds() for s, e in gaps)
@@ -711,7 +744,9 @@ class HotlineService(RequestService[HotlineRepository]):
             counselor_id, unit.path, (Role.counselor, Role.hotline_supervisor), self.today
         ):
             raise Unprocessable(
-                "That person is not a counselor of this workstation.", field="body.counselor_id"
+                "That person is not a counselor of this workstation.",
+                field="body.counselor_id",
+                code=rules.NOT_A_COUNSELOR,
             )
         return counselor_id
 
@@ -757,11 +792,15 @@ class HotlineService(RequestService[HotlineRepository]):
                 }
             )
         if errors:
-            raise Unprocessable("The shift is not valid; see errors.", errors=errors)
+            raise Unprocessable(
+                "The shift is not valid; see errors.", errors=errors, code=rules.SHIFT_INVALID
+            )
         clash = await self.repo.overlapping_shift(person_id, starts_at, ends_at, exclude)
         if clash is not None:
             raise Conflict(
-                "That person already has a shift overlapping this one.", shift_id=str(clash.id)
+                "That person already has a shift overlapping this one.",
+                shift_id=str(clash.id),
+                code=rules.SHIFT_OVERLAP,
             )
 
     async def _flag(self, call: HotlineCall) -> None:

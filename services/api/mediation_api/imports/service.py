@@ -14,6 +14,7 @@ from mediation.auth.scope import in_scope
 from mediation.clock import Clock
 from mediation.errors import Conflict, Forbidden, NotFound, Unprocessable
 from mediation.ids import uuid7
+from mediation.imports import problems
 from mediation.imports.contracts import ImportOut, ImportProblem
 from mediation.imports.enums import ImportKind, ImportStatus
 from mediation.imports.events import ImportJobRequested
@@ -79,7 +80,7 @@ class ImportService:
     async def upload(self, kind: ImportKind, filename: str, content: bytes) -> ImportFile:
         p = self.principal
         if not content:
-            raise Unprocessable("The file is empty.", field="body")
+            raise Unprocessable("The file is empty.", field="body", code=problems.IMPORT_FILE_EMPTY)
         home = (
             await self.session.scalars(
                 select(Unit).where(Unit.path.in_(p.scope_paths)).order_by(Unit.path)
@@ -117,11 +118,15 @@ class ImportService:
             assert job is not None
             return imp, job
         if imp.status is ImportStatus.validating:
-            raise Conflict("The file is still being validated: poll its job, then commit.")
+            raise Conflict(
+                "The file is still being validated: poll its job, then commit.",
+                code=problems.IMPORT_NOT_VALIDATED,
+            )
         if imp.status is not ImportStatus.valid:
             raise Conflict(
                 "The file has problems (see `problems` or the annotated sheet): nothing can be "
-                "imported from it. Correct it and upload it again."
+                "imported from it. Correct it and upload it again.",
+                code=problems.IMPORT_HAS_PROBLEMS,
             )
         job = await self._job(imp, JobKind.import_commit)
         imp.commit_job_id = job.id

@@ -414,7 +414,7 @@ async def event_types(principal: CurrentPrincipal) -> list[EventTypeOut]:
             type=s.type,
             label_zh=s.label_zh,
             description=s.description,
-            variables={**s.variables, **catalog.COMMON_VARIABLES},
+            variables=catalog.template_variables(s.type),
             person_fields=list(s.person_fields),
             unit_fields=list(s.unit_fields),
             unit_scoped=s.unit_scoped,

@@ -15,12 +15,13 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mediation.auth.principal import Principal
+from mediation.cases.problems import UNIT_NOT_IN_JURISDICTION
 from mediation.clock import Clock
 from mediation.contracts.changes import comparable, modified
 from mediation.contracts.common import center_time
 from mediation.contracts.etag import check_if_match
-from mediation.errors import Conflict, Forbidden, NotFound, Unprocessable
-from mediation.notifications import catalog, defaults, store, templates, webhooks
+from mediation.errors import VALIDATION, Conflict, Forbidden, NotFound, Unprocessable
+from mediation.notifications import catalog, defaults, problems, store, templates, webhooks
 from mediation.notifications.enums import Channel, DeliveryStatus, DisabledReason
 from mediation.notifications.events import WebhookPing
 from mediation.notifications.models import (
@@ -130,12 +131,18 @@ class WebhookService:
             unit = await self.repo.unit_by_path(top) if top else None
             if unit is None:
                 raise Unprocessable(
-                    "You have no jurisdiction to subscribe to; name a unit.", field="body.unit_id"
+                    "You have no jurisdiction to subscribe to; name a unit.",
+                    field="body.unit_id",
+                    code=problems.SUBSCRIPTION_UNIT_REQUIRED,
                 )
             return unit.id, unit.path
         unit = await self.repo.unit(unit_id)
         if unit is None or not self.principal.in_scope(unit.path):
-            raise Unprocessable("No such unit in your jurisdiction.", field="body.unit_id")
+            raise Unprocessable(
+                "No such unit in your jurisdiction.",
+                field="body.unit_id",
+                code=UNIT_NOT_IN_JURISDICTION,
+            )
         return unit.id, unit.path
 
     async def get(self, ident: uuid.UUID, *, for_update: bool = False) -> WebhookSubscription:
@@ -171,7 +178,9 @@ class WebhookService:
         changes = body.model_dump(exclude_unset=True)
         for name in ("name", "url", "event_types", "enabled"):
             if name in changes and changes[name] is None:
-                raise Unprocessable(f"`{name}` cannot be null.", field=f"body.{name}")
+                raise Unprocessable(
+                    f"`{name}` cannot be null.", field=f"body.{name}", code=VALIDATION
+                )
         if "url" in changes:
             sub.url = await self._check_url(changes["url"])
         if "event_types" in changes:
@@ -242,14 +251,18 @@ class WebhookService:
     async def redeliver(self, sub_id: uuid.UUID, delivery_id: uuid.UUID) -> Delivery:
         sub = await self.get(sub_id)
         if not sub.enabled:
-            raise Conflict("The subscription is disabled; enable it first (PATCH enabled).")
+            raise Conflict(
+                "The subscription is disabled; enable it first (PATCH enabled).",
+                code=problems.SUBSCRIPTION_DISABLED,
+            )
         d = await self.repo.delivery(sub_id, delivery_id, for_update=True)
         if d is None:
             raise NotFound("No such delivery of this subscription.")
         if d.status == DeliveryStatus.pending.value:
             raise Conflict(
                 "The delivery is still pending; it will be tried at "
-                f"{center_time(d.next_attempt_at) if d.next_attempt_at else 'once'}."
+                f"{center_time(d.next_attempt_at) if d.next_attempt_at else 'once'}.",
+                code=problems.DELIVERY_PENDING,
             )
         # One more try, now, by a worker (the API never calls receivers itself).
         d.status = DeliveryStatus.pending.value
@@ -263,7 +276,10 @@ class WebhookService:
     async def ping(self, sub_id: uuid.UUID) -> uuid.UUID:
         sub = await self.get(sub_id)
         if not sub.enabled:
-            raise Conflict("The subscription is disabled; enable it first (PATCH enabled).")
+            raise Conflict(
+                "The subscription is disabled; enable it first (PATCH enabled).",
+                code=problems.SUBSCRIPTION_DISABLED,
+            )
         event = await emit(
             self.session,
             WebhookPing(subscription_id=sub.id, message="ping"),
@@ -321,7 +337,7 @@ class RuleService:
 
     async def create(self, body: RuleCreate) -> RuleOut:
         if defaults.builtin_rule(body.code) is not None or await self.repo.rule(body.code):
-            raise Conflict(f"A rule `{body.code}` exists already.")
+            raise Conflict(f"A rule `{body.code}` exists already.", code=problems.RULE_CODE_TAKEN)
         validate_rule(body.event_type, body.recipients, body.channels, body.payload_match)
         row = NotificationRule(
             code=body.code,
@@ -357,7 +373,9 @@ class RuleService:
             "enabled",
         ):
             if name in changes and changes[name] is None:
-                raise Unprocessable(f"`{name}` cannot be null.", field=f"body.{name}")
+                raise Unprocessable(
+                    f"`{name}` cannot be null.", field=f"body.{name}", code=VALIDATION
+                )
         merged = current.model_copy(
             update={k: getattr(body, k) for k in changes if k not in ("recipients",)}
         )
@@ -393,7 +411,8 @@ class RuleService:
         if row is None:
             if defaults.builtin_rule(code) is not None:
                 raise Conflict(
-                    'A built-in rule cannot be deleted; disable it with PATCH {"enabled": false}.'
+                    'A built-in rule cannot be deleted; disable it with PATCH {"enabled": false}.',
+                    code=problems.BUILT_IN_RULE,
                 )
             raise NotFound(f"No notification rule `{code}`.")
         check_if_match(if_match, code, row.version)
@@ -514,5 +533,7 @@ class TemplateService:
             return templates.render(templates.TemplateText(subject, body), ctx)
         except Exception as exc:  # the caller's own payload values broke it
             raise Unprocessable(
-                f"Does not render with that payload: {exc}", field="body.payload"
+                f"Does not render with that payload: {exc}",
+                field="body.payload",
+                code=problems.TEMPLATE_INVALID,
             ) from exc

@@ -16,6 +16,7 @@ from mediation.auth.principal import Principal
 from mediation.errors import Unprocessable, UnsupportedMediaType
 from mediation.org.enums import Role, UnitLevel
 from mediation.org.models import Person
+from mediation.org.tree import UNIT_IMPORT_INVALID
 from mediation.privacy import mask_phone
 from mediation_api.deps import ClockDep, IfMatch, Session, require
 from mediation_api.org.contracts import (
@@ -204,6 +205,7 @@ async def import_units(
                 {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]}
                 for e in exc.errors()
             ],
+            code=UNIT_IMPORT_INVALID,
         ) from exc
     created = await OrgService(session, clock, principal).import_units(rows)
     return UnitImportResult(created=created)
@@ -213,11 +215,13 @@ def _csv_rows(raw: bytes) -> list[UnitImportRow]:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise Unprocessable("The CSV is not UTF-8.") from exc
+        raise Unprocessable("The CSV is not UTF-8.", code=UNIT_IMPORT_INVALID) from exc
     reader = csv.DictReader(io.StringIO(text))
     need = {"code", "name", "level", "parent_code"}
     if not reader.fieldnames or not need <= set(reader.fieldnames):
-        raise Unprocessable("The CSV header must be code,name,level,parent_code.")
+        raise Unprocessable(
+            "The CSV header must be code,name,level,parent_code.", code=UNIT_IMPORT_INVALID
+        )
     rows = [
         UnitImportRow(
             code=(r["code"] or "").strip(),
@@ -228,7 +232,7 @@ def _csv_rows(raw: bytes) -> list[UnitImportRow]:
         for r in reader
     ]
     if not rows:
-        raise Unprocessable("The CSV has no rows.")
+        raise Unprocessable("The CSV has no rows.", code=UNIT_IMPORT_INVALID)
     return rows
 
 

@@ -14,7 +14,8 @@ from mediation.auth.principal import Principal
 from mediation.clock import Clock
 from mediation.contracts.changes import modified
 from mediation.contracts.etag import check_if_match
-from mediation.errors import Conflict, Forbidden, NotFound, Unprocessable
+from mediation.errors import VALIDATION, Conflict, Forbidden, NotFound, Unprocessable
+from mediation.org import tree
 from mediation.org.enums import LEVEL_ORDER, UnitLevel, child_level
 from mediation.org.events import (
     RoleAssigned,
@@ -57,13 +58,21 @@ class OrgService:
         if body.parent_id is not None:
             parent = await self.repo.unit(self.principal, body.parent_id)
             if parent is None:
-                raise Unprocessable("The parent unit does not exist.", field="body.parent_id")
+                raise Unprocessable(
+                    "The parent unit does not exist.",
+                    field="body.parent_id",
+                    code=tree.UNIT_UNKNOWN,
+                )
             if not parent.active:
-                raise Unprocessable("The parent unit is deactivated.", field="body.parent_id")
+                raise Unprocessable(
+                    "The parent unit is deactivated.",
+                    field="body.parent_id",
+                    code=tree.UNIT_INACTIVE,
+                )
         elif not any(p.count(".") == 1 for p in self.principal.scope_paths):
             raise Forbidden("Only an administrator at the top of the tree adds a root node.")
         if await self.repo.units_by_code([body.code]):
-            raise Conflict(f"A unit with code `{body.code}` exists.")
+            raise Conflict(f"A unit with code `{body.code}` exists.", code=tree.UNIT_CODE_TAKEN)
         unit = await add_unit(
             self.session, parent=parent, level=body.level, code=body.code, name=body.name
         )
@@ -101,7 +110,7 @@ class OrgService:
         unit = await self.get_unit(unit_id, for_update=True)
         check_if_match(if_match, unit.id, unit.version)
         if not unit.active:
-            raise Conflict("The unit is already deactivated.")
+            raise Conflict("The unit is already deactivated.", code=tree.UNIT_INACTIVE)
         await self.session.execute(
             text(
                 "UPDATE units SET active = false, version = version + 1 WHERE path LIKE :p || '%'"
@@ -172,7 +181,9 @@ class OrgService:
                 bad(i, "level", f"a {level.value} cannot be placed under a {plevel.value}")
         if errors:
             raise Unprocessable(
-                f"{len(errors)} problem(s) in the import; nothing was added.", errors=errors
+                f"{len(errors)} problem(s) in the import; nothing was added.",
+                errors=errors,
+                code=tree.UNIT_IMPORT_INVALID,
             )
 
         # Parents before children: levels strictly increase down the tree.
@@ -229,7 +240,9 @@ class OrgService:
     async def create_person(self, body: PersonCreate) -> Person:
         unit = await self.repo.unit(self.principal, body.assignment.unit_id)
         if unit is None:
-            raise Unprocessable("The unit does not exist.", field="body.assignment.unit_id")
+            raise Unprocessable(
+                "The unit does not exist.", field="body.assignment.unit_id", code=tree.UNIT_UNKNOWN
+            )
         if body.assignment.role in ADMIN_ROLES and not self.principal.can(Permission.roles_assign):
             # A new person's first role may be a working role; appointing an administrator
             # is the security administrator's (三员分立).
@@ -247,7 +260,7 @@ class OrgService:
         check_if_match(if_match, person.id, person.version)
         changes = body.model_dump(exclude_unset=True)
         if "name" in changes and changes["name"] is None:
-            raise Unprocessable("`name` cannot be null.", field="body.name")
+            raise Unprocessable("`name` cannot be null.", field="body.name", code=VALIDATION)
         if changes.get("qualifications") is None:
             changes.pop("qualifications", None)
         for k, v in changes.items():
@@ -261,9 +274,13 @@ class OrgService:
     async def add_assignment(self, person: Person, body: AssignmentCreate) -> RoleAssignment:
         unit = await self.repo.unit(self.principal, body.unit_id)
         if unit is None:
-            raise Unprocessable("The unit does not exist.", field="body.unit_id")
+            raise Unprocessable(
+                "The unit does not exist.", field="body.unit_id", code=tree.UNIT_UNKNOWN
+            )
         if not unit.active:
-            raise Unprocessable("The unit is deactivated.", field="body.unit_id")
+            raise Unprocessable(
+                "The unit is deactivated.", field="body.unit_id", code=tree.UNIT_INACTIVE
+            )
         overlapping = (
             await self.session.scalars(
                 select(RoleAssignment.id).where(
@@ -276,7 +293,9 @@ class OrgService:
             )
         ).first()
         if overlapping:
-            raise Conflict("The person already holds this role there in that period.")
+            raise Conflict(
+                "The person already holds this role there in that period.", code=tree.ROLE_OVERLAP
+            )
         await check_separation_of_duties(self.session, person.id, body.role)
         assignment = RoleAssignment(person_id=person.id, **body.model_dump())
         self.session.add(assignment)
@@ -296,7 +315,11 @@ class OrgService:
         if assignment is None:
             raise NotFound("No such assignment.")
         if ends_on < assignment.starts_on:
-            raise Unprocessable("ends_on is before the assignment starts.", field="body.ends_on")
+            raise Unprocessable(
+                "ends_on is before the assignment starts.",
+                field="body.ends_on",
+                code=tree.ENDS_BEFORE_START,
+            )
         assignment.ends_on = ends_on
         await self.session.flush()
         return assignment

@@ -9,6 +9,7 @@ from typing import Any
 from mediation.contracts.changes import patch_fields
 from mediation.errors import Unprocessable
 from mediation.org.models import Unit
+from mediation.outreach import rules
 from mediation.outreach.enums import (
     ActivityVenue,
     OpinionStatus,
@@ -34,6 +35,7 @@ from mediation_api.outreach.contracts import (
     StatusCount,
     VenueTotals,
 )
+from mediation_api.query import WINDOW_INVALID
 from mediation_api.shown import shown
 
 
@@ -60,7 +62,11 @@ class ActivityService(OutreachBase):
                     }
                 )
         if errors:
-            raise Unprocessable("Some partners do not hold their role here.", errors=errors)
+            raise Unprocessable(
+                "Some partners do not hold their role here.",
+                errors=errors,
+                code=rules.PARTNER_WITHOUT_ROLE,
+            )
         return [
             {
                 "role": p.role.value,
@@ -163,7 +169,9 @@ class ActivityService(OutreachBase):
         last = date_to or self.today()
         first = date_from or last.replace(day=1)
         if last < first:
-            raise Unprocessable("date_to is before date_from.", field="query.date_to")
+            raise Unprocessable(
+                "date_to is before date_from.", field="query.date_to", code=WINDOW_INVALID
+            )
         prefixes = [root.path] if root else list(self.principal.scope_paths)
         counts = await outreach_counts(self.session, prefixes, first, last)
         return OutreachSummary(

@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
 from typing import Any, Protocol, TypeVar
 
+from mediation.cases.problems import UNIT_NOT_IN_JURISDICTION
 from mediation.clock import CENTER_TZ
 from mediation.contracts.changes import modified
 from mediation.contracts.etag import check_if_match
@@ -119,7 +120,11 @@ class OutreachBase(RequestService[OutreachRepository]):
         """A node of the caller's jurisdiction that takes new records."""
         unit = await self.repo.unit_in_scope(unit_id, self.principal)
         if unit is None or not unit.active:
-            raise Unprocessable("No active unit with this id in your jurisdiction.", field=field)
+            raise Unprocessable(
+                "No active unit with this id in your jurisdiction.",
+                field=field,
+                code=UNIT_NOT_IN_JURISDICTION,
+            )
         return unit
 
     async def _role_on_line(
@@ -145,5 +150,9 @@ class OutreachBase(RequestService[OutreachRepository]):
             return None
         unit = await self.repo.unit_in_scope(unit_id, self.principal)
         if unit is None:
-            raise Unprocessable("No unit with this id in your jurisdiction.", field="query.unit_id")
+            raise Unprocessable(
+                "No unit with this id in your jurisdiction.",
+                field="query.unit_id",
+                code=UNIT_NOT_IN_JURISDICTION,
+            )
         return unit

@@ -8,6 +8,8 @@ from datetime import datetime
 from mediation.clock import CENTER_TZ
 from mediation.contracts.changes import patch_fields
 from mediation.errors import Conflict, Unprocessable
+from mediation.org.tree import ENDS_BEFORE_START
+from mediation.outreach import rules
 from mediation.outreach.events import ClassHeld, ClassUpdated, SeriesCreated, SeriesUpdated
 from mediation.outreach.models import (
     ClassSeries,
@@ -42,7 +44,9 @@ class ClassService(OutreachBase):
         place = await self._place(body.unit_id, "body.unit_id")
         starts_on = body.starts_on or self.today()
         if body.ends_on is not None and body.ends_on < starts_on:
-            raise Unprocessable("ends_on is before the series starts.", field="body.ends_on")
+            raise Unprocessable(
+                "ends_on is before the series starts.", field="body.ends_on", code=ENDS_BEFORE_START
+            )
         series = ClassSeries(
             unit_id=place.id,
             unit_path=place.path,
@@ -75,7 +79,9 @@ class ClassService(OutreachBase):
         changes = patch_fields(body, "title", "weekday", "start_time", "default_duration_minutes")
         ends_on = changes.get("ends_on", series.ends_on)
         if ends_on is not None and ends_on < series.starts_on:
-            raise Unprocessable("ends_on is before the series starts.", field="body.ends_on")
+            raise Unprocessable(
+                "ends_on is before the series starts.", field="body.ends_on", code=ENDS_BEFORE_START
+            )
         if ends_on is not None:
             totals = (await self.repo.series_totals({series.id})).get(series.id)
             last = totals[3] if totals else None
@@ -83,6 +89,7 @@ class ClassService(OutreachBase):
                 raise Unprocessable(
                     "A class was held after that day; the series cannot end before it.",
                     field="body.ends_on",
+                    code=rules.SERIES_ENDS_BEFORE_CLASS,
                 )
         for key, value in changes.items():
             setattr(series, key, value)
@@ -128,19 +135,24 @@ class ClassService(OutreachBase):
         day = held_at.astimezone(CENTER_TZ).date()
         if day < series.starts_on or (series.ends_on is not None and day > series.ends_on):
             raise Unprocessable(
-                "The series was not running on that day (Beijing time).", field="body.held_at"
+                "The series was not running on that day (Beijing time).",
+                field="body.held_at",
+                code=rules.SERIES_NOT_RUNNING,
             )
         existing = await self.repo.class_at(series.id, held_at)
         if existing is not None and existing != exclude:
             # Recording the same class twice would inflate the running totals.
-            raise Conflict("A class of this series is already recorded at that time.")
+            raise Conflict(
+                "A class of this series is already recorded at that time.",
+                code=rules.CLASS_RECORDED,
+            )
 
     async def create_class(self, body: ClassCreate) -> MicroClass:
         series = await self.repo.scoped(
             ClassSeries, self.principal, body.series_id, for_update=True
         )
         if series is None:
-            raise Unprocessable(SERIES_NOT_FOUND, field="body.series_id")
+            raise Unprocessable(SERIES_NOT_FOUND, field="body.series_id", code=rules.SERIES_UNKNOWN)
         await self._check_held_at(series, body.held_at, None)
         mc = MicroClass(
             series_id=series.id,

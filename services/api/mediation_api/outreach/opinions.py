@@ -14,6 +14,7 @@ from mediation.cases.models import Case
 from mediation.contracts.changes import patch_fields
 from mediation.errors import Conflict, Unprocessable
 from mediation.outbox.registry import model_for
+from mediation.outreach import rules
 from mediation.outreach.enums import (
     COLLECTOR_ROLES,
     OpinionStatus,
@@ -75,13 +76,16 @@ class OpinionService(OutreachBase):
         day = body.collected_on or self.today()
         collector_id = body.collector_id or self.principal.person_id
         if collector_id is None:
-            raise Unprocessable("Name who collected it.", field="body.collector_id")
+            raise Unprocessable(
+                "Name who collected it.", field="body.collector_id", code=rules.COLLECTOR_INVALID
+            )
         role = await self._role_on_line(collector_id, COLLECTOR_ROLES, place.path, day)
         if role is None:
             raise Unprocessable(
                 "Opinions are collected by the grid, building and unit heads and the owners' "
                 f"committee; this person holds none of those roles here on {day.isoformat()}.",
                 field="body.collector_id",
+                code=rules.COLLECTOR_INVALID,
             )
         opinion = ResidentOpinion(
             unit_id=place.id,
@@ -111,7 +115,10 @@ class OpinionService(OutreachBase):
     ) -> ResidentOpinion:
         opinion = await self._for_change(self.get_opinion, opinion_id, if_match)
         if opinion.status is not OpinionStatus.received:
-            raise Conflict("Only an opinion not yet forwarded or answered can be corrected.")
+            raise Conflict(
+                "Only an opinion not yet forwarded or answered can be corrected.",
+                code=rules.OPINION_SETTLED,
+            )
         changes = patch_fields(body, "category", "text")
         if "category" in changes:
             await self._category(changes["category"], "body.category")
@@ -169,6 +176,7 @@ class OpinionService(OutreachBase):
             raise Conflict(
                 "This opinion was already turned into a case.",
                 case_id=str(opinion.case_id) if seen.can_see(Ref.case, opinion.case_id) else None,
+                code=rules.OPINION_HAS_CASE,
             )
         status = opinion_transition(opinion.status, "convert_to_case")
         first_line = opinion.text.strip().splitlines()[0] if opinion.text.strip() else "居民意见"

@@ -10,6 +10,7 @@ from mediation.contracts.changes import patch_fields
 from mediation.errors import Conflict, Unprocessable
 from mediation.org.enums import Role, UnitLevel
 from mediation.org.models import Unit
+from mediation.outreach import rules
 from mediation.outreach.enums import (
     COLLECTOR_ROLES,
     Weekday,
@@ -35,6 +36,7 @@ from mediation_api.outreach.contracts import (
     GridDutyGaps,
     InvalidSlot,
 )
+from mediation_api.query import WINDOW_INVALID
 from mediation_api.shown import shown
 
 
@@ -52,6 +54,7 @@ class RotaService(OutreachBase):
             raise Unprocessable(
                 "The self-governance office's rota is kept per grid; give a grid.",
                 field="body.unit_id",
+                code=rules.ROTA_NEEDS_GRID,
             )
         return grid
 
@@ -72,6 +75,7 @@ class RotaService(OutreachBase):
                 f"members take turns on duty; this person holds none of those roles in this grid "
                 f"on {day.isoformat()}.",
                 field="body.person_id",
+                code=rules.DUTY_WITHOUT_ROLE,
             )
         return role
 
@@ -79,7 +83,9 @@ class RotaService(OutreachBase):
         grid = await self._grid(body.unit_id)
         role = await self._duty_role(body.person_id, grid, body.duty_date)
         if await self.repo.slot_taken(grid.id, body.duty_date, body.person_id, None):
-            raise Conflict("This person is already on duty in this grid that day.")
+            raise Conflict(
+                "This person is already on duty in this grid that day.", code=rules.ALREADY_ON_DUTY
+            )
         slot = DutySlot(
             unit_id=grid.id,
             unit_path=grid.path,
@@ -103,7 +109,10 @@ class RotaService(OutreachBase):
             grid = await self._unit(slot.unit_id)
             slot.role = await self._duty_role(person_id, grid, day)
             if await self.repo.slot_taken(slot.unit_id, day, person_id, slot.id):
-                raise Conflict("This person is already on duty in this grid that day.")
+                raise Conflict(
+                    "This person is already on duty in this grid that day.",
+                    code=rules.ALREADY_ON_DUTY,
+                )
         for key, value in changes.items():
             setattr(slot, key, value)
         return await self._save(
@@ -141,10 +150,14 @@ class RotaService(OutreachBase):
         first = date_from or self.today()
         last = date_to or first + timedelta(days=6)
         if last < first:
-            raise Unprocessable("date_to is before date_from.", field="query.date_to")
+            raise Unprocessable(
+                "date_to is before date_from.", field="query.date_to", code=WINDOW_INVALID
+            )
         if last - first >= MAX_GAP_WINDOW:
             raise Unprocessable(
-                f"Check at most {MAX_GAP_WINDOW.days} days at a time.", field="query.date_to"
+                f"Check at most {MAX_GAP_WINDOW.days} days at a time.",
+                field="query.date_to",
+                code=WINDOW_INVALID,
             )
         days_of_week = sorted(set(weekdays or list(Weekday)), key=lambda w: w.iso)
         days = days_between(first, last, days_of_week)

@@ -9,12 +9,13 @@ from mediation.auth.principal import Principal
 from mediation.clock import Clock
 from mediation.contracts.changes import modified
 from mediation.contracts.etag import check_if_match
-from mediation.errors import Conflict, NotFound, Unprocessable
+from mediation.errors import VALIDATION, Conflict, NotFound, Unprocessable
 from mediation.outbox.events import emit
 from mediation.outbox.payloads import EventPayload
 from mediation.reference.data import ReferenceKind
 from mediation.reference.events import ReferenceItemCreated, ReferenceItemUpdated
 from mediation.reference.models import ReferenceItem
+from mediation.reference.problems import REFERENCE_CODE_TAKEN, REFERENCE_UNKNOWN
 from mediation_api.reference.contracts import ReferenceItemCreate, ReferenceItemUpdate
 from mediation_api.reference.repository import ReferenceRepository
 
@@ -24,6 +25,7 @@ def unknown_codes(kind: ReferenceKind, missing: list[str], field: str) -> Unproc
         f"Not entries of {kind.value}: {', '.join(missing)} (see GET /api/v1/reference/"
         f"{kind.value}).",
         field=field,
+        code=REFERENCE_UNKNOWN,
     )
 
 
@@ -43,7 +45,11 @@ class ReferenceService:
         """For other domains: a reference a record names must exist and be enabled."""
         item = await self.repo.get(kind, code)
         if item is None or not item.enabled:
-            raise Unprocessable(f"`{code}` is not an enabled entry of {kind.value}.", field=field)
+            raise Unprocessable(
+                f"`{code}` is not an enabled entry of {kind.value}.",
+                field=field,
+                code=REFERENCE_UNKNOWN,
+            )
 
     async def require_known(self, kind: ReferenceKind, codes: list[str], field: str) -> None:
         """For list filters: every code is an entry of `kind` (disabled ones too, for older
@@ -55,7 +61,9 @@ class ReferenceService:
         self, kind: ReferenceKind, body: ReferenceItemCreate, actor: Principal
     ) -> ReferenceItem:
         if await self.repo.get(kind, body.code) is not None:
-            raise Conflict(f"{kind.value} already has an entry `{body.code}`.")
+            raise Conflict(
+                f"{kind.value} already has an entry `{body.code}`.", code=REFERENCE_CODE_TAKEN
+            )
         item = ReferenceItem(kind=kind.value, **body.model_dump())
         self.repo.add(item)
         await self.session.flush()
@@ -81,7 +89,9 @@ class ReferenceService:
         changes = body.model_dump(exclude_unset=True)
         for field in ("label_zh", "label_en", "enabled", "is_default", "view_order"):
             if field in changes and changes[field] is None:
-                raise Unprocessable(f"`{field}` cannot be null.", field=f"body.{field}")
+                raise Unprocessable(
+                    f"`{field}` cannot be null.", field=f"body.{field}", code=VALIDATION
+                )
         for key, value in changes.items():
             setattr(item, key, value)
         names = sorted(modified(item))

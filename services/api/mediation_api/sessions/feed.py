@@ -30,6 +30,7 @@ from mediation.org.models import Person
 from mediation.sessions.enums import MEDIATING_ROLES
 from mediation.sessions.ical import CalendarEntry, render_calendar
 from mediation.sessions.models import MediationSession, SessionMediator
+from mediation.sessions.rules import MEDIATOR_WITHOUT_ROLE
 from mediation_api.deps import Session, State, require
 from mediation_api.idempotency import Idempotency
 from mediation_api.problems import responses
@@ -222,7 +223,11 @@ async def issue_feed_for_person(
     now = state.clock.now()
     roles = await repo.role_units({person.id}, set(MEDIATING_ROLES), now.date())
     if not roles:
-        raise Unprocessable("This person holds no mediating role.", field="path.person_id")
+        raise Unprocessable(
+            "This person holds no mediating role.",
+            field="path.person_id",
+            code=MEDIATOR_WITHOUT_ROLE,
+        )
     out = await _issue(request, repo, person, now, principal.name)
     return await idem.respond(session, out, status_code=201)
 

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Path, Query, Response
 
 from mediation.auth.policy import Permission
 from mediation.auth.principal import Principal
+from mediation.cases.problems import UNIT_NOT_IN_JURISDICTION
 from mediation.clock import Clock
 from mediation.contracts.common import Page
 from mediation.contracts.etag import etag_of
@@ -26,6 +27,7 @@ from mediation_api.cases.reads import unit_path_in_scope
 from mediation_api.deps import Session, State, require
 from mediation_api.idempotency import IdempotencyGuard
 from mediation_api.pagination import (
+    CURSOR_INVALID,
     DEFAULT,
     Cursor,
     Limit,
@@ -34,6 +36,7 @@ from mediation_api.pagination import (
     cursor_values,
 )
 from mediation_api.problems import responses
+from mediation_api.query import WINDOW_INVALID
 from mediation_api.replicas import list_connection
 from mediation_api.sessions.contracts import (
     CancelIn,
@@ -131,10 +134,14 @@ def _after(filters: SessionFilters, sort: SessionSort, cursor: str | None) -> di
         and filters.starts_to is not None
         and filters.starts_to <= filters.starts_from
     ):
-        raise Unprocessable("`starts_to` must be after `starts_from`.", field="query.starts_to")
+        raise Unprocessable(
+            "`starts_to` must be after `starts_from`.", field="query.starts_to", code=WINDOW_INVALID
+        )
     after = cursor_values(cursor, "s", "t", "i")
     if after is not None and after["s"] != sort.value:
-        raise Unprocessable("The cursor belongs to another sort order.", field="query.cursor")
+        raise Unprocessable(
+            "The cursor belongs to another sort order.", field="query.cursor", code=CURSOR_INVALID
+        )
     return after
 
 
@@ -287,7 +294,9 @@ async def list_sessions(
             filters.subtree_path = await unit_path_in_scope(conn, unit_id, principal)
             if filters.subtree_path is None:
                 raise Unprocessable(
-                    "No unit with this id in your jurisdiction.", field="query.unit_id"
+                    "No unit with this id in your jurisdiction.",
+                    field="query.unit_id",
+                    code=UNIT_NOT_IN_JURISDICTION,
                 )
         rows = await session_page(conn, principal, filters, sort, after, limit)
     items, next_cursor = build_page(rows, limit, lambda r: _key(sort, r["starts_at"], r["id"]))

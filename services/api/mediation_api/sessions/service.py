@@ -18,12 +18,12 @@ from mediation.clock import CENTER_TZ
 from mediation.contracts.changes import changed, modified
 from mediation.contracts.common import jsonable
 from mediation.contracts.etag import check_if_match, etag_of
-from mediation.errors import Conflict, Forbidden, NotFound, Unprocessable
+from mediation.errors import VALIDATION, Conflict, Forbidden, NotFound, Unprocessable
 from mediation.ids import uuid7
 from mediation.logs import request_id_var
 from mediation.org.enums import Role
 from mediation.outbox.events import emit
-from mediation.sessions import events
+from mediation.sessions import events, rules
 from mediation.sessions.enums import (
     MEDIATING_ROLES,
     NextStep,
@@ -128,6 +128,7 @@ class SessionService(RequestService[SessionRepository]):
                 f"The case is {case.status.value} ({case.status.label_zh}): sessions are "
                 "planned only for accepted, assigned or in-mediation cases.",
                 case_status=case.status.value,
+                code=rules.CASE_NOT_SCHEDULABLE,
             )
 
     async def _mediator_rows(
@@ -157,7 +158,9 @@ class SessionService(RequestService[SessionRepository]):
                     else "This person holds no mediating role (people's mediator, judicial "
                     "mediator, community police officer, legal advisor or counselor)."
                 )
-                raise Unprocessable(detail, field=f"{field}.{i}.person_id")
+                raise Unprocessable(
+                    detail, field=f"{field}.{i}.person_id", code=rules.MEDIATOR_WITHOUT_ROLE
+                )
             role = next((r for r in _ROLE_PREFERENCE[kind] if r in covering), covering[0])
             rows.append(
                 SessionMediator(
@@ -175,6 +178,7 @@ class SessionService(RequestService[SessionRepository]):
                 f"{kind.label_zh} needs a {needed.label_en.lower()} ({needed.label_zh}) among "
                 "the mediators.",
                 field=field,
+                code=rules.KIND_NEEDS_ROLE,
             )
         return rows
 
@@ -186,7 +190,11 @@ class SessionService(RequestService[SessionRepository]):
             return known
         for i, pid in enumerate(party_ids):
             if pid not in known:
-                raise Unprocessable("No party with this id on the case.", field=f"{field}.{i}")
+                raise Unprocessable(
+                    "No party with this id on the case.",
+                    field=f"{field}.{i}",
+                    code=rules.PARTY_NOT_ON_CASE,
+                )
         return list(party_ids)
 
     async def _book(self, ms: MediationSession) -> None:
@@ -203,7 +211,8 @@ class SessionService(RequestService[SessionRepository]):
             clash = await self.repo.clash(*args)
             if clash is None:  # the other session let go in the meantime
                 raise Conflict(
-                    "A mediator or the room was booked at the same moment; try again."
+                    "A mediator or the room was booked at the same moment; try again.",
+                    code=rules.BOOKING_RACE,
                 ) from exc
             visible = self.principal.in_scope(clash.unit_path)
             if clash.person_id is not None:
@@ -241,6 +250,7 @@ class SessionService(RequestService[SessionRepository]):
                 f"The session is {ms.status.value} ({ms.status.label_zh}); only a scheduled "
                 "session changes.",
                 session_status=ms.status.value,
+                code=rules.NOT_SCHEDULED,
             )
 
     # --- scheduling ---------------------------------------------------------------------
@@ -351,10 +361,14 @@ class SessionService(RequestService[SessionRepository]):
         changes = body.model_dump(exclude_unset=True)
         for name in ("kind", "mediators", "party_ids", "is_public", "recording_consent"):
             if name in changes and changes[name] is None:
-                raise Unprocessable(f"`{name}` cannot be null.", field=f"body.{name}")
+                raise Unprocessable(
+                    f"`{name}` cannot be null.", field=f"body.{name}", code=VALIDATION
+                )
         for name in ("rights_notice_given",):
             if name in changes and changes[name] is None:
-                raise Unprocessable(f"`{name}` cannot be null.", field=f"body.{name}")
+                raise Unprocessable(
+                    f"`{name}` cannot be null.", field=f"body.{name}", code=VALIDATION
+                )
         # Mediators are rows of their own: compared once they are worked out, below.
         if not changed(ms, changes, {"mediators": lambda: None}):
             return ms  # the session as it is: nothing to check, nothing changes
@@ -364,11 +378,15 @@ class SessionService(RequestService[SessionRepository]):
             reason = None  # going public drops the reason for privacy
         if not is_public and reason is None:
             raise Unprocessable(
-                "A private session needs `privacy_reason`.", field="body.privacy_reason"
+                "A private session needs `privacy_reason`.",
+                field="body.privacy_reason",
+                code=rules.PRIVACY_REASON,
             )
         if is_public and reason is not None:
             raise Unprocessable(
-                "A public session has no `privacy_reason`.", field="body.privacy_reason"
+                "A public session has no `privacy_reason`.",
+                field="body.privacy_reason",
+                code=rules.PRIVACY_REASON,
             )
         ms.is_public, ms.privacy_reason = is_public, reason
         for name in ("meeting_info", "privacy_note", "recording_consent", "notes"):
@@ -457,7 +475,9 @@ class SessionService(RequestService[SessionRepository]):
         mode = body.mode or ms.mode
         place = body.place if body.place is not None else ms.place
         if mode is SessionMode.on_site and not place:
-            raise Unprocessable("An on-site session needs a `place`.", field="body.place")
+            raise Unprocessable(
+                "An on-site session needs a `place`.", field="body.place", code=rules.PLACE_REQUIRED
+            )
         before = {
             "starts_at": ms.starts_at,
             "ends_at": ms.ends_at,
@@ -471,7 +491,9 @@ class SessionService(RequestService[SessionRepository]):
             ms.mode,
         ):
             raise Unprocessable(
-                "The session is already planned for this time and place.", field="body"
+                "The session is already planned for this time and place.",
+                field="body",
+                code=rules.RESCHEDULE_UNCHANGED,
             )
         ms.starts_at, ms.ends_at, ms.mode, ms.place = body.starts_at, body.ends_at, mode, place
         ms.place_key = place_key(place) if mode is SessionMode.on_site else None
@@ -534,6 +556,7 @@ class SessionService(RequestService[SessionRepository]):
             raise Conflict(
                 f"The session starts at {_local(ms.starts_at)}; record its outcome afterwards.",
                 starts_at=ms.starts_at.astimezone(CENTER_TZ).isoformat(),
+                code=rules.OUTCOME_TOO_EARLY,
             )
         attended = (
             list(ms.mediator_person_ids)
@@ -543,12 +566,15 @@ class SessionService(RequestService[SessionRepository]):
         for i, pid in enumerate(attended):
             if pid not in ms.mediator_person_ids:
                 raise Unprocessable(
-                    "Not a mediator of this session.", field=f"body.attended_person_ids.{i}"
+                    "Not a mediator of this session.",
+                    field=f"body.attended_person_ids.{i}",
+                    code=rules.ATTENDEE_NOT_INVITED,
                 )
         if not attended:
             raise Unprocessable(
                 "A session is held by at least one of its mediators.",
                 field="body.attended_person_ids",
+                code=rules.HELD_WITHOUT_MEDIATOR,
             )
         if body.ended_at is not None and not (
             ms.starts_at < body.ended_at <= ms.starts_at + MAX_DURATION
@@ -557,6 +583,7 @@ class SessionService(RequestService[SessionRepository]):
                 f"`ended_at` lies after the start ({_local(ms.starts_at)}) and within 12 hours "
                 "of it.",
                 field="body.ended_at",
+                code=rules.END_OUT_OF_WINDOW,
             )
         await self._hold(case, ms, body, attended, body.ended_at, now)
         await self._settle_booking(ms)
@@ -571,6 +598,7 @@ class SessionService(RequestService[SessionRepository]):
                 f"The dispute happened at {_local(case.occurred_at)}: a session about it is "
                 "not held before.",
                 field="body.starts_at",
+                code=rules.BEFORE_DISPUTE,
             )
         day = body.starts_at.astimezone(CENTER_TZ).date()
         mediators = await self._mediator_rows(
@@ -599,7 +627,9 @@ class SessionService(RequestService[SessionRepository]):
         for i, pid in enumerate(body.attended_party_ids):
             if pid not in ms.party_ids:
                 raise Unprocessable(
-                    "Not a party invited to this session.", field=f"body.attended_party_ids.{i}"
+                    "Not a party invited to this session.",
+                    field=f"body.attended_party_ids.{i}",
+                    code=rules.ATTENDEE_NOT_INVITED,
                 )
         ms.status = SessionStatus.held
         ms.attended_person_ids = attended
@@ -655,7 +685,8 @@ class SessionService(RequestService[SessionRepository]):
             if getattr(exc.orig, "sqlstate", None) != EXCLUSION_VIOLATION:
                 raise
             raise Conflict(
-                "A mediator or the room was booked at the same moment; try again."
+                "A mediator or the room was booked at the same moment; try again.",
+                code=rules.BOOKING_RACE,
             ) from exc
 
     async def _resolve_case(

@@ -12,13 +12,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mediation.auth.principal import Principal
 from mediation.auth.scope import in_scope
+from mediation.cases.problems import UNIT_NOT_IN_JURISDICTION
 from mediation.clock import CENTER_TZ, Clock
 from mediation.errors import Conflict, Unprocessable
 from mediation.ids import uuid7
 from mediation.org.models import Unit
 from mediation.outbox.events import emit
 from mediation.reference.data import ReferenceKind
-from mediation.stats import periods
+from mediation.stats import periods, problems
 from mediation.stats.balance_contracts import (
     BalanceSource,
     OpeningBalanceCreate,
@@ -75,7 +76,11 @@ class BalanceService:
             )
         ).one_or_none()
         if unit is None:
-            raise Unprocessable("No unit with this id in your jurisdiction.", field="body.unit_id")
+            raise Unprocessable(
+                "No unit with this id in your jurisdiction.",
+                field="body.unit_id",
+                code=UNIT_NOT_IN_JURISDICTION,
+            )
         year, month = periods.parse(body.month)
         first = date(year, month, 1)
         this_month = now.astimezone(CENTER_TZ).date().replace(day=1)
@@ -83,10 +88,15 @@ class BalanceService:
             raise Unprocessable(
                 "An opening balance is for a month between 2000-01 and last month.",
                 field="body.month",
+                code=problems.BALANCE_MONTH,
             )
         errors = await self._errors(body)
         if errors:
-            raise Unprocessable("The totals are not consistent; see errors.", errors=errors)
+            raise Unprocessable(
+                "The totals are not consistent; see errors.",
+                errors=errors,
+                code=problems.BALANCE_INCONSISTENT,
+            )
         taken = await self.session.scalar(
             select(OpeningBalance.id).where(
                 OpeningBalance.unit_id == unit.id, OpeningBalance.month_start == first
@@ -94,7 +104,8 @@ class BalanceService:
         )
         if taken is not None:
             raise Conflict(
-                f"{unit.name} already has an opening balance for {body.month} (one per month)."
+                f"{unit.name} already has an opening balance for {body.month} (one per month).",
+                code=problems.BALANCE_EXISTS,
             )
         balance = OpeningBalance(
             id=uuid7(),

@@ -38,6 +38,7 @@ from mediation.stats.enums import (
 )
 from mediation.stats.events import RecomputeRequested
 from mediation.stats.models import Job, StatsReport, StatsRow, queued_job
+from mediation.stats.problems import MONTH_NOT_BEGUN, MONTH_NOT_ENDED
 from mediation_api.stats.contracts import (
     CaseFigures,
     Change,
@@ -411,6 +412,7 @@ class StatsService:
                 return Unprocessable(
                     f"{month} has not begun; reports cover months up to the current one.",
                     field="query.month",
+                    code=MONTH_NOT_BEGUN,
                 )
             return NotFound(
                 f"{month} has not ended: its report is made at 01:00 on the 1st of the next "
@@ -539,6 +541,7 @@ class StatsService:
                 f"{periods.label(year, month)} has not ended yet; its figures so far are at "
                 "GET /api/v1/stats/live.",
                 field="path.month",
+                code=MONTH_NOT_ENDED,
             )
         existing = await self.repo.unfinished_job(year, month, self.principal)
         if existing is not None:
