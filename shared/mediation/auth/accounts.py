@@ -12,7 +12,7 @@ from mediation.auth import password_policy
 from mediation.auth.models import User
 from mediation.auth.passwords import hash_password
 from mediation.auth.policy import ADMIN_ROLES
-from mediation.db import standalone, unit_of_work
+from mediation.db import create_engine, session_factory, unit_of_work
 from mediation.errors import Conflict, NotFound
 from mediation.org.enums import Role
 from mediation.org.models import Person, RoleAssignment
@@ -85,21 +85,25 @@ async def add_account(
 async def create_user(
     settings: Settings, *, username: str, name: str, role: Role, unit_code: str, password: str
 ) -> uuid.UUID:
-    async with standalone(settings) as sessions, unit_of_work(sessions) as session:
-        unit = await unit_by_code(session, unit_code)
-        if unit is None:
-            raise NotFound(f"No unit with code `{unit_code}`.")
-        password_policy.check(password, None, username, settings, "password")
-        user = await add_account(
-            session,
-            username=username,
-            name=name,
-            role=role,
-            unit_id=unit.id,
-            password=password,
-            starts_on=date.today(),
-            password_changed_at=datetime.now(UTC),
-        )
-        # Set by an operator: the person chooses their own at first sign-in.
-        user.must_change_password = True
-        return user.id
+    engine = create_engine(settings)
+    try:
+        async with unit_of_work(session_factory(engine)) as session:
+            unit = await unit_by_code(session, unit_code)
+            if unit is None:
+                raise NotFound(f"No unit with code `{unit_code}`.")
+            password_policy.check(password, None, username, settings, "password")
+            user = await add_account(
+                session,
+                username=username,
+                name=name,
+                role=role,
+                unit_id=unit.id,
+                password=password,
+                starts_on=date.today(),
+                password_changed_at=datetime.now(UTC),
+            )
+            # Set by an operator: the person chooses their own at first sign-in.
+            user.must_change_password = True
+            return user.id
+    finally:
+        await engine.dispose()
