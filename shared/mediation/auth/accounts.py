@@ -108,7 +108,7 @@ async def add_account(
 async def create_user(
     settings: Settings, *, username: str, name: str, role: Role, unit_code: str, password: str
 ) -> uuid.UUID:
-    async with standalone(settings) as sessions, unit_of_work(sessions) as session:
+    async with standalone(settings) as factory, unit_of_work(factory) as session:
         unit = await unit_by_code(session, unit_code)
         if unit is None:
             raise NotFound(f"No unit with code `{unit_code}`.")
