@@ -13,7 +13,6 @@ from fastapi import APIRouter, Depends, Path, Query, Response
 from mediation.auth.policy import Permission
 from mediation.auth.principal import Principal
 from mediation.cases.problems import UNIT_NOT_IN_JURISDICTION
-from mediation.clock import Clock
 from mediation.contracts.common import Page
 from mediation.contracts.etag import etag_of
 from mediation.contracts.windows import QueryTime
@@ -21,11 +20,9 @@ from mediation.errors import Unprocessable
 from mediation.sessions.enums import SessionKind, SessionMode, SessionSort, SessionStatus
 from mediation.sessions.models import MediationSession
 from mediation.sessions.rules import place_key
-from mediation.settings import Settings
 from mediation_api.actions import action_route, context_action, context_create
 from mediation_api.cases.reads import unit_path_in_scope
-from mediation_api.deps import Session, State, require
-from mediation_api.idempotency import IdempotencyGuard
+from mediation_api.deps import State, require
 from mediation_api.pagination import (
     CURSOR_INVALID,
     DEFAULT,
@@ -37,6 +34,7 @@ from mediation_api.pagination import (
 )
 from mediation_api.problems import responses
 from mediation_api.query import WINDOW_INVALID
+from mediation_api.record_context import RecordContext, context_dependency
 from mediation_api.replicas import list_connection
 from mediation_api.sessions.contracts import (
     CancelIn,
@@ -73,49 +71,19 @@ _CHANGE_NOTE = " Needs If-Match (428 without, 412 if stale)." + _DOUBLE
 
 
 @dataclass
-class SessionContext:
-    session: Session
-    clock: Clock
-    settings: Settings
-    principal: Principal
-
-    @property
-    def service(self) -> SessionService:
-        return SessionService(self.session, self.clock, self.settings, self.principal)
+class SessionContext(RecordContext[SessionService, MediationSession]):
+    service_type = SessionService
+    records_at = "/api/v1/sessions"
 
     async def out(self, ms: MediationSession) -> SessionOut:
         await self.session.flush()  # server-set columns (updated_at) come back by RETURNING
         return await session_out(self.session, self.service.repo, ms, self.principal)
 
-    async def respond(
-        self,
-        idem: IdempotencyGuard,
-        ms: MediationSession,
-        status_code: int = 200,
-        location: bool = False,
-    ) -> Response:
-        headers = {"ETag": etag_of(ms.id, ms.version)}
-        if location:
-            headers["Location"] = f"/api/v1/sessions/{ms.id}"
-        return await idem.respond(
-            self.session, await self.out(ms), status_code=status_code, headers=headers
-        )
-
 
 ReadPrincipal = Annotated[Principal, Depends(require(Permission.sessions_read))]
 WritePrincipal = Annotated[Principal, Depends(require(Permission.sessions_write))]
-
-
-async def _reader(session: Session, state: State, principal: ReadPrincipal) -> SessionContext:
-    return SessionContext(session, state.clock, state.settings, principal)
-
-
-async def _writer(session: Session, state: State, principal: WritePrincipal) -> SessionContext:
-    return SessionContext(session, state.clock, state.settings, principal)
-
-
-Reader = Annotated[SessionContext, Depends(_reader)]
-Writer = Annotated[SessionContext, Depends(_writer)]
+Reader = Annotated[SessionContext, Depends(context_dependency(SessionContext, ReadPrincipal))]
+Writer = Annotated[SessionContext, Depends(context_dependency(SessionContext, WritePrincipal))]
 
 StatusQ = Annotated[list[SessionStatus] | None, Query(description="Statuses.")]
 KindQ = Annotated[list[SessionKind] | None, Query(description="Kinds of mediation.")]
