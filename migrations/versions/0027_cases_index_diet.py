@@ -14,6 +14,11 @@ and `uq_cases_import_sha256_import_row`. A unique index never compares NULLs, ye
 still takes an entry for every case; the lookups by reference and by file name the column,
 which implies the predicate.
 
+Widened: `ix_cases_received_at_id` includes the columns the list filters test (unit path,
+status, category, source, risk colour), so a list page (which takes its ids first,
+`mediation_api.cases.reads.page_query`) walks the index alone instead of visiting the heap row
+of every case it passes over: a grid's page passed over thousands.
+
 Revision ID: 0027
 Revises: 0026
 Create Date: 2026-12-05 21:00:00+00:00
@@ -42,15 +47,24 @@ _PARTIAL = {
 }
 
 
+_COVERING = ["unit_path", "status", "category_code", "source", "risk_colour"]
+
+
 def upgrade() -> None:
     op.drop_constraint("uq_cases_number_ascii", "cases", type_="unique")
     op.drop_index("ix_cases_handling_unit_id", table_name="cases")
     for name, (columns, where) in _PARTIAL.items():
         op.drop_constraint(name, "cases", type_="unique")
         op.create_index(name, "cases", columns, unique=True, postgresql_where=sa.text(where))
+    op.drop_index("ix_cases_received_at_id", table_name="cases")
+    op.create_index(
+        "ix_cases_received_at_id", "cases", ["received_at", "id"], postgresql_include=_COVERING
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_cases_received_at_id", table_name="cases")
+    op.create_index("ix_cases_received_at_id", "cases", ["received_at", "id"])
     for name, (columns, _) in _PARTIAL.items():
         op.drop_index(name, table_name="cases")
         op.create_unique_constraint(name, "cases", columns)

@@ -74,7 +74,14 @@ class Case(IdMixin, TimestampMixin, Base):
             "unit_path",
             postgresql_ops={"unit_path": "text_pattern_ops"},
         ),
-        Index("ix_cases_received_at_id", "received_at", "id"),
+        # Covering the list filters (migration 0027): a list page walks it newest first and
+        # filters by scope, status, category, source and colour without visiting the heap.
+        Index(
+            "ix_cases_received_at_id",
+            "received_at",
+            "id",
+            postgresql_include=["unit_path", "status", "category_code", "source", "risk_colour"],
+        ),
         # Only running deadlines carry a due time: the overdue filter and sweeps stay small.
         # (due_at, id): "soonest deadline first" pages walk it in order.
         Index("ix_cases_due_at", "due_at", "id", postgresql_where=text("due_at IS NOT NULL")),

@@ -204,6 +204,14 @@ def _prefix(w: _Where, pattern: str) -> str:
     return f"unit_path LIKE {w.arg(pattern)}"
 
 
+def _literal(text: str) -> str:
+    """`text` as an escaped string constant (E'...': the same whatever
+    standard_conforming_strings says). For the search pattern: as a parameter, a prepared
+    statement's generic plan cannot see that a two-character Chinese term has no trigram,
+    and scans both trigram indexes whole (2.3 s instead of 1.5 ms for 漏水 at 100,000 cases)."""
+    return "E'" + text.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
 def _filters(w: _Where, patterns: list[str], f: CaseFilters, now: datetime) -> None:
     w.add("(" + (" OR ".join(_prefix(w, p) for p in patterns) or "false") + ")")
     # The enums are stored as varchar (enum_type), so plain text arrays match them.
@@ -242,7 +250,7 @@ def _filters(w: _Where, patterns: list[str], f: CaseFilters, now: datetime) -> N
         if f.external_client is not None:
             w.add(f"external_client_id = {w.arg(f.external_client)}")
     if f.q:
-        pattern = w.arg(_like(f.q))
+        pattern = _literal(_like(f.q))
         text_match = f"search_text ILIKE {pattern}"
         w.add(
             f"({text_match} OR party_names ILIKE {pattern})" if f.search_party_names else text_match
@@ -274,9 +282,14 @@ def page_query(
             key = w.arg(uuid.UUID(str(after["i"])))
             w.add(f"(received_at, id) {'<' if newest else '>'} ({at}, {key})")
         order = "received_at DESC, id DESC" if newest else "received_at ASC, id ASC"
+    # The page's ids first, then its rows: the filters and the order can then be served by
+    # the covering index on (received_at, id) alone (an index-only scan, migration 0027)
+    # instead of visiting the heap row of every case passed over (a grid's list walked
+    # thousands of them).
+    ids = f"SELECT id FROM cases WHERE {' AND '.join(w.terms)} ORDER BY {order}"
     sql = (
-        f"SELECT {_LIST_COLUMNS} FROM cases WHERE {' AND '.join(w.terms)} "
-        f"ORDER BY {order} LIMIT {w.arg(limit + 1)}"
+        f"SELECT {_LIST_COLUMNS} FROM cases WHERE id IN ({ids} LIMIT {w.arg(limit + 1)}) "
+        f"ORDER BY {order}"
     )
     return sql, w.args
 

@@ -15,7 +15,6 @@ from sqlalchemy import (
     func,
     or_,
     select,
-    text,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -40,7 +39,6 @@ from mediation.cases.models import (
     CaseLink,
     CaseParty,
 )
-from mediation.ids import uuid7
 from mediation.org.enums import UnitLevel
 from mediation.org.models import Person
 from mediation_api.cases.calendar_repository import CalendarRepository
@@ -201,27 +199,6 @@ class CaseRepository(TreeLookups, CalendarRepository):
             stmt = stmt.where(CaseEvent.seq > after)
         stmt = stmt.order_by(CaseEvent.seq).limit(limit + 1)
         return list((await self.session.scalars(stmt)).all())
-
-    async def add_links(
-        self, case_id: uuid.UUID, links: list[tuple[uuid.UUID, RepeatReason]]
-    ) -> None:
-        """A new case's repeat links in one statement, without an ORM object each: an intake
-        in a busy building links to dozens of earlier cases (the case row must be flushed)."""
-        if not links:
-            return
-        await self.session.execute(
-            text(
-                "INSERT INTO case_links (id, case_id, related_case_id, reason) "
-                "SELECT unnest(CAST(:ids AS uuid[])), :case_id, "
-                "unnest(CAST(:others AS uuid[])), unnest(CAST(:reasons AS text[]))"
-            ),
-            {
-                "ids": [uuid7() for _ in links],
-                "case_id": case_id,
-                "others": [other for other, _ in links],
-                "reasons": [reason.value for _, reason in links],
-            },
-        )
 
     async def links_from(self, case_id: uuid.UUID) -> list[CaseLink]:
         rows = await self.session.scalars(select(CaseLink).where(CaseLink.case_id == case_id))
