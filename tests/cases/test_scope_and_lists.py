@@ -201,6 +201,30 @@ async def test_filters_search_sort_and_cursor(client: httpx.AsyncClient, world: 
     )
 
 
+async def test_search_terms_with_quotes_and_backslashes_are_text(
+    client: httpx.AsyncClient, world: World, sql: Any
+) -> None:
+    """The search term is written into the statement as a constant (its plan then sees the
+    term): quotes and backslashes stay text, and nothing else runs."""
+    grid = await world.headers("grid_head")
+    title = "王某's 漏水\\纠纷"
+    r = await client.post(CASES, headers=grid, json=case_body(world, title=title))
+    assert r.status_code == 201, r.text
+    dispatcher = await world.headers("dispatcher")
+
+    async def found(q: str) -> list[str]:
+        r = await client.get(CASES, headers=dispatcher, params={"q": q})
+        assert r.status_code == 200, r.text
+        return [c["title"] for c in r.json()["items"]]
+
+    assert await found("'s 漏水\\") == [title]
+    assert await found("某'") == [title]
+    assert await found("x' OR '1'='1") == []
+    assert await found("'); DELETE FROM cases; --") == []
+    assert await found("\\'; SELECT 1; --") == []
+    assert await sql("SELECT count(*) FROM cases") == [(1,)]
+
+
 async def test_repeat_dispute_linked_by_phone_and_building(
     client: httpx.AsyncClient, world: World
 ) -> None:
