@@ -100,8 +100,15 @@ def _enum(node: Any) -> set[str] | None:
     return values
 
 
-def _fields(node: Any, where: str, required: bool, out: dict[str, Field]) -> None:
-    """Every property below `node` (not following $ref), keyed by its dotted path."""
+def _fields(
+    node: Any,
+    where: str,
+    required: bool,
+    out: dict[str, Field],
+    schemas: dict[str, Any] | None = None,
+) -> None:
+    """Every property below `node` (not following $ref, but for the bases an `allOf` extends:
+    their fields are the schema's own), keyed by its dotted path."""
     if not isinstance(node, dict):
         return
     enum = _enum(node)
@@ -113,6 +120,7 @@ def _fields(node: Any, where: str, required: bool, out: dict[str, Field]) -> Non
     subs = [node]
     for key in ("anyOf", "oneOf", "allOf"):
         subs += node.get(key) or []
+    subs += _bases(node, schemas or {}, set())
     for sub in subs:
         if not isinstance(sub, dict):
             continue
@@ -123,6 +131,19 @@ def _fields(node: Any, where: str, required: bool, out: dict[str, Field]) -> Non
             _fields(sub["items"], f"{where}[]", True, out)
         if isinstance(sub.get("additionalProperties"), dict):
             _fields(sub["additionalProperties"], f"{where}{{}}", True, out)
+
+
+def _bases(node: dict[str, Any], schemas: dict[str, Any], seen: set[str]) -> list[Any]:
+    """The component schemas `node` extends through `allOf`, and theirs."""
+    found: list[Any] = []
+    for base in node.get("allOf") or []:
+        name = _component(base)
+        if name is None or name in seen or not isinstance(schemas.get(name), dict):
+            continue
+        seen.add(name)
+        found += [schemas[name], *(schemas[name].get("allOf") or [])]
+        found += _bases(schemas[name], schemas, seen)
+    return found
 
 
 def _refs(node: Any) -> Iterator[str]:
@@ -325,8 +346,8 @@ def _diff_schemas(old: dict[str, Any], new: dict[str, Any]) -> Iterator[Change]:
             continue
         old_fields: dict[str, Field] = {}
         new_fields: dict[str, Field] = {}
-        _fields(schema, name, True, old_fields)
-        _fields(new_schemas[name], name, True, new_fields)
+        _fields(schema, name, True, old_fields, old_schemas)
+        _fields(new_schemas[name], name, True, new_fields, new_schemas)
         yield from _diff_fields(
             old_fields,
             new_fields,
