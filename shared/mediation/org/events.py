@@ -8,29 +8,29 @@ from mediation.org.enums import Role, UnitLevel
 from mediation.outbox.payloads import EventPayload, UnitId
 
 
-class _UnitEvent(EventPayload):
+class UnitEventBase(EventPayload):
     aggregate_type: ClassVar[str] = "unit"
 
 
-class UnitCreated(_UnitEvent):
+class UnitCreated(UnitEventBase):
     event_types = ("unit.created",)
     code: str
     name: str
     level: UnitLevel
 
 
-class UnitRenamed(_UnitEvent):
+class UnitRenamed(UnitEventBase):
     event_types = ("unit.renamed",)
     name: str
 
 
-class UnitDeactivated(_UnitEvent):
+class UnitDeactivated(UnitEventBase):
     """The subtree goes with its root (the event names the root)."""
 
     event_types = ("unit.deactivated",)
 
 
-class UnitsImported(_UnitEvent):
+class UnitsImported(UnitEventBase):
     event_types = ("unit.imported",)
     count: int
 

@@ -14,13 +14,13 @@ from mediation.outbox.payloads import EventPayload, UnitId
 from mediation.outreach.enums import ActivityVenue, OpinionStatus, Weekday
 
 
-class _ActivityEvent(EventPayload):
+class ActivityEventBase(EventPayload):
     aggregate_type: ClassVar[str] = "outreach_activity"
     activity_id: uuid.UUID
     unit_id: UnitId
 
 
-class ActivityRecorded(_ActivityEvent):
+class ActivityRecorded(ActivityEventBase):
     event_types = ("outreach.activity_recorded",)
     venue: ActivityVenue
     title: str
@@ -28,37 +28,37 @@ class ActivityRecorded(_ActivityEvent):
     participants: int
 
 
-class ActivityUpdated(_ActivityEvent):
+class ActivityUpdated(ActivityEventBase):
     event_types = ("outreach.activity_updated",)
     changed: list[str]
     participants: int
 
 
-class _SeriesEvent(EventPayload):
+class SeriesEventBase(EventPayload):
     aggregate_type: ClassVar[str] = "outreach_class_series"
     series_id: uuid.UUID
     unit_id: UnitId
 
 
-class SeriesCreated(_SeriesEvent):
+class SeriesCreated(SeriesEventBase):
     event_types = ("outreach.series_created",)
     title: str
     weekday: Weekday
     start_time: str  # HH:MM, the center's time
 
 
-class SeriesUpdated(_SeriesEvent):
+class SeriesUpdated(SeriesEventBase):
     event_types = ("outreach.series_updated",)
     changed: list[str]
 
 
-class _ClassEvent(EventPayload):
+class ClassEventBase(EventPayload):
     aggregate_type: ClassVar[str] = "outreach_class"
     class_id: uuid.UUID
     series_id: uuid.UUID
 
 
-class ClassHeld(_ClassEvent):
+class ClassHeld(ClassEventBase):
     """A class was held; `classes_held` and `participants_total` are the series' totals."""
 
     event_types = ("outreach.class_held",)
@@ -73,7 +73,7 @@ class ClassHeld(_ClassEvent):
     participants_total: int
 
 
-class ClassUpdated(_ClassEvent):
+class ClassUpdated(ClassEventBase):
     event_types = ("outreach.class_updated",)
     unit_id: UnitId
     changed: list[str]
