@@ -42,8 +42,8 @@ W = {
     ),
     "insert_handlers": (
         "INSERT INTO case_handlers (case_id, person_id, channel, is_lead, assumed_at, "
-        "assigned_by_id, id) SELECT $1, * FROM unnest($2::uuid[], $3::text[], $4::bool[]), "
-        "LATERAL (SELECT $5::timestamptz, $6::uuid, gen_random_uuid()) x"
+        "assigned_by_id, id) SELECT $1, h.p, h.c, h.l, $5::timestamptz, $6::uuid, "
+        "gen_random_uuid() FROM unnest($2::uuid[], $3::text[], $4::bool[]) AS h(p, c, l)"
     ),
     "assign_case": (
         "UPDATE cases SET status = 'assigned', channels = $2, handler_person_ids = $3, "
