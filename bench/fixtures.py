@@ -44,6 +44,16 @@ async def _clone(
     )
 
 
+def _action(a: Any, path: str, record_id: Any, body: dict[str, Any]) -> Line:
+    """The action's line: the fixture's first version in If-Match."""
+    return Line(
+        "POST",
+        f"{API_PREFIX}/{path}",
+        {**a.headers(json_body=True), "If-Match": etag_of(record_id, 1)},
+        json.dumps(body, ensure_ascii=False, separators=(",", ":")),
+    )
+
+
 async def accepted_cases(url: str, n: int, scope: str, accounts: list[Any]) -> list[Line]:
     """`n` accepted cases (clones of handled ones, with their parties), each assigned to the
     handlers the original had: `POST /cases/{id}/assign`."""
@@ -127,14 +137,7 @@ async def accepted_cases(url: str, n: int, scope: str, accounts: list[Any]) -> l
             ],
             "note": "分派给网格调解员",
         }
-        lines.append(
-            Line(
-                "POST",
-                f"{API_PREFIX}/cases/{r['id']}/assign",
-                {**a.headers(json_body=True), "If-Match": etag_of(r["id"], 1)},
-                json.dumps(body, ensure_ascii=False, separators=(",", ":")),
-            )
-        )
+        lines.append(_action(a, f"cases/{r['id']}/assign", r["id"], body))
     return lines
 
 
@@ -221,12 +224,5 @@ async def scheduled_sessions(url: str, n: int, scope: str, accounts: list[Any]) 
             "minutes": "双方陈述了各自意见，调解员释法明理，约定下次继续协商。",
             "outcome": OUTCOMES[i % len(OUTCOMES)],
         }
-        lines.append(
-            Line(
-                "POST",
-                f"{API_PREFIX}/sessions/{r['id']}/outcome",
-                {**a.headers(json_body=True), "If-Match": etag_of(r["id"], 1)},
-                json.dumps(body, ensure_ascii=False, separators=(",", ":")),
-            )
-        )
+        lines.append(_action(a, f"sessions/{r['id']}/outcome", r["id"], body))
     return lines
