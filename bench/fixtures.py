@@ -21,6 +21,8 @@ from mediation.contracts.etag import etag_of
 API_PREFIX = "/api/v1"
 # Far in the past, so clones' bookings meet no generated session: one two-hour slot each.
 PAST_SLOTS_FROM = "2000-01-01T00:00:00+00:00"
+# A clone is a new record: first version, empty timeline, made now (the reset deletes it).
+FRESH = {"version": "1", "timeline_seq": "0", "created_at": "now()", "updated_at": "now()"}
 
 
 async def _columns(conn: asyncpg.Connection, table: str) -> list[str]:
@@ -107,10 +109,7 @@ async def accepted_cases(url: str, n: int, scope: str, accounts: list[Any]) -> l
                         )
                     },
                     "current_stage": "'mediation'",
-                    "version": "1",
-                    "timeline_seq": "0",
-                    "created_at": "now()",
-                    "updated_at": "now()",
+                    **FRESH,
                 },
             )
             await _clone(
@@ -193,10 +192,7 @@ async def scheduled_sessions(url: str, n: int, scope: str, accounts: list[Any]) 
                         )
                     },
                     "reschedule_count": "0",
-                    "version": "1",
-                    "timeline_seq": "0",
-                    "created_at": "now()",
-                    "updated_at": "now()",
+                    **FRESH,
                 },
             )
             await _clone(
