@@ -573,26 +573,9 @@ async def create_session(request: Request) -> Response:
             json.dumps({"starts_at": body["starts_at"]}),
             uuid7(),
         )
-        parties = await conn.fetch(SQL["parties"], case["id"])
-        mediators = await conn.fetch(SQL["session_mediators"], sid)
-        events = await conn.fetch(SQL["session_events"], sid)
-        if caller.pii and parties:
-            await conn.fetchval(
-                SQL["access_log"],
-                caller.id,
-                caller.name,
-                "read_unmasked",
-                "session",
-                sid,
-                [p["id"] for p in parties],
-                "{}",
-                None,
-                uuid7(),
-            )
-        entries = [("session.scheduled", "session", sid)]
-        if caller.pii and parties:
-            entries.append(("read.session", "session", sid))
-        await _audit(conn, caller, entries)  # the audit chain, as the API's commit writes it
+        parties, mediators, events = await _session_answer(
+            conn, caller, sid, case["id"], None, "session.scheduled"
+        )
     return _json(
         {
             "id": sid,
@@ -605,6 +588,40 @@ async def create_session(request: Request) -> Response:
         },
         201,
     )
+
+
+async def _session_answer(
+    conn: asyncpg.Connection,
+    caller: Caller,
+    sid: uuid.UUID,
+    case_id: uuid.UUID,
+    invited: list[uuid.UUID] | None,
+    action: str,
+) -> tuple[list[asyncpg.Record], list[asyncpg.Record], list[asyncpg.Record]]:
+    """A session's answer as the API reads it (invited parties, mediators, history), the
+    access-log row of unmasked names, then the audit chain as the API's commit writes it."""
+    parties = await conn.fetch(SQL["parties"], case_id)
+    if invited is not None:
+        parties = [p for p in parties if p["id"] in set(invited)]
+    mediators = await conn.fetch(SQL["session_mediators"], sid)
+    events = await conn.fetch(SQL["session_events"], sid)
+    entries = [(action, "session", sid)]
+    if caller.pii and parties:
+        await conn.fetchval(
+            SQL["access_log"],
+            caller.id,
+            caller.name,
+            "read_unmasked",
+            "session",
+            sid,
+            [p["id"] for p in parties],
+            "{}",
+            None,
+            uuid7(),
+        )
+        entries.append(("read.session", "session", sid))
+    await _audit(conn, caller, entries)
+    return parties, mediators, events
 
 
 async def healthz(request: Request) -> Response:

@@ -17,7 +17,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from bench.ceiling import SQL, Caller, _audit, _json, _like, _view
+from bench.ceiling import SQL, Caller, _audit, _json, _like, _session_answer, _view
 from mediation.clock import CENTER_TZ
 from mediation.contracts.etag import etag_of
 from mediation.ids import uuid7
@@ -42,8 +42,8 @@ W = {
     ),
     "insert_handlers": (
         "INSERT INTO case_handlers (case_id, person_id, channel, is_lead, assumed_at, "
-        "assigned_by_id, id) SELECT $1, * FROM unnest($2::uuid[], $3::text[], $4::bool[]), "
-        "LATERAL (SELECT $5::timestamptz, $6::uuid, gen_random_uuid()) x"
+        "assigned_by_id, id) SELECT $1, h.p, h.c, h.l, $5::timestamptz, $6::uuid, "
+        "gen_random_uuid() FROM unnest($2::uuid[], $3::text[], $4::bool[]) AS h(p, c, l)"
     ),
     "assign_case": (
         "UPDATE cases SET status = 'assigned', channels = $2, handler_person_ids = $3, "
@@ -268,27 +268,9 @@ async def session_outcome(request: Request) -> Response:
         )
         async with conn.transaction():  # the savepoint around the settled bookings
             await conn.execute(W["settle"], sid, ms["ends_at"])
-        parties = await conn.fetch(SQL["parties"], case["id"])
-        mediators = await conn.fetch(SQL["session_mediators"], sid)
-        events = await conn.fetch(SQL["session_events"], sid)
-        invited = [p for p in parties if p["id"] in set(ms["party_ids"])]
-        if caller.pii and invited:
-            await conn.fetchval(
-                SQL["access_log"],
-                caller.id,
-                caller.name,
-                "read_unmasked",
-                "session",
-                sid,
-                [p["id"] for p in invited],
-                "{}",
-                None,
-                uuid7(),
-            )
-        entries = [("session.outcome_recorded", "session", sid)]
-        if caller.pii and invited:
-            entries.append(("read.session", "session", sid))
-        await _audit(conn, caller, entries)
+        invited, mediators, events = await _session_answer(
+            conn, caller, sid, case["id"], ms["party_ids"], "session.outcome_recorded"
+        )
     return _json(
         {
             "id": sid,

@@ -21,6 +21,8 @@ from mediation.contracts.etag import etag_of
 API_PREFIX = "/api/v1"
 # Far in the past, so clones' bookings meet no generated session: one two-hour slot each.
 PAST_SLOTS_FROM = "2000-01-01T00:00:00+00:00"
+# A clone is a new record: first version, empty timeline, made now (the reset deletes it).
+FRESH = {"version": "1", "timeline_seq": "0", "created_at": "now()", "updated_at": "now()"}
 
 
 async def _columns(conn: asyncpg.Connection, table: str) -> list[str]:
@@ -41,6 +43,16 @@ async def _clone(
     exprs = [overrides.get(c, f"src.{c}") for c in cols]
     await conn.execute(
         f"INSERT INTO {table} ({', '.join(cols)}) SELECT {', '.join(exprs)} FROM {source}"
+    )
+
+
+def _action(a: Any, path: str, record_id: Any, body: dict[str, Any]) -> Line:
+    """The action's line: the fixture's first version in If-Match."""
+    return Line(
+        "POST",
+        f"{API_PREFIX}/{path}",
+        {**a.headers(json_body=True), "If-Match": etag_of(record_id, 1)},
+        json.dumps(body, ensure_ascii=False, separators=(",", ":")),
     )
 
 
@@ -97,10 +109,7 @@ async def accepted_cases(url: str, n: int, scope: str, accounts: list[Any]) -> l
                         )
                     },
                     "current_stage": "'mediation'",
-                    "version": "1",
-                    "timeline_seq": "0",
-                    "created_at": "now()",
-                    "updated_at": "now()",
+                    **FRESH,
                 },
             )
             await _clone(
@@ -127,14 +136,7 @@ async def accepted_cases(url: str, n: int, scope: str, accounts: list[Any]) -> l
             ],
             "note": "分派给网格调解员",
         }
-        lines.append(
-            Line(
-                "POST",
-                f"{API_PREFIX}/cases/{r['id']}/assign",
-                {**a.headers(json_body=True), "If-Match": etag_of(r["id"], 1)},
-                json.dumps(body, ensure_ascii=False, separators=(",", ":")),
-            )
-        )
+        lines.append(_action(a, f"cases/{r['id']}/assign", r["id"], body))
     return lines
 
 
@@ -190,10 +192,7 @@ async def scheduled_sessions(url: str, n: int, scope: str, accounts: list[Any]) 
                         )
                     },
                     "reschedule_count": "0",
-                    "version": "1",
-                    "timeline_seq": "0",
-                    "created_at": "now()",
-                    "updated_at": "now()",
+                    **FRESH,
                 },
             )
             await _clone(
@@ -221,12 +220,5 @@ async def scheduled_sessions(url: str, n: int, scope: str, accounts: list[Any]) 
             "minutes": "双方陈述了各自意见，调解员释法明理，约定下次继续协商。",
             "outcome": OUTCOMES[i % len(OUTCOMES)],
         }
-        lines.append(
-            Line(
-                "POST",
-                f"{API_PREFIX}/sessions/{r['id']}/outcome",
-                {**a.headers(json_body=True), "If-Match": etag_of(r["id"], 1)},
-                json.dumps(body, ensure_ascii=False, separators=(",", ":")),
-            )
-        )
+        lines.append(_action(a, f"sessions/{r['id']}/outcome", r["id"], body))
     return lines

@@ -928,7 +928,7 @@ async def _latest_session(url: str) -> datetime | None:
         await conn.close()
 
 
-FIXTURES_PER_SECOND = 700  # more records than any run changes in a second
+FIXTURES_PER_SECOND = 250  # more records than a run here changes in a second (ceiling ~85/s)
 
 
 def _lines_for(scenario: Scenario, lines_file: Path, duration: float) -> tuple[Path, bool]:
@@ -1217,6 +1217,10 @@ def run(
                 + "; ".join(f"{k} {v['rps']} req/s" for k, v in entry["runs"].items() if k != "api")
             )
             results["scenarios"].append(entry)
+            # Kept as they come: a run cut short (a shared server out of connections) keeps
+            # the scenarios it finished.
+            partial = out_dir / f"results-{scale.name}.partial.json"
+            partial.write_text(json.dumps(results, ensure_ascii=False, indent=2, default=str))
         for name in profile_names or []:
             sc = next((s for s in scenarios if s.name == name), None)
             if sc is None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import uuid
 from typing import Any, Protocol
 
-from sqlalchemy import event, inspect, select
+from sqlalchemy import event, func, inspect, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.orm.attributes import set_committed_value
@@ -47,11 +47,21 @@ async def next_seq(db: AsyncSession, owner: HasTimeline) -> int:
     """The number of the next entry on `owner`'s timeline."""
     key = (type(owner), owner.id)
     if not inspect(owner).pending and key not in db.info.get(_LOCKED, ()):
+        # Lock, number and touch the record in one statement (an UPDATE takes the same
+        # FOR NO KEY UPDATE lock): what the ORM would otherwise flush as a second one.
         model: Any = type(owner)
-        current = await db.scalar(
-            select(model.timeline_seq).where(model.id == owner.id).with_for_update(key_share=True)
-        )
-        set_committed_value(owner, "timeline_seq", current)
+        taken, updated_at = (
+            await db.execute(
+                update(model)
+                .where(model.id == owner.id)
+                .values(timeline_seq=model.timeline_seq + 1, updated_at=func.now())
+                .returning(model.timeline_seq, model.updated_at)
+                .execution_options(synchronize_session=False)
+            )
+        ).one()
+        set_committed_value(owner, "timeline_seq", taken)
+        set_committed_value(owner, "updated_at", updated_at)
         holds_lock(db, owner)
+        return int(taken)
     owner.timeline_seq = (owner.timeline_seq or 0) + 1
     return owner.timeline_seq

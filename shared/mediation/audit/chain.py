@@ -26,6 +26,7 @@ from mediation.audit.context import actor_var, client_ip_var
 from mediation.audit.models import AuditAnchor, AuditEvent
 from mediation.gmcrypto import CryptoProfile, chain_hash, chain_hash_like
 from mediation.logs import request_id_var
+from mediation.outbox.events import NOTIFY_SQL, take_notify
 
 GENESIS = "0" * 64
 _QUEUE = "audit_queue"
@@ -209,13 +210,19 @@ def _writes_are_audited(session: Session, _flush: Any) -> None:
             )
 
 
-@event.listens_for(Session, "before_commit")
+# Ahead of the outbox's own listener (insert=True): the lock's statement also wakes the relay.
+@event.listens_for(Session, "before_commit", insert=True)
 def _chain_on_commit(session: Session) -> None:
+    if session.in_nested_transaction():
+        # A savepoint's release: the entries wait for the transaction's commit, so the chain's
+        # lock is held only for its last few statements, not from a savepoint onwards.
+        return
     session.flush()
     queued = session.info.pop(_QUEUE, None)
     if not queued:
         return
-    session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK})
+    notify = f", {NOTIFY_SQL}" if take_notify(session) else ""
+    session.execute(text(f"SELECT pg_advisory_xact_lock(:k){notify}"), {"k": _LOCK})
     last = session.execute(
         select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
     ).first()
@@ -230,7 +237,9 @@ def _chain_on_commit(session: Session) -> None:
         row = {**entry, "seq": seq, "prev_hash": prev}
         row["hash"] = prev = digest(row["prev_hash"], row)
         rows.append(row)
-    session.execute(insert(AuditEvent), rows)
+    # The table's insert: every row names every column, so one statement takes them all (the
+    # ORM's bulk insert would split rows by the columns they leave null).
+    session.execute(insert(AuditEvent.__table__), rows)
 
 
 @event.listens_for(Session, "after_rollback")

@@ -11,8 +11,9 @@ import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from mediation.logs import request_id_var
 from mediation.outbox.models import OutboxEvent
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
     EVENT_MODELS: dict[str, type[EventPayload]]
 
 NOTIFY_CHANNEL = "outbox"
+NOTIFY_SQL = "pg_notify('outbox', '')"
+_NOTIFY = "outbox_notify"
 _FROM_CONTEXT = "from the request"
 
 
@@ -51,8 +54,9 @@ async def emit(
         )
     )
     session.add(event)
-    # Delivered by PostgreSQL only if the transaction commits: wakes the relay at once.
-    await session.execute(text("SELECT pg_notify(:c, '')"), {"c": NOTIFY_CHANNEL})
+    # The relay is woken once per transaction, as it commits (PostgreSQL delivers a NOTIFY
+    # only then anyway): no statement of its own per event.
+    getattr(session, "sync_session", session).info[_NOTIFY] = True
     return event
 
 
@@ -79,6 +83,25 @@ def outbox_fields(
         "occurred_at": occurred_at,
         "trace_context": current_context(),
     }
+
+
+def take_notify(session: Session) -> bool:
+    """Whether this transaction emitted an event whose NOTIFY is still to be sent; the caller
+    sends it (the audit chain's commit statement carries it: `NOTIFY_SQL`)."""
+    return bool(session.info.pop(_NOTIFY, False))
+
+
+@event.listens_for(Session, "before_commit")
+def _notify_on_commit(session: Session) -> None:
+    # Only when nobody took it first (the audit chain, registered ahead of this listener).
+    if not session.in_nested_transaction() and take_notify(session):
+        session.execute(text(f"SELECT {NOTIFY_SQL}"))
+
+
+@event.listens_for(Session, "after_rollback")
+def _no_notify_after_rollback(session: Session) -> None:
+    if not session.in_transaction():
+        session.info.pop(_NOTIFY, None)
 
 
 def __getattr__(name: str) -> Any:

@@ -382,11 +382,12 @@ class HotlineService(RequestService[HotlineRepository]):
         call.caller_hash = self._hash(c.number or c.callback_number)
         self._seal(call, c.callback_number)
         self.repo.add(call)
-        await self.session.flush()
         holds_lock(self.session, call)  # new in this transaction: nobody else can write it yet
+        # Numbered in memory: the entries go out with the call's INSERT, no statement of their own.
         await self._event(call, CallEventKind.created)
         if is_flagged_risk(call.risk_level, call.imminent_risk):
             await self._flag(call)
+        await self.session.flush()
         return call
 
     async def update(

@@ -51,6 +51,9 @@ class BookingClash:
     unit_path: str
 
 
+_PARTIES = "session_case_parties"
+
+
 def _prefix(path: str) -> str:
     return path.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
@@ -146,22 +149,26 @@ class SessionRepository(TreeLookups):
         place_key: str | None,
         starts_at: datetime,
         ends_at: datetime,
+        *,
+        replace: bool = True,
     ) -> None:
-        """Replace the session's bookings. Raises IntegrityError (exclusion violation) when a
-        mediator or the room is taken: the caller runs this in a savepoint."""
-        await self.session.execute(
-            delete(SessionBooking).where(SessionBooking.session_id == session_id)
-        )
-        during = Range(starts_at, ends_at, bounds="[)")
-        rows: list[dict[str, object]] = [
-            {"session_id": session_id, "person_id": p, "during": during, "active": True}
-            for p in person_ids
-        ]
-        if place_key is not None:
-            rows.append(
-                {"session_id": session_id, "place_key": place_key, "during": during, "active": True}
+        """Replace the session's bookings (`replace=False`: a new session has none). Raises
+        IntegrityError (exclusion violation) when a mediator or the room is taken: the
+        caller runs this in a savepoint."""
+        if replace:
+            await self.session.execute(
+                delete(SessionBooking).where(SessionBooking.session_id == session_id)
             )
-        await self.session.execute(insert(SessionBooking), rows)
+        during = Range(starts_at, ends_at, bounds="[)")
+        # Every row names both columns (one of them null), so the mediators and the room go
+        # in one statement (the ORM's bulk insert would split rows by the keys they set).
+        rows: list[dict[str, object]] = [
+            {"person_id": p, "place_key": None} for p in person_ids
+        ] + ([{"person_id": None, "place_key": place_key}] if place_key is not None else [])
+        await self.session.execute(
+            insert(SessionBooking.__table__),
+            [{**r, "session_id": session_id, "during": during, "active": True} for r in rows],
+        )
 
     async def settle(self, session_id: uuid.UUID, absent: list[uuid.UUID], end: datetime) -> None:
         """A held session's bookings follow what happened: absent mediators let go; the
@@ -242,12 +249,17 @@ WHERE b.session_id = :session_id AND b.active"""
         return (await self.session.scalars(stmt)).one_or_none()
 
     async def parties(self, case_id: uuid.UUID) -> list[CaseParty]:
-        stmt = (
-            select(CaseParty)
-            .where(CaseParty.case_id == case_id)
-            .order_by(CaseParty.position, CaseParty.id)
-        )
-        return list((await self.session.scalars(stmt)).all())
+        # Read once a request: a session's checks and its answer need the same parties, and
+        # no session request changes a case's parties.
+        known: dict[uuid.UUID, list[CaseParty]] = self.session.info.setdefault(_PARTIES, {})
+        if case_id not in known:
+            stmt = (
+                select(CaseParty)
+                .where(CaseParty.case_id == case_id)
+                .order_by(CaseParty.position, CaseParty.id)
+            )
+            known[case_id] = list((await self.session.scalars(stmt)).all())
+        return known[case_id]
 
     async def person_in_scope(self, person_id: uuid.UUID, principal: Principal) -> Person | None:
         """A person holding a role somewhere in the caller's jurisdiction."""

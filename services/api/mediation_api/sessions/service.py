@@ -197,14 +197,14 @@ class SessionService(RequestService[SessionRepository]):
                 )
         return list(party_ids)
 
-    async def _book(self, ms: MediationSession) -> None:
+    async def _book(self, ms: MediationSession, *, new: bool = False) -> None:
         """Hold the mediators and the room. The exclusion constraints decide; this runs in a
         savepoint so that after a refusal the other session can still be looked up and
-        named in the problem."""
+        named in the problem. A `new` session has no bookings to replace."""
         args = (ms.id, list(ms.mediator_person_ids), ms.place_key, ms.starts_at, ms.ends_at)
         try:
             async with self.session.begin_nested():
-                await self.repo.book(*args)
+                await self.repo.book(*args, replace=not new)
         except IntegrityError as exc:
             if getattr(exc.orig, "sqlstate", None) != EXCLUSION_VIOLATION:
                 raise
@@ -273,7 +273,9 @@ class SessionService(RequestService[SessionRepository]):
         party_ids = await self._party_ids(case, body.party_ids, "body.party_ids")
         now = self.clock.now()
         ms = self._new(case, body, mediators, party_ids, body.starts_at, body.ends_at)
-        await self._add(ms, mediators)
+        self.session.add(ms)
+        # Numbered while the session is new (no lock, no statement): its history entry, the
+        # case's timeline entry and the event go out with the session in one flush.
         await events.record(
             self.session,
             ms,
@@ -283,6 +285,7 @@ class SessionService(RequestService[SessionRepository]):
             data={"starts_at": ms.starts_at, "ends_at": ms.ends_at, "place": ms.place},
         )
         await self._on_timeline(case, ms, CaseEventType.session_scheduled)
+        await self._add(ms, mediators)
         return ms
 
     def _new(
@@ -325,12 +328,12 @@ class SessionService(RequestService[SessionRepository]):
 
     async def _add(self, ms: MediationSession, mediators: list[SessionMediator]) -> None:
         """Store a new session with its mediators and book them and the room."""
-        self.session.add(ms)
-        await self.session.flush()
         for m in mediators:
             m.session_id = ms.id
-        self.session.add_all(mediators)
-        await self._book(ms)
+        self.session.add_all([ms, *mediators])
+        await self.session.flush()
+        holds_lock(self.session, ms)  # new in this transaction: nobody else can write it yet
+        await self._book(ms, new=True)
 
     async def _on_timeline(
         self,
@@ -678,9 +681,8 @@ class SessionService(RequestService[SessionRepository]):
         another session stops there: that time is booked already, and the facts are
         recorded rather than refused."""
         absent = [p for p in ms.mediator_person_ids if p not in ms.attended_person_ids]
-        try:
-            async with self.session.begin_nested():
-                await self.repo.settle(ms.id, absent, ms.held_ended_at or ms.ends_at)
+        try:  # no savepoint: nothing is read after a refusal, the request fails as a whole
+            await self.repo.settle(ms.id, absent, ms.held_ended_at or ms.ends_at)
         except IntegrityError as exc:
             if getattr(exc.orig, "sqlstate", None) != EXCLUSION_VIOLATION:
                 raise
