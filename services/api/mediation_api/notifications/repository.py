@@ -27,30 +27,6 @@ class InboxRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def page(
-        self,
-        user_id: uuid.UUID,
-        *,
-        unread: bool | None,
-        urgent: bool | None,
-        type_: str | None,
-        before: uuid.UUID | None,
-        limit: int,
-    ) -> list[Notification]:
-        stmt = select(Notification).where(Notification.user_id == user_id)
-        if unread is True:
-            stmt = stmt.where(Notification.read_at.is_(None))
-        elif unread is False:
-            stmt = stmt.where(Notification.read_at.is_not(None))
-        if urgent is not None:
-            stmt = stmt.where(Notification.urgent.is_(urgent))
-        if type_ is not None:
-            stmt = stmt.where(Notification.type == type_)
-        if before is not None:
-            stmt = stmt.where(Notification.id < before)
-        stmt = stmt.order_by(Notification.id.desc()).limit(limit + 1)
-        return list((await self.session.scalars(stmt)).all())
-
     async def unread_counts(self, user_id: uuid.UUID) -> tuple[int, int]:
         row = (
             await self.session.execute(
