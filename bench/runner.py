@@ -148,7 +148,8 @@ class Stack:
             self.stop()  # leave no worker sweeping the benchmark database behind
             raise
 
-    def _wait(self, name: str, url: str, timeout: float = 60) -> None:
+    def _wait(self, name: str, url: str, timeout: float = 180) -> None:
+        # Generous: on a busy machine each of several API processes imports the whole app.
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.procs[name].poll() is not None:

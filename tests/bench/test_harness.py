@@ -100,6 +100,8 @@ def test_generate_load_and_report(
         "search",
         "intake",
         "session_booking",
+        "list_sessions",
+        "list_inbox",
         "mixed",
     } <= names
     for sc in results["scenarios"]:

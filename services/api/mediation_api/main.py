@@ -38,6 +38,7 @@ from mediation_api.casefiles.router import router as casefiles_router
 from mediation_api.cases.calendar_router import router as calendar_router
 from mediation_api.cases.router import router as cases_router
 from mediation_api.clientip import parse_networks
+from mediation_api.dispatch import skip_routers_that_cannot_match
 from mediation_api.hardening import SecurityHeadersMiddleware
 from mediation_api.hotline.router import router as hotline_router
 from mediation_api.imports.router import router as imports_router
@@ -256,6 +257,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.include_router(ops_router)
     for router in _routers():
         app.include_router(router, prefix=API_PREFIX)
+    skip_routers_that_cannot_match(app)
     _finish_openapi(app)
     return app
 

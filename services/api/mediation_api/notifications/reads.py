@@ -39,23 +39,6 @@ def inbox_query(
     return sql, w.args
 
 
-async def inbox_page(
-    conn: asyncpg.Connection,
-    user_id: uuid.UUID,
-    *,
-    unread: bool | None,
-    urgent: bool | None,
-    type_: str | None,
-    before: uuid.UUID | None,
-    limit: int,
-) -> Sequence[asyncpg.Record]:
-    """Up to limit+1 of the user's messages, newest first (UUIDv7 ids: creation order)."""
-    sql, args = inbox_query(
-        user_id, unread=unread, urgent=urgent, type_=type_, before=before, limit=limit
-    )
-    return await conn.fetch(sql, *args)
-
-
 def inbox_page_json(rows: Sequence[asyncpg.Record], next_cursor: str | None) -> bytes:
     """A page of NotificationOut as JSON (times in +08:00 like `Instant`)."""
     items = [

@@ -29,28 +29,6 @@ class InboxRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def page(
-        self,
-        user_id: uuid.UUID,
-        *,
-        unread: bool | None,
-        urgent: bool | None,
-        type_: str | None,
-        limit: int,
-        cursor: str | None,
-    ) -> tuple[list[Notification], str | None]:
-        """Newest first."""
-        stmt = select(Notification).where(Notification.user_id == user_id)
-        if unread is True:
-            stmt = stmt.where(Notification.read_at.is_(None))
-        elif unread is False:
-            stmt = stmt.where(Notification.read_at.is_not(None))
-        if urgent is not None:
-            stmt = stmt.where(Notification.urgent.is_(urgent))
-        if type_ is not None:
-            stmt = stmt.where(Notification.type == type_)
-        return await id_page(self.session, stmt, Notification.id, limit, cursor, newest=True)
-
     async def unread_counts(self, user_id: uuid.UUID) -> tuple[int, int]:
         row = (
             await self.session.execute(

@@ -52,7 +52,7 @@ from mediation_api.notifications.contracts import (
     WebhookUpdate,
     WebhookWithSecret,
 )
-from mediation_api.notifications.reads import inbox_page, inbox_page_json
+from mediation_api.notifications.reads import inbox_page_json, inbox_query
 from mediation_api.notifications.repository import InboxRepository, WebhookRepository
 from mediation_api.notifications.service import (
     InboxService,
@@ -98,16 +98,16 @@ async def list_notifications(
     user_id = require_person(principal)
     after = cursor_values(cursor, "i")
     # One statement on the read pool (or a fit replica): no ORM transaction for a list.
+    sql, args = inbox_query(
+        user_id,
+        unread=unread,
+        urgent=urgent,
+        type_=type,
+        before=uuid.UUID(after["i"]) if after else None,
+        limit=limit,
+    )
     async with list_connection(state, principal) as conn:
-        rows = await inbox_page(
-            conn,
-            user_id,
-            unread=unread,
-            urgent=urgent,
-            type_=type,
-            before=uuid.UUID(after["i"]) if after else None,
-            limit=limit,
-        )
+        rows = await conn.fetch(sql, *args)
     items, next_cursor = build_page(rows, limit, lambda r: {"i": str(r["id"])})
     return Response(inbox_page_json(items, next_cursor), media_type="application/json")
 
