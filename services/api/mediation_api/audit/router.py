@@ -21,8 +21,8 @@ from mediation.contracts.common import Instant
 from mediation_api.audit.filters import AuditFiltersDep
 from mediation_api.audit.repository import EXPORT_MAX, AuditRepository
 from mediation_api.deps import Session, require
+from mediation_api.plain_routes import list_route
 from mediation_api.problems import responses
-from mediation_api.record_routes import list_route
 
 router = APIRouter(tags=["administration"])
 

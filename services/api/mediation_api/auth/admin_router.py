@@ -22,8 +22,8 @@ from mediation_api.org.contracts import (
     UserOut,
     UserUpdate,
 )
+from mediation_api.plain_routes import Args, list_route, record_etag, record_route, removal_route
 from mediation_api.problems import responses
-from mediation_api.record_routes import Args, list_route, record_etag, record_route, removal_route
 
 router = APIRouter(tags=["administration"])
 

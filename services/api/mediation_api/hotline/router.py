@@ -42,6 +42,7 @@ from mediation.hotline.enums import CallSort, CallType, DutyRole, RiskLevel
 from mediation.reference.data import ReferenceKind
 from mediation_api.actions import Shown, change_route
 from mediation_api.deps import CurrentPrincipal, IfMatch, Session, require
+from mediation_api.domain_routes import Doc, RecordRoutes
 from mediation_api.hotline.repository import CallFilters
 from mediation_api.hotline.service import CALL_NOT_FOUND, SHIFT_NOT_FOUND, HotlineService
 from mediation_api.idempotency import Idempotency
@@ -55,7 +56,6 @@ from mediation_api.pagination import (
     cursor_values,
 )
 from mediation_api.problems import responses
-from mediation_api.records import Doc, RecordRoutes
 from mediation_api.reference.service import ReferenceService
 from mediation_api.request_service import service_dependency
 

@@ -64,8 +64,8 @@ from mediation_api.notifications.service import (
     template_key,
 )
 from mediation_api.pagination import DEFAULT, Cursor, Limit, build_page, cursor_values, memory_page
+from mediation_api.plain_routes import Args, list_route, record_route, removal_route
 from mediation_api.problems import responses
-from mediation_api.record_routes import Args, list_route, record_route, removal_route
 from mediation_api.replicas import list_connection
 
 Reader = Annotated[Principal, Depends(require(Permission.notifications_read))]

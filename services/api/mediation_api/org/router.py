@@ -36,8 +36,8 @@ from mediation_api.org.contracts import (
 )
 from mediation_api.org.repository import OrgRepository
 from mediation_api.org.service import OrgService
+from mediation_api.plain_routes import Args, list_route, record_route
 from mediation_api.problems import responses
-from mediation_api.record_routes import Args, list_route, record_route
 
 router = APIRouter(tags=["jurisdiction"])
 

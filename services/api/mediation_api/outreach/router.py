@@ -29,6 +29,7 @@ from mediation.outreach.enums import (
 )
 from mediation.reference.data import ReferenceKind
 from mediation_api.deps import IfMatch, Session, require
+from mediation_api.domain_routes import Doc, RecordRoutes
 from mediation_api.idempotency import Idempotency
 from mediation_api.outreach.contracts import (
     CODE_PATTERN,
@@ -59,7 +60,6 @@ from mediation_api.outreach.repository import ActivityFilters, OpinionFilters
 from mediation_api.outreach.service import OutreachService
 from mediation_api.pagination import DEFAULT, Cursor, Limit, build_page, cursor_values
 from mediation_api.problems import responses
-from mediation_api.records import Doc, RecordRoutes
 from mediation_api.reference.service import ReferenceService
 from mediation_api.request_service import service_dependency
 

@@ -10,8 +10,8 @@ from mediation.auth.policy import Permission
 from mediation.enums import REGISTRY
 from mediation.reference.data import ReferenceKind
 from mediation_api.deps import ClockDep, CurrentPrincipal, IfMatch, Session, require
+from mediation_api.plain_routes import list_route, record_route
 from mediation_api.problems import responses
-from mediation_api.record_routes import list_route, record_route
 from mediation_api.reference.contracts import (
     CODE_PATTERN,
     EnumOut,

@@ -13,8 +13,8 @@ from mediation.auth.principal import Principal
 from mediation.stats.balance_contracts import OpeningBalanceCreate, OpeningBalanceOut
 from mediation_api.actions import ActionCall, action_route
 from mediation_api.deps import ClockDep, Session, require
+from mediation_api.plain_routes import list_route
 from mediation_api.problems import responses
-from mediation_api.record_routes import list_route
 from mediation_api.stats.balances import BalanceService, balance_out
 
 router = APIRouter(tags=["statistics"])

@@ -19,8 +19,8 @@ from mediation.stats.enums import StatsChannel
 from mediation.stats.periods import FIRST_YEAR, LAST_YEAR, MONTH_PATTERN
 from mediation_api.deps import ClockDep, ListSession, Session, require
 from mediation_api.idempotency import Idempotency
+from mediation_api.plain_routes import list_route
 from mediation_api.problems import responses
-from mediation_api.record_routes import list_route
 from mediation_api.stats import exports
 from mediation_api.stats.contracts import (
     JobOut,
