@@ -42,7 +42,7 @@ from mediation.cases.enums import (
     Satisfaction,
 )
 from mediation.db import ActorMixin, Base, IdMixin, TimestampMixin
-from mediation.org.models import enum_type
+from mediation.org.models import enum_type, unit_path_index
 
 
 class Case(IdMixin, TimestampMixin, Base):
@@ -69,11 +69,7 @@ class Case(IdMixin, TimestampMixin, Base):
             unique=True,
             postgresql_where=text("import_sha256 IS NOT NULL"),
         ),
-        Index(
-            "ix_cases_unit_path_prefix",
-            "unit_path",
-            postgresql_ops={"unit_path": "text_pattern_ops"},
-        ),
+        unit_path_index("cases"),
         # Covering the list filters (migration 0027): a list page walks it newest first and
         # filters by scope, status, category, source and colour without visiting the heap.
         Index(

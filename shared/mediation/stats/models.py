@@ -31,7 +31,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from mediation.db import Base, IdMixin, TimestampMixin
 from mediation.ids import uuid7
-from mediation.org.models import enum_type
+from mediation.org.models import enum_type, unit_path_index
 from mediation.stats.enums import JobKind, JobStatus, ReportKind, ReportTrigger
 
 
@@ -41,11 +41,7 @@ class Job(IdMixin, TimestampMixin, Base):
 
     __tablename__ = "jobs"
     __table_args__ = (
-        Index(
-            "ix_jobs_unit_path_prefix",
-            "unit_path",
-            postgresql_ops={"unit_path": "text_pattern_ops"},
-        ),
+        unit_path_index("jobs"),
         # The sweeper only looks at jobs that have not finished.
         Index(
             "ix_jobs_unfinished",
