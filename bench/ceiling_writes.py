@@ -40,6 +40,11 @@ W = {
     "renounce": (
         "UPDATE case_handlers SET renounced_at = $2 WHERE case_id = $1 AND renounced_at IS NULL"
     ),
+    "insert_event": (
+        "INSERT INTO case_events (case_id, type, at, actor_kind, actor_id, actor_name, "
+        "request_id, to_status, data, id, seq) "
+        "VALUES ($1, $2, $3, 'user', $4, $5, $6, $7, $8, $9, $10)"
+    ),
     "insert_handlers": (
         "INSERT INTO case_handlers (case_id, person_id, channel, is_lead, assumed_at, "
         "assigned_by_id, id) SELECT $1, h.p, h.c, h.l, $5::timestamptz, $6::uuid, "
@@ -176,7 +181,7 @@ async def assign(request: Request) -> Response:
         seq = await conn.fetchval(W["assign_case"], cid, channels, persons, now)
         event_id = uuid7()
         await conn.execute(
-            SQL["insert_event"],
+            W["insert_event"],
             cid,
             "assigned",
             now,
@@ -221,7 +226,7 @@ async def session_outcome(request: Request) -> Response:
         attended_parties = [uuid.UUID(p) for p in body.get("attended_party_ids", [])]
         case_seq = await conn.fetchval(W["case_seq"], case["id"])
         await conn.execute(
-            SQL["insert_event"],
+            W["insert_event"],
             case["id"],
             "session_held",
             now,
