@@ -13,7 +13,7 @@ endpoints.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +29,10 @@ from mediation_api.actions import (
     service_show,
 )
 from mediation_api.deps import Session
+from mediation_api.plain_routes import Args, Param, list_route
+
+# The rows of a list's page and the next page's cursor.
+Rows = tuple[Sequence[Any], str | None]
 
 API = "/api/v1"
 
@@ -129,6 +133,31 @@ class RecordRoutes:
             deps=self._deps(self.writers, ("session", Session)),
             handle=handle,
             response_model=self.out,
+            **_route(doc),
+        )
+
+    def list(
+        self,
+        params: Sequence[Param],
+        fetch: Callable[[Any, Args, int, str | None], Awaitable[Rows]],
+        doc: Doc,
+    ) -> None:
+        """`GET path`: a page of the records in the caller's scope, `fetch(service, args,
+        limit, cursor)` with the filters `params`, shown by the service's `shown` method."""
+        shown = self.shown
+
+        async def page(args: Args, limit: int, cursor: str | None) -> Rows:
+            service = args["service"]
+            rows, next_cursor = await fetch(service, args, limit, cursor)
+            return await getattr(service, shown)(list(rows)), next_cursor
+
+        list_route(
+            self.router,
+            self.path,
+            params=[*self._deps(self.readers), *params],
+            fetch=page,
+            out=self.out,
+            show=lambda out, _: out,
             **_route(doc),
         )
 

@@ -156,3 +156,8 @@ class OutreachBase(RequestService[OutreachRepository]):
                 code=UNIT_NOT_IN_JURISDICTION,
             )
         return unit
+
+    async def subtree_path(self, unit_id: uuid.UUID | None) -> str | None:
+        """What a list's `unit_id` filter keeps: that unit's subtree (None: the whole scope)."""
+        root = await self.subtree(unit_id)
+        return root.path if root else None

@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, TypeVar
+from typing import TypeVar
 
-from sqlalchemy import ColumnElement, Select, func, or_, select, tuple_
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -27,27 +27,9 @@ from mediation.outreach.stats import local_bounds
 from mediation.reference.data import ReferenceKind
 from mediation.reference.models import ReferenceItem
 from mediation_api.org.lookups import TreeLookups
-from mediation_api.pagination import id_page
+from mediation_api.pagination import id_page, keyset_page
 
-M = TypeVar("M")
 R = TypeVar("R", OutreachActivity, ClassSeries, MicroClass, ResidentOpinion, DutySlot)
-
-
-def _keyset(
-    stmt: Select[tuple[M]],
-    key: InstrumentedAttribute[Any],
-    ident: InstrumentedAttribute[uuid.UUID],
-    *,
-    descending: bool,
-    after: tuple[Any, uuid.UUID] | None,
-    limit: int,
-) -> Select[tuple[M]]:
-    """Order by (key, id) in one direction and continue after the cursor's pair."""
-    if after is not None:
-        pair = tuple_(key, ident)
-        stmt = stmt.where(pair < tuple_(*after) if descending else pair > tuple_(*after))
-    order = (key.desc(), ident.desc()) if descending else (key.asc(), ident.asc())
-    return stmt.order_by(*order).limit(limit + 1)
 
 
 def _subtree(column: InstrumentedAttribute[str], path: str | None) -> list[ColumnElement[bool]]:
@@ -147,10 +129,10 @@ class OutreachRepository(TreeLookups):
         principal: Principal,
         filters: ActivityFilters,
         *,
-        descending: bool,
-        after: tuple[date, uuid.UUID] | None,
+        newest: bool,
         limit: int,
-    ) -> list[OutreachActivity]:
+        cursor: str | None,
+    ) -> tuple[list[OutreachActivity], str | None]:
         a = OutreachActivity
         stmt = select(a).where(
             in_scope(a.unit_path, principal), *_subtree(a.unit_path, filters.subtree_path)
@@ -161,8 +143,9 @@ class OutreachRepository(TreeLookups):
             stmt = stmt.where(a.held_on >= filters.held_from)
         if filters.held_to is not None:
             stmt = stmt.where(a.held_on <= filters.held_to)
-        stmt = _keyset(stmt, a.held_on, a.id, descending=descending, after=after, limit=limit)
-        return list((await self.session.scalars(stmt)).all())
+        return await keyset_page(
+            self.session, stmt, (a.held_on, a.id), limit, cursor, newest=newest
+        )
 
     # --- micro-class series and classes -------------------------------------------------
     async def series_page(
@@ -220,10 +203,10 @@ class OutreachRepository(TreeLookups):
         subtree_path: str | None,
         held_from: date | None,
         held_to: date | None,
-        descending: bool,
-        after: tuple[datetime, uuid.UUID] | None,
+        newest: bool,
         limit: int,
-    ) -> list[MicroClass]:
+        cursor: str | None,
+    ) -> tuple[list[MicroClass], str | None]:
         c = MicroClass
         stmt = select(c).where(
             in_scope(c.unit_path, principal), *_subtree(c.unit_path, subtree_path)
@@ -234,8 +217,9 @@ class OutreachRepository(TreeLookups):
             stmt = stmt.where(c.held_at >= local_bounds(held_from, held_from)[0])
         if held_to is not None:
             stmt = stmt.where(c.held_at < local_bounds(held_to, held_to)[1])
-        stmt = _keyset(stmt, c.held_at, c.id, descending=descending, after=after, limit=limit)
-        return list((await self.session.scalars(stmt)).all())
+        return await keyset_page(
+            self.session, stmt, (c.held_at, c.id), limit, cursor, newest=newest
+        )
 
     # --- opinions -----------------------------------------------------------------------
     async def opinion_page(
@@ -243,10 +227,10 @@ class OutreachRepository(TreeLookups):
         principal: Principal,
         filters: OpinionFilters,
         *,
-        descending: bool,
-        after: tuple[date, uuid.UUID] | None,
+        newest: bool,
         limit: int,
-    ) -> list[ResidentOpinion]:
+        cursor: str | None,
+    ) -> tuple[list[ResidentOpinion], str | None]:
         o = ResidentOpinion
         stmt = select(o).where(
             in_scope(o.unit_path, principal), *_subtree(o.unit_path, filters.subtree_path)
@@ -263,8 +247,9 @@ class OutreachRepository(TreeLookups):
             stmt = stmt.where(o.collected_on <= filters.collected_to)
         if filters.converted is not None:
             stmt = stmt.where(o.case_id.is_not(None) if filters.converted else o.case_id.is_(None))
-        stmt = _keyset(stmt, o.collected_on, o.id, descending=descending, after=after, limit=limit)
-        return list((await self.session.scalars(stmt)).all())
+        return await keyset_page(
+            self.session, stmt, (o.collected_on, o.id), limit, cursor, newest=newest
+        )
 
     # --- duty rota ----------------------------------------------------------------------
     async def slot_taken(
@@ -285,9 +270,9 @@ class OutreachRepository(TreeLookups):
         person_id: uuid.UUID | None,
         date_from: date | None,
         date_to: date | None,
-        after: tuple[date, uuid.UUID] | None,
         limit: int,
-    ) -> list[DutySlot]:
+        cursor: str | None,
+    ) -> tuple[list[DutySlot], str | None]:
         d = DutySlot
         stmt = select(d).where(
             in_scope(d.unit_path, principal), *_subtree(d.unit_path, subtree_path)
@@ -298,8 +283,7 @@ class OutreachRepository(TreeLookups):
             stmt = stmt.where(d.duty_date >= date_from)
         if date_to is not None:
             stmt = stmt.where(d.duty_date <= date_to)
-        stmt = _keyset(stmt, d.duty_date, d.id, descending=False, after=after, limit=limit)
-        return list((await self.session.scalars(stmt)).all())
+        return await keyset_page(self.session, stmt, (d.duty_date, d.id), limit, cursor)
 
     async def slots_of_grids(
         self, grid_ids: list[uuid.UUID], first: date, last: date

@@ -10,14 +10,12 @@ the owners' committee)."""
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Response
 
 from mediation.auth.policy import Permission
 from mediation.auth.principal import Principal
-from mediation.contracts.common import Page
 from mediation.contracts.etag import etag_of
 from mediation.contracts.windows import QueryDay
 from mediation.outreach.enums import (
@@ -28,9 +26,9 @@ from mediation.outreach.enums import (
     Weekday,
 )
 from mediation.reference.data import ReferenceKind
+from mediation_api.actions import ActionCall, action_route
 from mediation_api.deps import IfMatch, Session, require
-from mediation_api.domain_routes import Doc, RecordRoutes
-from mediation_api.idempotency import Idempotency
+from mediation_api.domain_routes import Doc, RecordRoutes, Rows
 from mediation_api.outreach.contracts import (
     CODE_PATTERN,
     ActivityCreate,
@@ -58,7 +56,7 @@ from mediation_api.outreach.contracts import (
 )
 from mediation_api.outreach.repository import ActivityFilters, OpinionFilters
 from mediation_api.outreach.service import OutreachService
-from mediation_api.pagination import DEFAULT, Cursor, Limit, build_page, cursor_values
+from mediation_api.plain_routes import Args, removal_route
 from mediation_api.problems import responses
 from mediation_api.reference.service import ReferenceService
 from mediation_api.request_service import service_dependency
@@ -86,56 +84,79 @@ READ_ERRORS = responses(401, 403, 404, 422)
 CHANGE_ERRORS = responses(401, 403, 404, 409, 412, 422, 428)
 
 
-def _key(cursor: str | None) -> tuple[str, uuid.UUID] | None:
-    values = cursor_values(cursor, "k", "id")
-    return (values["k"], uuid.UUID(values["id"])) if values else None
+HeldFrom = Annotated[QueryDay | None, Query(description="Held on or after this day.")]
+HeldTo = Annotated[QueryDay | None, Query(description="Held on or before this day.")]
+ActivitySortQ = Annotated[ActivitySort, Query(description="Order.")]
+LIST_ERRORS = responses(401, 403, 422)
 
 
-def _date_key(cursor: str | None) -> tuple[date, uuid.UUID] | None:
-    key = _key(cursor)
-    return (date.fromisoformat(key[0]), key[1]) if key else None
+# What each list reads: the rows of the caller's scope (under `unit_id`) its filters keep.
+async def _activities(service: OutreachService, a: Args, limit: int, cursor: str | None) -> Rows:
+    filters = ActivityFilters(
+        subtree_path=await service.subtree_path(a["unit_id"]),
+        venue=a["venue"] or [],
+        held_from=a["held_from"],
+        held_to=a["held_to"],
+    )
+    newest = a["sort"] is ActivitySort.newest
+    return await service.repo.activity_page(
+        service.principal, filters, newest=newest, limit=limit, cursor=cursor
+    )
 
 
-def _page_key(value: date | datetime, ident: uuid.UUID) -> dict[str, Any]:
-    return {"k": value.isoformat(), "id": str(ident)}
+async def _series(service: OutreachService, a: Args, limit: int, cursor: str | None) -> Rows:
+    path = await service.subtree_path(a["unit_id"])
+    return await service.repo.series_page(
+        service.principal, subtree_path=path, limit=limit, cursor=cursor
+    )
+
+
+async def _classes(service: OutreachService, a: Args, limit: int, cursor: str | None) -> Rows:
+    return await service.repo.class_page(
+        service.principal,
+        series_id=a["series_id"],
+        subtree_path=await service.subtree_path(a["unit_id"]),
+        held_from=a["held_from"],
+        held_to=a["held_to"],
+        newest=a["sort"] is ActivitySort.newest,
+        limit=limit,
+        cursor=cursor,
+    )
+
+
+async def _opinions(service: OutreachService, a: Args, limit: int, cursor: str | None) -> Rows:
+    path = await service.subtree_path(a["unit_id"])
+    await ReferenceService(service.session, service.clock).require_known(
+        ReferenceKind.opinion_category, a["category"] or [], "query.category"
+    )
+    filters = OpinionFilters(
+        subtree_path=path,
+        status=a["status"] or [],
+        category=a["category"] or [],
+        collector_id=a["collector_id"],
+        collected_from=a["collected_from"],
+        collected_to=a["collected_to"],
+        converted=a["converted"],
+    )
+    newest = a["sort"] is OpinionSort.newest
+    return await service.repo.opinion_page(
+        service.principal, filters, newest=newest, limit=limit, cursor=cursor
+    )
+
+
+async def _slots(service: OutreachService, a: Args, limit: int, cursor: str | None) -> Rows:
+    return await service.repo.slot_page(
+        service.principal,
+        subtree_path=await service.subtree_path(a["unit_id"]),
+        person_id=a["person_id"],
+        date_from=a["date_from"],
+        date_to=a["date_to"],
+        limit=limit,
+        cursor=cursor,
+    )
 
 
 # --- legal-awareness activities -----------------------------------------------------------
-@outreach.get(
-    "/activities",
-    operation_id="outreach-activities-list",
-    summary="List legal-awareness activities",
-    description="Activities (法治宣传) in your jurisdiction, most recent first by default.",
-    responses=responses(401, 403, 422),
-)
-async def list_activities(
-    _: Reader,
-    service: Svc,
-    unit_id: UnitFilter = None,
-    venue: Annotated[list[ActivityVenue] | None, Query(description="Venue types.")] = None,
-    held_from: Annotated[QueryDay | None, Query(description="Held on or after this day.")] = None,
-    held_to: Annotated[QueryDay | None, Query(description="Held on or before this day.")] = None,
-    sort: Annotated[ActivitySort, Query(description="Order.")] = ActivitySort.newest,
-    limit: Limit = DEFAULT,
-    cursor: Cursor = None,
-) -> Page[ActivityOut]:
-    root = await service.subtree(unit_id)
-    rows = await service.repo.activity_page(
-        service.principal,
-        ActivityFilters(
-            subtree_path=root.path if root else None,
-            venue=venue or [],
-            held_from=held_from,
-            held_to=held_to,
-        ),
-        descending=sort is ActivitySort.newest,
-        after=_date_key(cursor),
-        limit=limit,
-    )
-    items, nxt = build_page(rows, limit, lambda a: _page_key(a.held_on, a.id))
-    return Page[ActivityOut](items=await service.activities_out(items), next_cursor=nxt)
-
-
 activities = RecordRoutes(
     outreach,
     "/activities",
@@ -146,6 +167,22 @@ activities = RecordRoutes(
     Svc,
     readers=(Reader,),
     writers=(Writer,),
+)
+activities.list(
+    [
+        ("unit_id", UnitFilter, None),
+        ("venue", Annotated[list[ActivityVenue] | None, Query(description="Venue types.")], None),
+        ("held_from", HeldFrom, None),
+        ("held_to", HeldTo, None),
+        ("sort", ActivitySortQ, ActivitySort.newest),
+    ],
+    _activities,
+    Doc(
+        "outreach-activities-list",
+        "List legal-awareness activities",
+        "Activities (法治宣传) in your jurisdiction, most recent first by default.",
+        LIST_ERRORS,
+    ),
 )
 activities.create(
     ActivityCreate,
@@ -176,28 +213,6 @@ activities.update(
 
 
 # --- micro-class series -------------------------------------------------------------------
-@outreach.get(
-    "/class-series",
-    operation_id="outreach-class-series-list",
-    summary="List micro-class series",
-    description="Series (公益微课) in your jurisdiction with their weekly schedule (Beijing "
-    "time) and running totals counted from the recorded classes.",
-    responses=responses(401, 403, 422),
-)
-async def list_series(
-    _: Reader,
-    service: Svc,
-    unit_id: UnitFilter = None,
-    limit: Limit = DEFAULT,
-    cursor: Cursor = None,
-) -> Page[SeriesOut]:
-    root = await service.subtree(unit_id)
-    items, nxt = await service.repo.series_page(
-        service.principal, subtree_path=root.path if root else None, limit=limit, cursor=cursor
-    )
-    return Page[SeriesOut](items=await service.series_out(items), next_cursor=nxt)
-
-
 series = RecordRoutes(
     outreach,
     "/class-series",
@@ -208,6 +223,17 @@ series = RecordRoutes(
     Svc,
     readers=(Reader,),
     writers=(Writer,),
+)
+series.list(
+    [("unit_id", UnitFilter, None)],
+    _series,
+    Doc(
+        "outreach-class-series-list",
+        "List micro-class series",
+        "Series (公益微课) in your jurisdiction with their weekly schedule (Beijing "
+        "time) and running totals counted from the recorded classes.",
+        LIST_ERRORS,
+    ),
 )
 series.create(
     SeriesCreate,
@@ -244,40 +270,6 @@ series.update(
 
 
 # --- micro-classes ------------------------------------------------------------------------
-@outreach.get(
-    "/classes",
-    operation_id="outreach-classes-list",
-    summary="List micro-classes",
-    description="Classes held, most recent first by default. Days are Beijing days.",
-    responses=responses(401, 403, 422),
-)
-async def list_classes(
-    _: Reader,
-    service: Svc,
-    series_id: Annotated[uuid.UUID | None, Query(description="Only this series.")] = None,
-    unit_id: UnitFilter = None,
-    held_from: Annotated[QueryDay | None, Query(description="Held on or after this day.")] = None,
-    held_to: Annotated[QueryDay | None, Query(description="Held on or before this day.")] = None,
-    sort: Annotated[ActivitySort, Query(description="Order.")] = ActivitySort.newest,
-    limit: Limit = DEFAULT,
-    cursor: Cursor = None,
-) -> Page[ClassOut]:
-    root = await service.subtree(unit_id)
-    key = _key(cursor)
-    rows = await service.repo.class_page(
-        service.principal,
-        series_id=series_id,
-        subtree_path=root.path if root else None,
-        held_from=held_from,
-        held_to=held_to,
-        descending=sort is ActivitySort.newest,
-        after=(datetime.fromisoformat(key[0]), key[1]) if key else None,
-        limit=limit,
-    )
-    items, nxt = build_page(rows, limit, lambda c: _page_key(c.held_at, c.id))
-    return Page[ClassOut](items=await service.classes_out(items), next_cursor=nxt)
-
-
 classes = RecordRoutes(
     outreach,
     "/classes",
@@ -288,6 +280,26 @@ classes = RecordRoutes(
     Svc,
     readers=(Reader,),
     writers=(Writer,),
+)
+classes.list(
+    [
+        (
+            "series_id",
+            Annotated[uuid.UUID | None, Query(description="Only this series.")],
+            None,
+        ),
+        ("unit_id", UnitFilter, None),
+        ("held_from", HeldFrom, None),
+        ("held_to", HeldTo, None),
+        ("sort", ActivitySortQ, ActivitySort.newest),
+    ],
+    _classes,
+    Doc(
+        "outreach-classes-list",
+        "List micro-classes",
+        "Classes held, most recent first by default. Days are Beijing days.",
+        LIST_ERRORS,
+    ),
 )
 classes.create(
     ClassCreate,
@@ -350,56 +362,6 @@ MASKED = (
 )
 
 
-@opinions.get(
-    "",
-    operation_id="opinions-list",
-    summary="List residents' opinions",
-    description="Opinions (民意) in your jurisdiction, most recently collected first by "
-    "default. Residents' names and phones are always masked in lists.",
-    responses=responses(401, 403, 422),
-)
-async def list_opinions(
-    _: Reader,
-    service: Svc,
-    unit_id: UnitFilter = None,
-    status: Annotated[list[OpinionStatus] | None, Query(description="Statuses.")] = None,
-    category: Annotated[
-        list[Annotated[str, Query(pattern=CODE_PATTERN)]] | None,
-        Query(description="Category codes (`opinion_category`; one that does not exist: 422)."),
-    ] = None,
-    collector_id: Annotated[uuid.UUID | None, Query(description="Collected by.")] = None,
-    collected_from: Annotated[QueryDay | None, Query(description="Collected on or after.")] = None,
-    collected_to: Annotated[QueryDay | None, Query(description="Collected on or before.")] = None,
-    converted: Annotated[
-        bool | None, Query(description="true: turned into a dispute case.")
-    ] = None,
-    sort: Annotated[OpinionSort, Query(description="Order.")] = OpinionSort.newest,
-    limit: Limit = DEFAULT,
-    cursor: Cursor = None,
-) -> Page[OpinionOut]:
-    root = await service.subtree(unit_id)
-    await ReferenceService(service.session, service.clock).require_known(
-        ReferenceKind.opinion_category, category or [], "query.category"
-    )
-    rows = await service.repo.opinion_page(
-        service.principal,
-        OpinionFilters(
-            subtree_path=root.path if root else None,
-            status=status or [],
-            category=category or [],
-            collector_id=collector_id,
-            collected_from=collected_from,
-            collected_to=collected_to,
-            converted=converted,
-        ),
-        descending=sort is OpinionSort.newest,
-        after=_date_key(cursor),
-        limit=limit,
-    )
-    items, nxt = build_page(rows, limit, lambda o: _page_key(o.collected_on, o.id))
-    return Page[OpinionOut](items=await service.opinions_out(items), next_cursor=nxt)
-
-
 opinion_routes = RecordRoutes(
     opinions,
     "",
@@ -410,6 +372,47 @@ opinion_routes = RecordRoutes(
     Svc,
     readers=(Reader,),
     writers=(OpinionWriter,),
+)
+opinion_routes.list(
+    [
+        ("unit_id", UnitFilter, None),
+        ("status", Annotated[list[OpinionStatus] | None, Query(description="Statuses.")], None),
+        (
+            "category",
+            Annotated[
+                list[Annotated[str, Query(pattern=CODE_PATTERN)]] | None,
+                Query(
+                    description="Category codes (`opinion_category`; one that does not exist: 422)."
+                ),
+            ],
+            None,
+        ),
+        ("collector_id", Annotated[uuid.UUID | None, Query(description="Collected by.")], None),
+        (
+            "collected_from",
+            Annotated[QueryDay | None, Query(description="Collected on or after.")],
+            None,
+        ),
+        (
+            "collected_to",
+            Annotated[QueryDay | None, Query(description="Collected on or before.")],
+            None,
+        ),
+        (
+            "converted",
+            Annotated[bool | None, Query(description="true: turned into a dispute case.")],
+            None,
+        ),
+        ("sort", Annotated[OpinionSort, Query(description="Order.")], OpinionSort.newest),
+    ],
+    _opinions,
+    Doc(
+        "opinions-list",
+        "List residents' opinions",
+        "Opinions (民意) in your jurisdiction, most recently collected first by "
+        "default. Residents' names and phones are always masked in lists.",
+        LIST_ERRORS,
+    ),
 )
 opinion_routes.create(
     OpinionCreate,
@@ -476,8 +479,29 @@ for name, body_type, summary, doc in (
     )
 
 
-@opinions.post(
+async def _convert_to_case(call: ActionCall) -> Response:
+    service = call.deps["service"]
+    opinion, case = await service.convert_to_case(call.record_id, call.body, call.if_match)
+    (out,) = await service.opinions_out([opinion])
+    return await call.idem.respond(
+        call.deps["session"],
+        OpinionToCaseOut(case_id=case.id, case_number=case.number, opinion=out),
+        status_code=201,
+        headers={
+            "ETag": etag_of(opinion.id, opinion.version),
+            "Location": f"{API}/cases/{case.id}",
+        },
+    )
+
+
+action_route(
+    opinions,
     "/{opinion_id}/convert-to-case",
+    id_name="opinion_id",
+    id_description=OPINION_ID_DOC,
+    body=OpinionToCase,
+    deps=[("_", OpinionWriter), ("__", CaseCreator), ("service", Svc), ("session", Session)],
+    handle=_convert_to_case,
     operation_id="opinions-convert-to-case",
     summary="Turn an opinion into a dispute case",
     description="For an opinion that is really a dispute: registers a case (source "
@@ -490,65 +514,10 @@ for name, body_type, summary, doc in (
     response_model=OpinionToCaseOut,
     responses=CHANGE_ERRORS,
 )
-async def convert_to_case(
-    opinion_id: OpinionId,
-    body: OpinionToCase,
-    _: OpinionWriter,
-    __: CaseCreator,
-    service: Svc,
-    session: Session,
-    idem: Idempotency,
-    if_match: IfMatch = None,
-) -> Response:
-    if (replay := await idem.replay()) is not None:
-        return replay
-    opinion, case = await service.convert_to_case(opinion_id, body, if_match)
-    (out,) = await service.opinions_out([opinion])
-    return await idem.respond(
-        session,
-        OpinionToCaseOut(case_id=case.id, case_number=case.number, opinion=out),
-        status_code=201,
-        headers={
-            "ETag": etag_of(opinion.id, opinion.version),
-            "Location": f"{API}/cases/{case.id}",
-        },
-    )
 
 
 # --- duty rota ----------------------------------------------------------------------------
 SlotId = Annotated[uuid.UUID, Path(description="The slot's id.")]
-
-
-@rota.get(
-    "",
-    operation_id="duty-rota-list",
-    summary="The duty rota",
-    description="Who is on duty in the self-governance offices (三长之家) of the grids in "
-    "your jurisdiction, by day.",
-    responses=responses(401, 403, 422),
-)
-async def list_slots(
-    _: Reader,
-    service: Svc,
-    unit_id: UnitFilter = None,
-    person_id: Annotated[uuid.UUID | None, Query(description="Only this person.")] = None,
-    date_from: Annotated[QueryDay | None, Query(description="On or after this day.")] = None,
-    date_to: Annotated[QueryDay | None, Query(description="On or before this day.")] = None,
-    limit: Limit = DEFAULT,
-    cursor: Cursor = None,
-) -> Page[DutySlotOut]:
-    root = await service.subtree(unit_id)
-    rows = await service.repo.slot_page(
-        service.principal,
-        subtree_path=root.path if root else None,
-        person_id=person_id,
-        date_from=date_from,
-        date_to=date_to,
-        after=_date_key(cursor),
-        limit=limit,
-    )
-    items, nxt = build_page(rows, limit, lambda s: _page_key(s.duty_date, s.id))
-    return Page[DutySlotOut](items=await service.slots_out(items), next_cursor=nxt)
 
 
 slots = RecordRoutes(
@@ -561,6 +530,22 @@ slots = RecordRoutes(
     Svc,
     readers=(Reader,),
     writers=(Writer,),
+)
+slots.list(
+    [
+        ("unit_id", UnitFilter, None),
+        ("person_id", Annotated[uuid.UUID | None, Query(description="Only this person.")], None),
+        ("date_from", Annotated[QueryDay | None, Query(description="On or after this day.")], None),
+        ("date_to", Annotated[QueryDay | None, Query(description="On or before this day.")], None),
+    ],
+    _slots,
+    Doc(
+        "duty-rota-list",
+        "The duty rota",
+        "Who is on duty in the self-governance offices (三长之家) of the grids in "
+        "your jurisdiction, by day.",
+        LIST_ERRORS,
+    ),
 )
 slots.create(
     DutySlotCreate,
@@ -617,19 +602,17 @@ slots.update(
 )
 
 
-@rota.delete(
+removal_route(
+    rota,
+    "delete",
     "/{slot_id}",
+    params=[("slot_id", SlotId), ("_", Writer), ("service", Svc), ("if_match", IfMatch, None)],
+    run=lambda a: a["service"].delete_slot(a["slot_id"], a["if_match"]),
     operation_id="duty-rota-delete",
     summary="Remove a duty slot",
     description="Needs If-Match. The day may then show up as a gap.",
-    status_code=204,
     responses=responses(401, 403, 404, 412, 428),
 )
-async def delete_slot(
-    slot_id: SlotId, _: Writer, service: Svc, if_match: IfMatch = None
-) -> Response:
-    await service.delete_slot(slot_id, if_match)
-    return Response(status_code=204)
 
 
 routers = [outreach, opinions, rota]
