@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Response
 
 from mediation.contracts.common import Page
 from mediation.contracts.etag import etag_of
+from mediation_api.deps import IfMatch
 from mediation_api.pagination import DEFAULT, Cursor, Limit, page_of
 
 # (name, annotation) or (name, annotation, default): one parameter of the endpoint
@@ -125,3 +127,66 @@ def removal_route(
         return Response(status_code=204)
 
     _register(router, method, path, endpoint, params, Response, {"status_code": 204, **route})
+
+
+@dataclass(frozen=True)
+class PlainRecords:
+    """One kind of plain record under `router`, named once: the collection at `path` (whose
+    path parameters are `within`, e.g. a reference list's kind), one record at `path` and its
+    `key` parameters, who reads and who writes (`readers`, `writers`: the dependencies in the
+    order the endpoint lists them), and the answer: `out` (or `show(record, args)`) with its
+    `etag`. Each route then says what it runs and its documentation (`route`: operation_id,
+    summary, description, responses; `out`, `show` or `etag` where one route answers
+    otherwise)."""
+
+    router: APIRouter
+    path: str
+    key: Sequence[Param]
+    out: type
+    readers: Sequence[Param]
+    writers: Sequence[Param]
+    within: Sequence[Param] = ()
+    show: Callable[[Any, Args], Any] | None = None
+    etag: Callable[[Any], str] | None = record_etag
+
+    @property
+    def _item(self) -> str:
+        return self.path + "".join(f"/{{{param[0]}}}" for param in self.key)
+
+    def _route(
+        self, method: str, path: str, params: Sequence[Param], run: Any, route: dict[str, Any]
+    ) -> None:
+        answer = {"out": self.out, "show": self.show, "etag": self.etag}
+        record_route(self.router, method, path, params=params, run=run, **{**answer, **route})
+
+    def read(self, run: Callable[[Args], Awaitable[Any]], **route: Any) -> None:
+        """`GET path/{key}`: `run(args)` reads the record in the caller's scope."""
+        self._route("get", self._item, [*self.within, *self.key, *self.readers], run, route)
+
+    def create(self, body: type, run: Callable[[Args], Awaitable[Any]], **route: Any) -> None:
+        """`POST path`: `run(args)` makes the record from the body; 201."""
+        params = [*self.within, ("body", body), *self.writers]
+        self._route("post", self.path, params, run, {"status_code": 201, **route})
+
+    def change(
+        self,
+        body: type | None,
+        run: Callable[[Args], Awaitable[Any]],
+        *,
+        method: str = "patch",
+        action: str = "",
+        more: Sequence[Param] = (),
+        **route: Any,
+    ) -> None:
+        """`PATCH path/{key}` (or `method`, at `path/{key}/action`): `run(args)` changes the
+        record under If-Match, from the body when there is one; `more` are optional query
+        parameters after If-Match."""
+        params = [*self.within, *self.key, *([("body", body)] if body else [])]
+        params += [*self.writers, ("if_match", IfMatch, None), *more]
+        path = f"{self._item}/{action}" if action else self._item
+        self._route(method, path, params, run, route)
+
+    def remove(self, run: Callable[[Args], Awaitable[Any]], **route: Any) -> None:
+        """`DELETE path/{key}` under If-Match, answered 204."""
+        params = [*self.within, *self.key, *self.writers, ("if_match", IfMatch, None)]
+        removal_route(self.router, "delete", self._item, params=params, run=run, **route)

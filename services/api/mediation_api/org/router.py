@@ -18,7 +18,7 @@ from mediation.org.enums import Role, UnitLevel
 from mediation.org.models import Person
 from mediation.org.tree import UNIT_IMPORT_INVALID
 from mediation.privacy import mask_phone
-from mediation_api.deps import ClockDep, IfMatch, Session, require
+from mediation_api.deps import ClockDep, Session, require
 from mediation_api.org.contracts import (
     AssignmentCreate,
     AssignmentEnd,
@@ -36,7 +36,7 @@ from mediation_api.org.contracts import (
 )
 from mediation_api.org.repository import OrgRepository
 from mediation_api.org.service import OrgService
-from mediation_api.plain_routes import Args, list_route, record_route
+from mediation_api.plain_routes import Args, PlainRecords, list_route
 from mediation_api.problems import responses
 
 router = APIRouter(tags=["jurisdiction"])
@@ -108,51 +108,38 @@ async def coverage_gaps(session: Session, principal: Reader, clock: ClockDep) ->
     return [CoverageGap(unit_id=u.id, code=u.code, name=u.name, missing=m) for u, m in gaps]
 
 
-record_route(
-    router,
-    "get",
-    "/units/{unit_id}",
-    params=[("unit_id", UnitId), *UNIT_READ],
-    run=lambda a: _org(a).get_unit(a["unit_id"]),
-    out=UnitOut,
+units = PlainRecords(
+    router, "/units", [("unit_id", UnitId)], UnitOut, readers=UNIT_READ, writers=UNIT_WRITE
+)
+units.read(
+    lambda a: _org(a).get_unit(a["unit_id"]),
     operation_id="units-get",
     summary="Read a unit",
     description="One node with its ETag.",
     responses=responses(401, 403, 404, 422),
 )
-record_route(
-    router,
-    "post",
-    "/units",
-    params=[("body", UnitCreate), *UNIT_WRITE],
-    run=lambda a: _org(a).create_unit(a["body"]),
-    out=UnitOut,
+units.create(
+    UnitCreate,
+    lambda a: _org(a).create_unit(a["body"]),
     location=lambda unit, _: f"/api/v1/units/{unit.id}",
     operation_id="units-create",
     summary="Add a unit",
-    status_code=201,
     description="Adds a node right below its parent's level.",
     responses=responses(401, 403, 409, 422),
 )
-record_route(
-    router,
-    "patch",
-    "/units/{unit_id}",
-    params=[("unit_id", UnitId), ("body", UnitUpdate), *UNIT_WRITE, ("if_match", IfMatch, None)],
-    run=lambda a: _org(a).rename_unit(a["unit_id"], a["body"].name, a["if_match"]),
-    out=UnitOut,
+units.change(
+    UnitUpdate,
+    lambda a: _org(a).rename_unit(a["unit_id"], a["body"].name, a["if_match"]),
     operation_id="units-rename",
     summary="Rename a unit",
     description="Only the name changes; needs If-Match.",
     responses=responses(401, 403, 404, 412, 422, 428),
 )
-record_route(
-    router,
-    "post",
-    "/units/{unit_id}/deactivate",
-    params=[("unit_id", UnitId), *UNIT_WRITE, ("if_match", IfMatch, None)],
-    run=lambda a: _org(a).deactivate_unit(a["unit_id"], a["if_match"]),
-    out=UnitOut,
+units.change(
+    None,
+    lambda a: _org(a).deactivate_unit(a["unit_id"], a["if_match"]),
+    method="post",
+    action="deactivate",
     operation_id="units-deactivate",
     summary="Deactivate a unit and its subtree",
     description="Units are never deleted: records point to them. Needs If-Match.",
@@ -293,47 +280,34 @@ list_route(
     description="People holding a role somewhere in the caller's subtree. Phones masked.",
     responses=responses(401, 403, 422),
 )
-record_route(
+people = PlainRecords(
     router,
-    "get",
-    "/people/{person_id}",
-    params=[("person_id", PersonId), *PEOPLE_READ],
-    run=lambda a: _org(a).get_person(a["person_id"]),
-    out=PersonOut,
+    "/people",
+    [("person_id", PersonId)],
+    PersonOut,
+    readers=PEOPLE_READ,
+    writers=PEOPLE_WRITE,
     show=_person_out,
+)
+people.read(
+    lambda a: _org(a).get_person(a["person_id"]),
     operation_id="people-get",
     summary="Read a person",
     description="Unmasked phone for roles that need it (logged in the access log).",
     responses=responses(401, 403, 404, 422),
 )
-record_route(
-    router,
-    "post",
-    "/people",
-    params=[("body", PersonCreate), *PEOPLE_WRITE],
-    run=lambda a: _org(a).create_person(a["body"]),
-    out=PersonOut,
-    show=_person_out,
+people.create(
+    PersonCreate,
+    lambda a: _org(a).create_person(a["body"]),
     location=lambda person, _: f"/api/v1/people/{person.id}",
     operation_id="people-create",
     summary="Add a person",
     description="A person with their first role.",
-    status_code=201,
     responses=responses(401, 403, 409, 422),
 )
-record_route(
-    router,
-    "patch",
-    "/people/{person_id}",
-    params=[
-        ("person_id", PersonId),
-        ("body", PersonUpdate),
-        *PEOPLE_WRITE,
-        ("if_match", IfMatch, None),
-    ],
-    run=lambda a: _org(a).update_person(a["person_id"], a["body"], a["if_match"]),
-    out=PersonOut,
-    show=_person_out,
+people.change(
+    PersonUpdate,
+    lambda a: _org(a).update_person(a["person_id"], a["body"], a["if_match"]),
     operation_id="people-update",
     summary="Change a person",
     description="Needs If-Match.",
