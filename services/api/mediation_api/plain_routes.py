@@ -25,6 +25,8 @@ from mediation_api.pagination import DEFAULT, Cursor, Limit, page_of
 # (name, annotation) or (name, annotation, default): one parameter of the endpoint
 Param = tuple[Any, ...]
 Args = dict[str, Any]
+# A list's rows: `fetch(args, limit, cursor)` gives the page's rows and the next cursor.
+Fetch = Callable[[Args, int, str | None], Awaitable[tuple[Sequence[Any], str | None]]]
 
 
 def _signature(params: Sequence[Param], out: Any) -> inspect.Signature:
@@ -58,7 +60,7 @@ def list_route(
     path: str,
     *,
     params: Sequence[Param],
-    fetch: Callable[[Args, int, str | None], Awaitable[tuple[Sequence[Any], str | None]]],
+    fetch: Fetch,
     out: type,
     show: Callable[[Any, Args], Any] | None = None,
     **route: Any,
@@ -158,6 +160,18 @@ class PlainRecords:
     ) -> None:
         answer = {"out": self.out, "show": self.show, "etag": self.etag}
         record_route(self.router, method, path, params=params, run=run, **{**answer, **route})
+
+    def list(self, params: Sequence[Param], fetch: Fetch, **route: Any) -> None:
+        """`GET path`: a page (`fetch(args, limit, cursor)`) of the records the readers may
+        see, filtered by `params`."""
+        answer = {"out": self.out, "show": self.show, **route}
+        list_route(
+            self.router,
+            self.path,
+            params=[*self.within, *self.readers, *params],
+            fetch=fetch,
+            **answer,
+        )
 
     def read(self, run: Callable[[Args], Awaitable[Any]], **route: Any) -> None:
         """`GET path/{key}`: `run(args)` reads the record in the caller's scope."""

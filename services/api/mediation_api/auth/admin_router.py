@@ -11,7 +11,7 @@ from mediation.auth.policy import Permission
 from mediation.auth.principal import Principal
 from mediation_api.audit.filters import RecordIdQ, RecordTypeQ, SinceQ, UntilQ
 from mediation_api.auth.admin_service import AdminService
-from mediation_api.deps import IfMatch, Session, State, require
+from mediation_api.deps import Session, State, require
 from mediation_api.org.contracts import (
     AccessLogOut,
     ClientCreate,
@@ -22,7 +22,13 @@ from mediation_api.org.contracts import (
     UserOut,
     UserUpdate,
 )
-from mediation_api.plain_routes import Args, list_route, record_etag, record_route, removal_route
+from mediation_api.plain_routes import (
+    Args,
+    PlainRecords,
+    list_route,
+    record_etag,
+    removal_route,
+)
 from mediation_api.problems import responses
 
 router = APIRouter(tags=["administration"])
@@ -46,37 +52,33 @@ def _clients(a: Args) -> AdminService:
     return AdminService(a["session"], a["principal"])
 
 
-list_route(
+users = PlainRecords(
     router,
     "/users",
-    params=[("session", Session), ("principal", UserAdmin)],
-    fetch=lambda a, limit, cursor: AdminService(a["session"], a["principal"]).users(limit, cursor),
-    out=UserOut,
+    USER_CHANGE,
+    UserOut,
+    readers=[("session", Session), ("principal", UserAdmin)],
+    writers=USER_DEPS,
+)
+users.list(
+    [],
+    lambda a, limit, cursor: AdminService(a["session"], a["principal"]).users(limit, cursor),
     operation_id="users-list",
     summary="List accounts",
     description="Accounts of people holding a role in the caller's subtree.",
     responses=responses(401, 403, 422),
 )
-record_route(
-    router,
-    "post",
-    "/users",
-    params=[("body", UserCreate), ("session", Session), ("principal", UserAdmin), ("state", State)],
-    run=lambda a: _users(a).create_user(a["body"]),
-    out=UserOut,
+users.create(
+    UserCreate,
+    lambda a: _users(a).create_user(a["body"]),
     operation_id="users-create",
     summary="Create an account",
     description="An account for a person in the caller's subtree.",
-    status_code=201,
     responses=responses(401, 403, 409, 422),
 )
-record_route(
-    router,
-    "patch",
-    "/users/{user_id}",
-    params=[*USER_CHANGE, ("body", UserUpdate), *USER_DEPS, ("if_match", IfMatch, None)],
-    run=lambda a: _users(a).update_user(a["user_id"], a["body"], a["if_match"]),
-    out=UserOut,
+users.change(
+    UserUpdate,
+    lambda a: _users(a).update_user(a["user_id"], a["body"], a["if_match"]),
     operation_id="users-update",
     summary="Change an account",
     description="Disable (its sessions and tokens end at once), enable, or set a new password "
@@ -108,23 +110,25 @@ removal_route(
     "working at once. The person can sign in again.",
     responses=responses(401, 403, 404),
 )
-list_route(
+clients = PlainRecords(
     router,
     "/clients",
-    params=CLIENT_DEPS,
-    fetch=lambda a, limit, cursor: _clients(a).clients(limit, cursor),
-    out=ClientOut,
+    [("client_uuid", ClientUuid)],
+    ClientOut,
+    readers=CLIENT_DEPS,
+    writers=CLIENT_DEPS,
+)
+clients.list(
+    [],
+    lambda a, limit, cursor: _clients(a).clients(limit, cursor),
     operation_id="clients-list",
     summary="List integration clients",
     description="Clients whose jurisdiction lies in the caller's subtree.",
     responses=responses(401, 403, 422),
 )
-record_route(
-    router,
-    "post",
-    "/clients",
-    params=[("body", ClientCreate), *CLIENT_DEPS],
-    run=lambda a: _clients(a).create_client(a["body"]),
+clients.create(
+    ClientCreate,
+    lambda a: _clients(a).create_client(a["body"]),
     out=ClientCreated,
     show=lambda made, _: ClientCreated(
         **ClientOut.model_validate(made[0]).model_dump(), client_secret=made[1]
@@ -133,21 +137,11 @@ record_route(
     operation_id="clients-create",
     summary="Register a client",
     description="Returns the client secret once.",
-    status_code=201,
     responses=responses(401, 403, 409, 422),
 )
-record_route(
-    router,
-    "patch",
-    "/clients/{client_uuid}",
-    params=[
-        ("client_uuid", ClientUuid),
-        ("body", ClientUpdate),
-        *CLIENT_DEPS,
-        ("if_match", IfMatch, None),
-    ],
-    run=lambda a: _clients(a).update_client(a["client_uuid"], a["body"], a["if_match"]),
-    out=ClientOut,
+clients.change(
+    ClientUpdate,
+    lambda a: _clients(a).update_client(a["client_uuid"], a["body"], a["if_match"]),
     operation_id="clients-update",
     summary="Change a client",
     description="Scopes or active flag. Needs If-Match.",

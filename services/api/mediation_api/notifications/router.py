@@ -23,7 +23,6 @@ from mediation_api.actions import ActionCall, action_route
 from mediation_api.deps import (
     ClockDep,
     CurrentPrincipal,
-    IfMatch,
     Session,
     State,
     get_settings_dep,
@@ -64,7 +63,7 @@ from mediation_api.notifications.service import (
     template_key,
 )
 from mediation_api.pagination import DEFAULT, Cursor, Limit, build_page, cursor_values, memory_page
-from mediation_api.plain_routes import Args, list_route, record_route, removal_route
+from mediation_api.plain_routes import Args, PlainRecords, list_route, record_route
 from mediation_api.problems import responses
 from mediation_api.replicas import list_connection
 
@@ -245,59 +244,44 @@ action_route(
     response_model=WebhookWithSecret,
     responses=responses(401, 403, 409, 422),
 )
-record_route(
+subscriptions = PlainRecords(
     webhooks_router,
-    "get",
-    "/{subscription_id}",
-    params=[("subscription_id", SubId), ("service", WebhookSvc)],
-    run=lambda a: a["service"].get(a["subscription_id"]),
-    out=WebhookOut,
+    "",
+    [("subscription_id", SubId)],
+    WebhookOut,
+    readers=[("service", WebhookSvc)],
+    writers=[("service", WebhookSvc)],
+)
+subscriptions.read(
+    lambda a: a["service"].get(a["subscription_id"]),
     operation_id="webhooks-get",
     summary="Read a subscription",
     description="The subscription with its ETag and delivery health.",
     responses=responses(401, 403, 404, 422),
 )
-record_route(
-    webhooks_router,
-    "patch",
-    "/{subscription_id}",
-    params=[
-        ("subscription_id", SubId),
-        ("body", WebhookUpdate),
-        ("service", WebhookSvc),
-        ("if_match", IfMatch, None),
-    ],
-    run=lambda a: a["service"].update(a["subscription_id"], a["body"], a["if_match"]),
-    out=WebhookOut,
+subscriptions.change(
+    WebhookUpdate,
+    lambda a: a["service"].update(a["subscription_id"], a["body"], a["if_match"]),
     operation_id="webhooks-update",
     summary="Change a subscription",
     description="Needs If-Match. `enabled: true` resumes a disabled subscription (deliveries "
     "that failed meanwhile can be redelivered by hand).",
     responses=responses(401, 403, 404, 412, 422, 428),
 )
-removal_route(
-    webhooks_router,
-    "delete",
-    "/{subscription_id}",
-    params=[("subscription_id", SubId), ("service", WebhookSvc), ("if_match", IfMatch, None)],
-    run=lambda a: a["service"].delete(a["subscription_id"], a["if_match"]),
+subscriptions.remove(
+    lambda a: a["service"].delete(a["subscription_id"], a["if_match"]),
     operation_id="webhooks-delete",
     summary="Delete a subscription",
     description="Needs If-Match. Its deliveries go with it.",
     response_class=Response,
     responses=responses(401, 403, 404, 412, 422, 428),
 )
-record_route(
-    webhooks_router,
-    "post",
-    "/{subscription_id}/rotate-secret",
-    params=[
-        ("subscription_id", SubId),
-        ("service", WebhookSvc),
-        ("if_match", IfMatch, None),
-        ("overlap_hours", OverlapHours, None),
-    ],
-    run=lambda a: a["service"].rotate(a["subscription_id"], a["if_match"], a["overlap_hours"]),
+subscriptions.change(
+    None,
+    lambda a: a["service"].rotate(a["subscription_id"], a["if_match"], a["overlap_hours"]),
+    method="post",
+    action="rotate-secret",
+    more=[("overlap_hours", OverlapHours, None)],
     out=WebhookWithSecret,
     show=lambda sub, _: _with_secret(sub),
     operation_id="webhooks-rotate-secret",
@@ -437,27 +421,27 @@ def _rules_of(a: Args) -> RuleService:
     return RuleService(a["session"], a["principal"])
 
 
-list_route(
+rules = PlainRecords(
     config_router,
     "/notification-rules",
-    params=[*CONFIG, ("event_type", OfType, None)],
-    fetch=_rules,
-    out=RuleOut,
+    [("code", Code)],
+    RuleOut,
+    readers=CONFIG,
+    writers=CONFIG,
     show=lambda rule, _: rule,
+    etag=_rule_etag,
+)
+rules.list(
+    [("event_type", OfType, None)],
+    _rules,
     operation_id="notification-rules-list",
     summary="Rules in effect",
     description="Built-in rules (as changed, if changed) and administrators' own, by code.",
     responses=responses(401, 403, 422),
 )
-record_route(
-    config_router,
-    "post",
-    "/notification-rules",
-    params=[("body", RuleCreate), *CONFIG],
-    run=lambda a: _rules_of(a).create(a["body"]),
-    out=RuleOut,
-    show=lambda rule, _: rule,
-    etag=_rule_etag,
+rules.create(
+    RuleCreate,
+    lambda a: _rules_of(a).create(a["body"]),
     location=lambda rule, _: f"/api/v1/notification-rules/{rule.code}",
     operation_id="notification-rules-create",
     summary="Add a rule",
@@ -465,44 +449,26 @@ record_route(
     "at the event's unit, its parent, the nearest ancestor with one, every ancestor, or "
     "anywhere; optionally from a unit-id field) and `people` (fixed). 422: an unknown event "
     "type, a field the event does not carry, no recipients for personal channels.",
-    status_code=201,
     responses=responses(401, 403, 409, 422),
 )
-record_route(
-    config_router,
-    "get",
-    "/notification-rules/{code}",
-    params=[("code", Code), *CONFIG],
-    run=lambda a: _rules_of(a).get(a["code"]),
-    out=RuleOut,
-    show=lambda rule, _: rule,
-    etag=_rule_etag,
+rules.read(
+    lambda a: _rules_of(a).get(a["code"]),
     operation_id="notification-rules-get",
     summary="Read a rule",
     description="The rule in effect with its ETag.",
     responses=responses(401, 403, 404, 422),
 )
-record_route(
-    config_router,
-    "patch",
-    "/notification-rules/{code}",
-    params=[("code", Code), ("body", RuleUpdate), *CONFIG, ("if_match", IfMatch, None)],
-    run=lambda a: _rules_of(a).update(a["code"], a["body"], a["if_match"]),
-    out=RuleOut,
-    show=lambda rule, _: rule,
-    etag=_rule_etag,
+rules.change(
+    RuleUpdate,
+    lambda a: _rules_of(a).update(a["code"], a["body"], a["if_match"]),
     operation_id="notification-rules-update",
     summary="Change a rule",
     description="Needs If-Match. Changing a built-in rule stores a "
     "copy that replaces it (DELETE reverts). `enabled: false` turns a rule off.",
     responses=responses(401, 403, 404, 412, 422, 428),
 )
-removal_route(
-    config_router,
-    "delete",
-    "/notification-rules/{code}",
-    params=[("code", Code), *CONFIG, ("if_match", IfMatch, None)],
-    run=lambda a: _rules_of(a).delete(a["code"], a["if_match"]),
+rules.remove(
+    lambda a: _rules_of(a).delete(a["code"], a["if_match"]),
     operation_id="notification-rules-delete",
     summary="Delete a rule",
     description="Needs If-Match. Deletes an own rule, or reverts a "
@@ -529,17 +495,22 @@ async def _templates(
     return memory_page(rows, _template_key, limit, cursor)
 
 
-list_route(
+templates = PlainRecords(
     config_router,
     "/notification-templates",
-    params=[
-        *CONFIG,
+    [("event_type", EventType), ("channel", ChannelPath)],
+    TemplateOut,
+    readers=CONFIG,
+    writers=CONFIG,
+    show=lambda template, _: template,
+    etag=lambda out: etag_of(_template_key(out), out.version),
+)
+templates.list(
+    [
         ("event_type", OfType, None),
         ("channel", Annotated[Channel | None, Query(description="Only this channel.")], None),
     ],
-    fetch=_templates,
-    out=TemplateOut,
-    show=lambda template, _: template,
+    _templates,
     operation_id="notification-templates-list",
     summary="Templates",
     description="Every stored and built-in text, by event type and "
@@ -567,32 +538,17 @@ def _templates_of(a: Args) -> TemplateService:
     return TemplateService(a["session"], a["principal"])
 
 
-TEMPLATE = [("event_type", EventType), ("channel", ChannelPath)]
-record_route(
-    config_router,
-    "get",
-    "/notification-templates/{event_type}/{channel}",
-    params=[*TEMPLATE, *CONFIG],
-    run=lambda a: _templates_of(a).get(a["event_type"], a["channel"].channel),
-    out=TemplateOut,
-    show=lambda template, _: template,
-    etag=lambda out: etag_of(_template_key(out), out.version),
+templates.read(
+    lambda a: _templates_of(a).get(a["event_type"], a["channel"].channel),
     operation_id="notification-templates-get",
     summary="Read a template",
     description="The text in effect (stored, else built-in) with its ETag.",
     responses=responses(401, 403, 404, 422),
 )
-record_route(
-    config_router,
-    "put",
-    "/notification-templates/{event_type}/{channel}",
-    params=[*TEMPLATE, ("body", TemplatePut), *CONFIG, ("if_match", IfMatch, None)],
-    run=lambda a: _templates_of(a).put(
-        a["event_type"], a["channel"].channel, a["body"], a["if_match"]
-    ),
-    out=TemplateOut,
-    show=lambda template, _: template,
-    etag=lambda out: etag_of(_template_key(out), out.version),
+templates.change(
+    TemplatePut,
+    lambda a: _templates_of(a).put(a["event_type"], a["channel"].channel, a["body"], a["if_match"]),
+    method="put",
     operation_id="notification-templates-put",
     summary="Set a template",
     description="Needs If-Match (the ETag read, also for a built-in "
@@ -600,12 +556,8 @@ record_route(
     "a text that does not render with a sample event or is too long for the channel.",
     responses=responses(401, 403, 412, 422, 428),
 )
-removal_route(
-    config_router,
-    "delete",
-    "/notification-templates/{event_type}/{channel}",
-    params=[*TEMPLATE, *CONFIG, ("if_match", IfMatch, None)],
-    run=lambda a: _templates_of(a).delete(a["event_type"], a["channel"].channel, a["if_match"]),
+templates.remove(
+    lambda a: _templates_of(a).delete(a["event_type"], a["channel"].channel, a["if_match"]),
     operation_id="notification-templates-delete",
     summary="Revert to the built-in text",
     description="Needs If-Match. Removes the stored text.",

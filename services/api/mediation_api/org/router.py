@@ -251,35 +251,6 @@ def _listed_person(person: Person, a: Args) -> PersonOut:
     return out
 
 
-list_route(
-    router,
-    "/people",
-    params=[
-        ("session", Session),
-        ("principal", PeopleReader),
-        ("clock", ClockDep),
-        ("role", Annotated[Role | None, Query(description="Holding this role today.")], None),
-        (
-            "unit_id",
-            Annotated[uuid.UUID | None, Query(description="Holding a role at this node.")],
-            None,
-        ),
-        ("q", NameContains, None),
-    ],
-    fetch=lambda a, limit, cursor: OrgRepository(a["session"]).people_page(
-        a["principal"],
-        **{k: a[k] for k in ("role", "unit_id", "q")},
-        limit=limit,
-        cursor=cursor,
-        day=a["clock"].now().date(),
-    ),
-    out=PersonOut,
-    show=_listed_person,
-    operation_id="people-list",
-    summary="List people",
-    description="People holding a role somewhere in the caller's subtree. Phones masked.",
-    responses=responses(401, 403, 422),
-)
 people = PlainRecords(
     router,
     "/people",
@@ -288,6 +259,29 @@ people = PlainRecords(
     readers=PEOPLE_READ,
     writers=PEOPLE_WRITE,
     show=_person_out,
+)
+people.list(
+    [
+        ("role", Annotated[Role | None, Query(description="Holding this role today.")], None),
+        (
+            "unit_id",
+            Annotated[uuid.UUID | None, Query(description="Holding a role at this node.")],
+            None,
+        ),
+        ("q", NameContains, None),
+    ],
+    lambda a, limit, cursor: OrgRepository(a["session"]).people_page(
+        a["principal"],
+        **{k: a[k] for k in ("role", "unit_id", "q")},
+        limit=limit,
+        cursor=cursor,
+        day=a["clock"].now().date(),
+    ),
+    show=_listed_person,
+    operation_id="people-list",
+    summary="List people",
+    description="People holding a role somewhere in the caller's subtree. Phones masked.",
+    responses=responses(401, 403, 422),
 )
 people.read(
     lambda a: _org(a).get_person(a["person_id"]),

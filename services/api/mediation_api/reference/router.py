@@ -9,8 +9,8 @@ from fastapi import APIRouter, Depends, Path, Query
 from mediation.auth.policy import Permission
 from mediation.enums import REGISTRY
 from mediation.reference.data import ReferenceKind
-from mediation_api.deps import ClockDep, CurrentPrincipal, IfMatch, Session, require
-from mediation_api.plain_routes import list_route, record_route
+from mediation_api.deps import ClockDep, CurrentPrincipal, Session, require
+from mediation_api.plain_routes import PlainRecords, list_route
 from mediation_api.problems import responses
 from mediation_api.reference.contracts import (
     CODE_PATTERN,
@@ -73,49 +73,38 @@ list_route(
     description="Entries in display order. Any signed-in caller may read them.",
     responses=responses(401, 422),
 )
-record_route(
+entries = PlainRecords(
     router,
-    "get",
-    "/{kind}/{code}",
-    params=[("kind", KindPath), ("code", Code), *READ],
-    run=lambda a: ReferenceService(a["session"], a["clock"]).get(a["kind"], a["code"]),
-    out=ReferenceItemOut,
+    "/{kind}",
+    [("code", Code)],
+    ReferenceItemOut,
+    readers=READ,
+    writers=WRITE,
+    within=[("kind", KindPath)],
+)
+entries.read(
+    lambda a: ReferenceService(a["session"], a["clock"]).get(a["kind"], a["code"]),
     operation_id="reference-get",
     summary="Read one entry",
     description="The entry with its ETag.",
     responses=responses(401, 404, 422),
 )
-record_route(
-    router,
-    "post",
-    "/{kind}",
-    params=[("kind", KindPath), ("body", ReferenceItemCreate), *WRITE],
-    run=lambda a: ReferenceService(a["session"], a["clock"]).create(
+entries.create(
+    ReferenceItemCreate,
+    lambda a: ReferenceService(a["session"], a["clock"]).create(
         a["kind"], a["body"], a["principal"]
     ),
-    out=ReferenceItemOut,
     location=lambda item, a: f"/api/v1/reference/{a['kind'].value}/{item.code}",
     operation_id="reference-create",
     summary="Add an entry",
     description="Administrators extend a list. The code must be new in the list.",
-    status_code=201,
     responses=responses(401, 403, 409, 422),
 )
-record_route(
-    router,
-    "patch",
-    "/{kind}/{code}",
-    params=[
-        ("kind", KindPath),
-        ("code", Code),
-        ("body", ReferenceItemUpdate),
-        *WRITE,
-        ("if_match", IfMatch, None),
-    ],
-    run=lambda a: ReferenceService(a["session"], a["clock"]).update(
+entries.change(
+    ReferenceItemUpdate,
+    lambda a: ReferenceService(a["session"], a["clock"]).update(
         a["kind"], a["code"], a["body"], a["principal"], a["if_match"]
     ),
-    out=ReferenceItemOut,
     operation_id="reference-update",
     summary="Change an entry",
     description="Needs If-Match with the current ETag (428 without, 412 if stale).",
