@@ -48,7 +48,7 @@ def _users(a: Args) -> AdminService:
     return AdminService(a["session"], a["principal"], a["state"])
 
 
-def _clients(a: Args) -> AdminService:
+def _admin(a: Args) -> AdminService:
     return AdminService(a["session"], a["principal"])
 
 
@@ -62,7 +62,7 @@ users = PlainRecords(
 )
 users.list(
     [],
-    lambda a, limit, cursor: AdminService(a["session"], a["principal"]).users(limit, cursor),
+    lambda a, limit, cursor: _admin(a).users(limit, cursor),
     operation_id="users-list",
     summary="List accounts",
     description="Accounts of people holding a role in the caller's subtree.",
@@ -120,7 +120,7 @@ clients = PlainRecords(
 )
 clients.list(
     [],
-    lambda a, limit, cursor: _clients(a).clients(limit, cursor),
+    lambda a, limit, cursor: _admin(a).clients(limit, cursor),
     operation_id="clients-list",
     summary="List integration clients",
     description="Clients whose jurisdiction lies in the caller's subtree.",
@@ -128,7 +128,7 @@ clients.list(
 )
 clients.create(
     ClientCreate,
-    lambda a: _clients(a).create_client(a["body"]),
+    lambda a: _admin(a).create_client(a["body"]),
     out=ClientCreated,
     show=lambda made, _: ClientCreated(
         **ClientOut.model_validate(made[0]).model_dump(), client_secret=made[1]
@@ -141,7 +141,7 @@ clients.create(
 )
 clients.change(
     ClientUpdate,
-    lambda a: _clients(a).update_client(a["client_uuid"], a["body"], a["if_match"]),
+    lambda a: _admin(a).update_client(a["client_uuid"], a["body"], a["if_match"]),
     operation_id="clients-update",
     summary="Change a client",
     description="Scopes or active flag. Needs If-Match.",
@@ -166,7 +166,7 @@ list_route(
         ("since", SinceQ, None),
         ("until", UntilQ, None),
     ],
-    fetch=lambda a, limit, cursor: AdminService(a["session"], a["principal"]).access_log(
+    fetch=lambda a, limit, cursor: _admin(a).access_log(
         **{k: a[k] for k in ACCESS_FILTERS}, limit=limit, cursor=cursor
     ),
     out=AccessLogOut,

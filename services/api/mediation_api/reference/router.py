@@ -10,7 +10,7 @@ from mediation.auth.policy import Permission
 from mediation.enums import REGISTRY
 from mediation.reference.data import ReferenceKind
 from mediation_api.deps import ClockDep, CurrentPrincipal, Session, require
-from mediation_api.plain_routes import PlainRecords, list_route
+from mediation_api.plain_routes import Args, PlainRecords, list_route
 from mediation_api.problems import responses
 from mediation_api.reference.contracts import (
     CODE_PATTERN,
@@ -30,6 +30,10 @@ KindPath = Annotated[ReferenceKind, Path(description="Which reference list.")]
 Admin = Annotated[object, Depends(require(Permission.reference_write))]
 READ = [("session", Session), ("clock", ClockDep), ("principal", CurrentPrincipal)]
 WRITE = [*READ, ("_", Admin)]
+
+
+def _reference(a: Args) -> ReferenceService:
+    return ReferenceService(a["session"], a["clock"])
 
 
 @router.get(
@@ -83,7 +87,7 @@ entries = PlainRecords(
     within=[("kind", KindPath)],
 )
 entries.read(
-    lambda a: ReferenceService(a["session"], a["clock"]).get(a["kind"], a["code"]),
+    lambda a: _reference(a).get(a["kind"], a["code"]),
     operation_id="reference-get",
     summary="Read one entry",
     description="The entry with its ETag.",
@@ -91,9 +95,7 @@ entries.read(
 )
 entries.create(
     ReferenceItemCreate,
-    lambda a: ReferenceService(a["session"], a["clock"]).create(
-        a["kind"], a["body"], a["principal"]
-    ),
+    lambda a: _reference(a).create(a["kind"], a["body"], a["principal"]),
     location=lambda item, a: f"/api/v1/reference/{a['kind'].value}/{item.code}",
     operation_id="reference-create",
     summary="Add an entry",
@@ -102,9 +104,7 @@ entries.create(
 )
 entries.change(
     ReferenceItemUpdate,
-    lambda a: ReferenceService(a["session"], a["clock"]).update(
-        a["kind"], a["code"], a["body"], a["principal"], a["if_match"]
-    ),
+    lambda a: _reference(a).update(a["kind"], a["code"], a["body"], a["principal"], a["if_match"]),
     operation_id="reference-update",
     summary="Change an entry",
     description="Needs If-Match with the current ETag (428 without, 412 if stale).",
