@@ -129,40 +129,50 @@ class OpinionService(OutreachBase):
             opinion, lambda names: _opinion_payload(type_, opinion, changed=names), type_
         )
 
-    async def _act(
-        self, opinion_id: uuid.UUID, action: str, if_match: str | None
+    async def _step(
+        self,
+        opinion_id: uuid.UUID,
+        action: str,
+        if_match: str | None,
+        fields: dict[str, Any],
+        type_: str,
+        **extra: Any,
     ) -> ResidentOpinion:
+        """A life-cycle step: the transition allowed from the status (409 otherwise), the
+        step's fields, the version, and its event."""
         opinion = await self._for_change(self.get_opinion, opinion_id, if_match)
         opinion.status = opinion_transition(opinion.status, action)
+        for key, value in fields.items():
+            setattr(opinion, key, value)
         opinion.version += 1
+        await self.session.flush()
+        await self._opinion_event(type_, opinion, **extra)
         return opinion
 
     async def forward(
         self, opinion_id: uuid.UUID, body: OpinionForward, if_match: str | None
     ) -> ResidentOpinion:
-        opinion = await self._act(opinion_id, "forward", if_match)
-        opinion.forwarded_to, opinion.forwarded_at = body.forwarded_to, self.clock.now()
-        await self.session.flush()
-        await self._opinion_event("opinion.forwarded", opinion, forwarded_to=body.forwarded_to)
-        return opinion
+        fields = {"forwarded_to": body.forwarded_to, "forwarded_at": self.clock.now()}
+        return await self._step(
+            opinion_id,
+            "forward",
+            if_match,
+            fields,
+            "opinion.forwarded",
+            forwarded_to=body.forwarded_to,
+        )
 
     async def answer(
         self, opinion_id: uuid.UUID, body: OpinionAnswer, if_match: str | None
     ) -> ResidentOpinion:
-        opinion = await self._act(opinion_id, "answer", if_match)
-        opinion.answer, opinion.answered_at = body.answer, self.clock.now()
-        await self.session.flush()
-        await self._opinion_event("opinion.answered", opinion)
-        return opinion
+        fields = {"answer": body.answer, "answered_at": self.clock.now()}
+        return await self._step(opinion_id, "answer", if_match, fields, "opinion.answered")
 
     async def close(
         self, opinion_id: uuid.UUID, body: OpinionClose, if_match: str | None
     ) -> ResidentOpinion:
-        opinion = await self._act(opinion_id, "close", if_match)
-        opinion.closed_at, opinion.close_note = self.clock.now(), body.note
-        await self.session.flush()
-        await self._opinion_event("opinion.closed", opinion)
-        return opinion
+        fields = {"closed_at": self.clock.now(), "close_note": body.note}
+        return await self._step(opinion_id, "close", if_match, fields, "opinion.closed")
 
     async def convert_to_case(
         self, opinion_id: uuid.UUID, body: OpinionToCase, if_match: str | None
