@@ -185,6 +185,18 @@ async def test_list_filters_and_pages(client: httpx.AsyncClient, world: World) -
         ACTIVITIES, headers=headers, params={"unit_id": unit_id(world, GRID2), "sort": "oldest"}
     )
     assert [a["held_on"] for a in grid2.json()["items"]] == ["2026-11-10"]
+    # Days: both ends included.
+    days = {"held_from": "2026-11-10", "held_to": "2026-11-18"}
+    middle = await client.get(ACTIVITIES, headers=headers, params=days)
+    assert [a["held_on"] for a in middle.json()["items"]] == ["2026-11-18", "2026-11-10"]
+    # Oldest first, page after page.
+    oldest = {"sort": "oldest", "limit": 2}
+    page1 = await client.get(ACTIVITIES, headers=headers, params=oldest)
+    page2 = await client.get(
+        ACTIVITIES, headers=headers, params={**oldest, "cursor": page1.json()["next_cursor"]}
+    )
+    held = [a["held_on"] for page in (page1, page2) for a in page.json()["items"]]
+    assert held == ["2026-11-02", "2026-11-10", "2026-11-18"]
     # A grid head cannot filter on a unit outside the grid.
     r = await client.get(
         ACTIVITIES,

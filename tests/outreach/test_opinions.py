@@ -135,6 +135,11 @@ async def test_the_life_cycle_received_forwarded_answered_closed(
     assert (await client.get(OPINIONS, headers=headers, params={"status": "received"})).json()[
         "items"
     ] == []
+    # Collected on: both ends of the range included.
+    that_day = {"collected_from": "2026-11-26", "collected_to": "2026-11-26"}
+    assert len((await client.get(OPINIONS, headers=headers, params=that_day)).json()["items"]) == 1
+    before = {"collected_to": "2026-11-25"}
+    assert (await client.get(OPINIONS, headers=headers, params=before)).json()["items"] == []
 
 
 async def test_an_opinion_can_be_answered_on_the_spot(

@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -34,6 +34,21 @@ R = TypeVar("R", OutreachActivity, ClassSeries, MicroClass, ResidentOpinion, Dut
 
 def _subtree(column: InstrumentedAttribute[str], path: str | None) -> list[ColumnElement[bool]]:
     return [column.startswith(path, autoescape=True)] if path else []
+
+
+def _listed(model: type[R], principal: Principal, subtree_path: str | None) -> Select[tuple[R]]:
+    """A list's rows: in the caller's scope, and under `subtree_path` when a unit is asked."""
+    return select(model).where(
+        in_scope(model.unit_path, principal), *_subtree(model.unit_path, subtree_path)
+    )
+
+
+def _days(column: InstrumentedAttribute[date], first: date | None, last: date | None) -> list[Any]:
+    """A range of days, both ends included, either one left open."""
+    return [
+        *([] if first is None else [column >= first]),
+        *([] if last is None else [column <= last]),
+    ]
 
 
 @dataclass
@@ -134,15 +149,10 @@ class OutreachRepository(TreeLookups):
         cursor: str | None,
     ) -> tuple[list[OutreachActivity], str | None]:
         a = OutreachActivity
-        stmt = select(a).where(
-            in_scope(a.unit_path, principal), *_subtree(a.unit_path, filters.subtree_path)
-        )
+        stmt = _listed(a, principal, filters.subtree_path)
         if filters.venue:
             stmt = stmt.where(a.venue.in_(filters.venue))
-        if filters.held_from is not None:
-            stmt = stmt.where(a.held_on >= filters.held_from)
-        if filters.held_to is not None:
-            stmt = stmt.where(a.held_on <= filters.held_to)
+        stmt = stmt.where(*_days(a.held_on, filters.held_from, filters.held_to))
         return await keyset_page(
             self.session, stmt, (a.held_on, a.id), limit, cursor, newest=newest
         )
@@ -157,9 +167,7 @@ class OutreachRepository(TreeLookups):
         cursor: str | None,
     ) -> tuple[list[ClassSeries], str | None]:
         s = ClassSeries
-        stmt = select(s).where(
-            in_scope(s.unit_path, principal), *_subtree(s.unit_path, subtree_path)
-        )
+        stmt = _listed(s, principal, subtree_path)
         return await id_page(self.session, stmt, s.id, limit, cursor)
 
     async def series_totals(
@@ -208,9 +216,7 @@ class OutreachRepository(TreeLookups):
         cursor: str | None,
     ) -> tuple[list[MicroClass], str | None]:
         c = MicroClass
-        stmt = select(c).where(
-            in_scope(c.unit_path, principal), *_subtree(c.unit_path, subtree_path)
-        )
+        stmt = _listed(c, principal, subtree_path)
         if series_id is not None:
             stmt = stmt.where(c.series_id == series_id)
         if held_from is not None:
@@ -232,19 +238,14 @@ class OutreachRepository(TreeLookups):
         cursor: str | None,
     ) -> tuple[list[ResidentOpinion], str | None]:
         o = ResidentOpinion
-        stmt = select(o).where(
-            in_scope(o.unit_path, principal), *_subtree(o.unit_path, filters.subtree_path)
-        )
+        stmt = _listed(o, principal, filters.subtree_path)
         if filters.status:
             stmt = stmt.where(o.status.in_(filters.status))
         if filters.category:
             stmt = stmt.where(o.category.in_(filters.category))
         if filters.collector_id is not None:
             stmt = stmt.where(o.collector_id == filters.collector_id)
-        if filters.collected_from is not None:
-            stmt = stmt.where(o.collected_on >= filters.collected_from)
-        if filters.collected_to is not None:
-            stmt = stmt.where(o.collected_on <= filters.collected_to)
+        stmt = stmt.where(*_days(o.collected_on, filters.collected_from, filters.collected_to))
         if filters.converted is not None:
             stmt = stmt.where(o.case_id.is_not(None) if filters.converted else o.case_id.is_(None))
         return await keyset_page(
@@ -274,15 +275,10 @@ class OutreachRepository(TreeLookups):
         cursor: str | None,
     ) -> tuple[list[DutySlot], str | None]:
         d = DutySlot
-        stmt = select(d).where(
-            in_scope(d.unit_path, principal), *_subtree(d.unit_path, subtree_path)
-        )
+        stmt = _listed(d, principal, subtree_path)
         if person_id is not None:
             stmt = stmt.where(d.person_id == person_id)
-        if date_from is not None:
-            stmt = stmt.where(d.duty_date >= date_from)
-        if date_to is not None:
-            stmt = stmt.where(d.duty_date <= date_to)
+        stmt = stmt.where(*_days(d.duty_date, date_from, date_to))
         return await keyset_page(self.session, stmt, (d.duty_date, d.id), limit, cursor)
 
     async def slots_of_grids(
