@@ -145,8 +145,7 @@ class OpinionService(OutreachBase):
         for key, value in fields.items():
             setattr(opinion, key, value)
         opinion.version += 1
-        await self.session.flush()
-        await self._opinion_event(type_, opinion, **extra)
+        await self._opinion_event(type_, opinion, **extra)  # flushes first
         return opinion
 
     async def forward(
