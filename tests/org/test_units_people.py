@@ -209,6 +209,23 @@ async def test_people_roles_masking_and_access_log(
         "西园社区": ["legal_advisor", "police"]
     }
 
+    # giving the role again closes it
+    again = await client.post(
+        f"/api/v1/people/{person['id']}/assignments",
+        headers=await world.headers("security_admin"),
+        json={
+            "unit_id": str(world.unit("220302001002").id),
+            "role": "police",
+            "starts_on": "2026-11-02",
+        },
+    )
+    assert again.status_code == 201, again.text
+    assert (again.json()["role"], again.json()["starts_on"]) == ("police", "2026-11-02")
+    listed = await client.get(f"/api/v1/people/{person['id']}/assignments", headers=admin)
+    assert again.json() in listed.json() and len(listed.json()) == 2
+    gaps = await client.get(f"{UNITS}/coverage-gaps", headers=admin)
+    assert {g["name"]: g["missing"] for g in gaps.json()} == {"西园社区": ["legal_advisor"]}
+
 
 async def test_accounts_and_clients(client: httpx.AsyncClient, world: World) -> None:
     admin = await world.headers("system_admin")

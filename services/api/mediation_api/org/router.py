@@ -15,7 +15,7 @@ from mediation.auth.policy import Permission
 from mediation.auth.principal import Principal
 from mediation.errors import Unprocessable, UnsupportedMediaType
 from mediation.org.enums import Role, UnitLevel
-from mediation.org.models import Person
+from mediation.org.models import Person, RoleAssignment
 from mediation.org.tree import UNIT_IMPORT_INVALID
 from mediation.privacy import mask_phone
 from mediation_api.deps import ClockDep, Session, require
@@ -36,7 +36,7 @@ from mediation_api.org.contracts import (
 )
 from mediation_api.org.repository import OrgRepository
 from mediation_api.org.service import OrgService
-from mediation_api.plain_routes import Args, PlainRecords, list_route
+from mediation_api.plain_routes import Args, PlainRecords, list_route, record_route
 from mediation_api.problems import responses
 
 router = APIRouter(tags=["jurisdiction"])
@@ -54,6 +54,7 @@ UNIT_READ = [("session", Session), ("principal", Reader), ("clock", ClockDep)]
 UNIT_WRITE = [("session", Session), ("principal", UnitWriter), ("clock", ClockDep)]
 PEOPLE_READ = [("session", Session), ("principal", PeopleReader), ("clock", ClockDep)]
 PEOPLE_WRITE = [("session", Session), ("principal", PeopleWriter), ("clock", ClockDep)]
+ROLE_ASSIGN = [("session", Session), ("principal", RoleAssigner), ("clock", ClockDep)]
 
 
 def _org(a: Args) -> OrgService:
@@ -325,39 +326,35 @@ async def list_assignments(
     ]
 
 
-@router.post(
+async def _add_assignment(a: Args) -> RoleAssignment:
+    service = _org(a)
+    return await service.add_assignment(await service.get_person(a["person_id"]), a["body"])
+
+
+record_route(
+    router,
+    "post",
     "/people/{person_id}/assignments",
+    params=[("person_id", PersonId), ("body", AssignmentCreate), *ROLE_ASSIGN],
+    run=_add_assignment,
+    out=AssignmentOut,
+    etag=None,
     operation_id="people-assignments-create",
     summary="Give a person a role",
     status_code=201,
     description="The unit must be in the caller's subtree and active.",
     responses=responses(401, 403, 404, 409, 422),
 )
-async def add_assignment(
-    person_id: PersonId,
-    body: AssignmentCreate,
-    session: Session,
-    principal: RoleAssigner,
-    clock: ClockDep,
-) -> AssignmentOut:
-    service = OrgService(session, clock, principal)
-    person = await service.get_person(person_id)
-    return AssignmentOut.model_validate(await service.add_assignment(person, body))
-
-
-@router.post(
+record_route(
+    router,
+    "post",
     "/assignments/{assignment_id}/end",
+    params=[("assignment_id", AssignmentId), ("body", AssignmentEnd), *ROLE_ASSIGN],
+    run=lambda a: _org(a).end_assignment(a["assignment_id"], a["body"].ends_on),
+    out=AssignmentOut,
+    etag=None,
     operation_id="assignments-end",
     summary="End a role",
     description="Sets the last day the role is held.",
     responses=responses(401, 403, 404, 422),
 )
-async def end_assignment(
-    assignment_id: AssignmentId,
-    body: AssignmentEnd,
-    session: Session,
-    principal: RoleAssigner,
-    clock: ClockDep,
-) -> AssignmentOut:
-    service = OrgService(session, clock, principal)
-    return AssignmentOut.model_validate(await service.end_assignment(assignment_id, body.ends_on))
