@@ -25,6 +25,7 @@ from bench.ceiling import (
     _like,
     _session_answer,
     _view,
+    session_payload,
 )
 from mediation.clock import CENTER_TZ
 from mediation.contracts.etag import etag_of
@@ -288,7 +289,17 @@ async def session_outcome(request: Request) -> Response:
             "session",
             sid,
             ms["unit_path"],
-            {"session_id": sid, "event_id": event_id, "outcome": body["outcome"]},
+            session_payload(
+                {**dict(ms), "status": "held", "version": version},
+                event_id,
+                outcome=body["outcome"],
+                next_step=body.get("next_step"),
+                recorded_afterwards=False,
+                attended_person_ids=ms["mediator_person_ids"],
+                attended_party_ids=attended_parties,
+                case_status=None,
+                notify_party_ids=[],
+            ),
             caller,
             now,
         )

@@ -1210,7 +1210,7 @@ def run(
                     stack, "ceiling", sc, lines_file, prefix, duration, warmup, tool, slots
                 )
             if sc.writes:
-                asyncio.run(_drain(url))
+                entry["outbox_pending_after_ceiling"] = asyncio.run(_drain(url))
             api = entry["runs"]["api"]
             log(
                 f"  api {api['rps']} req/s p95 {api['latency_ms']['p95']} ms, "
