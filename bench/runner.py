@@ -774,7 +774,7 @@ async def _drain(url: str, wait: float = 120) -> int:
             )
             if pending == 0 or time.monotonic() > deadline:
                 return pending
-            await asyncio.sleep(1)
+            await asyncio.sleep(0.25)  # a cheap count on a partial index
     finally:
         await conn.close()
 
