@@ -24,6 +24,7 @@ import hmac
 import json
 import os
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -550,6 +551,23 @@ async def create_session(request: Request) -> Response:
                 await conn.execute(SQL["book_person"], sid, p, starts, ends, uuid7())
             if key:
                 await conn.execute(SQL["book_place"], sid, key, starts, ends, uuid7())
+        entry_id = uuid7()
+        booked = {
+            "id": sid,
+            "case_id": case["id"],
+            "case_number": case["number"],
+            "unit_id": case["unit_id"],
+            "kind": body["kind"],
+            "mode": body.get("mode", "on_site"),
+            "status": "scheduled",
+            "starts_at": starts,
+            "ends_at": ends,
+            "place": body.get("place"),
+            "meeting_info": None,
+            "mediator_person_ids": persons,
+            "party_ids": [p["id"] for p in parties],
+            "version": 1,
+        }
         await conn.fetchval(SQL["notify"])
         await conn.fetchval(
             SQL["outbox"],
@@ -557,7 +575,7 @@ async def create_session(request: Request) -> Response:
             "session",
             sid,
             case["unit_path"],
-            json.dumps({"session_id": str(sid)}),
+            json.dumps(session_payload(booked, entry_id), default=str),
             caller.id,
             None,
             now,
@@ -571,7 +589,7 @@ async def create_session(request: Request) -> Response:
             caller.name,
             None,
             json.dumps({"starts_at": body["starts_at"]}),
-            uuid7(),
+            entry_id,
         )
         parties, mediators, events = await _session_answer(
             conn, caller, sid, case["id"], None, "session.scheduled"
@@ -588,6 +606,33 @@ async def create_session(request: Request) -> Response:
         },
         201,
     )
+
+
+def session_payload(ms: Mapping[str, Any], event_id: uuid.UUID, **extra: Any) -> dict[str, Any]:
+    """A `session.*` event's payload with every field the API writes
+    (`mediation.sessions.events.payload`), built without a model: the worker reads it as it
+    reads the API's (a short one fails there, stays pending, and every later drain waits)."""
+    return {
+        "session_id": ms["id"],
+        "case_id": ms["case_id"],
+        "case_number": ms["case_number"],
+        "unit_id": ms["unit_id"],
+        "kind": ms["kind"],
+        "mode": ms["mode"],
+        "online": ms["mode"] != "on_site",
+        "status": ms["status"],
+        "starts_at": ms["starts_at"].astimezone(CENTER_TZ).isoformat(),
+        "ends_at": ms["ends_at"].astimezone(CENTER_TZ).isoformat(),
+        "place": ms["place"] or "",
+        "meeting_info": ms["meeting_info"] or "",
+        "mediator_person_ids": ms["mediator_person_ids"],
+        "party_ids": ms["party_ids"],
+        "recipient_person_ids": ms["mediator_person_ids"],
+        "notify_party_ids": ms["party_ids"],
+        "version": ms["version"],
+        "event_id": event_id,
+        **extra,
+    }
 
 
 async def _session_answer(

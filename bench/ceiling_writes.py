@@ -17,7 +17,16 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from bench.ceiling import SQL, Caller, _audit, _json, _like, _session_answer, _view
+from bench.ceiling import (
+    SQL,
+    Caller,
+    _audit,
+    _json,
+    _like,
+    _session_answer,
+    _view,
+    session_payload,
+)
 from mediation.clock import CENTER_TZ
 from mediation.contracts.etag import etag_of
 from mediation.ids import uuid7
@@ -143,6 +152,34 @@ async def _outbox(
     return event_id
 
 
+async def _case_event(
+    conn: asyncpg.Connection,
+    case_id: uuid.UUID,
+    seq: int,
+    type_: str,
+    now: datetime,
+    caller: Caller,
+    data: dict[str, Any],
+    to_status: str | None = None,
+) -> uuid.UUID:
+    """The case's timeline entry numbered `seq` (the case's own counter, already moved)."""
+    event_id = uuid7()
+    await conn.execute(
+        W["insert_event"],
+        case_id,
+        type_,
+        now,
+        caller.id,
+        caller.name,
+        None,
+        to_status,
+        json.dumps(data),
+        event_id,
+        seq,
+    )
+    return event_id
+
+
 def _precondition(request: Request, record_id: uuid.UUID, version: int) -> bool:
     return request.headers.get("if-match") == etag_of(record_id, version)
 
@@ -179,19 +216,8 @@ async def assign(request: Request) -> Response:
         )
         channels = sorted({h["channel"] for h in handlers})
         seq = await conn.fetchval(W["assign_case"], cid, channels, persons, now)
-        event_id = uuid7()
-        await conn.execute(
-            W["insert_event"],
-            cid,
-            "assigned",
-            now,
-            caller.id,
-            caller.name,
-            None,
-            "assigned",
-            json.dumps({"handlers": handlers}),
-            event_id,
-            seq,
+        event_id = await _case_event(
+            conn, cid, seq, "assigned", now, caller, {"handlers": handlers}, to_status="assigned"
         )
         await _outbox(
             conn,
@@ -225,18 +251,14 @@ async def session_outcome(request: Request) -> Response:
         case = await conn.fetchrow(W["case_of_session"], ms["case_id"], _like(caller.scope))
         attended_parties = [uuid.UUID(p) for p in body.get("attended_party_ids", [])]
         case_seq = await conn.fetchval(W["case_seq"], case["id"])
-        await conn.execute(
-            W["insert_event"],
+        await _case_event(
+            conn,
             case["id"],
+            case_seq,
             "session_held",
             now,
-            caller.id,
-            caller.name,
-            None,
-            None,
-            json.dumps({"session_id": str(sid), "outcome": body["outcome"]}),
-            uuid7(),
-            case_seq,
+            caller,
+            {"session_id": str(sid), "outcome": body["outcome"]},
         )
         seq, version = await conn.fetchrow(
             W["hold_session"],
@@ -267,7 +289,17 @@ async def session_outcome(request: Request) -> Response:
             "session",
             sid,
             ms["unit_path"],
-            {"session_id": sid, "event_id": event_id, "outcome": body["outcome"]},
+            session_payload(
+                {**dict(ms), "status": "held", "version": version},
+                event_id,
+                outcome=body["outcome"],
+                next_step=body.get("next_step"),
+                recorded_afterwards=False,
+                attended_person_ids=ms["mediator_person_ids"],
+                attended_party_ids=attended_parties,
+                case_status=None,
+                notify_party_ids=[],
+            ),
             caller,
             now,
         )

@@ -40,6 +40,22 @@ SCALES: dict[str, Scale] = {
 }
 
 
+# The case's life-cycle timestamps after intake, in the table's column order (one per status,
+# the latest time it was entered; see mediation.cases.models): the generator fills them from
+# a case's history, a fixture clone clears them.
+CASE_STAMPS = (
+    "accepted_at",
+    "rejected_at",
+    "assigned_at",
+    "mediation_started_at",
+    "resolved_at",
+    "failed_at",
+    "followed_up_at",
+    "closed_at",
+    "withdrawn_at",
+)
+
+
 def database_url(database: str, server: str = PG_SERVER) -> str:
     """A libpq URL for `database` on the server of `server`."""
     return server.rsplit("/", 1)[0] + "/" + database

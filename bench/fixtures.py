@@ -15,6 +15,7 @@ from typing import Any
 
 import asyncpg
 
+from bench.config import CASE_STAMPS
 from bench.load import Line
 from mediation.contracts.etag import etag_of
 
@@ -87,19 +88,11 @@ async def accepted_cases(url: str, n: int, scope: str, accounts: list[Any]) -> l
                     "status": "'accepted'",
                     "handler_person_ids": "'{}'",
                     "channels": "'{}'",
-                    "accepted_at": "now() - interval '1 day'",
                     **{
                         c: "NULL"
                         for c in (
-                            "assigned_at",
-                            "mediation_started_at",
-                            "resolved_at",
-                            "failed_at",
-                            "followed_up_at",
-                            "closed_at",
-                            "withdrawn_at",
+                            *CASE_STAMPS,
                             "reopened_at",
-                            "rejected_at",
                             "paused_at",
                             "pause_reason",
                             "external_client_id",
@@ -108,6 +101,8 @@ async def accepted_cases(url: str, n: int, scope: str, accounts: list[Any]) -> l
                             "import_row",
                         )
                     },
+                    # After the stamps it clears: the clone was accepted, the day before.
+                    "accepted_at": "now() - interval '1 day'",
                     "current_stage": "'mediation'",
                     **FRESH,
                 },

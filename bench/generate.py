@@ -46,7 +46,16 @@ import asyncpg
 from asyncpg.pgproto.pgproto import UUID as PgUUID
 
 from bench import textpool as tp
-from bench.config import OUT_DIR, PASSWORD, PG_SERVER, SCALES, Scale, async_url, database_url
+from bench.config import (
+    CASE_STAMPS,
+    OUT_DIR,
+    PASSWORD,
+    PG_SERVER,
+    SCALES,
+    Scale,
+    async_url,
+    database_url,
+)
 from bench.textpool import Weighted as W
 from mediation.auth.passwords import hash_password
 from mediation.cases.calendar import DayInfo, WorkingCalendar
@@ -515,15 +524,7 @@ CASE_COLUMNS = [
     "reported_by_name",
     "is_repeat",
     "received_at",
-    "accepted_at",
-    "rejected_at",
-    "assigned_at",
-    "mediation_started_at",
-    "resolved_at",
-    "failed_at",
-    "followed_up_at",
-    "closed_at",
-    "withdrawn_at",
+    *CASE_STAMPS,
     "reopened_at",
     "reason",
     "referral_target",
@@ -1135,20 +1136,7 @@ class CaseMaker:
                 reporter_name,
                 bool(repeat_of),
                 received,
-                *(
-                    ts(stamps[k]) if k in stamps else None
-                    for k in (
-                        "accepted_at",
-                        "rejected_at",
-                        "assigned_at",
-                        "mediation_started_at",
-                        "resolved_at",
-                        "failed_at",
-                        "followed_up_at",
-                        "closed_at",
-                        "withdrawn_at",
-                    )
-                ),
+                *(ts(stamps[k]) if k in stamps else None for k in CASE_STAMPS),
                 None,  # reopened_at
                 reason,
                 referral,

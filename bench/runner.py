@@ -774,7 +774,7 @@ async def _drain(url: str, wait: float = 120) -> int:
             )
             if pending == 0 or time.monotonic() > deadline:
                 return pending
-            await asyncio.sleep(1)
+            await asyncio.sleep(0.25)  # a cheap count on a partial index
     finally:
         await conn.close()
 
@@ -1210,7 +1210,7 @@ def run(
                     stack, "ceiling", sc, lines_file, prefix, duration, warmup, tool, slots
                 )
             if sc.writes:
-                asyncio.run(_drain(url))
+                entry["outbox_pending_after_ceiling"] = asyncio.run(_drain(url))
             api = entry["runs"]["api"]
             log(
                 f"  api {api['rps']} req/s p95 {api['latency_ms']['p95']} ms, "

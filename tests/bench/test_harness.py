@@ -110,6 +110,11 @@ def test_generate_load_and_report(
             assert r["requests"] > 0, (sc["name"], target)
             assert r["error_count"] == 0, (sc["name"], target, r["errors"], r.get("refused"))
             assert r["rss_mb"]["api"]["max"] > 0
+        # The worker processed every event the run wrote, the ceiling's too (an event it
+        # cannot read stays pending and every later drain waits out its timeout).
+        if sc["writes"]:
+            assert sc["outbox_pending_after"] == 0, sc["name"]
+            assert sc["outbox_pending_after_ceiling"] == 0, sc["name"]
 
     # The subtree queries of issue 3 were timed, planned both ways.
     assert {r["level"] for r in results["subtree"]} == {"district", "street", "community", "grid"}

@@ -211,6 +211,9 @@ async def test_the_guide_runs_against_a_real_server(
         for name in ("server",):
             if hasattr(namespace.get(name), "shutdown"):
                 namespace[name].shutdown()
+                # Closed, not only stopped: a send the worker still makes is refused at once
+                # instead of waiting out its 10 s timeout on a socket nobody reads (teardown).
+                namespace[name].server_close()
         for name in ("api",):
             if hasattr(namespace.get(name), "close"):
                 namespace[name].close()
