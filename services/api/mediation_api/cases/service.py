@@ -75,9 +75,11 @@ from mediation.outbox.registry import EVENT_MODELS
 from mediation.privacy import keyed_hash
 from mediation.reference.data import ReferenceKind
 from mediation.timeline import holds_lock, next_seq
-from mediation_api.cases import intake
+from mediation_api.cases import change, intake
+from mediation_api.cases.change import Changed
 from mediation_api.cases.deadlines import DeadlineKeeper
-from mediation_api.cases.intake import fields_of
+from mediation_api.cases.intake import as_json, fields_of
+from mediation_api.cases.reads import scope_patterns
 from mediation_api.cases.repository import CaseRepository
 from mediation_api.cases.views import PREVENTION_COLUMNS, prevention
 from mediation_api.readdb import driver_connection
@@ -98,6 +100,8 @@ HANDLER_ROLES = {
     Role.judicial_mediator,
     Role.counselor,
 }
+# As the role column stores them (the pipeline's statements take them as text).
+HANDLER_ROLE_NAMES = sorted(r.value for r in HANDLER_ROLES)
 DISPATCHER_ROLES = {Role.dispatcher, Role.supervisor}
 # The level that handles a case of each complexity (DOMAIN.md).
 HANDLING_LEVEL = {
@@ -269,18 +273,7 @@ class CaseService(RequestService[CaseRepository]):
             )
         case.timeline_seq = len(entries)
         extra = {"source": body.source.value, "title": case.title, "is_repeat": case.is_repeat}
-        outbox = {
-            "id": uuid7(),
-            "relay_attempts": 0,
-            **outbox_fields(
-                self._event_payload(case, E.created, created["id"], extra),
-                type=case_type(E.created),
-                aggregate_id=case.id,
-                occurred_at=now,
-                unit_path=case.unit_path,
-                actor_id=p.id,
-            ),
-        }
+        outbox = self._outbox_row(case, E.created, created["id"], extra, now)
         conn = await driver_connection(self.session)
         await conn.execute(
             intake.WRITE_SQL,
@@ -457,6 +450,29 @@ class CaseService(RequestService[CaseRepository]):
             "data": jsonable(data or {}),
         }
 
+    def _outbox_row(
+        self,
+        case: Case,
+        type_: CaseEventType,
+        entry_id: uuid.UUID,
+        extra: dict[str, Any] | None,
+        at: datetime,
+    ) -> dict[str, Any]:
+        """The outbox row of `case.<type>` for a statement that inserts it itself (then
+        `audit_outbox` audits it, as the ORM's flush does for `emit`)."""
+        return {
+            "id": uuid7(),
+            "relay_attempts": 0,
+            **outbox_fields(
+                self._event_payload(case, type_, entry_id, extra),
+                type=case_type(type_),
+                aggregate_id=case.id,
+                occurred_at=at,
+                unit_path=case.unit_path,
+                actor_id=self.principal.id,
+            ),
+        }
+
     def _event_payload(
         self,
         case: Case,
@@ -482,7 +498,11 @@ class CaseService(RequestService[CaseRepository]):
             raise NotFound(NOT_FOUND)
         holds_lock(self.session, case)
         check_if_match(if_match, case.id, case.version)
-        is_handler = self._is_handler(case)
+        self._may_change(action, self._is_handler(case))
+        return case
+
+    def _may_change(self, action: CaseAction | None, is_handler: bool) -> None:
+        """Forbidden unless the caller may take `action` (any change, when None)."""
         if action is not None:
             if not lifecycle.may_perform(action, self.principal.permissions, is_handler):
                 raise Forbidden(
@@ -499,7 +519,6 @@ class CaseService(RequestService[CaseRepository]):
             or (is_handler and self.principal.can(Permission.cases_handle))
         ):
             raise Forbidden("Changing a case is for dispatchers and its current handlers.")
-        return case
 
     def _move(self, case: Case, action: CaseAction) -> CaseStatus:
         before = case.status
@@ -593,21 +612,84 @@ class CaseService(RequestService[CaseRepository]):
         case.handler_person_ids, case.channels = [], []
         return previous
 
-    async def assign(self, case_id: uuid.UUID, body: AssignIn, if_match: str | None) -> Case:
-        case, before, now = await self._act(case_id, A.assign, if_match)
-        await self._check_handlers(case, body.handlers)
-        await self._replace_handlers(case, body.handlers, now)
-        case.assigned_at = now
+    async def assign(self, case_id: uuid.UUID, body: AssignIn, if_match: str | None) -> Changed:
+        """One statement loads and locks the case (with the handlers' roles), one writes the
+        change (`mediation_api.cases.change`); checks and their order as `_act` and
+        `_check_handlers` make them for the other actions."""
+        now = self.clock.now()
+        conn = await driver_connection(self.session)
+        row = await conn.fetchrow(
+            change.FOR_CHANGE_SQL,
+            case_id,
+            scope_patterns(self.principal),
+            [h.person_id for h in body.handlers],
+            HANDLER_ROLE_NAMES,
+            now.astimezone(CENTER_TZ).date(),
+        )
+        if row is None:
+            raise NotFound(NOT_FOUND)
+        check_if_match(if_match, row["id"], row["version"])
+        case = SimpleNamespace(**row)
+        self._may_change(A.assign, self._is_handler(case))  # type: ignore[arg-type]
+        before = S(case.status)
+        case.status = lifecycle.next_status(before, A.assign, case.paused_at is not None)
+        covered = set(row["covered"])
+        for i, h in enumerate(body.handlers):
+            if h.person_id not in covered:
+                raise Unprocessable(
+                    "This person holds no handling role whose jurisdiction covers the case.",
+                    field=f"body.handlers.{i}.person_id",
+                    code=problems.HANDLER_WITHOUT_ROLE,
+                )
+        lead_given = any(h.lead for h in body.handlers)
+        rows = [
+            {
+                "id": uuid7(),
+                "case_id": case.id,
+                "person_id": h.person_id,
+                "channel": h.channel,
+                "is_lead": h.lead or (not lead_given and i == 0),
+                "assumed_at": now,
+                "assigned_by_id": self.principal.id,
+            }
+            for i, h in enumerate(body.handlers)
+        ]
+        case.handler_person_ids = [h.person_id for h in body.handlers]
+        case.channels = sorted({h.channel.value for h in body.handlers})
+        case.version += 1
+        case.timeline_seq += 1  # under the case's lock: nobody else numbers its timeline
         handlers = [h.model_dump(mode="json") for h in body.handlers]
-        await self.record(
-            case,
+        entry = self._entry(
+            case,  # type: ignore[arg-type]
             E.assigned,
+            seq=case.timeline_seq,
             transition=(before, case.status),
             body=body.note,
             data={"handlers": handlers},
-            extra={"channels": case.channels, "handlers": handlers},
+            at=now,
         )
-        return case
+        outbox = self._outbox_row(
+            case,  # type: ignore[arg-type]
+            E.assigned,
+            entry["id"],
+            {"channels": case.channels, "handlers": handlers},
+            now,
+        )
+        await conn.execute(
+            change.ASSIGN_SQL,
+            case.id,
+            now,
+            as_json(rows),
+            case.status.value,
+            case.channels,
+            case.handler_person_ids,
+            case.version,
+            case.timeline_seq,
+            as_json(entry),
+            as_json(outbox),
+        )
+        audit_outbox(self.session, SimpleNamespace(**outbox))
+        return Changed(case.id, case.version)
 
     async def transfer(self, case_id: uuid.UUID, body: TransferIn, if_match: str | None) -> Case:
         case = await self._for_change(case_id, if_match, A.transfer)
