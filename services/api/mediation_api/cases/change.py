@@ -59,6 +59,21 @@ ASSIGN_SQL = (
 )
 
 
+# A status move and the time it records: $1 the case, $2 the time, $3 the status, $4 the new
+# version, $5 the entry's number, $6 the timeline entry and $7 the outbox event (JSON), by the
+# column of the time (a fixed set: the names are written into the statement).
+MOVE_SQL = {
+    column: (
+        f"WITH c AS (UPDATE cases SET status = $3, {column} = $2, version = $4, "
+        "timeline_seq = $5, updated_at = now() WHERE id = $1), "
+        f"e AS ({insert_from_json('case_events', EVENT_FIELDS, '$6', False)}), "
+        f"o AS ({insert_from_json('outbox_events', OUTBOX_FIELDS, '$7', False)}) "
+        "SELECT pg_notify('outbox', '')"
+    )
+    for column in ("mediation_started_at",)
+}
+
+
 @dataclass(frozen=True)
 class Changed:
     """A case changed by a pipeline: what its answer needs (the view is read by id)."""

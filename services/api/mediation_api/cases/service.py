@@ -612,17 +612,24 @@ class CaseService(RequestService[CaseRepository]):
         case.handler_person_ids, case.channels = [], []
         return previous
 
-    async def assign(self, case_id: uuid.UUID, body: AssignIn, if_match: str | None) -> Changed:
-        """One statement loads and locks the case (with the handlers' roles), one writes the
-        change (`mediation_api.cases.change`); checks and their order as `_act` and
-        `_check_handlers` make them for the other actions."""
+    async def _load(
+        self,
+        case_id: uuid.UUID,
+        action: CaseAction,
+        if_match: str | None,
+        people: Sequence[uuid.UUID] = (),
+    ) -> tuple[SimpleNamespace, S, datetime]:
+        """The pipeline's `_act`: the case loaded and locked in one statement
+        (`change.FOR_CHANGE_SQL`, with which of `people` hold a handling role covering it),
+        the same checks in the same order, moved by `action` in memory: (case, status before,
+        now). The counter is read under the lock: the caller numbers the entry."""
         now = self.clock.now()
         conn = await driver_connection(self.session)
         row = await conn.fetchrow(
             change.FOR_CHANGE_SQL,
             case_id,
             scope_patterns(self.principal),
-            [h.person_id for h in body.handlers],
+            list(people),
             HANDLER_ROLE_NAMES,
             now.astimezone(CENTER_TZ).date(),
         )
@@ -630,10 +637,44 @@ class CaseService(RequestService[CaseRepository]):
             raise NotFound(NOT_FOUND)
         check_if_match(if_match, row["id"], row["version"])
         case = SimpleNamespace(**row)
-        self._may_change(A.assign, self._is_handler(case))  # type: ignore[arg-type]
+        self._may_change(action, self._is_handler(case))  # type: ignore[arg-type]
         before = S(case.status)
-        case.status = lifecycle.next_status(before, A.assign, case.paused_at is not None)
-        covered = set(row["covered"])
+        case.status = lifecycle.next_status(before, action, case.paused_at is not None)
+        case.version += 1
+        case.timeline_seq += 1  # under the case's lock: nobody else numbers its timeline
+        return case, before, now
+
+    def _pipeline_event(
+        self,
+        case: SimpleNamespace,
+        type_: CaseEventType,
+        before: S,
+        now: datetime,
+        body: str | None,
+        data: dict[str, Any] | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> tuple[str, str]:
+        """The timeline entry and the outbox event of a pipeline's change, as JSON; the
+        event is registered for the audit chain (written at commit)."""
+        entry = self._entry(
+            case,  # type: ignore[arg-type]
+            type_,
+            seq=case.timeline_seq,
+            transition=(before, case.status),
+            body=body,
+            data=data,
+            at=now,
+        )
+        outbox = self._outbox_row(case, type_, entry["id"], extra, now)  # type: ignore[arg-type]
+        audit_outbox(self.session, SimpleNamespace(**outbox))
+        return as_json(entry), as_json(outbox)
+
+    async def assign(self, case_id: uuid.UUID, body: AssignIn, if_match: str | None) -> Changed:
+        """One statement loads and locks the case (with the handlers' roles), one writes the
+        change (`mediation_api.cases.change`)."""
+        people = [h.person_id for h in body.handlers]
+        case, before, now = await self._load(case_id, A.assign, if_match, people)
+        covered = set(case.covered)
         for i, h in enumerate(body.handlers):
             if h.person_id not in covered:
                 raise Unprocessable(
@@ -654,27 +695,19 @@ class CaseService(RequestService[CaseRepository]):
             }
             for i, h in enumerate(body.handlers)
         ]
-        case.handler_person_ids = [h.person_id for h in body.handlers]
+        case.handler_person_ids = people
         case.channels = sorted({h.channel.value for h in body.handlers})
-        case.version += 1
-        case.timeline_seq += 1  # under the case's lock: nobody else numbers its timeline
         handlers = [h.model_dump(mode="json") for h in body.handlers]
-        entry = self._entry(
-            case,  # type: ignore[arg-type]
+        entry, outbox = self._pipeline_event(
+            case,
             E.assigned,
-            seq=case.timeline_seq,
-            transition=(before, case.status),
-            body=body.note,
-            data={"handlers": handlers},
-            at=now,
-        )
-        outbox = self._outbox_row(
-            case,  # type: ignore[arg-type]
-            E.assigned,
-            entry["id"],
-            {"channels": case.channels, "handlers": handlers},
+            before,
             now,
+            body.note,
+            data={"handlers": handlers},
+            extra={"channels": case.channels, "handlers": handlers},
         )
+        conn = await driver_connection(self.session)
         await conn.execute(
             change.ASSIGN_SQL,
             case.id,
@@ -685,10 +718,9 @@ class CaseService(RequestService[CaseRepository]):
             case.handler_person_ids,
             case.version,
             case.timeline_seq,
-            as_json(entry),
-            as_json(outbox),
+            entry,
+            outbox,
         )
-        audit_outbox(self.session, SimpleNamespace(**outbox))
         return Changed(case.id, case.version)
 
     async def transfer(self, case_id: uuid.UUID, body: TransferIn, if_match: str | None) -> Case:
@@ -758,13 +790,24 @@ class CaseService(RequestService[CaseRepository]):
         )
         return case
 
-    async def start_mediation(self, case_id: uuid.UUID, body: NoteIn, if_match: str | None) -> Case:
-        case, before, now = await self._act(case_id, A.start_mediation, if_match)
-        case.mediation_started_at = now
-        await self.record(
-            case, E.mediation_started, transition=(before, case.status), body=body.note
+    async def start_mediation(
+        self, case_id: uuid.UUID, body: NoteIn, if_match: str | None
+    ) -> Changed:
+        """A status move and its time: two statements (`change.MOVE_SQL`)."""
+        case, before, now = await self._load(case_id, A.start_mediation, if_match)
+        entry, outbox = self._pipeline_event(case, E.mediation_started, before, now, body.note)
+        conn = await driver_connection(self.session)
+        await conn.execute(
+            change.MOVE_SQL["mediation_started_at"],
+            case.id,
+            now,
+            case.status.value,
+            case.version,
+            case.timeline_seq,
+            entry,
+            outbox,
         )
-        return case
+        return Changed(case.id, case.version)
 
     async def resolve(self, case_id: uuid.UUID, body: ResolveIn, if_match: str | None) -> Case:
         case, before, now = await self._act(case_id, A.resolve, if_match)
