@@ -12,6 +12,7 @@ from types import SimpleNamespace
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.util import identity_key
 
 from mediation.audit.chain import audit_outbox
 from mediation.auth.policy import Permission
@@ -612,6 +613,14 @@ class CaseService(RequestService[CaseRepository]):
         case.handler_person_ids, case.channels = [], []
         return previous
 
+    def _holds(self, case_id: uuid.UUID) -> bool:
+        """Whether this transaction already holds the case as an ORM object (a session's
+        outcome starts its case's mediation, then resolves it, through this service): a change
+        then goes through that object, or the object (its version, its timeline counter) would
+        be stale for what follows."""
+        key = identity_key(Case, case_id)
+        return self.session.sync_session.identity_map.get(key) is not None
+
     async def _load(
         self,
         case_id: uuid.UUID,
@@ -622,7 +631,8 @@ class CaseService(RequestService[CaseRepository]):
         """The pipeline's `_act`: the case loaded and locked in one statement
         (`change.FOR_CHANGE_SQL`, with which of `people` hold a handling role covering it),
         the same checks in the same order, moved by `action` in memory: (case, status before,
-        now). The counter is read under the lock: the caller numbers the entry."""
+        now). The counter is read under the lock: the caller numbers the entry. Not for a
+        case this transaction holds as an ORM object (`_holds`): that goes through `_act`."""
         now = self.clock.now()
         conn = await driver_connection(self.session)
         row = await conn.fetchrow(
@@ -794,6 +804,13 @@ class CaseService(RequestService[CaseRepository]):
         self, case_id: uuid.UUID, body: NoteIn, if_match: str | None
     ) -> Changed:
         """A status move and its time: two statements (`change.MOVE_SQL`)."""
+        if self._holds(case_id):
+            held, before, now = await self._act(case_id, A.start_mediation, if_match)
+            held.mediation_started_at = now
+            await self.record(
+                held, E.mediation_started, transition=(before, held.status), body=body.note
+            )
+            return Changed(held.id, held.version)
         case, before, now = await self._load(case_id, A.start_mediation, if_match)
         entry, outbox = self._pipeline_event(case, E.mediation_started, before, now, body.note)
         conn = await driver_connection(self.session)
