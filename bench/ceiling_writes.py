@@ -31,6 +31,8 @@ from mediation.clock import CENTER_TZ
 from mediation.contracts.etag import etag_of
 from mediation.ids import uuid7
 from mediation.privacy import keyed_hash
+from mediation_api.cases import change
+from mediation_api.cases.intake import as_json
 
 HANDLER_ROLES = [
     "supervisor",
@@ -42,27 +44,10 @@ HANDLER_ROLES = [
     "counselor",
 ]
 W = {
-    "case_for_change": (
-        "SELECT id, version, status, unit_path, number, handler_person_ids FROM cases "
-        "WHERE id = $1 AND unit_path LIKE $2 ESCAPE '\\' FOR NO KEY UPDATE"
-    ),
-    "renounce": (
-        "UPDATE case_handlers SET renounced_at = $2 WHERE case_id = $1 AND renounced_at IS NULL"
-    ),
     "insert_event": (
         "INSERT INTO case_events (case_id, type, at, actor_kind, actor_id, actor_name, "
         "request_id, to_status, data, id, seq) "
         "VALUES ($1, $2, $3, 'user', $4, $5, $6, $7, $8, $9, $10)"
-    ),
-    "insert_handlers": (
-        "INSERT INTO case_handlers (case_id, person_id, channel, is_lead, assumed_at, "
-        "assigned_by_id, id) SELECT $1, h.p, h.c, h.l, $5::timestamptz, $6::uuid, "
-        "gen_random_uuid() FROM unnest($2::uuid[], $3::text[], $4::bool[]) AS h(p, c, l)"
-    ),
-    "assign_case": (
-        "UPDATE cases SET status = 'assigned', channels = $2, handler_person_ids = $3, "
-        "assigned_at = $4, version = version + 1, timeline_seq = timeline_seq + 1, "
-        "updated_at = now() WHERE id = $1 RETURNING timeline_seq"
     ),
     "case_seq": (
         "UPDATE cases SET timeline_seq = timeline_seq + 1, updated_at = now() "
@@ -185,49 +170,77 @@ def _precondition(request: Request, record_id: uuid.UUID, version: int) -> bool:
 
 
 async def assign(request: Request) -> Response:
-    """`POST /cases/{id}/assign`: handlers checked, replaced, the case moved, its timeline,
-    the outbox event, the audit entries, the case view (with its access-log row)."""
+    """`POST /cases/{id}/assign`: the API's two statements (mediation_api.cases.change): the
+    case locked in scope with its handlers' roles checked, then the handlers replaced, the
+    case moved, its timeline entry and outbox event; the case view (with its access-log row)
+    and the audit entries."""
     caller = Caller(request)
     body = orjson.loads(await request.body())
     now = datetime.now(CENTER_TZ)
     pool: asyncpg.Pool = request.app.state.pool
     async with pool.acquire() as conn, conn.transaction():
         cid = request.path_params["id"]
-        case = await conn.fetchrow(W["case_for_change"], cid, _like(caller.scope))
+        handlers = body["handlers"]
+        persons = [uuid.UUID(h["person_id"]) for h in handlers]
+        case = await conn.fetchrow(
+            change.FOR_CHANGE_SQL, cid, [_like(caller.scope)], persons, HANDLER_ROLES, now.date()
+        )
         if case is None:
             return _json({"status": 404}, 404)
         if not _precondition(request, cid, case["version"]) or case["status"] != "accepted":
             return _json({"status": 412}, 412)
-        handlers = body["handlers"]
-        persons = [uuid.UUID(h["person_id"]) for h in handlers]
-        held = await conn.fetch(SQL["role_units"], persons, HANDLER_ROLES, now.date())
-        covering = {r["person_id"] for r in held if case["unit_path"].startswith(r["path"])}
-        if covering != set(persons):
+        if set(case["covered"]) != set(persons):
             return _json({"status": 422}, 422)
-        await conn.execute(W["renounce"], cid, now)
+        rows = [
+            {
+                "id": uuid7(),
+                "case_id": cid,
+                "person_id": p,
+                "channel": h["channel"],
+                "is_lead": bool(h.get("lead")) or i == 0,
+                "assumed_at": now,
+                "assigned_by_id": caller.id,
+            }
+            for i, (p, h) in enumerate(zip(persons, handlers, strict=True))
+        ]
+        seq, version = case["timeline_seq"] + 1, case["version"] + 1
+        event_id = uuid7()
+        entry = {
+            "id": event_id,
+            "case_id": cid,
+            "seq": seq,
+            "type": "assigned",
+            "at": now,
+            "actor_kind": "user",
+            "actor_id": caller.id,
+            "actor_name": caller.name,
+            "from_status": "accepted",
+            "to_status": "assigned",
+            "data": {"handlers": handlers},
+        }
+        outbox = {
+            "id": uuid7(),
+            "type": "case.assigned",
+            "aggregate_type": "case",
+            "aggregate_id": cid,
+            "unit_path": case["unit_path"],
+            "payload": {"case_id": cid, "event_id": event_id, "handler_person_ids": persons},
+            "actor_id": caller.id,
+            "occurred_at": now,
+            "relay_attempts": 0,
+        }
         await conn.execute(
-            W["insert_handlers"],
+            change.ASSIGN_SQL,
             cid,
+            now,
+            as_json(rows),
+            "assigned",
+            sorted({h["channel"] for h in handlers}),
             persons,
-            [h["channel"] for h in handlers],
-            [bool(h.get("lead")) or (i == 0) for i, h in enumerate(handlers)],
-            now,
-            caller.id,
-        )
-        channels = sorted({h["channel"] for h in handlers})
-        seq = await conn.fetchval(W["assign_case"], cid, channels, persons, now)
-        event_id = await _case_event(
-            conn, cid, seq, "assigned", now, caller, {"handlers": handlers}, to_status="assigned"
-        )
-        await _outbox(
-            conn,
-            "case.assigned",
-            "case",
-            cid,
-            case["unit_path"],
-            {"case_id": cid, "event_id": event_id, "handler_person_ids": persons},
-            caller,
-            now,
+            version,
+            seq,
+            as_json(entry),
+            as_json(outbox),
         )
         view = await _view(conn, cid, caller, ["%"])
         await _audit(conn, caller, [("case.assigned", "case", cid), ("read.case", "case", cid)])

@@ -190,3 +190,58 @@ async def test_parties_keep_an_applicant(client: httpx.AsyncClient, world: World
     )
     _problem(r, 422)
     assert second["version"] == 2
+
+
+async def test_assign_checks_everything_before_it_writes(
+    client: httpx.AsyncClient, world: World, sql: Any
+) -> None:
+    """Assign loads, locks and checks the case in one statement and writes in another: each
+    refusal comes in the order the other actions give them and leaves no trace."""
+    r = await client.post(CASES, headers=await world.headers("grid_head"), json=case_body(world))
+    dispatcher = await world.headers("dispatcher")
+    case = await act(client, dispatcher, r.json(), "accept")
+    police, counselor = await person_id(world, "police"), await person_id(world, "counselor")
+    url = f"{CASES}/{case['id']}/assign"
+    body = {"handlers": [{"person_id": str(police), "channel": "police_joint"}]}
+    current = {"If-Match": f'"{case["id"]}-{case["version"]}"'}
+    counts = COUNTS + ", (SELECT count(*) FROM case_handlers)"
+    before = await sql(counts)
+
+    _problem(await client.post(url, json=body, headers=dispatcher), 428)
+    stale = await client.post(
+        url, json=body, headers={**dispatcher, "If-Match": f'"{case["id"]}-1"'}
+    )
+    assert _problem(stale, 412)["current_etag"] == current["If-Match"]
+    # Outside the caller's jurisdiction the case does not exist for them (before any 403).
+    outside = await client.post(
+        url, json=body, headers={**await world.headers("counselor"), **current}
+    )
+    _problem(outside, 404)
+    # The second handler has no role covering the case: named by its position.
+    both = {
+        "handlers": [*body["handlers"], {"person_id": str(counselor), "channel": "psychological"}]
+    }
+    r = await client.post(url, json=both, headers={**dispatcher, **current})
+    assert _problem(r, 422)["errors"][0]["field"] == "body.handlers.1.person_id"
+    assert await sql(counts) == before
+    got = (await client.get(f"{CASES}/{case['id']}", headers=dispatcher)).json()
+    assert got["status"] == "accepted" and got["version"] == case["version"]
+    assert got["handlers"] == []
+
+    assigned = await act(client, dispatcher, case, "assign", body)
+    assert [h["person_id"] for h in assigned["handlers"]] == [str(police)]
+    after = await sql(counts)
+    # The ETag read before the assign is stale now; with the current one, assigning again is
+    # not a move of an assigned case (409). Neither writes.
+    stale = await client.post(url, json=both, headers={**dispatcher, **current})
+    assert _problem(stale, 412)["current_etag"] == f'"{case["id"]}-{assigned["version"]}"'
+    again = await client.post(
+        url,
+        json=body,
+        headers={**dispatcher, "If-Match": f'"{case["id"]}-{assigned["version"]}"'},
+    )
+    assert _problem(again, 409)["allowed_actions"]
+    assert await sql(counts) == after
+    got = (await client.get(f"{CASES}/{case['id']}", headers=dispatcher)).json()
+    assert got == {**assigned, "updated_at": got["updated_at"]}
+    assert got["version"] == assigned["version"] and got["handlers"] == assigned["handlers"]

@@ -74,7 +74,8 @@ OUTBOX_FIELDS = (
 ).split()
 
 
-def _insert(table: str, fields: list[str], param: str, many: bool) -> str:
+def insert_from_json(table: str, fields: list[str], param: str, many: bool) -> str:
+    """`INSERT INTO table (fields)` of the row (or rows, `many`) given as JSON in `param`."""
     cols = ", ".join(fields)
     fn = "jsonb_populate_recordset" if many else "jsonb_populate_record"
     return (
@@ -86,12 +87,12 @@ def _insert(table: str, fields: list[str], param: str, many: bool) -> str:
 # The whole write: $1 the case, $2 its parties, $3 its deadline, $4 its links, $5 its
 # timeline entries, $6 its outbox event (JSON: an object, or an array of them).
 WRITE_SQL = (
-    f"WITH c AS ({_insert('cases', CASE_FIELDS, '$1', False)} RETURNING id), "
-    f"p AS ({_insert('case_parties', PARTY_FIELDS, '$2', True)}), "
-    f"d AS ({_insert('case_deadlines', DEADLINE_FIELDS, '$3', False)}), "
-    f"l AS ({_insert('case_links', LINK_FIELDS, '$4', True)}), "
-    f"e AS ({_insert('case_events', EVENT_FIELDS, '$5', True)}), "
-    f"o AS ({_insert('outbox_events', OUTBOX_FIELDS, '$6', False)}) "
+    f"WITH c AS ({insert_from_json('cases', CASE_FIELDS, '$1', False)} RETURNING id), "
+    f"p AS ({insert_from_json('case_parties', PARTY_FIELDS, '$2', True)}), "
+    f"d AS ({insert_from_json('case_deadlines', DEADLINE_FIELDS, '$3', False)}), "
+    f"l AS ({insert_from_json('case_links', LINK_FIELDS, '$4', True)}), "
+    f"e AS ({insert_from_json('case_events', EVENT_FIELDS, '$5', True)}), "
+    f"o AS ({insert_from_json('outbox_events', OUTBOX_FIELDS, '$6', False)}) "
     "SELECT pg_notify('outbox', '')"
 )
 

@@ -58,6 +58,7 @@ from mediation.contracts.windows import QueryTime
 from mediation.errors import NotFound, Unprocessable
 from mediation.reference.data import ReferenceKind
 from mediation_api.actions import action_route, context_action
+from mediation_api.cases.change import Changed
 from mediation_api.cases.reads import (
     case_page,
     case_view,
@@ -98,7 +99,7 @@ READ_ERRORS = responses(401, 403, 404, 422)
 
 
 @dataclass
-class CaseContext(RecordContext[CaseService, Case]):
+class CaseContext(RecordContext[CaseService, Case | Changed]):
     """What every case route needs: the transaction, the clock, the caller."""
 
     service_type = CaseService
@@ -108,7 +109,7 @@ class CaseContext(RecordContext[CaseService, Case]):
         today = self.clock.now().astimezone(CENTER_TZ).date()
         return Visibility(self.session, self.principal, today)
 
-    async def out(self, case: Case) -> CaseOut:
+    async def out(self, case: Case | Changed) -> CaseOut:
         await self.session.flush()
         # The changed case as the caller sees it, read inside this transaction.
         # The caller may have just moved it out of their jurisdiction: still show the result.

@@ -12,6 +12,7 @@ from types import SimpleNamespace
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.util import identity_key
 
 from mediation.audit.chain import audit_outbox
 from mediation.auth.policy import Permission
@@ -75,9 +76,11 @@ from mediation.outbox.registry import EVENT_MODELS
 from mediation.privacy import keyed_hash
 from mediation.reference.data import ReferenceKind
 from mediation.timeline import holds_lock, next_seq
-from mediation_api.cases import intake
+from mediation_api.cases import change, intake
+from mediation_api.cases.change import Changed
 from mediation_api.cases.deadlines import DeadlineKeeper
-from mediation_api.cases.intake import fields_of
+from mediation_api.cases.intake import as_json, fields_of
+from mediation_api.cases.reads import scope_patterns
 from mediation_api.cases.repository import CaseRepository
 from mediation_api.cases.views import PREVENTION_COLUMNS, prevention
 from mediation_api.readdb import driver_connection
@@ -98,6 +101,8 @@ HANDLER_ROLES = {
     Role.judicial_mediator,
     Role.counselor,
 }
+# As the role column stores them (the pipeline's statements take them as text).
+HANDLER_ROLE_NAMES = sorted(r.value for r in HANDLER_ROLES)
 DISPATCHER_ROLES = {Role.dispatcher, Role.supervisor}
 # The level that handles a case of each complexity (DOMAIN.md).
 HANDLING_LEVEL = {
@@ -269,18 +274,7 @@ class CaseService(RequestService[CaseRepository]):
             )
         case.timeline_seq = len(entries)
         extra = {"source": body.source.value, "title": case.title, "is_repeat": case.is_repeat}
-        outbox = {
-            "id": uuid7(),
-            "relay_attempts": 0,
-            **outbox_fields(
-                self._event_payload(case, E.created, created["id"], extra),
-                type=case_type(E.created),
-                aggregate_id=case.id,
-                occurred_at=now,
-                unit_path=case.unit_path,
-                actor_id=p.id,
-            ),
-        }
+        outbox = self._outbox_row(case, E.created, created["id"], extra, now)
         conn = await driver_connection(self.session)
         await conn.execute(
             intake.WRITE_SQL,
@@ -457,6 +451,29 @@ class CaseService(RequestService[CaseRepository]):
             "data": jsonable(data or {}),
         }
 
+    def _outbox_row(
+        self,
+        case: Case,
+        type_: CaseEventType,
+        entry_id: uuid.UUID,
+        extra: dict[str, Any] | None,
+        at: datetime,
+    ) -> dict[str, Any]:
+        """The outbox row of `case.<type>` for a statement that inserts it itself (then
+        `audit_outbox` audits it, as the ORM's flush does for `emit`)."""
+        return {
+            "id": uuid7(),
+            "relay_attempts": 0,
+            **outbox_fields(
+                self._event_payload(case, type_, entry_id, extra),
+                type=case_type(type_),
+                aggregate_id=case.id,
+                occurred_at=at,
+                unit_path=case.unit_path,
+                actor_id=self.principal.id,
+            ),
+        }
+
     def _event_payload(
         self,
         case: Case,
@@ -482,7 +499,11 @@ class CaseService(RequestService[CaseRepository]):
             raise NotFound(NOT_FOUND)
         holds_lock(self.session, case)
         check_if_match(if_match, case.id, case.version)
-        is_handler = self._is_handler(case)
+        self._may_change(action, self._is_handler(case))
+        return case
+
+    def _may_change(self, action: CaseAction | None, is_handler: bool) -> None:
+        """Forbidden unless the caller may take `action` (any change, when None)."""
         if action is not None:
             if not lifecycle.may_perform(action, self.principal.permissions, is_handler):
                 raise Forbidden(
@@ -499,7 +520,6 @@ class CaseService(RequestService[CaseRepository]):
             or (is_handler and self.principal.can(Permission.cases_handle))
         ):
             raise Forbidden("Changing a case is for dispatchers and its current handlers.")
-        return case
 
     def _move(self, case: Case, action: CaseAction) -> CaseStatus:
         before = case.status
@@ -593,21 +613,125 @@ class CaseService(RequestService[CaseRepository]):
         case.handler_person_ids, case.channels = [], []
         return previous
 
-    async def assign(self, case_id: uuid.UUID, body: AssignIn, if_match: str | None) -> Case:
-        case, before, now = await self._act(case_id, A.assign, if_match)
-        await self._check_handlers(case, body.handlers)
-        await self._replace_handlers(case, body.handlers, now)
-        case.assigned_at = now
+    def _holds(self, case_id: uuid.UUID) -> bool:
+        """Whether this transaction already holds the case as an ORM object (a session's
+        outcome starts its case's mediation, then resolves it, through this service): a change
+        then goes through that object, or the object (its version, its timeline counter) would
+        be stale for what follows."""
+        key = identity_key(Case, case_id)
+        return self.session.sync_session.identity_map.get(key) is not None
+
+    async def _load(
+        self,
+        case_id: uuid.UUID,
+        action: CaseAction,
+        if_match: str | None,
+        people: Sequence[uuid.UUID] = (),
+    ) -> tuple[SimpleNamespace, S, datetime]:
+        """The pipeline's `_act`: the case loaded and locked in one statement
+        (`change.FOR_CHANGE_SQL`, with which of `people` hold a handling role covering it),
+        the same checks in the same order, moved by `action` in memory: (case, status before,
+        now). The counter is read under the lock: the caller numbers the entry. Not for a
+        case this transaction holds as an ORM object (`_holds`): that goes through `_act`."""
+        now = self.clock.now()
+        conn = await driver_connection(self.session)
+        row = await conn.fetchrow(
+            change.FOR_CHANGE_SQL,
+            case_id,
+            scope_patterns(self.principal),
+            list(people),
+            HANDLER_ROLE_NAMES,
+            now.astimezone(CENTER_TZ).date(),
+        )
+        if row is None:
+            raise NotFound(NOT_FOUND)
+        check_if_match(if_match, row["id"], row["version"])
+        case = SimpleNamespace(**row)
+        self._may_change(action, self._is_handler(case))  # type: ignore[arg-type]
+        before = S(case.status)
+        case.status = lifecycle.next_status(before, action, case.paused_at is not None)
+        case.version += 1
+        case.timeline_seq += 1  # under the case's lock: nobody else numbers its timeline
+        return case, before, now
+
+    def _pipeline_event(
+        self,
+        case: SimpleNamespace,
+        type_: CaseEventType,
+        before: S,
+        now: datetime,
+        body: str | None,
+        data: dict[str, Any] | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> tuple[str, str]:
+        """The timeline entry and the outbox event of a pipeline's change, as JSON; the
+        event is registered for the audit chain (written at commit)."""
+        entry = self._entry(
+            case,  # type: ignore[arg-type]
+            type_,
+            seq=case.timeline_seq,
+            transition=(before, case.status),
+            body=body,
+            data=data,
+            at=now,
+        )
+        outbox = self._outbox_row(case, type_, entry["id"], extra, now)  # type: ignore[arg-type]
+        audit_outbox(self.session, SimpleNamespace(**outbox))
+        return as_json(entry), as_json(outbox)
+
+    async def assign(self, case_id: uuid.UUID, body: AssignIn, if_match: str | None) -> Changed:
+        """One statement loads and locks the case (with the handlers' roles), one writes the
+        change (`mediation_api.cases.change`)."""
+        people = [h.person_id for h in body.handlers]
+        case, before, now = await self._load(case_id, A.assign, if_match, people)
+        covered = set(case.covered)
+        for i, h in enumerate(body.handlers):
+            if h.person_id not in covered:
+                raise Unprocessable(
+                    "This person holds no handling role whose jurisdiction covers the case.",
+                    field=f"body.handlers.{i}.person_id",
+                    code=problems.HANDLER_WITHOUT_ROLE,
+                )
+        lead_given = any(h.lead for h in body.handlers)
+        rows = [
+            {
+                "id": uuid7(),
+                "case_id": case.id,
+                "person_id": h.person_id,
+                "channel": h.channel,
+                "is_lead": h.lead or (not lead_given and i == 0),
+                "assumed_at": now,
+                "assigned_by_id": self.principal.id,
+            }
+            for i, h in enumerate(body.handlers)
+        ]
+        case.handler_person_ids = people
+        case.channels = sorted({h.channel.value for h in body.handlers})
         handlers = [h.model_dump(mode="json") for h in body.handlers]
-        await self.record(
+        entry, outbox = self._pipeline_event(
             case,
             E.assigned,
-            transition=(before, case.status),
-            body=body.note,
+            before,
+            now,
+            body.note,
             data={"handlers": handlers},
             extra={"channels": case.channels, "handlers": handlers},
         )
-        return case
+        conn = await driver_connection(self.session)
+        await conn.execute(
+            change.ASSIGN_SQL,
+            case.id,
+            now,
+            as_json(rows),
+            case.status.value,
+            case.channels,
+            case.handler_person_ids,
+            case.version,
+            case.timeline_seq,
+            entry,
+            outbox,
+        )
+        return Changed(case.id, case.version)
 
     async def transfer(self, case_id: uuid.UUID, body: TransferIn, if_match: str | None) -> Case:
         case = await self._for_change(case_id, if_match, A.transfer)
@@ -676,13 +800,31 @@ class CaseService(RequestService[CaseRepository]):
         )
         return case
 
-    async def start_mediation(self, case_id: uuid.UUID, body: NoteIn, if_match: str | None) -> Case:
-        case, before, now = await self._act(case_id, A.start_mediation, if_match)
-        case.mediation_started_at = now
-        await self.record(
-            case, E.mediation_started, transition=(before, case.status), body=body.note
+    async def start_mediation(
+        self, case_id: uuid.UUID, body: NoteIn, if_match: str | None
+    ) -> Changed:
+        """A status move and its time: two statements (`change.MOVE_SQL`)."""
+        if self._holds(case_id):
+            held, before, now = await self._act(case_id, A.start_mediation, if_match)
+            held.mediation_started_at = now
+            await self.record(
+                held, E.mediation_started, transition=(before, held.status), body=body.note
+            )
+            return Changed(held.id, held.version)
+        case, before, now = await self._load(case_id, A.start_mediation, if_match)
+        entry, outbox = self._pipeline_event(case, E.mediation_started, before, now, body.note)
+        conn = await driver_connection(self.session)
+        await conn.execute(
+            change.MOVE_SQL["mediation_started_at"],
+            case.id,
+            now,
+            case.status.value,
+            case.version,
+            case.timeline_seq,
+            entry,
+            outbox,
         )
-        return case
+        return Changed(case.id, case.version)
 
     async def resolve(self, case_id: uuid.UUID, body: ResolveIn, if_match: str | None) -> Case:
         case, before, now = await self._act(case_id, A.resolve, if_match)

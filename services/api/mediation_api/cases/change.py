@@ -1,0 +1,82 @@
+"""The statements of a case action done as a pipeline on asyncpg, inside the request's
+transaction (issue 22): the case loaded for change in one statement, the change written in
+one, then the case view (`reads.CASE_VIEW_SQL`) and, at commit, the audit chain.
+
+Through the ORM an assign was eleven statements (the case FOR NO KEY UPDATE, the handlers'
+roles, the current handlers, the case's UPDATE, the timeline entry, the handlers' INSERT, the
+outbox event, the view, the chain's three) and most of its CPU went to compiling and flushing
+them. Here:
+
+* `FOR_CHANGE_SQL` locks the case in the caller's scope (FOR NO KEY UPDATE, as
+  `mediation.timeline` requires) and reads what the action decides on, with the people of the
+  body who hold a handling role whose jurisdiction covers the case. The counter
+  (`timeline_seq`) is read under the lock, so the entry is numbered without a statement.
+* `ASSIGN_SQL` writes the change by data-modifying CTEs: the handlers stepped down and the new
+  ones, the case moved (version, counter, `updated_at` as the ORM's `onupdate` set it), its
+  timeline entry and its outbox event (rows as JSON, like `intake.WRITE_SQL`), and the
+  relay's NOTIFY (delivered at commit).
+
+The ceiling (bench/ceiling_writes.py) runs these very strings."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from mediation_api.cases.intake import EVENT_FIELDS, OUTBOX_FIELDS, insert_from_json
+
+# $1 the case, $2 the caller's scope (LIKE patterns), $3 people, $4 roles, $5 the day: the
+# case's fields an action decides on, and which of $3 hold one of $4 that day at an active
+# unit whose subtree holds the case (the rule of `CaseService._check_handlers`).
+FOR_CHANGE_SQL = (
+    "SELECT c.id, c.number, c.unit_id, c.unit_path, c.handling_unit_id, c.status, "
+    "c.risk_colour, c.complexity, c.category_code, c.handler_person_ids, c.current_stage, "
+    "c.due_at, c.paused_at, c.version, c.timeline_seq, "
+    "ARRAY(SELECT DISTINCT ra.person_id FROM role_assignments ra "
+    "JOIN units u ON u.id = ra.unit_id WHERE ra.person_id = ANY ($3::uuid[]) "
+    "AND ra.role = ANY ($4::text[]) AND ra.starts_on <= $5 "
+    "AND (ra.ends_on IS NULL OR ra.ends_on >= $5) AND u.active "
+    "AND starts_with(c.unit_path, u.path)) AS covered "
+    "FROM cases c WHERE c.id = $1 AND c.unit_path LIKE ANY ($2::text[]) "
+    "FOR NO KEY UPDATE OF c"
+)
+
+HANDLER_FIELDS = "id case_id person_id channel is_lead assumed_at assigned_by_id".split()
+
+# $1 the case, $2 the time, $3 the new handlers (JSON array), $4 the status, $5 the channels,
+# $6 the handlers' people, $7 the new version, $8 the entry's number, $9 the timeline entry
+# and $10 the outbox event (JSON objects).
+ASSIGN_SQL = (
+    "WITH r AS (UPDATE case_handlers SET renounced_at = $2 "
+    "WHERE case_id = $1 AND renounced_at IS NULL), "
+    f"h AS ({insert_from_json('case_handlers', HANDLER_FIELDS, '$3', True)}), "
+    "c AS (UPDATE cases SET status = $4, channels = $5::text[], "
+    "handler_person_ids = $6::uuid[], assigned_at = $2, version = $7, timeline_seq = $8, "
+    "updated_at = now() WHERE id = $1), "
+    f"e AS ({insert_from_json('case_events', EVENT_FIELDS, '$9', False)}), "
+    f"o AS ({insert_from_json('outbox_events', OUTBOX_FIELDS, '$10', False)}) "
+    "SELECT pg_notify('outbox', '')"
+)
+
+
+# A status move and the time it records: $1 the case, $2 the time, $3 the status, $4 the new
+# version, $5 the entry's number, $6 the timeline entry and $7 the outbox event (JSON), by the
+# column of the time (a fixed set: the names are written into the statement).
+MOVE_SQL = {
+    column: (
+        f"WITH c AS (UPDATE cases SET status = $3, {column} = $2, version = $4, "
+        "timeline_seq = $5, updated_at = now() WHERE id = $1), "
+        f"e AS ({insert_from_json('case_events', EVENT_FIELDS, '$6', False)}), "
+        f"o AS ({insert_from_json('outbox_events', OUTBOX_FIELDS, '$7', False)}) "
+        "SELECT pg_notify('outbox', '')"
+    )
+    for column in ("mediation_started_at",)
+}
+
+
+@dataclass(frozen=True)
+class Changed:
+    """A case changed by a pipeline: what its answer needs (the view is read by id)."""
+
+    id: uuid.UUID
+    version: int
