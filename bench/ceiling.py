@@ -36,7 +36,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from mediation.audit.chain import _LOCK, GENESIS, digest
+from mediation.audit.chain import GENESIS, digest
 from mediation.auth.scope import like_prefix
 from mediation.cases.calendar import DayInfo, WorkingCalendar
 from mediation.cases.deadlines import due_time, horizon_days
@@ -128,8 +128,8 @@ SQL = {
         "ON people.id = sm.person_id WHERE sm.session_id = $1 ORDER BY sm.position, sm.id"
     ),
     "session_events": "SELECT * FROM session_events WHERE session_id = $1 ORDER BY seq",
-    "audit_lock": f"SELECT pg_advisory_xact_lock({_LOCK})",
-    "audit_last": "SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1",
+    # The chain's lock and newest entry in one round trip, as the API's commit (migration 0028).
+    "audit_head": "SELECT seq, hash FROM audit_chain_head(false)",
     "audit_insert": (
         "INSERT INTO audit_events (seq, at, actor_id, actor_name, action, record_type, "
         "record_id, result, client_ip, request_id, detail, prev_hash, hash) "
@@ -184,8 +184,7 @@ async def _audit(
 ) -> None:
     """The audit chain's entries (action, record type, record id) under its lock, as the
     API's commit writes them: the newest entry, then the new ones chained to it."""
-    await conn.execute(SQL["audit_lock"])
-    last = await conn.fetchrow(SQL["audit_last"])
+    last = await conn.fetchrow(SQL["audit_head"])
     seq, prev = (last["seq"], last["hash"]) if last else (0, GENESIS)
     rows = []
     for action, record_type, record_id in entries:

@@ -78,13 +78,14 @@ W = {
         "OR o.place_key = b.place_key) AND o.during && tstzrange(lower(b.during), $2, '[)')), "
         "$2)), '[)') WHERE b.session_id = $1 AND b.active"
     ),
-    "workstations": (
-        "SELECT DISTINCT units.id, units.path FROM units JOIN role_assignments ra "
-        "ON ra.unit_id = units.id WHERE ra.person_id = $1 AND ra.role = ANY($2::text[]) "
-        "AND ra.starts_on <= $3 AND (ra.ends_on IS NULL OR ra.ends_on >= $3) "
-        "AND units.active IS true ORDER BY units.path"
+    # The workstations and, beside them, the enabled topics (one statement, as the API).
+    "workstations_topics": (
+        "SELECT DISTINCT units.id, units.path, (SELECT array_agg(code) FROM reference_items "
+        "WHERE kind = 'hotline_topic' AND enabled IS true) AS topics FROM units "
+        "JOIN role_assignments ra ON ra.unit_id = units.id WHERE ra.person_id = $1 "
+        "AND ra.role = ANY($2::text[]) AND ra.starts_on <= $3 "
+        "AND (ra.ends_on IS NULL OR ra.ends_on >= $3) AND units.active IS true ORDER BY units.path"
     ),
-    "topics": ("SELECT code FROM reference_items WHERE kind = 'hotline_topic' AND enabled IS true"),
     "insert_call": (
         "INSERT INTO hotline_calls (id, unit_id, unit_path, counselor_id, created_by, "
         "started_at, ended_at, duration_seconds, channel, call_type, caller_anonymous, "
@@ -98,11 +99,13 @@ W = {
         "INSERT INTO hotline_call_events (call_id, seq, at, kind, actor_id, actor_person_id, "
         "actor_name, detail, id) VALUES ($1, 1, $2, 'created', $3, $4, $5, '{}', $6)"
     ),
-    "caller_history": (
-        "SELECT count(*) FILTER (WHERE (started_at, id) < ($1, $2)) AS earlier, count(*) "
-        "FROM hotline_calls WHERE unit_path LIKE $3 AND caller_hash = $4 AND id != $2"
+    # The repeat-caller counts and the names shown, in one statement (as the API).
+    "caller_history_names": (
+        "SELECT h.earlier, h.others, p.id, p.name FROM (SELECT count(*) FILTER "
+        "(WHERE (started_at, id) < ($1, $2)) AS earlier, count(*) AS others FROM hotline_calls "
+        "WHERE unit_path LIKE $3 AND caller_hash = $4 AND id != $2) AS h "
+        "LEFT JOIN people p ON p.id = ANY($5::uuid[])"
     ),
-    "names": "SELECT id, name FROM people WHERE id = ANY($1::uuid[])",
     "supervisors_on_duty": (
         "SELECT person_id FROM hotline_duty_shifts WHERE $1 LIKE unit_path || '%' "
         "AND duty_role = 'supervisor' AND starts_at <= $2 AND ends_at > $2"
@@ -343,12 +346,15 @@ async def create_call(request: Request) -> Response:
     pool: asyncpg.Pool = app.state.pool
     async with pool.acquire() as conn, conn.transaction():
         units = await conn.fetch(
-            W["workstations"], caller.person_id, ["counselor", "hotline_supervisor"], now.date()
+            W["workstations_topics"],
+            caller.person_id,
+            ["counselor", "hotline_supervisor"],
+            now.date(),
         )
         if len(units) != 1:
             return _json({"status": 422}, 422)
         unit = units[0]
-        enabled = {r["code"] for r in await conn.fetch(W["topics"])}
+        enabled = set(unit["topics"] or ())
         if any(t not in enabled for t in body.get("topics", [])):
             return _json({"status": 422}, 422)
         started = datetime.fromisoformat(body["started_at"])
@@ -399,12 +405,15 @@ async def create_call(request: Request) -> Response:
                 now,
             )
             entries.append(("hotline.high_risk", "hotline_call", cid))
-        history = (
-            await conn.fetchrow(W["caller_history"], started, cid, unit["path"] + "%", caller_hash)
-            if caller_hash
-            else None
+        # No number: `caller_hash = NULL` counts nothing, the names still come.
+        history = await conn.fetch(
+            W["caller_history_names"],
+            started,
+            cid,
+            unit["path"] + "%",
+            caller_hash,
+            [caller.person_id],
         )
-        names = await conn.fetch(W["names"], [caller.person_id])
         await conn.fetchval(
             SQL["access_log"],
             caller.id,
@@ -424,8 +433,8 @@ async def create_call(request: Request) -> Response:
             "id": cid,
             "unit_id": unit["id"],
             "created_at": row["created_at"],
-            "repeat_caller": bool(history and history[1]),
-            "counselor_name": names[0]["name"] if names else None,
+            "repeat_caller": bool(history[0]["others"]),
+            "counselor_name": history[0]["name"],
         },
         201,
     )

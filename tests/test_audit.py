@@ -4,15 +4,23 @@ chain names the first altered, inserted or deleted entry (API and `mediation aud
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
 import httpx
 import pytest
+from sqlalchemy import select, text
 
+from mediation.audit.chain import record, verify_database
+from mediation.audit.models import AuditEvent
+from mediation.auth.events import SignInLocked
+from mediation.db import create_engine, session_factory
+from mediation.outbox.events import NOTIFY_CHANNEL, emit
 from tests.support import databases
 from tests.support.world import PASSWORD, World
 
@@ -127,3 +135,67 @@ async def test_the_chain_names_the_first_altered_inserted_or_deleted_entry(
     )
     assert cli.returncode == 1, cli.stdout + cli.stderr
     assert f"broken at entry {seq}: {problem}" in cli.stdout
+
+
+async def test_concurrent_writers_chain_every_entry_once_and_wake_the_relay_once_each(
+    settings: Any, database_url: str
+) -> None:
+    """20 transactions on their own connections commit at once, round after round: the chain
+    lock's read of the newest entry (`audit_chain_head`, migration 0028) sees the previous
+    holder's commit, so no `seq` is given twice and the chain verifies; each transaction's
+    events wake the outbox relay once."""
+    writers, rounds, per_transaction = 20, 5, 3
+    engine = create_engine(settings.model_copy(update={"db_pool_size": writers}))
+    sessions = session_factory(engine)
+    heard: list[str] = []
+    done = asyncio.Event()
+
+    def on_notify(_conn: Any, _pid: int, _channel: str, payload: str) -> None:
+        heard.append(payload)
+        if payload == "end":
+            done.set()
+
+    listener = await asyncpg.connect(databases.plain(database_url))
+    await listener.add_listener(NOTIFY_CHANNEL, on_notify)
+    barrier = asyncio.Barrier(writers)
+
+    async def write(writer: int) -> None:
+        for round_ in range(rounds):
+            async with sessions() as session, session.begin():
+                await session.execute(text("SELECT 1"))  # each holds its connection
+                for entry in range(per_transaction):
+                    record(session, action="test.concurrent", writer=writer, entry=entry)
+                if writer == 0:  # two events, one NOTIFY at commit
+                    for _ in range(2):
+                        await emit(
+                            session,
+                            SignInLocked(
+                                username=f"u{round_}",
+                                source_ip="192.0.2.1",
+                                failures=5,
+                                locked_until=datetime.now(UTC),
+                                recipient_person_ids=[],
+                            ),
+                            aggregate_id=None,
+                            occurred_at=datetime.now(UTC),
+                        )
+                await barrier.wait()  # all commit together: the lock is contended
+
+    try:
+        await asyncio.gather(*(write(i) for i in range(writers)))
+        # Notifications arrive in commit order: the marker comes after every writer's.
+        await listener.execute("SELECT pg_notify($1, 'end')", NOTIFY_CHANNEL)
+        await asyncio.wait_for(done.wait(), 30)
+        async with sessions() as session:
+            verdict = await verify_database(session)
+            seqs = list(
+                await session.scalars(
+                    select(AuditEvent.seq).where(AuditEvent.action == "test.concurrent")
+                )
+            )
+    finally:
+        await listener.close()
+        await engine.dispose()
+    assert verdict.ok, verdict
+    assert len(seqs) == len(set(seqs)) == writers * rounds * per_transaction
+    assert heard == [""] * rounds + ["end"]

@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.cases.test_intake_writes import statements
 from tests.hotline.conftest import CALLS, call_body, person_of
 from tests.support.world import World
 
@@ -355,3 +356,27 @@ async def test_enum_labels_are_served_in_chinese(client: httpx.AsyncClient, worl
     assert enums["RiskLevel"]["high"] == "高风险"
     assert enums["CallAction"]["ambulance_contacted"] == "联系急救（120）"
     assert enums["AgeBand"]["14_17"] == "14–17岁"
+
+
+async def test_a_repeat_call_is_checked_written_and_answered_in_few_statements(
+    client: httpx.AsyncClient, world: World, app: Any
+) -> None:
+    h = await world.headers("counselor")
+    assert (await client.post(CALLS, headers=h, json=call_body())).status_code == 201
+    with statements(app) as seen:
+        r = await client.post(CALLS, headers=h, json=call_body())
+    assert r.status_code == 201, r.text
+    call = r.json()
+    assert call["caller"]["repeat_caller"] is True and call["counselor_name"] == "褚咨询"
+    # The topics are checked in the statement that reads the workstation ...
+    assert not [s for s in seen if s.startswith("SELECT reference_items")], seen
+    assert len([s for s in seen if "FROM reference_items" in s]) == 1, seen
+    # ... the call and its first history entry are inserted once each ...
+    for table in ("hotline_calls", "hotline_call_events", "access_log", "audit_events"):
+        assert len([s for s in seen if s.startswith(f"INSERT INTO {table} ")]) == 1, seen
+    assert not [s for s in seen if s.startswith("UPDATE ")], seen
+    # ... the answer's repeat count and names come in one statement, and the audit chain's
+    # lock and newest entry in one more.
+    assert not [s for s in seen if s.startswith("SELECT people.id")], seen
+    assert len([s for s in seen if "audit_chain_head" in s]) == 1, seen
+    assert not [s for s in seen if "pg_advisory_xact_lock" in s], seen

@@ -17,9 +17,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import delete, func, select
 
-from mediation.audit.chain import _LOCK, Verdict, latest_anchor, verify
+from mediation.audit.chain import HEAD_SQL, Verdict, latest_anchor, verify
 from mediation.audit.models import AuditAnchor, AuditEvent
 
 HEADER = "mediation-audit-archive"
@@ -55,7 +55,7 @@ async def archive(session: Any, path: Path, retention_days: int, now: datetime) 
     cutoff = now - timedelta(days=retention_days)
     async with session.begin():
         # One chain, one writer: no entry is chained while the anchor moves.
-        await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK})
+        await session.execute(HEAD_SQL, {"notify": False})  # the writers' lock, the same key
         after_seq, after_hash = await latest_anchor(session)
         upto = await session.scalar(
             select(func.max(AuditEvent.seq)).where(

@@ -26,11 +26,13 @@ from mediation.audit.context import actor_var, client_ip_var
 from mediation.audit.models import AuditAnchor, AuditEvent
 from mediation.gmcrypto import CryptoProfile, chain_hash, chain_hash_like
 from mediation.logs import request_id_var
-from mediation.outbox.events import NOTIFY_SQL, take_notify
+from mediation.outbox.events import take_notify
 
 GENESIS = "0" * 64
 _QUEUE = "audit_queue"
-_LOCK = 0x6175646974  # "audit": one chain, one writer at a time
+# Takes the chain's lock (one chain, one writer at a time; held to COMMIT), sends the outbox's
+# NOTIFY if asked, and returns the newest entry's, else the newest anchor's (seq, hash).
+HEAD_SQL = text("SELECT seq, hash FROM audit_chain_head(:notify)")
 
 
 def record(
@@ -221,15 +223,9 @@ def _chain_on_commit(session: Session) -> None:
     queued = session.info.pop(_QUEUE, None)
     if not queued:
         return
-    notify = f", {NOTIFY_SQL}" if take_notify(session) else ""
-    session.execute(text(f"SELECT pg_advisory_xact_lock(:k){notify}"), {"k": _LOCK})
-    last = session.execute(
-        select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
-    ).first()
-    if last is None:  # everything archived: the chain goes on from the newest anchor
-        last = session.execute(
-            select(AuditAnchor.seq, AuditAnchor.hash).order_by(AuditAnchor.seq.desc()).limit(1)
-        ).first()
+    # One round trip inside the lock: it, the relay's NOTIFY and the newest (seq, hash) (migration
+    # 0028). The INSERT cannot join it: the hash needs the previous one here, in Python.
+    last = session.execute(HEAD_SQL, {"notify": take_notify(session)}).first()
     seq, prev = (last[0], last[1]) if last else (0, GENESIS)
     rows = []
     for entry in queued:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import Select, and_, any_, func, or_, select, tuple_
+from sqlalchemy import Select, and_, any_, func, literal, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mediation.hotline.enums import CallSort, CallType, DutyRole, RiskLevel
@@ -16,6 +16,8 @@ from mediation.hotline.models import HotlineCall, HotlineCallEvent, HotlineDutyS
 from mediation.hotline.rules import ancestor_paths
 from mediation.org.enums import Role
 from mediation.org.models import Person, RoleAssignment, Unit
+from mediation.reference.data import ReferenceKind
+from mediation.reference.models import ReferenceItem
 
 HOTLINE_ROLES = (Role.counselor, Role.hotline_supervisor)
 
@@ -74,6 +76,34 @@ class HotlineRepository:
             .order_by(Unit.path)
         )
         return list((await self.session.scalars(stmt)).all())
+
+    async def hotline_units_and_codes(
+        self, person_id: uuid.UUID | None, today: date, kind: ReferenceKind
+    ) -> tuple[list[Unit], set[str]]:
+        """`hotline_units`, and the enabled codes of `kind` beside them in the same statement
+        (a call's topics are checked with its workstation: one round trip). No workstation,
+        no codes: the write is refused for the workstation first."""
+        if person_id is None:
+            return [], set()
+        codes = (
+            select(func.array_agg(ReferenceItem.code))
+            .where(ReferenceItem.kind == kind.value, ReferenceItem.enabled.is_(True))
+            .scalar_subquery()
+        )
+        stmt = (
+            select(Unit, codes)
+            .join(RoleAssignment, RoleAssignment.unit_id == Unit.id)
+            .where(
+                RoleAssignment.person_id == person_id,
+                RoleAssignment.role.in_(HOTLINE_ROLES),
+                _active_on(today),
+                Unit.active.is_(True),
+            )
+            .distinct()
+            .order_by(Unit.path)
+        )
+        rows = (await self.session.execute(stmt)).all()
+        return [row[0] for row in rows], set(rows[0][1] or ()) if rows else set()
 
     async def readable_call_ids(
         self, person_id: uuid.UUID | None, today: date, ids: set[uuid.UUID]
@@ -212,20 +242,31 @@ class HotlineRepository:
         counts = {h: n for h, n in (await self.session.execute(stmt)).all()}
         return {c.id for c in calls if c.caller_hash and counts.get(c.caller_hash, 0) > 1}
 
-    async def caller_history(self, paths: Sequence[str], call: HotlineCall) -> tuple[int, int]:
-        """(earlier calls, all other calls) from the same number, in scope."""
-        if not call.caller_hash:
-            return 0, 0
-        base = (
-            _paths_filter(HotlineCall.unit_path, paths),
-            HotlineCall.caller_hash == call.caller_hash,
-            HotlineCall.id != call.id,
+    async def caller_history(
+        self, paths: Sequence[str], call: HotlineCall, person_ids: set[uuid.UUID | None]
+    ) -> tuple[int, int, dict[uuid.UUID, str]]:
+        """(earlier calls, all other calls) from the same number, in scope, and the names of
+        `person_ids`: one statement (the counts' one row, outer-joined to the people)."""
+        if call.caller_hash:
+            base = (
+                _paths_filter(HotlineCall.unit_path, paths),
+                HotlineCall.caller_hash == call.caller_hash,
+                HotlineCall.id != call.id,
+            )
+            earlier = func.count().filter(
+                tuple_(HotlineCall.started_at, HotlineCall.id) < (call.started_at, call.id)
+            )
+            counts = select(earlier.label("earlier"), func.count().label("others")).where(*base)
+        else:
+            counts = select(literal(0).label("earlier"), literal(0).label("others"))
+        c = counts.subquery()
+        ids = [p for p in person_ids if p is not None]
+        stmt = select(c.c.earlier, c.c.others, Person.id, Person.name).select_from(
+            c.outerjoin(Person, Person.id.in_(ids))
         )
-        earlier = func.count().filter(
-            tuple_(HotlineCall.started_at, HotlineCall.id) < (call.started_at, call.id)
-        )
-        row = (await self.session.execute(select(earlier, func.count()).where(*base))).one()
-        return int(row[0]), int(row[1])
+        rows = (await self.session.execute(stmt)).all()
+        names = {row[2]: row[3] for row in rows if row[2] is not None}
+        return int(rows[0][0]), int(rows[0][1]), names
 
     async def timeline(
         self, call_id: uuid.UUID, after: int | None, limit: int

@@ -233,8 +233,9 @@ class HotlineService(RequestService[HotlineRepository]):
     async def call_out(self, call: HotlineCall, *, action: str, unmask: bool = True) -> CallOut:
         """The full call, the callback number unmasked unless `unmask` is false; the read is
         logged."""
-        earlier, others = await self.repo.caller_history(await self.paths(), call)
-        names = await self.repo.names({call.counselor_id, call.acknowledged_by, call.reviewed_by})
+        earlier, others, names = await self.repo.caller_history(
+            await self.paths(), call, {call.counselor_id, call.acknowledged_by, call.reviewed_by}
+        )
         number = self._callback_number(call)
         self._log(action, call.id, callback_number_unmasked=unmask and number is not None)
         ra = _stored_assessment(call)
@@ -326,6 +327,11 @@ class HotlineService(RequestService[HotlineRepository]):
 
     # --- changing calls -------------------------------------------------------------------
     async def create(self, body: CallCreate) -> HotlineCall:
+        enabled = None
+        if self._units is None and body.topics:
+            self._units, enabled = await self.repo.hotline_units_and_codes(
+                self.principal.person_id, self.today, ReferenceKind.hotline_topic
+            )
         unit = await self._workstation(body.unit_id, "body.unit_id")
         counselor_id = await self._counselor(body.counselor_id, unit)
         c = body.caller
@@ -343,7 +349,7 @@ class HotlineService(RequestService[HotlineRepository]):
             assessment=_assessment(body.risk_assessment),
             follow_up_due=body.follow_up_due,
         )
-        errors = check_call(facts) + await self._topic_errors(body.topics)
+        errors = check_call(facts) + await self._topic_errors(body.topics, enabled)
         if errors:
             raise Unprocessable(
                 "The call log is not consistent; see errors.",
@@ -751,10 +757,16 @@ class HotlineService(RequestService[HotlineRepository]):
             )
         return counselor_id
 
-    async def _topic_errors(self, topics: list[str]) -> list[dict[str, str]]:
+    async def _topic_errors(
+        self, topics: list[str], enabled: set[str] | None = None
+    ) -> list[dict[str, str]]:
+        """Errors of the topics not enabled (`enabled`: the codes, when already read)."""
         if not topics:
             return []
-        enabled = await ReferenceRepository(self.session).enabled_codes(ReferenceKind.hotline_topic)
+        if enabled is None:
+            enabled = await ReferenceRepository(self.session).enabled_codes(
+                ReferenceKind.hotline_topic
+            )
         return [
             {
                 "field": f"body.topics.{i}",
