@@ -141,9 +141,12 @@ class RecordRoutes:
         params: Sequence[Param],
         fetch: Callable[[Any, Args, int, str | None], Awaitable[Rows]],
         doc: Doc,
+        readers: Sequence[Any] | None = None,
     ) -> None:
         """`GET path`: a page of the records in the caller's scope, `fetch(service, args,
-        limit, cursor)` with the filters `params`, shown by the service's `shown` method."""
+        limit, cursor)` with the filters `params`, shown by the service's `shown` method.
+        `readers` replaces the record's own for the list (a hidden record's read answers 404,
+        its list 403)."""
         shown = self.shown
 
         async def page(args: Args, limit: int, cursor: str | None) -> Rows:
@@ -154,7 +157,7 @@ class RecordRoutes:
         list_route(
             self.router,
             self.path,
-            params=[*self._deps(self.readers), *params],
+            params=[*self._deps(self.readers if readers is None else readers), *params],
             fetch=page,
             out=self.out,
             show=lambda out, _: out,

@@ -390,39 +390,60 @@ async def call_timeline(
 
 
 # --- duty roster --------------------------------------------------------------------------
-@router.get(
+shifts = RecordRoutes(
+    router,
     "/duty-shifts",
-    operation_id="hotline-duty-list",
-    summary="List the duty roster",
-    description="Shifts of your workstations in start order. Without `hotline:read`: 403.",
-    responses=responses(401, 403, 422),
+    "shift_id",
+    "The shift's id.",
+    DutyShiftOut,
+    "shifts_out",
+    Svc,
+    readers=(ShiftReader,),
+    writers=(ShiftReader, Rosterer),
 )
-async def list_shifts(
-    principal: Reader,
-    service: Svc,
-    unit_id: Annotated[uuid.UUID | None, Query(description="Only this workstation.")] = None,
-    person_id: Annotated[uuid.UUID | None, Query(description="Only this person.")] = None,
-    duty_role: Annotated[DutyRole | None, Query(description="Supervisor or counselor.")] = None,
-    ends_after: Annotated[
-        QueryTime | None, Query(alias="from", description="Shifts ending after this instant.")
-    ] = None,
-    starts_before: Annotated[
-        QueryTime | None, Query(alias="to", description="Shifts starting before this instant.")
-    ] = None,
-    limit: Limit = DEFAULT,
-    cursor: Cursor = None,
-) -> Page[DutyShiftOut]:
-    rows = await service.shift_page(
-        unit_id=unit_id,
-        person_id=person_id,
-        duty_role=duty_role,
-        ends_after=ends_after,
-        starts_before=starts_before,
-        after=_time_key(cursor_values(cursor, "s", "i")),
+shifts.list(
+    [
+        ("unit_id", Annotated[uuid.UUID | None, Query(description="Only this workstation.")], None),
+        ("person_id", Annotated[uuid.UUID | None, Query(description="Only this person.")], None),
+        (
+            "duty_role",
+            Annotated[DutyRole | None, Query(description="Supervisor or counselor.")],
+            None,
+        ),
+        (
+            "ends_after",
+            Annotated[
+                QueryTime | None,
+                Query(alias="from", description="Shifts ending after this instant."),
+            ],
+            None,
+        ),
+        (
+            "starts_before",
+            Annotated[
+                QueryTime | None,
+                Query(alias="to", description="Shifts starting before this instant."),
+            ],
+            None,
+        ),
+    ],
+    lambda service, a, limit, cursor: service.shift_page(
+        unit_id=a["unit_id"],
+        person_id=a["person_id"],
+        duty_role=a["duty_role"],
+        ends_after=a["ends_after"],
+        starts_before=a["starts_before"],
         limit=limit,
-    )
-    items, nxt = build_page(rows, limit, lambda s: {"s": s.starts_at.isoformat(), "i": str(s.id)})
-    return Page[DutyShiftOut](items=await service.shifts_out(items), next_cursor=nxt)
+        cursor=cursor,
+    ),
+    Doc(
+        "hotline-duty-list",
+        "List the duty roster",
+        "Shifts of your workstations in start order. Without `hotline:read`: 403.",
+        responses(401, 403, 422),
+    ),
+    readers=(Reader,),
+)
 
 
 @router.post(
@@ -444,17 +465,6 @@ async def create_shift(
     return (await service.shifts_out([shift]))[0]
 
 
-shifts = RecordRoutes(
-    router,
-    "/duty-shifts",
-    "shift_id",
-    "The shift's id.",
-    DutyShiftOut,
-    "shifts_out",
-    Svc,
-    readers=(ShiftReader,),
-    writers=(ShiftReader, Rosterer),
-)
 shifts.read(
     "get_shift",
     Doc(
