@@ -34,6 +34,19 @@ class ActionCall:
     idem: IdempotencyGuard
     deps: dict[str, Any] = field(default_factory=dict)
 
+    async def answer(
+        self, out: Any, status_code: int = 200, *, record: Any = None, location: str = ""
+    ) -> Response:
+        """`out` answered and stored for the key in the route's transaction (its `session`
+        dependency), with the record's ETag and a Location when given."""
+        headers = {"ETag": etag_of(record.id, record.version)} if record is not None else {}
+        if location:
+            headers["Location"] = location
+        response: Response = await self.idem.respond(
+            self.deps["session"], out, status_code=status_code, headers=headers
+        )
+        return response
+
 
 Handler = Callable[[ActionCall], Awaitable[Response]]
 

@@ -19,7 +19,6 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
-from mediation.contracts.etag import etag_of
 from mediation_api.actions import (
     ActionCall,
     action_route,
@@ -89,15 +88,7 @@ class RecordRoutes:
             service = call.deps["service"]
             record = await getattr(service, method)(call.body)
             (out,) = await getattr(service, shown)([record])
-            return await call.idem.respond(
-                call.deps["session"],
-                out,
-                status_code=201,
-                headers={
-                    "ETag": etag_of(out.id, out.version),
-                    "Location": f"{location}{record.id}",
-                },
-            )
+            return await call.answer(out, 201, record=record, location=f"{location}{record.id}")
 
         action_route(
             self.router,
@@ -120,9 +111,7 @@ class RecordRoutes:
             service = call.deps["service"]
             record = await getattr(service, method)(call.record_id, call.body, call.if_match)
             (out,) = await getattr(service, shown)([record])
-            return await call.idem.respond(
-                call.deps["session"], out, headers={"ETag": etag_of(record.id, record.version)}
-            )
+            return await call.answer(out, record=record)
 
         action_route(
             self.router,

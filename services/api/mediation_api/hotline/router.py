@@ -209,15 +209,7 @@ async def _create_call(call: ActionCall) -> Response:
     # The answer is kept with the Idempotency-Key (in plain text, 24 hours): the callback
     # number stays masked in it; read the call to see the number.
     out = await service.call_out(logged, action="create", unmask=False)
-    return await call.idem.respond(
-        call.deps["session"],
-        out,
-        status_code=201,
-        headers={
-            "ETag": etag_of(logged.id, logged.version),
-            "Location": f"/api/v1/hotline/calls/{logged.id}",
-        },
-    )
+    return await call.answer(out, 201, record=logged, location=f"/api/v1/hotline/calls/{logged.id}")
 
 
 action_route(
@@ -329,15 +321,7 @@ async def _open_case(call: ActionCall) -> Response:
         case_number=case.number,
         call=await service.call_out(logged, action="open_case", unmask=False),
     )
-    return await call.idem.respond(
-        call.deps["session"],
-        out,
-        status_code=201,
-        headers={
-            "ETag": etag_of(logged.id, logged.version),
-            "Location": f"/api/v1/cases/{case.id}",
-        },
-    )
+    return await call.answer(out, 201, record=logged, location=f"/api/v1/cases/{case.id}")
 
 
 action_route(

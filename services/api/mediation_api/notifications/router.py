@@ -215,11 +215,8 @@ list_route(
 
 async def _create_webhook(call: ActionCall) -> Response:
     sub = await call.deps["service"].create(call.body)
-    return await call.idem.respond(
-        call.deps["session"],
-        _with_secret(sub),
-        status_code=201,
-        headers={"ETag": etag_of(sub.id, sub.version), "Location": f"/api/v1/webhooks/{sub.id}"},
+    return await call.answer(
+        _with_secret(sub), 201, record=sub, location=f"/api/v1/webhooks/{sub.id}"
     )
 
 
@@ -348,9 +345,7 @@ async def get_delivery(
 
 async def _redeliver(call: ActionCall) -> Response:
     d = await call.deps["service"].redeliver(call.deps["subscription_id"], call.deps["delivery_id"])
-    return await call.idem.respond(
-        call.deps["session"], Redelivery(delivery=delivery_out(d)), status_code=202
-    )
+    return await call.answer(Redelivery(delivery=delivery_out(d)), 202)
 
 
 action_route(

@@ -155,7 +155,7 @@ async def _issue_mine(call: ActionCall) -> Response:
         raise NotFound("Your person record is missing.")
     now = call.deps["state"].clock.now()
     out = await _issue(call.deps["request"], repo, person, now, principal.name)
-    return await call.idem.respond(session, out, status_code=201)
+    return await call.answer(out, 201)
 
 
 action_route(
@@ -214,7 +214,7 @@ async def _issue_for_person(call: ActionCall) -> Response:
             code=MEDIATOR_WITHOUT_ROLE,
         )
     out = await _issue(call.deps["request"], repo, person, now, principal.name)
-    return await call.idem.respond(session, out, status_code=201)
+    return await call.answer(out, 201)
 
 
 action_route(

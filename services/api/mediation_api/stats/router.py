@@ -244,9 +244,7 @@ async def _recompute(call: ActionCall) -> Response:
     d = call.deps
     service = StatsService(d["session"], d["clock"], d["principal"])
     job, _ = await service.recompute(d["year"], d["month"])
-    return await call.idem.respond(
-        d["session"], job_out(job), status_code=202, headers={"Location": f"/api/v1/jobs/{job.id}"}
-    )
+    return await call.answer(job_out(job), 202, location=f"/api/v1/jobs/{job.id}")
 
 
 action_route(
