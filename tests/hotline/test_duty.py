@@ -86,6 +86,21 @@ async def test_roster_who_is_on_duty_now_and_coverage_gaps(
         "2026-11-26T20:00:00+08:00",
         "2026-11-26T22:00:00+08:00",
     ]
+    # a page at a time, in start order, the roster's filters kept
+    first = await client.get(SHIFTS, headers=sup, params={"duty_role": "supervisor", "limit": 2})
+    assert [s["starts_at"] for s in first.json()["items"]] == [
+        "2026-11-26T08:00:00+08:00",
+        "2026-11-26T20:00:00+08:00",
+    ]
+    rest = await client.get(
+        SHIFTS,
+        headers=sup,
+        params={"duty_role": "supervisor", "limit": 2, "cursor": first.json()["next_cursor"]},
+    )
+    assert [s["starts_at"] for s in rest.json()["items"]] == ["2026-11-26T22:00:00+08:00"]
+    assert rest.json()["next_cursor"] is None
+    late = await client.get(SHIFTS, headers=sup, params={"from": "2026-11-26T22:30:00+08:00"})
+    assert [s["starts_at"] for s in late.json()["items"]] == ["2026-11-26T22:00:00+08:00"]
 
 
 async def test_nobody_on_duty_is_a_gap(client: httpx.AsyncClient, world: World) -> None:

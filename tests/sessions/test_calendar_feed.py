@@ -114,6 +114,13 @@ async def test_feed_addresses_are_replaced_revoked_and_issued_by_dispatchers(
     assert (await client.delete("/api/v1/me/calendar-feed", headers=m)).status_code == 204
     assert (await client.get(second["path"])).status_code == 404
     assert (await client.delete("/api/v1/me/calendar-feed", headers=m)).status_code == 404
+    # A retry with its Idempotency-Key gets the same address back, not another one.
+    keyed = {**m, "Idempotency-Key": "feed-1"}
+    issued = await client.post("/api/v1/me/calendar-feed", headers=keyed)
+    retried = await client.post("/api/v1/me/calendar-feed", headers=keyed)
+    assert retried.status_code == 201 and retried.headers["Idempotent-Replayed"] == "true"
+    assert retried.json()["token"] == issued.json()["token"]
+    assert (await client.get(issued.json()["path"])).status_code == 200
 
     # A judge without an account gets the address from a dispatcher.
     judge = await person_id(world, "judicial_mediator")

@@ -2,7 +2,8 @@
 body, an If-Match precondition and an Idempotency-Key is the same request in every domain.
 A router says what differs (the path, the body type, who may act, what the service does, how
 the record is shown) and `action_route` writes the endpoint: replay a stored answer for a
-repeated key, else run the change and answer it with its ETag, stored for the key.
+repeated key, else run the change and answer it with its ETag, stored for the key. A POST
+without a body (redeliver, recompute, issue a feed) is the same request less the body.
 
 The endpoint's signature is built, not written, so that FastAPI sees real parameters (the
 path id under its own name, the body's model, the dependencies) and the contract is exactly
@@ -33,6 +34,19 @@ class ActionCall:
     idem: IdempotencyGuard
     deps: dict[str, Any] = field(default_factory=dict)
 
+    async def answer(
+        self, out: Any, status_code: int = 200, *, record: Any = None, location: str = ""
+    ) -> Response:
+        """`out` answered and stored for the key in the route's transaction (its `session`
+        dependency), with the record's ETag and a Location when given."""
+        headers = {"ETag": etag_of(record.id, record.version)} if record is not None else {}
+        if location:
+            headers["Location"] = location
+        response: Response = await self.idem.respond(
+            self.deps["session"], out, status_code=status_code, headers=headers
+        )
+        return response
+
 
 Handler = Callable[[ActionCall], Awaitable[Response]]
 
@@ -43,7 +57,7 @@ def action_route(
     *,
     id_name: str | None = None,
     id_description: str = "",
-    body: type,
+    body: type | None = None,
     precondition: bool = True,
     deps: Sequence[tuple[str, Any]],
     handle: Handler,
@@ -53,8 +67,9 @@ def action_route(
     """Register `POST path` (or `method`) running `handle` once per intended change. A change
     of a record names its id parameter (`id_name`) and needs If-Match; a creation has
     neither (`precondition=False`). `deps` are (name, annotated dependency) pairs in the
-    order the endpoint lists them; `route` is what `router.post` takes (operation_id,
-    summary, description, responses, ...)."""
+    order the endpoint lists them (other path parameters too, e.g. a parent's id or a
+    month); `route` is what `router.post` takes (operation_id, summary, description,
+    responses, ...). Without `body` the endpoint takes none and the call's body is None."""
 
     async def endpoint(**kw: Any) -> Response:
         idem: IdempotencyGuard = kw["idem"]
@@ -62,7 +77,7 @@ def action_route(
             return replay
         call = ActionCall(
             record_id=kw[id_name] if id_name else None,
-            body=kw["body"],
+            body=kw.get("body"),
             if_match=kw.get("if_match"),
             idem=idem,
             deps={name: kw[name] for name, _ in deps},
@@ -77,7 +92,9 @@ def action_route(
     params = []
     if id_name:
         params.append(param(id_name, Annotated[uuid.UUID, Path(description=id_description)]))
-    params += [param("body", body), *(param(name, annotation) for name, annotation in deps)]
+    if body is not None:
+        params.append(param("body", body))
+    params += [param(name, annotation) for name, annotation in deps]
     params.append(param("idem", Idempotency))
     if precondition:
         params.append(param("if_match", IfMatch, None))

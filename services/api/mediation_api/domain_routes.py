@@ -19,7 +19,6 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
-from mediation.contracts.etag import etag_of
 from mediation_api.actions import (
     ActionCall,
     action_route,
@@ -89,15 +88,7 @@ class RecordRoutes:
             service = call.deps["service"]
             record = await getattr(service, method)(call.body)
             (out,) = await getattr(service, shown)([record])
-            return await call.idem.respond(
-                call.deps["session"],
-                out,
-                status_code=201,
-                headers={
-                    "ETag": etag_of(out.id, out.version),
-                    "Location": f"{location}{record.id}",
-                },
-            )
+            return await call.answer(out, 201, record=record, location=f"{location}{record.id}")
 
         action_route(
             self.router,
@@ -120,9 +111,7 @@ class RecordRoutes:
             service = call.deps["service"]
             record = await getattr(service, method)(call.record_id, call.body, call.if_match)
             (out,) = await getattr(service, shown)([record])
-            return await call.idem.respond(
-                call.deps["session"], out, headers={"ETag": etag_of(record.id, record.version)}
-            )
+            return await call.answer(out, record=record)
 
         action_route(
             self.router,
@@ -141,9 +130,12 @@ class RecordRoutes:
         params: Sequence[Param],
         fetch: Callable[[Any, Args, int, str | None], Awaitable[Rows]],
         doc: Doc,
+        readers: Sequence[Any] | None = None,
     ) -> None:
         """`GET path`: a page of the records in the caller's scope, `fetch(service, args,
-        limit, cursor)` with the filters `params`, shown by the service's `shown` method."""
+        limit, cursor)` with the filters `params`, shown by the service's `shown` method.
+        `readers` replaces the record's own for the list (a hidden record's read answers 404,
+        its list 403)."""
         shown = self.shown
 
         async def page(args: Args, limit: int, cursor: str | None) -> Rows:
@@ -154,7 +146,7 @@ class RecordRoutes:
         list_route(
             self.router,
             self.path,
-            params=[*self._deps(self.readers), *params],
+            params=[*self._deps(self.readers if readers is None else readers), *params],
             fetch=page,
             out=self.out,
             show=lambda out, _: out,

@@ -7,7 +7,8 @@ key with the same method, path and body replays the stored response (header
 `Idempotent-Replayed: true`); with anything else it is a 422. A request that fails releases
 its key, so the caller can retry. Keys are kept 24 hours.
 
-Use in a route::
+Routes get this from `mediation_api.actions.action_route` (declared, with or without a body);
+what it writes in each endpoint is::
 
     async def create(body: XIn, session: Session, idem: Idempotency, ...) -> Response:
         if (replay := await idem.replay()) is not None:

@@ -18,6 +18,7 @@ from mediation.org.enums import Role
 from mediation.org.models import Person, RoleAssignment, Unit
 from mediation.reference.data import ReferenceKind
 from mediation.reference.models import ReferenceItem
+from mediation_api.pagination import keyset_page
 
 HOTLINE_ROLES = (Role.counselor, Role.hotline_supervisor)
 
@@ -298,9 +299,9 @@ class HotlineRepository:
         duty_role: DutyRole | None,
         ends_after: datetime | None,
         starts_before: datetime | None,
-        after: tuple[datetime, uuid.UUID] | None,
         limit: int,
-    ) -> list[HotlineDutyShift]:
+        cursor: str | None,
+    ) -> tuple[list[HotlineDutyShift], str | None]:
         stmt = self._shifts(paths)
         if unit_id is not None:
             stmt = stmt.where(HotlineDutyShift.unit_id == unit_id)
@@ -312,10 +313,8 @@ class HotlineRepository:
             stmt = stmt.where(HotlineDutyShift.ends_at > ends_after)
         if starts_before is not None:
             stmt = stmt.where(HotlineDutyShift.starts_at < starts_before)
-        if after is not None:
-            stmt = stmt.where(tuple_(HotlineDutyShift.starts_at, HotlineDutyShift.id) > after)
-        stmt = stmt.order_by(HotlineDutyShift.starts_at, HotlineDutyShift.id).limit(limit + 1)
-        return list((await self.session.scalars(stmt)).all())
+        columns = [HotlineDutyShift.starts_at, HotlineDutyShift.id]
+        return await keyset_page(self.session, stmt, columns, limit, cursor)
 
     async def shifts_covering(
         self, unit_path: str, start: datetime, end: datetime, duty_role: DutyRole | None = None

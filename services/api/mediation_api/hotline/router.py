@@ -40,12 +40,11 @@ from mediation.hotline.contracts import (
 )
 from mediation.hotline.enums import CallSort, CallType, DutyRole, RiskLevel
 from mediation.reference.data import ReferenceKind
-from mediation_api.actions import Shown, change_route
+from mediation_api.actions import ActionCall, Shown, action_route, change_route
 from mediation_api.deps import CurrentPrincipal, IfMatch, Session, require
 from mediation_api.domain_routes import Doc, RecordRoutes
 from mediation_api.hotline.repository import CallFilters
 from mediation_api.hotline.service import CALL_NOT_FOUND, SHIFT_NOT_FOUND, HotlineService
-from mediation_api.idempotency import Idempotency
 from mediation_api.pagination import (
     CURSOR_INVALID,
     DEFAULT,
@@ -204,8 +203,22 @@ async def list_calls(
     return Page[CallListItem](items=await service.list_items(items), next_cursor=next_cursor)
 
 
-@router.post(
+async def _create_call(call: ActionCall) -> Response:
+    service: HotlineService = call.deps["service"]
+    logged = await service.create(call.body)
+    # The answer is kept with the Idempotency-Key (in plain text, 24 hours): the callback
+    # number stays masked in it; read the call to see the number.
+    out = await service.call_out(logged, action="create", unmask=False)
+    return await call.answer(out, 201, record=logged, location=f"/api/v1/hotline/calls/{logged.id}")
+
+
+action_route(
+    router,
     "/calls",
+    body=CallCreate,
+    precondition=False,
+    deps=[("principal", Writer), ("service", Svc), ("session", Session)],
+    handle=_create_call,
     operation_id="hotline-calls-create",
     summary="Log a call",
     description="Logs a call of your workstation. Rules (422 with field errors, nothing "
@@ -220,24 +233,6 @@ async def list_calls(
     response_model=CallOut,
     responses=responses(401, 403, 409, 422),
 )
-async def create_call(
-    body: CallCreate, principal: Writer, service: Svc, session: Session, idem: Idempotency
-) -> Response:
-    if (replay := await idem.replay()) is not None:
-        return replay
-    call = await service.create(body)
-    # The answer is kept with the Idempotency-Key (in plain text, 24 hours): the callback
-    # number stays masked in it; read the call to see the number.
-    out = await service.call_out(call, action="create", unmask=False)
-    return await idem.respond(
-        session,
-        out,
-        status_code=201,
-        headers={
-            "ETag": etag_of(call.id, call.version),
-            "Location": f"/api/v1/hotline/calls/{call.id}",
-        },
-    )
 
 
 @router.get(
@@ -318,8 +313,31 @@ for path, verb, body_type, guard, change, operation, summary, doc, problems in C
     )
 
 
-@router.post(
+async def _open_case(call: ActionCall) -> Response:
+    service: HotlineService = call.deps["service"]
+    logged, case = await service.open_case(call.record_id, call.body, call.if_match)
+    out = OpenCaseOut(
+        case_id=case.id,
+        case_number=case.number,
+        call=await service.call_out(logged, action="open_case", unmask=False),
+    )
+    return await call.answer(out, 201, record=logged, location=f"/api/v1/cases/{case.id}")
+
+
+action_route(
+    router,
     "/calls/{call_id}/open-case",
+    id_name="call_id",
+    id_description="The call's id.",
+    body=OpenCaseIn,
+    deps=[
+        ("_", CallReader),
+        ("__", CallWriter),
+        ("principal", CaseCreator),
+        ("service", Svc),
+        ("session", Session),
+    ],
+    handle=_open_case,
     operation_id="hotline-calls-open-case",
     summary="Open a dispute case from a call",
     description="Registers a dispute case with source `hotline` (same rules as `cases-create`: "
@@ -331,31 +349,6 @@ for path, verb, body_type, guard, change, operation, summary, doc, problems in C
     response_model=OpenCaseOut,
     responses=responses(401, 403, 404, 409, 412, 422, 428),
 )
-async def open_case(
-    call_id: CallId,
-    body: OpenCaseIn,
-    _: CallReader,
-    __: CallWriter,
-    principal: CaseCreator,
-    service: Svc,
-    session: Session,
-    idem: Idempotency,
-    if_match: IfMatch = None,
-) -> Response:
-    if (replay := await idem.replay()) is not None:
-        return replay
-    call, case = await service.open_case(call_id, body, if_match)
-    out = OpenCaseOut(
-        case_id=case.id,
-        case_number=case.number,
-        call=await service.call_out(call, action="open_case", unmask=False),
-    )
-    return await idem.respond(
-        session,
-        out,
-        status_code=201,
-        headers={"ETag": etag_of(call.id, call.version), "Location": f"/api/v1/cases/{case.id}"},
-    )
 
 
 @router.get(
@@ -381,39 +374,60 @@ async def call_timeline(
 
 
 # --- duty roster --------------------------------------------------------------------------
-@router.get(
+shifts = RecordRoutes(
+    router,
     "/duty-shifts",
-    operation_id="hotline-duty-list",
-    summary="List the duty roster",
-    description="Shifts of your workstations in start order. Without `hotline:read`: 403.",
-    responses=responses(401, 403, 422),
+    "shift_id",
+    "The shift's id.",
+    DutyShiftOut,
+    "shifts_out",
+    Svc,
+    readers=(ShiftReader,),
+    writers=(ShiftReader, Rosterer),
 )
-async def list_shifts(
-    principal: Reader,
-    service: Svc,
-    unit_id: Annotated[uuid.UUID | None, Query(description="Only this workstation.")] = None,
-    person_id: Annotated[uuid.UUID | None, Query(description="Only this person.")] = None,
-    duty_role: Annotated[DutyRole | None, Query(description="Supervisor or counselor.")] = None,
-    ends_after: Annotated[
-        QueryTime | None, Query(alias="from", description="Shifts ending after this instant.")
-    ] = None,
-    starts_before: Annotated[
-        QueryTime | None, Query(alias="to", description="Shifts starting before this instant.")
-    ] = None,
-    limit: Limit = DEFAULT,
-    cursor: Cursor = None,
-) -> Page[DutyShiftOut]:
-    rows = await service.shift_page(
-        unit_id=unit_id,
-        person_id=person_id,
-        duty_role=duty_role,
-        ends_after=ends_after,
-        starts_before=starts_before,
-        after=_time_key(cursor_values(cursor, "s", "i")),
+shifts.list(
+    [
+        ("unit_id", Annotated[uuid.UUID | None, Query(description="Only this workstation.")], None),
+        ("person_id", Annotated[uuid.UUID | None, Query(description="Only this person.")], None),
+        (
+            "duty_role",
+            Annotated[DutyRole | None, Query(description="Supervisor or counselor.")],
+            None,
+        ),
+        (
+            "ends_after",
+            Annotated[
+                QueryTime | None,
+                Query(alias="from", description="Shifts ending after this instant."),
+            ],
+            None,
+        ),
+        (
+            "starts_before",
+            Annotated[
+                QueryTime | None,
+                Query(alias="to", description="Shifts starting before this instant."),
+            ],
+            None,
+        ),
+    ],
+    lambda service, a, limit, cursor: service.shift_page(
+        unit_id=a["unit_id"],
+        person_id=a["person_id"],
+        duty_role=a["duty_role"],
+        ends_after=a["ends_after"],
+        starts_before=a["starts_before"],
         limit=limit,
-    )
-    items, nxt = build_page(rows, limit, lambda s: {"s": s.starts_at.isoformat(), "i": str(s.id)})
-    return Page[DutyShiftOut](items=await service.shifts_out(items), next_cursor=nxt)
+        cursor=cursor,
+    ),
+    Doc(
+        "hotline-duty-list",
+        "List the duty roster",
+        "Shifts of your workstations in start order. Without `hotline:read`: 403.",
+        responses(401, 403, 422),
+    ),
+    readers=(Reader,),
+)
 
 
 @router.post(
@@ -435,17 +449,6 @@ async def create_shift(
     return (await service.shifts_out([shift]))[0]
 
 
-shifts = RecordRoutes(
-    router,
-    "/duty-shifts",
-    "shift_id",
-    "The shift's id.",
-    DutyShiftOut,
-    "shifts_out",
-    Svc,
-    readers=(ShiftReader,),
-    writers=(ShiftReader, Rosterer),
-)
 shifts.read(
     "get_shift",
     Doc(

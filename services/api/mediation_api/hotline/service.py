@@ -614,7 +614,7 @@ class HotlineService(RequestService[HotlineRepository]):
         names = await self.repo.names({s.person_id for s in shifts})
         return [shown(DutyShiftOut, s, person_name=names.get(s.person_id)) for s in shifts]
 
-    async def shift_page(self, **kwargs: Any) -> list[HotlineDutyShift]:
+    async def shift_page(self, **kwargs: Any) -> tuple[list[HotlineDutyShift], str | None]:
         return await self.repo.shift_page(await self.paths(), **kwargs)
 
     async def create_shift(self, body: DutyShiftCreate) -> HotlineDutyShift:

@@ -28,7 +28,6 @@ from mediation_api.deps import (
     get_settings_dep,
     require,
 )
-from mediation_api.idempotency import Idempotency
 from mediation_api.notifications.contracts import (
     DeliveryDetail,
     DeliveryOut,
@@ -216,11 +215,8 @@ list_route(
 
 async def _create_webhook(call: ActionCall) -> Response:
     sub = await call.deps["service"].create(call.body)
-    return await call.idem.respond(
-        call.deps["session"],
-        _with_secret(sub),
-        status_code=201,
-        headers={"ETag": etag_of(sub.id, sub.version), "Location": f"/api/v1/webhooks/{sub.id}"},
+    return await call.answer(
+        _with_secret(sub), 201, record=sub, location=f"/api/v1/webhooks/{sub.id}"
     )
 
 
@@ -347,8 +343,22 @@ async def get_delivery(
     return await service.detail(subscription_id, delivery_id)
 
 
-@webhooks_router.post(
+async def _redeliver(call: ActionCall) -> Response:
+    d = await call.deps["service"].redeliver(call.deps["subscription_id"], call.deps["delivery_id"])
+    return await call.answer(Redelivery(delivery=delivery_out(d)), 202)
+
+
+action_route(
+    webhooks_router,
     "/{subscription_id}/deliveries/{delivery_id}/redeliver",
+    precondition=False,
+    deps=[
+        ("subscription_id", SubId),
+        ("delivery_id", DeliveryId),
+        ("service", WebhookSvc),
+        ("session", Session),
+    ],
+    handle=_redeliver,
     operation_id="webhooks-deliveries-redeliver",
     summary="Redeliver by hand",
     description="One more try of a delivered, failed or cancelled delivery, at once, with "
@@ -358,17 +368,6 @@ async def get_delivery(
     response_model=Redelivery,
     responses=responses(401, 403, 404, 409, 422),
 )
-async def redeliver(
-    subscription_id: SubId,
-    delivery_id: DeliveryId,
-    service: WebhookSvc,
-    session: Session,
-    idem: Idempotency,
-) -> Response:
-    if (replay := await idem.replay()) is not None:
-        return replay
-    d = await service.redeliver(subscription_id, delivery_id)
-    return await idem.respond(session, Redelivery(delivery=delivery_out(d)), status_code=202)
 
 
 # --------------------------------------------------------------------------- configuration

@@ -16,7 +16,6 @@ from fastapi import APIRouter, Depends, Path, Query, Response
 
 from mediation.auth.policy import Permission
 from mediation.auth.principal import Principal
-from mediation.contracts.etag import etag_of
 from mediation.contracts.windows import QueryDay
 from mediation.outreach.enums import (
     ActivitySort,
@@ -483,14 +482,11 @@ async def _convert_to_case(call: ActionCall) -> Response:
     service = call.deps["service"]
     opinion, case = await service.convert_to_case(call.record_id, call.body, call.if_match)
     (out,) = await service.opinions_out([opinion])
-    return await call.idem.respond(
-        call.deps["session"],
+    return await call.answer(
         OpinionToCaseOut(case_id=case.id, case_number=case.number, opinion=out),
-        status_code=201,
-        headers={
-            "ETag": etag_of(opinion.id, opinion.version),
-            "Location": f"{API}/cases/{case.id}",
-        },
+        201,
+        record=opinion,
+        location=f"{API}/cases/{case.id}",
     )
 
 

@@ -31,8 +31,8 @@ from mediation.sessions.enums import MEDIATING_ROLES
 from mediation.sessions.ical import CalendarEntry, render_calendar
 from mediation.sessions.models import MediationSession, SessionMediator
 from mediation.sessions.rules import MEDIATOR_WITHOUT_ROLE
+from mediation_api.actions import ActionCall, action_route
 from mediation_api.deps import Session, State, require
-from mediation_api.idempotency import Idempotency
 from mediation_api.problems import responses
 from mediation_api.sessions.contracts import CalendarFeedOut
 from mediation_api.sessions.repository import SessionRepository
@@ -145,8 +145,30 @@ async def calendar_feed(feed_token: FeedToken, session: Session, state: State) -
     )
 
 
-@router.post(
+async def _issue_mine(call: ActionCall) -> Response:
+    session, principal = call.deps["session"], call.deps["principal"]
+    if principal.person_id is None:
+        raise Forbidden("Calendar feeds belong to people; an integration client has none.")
+    repo = SessionRepository(session)
+    person = await session.get(Person, principal.person_id)
+    if person is None:
+        raise NotFound("Your person record is missing.")
+    now = call.deps["state"].clock.now()
+    out = await _issue(call.deps["request"], repo, person, now, principal.name)
+    return await call.answer(out, 201)
+
+
+action_route(
+    router,
     "/me/calendar-feed",
+    precondition=False,
+    deps=[
+        ("request", Request),
+        ("session", Session),
+        ("state", State),
+        ("principal", ReadPrincipal),
+    ],
+    handle=_issue_mine,
     operation_id="sessions-feed-issue",
     summary="Issue my calendar feed address",
     description="A secret address of the caller's own sessions as an iCalendar feed, for "
@@ -157,23 +179,6 @@ async def calendar_feed(feed_token: FeedToken, session: Session, state: State) -
     response_model=CalendarFeedOut,
     responses=responses(401, 403, 409, 422),
 )
-async def issue_my_feed(
-    request: Request,
-    session: Session,
-    state: State,
-    principal: ReadPrincipal,
-    idem: Idempotency,
-) -> Response:
-    if (replay := await idem.replay()) is not None:
-        return replay
-    if principal.person_id is None:
-        raise Forbidden("Calendar feeds belong to people; an integration client has none.")
-    repo = SessionRepository(session)
-    person = await session.get(Person, principal.person_id)
-    if person is None:
-        raise NotFound("Your person record is missing.")
-    out = await _issue(request, repo, person, state.clock.now(), principal.name)
-    return await idem.respond(session, out, status_code=201)
 
 
 @router.delete(
@@ -192,8 +197,38 @@ async def revoke_my_feed(session: Session, principal: ReadPrincipal) -> Response
     return Response(status_code=204)
 
 
-@router.post(
+async def _issue_for_person(call: ActionCall) -> Response:
+    session, principal = call.deps["session"], call.deps["principal"]
+    if not principal.can(Permission.cases_dispatch):
+        raise Forbidden("Issuing someone else's calendar feed is for dispatchers.")
+    repo = SessionRepository(session)
+    person = await repo.person_in_scope(call.deps["person_id"], principal)
+    if person is None:
+        raise NotFound("No person with this id in your jurisdiction.")
+    now = call.deps["state"].clock.now()
+    roles = await repo.role_units({person.id}, set(MEDIATING_ROLES), now.date())
+    if not roles:
+        raise Unprocessable(
+            "This person holds no mediating role.",
+            field="path.person_id",
+            code=MEDIATOR_WITHOUT_ROLE,
+        )
+    out = await _issue(call.deps["request"], repo, person, now, principal.name)
+    return await call.answer(out, 201)
+
+
+action_route(
+    router,
     "/people/{person_id}/calendar-feed",
+    precondition=False,
+    deps=[
+        ("person_id", PersonId),
+        ("request", Request),
+        ("session", Session),
+        ("state", State),
+        ("principal", WritePrincipal),
+    ],
+    handle=_issue_for_person,
     operation_id="sessions-feed-issue-for-person",
     summary="Issue a mediator's calendar feed address",
     description="For a mediator of the caller's jurisdiction, e.g. a judge or an outside "
@@ -204,32 +239,6 @@ async def revoke_my_feed(session: Session, principal: ReadPrincipal) -> Response
     response_model=CalendarFeedOut,
     responses=responses(401, 403, 404, 409, 422),
 )
-async def issue_feed_for_person(
-    person_id: PersonId,
-    request: Request,
-    session: Session,
-    state: State,
-    principal: WritePrincipal,
-    idem: Idempotency,
-) -> Response:
-    if (replay := await idem.replay()) is not None:
-        return replay
-    if not principal.can(Permission.cases_dispatch):
-        raise Forbidden("Issuing someone else's calendar feed is for dispatchers.")
-    repo = SessionRepository(session)
-    person = await repo.person_in_scope(person_id, principal)
-    if person is None:
-        raise NotFound("No person with this id in your jurisdiction.")
-    now = state.clock.now()
-    roles = await repo.role_units({person.id}, set(MEDIATING_ROLES), now.date())
-    if not roles:
-        raise Unprocessable(
-            "This person holds no mediating role.",
-            field="path.person_id",
-            code=MEDIATOR_WITHOUT_ROLE,
-        )
-    out = await _issue(request, repo, person, now, principal.name)
-    return await idem.respond(session, out, status_code=201)
 
 
 __all__ = ["router"]

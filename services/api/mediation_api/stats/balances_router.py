@@ -55,7 +55,7 @@ list_route(
 async def _create(call: ActionCall) -> Response:
     d = call.deps
     balance, job = await BalanceService(d["session"], d["clock"], d["principal"]).create(call.body)
-    return await call.idem.respond(d["session"], balance_out(balance, job), status_code=201)
+    return await call.answer(balance_out(balance, job), 201)
 
 
 action_route(

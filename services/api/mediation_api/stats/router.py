@@ -17,8 +17,8 @@ from mediation.auth.principal import Principal
 from mediation.contracts.common import INT32_MAX
 from mediation.stats.enums import StatsChannel
 from mediation.stats.periods import FIRST_YEAR, LAST_YEAR, MONTH_PATTERN
+from mediation_api.actions import ActionCall, action_route
 from mediation_api.deps import ClockDep, ListSession, Session, require
-from mediation_api.idempotency import Idempotency
 from mediation_api.plain_routes import list_route
 from mediation_api.problems import responses
 from mediation_api.stats import exports
@@ -240,8 +240,25 @@ async def export_xlsx(export: ExportDep) -> Response:
     return export.file(body, exports.XLSX_TYPE, "xlsx")
 
 
-@router.post(
+async def _recompute(call: ActionCall) -> Response:
+    d = call.deps
+    service = StatsService(d["session"], d["clock"], d["principal"])
+    job, _ = await service.recompute(d["year"], d["month"])
+    return await call.answer(job_out(job), 202, location=f"/api/v1/jobs/{job.id}")
+
+
+action_route(
+    router,
     "/stats/monthly/{year}/{month}/recompute",
+    precondition=False,
+    deps=[
+        ("year", Year),
+        ("month", Month),
+        ("session", Session),
+        ("clock", ClockDep),
+        ("principal", Computer),
+    ],
+    handle=_recompute,
     operation_id="stats-monthly-recompute",
     summary="Recompute a month's report",
     description="Queues a computation of the month for the whole tree; the result is a new "
@@ -252,23 +269,6 @@ async def export_xlsx(export: ExportDep) -> Response:
     response_model=JobOut,
     responses=responses(401, 403, 404, 409, 422),
 )
-async def recompute(
-    year: Year,
-    month: Month,
-    session: Session,
-    clock: ClockDep,
-    principal: Computer,
-    idem: Idempotency,
-) -> Response:
-    if (replay := await idem.replay()) is not None:
-        return replay
-    job, _ = await StatsService(session, clock, principal).recompute(year, month)
-    return await idem.respond(
-        session,
-        job_out(job),
-        status_code=202,
-        headers={"Location": f"/api/v1/jobs/{job.id}"},
-    )
 
 
 @router.get(
