@@ -245,3 +245,51 @@ async def test_assign_checks_everything_before_it_writes(
     got = (await client.get(f"{CASES}/{case['id']}", headers=dispatcher)).json()
     assert got == {**assigned, "updated_at": got["updated_at"]}
     assert got["version"] == assigned["version"] and got["handlers"] == assigned["handlers"]
+
+
+@pytest.mark.parametrize(
+    ("action", "body"),
+    [
+        ("reject", {"reason": "不属于调解范围"}),
+        ("pause", {"reason": "等待当事人"}),
+        ("withdraw", {"reason": "当事人撤回"}),
+        ("fail", {"referral": "litigation", "reason": "分歧较大"}),
+        ("close", {"note": "结案"}),
+    ],
+)
+async def test_status_moves_refuse_before_they_write(
+    client: httpx.AsyncClient, world: World, sql: Any, action: str, body: dict[str, Any]
+) -> None:
+    """A status move with a deadline to finish or pause gives its refusals in order (404
+    outside the scope, 428, 412, 403, 409) and none of them changes the case, its deadlines,
+    timeline or events."""
+    r = await client.post(CASES, headers=await world.headers("grid_head"), json=case_body(world))
+    case = r.json()
+    url = f"{CASES}/{case['id']}/{action}"
+    current = {"If-Match": f'"{case["id"]}-{case["version"]}"'}
+    dispatcher = await world.headers("dispatcher")
+    counts = (
+        COUNTS + ", (SELECT count(*) FROM case_deadlines WHERE met_at IS NULL AND "
+        "cancelled_at IS NULL AND paused_since IS NULL), (SELECT max(version) FROM cases)"
+    )
+    before = await sql(counts)
+
+    outside = {**await world.headers("counselor"), **current}
+    _problem(await client.post(url, json=body, headers=outside), 404)
+    _problem(await client.post(url, json=body, headers=dispatcher), 428)
+    stale = {**dispatcher, "If-Match": f'"{case["id"]}-9"'}
+    assert (
+        _problem(await client.post(url, json=body, headers=stale), 412)["current_etag"]
+        == (current["If-Match"])
+    )
+    # The police officer neither dispatches nor handles the case.
+    police = {**await world.headers("police"), **current}
+    _problem(await client.post(url, json=body, headers=police), 403)
+    if action in ("pause", "fail", "close"):  # not from received (reject, withdraw are)
+        refused = _problem(
+            await client.post(url, json=body, headers={**dispatcher, **current}), 409
+        )
+        assert refused["allowed_actions"]
+    assert await sql(counts) == before
+    got = (await client.get(f"{CASES}/{case['id']}", headers=dispatcher)).json()
+    assert got["status"] == "received" and got["version"] == case["version"]

@@ -22,22 +22,28 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from functools import cache
 
 from mediation_api.cases.intake import EVENT_FIELDS, OUTBOX_FIELDS, insert_from_json
 
 # $1 the case, $2 the caller's scope (LIKE patterns), $3 people, $4 roles, $5 the day: the
-# case's fields an action decides on, and which of $3 hold one of $4 that day at an active
+# case's fields an action decides on, its running deadline (`CaseRepository.running_deadline`:
+# the one a finish or a pause changes), and which of $3 hold one of $4 that day at an active
 # unit whose subtree holds the case (the rule of `CaseService._check_handlers`).
 FOR_CHANGE_SQL = (
     "SELECT c.id, c.number, c.unit_id, c.unit_path, c.handling_unit_id, c.status, "
     "c.risk_colour, c.complexity, c.category_code, c.handler_person_ids, c.current_stage, "
     "c.due_at, c.paused_at, c.version, c.timeline_seq, "
+    "d.id AS deadline_id, d.unit AS deadline_unit, d.paused_since AS deadline_paused_since, "
     "ARRAY(SELECT DISTINCT ra.person_id FROM role_assignments ra "
     "JOIN units u ON u.id = ra.unit_id WHERE ra.person_id = ANY ($3::uuid[]) "
     "AND ra.role = ANY ($4::text[]) AND ra.starts_on <= $5 "
     "AND (ra.ends_on IS NULL OR ra.ends_on >= $5) AND u.active "
     "AND starts_with(c.unit_path, u.path)) AS covered "
-    "FROM cases c WHERE c.id = $1 AND c.unit_path LIKE ANY ($2::text[]) "
+    "FROM cases c LEFT JOIN LATERAL (SELECT d.id, d.unit, d.paused_since "
+    "FROM case_deadlines d WHERE d.case_id = c.id AND d.met_at IS NULL "
+    "AND d.cancelled_at IS NULL ORDER BY d.started_at DESC LIMIT 1) d ON true "
+    "WHERE c.id = $1 AND c.unit_path LIKE ANY ($2::text[]) "
     "FOR NO KEY UPDATE OF c"
 )
 
@@ -59,19 +65,41 @@ ASSIGN_SQL = (
 )
 
 
-# A status move and the time it records: $1 the case, $2 the time, $3 the status, $4 the new
-# version, $5 the entry's number, $6 the timeline entry and $7 the outbox event (JSON), by the
-# column of the time (a fixed set: the names are written into the statement).
-MOVE_SQL = {
-    column: (
-        f"WITH c AS (UPDATE cases SET status = $3, {column} = $2, version = $4, "
-        "timeline_seq = $5, updated_at = now() WHERE id = $1), "
+# How a status move changes the running deadline (`DeadlineKeeper`): met or cancelled (a pause
+# in progress counted in first, as `_absorb_pause` does; the case no longer mirrors it), or
+# paused. None: no deadline changes.
+DEADLINE_SET = {
+    "met": "met_at = $2, paused_by = paused_by + $9, paused_since = NULL",
+    "cancelled": "cancelled_at = $2, paused_by = paused_by + $9, paused_since = NULL",
+    "paused": "paused_since = $2",
+}
+FINISHED = {"met", "cancelled"}
+
+
+@cache
+def move_sql(stamp: str, also: tuple[str, ...] = (), deadline: str | None = None) -> str:
+    """A status move and the time it records: $1 the case, $2 the time, $3 the status, $4 the
+    new version, $5 the entry's number, $6 the timeline entry and $7 the outbox event (JSON);
+    with a deadline change, $8 the running deadline (NULL: none) and, when it finishes, $9 the
+    days a pause in progress adds; then the values of `also`, columns of the case. The names
+    (a fixed set, by the service) are written into the statement."""
+    first = 10 if deadline in FINISHED else 9 if deadline else 8
+    sets = [f"status = $3, {stamp} = $2"]
+    sets += [f"{name} = ${first + i}" for i, name in enumerate(also)]
+    if deadline in FINISHED:  # `DeadlineKeeper.mirror(case, None)`
+        sets.append("current_stage = NULL, due_at = NULL, due_provisional = false")
+    sets.append("version = $4, timeline_seq = $5, updated_at = now()")
+    d = (
+        f"d AS (UPDATE case_deadlines SET {DEADLINE_SET[deadline]} WHERE id = $8), "
+        if deadline
+        else ""
+    )
+    return (
+        f"WITH c AS (UPDATE cases SET {', '.join(sets)} WHERE id = $1), {d}"
         f"e AS ({insert_from_json('case_events', EVENT_FIELDS, '$6', False)}), "
         f"o AS ({insert_from_json('outbox_events', OUTBOX_FIELDS, '$7', False)}) "
         "SELECT pg_notify('outbox', '')"
     )
-    for column in ("mediation_started_at",)
-}
 
 
 @dataclass(frozen=True)

@@ -111,9 +111,13 @@ class DeadlineKeeper:
 
     async def _absorb_pause(self, d: CaseDeadline, at: datetime) -> None:
         assert d.paused_since is not None
-        cal = await self.calendar_for(d.paused_since, DeadlineUnit.calendar_days, 0, extra_until=at)
-        d.paused_by += pause_shift(d.unit, d.paused_since, at, cal)
+        d.paused_by += await self.paused_for(d.unit, d.paused_since, at)
         d.paused_since = None
+
+    async def paused_for(self, unit: DeadlineUnit, since: datetime, at: datetime) -> int:
+        """What a pause from `since` to `at` adds to a deadline counted in `unit`."""
+        cal = await self.calendar_for(since, DeadlineUnit.calendar_days, 0, extra_until=at)
+        return pause_shift(unit, since, at, cal)
 
     async def extend(self, case: Case, by: int) -> CaseDeadline | None:
         d = await self.repo.running_deadline(case.id)

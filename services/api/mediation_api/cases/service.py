@@ -46,6 +46,7 @@ from mediation.cases.enums import (
     CaseStatus,
     Complexity,
     DeadlineStage,
+    DeadlineUnit,
     PartyKind,
     PartySide,
     PerformanceStatus,
@@ -555,12 +556,25 @@ class CaseService(RequestService[CaseRepository]):
         )
         return case
 
-    async def reject(self, case_id: uuid.UUID, body: ReasonIn, if_match: str | None) -> Case:
-        case, before, now = await self._act(case_id, A.reject, if_match)
-        case.rejected_at, case.reason = now, body.reason
-        await self.deadlines.finish(case, now)
-        await self.record(case, E.rejected, transition=(before, case.status), body=body.reason)
-        return case
+    async def reject(
+        self, case_id: uuid.UUID, body: ReasonIn, if_match: str | None
+    ) -> Case | Changed:
+        if self._holds(case_id):
+            case, before, now = await self._act(case_id, A.reject, if_match)
+            case.rejected_at, case.reason = now, body.reason
+            await self.deadlines.finish(case, now)
+            await self.record(case, E.rejected, transition=(before, case.status), body=body.reason)
+            return case
+        return await self._move_by_pipeline(
+            case_id,
+            A.reject,
+            if_match,
+            E.rejected,
+            body.reason,
+            stamp="rejected_at",
+            also={"reason": body.reason},
+            deadline="met",
+        )
 
     async def _check_handlers(self, case: Case, handlers: list[HandlerIn]) -> None:
         today = self.clock.now().astimezone(CENTER_TZ).date()
@@ -803,7 +817,7 @@ class CaseService(RequestService[CaseRepository]):
     async def start_mediation(
         self, case_id: uuid.UUID, body: NoteIn, if_match: str | None
     ) -> Changed:
-        """A status move and its time: two statements (`change.MOVE_SQL`)."""
+        """A status move and its time: two statements (`change.move_sql`)."""
         if self._holds(case_id):
             held, before, now = await self._act(case_id, A.start_mediation, if_match)
             held.mediation_started_at = now
@@ -811,11 +825,53 @@ class CaseService(RequestService[CaseRepository]):
                 held, E.mediation_started, transition=(before, held.status), body=body.note
             )
             return Changed(held.id, held.version)
-        case, before, now = await self._load(case_id, A.start_mediation, if_match)
-        entry, outbox = self._pipeline_event(case, E.mediation_started, before, now, body.note)
+        return await self._move_by_pipeline(
+            case_id,
+            A.start_mediation,
+            if_match,
+            E.mediation_started,
+            body.note,
+            stamp="mediation_started_at",
+        )
+
+    async def _move_by_pipeline(
+        self,
+        case_id: uuid.UUID,
+        action: CaseAction,
+        if_match: str | None,
+        type_: CaseEventType,
+        note: str | None,
+        *,
+        stamp: str,
+        also: dict[str, Any] | None = None,
+        deadline: str | None = None,
+        info: dict[str, Any] | None = None,
+    ) -> Changed:
+        """A status move that sets its time (`stamp`), the case's columns of `also` and changes
+        the running deadline as `deadline` says (`change.DEADLINE_SET`), as the ORM path with
+        `DeadlineKeeper` would: the case loaded (`_load`), then one write (`change.move_sql`).
+        A pause in progress when the deadline finishes is counted with one more read (the
+        calendar), as `DeadlineKeeper.finish` does. `info`: the type's own fields, in the entry's
+        data and the event alike."""
+        case, before, now = await self._load(case_id, action, if_match)
+        also = also or {}
+        args: list[Any] = []
+        if deadline is not None:
+            args.append(case.deadline_id)
+        if deadline in change.FINISHED:
+            since = case.deadline_paused_since
+            args.append(
+                0
+                if since is None
+                else await self.deadlines.paused_for(DeadlineUnit(case.deadline_unit), since, now)
+            )
+            case.current_stage, case.due_at = None, None
+        for name, value in also.items():
+            setattr(case, name, value)
+        entry, outbox = self._pipeline_event(case, type_, before, now, note, data=info, extra=info)
         conn = await driver_connection(self.session)
         await conn.execute(
-            change.MOVE_SQL["mediation_started_at"],
+            change.move_sql(stamp, tuple(also), deadline),
             case.id,
             now,
             case.status.value,
@@ -823,6 +879,8 @@ class CaseService(RequestService[CaseRepository]):
             case.timeline_seq,
             entry,
             outbox,
+            *args,
+            *also.values(),
         )
         return Changed(case.id, case.version)
 
@@ -878,27 +936,53 @@ class CaseService(RequestService[CaseRepository]):
         )
         return case
 
-    async def fail(self, case_id: uuid.UUID, body: FailIn, if_match: str | None) -> Case:
-        case, before, now = await self._act(case_id, A.fail, if_match)
-        case.failed_at, case.reason, case.referral_target = now, body.reason, body.referral
-        await self.deadlines.finish(case, now)
-        await self.record(
-            case,
+    async def fail(self, case_id: uuid.UUID, body: FailIn, if_match: str | None) -> Case | Changed:
+        info = {"referral": body.referral.value}
+        if self._holds(case_id):
+            case, before, now = await self._act(case_id, A.fail, if_match)
+            case.failed_at, case.reason, case.referral_target = now, body.reason, body.referral
+            await self.deadlines.finish(case, now)
+            await self.record(
+                case,
+                E.failed,
+                transition=(before, case.status),
+                body=body.reason,
+                data=info,
+                extra=info,
+            )
+            return case
+        return await self._move_by_pipeline(
+            case_id,
+            A.fail,
+            if_match,
             E.failed,
-            transition=(before, case.status),
-            body=body.reason,
-            data={"referral": body.referral.value},
-            extra={"referral": body.referral.value},
+            body.reason,
+            stamp="failed_at",
+            also={"reason": body.reason, "referral_target": body.referral.value},
+            deadline="met",
+            info=info,
         )
-        return case
 
-    async def withdraw(self, case_id: uuid.UUID, body: ReasonIn, if_match: str | None) -> Case:
-        case, before, now = await self._act(case_id, A.withdraw, if_match)
-        case.withdrawn_at, case.reason = now, body.reason
-        case.paused_at, case.pause_reason = None, None
-        await self.deadlines.finish(case, now, cancelled=True)
-        await self.record(case, E.withdrawn, transition=(before, case.status), body=body.reason)
-        return case
+    async def withdraw(
+        self, case_id: uuid.UUID, body: ReasonIn, if_match: str | None
+    ) -> Case | Changed:
+        if self._holds(case_id):
+            case, before, now = await self._act(case_id, A.withdraw, if_match)
+            case.withdrawn_at, case.reason = now, body.reason
+            case.paused_at, case.pause_reason = None, None
+            await self.deadlines.finish(case, now, cancelled=True)
+            await self.record(case, E.withdrawn, transition=(before, case.status), body=body.reason)
+            return case
+        return await self._move_by_pipeline(
+            case_id,
+            A.withdraw,
+            if_match,
+            E.withdrawn,
+            body.reason,
+            stamp="withdrawn_at",
+            also={"reason": body.reason, "paused_at": None, "pause_reason": None},
+            deadline="cancelled",
+        )
 
     async def follow_up(self, case_id: uuid.UUID, body: FollowUpIn, if_match: str | None) -> Case:
         case, before, now = await self._act(case_id, A.follow_up, if_match)
@@ -947,12 +1031,22 @@ class CaseService(RequestService[CaseRepository]):
         )
         return case
 
-    async def close(self, case_id: uuid.UUID, body: NoteIn, if_match: str | None) -> Case:
-        case, before, now = await self._act(case_id, A.close, if_match)
-        case.closed_at = now
-        await self.deadlines.finish(case, now, cancelled=True)
-        await self.record(case, E.closed, transition=(before, case.status), body=body.note)
-        return case
+    async def close(self, case_id: uuid.UUID, body: NoteIn, if_match: str | None) -> Case | Changed:
+        if self._holds(case_id):
+            case, before, now = await self._act(case_id, A.close, if_match)
+            case.closed_at = now
+            await self.deadlines.finish(case, now, cancelled=True)
+            await self.record(case, E.closed, transition=(before, case.status), body=body.note)
+            return case
+        return await self._move_by_pipeline(
+            case_id,
+            A.close,
+            if_match,
+            E.closed,
+            body.note,
+            stamp="closed_at",
+            deadline="cancelled",
+        )
 
     async def reopen(self, case_id: uuid.UUID, body: ReasonIn, if_match: str | None) -> Case:
         case, before, now = await self._act(case_id, A.reopen, if_match)
@@ -966,12 +1060,25 @@ class CaseService(RequestService[CaseRepository]):
         await self.record(case, E.reopened, transition=(before, case.status), body=body.reason)
         return case
 
-    async def pause(self, case_id: uuid.UUID, body: ReasonIn, if_match: str | None) -> Case:
-        case, before, now = await self._act(case_id, A.pause, if_match)
-        case.paused_at, case.pause_reason = now, body.reason
-        await self.deadlines.pause(case, now)
-        await self.record(case, E.paused, transition=(before, case.status), body=body.reason)
-        return case
+    async def pause(
+        self, case_id: uuid.UUID, body: ReasonIn, if_match: str | None
+    ) -> Case | Changed:
+        if self._holds(case_id):
+            case, before, now = await self._act(case_id, A.pause, if_match)
+            case.paused_at, case.pause_reason = now, body.reason
+            await self.deadlines.pause(case, now)
+            await self.record(case, E.paused, transition=(before, case.status), body=body.reason)
+            return case
+        return await self._move_by_pipeline(
+            case_id,
+            A.pause,
+            if_match,
+            E.paused,
+            body.reason,
+            stamp="paused_at",
+            also={"pause_reason": body.reason},
+            deadline="paused",
+        )
 
     async def resume(self, case_id: uuid.UUID, body: NoteIn, if_match: str | None) -> Case:
         case, before, now = await self._act(case_id, A.resume, if_match)
