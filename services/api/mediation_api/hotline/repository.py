@@ -30,6 +30,22 @@ def _paths_filter(column: object, paths: Sequence[str]) -> object:
     return or_(*(column.like(p + "%") for p in paths))  # type: ignore[attr-defined]
 
 
+def _workstations(person_id: uuid.UUID, today: date, roles: Sequence[Role]) -> Select[tuple[Unit]]:
+    """The active units where the person holds one of `roles` today, by path."""
+    return (
+        select(Unit)
+        .join(RoleAssignment, RoleAssignment.unit_id == Unit.id)
+        .where(
+            RoleAssignment.person_id == person_id,
+            RoleAssignment.role.in_(roles),
+            _active_on(today),
+            Unit.active.is_(True),
+        )
+        .distinct()
+        .order_by(Unit.path)
+    )
+
+
 def _active_on(today: date) -> object:
     return and_(
         RoleAssignment.starts_on <= today,
@@ -64,19 +80,7 @@ class HotlineRepository:
         """Units where the person holds a hotline role today (their workstations)."""
         if person_id is None:
             return []
-        stmt = (
-            select(Unit)
-            .join(RoleAssignment, RoleAssignment.unit_id == Unit.id)
-            .where(
-                RoleAssignment.person_id == person_id,
-                RoleAssignment.role.in_(roles),
-                _active_on(today),
-                Unit.active.is_(True),
-            )
-            .distinct()
-            .order_by(Unit.path)
-        )
-        return list((await self.session.scalars(stmt)).all())
+        return list((await self.session.scalars(_workstations(person_id, today, roles))).all())
 
     async def hotline_units_and_codes(
         self, person_id: uuid.UUID | None, today: date, kind: ReferenceKind
@@ -91,18 +95,7 @@ class HotlineRepository:
             .where(ReferenceItem.kind == kind.value, ReferenceItem.enabled.is_(True))
             .scalar_subquery()
         )
-        stmt = (
-            select(Unit, codes)
-            .join(RoleAssignment, RoleAssignment.unit_id == Unit.id)
-            .where(
-                RoleAssignment.person_id == person_id,
-                RoleAssignment.role.in_(HOTLINE_ROLES),
-                _active_on(today),
-                Unit.active.is_(True),
-            )
-            .distinct()
-            .order_by(Unit.path)
-        )
+        stmt = _workstations(person_id, today, HOTLINE_ROLES).add_columns(codes)
         rows = (await self.session.execute(stmt)).all()
         return [row[0] for row in rows], set(rows[0][1] or ()) if rows else set()
 
