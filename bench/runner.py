@@ -26,6 +26,7 @@ import json
 import os
 import platform
 import random
+import re
 import shutil
 import signal
 import socket
@@ -39,6 +40,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import asyncpg
 import httpx
@@ -185,12 +187,20 @@ class Stack:
         self.procs.clear()
 
 
+# A backend's process title ends with its client's address and port: "127.0.0.1(51234)".
+_CLIENT_PORT = re.compile(r"\(([0-9]+)\)")
+PG_OF = "postgres_of_"  # cpu_seconds keys: the database's work for one process family
+
+
 class Monitor:
     """Samples resident memory and CPU of the processes under test while a run lasts."""
 
-    def __init__(self, pids: dict[str, int], database: str, interval: float = 0.25) -> None:
+    def __init__(
+        self, pids: dict[str, int], database: str, pg_port: int = 5432, interval: float = 0.25
+    ) -> None:
         self.procs = {n: psutil.Process(p) for n, p in pids.items()}
         self.database = database
+        self.pg_port = pg_port
         self.interval = interval
         self.rss: dict[str, list[int]] = collections.defaultdict(list)
         self._stop = threading.Event()
@@ -222,9 +232,36 @@ class Monitor:
                 pass
         return out
 
+    def _ports(self, name: str) -> set[int]:
+        """The local ports of the process family's TCP connections to PostgreSQL."""
+        ports = set()
+        for p in self._family(name):
+            try:
+                for c in p.net_connections(kind="tcp"):
+                    if c.raddr and c.raddr.port == self.pg_port:
+                        ports.add(c.laddr.port)
+            except psutil.Error:
+                pass
+        return ports
+
     def _snapshot(self) -> dict[str, dict[int, float]]:
         snap = {n: self._cpu(self._family(n)) for n in self.procs}
-        snap["postgres"] = self._cpu(self._pg())
+        backends = self._pg()
+        snap["postgres"] = self._cpu(backends)
+        # Which backends serve whom: a backend's title names its client's address and port
+        # ("... 127.0.0.1(51234) idle"), so the database's work is split by the process that
+        # asked for it (the API's or the ceiling's own, apart from the worker's).
+        client: dict[int, int] = {}
+        for b in backends:
+            try:
+                m = _CLIENT_PORT.search(" ".join(b.cmdline()))
+            except psutil.Error:
+                continue
+            if m:
+                client[b.pid] = int(m.group(1))
+        for name in self.procs:
+            own = self._ports(name)
+            snap[f"{PG_OF}{name}"] = self._cpu([b for b in backends if client.get(b.pid) in own])
         return snap
 
     def _loop(self) -> None:
@@ -270,9 +307,11 @@ class Monitor:
             cpu[name] = sum(v - before.get(pid, 0.0) for pid, v in after.items())
         machine = busy(self.sys_after) - busy(self.sys_before)
         cores = psutil.cpu_count() or 1
-        share = {k: round(100 * v / (self.elapsed * cores), 1) for k, v in cpu.items()}
+        # The split of PostgreSQL's work by client is part of "postgres": not counted twice.
+        whole = {k: v for k, v in cpu.items() if not k.startswith(PG_OF)}
+        share = {k: round(100 * v / (self.elapsed * cores), 1) for k, v in whole.items()}
         share["everything_else"] = round(
-            100 * (machine - sum(cpu.values())) / (self.elapsed * cores), 1
+            100 * (machine - sum(whole.values())) / (self.elapsed * cores), 1
         )
         return {
             "rss_mb": {
@@ -966,7 +1005,8 @@ def run_one(
         )
     lines, sequential = _lines_for(scenario, lines_file, duration)
     pids = {"api": stack.pid("api"), "worker": stack.pid("worker"), "ceiling": stack.pid("ceiling")}
-    with Monitor(pids, stack.database) as mon:
+    port = urlsplit(stack.server).port or 5432
+    with Monitor(pids, stack.database, port) as mon:
         result = run_load(
             tool,
             url,
