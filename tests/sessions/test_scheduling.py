@@ -6,6 +6,9 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 
 from tests.sessions.conftest import (
     CASES,
@@ -161,6 +164,10 @@ async def test_lists_by_case_mediator_place_and_date_range_within_the_jurisdicti
     }
     assert await ids(h, **window) == [s1["id"], s2["id"]]
     assert await ids(h, kind="judicial") == [s3["id"]]
+    # One status is written into the statement, several are a parameter: the same answer.
+    assert await ids(h, status="scheduled") == [s1["id"], s2["id"], s3["id"]]
+    assert await ids(h, status=["scheduled", "cancelled"]) == [s1["id"], s2["id"], s3["id"]]
+    assert await ids(h, status="held") == []
     # pages
     first = (await client.get(SESSIONS, params={"limit": 2}, headers=h)).json()
     assert [i["id"] for i in first["items"]] == [s1["id"], s2["id"]]
@@ -184,6 +191,28 @@ async def test_lists_by_case_mediator_place_and_date_range_within_the_jurisdicti
         headers=h,
     )
     assert bad.status_code == 422
+
+
+async def test_no_session_record_lasts_more_than_a_day(
+    client: httpx.AsyncClient, world: World, db: Any
+) -> None:
+    """The date-range list bounds its scan by the start (`rules.LONGEST`): the table's check
+    keeps every record, imported or planned, within it."""
+    h = await world.headers("dispatcher")
+    case = await new_case(client, world)
+    ms = await schedule(
+        client, h, case, session_body([await person_id(world, "mediator")], at_time(DAY, 9))
+    )
+    longer = "UPDATE mediation_sessions SET ends_at = starts_at + :span WHERE id = :id"
+    with pytest.raises(IntegrityError, match="lasts_at_most_a_day"):
+        async with db() as session, session.begin():
+            await session.execute(text(longer), {"span": timedelta(hours=25), "id": ms["id"]})
+    async with db() as session, session.begin():
+        await session.execute(text(longer), {"span": timedelta(hours=24), "id": ms["id"]})
+    # A day-long session that began the day before a range's start still overlaps it.
+    day_later = at_time(DAY + timedelta(days=1), 8).isoformat()
+    r = await client.get(SESSIONS, params={"starts_from": day_later}, headers=h)
+    assert [i["id"] for i in r.json()["items"]] == [ms["id"]]
 
 
 async def test_reschedule_keeps_the_history_and_needs_the_current_etag(

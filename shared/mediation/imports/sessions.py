@@ -17,9 +17,10 @@ from mediation.imports.cases import parse_number
 from mediation.imports.columns import Column
 from mediation.imports.rows import CaseRef, Finder, Problem, RowChecker
 from mediation.sessions.enums import NextStep, SessionKind, SessionMode, SessionOutcome
+from mediation.sessions.rules import LONGEST
 
 DEFAULT_MINUTES = 60
-MAX_MINUTES = 24 * 60
+MAX_MINUTES = LONGEST // timedelta(minutes=1)
 
 
 def _labels(enum: Any) -> tuple[str, ...]:

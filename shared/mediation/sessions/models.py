@@ -50,9 +50,13 @@ class MediationSession(IdMixin, TimestampMixin, ImportSource, Base):
     __tablename__ = "mediation_sessions"
     __table_args__ = (
         CheckConstraint("ends_at > starts_at", name="ends_after_start"),
+        # rules.LONGEST: a list of the sessions overlapping a range relies on it.
+        CheckConstraint("ends_at <= starts_at + interval '1 day'", name="lasts_at_most_a_day"),
         UniqueConstraint("import_sha256", "import_row"),
         unit_path_index("mediation_sessions"),
         Index("ix_mediation_sessions_starts_at_id", "starts_at", "id"),
+        # A list of one status in time order (the coming sessions: `status = 'scheduled'`).
+        Index("ix_mediation_sessions_status_starts_at_id", "status", "starts_at", "id"),
         Index("ix_mediation_sessions_case_id_starts_at", "case_id", "starts_at"),
         Index(
             "ix_mediation_sessions_mediator_person_ids",

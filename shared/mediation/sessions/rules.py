@@ -18,6 +18,10 @@ SCHEDULABLE: frozenset[CaseStatus] = frozenset(
     {CaseStatus.accepted, CaseStatus.assigned, CaseStatus.in_mediation}
 )
 MAX_DURATION = timedelta(hours=12)
+# No session record lasts longer, whoever wrote it (the API plans at most MAX_DURATION; a
+# history import may record a day): the table's check says so, and a list of the sessions
+# overlapping a range bounds its index scan by it (`starts_at > from - LONGEST`).
+LONGEST = timedelta(days=1)
 # A session is planned ahead; this much slack covers a clock or a form filled in just late.
 PAST_SLACK = timedelta(minutes=15)
 # Reminder leads (a day and an hour before), with their Chinese wording for templates.

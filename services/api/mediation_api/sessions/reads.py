@@ -15,6 +15,7 @@ import orjson
 from mediation.auth.principal import Principal
 from mediation.auth.scope import like_prefix
 from mediation.sessions.enums import SessionSort
+from mediation.sessions.rules import LONGEST
 
 # The scoping and numbered-parameter helpers of the case lists: one rule for both.
 from mediation_api.cases.reads import _cst, _prefix, _Where, scope_patterns
@@ -43,11 +44,20 @@ def page_query(
     if f.place_key is not None:
         w.add(f"place_key = {w.arg(f.place_key)}")
     for column, values in (("status", f.status), ("kind", f.kind), ("mode", f.mode)):
-        if values:  # enums are stored as varchar (enum_type)
+        if len(values) == 1:
+            # One value, written into the statement (a member of the enum: a fixed word):
+            # then the (status, starts_at, id) index gives the coming sessions in order;
+            # `= ANY ($n)` made the planner walk every past session first (224 ms at full
+            # scale for a street's scheduled sessions, 0.9 ms this way).
+            w.add(f"{column} = '{values[0].value}'")
+        elif values:  # enums are stored as varchar (enum_type)
             w.add(f"{column} = ANY ({w.arg([v.value for v in values])}::text[])")
     # A date range lists the sessions that overlap it (one running across its start is in it).
+    # No session lasts longer than LONGEST (the table's check), so the start bounds the
+    # index scan: without it a month's sessions were found by walking two years of them.
     if f.starts_from is not None:
         w.add(f"ends_at > {w.arg(f.starts_from)}")
+        w.add(f"starts_at > {w.arg(f.starts_from - LONGEST)}")
     if f.starts_to is not None:
         w.add(f"starts_at < {w.arg(f.starts_to)}")
     if f.subtree_path is not None:

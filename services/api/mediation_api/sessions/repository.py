@@ -24,6 +24,7 @@ from mediation.sessions.models import (
     SessionEvent,
     SessionMediator,
 )
+from mediation.sessions.rules import LONGEST
 from mediation_api.org.lookups import TreeLookups
 
 
@@ -99,8 +100,9 @@ class SessionRepository(TreeLookups):
             conds.append(m.mode.in_(f.mode))
         # A date range lists the sessions that overlap it (one running across the start
         # of the range is still in it).
-        if f.starts_from is not None:
+        if f.starts_from is not None:  # bounded by the longest session, as `reads.page_query`
             conds.append(m.ends_at > f.starts_from)
+            conds.append(m.starts_at > f.starts_from - LONGEST)
         if f.starts_to is not None:
             conds.append(m.starts_at < f.starts_to)
         if f.subtree_path is not None:
