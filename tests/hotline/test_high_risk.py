@@ -76,6 +76,10 @@ async def test_imminent_call_notifies_the_supervisor_on_duty(
         CALLS, headers=await world.headers("hotline_supervisor"), params={"flagged": True}
     )
     assert [i["id"] for i in flagged.json()["items"]] == [call["id"]]
+    sup = await world.headers("hotline_supervisor")
+    for imminent, listed in ((True, [call["id"]]), (False, [])):
+        r = await client.get(CALLS, headers=sup, params={"imminent": imminent})
+        assert [i["id"] for i in r.json()["items"]] == listed
 
 
 async def test_no_supervisor_on_duty_goes_to_all_supervisors_and_reports_the_gap(

@@ -36,6 +36,14 @@ from mediation.hotline.enums import (
 from mediation.imports.source import ImportSource
 from mediation.org.models import enum_type, unit_path_index
 
+# The call list's filters that pick a queue, written as the list writes them (an index's
+# predicate serves a query only when the query's terms imply it).
+QUEUES = {
+    "awaiting_ack": "flagged_at IS NOT NULL AND acknowledged_at IS NULL",
+    "follow_up_open": "follow_up_due IS NOT NULL AND follow_up_done_at IS NULL",
+    "imminent": "imminent_risk",
+}
+
 
 class HotlineCall(IdMixin, TimestampMixin, ImportSource, Base):
     __tablename__ = "hotline_calls"
@@ -53,6 +61,19 @@ class HotlineCall(IdMixin, TimestampMixin, ImportSource, Base):
             "ix_hotline_calls_awaiting_ack",
             "flagged_at",
             postgresql_where=text("flagged_at IS NOT NULL AND acknowledged_at IS NULL"),
+        ),
+        # The call list's queues in time order (flagged and not acknowledged, follow-up to
+        # do, imminent risk): a queue is few calls among all, and without an ordered index
+        # of its own the list walked every call newest first to find them (555 ms at full
+        # scale for a street's empty queue).
+        *(
+            Index(
+                f"ix_hotline_calls_{name}_started_at_id",
+                "started_at",
+                "id",
+                postgresql_where=text(where),
+            )
+            for name, where in QUEUES.items()
         ),
         # Monthly statistics: the follow-ups done in a month.
         Index(

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import Select, and_, any_, func, literal, or_, select, tuple_
+from sqlalchemy import Select, and_, any_, func, literal, not_, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mediation.hotline.enums import CallSort, CallType, DutyRole, RiskLevel
@@ -186,8 +186,10 @@ class HotlineRepository:
             stmt = stmt.where(HotlineCall.call_type == f.call_type)
         if f.risk_level is not None:
             stmt = stmt.where(HotlineCall.risk_level == f.risk_level)
-        if f.imminent is not None:
-            stmt = stmt.where(HotlineCall.imminent_risk.is_(f.imminent))
+        if f.imminent is not None:  # `imminent_risk`, not `IS true`: the queue's index
+            stmt = stmt.where(
+                HotlineCall.imminent_risk if f.imminent else not_(HotlineCall.imminent_risk)
+            )
         if f.flagged is True:
             stmt = stmt.where(
                 HotlineCall.flagged_at.is_not(None), HotlineCall.acknowledged_at.is_(None)
