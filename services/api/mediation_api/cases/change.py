@@ -24,7 +24,12 @@ import uuid
 from dataclasses import dataclass
 from functools import cache
 
-from mediation_api.cases.intake import EVENT_FIELDS, OUTBOX_FIELDS, insert_from_json
+from mediation_api.cases.intake import (
+    DEADLINE_FIELDS,
+    EVENT_FIELDS,
+    OUTBOX_FIELDS,
+    insert_from_json,
+)
 
 # $1 the case, $2 the caller's scope (LIKE patterns), $3 people, $4 roles, $5 the day: the
 # case's fields an action decides on, its running deadline (`CaseRepository.running_deadline`:
@@ -96,6 +101,55 @@ def move_sql(stamp: str, also: tuple[str, ...] = (), deadline: str | None = None
     )
     return (
         f"WITH c AS (UPDATE cases SET {', '.join(sets)} WHERE id = $1), {d}"
+        f"e AS ({insert_from_json('case_events', EVENT_FIELDS, '$6', False)}), "
+        f"o AS ({insert_from_json('outbox_events', OUTBOX_FIELDS, '$7', False)}) "
+        "SELECT pg_notify('outbox', '')"
+    )
+
+
+# The current handlers step down (`CaseService._renounce_all`).
+RENOUNCE = (
+    "r AS (UPDATE case_handlers SET renounced_at = $2 WHERE case_id = $1 "
+    "AND renounced_at IS NULL), "
+)
+
+
+@cache
+def change_sql(
+    stamp: str | None,
+    also: tuple[str, ...] = (),
+    *,
+    finish: bool = False,
+    running: tuple[str, ...] = (),
+    start: bool = False,
+    renounce: bool = False,
+) -> str:
+    """$1 the case, $2 the time, $3 the status, $4 the new version, $5 the entry's number, $6
+    the timeline entry and $7 the outbox event (JSON), as `move_sql`; `stamp` (a column of the
+    case, or None) takes the time. Then, in this order: with `finish`, $8 the running deadline
+    (NULL: none) and $9 the days a pause in progress adds (it is met, `DeadlineKeeper.finish`);
+    with `running`, the running deadline and the values of these of its columns (a resume or an
+    extension recomputed it); with `start`, the new deadline (JSON, `DeadlineKeeper.worked_out`);
+    last the values of `also`, columns of the case (the deadline's mirror among them).
+    `renounce`: the current handlers step down (`CaseService._renounce_all`)."""
+    n = 8
+    ctes = [RENOUNCE] if renounce else []
+    if finish:
+        ctes.append(f"d AS (UPDATE case_deadlines SET {DEADLINE_SET['met']} WHERE id = $8), ")
+        n = 10
+    if running:
+        sets = ", ".join(f"{name} = ${n + 1 + i}" for i, name in enumerate(running))
+        ctes.append(f"u AS (UPDATE case_deadlines SET {sets} WHERE id = ${n}), ")
+        n += 1 + len(running)
+    if start:
+        insert = insert_from_json("case_deadlines", DEADLINE_FIELDS, f"${n}", False)
+        ctes.append(f"n AS ({insert}), ")
+        n += 1
+    sets = ["status = $3"] + ([f"{stamp} = $2"] if stamp else [])
+    sets += [f"{name} = ${n + i}" for i, name in enumerate(also)]
+    sets.append("version = $4, timeline_seq = $5, updated_at = now()")
+    return (
+        f"WITH c AS (UPDATE cases SET {', '.join(sets)} WHERE id = $1), {''.join(ctes)}"
         f"e AS ({insert_from_json('case_events', EVENT_FIELDS, '$6', False)}), "
         f"o AS ({insert_from_json('outbox_events', OUTBOX_FIELDS, '$7', False)}) "
         "SELECT pg_notify('outbox', '')"

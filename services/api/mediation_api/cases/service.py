@@ -50,6 +50,7 @@ from mediation.cases.enums import (
     PartyKind,
     PartySide,
     PerformanceStatus,
+    RiskColour,
 )
 from mediation.cases.events import case_type
 from mediation.cases.models import (
@@ -536,25 +537,76 @@ class CaseService(RequestService[CaseRepository]):
         return case, before, self.clock.now()
 
     # --- actions ------------------------------------------------------------------------
-    async def accept(self, case_id: uuid.UUID, body: AcceptIn, if_match: str | None) -> Case:
-        case, before, now = await self._act(case_id, A.accept, if_match)
+    async def accept(self, case_id: uuid.UUID, body: AcceptIn, if_match: str | None) -> Changed:
+        """Meets the running deadline and starts the mediation stage's: the load, the rule
+        and the calendar (and, when the complexity changes, the place's lineage), one write
+        (`change.change_sql`)."""
+        case, before, now = await self._load(case_id, A.accept, if_match)
+        case.complexity, case.risk_colour = (
+            Complexity(case.complexity),
+            RiskColour(case.risk_colour),
+        )
+        also: dict[str, Any] = {}
         if body.complexity is not None and body.complexity is not case.complexity:
-            case.complexity = body.complexity
-            handling = handling_unit(await self.repo.lineage(case.unit_path), case.complexity)
-            case.handling_unit_id, case.handling_unit_path = handling.id, handling.path
+            handling = handling_unit(await self.repo.lineage(case.unit_path), body.complexity)
+            case.complexity, case.handling_unit_id = body.complexity, handling.id
+            also.update(
+                complexity=body.complexity.value,
+                handling_unit_id=handling.id,
+                handling_unit_path=handling.path,
+            )
         if body.risk_colour is not None:
             case.risk_colour = body.risk_colour
-        case.accepted_at = now
-        await self.deadlines.finish(case, now)
-        await self.deadlines.start(case, DeadlineStage.mediation, now)
-        await self.record(
+            also["risk_colour"] = body.risk_colour.value
+        finish = [case.deadline_id, await self._pause_days(case, now)]
+        new = await self._start_deadline(case, DeadlineStage.mediation, now, also)
+        data = {"complexity": case.complexity.value, "risk_colour": case.risk_colour.value}
+        entry, outbox = self._pipeline_event(case, E.accepted, before, now, body.note, data)
+        await self._write(
+            change.change_sql("accepted_at", tuple(also), finish=True, start=True),
             case,
-            E.accepted,
-            transition=(before, case.status),
-            body=body.note,
-            data={"complexity": case.complexity.value, "risk_colour": case.risk_colour.value},
+            now,
+            entry,
+            outbox,
+            *finish,
+            new,
+            *also.values(),
         )
-        return case
+        return Changed(case.id, case.version)
+
+    async def _pause_days(self, case: SimpleNamespace, now: datetime) -> int:
+        """What a pause in progress of the loaded running deadline adds when it finishes now
+        (`DeadlineKeeper.finish`; one read, the calendar, only then)."""
+        since = case.deadline_paused_since
+        if since is None:
+            return 0
+        return await self.deadlines.paused_for(DeadlineUnit(case.deadline_unit), since, now)
+
+    async def _start_deadline(
+        self, case: SimpleNamespace, stage: DeadlineStage, now: datetime, also: dict[str, Any]
+    ) -> str:
+        """The stage's new deadline from `now` (`DeadlineKeeper.worked_out`: one read, the rule
+        and the calendar), as JSON, mirrored on `case` and in `also` (the case's columns)."""
+        d = await self.deadlines.worked_out(case, stage, now)  # type: ignore[arg-type]
+        also.update(current_stage=d.stage.value, due_at=d.due_at, due_provisional=d.provisional)
+        return as_json(fields_of(d, intake.DEADLINE_FIELDS))
+
+    async def _write(
+        self, sql: str, case: SimpleNamespace, now: datetime, entry: str, outbox: str, *rest: Any
+    ) -> None:
+        """A pipeline's write (`change.change_sql`): its first seven parameters, then `rest`."""
+        conn = await driver_connection(self.session)
+        await conn.execute(
+            sql,
+            case.id,
+            now,
+            case.status.value,
+            case.version,
+            case.timeline_seq,
+            entry,
+            outbox,
+            *rest,
+        )
 
     async def reject(
         self, case_id: uuid.UUID, body: ReasonIn, if_match: str | None
@@ -1048,17 +1100,30 @@ class CaseService(RequestService[CaseRepository]):
             deadline="cancelled",
         )
 
-    async def reopen(self, case_id: uuid.UUID, body: ReasonIn, if_match: str | None) -> Case:
-        case, before, now = await self._act(case_id, A.reopen, if_match)
-        case.reopened_at, case.reason = now, body.reason
+    async def reopen(self, case_id: uuid.UUID, body: ReasonIn, if_match: str | None) -> Changed:
+        """The handlers step down and the status's stage starts a new deadline (none runs in a
+        closed, rejected or withdrawn case): the load, the rule and the calendar, one write."""
+        case, before, now = await self._load(case_id, A.reopen, if_match)
+        case.complexity = Complexity(case.complexity)
+        also: dict[str, Any] = {"reopened_at": now, "reason": body.reason}
         # The status left is no longer current: lists "closed between" must not show it.
         if before is S.closed:
-            case.closed_at = None
-        await self._renounce_all(case, now)
+            also["closed_at"] = None
+        case.handler_person_ids, case.channels = [], []
+        also.update(handler_person_ids=[], channels=[])
         stage = lifecycle.STAGE_OF_STATUS[case.status]
-        await self.deadlines.start(case, stage, now)
-        await self.record(case, E.reopened, transition=(before, case.status), body=body.reason)
-        return case
+        new = await self._start_deadline(case, stage, now, also)
+        entry, outbox = self._pipeline_event(case, E.reopened, before, now, body.reason)
+        await self._write(
+            change.change_sql(None, tuple(also), start=True, renounce=True),
+            case,
+            now,
+            entry,
+            outbox,
+            new,
+            *also.values(),
+        )
+        return Changed(case.id, case.version)
 
     async def pause(
         self, case_id: uuid.UUID, body: ReasonIn, if_match: str | None
