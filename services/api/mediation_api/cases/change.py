@@ -107,6 +107,15 @@ def move_sql(stamp: str, also: tuple[str, ...] = (), deadline: str | None = None
     )
 
 
+# The running deadline the load found (`FOR_CHANGE_SQL`'s deadline_id), as a resume or an
+# extension recomputes it.
+RUNNING_SQL = (
+    "SELECT id, case_id, stage, unit, amount, extended_by, paused_by, started_at, due_at, "
+    "provisional, paused_since FROM case_deadlines WHERE id = $1"
+)
+# The columns of it they write.
+RECOMPUTED = ("extended_by", "paused_by", "paused_since", "due_at", "provisional")
+
 # The current handlers step down (`CaseService._renounce_all`).
 RENOUNCE = (
     "r AS (UPDATE case_handlers SET renounced_at = $2 WHERE case_id = $1 "
@@ -148,11 +157,13 @@ def change_sql(
     sets = ["status = $3"] + ([f"{stamp} = $2"] if stamp else [])
     sets += [f"{name} = ${n + i}" for i, name in enumerate(also)]
     sets.append("version = $4, timeline_seq = $5, updated_at = now()")
+    # A resume or an extension writes no time of its own: $2 is typed here instead.
+    at = "" if stamp or finish or renounce else ", CAST($2 AS timestamptz)"
     return (
         f"WITH c AS (UPDATE cases SET {', '.join(sets)} WHERE id = $1), {''.join(ctes)}"
         f"e AS ({insert_from_json('case_events', EVENT_FIELDS, '$6', False)}), "
         f"o AS ({insert_from_json('outbox_events', OUTBOX_FIELDS, '$7', False)}) "
-        "SELECT pg_notify('outbox', '')"
+        f"SELECT pg_notify('outbox', ''){at}"
     )
 
 

@@ -57,6 +57,7 @@ from mediation.cases.models import (
     AgreementPerformance,
     Case,
     CaseAgreement,
+    CaseDeadline,
     CaseEvent,
     CaseFollowUp,
     CaseHandler,
@@ -1145,25 +1146,38 @@ class CaseService(RequestService[CaseRepository]):
             deadline="paused",
         )
 
-    async def resume(self, case_id: uuid.UUID, body: NoteIn, if_match: str | None) -> Case:
-        case, before, now = await self._act(case_id, A.resume, if_match)
-        case.paused_at, case.pause_reason = None, None
-        d = await self.deadlines.resume(case, now)
+    async def resume(self, case_id: uuid.UUID, body: NoteIn, if_match: str | None) -> Changed:
+        """The pause ends: the running deadline counts it in and falls due again
+        (`DeadlineKeeper.resume`): the load, the deadline, the calendars, one write."""
+        case, before, now = await self._load(case_id, A.resume, if_match)
+        also: dict[str, Any] = {"paused_at": None, "pause_reason": None}
+        d = await self._running(case)
+        if d is not None and d.paused_since is not None:
+            d.paused_by += await self.deadlines.paused_for(d.unit, d.paused_since, now)
+            d.paused_since = None
+            await self.deadlines.compute(d)
+            self._mirror(case, d, also)
         info = {"due_at": d.due_at if d else None, "paused_by": d.paused_by if d else 0}
-        await self.record(
-            case, E.resumed, transition=(before, case.status), body=body.note, data=info
-        )
-        return case
+        entry, outbox = self._pipeline_event(case, E.resumed, before, now, body.note, info)
+        await self._write_recomputed(case, now, entry, outbox, d, also)
+        return Changed(case.id, case.version)
 
-    async def extend(self, case_id: uuid.UUID, body: ExtendIn, if_match: str | None) -> Case:
-        case, before, _ = await self._act(case_id, A.extend_deadline, if_match)
-        if case.current_stage is DeadlineStage.mediation and not body.parties_agreed:
+    async def extend(self, case_id: uuid.UUID, body: ExtendIn, if_match: str | None) -> Changed:
+        """The running deadline falls due later (`DeadlineKeeper.extend`): the load, the
+        deadline, the calendar, one write."""
+        case, before, now = await self._load(case_id, A.extend_deadline, if_match)
+        if case.current_stage == DeadlineStage.mediation and not body.parties_agreed:
             raise Unprocessable(
                 "Mediation is extended only when both parties agree.",
                 field="body.parties_agreed",
                 code=problems.EXTENSION_WITHOUT_CONSENT,
             )
-        d = await self.deadlines.extend(case, body.by)
+        also: dict[str, Any] = {}
+        d = await self._running(case)
+        if d is not None:
+            d.extended_by += body.by
+            await self.deadlines.compute(d)
+            self._mirror(case, d, also)
         horizon = self.clock.now() + timedelta(days=self.settings.planning_max_days_ahead)
         if d is not None and d.due_at > horizon:
             raise Unprocessable(
@@ -1179,15 +1193,51 @@ class CaseService(RequestService[CaseRepository]):
             "unit": d.unit.value if d else None,
             "due_at": d.due_at if d else None,
         }
-        await self.record(
-            case,
-            E.deadline_extended,
-            transition=(before, case.status),
-            body=body.reason,
-            data=info,
-            extra=info,
+        entry, outbox = self._pipeline_event(
+            case, E.deadline_extended, before, now, body.reason, info, info
         )
-        return case
+        await self._write_recomputed(case, now, entry, outbox, d, also)
+        return Changed(case.id, case.version)
+
+    async def _running(self, case: SimpleNamespace) -> CaseDeadline | None:
+        """The running deadline the load found, whole, as an object outside the session
+        (what `DeadlineKeeper` computes on; the write statement stores it)."""
+        if case.deadline_id is None:
+            return None
+        conn = await driver_connection(self.session)
+        row = await conn.fetchrow(change.RUNNING_SQL, case.deadline_id)
+        values = dict(row)
+        values.update(stage=DeadlineStage(row["stage"]), unit=DeadlineUnit(row["unit"]))
+        return CaseDeadline(**values)
+
+    @staticmethod
+    def _mirror(case: SimpleNamespace, d: CaseDeadline, also: dict[str, Any]) -> None:
+        """`DeadlineKeeper.mirror` on the loaded case, and the columns it sets in `also`."""
+        DeadlineKeeper.mirror(case, d)  # type: ignore[arg-type]
+        stage = case.current_stage.value if case.current_stage else None
+        also.update(current_stage=stage, due_at=case.due_at, due_provisional=case.due_provisional)
+
+    async def _write_recomputed(
+        self,
+        case: SimpleNamespace,
+        now: datetime,
+        entry: str,
+        outbox: str,
+        d: CaseDeadline | None,
+        also: dict[str, Any],
+    ) -> None:
+        """The write of a change that recomputed the running deadline `d` (None: none runs)."""
+        running = change.RECOMPUTED if d is not None else ()
+        values = [d.id, *(getattr(d, name) for name in running)] if d is not None else []
+        await self._write(
+            change.change_sql(None, tuple(also), running=running),
+            case,
+            now,
+            entry,
+            outbox,
+            *values,
+            *also.values(),
+        )
 
     # --- details, parties ----------------------------------------------------------------
     def _open_for_edit(self, case: Case) -> None:
