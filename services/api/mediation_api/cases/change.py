@@ -116,6 +116,12 @@ RUNNING_SQL = (
 # The columns of it they write.
 RECOMPUTED = ("extended_by", "paused_by", "paused_since", "due_at", "provisional")
 
+# The case's current handlers, lead first (`CaseRepository.active_handlers`' order): a
+# transfer's "to the same people" and the people a transfer or an escalation relieves.
+HANDLERS_SQL = (
+    "SELECT person_id, channel, is_lead FROM case_handlers WHERE case_id = $1 "
+    "AND renounced_at IS NULL ORDER BY is_lead DESC, assumed_at, id"
+)
 # The current handlers step down (`CaseService._renounce_all`).
 RENOUNCE = (
     "r AS (UPDATE case_handlers SET renounced_at = $2 WHERE case_id = $1 "

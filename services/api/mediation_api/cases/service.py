@@ -47,6 +47,7 @@ from mediation.cases.enums import (
     Complexity,
     DeadlineStage,
     DeadlineUnit,
+    MediationChannel,
     PartyKind,
     PartySide,
     PerformanceStatus,
@@ -800,20 +801,50 @@ class CaseService(RequestService[CaseRepository]):
         )
         return Changed(case.id, case.version)
 
-    async def transfer(self, case_id: uuid.UUID, body: TransferIn, if_match: str | None) -> Case:
-        case = await self._for_change(case_id, if_match, A.transfer)
-        if case.status is S.assigned and await self._handled_by(case, body.handlers):
-            return case  # to the people handling it now, as they do: nothing changes
-        before, now = self._move(case, A.transfer), self.clock.now()
-        await self._check_handlers(case, body.handlers)
-        previous = await self._replace_handlers(case, body.handlers, now)
-        case.assigned_at = now
+    async def transfer(self, case_id: uuid.UUID, body: TransferIn, if_match: str | None) -> Changed:
+        """As `assign`, after the current handlers are read (change.HANDLERS_SQL): the load,
+        that read, one write (`change.ASSIGN_SQL`)."""
+        people = [h.person_id for h in body.handlers]
+        case, before, now = await self._load(case_id, A.transfer, if_match, people)
+        current = await self._current_handlers(case.id)
+        lead_given = any(h.lead for h in body.handlers)
+        wanted = [
+            (h.person_id, h.channel, h.lead or (not lead_given and i == 0))
+            for i, h in enumerate(body.handlers)
+        ]
+        if before is S.assigned and set(wanted) == {(p, c, lead) for p, c, lead in current}:
+            # To the people handling it now, as they do: nothing changes.
+            return Changed(case.id, case.version - 1)
+        covered = set(case.covered)
+        for i, h in enumerate(body.handlers):
+            if h.person_id not in covered:
+                raise Unprocessable(
+                    "This person holds no handling role whose jurisdiction covers the case.",
+                    field=f"body.handlers.{i}.person_id",
+                    code=problems.HANDLER_WITHOUT_ROLE,
+                )
+        previous = [p for p, _, _ in current]
+        rows = [
+            {
+                "id": uuid7(),
+                "case_id": case.id,
+                "person_id": p,
+                "channel": c,
+                "is_lead": lead,
+                "assumed_at": now,
+                "assigned_by_id": self.principal.id,
+            }
+            for p, c, lead in wanted
+        ]
+        case.handler_person_ids = people
+        case.channels = sorted({h.channel.value for h in body.handlers})
         handlers = [h.model_dump(mode="json") for h in body.handlers]
-        await self.record(
+        entry, outbox = self._pipeline_event(
             case,
             E.transferred,
-            transition=(before, case.status),
-            body=body.reason,
+            before,
+            now,
+            body.reason,
             data={"handlers": handlers, "previous_handler_person_ids": previous},
             extra={
                 "channels": case.channels,
@@ -821,7 +852,29 @@ class CaseService(RequestService[CaseRepository]):
                 "previous_handler_person_ids": previous,
             },
         )
-        return case
+        conn = await driver_connection(self.session)
+        await conn.execute(
+            change.ASSIGN_SQL,
+            case.id,
+            now,
+            as_json(rows),
+            case.status.value,
+            case.channels,
+            case.handler_person_ids,
+            case.version,
+            case.timeline_seq,
+            entry,
+            outbox,
+        )
+        return Changed(case.id, case.version)
+
+    async def _current_handlers(
+        self, case_id: uuid.UUID
+    ) -> list[tuple[uuid.UUID, MediationChannel, bool]]:
+        """(person, channel, lead) of the case's current handlers, lead first."""
+        conn = await driver_connection(self.session)
+        rows = await conn.fetch(change.HANDLERS_SQL, case_id)
+        return [(r[0], MediationChannel(r[1]), r[2]) for r in rows]
 
     async def escalate(self, case_id: uuid.UUID, body: EscalateIn, if_match: str | None) -> Case:
         case, before, now = await self._act(case_id, A.escalate, if_match)
