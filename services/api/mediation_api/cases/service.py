@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
+from enum import Enum
 from functools import cached_property
 from types import SimpleNamespace
 from typing import Any, Protocol, TypeVar
@@ -108,6 +109,7 @@ HANDLER_ROLES = {
 # As the role column stores them (the pipeline's statements take them as text).
 HANDLER_ROLE_NAMES = sorted(r.value for r in HANDLER_ROLES)
 DISPATCHER_ROLES = {Role.dispatcher, Role.supervisor}
+DISPATCHER_ROLE_NAMES = sorted(r.value for r in DISPATCHER_ROLES)
 # The level that handles a case of each complexity (DOMAIN.md).
 HANDLING_LEVEL = {
     Complexity.simple: UnitLevel.grid,
@@ -876,18 +878,26 @@ class CaseService(RequestService[CaseRepository]):
         rows = await conn.fetch(change.HANDLERS_SQL, case_id)
         return [(r[0], MediationChannel(r[1]), r[2]) for r in rows]
 
-    async def escalate(self, case_id: uuid.UUID, body: EscalateIn, if_match: str | None) -> Case:
-        case, before, now = await self._act(case_id, A.escalate, if_match)
-        above = (await self.repo.lineage(case.handling_unit_path))[:-1]
+    async def escalate(self, case_id: uuid.UUID, body: EscalateIn, if_match: str | None) -> Changed:
+        """The load, the reads of the levels above and their dispatchers and of the current
+        handlers (with a new complexity, the running deadline, its rule and the calendar),
+        one write (`change.change_sql`: the handlers step down)."""
+        case, before, now = await self._load(case_id, A.escalate, if_match)
+        conn = await driver_connection(self.session)
+        above = await conn.fetch(
+            change.ABOVE_SQL,
+            case.handling_unit_id,
+            DISPATCHER_ROLE_NAMES,
+            now.astimezone(CENTER_TZ).date(),
+        )
         if not above:
             raise Conflict(
                 "The case is handled at the top of the tree; it cannot go higher.",
                 code=problems.ESCALATION_AT_TOP,
             )
-        today = now.astimezone(CENTER_TZ).date()
-        dispatchers = await self.repo.people_at([u.id for u in above], DISPATCHER_ROLES, today)
+        dispatchers = {u["id"]: list(u["dispatchers"]) for u in above}
         if body.target_unit_id is not None:
-            target = next((u for u in above if u.id == body.target_unit_id), None)
+            target = next((u for u in above if u["id"] == body.target_unit_id), None)
             if target is None:
                 raise Unprocessable(
                     "The target must be a node above the current handling level.",
@@ -895,30 +905,50 @@ class CaseService(RequestService[CaseRepository]):
                     code=problems.ESCALATION_TARGET_NOT_ABOVE,
                 )
         else:  # the nearest level up that has someone to dispatch it
-            target = next((u for u in reversed(above) if dispatchers.get(u.id)), above[-1])
+            target = next((u for u in reversed(above) if u["dispatchers"]), above[-1])
         source_unit_id = case.handling_unit_id
-        previous = await self._renounce_all(case, now)
-        case.handling_unit_id, case.handling_unit_path = target.id, target.path
-        if body.complexity is not None and body.complexity is not case.complexity:
+        previous = [p for p, _, _ in await self._current_handlers(case.id)]
+        case.handler_person_ids, case.channels = [], []
+        case.handling_unit_id = target["id"]
+        also: dict[str, Any] = {
+            "handler_person_ids": [],
+            "channels": [],
+            "handling_unit_id": target["id"],
+            "handling_unit_path": target["path"],
+        }
+        d = None
+        if body.complexity is not None and body.complexity.value != case.complexity:
             case.complexity = body.complexity
-            await self.deadlines.rebase(case)
+            also["complexity"] = body.complexity.value
+            d = await self._running(case)
+            if d is not None:  # `DeadlineKeeper.rebase`
+                rule = await self.deadlines.rule(d.stage, body.complexity)
+                d.unit, d.amount = rule.unit, rule.amount
+                await self.deadlines.compute(d)
+                self._mirror(case, d, also)
         extra = {
             "from_unit_id": source_unit_id,
-            "target_unit_id": target.id,
-            "target_unit_name": target.name,
-            "target_unit_path": target.path,
-            "target_dispatcher_person_ids": dispatchers.get(target.id, []),
+            "target_unit_id": target["id"],
+            "target_unit_name": target["name"],
+            "target_unit_path": target["path"],
+            "target_dispatcher_person_ids": dispatchers[target["id"]],
             "previous_handler_person_ids": previous,
         }
-        await self.record(
-            case,
-            E.escalated,
-            transition=(before, case.status),
-            body=body.reason,
-            data=extra,
-            extra=extra,
+        entry, outbox = self._pipeline_event(
+            case, E.escalated, before, now, body.reason, extra, extra
         )
-        return case
+        running = change.REBASED if d is not None else ()
+        values = [d.id, *(_db(getattr(d, name)) for name in running)] if d is not None else []
+        await self._write(
+            change.change_sql(None, tuple(also), running=running, renounce=True),
+            case,
+            now,
+            entry,
+            outbox,
+            *values,
+            *also.values(),
+        )
+        return Changed(case.id, case.version)
 
     async def start_mediation(
         self, case_id: uuid.UUID, body: NoteIn, if_match: str | None
@@ -1281,7 +1311,7 @@ class CaseService(RequestService[CaseRepository]):
     ) -> None:
         """The write of a change that recomputed the running deadline `d` (None: none runs)."""
         running = change.RECOMPUTED if d is not None else ()
-        values = [d.id, *(getattr(d, name) for name in running)] if d is not None else []
+        values = [d.id, *(_db(getattr(d, name)) for name in running)] if d is not None else []
         await self._write(
             change.change_sql(None, tuple(also), running=running),
             case,
@@ -1507,6 +1537,11 @@ class CaseService(RequestService[CaseRepository]):
         they never make someone else's If-Match stale."""
         case = await self.get(case_id)
         return await self.record(case, E.commented, body=body.body)
+
+
+def _db(value: Any) -> Any:
+    """A value as the driver takes it for its column (an enum by its value)."""
+    return value.value if isinstance(value, Enum) else value
 
 
 def _names(parties: list[CaseParty]) -> str:
