@@ -34,7 +34,7 @@ from mediation_api.cases.intake import (
 # $1 the case, $2 the caller's scope (LIKE patterns), $3 people, $4 roles, $5 the day: the
 # case's fields an action decides on, its running deadline (`CaseRepository.running_deadline`:
 # the one a finish or a pause changes), and which of $3 hold one of $4 that day at an active
-# unit whose subtree holds the case (the rule of `CaseService._check_handlers`).
+# unit whose subtree holds the case (who may be named a handler).
 FOR_CHANGE_SQL = (
     "SELECT c.id, c.number, c.unit_id, c.unit_path, c.handling_unit_id, c.status, "
     "c.risk_colour, c.complexity, c.category_code, c.handler_person_ids, c.current_stage, "
@@ -135,7 +135,7 @@ ABOVE_SQL = (
     "AS s (seqs) JOIN units u ON u.seq = ANY (s.seqs) AND u.id != h.id "
     "WHERE h.id = $1 ORDER BY array_position(s.seqs, u.seq)"
 )
-# The current handlers step down (`CaseService._renounce_all`).
+# The current handlers step down.
 RENOUNCE = (
     "r AS (UPDATE case_handlers SET renounced_at = $2 WHERE case_id = $1 "
     "AND renounced_at IS NULL), "
@@ -159,7 +159,7 @@ def change_sql(
     with `running`, the running deadline and the values of these of its columns (a resume or an
     extension recomputed it); with `start`, the new deadline (JSON, `DeadlineKeeper.worked_out`);
     last the values of `also`, columns of the case (the deadline's mirror among them).
-    `renounce`: the current handlers step down (`CaseService._renounce_all`)."""
+    `renounce`: the current handlers step down."""
     n = 8
     ctes = [RENOUNCE] if renounce else []
     if finish:

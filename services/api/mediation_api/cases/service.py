@@ -28,7 +28,6 @@ from mediation.cases.contracts import (
     ExtendIn,
     FailIn,
     FollowUpIn,
-    HandlerIn,
     JudicialConfirmationIn,
     NoteIn,
     PartyIn,
@@ -62,7 +61,6 @@ from mediation.cases.models import (
     CaseDeadline,
     CaseEvent,
     CaseFollowUp,
-    CaseHandler,
     CaseLink,
     CaseParty,
 )
@@ -631,57 +629,6 @@ class CaseService(RequestService[CaseRepository]):
             also={"reason": body.reason},
             deadline="met",
         )
-
-    async def _check_handlers(self, case: Case, handlers: list[HandlerIn]) -> None:
-        today = self.clock.now().astimezone(CENTER_TZ).date()
-        paths = await self.repo.role_units({h.person_id for h in handlers}, HANDLER_ROLES, today)
-        for i, h in enumerate(handlers):
-            if not any(case.unit_path.startswith(p) for _, p in paths.get(h.person_id, [])):
-                raise Unprocessable(
-                    "This person holds no handling role whose jurisdiction covers the case.",
-                    field=f"body.handlers.{i}.person_id",
-                    code=problems.HANDLER_WITHOUT_ROLE,
-                )
-
-    async def _replace_handlers(
-        self, case: Case, handlers: list[HandlerIn], now: datetime
-    ) -> list[uuid.UUID]:
-        previous = await self._renounce_all(case, now)
-        lead_given = any(h.lead for h in handlers)
-        for i, h in enumerate(handlers):
-            self.session.add(
-                CaseHandler(
-                    case_id=case.id,
-                    person_id=h.person_id,
-                    channel=h.channel,
-                    is_lead=h.lead or (not lead_given and i == 0),
-                    assumed_at=now,
-                    assigned_by_id=self.principal.id,
-                )
-            )
-        case.handler_person_ids = [h.person_id for h in handlers]
-        case.channels = sorted({h.channel.value for h in handlers})
-        return previous
-
-    async def _handled_by(self, case: Case, handlers: list[HandlerIn]) -> bool:
-        """Whether `handlers` are exactly the case's current ones (person, channel, lead)."""
-        lead_given = any(h.lead for h in handlers)
-        wanted = {
-            (h.person_id, h.channel, h.lead or (not lead_given and i == 0))
-            for i, h in enumerate(handlers)
-        }
-        current = {
-            (h.person_id, h.channel, h.is_lead) for h, _ in await self.repo.active_handlers(case.id)
-        }
-        return wanted == current
-
-    async def _renounce_all(self, case: Case, now: datetime) -> list[uuid.UUID]:
-        previous = []
-        for h, _ in await self.repo.active_handlers(case.id):
-            h.renounced_at = now
-            previous.append(h.person_id)
-        case.handler_person_ids, case.channels = [], []
-        return previous
 
     def _holds(self, case_id: uuid.UUID) -> bool:
         """Whether this transaction already holds the case as an ORM object (a session's
