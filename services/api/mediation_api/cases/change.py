@@ -123,17 +123,16 @@ HANDLERS_SQL = (
     "SELECT person_id, channel, is_lead FROM case_handlers WHERE case_id = $1 "
     "AND renounced_at IS NULL ORDER BY is_lead DESC, assumed_at, id"
 )
-# The units above the handling unit $1, from the root down (`TreeLookups.lineage` without
-# its last), each with who holds one of the roles $2 exactly there on the day $3
-# (`TreeLookups.people_at`): where an escalation may go and who dispatches there.
-ABOVE_SQL = (
+# The case $1's handling unit and the units above it, from the root down (`TreeLookups.lineage`
+# of its `handling_unit_path`), each with who holds one of the roles $2 exactly there on the
+# day $3 (`TreeLookups.people_at`): where an escalation may go and who dispatches there.
+LINEAGE_SQL = (
     "SELECT u.id, u.name, u.path, ARRAY(SELECT DISTINCT ra.person_id "
     "FROM role_assignments ra WHERE ra.unit_id = u.id AND ra.role = ANY ($2::text[]) "
     "AND ra.starts_on <= $3 AND (ra.ends_on IS NULL OR ra.ends_on >= $3) "
-    "ORDER BY ra.person_id) AS dispatchers "
-    "FROM units h CROSS JOIN CAST(array_remove(string_to_array(h.path, '.'), '') AS bigint[]) "
-    "AS s (seqs) JOIN units u ON u.seq = ANY (s.seqs) AND u.id != h.id "
-    "WHERE h.id = $1 ORDER BY array_position(s.seqs, u.seq)"
+    "ORDER BY ra.person_id) AS dispatchers FROM cases c CROSS JOIN "
+    "CAST(array_remove(string_to_array(c.handling_unit_path, '.'), '') AS bigint[]) AS s (seqs) "
+    "JOIN units u ON u.seq = ANY (s.seqs) WHERE c.id = $1 ORDER BY array_position(s.seqs, u.seq)"
 )
 # The current handlers step down.
 RENOUNCE = (

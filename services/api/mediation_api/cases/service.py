@@ -831,12 +831,10 @@ class CaseService(RequestService[CaseRepository]):
         one write (`change.change_sql`: the handlers step down)."""
         case, before, now = await self._load(case_id, A.escalate, if_match)
         conn = await driver_connection(self.session)
-        above = await conn.fetch(
-            change.ABOVE_SQL,
-            case.handling_unit_id,
-            DISPATCHER_ROLE_NAMES,
-            now.astimezone(CENTER_TZ).date(),
+        lineage = await conn.fetch(
+            change.LINEAGE_SQL, case.id, DISPATCHER_ROLE_NAMES, now.astimezone(CENTER_TZ).date()
         )
+        above = lineage[:-1]
         if not above:
             raise Conflict(
                 "The case is handled at the top of the tree; it cannot go higher.",
