@@ -246,6 +246,19 @@ async def test_assign_checks_everything_before_it_writes(
     assert got == {**assigned, "updated_at": got["updated_at"]}
     assert got["version"] == assigned["version"] and got["handlers"] == assigned["handlers"]
 
+    # A transfer to the people handling it now, as they do, changes nothing; one naming
+    # someone without a covering role is refused by position. Neither writes.
+    url = f"{CASES}/{case['id']}/transfer"
+    current = {"If-Match": f'"{case["id"]}-{assigned["version"]}"'}
+    same = await client.post(
+        url, json={"reason": "同一人", **body}, headers={**dispatcher, **current}
+    )
+    assert same.status_code == 200 and same.headers["ETag"] == current["If-Match"]
+    assert same.json() == {**assigned, "updated_at": same.json()["updated_at"]}
+    r = await client.post(url, json={"reason": "换人", **both}, headers={**dispatcher, **current})
+    assert _problem(r, 422)["errors"][0]["field"] == "body.handlers.1.person_id"
+    assert await sql(counts) == after
+
 
 OTHER = "00000000-0000-0000-0000-000000000001"
 
