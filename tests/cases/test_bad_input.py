@@ -246,31 +246,66 @@ async def test_assign_checks_everything_before_it_writes(
     assert got == {**assigned, "updated_at": got["updated_at"]}
     assert got["version"] == assigned["version"] and got["handlers"] == assigned["handlers"]
 
+    # A transfer to the people handling it now, as they do, changes nothing; one naming
+    # someone without a covering role is refused by position. Neither writes.
+    url = f"{CASES}/{case['id']}/transfer"
+    current = {"If-Match": f'"{case["id"]}-{assigned["version"]}"'}
+    same = await client.post(
+        url, json={"reason": "同一人", **body}, headers={**dispatcher, **current}
+    )
+    assert same.status_code == 200 and same.headers["ETag"] == current["If-Match"]
+    assert same.json() == {**assigned, "updated_at": same.json()["updated_at"]}
+    r = await client.post(url, json={"reason": "换人", **both}, headers={**dispatcher, **current})
+    assert _problem(r, 422)["errors"][0]["field"] == "body.handlers.1.person_id"
+    assert await sql(counts) == after
+
+
+OTHER = "00000000-0000-0000-0000-000000000001"
+
 
 @pytest.mark.parametrize(
-    ("action", "body"),
+    ("action", "body", "last"),
     [
-        ("reject", {"reason": "不属于调解范围"}),
-        ("pause", {"reason": "等待当事人"}),
-        ("withdraw", {"reason": "当事人撤回"}),
-        ("fail", {"referral": "litigation", "reason": "分歧较大"}),
-        ("close", {"note": "结案"}),
+        ("reject", {"reason": "不属于调解范围"}, None),
+        ("pause", {"reason": "等待当事人"}, 409),
+        ("withdraw", {"reason": "当事人撤回"}, None),
+        ("fail", {"referral": "litigation", "reason": "分歧较大"}, 409),
+        ("close", {"note": "结案"}, 409),
+        ("accept", {"complexity": "difficult", "risk_colour": "red"}, None),
+        ("reopen", {"reason": "重新受理"}, 409),
+        ("resume", {}, 409),
+        ("extend-deadline", {"by": 365, "reason": "延长"}, "deadline-too-far"),
+        ("escalate", {"reason": "上报", "target_unit_id": "grid"}, "escalation-target-not-above"),
+        (
+            "transfer",
+            {"reason": "换人", "handlers": [{"person_id": OTHER, "channel": "people"}]},
+            409,
+        ),
     ],
 )
 async def test_status_moves_refuse_before_they_write(
-    client: httpx.AsyncClient, world: World, sql: Any, action: str, body: dict[str, Any]
+    client: httpx.AsyncClient,
+    world: World,
+    sql: Any,
+    action: str,
+    body: dict[str, Any],
+    last: int | str | None,
 ) -> None:
-    """A status move with a deadline to finish or pause gives its refusals in order (404
-    outside the scope, 428, 412, 403, 409) and none of them changes the case, its deadlines,
-    timeline or events."""
+    """A case action done as a pipeline gives its refusals in order (404 outside the scope,
+    428, 412, 403, then 409 from the status or the action's own 422) and none of them changes
+    the case, its deadlines, handlers, timeline or events."""
     r = await client.post(CASES, headers=await world.headers("grid_head"), json=case_body(world))
     case = r.json()
+    if body.get("target_unit_id") == "grid":  # the handling unit itself: not above it
+        body = {**body, "target_unit_id": str(world.unit(GRID).id)}
     url = f"{CASES}/{case['id']}/{action}"
     current = {"If-Match": f'"{case["id"]}-{case["version"]}"'}
     dispatcher = await world.headers("dispatcher")
     counts = (
         COUNTS + ", (SELECT count(*) FROM case_deadlines WHERE met_at IS NULL AND "
-        "cancelled_at IS NULL AND paused_since IS NULL), (SELECT max(version) FROM cases)"
+        "cancelled_at IS NULL AND paused_since IS NULL), (SELECT max(version) FROM cases), "
+        "(SELECT count(*) FROM case_deadlines), (SELECT max(due_at) FROM case_deadlines), "
+        "(SELECT count(*) FROM case_handlers)"
     )
     before = await sql(counts)
 
@@ -285,11 +320,16 @@ async def test_status_moves_refuse_before_they_write(
     # The police officer neither dispatches nor handles the case.
     police = {**await world.headers("police"), **current}
     _problem(await client.post(url, json=body, headers=police), 403)
-    if action in ("pause", "fail", "close"):  # not from received (reject, withdraw are)
+    if last == 409:  # not from received
         refused = _problem(
             await client.post(url, json=body, headers={**dispatcher, **current}), 409
         )
         assert refused["allowed_actions"]
+    elif last is not None:
+        refused = _problem(
+            await client.post(url, json=body, headers={**dispatcher, **current}), 422
+        )
+        assert refused["code"] == last
     assert await sql(counts) == before
     got = (await client.get(f"{CASES}/{case['id']}", headers=dispatcher)).json()
     assert got["status"] == "received" and got["version"] == case["version"]

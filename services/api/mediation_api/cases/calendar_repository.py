@@ -15,6 +15,11 @@ from mediation.cases.models import CalendarDay, DeadlineRule
 from mediation_api.cases.intake import RULE_CALENDAR_SQL
 from mediation_api.readdb import driver_connection
 
+CALENDAR_SQL = (
+    "SELECT day, is_working_day, provisional, source, name FROM calendar_days "
+    "WHERE day >= $1 AND day <= $2"
+)
+
 
 class CalendarRepository:
     def __init__(self, session: AsyncSession) -> None:
@@ -47,15 +52,11 @@ class CalendarRepository:
         return list((await self.session.scalars(select(DeadlineRule))).all())
 
     async def calendar(self, start: date, end: date) -> WorkingCalendar:
-        rows = await self.session.scalars(
-            select(CalendarDay).where(CalendarDay.day >= start, CalendarDay.day <= end)
-        )
-        return WorkingCalendar(
-            {
-                r.day: DayInfo(r.day, r.is_working_day, r.provisional, r.source, r.name)
-                for r in rows.all()
-            }
-        )
+        # On the driver: a deadline recomputed in a case action's pipeline (resume, extend)
+        # reads it once or twice, and the ORM's select cost more CPU than the rest of the read.
+        conn = await driver_connection(self.session)
+        rows = await conn.fetch(CALENDAR_SQL, start, end)
+        return WorkingCalendar({r[0]: DayInfo(r[0], r[1], r[2], r[3], r[4]) for r in rows})
 
     async def calendar_year(self, year: int) -> list[CalendarDay]:
         stmt = (

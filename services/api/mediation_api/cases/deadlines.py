@@ -101,14 +101,6 @@ class DeadlineKeeper:
         if d is not None:
             d.paused_since = at
 
-    async def resume(self, case: Case, at: datetime) -> CaseDeadline | None:
-        d = await self.repo.running_deadline(case.id)
-        if d is not None and d.paused_since is not None:
-            await self._absorb_pause(d, at)
-            await self.compute(d)
-            self.mirror(case, d)
-        return d
-
     async def _absorb_pause(self, d: CaseDeadline, at: datetime) -> None:
         assert d.paused_since is not None
         d.paused_by += await self.paused_for(d.unit, d.paused_since, at)
@@ -118,14 +110,6 @@ class DeadlineKeeper:
         """What a pause from `since` to `at` adds to a deadline counted in `unit`."""
         cal = await self.calendar_for(since, DeadlineUnit.calendar_days, 0, extra_until=at)
         return pause_shift(unit, since, at, cal)
-
-    async def extend(self, case: Case, by: int) -> CaseDeadline | None:
-        d = await self.repo.running_deadline(case.id)
-        if d is not None:
-            d.extended_by += by
-            await self.compute(d)
-            self.mirror(case, d)
-        return d
 
     async def rebase(self, case: Case) -> CaseDeadline | None:
         """After a complexity change: the running stage takes the new complexity's rule."""

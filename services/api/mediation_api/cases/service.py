@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
+from enum import Enum
 from functools import cached_property
 from types import SimpleNamespace
 from typing import Any, Protocol, TypeVar
@@ -27,7 +28,6 @@ from mediation.cases.contracts import (
     ExtendIn,
     FailIn,
     FollowUpIn,
-    HandlerIn,
     JudicialConfirmationIn,
     NoteIn,
     PartyIn,
@@ -47,18 +47,20 @@ from mediation.cases.enums import (
     Complexity,
     DeadlineStage,
     DeadlineUnit,
+    MediationChannel,
     PartyKind,
     PartySide,
     PerformanceStatus,
+    RiskColour,
 )
 from mediation.cases.events import case_type
 from mediation.cases.models import (
     AgreementPerformance,
     Case,
     CaseAgreement,
+    CaseDeadline,
     CaseEvent,
     CaseFollowUp,
-    CaseHandler,
     CaseLink,
     CaseParty,
 )
@@ -105,6 +107,7 @@ HANDLER_ROLES = {
 # As the role column stores them (the pipeline's statements take them as text).
 HANDLER_ROLE_NAMES = sorted(r.value for r in HANDLER_ROLES)
 DISPATCHER_ROLES = {Role.dispatcher, Role.supervisor}
+DISPATCHER_ROLE_NAMES = sorted(r.value for r in DISPATCHER_ROLES)
 # The level that handles a case of each complexity (DOMAIN.md).
 HANDLING_LEVEL = {
     Complexity.simple: UnitLevel.grid,
@@ -536,25 +539,76 @@ class CaseService(RequestService[CaseRepository]):
         return case, before, self.clock.now()
 
     # --- actions ------------------------------------------------------------------------
-    async def accept(self, case_id: uuid.UUID, body: AcceptIn, if_match: str | None) -> Case:
-        case, before, now = await self._act(case_id, A.accept, if_match)
+    async def accept(self, case_id: uuid.UUID, body: AcceptIn, if_match: str | None) -> Changed:
+        """Meets the running deadline and starts the mediation stage's: the load, the rule
+        and the calendar (and, when the complexity changes, the place's lineage), one write
+        (`change.change_sql`)."""
+        case, before, now = await self._load(case_id, A.accept, if_match)
+        case.complexity, case.risk_colour = (
+            Complexity(case.complexity),
+            RiskColour(case.risk_colour),
+        )
+        also: dict[str, Any] = {}
         if body.complexity is not None and body.complexity is not case.complexity:
-            case.complexity = body.complexity
-            handling = handling_unit(await self.repo.lineage(case.unit_path), case.complexity)
-            case.handling_unit_id, case.handling_unit_path = handling.id, handling.path
+            handling = handling_unit(await self.repo.lineage(case.unit_path), body.complexity)
+            case.complexity, case.handling_unit_id = body.complexity, handling.id
+            also.update(
+                complexity=body.complexity.value,
+                handling_unit_id=handling.id,
+                handling_unit_path=handling.path,
+            )
         if body.risk_colour is not None:
             case.risk_colour = body.risk_colour
-        case.accepted_at = now
-        await self.deadlines.finish(case, now)
-        await self.deadlines.start(case, DeadlineStage.mediation, now)
-        await self.record(
+            also["risk_colour"] = body.risk_colour.value
+        finish = [case.deadline_id, await self._pause_days(case, now)]
+        new = await self._start_deadline(case, DeadlineStage.mediation, now, also)
+        data = {"complexity": case.complexity.value, "risk_colour": case.risk_colour.value}
+        entry, outbox = self._pipeline_event(case, E.accepted, before, now, body.note, data)
+        await self._write(
+            change.change_sql("accepted_at", tuple(also), finish=True, start=True),
             case,
-            E.accepted,
-            transition=(before, case.status),
-            body=body.note,
-            data={"complexity": case.complexity.value, "risk_colour": case.risk_colour.value},
+            now,
+            entry,
+            outbox,
+            *finish,
+            new,
+            *also.values(),
         )
-        return case
+        return Changed(case.id, case.version)
+
+    async def _pause_days(self, case: SimpleNamespace, now: datetime) -> int:
+        """What a pause in progress of the loaded running deadline adds when it finishes now
+        (`DeadlineKeeper.finish`; one read, the calendar, only then)."""
+        since = case.deadline_paused_since
+        if since is None:
+            return 0
+        return await self.deadlines.paused_for(DeadlineUnit(case.deadline_unit), since, now)
+
+    async def _start_deadline(
+        self, case: SimpleNamespace, stage: DeadlineStage, now: datetime, also: dict[str, Any]
+    ) -> str:
+        """The stage's new deadline from `now` (`DeadlineKeeper.worked_out`: one read, the rule
+        and the calendar), as JSON, mirrored on `case` and in `also` (the case's columns)."""
+        d = await self.deadlines.worked_out(case, stage, now)  # type: ignore[arg-type]
+        also.update(current_stage=d.stage.value, due_at=d.due_at, due_provisional=d.provisional)
+        return as_json(fields_of(d, intake.DEADLINE_FIELDS))
+
+    async def _write(
+        self, sql: str, case: SimpleNamespace, now: datetime, entry: str, outbox: str, *rest: Any
+    ) -> None:
+        """A pipeline's write (`change.change_sql`): its first seven parameters, then `rest`."""
+        conn = await driver_connection(self.session)
+        await conn.execute(
+            sql,
+            case.id,
+            now,
+            case.status.value,
+            case.version,
+            case.timeline_seq,
+            entry,
+            outbox,
+            *rest,
+        )
 
     async def reject(
         self, case_id: uuid.UUID, body: ReasonIn, if_match: str | None
@@ -575,57 +629,6 @@ class CaseService(RequestService[CaseRepository]):
             also={"reason": body.reason},
             deadline="met",
         )
-
-    async def _check_handlers(self, case: Case, handlers: list[HandlerIn]) -> None:
-        today = self.clock.now().astimezone(CENTER_TZ).date()
-        paths = await self.repo.role_units({h.person_id for h in handlers}, HANDLER_ROLES, today)
-        for i, h in enumerate(handlers):
-            if not any(case.unit_path.startswith(p) for _, p in paths.get(h.person_id, [])):
-                raise Unprocessable(
-                    "This person holds no handling role whose jurisdiction covers the case.",
-                    field=f"body.handlers.{i}.person_id",
-                    code=problems.HANDLER_WITHOUT_ROLE,
-                )
-
-    async def _replace_handlers(
-        self, case: Case, handlers: list[HandlerIn], now: datetime
-    ) -> list[uuid.UUID]:
-        previous = await self._renounce_all(case, now)
-        lead_given = any(h.lead for h in handlers)
-        for i, h in enumerate(handlers):
-            self.session.add(
-                CaseHandler(
-                    case_id=case.id,
-                    person_id=h.person_id,
-                    channel=h.channel,
-                    is_lead=h.lead or (not lead_given and i == 0),
-                    assumed_at=now,
-                    assigned_by_id=self.principal.id,
-                )
-            )
-        case.handler_person_ids = [h.person_id for h in handlers]
-        case.channels = sorted({h.channel.value for h in handlers})
-        return previous
-
-    async def _handled_by(self, case: Case, handlers: list[HandlerIn]) -> bool:
-        """Whether `handlers` are exactly the case's current ones (person, channel, lead)."""
-        lead_given = any(h.lead for h in handlers)
-        wanted = {
-            (h.person_id, h.channel, h.lead or (not lead_given and i == 0))
-            for i, h in enumerate(handlers)
-        }
-        current = {
-            (h.person_id, h.channel, h.is_lead) for h, _ in await self.repo.active_handlers(case.id)
-        }
-        return wanted == current
-
-    async def _renounce_all(self, case: Case, now: datetime) -> list[uuid.UUID]:
-        previous = []
-        for h, _ in await self.repo.active_handlers(case.id):
-            h.renounced_at = now
-            previous.append(h.person_id)
-        case.handler_person_ids, case.channels = [], []
-        return previous
 
     def _holds(self, case_id: uuid.UUID) -> bool:
         """Whether this transaction already holds the case as an ORM object (a session's
@@ -747,20 +750,50 @@ class CaseService(RequestService[CaseRepository]):
         )
         return Changed(case.id, case.version)
 
-    async def transfer(self, case_id: uuid.UUID, body: TransferIn, if_match: str | None) -> Case:
-        case = await self._for_change(case_id, if_match, A.transfer)
-        if case.status is S.assigned and await self._handled_by(case, body.handlers):
-            return case  # to the people handling it now, as they do: nothing changes
-        before, now = self._move(case, A.transfer), self.clock.now()
-        await self._check_handlers(case, body.handlers)
-        previous = await self._replace_handlers(case, body.handlers, now)
-        case.assigned_at = now
+    async def transfer(self, case_id: uuid.UUID, body: TransferIn, if_match: str | None) -> Changed:
+        """As `assign`, after the current handlers are read (change.HANDLERS_SQL): the load,
+        that read, one write (`change.ASSIGN_SQL`)."""
+        people = [h.person_id for h in body.handlers]
+        case, before, now = await self._load(case_id, A.transfer, if_match, people)
+        current = await self._current_handlers(case.id)
+        lead_given = any(h.lead for h in body.handlers)
+        wanted = [
+            (h.person_id, h.channel, h.lead or (not lead_given and i == 0))
+            for i, h in enumerate(body.handlers)
+        ]
+        if before is S.assigned and set(wanted) == {(p, c, lead) for p, c, lead in current}:
+            # To the people handling it now, as they do: nothing changes.
+            return Changed(case.id, case.version - 1)
+        covered = set(case.covered)
+        for i, h in enumerate(body.handlers):
+            if h.person_id not in covered:
+                raise Unprocessable(
+                    "This person holds no handling role whose jurisdiction covers the case.",
+                    field=f"body.handlers.{i}.person_id",
+                    code=problems.HANDLER_WITHOUT_ROLE,
+                )
+        previous = [p for p, _, _ in current]
+        rows = [
+            {
+                "id": uuid7(),
+                "case_id": case.id,
+                "person_id": p,
+                "channel": c,
+                "is_lead": lead,
+                "assumed_at": now,
+                "assigned_by_id": self.principal.id,
+            }
+            for p, c, lead in wanted
+        ]
+        case.handler_person_ids = people
+        case.channels = sorted({h.channel.value for h in body.handlers})
         handlers = [h.model_dump(mode="json") for h in body.handlers]
-        await self.record(
+        entry, outbox = self._pipeline_event(
             case,
             E.transferred,
-            transition=(before, case.status),
-            body=body.reason,
+            before,
+            now,
+            body.reason,
             data={"handlers": handlers, "previous_handler_person_ids": previous},
             extra={
                 "channels": case.channels,
@@ -768,20 +801,48 @@ class CaseService(RequestService[CaseRepository]):
                 "previous_handler_person_ids": previous,
             },
         )
-        return case
+        conn = await driver_connection(self.session)
+        await conn.execute(
+            change.ASSIGN_SQL,
+            case.id,
+            now,
+            as_json(rows),
+            case.status.value,
+            case.channels,
+            case.handler_person_ids,
+            case.version,
+            case.timeline_seq,
+            entry,
+            outbox,
+        )
+        return Changed(case.id, case.version)
 
-    async def escalate(self, case_id: uuid.UUID, body: EscalateIn, if_match: str | None) -> Case:
-        case, before, now = await self._act(case_id, A.escalate, if_match)
-        above = (await self.repo.lineage(case.handling_unit_path))[:-1]
+    async def _current_handlers(
+        self, case_id: uuid.UUID
+    ) -> list[tuple[uuid.UUID, MediationChannel, bool]]:
+        """(person, channel, lead) of the case's current handlers, lead first."""
+        conn = await driver_connection(self.session)
+        rows = await conn.fetch(change.HANDLERS_SQL, case_id)
+        return [(r[0], MediationChannel(r[1]), r[2]) for r in rows]
+
+    async def escalate(self, case_id: uuid.UUID, body: EscalateIn, if_match: str | None) -> Changed:
+        """The load, the reads of the levels above and their dispatchers and of the current
+        handlers (with a new complexity, the running deadline, its rule and the calendar),
+        one write (`change.change_sql`: the handlers step down)."""
+        case, before, now = await self._load(case_id, A.escalate, if_match)
+        conn = await driver_connection(self.session)
+        lineage = await conn.fetch(
+            change.LINEAGE_SQL, case.id, DISPATCHER_ROLE_NAMES, now.astimezone(CENTER_TZ).date()
+        )
+        above = lineage[:-1]
         if not above:
             raise Conflict(
                 "The case is handled at the top of the tree; it cannot go higher.",
                 code=problems.ESCALATION_AT_TOP,
             )
-        today = now.astimezone(CENTER_TZ).date()
-        dispatchers = await self.repo.people_at([u.id for u in above], DISPATCHER_ROLES, today)
+        dispatchers = {u["id"]: list(u["dispatchers"]) for u in above}
         if body.target_unit_id is not None:
-            target = next((u for u in above if u.id == body.target_unit_id), None)
+            target = next((u for u in above if u["id"] == body.target_unit_id), None)
             if target is None:
                 raise Unprocessable(
                     "The target must be a node above the current handling level.",
@@ -789,30 +850,50 @@ class CaseService(RequestService[CaseRepository]):
                     code=problems.ESCALATION_TARGET_NOT_ABOVE,
                 )
         else:  # the nearest level up that has someone to dispatch it
-            target = next((u for u in reversed(above) if dispatchers.get(u.id)), above[-1])
+            target = next((u for u in reversed(above) if u["dispatchers"]), above[-1])
         source_unit_id = case.handling_unit_id
-        previous = await self._renounce_all(case, now)
-        case.handling_unit_id, case.handling_unit_path = target.id, target.path
-        if body.complexity is not None and body.complexity is not case.complexity:
+        previous = [p for p, _, _ in await self._current_handlers(case.id)]
+        case.handler_person_ids, case.channels = [], []
+        case.handling_unit_id = target["id"]
+        also: dict[str, Any] = {
+            "handler_person_ids": [],
+            "channels": [],
+            "handling_unit_id": target["id"],
+            "handling_unit_path": target["path"],
+        }
+        d = None
+        if body.complexity is not None and body.complexity.value != case.complexity:
             case.complexity = body.complexity
-            await self.deadlines.rebase(case)
+            also["complexity"] = body.complexity.value
+            d = await self._running(case)
+            if d is not None:  # `DeadlineKeeper.rebase`
+                rule = await self.deadlines.rule(d.stage, body.complexity)
+                d.unit, d.amount = rule.unit, rule.amount
+                await self.deadlines.compute(d)
+                self._mirror(case, d, also)
         extra = {
             "from_unit_id": source_unit_id,
-            "target_unit_id": target.id,
-            "target_unit_name": target.name,
-            "target_unit_path": target.path,
-            "target_dispatcher_person_ids": dispatchers.get(target.id, []),
+            "target_unit_id": target["id"],
+            "target_unit_name": target["name"],
+            "target_unit_path": target["path"],
+            "target_dispatcher_person_ids": dispatchers[target["id"]],
             "previous_handler_person_ids": previous,
         }
-        await self.record(
-            case,
-            E.escalated,
-            transition=(before, case.status),
-            body=body.reason,
-            data=extra,
-            extra=extra,
+        entry, outbox = self._pipeline_event(
+            case, E.escalated, before, now, body.reason, extra, extra
         )
-        return case
+        running = change.REBASED if d is not None else ()
+        values = [d.id, *(_db(getattr(d, name)) for name in running)] if d is not None else []
+        await self._write(
+            change.change_sql(None, tuple(also), running=running, renounce=True),
+            case,
+            now,
+            entry,
+            outbox,
+            *values,
+            *also.values(),
+        )
+        return Changed(case.id, case.version)
 
     async def start_mediation(
         self, case_id: uuid.UUID, body: NoteIn, if_match: str | None
@@ -1048,17 +1129,30 @@ class CaseService(RequestService[CaseRepository]):
             deadline="cancelled",
         )
 
-    async def reopen(self, case_id: uuid.UUID, body: ReasonIn, if_match: str | None) -> Case:
-        case, before, now = await self._act(case_id, A.reopen, if_match)
-        case.reopened_at, case.reason = now, body.reason
+    async def reopen(self, case_id: uuid.UUID, body: ReasonIn, if_match: str | None) -> Changed:
+        """The handlers step down and the status's stage starts a new deadline (none runs in a
+        closed, rejected or withdrawn case): the load, the rule and the calendar, one write."""
+        case, before, now = await self._load(case_id, A.reopen, if_match)
+        case.complexity = Complexity(case.complexity)
+        also: dict[str, Any] = {"reopened_at": now, "reason": body.reason}
         # The status left is no longer current: lists "closed between" must not show it.
         if before is S.closed:
-            case.closed_at = None
-        await self._renounce_all(case, now)
+            also["closed_at"] = None
+        case.handler_person_ids, case.channels = [], []
+        also.update(handler_person_ids=[], channels=[])
         stage = lifecycle.STAGE_OF_STATUS[case.status]
-        await self.deadlines.start(case, stage, now)
-        await self.record(case, E.reopened, transition=(before, case.status), body=body.reason)
-        return case
+        new = await self._start_deadline(case, stage, now, also)
+        entry, outbox = self._pipeline_event(case, E.reopened, before, now, body.reason)
+        await self._write(
+            change.change_sql(None, tuple(also), start=True, renounce=True),
+            case,
+            now,
+            entry,
+            outbox,
+            new,
+            *also.values(),
+        )
+        return Changed(case.id, case.version)
 
     async def pause(
         self, case_id: uuid.UUID, body: ReasonIn, if_match: str | None
@@ -1080,25 +1174,38 @@ class CaseService(RequestService[CaseRepository]):
             deadline="paused",
         )
 
-    async def resume(self, case_id: uuid.UUID, body: NoteIn, if_match: str | None) -> Case:
-        case, before, now = await self._act(case_id, A.resume, if_match)
-        case.paused_at, case.pause_reason = None, None
-        d = await self.deadlines.resume(case, now)
+    async def resume(self, case_id: uuid.UUID, body: NoteIn, if_match: str | None) -> Changed:
+        """The pause ends: the running deadline counts it in and falls due again
+        (`DeadlineKeeper.resume`): the load, the deadline, the calendars, one write."""
+        case, before, now = await self._load(case_id, A.resume, if_match)
+        also: dict[str, Any] = {"paused_at": None, "pause_reason": None}
+        d = await self._running(case)
+        if d is not None and d.paused_since is not None:
+            d.paused_by += await self.deadlines.paused_for(d.unit, d.paused_since, now)
+            d.paused_since = None
+            await self.deadlines.compute(d)
+            self._mirror(case, d, also)
         info = {"due_at": d.due_at if d else None, "paused_by": d.paused_by if d else 0}
-        await self.record(
-            case, E.resumed, transition=(before, case.status), body=body.note, data=info
-        )
-        return case
+        entry, outbox = self._pipeline_event(case, E.resumed, before, now, body.note, info)
+        await self._write_recomputed(case, now, entry, outbox, d, also)
+        return Changed(case.id, case.version)
 
-    async def extend(self, case_id: uuid.UUID, body: ExtendIn, if_match: str | None) -> Case:
-        case, before, _ = await self._act(case_id, A.extend_deadline, if_match)
-        if case.current_stage is DeadlineStage.mediation and not body.parties_agreed:
+    async def extend(self, case_id: uuid.UUID, body: ExtendIn, if_match: str | None) -> Changed:
+        """The running deadline falls due later (`DeadlineKeeper.extend`): the load, the
+        deadline, the calendar, one write."""
+        case, before, now = await self._load(case_id, A.extend_deadline, if_match)
+        if case.current_stage == DeadlineStage.mediation and not body.parties_agreed:
             raise Unprocessable(
                 "Mediation is extended only when both parties agree.",
                 field="body.parties_agreed",
                 code=problems.EXTENSION_WITHOUT_CONSENT,
             )
-        d = await self.deadlines.extend(case, body.by)
+        also: dict[str, Any] = {}
+        d = await self._running(case)
+        if d is not None:
+            d.extended_by += body.by
+            await self.deadlines.compute(d)
+            self._mirror(case, d, also)
         horizon = self.clock.now() + timedelta(days=self.settings.planning_max_days_ahead)
         if d is not None and d.due_at > horizon:
             raise Unprocessable(
@@ -1114,15 +1221,51 @@ class CaseService(RequestService[CaseRepository]):
             "unit": d.unit.value if d else None,
             "due_at": d.due_at if d else None,
         }
-        await self.record(
-            case,
-            E.deadline_extended,
-            transition=(before, case.status),
-            body=body.reason,
-            data=info,
-            extra=info,
+        entry, outbox = self._pipeline_event(
+            case, E.deadline_extended, before, now, body.reason, info, info
         )
-        return case
+        await self._write_recomputed(case, now, entry, outbox, d, also)
+        return Changed(case.id, case.version)
+
+    async def _running(self, case: SimpleNamespace) -> CaseDeadline | None:
+        """The running deadline the load found, whole, as an object outside the session
+        (what `DeadlineKeeper` computes on; the write statement stores it)."""
+        if case.deadline_id is None:
+            return None
+        conn = await driver_connection(self.session)
+        row = await conn.fetchrow(change.RUNNING_SQL, case.deadline_id)
+        values = dict(row)
+        values.update(stage=DeadlineStage(row["stage"]), unit=DeadlineUnit(row["unit"]))
+        return CaseDeadline(**values)
+
+    @staticmethod
+    def _mirror(case: SimpleNamespace, d: CaseDeadline, also: dict[str, Any]) -> None:
+        """`DeadlineKeeper.mirror` on the loaded case, and the columns it sets in `also`."""
+        DeadlineKeeper.mirror(case, d)  # type: ignore[arg-type]
+        stage = case.current_stage.value if case.current_stage else None
+        also.update(current_stage=stage, due_at=case.due_at, due_provisional=case.due_provisional)
+
+    async def _write_recomputed(
+        self,
+        case: SimpleNamespace,
+        now: datetime,
+        entry: str,
+        outbox: str,
+        d: CaseDeadline | None,
+        also: dict[str, Any],
+    ) -> None:
+        """The write of a change that recomputed the running deadline `d` (None: none runs)."""
+        running = change.RECOMPUTED if d is not None else ()
+        values = [d.id, *(_db(getattr(d, name)) for name in running)] if d is not None else []
+        await self._write(
+            change.change_sql(None, tuple(also), running=running),
+            case,
+            now,
+            entry,
+            outbox,
+            *values,
+            *also.values(),
+        )
 
     # --- details, parties ----------------------------------------------------------------
     def _open_for_edit(self, case: Case) -> None:
@@ -1339,6 +1482,11 @@ class CaseService(RequestService[CaseRepository]):
         they never make someone else's If-Match stale."""
         case = await self.get(case_id)
         return await self.record(case, E.commented, body=body.body)
+
+
+def _db(value: Any) -> Any:
+    """A value as the driver takes it for its column (an enum by its value)."""
+    return value.value if isinstance(value, Enum) else value
 
 
 def _names(parties: list[CaseParty]) -> str:
