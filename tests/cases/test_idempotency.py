@@ -270,3 +270,19 @@ async def test_comment_and_party_changes_replay_their_stored_answers(
     assert again.headers["idempotent-replayed"] == "true"
     version = await sql("SELECT version FROM cases WHERE id = :id", id=uuid.UUID(case["id"]))
     assert version[0][0] == 3
+
+
+async def test_an_external_ref_repeat_replays_its_200_with_the_location(
+    client: httpx.AsyncClient, world: World, integration_client: dict[str, str]
+) -> None:
+    body = case_body(world, source="police_referral", external_ref="110-20261126-0043")
+    first = await client.post(CASES, headers=integration_client, json=body)
+    assert first.status_code == 201
+    h = {**integration_client, "Idempotency-Key": "repeat-1"}
+    repeat = await client.post(CASES, headers=h, json=body)
+    again = await client.post(CASES, headers=h, json=body)
+    assert (repeat.status_code, again.status_code) == (200, 200)
+    assert again.json() == repeat.json() and again.json()["id"] == first.json()["id"]
+    assert again.headers["location"] == repeat.headers["location"] == first.headers["location"]
+    assert again.headers["etag"] == repeat.headers["etag"]
+    assert again.headers["idempotent-replayed"] == "true"
