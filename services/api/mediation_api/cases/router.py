@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from asyncpg import Record
 from fastapi import APIRouter, Depends, Path, Query, Response
@@ -52,7 +52,7 @@ from mediation.cases.enums import (
 )
 from mediation.cases.models import Case, CaseEvent
 from mediation.clock import CENTER_TZ
-from mediation.contracts.common import Page
+from mediation.contracts.common import Contract, Page
 from mediation.contracts.etag import etag_of
 from mediation.contracts.windows import QueryTime
 from mediation.errors import NotFound, Unprocessable
@@ -711,16 +711,35 @@ async def get_agreement(case_id: CaseId, ctx: Reader) -> AgreementOut:
     return AgreementOut.model_validate(agreement)
 
 
-@router.get(
-    "/{case_id}/agreement/performances",
-    operation_id="cases-performances-list",
-    summary="Performance records",
-    description="How the agreement was performed.",
-    responses=READ_ERRORS,
+def _case_rows(
+    path: str, operation: str, summary: str, description: str, out: type[Contract], rows: str
+) -> None:
+    """`GET /cases/{case_id}/<path>`: the case's records of one kind, read with its
+    repository's `rows` method, in the order it gives (404 outside the caller's scope)."""
+
+    async def endpoint(case_id: CaseId, ctx: Reader) -> list[Any]:
+        case = await ctx.service.get(case_id)
+        return [out.model_validate(r) for r in await getattr(ctx.service.repo, rows)(case.id)]
+
+    endpoint.__name__ = operation.replace("-", "_")
+    router.get(
+        f"/{{case_id}}/{path}",
+        operation_id=operation,
+        summary=summary,
+        description=description,
+        response_model=list[out],  # type: ignore[valid-type]
+        responses=READ_ERRORS,
+    )(endpoint)
+
+
+_case_rows(
+    "agreement/performances",
+    "cases-performances-list",
+    "Performance records",
+    "How the agreement was performed.",
+    PerformanceOut,
+    "performances",
 )
-async def list_performances(case_id: CaseId, ctx: Reader) -> list[PerformanceOut]:
-    case = await ctx.service.get(case_id)
-    return [PerformanceOut.model_validate(p) for p in await ctx.service.repo.performances(case.id)]
 
 
 _case_change(
@@ -744,13 +763,11 @@ _case_change(
 )
 
 
-@router.get(
-    "/{case_id}/follow-ups",
-    operation_id="cases-follow-ups-list",
-    summary="Follow-up visits",
-    description="In visiting order.",
-    responses=READ_ERRORS,
+_case_rows(
+    "follow-ups",
+    "cases-follow-ups-list",
+    "Follow-up visits",
+    "In visiting order.",
+    FollowUpOut,
+    "follow_ups",
 )
-async def list_follow_ups(case_id: CaseId, ctx: Reader) -> list[FollowUpOut]:
-    case = await ctx.service.get(case_id)
-    return [FollowUpOut.model_validate(f) for f in await ctx.service.repo.follow_ups(case.id)]

@@ -5,14 +5,13 @@ outbox event."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any, Protocol, TypeVar
 
 from mediation.cases.problems import UNIT_NOT_IN_JURISDICTION
 from mediation.clock import CENTER_TZ
 from mediation.contracts.changes import modified
-from mediation.contracts.etag import check_if_match
 from mediation.errors import NotFound, Unprocessable
 from mediation.org.enums import Role
 from mediation.org.models import Unit
@@ -66,14 +65,6 @@ class OutreachBase(RequestService[OutreachRepository]):
         record = await self.repo.scoped(model, self.principal, record_id, for_update=for_update)
         if record is None:
             raise NotFound(detail)
-        return record
-
-    async def _for_change(
-        self, get: Callable[..., Awaitable[R]], record_id: uuid.UUID, if_match: str | None
-    ) -> R:
-        """The record (read with `get`) locked for the change, if If-Match names it."""
-        record = await get(record_id, for_update=True)
-        check_if_match(if_match, record.id, record.version)
         return record
 
     async def _tell(
