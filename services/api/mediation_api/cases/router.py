@@ -72,12 +72,12 @@ from mediation_api.cases.views import party_out, timeline_types
 from mediation_api.conditional import NOT_MODIFIED, IfNoneMatch, not_modified
 from mediation_api.deps import Session, State, require
 from mediation_api.pagination import (
-    CURSOR_INVALID,
     DEFAULT,
     Cursor,
     Limit,
     build_page,
     cursor_int,
+    cursor_of_order,
     cursor_values,
 )
 from mediation_api.problems import responses
@@ -223,11 +223,7 @@ async def list_cases(
     cursor: Cursor = None,
 ) -> Response:
     principal = lookup.principal
-    after = cursor_values(cursor, "s", "i")
-    if after is not None and after["s"] != sort.value:
-        raise Unprocessable(
-            "The cursor belongs to another sort order.", field="query.cursor", code=CURSOR_INVALID
-        )
+    after = cursor_of_order(cursor, "s", sort.value, "s", "i")
     filters = CaseFilters(
         status=status or [],
         category=category or [],
