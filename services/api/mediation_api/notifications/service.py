@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from mediation.auth.principal import Principal
 from mediation.cases.problems import UNIT_NOT_IN_JURISDICTION
 from mediation.clock import Clock
-from mediation.contracts.changes import comparable, modified
+from mediation.contracts.changes import comparable, next_version
 from mediation.contracts.common import center_time
 from mediation.contracts.etag import check_if_match
 from mediation.errors import VALIDATION, Conflict, Forbidden, NotFound, Unprocessable
@@ -198,9 +198,8 @@ class WebhookService:
             else:
                 sub.disabled_at = self.clock.now()
                 sub.disabled_reason = DisabledReason.manual
-        if not modified(sub):  # every value as it was: nothing changes
+        if not next_version(sub):  # every value as it was: nothing changes
             return sub
-        sub.version += 1
         await self.session.flush()
         await self.session.refresh(sub)
         return sub

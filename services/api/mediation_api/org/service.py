@@ -12,7 +12,7 @@ from mediation.auth.accounts import check_separation_of_duties
 from mediation.auth.policy import ADMIN_ROLES, Permission
 from mediation.auth.principal import Principal
 from mediation.clock import Clock
-from mediation.contracts.changes import modified
+from mediation.contracts.changes import next_version
 from mediation.errors import VALIDATION, Conflict, Forbidden, NotFound, Unprocessable
 from mediation.org import tree
 from mediation.org.enums import LEVEL_ORDER, UnitLevel, child_level
@@ -89,9 +89,8 @@ class OrgService:
     async def rename_unit(self, unit_id: uuid.UUID, name: str, if_match: str | None) -> Unit:
         unit = await for_change(self.get_unit, unit_id, if_match)
         unit.name = name
-        if not modified(unit):  # the name it has: nothing changes, nobody is told
+        if not next_version(unit):  # the name it has: nothing changes, nobody is told
             return unit
-        unit.version += 1
         await self.session.flush()
         await emit(
             self.session,
@@ -262,9 +261,8 @@ class OrgService:
             changes.pop("qualifications", None)
         for k, v in changes.items():
             setattr(person, k, v)
-        if not modified(person):
+        if not next_version(person):
             return person
-        person.version += 1
         await self.session.flush()
         return person
 

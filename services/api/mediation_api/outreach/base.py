@@ -11,7 +11,7 @@ from typing import Any, Protocol, TypeVar
 
 from mediation.cases.problems import UNIT_NOT_IN_JURISDICTION
 from mediation.clock import CENTER_TZ
-from mediation.contracts.changes import modified
+from mediation.contracts.changes import next_version
 from mediation.errors import NotFound, Unprocessable
 from mediation.org.enums import Role
 from mediation.org.models import Unit
@@ -98,9 +98,7 @@ class OutreachBase(RequestService[OutreachRepository]):
     ) -> R:
         """A change that changes nothing changes nothing: no version, nobody is told.
         Otherwise the next version and the event (told what changed)."""
-        names = sorted(modified(record))
-        if names:
-            record.version += 1
+        if names := next_version(record):
             await self._tell(record, lambda: payload(names), type_)
         return record
 
