@@ -533,8 +533,7 @@ class HotlineService(RequestService[HotlineRepository]):
         call.acknowledged_at = self.clock.now()
         call.acknowledged_by = self.principal.person_id
         call.acknowledge_note = body.note
-        call.version += 1
-        await self._event(
+        return await self._changed(
             call,
             CallEventKind.acknowledged,
             flagged_at=call.flagged_at,
@@ -542,8 +541,6 @@ class HotlineService(RequestService[HotlineRepository]):
                 (call.acknowledged_at - call.flagged_at).total_seconds() / 60
             ),
         )
-        await self.session.flush()
-        return call
 
     async def review(self, call_id: uuid.UUID, body: ReviewIn, if_match: str | None) -> HotlineCall:
         call = await for_change(self.get_call, call_id, if_match)
@@ -559,10 +556,7 @@ class HotlineService(RequestService[HotlineRepository]):
         call.reviewed_by = self.principal.person_id
         call.review_outcome = body.outcome
         call.review_comment = body.comment
-        call.version += 1
-        await self._event(call, CallEventKind.reviewed, outcome=body.outcome.value)
-        await self.session.flush()
-        return call
+        return await self._changed(call, CallEventKind.reviewed, outcome=body.outcome.value)
 
     async def open_case(
         self, call_id: uuid.UUID, body: OpenCaseIn, if_match: str | None
@@ -593,11 +587,9 @@ class HotlineService(RequestService[HotlineRepository]):
             emit_event=False,
         )
         call.case_id = case.id
-        call.version += 1
-        await self._event(
+        await self._changed(
             call, CallEventKind.case_opened, case_id=str(case.id), case_number=case.number
         )
-        await self.session.flush()
         return call, case
 
     # --- duty roster ----------------------------------------------------------------------
@@ -858,6 +850,13 @@ class HotlineService(RequestService[HotlineRepository]):
                 "high-risk call with no supervisor on duty",
                 extra={"ctx_call_id": str(call.id), "ctx_unit_id": str(call.unit_id)},
             )
+
+    async def _changed(self, call: HotlineCall, kind: CallEventKind, **detail: Any) -> HotlineCall:
+        """A change of the call made: its next version and its timeline entry, flushed."""
+        call.version += 1
+        await self._event(call, kind, **detail)
+        await self.session.flush()
+        return call
 
     async def _event(self, call: HotlineCall, kind: CallEventKind, **detail: Any) -> None:
         p = self.principal
