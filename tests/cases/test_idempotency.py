@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -226,3 +227,62 @@ async def test_concurrent_retries_of_a_succeeding_request_make_one_case(
     assert {r.status_code for r in answers} <= {201, 409}
     assert len({r.json()["id"] for r in created}) == 1
     assert await sql("SELECT count(*) FROM cases") == [(1,)]
+
+
+async def test_comment_and_party_changes_replay_their_stored_answers(
+    client: httpx.AsyncClient, world: World, sql: Any
+) -> None:
+    """A comment (201, no ETag), a party's change and its removal (the case's ETag) repeated
+    with their Idempotency-Key answer what they answered the first time and change nothing."""
+    grid = await world.headers("grid_head")
+    case = (await client.post(CASES, headers=grid, json=case_body(world))).json()
+    comment = {**grid, "Idempotency-Key": "comment-1"}
+    url = f"{CASES}/{case['id']}/comments"
+    first = await client.post(url, headers=comment, json={"body": "已电话联系申请人"})
+    again = await client.post(url, headers=comment, json={"body": "已电话联系申请人"})
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.json() == first.json() and "etag" not in again.headers
+    assert "location" not in again.headers
+    assert again.headers["idempotent-replayed"] == "true"
+    assert "idempotent-replayed" not in first.headers
+    assert (await sql("SELECT count(*) FROM case_events WHERE type = 'commented'"))[0][0] == 1
+
+    dispatcher = await world.headers("dispatcher")
+    respondent = case["parties"][1]["id"]
+    party = f"{CASES}/{case['id']}/parties/{respondent}"
+    h = {**dispatcher, "If-Match": f'"{case["id"]}-1"', "Idempotency-Key": "party-1"}
+    first = await client.patch(party, headers=h, json={"phone": "13900003333"})
+    assert first.status_code == 200, first.text
+    assert first.headers["etag"] == f'"{case["id"]}-2"'
+    # The If-Match is stale now: the replay is the stored answer, not a 412.
+    again = await client.patch(party, headers=h, json={"phone": "13900003333"})
+    assert again.status_code == 200 and again.json() == first.json()
+    assert again.headers["etag"] == first.headers["etag"]
+    assert again.headers["idempotent-replayed"] == "true"
+
+    h = {**dispatcher, "If-Match": f'"{case["id"]}-2"', "Idempotency-Key": "party-2"}
+    first = await client.delete(party, headers=h)
+    assert first.status_code == 200, first.text
+    assert [p["id"] for p in first.json()["parties"]] == [case["parties"][0]["id"]]
+    again = await client.delete(party, headers=h)
+    assert again.status_code == 200 and again.json() == first.json()
+    assert again.headers["etag"] == first.headers["etag"] == f'"{case["id"]}-3"'
+    assert again.headers["idempotent-replayed"] == "true"
+    version = await sql("SELECT version FROM cases WHERE id = :id", id=uuid.UUID(case["id"]))
+    assert version[0][0] == 3
+
+
+async def test_an_external_ref_repeat_replays_its_200_with_the_location(
+    client: httpx.AsyncClient, world: World, integration_client: dict[str, str]
+) -> None:
+    body = case_body(world, source="police_referral", external_ref="110-20261126-0043")
+    first = await client.post(CASES, headers=integration_client, json=body)
+    assert first.status_code == 201
+    h = {**integration_client, "Idempotency-Key": "repeat-1"}
+    repeat = await client.post(CASES, headers=h, json=body)
+    again = await client.post(CASES, headers=h, json=body)
+    assert (repeat.status_code, again.status_code) == (200, 200)
+    assert again.json() == repeat.json() and again.json()["id"] == first.json()["id"]
+    assert again.headers["location"] == repeat.headers["location"] == first.headers["location"]
+    assert again.headers["etag"] == repeat.headers["etag"]
+    assert again.headers["idempotent-replayed"] == "true"

@@ -28,7 +28,7 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request, Response
 from pydantic import BaseModel
@@ -230,21 +230,29 @@ class IdempotencyGuard:
                 return
 
 
-async def idempotency_guard(
-    request: Request,
-    state: State,
-    principal: CurrentPrincipal,
-    key: Annotated[
+def key_header(description: str) -> Any:
+    """The `Idempotency-Key` request header as a parameter: the same rules wherever it is
+    taken, in words that fit the request."""
+    return Annotated[
         str | None,
         Header(
             alias=HEADER,
             min_length=1,
             max_length=200,
             pattern=r"^[\x21-\x7e]+$",
-            description="A unique key per intended change (e.g. a UUID). Repeating a request with "
-            "the same key and body returns the stored response; kept 24 hours.",
+            description=description,
         ),
-    ] = None,
+    ]
+
+
+Key = key_header(
+    "A unique key per intended change (e.g. a UUID). Repeating a request with "
+    "the same key and body returns the stored response; kept 24 hours."
+)
+
+
+async def idempotency_guard(
+    request: Request, state: State, principal: CurrentPrincipal, key: Key = None
 ) -> AsyncIterator[IdempotencyGuard]:
     guard = IdempotencyGuard(request, state, principal, key)
     try:

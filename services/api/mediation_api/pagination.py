@@ -104,6 +104,19 @@ def cursor_values(cursor: str | None, *keys: str) -> dict[str, Any] | None:
     return values
 
 
+def cursor_of_order(
+    cursor: str | None, order_key: str, order: str | None, *keys: str
+) -> dict[str, Any] | None:
+    """`cursor_values` of a list with a choice of orders: the cursor names the order it was
+    issued for under `order_key`, and one of another order is a 422."""
+    after = cursor_values(cursor, *keys)
+    if after and after.get(order_key) != order:
+        raise Unprocessable(
+            "The cursor belongs to another sort order.", field="query.cursor", code=CURSOR_INVALID
+        )
+    return after
+
+
 def cursor_int(values: dict[str, Any] | None, key: str) -> int | None:
     """An integer position from a decoded cursor (a timeline entry's number)."""
     if values is None:
@@ -155,11 +168,7 @@ async def keyset_page(
     orders names the one asked for (`order`), and a cursor of another order is a 422."""
 
     names = [c.key for c in columns]
-    after = cursor_values(cursor, *names)
-    if after and after.get(ORDER) != order:
-        raise Unprocessable(
-            "The cursor belongs to another sort order.", field="query.cursor", code=CURSOR_INVALID
-        )
+    after = cursor_of_order(cursor, ORDER, order, *names)
     if after:
         values = [_cursor_value(c, after[n]) for c, n in zip(columns, names, strict=True)]
         key, bound = (

@@ -10,10 +10,9 @@ A service built the same way is given to routes the same way."""
 from __future__ import annotations
 
 import inspect
-import uuid
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any, ClassVar, Generic, Protocol, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from fastapi import Response
 from pydantic import BaseModel
@@ -25,12 +24,7 @@ from mediation.contracts.etag import etag_of
 from mediation.settings import Settings
 from mediation_api.deps import Session, State
 from mediation_api.idempotency import IdempotencyGuard
-
-
-class Versioned(Protocol):
-    id: uuid.UUID
-    version: int
-
+from mediation_api.request_service import Versioned
 
 S = TypeVar("S")
 R = TypeVar("R", bound=Versioned)

@@ -4,18 +4,28 @@ the service with `service_dependency(TheService)`."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
-from typing import Any, ClassVar, Generic, TypeVar
+import uuid
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mediation.auth.principal import Principal
 from mediation.clock import Clock
+from mediation.contracts.etag import check_if_match
 from mediation.settings import Settings
 from mediation_api.deps import CurrentPrincipal, Session, State
 
 R = TypeVar("R")
 S = TypeVar("S", bound="RequestService[Any]")
+
+
+class Versioned(Protocol):
+    id: uuid.UUID
+    version: int
+
+
+V = TypeVar("V", bound=Versioned)
 
 
 class RequestService(Generic[R]):
@@ -41,3 +51,11 @@ def service_dependency(cls: type[S]) -> Callable[..., Coroutine[Any, Any, S]]:
         return cls(session, state.clock, state.settings, principal)
 
     return dependency
+
+
+async def for_change(get: Callable[..., Awaitable[V]], record_id: Any, if_match: str | None) -> V:
+    """The record to change: read with `get` (404 outside the caller's scope) and locked
+    (`for_update=True`), if If-Match names its current version (428 without, 412 stale)."""
+    record = await get(record_id, for_update=True)
+    check_if_match(if_match, record.id, record.version)
+    return record

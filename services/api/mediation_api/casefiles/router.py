@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import FileResponse, StreamingResponse
 from starlette.background import BackgroundTask
 
@@ -42,7 +42,7 @@ from mediation_api.casefiles.service import (
 from mediation_api.casefiles.upload import receive_upload
 from mediation_api.deps import IfMatch, Session, State, require
 from mediation_api.disposition import ascii_fallback, content_disposition
-from mediation_api.idempotency import HEADER, IdempotencyGuard
+from mediation_api.idempotency import IdempotencyGuard, key_header
 from mediation_api.pagination import DEFAULT, Cursor, Limit, build_page, cursor_values
 from mediation_api.problems import responses
 
@@ -55,17 +55,10 @@ FollowUpId = Annotated[uuid.UUID, Path(description="The follow-up visit's id.")]
 SessionId = Annotated[uuid.UUID, Path(description="The mediation session's id.")]
 CallId = Annotated[uuid.UUID, Path(description="The hotline call's id.")]
 AttachmentId = Annotated[uuid.UUID, Path(description="The attachment's id.")]
-IdempotencyKey = Annotated[
-    str | None,
-    Header(
-        alias=HEADER,
-        min_length=1,
-        max_length=200,
-        pattern=r"^[\x21-\x7e]+$",
-        description="A unique key per intended upload. Repeating the same upload (same file "
-        "and fields) with the key returns the stored response; kept 24 hours.",
-    ),
-]
+IdempotencyKey = key_header(
+    "A unique key per intended upload. Repeating the same upload (same file "
+    "and fields) with the key returns the stored response; kept 24 hours."
+)
 
 READ_ERRORS = responses(401, 403, 404, 422)
 UPLOAD_ERRORS = responses(400, 401, 403, 404, 409, 413, 415, 422)

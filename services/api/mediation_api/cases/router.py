@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from asyncpg import Record
 from fastapi import APIRouter, Depends, Path, Query, Response
@@ -52,12 +52,12 @@ from mediation.cases.enums import (
 )
 from mediation.cases.models import Case, CaseEvent
 from mediation.clock import CENTER_TZ
-from mediation.contracts.common import Page
+from mediation.contracts.common import Contract, Page
 from mediation.contracts.etag import etag_of
 from mediation.contracts.windows import QueryTime
 from mediation.errors import NotFound, Unprocessable
 from mediation.reference.data import ReferenceKind
-from mediation_api.actions import action_route, context_action
+from mediation_api.actions import ActionCall, action_route, context_action
 from mediation_api.cases.change import Changed
 from mediation_api.cases.reads import (
     case_page,
@@ -70,15 +70,14 @@ from mediation_api.cases.repository import CaseFilters
 from mediation_api.cases.service import NOT_FOUND, CaseService
 from mediation_api.cases.views import party_out, timeline_types
 from mediation_api.conditional import NOT_MODIFIED, IfNoneMatch, not_modified
-from mediation_api.deps import IfMatch, State, require
-from mediation_api.idempotency import Idempotency
+from mediation_api.deps import Session, State, require
 from mediation_api.pagination import (
-    CURSOR_INVALID,
     DEFAULT,
     Cursor,
     Limit,
     build_page,
     cursor_int,
+    cursor_of_order,
     cursor_values,
 )
 from mediation_api.problems import responses
@@ -141,8 +140,20 @@ Creator = Annotated[CaseContext, Depends(context_dependency(CaseContext, CreateP
 
 
 # --- intake and reading -------------------------------------------------------------------
-@router.post(
+async def _create(call: ActionCall) -> Response:
+    ctx: CaseContext = call.deps["ctx"]
+    case, created = await ctx.service.create(call.body)
+    # A client's repeated external_ref answers its earlier case: 200, not 201.
+    return await ctx.respond(call.idem, case, 201 if created else 200, location=True)
+
+
+action_route(
+    router,
     "",
+    body=CaseCreate,
+    precondition=False,
+    deps=[("ctx", Creator)],
+    handle=_create,
     operation_id="cases-create",
     summary="Register a dispute",
     description="Intake from any source. The case gets a number unique per district and "
@@ -160,11 +171,6 @@ Creator = Annotated[CaseContext, Depends(context_dependency(CaseContext, CreateP
         },
     },
 )
-async def create_case(body: CaseCreate, ctx: Creator, idem: Idempotency) -> Response:
-    if (replay := await idem.replay()) is not None:
-        return replay
-    case, created = await ctx.service.create(body)
-    return await ctx.respond(idem, case, 201 if created else 200, location=True)
 
 
 @router.get(
@@ -217,11 +223,7 @@ async def list_cases(
     cursor: Cursor = None,
 ) -> Response:
     principal = lookup.principal
-    after = cursor_values(cursor, "s", "i")
-    if after is not None and after["s"] != sort.value:
-        raise Unprocessable(
-            "The cursor belongs to another sort order.", field="query.cursor", code=CURSOR_INVALID
-        )
+    after = cursor_of_order(cursor, "s", sort.value, "s", "i")
     filters = CaseFilters(
         status=status or [],
         category=category or [],
@@ -584,8 +586,20 @@ async def list_comments(
     return await _events(ctx, case_id, [CaseEventType.commented], limit, cursor)
 
 
-@router.post(
+async def _comment(call: ActionCall) -> Response:
+    event = await call.deps["ctx"].service.comment(call.record_id, call.body)
+    return await call.answer(_event_out(event, Visible()), 201)
+
+
+action_route(
+    router,
     "/{case_id}/comments",
+    id_name="case_id",
+    id_description="The case's id.",
+    body=CommentIn,
+    precondition=False,  # comments do not change the case's version
+    deps=[("ctx", Reader), ("session", Session)],
+    handle=_comment,
     operation_id="cases-comments-create",
     summary="Comment",
     description="Adds a comment to the timeline. Any reader of the case; no If-Match "
@@ -594,11 +608,6 @@ async def list_comments(
     response_model=CaseEventOut,
     responses=responses(401, 403, 404, 409, 422),
 )
-async def add_comment(case_id: CaseId, body: CommentIn, ctx: Reader, idem: Idempotency) -> Response:
-    if (replay := await idem.replay()) is not None:
-        return replay
-    event = await ctx.service.comment(case_id, body)
-    return await idem.respond(ctx.session, _event_out(event, Visible()), status_code=201)
 
 
 @router.get(
@@ -635,43 +644,52 @@ _case_change(
 )
 
 
-@router.patch(
-    "/{case_id}/parties/{party_id}",
-    operation_id="cases-parties-update",
-    summary="Change a party",
-    description="Needs If-Match with the case's ETag; the case keeps at least one applicant.",
-    response_model=CaseOut,
-    responses=CHANGE_ERRORS,
-)
-async def update_party(
-    case_id: CaseId,
-    party_id: PartyId,
-    body: PartyUpdate,
-    ctx: Reader,
-    idem: Idempotency,
-    if_match: IfMatch = None,
-) -> Response:
-    if (replay := await idem.replay()) is not None:
-        return replay
-    return await ctx.respond(
-        idem, await ctx.service.update_party(case_id, party_id, body, if_match)
+async def _update_party(call: ActionCall) -> Response:
+    ctx: CaseContext = call.deps["ctx"]
+    party_id = call.deps["party_id"]
+    case = await ctx.service.update_party(call.record_id, party_id, call.body, call.if_match)
+    return await ctx.respond(call.idem, case)
+
+
+async def _remove_party(call: ActionCall) -> Response:
+    ctx: CaseContext = call.deps["ctx"]
+    case = await ctx.service.remove_party(call.record_id, call.deps["party_id"], call.if_match)
+    return await ctx.respond(call.idem, case)
+
+
+for method, body_type, handle, operation, summary, description in (
+    (
+        "patch",
+        PartyUpdate,
+        _update_party,
+        "cases-parties-update",
+        "Change a party",
+        "Needs If-Match with the case's ETag; the case keeps at least one applicant.",
+    ),
+    (
+        "delete",
+        None,
+        _remove_party,
+        "cases-parties-remove",
+        "Remove a party",
+        "Needs If-Match with the case's ETag; the last applicant cannot be removed.",
+    ),
+):
+    action_route(
+        router,
+        "/{case_id}/parties/{party_id}",
+        method=method,
+        id_name="case_id",
+        id_description="The case's id.",
+        body=body_type,
+        deps=[("party_id", PartyId), ("ctx", Reader)],
+        handle=handle,
+        operation_id=operation,
+        summary=summary,
+        description=description,
+        response_model=CaseOut,
+        responses=CHANGE_ERRORS,
     )
-
-
-@router.delete(
-    "/{case_id}/parties/{party_id}",
-    operation_id="cases-parties-remove",
-    summary="Remove a party",
-    description="Needs If-Match with the case's ETag; the last applicant cannot be removed.",
-    response_model=CaseOut,
-    responses=CHANGE_ERRORS,
-)
-async def remove_party(
-    case_id: CaseId, party_id: PartyId, ctx: Reader, idem: Idempotency, if_match: IfMatch = None
-) -> Response:
-    if (replay := await idem.replay()) is not None:
-        return replay
-    return await ctx.respond(idem, await ctx.service.remove_party(case_id, party_id, if_match))
 
 
 @router.get(
@@ -689,16 +707,35 @@ async def get_agreement(case_id: CaseId, ctx: Reader) -> AgreementOut:
     return AgreementOut.model_validate(agreement)
 
 
-@router.get(
-    "/{case_id}/agreement/performances",
-    operation_id="cases-performances-list",
-    summary="Performance records",
-    description="How the agreement was performed.",
-    responses=READ_ERRORS,
+def _case_rows(
+    path: str, operation: str, summary: str, description: str, out: type[Contract], rows: str
+) -> None:
+    """`GET /cases/{case_id}/<path>`: the case's records of one kind, read with its
+    repository's `rows` method, in the order it gives (404 outside the caller's scope)."""
+
+    async def endpoint(case_id: CaseId, ctx: Reader) -> list[Any]:
+        case = await ctx.service.get(case_id)
+        return [out.model_validate(r) for r in await getattr(ctx.service.repo, rows)(case.id)]
+
+    endpoint.__name__ = operation.replace("-", "_")
+    router.get(
+        f"/{{case_id}}/{path}",
+        operation_id=operation,
+        summary=summary,
+        description=description,
+        response_model=list[out],  # type: ignore[valid-type]
+        responses=READ_ERRORS,
+    )(endpoint)
+
+
+_case_rows(
+    "agreement/performances",
+    "cases-performances-list",
+    "Performance records",
+    "How the agreement was performed.",
+    PerformanceOut,
+    "performances",
 )
-async def list_performances(case_id: CaseId, ctx: Reader) -> list[PerformanceOut]:
-    case = await ctx.service.get(case_id)
-    return [PerformanceOut.model_validate(p) for p in await ctx.service.repo.performances(case.id)]
 
 
 _case_change(
@@ -722,13 +759,11 @@ _case_change(
 )
 
 
-@router.get(
-    "/{case_id}/follow-ups",
-    operation_id="cases-follow-ups-list",
-    summary="Follow-up visits",
-    description="In visiting order.",
-    responses=READ_ERRORS,
+_case_rows(
+    "follow-ups",
+    "cases-follow-ups-list",
+    "Follow-up visits",
+    "In visiting order.",
+    FollowUpOut,
+    "follow_ups",
 )
-async def list_follow_ups(case_id: CaseId, ctx: Reader) -> list[FollowUpOut]:
-    case = await ctx.service.get(case_id)
-    return [FollowUpOut.model_validate(f) for f in await ctx.service.repo.follow_ups(case.id)]

@@ -52,6 +52,7 @@ from mediation_api.pagination import (
     Limit,
     build_page,
     cursor_int,
+    cursor_of_order,
     cursor_values,
 )
 from mediation_api.problems import responses
@@ -172,12 +173,7 @@ async def list_calls(
     limit: Limit = DEFAULT,
     cursor: Cursor = None,
 ) -> Page[CallListItem]:
-    after_values = cursor_values(cursor, "s", "i", "o")
-    if after_values and after_values["o"] != sort.value:
-        raise Unprocessable(
-            "The cursor belongs to another sort order.", field="query.cursor", code=CURSOR_INVALID
-        )
-    after = _time_key(after_values)
+    after = _time_key(cursor_of_order(cursor, "o", sort.value, "s", "i", "o"))
     await ReferenceService(service.session, service.clock).require_known(
         ReferenceKind.hotline_topic, [topic] if topic else [], "query.topic"
     )

@@ -72,7 +72,7 @@ from mediation_api.cases.service import CaseService
 from mediation_api.hotline.repository import CallFilters, HotlineRepository
 from mediation_api.query import WINDOW_INVALID
 from mediation_api.reference.repository import ReferenceRepository
-from mediation_api.request_service import RequestService
+from mediation_api.request_service import RequestService, for_change
 from mediation_api.shown import shown
 from mediation_api.visibility import Ref, Visibility, Visible
 
@@ -518,8 +518,7 @@ class HotlineService(RequestService[HotlineRepository]):
     async def acknowledge(
         self, call_id: uuid.UUID, body: AcknowledgeIn, if_match: str | None
     ) -> HotlineCall:
-        call = await self.get_call(call_id, for_update=True)
-        check_if_match(if_match, call.id, call.version)
+        call = await for_change(self.get_call, call_id, if_match)
         if call.flagged_at is None:
             raise InvalidTransition(
                 "The call is not flagged; there is nothing to acknowledge.",
@@ -534,8 +533,7 @@ class HotlineService(RequestService[HotlineRepository]):
         call.acknowledged_at = self.clock.now()
         call.acknowledged_by = self.principal.person_id
         call.acknowledge_note = body.note
-        call.version += 1
-        await self._event(
+        return await self._changed(
             call,
             CallEventKind.acknowledged,
             flagged_at=call.flagged_at,
@@ -543,12 +541,9 @@ class HotlineService(RequestService[HotlineRepository]):
                 (call.acknowledged_at - call.flagged_at).total_seconds() / 60
             ),
         )
-        await self.session.flush()
-        return call
 
     async def review(self, call_id: uuid.UUID, body: ReviewIn, if_match: str | None) -> HotlineCall:
-        call = await self.get_call(call_id, for_update=True)
-        check_if_match(if_match, call.id, call.version)
+        call = await for_change(self.get_call, call_id, if_match)
         if call.counselor_id == self.principal.person_id:
             raise Forbidden("A supervisor cannot review a call they took themselves.")
         if (call.reviewed_by, call.review_outcome, call.review_comment) == (
@@ -561,10 +556,7 @@ class HotlineService(RequestService[HotlineRepository]):
         call.reviewed_by = self.principal.person_id
         call.review_outcome = body.outcome
         call.review_comment = body.comment
-        call.version += 1
-        await self._event(call, CallEventKind.reviewed, outcome=body.outcome.value)
-        await self.session.flush()
-        return call
+        return await self._changed(call, CallEventKind.reviewed, outcome=body.outcome.value)
 
     async def open_case(
         self, call_id: uuid.UUID, body: OpenCaseIn, if_match: str | None
@@ -572,8 +564,7 @@ class HotlineService(RequestService[HotlineRepository]):
         """Registers a dispute case (source hotline) through the cases service and links the
         two both ways: the call keeps `case_id`, the case's timeline names the call. Only what
         the counselor writes for the case goes into it; nothing is copied from the call."""
-        call = await self.get_call(call_id, for_update=True)
-        check_if_match(if_match, call.id, call.version)
+        call = await for_change(self.get_call, call_id, if_match)
         if call.case_id is not None:
             seen = (await self._cases_seen({call.case_id})).can_see(Ref.case, call.case_id)
             raise Conflict(
@@ -596,11 +587,9 @@ class HotlineService(RequestService[HotlineRepository]):
             emit_event=False,
         )
         call.case_id = case.id
-        call.version += 1
-        await self._event(
+        await self._changed(
             call, CallEventKind.case_opened, case_id=str(case.id), case_number=case.number
         )
-        await self.session.flush()
         return call, case
 
     # --- duty roster ----------------------------------------------------------------------
@@ -640,8 +629,7 @@ class HotlineService(RequestService[HotlineRepository]):
     async def update_shift(
         self, shift_id: uuid.UUID, body: DutyShiftUpdate, if_match: str | None
     ) -> HotlineDutyShift:
-        shift = await self.get_shift(shift_id, for_update=True)
-        check_if_match(if_match, shift.id, shift.version)
+        shift = await for_change(self.get_shift, shift_id, if_match)
         changes = changed(
             shift, patch_fields(body, "person_id", "duty_role", "starts_at", "ends_at")
         )
@@ -668,8 +656,7 @@ class HotlineService(RequestService[HotlineRepository]):
         return shift
 
     async def delete_shift(self, shift_id: uuid.UUID, if_match: str | None) -> None:
-        shift = await self.get_shift(shift_id, for_update=True)
-        check_if_match(if_match, shift.id, shift.version)
+        shift = await for_change(self.get_shift, shift_id, if_match)
         await self.repo.delete(shift)
         await self.session.flush()
 
@@ -863,6 +850,13 @@ class HotlineService(RequestService[HotlineRepository]):
                 "high-risk call with no supervisor on duty",
                 extra={"ctx_call_id": str(call.id), "ctx_unit_id": str(call.unit_id)},
             )
+
+    async def _changed(self, call: HotlineCall, kind: CallEventKind, **detail: Any) -> HotlineCall:
+        """A change of the call made: its next version and its timeline entry, flushed."""
+        call.version += 1
+        await self._event(call, kind, **detail)
+        await self.session.flush()
+        return call
 
     async def _event(self, call: HotlineCall, kind: CallEventKind, **detail: Any) -> None:
         p = self.principal

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from mediation.auth.principal import Principal
 from mediation.cases.problems import UNIT_NOT_IN_JURISDICTION
 from mediation.clock import Clock
-from mediation.contracts.changes import comparable, modified
+from mediation.contracts.changes import comparable, next_version
 from mediation.contracts.common import center_time
 from mediation.contracts.etag import check_if_match
 from mediation.errors import VALIDATION, Conflict, Forbidden, NotFound, Unprocessable
@@ -51,6 +51,7 @@ from mediation_api.notifications.repository import (
     InboxRepository,
     WebhookRepository,
 )
+from mediation_api.request_service import for_change
 
 DELIVERIES_CHANNEL = "deliveries"  # LISTENed to by the workers' delivery loops
 
@@ -173,8 +174,7 @@ class WebhookService:
     async def update(
         self, ident: uuid.UUID, body: WebhookUpdate, if_match: str | None
     ) -> WebhookSubscription:
-        sub = await self.get(ident, for_update=True)
-        check_if_match(if_match, sub.id, sub.version)
+        sub = await for_change(self.get, ident, if_match)
         changes = body.model_dump(exclude_unset=True)
         for name in ("name", "url", "event_types", "enabled"):
             if name in changes and changes[name] is None:
@@ -198,9 +198,8 @@ class WebhookService:
             else:
                 sub.disabled_at = self.clock.now()
                 sub.disabled_reason = DisabledReason.manual
-        if not modified(sub):  # every value as it was: nothing changes
+        if not next_version(sub):  # every value as it was: nothing changes
             return sub
-        sub.version += 1
         await self.session.flush()
         await self.session.refresh(sub)
         return sub
@@ -211,8 +210,7 @@ class WebhookService:
         """A new secret; the one it replaces keeps signing for `overlap_hours` (the setting
         when None) so receivers can switch without losing deliveries. Only one old secret is
         kept: a second rotation inside the window drops the oldest."""
-        sub = await self.get(ident, for_update=True)
-        check_if_match(if_match, sub.id, sub.version)
+        sub = await for_change(self.get, ident, if_match)
         hours = (
             self.settings.webhook_secret_overlap_hours if overlap_hours is None else overlap_hours
         )
@@ -228,8 +226,7 @@ class WebhookService:
         return sub
 
     async def delete(self, ident: uuid.UUID, if_match: str | None) -> None:
-        sub = await self.get(ident, for_update=True)
-        check_if_match(if_match, sub.id, sub.version)
+        sub = await for_change(self.get, ident, if_match)
         await self.repo.delete(sub)
 
     async def detail(self, sub_id: uuid.UUID, delivery_id: uuid.UUID) -> DeliveryDetail:

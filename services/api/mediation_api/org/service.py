@@ -12,8 +12,7 @@ from mediation.auth.accounts import check_separation_of_duties
 from mediation.auth.policy import ADMIN_ROLES, Permission
 from mediation.auth.principal import Principal
 from mediation.clock import Clock
-from mediation.contracts.changes import modified
-from mediation.contracts.etag import check_if_match
+from mediation.contracts.changes import next_version
 from mediation.errors import VALIDATION, Conflict, Forbidden, NotFound, Unprocessable
 from mediation.org import tree
 from mediation.org.enums import LEVEL_ORDER, UnitLevel, child_level
@@ -35,6 +34,7 @@ from mediation_api.org.contracts import (
     UnitImportRow,
 )
 from mediation_api.org.repository import OrgRepository
+from mediation_api.request_service import for_change
 
 CODE_CHARS = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
 
@@ -87,12 +87,10 @@ class OrgService:
         return unit
 
     async def rename_unit(self, unit_id: uuid.UUID, name: str, if_match: str | None) -> Unit:
-        unit = await self.get_unit(unit_id, for_update=True)
-        check_if_match(if_match, unit.id, unit.version)
+        unit = await for_change(self.get_unit, unit_id, if_match)
         unit.name = name
-        if not modified(unit):  # the name it has: nothing changes, nobody is told
+        if not next_version(unit):  # the name it has: nothing changes, nobody is told
             return unit
-        unit.version += 1
         await self.session.flush()
         await emit(
             self.session,
@@ -107,8 +105,7 @@ class OrgService:
     async def deactivate_unit(self, unit_id: uuid.UUID, if_match: str | None) -> Unit:
         """Nodes are never deleted (records point to them); deactivated ones take no new
         records. The subtree goes with its root."""
-        unit = await self.get_unit(unit_id, for_update=True)
-        check_if_match(if_match, unit.id, unit.version)
+        unit = await for_change(self.get_unit, unit_id, if_match)
         if not unit.active:
             raise Conflict("The unit is already deactivated.", code=tree.UNIT_INACTIVE)
         await self.session.execute(
@@ -256,8 +253,7 @@ class OrgService:
     async def update_person(
         self, person_id: uuid.UUID, body: PersonUpdate, if_match: str | None
     ) -> Person:
-        person = await self.get_person(person_id, for_update=True)
-        check_if_match(if_match, person.id, person.version)
+        person = await for_change(self.get_person, person_id, if_match)
         changes = body.model_dump(exclude_unset=True)
         if "name" in changes and changes["name"] is None:
             raise Unprocessable("`name` cannot be null.", field="body.name", code=VALIDATION)
@@ -265,9 +261,8 @@ class OrgService:
             changes.pop("qualifications", None)
         for k, v in changes.items():
             setattr(person, k, v)
-        if not modified(person):
+        if not next_version(person):
             return person
-        person.version += 1
         await self.session.flush()
         return person
 

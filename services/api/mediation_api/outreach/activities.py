@@ -36,6 +36,7 @@ from mediation_api.outreach.contracts import (
     VenueTotals,
 )
 from mediation_api.query import WINDOW_INVALID
+from mediation_api.request_service import for_change
 from mediation_api.shown import shown
 
 
@@ -108,7 +109,7 @@ class ActivityService(OutreachBase):
     async def update_activity(
         self, activity_id: uuid.UUID, body: ActivityUpdate, if_match: str | None
     ) -> OutreachActivity:
-        activity = await self._for_change(self.get_activity, activity_id, if_match)
+        activity = await for_change(self.get_activity, activity_id, if_match)
         changes = patch_fields(
             body, "unit_id", "venue", "title", "held_on", "organiser", "partners", "participants"
         )

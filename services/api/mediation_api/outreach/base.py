@@ -5,14 +5,13 @@ outbox event."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any, Protocol, TypeVar
 
 from mediation.cases.problems import UNIT_NOT_IN_JURISDICTION
 from mediation.clock import CENTER_TZ
-from mediation.contracts.changes import modified
-from mediation.contracts.etag import check_if_match
+from mediation.contracts.changes import next_version
 from mediation.errors import NotFound, Unprocessable
 from mediation.org.enums import Role
 from mediation.org.models import Unit
@@ -68,14 +67,6 @@ class OutreachBase(RequestService[OutreachRepository]):
             raise NotFound(detail)
         return record
 
-    async def _for_change(
-        self, get: Callable[..., Awaitable[R]], record_id: uuid.UUID, if_match: str | None
-    ) -> R:
-        """The record (read with `get`) locked for the change, if If-Match names it."""
-        record = await get(record_id, for_update=True)
-        check_if_match(if_match, record.id, record.version)
-        return record
-
     async def _tell(
         self, record: Any, payload: Callable[[], EventPayload], type_: str | None = None
     ) -> None:
@@ -107,9 +98,7 @@ class OutreachBase(RequestService[OutreachRepository]):
     ) -> R:
         """A change that changes nothing changes nothing: no version, nobody is told.
         Otherwise the next version and the event (told what changed)."""
-        names = sorted(modified(record))
-        if names:
-            record.version += 1
+        if names := next_version(record):
             await self._tell(record, lambda: payload(names), type_)
         return record
 

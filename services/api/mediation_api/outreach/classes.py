@@ -33,6 +33,7 @@ from mediation_api.outreach.contracts import (
     SeriesTotals,
     SeriesUpdate,
 )
+from mediation_api.request_service import for_change
 from mediation_api.shown import shown
 
 
@@ -75,7 +76,7 @@ class ClassService(OutreachBase):
     async def update_series(
         self, series_id: uuid.UUID, body: SeriesUpdate, if_match: str | None
     ) -> ClassSeries:
-        series = await self._for_change(self.get_series, series_id, if_match)
+        series = await for_change(self.get_series, series_id, if_match)
         changes = patch_fields(body, "title", "weekday", "start_time", "default_duration_minutes")
         ends_on = changes.get("ends_on", series.ends_on)
         if ends_on is not None and ends_on < series.starts_on:
@@ -191,7 +192,7 @@ class ClassService(OutreachBase):
     async def update_class(
         self, class_id: uuid.UUID, body: ClassUpdate, if_match: str | None
     ) -> MicroClass:
-        mc = await self._for_change(self.get_class, class_id, if_match)
+        mc = await for_change(self.get_class, class_id, if_match)
         changes = patch_fields(
             body, "held_at", "topic", "lecturer", "duration_minutes", "participants"
         )

@@ -45,6 +45,7 @@ from mediation_api.outreach.contracts import (
     OpinionUpdate,
 )
 from mediation_api.reference.service import ReferenceService
+from mediation_api.request_service import for_change
 from mediation_api.shown import shown
 from mediation_api.visibility import Ref, Visibility, Visible
 
@@ -113,7 +114,7 @@ class OpinionService(OutreachBase):
     async def update_opinion(
         self, opinion_id: uuid.UUID, body: OpinionUpdate, if_match: str | None
     ) -> ResidentOpinion:
-        opinion = await self._for_change(self.get_opinion, opinion_id, if_match)
+        opinion = await for_change(self.get_opinion, opinion_id, if_match)
         if opinion.status is not OpinionStatus.received:
             raise Conflict(
                 "Only an opinion not yet forwarded or answered can be corrected.",
@@ -140,7 +141,7 @@ class OpinionService(OutreachBase):
     ) -> ResidentOpinion:
         """A life-cycle step: the transition allowed from the status (409 otherwise), the
         step's fields, the version, and its event."""
-        opinion = await self._for_change(self.get_opinion, opinion_id, if_match)
+        opinion = await for_change(self.get_opinion, opinion_id, if_match)
         opinion.status = opinion_transition(opinion.status, action)
         for key, value in fields.items():
             setattr(opinion, key, value)
@@ -179,7 +180,7 @@ class OpinionService(OutreachBase):
         """Registers a dispute case (source grid report) through the cases service and links
         both ways: the opinion keeps `case_id` and is forwarded to the case; the case's
         timeline names the opinion."""
-        opinion = await self._for_change(self.get_opinion, opinion_id, if_match)
+        opinion = await for_change(self.get_opinion, opinion_id, if_match)
         if opinion.case_id is not None:
             seen = await self._cases_seen({opinion.case_id})
             raise Conflict(

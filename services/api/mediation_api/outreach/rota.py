@@ -37,6 +37,7 @@ from mediation_api.outreach.contracts import (
     InvalidSlot,
 )
 from mediation_api.query import WINDOW_INVALID
+from mediation_api.request_service import for_change
 from mediation_api.shown import shown
 
 
@@ -101,7 +102,7 @@ class RotaService(OutreachBase):
     async def update_slot(
         self, slot_id: uuid.UUID, body: DutySlotUpdate, if_match: str | None
     ) -> DutySlot:
-        slot = await self._for_change(self.get_slot, slot_id, if_match)
+        slot = await for_change(self.get_slot, slot_id, if_match)
         changes = patch_fields(body, "duty_date", "person_id")
         day = changes.get("duty_date", slot.duty_date)
         person_id = changes.get("person_id", slot.person_id)
@@ -120,7 +121,7 @@ class RotaService(OutreachBase):
         )
 
     async def delete_slot(self, slot_id: uuid.UUID, if_match: str | None) -> None:
-        slot = await self._for_change(self.get_slot, slot_id, if_match)
+        slot = await for_change(self.get_slot, slot_id, if_match)
         await self._tell(slot, lambda: _slot_payload(slot), "duty_rota.slot_removed")
         await self.session.delete(slot)
         await self.session.flush()

@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mediation.auth.principal import Principal
 from mediation.clock import Clock
-from mediation.contracts.changes import modified
+from mediation.contracts.changes import next_version
 from mediation.contracts.etag import check_if_match
 from mediation.errors import VALIDATION, Conflict, NotFound, Unprocessable
 from mediation.outbox.events import emit
@@ -94,10 +94,9 @@ class ReferenceService:
                 )
         for key, value in changes.items():
             setattr(item, key, value)
-        names = sorted(modified(item))
+        names = next_version(item)
         if not names:  # every value as it was: nothing changes, nobody is told
             return item
-        item.version += 1
         await self.session.flush()
         await self._emit(
             ReferenceItemUpdated(
