@@ -6,14 +6,17 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, NoReturn
 
+import asyncpg
 from sqlalchemy.exc import IntegrityError
 
+from mediation.audit.chain import audit_outbox
 from mediation.auth.policy import Permission
 from mediation.cases.contracts import NoteIn, ResolveIn
-from mediation.cases.enums import CaseEventType, CaseStatus
-from mediation.cases.models import Case
+from mediation.cases.enums import CaseEventType, CaseStatus, PartyKind, PartySide
+from mediation.cases.models import Case, CaseParty
 from mediation.clock import CENTER_TZ
 from mediation.contracts.changes import changed, modified
 from mediation.contracts.common import jsonable
@@ -22,7 +25,7 @@ from mediation.errors import VALIDATION, Conflict, Forbidden, NotFound, Unproces
 from mediation.ids import uuid7
 from mediation.logs import request_id_var
 from mediation.org.enums import Role
-from mediation.outbox.events import emit
+from mediation.outbox.events import emit, outbox_fields
 from mediation.sessions import events, rules
 from mediation.sessions.enums import (
     MEDIATING_ROLES,
@@ -34,12 +37,16 @@ from mediation.sessions.enums import (
     SessionStatus,
 )
 from mediation.sessions.events import SessionCancelled, SessionPayload
-from mediation.sessions.models import MediationSession, SessionMediator
+from mediation.sessions.models import MediationSession, SessionEvent, SessionMediator
 from mediation.sessions.rules import MAX_DURATION, SCHEDULABLE, DoubleBooking, place_key
 from mediation.timeline import holds_lock
+from mediation_api.cases.intake import as_json, fields_of
+from mediation_api.cases.reads import scope_patterns
 from mediation_api.cases.repository import CaseRepository
 from mediation_api.cases.service import CaseService
+from mediation_api.readdb import driver_connection
 from mediation_api.request_service import RequestService
+from mediation_api.sessions import booking
 from mediation_api.sessions.contracts import (
     CancelIn,
     HeldSessionIn,
@@ -146,6 +153,17 @@ class SessionService(RequestService[SessionRepository]):
         held = await self.repo.role_units(
             {m.person_id for m in mediators}, set(MEDIATING_ROLES), on
         )
+        return self._seats(case, kind, mediators, field, held)
+
+    @staticmethod
+    def _seats(
+        case: Any,
+        kind: SessionKind,
+        mediators: list[MediatorIn],
+        field: str,
+        held: dict[uuid.UUID, list[tuple[Role, str]]],
+    ) -> list[SessionMediator]:
+        """`_mediator_rows` on the roles each person holds (`held`: role, unit path)."""
         lead_given = any(m.lead for m in mediators)
         rows = []
         for i, m in enumerate(mediators):
@@ -208,33 +226,38 @@ class SessionService(RequestService[SessionRepository]):
         except IntegrityError as exc:
             if getattr(exc.orig, "sqlstate", None) != EXCLUSION_VIOLATION:
                 raise
-            clash = await self.repo.clash(*args)
-            if clash is None:  # the other session let go in the meantime
-                raise Conflict(
-                    "A mediator or the room was booked at the same moment; try again.",
-                    code=rules.BOOKING_RACE,
-                ) from exc
-            visible = self.principal.in_scope(clash.unit_path)
-            if clash.person_id is not None:
-                names = await self.repo.person_names({clash.person_id})
-                what = f"Mediator {names.get(clash.person_id, clash.person_id)}"
-                resource = {"resource": "mediator", "person_id": str(clash.person_id)}
-            else:
-                what = f"The room {ms.place}"
-                resource = {"resource": "place", "place": ms.place}
-            # When the mediator or room is busy is what the organiser needs; which session
-            # holds them is named only to a reader of that session.
-            raise DoubleBooking(
-                f"{what} is already booked from {_local(clash.starts_at)} to "
-                f"{_local(clash.ends_at)}"
-                + (f" by session {clash.session_id} (case {clash.case_number})" if visible else "")
-                + ".",
-                conflicting_session_id=str(clash.session_id) if visible else None,
-                conflicting_starts_at=clash.starts_at.astimezone(CENTER_TZ).isoformat(),
-                conflicting_ends_at=clash.ends_at.astimezone(CENTER_TZ).isoformat(),
-                conflicting_case_number=clash.case_number if visible else None,
-                **resource,
+            await self._refuse_booking(ms, exc)
+
+    async def _refuse_booking(self, ms: MediationSession, exc: Exception) -> NoReturn:
+        """The 409 of a booking the exclusion constraints refused, naming what is taken."""
+        args = (ms.id, list(ms.mediator_person_ids), ms.place_key, ms.starts_at, ms.ends_at)
+        clash = await self.repo.clash(*args)
+        if clash is None:  # the other session let go in the meantime
+            raise Conflict(
+                "A mediator or the room was booked at the same moment; try again.",
+                code=rules.BOOKING_RACE,
             ) from exc
+        visible = self.principal.in_scope(clash.unit_path)
+        if clash.person_id is not None:
+            names = await self.repo.person_names({clash.person_id})
+            what = f"Mediator {names.get(clash.person_id, clash.person_id)}"
+            resource = {"resource": "mediator", "person_id": str(clash.person_id)}
+        else:
+            what = f"The room {ms.place}"
+            resource = {"resource": "place", "place": ms.place}
+        # When the mediator or room is busy is what the organiser needs; which session
+        # holds them is named only to a reader of that session.
+        raise DoubleBooking(
+            f"{what} is already booked from {_local(clash.starts_at)} to "
+            f"{_local(clash.ends_at)}"
+            + (f" by session {clash.session_id} (case {clash.case_number})" if visible else "")
+            + ".",
+            conflicting_session_id=str(clash.session_id) if visible else None,
+            conflicting_starts_at=clash.starts_at.astimezone(CENTER_TZ).isoformat(),
+            conflicting_ends_at=clash.ends_at.astimezone(CENTER_TZ).isoformat(),
+            conflicting_case_number=clash.case_number if visible else None,
+            **resource,
+        ) from exc
 
     async def _for_change(self, session_id: uuid.UUID, if_match: str | None) -> MediationSession:
         ms = await self.repo.get(session_id, self.principal, for_update=True)
@@ -268,24 +291,117 @@ class SessionService(RequestService[SessionRepository]):
         return case
 
     async def create(self, case_id: uuid.UUID, body: SessionCreate) -> MediationSession:
-        case = await self._case_for_new_session(case_id)
-        mediators = await self._mediator_rows(case, body.kind, body.mediators, "body.mediators")
-        party_ids = await self._party_ids(case, body.party_ids, "body.party_ids")
+        """One statement loads and locks the case with what the checks need, one (in a
+        savepoint) writes the session and everything hanging off it (`booking`); the answer
+        is made of what was written, without reading it back."""
+        p = self.principal
         now = self.clock.now()
-        ms = self._new(case, body, mediators, party_ids, body.starts_at, body.ends_at)
-        self.session.add(ms)
-        # Numbered while the session is new (no lock, no statement): its history entry, the
-        # case's timeline entry and the event go out with the session in one flush.
-        await events.record(
-            self.session,
-            ms,
-            E.scheduled,
-            actor=self.actor,
-            now=now,
-            data={"starts_at": ms.starts_at, "ends_at": ms.ends_at, "place": ms.place},
+        people = list(dict.fromkeys(m.person_id for m in body.mediators))
+        conn = await driver_connection(self.session)
+        row = await conn.fetchrow(
+            booking.FOR_BOOKING_SQL,
+            case_id,
+            scope_patterns(p),
+            people,
+            [r.value for r in MEDIATING_ROLES],
+            now.astimezone(CENTER_TZ).date(),
         )
-        await self._on_timeline(case, ms, CaseEventType.session_scheduled)
-        await self._add(ms, mediators)
+        if row is None:
+            raise NotFound("No case with this id in your jurisdiction.")
+        case = SimpleNamespace(**row)
+        case.status = CaseStatus(case.status)
+        self._may_organise(case)
+        self._schedulable(case)
+        held: dict[uuid.UUID, list[tuple[Role, str]]] = {}
+        for person, role, path in row["roles"]:
+            held.setdefault(uuid.UUID(person), []).append((Role(role), path))
+        mediators = self._seats(case, body.kind, body.mediators, "body.mediators", held)
+        self.repo.parties_known(
+            case.id,
+            [
+                CaseParty(id=uuid.UUID(i), side=PartySide(side), kind=PartyKind(kind), name=name)
+                for i, side, kind, name in row["parties"]
+            ],
+        )
+        party_ids = await self._party_ids(case, body.party_ids, "body.party_ids")
+        ms = self._new(case, body, mediators, party_ids, body.starts_at, body.ends_at)
+        ms.historical, ms.timeline_seq = False, 1
+        for m in mediators:
+            m.session_id = ms.id
+        actor = self.actor
+        entry = SessionEvent(
+            id=uuid7(),
+            session_id=ms.id,
+            seq=1,
+            type=E.scheduled,
+            at=now,
+            actor_kind=actor.kind,
+            actor_id=actor.id,
+            actor_name=actor.name,
+            client_id=actor.client_id,
+            request_id=actor.request_id,
+            body=None,
+            data=jsonable({"starts_at": ms.starts_at, "ends_at": ms.ends_at, "place": ms.place}),
+        )
+        outbox = {
+            "id": uuid7(),
+            "relay_attempts": 0,
+            **outbox_fields(
+                events.payload(ms, event_id=entry.id),
+                type=f"{events.EVENT_PREFIX}{E.scheduled.value}",
+                aggregate_id=ms.id,
+                occurred_at=now,
+                unit_path=ms.unit_path,
+                actor_id=actor.id if actor.kind == "user" else None,
+                request_id=actor.request_id,
+            ),
+        }
+        cases = CaseService(self.session, self.clock, self.settings, p)
+        case_entry = cases._entry(
+            case,
+            CaseEventType.session_scheduled,
+            seq=case.timeline_seq + 1,
+            at=now,
+            data=events.brief(ms),
+        )
+        during = f'["{ms.starts_at.isoformat()}","{ms.ends_at.isoformat()}")'
+        bookings = [
+            {"id": uuid7(), "session_id": ms.id, "person_id": m, "during": during, "active": True}
+            for m in ms.mediator_person_ids
+        ]
+        if ms.place_key is not None:
+            bookings.append(
+                {
+                    "id": uuid7(),
+                    "session_id": ms.id,
+                    "place_key": ms.place_key,
+                    "during": during,
+                    "active": True,
+                }
+            )
+        args = (
+            as_json(fields_of(ms, booking.SESSION_FIELDS)),
+            as_json([fields_of(m, booking.MEDIATOR_FIELDS) for m in mediators]),
+            as_json(bookings),
+            as_json(fields_of(entry, booking.SESSION_EVENT_FIELDS)),
+            case.id,
+            case.timeline_seq + 1,
+            as_json(case_entry),
+            as_json(outbox),
+        )
+        # A savepoint, so that after a refusal the other session can still be looked up and
+        # named (`_book`); it ends with the transaction.
+        await conn.execute(booking.SAVEPOINT)
+        try:
+            written = await conn.fetchrow(booking.BOOK_SQL, *args)
+        except asyncpg.ExclusionViolationError as exc:
+            await conn.execute(booking.ROLLBACK_TO_SAVEPOINT)
+            await self._refuse_booking(ms, exc)
+        audit_outbox(self.session, SimpleNamespace(**outbox))
+        ms.created_at, ms.updated_at = written["created_at"], written["updated_at"]
+        entry.data = booking.jsonb_ordered(entry.data)  # as the stored entry reads back
+        names = {uuid.UUID(i): name for i, name in row["names"]}
+        self.repo.written(ms.id, [(m, names[m.person_id]) for m in mediators], [entry])
         return ms
 
     def _new(
