@@ -5,6 +5,7 @@ through the cases service in the same transaction. Services never commit."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import date, datetime
 from types import SimpleNamespace
 from typing import Any, NoReturn
@@ -29,6 +30,7 @@ from mediation.outbox.events import emit, outbox_fields
 from mediation.sessions import events, rules
 from mediation.sessions.enums import (
     MEDIATING_ROLES,
+    MediatorBody,
     NextStep,
     SessionEventType,
     SessionKind,
@@ -46,7 +48,7 @@ from mediation_api.cases.repository import CaseRepository
 from mediation_api.cases.service import CaseService
 from mediation_api.readdb import driver_connection
 from mediation_api.request_service import RequestService
-from mediation_api.sessions import booking
+from mediation_api.sessions import booking, outcome
 from mediation_api.sessions.contracts import (
     CancelIn,
     HeldSessionIn,
@@ -328,34 +330,14 @@ class SessionService(RequestService[SessionRepository]):
         ms.historical, ms.timeline_seq = False, 1
         for m in mediators:
             m.session_id = ms.id
-        actor = self.actor
-        entry = SessionEvent(
-            id=uuid7(),
-            session_id=ms.id,
-            seq=1,
-            type=E.scheduled,
-            at=now,
-            actor_kind=actor.kind,
-            actor_id=actor.id,
-            actor_name=actor.name,
-            client_id=actor.client_id,
-            request_id=actor.request_id,
-            body=None,
-            data=jsonable({"starts_at": ms.starts_at, "ends_at": ms.ends_at, "place": ms.place}),
+        entry = self._history_entry(
+            ms,
+            E.scheduled,
+            now,
+            None,
+            {"starts_at": ms.starts_at, "ends_at": ms.ends_at, "place": ms.place},
         )
-        outbox = {
-            "id": uuid7(),
-            "relay_attempts": 0,
-            **outbox_fields(
-                events.payload(ms, event_id=entry.id),
-                type=f"{events.EVENT_PREFIX}{E.scheduled.value}",
-                aggregate_id=ms.id,
-                occurred_at=now,
-                unit_path=ms.unit_path,
-                actor_id=actor.id if actor.kind == "user" else None,
-                request_id=actor.request_id,
-            ),
-        }
+        outbox = self._outbox(ms, entry, now, events.payload(ms))
         cases = CaseService(self.session, self.clock, self.settings, p)
         case_entry = cases._entry(
             case,
@@ -666,8 +648,25 @@ class SessionService(RequestService[SessionRepository]):
     async def record_outcome(
         self, session_id: uuid.UUID, body: OutcomeIn, if_match: str | None
     ) -> MediationSession:
-        ms = await self._for_change(session_id, if_match)
-        case = await self.case(ms.case_id)
+        """One statement loads and locks the session with its case's fields, parties,
+        mediators and history; one writes the outcome (`outcome`). An agreement resolves the
+        case through the cases service between the case's timeline entry and the rest."""
+        conn = await driver_connection(self.session)
+        row = await conn.fetchrow(
+            outcome.FOR_OUTCOME_SQL, session_id, scope_patterns(self.principal)
+        )
+        if row is None:
+            raise NotFound(NOT_FOUND)
+        ms = _session_of(row)
+        check_if_match(if_match, ms.id, ms.version)
+        if row["case_found"] is None:
+            raise NotFound("No case with this id in your jurisdiction.")
+        case = SimpleNamespace(
+            id=ms.case_id,
+            status=CaseStatus(row["case_status"]),
+            version=row["case_version"],
+            handler_person_ids=row["case_handler_person_ids"],
+        )
         self._may_organise(case, ms)
         self._still_scheduled(ms)
         now = self.clock.now()
@@ -677,6 +676,69 @@ class SessionService(RequestService[SessionRepository]):
                 starts_at=ms.starts_at.astimezone(CENTER_TZ).isoformat(),
                 code=rules.OUTCOME_TOO_EARLY,
             )
+        attended = self._attended(ms, body)
+        self._held(ms, body, attended, body.ended_at, now)
+        self.repo.parties_known(ms.case_id, _parties_of(row["case_parties"]))
+        held = self._held_info(ms, afterwards=False)
+        cases = CaseService(self.session, self.clock, self.settings, self.principal)
+        case_entry = cases._entry(
+            case,
+            CaseEventType.session_held,
+            seq=0,  # numbered by the case's counter in the statement
+            at=now,
+            body=ms.next_step_note,
+            data={**events.brief(ms), **jsonable({"ended_at": body.ended_at, **held})},
+        )
+        case_status: CaseStatus | None = None
+        if body.outcome is SessionOutcome.agreement:
+            assert body.agreement is not None  # the contract pairs them
+            await conn.execute(outcome.CASE_ENTRY_SQL, case.id, as_json(case_entry))
+            case_status = await self._resolve_case(case, ms, body)
+            await self.session.flush()  # the case's events are audited before the session's
+        info = {
+            **held,
+            "attended_person_ids": attended,
+            "attended_party_ids": ms.attended_party_ids,
+            "case_status": case_status,
+        }
+        ms.timeline_seq += 1
+        entry = self._history_entry(ms, E.outcome_recorded, now, ms.next_step_note, info)
+        outbox = self._outbox(
+            ms,
+            entry,
+            now,
+            events.payload(ms, events.SessionOutcomeRecorded, notify_parties=[], **info),
+        )
+        absent = [p for p in ms.mediator_person_ids if p not in ms.attended_person_ids]
+        args: list[Any] = [
+            ms.id,
+            as_json(fields_of(ms, outcome.HELD_FIELDS)),
+            as_json(fields_of(entry, booking.SESSION_EVENT_FIELDS)),
+            as_json(outbox),
+            absent,
+            ms.held_ended_at or ms.ends_at,
+        ]
+        if case_status is None:
+            args += [case.id, as_json(case_entry)]
+        try:
+            written = await conn.fetchrow(outcome.held_sql(case_status is None), *args)
+        except asyncpg.ExclusionViolationError as exc:
+            raise Conflict(
+                "A mediator or the room was booked at the same moment; try again.",
+                code=rules.BOOKING_RACE,
+            ) from exc
+        audit_outbox(self.session, SimpleNamespace(**outbox))
+        ms.updated_at = written["updated_at"]
+        entry.data = booking.jsonb_ordered(entry.data)  # as the stored entry reads back
+        self.repo.written(
+            ms.id,
+            _mediators_of(row["session_mediators"]),
+            [*_events_of(row["session_events"]), entry],
+        )
+        return ms
+
+    def _attended(self, ms: MediationSession, body: OutcomeIn) -> list[uuid.UUID]:
+        """The mediators who held the session (all by default), checked; and `ended_at`."""
         attended = (
             list(ms.mediator_person_ids)
             if body.attended_person_ids is None
@@ -704,9 +766,51 @@ class SessionService(RequestService[SessionRepository]):
                 field="body.ended_at",
                 code=rules.END_OUT_OF_WINDOW,
             )
-        await self._hold(case, ms, body, attended, body.ended_at, now)
-        await self._settle_booking(ms)
-        return ms
+        return attended
+
+    def _history_entry(
+        self,
+        ms: MediationSession,
+        type_: SessionEventType,
+        now: datetime,
+        body: str | None,
+        data: dict[str, Any],
+    ) -> SessionEvent:
+        """The session's history entry numbered `ms.timeline_seq` (`events.record`'s)."""
+        actor = self.actor
+        return SessionEvent(
+            id=uuid7(),
+            session_id=ms.id,
+            seq=ms.timeline_seq,
+            type=type_,
+            at=now,
+            actor_kind=actor.kind,
+            actor_id=actor.id,
+            actor_name=actor.name,
+            client_id=actor.client_id,
+            request_id=actor.request_id,
+            body=body,
+            data=jsonable(data),
+        )
+
+    def _outbox(
+        self, ms: MediationSession, entry: SessionEvent, now: datetime, payload: SessionPayload
+    ) -> dict[str, Any]:
+        """The outbox row of the entry's `session.*` event (`events.record`'s)."""
+        actor = self.actor
+        return {
+            "id": uuid7(),
+            "relay_attempts": 0,
+            **outbox_fields(
+                payload.model_copy(update={"event_id": entry.id}),
+                type=f"{events.EVENT_PREFIX}{entry.type.value}",
+                aggregate_id=ms.id,
+                occurred_at=now,
+                unit_path=ms.unit_path,
+                actor_id=actor.id if actor.kind == "user" else None,
+                request_id=actor.request_id,
+            ),
+        }
 
     async def record_held(self, case_id: uuid.UUID, body: HeldSessionIn) -> MediationSession:
         """A session held already (on the spot), recorded in one action: planned, booked and
@@ -743,27 +847,8 @@ class SessionService(RequestService[SessionRepository]):
     ) -> None:
         """The session was held: attendance, record, outcome; on the case's timeline; an
         agreement resolves the case; the history entry and `session.outcome_recorded`."""
-        for i, pid in enumerate(body.attended_party_ids):
-            if pid not in ms.party_ids:
-                raise Unprocessable(
-                    "Not a party invited to this session.",
-                    field=f"body.attended_party_ids.{i}",
-                    code=rules.ATTENDEE_NOT_INVITED,
-                )
-        ms.status = SessionStatus.held
-        ms.attended_person_ids = attended
-        ms.attended_party_ids = list(body.attended_party_ids)
-        ms.held_ended_at = ended_at
-        ms.minutes = body.minutes
-        ms.outcome = body.outcome
-        ms.next_step = body.next_step or (
-            NextStep.another_session if body.outcome is SessionOutcome.postponed else None
-        )
-        ms.next_step_note = body.next_step_note
-        ms.outcome_recorded_at = now
-        if not afterwards:
-            ms.version += 1
-        held = {"outcome": ms.outcome, "next_step": ms.next_step, "recorded_afterwards": afterwards}
+        self._held(ms, body, attended, ended_at, now, afterwards=afterwards)
+        held = self._held_info(ms, afterwards)
         await self._on_timeline(
             case, ms, CaseEventType.session_held, ms.next_step_note, ended_at=ended_at, **held
         )
@@ -790,6 +875,42 @@ class SessionService(RequestService[SessionRepository]):
             ),
         )
 
+    @staticmethod
+    def _held_info(ms: MediationSession, afterwards: bool) -> dict[str, Any]:
+        return {"outcome": ms.outcome, "next_step": ms.next_step, "recorded_afterwards": afterwards}
+
+    @staticmethod
+    def _held(
+        ms: MediationSession,
+        body: OutcomeIn | HeldSessionIn,
+        attended: list[uuid.UUID],
+        ended_at: datetime | None,
+        now: datetime,
+        *,
+        afterwards: bool = False,
+    ) -> None:
+        """The session held, in memory: attendance (the parties checked), record, outcome."""
+        for i, pid in enumerate(body.attended_party_ids):
+            if pid not in ms.party_ids:
+                raise Unprocessable(
+                    "Not a party invited to this session.",
+                    field=f"body.attended_party_ids.{i}",
+                    code=rules.ATTENDEE_NOT_INVITED,
+                )
+        ms.status = SessionStatus.held
+        ms.attended_person_ids = attended
+        ms.attended_party_ids = list(body.attended_party_ids)
+        ms.held_ended_at = ended_at
+        ms.minutes = body.minutes
+        ms.outcome = body.outcome
+        ms.next_step = body.next_step or (
+            NextStep.another_session if body.outcome is SessionOutcome.postponed else None
+        )
+        ms.next_step_note = body.next_step_note
+        ms.outcome_recorded_at = now
+        if not afterwards:
+            ms.version += 1
+
     async def _settle_booking(self, ms: MediationSession) -> None:
         """Once held, the session books what really happened: its attending mediators and
         its room until the real end (earlier or later than planned); absent mediators are
@@ -808,7 +929,7 @@ class SessionService(RequestService[SessionRepository]):
             ) from exc
 
     async def _resolve_case(
-        self, case: Case, ms: MediationSession, body: OutcomeIn | HeldSessionIn
+        self, case: Any, ms: MediationSession, body: OutcomeIn | HeldSessionIn
     ) -> CaseStatus:
         """The agreement goes on the case and the case is resolved, through the cases service
         (its rules, timeline, deadlines and events), in this same transaction: if the case
@@ -816,15 +937,17 @@ class SessionService(RequestService[SessionRepository]):
         starts mediation first: the session was its mediation."""
         cases = CaseService(self.session, self.clock, self.settings, self.principal)
         when = _local(ms.starts_at)
+        version = case.version
         if case.status is CaseStatus.assigned:
-            await cases.start_mediation(
-                case.id, NoteIn(note=f"{when}调解会"), etag_of(case.id, case.version)
+            started = await cases.start_mediation(
+                case.id, NoteIn(note=f"{when}调解会"), etag_of(case.id, version)
             )
+            version = started.version
         assert body.agreement is not None
         resolved = await cases.resolve(
             case.id,
             ResolveIn(agreement=body.agreement, note=f"{when}调解会达成协议（调解会 {ms.id}）"),
-            etag_of(case.id, case.version),
+            etag_of(case.id, version),
         )
         # The agreement is signed by the mediators who held the session (the cases service
         # names the case's handlers; no hook there takes the session's mediators).
@@ -834,3 +957,62 @@ class SessionService(RequestService[SessionRepository]):
                 dict.fromkeys([*ms.attended_person_ids, *agreement.mediator_person_ids])
             )
         return resolved.status
+
+
+def _session_of(row: Mapping[str, Any]) -> MediationSession:
+    """The session of a row of its columns, as the ORM would load it (not in the session:
+    the pipeline writes it)."""
+    values = {}
+    for column in MediationSession.__table__.columns:
+        value = row[column.name]
+        enum_class = getattr(column.type, "enum_class", None)
+        values[column.key] = enum_class(value) if value is not None and enum_class else value
+    return MediationSession(**values)
+
+
+def _parties_of(rows: list[list[Any]]) -> list[CaseParty]:
+    """The case's parties as the answer shows them: [id, side, kind, name] each."""
+    return [
+        CaseParty(id=uuid.UUID(i), side=PartySide(side), kind=PartyKind(kind), name=name)
+        for i, side, kind, name in rows
+    ]
+
+
+def _mediators_of(rows: list[list[Any]]) -> list[tuple[SessionMediator, str]]:
+    return [
+        (
+            SessionMediator(
+                id=uuid.UUID(i),
+                person_id=uuid.UUID(person),
+                role=Role(role),
+                body=MediatorBody(body),
+                is_lead=lead,
+                position=position,
+            ),
+            name,
+        )
+        for i, person, role, body, lead, position, name in rows
+    ]
+
+
+def _events_of(rows: list[list[Any]]) -> list[SessionEvent]:
+    """The history as read in JSON: [id, seq, type, at, actor_kind, actor_id, actor_name,
+    client_id, request_id, body, data] each (`data` in its stored key order)."""
+    out = []
+    for i, seq, type_, at, kind, actor, name, client, request, body, data in rows:
+        out.append(
+            SessionEvent(
+                id=uuid.UUID(i),
+                seq=seq,
+                type=SessionEventType(type_),
+                at=datetime.fromisoformat(at),
+                actor_kind=kind,
+                actor_id=uuid.UUID(actor) if actor else None,
+                actor_name=name,
+                client_id=client,
+                request_id=request,
+                body=body,
+                data=data,
+            )
+        )
+    return out
