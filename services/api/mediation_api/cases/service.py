@@ -56,6 +56,7 @@ from mediation.cases.models import (
     AgreementPerformance,
     Case,
     CaseAgreement,
+    CaseDeadline,
     CaseEvent,
     CaseFollowUp,
     CaseHandler,
@@ -556,15 +557,7 @@ class CaseService(RequestService[CaseRepository]):
         )
         return case
 
-    async def reject(
-        self, case_id: uuid.UUID, body: ReasonIn, if_match: str | None
-    ) -> Case | Changed:
-        if self._holds(case_id):
-            case, before, now = await self._act(case_id, A.reject, if_match)
-            case.rejected_at, case.reason = now, body.reason
-            await self.deadlines.finish(case, now)
-            await self.record(case, E.rejected, transition=(before, case.status), body=body.reason)
-            return case
+    async def reject(self, case_id: uuid.UUID, body: ReasonIn, if_match: str | None) -> Changed:
         return await self._move_by_pipeline(
             case_id,
             A.reject,
@@ -627,13 +620,13 @@ class CaseService(RequestService[CaseRepository]):
         case.handler_person_ids, case.channels = [], []
         return previous
 
-    def _holds(self, case_id: uuid.UUID) -> bool:
-        """Whether this transaction already holds the case as an ORM object (a session's
-        outcome starts its case's mediation, then resolves it, through this service): a change
-        then goes through that object, or the object (its version, its timeline counter) would
-        be stale for what follows."""
-        key = identity_key(Case, case_id)
-        return self.session.sync_session.identity_map.get(key) is not None
+    def _holds(self, model: type[Any], ident: uuid.UUID | None) -> Any:
+        """The ORM object of this row when the transaction already holds one (a session held
+        on the spot starts its case's mediation, then resolves it, through this service): a
+        pipeline brings it up to date after writing the row (`_move_by_pipeline`)."""
+        if ident is None:
+            return None
+        return self.session.sync_session.identity_map.get(identity_key(model, ident))
 
     async def _load(
         self,
@@ -645,8 +638,7 @@ class CaseService(RequestService[CaseRepository]):
         """The pipeline's `_act`: the case loaded and locked in one statement
         (`change.FOR_CHANGE_SQL`, with which of `people` hold a handling role covering it),
         the same checks in the same order, moved by `action` in memory: (case, status before,
-        now). The counter is read under the lock: the caller numbers the entry. Not for a
-        case this transaction holds as an ORM object (`_holds`): that goes through `_act`."""
+        now). The counter is read under the lock: the caller numbers the entry."""
         now = self.clock.now()
         conn = await driver_connection(self.session)
         row = await conn.fetchrow(
@@ -818,13 +810,6 @@ class CaseService(RequestService[CaseRepository]):
         self, case_id: uuid.UUID, body: NoteIn, if_match: str | None
     ) -> Changed:
         """A status move and its time: two statements (`change.move_sql`)."""
-        if self._holds(case_id):
-            held, before, now = await self._act(case_id, A.start_mediation, if_match)
-            held.mediation_started_at = now
-            await self.record(
-                held, E.mediation_started, transition=(before, held.status), body=body.note
-            )
-            return Changed(held.id, held.version)
         return await self._move_by_pipeline(
             case_id,
             A.start_mediation,
@@ -853,6 +838,9 @@ class CaseService(RequestService[CaseRepository]):
         A pause in progress when the deadline finishes is counted with one more read (the
         calendar), as `DeadlineKeeper.finish` does. `info`: the type's own fields, in the entry's
         data and the event alike."""
+        held = self._holds(Case, case_id)
+        if held is not None:  # its changes are written first: the pipeline reads the row
+            await self.session.flush()
         case, before, now = await self._load(case_id, action, if_match)
         also = also or {}
         args: list[Any] = []
@@ -882,6 +870,11 @@ class CaseService(RequestService[CaseRepository]):
             *args,
             *also.values(),
         )
+        # What follows in this transaction sees the row as written (version, timeline
+        # counter, status, running deadline), not the held objects' copies.
+        for obj in (held, self._holds(CaseDeadline, case.deadline_id) if deadline else None):
+            if obj is not None:
+                await self.session.refresh(obj)
         return Changed(case.id, case.version)
 
     async def resolve(self, case_id: uuid.UUID, body: ResolveIn, if_match: str | None) -> Case:
@@ -936,21 +929,8 @@ class CaseService(RequestService[CaseRepository]):
         )
         return case
 
-    async def fail(self, case_id: uuid.UUID, body: FailIn, if_match: str | None) -> Case | Changed:
+    async def fail(self, case_id: uuid.UUID, body: FailIn, if_match: str | None) -> Changed:
         info = {"referral": body.referral.value}
-        if self._holds(case_id):
-            case, before, now = await self._act(case_id, A.fail, if_match)
-            case.failed_at, case.reason, case.referral_target = now, body.reason, body.referral
-            await self.deadlines.finish(case, now)
-            await self.record(
-                case,
-                E.failed,
-                transition=(before, case.status),
-                body=body.reason,
-                data=info,
-                extra=info,
-            )
-            return case
         return await self._move_by_pipeline(
             case_id,
             A.fail,
@@ -963,16 +943,7 @@ class CaseService(RequestService[CaseRepository]):
             info=info,
         )
 
-    async def withdraw(
-        self, case_id: uuid.UUID, body: ReasonIn, if_match: str | None
-    ) -> Case | Changed:
-        if self._holds(case_id):
-            case, before, now = await self._act(case_id, A.withdraw, if_match)
-            case.withdrawn_at, case.reason = now, body.reason
-            case.paused_at, case.pause_reason = None, None
-            await self.deadlines.finish(case, now, cancelled=True)
-            await self.record(case, E.withdrawn, transition=(before, case.status), body=body.reason)
-            return case
+    async def withdraw(self, case_id: uuid.UUID, body: ReasonIn, if_match: str | None) -> Changed:
         return await self._move_by_pipeline(
             case_id,
             A.withdraw,
@@ -1031,13 +1002,7 @@ class CaseService(RequestService[CaseRepository]):
         )
         return case
 
-    async def close(self, case_id: uuid.UUID, body: NoteIn, if_match: str | None) -> Case | Changed:
-        if self._holds(case_id):
-            case, before, now = await self._act(case_id, A.close, if_match)
-            case.closed_at = now
-            await self.deadlines.finish(case, now, cancelled=True)
-            await self.record(case, E.closed, transition=(before, case.status), body=body.note)
-            return case
+    async def close(self, case_id: uuid.UUID, body: NoteIn, if_match: str | None) -> Changed:
         return await self._move_by_pipeline(
             case_id,
             A.close,
@@ -1060,15 +1025,7 @@ class CaseService(RequestService[CaseRepository]):
         await self.record(case, E.reopened, transition=(before, case.status), body=body.reason)
         return case
 
-    async def pause(
-        self, case_id: uuid.UUID, body: ReasonIn, if_match: str | None
-    ) -> Case | Changed:
-        if self._holds(case_id):
-            case, before, now = await self._act(case_id, A.pause, if_match)
-            case.paused_at, case.pause_reason = now, body.reason
-            await self.deadlines.pause(case, now)
-            await self.record(case, E.paused, transition=(before, case.status), body=body.reason)
-            return case
+    async def pause(self, case_id: uuid.UUID, body: ReasonIn, if_match: str | None) -> Changed:
         return await self._move_by_pipeline(
             case_id,
             A.pause,
