@@ -956,7 +956,7 @@ class SessionService(RequestService[SessionRepository]):
             agreement.mediator_person_ids = list(
                 dict.fromkeys([*ms.attended_person_ids, *agreement.mediator_person_ids])
             )
-        return resolved.status
+        return CaseStatus.resolved  # where a resolve moves a case (or it refuses)
 
 
 def _session_of(row: Mapping[str, Any]) -> MediationSession:
