@@ -620,13 +620,13 @@ class CaseService(RequestService[CaseRepository]):
         case.handler_person_ids, case.channels = [], []
         return previous
 
-    def _holds(self, model: type[Any], ident: uuid.UUID | None) -> Any:
-        """The ORM object of this row when the transaction already holds one (a session held
-        on the spot starts its case's mediation, then resolves it, through this service): a
-        pipeline brings it up to date after writing the row (`_move_by_pipeline`)."""
-        if ident is None:
-            return None
-        return self.session.sync_session.identity_map.get(identity_key(model, ident))
+    def _holds(self, case_id: uuid.UUID) -> bool:
+        """Whether this transaction already holds the case as an ORM object (a session's
+        outcome starts its case's mediation, then resolves it, through this service): a change
+        then goes through that object, or the object (its version, its timeline counter) would
+        be stale for what follows."""
+        key = identity_key(Case, case_id)
+        return self.session.sync_session.identity_map.get(key) is not None
 
     async def _load(
         self,
@@ -868,11 +868,13 @@ class CaseService(RequestService[CaseRepository]):
         return Changed(case.id, case.version)
 
     async def _flush_held(self, case_id: uuid.UUID) -> Case | None:
-        """The case's ORM object when this transaction holds one, its changes written first:
-        the pipeline reads the row."""
-        held: Case | None = self._holds(Case, case_id)
-        if held is not None:
-            await self.session.flush()
+        """The case's ORM object when this transaction holds one (`_holds`: a session held on
+        the spot starts its case's mediation, then resolves it), its changes written first: a
+        pipeline reads the row, then brings the object up to date (`_catch_up`)."""
+        if not self._holds(case_id):
+            return None
+        await self.session.flush()
+        held: Case = self._identity(Case, case_id)
         return held
 
     async def _catch_up(self, held: Case | None, deadline_id: uuid.UUID | None) -> None:
@@ -880,9 +882,14 @@ class CaseService(RequestService[CaseRepository]):
         timeline counter, status, the running deadline), not the held objects' copies."""
         if held is None:
             return
-        for obj in (held, self._holds(CaseDeadline, deadline_id)):
+        deadline = None if deadline_id is None else self._identity(CaseDeadline, deadline_id)
+        for obj in (held, deadline):
             if obj is not None:
                 await self.session.refresh(obj)
+
+    def _identity(self, model: type[Any], ident: uuid.UUID) -> Any:
+        """This transaction's ORM object of the row, if it holds one."""
+        return self.session.sync_session.identity_map.get(identity_key(model, ident))
 
     async def _finish_args(self, case: SimpleNamespace, now: datetime) -> list[Any]:
         """The running deadline met or cancelled (`change.DEADLINE_SET`): its id and the days
