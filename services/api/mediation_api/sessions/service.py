@@ -318,13 +318,7 @@ class SessionService(RequestService[SessionRepository]):
         for person, role, path in row["roles"]:
             held.setdefault(uuid.UUID(person), []).append((Role(role), path))
         mediators = self._seats(case, body.kind, body.mediators, "body.mediators", held)
-        self.repo.parties_known(
-            case.id,
-            [
-                CaseParty(id=uuid.UUID(i), side=PartySide(side), kind=PartyKind(kind), name=name)
-                for i, side, kind, name in row["parties"]
-            ],
-        )
+        self.repo.parties_known(case.id, _parties_of(row["parties"]))
         party_ids = await self._party_ids(case, body.party_ids, "body.party_ids")
         ms = self._new(case, body, mediators, party_ids, body.starts_at, body.ends_at)
         ms.historical, ms.timeline_seq = False, 1
