@@ -50,6 +50,7 @@ from mediation_api.cases import intake
 from mediation_api.cases.reads import CASE_VIEW_SQL, page_query
 from mediation_api.cases.repository import CaseFilters
 from mediation_api.notifications.reads import inbox_query
+from mediation_api.sessions import booking
 from mediation_api.sessions.reads import page_query as session_page_query
 from mediation_api.sessions.repository import SessionFilters
 
@@ -70,7 +71,6 @@ UNIT_COLUMNS = (
 )
 SQL = {
     "case": f"SELECT {C} FROM cases WHERE cases.unit_path LIKE $1 ESCAPE '\\' AND cases.id = $2",
-    "parties": "SELECT * FROM case_parties WHERE case_id = $1 ORDER BY position, id",
     "access_log": (
         "INSERT INTO access_log (actor_id, actor_kind, actor_name, action, record_type, "
         "record_id, subject_ids, detail, request_id, id) "
@@ -88,46 +88,6 @@ SQL = {
         "actor_id, request_id, occurred_at, relay_attempts, id) "
         "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9) RETURNING created_at"
     ),
-    "case_for_share": (
-        f"SELECT {C} FROM cases WHERE cases.id = $1 AND cases.unit_path LIKE $2 ESCAPE '\\' "
-        "FOR SHARE"
-    ),
-    "role_units": (
-        "SELECT ra.person_id, ra.role, units.path FROM role_assignments ra "
-        "JOIN units ON units.id = ra.unit_id WHERE ra.person_id = ANY($1::uuid[]) "
-        "AND ra.role = ANY($2::text[]) AND ra.starts_on <= $3 "
-        "AND (ra.ends_on IS NULL OR ra.ends_on >= $3) AND units.active IS true"
-    ),
-    "insert_session": (
-        "INSERT INTO mediation_sessions (case_id, case_number, unit_id, unit_path, kind, mode, "
-        "status, starts_at, ends_at, place, place_key, mediator_person_ids, party_ids, "
-        "is_public, recording_consent, rights_notice_given, attended_person_ids, "
-        "attended_party_ids, reschedule_count, created_by_name, version, id, timeline_seq) "
-        "VALUES ($1, $2, $3, $4, $5, $6, 'scheduled', $7, $8, $9, $10, $11, $12, $13, false, "
-        "false, '{}', '{}', 0, $14, 1, $15, 1) RETURNING created_at, updated_at"
-    ),
-    "insert_session_mediator": (
-        "INSERT INTO session_mediators (session_id, person_id, role, body, is_lead, position, "
-        "id) VALUES ($1, $2, $3, $4, $5, $6, $7)"
-    ),
-    "clear_bookings": "DELETE FROM session_bookings WHERE session_id = $1",
-    "book_person": (
-        "INSERT INTO session_bookings (session_id, person_id, during, active, id) "
-        "VALUES ($1, $2, tstzrange($3, $4), true, $5)"
-    ),
-    "book_place": (
-        "INSERT INTO session_bookings (session_id, place_key, during, active, id) "
-        "VALUES ($1, $2, tstzrange($3, $4), true, $5)"
-    ),
-    "insert_session_event": (
-        "INSERT INTO session_events (session_id, type, at, actor_kind, actor_id, actor_name, "
-        "request_id, data, id, seq) VALUES ($1, 'scheduled', $2, 'user', $3, $4, $5, $6, $7, 1)"
-    ),
-    "session_mediators": (
-        "SELECT sm.*, people.name FROM session_mediators sm JOIN people "
-        "ON people.id = sm.person_id WHERE sm.session_id = $1 ORDER BY sm.position, sm.id"
-    ),
-    "session_events": "SELECT * FROM session_events WHERE session_id = $1 ORDER BY seq",
     # The chain's lock and newest entry in one round trip, as the API's commit (migration 0028).
     "audit_head": "SELECT seq, hash FROM audit_chain_head(false)",
     "audit_insert": (
@@ -494,114 +454,145 @@ async def create_case(request: Request) -> Response:
 
 
 async def create_session(request: Request) -> Response:
-    """Booking a mediation session: the API's statements in its order."""
+    """Booking a mediation session: the API's two statements (mediation_api.sessions.booking):
+    the case locked in scope with the mediators' roles, their names and the case's parties,
+    then (in a savepoint) the session, its mediators, bookings and history entry, the case's
+    counter and timeline entry and the outbox event; the answer from what was written, with
+    its access-log row, and the audit entries."""
     caller = Caller(request)
     body = orjson.loads(await request.body())
     pool: asyncpg.Pool = request.app.state.pool
     now = datetime.now(CENTER_TZ)
     async with pool.acquire() as conn, conn.transaction():
+        persons = [uuid.UUID(m["person_id"]) for m in body["mediators"]]
         case = await conn.fetchrow(
-            SQL["case_for_share"], request.path_params["id"], _like(caller.scope)
+            booking.FOR_BOOKING_SQL,
+            request.path_params["id"],
+            [_like(caller.scope)],
+            persons,
+            list(MEDIATING),
+            now.date(),
         )
         if case is None:
             return _json({"status": 404}, 404)
-        persons = [uuid.UUID(m["person_id"]) for m in body["mediators"]]
-        held = await conn.fetch(SQL["role_units"], persons, list(MEDIATING), now.date())
-        roles = {r["person_id"]: r["role"] for r in held if case["unit_path"].startswith(r["path"])}
+        roles = {
+            uuid.UUID(p): r for p, r, path in case["roles"] if case["unit_path"].startswith(path)
+        }
         if set(roles) != set(persons):
             return _json({"status": 422}, 422)
-        parties = await conn.fetch(SQL["parties"], case["id"])
+        names = {uuid.UUID(p): n for p, n in case["names"]}
+        parties = [{"party_id": i, "side": side, "name": n} for i, side, _, n in case["parties"]]
         starts = datetime.fromisoformat(body["starts_at"])
         ends = datetime.fromisoformat(body["ends_at"])
         key = place_key(body.get("place"))
-        sid = uuid7()
-        await conn.fetchrow(
-            SQL["insert_session"],
-            case["id"],
-            case["number"],
-            case["unit_id"],
-            case["unit_path"],
-            body["kind"],
-            body.get("mode", "on_site"),
-            starts,
-            ends,
-            body.get("place"),
-            key,
-            persons,
-            [p["id"] for p in parties],
-            body.get("is_public", False),
-            caller.name,
-            sid,
-        )
-        for i, p in enumerate(persons):
-            await conn.execute(
-                SQL["insert_session_mediator"],
-                sid,
-                p,
-                roles[p],
-                MEDIATING[roles[p]],
-                i == 0,
-                i,
-                uuid7(),
-            )
-        async with conn.transaction():  # the savepoint around the bookings
-            await conn.execute(SQL["clear_bookings"], sid)
-            for p in persons:
-                await conn.execute(SQL["book_person"], sid, p, starts, ends, uuid7())
-            if key:
-                await conn.execute(SQL["book_place"], sid, key, starts, ends, uuid7())
-        entry_id = uuid7()
+        sid, entry_id = uuid7(), uuid7()
+        cid = case["id"]
         booked = {
             "id": sid,
-            "case_id": case["id"],
+            "case_id": cid,
             "case_number": case["number"],
             "unit_id": case["unit_id"],
+            "unit_path": case["unit_path"],
             "kind": body["kind"],
             "mode": body.get("mode", "on_site"),
             "status": "scheduled",
             "starts_at": starts,
             "ends_at": ends,
             "place": body.get("place"),
+            "place_key": key,
             "meeting_info": None,
             "mediator_person_ids": persons,
-            "party_ids": [p["id"] for p in parties],
+            "party_ids": [p["party_id"] for p in parties],
+            "is_public": body.get("is_public", False),
+            "recording_consent": False,
+            "rights_notice_given": False,
+            "attended_person_ids": [],
+            "attended_party_ids": [],
+            "reschedule_count": 0,
+            "created_by_name": caller.name,
             "version": 1,
+            "timeline_seq": 1,
+            "historical": False,
         }
-        await conn.fetchval(SQL["notify"])
-        await conn.fetchval(
-            SQL["outbox"],
-            "session.scheduled",
-            "session",
-            sid,
-            case["unit_path"],
-            json.dumps(session_payload(booked, entry_id), default=str),
-            caller.id,
-            None,
-            now,
-            uuid7(),
+        mediators = [
+            {
+                "id": uuid7(),
+                "session_id": sid,
+                "person_id": p,
+                "role": roles[p],
+                "body": MEDIATING[roles[p]],
+                "is_lead": i == 0,
+                "position": i,
+            }
+            for i, p in enumerate(persons)
+        ]
+        during = f'["{starts.isoformat()}","{ends.isoformat()}")'
+        bookings = [
+            {"id": uuid7(), "session_id": sid, "person_id": p, "during": during, "active": True}
+            for p in persons
+        ]
+        if key:
+            bookings.append(
+                {
+                    "id": uuid7(),
+                    "session_id": sid,
+                    "place_key": key,
+                    "during": during,
+                    "active": True,
+                }
+            )
+        actor = {"actor_kind": "user", "actor_id": caller.id, "actor_name": caller.name}
+        entry = {
+            "id": entry_id,
+            "session_id": sid,
+            "seq": 1,
+            "type": "scheduled",
+            "at": now,
+            **actor,
+            "data": {"starts_at": body["starts_at"], "ends_at": body["ends_at"]},
+        }
+        case_entry = {
+            "id": uuid7(),
+            "case_id": cid,
+            "seq": case["timeline_seq"] + 1,
+            "type": "session_scheduled",
+            "at": now,
+            **actor,
+            "data": {"session_id": sid, "starts_at": body["starts_at"]},
+        }
+        outbox = {
+            "id": uuid7(),
+            "type": "session.scheduled",
+            "aggregate_type": "session",
+            "aggregate_id": sid,
+            "unit_path": case["unit_path"],
+            "payload": session_payload(booked, entry_id),
+            "actor_id": caller.id,
+            "occurred_at": now,
+            "relay_attempts": 0,
+        }
+        await conn.execute(booking.SAVEPOINT)
+        await conn.fetchrow(
+            booking.BOOK_SQL,
+            intake.as_json(booked),
+            intake.as_json(mediators),
+            intake.as_json(bookings),
+            intake.as_json(entry),
+            cid,
+            case["timeline_seq"] + 1,
+            intake.as_json(case_entry),
+            intake.as_json(outbox),
         )
-        await conn.execute(
-            SQL["insert_session_event"],
-            sid,
-            now,
-            caller.id,
-            caller.name,
-            None,
-            json.dumps({"starts_at": body["starts_at"]}),
-            entry_id,
-        )
-        parties, mediators, events = await _session_answer(
-            conn, caller, sid, case["id"], None, "session.scheduled"
-        )
+        await _session_logged(conn, caller, sid, parties, "session.scheduled")
     return _json(
         {
             "id": sid,
-            "case_id": case["id"],
+            "case_id": cid,
             "starts_at": starts,
             "ends_at": ends,
-            "mediators": [dict(m) for m in mediators],
-            "parties": [dict(p) for p in parties],
-            "history": [dict(e) for e in events],
+            "mediators": [{**m, "name": names[m["person_id"]]} for m in mediators],
+            "parties": parties,
+            "history": [entry],
         },
         201,
     )
@@ -634,21 +625,16 @@ def session_payload(ms: Mapping[str, Any], event_id: uuid.UUID, **extra: Any) ->
     }
 
 
-async def _session_answer(
+async def _session_logged(
     conn: asyncpg.Connection,
     caller: Caller,
     sid: uuid.UUID,
-    case_id: uuid.UUID,
-    invited: list[uuid.UUID] | None,
+    parties: list[dict[str, Any]],
     action: str,
-) -> tuple[list[asyncpg.Record], list[asyncpg.Record], list[asyncpg.Record]]:
-    """A session's answer as the API reads it (invited parties, mediators, history), the
-    access-log row of unmasked names, then the audit chain as the API's commit writes it."""
-    parties = await conn.fetch(SQL["parties"], case_id)
-    if invited is not None:
-        parties = [p for p in parties if p["id"] in set(invited)]
-    mediators = await conn.fetch(SQL["session_mediators"], sid)
-    events = await conn.fetch(SQL["session_events"], sid)
+) -> None:
+    """What a session's answer writes besides (the API builds the answer from what it loaded
+    and wrote): the access-log row of unmasked names, then the audit chain as the API's commit
+    writes it."""
     entries = [(action, "session", sid)]
     if caller.pii and parties:
         await conn.fetchval(
@@ -658,14 +644,13 @@ async def _session_answer(
             "read_unmasked",
             "session",
             sid,
-            [p["id"] for p in parties],
+            [p["party_id"] for p in parties],
             "{}",
             None,
             uuid7(),
         )
         entries.append(("read.session", "session", sid))
     await _audit(conn, caller, entries)
-    return parties, mediators, events
 
 
 async def healthz(request: Request) -> Response:

@@ -23,7 +23,7 @@ from bench.ceiling import (
     _audit,
     _json,
     _like,
-    _session_answer,
+    _session_logged,
     _view,
     session_payload,
 )
@@ -33,6 +33,7 @@ from mediation.ids import uuid7
 from mediation.privacy import keyed_hash
 from mediation_api.cases import change
 from mediation_api.cases.intake import as_json
+from mediation_api.sessions import outcome
 
 HANDLER_ROLES = [
     "supervisor",
@@ -44,40 +45,6 @@ HANDLER_ROLES = [
     "counselor",
 ]
 W = {
-    "insert_event": (
-        "INSERT INTO case_events (case_id, type, at, actor_kind, actor_id, actor_name, "
-        "request_id, to_status, data, id, seq) "
-        "VALUES ($1, $2, $3, 'user', $4, $5, $6, $7, $8, $9, $10)"
-    ),
-    "case_seq": (
-        "UPDATE cases SET timeline_seq = timeline_seq + 1, updated_at = now() "
-        "WHERE id = $1 RETURNING timeline_seq"
-    ),
-    "session_for_change": (
-        "SELECT * FROM mediation_sessions WHERE id = $1 AND unit_path LIKE $2 ESCAPE '\\' "
-        "FOR NO KEY UPDATE"
-    ),
-    "case_of_session": (
-        "SELECT id, status, handler_person_ids FROM cases WHERE id = $1 "
-        "AND unit_path LIKE $2 ESCAPE '\\'"
-    ),
-    "hold_session": (
-        "UPDATE mediation_sessions SET status = 'held', attended_person_ids = $2, "
-        "attended_party_ids = $3, minutes = $4, outcome = $5, next_step = $6, "
-        "outcome_recorded_at = $7, version = version + 1, timeline_seq = timeline_seq + 1, "
-        "updated_at = now() WHERE id = $1 RETURNING timeline_seq, version"
-    ),
-    "insert_session_event": (
-        "INSERT INTO session_events (session_id, seq, type, at, actor_kind, actor_id, "
-        "actor_name, request_id, data, id) VALUES ($1, $2, $3, $4, 'user', $5, $6, $7, $8, $9)"
-    ),
-    "settle": (
-        "UPDATE session_bookings b SET during = tstzrange(lower(b.during), least($2, "
-        "coalesce((SELECT min(lower(o.during)) FROM session_bookings o WHERE o.active "
-        "AND o.session_id <> b.session_id AND (o.person_id = b.person_id "
-        "OR o.place_key = b.place_key) AND o.during && tstzrange(lower(b.during), $2, '[)')), "
-        "$2)), '[)') WHERE b.session_id = $1 AND b.active"
-    ),
     # The workstations and, beside them, the enabled topics (one statement, as the API).
     "workstations_topics": (
         "SELECT DISTINCT units.id, units.path, (SELECT array_agg(code) FROM reference_items "
@@ -136,34 +103,6 @@ async def _outbox(
         None,
         now,
         event_id,
-    )
-    return event_id
-
-
-async def _case_event(
-    conn: asyncpg.Connection,
-    case_id: uuid.UUID,
-    seq: int,
-    type_: str,
-    now: datetime,
-    caller: Caller,
-    data: dict[str, Any],
-    to_status: str | None = None,
-) -> uuid.UUID:
-    """The case's timeline entry numbered `seq` (the case's own counter, already moved)."""
-    event_id = uuid7()
-    await conn.execute(
-        W["insert_event"],
-        case_id,
-        type_,
-        now,
-        caller.id,
-        caller.name,
-        None,
-        to_status,
-        json.dumps(data),
-        event_id,
-        seq,
     )
     return event_id
 
@@ -251,86 +190,98 @@ async def assign(request: Request) -> Response:
 
 
 async def session_outcome(request: Request) -> Response:
-    """`POST /sessions/{id}/outcome`: the session held, on its case's timeline and its own
-    history, the outbox event, the bookings settled, the answer's reads and access-log row."""
+    """`POST /sessions/{id}/outcome`: the API's two statements (mediation_api.sessions.outcome):
+    the session locked in scope with its case's fields, parties, mediators and history, then
+    the session held, its history entry, the outbox event, the bookings settled and the case's
+    numbered `session_held` entry; the answer from what was loaded and written, with its
+    access-log row, and the audit entries."""
     caller = Caller(request)
     body = orjson.loads(await request.body())
     now = datetime.now(CENTER_TZ)
     pool: asyncpg.Pool = request.app.state.pool
     async with pool.acquire() as conn, conn.transaction():
         sid = request.path_params["id"]
-        ms = await conn.fetchrow(W["session_for_change"], sid, _like(caller.scope))
+        ms = await conn.fetchrow(outcome.FOR_OUTCOME_SQL, sid, [_like(caller.scope)])
         if ms is None:
             return _json({"status": 404}, 404)
         if not _precondition(request, sid, ms["version"]) or ms["status"] != "scheduled":
             return _json({"status": 412}, 412)
-        case = await conn.fetchrow(W["case_of_session"], ms["case_id"], _like(caller.scope))
         attended_parties = [uuid.UUID(p) for p in body.get("attended_party_ids", [])]
-        case_seq = await conn.fetchval(W["case_seq"], case["id"])
-        await _case_event(
-            conn,
-            case["id"],
-            case_seq,
-            "session_held",
-            now,
-            caller,
-            {"session_id": str(sid), "outcome": body["outcome"]},
-        )
-        seq, version = await conn.fetchrow(
-            W["hold_session"],
-            sid,
-            ms["mediator_person_ids"],
-            attended_parties,
-            body["minutes"],
-            body["outcome"],
-            body.get("next_step"),
-            now,
-        )
-        event_id = uuid7()
-        await conn.execute(
-            W["insert_session_event"],
-            sid,
-            seq,
-            "outcome_recorded",
-            now,
-            caller.id,
-            caller.name,
-            None,
-            json.dumps({"outcome": body["outcome"]}),
-            event_id,
-        )
-        await _outbox(
-            conn,
-            "session.outcome_recorded",
-            "session",
-            sid,
-            ms["unit_path"],
-            session_payload(
-                {**dict(ms), "status": "held", "version": version},
-                event_id,
-                outcome=body["outcome"],
-                next_step=body.get("next_step"),
+        held = {
+            "status": "held",
+            "attended_person_ids": ms["mediator_person_ids"],
+            "attended_party_ids": attended_parties,
+            "minutes": body["minutes"],
+            "outcome": body["outcome"],
+            "next_step": body.get("next_step"),
+            "outcome_recorded_at": now,
+            "version": ms["version"] + 1,
+            "timeline_seq": ms["timeline_seq"] + 1,
+        }
+        actor = {"actor_kind": "user", "actor_id": caller.id, "actor_name": caller.name}
+        info = {"outcome": body["outcome"], "next_step": body.get("next_step")}
+        entry = {
+            "id": uuid7(),
+            "session_id": sid,
+            "seq": held["timeline_seq"],
+            "type": "outcome_recorded",
+            "at": now,
+            **actor,
+            "data": info,
+        }
+        case_entry = {
+            "id": uuid7(),
+            "case_id": ms["case_id"],
+            "seq": 0,  # numbered by the case's counter in the statement
+            "type": "session_held",
+            "at": now,
+            **actor,
+            "data": {"session_id": sid, **info},
+        }
+        outbox = {
+            "id": uuid7(),
+            "type": "session.outcome_recorded",
+            "aggregate_type": "session",
+            "aggregate_id": sid,
+            "unit_path": ms["unit_path"],
+            "payload": session_payload(
+                {**dict(ms), **held},
+                entry["id"],
                 recorded_afterwards=False,
-                attended_person_ids=ms["mediator_person_ids"],
-                attended_party_ids=attended_parties,
                 case_status=None,
                 notify_party_ids=[],
+                **{k: held[k] for k in ("outcome", "next_step", "attended_person_ids")},
+                attended_party_ids=attended_parties,
             ),
-            caller,
-            now,
+            "actor_id": caller.id,
+            "occurred_at": now,
+            "relay_attempts": 0,
+        }
+        await conn.fetchrow(
+            outcome.held_sql(True),
+            sid,
+            as_json(held),
+            as_json(entry),
+            as_json(outbox),
+            [],
+            ms["ends_at"],
+            ms["case_id"],
+            as_json(case_entry),
         )
-        async with conn.transaction():  # the savepoint around the settled bookings
-            await conn.execute(W["settle"], sid, ms["ends_at"])
-        invited, mediators, events = await _session_answer(
-            conn, caller, sid, case["id"], ms["party_ids"], "session.outcome_recorded"
-        )
+        invited = set(ms["party_ids"])
+        parties = [
+            {"party_id": i, "side": side, "name": n}
+            for i, side, _, n in ms["case_parties"]
+            if uuid.UUID(i) in invited
+        ]
+        await _session_logged(conn, caller, sid, parties, "session.outcome_recorded")
     return _json(
         {
             "id": sid,
-            "version": version,
-            "mediators": [dict(m) for m in mediators],
-            "parties": [dict(p) for p in invited],
-            "history": [dict(e) for e in events],
+            "version": held["version"],
+            "mediators": ms["session_mediators"],
+            "parties": parties,
+            "history": [*ms["session_events"], entry],
         }
     )
 

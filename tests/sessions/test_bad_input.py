@@ -11,10 +11,15 @@ import httpx
 import pytest
 
 from tests.sessions.conftest import (
+    BUILDING,
     CASES,
     DAY,
+    SESSIONS,
+    XIYUAN_GRID,
+    at,
     at_time,
     case_action,
+    etag,
     new_case,
     person_id,
     schedule,
@@ -189,3 +194,88 @@ async def test_a_double_booking_is_a_409_naming_the_other_session(
             [police], at_time(DAY, 9), mode="video", place=None, meeting_info="腾讯会议 123"
         ),
     )
+
+
+# What a refused outcome or booking must leave as it was: the sessions, their bookings and
+# histories, the cases' timelines and the outbox.
+UNCHANGED = (
+    "SELECT (SELECT array_agg((status, version, timeline_seq) ORDER BY id)::text "
+    "FROM mediation_sessions), (SELECT array_agg((during, active) ORDER BY id)::text "
+    "FROM session_bookings), (SELECT count(*) FROM session_events), "
+    "(SELECT array_agg((version, timeline_seq) ORDER BY id)::text FROM cases), "
+    "(SELECT count(*) FROM case_events), (SELECT count(*) FROM outbox_events)"
+)
+
+
+@pytest.mark.parametrize(
+    ("who", "where", "status", "expect"),
+    [
+        # Each request breaks every later rule too: the first rule broken answers.
+        ("police", XIYUAN_GRID, "accepted", 404),  # outside the caller's jurisdiction
+        ("legal_advisor", BUILDING, "received", 403),  # neither dispatcher nor handler
+        ("dispatcher", BUILDING, "received", 409),  # not being handled
+        ("dispatcher", BUILDING, "assigned", 422),  # no mediating role
+    ],
+)
+async def test_a_booking_is_refused_by_its_first_broken_rule_and_writes_nothing(
+    client: httpx.AsyncClient,
+    world: World,
+    sql: Any,
+    who: str,
+    where: str,
+    status: str,
+    expect: int,
+) -> None:
+    case = await new_case(client, world, unit=where, status=status)
+    dispatcher = await person_id(world, "dispatcher")  # holds no mediating role
+    body = session_body([dispatcher], at_time(DAY, 9), party_ids=[case["id"]])
+    before = await sql(UNCHANGED)
+    r = await client.post(
+        f"{CASES}/{case['id']}/sessions", json=body, headers=await world.headers(who)
+    )
+    assert r.status_code == expect, r.text
+    if expect == 422:
+        assert fields(r.json()) == ["body.mediators.0.person_id"]
+    assert await sql(UNCHANGED) == before
+
+
+@pytest.mark.parametrize(
+    ("who", "if_match", "started", "expect"),
+    [
+        # Each request breaks every later rule too: the first rule broken answers.
+        ("police", None, False, 404),  # the session lies outside the caller's jurisdiction
+        ("legal_advisor", None, False, 428),
+        ("legal_advisor", "stale", False, 412),
+        ("legal_advisor", "current", False, 403),  # neither dispatcher, handler nor mediator
+        ("dispatcher", "current", False, 409),  # before the session starts
+        ("dispatcher", "current", True, 422),  # an attendee who is not a mediator
+    ],
+)
+async def test_an_outcome_is_refused_by_its_first_broken_rule_and_writes_nothing(
+    client: httpx.AsyncClient,
+    world: World,
+    sql: Any,
+    who: str,
+    if_match: str | None,
+    started: bool,
+    expect: int,
+) -> None:
+    h = await world.headers("dispatcher")
+    far = who == "police"  # 西园's case, which the community police officer does not see
+    case = await new_case(client, world, unit=XIYUAN_GRID if far else BUILDING, status="accepted")
+    mediator = await person_id(world, "counselor" if far else "mediator")
+    ms = await schedule(client, h, case, session_body([mediator], at_time(DAY, 9)))
+    if started:
+        at(world, at_time(DAY, 11))
+    headers = await world.headers(who)
+    if if_match is not None:
+        headers["If-Match"] = etag(ms) if if_match == "current" else f'"{ms["id"]}-9"'
+    body = {
+        "attended_person_ids": [await person_id(world, "dispatcher")],
+        "minutes": "双方陈述事实。",
+        "outcome": "none",
+    }
+    before = await sql(UNCHANGED)
+    r = await client.post(f"{SESSIONS}/{ms['id']}/outcome", json=body, headers=headers)
+    assert r.status_code == expect, r.text
+    assert await sql(UNCHANGED) == before

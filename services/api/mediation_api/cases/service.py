@@ -79,7 +79,7 @@ from mediation.outbox.registry import EVENT_MODELS
 from mediation.privacy import keyed_hash
 from mediation.reference.data import ReferenceKind
 from mediation.timeline import holds_lock, next_seq
-from mediation_api.cases import change, intake
+from mediation_api.cases import change, intake, resolution
 from mediation_api.cases.change import Changed
 from mediation_api.cases.deadlines import DeadlineKeeper
 from mediation_api.cases.intake import as_json, fields_of
@@ -610,15 +610,7 @@ class CaseService(RequestService[CaseRepository]):
             *rest,
         )
 
-    async def reject(
-        self, case_id: uuid.UUID, body: ReasonIn, if_match: str | None
-    ) -> Case | Changed:
-        if self._holds(case_id):
-            case, before, now = await self._act(case_id, A.reject, if_match)
-            case.rejected_at, case.reason = now, body.reason
-            await self.deadlines.finish(case, now)
-            await self.record(case, E.rejected, transition=(before, case.status), body=body.reason)
-            return case
+    async def reject(self, case_id: uuid.UUID, body: ReasonIn, if_match: str | None) -> Changed:
         return await self._move_by_pipeline(
             case_id,
             A.reject,
@@ -644,16 +636,17 @@ class CaseService(RequestService[CaseRepository]):
         action: CaseAction,
         if_match: str | None,
         people: Sequence[uuid.UUID] = (),
+        *,
+        sql: str = change.FOR_CHANGE_SQL,
     ) -> tuple[SimpleNamespace, S, datetime]:
         """The pipeline's `_act`: the case loaded and locked in one statement
         (`change.FOR_CHANGE_SQL`, with which of `people` hold a handling role covering it),
         the same checks in the same order, moved by `action` in memory: (case, status before,
-        now). The counter is read under the lock: the caller numbers the entry. Not for a
-        case this transaction holds as an ORM object (`_holds`): that goes through `_act`."""
+        now). The counter is read under the lock: the caller numbers the entry."""
         now = self.clock.now()
         conn = await driver_connection(self.session)
         row = await conn.fetchrow(
-            change.FOR_CHANGE_SQL,
+            sql,
             case_id,
             scope_patterns(self.principal),
             list(people),
@@ -899,13 +892,6 @@ class CaseService(RequestService[CaseRepository]):
         self, case_id: uuid.UUID, body: NoteIn, if_match: str | None
     ) -> Changed:
         """A status move and its time: two statements (`change.move_sql`)."""
-        if self._holds(case_id):
-            held, before, now = await self._act(case_id, A.start_mediation, if_match)
-            held.mediation_started_at = now
-            await self.record(
-                held, E.mediation_started, transition=(before, held.status), body=body.note
-            )
-            return Changed(held.id, held.version)
         return await self._move_by_pipeline(
             case_id,
             A.start_mediation,
@@ -934,19 +920,14 @@ class CaseService(RequestService[CaseRepository]):
         A pause in progress when the deadline finishes is counted with one more read (the
         calendar), as `DeadlineKeeper.finish` does. `info`: the type's own fields, in the entry's
         data and the event alike."""
+        held = await self._flush_held(case_id)
         case, before, now = await self._load(case_id, action, if_match)
         also = also or {}
         args: list[Any] = []
-        if deadline is not None:
-            args.append(case.deadline_id)
         if deadline in change.FINISHED:
-            since = case.deadline_paused_since
-            args.append(
-                0
-                if since is None
-                else await self.deadlines.paused_for(DeadlineUnit(case.deadline_unit), since, now)
-            )
-            case.current_stage, case.due_at = None, None
+            args += await self._finish_args(case, now)
+        elif deadline is not None:
+            args.append(case.deadline_id)
         for name, value in also.items():
             setattr(case, name, value)
         entry, outbox = self._pipeline_event(case, type_, before, now, note, data=info, extra=info)
@@ -963,10 +944,53 @@ class CaseService(RequestService[CaseRepository]):
             *args,
             *also.values(),
         )
+        await self._catch_up(held, case.deadline_id if deadline else None)
         return Changed(case.id, case.version)
 
-    async def resolve(self, case_id: uuid.UUID, body: ResolveIn, if_match: str | None) -> Case:
-        case, before, now = await self._act(case_id, A.resolve, if_match)
+    async def _flush_held(self, case_id: uuid.UUID) -> Case | None:
+        """The case's ORM object when this transaction holds one (`_holds`: a session held on
+        the spot starts its case's mediation, then resolves it), its changes written first: a
+        pipeline reads the row, then brings the object up to date (`_catch_up`)."""
+        if not self._holds(case_id):
+            return None
+        await self.session.flush()
+        held: Case = self._identity(Case, case_id)
+        return held
+
+    async def _catch_up(self, held: Case | None, deadline_id: uuid.UUID | None) -> None:
+        """What follows in this transaction sees the rows as a pipeline wrote them (version,
+        timeline counter, status, the running deadline), not the held objects' copies."""
+        if held is None:
+            return
+        deadline = None if deadline_id is None else self._identity(CaseDeadline, deadline_id)
+        for obj in (held, deadline):
+            if obj is not None:
+                await self.session.refresh(obj)
+
+    def _identity(self, model: type[Any], ident: uuid.UUID) -> Any:
+        """This transaction's ORM object of the row, if it holds one."""
+        return self.session.sync_session.identity_map.get(identity_key(model, ident))
+
+    async def _finish_args(self, case: SimpleNamespace, now: datetime) -> list[Any]:
+        """The running deadline met or cancelled (`change.DEADLINE_SET`): its id and the days
+        a pause in progress adds, counted as `DeadlineKeeper.finish` does (one more read, the
+        calendar); the case no longer mirrors it."""
+        since = case.deadline_paused_since
+        days = (
+            0
+            if since is None
+            else await self.deadlines.paused_for(DeadlineUnit(case.deadline_unit), since, now)
+        )
+        case.current_stage, case.due_at = None, None
+        return [case.deadline_id, days]
+
+    async def resolve(self, case_id: uuid.UUID, body: ResolveIn, if_match: str | None) -> Changed:
+        """The load (with when the dispute happened), the follow-up deadline worked out (the
+        rule and the calendar in one read), then one write (`resolution.RESOLVE_SQL`)."""
+        held = await self._flush_held(case_id)
+        case, before, now = await self._load(
+            case_id, A.resolve, if_match, sql=resolution.FOR_RESOLVE_SQL
+        )
         a = body.agreement
         effective = a.effective_on or now.astimezone(CENTER_TZ).date()
         if case.occurred_at is not None and effective.isoformat() < _day(case.occurred_at):
@@ -982,56 +1006,56 @@ class CaseService(RequestService[CaseRepository]):
                 field="body.agreement.performance_due_on",
                 code=problems.BEFORE_AGREEMENT,
             )
-        agreement = await self.repo.agreement(case.id)
-        if agreement is None:  # a reopened case resolved again keeps one agreement row
-            agreement = CaseAgreement(case_id=case.id)
-            self.session.add(agreement)
-        agreement.form, agreement.terms, agreement.amount = a.form, a.terms, a.amount
-        agreement.performance_method = a.performance_method
-        agreement.performance_due_on = a.performance_due_on
-        agreement.effective_on = effective
-        agreement.signed_by_parties = a.signed_by_parties
-        agreement.mediator_person_ids = list(case.handler_person_ids)
-        agreement.judicial_confirmation_until = effective + timedelta(
-            days=JUDICIAL_CONFIRMATION_DAYS
-        )
-        agreement.judicial_confirmation_requested_on = None
-        agreement.judicial_confirmation_court = None
-        agreement.performance_status = PerformanceStatus.pending
-        case.resolved_at = now
-        await self.deadlines.finish(case, now)
-        await self.deadlines.start(case, DeadlineStage.follow_up, now)
+        agreement = {
+            "id": uuid7(),  # kept by a case resolved before: it keeps one agreement row
+            "case_id": case.id,
+            "form": a.form,
+            "terms": a.terms,
+            "amount": a.amount,
+            "performance_method": a.performance_method,
+            "performance_due_on": a.performance_due_on,
+            "effective_on": effective,
+            "signed_by_parties": a.signed_by_parties,
+            "mediator_person_ids": list(case.handler_person_ids),
+            "judicial_confirmation_until": effective + timedelta(days=JUDICIAL_CONFIRMATION_DAYS),
+            "judicial_confirmation_requested_on": None,
+            "judicial_confirmation_court": None,
+            "performance_status": PerformanceStatus.pending,
+        }
+        finished = await self._finish_args(case, now)
+        case.complexity = Complexity(case.complexity)
+        follow_up = await self.deadlines.worked_out(case, DeadlineStage.follow_up, now)  # type: ignore[arg-type]
         info = {
             "form": a.form.value,
             "amount": a.amount,
             "effective_on": effective,
-            "judicial_confirmation_until": agreement.judicial_confirmation_until,
+            "judicial_confirmation_until": agreement["judicial_confirmation_until"],
         }
-        await self.record(
-            case,
-            E.resolved,
-            transition=(before, case.status),
-            body=body.note,
-            data={"agreement": info},
-            extra={"agreement": info},
+        entry, outbox = self._pipeline_event(
+            case, E.resolved, before, now, body.note, {"agreement": info}, {"agreement": info}
         )
-        return case
+        conn = await driver_connection(self.session)
+        await conn.execute(
+            resolution.RESOLVE_SQL,
+            case.id,
+            now,
+            case.status.value,
+            case.version,
+            case.timeline_seq,
+            entry,
+            outbox,
+            *finished,
+            as_json(fields_of(follow_up, intake.DEADLINE_FIELDS)),
+            case.current_stage.value,
+            case.due_at,
+            case.due_provisional,
+            as_json(agreement),
+        )
+        await self._catch_up(held, case.deadline_id)
+        return Changed(case.id, case.version)
 
-    async def fail(self, case_id: uuid.UUID, body: FailIn, if_match: str | None) -> Case | Changed:
+    async def fail(self, case_id: uuid.UUID, body: FailIn, if_match: str | None) -> Changed:
         info = {"referral": body.referral.value}
-        if self._holds(case_id):
-            case, before, now = await self._act(case_id, A.fail, if_match)
-            case.failed_at, case.reason, case.referral_target = now, body.reason, body.referral
-            await self.deadlines.finish(case, now)
-            await self.record(
-                case,
-                E.failed,
-                transition=(before, case.status),
-                body=body.reason,
-                data=info,
-                extra=info,
-            )
-            return case
         return await self._move_by_pipeline(
             case_id,
             A.fail,
@@ -1044,16 +1068,7 @@ class CaseService(RequestService[CaseRepository]):
             info=info,
         )
 
-    async def withdraw(
-        self, case_id: uuid.UUID, body: ReasonIn, if_match: str | None
-    ) -> Case | Changed:
-        if self._holds(case_id):
-            case, before, now = await self._act(case_id, A.withdraw, if_match)
-            case.withdrawn_at, case.reason = now, body.reason
-            case.paused_at, case.pause_reason = None, None
-            await self.deadlines.finish(case, now, cancelled=True)
-            await self.record(case, E.withdrawn, transition=(before, case.status), body=body.reason)
-            return case
+    async def withdraw(self, case_id: uuid.UUID, body: ReasonIn, if_match: str | None) -> Changed:
         return await self._move_by_pipeline(
             case_id,
             A.withdraw,
@@ -1112,13 +1127,7 @@ class CaseService(RequestService[CaseRepository]):
         )
         return case
 
-    async def close(self, case_id: uuid.UUID, body: NoteIn, if_match: str | None) -> Case | Changed:
-        if self._holds(case_id):
-            case, before, now = await self._act(case_id, A.close, if_match)
-            case.closed_at = now
-            await self.deadlines.finish(case, now, cancelled=True)
-            await self.record(case, E.closed, transition=(before, case.status), body=body.note)
-            return case
+    async def close(self, case_id: uuid.UUID, body: NoteIn, if_match: str | None) -> Changed:
         return await self._move_by_pipeline(
             case_id,
             A.close,
@@ -1154,15 +1163,7 @@ class CaseService(RequestService[CaseRepository]):
         )
         return Changed(case.id, case.version)
 
-    async def pause(
-        self, case_id: uuid.UUID, body: ReasonIn, if_match: str | None
-    ) -> Case | Changed:
-        if self._holds(case_id):
-            case, before, now = await self._act(case_id, A.pause, if_match)
-            case.paused_at, case.pause_reason = now, body.reason
-            await self.deadlines.pause(case, now)
-            await self.record(case, E.paused, transition=(before, case.status), body=body.reason)
-            return case
+    async def pause(self, case_id: uuid.UUID, body: ReasonIn, if_match: str | None) -> Changed:
         return await self._move_by_pipeline(
             case_id,
             A.pause,

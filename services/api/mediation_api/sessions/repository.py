@@ -53,6 +53,9 @@ class BookingClash:
 
 
 _PARTIES = "session_case_parties"
+# A session this transaction wrote itself by one statement (`SessionService.create`): its
+# mediators with their names and its history, as the answer shows them, without reading them.
+_WRITTEN = "session_written"
 
 
 def _prefix(path: str) -> str:
@@ -116,7 +119,20 @@ class SessionRepository(TreeLookups):
         order = (m.starts_at.asc(), m.id.asc()) if soonest else (m.starts_at.desc(), m.id.desc())
         return list((await self.session.scalars(stmt.order_by(*order).limit(limit + 1))).all())
 
+    def written(
+        self,
+        session_id: uuid.UUID,
+        mediators: list[tuple[SessionMediator, str]],
+        events: list[SessionEvent],
+    ) -> None:
+        """What a new session's answer shows of it, as written by this transaction (no
+        other writes it before the commit: nobody else sees it yet)."""
+        self.session.info.setdefault(_WRITTEN, {})[session_id] = (mediators, events)
+
     async def mediators(self, session_id: uuid.UUID) -> list[tuple[SessionMediator, str]]:
+        written = self.session.info.get(_WRITTEN, {}).get(session_id)
+        if written is not None:
+            return list(written[0])
         stmt = (
             select(SessionMediator, Person.name)
             .join(Person, Person.id == SessionMediator.person_id)
@@ -135,6 +151,9 @@ class SessionRepository(TreeLookups):
         self, session_id: uuid.UUID, after: int | None = None, limit: int | None = None
     ) -> list[SessionEvent]:
         """The history in its order; a page: up to limit+1 entries after number `after`."""
+        written = self.session.info.get(_WRITTEN, {}).get(session_id)
+        if written is not None and after is None and limit is None:
+            return list(written[1])
         stmt = select(SessionEvent).where(SessionEvent.session_id == session_id)
         if after is not None:
             stmt = stmt.where(SessionEvent.seq > after)
@@ -249,6 +268,10 @@ WHERE b.session_id = :session_id AND b.active"""
         if lock:
             stmt = stmt.with_for_update(key_share=True)
         return (await self.session.scalars(stmt)).one_or_none()
+
+    def parties_known(self, case_id: uuid.UUID, parties: list[CaseParty]) -> None:
+        """The case's parties, read by another statement of this request."""
+        self.session.info.setdefault(_PARTIES, {})[case_id] = parties
 
     async def parties(self, case_id: uuid.UUID) -> list[CaseParty]:
         # Read once a request: a session's checks and its answer need the same parties, and

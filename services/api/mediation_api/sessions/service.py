@@ -5,15 +5,19 @@ through the cases service in the same transaction. Services never commit."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import date, datetime
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, NoReturn
 
+import asyncpg
 from sqlalchemy.exc import IntegrityError
 
+from mediation.audit.chain import audit_outbox
 from mediation.auth.policy import Permission
 from mediation.cases.contracts import NoteIn, ResolveIn
-from mediation.cases.enums import CaseEventType, CaseStatus
-from mediation.cases.models import Case
+from mediation.cases.enums import CaseEventType, CaseStatus, PartyKind, PartySide
+from mediation.cases.models import Case, CaseParty
 from mediation.clock import CENTER_TZ
 from mediation.contracts.changes import changed, modified
 from mediation.contracts.common import jsonable
@@ -22,10 +26,11 @@ from mediation.errors import VALIDATION, Conflict, Forbidden, NotFound, Unproces
 from mediation.ids import uuid7
 from mediation.logs import request_id_var
 from mediation.org.enums import Role
-from mediation.outbox.events import emit
+from mediation.outbox.events import emit, outbox_fields
 from mediation.sessions import events, rules
 from mediation.sessions.enums import (
     MEDIATING_ROLES,
+    MediatorBody,
     NextStep,
     SessionEventType,
     SessionKind,
@@ -34,12 +39,16 @@ from mediation.sessions.enums import (
     SessionStatus,
 )
 from mediation.sessions.events import SessionCancelled, SessionPayload
-from mediation.sessions.models import MediationSession, SessionMediator
+from mediation.sessions.models import MediationSession, SessionEvent, SessionMediator
 from mediation.sessions.rules import MAX_DURATION, SCHEDULABLE, DoubleBooking, place_key
 from mediation.timeline import holds_lock
+from mediation_api.cases.intake import as_json, fields_of
+from mediation_api.cases.reads import scope_patterns
 from mediation_api.cases.repository import CaseRepository
 from mediation_api.cases.service import CaseService
+from mediation_api.readdb import driver_connection
 from mediation_api.request_service import RequestService
+from mediation_api.sessions import booking, outcome
 from mediation_api.sessions.contracts import (
     CancelIn,
     HeldSessionIn,
@@ -146,6 +155,17 @@ class SessionService(RequestService[SessionRepository]):
         held = await self.repo.role_units(
             {m.person_id for m in mediators}, set(MEDIATING_ROLES), on
         )
+        return self._seats(case, kind, mediators, field, held)
+
+    @staticmethod
+    def _seats(
+        case: Any,
+        kind: SessionKind,
+        mediators: list[MediatorIn],
+        field: str,
+        held: dict[uuid.UUID, list[tuple[Role, str]]],
+    ) -> list[SessionMediator]:
+        """`_mediator_rows` on the roles each person holds (`held`: role, unit path)."""
         lead_given = any(m.lead for m in mediators)
         rows = []
         for i, m in enumerate(mediators):
@@ -208,33 +228,38 @@ class SessionService(RequestService[SessionRepository]):
         except IntegrityError as exc:
             if getattr(exc.orig, "sqlstate", None) != EXCLUSION_VIOLATION:
                 raise
-            clash = await self.repo.clash(*args)
-            if clash is None:  # the other session let go in the meantime
-                raise Conflict(
-                    "A mediator or the room was booked at the same moment; try again.",
-                    code=rules.BOOKING_RACE,
-                ) from exc
-            visible = self.principal.in_scope(clash.unit_path)
-            if clash.person_id is not None:
-                names = await self.repo.person_names({clash.person_id})
-                what = f"Mediator {names.get(clash.person_id, clash.person_id)}"
-                resource = {"resource": "mediator", "person_id": str(clash.person_id)}
-            else:
-                what = f"The room {ms.place}"
-                resource = {"resource": "place", "place": ms.place}
-            # When the mediator or room is busy is what the organiser needs; which session
-            # holds them is named only to a reader of that session.
-            raise DoubleBooking(
-                f"{what} is already booked from {_local(clash.starts_at)} to "
-                f"{_local(clash.ends_at)}"
-                + (f" by session {clash.session_id} (case {clash.case_number})" if visible else "")
-                + ".",
-                conflicting_session_id=str(clash.session_id) if visible else None,
-                conflicting_starts_at=clash.starts_at.astimezone(CENTER_TZ).isoformat(),
-                conflicting_ends_at=clash.ends_at.astimezone(CENTER_TZ).isoformat(),
-                conflicting_case_number=clash.case_number if visible else None,
-                **resource,
+            await self._refuse_booking(ms, exc)
+
+    async def _refuse_booking(self, ms: MediationSession, exc: Exception) -> NoReturn:
+        """The 409 of a booking the exclusion constraints refused, naming what is taken."""
+        args = (ms.id, list(ms.mediator_person_ids), ms.place_key, ms.starts_at, ms.ends_at)
+        clash = await self.repo.clash(*args)
+        if clash is None:  # the other session let go in the meantime
+            raise Conflict(
+                "A mediator or the room was booked at the same moment; try again.",
+                code=rules.BOOKING_RACE,
             ) from exc
+        visible = self.principal.in_scope(clash.unit_path)
+        if clash.person_id is not None:
+            names = await self.repo.person_names({clash.person_id})
+            what = f"Mediator {names.get(clash.person_id, clash.person_id)}"
+            resource = {"resource": "mediator", "person_id": str(clash.person_id)}
+        else:
+            what = f"The room {ms.place}"
+            resource = {"resource": "place", "place": ms.place}
+        # When the mediator or room is busy is what the organiser needs; which session
+        # holds them is named only to a reader of that session.
+        raise DoubleBooking(
+            f"{what} is already booked from {_local(clash.starts_at)} to "
+            f"{_local(clash.ends_at)}"
+            + (f" by session {clash.session_id} (case {clash.case_number})" if visible else "")
+            + ".",
+            conflicting_session_id=str(clash.session_id) if visible else None,
+            conflicting_starts_at=clash.starts_at.astimezone(CENTER_TZ).isoformat(),
+            conflicting_ends_at=clash.ends_at.astimezone(CENTER_TZ).isoformat(),
+            conflicting_case_number=clash.case_number if visible else None,
+            **resource,
+        ) from exc
 
     async def _for_change(self, session_id: uuid.UUID, if_match: str | None) -> MediationSession:
         ms = await self.repo.get(session_id, self.principal, for_update=True)
@@ -268,24 +293,91 @@ class SessionService(RequestService[SessionRepository]):
         return case
 
     async def create(self, case_id: uuid.UUID, body: SessionCreate) -> MediationSession:
-        case = await self._case_for_new_session(case_id)
-        mediators = await self._mediator_rows(case, body.kind, body.mediators, "body.mediators")
-        party_ids = await self._party_ids(case, body.party_ids, "body.party_ids")
+        """One statement loads and locks the case with what the checks need, one (in a
+        savepoint) writes the session and everything hanging off it (`booking`); the answer
+        is made of what was written, without reading it back."""
+        p = self.principal
         now = self.clock.now()
+        people = list(dict.fromkeys(m.person_id for m in body.mediators))
+        conn = await driver_connection(self.session)
+        row = await conn.fetchrow(
+            booking.FOR_BOOKING_SQL,
+            case_id,
+            scope_patterns(p),
+            people,
+            [r.value for r in MEDIATING_ROLES],
+            now.astimezone(CENTER_TZ).date(),
+        )
+        if row is None:
+            raise NotFound("No case with this id in your jurisdiction.")
+        case = SimpleNamespace(**row)
+        case.status = CaseStatus(case.status)
+        self._may_organise(case)
+        self._schedulable(case)
+        held: dict[uuid.UUID, list[tuple[Role, str]]] = {}
+        for person, role, path in row["roles"]:
+            held.setdefault(uuid.UUID(person), []).append((Role(role), path))
+        mediators = self._seats(case, body.kind, body.mediators, "body.mediators", held)
+        self.repo.parties_known(case.id, _parties_of(row["parties"]))
+        party_ids = await self._party_ids(case, body.party_ids, "body.party_ids")
         ms = self._new(case, body, mediators, party_ids, body.starts_at, body.ends_at)
-        self.session.add(ms)
-        # Numbered while the session is new (no lock, no statement): its history entry, the
-        # case's timeline entry and the event go out with the session in one flush.
-        await events.record(
-            self.session,
+        ms.historical, ms.timeline_seq = False, 1
+        for m in mediators:
+            m.session_id = ms.id
+        entry = self._history_entry(
             ms,
             E.scheduled,
-            actor=self.actor,
-            now=now,
-            data={"starts_at": ms.starts_at, "ends_at": ms.ends_at, "place": ms.place},
+            now,
+            None,
+            {"starts_at": ms.starts_at, "ends_at": ms.ends_at, "place": ms.place},
         )
-        await self._on_timeline(case, ms, CaseEventType.session_scheduled)
-        await self._add(ms, mediators)
+        outbox = self._outbox(ms, entry, now, events.payload(ms))
+        cases = CaseService(self.session, self.clock, self.settings, p)
+        case_entry = cases._entry(
+            case,
+            CaseEventType.session_scheduled,
+            seq=case.timeline_seq + 1,
+            at=now,
+            data=events.brief(ms),
+        )
+        during = f'["{ms.starts_at.isoformat()}","{ms.ends_at.isoformat()}")'
+        bookings = [
+            {"id": uuid7(), "session_id": ms.id, "person_id": m, "during": during, "active": True}
+            for m in ms.mediator_person_ids
+        ]
+        if ms.place_key is not None:
+            bookings.append(
+                {
+                    "id": uuid7(),
+                    "session_id": ms.id,
+                    "place_key": ms.place_key,
+                    "during": during,
+                    "active": True,
+                }
+            )
+        args = (
+            as_json(fields_of(ms, booking.SESSION_FIELDS)),
+            as_json([fields_of(m, booking.MEDIATOR_FIELDS) for m in mediators]),
+            as_json(bookings),
+            as_json(fields_of(entry, booking.SESSION_EVENT_FIELDS)),
+            case.id,
+            case.timeline_seq + 1,
+            as_json(case_entry),
+            as_json(outbox),
+        )
+        # A savepoint, so that after a refusal the other session can still be looked up and
+        # named (`_book`); it ends with the transaction.
+        await conn.execute(booking.SAVEPOINT)
+        try:
+            written = await conn.fetchrow(booking.BOOK_SQL, *args)
+        except asyncpg.ExclusionViolationError as exc:
+            await conn.execute(booking.ROLLBACK_TO_SAVEPOINT)
+            await self._refuse_booking(ms, exc)
+        audit_outbox(self.session, SimpleNamespace(**outbox))
+        ms.created_at, ms.updated_at = written["created_at"], written["updated_at"]
+        entry.data = booking.jsonb_ordered(entry.data)  # as the stored entry reads back
+        names = {uuid.UUID(i): name for i, name in row["names"]}
+        self.repo.written(ms.id, [(m, names[m.person_id]) for m in mediators], [entry])
         return ms
 
     def _new(
@@ -550,8 +642,25 @@ class SessionService(RequestService[SessionRepository]):
     async def record_outcome(
         self, session_id: uuid.UUID, body: OutcomeIn, if_match: str | None
     ) -> MediationSession:
-        ms = await self._for_change(session_id, if_match)
-        case = await self.case(ms.case_id)
+        """One statement loads and locks the session with its case's fields, parties,
+        mediators and history; one writes the outcome (`outcome`). An agreement resolves the
+        case through the cases service between the case's timeline entry and the rest."""
+        conn = await driver_connection(self.session)
+        row = await conn.fetchrow(
+            outcome.FOR_OUTCOME_SQL, session_id, scope_patterns(self.principal)
+        )
+        if row is None:
+            raise NotFound(NOT_FOUND)
+        ms = _session_of(row)
+        check_if_match(if_match, ms.id, ms.version)
+        if row["case_found"] is None:
+            raise NotFound("No case with this id in your jurisdiction.")
+        case = SimpleNamespace(
+            id=ms.case_id,
+            status=CaseStatus(row["case_status"]),
+            version=row["case_version"],
+            handler_person_ids=row["case_handler_person_ids"],
+        )
         self._may_organise(case, ms)
         self._still_scheduled(ms)
         now = self.clock.now()
@@ -561,6 +670,69 @@ class SessionService(RequestService[SessionRepository]):
                 starts_at=ms.starts_at.astimezone(CENTER_TZ).isoformat(),
                 code=rules.OUTCOME_TOO_EARLY,
             )
+        attended = self._attended(ms, body)
+        self._held(ms, body, attended, body.ended_at, now)
+        self.repo.parties_known(ms.case_id, _parties_of(row["case_parties"]))
+        held = self._held_info(ms, afterwards=False)
+        cases = CaseService(self.session, self.clock, self.settings, self.principal)
+        case_entry = cases._entry(
+            case,
+            CaseEventType.session_held,
+            seq=0,  # numbered by the case's counter in the statement
+            at=now,
+            body=ms.next_step_note,
+            data={**events.brief(ms), **jsonable({"ended_at": body.ended_at, **held})},
+        )
+        case_status: CaseStatus | None = None
+        if body.outcome is SessionOutcome.agreement:
+            assert body.agreement is not None  # the contract pairs them
+            await conn.execute(outcome.CASE_ENTRY_SQL, case.id, as_json(case_entry))
+            case_status = await self._resolve_case(case, ms, body)
+            await self.session.flush()  # the case's events are audited before the session's
+        info = {
+            **held,
+            "attended_person_ids": attended,
+            "attended_party_ids": ms.attended_party_ids,
+            "case_status": case_status,
+        }
+        ms.timeline_seq += 1
+        entry = self._history_entry(ms, E.outcome_recorded, now, ms.next_step_note, info)
+        outbox = self._outbox(
+            ms,
+            entry,
+            now,
+            events.payload(ms, events.SessionOutcomeRecorded, notify_parties=[], **info),
+        )
+        absent = [p for p in ms.mediator_person_ids if p not in ms.attended_person_ids]
+        args: list[Any] = [
+            ms.id,
+            as_json(fields_of(ms, outcome.HELD_FIELDS)),
+            as_json(fields_of(entry, booking.SESSION_EVENT_FIELDS)),
+            as_json(outbox),
+            absent,
+            ms.held_ended_at or ms.ends_at,
+        ]
+        if case_status is None:
+            args += [case.id, as_json(case_entry)]
+        try:
+            written = await conn.fetchrow(outcome.held_sql(case_status is None), *args)
+        except asyncpg.ExclusionViolationError as exc:
+            raise Conflict(
+                "A mediator or the room was booked at the same moment; try again.",
+                code=rules.BOOKING_RACE,
+            ) from exc
+        audit_outbox(self.session, SimpleNamespace(**outbox))
+        ms.updated_at = written["updated_at"]
+        entry.data = booking.jsonb_ordered(entry.data)  # as the stored entry reads back
+        self.repo.written(
+            ms.id,
+            _mediators_of(row["session_mediators"]),
+            [*_events_of(row["session_events"]), entry],
+        )
+        return ms
+
+    def _attended(self, ms: MediationSession, body: OutcomeIn) -> list[uuid.UUID]:
+        """The mediators who held the session (all by default), checked; and `ended_at`."""
         attended = (
             list(ms.mediator_person_ids)
             if body.attended_person_ids is None
@@ -588,9 +760,51 @@ class SessionService(RequestService[SessionRepository]):
                 field="body.ended_at",
                 code=rules.END_OUT_OF_WINDOW,
             )
-        await self._hold(case, ms, body, attended, body.ended_at, now)
-        await self._settle_booking(ms)
-        return ms
+        return attended
+
+    def _history_entry(
+        self,
+        ms: MediationSession,
+        type_: SessionEventType,
+        now: datetime,
+        body: str | None,
+        data: dict[str, Any],
+    ) -> SessionEvent:
+        """The session's history entry numbered `ms.timeline_seq` (`events.record`'s)."""
+        actor = self.actor
+        return SessionEvent(
+            id=uuid7(),
+            session_id=ms.id,
+            seq=ms.timeline_seq,
+            type=type_,
+            at=now,
+            actor_kind=actor.kind,
+            actor_id=actor.id,
+            actor_name=actor.name,
+            client_id=actor.client_id,
+            request_id=actor.request_id,
+            body=body,
+            data=jsonable(data),
+        )
+
+    def _outbox(
+        self, ms: MediationSession, entry: SessionEvent, now: datetime, payload: SessionPayload
+    ) -> dict[str, Any]:
+        """The outbox row of the entry's `session.*` event (`events.record`'s)."""
+        actor = self.actor
+        return {
+            "id": uuid7(),
+            "relay_attempts": 0,
+            **outbox_fields(
+                payload.model_copy(update={"event_id": entry.id}),
+                type=f"{events.EVENT_PREFIX}{entry.type.value}",
+                aggregate_id=ms.id,
+                occurred_at=now,
+                unit_path=ms.unit_path,
+                actor_id=actor.id if actor.kind == "user" else None,
+                request_id=actor.request_id,
+            ),
+        }
 
     async def record_held(self, case_id: uuid.UUID, body: HeldSessionIn) -> MediationSession:
         """A session held already (on the spot), recorded in one action: planned, booked and
@@ -627,27 +841,8 @@ class SessionService(RequestService[SessionRepository]):
     ) -> None:
         """The session was held: attendance, record, outcome; on the case's timeline; an
         agreement resolves the case; the history entry and `session.outcome_recorded`."""
-        for i, pid in enumerate(body.attended_party_ids):
-            if pid not in ms.party_ids:
-                raise Unprocessable(
-                    "Not a party invited to this session.",
-                    field=f"body.attended_party_ids.{i}",
-                    code=rules.ATTENDEE_NOT_INVITED,
-                )
-        ms.status = SessionStatus.held
-        ms.attended_person_ids = attended
-        ms.attended_party_ids = list(body.attended_party_ids)
-        ms.held_ended_at = ended_at
-        ms.minutes = body.minutes
-        ms.outcome = body.outcome
-        ms.next_step = body.next_step or (
-            NextStep.another_session if body.outcome is SessionOutcome.postponed else None
-        )
-        ms.next_step_note = body.next_step_note
-        ms.outcome_recorded_at = now
-        if not afterwards:
-            ms.version += 1
-        held = {"outcome": ms.outcome, "next_step": ms.next_step, "recorded_afterwards": afterwards}
+        self._held(ms, body, attended, ended_at, now, afterwards=afterwards)
+        held = self._held_info(ms, afterwards)
         await self._on_timeline(
             case, ms, CaseEventType.session_held, ms.next_step_note, ended_at=ended_at, **held
         )
@@ -674,6 +869,42 @@ class SessionService(RequestService[SessionRepository]):
             ),
         )
 
+    @staticmethod
+    def _held_info(ms: MediationSession, afterwards: bool) -> dict[str, Any]:
+        return {"outcome": ms.outcome, "next_step": ms.next_step, "recorded_afterwards": afterwards}
+
+    @staticmethod
+    def _held(
+        ms: MediationSession,
+        body: OutcomeIn | HeldSessionIn,
+        attended: list[uuid.UUID],
+        ended_at: datetime | None,
+        now: datetime,
+        *,
+        afterwards: bool = False,
+    ) -> None:
+        """The session held, in memory: attendance (the parties checked), record, outcome."""
+        for i, pid in enumerate(body.attended_party_ids):
+            if pid not in ms.party_ids:
+                raise Unprocessable(
+                    "Not a party invited to this session.",
+                    field=f"body.attended_party_ids.{i}",
+                    code=rules.ATTENDEE_NOT_INVITED,
+                )
+        ms.status = SessionStatus.held
+        ms.attended_person_ids = attended
+        ms.attended_party_ids = list(body.attended_party_ids)
+        ms.held_ended_at = ended_at
+        ms.minutes = body.minutes
+        ms.outcome = body.outcome
+        ms.next_step = body.next_step or (
+            NextStep.another_session if body.outcome is SessionOutcome.postponed else None
+        )
+        ms.next_step_note = body.next_step_note
+        ms.outcome_recorded_at = now
+        if not afterwards:
+            ms.version += 1
+
     async def _settle_booking(self, ms: MediationSession) -> None:
         """Once held, the session books what really happened: its attending mediators and
         its room until the real end (earlier or later than planned); absent mediators are
@@ -692,7 +923,7 @@ class SessionService(RequestService[SessionRepository]):
             ) from exc
 
     async def _resolve_case(
-        self, case: Case, ms: MediationSession, body: OutcomeIn | HeldSessionIn
+        self, case: Any, ms: MediationSession, body: OutcomeIn | HeldSessionIn
     ) -> CaseStatus:
         """The agreement goes on the case and the case is resolved, through the cases service
         (its rules, timeline, deadlines and events), in this same transaction: if the case
@@ -700,15 +931,17 @@ class SessionService(RequestService[SessionRepository]):
         starts mediation first: the session was its mediation."""
         cases = CaseService(self.session, self.clock, self.settings, self.principal)
         when = _local(ms.starts_at)
+        version = case.version
         if case.status is CaseStatus.assigned:
-            await cases.start_mediation(
-                case.id, NoteIn(note=f"{when}调解会"), etag_of(case.id, case.version)
+            started = await cases.start_mediation(
+                case.id, NoteIn(note=f"{when}调解会"), etag_of(case.id, version)
             )
+            version = started.version
         assert body.agreement is not None
         resolved = await cases.resolve(
             case.id,
             ResolveIn(agreement=body.agreement, note=f"{when}调解会达成协议（调解会 {ms.id}）"),
-            etag_of(case.id, case.version),
+            etag_of(case.id, version),
         )
         # The agreement is signed by the mediators who held the session (the cases service
         # names the case's handlers; no hook there takes the session's mediators).
@@ -717,4 +950,63 @@ class SessionService(RequestService[SessionRepository]):
             agreement.mediator_person_ids = list(
                 dict.fromkeys([*ms.attended_person_ids, *agreement.mediator_person_ids])
             )
-        return resolved.status
+        return CaseStatus.resolved  # where a resolve moves a case (or it refuses)
+
+
+def _session_of(row: Mapping[str, Any]) -> MediationSession:
+    """The session of a row of its columns, as the ORM would load it (not in the session:
+    the pipeline writes it)."""
+    values = {}
+    for column in MediationSession.__table__.columns:
+        value = row[column.name]
+        enum_class = getattr(column.type, "enum_class", None)
+        values[column.key] = enum_class(value) if value is not None and enum_class else value
+    return MediationSession(**values)
+
+
+def _parties_of(rows: list[list[Any]]) -> list[CaseParty]:
+    """The case's parties as the answer shows them: [id, side, kind, name] each."""
+    return [
+        CaseParty(id=uuid.UUID(i), side=PartySide(side), kind=PartyKind(kind), name=name)
+        for i, side, kind, name in rows
+    ]
+
+
+def _mediators_of(rows: list[list[Any]]) -> list[tuple[SessionMediator, str]]:
+    return [
+        (
+            SessionMediator(
+                id=uuid.UUID(i),
+                person_id=uuid.UUID(person),
+                role=Role(role),
+                body=MediatorBody(body),
+                is_lead=lead,
+                position=position,
+            ),
+            name,
+        )
+        for i, person, role, body, lead, position, name in rows
+    ]
+
+
+def _events_of(rows: list[list[Any]]) -> list[SessionEvent]:
+    """The history as read in JSON: [id, seq, type, at, actor_kind, actor_id, actor_name,
+    client_id, request_id, body, data] each (`data` in its stored key order)."""
+    out = []
+    for i, seq, type_, at, kind, actor, name, client, request, body, data in rows:
+        out.append(
+            SessionEvent(
+                id=uuid.UUID(i),
+                seq=seq,
+                type=SessionEventType(type_),
+                at=datetime.fromisoformat(at),
+                actor_kind=kind,
+                actor_id=uuid.UUID(actor) if actor else None,
+                actor_name=name,
+                client_id=client,
+                request_id=request,
+                body=body,
+                data=data,
+            )
+        )
+    return out
