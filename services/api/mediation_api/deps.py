@@ -70,8 +70,12 @@ ClockDep = Annotated[Clock, Depends(get_clock)]
 
 
 async def get_principal(
-    request: Request, state: State, token: Annotated[str | None, Depends(oauth2)]
+    request: Request, token: Annotated[str | None, Depends(oauth2)]
 ) -> Principal:
+    # The state straight from the app, not as a sub-dependency: FastAPI resolves every
+    # dependency of every request, a cached one too (its own sub-tree first), and this one
+    # runs on every signed-in request.
+    state: AppState = request.app.state.mediation
     if not token:
         raise Unauthorized(
             "Sign in first: send `Authorization: Bearer <access token>`.",

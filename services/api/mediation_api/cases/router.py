@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from asyncpg import Record
-from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from mediation.auth.access_log import record_access
 from mediation.auth.policy import Permission
@@ -70,7 +70,7 @@ from mediation_api.cases.repository import CaseFilters
 from mediation_api.cases.service import NOT_FOUND, CaseService
 from mediation_api.cases.views import party_out, timeline_types
 from mediation_api.conditional import NOT_MODIFIED, IfNoneMatch, not_modified
-from mediation_api.deps import IfMatch, State, require
+from mediation_api.deps import IfMatch, require
 from mediation_api.idempotency import Idempotency
 from mediation_api.pagination import (
     CURSOR_INVALID,
@@ -132,8 +132,10 @@ class PoolReader:
     principal: Principal
 
 
-async def _pool_reader(state: State, principal: ReadPrincipal) -> PoolReader:
-    return PoolReader(state, principal)
+async def _pool_reader(request: Request, principal: ReadPrincipal) -> PoolReader:
+    # The state from the app, not the `State` dependency: one dependency less to resolve on
+    # the hottest reads.
+    return PoolReader(request.app.state.mediation, principal)
 
 
 Lookup = Annotated[PoolReader, Depends(_pool_reader)]
