@@ -43,7 +43,7 @@ from mediation_api.hardening import SecurityHeadersMiddleware
 from mediation_api.hotline.router import router as hotline_router
 from mediation_api.imports.router import router as imports_router
 from mediation_api.inputs import refuse_bad_input
-from mediation_api.middleware import RequestContextMiddleware, WindowClockMiddleware
+from mediation_api.middleware import RequestContextMiddleware
 from mediation_api.notifications.router import routers as notification_routers
 from mediation_api.ops.metrics import (
     process_exits,
@@ -214,9 +214,11 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     problems.install(app)
     if settings.database_replica_urls.strip():
         app.add_middleware(CommitPosition)  # read-your-writes across replicas
-    app.add_middleware(WindowClockMiddleware, clock=clock, settings=settings)
     app.add_middleware(
         RequestContextMiddleware,
+        # The clock that measures the input's plausible-date windows.
+        clock=clock,
+        settings=settings,
         max_body_bytes=settings.max_body_bytes,
         cursor_key=cursor_key(settings.secret_key.get_secret_value()),
         trusted_proxies=parse_networks(settings.trusted_proxies),

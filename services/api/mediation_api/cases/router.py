@@ -70,7 +70,7 @@ from mediation_api.cases.repository import CaseFilters
 from mediation_api.cases.service import NOT_FOUND, CaseService
 from mediation_api.cases.views import party_out, timeline_types
 from mediation_api.conditional import NOT_MODIFIED, IfNoneMatch, not_modified
-from mediation_api.deps import IfMatch, require
+from mediation_api.deps import CurrentPrincipal, IfMatch, demand, require
 from mediation_api.idempotency import Idempotency
 from mediation_api.pagination import (
     CURSOR_INVALID,
@@ -132,10 +132,15 @@ class PoolReader:
     principal: Principal
 
 
-async def _pool_reader(request: Request, principal: ReadPrincipal) -> PoolReader:
-    # The state from the app, not the `State` dependency: one dependency less to resolve on
-    # the hottest reads.
+async def _pool_reader(request: Request, principal: CurrentPrincipal) -> PoolReader:
+    # The permission checked here and the state taken from the app, not as `require` and
+    # `State` dependencies: FastAPI resolves every dependency of every request, and these
+    # are the hottest reads.
+    demand(principal, Permission.cases_read)
     return PoolReader(request.app.state.mediation, principal)
+
+
+_pool_reader.permission = Permission.cases_read  # type: ignore[attr-defined]  # as `require`
 
 
 Lookup = Annotated[PoolReader, Depends(_pool_reader)]
