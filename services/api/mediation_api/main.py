@@ -28,7 +28,7 @@ from mediation.logs import configure_logging
 from mediation.redisconn import redis_client
 from mediation.settings import Environment, Settings, get_settings
 from mediation.tracing import start as start_tracing
-from mediation_api import docs, openapi_shared, openapi_webhooks, problems
+from mediation_api import docs, openapi_shared, openapi_webhooks, paramcache, problems
 from mediation_api.audit.router import router as audit_router
 from mediation_api.auth.account_router import router as account_router
 from mediation_api.auth.admin_router import router as admin_router
@@ -144,6 +144,7 @@ CORS_EXPOSED_HEADERS = [
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
     settings = settings or get_settings()
     clock = clock or SystemClock()
+    paramcache.apply()  # FastAPI's per-request parameter bookkeeping, remembered
     mediation.audit.chain.use_profile(settings.crypto_profile)  # SM3 chain when `gm`
     if settings.env is Environment.production and not settings.metrics_token.get_secret_value():
         log.warning("MEDIATION_METRICS_TOKEN is not set: /metrics answers anyone")

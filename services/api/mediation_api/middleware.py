@@ -131,9 +131,12 @@ class RequestContextMiddleware:
                     raise PayloadTooLarge(f"The body exceeds {limit} bytes.")
             return message
 
+        started = False
+
         async def send_wrapper(message: Message) -> None:
-            nonlocal status
+            nonlocal status, started
             if message["type"] == "http.response.start":
+                started = True
                 status = message["status"]
                 message.setdefault("headers", [])
                 extra = [(b"x-request-id", rid.encode())]
@@ -147,19 +150,12 @@ class RequestContextMiddleware:
                 message["headers"] = [*message["headers"], *extra]
             await send(message)
 
-        started = False
-
-        async def tracked_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send_wrapper(message)
-
         try:
             if self.clock is not None and self.settings is not None:
                 with measured_by(self.clock, self.settings):
-                    await self.app(scope, limited_receive, tracked_send)
+                    await self.app(scope, limited_receive, send_wrapper)
             else:
-                await self.app(scope, limited_receive, tracked_send)
+                await self.app(scope, limited_receive, send_wrapper)
         except Exception as error:
             if database_unavailable(error):  # raised outside a route (or by asyncpg itself)
                 errors.warning(
