@@ -1,14 +1,14 @@
 """FastAPI (0.165) works out, on every request and for every parameter of every dependency,
 facts about the parameter that never change once the routes are built: whether its
 annotation is a sequence, whether it is a model of parameters, whether it is a JSON field, its
-aliases. For the case list (twenty query parameters) that was a third of the request's CPU
-in a profile (`bench/request_cost.py --profile list`). Here those pure functions remember
-their answers; what FastAPI does with them is unchanged.
+aliases; and for every dependency its cache key. For the case list (twenty query parameters)
+that was about a third of the request's CPU under cProfile (`bench/request_cost.py --profile list`).
+Here those pure functions remember their answers; what FastAPI does with them is unchanged.
 
-Answers are remembered per parameter object (kept alive by the cache, so its identity cannot
-be reused) or per annotation (equal annotations have the same answer), up to a bound: past it
-(parameters made per request by dependency overrides, in tests) they are computed as before.
-A FastAPI without these functions is left alone."""
+Answers are remembered per parameter or dependency object (kept alive by the cache, so its
+identity cannot be reused) or per annotation (equal annotations have the same answer), up to
+a bound: past it (objects made per request by dependency overrides, in tests) they are
+computed as before. A FastAPI without these functions is left alone."""
 
 from __future__ import annotations
 
@@ -57,13 +57,33 @@ def _by_value(fn: Callable[[Any], bool]) -> Callable[[Any], bool]:
     return cached
 
 
+def _cache_key_by_dependant(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """`_get_cache_key(dependant=...)` remembered per dependency: FastAPI works it out for
+    every dependency of every request (walking the dependency's own tree for security
+    scopes), from what the dependency declared once."""
+    cache: dict[int, tuple[Any, Any]] = {}
+
+    def cached(*, dependant: Any, uses_scopes_cache: Any = None) -> Any:
+        hit = cache.get(id(dependant))
+        if hit is not None and hit[0] is dependant:
+            return hit[1]
+        result = fn(dependant=dependant, uses_scopes_cache=uses_scopes_cache)
+        if len(cache) < _MAX:
+            cache[id(dependant)] = (dependant, result)
+        return result
+
+    return cached
+
+
 def apply() -> None:
     """Once per process (every app created shares FastAPI's module)."""
     global _applied
     names = ("_get_param_model", "_is_json_field", "_get_param_aliases")
-    if _applied or not all(hasattr(utils, n) for n in (*names, "field_annotation_is_sequence")):
+    others = ("field_annotation_is_sequence", "_get_cache_key")
+    if _applied or not all(hasattr(utils, n) for n in (*names, *others)):
         return
     for name in names:
         setattr(utils, name, _by_identity(getattr(utils, name)))
     utils.field_annotation_is_sequence = _by_value(utils.field_annotation_is_sequence)
+    utils._get_cache_key = _cache_key_by_dependant(utils._get_cache_key)
     _applied = True
