@@ -14,11 +14,12 @@ httpx's ASGI transport, one request after another, signed in as `bench_dispatche
 district: a case view with personal data writes its access-log row). For each of a case by
 id, a case list page and `/healthz` it prints the process's CPU time per request (CPU, not
 wall: the machine is shared), median over rounds that alternate the API and the ceiling.
-The client's own cost (httpx, about a third of a millisecond) is in both figures.
+The client's own cost (httpx, about 0.2 ms: the ceiling's `/healthz`) is in both figures.
 
-`--profile case|list|healthz` runs that request under cProfile (CPU time) instead and prints
-the top frames by own time and by cumulative time; with `--no-cprofile` it only runs the
-API's loop, for a sampling profiler:
+`--profile case|list|healthz` runs that request under cProfile (CPU time) instead, against
+the API or `--app ceiling`, and prints the Python function calls per request (a figure the
+machine's load does not move) and the top frames by own and by cumulative time; with
+`--no-cprofile` it only runs the loop, for a sampling profiler:
 
     .venv/bin/py-spy record -r 500 -f raw -o /tmp/case.txt -- \
         .venv/bin/python -m bench.request_cost --profile case --no-cprofile --requests 5000"""
@@ -65,7 +66,7 @@ def _settings(url: str) -> Settings:
 
 def _log_to_nowhere() -> None:
     """The access log as served (a JSON line per request), written to /dev/null."""
-    handler = logging.StreamHandler(open(os.devnull, "w"))  # noqa: SIM115 - lives with the process
+    handler = logging.StreamHandler(open(os.devnull, "w"))  # lives with the process
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
