@@ -25,9 +25,14 @@ def _by_identity(fn: Callable[..., Any]) -> Callable[..., Any]:
     """`fn(field, **kwargs)` remembered per field object (and keyword arguments)."""
     cache: dict[tuple[int, tuple[tuple[str, Any], ...]], tuple[Any, Any]] = {}
 
-    def cached(field: Any, **kwargs: Any) -> Any:
+    def cached(field: Any, *args: Any, **kwargs: Any) -> Any:
+        if args:  # not how FastAPI 0.165 calls it: as it was
+            return fn(field, *args, **kwargs)
         key = (id(field), tuple(sorted(kwargs.items())))
-        hit = cache.get(key)
+        try:
+            hit = cache.get(key)
+        except TypeError:  # an unhashable argument
+            return fn(field, **kwargs)
         if hit is not None and hit[0] is field:
             return hit[1]
         result = fn(field, **kwargs)
@@ -63,7 +68,9 @@ def _cache_key_by_dependant(fn: Callable[..., Any]) -> Callable[..., Any]:
     scopes), from what the dependency declared once."""
     cache: dict[int, tuple[Any, Any]] = {}
 
-    def cached(*, dependant: Any, uses_scopes_cache: Any = None) -> Any:
+    def cached(*, dependant: Any, uses_scopes_cache: Any = None, **others: Any) -> Any:
+        if others:  # not how FastAPI 0.165 calls it: as it was
+            return fn(dependant=dependant, uses_scopes_cache=uses_scopes_cache, **others)
         hit = cache.get(id(dependant))
         if hit is not None and hit[0] is dependant:
             return hit[1]
