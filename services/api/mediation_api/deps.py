@@ -70,8 +70,12 @@ ClockDep = Annotated[Clock, Depends(get_clock)]
 
 
 async def get_principal(
-    request: Request, state: State, token: Annotated[str | None, Depends(oauth2)]
+    request: Request, token: Annotated[str | None, Depends(oauth2)]
 ) -> Principal:
+    # The state straight from the app, not as a sub-dependency: FastAPI resolves every
+    # dependency of every request, a cached one too (its own sub-tree first), and this one
+    # runs on every signed-in request.
+    state: AppState = request.app.state.mediation
     if not token:
         raise Unauthorized(
             "Sign in first: send `Authorization: Bearer <access token>`.",
@@ -140,12 +144,18 @@ async def get_list_session(
 ListSession = Annotated[AsyncSession, Depends(get_list_session, scope="function")]
 
 
+def demand(principal: Principal, permission: Permission) -> None:
+    """403 unless `principal` holds `permission` (the check of `require`, for a dependency
+    that does it itself: one dependency less to resolve)."""
+    if not principal.can(permission):
+        raise Forbidden(f"This action needs the permission `{permission.value}`.")
+
+
 def require(permission: Permission) -> Callable[..., Coroutine[Any, Any, Principal]]:
     """Dependency: the caller must hold `permission` (403 otherwise)."""
 
     async def dependency(principal: CurrentPrincipal) -> Principal:
-        if not principal.can(permission):
-            raise Forbidden(f"This action needs the permission `{permission.value}`.")
+        demand(principal, permission)
         return principal
 
     dependency.permission = permission  # type: ignore[attr-defined]  # read by the access matrix

@@ -28,7 +28,7 @@ from mediation.logs import configure_logging
 from mediation.redisconn import redis_client
 from mediation.settings import Environment, Settings, get_settings
 from mediation.tracing import start as start_tracing
-from mediation_api import docs, openapi_shared, openapi_webhooks, problems
+from mediation_api import docs, openapi_shared, openapi_webhooks, paramcache, problems
 from mediation_api.audit.router import router as audit_router
 from mediation_api.auth.account_router import router as account_router
 from mediation_api.auth.admin_router import router as admin_router
@@ -43,7 +43,7 @@ from mediation_api.hardening import SecurityHeadersMiddleware
 from mediation_api.hotline.router import router as hotline_router
 from mediation_api.imports.router import router as imports_router
 from mediation_api.inputs import refuse_bad_input
-from mediation_api.middleware import RequestContextMiddleware, WindowClockMiddleware
+from mediation_api.middleware import RequestContextMiddleware
 from mediation_api.notifications.router import routers as notification_routers
 from mediation_api.ops.metrics import (
     process_exits,
@@ -144,6 +144,7 @@ CORS_EXPOSED_HEADERS = [
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
     settings = settings or get_settings()
     clock = clock or SystemClock()
+    paramcache.apply()  # FastAPI's per-request parameter bookkeeping, remembered
     mediation.audit.chain.use_profile(settings.crypto_profile)  # SM3 chain when `gm`
     if settings.env is Environment.production and not settings.metrics_token.get_secret_value():
         log.warning("MEDIATION_METRICS_TOKEN is not set: /metrics answers anyone")
@@ -214,9 +215,11 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     problems.install(app)
     if settings.database_replica_urls.strip():
         app.add_middleware(CommitPosition)  # read-your-writes across replicas
-    app.add_middleware(WindowClockMiddleware, clock=clock, settings=settings)
     app.add_middleware(
         RequestContextMiddleware,
+        # The clock that measures the input's plausible-date windows.
+        clock=clock,
+        settings=settings,
         max_body_bytes=settings.max_body_bytes,
         cursor_key=cursor_key(settings.secret_key.get_secret_value()),
         trusted_proxies=parse_networks(settings.trusted_proxies),

@@ -39,7 +39,27 @@ LATENCY = Histogram(
 _RID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
+# The metric series of each (method, route template, status) seen, so a request looks them
+# up once instead of through `labels()` (label checks and a lock, twice per request).
+_SERIES: dict[tuple[str, str, str], tuple[Any, Any]] = {}
+_SERIES_MAX = 2000  # methods come from callers: past this, `labels()` each time
+
+
+def _series(method: str, template: str, status: str) -> tuple[Any, Any]:
+    key = (method, template, status)
+    found = _SERIES.get(key)
+    if found is None:
+        found = (REQUESTS.labels(*key), LATENCY.labels(*key))
+        if len(_SERIES) < _SERIES_MAX:
+            _SERIES[key] = found
+    return found
+
+
 class RequestContextMiddleware:
+    """Also measures the plausible-date windows of the request's input (`mediation.contracts.
+    windows`) with the service's clock when given one, so a moved clock moves them too (here,
+    not in a middleware of its own: each ASGI layer costs every request)."""
+
     def __init__(
         self,
         app: ASGIApp,
@@ -47,8 +67,12 @@ class RequestContextMiddleware:
         cursor_key: bytes,
         path_limits: dict[str, int] | None = None,
         trusted_proxies: tuple[Network, ...] = (),
+        clock: Clock | None = None,
+        settings: Settings | None = None,
     ) -> None:
         self.app = app
+        self.clock = clock
+        self.settings = settings
         self.trusted_proxies = trusted_proxies
         self.max_body_bytes = max_body_bytes
         self.cursor_key = cursor_key
@@ -107,9 +131,12 @@ class RequestContextMiddleware:
                     raise PayloadTooLarge(f"The body exceeds {limit} bytes.")
             return message
 
+        started = False
+
         async def send_wrapper(message: Message) -> None:
-            nonlocal status
+            nonlocal status, started
             if message["type"] == "http.response.start":
+                started = True
                 status = message["status"]
                 message.setdefault("headers", [])
                 extra = [(b"x-request-id", rid.encode())]
@@ -123,15 +150,12 @@ class RequestContextMiddleware:
                 message["headers"] = [*message["headers"], *extra]
             await send(message)
 
-        started = False
-
-        async def tracked_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send_wrapper(message)
-
         try:
-            await self.app(scope, limited_receive, tracked_send)
+            if self.clock is not None and self.settings is not None:
+                with measured_by(self.clock, self.settings):
+                    await self.app(scope, limited_receive, send_wrapper)
+            else:
+                await self.app(scope, limited_receive, send_wrapper)
         except Exception as error:
             if database_unavailable(error):  # raised outside a route (or by asyncpg itself)
                 errors.warning(
@@ -158,8 +182,9 @@ class RequestContextMiddleware:
         elapsed = time.perf_counter() - start
         route: Any = scope.get("route")
         template = getattr(route, "path", None) or "unmatched"
-        REQUESTS.labels(scope["method"], template, str(status)).inc()
-        LATENCY.labels(scope["method"], template, str(status)).observe(elapsed)
+        requests, latency = _series(scope["method"], template, str(status))
+        requests.inc()
+        latency.observe(elapsed)
         log.info(
             "%s %s %s",
             scope["method"],
@@ -167,17 +192,3 @@ class RequestContextMiddleware:
             status,
             extra={"ctx_status": status, "ctx_ms": round(elapsed * 1000, 2), "ctx_route": template},
         )
-
-
-class WindowClockMiddleware:
-    """Measures the plausible-date windows of the request's input (`mediation.contracts.
-    windows`) with the service's clock, so a moved clock moves them too."""
-
-    def __init__(self, app: ASGIApp, clock: Clock, settings: Settings) -> None:
-        self.app = app
-        self.clock = clock
-        self.settings = settings
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        with measured_by(self.clock, self.settings):
-            await self.app(scope, receive, send)

@@ -46,12 +46,27 @@ class Quota:
 quota_holder: ContextVar[list[Quota] | None] = ContextVar("quota_holder", default=None)
 
 
+# The count (INCR, EXPIRE) and the values of the keys to read (MGET) as one command: a
+# pipeline of three costs the client (packing, one reply parsed per command) about a quarter
+# more CPU per request. EVALSHA; redis-py loads the script again after NOSCRIPT (a restart,
+# a failover).
+_HIT = """
+local count = redis.call('INCR', KEYS[1])
+redis.call('EXPIRE', KEYS[1], 120)
+if #KEYS > 1 then
+    return {count, unpack(redis.call('MGET', unpack(KEYS, 2)))}
+end
+return {count}
+"""
+
+
 class RateLimiter:
     def __init__(self, redis: Redis, namespace: str, per_minute: int) -> None:
         self.redis = redis
         self.namespace = namespace
         self.per_minute = per_minute
         self._skip_until = 0.0
+        self._hit = redis.register_script(_HIT)
 
     async def hit(self, caller: str, now: float, read: Sequence[str] = ()) -> list[Any] | None:
         """Counts a request of `caller`; 429 past the limit. The values of the keys `read`
@@ -61,12 +76,7 @@ class RateLimiter:
         window = int(now // 60)
         key = f"{self.namespace}:rate:{caller}:{window}"
         try:
-            pipe = self.redis.pipeline(transaction=False)
-            pipe.incr(key)
-            pipe.expire(key, 120)
-            if read:
-                pipe.mget(read)
-            count, _, *values = await pipe.execute()
+            count, *values = await self._hit(keys=[key, *read])
         except Exception as exc:
             self._skip_until = time.monotonic() + BREAKER_SECONDS
             log.warning("rate limit unavailable: %s", exc)
@@ -81,4 +91,4 @@ class RateLimiter:
                 f"More than {self.per_minute} requests a minute; slow down.",
                 headers={"Retry-After": str(reset), **quota.headers()},
             )
-        return list(values[0]) if values else []
+        return values

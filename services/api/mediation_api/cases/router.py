@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from asyncpg import Record
-from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from mediation.auth.access_log import record_access
 from mediation.auth.policy import Permission
@@ -70,7 +70,7 @@ from mediation_api.cases.repository import CaseFilters
 from mediation_api.cases.service import NOT_FOUND, CaseService
 from mediation_api.cases.views import party_out, timeline_types
 from mediation_api.conditional import NOT_MODIFIED, IfNoneMatch, not_modified
-from mediation_api.deps import Session, State, require
+from mediation_api.deps import CurrentPrincipal, Session, demand, require
 from mediation_api.pagination import (
     DEFAULT,
     Cursor,
@@ -131,8 +131,15 @@ class PoolReader:
     principal: Principal
 
 
-async def _pool_reader(state: State, principal: ReadPrincipal) -> PoolReader:
-    return PoolReader(state, principal)
+async def _pool_reader(request: Request, principal: CurrentPrincipal) -> PoolReader:
+    # The permission checked here and the state taken from the app, not as `require` and
+    # `State` dependencies: FastAPI resolves every dependency of every request, and these
+    # are the hottest reads.
+    demand(principal, Permission.cases_read)
+    return PoolReader(request.app.state.mediation, principal)
+
+
+_pool_reader.permission = Permission.cases_read  # type: ignore[attr-defined]  # as `require`
 
 
 Lookup = Annotated[PoolReader, Depends(_pool_reader)]

@@ -1,0 +1,247 @@
+"""The fixed CPU cost of a request (issue 22): the API against the ceiling, in process.
+
+    .venv/bin/python -m bench.request_cost [--requests 1000] [--rounds 3]
+    .venv/bin/python -m bench.request_cost --profile case [--requests 2000]
+
+Needs the machine's PostgreSQL and Redis (BENCH_PG_SERVER, BENCH_REDIS_URL). The first run
+generates a tiny dataset into its own database (`--database`, default
+`mediation_request_cost`; `python -m bench.generate --scale tiny`, a few seconds), later
+runs reuse it.
+
+The app (`create_app`, the whole middleware stack, a JSON access log written to /dev/null)
+and the ceiling app (`bench/ceiling.py`, same statements, no framework) are called through
+httpx's ASGI transport, one request after another, signed in as `bench_dispatcher_1` (the
+district: a case view with personal data writes its access-log row). For each of a case by
+id, a case list page and `/healthz` it prints the process's CPU time per request (CPU, not
+wall: the machine is shared), median over rounds that alternate the API and the ceiling.
+The client's own cost (httpx, about 0.2 ms: the ceiling's `/healthz`) is in both figures.
+
+`--profile case|list|healthz` runs that request under cProfile (CPU time) instead, against
+the API or `--app ceiling`, and prints the Python function calls per request (a figure the
+machine's load does not move) and the top frames by own and by cumulative time; with
+`--no-cprofile` it only runs the loop, for a sampling profiler:
+
+    .venv/bin/py-spy record -r 500 -f raw -o /tmp/case.txt -- \
+        .venv/bin/python -m bench.request_cost --profile case --no-cprofile --requests 5000"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import io
+import logging
+import os
+import pstats
+import statistics
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import asyncpg
+import httpx
+
+from bench.config import PASSWORD, PG_SERVER, REDIS_URL, async_url, database_url
+from mediation.logs import JsonFormatter
+from mediation.settings import Settings
+
+API = "/api/v1"
+USER = "bench_dispatcher_1"
+
+
+def _settings(url: str) -> Settings:
+    return Settings(
+        DATABASE_URL=async_url(url),
+        REDIS_URL=REDIS_URL,
+        MEDIATION_ARQ_QUEUE=f"bench-cost:{uuid.uuid4().hex[:8]}",
+        MEDIATION_RATE_LIMIT_PER_MINUTE=1_000_000,
+        MEDIATION_ACCESS_TOKEN_MINUTES=600,
+        MEDIATION_DB_POOL_SIZE=2,
+        _env_file=None,
+    )
+
+
+def _log_to_nowhere() -> None:
+    """The access log as served (a JSON line per request), written to /dev/null."""
+    handler = logging.StreamHandler(open(os.devnull, "w"))  # lives with the process
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO)
+
+
+async def _ensure_dataset(server: str, database: str) -> str:
+    url = database_url(database, server)
+    conn = await asyncpg.connect(server)
+    try:
+        exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", database)
+    finally:
+        await conn.close()
+    if not exists:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bench.generate",
+            "--scale",
+            "tiny",
+            "--database",
+            database,
+            "--jobs",
+            "1",
+            "--server",
+            server,
+        )
+        if await proc.wait() != 0:
+            raise SystemExit("bench.generate failed")
+    return url
+
+
+@asynccontextmanager
+async def _api(url: str) -> AsyncIterator[httpx.AsyncClient]:
+    from mediation.clock import SystemClock
+    from mediation_api.main import create_app
+
+    app = create_app(_settings(url), SystemClock())
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+            yield client
+
+
+@asynccontextmanager
+async def _ceiling(url: str) -> AsyncIterator[httpx.AsyncClient]:
+    from bench.ceiling import create_app
+
+    app = create_app(url, 2)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+            yield client
+
+
+async def _caller(url: str) -> tuple[dict[str, str], str]:
+    """Signs in (the API, once); the headers every request sends (the ceiling reads the
+    caller from the x-bench ones) and a case id in the caller's jurisdiction."""
+    async with _api(url) as client:
+        r = await client.post(
+            f"{API}/auth/token",
+            data={"grant_type": "password", "username": USER, "password": PASSWORD},
+        )
+        r.raise_for_status()
+        token = r.json()["access_token"]
+        auth = {"Authorization": f"Bearer {token}"}
+        me = (await client.get(f"{API}/me", headers=auth)).json()
+        page = (await client.get(f"{API}/cases?limit=1", headers=auth)).json()
+    conn = await asyncpg.connect(url)
+    try:
+        scope = await conn.fetchval(
+            "SELECT u.path FROM role_assignments ra JOIN units u ON u.id = ra.unit_id "
+            "WHERE ra.person_id = $1 ORDER BY length(u.path) LIMIT 1",
+            uuid.UUID(me["person_id"]),
+        )
+    finally:
+        await conn.close()
+    headers = {
+        **auth,
+        # As the load runs (wrk) ask: no compression (the ceiling has none).
+        "Accept-Encoding": "identity",
+        "x-bench-scope": scope,
+        "x-bench-actor": f"{me['id']},{me['person_id']},{USER}",
+        "x-bench-pii": "1" if "pii:read" in me["permissions"] else "0",
+    }
+    return headers, page["items"][0]["id"]
+
+
+def _paths(case_id: str) -> dict[str, str]:
+    return {
+        "case": f"{API}/cases/{case_id}",
+        "list": f"{API}/cases?limit=20",
+        "healthz": "/healthz",
+    }
+
+
+async def _loop(client: httpx.AsyncClient, path: str, headers: dict[str, str], n: int) -> float:
+    """CPU microseconds per request (the process's, so other processes' load counts less)."""
+    for _ in range(min(100, n)):  # warm-up: prepared statements, caches
+        (await client.get(path, headers=headers)).raise_for_status()
+    start = time.process_time()
+    for _ in range(n):
+        r = await client.get(path, headers=headers)
+        if r.status_code != 200:
+            raise SystemExit(f"{path}: {r.status_code} {r.text[:200]}")
+    return (time.process_time() - start) / n * 1e6
+
+
+async def measure(url: str, n: int, rounds: int) -> None:
+    headers, case_id = await _caller(url)
+    paths = _paths(case_id)
+    results: dict[tuple[str, str], list[float]] = {}
+    for _ in range(rounds):
+        for app, opened in (("api", _api), ("ceiling", _ceiling)):
+            async with opened(url) as client:
+                for name, path in paths.items():
+                    cost = await _loop(client, path, headers, n)
+                    results.setdefault((name, app), []).append(cost)
+    print(f"CPU µs per request, {n} sequential requests, median of {rounds} rounds (all rounds)")
+    print("| request | API | ceiling | API ÷ ceiling |")
+    print("| --- | --: | --: | --: |")
+    for name in paths:
+        api, ceiling = results[(name, "api")], results[(name, "ceiling")]
+        a, c = statistics.median(api), statistics.median(ceiling)
+        runs = "/".join(f"{v:.0f}" for v in api)
+        print(f"| {name} | {a:.0f} ({runs}) | {c:.0f} | {a / c:.1f}x |")
+
+
+async def profile(url: str, which: str, n: int, top: int, cprofile: bool, app: str) -> None:
+    headers, case_id = await _caller(url)
+    path = _paths(case_id)[which]
+    async with (_api if app == "api" else _ceiling)(url) as client:
+        await _loop(client, path, headers, 100)
+        if not cprofile:  # under `py-spy record -- python -m bench.request_cost ...`
+            cost = await _loop(client, path, headers, n)
+            print(f"{path}: {cost:.0f} µs CPU per request")
+            return
+        prof = cProfile.Profile(time.process_time)  # CPU, not waits
+        prof.enable()
+        cost = await _loop(client, path, headers, n)
+        prof.disable()
+    stats = pstats.Stats(prof)
+    # Function calls per request: a figure the machine's load does not move.
+    calls = stats.total_calls / (n + 100)  # type: ignore[attr-defined]
+    print(f"{path}: {cost:.0f} µs CPU per request (under cProfile), {calls:.0f} calls per request")
+    for key in ("tottime", "cumulative"):
+        out = io.StringIO()
+        pstats.Stats(prof, stream=out).sort_stats(key).print_stats(top)
+        print(out.getvalue())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--database", default="mediation_request_cost")
+    parser.add_argument("--server", default=PG_SERVER)
+    parser.add_argument("--profile", choices=["case", "list", "healthz"], default=None)
+    parser.add_argument("--top", type=int, default=40)
+    parser.add_argument("--app", choices=["api", "ceiling"], default="api", help="to profile")
+    parser.add_argument(
+        "--no-cprofile",
+        action="store_true",
+        help="with --profile: only the API's loop (to run under py-spy)",
+    )
+    args = parser.parse_args()
+    _log_to_nowhere()
+    url = asyncio.run(_ensure_dataset(args.server, args.database))
+    run: Any = (
+        profile(url, args.profile, args.requests, args.top, not args.no_cprofile, args.app)
+        if args.profile
+        else measure(url, args.requests, args.rounds)
+    )
+    asyncio.run(run)
+
+
+if __name__ == "__main__":
+    main()
