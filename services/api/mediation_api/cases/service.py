@@ -28,6 +28,7 @@ from mediation.cases.contracts import (
     ExtendIn,
     FailIn,
     FollowUpIn,
+    HandlerIn,
     JudicialConfirmationIn,
     NoteIn,
     PartyIn,
@@ -694,54 +695,10 @@ class CaseService(RequestService[CaseRepository]):
         change (`mediation_api.cases.change`)."""
         people = [h.person_id for h in body.handlers]
         case, before, now = await self._load(case_id, A.assign, if_match, people)
-        covered = set(case.covered)
-        for i, h in enumerate(body.handlers):
-            if h.person_id not in covered:
-                raise Unprocessable(
-                    "This person holds no handling role whose jurisdiction covers the case.",
-                    field=f"body.handlers.{i}.person_id",
-                    code=problems.HANDLER_WITHOUT_ROLE,
-                )
-        lead_given = any(h.lead for h in body.handlers)
-        rows = [
-            {
-                "id": uuid7(),
-                "case_id": case.id,
-                "person_id": h.person_id,
-                "channel": h.channel,
-                "is_lead": h.lead or (not lead_given and i == 0),
-                "assumed_at": now,
-                "assigned_by_id": self.principal.id,
-            }
-            for i, h in enumerate(body.handlers)
-        ]
-        case.handler_person_ids = people
-        case.channels = sorted({h.channel.value for h in body.handlers})
         handlers = [h.model_dump(mode="json") for h in body.handlers]
-        entry, outbox = self._pipeline_event(
-            case,
-            E.assigned,
-            before,
-            now,
-            body.note,
-            data={"handlers": handlers},
-            extra={"channels": case.channels, "handlers": handlers},
+        return await self._hand_over(
+            case, before, now, body.handlers, E.assigned, body.note, {"handlers": handlers}
         )
-        conn = await driver_connection(self.session)
-        await conn.execute(
-            change.ASSIGN_SQL,
-            case.id,
-            now,
-            as_json(rows),
-            case.status.value,
-            case.channels,
-            case.handler_person_ids,
-            case.version,
-            case.timeline_seq,
-            entry,
-            outbox,
-        )
-        return Changed(case.id, case.version)
 
     async def transfer(self, case_id: uuid.UUID, body: TransferIn, if_match: str | None) -> Changed:
         """As `assign`, after the current handlers are read (change.HANDLERS_SQL): the load,
@@ -749,50 +706,53 @@ class CaseService(RequestService[CaseRepository]):
         people = [h.person_id for h in body.handlers]
         case, before, now = await self._load(case_id, A.transfer, if_match, people)
         current = await self._current_handlers(case.id)
-        lead_given = any(h.lead for h in body.handlers)
-        wanted = [
-            (h.person_id, h.channel, h.lead or (not lead_given and i == 0))
-            for i, h in enumerate(body.handlers)
-        ]
-        if before is S.assigned and set(wanted) == {(p, c, lead) for p, c, lead in current}:
+        if before is S.assigned and set(_wanted(body.handlers)) == set(current):
             # To the people handling it now, as they do: nothing changes.
             return Changed(case.id, case.version - 1)
+        handlers = [h.model_dump(mode="json") for h in body.handlers]
+        previous = [p for p, _, _ in current]
+        info = {"handlers": handlers, "previous_handler_person_ids": previous}
+        return await self._hand_over(
+            case, before, now, body.handlers, E.transferred, body.reason, info
+        )
+
+    async def _hand_over(
+        self,
+        case: SimpleNamespace,
+        before: S,
+        now: datetime,
+        handlers: list[HandlerIn],
+        type_: CaseEventType,
+        note: str | None,
+        info: dict[str, Any],
+    ) -> Changed:
+        """The case to `handlers` (assign, transfer): each must hold a handling role covering
+        it (the load read which do); the current ones step down and these take it over in one
+        write (`change.ASSIGN_SQL`). `info`: the entry's data; the event has the channels too."""
         covered = set(case.covered)
-        for i, h in enumerate(body.handlers):
+        for i, h in enumerate(handlers):
             if h.person_id not in covered:
                 raise Unprocessable(
                     "This person holds no handling role whose jurisdiction covers the case.",
                     field=f"body.handlers.{i}.person_id",
                     code=problems.HANDLER_WITHOUT_ROLE,
                 )
-        previous = [p for p, _, _ in current]
         rows = [
             {
                 "id": uuid7(),
                 "case_id": case.id,
-                "person_id": p,
-                "channel": c,
+                "person_id": person,
+                "channel": channel,
                 "is_lead": lead,
                 "assumed_at": now,
                 "assigned_by_id": self.principal.id,
             }
-            for p, c, lead in wanted
+            for person, channel, lead in _wanted(handlers)
         ]
-        case.handler_person_ids = people
-        case.channels = sorted({h.channel.value for h in body.handlers})
-        handlers = [h.model_dump(mode="json") for h in body.handlers]
+        case.handler_person_ids = [h.person_id for h in handlers]
+        case.channels = sorted({h.channel.value for h in handlers})
         entry, outbox = self._pipeline_event(
-            case,
-            E.transferred,
-            before,
-            now,
-            body.reason,
-            data={"handlers": handlers, "previous_handler_person_ids": previous},
-            extra={
-                "channels": case.channels,
-                "handlers": handlers,
-                "previous_handler_person_ids": previous,
-            },
+            case, type_, before, now, note, data=info, extra={"channels": case.channels, **info}
         )
         conn = await driver_connection(self.session)
         await conn.execute(
@@ -1488,6 +1448,15 @@ class CaseService(RequestService[CaseRepository]):
 def _db(value: Any) -> Any:
     """A value as the driver takes it for its column (an enum by its value)."""
     return value.value if isinstance(value, Enum) else value
+
+
+def _wanted(handlers: list[HandlerIn]) -> list[tuple[uuid.UUID, MediationChannel, bool]]:
+    """(person, channel, lead) of each handler: the first leads when none is named."""
+    lead_given = any(h.lead for h in handlers)
+    return [
+        (h.person_id, h.channel, h.lead or (not lead_given and i == 0))
+        for i, h in enumerate(handlers)
+    ]
 
 
 def _names(parties: list[CaseParty]) -> str:
