@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.request_cost [--requests 1000] [--rounds 3]
     .venv/bin/python -m bench.request_cost --profile case [--requests 2000]
+    .venv/bin/python -m bench.request_cost --user bench_counselor_1 --only hotline --no-ceiling
 
 Needs the machine's PostgreSQL and Redis (BENCH_PG_SERVER, BENCH_REDIS_URL). The first run
 generates a tiny dataset into its own database (`--database`, default
@@ -12,7 +13,9 @@ The app (`create_app`, the whole middleware stack, a JSON access log written to 
 and the ceiling app (`bench/ceiling.py`, same statements, no framework) are called through
 httpx's ASGI transport, one request after another, signed in as `bench_dispatcher_1` (the
 district: a case view with personal data writes its access-log row). For each of a case by
-id, a case list page and `/healthz` it prints the process's CPU time per request (CPU, not
+id, a case list page and `/healthz` (and, with `--only hotline`, a page of the hotline call
+list: sign in as a counselor, `--user bench_counselor_1`, with `--no-ceiling`, which has no
+such route) it prints the process's CPU time per request (CPU, not
 wall: the machine is shared), median over rounds that alternate the API and the ceiling.
 The client's own cost (httpx, about 0.2 ms: the ceiling's `/healthz`) is in both figures.
 
@@ -122,13 +125,13 @@ async def _ceiling(url: str) -> AsyncIterator[httpx.AsyncClient]:
             yield client
 
 
-async def _caller(url: str) -> tuple[dict[str, str], str]:
+async def _caller(url: str, user: str = USER) -> tuple[dict[str, str], str]:
     """Signs in (the API, once); the headers every request sends (the ceiling reads the
     caller from the x-bench ones) and a case id in the caller's jurisdiction."""
     async with _api(url) as client:
         r = await client.post(
             f"{API}/auth/token",
-            data={"grant_type": "password", "username": USER, "password": PASSWORD},
+            data={"grant_type": "password", "username": user, "password": PASSWORD},
         )
         r.raise_for_status()
         token = r.json()["access_token"]
@@ -149,10 +152,11 @@ async def _caller(url: str) -> tuple[dict[str, str], str]:
         # As the load runs (wrk) ask: no compression (the ceiling has none).
         "Accept-Encoding": "identity",
         "x-bench-scope": scope,
-        "x-bench-actor": f"{me['id']},{me['person_id']},{USER}",
+        "x-bench-actor": f"{me['id']},{me['person_id']},{user}",
         "x-bench-pii": "1" if "pii:read" in me["permissions"] else "0",
     }
-    return headers, page["items"][0]["id"]
+    # A counselor reads no cases: no case id (only `--only hotline` then).
+    return headers, page["items"][0]["id"] if page.get("items") else ""
 
 
 def _paths(case_id: str) -> dict[str, str]:
@@ -160,6 +164,7 @@ def _paths(case_id: str) -> dict[str, str]:
         "case": f"{API}/cases/{case_id}",
         "list": f"{API}/cases?limit=20",
         "healthz": "/healthz",
+        "hotline": f"{API}/hotline/calls?limit=20",
     }
 
 
@@ -175,12 +180,13 @@ async def _loop(client: httpx.AsyncClient, path: str, headers: dict[str, str], n
     return (time.process_time() - start) / n * 1e6
 
 
-async def measure(url: str, n: int, rounds: int) -> None:
-    headers, case_id = await _caller(url)
-    paths = _paths(case_id)
+async def measure(url: str, n: int, rounds: int, user: str, only: list[str], ceiling: bool) -> None:
+    headers, case_id = await _caller(url, user)
+    paths = {k: v for k, v in _paths(case_id).items() if k in only}
     results: dict[tuple[str, str], list[float]] = {}
+    apps = (("api", _api), ("ceiling", _ceiling)) if ceiling else (("api", _api),)
     for _ in range(rounds):
-        for app, opened in (("api", _api), ("ceiling", _ceiling)):
+        for app, opened in apps:
             async with opened(url) as client:
                 for name, path in paths.items():
                     cost = await _loop(client, path, headers, n)
@@ -189,14 +195,20 @@ async def measure(url: str, n: int, rounds: int) -> None:
     print("| request | API | ceiling | API ÷ ceiling |")
     print("| --- | --: | --: | --: |")
     for name in paths:
-        api, ceiling = results[(name, "api")], results[(name, "ceiling")]
-        a, c = statistics.median(api), statistics.median(ceiling)
+        api = results[(name, "api")]
+        a = statistics.median(api)
         runs = "/".join(f"{v:.0f}" for v in api)
+        if not ceiling:
+            print(f"| {name} | {a:.0f} ({runs}) | – | – |")
+            continue
+        c = statistics.median(results[(name, "ceiling")])
         print(f"| {name} | {a:.0f} ({runs}) | {c:.0f} | {a / c:.1f}x |")
 
 
-async def profile(url: str, which: str, n: int, top: int, cprofile: bool, app: str) -> None:
-    headers, case_id = await _caller(url)
+async def profile(
+    url: str, which: str, n: int, top: int, cprofile: bool, app: str, user: str
+) -> None:
+    headers, case_id = await _caller(url, user)
     path = _paths(case_id)[which]
     async with (_api if app == "api" else _ceiling)(url) as client:
         await _loop(client, path, headers, 100)
@@ -224,7 +236,15 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--database", default="mediation_request_cost")
     parser.add_argument("--server", default=PG_SERVER)
-    parser.add_argument("--profile", choices=["case", "list", "healthz"], default=None)
+    parser.add_argument("--profile", choices=["case", "list", "healthz", "hotline"], default=None)
+    parser.add_argument("--user", default=USER, help="who signs in")
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=["case", "list", "healthz", "hotline"],
+        help="these requests (repeatable); default: case, list, healthz",
+    )
+    parser.add_argument("--no-ceiling", action="store_true", help="the API alone")
     parser.add_argument("--top", type=int, default=40)
     parser.add_argument("--app", choices=["api", "ceiling"], default="api", help="to profile")
     parser.add_argument(
@@ -236,9 +256,18 @@ def main() -> None:
     _log_to_nowhere()
     url = asyncio.run(_ensure_dataset(args.server, args.database))
     run: Any = (
-        profile(url, args.profile, args.requests, args.top, not args.no_cprofile, args.app)
+        profile(
+            url, args.profile, args.requests, args.top, not args.no_cprofile, args.app, args.user
+        )
         if args.profile
-        else measure(url, args.requests, args.rounds)
+        else measure(
+            url,
+            args.requests,
+            args.rounds,
+            args.user,
+            args.only or ["case", "list", "healthz"],
+            not args.no_ceiling,
+        )
     )
     asyncio.run(run)
 

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from tests.cases.test_intake_writes import statements
-from tests.hotline.conftest import CALLS, call_body, person_of
+from tests.hotline.conftest import CALLS, HIGH_RISK, call_body, person_of
 from tests.support.world import World
 
 
@@ -380,3 +380,136 @@ async def test_a_repeat_call_is_checked_written_and_answered_in_few_statements(
     assert not [s for s in seen if s.startswith("SELECT people.id")], seen
     assert len([s for s in seen if "audit_chain_head" in s]) == 1, seen
     assert not [s for s in seen if "pg_advisory_xact_lock" in s], seen
+
+
+async def _orm_list_json(
+    self: Any,
+    filters: Any,
+    same_caller_as: Any,
+    sort: Any,
+    after: Any,
+    limit: int,
+) -> bytes:
+    """The list as the ORM path built it before the hand-written statements (the oracle)."""
+    from dataclasses import replace
+
+    from mediation.contracts.common import Page
+    from mediation.hotline.contracts import CallListItem
+    from mediation.reference.data import ReferenceKind
+    from mediation_api.pagination import build_page
+    from mediation_api.reference.service import ReferenceService
+
+    topics = [filters.topic] if filters.topic else []
+    await ReferenceService(self.session, self.clock).require_known(
+        ReferenceKind.hotline_topic, topics, "query.topic"
+    )
+    if same_caller_as:
+        filters = replace(filters, caller_hash=await self.same_caller_hash(same_caller_as))
+    rows = await self.page(filters, sort, after, limit)
+    items, next_cursor = build_page(
+        rows, limit, lambda c: {"s": c.started_at.isoformat(), "i": str(c.id), "o": sort.value}
+    )
+    page = Page[CallListItem](items=await self.list_items(items), next_cursor=next_cursor)
+    return page.model_dump_json().encode()
+
+
+async def test_the_list_statement_answers_as_the_model_path(
+    client: httpx.AsyncClient, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The list is two hand-written statements written to JSON from the rows
+    (hotline/reads.py): every filter, both orders and every page boundary must give the
+    bytes the ORM path and the response model gave, and the same errors."""
+    from mediation_api.hotline.service import HotlineService
+
+    h = await world.headers("counselor")
+    sup = await world.headers("hotline_supervisor")
+    made = []
+    for minute, extra in enumerate(
+        [
+            {},
+            HIGH_RISK,
+            {"call_type": "prank", "ended_at": None, "follow_up_due": None},
+            {"caller": {**call_body()["caller"], "number": None, "callback_number": None}},
+            {
+                "topics": ["marriage_family"],
+                "caller": {"anonymous": True, "is_minor": True, "age_band": "14_17"},
+            },
+            {**HIGH_RISK, "imminent_risk": False},
+        ]
+    ):
+        body = call_body(started_at=f"2026-11-26T08:0{minute}:00+08:00", **extra)
+        if "ended_at" not in extra:
+            body["ended_at"] = f"2026-11-26T08:0{minute}:30.250000+08:00"
+        r = await client.post(CALLS, headers=h, json=body)
+        assert r.status_code == 201, r.text
+        made.append(r.json())
+    # a case opened from one call (named to the counselor, who may read cases)
+    from tests.hotline.test_open_case import case_body
+
+    first = made[1]
+    r = await client.post(
+        f"{CALLS}/{first['id']}/open-case",
+        headers={**h, "If-Match": f'"{first["id"]}-1"'},
+        json=case_body(world),
+    )
+    assert r.status_code == 201, r.text
+    queries: list[dict[str, Any]] = [
+        {},
+        {"sort": "oldest"},
+        {"unit_id": made[0]["unit_id"]},
+        {"counselor_id": made[0]["counselor_id"]},
+        {
+            "started_from": "2026-11-26T08:02:00+08:00",
+            "started_before": "2026-11-26T08:05:00+08:00",
+        },
+        {"call_type": "prank"},
+        {"risk_level": "high"},
+        {"imminent": True},
+        {"imminent": False},
+        {"flagged": True},
+        {"flagged": False},
+        {"follow_up_pending": True},
+        {"follow_up_pending": False},
+        {"topic": "marriage_family"},
+        {"topic": "no_such_topic"},
+        {"minor": True},
+        {"minor": False},
+        {"same_caller_as": made[0]["id"]},
+        {"same_caller_as": made[3]["id"]},
+        {"same_caller_as": "00000000-0000-7000-8000-000000000000"},
+    ]
+
+    def answer(r: httpx.Response) -> tuple[int, bytes]:
+        """A page's bytes; a problem's without its request id (one per request)."""
+        if r.status_code == 200:
+            return r.status_code, r.content
+        return r.status_code, r.content.replace(r.json()["request_id"].encode(), b"")
+
+    async def walk(headers: dict[str, str], params: dict[str, Any]) -> list[tuple[int, bytes]]:
+        """Every page at limit 2, and a cursor given to the other order (refused)."""
+        out, cursor = [], None
+        while True:
+            q = {**params, "limit": 2, **({"cursor": cursor} if cursor else {})}
+            r = await client.get(CALLS, headers=headers, params=q)
+            out.append(answer(r))
+            cursor = r.json().get("next_cursor") if r.status_code == 200 else None
+            if cursor is None:
+                break
+            other = "newest" if params.get("sort") == "oldest" else "oldest"
+            wrong = await client.get(CALLS, headers=headers, params={**q, "sort": other})
+            out.append(answer(wrong))
+        return out
+
+    new = {}
+    for who, headers in (("counselor", h), ("supervisor", sup)):
+        for i, params in enumerate(queries):
+            new[who, i] = await walk(headers, params)
+    assert new["counselor", 0][0][0] == 200 and b'"case_id":"' in new["counselor", 0][-1][1]
+    listed = b"".join(body for _, body in new["counselor", 0])
+    for seen in (b'"repeat_caller":true', b'"repeat_caller":false', b'_masked":null', b"+08:00"):
+        assert seen in listed, seen
+    assert new["counselor", 14][0][0] == 422 and new["counselor", 19][0][0] == 404
+    monkeypatch.setattr(HotlineService, "list_json", _orm_list_json)
+    for who, headers in (("counselor", h), ("supervisor", sup)):
+        for i, params in enumerate(queries):
+            assert await walk(headers, params) == new[who, i], (who, params)

@@ -4,6 +4,7 @@ commits). Every call returned to a reader is written to the access log."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import uuid
@@ -69,9 +70,13 @@ from mediation.privacy import keyed_hash, mask_phone
 from mediation.reference.data import ReferenceKind
 from mediation.timeline import holds_lock
 from mediation_api.cases.service import CaseService
+from mediation_api.hotline import reads
 from mediation_api.hotline.repository import CallFilters, HotlineRepository
+from mediation_api.pagination import build_page
 from mediation_api.query import WINDOW_INVALID
+from mediation_api.readdb import driver_connection
 from mediation_api.reference.repository import ReferenceRepository
+from mediation_api.reference.service import unknown_codes
 from mediation_api.request_service import RequestService, for_change
 from mediation_api.shown import shown
 from mediation_api.visibility import Ref, Visibility, Visible
@@ -194,6 +199,41 @@ class HotlineService(RequestService[HotlineRepository]):
         call = await self.get_call(call_id)
         return await self.call_out(call, action="read")
 
+    async def list_json(
+        self,
+        filters: CallFilters,
+        same_caller_as: uuid.UUID | None,
+        sort: CallSort,
+        after: tuple[datetime, uuid.UUID] | None,
+        limit: int,
+    ) -> bytes:
+        """A page of the call list as JSON, in two statements on the session's connection
+        (inside its transaction): the workstations with the topic and same-caller checks, then
+        the page with names, repeat callers and visible cases (`reads`). Each call shown is
+        logged through the session, as `list_items` does."""
+        conn = await driver_connection(self.session)
+        paths, topic_known, same_hash = await reads.prelude(
+            conn, self.principal.person_id, self.today, filters.topic, same_caller_as
+        )
+        if not topic_known:
+            raise unknown_codes(ReferenceKind.hotline_topic, [str(filters.topic)], "query.topic")
+        if same_caller_as is not None:
+            if same_hash is None:
+                raise NotFound(CALL_NOT_FOUND)
+            filters = dataclasses.replace(filters, caller_hash=same_hash)
+        scope = _minimal(paths) if self.principal.can(Permission.hotline_read) else []
+        cases = reads.case_patterns(self.principal, self.principal.can(Permission.cases_read))
+        sql, args = reads.page_query(scope, filters, sort, after, limit, cases)
+        rows, next_cursor = build_page(
+            await conn.fetch(sql, *args),
+            limit,
+            lambda r: {"s": r["started_at"].isoformat(), "i": str(r["id"]), "o": sort.value},
+        )
+        for r in rows:
+            # The list is a read of each call shown: one access-log entry per call.
+            self._log("list", uuid.UUID(bytes=r["id"].bytes))
+        return reads.list_page_json(rows, next_cursor, self._open_number)
+
     async def page(
         self,
         filters: CallFilters,
@@ -209,6 +249,8 @@ class HotlineService(RequestService[HotlineRepository]):
         return call.caller_hash or ""
 
     async def list_items(self, calls: list[HotlineCall]) -> list[CallListItem]:
+        """The ORM form of `list_json`'s items (with `page`): tests/hotline check the
+        statement's output against it."""
         paths = await self.paths()
         repeat = await self.repo.callers_seen_elsewhere(paths, calls)
         names = await self.repo.names({c.counselor_id for c in calls})
@@ -895,17 +937,20 @@ class HotlineService(RequestService[HotlineRepository]):
         call.callback_key_id = sealed.key_id
 
     def _callback_number(self, call: HotlineCall) -> str | None:
-        if call.callback_number_enc is None or call.callback_key_id is None:
+        return self._open_number(call.id, call.callback_number_enc, call.callback_key_id)
+
+    def _open_number(
+        self, call_id: uuid.UUID, blob: bytes | None, key_id: str | None
+    ) -> str | None:
+        if blob is None or key_id is None:
             return None
         try:
-            return self.cipher.decrypt(
-                Sealed(call.callback_key_id, call.callback_number_enc), context=call.id.bytes
-            )
+            return self.cipher.decrypt(Sealed(key_id, blob), context=call_id.bytes)
         except DecryptionError:
             # A retired key removed too early: the read still works, the number is missing.
             log.error(
                 "cannot decrypt a callback number",
-                extra={"ctx_call_id": str(call.id), "ctx_key_id": call.callback_key_id},
+                extra={"ctx_call_id": str(call_id), "ctx_key_id": key_id},
             )
             return None
 
