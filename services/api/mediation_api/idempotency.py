@@ -167,15 +167,16 @@ class IdempotencyGuard:
     async def respond(
         self,
         session: AsyncSession,
-        body: BaseModel,
+        body: BaseModel | bytes,
         *,
         status_code: int = 200,
         headers: dict[str, str] | None = None,
     ) -> Response:
-        """The response for `body`; stored with the request's transaction when a key is held."""
+        """The response for `body` (a model, or JSON already written, e.g. the case view's);
+        stored with the request's transaction when a key is held."""
         # Pydantic's own serializer: the same JSON as FastAPI's (by alias, UTF-8, compact),
         # without first building the `jsonable_encoder` tree (5% of an intake's CPU).
-        content = body.model_dump_json(by_alias=True).encode()
+        content = body if isinstance(body, bytes) else body.model_dump_json(by_alias=True).encode()
         response = Response(
             content, status_code=status_code, headers=headers, media_type="application/json"
         )

@@ -48,8 +48,9 @@ class RecordContext(Generic[S, R]):
         service: S = self.service_type(self.session, self.clock, self.settings, self.principal)
         return service
 
-    async def out(self, record: R) -> BaseModel:
-        """The changed record as the caller sees it, read in this transaction."""
+    async def out(self, record: R) -> BaseModel | bytes:
+        """The changed record as the caller sees it, read in this transaction (its model, or
+        its JSON when the domain writes that itself)."""
         raise NotImplementedError
 
     async def respond(

@@ -61,7 +61,8 @@ from mediation_api.actions import ActionCall, action_route, context_action
 from mediation_api.cases.change import Changed
 from mediation_api.cases.reads import (
     case_page,
-    case_view,
+    case_view_json,
+    case_view_row,
     list_page_json,
     unit_path_in_scope,
     unknown_codes,
@@ -108,14 +109,15 @@ class CaseContext(RecordContext[CaseService, Case | Changed]):
         today = self.clock.now().astimezone(CENTER_TZ).date()
         return Visibility(self.session, self.principal, today)
 
-    async def out(self, case: Case | Changed) -> CaseOut:
+    async def out(self, case: Case | Changed) -> bytes:
         await self.session.flush()
         # The changed case as the caller sees it, read inside this transaction.
         # The caller may have just moved it out of their jurisdiction: still show the result.
         conn = await driver_connection(self.session)
-        view = await case_view(conn, case.id, self.principal, self.clock.now(), scoped=False)
-        assert view is not None  # flushed in this transaction
-        return view
+        now = self.clock.now()
+        row = await case_view_row(conn, case.id, self.principal, now, scoped=False)
+        assert row is not None  # flushed in this transaction
+        return case_view_json(row, self.principal, now)
 
 
 ReadPrincipal = Annotated[Principal, Depends(require(Permission.cases_read))]
@@ -287,14 +289,14 @@ async def list_cases(
     responses={**NOT_MODIFIED, **READ_ERRORS},
 )
 async def get_case(case_id: CaseId, lookup: Lookup, if_none_match: IfNoneMatch = None) -> Response:
+    now = lookup.state.clock.now()
     async with lookup.state.reads.acquire() as conn:
-        view = await case_view(conn, case_id, lookup.principal, lookup.state.clock.now())
-    if view is None:
+        row = await case_view_row(conn, case_id, lookup.principal, now)
+    if row is None:
         raise NotFound(NOT_FOUND)
-    etag = etag_of(view.id, view.version)
+    etag = etag_of(row["id"], row["version"])
     return not_modified(if_none_match, etag) or Response(
-        # Straight to bytes: model_dump_json's str would be decoded and encoded again.
-        CaseOut.__pydantic_serializer__.to_json(view),
+        case_view_json(row, lookup.principal, now),
         media_type="application/json",
         headers={"ETag": etag},
     )
