@@ -949,9 +949,18 @@ class CaseService(RequestService[CaseRepository]):
         case.current_stage, case.due_at = None, None
         return [case.deadline_id, days]
 
-    async def resolve(self, case_id: uuid.UUID, body: ResolveIn, if_match: str | None) -> Changed:
+    async def resolve(
+        self,
+        case_id: uuid.UUID,
+        body: ResolveIn,
+        if_match: str | None,
+        *,
+        signers: Sequence[uuid.UUID] = (),
+    ) -> Changed:
         """The load (with when the dispute happened), the follow-up deadline worked out (the
-        rule and the calendar in one read), then one write (`resolution.RESOLVE_SQL`)."""
+        rule and the calendar in one read), then one write (`resolution.RESOLVE_SQL`). The
+        agreement is signed by the case's handlers, after `signers` (the mediators who held
+        the session that reached it)."""
         case, before, now = await self._load(
             case_id, A.resolve, if_match, sql=resolution.FOR_RESOLVE_SQL
         )
@@ -980,7 +989,7 @@ class CaseService(RequestService[CaseRepository]):
             "performance_due_on": a.performance_due_on,
             "effective_on": effective,
             "signed_by_parties": a.signed_by_parties,
-            "mediator_person_ids": list(case.handler_person_ids),
+            "mediator_person_ids": list(dict.fromkeys([*signers, *case.handler_person_ids])),
             "judicial_confirmation_until": effective + timedelta(days=JUDICIAL_CONFIRMATION_DAYS),
             "judicial_confirmation_requested_on": None,
             "judicial_confirmation_court": None,

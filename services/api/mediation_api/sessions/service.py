@@ -44,7 +44,6 @@ from mediation.sessions.rules import MAX_DURATION, SCHEDULABLE, DoubleBooking, p
 from mediation.timeline import holds_lock
 from mediation_api.cases.intake import as_json, fields_of
 from mediation_api.cases.reads import scope_patterns
-from mediation_api.cases.repository import CaseRepository
 from mediation_api.cases.service import CaseService
 from mediation_api.readdb import driver_connection
 from mediation_api.request_service import RequestService
@@ -973,18 +972,14 @@ class SessionService(RequestService[SessionRepository]):
             )
             version = started.version
         assert body.agreement is not None
-        resolved = await cases.resolve(
+        # The agreement is signed by the mediators who held the session, then the case's
+        # handlers.
+        await cases.resolve(
             case.id,
             ResolveIn(agreement=body.agreement, note=f"{when}调解会达成协议（调解会 {ms.id}）"),
             etag_of(case.id, version),
+            signers=ms.attended_person_ids,
         )
-        # The agreement is signed by the mediators who held the session (the cases service
-        # names the case's handlers; no hook there takes the session's mediators).
-        agreement = await CaseRepository(self.session).agreement(resolved.id)
-        if agreement is not None:
-            agreement.mediator_person_ids = list(
-                dict.fromkeys([*ms.attended_person_ids, *agreement.mediator_person_ids])
-            )
         return CaseStatus.resolved  # where a resolve moves a case (or it refuses)
 
 
