@@ -25,6 +25,8 @@ from tests.sessions.conftest import (
     schedule,
     session_body,
 )
+from tests.sessions.test_held import held_body
+from tests.sessions.test_outcome import AGREEMENT
 from tests.support.world import World
 
 COUNTS = (
@@ -207,6 +209,7 @@ UNCHANGED = (
 )
 
 
+@pytest.mark.parametrize("held", [False, True], ids=["booked", "held"])
 @pytest.mark.parametrize(
     ("who", "where", "status", "expect"),
     [
@@ -225,17 +228,67 @@ async def test_a_booking_is_refused_by_its_first_broken_rule_and_writes_nothing(
     where: str,
     status: str,
     expect: int,
+    held: bool,
 ) -> None:
+    """The same for a session scheduled and one recorded as held already (on the spot)."""
     case = await new_case(client, world, unit=where, status=status)
     dispatcher = await person_id(world, "dispatcher")  # holds no mediating role
-    body = session_body([dispatcher], at_time(DAY, 9), party_ids=[case["id"]])
+    path = f"{CASES}/{case['id']}/sessions"
+    if held:
+        at(world, at_time(DAY, 16))
+        body = held_body(case, [dispatcher], at_time(DAY, 9), party_ids=[case["id"]])
+        path += "/held"
+    else:
+        body = session_body([dispatcher], at_time(DAY, 9), party_ids=[case["id"]])
     before = await sql(UNCHANGED)
-    r = await client.post(
-        f"{CASES}/{case['id']}/sessions", json=body, headers=await world.headers(who)
-    )
+    r = await client.post(path, json=body, headers=await world.headers(who))
     assert r.status_code == expect, r.text
     if expect == 422:
         assert fields(r.json()) == ["body.mediators.0.person_id"]
+    assert await sql(UNCHANGED) == before
+
+
+@pytest.mark.parametrize(
+    ("status", "clash", "stranger", "agreement", "expect", "code"),
+    [
+        # After the booking's rules, a session held already: each request breaks every later
+        # rule too. A clash is answered before the attending parties are checked, and both
+        # before the case is resolved (an accepted case cannot be: 409).
+        ("accepted", True, True, AGREEMENT, 409, "double-booking"),
+        ("accepted", False, True, AGREEMENT, 422, "attendee-not-invited"),
+        ("accepted", False, False, AGREEMENT, 409, None),
+        # Mediation started, then the resolve refuses: that is not written either.
+        ("assigned", False, False, {**AGREEMENT, "performance_due_on": "2026-01-01"}, 422, None),
+    ],
+)
+async def test_a_session_held_already_is_refused_by_its_first_broken_rule_and_writes_nothing(
+    client: httpx.AsyncClient,
+    world: World,
+    sql: Any,
+    status: str,
+    clash: bool,
+    stranger: bool,
+    agreement: dict[str, Any],
+    expect: int,
+    code: str | None,
+) -> None:
+    mediator = await person_id(world, "mediator")
+    if clash:
+        other = await new_case(client, world, title="另一起")
+        h = await world.headers("dispatcher")
+        await schedule(client, h, other, session_body([mediator], at_time(DAY, 9)))
+    at(world, at_time(DAY, 16))
+    h = await world.headers("dispatcher")  # signed in after the clock moved
+    case = await new_case(client, world, status=status)
+    attended = [p["id"] for p in case["parties"]] + ([case["id"]] if stranger else [])
+    body = held_body(
+        case, [mediator], at_time(DAY, 9), attended_party_ids=attended, agreement=agreement
+    )
+    before = await sql(UNCHANGED)
+    r = await client.post(f"{CASES}/{case['id']}/sessions/held", json=body, headers=h)
+    assert r.status_code == expect, r.text
+    if code is not None:
+        assert r.json()["code"] == code
     assert await sql(UNCHANGED) == before
 
 

@@ -13,7 +13,6 @@ from types import SimpleNamespace
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy.orm import make_transient_to_detached
-from sqlalchemy.orm.util import identity_key
 
 from mediation.audit.chain import audit_outbox
 from mediation.auth.policy import Permission
@@ -623,14 +622,6 @@ class CaseService(RequestService[CaseRepository]):
             deadline="met",
         )
 
-    def _holds(self, case_id: uuid.UUID) -> bool:
-        """Whether this transaction already holds the case as an ORM object (a session's
-        outcome starts its case's mediation, then resolves it, through this service): a change
-        then goes through that object, or the object (its version, its timeline counter) would
-        be stale for what follows."""
-        key = identity_key(Case, case_id)
-        return self.session.sync_session.identity_map.get(key) is not None
-
     async def _load(
         self,
         case_id: uuid.UUID,
@@ -880,7 +871,6 @@ class CaseService(RequestService[CaseRepository]):
         A pause in progress when the deadline finishes is counted with one more read (the
         calendar), as `DeadlineKeeper.finish` does. `info`: the type's own fields, in the entry's
         data and the event alike."""
-        held = await self._flush_held(case_id)
         case, before, now = await self._load(case_id, action, if_match)
         also = also or {}
         args: list[Any] = []
@@ -904,32 +894,7 @@ class CaseService(RequestService[CaseRepository]):
             *args,
             *also.values(),
         )
-        await self._catch_up(held, case.deadline_id if deadline else None)
         return Changed(case.id, case.version)
-
-    async def _flush_held(self, case_id: uuid.UUID) -> Case | None:
-        """The case's ORM object when this transaction holds one (`_holds`: a session held on
-        the spot starts its case's mediation, then resolves it), its changes written first: a
-        pipeline reads the row, then brings the object up to date (`_catch_up`)."""
-        if not self._holds(case_id):
-            return None
-        await self.session.flush()
-        held: Case = self._identity(Case, case_id)
-        return held
-
-    async def _catch_up(self, held: Case | None, deadline_id: uuid.UUID | None) -> None:
-        """What follows in this transaction sees the rows as a pipeline wrote them (version,
-        timeline counter, status, the running deadline), not the held objects' copies."""
-        if held is None:
-            return
-        deadline = None if deadline_id is None else self._identity(CaseDeadline, deadline_id)
-        for obj in (held, deadline):
-            if obj is not None:
-                await self.session.refresh(obj)
-
-    def _identity(self, model: type[Any], ident: uuid.UUID) -> Any:
-        """This transaction's ORM object of the row, if it holds one."""
-        return self.session.sync_session.identity_map.get(identity_key(model, ident))
 
     async def _finish_args(self, case: SimpleNamespace, now: datetime) -> list[Any]:
         """The running deadline met or cancelled (`change.DEADLINE_SET`): its id and the days
@@ -944,10 +909,18 @@ class CaseService(RequestService[CaseRepository]):
         case.current_stage, case.due_at = None, None
         return [case.deadline_id, days]
 
-    async def resolve(self, case_id: uuid.UUID, body: ResolveIn, if_match: str | None) -> Changed:
+    async def resolve(
+        self,
+        case_id: uuid.UUID,
+        body: ResolveIn,
+        if_match: str | None,
+        *,
+        signers: Sequence[uuid.UUID] = (),
+    ) -> Changed:
         """The load (with when the dispute happened), the follow-up deadline worked out (the
-        rule and the calendar in one read), then one write (`resolution.RESOLVE_SQL`)."""
-        held = await self._flush_held(case_id)
+        rule and the calendar in one read), then one write (`resolution.RESOLVE_SQL`). The
+        agreement is signed by the case's handlers, after `signers` (the mediators who held
+        the session that reached it)."""
         case, before, now = await self._load(
             case_id, A.resolve, if_match, sql=resolution.FOR_RESOLVE_SQL
         )
@@ -976,7 +949,7 @@ class CaseService(RequestService[CaseRepository]):
             "performance_due_on": a.performance_due_on,
             "effective_on": effective,
             "signed_by_parties": a.signed_by_parties,
-            "mediator_person_ids": list(case.handler_person_ids),
+            "mediator_person_ids": list(dict.fromkeys([*signers, *case.handler_person_ids])),
             "judicial_confirmation_until": effective + timedelta(days=JUDICIAL_CONFIRMATION_DAYS),
             "judicial_confirmation_requested_on": None,
             "judicial_confirmation_court": None,
@@ -1011,7 +984,6 @@ class CaseService(RequestService[CaseRepository]):
             case.due_provisional,
             as_json(agreement),
         )
-        await self._catch_up(held, case.deadline_id)
         return Changed(case.id, case.version)
 
     async def fail(self, case_id: uuid.UUID, body: FailIn, if_match: str | None) -> Changed:

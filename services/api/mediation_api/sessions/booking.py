@@ -57,20 +57,36 @@ SESSION_EVENT_FIELDS = (
     "id session_id seq type at actor_kind actor_id actor_name client_id request_id body data"
 ).split()
 
-# $1 the session, $2 its mediators, $3 its bookings, $4 its history entry (JSON), $5 the
-# case, $6 the case's timeline counter, $7 its timeline entry and $8 the outbox event (JSON).
-# Answers the session's server-set times.
-BOOK_SQL = (
-    f"WITH s AS ({insert_from_json('mediation_sessions', SESSION_FIELDS, '$1', False)} "
-    "RETURNING created_at, updated_at), "
-    f"m AS ({insert_from_json('session_mediators', MEDIATOR_FIELDS, '$2', True)}), "
-    f"b AS ({insert_from_json('session_bookings', BOOKING_FIELDS, '$3', True)}), "
-    f"h AS ({insert_from_json('session_events', SESSION_EVENT_FIELDS, '$4', False)}), "
-    "c AS (UPDATE cases SET timeline_seq = $6, updated_at = now() WHERE id = $5), "
-    f"e AS ({insert_from_json('case_events', EVENT_FIELDS, '$7', False)}), "
-    f"o AS ({insert_from_json('outbox_events', OUTBOX_FIELDS, '$8', False)}) "
-    "SELECT s.created_at, s.updated_at, pg_notify('outbox', '') FROM s"
+# `FOR_BOOKING_SQL` with when the dispute happened and the case's version: a session held
+# already (`SessionService.record_held`) is not before the dispute, and its agreement resolves
+# the case by its version. $5 is then the day the session was held.
+FOR_HELD_SQL = FOR_BOOKING_SQL.replace(
+    "SELECT c.id, ", "SELECT c.occurred_at, c.version, c.id, ", 1
 )
+
+
+def book_sql(fields: list[str], *, outbox: bool = True) -> str:
+    """$1 the session (its `fields`), $2 its mediators, $3 its bookings, $4 its history entry
+    (JSON), $5 the case, $6 the case's timeline counter, $7 its timeline entry and, with
+    `outbox`, $8 the outbox event (JSON). Answers the session's server-set times."""
+    return (
+        f"WITH s AS ({insert_from_json('mediation_sessions', fields, '$1', False)} "
+        "RETURNING created_at, updated_at), "
+        f"m AS ({insert_from_json('session_mediators', MEDIATOR_FIELDS, '$2', True)}), "
+        f"b AS ({insert_from_json('session_bookings', BOOKING_FIELDS, '$3', True)}), "
+        f"h AS ({insert_from_json('session_events', SESSION_EVENT_FIELDS, '$4', False)}), "
+        "c AS (UPDATE cases SET timeline_seq = $6, updated_at = now() WHERE id = $5), "
+        f"e AS ({insert_from_json('case_events', EVENT_FIELDS, '$7', False)})"
+        + (
+            f", o AS ({insert_from_json('outbox_events', OUTBOX_FIELDS, '$8', False)})"
+            if outbox
+            else ""
+        )
+        + " SELECT s.created_at, s.updated_at, pg_notify('outbox', '') FROM s"
+    )
+
+
+BOOK_SQL = book_sql(SESSION_FIELDS)
 
 SAVEPOINT = "SAVEPOINT session_booking"
 ROLLBACK_TO_SAVEPOINT = "ROLLBACK TO SAVEPOINT session_booking"

@@ -26,6 +26,7 @@ from __future__ import annotations
 from functools import cache
 
 from mediation_api.cases.intake import EVENT_FIELDS, OUTBOX_FIELDS, insert_from_json
+from mediation_api.sessions import booking
 from mediation_api.sessions.booking import SESSION_EVENT_FIELDS
 
 # $1 the session, $2 the caller's scope (LIKE patterns).
@@ -101,3 +102,21 @@ def held_sql(case_entry: bool) -> str:
         + (f", {_case_entry('$7', '$8')}" if case_entry else "")
         + " SELECT s.updated_at, pg_notify('outbox', '') FROM s"
     )
+
+
+# A session held already (POST /cases/{id}/sessions/held) is written as a booking is, with
+# its outcome's columns: `booking.book_sql` on these fields. With an agreement, its outbox
+# event goes in after the case's (`OUTBOX_SQL`), so the relay sends them in the order the
+# ORM wrote them.
+SESSION_HELD_FIELDS = [
+    *booking.SESSION_FIELDS,
+    *(f for f in HELD_FIELDS if f not in booking.SESSION_FIELDS),
+]
+RECORD_HELD_SQL = booking.book_sql(SESSION_HELD_FIELDS)
+RECORD_HELD_BEFORE_RESOLVE_SQL = booking.book_sql(SESSION_HELD_FIELDS, outbox=False)
+
+# $1 an outbox event (JSON).
+OUTBOX_SQL = (
+    f"WITH o AS ({insert_from_json('outbox_events', OUTBOX_FIELDS, '$1', False)}) "
+    "SELECT pg_notify('outbox', '')"
+)

@@ -44,7 +44,6 @@ from mediation.sessions.rules import MAX_DURATION, SCHEDULABLE, DoubleBooking, p
 from mediation.timeline import holds_lock
 from mediation_api.cases.intake import as_json, fields_of
 from mediation_api.cases.reads import scope_patterns
-from mediation_api.cases.repository import CaseRepository
 from mediation_api.cases.service import CaseService
 from mediation_api.readdb import driver_connection
 from mediation_api.request_service import RequestService
@@ -279,19 +278,6 @@ class SessionService(RequestService[SessionRepository]):
             )
 
     # --- scheduling ---------------------------------------------------------------------
-    async def _case_for_new_session(self, case_id: uuid.UUID) -> Case:
-        # Locked for update, not share-locked: the case cannot be closed or withdrawn under a
-        # session being added, and the session's entry on the case's timeline takes the next
-        # number under this same lock. (A share lock upgraded later deadlocked two bookings of
-        # one case: each held FOR SHARE and waited for the other's to end.)
-        case = await self.repo.case(case_id, self.principal, lock=True)
-        if case is None:
-            raise NotFound("No case with this id in your jurisdiction.")
-        holds_lock(self.session, case)
-        self._may_organise(case)
-        self._schedulable(case)
-        return case
-
     async def create(self, case_id: uuid.UUID, body: SessionCreate) -> MediationSession:
         """One statement loads and locks the case with what the checks need, one (in a
         savepoint) writes the session and everything hanging off it (`booking`); the answer
@@ -340,25 +326,10 @@ class SessionService(RequestService[SessionRepository]):
             at=now,
             data=events.brief(ms),
         )
-        during = f'["{ms.starts_at.isoformat()}","{ms.ends_at.isoformat()}")'
-        bookings = [
-            {"id": uuid7(), "session_id": ms.id, "person_id": m, "during": during, "active": True}
-            for m in ms.mediator_person_ids
-        ]
-        if ms.place_key is not None:
-            bookings.append(
-                {
-                    "id": uuid7(),
-                    "session_id": ms.id,
-                    "place_key": ms.place_key,
-                    "during": during,
-                    "active": True,
-                }
-            )
         args = (
             as_json(fields_of(ms, booking.SESSION_FIELDS)),
             as_json([fields_of(m, booking.MEDIATOR_FIELDS) for m in mediators]),
-            as_json(bookings),
+            as_json(self._bookings(ms)),
             as_json(fields_of(entry, booking.SESSION_EVENT_FIELDS)),
             case.id,
             case.timeline_seq + 1,
@@ -417,15 +388,6 @@ class SessionService(RequestService[SessionRepository]):
             created_by_name=self.principal.client_id or self.principal.name,
             version=1,
         )
-
-    async def _add(self, ms: MediationSession, mediators: list[SessionMediator]) -> None:
-        """Store a new session with its mediators and book them and the room."""
-        for m in mediators:
-            m.session_id = ms.id
-        self.session.add_all([ms, *mediators])
-        await self.session.flush()
-        holds_lock(self.session, ms)  # new in this transaction: nobody else can write it yet
-        await self._book(ms, new=True)
 
     async def _on_timeline(
         self,
@@ -808,8 +770,29 @@ class SessionService(RequestService[SessionRepository]):
 
     async def record_held(self, case_id: uuid.UUID, body: HeldSessionIn) -> MediationSession:
         """A session held already (on the spot), recorded in one action: planned, booked and
-        held at once, with the same effects on the case as recording an outcome."""
-        case = await self._case_for_new_session(case_id)
+        held at once, with the same effects on the case as recording an outcome. The booking's
+        load (`booking.FOR_HELD_SQL`) locks the case with what the checks need; the booking's
+        write (`outcome.RECORD_HELD_SQL`) writes the session held, its history entry and the
+        case's `session_held` entry. An agreement then resolves the case through the cases
+        service and the session's outbox event follows its case's (`outcome.OUTBOX_SQL`)."""
+        p = self.principal
+        now = self.clock.now()
+        people = list(dict.fromkeys(m.person_id for m in body.mediators))
+        conn = await driver_connection(self.session)
+        row = await conn.fetchrow(
+            booking.FOR_HELD_SQL,
+            case_id,
+            scope_patterns(p),
+            people,
+            [r.value for r in MEDIATING_ROLES],
+            body.starts_at.astimezone(CENTER_TZ).date(),
+        )
+        if row is None:
+            raise NotFound("No case with this id in your jurisdiction.")
+        case = SimpleNamespace(**row)
+        case.status = CaseStatus(case.status)
+        self._may_organise(case)
+        self._schedulable(case)
         if case.occurred_at is not None and body.starts_at < case.occurred_at:
             raise Unprocessable(
                 f"The dispute happened at {_local(case.occurred_at)}: a session about it is "
@@ -817,57 +800,108 @@ class SessionService(RequestService[SessionRepository]):
                 field="body.starts_at",
                 code=rules.BEFORE_DISPUTE,
             )
-        day = body.starts_at.astimezone(CENTER_TZ).date()
-        mediators = await self._mediator_rows(
-            case, body.kind, body.mediators, "body.mediators", day
-        )
+        held_roles: dict[uuid.UUID, list[tuple[Role, str]]] = {}
+        for person, role, path in row["roles"]:
+            held_roles.setdefault(uuid.UUID(person), []).append((Role(role), path))
+        mediators = self._seats(case, body.kind, body.mediators, "body.mediators", held_roles)
+        self.repo.parties_known(case.id, _parties_of(row["parties"]))
         party_ids = await self._party_ids(case, body.party_ids, "body.party_ids")
         ms = self._new(case, body, mediators, party_ids, body.starts_at, body.ended_at)
-        await self._add(ms, mediators)
+        ms.historical, ms.timeline_seq = False, 1
+        for m in mediators:
+            m.session_id = ms.id
         attended = [m.person_id for m in mediators]
-        await self._hold(case, ms, body, attended, body.ended_at, self.clock.now(), afterwards=True)
-        return ms
-
-    async def _hold(
-        self,
-        case: Case,
-        ms: MediationSession,
-        body: OutcomeIn | HeldSessionIn,
-        attended: list[uuid.UUID],
-        ended_at: datetime | None,
-        now: datetime,
-        *,
-        afterwards: bool = False,
-    ) -> None:
-        """The session was held: attendance, record, outcome; on the case's timeline; an
-        agreement resolves the case; the history entry and `session.outcome_recorded`."""
-        self._held(ms, body, attended, ended_at, now, afterwards=afterwards)
-        held = self._held_info(ms, afterwards)
-        await self._on_timeline(
-            case, ms, CaseEventType.session_held, ms.next_step_note, ended_at=ended_at, **held
+        # The attending parties are checked after the booking, as they always were: a clash
+        # is answered first (the write below is then rolled back with the request).
+        refused: Unprocessable | None = None
+        try:
+            self._held(ms, body, attended, body.ended_at, now, afterwards=True)
+        except Unprocessable as exc:
+            refused = exc
+        held = self._held_info(ms, afterwards=True)
+        case_entry = CaseService(self.session, self.clock, self.settings, p)._entry(
+            case,
+            CaseEventType.session_held,
+            seq=case.timeline_seq + 1,
+            at=now,
+            body=ms.next_step_note,
+            data={**events.brief(ms), **jsonable({"ended_at": body.ended_at, **held})},
         )
-        case_status: CaseStatus | None = None
-        if body.outcome is SessionOutcome.agreement:
-            assert body.agreement is not None  # the contract pairs them
-            case_status = await self._resolve_case(case, ms, body)
+        agreement = body.outcome is SessionOutcome.agreement
         info = {
             **held,
             "attended_person_ids": attended,
             "attended_party_ids": ms.attended_party_ids,
-            "case_status": case_status,
+            # Where a resolve moves a case (or it refuses, and nothing is written).
+            "case_status": CaseStatus.resolved if agreement else None,
         }
-        await events.record(
-            self.session,
-            ms,
-            E.outcome_recorded,
-            actor=self.actor,
-            now=now,
-            body=body.next_step_note,
-            data=info,
-            event_payload=events.payload(
-                ms, events.SessionOutcomeRecorded, notify_parties=[], **info
-            ),
-        )
+        entry = self._history_entry(ms, E.outcome_recorded, now, body.next_step_note, info)
+        args = [
+            as_json(fields_of(ms, outcome.SESSION_HELD_FIELDS)),
+            as_json([fields_of(m, booking.MEDIATOR_FIELDS) for m in mediators]),
+            as_json(self._bookings(ms)),
+            as_json(fields_of(entry, booking.SESSION_EVENT_FIELDS)),
+            case.id,
+            case.timeline_seq + 1,
+            as_json(case_entry),
+        ]
+        outbox: dict[str, Any] | None = None
+        if not agreement:
+            outbox = self._outbox(
+                ms,
+                entry,
+                now,
+                events.payload(ms, events.SessionOutcomeRecorded, notify_parties=[], **info),
+            )
+            args.append(as_json(outbox))
+        await conn.execute(booking.SAVEPOINT)  # as the booking's: the clash is named
+        try:
+            written = await conn.fetchrow(
+                outcome.RECORD_HELD_SQL if outbox else outcome.RECORD_HELD_BEFORE_RESOLVE_SQL,
+                *args,
+            )
+        except asyncpg.ExclusionViolationError as exc:
+            await conn.execute(booking.ROLLBACK_TO_SAVEPOINT)
+            await self._refuse_booking(ms, exc)
+        if refused is not None:
+            raise refused
+        if agreement:
+            assert body.agreement is not None  # the contract pairs them
+            await self._resolve_case(case, ms, body)
+            outbox = self._outbox(
+                ms,
+                entry,
+                now,
+                events.payload(ms, events.SessionOutcomeRecorded, notify_parties=[], **info),
+            )
+            await conn.execute(outcome.OUTBOX_SQL, as_json(outbox))
+        assert outbox is not None
+        audit_outbox(self.session, SimpleNamespace(**outbox))  # after the case's events
+        ms.created_at, ms.updated_at = written["created_at"], written["updated_at"]
+        entry.data = booking.jsonb_ordered(entry.data)  # as the stored entry reads back
+        names = {uuid.UUID(i): name for i, name in row["names"]}
+        self.repo.written(ms.id, [(m, names[m.person_id]) for m in mediators], [entry])
+        return ms
+
+    @staticmethod
+    def _bookings(ms: MediationSession) -> list[dict[str, Any]]:
+        """A new session's bookings: each mediator and the room, for its time."""
+        during = f'["{ms.starts_at.isoformat()}","{ms.ends_at.isoformat()}")'
+        bookings: list[dict[str, Any]] = [
+            {"id": uuid7(), "session_id": ms.id, "person_id": m, "during": during, "active": True}
+            for m in ms.mediator_person_ids
+        ]
+        if ms.place_key is not None:
+            bookings.append(
+                {
+                    "id": uuid7(),
+                    "session_id": ms.id,
+                    "place_key": ms.place_key,
+                    "during": during,
+                    "active": True,
+                }
+            )
+        return bookings
 
     @staticmethod
     def _held_info(ms: MediationSession, afterwards: bool) -> dict[str, Any]:
@@ -938,18 +972,14 @@ class SessionService(RequestService[SessionRepository]):
             )
             version = started.version
         assert body.agreement is not None
-        resolved = await cases.resolve(
+        # The agreement is signed by the mediators who held the session, then the case's
+        # handlers.
+        await cases.resolve(
             case.id,
             ResolveIn(agreement=body.agreement, note=f"{when}调解会达成协议（调解会 {ms.id}）"),
             etag_of(case.id, version),
+            signers=ms.attended_person_ids,
         )
-        # The agreement is signed by the mediators who held the session (the cases service
-        # names the case's handlers; no hook there takes the session's mediators).
-        agreement = await CaseRepository(self.session).agreement(resolved.id)
-        if agreement is not None:
-            agreement.mediator_person_ids = list(
-                dict.fromkeys([*ms.attended_person_ids, *agreement.mediator_person_ids])
-            )
         return CaseStatus.resolved  # where a resolve moves a case (or it refuses)
 
 
