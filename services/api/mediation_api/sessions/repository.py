@@ -8,7 +8,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Select, delete, func, or_, select, text, tuple_, update
+from sqlalchemy import Select, delete, func, or_, select, tuple_
 from sqlalchemy.dialects.postgresql import Range, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -189,34 +189,6 @@ class SessionRepository(TreeLookups):
         await self.session.execute(
             insert(SessionBooking.__table__),
             [{**r, "session_id": session_id, "during": during, "active": True} for r in rows],
-        )
-
-    async def settle(self, session_id: uuid.UUID, absent: list[uuid.UUID], end: datetime) -> None:
-        """A held session's bookings follow what happened: absent mediators let go; the
-        others and the room are held until the real end, but an overrun stops where another
-        session of the same mediator or room begins (that time is booked already). Raises
-        IntegrityError when a booking made meanwhile takes the overrun: run in a savepoint."""
-        if absent:
-            await self.session.execute(
-                update(SessionBooking)
-                .where(
-                    SessionBooking.session_id == session_id, SessionBooking.person_id.in_(absent)
-                )
-                .values(active=False)
-            )
-        await self.session.execute(
-            text(
-                """
-UPDATE session_bookings b
-SET during = tstzrange(lower(b.during), least(CAST(:end AS timestamptz), coalesce((
-    SELECT min(lower(o.during)) FROM session_bookings o
-    WHERE o.active AND o.session_id <> b.session_id
-      AND (o.person_id = b.person_id OR o.place_key = b.place_key)
-      AND o.during && tstzrange(lower(b.during), CAST(:end AS timestamptz), '[)')
-), CAST(:end AS timestamptz))), '[)')
-WHERE b.session_id = :session_id AND b.active"""
-            ),
-            {"session_id": session_id, "end": end},
         )
 
     async def clash(

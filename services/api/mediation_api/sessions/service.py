@@ -939,23 +939,6 @@ class SessionService(RequestService[SessionRepository]):
         if not afterwards:
             ms.version += 1
 
-    async def _settle_booking(self, ms: MediationSession) -> None:
-        """Once held, the session books what really happened: its attending mediators and
-        its room until the real end (earlier or later than planned); absent mediators are
-        free for that time. An overrun into a time the mediator or room is booked for
-        another session stops there: that time is booked already, and the facts are
-        recorded rather than refused."""
-        absent = [p for p in ms.mediator_person_ids if p not in ms.attended_person_ids]
-        try:  # no savepoint: nothing is read after a refusal, the request fails as a whole
-            await self.repo.settle(ms.id, absent, ms.held_ended_at or ms.ends_at)
-        except IntegrityError as exc:
-            if getattr(exc.orig, "sqlstate", None) != EXCLUSION_VIOLATION:
-                raise
-            raise Conflict(
-                "A mediator or the room was booked at the same moment; try again.",
-                code=rules.BOOKING_RACE,
-            ) from exc
-
     async def _resolve_case(
         self, case: Any, ms: MediationSession, body: OutcomeIn | HeldSessionIn
     ) -> CaseStatus:
