@@ -284,32 +284,10 @@ class SessionService(RequestService[SessionRepository]):
         is made of what was written, without reading it back."""
         p = self.principal
         now = self.clock.now()
-        people = list(dict.fromkeys(m.person_id for m in body.mediators))
         conn = await driver_connection(self.session)
-        row = await conn.fetchrow(
-            booking.FOR_BOOKING_SQL,
-            case_id,
-            scope_patterns(p),
-            people,
-            [r.value for r in MEDIATING_ROLES],
-            now.astimezone(CENTER_TZ).date(),
+        case, ms, mediators = await self._plan(
+            conn, booking.FOR_BOOKING_SQL, case_id, body, now, body.ends_at
         )
-        if row is None:
-            raise NotFound("No case with this id in your jurisdiction.")
-        case = SimpleNamespace(**row)
-        case.status = CaseStatus(case.status)
-        self._may_organise(case)
-        self._schedulable(case)
-        held: dict[uuid.UUID, list[tuple[Role, str]]] = {}
-        for person, role, path in row["roles"]:
-            held.setdefault(uuid.UUID(person), []).append((Role(role), path))
-        mediators = self._seats(case, body.kind, body.mediators, "body.mediators", held)
-        self.repo.parties_known(case.id, _parties_of(row["parties"]))
-        party_ids = await self._party_ids(case, body.party_ids, "body.party_ids")
-        ms = self._new(case, body, mediators, party_ids, body.starts_at, body.ends_at)
-        ms.historical, ms.timeline_seq = False, 1
-        for m in mediators:
-            m.session_id = ms.id
         entry = self._history_entry(
             ms,
             E.scheduled,
@@ -347,7 +325,7 @@ class SessionService(RequestService[SessionRepository]):
         audit_outbox(self.session, SimpleNamespace(**outbox))
         ms.created_at, ms.updated_at = written["created_at"], written["updated_at"]
         entry.data = booking.jsonb_ordered(entry.data)  # as the stored entry reads back
-        names = {uuid.UUID(i): name for i, name in row["names"]}
+        names = {uuid.UUID(i): name for i, name in case.names}
         self.repo.written(ms.id, [(m, names[m.person_id]) for m in mediators], [entry])
         return ms
 
@@ -768,6 +746,55 @@ class SessionService(RequestService[SessionRepository]):
             ),
         }
 
+    async def _plan(
+        self,
+        conn: asyncpg.Connection,
+        sql: str,
+        case_id: uuid.UUID,
+        body: SessionCreate | HeldSessionIn,
+        day_of: datetime,
+        ends_at: datetime,
+        *,
+        held: bool = False,
+    ) -> tuple[SimpleNamespace, MediationSession, list[SessionMediator]]:
+        """The booking's load (`sql`: a planned or a held session's; the mediators' roles on
+        the day of `day_of`) and its checks in their order: 404 outside the jurisdiction,
+        403, 409 not schedulable, a held session not before the dispute (422), the mediators'
+        seats, the parties. Then the new session in memory, its mediators seated in it."""
+        people = list(dict.fromkeys(m.person_id for m in body.mediators))
+        row = await conn.fetchrow(
+            sql,
+            case_id,
+            scope_patterns(self.principal),
+            people,
+            [r.value for r in MEDIATING_ROLES],
+            day_of.astimezone(CENTER_TZ).date(),
+        )
+        if row is None:
+            raise NotFound("No case with this id in your jurisdiction.")
+        case = SimpleNamespace(**row)
+        case.status = CaseStatus(case.status)
+        self._may_organise(case)
+        self._schedulable(case)
+        if held and case.occurred_at is not None and body.starts_at < case.occurred_at:
+            raise Unprocessable(
+                f"The dispute happened at {_local(case.occurred_at)}: a session about it is "
+                "not held before.",
+                field="body.starts_at",
+                code=rules.BEFORE_DISPUTE,
+            )
+        roles: dict[uuid.UUID, list[tuple[Role, str]]] = {}
+        for person, role, path in row["roles"]:
+            roles.setdefault(uuid.UUID(person), []).append((Role(role), path))
+        mediators = self._seats(case, body.kind, body.mediators, "body.mediators", roles)
+        self.repo.parties_known(case.id, _parties_of(row["parties"]))
+        party_ids = await self._party_ids(case, body.party_ids, "body.party_ids")
+        ms = self._new(case, body, mediators, party_ids, body.starts_at, ends_at)
+        ms.historical, ms.timeline_seq = False, 1
+        for m in mediators:
+            m.session_id = ms.id
+        return case, ms, mediators
+
     async def record_held(self, case_id: uuid.UUID, body: HeldSessionIn) -> MediationSession:
         """A session held already (on the spot), recorded in one action: planned, booked and
         held at once, with the same effects on the case as recording an outcome. The booking's
@@ -777,39 +804,11 @@ class SessionService(RequestService[SessionRepository]):
         service and the session's outbox event follows its case's (`outcome.OUTBOX_SQL`)."""
         p = self.principal
         now = self.clock.now()
-        people = list(dict.fromkeys(m.person_id for m in body.mediators))
         conn = await driver_connection(self.session)
-        row = await conn.fetchrow(
-            booking.FOR_HELD_SQL,
-            case_id,
-            scope_patterns(p),
-            people,
-            [r.value for r in MEDIATING_ROLES],
-            body.starts_at.astimezone(CENTER_TZ).date(),
+        # Roles as they were on the day it was held.
+        case, ms, mediators = await self._plan(
+            conn, booking.FOR_HELD_SQL, case_id, body, body.starts_at, body.ended_at, held=True
         )
-        if row is None:
-            raise NotFound("No case with this id in your jurisdiction.")
-        case = SimpleNamespace(**row)
-        case.status = CaseStatus(case.status)
-        self._may_organise(case)
-        self._schedulable(case)
-        if case.occurred_at is not None and body.starts_at < case.occurred_at:
-            raise Unprocessable(
-                f"The dispute happened at {_local(case.occurred_at)}: a session about it is "
-                "not held before.",
-                field="body.starts_at",
-                code=rules.BEFORE_DISPUTE,
-            )
-        held_roles: dict[uuid.UUID, list[tuple[Role, str]]] = {}
-        for person, role, path in row["roles"]:
-            held_roles.setdefault(uuid.UUID(person), []).append((Role(role), path))
-        mediators = self._seats(case, body.kind, body.mediators, "body.mediators", held_roles)
-        self.repo.parties_known(case.id, _parties_of(row["parties"]))
-        party_ids = await self._party_ids(case, body.party_ids, "body.party_ids")
-        ms = self._new(case, body, mediators, party_ids, body.starts_at, body.ended_at)
-        ms.historical, ms.timeline_seq = False, 1
-        for m in mediators:
-            m.session_id = ms.id
         attended = [m.person_id for m in mediators]
         # The attending parties are checked after the booking, as they always were: a clash
         # is answered first (the write below is then rolled back with the request).
@@ -879,7 +878,7 @@ class SessionService(RequestService[SessionRepository]):
         audit_outbox(self.session, SimpleNamespace(**outbox))  # after the case's events
         ms.created_at, ms.updated_at = written["created_at"], written["updated_at"]
         entry.data = booking.jsonb_ordered(entry.data)  # as the stored entry reads back
-        names = {uuid.UUID(i): name for i, name in row["names"]}
+        names = {uuid.UUID(i): name for i, name in case.names}
         self.repo.written(ms.id, [(m, names[m.person_id]) for m in mediators], [entry])
         return ms
 
