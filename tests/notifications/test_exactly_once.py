@@ -140,3 +140,44 @@ async def test_a_waiting_job_is_not_queued_twice_but_a_dead_workers_is(
     assert await sweep_outbox(ctx) == 1
     assert await ctx["redis"].zcard(settings.arq_queue) == 2
     assert (await sql("SELECT relay_attempts FROM outbox_events"))[0][0] == 2
+
+
+async def test_jobs_holding_every_connection_still_send_their_deliveries(
+    client: httpx.AsyncClient,
+    world: World,
+    emit_event: Any,
+    sql: Any,
+    http_peer: HttpPeer,
+    settings: Any,
+    clock: Any,
+) -> None:
+    """The HA drill's stall: with more jobs than pooled connections, a job that kept its
+    connection while its several sends waited for connections of their own held the pool
+    until the wait timed out; the sends were left for later ("not recorded") and the backlog
+    crawled. Now each send gets a connection once the job has given its own back."""
+    from arq import create_pool
+
+    from mediation_worker.main import build_settings
+
+    await subscribe(client, world, http_peer.url("/hooks/pool-a"))
+    await subscribe(client, world, http_peer.url("/hooks/pool-b"))
+    events = [
+        await emit_event("reference.item_created", {"kind": "k", "code": f"p{n}", "label_zh": "x"})
+        for n in range(6)
+    ]
+    small = settings.model_copy(update={"db_pool_size": 1})  # two connections in all
+    ws = build_settings(small, clock, background=False)
+    ctx: dict[str, Any] = {"redis": await create_pool(ws.redis_settings)}
+    await ws.on_startup(ctx)
+    try:
+        results = await asyncio.wait_for(
+            asyncio.gather(*(process_event(ctx, str(e)) for e in events)), 60
+        )
+    finally:
+        await ws.on_shutdown(ctx)
+        await ctx["redis"].aclose()
+    assert results == ["processed"] * 6
+    # Every event's two messages went out with its job, none left pending for a later pass.
+    assert len(http_peer.at("/hooks/pool-a")) == 6
+    assert len(http_peer.at("/hooks/pool-b")) == 6
+    assert await sql("SELECT status, count(*) FROM deliveries GROUP BY 1") == [("delivered", 12)]

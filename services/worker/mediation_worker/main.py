@@ -37,6 +37,8 @@ from mediation_worker.stats import handlers as _stats_handlers  # noqa: F401
 from mediation_worker.stats.jobs import stats_cron, stats_functions
 from mediation_worker.supervisor import supervise
 
+POOL_WAIT_SECONDS = 30.0
+
 
 def build_settings(
     settings: Settings | None = None, clock: Clock | None = None, background: bool = True
@@ -48,7 +50,11 @@ def build_settings(
     mediation.audit.chain.use_profile(settings.crypto_profile)  # SM3 chain when `gm`
 
     async def startup(ctx: dict[str, Any]) -> None:
-        engine = create_engine(settings)
+        # A job waits for a pooled connection rather than failing after the API's few seconds:
+        # up to `max_jobs` jobs share the pool, and a job failed that way waits for the outbox
+        # sweep's stale relay (a minute) before it runs again. Connecting to a database that
+        # is down still fails at once (the connect timeout).
+        engine = create_engine(settings, pool_timeout=POOL_WAIT_SECONDS)
         tracing = start_tracing(settings, "mediation-worker")
         # arq's own Redis connection is not instrumented: its polling (every 20 ms) would
         # bury the spans that matter.

@@ -317,10 +317,13 @@ async def deliver_many(
     c: WorkerContext, rt: Runtime, ids: list[uuid.UUID], pg: asyncpg.Connection | None = None
 ) -> dict[str, int]:
     """Send these deliveries concurrently (bounded per process); counts by outcome. With `pg`
-    (a connection the caller holds) and a single delivery, it is sent on that connection."""
+    (a connection the caller holds) the one delivery is sent on that connection; several are
+    never sent while the caller holds one (each send takes a connection of its own)."""
     if not ids:
         return {}
-    if pg is not None and len(ids) == 1:
+    if pg is not None:
+        if len(ids) > 1:
+            raise ValueError("several deliveries are sent on connections of their own")
         return {await _guarded(c, rt, ids[0], pg): 1}
     tasks = [asyncio.create_task(_guarded(c, rt, i)) for i in ids]
     rt.in_flight.update(tasks)

@@ -61,7 +61,12 @@ async def process_event(ctx: dict[str, Any], event_id: str) -> str:
     c = wctx(ctx)
     ident = uuid.UUID(event_id)
     now = c.clock.now()
-    # One connection for the event's transaction and then its first send (one checkout).
+    # One connection for the event's transaction and, when it made one delivery, its send (one
+    # checkout). Several are sent concurrently on connections of their own, after this one is
+    # back in the pool: a job waiting for more connections while holding one deadlocks the
+    # pool once every connection is held by such a job (found by the HA drill: 40 jobs, 20
+    # connections, sends timing out on the pool for minutes).
+    to_send: list[uuid.UUID] = []
     async with c.engine.connect() as conn:
         async with AsyncSession(bind=conn, expire_on_commit=False, autoflush=False) as session:
             async with session.begin():
@@ -81,7 +86,9 @@ async def process_event(ctx: dict[str, Any], event_id: str) -> str:
                         await handler(session, event, c)
                     with c.tracing.tracer.start_as_current_span("fan-out"):
                         to_send = await fan_out(session, event, c.settings, now, runtime(ctx).cache)
-        if to_send:
+        if len(to_send) == 1:
             raw = await conn.get_raw_connection()
             await deliver_many(c, runtime(ctx), to_send, raw.driver_connection)  # type: ignore[arg-type]
+    if len(to_send) > 1:
+        await deliver_many(c, runtime(ctx), to_send)
     return outcome
