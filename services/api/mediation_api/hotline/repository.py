@@ -7,8 +7,9 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import Select, and_, func, literal, or_, select, tuple_
+from sqlalchemy import Select, and_, bindparam, func, literal, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mediation.hotline.enums import CallType, DutyRole, RiskLevel
@@ -30,20 +31,32 @@ def _paths_filter(column: object, paths: Sequence[str]) -> object:
     return or_(*(column.like(p + "%") for p in paths))  # type: ignore[attr-defined]
 
 
-def _workstations(person_id: uuid.UUID, today: date, roles: Sequence[Role]) -> Select[tuple[Unit]]:
-    """The active units where the person holds one of `roles` today, by path."""
-    return (
-        select(Unit)
-        .join(RoleAssignment, RoleAssignment.unit_id == Unit.id)
-        .where(
-            RoleAssignment.person_id == person_id,
-            RoleAssignment.role.in_(roles),
-            _active_on(today),
-            Unit.active.is_(True),
-        )
-        .distinct()
-        .order_by(Unit.path)
+# The caller's workstations: the active units where they hold one of `roles` today, by path.
+# Built once with parameters (`_workstation_args`): building the select per request cost about
+# 0.3 ms of CPU (0.4 ms with the topics beside it), every hotline request pays it once.
+_WORKSTATIONS: Select[tuple[Unit]] = (
+    select(Unit)
+    .join(RoleAssignment, RoleAssignment.unit_id == Unit.id)
+    .where(
+        RoleAssignment.person_id == bindparam("ws_person_id"),
+        RoleAssignment.role.in_(bindparam("ws_roles", expanding=True)),
+        RoleAssignment.starts_on <= bindparam("ws_today"),
+        or_(RoleAssignment.ends_on.is_(None), RoleAssignment.ends_on >= bindparam("ws_today")),
+        Unit.active.is_(True),
     )
+    .distinct()
+    .order_by(Unit.path)
+)
+# ... with the enabled codes of a reference kind beside each (one round trip).
+_WORKSTATIONS_AND_CODES = _WORKSTATIONS.add_columns(
+    select(func.array_agg(ReferenceItem.code))
+    .where(ReferenceItem.kind == bindparam("ws_kind"), ReferenceItem.enabled.is_(True))
+    .scalar_subquery()
+)
+
+
+def _workstation_args(person_id: uuid.UUID, today: date, roles: Sequence[Role]) -> dict[str, Any]:
+    return {"ws_person_id": person_id, "ws_today": today, "ws_roles": list(roles)}
 
 
 def _active_on(today: date) -> object:
@@ -80,7 +93,8 @@ class HotlineRepository:
         """Units where the person holds a hotline role today (their workstations)."""
         if person_id is None:
             return []
-        return list((await self.session.scalars(_workstations(person_id, today, roles))).all())
+        args = _workstation_args(person_id, today, roles)
+        return list((await self.session.scalars(_WORKSTATIONS, args)).all())
 
     async def hotline_units_and_codes(
         self, person_id: uuid.UUID | None, today: date, kind: ReferenceKind
@@ -90,13 +104,8 @@ class HotlineRepository:
         no codes: the write is refused for the workstation first."""
         if person_id is None:
             return [], set()
-        codes = (
-            select(func.array_agg(ReferenceItem.code))
-            .where(ReferenceItem.kind == kind.value, ReferenceItem.enabled.is_(True))
-            .scalar_subquery()
-        )
-        stmt = _workstations(person_id, today, HOTLINE_ROLES).add_columns(codes)
-        rows = (await self.session.execute(stmt)).all()
+        args = {**_workstation_args(person_id, today, HOTLINE_ROLES), "ws_kind": kind.value}
+        rows = (await self.session.execute(_WORKSTATIONS_AND_CODES, args)).all()
         return [row[0] for row in rows], set(rows[0][1] or ()) if rows else set()
 
     async def readable_call_ids(
