@@ -241,9 +241,9 @@ async def _hotline_call_loop(
     client: httpx.AsyncClient, path: str, headers: dict[str, str], n: int
 ) -> float:
     """CPU µs per `POST /hotline/calls` (as `_loop`; sign in as a counselor). Each call is
-    written: the dataset grows by `n` + 20 calls per run (their access-log and audit rows
-    too), which leaves the other requests' figures alone."""
-    warm = min(20, n)
+    written: the dataset grows by `n` + 100 calls per loop (their access-log and audit rows
+    too). Warmed up as `_loop` (the profile's figure per request counts on it)."""
+    warm = min(100, n)
     bodies = _hotline_call_bodies(warm + n)
     for body in bodies[:warm]:
         (await client.post(path, headers=headers, json=body)).raise_for_status()
