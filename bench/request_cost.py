@@ -14,9 +14,10 @@ and the ceiling app (`bench/ceiling.py`, same statements, no framework) are call
 httpx's ASGI transport, one request after another, signed in as `bench_dispatcher_1` (the
 district: a case view with personal data writes its access-log row). For each of a case by
 id, a case list page and `/healthz` (and, with `--only hotline`, a page of the hotline call
-list: sign in as a counselor, `--user bench_counselor_1`, with `--no-ceiling`, which has no
-such route) it prints the process's CPU time per request (CPU, not
-wall: the machine is shared), median over rounds that alternate the API and the ceiling.
+list and, `--only hotline_call`, `POST /hotline/calls` of generated call logs: sign in as a
+counselor, `--user bench_counselor_1`, with `--no-ceiling`, which has no such route) it
+prints the process's CPU time per request (CPU, not wall: the machine is shared), median
+over rounds that alternate the API and the ceiling.
 The client's own cost (httpx, about 0.2 ms: the ceiling's `/healthz`) is in both figures.
 
 `--profile case|list|healthz` runs that request under cProfile (CPU time) instead, against
@@ -165,6 +166,7 @@ def _paths(case_id: str) -> dict[str, str]:
         "list": f"{API}/cases?limit=20",
         "healthz": "/healthz",
         "hotline": f"{API}/hotline/calls?limit=20",
+        "hotline_call": f"{API}/hotline/calls",
     }
 
 
@@ -180,6 +182,83 @@ async def _loop(client: httpx.AsyncClient, path: str, headers: dict[str, str], n
     return (time.process_time() - start) / n * 1e6
 
 
+# --- the hotline call's write (POST /hotline/calls) ---------------------------------------
+
+
+def _hotline_call_bodies(n: int, seed: int = 22) -> list[dict[str, Any]]:
+    """`n` call logs as the load runs send them (`bench.runner._call_line`): one in five with a
+    risk assessment, a quarter of those high (the supervisors are told: the outbox row), one
+    in four from a number already heard in the run (a repeat caller). Same seed, same bodies:
+    rounds and branches compare the same requests."""
+    import random
+    from datetime import datetime, timedelta
+
+    from bench import textpool as tp
+    from mediation.clock import CENTER_TZ
+    from mediation.reference.data import HOTLINE_TOPICS
+
+    rng = random.Random(seed)
+    topics = [code for code, _, _ in HOTLINE_TOPICS]
+    heard: list[str] = []
+    now = datetime.now(CENTER_TZ).replace(microsecond=0)
+    out = []
+    for _ in range(n):
+        started = now - timedelta(minutes=rng.randint(30, 90))
+        number = rng.choice(heard) if heard and rng.random() < 0.25 else tp.phone(rng)
+        heard.append(number)
+        body: dict[str, Any] = {
+            "started_at": started.isoformat(),
+            "ended_at": (started + timedelta(minutes=rng.randint(5, 25))).isoformat(),
+            "channel": "phone",
+            "call_type": "valid",
+            "caller": {
+                "anonymous": rng.random() < 0.5,
+                "age_band": rng.choice(("18_29", "30_44", "45_59", "60_plus")),
+                "gender": rng.choice(("female", "male")),
+                "number": number,
+            },
+            "topics": rng.sample(topics, rng.randint(1, 2)),
+            "actions": ["counseling"],
+            "summary": "来电者倾诉家庭矛盾引起的情绪困扰，已进行情绪疏导。",
+        }
+        if rng.random() < 0.2:
+            high = rng.random() < 0.25
+            body["risk_level"] = "high" if high else "medium"
+            body["risk_assessment"] = {
+                "suicidal_desire": True,
+                "desire_factors": ["hopelessness"],
+                "suicidal_capability": high,
+                "suicidal_intent": True,
+                "intent_factors": ["expressed_intent"],
+                "buffers": ["immediate_support"],
+            }
+            body["actions"] = ["counseling", "safety_plan"]
+        out.append(body)
+    return out
+
+
+async def _hotline_call_loop(
+    client: httpx.AsyncClient, path: str, headers: dict[str, str], n: int
+) -> float:
+    """CPU µs per `POST /hotline/calls` (as `_loop`; sign in as a counselor). Each call is
+    written: the dataset grows by `n` + 100 calls per loop (their access-log and audit rows
+    too). Warmed up as `_loop` (the profile's figure per request counts on it)."""
+    warm = min(100, n)
+    bodies = _hotline_call_bodies(warm + n)
+    for body in bodies[:warm]:
+        (await client.post(path, headers=headers, json=body)).raise_for_status()
+    start = time.process_time()
+    for body in bodies[warm:]:
+        r = await client.post(path, headers=headers, json=body)
+        if r.status_code != 201:
+            raise SystemExit(f"{path}: {r.status_code} {r.text[:200]}")
+    return (time.process_time() - start) / n * 1e6
+
+
+# The requests that write, and how each is sent (the others: `_loop`'s GET).
+WRITES = {"hotline_call": _hotline_call_loop}
+
+
 async def measure(url: str, n: int, rounds: int, user: str, only: list[str], ceiling: bool) -> None:
     headers, case_id = await _caller(url, user)
     paths = {k: v for k, v in _paths(case_id).items() if k in only}
@@ -189,7 +268,7 @@ async def measure(url: str, n: int, rounds: int, user: str, only: list[str], cei
         for app, opened in apps:
             async with opened(url) as client:
                 for name, path in paths.items():
-                    cost = await _loop(client, path, headers, n)
+                    cost = await WRITES.get(name, _loop)(client, path, headers, n)
                     results.setdefault((name, app), []).append(cost)
     print(f"CPU µs per request, {n} sequential requests, median of {rounds} rounds (all rounds)")
     print("| request | API | ceiling | API ÷ ceiling |")
@@ -210,15 +289,16 @@ async def profile(
 ) -> None:
     headers, case_id = await _caller(url, user)
     path = _paths(case_id)[which]
+    loop = WRITES.get(which, _loop)
     async with (_api if app == "api" else _ceiling)(url) as client:
-        await _loop(client, path, headers, 100)
+        await loop(client, path, headers, 100)
         if not cprofile:  # under `py-spy record -- python -m bench.request_cost ...`
-            cost = await _loop(client, path, headers, n)
+            cost = await loop(client, path, headers, n)
             print(f"{path}: {cost:.0f} µs CPU per request")
             return
         prof = cProfile.Profile(time.process_time)  # CPU, not waits
         prof.enable()
-        cost = await _loop(client, path, headers, n)
+        cost = await loop(client, path, headers, n)
         prof.disable()
     stats = pstats.Stats(prof)
     # Function calls per request: a figure the machine's load does not move.
@@ -236,12 +316,14 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--database", default="mediation_request_cost")
     parser.add_argument("--server", default=PG_SERVER)
-    parser.add_argument("--profile", choices=["case", "list", "healthz", "hotline"], default=None)
+    parser.add_argument(
+        "--profile", choices=["case", "list", "healthz", "hotline", "hotline_call"], default=None
+    )
     parser.add_argument("--user", default=USER, help="who signs in")
     parser.add_argument(
         "--only",
         action="append",
-        choices=["case", "list", "healthz", "hotline"],
+        choices=["case", "list", "healthz", "hotline", "hotline_call"],
         help="these requests (repeatable); default: case, list, healthz",
     )
     parser.add_argument("--no-ceiling", action="store_true", help="the API alone")

@@ -382,44 +382,44 @@ async def test_a_repeat_call_is_checked_written_and_answered_in_few_statements(
     assert not [s for s in seen if "pg_advisory_xact_lock" in s], seen
 
 
-async def _orm_list_json(
-    self: Any,
-    filters: Any,
-    same_caller_as: Any,
-    sort: Any,
-    after: Any,
-    limit: int,
-) -> bytes:
-    """The list as the ORM path built it before the hand-written statements (the oracle)."""
-    from dataclasses import replace
-
-    from mediation.contracts.common import Page
-    from mediation.hotline.contracts import CallListItem
-    from mediation.reference.data import ReferenceKind
-    from mediation_api.pagination import build_page
-    from mediation_api.reference.service import ReferenceService
-
-    topics = [filters.topic] if filters.topic else []
-    await ReferenceService(self.session, self.clock).require_known(
-        ReferenceKind.hotline_topic, topics, "query.topic"
+async def _logged(sql: Any, after_seq: int) -> list[tuple[Any, ...]]:
+    """The audit entries after `after_seq`, in chain order, each with the access-log row it
+    links (`access_log_id`), without what differs from one run to the next: ids, times,
+    request ids (checked to be the entry's own)."""
+    audit = await sql(
+        "SELECT actor_id, actor_name, action, record_type, record_id, result, client_ip, "
+        "detail, request_id FROM audit_events WHERE seq > :s ORDER BY seq",
+        s=after_seq,
     )
-    if same_caller_as:
-        filters = replace(filters, caller_hash=await self.same_caller_hash(same_caller_as))
-    rows = await self.page(filters, sort, after, limit)
-    items, next_cursor = build_page(
-        rows, limit, lambda c: {"s": c.started_at.isoformat(), "i": str(c.id), "o": sort.value}
-    )
-    page = Page[CallListItem](items=await self.list_items(items), next_cursor=next_cursor)
-    return page.model_dump_json().encode()
+    rows = {
+        r[0]: r[1:]
+        for r in await sql(
+            "SELECT id::text, actor_id, actor_kind, actor_name, action, record_type, "
+            "record_id, subject_ids, detail, request_id FROM access_log"
+        )
+    }
+    out = []
+    for *entry, detail, request_id in audit:
+        detail = dict(detail)
+        row = rows.pop(detail.pop("access_log_id", None), None)
+        if row is not None:
+            assert row[-1] == request_id  # the same request's
+            row = row[:-1]
+        out.append((*entry, detail, row))
+    return out
 
 
 async def test_the_list_statement_answers_as_the_model_path(
-    client: httpx.AsyncClient, world: World, monkeypatch: pytest.MonkeyPatch
+    client: httpx.AsyncClient, world: World, monkeypatch: pytest.MonkeyPatch, sql: Any, db: Any
 ) -> None:
     """The list is two hand-written statements written to JSON from the rows
     (hotline/reads.py): every filter, both orders and every page boundary must give the
-    bytes the ORM path and the response model gave, and the same errors."""
+    bytes the ORM path and the response model gave (tests/hotline/orm_list.py), the same
+    errors, and the same access-log rows and audit entries (in chain order; the chain
+    verifies)."""
+    from mediation.audit.chain import verify_database
     from mediation_api.hotline.service import HotlineService
+    from tests.hotline.orm_list import orm_list_json
 
     h = await world.headers("counselor")
     sup = await world.headers("hotline_supervisor")
@@ -500,16 +500,29 @@ async def test_the_list_statement_answers_as_the_model_path(
             out.append(answer(wrong))
         return out
 
+    async def last_seq() -> int:
+        return int((await sql("SELECT coalesce(max(seq), 0) FROM audit_events"))[0][0])
+
+    start = await last_seq()
     new = {}
     for who, headers in (("counselor", h), ("supervisor", sup)):
         for i, params in enumerate(queries):
             new[who, i] = await walk(headers, params)
+    middle = await last_seq()
     assert new["counselor", 0][0][0] == 200 and b'"case_id":"' in new["counselor", 0][-1][1]
     listed = b"".join(body for _, body in new["counselor", 0])
     for seen in (b'"repeat_caller":true', b'"repeat_caller":false', b'_masked":null', b"+08:00"):
         assert seen in listed, seen
     assert new["counselor", 14][0][0] == 422 and new["counselor", 19][0][0] == 404
-    monkeypatch.setattr(HotlineService, "list_json", _orm_list_json)
+    monkeypatch.setattr(HotlineService, "list_json", orm_list_json)
     for who, headers in (("counselor", h), ("supervisor", sup)):
         for i, params in enumerate(queries):
             assert await walk(headers, params) == new[who, i], (who, params)
+    written = await _logged(sql, start)
+    assert len(written) == 2 * (middle - start)
+    by_statement, by_orm = written[: middle - start], written[middle - start :]
+    assert [e for e in by_statement if e[2] == "read.hotline_call"], "nothing logged"
+    assert all(e[-1] is not None for e in by_statement if e[2] == "read.hotline_call")
+    assert by_statement == by_orm
+    async with db() as session:
+        assert (await verify_database(session)).ok

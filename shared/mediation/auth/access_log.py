@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
+import asyncpg
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mediation.audit import chain
 from mediation.auth.models import AccessLogEntry
 from mediation.auth.principal import Principal
+from mediation.ids import uuid7
 from mediation.logs import request_id_var
 
 
@@ -37,3 +40,55 @@ def record_access(
             request_id=request_id_var.get(),
         )
     )
+
+
+# The rows `record_access` would add for each record, in one statement: `at` is the column's
+# default (the transaction's start), as the ORM's INSERT leaves it.
+ACCESS_ROWS_SQL = """
+INSERT INTO access_log (id, actor_id, actor_kind, actor_name, action, record_type, record_id,
+                        subject_ids, detail, request_id)
+SELECT r.id, $3, $4, $5, $6, $7, r.record_id, '{}'::uuid[], '{}'::jsonb, $8
+  FROM unnest($1::uuid[], $2::uuid[]) AS r (id, record_id)
+"""
+
+
+async def record_accesses(
+    conn: asyncpg.Connection,
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    action: str,
+    record_type: str,
+    record_ids: Sequence[uuid.UUID],
+) -> None:
+    """`record_access` for each of `record_ids` (no subjects, no detail), in that order, without
+    an ORM object per row: the rows in one INSERT on `conn` (the session's connection, inside
+    its transaction) and their audit entries queued on the session as the chain's flush hook
+    makes them for an `AccessLogEntry` (same fields, same order): they are chained at commit
+    with the rest, and a rollback drops both. A list page logged 20 entries through the ORM,
+    two thirds of its CPU."""
+    if not record_ids:
+        return
+    ids = [uuid7() for _ in record_ids]
+    actor_name = principal.client_id or principal.name
+    await conn.execute(
+        ACCESS_ROWS_SQL,
+        ids,
+        record_ids,
+        principal.id,
+        principal.kind,
+        actor_name,
+        action,
+        record_type,
+        request_id_var.get(),
+    )
+    for log_id, record_id in zip(ids, record_ids, strict=True):
+        chain.record(
+            session,
+            action=f"read.{record_type}",
+            actor_id=principal.id,
+            actor_name=actor_name,
+            record_type=record_type,
+            record_id=record_id,
+            access_log_id=str(log_id),
+        )

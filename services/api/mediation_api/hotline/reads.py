@@ -1,12 +1,13 @@
 """The hotline call list as two hand-written asyncpg statements on the request's connection:
 one for what the list needs first (the caller's workstations, whether the topic exists, the
 hash of the `same_caller_as` call if visible), one for the page with each call's counselor
-name, repeat-caller flag and visible case joined in. The ORM path (`HotlineRepository.page`
-and `HotlineService.list_items`) read the same in six to eight statements and built a model
-per call only to dump it; tests/hotline checks this output against that path.
+name, repeat-caller flag and visible case joined in. The ORM path read the same in six to
+eight statements and built a model per call only to dump it; it lives on only as the oracle
+of tests/hotline (`tests/hotline/orm_list.py`), which checks this output against it.
 
-The access-log entry of each call shown is still written through the session
-(`record_access`), so it and its audit entry commit with the request exactly as before."""
+The access-log entries of the calls shown are written in one statement with their audit
+entries queued on the session (`mediation.auth.access_log.record_accesses`): they commit with
+the request, as `record_access` made them."""
 
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ from mediation.reference.data import ReferenceKind
 from mediation_api.cases.reads import _cst, _Where
 from mediation_api.hotline.repository import HOTLINE_ROLES, CallFilters
 
-# The caller's workstations (`_workstations` of the repository: active units where they hold
+# The caller's workstations (`_WORKSTATIONS` of the repository: active units where they hold
 # a hotline role today), whether the topic is a known code (disabled ones count, as in
 # `ReferenceService.require_known`), and the same-number call's hash: NULL when it is not a
 # call of those workstations, '' when it has no number.

@@ -7,11 +7,12 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import Select, and_, any_, func, literal, not_, or_, select, tuple_
+from sqlalchemy import Select, and_, bindparam, func, literal, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mediation.hotline.enums import CallSort, CallType, DutyRole, RiskLevel
+from mediation.hotline.enums import CallType, DutyRole, RiskLevel
 from mediation.hotline.models import HotlineCall, HotlineCallEvent, HotlineDutyShift
 from mediation.hotline.rules import ancestor_paths
 from mediation.org.enums import Role
@@ -30,20 +31,32 @@ def _paths_filter(column: object, paths: Sequence[str]) -> object:
     return or_(*(column.like(p + "%") for p in paths))  # type: ignore[attr-defined]
 
 
-def _workstations(person_id: uuid.UUID, today: date, roles: Sequence[Role]) -> Select[tuple[Unit]]:
-    """The active units where the person holds one of `roles` today, by path."""
-    return (
-        select(Unit)
-        .join(RoleAssignment, RoleAssignment.unit_id == Unit.id)
-        .where(
-            RoleAssignment.person_id == person_id,
-            RoleAssignment.role.in_(roles),
-            _active_on(today),
-            Unit.active.is_(True),
-        )
-        .distinct()
-        .order_by(Unit.path)
+# The caller's workstations: the active units where they hold one of `roles` today, by path.
+# Built once with parameters (`_workstation_args`): building the select per request cost about
+# 0.3 ms of CPU (0.4 ms with the topics beside it), every hotline request pays it once.
+_WORKSTATIONS: Select[tuple[Unit]] = (
+    select(Unit)
+    .join(RoleAssignment, RoleAssignment.unit_id == Unit.id)
+    .where(
+        RoleAssignment.person_id == bindparam("ws_person_id"),
+        RoleAssignment.role.in_(bindparam("ws_roles", expanding=True)),
+        RoleAssignment.starts_on <= bindparam("ws_today"),
+        or_(RoleAssignment.ends_on.is_(None), RoleAssignment.ends_on >= bindparam("ws_today")),
+        Unit.active.is_(True),
     )
+    .distinct()
+    .order_by(Unit.path)
+)
+# ... with the enabled codes of a reference kind beside each (one round trip).
+_WORKSTATIONS_AND_CODES = _WORKSTATIONS.add_columns(
+    select(func.array_agg(ReferenceItem.code))
+    .where(ReferenceItem.kind == bindparam("ws_kind"), ReferenceItem.enabled.is_(True))
+    .scalar_subquery()
+)
+
+
+def _workstation_args(person_id: uuid.UUID, today: date, roles: Sequence[Role]) -> dict[str, Any]:
+    return {"ws_person_id": person_id, "ws_today": today, "ws_roles": list(roles)}
 
 
 def _active_on(today: date) -> object:
@@ -80,7 +93,8 @@ class HotlineRepository:
         """Units where the person holds a hotline role today (their workstations)."""
         if person_id is None:
             return []
-        return list((await self.session.scalars(_workstations(person_id, today, roles))).all())
+        args = _workstation_args(person_id, today, roles)
+        return list((await self.session.scalars(_WORKSTATIONS, args)).all())
 
     async def hotline_units_and_codes(
         self, person_id: uuid.UUID | None, today: date, kind: ReferenceKind
@@ -90,13 +104,8 @@ class HotlineRepository:
         no codes: the write is refused for the workstation first."""
         if person_id is None:
             return [], set()
-        codes = (
-            select(func.array_agg(ReferenceItem.code))
-            .where(ReferenceItem.kind == kind.value, ReferenceItem.enabled.is_(True))
-            .scalar_subquery()
-        )
-        stmt = _workstations(person_id, today, HOTLINE_ROLES).add_columns(codes)
-        rows = (await self.session.execute(stmt)).all()
+        args = {**_workstation_args(person_id, today, HOTLINE_ROLES), "ws_kind": kind.value}
+        rows = (await self.session.execute(_WORKSTATIONS_AND_CODES, args)).all()
         return [row[0] for row in rows], set(rows[0][1] or ()) if rows else set()
 
     async def readable_call_ids(
@@ -164,79 +173,6 @@ class HotlineRepository:
         if for_update:
             stmt = stmt.with_for_update(key_share=True)
         return (await self.session.scalars(stmt)).one_or_none()
-
-    async def page(
-        self,
-        paths: Sequence[str],
-        f: CallFilters,
-        sort: CallSort,
-        after: tuple[datetime, uuid.UUID] | None,
-        limit: int,
-    ) -> list[HotlineCall]:
-        stmt = self._calls(paths)
-        if f.unit_id is not None:
-            stmt = stmt.where(HotlineCall.unit_id == f.unit_id)
-        if f.counselor_id is not None:
-            stmt = stmt.where(HotlineCall.counselor_id == f.counselor_id)
-        if f.started_from is not None:
-            stmt = stmt.where(HotlineCall.started_at >= f.started_from)
-        if f.started_before is not None:
-            stmt = stmt.where(HotlineCall.started_at < f.started_before)
-        if f.call_type is not None:
-            stmt = stmt.where(HotlineCall.call_type == f.call_type)
-        if f.risk_level is not None:
-            stmt = stmt.where(HotlineCall.risk_level == f.risk_level)
-        if f.imminent is not None:  # `imminent_risk`, not `IS true`: the queue's index
-            stmt = stmt.where(
-                HotlineCall.imminent_risk if f.imminent else not_(HotlineCall.imminent_risk)
-            )
-        if f.flagged is True:
-            stmt = stmt.where(
-                HotlineCall.flagged_at.is_not(None), HotlineCall.acknowledged_at.is_(None)
-            )
-        elif f.flagged is False:
-            stmt = stmt.where(
-                or_(HotlineCall.flagged_at.is_(None), HotlineCall.acknowledged_at.is_not(None))
-            )
-        if f.follow_up_pending is True:
-            stmt = stmt.where(
-                HotlineCall.follow_up_due.is_not(None), HotlineCall.follow_up_done_at.is_(None)
-            )
-        elif f.follow_up_pending is False:
-            stmt = stmt.where(
-                or_(HotlineCall.follow_up_due.is_(None), HotlineCall.follow_up_done_at.is_not(None))
-            )
-        if f.topic is not None:
-            stmt = stmt.where(any_(HotlineCall.topics) == f.topic)
-        if f.caller_hash is not None:
-            stmt = stmt.where(HotlineCall.caller_hash == f.caller_hash)
-        if f.minor is not None:
-            stmt = stmt.where(HotlineCall.caller_is_minor.is_(f.minor))
-        key = tuple_(HotlineCall.started_at, HotlineCall.id)
-        if sort is CallSort.newest:
-            if after is not None:
-                stmt = stmt.where(key < after)
-            stmt = stmt.order_by(HotlineCall.started_at.desc(), HotlineCall.id.desc())
-        else:
-            if after is not None:
-                stmt = stmt.where(key > after)
-            stmt = stmt.order_by(HotlineCall.started_at, HotlineCall.id)
-        return list((await self.session.scalars(stmt.limit(limit + 1))).all())
-
-    async def callers_seen_elsewhere(
-        self, paths: Sequence[str], calls: Sequence[HotlineCall]
-    ) -> set[uuid.UUID]:
-        """Ids among `calls` whose caller also made another call (in scope)."""
-        hashes = {c.caller_hash for c in calls if c.caller_hash}
-        if not hashes:
-            return set()
-        stmt = (
-            select(HotlineCall.caller_hash, func.count())
-            .where(_paths_filter(HotlineCall.unit_path, paths), HotlineCall.caller_hash.in_(hashes))
-            .group_by(HotlineCall.caller_hash)
-        )
-        counts = {h: n for h, n in (await self.session.execute(stmt)).all()}
-        return {c.id for c in calls if c.caller_hash and counts.get(c.caller_hash, 0) > 1}
 
     async def caller_history(
         self, paths: Sequence[str], call: HotlineCall, person_ids: set[uuid.UUID | None]

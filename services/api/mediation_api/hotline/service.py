@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 from functools import cached_property
 from typing import Any
 
-from mediation.auth.access_log import record_access
+from mediation.auth.access_log import record_access, record_accesses
 from mediation.auth.policy import Permission
 from mediation.cases.enums import CaseEventType
 from mediation.cases.models import Case
@@ -34,7 +34,6 @@ from mediation.hotline.contracts import (
     CallCreate,
     CallerOut,
     CallEventOut,
-    CallListItem,
     CallOut,
     CallUpdate,
     CoverageGapOut,
@@ -210,7 +209,7 @@ class HotlineService(RequestService[HotlineRepository]):
         """A page of the call list as JSON, in two statements on the session's connection
         (inside its transaction): the workstations with the topic and same-caller checks, then
         the page with names, repeat callers and visible cases (`reads`). Each call shown is
-        logged through the session, as `list_items` does."""
+        logged (`record_accesses`: the rows and audit entries `_log` would make)."""
         conn = await driver_connection(self.session)
         paths, topic_known, same_hash = await reads.prelude(
             conn, self.principal.person_id, self.today, filters.topic, same_caller_as
@@ -229,48 +228,17 @@ class HotlineService(RequestService[HotlineRepository]):
             limit,
             lambda r: {"s": r["started_at"].isoformat(), "i": str(r["id"]), "o": sort.value},
         )
-        for r in rows:
-            # The list is a read of each call shown: one access-log entry per call.
-            self._log("list", uuid.UUID(bytes=r["id"].bytes))
+        # The list is a read of each call shown: one access-log entry per call, written as
+        # `_log` writes them, in one statement.
+        await record_accesses(
+            conn,
+            self.session,
+            self.principal,
+            action="hotline.list",
+            record_type=RECORD_TYPE,
+            record_ids=[uuid.UUID(bytes=r["id"].bytes) for r in rows],
+        )
         return reads.list_page_json(rows, next_cursor, self._open_number)
-
-    async def page(
-        self,
-        filters: CallFilters,
-        sort: CallSort,
-        after: tuple[datetime, uuid.UUID] | None,
-        limit: int,
-    ) -> list[HotlineCall]:
-        return await self.repo.page(await self.paths(), filters, sort, after, limit)
-
-    async def same_caller_hash(self, call_id: uuid.UUID) -> str:
-        """For `?same_caller_as=`: the hash of a visible call ("" if it has none)."""
-        call = await self.get_call(call_id)
-        return call.caller_hash or ""
-
-    async def list_items(self, calls: list[HotlineCall]) -> list[CallListItem]:
-        """The ORM form of `list_json`'s items (with `page`): tests/hotline check the
-        statement's output against it."""
-        paths = await self.paths()
-        repeat = await self.repo.callers_seen_elsewhere(paths, calls)
-        names = await self.repo.names({c.counselor_id for c in calls})
-        seen = await self._cases_seen({c.case_id for c in calls})
-        items = []
-        for c in calls:
-            # The list is a read of each call shown: one access-log entry per call.
-            self._log("list", c.id)
-            items.append(
-                shown(
-                    CallListItem,
-                    c,
-                    counselor_name=names.get(c.counselor_id),
-                    callback_number_masked=mask_phone(self._callback_number(c)),
-                    repeat_caller=c.id in repeat,
-                    reviewed=c.reviewed_at is not None,
-                    case_id=c.case_id if seen.can_see(Ref.case, c.case_id) else None,
-                )
-            )
-        return items
 
     async def call_out(self, call: HotlineCall, *, action: str, unmask: bool = True) -> CallOut:
         """The full call, the callback number unmasked unless `unmask` is false; the read is
