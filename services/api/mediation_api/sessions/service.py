@@ -216,14 +216,20 @@ class SessionService(RequestService[SessionRepository]):
                 )
         return list(party_ids)
 
-    async def _book(self, ms: MediationSession, *, new: bool = False) -> None:
-        """Hold the mediators and the room. The exclusion constraints decide; this runs in a
-        savepoint so that after a refusal the other session can still be looked up and
-        named in the problem. A `new` session has no bookings to replace."""
-        args = (ms.id, list(ms.mediator_person_ids), ms.place_key, ms.starts_at, ms.ends_at)
+    @staticmethod
+    def _resources(
+        ms: MediationSession,
+    ) -> tuple[uuid.UUID, list[uuid.UUID], str | None, datetime, datetime]:
+        """What a session holds, as the repository books it and finds a clash with it."""
+        return (ms.id, list(ms.mediator_person_ids), ms.place_key, ms.starts_at, ms.ends_at)
+
+    async def _book(self, ms: MediationSession) -> None:
+        """Hold the mediators and the room anew (a changed or rescheduled session). The
+        exclusion constraints decide; this runs in a savepoint so that after a refusal the
+        other session can still be looked up and named in the problem."""
         try:
             async with self.session.begin_nested():
-                await self.repo.book(*args, replace=not new)
+                await self.repo.book(*self._resources(ms))
         except IntegrityError as exc:
             if getattr(exc.orig, "sqlstate", None) != EXCLUSION_VIOLATION:
                 raise
@@ -231,8 +237,7 @@ class SessionService(RequestService[SessionRepository]):
 
     async def _refuse_booking(self, ms: MediationSession, exc: Exception) -> NoReturn:
         """The 409 of a booking the exclusion constraints refused, naming what is taken."""
-        args = (ms.id, list(ms.mediator_person_ids), ms.place_key, ms.starts_at, ms.ends_at)
-        clash = await self.repo.clash(*args)
+        clash = await self.repo.clash(*self._resources(ms))
         if clash is None:  # the other session let go in the meantime
             raise Conflict(
                 "A mediator or the room was booked at the same moment; try again.",
@@ -267,6 +272,17 @@ class SessionService(RequestService[SessionRepository]):
         holds_lock(self.session, ms)
         check_if_match(if_match, ms.id, ms.version)
         return ms
+
+    async def _to_change(
+        self, session_id: uuid.UUID, if_match: str | None
+    ) -> tuple[MediationSession, Case]:
+        """A scheduled session to change and its case, in this order: in scope and locked,
+        If-Match, the case, who may act (403), still scheduled (409)."""
+        ms = await self._for_change(session_id, if_match)
+        case = await self.case(ms.case_id)
+        self._may_organise(case, ms)
+        self._still_scheduled(ms)
+        return ms, case
 
     def _still_scheduled(self, ms: MediationSession) -> None:
         if ms.status is not SessionStatus.scheduled:
@@ -419,10 +435,7 @@ class SessionService(RequestService[SessionRepository]):
     async def update(
         self, session_id: uuid.UUID, body: SessionUpdate, if_match: str | None
     ) -> MediationSession:
-        ms = await self._for_change(session_id, if_match)
-        case = await self.case(ms.case_id)
-        self._may_organise(case, ms)
-        self._still_scheduled(ms)
+        ms, case = await self._to_change(session_id, if_match)
         changes = body.model_dump(exclude_unset=True)
         for name in ("kind", "mediators", "party_ids", "is_public", "recording_consent"):
             if name in changes and changes[name] is None:
@@ -532,10 +545,7 @@ class SessionService(RequestService[SessionRepository]):
     async def reschedule(
         self, session_id: uuid.UUID, body: RescheduleIn, if_match: str | None
     ) -> MediationSession:
-        ms = await self._for_change(session_id, if_match)
-        case = await self.case(ms.case_id)
-        self._may_organise(case, ms)
-        self._still_scheduled(ms)
+        ms, case = await self._to_change(session_id, if_match)
         self._schedulable(case)
         mode = body.mode or ms.mode
         place = body.place if body.place is not None else ms.place
@@ -600,10 +610,7 @@ class SessionService(RequestService[SessionRepository]):
     async def cancel(
         self, session_id: uuid.UUID, body: CancelIn, if_match: str | None
     ) -> MediationSession:
-        ms = await self._for_change(session_id, if_match)
-        case = await self.case(ms.case_id)
-        self._may_organise(case, ms)
-        self._still_scheduled(ms)
+        ms, case = await self._to_change(session_id, if_match)
         await events.cancel(self.session, ms, body.reason, actor=self.actor, now=self.clock.now())
         await self._on_timeline(case, ms, CaseEventType.session_cancelled, body.reason)
         return ms
