@@ -7,9 +7,9 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
-from sqlalchemy import update
+from sqlalchemy import Row, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mediation.cases.enums import CaseStatus
@@ -125,15 +125,19 @@ class SessionReminder(SessionPayload):
     stale: bool | None = None
 
 
+P = TypeVar("P", bound=SessionPayload)
+
+
 def payload(
-    ms: MediationSession,
-    model: type[SessionPayload] = SessionPayload,
+    ms: MediationSession | Row[Any],
+    model: type[P] = SessionPayload,  # type: ignore[assignment]
     *,
     recipients: list[uuid.UUID] | None = None,
     notify_parties: list[uuid.UUID] | None = None,
     **extra: Any,
-) -> SessionPayload:
-    """The session's `model` payload (see `SessionPayload`), with the type's own fields."""
+) -> P:
+    """The session's `model` payload (see `SessionPayload`), with the type's own fields. `ms`
+    is the record, or a row of its table (the worker's reminder sweep)."""
     return model(
         session_id=ms.id,
         case_id=ms.case_id,
@@ -141,7 +145,7 @@ def payload(
         unit_id=ms.unit_id,
         kind=ms.kind,
         mode=ms.mode,
-        online=ms.mode is not SessionMode.on_site,
+        online=SessionMode(ms.mode) is not SessionMode.on_site,
         status=ms.status,
         starts_at=ms.starts_at,
         ends_at=ms.ends_at,
