@@ -73,13 +73,8 @@ class AccountService:
             raise Conflict("Nothing to confirm: start an enrolment first.", code=MFA_NOT_STARTED)
         now = self.state.clock.now()
         if not mfa.use_totp(user, code, self.state.settings, now):
-            await self._auth().audit_alone(
-                action="auth.mfa_enrolled",
-                result="failure",
-                actor_id=user.id,
-                actor_name=user.username,
-                client_ip=self.client_ip,
-                reason="bad_otp",
+            await self._auth().audit_refusal(
+                "auth.mfa_enrolled", user.id, user.username, self.client_ip, "bad_otp"
             )
             raise Unprocessable(
                 "The code is wrong: check the app's clock and type the code it shows now.",
