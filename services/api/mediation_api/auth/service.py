@@ -51,6 +51,27 @@ PASSWORD_CHANGE = "password_change"
 MFA_ENROLMENT = "mfa_enrolment"
 
 
+def audit_own(
+    session: AsyncSession,
+    user: User,
+    action: str,
+    client_ip: str | None,
+    record_type: str = "user",
+    record_id: uuid.UUID | None = None,
+) -> None:
+    """A change the person made to their own account (or, with `record_type` and
+    `record_id`, to something of theirs) on the audit trail."""
+    audit.record(
+        session,
+        action=action,
+        actor_id=user.id,
+        actor_name=user.username,
+        record_type=record_type,
+        record_id=user.id if record_id is None else record_id,
+        client_ip=client_ip,
+    )
+
+
 class AuthService:
     def __init__(
         self,
@@ -250,15 +271,7 @@ class AuthService:
             raise
         password_policy.set_password(user, new, self.settings, self.now, by_admin=False)
         user.version += 1
-        audit.record(
-            self.session,
-            action="auth.password_change",
-            actor_id=user.id,
-            actor_name=user.username,
-            record_type="user",
-            record_id=user.id,
-            client_ip=client_ip,
-        )
+        audit_own(self.session, user, "auth.password_change", client_ip)
         await sessions.revoke_all(
             self.session,
             self.redis,
