@@ -7,9 +7,9 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
-from sqlalchemy import update
+from sqlalchemy import Row, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mediation.cases.enums import CaseStatus
@@ -125,15 +125,19 @@ class SessionReminder(SessionPayload):
     stale: bool | None = None
 
 
+P = TypeVar("P", bound=SessionPayload)
+
+
 def payload(
-    ms: MediationSession,
-    model: type[SessionPayload] = SessionPayload,
+    ms: MediationSession | Row[Any],
+    model: type[P] = SessionPayload,  # type: ignore[assignment]
     *,
     recipients: list[uuid.UUID] | None = None,
     notify_parties: list[uuid.UUID] | None = None,
     **extra: Any,
-) -> SessionPayload:
-    """The session's `model` payload (see `SessionPayload`), with the type's own fields."""
+) -> P:
+    """The session's `model` payload (see `SessionPayload`), with the type's own fields. `ms`
+    is the record, or a row of its table (the worker's reminder sweep)."""
     return model(
         session_id=ms.id,
         case_id=ms.case_id,
@@ -141,7 +145,7 @@ def payload(
         unit_id=ms.unit_id,
         kind=ms.kind,
         mode=ms.mode,
-        online=ms.mode is not SessionMode.on_site,
+        online=SessionMode(ms.mode) is not SessionMode.on_site,
         status=ms.status,
         starts_at=ms.starts_at,
         ends_at=ms.ends_at,
@@ -154,6 +158,53 @@ def payload(
         version=ms.version,
         **extra,
     )
+
+
+def entry(
+    ms: MediationSession,
+    type_: SessionEventType,
+    seq: int,
+    *,
+    actor: Actor,
+    now: datetime,
+    body: str | None = None,
+    data: dict[str, Any] | None = None,
+) -> SessionEvent:
+    """The history entry numbered `seq`, in no database session: `record` adds it, the API's
+    statements (`mediation_api.sessions.booking`) insert its columns themselves."""
+    return SessionEvent(
+        id=uuid7(),
+        session_id=ms.id,
+        seq=seq,
+        type=type_,
+        at=now,
+        actor_kind=actor.kind,
+        actor_id=actor.id,
+        actor_name=actor.name,
+        client_id=actor.client_id,
+        request_id=actor.request_id,
+        body=body,
+        data=jsonable(data or {}),
+    )
+
+
+def event_of(
+    ms: MediationSession,
+    entry: SessionEvent,
+    actor: Actor,
+    event_payload: SessionPayload | None = None,
+) -> dict[str, Any]:
+    """The arguments of `emit` (or `outbox_fields`) for the entry's `session.<type>` event:
+    `event_payload` (default: the session's `SessionPayload`) naming the entry."""
+    return {
+        "payload": (event_payload or payload(ms)).model_copy(update={"event_id": entry.id}),
+        "type": f"{EVENT_PREFIX}{entry.type.value}",
+        "aggregate_id": ms.id,
+        "occurred_at": entry.at,
+        "unit_path": ms.unit_path,
+        "actor_id": actor.id if actor.kind == "user" else None,
+        "request_id": actor.request_id,
+    }
 
 
 async def record(
@@ -169,33 +220,11 @@ async def record(
     emit_event: bool = True,
 ) -> SessionEvent:
     """The history entry, and unless told otherwise the outbox event `session.<type>`."""
-    entry = SessionEvent(
-        id=uuid7(),
-        session_id=ms.id,
-        seq=await next_seq(db, ms),
-        type=type_,
-        at=now,
-        actor_kind=actor.kind,
-        actor_id=actor.id,
-        actor_name=actor.name,
-        client_id=actor.client_id,
-        request_id=actor.request_id,
-        body=body,
-        data=jsonable(data or {}),
-    )
-    db.add(entry)
+    written = entry(ms, type_, await next_seq(db, ms), actor=actor, now=now, body=body, data=data)
+    db.add(written)
     if emit_event:
-        await emit(
-            db,
-            (event_payload or payload(ms)).model_copy(update={"event_id": entry.id}),
-            type=f"{EVENT_PREFIX}{type_.value}",
-            aggregate_id=ms.id,
-            occurred_at=now,
-            unit_path=ms.unit_path,
-            actor_id=actor.id if actor.kind == "user" else None,
-            request_id=actor.request_id,
-        )
-    return entry
+        await emit(db, **event_of(ms, written, actor, event_payload))
+    return written
 
 
 async def cancel(

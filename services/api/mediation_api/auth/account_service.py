@@ -7,7 +7,6 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mediation.audit import chain as audit
 from mediation.auth import mfa
 from mediation.auth.accounts import MFA_ENROLLED, MFA_NOT_STARTED
 from mediation.auth.contracts import EnrolmentOut, RecoveryCodesOut, SignInSessionOut
@@ -15,7 +14,7 @@ from mediation.auth.models import AuthSession, User
 from mediation.auth.principal import Principal
 from mediation.errors import Conflict, Forbidden, NotFound, SecondFactorWrong, Unprocessable
 from mediation_api.auth import sessions
-from mediation_api.auth.service import AuthService
+from mediation_api.auth.service import AuthService, audit_own
 from mediation_api.state import AppState
 
 
@@ -32,15 +31,7 @@ class AccountService:
 
     def _audit_own(self, user: User, action: str) -> None:
         """A change the person made to their own account."""
-        audit.record(
-            self.session,
-            action=action,
-            actor_id=user.id,
-            actor_name=user.username,
-            record_type="user",
-            record_id=user.id,
-            client_ip=self.client_ip,
-        )
+        audit_own(self.session, user, action, self.client_ip)
 
     async def _own_account(self) -> User:
         if self.principal.kind != "user":
@@ -73,13 +64,8 @@ class AccountService:
             raise Conflict("Nothing to confirm: start an enrolment first.", code=MFA_NOT_STARTED)
         now = self.state.clock.now()
         if not mfa.use_totp(user, code, self.state.settings, now):
-            await self._auth().audit_alone(
-                action="auth.mfa_enrolled",
-                result="failure",
-                actor_id=user.id,
-                actor_name=user.username,
-                client_ip=self.client_ip,
-                reason="bad_otp",
+            await self._auth().audit_refusal(
+                "auth.mfa_enrolled", user.id, user.username, self.client_ip, "bad_otp"
             )
             raise Unprocessable(
                 "The code is wrong: check the app's clock and type the code it shows now.",
@@ -123,12 +109,6 @@ class AccountService:
         await sessions.revoke(
             self.session, s.redis, s.settings, s.clock.now(), [row], "revoked_by_owner"
         )
-        audit.record(
-            self.session,
-            action="auth.session_revoked",
-            actor_id=user.id,
-            actor_name=user.username,
-            record_type="auth_session",
-            record_id=row.id,
-            client_ip=self.client_ip,
+        audit_own(
+            self.session, user, "auth.session_revoked", self.client_ip, "auth_session", row.id
         )

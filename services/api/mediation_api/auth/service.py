@@ -8,7 +8,6 @@ import math
 import uuid
 from dataclasses import replace
 from datetime import date, datetime, timedelta
-from typing import Any
 
 from redis.asyncio import Redis
 from sqlalchemy import or_, select, update
@@ -50,6 +49,27 @@ BAD_CREDENTIALS = "The username or password is wrong."
 # What a limited token may do (Principal.restriction).
 PASSWORD_CHANGE = "password_change"
 MFA_ENROLMENT = "mfa_enrolment"
+
+
+def audit_own(
+    session: AsyncSession,
+    user: User,
+    action: str,
+    client_ip: str | None,
+    record_type: str = "user",
+    record_id: uuid.UUID | None = None,
+) -> None:
+    """A change the person made to their own account (or, with `record_type` and
+    `record_id`, to something of theirs) on the audit trail."""
+    audit.record(
+        session,
+        action=action,
+        actor_id=user.id,
+        actor_name=user.username,
+        record_type=record_type,
+        record_id=user.id if record_id is None else record_id,
+        client_ip=client_ip,
+    )
 
 
 class AuthService:
@@ -143,13 +163,8 @@ class AuthService:
         if user.totp_confirmed_at is None:
             return None
         if not otp:
-            await self.audit_alone(
-                action="auth.sign_in",
-                result="failure",
-                actor_id=user.id,
-                actor_name=user.username,
-                client_ip=client_ip,
-                reason="mfa_required",
+            await self.audit_refusal(
+                "auth.sign_in", user.id, user.username, client_ip, "mfa_required"
             )
             raise SecondFactorRequired(
                 "This account needs a second factor: send the code of your authenticator app "
@@ -250,26 +265,13 @@ class AuthService:
         try:
             password_policy.check(new, user, user.username, self.settings, "body.new_password")
         except Unprocessable as exc:
-            await self.audit_alone(
-                action="auth.password_change",
-                result="failure",
-                actor_id=user.id,
-                actor_name=user.username,
-                client_ip=client_ip,
-                reason=exc.extra.get("rule"),
+            await self.audit_refusal(
+                "auth.password_change", user.id, user.username, client_ip, exc.extra.get("rule")
             )
             raise
         password_policy.set_password(user, new, self.settings, self.now, by_admin=False)
         user.version += 1
-        audit.record(
-            self.session,
-            action="auth.password_change",
-            actor_id=user.id,
-            actor_name=user.username,
-            record_type="user",
-            record_id=user.id,
-            client_ip=client_ip,
-        )
+        audit_own(self.session, user, "auth.password_change", client_ip)
         await sessions.revoke_all(
             self.session,
             self.redis,
@@ -449,23 +451,34 @@ class AuthService:
         action: str = "auth.sign_in",
     ) -> None:
         """A wrong credential: on the audit trail and the failure counter, nothing else."""
-        await self.audit_alone(
-            action=action,
-            result="failure",
-            actor_id=user.id if user else None,
-            actor_name=username[:100],
-            client_ip=client_ip,
-            reason=reason,
+        await self.audit_refusal(
+            action, user.id if user else None, username[:100], client_ip, reason
         )
         if await self._record_failure(username) == LOCK_AFTER:
             await self._alert_lock(username, user.id if user else None)
         log.info("failed sign-in", extra={"ctx_username": username})
 
-    async def audit_alone(self, **entry: Any) -> None:
-        """The request's transaction rolls back with the refusal: the failure is recorded in a
-        transaction of its own (the reason is for the auditor, never for the caller)."""
+    async def audit_refusal(
+        self,
+        action: str,
+        actor_id: uuid.UUID | None,
+        actor_name: str,
+        client_ip: str | None,
+        reason: str | None,
+    ) -> None:
+        """A refusal (`result` failure) on the audit trail. The request's transaction rolls
+        back with the refusal: the failure is recorded in a transaction of its own (the
+        reason is for the auditor, never for the caller)."""
         async with AsyncSession(self.session.bind) as own, own.begin():
-            audit.record(own, **entry)
+            audit.record(
+                own,
+                action=action,
+                result="failure",
+                actor_id=actor_id,
+                actor_name=actor_name,
+                client_ip=client_ip,
+                reason=reason,
+            )
 
     async def _record_failure(self, username: str) -> int:
         """Counts the failure for (account, source); answers the count (0 if Redis is down)."""

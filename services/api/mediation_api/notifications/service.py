@@ -8,7 +8,7 @@ import asyncio
 import json
 import uuid
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from sqlalchemy import text
@@ -52,7 +52,9 @@ from mediation_api.notifications.repository import (
     WebhookRepository,
 )
 from mediation_api.request_service import for_change
+from mediation_api.shown import shown
 
+D = TypeVar("D", bound=DeliveryOut)
 DELIVERIES_CHANNEL = "deliveries"  # LISTENed to by the workers' delivery loops
 
 
@@ -80,22 +82,15 @@ class InboxService:
 # --------------------------------------------------------------------------- webhooks
 
 
-def delivery_out(d: Delivery) -> DeliveryOut:
-    return DeliveryOut(
-        id=d.id,
-        webhook_id=d.message.get("webhook_id"),
-        event_id=d.event_id,  # type: ignore[arg-type]
-        event_type=d.event_type,
-        status=DeliveryStatus(d.status),
-        attempts=d.attempts,
-        max_attempts=d.max_attempts,
-        next_attempt_at=d.next_attempt_at,
-        last_attempt_at=d.last_attempt_at,
-        last_status_code=d.last_status_code,
-        last_error=d.last_error,
-        created_at=d.created_at,
-        delivered_at=d.delivered_at,
+def delivery_as(model: type[D], d: Delivery, **given: Any) -> D:
+    """A delivery as `model` shows it (`DeliveryOut`, or `DeliveryDetail` with what it adds)."""
+    return shown(
+        model, d, webhook_id=d.message.get("webhook_id"), status=DeliveryStatus(d.status), **given
     )
+
+
+def delivery_out(d: Delivery) -> DeliveryOut:
+    return delivery_as(DeliveryOut, d)
 
 
 class WebhookService:
@@ -239,8 +234,9 @@ class WebhookService:
             body = json.loads(str(d.message.get("body") or "null"))
         except ValueError:
             body = d.message.get("body")
-        return DeliveryDetail(
-            **delivery_out(d).model_dump(),
+        return delivery_as(
+            DeliveryDetail,
+            d,
             body=body,
             attempt_log=[DeliveryAttemptOut.model_validate(a) for a in attempts],
         )
@@ -292,21 +288,7 @@ class WebhookService:
 
 
 def rule_out(spec: RuleSpec, customised: bool) -> RuleOut:
-    return RuleOut(
-        code=spec.code,
-        name=spec.name,
-        description=spec.description,
-        event_type=spec.event_type,
-        recipients=spec.recipients,
-        channels=spec.channels,
-        payload_match=spec.payload_match,
-        urgent=spec.urgent,
-        exclude_actor=spec.exclude_actor,
-        enabled=spec.enabled,
-        builtin=spec.code in store.BUILTIN_CODES,
-        customised=customised,
-        version=spec.version,
-    )
+    return shown(RuleOut, spec, builtin=spec.code in store.BUILTIN_CODES, customised=customised)
 
 
 class RuleService:

@@ -170,16 +170,13 @@ class SessionRepository(TreeLookups):
         place_key: str | None,
         starts_at: datetime,
         ends_at: datetime,
-        *,
-        replace: bool = True,
     ) -> None:
-        """Replace the session's bookings (`replace=False`: a new session has none). Raises
-        IntegrityError (exclusion violation) when a mediator or the room is taken: the
+        """Replace the session's bookings (a new session's are written with it: `booking`).
+        Raises IntegrityError (exclusion violation) when a mediator or the room is taken: the
         caller runs this in a savepoint."""
-        if replace:
-            await self.session.execute(
-                delete(SessionBooking).where(SessionBooking.session_id == session_id)
-            )
+        await self.session.execute(
+            delete(SessionBooking).where(SessionBooking.session_id == session_id)
+        )
         during = Range(starts_at, ends_at, bounds="[)")
         # Every row names both columns (one of them null), so the mediators and the room go
         # in one statement (the ORM's bulk insert would split rows by the keys they set).

@@ -216,14 +216,20 @@ class SessionService(RequestService[SessionRepository]):
                 )
         return list(party_ids)
 
-    async def _book(self, ms: MediationSession, *, new: bool = False) -> None:
-        """Hold the mediators and the room. The exclusion constraints decide; this runs in a
-        savepoint so that after a refusal the other session can still be looked up and
-        named in the problem. A `new` session has no bookings to replace."""
-        args = (ms.id, list(ms.mediator_person_ids), ms.place_key, ms.starts_at, ms.ends_at)
+    @staticmethod
+    def _resources(
+        ms: MediationSession,
+    ) -> tuple[uuid.UUID, list[uuid.UUID], str | None, datetime, datetime]:
+        """What a session holds, as the repository books it and finds a clash with it."""
+        return (ms.id, list(ms.mediator_person_ids), ms.place_key, ms.starts_at, ms.ends_at)
+
+    async def _book(self, ms: MediationSession) -> None:
+        """Hold the mediators and the room anew (a changed or rescheduled session). The
+        exclusion constraints decide; this runs in a savepoint so that after a refusal the
+        other session can still be looked up and named in the problem."""
         try:
             async with self.session.begin_nested():
-                await self.repo.book(*args, replace=not new)
+                await self.repo.book(*self._resources(ms))
         except IntegrityError as exc:
             if getattr(exc.orig, "sqlstate", None) != EXCLUSION_VIOLATION:
                 raise
@@ -231,8 +237,7 @@ class SessionService(RequestService[SessionRepository]):
 
     async def _refuse_booking(self, ms: MediationSession, exc: Exception) -> NoReturn:
         """The 409 of a booking the exclusion constraints refused, naming what is taken."""
-        args = (ms.id, list(ms.mediator_person_ids), ms.place_key, ms.starts_at, ms.ends_at)
-        clash = await self.repo.clash(*args)
+        clash = await self.repo.clash(*self._resources(ms))
         if clash is None:  # the other session let go in the meantime
             raise Conflict(
                 "A mediator or the room was booked at the same moment; try again.",
@@ -268,6 +273,17 @@ class SessionService(RequestService[SessionRepository]):
         check_if_match(if_match, ms.id, ms.version)
         return ms
 
+    async def _to_change(
+        self, session_id: uuid.UUID, if_match: str | None
+    ) -> tuple[MediationSession, Case]:
+        """A scheduled session to change and its case, in this order: in scope and locked,
+        If-Match, the case, who may act (403), still scheduled (409)."""
+        ms = await self._for_change(session_id, if_match)
+        case = await self.case(ms.case_id)
+        self._may_organise(case, ms)
+        self._still_scheduled(ms)
+        return ms, case
+
     def _still_scheduled(self, ms: MediationSession) -> None:
         if ms.status is not SessionStatus.scheduled:
             raise Conflict(
@@ -282,7 +298,6 @@ class SessionService(RequestService[SessionRepository]):
         """One statement loads and locks the case with what the checks need, one (in a
         savepoint) writes the session and everything hanging off it (`booking`); the answer
         is made of what was written, without reading it back."""
-        p = self.principal
         now = self.clock.now()
         conn = await driver_connection(self.session)
         case, ms, mediators = await self._plan(
@@ -295,39 +310,71 @@ class SessionService(RequestService[SessionRepository]):
             None,
             {"starts_at": ms.starts_at, "ends_at": ms.ends_at, "place": ms.place},
         )
-        outbox = self._outbox(ms, entry, now, events.payload(ms))
-        cases = CaseService(self.session, self.clock, self.settings, p)
-        case_entry = cases._entry(
+        outbox = self._outbox(ms, entry, events.payload(ms))
+        case_entry = self._cases()._entry(
             case,
             CaseEventType.session_scheduled,
             seq=case.timeline_seq + 1,
             at=now,
             data=events.brief(ms),
         )
-        args = (
-            as_json(fields_of(ms, booking.SESSION_FIELDS)),
+        args = self._booking_args(ms, booking.SESSION_FIELDS, mediators, entry, case, case_entry)
+        written = await self._write_booking(conn, booking.BOOK_SQL, [*args, as_json(outbox)], ms)
+        audit_outbox(self.session, SimpleNamespace(**outbox))
+        self._booked(ms, written, entry, case, mediators)
+        return ms
+
+    def _cases(self) -> CaseService:
+        """The cases service in this request (its transaction, clock and caller)."""
+        return CaseService(self.session, self.clock, self.settings, self.principal)
+
+    @staticmethod
+    def _booking_args(
+        ms: MediationSession,
+        fields: list[str],
+        mediators: list[SessionMediator],
+        entry: SessionEvent,
+        case: Any,
+        case_entry: dict[str, Any],
+    ) -> list[Any]:
+        """$1 to $7 of `booking.book_sql(fields)`: a new session (planned or held), its
+        mediators, bookings and history entry, the case's counter and timeline entry."""
+        return [
+            as_json(fields_of(ms, fields)),
             as_json([fields_of(m, booking.MEDIATOR_FIELDS) for m in mediators]),
-            as_json(self._bookings(ms)),
+            as_json(SessionService._bookings(ms)),
             as_json(fields_of(entry, booking.SESSION_EVENT_FIELDS)),
             case.id,
             case.timeline_seq + 1,
             as_json(case_entry),
-            as_json(outbox),
-        )
-        # A savepoint, so that after a refusal the other session can still be looked up and
-        # named (`_book`); it ends with the transaction.
+        ]
+
+    async def _write_booking(
+        self, conn: asyncpg.Connection, sql: str, args: list[Any], ms: MediationSession
+    ) -> asyncpg.Record:
+        """Run a booking's write in a savepoint, so that after a refusal the other session can
+        still be looked up and named (`_refuse_booking`); the savepoint ends with the
+        transaction."""
         await conn.execute(booking.SAVEPOINT)
         try:
-            written = await conn.fetchrow(booking.BOOK_SQL, *args)
+            return await conn.fetchrow(sql, *args)
         except asyncpg.ExclusionViolationError as exc:
             await conn.execute(booking.ROLLBACK_TO_SAVEPOINT)
             await self._refuse_booking(ms, exc)
-        audit_outbox(self.session, SimpleNamespace(**outbox))
+
+    def _booked(
+        self,
+        ms: MediationSession,
+        written: asyncpg.Record,
+        entry: SessionEvent,
+        case: Any,
+        mediators: list[SessionMediator],
+    ) -> None:
+        """The answer made of what a booking wrote, without reading it back."""
         ms.created_at, ms.updated_at = written["created_at"], written["updated_at"]
         entry.data = booking.jsonb_ordered(entry.data)  # as the stored entry reads back
         names = {uuid.UUID(i): name for i, name in case.names}
         self.repo.written(ms.id, [(m, names[m.person_id]) for m in mediators], [entry])
-        return ms
 
     def _new(
         self,
@@ -377,8 +424,7 @@ class SessionService(RequestService[SessionRepository]):
     ) -> None:
         """The session's change on its case's timeline, in the same transaction (the
         session's own `session.*` event already tells the worker: none for the case)."""
-        cases = CaseService(self.session, self.clock, self.settings, self.principal)
-        await cases.record(
+        await self._cases().record(
             case,
             type_,
             body=body,
@@ -389,10 +435,7 @@ class SessionService(RequestService[SessionRepository]):
     async def update(
         self, session_id: uuid.UUID, body: SessionUpdate, if_match: str | None
     ) -> MediationSession:
-        ms = await self._for_change(session_id, if_match)
-        case = await self.case(ms.case_id)
-        self._may_organise(case, ms)
-        self._still_scheduled(ms)
+        ms, case = await self._to_change(session_id, if_match)
         changes = body.model_dump(exclude_unset=True)
         for name in ("kind", "mediators", "party_ids", "is_public", "recording_consent"):
             if name in changes and changes[name] is None:
@@ -502,10 +545,7 @@ class SessionService(RequestService[SessionRepository]):
     async def reschedule(
         self, session_id: uuid.UUID, body: RescheduleIn, if_match: str | None
     ) -> MediationSession:
-        ms = await self._for_change(session_id, if_match)
-        case = await self.case(ms.case_id)
-        self._may_organise(case, ms)
-        self._still_scheduled(ms)
+        ms, case = await self._to_change(session_id, if_match)
         self._schedulable(case)
         mode = body.mode or ms.mode
         place = body.place if body.place is not None else ms.place
@@ -570,10 +610,7 @@ class SessionService(RequestService[SessionRepository]):
     async def cancel(
         self, session_id: uuid.UUID, body: CancelIn, if_match: str | None
     ) -> MediationSession:
-        ms = await self._for_change(session_id, if_match)
-        case = await self.case(ms.case_id)
-        self._may_organise(case, ms)
-        self._still_scheduled(ms)
+        ms, case = await self._to_change(session_id, if_match)
         await events.cancel(self.session, ms, body.reason, actor=self.actor, now=self.clock.now())
         await self._on_timeline(case, ms, CaseEventType.session_cancelled, body.reason)
         return ms
@@ -614,35 +651,18 @@ class SessionService(RequestService[SessionRepository]):
         self._held(ms, body, attended, body.ended_at, now)
         self.repo.parties_known(ms.case_id, _parties_of(row["case_parties"]))
         held = self._held_info(ms, afterwards=False)
-        cases = CaseService(self.session, self.clock, self.settings, self.principal)
-        case_entry = cases._entry(
-            case,
-            CaseEventType.session_held,
-            seq=0,  # numbered by the case's counter in the statement
-            at=now,
-            body=ms.next_step_note,
-            data={**events.brief(ms), **jsonable({"ended_at": body.ended_at, **held})},
-        )
+        # Numbered by the case's counter in the statement.
+        case_entry = self._held_case_entry(case, ms, body.ended_at, held, 0, now)
         case_status: CaseStatus | None = None
         if body.outcome is SessionOutcome.agreement:
             assert body.agreement is not None  # the contract pairs them
             await conn.execute(outcome.CASE_ENTRY_SQL, case.id, as_json(case_entry))
             case_status = await self._resolve_case(case, ms, body)
             await self.session.flush()  # the case's events are audited before the session's
-        info = {
-            **held,
-            "attended_person_ids": attended,
-            "attended_party_ids": ms.attended_party_ids,
-            "case_status": case_status,
-        }
+        info = self._outcome_info(ms, held, attended, case_status)
         ms.timeline_seq += 1
         entry = self._history_entry(ms, E.outcome_recorded, now, ms.next_step_note, info)
-        outbox = self._outbox(
-            ms,
-            entry,
-            now,
-            events.payload(ms, events.SessionOutcomeRecorded, notify_parties=[], **info),
-        )
+        outbox = self._outcome_event(ms, entry, info)
         absent = [p for p in ms.mediator_person_ids if p not in ms.attended_person_ids]
         args: list[Any] = [
             ms.id,
@@ -711,39 +731,18 @@ class SessionService(RequestService[SessionRepository]):
         data: dict[str, Any],
     ) -> SessionEvent:
         """The session's history entry numbered `ms.timeline_seq` (`events.record`'s)."""
-        actor = self.actor
-        return SessionEvent(
-            id=uuid7(),
-            session_id=ms.id,
-            seq=ms.timeline_seq,
-            type=type_,
-            at=now,
-            actor_kind=actor.kind,
-            actor_id=actor.id,
-            actor_name=actor.name,
-            client_id=actor.client_id,
-            request_id=actor.request_id,
-            body=body,
-            data=jsonable(data),
+        return events.entry(
+            ms, type_, ms.timeline_seq, actor=self.actor, now=now, body=body, data=data
         )
 
     def _outbox(
-        self, ms: MediationSession, entry: SessionEvent, now: datetime, payload: SessionPayload
+        self, ms: MediationSession, entry: SessionEvent, payload: SessionPayload
     ) -> dict[str, Any]:
         """The outbox row of the entry's `session.*` event (`events.record`'s)."""
-        actor = self.actor
         return {
             "id": uuid7(),
             "relay_attempts": 0,
-            **outbox_fields(
-                payload.model_copy(update={"event_id": entry.id}),
-                type=f"{events.EVENT_PREFIX}{entry.type.value}",
-                aggregate_id=ms.id,
-                occurred_at=now,
-                unit_path=ms.unit_path,
-                actor_id=actor.id if actor.kind == "user" else None,
-                request_id=actor.request_id,
-            ),
+            **outbox_fields(**events.event_of(ms, entry, self.actor, payload)),
         }
 
     async def _plan(
@@ -802,7 +801,6 @@ class SessionService(RequestService[SessionRepository]):
         write (`outcome.RECORD_HELD_SQL`) writes the session held, its history entry and the
         case's `session_held` entry. An agreement then resolves the case through the cases
         service and the session's outbox event follows its case's (`outcome.OUTBOX_SQL`)."""
-        p = self.principal
         now = self.clock.now()
         conn = await driver_connection(self.session)
         # Roles as they were on the day it was held.
@@ -818,69 +816,81 @@ class SessionService(RequestService[SessionRepository]):
         except Unprocessable as exc:
             refused = exc
         held = self._held_info(ms, afterwards=True)
-        case_entry = CaseService(self.session, self.clock, self.settings, p)._entry(
-            case,
-            CaseEventType.session_held,
-            seq=case.timeline_seq + 1,
-            at=now,
-            body=ms.next_step_note,
-            data={**events.brief(ms), **jsonable({"ended_at": body.ended_at, **held})},
+        case_entry = self._held_case_entry(
+            case, ms, body.ended_at, held, case.timeline_seq + 1, now
         )
         agreement = body.outcome is SessionOutcome.agreement
-        info = {
-            **held,
-            "attended_person_ids": attended,
-            "attended_party_ids": ms.attended_party_ids,
-            # Where a resolve moves a case (or it refuses, and nothing is written).
-            "case_status": CaseStatus.resolved if agreement else None,
-        }
+        # Where a resolve moves a case (or it refuses, and nothing is written).
+        info = self._outcome_info(ms, held, attended, CaseStatus.resolved if agreement else None)
         entry = self._history_entry(ms, E.outcome_recorded, now, body.next_step_note, info)
-        args = [
-            as_json(fields_of(ms, outcome.SESSION_HELD_FIELDS)),
-            as_json([fields_of(m, booking.MEDIATOR_FIELDS) for m in mediators]),
-            as_json(self._bookings(ms)),
-            as_json(fields_of(entry, booking.SESSION_EVENT_FIELDS)),
-            case.id,
-            case.timeline_seq + 1,
-            as_json(case_entry),
-        ]
+        args = self._booking_args(
+            ms, outcome.SESSION_HELD_FIELDS, mediators, entry, case, case_entry
+        )
         outbox: dict[str, Any] | None = None
         if not agreement:
-            outbox = self._outbox(
-                ms,
-                entry,
-                now,
-                events.payload(ms, events.SessionOutcomeRecorded, notify_parties=[], **info),
-            )
+            outbox = self._outcome_event(ms, entry, info)
             args.append(as_json(outbox))
-        await conn.execute(booking.SAVEPOINT)  # as the booking's: the clash is named
-        try:
-            written = await conn.fetchrow(
-                outcome.RECORD_HELD_SQL if outbox else outcome.RECORD_HELD_BEFORE_RESOLVE_SQL,
-                *args,
-            )
-        except asyncpg.ExclusionViolationError as exc:
-            await conn.execute(booking.ROLLBACK_TO_SAVEPOINT)
-            await self._refuse_booking(ms, exc)
+        written = await self._write_booking(  # as the booking's: the clash is named
+            conn,
+            outcome.RECORD_HELD_SQL if outbox else outcome.RECORD_HELD_BEFORE_RESOLVE_SQL,
+            args,
+            ms,
+        )
         if refused is not None:
             raise refused
         if agreement:
             assert body.agreement is not None  # the contract pairs them
             await self._resolve_case(case, ms, body)
-            outbox = self._outbox(
-                ms,
-                entry,
-                now,
-                events.payload(ms, events.SessionOutcomeRecorded, notify_parties=[], **info),
-            )
+            outbox = self._outcome_event(ms, entry, info)
             await conn.execute(outcome.OUTBOX_SQL, as_json(outbox))
         assert outbox is not None
         audit_outbox(self.session, SimpleNamespace(**outbox))  # after the case's events
-        ms.created_at, ms.updated_at = written["created_at"], written["updated_at"]
-        entry.data = booking.jsonb_ordered(entry.data)  # as the stored entry reads back
-        names = {uuid.UUID(i): name for i, name in case.names}
-        self.repo.written(ms.id, [(m, names[m.person_id]) for m in mediators], [entry])
+        self._booked(ms, written, entry, case, mediators)
         return ms
+
+    def _held_case_entry(
+        self,
+        case: Any,
+        ms: MediationSession,
+        ended_at: datetime | None,
+        held: dict[str, Any],
+        seq: int,
+        now: datetime,
+    ) -> dict[str, Any]:
+        """The case's `session_held` timeline entry (an outcome's, a held session's)."""
+        return self._cases()._entry(
+            case,
+            CaseEventType.session_held,
+            seq=seq,
+            at=now,
+            body=ms.next_step_note,
+            data={**events.brief(ms), **jsonable({"ended_at": ended_at, **held})},
+        )
+
+    @staticmethod
+    def _outcome_info(
+        ms: MediationSession,
+        held: dict[str, Any],
+        attended: list[uuid.UUID],
+        case_status: CaseStatus | None,
+    ) -> dict[str, Any]:
+        """What the `outcome_recorded` history entry and its event say."""
+        return {
+            **held,
+            "attended_person_ids": attended,
+            "attended_party_ids": ms.attended_party_ids,
+            "case_status": case_status,
+        }
+
+    def _outcome_event(
+        self, ms: MediationSession, entry: SessionEvent, info: dict[str, Any]
+    ) -> dict[str, Any]:
+        """The outbox row of `session.outcome_recorded` (the parties are not told)."""
+        return self._outbox(
+            ms,
+            entry,
+            events.payload(ms, events.SessionOutcomeRecorded, notify_parties=[], **info),
+        )
 
     @staticmethod
     def _bookings(ms: MediationSession) -> list[dict[str, Any]]:
@@ -945,7 +955,7 @@ class SessionService(RequestService[SessionRepository]):
         (its rules, timeline, deadlines and events), in this same transaction: if the case
         cannot be resolved, nothing of the outcome is written either. A case still `assigned`
         starts mediation first: the session was its mediation."""
-        cases = CaseService(self.session, self.clock, self.settings, self.principal)
+        cases = self._cases()
         when = _local(ms.starts_at)
         version = case.version
         if case.status is CaseStatus.assigned:

@@ -39,6 +39,7 @@ from mediation.stats.enums import (
 from mediation.stats.events import RecomputeRequested
 from mediation.stats.models import Job, StatsReport, StatsRow, queued_job
 from mediation.stats.problems import MONTH_NOT_BEGUN, MONTH_NOT_ENDED
+from mediation_api.shown import shown
 from mediation_api.stats.contracts import (
     CaseFigures,
     Change,
@@ -290,21 +291,12 @@ def job_out(job: Job) -> JobOut:
             elapsed_ms=int(r["elapsed_ms"]),
             href=f"/api/v1/stats/monthly?month={r['month']}&version={r['version']}",
         )
-    return JobOut(
-        id=job.id,
-        kind=job.kind,
-        status=job.status,
-        progress=job.progress,
-        step=job.step,
+    return shown(
+        JobOut,
+        job,
         month=periods.label(job.year, job.month) if job.year and job.month else None,
-        trigger=job.trigger,
-        requested_by_name=job.requested_by_name,
-        created_at=job.created_at,
-        started_at=job.started_at,
-        finished_at=job.finished_at,
         result=result,
         import_result=imported,
-        error=job.error,
     )
 
 

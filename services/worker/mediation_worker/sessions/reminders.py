@@ -20,7 +20,7 @@ from sqlalchemy import ColumnElement, Row, Table, and_, exists
 
 from mediation.cases.models import Case
 from mediation.sessions.enums import SessionStatus
-from mediation.sessions.events import REMINDER_TYPE, SessionReminder
+from mediation.sessions.events import REMINDER_TYPE, SessionReminder, payload
 from mediation.sessions.models import MediationSession
 from mediation.sessions.rules import REMINDER_LEADS, SCHEDULABLE
 from mediation_worker.notifications.sweeps import ZERO, DueSweep, Stage, register
@@ -31,35 +31,9 @@ _DAY, _ = REMINDER_LEADS["day_before"]
 _HOUR, _ = REMINDER_LEADS["hour_before"]
 
 
-def _value(v: Any) -> Any:
-    return getattr(v, "value", v)
-
-
 def reminder_payload(row: Row[Any], stage: Stage) -> SessionReminder:
     """The `session.*` payload (as the API writes it), plus the lead and stage."""
-    mediators = list(row.mediator_person_ids or [])
-    parties = list(row.party_ids or [])
-    return SessionReminder(
-        session_id=row.id,
-        case_id=row.case_id,
-        case_number=row.case_number,
-        unit_id=row.unit_id,
-        kind=row.kind,
-        mode=row.mode,
-        online=_value(row.mode) != "on_site",
-        status=row.status,
-        starts_at=row.starts_at,
-        ends_at=row.ends_at,
-        place=row.place or "",
-        meeting_info=row.meeting_info or "",
-        mediator_person_ids=mediators,
-        party_ids=parties,
-        recipient_person_ids=mediators,
-        notify_party_ids=parties,
-        version=row.version,
-        lead=REMINDER_LEADS[stage.name][1],
-        stage=stage.name,
-    )
+    return payload(row, SessionReminder, lead=REMINDER_LEADS[stage.name][1], stage=stage.name)
 
 
 def _due(t: Table) -> ColumnElement[bool]:
