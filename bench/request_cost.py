@@ -23,7 +23,7 @@ The client's own cost (httpx, about 0.2 ms: the ceiling's `/healthz`) is in both
 a fresh accepted case, an intake, a session's outcome on a fresh scheduled session (records
 cloned before the timer starts, `bench/fixtures.py`, for each app and round; 50 warm-up
 requests each), against the ceiling's handler of the same write (`bench/ceiling_writes.py`,
-`bench/ceiling.py`). The dataset grows with every write run (intake's cases, the clones).
+`bench/ceiling.py`). Before each, what earlier runs wrote is deleted (bench.runner's reset).
 
 `--profile case|list|healthz|assign|intake|outcome` runs that request under cProfile (CPU
 time) instead, against the API or `--app ceiling`, and prints the Python function calls per
@@ -333,6 +333,17 @@ async def _write_lines(url: str, which: str, n: int, headers: dict[str, str]) ->
     return lines
 
 
+async def _reset(url: str, database: str, server: str) -> None:
+    """What earlier runs wrote deleted (bench.runner's reset): intake links each new case to
+    the earlier ones at the same place, so a growing dataset would make later intakes dearer."""
+    from bench.generate import read_manifest
+    from bench.runner import reset_dataset
+
+    manifest = await read_manifest(database, server)
+    if manifest is not None:
+        await reset_dataset(url, manifest["generated_at"])
+
+
 async def _write_loop(client: httpx.AsyncClient, which: str, lines: list[Any]) -> float:
     """CPU microseconds per write (the first 50 lines warm up, untimed)."""
     warm, timed = lines[:50], lines[50:]
@@ -348,15 +359,16 @@ async def _write_loop(client: httpx.AsyncClient, which: str, lines: list[Any]) -
 
 
 async def measure_writes(
-    url: str, n: int, rounds: int, user: str, writes: list[str], ceiling: bool
+    url: str, n: int, rounds: int, user: str, writes: list[str], ceiling: bool, reset: Any
 ) -> None:
-    """The writes' rows: per round, per app, fresh records, then the timed loop."""
+    """The writes' rows: per round, per app, the dataset reset, fresh records, the timed loop."""
     headers, _ = await _caller(url, user)
     results: dict[tuple[str, str], list[float]] = {}
     apps = (("api", _api), ("ceiling", _ceiling)) if ceiling else (("api", _api),)
     for _ in range(rounds):
         for app, opened in apps:
             for which in writes:
+                await reset()
                 lines = await _write_lines(url, which, n + 50, headers)
                 async with opened(url) as client:
                     cost = await _write_loop(client, which, lines)
@@ -378,10 +390,11 @@ async def measure_writes(
 
 
 async def profile_write(
-    url: str, which: str, n: int, top: int, cprofile: bool, app: str, user: str
+    url: str, which: str, n: int, top: int, cprofile: bool, app: str, user: str, reset: Any
 ) -> None:
     """`--profile assign|intake|outcome`: as `profile`, for a write on fresh records."""
     headers, _ = await _caller(url, user)
+    await reset()
     lines = await _write_lines(url, which, n + 50, headers)
     async with (_api if app == "api" else _ceiling)(url) as client:
         if not cprofile:
@@ -434,13 +447,28 @@ def main() -> None:
     args = parser.parse_args()
     _log_to_nowhere()
     url = asyncio.run(_ensure_dataset(args.server, args.database))
+
+    def reset() -> Any:
+        return _reset(url, args.database, args.server)
+
     run: Any = (
-        (profile_write if args.profile in WRITES else profile)(
+        profile_write(
+            url,
+            args.profile,
+            args.requests,
+            args.top,
+            not args.no_cprofile,
+            args.app,
+            args.user,
+            reset,
+        )
+        if args.profile in WRITES
+        else profile(
             url, args.profile, args.requests, args.top, not args.no_cprofile, args.app, args.user
         )
         if args.profile
         else measure_writes(
-            url, args.requests, args.rounds, args.user, args.write, not args.no_ceiling
+            url, args.requests, args.rounds, args.user, args.write, not args.no_ceiling, reset
         )
         if args.write
         else measure(
