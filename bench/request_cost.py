@@ -20,10 +20,16 @@ prints the process's CPU time per request (CPU, not wall: the machine is shared)
 over rounds that alternate the API and the ceiling.
 The client's own cost (httpx, about 0.2 ms: the ceiling's `/healthz`) is in both figures.
 
-`--profile case|list|healthz` runs that request under cProfile (CPU time) instead, against
-the API or `--app ceiling`, and prints the Python function calls per request (a figure the
-machine's load does not move) and the top frames by own and by cumulative time; with
-`--no-cprofile` it only runs the loop, for a sampling profiler:
+`--write assign|intake|outcome` (repeatable) measures writes instead: a life-cycle action on
+a fresh accepted case, an intake, a session's outcome on a fresh scheduled session (records
+cloned before the timer starts, `bench/fixtures.py`, for each app and round; 50 warm-up
+requests each), against the ceiling's handler of the same write (`bench/ceiling_writes.py`,
+`bench/ceiling.py`). Before each, what earlier runs wrote is deleted (bench.runner's reset).
+
+`--profile case|list|healthz|assign|intake|outcome` runs that request under cProfile (CPU
+time) instead, against the API or `--app ceiling`, and prints the Python function calls per
+request (a figure the machine's load does not move) and the top frames by own and by
+cumulative time; with `--no-cprofile` it only runs the loop, for a sampling profiler:
 
     .venv/bin/py-spy record -r 500 -f raw -o /tmp/case.txt -- \
         .venv/bin/python -m bench.request_cost --profile case --no-cprofile --requests 5000"""
@@ -255,8 +261,9 @@ async def _hotline_call_loop(
     return (time.process_time() - start) / n * 1e6
 
 
-# The requests that write, and how each is sent (the others: `_loop`'s GET).
-WRITES = {"hotline_call": _hotline_call_loop}
+# Requests timed by a loop of their own (a write with a body per request; the others: `_loop`'s
+# GET).
+OWN_LOOPS = {"hotline_call": _hotline_call_loop}
 
 
 async def measure(url: str, n: int, rounds: int, user: str, only: list[str], ceiling: bool) -> None:
@@ -268,7 +275,7 @@ async def measure(url: str, n: int, rounds: int, user: str, only: list[str], cei
         for app, opened in apps:
             async with opened(url) as client:
                 for name, path in paths.items():
-                    cost = await WRITES.get(name, _loop)(client, path, headers, n)
+                    cost = await OWN_LOOPS.get(name, _loop)(client, path, headers, n)
                     results.setdefault((name, app), []).append(cost)
     print(f"CPU µs per request, {n} sequential requests, median of {rounds} rounds (all rounds)")
     print("| request | API | ceiling | API ÷ ceiling |")
@@ -289,7 +296,7 @@ async def profile(
 ) -> None:
     headers, case_id = await _caller(url, user)
     path = _paths(case_id)[which]
-    loop = WRITES.get(which, _loop)
+    loop = OWN_LOOPS.get(which, _loop)
     async with (_api if app == "api" else _ceiling)(url) as client:
         await loop(client, path, headers, 100)
         if not cprofile:  # under `py-spy record -- python -m bench.request_cost ...`
@@ -310,6 +317,184 @@ async def profile(
         print(out.getvalue())
 
 
+# Writes (issue 22, item 1): each request changes its own fresh record, made before the timer
+# starts (bench/fixtures.py, as the load runs make them), so both apps do the same work.
+WRITES = ("assign", "intake", "outcome")
+WRITE_STATUS = {"assign": 200, "intake": 201, "outcome": 200}
+
+
+class _Account:
+    """What bench.fixtures asks of an account: the caller's headers."""
+
+    def __init__(self, headers: dict[str, str]) -> None:
+        self._headers = headers
+
+    def headers(self, json_body: bool = False) -> dict[str, str]:
+        return {**self._headers, "Content-Type": "application/json"} if json_body else self._headers
+
+
+async def _intake_lines(url: str, n: int, account: _Account, rng: Any) -> list[Any]:
+    """`n` intake bodies as the load runs make them (bench.runner), in the caller's scope."""
+    import json
+
+    from bench import textpool as tp
+    from bench.load import Line
+
+    conn = await asyncpg.connect(url)
+    try:
+        categories = [
+            r["code"]
+            for r in await conn.fetch(
+                "SELECT code FROM reference_items WHERE kind = 'dispute_category' AND enabled"
+            )
+        ]
+        units = [
+            r["id"]
+            for r in await conn.fetch(
+                "SELECT id FROM units WHERE path LIKE $1 AND level IN ('building', 'unit') "
+                "ORDER BY md5(id::text) LIMIT 4000",
+                account.headers()["x-bench-scope"] + "%",
+            )
+        ]
+    finally:
+        await conn.close()
+    lines = []
+    for _ in range(n):
+        category = rng.choice(categories)
+        applicant = tp.person_name(rng)
+        title, facts, claims = tp.case_text(rng, category, applicant)
+        body = {
+            "title": title,
+            "facts": facts,
+            "claims": claims,
+            "category": category,
+            "source": rng.choice(("walk_in", "hotline", "police_referral", "online")),
+            "complexity": rng.choice(("simple", "simple", "simple", "complex")),
+            "risk_colour": rng.choice(("yellow", "yellow", "orange")),
+            "unit_id": str(rng.choice(units)),
+            "parties": [
+                {
+                    "kind": "person",
+                    "side": "applicant",
+                    "name": applicant,
+                    "phone": tp.phone(rng),
+                    "id_number": tp.resident_id(rng, rng.randint(1950, 2000)),
+                },
+                {"kind": "person", "side": "respondent", "name": tp.person_name(rng)},
+            ],
+        }
+        lines.append(
+            Line(
+                "POST",
+                f"{API}/cases",
+                account.headers(json_body=True),
+                json.dumps(body, ensure_ascii=False, separators=(",", ":")),
+            )
+        )
+    return lines
+
+
+async def _write_lines(url: str, which: str, n: int, headers: dict[str, str]) -> list[Any]:
+    """`n` requests of the write `which`, each on its own fresh record (fixtures are cloned in
+    batches: a tiny dataset has fewer records to clone than a run has requests)."""
+    import random
+
+    from bench import fixtures
+
+    account = _Account(headers)
+    if which == "intake":
+        return await _intake_lines(url, n, account, random.Random(n))
+    make = fixtures.accepted_cases if which == "assign" else fixtures.scheduled_sessions
+    lines: list[Any] = []
+    while len(lines) < n:
+        batch = await make(url, n - len(lines), headers["x-bench-scope"], [account])
+        if not batch:
+            raise SystemExit(f"{which}: no record to clone in {headers['x-bench-scope']}")
+        lines += batch
+    return lines
+
+
+async def _reset(url: str, database: str, server: str) -> None:
+    """What earlier runs wrote deleted (bench.runner's reset): intake links each new case to
+    the earlier ones at the same place, so a growing dataset would make later intakes dearer."""
+    from bench.generate import read_manifest
+    from bench.runner import reset_dataset
+
+    manifest = await read_manifest(database, server)
+    if manifest is not None:
+        await reset_dataset(url, manifest["generated_at"])
+
+
+async def _write_loop(client: httpx.AsyncClient, which: str, lines: list[Any]) -> float:
+    """CPU microseconds per write (the first 50 lines warm up, untimed)."""
+    warm, timed = lines[:50], lines[50:]
+    expected = WRITE_STATUS[which]
+    start = 0.0
+    for i, line in enumerate([*warm, *timed]):
+        if i == len(warm):
+            start = time.process_time()
+        r = await client.request(line.method, line.path, headers=line.headers, content=line.body)
+        if r.status_code != expected:
+            raise SystemExit(f"{line.path}: {r.status_code} {r.text[:300]}")
+    return (time.process_time() - start) / len(timed) * 1e6
+
+
+async def measure_writes(
+    url: str, n: int, rounds: int, user: str, writes: list[str], ceiling: bool, reset: Any
+) -> None:
+    """The writes' rows: per round, per app, the dataset reset, fresh records, the timed loop."""
+    headers, _ = await _caller(url, user)
+    results: dict[tuple[str, str], list[float]] = {}
+    apps = (("api", _api), ("ceiling", _ceiling)) if ceiling else (("api", _api),)
+    for _ in range(rounds):
+        for app, opened in apps:
+            for which in writes:
+                await reset()
+                lines = await _write_lines(url, which, n + 50, headers)
+                async with opened(url) as client:
+                    cost = await _write_loop(client, which, lines)
+                results.setdefault((which, app), []).append(cost)
+    print(f"CPU µs per write, {n} sequential requests, median of {rounds} rounds (all rounds)")
+    print("| write | API | ceiling | API ÷ ceiling |")
+    print("| --- | --: | --: | --: |")
+    for which in writes:
+        api = results[(which, "api")]
+        a = statistics.median(api)
+        runs = "/".join(f"{v:.0f}" for v in api)
+        if not ceiling:
+            print(f"| {which} | {a:.0f} ({runs}) | – | – |")
+            continue
+        ceil = results[(which, "ceiling")]
+        c = statistics.median(ceil)
+        cruns = "/".join(f"{v:.0f}" for v in ceil)
+        print(f"| {which} | {a:.0f} ({runs}) | {c:.0f} ({cruns}) | {a / c:.1f}x |")
+
+
+async def profile_write(
+    url: str, which: str, n: int, top: int, cprofile: bool, app: str, user: str, reset: Any
+) -> None:
+    """`--profile assign|intake|outcome`: as `profile`, for a write on fresh records."""
+    headers, _ = await _caller(url, user)
+    await reset()
+    lines = await _write_lines(url, which, n + 50, headers)
+    async with (_api if app == "api" else _ceiling)(url) as client:
+        if not cprofile:
+            cost = await _write_loop(client, which, lines)
+            print(f"{which}: {cost:.0f} µs CPU per request")
+            return
+        prof = cProfile.Profile(time.process_time)
+        prof.enable()
+        cost = await _write_loop(client, which, lines)
+        prof.disable()
+    stats = pstats.Stats(prof)
+    calls = stats.total_calls / (n + 50)  # type: ignore[attr-defined]
+    print(f"{which}: {cost:.0f} µs CPU per request (under cProfile), {calls:.0f} calls per request")
+    for key in ("tottime", "cumulative"):
+        out = io.StringIO()
+        pstats.Stats(prof, stream=out).sort_stats(key).print_stats(top)
+        print(out.getvalue())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=1000)
@@ -317,7 +502,9 @@ def main() -> None:
     parser.add_argument("--database", default="mediation_request_cost")
     parser.add_argument("--server", default=PG_SERVER)
     parser.add_argument(
-        "--profile", choices=["case", "list", "healthz", "hotline", "hotline_call"], default=None
+        "--profile",
+        choices=["case", "list", "healthz", "hotline", "hotline_call", *WRITES],
+        default=None,
     )
     parser.add_argument("--user", default=USER, help="who signs in")
     parser.add_argument(
@@ -325,6 +512,12 @@ def main() -> None:
         action="append",
         choices=["case", "list", "healthz", "hotline", "hotline_call"],
         help="these requests (repeatable); default: case, list, healthz",
+    )
+    parser.add_argument(
+        "--write",
+        action="append",
+        choices=WRITES,
+        help="measure these writes (repeatable) instead of the reads",
     )
     parser.add_argument("--no-ceiling", action="store_true", help="the API alone")
     parser.add_argument("--top", type=int, default=40)
@@ -337,11 +530,30 @@ def main() -> None:
     args = parser.parse_args()
     _log_to_nowhere()
     url = asyncio.run(_ensure_dataset(args.server, args.database))
+
+    def reset() -> Any:
+        return _reset(url, args.database, args.server)
+
     run: Any = (
-        profile(
+        profile_write(
+            url,
+            args.profile,
+            args.requests,
+            args.top,
+            not args.no_cprofile,
+            args.app,
+            args.user,
+            reset,
+        )
+        if args.profile in WRITES
+        else profile(
             url, args.profile, args.requests, args.top, not args.no_cprofile, args.app, args.user
         )
         if args.profile
+        else measure_writes(
+            url, args.requests, args.rounds, args.user, args.write, not args.no_ceiling, reset
+        )
+        if args.write
         else measure(
             url,
             args.requests,

@@ -168,24 +168,42 @@ def _scalar(annotation: Any) -> str | None:
     return None
 
 
+# annotation's id -> (annotation, temporal kind, scalar kind, origin, args but None): the
+# body models' annotations are few and long-lived, and working these out was most of the walk's
+# time on every request (issue 22). The entry holds the annotation, so its id stays its own.
+_PLANS: dict[int, tuple[Any, str | None, str | None, Any, list[Any]]] = {}
+
+
+def _plan(annotation: Any) -> tuple[Any, str | None, str | None, Any, list[Any]]:
+    plan = _PLANS.get(id(annotation))
+    if plan is None or plan[0] is not annotation:
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        plan = (
+            annotation,
+            _temporal(annotation),
+            _scalar(annotation),
+            typing.get_origin(annotation),
+            args,
+        )
+        _PLANS[id(annotation)] = plan
+    return plan
+
+
 def _check_json(value: Any, annotation: Any, path: str) -> None:
     """Walks a JSON value along the model it is validated as: dates and times are written
     out, and a boolean or a number is sent as one (pydantic would read `false` as the number
     0, `"5"` as 5 and `"yes"` or 1 as true)."""
-    kind = _temporal(annotation)
+    _, kind, scalar, origin, args = _plan(annotation)
     if kind is not None:
         if value is not None and not (isinstance(value, str) and _ISO.match(value)):
             raise Unprocessable(f"Not a {kind}: {_WRITTEN[kind]}.", field=path, code=VALIDATION)
         return
-    scalar = _scalar(annotation)
     if scalar is not None:
         if value is not None and not _is_json(scalar, value):
             raise Unprocessable(
                 f"Not {_A[scalar]}: send a JSON {scalar}.", field=path, code=VALIDATION
             )
         return
-    origin = typing.get_origin(annotation)
-    args = [a for a in typing.get_args(annotation) if a is not type(None)]
     if origin is typing.Annotated or (origin in (typing.Union, types.UnionType) and len(args) == 1):
         _check_json(value, args[0], path)
     elif isinstance(annotation, type) and issubclass(annotation, BaseModel):

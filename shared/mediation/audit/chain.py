@@ -33,6 +33,8 @@ _QUEUE = "audit_queue"
 # Takes the chain's lock (one chain, one writer at a time; held to COMMIT), sends the outbox's
 # NOTIFY if asked, and returns the newest entry's, else the newest anchor's (seq, hash).
 HEAD_SQL = text("SELECT seq, hash FROM audit_chain_head(:notify)")
+# The table's insert, built once (a statement is immutable; its compiled form is cached).
+_INSERT = insert(AuditEvent.__table__)
 
 
 def record(
@@ -67,9 +69,46 @@ def record(
             "result": result,
             "client_ip": client_ip or client_ip_var.get(),
             "request_id": request_id_var.get(),
-            "detail": json.loads(json.dumps(detail, default=str)),
+            "detail": _as_stored(detail),
         }
     )
+
+
+class _NotPlain(Exception):
+    pass
+
+
+def _plain_copy(value: Any) -> Any:
+    """A copy of `value` if it is already what a JSON round trip gives back (dicts with str
+    keys, lists, str, int, float, bool, None: exact types); else `_NotPlain`."""
+    t = type(value)
+    if t is str or t is int or t is float or t is bool or value is None:
+        return value
+    if t is dict:
+        out = {}
+        for k, v in value.items():
+            if type(k) is not str:
+                raise _NotPlain
+            out[k] = _plain_copy(v)
+        return out
+    if t is list:
+        return [_plain_copy(v) for v in value]
+    raise _NotPlain
+
+
+def _as_stored(detail: dict[str, Any]) -> Any:
+    """The detail as stored and hashed: JSON's own types (ids, times and the like as `str`,
+    tuples as lists). Most details already are, and copying them is cheaper than the round
+    trip; anything else takes it, so the result is the same."""
+    try:
+        return _plain_copy(detail)
+    except _NotPlain:
+        return json.loads(json.dumps(detail, default=str))
+
+
+# What `json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))` builds
+# on every call (the hashes depend on its output byte for byte), made once.
+_CANONICAL = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
 def digest(prev_hash: str, row: dict[str, Any], stored: str | None = None) -> str:
@@ -86,7 +125,7 @@ def digest(prev_hash: str, row: dict[str, Any], stored: str | None = None) -> st
         "request_id": row["request_id"],
         "detail": row["detail"],
     }
-    canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    canonical = _CANONICAL.encode(content)
     data = (prev_hash + canonical).encode()
     # Verifying: the algorithm that made the stored hash; writing: the configured profile.
     return chain_hash_like(stored, data) if stored is not None else chain_hash(data, _PROFILE[0])
@@ -235,7 +274,7 @@ def _chain_on_commit(session: Session) -> None:
         rows.append(row)
     # The table's insert: every row names every column, so one statement takes them all (the
     # ORM's bulk insert would split rows by the columns they leave null).
-    session.execute(insert(AuditEvent.__table__), rows)
+    session.execute(_INSERT, rows)
 
 
 @event.listens_for(Session, "after_rollback")

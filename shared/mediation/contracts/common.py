@@ -69,6 +69,15 @@ Money = Annotated[
 def jsonable(value: Any) -> Any:
     """JSON-safe ids, times (at the center's offset, like `Instant`), amounts and enums, for
     the stored details of timeline entries and the payloads of outbox events."""
+    # JSON's own types first, by exact type (none of them has a `value`): most of a detail's
+    # leaves, which the checks below would each try in turn (an intake's entry has 130).
+    t = type(value)
+    if t is str or t is int or t is bool or t is float or value is None:
+        return value
+    if t is dict:
+        return {k: jsonable(v) for k, v in value.items()}
+    if t is list:
+        return [jsonable(v) for v in value]
     if isinstance(value, uuid.UUID | Decimal):
         return str(value)
     if isinstance(value, datetime):
