@@ -192,14 +192,15 @@ async def _loop(client: httpx.AsyncClient, path: str, headers: dict[str, str], n
 
 
 def _hotline_call_bodies(n: int, seed: int = 22) -> list[dict[str, Any]]:
-    """`n` call logs as the load runs send them (`bench.runner._call_line`): one in five with a
-    risk assessment, a quarter of those high (the supervisors are told: the outbox row), one
+    """`n` call logs as the load runs send them (`bench.runner.call_body`: one in five with a
+    risk assessment, a quarter of those high, which tells the supervisors: the outbox row), one
     in four from a number already heard in the run (a repeat caller). Same seed, same bodies:
     rounds and branches compare the same requests."""
     import random
-    from datetime import datetime, timedelta
+    from datetime import datetime
 
     from bench import textpool as tp
+    from bench.runner import call_body
     from mediation.clock import CENTER_TZ
     from mediation.reference.data import HOTLINE_TOPICS
 
@@ -209,37 +210,9 @@ def _hotline_call_bodies(n: int, seed: int = 22) -> list[dict[str, Any]]:
     now = datetime.now(CENTER_TZ).replace(microsecond=0)
     out = []
     for _ in range(n):
-        started = now - timedelta(minutes=rng.randint(30, 90))
         number = rng.choice(heard) if heard and rng.random() < 0.25 else tp.phone(rng)
         heard.append(number)
-        body: dict[str, Any] = {
-            "started_at": started.isoformat(),
-            "ended_at": (started + timedelta(minutes=rng.randint(5, 25))).isoformat(),
-            "channel": "phone",
-            "call_type": "valid",
-            "caller": {
-                "anonymous": rng.random() < 0.5,
-                "age_band": rng.choice(("18_29", "30_44", "45_59", "60_plus")),
-                "gender": rng.choice(("female", "male")),
-                "number": number,
-            },
-            "topics": rng.sample(topics, rng.randint(1, 2)),
-            "actions": ["counseling"],
-            "summary": "来电者倾诉家庭矛盾引起的情绪困扰，已进行情绪疏导。",
-        }
-        if rng.random() < 0.2:
-            high = rng.random() < 0.25
-            body["risk_level"] = "high" if high else "medium"
-            body["risk_assessment"] = {
-                "suicidal_desire": True,
-                "desire_factors": ["hopelessness"],
-                "suicidal_capability": high,
-                "suicidal_intent": True,
-                "intent_factors": ["expressed_intent"],
-                "buffers": ["immediate_support"],
-            }
-            body["actions"] = ["counseling", "safety_plan"]
-        out.append(body)
+        out.append(call_body(rng, topics, number, now))
     return out
 
 

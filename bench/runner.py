@@ -385,12 +385,15 @@ def _query(params: dict[str, Any], month_ago: str) -> str:
     return str(httpx.QueryParams(items))
 
 
-def _call_line(a: Account, rng: random.Random, topics: list[str]) -> Line:
+def call_body(
+    rng: random.Random, topics: list[str], number: str | None = None, now: datetime | None = None
+) -> dict[str, Any]:
     """A call logged just after it ended: one in five with a risk assessment (a quarter of
-    those high risk, which notifies the supervisors on duty)."""
+    those high risk, which notifies the supervisors on duty). `number`: the caller's (a new
+    one by default)."""
     from bench import textpool as tp
 
-    now = datetime.now(CENTER_TZ)
+    now = now or datetime.now(CENTER_TZ)
     started = now - timedelta(minutes=rng.randint(30, 90))
     body: dict[str, Any] = {
         "started_at": started.isoformat(timespec="seconds"),
@@ -401,7 +404,7 @@ def _call_line(a: Account, rng: random.Random, topics: list[str]) -> Line:
             "anonymous": rng.random() < 0.5,
             "age_band": rng.choice(("18_29", "30_44", "45_59", "60_plus")),
             "gender": rng.choice(("female", "male")),
-            "number": tp.phone(rng),
+            "number": number or tp.phone(rng),
         },
         "topics": rng.sample(topics, min(len(topics), rng.randint(1, 2))),
         "actions": ["counseling"],
@@ -419,11 +422,15 @@ def _call_line(a: Account, rng: random.Random, topics: list[str]) -> Line:
             "buffers": ["immediate_support"],
         }
         body["actions"] = ["counseling", "safety_plan"]
+    return body
+
+
+def _call_line(a: Account, rng: random.Random, topics: list[str]) -> Line:
     return Line(
         "POST",
         f"{API_PREFIX}/hotline/calls",
         a.headers(json_body=True),
-        json.dumps(body, ensure_ascii=False, separators=(",", ":")),
+        json.dumps(call_body(rng, topics), ensure_ascii=False, separators=(",", ":")),
     )
 
 
