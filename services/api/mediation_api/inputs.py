@@ -18,6 +18,7 @@ import json
 import re
 import types
 import typing
+from collections.abc import Callable
 from datetime import date, datetime
 from enum import Enum
 from typing import Any
@@ -137,35 +138,44 @@ async def _refuse_bad_text(request: Request, ctype: str) -> None:
 
 
 # --- dates and times ---------------------------------------------------------------------
-def _temporal(annotation: Any) -> str | None:
-    """ "date" or "date-time" when the annotation (optional or not) is one."""
+def _kind(annotation: Any, of_class: Callable[[type], str | None]) -> str | None:
+    """What `of_class` says of the annotation's class, seen through `Annotated` and through an
+    optional or a union whose members all say the same; None otherwise."""
     if isinstance(annotation, type):
-        if issubclass(annotation, datetime):
-            return "date-time"
-        if issubclass(annotation, date):
-            return "date"
-        return _TEMPORAL_NAMES.get(annotation.__name__)
+        return of_class(annotation)
     if typing.get_origin(annotation) is typing.Annotated:
-        return _temporal(typing.get_args(annotation)[0])
+        return _kind(typing.get_args(annotation)[0], of_class)
     if typing.get_origin(annotation) in (typing.Union, types.UnionType):
-        kinds = {_temporal(a) for a in typing.get_args(annotation) if a is not type(None)}
+        kinds = {_kind(a, of_class) for a in typing.get_args(annotation) if a is not type(None)}
         return kinds.pop() if len(kinds) == 1 else None
     return None
+
+
+def _temporal_class(cls: type) -> str | None:
+    if issubclass(cls, datetime):
+        return "date-time"
+    if issubclass(cls, date):
+        return "date"
+    return _TEMPORAL_NAMES.get(cls.__name__)
+
+
+def _scalar_class(cls: type) -> str | None:
+    if issubclass(cls, Enum):
+        return None
+    for kind, types_ in _SCALARS.items():
+        if issubclass(cls, types_):
+            return kind
+    return None
+
+
+def _temporal(annotation: Any) -> str | None:
+    """ "date" or "date-time" when the annotation (optional or not) is one."""
+    return _kind(annotation, _temporal_class)
 
 
 def _scalar(annotation: Any) -> str | None:
     """ "boolean", "integer" or "number" when the annotation (optional or not) is one."""
-    if isinstance(annotation, type) and not issubclass(annotation, Enum):
-        for kind, types_ in _SCALARS.items():
-            if issubclass(annotation, types_):
-                return kind
-        return None
-    if typing.get_origin(annotation) is typing.Annotated:
-        return _scalar(typing.get_args(annotation)[0])
-    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
-        kinds = {_scalar(a) for a in typing.get_args(annotation) if a is not type(None)}
-        return kinds.pop() if len(kinds) == 1 else None
-    return None
+    return _kind(annotation, _scalar_class)
 
 
 # annotation's id -> (annotation, temporal kind, scalar kind, origin, args but None): the

@@ -13,6 +13,7 @@ from mediation.casefiles.enums import OwnerType
 from mediation.casefiles.models import Attachment
 from mediation.cases.models import CaseFollowUp
 from mediation.sessions.models import MediationSession
+from mediation_api.queries import one_or_none
 
 
 class CaseFileRepository:
@@ -28,9 +29,7 @@ class CaseFileRepository:
     ) -> Attachment | None:
         """A live attachment by id; the caller then applies its owner's access rule."""
         stmt = self._live().where(Attachment.id == attachment_id)
-        if for_update:
-            stmt = stmt.with_for_update(key_share=True)
-        return (await self.session.scalars(stmt)).one_or_none()
+        return await one_or_none(self.session, stmt, for_update=for_update, key_share=True)
 
     async def of_owner(
         self, owner_type: OwnerType, owner_id: uuid.UUID, after: uuid.UUID | None, limit: int

@@ -23,7 +23,9 @@ from mediation.auth.policy import Permission
 from mediation.auth.principal import Principal
 from mediation.auth.scope import like_prefix
 from mediation.cases.enums import CaseSort, CaseSource, CaseStatus
+from mediation.cases.problems import UNIT_NOT_IN_JURISDICTION
 from mediation.contracts.common import CST, center_time
+from mediation.errors import Unprocessable
 from mediation.ids import uuid7
 from mediation.logs import request_id_var
 from mediation_api.cases.repository import CaseFilters, _like
@@ -454,14 +456,20 @@ def list_page_json(rows: Sequence[asyncpg.Record], next_cursor: str | None, now:
     return orjson.dumps({"items": items, "next_cursor": next_cursor}, default=str)
 
 
-async def unit_path_in_scope(
-    conn: asyncpg.Connection, unit_id: uuid.UUID, principal: Principal
-) -> str | None:
+async def subtree_filter(conn: asyncpg.Connection, unit_id: uuid.UUID, principal: Principal) -> str:
+    """The path of a list's subtree filter `unit_id`, which must be in the caller's
+    jurisdiction: 422 otherwise (cases and sessions alike)."""
     path: str | None = await conn.fetchval(
         "SELECT path FROM units WHERE id = $1 AND path LIKE ANY ($2::text[])",
         unit_id,
         scope_patterns(principal),
     )
+    if path is None:
+        raise Unprocessable(
+            "No unit with this id in your jurisdiction.",
+            field="query.unit_id",
+            code=UNIT_NOT_IN_JURISDICTION,
+        )
     return path
 
 

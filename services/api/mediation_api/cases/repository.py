@@ -44,6 +44,7 @@ from mediation.org.models import Person
 from mediation_api.cases.calendar_repository import CalendarRepository
 from mediation_api.cases.intake import NUMBER_SQL, PLACE_SQL, REPEATS_SQL
 from mediation_api.org.lookups import TreeLookups
+from mediation_api.queries import one_or_none
 from mediation_api.readdb import driver_connection
 
 REPEAT_WINDOW = timedelta(days=180)
@@ -112,9 +113,7 @@ class CaseRepository(TreeLookups, CalendarRepository):
         self, case_id: uuid.UUID, principal: Principal, *, for_update: bool = False
     ) -> Case | None:
         stmt = self.readable(principal).where(Case.id == case_id)
-        if for_update:
-            stmt = stmt.with_for_update(key_share=True)
-        return (await self.session.scalars(stmt)).one_or_none()
+        return await one_or_none(self.session, stmt, for_update=for_update, key_share=True)
 
     async def by_external_ref(self, client_id: uuid.UUID, ref: str) -> Case | None:
         stmt = select(Case).where(Case.external_client_id == client_id, Case.external_ref == ref)

@@ -13,7 +13,6 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from mediation.auth.access_log import record_access
 from mediation.auth.policy import Permission
 from mediation.auth.principal import Principal
-from mediation.cases import problems
 from mediation.cases.contracts import (
     CATEGORY_CODE,
     AcceptIn,
@@ -55,7 +54,7 @@ from mediation.clock import CENTER_TZ
 from mediation.contracts.common import Contract, Page
 from mediation.contracts.etag import etag_of
 from mediation.contracts.windows import QueryTime
-from mediation.errors import NotFound, Unprocessable
+from mediation.errors import NotFound
 from mediation.reference.data import ReferenceKind
 from mediation_api.actions import ActionCall, action_route, context_action
 from mediation_api.cases.change import Changed
@@ -64,7 +63,7 @@ from mediation_api.cases.reads import (
     case_view_json,
     case_view_row,
     list_page_json,
-    unit_path_in_scope,
+    subtree_filter,
     unknown_codes,
 )
 from mediation_api.cases.repository import CaseFilters
@@ -260,13 +259,7 @@ async def list_cases(
         ):
             raise reference_codes(ReferenceKind.dispute_category, missing, "query.category")
         if unit_id is not None:
-            filters.subtree_path = await unit_path_in_scope(conn, unit_id, principal)
-            if filters.subtree_path is None:
-                raise Unprocessable(
-                    "No unit with this id in your jurisdiction.",
-                    field="query.unit_id",
-                    code=problems.UNIT_NOT_IN_JURISDICTION,
-                )
+            filters.subtree_path = await subtree_filter(conn, unit_id, principal)
         rows = await case_page(conn, principal, filters, sort, after, limit, now)
 
     def key(c: Record) -> dict[str, object]:

@@ -881,14 +881,10 @@ class CaseService(RequestService[CaseRepository]):
         for name, value in also.items():
             setattr(case, name, value)
         entry, outbox = self._pipeline_event(case, type_, before, now, note, data=info, extra=info)
-        conn = await driver_connection(self.session)
-        await conn.execute(
+        await self._write(
             change.move_sql(stamp, tuple(also), deadline),
-            case.id,
+            case,
             now,
-            case.status.value,
-            case.version,
-            case.timeline_seq,
             entry,
             outbox,
             *args,
@@ -967,14 +963,10 @@ class CaseService(RequestService[CaseRepository]):
         entry, outbox = self._pipeline_event(
             case, E.resolved, before, now, body.note, {"agreement": info}, {"agreement": info}
         )
-        conn = await driver_connection(self.session)
-        await conn.execute(
+        await self._write(
             resolution.RESOLVE_SQL,
-            case.id,
+            case,
             now,
-            case.status.value,
-            case.version,
-            case.timeline_seq,
             entry,
             outbox,
             *finished,
@@ -1273,15 +1265,22 @@ class CaseService(RequestService[CaseRepository]):
         )
         return case
 
-    async def update_party(
-        self, case_id: uuid.UUID, party_id: uuid.UUID, body: PartyUpdate, if_match: str | None
-    ) -> Case:
+    async def _party_for_change(
+        self, case_id: uuid.UUID, party_id: uuid.UUID, if_match: str | None
+    ) -> tuple[Case, list[CaseParty], CaseParty]:
+        """The case locked for an edit of its parties, all its parties and the one named."""
         case = await self._for_change(case_id, if_match)
         self._open_for_edit(case)
         parties = await self.repo.parties(case.id)
         party = next((q for q in parties if q.id == party_id), None)
         if party is None:
             raise NotFound("No party with this id on the case.")
+        return case, parties, party
+
+    async def update_party(
+        self, case_id: uuid.UUID, party_id: uuid.UUID, body: PartyUpdate, if_match: str | None
+    ) -> Case:
+        case, parties, party = await self._party_for_change(case_id, party_id, if_match)
         changes = body.model_dump(exclude_unset=True)
         for name in ("side", "name", "is_minor"):
             if name in changes and changes[name] is None:
@@ -1292,12 +1291,7 @@ class CaseService(RequestService[CaseRepository]):
         self._apply_party(party, changes, today, "body")
         if not modified(party):  # every value as it was: nothing changes
             return case
-        if not any(q.side is PartySide.applicant for q in parties):
-            raise Unprocessable(
-                "The case must keep at least one applicant (申请人).",
-                field="body.side",
-                code=problems.LAST_APPLICANT,
-            )
+        _keep_applicant(parties, "body.side")
         case.party_names = _names(parties)
         case.version += 1
         await self.session.flush()
@@ -1310,19 +1304,9 @@ class CaseService(RequestService[CaseRepository]):
     async def remove_party(
         self, case_id: uuid.UUID, party_id: uuid.UUID, if_match: str | None
     ) -> Case:
-        case = await self._for_change(case_id, if_match)
-        self._open_for_edit(case)
-        parties = await self.repo.parties(case.id)
-        party = next((q for q in parties if q.id == party_id), None)
-        if party is None:
-            raise NotFound("No party with this id on the case.")
+        case, parties, party = await self._party_for_change(case_id, party_id, if_match)
         rest = [q for q in parties if q.id != party_id]
-        if not any(q.side is PartySide.applicant for q in rest):
-            raise Unprocessable(
-                "The case must keep at least one applicant (申请人).",
-                field="path.party_id",
-                code=problems.LAST_APPLICANT,
-            )
+        _keep_applicant(rest, "path.party_id")
         await self.session.delete(party)
         case.party_names = _names(rest)
         case.version += 1
@@ -1438,3 +1422,13 @@ def _names(parties: list[CaseParty]) -> str:
         if p.guardian_name:
             names.append(p.guardian_name)
     return " ".join(names)
+
+
+def _keep_applicant(parties: list[CaseParty], field: str) -> None:
+    """A case keeps at least one applicant through every edit of its parties."""
+    if not any(q.side is PartySide.applicant for q in parties):
+        raise Unprocessable(
+            "The case must keep at least one applicant (申请人).",
+            field=field,
+            code=problems.LAST_APPLICANT,
+        )

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, and_, bindparam, func, literal, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,6 +20,10 @@ from mediation.org.models import Person, RoleAssignment, Unit
 from mediation.reference.data import ReferenceKind
 from mediation.reference.models import ReferenceItem
 from mediation_api.pagination import keyset_page
+from mediation_api.queries import one_or_none
+
+# The two records a repository lookup finds by id within workstation paths.
+H = TypeVar("H", HotlineCall, HotlineDutyShift)
 
 HOTLINE_ROLES = (Role.counselor, Role.hotline_supervisor)
 
@@ -163,16 +167,21 @@ class HotlineRepository:
         return {pid: name for pid, name in rows.all()}
 
     # --- calls ----------------------------------------------------------------------------
-    def _calls(self, paths: Sequence[str]) -> Select[tuple[HotlineCall]]:
-        return select(HotlineCall).where(_paths_filter(HotlineCall.unit_path, paths))
+    @staticmethod
+    def _within(model: type[H], paths: Sequence[str]) -> Select[tuple[H]]:
+        return select(model).where(_paths_filter(model.unit_path, paths))
+
+    async def _one(
+        self, model: type[H], paths: Sequence[str], record_id: uuid.UUID, for_update: bool
+    ) -> H | None:
+        """A call or shift by id within `paths`; locked FOR NO KEY UPDATE for a change."""
+        stmt = self._within(model, paths).where(model.id == record_id)
+        return await one_or_none(self.session, stmt, for_update=for_update, key_share=True)
 
     async def call(
         self, paths: Sequence[str], call_id: uuid.UUID, *, for_update: bool = False
     ) -> HotlineCall | None:
-        stmt = self._calls(paths).where(HotlineCall.id == call_id)
-        if for_update:
-            stmt = stmt.with_for_update(key_share=True)
-        return (await self.session.scalars(stmt)).one_or_none()
+        return await self._one(HotlineCall, paths, call_id, for_update)
 
     async def caller_history(
         self, paths: Sequence[str], call: HotlineCall, person_ids: set[uuid.UUID | None]
@@ -210,16 +219,10 @@ class HotlineRepository:
         return list((await self.session.scalars(stmt)).all())
 
     # --- duty roster ----------------------------------------------------------------------
-    def _shifts(self, paths: Sequence[str]) -> Select[tuple[HotlineDutyShift]]:
-        return select(HotlineDutyShift).where(_paths_filter(HotlineDutyShift.unit_path, paths))
-
     async def shift(
         self, paths: Sequence[str], shift_id: uuid.UUID, *, for_update: bool = False
     ) -> HotlineDutyShift | None:
-        stmt = self._shifts(paths).where(HotlineDutyShift.id == shift_id)
-        if for_update:
-            stmt = stmt.with_for_update(key_share=True)
-        return (await self.session.scalars(stmt)).one_or_none()
+        return await self._one(HotlineDutyShift, paths, shift_id, for_update)
 
     async def shift_page(
         self,
@@ -233,7 +236,7 @@ class HotlineRepository:
         limit: int,
         cursor: str | None,
     ) -> tuple[list[HotlineDutyShift], str | None]:
-        stmt = self._shifts(paths)
+        stmt = self._within(HotlineDutyShift, paths)
         if unit_id is not None:
             stmt = stmt.where(HotlineDutyShift.unit_id == unit_id)
         if person_id is not None:

@@ -360,12 +360,7 @@ class HotlineService(RequestService[HotlineRepository]):
             follow_up_due=body.follow_up_due,
         )
         errors = check_call(facts) + await self._topic_errors(body.topics, enabled)
-        if errors:
-            raise Unprocessable(
-                "The call log is not consistent; see errors.",
-                errors=errors,
-                code=rules.CALL_LOG_INCONSISTENT,
-            )
+        _consistent(errors)
         call = HotlineCall(
             id=uuid7(),
             unit_id=unit.id,
@@ -469,12 +464,7 @@ class HotlineService(RequestService[HotlineRepository]):
             )
         if "topics" in changes:
             errors += await self._topic_errors(changes["topics"])
-        if errors:
-            raise Unprocessable(
-                "The call log is not consistent; see errors.",
-                errors=errors,
-                code=rules.CALL_LOG_INCONSISTENT,
-            )
+        _consistent(errors)
 
         was_flagged_risk = is_flagged_risk(call.risk_level, call.imminent_risk)
         was_imminent = call.imminent_risk
@@ -927,3 +917,13 @@ class HotlineService(RequestService[HotlineRepository]):
         if call.ended_at is None:
             return None
         return int((call.ended_at - call.started_at).total_seconds())
+
+
+def _consistent(errors: rules.FieldErrors) -> None:
+    """A call log (new or changed) with any rule broken: 422 with every error, nothing written."""
+    if errors:
+        raise Unprocessable(
+            "The call log is not consistent; see errors.",
+            errors=errors,
+            code=rules.CALL_LOG_INCONSISTENT,
+        )

@@ -26,6 +26,7 @@ from mediation.org.events import (
 from mediation.org.models import Person, RoleAssignment, Unit
 from mediation.org.tree import add_unit, child_path
 from mediation.outbox.events import emit
+from mediation.outbox.payloads import EventPayload
 from mediation_api.org.contracts import (
     AssignmentCreate,
     PersonCreate,
@@ -45,6 +46,19 @@ class OrgService:
         self.repo = OrgRepository(session)
         self.clock = clock
         self.principal = principal
+
+    async def _emit(
+        self, payload: EventPayload, aggregate_id: uuid.UUID, unit_path: str | None
+    ) -> None:
+        """The outbox event of a change to the tree or its people, by the caller, now."""
+        await emit(
+            self.session,
+            payload,
+            aggregate_id=aggregate_id,
+            occurred_at=self.clock.now(),
+            unit_path=unit_path,
+            actor_id=self.principal.id,
+        )
 
     # --- units ---
     async def get_unit(self, unit_id: uuid.UUID, *, for_update: bool = False) -> Unit:
@@ -76,13 +90,8 @@ class OrgService:
         unit = await add_unit(
             self.session, parent=parent, level=body.level, code=body.code, name=body.name
         )
-        await emit(
-            self.session,
-            UnitCreated(code=unit.code, name=unit.name, level=unit.level),
-            aggregate_id=unit.id,
-            occurred_at=self.clock.now(),
-            unit_path=unit.path,
-            actor_id=self.principal.id,
+        await self._emit(
+            UnitCreated(code=unit.code, name=unit.name, level=unit.level), unit.id, unit.path
         )
         return unit
 
@@ -92,14 +101,7 @@ class OrgService:
         if not next_version(unit):  # the name it has: nothing changes, nobody is told
             return unit
         await self.session.flush()
-        await emit(
-            self.session,
-            UnitRenamed(name=name),
-            aggregate_id=unit.id,
-            occurred_at=self.clock.now(),
-            unit_path=unit.path,
-            actor_id=self.principal.id,
-        )
+        await self._emit(UnitRenamed(name=name), unit.id, unit.path)
         return unit
 
     async def deactivate_unit(self, unit_id: uuid.UUID, if_match: str | None) -> Unit:
@@ -115,14 +117,7 @@ class OrgService:
             {"p": unit.path},
         )
         await self.session.refresh(unit)
-        await emit(
-            self.session,
-            UnitDeactivated(),
-            aggregate_id=unit.id,
-            occurred_at=self.clock.now(),
-            unit_path=unit.path,
-            actor_id=self.principal.id,
-        )
+        await self._emit(UnitDeactivated(), unit.id, unit.path)
         return unit
 
     async def import_units(self, rows: list[UnitImportRow]) -> int:
@@ -217,14 +212,7 @@ class OrgService:
             )
         for start in range(0, len(values), 5000):
             await self.session.execute(insert(Unit), values[start : start + 5000])
-        await emit(
-            self.session,
-            UnitsImported(count=len(values)),
-            aggregate_id=ids[ordered[0].code],
-            occurred_at=self.clock.now(),
-            unit_path=None,
-            actor_id=self.principal.id,
-        )
+        await self._emit(UnitsImported(count=len(values)), ids[ordered[0].code], None)
         return len(values)
 
     # --- people ---
@@ -295,14 +283,7 @@ class OrgService:
         assignment = RoleAssignment(person_id=person.id, **body.model_dump())
         self.session.add(assignment)
         await self.session.flush()
-        await emit(
-            self.session,
-            RoleAssigned(role=body.role, unit_id=unit.id),
-            aggregate_id=person.id,
-            occurred_at=self.clock.now(),
-            unit_path=unit.path,
-            actor_id=self.principal.id,
-        )
+        await self._emit(RoleAssigned(role=body.role, unit_id=unit.id), person.id, unit.path)
         return assignment
 
     async def end_assignment(self, assignment_id: uuid.UUID, ends_on: date) -> RoleAssignment:

@@ -28,6 +28,7 @@ from mediation.reference.data import ReferenceKind
 from mediation.reference.models import ReferenceItem
 from mediation_api.org.lookups import TreeLookups
 from mediation_api.pagination import id_page, keyset_page
+from mediation_api.queries import one_or_none
 
 R = TypeVar("R", OutreachActivity, ClassSeries, MicroClass, ResidentOpinion, DutySlot)
 
@@ -87,9 +88,7 @@ class OutreachRepository(TreeLookups):
     ) -> R | None:
         """One record by id, only in the caller's jurisdiction; locked for a change."""
         stmt = select(model).where(model.id == record_id, in_scope(model.unit_path, principal))
-        if for_update:
-            stmt = stmt.with_for_update()
-        return (await self.session.scalars(stmt)).one_or_none()
+        return await one_or_none(self.session, stmt, for_update=for_update)
 
     # --- the tree and people ------------------------------------------------------------
     async def roles_held(

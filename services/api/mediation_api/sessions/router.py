@@ -12,7 +12,6 @@ from fastapi import APIRouter, Depends, Path, Query, Response
 
 from mediation.auth.policy import Permission
 from mediation.auth.principal import Principal
-from mediation.cases.problems import UNIT_NOT_IN_JURISDICTION
 from mediation.contracts.common import Page
 from mediation.contracts.etag import etag_of
 from mediation.contracts.windows import QueryTime
@@ -21,7 +20,7 @@ from mediation.sessions.enums import SessionKind, SessionMode, SessionSort, Sess
 from mediation.sessions.models import MediationSession
 from mediation.sessions.rules import place_key
 from mediation_api.actions import action_route, context_action, context_create
-from mediation_api.cases.reads import unit_path_in_scope
+from mediation_api.cases.reads import subtree_filter
 from mediation_api.deps import State, require
 from mediation_api.pagination import (
     CURSOR_INVALID,
@@ -259,13 +258,7 @@ async def list_sessions(
     # One statement on the read pool (or a fit replica): no ORM transaction for a list.
     async with list_connection(state, principal) as conn:
         if unit_id is not None:
-            filters.subtree_path = await unit_path_in_scope(conn, unit_id, principal)
-            if filters.subtree_path is None:
-                raise Unprocessable(
-                    "No unit with this id in your jurisdiction.",
-                    field="query.unit_id",
-                    code=UNIT_NOT_IN_JURISDICTION,
-                )
+            filters.subtree_path = await subtree_filter(conn, unit_id, principal)
         rows = await session_page(conn, principal, filters, sort, after, limit)
     items, next_cursor = build_page(rows, limit, lambda r: _key(sort, r["starts_at"], r["id"]))
     return Response(list_page_json(items, next_cursor), media_type="application/json")
