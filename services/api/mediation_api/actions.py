@@ -19,8 +19,8 @@ from fastapi import APIRouter, Path, Response
 
 from mediation.contracts.etag import etag_of
 from mediation_api.conditional import NOT_MODIFIED, IfNoneMatch, not_modified
-from mediation_api.deps import IfMatch
-from mediation_api.idempotency import Idempotency, IdempotencyGuard
+from mediation_api.deps import IfMatch, get_principal
+from mediation_api.idempotency import Idempotency, IdempotencyGuard, idempotency_guard
 
 
 @dataclass(frozen=True)
@@ -103,6 +103,24 @@ def action_route(
     )
     endpoint.__name__ = route["operation_id"].replace("-", "_")
     getattr(router, method)(path, **route)(endpoint)
+    _check_signed_in_before_guard(router.routes[-1], route["operation_id"])
+
+
+def _check_signed_in_before_guard(route: Any, operation_id: str) -> None:
+    """The idempotency guard takes the caller `get_principal` found (`request.state`), so a
+    dependency listed before it must sign the caller in: checked once, when the route is
+    registered, rather than on every request."""
+    stack = []
+    for dependant in route.dependant.dependencies:
+        if dependant.call is idempotency_guard:
+            break
+        stack.append(dependant)
+    while stack:
+        dependant = stack.pop()
+        if dependant.call is get_principal:
+            return
+        stack.extend(dependant.dependencies)
+    raise TypeError(f"{operation_id}: no dependency before the Idempotency-Key signs the caller in")
 
 
 def context_action(method: str) -> Handler:
@@ -220,6 +238,24 @@ def change_route(
     )
     endpoint.__name__ = route["operation_id"].replace("-", "_")
     getattr(router, method)(path, **route)(endpoint)
+    _check_signed_in_before_guard(router.routes[-1], route["operation_id"])
+
+
+def _check_signed_in_before_guard(route: Any, operation_id: str) -> None:
+    """The idempotency guard takes the caller `get_principal` found (`request.state`), so a
+    dependency listed before it must sign the caller in: checked once, when the route is
+    registered, rather than on every request."""
+    stack = []
+    for dependant in route.dependant.dependencies:
+        if dependant.call is idempotency_guard:
+            break
+        stack.append(dependant)
+    while stack:
+        dependant = stack.pop()
+        if dependant.call is get_principal:
+            return
+        stack.extend(dependant.dependencies)
+    raise TypeError(f"{operation_id}: no dependency before the Idempotency-Key signs the caller in")
 
 
 def service_show(get: str, out_method: str, **options: Any) -> Callable[..., Awaitable[Shown]]:

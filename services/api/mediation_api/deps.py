@@ -50,17 +50,22 @@ async def app_state(request: Request) -> AppState:
 State = Annotated[AppState, Depends(app_state)]
 
 
-async def get_settings_dep(state: State) -> Settings:
+# These take the state from the request rather than as a `State` sub-dependency: FastAPI
+# solves every sub-dependency on every request, a cached one too (its own sub-tree first).
+async def get_settings_dep(request: Request) -> Settings:
+    state: AppState = request.app.state.mediation
     return state.settings
 
 
-async def get_clock(state: State) -> Clock:
+async def get_clock(request: Request) -> Clock:
+    state: AppState = request.app.state.mediation
     return state.clock
 
 
-async def get_session(state: State) -> AsyncIterator[AsyncSession]:
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """The request's one transaction: committed when the endpoint returns without error,
     before the response is sent (scope="function"), rolled back otherwise."""
+    state: AppState = request.app.state.mediation
     async with state.sessions() as session, session.begin():
         yield session
 
@@ -151,6 +156,10 @@ def demand(principal: Principal, permission: Permission) -> None:
         raise Forbidden(f"This action needs the permission `{permission.value}`.")
 
 
+# The dependencies `require` made, and the permission each demands (see `required`).
+_REQUIRED: dict[Callable[..., Any], Permission] = {}
+
+
 def require(permission: Permission) -> Callable[..., Coroutine[Any, Any, Principal]]:
     """Dependency: the caller must hold `permission` (403 otherwise)."""
 
@@ -159,7 +168,19 @@ def require(permission: Permission) -> Callable[..., Coroutine[Any, Any, Princip
         return principal
 
     dependency.permission = permission  # type: ignore[attr-defined]  # read by the access matrix
+    _REQUIRED[dependency] = permission
     return dependency
+
+
+def required(caller: Any) -> Permission | None:
+    """The permission of `caller` when it is `Annotated[Principal, Depends(require(p))]`
+    (None otherwise): a dependency taking such a caller can take `CurrentPrincipal` and
+    `demand(principal, p)` itself, one dependency less to solve per request."""
+    for meta in getattr(caller, "__metadata__", ()):
+        call = getattr(meta, "dependency", None)
+        if call is not None and call in _REQUIRED and getattr(meta, "use_cache", True):
+            return _REQUIRED[call]
+    return None
 
 
 IfMatch = Annotated[

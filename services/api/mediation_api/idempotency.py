@@ -39,7 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from mediation.auth.principal import Principal
 from mediation.errors import Conflict, Unprocessable, rule_code
 from mediation.idempotency import KEEP_HOURS, IdempotencyKey
-from mediation_api.deps import CurrentPrincipal, State
+from mediation_api.state import AppState
 
 log = logging.getLogger("mediation.api.idempotency")
 
@@ -64,7 +64,7 @@ _RELEASES: set[asyncio.Task[None]] = set()
 
 class IdempotencyGuard:
     def __init__(
-        self, request: Request, state: State, principal: Principal, key: str | None
+        self, request: Request, state: AppState, principal: Principal, key: str | None
     ) -> None:
         self.request = request
         self.state = state
@@ -252,10 +252,13 @@ Key = key_header(
 )
 
 
-async def idempotency_guard(
-    request: Request, state: State, principal: CurrentPrincipal, key: Key = None
-) -> AsyncIterator[IdempotencyGuard]:
-    guard = IdempotencyGuard(request, state, principal, key)
+async def idempotency_guard(request: Request, key: Key = None) -> AsyncIterator[IdempotencyGuard]:
+    """The guard for the caller a dependency before it signed in (`get_principal` sets
+    `request.state.principal`; `action_route` checks when it registers a route that one
+    does): not a `CurrentPrincipal` and `State` of its own, which FastAPI would solve again
+    on every request, cached or not."""
+    principal: Principal = request.state.principal
+    guard = IdempotencyGuard(request, request.app.state.mediation, principal, key)
     try:
         yield guard
     except BaseException:

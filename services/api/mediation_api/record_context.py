@@ -14,7 +14,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
 
-from fastapi import Response
+from fastapi import Request, Response
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,9 +22,10 @@ from mediation.auth.principal import Principal
 from mediation.clock import Clock
 from mediation.contracts.etag import etag_of
 from mediation.settings import Settings
-from mediation_api.deps import Session, State
+from mediation_api.deps import CurrentPrincipal, Session, demand, required
 from mediation_api.idempotency import IdempotencyGuard
 from mediation_api.request_service import Versioned
+from mediation_api.state import AppState
 
 S = TypeVar("S")
 R = TypeVar("R", bound=Versioned)
@@ -68,16 +69,33 @@ def context_dependency(
     cls: Callable[[AsyncSession, Clock, Settings, Principal], T], caller: Any
 ) -> Callable[..., Coroutine[Any, Any, T]]:
     """The dependency giving routes a `cls` (a context, or a service built the same way) for
-    the request's transaction and a caller that passed `caller`."""
+    the request's transaction and a caller that passed `caller`.
 
-    async def dependency(session: Any, state: Any, principal: Any) -> T:
+    FastAPI solves every sub-dependency on every request, cached or not, so this one takes
+    the state from the request, and a `require(permission)` caller's check is made here
+    (`demand`, on `CurrentPrincipal`) instead of by a dependency of its own; the permission
+    is still declared on it for the contract and the access matrix. Same order as before:
+    the transaction opens, then the caller is checked."""
+    permission = required(caller)
+
+    async def dependency(session: Any, request: Request, principal: Any) -> T:
+        if permission is not None:
+            demand(principal, permission)
+        state: AppState = request.app.state.mediation
         return cls(session, state.clock, state.settings, principal)
 
+    if permission is not None:
+        dependency.permission = permission  # type: ignore[attr-defined]  # as `require`
+        caller = CurrentPrincipal
     # Declared through the signature: the caller's annotation is a value, not a name.
     dependency.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
         [
             inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation)
-            for name, annotation in (("session", Session), ("state", State), ("principal", caller))
+            for name, annotation in (
+                ("session", Session),
+                ("request", Request),
+                ("principal", caller),
+            )
         ],
         return_annotation=cls,
     )

@@ -8,13 +8,15 @@ import uuid
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
+from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mediation.auth.principal import Principal
 from mediation.clock import Clock
 from mediation.contracts.etag import check_if_match
 from mediation.settings import Settings
-from mediation_api.deps import CurrentPrincipal, Session, State
+from mediation_api.deps import CurrentPrincipal, Session
+from mediation_api.state import AppState
 
 R = TypeVar("R")
 S = TypeVar("S", bound="RequestService[Any]")
@@ -47,7 +49,9 @@ class RequestService(Generic[R]):
 def service_dependency(cls: type[S]) -> Callable[..., Coroutine[Any, Any, S]]:
     """A FastAPI dependency building `cls` for the request (its transaction and caller)."""
 
-    async def dependency(session: Session, state: State, principal: CurrentPrincipal) -> S:
+    # The state from the request, not a `State` sub-dependency (solved on every request).
+    async def dependency(session: Session, request: Request, principal: CurrentPrincipal) -> S:
+        state: AppState = request.app.state.mediation
         return cls(session, state.clock, state.settings, principal)
 
     return dependency
