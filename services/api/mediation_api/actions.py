@@ -241,23 +241,6 @@ def change_route(
     _check_signed_in_before_guard(router.routes[-1], route["operation_id"])
 
 
-def _check_signed_in_before_guard(route: Any, operation_id: str) -> None:
-    """The idempotency guard takes the caller `get_principal` found (`request.state`), so a
-    dependency listed before it must sign the caller in: checked once, when the route is
-    registered, rather than on every request."""
-    stack = []
-    for dependant in route.dependant.dependencies:
-        if dependant.call is idempotency_guard:
-            break
-        stack.append(dependant)
-    while stack:
-        dependant = stack.pop()
-        if dependant.call is get_principal:
-            return
-        stack.extend(dependant.dependencies)
-    raise TypeError(f"{operation_id}: no dependency before the Idempotency-Key signs the caller in")
-
-
 def service_show(get: str, out_method: str, **options: Any) -> Callable[..., Awaitable[Shown]]:
     """`show` for read_route: the route's `service` reads the record with `get` and shows it
     with `out_method` (which takes a list)."""
