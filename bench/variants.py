@@ -10,6 +10,9 @@ too (`python -m bench.ceiling --variant ...`), so the ratio stays like for like.
   180-day window as a plain join. As the generic plan of a prepared statement (after five
   executions on a connection) PostgreSQL scans every case of the last 180 days to find the
   one or two sharing a phone or ID number.
+* `gc-unfrozen`: the API process without `gc.freeze()` after startup (before issue 22's
+  tail work): every full collection walks the whole startup heap. One API process only
+  (`BENCH_API_WORKERS=1`: more are spawned fresh, without the patch).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import sys
 import uuid
 from typing import Any
 
-VARIANTS = ("repeat-join",)
+VARIANTS = ("repeat-join", "gc-unfrozen")
 
 REPEATS_JOIN_SQL = (
     "SELECT case_parties.case_id, 'same_phone' AS reason FROM case_parties "
@@ -87,6 +90,10 @@ def apply(variant: str) -> None:
         raise SystemExit(f"unknown variant {variant!r}; known: {', '.join(VARIANTS)}")
     if variant == "repeat-join":
         _repeat_join()
+    elif variant == "gc-unfrozen":
+        import mediation_api.main
+
+        mediation_api.main._freeze_heap = lambda: None
 
 
 def ceiling_sql(variant: str | None) -> dict[str, str]:
