@@ -77,10 +77,8 @@ SQL = {
         "VALUES ($1, 'user', $2, $3, $4, $5, $6, $7, $8, $9) RETURNING at"
     ),
     # Intake: the API's own statements (mediation_api.cases.intake).
-    "intake_place": intake.PLACE_SQL,
-    "counter": intake.NUMBER_SQL,
-    "rule_calendar": intake.RULE_CALENDAR_SQL,
-    "repeats": intake.REPEATS_SQL,
+    "intake_place": intake.PLACE_CALENDAR_SQL,
+    "repeats": intake.REPEATS_NUMBER_SQL,
     "write": intake.WRITE_SQL,
     "notify": "SELECT pg_notify('outbox', '')",
     "outbox": (
@@ -298,9 +296,10 @@ def _hash(key: bytes, kind: str, value: str) -> str:
 
 
 async def create_case(request: Request) -> Response:
-    """Intake: the API's statements in its order (category and place with its lineage, the
-    deadline's rule and calendar, repeat detection, number, then case, parties, deadline,
-    links, timeline, outbox: the case row written once), then its response reads."""
+    """Intake: the API's statements in its order (category and place with its lineage and the
+    deadline's rule and calendar in one, repeat detection and number in one, then case,
+    parties, deadline, links, timeline, outbox: the case row written once), then its response
+    reads."""
     caller = Caller(request)
     body = orjson.loads(await request.body())
     app = request.app
@@ -309,9 +308,20 @@ async def create_case(request: Request) -> Response:
     key = app.state.hash_key
     async with pool.acquire() as conn, conn.transaction():
         unit_id = uuid.UUID(body["unit_id"])
-        rows = await conn.fetch(
-            SQL["intake_place"], body["category"], unit_id, [_like(caller.scope)]
+        complexity = body.get("complexity", "simple")
+        first = now.date()
+        both = await conn.fetch(
+            SQL["intake_place"],
+            body["category"],
+            unit_id,
+            [_like(caller.scope)],
+            "first_response",
+            complexity,
+            first,
+            first + timedelta(days=horizon_days(DeadlineUnit.working_days, 1)),  # the default
         )
+        rows = [r for r in both if r["part"] == "p"]
+        days = [r for r in both if r["part"] == "c"]
         place = next((u for u in rows if u["id"] == unit_id), None)
         if not rows[0]["category_ok"] or place is None:
             return _json({"status": 422}, 422)
@@ -326,21 +336,12 @@ async def create_case(request: Request) -> Response:
         cid = uuid7()
         parties = body["parties"]
         names = " ".join(p["name"] for p in parties)
-        complexity = body.get("complexity", "simple")
-        first = now.date()
-        days = await conn.fetch(
-            SQL["rule_calendar"],
-            "first_response",
-            complexity,
-            first,
-            first + timedelta(days=horizon_days(DeadlineUnit.working_days, 1)),  # the default
-        )
         rule = days[0]
         unit = DeadlineUnit(rule["unit"])
         cal = WorkingCalendar(
             {
                 d["day"]: DayInfo(
-                    d["day"], d["is_working_day"], d["provisional"], d["source"], d["name"]
+                    d["day"], d["is_working_day"], d["provisional"], d["source"], d["day_name"]
                 )
                 for d in days
                 if d["day"] is not None
@@ -359,9 +360,11 @@ async def create_case(request: Request) -> Response:
             [h for h in phone_hashes if h],
             [h for h in id_hashes if h],
             building["id"] if building else None,
+            district["id"],
+            now.year,
         )
-        new = sorted({(r[0], r[1]) for r in found})
-        seq = await conn.fetchval(SQL["counter"], district["id"], now.year)
+        new = sorted({(r[1], r[2]) for r in found if r[1] is not None})
+        seq = found[0][0]
         created = _entry(cid, caller, now, 1, "created", {"source": body["source"]})
         created["to_status"], event_id = "received", created["id"]
         entries = [created]

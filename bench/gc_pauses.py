@@ -89,18 +89,24 @@ def main() -> None:
     for _ in range(args.rounds):
         for variant in runs:
             out = subprocess.run(
-                [sys.executable, "-m", "bench.gc_pauses", "--one", variant]
-                + ["--requests", str(args.requests), "--database", args.database]
-                + ["--server", args.server],
+                [
+                    *(sys.executable, "-m", "bench.gc_pauses", "--one", variant),
+                    *("--requests", str(args.requests), "--database", args.database),
+                    *("--server", args.server),
+                ],
                 check=True,
                 capture_output=True,
                 text=True,
             ).stdout
             runs[variant].append(json.loads(out.strip().splitlines()[-1]))
-    print(f"{args.requests} requests (case view and list page alternately), median of "
-          f"{args.rounds} rounds")
-    print("| heap after startup | collections gen 0/1/2 | full pauses ms | longest pause ms "
-          "| collector µs/request | CPU µs/request |")
+    print(
+        f"{args.requests} requests (case view and list page alternately), median of "
+        f"{args.rounds} rounds"
+    )
+    print(
+        "| heap after startup | collections gen 0/1/2 | full pauses ms | longest pause ms "
+        "| collector µs/request | CPU µs/request |"
+    )
     print("| --- | --- | --- | --: | --: | --: |")
     for variant, results in runs.items():
         gens = "/".join(

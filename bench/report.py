@@ -254,6 +254,7 @@ def render(results: dict[str, Any]) -> str:
         else:
             cells += ["–", "–", "–"]
         add(_row([*cells, whole]))
+    _tails(add, results)
     for name, prof in (results.get("profiles") or {}).items():
         add("")
         add(f"### Profile of the API under `{name}` (py-spy, {prof['samples']:,} samples)")
@@ -300,6 +301,29 @@ def render(results: dict[str, Any]) -> str:
         f"`bench/out/{results['scale']['name']}/`."
     )
     return "\n".join(lines)
+
+
+def _tails(add: Any, results: dict[str, Any]) -> None:
+    """The mixed workload's latency by route, inside the app (bench/tail.py)."""
+    for sc in results["scenarios"]:
+        api = sc["runs"]["api"]
+        if sc["name"] != "mixed" or not api.get("routes"):
+            continue
+        add("")
+        add(f"### {sc['title']}: latency inside the app, by route")
+        add("")
+        add(
+            "From the API's own histogram (`http_request_duration_seconds`, from the request "
+            "entering the app to its last byte; bucket bounds in ms). wrk's p99 for the run "
+            f"was {_ms(api['latency_ms']['p99'])} ms: what is not inside the app waited for "
+            "the event loop to read it."
+        )
+        add("")
+        add(_row(["method", "route", "requests", "p50 ms", "p99 ms", "> 100 ms", "> 250 ms"]))
+        add(_row(["---", "---", "--:", "--:", "--:", "--:", "--:"]))
+        for r in api["routes"]:
+            cells = [r["method"], f"`{r['route']}`", f"{r['requests']:,}", r["p50"], r["p99"]]
+            add(_row([*cells, str(r["over_100ms"]), str(r["over_250ms"])]))
 
 
 def _per_request(run: dict[str, Any], who: str) -> float:

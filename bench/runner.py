@@ -46,7 +46,7 @@ import asyncpg
 import httpx
 import psutil
 
-from bench import fixtures, report
+from bench import fixtures, report, tail
 from bench.config import (
     OUT_DIR,
     PASSWORD,
@@ -1013,6 +1013,7 @@ def run_one(
     lines, sequential = _lines_for(scenario, lines_file, duration)
     pids = {"api": stack.pid("api"), "worker": stack.pid("worker"), "ceiling": stack.pid("ceiling")}
     port = urlsplit(stack.server).port or 5432
+    before = tail.scrape(url) if target == "api" else None
     with Monitor(pids, stack.database, port) as mon:
         result = run_load(
             tool,
@@ -1025,6 +1026,8 @@ def run_one(
             sequential=sequential,
         )
     result.update(mon.result())
+    if before is not None:
+        result["routes"] = tail.routes(before, tail.scrape(url))
     return result
 
 

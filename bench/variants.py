@@ -37,8 +37,15 @@ REPEATS_JOIN_SQL = (
 )
 
 
+# As intake.REPEATS_NUMBER_SQL: the number with the repeats, in one statement.
+REPEATS_JOIN_NUMBER_SQL = (
+    "WITH n AS MATERIALIZED (SELECT case_number_next($7, $8) AS seq) "
+    f"SELECT n.seq, r.case_id, r.reason FROM n LEFT JOIN ({REPEATS_JOIN_SQL}) AS r ON true"
+)
+
+
 def _repeat_join() -> None:
-    from sqlalchemy import literal, select, union_all
+    from sqlalchemy import func, literal, select, union_all
 
     from mediation.cases.enums import RepeatReason
     from mediation.cases.models import Case, CaseParty
@@ -82,7 +89,19 @@ def _repeat_join() -> None:
         rows = (await self.session.execute(union_all(*parts).limit(200))).all()
         return sorted({(r[0], RepeatReason(r[1])) for r in rows})
 
+    async def repeats_and_number(
+        self: Any,
+        case: Case,
+        phone_hashes: set[str],
+        id_hashes: set[str],
+        district_id: uuid.UUID,
+    ) -> tuple[list[tuple[uuid.UUID, RepeatReason]], int]:
+        found = await repeat_candidates(self, case, phone_hashes, id_hashes)
+        seq = await self.session.scalar(select(func.case_number_next(district_id, case.year)))
+        return found, int(seq)
+
     repo.CaseRepository.repeat_candidates = repeat_candidates  # type: ignore[method-assign]
+    repo.CaseRepository.repeats_and_number = repeats_and_number  # type: ignore[method-assign]
 
 
 def apply(variant: str) -> None:
@@ -98,7 +117,7 @@ def apply(variant: str) -> None:
 
 def ceiling_sql(variant: str | None) -> dict[str, str]:
     """The ceiling's statements that differ in a variant."""
-    return {"repeats": REPEATS_JOIN_SQL} if variant == "repeat-join" else {}
+    return {"repeats": REPEATS_JOIN_NUMBER_SQL} if variant == "repeat-join" else {}
 
 
 def main() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import asyncpg
 from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,6 +22,23 @@ CALENDAR_SQL = (
 )
 
 
+def rule_and_days(
+    rows: list[asyncpg.Record], name: str = "name"
+) -> tuple[Rule | None, dict[date, DayInfo]]:
+    """RULE_CALENDAR_SQL's rows (or PLACE_CALENDAR_SQL's calendar part, the day's name in
+    `name`): the rule (None when its row is missing) and the days by date."""
+    first = rows[0] if rows else None
+    rule = None
+    if first is not None and first["unit"] is not None:
+        rule = Rule(DeadlineUnit(first["unit"]), first["amount"])
+    days = {
+        r["day"]: DayInfo(r["day"], r["is_working_day"], r["provisional"], r["source"], r[name])
+        for r in rows
+        if r["day"] is not None
+    }
+    return rule, days
+
+
 class CalendarRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -35,18 +53,7 @@ class CalendarRepository:
         `end`, in one statement (the first deadline of an intake)."""
         conn = await driver_connection(self.session)
         rows = await conn.fetch(RULE_CALENDAR_SQL, stage.value, complexity.value, start, end)
-        first = rows[0] if rows else None
-        rule = None
-        if first is not None and first["unit"] is not None:
-            rule = Rule(DeadlineUnit(first["unit"]), first["amount"])
-        days = {
-            r["day"]: DayInfo(
-                r["day"], r["is_working_day"], r["provisional"], r["source"], r["name"]
-            )
-            for r in rows
-            if r["day"] is not None
-        }
-        return rule, days
+        return rule_and_days(rows)
 
     async def rules(self) -> list[DeadlineRule]:
         return list((await self.session.scalars(select(DeadlineRule))).all())

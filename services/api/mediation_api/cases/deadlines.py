@@ -3,9 +3,9 @@ table and the calendar table (pure counting rules in `mediation.cases.deadlines`
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
-from mediation.cases.calendar import WorkingCalendar
+from mediation.cases.calendar import DayInfo, WorkingCalendar
 from mediation.cases.deadlines import DEFAULT_RULES, Rule, due_time, horizon_days, pause_shift
 from mediation.cases.enums import Complexity, DeadlineStage, DeadlineUnit
 from mediation.cases.models import Case, CaseDeadline
@@ -46,16 +46,30 @@ class DeadlineKeeper:
         self.repo.session.add(d)
         return d
 
-    async def worked_out(self, case: Case, stage: DeadlineStage, at: datetime) -> CaseDeadline:
+    @staticmethod
+    def window(stage: DeadlineStage, complexity: Complexity, at: datetime) -> tuple[date, date]:
+        """The calendar days `worked_out` reads with the rule: those the default rule needs."""
+        default = DEFAULT_RULES[(stage, complexity)]
+        first = at.astimezone(CENTER_TZ).date()
+        return first, first + timedelta(days=horizon_days(default.unit, default.amount))
+
+    async def worked_out(
+        self,
+        case: Case,
+        stage: DeadlineStage,
+        at: datetime,
+        read: tuple[Rule | None, dict[date, DayInfo]] | None = None,
+    ) -> CaseDeadline:
         """The stage's deadline starting `at`, mirrored on the case, not added to the session
-        (an intake inserts it itself)."""
+        (an intake inserts it itself). `read`: the rule and the days of `window`, when the
+        caller read them with something else (an intake, with its place)."""
         # The rule and the calendar in one read: the days the default rule needs are loaded
         # with it, and a rule that needs more (an administrator lengthened it) loads again.
-        default = DEFAULT_RULES[(stage, case.complexity)]
-        first = at.astimezone(CENTER_TZ).date()
-        loaded = first + timedelta(days=horizon_days(default.unit, default.amount))
-        row, days = await self.repo.rule_and_calendar(stage, case.complexity, first, loaded)
-        rule = row or default
+        first, loaded = self.window(stage, case.complexity, at)
+        if read is None:
+            read = await self.repo.rule_and_calendar(stage, case.complexity, first, loaded)
+        row, days = read
+        rule = row or DEFAULT_RULES[(stage, case.complexity)]
         d = CaseDeadline(
             id=uuid7(),
             case_id=case.id,

@@ -47,6 +47,26 @@ REPEATS_SQL = (
 )
 NUMBER_SQL = "SELECT case_number_next($1, $2)"
 
+# An intake's reads, two round trips instead of four (under load each round trip waits for a
+# busy event loop and server again: issue 22, item 4). The place with the category check
+# ($1..$3) and the first deadline's rule and calendar days ($4..$7) as one result: `part` 'p'
+# rows are PLACE_SQL's, 'c' rows RULE_CALENDAR_SQL's (the other part's columns NULL).
+PLACE_CALENDAR_SQL = (
+    "SELECT 'p' AS part, category_ok, id, seq, level, code, name, path, active, "
+    "NULL AS unit, NULL AS amount, NULL AS day, NULL AS is_working_day, NULL AS provisional, "
+    f"NULL AS source, NULL AS day_name FROM ({PLACE_SQL}) AS place UNION ALL "
+    "SELECT 'c', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, r.unit, r.amount, d.day, "
+    "d.is_working_day, d.provisional, d.source, d.name FROM (SELECT 1) AS anchor "
+    "LEFT JOIN deadline_rules r ON r.stage = $4 AND r.complexity = $5 "
+    "LEFT JOIN calendar_days d ON d.day >= $6 AND d.day <= $7"
+)
+# Once nothing is left to reject: the case's number ($7 district, $8 year; one call, the
+# MATERIALIZED CTE) with REPEATS_SQL's rows ($1..$6); one row of NULL repeats when none.
+REPEATS_NUMBER_SQL = (
+    "WITH n AS MATERIALIZED (SELECT case_number_next($7, $8) AS seq) "
+    f"SELECT n.seq, r.case_id, r.reason FROM n LEFT JOIN ({REPEATS_SQL}) AS r ON true"
+)
+
 # The columns an intake writes (the others keep their server defaults or stay NULL).
 CASE_FIELDS = (
     "id number number_ascii district_id year seq title facts claims party_names category_code "

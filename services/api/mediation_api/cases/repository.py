@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import asyncpg
 from sqlalchemy import (
@@ -20,10 +20,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mediation.auth.principal import Principal
 from mediation.auth.scope import in_scope, like_prefix
+from mediation.cases.calendar import DayInfo
+from mediation.cases.deadlines import Rule
 from mediation.cases.enums import (
     CaseSource,
     CaseStatus,
     Complexity,
+    DeadlineStage,
     MediationChannel,
     RepeatReason,
     RiskColour,
@@ -41,8 +44,12 @@ from mediation.cases.models import (
 )
 from mediation.org.enums import UnitLevel
 from mediation.org.models import Person
-from mediation_api.cases.calendar_repository import CalendarRepository
-from mediation_api.cases.intake import NUMBER_SQL, PLACE_SQL, REPEATS_SQL
+from mediation_api.cases.calendar_repository import CalendarRepository, rule_and_days
+from mediation_api.cases.intake import (
+    PLACE_CALENDAR_SQL,
+    REPEATS_NUMBER_SQL,
+    REPEATS_SQL,
+)
 from mediation_api.org.lookups import TreeLookups
 from mediation_api.queries import one_or_none
 from mediation_api.readdb import driver_connection
@@ -129,14 +136,6 @@ class CaseRepository(TreeLookups, CalendarRepository):
             )
         )
 
-    async def next_seq(self, district_id: uuid.UUID, year: int) -> int:
-        """The next number of the district's year, from its own sequence (made on demand by
-        `case_number_next`, migration 0012): no lock is held to commit, so concurrent intakes
-        overlap and never get the same number; a number taken by an intake that fails is
-        skipped (a gap), never given again."""
-        conn = await driver_connection(self.session)
-        return int(await conn.fetchval(NUMBER_SQL, district_id, year))
-
     # --- things hanging off a case ------------------------------------------------------
     async def parties(self, case_id: uuid.UUID) -> list[CaseParty]:
         stmt = (
@@ -221,23 +220,51 @@ class CaseRepository(TreeLookups, CalendarRepository):
         )
         return sorted({(r[0], RepeatReason(r[1])) for r in rows})
 
-    # --- the place of an intake ----------------------------------------------------------
-    async def intake_place(
-        self, unit_id: uuid.UUID, principal: Principal, category: str
-    ) -> tuple[bool, list[PlaceUnit]]:
-        """In one statement, for an intake: whether `category` is an enabled dispute category,
-        and the unit `unit_id` (when it lies in the caller's jurisdiction) with its ancestors,
-        from the root down (empty when it is not in scope)."""
+    # --- an intake's reads --------------------------------------------------------------
+    async def intake_reads(
+        self,
+        unit_id: uuid.UUID,
+        principal: Principal,
+        category: str,
+        stage: DeadlineStage,
+        complexity: Complexity,
+        days: tuple[date, date],
+    ) -> tuple[bool, list[PlaceUnit], tuple[Rule | None, dict[date, DayInfo]]]:
+        """For an intake, in one round trip (PLACE_CALENDAR_SQL): whether `category` is an
+        enabled dispute category; the unit `unit_id` (when it lies in the caller's
+        jurisdiction) with its ancestors, from the root down (empty when it is not in scope);
+        and the first deadline's `rule_and_calendar` (`days`: from, to)."""
         conn = await driver_connection(self.session)
         patterns = [like_prefix(p) for p in principal.scope_paths]
-        rows = await conn.fetch(PLACE_SQL, category, unit_id, patterns)
-        units = [PlaceUnit.of(r) for r in rows if r["id"] is not None]
-        place = next((u for u in units if u.id == unit_id), None)
-        if place is None:
-            return bool(rows[0]["category_ok"]), []
-        order = {int(s): i for i, s in enumerate(s for s in place.path.split(".") if s)}
-        lineage = sorted((u for u in units if u.seq in order), key=lambda u: order[u.seq])
-        return bool(rows[0]["category_ok"]), lineage
+        rows = await conn.fetch(
+            PLACE_CALENDAR_SQL, category, unit_id, patterns, stage.value, complexity.value, *days
+        )
+        category_ok, lineage = _lineage([r for r in rows if r["part"] == "p"], unit_id)
+        calendar = rule_and_days([r for r in rows if r["part"] == "c"], name="day_name")
+        return category_ok, lineage, calendar
+
+    async def repeats_and_number(
+        self, case: Case, phone_hashes: set[str], id_hashes: set[str], district_id: uuid.UUID
+    ) -> tuple[list[tuple[uuid.UUID, RepeatReason]], int]:
+        """`repeat_candidates` and the case's number in its district's year, in one round trip
+        (REPEATS_NUMBER_SQL), once nothing is left to reject. The number comes from the
+        district year's own sequence (made on demand by `case_number_next`, migration 0012): no
+        lock is held to commit, so concurrent intakes overlap and never get the same number; a
+        number taken by an intake that fails is skipped (a gap), never given again."""
+        conn = await driver_connection(self.session)
+        rows = await conn.fetch(
+            REPEATS_NUMBER_SQL,
+            case.id,
+            case.received_at - REPEAT_WINDOW,
+            case.received_at,
+            sorted(phone_hashes),
+            sorted(id_hashes),
+            case.building_id,
+            district_id,
+            case.year,
+        )
+        found = sorted({(r[1], RepeatReason(r[2])) for r in rows if r[1] is not None})
+        return found, int(rows[0][0])
 
     # --- deadlines to recompute (a changed calendar) --------------------------------------
     async def deadlines_to_recompute(self, since: datetime) -> list[tuple[CaseDeadline, Case]]:
@@ -254,3 +281,15 @@ class CaseRepository(TreeLookups, CalendarRepository):
             .with_for_update(of=Case, key_share=True)
         )
         return [(d, c) for d, c in (await self.session.execute(stmt)).all()]
+
+
+def _lineage(rows: list[asyncpg.Record], unit_id: uuid.UUID) -> tuple[bool, list[PlaceUnit]]:
+    """PLACE_SQL's rows: whether the category is enabled, and the place's lineage from the root
+    down (empty when the place is not in scope)."""
+    units = [PlaceUnit.of(r) for r in rows if r["id"] is not None]
+    place = next((u for u in units if u.id == unit_id), None)
+    if place is None:
+        return bool(rows[0]["category_ok"]), []
+    order = {int(s): i for i, s in enumerate(s for s in place.path.split(".") if s)}
+    lineage = sorted((u for u in units if u.seq in order), key=lambda u: order[u.seq])
+    return bool(rows[0]["category_ok"]), lineage

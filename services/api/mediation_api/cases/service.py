@@ -182,8 +182,17 @@ class CaseService(RequestService[CaseRepository]):
                         code=problems.EXTERNAL_REF_OUT_OF_SCOPE,
                     )
                 return existing, False
-        # The category and the place (with its ancestors) in one read.
-        category_ok, lineage = await self.repo.intake_place(body.unit_id, p, body.category)
+        # The category, the place (with its ancestors) and the first deadline's rule and
+        # calendar days in one read.
+        first = DeadlineStage.first_response
+        category_ok, lineage, calendar = await self.repo.intake_reads(
+            body.unit_id,
+            p,
+            body.category,
+            first,
+            body.complexity,
+            self.deadlines.window(first, body.complexity, now),
+        )
         if not category_ok:  # the reference domain words the problem
             await ReferenceService(self.session, self.clock).require_enabled(
                 ReferenceKind.dispute_category, body.category, "body.category"
@@ -248,15 +257,16 @@ class CaseService(RequestService[CaseRepository]):
         # (`mediation_api.cases.intake`): the first deadline, the repeat links and flag ...
         for party in parties:
             party.case_id = case.id
-        deadline = await self.deadlines.worked_out(case, DeadlineStage.first_response, now)
-        found = await self.repo.repeat_candidates(
+        deadline = await self.deadlines.worked_out(case, first, now, calendar)
+        # ... the number last, once nothing is left to reject (a number taken is never
+        # reused), read with the repeat search.
+        found, seq = await self.repo.repeats_and_number(
             case,
             {q.phone_hash for q in parties if q.phone_hash},
             {q.id_hash for q in parties if q.id_hash},
+            district.id,
         )
         case.is_repeat = bool(found)
-        # ... the number last, once nothing is left to reject (a number taken is never reused).
-        seq = await self.repo.next_seq(district.id, local.year)
         case.seq = seq
         case.number = case_number(district.name, local.year, seq)
         case.number_ascii = case_number_ascii(district.code, local.year, seq)
