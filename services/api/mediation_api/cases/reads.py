@@ -420,6 +420,26 @@ def _cst(value: datetime | None) -> datetime | None:
     return None if value is None else value.astimezone(CST)
 
 
+def page_json(items: list[dict[str, Any]], next_cursor: str | None) -> bytes:
+    """A page of a list as JSON, its items written straight from the rows."""
+    # asyncpg's own UUID type is not one orjson knows: `str` gives the canonical form.
+    return orjson.dumps({"items": items, "next_cursor": next_cursor}, default=str)
+
+
+def columns_page_json(
+    rows: Sequence[asyncpg.Record], next_cursor: str | None, times: tuple[str, ...]
+) -> bytes:
+    """`page_json` of rows whose columns are the answer's fields, named and ordered as the
+    model's (the statement selects them so); the `times` in +08:00 like `Instant`."""
+    items = []
+    for r in rows:
+        item = dict(r)
+        for name in times:
+            item[name] = _cst(item[name])
+        items.append(item)
+    return page_json(items, next_cursor)
+
+
 def list_page_json(rows: Sequence[asyncpg.Record], next_cursor: str | None, now: datetime) -> bytes:
     """A page of CaseListItem as JSON, written straight from the rows with orjson: the
     columns are typed by the schema, so Pydantic's validation and serializer (a third of a
@@ -452,8 +472,7 @@ def list_page_json(rows: Sequence[asyncpg.Record], next_cursor: str | None, now:
                 "version": r["version"],
             }
         )
-    # asyncpg's own UUID type is not one orjson knows: `str` gives the canonical form.
-    return orjson.dumps({"items": items, "next_cursor": next_cursor}, default=str)
+    return page_json(items, next_cursor)
 
 
 async def subtree_filter(conn: asyncpg.Connection, unit_id: uuid.UUID, principal: Principal) -> str:

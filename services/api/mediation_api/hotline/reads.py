@@ -16,7 +16,6 @@ from collections.abc import Callable, Sequence
 from datetime import date, datetime
 
 import asyncpg
-import orjson
 
 from mediation.auth.principal import Principal
 from mediation.auth.scope import like_prefix
@@ -26,7 +25,7 @@ from mediation.privacy import mask_phone
 from mediation.reference.data import ReferenceKind
 
 # The numbered-parameter helper and the +08:00 times of the case lists: one rule for all.
-from mediation_api.cases.reads import _cst, _Where
+from mediation_api.cases.reads import _cst, _Where, page_json
 from mediation_api.hotline.repository import HOTLINE_ROLES, CallFilters
 
 # The caller's workstations (`_WORKSTATIONS` of the repository: active units where they hold
@@ -197,5 +196,4 @@ def list_page_json(
         }
         for r in rows
     ]
-    # asyncpg's own UUID type is not one orjson knows: `str` gives the canonical form.
-    return orjson.dumps({"items": items, "next_cursor": next_cursor}, default=str)
+    return page_json(items, next_cursor)

@@ -10,7 +10,6 @@ from collections.abc import Sequence
 from datetime import datetime
 
 import asyncpg
-import orjson
 
 from mediation.auth.principal import Principal
 from mediation.auth.scope import like_prefix
@@ -18,7 +17,7 @@ from mediation.sessions.enums import SessionSort
 from mediation.sessions.rules import LONGEST
 
 # The scoping and numbered-parameter helpers of the case lists: one rule for both.
-from mediation_api.cases.reads import _cst, _prefix, _Where, scope_patterns
+from mediation_api.cases.reads import _prefix, _Where, columns_page_json, scope_patterns
 from mediation_api.sessions.repository import SessionFilters
 
 _COLUMNS = (
@@ -89,26 +88,6 @@ async def session_page(
 
 
 def list_page_json(rows: Sequence[asyncpg.Record], next_cursor: str | None) -> bytes:
-    """A page of SessionListItem as JSON, straight from the typed columns (times in +08:00
-    like `Instant`); tests/sessions check it against the model."""
-    items = [
-        {
-            "id": r["id"],
-            "case_id": r["case_id"],
-            "case_number": r["case_number"],
-            "unit_id": r["unit_id"],
-            "kind": r["kind"],
-            "mode": r["mode"],
-            "status": r["status"],
-            "starts_at": _cst(r["starts_at"]),
-            "ends_at": _cst(r["ends_at"]),
-            "place": r["place"],
-            "mediator_person_ids": r["mediator_person_ids"],
-            "party_ids": r["party_ids"],
-            "outcome": r["outcome"],
-            "version": r["version"],
-        }
-        for r in rows
-    ]
-    # asyncpg's own UUID type is not one orjson knows: `str` gives the canonical form.
-    return orjson.dumps({"items": items, "next_cursor": next_cursor}, default=str)
+    """A page of SessionListItem as JSON, straight from the typed columns (`_COLUMNS`, the
+    model's fields in its order); tests/sessions check it against the model."""
+    return columns_page_json(rows, next_cursor, ("starts_at", "ends_at"))
