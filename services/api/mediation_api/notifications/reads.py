@@ -25,12 +25,9 @@ def inbox_query(
     w.add(f"user_id = {w.arg(user_id)}")
     if unread is not None:
         w.add("read_at IS NULL" if unread else "read_at IS NOT NULL")
-    if urgent is not None:
-        w.add(f"urgent = {w.arg(urgent)}")
-    if type_ is not None:
-        w.add(f"type = {w.arg(type_)}")
-    if before is not None:
-        w.add(f"id < {w.arg(before)}")
+    w.compare("urgent", "=", urgent)
+    w.compare("type", "=", type_)
+    w.compare("id", "<", before)
     sql = (
         "SELECT id, type, title, body, link, urgent, created_at, read_at FROM notifications "
         f"WHERE {' AND '.join(w.terms)} ORDER BY id DESC LIMIT {w.arg(limit + 1)}"

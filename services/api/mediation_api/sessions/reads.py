@@ -5,9 +5,7 @@ the same filters (kept for the service's own reads)."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
-from datetime import datetime
 
 import asyncpg
 
@@ -36,12 +34,10 @@ def page_query(
     """The statement of a page of sessions and its arguments, within `patterns`' subtrees."""
     w = _Where()
     w.add("(" + (" OR ".join(_prefix(w, p) for p in patterns) or "false") + ")")
-    if f.case_id is not None:
-        w.add(f"case_id = {w.arg(f.case_id)}")
+    w.compare("case_id", "=", f.case_id)
     if f.mediator is not None:
         w.add(f"mediator_person_ids @> ARRAY[{w.arg(f.mediator)}::uuid]")
-    if f.place_key is not None:
-        w.add(f"place_key = {w.arg(f.place_key)}")
+    w.compare("place_key", "=", f.place_key)
     for column, values in (("status", f.status), ("kind", f.kind), ("mode", f.mode)):
         if len(values) == 1:
             # One value, written into the statement (a member of the enum: a fixed word):
@@ -57,16 +53,10 @@ def page_query(
     if f.starts_from is not None:
         w.add(f"ends_at > {w.arg(f.starts_from)}")
         w.add(f"starts_at > {w.arg(f.starts_from - LONGEST)}")
-    if f.starts_to is not None:
-        w.add(f"starts_at < {w.arg(f.starts_to)}")
+    w.compare("starts_at", "<", f.starts_to)
     if f.subtree_path is not None:
         w.add(_prefix(w, like_prefix(f.subtree_path)))
-    soonest = sort is SessionSort.soonest
-    if after is not None:
-        at = w.arg(datetime.fromisoformat(str(after["t"])))
-        key = w.arg(uuid.UUID(str(after["i"])))
-        w.add(f"(starts_at, id) {'>' if soonest else '<'} ({at}, {key})")
-    order = "starts_at ASC, id ASC" if soonest else "starts_at DESC, id DESC"
+    order = w.keyset("starts_at", sort is not SessionSort.soonest, after, "t")
     sql = (
         f"SELECT {_COLUMNS} FROM mediation_sessions WHERE {' AND '.join(w.terms)} "
         f"ORDER BY {order} LIMIT {w.arg(limit + 1)}"
