@@ -645,14 +645,7 @@ class HotlineService(RequestService[HotlineRepository]):
 
         def out(role: DutyRole) -> list[OnDutyOut]:
             return [
-                OnDutyOut(
-                    person_id=s.person_id,
-                    name=names.get(s.person_id),
-                    duty_role=s.duty_role,
-                    shift_id=s.id,
-                    starts_at=s.starts_at,
-                    ends_at=s.ends_at,
-                )
+                shown(OnDutyOut, s, name=names.get(s.person_id), shift_id=s.id)
                 for s in shifts
                 if s.duty_role is role
             ]
