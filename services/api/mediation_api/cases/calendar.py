@@ -186,7 +186,7 @@ class CalendarService(RequestService[CaseRepository]):
             row = DeadlineRule(stage=stage, complexity=complexity, version=0)
             self.session.add(row)
         elif (row.unit, row.amount) == (body.unit, body.amount):  # the rule as it is
-            return _rule_out(row)
+            return DeadlineRuleOut.model_validate(row)
         row.unit, row.amount = body.unit, body.amount
         row.version += 1
         row.updated_by = self.principal.name
@@ -200,14 +200,4 @@ class CalendarService(RequestService[CaseRepository]):
             occurred_at=self.clock.now(),
             actor_id=self.principal.id,
         )
-        return _rule_out(row)
-
-
-def _rule_out(row: DeadlineRule) -> DeadlineRuleOut:
-    return DeadlineRuleOut(
-        stage=row.stage,
-        complexity=row.complexity,
-        unit=row.unit,
-        amount=row.amount,
-        version=row.version,
-    )
+        return DeadlineRuleOut.model_validate(row)

@@ -41,9 +41,7 @@ Administering = Annotated[CalendarService, Depends(context_dependency(CalendarSe
     responses=responses(401, 422),
 )
 async def get_year(year: Year, service: Reading, response: Response) -> CalendarYearOut:
-    out = await service.year(year)
-    response.headers["ETag"] = year_etag(year, out)
-    return out
+    return _tagged(response, year, await service.year(year))
 
 
 @router.put(
@@ -63,7 +61,11 @@ async def load_year(
     response: Response,
     if_match: IfMatch = None,
 ) -> CalendarYearOut:
-    out = await service.load_year(year, body, if_match)
+    return _tagged(response, year, await service.load_year(year, body, if_match))
+
+
+def _tagged(response: Response, year: int, out: CalendarYearOut) -> CalendarYearOut:
+    """A year's answer carries its ETag (the If-Match of `calendar-load`)."""
     response.headers["ETag"] = year_etag(year, out)
     return out
 

@@ -85,6 +85,7 @@ from mediation_api.readdb import driver_connection
 from mediation_api.record_context import RecordContext, context_dependency
 from mediation_api.reference.service import unknown_codes as reference_codes
 from mediation_api.replicas import list_connection
+from mediation_api.shown import shown
 from mediation_api.state import AppState
 from mediation_api.visibility import Visibility, Visible
 
@@ -557,19 +558,14 @@ async def _events(
 
 
 def _event_out(e: CaseEvent, seen: Visible) -> CaseEventOut:
-    return CaseEventOut(
-        id=e.id,
-        seq=e.seq,
-        type=e.type,
-        at=e.at,
-        from_status=e.from_status,
-        to_status=e.to_status,
-        body=e.body,
+    return shown(
+        CaseEventOut,
+        e,
         data=seen.present(e.data),
         actor={
             "kind": e.actor_kind,
             "id": e.actor_id,
-            "name": e.actor_name,  # type: ignore[arg-type]
+            "name": e.actor_name,
             "client_id": e.client_id,
         },
     )

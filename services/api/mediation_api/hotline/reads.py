@@ -16,7 +16,6 @@ from collections.abc import Callable, Sequence
 from datetime import date, datetime
 
 import asyncpg
-import orjson
 
 from mediation.auth.principal import Principal
 from mediation.auth.scope import like_prefix
@@ -26,7 +25,7 @@ from mediation.privacy import mask_phone
 from mediation.reference.data import ReferenceKind
 
 # The numbered-parameter helper and the +08:00 times of the case lists: one rule for all.
-from mediation_api.cases.reads import _cst, _Where
+from mediation_api.cases.reads import _cst, _Where, page_json
 from mediation_api.hotline.repository import HOTLINE_ROLES, CallFilters
 
 # The caller's workstations (`_WORKSTATIONS` of the repository: active units where they hold
@@ -94,14 +93,10 @@ def page_query(
     w = _Where()
     t = w.terms
     t.append(_scope("unit_path", paths))
-    if f.unit_id is not None:
-        t.append(f"unit_id = {w.arg(f.unit_id)}")
-    if f.counselor_id is not None:
-        t.append(f"counselor_id = {w.arg(f.counselor_id)}")
-    if f.started_from is not None:
-        t.append(f"started_at >= {w.arg(f.started_from)}")
-    if f.started_before is not None:
-        t.append(f"started_at < {w.arg(f.started_before)}")
+    w.compare("unit_id", "=", f.unit_id)
+    w.compare("counselor_id", "=", f.counselor_id)
+    w.compare("started_at", ">=", f.started_from)
+    w.compare("started_at", "<", f.started_before)
     if f.call_type is not None:
         t.append(f"call_type = {w.arg(f.call_type.value)}")
     if f.risk_level is not None:
@@ -120,8 +115,7 @@ def page_query(
         t.append("(follow_up_due IS NULL OR follow_up_done_at IS NOT NULL)")
     if f.topic is not None:
         t.append(f"{w.arg(f.topic)} = ANY (topics)")
-    if f.caller_hash is not None:
-        t.append(f"caller_hash = {w.arg(f.caller_hash)}")
+    w.compare("caller_hash", "=", f.caller_hash)
     if f.minor is not None:
         t.append(f"caller_is_minor IS {'true' if f.minor else 'false'}")
     newest = sort is CallSort.newest
@@ -197,5 +191,4 @@ def list_page_json(
         }
         for r in rows
     ]
-    # asyncpg's own UUID type is not one orjson knows: `str` gives the canonical form.
-    return orjson.dumps({"items": items, "next_cursor": next_cursor}, default=str)
+    return page_json(items, next_cursor)

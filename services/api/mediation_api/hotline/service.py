@@ -251,24 +251,18 @@ class HotlineService(RequestService[HotlineRepository]):
         ra = _stored_assessment(call)
         review = None
         if call.reviewed_at is not None and call.reviewed_by is not None and call.review_outcome:
-            review = ReviewOut(
-                reviewed_at=call.reviewed_at,
-                reviewed_by=call.reviewed_by,
+            review = shown(
+                ReviewOut,
+                call,
                 reviewed_by_name=names.get(call.reviewed_by),
                 outcome=call.review_outcome,
                 comment=call.review_comment,
             )
-        return CallOut(
-            id=call.id,
-            historical=call.historical,
-            unit_id=call.unit_id,
-            counselor_id=call.counselor_id,
+        cases_seen = await self._cases_seen({call.case_id})
+        return shown(
+            CallOut,
+            call,
             counselor_name=names.get(call.counselor_id),
-            started_at=call.started_at,
-            ended_at=call.ended_at,
-            duration_seconds=call.duration_seconds,
-            channel=call.channel,
-            call_type=call.call_type,
             caller=CallerOut(
                 anonymous=call.caller_anonymous,
                 alias=call.caller_alias,
@@ -281,35 +275,18 @@ class HotlineService(RequestService[HotlineRepository]):
                 repeat_caller=others > 0,
                 previous_calls=earlier,
             ),
-            topics=list(call.topics),
-            risk_level=call.risk_level,
-            imminent_risk=call.imminent_risk,
             risk_assessment=ra,
-            minimum_risk_level=minimum_level(_assessment(ra)) if ra else None,  # type: ignore[arg-type]
-            actions=list(call.actions),  # type: ignore[arg-type]
-            referral_to=call.referral_to,
-            summary=call.summary,
-            follow_up_due=call.follow_up_due,
-            follow_up_done_at=call.follow_up_done_at,
-            follow_up_note=call.follow_up_note,
-            flag=FlagOut(
-                flagged=call.flagged,
-                flagged_at=call.flagged_at,
-                acknowledged_at=call.acknowledged_at,
-                acknowledged_by=call.acknowledged_by,
+            minimum_risk_level=minimum_level(_assessment(ra)) if ra else None,
+            flag=shown(
+                FlagOut,
+                call,
                 acknowledged_by_name=names.get(call.acknowledged_by)
                 if call.acknowledged_by
                 else None,
                 note=call.acknowledge_note,
             ),
             review=review,
-            case_id=call.case_id
-            if (await self._cases_seen({call.case_id})).can_see(Ref.case, call.case_id)
-            else None,
-            deidentified_at=call.deidentified_at,
-            version=call.version,
-            created_at=call.created_at,
-            updated_at=call.updated_at,
+            case_id=call.case_id if cases_seen.can_see(Ref.case, call.case_id) else None,
         )
 
     async def timeline(
@@ -668,14 +645,7 @@ class HotlineService(RequestService[HotlineRepository]):
 
         def out(role: DutyRole) -> list[OnDutyOut]:
             return [
-                OnDutyOut(
-                    person_id=s.person_id,
-                    name=names.get(s.person_id),
-                    duty_role=s.duty_role,
-                    shift_id=s.id,
-                    starts_at=s.starts_at,
-                    ends_at=s.ends_at,
-                )
+                shown(OnDutyOut, s, name=names.get(s.person_id), shift_id=s.id)
                 for s in shifts
                 if s.duty_role is role
             ]

@@ -15,7 +15,7 @@ from mediation.clock import Clock
 from mediation.errors import Conflict, Forbidden, NotFound, Unprocessable
 from mediation.ids import uuid7
 from mediation.imports import problems
-from mediation.imports.contracts import ImportOut, ImportProblem
+from mediation.imports.contracts import ImportOut
 from mediation.imports.enums import ImportKind, ImportStatus
 from mediation.imports.events import ImportJobRequested
 from mediation.imports.models import ImportFile
@@ -23,28 +23,16 @@ from mediation.org.models import Unit
 from mediation.outbox.events import emit
 from mediation.stats.enums import JobKind
 from mediation.stats.models import Job, queued_job
+from mediation_api.shown import shown
 
 NOT_FOUND = "No import with this id in your jurisdiction."
 
 
 def import_out(imp: ImportFile) -> ImportOut:
-    return ImportOut(
-        id=imp.id,
-        kind=imp.kind,
-        status=imp.status,
-        filename=imp.filename,
-        sha256=imp.sha256,
-        size=imp.size,
-        encoding=imp.encoding,
-        rows=imp.rows,
-        problem_count=imp.problem_count,
-        problems=[ImportProblem(**p) for p in imp.problems or []],
-        created=imp.created,
-        skipped=imp.skipped,
-        uploaded_by_name=imp.uploaded_by_name,
-        created_at=imp.created_at,
-        validate_job_id=imp.validate_job_id,
-        commit_job_id=imp.commit_job_id,
+    return shown(
+        ImportOut,
+        imp,
+        problems=imp.problems or [],
         # Made when rows were read and some had problems (a file refused whole has none).
         annotated_href=(
             f"/api/v1/imports/{imp.id}/annotated" if imp.problem_count and imp.rows else None

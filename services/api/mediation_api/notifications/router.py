@@ -65,6 +65,7 @@ from mediation_api.pagination import DEFAULT, Cursor, Limit, build_page, cursor_
 from mediation_api.plain_routes import Args, PlainRecords, list_route, record_route
 from mediation_api.problems import responses
 from mediation_api.replicas import list_connection
+from mediation_api.shown import shown
 
 Reader = Annotated[Principal, Depends(require(Permission.notifications_read))]
 Manager = Annotated[Principal, Depends(require(Permission.webhooks_manage))]
@@ -393,15 +394,12 @@ CONFIG = [("session", Session), ("principal", Configurer)]
 )
 async def event_types(principal: CurrentPrincipal) -> list[EventTypeOut]:
     return [
-        EventTypeOut(
-            type=s.type,
-            label_zh=s.label_zh,
-            description=s.description,
+        shown(
+            EventTypeOut,
+            s,
             variables=catalog.template_variables(s.type),
             person_fields=list(s.person_fields),
             unit_fields=list(s.unit_fields),
-            unit_scoped=s.unit_scoped,
-            internal=s.internal,
         )
         for s in catalog.EVENTS.values()
     ]

@@ -407,14 +407,7 @@ def template_key(event_type: str, channel: Channel) -> str:
 
 def _stored_out(row: NotificationTemplate) -> TemplateOut:
     """An administrator's text (its version is the ETag's)."""
-    return TemplateOut(
-        event_type=row.event_type,
-        channel=Channel(row.channel),
-        subject=row.subject,
-        body=row.body,
-        source="stored",
-        version=row.version,
-    )
+    return shown(TemplateOut, row, channel=Channel(row.channel), source="stored")
 
 
 def _builtin_out(event_type: str, channel: Channel, text_: templates.TemplateText) -> TemplateOut:

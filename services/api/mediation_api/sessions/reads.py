@@ -5,12 +5,9 @@ the same filters (kept for the service's own reads)."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
-from datetime import datetime
 
 import asyncpg
-import orjson
 
 from mediation.auth.principal import Principal
 from mediation.auth.scope import like_prefix
@@ -18,7 +15,7 @@ from mediation.sessions.enums import SessionSort
 from mediation.sessions.rules import LONGEST
 
 # The scoping and numbered-parameter helpers of the case lists: one rule for both.
-from mediation_api.cases.reads import _cst, _prefix, _Where, scope_patterns
+from mediation_api.cases.reads import _prefix, _Where, columns_page_json, scope_patterns
 from mediation_api.sessions.repository import SessionFilters
 
 _COLUMNS = (
@@ -37,12 +34,10 @@ def page_query(
     """The statement of a page of sessions and its arguments, within `patterns`' subtrees."""
     w = _Where()
     w.add("(" + (" OR ".join(_prefix(w, p) for p in patterns) or "false") + ")")
-    if f.case_id is not None:
-        w.add(f"case_id = {w.arg(f.case_id)}")
+    w.compare("case_id", "=", f.case_id)
     if f.mediator is not None:
         w.add(f"mediator_person_ids @> ARRAY[{w.arg(f.mediator)}::uuid]")
-    if f.place_key is not None:
-        w.add(f"place_key = {w.arg(f.place_key)}")
+    w.compare("place_key", "=", f.place_key)
     for column, values in (("status", f.status), ("kind", f.kind), ("mode", f.mode)):
         if len(values) == 1:
             # One value, written into the statement (a member of the enum: a fixed word):
@@ -58,16 +53,10 @@ def page_query(
     if f.starts_from is not None:
         w.add(f"ends_at > {w.arg(f.starts_from)}")
         w.add(f"starts_at > {w.arg(f.starts_from - LONGEST)}")
-    if f.starts_to is not None:
-        w.add(f"starts_at < {w.arg(f.starts_to)}")
+    w.compare("starts_at", "<", f.starts_to)
     if f.subtree_path is not None:
         w.add(_prefix(w, like_prefix(f.subtree_path)))
-    soonest = sort is SessionSort.soonest
-    if after is not None:
-        at = w.arg(datetime.fromisoformat(str(after["t"])))
-        key = w.arg(uuid.UUID(str(after["i"])))
-        w.add(f"(starts_at, id) {'>' if soonest else '<'} ({at}, {key})")
-    order = "starts_at ASC, id ASC" if soonest else "starts_at DESC, id DESC"
+    order = w.keyset("starts_at", sort is not SessionSort.soonest, after, "t")
     sql = (
         f"SELECT {_COLUMNS} FROM mediation_sessions WHERE {' AND '.join(w.terms)} "
         f"ORDER BY {order} LIMIT {w.arg(limit + 1)}"
@@ -89,26 +78,6 @@ async def session_page(
 
 
 def list_page_json(rows: Sequence[asyncpg.Record], next_cursor: str | None) -> bytes:
-    """A page of SessionListItem as JSON, straight from the typed columns (times in +08:00
-    like `Instant`); tests/sessions check it against the model."""
-    items = [
-        {
-            "id": r["id"],
-            "case_id": r["case_id"],
-            "case_number": r["case_number"],
-            "unit_id": r["unit_id"],
-            "kind": r["kind"],
-            "mode": r["mode"],
-            "status": r["status"],
-            "starts_at": _cst(r["starts_at"]),
-            "ends_at": _cst(r["ends_at"]),
-            "place": r["place"],
-            "mediator_person_ids": r["mediator_person_ids"],
-            "party_ids": r["party_ids"],
-            "outcome": r["outcome"],
-            "version": r["version"],
-        }
-        for r in rows
-    ]
-    # asyncpg's own UUID type is not one orjson knows: `str` gives the canonical form.
-    return orjson.dumps({"items": items, "next_cursor": next_cursor}, default=str)
+    """A page of SessionListItem as JSON, straight from the typed columns (`_COLUMNS`, the
+    model's fields in its order); tests/sessions check it against the model."""
+    return columns_page_json(rows, next_cursor, ("starts_at", "ends_at"))

@@ -31,24 +31,21 @@ from mediation.stats.events import OpeningBalanceRecorded
 from mediation.stats.models import Job, StatsReport
 from mediation_api.pagination import id_page
 from mediation_api.reference.repository import ReferenceRepository
+from mediation_api.shown import shown
 from mediation_api.stats.service import StatsService
 
 EARLIEST = date(2000, 1, 1)
 
 
 def balance_out(b: OpeningBalance, job: Job | None = None) -> OpeningBalanceOut:
-    return OpeningBalanceOut(
-        id=b.id,
-        unit_id=b.unit_id,
-        unit_path=b.unit_path,
+    return shown(
+        OpeningBalanceOut,
+        b,
         month=periods.label(b.month_start.year, b.month_start.month),
-        **{key: getattr(b, key) for key in COUNTS},
         categories=dict(b.categories),
-        note=b.note,
         source=BalanceSource(
             import_id=b.import_id, row=b.import_row, created_by_name=b.created_by_name
         ),
-        created_at=b.created_at,
         recompute_job_id=job.id if job else None,
     )
 

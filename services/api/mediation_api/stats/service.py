@@ -435,14 +435,11 @@ class StatsService:
     ) -> MonthlyReportOut:
         v = await self.view(month, unit_id, version, channel)
         r = v.report
-        return MonthlyReportOut(
+        return shown(
+            MonthlyReportOut,
+            r,
             month=periods.label(r.year, r.month),
-            version=r.version,
             latest_version=v.latest_version,
-            trigger=r.trigger,
-            computed_at=r.computed_at,
-            period_start=r.period_start,
-            period_end=r.period_end,
             counted=list(r.sources),
             unit=unit_out(v.node),
             figures=v.figures,

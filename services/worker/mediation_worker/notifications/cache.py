@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,6 +21,7 @@ from mediation.notifications.rules import RuleSpec
 from mediation.notifications.templates import TemplateText
 
 TTL = 2.0
+T = TypeVar("T")
 
 
 class Subscription(NamedTuple):
@@ -38,23 +40,30 @@ class ConfigCache:
     def _fresh(self, entry: tuple[float, Any] | None) -> bool:
         return entry is not None and entry[0] > time.monotonic()
 
-    async def rules(self, session: AsyncSession, event_type: str) -> list[RuleSpec]:
-        hit = self._rules.get(event_type)
-        if not self._fresh(hit):
-            hit = (time.monotonic() + self.ttl, await store.rules_for(session, event_type))
-            self._rules[event_type] = hit
-        assert hit is not None
+    async def _of_type(
+        self,
+        table: dict[str, tuple[float, T]],
+        event_type: str,
+        load: Callable[[], Awaitable[T]],
+    ) -> T:
+        """An event type's entry of `table`, loaded again once stale."""
+        hit = table.get(event_type)
+        if hit is None or not self._fresh(hit):
+            hit = (time.monotonic() + self.ttl, await load())
+            table[event_type] = hit
         return hit[1]
+
+    async def rules(self, session: AsyncSession, event_type: str) -> list[RuleSpec]:
+        return await self._of_type(
+            self._rules, event_type, lambda: store.rules_for(session, event_type)
+        )
 
     async def templates(
         self, session: AsyncSession, event_type: str
     ) -> dict[Channel, TemplateText]:
-        hit = self._templates.get(event_type)
-        if not self._fresh(hit):
-            hit = (time.monotonic() + self.ttl, await store.stored_templates(session, event_type))
-            self._templates[event_type] = hit
-        assert hit is not None
-        return hit[1]
+        return await self._of_type(
+            self._templates, event_type, lambda: store.stored_templates(session, event_type)
+        )
 
     async def subscriptions(self, session: AsyncSession) -> list[Subscription]:
         if not self._fresh(self._subs):

@@ -54,6 +54,20 @@ def _excerpt(response: Response) -> str | None:
     return response.text[:EXCERPT] or None
 
 
+def _answered(
+    response: Response, error: str | None = None, *, permanent: bool = False, gone: bool = False
+) -> Outcome:
+    """The outcome of a send the receiver answered: delivered unless `error` says why not."""
+    return Outcome(
+        error is None,
+        status_code=response.status,
+        error=error,
+        excerpt=_excerpt(response),
+        permanent=permanent,
+        gone=gone,
+    )
+
+
 def _failure(exc: Exception) -> Outcome:
     kind = type(exc).__name__
     return Outcome(False, error=(f"{kind}: {exc}" if str(exc) else kind)[:2000])
@@ -139,16 +153,10 @@ async def send_sms(rt: Runtime, d: Pending) -> Outcome:
     except HttpError as exc:
         return _failure(exc)
     if 200 <= r.status < 300:
-        return Outcome(True, status_code=r.status, excerpt=_excerpt(r))
+        return _answered(r)
     # 4xx (a bad number, a rejected text) will not pass on retry; 408/429 and 5xx may.
     permanent = 400 <= r.status < 500 and r.status not in (408, 425, 429)
-    return Outcome(
-        False,
-        status_code=r.status,
-        error=f"gateway answered {r.status}",
-        excerpt=_excerpt(r),
-        permanent=permanent,
-    )
+    return _answered(r, f"gateway answered {r.status}", permanent=permanent)
 
 
 # --------------------------------------------------------------------------- WeCom robot
@@ -174,26 +182,16 @@ async def send_wecom(rt: Runtime, d: Pending) -> Outcome:
     except HttpError as exc:
         return _failure(exc)
     if not 200 <= r.status < 300:
-        return Outcome(
-            False, status_code=r.status, error=f"WeCom answered {r.status}", excerpt=_excerpt(r)
-        )
+        return _answered(r, f"WeCom answered {r.status}")
     try:
         answer: Any = json.loads(r.body)
         code = int(answer.get("errcode", -1))
         errmsg = str(answer.get("errmsg", ""))
     except (ValueError, AttributeError, TypeError):
-        return Outcome(
-            False, status_code=r.status, error="WeCom answer is not JSON", excerpt=_excerpt(r)
-        )
+        return _answered(r, "WeCom answer is not JSON")
     if code == 0:
-        return Outcome(True, status_code=r.status, excerpt=_excerpt(r))
-    return Outcome(
-        False,
-        status_code=r.status,
-        error=f"WeCom errcode {code}: {errmsg}",
-        excerpt=_excerpt(r),
-        permanent=code not in _WECOM_RETRYABLE,
-    )
+        return _answered(r)
+    return _answered(r, f"WeCom errcode {code}: {errmsg}", permanent=code not in _WECOM_RETRYABLE)
 
 
 # --------------------------------------------------------------------------- webhooks
@@ -244,14 +242,8 @@ async def send_webhook(rt: Runtime, d: Pending) -> Outcome:
     except HttpError as exc:
         return _failure(exc)
     if 200 <= r.status < 300:
-        return Outcome(True, status_code=r.status, excerpt=_excerpt(r))
-    return Outcome(
-        False,
-        status_code=r.status,
-        error=f"receiver answered {r.status}",
-        excerpt=_excerpt(r),
-        gone=r.status == 410,
-    )
+        return _answered(r)
+    return _answered(r, f"receiver answered {r.status}", gone=r.status == 410)
 
 
 SENDERS = {"email": send_email, "sms": send_sms, "wecom": send_wecom, "webhook": send_webhook}
