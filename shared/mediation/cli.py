@@ -10,9 +10,17 @@ import asyncio
 import getpass
 import importlib
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from mediation.settings import Settings
+
+T = TypeVar("T")
 
 DEV_EXTRA_MISSING = (
     "`mediation {command}` is development tooling (package mediation_dev), installed with the "
@@ -60,6 +68,17 @@ def _check_migrations(args: argparse.Namespace) -> int:
     return 0
 
 
+def _in_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """`work`'s result, run in one session on an engine of the command's own."""
+    from mediation.db import standalone
+
+    async def run() -> T:
+        async with standalone(settings) as sessions, sessions() as session:
+            return await work(session)
+
+    return asyncio.run(run())
+
+
 def _audit_verify(args: argparse.Namespace) -> int:
     from mediation.audit.chain import verify_with_settings
     from mediation.settings import get_settings
@@ -80,7 +99,6 @@ def _audit_verify_archive(path: Path) -> int:
 
     from mediation.audit.archive import verify_file
     from mediation.audit.models import AuditAnchor
-    from mediation.db import standalone
     from mediation.settings import get_settings
 
     result = verify_file(path)
@@ -88,14 +106,12 @@ def _audit_verify_archive(path: Path) -> int:
     if not v.ok:
         print(f"archive chain broken at entry {v.first_bad_seq}: {v.problem}")
         return 1
-
-    async def anchored() -> str | None:
-        async with standalone(get_settings()) as sessions, sessions() as session:
-            return await session.scalar(
-                select(AuditAnchor.hash).where(AuditAnchor.seq == result.last_seq)
-            )
-
-    anchor = asyncio.run(anchored())
+    anchor = _in_session(
+        get_settings(),
+        lambda session: session.scalar(
+            select(AuditAnchor.hash).where(AuditAnchor.seq == result.last_seq)
+        ),
+    )
     if anchor != result.last_hash:
         print(f"archive chain intact but entry {result.last_seq} is not the database's anchor")
         return 1
@@ -107,20 +123,17 @@ def _audit_archive(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
     from mediation.audit.archive import archive
-    from mediation.db import standalone
     from mediation.settings import get_settings
 
     settings = get_settings()
     path = Path(args.file or "")
-
-    async def run() -> Any:
-        async with standalone(settings) as sessions, sessions() as session:
-            return await archive(session, path, settings.audit_retention_days, datetime.now(UTC))
-
     if not args.file:
         print("audit archive needs --file", file=sys.stderr)
         return 2
-    done = asyncio.run(run())
+    done = _in_session(
+        settings,
+        lambda session: archive(session, path, settings.audit_retention_days, datetime.now(UTC)),
+    )
     if not done.entries:
         print(f"nothing older than {settings.audit_retention_days} days to archive")
         return 0

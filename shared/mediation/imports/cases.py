@@ -19,14 +19,10 @@ from mediation.cases.enums import (
     Satisfaction,
 )
 from mediation.imports import values as v
-from mediation.imports.columns import Column
+from mediation.imports.columns import Column, labels
 from mediation.imports.rows import Finder, Lookups, Problem, RowChecker, UnitRef
 
 OUTCOMES = (CaseStatus.resolved, CaseStatus.failed, CaseStatus.withdrawn, CaseStatus.rejected)
-
-
-def _labels(enum: Any) -> tuple[str, ...]:
-    return tuple(m.label_zh for m in enum)
 
 
 COLUMNS: tuple[Column, ...] = (
@@ -35,9 +31,9 @@ COLUMNS: tuple[Column, ...] = (
     Column("facts", "纠纷事实", True, "楼上装修噪音影响休息，双方多次争吵。"),
     Column("claims", "当事人诉求", False, "停止夜间施工"),
     Column("category", "纠纷类型", True, "邻里", "代码或名称"),
-    Column("source", "来源", True, "来访", "", _labels(CaseSource)),
-    Column("complexity", "复杂程度", True, "简单", "", _labels(Complexity)),
-    Column("risk_colour", "风险等级", True, "黄色", "", _labels(RiskColour)),
+    Column("source", "来源", True, "来访", "", labels(CaseSource)),
+    Column("complexity", "复杂程度", True, "简单", "", labels(Complexity)),
+    Column("risk_colour", "风险等级", True, "黄色", "", labels(RiskColour)),
     Column("unit", "发生地（单位）", True, "四平市/铁西区/北沟街道/先锋社区", "单位代码或全路径"),
     Column("address", "详细地址", False, "先锋社区1号楼2单元"),
     Column("occurred_on", "发生日期", False, "2021-03-01"),
@@ -55,9 +51,9 @@ COLUMNS: tuple[Column, ...] = (
     Column("respondent_id_number", "被申请人身份证号", False, ""),
     Column("agreement_terms", "协议内容", False, "李某夜间不再施工，赔偿张某500元。"),
     Column("agreement_amount", "协议金额（元）", False, "500"),
-    Column("performance", "履行情况", False, "已履行", "", _labels(PerformanceStatus)),
+    Column("performance", "履行情况", False, "已履行", "", labels(PerformanceStatus)),
     Column("followed_up_on", "回访日期", False, "2021-04-10"),
-    Column("satisfaction", "回访满意度", False, "满意", "", _labels(Satisfaction)),
+    Column("satisfaction", "回访满意度", False, "满意", "", labels(Satisfaction)),
     Column("closed_on", "结案日期", False, "2021-04-15"),
 )
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from mediation.enums import LabelledEnum
+
 
 @dataclass(frozen=True)
 class Column:
@@ -15,6 +17,11 @@ class Column:
     example: str
     note: str = ""
     choices: tuple[str, ...] = ()  # Chinese labels offered in the drop-down
+
+
+def labels(enum: type[LabelledEnum]) -> tuple[str, ...]:
+    """The Chinese labels of an enumeration's members, in order: a column's `choices`."""
+    return tuple(m.label_zh for m in enum)
 
 
 def letter(index: int) -> str:

@@ -14,32 +14,28 @@ from typing import Any
 from mediation.hotline.enums import AgeBand, CallAction, CallChannel, CallType, Gender, RiskLevel
 from mediation.hotline.rules import MAX_CALL
 from mediation.imports import values as v
-from mediation.imports.columns import Column
+from mediation.imports.columns import Column, labels
 from mediation.imports.rows import Problem, RowChecker
 
 EARLIEST = datetime(2000, 1, 1)  # a register's calls are this century's
-
-
-def _labels(enum: Any) -> tuple[str, ...]:
-    return tuple(m.label_zh for m in enum)
 
 
 COLUMNS: tuple[Column, ...] = (
     Column("unit", "工作站（单位）", True, "四平市/铁西区/北沟街道/西园社区", "单位代码或全路径"),
     Column("started_at", "来电时间", True, "2021-03-05 14:30", "日期和时间"),
     Column("duration_minutes", "通话时长（分钟）", False, "25"),
-    Column("channel", "来电渠道", False, "电话", "留空为电话", _labels(CallChannel)),
-    Column("call_type", "来电类型", False, "有效来电", "留空为有效来电", _labels(CallType)),
+    Column("channel", "来电渠道", False, "电话", "留空为电话", labels(CallChannel)),
+    Column("call_type", "来电类型", False, "有效来电", "留空为有效来电", labels(CallType)),
     Column("topics", "来电类别", False, "情绪困扰", "代码或名称，多个用“、”分隔"),
-    Column("risk_level", "风险等级", False, "低风险", "", _labels(RiskLevel)),
-    Column("actions", "处置结果", False, "心理疏导", "多个用“、”分隔", _labels(CallAction)),
+    Column("risk_level", "风险等级", False, "低风险", "", labels(RiskLevel)),
+    Column("actions", "处置结果", False, "心理疏导", "多个用“、”分隔", labels(CallAction)),
     Column("referral_to", "转介机构", False, ""),
     Column("counselor", "接线咨询师", True, "褚咨询", "姓名或登录账号"),
     Column("consent", "同意回访", False, "否", "“否”或留空：不保存电话和称呼", ("是", "否")),
     Column("callback_number", "回访电话", False, "", "仅在同意回访时保存"),
     Column("caller_alias", "来电人称呼", False, "", "仅在同意回访时保存"),
-    Column("caller_gender", "来电人性别", False, "女", "", _labels(Gender)),
-    Column("caller_age_band", "来电人年龄段", False, "30–44岁", "", _labels(AgeBand)),
+    Column("caller_gender", "来电人性别", False, "女", "", labels(Gender)),
+    Column("caller_age_band", "来电人年龄段", False, "30–44岁", "", labels(AgeBand)),
     Column("summary", "通话摘要", False, "因家庭矛盾情绪低落，疏导后情绪平稳。"),
 )
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from mediation.enums import LabelledEnum
 from mediation.imports import values as v
-from mediation.imports.columns import Column
+from mediation.imports.columns import Column, labels
 from mediation.imports.rows import Problem, RowChecker
 from mediation.outreach.enums import ActivityVenue
 from mediation.outreach.models import CLASS_MAX_MINUTES, CLASS_MIN_MINUTES
@@ -27,19 +27,13 @@ class OutreachRecord(LabelledEnum):
     micro_class = "micro_class", "公益微课", "Public micro-class"
 
 
-def _labels(enum: Any) -> tuple[str, ...]:
-    return tuple(m.label_zh for m in enum)
-
-
 COLUMNS: tuple[Column, ...] = (
-    Column("record", "类型", True, "法治宣传活动", "", _labels(OutreachRecord)),
+    Column("record", "类型", True, "法治宣传活动", "", labels(OutreachRecord)),
     Column("unit", "单位", True, "四平市/铁西区/北沟街道/先锋社区", "单位代码或全路径"),
     Column("title", "活动名称或课程主题", True, "民法典进社区"),
     Column("held", "日期", True, "2021-03-05", "微课写日期和开始时间：2021-03-05 19:30"),
     Column("participants", "参加人数", True, "120"),
-    Column(
-        "venue", "宣传形式（五进）", False, "进社区", "法治宣传活动必填", _labels(ActivityVenue)
-    ),
+    Column("venue", "宣传形式（五进）", False, "进社区", "法治宣传活动必填", labels(ActivityVenue)),
     Column("organiser", "组织单位", False, "先锋社区居委会", "法治宣传活动必填"),
     Column("address", "地点", False, "先锋社区广场"),
     Column("lecturer", "主讲人", False, "王律师", "公益微课必填"),

@@ -14,7 +14,7 @@ from typing import Any
 
 from mediation.imports import values as v
 from mediation.imports.cases import parse_number
-from mediation.imports.columns import Column
+from mediation.imports.columns import Column, labels
 from mediation.imports.rows import CaseRef, Finder, Problem, RowChecker
 from mediation.sessions.enums import NextStep, SessionKind, SessionMode, SessionOutcome
 from mediation.sessions.rules import LONGEST
@@ -23,20 +23,16 @@ DEFAULT_MINUTES = 60
 MAX_MINUTES = LONGEST // timedelta(minutes=1)
 
 
-def _labels(enum: Any) -> tuple[str, ...]:
-    return tuple(m.label_zh for m in enum)
-
-
 COLUMNS: tuple[Column, ...] = (
     Column("case_number", "案号", True, "铁西调〔2021〕0005号", "已导入或系统中的案件"),
     Column("starts_at", "调解时间", True, "2021-03-10 09:00", "日期和开始时间，须早于今天"),
     Column("duration_minutes", "时长（分钟）", False, "90", f"留空为 {DEFAULT_MINUTES} 分钟"),
-    Column("kind", "调解类型", False, "人民调解", "留空为人民调解", _labels(SessionKind)),
-    Column("mode", "调解方式", False, "现场调解", "留空为现场调解", _labels(SessionMode)),
+    Column("kind", "调解类型", False, "人民调解", "留空为人民调解", labels(SessionKind)),
+    Column("mode", "调解方式", False, "现场调解", "留空为现场调解", labels(SessionMode)),
     Column("place", "地点", False, "先锋社区调解室"),
     Column("mediators", "调解员", False, "冯调解、王顾问", "姓名，多个用“、”分隔"),
-    Column("outcome", "调解结果", True, "达成协议", "", _labels(SessionOutcome)),
-    Column("next_step", "下一步", False, "督促履行", "", _labels(NextStep)),
+    Column("outcome", "调解结果", True, "达成协议", "", labels(SessionOutcome)),
+    Column("next_step", "下一步", False, "督促履行", "", labels(NextStep)),
     Column("minutes", "调解笔录摘要", False, "双方同意赔偿500元。"),
 )
 

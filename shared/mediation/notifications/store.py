@@ -16,20 +16,11 @@ BUILTIN_CODES = {r.code for r in BUILTIN_RULES}
 
 
 def from_row(row: NotificationRule) -> RuleSpec:
-    return RuleSpec(
-        code=row.code,
-        name=row.name,
-        description=row.description,
-        event_type=row.event_type,
-        recipients=row.recipients,
-        channels=[Channel(c) for c in row.channels],  # type: ignore[arg-type]
-        payload_match=row.payload_match,
-        urgent=row.urgent,  # type: ignore[arg-type]
-        exclude_actor=row.exclude_actor,
-        enabled=row.enabled,
-        version=row.version,
-        builtin=row.code in BUILTIN_CODES,
-    )
+    # The row's columns are the spec's fields (validated as the constructor would); whether
+    # the rule is built in is not stored.
+    spec = RuleSpec.model_validate(row)
+    spec.builtin = row.code in BUILTIN_CODES
+    return spec
 
 
 def merge(stored: list[NotificationRule], builtins: list[RuleSpec]) -> list[RuleSpec]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Required, TypedDict, Unpack
 
 from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,30 +29,23 @@ _NOTIFY = "outbox_notify"
 _FROM_CONTEXT = "from the request"
 
 
+class Placement(TypedDict, total=False):
+    """`emit`'s keyword arguments: `outbox_fields`' (which gives the defaults)."""
+
+    aggregate_id: Required[uuid.UUID | None]
+    occurred_at: Required[datetime]
+    type: str | None
+    unit_path: str | None
+    actor_id: uuid.UUID | None
+    request_id: str | None
+
+
 async def emit(
-    session: AsyncSession,
-    payload: EventPayload,
-    *,
-    aggregate_id: uuid.UUID | None,
-    occurred_at: datetime,
-    type: str | None = None,
-    unit_path: str | None = None,
-    actor_id: uuid.UUID | None = None,
-    request_id: str | None = _FROM_CONTEXT,
+    session: AsyncSession, payload: EventPayload, **placement: Unpack[Placement]
 ) -> OutboxEvent:
     """Write the event `type` (default: the payload model's only type). The request id is the
     current request's (or the job's) unless given."""
-    event = OutboxEvent(
-        **outbox_fields(
-            payload,
-            aggregate_id=aggregate_id,
-            occurred_at=occurred_at,
-            type=type,
-            unit_path=unit_path,
-            actor_id=actor_id,
-            request_id=request_id,
-        )
-    )
+    event = OutboxEvent(**outbox_fields(payload, **placement))
     session.add(event)
     # The relay is woken once per transaction, as it commits (PostgreSQL delivers a NOTIFY
     # only then anyway): no statement of its own per event.
