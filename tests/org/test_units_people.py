@@ -90,6 +90,39 @@ async def test_admin_creates_renames_and_deactivates(
     assert (await sql("SELECT count(*) FROM units WHERE code = '220302001001G03'"))[0][0] == 1
 
 
+async def test_deactivating_a_subtree_leaves_its_already_inactive_units_as_they_were(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    """A grid deactivated last month keeps its version and ETag when its community goes:
+    nothing about it changes (its units that were active do change)."""
+    h = await world.headers("system_admin")
+    grid, building = world.unit("220302001001G02"), world.unit("220302001001G01B01")
+    community = world.unit("220302001001")
+
+    async def read(unit_id: Any) -> httpx.Response:
+        r = await client.get(f"{UNITS}/{unit_id}", headers=h)
+        assert r.status_code == 200, r.text
+        return r
+
+    r = await read(grid.id)
+    r = await client.post(
+        f"{UNITS}/{grid.id}/deactivate", headers={**h, "If-Match": r.headers["etag"]}
+    )
+    assert r.status_code == 200 and r.json()["active"] is False
+    inactive, active = await read(grid.id), await read(building.id)
+    r = await read(community.id)
+    r = await client.post(
+        f"{UNITS}/{community.id}/deactivate", headers={**h, "If-Match": r.headers["etag"]}
+    )
+    assert r.status_code == 200, r.text
+    after = await read(grid.id)
+    assert after.headers["etag"] == inactive.headers["etag"]
+    assert after.json()["version"] == inactive.json()["version"]
+    changed = await read(building.id)
+    assert changed.json()["active"] is False
+    assert changed.headers["etag"] != active.headers["etag"]
+
+
 async def test_import_is_all_or_nothing_with_a_report(
     client: httpx.AsyncClient, world: World, sql: Any
 ) -> None:
