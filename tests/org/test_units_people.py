@@ -260,6 +260,47 @@ async def test_people_roles_masking_and_access_log(
     assert {g["name"]: g["missing"] for g in gaps.json()} == {"西园社区": ["legal_advisor"]}
 
 
+async def test_a_persons_roles_are_listed_within_the_readers_jurisdiction(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    """A mediator working in 先锋社区 and in 西园社区: the police officer of 先锋社区 reads
+    the person and their role there, not the role in 西园社区 (a unit and an assignment that
+    answer 404 to them); the district sees both."""
+    admin = await world.headers("system_admin")
+    xianfeng, xiyuan = world.unit("220302001001"), world.unit("220302001002")
+    r = await client.post(
+        "/api/v1/people",
+        headers=admin,
+        json={
+            "name": "两地调解员",
+            "assignment": {
+                "unit_id": str(xianfeng.id),
+                "role": "mediator",
+                "starts_on": "2026-01-01",
+            },
+        },
+    )
+    assert r.status_code == 201, r.text
+    person = r.json()["id"]
+    r = await client.post(
+        f"/api/v1/people/{person}/assignments",
+        headers=await world.headers("security_admin"),
+        json={"unit_id": str(xiyuan.id), "role": "mediator", "starts_on": "2026-02-01"},
+    )
+    assert r.status_code == 201, r.text
+    elsewhere = r.json()["id"]
+
+    url = f"/api/v1/people/{person}/assignments"
+    district = await client.get(url, headers=await world.headers("dispatcher"))
+    assert {a["unit_id"] for a in district.json()} == {str(xianfeng.id), str(xiyuan.id)}
+    police = await world.headers("police")
+    mine = await client.get(url, headers=police)
+    assert mine.status_code == 200
+    assert [a["unit_id"] for a in mine.json()] == [str(xianfeng.id)]
+    assert elsewhere not in str(mine.json())
+    assert (await client.get(f"{UNITS}/{xiyuan.id}", headers=police)).status_code == 404
+
+
 async def test_accounts_and_clients(client: httpx.AsyncClient, world: World) -> None:
     admin = await world.headers("system_admin")
     xiyuan = world.unit("220302001002")
