@@ -379,29 +379,51 @@ async def test_accounts_and_clients(client: httpx.AsyncClient, world: World) -> 
 async def test_hotline_reads_are_audited_inside_the_workstation_only(
     client: httpx.AsyncClient, world: World, db: Any
 ) -> None:
+    """The reads of a call of 西园社区 are in the log of that workstation's supervisor; the
+    audit administrator does not see them, nor does the supervisor of 先锋社区's
+    workstation, to whom the call answers 404 (the entries name it and who read it)."""
+    from datetime import date
+
     from mediation.auth.access_log import record_access
+    from mediation.auth.accounts import add_account
     from mediation.auth.principal import Principal
+    from mediation.org.enums import Role
+    from tests.hotline.conftest import CALLS, XIANFENG, call_body
 
     async with db() as session, session.begin():
+        await add_account(
+            session,
+            username="supervisor_xf",
+            name="何督导",
+            role=Role.hotline_supervisor,
+            unit_id=world.unit(XIANFENG).id,
+            password="demo-password",
+            starts_on=date(2020, 1, 1),
+        )
         who = Principal(
             kind="user",
             id=world.unit("220302").id,
-            name="褚咨询",
+            name="钱调度",
             roles=frozenset(),
             permissions=frozenset(),
             scope_paths=(),
         )
         record_access(
-            session,
-            who,
-            action="read",
-            record_type="hotline_call",
-            record_id=world.unit("220302").id,
-        )
-        record_access(
             session, who, action="read", record_type="person", record_id=world.unit("220302").id
         )
+    counselor = await world.headers("counselor")
+    call = (await client.post(CALLS, headers=counselor, json=call_body())).json()
+    assert (await client.get(f"{CALLS}/{call['id']}", headers=counselor)).status_code == 200
+
     admin = await client.get("/api/v1/access-log", headers=await world.headers("audit_admin"))
     assert [e["record_type"] for e in admin.json()["items"]] == ["person"]
     sup = await client.get("/api/v1/access-log", headers=await world.headers("hotline_supervisor"))
-    assert [e["record_type"] for e in sup.json()["items"]] == ["hotline_call"]
+    entries = sup.json()["items"]
+    assert entries and {(e["record_type"], e["record_id"]) for e in entries} == {
+        ("hotline_call", call["id"])
+    }
+    other = await world.headers("supervisor_xf")
+    assert (await client.get(f"{CALLS}/{call['id']}", headers=other)).status_code == 404
+    for params in ({}, {"record_id": call["id"]}, {"record_type": "hotline_call"}):
+        r = await client.get("/api/v1/access-log", headers=other, params=params)
+        assert r.status_code == 200 and r.json()["items"] == [], params

@@ -112,6 +112,14 @@ class HotlineRepository:
         rows = (await self.session.execute(_WORKSTATIONS_AND_CODES, args)).all()
         return [row[0] for row in rows], set(rows[0][1] or ()) if rows else set()
 
+    async def readable_calls(
+        self, person_id: uuid.UUID | None, today: date
+    ) -> Select[tuple[uuid.UUID]]:
+        """The ids of the calls of the person's workstations, as a subquery (the hotline's
+        scope rule, for records that name calls by id, such as the access log)."""
+        paths = [u.path for u in await self.hotline_units(person_id, today)]
+        return select(HotlineCall.id).where(_paths_filter(HotlineCall.unit_path, paths))
+
     async def readable_call_ids(
         self, person_id: uuid.UUID | None, today: date, ids: set[uuid.UUID]
     ) -> set[uuid.UUID]:
