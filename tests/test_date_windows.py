@@ -31,6 +31,7 @@ from mediation.contracts.windows import (
 )
 from mediation.settings import Settings
 from mediation_api.openapi import document
+from mediation_api.query import WINDOWS
 from mediation_dev.demo import ACCOUNTS
 from tests.contract import expand_shared
 from tests.support.world import World
@@ -189,6 +190,59 @@ async def test_a_date_outside_its_window_is_refused(
         "SELECT (SELECT count(*) FROM outbox_events), (SELECT count(*) FROM case_events)"
     )
     assert after == before
+
+
+# --- filter windows: an end before the start ----------------------------------------------
+# A bound with no partner (cases due before a time).
+SINGLE_BOUNDS = {"due_before"}
+FILTER_WINDOWS = [
+    (op, start, end)
+    for op in {d.operation_id: d for d in INPUTS if d.where == "query"}.values()
+    for start, end in WINDOWS
+    if {start, end} <= {d.field[0] for d in INPUTS if d.operation_id == op.operation_id}
+]
+
+
+def test_every_filter_date_bounds_a_window_with_its_partner() -> None:
+    """A new pair of filter dates is named in mediation_api.query.WINDOWS, so its order is
+    checked like the others'."""
+    paired = {(op.operation_id, name) for op, *pair in FILTER_WINDOWS for name in pair}
+    lone = [
+        d.name
+        for d in INPUTS
+        if d.where == "query"
+        and (d.operation_id, d.field[0]) not in paired
+        and d.field[0] not in SINGLE_BOUNDS
+    ]
+    assert lone == []
+    assert len(FILTER_WINDOWS) >= 15
+
+
+@pytest.mark.parametrize(
+    ("d", "start", "end"),
+    FILTER_WINDOWS,
+    ids=[f"{d.operation_id}:{start}-{end}" for d, start, end in FILTER_WINDOWS],
+)
+async def test_a_filter_window_that_ends_before_it_starts_is_refused(
+    client: httpx.AsyncClient, world: World, d: DateInput, start: str, end: str
+) -> None:
+    """The acceptance run's lists answered `?received_from=<November>&received_to=<October>`
+    with an empty page, which looks like a filtered one; the sessions list refused it. Every
+    list and export now refuses it the same way."""
+    headers = await world.headers(_user_for(d.scopes))
+    later, earlier = (
+        ("2026-11-01", "2026-10-01")
+        if d.format == "date"
+        else ("2026-11-01T00:00:00+08:00", "2026-10-01T00:00:00+08:00")
+    )
+    r = await client.get(_url(d), params={start: later, end: earlier}, headers=headers)
+    assert r.status_code == 422, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert r.json()["code"] == "window-invalid"
+    assert [e["field"] for e in r.json()["errors"]] == [f"query.{end}"]
+    # One day is a window of dates; the same instant twice is an empty window of times.
+    r = await client.get(_url(d), params={start: earlier, end: earlier}, headers=headers)
+    assert r.status_code == (200 if d.format == "date" else 422), r.text
 
 
 # --- the windows themselves, against the service clock ------------------------------------

@@ -189,3 +189,43 @@ async def test_windows_follow_the_service_clock(client: httpx.AsyncClient, world
     h = await world.headers("dispatcher")
     r = await client.post(CASES, json=case_body(world, occurred_at=then.isoformat()), headers=h)
     assert r.status_code == 422, r.text
+
+
+async def test_a_changed_dispute_time_lies_before_its_registration(
+    client: httpx.AsyncClient, world: World, sql: Any
+) -> None:
+    """Registered on 26 November; five days later the time it happened is corrected. A day
+    after the registration (though before today) is refused like a dispute of tomorrow at
+    intake, and changes nothing; a day before it is taken."""
+    h = await world.headers("dispatcher")
+    registered = world.clock.now()
+    r = await client.post(
+        CASES,
+        json=case_body(world, occurred_at=(registered - timedelta(days=6)).isoformat()),
+        headers=h,
+    )
+    assert r.status_code == 201, r.text
+    case = r.json()
+    at(world, registered + timedelta(days=5))
+    h = await world.headers("dispatcher")
+    before = await sql(SNAPSHOT, c=case["id"])
+    after_registration = (registered + timedelta(days=2)).isoformat()
+    r = await client.patch(
+        f"{CASES}/{case['id']}",
+        json={"occurred_at": after_registration},
+        headers={**h, **etag(case)},
+    )
+    assert r.status_code == 422, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    [error] = r.json()["errors"]
+    assert error["field"] == "body.occurred_at"
+    assert "registered after it happened" in error["message"]
+    assert "2026-11-26" in error["message"]  # the window ends at the registration
+    assert await sql(SNAPSHOT, c=case["id"]) == before
+
+    earlier = (registered - timedelta(days=1)).isoformat()
+    r = await client.patch(
+        f"{CASES}/{case['id']}", json={"occurred_at": earlier}, headers={**h, **etag(case)}
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["version"] == case["version"] + 1

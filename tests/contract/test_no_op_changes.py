@@ -191,6 +191,40 @@ async def test_configuration_put_again_changes_nothing(
     assert r.json()["customised"] is False
 
 
+async def test_a_calendar_year_loaded_again_as_it_is_changes_nothing(
+    client: httpx.AsyncClient, world: World, sql: Any
+) -> None:
+    """The official schedule the year already holds, from the same source: no event (the
+    webhooks' `calendar.year_loaded`), no audit entry, no recomputation, the same ETag. A
+    new source is a change."""
+    admin = await world.headers("system_admin")
+    url = "/api/v1/calendar/2026"
+    read = await client.get(url, headers=admin)
+    year = read.json()
+    body = {k: year[k] for k in ("holidays", "working_weekends")}
+    first = await client.put(
+        url,
+        headers={**admin, "If-Match": read.headers["etag"]},
+        json={**body, "source": "国办发明电〔2025〕7号"},
+    )
+    assert first.status_code == 200 and first.json()["source"] == "国办发明电〔2025〕7号"
+    audit = "SELECT count(*) FROM audit_events WHERE action NOT LIKE 'read.%'"
+    before = await sql(audit)
+    for _ in range(2):
+        r = await _check_no_op(
+            client,
+            sql,
+            "PUT",
+            url,
+            admin,
+            first.headers["etag"],
+            {**body, "source": "国办发明电〔2025〕7号"},
+        )
+        assert r.json()["recomputed_cases"] == 0
+    assert await sql(audit) == before
+    assert (await client.get(url, headers=admin)).json() == {**first.json()}
+
+
 async def test_accounts_and_webhooks_given_what_they_have_change_nothing(
     client: httpx.AsyncClient, world: World, sql: Any
 ) -> None:

@@ -252,6 +252,41 @@ async def test_changes_need_the_current_etag(
     assert kinds == ["created", "updated", "follow_up_done", "updated"]
 
 
+async def test_a_corrected_call_time_lies_before_the_call_was_logged(
+    client: httpx.AsyncClient, world: World, sql: Any
+) -> None:
+    """Logged on 26 November at 10:00 (the call began at 09:40). Days later its time is
+    corrected: to the 29th (after the logging, though before today) is refused like a call
+    logged before it happened, and changes nothing; to 09:20 on the 26th is taken."""
+    from datetime import timedelta
+
+    from tests.cases.conftest import at
+
+    h = await world.headers("counselor")
+    created = await client.post(CALLS, headers=h, json=call_body(follow_up_due=None))
+    assert created.status_code == 201, created.text
+    call, etag = created.json(), created.headers["etag"]
+    at(world, world.clock.now() + timedelta(days=5))
+    h = await world.headers("counselor")
+    url = f"{CALLS}/{call['id']}"
+    before = await sql("SELECT version, started_at FROM hotline_calls")
+    events = await sql("SELECT count(*) FROM hotline_call_events")
+    later = {"started_at": "2026-11-29T09:40:00+08:00", "ended_at": "2026-11-29T09:58:00+08:00"}
+    r = await client.patch(url, headers={**h, "If-Match": etag}, json=later)
+    assert r.status_code == 422, r.text
+    fields = {e["field"]: e["message"] for e in r.json()["errors"]}
+    assert set(fields) == {"body.started_at", "body.ended_at"}
+    assert "a call is logged after it happened" in fields["body.started_at"]
+    assert "2026-11-26 10:00+08:00" in fields["body.started_at"]  # the window ends there
+    assert await sql("SELECT version, started_at FROM hotline_calls") == before
+    assert await sql("SELECT count(*) FROM hotline_call_events") == events
+
+    earlier = {"started_at": "2026-11-26T09:20:00+08:00", "ended_at": "2026-11-26T09:58:00+08:00"}
+    r = await client.patch(url, headers={**h, "If-Match": etag}, json=earlier)
+    assert r.status_code == 200, r.text
+    assert r.json()["duration_seconds"] == 38 * 60
+
+
 async def test_only_the_counselor_or_a_supervisor_changes_a_call(
     client: httpx.AsyncClient, world: World
 ) -> None:

@@ -243,6 +243,34 @@ async def test_bad_rows_are_each_reported_and_nothing_is_written(
     assert (await sql("SELECT count(*) FROM cases WHERE historical"))[0][0] == 0
 
 
+async def test_a_register_date_outside_2000_to_today_is_reported_at_its_cell(
+    client: httpx.AsyncClient, world: World, run_worker: Any, sql: Any
+) -> None:
+    """The acceptance run's lesson (every date a person types has a plausible window) holds
+    for the dates of a register too: a typo such as 1900 or 2999, or a day still to come
+    (the tests' today is 2026-11-26), is a problem of its cell, and nothing is imported."""
+    rows = []
+    for i, (received, outcome) in enumerate(
+        [("1900-01-05", "2021-02-01"), ("2021-01-05", "2999-02-01"), ("2026-11-27", "")]
+    ):
+        row = list(GOOD[1])
+        row[1], row[8], row[11] = f"日期有误{i}", received, outcome or "2026-11-28"
+        rows.append(row)
+    closed_later = list(GOOD[0])
+    closed_later[0], closed_later[19] = "", "2027-01-15"
+    rows.append(closed_later)
+    imp = await validated(client, world, run_worker, csv_bytes(rows), "text/csv")
+    assert imp["status"] == "invalid", imp
+    cells = sorted(p["cell"] for p in imp["problems"] if "2000" in p["message_en"])
+    # 登记日期 is column I, 办结日期 L, 结案日期 T.
+    assert cells == ["I2", "I4", "L3", "L4", "T5"], imp["problems"]
+    assert all("今天" in p["message_zh"] for p in imp["problems"] if p["cell"] in cells)
+    h = await world.headers("dispatcher")
+    r = await client.post(f"{IMPORTS}/{imp['id']}/commit", headers=h)
+    assert r.status_code == 409 and r.json()["code"] == "import-has-problems"
+    assert (await sql("SELECT count(*) FROM cases WHERE historical"))[0][0] == 0
+
+
 async def test_wrong_template_is_refused_clearly(
     client: httpx.AsyncClient, world: World, run_worker: Any
 ) -> None:

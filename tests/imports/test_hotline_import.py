@@ -146,6 +146,9 @@ async def test_bad_call_rows_are_each_reported_and_nothing_is_written(
     ws.append(ok)
     ws.append(["220300", "2031-01-01 10:00", "x", "", "天气", "", "", "无此人", "也许"])
     ws.append(list(GOOD[0]))  # the same call as row 2
+    early = list(GOOD[0])
+    early[1] = "2019-06-01 10:00"  # before the hotline opened (April 2020)
+    ws.append(early)
     buf = io.BytesIO()
     wb.save(buf)
     imp = await validated(client, world, run_worker, buf.getvalue(), XLSX, "hotline_calls")
@@ -159,6 +162,8 @@ async def test_bad_call_rows_are_each_reported_and_nothing_is_written(
     assert "咨询师" in by_cell["H3"]["message_zh"] and "counselor" in by_cell["H3"]["message_en"]
     assert "是" in by_cell["I3"]["message_zh"]
     assert any(p["row"] == 4 and "重复" in p["message_zh"] for p in imp["problems"])
+    assert "热线开通（2020-04-01）" in by_cell["B5"]["message_zh"]
+    assert "MEDIATION_HOTLINE_OPENED_ON" in by_cell["B5"]["message_en"]
     r = await client.post(
         f"{IMPORTS}/{imp['id']}/commit", headers=await world.headers("dispatcher")
     )

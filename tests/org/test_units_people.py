@@ -90,6 +90,39 @@ async def test_admin_creates_renames_and_deactivates(
     assert (await sql("SELECT count(*) FROM units WHERE code = '220302001001G03'"))[0][0] == 1
 
 
+async def test_deactivating_a_subtree_leaves_its_already_inactive_units_as_they_were(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    """A grid deactivated last month keeps its version and ETag when its community goes:
+    nothing about it changes (its units that were active do change)."""
+    h = await world.headers("system_admin")
+    grid, building = world.unit("220302001001G02"), world.unit("220302001001G01B01")
+    community = world.unit("220302001001")
+
+    async def read(unit_id: Any) -> httpx.Response:
+        r = await client.get(f"{UNITS}/{unit_id}", headers=h)
+        assert r.status_code == 200, r.text
+        return r
+
+    r = await read(grid.id)
+    r = await client.post(
+        f"{UNITS}/{grid.id}/deactivate", headers={**h, "If-Match": r.headers["etag"]}
+    )
+    assert r.status_code == 200 and r.json()["active"] is False
+    inactive, active = await read(grid.id), await read(building.id)
+    r = await read(community.id)
+    r = await client.post(
+        f"{UNITS}/{community.id}/deactivate", headers={**h, "If-Match": r.headers["etag"]}
+    )
+    assert r.status_code == 200, r.text
+    after = await read(grid.id)
+    assert after.headers["etag"] == inactive.headers["etag"]
+    assert after.json()["version"] == inactive.json()["version"]
+    changed = await read(building.id)
+    assert changed.json()["active"] is False
+    assert changed.headers["etag"] != active.headers["etag"]
+
+
 async def test_import_is_all_or_nothing_with_a_report(
     client: httpx.AsyncClient, world: World, sql: Any
 ) -> None:
@@ -227,6 +260,47 @@ async def test_people_roles_masking_and_access_log(
     assert {g["name"]: g["missing"] for g in gaps.json()} == {"西园社区": ["legal_advisor"]}
 
 
+async def test_a_persons_roles_are_listed_within_the_readers_jurisdiction(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    """A mediator working in 先锋社区 and in 西园社区: the police officer of 先锋社区 reads
+    the person and their role there, not the role in 西园社区 (a unit and an assignment that
+    answer 404 to them); the district sees both."""
+    admin = await world.headers("system_admin")
+    xianfeng, xiyuan = world.unit("220302001001"), world.unit("220302001002")
+    r = await client.post(
+        "/api/v1/people",
+        headers=admin,
+        json={
+            "name": "两地调解员",
+            "assignment": {
+                "unit_id": str(xianfeng.id),
+                "role": "mediator",
+                "starts_on": "2026-01-01",
+            },
+        },
+    )
+    assert r.status_code == 201, r.text
+    person = r.json()["id"]
+    r = await client.post(
+        f"/api/v1/people/{person}/assignments",
+        headers=await world.headers("security_admin"),
+        json={"unit_id": str(xiyuan.id), "role": "mediator", "starts_on": "2026-02-01"},
+    )
+    assert r.status_code == 201, r.text
+    elsewhere = r.json()["id"]
+
+    url = f"/api/v1/people/{person}/assignments"
+    district = await client.get(url, headers=await world.headers("dispatcher"))
+    assert {a["unit_id"] for a in district.json()} == {str(xianfeng.id), str(xiyuan.id)}
+    police = await world.headers("police")
+    mine = await client.get(url, headers=police)
+    assert mine.status_code == 200
+    assert [a["unit_id"] for a in mine.json()] == [str(xianfeng.id)]
+    assert elsewhere not in str(mine.json())
+    assert (await client.get(f"{UNITS}/{xiyuan.id}", headers=police)).status_code == 404
+
+
 async def test_accounts_and_clients(client: httpx.AsyncClient, world: World) -> None:
     admin = await world.headers("system_admin")
     xiyuan = world.unit("220302001002")
@@ -305,29 +379,51 @@ async def test_accounts_and_clients(client: httpx.AsyncClient, world: World) -> 
 async def test_hotline_reads_are_audited_inside_the_workstation_only(
     client: httpx.AsyncClient, world: World, db: Any
 ) -> None:
+    """The reads of a call of 西园社区 are in the log of that workstation's supervisor; the
+    audit administrator does not see them, nor does the supervisor of 先锋社区's
+    workstation, to whom the call answers 404 (the entries name it and who read it)."""
+    from datetime import date
+
     from mediation.auth.access_log import record_access
+    from mediation.auth.accounts import add_account
     from mediation.auth.principal import Principal
+    from mediation.org.enums import Role
+    from tests.hotline.conftest import CALLS, XIANFENG, call_body
 
     async with db() as session, session.begin():
+        await add_account(
+            session,
+            username="supervisor_xf",
+            name="何督导",
+            role=Role.hotline_supervisor,
+            unit_id=world.unit(XIANFENG).id,
+            password="demo-password",
+            starts_on=date(2020, 1, 1),
+        )
         who = Principal(
             kind="user",
             id=world.unit("220302").id,
-            name="褚咨询",
+            name="钱调度",
             roles=frozenset(),
             permissions=frozenset(),
             scope_paths=(),
         )
         record_access(
-            session,
-            who,
-            action="read",
-            record_type="hotline_call",
-            record_id=world.unit("220302").id,
-        )
-        record_access(
             session, who, action="read", record_type="person", record_id=world.unit("220302").id
         )
+    counselor = await world.headers("counselor")
+    call = (await client.post(CALLS, headers=counselor, json=call_body())).json()
+    assert (await client.get(f"{CALLS}/{call['id']}", headers=counselor)).status_code == 200
+
     admin = await client.get("/api/v1/access-log", headers=await world.headers("audit_admin"))
     assert [e["record_type"] for e in admin.json()["items"]] == ["person"]
     sup = await client.get("/api/v1/access-log", headers=await world.headers("hotline_supervisor"))
-    assert [e["record_type"] for e in sup.json()["items"]] == ["hotline_call"]
+    entries = sup.json()["items"]
+    assert entries and {(e["record_type"], e["record_id"]) for e in entries} == {
+        ("hotline_call", call["id"])
+    }
+    other = await world.headers("supervisor_xf")
+    assert (await client.get(f"{CALLS}/{call['id']}", headers=other)).status_code == 404
+    for params in ({}, {"record_id": call["id"]}, {"record_type": "hotline_call"}):
+        r = await client.get("/api/v1/access-log", headers=other, params=params)
+        assert r.status_code == 200 and r.json()["items"] == [], params

@@ -78,6 +78,14 @@ async def test_trend_and_exports(
     # September has no report: counted from the cases (C6 and C9 received, C9 resolved).
     assert points[-2] == {"month": "2026-09", "received": 2, "resolved": 1, "version": None}
     assert all(p["received"] == p["resolved"] == 0 for p in points[:-2])
+    # The current month ends a trend (month to date); a month still to come would be twelve
+    # points counted as zeros: refused like its report.
+    r = await client.get(f"{MONTHLY}/trend", params={"month": "2026-11"}, headers=h)
+    assert r.status_code == 200 and r.json()["points"][-1]["month"] == "2026-11"
+    for later in ("2026-12", "2099-12"):
+        r = await client.get(f"{MONTHLY}/trend", params={"month": later}, headers=h)
+        assert r.status_code == 422 and r.json()["code"] == "month-not-begun", r.text
+        assert [e["field"] for e in r.json()["errors"]] == ["query.month"]
 
     # CSV: UTF-8 with a BOM, Chinese headers, the district and month in title and name.
     r = await client.get(

@@ -10,7 +10,8 @@ its own dependencies run (an application-wide dependency), with a 422 naming the
   Unix time, so a filter `held_to=3e-100` meant 1 January 1970. Dates are written
   `YYYY-MM-DD`, times as RFC 3339, in query parameters and JSON bodies alike;
 * in JSON, a boolean or a number of another JSON type: pydantic reads `false` as the number
-  0 (`view_order: false`), `"5"` as 5 and `"yes"` or 1 as true."""
+  0 (`view_order: false`), `"5"` as 5 and `"yes"` or 1 as true;
+* a filter window (`received_from`/`received_to`...) that ends before it starts."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
 from mediation.errors import VALIDATION, Unprocessable
+from mediation_api.query import WINDOW_INVALID, WINDOWS
 
 DETAIL = (
     "Text must not contain the NUL character (\\u0000) or an unpaired surrogate (\\ud800-\\udfff)."
@@ -248,6 +250,36 @@ def _temporal_queries(route: APIRoute) -> dict[str, str]:
     return found
 
 
+def _moment(kind: str, value: str) -> date | None:
+    """The value as the route will read it, or None when it will refuse it itself."""
+    try:
+        if kind == "date":
+            return date.fromisoformat(value)
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
+
+
+def _refuse_inverted_windows(queries: dict[str, str], params: Any) -> None:
+    """A filter window that ends before it starts selects nothing, and an empty page would
+    look like a filtered one: refused on every route, as the sessions list and the roster's
+    gaps always did. Days count both ends (one day is a window); times end before `to`."""
+    for start, end in WINDOWS:
+        if start not in params or end not in params or start not in queries:
+            continue
+        kind = queries[start]
+        first, last = _moment(kind, params[start]), _moment(kind, params[end])
+        if first is None or last is None or type(first) is not type(last):
+            continue
+        if last < first if kind == "date" else last <= first:
+            raise Unprocessable(
+                f"`{end}` must {'not be before' if kind == 'date' else 'be after'} `{start}`.",
+                field=f"query.{end}",
+                code=WINDOW_INVALID,
+            )
+
+
 async def _refuse_numbers_as_dates(request: Request, ctype: str) -> None:
     route = request.scope.get("route")
     if not isinstance(route, APIRoute):
@@ -260,6 +292,8 @@ async def _refuse_numbers_as_dates(request: Request, ctype: str) -> None:
                 raise Unprocessable(
                     f"Not a {kind}: {_WRITTEN[kind]}.", field=f"query.{name}", code=VALIDATION
                 )
+    if queries:
+        _refuse_inverted_windows(queries, request.query_params)
     if route.body_field is not None and "json" in ctype:
         try:
             body = await request.json()  # cached: FastAPI parsed it for the route

@@ -20,6 +20,19 @@ WINDOW_INVALID = rule_code(
     "window-invalid",
     "A query's window (of dates or times) ends before it starts or spans more than allowed.",
 )
+# The query parameters that bound one filter window, (start, end), on every route that takes
+# both as dates or times: an end before the start is refused (mediation_api.inputs).
+WINDOWS: tuple[tuple[str, str], ...] = (
+    ("received_from", "received_to"),
+    ("closed_from", "closed_to"),
+    ("started_from", "started_before"),
+    ("starts_from", "starts_to"),
+    ("collected_from", "collected_to"),
+    ("held_from", "held_to"),
+    ("date_from", "date_to"),
+    ("since", "until"),
+    ("from", "to"),
+)
 
 # By route identity: the routes are the routers' own, built once at import and never freed.
 _DECLARED: dict[int, frozenset[str]] = {}

@@ -7,6 +7,7 @@ in the commit, which validates again before writing anything."""
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -115,10 +116,11 @@ class CaseChecker(RowChecker):
         out["category"] = take(
             "category", self.coded(self.lookups.categories, "纠纷类型", "dispute category"), True
         )
+        past = functools.partial(v.past_day, today=self.lookups.today)
         for key in ("occurred_on", "received_on", "accepted_on", "outcome_on"):
-            out[key] = take(key, v.day, key in ("received_on", "outcome_on"))
+            out[key] = take(key, past, key in ("received_on", "outcome_on"))
         for key in ("followed_up_on", "closed_on"):
-            out[key] = take(key, v.day)
+            out[key] = take(key, past)
         out["amount_involved"] = take("amount_involved", v.amount)
         out["agreement_amount"] = take("agreement_amount", v.amount)
         for side in ("applicant", "respondent"):

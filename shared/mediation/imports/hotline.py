@@ -8,7 +8,7 @@ the call records that the register gave only the level."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from mediation.hotline.enums import AgeBand, CallAction, CallChannel, CallType, Gender, RiskLevel
@@ -77,11 +77,15 @@ class CallChecker(RowChecker):
 
     def _started(self, raw: Any) -> datetime:
         at = v.moment(raw)
-        today = self.lookups.today
-        if at < EARLIEST or (today is not None and at.date() > today):
+        today, opened = self.lookups.today, self.lookups.hotline_opened_on
+        # Not before the hotline opened (the window of a call logged through the API).
+        earliest = max(EARLIEST, datetime.combine(opened, time())) if opened else EARLIEST
+        if at < earliest or (today is not None and at.date() > today):
+            first = earliest.date().isoformat()
             raise v.BadValue(
-                "来电时间须在 2000 年以后且不晚于今天（导入的是历史来电）。",
-                "The call's time lies between 2000 and today (an import brings past calls).",
+                f"来电时间须在热线开通（{first}）以后且不晚于今天（导入的是历史来电）。",
+                f"The call's time lies between the hotline's opening ({first}, "
+                "MEDIATION_HOTLINE_OPENED_ON) and today (an import brings past calls).",
             )
         return at
 

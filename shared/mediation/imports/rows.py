@@ -38,6 +38,7 @@ class Lookups:
     categories: dict[str, str]  # code or Chinese label -> code
     scope_paths: tuple[str, ...]
     today: date | None = None  # the center's today: history lies before it
+    hotline_opened_on: date | None = None  # no call before it (MEDIATION_HOTLINE_OPENED_ON)
     # Hotline topics (code or Chinese label -> code).
     topics: dict[str, str] = field(default_factory=dict)
     # Counselors of the jurisdiction: account -> person, name -> people of that name.

@@ -18,6 +18,7 @@ from mediation.privacy import valid_resident_id
 Cell = object
 E = TypeVar("E", bound=LabelledEnum)
 
+EARLIEST_DAY = date(2000, 1, 1)  # a register's records are this century's
 _EXCEL_EPOCH = date(1899, 12, 30)  # serial 1 = 1900-01-01 with Excel's 1900 leap-year bug
 _CJK_DATE = re.compile(r"^(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日?$")
 _SEP_DATE = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?$")
@@ -66,6 +67,18 @@ def day(value: Cell) -> date:
         return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
     except ValueError:
         raise BadValue(f"日期“{s}”不存在。", f"The date {s!r} does not exist.") from None
+
+
+def past_day(value: Cell, today: date | None) -> date:
+    """A day of a register: this century's and not after today (an import brings history;
+    a typo such as 2201 or 1921 would otherwise be stored and counted in statistics)."""
+    d = day(value)
+    if d < EARLIEST_DAY or (today is not None and d > today):
+        raise BadValue(
+            "日期须在 2000 年以后且不晚于今天（导入的是历史记录）。",
+            "The date lies between 2000 and today (an import brings past records).",
+        )
+    return d
 
 
 def _serial(n: float) -> date:

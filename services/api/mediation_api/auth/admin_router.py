@@ -9,9 +9,10 @@ from fastapi import APIRouter, Depends, Path, Query
 
 from mediation.auth.policy import Permission
 from mediation.auth.principal import Principal
+from mediation.clock import CENTER_TZ
 from mediation_api.audit.filters import RecordIdQ, RecordTypeQ, SinceQ, UntilQ
 from mediation_api.auth.admin_service import AdminService
-from mediation_api.deps import Session, State, require
+from mediation_api.deps import ClockDep, Session, State, require
 from mediation_api.org.contracts import (
     AccessLogOut,
     ClientCreate,
@@ -155,6 +156,7 @@ list_route(
     params=[
         ("session", Session),
         ("principal", LogReader),
+        ("clock", ClockDep),
         (
             "subject_id",
             Annotated[uuid.UUID | None, Query(description="Whose data was shown.")],
@@ -167,7 +169,10 @@ list_route(
         ("until", UntilQ, None),
     ],
     fetch=lambda a, limit, cursor: _admin(a).access_log(
-        **{k: a[k] for k in ACCESS_FILTERS}, limit=limit, cursor=cursor
+        **{k: a[k] for k in ACCESS_FILTERS},
+        today=a["clock"].now().astimezone(CENTER_TZ).date(),
+        limit=limit,
+        cursor=cursor,
     ),
     out=AccessLogOut,
     operation_id="access-log-list",

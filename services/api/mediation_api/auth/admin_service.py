@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import Select, any_, select
+from sqlalchemy import Select, any_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mediation.audit import chain as audit
@@ -23,6 +23,7 @@ from mediation.errors import Conflict, NotFound, Unprocessable
 from mediation.org.models import Unit
 from mediation.org.tree import UNIT_UNKNOWN
 from mediation_api.auth import sessions
+from mediation_api.hotline.repository import HotlineRepository
 from mediation_api.org.contracts import ClientCreate, ClientUpdate, UserCreate, UserUpdate
 from mediation_api.org.repository import OrgRepository
 from mediation_api.pagination import id_page
@@ -228,16 +229,22 @@ class AdminService:
         actor_id: uuid.UUID | None,
         since: datetime | None,
         until: datetime | None,
+        today: date,
         limit: int,
         cursor: str | None,
     ) -> tuple[list[AccessLogEntry], str | None]:
         """Newest first."""
         stmt = select(AccessLogEntry)
         # Reads of hotline records are audited inside the workstation only: nobody outside it
-        # may learn that a call exists, administrators included.
+        # may learn that a call exists, administrators included, nor a supervisor of another
+        # workstation (the entries name the call: the calls of the caller's workstations).
         hotline = AccessLogEntry.record_type.like("hotline%")
         if not self.principal.can(Permission.hotline_review):
             stmt = stmt.where(~hotline)
+        else:
+            repo = HotlineRepository(self.session)
+            calls = await repo.readable_calls(self.principal.person_id, today)
+            stmt = stmt.where(or_(~hotline, AccessLogEntry.record_id.in_(calls)))
         if not self.principal.can(Permission.audit_read):
             stmt = stmt.where(hotline)
         if subject_id:

@@ -85,7 +85,8 @@ class CalendarService(RequestService[CaseRepository]):
     ) -> CalendarYearOut:
         """Replace a year with the official schedule and recompute affected deadlines; the
         precondition is the ETag of the year as it is (`year_etag`)."""
-        check_if_match(if_match, f"calendar-{year}", year_version(await self.year(year)))
+        current = await self.year(year)
+        check_if_match(if_match, f"calendar-{year}", year_version(current))
         if not MIN_YEAR <= year <= MAX_YEAR:
             raise Unprocessable(
                 f"The year must be between {MIN_YEAR} and {MAX_YEAR}.",
@@ -122,6 +123,8 @@ class CalendarService(RequestService[CaseRepository]):
                 )
             moved[w.date] = w.name
         days = year_from_schedule(year, holidays, moved, body.source)
+        if year_out(year, days) == current:  # the schedule it holds, from the same source
+            return current
         await self.repo.replace_calendar_year(year, days)
         recomputed = await self.recompute(datetime.combine(date(year, 1, 1), time(0), CENTER_TZ))
         await emit(

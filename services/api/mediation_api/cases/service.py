@@ -69,6 +69,7 @@ from mediation.clock import CENTER_TZ
 from mediation.contracts.changes import changed, modified
 from mediation.contracts.common import jsonable
 from mediation.contracts.etag import check_if_match
+from mediation.contracts.windows import DISPUTE
 from mediation.errors import VALIDATION, Conflict, Forbidden, NotFound, Unprocessable
 from mediation.ids import uuid7
 from mediation.logs import request_id_var
@@ -1234,6 +1235,16 @@ class CaseService(RequestService[CaseRepository]):
         )
         if not changes:  # nothing differs: nothing changes (no version, entry or event)
             return case
+        if changes.get("occurred_at") is not None:
+            # The intake's window, counted from the registration rather than from today: a
+            # dispute cannot have happened after it was registered.
+            problem = DISPUTE.problem(changes["occurred_at"], case.received_at, self.settings)
+            if problem is not None:
+                raise Unprocessable(
+                    f"The dispute's time {problem} (counted from its registration).",
+                    field="body.occurred_at",
+                    code=VALIDATION,
+                )
         names = sorted(changes)
         if "category" in changes:
             await ReferenceService(self.session, self.clock).require_enabled(

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Select, and_, bindparam, func, literal, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mediation.hotline.enums import CallType, DutyRole, RiskLevel
+from mediation.hotline.enums import CallEventKind, CallType, DutyRole, RiskLevel
 from mediation.hotline.models import HotlineCall, HotlineCallEvent, HotlineDutyShift
 from mediation.hotline.rules import ancestor_paths
 from mediation.org.enums import Role
@@ -111,6 +111,23 @@ class HotlineRepository:
         args = {**_workstation_args(person_id, today, HOTLINE_ROLES), "ws_kind": kind.value}
         rows = (await self.session.execute(_WORKSTATIONS_AND_CODES, args)).all()
         return [row[0] for row in rows], set(rows[0][1] or ()) if rows else set()
+
+    async def logged_at(self, call_id: uuid.UUID) -> datetime | None:
+        """When the call was logged: its `created` entry, or its `imported` one (an imported
+        call's `created` entry carries the register's time)."""
+        stmt = select(func.max(HotlineCallEvent.at)).where(
+            HotlineCallEvent.call_id == call_id,
+            HotlineCallEvent.kind.in_([CallEventKind.created, CallEventKind.imported]),
+        )
+        return await self.session.scalar(stmt)
+
+    async def readable_calls(
+        self, person_id: uuid.UUID | None, today: date
+    ) -> Select[tuple[uuid.UUID]]:
+        """The ids of the calls of the person's workstations, as a subquery (the hotline's
+        scope rule, for records that name calls by id, such as the access log)."""
+        paths = [u.path for u in await self.hotline_units(person_id, today)]
+        return select(HotlineCall.id).where(_paths_filter(HotlineCall.unit_path, paths))
 
     async def readable_call_ids(
         self, person_id: uuid.UUID | None, today: date, ids: set[uuid.UUID]

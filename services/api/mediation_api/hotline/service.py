@@ -20,6 +20,7 @@ from mediation.clock import CENTER_TZ
 from mediation.contracts.changes import changed, modified, null_errors, patch_fields, refuse_nulls
 from mediation.contracts.common import center_time
 from mediation.contracts.etag import check_if_match
+from mediation.contracts.windows import CALL
 from mediation.errors import (
     Conflict,
     Forbidden,
@@ -441,6 +442,7 @@ class HotlineService(RequestService[HotlineRepository]):
             )
         if "topics" in changes:
             errors += await self._topic_errors(changes["topics"])
+        errors += await self._logged_after(call, changes)
         _consistent(errors)
 
         was_flagged_risk = is_flagged_risk(call.risk_level, call.imminent_risk)
@@ -491,6 +493,20 @@ class HotlineService(RequestService[HotlineRepository]):
             await self._flag(call)
         await self.session.flush()
         return call
+
+    async def _logged_after(self, call: HotlineCall, changes: dict[str, Any]) -> list[Any]:
+        """A corrected start or end keeps the window of a call logged after it happened,
+        counted from when this call was logged (or imported), not from today."""
+        moved = [f for f in ("started_at", "ended_at") if changes.get(f) is not None]
+        logged = await self.repo.logged_at(call.id) if moved else None
+        if logged is None:
+            return []
+        problems = {f: CALL.problem(changes[f], logged, self.settings) for f in moved}
+        return [
+            {"field": f"body.{f}", "message": f"{problem} (counted from when it was logged)"}
+            for f, problem in problems.items()
+            if problem is not None
+        ]
 
     async def acknowledge(
         self, call_id: uuid.UUID, body: AcknowledgeIn, if_match: str | None

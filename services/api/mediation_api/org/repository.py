@@ -133,12 +133,15 @@ class OrgRepository:
             stmt = stmt.where(Person.name.contains(q, autoescape=True))
         return await id_page(self.session, stmt, Person.id, limit, cursor)
 
-    async def assignments(self, person_id: uuid.UUID) -> list[RoleAssignment]:
+    async def assignments(self, principal: Principal, person_id: uuid.UUID) -> list[RoleAssignment]:
+        """The person's roles at units of the caller's subtree (a role elsewhere is another
+        jurisdiction's record: not named, like the unit itself)."""
         return list(
             (
                 await self.session.scalars(
                     select(RoleAssignment)
-                    .where(RoleAssignment.person_id == person_id)
+                    .join(Unit, Unit.id == RoleAssignment.unit_id)
+                    .where(RoleAssignment.person_id == person_id, in_scope(Unit.path, principal))
                     .order_by(RoleAssignment.starts_on, RoleAssignment.id)
                 )
             ).all()

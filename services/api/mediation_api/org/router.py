@@ -314,7 +314,7 @@ people.change(
     "/people/{person_id}/assignments",
     operation_id="people-assignments-list",
     summary="A person's roles",
-    description="Past, present and future assignments.",
+    description="Past, present and future assignments at units of your jurisdiction.",
     responses=responses(401, 403, 404, 422),
 )
 async def list_assignments(
@@ -322,7 +322,8 @@ async def list_assignments(
 ) -> list[AssignmentOut]:
     person = await OrgService(session, clock, principal).get_person(person_id)
     return [
-        AssignmentOut.model_validate(a) for a in await OrgRepository(session).assignments(person.id)
+        AssignmentOut.model_validate(a)
+        for a in await OrgRepository(session).assignments(principal, person.id)
     ]
 
 

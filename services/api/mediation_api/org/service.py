@@ -110,9 +110,11 @@ class OrgService:
         unit = await for_change(self.get_unit, unit_id, if_match)
         if not unit.active:
             raise Conflict("The unit is already deactivated.", code=tree.UNIT_INACTIVE)
+        # Units of the subtree deactivated earlier change nothing: their version stays.
         await self.session.execute(
             text(
-                "UPDATE units SET active = false, version = version + 1 WHERE path LIKE :p || '%'"
+                "UPDATE units SET active = false, version = version + 1 "
+                "WHERE path LIKE :p || '%' AND active"
             ),
             {"p": unit.path},
         )

@@ -480,6 +480,14 @@ class StatsService:
         from `pinned` when given), or counted from the cases when the month has none."""
         node = await self.node(unit_id)
         year, mon = (pinned.year, pinned.month) if pinned else self.month(month)
+        if (year, mon) > periods.current_month(self.clock.now()):
+            # Months still to come would show as zeros counted from the cases.
+            raise Unprocessable(
+                f"{periods.label(year, mon)} has not begun; the trend ends with the current "
+                "month at the latest.",
+                field="query.month",
+                code=MONTH_NOT_BEGUN,
+            )
         months = periods.last_months(year, mon, 12)
         reports = await self.repo.latest_reports(months)
         if pinned is not None:

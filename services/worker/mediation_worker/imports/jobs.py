@@ -58,6 +58,7 @@ async def _check(c: WorkerContext, job: Job, imp: ImportFile, content: bytes) ->
     async with c.sessions() as session:
         lookups = await load_lookups(session, tuple(imp.scope_paths), imp.kind)
         lookups.today = c.clock.now().astimezone(CENTER_TZ).date()
+        lookups.hotline_opened_on = c.settings.hotline_opened_on
 
         async def progress(rows: int) -> None:
             await _progress(
