@@ -359,6 +359,43 @@ class HotlineService(RequestService[HotlineRepository]):
         call, logged). Written by one statement (`mediation_api.hotline.write`): the call, its
         history, its access-log row and, when flagged, the outbox event, with the answer's
         caller history; their audit entries are queued as the flush hook makes them."""
+        call = await self.new_call(body)
+        c = body.caller
+        # Numbered here: a new call is its writer's alone.
+        entries = [self._entry(call, 1, CallEventKind.created, {})]
+        outbox = None
+        if is_flagged_risk(call.risk_level, call.imminent_risk):
+            outbox = await self._flag_new(call, entries)
+        call.timeline_seq = len(entries)
+        access = self._access_row("create", call.id, callback_number_unmasked=False)
+        conn = await driver_connection(self.session)
+        args: list[Any] = [
+            as_json({**fields_of(call, write.CALL_FIELDS), "callback_number_enc": _bytea(call)}),
+            as_json(entries),
+            as_json(access),
+            [p + "%" for p in await self.paths()],
+            call.counselor_id,
+            call.caller_hash,
+            call.started_at,
+            call.id,
+        ]
+        if outbox is not None:
+            args.append(as_json(outbox))
+        sql = write.CREATE_SQL if outbox is None else write.CREATE_FLAGGED_SQL
+        row = await conn.fetchrow(sql, *args)
+        assert row is not None  # one row always
+        call.created_at, call.updated_at = row["created_at"], row["updated_at"]
+        # The trail's entries in the order the flushes made them: the event's, then the read's.
+        if outbox is not None:
+            audit_outbox(self.session, SimpleNamespace(**outbox))
+        self._audit_access(access)
+        names = {call.counselor_id: row["counselor_name"]} if row["counselor_name"] else {}
+        number = c.callback_number  # what `_seal` sealed: opening it gives it back
+        out = self._out(call, row["earlier"], row["others"], names, None, number, False)
+        return call, out
+
+    async def new_call(self, body: CallCreate) -> HotlineCall:
+        """The call `body` logs, checked (422 with every error) and sealed, not yet written."""
         enabled = None
         if self._units is None and body.topics:
             self._units, enabled = await self.repo.hotline_units_and_codes(
@@ -415,38 +452,7 @@ class HotlineService(RequestService[HotlineRepository]):
         call.duration_seconds = self._duration(call)
         call.caller_hash = self._hash(c.number or c.callback_number)
         self._seal(call, c.callback_number)
-        # Numbered here: a new call is its writer's alone.
-        entries = [self._entry(call, 1, CallEventKind.created, {})]
-        outbox = None
-        if is_flagged_risk(call.risk_level, call.imminent_risk):
-            outbox = await self._flag_new(call, entries)
-        call.timeline_seq = len(entries)
-        access = self._access_row("create", call.id, callback_number_unmasked=False)
-        conn = await driver_connection(self.session)
-        args: list[Any] = [
-            as_json({**fields_of(call, write.CALL_FIELDS), "callback_number_enc": _bytea(call)}),
-            as_json(entries),
-            as_json(access),
-            [p + "%" for p in await self.paths()],
-            call.counselor_id,
-            call.caller_hash,
-            call.started_at,
-            call.id,
-        ]
-        if outbox is not None:
-            args.append(as_json(outbox))
-        sql = write.CREATE_SQL if outbox is None else write.CREATE_FLAGGED_SQL
-        row = await conn.fetchrow(sql, *args)
-        assert row is not None  # one row always
-        call.created_at, call.updated_at = row["created_at"], row["updated_at"]
-        # The trail's entries in the order the flushes made them: the event's, then the read's.
-        if outbox is not None:
-            audit_outbox(self.session, SimpleNamespace(**outbox))
-        self._audit_access(access)
-        names = {call.counselor_id: row["counselor_name"]} if row["counselor_name"] else {}
-        number = c.callback_number  # what `_seal` sealed: opening it gives it back
-        out = self._out(call, row["earlier"], row["others"], names, None, number, False)
-        return call, out
+        return call
 
     async def _flag_new(self, call: HotlineCall, entries: list[dict[str, Any]]) -> dict[str, Any]:
         """`_flag` for a call not yet written: its flag, its `flagged` entry (added to
