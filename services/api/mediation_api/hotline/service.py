@@ -13,9 +13,8 @@ from functools import cached_property
 from types import SimpleNamespace
 from typing import Any
 
-from mediation.audit import chain
 from mediation.audit.chain import audit_outbox
-from mediation.auth.access_log import record_access, record_accesses
+from mediation.auth.access_log import access_row, audit_access, record_access, record_accesses
 from mediation.auth.policy import Permission
 from mediation.cases.enums import CaseEventType
 from mediation.cases.models import Case
@@ -65,7 +64,6 @@ from mediation.hotline.rules import (
     minimum_level,
 )
 from mediation.ids import uuid7
-from mediation.logs import request_id_var
 from mediation.org.enums import Role
 from mediation.org.models import Unit
 from mediation.outbox.events import emit, outbox_fields
@@ -367,7 +365,13 @@ class HotlineService(RequestService[HotlineRepository]):
         if is_flagged_risk(call.risk_level, call.imminent_risk):
             outbox = await self._flag_new(call, entries)
         call.timeline_seq = len(entries)
-        access = self._access_row("create", call.id, callback_number_unmasked=False)
+        access = access_row(
+            self.principal,
+            action="hotline.create",
+            record_type=RECORD_TYPE,
+            record_id=call.id,
+            callback_number_unmasked=False,
+        )
         conn = await driver_connection(self.session)
         args: list[Any] = [
             as_json({**fields_of(call, write.CALL_FIELDS), "callback_number_enc": _bytea(call)}),
@@ -388,7 +392,7 @@ class HotlineService(RequestService[HotlineRepository]):
         # The trail's entries in the order the flushes made them: the event's, then the read's.
         if outbox is not None:
             audit_outbox(self.session, SimpleNamespace(**outbox))
-        self._audit_access(access)
+        audit_access(self.session, access)
         names = {call.counselor_id: row["counselor_name"]} if row["counselor_name"] else {}
         number = c.callback_number  # what `_seal` sealed: opening it gives it back
         out = self._out(call, row["earlier"], row["others"], names, None, number, False)
@@ -976,36 +980,6 @@ class HotlineService(RequestService[HotlineRepository]):
             actor_person_id=p.person_id,
             actor_name=p.client_id or p.name,
             detail=detail,
-        )
-
-    def _access_row(self, action: str, call_id: uuid.UUID, **detail: Any) -> dict[str, Any]:
-        """`_log`'s access-log row, for a statement that inserts it itself (then
-        `_audit_access` queues its audit entry)."""
-        p = self.principal
-        return {
-            "id": uuid7(),
-            "actor_id": p.id,
-            "actor_kind": p.kind,
-            "actor_name": p.client_id or p.name,
-            "action": f"hotline.{action}",
-            "record_type": RECORD_TYPE,
-            "record_id": call_id,
-            "subject_ids": [],
-            "detail": detail,
-            "request_id": request_id_var.get(),
-        }
-
-    def _audit_access(self, row: dict[str, Any]) -> None:
-        """The trail's entry of an access-log row, as the chain's flush hook makes it for an
-        `AccessLogEntry`."""
-        chain.record(
-            self.session,
-            action=f"read.{row['record_type']}",
-            actor_id=row["actor_id"],
-            actor_name=row["actor_name"],
-            record_type=row["record_type"],
-            record_id=row["record_id"],
-            access_log_id=str(row["id"]),
         )
 
     def _log(self, action: str, call_id: uuid.UUID, **detail: Any) -> None:
