@@ -33,6 +33,7 @@ from mediation.ids import uuid7
 from mediation.privacy import keyed_hash
 from mediation_api.cases import change
 from mediation_api.cases.intake import as_json
+from mediation_api.hotline import write
 from mediation_api.sessions import outcome
 
 HANDLER_ROLES = [
@@ -52,26 +53,6 @@ W = {
         "JOIN role_assignments ra ON ra.unit_id = units.id WHERE ra.person_id = $1 "
         "AND ra.role = ANY($2::text[]) AND ra.starts_on <= $3 "
         "AND (ra.ends_on IS NULL OR ra.ends_on >= $3) AND units.active IS true ORDER BY units.path"
-    ),
-    "insert_call": (
-        "INSERT INTO hotline_calls (id, unit_id, unit_path, counselor_id, created_by, "
-        "started_at, ended_at, duration_seconds, channel, call_type, caller_anonymous, "
-        "caller_age_band, caller_gender, caller_hash, callback_consent, topics, risk_level, "
-        "imminent_risk, risk_assessment, actions, summary, flagged_at, version, timeline_seq, "
-        "historical) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, "
-        "false, $15, $16, $17, $18, $19, $20, $21, 1, 1, false) "
-        "RETURNING created_at, updated_at"
-    ),
-    "insert_call_event": (
-        "INSERT INTO hotline_call_events (call_id, seq, at, kind, actor_id, actor_person_id, "
-        "actor_name, detail, id) VALUES ($1, 1, $2, 'created', $3, $4, $5, '{}', $6)"
-    ),
-    # The repeat-caller counts and the names shown, in one statement (as the API).
-    "caller_history_names": (
-        "SELECT h.earlier, h.others, p.id, p.name FROM (SELECT count(*) FILTER "
-        "(WHERE (started_at, id) < ($1, $2)) AS earlier, count(*) AS others FROM hotline_calls "
-        "WHERE unit_path LIKE $3 AND caller_hash = $4 AND id != $2) AS h "
-        "LEFT JOIN people p ON p.id = ANY($5::uuid[])"
     ),
     "supervisors_on_duty": (
         "SELECT person_id FROM hotline_duty_shifts WHERE $1 LIKE unit_path || '%' "
@@ -287,9 +268,10 @@ async def session_outcome(request: Request) -> Response:
 
 
 async def create_call(request: Request) -> Response:
-    """`POST /hotline/calls`: the caller's workstation, the topics, the call with its first
-    history entry, the flag's outbox event when at risk, the answer (repeat-caller count,
-    names) with its access-log row."""
+    """`POST /hotline/calls`: the caller's workstation and the topics, then the API's one
+    statement (`mediation_api.hotline.write`): the call, its history entries, its access-log
+    row and, when at risk, the flag's outbox event (the supervisors on duty read first), with
+    the answer's repeat-caller counts and counselor's name; the audit entries."""
     caller = Caller(request)
     body = orjson.loads(await request.body())
     now = datetime.now(CENTER_TZ)
@@ -315,77 +297,101 @@ async def create_call(request: Request) -> Response:
         caller_hash = keyed_hash(app.state.hash_key.decode(), "phone", number) if number else None
         flagged = body.get("risk_level") == "high" or body.get("imminent_risk", False)
         cid = uuid7()
-        row = await conn.fetchrow(
-            W["insert_call"],
-            cid,
-            unit["id"],
-            unit["path"],
-            caller.person_id,
-            caller.id,
-            started,
-            ended,
-            int((ended - started).total_seconds()) if ended else None,
-            body.get("channel", "phone"),
-            body["call_type"],
-            who.get("anonymous", True),
-            who.get("age_band"),
-            who.get("gender"),
-            caller_hash,
-            body.get("topics", []),
-            body.get("risk_level"),
-            body.get("imminent_risk", False),
-            json.dumps(body["risk_assessment"]) if body.get("risk_assessment") else None,
-            body.get("actions", []),
-            body.get("summary"),
-            now if flagged else None,
-        )
-        await conn.execute(
-            W["insert_call_event"], cid, now, caller.id, caller.person_id, caller.name, uuid7()
-        )
-        entries = []
+
+        def entry(seq: int, kind: str, detail: dict[str, Any]) -> dict[str, Any]:
+            return {
+                "id": uuid7(),
+                "call_id": cid,
+                "seq": seq,
+                "at": now,
+                "kind": kind,
+                "actor_id": caller.id,
+                "actor_person_id": caller.person_id,
+                "actor_name": caller.name,
+                "detail": detail,
+            }
+
+        entries = [entry(1, "created", {})]
+        audited = []
+        outbox: list[str] = []
         if flagged:
-            on_duty = await conn.fetch(W["supervisors_on_duty"], unit["path"], now)
-            await _outbox(
-                conn,
-                "hotline.high_risk",
-                "hotline_call",
-                cid,
-                unit["path"],
-                {"call_id": cid, "recipient_person_ids": [r[0] for r in on_duty]},
-                caller,
-                now,
-            )
-            entries.append(("hotline.high_risk", "hotline_call", cid))
-        # No number: `caller_hash = NULL` counts nothing, the names still come.
-        history = await conn.fetch(
-            W["caller_history_names"],
+            on_duty = [r[0] for r in await conn.fetch(W["supervisors_on_duty"], unit["path"], now)]
+            detail = {"recipients": len(on_duty), "coverage_gap": not on_duty}
+            entries.append(entry(2, "flagged", detail))
+            event = {
+                "id": uuid7(),
+                "type": "hotline.high_risk",
+                "aggregate_type": "hotline_call",
+                "aggregate_id": cid,
+                "unit_path": unit["path"],
+                "payload": {"call_id": cid, "recipient_person_ids": on_duty},
+                "actor_id": caller.id,
+                "occurred_at": now,
+                "relay_attempts": 0,
+            }
+            outbox.append(as_json(event))
+            audited.append(("hotline.high_risk", "hotline_call", cid))
+        call = {
+            "id": cid,
+            "unit_id": unit["id"],
+            "unit_path": unit["path"],
+            "counselor_id": caller.person_id,
+            "created_by": caller.id,
+            "started_at": started,
+            "ended_at": ended,
+            "duration_seconds": int((ended - started).total_seconds()) if ended else None,
+            "channel": body.get("channel", "phone"),
+            "call_type": body["call_type"],
+            "caller_anonymous": who.get("anonymous", True),
+            "caller_age_band": who.get("age_band"),
+            "caller_gender": who.get("gender"),
+            "caller_hash": caller_hash,
+            "callback_consent": False,
+            "topics": body.get("topics", []),
+            "risk_level": body.get("risk_level"),
+            "imminent_risk": body.get("imminent_risk", False),
+            "risk_assessment": body.get("risk_assessment"),
+            "actions": body.get("actions", []),
+            "summary": body.get("summary"),
+            "flagged_at": now if flagged else None,
+            "version": 1,
+            "timeline_seq": len(entries),
+            "historical": False,
+        }
+        access = {
+            "id": uuid7(),
+            "actor_id": caller.id,
+            "actor_kind": "user",
+            "actor_name": caller.name,
+            "action": "hotline.create",
+            "record_type": "hotline_call",
+            "record_id": cid,
+            "subject_ids": [],
+            "detail": {},
+            "request_id": None,
+        }
+        # No number: `caller_hash = NULL` counts nothing, the name still comes.
+        row = await conn.fetchrow(
+            write.create_sql(flagged),
+            as_json(call),
+            as_json(entries),
+            as_json(access),
+            [unit["path"] + "%"],
+            caller.person_id,
+            caller_hash,
             started,
             cid,
-            unit["path"] + "%",
-            caller_hash,
-            [caller.person_id],
+            *outbox,
         )
-        await conn.fetchval(
-            SQL["access_log"],
-            caller.id,
-            caller.name,
-            "hotline.create",
-            "hotline_call",
-            cid,
-            [],
-            "{}",
-            None,
-            uuid7(),
-        )
-        entries.append(("read.hotline_call", "hotline_call", cid))
-        await _audit(conn, caller, entries)
+        audited.append(("read.hotline_call", "hotline_call", cid))
+        await _audit(conn, caller, audited)
     return _json(
         {
             "id": cid,
             "unit_id": unit["id"],
             "created_at": row["created_at"],
-            "repeat_caller": bool(history[0]["others"]),
-            "counselor_name": history[0]["name"],
+            "repeat_caller": bool(row["others"]),
+            "counselor_name": row["counselor_name"],
         },
         201,
     )

@@ -3,6 +3,8 @@ bad input that writes nothing."""
 
 from __future__ import annotations
 
+import re
+import uuid
 from typing import Any
 
 import httpx
@@ -406,15 +408,21 @@ async def test_a_repeat_call_is_checked_written_and_answered_in_few_statements(
     # The topics are checked in the statement that reads the workstation ...
     assert not [s for s in seen if s.startswith("SELECT reference_items")], seen
     assert len([s for s in seen if "FROM reference_items" in s]) == 1, seen
-    # ... the call and its first history entry are inserted once each ...
+    # ... the call, its first history entry and its access-log row are inserted once each,
+    # by one statement that also answers the repeat count and the counselor's name (no
+    # outbox event: the call is not at risk) ...
+    tables = [t for s in seen for t in re.findall(r"INSERT INTO (\w+)", s)]
     for table in ("hotline_calls", "hotline_call_events", "access_log", "audit_events"):
-        assert len([s for s in seen if s.startswith(f"INSERT INTO {table} ")]) == 1, seen
+        assert tables.count(table) == 1, seen
+    assert "outbox_events" not in tables, seen
+    [write] = [s for s in seen if "INSERT INTO hotline_calls" in s]
+    assert "INSERT INTO access_log" in write and "FROM people" in write, write
     assert not [s for s in seen if s.startswith("UPDATE ")], seen
-    # ... the answer's repeat count and names come in one statement, and the audit chain's
-    # lock and newest entry in one more.
     assert not [s for s in seen if s.startswith("SELECT people.id")], seen
+    # ... and the audit chain's lock and newest entry in one more.
     assert len([s for s in seen if "audit_chain_head" in s]) == 1, seen
     assert not [s for s in seen if "pg_advisory_xact_lock" in s], seen
+    assert len(seen) == 4, seen  # the workstation, the write, the chain's two
 
 
 async def _logged(sql: Any, after_seq: int) -> list[tuple[Any, ...]]:
@@ -559,5 +567,97 @@ async def test_the_list_statement_answers_as_the_model_path(
     assert [e for e in by_statement if e[2] == "read.hotline_call"], "nothing logged"
     assert all(e[-1] is not None for e in by_statement if e[2] == "read.hotline_call")
     assert by_statement == by_orm
+    async with db() as session:
+        assert (await verify_database(session)).ok
+
+
+async def test_a_new_call_is_written_as_the_model_path(
+    client: httpx.AsyncClient, world: World, monkeypatch: pytest.MonkeyPatch, sql: Any, db: Any
+) -> None:
+    """A new call is one statement (hotline/write.py): every kind of call (at risk or not,
+    imminent, with or without a number, a repeat caller) must get the answer, headers, rows,
+    outbox event, access-log row and audit entries (in chain order) the ORM path gave
+    (tests/hotline/orm_create.py); only ids and server times differ."""
+    from mediation.audit.chain import verify_database
+    from mediation_api.hotline.service import HotlineService
+    from tests.hotline.orm_create import orm_create
+
+    h = await world.headers("counselor")
+    variants: list[dict[str, Any]] = [
+        {},
+        HIGH_RISK,
+        {**HIGH_RISK, "imminent_risk": False},
+        {"call_type": "prank", "ended_at": None, "follow_up_due": None},
+        {"caller": {**call_body()["caller"], "number": None, "callback_number": None}},
+        {"caller": {**call_body()["caller"], "callback_consent": False, "callback_number": None}},
+        {
+            "topics": ["marriage_family"],
+            "caller": {"anonymous": True, "is_minor": True, "age_band": "14_17"},
+        },
+        {},  # the first one's caller again
+    ]
+
+    async def last_seq() -> int:
+        return int((await sql("SELECT coalesce(max(seq), 0) FROM audit_events"))[0][0])
+
+    async def run(tag: str) -> list[Any]:
+        start = await last_seq()
+        ids, answers = [], []
+        for minute, extra in enumerate(variants):
+            body = call_body(started_at=f"2026-11-26T08:0{minute}:00+08:00", **extra)
+            if body["caller"].get("number"):  # each run its own callers
+                body["caller"]["number"] = f"139 {tag} {min(minute, 7) % 7:04d}"
+            r = await client.post(CALLS, headers=h, json=body)
+            assert r.status_code == 201, r.text
+            out = r.json()
+            ids.append(out["id"])
+            answer = r.content.replace(out["id"].encode(), b"ID")
+            for key in ("created_at", "updated_at"):
+                answer = answer.replace(out[key].encode(), key.encode())
+            headers = (r.headers["ETag"], r.headers["Location"])
+            answers.append((r.status_code, answer, [x.replace(out["id"], "ID") for x in headers]))
+        order = {i: n for n, i in enumerate(ids)}
+        calls = await sql(
+            "SELECT id::text, unit_id, unit_path, counselor_id, created_by, started_at, "
+            "ended_at, duration_seconds, channel, call_type, caller_anonymous, caller_alias, "
+            "caller_age_band, caller_gender, caller_is_minor, caller_hash IS NOT NULL, "
+            "callback_consent, callback_number_enc IS NOT NULL, callback_key_id, topics, "
+            "risk_level, imminent_risk, risk_assessment, actions, referral_to, summary, "
+            "follow_up_due, follow_up_done_at, flagged_at, acknowledged_at, version, "
+            "timeline_seq, historical, deidentified_at, created_at = updated_at "
+            "FROM hotline_calls WHERE id::text = ANY(:ids)",
+            ids=ids,
+        )
+        events = await sql(
+            "SELECT call_id::text, seq, at, kind, actor_id, actor_person_id, actor_name, detail "
+            "FROM hotline_call_events WHERE call_id::text = ANY(:ids)",
+            ids=ids,
+        )
+        outbox = await sql(
+            "SELECT aggregate_id::text, type, aggregate_type, unit_path, payload, actor_id, "
+            "occurred_at, relay_attempts FROM outbox_events WHERE aggregate_id::text = ANY(:ids)",
+            ids=ids,
+        )
+
+        def norm(x: Any) -> Any:
+            """Each of this run's calls by its number in the run."""
+            if isinstance(x, uuid.UUID | str) and str(x) in order:
+                return order[str(x)]
+            if isinstance(x, list | tuple):
+                return type(x)(norm(v) for v in x)
+            if isinstance(x, dict):  # an audit entry names its outbox event by id
+                return {k: "event" if k == "outbox_event_id" else norm(v) for k, v in x.items()}
+            return x
+
+        rows = [sorted(norm(tuple(r)) for r in rs) for rs in (calls, events, outbox)]
+        return [answers, *rows, norm(await _logged(sql, start))]
+
+    new = await run("0001")
+    assert [a[0] for a in new[0]] == [201] * len(variants)
+    assert b'"repeat_caller":true' in new[0][-1][1] and len(new[3]) == 2
+    monkeypatch.setattr(HotlineService, "create", orm_create)
+    old = await run("0002")
+    for got, expected in zip(new, old, strict=True):
+        assert got == expected
     async with db() as session:
         assert (await verify_database(session)).ok

@@ -42,6 +42,44 @@ def record_access(
     )
 
 
+def access_row(
+    principal: Principal,
+    *,
+    action: str,
+    record_type: str,
+    record_id: uuid.UUID | None,
+    **detail: Any,
+) -> dict[str, Any]:
+    """The row `record_access` would add (no subjects), for a statement that inserts it
+    itself (`at`: the column's default); then `audit_access` queues its audit entry."""
+    return {
+        "id": uuid7(),
+        "actor_id": principal.id,
+        "actor_kind": principal.kind,
+        "actor_name": principal.client_id or principal.name,
+        "action": action,
+        "record_type": record_type,
+        "record_id": record_id,
+        "subject_ids": [],
+        "detail": detail,
+        "request_id": request_id_var.get(),
+    }
+
+
+def audit_access(session: AsyncSession, row: dict[str, Any]) -> None:
+    """The audit entry of an access-log row written without the ORM: the fields the chain's
+    flush hook gives an `AccessLogEntry`."""
+    chain.record(
+        session,
+        action=f"read.{row['record_type']}",
+        actor_id=row["actor_id"],
+        actor_name=row["actor_name"],
+        record_type=row["record_type"],
+        record_id=row["record_id"],
+        access_log_id=str(row["id"]),
+    )
+
+
 # The rows `record_access` would add for each record, in one statement: `at` is the column's
 # default (the transaction's start), as the ORM's INSERT leaves it.
 ACCESS_ROWS_SQL = """

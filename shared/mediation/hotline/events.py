@@ -61,6 +61,32 @@ class HotlineReminder(_CallEvent):
     stage: str
 
 
+def entry_fields(
+    call_id: uuid.UUID,
+    seq: int,
+    kind: CallEventKind,
+    *,
+    at: datetime,
+    actor_id: uuid.UUID | None = None,
+    actor_person_id: uuid.UUID | None = None,
+    actor_name: str = SYSTEM,
+    detail: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The columns of a timeline entry numbered `seq`: for `record`, and for a write that
+    inserts its rows itself (a new call: `mediation_api.hotline.write`)."""
+    return {
+        "id": uuid7(),
+        "call_id": call_id,
+        "seq": seq,
+        "at": at,
+        "kind": kind,
+        "actor_id": actor_id,
+        "actor_person_id": actor_person_id,
+        "actor_name": actor_name[:100],
+        "detail": jsonable(detail or {}),
+    }
+
+
 async def record(
     db: AsyncSession,
     call: HotlineCall,
@@ -73,15 +99,16 @@ async def record(
     detail: dict[str, Any] | None = None,
 ) -> HotlineCallEvent:
     entry = HotlineCallEvent(
-        id=uuid7(),
-        call_id=call.id,
-        seq=await next_seq(db, call),
-        at=at,
-        kind=kind,
-        actor_id=actor_id,
-        actor_person_id=actor_person_id,
-        actor_name=actor_name[:100],
-        detail=jsonable(detail or {}),
+        **entry_fields(
+            call.id,
+            await next_seq(db, call),
+            kind,
+            at=at,
+            actor_id=actor_id,
+            actor_person_id=actor_person_id,
+            actor_name=actor_name,
+            detail=detail,
+        )
     )
     db.add(entry)
     return entry

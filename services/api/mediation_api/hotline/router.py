@@ -193,10 +193,9 @@ async def list_calls(
 
 async def _create_call(call: ActionCall) -> Response:
     service: HotlineService = call.deps["service"]
-    logged = await service.create(call.body)
     # The answer is kept with the Idempotency-Key (in plain text, 24 hours): the callback
     # number stays masked in it; read the call to see the number.
-    out = await service.call_out(logged, action="create", unmask=False)
+    logged, out = await service.create(call.body)
     return await call.answer(out, 201, record=logged, location=f"/api/v1/hotline/calls/{logged.id}")
 
 

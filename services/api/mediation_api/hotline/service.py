@@ -10,9 +10,11 @@ import math
 import uuid
 from datetime import date, datetime, timedelta
 from functools import cached_property
+from types import SimpleNamespace
 from typing import Any
 
-from mediation.auth.access_log import record_access, record_accesses
+from mediation.audit.chain import audit_outbox
+from mediation.auth.access_log import access_row, audit_access, record_access, record_accesses
 from mediation.auth.policy import Permission
 from mediation.cases.enums import CaseEventType
 from mediation.cases.models import Case
@@ -65,12 +67,13 @@ from mediation.hotline.rules import (
 from mediation.ids import uuid7
 from mediation.org.enums import Role
 from mediation.org.models import Unit
-from mediation.outbox.events import emit
+from mediation.outbox.events import emit, outbox_fields
 from mediation.privacy import keyed_hash, mask_phone
 from mediation.reference.data import ReferenceKind
 from mediation.timeline import holds_lock
+from mediation_api.cases.intake import as_json, fields_of
 from mediation_api.cases.service import CaseService
-from mediation_api.hotline import reads
+from mediation_api.hotline import reads, write
 from mediation_api.hotline.repository import CallFilters, HotlineRepository
 from mediation_api.pagination import build_page
 from mediation_api.query import WINDOW_INVALID
@@ -249,6 +252,21 @@ class HotlineService(RequestService[HotlineRepository]):
         )
         number = self._callback_number(call)
         self._log(action, call.id, callback_number_unmasked=unmask and number is not None)
+        seen = (await self._cases_seen({call.case_id})).can_see(Ref.case, call.case_id)
+        return self._out(call, earlier, others, names, number if unmask else None, number, seen)
+
+    def _out(
+        self,
+        call: HotlineCall,
+        earlier: int,
+        others: int,
+        names: dict[uuid.UUID, str],
+        shown_number: str | None,
+        number: str | None,
+        case_seen: bool,
+    ) -> CallOut:
+        """The call as answered: `shown_number` the callback number shown (None: masked
+        only), `case_seen` whether its case may be named."""
         ra = _stored_assessment(call)
         review = None
         if call.reviewed_at is not None and call.reviewed_by is not None and call.review_outcome:
@@ -259,7 +277,6 @@ class HotlineService(RequestService[HotlineRepository]):
                 outcome=call.review_outcome,
                 comment=call.review_comment,
             )
-        cases_seen = await self._cases_seen({call.case_id})
         return shown(
             CallOut,
             call,
@@ -271,7 +288,7 @@ class HotlineService(RequestService[HotlineRepository]):
                 gender=call.caller_gender,
                 is_minor=call.caller_is_minor,
                 callback_consent=call.callback_consent,
-                callback_number=number if unmask else None,
+                callback_number=shown_number,
                 callback_number_masked=mask_phone(number),
                 repeat_caller=others > 0,
                 previous_calls=earlier,
@@ -287,7 +304,7 @@ class HotlineService(RequestService[HotlineRepository]):
                 note=call.acknowledge_note,
             ),
             review=review,
-            case_id=call.case_id if cases_seen.can_see(Ref.case, call.case_id) else None,
+            case_id=call.case_id if case_seen else None,
         )
 
     async def timeline(
@@ -314,7 +331,54 @@ class HotlineService(RequestService[HotlineRepository]):
         ]
 
     # --- changing calls -------------------------------------------------------------------
-    async def create(self, body: CallCreate) -> HotlineCall:
+    async def create(self, body: CallCreate) -> tuple[HotlineCall, CallOut]:
+        """A new call and its answer (the callback number masked; the answer is a read of the
+        call, logged). Written by one statement (`mediation_api.hotline.write`): the call, its
+        history, its access-log row and, when flagged, the outbox event, with the answer's
+        caller history; their audit entries are queued as the flush hook makes them."""
+        call = await self.new_call(body)
+        c = body.caller
+        # Numbered here: a new call is its writer's alone.
+        entries = [self._entry(call, 1, CallEventKind.created, {})]
+        outbox = None
+        if is_flagged_risk(call.risk_level, call.imminent_risk):
+            outbox = await self._flag_new(call, entries)
+        call.timeline_seq = len(entries)
+        access = access_row(
+            self.principal,
+            action="hotline.create",
+            record_type=RECORD_TYPE,
+            record_id=call.id,
+            callback_number_unmasked=False,
+        )
+        conn = await driver_connection(self.session)
+        args: list[Any] = [
+            as_json({**fields_of(call, write.CALL_FIELDS), "callback_number_enc": _bytea(call)}),
+            as_json(entries),
+            as_json(access),
+            [p + "%" for p in await self.paths()],
+            call.counselor_id,
+            call.caller_hash,
+            call.started_at,
+            call.id,
+        ]
+        if outbox is not None:
+            args.append(as_json(outbox))
+        sql = write.CREATE_SQL if outbox is None else write.CREATE_FLAGGED_SQL
+        row = await conn.fetchrow(sql, *args)
+        assert row is not None  # one row always
+        call.created_at, call.updated_at = row["created_at"], row["updated_at"]
+        # The trail's entries in the order the flushes made them: the event's, then the read's.
+        if outbox is not None:
+            audit_outbox(self.session, SimpleNamespace(**outbox))
+        audit_access(self.session, access)
+        names = {call.counselor_id: row["counselor_name"]} if row["counselor_name"] else {}
+        number = c.callback_number  # what `_seal` sealed: opening it gives it back
+        out = self._out(call, row["earlier"], row["others"], names, None, number, False)
+        return call, out
+
+    async def new_call(self, body: CallCreate) -> HotlineCall:
+        """The call `body` logs, checked (422 with every error) and sealed, not yet written."""
         enabled = None
         if self._units is None and body.topics:
             self._units, enabled = await self.repo.hotline_units_and_codes(
@@ -366,18 +430,41 @@ class HotlineService(RequestService[HotlineRepository]):
             summary=body.summary,
             follow_up_due=body.follow_up_due,
             version=1,
+            historical=False,
         )
         call.duration_seconds = self._duration(call)
         call.caller_hash = self._hash(c.number or c.callback_number)
         self._seal(call, c.callback_number)
-        self.repo.add(call)
-        holds_lock(self.session, call)  # new in this transaction: nobody else can write it yet
-        # Numbered in memory: the entries go out with the call's INSERT, no statement of their own.
-        await self._event(call, CallEventKind.created)
-        if is_flagged_risk(call.risk_level, call.imminent_risk):
-            await self._flag(call)
-        await self.session.flush()
         return call
+
+    async def _flag_new(self, call: HotlineCall, entries: list[dict[str, Any]]) -> dict[str, Any]:
+        """`_flag` for a call not yet written: its flag, its `flagged` entry (added to
+        `entries`) and the outbox row it answers, for `write.CREATE_FLAGGED_SQL`."""
+        now = self.clock.now()
+        call.flagged_at = now
+        recipients, gap = await self._recipients(call, now)
+        outbox = {
+            "id": uuid7(),
+            "relay_attempts": 0,
+            **outbox_fields(
+                self._high_risk(call, recipients, gap),
+                aggregate_id=call.id,
+                occurred_at=now,
+                unit_path=call.unit_path,
+                actor_id=self.principal.id,
+            ),
+        }
+        entries.append(
+            self._entry(
+                call,
+                len(entries) + 1,
+                CallEventKind.flagged,
+                self._flag_detail(call, recipients, gap),
+            )
+        )
+        if gap:
+            _warn_gap(call)
+        return outbox
 
     async def update(
         self, call_id: uuid.UUID, body: CallUpdate, if_match: str | None
@@ -797,16 +884,36 @@ class HotlineService(RequestService[HotlineRepository]):
         call.acknowledged_at = None
         call.acknowledged_by = None
         call.acknowledge_note = None
+        recipients, gap = await self._recipients(call, now)
+        await emit(
+            self.session,
+            self._high_risk(call, recipients, gap),
+            aggregate_id=call.id,
+            occurred_at=now,
+            unit_path=call.unit_path,
+            actor_id=self.principal.id,
+        )
+        await self._event(call, CallEventKind.flagged, **self._flag_detail(call, recipients, gap))
+        if gap:
+            _warn_gap(call)
+
+    async def _recipients(self, call: HotlineCall, now: datetime) -> tuple[list[uuid.UUID], bool]:
+        """Who a flag tells: the supervisors on duty now, else (a coverage gap, true) every
+        supervisor of the workstation."""
         on_duty = await self.repo.shifts_covering(
             call.unit_path, now, now + timedelta(microseconds=1), DutyRole.supervisor
         )
         recipients = sorted({s.person_id for s in on_duty}, key=str)
-        gap = not recipients
-        if gap:
-            recipients = await self.repo.role_holders_over(
-                call.unit_path, Role.hotline_supervisor, self.today
-            )
-        payload = HighRiskPayload(
+        if recipients:
+            return recipients, False
+        holders = await self.repo.role_holders_over(
+            call.unit_path, Role.hotline_supervisor, self.today
+        )
+        return holders, True
+
+    @staticmethod
+    def _high_risk(call: HotlineCall, recipients: list[uuid.UUID], gap: bool) -> HighRiskPayload:
+        return HighRiskPayload(
             call_id=call.id,
             unit_id=call.unit_id,
             risk_level=call.risk_level,
@@ -815,27 +922,15 @@ class HotlineService(RequestService[HotlineRepository]):
             recipient_person_ids=recipients,
             coverage_gap=gap,
         )
-        await emit(
-            self.session,
-            payload,
-            aggregate_id=call.id,
-            occurred_at=now,
-            unit_path=call.unit_path,
-            actor_id=self.principal.id,
-        )
-        await self._event(
-            call,
-            CallEventKind.flagged,
-            risk_level=call.risk_level.value if call.risk_level else None,
-            imminent=call.imminent_risk,
-            recipients=len(recipients),
-            coverage_gap=gap,
-        )
-        if gap:
-            log.warning(
-                "high-risk call with no supervisor on duty",
-                extra={"ctx_call_id": str(call.id), "ctx_unit_id": str(call.unit_id)},
-            )
+
+    @staticmethod
+    def _flag_detail(call: HotlineCall, recipients: list[uuid.UUID], gap: bool) -> dict[str, Any]:
+        return {
+            "risk_level": call.risk_level.value if call.risk_level else None,
+            "imminent": call.imminent_risk,
+            "recipients": len(recipients),
+            "coverage_gap": gap,
+        }
 
     async def _changed(self, call: HotlineCall, kind: CallEventKind, **detail: Any) -> HotlineCall:
         """A change of the call made: its next version and its timeline entry, flushed."""
@@ -849,6 +944,23 @@ class HotlineService(RequestService[HotlineRepository]):
         await call_events.record(
             self.session,
             call,
+            kind,
+            at=self.clock.now(),
+            actor_id=p.id,
+            actor_person_id=p.person_id,
+            actor_name=p.client_id or p.name,
+            detail=detail,
+        )
+
+    def _entry(
+        self, call: HotlineCall, seq: int, kind: CallEventKind, detail: dict[str, Any]
+    ) -> dict[str, Any]:
+        """A timeline entry's row, as `call_events.record` makes it, for a statement that
+        inserts it itself."""
+        p = self.principal
+        return call_events.entry_fields(
+            call.id,
+            seq,
             kind,
             at=self.clock.now(),
             actor_id=p.id,
@@ -903,6 +1015,19 @@ class HotlineService(RequestService[HotlineRepository]):
         if call.ended_at is None:
             return None
         return int((call.ended_at - call.started_at).total_seconds())
+
+
+def _warn_gap(call: HotlineCall) -> None:
+    log.warning(
+        "high-risk call with no supervisor on duty",
+        extra={"ctx_call_id": str(call.id), "ctx_unit_id": str(call.unit_id)},
+    )
+
+
+def _bytea(call: HotlineCall) -> str | None:
+    """The sealed number as bytea's text form (JSON has no bytes)."""
+    blob = call.callback_number_enc
+    return None if blob is None else "\\x" + blob.hex()
 
 
 def _consistent(errors: rules.FieldErrors) -> None:
