@@ -8,6 +8,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import asyncpg
 from sqlalchemy import (
@@ -209,15 +210,7 @@ class CaseRepository(TreeLookups, CalendarRepository):
         if not (phone_hashes or id_hashes or case.building_id):
             return []
         conn = await driver_connection(self.session)
-        rows = await conn.fetch(
-            REPEATS_SQL,
-            case.id,
-            case.received_at - REPEAT_WINDOW,
-            case.received_at,
-            sorted(phone_hashes),
-            sorted(id_hashes),
-            case.building_id,
-        )
+        rows = await conn.fetch(REPEATS_SQL, *_repeat_args(case, phone_hashes, id_hashes))
         return sorted({(r[0], RepeatReason(r[1])) for r in rows})
 
     # --- an intake's reads --------------------------------------------------------------
@@ -253,15 +246,7 @@ class CaseRepository(TreeLookups, CalendarRepository):
         number taken by an intake that fails is skipped (a gap), never given again."""
         conn = await driver_connection(self.session)
         rows = await conn.fetch(
-            REPEATS_NUMBER_SQL,
-            case.id,
-            case.received_at - REPEAT_WINDOW,
-            case.received_at,
-            sorted(phone_hashes),
-            sorted(id_hashes),
-            case.building_id,
-            district_id,
-            case.year,
+            REPEATS_NUMBER_SQL, *_repeat_args(case, phone_hashes, id_hashes), district_id, case.year
         )
         found = sorted({(r[1], RepeatReason(r[2])) for r in rows if r[1] is not None})
         return found, int(rows[0][0])
@@ -293,3 +278,15 @@ def _lineage(rows: list[asyncpg.Record], unit_id: uuid.UUID) -> tuple[bool, list
     order = {int(s): i for i, s in enumerate(s for s in place.path.split(".") if s)}
     lineage = sorted((u for u in units if u.seq in order), key=lambda u: order[u.seq])
     return bool(rows[0]["category_ok"]), lineage
+
+
+def _repeat_args(case: Case, phone_hashes: set[str], id_hashes: set[str]) -> tuple[Any, ...]:
+    """REPEATS_SQL's parameters: the case, its window, the parties' hashes, its building."""
+    return (
+        case.id,
+        case.received_at - REPEAT_WINDOW,
+        case.received_at,
+        sorted(phone_hashes),
+        sorted(id_hashes),
+        case.building_id,
+    )

@@ -940,34 +940,25 @@ class HotlineService(RequestService[HotlineRepository]):
         return call
 
     async def _event(self, call: HotlineCall, kind: CallEventKind, **detail: Any) -> None:
-        p = self.principal
-        await call_events.record(
-            self.session,
-            call,
-            kind,
-            at=self.clock.now(),
-            actor_id=p.id,
-            actor_person_id=p.person_id,
-            actor_name=p.client_id or p.name,
-            detail=detail,
-        )
+        await call_events.record(self.session, call, kind, **self._by_caller(detail))
 
     def _entry(
         self, call: HotlineCall, seq: int, kind: CallEventKind, detail: dict[str, Any]
     ) -> dict[str, Any]:
         """A timeline entry's row, as `call_events.record` makes it, for a statement that
         inserts it itself."""
+        return call_events.entry_fields(call.id, seq, kind, **self._by_caller(detail))
+
+    def _by_caller(self, detail: dict[str, Any]) -> dict[str, Any]:
+        """A timeline entry's time, actor and detail: now, by the caller."""
         p = self.principal
-        return call_events.entry_fields(
-            call.id,
-            seq,
-            kind,
-            at=self.clock.now(),
-            actor_id=p.id,
-            actor_person_id=p.person_id,
-            actor_name=p.client_id or p.name,
-            detail=detail,
-        )
+        return {
+            "at": self.clock.now(),
+            "actor_id": p.id,
+            "actor_person_id": p.person_id,
+            "actor_name": p.client_id or p.name,
+            "detail": detail,
+        }
 
     def _log(self, action: str, call_id: uuid.UUID, **detail: Any) -> None:
         record_access(
