@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypedDict, Unpack
 
 from pydantic import Field
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -61,54 +61,36 @@ class HotlineReminder(_CallEvent):
     stage: str
 
 
+class By(TypedDict, total=False):
+    """Who made a timeline entry, and its detail (`entry_fields`' keywords after `at`)."""
+
+    actor_id: uuid.UUID | None
+    actor_person_id: uuid.UUID | None
+    actor_name: str  # SYSTEM when not given
+    detail: dict[str, Any] | None
+
+
 def entry_fields(
-    call_id: uuid.UUID,
-    seq: int,
-    kind: CallEventKind,
-    *,
-    at: datetime,
-    actor_id: uuid.UUID | None = None,
-    actor_person_id: uuid.UUID | None = None,
-    actor_name: str = SYSTEM,
-    detail: dict[str, Any] | None = None,
+    call_id: uuid.UUID, seq: int, kind: CallEventKind, *, at: datetime, **by: Unpack[By]
 ) -> dict[str, Any]:
-    """The columns of a timeline entry numbered `seq`: for `record`, and for a write that
-    inserts its rows itself (a new call: `mediation_api.hotline.write`)."""
+    """The columns of a timeline entry numbered `seq`: for `record`, for a write that inserts
+    its rows itself (a new call: `mediation_api.hotline.write`) and for the history import."""
     return {
         "id": uuid7(),
         "call_id": call_id,
         "seq": seq,
         "at": at,
         "kind": kind,
-        "actor_id": actor_id,
-        "actor_person_id": actor_person_id,
-        "actor_name": actor_name[:100],
-        "detail": jsonable(detail or {}),
+        "actor_id": by.get("actor_id"),
+        "actor_person_id": by.get("actor_person_id"),
+        "actor_name": by.get("actor_name", SYSTEM)[:100],
+        "detail": jsonable(by.get("detail") or {}),
     }
 
 
 async def record(
-    db: AsyncSession,
-    call: HotlineCall,
-    kind: CallEventKind,
-    *,
-    at: datetime,
-    actor_id: uuid.UUID | None = None,
-    actor_person_id: uuid.UUID | None = None,
-    actor_name: str = SYSTEM,
-    detail: dict[str, Any] | None = None,
+    db: AsyncSession, call: HotlineCall, kind: CallEventKind, *, at: datetime, **by: Unpack[By]
 ) -> HotlineCallEvent:
-    entry = HotlineCallEvent(
-        **entry_fields(
-            call.id,
-            await next_seq(db, call),
-            kind,
-            at=at,
-            actor_id=actor_id,
-            actor_person_id=actor_person_id,
-            actor_name=actor_name,
-            detail=detail,
-        )
-    )
+    entry = HotlineCallEvent(**entry_fields(call.id, await next_seq(db, call), kind, at=at, **by))
     db.add(entry)
     return entry

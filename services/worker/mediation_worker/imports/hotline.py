@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import insert
 
 from mediation.clock import CENTER_TZ
+from mediation.hotline import events as call_events
 from mediation.hotline.contracts import RiskAssessment
 from mediation.hotline.crypto import FieldCipher
 from mediation.hotline.enums import MINOR_BANDS, CallEventKind
@@ -122,14 +123,6 @@ class CallWriter(Writer):
         actor_name: str,
         detail: dict[str, Any],
     ) -> dict[str, Any]:
-        return {
-            "id": uuid7(),
-            "call_id": call_id,
-            "seq": seq,
-            "at": at,
-            "kind": kind,
-            "actor_id": actor_id,
-            "actor_person_id": None,
-            "actor_name": actor_name[:100],
-            "detail": detail,
-        }
+        return call_events.entry_fields(
+            call_id, seq, kind, at=at, actor_id=actor_id, actor_name=actor_name, detail=detail
+        )
