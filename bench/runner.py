@@ -29,7 +29,6 @@ import random
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -62,6 +61,7 @@ from bench.generate import generate, read_manifest
 from bench.load import Line, have_wrk, run_load, write_lines
 from mediation.clock import CENTER_TZ
 from mediation.migrate import upgrade
+from mediation_dev.services import free_port
 
 VENV_BIN = Path(sys.executable).parent
 API_PREFIX = "/api/v1"
@@ -70,12 +70,6 @@ RATE_LIMIT = 1_000_000_000  # the limiter still runs (a Redis round trip a reque
 
 def log(msg: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 # --- processes ----------------------------------------------------------------------------

@@ -35,13 +35,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from mediation_dev.services import free_port
+
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def wait_port(port: int, timeout: float = 60) -> None:

@@ -20,6 +20,7 @@ import fcntl
 import hashlib
 import os
 import pwd
+import random
 import shlex
 import shutil
 import signal
@@ -80,11 +81,38 @@ class ServiceURLs(NamedTuple):
 # --------------------------------------------------------------------------- helpers
 
 
+_EPHEMERAL = Path("/proc/sys/net/ipv4/ip_local_port_range")
+_handed_out: set[int] = set()
+
+
+def _listen_range() -> range:
+    """Ports below the kernel's ephemeral range: an outgoing connection's source port is drawn
+    from that range, so a port picked there can be taken by any client socket between picking
+    it and a server binding it ("address already in use" in the HA drill's CI run)."""
+    try:
+        low = int(_EPHEMERAL.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    return range(10000, max(low, 12000))
+
+
 def free_port(host: str = HOST) -> int:
-    """A TCP port nobody listens on right now (the usual small race applies)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
+    """A TCP port nobody listens on or connects from right now, outside the ephemeral range,
+    never the same twice in one process (the race with other processes stays, much smaller)."""
+    ports = _listen_range()
+    rng = random.SystemRandom()
+    for _ in range(200):
+        port = rng.choice(ports)
+        if port in _handed_out:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind((host, port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
+    raise DevServicesError(f"no free port in {ports.start}..{ports.stop - 1}")
 
 
 def _port_open(host: str, port: int, timeout: float = 0.5) -> bool:
