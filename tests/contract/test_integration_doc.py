@@ -10,6 +10,7 @@ import os
 import re
 import signal
 import socket
+import socketserver
 import subprocess
 import sys
 import time
@@ -202,6 +203,14 @@ async def test_the_guide_runs_against_a_real_server(
     monkeypatch.setenv("MEDIATION_STAFF_PASSWORD", "demo-password")
     monkeypatch.setenv("RECEIVER_PORT", str(_free_port()))
     namespace: dict[str, Any] = {"__name__": "integration_guide"}
+    # The guide's receiver runs in server threads, where an exception is only printed: a
+    # reader's copy would crash the same way (a later block once rebound its `seen`).
+    receiver_errors: list[str] = []
+
+    def handle_error(server: object, request: object, client_address: object) -> None:
+        receiver_errors.append(traceback.format_exc())
+
+    monkeypatch.setattr(socketserver.BaseServer, "handle_error", handle_error)
     try:
         await asyncio.to_thread(_run, blocks(text), namespace)
     except AssertionError as exc:
@@ -217,6 +226,7 @@ async def test_the_guide_runs_against_a_real_server(
         for name in ("api",):
             if hasattr(namespace.get(name), "close"):
                 namespace[name].close()
+    assert not receiver_errors, "the guide's receiver raised:\n" + "\n".join(receiver_errors)
     # what the guide promised, seen from outside
     assert namespace["received"], "no webhook reached the receiver"
     assert namespace["event"]["type"] == "case.created"
