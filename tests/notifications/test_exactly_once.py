@@ -181,3 +181,39 @@ async def test_jobs_holding_every_connection_still_send_their_deliveries(
     assert len(http_peer.at("/hooks/pool-a")) == 6
     assert len(http_peer.at("/hooks/pool-b")) == 6
     assert await sql("SELECT status, count(*) FROM deliveries GROUP BY 1") == [("delivered", 12)]
+
+
+async def test_a_job_does_not_wait_for_a_send_slot_while_holding_its_connection(
+    client: httpx.AsyncClient,
+    world: World,
+    worker_ctx: Any,
+    emit_event: Any,
+    sql: Any,
+    http_peer: HttpPeer,
+) -> None:
+    """The HA drill's 30 s stall: sends of the delivery loop held every send slot and waited
+    for a connection, jobs held every connection and waited for a send slot, until the pool's
+    wait timed out. A job whose one message finds no free slot leaves it to the loop."""
+    await subscribe(client, world, http_peer.url("/hooks/slots"))
+    event_id = await emit_event(
+        "reference.item_created", {"kind": "k", "code": "slot", "label_zh": "x"}
+    )
+    ctx = await worker_ctx()
+    rt = runtime(ctx)
+    taken = 0
+    while not rt.sends.locked():  # every slot held, as by sends waiting for connections
+        await rt.sends.acquire()
+        taken += 1
+    try:
+        assert await asyncio.wait_for(process_event(ctx, str(event_id)), 20) == "processed"
+        assert http_peer.at("/hooks/slots") == []
+        assert await sql("SELECT status FROM deliveries") == [("pending",)]
+        assert rt.wake.is_set()  # the loop is told at once
+    finally:
+        for _ in range(taken):
+            rt.sends.release()
+    # The loop's next pass sends it, once.
+    assert await due_ids(ctx["mediation"]) != []
+    await deliver_many(ctx["mediation"], rt, await due_ids(ctx["mediation"]))
+    assert len(http_peer.at("/hooks/slots")) == 1
+    assert await sql("SELECT status FROM deliveries") == [("delivered",)]

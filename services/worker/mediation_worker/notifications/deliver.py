@@ -324,6 +324,13 @@ async def deliver_many(
     if pg is not None:
         if len(ids) > 1:
             raise ValueError("several deliveries are sent on connections of their own")
+        if rt.sends.locked():
+            # Every send slot is taken, maybe by sends waiting for a connection: waiting for a
+            # slot while holding `pg` deadlocks them until the pool's timeout (the HA drill's
+            # 30 s stall: 20 jobs held the pool, 8 sends held the slots). The row stays due;
+            # the delivery loop sends it.
+            rt.wake.set()
+            return {"left for the loop": 1}
         return {await _guarded(c, rt, ids[0], pg): 1}
     tasks = [asyncio.create_task(_guarded(c, rt, i)) for i in ids]
     rt.in_flight.update(tasks)
