@@ -80,6 +80,43 @@ async def _queue_a_slot_twice(redis_url: str, queue: str, not_before_s: float) -
     return slot
 
 
+ACTIVITY_SQL = """
+SELECT now()::time(0) AS at, a.pid, a.application_name AS app, a.client_port AS port,
+       a.state, a.wait_event_type AS wtype, a.wait_event AS wait,
+       round(extract(epoch FROM now() - a.xact_start)::numeric, 1) AS xact_s,
+       pg_blocking_pids(a.pid) AS blocked_by,
+       left(regexp_replace(a.query, '\\s+', ' ', 'g'), 90) AS q
+FROM pg_stat_activity a
+WHERE a.datname = current_database() AND a.pid <> pg_backend_pid()
+  AND a.backend_type = 'client backend'
+  AND (a.state <> 'idle' OR a.xact_start IS NOT NULL)
+ORDER BY a.xact_start NULLS LAST
+"""
+
+
+async def sample_activity(dsn: str, path: Any, stop: asyncio.Event) -> None:
+    """Every second, the server's busy connections and who blocks them, into activity.log:
+    what a stall after a kill is read from (kept with HA_DRILL_KEEP=1)."""
+    with open(path, "a", encoding="utf-8") as out:  # noqa: ASYNC230 (a local file, a line a second)
+        while not stop.is_set():
+            try:
+                conn = await asyncpg.connect(dsn, timeout=2)
+                try:
+                    rows = await conn.fetch(ACTIVITY_SQL, timeout=2)
+                finally:
+                    await conn.close()
+                out.write(f"-- {time.strftime('%H:%M:%S')} busy={len(rows)}\n")
+                for r in rows:
+                    out.write(" ".join(f"{k}={r[k]}" for k in r.keys()) + "\n")
+                out.flush()
+            except (TimeoutError, OSError, asyncpg.PostgresError) as error:
+                out.write(f"-- {time.strftime('%H:%M:%S')} no sample: {error!r}\n")
+            try:
+                await asyncio.wait_for(stop.wait(), 1.0)
+            except TimeoutError:
+                pass
+
+
 async def drill(cluster: Cluster, plan: Plan) -> tuple[int, str]:
     receiver = Receiver()
     try:
@@ -128,6 +165,10 @@ async def drill(cluster: Cluster, plan: Plan) -> tuple[int, str]:
         slot = await _queue_a_slot_twice(env["REDIS_URL"], cluster.queue, plan.between_s + 20)
         await asyncio.sleep(plan.between_s)
 
+        sampling = asyncio.Event()
+        sampler = asyncio.create_task(
+            sample_activity(env["DATABASE_DIRECT_URL"], cluster.root / "activity.log", sampling)
+        )
         say("killing api1 and worker1 mid-load (SIGKILL)")
         cluster.kill("api1")
         cluster.kill("worker1")
@@ -146,6 +187,8 @@ async def drill(cluster: Cluster, plan: Plan) -> tuple[int, str]:
         # The slot queued twice must have come (and gone) before the verdict.
         await asyncio.sleep(max(0.0, (slot - datetime.now(UTC)).total_seconds() + 15))
         verdict = await verify(env["DATABASE_DIRECT_URL"], load.outcomes, receiver, plan.settle_s)
+        sampling.set()
+        await sampler
         conn = await asyncpg.connect(env["DATABASE_DIRECT_URL"])
         twice = await conn.fetchval(
             "SELECT count(*) FROM cron_runs WHERE job = 'refresh_live_stats' AND slot = $1", slot

@@ -277,7 +277,17 @@ class Cluster:
                     "replication": {"username": "postgres", "password": "drill"},
                     "rewind": {"username": "postgres", "password": "drill"},
                 },
-                "parameters": {"unix_socket_directories": str(folder)},
+                "parameters": {
+                    "unix_socket_directories": str(folder),
+                    # The server's own log beside Patroni's (pgN.log): lock waits and slow
+                    # statements are what a stall after a kill is read from.
+                    "logging_collector": "on",
+                    "log_directory": str(folder / "log"),
+                    "log_filename": "postgresql.log",
+                    "log_line_prefix": "%m [%p] %a %c ",
+                    "log_lock_waits": "on",
+                    "log_min_duration_statement": 1000,
+                },
             },
             "tags": {"nofailover": False, "noloadbalance": False},
         }
