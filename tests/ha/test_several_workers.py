@@ -77,3 +77,50 @@ async def test_a_nightly_slot_runs_once_even_when_redis_forgot_it(
     assert len(_skips(caplog, "hotline_retention")) == 1
     rows = await sql("select job, slot from cron_runs")
     assert [(r.job, r.slot) for r in rows] == [("hotline_retention", SLOT)]
+
+
+async def test_a_slot_that_found_the_database_away_is_tried_again_and_runs_once(
+    settings: Settings,
+    clock: MovableClock,
+    world: World,
+    sql: Any,
+    caplog: Any,
+    monkeypatch: Any,
+) -> None:
+    # arq runs a failed cron job never again, and a nightly slot comes once a day: a run that
+    # found no connection (a failover, the pool exhausted: the HA drill's statistics slot)
+    # gives its lease back and is tried again.
+    import functools
+
+    from sqlalchemy import exc as sa_exc
+
+    from mediation_worker import cronlease
+    from mediation_worker import main as worker_main
+
+    real = worker_main.hotline_retention
+    runs: list[str] = []
+
+    @functools.wraps(real)
+    async def flaky(ctx: dict[str, Any]) -> Any:
+        runs.append(ctx["job_id"])
+        if len(runs) == 1:
+            raise sa_exc.TimeoutError("QueuePool limit of size 10 overflow 10 reached")
+        return await real(ctx)
+
+    monkeypatch.setattr(worker_main, "hotline_retention", flaky)
+    monkeypatch.setattr(cronlease, "RETRY_SECONDS", 0.2)
+    caplog.set_level(logging.INFO, logger="mediation.worker.cron")
+    job_id = f"cron:hotline_retention:{int(SLOT.timestamp() * 1000)}"
+    pool = await create_pool(
+        build_settings(settings, clock, background=False).redis_settings,
+        default_queue_name=settings.arq_queue,
+    )
+    try:
+        assert await pool.enqueue_job("cron:hotline_retention", _job_id=job_id) is not None
+        await _workers(settings, clock)
+    finally:
+        await pool.aclose()
+    assert runs == [job_id, job_id]  # the same slot, tried twice
+    assert any("database is unavailable" in m for m in caplog.messages)
+    rows = await sql("select job, slot from cron_runs")
+    assert [(r.job, r.slot) for r in rows] == [("hotline_retention", SLOT)]

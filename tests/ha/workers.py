@@ -20,7 +20,10 @@ async def run_workers(settings: Settings, clock: MovableClock, count: int = 2) -
 
     def worker() -> Worker:
         return Worker(
-            functions=[*ws.functions, *(func(c.coroutine, name=c.name) for c in ws.cron_jobs)],
+            functions=[
+                *ws.functions,
+                *(func(c.coroutine, name=c.name, max_tries=c.max_tries) for c in ws.cron_jobs),
+            ],
             on_startup=ws.on_startup,
             on_shutdown=ws.on_shutdown,
             redis_settings=ws.redis_settings,

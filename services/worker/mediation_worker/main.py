@@ -18,7 +18,7 @@ from mediation.settings import Settings, get_settings
 from mediation.tracing import start as start_tracing
 from mediation_worker import cases as _cases  # noqa: F401  (case handlers and reminders)
 from mediation_worker.context import WorkerContext
-from mediation_worker.cronlease import once_per_slot
+from mediation_worker.cronlease import slot_cron
 from mediation_worker.heartbeat import beat_once, heartbeat_loop
 from mediation_worker.hotline import reminders as _hotline_reminders  # noqa: F401
 from mediation_worker.hotline.retention import hotline_retention
@@ -109,18 +109,11 @@ def build_settings(
         ]
         cron_jobs: ClassVar[list[Any]] = [
             cron(sweep_outbox, second=30, unique=True, run_at_startup=False),
-            cron(once_per_slot(hotline_retention), hour={3}, minute={17}, unique=True),  # nightly
+            slot_cron(hotline_retention, hour={3}, minute={17}),  # nightly
             cron(sweep_deliveries, second={0, 20, 40}, unique=True, run_at_startup=False),
             cron(sweep_reminders, second=5, unique=True, run_at_startup=False),  # every minute
-            cron(
-                once_per_slot(notification_retention), hour={3}, minute={41}, unique=True
-            ),  # nightly
-            cron(
-                once_per_slot(purge_idempotency_keys),
-                minute={23},
-                unique=True,
-                run_at_startup=False,
-            ),  # hourly
+            slot_cron(notification_retention, hour={3}, minute={41}),  # nightly
+            slot_cron(purge_idempotency_keys, minute={23}, run_at_startup=False),  # hourly
             *stats_cron(settings),  # monthly report 01:00 on the 1st, live refresh
         ]
         on_startup = startup

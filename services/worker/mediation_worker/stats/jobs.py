@@ -37,7 +37,7 @@ from mediation.stats.periods import (
 )
 from mediation_worker import jobstate
 from mediation_worker.context import WorkerContext, wctx
-from mediation_worker.cronlease import once_per_slot
+from mediation_worker.cronlease import slot_cron
 from mediation_worker.instrument import instrumented
 from mediation_worker.stats.compute import compute, drop_older_live, lock
 
@@ -256,15 +256,15 @@ def stats_cron(settings: Settings) -> list[CronJob]:
     """For `WorkerSettings.cron_jobs`; hours are the center's (WorkerSettings.timezone)."""
     every = max(1, min(settings.stats_live_minutes, 60))
     return [
-        cron(
-            once_per_slot(scheduled_monthly_stats),
+        slot_cron(
+            scheduled_monthly_stats,
             day={1},
             hour={1},
             minute={0},
             timeout=JOB_TIMEOUT,
         ),
-        cron(
-            once_per_slot(refresh_live_stats),
+        slot_cron(
+            refresh_live_stats,
             minute=set(range(0, 60, every)),
             second={15},
             timeout=JOB_TIMEOUT,
