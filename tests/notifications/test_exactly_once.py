@@ -217,3 +217,45 @@ async def test_a_job_does_not_wait_for_a_send_slot_while_holding_its_connection(
     await deliver_many(ctx["mediation"], rt, await due_ids(ctx["mediation"]))
     assert len(http_peer.at("/hooks/slots")) == 1
     assert await sql("SELECT status FROM deliveries") == [("delivered",)]
+
+
+async def test_a_send_in_flight_holds_no_transaction_and_no_row_lock(
+    client: httpx.AsyncClient,
+    world: World,
+    worker_ctx: Any,
+    emit_event: Any,
+    sql: Any,
+    http_peer: HttpPeer,
+    db: Any,
+) -> None:
+    """A slow receiver (here 3 s) keeps no transaction open: behind PgBouncer each one held a
+    server connection the API waits for, and the row's lock made the API's redelivery wait.
+    The row is leased (`next_attempt_at` moved ahead) instead: another worker skips it."""
+    await subscribe(client, world, http_peer.url("/hooks/slow"))
+    http_peer.delay = 3.0
+    a, b = await worker_ctx(), await worker_ctx()
+    await emit_event("reference.item_created", {"kind": "k", "code": "slow", "label_zh": "x"})
+    async with db() as session, session.begin():
+        for event in (await session.scalars(select(OutboxEvent))).all():
+            await fan_out(session, event, a["mediation"].settings, a["mediation"].clock.now())
+            event.processed_at = a["mediation"].clock.now()
+    ids = await due_ids(a["mediation"])
+    sending = asyncio.create_task(deliver_many(a["mediation"], runtime(a), ids))
+    for _ in range(200):
+        if http_peer.at("/hooks/slow"):
+            break
+        await asyncio.sleep(0.05)
+    assert http_peer.at("/hooks/slow"), "the send did not start"
+    # Mid-send: the row can be locked at once, nobody's transaction is open on it.
+    locked = await sql("SELECT status FROM deliveries WHERE id = :id FOR UPDATE NOWAIT", id=ids[0])
+    assert locked == [("pending",)]
+    assert await sql(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+        " AND state LIKE 'idle in transaction%'"
+    ) == [(0,)]
+    assert await due_ids(b["mediation"]) == []  # leased: not due for another worker
+    assert await deliver_many(b["mediation"], runtime(b), ids) == {"taken": 1}
+    assert await sending == {"delivered": 1}
+    assert len(http_peer.at("/hooks/slow")) == 1
+    assert await sql("SELECT status, attempts FROM deliveries") == [("delivered", 1)]
+    assert await sql("SELECT count(*) FROM delivery_attempts") == [(1,)]

@@ -1,14 +1,18 @@
-"""Sending one delivery exactly as the deliveries table says, and recording the result in the
-same transaction that holds the row (FOR UPDATE SKIP LOCKED): two workers never send the same
-row at once, a second run finds it delivered and does nothing, and a worker killed mid-send
-releases the row to the next one (the receiver then sees a repeat with the same webhook-id).
+"""Sending one delivery exactly as the deliveries table says. A try claims the row first, in a
+statement of its own: it moves `next_attempt_at` past the longest a send may take (a lease), so
+two workers never send the same row at once, a second run finds it delivered or leased and does
+nothing, and a worker killed mid-send leaves the row to the next one when the lease runs out (the
+receiver then sees a repeat with the same webhook-id). No transaction is open while the receiver
+answers: behind PgBouncer no server connection and in PostgreSQL no row lock is held by a send,
+so a slow receiver cannot starve the API of connections. The result is recorded afterwards, only
+if the row is still this try's.
 
 Retries are ours, visible in the table: `next_attempt_at` with backoff and jitter, `failed`
 after the last one. Every worker runs a loop that sends what is due; the cron job
 `sweep_deliveries` does one pass of the same (tests, and workers started without the loop).
 
 This is the hot path of the worker, so it speaks SQL to asyncpg directly (prepared statements,
-one round trip for the row and its subscription, one to record the try)."""
+one round trip for the claim with its subscription, one to record the try)."""
 
 from __future__ import annotations
 
@@ -42,26 +46,33 @@ log = logging.getLogger("mediation.worker.deliveries")
 PUMP_BATCH = 200
 HEALTH_EVERY = timedelta(seconds=10)
 
-LOAD = """
-SELECT d.id, d.channel, d.attempts, d.max_attempts, d.next_attempt_at, d.urgent, d.message,
-       d.trace_context, d.subscription_id, s.url, s.secret, s.enabled, s.consecutive_failures,
-       s.last_success_at, s.previous_secret, s.previous_secret_expires_at
-FROM deliveries d LEFT JOIN webhook_subscriptions s ON s.id = d.subscription_id
-WHERE d.id = $1 AND d.status = 'pending'
-FOR UPDATE OF d SKIP LOCKED
+# Claims a due row for one try (the lease) and reads it with its subscription. A concurrent
+# claim waits for this statement only, then finds the row leased and gets nothing.
+CLAIM = """
+WITH d AS (
+  UPDATE deliveries SET next_attempt_at = $3
+  WHERE id = $1 AND status = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= $2)
+  RETURNING id, channel, attempts, max_attempts, urgent, message, trace_context, subscription_id
+)
+SELECT d.*, s.url, s.secret, s.enabled, s.consecutive_failures, s.last_success_at,
+       s.previous_secret, s.previous_secret_expires_at
+FROM d LEFT JOIN webhook_subscriptions s ON s.id = d.subscription_id
 """
 
-# The try and the delivery's new state in one statement.
+# The try and the delivery's new state in one statement, if the row is still this try's (no
+# other try recorded since; a row cancelled meanwhile, its subscription disabled, takes the
+# outcome: the message did or did not reach the receiver).
 RECORD = """
-WITH attempt_row AS (
-  INSERT INTO delivery_attempts (id, delivery_id, attempt, started_at, duration_ms, outcome,
-                                 status_code, error, response_excerpt, manual)
-  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+WITH d AS (
+  UPDATE deliveries SET attempts = $3, last_attempt_at = $4, last_status_code = $7,
+    last_error = $8, status = $11, delivered_at = $12, next_attempt_at = $13,
+    message = CASE WHEN $10 THEN message - 'manual' ELSE message END
+  WHERE id = $2 AND attempts = $3 - 1 AND status IN ('pending', 'cancelled')
+  RETURNING id
 )
-UPDATE deliveries SET attempts = $3, last_attempt_at = $4, last_status_code = $7,
-  last_error = $8, status = $11, delivered_at = $12, next_attempt_at = $13,
-  message = CASE WHEN $10 THEN message - 'manual' ELSE message END
-WHERE id = $2
+INSERT INTO delivery_attempts (id, delivery_id, attempt, started_at, duration_ms, outcome,
+                               status_code, error, response_excerpt, manual)
+SELECT $1::uuid, d.id, $3, $4, $5::int, $6::varchar, $7, $8, $9::varchar, $10 FROM d
 """
 
 SUB_OK = (
@@ -83,8 +94,8 @@ SET enabled = false, disabled_at = $2, disabled_reason = $3, version = version +
 WHERE id = $1 AND enabled
 RETURNING name, url, (SELECT person_id FROM users WHERE users.id = owner_id) AS owner_person
 """
-# Rows another worker is sending right now are skipped (no lock wait, no deadlock): that
-# worker records its try, and the row is cancelled when it is next tried.
+# Rows being claimed right now are skipped (no lock wait, no deadlock); a row whose send is in
+# flight is cancelled, and its try still records what became of the message (RECORD).
 CANCEL_WAITING = """
 UPDATE deliveries SET status = 'cancelled', next_attempt_at = NULL,
   last_error = 'The subscription was disabled.'
@@ -169,38 +180,44 @@ async def _record(
             status, result = DeliveryStatus.failed, "gone" if outcome.gone else "failed"
         else:
             status, result, next_at = DeliveryStatus.pending, "retry", started + delay
-    await pg.execute(
-        RECORD,
-        uuid7(),
-        row["id"],
-        attempt,
-        started,
-        ms,
-        result,
-        outcome.status_code,
-        error,
-        outcome.excerpt,
-        manual,
-        status.value,
-        delivered_at,
-        next_at,
-    )
     sub_id = row["subscription_id"]
-    if sub_id is None:
+    failing = sub_id is not None and not outcome.ok
+    # A failed try may disable the subscription (its event and NOTIFY with it): one transaction.
+    async with pg.transaction() if failing else contextlib.nullcontext():
+        recorded = await pg.execute(
+            RECORD,
+            uuid7(),
+            row["id"],
+            attempt,
+            started,
+            ms,
+            result,
+            outcome.status_code,
+            error,
+            outcome.excerpt,
+            manual,
+            status.value,
+            delivered_at,
+            next_at,
+        )
+        if recorded.endswith(" 0"):  # the lease ran out and another try recorded first
+            log.warning("delivery %s: try %d outlived its lease; not recorded", row["id"], attempt)
+            return "taken"
+        if sub_id is None:
+            return result
+        if outcome.ok:
+            # A busy subscription is not rewritten on every success (its row would become a
+            # point every delivery to it waits on): only when it recovers or every 10 s.
+            last = row["last_success_at"]
+            if row["consecutive_failures"] or last is None or last < started - HEALTH_EVERY:
+                await pg.execute(SUB_OK, sub_id, started)
+            return result
+        await pg.execute(SUB_FAILED, sub_id, started)
+        if outcome.gone:
+            await disable_subscription(pg, sub_id, DisabledReason.gone, started, error or "")
+        elif result == "failed" and not manual:
+            await disable_subscription(pg, sub_id, DisabledReason.failing, started, error or "")
         return result
-    if outcome.ok:
-        # A busy subscription is not rewritten on every success (its row would become a
-        # point every delivery to it waits on): only when it recovers or every 10 s.
-        last = row["last_success_at"]
-        if row["consecutive_failures"] or last is None or last < started - HEALTH_EVERY:
-            await pg.execute(SUB_OK, sub_id, started)
-        return result
-    await pg.execute(SUB_FAILED, sub_id, started)
-    if outcome.gone:
-        await disable_subscription(pg, sub_id, DisabledReason.gone, started, error or "")
-    elif result == "failed" and not manual:
-        await disable_subscription(pg, sub_id, DisabledReason.failing, started, error or "")
-    return result
 
 
 async def deliver_one(
@@ -214,43 +231,46 @@ async def deliver_one(
         return await _deliver_on(raw.driver_connection, c, rt, delivery_id)  # type: ignore[arg-type]
 
 
+def lease(c: WorkerContext) -> timedelta:
+    """How long a claimed row is this try's: a send is cut at the send timeout (one per
+    request, notifications/http.py), with room for recording it on a loaded database."""
+    return timedelta(seconds=2 * c.settings.notify_timeout_seconds + 20)
+
+
 async def _deliver_on(
     pg: asyncpg.Connection, c: WorkerContext, rt: Runtime, delivery_id: uuid.UUID
 ) -> str:
-    async with pg.transaction():
-        row = await pg.fetchrow(LOAD, delivery_id)
-        if row is None:
-            return "taken"  # sent already, or another worker is sending it right now
-        now = c.clock.now()
-        if row["next_attempt_at"] is not None and row["next_attempt_at"] > now:
-            return "not due"
-        channel = row["channel"]
-        if channel == Channel.sms.value and not row["urgent"]:
-            held = quiet_until(now, rt.quiet_hours, rt.tz)
-            if held is not None:  # 22:00-07:00: wait for the morning, no try counted
-                await pg.execute(HOLD, delivery_id, held)
-                rt.count(channel, "held")
-                return "held"
-        if channel == Channel.webhook.value and not row["enabled"]:
-            await pg.execute(CANCEL, delivery_id, "The subscription is disabled or deleted.")
-            rt.count(channel, "cancelled")
-            return "cancelled"
-        message = _json_value(row["message"])
-        manual = bool(message.get("manual"))  # a redelivery by hand: one try
-        pending = Pending(
-            id=row["id"],
-            channel=channel,
-            message=message,
-            urgent=row["urgent"],
-            url=row["url"],
-            secret=row["secret"],
-            previous_secret=_still_signing(row, now),
-        )
-        with _SendSpan(c, row) as span:
-            outcome = await _send(rt, pending)
-            ms = int((time.perf_counter() - span.t0) * 1000)
-            result = await _record(pg, row, outcome, now, ms, manual)
-            span.done(outcome, result)
+    now = c.clock.now()
+    row = await pg.fetchrow(CLAIM, delivery_id, now, now + lease(c))
+    if row is None:
+        return "taken"  # sent already, not due, or another worker is sending it right now
+    channel = row["channel"]
+    if channel == Channel.sms.value and not row["urgent"]:
+        held = quiet_until(now, rt.quiet_hours, rt.tz)
+        if held is not None:  # 22:00-07:00: wait for the morning, no try counted
+            await pg.execute(HOLD, delivery_id, held)
+            rt.count(channel, "held")
+            return "held"
+    if channel == Channel.webhook.value and not row["enabled"]:
+        await pg.execute(CANCEL, delivery_id, "The subscription is disabled or deleted.")
+        rt.count(channel, "cancelled")
+        return "cancelled"
+    message = _json_value(row["message"])
+    manual = bool(message.get("manual"))  # a redelivery by hand: one try
+    pending = Pending(
+        id=row["id"],
+        channel=channel,
+        message=message,
+        urgent=row["urgent"],
+        url=row["url"],
+        secret=row["secret"],
+        previous_secret=_still_signing(row, now),
+    )
+    with _SendSpan(c, row) as span:
+        outcome = await _send(rt, pending)
+        ms = int((time.perf_counter() - span.t0) * 1000)
+        result = await _record(pg, row, outcome, now, ms, manual)
+        span.done(outcome, result)
     rt.count(channel, result)
     return result
 
@@ -367,7 +387,7 @@ async def pump_once(c: WorkerContext, rt: Runtime) -> int:
             return total
         seen.update(ids)
         results = await deliver_many(c, rt, ids)
-        total += sum(v for k, v in results.items() if k not in ("taken", "not due"))
+        total += sum(v for k, v in results.items() if k != "taken")
         if len(ids) < PUMP_BATCH // 2:
             return total
 
