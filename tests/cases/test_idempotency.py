@@ -93,6 +93,62 @@ async def test_same_body_in_progress_is_409(
     assert r.headers["retry-after"] == "1"
 
 
+async def test_a_claim_left_by_a_dead_process_is_taken_over_after_30_seconds(
+    client: httpx.AsyncClient, world: World, sql: Any
+) -> None:
+    # The process that claimed the key was killed mid-request (nothing committed): its
+    # client's retry waits 409 at most half a minute, not two (the HA drill's lanes).
+    h = await world.headers("grid_head")
+    # A finished request's row turned into a dead one's claim: the same hash as the retry's.
+    probe = await client.post(
+        CASES, headers={**h, "Idempotency-Key": "probe"}, json=case_body(world)
+    )
+    assert probe.status_code == 201
+    await _exec(
+        world,
+        "UPDATE idempotency_keys SET key = 'orphan', state = 'in_progress', body = NULL"
+        " WHERE key = 'probe'",
+    )
+    h = {**h, "Idempotency-Key": "orphan"}
+    assert (await client.post(CASES, headers=h, json=case_body(world))).status_code == 409
+    advance(world, timedelta(seconds=31))
+    retry = await client.post(CASES, headers=h, json=case_body(world))
+    assert retry.status_code == 201 and "idempotent-replayed" not in retry.headers
+    assert retry.json()["id"] != probe.json()["id"]
+    assert (await sql("SELECT count(*) FROM cases"))[0][0] == 2  # the probe's and the retry's
+    again = await client.post(CASES, headers=h, json=case_body(world))
+    assert again.headers["idempotent-replayed"] == "true" and again.json() == retry.json()
+
+
+async def test_a_request_whose_claim_was_taken_over_does_not_commit(
+    client: httpx.AsyncClient, world: World, sql: Any, monkeypatch: Any
+) -> None:
+    # A request slower than STALE_AFTER: a retry took its claim over meanwhile. Of the two,
+    # only the retry's change may commit; the slow one answers 409 and changes nothing.
+    from mediation_api.idempotency import IdempotencyGuard
+
+    respond = IdempotencyGuard.respond
+
+    async def overtaken(self: IdempotencyGuard, *args: Any, **kwargs: Any) -> Any:
+        await _exec(
+            world,
+            "UPDATE idempotency_keys SET locked_at = locked_at + interval '31 seconds'"
+            " WHERE key = 'slow-one'",
+        )
+        return await respond(self, *args, **kwargs)
+
+    monkeypatch.setattr(IdempotencyGuard, "respond", overtaken)
+    h = {**await world.headers("grid_head"), "Idempotency-Key": "slow-one"}
+    r = await client.post(CASES, headers=h, json=case_body(world))
+    assert r.status_code == 409 and r.json()["code"] == "idempotency-key-in-progress"
+    assert (await sql("SELECT count(*) FROM cases"))[0][0] == 0
+    assert (await sql("SELECT count(*) FROM outbox_events"))[0][0] == 0
+    # The claim is the newer request's still: the slow one's failure did not release it.
+    assert await sql("SELECT state FROM idempotency_keys WHERE key = 'slow-one'") == [
+        ("in_progress",)
+    ]
+
+
 async def _exec(world: World, statement: str) -> None:
     from sqlalchemy import text
 

@@ -181,7 +181,7 @@ async def drill(cluster: Cluster, plan: Plan) -> tuple[int, str]:
             f"load stopped: {o.total} writes accepted, {o.retries} retries; no write accepted "
             f"for {o.silent_s():.1f} s in all; answered 503/502 or not at all until the next "
             f"success {o.unavailable_s:.1f} s; waited {o.claim_wait_s:.1f} s for keys held by "
-            "requests that died with api1 (409 until the claim is stale, 2 min)"
+            "requests that died with api1 (409 until the claim is stale, 30 s)"
         )
 
         # The slot queued twice must have come (and gone) before the verdict.

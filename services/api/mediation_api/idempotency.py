@@ -27,7 +27,7 @@ import json
 import logging
 import time
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request, Response
@@ -52,8 +52,12 @@ KEY_IN_PROGRESS = rule_code(
 KEY_REUSED = rule_code(
     "idempotency-key-reused", "This Idempotency-Key was used for another request: use a new key."
 )
-# A claim older than this belongs to a request that died without releasing it.
-STALE_AFTER = timedelta(minutes=2)
+# A claim older than this may be taken over by a retry with the same request: its request
+# died with its process (or runs far longer than any should). Safe however early: the first
+# request stores its response only while the claim is still its own (`respond`, a fence on
+# `locked_at`), so of the two at most one commits. Was 2 minutes: after an API process was
+# killed, its clients' retries got 409 that long (the HA drill's lanes waited 113 s).
+STALE_AFTER = timedelta(seconds=30)
 _KEPT_HEADERS = ("etag", "location")
 _CLAIM_ATTEMPTS = 3
 # Releases that failed (no database: a failover) are tried again this often until they
@@ -73,6 +77,7 @@ class IdempotencyGuard:
         self.claimed = False
         self.completed = False
         self._hash: str | None = None
+        self._locked_at: datetime | None = None  # this request's claim (the fence)
 
     async def _request_hash(self) -> str:
         raw = await self.request.body()
@@ -115,7 +120,7 @@ class IdempotencyGuard:
                     .returning(IdempotencyKey.key)
                 )
                 if claimed is not None:
-                    self.claimed = True
+                    self.claimed, self._locked_at = True, now
                     return None
                 row = (
                     await s.scalars(
@@ -142,7 +147,7 @@ class IdempotencyGuard:
                 row.status_code, row.headers, row.body = None, {}, None
                 row.created_at = row.locked_at = now
                 row.expires_at = now + timedelta(hours=KEEP_HOURS)
-                self.claimed = True
+                self.claimed, self._locked_at = True, now
                 return None
             if row.request_hash != self._hash:
                 raise Unprocessable(
@@ -182,13 +187,31 @@ class IdempotencyGuard:
         )
         if self.claimed:
             kept = {k: v for k, v in (headers or {}).items() if k.lower() in _KEPT_HEADERS}
-            await session.execute(
+            stored = await session.execute(
                 update(IdempotencyKey)
-                .where(IdempotencyKey.owner == self.owner, IdempotencyKey.key == self.key)
+                .where(*self._ours())
                 .values(state="completed", status_code=status_code, headers=kept, body=content)
             )
+            if stored.rowcount != 1:  # type: ignore[attr-defined]
+                # A retry took the stale claim over and runs the change itself: this one
+                # must not commit (the route's transaction rolls back with this error).
+                raise Conflict(
+                    f"A newer request with this {HEADER} took over; its answer is the one "
+                    "kept: repeat the request to get it.",
+                    headers={"Retry-After": "1"},
+                    code=KEY_IN_PROGRESS,
+                )
             self.completed = True
         return response
+
+    def _ours(self) -> tuple[Any, ...]:
+        """The key's row while the claim is still this request's (not taken over)."""
+        return (
+            IdempotencyKey.owner == self.owner,
+            IdempotencyKey.key == self.key,
+            IdempotencyKey.state == "in_progress",
+            IdempotencyKey.locked_at == self._locked_at,
+        )
 
     async def release(self) -> None:
         """Forget the claim of a request that failed, so the caller can retry with the key.
@@ -208,14 +231,7 @@ class IdempotencyGuard:
     async def _delete_claim(self, *, quiet: bool = False) -> bool:
         try:
             async with self.state.sessions() as s, s.begin():
-                await s.execute(
-                    delete(IdempotencyKey).where(
-                        IdempotencyKey.owner == self.owner,
-                        IdempotencyKey.key == self.key,
-                        IdempotencyKey.state == "in_progress",
-                        IdempotencyKey.request_hash == self._hash,
-                    )
-                )
+                await s.execute(delete(IdempotencyKey).where(*self._ours()))
             return True
         except Exception:
             if not quiet:
