@@ -233,8 +233,11 @@ async def deliver_one(
 
 def lease(c: WorkerContext) -> timedelta:
     """How long a claimed row is this try's: a send is cut at the send timeout (one per
-    request, notifications/http.py), with room for recording it on a loaded database."""
-    return timedelta(seconds=2 * c.settings.notify_timeout_seconds + 20)
+    request, notifications/http.py), with room for recording it on a loaded database. Also
+    how long the sends in flight of a worker that died wait before another worker tries
+    them again. A try that outlives it is not recorded (RECORD's guard): at worst the
+    receiver gets the message twice with the same id, which it drops."""
+    return timedelta(seconds=c.settings.notify_timeout_seconds + 10)
 
 
 async def _deliver_on(
