@@ -181,6 +181,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
     from mediation.notifications.models import WebhookSubscription
     from mediation.notifications.webhooks import new_secret
     from mediation.org.enums import UnitLevel
+    from mediation.org.events import UnitRenamed
     from mediation.org.tree import add_unit
     from mediation.outbox.events import emit
     from mediation.settings import Settings
@@ -260,8 +261,8 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             procs.append(Proc([sys.executable, "-m", "mediation_worker.main"], env))
         await asyncio.sleep(3)  # workers start
 
-        def payload(i: int, tag: str) -> dict[str, Any]:
-            return {"name": f"{tag}-{i}"}
+        def payload(i: int, tag: str) -> UnitRenamed:
+            return UnitRenamed(name=f"{tag}-{i}")
 
         # ---- phase 1: a burst, as fast as the workers go
         committed: dict[str, float] = {}
@@ -276,12 +277,9 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
                     batch.append(
                         await emit(
                             s,
-                            type="unit.renamed",
-                            aggregate_type="bench",
+                            payload(i, "burst"),
                             aggregate_id=uuid.uuid4(),
                             occurred_at=datetime.now(UTC),
-                            unit_path=None,
-                            payload=payload(i, "burst"),
                         )
                     )
                 await s.flush()
@@ -316,12 +314,9 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             async with factory() as s, s.begin():
                 event = await emit(
                     s,
-                    type="unit.renamed",
-                    aggregate_type="bench",
+                    payload(i, "rate"),
                     aggregate_id=uuid.uuid4(),
                     occurred_at=datetime.now(UTC),
-                    unit_path=None,
-                    payload=payload(i, "rate"),
                 )
                 await s.flush()
             commits[str(event.id)] = time.time()  # just after COMMIT returned
