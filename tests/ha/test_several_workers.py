@@ -8,7 +8,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from arq import create_pool
+from arq import ArqRedis, create_pool
 
 from mediation.settings import Settings
 from mediation_dev.clock import MovableClock
@@ -17,6 +17,14 @@ from tests.ha.workers import run_workers
 from tests.support.world import World
 
 SLOT = datetime(2026, 11, 26, 2, 15, 15, tzinfo=UTC)
+
+
+async def _queue(settings: Settings, clock: MovableClock) -> ArqRedis:
+    """The service's queue, as a scheduler sees it."""
+    return await create_pool(
+        build_settings(settings, clock, background=False).redis_settings,
+        default_queue_name=settings.arq_queue,
+    )
 
 
 async def _workers(settings: Settings, clock: MovableClock, count: int = 2) -> None:
@@ -29,10 +37,7 @@ async def test_a_cron_slot_queued_by_two_schedulers_runs_once(
     # What two workers' schedulers do for a cron without a Redis-unique id: each queues the
     # run for the same scheduled time under an id of its own.
     caplog.set_level(logging.INFO, logger="mediation.worker.cron")
-    pool = await create_pool(
-        build_settings(settings, clock, background=False).redis_settings,
-        default_queue_name=settings.arq_queue,
-    )
+    pool = await _queue(settings, clock)
     try:
         for scheduler in ("a", "b"):
             await pool.enqueue_job(
@@ -63,10 +68,7 @@ async def test_a_nightly_slot_runs_once_even_when_redis_forgot_it(
     # loses the last writes; the clocks of two machines a little apart).
     caplog.set_level(logging.INFO, logger="mediation.worker.cron")
     job_id = f"cron:hotline_retention:{int(SLOT.timestamp() * 1000)}"
-    pool = await create_pool(
-        build_settings(settings, clock, background=False).redis_settings,
-        default_queue_name=settings.arq_queue,
-    )
+    pool = await _queue(settings, clock)
     try:
         for _ in range(2):
             assert await pool.enqueue_job("cron:hotline_retention", _job_id=job_id) is not None
@@ -111,10 +113,7 @@ async def test_a_slot_that_found_the_database_away_is_tried_again_and_runs_once(
     monkeypatch.setattr(cronlease, "RETRY_SECONDS", 0.2)
     caplog.set_level(logging.INFO, logger="mediation.worker.cron")
     job_id = f"cron:hotline_retention:{int(SLOT.timestamp() * 1000)}"
-    pool = await create_pool(
-        build_settings(settings, clock, background=False).redis_settings,
-        default_queue_name=settings.arq_queue,
-    )
+    pool = await _queue(settings, clock)
     try:
         assert await pool.enqueue_job("cron:hotline_retention", _job_id=job_id) is not None
         await _workers(settings, clock)

@@ -22,6 +22,15 @@ from tests.notifications.test_webhooks import subscribe
 from tests.support.world import World
 
 
+async def fan_out_only(db: Any, ctx: dict[str, Any]) -> None:
+    """Every event fanned out into deliveries and marked processed, nothing sent."""
+    c = ctx["mediation"]
+    async with db() as session, session.begin():
+        for event in (await session.scalars(select(OutboxEvent))).all():
+            await fan_out(session, event, c.settings, c.clock.now())
+            event.processed_at = c.clock.now()
+
+
 async def test_two_relays_enqueue_each_event_once(
     world: World, worker_ctx: Any, emit_event: Any, sql: Any, settings: Any
 ) -> None:
@@ -72,10 +81,7 @@ async def test_two_workers_sending_the_same_deliveries_send_each_once(
     for n in range(40):
         await emit_event("reference.item_created", {"kind": "k", "code": f"c{n}", "label_zh": "x"})
     # Fan out only (as if the workers died right after), then two delivery passes race.
-    async with db() as session, session.begin():
-        for event in (await session.scalars(select(OutboxEvent))).all():
-            await fan_out(session, event, a["mediation"].settings, a["mediation"].clock.now())
-            event.processed_at = a["mediation"].clock.now()
+    await fan_out_only(db, a)
     ids = await due_ids(a["mediation"])
     assert len(ids) == 40
     await asyncio.gather(
@@ -235,10 +241,7 @@ async def test_a_send_in_flight_holds_no_transaction_and_no_row_lock(
     http_peer.delay = 3.0
     a, b = await worker_ctx(), await worker_ctx()
     await emit_event("reference.item_created", {"kind": "k", "code": "slow", "label_zh": "x"})
-    async with db() as session, session.begin():
-        for event in (await session.scalars(select(OutboxEvent))).all():
-            await fan_out(session, event, a["mediation"].settings, a["mediation"].clock.now())
-            event.processed_at = a["mediation"].clock.now()
+    await fan_out_only(db, a)
     ids = await due_ids(a["mediation"])
     sending = asyncio.create_task(deliver_many(a["mediation"], runtime(a), ids))
     for _ in range(200):
