@@ -124,3 +124,24 @@ async def test_deliveries_and_disabled_subscriptions(
     m = await scrape(client)
     assert value(m, "mediation_webhook_subscriptions", state="disabled") == 1
     assert value(m, "mediation_deliveries_waiting_retry") == 0
+
+
+async def test_the_event_loop_lag_shows_a_blocked_loop(client: httpx.AsyncClient) -> None:
+    # A request arriving while the loop is blocked waits that long before the app reads it;
+    # no route's latency shows it, this histogram does.
+    import asyncio
+    import time
+
+    metric = "mediation_event_loop_lag_seconds"
+    before = await scrape(client)
+    time.sleep(0.4)  # noqa: ASYNC251 (the loop blocked, as by a long synchronous step)
+    await asyncio.sleep(0.6)  # the timer due during it fires at least 0.15 s late
+    m = await scrape(client)
+
+    def late(samples: dict[Any, float]) -> float:  # observations over 0.1 s
+        return (value(samples, f"{metric}_count") or 0) - (
+            value(samples, f"{metric}_bucket", le="0.1") or 0
+        )
+
+    assert (value(m, f"{metric}_count") or 0) > (value(before, f"{metric}_count") or 0)
+    assert late(m) - late(before) >= 1

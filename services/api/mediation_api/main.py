@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gc
 import logging
 import os
@@ -46,6 +48,7 @@ from mediation_api.imports.router import router as imports_router
 from mediation_api.inputs import refuse_bad_input
 from mediation_api.middleware import RequestContextMiddleware
 from mediation_api.notifications.router import routers as notification_routers
+from mediation_api.ops.looplag import watch_loop_lag
 from mediation_api.ops.metrics import (
     process_exits,
     release_pool,
@@ -178,9 +181,13 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         )
         if app.state.freeze_heap:
             _freeze_heap()
+        lag = asyncio.create_task(watch_loop_lag(), name="event-loop-lag")
         try:
             yield
         finally:
+            lag.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await lag
             if replicas is not None:
                 await replicas.close()
             await redis.aclose()
