@@ -1,7 +1,8 @@
 """Where a load run's latency was spent, by route: the API's own request histogram
 (`http_request_duration_seconds`, middleware.py: from the request entering the app to its last
 byte) read from /metrics before and after a run. Against wrk's latency for the same run, the
-difference is time outside the app (waiting to be read off the socket by a busy event loop)."""
+difference is time outside the app (waiting to be read off the socket by a busy event loop),
+which the event loop's lag (`mediation_event_loop_lag_seconds`, one more row) shows."""
 
 from __future__ import annotations
 
@@ -10,7 +11,12 @@ from typing import Any
 
 import httpx
 
-_BUCKET = re.compile(r"^http_request_duration_seconds_bucket\{(?P<labels>.*)\}\s+(?P<value>\S+)$")
+_BUCKET = re.compile(
+    r"^(?P<name>http_request_duration_seconds|mediation_event_loop_lag_seconds)_bucket"
+    r"\{(?P<labels>.*)\}\s+(?P<value>\S+)$"
+)
+# The event loop's lag (ops/looplag.py) as one more row: its "requests" are timers.
+LOOP = ("(event loop)", "lag of a timer due every 0.25 s")
 _LABEL = re.compile(r'(\w+)="([^"]*)"')
 
 Histograms = dict[tuple[str, str], dict[float, float]]
@@ -26,18 +32,19 @@ def scrape(api_url: str) -> Histograms:
             continue
         labels = dict(_LABEL.findall(m["labels"]))
         le = float("inf") if labels["le"] == "+Inf" else float(labels["le"])
-        key = (labels["method"], labels["route"])
+        key = LOOP if m["name"].startswith("mediation") else (labels["method"], labels["route"])
         buckets = out.setdefault(key, {})
         buckets[le] = buckets.get(le, 0.0) + float(m["value"])
     return out
 
 
 def _quantile(buckets: list[tuple[float, float]], q: float) -> str:
-    """The bucket bound the q-th request falls under ("> 10 s" past the last)."""
+    """The bucket bound the q-th request falls under ("> <last bound>" past the last)."""
     total = buckets[-1][1]
+    last = max((le for le, _ in buckets if le != float("inf")), default=0.0)
     for le, count in buckets:
         if count >= q * total:
-            return "> 10 s" if le == float("inf") else f"≤ {le * 1000:g}"
+            return f"> {last * 1000:g}" if le == float("inf") else f"≤ {le * 1000:g}"
     return "–"
 
 
