@@ -78,7 +78,7 @@ def runtime(ctx: dict[str, Any]) -> Runtime:
 
 async def close(ctx: dict[str, Any], grace: float = 15.0) -> None:
     """Let sends in flight finish (bounded by the send timeout), then close the client. A send
-    cut short rolls back and is picked up again by any worker: nothing is lost."""
+    cut short keeps its lease and is tried again by any worker when it ends: nothing is lost."""
     rt: Runtime | None = ctx.pop(KEY, None)
     if rt is None:
         return
