@@ -179,7 +179,9 @@ class WebhookService:
         if "url" in changes:
             sub.url = await self._check_url(changes["url"])
         if "event_types" in changes:
-            sub.event_types = self._check_types(changes["event_types"])
+            types = self._check_types(changes["event_types"])
+            if set(types) != set(sub.event_types):  # the same patterns in another order: as is
+                sub.event_types = types
         if changes.get("unit_id") is not None:
             sub.unit_id, sub.unit_path = await self._unit(changes["unit_id"])
         for name in ("name", "description"):
