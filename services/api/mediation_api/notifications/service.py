@@ -363,7 +363,7 @@ class RuleService:
         if "recipients" in changes:
             merged = merged.model_copy(update={"recipients": body.recipients})
         validate_rule(merged.event_type, merged.recipients, merged.channels, merged.payload_match)
-        if comparable(merged) == comparable(current):  # nothing differs: nothing is stored
+        if _as_sets(merged) == _as_sets(current):  # nothing differs: nothing is stored
             return rule_out(current, row is not None and row.code in store.BUILTIN_CODES)
         values: dict[str, Any] = {
             "name": merged.name,
@@ -398,6 +398,17 @@ class RuleService:
             raise NotFound(f"No notification rule `{code}`.")
         check_if_match(if_match, code, row.version)
         await self.repo.delete(row)
+
+
+def _as_sets(rule: RuleSpec) -> dict[str, Any]:
+    """A rule as it compares: its channels and recipients are sets (the same ones in another
+    order are no change)."""
+    out: dict[str, Any] = comparable(rule)
+    out["channels"] = sorted(out["channels"])
+    out["recipients"] = sorted(
+        out["recipients"], key=lambda r: json.dumps(r, sort_keys=True, default=str)
+    )
+    return out
 
 
 # --------------------------------------------------------------------------- templates
