@@ -401,10 +401,14 @@ class RuleService:
 
 
 def _as_sets(rule: RuleSpec) -> dict[str, Any]:
-    """A rule as it compares: its channels and recipients are sets (the same ones in another
-    order are no change)."""
+    """A rule as it compares: its channels, recipients and the values each payload field may
+    hold are sets (the same ones in another order are no change)."""
     out: dict[str, Any] = comparable(rule)
     out["channels"] = sorted(out["channels"])
+    out["payload_match"] = {
+        k: sorted(v, key=lambda x: json.dumps(x, default=str))
+        for k, v in out["payload_match"].items()
+    }
     out["recipients"] = sorted(
         out["recipients"], key=lambda r: json.dumps(r, sort_keys=True, default=str)
     )
