@@ -307,3 +307,35 @@ async def test_custom_rule_with_fixed_people(
         "WHERE n.type = 'reference.item_created' ORDER BY 1"
     )
     assert ("police",) in rows
+
+
+async def test_a_rule_given_its_sets_in_another_order_is_not_changed(
+    client: httpx.AsyncClient, world: World, sql: Any
+) -> None:
+    """Channels and recipients are sets: naming the same ones in another order changes
+    nothing (a built-in rule stays built-in, with version 0 and its ETag; nothing stored)."""
+    h = await world.headers("system_admin")
+    url = f"{RULES}/case.escalated.dispatchers"
+    r = await client.get(url, headers=h)
+    assert r.status_code == 200, r.text
+    rule = r.json()
+    assert len(rule["channels"]) > 1 and len(rule["recipients"]) > 1, rule
+    for same in ({"channels": rule["channels"][::-1]}, {"recipients": rule["recipients"][::-1]}):
+        r = await client.patch(url, headers={**h, "If-Match": r.headers["etag"]}, json=same)
+        assert r.status_code == 200, r.text
+        assert r.json()["customised"] is False and r.json()["version"] == 0
+        assert r.json()["channels"] == rule["channels"]
+        assert r.json()["recipients"] == rule["recipients"]
+    assert await sql("SELECT count(*) FROM notification_rules") == [(0,)]
+    # The values a payload field may hold are a set too.
+    url = f"{RULES}/case.created.red"
+    r = await client.get(url, headers=h)
+    match = {"risk_colour": ["orange", "red"]}
+    r = await client.patch(
+        url, headers={**h, "If-Match": r.headers["etag"]}, json={"payload_match": match}
+    )
+    assert r.status_code == 200 and r.json()["version"] == 1, r.text
+    same = {"payload_match": {"risk_colour": ["red", "orange"]}}
+    r = await client.patch(url, headers={**h, "If-Match": r.headers["etag"]}, json=same)
+    assert r.status_code == 200, r.text
+    assert r.json()["version"] == 1 and r.json()["payload_match"] == match

@@ -381,3 +381,35 @@ async def test_only_webhook_managers_and_only_in_scope(
         f"{HOOKS}/{sub['id']}", headers={**h, "If-Match": r.json()["current_etag"]}
     )
     assert r.status_code == 204
+
+
+async def test_the_same_event_types_in_another_order_change_nothing(
+    client: httpx.AsyncClient, world: World, sql: Any
+) -> None:
+    """A subscription's event types are a set of patterns: a PATCH naming the same ones in
+    another order (or one twice) keeps the version, the ETag and the order shown."""
+    admin = await world.headers("system_admin")
+    types = ["case.*", "session.*", "hotline.high_risk"]
+    hook = await client.post(
+        "/api/v1/webhooks",
+        headers=admin,
+        json={"name": "市综治平台", "url": "http://10.1.2.3/hooks", "event_types": types},
+    )
+    assert hook.status_code == 201, hook.text
+    url = f"/api/v1/webhooks/{hook.json()['id']}"
+    for same in (types[::-1], [*types, "case.*"]):
+        r = await client.patch(
+            url, headers={**admin, "If-Match": hook.headers["etag"]}, json={"event_types": same}
+        )
+        assert r.status_code == 200, r.text
+        assert r.headers["etag"] == hook.headers["etag"]
+        assert r.json()["event_types"] == types
+    assert await sql(
+        "SELECT version FROM webhook_subscriptions WHERE id = :i", i=hook.json()["id"]
+    ) == [(1,)]
+    # Another set is a change, in the order given.
+    r = await client.patch(
+        url, headers={**admin, "If-Match": hook.headers["etag"]}, json={"event_types": types[:2]}
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["event_types"] == types[:2] and r.json()["version"] == 2

@@ -4,15 +4,20 @@ Asia/Shanghai time zone, moved and cancelled sessions, replaced and revoked addr
 
 from __future__ import annotations
 
-from datetime import timedelta
+import uuid
+from datetime import date, timedelta
 from typing import Any
 
 import httpx
 from icalendar import Calendar
 
+from mediation.auth.accounts import add_account
 from mediation.clock import CENTER_TZ
+from mediation.org.enums import Role
+from mediation.org.models import RoleAssignment
 from tests.sessions.conftest import (
     DAY,
+    SESSIONS,
     at_time,
     new_case,
     person_id,
@@ -20,7 +25,7 @@ from tests.sessions.conftest import (
     session_action,
     session_body,
 )
-from tests.support.world import World
+from tests.support.world import World, _demo_hash
 
 LONG_PLACE = (
     "四平市铁西区北沟街道先锋社区党群服务中心二楼东侧"
@@ -134,3 +139,50 @@ async def test_feed_addresses_are_replaced_revoked_and_issued_by_dispatchers(
         f"/api/v1/people/{dispatcher}/calendar-feed", headers=await world.headers("dispatcher")
     )
     assert r.status_code == 422  # no mediating role
+
+
+async def test_a_dispatcher_issues_no_feed_showing_sessions_outside_their_jurisdiction(
+    client: httpx.AsyncClient, world: World, sql: Any
+) -> None:
+    """The feed lists all of a mediator's sessions. A dispatcher of 西园社区 may not hand out
+    (and so read) the feed of a mediator who also mediates in 先锋社区: 403, and the address
+    the mediator has stays as it was. A dispatcher over all of it may."""
+    async with world.db() as session, session.begin():
+        await add_account(
+            session,
+            username="xiyuan_dispatcher",
+            name="西园调度",
+            role=Role.dispatcher,
+            unit_id=world.unit("220302001002").id,
+            password=None,
+            password_hash=_demo_hash(),
+            starts_on=date(2020, 1, 1),
+        )
+    mediator = await person_id(world, "mediator")
+    async with world.db() as session, session.begin():
+        session.add(
+            RoleAssignment(
+                person_id=uuid.UUID(mediator),
+                unit_id=world.unit("220302001002").id,
+                role=Role.counselor,
+                starts_on=date(2020, 1, 1),
+            )
+        )
+    h = await world.headers("dispatcher")
+    ms = await schedule(
+        client, h, await new_case(client, world), session_body([mediator], at_time(DAY, 9))
+    )
+    xiyuan = await world.headers("xiyuan_dispatcher")
+    assert (await client.get(f"{SESSIONS}/{ms['id']}", headers=xiyuan)).status_code == 404
+    own = await client.post("/api/v1/me/calendar-feed", headers=await world.headers("mediator"))
+    assert own.status_code == 201, own.text
+
+    url = f"/api/v1/people/{mediator}/calendar-feed"
+    r = await client.post(url, headers=xiyuan)
+    assert r.status_code == 403, r.text
+    assert r.headers["content-type"] == "application/problem+json"
+    assert (await client.get(own.json()["path"])).status_code == 200  # still theirs
+    assert await sql("SELECT count(*) FROM session_calendar_feeds") == [(1,)]
+    r = await client.post(url, headers=h)  # the district's dispatcher
+    assert r.status_code == 201, r.text
+    assert ms["case_number"] in (await client.get(r.json()["path"])).text

@@ -336,3 +336,33 @@ async def test_changing_mediators_books_them_and_tells_only_who_changed(
     assert rows[-2][1]["notify_party_ids"] == [] and rows[-1][1]["notify_party_ids"] == []
     # The legal advisor is free again at that time.
     await schedule(client, h, b, session_body([advisor], at_time(DAY, 9), place="西园社区调解室"))
+
+
+async def test_the_same_invited_parties_in_another_order_change_nothing(
+    client: httpx.AsyncClient, world: World, sql: Any
+) -> None:
+    """Which parties are invited is a set: a PATCH naming them in another order (a form that
+    lists them its own way) keeps the version and the ETag, writes no history entry and
+    nothing on the case's timeline."""
+    h = await world.headers("dispatcher")
+    case = await new_case(client, world)
+    ms = await schedule(client, h, case, session_body([await person_id(world, "mediator")], DAY))
+    invited = [p["party_id"] for p in ms["parties"]]
+    assert len(invited) == 2
+    traces = (
+        "SELECT (SELECT count(*) FROM outbox_events), (SELECT count(*) FROM case_events), "
+        "(SELECT count(*) FROM session_events)"
+    )
+    before = await sql(traces)
+    r = await client.patch(
+        f"{SESSIONS}/{ms['id']}",
+        json={"party_ids": invited[::-1]},
+        headers={**h, "If-Match": etag(ms)},
+    )
+    assert r.status_code == 200, r.text
+    assert r.headers["etag"] == etag(ms)
+    assert r.json()["version"] == ms["version"]
+    assert [e["type"] for e in r.json()["history"]] == ["scheduled"]
+    assert await sql(traces) == before
+    r = await client.get(f"{SESSIONS}?case_id={case['id']}", headers=h)
+    assert r.json()["items"][0]["party_ids"] == invited

@@ -179,7 +179,9 @@ class WebhookService:
         if "url" in changes:
             sub.url = await self._check_url(changes["url"])
         if "event_types" in changes:
-            sub.event_types = self._check_types(changes["event_types"])
+            types = self._check_types(changes["event_types"])
+            if set(types) != set(sub.event_types):  # the same patterns in another order: as is
+                sub.event_types = types
         if changes.get("unit_id") is not None:
             sub.unit_id, sub.unit_path = await self._unit(changes["unit_id"])
         for name in ("name", "description"):
@@ -361,7 +363,7 @@ class RuleService:
         if "recipients" in changes:
             merged = merged.model_copy(update={"recipients": body.recipients})
         validate_rule(merged.event_type, merged.recipients, merged.channels, merged.payload_match)
-        if comparable(merged) == comparable(current):  # nothing differs: nothing is stored
+        if _as_sets(merged) == _as_sets(current):  # nothing differs: nothing is stored
             return rule_out(current, row is not None and row.code in store.BUILTIN_CODES)
         values: dict[str, Any] = {
             "name": merged.name,
@@ -396,6 +398,21 @@ class RuleService:
             raise NotFound(f"No notification rule `{code}`.")
         check_if_match(if_match, code, row.version)
         await self.repo.delete(row)
+
+
+def _as_sets(rule: RuleSpec) -> dict[str, Any]:
+    """A rule as it compares: its channels, recipients and the values each payload field may
+    hold are sets (the same ones in another order are no change)."""
+    out: dict[str, Any] = comparable(rule)
+    out["channels"] = sorted(out["channels"])
+    out["payload_match"] = {
+        k: sorted(v, key=lambda x: json.dumps(x, default=str))
+        for k, v in out["payload_match"].items()
+    }
+    out["recipients"] = sorted(
+        out["recipients"], key=lambda r: json.dumps(r, sort_keys=True, default=str)
+    )
+    return out
 
 
 # --------------------------------------------------------------------------- templates

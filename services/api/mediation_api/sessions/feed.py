@@ -25,6 +25,7 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 
 from mediation.auth.policy import Permission
 from mediation.auth.principal import Principal
+from mediation.clock import CENTER_TZ
 from mediation.errors import Forbidden, NotFound, Unprocessable
 from mediation.org.models import Person
 from mediation.sessions.enums import MEDIATING_ROLES
@@ -213,6 +214,13 @@ async def _issue_for_person(call: ActionCall) -> Response:
             field="path.person_id",
             code=MEDIATOR_WITHOUT_ROLE,
         )
+    # The feed lists every session of theirs: whoever hands it out reads it.
+    since = (now - PAST).astimezone(CENTER_TZ).date()
+    if await repo.mediates_outside(person.id, principal, set(MEDIATING_ROLES), since):
+        raise Forbidden(
+            "This person also mediates outside your jurisdiction, and their feed would show "
+            "those sessions too: a dispatcher whose jurisdiction covers all of it issues it."
+        )
     out = await _issue(call.deps["request"], repo, person, now, principal.name)
     return await call.answer(out, 201)
 
@@ -233,8 +241,9 @@ action_route(
     summary="Issue a mediator's calendar feed address",
     description="For a mediator of the caller's jurisdiction, e.g. a judge or an outside "
     "legal advisor without an account: the address to hand over. Replaces the person's "
-    "earlier address. Dispatchers (403 otherwise). The person must hold a mediating role "
-    "(422). Supports `Idempotency-Key`.",
+    "earlier address. Dispatchers (403 otherwise) whose jurisdiction covers every place the "
+    "person mediates (403 otherwise: the feed lists all their sessions). The person must hold "
+    "a mediating role (422). Supports `Idempotency-Key`.",
     status_code=201,
     response_model=CalendarFeedOut,
     responses=responses(401, 403, 404, 409, 422),

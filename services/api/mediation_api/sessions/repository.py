@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import Select, delete, func, or_, select, tuple_
 from sqlalchemy.dialects.postgresql import Range, insert
@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from mediation.auth.principal import Principal
 from mediation.auth.scope import in_scope
 from mediation.cases.models import Case, CaseParty
+from mediation.org.enums import Role
 from mediation.org.models import Person, RoleAssignment, Unit
 from mediation.sessions.enums import SessionKind, SessionMode, SessionSort, SessionStatus
 from mediation.sessions.models import (
@@ -265,6 +266,24 @@ class SessionRepository(TreeLookups):
             .limit(1)
         )
         return (await self.session.scalars(stmt)).first()
+
+    async def mediates_outside(
+        self, person_id: uuid.UUID, principal: Principal, roles: set[Role], since: date
+    ) -> bool:
+        """Whether the person holds one of the mediating `roles` (on `since` or later) at a unit
+        outside the caller's jurisdiction: they may sit on sessions the caller cannot read."""
+        stmt = (
+            select(RoleAssignment.id)
+            .join(Unit, Unit.id == RoleAssignment.unit_id)
+            .where(
+                RoleAssignment.person_id == person_id,
+                RoleAssignment.role.in_(roles),
+                or_(RoleAssignment.ends_on.is_(None), RoleAssignment.ends_on >= since),
+                ~in_scope(Unit.path, principal),
+            )
+            .limit(1)
+        )
+        return (await self.session.scalars(stmt)).first() is not None
 
     # --- calendar feeds -------------------------------------------------------------------
     async def feed_by_hash(self, token_hash: str) -> SessionCalendarFeed | None:

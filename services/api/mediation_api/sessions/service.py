@@ -492,7 +492,9 @@ class SessionService(RequestService[SessionRepository]):
                 ms.mediator_person_ids = [r.person_id for r in rows]
         ms.kind = kind
         if body.party_ids is not None:
-            ms.party_ids = await self._party_ids(case, body.party_ids, "body.party_ids")
+            party_ids = await self._party_ids(case, body.party_ids, "body.party_ids")
+            if set(party_ids) != set(ms.party_ids):  # the same parties in another order: as is
+                ms.party_ids = party_ids
         if not mediators_changed and not modified(ms):  # nothing differs: nothing changes
             return ms
         ms.version += 1
