@@ -379,5 +379,6 @@ class EventTypeOut(Contract):
     )
     unit_scoped: bool = Field(description="The event belongs to a unit of the tree.")
     internal: bool = Field(
-        description="Emitted by the worker itself; not sent to wildcard webhook subscriptions."
+        description="For the center's own staff or the service itself: never sent to webhook "
+        "subscriptions, even one that names it."
     )
