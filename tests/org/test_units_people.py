@@ -427,3 +427,62 @@ async def test_hotline_reads_are_audited_inside_the_workstation_only(
     for params in ({}, {"record_id": call["id"]}, {"record_type": "hotline_call"}):
         r = await client.get("/api/v1/access-log", headers=other, params=params)
         assert r.status_code == 200 and r.json()["items"] == [], params
+
+
+async def test_roles_count_by_the_day_in_beijing_not_in_utc(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    # 07:30 in Beijing is 23:30 of the day before in UTC: a police officer whose role starts
+    # today covers the community now, not from 08:00 on.
+    from datetime import UTC, datetime
+
+    from tests.cases.conftest import at
+
+    at(world, datetime(2026, 11, 26, 23, 30, tzinfo=UTC))  # as the system clock gives it
+    admin = await world.headers("system_admin")
+    r = await client.post(
+        "/api/v1/people",
+        headers=admin,
+        json={
+            "name": "晨警官",
+            "assignment": {
+                "unit_id": str(world.unit("220302001002").id),
+                "role": "police",
+                "starts_on": "2026-11-27",
+            },
+        },
+    )
+    assert r.status_code == 201, r.text
+    gaps = await client.get(f"{UNITS}/coverage-gaps", headers=admin)
+    assert {g["name"]: g["missing"] for g in gaps.json()} == {"西园社区": ["legal_advisor"]}
+    listed = await client.get("/api/v1/people", headers=admin, params={"role": "police"})
+    assert "晨警官" in {p["name"] for p in listed.json()["items"]}
+
+
+async def test_a_role_that_ended_yesterday_grants_nothing_at_dawn(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    # 07:30 in Beijing on 27 November is still 26 November in UTC: a dispatcher whose role
+    # ended on the 26th (the center's calendar) signs in with no roles, not with the old one.
+    from datetime import UTC, datetime
+
+    from tests.cases.conftest import at
+
+    await sql_exec(
+        world,
+        "UPDATE role_assignments SET ends_on = '2026-11-26' WHERE person_id ="
+        " (SELECT person_id FROM users WHERE username = 'dispatcher')",
+    )
+    at(world, datetime(2026, 11, 26, 23, 30, tzinfo=UTC))
+    me = await client.get("/api/v1/me", headers=await world.headers("dispatcher"))
+    assert me.status_code == 200, me.text
+    assert me.json()["roles"] == []
+    listed = await client.get("/api/v1/cases", headers=await world.headers("dispatcher"))
+    assert listed.status_code == 403
+
+
+async def sql_exec(world: World, statement: str) -> None:
+    from sqlalchemy import text
+
+    async with world.db() as session, session.begin():
+        await session.execute(text(statement))

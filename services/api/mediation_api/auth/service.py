@@ -24,6 +24,7 @@ from mediation.auth.passwords import DUMMY_HASH, verify_password
 from mediation.auth.policy import CLIENT_GRANTABLE, Permission, permissions_for
 from mediation.auth.principal import Principal
 from mediation.auth.tokens import TokenService, hash_refresh_token, new_refresh_token
+from mediation.clock import CENTER_TZ
 from mediation.errors import (
     Forbidden,
     SecondFactorRequired,
@@ -86,6 +87,9 @@ class AuthService:
         self.redis = redis
         self.settings = settings
         self.now = now
+        # Roles start and end on days of the center's calendar: the day in Beijing, not UTC
+        # (between 00:00 and 08:00 the UTC date is yesterday's).
+        self.today = now.astimezone(CENTER_TZ).date()
 
     # --- people -----------------------------------------------------------------------
     async def password_grant(
@@ -283,7 +287,7 @@ class AuthService:
         )
 
     async def user_principal(self, user: User) -> Principal:
-        grants = await self.active_grants(user.person_id, self.now.date())
+        grants = await self.active_grants(user.person_id, self.today)
         roles = frozenset(role for role, _ in grants)
         person = await self.session.get(Person, user.person_id)
         return Principal(
@@ -303,7 +307,7 @@ class AuthService:
             user = (await self.session.scalars(select(User).where(User.id == principal.id))).one()
             grants = [
                 RoleGrant(role=r, unit_id=u.id, unit_name=u.name, unit_level=u.level)
-                for r, u in await self.active_grants(user.person_id, self.now.date())
+                for r, u in await self.active_grants(user.person_id, self.today)
             ]
         return MeOut(
             kind=principal.kind,
@@ -499,7 +503,7 @@ class AuthService:
         administrators are told (in-app, `security.sign_in_locked`). Its own transaction: the
         refusal rolls the request's back."""
         source = client_ip_var.get()
-        today = self.now.date()
+        today = self.today
         async with AsyncSession(self.session.bind) as own, own.begin():
             admins = await own.scalars(
                 select(RoleAssignment.person_id).where(

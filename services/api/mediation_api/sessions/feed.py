@@ -207,7 +207,8 @@ async def _issue_for_person(call: ActionCall) -> Response:
     if person is None:
         raise NotFound("No person with this id in your jurisdiction.")
     now = call.deps["state"].clock.now()
-    roles = await repo.role_units({person.id}, set(MEDIATING_ROLES), now.date())
+    today = now.astimezone(CENTER_TZ).date()
+    roles = await repo.role_units({person.id}, set(MEDIATING_ROLES), today)
     if not roles:
         raise Unprocessable(
             "This person holds no mediating role.",

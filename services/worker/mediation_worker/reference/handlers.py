@@ -9,6 +9,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mediation.auth.models import User
+from mediation.clock import CENTER_TZ
 from mediation.notifications.models import Notification
 from mediation.org.enums import Role
 from mediation.org.models import RoleAssignment
@@ -24,7 +25,7 @@ TITLES = {
 
 @on("reference.")
 async def notify_admins(session: AsyncSession, event: OutboxEvent, c: WorkerContext) -> None:
-    today: date = c.clock.now().date()
+    today: date = c.clock.now().astimezone(CENTER_TZ).date()
     admins = (
         select(User.id)
         .join(RoleAssignment, RoleAssignment.person_id == User.person_id)
