@@ -321,11 +321,15 @@ class FanOut:
         return [i for i, status in rows if status == DeliveryStatus.pending.value]
 
 
-_INSERT_NOTIFICATION = insert(Notification).on_conflict_do_nothing()
+# The tables, not the entities: an ORM bulk INSERT walks every row's attributes in Python
+# first (about a tenth of an event's fan-out CPU for eleven inbox rows); the rows are plain.
+_NOTIFICATIONS = Notification.__table__
+_DELIVERIES = Delivery.__table__
+_INSERT_NOTIFICATION = insert(_NOTIFICATIONS).on_conflict_do_nothing()
 _INSERT_DELIVERY = (
-    insert(Delivery)
+    insert(_DELIVERIES)
     .on_conflict_do_nothing(index_elements=["key"])
-    .returning(Delivery.id, Delivery.status)
+    .returning(_DELIVERIES.c.id, _DELIVERIES.c.status)
 )
 
 

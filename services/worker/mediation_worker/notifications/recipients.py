@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, any_, bindparam, or_, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mediation.auth.models import User
@@ -41,6 +42,42 @@ def _uuids(value: Any) -> list[uuid.UUID]:
     return out
 
 
+# Built once, with arrays for the lists (`= ANY($n)`): a statement built per call cost more CPU
+# than its round trip, and an IN list rendered per length is a new statement text (a new
+# prepared statement) for every count of recipients.
+_ACTIVE = and_(
+    RoleAssignment.role == bindparam("role"),
+    RoleAssignment.starts_on <= bindparam("today"),
+    or_(RoleAssignment.ends_on.is_(None), RoleAssignment.ends_on >= bindparam("today")),
+)
+_PATHS = any_(bindparam("paths", type_=ARRAY(Unit.path.type)))
+_PEOPLE = any_(bindparam("ids", type_=ARRAY(Person.id.type)))
+_UNIT_PATH = select(Unit.path).where(Unit.id == bindparam("id"))
+_UNIT_NAME = select(Unit.name).where(Unit.path == bindparam("path"))
+_HOLDERS_ANYWHERE = select(RoleAssignment.person_id).where(_ACTIVE)
+_HOLDERS_AT = (
+    select(RoleAssignment.person_id, Unit.path)
+    .join(Unit, Unit.id == RoleAssignment.unit_id)
+    .where(_ACTIVE, Unit.path == _PATHS)
+)
+_IN_SCOPE = (
+    select(RoleAssignment.person_id)
+    .join(Unit, Unit.id == RoleAssignment.unit_id)
+    .where(
+        RoleAssignment.person_id == _PEOPLE,
+        RoleAssignment.starts_on <= bindparam("today"),
+        or_(RoleAssignment.ends_on.is_(None), RoleAssignment.ends_on >= bindparam("today")),
+        Unit.path == _PATHS,
+    )
+)
+_ACTOR_PERSON = select(User.person_id).where(User.id == bindparam("id"))
+_DETAILS = (
+    select(Person.id, Person.name, Person.email, Person.phone, User.id)
+    .outerjoin(User, and_(User.person_id == Person.id, User.active.is_(True)))
+    .where(Person.id == _PEOPLE)
+)
+
+
 def ancestor_paths(path: str) -> list[str]:
     """ "1.17.342." -> ["1.", "1.17.", "1.17.342."] (root first)."""
     parts = [p for p in path.split(".") if p]
@@ -65,20 +102,13 @@ class Resolver:
             return None
         uid = ids[0]
         if uid not in self._unit_paths:
-            self._unit_paths[uid] = await self.session.scalar(
-                select(Unit.path).where(Unit.id == uid)
-            )
+            self._unit_paths[uid] = await self.session.scalar(_UNIT_PATH, {"id": uid})
         return self._unit_paths[uid]
 
     async def _role_holders(self, sel: RoleHolders) -> set[uuid.UUID]:
-        active = and_(
-            RoleAssignment.role == sel.role,
-            RoleAssignment.starts_on <= self.today,
-            or_(RoleAssignment.ends_on.is_(None), RoleAssignment.ends_on >= self.today),
-        )
+        active = {"role": sel.role, "today": self.today}
         if sel.scope is RoleScope.anywhere:
-            rows = await self.session.scalars(select(RoleAssignment.person_id).where(active))
-            return set(rows.all())
+            return set((await self.session.scalars(_HOLDERS_ANYWHERE, active)).all())
         path = await self._unit_path(sel)
         if not path:
             return set()
@@ -91,13 +121,7 @@ class Resolver:
             paths = chain
         if not paths:
             return set()
-        rows = (
-            await self.session.execute(
-                select(RoleAssignment.person_id, Unit.path)
-                .join(Unit, Unit.id == RoleAssignment.unit_id)
-                .where(active, Unit.path.in_(paths))
-            )
-        ).all()
+        rows = (await self.session.execute(_HOLDERS_AT, {**active, "paths": paths})).all()
         if sel.scope is RoleScope.nearest:
             # The deepest unit of the chain where somebody holds the role.
             for candidate in reversed(paths):
@@ -113,16 +137,13 @@ class Resolver:
         record they cannot read). Events not placed in the tree reach everyone chosen."""
         if not person_ids or not self.event.unit_path:
             return set()
-        today = self.today
         rows = await self.session.scalars(
-            select(RoleAssignment.person_id)
-            .join(Unit, Unit.id == RoleAssignment.unit_id)
-            .where(
-                RoleAssignment.person_id.in_(person_ids),
-                RoleAssignment.starts_on <= today,
-                or_(RoleAssignment.ends_on.is_(None), RoleAssignment.ends_on >= today),
-                Unit.path.in_(ancestor_paths(self.event.unit_path)),
-            )
+            _IN_SCOPE,
+            {
+                "ids": list(person_ids),
+                "today": self.today,
+                "paths": ancestor_paths(self.event.unit_path),
+            },
         )
         return person_ids - set(rows.all())
 
@@ -141,21 +162,13 @@ class Resolver:
         """The person behind the event's actor (a user id), if any: rules may skip them."""
         if self.event.actor_id is None:
             return None
-        return await self.session.scalar(
-            select(User.person_id).where(User.id == self.event.actor_id)
-        )
+        return await self.session.scalar(_ACTOR_PERSON, {"id": self.event.actor_id})
 
     async def details(self, person_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Recipient]:
         ids = list(set(person_ids))
         if not ids:
             return {}
-        rows = (
-            await self.session.execute(
-                select(Person.id, Person.name, Person.email, Person.phone, User.id)
-                .outerjoin(User, and_(User.person_id == Person.id, User.active.is_(True)))
-                .where(Person.id.in_(ids))
-            )
-        ).all()
+        rows = (await self.session.execute(_DETAILS, {"ids": ids})).all()
         return {
             pid: Recipient(pid, name, email, phone, uid) for pid, name, email, phone, uid in rows
         }
@@ -164,8 +177,6 @@ class Resolver:
         if self._unit_name is None:
             name = None
             if self.event.unit_path:
-                name = await self.session.scalar(
-                    select(Unit.name).where(Unit.path == self.event.unit_path)
-                )
+                name = await self.session.scalar(_UNIT_NAME, {"path": self.event.unit_path})
             self._unit_name = name or ""
         return self._unit_name

@@ -41,6 +41,8 @@ PARTY_EVENTS = frozenset(
     {"session.scheduled", "session.rescheduled", "session.cancelled", "session.reminder"}
 )
 PARTY_RULE = "session.parties.sms"  # recorded on the delivery rows
+# A parameter list, not .values(rows): a multi-row VALUES compiled anew for every event.
+_INSERT_DELIVERIES = insert(Delivery.__table__).on_conflict_do_nothing(index_elements=["key"])
 
 
 async def _stale(db: AsyncSession, event: OutboxEvent, p: SessionPayload) -> bool:
@@ -121,7 +123,7 @@ async def _text_parties(
                 "max_attempts": max_attempts(Channel.sms),
             }
         )
-    await db.execute(insert(Delivery).values(rows).on_conflict_do_nothing(index_elements=["key"]))
+    await db.execute(_INSERT_DELIVERIES, rows)
     if configured:  # wakes the delivery loops once this transaction commits
         await db.execute(text("SELECT pg_notify(:c, '')"), {"c": DELIVERIES_CHANNEL})
 
