@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from mediation.clock import Clock
 from mediation.settings import Settings
 from mediation.tracing import Tracing
+from mediation_worker.notifications.cache import ConfigCache
 
 
 @dataclass
@@ -21,6 +22,9 @@ class WorkerContext:
     clock: Clock
     redis: ArqRedis
     tracing: Tracing = field(default_factory=Tracing)  # off: a no-op tracer
+    # Rules, templates and subscriptions, read by the fan-out and the handlers on every event
+    # and changed rarely: kept per process for a couple of seconds.
+    config: ConfigCache = field(default_factory=ConfigCache)
 
 
 def wctx(ctx: dict[str, Any]) -> WorkerContext:

@@ -16,7 +16,6 @@ from mediation.jobs import metrics_key
 from mediation.notifications.webhooks import parse_quiet_hours
 from mediation.settings import Settings
 from mediation_worker.context import WorkerContext, wctx
-from mediation_worker.notifications.cache import ConfigCache
 from mediation_worker.notifications.http import Client
 
 log = logging.getLogger("mediation.worker.notifications")
@@ -35,7 +34,6 @@ class Runtime:
     counts: Counter[str] = field(default_factory=Counter)
     # Deliveries being sent by this process right now (shutdown waits for them).
     in_flight: set[asyncio.Task[Any]] = field(default_factory=set)
-    cache: ConfigCache = field(default_factory=ConfigCache)
 
     def count(self, channel: str, outcome: str) -> None:
         self.counts[f"deliver:{channel}|{outcome}"] += 1

@@ -88,7 +88,7 @@ async def process_event(ctx: dict[str, Any], event_id: str) -> str:
                     for handler in handlers_for(event.type):
                         await handler(session, event, c)
                     with c.tracing.tracer.start_as_current_span("fan-out"):
-                        to_send = await fan_out(session, event, c.settings, now, runtime(ctx).cache)
+                        to_send = await fan_out(session, event, c.settings, now, c.config)
         if len(to_send) == 1:
             raw = await conn.get_raw_connection()
             await deliver_many(c, runtime(ctx), to_send, raw.driver_connection)  # type: ignore[arg-type]

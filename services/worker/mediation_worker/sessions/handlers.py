@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from mediation.cases.models import Case, CaseParty
 from mediation.contracts.common import center_time
 from mediation.ids import uuid7
-from mediation.notifications import catalog, defaults, store
+from mediation.notifications import catalog, defaults
 from mediation.notifications.enums import Channel, DeliveryStatus
 from mediation.notifications.templates import context_for, render
 from mediation.notifications.webhooks import max_attempts
@@ -71,7 +71,7 @@ async def _text_parties(
     party_ids = p.notify_party_ids
     if not party_ids or not catalog.known(event.type):
         return
-    rules = await store.rules_for(db, event.type)
+    rules = await c.config.rules(db, event.type)
     if not any(Channel.sms in r.channels and r.matches(event.payload) for r in rules):
         return  # an administrator turned SMS off for this event: parties are not texted
     parties = (
@@ -81,7 +81,7 @@ async def _text_parties(
     ).all()
     if not parties:
         return
-    stored = await store.stored_templates(db, event.type)
+    stored = await c.config.templates(db, event.type)
     template = defaults.resolve(event.type, Channel.sms, stored)
     unit_name = (
         await db.scalar(select(Unit.name).where(Unit.path == event.unit_path))
