@@ -259,7 +259,15 @@ def main() -> int:
         code = 2
     finally:
         cluster.stop_all()
-        if os.environ.get("HA_DRILL_KEEP") != "1":
+        if code == 1:
+            # A failed verdict: what the services complained of goes to the output (a CI keeps
+            # only that), and the set's directory stays.
+            for name in sorted(n for n in cluster.procs if n.startswith(("api", "worker"))):
+                said = cluster.complaints(name)
+                if said:
+                    say(f"--- {name}: its last warnings and errors ---\n{said}")
+            say(f"failed: the set's logs are kept in {cluster.root}")
+        if os.environ.get("HA_DRILL_KEEP") != "1" and code != 1:
             import shutil
 
             shutil.rmtree(cluster.root, ignore_errors=True)

@@ -202,6 +202,19 @@ class Cluster:
         except (KeyError, OSError):
             return ""
 
+    def complaints(self, name: str, lines: int = 40) -> str:
+        """The last `lines` warnings and errors of a process of ours (JSON log lines)."""
+        try:
+            text = self.procs[name].log.read_text(errors="replace")
+        except (KeyError, OSError):
+            return ""
+        picked = [
+            line
+            for line in text.splitlines()
+            if '"level": "WARNING"' in line or '"level": "ERROR"' in line
+        ]
+        return "\n".join(picked[-lines:])
+
     # -- the set -------------------------------------------------------------------------
 
     def start_etcd(self) -> None:
