@@ -202,6 +202,10 @@ async def drill(cluster: Cluster, plan: Plan) -> tuple[int, str]:
             cluster.procs[w].log.read_text(errors="replace").count("another worker has it")
             for w in ("worker1", "worker2")
         )
+        exited = cluster.exited_by_themselves()
+        if exited:
+            verdict.notes.append(f"services that exited by themselves (exit codes): {exited}")
+            verdict.exited = sorted(exited)
         for note in verdict.notes:
             say(note)
         if load.outcomes.rejected:

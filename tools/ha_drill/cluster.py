@@ -90,6 +90,7 @@ class Cluster:
     ports: dict[str, int] = field(default_factory=dict)
     queue: str = field(default_factory=lambda: f"mediation-drill-{os.getpid()}")
     restarts: dict[str, int] = field(default_factory=dict)  # by the drill's supervisor
+    killed: set[str] = field(default_factory=set)  # by the drill, on purpose
     stopping: bool = False
 
     def __post_init__(self) -> None:
@@ -146,6 +147,7 @@ class Cluster:
     def kill(self, name: str) -> None:
         """SIGKILL to the process group: the process and whatever it started (postgres)."""
         proc = self.procs[name]
+        self.killed.add(name)
         try:
             os.killpg(proc.popen.pid, signal.SIGKILL)
         except ProcessLookupError:
@@ -195,6 +197,17 @@ class Cluster:
                     os.kill(pid, signal.SIGQUIT)
                 except ProcessLookupError:
                     pass
+
+    def exited_by_themselves(self) -> dict[str, int]:
+        """Our services (APIs, workers) that ended without the drill killing them: a service
+        that exits on an outage is a failure even when another took over its work."""
+        return {
+            name: code
+            for name, proc in self.procs.items()
+            if name.startswith(("api", "worker"))
+            and name not in self.killed
+            and (code := proc.popen.poll()) is not None
+        }
 
     def tail(self, name: str, lines: int = 20) -> str:
         try:

@@ -31,6 +31,7 @@ class Verdict:
     redelivered: int = 0
     cron_runs: int = 0
     cron_doubled: int = 0
+    exited: list[str] = field(default_factory=list)  # services that ended by themselves
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -40,6 +41,7 @@ class Verdict:
             and self.duplicated == 0
             and self.cron_doubled == 0
             and self.delivered == self.notifications
+            and not self.exited
         )
 
 

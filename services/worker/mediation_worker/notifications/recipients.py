@@ -45,11 +45,11 @@ def _uuids(value: Any) -> list[uuid.UUID]:
 # Built once, with arrays for the lists (`= ANY($n)`): a statement built per call cost more CPU
 # than its round trip, and an IN list rendered per length is a new statement text (a new
 # prepared statement) for every count of recipients.
-_ACTIVE = and_(
-    RoleAssignment.role == bindparam("role"),
+_ON_THE_DAY = and_(
     RoleAssignment.starts_on <= bindparam("today"),
     or_(RoleAssignment.ends_on.is_(None), RoleAssignment.ends_on >= bindparam("today")),
 )
+_ACTIVE = and_(RoleAssignment.role == bindparam("role"), _ON_THE_DAY)
 _PATHS = any_(bindparam("paths", type_=ARRAY(Unit.path.type)))
 _PEOPLE = any_(bindparam("ids", type_=ARRAY(Person.id.type)))
 _UNIT_PATH = select(Unit.path).where(Unit.id == bindparam("id"))
@@ -65,8 +65,7 @@ _IN_SCOPE = (
     .join(Unit, Unit.id == RoleAssignment.unit_id)
     .where(
         RoleAssignment.person_id == _PEOPLE,
-        RoleAssignment.starts_on <= bindparam("today"),
-        or_(RoleAssignment.ends_on.is_(None), RoleAssignment.ends_on >= bindparam("today")),
+        _ON_THE_DAY,
         Unit.path == _PATHS,
     )
 )

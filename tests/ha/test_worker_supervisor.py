@@ -1,0 +1,61 @@
+"""The worker's supervisor closes an arq worker that lost Redis and starts another: nothing
+of the old worker may end the process. The HA drill caught the surviving worker exiting after
+a Redis failover: a job cancelled inside its first Redis call made arq's close() re-raise the
+job's CancelledError. Real arq worker, real Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any, ClassVar
+
+from arq.worker import create_worker
+
+from mediation.redisconn import arq_settings
+from mediation.settings import Settings
+from mediation_worker.supervisor import _close
+
+
+async def _noop(ctx: dict[str, Any]) -> None:
+    return None
+
+
+async def test_a_job_cancelled_inside_a_redis_call_does_not_end_the_supervisor(
+    settings: Settings,
+) -> None:
+    shutdowns: list[bool] = []
+
+    async def on_shutdown(ctx: dict[str, Any]) -> None:
+        shutdowns.append(True)
+
+    class Settings_:
+        functions: ClassVar[list[Any]] = [_noop]
+        redis_settings = arq_settings(settings.redis_url)
+        queue_name = f"supervisor-{uuid.uuid4().hex[:8]}"
+        poll_delay = 0.02
+
+    Settings_.on_shutdown = staticmethod(on_shutdown)  # type: ignore[attr-defined]
+    worker = create_worker(Settings_, handle_signals=False)  # type: ignore[arg-type]
+    running = asyncio.create_task(worker.async_run())
+    for _ in range(200):
+        if "redis" in worker.ctx:
+            break
+        await asyncio.sleep(0.02)
+    assert "redis" in worker.ctx, "the worker did not start"
+    # A job as arq holds it while its first pipeline waits on Redis: cancelling it raises
+    # CancelledError out of the Redis call, which arq's run_job does not catch there.
+    key = f"supervisor-wait-{uuid.uuid4().hex}"
+    stuck = asyncio.create_task(worker.pool.blpop([key], timeout=0))
+    worker.tasks["event:stuck"] = stuck
+    await asyncio.sleep(0.1)
+    assert not stuck.done()
+    running.cancel()  # the main loop ended (it raised on the Redis error)
+    await asyncio.gather(running, return_exceptions=True)
+
+    await _close(worker)  # raised CancelledError before: the supervisor, then the process, ended
+
+    assert stuck.cancelled()
+    assert shutdowns == [True]  # the worker's shutdown ran: its loops stopped, pools closed
+    assert worker.tasks == {}
+    current = asyncio.current_task()
+    assert current is not None and current.cancelling() == 0
