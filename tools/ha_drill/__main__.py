@@ -262,6 +262,7 @@ def main() -> int:
                 say(f"--- {name} ---\n{tail}")
         code = 2
     finally:
+        exited = cluster.exited_by_themselves()  # before stop_all ends them all
         cluster.stop_all()
         if code == 1:
             # A failed verdict: what the services complained of goes to the output (a CI keeps
@@ -270,6 +271,8 @@ def main() -> int:
                 said = cluster.complaints(name)
                 if said:
                     say(f"--- {name}: its last warnings and errors ---\n{said}")
+            for name in sorted(exited):  # its last words: a traceback
+                say(f"--- {name} exited by itself; its log ends ---\n{cluster.tail(name, 30)}")
             say(f"failed: the set's logs are kept in {cluster.root}")
         if os.environ.get("HA_DRILL_KEEP") != "1" and code != 1:
             import shutil
