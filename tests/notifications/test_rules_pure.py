@@ -129,6 +129,8 @@ def test_subscription_patterns() -> None:
     assert catalog.pattern_matches("case.*", "case.assigned")
     assert not catalog.pattern_matches("case.*", "cases.x")
     assert catalog.pattern_matches("*", "anything")
-    catalog.require_pattern("hotline.*", "f")
+    catalog.require_pattern("case.*", "f")
     with pytest.raises(Unprocessable):
         catalog.require_pattern("hotlin.*", "f")
+    with pytest.raises(Unprocessable):  # internal types only: sent to no webhook
+        catalog.require_pattern("hotline.*", "f")

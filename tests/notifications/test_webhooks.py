@@ -357,6 +357,42 @@ async def test_unknown_event_types_are_refused(
     assert r.status_code == 422
 
 
+async def test_filters_of_internal_types_only_are_refused(
+    client: httpx.AsyncClient, world: World, http_peer: HttpPeer, sql: Any
+) -> None:
+    """Internal types go to no webhook: a filter matching only them would deliver nothing."""
+    h = await world.headers("system_admin")
+    url = http_peer.url("/hooks/x")
+    for types, at in (
+        (["hotline.*"], 0),
+        (["case.*", "stats.recompute_requested"], 1),
+        (["security.*"], 0),
+    ):
+        r = await client.post(
+            HOOKS, headers=h, json={"name": "x", "url": url, "event_types": types}
+        )
+        assert r.status_code == 422, (types, r.text)
+        assert r.headers["content-type"].startswith("application/problem+json")
+        assert r.json()["code"] == "event-type-internal"
+        assert r.json()["errors"][0]["field"] == f"body.event_types.{at}"
+    assert (await sql("SELECT count(*) FROM webhook_subscriptions"))[0][0] == 0
+
+    sub = await subscribe(client, world, url)
+    etag = (await client.get(f"{HOOKS}/{sub['id']}", headers=h)).headers["etag"]
+    r = await client.patch(
+        f"{HOOKS}/{sub['id']}", headers={**h, "If-Match": etag}, json={"event_types": ["hotline.*"]}
+    )
+    assert r.status_code == 422 and r.json()["code"] == "event-type-internal"
+    kept = await client.get(f"{HOOKS}/{sub['id']}", headers=h)
+    assert kept.json()["event_types"] == sub["event_types"] and kept.headers["etag"] == etag
+    # `*` and a prefix that also matches types sent to webhooks stay as they were.
+    for types in (["*"], ["case.*"]):
+        r = await client.post(
+            HOOKS, headers=h, json={"name": "y", "url": url, "event_types": types}
+        )
+        assert r.status_code == 201, r.text
+
+
 async def test_only_webhook_managers_and_only_in_scope(
     client: httpx.AsyncClient, world: World, http_peer: HttpPeer
 ) -> None:
@@ -389,7 +425,7 @@ async def test_the_same_event_types_in_another_order_change_nothing(
     """A subscription's event types are a set of patterns: a PATCH naming the same ones in
     another order (or one twice) keeps the version, the ETag and the order shown."""
     admin = await world.headers("system_admin")
-    types = ["case.*", "session.*", "hotline.high_risk"]
+    types = ["case.*", "session.*", "reference.item_created"]
     hook = await client.post(
         "/api/v1/webhooks",
         headers=admin,

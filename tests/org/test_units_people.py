@@ -260,6 +260,45 @@ async def test_people_roles_masking_and_access_log(
     assert {g["name"]: g["missing"] for g in gaps.json()} == {"西园社区": ["legal_advisor"]}
 
 
+async def test_a_persons_email_follows_one_rule_on_creation_and_on_change(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    admin = await world.headers("system_admin")
+    assignment = {
+        "unit_id": str(world.unit("220302001002").id),
+        "role": "police",
+        "starts_on": "2026-01-01",
+    }
+    bad = await client.post(
+        "/api/v1/people",
+        headers=admin,
+        json={"name": "何警官", "email": "he at police", "assignment": assignment},
+    )
+    assert bad.status_code == 422 and bad.headers["content-type"] == "application/problem+json"
+    r = await client.post(
+        "/api/v1/people",
+        headers=admin,
+        json={"name": "何警官", "email": "he@police.example", "assignment": assignment},
+    )
+    assert r.status_code == 201, r.text
+    url, etag = f"/api/v1/people/{r.json()['id']}", r.headers["etag"]
+
+    bad = await client.patch(
+        url, headers={**admin, "If-Match": etag}, json={"email": "he at police"}
+    )
+    assert bad.status_code == 422, bad.text  # took any text before
+    assert bad.headers["content-type"] == "application/problem+json"
+    assert "email" in bad.text
+    kept = await client.get(url, headers=admin)
+    assert (kept.json()["email"], kept.json()["version"]) == ("he@police.example", 1)
+    assert kept.headers["etag"] == etag  # nothing changed
+
+    ok = await client.patch(
+        url, headers={**admin, "If-Match": etag}, json={"email": "he2@police.example"}
+    )
+    assert ok.status_code == 200 and ok.json()["email"] == "he2@police.example"
+
+
 async def test_a_persons_roles_are_listed_within_the_readers_jurisdiction(
     client: httpx.AsyncClient, world: World
 ) -> None:

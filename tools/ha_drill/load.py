@@ -161,7 +161,7 @@ class Load:
                 json={
                     "name": "演练接收方",
                     "url": f"{receiver.url}/hooks",
-                    "event_types": ["case.*", "session.*", "hotline.*"],
+                    "event_types": ["case.*", "session.*"],
                 },
             )
             r.raise_for_status()

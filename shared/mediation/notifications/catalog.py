@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mediation.errors import Unprocessable
-from mediation.notifications.problems import EVENT_TYPE_UNKNOWN
+from mediation.notifications.problems import EVENT_TYPE_INTERNAL, EVENT_TYPE_UNKNOWN
 from mediation.outbox import payloads
 from mediation.outbox.payloads import EventPayload
 from mediation.outbox.registry import EVENT_MODELS
@@ -37,7 +37,8 @@ class EventSpec:
     variables: dict[str, Any] = field(default_factory=dict)
     # Where the in-app notification points, formatted with the payload.
     link: str | None = None
-    # Only the worker emits it; never sent to webhook subscriptions by a wildcard.
+    # Only the worker emits it; sent to no webhook subscription (a filter of only such types is
+    # refused).
     internal: bool = False
     # The event carries the unit path of what it reports (roles "at the event's unit" work).
     unit_scoped: bool = True
@@ -591,14 +592,23 @@ def pattern_matches(pattern: str, event_type: str) -> bool:
 
 
 def require_pattern(pattern: str, field: str) -> None:
-    if pattern == "*" or (
-        pattern.endswith(".*") and any(pattern_matches(pattern, t) for t in EVENTS)
-    ):
+    """A webhook subscription's filter: it must match a type the service emits, and one it
+    sends to webhooks (a filter of internal types only would never deliver anything)."""
+    if pattern == "*":
         return
-    if pattern not in EVENTS:
+    matched = [spec for t, spec in EVENTS.items() if pattern_matches(pattern, t)]
+    if not matched:
         raise Unprocessable(
             f"`{pattern}` matches no event type this service emits; use an exact type, "
             "`prefix.*` or `*` (see GET /api/v1/notification-event-types).",
             field=field,
             code=EVENT_TYPE_UNKNOWN,
+        )
+    if all(spec.internal for spec in matched):
+        what = "matches only internal event types" if pattern.endswith(".*") else "is internal"
+        raise Unprocessable(
+            f"`{pattern}` {what}: the service sends those to no webhook subscription; "
+            "subscribe to types whose `internal` is false (GET /api/v1/notification-event-types).",
+            field=field,
+            code=EVENT_TYPE_INTERNAL,
         )

@@ -10,6 +10,11 @@ EVENT_TYPE_UNKNOWN = rule_code(
     "Not an event type (or pattern of types) this service emits; see "
     "`GET /api/v1/notification-event-types`.",
 )
+EVENT_TYPE_INTERNAL = rule_code(
+    "event-type-internal",
+    "The event type, or every type the pattern matches, is internal: the service sends it to "
+    "no webhook subscription (`internal` in `GET /api/v1/notification-event-types`).",
+)
 RULE_INVALID = rule_code("rule-invalid", "The notification rule cannot be used; `errors` says why.")
 RULE_CODE_TAKEN = rule_code("rule-code-taken", "A notification rule with this code exists.")
 BUILT_IN_RULE = rule_code(

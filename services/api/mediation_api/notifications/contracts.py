@@ -75,8 +75,10 @@ class WebhookCreate(Input):
     event_types: list[EventTypeName] = Field(
         min_length=1,
         max_length=50,
-        description="Event types: exact (`case.assigned`), a prefix (`case.*`) or `*`.",
-        examples=[["case.*", "hotline.high_risk"]],
+        description="Event types: exact (`case.assigned`), a prefix (`case.*`) or `*`. Internal "
+        "types (`internal` in `GET /api/v1/notification-event-types`) go to no webhook: a type "
+        "or prefix matching only those is refused (`event-type-internal`).",
+        examples=[["case.*", "session.scheduled"]],
     )
     unit_id: uuid.UUID | None = Field(
         None,
@@ -104,7 +106,10 @@ class WebhookUpdate(Input):
     description: str | None = Field(None, max_length=2000, description="Notes.")
     url: str | None = Field(None, min_length=8, max_length=2000, description="Receiver URL.")
     event_types: list[EventTypeName] | None = Field(
-        None, min_length=1, max_length=50, description="Event types or patterns."
+        None,
+        min_length=1,
+        max_length=50,
+        description="Event types or patterns, as on creation (internal ones refused).",
     )
     unit_id: uuid.UUID | None = Field(None, description="Subtree whose events it receives.")
     enabled: bool | None = Field(None, description="Stop or resume deliveries.")

@@ -137,14 +137,16 @@ class PersonOut(Contract):
     version: int = Field(description="Increments on every change.")
 
 
+# One rule for a person's email, on creation and on change (a change took any text before).
+EMAIL = r"^[^@\s]+@[^@\s]+$"
+
+
 class PersonCreate(Input):
     """A new person."""
 
     name: str = Field(min_length=1, max_length=100, description="Name.")
     phone: str | None = Field(None, pattern=r"^[0-9+\- ]{5,30}$", description="Phone.")
-    email: str | None = Field(
-        None, max_length=200, pattern=r"^[^@\s]+@[^@\s]+$", description="Email."
-    )
+    email: str | None = Field(None, max_length=200, pattern=EMAIL, description="Email.")
     organisation: str | None = Field(None, max_length=200, description="Organisation.")
     qualifications: list[Qualification] = Field(
         default_factory=list, max_length=20, description="Qualifications."
@@ -178,7 +180,7 @@ class PersonUpdate(Input):
 
     name: str | None = Field(None, min_length=1, max_length=100, description="Name.")
     phone: str | None = Field(None, pattern=r"^[0-9+\- ]{5,30}$", description="Phone.")
-    email: str | None = Field(None, max_length=200, description="Email.")
+    email: str | None = Field(None, max_length=200, pattern=EMAIL, description="Email.")
     organisation: str | None = Field(None, max_length=200, description="Organisation.")
     qualifications: list[Qualification] | None = Field(
         None, max_length=20, description="Qualifications."
