@@ -14,7 +14,7 @@ from icalendar import Calendar
 from mediation.auth.accounts import add_account
 from mediation.clock import CENTER_TZ
 from mediation.org.enums import Role
-from mediation.org.models import RoleAssignment
+from mediation.org.models import Person, RoleAssignment
 from tests.sessions.conftest import (
     DAY,
     SESSIONS,
@@ -186,3 +186,69 @@ async def test_a_dispatcher_issues_no_feed_showing_sessions_outside_their_jurisd
     r = await client.post(url, headers=h)  # the district's dispatcher
     assert r.status_code == 201, r.text
     assert ms["case_number"] in (await client.get(r.json()["path"])).text
+
+
+async def test_a_feed_a_dispatcher_issued_keeps_to_their_jurisdiction(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    """西园's dispatcher issues the feed of a mediator who mediates only in 西园. When the
+    mediator later takes a role in 先锋 too, the address in the dispatcher's hands still lists
+    only 西园's sessions; a feed issued by the district's dispatcher lists both."""
+    xiyuan_unit = world.unit("220302001002").id
+    async with world.db() as session, session.begin():
+        await add_account(
+            session,
+            username="xiyuan_dispatcher",
+            name="西园调度",
+            role=Role.dispatcher,
+            unit_id=xiyuan_unit,
+            password=None,
+            password_hash=_demo_hash(),
+            starts_on=date(2020, 1, 1),
+        )
+        person = Person(name="卫调解", qualifications=[])
+        session.add(person)
+        await session.flush()
+        session.add(
+            RoleAssignment(
+                person_id=person.id,
+                unit_id=xiyuan_unit,
+                role=Role.mediator,
+                starts_on=date(2020, 1, 1),
+            )
+        )
+    mediator = str(person.id)
+    xiyuan = await world.headers("xiyuan_dispatcher")
+    issued = await client.post(f"/api/v1/people/{mediator}/calendar-feed", headers=xiyuan)
+    assert issued.status_code == 201, issued.text
+
+    district = await world.headers("dispatcher")
+    here = await new_case(client, world, unit="220302001002G01B01", status="accepted")
+    s1 = await schedule(
+        client, district, here, session_body([mediator], at_time(DAY, 9), place="西园社区调解室")
+    )
+    async with world.db() as session, session.begin():
+        session.add(
+            RoleAssignment(
+                person_id=person.id,
+                unit_id=world.unit("220302001001").id,  # 先锋社区
+                role=Role.mediator,
+                starts_on=date(2020, 1, 1),
+            )
+        )
+    there = await new_case(client, world, status="accepted")
+    s2 = await schedule(client, district, there, session_body([mediator], at_time(DAY, 14)))
+    assert (await client.get(f"{SESSIONS}/{s2['id']}", headers=xiyuan)).status_code == 404
+
+    feed = await client.get(issued.json()["path"])
+    assert feed.status_code == 200
+    assert [str(e["SUMMARY"]) for e in events(feed.content)] == [
+        f"调解会：{s1['case_number']}（人民调解）"
+    ]
+    wide = await client.post(f"/api/v1/people/{mediator}/calendar-feed", headers=district)
+    assert wide.status_code == 201, wide.text
+    both = events((await client.get(wide.json()["path"])).content)
+    assert sorted(str(e["SUMMARY"]) for e in both) == sorted(
+        f"调解会：{s['case_number']}（人民调解）" for s in (s1, s2)
+    )
+    assert (await client.get(issued.json()["path"])).status_code == 404  # replaced

@@ -26,16 +26,17 @@ def in_scope(
     hit = _CLAUSES.get(key)
     if hit is not None:
         return hit[1]
-    clause = _clause(unit_path, paths)
+    clause = under_any(unit_path, paths)
     if len(_CLAUSES) >= _MAX_CLAUSES:
         _CLAUSES.clear()
     _CLAUSES[key] = (unit_path, clause)
     return clause
 
 
-def _clause(
+def under_any(
     unit_path: InstrumentedAttribute[str] | ColumnElement[str], paths: tuple[str, ...]
 ) -> ColumnElement[bool]:
+    """The path lies in one of the subtrees `paths` (none: false)."""
     if not paths:
         return false()
     # LIKE 'prefix%' uses the text_pattern_ops index on the path column.

@@ -192,3 +192,7 @@ class SessionCalendarFeed(IdMixin, Base):
     created_at: Mapped[datetime]
     created_by_name: Mapped[str] = mapped_column(String(200))
     last_used_at: Mapped[datetime | None]
+    # A feed a dispatcher issued lists only sessions in the subtrees they held then: it stays in
+    # their hands when the mediator later takes a role elsewhere. NULL: the person's own feed
+    # (all their sessions), and feeds issued before migration 0032.
+    scope_paths: Mapped[list[str] | None] = mapped_column(ARRAY(String(400)))

@@ -5,7 +5,8 @@ Calendar programs cannot send a bearer token, so the feed address carries a secr
 `GET /api/v1/sessions/calendar/{token}.ics`. A person issues (or re-issues, which turns the
 old address off) their own with `POST /api/v1/me/calendar-feed`; a dispatcher may issue one
 for a mediator of their jurisdiction who has no account (a judge, an outside legal advisor)
-with `POST /api/v1/people/{person_id}/calendar-feed`. Only the token's SHA-256 is stored, so a
+with `POST /api/v1/people/{person_id}/calendar-feed` (that address lists only the sessions in
+the dispatcher's jurisdiction). Only the token's SHA-256 is stored, so a
 leaked database does not leak working addresses; the token is shown once.
 
 The feed lists the person's sessions from 30 days back to a year ahead, cancelled ones left
@@ -91,10 +92,15 @@ def _entry(ms: MediationSession, mediators: list[tuple[SessionMediator, str]]) -
 
 
 async def _issue(
-    request: Request, repo: SessionRepository, person: Person, now: datetime, by: str
+    request: Request,
+    repo: SessionRepository,
+    person: Person,
+    now: datetime,
+    by: str,
+    scope_paths: list[str] | None = None,
 ) -> CalendarFeedOut:
     token = secrets.token_urlsafe(32)
-    feed = await repo.issue_feed(person.id, token_hash(token), now, by)
+    feed = await repo.issue_feed(person.id, token_hash(token), now, by, scope_paths)
     path = FEED_PATH.format(token=token)
     base = str(request.base_url).rstrip("/")
     return CalendarFeedOut(
@@ -130,7 +136,7 @@ async def calendar_feed(feed_token: FeedToken, session: Session, state: State) -
         raise NotFound("No calendar feed at this address (it may have been replaced).")
     if feed.last_used_at is None or feed.last_used_at < now - TOUCH_EVERY:
         feed.last_used_at = now
-    sessions = await repo.feed_sessions(feed.person_id, now - PAST, now + AHEAD)
+    sessions = await repo.feed_sessions(feed.person_id, now - PAST, now + AHEAD, feed.scope_paths)
     mediators = await repo.mediators_of([s.id for s in sessions])
     name = (await repo.person_names({feed.person_id})).get(feed.person_id, "")
     body = render_calendar(
@@ -222,7 +228,10 @@ async def _issue_for_person(call: ActionCall) -> Response:
             "This person also mediates outside your jurisdiction, and their feed would show "
             "those sessions too: a dispatcher whose jurisdiction covers all of it issues it."
         )
-    out = await _issue(call.deps["request"], repo, person, now, principal.name)
+    # And keeps listing only what the issuer could read when it was issued: the address stays
+    # in their hands after the person takes a role elsewhere.
+    scope = list(principal.scope_paths)
+    out = await _issue(call.deps["request"], repo, person, now, principal.name, scope)
     return await call.answer(out, 201)
 
 
@@ -243,8 +252,9 @@ action_route(
     description="For a mediator of the caller's jurisdiction, e.g. a judge or an outside "
     "legal advisor without an account: the address to hand over. Replaces the person's "
     "earlier address. Dispatchers (403 otherwise) whose jurisdiction covers every place the "
-    "person mediates (403 otherwise: the feed lists all their sessions). The person must hold "
-    "a mediating role (422). Supports `Idempotency-Key`.",
+    "person mediates (403 otherwise: the feed lists all their sessions). The address lists "
+    "only sessions in the caller's jurisdiction, also after the person takes a role elsewhere. "
+    "The person must hold a mediating role (422). Supports `Idempotency-Key`.",
     status_code=201,
     response_model=CalendarFeedOut,
     responses=responses(401, 403, 404, 409, 422),

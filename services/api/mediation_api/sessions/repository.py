@@ -13,7 +13,7 @@ from sqlalchemy.dialects.postgresql import Range, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mediation.auth.principal import Principal
-from mediation.auth.scope import in_scope
+from mediation.auth.scope import in_scope, under_any
 from mediation.cases.models import Case, CaseParty
 from mediation.org.enums import Role
 from mediation.org.models import Person, RoleAssignment, Unit
@@ -291,20 +291,25 @@ class SessionRepository(TreeLookups):
         return (await self.session.scalars(stmt)).one_or_none()
 
     async def issue_feed(
-        self, person_id: uuid.UUID, token_hash: str, now: datetime, by: str
+        self,
+        person_id: uuid.UUID,
+        token_hash: str,
+        now: datetime,
+        by: str,
+        scope_paths: list[str] | None,
     ) -> SessionCalendarFeed:
-        """One feed per person: issuing again replaces the token (the old address stops)."""
-        stmt = insert(SessionCalendarFeed).values(
-            person_id=person_id, token_hash=token_hash, created_at=now, created_by_name=by
-        )
+        """One feed per person: issuing again replaces the token (the old address stops) and
+        the subtrees it lists (`None`: all the person's sessions)."""
+        values = {
+            "token_hash": token_hash,
+            "created_at": now,
+            "created_by_name": by,
+            "scope_paths": scope_paths,
+        }
+        stmt = insert(SessionCalendarFeed).values(person_id=person_id, **values)
         stmt = stmt.on_conflict_do_update(
             index_elements=[SessionCalendarFeed.person_id],
-            set_={
-                "token_hash": token_hash,
-                "created_at": now,
-                "created_by_name": by,
-                "last_used_at": None,
-            },
+            set_={**values, "last_used_at": None},
         ).returning(SessionCalendarFeed)
         feed = (await self.session.scalars(stmt)).one()
         return feed
@@ -318,22 +323,25 @@ class SessionRepository(TreeLookups):
         return result.first() is not None
 
     async def feed_sessions(
-        self, person_id: uuid.UUID, since: datetime, until: datetime
+        self,
+        person_id: uuid.UUID,
+        since: datetime,
+        until: datetime,
+        scope_paths: list[str] | None = None,
     ) -> list[MediationSession]:
         """The person's sessions in the window, cancelled ones left out (a subscribed calendar
-        then drops them: it shows exactly what is planned)."""
+        then drops them: it shows exactly what is planned); only those under `scope_paths`
+        when given (a feed a dispatcher issued)."""
         m = MediationSession
-        stmt = (
-            select(m)
-            .where(
-                m.mediator_person_ids.contains([person_id]),
-                m.status != SessionStatus.cancelled,
-                m.ends_at > since,
-                m.starts_at < until,
-            )
-            .order_by(m.starts_at, m.id)
-            .limit(2000)
-        )
+        where = [
+            m.mediator_person_ids.contains([person_id]),
+            m.status != SessionStatus.cancelled,
+            m.ends_at > since,
+            m.starts_at < until,
+        ]
+        if scope_paths is not None:
+            where.append(under_any(m.unit_path, tuple(scope_paths)))
+        stmt = select(m).where(*where).order_by(m.starts_at, m.id).limit(2000)
         return list((await self.session.scalars(stmt)).all())
 
     async def mediators_of(
