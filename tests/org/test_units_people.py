@@ -520,6 +520,48 @@ async def test_a_role_that_ended_yesterday_grants_nothing_at_dawn(
     assert listed.status_code == 403
 
 
+async def test_separation_of_duties_counts_a_role_to_its_last_day_by_the_services_clock(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    """三员分立 refuses an administrator role while another role is held, up to its last day
+    by the center's calendar as the service's clock gives it (it compared with the database
+    server's date: UTC's, and the real one rather than the service's)."""
+    from datetime import datetime
+
+    from mediation.clock import CENTER_TZ
+    from tests.cases.conftest import at
+
+    r = await client.post(
+        "/api/v1/people",
+        headers=await world.headers("system_admin"),
+        json={
+            "name": "转岗调度",
+            "assignment": {
+                "unit_id": str(world.unit("220300").id),
+                "role": "dispatcher",
+                "starts_on": "2026-01-01",
+                "ends_on": "2026-11-30",
+            },
+        },
+    )
+    assert r.status_code == 201, r.text
+    url = f"/api/v1/people/{r.json()['id']}/assignments"
+    body = {
+        "unit_id": str(world.unit("220300").id),
+        "role": "audit_admin",
+        "starts_on": "2026-12-01",
+    }
+    # 30 November, 23:30 in Beijing: the dispatcher's role has half an hour left.
+    at(world, datetime(2026, 11, 30, 23, 30, tzinfo=CENTER_TZ))
+    refused = await client.post(url, headers=await world.headers("security_admin"), json=body)
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["code"] == "separation-of-duties"
+    # 1 December, 07:30 in Beijing (still 30 November in UTC): it has ended.
+    at(world, datetime(2026, 12, 1, 7, 30, tzinfo=CENTER_TZ))
+    given = await client.post(url, headers=await world.headers("security_admin"), json=body)
+    assert given.status_code == 201, given.text
+
+
 async def sql_exec(world: World, statement: str) -> None:
     from sqlalchemy import text
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mediation.auth import password_policy
 from mediation.auth.models import User
 from mediation.auth.passwords import hash_password
 from mediation.auth.policy import ADMIN_ROLES
+from mediation.clock import CENTER_TZ
 from mediation.db import standalone, unit_of_work
 from mediation.errors import Conflict, NotFound, rule_code
 from mediation.org.enums import Role
@@ -43,18 +44,18 @@ CURRENT_PASSWORD_WRONG = rule_code("current-password-wrong", "The current passwo
 
 
 async def check_separation_of_duties(
-    session: AsyncSession, person_id: uuid.UUID, role: Role
+    session: AsyncSession, person_id: uuid.UUID, role: Role, today: date
 ) -> None:
     """三员分立: whoever holds an administrator role (system, security, audit) holds no other
-    role, so no account combines two administrators or administers and reads content."""
+    role, so no account combines two administrators or administers and reads content. A role
+    counts until the end of its last day: `today` is the center's (Beijing) date by the
+    service's clock, not the database server's date, which was UTC's before 08:00."""
     held = (
         await session.scalars(
             select(RoleAssignment.role).where(
                 RoleAssignment.person_id == person_id,
                 RoleAssignment.role != role,
-                or_(
-                    RoleAssignment.ends_on.is_(None), RoleAssignment.ends_on >= func.current_date()
-                ),
+                or_(RoleAssignment.ends_on.is_(None), RoleAssignment.ends_on >= today),
             )
         )
     ).all()
@@ -113,6 +114,7 @@ async def create_user(
         if unit is None:
             raise NotFound(f"No unit with code `{unit_code}`.")
         password_policy.check(password, None, username, settings, "password")
+        now = datetime.now(UTC)
         user = await add_account(
             session,
             username=username,
@@ -120,8 +122,9 @@ async def create_user(
             role=role,
             unit_id=unit.id,
             password=password,
-            starts_on=date.today(),
-            password_changed_at=datetime.now(UTC),
+            # The center's day, not the server's: roles count by Beijing dates.
+            starts_on=now.astimezone(CENTER_TZ).date(),
+            password_changed_at=now,
         )
         # Set by an operator: the person chooses their own at first sign-in.
         user.must_change_password = True
