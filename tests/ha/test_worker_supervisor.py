@@ -13,7 +13,7 @@ from arq.worker import create_worker
 
 from mediation.redisconn import arq_settings
 from mediation.settings import Settings
-from mediation_worker.supervisor import _close
+from mediation_worker.supervisor import _close, supervise
 
 
 async def _noop(ctx: dict[str, Any]) -> None:
@@ -59,3 +59,35 @@ async def test_a_job_cancelled_inside_a_redis_call_does_not_end_the_supervisor(
     assert worker.tasks == {}
     current = asyncio.current_task()
     assert current is not None and current.cancelling() == 0
+
+
+async def test_a_cancelled_worker_loop_is_restarted_not_the_end_of_the_supervisor(
+    settings: Settings,
+) -> None:
+    """arq's main loop ending with CancelledError (here: re-raised from something it awaited
+    while it starts, as close() did from a job) is the old worker's end, not the supervisor's:
+    it starts a new worker. Cancelling the supervisor itself still ends it."""
+    startups: list[int] = []
+
+    async def on_startup(ctx: dict[str, Any]) -> None:
+        startups.append(1)
+        if len(startups) == 1:
+            raise asyncio.CancelledError
+
+    class Settings_:
+        functions: ClassVar[list[Any]] = [_noop]
+        redis_settings = arq_settings(settings.redis_url)
+        queue_name = f"supervisor-{uuid.uuid4().hex[:8]}"
+        poll_delay = 0.02
+
+    Settings_.on_startup = staticmethod(on_startup)  # type: ignore[attr-defined]
+    running = asyncio.create_task(supervise(Settings_, restart_delay=0.05))
+    for _ in range(250):
+        if len(startups) >= 2 or running.done():
+            break
+        await asyncio.sleep(0.02)
+    assert not running.done(), running  # ended with the first worker before
+    assert len(startups) == 2
+    running.cancel()
+    results = await asyncio.gather(running, return_exceptions=True)
+    assert isinstance(results[0], asyncio.CancelledError)

@@ -56,8 +56,7 @@ async def _close(worker: Worker) -> None:
         await asyncio.wait_for(worker.close(), 30)
         return
     except asyncio.CancelledError:
-        current = asyncio.current_task()
-        if current is not None and current.cancelling():
+        if _cancelling():
             raise  # the supervisor itself is being cancelled
         log.warning("worker close incomplete (a job's cancellation); running shutdown directly")
     except Exception as exc:
@@ -66,6 +65,13 @@ async def _close(worker: Worker) -> None:
         with contextlib.suppress(Exception):
             await worker.on_shutdown(worker.ctx)
     worker.ctx.pop("mediation", None)
+
+
+def _cancelling() -> bool:
+    """Whether this task itself is being cancelled, rather than re-raising a CancelledError a
+    task it awaited (arq's main loop, a job) ended with."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
 
 
 async def supervise(settings_cls: type, *, restart_delay: float = 2.0) -> None:
@@ -79,10 +85,22 @@ async def supervise(settings_cls: type, *, restart_delay: float = 2.0) -> None:
         if current:
             current[0].handle_sig_wait_for_completion(sig)
 
+    signals = []
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, on_signal, sig)
+            signals.append(sig)
+    try:
+        await _run(settings_cls, stopping, current, restart_delay)
+    finally:
+        for sig in signals:
+            loop.remove_signal_handler(sig)
+    log.info("worker stopped")
 
+
+async def _run(
+    settings_cls: type, stopping: asyncio.Event, current: list[Worker], restart_delay: float
+) -> None:
     while not stopping.is_set():
         worker = create_worker(settings_cls, handle_signals=False)  # type: ignore[arg-type]
         # Wrapped so on_shutdown runs once even if close() is retried below.
@@ -100,8 +118,11 @@ async def supervise(settings_cls: type, *, restart_delay: float = 2.0) -> None:
         try:
             await worker.async_run()
         except asyncio.CancelledError:
-            if not stopping.is_set():
+            if _cancelling():
                 raise
+            if not stopping.is_set():  # arq's main loop was cancelled, not the supervisor
+                failed = True
+                log.warning("worker loop cancelled; restarting in %.0fs", restart_delay)
         except _REDIS_ERRORS as exc:
             failed = True
             log.warning("lost Redis (%s); restarting the worker in %.0fs", exc, restart_delay)
@@ -114,4 +135,3 @@ async def supervise(settings_cls: type, *, restart_delay: float = 2.0) -> None:
         if failed and not stopping.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stopping.wait(), restart_delay)
-    log.info("worker stopped")
