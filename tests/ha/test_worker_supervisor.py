@@ -20,6 +20,20 @@ async def _noop(ctx: dict[str, Any]) -> None:
     return None
 
 
+def _settings(settings: Settings, **hooks: Any) -> type:
+    """A worker of one job on the test Redis and a queue of its own, with these hooks."""
+
+    class Settings_:
+        functions: ClassVar[list[Any]] = [_noop]
+        redis_settings = arq_settings(settings.redis_url)
+        queue_name = f"supervisor-{uuid.uuid4().hex[:8]}"
+        poll_delay = 0.02
+
+    for name, hook in hooks.items():
+        setattr(Settings_, name, staticmethod(hook))
+    return Settings_
+
+
 async def test_a_job_cancelled_inside_a_redis_call_does_not_end_the_supervisor(
     settings: Settings,
 ) -> None:
@@ -28,14 +42,7 @@ async def test_a_job_cancelled_inside_a_redis_call_does_not_end_the_supervisor(
     async def on_shutdown(ctx: dict[str, Any]) -> None:
         shutdowns.append(True)
 
-    class Settings_:
-        functions: ClassVar[list[Any]] = [_noop]
-        redis_settings = arq_settings(settings.redis_url)
-        queue_name = f"supervisor-{uuid.uuid4().hex[:8]}"
-        poll_delay = 0.02
-
-    Settings_.on_shutdown = staticmethod(on_shutdown)  # type: ignore[attr-defined]
-    worker = create_worker(Settings_, handle_signals=False)  # type: ignore[arg-type]
+    worker = create_worker(_settings(settings, on_shutdown=on_shutdown), handle_signals=False)
     running = asyncio.create_task(worker.async_run())
     for _ in range(200):
         if "redis" in worker.ctx:
@@ -74,14 +81,9 @@ async def test_a_cancelled_worker_loop_is_restarted_not_the_end_of_the_superviso
         if len(startups) == 1:
             raise asyncio.CancelledError
 
-    class Settings_:
-        functions: ClassVar[list[Any]] = [_noop]
-        redis_settings = arq_settings(settings.redis_url)
-        queue_name = f"supervisor-{uuid.uuid4().hex[:8]}"
-        poll_delay = 0.02
-
-    Settings_.on_startup = staticmethod(on_startup)  # type: ignore[attr-defined]
-    running = asyncio.create_task(supervise(Settings_, restart_delay=0.05))
+    running = asyncio.create_task(
+        supervise(_settings(settings, on_startup=on_startup), restart_delay=0.05)
+    )
     for _ in range(250):
         if len(startups) >= 2 or running.done():
             break

@@ -141,23 +141,30 @@ async def test_feed_addresses_are_replaced_revoked_and_issued_by_dispatchers(
     assert r.status_code == 422  # no mediating role
 
 
+async def _xiyuan_dispatcher(world: World, session: Any = None) -> None:
+    """An account dispatching for 西园社区 only (the demo's dispatcher covers the district)."""
+    if session is None:
+        async with world.db() as own, own.begin():
+            return await _xiyuan_dispatcher(world, own)
+    await add_account(
+        session,
+        username="xiyuan_dispatcher",
+        name="西园调度",
+        role=Role.dispatcher,
+        unit_id=world.unit("220302001002").id,
+        password=None,
+        password_hash=_demo_hash(),
+        starts_on=date(2020, 1, 1),
+    )
+
+
 async def test_a_dispatcher_issues_no_feed_showing_sessions_outside_their_jurisdiction(
     client: httpx.AsyncClient, world: World, sql: Any
 ) -> None:
     """The feed lists all of a mediator's sessions. A dispatcher of 西园社区 may not hand out
     (and so read) the feed of a mediator who also mediates in 先锋社区: 403, and the address
     the mediator has stays as it was. A dispatcher over all of it may."""
-    async with world.db() as session, session.begin():
-        await add_account(
-            session,
-            username="xiyuan_dispatcher",
-            name="西园调度",
-            role=Role.dispatcher,
-            unit_id=world.unit("220302001002").id,
-            password=None,
-            password_hash=_demo_hash(),
-            starts_on=date(2020, 1, 1),
-        )
+    await _xiyuan_dispatcher(world)
     mediator = await person_id(world, "mediator")
     async with world.db() as session, session.begin():
         session.add(
@@ -196,16 +203,7 @@ async def test_a_feed_a_dispatcher_issued_keeps_to_their_jurisdiction(
     only 西园's sessions; a feed issued by the district's dispatcher lists both."""
     xiyuan_unit = world.unit("220302001002").id
     async with world.db() as session, session.begin():
-        await add_account(
-            session,
-            username="xiyuan_dispatcher",
-            name="西园调度",
-            role=Role.dispatcher,
-            unit_id=xiyuan_unit,
-            password=None,
-            password_hash=_demo_hash(),
-            starts_on=date(2020, 1, 1),
-        )
+        await _xiyuan_dispatcher(world, session)
         person = Person(name="卫调解", qualifications=[])
         session.add(person)
         await session.flush()
