@@ -12,7 +12,7 @@ from mediation.auth import password_policy
 from mediation.auth.models import User
 from mediation.auth.passwords import hash_password
 from mediation.auth.policy import ADMIN_ROLES
-from mediation.clock import CENTER_TZ
+from mediation.clock import center_date
 from mediation.db import standalone, unit_of_work
 from mediation.errors import Conflict, NotFound, rule_code
 from mediation.org.enums import Role
@@ -123,7 +123,7 @@ async def create_user(
             unit_id=unit.id,
             password=password,
             # The center's day, not the server's: roles count by Beijing dates.
-            starts_on=now.astimezone(CENTER_TZ).date(),
+            starts_on=center_date(now),
             password_changed_at=now,
         )
         # Set by an operator: the person chooses their own at first sign-in.

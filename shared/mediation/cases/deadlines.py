@@ -19,7 +19,7 @@ from datetime import datetime, time, timedelta
 
 from mediation.cases.calendar import WorkingCalendar
 from mediation.cases.enums import Complexity, DeadlineStage, DeadlineUnit
-from mediation.clock import CENTER_TZ
+from mediation.clock import CENTER_TZ, center_date
 
 END_OF_DAY = time(23, 59, 59)
 
@@ -62,7 +62,7 @@ def due_time(
     """(due time, provisional) for a limit of `amount` units starting at `started_at`."""
     if unit is DeadlineUnit.hours:
         return started_at + timedelta(hours=amount), False
-    start_day = started_at.astimezone(CENTER_TZ).date()
+    start_day = center_date(started_at)
     if unit is DeadlineUnit.working_days:
         last, provisional = cal.add_working_days(start_day, amount)
     else:
@@ -80,8 +80,8 @@ def pause_shift(
         return 0
     if unit is DeadlineUnit.hours:
         return math.ceil((resumed_at - paused_at).total_seconds() / 3600)
-    a = paused_at.astimezone(CENTER_TZ).date()
-    b = resumed_at.astimezone(CENTER_TZ).date()
+    a = center_date(paused_at)
+    b = center_date(resumed_at)
     if unit is DeadlineUnit.calendar_days:
         return (b - a).days
     return cal.working_days_between(a, b)

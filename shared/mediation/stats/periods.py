@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from mediation.clock import CENTER_TZ
+from mediation.clock import CENTER_TZ, center_date
 
 FIRST_YEAR = 2000
 LAST_YEAR = 2100
@@ -25,7 +25,7 @@ class Window:
 
     @property
     def first(self) -> date:
-        return self.start.astimezone(CENTER_TZ).date()
+        return center_date(self.start)
 
     @property
     def stop(self) -> date:

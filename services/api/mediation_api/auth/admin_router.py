@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Path, Query
 
 from mediation.auth.policy import Permission
 from mediation.auth.principal import Principal
-from mediation.clock import CENTER_TZ
+from mediation.clock import center_date
 from mediation_api.audit.filters import RecordIdQ, RecordTypeQ, SinceQ, UntilQ
 from mediation_api.auth.admin_service import AdminService
 from mediation_api.deps import ClockDep, Session, State, require
@@ -170,7 +170,7 @@ list_route(
     ],
     fetch=lambda a, limit, cursor: _admin(a).access_log(
         **{k: a[k] for k in ACCESS_FILTERS},
-        today=a["clock"].now().astimezone(CENTER_TZ).date(),
+        today=center_date(a["clock"].now()),
         limit=limit,
         cursor=cursor,
     ),

@@ -24,7 +24,7 @@ from mediation.auth.passwords import DUMMY_HASH, verify_password
 from mediation.auth.policy import CLIENT_GRANTABLE, Permission, permissions_for
 from mediation.auth.principal import Principal
 from mediation.auth.tokens import TokenService, hash_refresh_token, new_refresh_token
-from mediation.clock import CENTER_TZ
+from mediation.clock import center_date
 from mediation.errors import (
     Forbidden,
     SecondFactorRequired,
@@ -89,7 +89,7 @@ class AuthService:
         self.now = now
         # Roles start and end on days of the center's calendar: the day in Beijing, not UTC
         # (between 00:00 and 08:00 the UTC date is yesterday's).
-        self.today = now.astimezone(CENTER_TZ).date()
+        self.today = center_date(now)
 
     # --- people -----------------------------------------------------------------------
     async def password_grant(

@@ -9,7 +9,7 @@ from mediation.cases.calendar import DayInfo, WorkingCalendar
 from mediation.cases.deadlines import DEFAULT_RULES, Rule, due_time, horizon_days, pause_shift
 from mediation.cases.enums import Complexity, DeadlineStage, DeadlineUnit
 from mediation.cases.models import Case, CaseDeadline
-from mediation.clock import CENTER_TZ
+from mediation.clock import center_date
 from mediation.ids import uuid7
 from mediation_api.cases.repository import CaseRepository
 
@@ -26,10 +26,10 @@ class DeadlineKeeper:
     async def calendar_for(
         self, start: datetime, unit: DeadlineUnit, total: int, extra_until: datetime | None = None
     ) -> WorkingCalendar:
-        first = start.astimezone(CENTER_TZ).date()
+        first = center_date(start)
         last = first + timedelta(days=horizon_days(unit, total))
         if extra_until is not None:
-            last = max(last, extra_until.astimezone(CENTER_TZ).date() + timedelta(days=1))
+            last = max(last, center_date(extra_until) + timedelta(days=1))
         return await self.repo.calendar(first, last)
 
     async def compute(self, d: CaseDeadline) -> bool:
@@ -50,7 +50,7 @@ class DeadlineKeeper:
     def window(stage: DeadlineStage, complexity: Complexity, at: datetime) -> tuple[date, date]:
         """The calendar days `worked_out` reads with the rule: those the default rule needs."""
         default = DEFAULT_RULES[(stage, complexity)]
-        first = at.astimezone(CENTER_TZ).date()
+        first = center_date(at)
         return first, first + timedelta(days=horizon_days(default.unit, default.amount))
 
     async def worked_out(

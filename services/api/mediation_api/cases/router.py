@@ -50,7 +50,7 @@ from mediation.cases.enums import (
     RiskColour,
 )
 from mediation.cases.models import Case, CaseEvent
-from mediation.clock import CENTER_TZ
+from mediation.clock import center_date
 from mediation.contracts.common import Contract, Page
 from mediation.contracts.etag import etag_of
 from mediation.contracts.windows import QueryTime
@@ -106,7 +106,7 @@ class CaseContext(RecordContext[CaseService, Case | Changed]):
     records_at = "/api/v1/cases"
 
     def visibility(self) -> Visibility:
-        today = self.clock.now().astimezone(CENTER_TZ).date()
+        today = center_date(self.clock.now())
         return Visibility(self.session, self.principal, today)
 
     async def out(self, case: Case | Changed) -> bytes:

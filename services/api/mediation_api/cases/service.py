@@ -65,7 +65,7 @@ from mediation.cases.models import (
     CaseParty,
 )
 from mediation.cases.numbers import case_number, case_number_ascii
-from mediation.clock import CENTER_TZ
+from mediation.clock import CENTER_TZ, center_date
 from mediation.contracts.changes import changed, modified
 from mediation.contracts.common import jsonable
 from mediation.contracts.etag import check_if_match
@@ -120,7 +120,7 @@ NOT_FOUND = "No case with this id in your jurisdiction."
 
 def _day(value: datetime) -> str:
     """The day of an instant in the center's zone, as people read it."""
-    return value.astimezone(CENTER_TZ).date().isoformat()
+    return center_date(value).isoformat()
 
 
 def _birth_date(id_number: str) -> date:
@@ -654,7 +654,7 @@ class CaseService(RequestService[CaseRepository]):
             scope_patterns(self.principal),
             list(people),
             HANDLER_ROLE_NAMES,
-            now.astimezone(CENTER_TZ).date(),
+            center_date(now),
         )
         if row is None:
             raise NotFound(NOT_FOUND)
@@ -787,7 +787,7 @@ class CaseService(RequestService[CaseRepository]):
         case, before, now = await self._load(case_id, A.escalate, if_match)
         conn = await driver_connection(self.session)
         lineage = await conn.fetch(
-            change.LINEAGE_SQL, case.id, DISPATCHER_ROLE_NAMES, now.astimezone(CENTER_TZ).date()
+            change.LINEAGE_SQL, case.id, DISPATCHER_ROLE_NAMES, center_date(now)
         )
         above = lineage[:-1]
         if not above:
@@ -932,7 +932,7 @@ class CaseService(RequestService[CaseRepository]):
             case_id, A.resolve, if_match, sql=resolution.FOR_RESOLVE_SQL
         )
         a = body.agreement
-        effective = a.effective_on or now.astimezone(CENTER_TZ).date()
+        effective = a.effective_on or center_date(now)
         if case.occurred_at is not None and effective.isoformat() < _day(case.occurred_at):
             raise Unprocessable(
                 "An agreement cannot take effect before the dispute happened "
@@ -1269,7 +1269,7 @@ class CaseService(RequestService[CaseRepository]):
         case = await self._for_change(case_id, if_match)
         self._open_for_edit(case)
         parties = await self.repo.parties(case.id)
-        today = self.clock.now().astimezone(CENTER_TZ).date()
+        today = center_date(self.clock.now())
         party = self._new_party(
             body, today, "body", max((q.position for q in parties), default=-1) + 1
         )
@@ -1308,7 +1308,7 @@ class CaseService(RequestService[CaseRepository]):
                 raise Unprocessable(
                     f"`{name}` cannot be null.", field=f"body.{name}", code=VALIDATION
                 )
-        today = self.clock.now().astimezone(CENTER_TZ).date()
+        today = center_date(self.clock.now())
         self._apply_party(party, changes, today, "body")
         if not modified(party):  # every value as it was: nothing changes
             return case

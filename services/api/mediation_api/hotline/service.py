@@ -18,7 +18,7 @@ from mediation.auth.access_log import access_row, audit_access, record_access, r
 from mediation.auth.policy import Permission
 from mediation.cases.enums import CaseEventType
 from mediation.cases.models import Case
-from mediation.clock import CENTER_TZ
+from mediation.clock import center_date
 from mediation.contracts.changes import changed, modified, null_errors, patch_fields, refuse_nulls
 from mediation.contracts.common import center_time
 from mediation.contracts.etag import check_if_match
@@ -153,7 +153,7 @@ class HotlineService(RequestService[HotlineRepository]):
     # --- scope ----------------------------------------------------------------------------
     @property
     def today(self) -> date:
-        return self.clock.now().astimezone(CENTER_TZ).date()
+        return center_date(self.clock.now())
 
     async def units(self) -> list[Unit]:
         """The caller's workstations. Hotline scope comes from the hotline roles alone, not
@@ -855,7 +855,7 @@ class HotlineService(RequestService[HotlineRepository]):
             if duty_role is DutyRole.supervisor
             else (Role.counselor, Role.hotline_supervisor)
         )
-        day = starts_at.astimezone(CENTER_TZ).date()
+        day = center_date(starts_at)
         if not await self.repo.holds_role_over(person_id, unit.path, roles, day):
             errors.append(
                 {

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from mediation.auth.access_log import record_access
 from mediation.auth.policy import Permission
 from mediation.auth.principal import Principal
-from mediation.clock import CENTER_TZ
+from mediation.clock import center_date
 from mediation.errors import Unprocessable, UnsupportedMediaType
 from mediation.org.enums import Role, UnitLevel
 from mediation.org.models import Person, RoleAssignment
@@ -105,7 +105,7 @@ list_route(
 )
 async def coverage_gaps(session: Session, principal: Reader, clock: ClockDep) -> list[CoverageGap]:
     gaps = await OrgRepository(session).coverage_gaps(
-        principal, clock.now().astimezone(CENTER_TZ).date(), (Role.police, Role.legal_advisor)
+        principal, center_date(clock.now()), (Role.police, Role.legal_advisor)
     )
     return [CoverageGap(unit_id=u.id, code=u.code, name=u.name, missing=m) for u, m in gaps]
 
@@ -277,7 +277,7 @@ people.list(
         **{k: a[k] for k in ("role", "unit_id", "q")},
         limit=limit,
         cursor=cursor,
-        day=a["clock"].now().astimezone(CENTER_TZ).date(),
+        day=center_date(a["clock"].now()),
     ),
     show=_listed_person,
     operation_id="people-list",

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from mediation.auth.accounts import check_separation_of_duties
 from mediation.auth.policy import ADMIN_ROLES, Permission
 from mediation.auth.principal import Principal
-from mediation.clock import CENTER_TZ, Clock
+from mediation.clock import Clock, center_date
 from mediation.contracts.changes import next_version
 from mediation.errors import VALIDATION, Conflict, Forbidden, NotFound, Unprocessable
 from mediation.org import tree
@@ -281,7 +281,7 @@ class OrgService:
             raise Conflict(
                 "The person already holds this role there in that period.", code=tree.ROLE_OVERLAP
             )
-        today = self.clock.now().astimezone(CENTER_TZ).date()
+        today = center_date(self.clock.now())
         await check_separation_of_duties(self.session, person.id, body.role, today)
         assignment = RoleAssignment(person_id=person.id, **body.model_dump())
         self.session.add(assignment)

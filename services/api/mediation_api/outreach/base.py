@@ -10,7 +10,7 @@ from datetime import date, timedelta
 from typing import Any, Protocol, TypeVar
 
 from mediation.cases.problems import UNIT_NOT_IN_JURISDICTION
-from mediation.clock import CENTER_TZ
+from mediation.clock import center_date
 from mediation.contracts.changes import next_version
 from mediation.errors import NotFound, Unprocessable
 from mediation.org.enums import Role
@@ -103,7 +103,7 @@ class OutreachBase(RequestService[OutreachRepository]):
         return record
 
     def today(self) -> date:
-        return self.clock.now().astimezone(CENTER_TZ).date()
+        return center_date(self.clock.now())
 
     async def _place(self, unit_id: uuid.UUID, field: str) -> Unit:
         """A node of the caller's jurisdiction that takes new records."""

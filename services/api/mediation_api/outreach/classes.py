@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from mediation.clock import CENTER_TZ
+from mediation.clock import center_date
 from mediation.contracts.changes import patch_fields
 from mediation.errors import Conflict, Unprocessable
 from mediation.org.tree import ENDS_BEFORE_START
@@ -86,7 +86,7 @@ class ClassService(OutreachBase):
         if ends_on is not None:
             totals = (await self.repo.series_totals({series.id})).get(series.id)
             last = totals[3] if totals else None
-            if last is not None and last.astimezone(CENTER_TZ).date() > ends_on:
+            if last is not None and center_date(last) > ends_on:
                 raise Unprocessable(
                     "A class was held after that day; the series cannot end before it.",
                     field="body.ends_on",
@@ -133,7 +133,7 @@ class ClassService(OutreachBase):
     async def _check_held_at(
         self, series: ClassSeries, held_at: datetime, exclude: uuid.UUID | None
     ) -> None:
-        day = held_at.astimezone(CENTER_TZ).date()
+        day = center_date(held_at)
         if day < series.starts_on or (series.ends_on is not None and day > series.ends_on):
             raise Unprocessable(
                 "The series was not running on that day (Beijing time).",

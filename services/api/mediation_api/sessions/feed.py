@@ -26,7 +26,7 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 
 from mediation.auth.policy import Permission
 from mediation.auth.principal import Principal
-from mediation.clock import CENTER_TZ
+from mediation.clock import center_date
 from mediation.errors import Forbidden, NotFound, Unprocessable
 from mediation.org.models import Person
 from mediation.sessions.enums import MEDIATING_ROLES
@@ -213,7 +213,7 @@ async def _issue_for_person(call: ActionCall) -> Response:
     if person is None:
         raise NotFound("No person with this id in your jurisdiction.")
     now = call.deps["state"].clock.now()
-    today = now.astimezone(CENTER_TZ).date()
+    today = center_date(now)
     roles = await repo.role_units({person.id}, set(MEDIATING_ROLES), today)
     if not roles:
         raise Unprocessable(
@@ -222,7 +222,7 @@ async def _issue_for_person(call: ActionCall) -> Response:
             code=MEDIATOR_WITHOUT_ROLE,
         )
     # The feed lists every session of theirs: whoever hands it out reads it.
-    since = (now - PAST).astimezone(CENTER_TZ).date()
+    since = center_date(now - PAST)
     if await repo.mediates_outside(person.id, principal, set(MEDIATING_ROLES), since):
         raise Forbidden(
             "This person also mediates outside your jurisdiction, and their feed would show "

@@ -18,7 +18,7 @@ from mediation.auth.policy import Permission
 from mediation.cases.contracts import NoteIn, ResolveIn
 from mediation.cases.enums import CaseEventType, CaseStatus, PartyKind, PartySide
 from mediation.cases.models import Case, CaseParty
-from mediation.clock import CENTER_TZ
+from mediation.clock import CENTER_TZ, center_date
 from mediation.contracts.changes import changed, modified
 from mediation.contracts.common import jsonable
 from mediation.contracts.etag import check_if_match, etag_of
@@ -150,7 +150,7 @@ class SessionService(RequestService[SessionRepository]):
         """Each mediator must hold a mediating role whose jurisdiction covers the case's
         place (today, or on `day` for a session held already); the role they sit for (and
         so their body) is recorded."""
-        on = day or self.clock.now().astimezone(CENTER_TZ).date()
+        on = day or center_date(self.clock.now())
         held = await self.repo.role_units(
             {m.person_id for m in mediators}, set(MEDIATING_ROLES), on
         )
@@ -769,7 +769,7 @@ class SessionService(RequestService[SessionRepository]):
             scope_patterns(self.principal),
             people,
             [r.value for r in MEDIATING_ROLES],
-            day_of.astimezone(CENTER_TZ).date(),
+            center_date(day_of),
         )
         if row is None:
             raise NotFound("No case with this id in your jurisdiction.")

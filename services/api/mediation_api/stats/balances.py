@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from mediation.auth.principal import Principal
 from mediation.auth.scope import in_scope
 from mediation.cases.problems import UNIT_NOT_IN_JURISDICTION
-from mediation.clock import CENTER_TZ, Clock
+from mediation.clock import Clock, center_date
 from mediation.errors import Conflict, Unprocessable
 from mediation.ids import uuid7
 from mediation.org.models import Unit
@@ -80,7 +80,7 @@ class BalanceService:
             )
         year, month = periods.parse(body.month)
         first = date(year, month, 1)
-        this_month = now.astimezone(CENTER_TZ).date().replace(day=1)
+        this_month = center_date(now).replace(day=1)
         if not EARLIEST <= first < this_month:
             raise Unprocessable(
                 "An opening balance is for a month between 2000-01 and last month.",

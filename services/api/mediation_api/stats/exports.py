@@ -15,7 +15,7 @@ from typing import Any
 import xlsxwriter
 
 from mediation.cases.enums import PreventionKind
-from mediation.clock import CENTER_TZ
+from mediation.clock import CENTER_TZ, center_date
 from mediation.org.enums import LEVEL_ORDER
 from mediation.stats.enums import TrendIndicator
 from mediation_api.disposition import content_disposition
@@ -104,7 +104,7 @@ def naming(view: ReportView) -> Naming:
     r = view.report
     place = place_name(view.lineage)
     month = month_title(r.year, r.month)
-    first = r.period_start.astimezone(CENTER_TZ).date()
+    first = center_date(r.period_start)
     last = (r.period_end.astimezone(CENTER_TZ) - timedelta(days=1)).date()
     balances = view.figures[0].opening_balances if view.figures else 0
     # A report counting totals of months without records says so where it is read first.

@@ -15,7 +15,7 @@ from typing import Any
 from arq.worker import Function, func
 from sqlalchemy import select, update
 
-from mediation.clock import CENTER_TZ
+from mediation.clock import center_date
 from mediation.imports.enums import ImportStatus
 from mediation.imports.kinds import KINDS
 from mediation.imports.models import ImportFile
@@ -57,7 +57,7 @@ async def _finish(
 async def _check(c: WorkerContext, job: Job, imp: ImportFile, content: bytes) -> Outcome:
     async with c.sessions() as session:
         lookups = await load_lookups(session, tuple(imp.scope_paths), imp.kind)
-        lookups.today = c.clock.now().astimezone(CENTER_TZ).date()
+        lookups.today = center_date(c.clock.now())
         lookups.hotline_opened_on = c.settings.hotline_opened_on
 
         async def progress(rows: int) -> None:

@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mediation.auth.models import User
 from mediation.cases.models import Case
-from mediation.clock import CENTER_TZ
+from mediation.clock import center_date
 from mediation.imports.enums import ImportKind
 from mediation.imports.rows import CaseRef, Lookups, UnitRef
 from mediation.org.enums import Role, UnitLevel
@@ -186,7 +186,7 @@ class DbFinder:
                 r.number,
                 r.unit_id,
                 r.unit_path,
-                r.received_at.astimezone(CENTER_TZ).date() if r.received_at else None,
+                center_date(r.received_at) if r.received_at else None,
             )
             for key in (r.number, r.number_ascii):
                 if key in numbers:

@@ -9,7 +9,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mediation.auth.models import User
-from mediation.clock import CENTER_TZ
+from mediation.clock import center_date
 from mediation.notifications.models import Notification
 from mediation.org.enums import Role
 from mediation.org.models import RoleAssignment
@@ -25,7 +25,7 @@ TITLES = {
 
 @on("reference.")
 async def notify_admins(session: AsyncSession, event: OutboxEvent, c: WorkerContext) -> None:
-    today: date = c.clock.now().astimezone(CENTER_TZ).date()
+    today: date = center_date(c.clock.now())
     admins = (
         select(User.id)
         .join(RoleAssignment, RoleAssignment.person_id == User.person_id)

@@ -12,7 +12,7 @@ from pathlib import Path
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from mediation.casefiles.documents.linebreak import pull_back
-from mediation.clock import CENTER_TZ
+from mediation.clock import CENTER_TZ, center_date
 
 SHIPPED = Path(__file__).parent / "templates"
 
@@ -83,7 +83,7 @@ def cn_date(value: date | datetime | None) -> str:
     if value is None:
         return ""
     if isinstance(value, datetime):
-        value = value.astimezone(CENTER_TZ).date()
+        value = center_date(value)
     return f"{value.year}年{value.month}月{value.day}日"
 
 
