@@ -28,8 +28,8 @@ async def _reap_jobs(worker: Worker, seconds: float) -> None:
     arq's close() gathers the jobs it cancels without `return_exceptions`, so a job cancelled
     inside a Redis call (one just started when Redis went away: its first pipeline was still
     asking the Sentinels for the master) re-raised its CancelledError out of close() and out of
-    the supervisor, and the process ended. Two of the HA drill's failures were that: the
-    surviving worker gone, events unprocessed. Reaped here, close() finds nothing to gather."""
+    the supervisor, and the process ended: the HA drill's failures with the surviving worker
+    gone and events unprocessed. Reaped here, close() finds nothing to gather."""
     jobs = [t for t in worker.tasks.values() if not t.done()]
     for task in jobs:
         task.cancel()
