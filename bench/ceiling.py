@@ -36,12 +36,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from mediation.audit.chain import GENESIS, digest
+from mediation.audit.chain import staged
 from mediation.auth.scope import like_prefix
 from mediation.cases.calendar import DayInfo, WorkingCalendar
 from mediation.cases.deadlines import due_time, horizon_days
 from mediation.cases.enums import CaseSort, CaseSource, CaseStatus, DeadlineUnit, RiskColour
 from mediation.clock import CENTER_TZ
+from mediation.gmcrypto import CryptoProfile
 from mediation.ids import uuid7
 from mediation.sessions.enums import SessionSort, SessionStatus
 from mediation.sessions.rules import place_key
@@ -86,15 +87,8 @@ SQL = {
         "actor_id, request_id, occurred_at, relay_attempts, id) "
         "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9) RETURNING created_at"
     ),
-    # The chain's lock and newest entry in one round trip, as the API's commit (migration 0028).
-    "audit_head": "SELECT seq, hash FROM audit_chain_head(false)",
-    "audit_insert": (
-        "INSERT INTO audit_events (seq, at, actor_id, actor_name, action, record_type, "
-        "record_id, result, client_ip, request_id, detail, prev_hash, hash) "
-        "SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::uuid[], $4::text[], "
-        "$5::text[], $6::text[], $7::uuid[], $8::text[], $9::text[], $10::text[], "
-        "$11::jsonb[], $12::text[], $13::text[])"
-    ),
+    # The entries staged for the chain's trigger at COMMIT, as the API's commit (migration 0033).
+    "audit_stage": "INSERT INTO audit_pending (notify, profile, entries) VALUES (false, $1, $2)",
 }
 MEDIATING = {
     "mediator": "mediation_committee",
@@ -140,40 +134,27 @@ _like = like_prefix  # the service's scoping rule
 async def _audit(
     conn: asyncpg.Connection, caller: Caller, entries: list[tuple[str, str, Any]]
 ) -> None:
-    """The audit chain's entries (action, record type, record id) under its lock, as the
-    API's commit writes them: the newest entry, then the new ones chained to it."""
-    last = await conn.fetchrow(SQL["audit_head"])
-    seq, prev = (last["seq"], last["hash"]) if last else (0, GENESIS)
-    rows = []
-    for action, record_type, record_id in entries:
-        seq += 1
-        row = {
-            "seq": seq,
-            "at": datetime.now(UTC),
-            "actor_id": caller.id,
-            "actor_name": caller.name,
-            "action": action,
-            "record_type": record_type,
-            "record_id": record_id,
-            "result": "success",
-            "client_ip": "127.0.0.1",
-            "request_id": None,
-            "detail": {},
-            "prev_hash": prev,
-        }
-        row["hash"] = prev = digest(prev, row)
-        rows.append(row)
-    cols = ("seq", "at", "actor_id", "actor_name", "action", "record_type", "record_id")
-    await conn.execute(
-        SQL["audit_insert"],
-        *([r[c] for r in rows] for c in cols),
-        [r["result"] for r in rows],
-        [r["client_ip"] for r in rows],
-        [r["request_id"] for r in rows],
-        [json.dumps(r["detail"]) for r in rows],
-        [r["prev_hash"] for r in rows],
-        [r["hash"] for r in rows],
-    )
+    """The audit chain's entries (action, record type, record id), staged as the API's commit
+    stages them; the database chains them at COMMIT under the chain's lock."""
+    at = datetime.now(UTC)
+    rows = [
+        staged(
+            {
+                "at": at,
+                "actor_id": caller.id,
+                "actor_name": caller.name,
+                "action": action,
+                "record_type": record_type,
+                "record_id": record_id,
+                "result": "success",
+                "client_ip": "127.0.0.1",
+                "request_id": None,
+                "detail": {},
+            }
+        )
+        for action, record_type, record_id in entries
+    ]
+    await conn.execute(SQL["audit_stage"], CryptoProfile.default.value, json.dumps(rows))
 
 
 async def lookup(request: Request) -> Response:

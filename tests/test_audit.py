@@ -5,10 +5,12 @@ chain names the first altered, inserted or deleted entry (API and `mediation aud
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 
 import asyncpg
@@ -16,7 +18,7 @@ import httpx
 import pytest
 from sqlalchemy import select, text
 
-from mediation.audit.chain import record, verify_database
+from mediation.audit.chain import record, staged, verify_database
 from mediation.audit.models import AuditEvent
 from mediation.auth.events import SignInLocked
 from mediation.db import create_engine, session_factory
@@ -199,3 +201,54 @@ async def test_concurrent_writers_chain_every_entry_once_and_wake_the_relay_once
     assert verdict.ok, verdict
     assert len(seqs) == len(set(seqs)) == writers * rounds * per_transaction
     assert heard == [""] * rounds + ["end"]
+
+
+async def test_a_writer_stalled_before_its_commit_holds_no_other_writer_up(
+    settings: Any, database_url: str
+) -> None:
+    """The chain's lock is taken inside COMMIT (migration 0033): a transaction whose entries
+    are staged but which has not committed yet (its process paused, its next round trip
+    slow) leaves the chain free; the other writer commits at once, and the stalled one's
+    entries join the chain after it when it commits. Nothing of a rolled-back one stays."""
+    engine = create_engine(settings)
+    sessions = session_factory(engine)
+    stalled = await asyncpg.connect(databases.plain(database_url))
+    stage = "INSERT INTO audit_pending (notify, profile, entries) VALUES (false, 'default', $1)"
+    try:
+        # A transaction as the service's commit leaves it just before COMMIT: entries staged.
+        queued: list[dict[str, Any]] = []
+        session_info = {"audit_queue": queued}
+        record(SimpleNamespace(info=session_info), action="test.stalled", n=1)
+        tx = stalled.transaction()
+        await tx.start()
+        await stalled.execute(stage, json.dumps([staged(e) for e in queued]))
+
+        async def other_writer() -> None:
+            async with sessions() as session, session.begin():
+                record(session, action="test.other")
+
+        await asyncio.wait_for(other_writer(), 10)  # blocked on the lock before 0033
+        await tx.commit()
+
+        # One that rolls back leaves neither entry nor staged row.
+        tx = stalled.transaction()
+        await tx.start()
+        await stalled.execute(stage, json.dumps([staged(e) for e in queued]))
+        await tx.rollback()
+
+        async with sessions() as session:
+            verdict = await verify_database(session)
+            actions = list(
+                await session.scalars(
+                    select(AuditEvent.action)
+                    .where(AuditEvent.action.like("test.%"))
+                    .order_by(AuditEvent.seq)
+                )
+            )
+            left = await session.scalar(text("SELECT count(*) FROM audit_pending"))
+    finally:
+        await stalled.close()
+        await engine.dispose()
+    assert verdict.ok, verdict
+    assert actions == ["test.other", "test.stalled"]
+    assert left == 0

@@ -2,10 +2,11 @@
 
 Entries are queued on the ORM session (`record`, and automatically for every outbox event and
 access-log entry a flush writes: every write of the service emits an outbox event, so the
-trail of writes lives here, not in routers) and chained just before the transaction commits,
-under a transaction-level advisory lock held only for those few inserts: entries of a
+trail of writes lives here, not in routers), staged in one row of `audit_pending` just before
+the transaction commits, and chained by the database at COMMIT (a deferred trigger, migration
+0033) under a transaction-level advisory lock held only for the commit itself: entries of a
 transaction that rolls back are never written, and writers never wait on each other while
-holding row locks of their own."""
+holding row locks of their own or on another writer's round trips."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session
 
 from mediation.audit.context import actor_var, client_ip_var
-from mediation.audit.models import AuditAnchor, AuditEvent
+from mediation.audit.models import AuditAnchor, AuditEvent, AuditPending
 from mediation.gmcrypto import CryptoProfile, chain_hash, chain_hash_like
 from mediation.logs import request_id_var
 from mediation.outbox.events import take_notify
@@ -31,10 +32,12 @@ from mediation.outbox.events import take_notify
 GENESIS = "0" * 64
 _QUEUE = "audit_queue"
 # Takes the chain's lock (one chain, one writer at a time; held to COMMIT), sends the outbox's
-# NOTIFY if asked, and returns the newest entry's, else the newest anchor's (seq, hash).
+# NOTIFY if asked, and returns the newest entry's, else the newest anchor's (seq, hash). The
+# commit's trigger calls it; the archive takes the lock with it.
 HEAD_SQL = text("SELECT seq, hash FROM audit_chain_head(:notify)")
-# The table's insert, built once (a statement is immutable; its compiled form is cached).
-_INSERT = insert(AuditEvent.__table__)
+# The staging row's insert, built once (a statement is immutable; its compiled form is cached);
+# inline: nothing to read back (the row is gone at COMMIT), so no RETURNING of its id.
+_STAGE = insert(AuditPending.__table__).inline()
 
 
 def record(
@@ -111,9 +114,9 @@ def _as_stored(detail: dict[str, Any]) -> Any:
 _CANONICAL = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
-def digest(prev_hash: str, row: dict[str, Any], stored: str | None = None) -> str:
-    content = {
-        "seq": row["seq"],
+def _content(row: dict[str, Any]) -> dict[str, Any]:
+    """What the hash covers but `seq`, as JSON text values (also how the entry is staged)."""
+    return {
         "at": row["at"].astimezone(UTC).isoformat(timespec="microseconds"),
         "actor_id": str(row["actor_id"]) if row["actor_id"] else None,
         "actor_name": row["actor_name"],
@@ -125,10 +128,27 @@ def digest(prev_hash: str, row: dict[str, Any], stored: str | None = None) -> st
         "request_id": row["request_id"],
         "detail": row["detail"],
     }
-    canonical = _CANONICAL.encode(content)
+
+
+def _canonical_to_seq(content: dict[str, Any]) -> str:
+    """The entry's canonical JSON up to its `seq`, which sorts last: the whole is this, the
+    number, and `}` (what the commit's trigger appends once it knows the number)."""
+    return _CANONICAL.encode(content)[:-1] + ',"seq":'
+
+
+def digest(prev_hash: str, row: dict[str, Any], stored: str | None = None) -> str:
+    canonical = f"{_canonical_to_seq(_content(row))}{row['seq']}}}"
     data = (prev_hash + canonical).encode()
     # Verifying: the algorithm that made the stored hash; writing: the configured profile.
     return chain_hash_like(stored, data) if stored is not None else chain_hash(data, _PROFILE[0])
+
+
+def staged(entry: dict[str, Any]) -> dict[str, Any]:
+    """A queued entry as the commit's trigger takes it: its columns and `c`, the canonical
+    JSON the trigger hashes after the previous hash, with the `seq` it gives."""
+    content = _content(entry)
+    content["c"] = _canonical_to_seq(content)
+    return content
 
 
 # The profile new entries are chained with (`use_profile`, from the settings at start-up).
@@ -251,30 +271,26 @@ def _writes_are_audited(session: Session, _flush: Any) -> None:
             )
 
 
-# Ahead of the outbox's own listener (insert=True): the lock's statement also wakes the relay.
+# Ahead of the outbox's own listener (insert=True): the chain's trigger also wakes the relay.
 @event.listens_for(Session, "before_commit", insert=True)
 def _chain_on_commit(session: Session) -> None:
     if session.in_nested_transaction():
-        # A savepoint's release: the entries wait for the transaction's commit, so the chain's
-        # lock is held only for its last few statements, not from a savepoint onwards.
+        # A savepoint's release: the entries wait for the transaction's commit.
         return
     session.flush()
     queued = session.info.pop(_QUEUE, None)
     if not queued:
         return
-    # One round trip inside the lock: it, the relay's NOTIFY and the newest (seq, hash) (migration
-    # 0028). The INSERT cannot join it: the hash needs the previous one here, in Python.
-    last = session.execute(HEAD_SQL, {"notify": take_notify(session)}).first()
-    seq, prev = (last[0], last[1]) if last else (0, GENESIS)
-    rows = []
-    for entry in queued:
-        seq += 1
-        row = {**entry, "seq": seq, "prev_hash": prev}
-        row["hash"] = prev = digest(row["prev_hash"], row)
-        rows.append(row)
-    # The table's insert: every row names every column, so one statement takes them all (the
-    # ORM's bulk insert would split rows by the columns they leave null).
-    session.execute(_INSERT, rows)
+    # Staged, not chained: the deferred trigger takes the lock, numbers, hashes and inserts them
+    # at COMMIT (migration 0033), so no round trip of this service happens under the lock.
+    session.execute(
+        _STAGE,
+        {
+            "notify": take_notify(session),
+            "profile": _PROFILE[0].value,
+            "entries": [staged(entry) for entry in queued],
+        },
+    )
 
 
 @event.listens_for(Session, "after_rollback")

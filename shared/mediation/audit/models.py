@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import BigInteger, DateTime, Index, String
 from sqlalchemy.dialects.postgresql import JSONB
@@ -53,3 +54,19 @@ class AuditAnchor(Base):
     archived_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     file: Mapped[str] = mapped_column(String(500))
     entries: Mapped[int] = mapped_column(BigInteger)
+
+
+class AuditPending(Base):
+    """A transaction's entries on their way into the chain: one row staged just before COMMIT,
+    chained into `audit_events` and deleted by a deferred trigger at COMMIT (migration 0033), so
+    the chain's lock is held for the commit alone, not for round trips to the service. Empty
+    outside a transaction, hence UNLOGGED (no WAL; nothing in it outlives its transaction)."""
+
+    __tablename__ = "audit_pending"
+    __table_args__ = {"prefixes": ["UNLOGGED"]}
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    notify: Mapped[bool]  # the outbox relay's NOTIFY, sent under the lock as before
+    profile: Mapped[str] = mapped_column(String(10))  # CryptoProfile: SHA-256 or SM3
+    # Each: the entry's columns as JSON text values, and `c`, its canonical JSON up to `seq`.
+    entries: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
