@@ -90,6 +90,8 @@ SQL = {
     # The entries staged for the chain's trigger at COMMIT, as the API's commit (migration 0033).
     "audit_stage": "INSERT INTO audit_pending (notify, profile, entries) VALUES (false, $1, $2)",
 }
+# `--variant chain-in-session`: the old way of writing the chain (bench/variants.py).
+AUDIT_VARIANT: list[Any] = []
 MEDIATING = {
     "mediator": "mediation_committee",
     "judicial_mediator": "court",
@@ -136,6 +138,8 @@ async def _audit(
 ) -> None:
     """The audit chain's entries (action, record type, record id), staged as the API's commit
     stages them; the database chains them at COMMIT under the chain's lock."""
+    if AUDIT_VARIANT:
+        return await AUDIT_VARIANT[0](conn, caller, entries)
     at = datetime.now(UTC)
     rows = [
         staged(
@@ -691,9 +695,11 @@ def main() -> None:
     p.add_argument("--variant", default=None, help="old SQL of a bench/variants.py variant")
     a = p.parse_args()
     if a.variant:
-        from bench.variants import ceiling_sql
+        from bench.variants import audit_in_session, ceiling_sql
 
         SQL.update(ceiling_sql(a.variant))
+        if a.variant == "chain-in-session":
+            AUDIT_VARIANT.append(audit_in_session)
     url = os.environ["DATABASE_URL"].replace("postgresql+asyncpg://", "postgresql://")
     pool = int(os.environ.get("MEDIATION_DB_POOL_SIZE", "10"))
     # Served like the API: one uvicorn process, uvloop and httptools, no access log.

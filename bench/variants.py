@@ -13,6 +13,10 @@ too (`python -m bench.ceiling --variant ...`), so the ratio stays like for like.
 * `gc-unfrozen`: the API process without `gc.freeze()` after startup (before issue 22's
   tail work): every full collection walks the whole startup heap. One API process only
   (`BENCH_API_WORKERS=1`: more are spawned fresh, without the patch).
+* `chain-in-session`: the audit chain as it was before migration 0033: the commit's listener
+  takes the lock and reads the head (`audit_chain_head`), hashes in Python and inserts, then
+  commits: two round trips of the service under the lock. The ceiling the same. The schema is
+  0033's (the function is still there; the staging table is left unused).
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import sys
 import uuid
 from typing import Any
 
-VARIANTS = ("repeat-join", "gc-unfrozen")
+VARIANTS = ("repeat-join", "gc-unfrozen", "chain-in-session")
 
 REPEATS_JOIN_SQL = (
     "SELECT case_parties.case_id, 'same_phone' AS reason FROM case_parties "
@@ -104,6 +108,82 @@ def _repeat_join() -> None:
     repo.CaseRepository.repeats_and_number = repeats_and_number  # type: ignore[method-assign]
 
 
+def _chain_in_session() -> None:
+    from sqlalchemy import event, insert
+    from sqlalchemy.orm import Session
+
+    from mediation.audit import chain
+    from mediation.audit.models import AuditEvent
+    from mediation.outbox.events import take_notify
+
+    insert_entries = insert(AuditEvent.__table__)
+
+    def chain_on_commit(session: Session) -> None:
+        if session.in_nested_transaction():
+            return
+        session.flush()
+        queued = session.info.pop(chain._QUEUE, None)
+        if not queued:
+            return
+        last = session.execute(chain.HEAD_SQL, {"notify": take_notify(session)}).first()
+        seq, prev = (last[0], last[1]) if last else (0, chain.GENESIS)
+        rows = []
+        for entry in queued:
+            seq += 1
+            row = {**entry, "seq": seq, "prev_hash": prev}
+            row["hash"] = prev = chain.digest(row["prev_hash"], row)
+            rows.append(row)
+        session.execute(insert_entries, rows)
+
+    event.remove(Session, "before_commit", chain._chain_on_commit)
+    event.listen(Session, "before_commit", chain_on_commit, insert=True)
+
+
+async def audit_in_session(conn: Any, caller: Any, entries: list[tuple[str, str, Any]]) -> None:
+    """The ceiling's `_audit` of `chain-in-session`: head, hash, insert before COMMIT."""
+    import json
+    from datetime import UTC, datetime
+
+    from mediation.audit.chain import GENESIS, digest
+
+    last = await conn.fetchrow("SELECT seq, hash FROM audit_chain_head(false)")
+    seq, prev = (last["seq"], last["hash"]) if last else (0, GENESIS)
+    rows = []
+    for action, record_type, record_id in entries:
+        seq += 1
+        row = {
+            "seq": seq,
+            "at": datetime.now(UTC),
+            "actor_id": caller.id,
+            "actor_name": caller.name,
+            "action": action,
+            "record_type": record_type,
+            "record_id": record_id,
+            "result": "success",
+            "client_ip": "127.0.0.1",
+            "request_id": None,
+            "detail": {},
+            "prev_hash": prev,
+        }
+        row["hash"] = prev = digest(prev, row)
+        rows.append(row)
+    cols = ("seq", "at", "actor_id", "actor_name", "action", "record_type", "record_id")
+    await conn.execute(
+        "INSERT INTO audit_events (seq, at, actor_id, actor_name, action, record_type, "
+        "record_id, result, client_ip, request_id, detail, prev_hash, hash) "
+        "SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::uuid[], $4::text[], "
+        "$5::text[], $6::text[], $7::uuid[], $8::text[], $9::text[], $10::text[], "
+        "$11::jsonb[], $12::text[], $13::text[])",
+        *([r[c] for r in rows] for c in cols),
+        [r["result"] for r in rows],
+        [r["client_ip"] for r in rows],
+        [r["request_id"] for r in rows],
+        [json.dumps(r["detail"]) for r in rows],
+        [r["prev_hash"] for r in rows],
+        [r["hash"] for r in rows],
+    )
+
+
 def apply(variant: str) -> None:
     if variant not in VARIANTS:
         raise SystemExit(f"unknown variant {variant!r}; known: {', '.join(VARIANTS)}")
@@ -113,6 +193,8 @@ def apply(variant: str) -> None:
         import mediation_api.main
 
         mediation_api.main._freeze_heap = lambda: None
+    elif variant == "chain-in-session":
+        _chain_in_session()
 
 
 def ceiling_sql(variant: str | None) -> dict[str, str]:

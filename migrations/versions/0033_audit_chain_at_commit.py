@@ -15,6 +15,10 @@ is pgcrypto's `digest(data, 'sm3')` (OpenSSL's); pgcrypto is created here when t
 it and the migrating role may (a trusted extension since PostgreSQL 13), and the trigger says
 so plainly when the `gm` profile writes without it.
 
+Expand only: `audit_chain_head` stays (the trigger and the archive take the lock through it),
+so the code before this revision, which inserts into `audit_events` itself under the same lock,
+still writes during a rolling upgrade, and the two chain into one.
+
 Revision ID: 0033
 Revises: 0032
 Create Date: 2026-12-06 19:40:00+00:00
@@ -37,7 +41,7 @@ def upgrade() -> None:
         """
         DO $$ BEGIN
             CREATE EXTENSION IF NOT EXISTS pgcrypto;
-        EXCEPTION WHEN insufficient_privilege OR undefined_file THEN
+        EXCEPTION WHEN insufficient_privilege OR undefined_file OR feature_not_supported THEN
             RAISE NOTICE 'pgcrypto not created (%): the gm profile needs it', SQLERRM;
         END $$
         """
@@ -59,6 +63,7 @@ def upgrade() -> None:
             head_hash text;
             e jsonb;
             data bytea;
+            entry_hash text;
         BEGIN
             IF NEW.profile = 'gm' AND to_regprocedure('digest(bytea,text)') IS NULL THEN
                 RAISE EXCEPTION 'the gm profile chains the audit trail with SM3, which needs'
@@ -73,6 +78,13 @@ def upgrade() -> None:
             FOR e IN SELECT value FROM jsonb_array_elements(NEW.entries) LOOP
                 head_seq := head_seq + 1;
                 data := convert_to(head_hash || (e ->> 'c') || head_seq::text || '}', 'UTF8');
+                -- Apart: PL/pgSQL prepares a statement when it first runs it, so a server
+                -- without pgcrypto still chains with SHA-256.
+                IF NEW.profile = 'gm' THEN
+                    entry_hash := 'sm3:' || encode(digest(data, 'sm3'), 'hex');
+                ELSE
+                    entry_hash := encode(sha256(data), 'hex');
+                END IF;
                 INSERT INTO audit_events (
                     seq, at, actor_id, actor_name, action, record_type, record_id, result,
                     client_ip, request_id, detail, prev_hash, hash
@@ -80,12 +92,9 @@ def upgrade() -> None:
                     head_seq, (e ->> 'at')::timestamptz, (e ->> 'actor_id')::uuid,
                     e ->> 'actor_name', e ->> 'action', e ->> 'record_type',
                     (e ->> 'record_id')::uuid, e ->> 'result', e ->> 'client_ip',
-                    e ->> 'request_id', e -> 'detail', head_hash,
-                    CASE WHEN NEW.profile = 'gm'
-                        THEN 'sm3:' || encode(digest(data, 'sm3'), 'hex')
-                        ELSE encode(sha256(data), 'hex')
-                    END
-                ) RETURNING hash INTO head_hash;
+                    e ->> 'request_id', e -> 'detail', head_hash, entry_hash
+                );
+                head_hash := entry_hash;
             END LOOP;
             DELETE FROM audit_pending WHERE id = NEW.id;
             RETURN NULL;

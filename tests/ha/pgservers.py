@@ -75,9 +75,16 @@ async def api_client(
 def copy_database(settings: Settings, target: DevServices, database: str) -> None:
     """The session's database, as it stands, into the second server (plain SQL through psql;
     per-column storage options some servers add are left out: the other server may not know
-    them)."""
+    them; so is pgcrypto, which the embedded server is built without and only the `gm`
+    profile's chain uses)."""
     dump = subprocess.run(
-        [str(BIN / "pg_dump"), "--no-owner", "--no-privileges", settings.sync_database_url],
+        [
+            str(BIN / "pg_dump"),
+            "--no-owner",
+            "--no-privileges",
+            "--exclude-extension=pgcrypto",
+            settings.sync_database_url,
+        ],
         check=True,
         capture_output=True,
         timeout=120,
