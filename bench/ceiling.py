@@ -655,7 +655,7 @@ def create_app(database_url: str, pool_size: int = 10) -> Starlette:
                 "json", encoder=str, decoder=orjson.loads, schema="pg_catalog"
             )
 
-        # The same number of connections as the API's pool (pool_size, as many overflow).
+        # The same number of connections as the API's pool (twice pool_size).
         app.state.pool = await asyncpg.create_pool(
             database_url,
             min_size=pool_size,

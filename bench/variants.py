@@ -17,6 +17,8 @@ too (`python -m bench.ceiling --variant ...`), so the ratio stays like for like.
   takes the lock and reads the head (`audit_chain_head`), hashes in Python and inserts, then
   commits: two round trips of the service under the lock. The ceiling the same. The schema is
   0033's (the function is still there; the staging table is left unused).
+* `pool-overflow`: the engine's pool as it was before: `MEDIATION_DB_POOL_SIZE` kept, as many
+  again as overflow, closed whenever one comes back while the first half is idle.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import sys
 import uuid
 from typing import Any
 
-VARIANTS = ("repeat-join", "gc-unfrozen", "chain-in-session")
+VARIANTS = ("repeat-join", "gc-unfrozen", "chain-in-session", "pool-overflow")
 
 REPEATS_JOIN_SQL = (
     "SELECT case_parties.case_id, 'same_phone' AS reason FROM case_parties "
@@ -184,6 +186,19 @@ async def audit_in_session(conn: Any, caller: Any, entries: list[tuple[str, str,
     )
 
 
+def _pool_overflow() -> None:
+    from sqlalchemy.ext import asyncio as sa_asyncio
+
+    import mediation.db
+
+    def create_async_engine(url: Any, **kw: Any) -> Any:
+        size = kw.pop("pool_size") // 2
+        kw.update(pool_size=size, max_overflow=size)
+        return sa_asyncio.create_async_engine(url, **kw)
+
+    mediation.db.create_async_engine = create_async_engine  # type: ignore[attr-defined]
+
+
 def apply(variant: str) -> None:
     if variant not in VARIANTS:
         raise SystemExit(f"unknown variant {variant!r}; known: {', '.join(VARIANTS)}")
@@ -195,6 +210,8 @@ def apply(variant: str) -> None:
         mediation_api.main._freeze_heap = lambda: None
     elif variant == "chain-in-session":
         _chain_in_session()
+    elif variant == "pool-overflow":
+        _pool_overflow()
 
 
 def ceiling_sql(variant: str | None) -> dict[str, str]:

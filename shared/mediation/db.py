@@ -70,10 +70,15 @@ def create_engine(settings: Settings, **kwargs: object) -> AsyncEngine:
     if settings.behind_pgbouncer:
         connect_args |= PGBOUNCER_CONNECT_ARGS
     kwargs.setdefault("connect_args", connect_args)
+    # Up to twice MEDIATION_DB_POOL_SIZE connections, all kept once opened: as `pool_size` with
+    # as many overflow, SQLAlchemy closed an overflow connection whenever it came back while
+    # the pool's first half was idle, so a load above that size opened a connection (a
+    # backend's fork, the driver's set-up) every few requests (docs/performance.md, "The
+    # pool's overflow").
     engine = create_async_engine(
         settings.async_database_url,
-        pool_size=settings.db_pool_size,
-        max_overflow=settings.db_pool_size,
+        pool_size=2 * settings.db_pool_size,
+        max_overflow=0,
         **kwargs,  # type: ignore[arg-type]
     )
     event.listen(engine.sync_engine.pool, "checkout", _discard_if_closed)

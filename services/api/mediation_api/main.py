@@ -161,7 +161,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         replicas = await ReplicaSet.open(settings, reads)
         # Connects lazily: the API starts and takes writes while Redis is down.
         redis = redis_client(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
-        pool_max = settings.db_pool_size * 2  # pool size plus as many overflow (db.py)
+        pool_max = settings.db_pool_size * 2  # the engine's pool (db.py)
         watch_pool(engine, pool_max)
         tracing.instrument_engine(engine)
         tracing.instrument_redis(redis)

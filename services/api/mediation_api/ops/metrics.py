@@ -50,7 +50,7 @@ POOL_IN_USE = Gauge(
 )
 POOL_MAX = Gauge(
     "mediation_db_pool_connections_max",
-    "Connections the API's pools may open (pool size plus overflow, all API processes).",
+    "Connections the API's pools may open (twice MEDIATION_DB_POOL_SIZE, all API processes).",
     multiprocess_mode="livesum",
 )
 
