@@ -133,6 +133,22 @@ class Caller:
 _like = like_prefix  # the service's scoping rule
 
 
+def audit_entry(caller: Caller, action: str, record_type: str, record_id: Any) -> dict[str, Any]:
+    """One of the chain's entries as the API's `chain.record` queues it for this caller."""
+    return {
+        "at": datetime.now(UTC),
+        "actor_id": caller.id,
+        "actor_name": caller.name,
+        "action": action,
+        "record_type": record_type,
+        "record_id": record_id,
+        "result": "success",
+        "client_ip": "127.0.0.1",
+        "request_id": None,
+        "detail": {},
+    }
+
+
 async def _audit(
     conn: asyncpg.Connection, caller: Caller, entries: list[tuple[str, str, Any]]
 ) -> None:
@@ -140,24 +156,7 @@ async def _audit(
     stages them; the database chains them at COMMIT under the chain's lock."""
     if AUDIT_VARIANT:
         return await AUDIT_VARIANT[0](conn, caller, entries)
-    at = datetime.now(UTC)
-    rows = [
-        staged(
-            {
-                "at": at,
-                "actor_id": caller.id,
-                "actor_name": caller.name,
-                "action": action,
-                "record_type": record_type,
-                "record_id": record_id,
-                "result": "success",
-                "client_ip": "127.0.0.1",
-                "request_id": None,
-                "detail": {},
-            }
-        )
-        for action, record_type, record_id in entries
-    ]
+    rows = [staged(audit_entry(caller, *entry)) for entry in entries]
     await conn.execute(SQL["audit_stage"], CryptoProfile.default.value, json.dumps(rows))
 
 

@@ -144,8 +144,8 @@ def _chain_in_session() -> None:
 async def audit_in_session(conn: Any, caller: Any, entries: list[tuple[str, str, Any]]) -> None:
     """The ceiling's `_audit` of `chain-in-session`: head, hash, insert before COMMIT."""
     import json
-    from datetime import UTC, datetime
 
+    from bench.ceiling import audit_entry
     from mediation.audit.chain import GENESIS, digest
 
     last = await conn.fetchrow("SELECT seq, hash FROM audit_chain_head(false)")
@@ -153,20 +153,7 @@ async def audit_in_session(conn: Any, caller: Any, entries: list[tuple[str, str,
     rows = []
     for action, record_type, record_id in entries:
         seq += 1
-        row = {
-            "seq": seq,
-            "at": datetime.now(UTC),
-            "actor_id": caller.id,
-            "actor_name": caller.name,
-            "action": action,
-            "record_type": record_type,
-            "record_id": record_id,
-            "result": "success",
-            "client_ip": "127.0.0.1",
-            "request_id": None,
-            "detail": {},
-            "prev_hash": prev,
-        }
+        row = {**audit_entry(caller, action, record_type, record_id), "seq": seq, "prev_hash": prev}
         row["hash"] = prev = digest(prev, row)
         rows.append(row)
     cols = ("seq", "at", "actor_id", "actor_name", "action", "record_type", "record_id")
