@@ -190,13 +190,23 @@ class Monitor:
     """Samples resident memory and CPU of the processes under test while a run lasts."""
 
     def __init__(
-        self, pids: dict[str, int], database: str, pg_port: int = 5432, interval: float = 0.25
+        self,
+        pids: dict[str, int],
+        database: str,
+        pg_port: int = 5432,
+        interval: float = 0.25,
+        cpu_every: int = 4,
     ) -> None:
         self.procs = {n: psutil.Process(p) for n, p in pids.items()}
         self.database = database
         self.pg_port = pg_port
         self.interval = interval
+        self.cpu_every = cpu_every  # CPU sampled every `cpu_every` intervals (1 s)
         self.rss: dict[str, list[int]] = collections.defaultdict(list)
+        # Each process's CPU when last seen: a backend that exits during the run (a connection
+        # the pool closed) keeps what it had used by its last sample instead of being lost, as
+        # it was when only the run's start and end were read.
+        self.cpu_seen: dict[str, dict[int, float]] = collections.defaultdict(dict)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
 
@@ -258,8 +268,18 @@ class Monitor:
             snap[f"{PG_OF}{name}"] = self._cpu([b for b in backends if client.get(b.pid) in own])
         return snap
 
+    def _seen(self, snap: dict[str, dict[int, float]]) -> None:
+        for name, by_pid in snap.items():
+            seen = self.cpu_seen[name]
+            for pid, v in by_pid.items():
+                seen[pid] = max(v, seen.get(pid, 0.0))
+
     def _loop(self) -> None:
+        tick = 0
         while not self._stop.is_set():
+            tick += 1
+            if tick % self.cpu_every == 0:
+                self._seen(self._snapshot())
             for name in self.procs:
                 total = 0
                 for p in self._family(name):
@@ -282,7 +302,7 @@ class Monitor:
         self._stop.set()
         self._thread.join()
         self.elapsed = time.monotonic() - self.t0
-        self.cpu_after = self._snapshot()
+        self._seen(self._snapshot())
         self.sys_after = psutil.cpu_times()
 
     def result(self) -> dict[str, Any]:
@@ -296,7 +316,7 @@ class Monitor:
             )
 
         cpu = {}
-        for name, after in self.cpu_after.items():
+        for name, after in self.cpu_seen.items():
             before = self.cpu_before.get(name, {})
             cpu[name] = sum(v - before.get(pid, 0.0) for pid, v in after.items())
         machine = busy(self.sys_after) - busy(self.sys_before)

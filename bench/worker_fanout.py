@@ -105,7 +105,7 @@ async def main(args: argparse.Namespace) -> None:
                 stats = pstats.Stats(prof, stream=out)
                 calls = stats.total_calls  # type: ignore[attr-defined]
                 print(f"{kind}: {calls / len(ids):.0f} Python calls per event (cProfile)")
-                stats.sort_stats("cumulative").print_stats(args.top)
+                stats.sort_stats(args.sort).print_stats(args.top)
                 print(out.getvalue())
     finally:
         await ws.on_shutdown(ctx)
@@ -120,6 +120,7 @@ def cli() -> None:
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--profile", action="store_true")
     p.add_argument("--top", type=int, default=40)
+    p.add_argument("--sort", default="cumulative", help="pstats order: cumulative, tottime, ...")
     asyncio.run(main(p.parse_args()))
 
 

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
+import asyncpg
 from sqlalchemy import DateTime, MetaData, String, event, exc, func
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.ext.asyncio import (
@@ -107,6 +108,19 @@ def _discard_if_closed(dbapi_connection: Any, record: Any, proxy: Any) -> None:
     driver = getattr(dbapi_connection, "driver_connection", None)
     if driver is not None and driver.is_closed():
         raise exc.DisconnectionError("the server closed this connection")
+
+
+async def driver_connection(session: AsyncSession) -> asyncpg.Connection:
+    """The asyncpg connection under an AsyncSession, inside its transaction."""
+    conn = await session.connection()
+    raw = await conn.get_raw_connection()
+    # SQLAlchemy's asyncpg adapter sends BEGIN with its first statement of a transaction: a
+    # statement sent to the driver before any would run outside the session's transaction.
+    adapted: Any = raw.dbapi_connection
+    if adapted._transaction is None:
+        await adapted._start_transaction()
+    driver: asyncpg.Connection = raw.driver_connection
+    return driver
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

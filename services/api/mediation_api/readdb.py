@@ -10,11 +10,8 @@ the same Python values there."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import asyncpg
 import orjson
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from mediation.settings import Settings
 
@@ -60,16 +57,3 @@ async def create_read_pool(settings: Settings) -> asyncpg.Pool:
         statement_cache_size=0 if settings.behind_pgbouncer else 100,
     )
     return pool
-
-
-async def driver_connection(session: AsyncSession) -> asyncpg.Connection:
-    """The asyncpg connection under an AsyncSession, inside its transaction."""
-    conn = await session.connection()
-    raw = await conn.get_raw_connection()
-    # SQLAlchemy's asyncpg adapter sends BEGIN with its first statement of a transaction: a
-    # statement sent to the driver before any would run outside the session's transaction.
-    adapted: Any = raw.dbapi_connection
-    if adapted._transaction is None:
-        await adapted._start_transaction()
-    driver: asyncpg.Connection = raw.driver_connection
-    return driver

@@ -13,8 +13,8 @@ from mediation.cases.calendar import DayInfo, WorkingCalendar
 from mediation.cases.deadlines import Rule
 from mediation.cases.enums import Complexity, DeadlineStage, DeadlineUnit
 from mediation.cases.models import CalendarDay, DeadlineRule
+from mediation.db import driver_connection
 from mediation_api.cases.intake import RULE_CALENDAR_SQL
-from mediation_api.readdb import driver_connection
 
 CALENDAR_SQL = (
     "SELECT day, is_working_day, provisional, source, name FROM calendar_days "

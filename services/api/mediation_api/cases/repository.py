@@ -43,6 +43,7 @@ from mediation.cases.models import (
     CaseLink,
     CaseParty,
 )
+from mediation.db import driver_connection
 from mediation.org.enums import UnitLevel
 from mediation.org.models import Person
 from mediation_api.cases.calendar_repository import CalendarRepository, rule_and_days
@@ -53,7 +54,6 @@ from mediation_api.cases.intake import (
 )
 from mediation_api.org.lookups import TreeLookups
 from mediation_api.queries import one_or_none
-from mediation_api.readdb import driver_connection
 
 REPEAT_WINDOW = timedelta(days=180)
 

@@ -54,6 +54,7 @@ from mediation.clock import center_date
 from mediation.contracts.common import Contract, Page
 from mediation.contracts.etag import etag_of
 from mediation.contracts.windows import QueryTime
+from mediation.db import driver_connection
 from mediation.errors import NotFound
 from mediation.reference.data import ReferenceKind
 from mediation_api.actions import ActionCall, action_route, context_action
@@ -81,7 +82,6 @@ from mediation_api.pagination import (
     cursor_values,
 )
 from mediation_api.problems import responses
-from mediation_api.readdb import driver_connection
 from mediation_api.record_context import RecordContext, context_dependency
 from mediation_api.reference.service import unknown_codes as reference_codes
 from mediation_api.replicas import list_connection

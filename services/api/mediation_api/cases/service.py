@@ -70,6 +70,7 @@ from mediation.contracts.changes import changed, modified
 from mediation.contracts.common import jsonable
 from mediation.contracts.etag import check_if_match
 from mediation.contracts.windows import DISPUTE
+from mediation.db import driver_connection
 from mediation.errors import VALIDATION, Conflict, Forbidden, NotFound, Unprocessable
 from mediation.ids import uuid7
 from mediation.logs import request_id_var
@@ -87,7 +88,6 @@ from mediation_api.cases.intake import as_json, fields_of
 from mediation_api.cases.reads import scope_patterns
 from mediation_api.cases.repository import CaseRepository
 from mediation_api.cases.views import PREVENTION_COLUMNS, prevention
-from mediation_api.readdb import driver_connection
 from mediation_api.reference.service import ReferenceService
 from mediation_api.request_service import RequestService
 

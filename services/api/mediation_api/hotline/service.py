@@ -23,6 +23,7 @@ from mediation.contracts.changes import changed, modified, null_errors, patch_fi
 from mediation.contracts.common import center_time
 from mediation.contracts.etag import check_if_match
 from mediation.contracts.windows import CALL
+from mediation.db import driver_connection
 from mediation.errors import (
     Conflict,
     Forbidden,
@@ -77,7 +78,6 @@ from mediation_api.hotline import reads, write
 from mediation_api.hotline.repository import CallFilters, HotlineRepository
 from mediation_api.pagination import build_page
 from mediation_api.query import WINDOW_INVALID
-from mediation_api.readdb import driver_connection
 from mediation_api.reference.repository import ReferenceRepository
 from mediation_api.reference.service import unknown_codes
 from mediation_api.request_service import RequestService, for_change

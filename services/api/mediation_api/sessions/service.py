@@ -22,6 +22,7 @@ from mediation.clock import CENTER_TZ, center_date
 from mediation.contracts.changes import changed, modified
 from mediation.contracts.common import jsonable
 from mediation.contracts.etag import check_if_match, etag_of
+from mediation.db import driver_connection
 from mediation.errors import VALIDATION, Conflict, Forbidden, NotFound, Unprocessable
 from mediation.ids import uuid7
 from mediation.logs import request_id_var
@@ -45,7 +46,6 @@ from mediation.timeline import holds_lock
 from mediation_api.cases.intake import as_json, fields_of
 from mediation_api.cases.reads import scope_patterns
 from mediation_api.cases.service import CaseService
-from mediation_api.readdb import driver_connection
 from mediation_api.request_service import RequestService
 from mediation_api.sessions import booking, outcome
 from mediation_api.sessions.contracts import (

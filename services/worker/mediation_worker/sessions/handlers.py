@@ -16,24 +16,25 @@ fan-out):
 from __future__ import annotations
 
 from sqlalchemy import select, text, update
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mediation.cases.models import Case, CaseParty
 from mediation.contracts.common import center_time
+from mediation.db import driver_connection
 from mediation.ids import uuid7
 from mediation.notifications import catalog, defaults
 from mediation.notifications.enums import Channel, DeliveryStatus
 from mediation.notifications.templates import context_for, render
 from mediation.notifications.webhooks import max_attempts
 from mediation.org.models import Unit
-from mediation.outbox.models import Delivery, OutboxEvent
+from mediation.outbox.models import OutboxEvent
 from mediation.outbox.registry import read_payload
 from mediation.sessions.enums import SessionStatus
 from mediation.sessions.events import REMINDER_TYPE, SessionPayload
 from mediation.sessions.models import MediationSession
 from mediation.sessions.rules import SCHEDULABLE
 from mediation_worker.context import WorkerContext
+from mediation_worker.notifications.rows import insert_deliveries
 from mediation_worker.outbox.dispatch import on
 from mediation_worker.outbox.relay import DELIVERIES_CHANNEL
 
@@ -41,8 +42,6 @@ PARTY_EVENTS = frozenset(
     {"session.scheduled", "session.rescheduled", "session.cancelled", "session.reminder"}
 )
 PARTY_RULE = "session.parties.sms"  # recorded on the delivery rows
-# A parameter list, not .values(rows): a multi-row VALUES compiled anew for every event.
-_INSERT_DELIVERIES = insert(Delivery.__table__).on_conflict_do_nothing(index_elements=["key"])
 
 
 async def _stale(db: AsyncSession, event: OutboxEvent, p: SessionPayload) -> bool:
@@ -123,7 +122,7 @@ async def _text_parties(
                 "max_attempts": max_attempts(Channel.sms),
             }
         )
-    await db.execute(_INSERT_DELIVERIES, rows)
+    await insert_deliveries(await driver_connection(db), rows)
     if configured:  # wakes the delivery loops once this transaction commits
         await db.execute(text("SELECT pg_notify(:c, '')"), {"c": DELIVERIES_CHANNEL})
 
