@@ -45,7 +45,7 @@ def _uuids(value: Any) -> list[uuid.UUID]:
 # to `ends_on`, both inclusive.
 _ON_THE_DAY = "ra.starts_on <= $2 AND (ra.ends_on IS NULL OR ra.ends_on >= $2)"
 _UNIT_PATH = "SELECT path FROM units WHERE id = $1"
-_UNIT_NAME = "SELECT name FROM units WHERE path = $1"
+UNIT_NAME = "SELECT name FROM units WHERE path = $1"
 _HOLDERS_ANYWHERE = (
     f"SELECT ra.person_id FROM role_assignments ra WHERE ra.role = $1 AND {_ON_THE_DAY}"
 )
@@ -161,6 +161,6 @@ class Resolver:
         if self._unit_name is None:
             name = None
             if self.event.unit_path:
-                name = await self.pg.fetchval(_UNIT_NAME, self.event.unit_path)
+                name = await self.pg.fetchval(UNIT_NAME, self.event.unit_path)
             self._unit_name = name or ""
         return self._unit_name

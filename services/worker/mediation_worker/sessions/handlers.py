@@ -15,10 +15,13 @@ fan-out):
 
 from __future__ import annotations
 
-from sqlalchemy import select, text, update
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mediation.cases.models import Case, CaseParty
+from mediation.cases.models import Case
 from mediation.contracts.common import center_time
 from mediation.db import driver_connection
 from mediation.ids import uuid7
@@ -26,7 +29,6 @@ from mediation.notifications import catalog, defaults
 from mediation.notifications.enums import Channel, DeliveryStatus
 from mediation.notifications.templates import context_for, render
 from mediation.notifications.webhooks import max_attempts
-from mediation.org.models import Unit
 from mediation.outbox.models import OutboxEvent
 from mediation.outbox.registry import read_payload
 from mediation.sessions.enums import SessionStatus
@@ -34,6 +36,7 @@ from mediation.sessions.events import REMINDER_TYPE, SessionPayload
 from mediation.sessions.models import MediationSession
 from mediation.sessions.rules import SCHEDULABLE
 from mediation_worker.context import WorkerContext
+from mediation_worker.notifications.recipients import UNIT_NAME
 from mediation_worker.notifications.rows import insert_deliveries
 from mediation_worker.outbox.dispatch import on
 from mediation_worker.outbox.relay import DELIVERIES_CHANNEL
@@ -55,13 +58,21 @@ async def _stale(db: AsyncSession, event: OutboxEvent, p: SessionPayload) -> boo
     return status not in SCHEDULABLE
 
 
-def _phone(p: CaseParty) -> tuple[str | None, str]:
+# On the event transaction's driver connection, like the fan-out's reads (one statement text
+# for any number of parties).
+_PARTIES = (
+    "SELECT id, position, name, phone, is_minor, guardian_name, guardian_phone"
+    " FROM case_parties WHERE id = ANY($1::uuid[]) AND case_id = $2"
+)
+
+
+def _phone(p: Mapping[str, Any]) -> tuple[str | None, str]:
     """Where to text a party: a minor's guardian, else the party (or its guardian)."""
-    if p.is_minor and p.guardian_phone:
-        return p.guardian_phone, p.guardian_name or p.name
-    if p.phone:
-        return p.phone, p.name
-    return p.guardian_phone, p.guardian_name or p.name
+    if p["is_minor"] and p["guardian_phone"]:
+        return p["guardian_phone"], p["guardian_name"] or p["name"]
+    if p["phone"]:
+        return p["phone"], p["name"]
+    return p["guardian_phone"], p["guardian_name"] or p["name"]
 
 
 async def _text_parties(
@@ -73,24 +84,17 @@ async def _text_parties(
     rules = await c.config.rules(db, event.type)
     if not any(Channel.sms in r.channels and r.matches(event.payload) for r in rules):
         return  # an administrator turned SMS off for this event: parties are not texted
-    parties = (
-        await db.scalars(
-            select(CaseParty).where(CaseParty.id.in_(party_ids), CaseParty.case_id == p.case_id)
-        )
-    ).all()
+    pg = await driver_connection(db)
+    parties = await pg.fetch(_PARTIES, list(party_ids), p.case_id)
     if not parties:
         return
     stored = await c.config.templates(db, event.type)
     template = defaults.resolve(event.type, Channel.sms, stored)
-    unit_name = (
-        await db.scalar(select(Unit.name).where(Unit.path == event.unit_path))
-        if event.unit_path
-        else None
-    ) or ""
+    unit_name = (await pg.fetchval(UNIT_NAME, event.unit_path) if event.unit_path else None) or ""
     now = c.clock.now()
     configured = bool(c.settings.sms_gateway_url)
     rows = []
-    for party in sorted(parties, key=lambda q: (q.position, str(q.id))):
+    for party in sorted(parties, key=lambda q: (q["position"], str(q["id"]))):
         phone, name = _phone(party)
         common = {
             "event_type": event.type,
@@ -107,11 +111,11 @@ async def _text_parties(
         rows.append(
             {
                 "id": uuid7(),
-                "key": f"{event.id}:sms:party:{party.id}",
+                "key": f"{event.id}:sms:party:{party['id']}",
                 "event_id": event.id,
                 "event_type": event.type,
                 "channel": Channel.sms.value,
-                "recipient": f"party:{party.id}",
+                "recipient": f"party:{party['id']}",
                 "status": (DeliveryStatus.skipped if problem else DeliveryStatus.pending).value,
                 "attempts": 0,
                 "next_attempt_at": None if problem else now,
@@ -122,9 +126,9 @@ async def _text_parties(
                 "max_attempts": max_attempts(Channel.sms),
             }
         )
-    await insert_deliveries(await driver_connection(db), rows)
+    await insert_deliveries(pg, rows)
     if configured:  # wakes the delivery loops once this transaction commits
-        await db.execute(text("SELECT pg_notify(:c, '')"), {"c": DELIVERIES_CHANNEL})
+        await pg.execute("SELECT pg_notify($1, '')", DELIVERIES_CHANNEL)
 
 
 @on("session.")
