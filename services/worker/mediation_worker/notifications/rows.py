@@ -60,18 +60,18 @@ INSERT_DELIVERY = _insert(
 INSERT_NOTIFICATION = _insert("notifications", _NOTIFICATION, "ON CONFLICT DO NOTHING")
 
 
-def _args(columns: _Columns, rows: Sequence[dict[str, Any]]) -> list[tuple[Any, ...]]:
+def _args(columns: _Columns, rows: Sequence[dict[str, Any]]) -> list[list[Any]]:
     """Each row's values in column order; a key a row lacks is NULL (party texts: no trace)."""
-    jsonb = {name for name, kind in columns if kind == "jsonb"}
-    return [
-        tuple(
-            (None if row.get(c) is None else json.dumps(row[c], ensure_ascii=False))
-            if c in jsonb
-            else row.get(c)
-            for c, _ in columns
-        )
-        for row in rows
-    ]
+    names = [name for name, _ in columns]
+    jsonb = [i for i, (_, kind) in enumerate(columns) if kind == "jsonb"]
+    out = []
+    for row in rows:
+        values = [row.get(name) for name in names]
+        for i in jsonb:
+            if values[i] is not None:
+                values[i] = json.dumps(values[i], ensure_ascii=False)
+        out.append(values)
+    return out
 
 
 async def insert_deliveries(
