@@ -10,11 +10,10 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mediation.notifications.enums import DeliveryStatus
-from mediation.outbox.models import Delivery, OutboxEvent
+from mediation.db import driver_connection
+from mediation.outbox.models import OutboxEvent
 from mediation_worker.context import WorkerContext, wctx
 from mediation_worker.instrument import instrumented
 from mediation_worker.notifications.deliver import deliver_many
@@ -42,21 +41,17 @@ def handlers_for(event_type: str) -> list[Handler]:
 
 
 # Claims the event and marks it processed in one statement: a concurrent run of the same
-# event waits on the row and then finds it processed; a failed run rolls the mark back.
+# event waits on the row and then finds it processed; a failed run rolls the mark back. On the
+# transaction's driver connection (so are the fan-out's statements): through the ORM the claim
+# cost more CPU than the statement. The columns are the model's, named: a column a later
+# migration adds is not handed to a model that does not know it.
+_COLUMNS = ", ".join(c.name for c in OutboxEvent.__table__.c)
 _CLAIM = (
-    update(OutboxEvent)
-    .where(OutboxEvent.id == bindparam("ident"), OutboxEvent.processed_at.is_(None))
-    .values(processed_at=bindparam("now"))
-    .returning(*OutboxEvent.__table__.c)
-    # Nothing of the session's to bring up to date: evaluating the WHERE against the identity
-    # map cost more CPU than the statement.
-    .execution_options(synchronize_session=False)
+    "UPDATE outbox_events SET processed_at = $2 WHERE id = $1 AND processed_at IS NULL"
+    f" RETURNING {_COLUMNS}"
 )
-_LEFT_OVER = select(Delivery.id).where(
-    Delivery.event_id == bindparam("ident"),
-    Delivery.status == DeliveryStatus.pending.value,
-    Delivery.attempts == 0,
-)
+_EXISTS = "SELECT true FROM outbox_events WHERE id = $1"
+_LEFT_OVER = "SELECT id FROM deliveries WHERE event_id = $1 AND status = 'pending' AND attempts = 0"
 
 
 @instrumented
@@ -73,18 +68,19 @@ async def process_event(ctx: dict[str, Any], event_id: str) -> str:
     async with c.engine.connect() as conn:
         async with AsyncSession(bind=conn, expire_on_commit=False, autoflush=False) as session:
             async with session.begin():
-                row = (await session.execute(_CLAIM, {"ident": ident, "now": now})).one_or_none()
+                pg = await driver_connection(session)
+                row = await pg.fetchrow(_CLAIM, ident, now)
                 if row is None:
-                    if await session.get(OutboxEvent, ident) is None:
+                    if not await pg.fetchval(_EXISTS, ident):
                         log.warning("event %s not found", event_id)
                         return "missing"
                     # A repeat (a lost job relayed again): send what the first run left.
                     outcome = "already processed"
-                    to_send = list((await session.scalars(_LEFT_OVER, {"ident": ident})).all())
+                    to_send = [r[0] for r in await pg.fetch(_LEFT_OVER, ident)]
                 else:
                     outcome = "processed"
                     # Handlers read the event: a detached copy (the row is updated already).
-                    event = OutboxEvent(**row._mapping)
+                    event = OutboxEvent(**row)
                     for handler in handlers_for(event.type):
                         await handler(session, event, c)
                     with c.tracing.tracer.start_as_current_span("fan-out"):
