@@ -126,11 +126,22 @@ def validate(event_type: str, channel: Channel, subject: str | None, body: str) 
         )
 
 
+# The environment's globals (range, dict, ...), as a plain dict once: `Template.render` merges
+# them with the variables from a ChainMap for every text, a tenth of the worker's CPU per
+# fanned-out event (eleven inbox texts of a new case, subject and body each).
+_GLOBALS = dict(ENV.globals)
+
+
+def _render_one(source: str, context: dict[str, Any]) -> str:
+    template = _compile(source)
+    return "".join(template.root_render_func(template.new_context({**_GLOBALS, **context}, True)))
+
+
 def render(text: TemplateText, context: dict[str, Any]) -> tuple[str, str]:
     """(subject, body). The context holds every catalogue variable (missing payload fields as
     empty strings), so a validated template cannot fail on a name."""
-    subject = _compile(text.subject).render(context).strip() if text.subject else ""
-    body = _compile(text.body).render(context).strip()
+    subject = _render_one(text.subject, context).strip() if text.subject else ""
+    body = _render_one(text.body, context).strip()
     return subject[:MAX_SUBJECT], body
 
 
