@@ -280,14 +280,7 @@ async def profile(
         prof.enable()
         cost = await loop(client, path, headers, n)
         prof.disable()
-    stats = pstats.Stats(prof)
-    # Function calls per request: a figure the machine's load does not move.
-    calls = stats.total_calls / (n + 100)  # type: ignore[attr-defined]
-    print(f"{path}: {cost:.0f} µs CPU per request (under cProfile), {calls:.0f} calls per request")
-    for key in ("tottime", "cumulative"):
-        out = io.StringIO()
-        pstats.Stats(prof, stream=out).sort_stats(key).print_stats(top)
-        print(out.getvalue())
+    _report(prof, path, cost, n + 100, top)
 
 
 # Writes (issue 22, item 1): each request changes its own fresh record, made before the timer
@@ -459,9 +452,18 @@ async def profile_write(
         prof.enable()
         cost = await _write_loop(client, which, lines)
         prof.disable()
+    _report(prof, which, cost, n + 50, top)
+
+
+def _report(prof: cProfile.Profile, label: str, cost: float, requests: int, top: int) -> None:
+    """The profile's top frames by own and by cumulative time; saved whole to
+    `$REQUEST_COST_DUMP` when set (for `pstats`' callers and callees)."""
     stats = pstats.Stats(prof)
-    calls = stats.total_calls / (n + 50)  # type: ignore[attr-defined]
-    print(f"{which}: {cost:.0f} µs CPU per request (under cProfile), {calls:.0f} calls per request")
+    # Function calls per request: a figure the machine's load does not move.
+    calls = stats.total_calls / requests  # type: ignore[attr-defined]
+    print(f"{label}: {cost:.0f} µs CPU per request (under cProfile), {calls:.0f} calls per request")
+    if dump := os.environ.get("REQUEST_COST_DUMP"):
+        prof.dump_stats(dump)
     for key in ("tottime", "cumulative"):
         out = io.StringIO()
         pstats.Stats(prof, stream=out).sort_stats(key).print_stats(top)

@@ -6,10 +6,10 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
-from sqlalchemy import DateTime, MetaData, String, event, exc, func
+from sqlalchemy import DateTime, MetaData, String, event, exc, func, inspect
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -61,6 +61,25 @@ class ActorMixin:
     actor_name: Mapped[str] = mapped_column(String(200))
     client_id: Mapped[str | None] = mapped_column(String(80))
     request_id: Mapped[str | None] = mapped_column(String(64))
+
+
+_T = TypeVar("_T", bound=Base)
+_COLUMN_KEYS: dict[type[Base], frozenset[str]] = {}
+
+
+def built(cls: type[_T], **values: Any) -> _T:
+    """An instance of `cls` holding these column values, as `cls(**values)` but without its
+    event per attribute (about 1 µs each: a session's 41 columns cost 30 µs). For records the
+    pipeline statements write, and the answers made of what they loaded; an unknown key is
+    refused, as the constructor refuses it."""
+    keys = _COLUMN_KEYS.get(cls)
+    if keys is None:
+        keys = _COLUMN_KEYS[cls] = frozenset(p.key for p in inspect(cls).column_attrs)
+    if not keys.issuperset(values):
+        raise TypeError(f"{sorted(set(values) - keys)} are not columns of {cls.__name__}")
+    obj = cls._sa_class_manager.new_instance()
+    obj.__dict__.update(values)  # the instance's state dict: what a load fills
+    return obj
 
 
 def create_engine(settings: Settings, **kwargs: object) -> AsyncEngine:

@@ -126,3 +126,35 @@ async def test_inbox_needs_sign_in(client: httpx.AsyncClient) -> None:
     r = await client.get("/api/v1/me/notifications")
     assert r.status_code == 401
     assert r.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_each_recipient_is_greeted_by_their_own_name(
+    client: httpx.AsyncClient, world: World, sql: Any, run_worker: Any, emit_event: Any
+) -> None:
+    # The event's variables are worked out once; each person's name goes into their own text.
+    grid_head, _ = await person_of(sql, "grid_head")
+    building_head, _ = await person_of(sql, "building_head")
+    unit = world.unit("220302001001G01B01U01")
+    assigned = example_payload(
+        "case.assigned",
+        case_id="0193a1b2-0000-7000-8000-00000000ca5f",
+        case_number="铁西调〔2026〕0008号",
+        unit_id=unit.id,
+        risk_colour=RiskColour.yellow,
+        handler_person_ids=[grid_head, building_head],
+        handlers=[
+            HandlerBrief(person_id=grid_head, channel=MediationChannel.people, lead=True),
+            HandlerBrief(person_id=building_head, channel=MediationChannel.people, lead=False),
+        ],
+    )
+    await emit_event("case.assigned", assigned, unit_path=unit.path)
+    await run_worker()
+
+    for username, name, other in (
+        ("grid_head", "孙网格", "李楼长"),
+        ("building_head", "李楼长", "孙网格"),
+    ):
+        r = await client.get("/api/v1/me/notifications", headers=await world.headers(username))
+        [item] = r.json()["items"]
+        assert item["body"].startswith(f"{name}，您好") and other not in item["body"]
+        assert "铁西调〔2026〕0008号" in item["body"]

@@ -22,7 +22,7 @@ from mediation.clock import CENTER_TZ, center_date
 from mediation.contracts.changes import changed, modified
 from mediation.contracts.common import jsonable
 from mediation.contracts.etag import check_if_match, etag_of
-from mediation.db import driver_connection
+from mediation.db import built, driver_connection
 from mediation.errors import VALIDATION, Conflict, Forbidden, NotFound, Unprocessable
 from mediation.ids import uuid7
 from mediation.logs import request_id_var
@@ -385,7 +385,9 @@ class SessionService(RequestService[SessionRepository]):
         starts_at: datetime,
         ends_at: datetime,
     ) -> MediationSession:
-        return MediationSession(
+        # Written by the booking's statement, never by the ORM: built without its events.
+        return built(
+            MediationSession,
             id=uuid7(),
             case_id=case.id,
             case_number=case.number,
@@ -977,21 +979,26 @@ class SessionService(RequestService[SessionRepository]):
         return CaseStatus.resolved  # where a resolve moves a case (or it refuses)
 
 
+# The session's columns: (column name, attribute key, enum class or None).
+_SESSION_COLUMNS = [
+    (c.name, c.key, getattr(c.type, "enum_class", None)) for c in MediationSession.__table__.columns
+]
+
+
 def _session_of(row: Mapping[str, Any]) -> MediationSession:
     """The session of a row of its columns, as the ORM would load it (not in the session:
     the pipeline writes it)."""
     values = {}
-    for column in MediationSession.__table__.columns:
-        value = row[column.name]
-        enum_class = getattr(column.type, "enum_class", None)
-        values[column.key] = enum_class(value) if value is not None and enum_class else value
-    return MediationSession(**values)
+    for name, key, enum_class in _SESSION_COLUMNS:
+        value = row[name]
+        values[key] = enum_class(value) if value is not None and enum_class else value
+    return built(MediationSession, **values)
 
 
 def _parties_of(rows: list[list[Any]]) -> list[CaseParty]:
     """The case's parties as the answer shows them: [id, side, kind, name] each."""
     return [
-        CaseParty(id=uuid.UUID(i), side=PartySide(side), kind=PartyKind(kind), name=name)
+        built(CaseParty, id=uuid.UUID(i), side=PartySide(side), kind=PartyKind(kind), name=name)
         for i, side, kind, name in rows
     ]
 
@@ -999,7 +1006,8 @@ def _parties_of(rows: list[list[Any]]) -> list[CaseParty]:
 def _mediators_of(rows: list[list[Any]]) -> list[tuple[SessionMediator, str]]:
     return [
         (
-            SessionMediator(
+            built(
+                SessionMediator,
                 id=uuid.UUID(i),
                 person_id=uuid.UUID(person),
                 role=Role(role),
@@ -1019,7 +1027,8 @@ def _events_of(rows: list[list[Any]]) -> list[SessionEvent]:
     out = []
     for i, seq, type_, at, kind, actor, name, client, request, body, data in rows:
         out.append(
-            SessionEvent(
+            built(
+                SessionEvent,
                 id=uuid.UUID(i),
                 seq=seq,
                 type=SessionEventType(type_),

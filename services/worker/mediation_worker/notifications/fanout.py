@@ -34,6 +34,7 @@ log = logging.getLogger("mediation.worker.notifications")
 
 NO_ACCOUNT = "The person has no active account."
 OUTSIDE = "The record lies outside the person's jurisdiction."
+_RECIPIENT = object()  # where each recipient's name goes in the event's variables
 
 
 def webhook_body(event: OutboxEvent) -> str:
@@ -109,6 +110,7 @@ class FanOut:
         self.deliveries: list[dict[str, Any]] = []
         self.notifications: list[dict[str, Any]] = []
         self._keys: set[str] = set()
+        self._contexts: dict[bool, dict[str, Any]] = {}  # the event's variables, by urgency
 
     def _delivery(
         self,
@@ -181,12 +183,24 @@ class FanOut:
         )
 
     async def _context(self, recipient_name: str, urgent: bool) -> dict[str, Any]:
+        """The texts' variables for one recipient. The event's are worked out once per urgency
+        and the name put in, unless the payload names a `recipient_name` of its own, which
+        wins (as any payload variable wins in `context_for`)."""
+        base = self._contexts.get(urgent)
+        if base is None:
+            base = self._contexts[urgent] = await self._event_context(urgent)
+        ctx = dict(base)
+        if ctx["recipient_name"] is _RECIPIENT:
+            ctx["recipient_name"] = recipient_name
+        return ctx
+
+    async def _event_context(self, urgent: bool) -> dict[str, Any]:
         event = self.event
         common = {
             "event_type": event.type,
             "event_label": self.spec.label_zh if self.spec else event.type,
             "occurred_at": center_time(event.occurred_at),
-            "recipient_name": recipient_name,
+            "recipient_name": _RECIPIENT,
             "unit_name": await self.resolver.unit_name(),
             "link": _link(self.spec, event.payload) or "",
             "urgent": urgent,
