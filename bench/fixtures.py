@@ -11,6 +11,7 @@ the work it does on real data."""
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -20,8 +21,11 @@ from bench.load import Line
 from mediation.contracts.etag import etag_of
 
 API_PREFIX = "/api/v1"
-# Far in the past, so clones' bookings meet no generated session: one two-hour slot each.
-PAST_SLOTS_FROM = "2000-01-01T00:00:00+00:00"
+# Far in the past, so clones' bookings meet no generated session: one two-hour slot each,
+# numbered after the clones already there (a whole run with profiles clones ~60,000: the
+# decade from 2000 held 43,800 and the next clones' slots ran into the first ones').
+PAST_SLOTS_FROM = "1900-01-01T00:00:00+00:00"
+PAST_SLOTS_UNTIL = "2010-01-01T00:00:00+00:00"
 # A clone is a new record: first version, empty timeline, made now (the reset deletes it).
 FRESH = {"version": "1", "timeline_seq": "0", "created_at": "now()", "updated_at": "now()"}
 
@@ -146,14 +150,18 @@ async def scheduled_sessions(url: str, n: int, scope: str, accounts: list[Any]) 
     try:
         async with conn.transaction():
             first = await conn.fetchval(
-                "SELECT count(*) FROM mediation_sessions WHERE starts_at < '2010-01-01'"
+                "SELECT count(*) FROM mediation_sessions WHERE starts_at < $1",
+                datetime.fromisoformat(PAST_SLOTS_UNTIL),
             )
+            last = datetime.fromisoformat(PAST_SLOTS_FROM) + (first + n) * timedelta(hours=2)
+            if last >= datetime.fromisoformat(PAST_SLOTS_UNTIL):
+                raise SystemExit("bench.fixtures: the past's session slots are used up")
             await conn.execute(
                 "CREATE TEMP TABLE pick ON COMMIT DROP AS "
                 "SELECT orig, gen_random_uuid() AS id, row_number() OVER () AS n, party_ids "
                 "FROM (SELECT * FROM (SELECT DISTINCT ON (case_id) id AS orig, party_ids "
                 "FROM mediation_sessions "
-                "WHERE unit_path LIKE $1 AND starts_at >= '2010-01-01' "
+                f"WHERE unit_path LIKE $1 AND starts_at >= '{PAST_SLOTS_UNTIL}' "
                 "AND cardinality(mediator_person_ids) > 0 ORDER BY case_id, md5(id::text)) s "
                 "ORDER BY random() LIMIT $2) s",
                 scope + "%",
