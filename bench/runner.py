@@ -462,6 +462,11 @@ class Scenario:
     # starting state and their lines, before every run (replayed in order, each once).
     fixtures: Callable[[int], Awaitable[list[Line]]] | None = None
 
+    @property
+    def books(self) -> bool:
+        """Whether its lines book sessions (a slot range of their own for each run)."""
+        return any(line.body and "{{START}}" in line.body for line in self.lines)
+
 
 async def build_scenarios(
     url: str, accounts: list[Account], scale: Scale, rng: random.Random
@@ -959,7 +964,7 @@ class SlotClock:
     """Hands each load run its own range of five-minute slots for session bookings, after
     every session already in the database and inside the window the API accepts (sessions at
     most MEDIATION_SESSION_MAX_DAYS_AHEAD, 365, days ahead): a run books at most
-    `PER_RUN` sessions, so about nine runs fit before the range wraps."""
+    `PER_RUN` sessions, so about ten booking runs fit before the range wraps."""
 
     SLOT = 300  # seconds; requests.lua books one slot per request
     PER_RUN = 10_000
@@ -973,7 +978,12 @@ class SlotClock:
             start = max(start, latest + timedelta(hours=1))
         self.next = int(start.replace(minute=0, second=0, microsecond=0).timestamp())
 
-    def take(self) -> int:
+    def take(self, scenario: Scenario) -> int:
+        """A range for a run of `scenario`; only runs that book take one (a whole run with
+        its profiles made ~60 runs: the ranges wrapped and the booking's profile replayed
+        its warm-up's slots, clashes answered 409)."""
+        if not scenario.books:
+            return 0
         if self.next + self.PER_RUN * self.SLOT > self.last.timestamp():
             self.next = int(self.first.replace(minute=0, second=0, microsecond=0).timestamp())
         base = self.next
@@ -1025,7 +1035,7 @@ def run_one(
             duration=warmup,
             connections=scenario.connections,
             prefix=prefix,
-            slot_base=slots.take(),
+            slot_base=slots.take(scenario),
             sequential=sequential,
         )
     lines, sequential = _lines_for(scenario, lines_file, duration)
@@ -1040,7 +1050,7 @@ def run_one(
             duration=duration,
             connections=scenario.connections,
             prefix=prefix,
-            slot_base=slots.take(),
+            slot_base=slots.take(scenario),
             sequential=sequential,
         )
     result.update(mon.result())
@@ -1082,7 +1092,7 @@ def profile(
         lines,
         duration=duration - 2,
         connections=scenario.connections,
-        slot_base=slots.take(),
+        slot_base=slots.take(scenario),
         sequential=sequential,
     )
     try:
