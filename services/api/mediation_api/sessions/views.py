@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mediation.auth.access_log import record_access
+from mediation.auth.access_log import log_access
 from mediation.auth.policy import Permission
 from mediation.auth.principal import Principal
 from mediation.cases.enums import PartyKind
@@ -34,7 +34,7 @@ async def session_out(
     invited = [p for p in await repo.parties(ms.case_id) if p.id in set(ms.party_ids)]
     unmasked = principal.can(Permission.pii_read)
     if unmasked and invited:
-        record_access(
+        await log_access(
             db,
             principal,
             action="read_unmasked",
