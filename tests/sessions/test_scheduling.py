@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -118,6 +119,15 @@ async def test_party_names_are_masked_for_readers_without_pii(
     count = "SELECT count(*) FROM access_log WHERE record_type = 'session'"
     before = (await sql(count))[0][0]  # the dispatcher saw the names unmasked: logged
     assert before == 1
+    # Whom it showed (the two parties), the case's number, and the trail's entry linking it.
+    [(log_id, subjects, detail, action)] = await sql(
+        "SELECT id, cardinality(subject_ids), detail, action FROM access_log "
+        "WHERE record_type = 'session'"
+    )
+    assert (subjects, action) == (2, "read_unmasked")
+    assert detail == {"case_number": ms["case_number"]}
+    trail = "SELECT action, record_id FROM audit_events WHERE detail->>'access_log_id' = :i"
+    assert await sql(trail, i=str(log_id)) == [("read.session", uuid.UUID(ms["id"]))]
     seen = (await client.get(f"{SESSIONS}/{ms['id']}", headers=court)).json()
     assert seen["pii_masked"] is True
     assert [p["name"] for p in seen["parties"]] == ["张*", "李*"]
