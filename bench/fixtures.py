@@ -26,8 +26,8 @@ API_PREFIX = "/api/v1"
 # decade from 2000 held 43,800 and the next clones' slots ran into the first ones').
 # From 1901: before it the center's zone is local mean time (+08:05:43), an offset the events'
 # payload models refuse (the worker retried the ceiling's outcome events without end).
-PAST_SLOTS_FROM = "1901-01-01T00:00:00+00:00"
-PAST_SLOTS_UNTIL = "2010-01-01T00:00:00+00:00"
+PAST_SLOTS_FROM = datetime.fromisoformat("1901-01-01T00:00:00+00:00")
+PAST_SLOTS_UNTIL = datetime.fromisoformat("2010-01-01T00:00:00+00:00")
 # A clone is a new record: first version, empty timeline, made now (the reset deletes it).
 FRESH = {"version": "1", "timeline_seq": "0", "created_at": "now()", "updated_at": "now()"}
 
@@ -152,25 +152,25 @@ async def scheduled_sessions(url: str, n: int, scope: str, accounts: list[Any]) 
     try:
         async with conn.transaction():
             first = await conn.fetchval(
-                "SELECT count(*) FROM mediation_sessions WHERE starts_at < $1",
-                datetime.fromisoformat(PAST_SLOTS_UNTIL),
+                "SELECT count(*) FROM mediation_sessions WHERE starts_at < $1", PAST_SLOTS_UNTIL
             )
-            last = datetime.fromisoformat(PAST_SLOTS_FROM) + (first + n) * timedelta(hours=2)
-            if last >= datetime.fromisoformat(PAST_SLOTS_UNTIL):
+            if PAST_SLOTS_FROM + (first + n) * timedelta(hours=2) >= PAST_SLOTS_UNTIL:
                 raise SystemExit("bench.fixtures: the past's session slots are used up")
             await conn.execute(
                 "CREATE TEMP TABLE pick ON COMMIT DROP AS "
                 "SELECT orig, gen_random_uuid() AS id, row_number() OVER () AS n, party_ids "
                 "FROM (SELECT * FROM (SELECT DISTINCT ON (case_id) id AS orig, party_ids "
                 "FROM mediation_sessions "
-                f"WHERE unit_path LIKE $1 AND starts_at >= '{PAST_SLOTS_UNTIL}' "
+                "WHERE unit_path LIKE $1 AND starts_at >= $3 "
                 "AND cardinality(mediator_person_ids) > 0 ORDER BY case_id, md5(id::text)) s "
                 "ORDER BY random() LIMIT $2) s",
                 scope + "%",
                 n,
+                PAST_SLOTS_UNTIL,
             )
             start = (
-                f"(CAST('{PAST_SLOTS_FROM}' AS timestamptz) + ({first} + p.n) * interval '2 hours')"
+                f"(CAST('{PAST_SLOTS_FROM.isoformat()}' AS timestamptz)"
+                f" + ({first} + p.n) * interval '2 hours')"
             )
             await _clone(
                 conn,
