@@ -17,7 +17,8 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+from sqlalchemy.util.concurrency import await_, in_greenlet
 
 from mediation.ids import uuid7
 from mediation.settings import Settings
@@ -82,6 +83,28 @@ def built(cls: type[_T], **values: Any) -> _T:
     return obj
 
 
+# Per class: (column name, attribute key, enum class or None) of each column of its table.
+_ROW_COLUMNS: dict[type[Base], list[tuple[str, str, Any]]] = {}
+
+
+def loaded(cls: type[_T], row: Any) -> _T:
+    """The instance of a driver row holding every column of `cls`'s table (by column name),
+    with the values the ORM would load: its enums as members (asyncpg reads them as text).
+    `built`, so not in any session: for records a hand-written statement reads."""
+    columns = _ROW_COLUMNS.get(cls)
+    if columns is None:
+        columns = _ROW_COLUMNS[cls] = [
+            (c.name, p.key, getattr(c.type, "enum_class", None))
+            for p in inspect(cls).column_attrs
+            for c in p.columns[:1]
+        ]
+    values = {}
+    for name, key, enum_class in columns:
+        value = row[name]
+        values[key] = enum_class(value) if value is not None and enum_class else value
+    return built(cls, **values)
+
+
 def create_engine(settings: Settings, **kwargs: object) -> AsyncEngine:
     """Several hosts in DATABASE_URL: each new connection goes to the writable primary
     (mediation.dburls); connections to a failed primary are dropped at checkout below."""
@@ -139,6 +162,22 @@ async def driver_connection(session: AsyncSession) -> asyncpg.Connection:
     if adapted._transaction is None:
         await adapted._start_transaction()
     driver: asyncpg.Connection = raw.driver_connection
+    return driver
+
+
+def driver_connection_in_greenlet(session: Session) -> asyncpg.Connection | None:
+    """`driver_connection` for a hook of the ORM session (a sync `Session` an AsyncSession
+    runs in its greenlet): the asyncpg connection, inside the transaction, for `await_`. None
+    where there is none (a sync engine, outside the greenlet): use the session then."""
+    if not in_greenlet():
+        return None
+    raw = session.connection().connection
+    driver = raw.driver_connection
+    if not isinstance(driver, asyncpg.Connection):
+        return None
+    adapted: Any = raw.dbapi_connection
+    if adapted._transaction is None:
+        await_(adapted._start_transaction())
     return driver
 
 

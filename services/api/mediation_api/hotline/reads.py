@@ -28,7 +28,7 @@ from mediation.reference.data import ReferenceKind
 from mediation_api.cases.reads import _cst, _Where, page_json
 from mediation_api.hotline.repository import HOTLINE_ROLES, CallFilters
 
-# The caller's workstations (`_WORKSTATIONS` of the repository: active units where they hold
+# The caller's workstations (`WORKSTATIONS_SQL` of the repository: active units where they hold
 # a hotline role today), whether the topic is a known code (disabled ones count, as in
 # `ReferenceService.require_known`), and the same-number call's hash: NULL when it is not a
 # call of those workstations, '' when it has no number.

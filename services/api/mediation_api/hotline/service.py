@@ -23,7 +23,7 @@ from mediation.contracts.changes import changed, modified, null_errors, patch_fi
 from mediation.contracts.common import center_time
 from mediation.contracts.etag import check_if_match
 from mediation.contracts.windows import CALL
-from mediation.db import driver_connection
+from mediation.db import built, driver_connection
 from mediation.errors import (
     Conflict,
     Forbidden,
@@ -403,7 +403,10 @@ class HotlineService(RequestService[HotlineRepository]):
         )
         errors = check_call(facts) + await self._topic_errors(body.topics, enabled)
         _consistent(errors)
-        call = HotlineCall(
+        # Written by `create`'s statement, never added to the ORM session: no event per
+        # attribute (`built`).
+        call = built(
+            HotlineCall,
             id=uuid7(),
             unit_id=unit.id,
             unit_path=unit.path,

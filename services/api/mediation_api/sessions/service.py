@@ -5,7 +5,6 @@ through the cases service in the same transaction. Services never commit."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
 from datetime import date, datetime
 from types import SimpleNamespace
 from typing import Any, NoReturn
@@ -22,7 +21,7 @@ from mediation.clock import CENTER_TZ, center_date
 from mediation.contracts.changes import changed, modified
 from mediation.contracts.common import jsonable
 from mediation.contracts.etag import check_if_match, etag_of
-from mediation.db import built, driver_connection
+from mediation.db import built, driver_connection, loaded
 from mediation.errors import VALIDATION, Conflict, Forbidden, NotFound, Unprocessable
 from mediation.ids import uuid7
 from mediation.logs import request_id_var
@@ -632,7 +631,7 @@ class SessionService(RequestService[SessionRepository]):
         )
         if row is None:
             raise NotFound(NOT_FOUND)
-        ms = _session_of(row)
+        ms = loaded(MediationSession, row)
         check_if_match(if_match, ms.id, ms.version)
         if row["case_found"] is None:
             raise NotFound("No case with this id in your jurisdiction.")
@@ -977,22 +976,6 @@ class SessionService(RequestService[SessionRepository]):
             signers=ms.attended_person_ids,
         )
         return CaseStatus.resolved  # where a resolve moves a case (or it refuses)
-
-
-# The session's columns: (column name, attribute key, enum class or None).
-_SESSION_COLUMNS = [
-    (c.name, c.key, getattr(c.type, "enum_class", None)) for c in MediationSession.__table__.columns
-]
-
-
-def _session_of(row: Mapping[str, Any]) -> MediationSession:
-    """The session of a row of its columns, as the ORM would load it (not in the session:
-    the pipeline writes it)."""
-    values = {}
-    for name, key, enum_class in _SESSION_COLUMNS:
-        value = row[name]
-        values[key] = enum_class(value) if value is not None and enum_class else value
-    return built(MediationSession, **values)
 
 
 def _parties_of(rows: list[list[Any]]) -> list[CaseParty]:
