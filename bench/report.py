@@ -37,6 +37,49 @@ LAYERS: list[tuple[str, str]] = [
 ]
 
 
+# What the API does in a request that the ceiling does not (issue 22, "show the profile that
+# proves what is left"): a sample is that duty's when a frame of its code is on the stack (the
+# innermost such frame decides); the rest goes by its innermost frame's layer (`PARTS`).
+DUTIES: list[tuple[tuple[str, ...], str]] = [
+    (("RateLimiter.", "redis/"), "rate limit (a count per caller in Redis)"),
+    (
+        ("get_principal (", "TokenService.", "OAuth2.", "deny_keys ("),
+        "signed-in caller (token, its denylist)",
+    ),
+    (("_observe (mediation_api/middleware.py",), "request log line and metrics"),
+    (
+        ("check_request (", "inputs.py", "request_body_to_args", "request_params_to_args"),
+        "input checks and validation of the body and parameters",
+    ),
+    (
+        ("idempotency.py",),
+        "Idempotency-Key (claim, the answer kept) and the answer's serialisation",
+    ),
+    (("solve_dependencies", "fastapi/dependencies/"), "FastAPI's dependency resolution"),
+]
+PARTS: list[tuple[tuple[str, ...], str]] = [
+    (("asyncpg", "uvloop", "asyncio", "selector", "socket"), "the driver and the event loop"),
+    (("sqlalchemy",), "SQLAlchemy (the session, its transaction)"),
+    (
+        ("fastapi", "starlette", "uvicorn", "httptools", "pydantic"),
+        "FastAPI, Starlette, uvicorn, Pydantic (routing, middleware, models)",
+    ),
+    (("mediation_api", "mediation/"), "the app's own code"),
+]
+
+
+def duty(frames: list[str]) -> str:
+    """The duty or part a request's sample belongs to (`DUTIES`, else `PARTS`, else other)."""
+    for frame in reversed(frames):
+        for needles, name in DUTIES:
+            if any(n in frame for n in needles):
+                return name
+    for needles, name in PARTS:
+        if any(n in frames[-1] for n in needles):
+            return name
+    return "other (json, uuid, logging, the standard library)"
+
+
 def layer(frame: str) -> str:
     for needle, name in LAYERS:
         if needle in frame:
@@ -66,6 +109,7 @@ def summarise_profile(raw: Path, top: int = 15) -> dict[str, Any]:
     inclusive: collections.Counter[str] = collections.Counter()
     own: collections.Counter[str] = collections.Counter()
     layers: collections.Counter[str] = collections.Counter()
+    duties: collections.Counter[str] = collections.Counter()
     total = 0
     for line in raw.read_text(errors="replace").splitlines():
         stack, _, count = line.rpartition(" ")
@@ -80,6 +124,9 @@ def summarise_profile(raw: Path, top: int = 15) -> dict[str, Any]:
             inclusive[f] += n
         own[_short(frames[-1])] += n
         layers[layer(frames[-1])] += n
+        start = next((i for i, f in enumerate(frames) if "RequestContextMiddleware" in f), None)
+        if start is not None:  # inside a request: from the app's outermost own middleware
+            duties[duty(frames[start:])] += n
 
     def share(c: collections.Counter[str], k: int) -> list[tuple[str, float]]:
         return [(name, round(100 * v / total, 1)) for name, v in c.most_common(k)] if total else []
@@ -102,6 +149,10 @@ def summarise_profile(raw: Path, top: int = 15) -> dict[str, Any]:
         "app": share(app, top),
         "self": share(own, top),
         "layers": share(layers, 20),
+        # Shares of the samples inside a request (not of all samples).
+        "duties": [
+            (name, round(100 * v / sum(duties.values()), 1)) for name, v in duties.most_common()
+        ],
     }
 
 
@@ -277,6 +328,19 @@ def render(results: dict[str, Any]) -> str:
         add("|---|--:|")
         for fname, pct in prof.get("app") or prof["inclusive"]:
             add(f"| `{fname}` | {pct} |")
+        if prof.get("duties"):
+            add("")
+            add(
+                "A request's samples by what they do (share of the samples inside a request): "
+                "first the duties the ceiling does not carry (a frame of their code on the "
+                "stack), then the rest by the innermost frame's package (`bench/report.py`, "
+                "`DUTIES`, `PARTS`):"
+            )
+            add("")
+            add("| what | % of the request |")
+            add("|---|--:|")
+            for dname, pct in prof["duties"]:
+                add(f"| {dname} | {pct} |")
     if results.get("subtree"):
         add("")
         add("### Subtree queries on the database (issue 3)")
