@@ -960,6 +960,12 @@ async def subtree_figures(url: str, accounts: list[Account]) -> list[dict[str, A
     return out
 
 
+# BENCH_PROFILE_CEILING=1: each profiled scenario is profiled on the ceiling app too (the same
+# statements without the framework and the API's duties: what the API's profile compares to).
+PROFILE_CEILING = os.environ.get("BENCH_PROFILE_CEILING", "") not in ("", "0")
+CEILING_SUFFIX = report.CEILING_SUFFIX
+
+
 class SlotClock:
     """Hands each load run its own range of five-minute slots for session bookings, after
     every session already in the database and inside the window the API accepts (sessions at
@@ -1075,19 +1081,30 @@ def run_one(
 
 
 def profile(
-    stack: Stack, scenario: Scenario, lines_file: Path, duration: float, tool: str, slots: SlotClock
+    stack: Stack,
+    scenario: Scenario,
+    lines_file: Path,
+    duration: float,
+    tool: str,
+    slots: SlotClock,
+    target: str = "api",
 ) -> dict[str, Any] | None:
-    """py-spy samples the API while the scenario runs again; returns the top frames."""
+    """py-spy samples the API (or the ceiling app, on its same-SQL routes) while the scenario
+    runs again; returns the top frames."""
     spy = shutil.which("py-spy") or str(VENV_BIN / "py-spy")
     if not Path(spy).exists():
         log("py-spy not installed (pip install py-spy into .venv): no profile")
         return None
-    raw = stack.out / f"profile-{scenario.name}.txt"
+    raw = stack.out / f"profile-{scenario.name}{'' if target == 'api' else '-' + target}.txt"
+    url, prefix = stack.api_url, ""
+    if target == "ceiling":
+        url = stack.ceiling_url
+        prefix = next((p for label, p in scenario.ceilings if label.startswith("same SQL")), "")
     cmd = [
         spy,
         "record",
         "-p",
-        str(stack.pid("api")),
+        str(stack.pid(target)),
         "-d",
         str(int(duration)),
         "-r",
@@ -1103,10 +1120,11 @@ def profile(
     time.sleep(1.0)
     ran = run_load(
         tool,
-        stack.api_url,
+        url,
         lines,
         duration=duration - 2,
         connections=scenario.connections,
+        prefix=prefix,
         slot_base=slots.take(scenario),
         sequential=sequential,
     )
@@ -1320,10 +1338,13 @@ def run(
             sc = next((s for s in scenarios if s.name == name), None)
             if sc is None:
                 continue
-            log(f"profiling the API under {name}")
-            prof = profile(stack, sc, out / f"lines-{sc.name}.tsv", max(8.0, duration), tool, slots)
-            if prof:
-                results.setdefault("profiles", {})[name] = prof
+            for target in ("api", "ceiling") if PROFILE_CEILING else ("api",):
+                log(f"profiling the {'API' if target == 'api' else 'ceiling'} under {name}")
+                lines = out / f"lines-{sc.name}.tsv"
+                prof = profile(stack, sc, lines, max(8.0, duration), tool, slots, target)
+                if prof:
+                    key = name if target == "api" else f"{name}{CEILING_SUFFIX}"
+                    results.setdefault("profiles", {})[key] = prof
     finally:
         stack.stop()
     results["elapsed_s"] = round(time.monotonic() - started, 1)
