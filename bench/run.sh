@@ -7,8 +7,9 @@
 #
 # Knobs (environment): BENCH_SCALE (tiny|small|full), BENCH_DURATION and BENCH_WARMUP (seconds
 # a run), BENCH_ONLY (scenario names, comma-separated), BENCH_PROFILE (scenarios to profile,
-# empty for none), BENCH_PROFILE_CEILING=1 (the ceiling app too), BENCH_REGENERATE=1, BENCH_SEED, BENCH_DATABASE, BENCH_PG_SERVER,
-# BENCH_REDIS_URL, BENCH_TOOL (wrk|python), BENCH_REPORT (where the report goes), BENCH_LABEL.
+# empty for none), BENCH_PROFILE_CEILING=1 (the ceiling app too), BENCH_REGENERATE=1,
+# BENCH_SEED, BENCH_DATABASE, BENCH_PG_SERVER, BENCH_REDIS_URL, BENCH_TOOL (wrk|python),
+# BENCH_REPORT (where the report goes), BENCH_LABEL.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
