@@ -84,6 +84,39 @@ def duty(frames: list[str]) -> str:
     return "other (json, uuid, logging, the standard library)"
 
 
+def duty_lines(prof: dict[str, Any]) -> list[str]:
+    """A profile's table of its samples by what they do (`summarise_profile`'s duties), with
+    the sampled ms per request when the profile knows how many requests it covers."""
+    if not prof.get("duties"):
+        return []
+    # Sampled ms per request: py-spy's samples are of time the thread was busy, not of CPU,
+    # so they compare with the other app's profile, not with the CPU tables.
+    per = (
+        prof["samples"] * 1000 / prof["hz"] / prof["requests"] / 100
+        if prof.get("requests") and prof.get("hz")
+        else None
+    )
+    note = (
+        f"; and as sampled ms per request ({prof['requests']:,} requests; busy time, not CPU: "
+        "to hold against the other app's profile)"
+        if per
+        else ""
+    )
+    out = [
+        "",
+        "The samples by what they do (share of all samples: under load the process does "
+        "nothing but serve the requests): first the duties the ceiling does not carry (a frame "
+        "of their code on the stack), then the rest by the innermost frame's package "
+        f"(`bench/report.py`, `DUTIES`, `PARTS`){note}:",
+        "",
+        "| what | % of the samples |" + (" sampled ms per request |" if per else ""),
+        "|---|--:|" + ("--:|" if per else ""),
+    ]
+    for name, pct in prof["duties"]:
+        out.append(f"| {name} | {pct} |" + (f" {pct * per:.2f} |" if per else ""))
+    return out
+
+
 def layer(frame: str) -> str:
     for needle, name in LAYERS:
         if needle in frame:
@@ -333,19 +366,7 @@ def render(results: dict[str, Any]) -> str:
         add("|---|--:|")
         for fname, pct in prof.get("app") or prof["inclusive"]:
             add(f"| `{fname}` | {pct} |")
-        if prof.get("duties"):
-            add("")
-            add(
-                "The samples by what they do (share of all samples: under load the process "
-                "does nothing but serve the requests): first the duties the ceiling does not "
-                "carry (a frame of their code on the stack), then the rest by the innermost "
-                "frame's package (`bench/report.py`, `DUTIES`, `PARTS`):"
-            )
-            add("")
-            add("| what | % of the samples |")
-            add("|---|--:|")
-            for dname, pct in prof["duties"]:
-                add(f"| {dname} | {pct} |")
+        lines.extend(duty_lines(prof))
     if results.get("subtree"):
         add("")
         add("### Subtree queries on the database (issue 3)")

@@ -964,6 +964,7 @@ async def subtree_figures(url: str, accounts: list[Account]) -> list[dict[str, A
 # statements without the framework and the API's duties: what the API's profile compares to).
 PROFILE_CEILING = os.environ.get("BENCH_PROFILE_CEILING", "") not in ("", "0")
 CEILING_SUFFIX = report.CEILING_SUFFIX
+PROFILE_HZ = 250  # py-spy's samples a second
 
 
 class SlotClock:
@@ -1108,7 +1109,7 @@ def profile(
         "-d",
         str(int(duration)),
         "-r",
-        "250",
+        str(PROFILE_HZ),
         "--nonblocking",
         "-f",
         "raw",
@@ -1137,7 +1138,10 @@ def profile(
     if spy_proc.returncode or not raw.exists():
         log(f"py-spy failed: {err.decode(errors='replace')[-300:]}")
         return None
-    return report.summarise_profile(raw)
+    summary = report.summarise_profile(raw)
+    # For the sampled milliseconds per request: how many requests the samples cover.
+    summary |= {"requests": int(ran.get("requests") or 0), "hz": PROFILE_HZ}
+    return summary
 
 
 def machine_info(url: str, redis_url: str) -> dict[str, Any]:

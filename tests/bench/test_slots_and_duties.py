@@ -47,3 +47,20 @@ def test_a_profile_tells_the_requests_duties_from_the_rest(tmp_path: Path) -> No
         "the app's own code": 5.0,
         "FastAPI, Starlette, uvicorn, Pydantic (routing, middleware, models)": 50.0,
     }
+
+
+def test_the_duties_table_gives_sampled_ms_per_request_when_it_knows_the_requests() -> None:
+    prof = {
+        "samples": 1_000,  # at 250 a second: 4,000 ms of busy time
+        "hz": 250,
+        "requests": 2_000,  # 2 ms each
+        "duties": [
+            ("rate limit (a count per caller in Redis)", 25.0),
+            ("the app's own code", 75.0),
+        ],
+    }
+    table = report.duty_lines(prof)
+    assert "| rate limit (a count per caller in Redis) | 25.0 | 0.50 |" in table
+    assert "| the app's own code | 75.0 | 1.50 |" in table
+    # Without the count (an older run's results): the shares alone.
+    assert "| the app's own code | 75.0 |" in report.duty_lines({**prof, "requests": 0})
