@@ -965,6 +965,9 @@ async def subtree_figures(url: str, accounts: list[Account]) -> list[dict[str, A
 PROFILE_CEILING = os.environ.get("BENCH_PROFILE_CEILING", "") not in ("", "0")
 CEILING_SUFFIX = report.CEILING_SUFFIX
 PROFILE_HZ = 250  # py-spy's samples a second
+# BENCH_PROFILE_NATIVE=1: py-spy also samples the native frames (C extensions, the kernel's
+# entry points): where asyncpg's protocol or a system call spends a driver frame's time.
+PROFILE_NATIVE = os.environ.get("BENCH_PROFILE_NATIVE", "") not in ("", "0")
 
 
 class SlotClock:
@@ -1110,7 +1113,8 @@ def profile(
         str(int(duration)),
         "-r",
         str(PROFILE_HZ),
-        "--nonblocking",
+        # Native frames need the process paused while a sample is read.
+        *(["--native"] if PROFILE_NATIVE else ["--nonblocking"]),
         "-f",
         "raw",
         "-o",
