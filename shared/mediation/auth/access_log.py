@@ -29,19 +29,10 @@ def record_access(
     **detail: Any,
 ) -> None:
     """Adds the entry to the request's transaction (committed with it)."""
-    session.add(
-        AccessLogEntry(
-            actor_id=principal.id,
-            actor_kind=principal.kind,
-            actor_name=principal.client_id or principal.name,
-            action=action,
-            record_type=record_type,
-            record_id=record_id,
-            subject_ids=list(subject_ids),
-            detail=detail,
-            request_id=request_id_var.get(),
-        )
+    row = access_row(
+        principal, action=action, record_type=record_type, record_id=record_id, **detail
     )
+    session.add(AccessLogEntry(**{**row, "subject_ids": list(subject_ids)}))
 
 
 # One row of `record_access`'s, with its subjects and detail; `at` is the column's default.
@@ -96,8 +87,9 @@ def access_row(
     record_id: uuid.UUID | None,
     **detail: Any,
 ) -> dict[str, Any]:
-    """The row `record_access` would add (no subjects), for a statement that inserts it
-    itself (`at`: the column's default); then `audit_access` queues its audit entry."""
+    """The access-log row of a read (no subjects): what `record_access` adds, and what a
+    statement that inserts it itself writes (`at`: the column's default), after which
+    `audit_access` queues its audit entry."""
     return {
         "id": uuid7(),
         "actor_id": principal.id,
