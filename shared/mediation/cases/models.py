@@ -77,11 +77,16 @@ class Case(IdMixin, TimestampMixin, Base):
         unit_path_index("cases"),
         # Covering the list filters (migration 0027): a list page walks it newest first and
         # filters by scope, status, category, source and colour without visiting the heap.
+        # The path is a key column (migration 0034): a caller's subtree prefix is then checked
+        # in the index, before any heap visit (an INCLUDE column is tested only after the
+        # visit a text search or a page not yet all-visible needs).
         Index(
             "ix_cases_received_at_id",
             "received_at",
             "id",
-            postgresql_include=["unit_path", "status", "category_code", "source", "risk_colour"],
+            "unit_path",
+            postgresql_ops={"unit_path": "text_pattern_ops"},
+            postgresql_include=["status", "category_code", "source", "risk_colour"],
         ),
         # Only running deadlines carry a due time: the overdue filter and sweeps stay small.
         # (due_at, id): "soonest deadline first" pages walk it in order.
