@@ -15,7 +15,7 @@ from mediation.sessions.enums import SessionSort
 from mediation.sessions.rules import LONGEST
 
 # The scoping and numbered-parameter helpers of the case lists: one rule for both.
-from mediation_api.cases.reads import _prefix, _Where, columns_page_json, scope_patterns
+from mediation_api.cases.reads import _array, _prefix, _Where, columns_page_json, scope_patterns
 from mediation_api.sessions.repository import SessionFilters
 
 _COLUMNS = (
@@ -45,8 +45,8 @@ def page_query(
             # `= ANY ($n)` made the planner walk every past session first (224 ms at full
             # scale for a street's scheduled sessions, 0.9 ms this way).
             w.add(f"{column} = '{values[0].value}'")
-        elif values:  # enums are stored as varchar (enum_type)
-            w.add(f"{column} = ANY ({w.arg([v.value for v in values])}::text[])")
+        elif values:  # enums are stored as varchar (enum_type); constants, see `_Where.size`
+            w.add(f"{column} = ANY ({_array([v.value for v in values], 'text')})")
     # A date range lists the sessions that overlap it (one running across its start is in it).
     # No session lasts longer than LONGEST (the table's check), so the start bounds the
     # index scan: without it a month's sessions were found by walking two years of them.
@@ -59,7 +59,7 @@ def page_query(
     order = w.keyset("starts_at", sort is not SessionSort.soonest, after, "t")
     sql = (
         f"SELECT {_COLUMNS} FROM mediation_sessions WHERE {' AND '.join(w.terms)} "
-        f"ORDER BY {order} LIMIT {w.arg(limit + 1)}"
+        f"ORDER BY {order} LIMIT {w.size(limit + 1)}"
     )
     return sql, w.args
 
