@@ -42,6 +42,7 @@ from mediation.cases.calendar import DayInfo, WorkingCalendar
 from mediation.cases.deadlines import due_time, horizon_days
 from mediation.cases.enums import CaseSort, CaseSource, CaseStatus, DeadlineUnit, RiskColour
 from mediation.clock import CENTER_TZ
+from mediation.contracts.common import DEFAULT_LIMIT
 from mediation.gmcrypto import CryptoProfile
 from mediation.ids import uuid7
 from mediation.sessions.enums import SessionSort, SessionStatus
@@ -133,6 +134,13 @@ class Caller:
 _like = like_prefix  # the service's scoping rule
 
 
+def _limit(q: Any) -> int:
+    """The page size asked for, else the API's default: the same rows as the API reads and
+    writes (a default of 20 here against the API's 50 made every list lighter than the
+    API's until 2026-12-07)."""
+    return int(q.get("limit", DEFAULT_LIMIT))
+
+
 def audit_entry(caller: Caller, action: str, record_type: str, record_id: Any) -> dict[str, Any]:
     """One of the chain's entries as the API's `chain.record` queues it for this caller."""
     return {
@@ -214,7 +222,7 @@ async def list_cases(request: Request) -> Response:
         q=q.get("q"),
         search_party_names=caller.pii,
     )
-    limit = int(q.get("limit", "20"))
+    limit = _limit(q)
     now = datetime.now(CENTER_TZ)
     sql, args = page_query([_like(caller.scope)], f, CaseSort.newest, None, limit, now)
     pool: asyncpg.Pool = request.app.state.pool
@@ -233,7 +241,7 @@ async def list_sessions(request: Request) -> Response:
         starts_from=datetime.fromisoformat(q["starts_from"]) if q.get("starts_from") else None,
     )
     sort = SessionSort(q.get("sort", SessionSort.soonest.value))
-    limit = int(q.get("limit", "20"))
+    limit = _limit(q)
     sql, args = session_page_query([_like(caller.scope)], f, sort, None, limit)
     rows = await request.app.state.pool.fetch(sql, *args)
     items = [dict(r) for r in rows[:limit]]
@@ -244,7 +252,7 @@ async def list_inbox(request: Request) -> Response:
     """A page of the caller's inbox: the API's statement (mediation_api.notifications.reads)."""
     caller = Caller(request)
     q = request.query_params
-    limit = int(q.get("limit", "20"))
+    limit = _limit(q)
     assert caller.id is not None
     sql, args = inbox_query(
         caller.id,

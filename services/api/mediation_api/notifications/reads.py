@@ -28,9 +28,18 @@ def inbox_query(
     w.compare("urgent", "=", urgent)
     w.compare("type", "=", type_)
     w.compare("id", "<", before)
+    # The page's ids first (an index-only scan of (user_id, id), or of the unread partial
+    # index), then its rows. Asked for whole rows at once, the planner walked the primary key
+    # newest first and filtered by user whenever the user holds many messages, assuming them
+    # spread evenly over it; they are not (a dispatcher's 51st unread message lay 21,000 rows
+    # back: 7.7 ms and 19,365 buffers for a page of 50, against 0.1 ms by the index).
+    ids = (
+        f"SELECT id FROM notifications WHERE {' AND '.join(w.terms)} "
+        f"ORDER BY id DESC LIMIT {w.arg(limit + 1)}"
+    )
     sql = (
         "SELECT id, type, title, body, link, urgent, created_at, read_at FROM notifications "
-        f"WHERE {' AND '.join(w.terms)} ORDER BY id DESC LIMIT {w.arg(limit + 1)}"
+        f"WHERE id IN ({ids}) ORDER BY id DESC"
     )
     return sql, w.args
 
