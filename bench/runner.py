@@ -502,11 +502,12 @@ async def build_scenarios(
                 for f in LIST_FILTERS
             ]
 
-        search = [
-            Line("GET", f"{API_PREFIX}/cases?{httpx.QueryParams({'q': term})}", a.headers())
-            for a in street
-            for term in SEARCH_TERMS
-        ]
+        def searches(group: list[Account]) -> list[Line]:
+            return [
+                Line("GET", f"{API_PREFIX}/cases?{httpx.QueryParams({'q': term})}", a.headers())
+                for a in group
+                for term in SEARCH_TERMS
+            ]
 
         # Intake: center staff register disputes anywhere in the district (walk-ins, hotline,
         # referrals: three lines in four), grid heads report in their grids (one in four).
@@ -643,7 +644,7 @@ async def build_scenarios(
     mixed = (
         sample(by_id, 500)
         + sample(lists(district) + lists(street) + lists(grid), 300)
-        + sample(search, 50)
+        + sample(searches(street), 50)
         + sample(intake, 100)
         + sample(sessions, 50)
     )
@@ -697,9 +698,17 @@ async def build_scenarios(
             "search",
             "Text search (q=), street",
             8,
-            search,
+            searches(street),
             both,
             who=f"street-level mediators ({street_name})",
+        ),
+        Scenario(
+            "search_grid",
+            "Text search (q=), grid",
+            8,
+            searches(grid),
+            both,
+            who="grid heads of the four busiest grids",
         ),
         Scenario(
             "intake",

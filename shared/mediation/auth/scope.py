@@ -3,6 +3,7 @@ subtrees. Repositories add `in_scope(Model.unit_path, principal)` to every state
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from sqlalchemy import ColumnElement, false, or_
@@ -46,3 +47,18 @@ def under_any(
 def like_prefix(path: str) -> str:
     """The LIKE pattern (escape character backslash) of `path` and everything below it."""
     return path.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+# The grid a path lies in: its first five components (city.district.street.community.grid.),
+# NULL for a path above the grids. `ix_cases_grid_received` (migration 0035) is ordered by it
+# and then newest first, so a grid's list walks only the grid's cases.
+# Written as PostgreSQL shows the index's expression, so that `alembic check` finds no drift.
+GRID_KEY_SQL = r"substring(unit_path::text, '^(?:[^.]+\.){5}'::text)"
+_GRID_PATTERN = re.compile(r"(?:[^.%_\\]+\.){5}%")
+
+
+def grid_key(pattern: str) -> str | None:
+    """The path whose grid key selects the same records as `unit_path LIKE pattern`: for the
+    pattern of exactly five components without LIKE wildcards or escapes (`like_prefix` of a
+    grid's path), `GRID_KEY_SQL = <path>` holds exactly when the path starts with it."""
+    return pattern[:-1] if _GRID_PATTERN.fullmatch(pattern) else None

@@ -21,8 +21,9 @@ import orjson
 
 from mediation.auth.policy import Permission
 from mediation.auth.principal import Principal
-from mediation.auth.scope import like_prefix
+from mediation.auth.scope import GRID_KEY_SQL, grid_key, like_prefix
 from mediation.cases.enums import CaseSort, CaseSource, CaseStatus
+from mediation.cases.lifecycle import OPEN
 from mediation.cases.problems import UNIT_NOT_IN_JURISDICTION
 from mediation.contracts.common import CST, center_time
 from mediation.errors import Unprocessable
@@ -325,6 +326,17 @@ def _prefix(w: _Where, pattern: str) -> str:
     return f"unit_path LIKE {w.arg(pattern)}"
 
 
+def _subtree(w: _Where, pattern: str, by_grid: bool) -> str:
+    """`_prefix`, or for a grid's subtree in a list ordered by when cases came in, the same
+    condition on the grid key: the planner then walks `ix_cases_grid_received` (the grid's
+    entries only, newest first) instead of every case's entry in `ix_cases_received_at_id`
+    (a grid's first page: a hundred other cases passed for each of its own)."""
+    key = grid_key(pattern) if by_grid else None
+    if key is None:
+        return _prefix(w, pattern)
+    return f"{GRID_KEY_SQL} = {_literal(key)}"
+
+
 def _literal(text: str) -> str:
     """`text` as an escaped string constant (E'...': the same whatever
     standard_conforming_strings says). For the search pattern: as a parameter, a prepared
@@ -351,8 +363,15 @@ def _array(values: Sequence[str], of: str) -> str:
     return f"ARRAY[{', '.join(_literal(v) for v in values)}]::{of}[]"
 
 
-def _filters(w: _Where, patterns: list[str], f: CaseFilters, now: datetime) -> None:
-    w.add("(" + (" OR ".join(_prefix(w, p) for p in patterns) or "false") + ")")
+def _filters(
+    w: _Where, patterns: list[str], f: CaseFilters, now: datetime, by_grid: bool = False
+) -> None:
+    """The WHERE terms of a list's filters. `by_grid`: a lone grid subtree is written as its
+    grid key (`_subtree`); several subtrees stay prefixes, an OR the grid index cannot walk."""
+    if len(patterns) == 1:
+        w.add(_subtree(w, patterns[0], by_grid))
+    else:
+        w.add("(" + (" OR ".join(_prefix(w, p) for p in patterns) or "false") + ")")
     # The enums are stored as varchar (enum_type), so plain text arrays match them. Written
     # as constants (escaped like the search term), not parameters: a statement left without
     # parameters is planned once per connection instead of on every execution (`_Where.size`).
@@ -368,7 +387,7 @@ def _filters(w: _Where, patterns: list[str], f: CaseFilters, now: datetime) -> N
     if f.channel:
         w.add(f"channels && {_array([c.value for c in f.channel], 'varchar')}")
     if f.subtree_path:
-        w.add(_prefix(w, like_prefix(f.subtree_path)))
+        w.add(_subtree(w, like_prefix(f.subtree_path), by_grid))
     if f.handler:
         w.add(f"handler_person_ids @> ARRAY[{w.arg(f.handler)}::uuid]")
     if f.overdue is not None:
@@ -393,6 +412,17 @@ def _filters(w: _Where, patterns: list[str], f: CaseFilters, now: datetime) -> N
         )
 
 
+def _walks_grid(f: CaseFilters, sort: CaseSort) -> bool:
+    """Whether a grid's subtree is written as its grid key (`_subtree`). Not where a better
+    index needs the path's prefix: the open cases' index for a filter on open statuses, the
+    deadlines' for overdue cases or "soonest deadline first" (measured at 1,000,000 cases: a
+    grid's open work 0.6 ms by prefix, 31 ms by grid key; its list 0.15 ms by grid key, 0.3 to
+    0.6 ms by prefix)."""
+    if sort is CaseSort.due_soonest or f.overdue:
+        return False
+    return not f.status or not set(f.status) <= OPEN
+
+
 def page_query(
     patterns: list[str],
     f: CaseFilters,
@@ -403,7 +433,7 @@ def page_query(
 ) -> tuple[str, list[object]]:
     """The statement of a list page and its arguments, within the subtrees of `patterns`."""
     w = _Where()
-    _filters(w, patterns, f, now)
+    _filters(w, patterns, f, now, by_grid=_walks_grid(f, sort))
     if sort is CaseSort.due_soonest:
         # Only cases whose deadline is running have a due time to sort by.
         w.add("due_at IS NOT NULL")
