@@ -49,6 +49,8 @@ from mediation.org.models import enum_type, unit_path_index
 # ix_cases_open_unit_path (migration 0031 copies the text; a list's status filter within
 # these lets the planner use it).
 OPEN_STATUSES_SQL = "status IN ('received', 'accepted', 'assigned', 'in_mediation')"
+# The list filters' columns, carried by the indexes the lists walk (checked on the entry).
+LIST_FILTER_COLUMNS = ["status", "category_code", "source", "risk_colour"]
 
 
 class Case(IdMixin, TimestampMixin, Base):
@@ -87,7 +89,7 @@ class Case(IdMixin, TimestampMixin, Base):
             "id",
             "unit_path",
             postgresql_ops={"unit_path": "text_pattern_ops"},
-            postgresql_include=["status", "category_code", "source", "risk_colour"],
+            postgresql_include=LIST_FILTER_COLUMNS,
         ),
         # A grid's lists and text search (migration 0035): a grid holds about 1% of the
         # cases, so the walk above passed a hundred other cases' entries for each of its own;
@@ -98,7 +100,7 @@ class Case(IdMixin, TimestampMixin, Base):
             text(GRID_KEY_SQL),
             "received_at",
             "id",
-            postgresql_include=["status", "category_code", "source", "risk_colour"],
+            postgresql_include=LIST_FILTER_COLUMNS,
         ),
         # Only running deadlines carry a due time: the overdue filter and sweeps stay small.
         # (due_at, id): "soonest deadline first" pages walk it in order.
