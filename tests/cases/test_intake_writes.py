@@ -3,6 +3,7 @@ table, and its number from the district-year sequence without touching a counter
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,6 +15,7 @@ import httpx
 from sqlalchemy import event, text
 
 from tests.cases.conftest import CASES, at, case_body
+from tests.support import databases
 from tests.support.world import World
 
 
@@ -91,3 +93,42 @@ async def test_numbers_continue_a_loaded_counter(
     assert numbers == ["220302-2027-0042", "220302-2027-0043"]
     # The counter row is the seed, not a lock every intake takes.
     assert await sql("SELECT last_value FROM case_number_counters WHERE year = 2027") == [(41,)]
+
+
+async def test_the_first_numbers_of_a_year_wait_only_for_the_sequence_being_made(
+    client: httpx.AsyncClient, world: World, database_url: str
+) -> None:
+    """The first number of a district's year makes its sequence; intakes arriving meanwhile
+    wait for that transaction (an import can hold it for minutes), then each takes its number
+    without waiting for the others to commit (they did, one after another: a convoy)."""
+    district = world.unit("220302").id
+    maker, first, second = [await asyncpg.connect(databases.plain(database_url)) for _ in "abc"]
+    try:
+        async with maker.transaction():
+            assert await maker.fetchval("SELECT case_number_next($1, 2029)", district) == 1
+            waiting = [
+                asyncio.create_task(_number_in_open_transaction(conn, district))
+                for conn in (first, second)
+            ]
+            await asyncio.sleep(0.3)
+            assert not any(t.done() for t in waiting)  # the sequence is not visible yet
+        # Both return while both their transactions are still open.
+        done, _ = await asyncio.wait(waiting, timeout=5)
+        assert len(done) == 2
+        assert sorted(t.result()[0] for t in waiting) == [2, 3]
+        for t in waiting:
+            await t.result()[1].commit()
+    finally:
+        for conn in (maker, first, second):
+            await conn.close()
+    at(world, datetime(2029, 3, 1, 9, 0))
+    r = await client.post(CASES, headers=await world.headers("grid_head"), json=case_body(world))
+    assert r.status_code == 201, r.text
+    assert r.json()["number_ascii"] == "220302-2029-0004"
+
+
+async def _number_in_open_transaction(conn: asyncpg.Connection, district: Any) -> tuple[int, Any]:
+    """A number taken in a transaction left open (returned, for the caller to end)."""
+    tx = conn.transaction()
+    await tx.start()
+    return await conn.fetchval("SELECT case_number_next($1, 2029)", district), tx
