@@ -137,8 +137,13 @@ class Case(IdMixin, TimestampMixin, Base):
         Index("ix_cases_channels", "channels", postgresql_using="gin"),
         Index("ix_cases_handler_person_ids", "handler_person_ids", postgresql_using="gin"),
         # Chinese text search: trigrams (pg_trgm) work on CJK characters in a UTF-8 locale.
+        # The grid key first (btree_gin, migration 0037): a grid's search for a term of three
+        # characters or more finds the grid's matches in the index alone, where the trigrams'
+        # matches in the whole table were ANDed with the grid's cases (5 ms in any grid). A
+        # GIN index serves a condition on either column as well as on both.
         Index(
-            "ix_cases_search_text_trgm",
+            "ix_cases_grid_search_text_trgm",
+            text(GRID_KEY_SQL),
             "search_text",
             postgresql_using="gin",
             postgresql_ops={"search_text": "gin_trgm_ops"},
