@@ -75,4 +75,4 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.execute(_FUNCTION.format(body=_MAKE))
+    op.execute(_FUNCTION.format(body=_LOCKED))

@@ -141,18 +141,15 @@ class Case(IdMixin, TimestampMixin, Base):
         # characters or more finds the grid's matches in the index alone, where the trigrams'
         # matches in the whole table were ANDed with the grid's cases (5 ms in any grid). A
         # GIN index serves a condition on either column as well as on both.
-        Index(
-            "ix_cases_grid_search_text_trgm",
-            text(GRID_KEY_SQL),
-            "search_text",
-            postgresql_using="gin",
-            postgresql_ops={"search_text": "gin_trgm_ops"},
-        ),
-        Index(
-            "ix_cases_party_names_trgm",
-            "party_names",
-            postgresql_using="gin",
-            postgresql_ops={"party_names": "gin_trgm_ops"},
+        *(
+            Index(
+                f"ix_cases_grid_{column}_trgm",
+                text(GRID_KEY_SQL),
+                column,
+                postgresql_using="gin",
+                postgresql_ops={column: "gin_trgm_ops"},
+            )
+            for column in ("search_text", "party_names")
         ),
     )
 
