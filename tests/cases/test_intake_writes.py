@@ -110,8 +110,19 @@ async def test_the_first_numbers_of_a_year_wait_only_for_the_sequence_being_made
                 asyncio.create_task(_number_in_open_transaction(conn, district))
                 for conn in (first, second)
             ]
-            await asyncio.sleep(0.3)
-            assert not any(t.done() for t in waiting)  # the sequence is not visible yet
+            # Both wait for the maker's transaction (the sequence is not visible yet).
+            pids = [conn.get_server_pid() for conn in (first, second)]
+            for _ in range(100):
+                await maker.execute("SELECT pg_stat_clear_snapshot()")  # fresh in a transaction
+                blocked = await maker.fetchval(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE pid = ANY($1::int[]) AND wait_event_type = 'Lock'",
+                    pids,
+                )
+                if blocked == 2:
+                    break
+                await asyncio.sleep(0.05)
+            assert blocked == 2 and not any(t.done() for t in waiting)
         # Both return while both their transactions are still open.
         done, _ = await asyncio.wait(waiting, timeout=5)
         assert len(done) == 2
