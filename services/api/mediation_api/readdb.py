@@ -4,15 +4,16 @@ Through the ORM session a read costs about 0.6 ms of CPU per statement plus a pr
 (three more round trips); these reads are one hand-written statement each on a pooled
 connection, about a tenth of that (docs/performance.md). Everything else uses the session.
 
-Connections decode `json`/`jsonb` the way SQLAlchemy's asyncpg dialect does, so the same
+Connections decode `json`/`jsonb` to the values the engine's `json.loads` gives
+(`mediation.jsondecode`, orjson where that is the same value), so the same
 query functions also run on a session's own connection (inside its transaction) and see
 the same Python values there."""
 
 from __future__ import annotations
 
 import asyncpg
-import orjson
 
+from mediation.jsondecode import loads
 from mediation.settings import Settings
 
 
@@ -20,14 +21,14 @@ async def _codecs(conn: asyncpg.Connection) -> None:
     await conn.set_type_codec(
         "json",
         encoder=str.encode,
-        decoder=orjson.loads,
+        decoder=loads,
         schema="pg_catalog",
         format="binary",
     )
     await conn.set_type_codec(
         "jsonb",
         encoder=lambda s: b"\x01" + s.encode(),
-        decoder=lambda b: orjson.loads(b[1:]),
+        decoder=lambda b: loads(b[1:]),
         schema="pg_catalog",
         format="binary",
     )
