@@ -4,6 +4,7 @@ nothing behind."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
 import uuid
@@ -260,6 +261,51 @@ def _multipart(boundary: str, content: bytes, close: bool = True) -> bytes:
         "Content-Type: application/pdf\r\n\r\n"
     ).encode()
     return head + content + (f"\r\n--{boundary}--\r\n".encode() if close else b"")
+
+
+async def test_a_slow_upload_holds_no_transaction_while_its_body_arrives(
+    client: httpx.AsyncClient, world: World, settings: Settings, sql: Any
+) -> None:
+    """A photo sent over a slow field connection takes minutes: while its body arrives the
+    request holds no database connection in a transaction (a pool of them would run out, and
+    the center's other requests wait), and the file is stored once it is in."""
+    case = await mediating_case(client, world)
+    med = await world.headers("mediator")
+    boundary = "b0undary" + uuid.uuid4().hex
+    full = _multipart(boundary, pdf_bytes() * 20)
+    half_sent, rest = asyncio.Event(), asyncio.Event()
+
+    async def slow_body() -> Any:
+        yield full[: len(full) // 2]
+        half_sent.set()
+        await rest.wait()
+        yield full[len(full) // 2 :]
+
+    sending = asyncio.create_task(
+        client.post(
+            f"{UPLOADS}/cases/{case['id']}",
+            headers={**med, "Content-Type": f"multipart/form-data; boundary={boundary}"},
+            content=slow_body(),
+        )
+    )
+    await asyncio.wait_for(half_sent.wait(), 10)
+    for _ in range(100):  # the server is writing the file's first half to its spool
+        if spooled(settings):
+            break
+        await asyncio.sleep(0.05)
+    assert spooled(settings), "the upload did not start"
+    waiting = await sql(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+        "AND state LIKE 'idle in transaction%' AND pid <> pg_backend_pid()"
+    )
+    rest.set()
+    r = await asyncio.wait_for(sending, 30)
+    assert waiting[0][0] == 0
+    assert r.status_code == 201, r.text
+    got = await client.get(
+        (await client.post(f"{ATTACHMENTS}/{r.json()['id']}/link", headers=med)).json()["url"]
+    )
+    assert got.content == pdf_bytes() * 20
 
 
 async def test_an_upload_cut_off_halfway_leaves_nothing(

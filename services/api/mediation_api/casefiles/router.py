@@ -129,13 +129,19 @@ async def _upload(
     key: str | None,
 ) -> Response:
     files = ctx.files
-    # Who may add, and to what, is settled before a byte of the body is read.
-    owner = await files.owner_for_change(owner_type, owner_id)
     settings = ctx.state.settings
+    # Who may add, and to what, is settled before a byte of the body is read, in a session
+    # of its own that is closed before the body is read: a slow sender (a photo over a field
+    # connection, minutes for a large file) holds no pooled connection and no open
+    # transaction meanwhile. Checked again in the request's transaction once the file is in.
+    async with ctx.state.sessions() as check:
+        before = CaseFileService(check, ctx.state.clock, settings, ctx.principal)
+        await before.owner_for_change(owner_type, owner_id)
     async with receive_upload(
         request, spool_dir=files.storage.ensure_spool_dir(), max_bytes=settings.max_upload_bytes
     ) as upload:
         assert upload.file is not None
+        owner = await files.owner_for_change(owner_type, owner_id)
         digest = hashlib.sha256(
             json.dumps(
                 [
