@@ -111,7 +111,11 @@ def create_engine(settings: Settings, **kwargs: object) -> AsyncEngine:
     kwargs.setdefault("pool_timeout", settings.db_connect_timeout_seconds)
     connect_args: dict[str, Any] = {"timeout": settings.db_connect_timeout_seconds}
     if settings.behind_pgbouncer:
+        # PgBouncer refuses startup parameters it does not know: the role's setting serves.
         connect_args |= PGBOUNCER_CONNECT_ARGS
+    elif settings.db_idle_in_transaction_seconds:
+        ms = round(settings.db_idle_in_transaction_seconds * 1000)
+        connect_args["server_settings"] = {"idle_in_transaction_session_timeout": str(ms)}
     kwargs.setdefault("connect_args", connect_args)
     # Up to twice MEDIATION_DB_POOL_SIZE connections, all kept once opened: as `pool_size` with
     # as many overflow, SQLAlchemy closed an overflow connection whenever it came back while

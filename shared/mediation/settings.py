@@ -81,6 +81,13 @@ class Settings(BaseSettings):
     db_connect_timeout_seconds: float = Field(
         5.0, alias="MEDIATION_DB_CONNECT_TIMEOUT_SECONDS", gt=0
     )
+    # A transaction left idle this long (a stuck request or job, a leaked session) is ended
+    # by the server, which frees its locks and its connection; 0: the server's own setting.
+    # Sent when each connection opens; behind PgBouncer set it on the role instead
+    # (docs/deployment.md).
+    db_idle_in_transaction_seconds: float = Field(
+        600.0, alias="MEDIATION_DB_IDLE_IN_TRANSACTION_SECONDS", ge=0
+    )
     api_workers: int = Field(1, alias="MEDIATION_API_WORKERS", ge=1)
     # PgBouncer in transaction mode in front of PostgreSQL (docs/deployment.md): `pgbouncer`,
     # `none`, or empty to detect it (a host on PgBouncer's port, 6432).
