@@ -48,13 +48,13 @@ async def test_an_idle_transaction_is_ended_and_its_locks_freed(settings: Settin
         await engine.dispose()
 
 
-async def test_the_default_is_ten_minutes(settings: Settings) -> None:
+async def test_the_default_is_half_an_hour(settings: Settings) -> None:
     engine = create_engine(settings)
     try:
         async with session_factory(engine)() as session:
             shown = (
                 await session.execute(text("SHOW idle_in_transaction_session_timeout"))
             ).scalar()
-        assert shown == "10min"
+        assert shown == "30min"
     finally:
         await engine.dispose()
