@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import FileResponse, StreamingResponse
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.background import BackgroundTask
 
 from mediation.auth.access_log import record_access
@@ -80,7 +81,11 @@ class Ctx:
 
     @property
     def files(self) -> CaseFileService:
-        return CaseFileService(self.session, self.state.clock, self.state.settings, self.principal)
+        return self.files_on(self.session)
+
+    def files_on(self, session: AsyncSession) -> CaseFileService:
+        """The service on another session (the upload's check before its body is read)."""
+        return CaseFileService(session, self.state.clock, self.state.settings, self.principal)
 
 
 def _ctx(permission: Permission) -> Any:
@@ -135,8 +140,7 @@ async def _upload(
     # connection, minutes for a large file) holds no pooled connection and no open
     # transaction meanwhile. Checked again in the request's transaction once the file is in.
     async with ctx.state.sessions() as check:
-        before = CaseFileService(check, ctx.state.clock, settings, ctx.principal)
-        await before.owner_for_change(owner_type, owner_id)
+        await ctx.files_on(check).owner_for_change(owner_type, owner_id)
     async with receive_upload(
         request, spool_dir=files.storage.ensure_spool_dir(), max_bytes=settings.max_upload_bytes
     ) as upload:
