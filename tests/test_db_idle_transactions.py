@@ -55,6 +55,6 @@ async def test_the_default_is_half_an_hour(settings: Settings) -> None:
             shown = (
                 await session.execute(text("SHOW idle_in_transaction_session_timeout"))
             ).scalar()
-        assert shown == "30min"
+        assert shown == "5min"
     finally:
         await engine.dispose()

@@ -84,10 +84,11 @@ class Settings(BaseSettings):
     # A transaction left idle this long (a stuck request or job, a leaked session) is ended
     # by the server, which frees its locks and its connection; 0: the server's own setting.
     # Sent when each connection opens; behind PgBouncer set it on the role instead
-    # (docs/deployment.md). Longer than the longest legitimate idle stretch: an import's
-    # check of its rows runs inside a transaction it opened (200,000 XLSX rows: about 5 min).
+    # (docs/deployment.md). Far longer than the longest legitimate idle stretch (seconds: a
+    # document rendered in its request's transaction, an import's batch of 2,000 rows built
+    # between its statements; an import's row check holds no transaction).
     db_idle_in_transaction_seconds: float = Field(
-        1800.0, alias="MEDIATION_DB_IDLE_IN_TRANSACTION_SECONDS", ge=0
+        300.0, alias="MEDIATION_DB_IDLE_IN_TRANSACTION_SECONDS", ge=0
     )
     api_workers: int = Field(1, alias="MEDIATION_API_WORKERS", ge=1)
     # PgBouncer in transaction mode in front of PostgreSQL (docs/deployment.md): `pgbouncer`,

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 from typing import Any
 
 import httpx
+import pytest
 from openpyxl import Workbook, load_workbook
 
+from mediation.settings import Settings
+from mediation_worker.imports import jobs
 from tests.imports.support import IMPORTS, XLSX, committed, validated
 from tests.support.world import World
 
@@ -158,6 +162,30 @@ async def test_gbk_csv_is_validated_then_imported_as_history_once(
     done2 = await committed(client, world, run_worker, again["id"])
     assert done2["created"] == 0 and done2["skipped"] == 2
     assert (await sql("SELECT count(*) FROM cases WHERE historical"))[0][0] == 2
+
+
+async def test_a_row_check_outlasting_the_idle_transaction_timeout_still_validates(
+    client: httpx.AsyncClient,
+    world: World,
+    run_worker: Any,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A large file's rows take minutes to check with no statement meanwhile. No transaction
+    is open then, so the server's idle-transaction timeout (here half a second) does not end
+    the job: the lookups are read before, the register's numbers looked up after."""
+    monkeypatch.setattr(settings, "db_idle_in_transaction_seconds", 0.5)
+    check_rows = jobs.validate
+
+    async def slow(*args: Any, **kwargs: Any) -> Any:
+        await asyncio.sleep(1.5)  # the row check of a large file, as the server sees it
+        return await check_rows(*args, **kwargs)
+
+    monkeypatch.setattr(jobs, "validate", slow)
+    imp = await validated(client, world, run_worker, csv_bytes(GOOD), "text/csv")
+    assert imp["status"] == "valid" and imp["rows"] == 2 and imp["problem_count"] == 0
+    done = await committed(client, world, run_worker, imp["id"])
+    assert done["created"] == 2
 
 
 async def test_bad_rows_are_each_reported_and_nothing_is_written(

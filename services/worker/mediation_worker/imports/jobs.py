@@ -55,16 +55,22 @@ async def _finish(
 
 
 async def _check(c: WorkerContext, job: Job, imp: ImportFile, content: bytes) -> Outcome:
+    # The lookups' session ends before the rows are checked (minutes for a large file, no
+    # statement meanwhile): left open, its transaction idled through the whole check, holding
+    # a connection and outlasting MEDIATION_DB_IDLE_IN_TRANSACTION_SECONDS. Read committed:
+    # each statement saw its own snapshot anyway, so one transaction guaranteed nothing more.
     async with c.sessions() as session:
         lookups = await load_lookups(session, tuple(imp.scope_paths), imp.kind)
-        lookups.today = center_date(c.clock.now())
-        lookups.hotline_opened_on = c.settings.hotline_opened_on
+    lookups.today = center_date(c.clock.now())
+    lookups.hotline_opened_on = c.settings.hotline_opened_on
 
-        async def progress(rows: int) -> None:
-            await _progress(
-                c, job.id, 5 + min(40, rows * 40 // max(1, rows + 20000)), f"校验第 {rows} 行"
-            )
+    async def progress(rows: int) -> None:
+        await _progress(
+            c, job.id, 5 + min(40, rows * 40 // max(1, rows + 20000)), f"校验第 {rows} 行"
+        )
 
+    # The finder's session takes its connection at its first query, once the rows are read.
+    async with c.sessions() as session:
         return await validate(
             KINDS[imp.kind],
             content,
