@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from mediation.auth.policy import Permission
 from mediation.errors import Unprocessable
 from mediation.notifications.problems import EVENT_TYPE_INTERNAL, EVENT_TYPE_UNKNOWN
 from mediation.outbox import payloads
@@ -48,6 +49,11 @@ class EventSpec:
         return EVENT_MODELS[self.type]
 
     @property
+    def read_permission(self) -> Permission | None:
+        """What a person must be allowed to read to be told of it: the record it reports."""
+        return READ_PERMISSIONS.get(self.type.split(".", 1)[0])
+
+    @property
     def person_fields(self) -> tuple[str, ...]:
         """Payload fields holding a person id or a list of them (recipients by id)."""
         return payloads.person_fields(self.model)
@@ -57,6 +63,21 @@ class EventSpec:
         """Payload fields holding a unit id (recipients by role at that unit)."""
         return payloads.unit_fields(self.model)
 
+
+# The right to read each kind of record, as its routes require it. A notification names its
+# record (number, title, time and place, a link): somebody whose roles do not give that right,
+# wherever they hold them, is not told, whatever a rule chooses (a dispatcher of a hotline
+# call, the system administrator of a case: 三员分立). The tree, reference data and the
+# system's own events carry nothing beyond what every account reads.
+READ_PERMISSIONS: dict[str, Permission] = {
+    "case": Permission.cases_read,
+    "session": Permission.sessions_read,
+    "hotline": Permission.hotline_read,
+    "outreach": Permission.outreach_read,
+    "opinion": Permission.outreach_read,
+    "duty_rota": Permission.outreach_read,
+    "stats": Permission.stats_read,
+}
 
 # case.* as the cases service emits it (CaseService._payload plus per-type extras); `title`
 # and `unit_name` come only with the worker's deadline reminders (templates test for them).

@@ -33,7 +33,6 @@ from mediation_worker.notifications.rows import insert_deliveries, insert_notifi
 log = logging.getLogger("mediation.worker.notifications")
 
 NO_ACCOUNT = "The person has no active account."
-OUTSIDE = "The record lies outside the person's jurisdiction."
 _RECIPIENT = object()  # where each recipient's name goes in the event's variables
 
 
@@ -236,7 +235,7 @@ class FanOut:
         missing = ids - people.keys()
         if missing:
             people.update(await self.resolver.details(missing))
-        outside = await self.resolver.outside_scope(ids)
+        barred = await self.resolver.barred(ids, self.spec.read_permission if self.spec else None)
         link = _link(self.spec, event.payload)
         for channel in rule.channels:
             if channel is Channel.wecom:
@@ -252,8 +251,8 @@ class FanOut:
                     continue  # an id that names nobody: nothing to send
                 key = f"{event.id}:{channel.value}:{pid}"
                 who = f"person:{pid}"
-                if pid in outside:
-                    self._skipped(key, channel, who, rule, urgent, OUTSIDE)
+                if pid in barred:
+                    self._skipped(key, channel, who, rule, urgent, barred[pid])
                     continue
                 ctx = await self._context(person.name, urgent)
                 subject, body = self._render(rule, channel, ctx, stored)

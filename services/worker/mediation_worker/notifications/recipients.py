@@ -11,8 +11,10 @@ from typing import Any
 
 import asyncpg
 
+from mediation.auth.policy import ROLE_PERMISSIONS, Permission
 from mediation.notifications.enums import RoleScope
 from mediation.notifications.rules import FixedPeople, PayloadPeople, RoleHolders, RuleSpec
+from mediation.org.enums import Role
 from mediation.outbox.models import OutboxEvent
 
 
@@ -53,10 +55,14 @@ _HOLDERS_AT = (
     "SELECT ra.person_id, u.path FROM role_assignments ra JOIN units u ON u.id = ra.unit_id"
     f" WHERE ra.role = $1 AND {_ON_THE_DAY} AND u.path = ANY($3::varchar[])"
 )
-_IN_SCOPE = (
-    "SELECT ra.person_id FROM role_assignments ra JOIN units u ON u.id = ra.unit_id"
-    f" WHERE ra.person_id = ANY($1::uuid[]) AND {_ON_THE_DAY} AND u.path = ANY($3::varchar[])"
+_HELD = (
+    "SELECT ra.person_id, ra.role, u.path"
+    " FROM role_assignments ra JOIN units u ON u.id = ra.unit_id"
+    f" WHERE ra.person_id = ANY($1::uuid[]) AND {_ON_THE_DAY}"
 )
+# Why a chosen person is not told (the delivery is kept as skipped, with this as its reason).
+OUTSIDE = "The record lies outside the person's jurisdiction."
+NOT_ALLOWED = "The person's roles do not allow reading the record."
 _ACTOR_PERSON = "SELECT person_id FROM users WHERE id = $1"
 _DETAILS = (
     "SELECT p.id, p.name, p.email, p.phone, u.id FROM people p"
@@ -119,16 +125,33 @@ class Resolver:
             return set()
         return {pid for pid, _ in rows}
 
-    async def outside_scope(self, person_ids: set[uuid.UUID]) -> set[uuid.UUID]:
-        """Who among `person_ids` holds no role today whose jurisdiction covers the record the
-        event reports: they are not told of it (its title, number and link would name a
-        record they cannot read). Events not placed in the tree reach everyone chosen."""
-        if not person_ids or not self.event.unit_path:
-            return set()
-        rows = await self.pg.fetch(
-            _IN_SCOPE, list(person_ids), self.today, ancestor_paths(self.event.unit_path)
-        )
-        return person_ids - {r[0] for r in rows}
+    async def barred(
+        self, person_ids: set[uuid.UUID], read: Permission | None
+    ) -> dict[uuid.UUID, str]:
+        """Who among `person_ids` may not read the record the event reports, and why: they are
+        not told of it (its title, number and link would name it). As the API decides a read:
+        the roles they hold today, wherever held, give the right `read` (None: nothing more
+        to check), and for an event placed in the tree one of them is held where its
+        jurisdiction covers the record."""
+        place = self.event.unit_path
+        if not person_ids or (read is None and not place):
+            return {}
+        covering = set(ancestor_paths(place)) if place else None
+        roles: dict[uuid.UUID, set[Role]] = {}
+        placed: set[uuid.UUID] = set()
+        for pid, role, path in await self.pg.fetch(_HELD, list(person_ids), self.today):
+            roles.setdefault(pid, set()).add(Role(role))
+            if covering is not None and path in covering:
+                placed.add(pid)
+        out: dict[uuid.UUID, str] = {}
+        for pid in person_ids:
+            if covering is not None and pid not in placed:
+                out[pid] = OUTSIDE
+            elif read is not None and not any(
+                read in ROLE_PERMISSIONS[r] for r in roles.get(pid, ())
+            ):
+                out[pid] = NOT_ALLOWED
+        return out
 
     async def person_ids(self, rule: RuleSpec) -> set[uuid.UUID]:
         out: set[uuid.UUID] = set()
