@@ -338,6 +338,51 @@ async def test_only_administrators_and_dispatchers_import(
     assert r.status_code == 415
 
 
+async def test_another_importer_without_the_right_to_read_cases_cannot_see_a_register(
+    client: httpx.AsyncClient, world: World, run_worker: Any, sql: Any
+) -> None:
+    """A dispatcher's case register carries parties' names, phones and ID numbers as written.
+    The system administrator may import (三员分立: and reads no case): someone else's
+    register, its annotated sheet and its commit are as unknown to them as an id that never
+    existed."""
+    bad = list(GOOD[1])
+    bad[3] = "没有这个类型"  # 纠纷类型: a problem, so the annotated sheet is made
+    imp = await validated(client, world, run_worker, csv_bytes([GOOD[0], bad]), "text/csv")
+    assert imp["status"] == "invalid" and imp["annotated_href"]
+    admin = await world.headers("system_admin")
+    unknown = await client.get(f"{IMPORTS}/01a25152-0000-7000-8000-000000000000", headers=admin)
+    assert unknown.status_code == 404
+    for r in (
+        await client.get(f"{IMPORTS}/{imp['id']}", headers=admin),
+        await client.get(imp["annotated_href"], headers=admin),
+        await client.post(f"{IMPORTS}/{imp['id']}/commit", headers=admin),
+    ):
+        assert r.status_code == 404, r.text
+        assert r.json()["detail"] == unknown.json()["detail"]
+        assert "张三" not in r.text and "13900000001" not in r.text
+    assert (await sql("SELECT commit_job_id FROM import_files"))[0][0] is None
+    # The dispatcher who uploaded it reads both.
+    h = await world.headers("dispatcher")
+    assert (await client.get(imp["annotated_href"], headers=h)).status_code == 200
+
+
+async def test_an_importer_reads_the_report_of_a_file_they_uploaded(
+    client: httpx.AsyncClient, world: World, run_worker: Any
+) -> None:
+    """Their own file stays theirs, whatever else they may read."""
+    admin = await world.headers("system_admin")
+    r = await client.post(
+        f"{IMPORTS}/cases",
+        content=csv_bytes(GOOD),
+        params={"filename": "台账.csv"},
+        headers={**admin, "Content-Type": "text/csv"},
+    )
+    assert r.status_code == 202, r.text
+    await run_worker()
+    got = await client.get(f"{IMPORTS}/{r.json()['id']}", headers=admin)
+    assert got.status_code == 200 and got.json()["status"] == "valid", got.text
+
+
 async def test_statistics_of_a_past_month_count_the_imported_cases(
     client: httpx.AsyncClient, world: World, run_worker: Any
 ) -> None:

@@ -18,6 +18,7 @@ from mediation.imports import problems
 from mediation.imports.contracts import ImportOut
 from mediation.imports.enums import ImportKind, ImportStatus
 from mediation.imports.events import ImportJobRequested
+from mediation.imports.kinds import KINDS
 from mediation.imports.models import ImportFile
 from mediation.org.models import Unit
 from mediation.outbox.events import emit
@@ -52,7 +53,12 @@ class ImportService:
                 )
             )
         ).one_or_none()
-        if imp is None:
+        # Another importer sees it only with the right to read what it holds (`readers`): the
+        # same answer as for an id outside the jurisdiction, which names nothing.
+        p = self.principal
+        if imp is None or (
+            imp.uploaded_by_id != p.id and not KINDS[imp.kind].readers <= p.permissions
+        ):
             raise NotFound(NOT_FOUND)
         return imp
 
