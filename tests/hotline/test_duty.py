@@ -147,6 +147,7 @@ async def test_roster_rules(client: httpx.AsyncClient, world: World, sql: Any) -
         client, sup, me, "supervisor", "2026-11-26T19:00:00+08:00", "2026-11-26T23:00:00+08:00"
     )
     assert clash.status_code == 409 and clash.json()["code"] == "shift-overlap"
+    assert clash.json()["shift_id"] == ok.json()["id"]
     # counselors read the roster but do not keep it
     h = await world.headers("counselor")
     assert (
@@ -179,3 +180,54 @@ async def test_roster_rules(client: httpx.AsyncClient, world: World, sql: Any) -
         await client.delete(url, headers={**sup, "If-Match": r.headers["etag"]})
     ).status_code == 204
     assert (await client.get(url, headers=sup)).status_code == 404
+
+
+async def test_an_overlap_with_a_shift_at_another_workstation_does_not_name_it(
+    client: httpx.AsyncClient, world: World, sql: Any
+) -> None:
+    """The counselor also serves the hotline of 先锋社区, outside this supervisor's
+    jurisdiction: the roster is told the person is busy then, not which shift or where."""
+    from datetime import date, datetime
+
+    from mediation.clock import CENTER_TZ
+    from mediation.hotline.enums import DutyRole
+    from mediation.hotline.models import HotlineDutyShift
+    from mediation.ids import uuid7
+    from mediation.org.enums import Role
+    from mediation.org.models import RoleAssignment
+
+    counselor = await person_of(world, "counselor")
+    elsewhere = world.unit("220302001001")
+    other = uuid7()
+    async with world.db() as session, session.begin():
+        session.add(
+            RoleAssignment(
+                person_id=counselor,
+                unit_id=elsewhere.id,
+                role=Role.counselor,
+                starts_on=date(2020, 1, 1),
+            )
+        )
+        session.add(
+            HotlineDutyShift(
+                id=other,
+                unit_id=elsewhere.id,
+                unit_path=elsewhere.path,
+                person_id=counselor,
+                duty_role=DutyRole.counselor,
+                starts_at=datetime(2026, 11, 26, 8, tzinfo=CENTER_TZ),
+                ends_at=datetime(2026, 11, 26, 20, tzinfo=CENTER_TZ),
+            )
+        )
+    sup = await world.headers("hotline_supervisor")
+    clash = await _add(
+        client,
+        sup,
+        counselor,
+        "counselor",
+        "2026-11-26T19:00:00+08:00",
+        "2026-11-26T23:00:00+08:00",
+    )
+    assert clash.status_code == 409 and clash.json()["code"] == "shift-overlap"
+    assert clash.json().get("shift_id") is None and str(other) not in clash.text
+    assert await sql("SELECT count(*) FROM hotline_duty_shifts") == [(1,)]

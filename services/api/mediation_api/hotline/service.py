@@ -873,9 +873,12 @@ class HotlineService(RequestService[HotlineRepository]):
             )
         clash = await self.repo.overlapping_shift(person_id, starts_at, ends_at, exclude)
         if clash is not None:
+            # That the person is busy then is what the roster needs; which shift, at which
+            # workstation, is named only to a reader of that shift (as a double booking does).
+            visible = self.principal.in_scope(clash.unit_path)
             raise Conflict(
                 "That person already has a shift overlapping this one.",
-                shift_id=str(clash.id),
+                shift_id=str(clash.id) if visible else None,
                 code=rules.SHIFT_OVERLAP,
             )
 
