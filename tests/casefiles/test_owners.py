@@ -20,6 +20,7 @@ from tests.casefiles.conftest import (
 )
 from tests.cases.conftest import CASES, person_id
 from tests.hotline.conftest import CALLS, call_body
+from tests.hotline.test_open_case import case_body as open_case_body
 from tests.support.world import World
 
 
@@ -162,3 +163,40 @@ async def test_hotline_attachments_follow_the_hotline(
     assert r.status_code == 403
     r = await upload(client, await world.headers("dispatcher"), path, pdf_bytes())
     assert r.status_code == 403
+
+
+async def test_a_file_of_a_call_that_opened_a_case_shows_on_the_case_timeline_unnamed(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    """Added and removed: the call's case says its call changed, by whom and when, never which
+    file (the case file does not hold the call's attachments)."""
+    counselor = await world.headers("counselor")
+    call = (await client.post(CALLS, headers=counselor, json=call_body())).json()
+    opened = await client.post(
+        f"{CALLS}/{call['id']}/open-case",
+        headers={**counselor, "If-Match": f'"{call["id"]}-1"'},
+        json=open_case_body(world),
+    )
+    assert opened.status_code == 201, opened.text
+    timeline_url = f"{CASES}/{opened.json()['case_id']}/timeline"
+    d = await world.headers("dispatcher")
+    before = (await client.get(timeline_url, headers=d)).json()["items"]
+
+    r = await upload(client, counselor, f"hotline-calls/{call['id']}", pdf_bytes(), "谈话记录.pdf")
+    assert r.status_code == 201, r.text
+    a = r.json()
+    r = await client.delete(
+        f"{ATTACHMENTS}/{a['id']}",
+        headers={**counselor, "If-Match": f'"{a["id"]}-1"'},
+        params={"reason": "误传"},
+    )
+    assert r.status_code == 204, r.text
+
+    after = await client.get(timeline_url, headers=d)
+    added = after.json()["items"][len(before) :]
+    assert [(e["type"], e["actor"]["name"], e["data"]) for e in added] == [
+        ("hotline_call_changed", "褚咨询", {}),
+        ("hotline_call_changed", "褚咨询", {}),
+    ]
+    for secret in (a["id"], "谈话记录", "误传", a["sha256"]):
+        assert secret not in after.text, secret

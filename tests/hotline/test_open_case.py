@@ -128,3 +128,55 @@ async def test_create_call_is_idempotent(client: httpx.AsyncClient, world: World
         for (b,) in await sql("SELECT body FROM idempotency_keys")
         if b
     )
+
+
+async def test_the_case_a_call_opened_shows_each_later_change_of_the_call_but_nothing_of_it(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    """Corrected, acknowledged, reviewed: one `hotline_call_changed` entry each on the case's
+    timeline, by whom and when; no note, comment or outcome of the call; the call named only to
+    its readers; the case's own version stays (its answer shows nothing of the call)."""
+    h = await world.headers("counselor")
+    call = (await client.post(CALLS, headers=h, json=call_body(**HIGH_RISK))).json()
+    opened = await client.post(
+        f"{CALLS}/{call['id']}/open-case",
+        headers={**h, "If-Match": f'"{call["id"]}-1"'},
+        json=case_body(world),
+    )
+    assert opened.status_code == 201, opened.text
+    case_url = f"/api/v1/cases/{opened.json()['case_id']}"
+    d = await world.headers("dispatcher")
+    case_before = await client.get(case_url, headers=d)
+    url = f"{CALLS}/{call['id']}"
+    patch = {"follow_up_done_at": "2026-11-26T10:00:00+08:00", "follow_up_note": "已电话回访"}
+    r = await client.patch(url, headers={**h, "If-Match": opened.headers["etag"]}, json=patch)
+    assert r.status_code == 200, r.text
+    same = await client.patch(url, headers={**h, "If-Match": r.headers["etag"]}, json=patch)
+    assert same.status_code == 200 and same.headers["etag"] == r.headers["etag"]
+    sup = await world.headers("hotline_supervisor")
+    r = await client.post(
+        f"{url}/acknowledge",
+        headers={**sup, "If-Match": r.headers["etag"]},
+        json={"note": "已接手"},
+    )
+    assert r.status_code == 200, r.text
+    r = await client.post(
+        f"{url}/review",
+        headers={**sup, "If-Match": r.headers["etag"]},
+        json={"outcome": "appropriate", "comment": "评估完整，处置得当。"},
+    )
+    assert r.status_code == 200, r.text
+
+    timeline = await client.get(f"{case_url}/timeline", headers=d)
+    changes = [e for e in timeline.json()["items"] if e["type"] == "hotline_call_changed"]
+    assert [e["actor"]["name"] for e in changes] == ["褚咨询", "卫督导", "卫督导"]
+    assert all(e["data"] == {} and "心理工作站" in e["body"] for e in changes)
+    for secret in ("已电话回访", "已接手", "评估完整", "appropriate", "follow_up", "risk_level"):
+        assert secret not in timeline.text, secret
+    # The counselor reads the call: the entries name it, as the case's link entry does.
+    mine = (await client.get(f"{case_url}/timeline", headers=h)).json()["items"]
+    assert [e["data"] for e in mine if e["type"] == "hotline_call_changed"] == [
+        {"hotline_call_id": call["id"]}
+    ] * 3
+    case_after = await client.get(case_url, headers=d)
+    assert case_after.json()["version"] == case_before.json()["version"]

@@ -255,6 +255,11 @@ class CaseEventType(LabelledEnum):
     session_held = "session_held", "召开调解会", "Mediation session held (outcome recorded)"
     session_cancelled = "session_cancelled", "取消调解会", "Mediation session cancelled"
     imported = "imported", "历史导入", "Imported from a register (historical record)"
+    hotline_call_changed = (
+        "hotline_call_changed",
+        "关联来电变更",
+        "The hotline call the case was opened from changed (nothing of the call is shown)",
+    )
 
 
 # Timeline entries about the case's sessions: shown to readers who may read sessions.

@@ -319,7 +319,8 @@ class CaseFileService(RequestService[CaseFileRepository]):
     async def _timeline(self, owner: Owner, a: Attachment, what: str) -> None:
         """The change on the owner's timeline. Cases have no typed attachment event yet, so
         it is a `updated` entry with the details in `data` and no outbox event (no
-        notification noise); hotline calls record who and when, never the file."""
+        notification noise); hotline calls record who and when, never the file (so does the
+        case a call opened)."""
         verb = "上传附件" if what == "added" else "删除附件"
         if owner.call is not None:
             p = self.principal
@@ -333,6 +334,8 @@ class CaseFileService(RequestService[CaseFileRepository]):
                 actor_name=p.client_id or p.name,
                 detail={f"attachment_{what}": str(a.id), "category": a.category.value},
             )
+            # A call that opened a case: the case says the call changed, never the file.
+            await self._hotline().tell_case(owner.call)
             return
         assert owner.case is not None
         label = a.title or a.file_name

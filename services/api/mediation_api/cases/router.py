@@ -520,7 +520,9 @@ for path, operation, summary, doc, body_type, method in CASE_ACTIONS:
     "the case came from) only to readers of those records. The case's mediation sessions are "
     "on it too (`session_scheduled`, `session_updated`, `session_rescheduled`, `session_held`, "
     "`session_cancelled`, with the session's id, time and place in `data`) for readers who may "
-    "read sessions.",
+    "read sessions. A later change of the hotline call the case was opened from (corrected, "
+    "acknowledged, reviewed, a file added or removed) is a `hotline_call_changed` entry: who "
+    "and when, nothing of the call (`data.hotline_call_id` only to readers of the call).",
     responses=READ_ERRORS,
 )
 async def timeline(

@@ -436,6 +436,18 @@ class CaseService(RequestService[CaseRepository]):
             )
         return event
 
+    async def record_linked(
+        self, case_id: uuid.UUID, type_: CaseEventType, *, body: str, data: dict[str, Any]
+    ) -> CaseEvent:
+        """The entry of a change of a record linked to the case (the call or opinion it came
+        from), by whoever changed that record, who may not read the case: so it is loaded
+        outside the caller's scope. No outbox event (the record's own write tells whoever must
+        know) and no new version: the case's answer shows nothing of that record."""
+        case = await self.session.get(Case, case_id)
+        if case is None:  # cases are never deleted
+            raise NotFound(NOT_FOUND)
+        return await self.record(case, type_, body=body, data=data, emit_event=False)
+
     def _entry(
         self,
         case: Case,

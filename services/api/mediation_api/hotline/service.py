@@ -93,6 +93,8 @@ UNIT_NOT_FOUND = "No hotline workstation with this id in your scope."
 RECORD_TYPE = "hotline_call"
 # The case's side of the link: where it came from, nothing of what was said.
 CASE_LINK_NOTE = "由心理热线来电转立；来电记录仅心理工作站可查阅。"
+# A later change of that call, on the case's side: that it changed, never what.
+CALL_CHANGED_NOTE = "转立本案的心理热线来电记录有更新；来电记录仅心理工作站可查阅。"
 MAX_SHIFT = timedelta(days=7)
 MAX_COVERAGE_WINDOW = timedelta(days=31)
 
@@ -581,6 +583,7 @@ class HotlineService(RequestService[HotlineRepository]):
         # Raised to high risk, or newly imminent: the supervisor on duty hears again.
         if now_flagged_risk and (not was_flagged_risk or (call.imminent_risk and not was_imminent)):
             await self._flag(call)
+        await self.tell_case(call)
         await self.session.flush()
         return call
 
@@ -616,6 +619,7 @@ class HotlineService(RequestService[HotlineRepository]):
         call.acknowledged_at = self.clock.now()
         call.acknowledged_by = self.principal.person_id
         call.acknowledge_note = body.note
+        await self.tell_case(call)
         return await self._changed(
             call,
             CallEventKind.acknowledged,
@@ -639,6 +643,7 @@ class HotlineService(RequestService[HotlineRepository]):
         call.reviewed_by = self.principal.person_id
         call.review_outcome = body.outcome
         call.review_comment = body.comment
+        await self.tell_case(call)
         return await self._changed(call, CallEventKind.reviewed, outcome=body.outcome.value)
 
     async def open_case(
@@ -660,7 +665,7 @@ class HotlineService(RequestService[HotlineRepository]):
                 "The call was de-identified after the retention period.",
                 code=rules.CALL_DEIDENTIFIED,
             )
-        cases = CaseService(self.session, self.clock, self.settings, self.principal)
+        cases = self._cases()
         case, _ = await cases.create(body)
         await cases.record(
             case,
@@ -937,6 +942,22 @@ class HotlineService(RequestService[HotlineRepository]):
             "recipients": len(recipients),
             "coverage_gap": gap,
         }
+
+    async def tell_case(self, call: HotlineCall) -> None:
+        """A change of a call that opened a case, on the case's timeline: that the call
+        changed, who and when, nothing of it (counseling content stays on the hotline). The
+        entry names the call as the case's link entry does: only its readers see the id."""
+        if call.case_id is None:
+            return
+        await self._cases().record_linked(
+            call.case_id,
+            CaseEventType.hotline_call_changed,
+            body=CALL_CHANGED_NOTE,
+            data={"hotline_call_id": str(call.id)},
+        )
+
+    def _cases(self) -> CaseService:
+        return CaseService(self.session, self.clock, self.settings, self.principal)
 
     async def _changed(self, call: HotlineCall, kind: CallEventKind, **detail: Any) -> HotlineCall:
         """A change of the call made: its next version and its timeline entry, flushed."""
