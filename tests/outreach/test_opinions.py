@@ -334,3 +334,59 @@ async def test_a_case_made_elsewhere_is_not_named_to_the_opinions_grid(
         "SELECT payload FROM outbox_events WHERE type = 'opinion.converted_to_case'"
     )
     assert "case_id" not in payload and "case_number" not in payload
+
+
+async def test_answering_and_closing_an_opinion_that_became_a_case_show_on_the_case_timeline(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    """Each later step of the opinion is one `opinion_changed` entry on its case's timeline:
+    who, when, the opinion's new status; never the answer or the note (the case's readers are
+    not the opinion's); the case's own version stays."""
+    created = await record(client, world, "grid_head", category="other")
+    url = f"{OPINIONS}/{created.json()['id']}"
+    headers = await world.headers("grid_head")
+    r = await client.post(
+        f"{url}/convert-to-case",
+        headers={**headers, "If-Match": created.headers["ETag"]},
+        json={
+            "category": "neighbourhood",
+            "parties": [
+                {"kind": "person", "side": "applicant", "name": "张大爷", "phone": "13900001111"},
+                {"kind": "person", "side": "respondent", "name": "王五"},
+            ],
+        },
+    )
+    assert r.status_code == 201, r.text
+    case_url = f"/api/v1/cases/{r.json()['case_id']}"
+    case_before = await client.get(case_url, headers=headers)
+    answered = await client.post(
+        f"{url}/answer",
+        headers={**headers, "If-Match": r.headers["ETag"]},
+        json={"answer": "已转为纠纷案件调解，张大爷与王五达成协议。"},
+    )
+    assert answered.status_code == 200, answered.text
+    closed = await client.post(
+        f"{url}/close",
+        headers={**headers, "If-Match": answered.headers["ETag"]},
+        json={"note": "居民表示满意。"},
+    )
+    assert closed.status_code == 200, closed.text
+
+    timeline = await client.get(f"{case_url}/timeline", headers=headers)
+    steps = [e for e in timeline.json()["items"] if e["type"] == "opinion_changed"]
+    opinion_id = created.json()["id"]
+    assert [(e["actor"]["name"], e["body"], e["data"]) for e in steps] == [
+        (
+            "孙网格",
+            "转立本案的居民意见已答复。",
+            {"opinion_id": opinion_id, "opinion_status": "answered"},
+        ),
+        (
+            "孙网格",
+            "转立本案的居民意见已办结。",
+            {"opinion_id": opinion_id, "opinion_status": "closed"},
+        ),
+    ]
+    assert "达成协议" not in timeline.text and "居民表示满意" not in timeline.text
+    case_after = await client.get(case_url, headers=headers)
+    assert case_after.json()["version"] == case_before.json()["version"]

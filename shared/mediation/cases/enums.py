@@ -260,6 +260,11 @@ class CaseEventType(LabelledEnum):
         "关联来电变更",
         "The hotline call the case was opened from changed (nothing of the call is shown)",
     )
+    opinion_changed = (
+        "opinion_changed",
+        "关联民意办理",
+        "The resident's opinion the case was turned from moved on (answered, closed)",
+    )
 
 
 # Timeline entries about the case's sessions: shown to readers who may read sessions.

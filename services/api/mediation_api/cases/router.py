@@ -522,7 +522,10 @@ for path, operation, summary, doc, body_type, method in CASE_ACTIONS:
     "`session_cancelled`, with the session's id, time and place in `data`) for readers who may "
     "read sessions. A later change of the hotline call the case was opened from (corrected, "
     "acknowledged, reviewed, a file added or removed) is a `hotline_call_changed` entry: who "
-    "and when, nothing of the call (`data.hotline_call_id` only to readers of the call).",
+    "and when, nothing of the call (`data.hotline_call_id` only to readers of the call). An "
+    "answer or closing of the resident's opinion it was turned from is an `opinion_changed` "
+    "entry: who, when, the opinion's new status (`data.opinion_status`), not the answer "
+    "(`data.opinion_id` only to readers of the opinion).",
     responses=READ_ERRORS,
 )
 async def timeline(

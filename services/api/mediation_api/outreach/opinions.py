@@ -147,7 +147,24 @@ class OpinionService(OutreachBase):
             setattr(opinion, key, value)
         opinion.version += 1
         await self._opinion_event(type_, opinion, **extra)  # flushes first
+        await self._tell_case(opinion)
         return opinion
+
+    async def _tell_case(self, opinion: ResidentOpinion) -> None:
+        """A step of an opinion turned into a case, on the case's timeline: the step, who and
+        when. Not the answer or note: the case's readers need not be the opinion's (another
+        permission and place), and it may name the resident."""
+        if opinion.case_id is None:
+            return
+        await self._cases().record_linked(
+            opinion.case_id,
+            CaseEventType.opinion_changed,
+            body=f"转立本案的居民意见{opinion.status.label_zh}。",
+            data={"opinion_id": str(opinion.id), "opinion_status": opinion.status.value},
+        )
+
+    def _cases(self) -> CaseService:
+        return CaseService(self.session, self.clock, self.settings, self.principal)
 
     async def forward(
         self, opinion_id: uuid.UUID, body: OpinionForward, if_match: str | None
@@ -196,7 +213,7 @@ class OpinionService(OutreachBase):
             facts=body.facts or opinion.text,
             unit_id=body.unit_id or opinion.unit_id,
         )
-        cases = CaseService(self.session, self.clock, self.settings, self.principal)
+        cases = self._cases()
         case, _ = await cases.create(CaseCreate.model_validate(values))
         await cases.record(
             case,
