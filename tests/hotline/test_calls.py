@@ -254,6 +254,42 @@ async def test_changes_need_the_current_etag(
     assert kinds == ["created", "updated", "follow_up_done", "updated"]
 
 
+async def test_the_same_topics_and_actions_in_another_order_change_nothing(
+    client: httpx.AsyncClient, world: World, sql: Any
+) -> None:
+    """Topics and actions are sets (as a webhook's event types are): sending them again in
+    another order keeps the version and ETag and writes no event."""
+    h = await world.headers("counselor")
+    created = await client.post(
+        CALLS,
+        headers=h,
+        json=call_body(
+            topics=["marriage_family", "emotional_distress"],
+            actions=["counseling", "information"],
+        ),
+    )
+    assert created.status_code == 201, created.text
+    call, etag = created.json(), created.headers["etag"]
+    traces = (
+        "SELECT (SELECT count(*) FROM outbox_events), (SELECT count(*) FROM hotline_call_events)"
+    )
+    before = await sql(traces)
+    r = await client.patch(
+        f"{CALLS}/{call['id']}",
+        headers={**h, "If-Match": etag},
+        json={
+            "topics": ["emotional_distress", "marriage_family"],
+            "actions": ["information", "counseling"],
+        },
+    )
+    assert r.status_code == 200, r.text
+    assert r.headers["etag"] == etag and r.json()["version"] == 1
+    assert r.json()["topics"] == ["marriage_family", "emotional_distress"]
+    assert await sql(traces) == before
+    timeline = await client.get(f"{CALLS}/{call['id']}/timeline", headers=h)
+    assert [e["kind"] for e in timeline.json()["items"]] == ["created"]
+
+
 async def test_a_corrected_call_time_lies_before_the_call_was_logged(
     client: httpx.AsyncClient, world: World, sql: Any
 ) -> None:

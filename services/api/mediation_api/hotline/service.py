@@ -555,10 +555,15 @@ class HotlineService(RequestService[HotlineRepository]):
         ):
             if field in changes:
                 setattr(call, field, changes[field])
+        # Topics and actions are sets: the same ones in another order leave the call as is.
         if "topics" in changes:
-            call.topics = list(dict.fromkeys(changes["topics"]))
+            topics = list(dict.fromkeys(changes["topics"]))
+            if set(topics) != set(call.topics):
+                call.topics = topics
         if "actions" in changes:
-            call.actions = [str(a) for a in dict.fromkeys(changes["actions"])]
+            actions = [str(a) for a in dict.fromkeys(changes["actions"])]
+            if set(actions) != set(call.actions):
+                call.actions = actions
         if "risk_assessment" in changes:
             call.risk_assessment = ra.model_dump(mode="json") if ra else None
         for field in ("anonymous", "alias", "age_band", "gender", "is_minor"):
