@@ -158,6 +158,35 @@ async def test_correcting_needs_the_current_etag(
     assert await sql("SELECT participants FROM outreach_activities") == [(150,)]
 
 
+async def test_an_update_event_names_only_the_fields_that_changed(
+    client: httpx.AsyncClient, world: World, sql: Any
+) -> None:
+    """Webhooks and the statistics read `changed`: a PATCH resending the title and venue it
+    has with a new participant count changed only `participants` (as a case's entry says)."""
+    headers = await world.headers("grid_head")
+    body = activity(world)
+    created = await client.post(ACTIVITIES, headers=headers, json=body)
+    assert created.status_code == 201, created.text
+    url = f"{ACTIVITIES}/{created.json()['id']}"
+    r = await client.patch(
+        url,
+        headers={**headers, "If-Match": created.headers["ETag"]},
+        json={"title": body["title"], "venue": body["venue"], "participants": 150},
+    )
+    assert r.status_code == 200, r.text
+    moved = await client.patch(
+        url,
+        headers={**await world.headers("dispatcher"), "If-Match": r.headers["ETag"]},
+        json={"unit_id": unit_id(world, GRID2), "participants": 150},
+    )
+    assert moved.status_code == 200, moved.text
+    rows = await sql(
+        "SELECT payload->'changed' FROM outbox_events "
+        "WHERE type = 'outreach.activity_updated' ORDER BY created_at"
+    )
+    assert rows == [(["participants"],), (["unit_id"],)], rows
+
+
 async def test_list_filters_and_pages(client: httpx.AsyncClient, world: World) -> None:
     headers = await world.headers("police")  # 先锋社区: both grids
     for day, venue, code in [

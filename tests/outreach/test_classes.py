@@ -244,3 +244,45 @@ async def test_ending_a_series(client: httpx.AsyncClient, world: World) -> None:
     assert ended.status_code == 200, ended.text
     assert ended.json()["active"] is False
     assert ended.json()["next_class_at"] is None
+
+
+async def test_series_and_class_update_events_name_only_the_fields_that_changed(
+    client: httpx.AsyncClient, world: World, sql: Any
+) -> None:
+    """Webhooks and the statistics read `changed`: fields resent with the value they have
+    are not named, only the ones that really changed."""
+    headers = await world.headers("dispatcher")
+    created = await client.post(
+        SERIES,
+        headers=headers,
+        json={
+            "unit_id": unit_id(world, DISTRICT),
+            "title": "心理健康公益微课",
+            "starts_on": "2026-01-07",
+        },
+    )
+    assert created.status_code == 201, created.text
+    series = created.json()
+    r = await client.patch(
+        f"{SERIES}/{series['id']}",
+        headers={**headers, "If-Match": created.headers["ETag"]},
+        json={"title": series["title"], "default_duration_minutes": 60},
+    )
+    assert r.status_code == 200, r.text
+    body = a_class(series["id"])
+    mc = await client.post(CLASSES, headers=headers, json=body)
+    assert mc.status_code == 201, mc.text
+    r = await client.patch(
+        f"{CLASSES}/{mc.json()['id']}",
+        headers={**headers, "If-Match": mc.headers["ETag"]},
+        json={"topic": body["topic"], "lecturer": body["lecturer"], "participants": 400},
+    )
+    assert r.status_code == 200, r.text
+    rows = await sql(
+        "SELECT type, payload->'changed' FROM outbox_events WHERE type IN "
+        "('outreach.series_updated', 'outreach.class_updated') ORDER BY created_at"
+    )
+    assert rows == [
+        ("outreach.series_updated", ["default_duration_minutes"]),
+        ("outreach.class_updated", ["participants"]),
+    ], rows

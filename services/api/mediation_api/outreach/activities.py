@@ -132,10 +132,11 @@ class ActivityService(OutreachBase):
         activity.unit_id, activity.unit_path = place.id, place.path
         return await self._save(
             activity,
-            lambda _: ActivityUpdated(
+            lambda names: ActivityUpdated(
                 activity_id=activity.id,
                 unit_id=activity.unit_id,
-                changed=sorted(changes),
+                # What really changed, not what was sent; the path moves with unit_id.
+                changed=[n for n in names if n != "unit_path"],
                 participants=activity.participants,
             ),
         )

@@ -96,9 +96,7 @@ class ClassService(OutreachBase):
             setattr(series, key, value)
         return await self._save(
             series,
-            lambda _: SeriesUpdated(
-                series_id=series.id, unit_id=series.unit_id, changed=sorted(changes)
-            ),
+            lambda names: SeriesUpdated(series_id=series.id, unit_id=series.unit_id, changed=names),
         )
 
     async def series_out(self, series: list[ClassSeries]) -> list[SeriesOut]:
@@ -204,11 +202,11 @@ class ClassService(OutreachBase):
             setattr(mc, key, value)
         return await self._save(
             mc,
-            lambda _: ClassUpdated(
+            lambda names: ClassUpdated(
                 class_id=mc.id,
                 series_id=mc.series_id,
                 unit_id=mc.unit_id,
-                changed=sorted(changes),
+                changed=names,
                 participants=mc.participants,
             ),
         )
