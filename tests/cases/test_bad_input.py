@@ -192,6 +192,32 @@ async def test_parties_keep_an_applicant(client: httpx.AsyncClient, world: World
     assert second["version"] == 2
 
 
+async def test_adding_a_party_the_case_already_has_is_refused_and_writes_nothing(
+    client: httpx.AsyncClient, world: World, sql: Any
+) -> None:
+    """A resent form must not list the same person twice: 409 naming the party the case has;
+    another person of the same name (another phone) is still added."""
+    dispatcher = await world.headers("dispatcher")
+    case = (await client.post(CASES, headers=dispatcher, json=case_body(world))).json()
+    respondent = case["parties"][1]["id"]
+    etag = {"If-Match": f'"{case["id"]}-1"'}
+    url = f"{CASES}/{case['id']}/parties"
+    before = await sql(COUNTS)
+    # The phone written another way is the same number.
+    same = {"kind": "person", "side": "respondent", "name": "李四", "phone": "139 0000 2222"}
+    r = await client.post(url, headers={**dispatcher, **etag}, json=same)
+    body = _problem(r, 409)
+    assert body["code"] == "party-exists" and body["party_id"] == respondent, body
+    assert await sql(COUNTS) == before
+    got = (await client.get(f"{CASES}/{case['id']}", headers=dispatcher)).json()
+    assert got["version"] == 1 and len(got["parties"]) == 2
+    namesake = await client.post(
+        url, headers={**dispatcher, **etag}, json={**same, "phone": "13900003333"}
+    )
+    assert namesake.status_code == 200, namesake.text
+    assert [p["name"] for p in namesake.json()["parties"]] == ["张三", "李四", "李四"]
+
+
 async def test_assign_checks_everything_before_it_writes(
     client: httpx.AsyncClient, world: World, sql: Any
 ) -> None:

@@ -30,6 +30,10 @@ PARTY_KIND_MISMATCH = rule_code(
     "A party's fields do not fit its kind: an organisation has no resident ID number or "
     "guardian, a person no unified social credit code.",
 )
+PARTY_EXISTS = rule_code(
+    "party-exists",
+    "The case already has this party (every field given is the same); `party_id` names it.",
+)
 LAST_APPLICANT = rule_code("last-applicant", "The case must keep at least one applicant (申请人).")
 HANDLER_WITHOUT_ROLE = rule_code(
     "handler-without-role",

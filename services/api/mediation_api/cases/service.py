@@ -5,7 +5,7 @@ outbox event, all in the request's transaction (services never commit)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 from enum import Enum
 from functools import cached_property
@@ -1285,6 +1285,14 @@ class CaseService(RequestService[CaseRepository]):
         party = self._new_party(
             body, today, "body", max((q.position for q in parties), default=-1) + 1
         )
+        same = _same_party(party, body.model_fields_set, parties)
+        if same is not None:  # a resent form would add the same person twice
+            raise Conflict(
+                "The case already has this party (`party_id`); to add another person of the "
+                "same name, give their phone or ID number.",
+                party_id=str(same.id),
+                code=problems.PARTY_EXISTS,
+            )
         party.case_id = case.id
         self.session.add(party)
         case.party_names = _names([*parties, party])
@@ -1455,6 +1463,31 @@ def _names(parties: list[CaseParty]) -> str:
         if p.guardian_name:
             names.append(p.guardian_name)
     return " ".join(names)
+
+
+# The columns of each field a party's body gives; phone and ID number by their keyed hash, so
+# the same number written another way (spaces, lower-case x) is the same.
+_PARTY_COLUMNS: dict[str, tuple[str, ...]] = {
+    "kind": ("kind",),
+    "side": ("side",),
+    "name": ("name",),
+    "phone": ("phone_hash",),
+    "id_number": ("id_hash",),
+    "org_code": ("org_code",),
+    "is_minor": ("is_minor",),
+    "address": ("address",),
+    "guardian": ("guardian_name", "guardian_phone", "guardian_id_number", "guardian_relation"),
+}
+
+
+def _same_party(
+    new: CaseParty, given: Iterable[str], parties: Sequence[CaseParty]
+) -> CaseParty | None:
+    """The party of the case that `new` repeats: every field the body gave is equal."""
+    columns = [c for f in given for c in _PARTY_COLUMNS[f]]
+    return next(
+        (p for p in parties if all(getattr(p, c) == getattr(new, c) for c in columns)), None
+    )
 
 
 def _keep_applicant(parties: list[CaseParty], field: str) -> None:
