@@ -340,6 +340,51 @@ async def test_a_persons_roles_are_listed_within_the_readers_jurisdiction(
     assert (await client.get(f"{UNITS}/{xiyuan.id}", headers=police)).status_code == 404
 
 
+async def test_the_people_filters_count_only_roles_within_the_readers_jurisdiction(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    """A legal advisor of 先锋社区 is also a mediator of 西园社区: the police officer of 先锋社区
+    must not learn that role through the list's filters, as the assignments list hides it."""
+    xianfeng, xiyuan = world.unit("220302001001"), world.unit("220302001002")
+    r = await client.post(
+        "/api/v1/people",
+        headers=await world.headers("system_admin"),
+        json={
+            "name": "两地顾问",
+            "assignment": {
+                "unit_id": str(xianfeng.id),
+                "role": "legal_advisor",
+                "starts_on": "2026-01-01",
+            },
+        },
+    )
+    assert r.status_code == 201, r.text
+    person = r.json()["id"]
+    r = await client.post(
+        f"/api/v1/people/{person}/assignments",
+        headers=await world.headers("security_admin"),
+        json={"unit_id": str(xiyuan.id), "role": "mediator", "starts_on": "2026-02-01"},
+    )
+    assert r.status_code == 201, r.text
+
+    async def listed(headers: dict[str, str], **params: str) -> list[str]:
+        r = await client.get("/api/v1/people", headers=headers, params=params)
+        assert r.status_code == 200, r.text
+        return [p["id"] for p in r.json()["items"]]
+
+    police = await world.headers("police")
+    assert person in await listed(police, role="legal_advisor")
+    assert person in await listed(police, unit_id=str(xianfeng.id))
+    assert person not in await listed(police, role="mediator")
+    outside = await client.get("/api/v1/people", headers=police, params={"unit_id": str(xiyuan.id)})
+    assert outside.status_code == 422, outside.text
+    assert outside.json()["code"] == "unit-not-in-jurisdiction"
+    # The district covers both communities: it finds the person by either role.
+    district = await world.headers("dispatcher")
+    assert person in await listed(district, role="mediator")
+    assert person in await listed(district, unit_id=str(xiyuan.id))
+
+
 async def test_accounts_and_clients(client: httpx.AsyncClient, world: World) -> None:
     admin = await world.headers("system_admin")
     xiyuan = world.unit("220302001002")

@@ -10,6 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mediation.auth.principal import Principal
 from mediation.auth.scope import in_scope
+from mediation.cases.problems import UNIT_NOT_IN_JURISDICTION
+from mediation.errors import Unprocessable
 from mediation.org.enums import Role, UnitLevel
 from mediation.org.models import Person, RoleAssignment, Unit
 from mediation_api.pagination import id_page
@@ -122,8 +124,21 @@ class OrgRepository:
         day: date,
     ) -> tuple[list[Person], str | None]:
         stmt = self.readable_people(principal)
+        if unit_id is not None and await self.unit(principal, unit_id) is None:
+            raise Unprocessable(
+                "No unit with this id in your jurisdiction.",
+                field="query.unit_id",
+                code=UNIT_NOT_IN_JURISDICTION,
+            )
         if role is not None or unit_id is not None:
-            cond = [RoleAssignment.person_id == Person.id, active_on(day)]
+            # Only roles held in the caller's jurisdiction count, as the person's assignments
+            # list shows: one elsewhere is another jurisdiction's record.
+            cond = [
+                RoleAssignment.person_id == Person.id,
+                RoleAssignment.unit_id == Unit.id,
+                in_scope(Unit.path, principal),
+                active_on(day),
+            ]
             if role is not None:
                 cond.append(RoleAssignment.role == role)
             if unit_id is not None:

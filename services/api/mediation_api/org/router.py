@@ -264,10 +264,23 @@ people = PlainRecords(
 )
 people.list(
     [
-        ("role", Annotated[Role | None, Query(description="Holding this role today.")], None),
+        (
+            "role",
+            Annotated[
+                Role | None,
+                Query(description="Holding this role today in your jurisdiction."),
+            ],
+            None,
+        ),
         (
             "unit_id",
-            Annotated[uuid.UUID | None, Query(description="Holding a role at this node.")],
+            Annotated[
+                uuid.UUID | None,
+                Query(
+                    description="Holding a role at this node (422 if the unit is not in your "
+                    "jurisdiction)."
+                ),
+            ],
             None,
         ),
         ("q", NameContains, None),
@@ -282,7 +295,8 @@ people.list(
     show=_listed_person,
     operation_id="people-list",
     summary="List people",
-    description="People holding a role somewhere in the caller's subtree. Phones masked.",
+    description="People holding a role somewhere in the caller's subtree; `role` and "
+    "`unit_id` count only the roles held there. Phones masked.",
     responses=responses(401, 403, 422),
 )
 people.read(
