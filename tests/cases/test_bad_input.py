@@ -196,7 +196,7 @@ async def test_adding_a_party_the_case_already_has_is_refused_and_writes_nothing
     client: httpx.AsyncClient, world: World, sql: Any
 ) -> None:
     """A resent form must not list the same person twice: 409 naming the party the case has;
-    another person of the same name (another phone) is still added."""
+    another person of the same name (another phone, or none) is still added."""
     dispatcher = await world.headers("dispatcher")
     case = (await client.post(CASES, headers=dispatcher, json=case_body(world))).json()
     respondent = case["parties"][1]["id"]
@@ -216,6 +216,29 @@ async def test_adding_a_party_the_case_already_has_is_refused_and_writes_nothing
     )
     assert namesake.status_code == 200, namesake.text
     assert [p["name"] for p in namesake.json()["parties"]] == ["张三", "李四", "李四"]
+    unknown_phone = {k: v for k, v in same.items() if k != "phone"}
+    etag = {"If-Match": namesake.headers["etag"]}
+    r = await client.post(url, headers={**dispatcher, **etag}, json=unknown_phone)
+    assert r.status_code == 200, r.text
+    assert [p["name"] for p in r.json()["parties"]] == ["张三", "李四", "李四", "李四"]
+
+
+async def test_a_party_update_names_only_what_changed(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    """A form resends every field: the timeline names the ones whose value changed."""
+    dispatcher = await world.headers("dispatcher")
+    case = (await client.post(CASES, headers=dispatcher, json=case_body(world))).json()
+    respondent = case["parties"][1]
+    r = await client.patch(
+        f"{CASES}/{case['id']}/parties/{respondent['id']}",
+        headers={**dispatcher, "If-Match": f'"{case["id"]}-1"'},
+        json={"side": "respondent", "name": "李四", "phone": "13900003333"},
+    )
+    assert r.status_code == 200, r.text
+    timeline = await client.get(f"{CASES}/{case['id']}/timeline", headers=dispatcher)
+    entry = timeline.json()["items"][-1]
+    assert entry["type"] == "party_updated" and entry["data"]["changed"] == ["phone"], entry
 
 
 async def test_assign_checks_everything_before_it_writes(

@@ -32,7 +32,8 @@ PARTY_KIND_MISMATCH = rule_code(
 )
 PARTY_EXISTS = rule_code(
     "party-exists",
-    "The case already has this party (every field given is the same); `party_id` names it.",
+    "The case already has this party (every field the same, a field left out counting as "
+    "empty); `party_id` names it.",
 )
 LAST_APPLICANT = rule_code("last-applicant", "The case must keep at least one applicant (申请人).")
 HANDLER_WITHOUT_ROLE = rule_code(

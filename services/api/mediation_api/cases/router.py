@@ -642,8 +642,8 @@ _case_change(
     "cases-parties-add",
     "Add a party",
     "Needs If-Match with the case's ETag; answers the case. A party the case already has "
-    "(every field given equal to that party's, phone and ID number however written) is "
-    "refused with 409 `party-exists`, its id in `party_id`; nothing changes.",
+    "(equal in every field, a field left out counting as empty; phone and ID number however "
+    "written) is refused with 409 `party-exists`, its id in `party_id`; nothing changes.",
     PartyIn,
     "add_party",
 )

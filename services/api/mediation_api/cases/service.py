@@ -5,7 +5,7 @@ outbox event, all in the request's transaction (services never commit)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from enum import Enum
 from functools import cached_property
@@ -1285,7 +1285,7 @@ class CaseService(RequestService[CaseRepository]):
         party = self._new_party(
             body, today, "body", max((q.position for q in parties), default=-1) + 1
         )
-        same = _same_party(party, body.model_fields_set, parties)
+        same = _same_party(party, parties)
         if same is not None:  # a resent form would add the same person twice
             raise Conflict(
                 "The case already has this party (`party_id`); to add another person of the "
@@ -1330,16 +1330,19 @@ class CaseService(RequestService[CaseRepository]):
                 )
         today = center_date(self.clock.now())
         self._apply_party(party, changes, today, "body")
-        if not modified(party):  # every value as it was: nothing changes
+        columns = modified(party)
+        if not columns:  # every value as it was: nothing changes
             return case
+        # The fields sent whose value really changed (a form resends them all).
+        changed = sorted(
+            f for f in changes if any(c in columns for c in _PARTY_COLUMNS.get(f, (f,)))
+        )
         _keep_applicant(parties, "body.side")
         case.party_names = _names(parties)
         case.version += 1
         await self.session.flush()
         await self._detect_repeats(case, [party])
-        await self.record(
-            case, E.party_updated, data={"party_id": party.id, "changed": sorted(changes)}
-        )
+        await self.record(case, E.party_updated, data={"party_id": party.id, "changed": changed})
         return case
 
     async def remove_party(
@@ -1480,11 +1483,11 @@ _PARTY_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 
 
-def _same_party(
-    new: CaseParty, given: Iterable[str], parties: Sequence[CaseParty]
-) -> CaseParty | None:
-    """The party of the case that `new` repeats: every field the body gave is equal."""
-    columns = [c for f in given for c in _PARTY_COLUMNS[f]]
+def _same_party(new: CaseParty, parties: Sequence[CaseParty]) -> CaseParty | None:
+    """The party of the case that `new` repeats: stored, it would equal that one in every
+    field (a field the body leaves out is empty). A party given with less (the name alone
+    where the case's has a phone) is another record, so it is added."""
+    columns = [c for group in _PARTY_COLUMNS.values() for c in group]
     return next(
         (p for p in parties if all(getattr(p, c) == getattr(new, c) for c in columns)), None
     )
