@@ -4,6 +4,7 @@ that recognise the same phone or ID number without storing it in plain text."""
 from __future__ import annotations
 
 import re
+from datetime import date
 
 from mediation.gmcrypto import CryptoProfile, keyed
 
@@ -45,16 +46,23 @@ def keyed_hash(
 
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
+# The earliest birth date of a party's ID number (a window up to today; see windows.BIRTH).
+EARLIEST_BIRTH = date(1900, 1, 1)
+
+
+def birth_date(value: str) -> date:
+    """The birth date a resident ID number carries (digits 7 to 14); raises ValueError when
+    that date does not exist."""
+    return date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
 
 
 def valid_resident_id(value: str) -> bool:
-    """18-digit resident identity number (GB 11643-1999): format, birth date and checksum."""
+    """18-digit resident identity number (GB 11643-1999): format, an existing birth date and
+    checksum. Whether that birth date is plausible is the caller's window (it needs today)."""
     if not re.fullmatch(r"\d{17}[\dX]", value):
         return False
-    from datetime import date
-
     try:
-        date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
+        birth_date(value)
     except ValueError:
         return False
     total = sum(int(d) * w for d, w in zip(value[:17], _ID_WEIGHTS, strict=True))

@@ -1,7 +1,8 @@
 """Dates people enter on a case lie in a plausible window (issue 16, item 1): the absurd ones
 the acceptance run stored are refused, and the rules that need the case's own records hold
 (an agreement not before the dispute, performance due and follow-ups not before the agreement,
-an extension within the planning horizon). A refusal writes nothing."""
+an extension within the planning horizon). The birth date a party's resident ID number
+carries is a date people type too. A refusal writes nothing."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+import pytest
 
-from tests.cases.conftest import CASES, act, at, case_body, person_id
+from tests.cases.conftest import CASES, act, at, case_body, person_id, valid_id
 from tests.support.world import World
 
 AGREEMENT = {
@@ -229,3 +231,68 @@ async def test_a_changed_dispute_time_lies_before_its_registration(
     )
     assert r.status_code == 200, r.text
     assert r.json()["version"] == case["version"] + 1
+
+
+def _id_born(born: str) -> str:
+    return valid_id(f"220302{born}001")
+
+
+@pytest.mark.parametrize("born", ["18500101", "18991231", "20261127", "29990101"])
+async def test_an_id_number_born_before_1900_or_after_today_is_refused(
+    client: httpx.AsyncClient, world: World, sql: Any, born: str
+) -> None:
+    """The acceptance audit: a party born in 1850 or 2999 (the ID number's own birth date
+    exists and its check digit is right) was stored. From 1900 to today (2026-11-26) only,
+    for a party, a guardian, a party added and a party corrected; nothing is written."""
+    h = await world.headers("dispatcher")
+    counts = "SELECT (SELECT count(*) FROM cases), (SELECT count(*) FROM case_parties)"
+    guardian = {"name": "王芳", "relation": "母亲"}  # a birth still to come reads as a minor
+    person = {"kind": "person", "side": "applicant", "name": "张三", "guardian": guardian}
+    for parties, field in (
+        ([{**person, "id_number": _id_born(born)}], "body.parties.0.id_number"),
+        (
+            [{**person, "guardian": {**guardian, "id_number": _id_born(born)}}],
+            "body.parties.0.guardian.id_number",
+        ),
+    ):
+        r = await client.post(CASES, json=case_body(world, parties=parties), headers=h)
+        assert r.status_code == 422, r.text
+        assert r.headers["content-type"].startswith("application/problem+json")
+        errors = {e["field"]: e["message"] for e in r.json()["errors"]}
+        assert "between 1900-01-01 and 2026-11-26" in errors[field], errors
+    assert await sql(counts) == [(0, 0)]
+
+    r = await client.post(CASES, json=case_body(world), headers=h)
+    assert r.status_code == 201, r.text
+    case = r.json()
+    before = await sql(SNAPSHOT, c=case["id"]) + await sql(counts)
+    applicant = case["parties"][0]["id"]
+    for method, url, body in (
+        ("POST", f"{CASES}/{case['id']}/parties", {**person, "id_number": _id_born(born)}),
+        ("PATCH", f"{CASES}/{case['id']}/parties/{applicant}", {"id_number": _id_born(born)}),
+    ):
+        r = await client.request(method, url, json=body, headers={**h, **etag(case)})
+        assert r.status_code == 422, r.text
+        assert r.headers["content-type"].startswith("application/problem+json")
+        assert [e["field"] for e in r.json()["errors"]] == ["body.id_number"]
+    assert await sql(SNAPSHOT, c=case["id"]) + await sql(counts) == before
+
+
+async def test_an_id_number_born_in_1900_or_today_is_taken(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    h = await world.headers("dispatcher")
+    guardian = {"name": "王芳", "relation": "母亲"}
+    parties = [
+        {"kind": "person", "side": "applicant", "name": "张三", "id_number": _id_born("19000101")},
+        {
+            "kind": "person",
+            "side": "respondent",
+            "name": "小明",
+            "id_number": _id_born("20261126"),
+            "guardian": guardian,
+        },
+    ]
+    r = await client.post(CASES, json=case_body(world, parties=parties), headers=h)
+    assert r.status_code == 201, r.text
+    assert [p["is_minor"] for p in r.json()["parties"]] == [False, True]

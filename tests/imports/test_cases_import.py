@@ -299,6 +299,31 @@ async def test_a_register_date_outside_2000_to_today_is_reported_at_its_cell(
     assert (await sql("SELECT count(*) FROM cases WHERE historical"))[0][0] == 0
 
 
+async def test_an_id_number_born_before_1900_or_after_today_is_reported_at_its_cell(
+    client: httpx.AsyncClient, world: World, run_worker: Any, sql: Any
+) -> None:
+    """The API's window for the birth date a resident ID number carries (1900 to today, the
+    tests' today 2026-11-26) holds for a register too: the ID number's cell is a problem,
+    however right its check digit, and nothing is imported."""
+    from tests.cases.conftest import valid_id
+
+    rows = []
+    for i, born in enumerate(["18500101", "29990101", "20261127", "19000101"]):
+        row = list(GOOD[0])
+        row[0], row[1], row[14] = "", f"出生日期{i}", valid_id(f"220302{born}001")
+        rows.append(row)
+    imp = await validated(client, world, run_worker, csv_bytes(rows), "text/csv")
+    assert imp["status"] == "invalid", imp
+    # 申请人身份证号 is column O; the fourth row (born 1900-01-01) is fine.
+    assert [p["cell"] for p in imp["problems"]] == ["O2", "O3", "O4"], imp["problems"]
+    assert all("出生日期" in p["message_zh"] for p in imp["problems"])
+    assert all("1900-01-01 and today" in p["message_en"] for p in imp["problems"])
+    h = await world.headers("dispatcher")
+    r = await client.post(f"{IMPORTS}/{imp['id']}/commit", headers=h)
+    assert r.status_code == 409 and r.json()["code"] == "import-has-problems"
+    assert (await sql("SELECT count(*) FROM cases WHERE historical"))[0][0] == 0
+
+
 async def test_wrong_template_is_refused_clearly(
     client: httpx.AsyncClient, world: World, run_worker: Any
 ) -> None:

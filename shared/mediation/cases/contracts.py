@@ -33,6 +33,7 @@ from mediation.cases.enums import (
 )
 from mediation.contracts.common import Contract, DecimalText, Input, Instant, Money
 from mediation.contracts.windows import (
+    BIRTH,
     CalendarDay,
     DisputeTime,
     HeldDay,
@@ -41,7 +42,7 @@ from mediation.contracts.windows import (
     TermDay,
 )
 from mediation.org.enums import UnitLevel
-from mediation.privacy import valid_resident_id
+from mediation.privacy import birth_date, valid_resident_id
 
 CATEGORY_CODE = r"^[a-z][a-z0-9_]{1,59}$"
 
@@ -57,6 +58,11 @@ def _resident_id(value: str | None) -> str | None:
         raise ValueError(
             "not a valid 18-digit resident ID number (format, birth date or check digit is wrong)"
         )
+    born = birth_date(value)
+    try:
+        BIRTH.check(born)
+    except ValueError as exc:
+        raise ValueError(f"its birth date ({born}) {exc}") from None
     return value
 
 
@@ -72,20 +78,25 @@ class GuardianIn(Input):
 
     name: Text200 = Field(description="Guardian's name.")
     phone: str | None = Field(None, pattern=PHONE, description="Guardian's phone number.")
-    id_number: ResidentId | None = Field(None, description="Guardian's resident ID number.")
+    id_number: ResidentId | None = Field(
+        None, description="Guardian's resident ID number (born from 1900 to today)."
+    )
     relation: str = Field(min_length=1, max_length=40, description="Relation, e.g. 父亲.")
 
 
 class PartyIn(Input):
     """A party to the dispute. A person may give an 18-digit resident ID number (checked,
-    checksum included); a minor (by flag or by the birth date in the ID number) needs a
-    guardian. An organisation may give its unified social credit code."""
+    checksum included; the birth date it carries lies from 1900 to today); a minor (by flag
+    or by the birth date in the ID number) needs a guardian. An organisation may give its
+    unified social credit code."""
 
     kind: PartyKind = Field(description="Person or organisation.")
     side: PartySide = Field(description="Applicant, respondent or third party.")
     name: Text200 = Field(description="Name of the person or organisation.")
     phone: str | None = Field(None, pattern=PHONE, description="Phone number.")
-    id_number: ResidentId | None = Field(None, description="Resident ID number (persons).")
+    id_number: ResidentId | None = Field(
+        None, description="Resident ID number (persons; born from 1900 to today)."
+    )
     org_code: str | None = Field(
         None, pattern=r"^[0-9A-Z]{18}$", description="Unified social credit code (organisations)."
     )
@@ -130,7 +141,9 @@ class PartyUpdate(Input):
     side: PartySide | None = Field(None, description="Side.")
     name: Text200 | None = Field(None, description="Name.")
     phone: str | None = Field(None, pattern=PHONE, description="Phone number.")
-    id_number: ResidentId | None = Field(None, description="Resident ID number.")
+    id_number: ResidentId | None = Field(
+        None, description="Resident ID number (born from 1900 to today)."
+    )
     org_code: str | None = Field(None, pattern=r"^[0-9A-Z]{18}$", description="Credit code.")
     is_minor: bool | None = Field(None, description="Under 18.")
     guardian: GuardianIn | None = Field(None, description="Guardian.")

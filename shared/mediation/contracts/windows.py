@@ -25,6 +25,7 @@ from pydantic_core import core_schema
 
 from mediation.clock import Clock, SystemClock
 from mediation.hotline.rules import retention_cutoff
+from mediation.privacy import EARLIEST_BIRTH
 from mediation.sessions.rules import PAST_SLACK
 from mediation.settings import Settings, get_settings
 
@@ -190,6 +191,11 @@ TERM = Window(
     "years ahead",
     _center,
     lambda now, s: years_before(now, -TERM_YEARS),
+)
+BIRTH = Window(
+    "the birth date in a resident ID number lies from 1900 to today",
+    lambda now, s: _day(EARLIEST_BIRTH),
+    _now,
 )
 YEARS = Window(
     "filters and the official calendar take the years 2000 to 2100",

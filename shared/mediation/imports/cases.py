@@ -123,9 +123,10 @@ class CaseChecker(RowChecker):
             out[key] = take(key, past)
         out["amount_involved"] = take("amount_involved", v.amount)
         out["agreement_amount"] = take("agreement_amount", v.amount)
+        resident_id = functools.partial(v.resident_id, today=self.lookups.today)
         for side in ("applicant", "respondent"):
             out[f"{side}_phone"] = take(f"{side}_phone", v.phone)
-            out[f"{side}_id_number"] = take(f"{side}_id_number", v.resident_id)
+            out[f"{side}_id_number"] = take(f"{side}_id_number", resident_id)
         unit = take("unit", self.unit, True)
         out["unit"] = unit
 

@@ -13,7 +13,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
 from mediation.enums import LabelledEnum
-from mediation.privacy import valid_resident_id
+from mediation.privacy import EARLIEST_BIRTH, birth_date, valid_resident_id
 
 Cell = object
 E = TypeVar("E", bound=LabelledEnum)
@@ -100,7 +100,9 @@ def amount(value: Cell) -> Decimal:
     return d.quantize(Decimal("0.01"))
 
 
-def resident_id(value: Cell) -> str:
+def resident_id(value: Cell, today: date | None = None) -> str:
+    """A valid resident ID number whose birth date lies from 1900 to `today` (the API's window,
+    windows.BIRTH)."""
     if isinstance(value, float) or _SCIENTIFIC.match(str(value).strip()):
         shown = f"{value:.5E}" if isinstance(value, float) else str(value).strip()
         raise BadValue(
@@ -118,6 +120,13 @@ def resident_id(value: Cell) -> str:
                 f"身份证号“{s}”无效（应为18位，且校验位正确）。",
                 f"The ID number {s!r} is not valid (18 characters with a correct check digit).",
             )
+    born = birth_date(s)
+    if born < EARLIEST_BIRTH or (today is not None and born > today):
+        raise BadValue(
+            f"身份证号“{s}”中的出生日期（{born}）须在 {EARLIEST_BIRTH} 到今天之间。",
+            f"The birth date in the ID number {s!r} ({born}) lies between {EARLIEST_BIRTH} "
+            "and today.",
+        )
     return s
 
 

@@ -78,7 +78,7 @@ from mediation.org.enums import Role, UnitLevel
 from mediation.outbox.events import emit, outbox_fields
 from mediation.outbox.payloads import EventPayload
 from mediation.outbox.registry import EVENT_MODELS
-from mediation.privacy import keyed_hash
+from mediation.privacy import birth_date, keyed_hash
 from mediation.reference.data import ReferenceKind
 from mediation.timeline import holds_lock, next_seq
 from mediation_api.cases import change, intake, resolution
@@ -121,10 +121,6 @@ NOT_FOUND = "No case with this id in your jurisdiction."
 def _day(value: datetime) -> str:
     """The day of an instant in the center's zone, as people read it."""
     return center_date(value).isoformat()
-
-
-def _birth_date(id_number: str) -> date:
-    return date(int(id_number[6:10]), int(id_number[10:12]), int(id_number[12:14]))
 
 
 def _age(born: date, today: date) -> int:
@@ -326,7 +322,7 @@ class CaseService(RequestService[CaseRepository]):
                 setattr(party, key, values[key])
         minor = bool(values.get("is_minor", party.is_minor))
         if party.kind is PartyKind.person and party.id_number:
-            minor = minor or _age(_birth_date(party.id_number), today) < 18
+            minor = minor or _age(birth_date(party.id_number), today) < 18
         party.is_minor = minor
         if "guardian" in values:
             g = values["guardian"] or {}

@@ -37,7 +37,7 @@ from mediation.cases.numbers import case_number, case_number_ascii
 from mediation.clock import CENTER_TZ
 from mediation.ids import uuid7
 from mediation.imports.rows import UnitRef
-from mediation.privacy import keyed_hash
+from mediation.privacy import birth_date, keyed_hash
 from mediation_worker.imports.writing import BATCH, REGISTER, Progress, Records, Writer
 
 # The level that handles a case of each complexity (as at intake).
@@ -60,7 +60,7 @@ def at(d: date | None) -> datetime | None:
 
 
 def _age(id_number: str, on: date) -> int:
-    born = date(int(id_number[6:10]), int(id_number[10:12]), int(id_number[12:14]))
+    born = birth_date(id_number)
     return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
 
 
