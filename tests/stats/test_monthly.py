@@ -599,3 +599,26 @@ async def test_a_month_without_a_report_names_a_remedy_that_works(
     for url in (MONTHLY, f"{MONTHLY}/export.csv", f"{MONTHLY}/export.xlsx"):
         r = await client.get(url, params={"month": "2026-07", "version": 2147483648}, headers=sup)
         assert r.status_code == 422 and r.json()["errors"][0]["field"] == "query.version"
+
+
+async def test_the_versions_of_a_month_to_come_are_refused_like_its_report(
+    client: httpx.AsyncClient, world: World, sql: Any
+) -> None:
+    """The acceptance audit: a month that has not begun (the tests' today is 26 November 2026)
+    is refused by its report, its trend and its exports with 422 `month-not-begun`; its
+    versions answered an empty page, as if it had simply not been computed yet."""
+    h = await world.headers("supervisor")
+    counts = "SELECT (SELECT count(*) FROM stats_reports), (SELECT count(*) FROM jobs)"
+    before = await sql(counts)
+    for month in ("2026-12", "2099-01"):
+        for url in (MONTHLY, f"{MONTHLY}/trend", f"{MONTHLY}/versions"):
+            r = await client.get(url, params={"month": month}, headers=h)
+            assert r.status_code == 422, (url, r.text)
+            assert r.headers["content-type"].startswith("application/problem+json")
+            assert r.json()["code"] == "month-not-begun"
+            assert [e["field"] for e in r.json()["errors"]] == ["query.month"]
+            assert f"{month} has not begun" in r.json()["detail"]
+    # The current month has begun: no version yet, an empty page.
+    r = await client.get(f"{MONTHLY}/versions", params={"month": "2026-11"}, headers=h)
+    assert r.status_code == 200 and r.json()["items"] == []
+    assert await sql(counts) == before

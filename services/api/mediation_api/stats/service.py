@@ -90,6 +90,21 @@ def _remedy(method: str, path: str, query: dict[str, str]) -> Remedy:
     return Remedy(method=method, href=API + path + (f"?{urlencode(query)}" if query else ""))
 
 
+COVERED = "reports cover months up to the current one"
+
+
+def not_begun(year: int, month: int, now: datetime, instead: str) -> Unprocessable | None:
+    """The refusal of a month still to come (its figures would read as zeros), saying what
+    the endpoint covers `instead`; None for the current month or an earlier one."""
+    if (year, month) <= periods.current_month(now):
+        return None
+    return Unprocessable(
+        f"{periods.label(year, month)} has not begun; {instead}.",
+        field="query.month",
+        code=MONTH_NOT_BEGUN,
+    )
+
+
 def unit_out(unit: Unit) -> StatsUnit:
     return StatsUnit(id=unit.id, code=unit.code, name=unit.name, level=unit.level)
 
@@ -399,13 +414,10 @@ class StatsService:
                 f"version {latest}. Its versions: GET /api/v1/stats/monthly/versions.",
                 remedy=_remedy("GET", "/stats/monthly/versions", {"month": month}),
             )
+        refusal = not_begun(year, mon, now, COVERED)
+        if refusal is not None:
+            return refusal
         if not periods.has_ended(year, mon, now):
-            if (year, mon) != periods.current_month(now):
-                return Unprocessable(
-                    f"{month} has not begun; reports cover months up to the current one.",
-                    field="query.month",
-                    code=MONTH_NOT_BEGUN,
-                )
             return NotFound(
                 f"{month} has not ended: its report is made at 01:00 on the 1st of the next "
                 "month. Its figures so far are at GET /api/v1/stats/live.",
@@ -467,6 +479,9 @@ class StatsService:
         self, month: str, limit: int, cursor: str | None
     ) -> tuple[list[StatsReport], str | None]:
         year, mon = periods.parse(month)
+        refusal = not_begun(year, mon, self.clock.now(), COVERED)
+        if refusal is not None:
+            raise refusal
         return await self.repo.versions(year, mon, limit, cursor)
 
     async def trend(
@@ -480,14 +495,11 @@ class StatsService:
         from `pinned` when given), or counted from the cases when the month has none."""
         node = await self.node(unit_id)
         year, mon = (pinned.year, pinned.month) if pinned else self.month(month)
-        if (year, mon) > periods.current_month(self.clock.now()):
-            # Months still to come would show as zeros counted from the cases.
-            raise Unprocessable(
-                f"{periods.label(year, mon)} has not begun; the trend ends with the current "
-                "month at the latest.",
-                field="query.month",
-                code=MONTH_NOT_BEGUN,
-            )
+        refusal = not_begun(
+            year, mon, self.clock.now(), "the trend ends with the current month at the latest"
+        )
+        if refusal is not None:
+            raise refusal
         months = periods.last_months(year, mon, 12)
         reports = await self.repo.latest_reports(months)
         if pinned is not None:
