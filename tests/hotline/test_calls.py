@@ -325,6 +325,56 @@ async def test_a_corrected_call_time_lies_before_the_call_was_logged(
     assert r.json()["duration_seconds"] == 38 * 60
 
 
+@pytest.mark.parametrize(
+    ("stored", "started_at"),
+    [
+        # Followed up at 09:45; the call is moved to start at 09:55.
+        (
+            {"follow_up_done_at": "2026-11-26T09:45:00+08:00", "follow_up_note": "已回访"},
+            "2026-11-26T09:55:00+08:00",
+        ),
+        # Ended at 09:58:30 (call_body); moved to start at 09:59.
+        ({}, "2026-11-26T09:59:00+08:00"),
+        # Ended at 09:58:30; moved to start 25 hours earlier (a call lasts 24 hours at most).
+        ({}, "2026-11-25T08:58:00+08:00"),
+        # A follow-up due at 09:50; moved to start at 09:55 (without its end).
+        (
+            {"follow_up_due": "2026-11-26T09:50:00+08:00", "ended_at": None},
+            "2026-11-26T09:55:00+08:00",
+        ),
+    ],
+)
+async def test_a_call_moved_past_its_stored_end_or_follow_up_is_refused(
+    client: httpx.AsyncClient,
+    world: World,
+    sql: Any,
+    stored: dict[str, Any],
+    started_at: str,
+) -> None:
+    """The acceptance audit: a correction of the start alone was checked against the end,
+    the follow-up's due and done times only when they came in the same request. The pair as
+    it would be stored counts: 422 on `started_at`, and nothing changes."""
+    h = await world.headers("counselor")
+    r = await client.post(CALLS, headers=h, json=call_body(follow_up_due=None))
+    assert r.status_code == 201, r.text
+    call, etag = r.json(), r.headers["etag"]
+    url = f"{CALLS}/{call['id']}"
+    if stored:
+        r = await client.patch(url, headers={**h, "If-Match": etag}, json=stored)
+        assert r.status_code == 200, r.text
+        etag = r.headers["etag"]
+    before = await sql("SELECT started_at, version FROM hotline_calls")
+    events = await sql("SELECT count(*) FROM hotline_call_events")
+    r = await client.patch(url, headers={**h, "If-Match": etag}, json={"started_at": started_at})
+    assert r.status_code == 422, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert r.json()["code"] == "call-log-inconsistent"
+    [error] = r.json()["errors"]
+    assert error["field"] == "body.started_at" and "stays 2026-11-26T09:" in error["message"]
+    assert await sql("SELECT started_at, version FROM hotline_calls") == before
+    assert await sql("SELECT count(*) FROM hotline_call_events") == events
+
+
 async def test_only_the_counselor_or_a_supervisor_changes_a_call(
     client: httpx.AsyncClient, world: World
 ) -> None:

@@ -18,7 +18,7 @@ from mediation.auth.access_log import access_row, audit_access, record_access, r
 from mediation.auth.policy import Permission
 from mediation.cases.enums import CaseEventType
 from mediation.cases.models import Case
-from mediation.clock import center_date
+from mediation.clock import CENTER_TZ, center_date
 from mediation.contracts.changes import changed, modified, null_errors, patch_fields, refuse_nulls
 from mediation.contracts.common import center_time
 from mediation.contracts.etag import check_if_match
@@ -524,7 +524,8 @@ class HotlineService(RequestService[HotlineRepository]):
             follow_up_due=new("follow_up_due", call.follow_up_due),
         )
         errors = check_call(facts)
-        done_at = changes.get("follow_up_done_at")
+        # The resulting pair, stored half included: a start moved past a stored done time too.
+        done_at = new("follow_up_done_at", call.follow_up_done_at)
         if done_at is not None and done_at < facts.started_at:
             errors.append(
                 {
@@ -532,6 +533,7 @@ class HotlineService(RequestService[HotlineRepository]):
                     "message": "A follow-up cannot be done before the call.",
                 }
             )
+        errors = [_sent_half(e, changes, call) for e in errors]
         if "topics" in changes:
             errors += await self._topic_errors(changes["topics"])
         errors += await self._logged_after(call, changes)
@@ -1051,6 +1053,19 @@ def _bytea(call: HotlineCall) -> str | None:
     """The sealed number as bytea's text form (JSON has no bytes)."""
     blob = call.callback_number_enc
     return None if blob is None else "\\x" + blob.hex()
+
+
+_STORED_HALVES = ("ended_at", "follow_up_due", "follow_up_done_at")
+
+
+def _sent_half(error: dict[str, str], changes: dict[str, Any], call: HotlineCall) -> dict[str, str]:
+    """An error about a time paired with the start, when only the start was sent, names the
+    start (the field the request can correct) and the stored time it clashes with."""
+    name = error["field"].removeprefix("body.")
+    if name not in _STORED_HALVES or name in changes or "started_at" not in changes:
+        return error
+    stored = getattr(call, name).astimezone(CENTER_TZ).isoformat()
+    return {"field": "body.started_at", "message": f"{error['message']} (`{name}` stays {stored})"}
 
 
 def _consistent(errors: rules.FieldErrors) -> None:
