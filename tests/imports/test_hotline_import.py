@@ -180,3 +180,27 @@ async def test_a_cases_file_is_not_a_hotline_register(
     p = imp["problems"][0]
     assert "心理热线来电" in p["message_zh"] and "来电时间" in p["message_zh"]
     assert "hotline_calls template" in p["message_en"]
+
+
+async def test_a_call_later_today_is_reported_at_its_cell(
+    client: httpx.AsyncClient, world: World, run_worker: Any, sql: Any
+) -> None:
+    """The acceptance audit: only the day was compared with today, so a call at 23:30 today
+    (the tests' clock stands at 10:00) was imported as history. A time lies no later than now
+    (a few minutes of clock drift allowed, as in the API); a date alone still means today."""
+    rows = []
+    for started in ("2026-11-26 23:30", "2026-11-26 10:04", "2026-11-26 10:06", "2026-11-26"):
+        row = list(GOOD[0])
+        row[1] = started
+        rows.append(row)
+    content = csv_of(HEAD, rows)
+    imp = await validated(client, world, run_worker, content, "text/csv", "hotline_calls")
+    assert imp["status"] == "invalid", imp
+    # 来电时间 is column B: 23:30 and 10:06 are still to come; 10:04 and the day are not.
+    assert [p["cell"] for p in imp["problems"]] == ["B2", "B4"], imp["problems"]
+    assert all("不晚于现在" in p["message_zh"] for p in imp["problems"])
+    r = await client.post(
+        f"{IMPORTS}/{imp['id']}/commit", headers=await world.headers("dispatcher")
+    )
+    assert r.status_code == 409 and r.json()["code"] == "import-has-problems"
+    assert (await sql("SELECT count(*) FROM hotline_calls"))[0][0] == 0

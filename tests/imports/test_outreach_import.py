@@ -154,3 +154,29 @@ async def test_bad_outreach_rows_are_each_reported_and_nothing_is_written(
     assert r.status_code == 409
     assert (await sql("SELECT count(*) FROM outreach_activities"))[0][0] == 0
     assert (await sql("SELECT count(*) FROM outreach_classes"))[0][0] == 0
+
+
+async def test_a_class_or_activity_later_today_is_reported_at_its_cell(
+    client: httpx.AsyncClient, world: World, run_worker: Any, sql: Any
+) -> None:
+    """The acceptance audit: only the day was compared with today, so a class at 22:00 today
+    (the tests' clock stands at 10:00) was imported as history. A time lies no later than now
+    (a few minutes of clock drift allowed, as in the API); a date alone still means today."""
+    rows = [
+        [*GOOD[1][:2], "今晚的课", "2026-11-26 22:00", *GOOD[1][4:]],
+        [*GOOD[0][:2], "今晚的活动", "2026-11-26 20:00", *GOOD[0][4:]],
+        [*GOOD[1][:2], "刚开始的课", "2026-11-26 10:04", *GOOD[1][4:]],
+        [*GOOD[1][:2], "稍后的课", "2026-11-26 10:06", *GOOD[1][4:]],
+        [*GOOD[0][:2], "今天的活动", "2026-11-26", *GOOD[0][4:]],
+    ]
+    imp = await validated(client, world, run_worker, csv_of(HEAD, rows), "text/csv", "outreach")
+    assert imp["status"] == "invalid", imp
+    # 日期 is column D: 22:00, 20:00 and 10:06 are still to come; 10:04 and the day are not.
+    assert [p["cell"] for p in imp["problems"]] == ["D2", "D3", "D5"], imp["problems"]
+    assert all("不晚于现在" in p["message_zh"] for p in imp["problems"])
+    r = await client.post(
+        f"{IMPORTS}/{imp['id']}/commit", headers=await world.headers("dispatcher")
+    )
+    assert r.status_code == 409 and r.json()["code"] == "import-has-problems"
+    assert (await sql("SELECT count(*) FROM outreach_activities"))[0][0] == 0
+    assert (await sql("SELECT count(*) FROM outreach_classes"))[0][0] == 0

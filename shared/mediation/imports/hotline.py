@@ -77,15 +77,17 @@ class CallChecker(RowChecker):
 
     def _started(self, raw: Any) -> datetime:
         at = v.moment(raw)
-        today, opened = self.lookups.today, self.lookups.hotline_opened_on
+        opened = self.lookups.hotline_opened_on
         # Not before the hotline opened (the window of a call logged through the API).
         earliest = max(EARLIEST, datetime.combine(opened, time())) if opened else EARLIEST
-        if at < earliest or (today is not None and at.date() > today):
+        if at < earliest or self.to_come(at):
             first = earliest.date().isoformat()
             raise v.BadValue(
-                f"来电时间须在热线开通（{first}）以后且不晚于今天（导入的是历史来电）。",
+                f"来电时间须在热线开通（{first}）以后且不晚于现在（只写日期时不晚于今天；"
+                "导入的是历史来电）。",
                 f"The call's time lies between the hotline's opening ({first}, "
-                "MEDIATION_HOTLINE_OPENED_ON) and today (an import brings past calls).",
+                "MEDIATION_HOTLINE_OPENED_ON) and now (a date alone: today; an import brings "
+                "past calls).",
             )
         return at
 

@@ -94,10 +94,10 @@ class OutreachChecker(RowChecker):
 
     def _held(self, raw: Any) -> datetime:
         at = v.moment(raw)
-        today = self.lookups.today
-        if at.date() < EARLIEST or (today is not None and at.date() > today):
+        if at.date() < EARLIEST or self.to_come(at):
             raise v.BadValue(
-                "日期须在 2000 年以后且不晚于今天（导入的是历史记录）。",
-                "The date lies between 2000 and today (an import brings past records).",
+                "日期须在 2000 年以后且不晚于现在（只写日期时不晚于今天；导入的是历史记录）。",
+                "The date lies between 2000 and now (a date alone: today; an import brings "
+                "past records).",
             )
         return at

@@ -11,9 +11,10 @@ import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Protocol
 
+from mediation.contracts.windows import CLOCK_SKEW
 from mediation.imports import values as v
 from mediation.imports.columns import Column, letter
 
@@ -38,6 +39,7 @@ class Lookups:
     categories: dict[str, str]  # code or Chinese label -> code
     scope_paths: tuple[str, ...]
     today: date | None = None  # the center's today: history lies before it
+    now: datetime | None = None  # the center's time, naive like the cells' times
     hotline_opened_on: date | None = None  # no call before it (MEDIATION_HOTLINE_OPENED_ON)
     # Hotline topics (code or Chinese label -> code).
     topics: dict[str, str] = field(default_factory=dict)
@@ -200,6 +202,14 @@ class RowChecker:
                 "须登记在区县及以下单位。", "A record is placed at district level or below."
             )
         return unit
+
+    def to_come(self, at: datetime) -> bool:
+        """Whether a register's time lies in the future: its day after today, or its time
+        after now beyond the clock tolerance (a date alone, 00:00, stays allowed up to today)."""
+        today, now = self.lookups.today, self.lookups.now
+        return (today is not None and at.date() > today) or (
+            now is not None and at > now + CLOCK_SKEW
+        )
 
     @staticmethod
     def coded(table: dict[str, str], what_zh: str, what_en: str) -> Callable[[Any], str]:

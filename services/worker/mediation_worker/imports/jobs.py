@@ -15,7 +15,7 @@ from typing import Any
 from arq.worker import Function, func
 from sqlalchemy import select, update
 
-from mediation.clock import center_date
+from mediation.clock import CENTER_TZ, center_date
 from mediation.imports.enums import ImportStatus
 from mediation.imports.kinds import KINDS
 from mediation.imports.models import ImportFile
@@ -61,7 +61,9 @@ async def _check(c: WorkerContext, job: Job, imp: ImportFile, content: bytes) ->
     # each statement saw its own snapshot anyway, so one transaction guaranteed nothing more.
     async with c.sessions() as session:
         lookups = await load_lookups(session, tuple(imp.scope_paths), imp.kind)
-    lookups.today = center_date(c.clock.now())
+    now = c.clock.now()
+    lookups.today = center_date(now)
+    lookups.now = now.astimezone(CENTER_TZ).replace(tzinfo=None)
     lookups.hotline_opened_on = c.settings.hotline_opened_on
 
     async def progress(rows: int) -> None:
