@@ -165,6 +165,36 @@ async def test_rules_that_need_the_case_records(
     assert case["status"] == "followed_up"
 
 
+async def test_a_follow_up_before_the_mediation_failed_is_refused(
+    client: httpx.AsyncClient, world: World, sql: Any
+) -> None:
+    """The acceptance audit: a failed case has no agreement to date its follow-ups from, so a
+    visit dated 2018 (eight years before the case was registered, on 26 November 2026) was
+    stored. A follow-up (回访) comes after the outcome (DOMAIN.md), so not before the day the
+    failure was recorded; that day itself is taken."""
+    h = await world.headers("dispatcher")
+    case = await mediating(client, world)
+    at(world, world.clock.now() + timedelta(days=2))  # failed on 28 November
+    h = await world.headers("dispatcher")
+    case = await act(client, h, case, "fail", {"referral": "litigation", "reason": "分歧较大"})
+    before = await sql(SNAPSHOT, c=case["id"])
+    for visited in ("2018-06-01T10:00:00+08:00", "2026-11-27T15:00:00+08:00"):
+        message = await refused(
+            client,
+            h,
+            case,
+            "follow-ups",
+            {**VISIT, "performance": "none", "visited_at": visited},
+            "body.visited_at",
+            "validation",
+        )
+        assert "not before 2026-11-28" in message and "failed" in message
+    assert await sql(SNAPSHOT, c=case["id"]) == before
+    body = {**VISIT, "performance": "none", "visited_at": "2026-11-28T09:00:00+08:00"}
+    case = await act(client, h, case, "follow-ups", body)
+    assert case["status"] == "followed_up"
+
+
 async def test_an_extension_stays_within_the_planning_horizon(
     client: httpx.AsyncClient, world: World, sql: Any
 ) -> None:

@@ -441,7 +441,9 @@ class FollowUpIn(Input):
     """A follow-up visit (回访)."""
 
     visited_at: PastTime | None = Field(
-        None, description="When (default: now); not before the agreement took effect."
+        None,
+        description="When (default: now); after the outcome: not before the agreement took "
+        "effect, or the day the mediation was recorded as failed.",
     )
     method: FollowUpMethod = Field(description="How.")
     performance: PerformanceStatus = Field(description="How far the agreement is performed.")

@@ -1037,6 +1037,20 @@ class CaseService(RequestService[CaseRepository]):
                 field="body.visited_at",
                 code=problems.BEFORE_AGREEMENT,
             )
+        # A follow-up (回访) comes after the outcome (DOMAIN.md: resolved | failed → followed
+        # up), hence after the registration too. An agreement dates a resolution (checked
+        # above; it may precede the registration: on-the-spot mediation registered later);
+        # a failure has only the time it was recorded.
+        outcome = lifecycle.outcome(before, case.resolved_at, case.failed_at)
+        ended = {S.failed: case.failed_at, S.resolved: None if agreement else case.resolved_at}
+        end = ended.get(outcome) if outcome is not None else None
+        if body.visited_at is not None and end is not None and _day(body.visited_at) < _day(end):
+            raise Unprocessable(
+                "A follow-up visit comes after the mediation's outcome: not before "
+                f"{_day(end)}, when the case was recorded as {outcome}.",
+                field="body.visited_at",
+                code=VALIDATION,
+            )
         visit = CaseFollowUp(
             case_id=case.id,
             visited_at=body.visited_at or now,
