@@ -234,3 +234,31 @@ async def test_minutes_of_a_recorded_session_are_printed(
     ]
     one = (await client.get(f"{SESSIONS}/{held['id']}", headers=h)).json()
     assert one["minutes"] == body["minutes"]
+
+
+async def test_an_agreement_taking_effect_before_its_session_is_refused(
+    client: httpx.AsyncClient, world: World, sql: Any
+) -> None:
+    """The acceptance audit: a session held on 28 November 14:00 recorded an agreement that
+    "took effect" on 1 September, before the case was registered (26 November) and before
+    the session that reached it; only the dispute's time (unset here) was checked. The
+    session's day is the earliest; nothing is written."""
+    case = await new_case(client, world)
+    mediator = await person_id(world, "mediator")
+    at(world, at_time(DAY, 16))
+    m = await world.headers("mediator")
+    before = await sql(SNAPSHOT, c=case["id"])
+    for effective in ("2026-09-01", "2026-11-27"):
+        agreement = {**ORAL, "effective_on": effective}
+        body = held_body(case, [mediator], at_time(DAY, 14), agreement=agreement)
+        p = await record(client, m, case, body, expect=422)
+        assert p["code"] == "validation"
+        assert [e["field"] for e in p["errors"]] == ["body.agreement.effective_on"]
+        assert "2026-11-28 at the earliest" in p["detail"]
+    assert await sql(SNAPSHOT, c=case["id"]) == before
+    body = held_body(
+        case, [mediator], at_time(DAY, 14), agreement={**ORAL, "effective_on": "2026-11-28"}
+    )
+    await record(client, m, case, body)
+    got = (await client.get(f"{CASES}/{case['id']}", headers=m)).json()
+    assert got["status"] == "resolved" and got["agreement"]["effective_on"] == "2026-11-28"

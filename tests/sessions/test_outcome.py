@@ -181,3 +181,36 @@ async def test_a_postponed_session_plans_another_and_leaves_the_case_open(
     assert all(p["attended"] is False for p in held["parties"])
     got = (await client.get(f"{CASES}/{case['id']}", headers=h)).json()
     assert got["status"] == "in_mediation" and got["agreement"] is None
+
+
+async def test_an_agreement_taking_effect_before_its_session_is_refused(
+    client: httpx.AsyncClient, world: World, sql: Any
+) -> None:
+    """The acceptance audit: the outcome of a session held on 28 November took an agreement
+    "in effect" since 1 September. The session's day is the earliest; nothing is written."""
+    case = await new_case(client, world)
+    h = await world.headers("dispatcher")
+    mediator = await person_id(world, "mediator")
+    ms = await schedule(client, h, case, session_body([mediator], at_time(DAY, 9)))
+    at(world, at_time(DAY, 11))
+    m = await world.headers("mediator")
+    snapshot = (
+        "SELECT (SELECT status FROM mediation_sessions), (SELECT version FROM cases),"
+        " (SELECT count(*) FROM case_agreements), (SELECT count(*) FROM session_events),"
+        " (SELECT count(*) FROM case_events), (SELECT count(*) FROM outbox_events)"
+    )
+    before = await sql(snapshot)
+    early = {**AGREEMENT, "effective_on": "2026-09-01"}
+    r = await client.post(
+        f"{SESSIONS}/{ms['id']}/outcome",
+        json=outcome(ms, agreement=early),
+        headers={**m, "If-Match": etag(ms)},
+    )
+    assert r.status_code == 422, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert [e["field"] for e in r.json()["errors"]] == ["body.agreement.effective_on"]
+    assert "2026-11-28 at the earliest" in r.json()["detail"]
+    assert await sql(snapshot) == before
+    on_the_day = {**AGREEMENT, "effective_on": "2026-11-28"}
+    held = await session_action(client, m, ms, "outcome", outcome(ms, agreement=on_the_day))
+    assert held["history"][-1]["data"]["case_status"] == "resolved"

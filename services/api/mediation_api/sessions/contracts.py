@@ -142,7 +142,11 @@ class _Result(Input):
     outcome: SessionOutcome = Field(description="What the session achieved.")
     next_step: NextStep | None = Field(None, description="What happens next.")
     next_step_note: str | None = Field(None, max_length=2000, description="Details.")
-    agreement: AgreementIn | None = Field(None, description="The agreement (outcome agreement).")
+    agreement: AgreementIn | None = Field(
+        None,
+        description="The agreement (outcome agreement); it takes effect on the session's day "
+        "at the earliest.",
+    )
 
     @model_validator(mode="after")
     def _result(self) -> Self:

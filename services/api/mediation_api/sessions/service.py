@@ -958,6 +958,18 @@ class SessionService(RequestService[SessionRepository]):
         (its rules, timeline, deadlines and events), in this same transaction: if the case
         cannot be resolved, nothing of the outcome is written either. A case still `assigned`
         starts mediation first: the session was its mediation."""
+        assert body.agreement is not None
+        # Reached at this session, it takes effect that day at the earliest (a resolution
+        # without a session may predate the registration; this one has its date).
+        held_on = center_date(ms.starts_at)
+        effective = body.agreement.effective_on
+        if effective is not None and effective < held_on:
+            raise Unprocessable(
+                f"The agreement was reached at the session of {_local(ms.starts_at)}: it "
+                f"takes effect on {held_on} at the earliest.",
+                field="body.agreement.effective_on",
+                code=VALIDATION,
+            )
         cases = self._cases()
         when = _local(ms.starts_at)
         version = case.version
@@ -966,7 +978,6 @@ class SessionService(RequestService[SessionRepository]):
                 case.id, NoteIn(note=f"{when}调解会"), etag_of(case.id, version)
             )
             version = started.version
-        assert body.agreement is not None
         # The agreement is signed by the mediators who held the session, then the case's
         # handlers.
         await cases.resolve(
