@@ -263,6 +263,78 @@ async def test_a_changed_dispute_time_lies_before_its_registration(
     assert r.json()["version"] == case["version"] + 1
 
 
+async def test_a_dispute_moved_after_its_held_session_or_agreement_is_refused(
+    client: httpx.AsyncClient, world: World, sql: Any
+) -> None:
+    """The acceptance audit: a session held about a dispute is refused before the dispute
+    happened (`session-before-dispute`), an agreement too (`agreement-before-dispute`), yet
+    a correction of the dispute's time could move it after both. The same codes now refuse
+    the correction, and nothing changes; a time before the session is taken."""
+    from datetime import datetime
+
+    from mediation.clock import CENTER_TZ
+    from tests.sessions.test_held import held_body
+
+    h = await world.headers("dispatcher")
+    case = await mediating(client, world, occurred_at="2026-11-20T10:00:00+08:00")
+    mediator = str(await person_id(world, "mediator"))
+    held_at = datetime(2026, 11, 25, 14, 0, tzinfo=CENTER_TZ)
+    body = held_body(
+        case,
+        [mediator],
+        held_at,
+        outcome="postponed",
+        next_step="another_session",
+        agreement=None,
+    )
+    m = await world.headers("mediator")
+    r = await client.post(f"{CASES}/{case['id']}/sessions/held", json=body, headers=m)
+    assert r.status_code == 201, r.text
+    case = (await client.get(f"{CASES}/{case['id']}", headers=h)).json()
+    before = await sql(SNAPSHOT, c=case["id"])
+    # Held on 25 November 14:00; the dispute is now said to have happened on the 26th at
+    # 09:00 (still before its registration at 10:00), then on the 25th at 14:30.
+    for occurred in ("2026-11-26T09:00:00+08:00", "2026-11-25T14:30:00+08:00"):
+        r = await client.patch(
+            f"{CASES}/{case['id']}", json={"occurred_at": occurred}, headers={**h, **etag(case)}
+        )
+        assert r.status_code == 422, r.text
+        assert r.headers["content-type"].startswith("application/problem+json")
+        assert r.json()["code"] == "session-before-dispute"
+        assert [e["field"] for e in r.json()["errors"]] == ["body.occurred_at"]
+        assert "2026-11-25 14:00" in r.json()["detail"]
+    assert await sql(SNAPSHOT, c=case["id"]) == before
+
+    r = await client.patch(
+        f"{CASES}/{case['id']}",
+        json={"occurred_at": "2026-11-25T13:00:00+08:00"},
+        headers={**h, **etag(case)},
+    )
+    assert r.status_code == 200, r.text
+
+    # Resolved (no session) with an agreement in effect since 24 November: the dispute is
+    # now said to have happened on the 25th.
+    case = await mediating(client, world, occurred_at="2026-11-20T10:00:00+08:00")
+    agreement = {**AGREEMENT, "effective_on": "2026-11-24"}
+    case = await act(client, h, case, "resolve", {"agreement": agreement})
+    before = await sql(SNAPSHOT, c=case["id"])
+    r = await client.patch(
+        f"{CASES}/{case['id']}",
+        json={"occurred_at": "2026-11-25T09:00:00+08:00"},
+        headers={**h, **etag(case)},
+    )
+    assert r.status_code == 422, r.text
+    assert r.json()["code"] == "agreement-before-dispute"
+    assert [e["field"] for e in r.json()["errors"]] == ["body.occurred_at"]
+    assert await sql(SNAPSHOT, c=case["id"]) == before
+    r = await client.patch(
+        f"{CASES}/{case['id']}",
+        json={"occurred_at": "2026-11-24T09:00:00+08:00"},
+        headers={**h, **etag(case)},
+    )
+    assert r.status_code == 200, r.text
+
+
 def _id_born(born: str) -> str:
     return valid_id(f"220302{born}001")
 

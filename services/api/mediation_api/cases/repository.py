@@ -46,6 +46,8 @@ from mediation.cases.models import (
 from mediation.db import driver_connection
 from mediation.org.enums import UnitLevel
 from mediation.org.models import Person
+from mediation.sessions.enums import SessionStatus
+from mediation.sessions.models import MediationSession
 from mediation_api.cases.calendar_repository import CalendarRepository, rule_and_days
 from mediation_api.cases.intake import (
     PLACE_CALENDAR_SQL,
@@ -166,6 +168,13 @@ class CaseRepository(TreeLookups, CalendarRepository):
             .order_by(CaseDeadline.started_at.desc())
         )
         return (await self.session.scalars(stmt.limit(1))).first()
+
+    async def first_held_session(self, case_id: uuid.UUID) -> datetime | None:
+        """When the earliest session held about the case started (None: none held)."""
+        stmt = select(func.min(MediationSession.starts_at)).where(
+            MediationSession.case_id == case_id, MediationSession.status == SessionStatus.held
+        )
+        return (await self.session.scalars(stmt)).one()
 
     async def agreement(self, case_id: uuid.UUID) -> CaseAgreement | None:
         stmt = select(CaseAgreement).where(CaseAgreement.case_id == case_id)

@@ -80,6 +80,7 @@ from mediation.outbox.payloads import EventPayload
 from mediation.outbox.registry import EVENT_MODELS
 from mediation.privacy import birth_date, keyed_hash
 from mediation.reference.data import ReferenceKind
+from mediation.sessions.rules import BEFORE_DISPUTE
 from mediation.timeline import holds_lock, next_seq
 from mediation_api.cases import change, intake, resolution
 from mediation_api.cases.change import Changed
@@ -1267,6 +1268,7 @@ class CaseService(RequestService[CaseRepository]):
                     field="body.occurred_at",
                     code=VALIDATION,
                 )
+            await self._not_after_what_followed(case, changes["occurred_at"])
         names = sorted(changes)
         if "category" in changes:
             await ReferenceService(self.session, self.clock).require_enabled(
@@ -1286,6 +1288,26 @@ class CaseService(RequestService[CaseRepository]):
         case.version += 1
         await self.record(case, E.updated, data={"changed": names}, extra={"changed": names})
         return case
+
+    async def _not_after_what_followed(self, case: Case, occurred_at: datetime) -> None:
+        """A corrected dispute time keeps the rules checked when the session was held and the
+        agreement made: no session held about it, nor its agreement, before it happened."""
+        held = await self.repo.first_held_session(case.id)
+        if held is not None and occurred_at > held:
+            raise Unprocessable(
+                "A session about the dispute was held at "
+                f"{held.astimezone(CENTER_TZ):%Y-%m-%d %H:%M}: it did not happen after that.",
+                field="body.occurred_at",
+                code=BEFORE_DISPUTE,
+            )
+        agreement = await self.repo.agreement(case.id)
+        if agreement is not None and agreement.effective_on.isoformat() < _day(occurred_at):
+            raise Unprocessable(
+                f"Its agreement took effect on {agreement.effective_on}: the dispute did not "
+                "happen after that day.",
+                field="body.occurred_at",
+                code=problems.AGREEMENT_BEFORE_DISPUTE,
+            )
 
     async def add_party(self, case_id: uuid.UUID, body: PartyIn, if_match: str | None) -> Case:
         case = await self._for_change(case_id, if_match)
