@@ -20,7 +20,7 @@ from tests.casefiles.conftest import (
 )
 from tests.cases.conftest import CASES, person_id
 from tests.hotline.conftest import CALLS, call_body
-from tests.hotline.test_open_case import case_body as open_case_body
+from tests.hotline.test_open_case import call_that_opened_a_case
 from tests.support.world import World
 
 
@@ -171,13 +171,7 @@ async def test_a_file_of_a_call_that_opened_a_case_shows_on_the_case_timeline_un
     """Added and removed: the call's case says its call changed, by whom and when, never which
     file (the case file does not hold the call's attachments)."""
     counselor = await world.headers("counselor")
-    call = (await client.post(CALLS, headers=counselor, json=call_body())).json()
-    opened = await client.post(
-        f"{CALLS}/{call['id']}/open-case",
-        headers={**counselor, "If-Match": f'"{call["id"]}-1"'},
-        json=open_case_body(world),
-    )
-    assert opened.status_code == 201, opened.text
+    call, opened = await call_that_opened_a_case(client, world, counselor)
     timeline_url = f"{CASES}/{opened.json()['case_id']}/timeline"
     d = await world.headers("dispatcher")
     before = (await client.get(timeline_url, headers=d)).json()["items"]

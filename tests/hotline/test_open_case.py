@@ -27,6 +27,20 @@ def case_body(world: World, **overrides: Any) -> dict[str, Any]:
     return body
 
 
+async def call_that_opened_a_case(
+    client: httpx.AsyncClient, world: World, headers: dict[str, str], **call: Any
+) -> tuple[dict[str, Any], httpx.Response]:
+    """A call logged by `headers`' counselor and the answer of the case opened from it."""
+    logged = (await client.post(CALLS, headers=headers, json=call_body(**call))).json()
+    opened = await client.post(
+        f"{CALLS}/{logged['id']}/open-case",
+        headers={**headers, "If-Match": f'"{logged["id"]}-1"'},
+        json=case_body(world),
+    )
+    assert opened.status_code == 201, opened.text
+    return logged, opened
+
+
 async def test_open_a_case_from_a_call(client: httpx.AsyncClient, world: World, sql: Any) -> None:
     h = await world.headers("counselor")
     call = (await client.post(CALLS, headers=h, json=call_body(**HIGH_RISK))).json()
@@ -137,13 +151,7 @@ async def test_the_case_a_call_opened_shows_each_later_change_of_the_call_but_no
     timeline, by whom and when; no note, comment or outcome of the call; the call named only to
     its readers; the case's own version stays (its answer shows nothing of the call)."""
     h = await world.headers("counselor")
-    call = (await client.post(CALLS, headers=h, json=call_body(**HIGH_RISK))).json()
-    opened = await client.post(
-        f"{CALLS}/{call['id']}/open-case",
-        headers={**h, "If-Match": f'"{call["id"]}-1"'},
-        json=case_body(world),
-    )
-    assert opened.status_code == 201, opened.text
+    call, opened = await call_that_opened_a_case(client, world, h, **HIGH_RISK)
     case_url = f"/api/v1/cases/{opened.json()['case_id']}"
     d = await world.headers("dispatcher")
     case_before = await client.get(case_url, headers=d)

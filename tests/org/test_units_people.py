@@ -299,24 +299,18 @@ async def test_a_persons_email_follows_one_rule_on_creation_and_on_change(
     assert ok.status_code == 200 and ok.json()["email"] == "he2@police.example"
 
 
-async def test_a_persons_roles_are_listed_within_the_readers_jurisdiction(
-    client: httpx.AsyncClient, world: World
-) -> None:
-    """A mediator working in 先锋社区 and in 西园社区: the police officer of 先锋社区 reads
-    the person and their role there, not the role in 西园社区 (a unit and an assignment that
-    answer 404 to them); the district sees both."""
-    admin = await world.headers("system_admin")
+async def _in_both_communities(
+    client: httpx.AsyncClient, world: World, name: str, role: str
+) -> tuple[str, str]:
+    """A new person holding `role` in 先锋社区 and, from February, a mediator of 西园社区: their
+    id and the id of the 西园社区 assignment."""
     xianfeng, xiyuan = world.unit("220302001001"), world.unit("220302001002")
     r = await client.post(
         "/api/v1/people",
-        headers=admin,
+        headers=await world.headers("system_admin"),
         json={
-            "name": "两地调解员",
-            "assignment": {
-                "unit_id": str(xianfeng.id),
-                "role": "mediator",
-                "starts_on": "2026-01-01",
-            },
+            "name": name,
+            "assignment": {"unit_id": str(xianfeng.id), "role": role, "starts_on": "2026-01-01"},
         },
     )
     assert r.status_code == 201, r.text
@@ -327,7 +321,17 @@ async def test_a_persons_roles_are_listed_within_the_readers_jurisdiction(
         json={"unit_id": str(xiyuan.id), "role": "mediator", "starts_on": "2026-02-01"},
     )
     assert r.status_code == 201, r.text
-    elsewhere = r.json()["id"]
+    return person, r.json()["id"]
+
+
+async def test_a_persons_roles_are_listed_within_the_readers_jurisdiction(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    """A mediator working in 先锋社区 and in 西园社区: the police officer of 先锋社区 reads
+    the person and their role there, not the role in 西园社区 (a unit and an assignment that
+    answer 404 to them); the district sees both."""
+    xianfeng, xiyuan = world.unit("220302001001"), world.unit("220302001002")
+    person, elsewhere = await _in_both_communities(client, world, "两地调解员", "mediator")
 
     url = f"/api/v1/people/{person}/assignments"
     district = await client.get(url, headers=await world.headers("dispatcher"))
@@ -346,26 +350,7 @@ async def test_the_people_filters_count_only_roles_within_the_readers_jurisdicti
     """A legal advisor of 先锋社区 is also a mediator of 西园社区: the police officer of 先锋社区
     must not learn that role through the list's filters, as the assignments list hides it."""
     xianfeng, xiyuan = world.unit("220302001001"), world.unit("220302001002")
-    r = await client.post(
-        "/api/v1/people",
-        headers=await world.headers("system_admin"),
-        json={
-            "name": "两地顾问",
-            "assignment": {
-                "unit_id": str(xianfeng.id),
-                "role": "legal_advisor",
-                "starts_on": "2026-01-01",
-            },
-        },
-    )
-    assert r.status_code == 201, r.text
-    person = r.json()["id"]
-    r = await client.post(
-        f"/api/v1/people/{person}/assignments",
-        headers=await world.headers("security_admin"),
-        json={"unit_id": str(xiyuan.id), "role": "mediator", "starts_on": "2026-02-01"},
-    )
-    assert r.status_code == 201, r.text
+    person, _ = await _in_both_communities(client, world, "两地顾问", "legal_advisor")
 
     async def listed(headers: dict[str, str], **params: str) -> list[str]:
         r = await client.get("/api/v1/people", headers=headers, params=params)
