@@ -161,3 +161,44 @@ def test_retention_job_is_scheduled() -> None:
 
     names = [c.name for c in build_settings().cron_jobs]
     assert "cron:hotline_retention" in names
+
+
+async def test_deidentifying_a_call_that_opened_a_case_shows_on_the_case_timeline(
+    client: httpx.AsyncClient, world: World, sql: Any, clock: Any, run_job: Any
+) -> None:
+    """De-identifying is a change of the call, so the case it opened shows it as it shows a
+    change through the API: one `hotline_call_changed` entry, by the system, nothing of the
+    call (the call named only to its readers); no outbox event, the case's version stays."""
+    from tests.hotline.test_open_case import call_that_opened_a_case
+
+    h = await world.headers("counselor")
+    call, opened = await call_that_opened_a_case(
+        client,
+        world,
+        h,
+        started_at="2026-11-24T09:40:00+08:00",
+        ended_at="2026-11-24T09:58:00+08:00",
+        follow_up_due=None,
+    )
+    case_url = f"/api/v1/cases/{opened.json()['case_id']}"
+    d = await world.headers("dispatcher")
+    before = (await client.get(f"{case_url}/timeline", headers=d)).json()["items"]
+    version = (await client.get(case_url, headers=d)).json()["version"]
+    outbox = (await sql("SELECT count(*) FROM outbox_events"))[0][0]
+
+    start = clock.now()
+    clock.advance(timedelta(days=1095))
+    assert (await run_job(hotline_retention))["calls_deidentified"] == 1
+    assert (await sql("SELECT count(*) FROM outbox_events"))[0][0] == outbox
+
+    clock.set(start)  # read it back through the API (tokens are dated by the clock)
+    timeline = await client.get(f"{case_url}/timeline", headers=d)
+    added = timeline.json()["items"][len(before) :]
+    assert [(e["type"], e["actor"]["kind"], e["actor"]["name"], e["data"]) for e in added] == [
+        ("hotline_call_changed", "system", "系统", {})
+    ]
+    assert "心理工作站" in added[0]["body"] and added[0]["seq"] == before[-1]["seq"] + 1
+    assert "小王" not in timeline.text and "deidentified" not in timeline.text
+    mine = (await client.get(f"{case_url}/timeline", headers=h)).json()["items"]
+    assert mine[-1]["data"] == {"hotline_call_id": call["id"]}
+    assert (await client.get(case_url, headers=d)).json()["version"] == version

@@ -21,6 +21,9 @@ from mediation.timeline import next_seq
 
 SYSTEM = "system"
 HIGH_RISK = "hotline.high_risk"
+# The entry a change of a call that opened a case leaves on the case's timeline (the API's
+# changes and the worker's de-identification alike): that it changed, never what.
+CALL_CHANGED_NOTE = "转立本案的心理热线来电记录有更新；来电记录仅心理工作站可查阅。"
 
 
 class _CallEvent(EventPayload):

@@ -521,8 +521,9 @@ for path, operation, summary, doc, body_type, method in CASE_ACTIONS:
     "on it too (`session_scheduled`, `session_updated`, `session_rescheduled`, `session_held`, "
     "`session_cancelled`, with the session's id, time and place in `data`) for readers who may "
     "read sessions. A later change of the hotline call the case was opened from (corrected, "
-    "acknowledged, reviewed, a file added or removed) is a `hotline_call_changed` entry: who "
-    "and when, nothing of the call (`data.hotline_call_id` only to readers of the call). An "
+    "acknowledged, reviewed, a file added or removed, or de-identified after the retention "
+    "period, by `system`) is a `hotline_call_changed` entry: who and when, nothing of the call "
+    "(`data.hotline_call_id` only to readers of the call). An "
     "answer or closing of the resident's opinion it was turned from is an `opinion_changed` "
     "entry: who, when, the opinion's new status (`data.opinion_status`), not the answer "
     "(`data.opinion_id` only to readers of the opinion).",

@@ -55,7 +55,7 @@ from mediation.hotline.contracts import (
 )
 from mediation.hotline.crypto import DecryptionError, FieldCipher, Sealed
 from mediation.hotline.enums import CallEventKind, CallSort, DutyRole
-from mediation.hotline.events import HighRiskPayload
+from mediation.hotline.events import CALL_CHANGED_NOTE, HighRiskPayload
 from mediation.hotline.models import HotlineCall, HotlineCallEvent, HotlineDutyShift
 from mediation.hotline.rules import (
     Assessment,
@@ -93,8 +93,6 @@ UNIT_NOT_FOUND = "No hotline workstation with this id in your scope."
 RECORD_TYPE = "hotline_call"
 # The case's side of the link: where it came from, nothing of what was said.
 CASE_LINK_NOTE = "由心理热线来电转立；来电记录仅心理工作站可查阅。"
-# A later change of that call, on the case's side: that it changed, never what.
-CALL_CHANGED_NOTE = "转立本案的心理热线来电记录有更新；来电记录仅心理工作站可查阅。"
 MAX_SHIFT = timedelta(days=7)
 MAX_COVERAGE_WINDOW = timedelta(days=31)
 

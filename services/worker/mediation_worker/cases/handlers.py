@@ -10,14 +10,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mediation.cases.enums import CaseEventType, CaseStatus
 from mediation.cases.events import CasePayload, case_type
-from mediation.cases.models import Case, CaseEvent
-from mediation.ids import uuid7
 from mediation.outbox.models import OutboxEvent
 from mediation.outbox.registry import read_payload
 from mediation.sessions import events
 from mediation.sessions.enums import SessionStatus
 from mediation.sessions.models import MediationSession
-from mediation.timeline import holds_lock, next_seq
+from mediation.timeline import holds_lock
+from mediation_worker.cases.timeline import record_by_system
 from mediation_worker.context import WorkerContext
 from mediation_worker.outbox.dispatch import on
 
@@ -56,19 +55,11 @@ async def on_case_ended(db: AsyncSession, event: OutboxEvent, c: WorkerContext) 
         await events.cancel(db, ms, reason, actor=events.SYSTEM, now=now)
         # On the case's timeline too, like a cancellation by a person (the API writes those
         # through the cases service; the worker has no such service).
-        case = await db.get(Case, ms.case_id)
-        assert case is not None  # a session's case is never deleted
-        db.add(
-            CaseEvent(
-                id=uuid7(),
-                case_id=ms.case_id,
-                seq=await next_seq(db, case),
-                type=CaseEventType.session_cancelled,
-                at=now,
-                actor_kind=events.SYSTEM.kind,
-                actor_id=None,
-                actor_name=events.SYSTEM.name,
-                body=reason,
-                data=events.brief(ms),
-            )
+        await record_by_system(
+            db,
+            ms.case_id,
+            CaseEventType.session_cancelled,
+            at=now,
+            body=reason,
+            data=events.brief(ms),
         )

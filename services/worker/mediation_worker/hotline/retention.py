@@ -12,11 +12,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mediation.cases.enums import CaseEventType
 from mediation.hotline import events as call_events
 from mediation.hotline.enums import CallEventKind
 from mediation.hotline.models import HotlineCall
 from mediation.hotline.rules import retention_cutoff
 from mediation.timeline import holds_lock
+from mediation_worker.cases.timeline import record_by_system
 from mediation_worker.context import wctx
 from mediation_worker.instrument import instrumented
 
@@ -81,6 +83,18 @@ async def _batch(session: AsyncSession, cutoff: datetime, now: datetime) -> tupl
             at=now,
             detail={"removed": removed, "cutoff": cutoff},
         )
+        if call.case_id is not None:
+            # The case the call opened shows it changed, as after a change through the API
+            # (`HotlineService.tell_case`): by the system, nothing of the call, no outbox event
+            # and no case version. The case is locked after the call, as the API does.
+            await record_by_system(
+                session,
+                call.case_id,
+                CaseEventType.hotline_call_changed,
+                at=now,
+                body=call_events.CALL_CHANGED_NOTE,
+                data={"hotline_call_id": str(call.id)},
+            )
     return len(calls), numbers
 
 
