@@ -171,11 +171,12 @@ async def assign(request: Request) -> Response:
 
 
 async def session_outcome(request: Request) -> Response:
-    """`POST /sessions/{id}/outcome`: the API's two statements (mediation_api.sessions.outcome):
-    the session locked in scope with its case's fields, parties, mediators and history, then
-    the session held, its history entry, the outbox event, the bookings settled and the case's
-    numbered `session_held` entry; the answer from what was loaded and written, with its
-    access-log row, and the audit entries."""
+    """`POST /sessions/{id}/outcome`: the API's three statements
+    (mediation_api.sessions.outcome): the session locked in scope with its case's parties,
+    mediators and history, the case locked with the fields the checks need, then the session
+    held, its history entry, the outbox event, the bookings settled and the case's numbered
+    `session_held` entry; the answer from what was loaded and written, with its access-log
+    row, and the audit entries."""
     caller = Caller(request)
     body = orjson.loads(await request.body())
     now = datetime.now(CENTER_TZ)
@@ -187,6 +188,7 @@ async def session_outcome(request: Request) -> Response:
             return _json({"status": 404}, 404)
         if not _precondition(request, sid, ms["version"]) or ms["status"] != "scheduled":
             return _json({"status": 412}, 412)
+        await conn.fetchrow(outcome.CASE_LOCK_SQL, ms["case_id"])
         attended_parties = [uuid.UUID(p) for p in body.get("attended_party_ids", [])]
         held = {
             "status": "held",

@@ -12,7 +12,18 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.sessions.conftest import CASES, DAY, at_time, new_case, person_id, session_body
+from tests.sessions.conftest import (
+    CASES,
+    DAY,
+    SESSIONS,
+    at_time,
+    etag,
+    new_case,
+    person_id,
+    schedule,
+    session_body,
+)
+from tests.support import databases
 from tests.support.world import World
 
 
@@ -134,3 +145,58 @@ async def test_bookings_of_one_case_at_once_all_land_in_order_on_its_timeline(
     )
     seqs = [e["seq"] for e in entries]
     assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
+
+
+async def test_an_outcome_reads_the_dispute_time_under_the_case_lock(
+    client: httpx.AsyncClient, world: World, sql: Any, database_url: str
+) -> None:
+    """A session planned a few minutes back (the planning window allows it) and the dispute's
+    time corrected to just after its start (a correction may lie a few minutes after the
+    registration) at the moment its outcome is recorded. The correction, holding the case's
+    row lock, checked no session was held; the outcome waits for that lock before it reads
+    the dispute's time, then sees the new one and refuses (`session-before-dispute`). Reading
+    it first, both checks would pass: a session held before the dispute."""
+    case = await new_case(client, world)  # registered now (2026-11-26 10:00)
+    h = await world.headers("dispatcher")
+    mediator = await person_id(world, "mediator")
+    now = world.clock.now()
+    ms = await schedule(
+        client, h, case, session_body([mediator], now - timedelta(minutes=10), minutes=60)
+    )
+    body = {"attended_party_ids": [], "minutes": "双方均未到场。", "outcome": "postponed"}
+    corrector = await asyncpg.connect(databases.plain(database_url))
+    try:
+        async with corrector.transaction():
+            await corrector.execute(
+                "SELECT 1 FROM cases WHERE id = $1 FOR NO KEY UPDATE", uuid.UUID(case["id"])
+            )
+            request = asyncio.create_task(
+                client.post(
+                    f"{SESSIONS}/{ms['id']}/outcome",
+                    json=body,
+                    headers={**h, "If-Match": etag(ms)},
+                )
+            )
+            for _ in range(100):
+                await corrector.execute("SELECT pg_stat_clear_snapshot()")
+                waiting = await corrector.fetchval(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'"
+                )
+                if waiting or request.done():
+                    break
+                await asyncio.sleep(0.05)
+            assert waiting == 1 and not request.done()
+            await corrector.execute(
+                "UPDATE cases SET occurred_at = $2, version = version + 1 WHERE id = $1",
+                uuid.UUID(case["id"]),
+                now + timedelta(minutes=4),
+            )
+        r = await asyncio.wait_for(request, timeout=10)
+    finally:
+        await corrector.close()
+    assert r.status_code == 422, r.text
+    assert r.json()["code"] == "session-before-dispute"
+    assert await sql("SELECT status FROM mediation_sessions WHERE id = :s", s=ms["id"]) == [
+        ("scheduled",)
+    ]

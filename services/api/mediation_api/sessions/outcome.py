@@ -8,9 +8,14 @@ UPDATE and history entry, the answer's parties, mediators and history, then the 
 the audit chain). Here:
 
 * `FOR_OUTCOME_SQL` locks the session in the caller's scope (FOR NO KEY UPDATE, as
-  `mediation.timeline` requires) with every column the answer shows, its case's fields the
-  checks need (NULLs when the case is outside the scope), the case's parties, the mediators
-  with their names and the history so far.
+  `mediation.timeline` requires) with every column the answer shows, whether its case lies
+  in the scope (NULL when not), the case's parties, the mediators with their names and the
+  history so far.
+* `CASE_LOCK_SQL` then locks the case (FOR NO KEY UPDATE) and reads what the checks need
+  from it, the dispute's time among them: a correction of that time (`PATCH /cases/{id}`
+  locks the case, then reads the held sessions) either comes first and is seen here, or waits
+  and sees this session held. Session first, then case: the order of every change of a
+  session (a case change never locks its sessions).
 * `held_sql()` writes the outcome by data-modifying CTEs: the session's columns (as JSON),
   its history entry and the outbox event (JSON), the bookings settled (absent mediators let
   go and the others held until the real end, in one UPDATE: a row is changed once a
@@ -31,8 +36,7 @@ from mediation_api.sessions.booking import SESSION_EVENT_FIELDS
 
 # $1 the session, $2 the caller's scope (LIKE patterns).
 FOR_OUTCOME_SQL = (
-    "SELECT s.*, c.id AS case_found, c.status AS case_status, "
-    "c.handler_person_ids AS case_handler_person_ids, c.version AS case_version, "
+    "SELECT s.*, c.id AS case_found, "
     "(SELECT coalesce(json_agg(json_build_array(p.id, p.side, p.kind, p.name) "
     "ORDER BY p.position, p.id), '[]') FROM case_parties p WHERE p.case_id = s.case_id) "
     "AS case_parties, "
@@ -45,6 +49,12 @@ FOR_OUTCOME_SQL = (
     "FROM mediation_sessions s LEFT JOIN cases c ON c.id = s.case_id "
     "AND c.unit_path LIKE ANY ($2::text[]) "
     "WHERE s.id = $1 AND s.unit_path LIKE ANY ($2::text[]) FOR NO KEY UPDATE OF s"
+)
+
+# $1 the case (already found in the caller's scope by `FOR_OUTCOME_SQL`).
+CASE_LOCK_SQL = (
+    "SELECT status, version, handler_person_ids, occurred_at FROM cases WHERE id = $1 "
+    "FOR NO KEY UPDATE"
 )
 
 # What recording an outcome sets on the session.

@@ -342,7 +342,9 @@ SESSION_ACTIONS: list[Row] = [
         "outcome",
         "sessions-record-outcome",
         "Record attendance, minutes and outcome",
-        "Once the session has started: who attended, the summary of the mediation record "
+        "Once the session has started, and not when it started before the dispute happened "
+        "(422 `session-before-dispute`, the case's `occurred_at` corrected since it was "
+        "planned): who attended, the summary of the mediation record "
         "(调解笔录), outcome (agreement, partial, none, postponed), next step and when it really "
         "ended (`ended_at`): the bookings follow the real end, so the time of a session that "
         "ended early is free again, one that ran over holds its mediators and room until it "

@@ -635,11 +635,15 @@ class SessionService(RequestService[SessionRepository]):
         check_if_match(if_match, ms.id, ms.version)
         if row["case_found"] is None:
             raise NotFound("No case with this id in your jurisdiction.")
+        # The case is locked before what is checked against it is read: a concurrent
+        # correction of the dispute's time (which locks the case, then reads the held
+        # sessions) cannot pass its check while this one passes ours (`outcome`).
+        locked = await conn.fetchrow(outcome.CASE_LOCK_SQL, ms.case_id)
         case = SimpleNamespace(
             id=ms.case_id,
-            status=CaseStatus(row["case_status"]),
-            version=row["case_version"],
-            handler_person_ids=row["case_handler_person_ids"],
+            status=CaseStatus(locked["status"]),
+            version=locked["version"],
+            handler_person_ids=locked["handler_person_ids"],
         )
         self._may_organise(case, ms)
         self._still_scheduled(ms)
@@ -650,6 +654,7 @@ class SessionService(RequestService[SessionRepository]):
                 starts_at=ms.starts_at.astimezone(CENTER_TZ).isoformat(),
                 code=rules.OUTCOME_TOO_EARLY,
             )
+        self._not_before_dispute(ms.starts_at, locked["occurred_at"])
         attended = self._attended(ms, body)
         self._held(ms, body, attended, body.ended_at, now)
         self.repo.parties_known(ms.case_id, _parties_of(row["case_parties"]))
@@ -778,13 +783,8 @@ class SessionService(RequestService[SessionRepository]):
         case.status = CaseStatus(case.status)
         self._may_organise(case)
         self._schedulable(case)
-        if held and case.occurred_at is not None and body.starts_at < case.occurred_at:
-            raise Unprocessable(
-                f"The dispute happened at {_local(case.occurred_at)}: a session about it is "
-                "not held before.",
-                field="body.starts_at",
-                code=rules.BEFORE_DISPUTE,
-            )
+        if held:
+            self._not_before_dispute(body.starts_at, case.occurred_at, "body.starts_at")
         roles: dict[uuid.UUID, list[tuple[Role, str]]] = {}
         for person, role, path in row["roles"]:
             roles.setdefault(uuid.UUID(person), []).append((Role(role), path))
@@ -796,6 +796,20 @@ class SessionService(RequestService[SessionRepository]):
         for m in mediators:
             m.session_id = ms.id
         return case, ms, mediators
+
+    @staticmethod
+    def _not_before_dispute(
+        starts_at: datetime, occurred_at: datetime | None, field: str | None = None
+    ) -> None:
+        """A session held (recorded held, or its outcome recorded) is not before the dispute
+        it is about; `occurred_at` read under the case's lock."""
+        if occurred_at is not None and starts_at < occurred_at:
+            raise Unprocessable(
+                f"The dispute happened at {_local(occurred_at)}: a session about it is "
+                "not held before.",
+                field=field,
+                code=rules.BEFORE_DISPUTE,
+            )
 
     async def record_held(self, case_id: uuid.UUID, body: HeldSessionIn) -> MediationSession:
         """A session held already (on the spot), recorded in one action: planned, booked and
