@@ -156,3 +156,37 @@ async def test_a_case_outside_the_jurisdiction_reads_as_unknown(
     (problem,) = imp["problems"]
     assert problem["cell"] == "A2" and "管辖范围内没有" in problem["message_zh"]
     assert (await sql("SELECT count(*) FROM mediation_sessions"))[0][0] == 0
+
+
+async def test_a_session_before_its_dispute_is_reported_at_its_time(
+    client: httpx.AsyncClient, world: World, run_worker: Any, sql: Any
+) -> None:
+    """The API refuses a session held before the dispute it is about (`session-before-dispute`);
+    so does the import, at the row's 调解时间. The registration day does not catch it: the
+    case was registered the day its dispute happened, that afternoon, and the session is
+    dated that morning. A session from the dispute's time on is taken."""
+    from datetime import datetime
+
+    from sqlalchemy import update
+
+    from mediation.cases.models import Case
+    from mediation.clock import CENTER_TZ
+
+    await _cases(client, world, run_worker)  # 0005 registered on 2021-03-05
+    async with world.db() as session, session.begin():
+        await session.execute(
+            update(Case)
+            .where(Case.number == "铁西调〔2021〕0005号")
+            .values(occurred_at=datetime(2021, 3, 5, 15, 0, tzinfo=CENTER_TZ))
+        )
+    rows = [
+        ["铁西调〔2021〕0005号", "2021-03-05 09:00", "", "", "", "", "达成协议", ""],
+        ["铁西调〔2021〕0005号", "2021-03-05 15:00", "", "", "", "", "达成协议", ""],
+    ]
+    imp = await validated(client, world, run_worker, csv_of(HEAD, rows), "text/csv", "sessions")
+    assert imp["status"] == "invalid"
+    (problem,) = imp["problems"]
+    assert problem["cell"] == "B2" and problem["column"] == "调解时间"
+    assert "早于纠纷发生时间（2021-03-05 15:00）" in problem["message_zh"]
+    assert "before the dispute happened" in problem["message_en"]
+    assert (await sql("SELECT count(*) FROM mediation_sessions"))[0][0] == 0

@@ -75,6 +75,7 @@ class CaseRef:
     unit_id: uuid.UUID
     unit_path: str
     received_on: date | None
+    occurred_at: datetime | None = None  # when the dispute happened: no session before it
 
 
 class Finder(Protocol):

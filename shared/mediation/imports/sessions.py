@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from mediation.clock import CENTER_TZ
 from mediation.imports import values as v
 from mediation.imports.cases import parse_number
 from mediation.imports.columns import Column, labels
@@ -89,7 +90,7 @@ class SessionChecker(RowChecker):
 
     async def finish(self, finder: Finder) -> list[Problem]:
         """Each row's case: it exists, lies in the jurisdiction, and was registered by the
-        session's day."""
+        session's day; the session is not before the dispute happened."""
         found = await finder.cases(set(self.by_number))
         problems = []
         for number, rows in self.by_number.items():
@@ -98,9 +99,31 @@ class SessionChecker(RowChecker):
                 zh, en = self._case_problem(number, case, rec)
                 if zh:
                     problems.append(self.problem("case_number", zh, en, row_no))
+                    continue
+                assert case is not None  # no problem: the case was found
+                zh, en = self._before_dispute(case, rec)
+                if zh:
+                    problems.append(self.problem("starts_at", zh, en, row_no))
                 else:
                     rec["case"] = case
         return problems
+
+    @staticmethod
+    def _before_dispute(case: CaseRef, rec: dict[str, Any]) -> tuple[str, str]:
+        """The API refuses a session held before its dispute (`session-before-dispute`); so
+        does the import. A registered day alone does not catch it: a dispute happens on the
+        day it is registered, hours after a session on that day would have started."""
+        if case.occurred_at is None:
+            return "", ""
+        occurred = case.occurred_at.astimezone(CENTER_TZ)
+        if rec["starts_at"].replace(tzinfo=CENTER_TZ) >= occurred:
+            return "", ""
+        when = f"{occurred:%Y-%m-%d %H:%M}"
+        return (
+            f"调解时间早于纠纷发生时间（{when}）：调解会不能在纠纷发生以前举行。",
+            f"The session is before the dispute happened ({when}): a session about a "
+            "dispute is not held before it.",
+        )
 
     def _case_problem(
         self, number: str, case: CaseRef | None, rec: dict[str, Any]

@@ -177,6 +177,7 @@ class DbFinder:
                 Case.unit_id,
                 Case.unit_path,
                 Case.received_at,
+                Case.occurred_at,
             )
         )
         out: dict[str, CaseRef] = {}
@@ -187,6 +188,7 @@ class DbFinder:
                 r.unit_id,
                 r.unit_path,
                 center_date(r.received_at) if r.received_at else None,
+                r.occurred_at,
             )
             for key in (r.number, r.number_ascii):
                 if key in numbers:
