@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mediation.auth.principal import Principal
 from mediation.auth.scope import in_scope, like_prefix
+from mediation.clock import center_date
 from mediation.org.enums import LEVEL_ORDER
 from mediation.org.models import Unit
 from mediation.reference.models import ReferenceItem
@@ -154,7 +155,8 @@ class StatsRepository:
         self, unit: Unit, channel: str, start: datetime, end: datetime
     ) -> dict[str, tuple[int, int]]:
         """Received and resolved per month ("YYYY-MM") in [start, end), counted from the cases
-        of the subtree directly: for months that have no report."""
+        of the subtree directly, plus their opening balances as a report would add them: for
+        months that have no report."""
         stmt = text(
             """
             SELECT m, sum(r)::int, sum(s)::int FROM (
@@ -168,11 +170,25 @@ class StatsRepository:
               FROM cases c JOIN units u ON u.id = c.unit_id
               WHERE u.path LIKE :prefix ESCAPE '\\' AND c.resolved_at >= :s AND c.resolved_at < :e
                 AND (:ch = 'all' OR :ch = ANY(c.channels))
+              UNION ALL
+              -- Opening balances, as the report adds them (channel `all` only).
+              SELECT to_char(ob.month_start, 'YYYY-MM'), ob.received, ob.resolved
+              FROM opening_balances ob
+              WHERE ob.unit_path LIKE :prefix ESCAPE '\\' AND :ch = 'all'
+                AND ob.month_start >= :ds AND ob.month_start < :de
             ) x GROUP BY m
             """
         )
         rows = await self.session.execute(
-            stmt, {"prefix": like_prefix(unit.path), "s": start, "e": end, "ch": channel}
+            stmt,
+            {
+                "prefix": like_prefix(unit.path),
+                "s": start,
+                "e": end,
+                "ds": center_date(start),
+                "de": center_date(end),
+                "ch": channel,
+            },
         )
         return {m: (r, s) for m, r, s in rows.all()}
 
