@@ -170,6 +170,10 @@ class StatsRepository:
               FROM cases c JOIN units u ON u.id = c.unit_id
               WHERE u.path LIKE :prefix ESCAPE '\\' AND c.resolved_at >= :s AND c.resolved_at < :e
                 AND (:ch = 'all' OR :ch = ANY(c.channels))
+                -- resolved, reopened and failed in the same month: failed, as the report says
+                AND NOT coalesce(c.failed_at > c.resolved_at
+                  AND to_char(c.failed_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM')
+                    = to_char(c.resolved_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM'), false)
               UNION ALL
               -- Opening balances, as the report adds them (channel `all` only).
               SELECT to_char(ob.month_start, 'YYYY-MM'), ob.received, ob.resolved

@@ -154,6 +154,18 @@ _STEPS = {
 }
 
 
+def _step(flag: str, column: str, period: str) -> str:
+    """A step taken in the period. A case resolved, reopened and failed (or failed, reopened
+    and resolved) in the same period ended once, the later way (`lifecycle.outcome`): the
+    earlier outcome does not count, or the case would be both resolved and failed."""
+    out = _in(column, period)
+    if flag == "s":
+        out += f" AND NOT ({_in('c.failed_at', period)} AND c.failed_at > c.resolved_at)"
+    elif flag == "f":
+        out += f" AND NOT ({_in('c.resolved_at', period)} AND c.resolved_at >= c.failed_at)"
+    return f"({out})"
+
+
 def _case_branch(periods: tuple[str, ...]) -> Branch:
     """Cases with a step in a period. `x` holds the step flags of that period: one row per
     case and period it did something in."""
@@ -189,7 +201,7 @@ def _case_branch(periods: tuple[str, ...]) -> Branch:
     # One row of step flags per period the case did something in.
     windows = " UNION ALL ".join(
         f"SELECT {PERIODS.index(p)} AS period, "
-        + ", ".join(f"{_in(col, p)}::int AS {flag}" for flag, col in _STEPS.items())
+        + ", ".join(f"{_step(flag, col, p)}::int AS {flag}" for flag, col in _STEPS.items())
         for p in periods
     )
     any_step = " + ".join(f"x.{flag}" for flag in _STEPS)
@@ -444,7 +456,7 @@ def _days() -> str:
     leaves = f"""SELECT c.unit_id, c.channels::text[] AS channels,
       (extract(epoch FROM c.resolved_at - c.received_at) / 86400.0)::float8 AS days
     FROM cases c
-    WHERE {_range("c.resolved_at", "cur")}"""
+    WHERE {_range("c.resolved_at", "cur")} AND {_step("s", "c.resolved_at", "cur")}"""
     return f"""SELECT ch, {_node()} AS node,
     percentile_cont(0.5) WITHIN GROUP (ORDER BY days) AS days_median,
     avg(days) AS days_mean
