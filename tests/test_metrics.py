@@ -15,7 +15,7 @@ from sqlalchemy import text
 
 from mediation.notifications.events import WebhookPing
 from mediation.outbox.events import emit
-from tests.cases.conftest import CASES, advance, case_body
+from tests.cases.conftest import CASES, act, advance, case_body
 from tests.hotline.conftest import CALLS, HIGH_RISK, call_body
 from tests.support.world import World
 
@@ -89,6 +89,23 @@ async def test_overdue_cases_by_stage(client: httpx.AsyncClient, world: World) -
     advance(world, timedelta(days=30))
     m = await scrape(client)
     assert value(m, "mediation_cases_overdue", stage="first_response") == 1
+    assert value(m, "mediation_cases_overdue", stage="mediation") == 0
+
+
+async def test_a_paused_case_is_not_counted_overdue(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    # A paused case's clock stands still (the case view and the `overdue` filter say so): the
+    # metric operators alert on must not count it as overdue either.
+    r = await client.post(CASES, json=case_body(world), headers=await world.headers("grid_head"))
+    assert r.status_code == 201, r.text
+    dispatcher = await world.headers("dispatcher")
+    case = await act(client, dispatcher, r.json(), "accept")
+    case = await act(client, dispatcher, case, "pause", {"reason": "等待当事人"})
+    advance(world, timedelta(days=30))
+    got = await client.get(f"{CASES}/{case['id']}", headers=await world.headers("dispatcher"))
+    assert got.json()["overdue"] is False
+    m = await scrape(client)
     assert value(m, "mediation_cases_overdue", stage="mediation") == 0
 
 

@@ -81,7 +81,9 @@ SELECT
   (SELECT count(*) FROM webhook_subscriptions WHERE NOT enabled) AS subs_disabled,
   (SELECT coalesce(json_object_agg(stage, n), '{}') FROM (
      SELECT current_stage AS stage, count(*) AS n FROM cases
-     WHERE due_at IS NOT NULL AND due_at < :now GROUP BY current_stage) o) AS overdue,
+     -- a paused case's clock stands still: not overdue (as the case view and its filter)
+     WHERE due_at IS NOT NULL AND due_at < :now AND paused_at IS NULL
+     GROUP BY current_stage) o) AS overdue,
   (SELECT count(*) FROM hotline_calls
     WHERE flagged_at IS NOT NULL AND acknowledged_at IS NULL) AS unacked,
   (SELECT extract(epoch FROM :now - min(flagged_at)) FROM hotline_calls
@@ -116,7 +118,7 @@ async def _database(state: AppState) -> list[Metric]:
     overdue = row.overdue if isinstance(row.overdue, dict) else {}
     cases = GaugeMetricFamily(
         "mediation_cases_overdue",
-        "Open cases whose running deadline has passed, by deadline stage.",
+        "Open cases whose running deadline has passed (not paused), by deadline stage.",
         labels=["stage"],
     )
     for stage in sorted(set(STAGES) | set(overdue)):
