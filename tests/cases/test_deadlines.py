@@ -200,3 +200,41 @@ async def test_admin_changes_a_rule_for_new_stages(client: httpx.AsyncClient, wo
     case = await _new_case(client, world)
     case = await act(client, await world.headers("dispatcher"), case, "accept")
     assert case["due_at"] == "2026-11-30T23:59:59+08:00"  # Fri 27, Mon 30
+
+
+async def test_complexity_change_to_calendar_days_counts_the_pauses_in_calendar_days(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    at(world, datetime(2026, 9, 30, 16, 0))  # Wednesday before the National Day holiday
+    case = await _new_case(client, world, complexity="complex")
+    case = await act(client, await world.headers("dispatcher"), case, "accept")
+    at(world, datetime(2026, 9, 30, 17, 0))
+    case = await act(client, await world.headers("dispatcher"), case, "pause", {"reason": "等"})
+    at(world, datetime(2026, 10, 9, 10, 0))  # 9 calendar days, 2 working days (8, 9 October)
+    case = await act(client, await world.headers("dispatcher"), case, "resume", {})
+    assert case["deadlines"][-1]["paused_by"] == 2
+    dispatcher = await world.headers("dispatcher")
+    r = await client.patch(
+        f"{CASES}/{case['id']}",
+        json={"complexity": "difficult"},
+        headers={**dispatcher, "If-Match": f'"{case["id"]}-{case["version"]}"'},
+    )
+    assert r.status_code == 200, r.text
+    got = r.json()
+    # 30 calendar days from 30 September plus the 9 days the clock stood: 9 November (a
+    # Monday), not 30 September + 32 days (2 November).
+    assert got["deadlines"][-1]["paused_by"] == 9
+    assert got["due_at"] == "2026-11-09T23:59:59+08:00"
+
+    # An escalation that changes the complexity back rebases the same way.
+    supervisor = await world.headers("dispatcher")
+    r = await client.post(
+        f"{CASES}/{case['id']}/escalate",
+        json={"reason": "升级", "complexity": "complex"},
+        headers={**supervisor, "If-Match": f'"{case["id"]}-{got["version"]}"'},
+    )
+    assert r.status_code == 200, r.text
+    back = (await client.get(f"{CASES}/{case['id']}", headers=supervisor)).json()
+    # 5 + 2 paused working days from 30 September: 8, 9, 10, 12, 13, 14, 15 October.
+    assert back["deadlines"][-1]["paused_by"] == 2
+    assert back["due_at"] == "2026-10-15T23:59:59+08:00"

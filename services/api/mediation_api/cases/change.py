@@ -115,7 +115,7 @@ RUNNING_SQL = (
 )
 # The columns of it they write; an escalation's new complexity rebases it on another rule.
 RECOMPUTED = ("extended_by", "paused_by", "paused_since", "due_at", "provisional")
-REBASED = ("unit", "amount", "due_at", "provisional")
+REBASED = ("unit", "amount", "paused_by", "due_at", "provisional")
 
 # The case's current handlers, lead first (`CaseRepository.active_handlers`' order): a
 # transfer's "to the same people" and the people a transfer or an escalation relieves.

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
+from sqlalchemy import select
+
 from mediation.cases.calendar import DayInfo, WorkingCalendar
 from mediation.cases.deadlines import DEFAULT_RULES, Rule, due_time, horizon_days, pause_shift
-from mediation.cases.enums import Complexity, DeadlineStage, DeadlineUnit
-from mediation.cases.models import Case, CaseDeadline
+from mediation.cases.enums import CaseEventType, Complexity, DeadlineStage, DeadlineUnit
+from mediation.cases.models import Case, CaseDeadline, CaseEvent
 from mediation.clock import center_date
 from mediation.ids import uuid7
 from mediation_api.cases.repository import CaseRepository
@@ -129,8 +131,36 @@ class DeadlineKeeper:
         """After a complexity change: the running stage takes the new complexity's rule."""
         d = await self.repo.running_deadline(case.id)
         if d is not None:
-            rule = await self.rule(d.stage, case.complexity)
-            d.unit, d.amount = rule.unit, rule.amount
-            await self.compute(d)
+            await self.take_rule(d, await self.rule(d.stage, case.complexity))
             self.mirror(case, d)
         return d
+
+    async def take_rule(self, d: CaseDeadline, rule: Rule) -> None:
+        """`d` counted on `rule` from now on. `paused_by` is in the rule's unit: when the unit
+        changes (a case made difficult: working days -> calendar days, or back), the pauses
+        already over are counted again in the new unit, from the timeline's paused/resumed
+        entries; kept as it was, 9 calendar days paused over a holiday would count as the
+        2 working days they held. A pause in progress is counted at its resume."""
+        if rule.unit is not d.unit:
+            d.paused_by = await self._pauses_in(d, rule.unit)
+        d.unit, d.amount = rule.unit, rule.amount
+        await self.compute(d)
+
+    async def _pauses_in(self, d: CaseDeadline, unit: DeadlineUnit) -> int:
+        stmt = (
+            select(CaseEvent.type, CaseEvent.at)
+            .where(
+                CaseEvent.case_id == d.case_id,
+                CaseEvent.type.in_((CaseEventType.paused, CaseEventType.resumed)),
+                CaseEvent.at >= d.started_at,
+            )
+            .order_by(CaseEvent.seq)
+        )
+        total, since = 0, None
+        for type_, at in (await self.repo.session.execute(stmt)).all():
+            if type_ is CaseEventType.paused:
+                since = at
+            elif since is not None:
+                total += await self.paused_for(unit, since, at)
+                since = None
+        return total

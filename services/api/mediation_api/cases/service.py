@@ -832,8 +832,7 @@ class CaseService(RequestService[CaseRepository]):
             d = await self._running(case)
             if d is not None:  # `DeadlineKeeper.rebase`
                 rule = await self.deadlines.rule(d.stage, body.complexity)
-                d.unit, d.amount = rule.unit, rule.amount
-                await self.deadlines.compute(d)
+                await self.deadlines.take_rule(d, rule)
                 self._mirror(case, d, also)
         extra = {
             "from_unit_id": source_unit_id,
