@@ -238,3 +238,38 @@ async def test_complexity_change_to_calendar_days_counts_the_pauses_in_calendar_
     # 5 + 2 paused working days from 30 September: 8, 9, 10, 12, 13, 14, 15 October.
     assert back["deadlines"][-1]["paused_by"] == 2
     assert back["due_at"] == "2026-10-15T23:59:59+08:00"
+
+
+async def test_a_pause_into_an_unpublished_year_is_recounted_when_the_year_is_loaded(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    at(world, datetime(2026, 12, 30, 10, 0))  # Wednesday
+    case = await _new_case(client, world, complexity="complex")
+    case = await act(client, await world.headers("dispatcher"), case, "accept")
+    at(world, datetime(2026, 12, 31, 10, 0))
+    case = await act(client, await world.headers("dispatcher"), case, "pause", {"reason": "等"})
+    at(world, datetime(2027, 1, 5, 10, 0))
+    case = await act(client, await world.headers("dispatcher"), case, "resume", {})
+    # On the estimate 4 and 5 January are working days: 2 paused.
+    assert case["deadlines"][-1]["paused_by"] == 2
+    assert case["due_provisional"] is True
+
+    admin = await world.headers("system_admin")
+    etag = (await client.get("/api/v1/calendar/2027", headers=admin)).headers["etag"]
+    schedule = {
+        "holidays": [{"date": f"2027-01-0{d}", "name": "元旦"} for d in (1, 2, 3, 4)],
+        "working_weekends": [{"date": "2027-01-09", "name": "元旦调休上班"}],
+        "source": "国务院办公厅关于2027年部分节假日安排的通知（测试）",
+    }
+    r = await client.put(
+        "/api/v1/calendar/2027", headers={**admin, "If-Match": etag}, json=schedule
+    )
+    assert r.status_code == 200, r.text
+    got = (
+        await client.get(f"{CASES}/{case['id']}", headers=await world.headers("dispatcher"))
+    ).json()
+    # 4 January is a holiday after all: the pause held 1 working day (5 January), and the
+    # 5 + 1 working days from 30 December are 31 December, 5, 6, 7, 8 and Saturday 9 (调休).
+    assert got["deadlines"][-1]["paused_by"] == 1
+    assert got["due_at"] == "2027-01-09T23:59:59+08:00"
+    assert got["due_provisional"] is False

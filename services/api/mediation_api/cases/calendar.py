@@ -145,6 +145,9 @@ class CalendarService(RequestService[CaseRepository]):
         changed = 0
         for d, case in await self.repo.deadlines_to_recompute(since):
             before, was_provisional = d.due_at, d.provisional
+            # The pauses were counted on the calendar of their time (perhaps the estimate of
+            # this year): count them again on the loaded one.
+            await keeper.recount_pauses(d)
             if not await keeper.compute(d):
                 continue
             keeper.mirror(case, d)

@@ -142,11 +142,21 @@ class DeadlineKeeper:
         entries; kept as it was, 9 calendar days paused over a holiday would count as the
         2 working days they held. A pause in progress is counted at its resume."""
         if rule.unit is not d.unit:
-            d.paused_by = await self._pauses_in(d, rule.unit)
+            await self.recount_pauses(d, rule.unit)
         d.unit, d.amount = rule.unit, rule.amount
         await self.compute(d)
 
-    async def _pauses_in(self, d: CaseDeadline, unit: DeadlineUnit) -> int:
+    async def recount_pauses(self, d: CaseDeadline, unit: DeadlineUnit | None = None) -> None:
+        """`d.paused_by` counted again, in `unit` (default: its own) on the calendar as it is
+        now, from the timeline's paused/resumed entries; left as it is when the timeline
+        holds none of its pauses (a deadline paused_by was set for some other way)."""
+        if d.paused_by == 0 and unit in (None, d.unit):
+            return  # nothing paused: nothing to recount
+        recounted = await self._pauses_in(d, unit or d.unit)
+        if recounted is not None:
+            d.paused_by = recounted
+
+    async def _pauses_in(self, d: CaseDeadline, unit: DeadlineUnit) -> int | None:
         stmt = (
             select(CaseEvent.type, CaseEvent.at)
             .where(
@@ -156,11 +166,11 @@ class DeadlineKeeper:
             )
             .order_by(CaseEvent.seq)
         )
-        total, since = 0, None
+        total, since, found = 0, None, False
         for type_, at in (await self.repo.session.execute(stmt)).all():
             if type_ is CaseEventType.paused:
                 since = at
             elif since is not None:
                 total += await self.paused_for(unit, since, at)
-                since = None
-        return total
+                since, found = None, True
+        return total if found else None
