@@ -168,6 +168,13 @@ async def scheduled_sessions(url: str, n: int, scope: str, accounts: list[Any]) 
                 n,
                 PAST_SLOTS_UNTIL,
             )
+            # The slots lie before any generated dispute, and an outcome is refused for a
+            # session before its dispute (session-before-dispute): these cases' dispute time
+            # becomes unknown, as a case registered without one has it.
+            await conn.execute(
+                "UPDATE cases SET occurred_at = NULL WHERE occurred_at IS NOT NULL AND id IN "
+                "(SELECT s.case_id FROM mediation_sessions s JOIN pick p ON p.orig = s.id)"
+            )
             start = (
                 f"(CAST('{PAST_SLOTS_FROM.isoformat()}' AS timestamptz)"
                 f" + ({first} + p.n) * interval '2 hours')"
